@@ -1,0 +1,91 @@
+/**
+ * Entry point of the `hitstate` command: picks the subcommand, parses its arguments, runs it,
+ * and turns errors into a message and an exit code. Nothing here exits the process: the caller
+ * (`hitstate.mjs`, or a test) decides what to do with the returned code.
+ *
+ * @module
+ */
+import { isHitstateError } from '../errors.js';
+import { EXIT, formatHelp, parseCommandArgs, suggest, type CliIO, type CommandSpec } from './command.js';
+
+/** Each subcommand lives in its own module under ./commands/ and is loaded only when used. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandSpec> }> = {
+  sim: { summary: 'Start the MTurk-compatible server', load: async () => (await import('./commands/sim.js')).simCommand },
+};
+
+function topHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length)) + 2;
+  return [
+    'Usage: hitstate COMMAND [options]',
+    '',
+    'Run crowdsourcing task runs on Amazon Mechanical Turk (or on hitstate\'s own MTurk-compatible server),',
+    'crash-proof: nothing lost, nothing paid twice.',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`),
+    '',
+    'Run `hitstate COMMAND --help` for the options and examples of a command.',
+    '',
+  ].join('\n');
+}
+
+/** The real process's terminal, environment and signals. */
+export function processIO(): CliIO {
+  const first = new AbortController();
+  const second = new AbortController();
+  const onSignal = (): void => {
+    if (first.signal.aborted) second.abort();
+    else first.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+    isTTY: process.stdout.isTTY === true,
+    env: process.env,
+    cwd: process.cwd(),
+    signal: first.signal,
+    forceSignal: second.signal,
+  };
+}
+
+/**
+ * Runs `hitstate` with the given arguments and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await main(['sim', '--port', '0']);
+ * ```
+ */
+export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(topHelp());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    const hint = suggest(name, Object.keys(COMMANDS));
+    io.err(`hitstate: unknown command '${name}'.${hint ? ` Did you mean '${hint}'?` : ''} Run \`hitstate --help\` for the list.\n`);
+    return EXIT.usage;
+  }
+  try {
+    const spec = await entry.load();
+    const args = parseCommandArgs(spec, rest, io.env);
+    if (args.options.help === true) {
+      io.out(formatHelp(spec));
+      return EXIT.ok;
+    }
+    return await spec.run(args, io);
+  } catch (err) {
+    if (isHitstateError(err)) {
+      io.err(`hitstate ${name}: ${err.message}\n  [${err.code}]\n`);
+      if (err.code === 'HST_ERR_CLI_USAGE') return EXIT.usage;
+      if (err.code === 'HST_ERR_CLI_LIVE_NOT_CONFIRMED') return EXIT.liveNotConfirmed;
+      return EXIT.failure;
+    }
+    io.err(`hitstate ${name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT.failure;
+  }
+}

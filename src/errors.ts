@@ -1,0 +1,256 @@
+/**
+ * The one table of hitstate's error codes, and the error class that carries them.
+ *
+ * Codes follow `HST_ERR_<AREA>_<PROBLEM>`, are stable across minor versions and are never
+ * reused. Every code here has a row in `docs/errors.md` (a test checks both directions).
+ *
+ * @module
+ */
+
+/** What a code means and how a user fixes it; `httpStatus` is used when a server answers with it. */
+export interface ErrorCodeInfo {
+  readonly meaning: string;
+  readonly fix: string;
+  readonly httpStatus?: number;
+}
+
+/**
+ * Every error code hitstate raises. Add new codes inside the section of their area, and add the
+ * same row to `docs/errors.md`.
+ */
+export const ERROR_CODES = {
+  // --- configuration -------------------------------------------------------------------------
+  HST_ERR_CONFIG_INVALID: {
+    meaning: 'A configuration object or file has one or more invalid fields; the message lists every problem with its field path.',
+    fix: 'Correct each listed field as the message says, then run the command again.',
+  },
+
+  // --- credentials ---------------------------------------------------------------------------
+  HST_ERR_CREDENTIALS_PROFILE_NOT_FOUND: {
+    meaning: 'The named AWS profile does not exist in ~/.aws/credentials or ~/.aws/config.',
+    fix: 'Create the profile with `aws configure --profile NAME`, or pass another profile name.',
+  },
+  HST_ERR_CREDENTIALS_UNUSABLE: {
+    meaning: 'The AWS credential chain produced no usable credentials (missing keys, expired session token, broken SSO login).',
+    fix: 'Refresh the credentials (e.g. `aws sso login`, new session token) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.',
+  },
+
+  // --- MTurk gateway -------------------------------------------------------------------------
+  HST_ERR_MTURK_THROTTLED: {
+    meaning: 'MTurk kept answering ThrottlingException after every retry the rate governor allows.',
+    fix: 'Lower the request rate (governor ratePerSecond) or retry later; nothing was done twice.',
+  },
+  HST_ERR_MTURK_UNAVAILABLE: {
+    meaning: 'MTurk (or the endpoint) answered a ServiceFault, dropped the connection or timed out after every retry.',
+    fix: 'Check the endpoint and network, then retry; calls with money or HIT creation are idempotent.',
+  },
+  HST_ERR_MTURK_REQUEST_INVALID: {
+    meaning: 'MTurk refused a request as invalid (RequestError); the message carries its TurkErrorCode.',
+    fix: 'Read the MTurk message; it names the field or the state that made the call invalid.',
+  },
+  HST_ERR_MTURK_NOT_FOUND: {
+    meaning: 'The HIT, assignment, qualification type or worker does not exist on this MTurk endpoint.',
+    fix: 'Check the id and that it belongs to this environment (live, sandbox or custom endpoint).',
+  },
+  HST_ERR_MTURK_FEEDBACK_REQUIRED: {
+    meaning: 'A rejection was asked for without RequesterFeedback, which MTurk requires.',
+    fix: 'Pass a feedback text (1 to 1024 characters) telling the worker why the work was rejected.',
+  },
+  HST_ERR_MTURK_QUALIFICATION_NOT_OWNED: {
+    meaning: 'A qualification type with that exact name exists but belongs to another requester.',
+    fix: 'Use another qualification name, or reference the type by its QualificationTypeId.',
+  },
+  HST_ERR_MTURK_INSUFFICIENT_FUNDS: {
+    meaning: 'The requester account balance does not cover the reward or bonus plus MTurk fees.',
+    fix: 'Add funds to the MTurk account, or lower the reward, bonus or number of units.',
+  },
+
+  // --- question and answer XML ---------------------------------------------------------------
+  HST_ERR_XML_MALFORMED: {
+    meaning: 'An MTurk answer or question document is not well-formed XML or lacks the expected elements.',
+    fix: 'Inspect the raw XML kept in the error; the worker data is not lost, it can be reconciled by hand.',
+  },
+  HST_ERR_XML_TOO_LARGE: {
+    meaning: 'An XML document is larger than the accepted limit, or nests too deeply.',
+    fix: 'MTurk answers and questions are limited to 65,535 bytes; shrink the submitted data.',
+  },
+  HST_ERR_XML_ENTITY: {
+    meaning: 'An XML document declares or expands entities beyond the safe limits (entity expansion attack).',
+    fix: 'Refuse the document; genuine MTurk answers never declare entities.',
+  },
+
+  // --- datastore -----------------------------------------------------------------------------
+  HST_ERR_STORE_CORRUPT: {
+    meaning: 'A datastore file is truncated or is not valid JSON; hitstate refuses to open it and leaves it untouched.',
+    fix: 'Restore the backup named in the message (copy it over the file), or move the file away to start empty.',
+  },
+  HST_ERR_STORE_LOCKED: {
+    meaning: 'Another live process holds the datastore lock.',
+    fix: 'Stop the process named by the pid in the message, or use another store directory.',
+  },
+  HST_ERR_STORE_VERSION_NEWER: {
+    meaning: 'The datastore file was written by a newer hitstate with a schema this version does not know.',
+    fix: 'Upgrade hitstate to the version that wrote the file.',
+  },
+  HST_ERR_STORE_MIGRATION_FAILED: {
+    meaning: 'Migrating an older datastore file to the current schema failed; the original file is kept.',
+    fix: 'Report the message; the pre-migration backup named in it holds the untouched data.',
+  },
+  HST_ERR_STORE_WRITE_FAILED: {
+    meaning: 'Writing the datastore to disk failed (disk full, permissions).',
+    fix: 'Free disk space or fix the directory permissions; the in-memory state is written again on the next flush.',
+  },
+  HST_ERR_STORE_ENVIRONMENT_MISMATCH: {
+    meaning: 'An id from one MTurk environment was used with another environment\'s datastore.',
+    fix: 'Open the datastore of the environment the id belongs to (live, sandbox or the custom endpoint).',
+  },
+
+  // --- runtime -------------------------------------------------------------------------------
+  HST_ERR_RUN_NOT_FOUND: {
+    meaning: 'No task run with that id exists in the datastore.',
+    fix: 'List the runs with `hitstate status` and use one of their ids.',
+  },
+  HST_ERR_RUN_STATE: {
+    meaning: 'The task run is not in a state that allows this operation (e.g. launching a finished run).',
+    fix: 'Check the run with `hitstate status RUN`; resume, expire or review it as the message suggests.',
+  },
+  HST_ERR_UNIT_NOT_FOUND: {
+    meaning: 'No unit with that id exists in the task run.',
+    fix: 'Check the unit id with `hitstate status RUN`.',
+  },
+  HST_ERR_AGENT_NOT_FOUND: {
+    meaning: 'No agent matches that id, or that assignment and worker.',
+    fix: 'Check the ids; an agent exists only once a worker has registered through the task page.',
+  },
+  HST_ERR_NO_UNIT_AVAILABLE: {
+    meaning: 'A worker arrived but no unit of the run can take them (all assigned, completed or expired).',
+    fix: 'The worker should return the HIT; launch more units if more work is wanted.',
+  },
+  HST_ERR_REVIEW_STATE: {
+    meaning: 'The agent cannot be reviewed this way in its current state (e.g. approving work never submitted).',
+    fix: 'Wait for the unit to complete, or check the agent state with `hitstate status RUN`.',
+  },
+  HST_ERR_RUNTIME_CLOSED: {
+    meaning: 'The runtime was closed; it accepts no more work.',
+    fix: 'Create a new runtime (or run `hitstate resume RUN`) to continue.',
+  },
+
+  // --- task server ---------------------------------------------------------------------------
+  HST_ERR_SERVER_BAD_REQUEST: {
+    meaning: 'A request to the task server is malformed (bad JSON, missing or invalid fields).',
+    fix: 'Send the fields the message names, as JSON.',
+    httpStatus: 400,
+  },
+  HST_ERR_SERVER_BODY_TOO_LARGE: {
+    meaning: 'A request body is larger than the task server accepts.',
+    fix: 'Send less data, or raise the server option maxBodyBytes.',
+    httpStatus: 413,
+  },
+  HST_ERR_SERVER_TOKEN_INVALID: {
+    meaning: 'The agent token is missing, forged, expired or belongs to another agent.',
+    fix: 'Reload the task page from MTurk so the wrapper registers again and gets a fresh token.',
+    httpStatus: 401,
+  },
+  HST_ERR_SERVER_ASSIGNMENT_MISMATCH: {
+    meaning: 'The assignment, HIT and worker ids do not belong together, or do not belong to this run.',
+    fix: 'Open the task from the MTurk HIT page; ids typed by hand are refused.',
+    httpStatus: 403,
+  },
+  HST_ERR_SERVER_ALREADY_SUBMITTED: {
+    meaning: 'This agent has already submitted; a second submit changes nothing.',
+    fix: 'Nothing to do: the first submission is stored.',
+    httpStatus: 409,
+  },
+  HST_ERR_SERVER_NOT_FOUND: {
+    meaning: 'The task server has no route or resource at that path.',
+    fix: 'Check the route prefix configured in createTaskServer.',
+    httpStatus: 404,
+  },
+
+  // --- simulator -----------------------------------------------------------------------------
+  HST_ERR_SIM_OPTIONS_INVALID: {
+    meaning: 'An option of `hitstate sim` / createSimulator is invalid.',
+    fix: 'Correct the option as the message says; `hitstate sim --help` lists them.',
+  },
+  HST_ERR_SIM_STATE_CORRUPT: {
+    meaning: 'The simulator state file (--state) is not valid JSON or not a simulator state.',
+    fix: 'Move the file away to start with an empty simulator, or restore it from a copy.',
+  },
+
+  // --- command line --------------------------------------------------------------------------
+  HST_ERR_CLI_USAGE: {
+    meaning: 'A command was called with an unknown command, unknown option or missing argument.',
+    fix: 'Run `hitstate COMMAND --help` for the usage and examples.',
+  },
+  HST_ERR_CLI_LIVE_NOT_CONFIRMED: {
+    meaning: 'A command would spend real money on live MTurk without --yes-live.',
+    fix: 'Read the cost estimate, then run again with --yes-live.',
+  },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+/** One of hitstate's stable error codes. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Ids and details an error can carry, so callers never have to parse the message. */
+export interface ErrorDetails {
+  readonly field?: string;
+  readonly runId?: string;
+  readonly unitId?: string;
+  readonly agentId?: string;
+  readonly hitId?: string;
+  readonly assignmentId?: string;
+  readonly workerId?: string;
+  readonly file?: string;
+  readonly operation?: string;
+  readonly turkErrorCode?: string;
+  /** Every problem found, for errors that report several at once (config validation). */
+  readonly problems?: readonly { readonly field: string; readonly message: string }[];
+  readonly cause?: unknown;
+}
+
+const HITSTATE_ERROR = Symbol.for('hitstate.error');
+
+/**
+ * The error every hitstate module throws for expected failures.
+ *
+ * `instanceof HitstateError` works across duplicate copies of the package (a `Symbol.for`
+ * marker), and `code` is stable: branch on it, not on the message.
+ *
+ * @example
+ * ```ts
+ * throw new HitstateError('HST_ERR_CONFIG_INVALID',
+ *   `task.reward must be a dollar string like "0.50", got ${JSON.stringify(v)}`, { field: 'task.reward' });
+ * ```
+ */
+export class HitstateError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'HitstateError';
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The HTTP status a server should answer with for this error (500 when the code has none). */
+  get httpStatus(): number {
+    const info: ErrorCodeInfo = ERROR_CODES[this.code];
+    return info.httpStatus ?? 500;
+  }
+
+  /** What is safe to send to a client: code and message, never the cause or stack. */
+  toJSON(): { error: { code: ErrorCode; message: string; field?: string } } {
+    return { error: { code: this.code, message: this.message, ...(this.details.field ? { field: this.details.field } : {}) } };
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[HITSTATE_ERROR] === true;
+  }
+}
+Object.defineProperty(HitstateError.prototype, HITSTATE_ERROR, { value: true });
+
+/** True when `value` is a HitstateError, optionally with the given code. */
+export function isHitstateError(value: unknown, code?: ErrorCode): value is HitstateError {
+  return value instanceof HitstateError && (code === undefined || value.code === code);
+}

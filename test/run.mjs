@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// Runs every test file in its own Node process (tsx loader) and prints one truthful total.
+//
+// Why not plain `uvu`: uvu exits 0 when a before() hook throws or a suite forgets .run(), and an
+// open handle in one file would hang every later file. Each file here runs alone, must report at
+// least one test, must pass them all and must exit by itself; a watchdog kills a file that hangs
+// (that is a hang guard, not a timing assertion).
+//
+// Usage: node test/run.mjs [substring ...]    e.g. `npm test -- simulator store`
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const filters = process.argv.slice(2);
+const watchdogMs = Number(process.env.HITSTATE_TEST_WATCHDOG_S ?? 600) * 1000;
+const parallel = Math.max(1, Number(process.env.HITSTATE_TEST_JOBS ?? Math.min(3, availableParallelism())));
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (name === 'node_modules' || name === 'fixtures') continue;
+    if (statSync(path).isDirectory()) out.push(...findTests(path));
+    else if (name.endsWith('.test.ts')) out.push(path);
+  }
+  return out;
+}
+
+const files = findTests(join(root, 'test')).filter(
+  (f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s)),
+);
+if (files.length === 0) {
+  console.log(`no test file matches ${filters.join(' ')}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+function runFile(file) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+      cwd: root,
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        FORCE_COLOR: '0',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        // Tests must never reach a real AWS endpoint or read the user's AWS config.
+        AWS_ACCESS_KEY_ID: 'AKIDHITSTATETEST',
+        AWS_SECRET_ACCESS_KEY: 'hitstate-test-secret',
+        AWS_CONFIG_FILE: join(root, 'test', 'fixtures', 'aws', 'config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(root, 'test', 'fixtures', 'aws', 'credentials'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    let hung = false;
+    const watchdog = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, watchdogMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(watchdog);
+      const num = (label) => Number(output.match(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm'))?.[1] ?? NaN);
+      const total = num('Total');
+      const passed = num('Passed');
+      const skipped = num('Skipped') || 0;
+      let failed = Number.isNaN(total) ? 1 : total - passed;
+      const problems = [];
+      if (hung) problems.push(`killed after ${watchdogMs / 1000} s without exiting (an open handle or a hang)`);
+      if (Number.isNaN(total)) problems.push('printed no uvu summary (did it call .run()? did it crash?)');
+      else if (total === 0) problems.push('ran no test');
+      if (/Exiting early before testing is finished/.test(output)) problems.push('exited before its tests finished');
+      if ((code !== 0 || signal) && failed === 0) problems.push(`exited with ${signal ?? `code ${code}`}`);
+      if (problems.length > 0 && failed === 0) failed = 1;
+      resolve({
+        file: relative(root, file),
+        passed: Number.isNaN(passed) ? 0 : passed,
+        failed,
+        skipped,
+        problems,
+        output,
+        seconds: (Date.now() - started) / 1000,
+      });
+    });
+  });
+}
+
+const queue = [...files];
+const results = [];
+async function worker() {
+  while (queue.length > 0) {
+    const file = queue.shift();
+    const r = await runFile(file);
+    results.push(r);
+    const mark = r.failed > 0 ? 'FAIL' : 'ok  ';
+    console.log(`${mark} ${r.file}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}  (${r.seconds.toFixed(1)} s)`);
+    if (r.failed > 0) {
+      for (const p of r.problems) console.log(`     ${p}`);
+      console.log(r.output.replace(/^/gm, '     | '));
+    }
+  }
+}
+await Promise.all(Array.from({ length: Math.min(parallel, files.length) }, worker));
+
+const passed = results.reduce((n, r) => n + r.passed, 0);
+const failed = results.reduce((n, r) => n + r.failed, 0);
+console.log(`\n${results.length} test files`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
