@@ -166,6 +166,16 @@ export const ERROR_CODES = {
     fix: 'Check the route prefix configured in createTaskServer.',
     httpStatus: 404,
   },
+  HST_ERR_SERVER_METHOD_NOT_ALLOWED: {
+    meaning: 'The task server route exists but does not answer this HTTP method (the Allow header lists those it does).',
+    fix: 'Use the method named in the message and the Allow header.',
+    httpStatus: 405,
+  },
+  HST_ERR_SERVER_INTERNAL: {
+    meaning: 'The task server failed unexpectedly; the worker gets no detail, the server log (onError) has it.',
+    fix: 'Read the error passed to the onError option of createTaskServer; the worker can retry.',
+    httpStatus: 500,
+  },
 
   // --- simulator -----------------------------------------------------------------------------
   HST_ERR_SIM_OPTIONS_INVALID: {
