@@ -104,6 +104,30 @@ export const ERROR_CODES = {
     meaning: 'An id from one MTurk environment was used with another environment\'s datastore.',
     fix: 'Open the datastore of the environment the id belongs to (live, sandbox or the custom endpoint).',
   },
+  HST_ERR_STORE_CLOSED: {
+    meaning: 'The datastore was closed; it accepts no more reads or writes.',
+    fix: 'Open the store again with openStore() (or restart the command) before using it.',
+  },
+  HST_ERR_STORE_INVALID_RECORD: {
+    meaning: 'A record given to the datastore is invalid: a malformed id, a value that is not plain JSON, a bad dollar amount.',
+    fix: 'Correct the field the message names; ids are letters, digits, `.`, `_`, `-` (and `:` where allowed), data must be plain JSON.',
+  },
+  HST_ERR_STORE_NOT_FOUND: {
+    meaning: 'The datastore has no HIT, requester, worker, money intent or snapshot with that id.',
+    fix: 'Check the id and the environment (live, sandbox or custom endpoint) the store was opened for.',
+  },
+  HST_ERR_STORE_DUPLICATE: {
+    meaning: 'A record with that id (or that money-intent token, or that assignment and worker) already exists with other content.',
+    fix: 'Use a new id, or read the existing record instead of creating it again.',
+  },
+  HST_ERR_STORE_BINDING_CONFLICT: {
+    meaning: 'A HIT cannot be bound to that unit: it belongs to another task run, is bound to another unit, or the unit already holds another HIT.',
+    fix: 'Unbind the unit first (unbindUnit), or pick an unbound HIT of the same run.',
+  },
+  HST_ERR_STORE_INTENT_STATE: {
+    meaning: 'A money intent cannot make that move (its states go pending, sent, then confirmed or failed).',
+    fix: 'Read the intent with intentByToken() and act on its current state; a confirmed intent is never sent again.',
+  },
 
   // --- runtime -------------------------------------------------------------------------------
   HST_ERR_RUN_NOT_FOUND: {
