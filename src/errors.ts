@@ -210,6 +210,31 @@ export const ERROR_CODES = {
     meaning: 'The simulator state file (--state) is not valid JSON or not a simulator state.',
     fix: 'Move the file away to start with an empty simulator, or restore it from a copy.',
   },
+  HST_ERR_SIM_BAD_REQUEST: {
+    meaning: 'A request to the simulator control API or worker pages is malformed (bad JSON, missing or invalid fields).',
+    fix: 'Send the fields the message names; docs/simulator.md lists every control API route and its body.',
+    httpStatus: 400,
+  },
+  HST_ERR_SIM_NOT_FOUND: {
+    meaning: 'The HIT, HIT type, assignment or route named in a simulator control API call or worker page does not exist.',
+    fix: 'Check the id (HIT and assignment ids are 30 characters) and the route in docs/simulator.md.',
+    httpStatus: 404,
+  },
+  HST_ERR_SIM_WORKER_NOT_ALLOWED: {
+    meaning: 'The simulated worker may not take this HIT: the requester blocked them, or they do not meet a qualification requirement.',
+    fix: 'Use another worker, unblock the worker (DeleteWorkerBlock), grant the qualification or set the worker locale (POST /_sim/workers/{id}).',
+    httpStatus: 403,
+  },
+  HST_ERR_SIM_HIT_UNAVAILABLE: {
+    meaning: 'The HIT (or every HIT of the group) has no slot the worker can accept: not Assignable, expired, full, or already held by this worker.',
+    fix: 'Create more HITs or assignments, extend the expiration, or accept with another worker.',
+    httpStatus: 409,
+  },
+  HST_ERR_SIM_ASSIGNMENT_STATE: {
+    meaning: 'The assignment is not in a state that allows this worker action (e.g. returning or submitting work already submitted, returned or abandoned).',
+    fix: 'Only an accepted, unsubmitted assignment can be submitted, returned or abandoned; accept the HIT again for a new assignment.',
+    httpStatus: 409,
+  },
 
   // --- command line --------------------------------------------------------------------------
   HST_ERR_CLI_USAGE: {
