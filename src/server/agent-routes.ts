@@ -1,0 +1,201 @@
+/**
+ * The JSON routes a worker's wrapper calls: registration, submit, heartbeat, disconnect, status
+ * and preview data. Every agent route checks the agent token against the agent id in the path.
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HitstateError } from '../errors.js';
+import type { AgentRegistration, AgentView, TaskServerBackend, WorkerArrival } from './backend.js';
+import { parseJsonObject, readBody, sendJson } from './http-io.js';
+import type { ResolvedTaskServerOptions } from './options.js';
+import { signAgentToken, verifyAgentToken } from './token.js';
+
+/** MTurk's `assignmentId` in a preview, before the worker accepts. */
+export const PREVIEW_ASSIGNMENT_ID = 'ASSIGNMENT_ID_NOT_AVAILABLE';
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/** Wraps a failure of the backend, so its message (which may name other workers) is not shown. */
+export class BackendFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+/** Runs a backend call; its failures come out as {@link BackendFailure}. */
+export async function fromBackend<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (cause) {
+    throw new BackendFailure(cause);
+  }
+}
+
+function quote(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * Checks one id (hitId, assignmentId, workerId, agentId) received from a browser.
+ *
+ * @throws HitstateError `HST_ERR_SERVER_BAD_REQUEST` naming the field.
+ */
+export function checkId(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
+    throw new HitstateError(
+      'HST_ERR_SERVER_BAD_REQUEST',
+      `${field} must be 1 to 128 letters, digits or . _ : - as MTurk sends it, got ${value === undefined ? 'nothing' : quote(value)}`,
+      { field },
+    );
+  }
+  return value;
+}
+
+/**
+ * Validates a worker's arrival (refusing MTurk's preview placeholder: a preview registers nothing).
+ *
+ * @throws HitstateError `HST_ERR_SERVER_BAD_REQUEST`
+ */
+export function checkArrival(input: { hitId?: unknown; assignmentId?: unknown; workerId?: unknown }): WorkerArrival {
+  if (input.assignmentId === PREVIEW_ASSIGNMENT_ID) {
+    throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', 'this is a preview (ASSIGNMENT_ID_NOT_AVAILABLE): accept the HIT before starting', {
+      field: 'assignmentId',
+    });
+  }
+  return {
+    hitId: checkId('hitId', input.hitId),
+    assignmentId: checkId('assignmentId', input.assignmentId),
+    workerId: checkId('workerId', input.workerId),
+  };
+}
+
+/**
+ * Registers an arrival with the backend and checks that what came back is this worker's own
+ * agent (a backend bug must not hand one worker another's unit).
+ */
+export async function registerArrival(backend: TaskServerBackend, arrival: WorkerArrival): Promise<AgentRegistration> {
+  const registration = await fromBackend(() => backend.registerAgent(arrival));
+  if (
+    registration.workerId !== arrival.workerId ||
+    registration.assignmentId !== arrival.assignmentId ||
+    registration.hitId !== arrival.hitId ||
+    typeof registration.agentId !== 'string' ||
+    !ID_PATTERN.test(registration.agentId)
+  ) {
+    throw new Error(
+      `TaskServerBackend.registerAgent returned an agent for other ids than the arrival's (or an agentId outside ${ID_PATTERN}); refusing to send it`,
+    );
+  }
+  return registration;
+}
+
+function viewOf(view: AgentView): AgentView {
+  return { agentId: view.agentId, status: view.status, submitted: view.submitted };
+}
+
+/** The context every route handler gets. */
+export interface RouteContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  readonly backend: TaskServerBackend;
+  readonly options: ResolvedTaskServerOptions;
+  /** The decoded `:agentId` path segment, for agent routes. */
+  readonly agentId?: string;
+}
+
+async function jsonBody(ctx: RouteContext): Promise<Record<string, unknown>> {
+  return parseJsonObject(await readBody(ctx.req, ctx.options.maxBodyBytes), ctx.req.headers['content-type']);
+}
+
+/** `POST <prefix>/api/agents`: registers the arrival, answers the task data and a fresh token. */
+export async function registerRoute(ctx: RouteContext): Promise<void> {
+  const arrival = checkArrival(await jsonBody(ctx));
+  const registration = await registerArrival(ctx.backend, arrival);
+  const expiresAtSec = Math.floor(ctx.options.clock.now() / 1000) + ctx.options.tokenTtlSec;
+  const token = signAgentToken(
+    { agentId: registration.agentId, workerId: registration.workerId, assignmentId: registration.assignmentId, expiresAtSec },
+    ctx.options.secret,
+  );
+  sendJson(ctx.res, 200, {
+    agentId: registration.agentId,
+    unitId: registration.unitId,
+    status: registration.status,
+    submitted: registration.submitted,
+    task: registration.task ?? null,
+    ...(registration.submitted && registration.submission !== undefined ? { submission: registration.submission } : {}),
+    token,
+    tokenExpiresAt: new Date(expiresAtSec * 1000).toISOString(),
+    heartbeatIntervalSec: ctx.options.heartbeatIntervalSec,
+  });
+}
+
+function bearer(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) {
+    throw new HitstateError('HST_ERR_SERVER_TOKEN_INVALID', 'the Authorization header must read "Bearer <token>"', { field: 'token' });
+  }
+  return match[1];
+}
+
+/**
+ * Checks the request's agent token against the path's agent id. The token comes from the
+ * `Authorization: Bearer` header; only the disconnect route also takes a `token` body field,
+ * because `navigator.sendBeacon` cannot set headers.
+ */
+function authenticate(ctx: RouteContext, bodyToken?: unknown): string {
+  const agentId = checkId('agentId', ctx.agentId);
+  const token = bearer(ctx.req) ?? (typeof bodyToken === 'string' ? bodyToken : undefined);
+  const claims = verifyAgentToken(token, ctx.options.secret, ctx.options.clock.now());
+  if (claims.agentId !== agentId) {
+    throw new HitstateError('HST_ERR_SERVER_TOKEN_INVALID', 'the agent token belongs to another agent than the one in the path', {
+      field: 'token',
+    });
+  }
+  return agentId;
+}
+
+/** `POST <prefix>/api/agents/:agentId/submit`: answers only once the backend has the data on disk. */
+export async function submitRoute(ctx: RouteContext): Promise<void> {
+  const agentId = authenticate(ctx);
+  const body = await jsonBody(ctx);
+  if (!Object.prototype.hasOwnProperty.call(body, 'data')) {
+    throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', 'the submit body must be {"data": <the submission>}', { field: 'data' });
+  }
+  await fromBackend(() => ctx.backend.submit(agentId, body.data));
+  sendJson(ctx.res, 200, { agentId, submitted: true });
+}
+
+/** `POST <prefix>/api/agents/:agentId/heartbeat`. */
+export async function heartbeatRoute(ctx: RouteContext): Promise<void> {
+  const agentId = authenticate(ctx);
+  await readBody(ctx.req, ctx.options.maxBodyBytes);
+  sendJson(ctx.res, 200, viewOf(await fromBackend(() => ctx.backend.heartbeat(agentId))));
+}
+
+/** `POST <prefix>/api/agents/:agentId/disconnect` (the wrapper's `pagehide` beacon). */
+export async function disconnectRoute(ctx: RouteContext): Promise<void> {
+  const agentId = authenticate(ctx, (await jsonBody(ctx)).token);
+  await fromBackend(() => ctx.backend.disconnect(agentId));
+  sendJson(ctx.res, 200, { agentId, disconnected: true });
+}
+
+/** `GET <prefix>/api/agents/:agentId`. */
+export async function statusRoute(ctx: RouteContext): Promise<void> {
+  const agentId = authenticate(ctx);
+  sendJson(ctx.res, 200, viewOf(await fromBackend(() => ctx.backend.agentStatus(agentId))));
+}
+
+/** `GET <prefix>/api/preview?hitId=`: the HIT's public preview data; registers nothing. */
+export async function previewRoute(ctx: RouteContext): Promise<void> {
+  const raw = ctx.url.searchParams.get('hitId');
+  const hitId = raw === null || raw === '' ? undefined : checkId('hitId', raw);
+  const info = await fromBackend(() => ctx.backend.preview(hitId));
+  sendJson(ctx.res, 200, {
+    title: info.title,
+    description: info.description,
+    ...(info.data !== undefined ? { data: info.data } : {}),
+  });
+}

@@ -1,0 +1,230 @@
+/**
+ * `createTaskServer`: the routes a worker's browser talks to, as one framework-agnostic
+ * `node:http` request handler (Express and Fastify adapters wrap it).
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HitstateError } from '../errors.js';
+import {
+  BackendFailure,
+  PREVIEW_ASSIGNMENT_ID,
+  checkArrival,
+  checkId,
+  disconnectRoute,
+  fromBackend,
+  heartbeatRoute,
+  previewRoute,
+  registerArrival,
+  registerRoute,
+  statusRoute,
+  submitRoute,
+  type RouteContext,
+} from './agent-routes.js';
+import { loadAsset } from './assets.js';
+import type { TaskServerBackend } from './backend.js';
+import { defaultPreviewPage, escapeHtml, injectIntoHead } from './html.js';
+import { OWN_PAGE_CSP, publicError, sendError, sendHtml, sendStatic } from './http-io.js';
+import { loadPage, resolveTaskServerOptions, type TaskServerOptions } from './options.js';
+import { WRAPPER_SOURCE } from './wrapper-source.js';
+
+/** The names of the task server's routes. */
+export const RouteName = {
+  taskPage: 'taskPage',
+  wrapper: 'wrapper',
+  asset: 'asset',
+  preview: 'preview',
+  register: 'register',
+  status: 'status',
+  submit: 'submit',
+  heartbeat: 'heartbeat',
+  disconnect: 'disconnect',
+} as const;
+export type RouteName = (typeof RouteName)[keyof typeof RouteName];
+
+/** One route, with its full path (`:agentId` marks the agent id segment). */
+export interface TaskServerRoute {
+  readonly name: RouteName;
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+}
+
+/** A `next` callback, as Express and Connect pass it: called when a request is not the server's. */
+export type NextFunction = (error?: unknown) => void;
+
+/** What {@link createTaskServer} returns. */
+export interface TaskServer {
+  /** The normalised route prefix (`''` for the root). */
+  readonly prefix: string;
+  /** The path of the task page: append it to the public origin for the ExternalQuestion URL. */
+  readonly taskPath: string;
+  readonly routes: readonly TaskServerRoute[];
+  /**
+   * Answers one request and resolves once the answer is sent. A request outside the prefix is
+   * passed to `next` when given (so the server can sit in front of other routes), else
+   * answered 404. Usable directly as a `node:http` listener. When a framework already read the
+   * body into `req.body`, that is used.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): Promise<void>;
+  /** True when `url` (path and query) is under the prefix. */
+  matches(url: string): boolean;
+}
+
+type Handler = (ctx: RouteContext) => Promise<void>;
+
+const WRAPPER_ETAG = `"${createHash('sha256').update(WRAPPER_SOURCE).digest('base64url').slice(0, 27)}"`;
+const WRAPPER_MAX_AGE_SEC = 300;
+const ASSET_MAX_AGE_SEC = 60;
+
+/**
+ * Creates the task server over a {@link TaskServerBackend}.
+ *
+ * Routes, under the prefix (default `/hitstate`): `GET /task` (the page the ExternalQuestion
+ * points at), `GET /wrapper.js`, `GET /assets/*` (with `assetsDir`), and the wrapper's JSON API:
+ * `GET /api/preview`, `POST /api/agents`, `GET /api/agents/:agentId`,
+ * `POST /api/agents/:agentId/submit`, `.../heartbeat`, `.../disconnect`.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * const tasks = createTaskServer(backend, {
+ *   secret: process.env.HITSTATE_SERVER_SECRET,
+ *   taskPage: new URL('./task.html', import.meta.url),
+ * });
+ * createServer((req, res) => void tasks.handle(req, res)).listen(8080);
+ * // ExternalQuestion URL: https://tasks.example.org/hitstate/task
+ * ```
+ * @throws HitstateError `HST_ERR_CONFIG_INVALID` listing every invalid option.
+ */
+export function createTaskServer(backend: TaskServerBackend, options: TaskServerOptions): TaskServer {
+  const resolved = resolveTaskServerOptions(options);
+  const { prefix } = resolved;
+  const routes: TaskServerRoute[] = [
+    { name: 'taskPage', method: 'GET', path: `${prefix}/task` },
+    { name: 'wrapper', method: 'GET', path: `${prefix}/wrapper.js` },
+    ...(resolved.assetsDir !== undefined ? [{ name: 'asset', method: 'GET', path: `${prefix}/assets/*` } as const] : []),
+    { name: 'preview', method: 'GET', path: `${prefix}/api/preview` },
+    { name: 'register', method: 'POST', path: `${prefix}/api/agents` },
+    { name: 'status', method: 'GET', path: `${prefix}/api/agents/:agentId` },
+    { name: 'submit', method: 'POST', path: `${prefix}/api/agents/:agentId/submit` },
+    { name: 'heartbeat', method: 'POST', path: `${prefix}/api/agents/:agentId/heartbeat` },
+    { name: 'disconnect', method: 'POST', path: `${prefix}/api/agents/:agentId/disconnect` },
+  ];
+  const wrapperTag =
+    `<script src="${escapeHtml(`${prefix}/wrapper.js`)}" data-hitstate-api="${escapeHtml(`${prefix}/api`)}"></script>`;
+
+  const handlers: Record<RouteName, Handler> = {
+    taskPage: (ctx) => taskPageRoute(ctx, wrapperTag),
+    wrapper: async ({ req, res }) => sendStatic(req, res, WRAPPER_SOURCE, 'text/javascript; charset=utf-8', WRAPPER_ETAG, WRAPPER_MAX_AGE_SEC),
+    asset: async ({ req, res, url }) => {
+      const asset = await loadAsset(resolved.assetsDir!, url.pathname.slice(`${prefix}/assets/`.length));
+      sendStatic(req, res, asset.body, asset.contentType, asset.etag, ASSET_MAX_AGE_SEC);
+    },
+    preview: previewRoute,
+    register: registerRoute,
+    status: statusRoute,
+    submit: submitRoute,
+    heartbeat: heartbeatRoute,
+    disconnect: disconnectRoute,
+  };
+
+  const underPrefix = (pathname: string): boolean => prefix === '' || pathname === prefix || pathname.startsWith(`${prefix}/`);
+
+  function findRoute(pathname: string): { route: TaskServerRoute | undefined; methods: string[]; agentId?: string } {
+    const rest = pathname.slice(prefix.length);
+    let name: RouteName | undefined;
+    let agentId: string | undefined;
+    const agentMatch = /^\/api\/agents\/([^/]+)(\/(submit|heartbeat|disconnect))?$/.exec(rest);
+    if (rest === '/task') name = 'taskPage';
+    else if (rest === '/wrapper.js') name = 'wrapper';
+    else if (rest === '/api/preview') name = 'preview';
+    else if (rest === '/api/agents') name = 'register';
+    else if (resolved.assetsDir !== undefined && rest.startsWith('/assets/')) name = 'asset';
+    else if (agentMatch) {
+      name = (agentMatch[3] as RouteName | undefined) ?? 'status';
+      try {
+        agentId = decodeURIComponent(agentMatch[1]!);
+      } catch {
+        agentId = agentMatch[1];
+      }
+    }
+    const route = routes.find((r) => r.name === name);
+    return { route, methods: route ? (route.method === 'GET' ? ['GET', 'HEAD'] : [route.method]) : [], agentId };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): Promise<void> {
+    const method = req.method ?? 'GET';
+    const raw = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+    let url: URL;
+    try {
+      url = new URL(raw, 'http://task-server.invalid');
+    } catch {
+      url = new URL('http://task-server.invalid/');
+    }
+    if (!underPrefix(url.pathname)) {
+      if (next) {
+        next();
+        return;
+      }
+    }
+    const { route, methods, agentId } = findRoute(url.pathname);
+    const wantsPage = route?.name === 'taskPage' && /text\/html/.test(req.headers.accept ?? '');
+    try {
+      if (!underPrefix(url.pathname) || route === undefined) {
+        throw new HitstateError('HST_ERR_SERVER_NOT_FOUND', `no task server route at ${method} ${url.pathname}; routes live under "${prefix}/"`, {
+          field: 'path',
+        });
+      }
+      if (!methods.includes(method)) {
+        res.setHeader('Allow', methods.join(', '));
+        throw new HitstateError('HST_ERR_SERVER_METHOD_NOT_ALLOWED', `${route.path} answers ${methods.join(' and ')}, not ${method}`, {
+          field: 'method',
+        });
+      }
+      await handlers[route.name]({ req, res, url, backend, options: resolved, ...(agentId !== undefined ? { agentId } : {}) });
+    } catch (thrown) {
+      const fromBackendCall = thrown instanceof BackendFailure;
+      const err = fromBackendCall ? thrown.cause : thrown;
+      const answer = publicError(err, fromBackendCall ? 'backend' : 'server');
+      if (!answer.expected) resolved.onError(err, { method, path: url.pathname });
+      sendError(res, answer.status, answer.body, wantsPage);
+    }
+  }
+
+  return Object.freeze({
+    prefix,
+    taskPath: `${prefix}/task`,
+    routes: Object.freeze(routes),
+    handle,
+    matches: (u: string) => underPrefix(new URL(u, 'http://task-server.invalid').pathname),
+  });
+}
+
+/**
+ * `GET <prefix>/task`: in a preview (no accepted assignment) the preview page, registering
+ * nothing; otherwise registers the arrival and serves the task page, wrapper injected.
+ */
+async function taskPageRoute(ctx: RouteContext, wrapperTag: string): Promise<void> {
+  const { url, options } = ctx;
+  const get = (name: string): string | undefined => url.searchParams.get(name) || undefined;
+  const assignmentId = get('assignmentId');
+  const workerId = get('workerId');
+  const rawHitId = get('hitId');
+  if (assignmentId === undefined || assignmentId === PREVIEW_ASSIGNMENT_ID || workerId === undefined) {
+    const hitId = rawHitId === undefined ? undefined : checkId('hitId', rawHitId);
+    const preview = await fromBackend(() => ctx.backend.preview(hitId));
+    if (options.previewPage === undefined) {
+      sendHtml(ctx.res, 200, injectIntoHead(defaultPreviewPage(preview), wrapperTag, preview.title), OWN_PAGE_CSP);
+      return;
+    }
+    const page = await loadPage(options.previewPage, { preview, hitId });
+    sendHtml(ctx.res, 200, injectIntoHead(page, wrapperTag, preview.title), options.contentSecurityPolicy);
+    return;
+  }
+  const arrival = checkArrival({ hitId: rawHitId, assignmentId, workerId });
+  const registration = await registerArrival(ctx.backend, arrival);
+  const page = await loadPage(options.taskPage, { registration, turkSubmitTo: get('turkSubmitTo') });
+  sendHtml(ctx.res, 200, injectIntoHead(page, wrapperTag, options.title), options.contentSecurityPolicy);
+}
+
