@@ -1,0 +1,164 @@
+// The wrapper and the label task in real headless Chromium, against the task server and a
+// stand-in for MTurk's externalSubmit that records what the browser posts.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Browser, Page } from 'playwright-core';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { labelTask } from '../../examples/label-task/index.js';
+import { HitstateError } from '../../src/errors.js';
+import { createTaskServer } from '../../src/server/task-server.js';
+import { launchChromium } from '../support/browser.js';
+import { ARRIVAL, HITS, RUN, SECRET, start, type Running } from './harness.js';
+import { MemoryBackend } from './memory-backend.js';
+
+interface Posted {
+  readonly path: string;
+  readonly fields: Record<string, string>;
+}
+
+interface Ctx {
+  browser: Browser;
+  page: Page;
+  backend: MemoryBackend;
+  running: Running;
+  mturk: Server;
+  mturkOrigin: string;
+  posted: Posted[];
+  postedWaiters: (() => void)[];
+}
+
+const WrapperBrowser = suite<Ctx>('wrapper in chromium', {} as Ctx);
+
+WrapperBrowser.before(async (ctx) => {
+  ctx.browser = await launchChromium();
+  ctx.posted = [];
+  ctx.postedWaiters = [];
+  ctx.mturk = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      ctx.posted.push({ path: req.url ?? '', fields: Object.fromEntries(new URLSearchParams(body)) });
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<p id="mturk-done">Submitted to MTurk</p>');
+      for (const wake of ctx.postedWaiters.splice(0)) wake();
+    });
+  });
+  await new Promise<void>((resolve) => ctx.mturk.listen(0, '127.0.0.1', resolve));
+  ctx.mturkOrigin = `http://127.0.0.1:${(ctx.mturk.address() as AddressInfo).port}`;
+});
+
+WrapperBrowser.after(async (ctx) => {
+  await ctx.browser?.close();
+  ctx.mturk?.closeAllConnections();
+  await new Promise((resolve) => ctx.mturk?.close(resolve));
+});
+
+WrapperBrowser.before.each(async (ctx) => {
+  ctx.posted.length = 0;
+  ctx.backend = new MemoryBackend([
+    {
+      runId: RUN,
+      hitIds: [...HITS],
+      units: [{ unitId: 'unit-1', task: { text: 'The soup was cold <img src=x onerror="window.pwned=1">' } }],
+      preview: { title: 'Label a sentence', description: 'Label it.', data: { text: 'An example sentence.' } },
+    },
+  ]);
+  const tasks = createTaskServer(ctx.backend, { secret: SECRET, ...labelTask.serverOptions });
+  ctx.running = await start('node:http', tasks);
+  ctx.page = await ctx.browser.newPage();
+});
+
+WrapperBrowser.after.each(async (ctx) => {
+  await ctx.page.close();
+  await ctx.running.close();
+});
+
+function taskUrl(ctx: Ctx, params: Record<string, string>): string {
+  return `${ctx.running.origin}/hitstate/task?${new URLSearchParams(params)}`;
+}
+
+function nextPost(ctx: Ctx): Promise<void> {
+  return new Promise((resolve) => ctx.postedWaiters.push(resolve));
+}
+
+async function label(page: Page, sentiment: string, comment: string): Promise<void> {
+  await page.locator('#label-form input[name="sentiment"]:not([disabled])').first().waitFor();
+  await page.check(`input[name="sentiment"][value="${sentiment}"]`);
+  await page.fill('#comment', comment);
+  await page.click('#submit-button');
+}
+
+WrapperBrowser('when a worker labels and submits then the server stores it first and MTurk gets the same JSON in one field', async (ctx) => {
+  await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
+  await ctx.page.waitForFunction(() => document.getElementById('sentence')?.textContent?.startsWith('The soup'));
+  assert.is(await ctx.page.textContent('#sentence'), 'The soup was cold <img src=x onerror="window.pwned=1">');
+  assert.is(await ctx.page.evaluate(() => document.querySelectorAll('img').length), 0, 'task text is shown as text');
+  const posted = nextPost(ctx);
+  await label(ctx.page, 'negative', 'Cold soup & "stale" bread — ünïcode ✓');
+  await posted;
+  const expected = { sentiment: 'negative', comment: 'Cold soup & "stale" bread — ünïcode ✓' };
+  assert.equal(ctx.backend.disk.get('agent-1'), expected);
+  assert.is(ctx.posted.length, 1);
+  assert.is(ctx.posted[0]!.path, '/mturk/externalSubmit');
+  assert.equal(Object.keys(ctx.posted[0]!.fields).sort(), ['assignmentId', 'hitstate_submission']);
+  assert.is(ctx.posted[0]!.fields.assignmentId, ARRIVAL.assignmentId);
+  assert.equal(JSON.parse(ctx.posted[0]!.fields.hitstate_submission!), expected);
+  assert.ok(ctx.backend.log.indexOf('written agent-1') >= 0);
+  await ctx.page.waitForSelector('#mturk-done');
+  assert.is(ctx.backend.agents.get('agent-1')?.disconnects, 0, 'no disconnect beacon after a finished submit');
+});
+
+WrapperBrowser('when storing the submission fails then the worker is told, MTurk gets nothing, and a retry succeeds', async (ctx) => {
+  const working = ctx.backend.submit.bind(ctx.backend);
+  ctx.backend.submit = async () => {
+    throw new HitstateError('HST_ERR_RUNTIME_CLOSED', 'runtime closed');
+  };
+  await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
+  await label(ctx.page, 'positive', 'first try');
+  await ctx.page.waitForSelector('#hitstate-status.hitstate-status-error');
+  assert.match((await ctx.page.textContent('#hitstate-status'))!, /could not be saved.*Nothing was sent to Mechanical Turk/);
+  assert.match((await ctx.page.textContent('#form-error'))!, /not saved/);
+  assert.is(ctx.posted.length, 0);
+  assert.is(ctx.backend.disk.size, 0);
+  ctx.backend.submit = working;
+  const posted = nextPost(ctx);
+  await ctx.page.click('#submit-button');
+  await posted;
+  assert.equal(ctx.backend.disk.get('agent-1'), { sentiment: 'positive', comment: 'first try' });
+  assert.equal(JSON.parse(ctx.posted[0]!.fields.hitstate_submission!), { sentiment: 'positive', comment: 'first try' });
+});
+
+WrapperBrowser('when the page is a preview then it shows the example, the form stays disabled and nothing registers', async (ctx) => {
+  await ctx.page.goto(taskUrl(ctx, { assignmentId: 'ASSIGNMENT_ID_NOT_AVAILABLE', hitId: 'HIT0001', turkSubmitTo: ctx.mturkOrigin }));
+  await ctx.page.waitForSelector('#preview-note:not([hidden])');
+  assert.is(await ctx.page.textContent('#sentence'), 'An example sentence.');
+  assert.ok(await ctx.page.isDisabled('#submit-button'));
+  assert.is(await ctx.page.evaluate(() => (window as unknown as { hitstate: { isPreview: boolean } }).hitstate.isPreview), true);
+  const refused = await ctx.page.evaluate(() =>
+    (window as unknown as { hitstate: { submit(d: unknown): Promise<void> } }).hitstate.submit({ x: 1 }).then(() => 'sent', (e: Error) => e.message),
+  );
+  assert.match(refused, /preview/);
+  assert.not.ok(ctx.backend.calls.some((c) => c.method === 'registerAgent'));
+  assert.is(ctx.posted.length, 0);
+});
+
+WrapperBrowser('when the page reloads after the data was stored but before MTurk got it then the stored data is posted', async (ctx) => {
+  const reg = await ctx.backend.registerAgent(ARRIVAL);
+  await ctx.backend.submit(reg.agentId, { sentiment: 'neutral', comment: 'stored before the reload' });
+  const posted = nextPost(ctx);
+  await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
+  await posted;
+  assert.equal(JSON.parse(ctx.posted[0]!.fields.hitstate_submission!), { sentiment: 'neutral', comment: 'stored before the reload' });
+  assert.is(ctx.posted[0]!.fields.assignmentId, ARRIVAL.assignmentId);
+});
+
+WrapperBrowser('when the worker leaves the page then the pagehide beacon disconnects the agent', async (ctx) => {
+  await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
+  await ctx.page.locator('#submit-button:not([disabled])').waitFor();
+  await ctx.page.goto('about:blank');
+  await ctx.backend.waitFor(() => ctx.backend.agents.get('agent-1')?.status === 'disconnect');
+  assert.is(ctx.backend.agents.get('agent-1')?.disconnects, 1);
+});
+
+WrapperBrowser.run();

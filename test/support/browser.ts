@@ -1,0 +1,82 @@
+// Headless Chromium for the browser tests: Debian's `chromium` package driven by playwright-core.
+// No browser is ever downloaded: when /usr/bin/chromium is missing and we run as root with apt,
+// Debian's package is installed once; otherwise the error says exactly what to install.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+
+/** The Chromium binary; HITSTATE_CHROMIUM overrides it (e.g. another distribution's path). */
+export const CHROMIUM_PATH = process.env.HITSTATE_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Flags for a quiet, offline, deterministic browser. Playwright adds `--remote-debugging-pipe`
+ * and a fresh temporary `--user-data-dir` itself (it refuses one in `args`) and removes that
+ * folder when the browser closes.
+ */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+] as const;
+
+const INSTALL_HINT =
+  'Chromium is needed for the browser tests and was not found at ' +
+  `${CHROMIUM_PATH}. Install Debian's package: \`sudo apt-get update && sudo apt-get install -y chromium\` ` +
+  '(or set HITSTATE_CHROMIUM to a Chromium binary). hitstate never downloads a browser.';
+
+function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', (err) => resolve({ code: -1, output: `${output}\n${err.message}` }));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+let installing: Promise<void> | undefined;
+
+/** Installs Debian's chromium package when allowed (root, apt present); otherwise explains. */
+async function installChromium(): Promise<void> {
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot || !existsSync('/usr/bin/apt-get') || process.env.HITSTATE_CHROMIUM !== undefined) throw new Error(INSTALL_HINT);
+  const lock = ['-o', 'DPkg::Lock::Timeout=600'];
+  const update = await run('apt-get', [...lock, 'update']);
+  if (update.code !== 0) throw new Error(`${INSTALL_HINT}\n\`apt-get update\` failed:\n${update.output.slice(-2000)}`);
+  const install = await run('apt-get', [...lock, 'install', '-y', 'chromium']);
+  if (install.code !== 0 || !existsSync(CHROMIUM_PATH)) {
+    throw new Error(`${INSTALL_HINT}\n\`apt-get install -y chromium\` failed:\n${install.output.slice(-2000)}`);
+  }
+}
+
+/** Makes sure the Chromium binary exists, installing Debian's package once if needed. */
+export async function ensureChromium(): Promise<string> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    installing ??= installChromium();
+    await installing;
+  }
+  return CHROMIUM_PATH;
+}
+
+/**
+ * Launches headless Chromium. Close it with `browser.close()` in an `after` hook.
+ *
+ * @example
+ * ```ts
+ * const browser = await launchChromium();
+ * const page = await browser.newPage();
+ * ```
+ */
+export async function launchChromium(): Promise<Browser> {
+  const executablePath = await ensureChromium();
+  return chromium.launch({ executablePath, args: [...CHROMIUM_ARGS], headless: true });
+}
