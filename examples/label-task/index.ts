@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { labelTask } from 'hitstate/examples/label-task/index.js';
+ * import { labelTask } from './examples/label-task/index.js';
  * const server = createTaskServer(backend, { secret, ...labelTask.serverOptions });
  * ```
  *
