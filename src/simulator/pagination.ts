@@ -1,0 +1,52 @@
+/**
+ * Pages of list operations. A `NextToken` stores the key (a sequence number) of the last item
+ * returned, so the next page starts right after it even when items were added or removed in
+ * between, and costs O(log n + page size). The last page has no `NextToken`, so the SDK
+ * paginators stop without an extra call.
+ *
+ * @module
+ */
+import type { Input } from './validation.js';
+
+const PREFIX = 'hst1.';
+
+/** The key after which the requested page starts, or undefined for the first page. */
+export function pageStart(input: Input, scope: string): number | undefined {
+  const token = input.optionalString('NextToken', { min: 1, max: 255 });
+  if (token === undefined) return undefined;
+  const m = token.startsWith(PREFIX) ? /^(-?\d+)\.(.+)$/.exec(Buffer.from(token.slice(PREFIX.length), 'base64url').toString('utf8')) : null;
+  if (!m || m[2] !== scope) throw input.fail(`The NextToken '${token}' is not valid for this request; pass the NextToken of the previous page of the same list, with the same filters.`);
+  return Number(m[1]);
+}
+
+function tokenFor(key: number, scope: string): string {
+  return PREFIX + Buffer.from(`${key}.${scope}`, 'utf8').toString('base64url');
+}
+
+/** One page: the items, and the token of the next page when there is one. */
+export interface Page<T> {
+  items: T[];
+  nextToken?: string;
+}
+
+/**
+ * Takes up to `limit` items from an ordered stream of `[key, item]` (already positioned after the
+ * page start), keeping those `accept` lets through, and looks one item ahead to know whether a
+ * next page exists. `scope` binds the token to the list and its filters.
+ */
+export function takePage<V, T>(entries: Iterable<[number, V]>, limit: number, scope: string, map: (v: V) => T, accept: (v: V) => boolean = () => true): Page<T> {
+  const items: T[] = [];
+  let lastKey: number | undefined;
+  for (const [key, value] of entries) {
+    if (!accept(value)) continue;
+    if (items.length === limit) return { items, nextToken: tokenFor(lastKey!, scope) };
+    items.push(map(value));
+    lastKey = key;
+  }
+  return { items };
+}
+
+/** The list response members: `NumResults`, the items under `name`, and `NextToken` only if there is more. */
+export function pageResponse<T>(name: string, page: Page<T>): Record<string, unknown> {
+  return { NumResults: page.items.length, [name]: page.items, ...(page.nextToken !== undefined ? { NextToken: page.nextToken } : {}) };
+}

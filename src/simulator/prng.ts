@@ -1,0 +1,53 @@
+/**
+ * A small seeded pseudo-random generator (mulberry32). Every random choice of the simulator (ids,
+ * fault injection) comes from one of these, so the same seed and the same request sequence give
+ * the same ids and the same faults. Its whole state is one 32-bit number, which the state file
+ * keeps so a restarted simulator continues the sequence instead of repeating ids.
+ *
+ * @module
+ */
+
+/** A seeded generator of uniform numbers in [0, 1). */
+export class Prng {
+  #state: number;
+
+  /** @param seed - any finite number; only its low 32 bits matter. */
+  constructor(seed: number) {
+    this.#state = seed >>> 0;
+  }
+
+  /** The next number in [0, 1). */
+  next(): number {
+    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
+    let t = this.#state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** An integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** The internal state, to persist and later pass to {@link Prng.restore}. */
+  get state(): number {
+    return this.#state;
+  }
+
+  /** A generator that continues exactly where the one that reported `state` stopped. */
+  static restore(state: number): Prng {
+    const p = new Prng(0);
+    p.#state = state >>> 0;
+    return p;
+  }
+}
+
+/** Derives an independent stream from a seed, so adding a fault draw never shifts the id sequence. */
+export function deriveSeed(seed: number, stream: string): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (let i = 0; i < stream.length; i++) {
+    h = Math.imul(h ^ stream.charCodeAt(i), 0x01000193) >>> 0;
+  }
+  return h;
+}

@@ -1,0 +1,147 @@
+/**
+ * Question documents (what a HIT shows) and answer documents (what a submission stores).
+ *
+ * A HIT's `Question` must be an ExternalQuestion, HTMLQuestion or QuestionForm in its MTurk
+ * namespace, well-formed and at most 65,535 bytes. The answer of an externalSubmit is a
+ * QuestionFormAnswers document with one FreeText answer per submitted field.
+ *
+ * @module
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+
+const SCHEMAS = 'http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas';
+export const NAMESPACES = {
+  ExternalQuestion: [`${SCHEMAS}/2006-07-14/ExternalQuestion.xsd`],
+  HTMLQuestion: [`${SCHEMAS}/2011-11-11/HTMLQuestion.xsd`],
+  QuestionForm: [`${SCHEMAS}/2017-11-06/QuestionForm.xsd`, `${SCHEMAS}/2005-10-01/QuestionForm.xsd`],
+} as const;
+export const ANSWER_NAMESPACE = `${SCHEMAS}/2005-10-01/QuestionFormAnswers.xsd`;
+
+/** A question document, understood. */
+export type ParsedQuestion =
+  | { kind: 'ExternalQuestion'; externalUrl: string; frameHeight: number }
+  | { kind: 'HTMLQuestion'; html: string; frameHeight: number }
+  | { kind: 'QuestionForm'; questions: { identifier: string; text: string }[] };
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/**
+ * Checks that an ExternalURL is one MTurk would frame: https, or (a documented deviation of the
+ * simulator) http on a loopback host so local task servers need no certificate.
+ */
+export function externalUrlProblem(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return `ExternalURL '${raw}' is not a valid absolute URL.`;
+  }
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return undefined;
+  return `ExternalURL '${raw}' must use https:// (this simulator also accepts http:// on 127.0.0.1, localhost and [::1]).`;
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  ignoreDeclaration: true,
+  removeNSPrefix: false,
+  trimValues: true,
+  isArray: (name) => name === 'Question',
+});
+
+function textOf(node: unknown): string {
+  if (node === undefined || node === null) return '';
+  if (typeof node === 'string' || typeof node === 'number' || typeof node === 'boolean') return String(node);
+  if (Array.isArray(node)) return node.map(textOf).join(' ');
+  if (typeof node === 'object') {
+    return Object.entries(node as Record<string, unknown>)
+      .filter(([k]) => !k.startsWith('@_'))
+      .map(([, v]) => textOf(v))
+      .filter((s) => s !== '')
+      .join(' ');
+  }
+  return '';
+}
+
+function frameHeightOf(node: Record<string, unknown>, kind: string): number {
+  const raw = node.FrameHeight;
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim())) throw new Error(`${kind} needs a FrameHeight element holding a whole number of pixels (0 means fit the window).`);
+  return Number(raw.trim());
+}
+
+/**
+ * Parses and checks a question document.
+ *
+ * @throws Error with a message naming what is wrong (the caller turns it into a RequestError).
+ */
+export function parseQuestion(xml: string): ParsedQuestion {
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) throw new Error(`Question is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col}).`);
+  let doc: Record<string, unknown>;
+  try {
+    doc = parser.parse(xml) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`Question could not be parsed: ${err instanceof Error ? err.message : String(err)}.`);
+  }
+  const roots = Object.keys(doc).filter((k) => !k.startsWith('?') && !k.startsWith('#'));
+  if (roots.length !== 1) throw new Error('Question must have exactly one root element: ExternalQuestion, HTMLQuestion or QuestionForm.');
+  const root = roots[0]!;
+  if (!(root in NAMESPACES)) throw new Error(`Question root element must be ExternalQuestion, HTMLQuestion or QuestionForm, got '${root}'.`);
+  const kind = root as keyof typeof NAMESPACES;
+  const node = (doc[root] ?? {}) as Record<string, unknown>;
+  const ns = typeof node === 'object' ? node['@_xmlns'] : undefined;
+  if (!(NAMESPACES[kind] as readonly string[]).includes(String(ns))) {
+    throw new Error(`${kind} must declare xmlns="${NAMESPACES[kind][0]}", got ${ns === undefined ? 'no namespace' : `'${String(ns)}'`}.`);
+  }
+  if (kind === 'ExternalQuestion') {
+    const url = typeof node.ExternalURL === 'string' ? node.ExternalURL.trim() : '';
+    if (url === '') throw new Error('ExternalQuestion needs an ExternalURL element.');
+    const problem = externalUrlProblem(url);
+    if (problem) throw new Error(problem);
+    return { kind, externalUrl: url, frameHeight: frameHeightOf(node, kind) };
+  }
+  if (kind === 'HTMLQuestion') {
+    const html = typeof node.HTMLContent === 'string' ? node.HTMLContent : '';
+    if (html.trim() === '') throw new Error('HTMLQuestion needs a non-empty HTMLContent element (usually wrapped in CDATA).');
+    return { kind, html, frameHeight: frameHeightOf(node, kind) };
+  }
+  const questions = ((node.Question as unknown[] | undefined) ?? []).map((q, i) => {
+    const rec = (q ?? {}) as Record<string, unknown>;
+    const identifier = typeof rec.QuestionIdentifier === 'string' ? rec.QuestionIdentifier.trim() : '';
+    if (identifier === '') throw new Error(`QuestionForm Question ${i + 1} needs a QuestionIdentifier.`);
+    const text = textOf(rec.DisplayName) || textOf(rec.QuestionContent) || identifier;
+    return { identifier, text };
+  });
+  if (questions.length === 0) throw new Error('QuestionForm needs at least one Question.');
+  return { kind, questions };
+}
+
+// XML 1.0 cannot carry most control characters at all, even escaped.
+// eslint-disable-next-line no-control-regex
+const INVALID_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Escapes text for an XML element. Carriage returns become `&#13;` so they survive parsing (XML
+ * parsers normalise raw CR LF to LF); characters XML 1.0 cannot represent become U+FFFD.
+ */
+export function escapeXml(text: string): string {
+  return text
+    .replace(INVALID_XML_CHARS, '\uFFFD')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;')
+    .replace(/\r/g, '&#13;');
+}
+
+/** The QuestionFormAnswers document of a submission: one FreeText answer per field, in order. */
+export function buildAnswerXml(fields: readonly (readonly [string, string])[]): string {
+  const answers = fields
+    .map(([id, value]) => `<Answer><QuestionIdentifier>${escapeXml(id)}</QuestionIdentifier><FreeText>${escapeXml(value)}</FreeText></Answer>`)
+    .join('');
+  return `<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<QuestionFormAnswers xmlns="${ANSWER_NAMESPACE}">${answers}</QuestionFormAnswers>`;
+}
