@@ -1,0 +1,89 @@
+/**
+ * The lowdb adapter behind every JSON file of the store. lowdb's own `JSONFile` (through steno)
+ * writes a temp file and renames it, but never fsyncs: after a power cut the file can be empty.
+ * This adapter writes the temp file, fsyncs it, renames it over the target and fsyncs the
+ * directory, so a completed `write()` is on disk and a crash at any point leaves either the old
+ * or the new file, whole.
+ *
+ * @module
+ */
+import { basename, dirname, join } from 'node:path';
+import type { Adapter } from 'lowdb';
+import type { StoreFileSystem } from './file-system.js';
+
+/** Why a file could not be read as a JSON object. */
+export class UnreadableFileError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${path}: ${reason}`);
+    this.name = 'UnreadableFileError';
+  }
+}
+
+/** Parses bytes as a JSON object. @throws UnreadableFileError with the reason (empty, truncated, not an object). */
+export function parseJsonObject(path: string, bytes: Buffer): Record<string, unknown> {
+  if (bytes.length === 0) throw new UnreadableFileError(path, 'the file is empty (0 bytes), as a power cut during a write without fsync leaves it');
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new UnreadableFileError(path, `the file is not valid JSON (truncated or edited by hand?): ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UnreadableFileError(path, `the file holds ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}, not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The name of the temp file a write goes through: `.<name>.tmp` next to the file, like steno's. */
+export const tempPathOf = (path: string): string => join(dirname(path), `.${basename(path)}.tmp`);
+
+/** Facts about the last completed write, for the store's counters. */
+export interface WriteFacts {
+  readonly bytes: number;
+  readonly durationMs: number;
+}
+
+/**
+ * A lowdb {@link Adapter} writing compact JSON atomically and durably.
+ *
+ * `read()` resolves null for a missing file and throws {@link UnreadableFileError} for one that is
+ * not a JSON object; it never repairs or replaces anything.
+ */
+export class AtomicJsonAdapter<T> implements Adapter<T> {
+  #dirReady = false;
+  /** The bytes of the last `read()`, kept until the store has compared them with the backups. */
+  lastRead: Buffer | null = null;
+  lastWrite: WriteFacts | null = null;
+
+  constructor(
+    readonly path: string,
+    private readonly fs: StoreFileSystem,
+  ) {}
+
+  async read(): Promise<T | null> {
+    const bytes = await this.fs.readFile(this.path);
+    this.lastRead = bytes;
+    if (bytes === null) return null;
+    this.#dirReady = true;
+    return parseJsonObject(this.path, bytes) as T;
+  }
+
+  /** Serializes synchronously (so the caller knows exactly which state is written), then writes. */
+  async write(data: T): Promise<void> {
+    const started = performance.now();
+    const text = JSON.stringify(data);
+    const dir = dirname(this.path);
+    if (!this.#dirReady) {
+      await this.fs.makeDirectory(dir);
+      this.#dirReady = true;
+    }
+    const temp = tempPathOf(this.path);
+    const bytes = await this.fs.writeFileDurable(temp, text);
+    await this.fs.rename(temp, this.path);
+    await this.fs.syncDirectory(dir);
+    this.lastWrite = { bytes, durationMs: performance.now() - started };
+  }
+}

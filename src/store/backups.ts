@@ -1,0 +1,65 @@
+/**
+ * Rotating backups of every store file (`<file>.bak.1` newest ... `<file>.bak.N` oldest), taken
+ * when the store opens a good file and when it closes after writing one. A backup is taken only
+ * when the file differs from `.bak.1`, so opening and closing an unchanged store does not push
+ * older, different states out of the rotation.
+ *
+ * @module
+ */
+import type { StoreFileSystem } from './file-system.js';
+
+export const backupPath = (path: string, n: number): string => `${path}.bak.${n}`;
+
+/**
+ * Takes a backup of `path` if its content (`current`, or the file read now) differs from the
+ * newest backup. Returns true when a backup was taken.
+ */
+export async function rotateBackups(fs: StoreFileSystem, path: string, count: number, current?: Buffer): Promise<boolean> {
+  if (count < 1) return false;
+  const bytes = current ?? (await fs.readFile(path));
+  if (bytes === null) return false;
+  const newest = await fs.statFile(backupPath(path, 1));
+  if (newest !== null && newest.size === bytes.length) {
+    const previous = await fs.readFile(backupPath(path, 1));
+    if (previous !== null && previous.equals(bytes)) return false;
+  }
+  await fs.removeFile(backupPath(path, count));
+  for (let n = count - 1; n >= 1; n--) {
+    try {
+      await fs.rename(backupPath(path, n), backupPath(path, n + 1));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  await fs.copyFile(path, backupPath(path, 1));
+  return true;
+}
+
+/** A backup that passed the same checks as the file itself. */
+export interface GoodBackup {
+  readonly path: string;
+  readonly modifiedAt: number;
+}
+
+/**
+ * The newest backup of `path` (among `.bak.1` to `.bak.<count>`) for which `isGood` holds.
+ * Backups that cannot be read or fail the check are skipped.
+ */
+export async function newestGoodBackup(fs: StoreFileSystem, path: string, count: number, isGood: (bytes: Buffer) => boolean): Promise<GoodBackup | null> {
+  for (let n = 1; n <= Math.max(count, 1); n++) {
+    const candidate = backupPath(path, n);
+    const bytes = await fs.readFile(candidate).catch(() => null);
+    if (bytes === null) continue;
+    let good = false;
+    try {
+      good = isGood(bytes);
+    } catch {
+      good = false;
+    }
+    if (good) {
+      const stat = await fs.statFile(candidate);
+      return { path: candidate, modifiedAt: stat?.modifiedAt ?? 0 };
+    }
+  }
+  return null;
+}

@@ -1,0 +1,86 @@
+/**
+ * Persisted XState snapshots of every actor (`run:<runId>`, `unit:<unitId>`, `agent:<agentId>`),
+ * in fill-then-roll shards per run. The store keeps its own copy of what it is given and hands
+ * out a fresh copy on every read: XState's restore mutates the object it gets (stack-notes §0 #3),
+ * and the caller may keep mutating theirs.
+ *
+ * @module
+ */
+import { HitstateError } from '../../errors.js';
+import { cloneJson, cloneJsonObject, type JsonObject } from '../json.js';
+import type { RunState, StoreState } from '../store-state.js';
+import type { SnapshotRecord } from '../types.js';
+import { checkInteger, checkText } from '../validate.js';
+
+/** What `snapshots.put` takes. */
+export interface SnapshotInput {
+  /** The machine's id, e.g. `unit`. */
+  readonly machine: string;
+  /** Bumped by the runtime when a machine change makes older snapshots unsafe to restore. */
+  readonly machineVersion: number;
+  /** `actor.getPersistedSnapshot()`: plain JSON. */
+  readonly snapshot: object;
+}
+
+/** The actor snapshots of every run. */
+export interface SnapshotsCollection {
+  /**
+   * Stores a copy of the snapshot.
+   * @throws HST_ERR_STORE_INVALID_RECORD for an actor id that is not `run:`, `unit:` or `agent:` plus
+   *   an id, or a snapshot that is not plain JSON; HST_ERR_RUN_NOT_FOUND, HST_ERR_UNIT_NOT_FOUND,
+   *   HST_ERR_AGENT_NOT_FOUND when the actor's record does not exist.
+   */
+  put(actorId: string, input: SnapshotInput): void;
+  /** A fresh copy, or undefined. */
+  get(actorId: string): SnapshotRecord | undefined;
+  /** Fresh copies of every snapshot of the run. @throws HST_ERR_RUN_NOT_FOUND */
+  ofRun(runId: string): readonly SnapshotRecord[];
+  /** Returns true when a snapshot was removed. */
+  delete(actorId: string): boolean;
+}
+
+const copyOf = (r: SnapshotRecord): SnapshotRecord => ({ ...r, snapshot: cloneJson(r.snapshot, 'snapshot') as JsonObject });
+
+export function snapshotsCollection(state: StoreState): SnapshotsCollection {
+  /** The run an actor belongs to; undefined when its record is unknown and `strict` is false. */
+  const runOf = (actorId: string, strict: boolean): RunState | undefined => {
+    const colon = typeof actorId === 'string' ? actorId.indexOf(':') : -1;
+    const prefix = colon < 0 ? '' : actorId.slice(0, colon);
+    const id = actorId.slice(colon + 1);
+    if (prefix === 'run') return strict ? state.run(id) : state.runs.get(id);
+    if (prefix === 'unit') return strict ? state.unit(id).run : state.unitRun.get(id);
+    if (prefix === 'agent') return strict ? state.agent(id).run : state.agentRun.get(id);
+    throw new HitstateError('HST_ERR_STORE_INVALID_RECORD', `actorId must be "run:<runId>", "unit:<unitId>" or "agent:<agentId>", got ${JSON.stringify(actorId)}`, { field: 'actorId' });
+  };
+  return {
+    put(actorId, input) {
+      state.assertOpen();
+      const run = runOf(actorId, true)!;
+      const record: SnapshotRecord = {
+        actorId,
+        runId: run.id,
+        machine: checkText(input.machine, 'machine', 128),
+        machineVersion: checkInteger(input.machineVersion, 'machineVersion'),
+        snapshot: cloneJsonObject(input.snapshot, 'snapshot'),
+        updatedAt: state.clock.now(),
+      };
+      state.changed(run.snapshots.put(actorId, record));
+    },
+    get(actorId) {
+      state.assertOpen();
+      const stored = runOf(actorId, false)?.snapshots.get(actorId);
+      return stored === undefined ? undefined : copyOf(stored);
+    },
+    ofRun(runId) {
+      state.assertOpen();
+      return [...state.run(runId).snapshots.values()].map(copyOf);
+    },
+    delete(actorId) {
+      state.assertOpen();
+      const file = runOf(actorId, false)?.snapshots.delete(actorId) ?? null;
+      if (file === null) return false;
+      state.changed(file);
+      return true;
+    },
+  };
+}

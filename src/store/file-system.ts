@@ -1,0 +1,96 @@
+/**
+ * The few file operations the store performs, behind an interface so tests can inject faults
+ * (a full disk, a crash between the temp file and the rename) exactly where they want them.
+ *
+ * @module
+ */
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+
+/** File operations used by the store; {@link nodeFileSystem} is the real one. */
+export interface StoreFileSystem {
+  /** The file's bytes, or null when it does not exist. */
+  readFile(path: string): Promise<Buffer | null>;
+  /** Creates or truncates `path`, writes `text`, fsyncs and closes it. Returns the bytes written. */
+  writeFileDurable(path: string, text: string): Promise<number>;
+  /** Appends `text` to `path` (created if missing) and fsyncs it. */
+  appendDurable(path: string, text: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** Makes a rename in `dir` durable (fsync of the directory). */
+  syncDirectory(dir: string): Promise<void>;
+  /** Removes a file; a missing file is not an error. */
+  removeFile(path: string): Promise<void>;
+  copyFile(from: string, to: string): Promise<void>;
+  /** `mkdir -p`. */
+  makeDirectory(path: string): Promise<void>;
+  /** Names in a directory, or [] when it does not exist. */
+  listDirectory(path: string): Promise<string[]>;
+  /** Size in bytes and modification time, or null when the file does not exist. */
+  statFile(path: string): Promise<{ size: number; modifiedAt: number } | null>;
+}
+
+const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+
+/** The store's file operations on the real disk (node:fs), with fsync where durability needs it. */
+export const nodeFileSystem: StoreFileSystem = {
+  async readFile(path) {
+    try {
+      return await readFile(path);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  },
+  async writeFileDurable(path, text) {
+    const handle = await open(path, 'w', 0o600);
+    try {
+      const data = Buffer.from(text, 'utf8');
+      await handle.writeFile(data);
+      await handle.sync();
+      return data.length;
+    } finally {
+      await handle.close();
+    }
+  },
+  async appendDurable(path, text) {
+    const handle = await open(path, 'a', 0o600);
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+  rename: (from, to) => rename(from, to),
+  async syncDirectory(dir) {
+    // Windows cannot open a directory for fsync; its rename is durable through the journal.
+    if (process.platform === 'win32') return;
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+  removeFile: (path) => rm(path, { force: true }),
+  // A copy-on-write clone where the filesystem supports it (btrfs, APFS, XFS), a plain copy otherwise.
+  copyFile: (from, to) => copyFile(from, to, constants.COPYFILE_FICLONE),
+  makeDirectory: async (path) => void (await mkdir(path, { recursive: true })),
+  async listDirectory(path) {
+    try {
+      return await readdir(path);
+    } catch (err) {
+      if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+      throw err;
+    }
+  },
+  async statFile(path) {
+    try {
+      const s = await stat(path);
+      return { size: s.size, modifiedAt: Math.floor(s.mtimeMs) };
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  },
+};

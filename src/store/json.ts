@@ -1,0 +1,108 @@
+/**
+ * Plain-JSON values: the only thing the datastore keeps. Copying through {@link cloneJson}
+ * refuses anything that would come back different after a write and a read (a `Date`, a `Map`,
+ * `NaN`, a class instance), so the data in memory is always what is on disk.
+ *
+ * @module
+ */
+import { HitstateError } from '../errors.js';
+
+export type JsonPrimitive = string | number | boolean | null;
+/** A value JSON can carry without loss. */
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON object. */
+export type JsonObject = { [key: string]: JsonValue };
+/** A JSON value that must not be changed (the store hands out frozen records). */
+export type ReadonlyJson = JsonPrimitive | readonly ReadonlyJson[] | { readonly [key: string]: ReadonlyJson };
+/** A JSON object that must not be changed. */
+export type ReadonlyJsonObject = { readonly [key: string]: ReadonlyJson };
+
+/** Deeper nesting than this is refused (it is almost surely a cycle). */
+const MAX_DEPTH = 256;
+
+function invalid(field: string, problem: string): HitstateError {
+  return new HitstateError('HST_ERR_STORE_INVALID_RECORD', `${field} must be plain JSON, but ${problem}`, { field });
+}
+
+function copy(value: unknown, path: string, depth: number): JsonValue | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw invalid(path, `it holds ${value}, which JSON turns into null`);
+      return value;
+    case 'undefined':
+      return undefined;
+    case 'object':
+      break;
+    default:
+      throw invalid(path, `it holds a ${typeof value}`);
+  }
+  if (value === null) return null;
+  if (depth >= MAX_DEPTH) throw invalid(path, `it nests deeper than ${MAX_DEPTH} levels (a cycle?)`);
+  if (Array.isArray(value)) {
+    const out: JsonValue[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      // JSON.stringify writes undefined array items as null; do the same so memory matches disk.
+      out[i] = copy(value[i], `${path}[${i}]`, depth + 1) ?? null;
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+    throw invalid(path, `it holds a ${name}; store epoch milliseconds for dates and plain objects or arrays for collections`);
+  }
+  const out: JsonObject = {};
+  for (const key of Object.keys(value)) {
+    const item = copy((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+    // Properties holding undefined disappear in JSON; drop them here as well.
+    if (item !== undefined) out[key] = item;
+  }
+  return out;
+}
+
+/**
+ * A deep copy of `value` that is guaranteed to survive a JSON round trip unchanged.
+ *
+ * @param field - names the value in error messages, e.g. `snapshot` or `args`.
+ * @throws HST_ERR_STORE_INVALID_RECORD naming the path of the first value JSON cannot carry.
+ */
+export function cloneJson(value: unknown, field: string): JsonValue {
+  const out = copy(value, field, 0);
+  if (out === undefined) throw invalid(field, 'it is undefined');
+  return out;
+}
+
+/** Like {@link cloneJson}, and the value must be an object (not an array). */
+export function cloneJsonObject(value: unknown, field: string): JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HitstateError('HST_ERR_STORE_INVALID_RECORD', `${field} must be a plain JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`, { field });
+  }
+  return cloneJson(value, field) as JsonObject;
+}
+
+/** Freezes a JSON value and everything in it, so a record handed out cannot be changed behind the store's back. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
+/** Structural equality of two JSON values (key order ignored). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
+    if (!jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}

@@ -1,0 +1,124 @@
+/**
+ * Where the store keeps what, and the header every JSON file starts with.
+ *
+ * ```
+ * <dir>/<environment>/            live, sandbox, custom-127.0.0.1-8787
+ *   store.json                    requesters, task runs, qualification mappings
+ *   store.json.lock               {pid, hostname, startedAt} of the process holding the store
+ *   workers.json                  workers and their blocks
+ *   audit.jsonl                   MTurk calls that belong to no run
+ *   runs/<runId>/units.json       units          (rewritten when a unit changes)
+ *   runs/<runId>/agents.json      agents
+ *   runs/<runId>/hits.json        the HIT pool
+ *   runs/<runId>/snapshots-000.json ...   actor snapshots, 1000 actors per shard
+ *   runs/<runId>/submissions-000.json ... submitted data, 500 agents per shard
+ *   runs/<runId>/outbox-000.json ...      money intents, 1000 per shard
+ *   runs/<runId>/audit.jsonl      MTurk calls of the run, appended
+ * ```
+ *
+ * @module
+ */
+import type { StoreEnvironment } from './environment.js';
+import type { QualificationMapping, RequesterRecord, TaskRunRecord } from './types.js';
+
+/** The schema version this hitstate writes. Older files are migrated on open; newer ones refused. */
+export const SCHEMA_VERSION = 1;
+/** Marks a file as a hitstate store file. */
+export const STORE_FORMAT = 'hitstate-store';
+
+export const STORE_FILE = 'store.json';
+export const LOCK_FILE = 'store.json.lock';
+export const WORKERS_FILE = 'workers.json';
+export const AUDIT_FILE = 'audit.jsonl';
+export const RUNS_DIR = 'runs';
+
+/** What a store file holds. */
+export const FileKind = {
+  store: 'store',
+  workers: 'workers',
+  units: 'units',
+  agents: 'agents',
+  hits: 'hits',
+  snapshots: 'snapshots',
+  submissions: 'submissions',
+  outbox: 'outbox',
+} as const;
+export type FileKind = (typeof FileKind)[keyof typeof FileKind];
+
+/** Per-run collections kept in one file each. */
+export type RunFileKind = 'units' | 'agents' | 'hits';
+/** Per-run collections split into shards that fill up and roll over. */
+export type ShardKind = 'snapshots' | 'submissions' | 'outbox';
+
+/**
+ * Records per shard. Snapshots change often, submissions are large and written once, intents
+ * change a few times right after they are made: with fill-then-roll shards, a write touches only
+ * the shards that changed, usually the newest one, however long the run.
+ */
+export const SHARD_CAPACITY: Readonly<Record<ShardKind, number>> = Object.freeze({ snapshots: 1000, submissions: 500, outbox: 1000 });
+
+/** Matches shard file names: `snapshots-000.json`. */
+export const SHARD_FILE = /^(snapshots|submissions|outbox)-(\d{3,6})\.json$/;
+
+export const runDirPath = (runId: string): string => `${RUNS_DIR}/${runId}`;
+export const runFilePath = (runId: string, kind: RunFileKind): string => `${RUNS_DIR}/${runId}/${kind}.json`;
+export const shardFilePath = (runId: string, kind: ShardKind, index: number): string =>
+  `${RUNS_DIR}/${runId}/${kind}-${String(index).padStart(3, '0')}.json`;
+export const runAuditPath = (runId: string): string => `${RUNS_DIR}/${runId}/${AUDIT_FILE}`;
+
+/** The fields every store file starts with. */
+export interface FileHeader {
+  readonly format: typeof STORE_FORMAT;
+  readonly kind: FileKind;
+  readonly schemaVersion: number;
+  readonly environment: StoreEnvironment;
+  /** Set in the files of a run. */
+  readonly runId?: string;
+  /** Set in shard files. */
+  readonly shard?: number;
+}
+
+/** A map that serializes as a JSON object; ids are never used as plain-object keys in memory. */
+export class RecordMap<V> extends Map<string, V> {
+  toJSON(): Record<string, V> {
+    return Object.fromEntries(this);
+  }
+}
+
+/** A file holding one collection of records keyed by id. */
+export interface RecordsFile<R> extends FileHeader {
+  readonly records: RecordMap<R>;
+}
+
+/** `store.json`: the small, central file. */
+export interface CoreFile extends FileHeader {
+  readonly requesters: RecordMap<RequesterRecord>;
+  readonly runs: RecordMap<TaskRunRecord>;
+  /** requesterName -> local name -> mapping. */
+  readonly qualifications: RecordMap<RecordMap<QualificationMapping>>;
+}
+
+/** Builds a header in the key order files are written with. */
+export function fileHeader(kind: FileKind, environment: StoreEnvironment, runId?: string, shard?: number): FileHeader {
+  return {
+    format: STORE_FORMAT,
+    kind,
+    schemaVersion: SCHEMA_VERSION,
+    environment,
+    ...(runId === undefined ? {} : { runId }),
+    ...(shard === undefined ? {} : { shard }),
+  };
+}
+
+/** What a store file holds and which run it belongs to, from its path relative to the store directory. */
+export function describePath(relPath: string): { kind: FileKind; runId?: string } | null {
+  const parts = relPath.split(/[\\/]/);
+  if (parts.length === 1 && parts[0] === STORE_FILE) return { kind: 'store' };
+  if (parts.length === 1 && parts[0] === WORKERS_FILE) return { kind: 'workers' };
+  if (parts.length !== 3 || parts[0] !== RUNS_DIR) return null;
+  const [, runId, name] = parts as [string, string, string];
+  const single = /^(units|agents|hits)\.json$/.exec(name);
+  if (single !== null) return { kind: single[1] as RunFileKind, runId };
+  const shard = SHARD_FILE.exec(name);
+  return shard === null ? null : { kind: shard[1] as ShardKind, runId };
+}

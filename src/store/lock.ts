@@ -1,0 +1,145 @@
+/**
+ * One writer per store: a lock file created exclusively, naming the process that holds it.
+ * lowdb has no lock of its own and two processes writing one file corrupt it (stack-notes §2.2).
+ * A lock left by a process that died is taken over; a live holder is named in the error.
+ *
+ * @module
+ */
+import { hostname } from 'node:os';
+import { link, open, readFile, rename, rm } from 'node:fs/promises';
+import { HitstateError } from '../errors.js';
+
+/** What the lock file holds. */
+export interface LockInfo {
+  readonly pid: number;
+  readonly hostname: string;
+  /** When the holder took the lock, ISO 8601. */
+  readonly startedAt: string;
+}
+
+/** A lock this process holds. */
+export interface HeldLock {
+  readonly path: string;
+  readonly info: LockInfo;
+  /** The lock of a dead process that was taken over, if any. */
+  readonly recovered: LockInfo | null;
+  /** Removes the lock file if it is still ours. */
+  release(): Promise<void>;
+}
+
+type LockContent = { readonly info: LockInfo; readonly text: string } | { readonly unreadable: string } | null;
+
+const code = (err: unknown): string | undefined => (err as NodeJS.ErrnoException)?.code;
+
+async function readLock(path: string): Promise<LockContent> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (code(err) === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    const value = JSON.parse(text) as Partial<LockInfo>;
+    if (Number.isSafeInteger(value.pid) && typeof value.hostname === 'string' && typeof value.startedAt === 'string') {
+      return { info: { pid: value.pid!, hostname: value.hostname, startedAt: value.startedAt }, text };
+    }
+  } catch {
+    // Fall through: an empty or half-written lock file carries no pid to check.
+  }
+  return { unreadable: text.length === 0 ? 'it is empty' : 'it is not a hitstate lock' };
+}
+
+/** True unless the operating system says no process has that pid. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to another user.
+    return code(err) !== 'ESRCH';
+  }
+}
+
+function locked(path: string, message: string, cause?: unknown): HitstateError {
+  return new HitstateError('HST_ERR_STORE_LOCKED', message, { file: path, ...(cause === undefined ? {} : { cause }) });
+}
+
+async function createExclusive(path: string, info: LockInfo): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(path, 'wx', 0o600);
+  } catch (err) {
+    if (code(err) === 'EEXIST') return false;
+    throw locked(path, `cannot create the lock file ${path}: ${(err as Error).message}`, err);
+  }
+  try {
+    await handle.writeFile(`${JSON.stringify(info)}\n`, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+/**
+ * Takes the store lock at `path`.
+ *
+ * @param startedAt - the holder's start time (from the store's clock).
+ * @throws HST_ERR_STORE_LOCKED when a live process (possibly this one) holds it, when the holder
+ *   runs on another host, or when the lock file is unreadable; the message names pid and file.
+ */
+export async function acquireLock(path: string, startedAt: number): Promise<HeldLock> {
+  const info: LockInfo = { pid: process.pid, hostname: hostname(), startedAt: new Date(startedAt).toISOString() };
+  let recovered: LockInfo | null = null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (await createExclusive(path, info)) return held(path, info, recovered);
+    const existing = await readLock(path);
+    if (existing === null) continue;
+    if ('unreadable' in existing) {
+      throw locked(path, `the store lock ${path} is unreadable (${existing.unreadable}), so the process holding it cannot be checked. If no hitstate process uses this store, delete the lock file and try again.`);
+    }
+    const holder = existing.info;
+    const who = holder.pid === process.pid ? `this process (pid ${holder.pid})` : `process ${holder.pid}`;
+    if (holder.hostname !== info.hostname) {
+      throw locked(path, `the store is locked by process ${holder.pid} on host ${holder.hostname} since ${holder.startedAt} (${path}); hitstate cannot check a process on another host. Stop it there, or delete the lock file if that process is gone.`);
+    }
+    if (isAlive(holder.pid)) {
+      throw locked(path, `the store is in use by ${who} since ${holder.startedAt} (lock file ${path}). Stop that process or use another store directory; if no hitstate process has that pid, delete the lock file.`);
+    }
+    // Stale: move it aside under a name only we use, and check it is still the lock we judged dead,
+    // so two processes recovering at once cannot both win.
+    const aside = `${path}.stale-${process.pid}`;
+    try {
+      await rename(path, aside);
+    } catch (err) {
+      if (code(err) === 'ENOENT') continue;
+      throw locked(path, `cannot take over the stale lock ${path}: ${(err as Error).message}`, err);
+    }
+    const moved = await readLock(aside);
+    if (moved !== null && 'text' in moved && moved.text === existing.text) {
+      await rm(aside, { force: true });
+      recovered = holder;
+      continue;
+    }
+    // Another process took the lock between our read and our rename: give it back.
+    await link(aside, path).catch(() => undefined);
+    await rm(aside, { force: true });
+    throw locked(path, `another process took the store lock ${path} while this one was recovering a stale lock; try again.`);
+  }
+  throw locked(path, `could not take the store lock ${path}: it keeps changing hands; try again.`);
+}
+
+function held(path: string, info: LockInfo, recovered: LockInfo | null): HeldLock {
+  return {
+    path,
+    info,
+    recovered,
+    async release() {
+      const current = await readLock(path);
+      if (current !== null && 'info' in current && current.info.pid === info.pid && current.info.startedAt === info.startedAt) {
+        await rm(path, { force: true });
+      }
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * One JSON file of the store: a lowdb `Low` over the atomic adapter, with the dirty tracking and
+ * counters the write scheduler needs. A module-level registry keeps one `Low` per file per
+ * process, since two writers on one path race on the temp file (stack-notes §2.2).
+ *
+ * @module
+ */
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { HitstateError } from '../errors.js';
+import { AtomicJsonAdapter } from './atomic-json-adapter.js';
+import type { StoreFileSystem } from './file-system.js';
+import type { FileHeader } from './layout.js';
+
+/** Counters of one file since the store was opened. */
+export interface FileStats {
+  readonly writes: number;
+  readonly bytesWritten: number;
+  readonly lastWriteBytes: number;
+  readonly lastWriteMs: number;
+  readonly lastWriteAt: number | null;
+}
+
+const openPaths = new Set<string>();
+
+/** A store file: its data in memory, whether it changed since the last write, and its counters. */
+export class StoreFile<D extends FileHeader> {
+  readonly absPath: string;
+  readonly adapter: AtomicJsonAdapter<D>;
+  readonly #low: Low<D>;
+  #version = 0;
+  #writtenVersion = 0;
+  #writes = 0;
+  #bytesWritten = 0;
+  #lastWriteBytes = 0;
+  #lastWriteMs = 0;
+  #lastWriteAt: number | null = null;
+
+  /**
+   * @throws HST_ERR_STORE_LOCKED when this process already has the file open.
+   */
+  constructor(
+    root: string,
+    readonly relPath: string,
+    fs: StoreFileSystem,
+    initial: D,
+  ) {
+    this.absPath = join(root, relPath);
+    if (openPaths.has(this.absPath)) {
+      throw new HitstateError('HST_ERR_STORE_LOCKED', `${this.absPath} is already open in this process (pid ${process.pid}); share the Store object instead of opening it twice`, { file: this.absPath });
+    }
+    openPaths.add(this.absPath);
+    this.adapter = new AtomicJsonAdapter<D>(this.absPath, fs);
+    this.#low = new Low<D>(this.adapter, initial);
+  }
+
+  get data(): D {
+    return this.#low.data;
+  }
+
+  set data(value: D) {
+    this.#low.data = value;
+  }
+
+  /** True when the data changed since it was last written. */
+  get dirty(): boolean {
+    return this.#version !== this.#writtenVersion;
+  }
+
+  /** True when the file exists on disk (it was read, or written once). */
+  get onDisk(): boolean {
+    return this.adapter.lastRead !== null || this.#writes > 0;
+  }
+
+  /** Records that the data changed; the scheduler decides when to write. */
+  touch(): void {
+    this.#version++;
+  }
+
+  /** Reads the file: the parsed JSON object, or null when the file does not exist. */
+  async read(): Promise<Record<string, unknown> | null> {
+    await this.#low.read();
+    return this.adapter.lastRead === null ? null : (this.#low.data as unknown as Record<string, unknown>);
+  }
+
+  /**
+   * Writes the current data. The version is taken before the synchronous serialization, so
+   * changes made while the write is on its way keep the file dirty for the next one.
+   * Resolves with the bytes written.
+   */
+  async write(now: number): Promise<number> {
+    const version = this.#version;
+    await this.#low.write();
+    if (version > this.#writtenVersion) this.#writtenVersion = version;
+    const facts = this.adapter.lastWrite!;
+    this.#writes++;
+    this.#bytesWritten += facts.bytes;
+    this.#lastWriteBytes = facts.bytes;
+    this.#lastWriteMs = facts.durationMs;
+    this.#lastWriteAt = now;
+    return facts.bytes;
+  }
+
+  stats(): FileStats {
+    return {
+      writes: this.#writes,
+      bytesWritten: this.#bytesWritten,
+      lastWriteBytes: this.#lastWriteBytes,
+      lastWriteMs: this.#lastWriteMs,
+      lastWriteAt: this.#lastWriteAt,
+    };
+  }
+
+  /** Lets this process open the file again (after the store closed or failed to open). */
+  release(): void {
+    openPaths.delete(this.absPath);
+  }
+}

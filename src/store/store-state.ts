@@ -1,0 +1,178 @@
+/**
+ * The store's memory: every file's data plus the indexes (Maps) rebuilt on open, shared by the
+ * collections. Lookups by id go through a Map, never a scan.
+ *
+ * @module
+ */
+import { join } from 'node:path';
+import type { Clock } from '../clock.js';
+import { HitstateError } from '../errors.js';
+import { AuditLog } from './audit-log.js';
+import type { StoreEnvironment } from './environment.js';
+import type { StoreFileSystem } from './file-system.js';
+import {
+  AUDIT_FILE, type CoreFile, type FileHeader, fileHeader, RecordMap, type RecordsFile, runAuditPath, runFilePath,
+  SHARD_CAPACITY, shardFilePath, STORE_FILE, WORKERS_FILE,
+} from './layout.js';
+import type { SubmissionRecord } from './schema.js';
+import { ShardSet } from './shard-set.js';
+import { StoreFile } from './store-file.js';
+import type { AgentRecord, HitRecord, IntentRecord, SnapshotRecord, UnitRecord, WorkerRecord } from './types.js';
+
+/** Everything about one task run, and its indexes. */
+export interface RunState {
+  readonly id: string;
+  readonly units: StoreFile<RecordsFile<UnitRecord>>;
+  readonly agents: StoreFile<RecordsFile<AgentRecord>>;
+  readonly hits: StoreFile<RecordsFile<HitRecord>>;
+  readonly snapshots: ShardSet<SnapshotRecord>;
+  readonly submissions: ShardSet<SubmissionRecord>;
+  readonly outbox: ShardSet<IntentRecord>;
+  readonly audit: AuditLog;
+  /** status -> number of units; kept up to date on every change. */
+  readonly unitCounts: Map<string, number>;
+  /** Unbound HIT ids in creation order. */
+  readonly unboundHits: Set<string>;
+  readonly hitByUnit: Map<string, string>;
+  readonly agentsByUnit: Map<string, string[]>;
+  /** Tokens of intents that are not confirmed and not failed for good. */
+  readonly openIntents: Set<string>;
+}
+
+type AnyFile = StoreFile<FileHeader>;
+
+/** Shared by the collections of one open store. */
+export class StoreState {
+  readonly core: StoreFile<CoreFile>;
+  readonly workers: StoreFile<RecordsFile<WorkerRecord>>;
+  readonly audit: AuditLog;
+  readonly runs = new Map<string, RunState>();
+  readonly unitRun = new Map<string, RunState>();
+  readonly agentRun = new Map<string, RunState>();
+  readonly hitRun = new Map<string, RunState>();
+  readonly intentRun = new Map<string, RunState>();
+  /** `${assignmentId}\n${workerId}` -> agent id. */
+  readonly agentByAssignment = new Map<string, string>();
+  closed = false;
+  /** Called on every change; set by the store to its scheduler. */
+  onChange: () => void = () => undefined;
+  readonly #files: AnyFile[] = [];
+
+  constructor(
+    readonly root: string,
+    readonly environment: StoreEnvironment,
+    readonly clock: Clock,
+    readonly fs: StoreFileSystem,
+  ) {
+    this.core = this.#file<CoreFile>(STORE_FILE, {
+      ...fileHeader('store', environment),
+      requesters: new RecordMap(),
+      runs: new RecordMap(),
+      qualifications: new RecordMap(),
+    });
+    this.workers = this.#file(WORKERS_FILE, { ...fileHeader('workers', environment), records: new RecordMap<WorkerRecord>() });
+    this.audit = new AuditLog(join(root, AUDIT_FILE), AUDIT_FILE, fs);
+  }
+
+  #file<D extends FileHeader>(relPath: string, initial: D): StoreFile<D> {
+    const file = new StoreFile<D>(this.root, relPath, this.fs, initial);
+    this.#files.push(file as unknown as AnyFile);
+    return file;
+  }
+
+  #records<R>(relPath: string, kind: FileHeader['kind'], runId: string, shard?: number): StoreFile<RecordsFile<R>> {
+    return this.#file<RecordsFile<R>>(relPath, { ...fileHeader(kind, this.environment, runId, shard), records: new RecordMap<R>() });
+  }
+
+  /** Creates the (empty) state of a run; its files appear on disk at the first write that needs them. */
+  addRun(runId: string): RunState {
+    const run: RunState = {
+      id: runId,
+      units: this.#records(runFilePath(runId, 'units'), 'units', runId),
+      agents: this.#records(runFilePath(runId, 'agents'), 'agents', runId),
+      hits: this.#records(runFilePath(runId, 'hits'), 'hits', runId),
+      snapshots: new ShardSet((i) => this.#records(shardFilePath(runId, 'snapshots', i), 'snapshots', runId, i), SHARD_CAPACITY.snapshots),
+      submissions: new ShardSet((i) => this.#records(shardFilePath(runId, 'submissions', i), 'submissions', runId, i), SHARD_CAPACITY.submissions),
+      outbox: new ShardSet((i) => this.#records(shardFilePath(runId, 'outbox', i), 'outbox', runId, i), SHARD_CAPACITY.outbox),
+      audit: new AuditLog(join(this.root, runAuditPath(runId)), runAuditPath(runId), this.fs),
+      unitCounts: new Map(),
+      unboundHits: new Set(),
+      hitByUnit: new Map(),
+      agentsByUnit: new Map(),
+      openIntents: new Set(),
+    };
+    this.runs.set(runId, run);
+    return run;
+  }
+
+  /** Creates a shard file object for loading (the ShardSet adopts it once read). */
+  shardFile<R>(runId: string, kind: 'snapshots' | 'submissions' | 'outbox', index: number): StoreFile<RecordsFile<R>> {
+    return this.#records<R>(shardFilePath(runId, kind, index), kind, runId, index);
+  }
+
+  /** Every file object of the store, store.json first. */
+  get files(): readonly AnyFile[] {
+    return this.#files;
+  }
+
+  auditLogs(): AuditLog[] {
+    return [this.audit, ...[...this.runs.values()].map((r) => r.audit)];
+  }
+
+  /** Marks a file changed and tells the scheduler. */
+  changed(file: { touch(): void }): void {
+    file.touch();
+    this.onChange();
+  }
+
+  /** @throws HST_ERR_STORE_CLOSED after close(). */
+  assertOpen(): void {
+    if (this.closed) throw new HitstateError('HST_ERR_STORE_CLOSED', `the store at ${this.root} is closed; open it again with openStore()`, { file: this.root });
+  }
+
+  /** Lets this process open the files again. */
+  releaseFiles(): void {
+    for (const file of this.#files) file.release();
+  }
+
+  /** @throws HST_ERR_RUN_NOT_FOUND */
+  run(runId: string): RunState {
+    const run = this.runs.get(runId);
+    if (run === undefined) throw new HitstateError('HST_ERR_RUN_NOT_FOUND', `no task run "${runId}" in the ${describe(this)} store at ${this.root}`, { runId });
+    return run;
+  }
+
+  /** @throws HST_ERR_UNIT_NOT_FOUND */
+  unit(unitId: string): { run: RunState; unit: UnitRecord } {
+    const run = this.unitRun.get(unitId);
+    const unit = run?.units.data.records.get(unitId);
+    if (run === undefined || unit === undefined) throw new HitstateError('HST_ERR_UNIT_NOT_FOUND', `no unit "${unitId}" in the ${describe(this)} store`, { unitId });
+    return { run, unit };
+  }
+
+  /** @throws HST_ERR_AGENT_NOT_FOUND */
+  agent(agentId: string): { run: RunState; agent: AgentRecord } {
+    const run = this.agentRun.get(agentId);
+    const agent = run?.agents.data.records.get(agentId);
+    if (run === undefined || agent === undefined) throw new HitstateError('HST_ERR_AGENT_NOT_FOUND', `no agent "${agentId}" in the ${describe(this)} store`, { agentId });
+    return { run, agent };
+  }
+
+  /** @throws HST_ERR_STORE_NOT_FOUND */
+  hit(hitId: string): { run: RunState; hit: HitRecord } {
+    const run = this.hitRun.get(hitId);
+    const hit = run?.hits.data.records.get(hitId);
+    if (run === undefined || hit === undefined) throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no HIT "${hitId}" in the ${describe(this)} store (HIT ids of one environment are unknown to another)`, { hitId });
+    return { run, hit };
+  }
+
+  /** Keeps the per-status unit counts of a run right. */
+  countUnit(run: RunState, from: string | null, to: string | null): void {
+    if (from !== null) run.unitCounts.set(from, (run.unitCounts.get(from) ?? 1) - 1);
+    if (to !== null) run.unitCounts.set(to, (run.unitCounts.get(to) ?? 0) + 1);
+  }
+}
+
+const describe = (s: StoreState): string => (s.environment.kind === 'custom' ? `custom-endpoint (${s.environment.endpoint})` : s.environment.kind);
+
+export const assignmentKey = (assignmentId: string, workerId: string): string => `${assignmentId}\n${workerId}`;
