@@ -124,8 +124,8 @@ export function parseQuestion(xml: string): ParsedQuestion {
 const INVALID_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
- * Escapes text for an XML element. Carriage returns become `&#13;` so they survive parsing (XML
- * parsers normalise raw CR LF to LF); characters XML 1.0 cannot represent become U+FFFD.
+ * Escapes text for an XML element; characters XML 1.0 cannot represent become U+FFFD. Line ends
+ * are written as sent (a browser sends CR LF from a textarea); XML parsers read them back as LF.
  */
 export function escapeXml(text: string): string {
   return text
@@ -134,8 +134,7 @@ export function escapeXml(text: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;')
-    .replace(/\r/g, '&#13;');
+    .replace(/'/g, '&apos;');
 }
 
 /** The QuestionFormAnswers document of a submission: one FreeText answer per field, in order. */
