@@ -155,7 +155,7 @@ const THROTTLING_NAMES = new Set([
 const CREDENTIAL_NAMES = new Set([
   'CredentialsProviderError', 'UnrecognizedClientException', 'InvalidClientTokenId', 'ExpiredTokenException',
   'ExpiredToken', 'InvalidSignatureException', 'SignatureDoesNotMatch', 'IncompleteSignature',
-  'MissingAuthenticationToken', 'AuthFailure', 'TokenRefreshRequired',
+  'MissingAuthenticationToken', 'MissingAuthenticationTokenException', 'AuthFailure', 'TokenRefreshRequired',
 ]);
 const TRANSIENT_NAMES = new Set(['ServiceFault', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ServiceUnavailable', 'InternalFailure']);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
