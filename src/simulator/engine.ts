@@ -17,6 +17,7 @@ import type { IdGenerator } from './ids.js';
 import type { AccountRecord, AssignmentRecord, HitRecord, HitStatus, HitTypeRecord, WorkerRecord } from './model.js';
 import { assignmentCostCents, formatCents } from './money.js';
 import { TurkErrorCode, requestError } from './protocol.js';
+import { SYSTEM_QUALIFICATION_TYPES, systemQualificationType } from './qualifications.js';
 import { SimState } from './state.js';
 
 /** How long a UniqueRequestToken is remembered. */
@@ -52,6 +53,7 @@ export class Engine {
     this.ids = options.ids;
     this.#startingBalanceCents = options.startingBalanceCents;
     this.#onChange = options.onChange ?? (() => {});
+    Object.keys(SYSTEM_QUALIFICATION_TYPES).forEach((id, i) => this.state.addSystemQualificationType(systemQualificationType(id)!, i));
     this.#rescheduleFromState();
   }
 
