@@ -98,11 +98,8 @@ export class WriteScheduler {
       this.#arm(due - now);
       return;
     }
-    this.flush().catch(() => {
-      // Already reported by write(). The data stays dirty: try again after the longest allowed
-      // delay rather than spinning on a full disk.
-      if (this.#timer === null && !this.#stopped) this.#arm(this.#o.maxDelayMs);
-    });
+    // A failure was reported by write() and has armed the retry.
+    this.flush().catch(() => undefined);
   }
 
   async #until(target: number): Promise<void> {
@@ -133,6 +130,9 @@ export class WriteScheduler {
       (error: unknown) => {
         this.#firstChangeAt ??= this.#o.clock.now();
         this.#inflight = null;
+        // The data stays dirty: try again after the longest allowed delay, whoever started this
+        // write, rather than spinning on a full disk or waiting for the next change.
+        if (this.#timer === null && !this.#stopped) this.#arm(this.#o.maxDelayMs);
         settle.reject(error);
       },
     );

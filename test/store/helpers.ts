@@ -1,0 +1,103 @@
+// Shared by the store tests: temp directories, a file system that records and injects faults,
+// a small seeded run, and a child-process runner for the fixtures under test/fixtures/store/.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VirtualClock } from '../../src/clock.js';
+import { nodeFileSystem, openStore, type Store, type StoreFileSystem, type StoreOptions } from '../../src/store/index.js';
+
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+export const SANDBOX = { kind: 'sandbox' } as const;
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'hitstate-'));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Opens a sandbox store in `dir` on a virtual clock unless told otherwise. */
+export function open(dir: string, options: Partial<StoreOptions> = {}): Promise<Store> {
+  return openStore({ dir, environment: SANDBOX, clock: new VirtualClock(), ...options });
+}
+
+/** What the recording file system saw, in order. */
+export interface FsLog {
+  readonly ops: string[];
+}
+
+/**
+ * The real file system, recording each durable write (`write <name>`, `rename <name>`, `append <name>`),
+ * with an optional hook that runs before each operation and may throw to inject a fault.
+ */
+export function recordingFs(hook?: (op: string, path: string) => void | Promise<void>): { fs: StoreFileSystem; log: FsLog } {
+  const log: FsLog = { ops: [] };
+  const name = (p: string) => p.split(/[\\/]/).slice(-1)[0]!;
+  const step = async (op: string, path: string) => {
+    await hook?.(op, path);
+    log.ops.push(`${op} ${name(path)}`);
+  };
+  const fs: StoreFileSystem = {
+    ...nodeFileSystem,
+    async writeFileDurable(path, text) {
+      await step('write', path);
+      return nodeFileSystem.writeFileDurable(path, text);
+    },
+    async rename(from, to) {
+      await step('rename', to);
+      return nodeFileSystem.rename(from, to);
+    },
+    async appendDurable(path, text) {
+      await step('append', path);
+      return nodeFileSystem.appendDurable(path, text);
+    },
+  };
+  return { fs, log };
+}
+
+/** A requester `lab`, run `r1` with `units` units, a HIT per unit (unbound). */
+export function seedRun(store: Store, units = 3, runId = 'r1'): void {
+  if (store.requesters.get('lab') === undefined) store.requesters.put({ name: 'lab', credentialSource: { kind: 'profile', profile: 'lab-mturk' } });
+  store.runs.create({ runId, requesterName: 'lab', config: { title: 'Label images', reward: '0.50', assignmentDurationSec: 600 }, frameHeight: 650 });
+  for (let i = 0; i < units; i++) {
+    store.units.create({ unitId: `${runId}-u${i}`, runId, index: i, payAmountUsd: '0.50' });
+    store.hits.add({ hitId: `${runId.toUpperCase()}HIT${i}`, runId, link: `https://workersandbox.mturk.com/projects/X/tasks/${i}`, assignmentDurationSec: 600, expiresAt: Date.UTC(2026, 0, 8) });
+  }
+}
+
+/** Runs a fixture script under test/fixtures/store/ with tsx; resolves once it prints `line`. */
+export function startChild(script: string, args: string[], line: string): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test', 'fixtures', 'store', script), ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(line)) resolve({ child, output: () => out });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code, signal) => reject(new Error(`${script} exited (${code ?? signal}) before printing ${line}:\n${out}`)));
+  });
+}
+
+/** Kills a child and waits until it is gone. */
+export function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+/** Collects an async iterable. */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** The rejection of a promise (or null if it resolved): uvu's assert.throws is sync-only. */
+export const rejection = (p: Promise<unknown>): Promise<unknown> => p.then(() => null, (e: unknown) => e);
