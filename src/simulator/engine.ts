@@ -187,11 +187,11 @@ export class Engine {
   /** Expires a HIT now (UpdateExpirationForHIT with a past time). An expired HIT is left as it is. */
   expireHit(hit: HitRecord, atMs: number): void {
     if (hit.expired || hit.disposed) return;
+    this.notify(hit, 'HITExpired', atMs);
     this.changeHit(hit, atMs, () => {
       hit.expired = true;
       hit.expirationMs = Math.min(hit.expirationMs, atMs);
     });
-    this.notify(hit, 'HITExpired', atMs);
   }
 
   /** Moves the expiration to a later time, reopening an expired HIT. */
@@ -264,10 +264,10 @@ export class Engine {
       a.status = how;
       a.endMs = atMs;
     });
+    this.notify(hit, how === 'Returned' ? 'AssignmentReturned' : 'AssignmentAbandoned', atMs, a.assignmentId);
     this.changeHit(hit, atMs, () => {
       hit.pending--;
     });
-    this.notify(hit, how === 'Returned' ? 'AssignmentReturned' : 'AssignmentAbandoned', atMs, a.assignmentId);
   }
 
   // --- tokens --------------------------------------------------------------------------------

@@ -136,12 +136,12 @@ export function submit(engine: Engine, assignmentId: unknown, fields: readonly (
     a.autoApprovalMs = nowMs + type.autoApprovalDelaySec * 1000;
     a.answer = buildAnswerXml(fields.filter(([name]) => !RESERVED_FIELDS.has(name)));
   });
+  engine.worker(a.workerId).decided++;
+  engine.notify(hit, 'AssignmentSubmitted', nowMs, a.assignmentId);
   engine.changeHit(hit, nowMs, () => {
     hit.pending--;
     hit.submitted++;
   });
-  engine.worker(a.workerId).decided++;
-  engine.notify(hit, 'AssignmentSubmitted', nowMs, a.assignmentId);
   engine.schedule({ atMs: a.autoApprovalMs!, kind: 'autoApproval', ref: a.assignmentId });
   engine.processDue();
   return a;
