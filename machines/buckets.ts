@@ -1,0 +1,81 @@
+/**
+ * A string-keyed map stored as plain JSON in hashed buckets, updated copy-on-write.
+ *
+ * The supervisor's HIT pool, arrivals and unit table hold one entry per HIT, agent or unit (10,000
+ * and more). XState context must not be mutated, and copying a 10,000-key object costs about 5 ms
+ * per update in V8; splitting the keys over up to 256 buckets makes an update copy one small
+ * bucket and the bucket index instead (tens of microseconds), while the snapshot stays plain JSON.
+ *
+ * Read these maps with the functions below (or the snapshot readers in `inspect.ts`), never by
+ * indexing the JSON directly: the bucket of a key is an implementation detail.
+ *
+ * @module
+ */
+
+/** A map from string keys to values, split into buckets. Plain JSON; treat as immutable. */
+export type Buckets<V> = Readonly<Record<string, Readonly<Record<string, V>>>>;
+
+const BUCKET_COUNT = 256;
+
+/** FNV-1a over UTF-16 code units: fast, stable across processes and Node versions. */
+function bucketOf(key: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return ((hash >>> 0) % BUCKET_COUNT).toString(16).padStart(2, '0');
+}
+
+/** An empty map. */
+export function emptyBuckets<V>(): Buckets<V> {
+  return {};
+}
+
+/** The value stored under `key`, or undefined. */
+export function getIn<V>(map: Buckets<V>, key: string): V | undefined {
+  const bucket = map[bucketOf(key)];
+  return bucket !== undefined && Object.hasOwn(bucket, key) ? bucket[key] : undefined;
+}
+
+/** Whether `key` is present. */
+export function hasIn<V>(map: Buckets<V>, key: string): boolean {
+  const bucket = map[bucketOf(key)];
+  return bucket !== undefined && Object.hasOwn(bucket, key);
+}
+
+/** A new map with `key` set to `value`; `map` is left unchanged. */
+export function setIn<V>(map: Buckets<V>, key: string, value: V): Buckets<V> {
+  const b = bucketOf(key);
+  return { ...map, [b]: { ...map[b], [key]: value } };
+}
+
+/** A new map with several keys set at once (one copy per touched bucket). */
+export function setManyIn<V>(map: Buckets<V>, entries: Iterable<readonly [string, V]>): Buckets<V> {
+  const next: Record<string, Record<string, V>> = { ...map };
+  const copied = new Set<string>();
+  for (const [key, value] of entries) {
+    const b = bucketOf(key);
+    if (!copied.has(b)) {
+      next[b] = { ...next[b] };
+      copied.add(b);
+    }
+    next[b]![key] = value;
+  }
+  return next;
+}
+
+/** Every entry, bucket by bucket (deterministic for the same content). */
+export function* entriesOf<V>(map: Buckets<V>): Generator<[string, V]> {
+  for (const b of Object.keys(map).sort()) {
+    const bucket = map[b]!;
+    for (const key of Object.keys(bucket)) yield [key, bucket[key]!];
+  }
+}
+
+/** Number of entries. */
+export function sizeOf<V>(map: Buckets<V>): number {
+  let n = 0;
+  for (const b of Object.keys(map)) n += Object.keys(map[b]!).length;
+  return n;
+}

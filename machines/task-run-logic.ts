@@ -1,0 +1,347 @@
+/**
+ * The supervisor's decisions as pure functions: context and event in, next context and effects
+ * out. The machine (`task-run.ts`) only turns effects into spawns and sends, so the pool, binding
+ * and counting rules are plain functions that tests can call directly.
+ *
+ * @module
+ */
+import type { AgentEvent, AgentInput } from './agent-types.js';
+import { getIn, setIn, entriesOf } from './buckets.js';
+import { agentIdFor } from './ids.js';
+import { AssignmentState, UnitStateGroups } from './states.js';
+import { DEFAULT_TASK_RUN_SETTINGS, RefusalReason } from './task-run-types.js';
+import type { HitObservationEvent, HitRecord, TaskRunContext, TaskRunInput, UnitEntry } from './task-run-types.js';
+import { classifyObservation } from './unit-commands.js';
+import type { UnitEvent } from './unit-types.js';
+
+/** Something the supervisor does besides updating its context. */
+export type Effect =
+  | { readonly kind: 'spawnUnit'; readonly unitId: string }
+  | { readonly kind: 'spawnAgent'; readonly input: AgentInput }
+  | { readonly kind: 'toUnit'; readonly unitId: string; readonly event: UnitEvent }
+  | { readonly kind: 'toAgent'; readonly agentId: string; readonly event: AgentEvent };
+
+/** The result of a decision. */
+export interface Step {
+  readonly context: TaskRunContext;
+  readonly effects: readonly Effect[];
+}
+
+const MAX_ANOMALIES = 20;
+const INCOMPLETE: readonly AssignmentState[] = UnitStateGroups.incomplete;
+
+const zeroCounts = (): Record<AssignmentState, number> =>
+  Object.fromEntries(Object.values(AssignmentState).map((s) => [s, 0])) as Record<AssignmentState, number>;
+
+/** The supervisor's context before setup: the units are known, their actors are spawned when setup succeeds. */
+export function initialTaskRunContext(input: TaskRunInput): TaskRunContext {
+  const settings = { ...DEFAULT_TASK_RUN_SETTINGS, ...input.settings };
+  const empty: TaskRunContext = {
+    runId: input.runId,
+    settings,
+    ...(input.retry !== undefined ? { retry: input.retry } : {}),
+    hitTypeId: null,
+    setupAttempt: 1,
+    failure: null,
+    unitOrder: [],
+    launchCursor: 0,
+    units: {},
+    counts: zeroCounts(),
+    launchesInFlight: 0,
+    freeUnits: [],
+    hits: {},
+    arrivals: {},
+    launchHalt: null,
+    expiredAt: null,
+    drainDeadlineAt: null,
+    anomalies: [],
+  };
+  return addUnits(empty, input.unitIds).context;
+}
+
+/** Records something that should not happen but was handled, keeping the last {@link MAX_ANOMALIES}. */
+export function noteAnomaly(context: TaskRunContext, message: string): TaskRunContext {
+  return { ...context, anomalies: [...context.anomalies.slice(-(MAX_ANOMALIES - 1)), message] };
+}
+
+/** Number of units in the incomplete statuses (created, launched, assigned). */
+export function incompleteCount(context: TaskRunContext): number {
+  return INCOMPLETE.reduce((n, s) => n + context.counts[s], 0);
+}
+
+/** Sets a unit's entry, keeping counts and the free list consistent with it. */
+function putUnit(context: TaskRunContext, unitId: string, entry: UnitEntry): TaskRunContext {
+  const previous = getIn(context.units, unitId);
+  let counts = context.counts;
+  if (previous?.status !== entry.status) {
+    counts = { ...counts, [entry.status]: counts[entry.status] + 1 };
+    if (previous !== undefined) counts = { ...counts, [previous.status]: counts[previous.status] - 1 };
+  }
+  const free = entry.status === AssignmentState.launched && entry.pending === undefined;
+  const listed = context.freeUnits.includes(unitId);
+  const freeUnits = free && !listed ? [...context.freeUnits, unitId] : !free && listed ? context.freeUnits.filter((u) => u !== unitId) : context.freeUnits;
+  return { ...context, units: setIn(context.units, unitId, entry), counts, freeUnits };
+}
+
+/** Adds units (spawning their actors); ids already in the run are ignored. */
+export function addUnits(context: TaskRunContext, unitIds: readonly string[]): Step {
+  let next = context;
+  const effects: Effect[] = [];
+  const order = [...context.unitOrder];
+  for (const unitId of unitIds) {
+    if (getIn(next.units, unitId) !== undefined) continue;
+    next = putUnit(next, unitId, { status: AssignmentState.created });
+    order.push(unitId);
+    effects.push({ kind: 'spawnUnit', unitId });
+  }
+  return { context: { ...next, unitOrder: order }, effects };
+}
+
+/** Launches the next never-launched units while the concurrency limit allows (none while launching is halted). */
+export function launchMore(step: Step, at: number): Step {
+  let context = step.context;
+  if (context.launchHalt !== null) return step;
+  const effects = [...step.effects];
+  const limit = context.settings.maxConcurrentUnits;
+  let slots = limit === 0 ? Infinity : limit - (context.counts.launched + context.counts.assigned + context.launchesInFlight);
+  let cursor = context.launchCursor;
+  while (slots > 0 && cursor < context.unitOrder.length) {
+    const unitId = context.unitOrder[cursor]!;
+    cursor++;
+    const entry = getIn(context.units, unitId);
+    if (entry?.status !== AssignmentState.created || entry.pending !== undefined) continue;
+    context = putUnit(context, unitId, { status: AssignmentState.created, pending: 'launch' });
+    context = { ...context, launchesInFlight: context.launchesInFlight + 1 };
+    effects.push({ kind: 'toUnit', unitId, event: { type: 'unit.launch', at } });
+    slots--;
+  }
+  return { context: { ...context, launchCursor: cursor }, effects };
+}
+
+/** Whether every unit was asked to launch and no launch is in flight (launching → running). */
+export function everyUnitLaunched(context: TaskRunContext): boolean {
+  return context.launchCursor >= context.unitOrder.length && context.launchesInFlight === 0 && context.launchHalt === null;
+}
+
+/** An unbound pool HIT for `unitId`: one its launch created if any, else any unbound HIT. */
+function pickPoolHit(context: TaskRunContext, unitId: string): string | null {
+  let any: string | null = null;
+  for (const [hitId, record] of entriesOf(context.hits)) {
+    if (record.unitId !== null) continue;
+    if (record.createdBy === unitId) return hitId;
+    any ??= hitId;
+  }
+  return any;
+}
+
+/** Binding preference for a HIT: the unit whose launch created it if still free, else the oldest free unit. */
+function pickFreeUnit(context: TaskRunContext, record: HitRecord): string | null {
+  if (context.freeUnits.includes(record.createdBy)) return record.createdBy;
+  return context.freeUnits[0] ?? null;
+}
+
+/**
+ * A worker arrived on `hitId`. Idempotent for a page reload (same assignment and worker). Binds
+ * the HIT and a free unit, spawns the agent; or records why the worker is refused.
+ */
+export function arrive(context: TaskRunContext, event: { hitId: string; assignmentId: string; workerId: string; at: number }, accepting: boolean): Step {
+  const agentId = agentIdFor(event.assignmentId, event.workerId);
+  const previous = getIn(context.arrivals, agentId);
+  if (previous !== undefined && 'unitId' in previous) return { context, effects: [] };
+  const refuse = (refused: RefusalReason): Step => ({
+    context: { ...context, arrivals: setIn(context.arrivals, agentId, { refused, hitId: event.hitId, at: event.at }) },
+    effects: [],
+  });
+  if (!accepting) return refuse(RefusalReason.runNotAccepting);
+  const record = getIn(context.hits, event.hitId);
+  if (record === undefined) return refuse(RefusalReason.unknownHIT);
+  if (record.unitId !== null) return refuse(RefusalReason.hitTaken);
+  const unitId = pickFreeUnit(context, record);
+  if (unitId === null) return refuse(RefusalReason.noFreeUnit);
+
+  const deadlineAt = event.at + context.settings.assignmentDurationSec * 1000;
+  let next = putUnit(context, unitId, { status: AssignmentState.assigned });
+  next = {
+    ...next,
+    hits: setIn(next.hits, event.hitId, { ...record, unitId, assignmentId: event.assignmentId }),
+    arrivals: setIn(next.arrivals, agentId, { unitId, hitId: event.hitId, at: event.at }),
+  };
+  const input: AgentInput = { agentId, unitId, runId: context.runId, workerId: event.workerId, assignmentId: event.assignmentId, hitId: event.hitId, deadlineAt };
+  return {
+    context: next,
+    effects: [
+      { kind: 'spawnAgent', input },
+      { kind: 'toAgent', agentId, event: { type: 'agent.accepted', at: event.at } },
+      {
+        kind: 'toUnit',
+        unitId,
+        event: { type: 'unit.bindAgent', hitId: event.hitId, assignmentId: event.assignmentId, agentId, workerId: event.workerId, deadlineAt, at: event.at },
+      },
+    ],
+  };
+}
+
+/** A unit reported a new status. `expiring` is true while the run expires or drains: a unit back in the pool is expired at once. */
+export function unitChanged(context: TaskRunContext, unitId: string, status: AssignmentState, at: number, expiring: boolean): Step {
+  const previous = getIn(context.units, unitId);
+  if (previous === undefined) return { context: noteAnomaly(context, `report from unknown unit ${unitId}`), effects: [] };
+  let next = context;
+  if (previous.pending === 'launch' && status !== AssignmentState.created) next = { ...next, launchesInFlight: next.launchesInFlight - 1 };
+  const keepPending = previous.status === status ? previous.pending : undefined;
+  next = putUnit(next, unitId, keepPending === undefined ? { status } : { status, pending: keepPending });
+  const step: Step = { context: next, effects: [] };
+  if (expiring) return status === AssignmentState.launched ? expireUnit(step, unitId, pickPoolHit(next, unitId), at) : step;
+  return launchMore(step, at);
+}
+
+/** A unit's launch gave up: launching halts until `run.resumeLaunching` (or the unit is expired when the run is expiring). */
+export function launchFailed(context: TaskRunContext, unitId: string, reason: string, at: number, expiring: boolean): Step {
+  const entry = getIn(context.units, unitId);
+  let next = context;
+  if (entry?.pending === 'launch') {
+    next = putUnit(next, unitId, { status: entry.status });
+    next = { ...next, launchesInFlight: next.launchesInFlight - 1 };
+  }
+  if (expiring) return { context: next, effects: [{ kind: 'toUnit', unitId, event: { type: 'unit.expire', hitId: null, at } }] };
+  return { context: { ...next, launchHalt: { unitId, reason, at } }, effects: [] };
+}
+
+/** `run.resumeLaunching`: clear the halt and look at every unit again. */
+export function resumeLaunching(context: TaskRunContext, at: number): Step {
+  return launchMore({ context: { ...context, launchHalt: null, launchCursor: 0 }, effects: [] }, at);
+}
+
+/** A unit's launch created `hitId`: it joins the pool, unbound. */
+export function hitCreated(context: TaskRunContext, unitId: string, hitId: string): TaskRunContext {
+  if (getIn(context.hits, hitId) !== undefined) return context;
+  return { ...context, hits: setIn(context.hits, hitId, { unitId: null, assignmentId: null, createdBy: unitId }) };
+}
+
+/** A unit gave `hitId` back. Cleared only if it is still bound to that unit (keyed by unit, Mephisto PR #337). */
+export function hitReleased(context: TaskRunContext, unitId: string, hitId: string): TaskRunContext {
+  const record = getIn(context.hits, hitId);
+  if (record === undefined || record.unitId !== unitId) return noteAnomaly(context, `unit ${unitId} released HIT ${hitId} it did not hold`);
+  return { ...context, hits: setIn(context.hits, hitId, { ...record, unitId: null, assignmentId: null }) };
+}
+
+/**
+ * Routes an observation to the unit bound to its HIT. An unbound pool HIT that was submitted
+ * (H3), expired unfilled (H4) or vanished (L2) is handed to a free launched unit, which answers
+ * for it: the count of HITs and launched units stays equal. Other news of unbound HITs changes nothing.
+ */
+export function routeObservation(context: TaskRunContext, event: HitObservationEvent): Step {
+  const record = getIn(context.hits, event.hitId);
+  if (record === undefined) return { context: noteAnomaly(context, `${event.type} for HIT ${event.hitId}, which is not in this run`), effects: [] };
+  if (record.unitId !== null) return { context, effects: [{ kind: 'toUnit', unitId: record.unitId, event }] };
+  const decisive =
+    event.type === 'hit.notFound' || (event.type === 'hit.observed' && ['completed', 'expired'].includes(classifyObservation(event.status, event.available) ?? ''));
+  if (!decisive) return { context, effects: [] };
+  const unitId = pickFreeUnit(context, record);
+  if (unitId === null) return { context: noteAnomaly(context, `pool HIT ${event.hitId}: ${event.type} but no launched unit is free to answer for it`), effects: [] };
+  let next = putUnit(context, unitId, { status: AssignmentState.launched, pending: 'poolHit' });
+  next = { ...next, hits: setIn(next.hits, event.hitId, { ...record, unitId }) };
+  return { context: next, effects: [{ kind: 'toUnit', unitId, event }] };
+}
+
+/** Expires one launched unit with a pool HIT (`hitId`, or null when the pool is empty: the unit simply expires). */
+function expireUnit(step: Step, unitId: string, hitId: string | null, at: number): Step {
+  let context = putUnit(step.context, unitId, { status: AssignmentState.launched, pending: 'poolHit' });
+  if (hitId !== null) {
+    const record = getIn(context.hits, hitId)!;
+    context = { ...context, hits: setIn(context.hits, hitId, { ...record, unitId }) };
+  }
+  return { context, effects: [...step.effects, { kind: 'toUnit', unitId, event: { type: 'unit.expire', hitId, at } }] };
+}
+
+/** The unbound pool HITs, indexed once so expiring every launched unit is linear (preference as in {@link pickPoolHit}). */
+function poolIndex(context: TaskRunContext): (unitId: string) => string | null {
+  const byCreator = new Map<string, string[]>();
+  for (const [hitId, record] of entriesOf(context.hits)) {
+    if (record.unitId !== null) continue;
+    const list = byCreator.get(record.createdBy);
+    if (list === undefined) byCreator.set(record.createdBy, [hitId]);
+    else list.push(hitId);
+  }
+  return (unitId) => {
+    const own = byCreator.get(unitId);
+    if (own !== undefined && own.length > 0) return own.shift()!;
+    for (const list of byCreator.values()) if (list.length > 0) return list.shift()!;
+    return null;
+  };
+}
+
+/**
+ * `run.expire`: units not launched expire, launched ones expire a pool HIT, assigned ones expire
+ * their own HIT and are drained. A launch in flight is expired when its outcome is reported.
+ */
+export function expireRun(context: TaskRunContext, at: number): Step {
+  const drainDeadlineAt = at + (context.settings.assignmentDurationSec + context.settings.drainGraceSec) * 1000;
+  let step: Step = { context: { ...context, expiredAt: at, drainDeadlineAt, launchHalt: null }, effects: [] };
+  const takePoolHit = poolIndex(context);
+  for (const unitId of context.unitOrder) {
+    const entry = getIn(step.context.units, unitId);
+    if (entry === undefined || entry.pending !== undefined) continue;
+    if (entry.status === AssignmentState.created || entry.status === AssignmentState.assigned) {
+      step = { context: step.context, effects: [...step.effects, { kind: 'toUnit', unitId, event: { type: 'unit.expire', hitId: null, at } }] };
+    } else if (entry.status === AssignmentState.launched) {
+      step = expireUnit(step, unitId, takePoolHit(unitId), at);
+    }
+  }
+  return step;
+}
+
+/** The drain deadline passed: every unit still incomplete is abandoned (it ends `expired`, its agent is told). */
+export function abandonRemaining(context: TaskRunContext, at: number): Step {
+  const effects: Effect[] = [];
+  for (const unitId of context.unitOrder) {
+    const entry = getIn(context.units, unitId);
+    if (entry !== undefined && INCOMPLETE.includes(entry.status)) {
+      effects.push({ kind: 'toUnit', unitId, event: { type: 'unit.abandon', reason: 'the run stopped waiting at its drain deadline', at } });
+    }
+  }
+  return { context, effects };
+}
+
+/** The agent an event is addressed to, if the run has it. */
+export function boundArrival(context: TaskRunContext, agentId: string): { unitId: string; hitId: string } | undefined {
+  const arrival = getIn(context.arrivals, agentId);
+  return arrival !== undefined && 'unitId' in arrival ? arrival : undefined;
+}
+
+/**
+ * Reconciliation found a submission for a unit without an agent (the worker never reached the
+ * task server): give it an agent so it can be reviewed like any other.
+ */
+export function adoptReconciled(
+  context: TaskRunContext,
+  report: { unitId: string; hitId: string; assignmentId: string | null; workerId: string | null; at: number },
+): Step {
+  if (report.assignmentId === null || report.workerId === null) {
+    return { context: noteAnomaly(context, `unit ${report.unitId}: reconciled data without an assignment or worker id; review it by hand`), effects: [] };
+  }
+  const agentId = agentIdFor(report.assignmentId, report.workerId);
+  if (boundArrival(context, agentId) !== undefined) return { context, effects: [] };
+  const record = getIn(context.hits, report.hitId);
+  const next: TaskRunContext = {
+    ...context,
+    arrivals: setIn(context.arrivals, agentId, { unitId: report.unitId, hitId: report.hitId, at: report.at }),
+    hits: record === undefined ? context.hits : setIn(context.hits, report.hitId, { ...record, assignmentId: report.assignmentId }),
+  };
+  const input: AgentInput = {
+    agentId,
+    unitId: report.unitId,
+    runId: context.runId,
+    workerId: report.workerId,
+    assignmentId: report.assignmentId,
+    hitId: report.hitId,
+    deadlineAt: report.at,
+  };
+  return {
+    context: next,
+    effects: [
+      { kind: 'spawnAgent', input },
+      { kind: 'toAgent', agentId, event: { type: 'agent.accepted', at: report.at } },
+      { kind: 'toAgent', agentId, event: { type: 'agent.submitted', at: report.at } },
+    ],
+  };
+}

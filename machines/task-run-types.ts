@@ -1,0 +1,160 @@
+/**
+ * Input, settings, context and events of the taskRun supervisor.
+ *
+ * @module
+ */
+import type { DoneActorEvent, ErrorActorEvent } from 'xstate';
+import type { AgentEvent, AgentReport } from './agent-types.js';
+import type { Buckets } from './buckets.js';
+import type { RetryPolicy } from './commands.js';
+import type { AssignmentState } from './states.js';
+import type { UnitEvent, UnitReport } from './unit-types.js';
+
+/** How a run behaves. Durations carry their unit in the name. */
+export interface TaskRunSettings {
+  /** Most units launched or assigned at once; 0 means no limit. @defaultValue 0 */
+  readonly maxConcurrentUnits: number;
+  /** The HIT type's AssignmentDurationInSeconds: how long a worker may hold a unit. @defaultValue 1800 */
+  readonly assignmentDurationSec: number;
+  /** Extra time after the last possible assignment deadline before the run stops waiting (draining). @defaultValue 300 */
+  readonly drainGraceSec: number;
+}
+
+/** The settings a run uses for what its input leaves out. */
+export const DEFAULT_TASK_RUN_SETTINGS: TaskRunSettings = Object.freeze({ maxConcurrentUnits: 0, assignmentDurationSec: 1800, drainGraceSec: 300 });
+
+/** What a taskRun actor is created with. */
+export interface TaskRunInput {
+  readonly runId: string;
+  /** The run's units, in launch order. More can come with `run.addUnits`. */
+  readonly unitIds: readonly string[];
+  readonly settings?: Partial<TaskRunSettings>;
+  /** Retry policy of the units' commands (default {@link DEFAULT_RETRY_POLICY}). */
+  readonly retry?: RetryPolicy;
+}
+
+/**
+ * The supervisor's view of one unit. `pending` marks what it asked of the unit before seeing the
+ * outcome: `launch` (a `unit.launch` in flight), `poolHit` (the unit consumes a pool HIT: it is
+ * expiring it, or answering for it, so no worker may be bound to it).
+ */
+export interface UnitEntry {
+  readonly status: AssignmentState;
+  readonly pending?: 'launch' | 'poolHit';
+}
+
+/** One HIT of the run's pool. HITs are bound to a unit only when a worker arrives (Mephisto §0.2). */
+export interface HitRecord {
+  /** The unit the HIT is bound to, or null while it waits in the pool. */
+  readonly unitId: string | null;
+  /** The MTurk assignment bound with it (null when unbound, or consumed by an expiry). */
+  readonly assignmentId: string | null;
+  /** The unit whose launch created it. */
+  readonly createdBy: string;
+}
+
+/** Why an arriving worker was turned away. */
+export const RefusalReason = {
+  /** The run is not taking workers now (setting up, expiring, draining, done or failed). */
+  runNotAccepting: 'runNotAccepting',
+  /** The HIT is not one of this run's. */
+  unknownHIT: 'unknownHIT',
+  /** The HIT is bound to another assignment (or is being expired). */
+  hitTaken: 'hitTaken',
+  /** Every launched unit is taken. */
+  noFreeUnit: 'noFreeUnit',
+} as const;
+export type RefusalReason = (typeof RefusalReason)[keyof typeof RefusalReason];
+
+/** The outcome of a `worker.arrived`, readable from the snapshot right after sending it. */
+export type Arrival =
+  | { readonly unitId: string; readonly hitId: string; readonly at: number }
+  | { readonly refused: RefusalReason; readonly hitId: string; readonly at: number };
+
+/** The supervisor's memory. Large maps are {@link Buckets}: read them with the helpers of `inspect.ts`. */
+export interface TaskRunContext {
+  readonly runId: string;
+  readonly settings: TaskRunSettings;
+  readonly retry?: RetryPolicy;
+  readonly hitTypeId: string | null;
+  /** 1-based setup attempt (part of the setUpResources command id). */
+  readonly setupAttempt: number;
+  /** Why setup failed (state `failed`). */
+  readonly failure: { readonly reason: string; readonly at: number } | null;
+  readonly unitOrder: readonly string[];
+  /** Index in `unitOrder` of the next unit to consider launching. */
+  readonly launchCursor: number;
+  readonly units: Buckets<UnitEntry>;
+  /** Units by status. */
+  readonly counts: Readonly<Record<AssignmentState, number>>;
+  /** `unit.launch` requests whose outcome is not known yet. */
+  readonly launchesInFlight: number;
+  /** Launched units without a HIT, in launch order: the ones an arriving worker can get. */
+  readonly freeUnits: readonly string[];
+  readonly hits: Buckets<HitRecord>;
+  readonly arrivals: Buckets<Arrival>;
+  /** Launching stopped because a unit's launch failed for good; `run.resumeLaunching` clears it. */
+  readonly launchHalt: { readonly unitId: string; readonly reason: string; readonly at: number } | null;
+  /** Epoch ms of `run.expire`. */
+  readonly expiredAt: number | null;
+  /** Epoch ms after which the run stops waiting for assigned units (set by `run.expire`). */
+  readonly drainDeadlineAt: number | null;
+  /** The last 20 things that should not happen but were handled (unknown HIT, child error...). */
+  readonly anomalies: readonly string[];
+}
+
+/** Unit events the runtime may address to a unit through the supervisor (`unitId` picks the unit). */
+export type UnitAddressedEvent = Extract<
+  UnitEvent,
+  {
+    type:
+      | 'launch.succeeded'
+      | 'launch.failed'
+      | 'expire.succeeded'
+      | 'expire.failed'
+      | 'reconcile.succeeded'
+      | 'reconcile.failed'
+      | 'unit.releaseAgent'
+      | 'unit.retryReconcile';
+  }
+> & { readonly unitId: string };
+
+/** Agent events the runtime may address to an agent through the supervisor (`agentId` picks the agent). */
+export type AgentAddressedEvent = Exclude<
+  AgentEvent,
+  { type: 'agent.accepted' | 'agent.returned' | 'agent.expired' | 'agent.released' | 'assignment.submitted' | 'deadline.reached' }
+> & { readonly agentId: string };
+
+/** HIT observations, routed by the supervisor to the unit bound to the HIT (or one answering for the pool). */
+export type HitObservationEvent = Extract<UnitEvent, { type: 'hit.observed' | 'hit.notFound' | 'hit.lookupFailed' }>;
+
+/** The supervisor's own events. */
+export type TaskRunOwnEvent =
+  | { readonly type: 'setup.succeeded'; readonly commandId: string; readonly hitTypeId: string; readonly at: number }
+  | { readonly type: 'setup.failed'; readonly commandId: string; readonly reason: string; readonly at: number }
+  /** Request: try setup again after it failed. */
+  | { readonly type: 'run.retrySetup'; readonly at: number }
+  /** Request: add units to the run (an assignment generator produced more work). */
+  | { readonly type: 'run.addUnits'; readonly unitIds: readonly string[]; readonly at: number }
+  /** Request: resume launching after a launch failure halted it. */
+  | { readonly type: 'run.resumeLaunching'; readonly at: number }
+  /** Request: stop the run: expire what is not assigned, drain what is. */
+  | { readonly type: 'run.expire'; readonly at: number }
+  /** Fact: a worker opened the task (from the task server). */
+  | { readonly type: 'worker.arrived'; readonly hitId: string; readonly assignmentId: string; readonly workerId: string; readonly at: number }
+  /**
+   * Fact: the clock passed a deadline: a unit's (with `unitId`), an agent's (with `agentId`) or,
+   * with neither, the supervisor's own (the drain deadline). See `nextDeadline()`.
+   */
+  | { readonly type: 'deadline.reached'; readonly at: number; readonly unitId?: string; readonly agentId?: string };
+
+/** Everything the supervisor receives: its own events, events it routes, its children's reports and lifecycle events. */
+export type TaskRunEvent =
+  | TaskRunOwnEvent
+  | HitObservationEvent
+  | UnitAddressedEvent
+  | AgentAddressedEvent
+  | UnitReport
+  | AgentReport
+  | ErrorActorEvent<unknown, string>
+  | DoneActorEvent<unknown, string>;

@@ -1,0 +1,247 @@
+/**
+ * The named actions and guards of the unit machine (`setup()`), kept apart from its states.
+ *
+ * Commands (`launchHIT`, `expireHIT`, `confirmHIT`, `reconcileSubmission`) and `report` do nothing
+ * by default: the runtime provides the commands, the supervisor provides `report`. Every other
+ * action is a named context update, so the JSON definition and the diagrams stay readable.
+ *
+ * @module
+ */
+import { assertEvent, setup } from 'xstate';
+import type { AgentEvent } from './agent-types.js';
+import { DEFAULT_RETRY_POLICY, retryDelayMs } from './commands.js';
+import type { CommandKind, ConfirmHITCommand, ExpireHITCommand, LaunchHITCommand, ReconcileSubmissionCommand } from './commands.js';
+import { agentIdFor } from './ids.js';
+import { classifyObservation, expireCommandOf, launchCommandOf, reconcileCommandOf } from './unit-commands.js';
+import type { UnitContext, UnitEvent, UnitInput, UnitReport } from './unit-types.js';
+
+type FailureEvent = Extract<UnitEvent, { type: 'launch.failed' | 'expire.failed' | 'reconcile.failed' | 'hit.lookupFailed' }>;
+
+const FAILURE_KIND: Record<FailureEvent['type'], CommandKind> = {
+  'launch.failed': 'launchHIT',
+  'expire.failed': 'expireHIT',
+  'reconcile.failed': 'reconcileSubmission',
+  'hit.lookupFailed': 'confirmHIT',
+};
+
+const policyOf = (context: UnitContext) => context.retry ?? DEFAULT_RETRY_POLICY;
+const retryableOf = (event: FailureEvent): boolean => (event.type === 'hit.lookupFailed' ? true : event.retryable);
+const underAttemptLimit = (context: UnitContext): boolean => context.failures + 1 < policyOf(context).maxAttempts;
+
+/** The observation's "external" status, when it concerns `hitId` (any HIT when `hitId` is null: a launched unit answers for the pool). */
+function observed(context: UnitContext, event: UnitEvent): ReturnType<typeof classifyObservation> {
+  if (event.type !== 'hit.observed') return null;
+  if (context.hitId !== null && event.hitId !== context.hitId) return null;
+  return classifyObservation(event.status, event.available);
+}
+
+const isReconcileResult = (context: UnitContext, event: UnitEvent): boolean =>
+  (event.type === 'reconcile.succeeded' || event.type === 'reconcile.failed') && context.hitId !== null && event.commandId === reconcileCommandOf(context).commandId;
+
+const ownHit = (context: UnitContext, event: UnitEvent): boolean =>
+  'hitId' in event && context.hitId !== null && event.hitId === context.hitId;
+
+/** A message for the unit's agent, wrapped as a report for the supervisor to deliver. */
+const tell = (context: UnitContext, event: AgentEvent): UnitReport[] =>
+  context.agentId === null ? [] : [{ type: 'report.tellAgent', unitId: context.unitId, agentId: context.agentId, event }];
+
+export const unitSetup = setup({
+  types: {
+    context: {} as UnitContext,
+    events: {} as UnitEvent,
+    input: {} as UnitInput,
+  },
+  actions: {
+    launchHIT: (_args, _command: LaunchHITCommand) => {},
+    expireHIT: (_args, _command: ExpireHITCommand) => {},
+    confirmHIT: (_args, _command: ConfirmHITCommand) => {},
+    reconcileSubmission: (_args, _command: ReconcileSubmissionCommand) => {},
+    report: (_args, _report: UnitReport) => {},
+  },
+  guards: {
+    isLaunchResult: ({ context, event }) =>
+      (event.type === 'launch.succeeded' || event.type === 'launch.failed') && event.commandId === launchCommandOf(context).commandId,
+    isExpireResult: ({ context, event }) =>
+      (event.type === 'expire.succeeded' || event.type === 'expire.failed') && context.hitId !== null && event.commandId === expireCommandOf(context).commandId,
+    isReconcileResult: ({ context, event }) => isReconcileResult(context, event),
+    reconciledForAgent: ({ context, event }) => isReconcileResult(context, event) && context.agentId !== null,
+    /** A failed command may be tried again: same command, retryable, attempts left. */
+    canRetry: ({ context, event }) => {
+      switch (event.type) {
+        case 'launch.failed':
+          return event.commandId === launchCommandOf(context).commandId && event.retryable && underAttemptLimit(context);
+        case 'expire.failed':
+          return context.hitId !== null && event.commandId === expireCommandOf(context).commandId && event.retryable && underAttemptLimit(context);
+        case 'reconcile.failed':
+          return context.hitId !== null && event.commandId === reconcileCommandOf(context).commandId && event.retryable && underAttemptLimit(context);
+        case 'hit.lookupFailed':
+          return ownHit(context, event) && underAttemptLimit(context);
+        default:
+          return false;
+      }
+    },
+    retryDue: ({ context, event }) => event.type === 'deadline.reached' && context.retryAt !== null && event.at >= context.retryAt,
+    assignmentDeadlinePassed: ({ context, event }) => event.type === 'deadline.reached' && context.deadlineAt !== null && event.at >= context.deadlineAt,
+    poolHitGiven: ({ event }) => event.type === 'unit.expire' && event.hitId !== null,
+    isOwnHit: ({ context, event }) => ownHit(context, event),
+    /** H3: Reviewable/Reviewing with nothing available: the assignment was submitted. */
+    hitSubmitted: ({ context, event }) => observed(context, event) === 'completed',
+    /** H4: Reviewable/Reviewing with slots available: the HIT expired unfilled. */
+    hitExpiredUnfilled: ({ context, event }) => observed(context, event) === 'expired',
+    /** H1 while working on data not yet stored: maybe a return, maybe the flicker before Reviewable (PR #410). */
+    returnSuspected: ({ context, event }) => observed(context, event) === 'launched' && !context.submitted,
+    /** H1 again, observed after the one that raised the suspicion. */
+    returnConfirmed: ({ context, event }) =>
+      observed(context, event) === 'launched' && event.type === 'hit.observed' && context.returnSuspectedAt !== null && event.at > context.returnSuspectedAt,
+    /** H2 while a return was suspected: the worker still holds it, it was the flicker. */
+    stillHeld: ({ context, event }) => observed(context, event) === 'assigned',
+    /** Past the assignment's deadline, Assignable or Unassignable means our worker's assignment is gone. */
+    assignmentLapsed: ({ context, event }) => {
+      const external = observed(context, event);
+      return external === 'launched' || external === 'assigned';
+    },
+    dataStored: ({ context }) => context.submitted,
+    dataMissing: ({ context }) => !context.submitted,
+    hitNotExpired: ({ context }) => !context.hitExpired,
+    hasAgent: ({ context }) => context.agentId !== null,
+    reviewedApproved: ({ event }) => event.type === 'agent.reviewed' && event.status === 'approved',
+    reviewedSoftRejected: ({ event }) => event.type === 'agent.reviewed' && event.status === 'soft_rejected',
+    outcomeApproved: ({ context }) => context.reviewOutcome === 'approved',
+    outcomeRejected: ({ context }) => context.reviewOutcome === 'rejected',
+    outcomeSoftRejected: ({ context }) => context.reviewOutcome === 'soft_rejected',
+  },
+});
+
+const u = unitSetup;
+
+/** The unit machine's setup with its context updates and reports added (typed against the setup). */
+export const unitImplementation = u.extend({
+  actions: {
+    startCommand: u.assign({ failures: 0, retryAt: null }),
+    recordLaunch: u.assign(({ event }) => {
+      assertEvent(event, 'launch.succeeded');
+      return { launchedHitId: event.hitId, failures: 0, retryAt: null, lastFailure: null };
+    }),
+    scheduleRetry: u.assign(({ context, event }) => {
+      assertEvent(event, ['launch.failed', 'expire.failed', 'reconcile.failed', 'hit.lookupFailed']);
+      const failures = context.failures + 1;
+      return {
+        failures,
+        retryAt: event.at + retryDelayMs(policyOf(context), failures),
+        lastFailure: { kind: FAILURE_KIND[event.type], reason: event.reason, retryable: retryableOf(event), at: event.at },
+      };
+    }),
+    clearRetry: u.assign({ retryAt: null }),
+    recordFailure: u.assign(({ event }) => {
+      assertEvent(event, ['launch.failed', 'expire.failed', 'reconcile.failed', 'hit.lookupFailed']);
+      return { failures: 0, retryAt: null, lastFailure: { kind: FAILURE_KIND[event.type], reason: event.reason, retryable: retryableOf(event), at: event.at } };
+    }),
+    /** A definitive refusal means nothing was created: the next launch may use a new token. */
+    recordLaunchGaveUp: u.assign(({ context, event }) => {
+      assertEvent(event, 'launch.failed');
+      return {
+        launchAttempt: event.retryable ? context.launchAttempt : context.launchAttempt + 1,
+        failures: 0,
+        retryAt: null,
+        lastFailure: { kind: 'launchHIT', reason: event.reason, retryable: event.retryable, at: event.at },
+      };
+    }),
+    bindAgent: u.assign(({ context, event }) => {
+      assertEvent(event, 'unit.bindAgent');
+      return {
+        hitId: event.hitId,
+        assignmentId: event.assignmentId,
+        agentId: event.agentId,
+        workerId: event.workerId,
+        deadlineAt: event.deadlineAt,
+        bindings: context.bindings + 1,
+        submitted: false,
+        hitExpired: false,
+        returnSuspectedAt: null,
+        failures: 0,
+        retryAt: null,
+      };
+    }),
+    takePoolHit: u.assign(({ event }) => {
+      assertEvent(event, ['unit.expire', 'hit.observed', 'hit.notFound']);
+      return { hitId: event.hitId, failures: 0, retryAt: null };
+    }),
+    noteEmptyPool: u.assign({ note: 'the run pool had no HIT left to expire for this unit' }),
+    suspectReturn: u.assign(({ context, event }) => {
+      assertEvent(event, 'hit.observed');
+      return { returnSuspectedAt: event.at, confirmations: context.confirmations + 1, failures: 0, retryAt: null };
+    }),
+    clearSuspicion: u.assign({ returnSuspectedAt: null, failures: 0, retryAt: null }),
+    startConfirmation: u.assign(({ context }) => ({ confirmations: context.confirmations + 1, failures: 0, retryAt: null })),
+    markHitExpired: u.assign({ hitExpired: true, failures: 0, retryAt: null }),
+    recordExpireGaveUp: u.assign(({ event }) => {
+      assertEvent(event, 'expire.failed');
+      return { failures: 0, retryAt: null, lastFailure: { kind: 'expireHIT', reason: event.reason, retryable: event.retryable, at: event.at }, note: `expiring the HIT failed: ${event.reason}` };
+    }),
+    recordSubmitted: u.assign({ submitted: true }),
+    clearBinding: u.assign({
+      hitId: null,
+      assignmentId: null,
+      agentId: null,
+      workerId: null,
+      deadlineAt: null,
+      submitted: false,
+      hitExpired: false,
+      returnSuspectedAt: null,
+      failures: 0,
+      retryAt: null,
+    }),
+    recordReconciled: u.assign(({ context, event }) => {
+      assertEvent(event, 'reconcile.succeeded');
+      const adopt = context.agentId === null && event.assignmentId !== undefined && event.workerId !== undefined;
+      return {
+        submitted: true,
+        failures: 0,
+        retryAt: null,
+        ...(adopt ? { assignmentId: event.assignmentId, workerId: event.workerId, agentId: agentIdFor(event.assignmentId!, event.workerId!) } : {}),
+      };
+    }),
+    holdReviewOutcome: u.assign(({ event }) => {
+      assertEvent(event, 'agent.reviewed');
+      return { reviewOutcome: event.status };
+    }),
+    noteAbandoned: u.assign(({ event }) => {
+      assertEvent(event, 'unit.abandon');
+      return { note: `abandoned: ${event.reason}`, failures: 0, retryAt: null };
+    }),
+    reportHitCreated: u.enqueueActions(({ enqueue, context, event }) => {
+      assertEvent(event, 'launch.succeeded');
+      enqueue({ type: 'report', params: { type: 'report.hitCreated', unitId: context.unitId, hitId: event.hitId, at: event.at } });
+    }),
+    reportHitReleased: u.enqueueActions(({ enqueue, context, event }) => {
+      if (context.hitId !== null) enqueue({ type: 'report', params: { type: 'report.hitReleased', unitId: context.unitId, hitId: context.hitId, at: event.at } });
+    }),
+    reportLaunchFailed: u.enqueueActions(({ enqueue, context, event }) => {
+      assertEvent(event, 'launch.failed');
+      enqueue({ type: 'report', params: { type: 'report.launchFailed', unitId: context.unitId, reason: event.reason, retryable: event.retryable, at: event.at } });
+    }),
+    /** Reconciliation found data for a unit that had no agent: the supervisor gives it one. */
+    reportReconciledWithoutAgent: u.enqueueActions(({ enqueue, context, event }) => {
+      if (context.hitId !== null) {
+        enqueue({ type: 'report', params: { type: 'report.reconciledWithoutAgent', unitId: context.unitId, hitId: context.hitId, assignmentId: context.assignmentId, workerId: context.workerId, at: event.at } });
+      }
+    }),
+    tellAgentReturned: u.enqueueActions(({ enqueue, context, event }) => {
+      for (const r of tell(context, { type: 'agent.returned', at: event.at })) enqueue({ type: 'report', params: r });
+    }),
+    tellAgentExpired: u.enqueueActions(({ enqueue, context, event }) => {
+      for (const r of tell(context, { type: 'agent.expired', at: event.at })) enqueue({ type: 'report', params: r });
+    }),
+    tellAgentReleased: u.enqueueActions(({ enqueue, context, event }) => {
+      for (const r of tell(context, { type: 'agent.released', at: event.at })) enqueue({ type: 'report', params: r });
+    }),
+    /** MTurk says submitted: the agent is `completed` (with or without stored data). */
+    tellAgentSubmitted: u.enqueueActions(({ enqueue, context, event }) => {
+      const message: AgentEvent = context.submitted ? { type: 'agent.submitted', at: event.at } : { type: 'assignment.submitted', at: event.at };
+      for (const r of tell(context, message)) enqueue({ type: 'report', params: r });
+    }),
+    tellAgentDataReconciled: u.enqueueActions(({ enqueue, context, event }) => {
+      for (const r of tell(context, { type: 'agent.submitted', at: event.at })) enqueue({ type: 'report', params: r });
+    }),
+  },
+});

@@ -1,0 +1,128 @@
+/**
+ * Input, context, events and reports of the unit machine.
+ *
+ * @module
+ */
+import type { AgentEvent } from './agent-types.js';
+import type { CommandFailure, RetryPolicy } from './commands.js';
+import type { AssignmentState, HITStatus } from './states.js';
+
+/** What a unit actor is created with. */
+export interface UnitInput {
+  readonly unitId: string;
+  readonly runId: string;
+  /** Overrides {@link DEFAULT_RETRY_POLICY} for this unit's commands. */
+  readonly retry?: RetryPolicy;
+}
+
+/** The review outcome of a unit's agent, as the unit learns it. */
+export type ReviewedStatus = 'approved' | 'rejected' | 'soft_rejected';
+
+/**
+ * A unit's memory. Small on purpose (10,000 units live in one process): submitted data lives in
+ * the store, the unit keeps the `submitted` flag.
+ */
+export interface UnitContext {
+  readonly unitId: string;
+  readonly runId: string;
+  /** The HIT bound to this unit: while assigned or completed, or the pool HIT its expiry consumed. */
+  readonly hitId: string | null;
+  /** The MTurk assignment of the bound HIT (null before a worker arrives). */
+  readonly assignmentId: string | null;
+  readonly agentId: string | null;
+  readonly workerId: string | null;
+  /** 1-based launch attempt, the idempotency input of `launchHIT`. */
+  readonly launchAttempt: number;
+  /** The HIT this unit's launch created (it went into the run's pool, unbound). */
+  readonly launchedHitId: string | null;
+  /** Epoch ms when the bound assignment's duration runs out (while assigned). */
+  readonly deadlineAt: number | null;
+  /** The bound HIT was expired by this unit (the worker may still finish). */
+  readonly hitExpired: boolean;
+  /** The agent's submitted data is in the store. */
+  readonly submitted: boolean;
+  /** Epoch ms of the Assignable observation that made a return tentative. */
+  readonly returnSuspectedAt: number | null;
+  /** Sequence number of `confirmHIT` commands (part of their id). */
+  readonly confirmations: number;
+  /** Failed attempts of the command now pending (reset when a new command starts). */
+  readonly failures: number;
+  /** Epoch ms at which the pending command is retried, or null while it is in flight. */
+  readonly retryAt: number | null;
+  /** The last command failure, kept for the runtime to report. */
+  readonly lastFailure: CommandFailure | null;
+  /** A review outcome received while the data was still being reconciled; applied after. */
+  readonly reviewOutcome: ReviewedStatus | null;
+  /** How many times an agent was bound to this unit (a generation counter: stale facts about an older binding are ignored). */
+  readonly bindings: number;
+  /** Why the unit ended `expired` without MTurk saying so (abandoned at the drain deadline, HIT expiry failed...). */
+  readonly note: string | null;
+  readonly retry?: RetryPolicy;
+}
+
+/** Everything a unit reacts to. Facts are past tense; requests are imperative. */
+export type UnitEvent =
+  /** Request: create this unit's HIT. */
+  | { readonly type: 'unit.launch'; readonly at: number }
+  | { readonly type: 'launch.succeeded'; readonly commandId: string; readonly hitId: string; readonly at: number }
+  | { readonly type: 'launch.failed'; readonly commandId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
+  /** Request (from the supervisor): a worker arrived on `hitId`; bind HIT, assignment and agent. */
+  | {
+      readonly type: 'unit.bindAgent';
+      readonly hitId: string;
+      readonly assignmentId: string;
+      readonly agentId: string;
+      readonly workerId: string;
+      /** Epoch ms when the assignment's duration runs out. */
+      readonly deadlineAt: number;
+      readonly at: number;
+    }
+  /** Request: give the unit back to the pool (the agent left and did no work). Refused once data is stored. */
+  | { readonly type: 'unit.releaseAgent'; readonly reason: string; readonly at: number }
+  /** Request: expire. `hitId` is the pool HIT a launched unit expires (null when the pool is empty); ignored otherwise. */
+  | { readonly type: 'unit.expire'; readonly hitId: string | null; readonly at: number }
+  | { readonly type: 'expire.succeeded'; readonly commandId: string; readonly at: number }
+  | { readonly type: 'expire.failed'; readonly commandId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
+  /** Request: stop waiting (the run's drain deadline passed); the unit ends `expired`. */
+  | { readonly type: 'unit.abandon'; readonly reason: string; readonly at: number }
+  /** Fact: MTurk reported the HIT (`NumberOfAssignmentsAvailable` as `available`). */
+  | { readonly type: 'hit.observed'; readonly hitId: string; readonly status: HITStatus; readonly available: number; readonly at: number }
+  /** Fact: MTurk says the HIT does not exist. */
+  | { readonly type: 'hit.notFound'; readonly hitId: string; readonly at: number }
+  /** Fact: reading the HIT failed (throttled, network...). Never a crash: the unit stays. */
+  | { readonly type: 'hit.lookupFailed'; readonly hitId: string; readonly reason: string; readonly at: number }
+  | {
+      readonly type: 'reconcile.succeeded';
+      readonly commandId: string;
+      /** The assignment and worker found on MTurk (needed when the unit had no agent). */
+      readonly assignmentId?: string;
+      readonly workerId?: string;
+      readonly at: number;
+    }
+  | { readonly type: 'reconcile.failed'; readonly commandId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
+  /** Request: try reconciling again after the unit gave up. */
+  | { readonly type: 'unit.retryReconcile'; readonly at: number }
+  /** Fact: the agent's submitted data is now in the store. */
+  | { readonly type: 'agent.submitted'; readonly at: number }
+  /** Fact: the agent's review was confirmed by MTurk (R1-R3). */
+  | { readonly type: 'agent.reviewed'; readonly status: ReviewedStatus; readonly at: number }
+  /** Fact: the runtime's clock passed `nextDeadline(snapshot)`. */
+  | { readonly type: 'deadline.reached'; readonly at: number };
+
+/** What a unit tells its supervisor (through the `report` action; a no-op when it runs alone). */
+export type UnitReport =
+  /** The unit's status changed. */
+  | { readonly type: 'report.unitChanged'; readonly unitId: string; readonly status: AssignmentState; readonly at: number }
+  /** The unit's launch created `hitId`: it joins the pool, unbound. */
+  | { readonly type: 'report.hitCreated'; readonly unitId: string; readonly hitId: string; readonly at: number }
+  /** The unit gave `hitId` back to the pool (the worker returned it, or the agent was released). */
+  | { readonly type: 'report.hitReleased'; readonly unitId: string; readonly hitId: string; readonly at: number }
+  /** The unit gave up launching (definitive refusal or retries exhausted): the supervisor stops launching. */
+  | { readonly type: 'report.launchFailed'; readonly unitId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
+  /** The unit tells its agent something (every exit from `assigned` does). */
+  | { readonly type: 'report.tellAgent'; readonly unitId: string; readonly agentId: string; readonly event: AgentEvent }
+  /** Reconciliation found an assignment for a unit that had no agent. */
+  | { readonly type: 'report.reconciledWithoutAgent'; readonly unitId: string; readonly hitId: string; readonly assignmentId: string | null; readonly workerId: string | null; readonly at: number };
+
+/** The unit's status, for typed helpers. */
+export type UnitStatus = AssignmentState;

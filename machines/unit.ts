@@ -1,0 +1,299 @@
+/**
+ * The unit machine: one unit of work through Mephisto's AssignmentState lifecycle, driven only by
+ * events (no timers, no invoked promises). Top-level states are exactly the AssignmentState values;
+ * pending, tentative and reconciling situations are substates.
+ *
+ * Mephisto's `MTurkUnit.get_status()` table (§5.5) maps onto it as: H1-H6 classify a
+ * `hit.observed` event, M1-M6 are the transitions it triggers, L2 is `hit.notFound`, R1-R4 are
+ * `agent.reviewed`, with these fixes: a return is two-phase (`assigned.returnTentative`), a
+ * submission without data is the explicit `completed.reconciling` state with bounded retries, a
+ * failed read never crashes, every exit from `assigned` tells the agent, and terminal states make
+ * no MTurk calls.
+ *
+ * @module
+ */
+import { DEFAULT_RETRY_POLICY } from './commands.js';
+import { AssignmentState } from './states.js';
+import { confirmCommandOf, expireCommandOf, launchCommandOf, reconcileCommandOf } from './unit-commands.js';
+import { unitImplementation } from './unit-setup.js';
+import type { UnitContext, UnitEvent, UnitReport } from './unit-types.js';
+
+/** Entry action of each top-level state but `created`: tell the supervisor the new status. */
+const reportStatus = (status: AssignmentState) =>
+  ({
+    type: 'report',
+    params: ({ context, event }: { context: UnitContext; event: UnitEvent }): UnitReport => ({ type: 'report.unitChanged', unitId: context.unitId, status, at: event.at }),
+  }) as const;
+
+const retryCommand = (target: string) => [
+  { guard: 'retryDue', target, reenter: true, actions: 'clearRetry' },
+] as const;
+
+/** Leaving `assigned` because MTurk shows the assignment submitted (M4). */
+const toCompleted = { guard: 'hitSubmitted', target: `#unit.${AssignmentState.completed}`, actions: 'tellAgentSubmitted' } as const;
+/** Leaving `assigned` because the HIT expired with the slot free again (M2): the worker returned. */
+const toExpiredReturned = { guard: 'hitExpiredUnfilled', target: `#unit.${AssignmentState.expired}`, actions: 'tellAgentReturned' } as const;
+/** Leaving `assigned` because the worker's assignment is gone: the HIT goes back to the pool. */
+const toPoolReturned = { target: `#unit.${AssignmentState.launched}`, actions: ['reportHitReleased', 'tellAgentReturned', 'clearBinding'] } as const;
+
+/**
+ * The unit machine. Run it under the taskRun supervisor (which provides `report`), or alone with
+ * the commands provided.
+ *
+ * @example
+ * ```ts
+ * const [s0] = initialTransition(unitMachine, { unitId: 'u1', runId: 'r1' });
+ * const [s1, actions] = transition(unitMachine, s0, { type: 'unit.launch', at: 0 });
+ * // s1.value = { created: 'launching' }; actions include { type: 'launchHIT', params: { kind: 'launchHIT', ... } }
+ * ```
+ */
+export const unitMachine = unitImplementation.createMachine({
+  id: 'unit',
+  description: 'One unit of work: a HIT slot done by one worker (Mephisto MTurkUnit).',
+  context: ({ input }) => ({
+    unitId: input.unitId,
+    runId: input.runId,
+    hitId: null,
+    assignmentId: null,
+    agentId: null,
+    workerId: null,
+    launchAttempt: 1,
+    launchedHitId: null,
+    deadlineAt: null,
+    hitExpired: false,
+    submitted: false,
+    returnSuspectedAt: null,
+    confirmations: 0,
+    failures: 0,
+    retryAt: null,
+    lastFailure: null,
+    reviewOutcome: null,
+    bindings: 0,
+    note: null,
+    ...(input.retry !== undefined && input.retry !== DEFAULT_RETRY_POLICY ? { retry: input.retry } : {}),
+  }),
+  initial: AssignmentState.created,
+  states: {
+    [AssignmentState.created]: {
+      description: 'Not on MTurk yet (C1: observations are ignored, there is no HIT).',
+      initial: 'idle',
+      states: {
+        idle: {
+          description: 'Waiting to be launched. After a launch that gave up, lastFailure says why.',
+          on: {
+            'unit.launch': { target: 'launching', actions: 'startCommand' },
+            'unit.expire': { target: `#unit.${AssignmentState.expired}` },
+          },
+        },
+        launching: {
+          description: 'launchHIT is pending (CreateHITWithHITType). A retryable failure is retried at retryAt with the same token.',
+          entry: { type: 'launchHIT', params: ({ context }) => launchCommandOf(context) },
+          on: {
+            'launch.succeeded': {
+              guard: 'isLaunchResult',
+              target: `#unit.${AssignmentState.launched}`,
+              actions: ['recordLaunch', 'reportHitCreated'],
+            },
+            'launch.failed': [
+              { guard: 'canRetry', actions: 'scheduleRetry' },
+              { guard: 'isLaunchResult', target: 'idle', actions: ['recordLaunchGaveUp', 'reportLaunchFailed'] },
+            ],
+            'deadline.reached': retryCommand('launching'),
+          },
+        },
+      },
+      on: {
+        'unit.abandon': { target: `#unit.${AssignmentState.expired}`, actions: 'noteAbandoned' },
+      },
+    },
+
+    [AssignmentState.launched]: {
+      description: 'On MTurk: its HIT is in the run pool, unbound until a worker arrives (a launched unit holds no HIT).',
+      entry: reportStatus(AssignmentState.launched),
+      initial: 'available',
+      states: {
+        available: {
+          description: 'Waiting for a worker. Answers for unbound pool HITs: H1, H2 (M3) and H5 change nothing.',
+          on: {
+            'unit.bindAgent': { target: `#unit.${AssignmentState.assigned}`, actions: 'bindAgent' },
+            'unit.expire': [
+              { guard: 'poolHitGiven', target: 'expiring', actions: 'takePoolHit' },
+              { target: `#unit.${AssignmentState.expired}`, actions: 'noteEmptyPool' },
+            ],
+            'hit.observed': [
+              { guard: 'hitSubmitted', target: `#unit.${AssignmentState.completed}`, actions: 'takePoolHit' },
+              { guard: 'hitExpiredUnfilled', target: `#unit.${AssignmentState.expired}`, actions: 'takePoolHit' },
+            ],
+            'hit.notFound': { target: `#unit.${AssignmentState.expired}`, actions: 'takePoolHit' },
+          },
+        },
+        expiring: {
+          description: 'expireHIT is pending on the pool HIT this unit consumes.',
+          entry: { type: 'expireHIT', params: ({ context }) => expireCommandOf(context) },
+          on: {
+            'expire.succeeded': { guard: 'isExpireResult', target: `#unit.${AssignmentState.expired}` },
+            'expire.failed': [
+              { guard: 'canRetry', actions: 'scheduleRetry' },
+              { guard: 'isExpireResult', target: `#unit.${AssignmentState.expired}`, actions: 'recordExpireGaveUp' },
+            ],
+            'deadline.reached': retryCommand('expiring'),
+            'hit.observed': [
+              { guard: 'hitSubmitted', target: `#unit.${AssignmentState.completed}` },
+              { guard: 'hitExpiredUnfilled', target: `#unit.${AssignmentState.expired}` },
+            ],
+            'hit.notFound': { guard: 'isOwnHit', target: `#unit.${AssignmentState.expired}` },
+          },
+        },
+      },
+      on: {
+        'unit.abandon': { target: `#unit.${AssignmentState.expired}`, actions: 'noteAbandoned' },
+      },
+    },
+
+    [AssignmentState.assigned]: {
+      description: 'A worker holds the bound HIT’s assignment; the agent is bound. Every exit tells the agent.',
+      entry: reportStatus(AssignmentState.assigned),
+      initial: 'working',
+      states: {
+        working: {
+          description: 'The worker is on it. Unassignable (H2), Disposed (H5) and the Assignable flicker after a stored submission change nothing.',
+          on: {
+            'hit.observed': [
+              toCompleted,
+              toExpiredReturned,
+              { guard: 'returnSuspected', target: 'returnTentative', actions: 'suspectReturn' },
+            ],
+            'deadline.reached': { guard: 'assignmentDeadlinePassed', target: 'overdue', actions: 'startConfirmation' },
+            'unit.expire': { guard: 'hitNotExpired', target: 'expiring', actions: 'startCommand' },
+          },
+        },
+        returnTentative: {
+          description: 'M1, first phase: Assignable seen once. confirmHIT is pending; a second Assignable confirms the return, Unassignable or stored data cancels it.',
+          entry: { type: 'confirmHIT', params: ({ context }) => confirmCommandOf(context, 'returnSuspected') },
+          on: {
+            'hit.observed': [
+              toCompleted,
+              toExpiredReturned,
+              { guard: 'returnConfirmed', ...toPoolReturned },
+              { guard: 'stillHeld', target: 'working', actions: 'clearSuspicion' },
+            ],
+            'agent.submitted': { target: 'working', actions: ['recordSubmitted', 'clearSuspicion'] },
+            'hit.lookupFailed': { guard: 'canRetry', actions: 'scheduleRetry' },
+            'deadline.reached': [
+              ...retryCommand('returnTentative'),
+              { guard: 'assignmentDeadlinePassed', target: 'overdue', actions: 'startConfirmation' },
+            ],
+            'unit.expire': { guard: 'hitNotExpired', target: 'expiring', actions: 'startCommand' },
+          },
+        },
+        expiring: {
+          description: 'expireHIT is pending on the bound HIT (the run is expiring); the worker may still finish.',
+          entry: { type: 'expireHIT', params: ({ context }) => expireCommandOf(context) },
+          on: {
+            'expire.succeeded': { guard: 'isExpireResult', target: 'working', actions: 'markHitExpired' },
+            'expire.failed': [
+              { guard: 'canRetry', actions: 'scheduleRetry' },
+              { guard: 'isExpireResult', target: 'working', actions: 'recordFailure' },
+            ],
+            'deadline.reached': retryCommand('expiring'),
+            'hit.observed': [toCompleted, toExpiredReturned],
+          },
+        },
+        overdue: {
+          description: 'The assignment’s duration ran out. confirmHIT is pending: submitted, expired, or gone back to the pool.',
+          entry: { type: 'confirmHIT', params: ({ context }) => confirmCommandOf(context, 'deadlinePassed') },
+          on: {
+            'hit.observed': [toCompleted, toExpiredReturned, { guard: 'assignmentLapsed', ...toPoolReturned }],
+            'hit.lookupFailed': { guard: 'canRetry', actions: 'scheduleRetry' },
+            'deadline.reached': retryCommand('overdue'),
+            'unit.expire': { guard: 'hitNotExpired', target: 'expiring', actions: 'startCommand' },
+          },
+        },
+      },
+      on: {
+        'agent.submitted': { actions: 'recordSubmitted' },
+        'hit.notFound': { guard: 'isOwnHit', target: `#unit.${AssignmentState.expired}`, actions: 'tellAgentExpired' },
+        'unit.releaseAgent': {
+          guard: 'dataMissing',
+          target: `#unit.${AssignmentState.launched}`,
+          actions: ['reportHitReleased', 'tellAgentReleased', 'clearBinding'],
+        },
+        'unit.abandon': { target: `#unit.${AssignmentState.expired}`, actions: ['tellAgentExpired', 'noteAbandoned'] },
+      },
+    },
+
+    [AssignmentState.completed]: {
+      description: 'MTurk shows the assignment submitted (M4). Waits for the agent’s review; a release is refused.',
+      entry: reportStatus(AssignmentState.completed),
+      initial: 'checkingData',
+      states: {
+        checkingData: {
+          description: 'Transient: is the submitted data in the store?',
+          always: [{ guard: 'dataStored', target: 'awaitingReview' }, { target: 'reconciling', actions: 'startCommand' }],
+        },
+        awaitingReview: {
+          description: 'Submitted, data stored. R1-R3 follow the agent’s confirmed review.',
+          always: [
+            { guard: 'outcomeApproved', target: `#unit.${AssignmentState.accepted}` },
+            { guard: 'outcomeRejected', target: `#unit.${AssignmentState.rejected}` },
+            { guard: 'outcomeSoftRejected', target: `#unit.${AssignmentState.softRejected}` },
+          ],
+        },
+        reconciling: {
+          description: 'MTurk has a submission the store lacks: reconcileSubmission is pending (bounded retries at retryAt). A review waits until it ends.',
+          entry: { type: 'reconcileSubmission', params: ({ context }) => reconcileCommandOf(context) },
+          on: {
+            'reconcile.succeeded': [
+              { guard: 'reconciledForAgent', target: 'awaitingReview', actions: ['recordReconciled', 'tellAgentDataReconciled'] },
+              { guard: 'isReconcileResult', target: 'awaitingReview', actions: ['recordReconciled', 'reportReconciledWithoutAgent'] },
+            ],
+            'reconcile.failed': [
+              { guard: 'canRetry', actions: 'scheduleRetry' },
+              { guard: 'isReconcileResult', target: 'reconcileFailed', actions: 'recordFailure' },
+            ],
+            'deadline.reached': retryCommand('reconciling'),
+          },
+        },
+        reconcileFailed: {
+          description: 'Gave up reconciling: the runtime reports the missing data. unit.retryReconcile tries again.',
+          on: { 'unit.retryReconcile': { target: 'reconciling', actions: 'startCommand' } },
+          always: [
+            { guard: 'outcomeApproved', target: `#unit.${AssignmentState.accepted}` },
+            { guard: 'outcomeRejected', target: `#unit.${AssignmentState.rejected}` },
+            { guard: 'outcomeSoftRejected', target: `#unit.${AssignmentState.softRejected}` },
+          ],
+        },
+      },
+      on: {
+        'agent.submitted': { guard: 'dataMissing', target: '.awaitingReview', actions: 'recordSubmitted' },
+        'agent.reviewed': { guard: 'hasAgent', actions: 'holdReviewOutcome' },
+      },
+    },
+
+    [AssignmentState.accepted]: {
+      type: 'final',
+      description: 'Approved on MTurk (R1). Terminal: no MTurk call, no change.',
+      entry: reportStatus(AssignmentState.accepted),
+    },
+    [AssignmentState.rejected]: {
+      description: 'Rejected on MTurk (R2). Not terminal: an approval overriding the rejection makes it accepted.',
+      entry: reportStatus(AssignmentState.rejected),
+      on: {
+        'agent.reviewed': [
+          { guard: 'reviewedApproved', target: AssignmentState.accepted },
+          { guard: 'reviewedSoftRejected', target: AssignmentState.softRejected },
+        ],
+      },
+    },
+    [AssignmentState.softRejected]: {
+      type: 'final',
+      description: 'Paid on MTurk, recorded as rejected (R3). Terminal.',
+      entry: reportStatus(AssignmentState.softRejected),
+    },
+    [AssignmentState.expired]: {
+      type: 'final',
+      description: 'No worker will finish it (M2, M5, L2, or the run stopped waiting). Terminal: no MTurk call.',
+      entry: reportStatus(AssignmentState.expired),
+    },
+  },
+});
