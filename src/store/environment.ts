@@ -40,7 +40,7 @@ export function normalizeEnvironment(env: StoreEnvironment): StoreEnvironment {
 }
 
 /**
- * The directory name of an environment: `live`, `sandbox`, or `custom-<host>-<port>[-<path>]`.
+ * The directory name of an environment: `live`, `sandbox`, or `custom-[https-]<host>-<port>[-<path>]`.
  *
  * @example
  * ```ts
@@ -51,7 +51,9 @@ export function environmentSlug(env: StoreEnvironment): string {
   const canonical = normalizeEnvironment(env);
   if (canonical.kind !== 'custom') return canonical.kind;
   const url = new URL(canonical.endpoint);
-  const parts = [url.hostname, url.port || (url.protocol === 'https:' ? '443' : '80'), ...url.pathname.split('/').filter(Boolean)];
+  // http is the common case (a local server) and stays short; https is spelled out so the two never share a directory.
+  const scheme = url.protocol === 'https:' ? ['https'] : [];
+  const parts = [...scheme, url.hostname, url.port || (url.protocol === 'https:' ? '443' : '80'), ...url.pathname.split('/').filter(Boolean)];
   const slug = parts
     .join('-')
     .toLowerCase()

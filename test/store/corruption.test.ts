@@ -1,0 +1,130 @@
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isHitstateError } from '../../src/errors.js';
+import { restoreBackup } from '../../src/store/index.js';
+import { open, rejection, removeDir, SANDBOX, seedRun, tempDir } from './helpers.js';
+
+const Corruption = suite('store corruption and backups');
+let dir = '';
+let env = '';
+Corruption.before.each(() => {
+  dir = tempDir();
+  env = join(dir, 'sandbox');
+});
+Corruption.after.each(() => removeDir(dir));
+
+/** A store closed twice with different content, so units.json has two distinct backups. */
+async function storeWithHistory(): Promise<void> {
+  const store = await open(dir);
+  seedRun(store, 2);
+  await store.close();
+  const again = await open(dir);
+  again.units.setStatus('r1-u0', 'launched');
+  await again.close();
+}
+
+Corruption('when a file is truncated then opening is refused, the file is kept byte-for-byte and the newest good backup is named', async () => {
+  await storeWithHistory();
+  const path = join(env, 'runs', 'r1', 'units.json');
+  const whole = readFileSync(path);
+  const truncated = whole.subarray(0, Math.floor(whole.length / 2));
+  writeFileSync(path, truncated);
+  const listing = readdirSync(join(env, 'runs', 'r1')).sort();
+  const err = await rejection(open(dir));
+  assert.ok(isHitstateError(err, 'HST_ERR_STORE_CORRUPT'), String(err));
+  const message = (err as Error).message;
+  assert.match(message, path);
+  assert.match(message, /not valid JSON/);
+  assert.match(message, `cp "${path}.bak.1" "${path}"`);
+  assert.is((err as { details: { file: string } }).details.file, path);
+  assert.ok(readFileSync(path).equals(truncated), 'the damaged file must not be touched');
+  assert.equal(readdirSync(join(env, 'runs', 'r1')).sort(), listing, 'nothing may be created or rotated next to it');
+  const second = await rejection(open(dir));
+  assert.ok(isHitstateError(second, 'HST_ERR_STORE_CORRUPT'), 'the lock must be released after a refused open');
+});
+
+Corruption('when restoreBackup is called then the newest good backup replaces the file and the damaged one is kept aside', async () => {
+  await storeWithHistory();
+  const path = join(env, 'runs', 'r1', 'units.json');
+  writeFileSync(path, '{"format":"hitstate-st');
+  writeFileSync(`${path}.bak.1`, '');
+  const restored = await restoreBackup({ dir, environment: SANDBOX, file: 'runs/r1/units.json' });
+  assert.is(restored.from, `${path}.bak.2`, 'an empty .bak.1 is not a good backup');
+  assert.is(readFileSync(restored.damagedCopy!, 'utf8'), '{"format":"hitstate-st');
+  const store = await open(dir);
+  assert.equal(store.units.ofRun('r1').map((u) => u.status), ['created', 'created']);
+  await store.close();
+});
+
+Corruption('when a file is empty, not an object or from another environment then it is refused and left alone', async () => {
+  const store = await open(dir);
+  seedRun(store, 1);
+  await store.close();
+  const cases: [string, string, string][] = [
+    ['store.json', '', 'HST_ERR_STORE_CORRUPT'],
+    ['runs/r1/hits.json', '[]', 'HST_ERR_STORE_CORRUPT'],
+    ['runs/r1/units.json', '{"format":"hitstate-store","kind":"units","schemaVersion":1,"environment":{"kind":"live"},"runId":"r1","records":{}}', 'HST_ERR_STORE_ENVIRONMENT_MISMATCH'],
+    ['runs/r1/agents.json', '{"format":"hitstate-store","kind":"agents","schemaVersion":1,"environment":{"kind":"sandbox"},"runId":"r1","records":{"a1":{"id":"a2"}}}', 'HST_ERR_STORE_CORRUPT'],
+  ];
+  for (const [rel, content, code] of cases) {
+    const path = join(env, rel);
+    const good = existsSync(path) ? readFileSync(path) : null;
+    writeFileSync(path, content);
+    const err = await rejection(open(dir));
+    assert.ok(isHitstateError(err), `${rel}: ${String(err)}`);
+    assert.is((err as { code: string }).code, code, rel);
+    assert.match((err as Error).message, path);
+    assert.is(readFileSync(path, 'utf8'), content, `${rel} was modified`);
+    if (good === null) rmSync(path);
+    else writeFileSync(path, good);
+  }
+  const ok = await open(dir);
+  await ok.close();
+});
+
+Corruption('when store.json is missing but run data is there then the store refuses to start empty over it', async () => {
+  const store = await open(dir);
+  seedRun(store, 1);
+  await store.close();
+  rmSync(join(env, 'store.json'));
+  const err = await rejection(open(dir));
+  assert.ok(isHitstateError(err, 'HST_ERR_STORE_CORRUPT'), String(err));
+  assert.match((err as Error).message, /store\.json is missing/);
+  assert.not.ok(existsSync(join(env, 'store.json')));
+});
+
+Corruption('when the store is opened and closed without changes then backups are not rotated; changes rotate them, at most N kept', async () => {
+  const store = await open(dir, { backups: 2 });
+  seedRun(store, 1);
+  await store.close();
+  const bak = (n: number) => join(env, 'runs', 'r1', `units.json.bak.${n}`);
+  const first = readFileSync(bak(1));
+  for (let i = 0; i < 3; i++) await (await open(dir, { backups: 2 })).close();
+  assert.ok(readFileSync(bak(1)).equals(first));
+  assert.not.ok(existsSync(bak(2)), 'unchanged opens must not fill the rotation with copies');
+  for (const status of ['launched', 'assigned', 'completed'] as const) {
+    const s = await open(dir, { backups: 2 });
+    s.units.setStatus('r1-u0', status);
+    await s.close();
+  }
+  assert.match(readFileSync(bak(1), 'utf8'), /"completed"/);
+  assert.match(readFileSync(bak(2), 'utf8'), /"assigned"/);
+  assert.not.ok(existsSync(bak(3)));
+});
+
+Corruption('when a file was changed by hand since the last close then opening backs it up first', async () => {
+  const store = await open(dir);
+  seedRun(store, 1);
+  await store.close();
+  const path = join(env, 'runs', 'r1', 'units.json');
+  writeFileSync(path, readFileSync(path, 'utf8').replace('"created"', '"launched"'));
+  const again = await open(dir);
+  assert.equal(again.openReport.backedUp, [path]);
+  assert.match(readFileSync(`${path}.bak.1`, 'utf8'), /"launched"/);
+  assert.match(readFileSync(`${path}.bak.2`, 'utf8'), /"created"/);
+  await again.close();
+});
+
+Corruption.run();

@@ -1,0 +1,84 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isHitstateError } from '../../src/errors.js';
+import type { Store } from '../../src/store/index.js';
+import { open, removeDir, seedRun, tempDir } from './helpers.js';
+
+/** Roughly what a persisted unit machine snapshot looks like (stack-notes §1.5). */
+const unitSnapshot = (unitId: string, value = 'launched') => ({
+  status: 'active',
+  value,
+  historyValue: {},
+  context: { unitId, hitId: null, assignmentId: null, deadlineAt: 1767225600000, attempts: 0, reason: undefined },
+  children: {},
+  output: undefined,
+});
+
+const Snapshots = suite('store snapshots');
+let dir = '';
+let store: Store | undefined;
+Snapshots.before.each(() => {
+  dir = tempDir();
+});
+Snapshots.after.each(async () => {
+  await store?.close().catch(() => undefined);
+  store = undefined;
+  removeDir(dir);
+});
+
+Snapshots('when the caller or a restore mutates a snapshot then the stored copy does not change', async () => {
+  store = await open(dir);
+  seedRun(store, 1);
+  const given = unitSnapshot('r1-u0');
+  store.snapshots.put('unit:r1-u0', { machine: 'unit', machineVersion: 3, snapshot: given });
+  given.context.attempts = 99;
+  const read = store.snapshots.get('unit:r1-u0')!;
+  (read.snapshot.context as { attempts: number }).attempts = 42;
+  const again = store.snapshots.get('unit:r1-u0')!;
+  assert.is((again.snapshot.context as { attempts: number }).attempts, 0);
+  assert.not.ok('output' in again.snapshot, 'undefined properties are dropped, as JSON does');
+  assert.not.ok('reason' in (again.snapshot.context as object));
+  assert.equal([again.actorId, again.runId, again.machine, again.machineVersion], ['unit:r1-u0', 'r1', 'unit', 3]);
+});
+
+Snapshots('when a snapshot holds something JSON cannot carry then it is refused naming the path', async () => {
+  store = await open(dir);
+  seedRun(store, 1);
+  for (const [bad, path] of [[new Map(), 'snapshot.context.x'], [Number.NaN, 'snapshot.context.x'], [() => 1, 'snapshot.context.x'], [[1, new Date()], 'snapshot.context.x[1]']] as const) {
+    try {
+      store.snapshots.put('unit:r1-u0', { machine: 'unit', machineVersion: 1, snapshot: { context: { x: bad } } });
+      assert.unreachable(`${String(bad)} accepted`);
+    } catch (err) {
+      assert.ok(isHitstateError(err, 'HST_ERR_STORE_INVALID_RECORD'), String(err));
+      assert.is((err as { details: { field: string } }).details.field, path);
+    }
+  }
+  assert.is(store.snapshots.get('unit:r1-u0'), undefined);
+});
+
+Snapshots('when thousands of actors are stored then shards fill up and a change rewrites only its shard', async () => {
+  store = await open(dir);
+  seedRun(store, 2500);
+  for (let i = 0; i < 2500; i++) store.snapshots.put(`unit:r1-u${i}`, { machine: 'unit', machineVersion: 1, snapshot: unitSnapshot(`r1-u${i}`) });
+  store.snapshots.put('run:r1', { machine: 'taskRun', machineVersion: 1, snapshot: { status: 'active', value: 'running', context: {}, children: {} } });
+  await store.flush();
+  const shardFiles = Object.keys(store.stats().files).filter((f) => f.includes('snapshots-')).sort();
+  assert.equal(shardFiles, ['runs/r1/snapshots-000.json', 'runs/r1/snapshots-001.json', 'runs/r1/snapshots-002.json']);
+  const before = store.stats().files;
+  store.snapshots.put('unit:r1-u1200', { machine: 'unit', machineVersion: 1, snapshot: unitSnapshot('r1-u1200', 'assigned') });
+  await store.flush();
+  const after = store.stats().files;
+  assert.equal(Object.keys(after).filter((f) => after[f]!.writes !== (before[f]?.writes ?? 0)), ['runs/r1/snapshots-001.json']);
+  await store.close();
+  store = await open(dir);
+  assert.is(store.snapshots.ofRun('r1').length, 2501);
+  assert.is(store.snapshots.get('unit:r1-u1200')?.snapshot.value, 'assigned');
+  assert.ok(store.snapshots.delete('unit:r1-u1200'));
+  assert.not.ok(store.snapshots.delete('unit:r1-u1200'));
+  await store.close();
+  store = await open(dir);
+  assert.is(store.snapshots.get('unit:r1-u1200'), undefined);
+  assert.is(store.snapshots.ofRun('r1').length, 2500);
+});
+
+Snapshots.run();
