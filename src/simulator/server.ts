@@ -52,13 +52,13 @@ function internalError(host: SimulatorHost, res: ServerResponse, area: Area, err
 async function handle(host: SimulatorHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let url: URL;
   try {
-    url = new URL(req.url ?? '/', 'http://simulator.invalid');
+    // turkSubmitTo + "/mturk/externalSubmit" gives "//mturk/..." when turkSubmitTo ends in "/";
+    // a leading "//" would otherwise be read as a host name.
+    url = new URL((req.url ?? '/').replace(/^\/{2,}/, '/'), 'http://simulator.invalid');
   } catch {
     sendHtml(res, 400, errorPage('Bad request', 'The request URL cannot be parsed.'));
     return;
   }
-  // turkSubmitTo + "/mturk/externalSubmit" gives "//mturk/..." when turkSubmitTo ends in "/".
-  if (url.pathname.startsWith('//')) url.pathname = url.pathname.replace(/^\/+/, '/');
   const area = areaOf(req, url);
   try {
     if (area === 'requester') handleRequesterCall(host, req, res, await readBody(req, host.maxBodyBytes));
