@@ -80,7 +80,7 @@ Sim('when an option is invalid then it exits non-zero naming the flag and the co
     [['--throttle-burst', '4'], /--throttle-burst needs --throttle-rps/, 1],
     [['--throttle-rps', '0'], /--throttle-rps: must be a number above 0/, 1],
     [['--port', '99999'], /--port: must be an integer/, 1],
-    [['--balance', '-5'], /--balance: must be a non-negative/, 1],
+    [['--balance=-5'], /--balance: must be a non-negative/, 1],
     [['--clock', 'fast'], /--clock must be one of real, virtual/, 2],
   ];
   for (const [args, message, code] of cases) {
