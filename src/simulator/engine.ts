@@ -22,6 +22,8 @@ import { SimState } from './state.js';
 
 /** How long a UniqueRequestToken is remembered. */
 export const TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
+/** The longest delay Node's timers accept. */
+const MAX_TIMER_MS = 2_147_483_647;
 /** How long after submission a rejection can still be overridden. */
 export const OVERRIDE_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
 
@@ -349,11 +351,12 @@ export class Engine {
     this.#timer = undefined;
     this.#timerAt = next;
     if (next === undefined) return;
+    // Node fires timers longer than 2^31-1 ms at once; an early wake-up finds nothing due and re-arms.
     this.#timer = this.clock.setTimeout(() => {
       this.#timer = undefined;
       this.#timerAt = undefined;
       this.processDue();
-    }, next - this.now());
+    }, Math.min(next - this.now(), MAX_TIMER_MS));
   }
 
   /** Rebuilds the event queue from restored records (expiry, deadlines, auto-approval, tokens). */

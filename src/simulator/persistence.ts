@@ -95,7 +95,7 @@ export class StateWriter {
   #dirty = false;
   #lastError: unknown;
 
-  constructor(file: string, snapshot: () => PersistedState, debounceMs = 100) {
+  constructor(file: string, snapshot: () => PersistedState, debounceMs = 500) {
     this.#file = file;
     this.#snapshot = snapshot;
     this.#debounceMs = debounceMs;
