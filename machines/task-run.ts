@@ -77,6 +77,7 @@ export const taskRunMachine = taskRunImplementation.createMachine({
         'setup.succeeded': { guard: 'isSetupResult', target: 'launching', actions: ['recordHitType', 'spawnUnits'] },
         'setup.failed': { guard: 'isSetupResult', target: 'failed', actions: 'recordSetupFailure' },
         'run.expire': { target: 'done' },
+        'worker.arrived': { actions: 'refuseArrival' },
       },
     },
     launching: {

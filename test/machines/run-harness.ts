@@ -1,0 +1,113 @@
+// A taskRun actor under test: a command outbox instead of MTurk, a virtual clock for the `at` of
+// events, and readers for the children's snapshots.
+import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import type { AgentContext } from '../../machines/agent-types.js';
+import type { Command } from '../../machines/commands.js';
+import { agentActorId, unitActorId } from '../../machines/ids.js';
+import { arrivalOf } from '../../machines/inspect.js';
+import { withCommandHandler } from '../../machines/provide.js';
+import { taskRunMachine } from '../../machines/task-run.js';
+import type { Arrival, TaskRunEvent, TaskRunInput } from '../../machines/task-run-types.js';
+import type { UnitContext } from '../../machines/unit-types.js';
+import { VirtualClock } from '../../src/clock.js';
+
+export interface ChildView<C> {
+  value: unknown;
+  status: string;
+  context: C;
+}
+
+export class RunHarness {
+  readonly clock: VirtualClock;
+  readonly outbox: Command[] = [];
+  readonly errors: unknown[] = [];
+  readonly actor: Actor<typeof taskRunMachine>;
+
+  constructor(input: TaskRunInput, options: { snapshot?: unknown; clock?: VirtualClock; handler?: (command: Command) => void } = {}) {
+    this.clock = options.clock ?? new VirtualClock();
+    const handler = options.handler ?? ((command: Command) => void this.outbox.push(command));
+    this.actor = createActor(withCommandHandler(taskRunMachine, handler), {
+      input,
+      ...(options.snapshot !== undefined ? { snapshot: options.snapshot as never } : {}),
+    });
+    this.actor.subscribe({ error: (err) => void this.errors.push(err) });
+    this.actor.start();
+  }
+
+  get now(): number {
+    return this.clock.now();
+  }
+
+  async wait(ms: number): Promise<void> {
+    await this.clock.advance(ms);
+  }
+
+  send(event: TaskRunEvent): this {
+    this.actor.send(event);
+    return this;
+  }
+
+  get snapshot() {
+    return this.actor.getSnapshot();
+  }
+
+  get value(): unknown {
+    return this.snapshot.value;
+  }
+
+  /** Removes and returns the queued commands (of one kind if given). */
+  take(kind?: Command['kind']): Command[] {
+    const taken: Command[] = [];
+    for (let i = 0; i < this.outbox.length; ) {
+      if (kind === undefined || this.outbox[i]!.kind === kind) taken.push(...this.outbox.splice(i, 1));
+      else i++;
+    }
+    return taken;
+  }
+
+  private child(id: string): AnyActorRef | undefined {
+    return (this.snapshot.children as Record<string, AnyActorRef | undefined>)[id];
+  }
+
+  unit(unitId: string): ChildView<UnitContext> {
+    const ref = this.child(unitActorId(unitId));
+    if (ref === undefined) throw new Error(`no unit actor ${unitId}`);
+    return ref.getSnapshot() as ChildView<UnitContext>;
+  }
+
+  agent(agentId: string): ChildView<AgentContext> | undefined {
+    return this.child(agentActorId(agentId))?.getSnapshot() as ChildView<AgentContext> | undefined;
+  }
+
+  childIds(): string[] {
+    return Object.keys(this.snapshot.children);
+  }
+
+  /** Answers the pending setUpResources command with success. */
+  setUp(hitTypeId = 'HT1'): this {
+    const [command] = this.take('setUpResources');
+    if (command === undefined) throw new Error('no setUpResources pending');
+    return this.send({ type: 'setup.succeeded', commandId: command.commandId, hitTypeId, at: this.now });
+  }
+
+  /** Answers every queued launchHIT with success; the HIT of unit u is `HIT-u`. Returns the unit ids launched. */
+  launchAll(): string[] {
+    const launched: string[] = [];
+    for (const command of this.take('launchHIT')) {
+      if (command.kind !== 'launchHIT') continue;
+      this.send({ type: 'launch.succeeded', unitId: command.unitId, commandId: command.commandId, hitId: `HIT-${command.unitId}`, at: this.now });
+      launched.push(command.unitId);
+    }
+    return launched;
+  }
+
+  /** A worker arrives; returns the recorded outcome. */
+  arrive(hitId: string, assignmentId: string, workerId: string): Arrival | undefined {
+    this.send({ type: 'worker.arrived', hitId, assignmentId, workerId, at: this.now });
+    return arrivalOf(this.snapshot, `${assignmentId}-${workerId}`);
+  }
+
+  stop(): void {
+    this.actor.stop();
+  }
+}
