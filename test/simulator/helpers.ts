@@ -53,7 +53,7 @@ export async function rejection(p: Promise<unknown>): Promise<Record<string, unk
 }
 
 /** A raw POST to the requester endpoint, for what the SDK would never send. */
-export async function rawCall(sim: Simulator, body: string | Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function rawCall(sim: Simulator, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${sim.url}/`, {
     method: 'POST',
     headers: {
