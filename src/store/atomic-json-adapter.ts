@@ -54,8 +54,8 @@ export interface WriteFacts {
  */
 export class AtomicJsonAdapter<T> implements Adapter<T> {
   #dirReady = false;
-  /** The bytes of the last `read()`, kept until the store has compared them with the backups. */
-  lastRead: Buffer | null = null;
+  /** Whether the last `read()` found the file. */
+  found = false;
   lastWrite: WriteFacts | null = null;
 
   constructor(
@@ -65,7 +65,7 @@ export class AtomicJsonAdapter<T> implements Adapter<T> {
 
   async read(): Promise<T | null> {
     const bytes = await this.fs.readFile(this.path);
-    this.lastRead = bytes;
+    this.found = bytes !== null;
     if (bytes === null) return null;
     this.#dirReady = true;
     return parseJsonObject(this.path, bytes) as T;

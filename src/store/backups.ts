@@ -11,17 +11,22 @@ import type { StoreFileSystem } from './file-system.js';
 export const backupPath = (path: string, n: number): string => `${path}.bak.${n}`;
 
 /**
- * Takes a backup of `path` if its content (`current`, or the file read now) differs from the
- * newest backup. Returns true when a backup was taken.
+ * Takes a backup of `path` unless `.bak.1` already holds its content. `.bak.1` is known to hold it
+ * when it has the same size and was written after the file (every store write replaces the file,
+ * giving it a newer time); only when the times tie are the bytes compared. Returns true when a
+ * backup was taken.
  */
-export async function rotateBackups(fs: StoreFileSystem, path: string, count: number, current?: Buffer): Promise<boolean> {
+export async function rotateBackups(fs: StoreFileSystem, path: string, count: number): Promise<boolean> {
   if (count < 1) return false;
-  const bytes = current ?? (await fs.readFile(path));
-  if (bytes === null) return false;
+  const file = await fs.statFile(path);
+  if (file === null) return false;
   const newest = await fs.statFile(backupPath(path, 1));
-  if (newest !== null && newest.size === bytes.length) {
-    const previous = await fs.readFile(backupPath(path, 1));
-    if (previous !== null && previous.equals(bytes)) return false;
+  if (newest !== null && newest.size === file.size) {
+    if (newest.modifiedAt > file.modifiedAt) return false;
+    if (newest.modifiedAt === file.modifiedAt) {
+      const [a, b] = await Promise.all([fs.readFile(path), fs.readFile(backupPath(path, 1))]);
+      if (a !== null && b !== null && a.equals(b)) return false;
+    }
   }
   await fs.removeFile(backupPath(path, count));
   for (let n = count - 1; n >= 1; n--) {

@@ -25,7 +25,7 @@ export interface StoreFileSystem {
   makeDirectory(path: string): Promise<void>;
   /** Names in a directory, or [] when it does not exist. */
   listDirectory(path: string): Promise<string[]>;
-  /** Size in bytes and modification time, or null when the file does not exist. */
+  /** Size in bytes and modification time (epoch ms, with the filesystem's sub-ms precision), or null when the file does not exist. */
   statFile(path: string): Promise<{ size: number; modifiedAt: number } | null>;
 }
 
@@ -87,7 +87,7 @@ export const nodeFileSystem: StoreFileSystem = {
   async statFile(path) {
     try {
       const s = await stat(path);
-      return { size: s.size, modifiedAt: Math.floor(s.mtimeMs) };
+      return { size: s.size, modifiedAt: s.mtimeMs };
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;

@@ -217,9 +217,7 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
   }
   const backedUp: string[] = [];
   await Promise.all(state.files.map(async (file) => {
-    const bytes = file.adapter.lastRead;
-    file.adapter.lastRead = null;
-    if (bytes !== null && (await rotateBackups(state.fs, file.absPath, options.backups, bytes))) backedUp.push(file.absPath);
+    if (file.onDisk && (await rotateBackups(state.fs, file.absPath, options.backups))) backedUp.push(file.absPath);
   }));
   return { migratedFrom, migrationBackup, tornAuditLines, removedTempFiles, orphanRunDirectories, backedUp: backedUp.sort() };
 }

@@ -5,14 +5,13 @@
  *
  * @module
  */
-import { deepFreeze, type JsonObject, type ReadonlyJsonObject } from './json.js';
+import { deepFreeze, type ReadonlyJsonObject } from './json.js';
 import { type CoreFile, type FileHeader, type FileKind, RecordMap, type RecordsFile, STORE_FORMAT } from './layout.js';
 import { normalizeEnvironment, sameEnvironment, type StoreEnvironment } from './environment.js';
 import type {
-  AgentRecord, AgentReview, CredentialSource, HitRecord, IntentRecord, QualificationMapping, RequesterRecord,
-  SnapshotRecord, TaskRunRecord, UnitRecord, WorkerBlock, WorkerRecord,
+  AgentRecord, CredentialSource, HitRecord, IntentRecord, QualificationMapping, RequesterRecord,
+  SnapshotRecord, TaskRunRecord, UnitRecord, WorkerRecord,
 } from './types.js';
-import type { AgentState, AssignmentState, HITStatus } from '../../machines/states.js';
 
 /** Something in a file is not what schema v1 says; `where` is a path like `records.u7.status`. */
 export class SchemaProblem extends Error {
@@ -53,10 +52,6 @@ function integer(v: unknown, at: string): number {
 function integerOrNull(v: unknown, at: string): number | null {
   return v === null ? null : integer(v, at);
 }
-function boolean(v: unknown, at: string): boolean {
-  if (typeof v !== 'boolean') throw new SchemaProblem(at, `must be true or false, found ${JSON.stringify(v)}`);
-  return v;
-}
 
 /**
  * Checks the header of a file.
@@ -80,9 +75,10 @@ export function checkHeader(raw: Raw, kind: FileKind, environment: StoreEnvironm
 /** Turns `{ id: record }` into a RecordMap, checking every record and that each key is its id. */
 function records<R>(raw: unknown, at: string, read: (r: Raw, at: string) => R, idOf: (r: R) => string): RecordMap<R> {
   const out = new RecordMap<R>();
-  for (const [key, value] of Object.entries(object(raw, at))) {
+  const source = object(raw, at);
+  for (const key in source) {
     const where = `${at}.${key}`;
-    const record = read(object(value, where), where);
+    const record = read(object(source[key], where), where);
     if (idOf(record) !== key) throw new SchemaProblem(where, `is filed under "${key}" but its id is "${idOf(record)}"`);
     out.set(key, record);
   }
@@ -123,97 +119,85 @@ export const readQualification = (r: Raw, at: string): QualificationMapping => O
   createdAt: integer(r.createdAt, `${at}.createdAt`),
 });
 
-export const readHit = (r: Raw, at: string): HitRecord => Object.freeze({
-  id: string(r.id, `${at}.id`),
-  runId: string(r.runId, `${at}.runId`),
-  unitId: stringOrNull(r.unitId, `${at}.unitId`),
-  assignmentId: stringOrNull(r.assignmentId, `${at}.assignmentId`),
-  link: string(r.link, `${at}.link`),
-  assignmentDurationSec: integer(r.assignmentDurationSec, `${at}.assignmentDurationSec`),
-  createdAt: integer(r.createdAt, `${at}.createdAt`),
-  expiresAt: integer(r.expiresAt, `${at}.expiresAt`),
-  status: stringOrNull(r.status, `${at}.status`) as HITStatus | null,
-  observedAt: integerOrNull(r.observedAt, `${at}.observedAt`),
-  generation: integer(r.generation, `${at}.generation`),
-});
+/** A field's expected JSON type; `?` allows null. */
+type FieldType = 'string' | 'string?' | 'int' | 'int?' | 'bool' | 'object' | 'object?';
+type Spec = Readonly<Record<string, FieldType>>;
 
-export const readUnit = (r: Raw, at: string): UnitRecord => Object.freeze({
-  id: string(r.id, `${at}.id`),
-  runId: string(r.runId, `${at}.runId`),
-  index: integer(r.index, `${at}.index`),
-  status: string(r.status, `${at}.status`) as AssignmentState,
-  payAmountUsd: string(r.payAmountUsd, `${at}.payAmountUsd`),
-  agentId: stringOrNull(r.agentId, `${at}.agentId`),
-  workerId: stringOrNull(r.workerId, `${at}.workerId`),
-  createdAt: integer(r.createdAt, `${at}.createdAt`),
-  updatedAt: integer(r.updatedAt, `${at}.updatedAt`),
-});
-
-function review(v: unknown, at: string): AgentReview | null {
-  if (v === null) return null;
-  const r = object(v, at);
-  return Object.freeze({
-    decision: string(r.decision, `${at}.decision`) as AgentReview['decision'],
-    feedback: stringOrNull(r.feedback, `${at}.feedback`),
-    reviewedAt: integer(r.reviewedAt, `${at}.reviewedAt`),
-  });
+/**
+ * Checks the fields of a parsed record in place (no copy: opening a big store allocates enough).
+ * Fields the spec does not name are left as they are.
+ */
+function check(r: Raw, at: string, spec: Spec): void {
+  for (const field in spec) {
+    const v = r[field];
+    const want = spec[field]!;
+    if (v === null && want.endsWith('?')) continue;
+    const ok = want.startsWith('string') ? typeof v === 'string'
+      : want.startsWith('int') ? typeof v === 'number' && Number.isSafeInteger(v)
+      : want === 'bool' ? typeof v === 'boolean'
+      : typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!ok) throw new SchemaProblem(`${at}.${field}`, `must be ${want.endsWith('?') ? `${want.slice(0, -1)} or null` : want === 'int' ? 'an integer' : `a ${want}`}, found ${JSON.stringify(v)}`);
+  }
 }
 
-export const readAgent = (r: Raw, at: string): AgentRecord => Object.freeze({
-  id: string(r.id, `${at}.id`),
-  runId: string(r.runId, `${at}.runId`),
-  unitId: string(r.unitId, `${at}.unitId`),
-  workerId: string(r.workerId, `${at}.workerId`),
-  assignmentId: string(r.assignmentId, `${at}.assignmentId`),
-  hitId: string(r.hitId, `${at}.hitId`),
-  status: string(r.status, `${at}.status`) as AgentState,
-  createdAt: integer(r.createdAt, `${at}.createdAt`),
-  updatedAt: integer(r.updatedAt, `${at}.updatedAt`),
-  submittedAt: integerOrNull(r.submittedAt, `${at}.submittedAt`),
-  review: review(r.review, `${at}.review`),
-});
+const HIT: Spec = {
+  id: 'string', runId: 'string', unitId: 'string?', assignmentId: 'string?', link: 'string', assignmentDurationSec: 'int',
+  createdAt: 'int', expiresAt: 'int', status: 'string?', observedAt: 'int?', generation: 'int',
+};
+const UNIT: Spec = {
+  id: 'string', runId: 'string', index: 'int', status: 'string', payAmountUsd: 'string', agentId: 'string?', workerId: 'string?',
+  createdAt: 'int', updatedAt: 'int',
+};
+const AGENT: Spec = {
+  id: 'string', runId: 'string', unitId: 'string', workerId: 'string', assignmentId: 'string', hitId: 'string', status: 'string',
+  createdAt: 'int', updatedAt: 'int', submittedAt: 'int?', review: 'object?',
+};
+const REVIEW: Spec = { decision: 'string', feedback: 'string?', reviewedAt: 'int' };
+const WORKER: Spec = { id: 'string', firstSeenAt: 'int', blocks: 'object' };
+const BLOCK: Spec = { reason: 'string', blockedAt: 'int' };
+const INTENT: Spec = {
+  token: 'string', kind: 'string', state: 'string', runId: 'string', unitId: 'string?', agentId: 'string?', workerId: 'string?',
+  assignmentId: 'string?', hitId: 'string?', amountUsd: 'string?', args: 'object', attempts: 'int', createdAt: 'int', sentAt: 'int?',
+  settledAt: 'int?', failure: 'object?',
+};
+const FAILURE: Spec = { reason: 'string', retryable: 'bool' };
+const SNAPSHOT: Spec = { actorId: 'string', runId: 'string', machine: 'string', machineVersion: 'int', snapshot: 'object', updatedAt: 'int' };
+const SUBMISSION: Spec = { agentId: 'string', submittedAt: 'int' };
+
+export const readHit = (r: Raw, at: string): HitRecord => {
+  check(r, at, HIT);
+  return Object.freeze(r) as unknown as HitRecord;
+};
+
+export const readUnit = (r: Raw, at: string): UnitRecord => {
+  check(r, at, UNIT);
+  return Object.freeze(r) as unknown as UnitRecord;
+};
+
+export const readAgent = (r: Raw, at: string): AgentRecord => {
+  check(r, at, AGENT);
+  if (r.review !== null) check(r.review as Raw, `${at}.review`, REVIEW);
+  return deepFreeze(r) as unknown as AgentRecord;
+};
 
 export const readWorker = (r: Raw, at: string): WorkerRecord => {
-  const blocks: Record<string, WorkerBlock> = {};
-  for (const [requester, value] of Object.entries(object(r.blocks, `${at}.blocks`))) {
-    const b = object(value, `${at}.blocks.${requester}`);
-    blocks[requester] = Object.freeze({ reason: string(b.reason, `${at}.blocks.${requester}.reason`), blockedAt: integer(b.blockedAt, `${at}.blocks.${requester}.blockedAt`) });
-  }
-  return Object.freeze({ id: string(r.id, `${at}.id`), firstSeenAt: integer(r.firstSeenAt, `${at}.firstSeenAt`), blocks: Object.freeze(blocks) });
+  check(r, at, WORKER);
+  for (const [requester, block] of Object.entries(r.blocks as Raw)) check(object(block, `${at}.blocks.${requester}`), `${at}.blocks.${requester}`, BLOCK);
+  return deepFreeze(r) as unknown as WorkerRecord;
 };
 
 export const readIntent = (r: Raw, at: string): IntentRecord => {
-  const failure = r.failure === null ? null : object(r.failure, `${at}.failure`);
-  return deepFreeze({
-    token: string(r.token, `${at}.token`),
-    kind: string(r.kind, `${at}.kind`) as IntentRecord['kind'],
-    state: string(r.state, `${at}.state`) as IntentRecord['state'],
-    runId: string(r.runId, `${at}.runId`),
-    unitId: stringOrNull(r.unitId, `${at}.unitId`),
-    agentId: stringOrNull(r.agentId, `${at}.agentId`),
-    workerId: stringOrNull(r.workerId, `${at}.workerId`),
-    assignmentId: stringOrNull(r.assignmentId, `${at}.assignmentId`),
-    hitId: stringOrNull(r.hitId, `${at}.hitId`),
-    amountUsd: stringOrNull(r.amountUsd, `${at}.amountUsd`),
-    args: object(r.args, `${at}.args`) as ReadonlyJsonObject,
-    attempts: integer(r.attempts, `${at}.attempts`),
-    createdAt: integer(r.createdAt, `${at}.createdAt`),
-    sentAt: integerOrNull(r.sentAt, `${at}.sentAt`),
-    settledAt: integerOrNull(r.settledAt, `${at}.settledAt`),
-    result: (r.result ?? null) as IntentRecord['result'],
-    failure: failure === null ? null : { reason: string(failure.reason, `${at}.failure.reason`), retryable: boolean(failure.retryable, `${at}.failure.retryable`) },
-  });
+  check(r, at, INTENT);
+  if (r.failure !== null) check(r.failure as Raw, `${at}.failure`, FAILURE);
+  if (!('result' in r)) throw new SchemaProblem(`${at}.result`, 'is missing');
+  return deepFreeze(r) as unknown as IntentRecord;
 };
 
 /** Snapshot bodies are not frozen: every read hands out a fresh copy anyway. */
-export const readSnapshot = (r: Raw, at: string): SnapshotRecord => ({
-  actorId: string(r.actorId, `${at}.actorId`),
-  runId: string(r.runId, `${at}.runId`),
-  machine: string(r.machine, `${at}.machine`),
-  machineVersion: integer(r.machineVersion, `${at}.machineVersion`),
-  snapshot: object(r.snapshot, `${at}.snapshot`) as JsonObject,
-  updatedAt: integer(r.updatedAt, `${at}.updatedAt`),
-});
+export const readSnapshot = (r: Raw, at: string): SnapshotRecord => {
+  check(r, at, SNAPSHOT);
+  return r as unknown as SnapshotRecord;
+};
 
 /** Submitted data of one agent, kept apart from the agent record because it is large. */
 export interface SubmissionRecord {
@@ -223,8 +207,9 @@ export interface SubmissionRecord {
 }
 
 export const readSubmission = (r: Raw, at: string): SubmissionRecord => {
+  check(r, at, SUBMISSION);
   if (!('data' in r)) throw new SchemaProblem(`${at}.data`, 'is missing');
-  return { agentId: string(r.agentId, `${at}.agentId`), submittedAt: integer(r.submittedAt, `${at}.submittedAt`), data: r.data };
+  return r as unknown as SubmissionRecord;
 };
 
 /** Hydrates `store.json`. */

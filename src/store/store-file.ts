@@ -69,7 +69,7 @@ export class StoreFile<D extends FileHeader> {
 
   /** True when the file exists on disk (it was read, or written once). */
   get onDisk(): boolean {
-    return this.adapter.lastRead !== null || this.#writes > 0;
+    return this.adapter.found || this.#writes > 0;
   }
 
   /** Records that the data changed; the scheduler decides when to write. */
@@ -80,7 +80,7 @@ export class StoreFile<D extends FileHeader> {
   /** Reads the file: the parsed JSON object, or null when the file does not exist. */
   async read(): Promise<Record<string, unknown> | null> {
     await this.#low.read();
-    return this.adapter.lastRead === null ? null : (this.#low.data as unknown as Record<string, unknown>);
+    return this.adapter.found ? (this.#low.data as unknown as Record<string, unknown>) : null;
   }
 
   /**
