@@ -146,12 +146,22 @@ function pickFreeUnit(context: TaskRunContext, record: HitRecord): string | null
  */
 export function arrive(context: TaskRunContext, event: { hitId: string; assignmentId: string; workerId: string; at: number }, accepting: boolean): Step {
   const agentId = agentIdFor(event.assignmentId, event.workerId);
-  const previous = getIn(context.arrivals, agentId);
-  if (previous !== undefined && 'unitId' in previous) return { context, effects: [] };
+  const previous = agentBinding(context, agentId);
+  if (previous?.current === true) return { context, effects: [] };
   const refuse = (refused: RefusalReason): Step => ({
-    context: { ...context, arrivals: setIn(context.arrivals, agentId, { refused, hitId: event.hitId, at: event.at }) },
+    context: {
+      ...context,
+      arrivals: setIn(context.arrivals, agentId, {
+        refused,
+        hitId: event.hitId,
+        at: event.at,
+        ...(previous !== undefined ? { unitId: previous.unitId, assignmentId: previous.assignmentId } : {}),
+      }),
+    },
     effects: [],
   });
+  // The agent exists but its unit was released: its id is taken, and the run chose to let it go.
+  if (previous !== undefined) return refuse(RefusalReason.agentReleased);
   if (!accepting) return refuse(RefusalReason.runNotAccepting);
   const record = getIn(context.hits, event.hitId);
   if (record === undefined) return refuse(RefusalReason.unknownHIT);
@@ -164,7 +174,7 @@ export function arrive(context: TaskRunContext, event: { hitId: string; assignme
   next = {
     ...next,
     hits: setIn(next.hits, event.hitId, { ...record, unitId, assignmentId: event.assignmentId }),
-    arrivals: setIn(next.arrivals, agentId, { unitId, hitId: event.hitId, at: event.at }),
+    arrivals: setIn(next.arrivals, agentId, { unitId, hitId: event.hitId, assignmentId: event.assignmentId, at: event.at }),
   };
   const input: AgentInput = { agentId, unitId, runId: context.runId, workerId: event.workerId, assignmentId: event.assignmentId, hitId: event.hitId, deadlineAt };
   return {
@@ -217,10 +227,16 @@ export function hitCreated(context: TaskRunContext, unitId: string, hitId: strin
   return { ...context, hits: setIn(context.hits, hitId, { unitId: null, assignmentId: null, createdBy: unitId }) };
 }
 
-/** A unit gave `hitId` back. Cleared only if it is still bound to that unit (keyed by unit, Mephisto PR #337). */
-export function hitReleased(context: TaskRunContext, unitId: string, hitId: string): TaskRunContext {
+/**
+ * A unit gave `hitId` back. The binding is a versioned record (Mephisto PR #337, #207): it is
+ * cleared only if the HIT is still bound to that unit with that assignment, so a stale release
+ * never undoes a newer binding.
+ */
+export function hitReleased(context: TaskRunContext, unitId: string, hitId: string, assignmentId: string | null): TaskRunContext {
   const record = getIn(context.hits, hitId);
-  if (record === undefined || record.unitId !== unitId) return noteAnomaly(context, `unit ${unitId} released HIT ${hitId} it did not hold`);
+  if (record === undefined || record.unitId !== unitId || record.assignmentId !== assignmentId) {
+    return noteAnomaly(context, `unit ${unitId} released HIT ${hitId} (assignment ${assignmentId ?? 'none'}), a binding it did not hold`);
+  }
   return { ...context, hits: setIn(context.hits, hitId, { ...record, unitId: null, assignmentId: null }) };
 }
 
@@ -302,10 +318,16 @@ export function abandonRemaining(context: TaskRunContext, at: number): Step {
   return { context, effects };
 }
 
-/** The agent an event is addressed to, if the run has it. */
-export function boundArrival(context: TaskRunContext, agentId: string): { unitId: string; hitId: string } | undefined {
+/**
+ * The unit, HIT and assignment an agent was bound with, if the run ever bound it (so it has an
+ * actor), and whether that binding still holds (the HIT is still bound to that unit and assignment).
+ */
+export function agentBinding(context: TaskRunContext, agentId: string): { unitId: string; hitId: string; assignmentId: string; current: boolean } | undefined {
   const arrival = getIn(context.arrivals, agentId);
-  return arrival !== undefined && 'unitId' in arrival ? arrival : undefined;
+  if (arrival?.unitId === undefined || arrival.assignmentId === undefined) return undefined;
+  const record = getIn(context.hits, arrival.hitId);
+  const current = record?.unitId === arrival.unitId && record.assignmentId === arrival.assignmentId;
+  return { unitId: arrival.unitId, hitId: arrival.hitId, assignmentId: arrival.assignmentId, current };
 }
 
 /**
@@ -320,11 +342,11 @@ export function adoptReconciled(
     return { context: noteAnomaly(context, `unit ${report.unitId}: reconciled data without an assignment or worker id; review it by hand`), effects: [] };
   }
   const agentId = agentIdFor(report.assignmentId, report.workerId);
-  if (boundArrival(context, agentId) !== undefined) return { context, effects: [] };
+  if (agentBinding(context, agentId) !== undefined) return { context: noteAnomaly(context, `agent ${agentId} already exists; reconciled data of unit ${report.unitId} left to it`), effects: [] };
   const record = getIn(context.hits, report.hitId);
   const next: TaskRunContext = {
     ...context,
-    arrivals: setIn(context.arrivals, agentId, { unitId: report.unitId, hitId: report.hitId, at: report.at }),
+    arrivals: setIn(context.arrivals, agentId, { unitId: report.unitId, hitId: report.hitId, assignmentId: report.assignmentId, at: report.at }),
     hits: record === undefined ? context.hits : setIn(context.hits, report.hitId, { ...record, assignmentId: report.assignmentId }),
   };
   const input: AgentInput = {

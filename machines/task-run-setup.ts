@@ -168,11 +168,12 @@ export const taskRunImplementation = s.extend({
     }),
     routeToAgent: decide((context, event) => {
       assertEvent(event, AGENT_ADDRESSED);
-      const arrival = logic.boundArrival(context, event.agentId);
-      if (arrival === undefined) return none(logic.noteAnomaly(context, `${event.type} for unknown agent ${event.agentId}; dropped`));
+      const binding = logic.agentBinding(context, event.agentId);
+      if (binding === undefined) return none(logic.noteAnomaly(context, `${event.type} for unknown agent ${event.agentId}; dropped`));
       const effects: Effect[] = [{ kind: 'toAgent', agentId: event.agentId, event }];
-      // The unit keeps its own flag: a submission is data in the store, whatever the agent's state.
-      if (event.type === 'agent.submitted') effects.push({ kind: 'toUnit', unitId: arrival.unitId, event: { type: 'agent.submitted', at: event.at } });
+      // The unit keeps its own "data stored" flag, but only for the binding it holds now: a
+      // released agent's late submission must not mark another worker's unit as submitted.
+      if (event.type === 'agent.submitted' && binding.current) effects.push({ kind: 'toUnit', unitId: binding.unitId, event: { type: 'agent.submitted', at: event.at } });
       return { context, effects };
     }),
     routeDeadline: decide((context, event) => {
@@ -199,7 +200,7 @@ export const taskRunImplementation = s.extend({
     }),
     releasePoolHit: s.assign(({ context, event }) => {
       assertEvent(event, 'report.hitReleased');
-      return logic.hitReleased(context, event.unitId, event.hitId);
+      return logic.hitReleased(context, event.unitId, event.hitId, event.assignmentId);
     }),
     haltLaunching: decide((context, event) => {
       assertEvent(event, 'report.launchFailed');

@@ -63,13 +63,18 @@ export const RefusalReason = {
   hitTaken: 'hitTaken',
   /** Every launched unit is taken. */
   noFreeUnit: 'noFreeUnit',
+  /** The worker arrives again, but the run released the unit this assignment had: the worker should return the HIT. */
+  agentReleased: 'agentReleased',
 } as const;
 export type RefusalReason = (typeof RefusalReason)[keyof typeof RefusalReason];
 
-/** The outcome of a `worker.arrived`, readable from the snapshot right after sending it. */
+/**
+ * The outcome of the latest `worker.arrived` of an agent, readable from the snapshot right after
+ * sending it. A refusal after a release keeps the unit and assignment the agent had.
+ */
 export type Arrival =
-  | { readonly unitId: string; readonly hitId: string; readonly at: number }
-  | { readonly refused: RefusalReason; readonly hitId: string; readonly at: number };
+  | { readonly unitId: string; readonly hitId: string; readonly assignmentId: string; readonly at: number }
+  | { readonly refused: RefusalReason; readonly hitId: string; readonly at: number; readonly unitId?: string; readonly assignmentId?: string };
 
 /** The supervisor's memory. Large maps are {@link Buckets}: read them with the helpers of `inspect.ts`. */
 export interface TaskRunContext {

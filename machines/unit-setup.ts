@@ -214,7 +214,9 @@ export const unitImplementation = u.extend({
       enqueue({ type: 'report', params: { type: 'report.hitCreated', unitId: context.unitId, hitId: event.hitId, at: event.at } });
     }),
     reportHitReleased: u.enqueueActions(({ enqueue, context, event }) => {
-      if (context.hitId !== null) enqueue({ type: 'report', params: { type: 'report.hitReleased', unitId: context.unitId, hitId: context.hitId, at: event.at } });
+      if (context.hitId !== null) {
+        enqueue({ type: 'report', params: { type: 'report.hitReleased', unitId: context.unitId, hitId: context.hitId, assignmentId: context.assignmentId, at: event.at } });
+      }
     }),
     reportLaunchFailed: u.enqueueActions(({ enqueue, context, event }) => {
       assertEvent(event, 'launch.failed');

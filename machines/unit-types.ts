@@ -115,8 +115,8 @@ export type UnitReport =
   | { readonly type: 'report.unitChanged'; readonly unitId: string; readonly status: AssignmentState; readonly at: number }
   /** The unit's launch created `hitId`: it joins the pool, unbound. */
   | { readonly type: 'report.hitCreated'; readonly unitId: string; readonly hitId: string; readonly at: number }
-  /** The unit gave `hitId` back to the pool (the worker returned it, or the agent was released). */
-  | { readonly type: 'report.hitReleased'; readonly unitId: string; readonly hitId: string; readonly at: number }
+  /** The unit gave `hitId` back to the pool (the worker returned it, or the agent was released); `assignmentId` names the binding released. */
+  | { readonly type: 'report.hitReleased'; readonly unitId: string; readonly hitId: string; readonly assignmentId: string | null; readonly at: number }
   /** The unit gave up launching (definitive refusal or retries exhausted): the supervisor stops launching. */
   | { readonly type: 'report.launchFailed'; readonly unitId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
   /** The unit tells its agent something (every exit from `assigned` does). */

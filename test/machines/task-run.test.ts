@@ -55,7 +55,7 @@ Setup('when units finish then more are launched, keeping launched + assigned at 
   const h = run({ runId: 'r1', unitIds: units(3), settings: { maxConcurrentUnits: 2 } }).setUp();
   h.launchAll();
   assert.equal(h.take(), []);
-  assert.equal(h.arrive('HIT-u1', 'A1', 'W1'), { unitId: 'u1', hitId: 'HIT-u1', at: h.now });
+  assert.equal(h.arrive('HIT-u1', 'A1', 'W1'), { unitId: 'u1', hitId: 'HIT-u1', assignmentId: 'A1', at: h.now });
   h.send({ type: 'agent.submitted', agentId: 'A1-W1', at: h.now });
   h.send({ type: 'hit.observed', hitId: 'HIT-u1', status: 'Reviewable', available: 0, at: h.now });
   assert.equal(h.outbox.map((c) => c.commandId), ['r1/u3/launchHIT/1']);
@@ -93,7 +93,7 @@ Pool.after.each(afterEach);
 Pool('when a worker arrives on a HIT then it is bound to the unit whose launch created it, and the agent is spawned and accepted', () => {
   const h = run({ runId: 'r1', unitIds: units(2) }).setUp();
   h.launchAll();
-  assert.equal(h.arrive('HIT-u2', 'A1', 'W1'), { unitId: 'u2', hitId: 'HIT-u2', at: h.now });
+  assert.equal(h.arrive('HIT-u2', 'A1', 'W1'), { unitId: 'u2', hitId: 'HIT-u2', assignmentId: 'A1', at: h.now });
   assert.equal(hitOf(h.snapshot, 'HIT-u2'), { unitId: 'u2', assignmentId: 'A1', createdBy: 'u2' });
   assert.is(h.agent('A1-W1')?.value, 'accepted');
   assert.is(h.actor.system.get('agent:A1-W1')?.id, 'agent:A1-W1');
@@ -111,7 +111,7 @@ Pool('when the HIT’s own unit is taken then the worker gets another free launc
   assert.is(h.agent('A1-W1')?.value, 'returned');
   h.arrive('HIT-u2', 'A2', 'W2');
   assert.equal(h.unit('u1').value, { launched: 'available' });
-  assert.equal(h.arrive('HIT-u1', 'A3', 'W3'), { unitId: 'u1', hitId: 'HIT-u1', at: h.now }, 'the returned HIT goes back to the pool and is reusable');
+  assert.equal(h.arrive('HIT-u1', 'A3', 'W3'), { unitId: 'u1', hitId: 'HIT-u1', assignmentId: 'A3', at: h.now }, 'the returned HIT goes back to the pool and is reusable');
 });
 
 Pool('when the same worker arrives again (page reload) then nothing changes and nothing is spawned twice', () => {
