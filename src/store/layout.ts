@@ -7,10 +7,10 @@
  *   store.json.lock               {pid, hostname, startedAt} of the process holding the store
  *   workers.json                  workers and their blocks
  *   audit.jsonl                   MTurk calls that belong to no run
- *   runs/<runId>/units.json       units          (rewritten when a unit changes)
- *   runs/<runId>/agents.json      agents
- *   runs/<runId>/hits.json        the HIT pool
- *   runs/<runId>/snapshots-000.json ...   actor snapshots, 1000 actors per shard
+ *   runs/<runId>/units-000.json ...       units, 1000 per shard
+ *   runs/<runId>/agents-000.json ...      agents, 1000 per shard
+ *   runs/<runId>/hits-000.json ...        the HIT pool, 1000 HITs per shard
+ *   runs/<runId>/snapshots-000.json ...   actor snapshots, 500 actors per shard
  *   runs/<runId>/submissions-000.json ... submitted data, 500 agents per shard
  *   runs/<runId>/outbox-000.json ...      money intents, 1000 per shard
  *   runs/<runId>/audit.jsonl      MTurk calls of the run, appended
@@ -45,23 +45,29 @@ export const FileKind = {
 } as const;
 export type FileKind = (typeof FileKind)[keyof typeof FileKind];
 
-/** Per-run collections kept in one file each. */
-export type RunFileKind = 'units' | 'agents' | 'hits';
-/** Per-run collections split into shards that fill up and roll over. */
-export type ShardKind = 'snapshots' | 'submissions' | 'outbox';
-
 /**
- * Records per shard. Snapshots change often, submissions are large and written once, intents
- * change a few times right after they are made: with fill-then-roll shards, a write touches only
- * the shards that changed, usually the newest one, however long the run.
+ * Per-run collections, each split into shards that fill up and roll over: a new record goes into
+ * the newest shard until it holds the capacity below, then a new shard starts; a record never
+ * moves. A write rewrites only the shards that changed, so it costs a few hundred kilobytes
+ * whatever the size of the run (a 10,000-unit run has 10 unit shards).
  */
-export const SHARD_CAPACITY: Readonly<Record<ShardKind, number>> = Object.freeze({ snapshots: 1000, submissions: 500, outbox: 1000 });
+export type ShardKind = 'units' | 'agents' | 'hits' | 'snapshots' | 'submissions' | 'outbox';
+export const SHARD_KINDS: readonly ShardKind[] = Object.freeze(['units', 'agents', 'hits', 'snapshots', 'submissions', 'outbox']);
 
-/** Matches shard file names: `snapshots-000.json`. */
-export const SHARD_FILE = /^(snapshots|submissions|outbox)-(\d{3,6})\.json$/;
+/** Records per shard: about 200-400 KB of JSON each at typical record sizes. */
+export const SHARD_CAPACITY: Readonly<Record<ShardKind, number>> = Object.freeze({
+  units: 1000,
+  agents: 1000,
+  hits: 1000,
+  snapshots: 500,
+  submissions: 500,
+  outbox: 1000,
+});
+
+/** Matches shard file names: `units-000.json`. */
+export const SHARD_FILE = /^(units|agents|hits|snapshots|submissions|outbox)-(\d{3,6})\.json$/;
 
 export const runDirPath = (runId: string): string => `${RUNS_DIR}/${runId}`;
-export const runFilePath = (runId: string, kind: RunFileKind): string => `${RUNS_DIR}/${runId}/${kind}.json`;
 export const shardFilePath = (runId: string, kind: ShardKind, index: number): string =>
   `${RUNS_DIR}/${runId}/${kind}-${String(index).padStart(3, '0')}.json`;
 export const runAuditPath = (runId: string): string => `${RUNS_DIR}/${runId}/${AUDIT_FILE}`;
@@ -117,8 +123,6 @@ export function describePath(relPath: string): { kind: FileKind; runId?: string 
   if (parts.length === 1 && parts[0] === WORKERS_FILE) return { kind: 'workers' };
   if (parts.length !== 3 || parts[0] !== RUNS_DIR) return null;
   const [, runId, name] = parts as [string, string, string];
-  const single = /^(units|agents|hits)\.json$/.exec(name);
-  if (single !== null) return { kind: single[1] as RunFileKind, runId };
   const shard = SHARD_FILE.exec(name);
   return shard === null ? null : { kind: shard[1] as ShardKind, runId };
 }

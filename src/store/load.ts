@@ -10,15 +10,15 @@ import { HitstateError } from '../errors.js';
 import { parseJsonObject, UnreadableFileError } from './atomic-json-adapter.js';
 import { backupPath, newestGoodBackup, rotateBackups } from './backups.js';
 import { describeEnvironment, type StoreEnvironment } from './environment.js';
-import { type FileHeader, type FileKind, type RecordsFile, RUNS_DIR, runDirPath, SCHEMA_VERSION, SHARD_FILE, STORE_FILE, WORKERS_FILE } from './layout.js';
+import { type FileHeader, type FileKind, type RecordsFile, RUNS_DIR, runDirPath, SCHEMA_VERSION, SHARD_FILE, type ShardKind, STORE_FILE, WORKERS_FILE } from './layout.js';
 import { migrateStore, schemaVersionOf } from './migrations.js';
 import {
   checkHeader, EnvironmentProblem, hydrateCore, hydrateRecords, readAgent, readHit, readIntent, readSnapshot, readSubmission,
-  readUnit, readWorker, SchemaProblem, type SubmissionRecord,
+  readUnit, readWorker, SchemaProblem,
 } from './schema.js';
+import type { ShardSet } from './shard-set.js';
 import type { StoreFile } from './store-file.js';
 import { assignmentKey, type RunState, type StoreState } from './store-state.js';
-import type { IntentRecord, SnapshotRecord } from './types.js';
 
 /** What loading found and did. */
 export interface LoadReport {
@@ -115,55 +115,77 @@ async function loadRecords<R>(
   if (raw !== null) file.data = await hydrate(state, generic(file), kind, runId, options, () => hydrateRecords(raw, read, idOf, runOf));
 }
 
-async function loadRun(state: StoreState, run: RunState, options: LoadOptions): Promise<void> {
-  const id = run.id;
-  const tasks: Promise<void>[] = [
-    loadRecords(state, run.units, 'units', id, options, readUnit, (u) => u.id, (u) => u.runId),
-    loadRecords(state, run.agents, 'agents', id, options, readAgent, (a) => a.id, (a) => a.runId),
-    loadRecords(state, run.hits, 'hits', id, options, readHit, (h) => h.id, (h) => h.runId),
-  ];
-  const adopt: (() => void)[] = [];
-  for (const name of await state.fs.listDirectory(join(state.root, runDirPath(id)))) {
-    const m = SHARD_FILE.exec(name);
-    if (m === null) continue;
-    const index = Number(m[2]);
-    if (m[1] === 'snapshots') {
-      const file = state.shardFile<SnapshotRecord>(id, 'snapshots', index);
-      tasks.push(loadRecords(state, file, 'snapshots', id, options, readSnapshot, (s) => s.actorId, (s) => s.runId));
-      adopt.push(() => run.snapshots.adopt(index, file));
-    } else if (m[1] === 'submissions') {
-      const file = state.shardFile<SubmissionRecord>(id, 'submissions', index);
-      tasks.push(loadRecords(state, file, 'submissions', id, options, readSubmission, (s) => s.agentId));
-      adopt.push(() => run.submissions.adopt(index, file));
-    } else {
-      const file = state.shardFile<IntentRecord>(id, 'outbox', index);
-      tasks.push(loadRecords(state, file, 'outbox', id, options, readIntent, (i) => i.token, (i) => i.runId));
-      adopt.push(() => run.outbox.adopt(index, file));
-    }
-  }
-  await Promise.all(tasks);
-  for (const a of adopt) a();
-  await hydrate(state, generic(run.hits), 'hits', id, options, () => indexRun(state, run));
+/** How to read the records of each shard kind: reader, id, and (when records carry it) run. */
+const READERS: { readonly [K in ShardKind]: { read: (r: Record<string, unknown>, at: string) => ShardRecord<K>; id: (r: ShardRecord<K>) => string; run?: (r: ShardRecord<K>) => string } } = {
+  units: { read: readUnit, id: (u) => u.id, run: (u) => u.runId },
+  agents: { read: readAgent, id: (a) => a.id, run: (a) => a.runId },
+  hits: { read: readHit, id: (h) => h.id, run: (h) => h.runId },
+  snapshots: { read: readSnapshot, id: (s) => s.actorId, run: (s) => s.runId },
+  submissions: { read: readSubmission, id: (s) => s.agentId },
+  outbox: { read: readIntent, id: (i) => i.token, run: (i) => i.runId },
+};
+
+type ShardRecord<K extends ShardKind> = RunState[K] extends ShardSet<infer R> ? R : never;
+
+async function loadShard<K extends ShardKind>(state: StoreState, run: RunState, kind: K, index: number, options: LoadOptions): Promise<() => void> {
+  const file = state.shardFile<ShardRecord<K>>(run.id, kind, index);
+  const reader = READERS[kind] as unknown as { read: (r: Record<string, unknown>, at: string) => ShardRecord<K>; id: (r: ShardRecord<K>) => string; run?: (r: ShardRecord<K>) => string };
+  await loadRecords(state, file, kind, run.id, options, reader.read, reader.id, reader.run);
+  return () => (run[kind] as unknown as ShardSet<ShardRecord<K>>).adopt(index, file);
 }
 
-/** Rebuilds the indexes of one run from its records. */
-function indexRun(state: StoreState, run: RunState): void {
-  for (const unit of run.units.data.records.values()) {
+async function loadRun(state: StoreState, run: RunState, options: LoadOptions): Promise<void> {
+  const tasks: Promise<() => void>[] = [];
+  for (const name of await state.fs.listDirectory(join(state.root, runDirPath(run.id)))) {
+    const m = SHARD_FILE.exec(name);
+    if (m !== null) tasks.push(loadShard(state, run, m[1] as ShardKind, Number(m[2]), options));
+  }
+  for (const adopt of await Promise.all(tasks)) adopt();
+  const conflict = indexRun(state, run);
+  if (conflict !== null) throw await corrupt(state, generic(conflict.file), conflict.kind, run.id, conflict.problem, options.backups);
+}
+
+interface Conflict {
+  readonly file: unknown;
+  readonly kind: ShardKind;
+  readonly problem: string;
+}
+
+/**
+ * Rebuilds the indexes of one run. Returns the first record that breaks an invariant the store
+ * keeps (ids unique in the environment, one HIT per unit), which only a hand edit can cause.
+ */
+function indexRun(state: StoreState, run: RunState): Conflict | null {
+  const duplicate = (kind: ShardKind, id: string, other: RunState | undefined): Conflict | null => {
+    if (other === undefined) return null;
+    return { file: (run[kind] as ShardSet<unknown>).fileOf(id), kind, problem: `records.${id} exists in run "${other.id}" too; ids are unique in an environment` };
+  };
+  for (const kind of ['units', 'agents', 'hits', 'snapshots', 'submissions', 'outbox'] as const) {
+    const [id] = run[kind].duplicates;
+    if (id !== undefined) return { file: run[kind].fileOf(id), kind, problem: `records.${id} is in two shards of ${kind}` };
+  }
+  for (const unit of run.units.values()) {
+    const clash = duplicate('units', unit.id, state.unitRun.get(unit.id));
+    if (clash !== null) return clash;
     state.unitRun.set(unit.id, run);
     state.countUnit(run, null, unit.status);
   }
-  const hits = [...run.hits.data.records.values()].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  const hits = [...run.hits.values()].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
   for (const hit of hits) {
+    const clash = duplicate('hits', hit.id, state.hitRun.get(hit.id));
+    if (clash !== null) return clash;
     state.hitRun.set(hit.id, run);
     if (hit.unitId === null) {
       run.unboundHits.add(hit.id);
       continue;
     }
     const other = run.hitByUnit.get(hit.unitId);
-    if (other !== undefined) throw new SchemaProblem(`records.${hit.id}.unitId`, `binds unit "${hit.unitId}", which HIT "${other}" binds already`);
+    if (other !== undefined) return { file: run.hits.fileOf(hit.id), kind: 'hits', problem: `records.${hit.id}.unitId binds unit "${hit.unitId}", which HIT "${other}" binds already` };
     run.hitByUnit.set(hit.unitId, hit.id);
   }
-  for (const agent of run.agents.data.records.values()) {
+  for (const agent of run.agents.values()) {
+    const clash = duplicate('agents', agent.id, state.agentRun.get(agent.id));
+    if (clash !== null) return clash;
     state.agentRun.set(agent.id, run);
     state.agentByAssignment.set(assignmentKey(agent.assignmentId, agent.workerId), agent.id);
     const list = run.agentsByUnit.get(agent.unitId);
@@ -171,9 +193,12 @@ function indexRun(state: StoreState, run: RunState): void {
     else list.push(agent.id);
   }
   for (const intent of run.outbox.values()) {
+    const clash = duplicate('outbox', intent.token, state.intentRun.get(intent.token));
+    if (clash !== null) return clash;
     state.intentRun.set(intent.token, run);
     if (intent.state === 'pending' || intent.state === 'sent' || (intent.state === 'failed' && intent.failure?.retryable === true)) run.openIntents.add(intent.token);
   }
+  return null;
 }
 
 /** Loads every file of the store into `state`. The caller holds the lock. */

@@ -19,7 +19,7 @@ export interface RestoreBackupOptions {
   /** @defaultValue `$HITSTATE_STORE_DIR`, else `<cwd>/.hitstate` (as for openStore) */
   readonly dir?: string;
   readonly environment: StoreEnvironment;
-  /** The damaged file, relative to the environment's directory (`runs/pilot-1/units.json`) or absolute. */
+  /** The damaged file, relative to the environment's directory (`runs/pilot-1/units-000.json`) or absolute. */
   readonly file: string;
   /** Which backup (1 is the newest). @defaultValue the newest one that passes the store's checks */
   readonly backup?: number;
@@ -45,7 +45,7 @@ export interface RestoredBackup {
  *
  * @example
  * ```ts
- * await restoreBackup({ environment: { kind: 'sandbox' }, file: 'runs/pilot-1/units.json' });
+ * await restoreBackup({ environment: { kind: 'sandbox' }, file: 'runs/pilot-1/units-000.json' });
  * ```
  * @throws HST_ERR_STORE_LOCKED, HST_ERR_STORE_NOT_FOUND (no usable backup, or not a store file).
  */

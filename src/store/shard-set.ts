@@ -14,6 +14,8 @@ export class ShardSet<R> {
   readonly #files: ShardFile<R>[] = [];
   readonly #indexes: number[] = [];
   readonly #where = new Map<string, ShardFile<R>>();
+  /** Keys found in more than one shard when loading (a hand edit); the store refuses to open then. */
+  readonly duplicates: string[] = [];
 
   /** @param make - creates the (empty) shard file with the given index. */
   constructor(
@@ -27,7 +29,10 @@ export class ShardSet<R> {
     while (at > 0 && this.#indexes[at - 1]! > index) at--;
     this.#indexes.splice(at, 0, index);
     this.#files.splice(at, 0, file);
-    for (const key of file.data.records.keys()) this.#where.set(key, file);
+    for (const key of file.data.records.keys()) {
+      if (this.#where.has(key)) this.duplicates.push(key);
+      this.#where.set(key, file);
+    }
   }
 
   get files(): readonly ShardFile<R>[] {
@@ -40,6 +45,11 @@ export class ShardSet<R> {
 
   has(key: string): boolean {
     return this.#where.has(key);
+  }
+
+  /** The shard holding the record. */
+  fileOf(key: string): ShardFile<R> | undefined {
+    return this.#where.get(key);
   }
 
   get(key: string): R | undefined {

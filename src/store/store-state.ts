@@ -11,8 +11,8 @@ import { AuditLog } from './audit-log.js';
 import type { StoreEnvironment } from './environment.js';
 import type { StoreFileSystem } from './file-system.js';
 import {
-  AUDIT_FILE, type CoreFile, type FileHeader, fileHeader, RecordMap, type RecordsFile, runAuditPath, runFilePath,
-  SHARD_CAPACITY, shardFilePath, STORE_FILE, WORKERS_FILE,
+  AUDIT_FILE, type CoreFile, type FileHeader, fileHeader, RecordMap, type RecordsFile, runAuditPath, SHARD_CAPACITY,
+  type ShardKind, shardFilePath, STORE_FILE, WORKERS_FILE,
 } from './layout.js';
 import type { SubmissionRecord } from './schema.js';
 import { ShardSet } from './shard-set.js';
@@ -22,9 +22,9 @@ import type { AgentRecord, HitRecord, IntentRecord, SnapshotRecord, UnitRecord, 
 /** Everything about one task run, and its indexes. */
 export interface RunState {
   readonly id: string;
-  readonly units: StoreFile<RecordsFile<UnitRecord>>;
-  readonly agents: StoreFile<RecordsFile<AgentRecord>>;
-  readonly hits: StoreFile<RecordsFile<HitRecord>>;
+  readonly units: ShardSet<UnitRecord>;
+  readonly agents: ShardSet<AgentRecord>;
+  readonly hits: ShardSet<HitRecord>;
   readonly snapshots: ShardSet<SnapshotRecord>;
   readonly submissions: ShardSet<SubmissionRecord>;
   readonly outbox: ShardSet<IntentRecord>;
@@ -86,14 +86,15 @@ export class StoreState {
 
   /** Creates the (empty) state of a run; its files appear on disk at the first write that needs them. */
   addRun(runId: string): RunState {
+    const shards = <R>(kind: ShardKind) => new ShardSet<R>((i) => this.shardFile<R>(runId, kind, i), SHARD_CAPACITY[kind]);
     const run: RunState = {
       id: runId,
-      units: this.#records(runFilePath(runId, 'units'), 'units', runId),
-      agents: this.#records(runFilePath(runId, 'agents'), 'agents', runId),
-      hits: this.#records(runFilePath(runId, 'hits'), 'hits', runId),
-      snapshots: new ShardSet((i) => this.#records(shardFilePath(runId, 'snapshots', i), 'snapshots', runId, i), SHARD_CAPACITY.snapshots),
-      submissions: new ShardSet((i) => this.#records(shardFilePath(runId, 'submissions', i), 'submissions', runId, i), SHARD_CAPACITY.submissions),
-      outbox: new ShardSet((i) => this.#records(shardFilePath(runId, 'outbox', i), 'outbox', runId, i), SHARD_CAPACITY.outbox),
+      units: shards('units'),
+      agents: shards('agents'),
+      hits: shards('hits'),
+      snapshots: shards('snapshots'),
+      submissions: shards('submissions'),
+      outbox: shards('outbox'),
       audit: new AuditLog(join(this.root, runAuditPath(runId)), runAuditPath(runId), this.fs),
       unitCounts: new Map(),
       unboundHits: new Set(),
@@ -105,8 +106,8 @@ export class StoreState {
     return run;
   }
 
-  /** Creates a shard file object for loading (the ShardSet adopts it once read). */
-  shardFile<R>(runId: string, kind: 'snapshots' | 'submissions' | 'outbox', index: number): StoreFile<RecordsFile<R>> {
+  /** Creates the object of one shard file (empty until read or written). */
+  shardFile<R>(runId: string, kind: ShardKind, index: number): StoreFile<RecordsFile<R>> {
     return this.#records<R>(shardFilePath(runId, kind, index), kind, runId, index);
   }
 
@@ -145,7 +146,7 @@ export class StoreState {
   /** @throws HST_ERR_UNIT_NOT_FOUND */
   unit(unitId: string): { run: RunState; unit: UnitRecord } {
     const run = this.unitRun.get(unitId);
-    const unit = run?.units.data.records.get(unitId);
+    const unit = run?.units.get(unitId);
     if (run === undefined || unit === undefined) throw new HitstateError('HST_ERR_UNIT_NOT_FOUND', `no unit "${unitId}" in the ${describe(this)} store`, { unitId });
     return { run, unit };
   }
@@ -153,7 +154,7 @@ export class StoreState {
   /** @throws HST_ERR_AGENT_NOT_FOUND */
   agent(agentId: string): { run: RunState; agent: AgentRecord } {
     const run = this.agentRun.get(agentId);
-    const agent = run?.agents.data.records.get(agentId);
+    const agent = run?.agents.get(agentId);
     if (run === undefined || agent === undefined) throw new HitstateError('HST_ERR_AGENT_NOT_FOUND', `no agent "${agentId}" in the ${describe(this)} store`, { agentId });
     return { run, agent };
   }
@@ -161,7 +162,7 @@ export class StoreState {
   /** @throws HST_ERR_STORE_NOT_FOUND */
   hit(hitId: string): { run: RunState; hit: HitRecord } {
     const run = this.hitRun.get(hitId);
-    const hit = run?.hits.data.records.get(hitId);
+    const hit = run?.hits.get(hitId);
     if (run === undefined || hit === undefined) throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no HIT "${hitId}" in the ${describe(this)} store (HIT ids of one environment are unknown to another)`, { hitId });
     return { run, hit };
   }

@@ -19,7 +19,7 @@ Coalescing.after.each(async () => {
   removeDir(dir);
 });
 
-const unitsWrites = (s: Store) => s.stats().files['runs/r1/units.json']!.writes;
+const unitsWrites = (s: Store) => s.stats().files['runs/r1/units-000.json']!.writes;
 
 Coalescing('when 1000 updates land in one burst then nothing is written before the window and one write after it', async () => {
   store = await openStore({ dir, environment: SANDBOX, clock, coalesceMs: 50, maxDelayMs: 1000 });
@@ -71,7 +71,7 @@ Coalescing('when flush() is called then it writes now, once, and resolves with t
   assert.is(clock.pendingTimers, 0);
 });
 
-Coalescing('when only units change then only units.json is rewritten', async () => {
+Coalescing('when only units change then only units-000.json is rewritten', async () => {
   store = await openStore({ dir, environment: SANDBOX, clock });
   seedRun(store, 3);
   await store.flush();
@@ -80,7 +80,7 @@ Coalescing('when only units change then only units.json is rewritten', async () 
   await store.flush();
   const after = store.stats().files;
   const changed = Object.keys(after).filter((f) => after[f]!.writes !== (before[f]?.writes ?? 0));
-  assert.equal(changed, ['runs/r1/units.json']);
+  assert.equal(changed, ['runs/r1/units-000.json']);
 });
 
 Coalescing('when a write fails then writeFailed is emitted, flush rejects, the data stays dirty and the next write stores it', async () => {
@@ -107,7 +107,7 @@ Coalescing('when a write fails then writeFailed is emitted, flush rejects, the d
   await store.whenIdle();
   assert.is(failures.length, 1, 'a timer write failure must be reported');
   assert.is(failures[0]!.code, 'HST_ERR_STORE_WRITE_FAILED');
-  assert.match(failures[0]!.message, /units\.json/);
+  assert.match(failures[0]!.message, /units-000\.json/);
   assert.ok(store.stats().pending);
   assert.is(store.stats().failedWrites, 1);
 

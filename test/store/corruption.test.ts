@@ -15,7 +15,7 @@ Corruption.before.each(() => {
 });
 Corruption.after.each(() => removeDir(dir));
 
-/** A store closed twice with different content, so units.json has two distinct backups. */
+/** A store closed twice with different content, so units-000.json has two distinct backups. */
 async function storeWithHistory(): Promise<void> {
   const store = await open(dir);
   seedRun(store, 2);
@@ -27,7 +27,7 @@ async function storeWithHistory(): Promise<void> {
 
 Corruption('when a file is truncated then opening is refused, the file is kept byte-for-byte and the newest good backup is named', async () => {
   await storeWithHistory();
-  const path = join(env, 'runs', 'r1', 'units.json');
+  const path = join(env, 'runs', 'r1', 'units-000.json');
   const whole = readFileSync(path);
   const truncated = whole.subarray(0, Math.floor(whole.length / 2));
   writeFileSync(path, truncated);
@@ -47,10 +47,10 @@ Corruption('when a file is truncated then opening is refused, the file is kept b
 
 Corruption('when restoreBackup is called then the newest good backup replaces the file and the damaged one is kept aside', async () => {
   await storeWithHistory();
-  const path = join(env, 'runs', 'r1', 'units.json');
+  const path = join(env, 'runs', 'r1', 'units-000.json');
   writeFileSync(path, '{"format":"hitstate-st');
   writeFileSync(`${path}.bak.1`, '');
-  const restored = await restoreBackup({ dir, environment: SANDBOX, file: 'runs/r1/units.json' });
+  const restored = await restoreBackup({ dir, environment: SANDBOX, file: 'runs/r1/units-000.json' });
   assert.is(restored.from, `${path}.bak.2`, 'an empty .bak.1 is not a good backup');
   assert.is(readFileSync(restored.damagedCopy!, 'utf8'), '{"format":"hitstate-st');
   const store = await open(dir);
@@ -64,9 +64,9 @@ Corruption('when a file is empty, not an object or from another environment then
   await store.close();
   const cases: [string, string, string][] = [
     ['store.json', '', 'HST_ERR_STORE_CORRUPT'],
-    ['runs/r1/hits.json', '[]', 'HST_ERR_STORE_CORRUPT'],
-    ['runs/r1/units.json', '{"format":"hitstate-store","kind":"units","schemaVersion":1,"environment":{"kind":"live"},"runId":"r1","records":{}}', 'HST_ERR_STORE_ENVIRONMENT_MISMATCH'],
-    ['runs/r1/agents.json', '{"format":"hitstate-store","kind":"agents","schemaVersion":1,"environment":{"kind":"sandbox"},"runId":"r1","records":{"a1":{"id":"a2"}}}', 'HST_ERR_STORE_CORRUPT'],
+    ['runs/r1/hits-000.json', '[]', 'HST_ERR_STORE_CORRUPT'],
+    ['runs/r1/units-000.json', '{"format":"hitstate-store","kind":"units","schemaVersion":1,"environment":{"kind":"live"},"runId":"r1","records":{}}', 'HST_ERR_STORE_ENVIRONMENT_MISMATCH'],
+    ['runs/r1/agents-000.json', '{"format":"hitstate-store","kind":"agents","schemaVersion":1,"environment":{"kind":"sandbox"},"runId":"r1","records":{"a1":{"id":"a2"}}}', 'HST_ERR_STORE_CORRUPT'],
   ];
   for (const [rel, content, code] of cases) {
     const path = join(env, rel);
@@ -99,7 +99,7 @@ Corruption('when the store is opened and closed without changes then backups are
   const store = await open(dir, { backups: 2 });
   seedRun(store, 1);
   await store.close();
-  const bak = (n: number) => join(env, 'runs', 'r1', `units.json.bak.${n}`);
+  const bak = (n: number) => join(env, 'runs', 'r1', `units-000.json.bak.${n}`);
   const first = readFileSync(bak(1));
   for (let i = 0; i < 3; i++) await (await open(dir, { backups: 2 })).close();
   assert.ok(readFileSync(bak(1)).equals(first));
@@ -118,7 +118,7 @@ Corruption('when a file was changed by hand since the last close then opening ba
   const store = await open(dir);
   seedRun(store, 1);
   await store.close();
-  const path = join(env, 'runs', 'r1', 'units.json');
+  const path = join(env, 'runs', 'r1', 'units-000.json');
   writeFileSync(path, readFileSync(path, 'utf8').replace('"created"', '"launched"'));
   const again = await open(dir);
   assert.equal(again.openReport.backedUp, [path]);

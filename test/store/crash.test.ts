@@ -28,12 +28,12 @@ for (const mode of ['before-rename', 'mid-write']) {
   Crash(`when the process dies ${mode === 'before-rename' ? 'after writing the temp file but before the rename' : 'half-way through writing the temp file'} then reopening finds the last complete state`, async () => {
     await crashAt(mode);
     const runDir = join(dir, 'sandbox', 'runs', 'r1');
-    assert.ok(readdirSync(runDir).includes('.units.json.tmp'), 'the crash should leave the temp file behind');
+    assert.ok(readdirSync(runDir).includes('.units-000.json.tmp'), 'the crash should leave the temp file behind');
     const store = await open(dir);
     assert.equal(store.units.ofRun('r1').map((u) => [u.id, u.status]), [['u0', 'created'], ['u1', 'created']]);
     assert.ok(store.openReport.staleLockRecovered !== null, 'the dead writer\'s lock must be taken over');
-    assert.equal(store.openReport.removedTempFiles, [join(runDir, '.units.json.tmp')]);
-    assert.not.ok(readdirSync(runDir).includes('.units.json.tmp'));
+    assert.equal(store.openReport.removedTempFiles, [join(runDir, '.units-000.json.tmp')]);
+    assert.not.ok(readdirSync(runDir).includes('.units-000.json.tmp'));
     store.units.setStatus('u0', 'assigned');
     await store.close();
     const again = await open(dir);

@@ -31,7 +31,7 @@ Environment('when live, sandbox and a custom endpoint are opened then their data
   assert.is(live.hits.get('R1HIT0'), undefined);
   assert.is(custom.runs.get('r1'), undefined);
   await Promise.all([live.close(), sandbox.close(), custom.close()]);
-  assert.ok(existsSync(join(dir, 'sandbox', 'runs', 'r1', 'hits.json')));
+  assert.ok(existsSync(join(dir, 'sandbox', 'runs', 'r1', 'hits-000.json')));
   assert.not.ok(existsSync(join(dir, 'live', 'runs')));
   const same = await openStore({ dir, environment: { kind: 'custom', endpoint: 'http://127.0.0.1:8787' }, clock });
   assert.is(same.dir, join(dir, 'custom-127.0.0.1-8787'));

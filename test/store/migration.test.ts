@@ -77,12 +77,12 @@ Migration('when a file has a newer schema version then the store refuses to open
   const store = await open(dir);
   seedRun(store, 1);
   await store.close();
-  const path = join(dir, 'sandbox', 'runs', 'r1', 'units.json');
+  const path = join(dir, 'sandbox', 'runs', 'r1', 'units-000.json');
   const text = readFileSync(path, 'utf8').replace(`"schemaVersion":${SCHEMA_VERSION}`, `"schemaVersion":${SCHEMA_VERSION + 1}`);
   writeFileSync(path, text);
   const err = await rejection(open(dir));
   assert.ok(isHitstateError(err, 'HST_ERR_STORE_VERSION_NEWER'), String(err));
-  assert.match((err as Error).message, /units\.json has schema version 2.*Upgrade hitstate/s);
+  assert.match((err as Error).message, /units-000\.json has schema version 2.*Upgrade hitstate/s);
   assert.is(readFileSync(path, 'utf8'), text);
 });
 

@@ -37,7 +37,7 @@ Outbox('when an intent is recorded then it is on disk before the promise resolve
   const renameOutbox = log.ops.indexOf('rename outbox-000.json');
   assert.ok(renameOutbox >= 0 && renameOutbox < log.ops.indexOf('call CreateHITWithHITType'), log.ops.join(', '));
   // Changes made before the intent travel with it: the unit's new status is durable too.
-  assert.ok(log.ops.indexOf('rename units.json') < log.ops.indexOf('call CreateHITWithHITType'));
+  assert.ok(log.ops.indexOf('rename units-000.json') < log.ops.indexOf('call CreateHITWithHITType'));
 });
 
 Outbox('when the intent cannot be written then recordIntent rejects and the call must not be made', async () => {

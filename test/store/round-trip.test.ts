@@ -101,7 +101,7 @@ RoundTrip('when the store is written then files are compact JSON with format, ki
   const store = await open(dir);
   seedRun(store, 1);
   await store.close();
-  const text = readFileSync(join(dir, 'sandbox', 'runs', 'r1', 'units.json'), 'utf8');
+  const text = readFileSync(join(dir, 'sandbox', 'runs', 'r1', 'units-000.json'), 'utf8');
   assert.not.match(text, /\n/);
   const data = JSON.parse(text);
   assert.equal({ format: data.format, kind: data.kind, schemaVersion: data.schemaVersion, environment: data.environment, runId: data.runId },

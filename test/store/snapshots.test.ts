@@ -63,12 +63,12 @@ Snapshots('when thousands of actors are stored then shards fill up and a change 
   store.snapshots.put('run:r1', { machine: 'taskRun', machineVersion: 1, snapshot: { status: 'active', value: 'running', context: {}, children: {} } });
   await store.flush();
   const shardFiles = Object.keys(store.stats().files).filter((f) => f.includes('snapshots-')).sort();
-  assert.equal(shardFiles, ['runs/r1/snapshots-000.json', 'runs/r1/snapshots-001.json', 'runs/r1/snapshots-002.json']);
+  assert.equal(shardFiles, [0, 1, 2, 3, 4, 5].map((i) => `runs/r1/snapshots-00${i}.json`));
   const before = store.stats().files;
   store.snapshots.put('unit:r1-u1200', { machine: 'unit', machineVersion: 1, snapshot: unitSnapshot('r1-u1200', 'assigned') });
   await store.flush();
   const after = store.stats().files;
-  assert.equal(Object.keys(after).filter((f) => after[f]!.writes !== (before[f]?.writes ?? 0)), ['runs/r1/snapshots-001.json']);
+  assert.equal(Object.keys(after).filter((f) => after[f]!.writes !== (before[f]?.writes ?? 0)), ['runs/r1/snapshots-002.json']);
   await store.close();
   store = await open(dir);
   assert.is(store.snapshots.ofRun('r1').length, 2501);

@@ -68,8 +68,7 @@ export function agentsCollection(state: StoreState, workers: WorkersCollection):
     state.assertOpen();
     const { run, agent } = state.agent(agentId);
     const record: AgentRecord = Object.freeze({ ...agent, ...change, updatedAt: state.clock.now() });
-    run.agents.data.records.set(agentId, record);
-    state.changed(run.agents);
+    state.changed(run.agents.put(agentId, record));
     return record;
   };
   return {
@@ -104,18 +103,17 @@ export function agentsCollection(state: StoreState, workers: WorkersCollection):
         submittedAt: null,
         review: null,
       });
-      run.agents.data.records.set(id, record);
+      state.changed(run.agents.put(id, record));
       state.agentRun.set(id, run);
       state.agentByAssignment.set(key, id);
       const list = run.agentsByUnit.get(unit.id);
       if (list === undefined) run.agentsByUnit.set(unit.id, [id]);
       else list.push(id);
-      state.changed(run.agents);
       return record;
     },
     get(agentId) {
       state.assertOpen();
-      return state.agentRun.get(agentId)?.agents.data.records.get(agentId);
+      return state.agentRun.get(agentId)?.agents.get(agentId);
     },
     require(agentId) {
       state.assertOpen();
@@ -124,16 +122,16 @@ export function agentsCollection(state: StoreState, workers: WorkersCollection):
     byAssignment(assignmentId, workerId) {
       state.assertOpen();
       const id = state.agentByAssignment.get(assignmentKey(assignmentId, workerId));
-      return id === undefined ? undefined : state.agentRun.get(id)?.agents.data.records.get(id);
+      return id === undefined ? undefined : state.agentRun.get(id)?.agents.get(id);
     },
     ofUnit(unitId) {
       state.assertOpen();
       const { run } = state.unit(unitId);
-      return (run.agentsByUnit.get(unitId) ?? []).map((id) => run.agents.data.records.get(id)!);
+      return (run.agentsByUnit.get(unitId) ?? []).map((id) => run.agents.get(id)!);
     },
     ofRun(runId) {
       state.assertOpen();
-      return [...state.run(runId).agents.data.records.values()];
+      return [...state.run(runId).agents.values()];
     },
     setStatus(agentId, status) {
       state.assertOpen();

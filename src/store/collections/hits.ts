@@ -67,7 +67,7 @@ function conflict(message: string, hitId: string, unitId: string): HitstateError
 export function hitPool(state: StoreState): HitPool {
   const get = (hitId: string): HitRecord | undefined => {
     state.assertOpen();
-    return state.hitRun.get(hitId)?.hits.data.records.get(hitId);
+    return state.hitRun.get(hitId)?.hits.get(hitId);
   };
   return {
     add(input) {
@@ -88,10 +88,9 @@ export function hitPool(state: StoreState): HitPool {
         observedAt: null,
         generation: 0,
       });
-      run.hits.data.records.set(id, record);
+      state.changed(run.hits.put(id, record));
       state.hitRun.set(id, run);
       run.unboundHits.add(id);
-      state.changed(run.hits);
       return record;
     },
     get,
@@ -101,18 +100,18 @@ export function hitPool(state: StoreState): HitPool {
     },
     ofRun(runId) {
       state.assertOpen();
-      return [...state.run(runId).hits.data.records.values()];
+      return [...state.run(runId).hits.values()];
     },
     unboundOfRun(runId) {
       state.assertOpen();
       const run = state.run(runId);
-      return [...run.unboundHits].map((id) => run.hits.data.records.get(id)!);
+      return [...run.unboundHits].map((id) => run.hits.get(id)!);
     },
     ofUnit(unitId) {
       state.assertOpen();
       const run = state.unitRun.get(unitId);
       const hitId = run?.hitByUnit.get(unitId);
-      return hitId === undefined ? undefined : run!.hits.data.records.get(hitId);
+      return hitId === undefined ? undefined : run!.hits.get(hitId);
     },
     bind(input) {
       state.assertOpen();
@@ -125,10 +124,9 @@ export function hitPool(state: StoreState): HitPool {
       if (held !== undefined && held !== hit.id) throw conflict(`unit "${unit.id}" holds HIT "${held}" already; unbind it before binding HIT "${hit.id}"`, hit.id, unit.id);
       if (hit.unitId === unit.id && hit.assignmentId === assignmentId) return hit;
       const record: HitRecord = Object.freeze({ ...hit, unitId: unit.id, assignmentId, generation: hit.generation + 1 });
-      run.hits.data.records.set(hit.id, record);
+      state.changed(run.hits.put(hit.id, record));
       run.unboundHits.delete(hit.id);
       run.hitByUnit.set(unit.id, hit.id);
-      state.changed(run.hits);
       return record;
     },
     unbindUnit(unitId) {
@@ -136,12 +134,11 @@ export function hitPool(state: StoreState): HitPool {
       const { run } = state.unit(unitId);
       const hitId = run.hitByUnit.get(unitId);
       if (hitId === undefined) return null;
-      const hit = run.hits.data.records.get(hitId)!;
+      const hit = run.hits.get(hitId)!;
       const record: HitRecord = Object.freeze({ ...hit, unitId: null, assignmentId: null, generation: hit.generation + 1 });
-      run.hits.data.records.set(hitId, record);
+      state.changed(run.hits.put(hitId, record));
       run.hitByUnit.delete(unitId);
       run.unboundHits.add(hitId);
-      state.changed(run.hits);
       return record;
     },
     observe(hitId, status, observedAt) {
@@ -152,8 +149,7 @@ export function hitPool(state: StoreState): HitPool {
         status: checkText(status, 'status', 64) as HITStatus,
         observedAt: observedAt === undefined ? state.clock.now() : checkTime(observedAt, 'observedAt'),
       });
-      run.hits.data.records.set(hitId, record);
-      state.changed(run.hits);
+      state.changed(run.hits.put(hitId, record));
       return record;
     },
   };

@@ -1,5 +1,5 @@
 /**
- * Units: one file per run (`runs/<runId>/units.json`), with per-status counts kept up to date in
+ * Units, in shards per run (`runs/<runId>/units-000.json`...), with per-status counts kept up to date in
  * memory so the supervisor can ask "how many are still launched?" without a scan.
  *
  * @module
@@ -46,15 +46,14 @@ export interface UnitsCollection {
 export function unitsCollection(state: StoreState): UnitsCollection {
   const get = (unitId: string): UnitRecord | undefined => {
     state.assertOpen();
-    return state.unitRun.get(unitId)?.units.data.records.get(unitId);
+    return state.unitRun.get(unitId)?.units.get(unitId);
   };
   const update = (unitId: string, change: Partial<UnitRecord>): UnitRecord => {
     state.assertOpen();
     const { run, unit } = state.unit(unitId);
     const record: UnitRecord = Object.freeze({ ...unit, ...change, updatedAt: state.clock.now() });
-    run.units.data.records.set(unitId, record);
+    state.changed(run.units.put(unitId, record));
     if (record.status !== unit.status) state.countUnit(run, unit.status, record.status);
-    state.changed(run.units);
     return record;
   };
   return {
@@ -77,10 +76,9 @@ export function unitsCollection(state: StoreState): UnitsCollection {
         createdAt: now,
         updatedAt: now,
       });
-      run.units.data.records.set(id, record);
+      state.changed(run.units.put(id, record));
       state.unitRun.set(id, run);
       state.countUnit(run, null, record.status);
-      state.changed(run.units);
       return record;
     },
     get,
@@ -90,7 +88,7 @@ export function unitsCollection(state: StoreState): UnitsCollection {
     },
     ofRun(runId) {
       state.assertOpen();
-      return [...state.run(runId).units.data.records.values()];
+      return [...state.run(runId).units.values()];
     },
     statusCounts(runId) {
       state.assertOpen();

@@ -79,7 +79,7 @@ export function workersCollection(state: StoreState): WorkersCollection {
     ofRun(runId) {
       state.assertOpen();
       const ids = new Set<string>();
-      for (const agent of state.run(runId).agents.data.records.values()) ids.add(agent.workerId);
+      for (const agent of state.run(runId).agents.values()) ids.add(agent.workerId);
       return [...ids].flatMap((id) => records().get(id) ?? []);
     },
   };

@@ -9,7 +9,7 @@
  */
 import { HitstateError } from '../../errors.js';
 import { describeEnvironment, normalizeEnvironment, sameEnvironment, type StoreEnvironment } from '../environment.js';
-import { fileHeader, runFilePath, SHARD_CAPACITY, shardFilePath, type ShardKind, STORE_FILE, WORKERS_FILE } from '../layout.js';
+import { fileHeader, SHARD_CAPACITY, shardFilePath, type ShardKind, STORE_FILE, WORKERS_FILE } from '../layout.js';
 import type { Migration, MigrationInput } from '../migrations.js';
 
 type Raw = Record<string, unknown>;
@@ -74,7 +74,7 @@ async function migrate(input: MigrationInput): Promise<Map<string, unknown>> {
   }
 
   const runs: Raw = {};
-  const perRun = new Map<string, { units: Raw; agents: Raw; hits: Raw; snapshots: Raw[]; submissions: Raw[]; outbox: Raw[] }>();
+  const perRun = new Map<string, Record<ShardKind, Raw[]>>();
   for (const [id, r] of Object.entries(obj(v0.runs ?? {}, 'runs'))) {
     const rr = obj(r, `runs.${id}`);
     const created = time(rr.created, `runs.${id}.created`);
@@ -90,7 +90,7 @@ async function migrate(input: MigrationInput): Promise<Map<string, unknown>> {
       updatedAt: created,
       finishedAt: status === 'done' ? created : null,
     };
-    perRun.set(id, { units: {}, agents: {}, hits: {}, snapshots: [], submissions: [], outbox: [] });
+    perRun.set(id, { units: [], agents: [], hits: [], snapshots: [], submissions: [], outbox: [] });
   }
   const runOf = (id: unknown, at: string) => {
     const run = perRun.get(str(id, at));
@@ -104,12 +104,12 @@ async function migrate(input: MigrationInput): Promise<Map<string, unknown>> {
     const id = str(u.unit_id, `${at}.unit_id`);
     const runId = str(u.run_id, `${at}.run_id`);
     const created = time(u.created, `${at}.created`);
-    runOf(runId, `${at}.run_id`).units[id] = {
+    runOf(runId, `${at}.run_id`).units.push({
       id, runId, index: int(u.unit_index, `${at}.unit_index`), status: str(u.status, `${at}.status`),
       payAmountUsd: usd(u.pay_amount, `${at}.pay_amount`) ?? '0.00',
       agentId: strOrNull(u.agent_id, `${at}.agent_id`), workerId: strOrNull(u.worker_id, `${at}.worker_id`),
       createdAt: created, updatedAt: created,
-    };
+    });
     unitRun.set(id, runId);
   }
 
@@ -118,12 +118,12 @@ async function migrate(input: MigrationInput): Promise<Map<string, unknown>> {
     const id = str(h.hit_id, `${at}.hit_id`);
     const runId = str(h.run_id, `${at}.run_id`);
     const unitId = strOrNull(h.unit_id, `${at}.unit_id`);
-    runOf(runId, `${at}.run_id`).hits[id] = {
+    runOf(runId, `${at}.run_id`).hits.push({
       id, runId, unitId, assignmentId: strOrNull(h.assignment_id, `${at}.assignment_id`),
       link: str(h.link, `${at}.link`), assignmentDurationSec: int(h.assignment_time_in_seconds, `${at}.assignment_time_in_seconds`),
       createdAt: time(h.creation_date, `${at}.creation_date`), expiresAt: time(h.expiration, `${at}.expiration`),
       status: strOrNull(h.status, `${at}.status`), observedAt: null, generation: unitId === null ? 0 : 1,
-    };
+    });
   }
 
   const agentRun = new Map<string, string>();
@@ -137,11 +137,11 @@ async function migrate(input: MigrationInput): Promise<Map<string, unknown>> {
     const submittedAt = timeOrNull(a.submitted, `${at}.submitted`);
     const review = a.review === null || a.review === undefined ? null : obj(a.review, `${at}.review`);
     const run = runOf(runId, `${at}.unit_id`);
-    run.agents[id] = {
+    run.agents.push({
       id, runId, unitId, workerId: str(a.worker_id, `${at}.worker_id`), assignmentId: str(a.assignment_id, `${at}.assignment_id`),
       hitId: str(a.hit_id, `${at}.hit_id`), status: str(a.status, `${at}.status`), createdAt: created, updatedAt: created, submittedAt,
       review: review === null ? null : { decision: str(review.status, `${at}.review.status`), feedback: strOrNull(review.feedback, `${at}.review.feedback`), reviewedAt: time(review.at, `${at}.review.at`) },
-    };
+    });
     if (submittedAt !== null && a.data !== undefined && a.data !== null) run.submissions.push({ agentId: id, submittedAt, data: a.data });
     agentRun.set(id, runId);
   }
@@ -197,19 +197,16 @@ async function migrate(input: MigrationInput): Promise<Map<string, unknown>> {
 
   out.set(STORE_FILE, { ...header('store'), requesters, runs, qualifications });
   out.set(WORKERS_FILE, { ...header('workers'), records: workers });
+  const KEY: Record<ShardKind, string> = { units: 'id', agents: 'id', hits: 'id', snapshots: 'actorId', submissions: 'agentId', outbox: 'token' };
   for (const [runId, run] of perRun) {
-    out.set(runFilePath(runId, 'units'), { ...header('units', runId), records: run.units });
-    out.set(runFilePath(runId, 'agents'), { ...header('agents', runId), records: run.agents });
-    out.set(runFilePath(runId, 'hits'), { ...header('hits', runId), records: run.hits });
-    const shards = (kind: ShardKind, items: Raw[], key: string) => {
-      for (let i = 0; i * SHARD_CAPACITY[kind] < items.length; i++) {
-        const records = Object.fromEntries(items.slice(i * SHARD_CAPACITY[kind], (i + 1) * SHARD_CAPACITY[kind]).map((r) => [r[key] as string, r]));
+    for (const kind of Object.keys(KEY) as ShardKind[]) {
+      const items = run[kind];
+      const capacity = SHARD_CAPACITY[kind];
+      for (let i = 0; i * capacity < items.length; i++) {
+        const records = Object.fromEntries(items.slice(i * capacity, (i + 1) * capacity).map((r) => [r[KEY[kind]] as string, r]));
         out.set(shardFilePath(runId, kind, i), { ...header(kind, runId, i), records });
       }
-    };
-    shards('snapshots', run.snapshots, 'actorId');
-    shards('submissions', run.submissions, 'agentId');
-    shards('outbox', run.outbox, 'token');
+    }
   }
   return out;
 }
