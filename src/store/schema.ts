@@ -87,9 +87,9 @@ function records<R>(raw: unknown, at: string, read: (r: Raw, at: string) => R, i
 
 function credentialSource(v: unknown, at: string): CredentialSource {
   const r = object(v, at);
-  if (r.kind === 'chain') return { kind: 'chain' };
+  if (r.kind === 'defaultChain') return { kind: 'defaultChain' };
   if (r.kind === 'profile') return { kind: 'profile', profile: string(r.profile, `${at}.profile`) };
-  throw new SchemaProblem(`${at}.kind`, `must be "chain" or "profile", found ${JSON.stringify(r.kind)}`);
+  throw new SchemaProblem(`${at}.kind`, `must be "defaultChain" or "profile", found ${JSON.stringify(r.kind)}`);
 }
 
 export const readRequester = (r: Raw, at: string): RequesterRecord => deepFreeze({

@@ -9,10 +9,13 @@
 import type { AgentState, AssignmentState, HITStatus } from '../../machines/states.js';
 import type { JsonObject, ReadonlyJson, ReadonlyJsonObject } from './json.js';
 
-/** Where a requester's AWS credentials come from. The store never holds a secret. */
+/**
+ * Where a requester's AWS credentials come from: the gateway's `CredentialSource` minus the
+ * `static` kind, since the store never holds a secret.
+ */
 export type CredentialSource =
-  /** The AWS SDK's default chain: environment variables, shared files, SSO, instance roles. */
-  | { readonly kind: 'chain' }
+  /** The AWS SDK's default chain: environment variables, shared files, SSO, container or instance roles. */
+  | { readonly kind: 'defaultChain' }
   /** A named profile of `~/.aws/credentials` / `~/.aws/config`. */
   | { readonly kind: 'profile'; readonly profile: string };
 
@@ -24,15 +27,19 @@ export interface RequesterRecord {
   readonly updatedAt: number;
 }
 
-/** Status of a task run, following the supervisor's states. Only `done` is finished. */
+/**
+ * Status of a task run: `created` until the supervisor starts, then the supervisor's state names
+ * (machines/task-run.ts). Only `done` is finished; `failed` (setup failed) can be retried.
+ */
 export const TaskRunStatus = {
   created: 'created',
-  settingUp: 'setting_up',
+  settingUp: 'settingUp',
   launching: 'launching',
   running: 'running',
   expiring: 'expiring',
   draining: 'draining',
   done: 'done',
+  failed: 'failed',
 } as const;
 export type TaskRunStatus = (typeof TaskRunStatus)[keyof typeof TaskRunStatus];
 /** Every run status. */

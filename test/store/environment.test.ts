@@ -41,7 +41,7 @@ Environment('when live, sandbox and a custom endpoint are opened then their data
 Environment('when two endpoints share a directory name then the second is refused as another environment', async () => {
   const clock = new VirtualClock();
   const a = await openStore({ dir, environment: { kind: 'custom', endpoint: 'http://localhost:9000/mturk_v1' }, clock });
-  a.requesters.put({ name: 'lab', credentialSource: { kind: 'chain' } });
+  a.requesters.put({ name: 'lab', credentialSource: { kind: 'defaultChain' } });
   await a.close();
   const err = await rejection(openStore({ dir, environment: { kind: 'custom', endpoint: 'http://localhost:9000/mturk-v1' }, clock }));
   assert.is(environmentSlug({ kind: 'custom', endpoint: 'http://localhost:9000/mturk-v1' }), 'custom-localhost-9000-mturk-v1');

@@ -23,7 +23,7 @@ Migration('when a v0 store is opened then it is migrated to the current schema, 
   assert.ok(readFileSync(join(dir, 'sandbox', 'store.json.v0.bak')).equals(original), 'the v0 backup must be byte-for-byte the original');
 
   assert.equal(store.requesters.require('lab').credentialSource, { kind: 'profile', profile: 'lab-mturk' });
-  assert.equal(store.requesters.require('ci').credentialSource, { kind: 'chain' });
+  assert.equal(store.requesters.require('ci').credentialSource, { kind: 'defaultChain' });
   const run = store.runs.require('pilot-1');
   assert.equal([run.status, run.hitTypeId, run.frameHeight, run.createdAt], ['running', '3PN7FLVWM454R7NYSKRT54250KKSYM', 650, Date.parse('2026-02-12T10:00:00.000Z')]);
   assert.equal(store.units.statusCounts('pilot-1'), { completed: 1, launched: 1, created: 1 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -107,6 +107,20 @@ RoundTrip('when the store is written then files are compact JSON with format, ki
   assert.equal({ format: data.format, kind: data.kind, schemaVersion: data.schemaVersion, environment: data.environment, runId: data.runId },
     { format: 'hitstate-store', kind: 'units', schemaVersion: 1, environment: { kind: 'sandbox' }, runId: 'r1' });
   assert.equal(Object.keys(data.records), ['r1-u0']);
+});
+
+RoundTrip('when NODE_ENV is test then the store still writes real files (lowdb\'s preset would not)', async () => {
+  const previous = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'test';
+  try {
+    const store = await open(dir);
+    seedRun(store, 1);
+    await store.close();
+    assert.ok(existsSync(join(dir, 'sandbox', 'runs', 'r1', 'units-000.json')));
+  } finally {
+    if (previous === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = previous;
+  }
 });
 
 RoundTrip('when a unit is bound, unbound and bound again then the pool stays per run and generations count', async () => {

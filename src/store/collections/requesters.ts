@@ -1,6 +1,6 @@
 /**
  * Requesters: named MTurk accounts of the store's environment, with where their credentials come
- * from. Never a secret: only `{ kind: 'chain' }` or `{ kind: 'profile', profile }` is accepted.
+ * from. Never a secret: only `{ kind: 'defaultChain' }` or `{ kind: 'profile', profile }` is accepted.
  *
  * @module
  */
@@ -20,7 +20,7 @@ export interface RequestersCollection {
   /**
    * Creates the requester, or updates its credential source.
    * @throws HST_ERR_STORE_INVALID_RECORD for a bad name, or a credential source that is not exactly
-   *   `{ kind: 'chain' }` or `{ kind: 'profile', profile }` (the store refuses anything that could hold a secret).
+   *   `{ kind: 'defaultChain' }` or `{ kind: 'profile', profile }` (the store refuses anything that could hold a secret).
    */
   put(input: RequesterInput): RequesterRecord;
   get(name: string): RequesterRecord | undefined;
@@ -33,10 +33,10 @@ function checkCredentialSource(value: unknown): CredentialSource {
   const field = 'credentialSource';
   const keys = typeof value === 'object' && value !== null ? Object.keys(value).sort().join(',') : '';
   const source = value as Partial<{ kind: string; profile: unknown }>;
-  if (source?.kind === 'chain' && keys === 'kind') return Object.freeze({ kind: 'chain' });
+  if (source?.kind === 'defaultChain' && keys === 'kind') return Object.freeze({ kind: 'defaultChain' });
   if (source?.kind === 'profile' && keys === 'kind,profile') return Object.freeze({ kind: 'profile', profile: checkText(source.profile, `${field}.profile`, 256) });
   throw new HitstateError('HST_ERR_STORE_INVALID_RECORD',
-    `${field} must be exactly { kind: 'chain' } or { kind: 'profile', profile: 'NAME' }, got keys [${keys}]; the store never keeps AWS keys or other secrets`, { field });
+    `${field} must be exactly { kind: 'defaultChain' } or { kind: 'profile', profile: 'NAME' }, got keys [${keys}]; the store never keeps AWS keys or other secrets`, { field });
 }
 
 export function requestersCollection(state: StoreState): RequestersCollection {

@@ -18,8 +18,8 @@ export interface SnapshotInput {
   readonly machine: string;
   /** Bumped by the runtime when a machine change makes older snapshots unsafe to restore. */
   readonly machineVersion: number;
-  /** `actor.getPersistedSnapshot()`: plain JSON. */
-  readonly snapshot: object;
+  /** `actor.getPersistedSnapshot()`: a plain JSON object (checked when stored). */
+  readonly snapshot: unknown;
 }
 
 /** The actor snapshots of every run. */

@@ -70,7 +70,7 @@ async function migrate(input: MigrationInput): Promise<Map<string, unknown>> {
     const rr = obj(r, `requesters.${name}`);
     const profile = strOrNull(rr.profile, `requesters.${name}.profile`);
     const created = time(rr.created, `requesters.${name}.created`);
-    requesters[name] = { name, credentialSource: profile === null ? { kind: 'chain' } : { kind: 'profile', profile }, createdAt: created, updatedAt: created };
+    requesters[name] = { name, credentialSource: profile === null ? { kind: 'defaultChain' } : { kind: 'profile', profile }, createdAt: created, updatedAt: created };
   }
 
   const runs: Raw = {};
