@@ -49,7 +49,6 @@ const routing = (expiring: boolean) =>
     'report.tellAgent': { actions: 'relayToAgent' },
     'report.agentReviewed': { actions: 'relayReviewToUnit' },
     'report.reconciledWithoutAgent': { actions: 'adoptReconciledUnit' },
-    'xstate.error.actor.*': { actions: 'recordChildError' },
   }) as const;
 
 /**
@@ -68,6 +67,8 @@ export const taskRunMachine = taskRunImplementation.createMachine({
   id: 'taskRun',
   description: 'One task run: its resources, units, agents and HIT pool.',
   context: ({ input }) => initialTaskRunContext(input),
+  // In every state: an unhandled child error would put the supervisor itself in error (stack-notes §0 #4).
+  on: { 'xstate.error.actor.*': { actions: 'recordChildError' } },
   initial: 'settingUp',
   states: {
     settingUp: {
