@@ -61,7 +61,7 @@ async function corrupt(state: StoreState, file: StoreFile<FileHeader>, kind: Fil
   const good = await newestGoodBackup(state.fs, file.absPath, Math.max(backups, 3), (bytes) => isUsableFile(bytes, file.absPath, kind, state.environment, runId));
   const advice = good === null
     ? `No good backup of it exists (${backupPath(file.absPath, 1)} ...). Repair it by hand, or move it away to start that part empty (its data is then lost).`
-    : `The newest good backup is ${good.path} (written ${new Date(good.modifiedAt).toISOString()}). Restore it with:\n  cp "${good.path}" "${file.absPath}"\nor call restoreBackup({ file: "${file.relPath}" }) from hitstate/store.`;
+    : `The newest good backup is ${good.path} (written ${new Date(good.modifiedAt).toISOString()}). Restore it with:\n  cp "${good.path}" "${file.absPath}"\nor call restoreBackup({ environment, file: "${file.relPath}" }) from hitstate's store API.`;
   return new HitstateError('HST_ERR_STORE_CORRUPT', `${file.absPath} cannot be used: ${reason}. hitstate refuses to start and has left the file untouched. ${advice}`, { file: file.absPath, ...(runId === undefined ? {} : { runId }) });
 }
 

@@ -218,7 +218,7 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
     this.audit = auditTrail(state, flush);
   }
 
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
     this.#state.assertOpen();
     return this.#scheduler.flush();
   }
@@ -310,9 +310,8 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
         failures.push({ file: path, error });
       }
     };
-    const [first] = dirty;
-    const rest = first === (s.core as unknown) ? dirty.slice(1) : dirty;
-    if (rest !== dirty) await attempt(s.core.relPath, () => s.core.write(now));
+    if (s.core.dirty) await attempt(s.core.relPath, () => s.core.write(now));
+    const rest = dirty.filter((f) => f !== (s.core as unknown));
     if (failures.length === 0) {
       await Promise.all([...rest.map((f) => attempt(f.relPath, () => f.write(now))), ...logs.map((l) => attempt(l.relPath, () => l.writePending(now)))]);
     }
