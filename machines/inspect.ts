@@ -143,14 +143,18 @@ export function pendingCommands(snapshot: AnySnapshotLike): Command[] {
 /** A persisted snapshot with its children (as `getPersistedSnapshot()` returns it). */
 interface PersistedTree {
   readonly value: StateValue;
-  readonly context: unknown;
-  readonly children?: Readonly<Record<string, { readonly snapshot: unknown }>>;
+  readonly context: TaskRunContext;
+  readonly children?: Readonly<Record<string, { readonly snapshot: AnySnapshotLike }>>;
 }
 
-/** The pending commands of a persisted supervisor snapshot and all its persisted children. */
-export function pendingCommandsOfRun(persisted: PersistedTree): Command[] {
-  const commands = pendingCommands(persisted as SnapshotLike<TaskRunContext>);
-  for (const child of Object.values(persisted.children ?? {})) commands.push(...pendingCommands(child.snapshot as AnySnapshotLike));
+/**
+ * The pending commands of a persisted supervisor snapshot (`run.getPersistedSnapshot()`, or the
+ * joined snapshot the runtime restores from) and of all its persisted children.
+ */
+export function pendingCommandsOfRun(persisted: object): Command[] {
+  const tree = persisted as PersistedTree;
+  const commands = pendingCommands(tree);
+  for (const child of Object.values(tree.children ?? {})) commands.push(...pendingCommands(child.snapshot));
   return commands;
 }
 

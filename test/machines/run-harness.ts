@@ -1,6 +1,6 @@
 // A taskRun actor under test: a command outbox instead of MTurk, a virtual clock for the `at` of
 // events, and readers for the children's snapshots.
-import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import { createActor, type Actor, type AnyActorRef, type StateValue } from 'xstate';
 import type { AgentContext } from '../../machines/agent-types.js';
 import type { Command } from '../../machines/commands.js';
 import { agentActorId, unitActorId } from '../../machines/ids.js';
@@ -12,7 +12,7 @@ import type { UnitContext } from '../../machines/unit-types.js';
 import { VirtualClock } from '../../src/clock.js';
 
 export interface ChildView<C> {
-  value: unknown;
+  value: StateValue;
   status: string;
   context: C;
 }
