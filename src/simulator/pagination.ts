@@ -10,17 +10,24 @@ import type { Input } from './validation.js';
 
 const PREFIX = 'hst1.';
 
+/** A short fingerprint of the list and its filters, so a token stays far below the 255-character limit. */
+function fingerprint(scope: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < scope.length; i++) h = Math.imul(h ^ scope.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(36);
+}
+
 /** The key after which the requested page starts, or undefined for the first page. */
 export function pageStart(input: Input, scope: string): number | undefined {
   const token = input.optionalString('NextToken', { min: 1, max: 255 });
   if (token === undefined) return undefined;
   const m = token.startsWith(PREFIX) ? /^(-?\d+)\.(.+)$/.exec(Buffer.from(token.slice(PREFIX.length), 'base64url').toString('utf8')) : null;
-  if (!m || m[2] !== scope) throw input.fail(`The NextToken '${token}' is not valid for this request; pass the NextToken of the previous page of the same list, with the same filters.`);
+  if (!m || m[2] !== fingerprint(scope)) throw input.fail(`The NextToken '${token}' is not valid for this request; pass the NextToken of the previous page of the same list, with the same filters.`);
   return Number(m[1]);
 }
 
 function tokenFor(key: number, scope: string): string {
-  return PREFIX + Buffer.from(`${key}.${scope}`, 'utf8').toString('base64url');
+  return PREFIX + Buffer.from(`${key}.${fingerprint(scope)}`, 'utf8').toString('base64url');
 }
 
 /** One page: the items, and the token of the next page when there is one. */
