@@ -230,6 +230,11 @@ export const ERROR_CODES = {
     fix: 'Create more HITs or assignments, extend the expiration, or accept with another worker.',
     httpStatus: 409,
   },
+  HST_ERR_SIM_QUALIFICATION_REQUEST_REFUSED: {
+    meaning: 'The simulated worker cannot request this qualification now: it is inactive, already held, a request is pending, or the retry delay after a rejection has not passed.',
+    fix: 'Wait for the requester to accept or reject the pending request, or for RetryDelayInSeconds to pass; a type without a retry delay can be requested once.',
+    httpStatus: 409,
+  },
   HST_ERR_SIM_ASSIGNMENT_STATE: {
     meaning: 'The assignment is not in a state that allows this worker action (e.g. returning or submitting work already submitted, returned or abandoned).',
     fix: 'Only an accepted, unsubmitted assignment can be submitted, returned or abandoned; accept the HIT again for a new assignment.',
