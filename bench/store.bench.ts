@@ -243,11 +243,11 @@ async function main(): Promise<void> {
     const tb = performance.now();
     const shapes = await build(base);
     const buildMs = performance.now() - tb;
-    // Three fresh processes; each figure is the median of the three (other work on the machine
+    // Five fresh processes; each figure is the median of the five (other work on the machine
     // makes single wall-clock figures noisy; the load average is recorded with them).
     const samples: Measured[] = [];
     const loads: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       loads.push(loadavg()[0]!);
       samples.push(await runChild(base));
     }
@@ -285,9 +285,9 @@ function updateDocs(result: { units: number; shapes: Record<string, number> }, r
     start,
     '## Datastore',
     '',
-    `\`npm run bench:store\` builds a sandbox store with ${result.units} units of one run, each with its agent, HIT (bound), submitted data (${result.shapes.submissionBytes} B), confirmed createHIT intent, audit line and two actor snapshots (unit ${result.shapes.unitSnapshotBytes} B, agent ${result.shapes.agentSnapshotBytes} B of JSON), closes it, then measures in three fresh processes and reports the median of each figure (see [datastore.md](datastore.md) for the layout). The burst changes every unit's status and snapshot, ${PAGE} per event-loop turn as a ListHITs page would, with the default coalescing (50 ms window, 1 s bound), and ends with \`flush()\`; the paced variant delivers the same changes a page every 100 ms, so every page gets its own write. The coalescing timers run on a virtual clock (the paced run would otherwise take 10 s); every write is real and fsync'd, and every figure is real CPU or wall time. Each forced flush follows one unit + snapshot + agent change and an audit line.`,
+    `\`npm run bench:store\` builds a sandbox store with ${result.units} units of one run, each with its agent, HIT (bound), submitted data (${result.shapes.submissionBytes} B), confirmed createHIT intent, audit line and two actor snapshots (unit ${result.shapes.unitSnapshotBytes} B, agent ${result.shapes.agentSnapshotBytes} B of JSON), closes it, then measures in five fresh processes and reports the median of each figure (see [datastore.md](datastore.md) for the layout). The burst changes every unit's status and snapshot, ${PAGE} per event-loop turn as a ListHITs page would, with the default coalescing (50 ms window, 1 s bound), and ends with \`flush()\`; the paced variant delivers the same changes a page every 100 ms, so every page gets its own write. The coalescing timers run on a virtual clock (the paced run would otherwise take 10 s); every write is real and fsync'd, and every figure is real CPU or wall time. Each forced flush follows one unit + snapshot + agent change and an audit line.`,
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGb} GB RAM, ${machine.os}, Node ${machine.node}, ${machine.date}; 1-minute load average before each of the three measuring processes: ${(machine.loadAverage1m as number[]).join(', ')} (other work was running on the machine).`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGb} GB RAM, ${machine.os}, Node ${machine.node}, ${machine.date}; 1-minute load average before each of the five measuring processes: ${(machine.loadAverage1m as number[]).join(', ')} (other work was running on the machine).`,
     '',
     '| Figure | Result | Target | |',
     '|---|---|---|---|',

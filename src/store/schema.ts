@@ -73,13 +73,14 @@ export function checkHeader(raw: Raw, kind: FileKind, environment: StoreEnvironm
 }
 
 /** Turns `{ id: record }` into a RecordMap, checking every record and that each key is its id. */
-function records<R>(raw: unknown, at: string, read: (r: Raw, at: string) => R, idOf: (r: R) => string): RecordMap<R> {
+function records<R>(raw: unknown, at: string, read: (r: Raw, at: string) => R, idOf: (r: R) => string, runOf?: (r: R) => string, runId?: unknown): RecordMap<R> {
   const out = new RecordMap<R>();
   const source = object(raw, at);
   for (const key in source) {
     const where = `${at}.${key}`;
     const record = read(object(source[key], where), where);
     if (idOf(record) !== key) throw new SchemaProblem(where, `is filed under "${key}" but its id is "${idOf(record)}"`);
+    if (runOf !== undefined && runOf(record) !== runId) throw new SchemaProblem(`${where}.runId`, `is "${runOf(record)}" in a file of run "${String(runId)}"`);
     out.set(key, record);
   }
   return out;
@@ -232,11 +233,5 @@ export function hydrateCore(raw: Raw): CoreFile {
 
 /** Hydrates a one-collection file (`records` keyed by id), checking each record belongs to `runId` when given. */
 export function hydrateRecords<R>(raw: Raw, read: (r: Raw, at: string) => R, idOf: (r: R) => string, runOf?: (r: R) => string): RecordsFile<R> {
-  const map = records(raw.records, 'records', read, idOf);
-  if (runOf !== undefined) {
-    for (const [key, record] of map) {
-      if (runOf(record) !== raw.runId) throw new SchemaProblem(`records.${key}.runId`, `is "${runOf(record)}" in a file of run "${String(raw.runId)}"`);
-    }
-  }
-  return { ...(raw as unknown as FileHeader), records: map };
+  return { ...(raw as unknown as FileHeader), records: records(raw.records, 'records', read, idOf, runOf, raw.runId) };
 }

@@ -127,4 +127,39 @@ Corruption('when a file was changed by hand since the last close then opening ba
   await again.close();
 });
 
+Corruption('when a hand edit puts one unit id in two runs or binds a unit to two HITs then the store refuses to open', async () => {
+  const store = await open(dir);
+  seedRun(store, 2);
+  seedRun(store, 1, 'r2');
+  store.hits.bind({ hitId: 'R1HIT0', unitId: 'r1-u0', assignmentId: 'A1' });
+  await store.close();
+  const r2Units = join(env, 'runs', 'r2', 'units-000.json');
+  const good = readFileSync(r2Units, 'utf8');
+  const units = JSON.parse(good);
+  units.records['r1-u1'] = { ...units.records['r2-u0'], id: 'r1-u1', runId: 'r2' };
+  writeFileSync(r2Units, JSON.stringify(units));
+  const dup = await rejection(open(dir));
+  assert.ok(isHitstateError(dup, 'HST_ERR_STORE_CORRUPT'), String(dup));
+  assert.match((dup as Error).message, /r1-u1 exists in run/);
+  writeFileSync(r2Units, good);
+
+  const r1Hits = join(env, 'runs', 'r1', 'hits-000.json');
+  const hits = JSON.parse(readFileSync(r1Hits, 'utf8'));
+  hits.records.R1HIT1.unitId = 'r1-u0';
+  writeFileSync(r1Hits, JSON.stringify(hits));
+  const twice = await rejection(open(dir));
+  assert.ok(isHitstateError(twice, 'HST_ERR_STORE_CORRUPT'), String(twice));
+  assert.match((twice as Error).message, /binds unit "r1-u0", which HIT "R1HIT0" binds already/);
+  assert.match((twice as Error).message, r1Hits);
+});
+
+Corruption('when the store is open then restoreBackup refuses, since it takes the same lock', async () => {
+  const store = await open(dir);
+  seedRun(store, 1);
+  await store.flush();
+  const err = await rejection(restoreBackup({ dir, environment: SANDBOX, file: 'runs/r1/units-000.json' }));
+  assert.ok(isHitstateError(err, 'HST_ERR_STORE_LOCKED'), String(err));
+  await store.close();
+});
+
 Corruption.run();
