@@ -328,7 +328,12 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
       throw err;
     }
     this.#writes++;
-    this.emit('written', { files: written, bytes, durationMs });
+    try {
+      this.emit('written', { files: written, bytes, durationMs });
+    } catch (listenerError) {
+      // The data is on disk; a listener's bug must not turn a good write into a failed one.
+      process.emitWarning(`a store 'written' listener threw: ${(listenerError as Error).message}; the write itself succeeded`);
+    }
   }
 
   #report(error: HitstateError): void {
@@ -336,7 +341,7 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
     try {
       this.emit('writeFailed', error);
     } catch (listenerError) {
-      this.#warn(new HitstateError('HST_ERR_STORE_WRITE_FAILED', `a writeFailed listener threw: ${(listenerError as Error).message}; the write failure was: ${error.message}`, { cause: listenerError }));
+      process.emitWarning(`a store 'writeFailed' listener threw: ${(listenerError as Error).message}; the write failure was: ${error.message}`);
     }
   }
 
