@@ -6,6 +6,7 @@
  * @module
  */
 import type { MTurkClient, MTurkClientConfig } from '@aws-sdk/client-mturk';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { systemClock, type Clock } from '../clock.js';
 import { isHitstateError } from '../errors.js';
 import { AuditEmitter, redactArguments, warnListenerError, type MTurkCallEvent } from './audit.js';
@@ -99,6 +100,7 @@ export class GatewayCore {
   readonly governor: RateGovernor;
   readonly #http: HttpCounters = { attempts: 0, throttled: 0, faults: 0 };
   readonly #salt: string;
+  readonly #credentials: AwsCredentialIdentityProvider;
   #closed = false;
 
   constructor(spec: RequesterSpec, options: GatewayOptions = {}) {
@@ -112,6 +114,7 @@ export class GatewayCore {
     this.events = new AuditEmitter(options.onListenerError ?? warnListenerError);
     if (options.onAudit) this.events.on('mturk.call', options.onAudit);
     const credentials = credentialProvider(spec.credentials, spec.name);
+    this.#credentials = credentials;
     this.governor = new RateGovernor({ ...options.governor, clock: this.clock });
     this.client = createMTurkClient(
       {
@@ -147,6 +150,17 @@ export class GatewayCore {
     return this.governor.whenIdle();
   }
 
+  /**
+   * Resolves this requester's credentials now, so a CLI or a runtime can fail at start-up rather
+   * than on its first MTurk call. Makes no MTurk call.
+   *
+   * @throws HitstateError `HST_ERR_CREDENTIALS_UNUSABLE` naming the source and the fix.
+   */
+  async verifyCredentials(): Promise<{ readonly accessKeyId: string; readonly temporary: boolean }> {
+    const identity = await this.#credentials();
+    return { accessKeyId: identity.accessKeyId, temporary: identity.sessionToken !== undefined };
+  }
+
   /** True once {@link close} was called. */
   get closed(): boolean {
     return this.#closed;
@@ -177,14 +191,14 @@ export class GatewayCore {
     } catch (err) {
       const thrown = this.#asThrown(err);
       if (thrown !== undefined) {
-        if (audited) this.#audit(spec, record, startedAtMs, { outcome: 'error', message: thrown instanceof Error ? thrown.message : String(thrown) });
+        if (audited) this.#audit(spec, record, startedAtMs, { status: 'error', message: thrown instanceof Error ? thrown.message : String(thrown) });
         throw thrown;
       }
       const failure = mapSdkError(err, spec.rules);
       if (audited) this.#audit(spec, record, startedAtMs, failure);
       return failure;
     }
-    if (audited) this.#audit(spec, record, startedAtMs, { outcome: 'ok' }, output);
+    if (audited) this.#audit(spec, record, startedAtMs, { status: 'ok' }, output);
     return ok(output);
   }
 
@@ -194,11 +208,10 @@ export class GatewayCore {
    */
   async collect<I extends object, P, T>(spec: CallSpec<I>, pages: (input: I) => AsyncIterable<P>, items: (page: P) => readonly T[] | undefined): Promise<MTurkOutcome<T[]>> {
     const all: T[] = [];
-    const outcome = await this.call(spec, async (input) => {
+    return this.call(spec, async (input) => {
       for await (const page of pages(input)) all.push(...(items(page) ?? []));
       return all;
     });
-    return outcome;
   }
 
   /**
@@ -229,12 +242,12 @@ export class GatewayCore {
     return undefined;
   }
 
-  #audit(spec: CallSpec<object>, record: CallRecord, startedAtMs: number, result: MTurkFailure | { outcome: 'ok' | 'error'; message?: string }, output?: unknown): void {
+  #audit(spec: CallSpec<object>, record: CallRecord, startedAtMs: number, result: MTurkFailure | { readonly status: 'ok' | 'error'; readonly message?: string }, output?: unknown): void {
     const input = spec.input as Record<string, unknown>;
-    const failure = 'status' in result ? result : undefined;
     const ids = collectIds(input, output);
-    if (failure?.status === 'alreadyDone' && failure.hitId !== undefined) ids.hitId = failure.hitId;
+    if (result.status === 'alreadyDone' && result.hitId !== undefined) ids.hitId = result.hitId;
     const token = typeof input.UniqueRequestToken === 'string' ? input.UniqueRequestToken : undefined;
+    const turkErrorCode = 'turkErrorCode' in result ? result.turkErrorCode : undefined;
     const event: MTurkCallEvent = {
       type: 'mturk.call',
       operation: spec.operation,
@@ -243,9 +256,9 @@ export class GatewayCore {
       environment: this.environment,
       lane: spec.options?.lane ?? policyOf(spec.operation).lane,
       arguments: redactArguments(input, this.#salt),
-      outcome: failure ? failure.status : (result as { outcome: 'ok' | 'error' }).outcome,
-      ...(failure ? { message: failure.message } : 'message' in result && result.message !== undefined ? { message: result.message } : {}),
-      ...(failure?.turkErrorCode === undefined ? {} : { turkErrorCode: failure.turkErrorCode }),
+      outcome: result.status,
+      ...(result.message === undefined ? {} : { message: result.message }),
+      ...(turkErrorCode === undefined ? {} : { turkErrorCode }),
       ...(token === undefined ? {} : { token }),
       ids,
       ...(record.requestId === undefined ? {} : { requestId: record.requestId }),

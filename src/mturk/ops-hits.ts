@@ -19,7 +19,8 @@ import type { CallOptions, GatewayCore } from './gateway-core.js';
 import { formatUsd, toCents } from './money.js';
 import { isStateRefusal, ok, type MTurkOutcome } from './outcome.js';
 import { toQualificationRequirements, type LocalQualificationRequirement } from './qualifications.js';
-import { buildExternalQuestion } from './question-xml.js';
+import { buildExternalQuestion, MAX_XML_BYTES } from './question-xml.js';
+import { HitstateError } from '../errors.js';
 import { toHITInfo, type HITInfo } from './records.js';
 import { assertValidToken, hitToken } from './tokens.js';
 import { DAY_SEC, Problems } from './validate.js';
@@ -134,6 +135,10 @@ export async function sendCreateHIT(core: GatewayCore, method: string, c: HITCre
     .integer(c.lifetimeSec, 'lifetimeSec', 30, 365 * DAY_SEC)
     .integer(c.maxAssignments, 'maxAssignments', 1, 1_000_000_000)
     .throwIfAny('HIT');
+  const questionBytes = Buffer.byteLength(c.questionXml, 'utf8');
+  if (questionBytes > MAX_XML_BYTES) {
+    throw new HitstateError('HST_ERR_XML_TOO_LARGE', `the question of the HIT is ${questionBytes} bytes; MTurk accepts at most ${MAX_XML_BYTES}`, { field: 'question', runId: c.annotation.runId });
+  }
   const outcome = await core.call(
     {
       method,

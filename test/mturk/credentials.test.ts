@@ -82,6 +82,18 @@ Credentials('when a profile exists but has no keys then the call throws HST_ERR_
   assert.is(fake.requests.length, 0);
 });
 
+Credentials('when credentials are verified up front then temporary keys are recognised and unusable ones fail without any call', async () => {
+  const fake = new FakeMTurk();
+  const session = new MTurkGateway({ name: 'v1', environment: 'custom', endpoint: 'http://127.0.0.1:9', credentials: { kind: 'profile', profile: 'hitstate-session' } }, { requestHandler: fake.handler });
+  const nokeys = new MTurkGateway({ name: 'v2', environment: 'custom', endpoint: 'http://127.0.0.1:9', credentials: { kind: 'profile', profile: 'hitstate-nokeys' } }, { requestHandler: fake.handler });
+  opened.push(session, nokeys);
+  assert.equal(await session.verifyCredentials(), { accessKeyId: 'ASIAHITSTATESESSION', temporary: true });
+  const err = await nokeys.verifyCredentials().then(() => null, (e: unknown) => e);
+  assert.ok(isHitstateError(err, 'HST_ERR_CREDENTIALS_UNUSABLE'));
+  assert.match((err as Error).message, /aws configure --profile hitstate-nokeys/);
+  assert.is(fake.requests.length, 0);
+});
+
 Credentials('when static keys are empty then the gateway refuses them', () => {
   assert.throws(() => new MTurkGateway({ name: 'e', environment: 'custom', endpoint: 'http://127.0.0.1:9', credentials: { kind: 'static', accessKeyId: '', secretAccessKey: 'x' } }), (e: unknown) => isHitstateError(e, 'HST_ERR_CONFIG_INVALID'));
 });
