@@ -216,7 +216,9 @@ export const taskRunImplementation = s.extend({
     }),
     relayReviewToUnit: decide((context, event) => {
       assertEvent(event, 'report.agentReviewed');
-      return { context, effects: [{ kind: 'toUnit', unitId: event.unitId, event: { type: 'agent.reviewed', status: event.status, at: event.at } }] };
+      // A released agent can still be reviewed (its own submission), but its unit belongs to someone else now.
+      if (logic.agentBinding(context, event.agentId)?.current !== true) return none(context);
+      return { context, effects: [{ kind: 'toUnit', unitId: event.unitId, event: { type: 'agent.reviewed', agentId: event.agentId, status: event.status, at: event.at } }] };
     }),
     adoptReconciledUnit: decide((context, event) => {
       assertEvent(event, 'report.reconciledWithoutAgent');

@@ -104,8 +104,10 @@ export const unitSetup = setup({
     dataMissing: ({ context }) => !context.submitted,
     hitNotExpired: ({ context }) => !context.hitExpired,
     hasAgent: ({ context }) => context.agentId !== null,
-    reviewedApproved: ({ event }) => event.type === 'agent.reviewed' && event.status === 'approved',
-    reviewedSoftRejected: ({ event }) => event.type === 'agent.reviewed' && event.status === 'soft_rejected',
+    /** R1-R4: only the review of this unit's own agent counts (an earlier, released agent's does not). */
+    isOwnAgentReview: ({ context, event }) => event.type === 'agent.reviewed' && context.agentId !== null && event.agentId === context.agentId,
+    reviewedApproved: ({ context, event }) => event.type === 'agent.reviewed' && event.agentId === context.agentId && event.status === 'approved',
+    reviewedSoftRejected: ({ context, event }) => event.type === 'agent.reviewed' && event.agentId === context.agentId && event.status === 'soft_rejected',
     outcomeApproved: ({ context }) => context.reviewOutcome === 'approved',
     outcomeRejected: ({ context }) => context.reviewOutcome === 'rejected',
     outcomeSoftRejected: ({ context }) => context.reviewOutcome === 'soft_rejected',

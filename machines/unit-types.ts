@@ -104,8 +104,8 @@ export type UnitEvent =
   | { readonly type: 'unit.retryReconcile'; readonly at: number }
   /** Fact: the agent's submitted data is now in the store. */
   | { readonly type: 'agent.submitted'; readonly at: number }
-  /** Fact: the agent's review was confirmed by MTurk (R1-R3). */
-  | { readonly type: 'agent.reviewed'; readonly status: ReviewedStatus; readonly at: number }
+  /** Fact: MTurk confirmed the review of agent `agentId` (R1-R3). Ignored unless it is this unit's agent. */
+  | { readonly type: 'agent.reviewed'; readonly agentId: string; readonly status: ReviewedStatus; readonly at: number }
   /** Fact: the runtime's clock passed `nextDeadline(snapshot)`. */
   | { readonly type: 'deadline.reached'; readonly at: number };
 

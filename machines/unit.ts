@@ -266,7 +266,7 @@ export const unitMachine = unitImplementation.createMachine({
       },
       on: {
         'agent.submitted': { guard: 'dataMissing', target: '.awaitingReview', actions: 'recordSubmitted' },
-        'agent.reviewed': { guard: 'hasAgent', actions: 'holdReviewOutcome' },
+        'agent.reviewed': { guard: 'isOwnAgentReview', actions: 'holdReviewOutcome' },
       },
     },
 

@@ -74,6 +74,27 @@ Lessons('#3 (PR #207): when a released HIT completes under another unit then onl
   assert.equal([d.snapshot.context.hitId, d.snapshot.context.bindings], [null, 1], 'the release forgets the HIT; the generation counts bindings');
 });
 
+Lessons('#3: when a released agent (who submitted late) is reviewed then the unit, now another worker’s, does not take that outcome', () => {
+  const h = run({ runId: 'r1', unitIds: ['u1'] }).setUp();
+  h.launchAll();
+  h.arrive('HIT-u1', 'A1', 'W1');
+  h.send({ type: 'agent.disconnected', agentId: 'A1-W1', at: h.now });
+  h.send({ type: 'unit.releaseAgent', unitId: 'u1', reason: 'disconnected', at: h.now });
+  h.send({ type: 'agent.submitted', agentId: 'A1-W1', at: h.now });
+  assert.equal(h.agent('A1-W1')?.value, { completed: 'idle' }, 'the late submission is kept on the old agent');
+  assert.is(h.unit('u1').context.submitted, false, 'and not credited to the released unit');
+  h.arrive('HIT-u1', 'A2', 'W2');
+  h.send({ type: 'agent.submitted', agentId: 'A2-W2', at: h.now });
+  h.send({ type: 'hit.observed', hitId: 'HIT-u1', status: 'Reviewable', available: 0, at: h.now });
+  h.send({ type: 'review.reject', agentId: 'A1-W1', requestId: 'q1', feedback: 'left the task', at: h.now });
+  const [reject] = h.take('rejectAssignment');
+  h.send({ type: 'review.succeeded', agentId: 'A1-W1', commandId: reject!.commandId, at: h.now });
+  assert.equal(h.agent('A1-W1')?.value, { rejected: 'idle' });
+  assert.equal(h.unit('u1').value, { completed: 'awaitingReview' }, 'u1 waits for the review of A2-W2, its own agent');
+  const d = completedUnit().send({ type: 'agent.reviewed', agentId: 'someone-else', status: 'approved', at: 1 });
+  assert.equal(d.value, { completed: 'awaitingReview' });
+});
+
 Lessons('#7 (PR #410): when Assignable flickers before Reviewable under a working agent then the return stays tentative and the agent is never returned', () => {
   const h = runWithWorker();
   h.send({ type: 'hit.observed', hitId: 'HIT-u1', status: 'Assignable', available: 1, at: h.now + 1 });
@@ -131,7 +152,7 @@ Lessons('#9 (#431/PR #440): when a run with finished units expires then no HIT o
   h.send({ type: 'run.expire', at: h.now });
   const expired = h.take('expireHIT').map((c) => (c.kind === 'expireHIT' ? c.hitId : ''));
   assert.not.ok(expired.includes('HIT-u1'));
-  for (const d of [completedUnit(), completedUnit().send({ type: 'agent.reviewed', status: 'approved', at: 1 })]) {
+  for (const d of [completedUnit(), completedUnit().send({ type: 'agent.reviewed', agentId: AGENT, status: 'approved', at: 1 })]) {
     assert.equal(d.send({ type: 'unit.expire', hitId: HIT, at: 2 }).commands, []);
   }
 });

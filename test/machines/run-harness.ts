@@ -1,6 +1,6 @@
 // A taskRun actor under test: a command outbox instead of MTurk, a virtual clock for the `at` of
 // events, and readers for the children's snapshots.
-import { createActor, type Actor, type AnyActorRef, type StateValue } from 'xstate';
+import { createActor, type Actor, type AnyActorRef, type InspectionEvent, type StateValue } from 'xstate';
 import type { AgentContext } from '../../machines/agent-types.js';
 import type { Command } from '../../machines/commands.js';
 import { agentActorId, unitActorId } from '../../machines/ids.js';
@@ -23,12 +23,16 @@ export class RunHarness {
   readonly errors: unknown[] = [];
   readonly actor: Actor<typeof taskRunMachine>;
 
-  constructor(input: TaskRunInput, options: { snapshot?: unknown; clock?: VirtualClock; handler?: (command: Command) => void } = {}) {
+  constructor(
+    input: TaskRunInput,
+    options: { snapshot?: unknown; clock?: VirtualClock; handler?: (command: Command) => void; inspect?: (event: InspectionEvent) => void } = {},
+  ) {
     this.clock = options.clock ?? new VirtualClock();
     const handler = options.handler ?? ((command: Command) => void this.outbox.push(command));
     this.actor = createActor(withCommandHandler(taskRunMachine, handler), {
       input,
       ...(options.snapshot !== undefined ? { snapshot: options.snapshot as never } : {}),
+      ...(options.inspect !== undefined ? { inspect: options.inspect } : {}),
     });
     this.actor.subscribe({ error: (err) => void this.errors.push(err) });
     this.actor.start();
@@ -77,6 +81,13 @@ export class RunHarness {
 
   agent(agentId: string): ChildView<AgentContext> | undefined {
     return this.child(agentActorId(agentId))?.getSnapshot() as ChildView<AgentContext> | undefined;
+  }
+
+  /** Every child's id and current snapshot (units and agents). */
+  childSnapshots(): Array<{ id: string; snapshot: { value: StateValue; context: never } }> {
+    return Object.entries(this.snapshot.children as Record<string, AnyActorRef | undefined>).flatMap(([id, ref]) =>
+      ref === undefined ? [] : [{ id, snapshot: ref.getSnapshot() as { value: StateValue; context: never } }],
+    );
   }
 
   childIds(): string[] {

@@ -18,8 +18,8 @@ Rows('C1: when a created unit gets an observation or a lookup result then it sta
 });
 
 Rows('T1: when a unit is accepted, expired or soft_rejected then no event changes it and none makes an MTurk call', () => {
-  const accepted = completedUnit().send({ type: 'agent.reviewed', status: 'approved', at: 1 });
-  const softRejected = completedUnit().send({ type: 'agent.reviewed', status: 'soft_rejected', at: 1 });
+  const accepted = completedUnit().send({ type: 'agent.reviewed', agentId: AGENT, status: 'approved', at: 1 });
+  const softRejected = completedUnit().send({ type: 'agent.reviewed', agentId: AGENT, status: 'soft_rejected', at: 1 });
   const expired = assignedUnit().send({ type: 'hit.notFound', hitId: HIT, at: 1 });
   const events: UnitEvent[] = [
     observed(HIT, 'Assignable', 1, 2),
@@ -29,7 +29,7 @@ Rows('T1: when a unit is accepted, expired or soft_rejected then no event change
     { type: 'unit.launch', at: 2 },
     { type: 'unit.releaseAgent', reason: 'x', at: 2 },
     { type: 'unit.abandon', reason: 'x', at: 2 },
-    { type: 'agent.reviewed', status: 'rejected', at: 2 },
+    { type: 'agent.reviewed', agentId: AGENT, status: 'rejected', at: 2 },
     { type: 'deadline.reached', at: Number.MAX_SAFE_INTEGER },
   ];
   for (const [d, status] of [[accepted, 'accepted'], [softRejected, 'soft_rejected'], [expired, 'expired']] as const) {
@@ -44,24 +44,24 @@ Rows('T1: when a unit is accepted, expired or soft_rejected then no event change
 });
 
 Rows('R1: when a completed or rejected unit learns its agent was approved then it is accepted', () => {
-  const fromCompleted = completedUnit().send({ type: 'agent.reviewed', status: 'approved', at: 1 });
+  const fromCompleted = completedUnit().send({ type: 'agent.reviewed', agentId: AGENT, status: 'approved', at: 1 });
   assert.is(fromCompleted.value, 'accepted');
-  const fromRejected = completedUnit().send({ type: 'agent.reviewed', status: 'rejected', at: 1 }).send({ type: 'agent.reviewed', status: 'approved', at: 2 });
+  const fromRejected = completedUnit().send({ type: 'agent.reviewed', agentId: AGENT, status: 'rejected', at: 1 }).send({ type: 'agent.reviewed', agentId: AGENT, status: 'approved', at: 2 });
   assert.is(fromRejected.value, 'accepted');
   assert.equal(fromRejected.reports, [{ type: 'report.unitChanged', unitId: 'u1', status: 'accepted', at: 2 }]);
 });
 
 Rows('R2: when a completed unit learns its agent was rejected then it is rejected, and a second rejection changes nothing', () => {
-  const d = completedUnit().send({ type: 'agent.reviewed', status: 'rejected', at: 1 });
+  const d = completedUnit().send({ type: 'agent.reviewed', agentId: AGENT, status: 'rejected', at: 1 });
   assert.is(d.value, 'rejected');
-  d.send({ type: 'agent.reviewed', status: 'rejected', at: 2 });
+  d.send({ type: 'agent.reviewed', agentId: AGENT, status: 'rejected', at: 2 });
   assert.is(d.value, 'rejected');
   assert.equal(d.actions, []);
 });
 
 Rows('R3: when a completed or rejected unit learns its agent was soft-rejected then it is soft_rejected', () => {
-  assert.is(completedUnit().send({ type: 'agent.reviewed', status: 'soft_rejected', at: 1 }).value, 'soft_rejected');
-  const fromRejected = completedUnit().send({ type: 'agent.reviewed', status: 'rejected', at: 1 }).send({ type: 'agent.reviewed', status: 'soft_rejected', at: 2 });
+  assert.is(completedUnit().send({ type: 'agent.reviewed', agentId: AGENT, status: 'soft_rejected', at: 1 }).value, 'soft_rejected');
+  const fromRejected = completedUnit().send({ type: 'agent.reviewed', agentId: AGENT, status: 'rejected', at: 1 }).send({ type: 'agent.reviewed', agentId: AGENT, status: 'soft_rejected', at: 2 });
   assert.is(fromRejected.value, 'soft_rejected');
 });
 
@@ -70,7 +70,7 @@ Rows('R4: when a completed unit has no agent then a review outcome leaves it unc
   assert.equal(d.value, { completed: 'reconciling' });
   assert.is(d.snapshot.context.agentId, null);
   d.send({ type: 'reconcile.failed', commandId: d.commands[0]!.commandId, reason: 'no answer', retryable: false, at: 2 });
-  d.send({ type: 'agent.reviewed', status: 'approved', at: 3 });
+  d.send({ type: 'agent.reviewed', agentId: AGENT, status: 'approved', at: 3 });
   assert.equal(d.value, { completed: 'reconcileFailed' });
   assert.is(d.snapshot.context.reviewOutcome, null);
 });
@@ -293,9 +293,9 @@ Actions('when a created unit is expired then it is expired without any MTurk cal
 Actions('when a completed, accepted, rejected or soft_rejected unit is expired then nothing happens and no HIT is expired again (PR #440)', () => {
   const units = [
     completedUnit(),
-    completedUnit().send({ type: 'agent.reviewed', status: 'approved', at: 1 }),
-    completedUnit().send({ type: 'agent.reviewed', status: 'rejected', at: 1 }),
-    completedUnit().send({ type: 'agent.reviewed', status: 'soft_rejected', at: 1 }),
+    completedUnit().send({ type: 'agent.reviewed', agentId: AGENT, status: 'approved', at: 1 }),
+    completedUnit().send({ type: 'agent.reviewed', agentId: AGENT, status: 'rejected', at: 1 }),
+    completedUnit().send({ type: 'agent.reviewed', agentId: AGENT, status: 'soft_rejected', at: 1 }),
   ];
   for (const d of units) {
     const before = d.value;
@@ -373,7 +373,7 @@ Reconcile('when the task server’s submit arrives late during reconciliation th
 Reconcile('when a review outcome arrives while reconciling then it waits until the data question is settled', () => {
   const d = assignedUnit().send(observed(HIT, 'Reviewable', 0, 2));
   const id = d.commands[0]!.commandId;
-  d.send({ type: 'agent.reviewed', status: 'approved', at: 3 });
+  d.send({ type: 'agent.reviewed', agentId: AGENT, status: 'approved', at: 3 });
   assert.equal(d.value, { completed: 'reconciling' });
   d.send({ type: 'reconcile.succeeded', commandId: id, at: 4 });
   assert.is(d.value, 'accepted');
