@@ -7,6 +7,7 @@
  * | `GET /_sim/workers/{workerId}` | | the worker: locale, system qualifications, counts, messages |
  * | `POST /_sim/workers/{workerId}` | `{locale?, systemQualifications?}` | the worker |
  * | `POST /_sim/workers/{workerId}/accept` | `{hitId}` or `{hitTypeId}` | `{assignmentId, hitId}` |
+ * | `POST /_sim/workers/{workerId}/qualification-requests` | `{qualificationTypeId, fields?}` | `{status, qualificationRequestId?}` |
  * | `POST /_sim/assignments/{id}/submit` | `{fields: {name: value}}` | `{assignmentId, hitId, status}` |
  * | `POST /_sim/assignments/{id}/return` | none | `{assignmentId, hitId, status}` |
  * | `POST /_sim/assignments/{id}/abandon` | none | `{assignmentId, hitId, status}` |
@@ -25,7 +26,7 @@ import { HitstateError, isHitstateError } from '../errors.js';
 import type { SimulatorHost } from './host.js';
 import { readBody, sendJson } from './http-util.js';
 import type { AssignmentRecord } from './model.js';
-import { abandon, accept, checkWorkerId, returnAssignment, setLocale, setSystemQualification, submit } from './worker-actions.js';
+import { abandon, accept, checkWorkerId, requestQualification, returnAssignment, setLocale, setSystemQualification, submit } from './worker-actions.js';
 
 const badRequest = (message: string, field?: string): HitstateError => new HitstateError('HST_ERR_SIM_BAD_REQUEST', message, field ? { field } : {});
 
@@ -95,6 +96,11 @@ async function route(host: SimulatorHost, req: IncomingMessage, url: URL): Promi
       if (!target) throw badRequest('The body must be {"hitId": "..."} or {"hitTypeId": "..."}.', 'hitId');
       const a = accept(engine, id, target);
       return { assignmentId: a.assignmentId, hitId: a.hitId };
+    }
+    if (is('POST', 3) && action === 'qualification-requests') {
+      const body = await jsonBody(host, req);
+      if (typeof body.qualificationTypeId !== 'string') throw badRequest('The body must be {"qualificationTypeId": "...", "fields": {...}} (fields: answers to the type\'s test, if any).', 'qualificationTypeId');
+      return requestQualification(engine, id, body.qualificationTypeId, fieldsOf(body.fields));
     }
   }
   if (area === 'assignments' && is('POST', 3)) {

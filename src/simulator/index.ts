@@ -35,12 +35,12 @@ import { createSimulatorServer } from './server.js';
 import { SimState } from './state.js';
 import { StatsRecorder, type SimulatorStats } from './stats.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
-import { abandon, accept, returnAssignment, setLocale, setSystemQualification, submit, type AcceptTarget } from './worker-actions.js';
+import { abandon, accept, requestQualification, returnAssignment, setLocale, setSystemQualification, submit, type AcceptTarget, type QualificationRequestResult } from './worker-actions.js';
 import { fieldsOf } from './control-api.js';
 
 export type { SimulatorStats } from './stats.js';
 export type { ThrottleOptions } from './throttle.js';
-export type { AcceptTarget } from './worker-actions.js';
+export type { AcceptTarget, QualificationRequestResult } from './worker-actions.js';
 export type * from './model.js';
 
 /** Options of {@link createSimulator}; each also exists as a `hitstate sim` flag. */
@@ -105,6 +105,11 @@ export interface SimulatedWorkers {
   setLocale(workerId: string, locale: Locale): void;
   /** Sets the worker's value of a system qualification (e.g. Masters, Adult); null removes it. */
   setSystemQualification(workerId: string, qualificationTypeId: string, value: number | null): void;
+  /**
+   * Requests a qualification: AutoGranted types grant at once, others wait for the owner's
+   * AcceptQualificationRequest / RejectQualificationRequest. `fields` answer the type's test.
+   */
+  requestQualification(workerId: string, qualificationTypeId: string, fields?: Record<string, string | string[]>): Promise<QualificationRequestResult>;
   /** A new random worker id (`A` + 13). */
   create(): string;
 }
@@ -238,6 +243,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
       setLocale(engine, workerId, locale);
     },
     setSystemQualification: (workerId, qualificationTypeId, value) => setSystemQualification(engine, workerId, qualificationTypeId, value),
+    requestQualification: async (workerId, qualificationTypeId, fields = {}) => requestQualification(engine, workerId, qualificationTypeId, fieldsOf(fields)),
     create: () => engine.worker(ids.customerId()).workerId,
   };
   return {

@@ -165,6 +165,24 @@ export interface QualificationGrantRecord {
   reason?: string;
 }
 
+/** A worker's request for a qualification (types that are neither auto-granted nor decided yet). */
+export interface QualificationRequestRecord {
+  qualificationRequestId: string;
+  qualificationTypeId: string;
+  workerId: string;
+  /** The account owning the qualification type (who decides). */
+  account: string;
+  seq: number;
+  submitMs: number;
+  status: 'Pending' | 'Granted' | 'Rejected';
+  /** The type's Test at request time, and the worker's QuestionFormAnswers, when the type has a test. */
+  test?: string;
+  answer?: string;
+  /** When the request was decided. */
+  decidedMs?: number;
+  reason?: string;
+}
+
 export interface BonusRecord {
   account: string;
   seq: number;
@@ -251,6 +269,8 @@ export interface AccountView {
   qualificationTypes: QualificationTypeRecord[];
   /** Grants of this account's qualification types. */
   qualifications: QualificationGrantRecord[];
+  /** Requests for this account's qualification types, decided or not. */
+  qualificationRequests: QualificationRequestRecord[];
 }
 
 /** The whole simulator state, read-only, as `inspect()` and `GET /_sim/state` return it. */

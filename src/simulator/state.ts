@@ -16,6 +16,7 @@ import type {
   HitTypeRecord,
   NotificationRecord,
   QualificationGrantRecord,
+  QualificationRequestRecord,
   QualificationTypeRecord,
   TokenRecord,
   VisibleAssignmentStatus,
@@ -33,6 +34,8 @@ export interface StateRecords {
   assignments: AssignmentRecord[];
   qualificationTypes: QualificationTypeRecord[];
   grants: QualificationGrantRecord[];
+  /** Absent in files written before qualification requests existed. */
+  qualificationRequests?: QualificationRequestRecord[];
   bonuses: BonusRecord[];
   blocks: WorkerBlockRecord[];
   workers: WorkerRecord[];
@@ -67,6 +70,7 @@ export class SimState {
   readonly qualificationTypes = new Map<string, QualificationTypeRecord>();
   readonly #qualTypeByName = new Map<string, string>();
   readonly grants = new Map<string, QualificationGrantRecord>();
+  readonly qualificationRequests = new Map<string, QualificationRequestRecord>();
   readonly workers = new Map<string, WorkerRecord>();
   readonly tokens = new Map<string, TokenRecord>();
   readonly bonuses: BonusRecord[] = [];
@@ -88,6 +92,8 @@ export class SimState {
   readonly #qualTypesByAccount = new Map<string, OrderedIndex<QualificationTypeRecord>>();
   readonly #allQualTypes = new OrderedIndex<QualificationTypeRecord>();
   readonly #grantsByTypeStatus = new Map<string, OrderedIndex<QualificationGrantRecord>>();
+  readonly #pendingRequests = new Map<string, OrderedIndex<QualificationRequestRecord>>();
+  readonly #latestRequest = new Map<string, QualificationRequestRecord>();
 
   /** The next number of the one sequence that orders everything (creation, submission, review). */
   nextSeq(): number {
@@ -307,6 +313,27 @@ export class SimState {
     return this.#grantsByTypeStatus.get(key(qualificationTypeId, status)) ?? EMPTY;
   }
 
+  /** Adds or updates a qualification request, keeping the pending indexes (per account, per account and type) right. */
+  putQualificationRequest(r: QualificationRequestRecord): void {
+    const latest = this.#latestRequest.get(key(r.qualificationTypeId, r.workerId));
+    if (!latest || latest.seq <= r.seq) this.#latestRequest.set(key(r.qualificationTypeId, r.workerId), r);
+    this.qualificationRequests.set(r.qualificationRequestId, r);
+    for (const k of [key(r.account), key(r.account, r.qualificationTypeId)]) {
+      if (r.status === 'Pending') indexIn(this.#pendingRequests, k).set(r.seq, r);
+      else this.#pendingRequests.get(k)?.delete(r.seq);
+    }
+  }
+
+  /** Pending qualification requests for the account's types (optionally one type), oldest first. */
+  pendingQualificationRequests(account: string, qualificationTypeId?: string): OrderedIndex<QualificationRequestRecord> {
+    return this.#pendingRequests.get(qualificationTypeId === undefined ? key(account) : key(account, qualificationTypeId)) ?? EMPTY;
+  }
+
+  /** The worker's latest request for a type, if any. */
+  latestQualificationRequest(qualificationTypeId: string, workerId: string): QualificationRequestRecord | undefined {
+    return this.#latestRequest.get(key(qualificationTypeId, workerId));
+  }
+
   // --- tokens, notifications ---------------------------------------------------------------
 
   static tokenKey(account: string, kind: string, token: string): string {
@@ -330,6 +357,7 @@ export class SimState {
       assignments: [...this.assignments.values()],
       qualificationTypes: [...this.qualificationTypes.values()],
       grants: [...this.grants.values()],
+      qualificationRequests: [...this.qualificationRequests.values()],
       bonuses: this.bonuses,
       blocks: [...this.blocks.values()],
       workers: [...this.workers.values()],
@@ -348,6 +376,7 @@ export class SimState {
     for (const a of [...r.assignments].sort((x, y) => x.seq - y.seq)) s.addAssignment(a);
     for (const q of r.qualificationTypes) s.addQualificationType(q);
     for (const g of r.grants) s.putGrant(g);
+    for (const q of [...(r.qualificationRequests ?? [])].sort((x, y) => x.seq - y.seq)) s.putQualificationRequest(q);
     for (const b of [...r.bonuses].sort((x, y) => x.seq - y.seq)) s.addBonus(b);
     for (const b of r.blocks) s.putBlock(b);
     for (const w of r.workers) s.addWorker(w);

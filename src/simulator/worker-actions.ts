@@ -184,3 +184,55 @@ export function setSystemQualification(engine: Engine, workerIdRaw: unknown, qua
   else throw new HitstateError('HST_ERR_SIM_BAD_REQUEST', `systemQualifications.${qualificationTypeId} must be an integer or null, got ${JSON.stringify(value)}.`, { field: 'systemQualifications' });
   engine.changed();
 }
+
+/** What became of a qualification request: granted at once (AutoGranted types) or waiting for the requester. */
+export interface QualificationRequestResult {
+  status: 'Granted' | 'Pending';
+  qualificationRequestId?: string;
+}
+
+/**
+ * A worker requests a qualification. AutoGranted types grant at once with AutoGrantedValue;
+ * others wait in ListQualificationRequests until the owner accepts or rejects. A type with a Test
+ * stores the test and the worker's answers (`fields`, as QuestionFormAnswers). After a rejection
+ * the worker may ask again only once RetryDelayInSeconds has passed (never, without one).
+ *
+ * @throws HitstateError `HST_ERR_SIM_NOT_FOUND`, `HST_ERR_SIM_QUALIFICATION_REQUEST_REFUSED`.
+ */
+export function requestQualification(engine: Engine, workerIdRaw: unknown, qualificationTypeId: unknown, fields: readonly (readonly [string, string])[] = []): QualificationRequestResult {
+  const workerId = checkWorkerId(workerIdRaw);
+  const type = typeof qualificationTypeId === 'string' ? engine.state.qualificationTypes.get(qualificationTypeId) : undefined;
+  if (!type || type.deleted) throw new HitstateError('HST_ERR_SIM_NOT_FOUND', `Qualification type ${JSON.stringify(qualificationTypeId)} does not exist (system qualifications cannot be requested).`, { field: 'qualificationTypeId' });
+  const refused = (why: string): HitstateError =>
+    new HitstateError('HST_ERR_SIM_QUALIFICATION_REQUEST_REFUSED', `Worker ${workerId} cannot request qualification ${type.qualificationTypeId} (${type.name}): ${why}.`, { workerId });
+  if (type.status !== 'Active') throw refused('the type is Inactive');
+  if (engine.state.grant(type.qualificationTypeId, workerId)?.status === 'Granted') throw refused('the worker already holds it');
+  const nowMs = engine.now();
+  const last = engine.state.latestQualificationRequest(type.qualificationTypeId, workerId);
+  if (last?.status === 'Pending') throw refused(`request ${last.qualificationRequestId} is still pending`);
+  if (last?.status === 'Rejected') {
+    if (type.retryDelaySec === undefined) throw refused('a rejected request cannot be repeated for a type without RetryDelayInSeconds');
+    const retryAtMs = (last.decidedMs ?? last.submitMs) + type.retryDelaySec * 1000;
+    if (nowMs < retryAtMs) throw refused(`the retry delay runs until ${new Date(retryAtMs).toISOString()}`);
+  }
+  engine.worker(workerId);
+  if (type.autoGranted) {
+    const existing = engine.state.grant(type.qualificationTypeId, workerId);
+    engine.state.putGrant({ qualificationTypeId: type.qualificationTypeId, workerId, seq: existing?.seq ?? engine.state.nextSeq(), status: 'Granted', grantMs: nowMs, integerValue: type.autoGrantedValue ?? 1 });
+    engine.changed();
+    return { status: 'Granted' };
+  }
+  const request = {
+    qualificationRequestId: engine.ids.entityId(),
+    qualificationTypeId: type.qualificationTypeId,
+    workerId,
+    account: type.account,
+    seq: engine.state.nextSeq(),
+    submitMs: nowMs,
+    status: 'Pending' as const,
+    ...(type.test !== undefined ? { test: type.test, answer: buildAnswerXml(fields) } : {}),
+  };
+  engine.state.putQualificationRequest(request);
+  engine.changed();
+  return { status: 'Pending', qualificationRequestId: request.qualificationRequestId };
+}

@@ -3,7 +3,7 @@ import {
   GetAccountBalanceCommand,
   GetHITCommand,
   ListHITsCommand,
-  ListQualificationRequestsCommand,
+  GetFileUploadURLCommand,
   MTurkServiceException,
   RequestError,
   type MTurkClient,
@@ -55,9 +55,9 @@ Protocol('when the target is unknown, missing or not implemented then a RequestE
   const missing = await rawCall(sim, '{}', { 'x-amz-target': '' });
   assert.match(String(missing.json.Message), /Missing x-amz-target/);
   noCodeKey(unknownOp.json);
-  const err = await rejection(mturk.send(new ListQualificationRequestsCommand({})));
+  const err = await rejection(mturk.send(new GetFileUploadURLCommand({ AssignmentId: '3AAAAAAAAAAAAAAAAAAAAAAAAAAAAA', QuestionIdentifier: 'q' })));
   assert.instance(err, RequestError);
-  assert.match(err.message, /ListQualificationRequests is not implemented by the hitstate MTurk simulator/);
+  assert.match(err.message, /GetFileUploadURL is not implemented by the hitstate MTurk simulator/);
 });
 
 Protocol('when the body is not a JSON object then a RequestError says so and nothing is counted', async ({ sim }) => {

@@ -11,6 +11,10 @@ import {
   ListQualificationTypesCommand,
   ListWorkerBlocksCommand,
   ListWorkersWithQualificationTypeCommand,
+  AcceptQualificationRequestCommand,
+  ListQualificationRequestsCommand,
+  RejectQualificationRequestCommand,
+  paginateListQualificationTypes,
   paginateListWorkerBlocks,
   paginateListWorkersWithQualificationType,
   RequestError,
@@ -21,7 +25,7 @@ import {
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Simulator } from '../../src/simulator/index.js';
-import { clientFor, hitInput, rejection, startSim } from './helpers.js';
+import { clientFor, hitInput, postJson, rejection, startSim } from './helpers.js';
 
 const Quals = suite<{ sim: Simulator; mturk: MTurkClient }>('simulator qualifications and blocks', {} as never);
 
@@ -204,6 +208,45 @@ Quals('when a worker is blocked then they cannot accept the requester HITs, and 
   const sizes = [];
   for await (const page of paginateListWorkerBlocks({ client: mturk, pageSize: 100 }, {})) sizes.push(page.NumResults);
   assert.equal(sizes, [100, 5]);
+});
+
+Quals('when workers request qualifications then auto-granted types grant at once and others wait for accept or reject', async ({ sim, mturk }) => {
+  const { QualificationType: auto } = await mturk.send(new CreateQualificationTypeCommand({ Name: 'Open', Description: 'd', QualificationTypeStatus: 'Active', AutoGranted: true, AutoGrantedValue: 3 }));
+  assert.equal(await sim.workers.requestQualification('AWORKERONE', auto!.QualificationTypeId!), { status: 'Granted' });
+  assert.is((await mturk.send(new GetQualificationScoreCommand({ QualificationTypeId: auto!.QualificationTypeId, WorkerId: 'AWORKERONE' }))).Qualification!.IntegerValue, 3);
+  const { QualificationType: manual } = await mturk.send(new CreateQualificationTypeCommand({ Name: 'Reviewed', Description: 'd', QualificationTypeStatus: 'Active', RetryDelayInSeconds: 3600 }));
+  const typeId = manual!.QualificationTypeId!;
+  const one = await sim.workers.requestQualification('AWORKERONE', typeId);
+  const two = (await postJson(`${sim.url}/_sim/workers/AWORKERTWO/qualification-requests`, { qualificationTypeId: typeId })).json;
+  assert.equal([one.status, two.status], ['Pending', 'Pending']);
+  const again = await postJson(`${sim.url}/_sim/workers/AWORKERTWO/qualification-requests`, { qualificationTypeId: typeId });
+  assert.is(again.status, 409);
+  assert.is(again.json.error.code, 'HST_ERR_SIM_QUALIFICATION_REQUEST_REFUSED');
+  const listed = await mturk.send(new ListQualificationRequestsCommand({ QualificationTypeId: typeId }));
+  assert.equal(listed.QualificationRequests!.map((r) => [r.QualificationRequestId, r.WorkerId]), [[one.qualificationRequestId, 'AWORKERONE'], [two.qualificationRequestId, 'AWORKERTWO']]);
+  assert.ok(listed.QualificationRequests![0]!.SubmitTime instanceof Date);
+  await mturk.send(new AcceptQualificationRequestCommand({ QualificationRequestId: one.qualificationRequestId, IntegerValue: 9 }));
+  await mturk.send(new RejectQualificationRequestCommand({ QualificationRequestId: two.qualificationRequestId, Reason: 'Not yet' }));
+  assert.is((await mturk.send(new GetQualificationScoreCommand({ QualificationTypeId: typeId, WorkerId: 'AWORKERONE' }))).Qualification!.IntegerValue, 9);
+  assert.equal((await mturk.send(new ListQualificationRequestsCommand({}))).QualificationRequests, []);
+  const decided = await rejection(mturk.send(new AcceptQualificationRequestCommand({ QualificationRequestId: two.qualificationRequestId })));
+  assert.match(decided.message, /is Rejected\. This operation can be called with a status of: Submitted/);
+  const tooSoon = await rejection(sim.workers.requestQualification('AWORKERTWO', typeId));
+  assert.match(tooSoon.message, /retry delay runs until/);
+  await sim.advance(3600);
+  assert.is((await sim.workers.requestQualification('AWORKERTWO', typeId)).status, 'Pending');
+  const other = clientFor(sim, 'AKIDOTHERREQUESTER');
+  try {
+    const notTheirs = await rejection(other.send(new AcceptQualificationRequestCommand({ QualificationRequestId: one.qualificationRequestId })));
+    assert.match(notTheirs.message, /does not exist/);
+  } finally {
+    other.destroy();
+  }
+  await mturk.send(new DeleteQualificationTypeCommand({ QualificationTypeId: typeId }));
+  assert.equal(sim.inspect().accounts.AKIDREQUESTERONE!.qualificationRequests.map((r) => r.status), ['Granted', 'Rejected', 'Rejected']);
+  const pages = [];
+  for await (const page of paginateListQualificationTypes({ client: mturk, pageSize: 1 }, { MustBeRequestable: true, MustBeOwnedByCaller: true })) pages.push(page.QualificationTypes!.map((q) => q.Name));
+  assert.equal(pages, [['Open']]);
 });
 
 Quals.run();

@@ -94,6 +94,12 @@ Wire('when each operation is called once then its request and response match the
     await run('UpdateQualificationType', { QualificationTypeId: qualId, Description: 'Passed the 2026 training' });
     await run('ListWorkersWithQualificationType', { QualificationTypeId: qualId, Status: 'Granted', MaxResults: 100 });
     await run('ListHITsForQualificationType', { QualificationTypeId: qualId, MaxResults: 100 });
+    const { QualificationType: reviewed } = await call(sim, 'CreateQualificationType', { Name: 'Reviewed', Description: 'Checked by hand', QualificationTypeStatus: 'Active' }).then((e) => e.json);
+    const asked = await sim.workers.requestQualification('AGOLDENWORKER3', reviewed.QualificationTypeId);
+    const rejected = await sim.workers.requestQualification('AGOLDENWORKER4', reviewed.QualificationTypeId);
+    await run('ListQualificationRequests', { QualificationTypeId: reviewed.QualificationTypeId, MaxResults: 100 });
+    await run('AcceptQualificationRequest', { QualificationRequestId: asked.qualificationRequestId, IntegerValue: 2 });
+    await run('RejectQualificationRequest', { QualificationRequestId: rejected.qualificationRequestId, Reason: 'Not yet' });
     await run('UpdateNotificationSettings', { HITTypeId, Notification: { Destination: SQS, Transport: 'SQS', Version: '2014-08-15', EventTypes: ['AssignmentSubmitted'] }, Active: true });
     await run('SendTestEventNotification', { Notification: { Destination: SQS, Transport: 'SQS', Version: '2014-08-15', EventTypes: ['AssignmentSubmitted'] }, TestEventType: 'Ping' });
     const one = await sim.workers.accept('AGOLDENWORKER1', { hitId });

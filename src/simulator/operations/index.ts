@@ -7,6 +7,7 @@ import { accountOperations } from './account.js';
 import { assignmentOperations } from './assignments.js';
 import type { OperationHandler } from './context.js';
 import { hitOperations } from './hits.js';
+import { qualificationRequestOperations } from './qualification-requests.js';
 import { qualificationOperations } from './qualifications.js';
 import { workerOperations } from './workers.js';
 
@@ -30,5 +31,6 @@ export const OPERATIONS: Readonly<Record<string, OperationHandler>> = Object.fre
   ...assignmentOperations,
   ...workerOperations,
   ...qualificationOperations,
+  ...qualificationRequestOperations,
   ...accountOperations,
 });

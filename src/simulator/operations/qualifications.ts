@@ -121,7 +121,15 @@ const UpdateQualificationType: OperationHandler = (ctx) => {
 
 const DeleteQualificationType: OperationHandler = (ctx) => {
   const q = ownQualificationType(ctx);
-  ctx.engine.state.removeQualificationType(q);
+  const { state } = ctx.engine;
+  state.removeQualificationType(q);
+  // Deleting a type rejects its pending requests, as on MTurk.
+  for (const r of [...state.pendingQualificationRequests(ctx.account.accessKeyId, q.qualificationTypeId).values()]) {
+    r.status = 'Rejected';
+    r.decidedMs = ctx.nowMs;
+    r.reason = 'The qualification type was deleted.';
+    state.putQualificationRequest(r);
+  }
   ctx.engine.changed();
   return {};
 };
