@@ -254,6 +254,7 @@ export class RateGovernor {
       s.reject(err);
     }
     this.#sleepers.clear();
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   #refill(): void {

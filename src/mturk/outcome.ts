@@ -261,5 +261,5 @@ export function mapRequestError(err: unknown, rules: RequestErrorRules = {}): MT
 /** True when MTurk refused a call because of the current state (assignment or HIT status). */
 export function isStateRefusal(failure: MTurkFailure): boolean {
   if (failure.status !== 'invalid' || failure.retryable) return false;
-  return /status of|InvalidAssignmentState|currently in the state|state/i.test(`${failure.turkErrorCode ?? ''} ${failure.message}`);
+  return /status of|InvalidAssignmentState|InvalidHITState|currently in the state/i.test(`${failure.turkErrorCode ?? ''} ${failure.message}`);
 }

@@ -130,7 +130,7 @@ Gateway('when a bonus is sent then the token derives from run, unit, worker and 
 
 Gateway('when lists span several pages then every page is read, 100 at a time', async () => {
   const all = Array.from({ length: 250 }, (_, i) => ({ AssignmentId: `A${i}`, WorkerId: `AW${i}`, HITId: 'H1', AssignmentStatus: 'Submitted' }));
-  const { gw, fake, run } = setup('sandbox', (op, body) => {
+  const { gw, fake, run } = setup('sandbox', (_op, body) => {
     const start = Number(body.NextToken ?? 0);
     const end = start + (body.MaxResults as number);
     return { json: { Assignments: all.slice(start, end), NumResults: all.slice(start, end).length, ...(end < all.length ? { NextToken: String(end) } : {}) } };

@@ -174,6 +174,8 @@ Governor('when the governor is closed then queued calls fail with HST_ERR_MTURK_
   assert.ok(isHitstateError(await g.run(call('money'), async () => ran++, classify).then(() => null, (e: unknown) => e), 'HST_ERR_MTURK_UNAVAILABLE'));
   assert.is(ran, 1);
   assert.is(clock.pendingTimers, 0);
+  await g.whenIdle();
+  assert.ok(g.isIdle());
 });
 
 Governor('when options are not positive numbers then the governor refuses them', () => {

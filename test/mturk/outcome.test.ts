@@ -77,7 +77,7 @@ Outcome('when a fault hits a call that is not safe to repeat then it is not retr
 });
 
 Outcome('when a throttle is followed by success then the call succeeds and the retry is counted', async () => {
-  const s = setup((op, n) => (n === 0 ? throttle() : { json: { HIT: { HITId: 'H1', HITTypeId: 'T1', HITStatus: 'Assignable', MaxAssignments: 1 } } }));
+  const s = setup((_op, n) => (n === 0 ? throttle() : { json: { HIT: { HITId: 'H1', HITTypeId: 'T1', HITStatus: 'Assignable', MaxAssignments: 1 } } }));
   const r = await run(s, s.gw.getHIT('H1'));
   assert.is(r.status, 'ok');
   assert.equal([s.gw.stats().retries, s.gw.stats().throttles, s.gw.stats().attempts], [1, 1, 2]);
