@@ -52,7 +52,6 @@ export type FileKind = (typeof FileKind)[keyof typeof FileKind];
  * whatever the size of the run (a 10,000-unit run has 10 unit shards).
  */
 export type ShardKind = 'units' | 'agents' | 'hits' | 'snapshots' | 'submissions' | 'outbox';
-export const SHARD_KINDS: readonly ShardKind[] = Object.freeze(['units', 'agents', 'hits', 'snapshots', 'submissions', 'outbox']);
 
 /** Records per shard: about 200-400 KB of JSON each at typical record sizes. */
 export const SHARD_CAPACITY: Readonly<Record<ShardKind, number>> = Object.freeze({

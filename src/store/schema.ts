@@ -93,14 +93,14 @@ function credentialSource(v: unknown, at: string): CredentialSource {
   throw new SchemaProblem(`${at}.kind`, `must be "defaultChain" or "profile", found ${JSON.stringify(r.kind)}`);
 }
 
-export const readRequester = (r: Raw, at: string): RequesterRecord => deepFreeze({
+const readRequester = (r: Raw, at: string): RequesterRecord => deepFreeze({
   name: string(r.name, `${at}.name`),
   credentialSource: credentialSource(r.credentialSource, `${at}.credentialSource`),
   createdAt: integer(r.createdAt, `${at}.createdAt`),
   updatedAt: integer(r.updatedAt, `${at}.updatedAt`),
 });
 
-export const readRun = (r: Raw, at: string): TaskRunRecord => deepFreeze({
+const readRun = (r: Raw, at: string): TaskRunRecord => deepFreeze({
   id: string(r.id, `${at}.id`),
   requesterName: string(r.requesterName, `${at}.requesterName`),
   status: string(r.status, `${at}.status`) as TaskRunRecord['status'],
@@ -112,7 +112,7 @@ export const readRun = (r: Raw, at: string): TaskRunRecord => deepFreeze({
   finishedAt: integerOrNull(r.finishedAt, `${at}.finishedAt`),
 });
 
-export const readQualification = (r: Raw, at: string): QualificationMapping => Object.freeze({
+const readQualification = (r: Raw, at: string): QualificationMapping => Object.freeze({
   requesterName: string(r.requesterName, `${at}.requesterName`),
   name: string(r.name, `${at}.name`),
   qualificationTypeId: string(r.qualificationTypeId, `${at}.qualificationTypeId`),
