@@ -1,0 +1,90 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isHitstateError } from '../../src/errors.js';
+import { resolveTaskRunConfig, TASK_RUN_DEFAULTS } from '../../src/config/task-run.js';
+
+const Config = suite('config/task-run');
+const valid = { title: 'Label sentences', description: 'Pick the sentiment of a sentence', reward: '0.10', units: [{ text: 'a' }, { text: 'b' }], taskUrl: 'https://tasks.example.org/hitstate/task' };
+
+function problemsOf(input: unknown): { field: string; message: string }[] {
+  try {
+    resolveTaskRunConfig(input);
+  } catch (err) {
+    if (isHitstateError(err, 'HST_ERR_CONFIG_INVALID')) return [...(err.details.problems ?? [])];
+    throw err;
+  }
+  return [];
+}
+
+Config('when a minimal config is given then defaults are applied and the result is frozen', () => {
+  const c = resolveTaskRunConfig(valid);
+  assert.is(c.assignmentDurationSec, TASK_RUN_DEFAULTS.assignmentDurationSec);
+  assert.is(c.lifetimeSec, TASK_RUN_DEFAULTS.lifetimeSec);
+  assert.is(c.autoApprovalDelaySec, TASK_RUN_DEFAULTS.autoApprovalDelaySec);
+  assert.equal(c.unitData, [{ text: 'a' }, { text: 'b' }]);
+  assert.is(c.maxConcurrentUnits, 0);
+  assert.is(c.keywords, '');
+  assert.equal(c.mturk, { masters: false });
+  assert.ok(Object.isFrozen(c));
+});
+
+Config('when units is a count then each unit has null task data', () => {
+  assert.equal(resolveTaskRunConfig({ ...valid, units: 3 }).unitData, [null, null, null]);
+});
+
+Config('when keywords are a list then they are joined with commas', () => {
+  assert.is(resolveTaskRunConfig({ ...valid, keywords: ['nlp', 'sentiment'] }).keywords, 'nlp,sentiment');
+});
+
+Config('when five different fields are wrong then all five are reported with their field', () => {
+  const problems = problemsOf({ ...valid, title: '', reward: '$1', assignmentDurationSec: 10, units: 0, taskUrl: 'http://example.org/task' });
+  assert.equal(problems.map((p) => p.field).sort(), ['assignmentDurationSec', 'reward', 'taskUrl', 'title', 'units']);
+  assert.ok(problems.every((p) => p.message.length > 10));
+});
+
+Config('when the message is read then it lists every problem with the fix', () => {
+  try {
+    resolveTaskRunConfig({ ...valid, reward: 'free', lifetimeSec: 5 });
+    assert.unreachable('should have thrown');
+  } catch (err) {
+    assert.ok(isHitstateError(err, 'HST_ERR_CONFIG_INVALID'));
+    assert.match(err.message, /2 problems/);
+    assert.match(err.message, /reward: must be a dollar amount as a string like "0.50"/);
+    assert.match(err.message, /lifetimeSec: must be a whole number of seconds from 30/);
+  }
+});
+
+Config('when an unknown setting is present then it is reported (a typo must not be ignored)', () => {
+  assert.equal(problemsOf({ ...valid, rewrd: '0.1' }).map((p) => p.field), ['rewrd']);
+  assert.equal(problemsOf({ ...valid, mturk: { master: true } }).map((p) => p.field), ['mturk.master']);
+});
+
+Config('when qualifications are malformed then each problem names its index', () => {
+  const problems = problemsOf({
+    ...valid,
+    qualifications: [
+      { name: 'ok', comparator: 'Exists' },
+      { name: 'x', comparator: 'Bigger', value: 1 },
+      { name: 'y', comparator: 'In' },
+      { name: 'z', comparator: 'Exists', value: 3 },
+    ],
+  });
+  assert.equal(problems.map((p) => p.field), ['qualifications[1].comparator', 'qualifications[2].value', 'qualifications[3].value']);
+});
+
+Config('when MTurk requirements are typed then they are checked', () => {
+  const c = resolveTaskRunConfig({ ...valid, mturk: { minApprovalRate: 95, masters: true, locales: [{ country: 'US', subdivision: 'CA' }] } });
+  assert.equal(c.mturk, { masters: true, minApprovalRate: 95, locales: [{ country: 'US', subdivision: 'CA' }] });
+  assert.equal(resolveTaskRunConfig({ ...valid, mturk: { locales: false } }).mturk.locales, false);
+  assert.equal(problemsOf({ ...valid, mturk: { minApprovalRate: 101, locales: [{ country: 'usa' }] } }).map((p) => p.field), ['mturk.minApprovalRate', 'mturk.locales[0].country']);
+});
+
+Config('when the task URL is http on loopback then it is accepted for hitstate sim', () => {
+  assert.is(resolveTaskRunConfig({ ...valid, taskUrl: 'http://127.0.0.1:8080/hitstate/task' }).taskUrl, 'http://127.0.0.1:8080/hitstate/task');
+});
+
+Config('when the config is not an object then the error says what is expected', () => {
+  assert.equal(problemsOf([1, 2]).map((p) => p.field), ['(root)']);
+});
+
+Config.run();
