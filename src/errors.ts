@@ -308,7 +308,7 @@ export class HitstateError extends Error {
     return { error: { code: this.code, message: this.message, ...(this.details.field ? { field: this.details.field } : {}) } };
   }
 
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[HITSTATE_ERROR] === true;
   }
 }
