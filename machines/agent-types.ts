@@ -96,9 +96,9 @@ export type AgentEvent =
   | { readonly type: 'review.alreadyDone'; readonly commandId: string; readonly at: number }
   | { readonly type: 'review.failed'; readonly commandId: string; readonly reason: string; readonly retryable: boolean; readonly at: number };
 
-/** What an agent tells its supervisor (through the `report` action; a no-op when it runs alone). */
+/** What an agent tells its unit, its parent (through the `report` action; a no-op when it runs alone). */
 export type AgentReport = {
-  readonly type: 'report.agentReviewed';
+  readonly type: 'agent.reviewed';
   readonly agentId: string;
   readonly unitId: string;
   readonly status: 'approved' | 'rejected' | 'soft_rejected';

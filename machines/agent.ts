@@ -10,6 +10,9 @@
  * back where it was with the reason in `lastReviewFailure`. A bonus asked for before the work is
  * submitted is queued and paid once the agent is `completed` (Mephisto #1081).
  *
+ * End states are absorbing (no transition leaves them) but not XState `final`: a final actor
+ * leaves the system registry, and late events for it must still find it.
+ *
  * Deliberate differences from Mephisto: a submission is never dropped, so `agent.submitted` (and
  * MTurk's `assignment.submitted`) also completes an agent that had disconnected or timed out
  * (Mephisto §7.4 loses it); a completed agent is never expired (L1 did that); approve on an
@@ -24,12 +27,12 @@ import { AgentState } from './states.js';
 
 type Reviewed = 'approved' | 'rejected' | 'soft_rejected';
 
-/** Entry action of approved, rejected and soft_rejected: the supervisor tells the unit (R1-R3). */
+/** Entry action of approved, rejected and soft_rejected: the agent's unit learns the confirmed outcome (R1-R3). */
 const reportReviewed = (status: Reviewed) =>
   ({
     type: 'report',
     params: ({ context, event }: { context: AgentContext; event: AgentEvent }): AgentReport => ({
-      type: 'report.agentReviewed',
+      type: 'agent.reviewed',
       agentId: context.agentId,
       unitId: context.unitId,
       status,
@@ -95,7 +98,7 @@ const startBonus = { guard: 'isNewBonus', target: 'bonusing', actions: 'takeRevi
 const lateData = { 'agent.submitted': { guard: 'dataMissing', actions: 'recordData' } } as const;
 
 /**
- * The agent machine. Spawned by the taskRun supervisor as `agent:<agentId>` when a worker arrives.
+ * The agent machine. Spawned by its unit as `agent:<agentId>` when the supervisor binds an arriving worker.
  *
  * @example
  * ```ts
@@ -233,12 +236,10 @@ export const agentMachine = agentImplementation.createMachine({
       on: lateData,
     },
     [AgentState.returned]: {
-      type: 'final',
-      description: 'MTurk confirmed the worker returned or abandoned the assignment. Final.',
+      description: 'MTurk confirmed the worker returned or abandoned the assignment. Absorbing.',
     },
     [AgentState.expired]: {
-      type: 'final',
-      description: 'The unit expired while the worker held it. Final.',
+      description: 'The unit expired while the worker held it. Absorbing.',
     },
   },
 });

@@ -15,7 +15,7 @@
 /** A map from string keys to values, split into buckets. Plain JSON; treat as immutable. */
 export type Buckets<V> = Readonly<Record<string, Readonly<Record<string, V>>>>;
 
-const BUCKET_COUNT = 256;
+const BUCKET_COUNT = 128;
 
 /** FNV-1a over UTF-16 code units: fast, stable across processes and Node versions. */
 function bucketOf(key: string): string {
@@ -24,7 +24,7 @@ function bucketOf(key: string): string {
     hash ^= key.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  return ((hash >>> 0) % BUCKET_COUNT).toString(16).padStart(2, '0');
+  return `b${((hash >>> 0) % BUCKET_COUNT).toString(16).padStart(2, '0')}`;
 }
 
 /** An empty map. */
@@ -48,6 +48,23 @@ export function hasIn<V>(map: Buckets<V>, key: string): boolean {
 export function setIn<V>(map: Buckets<V>, key: string, value: V): Buckets<V> {
   const b = bucketOf(key);
   return { ...map, [b]: { ...map[b], [key]: value } };
+}
+
+/** A new map without `key` (the same map if it was absent). */
+export function deleteIn<V>(map: Buckets<V>, key: string): Buckets<V> {
+  const b = bucketOf(key);
+  const bucket = map[b];
+  if (bucket === undefined || !Object.hasOwn(bucket, key)) return map;
+  const { [key]: _removed, ...rest } = bucket;
+  return { ...map, [b]: rest };
+}
+
+/** The first key in the map's deterministic order (see {@link entriesOf}), or undefined when empty. */
+export function firstKeyOf<V>(map: Buckets<V>): string | undefined {
+  for (const b of Object.keys(map).sort()) {
+    for (const key in map[b]) return key;
+  }
+  return undefined;
 }
 
 /** A new map with several keys set at once (one copy per touched bucket). */

@@ -14,7 +14,9 @@ import type { unitMachine } from './unit.js';
 export { unitMachine } from './unit.js';
 export { agentMachine } from './agent.js';
 export { taskRunMachine } from './task-run.js';
-export { supervisedAgentMachine, supervisedUnitMachine, setupCommandOf } from './task-run-setup.js';
+export { setupCommandOf, supervisedGroupMachine } from './task-run-setup.js';
+export { GROUP_ACTOR_PREFIX, UNIT_GROUP_SIZE, groupActorIdOf, groupedUnitMachine, unitGroupMachine, type UnitGroupContext, type UnitGroupEvent, type UnitGroupInput } from './unit-group.js';
+export { unitAgentMachine } from './unit-setup.js';
 export { withCommandHandler, type CommandHandler } from './provide.js';
 
 export type { UnitContext, UnitEvent, UnitInput, UnitReport, UnitStatus, ReviewedStatus } from './unit-types.js';
@@ -60,6 +62,7 @@ export {
   agentPendingReview,
   agentStatusOf,
   arrivalOf,
+  freeUnitsOf,
   hitOf,
   hitsOf,
   machineOf,
@@ -72,7 +75,7 @@ export {
   type MachineName,
   type SnapshotLike,
 } from './inspect.js';
-export { MACHINE_VERSIONS, childSrcOf, joinTaskRunSnapshot, splitTaskRunSnapshot, type ChildSrc, type PersistedChild, type StoredMachineSnapshot } from './persistence.js';
+export { MACHINE_VERSIONS, childSrcOf, joinTaskRunSnapshot, splitTaskRunSnapshot, type ChildSrc, type PersistedChild, type StoredActor, type StoredMachineSnapshot } from './persistence.js';
 export { machineStates, machineTransitions, toJSONDefinition, toMermaid, toStateTable, type MachineStateNode, type MachineTransition } from './export.js';
 export type { Buckets } from './buckets.js';
 export * from './states.js';

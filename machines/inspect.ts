@@ -14,6 +14,7 @@ import { AgentState, AssignmentState } from './states.js';
 import { setupCommandOf } from './task-run-setup.js';
 import type { Arrival, HitRecord, TaskRunContext, UnitEntry } from './task-run-types.js';
 import { confirmCommandOf, expireCommandOf, launchCommandOf, reconcileCommandOf } from './unit-commands.js';
+import type { UnitGroupContext } from './unit-group.js';
 import type { UnitContext } from './unit-types.js';
 
 /** The part of a snapshot these readers use. */
@@ -22,10 +23,10 @@ export interface SnapshotLike<TContext> {
   readonly context: TContext;
 }
 
-/** Which of the three machines a snapshot belongs to. */
-export type MachineName = 'unit' | 'agent' | 'taskRun';
+/** Which machine a snapshot belongs to. */
+export type MachineName = 'unit' | 'agent' | 'taskRun' | 'unitGroup';
 
-type AnySnapshotLike = SnapshotLike<UnitContext> | SnapshotLike<AgentContext> | SnapshotLike<TaskRunContext>;
+type AnySnapshotLike = SnapshotLike<UnitContext> | SnapshotLike<AgentContext> | SnapshotLike<TaskRunContext> | SnapshotLike<UnitGroupContext>;
 
 /** The top-level state key of a state value. */
 function topState(value: StateValue): string {
@@ -51,6 +52,7 @@ export function machineOf(snapshot: AnySnapshotLike): MachineName {
   const context = snapshot.context as object;
   if ('settings' in context) return 'taskRun';
   if ('bonusQueue' in context) return 'agent';
+  if ('groupId' in context) return 'unitGroup';
   return 'unit';
 }
 
@@ -131,6 +133,8 @@ function agentCommands(snapshot: SnapshotLike<AgentContext>): Command[] {
  */
 export function pendingCommands(snapshot: AnySnapshotLike): Command[] {
   switch (machineOf(snapshot)) {
+    case 'unitGroup':
+      return [];
     case 'taskRun':
       return topState(snapshot.value) === 'settingUp' ? [setupCommandOf(snapshot.context as TaskRunContext)] : [];
     case 'agent':
@@ -144,17 +148,20 @@ export function pendingCommands(snapshot: AnySnapshotLike): Command[] {
 interface PersistedTree {
   readonly value: StateValue;
   readonly context: TaskRunContext;
-  readonly children?: Readonly<Record<string, { readonly snapshot: AnySnapshotLike }>>;
+  readonly children?: Readonly<Record<string, { readonly snapshot: PersistedTree }>>;
 }
 
 /**
- * The pending commands of a persisted supervisor snapshot (`run.getPersistedSnapshot()`, or the
- * joined snapshot the runtime restores from) and of all its persisted children.
+ * The pending commands of a persisted run (`run.getPersistedSnapshot()`, or the joined snapshot
+ * the runtime restores from): the supervisor's and those of every actor below it.
  */
 export function pendingCommandsOfRun(persisted: object): Command[] {
-  const tree = persisted as PersistedTree;
-  const commands = pendingCommands(tree);
-  for (const child of Object.values(tree.children ?? {})) commands.push(...pendingCommands(child.snapshot));
+  const commands: Command[] = [];
+  const walk = (node: PersistedTree): void => {
+    commands.push(...pendingCommands(node));
+    for (const child of Object.values(node.children ?? {})) walk(child.snapshot);
+  };
+  walk(persisted as PersistedTree);
   return commands;
 }
 
@@ -172,6 +179,8 @@ export function nextDeadline(snapshot: AnySnapshotLike): number | undefined {
   const at = `${topState(snapshot.value)}.${subState(snapshot.value) ?? ''}`;
   const candidates: Array<number | null> = [];
   switch (machineOf(snapshot)) {
+    case 'unitGroup':
+      break;
     case 'taskRun': {
       const context = snapshot.context as TaskRunContext;
       if (['expiring', 'draining'].includes(topState(snapshot.value))) candidates.push(context.drainDeadlineAt);
@@ -211,6 +220,11 @@ export function hitsOf(snapshot: SnapshotLike<TaskRunContext>): Array<[hitId: st
 /** The supervisor's view of a unit (its status as last reported, and what it asked of it). */
 export function unitEntryOf(snapshot: SnapshotLike<TaskRunContext>, unitId: string): UnitEntry | undefined {
   return getIn(snapshot.context.units, unitId);
+}
+
+/** The launched units an arriving worker can get now (in the supervisor's deterministic order). */
+export function freeUnitsOf(snapshot: SnapshotLike<TaskRunContext>): string[] {
+  return [...entriesOf(snapshot.context.freeUnits)].map(([unitId]) => unitId);
 }
 
 /** Units by status, as the supervisor counts them. */

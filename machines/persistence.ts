@@ -1,28 +1,29 @@
 /**
- * What the store keeps of each actor, and how a supervisor snapshot is split into separately
- * stored children and put back together.
+ * What the store keeps of each actor, and how a run's persisted snapshot (a tree: supervisor →
+ * groups → units → agents) is split into one record per actor and put back together.
  *
  * @module
  */
 import { AGENT_ACTOR_PREFIX, UNIT_ACTOR_PREFIX } from './ids.js';
+import { GROUP_ACTOR_PREFIX } from './unit-group.js';
 
 /**
  * The version of each machine's snapshot format. Bump one when a change makes its old snapshots
  * restore wrongly (a state renamed or removed, a context field whose meaning changed); the store
  * keeps `{ machine, machineVersion, snapshot }` and refuses or migrates a mismatch.
  */
-export const MACHINE_VERSIONS = Object.freeze({ unit: 1, agent: 1, taskRun: 1 } as const);
+export const MACHINE_VERSIONS = Object.freeze({ unit: 2, agent: 2, unitGroup: 1, taskRun: 2 } as const);
 
 /** What the store keeps for one actor. */
 export interface StoredMachineSnapshot {
   readonly machine: keyof typeof MACHINE_VERSIONS;
   readonly machineVersion: number;
-  /** `actor.getPersistedSnapshot()` (for the supervisor: without `children`). */
+  /** The actor's persisted snapshot without `children` (see {@link splitTaskRunSnapshot}). */
   readonly snapshot: unknown;
 }
 
-/** The `src` (setup actor key) of a supervisor's child: `unit` or `agent`. */
-export type ChildSrc = 'unit' | 'agent';
+/** The `src` (setup actor key in the parent) of an actor below the supervisor. */
+export type ChildSrc = 'group' | 'unit' | 'agent';
 
 /** A persisted child as XState expects it inside its parent's `children`. */
 export interface PersistedChild {
@@ -32,41 +33,70 @@ export interface PersistedChild {
   readonly syncSnapshot: false;
 }
 
-/** Which kind of child an actor id names (`unit:…` or `agent:…`), or undefined. */
+/** One actor below the supervisor, stored on its own. */
+export interface StoredActor {
+  /** The actor id of its parent (`null` for a child of the supervisor). */
+  readonly parentId: string | null;
+  /** Its persisted snapshot without `children`. */
+  readonly snapshot: Record<string, unknown>;
+}
+
+/** Which kind of actor an id names (`group:…`, `unit:…` or `agent:…`), or undefined. */
 export function childSrcOf(actorId: string): ChildSrc | undefined {
+  if (actorId.startsWith(GROUP_ACTOR_PREFIX)) return 'group';
   if (actorId.startsWith(UNIT_ACTOR_PREFIX)) return 'unit';
   if (actorId.startsWith(AGENT_ACTOR_PREFIX)) return 'agent';
   return undefined;
 }
 
+type PersistedTree = Record<string, unknown> & { children?: Record<string, { snapshot: PersistedTree }> };
+
 /**
- * Splits a persisted supervisor snapshot into the supervisor without children and one persisted
- * snapshot per child, keyed by actor id (`unit:<id>`, `agent:<id>`), so each can be stored apart.
+ * Splits a run's persisted snapshot (`run.getPersistedSnapshot()`) into the supervisor without
+ * children and one record per actor below it (groups, units, agents), each without children and
+ * with its parent's id, keyed by actor id (`group:3`, `unit:<id>`, `agent:<id>`), so each can be
+ * stored and rewritten on its own.
  *
  * @example
  * ```ts
- * const { supervisor, children } = splitTaskRunSnapshot(run.getPersistedSnapshot());
+ * const { supervisor, actors } = splitTaskRunSnapshot(run.getPersistedSnapshot());
+ * store.put('run', supervisor); for (const [id, a] of Object.entries(actors)) store.put(id, a);
  * ```
  */
-export function splitTaskRunSnapshot(persisted: unknown): { supervisor: Record<string, unknown>; children: Record<string, unknown> } {
-  const { children = {}, ...supervisor } = persisted as { children?: Record<string, { snapshot: unknown }> } & Record<string, unknown>;
-  return { supervisor, children: Object.fromEntries(Object.entries(children).map(([id, child]) => [id, child.snapshot])) };
+export function splitTaskRunSnapshot(persisted: unknown): { supervisor: Record<string, unknown>; actors: Record<string, StoredActor> } {
+  const actors: Record<string, StoredActor> = {};
+  const walk = (node: PersistedTree, parentId: string | null): Record<string, unknown> => {
+    const { children = {}, ...own } = node;
+    for (const [id, child] of Object.entries(children)) actors[id] = { parentId, snapshot: walk(child.snapshot, id) };
+    return own;
+  };
+  const supervisor = walk(persisted as PersistedTree, null);
+  return { supervisor, actors };
 }
 
 /**
- * Puts a supervisor snapshot and its separately stored children back together for
+ * Puts a supervisor snapshot and its separately stored actors back together for
  * `createActor(taskRunMachine, { snapshot })`. Each child gets `systemId` equal to its id (so
  * `system.get` finds it after restore) and `syncSnapshot: false`. Pass parsed JSON (or a
  * `structuredClone`): XState mutates the snapshot it restores from.
  *
- * @throws Error when a child id is neither `unit:…` nor `agent:…`.
+ * @throws Error when an actor id is not `group:…`, `unit:…` or `agent:…`, or names a parent that is missing.
  */
-export function joinTaskRunSnapshot(supervisor: Record<string, unknown>, children: Record<string, unknown>): Record<string, unknown> {
-  const joined: Record<string, PersistedChild> = {};
-  for (const [id, snapshot] of Object.entries(children)) {
-    const src = childSrcOf(id);
-    if (src === undefined) throw new Error(`joinTaskRunSnapshot: child id "${id}" must start with "${UNIT_ACTOR_PREFIX}" or "${AGENT_ACTOR_PREFIX}"`);
-    joined[id] = { snapshot, src, systemId: id, syncSnapshot: false };
+export function joinTaskRunSnapshot(supervisor: Record<string, unknown>, actors: Record<string, StoredActor>): Record<string, unknown> {
+  const childrenOf = new Map<string | null, Array<[string, StoredActor]>>();
+  for (const [id, actor] of Object.entries(actors)) {
+    if (childSrcOf(id) === undefined) throw new Error(`joinTaskRunSnapshot: actor id "${id}" must start with "${GROUP_ACTOR_PREFIX}", "${UNIT_ACTOR_PREFIX}" or "${AGENT_ACTOR_PREFIX}"`);
+    if (actor.parentId !== null && !(actor.parentId in actors)) throw new Error(`joinTaskRunSnapshot: actor "${id}" names parent "${actor.parentId}", which is not among the stored actors`);
+    const list = childrenOf.get(actor.parentId);
+    if (list === undefined) childrenOf.set(actor.parentId, [[id, actor]]);
+    else list.push([id, actor]);
   }
-  return { ...supervisor, children: joined };
+  const build = (own: Record<string, unknown>, id: string | null): Record<string, unknown> => {
+    const children: Record<string, PersistedChild> = {};
+    for (const [childId, child] of childrenOf.get(id) ?? []) {
+      children[childId] = { snapshot: build(child.snapshot, childId), src: childSrcOf(childId)!, systemId: childId, syncSnapshot: false };
+    }
+    return { ...own, children };
+  };
+  return build(supervisor, null);
 }

@@ -4,8 +4,10 @@
  * @module
  */
 import type { Command } from './commands.js';
-import { supervisedAgentMachine, supervisedUnitMachine } from './task-run-setup.js';
 import type { taskRunMachine } from './task-run.js';
+import { supervisedGroupMachine } from './task-run-setup.js';
+import { groupedUnitMachine } from './unit-group.js';
+import { unitAgentMachine } from './unit-setup.js';
 
 /**
  * Receives every command any machine of a run issues. Called synchronously while the actor
@@ -16,7 +18,7 @@ export type CommandHandler = (command: Command) => void;
 
 /**
  * The taskRun machine with `handler` provided for its own command and for every command of the
- * units and agents it spawns (their reports to the supervisor are kept).
+ * units and agents below it (their reports to their parents are kept).
  *
  * @example
  * ```ts
@@ -27,15 +29,7 @@ export type CommandHandler = (command: Command) => void;
  * ```
  */
 export function withCommandHandler(machine: typeof taskRunMachine, handler: CommandHandler): typeof taskRunMachine {
-  const unit = supervisedUnitMachine.provide({
-    actions: {
-      launchHIT: (_args, command) => handler(command),
-      expireHIT: (_args, command) => handler(command),
-      confirmHIT: (_args, command) => handler(command),
-      reconcileSubmission: (_args, command) => handler(command),
-    },
-  });
-  const agent = supervisedAgentMachine.provide({
+  const agent = unitAgentMachine.provide({
     actions: {
       approveAssignment: (_args, command) => handler(command),
       rejectAssignment: (_args, command) => handler(command),
@@ -43,8 +37,17 @@ export function withCommandHandler(machine: typeof taskRunMachine, handler: Comm
       sendBonus: (_args, command) => handler(command),
     },
   });
+  const unit = groupedUnitMachine.provide({
+    actors: { agent },
+    actions: {
+      launchHIT: (_args, command) => handler(command),
+      expireHIT: (_args, command) => handler(command),
+      confirmHIT: (_args, command) => handler(command),
+      reconcileSubmission: (_args, command) => handler(command),
+    },
+  });
   return machine.provide({
-    actors: { unit, agent },
+    actors: { group: supervisedGroupMachine.provide({ actors: { unit } }) },
     actions: { setUpResources: (_args, command) => handler(command) },
   });
 }

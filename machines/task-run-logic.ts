@@ -5,19 +5,20 @@
  *
  * @module
  */
-import type { AgentEvent, AgentInput } from './agent-types.js';
-import { getIn, setIn, entriesOf } from './buckets.js';
+import type { AgentEvent } from './agent-types.js';
+import { deleteIn, entriesOf, firstKeyOf, getIn, hasIn, setIn, setManyIn } from './buckets.js';
 import { agentIdFor } from './ids.js';
 import { AssignmentState, UnitStateGroups } from './states.js';
 import { DEFAULT_TASK_RUN_SETTINGS, RefusalReason } from './task-run-types.js';
 import type { HitObservationEvent, HitRecord, TaskRunContext, TaskRunInput, UnitEntry } from './task-run-types.js';
 import { classifyObservation } from './unit-commands.js';
+import { groupActorIdOf } from './unit-group.js';
 import type { UnitEvent } from './unit-types.js';
 
-/** Something the supervisor does besides updating its context. */
+/** Something the supervisor does besides updating its context. Units live in groups (`unit-group.ts`). */
 export type Effect =
-  | { readonly kind: 'spawnUnit'; readonly unitId: string }
-  | { readonly kind: 'spawnAgent'; readonly input: AgentInput }
+  | { readonly kind: 'spawnGroup'; readonly groupId: string; readonly unitIds: readonly string[] }
+  | { readonly kind: 'addToGroup'; readonly groupId: string; readonly unitIds: readonly string[] }
   | { readonly kind: 'toUnit'; readonly unitId: string; readonly event: UnitEvent }
   | { readonly kind: 'toAgent'; readonly agentId: string; readonly event: AgentEvent };
 
@@ -44,11 +45,13 @@ export function initialTaskRunContext(input: TaskRunInput): TaskRunContext {
     setupAttempt: 1,
     failure: null,
     unitOrder: [],
+    groupsSpawned: 0,
     launchCursor: 0,
     units: {},
     counts: zeroCounts(),
     launchesInFlight: 0,
-    freeUnits: [],
+    freeUnits: {},
+    freeUnitCount: 0,
     hits: {},
     arrivals: {},
     launchHalt: null,
@@ -56,7 +59,7 @@ export function initialTaskRunContext(input: TaskRunInput): TaskRunContext {
     drainDeadlineAt: null,
     anomalies: [],
   };
-  return addUnits(empty, input.unitIds).context;
+  return addUnits(empty, input.unitIds, false).context;
 }
 
 /** Records something that should not happen but was handled, keeping the last {@link MAX_ANOMALIES}. */
@@ -78,23 +81,67 @@ function putUnit(context: TaskRunContext, unitId: string, entry: UnitEntry): Tas
     if (previous !== undefined) counts = { ...counts, [previous.status]: counts[previous.status] - 1 };
   }
   const free = entry.status === AssignmentState.launched && entry.pending === undefined;
-  const listed = context.freeUnits.includes(unitId);
-  const freeUnits = free && !listed ? [...context.freeUnits, unitId] : !free && listed ? context.freeUnits.filter((u) => u !== unitId) : context.freeUnits;
-  return { ...context, units: setIn(context.units, unitId, entry), counts, freeUnits };
+  const listed = hasIn(context.freeUnits, unitId);
+  let { freeUnits, freeUnitCount } = context;
+  if (free && !listed) {
+    freeUnits = setIn(freeUnits, unitId, true);
+    freeUnitCount++;
+  } else if (!free && listed) {
+    freeUnits = deleteIn(freeUnits, unitId);
+    freeUnitCount--;
+  }
+  return { ...context, units: setIn(context.units, unitId, entry), counts, freeUnits, freeUnitCount };
 }
 
-/** Adds units (spawning their actors); ids already in the run are ignored. */
-export function addUnits(context: TaskRunContext, unitIds: readonly string[]): Step {
-  let next = context;
-  const effects: Effect[] = [];
-  const order = [...context.unitOrder];
-  for (const unitId of unitIds) {
-    if (getIn(next.units, unitId) !== undefined) continue;
-    next = putUnit(next, unitId, { status: AssignmentState.created });
-    order.push(unitId);
-    effects.push({ kind: 'spawnUnit', unitId });
+/** Groups of consecutive units (by position in the run's unit order), as `[groupId, unitIds]`. */
+function grouped(unitOrder: readonly string[], from: number): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (let i = from; i < unitOrder.length; i++) {
+    const id = groupActorIdOf(i);
+    const list = groups.get(id);
+    if (list === undefined) groups.set(id, [unitOrder[i]!]);
+    else list.push(unitOrder[i]!);
   }
-  return { context: { ...next, unitOrder: order }, effects };
+  return groups;
+}
+
+/**
+ * Adds units; ids already in the run are ignored. Once the run's actors exist (`spawned`), the
+ * new units join the last group while it has room, then new groups.
+ */
+export function addUnits(context: TaskRunContext, unitIds: readonly string[], spawned: boolean): Step {
+  const fresh = [...new Set(unitIds)].filter((unitId) => !hasIn(context.units, unitId));
+  const next: TaskRunContext = {
+    ...context,
+    unitOrder: [...context.unitOrder, ...fresh],
+    units: setManyIn(context.units, fresh.map((unitId) => [unitId, { status: AssignmentState.created }] as const)),
+    counts: { ...context.counts, created: context.counts.created + fresh.length },
+  };
+  return spawned ? placeUnits(next, context.unitOrder.length) : { context: next, effects: [] };
+}
+
+/**
+ * Puts the units from position `from` of the unit order into groups: existing groups get them
+ * with `group.addUnits`, missing groups are spawned. `groupsSpawned` is the duplicate guard, so
+ * a group is never spawned twice.
+ */
+function placeUnits(context: TaskRunContext, from: number): Step {
+  const effects: Effect[] = [];
+  let groupsSpawned = context.groupsSpawned;
+  for (const [groupId, unitIds] of grouped(context.unitOrder, from)) {
+    const index = Number(groupId.slice(groupId.indexOf(':') + 1));
+    if (index < groupsSpawned) effects.push({ kind: 'addToGroup', groupId, unitIds });
+    else {
+      effects.push({ kind: 'spawnGroup', groupId, unitIds });
+      groupsSpawned = index + 1;
+    }
+  }
+  return { context: { ...context, groupsSpawned }, effects };
+}
+
+/** Spawns the groups holding every unit of the run (when setup succeeds). */
+export function spawnGroups(context: TaskRunContext): Step {
+  return context.groupsSpawned > 0 ? { context, effects: [] } : placeUnits(context, 0);
 }
 
 /** Launches the next never-launched units while the concurrency limit allows (none while launching is halted). */
@@ -136,13 +183,13 @@ function pickPoolHit(context: TaskRunContext, unitId: string): string | null {
 
 /** Binding preference for a HIT: the unit whose launch created it if still free, else the oldest free unit. */
 function pickFreeUnit(context: TaskRunContext, record: HitRecord): string | null {
-  if (context.freeUnits.includes(record.createdBy)) return record.createdBy;
-  return context.freeUnits[0] ?? null;
+  if (hasIn(context.freeUnits, record.createdBy)) return record.createdBy;
+  return firstKeyOf(context.freeUnits) ?? null;
 }
 
 /**
  * A worker arrived on `hitId`. Idempotent for a page reload (same assignment and worker). Binds
- * the HIT and a free unit, spawns the agent; or records why the worker is refused.
+ * the HIT and a free unit (which spawns the agent); or records why the worker is refused.
  */
 export function arrive(context: TaskRunContext, event: { hitId: string; assignmentId: string; workerId: string; at: number }, accepting: boolean): Step {
   const agentId = agentIdFor(event.assignmentId, event.workerId);
@@ -176,12 +223,9 @@ export function arrive(context: TaskRunContext, event: { hitId: string; assignme
     hits: setIn(next.hits, event.hitId, { ...record, unitId, assignmentId: event.assignmentId }),
     arrivals: setIn(next.arrivals, agentId, { unitId, hitId: event.hitId, assignmentId: event.assignmentId, at: event.at }),
   };
-  const input: AgentInput = { agentId, unitId, runId: context.runId, workerId: event.workerId, assignmentId: event.assignmentId, hitId: event.hitId, deadlineAt };
   return {
     context: next,
     effects: [
-      { kind: 'spawnAgent', input },
-      { kind: 'toAgent', agentId, event: { type: 'agent.accepted', at: event.at } },
       {
         kind: 'toUnit',
         unitId,
@@ -332,7 +376,7 @@ export function agentBinding(context: TaskRunContext, agentId: string): { unitId
 
 /**
  * Reconciliation found a submission for a unit without an agent (the worker never reached the
- * task server): give it an agent so it can be reviewed like any other.
+ * task server): the unit adopts an agent for that worker, so the work can be reviewed like any other.
  */
 export function adoptReconciled(
   context: TaskRunContext,
@@ -349,21 +393,8 @@ export function adoptReconciled(
     arrivals: setIn(context.arrivals, agentId, { unitId: report.unitId, hitId: report.hitId, assignmentId: report.assignmentId, at: report.at }),
     hits: record === undefined ? context.hits : setIn(context.hits, report.hitId, { ...record, assignmentId: report.assignmentId }),
   };
-  const input: AgentInput = {
-    agentId,
-    unitId: report.unitId,
-    runId: context.runId,
-    workerId: report.workerId,
-    assignmentId: report.assignmentId,
-    hitId: report.hitId,
-    deadlineAt: report.at,
-  };
   return {
     context: next,
-    effects: [
-      { kind: 'spawnAgent', input },
-      { kind: 'toAgent', agentId, event: { type: 'agent.accepted', at: report.at } },
-      { kind: 'toAgent', agentId, event: { type: 'agent.submitted', at: report.at } },
-    ],
+    effects: [{ kind: 'toUnit', unitId: report.unitId, event: { type: 'unit.adoptAgent', agentId, assignmentId: report.assignmentId, workerId: report.workerId, at: report.at } }],
   };
 }

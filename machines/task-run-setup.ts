@@ -7,31 +7,25 @@
  * @module
  */
 import { assertEvent, sendParent, setup, type ActorSystem, type AnyActorRef } from 'xstate';
-import { agentMachine } from './agent.js';
-import type { AgentEvent, AgentReport } from './agent-types.js';
+import type { AgentEvent } from './agent-types.js';
 import { getIn } from './buckets.js';
 import type { SetUpResourcesCommand } from './commands.js';
 import { agentActorId, unitActorId } from './ids.js';
 import * as logic from './task-run-logic.js';
 import type { Effect, Step } from './task-run-logic.js';
 import type { TaskRunContext, TaskRunEvent, TaskRunInput } from './task-run-types.js';
-import { unitMachine } from './unit.js';
+import { UNIT_GROUP_SIZE, groupActorIdOf, unitGroupMachine, type UnitGroupEvent } from './unit-group.js';
 import type { UnitEvent, UnitReport } from './unit-types.js';
-
-/** The unit machine as the supervisor runs it: its reports go to the supervisor. */
-export const supervisedUnitMachine = unitMachine.provide({
-  actions: { report: sendParent((_args, report: UnitReport) => report) },
-});
-
-/** The agent machine as the supervisor runs it: its reports go to the supervisor. */
-export const supervisedAgentMachine = agentMachine.provide({
-  actions: { report: sendParent((_args, report: AgentReport) => report) },
-});
 
 /** The `setUpResources` command of the supervisor in `settingUp`. */
 export function setupCommandOf(context: TaskRunContext): SetUpResourcesCommand {
   return { kind: 'setUpResources', commandId: `${context.runId}/setUpResources/${context.setupAttempt}`, runId: context.runId, attempt: context.setupAttempt };
 }
+
+/** The group machine as the supervisor runs it: what its units report reaches the supervisor. */
+export const supervisedGroupMachine = unitGroupMachine.provide({
+  actions: { relay: sendParent((_args, report: UnitReport) => report) },
+});
 
 const UNIT_ADDRESSED = [
   'launch.succeeded',
@@ -68,7 +62,7 @@ const s = setup({
     events: {} as TaskRunEvent,
     input: {} as TaskRunInput,
   },
-  actors: { unit: supervisedUnitMachine, agent: supervisedAgentMachine },
+  actors: { group: supervisedGroupMachine },
   actions: {
     setUpResources: (_args, _command: SetUpResourcesCommand) => {},
   },
@@ -85,41 +79,47 @@ const s = setup({
 
 type Enqueue = Parameters<Parameters<typeof s.enqueueActions>[0]>[0]['enqueue'];
 
-/** Applies a decision: the new context, then spawns and sends in order. */
+/**
+ * Applies a decision: the new context, then spawns and sends in order. Groups are the
+ * supervisor's own children (addressed by id, spawned once: the logic keeps `groupsSpawned`);
+ * units and agents are found through the system registry, wherever they sit, and a missing one
+ * is an anomaly, never a throw.
+ */
 function apply(enqueue: Enqueue, system: ActorSystem<any>, context: TaskRunContext, step: Step): void {
   let next = step.context;
-  const spawned = new Set<string>();
-  const sends: Array<{ to: string; ref: AnyActorRef | undefined; event: UnitEvent | AgentEvent }> = [];
+  const sends: Array<{ to: string | AnyActorRef; event: UnitEvent | AgentEvent | UnitGroupEvent }> = [];
+  const spawns: Array<{ groupId: string; unitIds: readonly string[] }> = [];
   for (const effect of step.effects) {
-    if (effect.kind === 'spawnUnit' || effect.kind === 'spawnAgent') {
-      const id = effect.kind === 'spawnUnit' ? unitActorId(effect.unitId) : agentActorId(effect.input.agentId);
-      if (system.get(id) !== undefined || spawned.has(id)) {
-        next = logic.noteAnomaly(next, `${id} already exists; not spawned again`);
-        continue;
+    switch (effect.kind) {
+      case 'spawnGroup':
+        spawns.push(effect);
+        break;
+      case 'addToGroup':
+        sends.push({ to: effect.groupId, event: { type: 'group.addUnits', unitIds: effect.unitIds } });
+        break;
+      case 'toUnit': {
+        const ref = system.get(unitActorId(effect.unitId)) as AnyActorRef | undefined;
+        const index = ref === undefined ? next.unitOrder.indexOf(effect.unitId) : -1;
+        if (ref !== undefined) sends.push({ to: ref, event: effect.event });
+        // A unit its group spawns in this same step is not registered yet: its group delivers in order.
+        else if (index >= 0 && Math.floor(index / UNIT_GROUP_SIZE) < next.groupsSpawned) sends.push({ to: groupActorIdOf(index), event: { type: 'group.forward', unitId: effect.unitId, event: effect.event } });
+        else next = logic.noteAnomaly(next, `${effect.event.type} for unit ${effect.unitId}, which does not exist; dropped`);
+        break;
       }
-      spawned.add(id);
-      if (effect.kind === 'spawnUnit') {
-        const input = { unitId: effect.unitId, runId: context.runId, ...(context.retry !== undefined ? { retry: context.retry } : {}) };
-        enqueue.spawnChild('unit', { id, systemId: id, input });
-      } else {
-        enqueue.spawnChild('agent', { id, systemId: id, input: effect.input });
+      case 'toAgent': {
+        const ref = system.get(agentActorId(effect.agentId)) as AnyActorRef | undefined;
+        if (ref === undefined) next = logic.noteAnomaly(next, `${effect.event.type} for agent ${effect.agentId}, which does not exist; dropped`);
+        else sends.push({ to: ref, event: effect.event });
+        break;
       }
-      continue;
     }
-    const to = effect.kind === 'toUnit' ? unitActorId(effect.unitId) : agentActorId(effect.agentId);
-    const ref = system.get(to) as AnyActorRef | undefined;
-    if (ref === undefined && !spawned.has(to)) {
-      next = logic.noteAnomaly(next, `${effect.event.type} for ${to}, which does not exist; dropped`);
-      continue;
-    }
-    sends.push({ to, ref, event: effect.event });
   }
   if (next !== context) enqueue.assign(next);
-  for (const send of sends) {
-    // A child spawned by this very step is not in the system yet: address it by id (resolved after the spawn).
-    if (send.ref !== undefined) enqueue.sendTo(send.ref, send.event);
-    else enqueue.sendTo(send.to, send.event);
+  for (const { groupId, unitIds } of spawns) {
+    const input = { groupId, runId: context.runId, unitIds, ...(context.retry !== undefined ? { retry: context.retry } : {}) };
+    enqueue.spawnChild('group', { id: groupId, systemId: groupId, input });
   }
+  for (const send of sends) enqueue.sendTo(send.to, send.event);
 }
 
 /** A supervisor action that runs one decision. */
@@ -140,11 +140,15 @@ export const taskRunImplementation = s.extend({
       return { failure: { reason: event.reason, at: event.at } };
     }),
     nextSetupAttempt: s.assign(({ context }) => ({ setupAttempt: context.setupAttempt + 1, failure: null })),
-    spawnUnits: decide((context) => ({ context, effects: context.unitOrder.map((unitId): Effect => ({ kind: 'spawnUnit', unitId })) })),
+    spawnUnits: decide((context) => logic.spawnGroups(context)),
     launchUnits: decide((context, event) => logic.launchMore(none(context), 'at' in event ? event.at : 0)),
     addUnits: decide((context, event) => {
       assertEvent(event, 'run.addUnits');
-      return logic.addUnits(context, event.unitIds);
+      return logic.addUnits(context, event.unitIds, true);
+    }),
+    addUnitsBeforeSetup: decide((context, event) => {
+      assertEvent(event, 'run.addUnits');
+      return logic.addUnits(context, event.unitIds, false);
     }),
     resumeLaunching: decide((context, event) => {
       assertEvent(event, 'run.resumeLaunching');
@@ -210,15 +214,9 @@ export const taskRunImplementation = s.extend({
       assertEvent(event, 'report.launchFailed');
       return logic.launchFailed(context, event.unitId, event.reason, event.at, true);
     }),
-    relayToAgent: decide((context, event) => {
-      assertEvent(event, 'report.tellAgent');
-      return { context, effects: [{ kind: 'toAgent', agentId: event.agentId, event: event.event }] };
-    }),
-    relayReviewToUnit: decide((context, event) => {
-      assertEvent(event, 'report.agentReviewed');
-      // A released agent can still be reviewed (its own submission), but its unit belongs to someone else now.
-      if (logic.agentBinding(context, event.agentId)?.current !== true) return none(context);
-      return { context, effects: [{ kind: 'toUnit', unitId: event.unitId, event: { type: 'agent.reviewed', agentId: event.agentId, status: event.status, at: event.at } }] };
+    recordUnitChildFailure: s.assign(({ context, event }) => {
+      assertEvent(event, 'report.childFailed');
+      return logic.noteAnomaly(context, `${event.actorId} failed: ${event.message}`);
     }),
     adoptReconciledUnit: decide((context, event) => {
       assertEvent(event, 'report.reconciledWithoutAgent');

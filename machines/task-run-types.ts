@@ -4,7 +4,7 @@
  * @module
  */
 import type { DoneActorEvent, ErrorActorEvent } from 'xstate';
-import type { AgentEvent, AgentReport } from './agent-types.js';
+import type { AgentEvent } from './agent-types.js';
 import type { Buckets } from './buckets.js';
 import type { RetryPolicy } from './commands.js';
 import type { AssignmentState } from './states.js';
@@ -87,6 +87,8 @@ export interface TaskRunContext {
   /** Why setup failed (state `failed`). */
   readonly failure: { readonly reason: string; readonly at: number } | null;
   readonly unitOrder: readonly string[];
+  /** How many unit groups exist (`group:0` … `group:<n-1>`); the next units go to the last one or new ones. */
+  readonly groupsSpawned: number;
   /** Index in `unitOrder` of the next unit to consider launching. */
   readonly launchCursor: number;
   readonly units: Buckets<UnitEntry>;
@@ -94,8 +96,10 @@ export interface TaskRunContext {
   readonly counts: Readonly<Record<AssignmentState, number>>;
   /** `unit.launch` requests whose outcome is not known yet. */
   readonly launchesInFlight: number;
-  /** Launched units without a HIT, in launch order: the ones an arriving worker can get. */
-  readonly freeUnits: readonly string[];
+  /** Launched units without a HIT: the ones an arriving worker can get (a set; read with `freeUnitsOf`). */
+  readonly freeUnits: Buckets<true>;
+  /** How many units `freeUnits` holds. */
+  readonly freeUnitCount: number;
   readonly hits: Buckets<HitRecord>;
   readonly arrivals: Buckets<Arrival>;
   /** Launching stopped because a unit's launch failed for good; `run.resumeLaunching` clears it. */
@@ -127,7 +131,7 @@ export type UnitAddressedEvent = Extract<
 /** Agent events the runtime may address to an agent through the supervisor (`agentId` picks the agent). */
 export type AgentAddressedEvent = Exclude<
   AgentEvent,
-  { type: 'agent.accepted' | 'agent.returned' | 'agent.expired' | 'agent.released' | 'assignment.submitted' | 'deadline.reached' }
+  { type: 'agent.accepted' | 'agent.returned' | 'agent.expired' | 'agent.released' | 'assignment.submitted' | 'deadline.reached' | 'agent.reviewed' }
 > & { readonly agentId: string };
 
 /** HIT observations, routed by the supervisor to the unit bound to the HIT (or one answering for the pool). */
@@ -160,6 +164,5 @@ export type TaskRunEvent =
   | UnitAddressedEvent
   | AgentAddressedEvent
   | UnitReport
-  | AgentReport
   | ErrorActorEvent<unknown, string>
   | DoneActorEvent<unknown, string>;

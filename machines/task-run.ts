@@ -1,13 +1,14 @@
 /**
  * The taskRun supervisor: one per task run. It sets up the run's resources, spawns a unit actor
- * per unit (`unit:<unitId>`) and an agent actor per arriving worker (`agent:<agentId>`), owns the
- * run's HIT pool, routes events to its children, keeps at most `maxConcurrentUnits` units
- * launched or assigned, and at the end expires what is left and drains what is assigned.
+ * per unit (`unit:<unitId>`, in groups of 100, see `unit-group.ts`) whose unit spawns an agent
+ * actor per arriving worker (`agent:<agentId>`), owns the run's HIT pool, routes events to units
+ * and agents, keeps at most `maxConcurrentUnits` units launched or assigned, and at the end
+ * expires what is left and drains what is assigned.
  *
  * Send every event to the supervisor: an event with `unitId` goes to that unit, one with
- * `agentId` to that agent, HIT observations to the unit bound to the HIT. Children report back
- * through their `report` action (`report.*` events). A child's error is recorded in `anomalies`;
- * the supervisor itself never errors.
+ * `agentId` to that agent, HIT observations to the unit bound to the HIT. Units report back
+ * through their `report` action (`report.*` events, relayed by their group). A failure anywhere
+ * below is recorded in `anomalies`; the supervisor itself never errors.
  *
  * @module
  */
@@ -46,8 +47,7 @@ const routing = (expiring: boolean) =>
     'report.hitCreated': { actions: 'addPoolHit' },
     'report.hitReleased': { actions: 'releasePoolHit' },
     'report.launchFailed': { actions: expiring ? 'expireFailedLaunch' : 'haltLaunching' },
-    'report.tellAgent': { actions: 'relayToAgent' },
-    'report.agentReviewed': { actions: 'relayReviewToUnit' },
+    'report.childFailed': { actions: 'recordUnitChildFailure' },
     'report.reconciledWithoutAgent': { actions: 'adoptReconciledUnit' },
   }) as const;
 
@@ -78,6 +78,7 @@ export const taskRunMachine = taskRunImplementation.createMachine({
         'setup.succeeded': { guard: 'isSetupResult', target: 'launching', actions: ['recordHitType', 'spawnUnits'] },
         'setup.failed': { guard: 'isSetupResult', target: 'failed', actions: 'recordSetupFailure' },
         'run.expire': { target: 'done' },
+        'run.addUnits': { actions: 'addUnitsBeforeSetup' },
         'worker.arrived': { actions: 'refuseArrival' },
       },
     },

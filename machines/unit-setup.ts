@@ -7,11 +7,12 @@
  *
  * @module
  */
-import { assertEvent, setup } from 'xstate';
-import type { AgentEvent } from './agent-types.js';
+import { assertEvent, sendParent, setup } from 'xstate';
+import { agentMachine } from './agent.js';
+import type { AgentEvent, AgentInput, AgentReport } from './agent-types.js';
 import { DEFAULT_RETRY_POLICY, retryDelayMs } from './commands.js';
 import type { CommandKind, ConfirmHITCommand, ExpireHITCommand, LaunchHITCommand, ReconcileSubmissionCommand } from './commands.js';
-import { agentIdFor } from './ids.js';
+import { agentActorId } from './ids.js';
 import { classifyObservation, expireCommandOf, launchCommandOf, reconcileCommandOf } from './unit-commands.js';
 import type { UnitContext, UnitEvent, UnitInput, UnitReport } from './unit-types.js';
 
@@ -41,9 +42,13 @@ const isReconcileResult = (context: UnitContext, event: UnitEvent): boolean =>
 const ownHit = (context: UnitContext, event: UnitEvent): boolean =>
   'hitId' in event && context.hitId !== null && event.hitId === context.hitId;
 
-/** A message for the unit's agent, wrapped as a report for the supervisor to deliver. */
-const tell = (context: UnitContext, event: AgentEvent): UnitReport[] =>
-  context.agentId === null ? [] : [{ type: 'report.tellAgent', unitId: context.unitId, agentId: context.agentId, event }];
+/** The time of an event (child errors carry none). */
+export const atOf = (event: UnitEvent): number => ('at' in event && typeof event.at === 'number' ? event.at : 0);
+
+/** The agent machine as a unit's child: its review outcome goes to the unit (R1-R3). */
+export const unitAgentMachine = agentMachine.provide({
+  actions: { report: sendParent((_args, report: AgentReport) => report) },
+});
 
 export const unitSetup = setup({
   types: {
@@ -51,6 +56,7 @@ export const unitSetup = setup({
     events: {} as UnitEvent,
     input: {} as UnitInput,
   },
+  actors: { agent: unitAgentMachine },
   actions: {
     launchHIT: (_args, _command: LaunchHITCommand) => {},
     expireHIT: (_args, _command: ExpireHITCommand) => {},
@@ -104,6 +110,7 @@ export const unitSetup = setup({
     dataMissing: ({ context }) => !context.submitted,
     hitNotExpired: ({ context }) => !context.hitExpired,
     hasAgent: ({ context }) => context.agentId !== null,
+    hasNoAgent: ({ context }) => context.agentId === null,
     /** R1-R4: only the review of this unit's own agent counts (an earlier, released agent's does not). */
     isOwnAgentReview: ({ context, event }) => event.type === 'agent.reviewed' && context.agentId !== null && event.agentId === context.agentId,
     reviewedApproved: ({ context, event }) => event.type === 'agent.reviewed' && event.agentId === context.agentId && event.status === 'approved',
@@ -182,6 +189,7 @@ export const unitImplementation = u.extend({
     }),
     recordSubmitted: u.assign({ submitted: true }),
     clearBinding: u.assign({
+      reviewOutcome: null,
       hitId: null,
       assignmentId: null,
       agentId: null,
@@ -195,13 +203,36 @@ export const unitImplementation = u.extend({
     }),
     recordReconciled: u.assign(({ context, event }) => {
       assertEvent(event, 'reconcile.succeeded');
-      const adopt = context.agentId === null && event.assignmentId !== undefined && event.workerId !== undefined;
-      return {
-        submitted: true,
-        failures: 0,
-        retryAt: null,
-        ...(adopt ? { assignmentId: event.assignmentId, workerId: event.workerId, agentId: agentIdFor(event.assignmentId!, event.workerId!) } : {}),
+      // Without an agent, remember whose submission it was: the supervisor may give the unit an agent for it.
+      const found = context.agentId === null ? { assignmentId: event.assignmentId ?? context.assignmentId, workerId: event.workerId ?? context.workerId } : {};
+      return { submitted: true, failures: 0, retryAt: null, ...found };
+    }),
+    /** The supervisor bound a worker: spawn the agent as this unit's child and accept it. */
+    spawnAgent: u.enqueueActions(({ enqueue, context, event }) => {
+      assertEvent(event, ['unit.bindAgent', 'unit.adoptAgent']);
+      const id = agentActorId(event.agentId);
+      const input: AgentInput = {
+        agentId: event.agentId,
+        unitId: context.unitId,
+        runId: context.runId,
+        workerId: event.workerId,
+        assignmentId: event.assignmentId,
+        hitId: context.hitId ?? '',
+        deadlineAt: event.type === 'unit.bindAgent' ? event.deadlineAt : event.at,
       };
+      // Agent ids are unique in a run: the supervisor binds an arrival (and adopts an agent) only for an agent id it has never bound.
+      enqueue.spawnChild('agent', { id, systemId: id, input });
+      enqueue.sendTo(id, { type: 'agent.accepted', at: event.at });
+      if (event.type === 'unit.adoptAgent') enqueue.sendTo(id, { type: 'agent.submitted', at: event.at });
+    }),
+    adoptAgent: u.assign(({ event }) => {
+      assertEvent(event, 'unit.adoptAgent');
+      return { agentId: event.agentId, assignmentId: event.assignmentId, workerId: event.workerId };
+    }),
+    reportChildFailure: u.enqueueActions(({ enqueue, context, event }) => {
+      assertEvent(event, 'xstate.error.actor.*');
+      const message = event.error instanceof Error ? event.error.message : String(event.error);
+      enqueue({ type: 'report', params: { type: 'report.childFailed', unitId: context.unitId, actorId: event.actorId, message } });
     }),
     holdReviewOutcome: u.assign(({ event }) => {
       assertEvent(event, 'agent.reviewed');
@@ -217,7 +248,7 @@ export const unitImplementation = u.extend({
     }),
     reportHitReleased: u.enqueueActions(({ enqueue, context, event }) => {
       if (context.hitId !== null) {
-        enqueue({ type: 'report', params: { type: 'report.hitReleased', unitId: context.unitId, hitId: context.hitId, assignmentId: context.assignmentId, at: event.at } });
+        enqueue({ type: 'report', params: { type: 'report.hitReleased', unitId: context.unitId, hitId: context.hitId, assignmentId: context.assignmentId, at: atOf(event) } });
       }
     }),
     reportLaunchFailed: u.enqueueActions(({ enqueue, context, event }) => {
@@ -227,25 +258,25 @@ export const unitImplementation = u.extend({
     /** Reconciliation found data for a unit that had no agent: the supervisor gives it one. */
     reportReconciledWithoutAgent: u.enqueueActions(({ enqueue, context, event }) => {
       if (context.hitId !== null) {
-        enqueue({ type: 'report', params: { type: 'report.reconciledWithoutAgent', unitId: context.unitId, hitId: context.hitId, assignmentId: context.assignmentId, workerId: context.workerId, at: event.at } });
+        enqueue({ type: 'report', params: { type: 'report.reconciledWithoutAgent', unitId: context.unitId, hitId: context.hitId, assignmentId: context.assignmentId, workerId: context.workerId, at: atOf(event) } });
       }
     }),
     tellAgentReturned: u.enqueueActions(({ enqueue, context, event }) => {
-      for (const r of tell(context, { type: 'agent.returned', at: event.at })) enqueue({ type: 'report', params: r });
+      if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.returned', at: atOf(event) });
     }),
     tellAgentExpired: u.enqueueActions(({ enqueue, context, event }) => {
-      for (const r of tell(context, { type: 'agent.expired', at: event.at })) enqueue({ type: 'report', params: r });
+      if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.expired', at: atOf(event) });
     }),
     tellAgentReleased: u.enqueueActions(({ enqueue, context, event }) => {
-      for (const r of tell(context, { type: 'agent.released', at: event.at })) enqueue({ type: 'report', params: r });
+      if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.released', at: atOf(event) });
     }),
     /** MTurk says submitted: the agent is `completed` (with or without stored data). */
     tellAgentSubmitted: u.enqueueActions(({ enqueue, context, event }) => {
-      const message: AgentEvent = context.submitted ? { type: 'agent.submitted', at: event.at } : { type: 'assignment.submitted', at: event.at };
-      for (const r of tell(context, message)) enqueue({ type: 'report', params: r });
+      const message: AgentEvent = context.submitted ? { type: 'agent.submitted', at: atOf(event) } : { type: 'assignment.submitted', at: atOf(event) };
+      if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), message);
     }),
     tellAgentDataReconciled: u.enqueueActions(({ enqueue, context, event }) => {
-      for (const r of tell(context, { type: 'agent.submitted', at: event.at })) enqueue({ type: 'report', params: r });
+      if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.submitted', at: atOf(event) });
     }),
   },
 });

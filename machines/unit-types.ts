@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { AgentEvent } from './agent-types.js';
+import type { ErrorActorEvent } from 'xstate';
 import type { CommandFailure, RetryPolicy } from './commands.js';
 import type { AssignmentState, HITStatus } from './states.js';
 
@@ -29,6 +29,7 @@ export interface UnitContext {
   readonly hitId: string | null;
   /** The MTurk assignment of the bound HIT (null before a worker arrives). */
   readonly assignmentId: string | null;
+  /** The bound agent: spawned by this unit as its child `agent:<agentId>` (released agents stay children). */
   readonly agentId: string | null;
   readonly workerId: string | null;
   /** 1-based launch attempt, the idempotency input of `launchHIT`. */
@@ -51,7 +52,7 @@ export interface UnitContext {
   readonly retryAt: number | null;
   /** The last command failure, kept for the runtime to report. */
   readonly lastFailure: CommandFailure | null;
-  /** A review outcome received while the data was still being reconciled; applied after. */
+  /** A review outcome of the bound agent that came before the unit could take it (still assigned, or reconciling); applied after. */
   readonly reviewOutcome: ReviewedStatus | null;
   /** How many times an agent was bound to this unit (a generation counter: stale facts about an older binding are ignored). */
   readonly bindings: number;
@@ -66,7 +67,7 @@ export type UnitEvent =
   | { readonly type: 'unit.launch'; readonly at: number }
   | { readonly type: 'launch.succeeded'; readonly commandId: string; readonly hitId: string; readonly at: number }
   | { readonly type: 'launch.failed'; readonly commandId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
-  /** Request (from the supervisor): a worker arrived on `hitId`; bind HIT, assignment and agent. */
+  /** Request (from the supervisor): a worker arrived on `hitId`; bind HIT and assignment, spawn the agent. */
   | {
       readonly type: 'unit.bindAgent';
       readonly hitId: string;
@@ -104,12 +105,16 @@ export type UnitEvent =
   | { readonly type: 'unit.retryReconcile'; readonly at: number }
   /** Fact: the agent's submitted data is now in the store. */
   | { readonly type: 'agent.submitted'; readonly at: number }
-  /** Fact: MTurk confirmed the review of agent `agentId` (R1-R3). Ignored unless it is this unit's agent. */
-  | { readonly type: 'agent.reviewed'; readonly agentId: string; readonly status: ReviewedStatus; readonly at: number }
+  /** Fact (from a child agent): MTurk confirmed the review of agent `agentId` (R1-R3). Ignored unless it is the bound agent. */
+  | { readonly type: 'agent.reviewed'; readonly agentId: string; readonly unitId?: string; readonly status: ReviewedStatus; readonly at: number }
+  /** Request (from the supervisor): give a completed unit without agent one, for the worker whose submission was reconciled. */
+  | { readonly type: 'unit.adoptAgent'; readonly agentId: string; readonly assignmentId: string; readonly workerId: string; readonly at: number }
+  /** A child agent failed (an action the runtime provided threw). */
+  | ErrorActorEvent<unknown, string>
   /** Fact: the runtime's clock passed `nextDeadline(snapshot)`. */
   | { readonly type: 'deadline.reached'; readonly at: number };
 
-/** What a unit tells its supervisor (through the `report` action; a no-op when it runs alone). */
+/** What a unit tells the run (through the `report` action, relayed by its group; a no-op when it runs alone). */
 export type UnitReport =
   /** The unit's status changed. */
   | { readonly type: 'report.unitChanged'; readonly unitId: string; readonly status: AssignmentState; readonly at: number }
@@ -119,9 +124,9 @@ export type UnitReport =
   | { readonly type: 'report.hitReleased'; readonly unitId: string; readonly hitId: string; readonly assignmentId: string | null; readonly at: number }
   /** The unit gave up launching (definitive refusal or retries exhausted): the supervisor stops launching. */
   | { readonly type: 'report.launchFailed'; readonly unitId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
-  /** The unit tells its agent something (every exit from `assigned` does). */
-  | { readonly type: 'report.tellAgent'; readonly unitId: string; readonly agentId: string; readonly event: AgentEvent }
-  /** Reconciliation found an assignment for a unit that had no agent. */
+  /** One of the unit's agents failed; the supervisor records it. */
+  | { readonly type: 'report.childFailed'; readonly unitId: string; readonly actorId: string; readonly message: string }
+  /** Reconciliation found an assignment for a unit that had no agent: the supervisor may give it one (`unit.adoptAgent`). */
   | { readonly type: 'report.reconciledWithoutAgent'; readonly unitId: string; readonly hitId: string; readonly assignmentId: string | null; readonly workerId: string | null; readonly at: number };
 
 /** The unit's status, for typed helpers. */

@@ -10,19 +10,24 @@
  * failed read never crashes, every exit from `assigned` tells the agent, and terminal states make
  * no MTurk calls.
  *
+ * The unit owns its agents: binding a worker spawns `agent:<agentId>` as the unit's child, and the
+ * agent reports its confirmed review back to the unit. Terminal states (`accepted`,
+ * `soft_rejected`, `expired`) are absorbing but not XState `final`: a final parent would stop its
+ * agent, and an approved agent must stay reachable for a bonus.
+ *
  * @module
  */
 import { DEFAULT_RETRY_POLICY } from './commands.js';
 import { AssignmentState } from './states.js';
 import { confirmCommandOf, expireCommandOf, launchCommandOf, reconcileCommandOf } from './unit-commands.js';
-import { unitImplementation } from './unit-setup.js';
+import { atOf, unitImplementation } from './unit-setup.js';
 import type { UnitContext, UnitEvent, UnitReport } from './unit-types.js';
 
 /** Entry action of each top-level state but `created`: tell the supervisor the new status. */
 const reportStatus = (status: AssignmentState) =>
   ({
     type: 'report',
-    params: ({ context, event }: { context: UnitContext; event: UnitEvent }): UnitReport => ({ type: 'report.unitChanged', unitId: context.unitId, status, at: event.at }),
+    params: ({ context, event }: { context: UnitContext; event: UnitEvent }): UnitReport => ({ type: 'report.unitChanged', unitId: context.unitId, status, at: atOf(event) }),
   }) as const;
 
 const retryCommand = (target: string) => [
@@ -72,6 +77,8 @@ export const unitMachine = unitImplementation.createMachine({
     note: null,
     ...(input.retry !== undefined && input.retry !== DEFAULT_RETRY_POLICY ? { retry: input.retry } : {}),
   }),
+  // An agent child that fails must not take the unit down with it (stack-notes §0 #4).
+  on: { 'xstate.error.actor.*': { actions: 'reportChildFailure' } },
   initial: AssignmentState.created,
   states: {
     [AssignmentState.created]: {
@@ -115,7 +122,7 @@ export const unitMachine = unitImplementation.createMachine({
         available: {
           description: 'Waiting for a worker. Answers for unbound pool HITs: H1, H2 (M3) and H5 change nothing.',
           on: {
-            'unit.bindAgent': { target: `#unit.${AssignmentState.assigned}`, actions: 'bindAgent' },
+            'unit.bindAgent': { target: `#unit.${AssignmentState.assigned}`, actions: ['bindAgent', 'spawnAgent'] },
             'unit.expire': [
               { guard: 'poolHitGiven', target: 'expiring', actions: 'takePoolHit' },
               { target: `#unit.${AssignmentState.expired}`, actions: 'noteEmptyPool' },
@@ -212,6 +219,7 @@ export const unitMachine = unitImplementation.createMachine({
       },
       on: {
         'agent.submitted': { actions: 'recordSubmitted' },
+        'agent.reviewed': { guard: 'isOwnAgentReview', actions: 'holdReviewOutcome' },
         'hit.notFound': { guard: 'isOwnHit', target: `#unit.${AssignmentState.expired}`, actions: 'tellAgentExpired' },
         'unit.releaseAgent': {
           guard: 'dataMissing',
@@ -233,6 +241,7 @@ export const unitMachine = unitImplementation.createMachine({
         },
         awaitingReview: {
           description: 'Submitted, data stored. R1-R3 follow the agent’s confirmed review.',
+          on: { 'unit.adoptAgent': { guard: 'hasNoAgent', actions: ['adoptAgent', 'spawnAgent'] } },
           always: [
             { guard: 'outcomeApproved', target: `#unit.${AssignmentState.accepted}` },
             { guard: 'outcomeRejected', target: `#unit.${AssignmentState.rejected}` },
@@ -271,7 +280,6 @@ export const unitMachine = unitImplementation.createMachine({
     },
 
     [AssignmentState.accepted]: {
-      type: 'final',
       description: 'Approved on MTurk (R1). Terminal: no MTurk call, no change.',
       entry: reportStatus(AssignmentState.accepted),
     },
@@ -286,12 +294,10 @@ export const unitMachine = unitImplementation.createMachine({
       },
     },
     [AssignmentState.softRejected]: {
-      type: 'final',
       description: 'Paid on MTurk, recorded as rejected (R3). Terminal.',
       entry: reportStatus(AssignmentState.softRejected),
     },
     [AssignmentState.expired]: {
-      type: 'final',
       description: 'No worker will finish it (M2, M5, L2, or the run stopped waiting). Terminal: no MTurk call.',
       entry: reportStatus(AssignmentState.expired),
     },

@@ -44,7 +44,7 @@ Rows('return (M1/M2): when MTurk confirms a return then an accepted, onboarding,
   for (const [from, d] of workingStates()) {
     d.send({ type: 'agent.returned', at: T0 });
     assert.is(d.value, 'returned', from);
-    assert.is(d.snapshot.status, 'done');
+    assert.equal(d.send({ type: 'agent.submitted', at: T0 }).value, 'returned', 'absorbing: a returned assignment cannot be submitted');
   }
 });
 
@@ -91,7 +91,11 @@ Rows('approveWork: when a completed agent is approved then approveAssignment is 
   ]);
   answer(d, 'review.succeeded');
   assert.equal(d.value, { approved: 'idle' });
-  assert.equal(d.reports, [{ type: 'report.agentReviewed', agentId: 'ASG1-WKR1', unitId: 'u1', status: 'approved', at: d.now }] as never);
+  assert.equal(
+    d.actions.filter((a) => a.type === 'report').map((a) => a.params),
+    [{ type: 'agent.reviewed', agentId: 'ASG1-WKR1', unitId: 'u1', status: 'approved', at: d.now }],
+    'the unit (its parent) learns the confirmed outcome',
+  );
 });
 
 Rows('approveWork from rejected: when a rejected agent is approved then the command overrides the rejection', () => {

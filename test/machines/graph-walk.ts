@@ -1,6 +1,6 @@
 // Walks a machine's graph with xstate/graph and replays its steps in real actors to see which
 // transitions fire (XState's @xstate.microstep inspection events name them).
-import { createActor, type AnyMachineSnapshot, type AnyStateMachine, type StateValue } from 'xstate';
+import { createActor, initialTransition, transition, type ActorLogic, type AnyMachineSnapshot, type AnyStateMachine, type EventObject, type StateValue } from 'xstate';
 import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import type { Model } from './models.js';
 
@@ -13,10 +13,26 @@ export interface WalkResult {
   readonly paths: number;
 }
 
+/**
+ * The machine as logic whose every step runs in a fresh actor system. xstate/graph's traversal
+ * shares one mock system across all branches (`createMockActorScope`, "TODO: mock system?"), so
+ * a child spawned with a systemId on one branch would collide with itself on the next; XState's
+ * pure `transition()` gives each step its own system.
+ */
+function isolated(machine: AnyStateMachine): ActorLogic<AnyMachineSnapshot, EventObject, unknown> {
+  return {
+    config: machine.config,
+    transition: (snapshot, event) => transition(machine, snapshot, event)[0],
+    getInitialSnapshot: (_scope, input) => initialTransition(machine, input)[0],
+    getPersistedSnapshot: (snapshot) => machine.getPersistedSnapshot(snapshot),
+  } as ActorLogic<AnyMachineSnapshot, EventObject, unknown>;
+}
+
 export function walk<M extends AnyStateMachine>(model: Model<M>): WalkResult {
   const options = { input: model.input, events: model.events, serializeState: (s: AnyMachineSnapshot) => model.serializeState(s) } as never;
-  const adjacency = getAdjacencyMap(model.machine, options);
-  const paths = getShortestPaths(model.machine, options);
+  const logic = isolated(model.machine);
+  const adjacency = getAdjacencyMap(logic, options);
+  const paths = getShortestPaths(logic, options);
   const states: WalkResult['states'] = [];
   const steps: WalkResult['steps'] = [];
   for (const [key, entry] of Object.entries(adjacency)) {
@@ -42,9 +58,10 @@ export function persistedText(machine: AnyStateMachine, snapshot: AnyMachineSnap
  * Restores `snapshot` (through JSON text) in an actor, sends `event`, and returns the transitions
  * that fired (keyed like `machineTransitions`) and the states entered on the way.
  */
-export function replay(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: { type: string }): { transitions: string[]; states: string[] } {
+export function replay(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: { type: string }): { transitions: string[]; states: string[]; errors: string[] } {
   const transitions: string[] = [];
   const states: string[] = [];
+  const errors: string[] = [];
   const actor = createActor(machine, {
     snapshot: JSON.parse(persistedText(machine, snapshot)),
     inspect: (ev) => {
@@ -57,8 +74,9 @@ export function replay(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, e
       states.push(...activeStateIds(machine.id, (ev.snapshot as AnyMachineSnapshot).value));
     },
   });
+  actor.subscribe({ error: (err) => void errors.push(`${JSON.stringify(snapshot.value)} + ${event.type}: ${err instanceof Error ? err.message : String(err)}`) });
   actor.start();
   actor.send(event);
   actor.stop();
-  return { transitions, states };
+  return { transitions, states, errors };
 }

@@ -9,7 +9,7 @@ import { reviewCommandId } from '../../machines/agent-commands.js';
 import type { AgentContext } from '../../machines/agent-types.js';
 import { entriesOf, getIn } from '../../machines/buckets.js';
 import type { Command } from '../../machines/commands.js';
-import { agentStatusOf, nextDeadline, pendingCommands, unitStatusOf } from '../../machines/inspect.js';
+import { agentStatusOf, freeUnitsOf, nextDeadline, pendingCommands, unitStatusOf } from '../../machines/inspect.js';
 import { UnitStateGroups } from '../../machines/states.js';
 import type { TaskRunEvent } from '../../machines/task-run-types.js';
 import type { UnitContext } from '../../machines/unit-types.js';
@@ -73,7 +73,9 @@ function violations(h: RunHarness): string[] {
   const counted = Object.values(s.context.counts).reduce((a, b) => a + b, 0);
   if (counted !== units.length) out.push(`counts add up to ${counted}, not ${units.length}`);
   const unbound = [...entriesOf(s.context.hits)].filter(([, r]) => r.unitId === null).length;
-  if (unbound !== s.context.freeUnits.length) out.push(`${unbound} unbound HITs but ${s.context.freeUnits.length} free launched units (#HITs must equal #launched units)`);
+  const free = freeUnitsOf(s);
+  if (free.length !== s.context.freeUnitCount) out.push(`freeUnitCount ${s.context.freeUnitCount} but ${free.length} free units listed`);
+  if (unbound !== free.length) out.push(`${unbound} unbound HITs but ${free.length} free launched units (#HITs must equal #launched units)`);
   return out;
 }
 

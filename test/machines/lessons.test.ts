@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toDirectedGraph, type DirectedGraphNode } from 'xstate/graph';
 import type { AgentEvent } from '../../machines/agent-types.js';
-import { hitOf } from '../../machines/inspect.js';
+import { freeUnitsOf, hitOf } from '../../machines/inspect.js';
 import { hitReleased, initialTaskRunContext } from '../../machines/task-run-logic.js';
 import { unitMachine } from '../../machines/unit.js';
 import type { UnitEvent } from '../../machines/unit-types.js';
@@ -184,7 +184,7 @@ Lessons('#12 (PR #347/#902): when a waiting agent disconnects and the runtime re
   h.send({ type: 'agent.disconnected', agentId: 'A1-W1', at: h.now });
   h.send({ type: 'unit.releaseAgent', unitId: 'u1', reason: 'waiting agent disconnected', at: h.now });
   assert.is(h.agent('A1-W1')?.value, 'disconnect');
-  assert.equal(h.snapshot.context.freeUnits, ['u1']);
+  assert.equal(freeUnitsOf(h.snapshot), ['u1']);
   assert.equal(
     h.arrive('HIT-u1', 'A1', 'W1'),
     { refused: 'agentReleased', hitId: 'HIT-u1', at: h.now, unitId: 'u1', assignmentId: 'A1' },

@@ -3,10 +3,12 @@
 // guards compare), and a state key that keeps only what the guards read, so the walk is finite.
 import type { AnyMachineSnapshot } from 'xstate';
 import { agentMachine } from '../../machines/agent.js';
+import type { UnitReport } from '../../machines/unit-types.js';
 import type { AgentContext, AgentEvent, AgentInput } from '../../machines/agent-types.js';
 import { pendingCommands } from '../../machines/inspect.js';
 import { unitMachine } from '../../machines/unit.js';
 import { taskRunMachine } from '../../machines/task-run.js';
+import { unitGroupMachine, type UnitGroupEvent, type UnitGroupInput } from '../../machines/unit-group.js';
 import { setupCommandOf } from '../../machines/task-run-setup.js';
 import type { TaskRunContext, TaskRunEvent, TaskRunInput } from '../../machines/task-run-types.js';
 import { launchCommandOf } from '../../machines/unit-commands.js';
@@ -47,6 +49,8 @@ function unitEventsFor(snapshot: AnyMachineSnapshot): UnitEvent[] {
     { type: 'agent.reviewed', agentId: c.agentId ?? 'A1-W1', status: 'rejected', at: 9 },
     { type: 'agent.reviewed', agentId: c.agentId ?? 'A1-W1', status: 'soft_rejected', at: 9 },
     { type: 'agent.reviewed', agentId: 'someone-else', status: 'approved', at: 9 },
+    { type: 'unit.adoptAgent', agentId: 'A9-W9', assignmentId: 'A9', workerId: 'W9', at: 9 },
+    { type: 'xstate.error.actor.agent:A1-W1', actorId: 'agent:A1-W1', error: new Error('handler threw') },
     { type: 'hit.notFound', hitId: hit, at: 9 },
     { type: 'hit.lookupFailed', hitId: hit, reason: 'throttled', at: 9 },
     { type: 'deadline.reached', at: FAR },
@@ -128,10 +132,10 @@ export const unitModel: Model<typeof unitMachine> = { name: 'unit', machine: uni
 export const agentModel: Model<typeof agentMachine> = { name: 'agent', machine: agentMachine, input: MODEL_AGENT_INPUT, events: agentEventsFor, serializeState: agentKey };
 
 /**
- * The supervisor whose children never report back (the plain machines' `report` does nothing):
- * the walk supplies their reports as events, so the supervisor's own graph is what is walked.
+ * The supervisor whose groups never relay (the plain group's `relay` does nothing): the walk
+ * supplies the units' reports as events, so the supervisor's own graph is what is walked.
  */
-export const walkableTaskRun = taskRunMachine.provide({ actors: { unit: unitMachine, agent: agentMachine } });
+export const walkableTaskRun = taskRunMachine.provide({ actors: { group: unitGroupMachine } });
 
 function taskRunEventsFor(snapshot: AnyMachineSnapshot): TaskRunEvent[] {
   const c = snapshot.context as TaskRunContext;
@@ -177,8 +181,7 @@ function taskRunEventsFor(snapshot: AnyMachineSnapshot): TaskRunEvent[] {
     { type: 'report.hitCreated', unitId, hitId: 'HIT1', at: 6 },
     { type: 'report.hitReleased', unitId, hitId: 'HIT1', assignmentId: 'A1', at: 6 },
     { type: 'report.launchFailed', unitId, reason: 'refused', retryable: false, at: 6 },
-    { type: 'report.tellAgent', unitId, agentId, event: { type: 'agent.returned', at: 6 } },
-    { type: 'report.agentReviewed', agentId, unitId, status: 'approved', at: 6 },
+    { type: 'report.childFailed', unitId, actorId: `agent:${agentId}`, message: 'handler threw' },
     { type: 'report.reconciledWithoutAgent', unitId, hitId: 'HIT1', assignmentId: 'A9', workerId: 'W9', at: 6 },
     { type: 'xstate.error.actor.unit:u1', actorId: 'unit:u1', error: new Error('boom') },
   ];
@@ -189,7 +192,7 @@ function taskRunEventsFor(snapshot: AnyMachineSnapshot): TaskRunEvent[] {
 /** What the supervisor's guards read (its anomaly log and pool details left out). */
 function taskRunKey(snapshot: AnyMachineSnapshot): string {
   const c = snapshot.context as TaskRunContext;
-  return JSON.stringify([snapshot.value, c.counts, c.launchesInFlight, c.launchHalt !== null, c.freeUnits, c.setupAttempt > 1, c.unitOrder.length, c.drainDeadlineAt !== null]);
+  return JSON.stringify([snapshot.value, c.counts, c.launchesInFlight, c.launchHalt !== null, c.freeUnitCount, c.setupAttempt > 1, c.unitOrder.length, c.drainDeadlineAt !== null]);
 }
 
 export const taskRunModel: Model<typeof walkableTaskRun> = {
@@ -198,4 +201,29 @@ export const taskRunModel: Model<typeof walkableTaskRun> = {
   input: { runId: 'r1', unitIds: ['u1'], settings: { assignmentDurationSec: 1, drainGraceSec: 0 } } satisfies TaskRunInput,
   events: taskRunEventsFor,
   serializeState: taskRunKey,
+};
+
+const groupEvents = (snapshot: AnyMachineSnapshot): UnitGroupEvent[] => {
+  const members = (snapshot.context as { unitIds: string[] }).unitIds;
+  const reports: UnitReport[] = [
+    { type: 'report.unitChanged', unitId: 'u1', status: 'launched', at: 1 },
+    { type: 'report.hitCreated', unitId: 'u1', hitId: 'HIT1', at: 1 },
+    { type: 'report.hitReleased', unitId: 'u1', hitId: 'HIT1', assignmentId: 'A1', at: 1 },
+    { type: 'report.launchFailed', unitId: 'u1', reason: 'refused', retryable: false, at: 1 },
+    { type: 'report.childFailed', unitId: 'u1', actorId: 'agent:A1-W1', message: 'boom' },
+    { type: 'report.reconciledWithoutAgent', unitId: 'u1', hitId: 'HIT1', assignmentId: 'A1', workerId: 'W1', at: 1 },
+  ];
+  return [
+    ...reports,
+    { type: 'group.addUnits', unitIds: [`u${members.length + 1}`] },
+    { type: 'group.forward', unitId: 'u1', event: { type: 'unit.launch', at: 1 } }, { type: 'xstate.error.actor.unit:u1', actorId: 'unit:u1', error: new Error('boom') },
+  ];
+};
+
+export const groupModel: Model<typeof unitGroupMachine> = {
+  name: 'unitGroup',
+  machine: unitGroupMachine,
+  input: { groupId: 'group:0', runId: 'r1', unitIds: ['u1'] } satisfies UnitGroupInput,
+  events: groupEvents,
+  serializeState: (snapshot) => JSON.stringify([snapshot.value, (snapshot.context as { unitIds: string[] }).unitIds.length > 1]),
 };

@@ -6,14 +6,14 @@ import * as assert from 'uvu/assert';
 import { createActor, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import { machineStates } from '../../machines/export.js';
 import { arrivalOf, nextDeadline, pendingCommands, pendingCommandsOfRun, unitStatusOf } from '../../machines/inspect.js';
-import { joinTaskRunSnapshot, splitTaskRunSnapshot } from '../../machines/persistence.js';
+import { joinTaskRunSnapshot, splitTaskRunSnapshot, type StoredActor } from '../../machines/persistence.js';
 import { activeStateIds, persistedText, walk } from './graph-walk.js';
-import { agentModel, taskRunModel, unitModel, type Model } from './models.js';
+import { agentModel, groupModel, taskRunModel, unitModel, type Model } from './models.js';
 import { RunHarness } from './run-harness.js';
 
 const RoundTrip = suite('machines: JSON round trip in every state');
 
-for (const model of [unitModel, agentModel, taskRunModel] as Array<Model<AnyStateMachine>>) {
+for (const model of [unitModel, agentModel, groupModel, taskRunModel] as Array<Model<AnyStateMachine>>) {
   RoundTrip(`when any ${model.name} snapshot is persisted, parsed, restored and persisted again then nothing changed`, () => {
     const roundTripped = new Set<string>();
     for (const { snapshot } of walk(model).states) {
@@ -40,11 +40,11 @@ const asJSON = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 
 /** Splits a run's persisted snapshot, stores each part as JSON text, and restores it (the runtime's layout). */
 function storeAndRestore(h: RunHarness): RunHarness {
-  const { supervisor, children } = splitTaskRunSnapshot(h.actor.getPersistedSnapshot());
-  const stored = { supervisor: JSON.stringify(supervisor), children: Object.fromEntries(Object.entries(children).map(([id, c]) => [id, JSON.stringify(c)])) };
+  const { supervisor, actors } = splitTaskRunSnapshot(h.actor.getPersistedSnapshot());
+  const stored = { supervisor: JSON.stringify(supervisor), actors: Object.fromEntries(Object.entries(actors).map(([id, a]) => [id, JSON.stringify(a)])) };
   h.stop();
-  const parsedChildren = Object.fromEntries(Object.entries(stored.children).map(([id, text]) => [id, JSON.parse(text) as unknown]));
-  const snapshot = joinTaskRunSnapshot(JSON.parse(stored.supervisor) as Record<string, unknown>, parsedChildren);
+  const parsedActors = Object.fromEntries(Object.entries(stored.actors).map(([id, text]) => [id, JSON.parse(text) as StoredActor]));
+  const snapshot = joinTaskRunSnapshot(JSON.parse(stored.supervisor) as Record<string, unknown>, parsedActors);
   return new RunHarness({ runId: 'r1', unitIds: [] }, { snapshot, clock: h.clock });
 }
 
@@ -71,8 +71,10 @@ Supervisor('when a busy run is stored apart and restored then every child is bac
   const before = asJSON(split);
   const restored = storeAndRestore(h);
   assert.equal(asJSON(splitTaskRunSnapshot(restored.actor.getPersistedSnapshot())), before);
-  assert.is(Object.keys(split.children).length, 7, 'four units and three agents');
-  for (const id of Object.keys(split.children)) assert.is(restored.actor.system.get(id)?.id, id, `${id} is found by systemId after restore`);
+  assert.equal(Object.keys(split.actors).sort(), ['agent:A1-W1', 'agent:A2-W2', 'agent:A3-W3', 'group:0', 'unit:u1', 'unit:u2', 'unit:u3', 'unit:u4']);
+  assert.equal(split.actors['agent:A2-W2']?.parentId, 'unit:u2', 'an agent is stored under the unit that owns it');
+  assert.equal(split.actors['unit:u2']?.parentId, 'group:0');
+  for (const id of Object.keys(split.actors)) assert.is(restored.actor.system.get(id)?.id, id, `${id} is found by systemId after restore`);
   assert.is(restored.snapshot.status, 'active');
   restored.stop();
 });

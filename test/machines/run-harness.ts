@@ -69,8 +69,9 @@ export class RunHarness {
     return taken;
   }
 
+  /** Any actor of the run by id (`unit:…`, `agent:…`, `group:…`), wherever it sits in the tree. */
   private child(id: string): AnyActorRef | undefined {
-    return (this.snapshot.children as Record<string, AnyActorRef | undefined>)[id];
+    return this.actor.system.get(id) as AnyActorRef | undefined;
   }
 
   unit(unitId: string): ChildView<UnitContext> {
@@ -83,15 +84,24 @@ export class RunHarness {
     return this.child(agentActorId(agentId))?.getSnapshot() as ChildView<AgentContext> | undefined;
   }
 
-  /** Every child's id and current snapshot (units and agents). */
+  /** Every actor below the supervisor (groups, units, agents) with its current snapshot, parents first. */
   childSnapshots(): Array<{ id: string; snapshot: { value: StateValue; context: never } }> {
-    return Object.entries(this.snapshot.children as Record<string, AnyActorRef | undefined>).flatMap(([id, ref]) =>
-      ref === undefined ? [] : [{ id, snapshot: ref.getSnapshot() as { value: StateValue; context: never } }],
-    );
+    const out: Array<{ id: string; snapshot: { value: StateValue; context: never } }> = [];
+    const walk = (children: Record<string, AnyActorRef | undefined>): void => {
+      for (const [id, ref] of Object.entries(children)) {
+        if (ref === undefined) continue;
+        const snapshot = ref.getSnapshot() as { value: StateValue; context: never; children: Record<string, AnyActorRef | undefined> };
+        out.push({ id, snapshot });
+        walk(snapshot.children);
+      }
+    };
+    walk(this.snapshot.children as Record<string, AnyActorRef | undefined>);
+    return out;
   }
 
+  /** Ids of every actor below the supervisor. */
   childIds(): string[] {
-    return Object.keys(this.snapshot.children);
+    return this.childSnapshots().map((c) => c.id);
   }
 
   /** Answers the pending setUpResources command with success. */

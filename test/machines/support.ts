@@ -68,9 +68,13 @@ export class Drive<M extends AnyMachine> {
     return this.actions.filter((a) => a.type === 'report').map((a) => a.params as UnitReport);
   }
 
-  /** The events the last step told the agent (through reports). */
+  /** The events the last step sent to the unit's agent (its child `agent:<id>`). */
   get toldAgent(): AgentEvent[] {
-    return this.reports.flatMap((r) => (r.type === 'report.tellAgent' ? [r.event] : []));
+    return this.actions.flatMap((a) => {
+      if (a.type !== 'xstate.sendTo' || typeof a.params !== 'object' || a.params === null) return [];
+      const { targetId, event } = a.params as { targetId?: string; event: AgentEvent };
+      return targetId?.startsWith('agent:') === true ? [event] : [];
+    });
   }
 
   /** Plain data of the snapshot (value, context, status) for deep comparisons. */

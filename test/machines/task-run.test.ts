@@ -2,7 +2,7 @@
 // and worker binding, routing, review, expiry and draining, and its refusal to ever error.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { hitOf, hitsOf, unitEntryOf } from '../../machines/inspect.js';
+import { freeUnitsOf, hitOf, hitsOf, unitEntryOf } from '../../machines/inspect.js';
 import { AssignmentState } from '../../machines/states.js';
 import { RunHarness } from './run-harness.js';
 
@@ -29,11 +29,12 @@ Setup('when a run starts then it asks for its resources and spawns no unit until
   assert.equal(h.snapshot.context.counts.created, 3);
 });
 
-Setup('when setup succeeds then every unit is spawned as unit:<id> and at most maxConcurrentUnits are launched', () => {
-  const h = run({ runId: 'r1', unitIds: units(5), settings: { maxConcurrentUnits: 2 } }).setUp();
+Setup('when setup succeeds then every unit is spawned as unit:<id> (in groups of 100) and at most maxConcurrentUnits are launched', () => {
+  const h = run({ runId: 'r1', unitIds: units(205), settings: { maxConcurrentUnits: 2 } }).setUp();
   assert.is(h.snapshot.context.hitTypeId, 'HT1');
-  assert.equal(h.childIds(), ['unit:u1', 'unit:u2', 'unit:u3', 'unit:u4', 'unit:u5']);
-  assert.is(h.actor.system.get('unit:u3')?.id, 'unit:u3', 'systemId equals the id');
+  assert.equal(Object.keys(h.snapshot.children), ['group:0', 'group:1', 'group:2']);
+  assert.is(h.childIds().filter((id) => id.startsWith('unit:')).length, 205);
+  assert.is(h.actor.system.get('unit:u153')?.id, 'unit:u153', 'systemId equals the id, wherever the unit sits');
   assert.equal(h.take('launchHIT').map((c) => c.commandId), ['r1/u1/launchHIT/1', 'r1/u2/launchHIT/1']);
   assert.is(h.value, 'launching');
 });
@@ -77,13 +78,15 @@ Setup('when a launch fails for good then launching halts (not burning every unit
   assert.equal(h.take('launchHIT').map((c) => c.commandId), ['r1/u1/launchHIT/2'], 'one slot is free; the failed unit goes first, with a new token');
 });
 
-Setup('when units are added to a running run then they are spawned and launched', () => {
-  const h = run({ runId: 'r1', unitIds: units(1) }).setUp();
+Setup('when units are added to a running run then they join the last group (or new ones) and are launched at once', () => {
+  const h = run({ runId: 'r1', unitIds: units(99) }).setUp();
   h.launchAll();
   assert.is(h.value, 'running');
-  h.send({ type: 'run.addUnits', unitIds: ['u1', 'u9'], at: h.now });
-  assert.ok(h.childIds().includes('unit:u9'));
-  assert.equal(h.take('launchHIT').map((c) => c.commandId), ['r1/u9/launchHIT/1']);
+  h.send({ type: 'run.addUnits', unitIds: ['u1', 'x1', 'x2'], at: h.now });
+  assert.equal(Object.keys(h.snapshot.children), ['group:0', 'group:1']);
+  assert.is(h.actor.system.get('unit:x1')?._parent?.id, 'group:0', 'the last group had room for one');
+  assert.is(h.actor.system.get('unit:x2')?._parent?.id, 'group:1');
+  assert.equal(h.take('launchHIT').map((c) => c.commandId), ['r1/x1/launchHIT/1', 'r1/x2/launchHIT/1']);
   assert.equal(h.snapshot.context.anomalies, [], 'the duplicate u1 is skipped quietly');
 });
 
@@ -142,7 +145,7 @@ Pool('when more HITs than free units exist then an arrival without a free unit i
   h.send({ type: 'unit.releaseAgent', unitId: 'u1', reason: 'test', at: h.now });
   h.arrive('HIT-u2', 'A2', 'W2');
   h.arrive('HIT-u1', 'A3', 'W3');
-  assert.equal(h.snapshot.context.freeUnits, []);
+  assert.equal(freeUnitsOf(h.snapshot), []);
   h.send({ type: 'run.addUnits', unitIds: [], at: h.now });
   assert.equal(h.arrive('HIT-nope', 'A4', 'W4'), { refused: 'unknownHIT', hitId: 'HIT-nope', at: h.now });
 });
@@ -164,7 +167,7 @@ Pool('when an unbound pool HIT expires unfilled then a free launched unit consum
   h.send({ type: 'hit.observed', hitId: 'HIT-u2', status: 'Reviewable', available: 1, at: h.now });
   assert.is(h.unit('u2').value, 'expired');
   assert.equal(hitOf(h.snapshot, 'HIT-u2'), { unitId: 'u2', assignmentId: null, createdBy: 'u2' });
-  assert.equal(h.snapshot.context.freeUnits, ['u1']);
+  assert.equal(freeUnitsOf(h.snapshot), ['u1']);
 });
 
 Pool('when an unbound pool HIT was submitted by a worker who never arrived then a unit reconciles it and the worker gets an agent to review', () => {

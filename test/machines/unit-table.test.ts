@@ -17,7 +17,7 @@ Rows('C1: when a created unit gets an observation or a lookup result then it sta
   }
 });
 
-Rows('T1: when a unit is accepted, expired or soft_rejected then no event changes it and none makes an MTurk call', () => {
+Rows('T1: when a unit is accepted, expired or soft_rejected then no event changes it and none makes an MTurk call (absorbing, its agent kept alive)', () => {
   const accepted = completedUnit().send({ type: 'agent.reviewed', agentId: AGENT, status: 'approved', at: 1 });
   const softRejected = completedUnit().send({ type: 'agent.reviewed', agentId: AGENT, status: 'soft_rejected', at: 1 });
   const expired = assignedUnit().send({ type: 'hit.notFound', hitId: HIT, at: 1 });
@@ -34,7 +34,7 @@ Rows('T1: when a unit is accepted, expired or soft_rejected then no event change
   ];
   for (const [d, status] of [[accepted, 'accepted'], [softRejected, 'soft_rejected'], [expired, 'expired']] as const) {
     assert.is(d.value, status);
-    assert.is(d.snapshot.status, 'done');
+    assert.is(d.snapshot.status, 'active', 'not XState-final: a final unit would stop its agent, which may still get a bonus');
     for (const e of events) {
       d.send(e);
       assert.is(d.value, status, `${status} changed on ${e.type}`);
@@ -241,9 +241,11 @@ Actions('when a created unit is launched then it issues launchHIT and, on succes
   assert.is(d.snapshot.context.launchedHitId, HIT);
 });
 
-Actions('when a launched unit gets a worker then it is assigned with HIT, assignment and agent bound', () => {
+Actions('when a launched unit gets a worker then it is assigned with HIT, assignment and agent bound, and spawns the agent as its child', () => {
   const d = assignedUnit();
   assert.equal(d.value, { assigned: 'working' });
+  assert.ok(d.snapshot.children[`agent:${AGENT}`]);
+  assert.equal(d.toldAgent, [{ type: 'agent.accepted', at: d.now }]);
   assert.equal([d.snapshot.context.hitId, d.snapshot.context.assignmentId, d.snapshot.context.agentId, d.snapshot.context.bindings], [HIT, ASSIGNMENT, AGENT, 1]);
 });
 
@@ -379,12 +381,25 @@ Reconcile('when a review outcome arrives while reconciling then it waits until t
   assert.is(d.value, 'accepted');
 });
 
-Reconcile('when a unit without agent reconciles an assignment then it adopts the worker and asks the supervisor for an agent', () => {
+Reconcile('when a unit without agent reconciles an assignment then it remembers the worker and, asked to adopt, spawns that worker’s agent', () => {
   const d = launchedUnit().send(observed(HIT, 'Reviewable', 0, 1));
   d.send({ type: 'reconcile.succeeded', commandId: d.commands[0]!.commandId, assignmentId: 'A9', workerId: 'W9', at: 2 });
   assert.equal(d.value, { completed: 'awaitingReview' });
-  assert.equal([d.snapshot.context.agentId, d.snapshot.context.assignmentId, d.snapshot.context.workerId], ['A9-W9', 'A9', 'W9']);
+  assert.equal([d.snapshot.context.agentId, d.snapshot.context.assignmentId, d.snapshot.context.workerId], [null, 'A9', 'W9']);
   assert.equal(d.reports, [{ type: 'report.reconciledWithoutAgent', unitId: 'u1', hitId: HIT, assignmentId: 'A9', workerId: 'W9', at: 2 }]);
+  d.send({ type: 'unit.adoptAgent', agentId: 'A9-W9', assignmentId: 'A9', workerId: 'W9', at: 3 });
+  assert.is(d.snapshot.context.agentId, 'A9-W9');
+  assert.ok(d.snapshot.children['agent:A9-W9'], 'the agent is the unit’s child');
+  assert.equal(d.toldAgent, [{ type: 'agent.accepted', at: 3 }, { type: 'agent.submitted', at: 3 }]);
+  d.send({ type: 'unit.adoptAgent', agentId: 'A8-W8', assignmentId: 'A8', workerId: 'W8', at: 4 });
+  assert.is(d.snapshot.context.agentId, 'A9-W9', 'a unit adopts one agent only');
+});
+
+Reconcile('when the agent is approved before MTurk shows the HIT Reviewable then the unit is accepted as soon as it completes', () => {
+  const d = assignedUnit().send({ type: 'agent.submitted', at: 1 }).send({ type: 'agent.reviewed', agentId: AGENT, status: 'approved', at: 2 });
+  assert.equal(d.value, { assigned: 'working' });
+  d.send(observed(HIT, 'Reviewable', 0, 3));
+  assert.is(d.value, 'accepted');
 });
 
 Rows.run();
