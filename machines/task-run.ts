@@ -60,7 +60,7 @@ const routing = (expiring: boolean) =>
  *   input: { runId: 'r1', unitIds: ['u1', 'u2'], settings: { maxConcurrentUnits: 1 } },
  * }).start();
  * // outbox: [{ kind: 'setUpResources', ... }]
- * run.send({ type: 'setup.succeeded', commandId: 'r1/setUpResources/1', hitTypeId: 'HT1', at: Date.now() });
+ * run.send({ type: 'setup.succeeded', commandId: 'r1/setUpResources/1', hitTypeId: 'HT1', at: clock.now() });
  * ```
  */
 export const taskRunMachine = taskRunImplementation.createMachine({

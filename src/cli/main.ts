@@ -11,6 +11,7 @@ import { EXIT, formatHelp, parseCommandArgs, suggest, type CliIO, type CommandSp
 /** Each subcommand lives in its own module under ./commands/ and is loaded only when used. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandSpec> }> = {
   sim: { summary: 'Start the MTurk-compatible server', load: async () => (await import('./commands/sim.js')).simCommand },
+  viz: { summary: 'Draw the unit, agent and taskRun state machines', load: async () => (await import('./commands/viz.js')).vizCommand },
 };
 
 function topHelp(): string {
