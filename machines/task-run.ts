@@ -133,9 +133,10 @@ export const taskRunMachine = taskRunImplementation.createMachine({
       },
     },
     failed: {
-      description: 'Setup failed; failure has the reason. run.retrySetup tries again.',
+      description: 'Setup failed; failure has the reason. run.retrySetup tries again; run.expire gives up (nothing was launched).',
       on: {
         'run.retrySetup': { target: 'settingUp', actions: 'nextSetupAttempt' },
+        'run.expire': { target: 'done' },
         'worker.arrived': { actions: 'refuseArrival' },
       },
     },

@@ -100,6 +100,14 @@ Api('when stored actors are joined with a bad id or a missing parent then it thr
   assert.equal(api.childSrcOf('agent:A-W'), 'agent');
 });
 
+Api('when the machines are drawn then every state explains itself with a description', () => {
+  for (const [name, machine] of Object.entries(api.MACHINES)) {
+    const silent = api.machineStates(machine).filter((s) => (s.description ?? '').trim().length < 10).map((s) => s.id);
+    assert.equal(silent, [], `${name}: states without a description`);
+  }
+  assert.equal(api.machineStates(api.unitGroupMachine).filter((s) => !s.description).map((s) => s.id), []);
+});
+
 Api('when events are typed then malformed ones do not compile', () => {
   // @ts-expect-error an observation needs `available` (NumberOfAssignmentsAvailable) and `at`.
   const noAvailable: UnitEvent = { type: 'hit.observed', hitId: 'H', status: 'Reviewable' };
