@@ -1,0 +1,113 @@
+/**
+ * The end of a run on MTurk: once the run is expiring, every HIT whose unit is finished
+ * (accepted, soft-rejected or expired) is disposed (`DeleteHIT`); at `done` a last sweep over
+ * MTurk makes sure no HIT of the run is left Assignable, and reports the HITs kept (a submission
+ * awaiting review, a rejection that may still be overridden: never live, only Reviewable).
+ *
+ * @module
+ */
+import { hitsOf, unitEntryOf } from '../../machines/index.js';
+import { isStateRefusal } from '../mturk/outcome.js';
+import { DriftKind, type DisposalReport } from './events.js';
+import type { RunPort } from './run-port.js';
+
+/** Unit statuses whose HIT can go: nothing about it will change any more. */
+const DISPOSABLE = new Set(['accepted', 'soft_rejected', 'expired']);
+/** Run statuses in which finished HITs are disposed. */
+const ENDING = new Set(['expiring', 'draining', 'done']);
+
+/** Disposes one run's finished HITs, once per HIT, and sweeps MTurk at `done`. */
+export class Disposal {
+  readonly #run: RunPort;
+  readonly #underWay = new Set<string>();
+  #swept = false;
+
+  constructor(run: RunPort) {
+    this.#run = run;
+  }
+
+  /** Disposes the HITs of finished units (when the run is ending); call it whenever a unit or the run changed. */
+  disposeFinished(): void {
+    const run = this.#run;
+    if (!ENDING.has(run.status())) return;
+    const { store } = run.services;
+    const snapshot = run.supervisor();
+    for (const [hitId, record] of hitsOf(snapshot)) {
+      if (record.unitId === null || this.#underWay.has(hitId)) continue;
+      const status = unitEntryOf(snapshot, record.unitId)?.status;
+      if (status === undefined || !DISPOSABLE.has(status)) continue;
+      if (store.hits.get(hitId)?.status === 'Disposed') continue;
+      this.#underWay.add(hitId);
+      void run.services
+        .track(this.#dispose(hitId))
+        .catch((err: unknown) => run.services.reportError(err))
+        .finally(() => this.#underWay.delete(hitId));
+    }
+    if (run.status() === 'done' && !this.#swept && this.#underWay.size === 0) {
+      this.#swept = true;
+      void run.services.track(this.#sweep()).catch((err: unknown) => {
+        this.#swept = false;
+        run.services.reportError(err);
+      });
+    }
+  }
+
+  /** DeleteHIT; a HIT MTurk still holds open is expired first. Returns whether it is gone. */
+  async #dispose(hitId: string): Promise<boolean> {
+    const run = this.#run;
+    const { store, clock } = run.services;
+    let outcome = await run.gateway.deleteHIT(hitId);
+    if (outcome.status !== 'ok' && outcome.status !== 'alreadyDone' && isStateRefusal(outcome)) {
+      const both = await run.gateway.expireAndDisposeHIT(hitId);
+      if (both.status === 'ok') return this.#record(hitId, both.value.disposed);
+      outcome = both;
+    }
+    if (outcome.status === 'ok' || outcome.status === 'alreadyDone' || outcome.status === 'notFound') return this.#record(hitId, true);
+    if (store.hits.get(hitId) !== undefined) store.hits.observe(hitId, store.hits.get(hitId)!.status ?? 'Reviewable', clock.now());
+    return false;
+  }
+
+  #record(hitId: string, disposed: boolean): boolean {
+    const { store, clock } = this.#run.services;
+    if (disposed && store.hits.get(hitId) !== undefined) store.hits.observe(hitId, 'Disposed', clock.now());
+    if (disposed) this.disposeFinished();
+    return disposed;
+  }
+
+  /**
+   * At `done`: every HIT of the run on MTurk (by its RequesterAnnotation) that is still live is
+   * expired, finished ones are disposed, and the rest is reported as kept.
+   */
+  async #sweep(): Promise<void> {
+    const run = this.#run;
+    const { store, clock, events } = run.services;
+    const hitTypeId = run.supervisor().context.hitTypeId;
+    const disposed: string[] = [];
+    const kept: Array<{ hitId: string; reason: string }> = [];
+    if (hitTypeId !== null) {
+      const listed = await run.gateway.listHITsForHITType({ hitTypeId }, { lane: 'polling' });
+      if (listed.status === 'ok') {
+        const snapshot = run.supervisor();
+        const pool = new Map(hitsOf(snapshot));
+        for (const hit of listed.value) {
+          if (hit.annotation?.runId !== run.runId || hit.annotation.purpose !== undefined) continue;
+          if (hit.hitStatus === 'Assignable' || hit.hitStatus === 'Unassignable') {
+            events.emit('drift.found', { runId: run.runId, kind: DriftKind.hitStatusDiffers, message: `HIT ${hit.hitId} was still ${hit.hitStatus} after the run ended; expiring it`, hitId: hit.hitId, action: 'adopted' });
+            await run.gateway.expireHIT(hit.hitId);
+          }
+          const unitId = pool.get(hit.hitId)?.unitId ?? null;
+          const status = unitId === null ? undefined : unitEntryOf(snapshot, unitId)?.status;
+          if (unitId === null || (status !== undefined && DISPOSABLE.has(status))) {
+            if (await this.#dispose(hit.hitId)) disposed.push(hit.hitId);
+            else kept.push({ hitId: hit.hitId, reason: 'MTurk refused to dispose it yet (an assignment is pending or awaits review)' });
+          } else {
+            kept.push({ hitId: hit.hitId, reason: status === 'rejected' ? 'rejected: kept so the rejection can still be overridden' : `unit ${unitId} is ${status ?? 'unknown'}: awaiting review` });
+          }
+        }
+      }
+    }
+    for (const hit of store.hits.ofRun(run.runId)) if (hit.status === 'Disposed' && !disposed.includes(hit.id)) disposed.push(hit.id);
+    const report: DisposalReport = { disposed, kept };
+    events.emit('run.progress', { runId: run.runId, status: run.status(), counts: run.supervisor().context.counts, at: clock.now(), disposal: report });
+  }
+}

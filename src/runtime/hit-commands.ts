@@ -1,0 +1,212 @@
+/**
+ * The commands about HITs: set up a run's resources, create a unit's HIT (through the money
+ * outbox), expire a HIT, re-read a HIT to confirm an observation, and recover a submission MTurk
+ * has but the store does not.
+ *
+ * @module
+ */
+import {
+  agentIdFor,
+  type ConfirmHITCommand,
+  type ExpireHITCommand,
+  type LaunchHITCommand,
+  type ReconcileSubmissionCommand,
+  type SetUpResourcesCommand,
+} from '../../machines/index.js';
+import { isHitstateError } from '../errors.js';
+import { recoverSubmission } from '../mturk/answer-xml.js';
+import { hitToken } from '../mturk/tokens.js';
+import type { CommandExecutor, CommandResult } from './command-executor.js';
+import { reportCommandFailure } from './command-executor.js';
+import { DriftKind } from './events.js';
+import { performIntent } from './outbox.js';
+import { setUpRunResources } from './resources.js';
+import type { RunPort } from './run-port.js';
+
+const SETUP_ATTEMPTS = 5;
+const SETUP_BACKOFF_MS = 30_000;
+
+const ok = (commandId: string): CommandResult => ({ commandId, status: 'ok' });
+const failed = (commandId: string, reason: string, retryable: boolean): CommandResult => ({ commandId, status: 'failed', reason, retryable });
+
+/** Qualifications and HIT type; a retryable failure is tried again with backoff before the run is told. */
+export async function performSetup(run: RunPort, command: SetUpResourcesCommand, executor: CommandExecutor): Promise<CommandResult> {
+  const { store, clock, options } = run.services;
+  for (let attempt = 1; ; attempt++) {
+    const result = await setUpRunResources(store, run.gateway, run.requesterName, run.config, options.environment);
+    if ('hitTypeId' in result) {
+      store.runs.setHitType(run.runId, result.hitTypeId);
+      run.send({ type: 'setup.succeeded', commandId: command.commandId, hitTypeId: result.hitTypeId, at: clock.now() });
+      return ok(command.commandId);
+    }
+    if (!result.retryable || attempt >= SETUP_ATTEMPTS || executor.closed) {
+      reportCommandFailure(run, command, result.reason, result.retryable);
+      run.send({ type: 'setup.failed', commandId: command.commandId, reason: result.reason, at: clock.now() });
+      return failed(command.commandId, result.reason, result.retryable);
+    }
+    await executor.sleep(SETUP_BACKOFF_MS * 2 ** (attempt - 1));
+  }
+}
+
+interface RecordedHit {
+  readonly hitId: string;
+  readonly link: string;
+  readonly expiresAt: number;
+  readonly createdAt: number;
+}
+
+/** Adds a created HIT to the store's pool unless it is there. */
+export function recordHit(run: RunPort, hit: RecordedHit): void {
+  const { store } = run.services;
+  if (store.hits.get(hit.hitId) !== undefined) return;
+  store.hits.add({ hitId: hit.hitId, runId: run.runId, link: hit.link, assignmentDurationSec: run.config.assignmentDurationSec, expiresAt: hit.expiresAt, createdAt: hit.createdAt, status: 'Assignable' });
+}
+
+/** CreateHITWithHITType through the outbox: intent on disk, token from run, unit and attempt. */
+export async function performLaunch(run: RunPort, command: LaunchHITCommand): Promise<CommandResult> {
+  const { clock } = run.services;
+  const hitTypeId = run.supervisor().context.hitTypeId;
+  if (hitTypeId === null) {
+    run.send({ type: 'launch.failed', unitId: command.unitId, commandId: command.commandId, reason: 'the run has no HIT type yet', retryable: true, at: clock.now() });
+    return failed(command.commandId, 'no HIT type', true);
+  }
+  const token = hitToken(run.runId, command.unitId, command.attempt);
+  const taskUrl = run.taskUrl();
+  const lifetimeSec = run.config.lifetimeSec;
+  run.persistNow();
+  const outcome = await performIntent(run.services, {
+    money: 'createHIT',
+    intent: {
+      kind: 'createHIT',
+      runId: run.runId,
+      unitId: command.unitId,
+      token,
+      amountUsd: run.config.reward,
+      args: { HITTypeId: hitTypeId, ExternalURL: taskUrl, FrameHeight: run.config.frameHeight, LifetimeInSeconds: lifetimeSec, attempt: command.attempt },
+    },
+    call: () =>
+      run.gateway.createHITWithHITType({
+        hitTypeId,
+        runId: run.runId,
+        unitId: command.unitId,
+        attempt: command.attempt,
+        lifetimeSec,
+        uniqueRequestToken: token,
+        question: { externalUrl: taskUrl, frameHeight: run.config.frameHeight },
+      }),
+    record: (value, outcome) => {
+      const now = clock.now();
+      if (value !== undefined) {
+        return { hitId: value.hit.hitId, link: value.previewUrl, expiresAt: value.hit.expiresAtMs ?? now + lifetimeSec * 1000, createdAt: value.hit.createdAtMs ?? now };
+      }
+      const hitId = outcome.status === 'alreadyDone' ? (outcome.hitId ?? null) : null;
+      return { hitId, link: '', expiresAt: now + lifetimeSec * 1000, createdAt: now };
+    },
+    checkOld: async () => {
+      const listed = await run.gateway.listHITsForHITType({ hitTypeId });
+      if (listed.status !== 'ok') return undefined;
+      const known = new Set(run.services.store.hits.ofRun(run.runId).map((h) => h.id));
+      const hit = listed.value.find((h) => h.annotation?.runId === run.runId && h.annotation.unitId === command.unitId && !known.has(h.hitId));
+      return hit === undefined ? undefined : { hitId: hit.hitId, link: '', expiresAt: hit.expiresAtMs ?? clock.now(), createdAt: hit.createdAtMs ?? clock.now() };
+    },
+  });
+  if (outcome.status === 'failed') {
+    reportCommandFailure(run, command, outcome.reason, outcome.retryable);
+    run.send({ type: 'launch.failed', unitId: command.unitId, commandId: command.commandId, reason: outcome.reason, retryable: outcome.retryable, at: clock.now() });
+    return failed(command.commandId, outcome.reason, outcome.retryable);
+  }
+  const recorded = outcome.recorded as RecordedHit | { hitId: null };
+  if (recorded.hitId === null) {
+    const reason = 'MTurk says the HIT exists but did not name it; the drift check on resume adopts it';
+    run.send({ type: 'launch.failed', unitId: command.unitId, commandId: command.commandId, reason, retryable: true, at: clock.now() });
+    return failed(command.commandId, reason, true);
+  }
+  recordHit(run, recorded as RecordedHit);
+  run.send({ type: 'launch.succeeded', unitId: command.unitId, commandId: command.commandId, hitId: recorded.hitId, at: clock.now() });
+  return ok(command.commandId);
+}
+
+/** Expires a HIT now; a HIT already expired, reviewable, disposed or gone counts as expired. */
+export async function performExpire(run: RunPort, command: ExpireHITCommand): Promise<CommandResult> {
+  const { clock } = run.services;
+  const outcome = await run.gateway.expireHIT(command.hitId);
+  const gone = outcome.status === 'notFound' || (outcome.status === 'invalid' && /Disposed/i.test(outcome.message));
+  if (outcome.status === 'ok' || outcome.status === 'alreadyDone' || gone) {
+    run.send({ type: 'expire.succeeded', unitId: command.unitId, commandId: command.commandId, at: clock.now() });
+    run.requestSync();
+    return ok(command.commandId);
+  }
+  reportCommandFailure(run, command, outcome.message, outcome.retryable);
+  run.send({ type: 'expire.failed', unitId: command.unitId, commandId: command.commandId, reason: outcome.message, retryable: outcome.retryable, at: clock.now() });
+  return failed(command.commandId, outcome.message, outcome.retryable);
+}
+
+/** GetHIT to confirm an ambiguous observation; answers with a fresh observation. */
+export async function performConfirm(run: RunPort, command: ConfirmHITCommand): Promise<CommandResult> {
+  const { clock } = run.services;
+  const outcome = await run.gateway.getHIT(command.hitId);
+  const at = clock.now();
+  if (outcome.status === 'ok') {
+    const hit = outcome.value;
+    run.noteObservation(hit.hitId, hit.hitStatus, hit.assignmentsAvailable, hit.assignmentsCompleted);
+    if (run.services.store.hits.get(hit.hitId) !== undefined) run.services.store.hits.observe(hit.hitId, hit.hitStatus, at);
+    run.send({ type: 'hit.observed', hitId: command.hitId, status: hit.hitStatus, available: hit.assignmentsAvailable, at });
+    return ok(command.commandId);
+  }
+  if (outcome.status === 'notFound') {
+    run.send({ type: 'hit.notFound', hitId: command.hitId, at });
+    return ok(command.commandId);
+  }
+  run.send({ type: 'hit.lookupFailed', hitId: command.hitId, reason: outcome.message, at });
+  return failed(command.commandId, outcome.message, true);
+}
+
+/**
+ * MTurk shows the assignment submitted and the store has no data: read the answer (one JSON
+ * field, so nothing is lost), store it under the agent (creating the agent's record for a worker
+ * who never reached the task server), flush, then tell the unit.
+ */
+export async function performReconcile(run: RunPort, command: ReconcileSubmissionCommand): Promise<CommandResult> {
+  const { clock, store, events } = run.services;
+  const fail = (reason: string, retryable: boolean): CommandResult => {
+    reportCommandFailure(run, command, reason, retryable);
+    run.send({ type: 'reconcile.failed', unitId: command.unitId, commandId: command.commandId, reason, retryable, at: clock.now() });
+    return failed(command.commandId, reason, retryable);
+  };
+  const listed = await run.gateway.listAssignmentsForHIT({ hitId: command.hitId });
+  if (listed.status !== 'ok') return fail(listed.message, listed.retryable);
+  const assignment =
+    listed.value.find((a) => a.assignmentId === command.assignmentId) ?? (command.assignmentId === null ? listed.value[0] : undefined);
+  if (assignment === undefined) {
+    return fail(`MTurk lists no submitted assignment ${command.assignmentId ?? ''} for HIT ${command.hitId} yet`, true);
+  }
+  if (assignment.answerXml === undefined) return fail(`assignment ${assignment.assignmentId} has no answer on MTurk`, true);
+  let data: unknown;
+  try {
+    data = recoverSubmission(assignment.answerXml).data;
+  } catch (err) {
+    if (isHitstateError(err)) return fail(`the answer of assignment ${assignment.assignmentId} cannot be read (${err.message}); the raw XML is on MTurk, review it by hand`, false);
+    throw err;
+  }
+  const agentId = command.agentId ?? agentIdFor(assignment.assignmentId, assignment.workerId);
+  if (store.agents.get(agentId) === undefined) {
+    store.agents.create({ agentId, unitId: command.unitId, workerId: assignment.workerId, assignmentId: assignment.assignmentId, hitId: command.hitId, status: 'completed' });
+  }
+  if (store.agents.submission(agentId) === undefined) {
+    store.agents.recordSubmission(agentId, data, assignment.submitTimeMs ?? clock.now());
+    events.emit('drift.found', {
+      runId: run.runId,
+      kind: DriftKind.submissionMissing,
+      message: `assignment ${assignment.assignmentId} was submitted on MTurk but its data never reached the task server; recovered from MTurk's answer`,
+      hitId: command.hitId,
+      unitId: command.unitId,
+      assignmentId: assignment.assignmentId,
+      workerId: assignment.workerId,
+      action: 'adopted',
+    });
+  }
+  run.persistNow();
+  await store.flush();
+  run.send({ type: 'reconcile.succeeded', unitId: command.unitId, commandId: command.commandId, assignmentId: assignment.assignmentId, workerId: assignment.workerId, at: clock.now() });
+  return ok(command.commandId);
+}

@@ -1,0 +1,291 @@
+/**
+ * Every actor of a run, persisted to the store on each change, and the store's records (units,
+ * agents, HIT pool, run status) kept in step with the actors.
+ *
+ * Inspection marks an actor dirty on every `@xstate.snapshot`; once per event-loop turn (or at
+ * once, before a money call) the dirty actors' persisted snapshots go into `store.snapshots`,
+ * which coalesces the disk writes. Each unit and agent has its own record (`unit:<id>`,
+ * `agent:<id>`: `{ parentId, snapshot }` without children); the supervisor's record `run:<id>`
+ * holds its own snapshot and those of the actors in between (unit groups). `restoreTree` puts
+ * them back together for `joinTaskRunSnapshot`.
+ *
+ * @module
+ */
+import type { AnyActorRef, Snapshot } from 'xstate';
+import {
+  AGENT_ACTOR_PREFIX,
+  MACHINE_VERSIONS,
+  UNIT_ACTOR_PREFIX,
+  agentStatusOf,
+  hitsOf,
+  nextDeadline,
+  unitStatusOf,
+  type AgentContext,
+  type AgentState,
+  type AssignmentState,
+  type StoredActor,
+  type TaskRunContext,
+  type UnitContext,
+} from '../../machines/index.js';
+import { HitstateError } from '../errors.js';
+import type { TaskRunStatus } from '../store/types.js';
+import type { DeadlineWheel } from './deadlines.js';
+import type { RuntimeServices } from './services.js';
+
+/** The store record of the supervisor: its own snapshot and those of the actors between it and the units. */
+export interface StoredRunTree {
+  readonly supervisor: Record<string, unknown>;
+  readonly between: Record<string, StoredActor & { readonly machine: string; readonly machineVersion: number }>;
+}
+
+interface Inspectable {
+  readonly id: string;
+  getSnapshot(): Snapshot<unknown> & { value?: unknown; context?: unknown; children?: unknown; status?: string };
+  readonly logic: { getPersistedSnapshot(snapshot: unknown): unknown };
+  readonly _parent?: AnyActorRef;
+}
+
+type Kind = 'run' | 'unit' | 'agent' | 'between';
+
+const kindOf = (id: string, rootId: string): Kind =>
+  id === rootId ? 'run' : id.startsWith(UNIT_ACTOR_PREFIX) ? 'unit' : id.startsWith(AGENT_ACTOR_PREFIX) ? 'agent' : 'between';
+
+/** The actor's persisted snapshot without its children (they are stored on their own). */
+function ownPersisted(ref: Inspectable): Record<string, unknown> {
+  return ref.logic.getPersistedSnapshot({ ...ref.getSnapshot(), children: {} }) as Record<string, unknown>;
+}
+
+function topState(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'object' && value !== null ? (Object.keys(value)[0] ?? '') : '';
+}
+
+/** The machine name an in-between actor's stored snapshot is restored with. */
+function machineOfBetween(id: string): keyof typeof MACHINE_VERSIONS {
+  return id.startsWith('group:') ? 'unitGroup' : 'taskRun';
+}
+
+/**
+ * Persistence and store projection of one run's actors.
+ */
+export class ActorPersistence {
+  readonly #runId: string;
+  readonly #rootId: string;
+  readonly #services: RuntimeServices;
+  readonly #deadlines: DeadlineWheel;
+  readonly #refs = new Map<string, Inspectable>();
+  readonly #dirty = new Set<string>();
+  readonly #lastSnapshot = new Map<string, unknown>();
+  readonly #unitStatus = new Map<string, AssignmentState>();
+  readonly #agentStatus = new Map<string, AgentState>();
+  #runStatus: TaskRunStatus | null = null;
+  #hitBuckets: TaskRunContext['hits'] | null = null;
+  #counts: TaskRunContext['counts'] | null = null;
+  #scheduled = false;
+  #closed = false;
+
+  constructor(runId: string, services: RuntimeServices, deadlines: DeadlineWheel) {
+    this.#runId = runId;
+    this.#rootId = `run:${runId}`;
+    this.#services = services;
+    this.#deadlines = deadlines;
+  }
+
+  /** The actor id the supervisor is created with. */
+  get rootId(): string {
+    return this.#rootId;
+  }
+
+  /** True when no change waits to be put into the store. */
+  get idle(): boolean {
+    return this.#dirty.size === 0;
+  }
+
+  /** Remembers an actor (from `@xstate.actor` inspection). */
+  track(ref: Inspectable): void {
+    this.#refs.set(ref.id, ref);
+  }
+
+  /** Marks an actor changed; the store gets it on this turn's persist. */
+  markDirty(ref: Inspectable): void {
+    if (this.#closed) return;
+    this.#refs.set(ref.id, ref);
+    this.#dirty.add(ref.id);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.persistNow();
+      });
+    }
+  }
+
+  /** Stops persisting (after `close()` or when the run is unloaded). */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /**
+   * Puts every dirty actor's snapshot into the store now (the store writes it with its next
+   * write), updates the store's records and deadlines, and emits status events. Synchronous:
+   * callers about to make a money call do it right before recording the intent.
+   */
+  persistNow(): void {
+    if (this.#dirty.size === 0) return;
+    const ids = [...this.#dirty];
+    this.#dirty.clear();
+    let runChanged = false;
+    // Agents need their store record before their snapshot; units before agents.
+    const order: Record<Kind, number> = { run: 0, between: 1, unit: 2, agent: 3 };
+    ids.sort((a, b) => order[kindOf(a, this.#rootId)] - order[kindOf(b, this.#rootId)]);
+    for (const id of ids) {
+      const ref = this.#refs.get(id);
+      if (ref === undefined) continue;
+      const snapshot = ref.getSnapshot();
+      if (this.#lastSnapshot.get(id) === snapshot) continue;
+      this.#lastSnapshot.set(id, snapshot);
+      try {
+        const kind = kindOf(id, this.#rootId);
+        if (kind === 'run' || kind === 'between') runChanged = true;
+        if (kind === 'unit') this.#persistUnit(ref, snapshot as never);
+        else if (kind === 'agent') this.#persistAgent(ref, snapshot as never);
+        if (kind !== 'between') this.#deadlines.set(kind === 'run' ? 'run' : id, nextDeadline(snapshot as never));
+      } catch (err) {
+        this.#services.reportError(err);
+      }
+    }
+    if (runChanged) {
+      try {
+        this.#persistRun();
+      } catch (err) {
+        this.#services.reportError(err);
+      }
+    }
+  }
+
+  #put(actorId: string, machine: keyof typeof MACHINE_VERSIONS, snapshot: object): void {
+    this.#services.store.snapshots.put(actorId, { machine, machineVersion: MACHINE_VERSIONS[machine], snapshot });
+  }
+
+  #parentIdOf(ref: Inspectable): string | null {
+    const parent = ref._parent;
+    return parent === undefined || parent.id === this.#rootId ? null : parent.id;
+  }
+
+  #persistUnit(ref: Inspectable, snapshot: { value: unknown; context: UnitContext }): void {
+    const { store, events, clock } = this.#services;
+    const context = snapshot.context;
+    this.#put(ref.id, 'unit', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref) });
+    const status = unitStatusOf(snapshot as never);
+    const record = store.units.get(context.unitId);
+    if (record !== undefined) {
+      if (record.status !== status) store.units.setStatus(context.unitId, status);
+      if (context.agentId !== null && context.workerId !== null && (record.agentId !== context.agentId || record.workerId !== context.workerId)) {
+        if (store.agents.get(context.agentId) !== undefined) store.units.assignAgent(context.unitId, context.agentId, context.workerId);
+      } else if (context.agentId === null && record.agentId !== null && status !== 'completed') {
+        store.units.clearAgent(context.unitId);
+      }
+    }
+    const previous = this.#unitStatus.get(context.unitId) ?? null;
+    if (previous !== status) {
+      this.#unitStatus.set(context.unitId, status);
+      events.emit('unit.statusChanged', { runId: this.#runId, unitId: context.unitId, status, previous, at: clock.now() });
+    }
+  }
+
+  #persistAgent(ref: Inspectable, snapshot: { value: unknown; context: AgentContext }): void {
+    const { store, events, clock } = this.#services;
+    const context = snapshot.context;
+    const status = agentStatusOf(snapshot as never);
+    this.ensureAgentRecord(context, status);
+    this.#put(ref.id, 'agent', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref) });
+    if (store.agents.get(context.agentId)?.status !== status) store.agents.setStatus(context.agentId, status);
+    const previous = this.#agentStatus.get(context.agentId) ?? null;
+    if (previous !== status) {
+      this.#agentStatus.set(context.agentId, status);
+      events.emit('agent.statusChanged', { runId: this.#runId, agentId: context.agentId, unitId: context.unitId, workerId: context.workerId, status, previous, at: clock.now() });
+    }
+  }
+
+  /** Creates the store record of an agent the store does not know yet (an arrival, a reconciled submission). */
+  ensureAgentRecord(context: AgentContext, status: AgentState): void {
+    const { store } = this.#services;
+    if (store.agents.get(context.agentId) !== undefined) return;
+    if (store.hits.get(context.hitId) === undefined) {
+      throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `agent ${context.agentId} works on HIT ${context.hitId}, which the store does not know; its snapshot is kept in memory until the HIT is recorded (resume repairs it)`, {
+        runId: this.#runId,
+        agentId: context.agentId,
+        hitId: context.hitId,
+      });
+    }
+    store.agents.create({ agentId: context.agentId, unitId: context.unitId, workerId: context.workerId, assignmentId: context.assignmentId, hitId: context.hitId, status });
+  }
+
+  #persistRun(): void {
+    const root = this.#refs.get(this.#rootId);
+    if (root === undefined) return;
+    const between: Record<string, StoredActor & { machine: string; machineVersion: number }> = {};
+    for (const [id, ref] of this.#refs) {
+      if (kindOf(id, this.#rootId) !== 'between') continue;
+      if ((ref.getSnapshot() as { status?: string }).status === 'stopped') continue;
+      const machine = machineOfBetween(id);
+      between[id] = { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref), machine, machineVersion: MACHINE_VERSIONS[machine] };
+    }
+    const stored: StoredRunTree = { supervisor: ownPersisted(root), between };
+    this.#put(this.#rootId, 'taskRun', stored);
+    const snapshot = root.getSnapshot() as { value: unknown; context: TaskRunContext };
+    this.#projectRun(snapshot);
+  }
+
+  #projectRun(snapshot: { value: unknown; context: TaskRunContext }): void {
+    const { store, events, clock } = this.#services;
+    const status = topState(snapshot.value) as TaskRunStatus;
+    const record = store.runs.get(this.#runId);
+    if (record !== undefined) {
+      if (record.status !== status) store.runs.setStatus(this.#runId, status);
+      const hitTypeId = snapshot.context.hitTypeId;
+      if (hitTypeId !== null && record.hitTypeId !== hitTypeId) store.runs.setHitType(this.#runId, hitTypeId);
+    }
+    this.#projectHits(snapshot.context);
+    const at = clock.now();
+    if (this.#runStatus !== status) {
+      const previous = this.#runStatus;
+      this.#runStatus = status;
+      events.emit('run.statusChanged', { runId: this.#runId, status, previous, at });
+    }
+    if (this.#counts !== snapshot.context.counts) {
+      this.#counts = snapshot.context.counts;
+      events.emit('run.progress', { runId: this.#runId, status, counts: snapshot.context.counts, at });
+    }
+  }
+
+  /** Keeps the store's HIT pool bindings equal to the supervisor's (only buckets that changed are compared). */
+  #projectHits(context: TaskRunContext): void {
+    const { store } = this.#services;
+    const previous = this.#hitBuckets;
+    this.#hitBuckets = context.hits;
+    if (previous === context.hits) return;
+    const changed: Array<[string, { unitId: string | null; assignmentId: string | null }]> = [];
+    for (const [bucket, entries] of Object.entries(context.hits)) {
+      if (previous?.[bucket] === entries) continue;
+      for (const [hitId, record] of Object.entries(entries)) changed.push([hitId, record]);
+    }
+    const binds: Array<{ hitId: string; unitId: string; assignmentId: string | null }> = [];
+    for (const [hitId, wanted] of changed) {
+      const stored = store.hits.get(hitId);
+      if (stored === undefined) continue;
+      if (stored.unitId === wanted.unitId && stored.assignmentId === wanted.assignmentId) continue;
+      if (stored.unitId !== null && stored.unitId !== wanted.unitId) store.hits.unbindUnit(stored.unitId);
+      if (wanted.unitId !== null) binds.push({ hitId, unitId: wanted.unitId, assignmentId: wanted.assignmentId });
+    }
+    for (const bind of binds) {
+      const held = store.hits.ofUnit(bind.unitId);
+      if (held !== undefined && held.id !== bind.hitId) store.hits.unbindUnit(bind.unitId);
+      store.hits.bind(bind);
+    }
+  }
+
+  /** Every HIT of the supervisor's pool (for repairs on resume). */
+  static poolOf(context: TaskRunContext): Array<[string, { unitId: string | null; assignmentId: string | null }]> {
+    return hitsOf({ value: 'running', context });
+  }
+}

@@ -1,0 +1,473 @@
+/**
+ * `createRuntime`: one runtime per requester environment (live, sandbox or a custom endpoint),
+ * with one store, one gateway per requester, one clock and one event bus. It launches and resumes
+ * task runs (one supervisor actor each), serves the task server (`taskServerBackend()`), reviews
+ * work, expires runs, and closes cleanly.
+ *
+ * @module
+ */
+import { agentStatusOf, unitStatusOf, type AgentState, type AssignmentState } from '../../machines/index.js';
+import type { TimerHandle } from '../clock.js';
+import type { TaskRunConfig } from '../config/task-run.js';
+import { HitstateError } from '../errors.js';
+import type { MTurkGateway } from '../mturk/gateway.js';
+import { GatewayRegistry } from '../mturk/registry.js';
+import type { RequesterSpec } from '../mturk/environment.js';
+import { openStore, type Store } from '../store/open-store.js';
+import type { TaskRunStatus } from '../store/types.js';
+import { Activity } from './activity.js';
+import { auditSink } from './audit-sink.js';
+import { checkDrift, type DriftReport } from './drift.js';
+import { RuntimeEventBus, warnListenerError } from './events.js';
+import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './options.js';
+import { repairRestoredRun, type ResumeRepairs } from './resume.js';
+import { review, type ReviewAction, type ReviewOptions, type ReviewReport, type ReviewTarget } from './review.js';
+import { createRunRecords, loadRunHost, type LaunchRunOptions } from './run-loader.js';
+import type { RunRegistry } from './run-registry.js';
+import type { RuntimeServices } from './services.js';
+import type { SyncReport } from './status-sync.js';
+import type { RunHost } from './supervisor.js';
+import { RuntimeTaskServerBackend } from './task-server-backend.js';
+
+/** A run as the runtime reports it. */
+export interface TaskRunInfo {
+  readonly runId: string;
+  readonly requesterName: string;
+  readonly status: TaskRunStatus;
+  readonly hitTypeId: string | null;
+  /** Units by status. */
+  readonly counts: Readonly<Record<AssignmentState, number>>;
+  /** Whether the run is loaded in this runtime (its supervisor is running). */
+  readonly loaded: boolean;
+  /** Why setup failed, or launching halted, if it did. */
+  readonly problem: string | null;
+}
+
+/** What `resume()` did for one run. */
+export interface ResumedRun {
+  readonly runId: string;
+  /** False when the run crashed before its first snapshot and was started afresh. */
+  readonly restored: boolean;
+  readonly repairs: ResumeRepairs;
+  /** The drift check, once MTurk answered (`runtime.whenIdle()` waits for it). */
+  readonly drift: Promise<DriftReport>;
+}
+
+/** Options of `expireRun`. */
+export interface ExpireRunOptions {
+  /** Resolve only once the run is `done` (assigned units finished or abandoned, HITs disposed). @defaultValue true */
+  readonly wait?: boolean;
+}
+
+const ZERO_COUNTS: Readonly<Record<AssignmentState, number>> = Object.freeze({ created: 0, launched: 0, assigned: 0, completed: 0, accepted: 0, rejected: 0, soft_rejected: 0, expired: 0 });
+
+/**
+ * A hitstate runtime. Create it with {@link createRuntime}.
+ */
+export class Runtime implements RunRegistry {
+  /** Typed events: `unit.statusChanged`, `agent.statusChanged`, `mturk.call`, `money.moved`, `drift.found`, `run.progress`, `run.statusChanged`, `command.failed`, `closing`, `closed`, `error`. */
+  readonly events: RuntimeEventBus;
+  readonly store: Store;
+  readonly options: ResolvedRuntimeOptions;
+  readonly services: RuntimeServices;
+  readonly #activity = new Activity();
+  readonly #runs = new Map<string, RunHost>();
+  readonly #loading = new Map<string, Promise<RunHost>>();
+  readonly #registry: GatewayRegistry;
+  readonly #ownRegistry: boolean;
+  readonly #ownStore: boolean;
+  readonly #gateways = new Map<string, MTurkGateway>();
+  readonly #sleepers = new Map<TimerHandle, () => void>();
+  readonly #backend: RuntimeTaskServerBackend;
+  readonly #audit: ReturnType<typeof auditSink>;
+  #closing: Promise<void> | undefined;
+
+  /** @internal Use {@link createRuntime}. */
+  constructor(options: ResolvedRuntimeOptions, store: Store, ownStore: boolean) {
+    this.options = options;
+    this.store = store;
+    this.#ownStore = ownStore;
+    this.events = new RuntimeEventBus(options.onListenerError ?? warnListenerError);
+    this.#registry = options.gateways ?? new GatewayRegistry();
+    this.#ownRegistry = options.gateways === undefined;
+    this.#audit = auditSink(store, this.events, (err) => this.#reportError(err));
+    const activity = this.#activity;
+    this.services = {
+      store,
+      clock: options.clock,
+      events: this.events,
+      options,
+      gatewayFor: (name) => this.gateway(name),
+      reportError: (err) => this.#reportError(err),
+      track: (work) => activity.track(work),
+      sleep: (ms) => this.#sleep(ms),
+    };
+    this.#backend = new RuntimeTaskServerBackend(this);
+    store.on('writeFailed', (err) => this.#reportError(err));
+  }
+
+  #reportError(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', error);
+    else process.emitWarning(`hitstate runtime: ${error.message}`, { code: 'HSTWRN_RUNTIME_ERROR' });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    const { clock } = this.options;
+    const awake = this.#activity.sleeping();
+    return new Promise<void>((resolve) => {
+      const handle = clock.setTimeout(() => {
+        this.#sleepers.delete(handle);
+        awake();
+        resolve();
+      }, ms);
+      this.#sleepers.set(handle, () => {
+        clock.clearTimeout(handle);
+        awake();
+        resolve();
+      });
+    });
+  }
+
+  /** The environment this runtime works in. */
+  get environment(): ResolvedRuntimeOptions['environment'] {
+    return this.options.environment;
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** @throws HitstateError `HST_ERR_RUNTIME_CLOSED` once `close()` started. */
+  assertOpen(): void {
+    if (this.#closing !== undefined) throw new HitstateError('HST_ERR_RUNTIME_CLOSED', 'the runtime is closed (or closing); create a new runtime to continue');
+  }
+
+  /**
+   * The gateway of a requester: from the runtime's options (static keys stay in memory), else
+   * from the store's record (profile or default chain).
+   *
+   * @throws HitstateError `HST_ERR_CONFIG_INVALID` for an unknown requester, `HST_ERR_CREDENTIALS_PROFILE_NOT_FOUND`.
+   */
+  gateway(requesterName: string = this.options.requester.name): MTurkGateway {
+    const existing = this.#gateways.get(requesterName);
+    if (existing !== undefined && !existing.closed) return existing;
+    const configured = this.options.requesters.get(requesterName);
+    const stored = this.store.requesters.get(requesterName);
+    const credentials = configured?.credentials ?? stored?.credentialSource;
+    if (credentials === undefined) {
+      throw new HitstateError('HST_ERR_CONFIG_INVALID', `requester "${requesterName}" is unknown to this runtime and its store; pass it in createRuntime({ requesters })`, { field: 'requester' });
+    }
+    const env = this.options.environment;
+    const spec: RequesterSpec = {
+      name: requesterName,
+      environment: env.kind,
+      ...(env.kind === 'custom' ? { endpoint: env.endpoint } : {}),
+      ...(this.options.workerSiteUrl === undefined ? {} : { workerSiteUrl: this.options.workerSiteUrl }),
+      credentials,
+    };
+    const gateway = this.#registry.get(spec, {
+      clock: this.options.clock,
+      ...(this.options.governor === undefined ? {} : { governor: this.options.governor }),
+      ...(this.options.auditSalt === undefined ? {} : { auditSalt: this.options.auditSalt }),
+      ...(this.options.allowedLocales === undefined ? {} : { allowedLocales: this.options.allowedLocales }),
+      onAudit: this.#audit,
+      onListenerError: (err) => this.#reportError(err),
+    });
+    const watched = this.#activity.watch(gateway);
+    this.#gateways.set(requesterName, watched);
+    return watched;
+  }
+
+  loaded(runId: string): RunHost | undefined {
+    return this.#runs.get(runId);
+  }
+
+  async ensure(runId: string): Promise<RunHost> {
+    this.assertOpen();
+    const loaded = this.#runs.get(runId);
+    if (loaded !== undefined) return loaded;
+    const loading = this.#loading.get(runId);
+    if (loading !== undefined) return loading;
+    const work = (async () => {
+      const host = loadRunHost(this.services, runId);
+      this.#runs.set(runId, host);
+      host.start();
+      if (host.restored) repairRestoredRun(host);
+      return host;
+    })().finally(() => this.#loading.delete(runId));
+    this.#loading.set(runId, work);
+    return work;
+  }
+
+  /**
+   * Launches a task run: checks the config (nothing is created if it fails), records the run and
+   * its units, and starts its supervisor, which sets up qualifications and the HIT type and
+   * launches the units' HITs. Resolves once the run is recorded and started; follow it with
+   * `runtime.events` or {@link Runtime.runInfo}.
+   *
+   * @example
+   * ```ts
+   * const { runId } = await runtime.launchRun({ title: 'Label sentences', description: 'Pick the sentiment',
+   *   reward: '0.10', units: [{ text: 'I loved it' }, { text: 'Meh' }] }, { taskUrl: 'https://tasks.example.org/hitstate/task' });
+   * ```
+   * @throws HitstateError `HST_ERR_CONFIG_INVALID` (every problem listed), `HST_ERR_STORE_DUPLICATE`, `HST_ERR_RUNTIME_CLOSED`.
+   */
+  async launchRun(config: TaskRunConfig, options: LaunchRunOptions = {}): Promise<TaskRunInfo> {
+    this.assertOpen();
+    const { record } = await createRunRecords(this.services, config, options);
+    await this.ensure(record.id);
+    return this.runInfo(record.id);
+  }
+
+  /**
+   * Resumes every unfinished run of the store (or one): actors restored from their snapshots,
+   * commands they waited on re-issued with their original tokens, HITs already on MTurk
+   * re-attached, unconfirmed money intents replayed, and a drift report against MTurk emitted as
+   * `drift.found` events.
+   *
+   * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_RUN_STATE` (snapshots of another machine version), `HST_ERR_RUNTIME_CLOSED`.
+   */
+  async resume(runId?: string): Promise<ResumedRun[]> {
+    this.assertOpen();
+    const ids = runId === undefined ? this.store.runs.unfinished().map((r) => r.id) : [this.store.runs.require(runId).id];
+    const resumed: ResumedRun[] = [];
+    for (const id of ids) {
+      if (this.#runs.has(id)) continue;
+      const host = loadRunHost(this.services, id);
+      this.#runs.set(id, host);
+      host.start();
+      const repairs = host.restored ? repairRestoredRun(host) : { submissionsDelivered: 0, hitsRestored: 0, supervisorCorrections: 0, intentsReplayed: 0 };
+      const drift = this.#activity.track(checkDrift(host));
+      drift.catch((err: unknown) => this.#reportError(err));
+      resumed.push({ runId: id, restored: host.restored, repairs, drift });
+    }
+    return resumed;
+  }
+
+  /**
+   * Compares the store with MTurk for a run and emits `drift.found` for each difference.
+   *
+   * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_RUNTIME_CLOSED`.
+   */
+  async checkDrift(runId: string): Promise<DriftReport> {
+    return checkDrift(await this.ensure(runId));
+  }
+
+  /**
+   * Ends a run: no new workers, unassigned units expired (their HITs off MTurk), assigned units
+   * waited for up to their assignment duration (draining), then finished HITs disposed. By default
+   * resolves once the run is `done`.
+   *
+   * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_RUN_STATE` when setup has not finished yet... never: a run in setup ends at once, `HST_ERR_RUNTIME_CLOSED`.
+   */
+  async expireRun(runId: string, options: ExpireRunOptions = {}): Promise<TaskRunInfo> {
+    const run = await this.ensure(runId);
+    run.send({ type: 'run.expire', at: this.options.clock.now() });
+    run.persistNow();
+    if (options.wait !== false) await this.waitForRun(runId, (info) => info.status === 'done');
+    return this.runInfo(runId);
+  }
+
+  /**
+   * Resolves when `predicate` holds for the run (checked now and after each change of the run).
+   * Rejects with `HST_ERR_RUNTIME_CLOSED` if the runtime closes first.
+   */
+  waitForRun(runId: string, predicate: (info: TaskRunInfo) => boolean): Promise<TaskRunInfo> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const info = this.runInfo(runId);
+        if (!predicate(info)) return false;
+        cleanup();
+        resolve(info);
+        return true;
+      };
+      const onChange = (event: { runId: string }): void => {
+        if (event.runId === runId) check();
+      };
+      const onClosing = (): void => {
+        cleanup();
+        reject(new HitstateError('HST_ERR_RUNTIME_CLOSED', `the runtime closed while waiting on run ${runId}`, { runId }));
+      };
+      const cleanup = (): void => {
+        this.events.off('run.progress', onChange);
+        this.events.off('run.statusChanged', onChange);
+        this.events.off('closing', onClosing);
+      };
+      this.events.on('run.progress', onChange);
+      this.events.on('run.statusChanged', onChange);
+      this.events.on('closing', onClosing);
+      check();
+    });
+  }
+
+  /**
+   * Approves, rejects, soft-rejects or pays a bonus to the agents `target` names (one agent, a
+   * unit, a worker, or every agent awaiting review). `dryRun` reports what would happen.
+   *
+   * @example
+   * ```ts
+   * await runtime.review(runId, { all: true }, { kind: 'approve' });
+   * await runtime.review(runId, { agentId }, { kind: 'bonus', amountUsd: '0.25', reason: 'Great labels' });
+   * ```
+   * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_AGENT_NOT_FOUND`, `HST_ERR_UNIT_NOT_FOUND`, `HST_ERR_MTURK_FEEDBACK_REQUIRED`, `HST_ERR_CONFIG_INVALID`, `HST_ERR_RUNTIME_CLOSED`.
+   */
+  review(runId: string, target: ReviewTarget, action: ReviewAction, options?: ReviewOptions): Promise<ReviewReport> {
+    return review(this, runId, target, action, options);
+  }
+
+  /** Tries a failed setup again. @throws HitstateError `HST_ERR_RUN_STATE` unless the run's setup failed. */
+  async retrySetup(runId: string): Promise<TaskRunInfo> {
+    const run = await this.ensure(runId);
+    if (run.status() !== 'failed') throw new HitstateError('HST_ERR_RUN_STATE', `run ${runId} is ${run.status()}; only a run whose setup failed can retry it`, { runId });
+    run.send({ type: 'run.retrySetup', at: this.options.clock.now() });
+    return this.runInfo(runId);
+  }
+
+  /** Resumes launching after a launch failed for good (e.g. insufficient funds, now fixed). */
+  async resumeLaunching(runId: string): Promise<TaskRunInfo> {
+    const run = await this.ensure(runId);
+    run.send({ type: 'run.resumeLaunching', at: this.options.clock.now() });
+    return this.runInfo(runId);
+  }
+
+  /** Runs a status-sync cycle of the run now (tests, `hitstate status --sync`). */
+  async syncNow(runId: string): Promise<SyncReport> {
+    return (await this.ensure(runId)).sync.syncNow();
+  }
+
+  /**
+   * The run's status and counts (from its supervisor when loaded, else from the store).
+   *
+   * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`.
+   */
+  runInfo(runId: string): TaskRunInfo {
+    const record = this.store.runs.require(runId);
+    const run = this.#runs.get(runId);
+    if (run !== undefined) {
+      const { context } = run.supervisor();
+      return {
+        runId,
+        requesterName: record.requesterName,
+        status: run.status(),
+        hitTypeId: context.hitTypeId,
+        counts: context.counts,
+        loaded: true,
+        problem: context.failure?.reason ?? context.launchHalt?.reason ?? null,
+      };
+    }
+    return { runId, requesterName: record.requesterName, status: record.status, hitTypeId: record.hitTypeId, counts: { ...ZERO_COUNTS, ...this.store.units.statusCounts(runId) }, loaded: false, problem: null };
+  }
+
+  /** Every run of the store, oldest first. */
+  listRuns(): TaskRunInfo[] {
+    return this.store.runs.list().map((r) => this.runInfo(r.id));
+  }
+
+  /** A unit's status (from its actor when the run is loaded). @throws HitstateError `HST_ERR_UNIT_NOT_FOUND` */
+  unitStatus(unitId: string): AssignmentState {
+    const record = this.store.units.require(unitId);
+    const view = this.#runs.get(record.runId)?.unit(unitId);
+    return view === undefined ? record.status : unitStatusOf(view as never);
+  }
+
+  /** An agent's status (from its actor when the run is loaded). @throws HitstateError `HST_ERR_AGENT_NOT_FOUND` */
+  agentStatus(agentId: string): AgentState {
+    const record = this.store.agents.require(agentId);
+    const view = this.#runs.get(record.runId)?.agent(agentId);
+    return view === undefined ? record.status : agentStatusOf(view as never);
+  }
+
+  /** The runtime as the task server's backend: `createTaskServer(runtime.taskServerBackend(), options)`. */
+  taskServerBackend(): RuntimeTaskServerBackend {
+    return this.#backend;
+  }
+
+  /** True when nothing is happening that would finish without the clock moving. */
+  #quiet(): boolean {
+    for (const run of this.#runs.values()) if (!run.persistence.idle) return false;
+    if (this.#loading.size > 0) return false;
+    let inFlight = 0;
+    for (const gw of this.#gateways.values()) inFlight += gw.stats().inFlight;
+    if (inFlight > 0) return false;
+    return this.#activity.busy <= 0;
+  }
+
+  /**
+   * Resolves when no command is doing work, no poll is running, every actor is saved into the
+   * store and no store write is under way. Work that only waits on the clock (a backoff, a retry
+   * delay) does not count: on a virtual clock, advance it and call this again.
+   */
+  async whenIdle(): Promise<void> {
+    for (let quietTurns = 0; quietTurns < 2; ) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      for (const run of this.#runs.values()) run.persistNow();
+      if (!this.#quiet()) {
+        quietTurns = 0;
+        continue;
+      }
+      await this.store.whenIdle();
+      quietTurns++;
+    }
+  }
+
+  /**
+   * Stops polls and launches, waits for the MTurk calls under way, saves every actor, flushes and
+   * closes the store (if the runtime opened it) and the gateways (if it created them), then emits
+   * `closed`. Leaves no timer or socket behind. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.events.emit('closing');
+      for (const run of this.#runs.values()) run.quiesce();
+      this.#backend.close();
+      await Promise.allSettled([...this.#loading.values()]);
+      for (const run of this.#runs.values()) run.quiesce();
+      while ([...this.#gateways.values()].some((gw) => gw.stats().inFlight > 0)) await new Promise<void>((resolve) => setImmediate(resolve));
+      for (const wake of [...this.#sleepers.values()]) wake();
+      this.#sleepers.clear();
+      if (this.#ownRegistry) this.#registry.closeAll();
+      await this.#activity.drain();
+      for (const run of this.#runs.values()) run.stop();
+      await this.store.flush();
+      if (this.#ownStore) await this.store.close();
+      this.events.emit('closed');
+    })();
+    return this.#closing;
+  }
+}
+
+/**
+ * Creates a runtime: opens the environment's store (taking its lock) and prepares one gateway per
+ * requester. Runs are started with `launchRun` or `resume`.
+ *
+ * @example
+ * ```ts
+ * const runtime = await createRuntime({
+ *   environment: { kind: 'sandbox' },
+ *   requester: { name: 'lab', credentials: { kind: 'profile', profile: 'lab' } },
+ * });
+ * await runtime.resume();             // every unfinished run of the store
+ * runtime.events.on('unit.statusChanged', (e) => console.log(e.unitId, e.status));
+ * process.on('SIGINT', () => void runtime.close());
+ * ```
+ * @throws HitstateError `HST_ERR_CONFIG_INVALID` (every problem listed), `HST_ERR_STORE_LOCKED`,
+ *   `HST_ERR_STORE_CORRUPT`, `HST_ERR_STORE_VERSION_NEWER`, `HST_ERR_STORE_ENVIRONMENT_MISMATCH`.
+ */
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const resolved = resolveRuntimeOptions(options);
+  if (resolved.store !== undefined) {
+    const a = JSON.stringify(resolved.store.environment);
+    const b = JSON.stringify(resolved.environment);
+    if (a !== b) throw new HitstateError('HST_ERR_STORE_ENVIRONMENT_MISMATCH', `the store given holds data of ${a}, the runtime works in ${b}; open the store of the runtime's environment`, { field: 'store' });
+    return new Runtime(resolved, resolved.store, false);
+  }
+  const store = await openStore({
+    environment: resolved.environment,
+    clock: resolved.clock,
+    coalesceMs: resolved.storeCoalesceMs,
+    ...(resolved.storeDir === undefined ? {} : { dir: resolved.storeDir }),
+  });
+  return new Runtime(resolved, store, true);
+}
