@@ -2,7 +2,7 @@
  * The named actions and guards of the agent machine (`setup()`), kept apart from its states.
  *
  * The four review commands and `report` do nothing by default: the runtime provides the commands,
- * the supervisor provides `report`.
+ * the agent's unit provides `report`.
  *
  * @module
  */

@@ -5,7 +5,7 @@
  */
 import type { AgentState } from './states.js';
 
-/** What an agent actor is created with (by the supervisor when a worker arrives). */
+/** What an agent actor is created with (by its unit, when the supervisor binds an arriving worker). */
 export interface AgentInput {
   readonly agentId: string;
   readonly unitId: string;
@@ -62,7 +62,7 @@ export interface AgentContext {
 
 /** Everything an agent reacts to. Facts are past tense; requests are imperative. */
 export type AgentEvent =
-  /** Fact: the run accepted the worker and bound a unit (sent by the supervisor right after spawning). */
+  /** Fact: the run accepted the worker and bound a unit (sent by the unit right after spawning the agent). */
   | { readonly type: 'agent.accepted'; readonly at: number }
   | { readonly type: 'agent.onboardingStarted'; readonly at: number }
   /** Fact: the agent waits for partners (concurrent units). */

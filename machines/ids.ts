@@ -1,9 +1,9 @@
 /**
  * Stable ids of the actors a task run spawns, and the deterministic agent id.
  *
- * The supervisor spawns every unit as `unit:<unitId>` and every agent as `agent:<agentId>`, with
- * the same string as XState `id` and `systemId`, so `system.get(unitActorId(id))` finds them and
- * a restored run keeps the same ids.
+ * Every unit is spawned as `unit:<unitId>` (by its group) and every agent as `agent:<agentId>` (by
+ * its unit), with the same string as XState `id` and `systemId`, so `system.get(unitActorId(id))`
+ * finds them wherever they sit in the tree, and a restored run keeps the same ids.
  *
  * @module
  */

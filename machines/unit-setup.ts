@@ -2,7 +2,7 @@
  * The named actions and guards of the unit machine (`setup()`), kept apart from its states.
  *
  * Commands (`launchHIT`, `expireHIT`, `confirmHIT`, `reconcileSubmission`) and `report` do nothing
- * by default: the runtime provides the commands, the supervisor provides `report`. Every other
+ * by default: the runtime provides the commands, the unit's group provides `report`. Every other
  * action is a named context update, so the JSON definition and the diagrams stay readable.
  *
  * @module

@@ -42,7 +42,7 @@ const toExpiredReturned = { guard: 'hitExpiredUnfilled', target: `#unit.${Assign
 const toPoolReturned = { target: `#unit.${AssignmentState.launched}`, actions: ['reportHitReleased', 'tellAgentReturned', 'clearBinding'] } as const;
 
 /**
- * The unit machine. Run it under the taskRun supervisor (which provides `report`), or alone with
+ * The unit machine. Run it under the taskRun supervisor (its group provides `report`), or alone with
  * the commands provided.
  *
  * @example
