@@ -38,6 +38,22 @@ export interface MTurkRequirementsConfig {
   readonly locales?: readonly Locale[] | false;
 }
 
+/**
+ * The task page `hitstate run` serves (with `createTaskServer`). Paths are relative to the config
+ * file (the command makes them absolute before the run is stored, so `hitstate resume` finds them
+ * from any directory).
+ */
+export interface TaskPageConfig {
+  /** The HTML file a worker sees after accepting the HIT; hitstate's wrapper is injected first in its `<head>`. */
+  readonly taskPage: string;
+  /** The HTML file shown in MTurk's preview. @defaultValue a page with the HIT's title and description */
+  readonly previewPage?: string;
+  /** A folder served read-only under `/hitstate/assets/` (scripts, styles, images). */
+  readonly assetsDir?: string;
+  /** Title of a task page written as a body fragment. @defaultValue the run's title */
+  readonly title?: string;
+}
+
 /** A task run as the requester describes it. Durations are in seconds, money in USD strings. */
 export interface TaskRunConfig {
   /** Title workers see on MTurk, 1 to 128 characters. */
@@ -64,6 +80,8 @@ export interface TaskRunConfig {
   readonly taskUrl?: string;
   readonly qualifications?: readonly QualificationConfig[];
   readonly mturk?: MTurkRequirementsConfig;
+  /** The task page `hitstate run` serves. @defaultValue the label example (`examples/label-task/`) */
+  readonly page?: TaskPageConfig;
 }
 
 /** A checked, frozen {@link TaskRunConfig} with every default applied. */
@@ -83,6 +101,8 @@ export interface ResolvedTaskRunConfig {
   readonly qualifications: readonly QualificationConfig[];
   /** `locales` absent means the default list (live only). */
   readonly mturk: MTurkRequirementsConfig & { readonly masters: boolean };
+  /** The task page to serve, or null for the command's default (the label example). */
+  readonly page: TaskPageConfig | null;
 }
 
 /** Defaults of {@link TaskRunConfig}. */
@@ -107,8 +127,9 @@ export const TASK_RUN_LIMITS = Object.freeze({
 });
 
 const REWARD = /^[0-9]+(\.)?[0-9]{0,2}$/;
-const KNOWN_KEYS = new Set(['title', 'description', 'keywords', 'reward', 'assignmentDurationSec', 'lifetimeSec', 'autoApprovalDelaySec', 'units', 'maxConcurrentUnits', 'frameHeight', 'taskUrl', 'qualifications', 'mturk']);
+const KNOWN_KEYS = new Set(['title', 'description', 'keywords', 'reward', 'assignmentDurationSec', 'lifetimeSec', 'autoApprovalDelaySec', 'units', 'maxConcurrentUnits', 'frameHeight', 'taskUrl', 'qualifications', 'mturk', 'page']);
 const MTURK_KEYS = new Set(['minApprovalRate', 'minApprovedHits', 'masters', 'locales']);
+const PAGE_KEYS = new Set(['taskPage', 'previewPage', 'assetsDir', 'title']);
 
 interface Problem {
   readonly field: string;
@@ -203,6 +224,24 @@ function checkMTurk(value: unknown, problems: Problem[]): ResolvedTaskRunConfig[
   return resolved;
 }
 
+function checkPage(value: unknown, problems: Problem[]): TaskPageConfig | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push({ field: 'page', message: 'must be an object like {"taskPage": "task.html", "assetsDir": "assets"} (paths relative to the config file)' });
+    return null;
+  }
+  const p = value as Record<string, unknown>;
+  for (const key of Object.keys(p)) if (!PAGE_KEYS.has(key)) problems.push({ field: `page.${key}`, message: `is not a known setting; use one of ${[...PAGE_KEYS].join(', ')}` });
+  if (typeof p.taskPage !== 'string' || p.taskPage.trim() === '') {
+    problems.push({ field: 'page.taskPage', message: `is required: the path of the task page's HTML file, e.g. "task.html", got ${JSON.stringify(p.taskPage)}` });
+  }
+  for (const key of ['previewPage', 'assetsDir'] as const) {
+    if (p[key] !== undefined && (typeof p[key] !== 'string' || p[key].trim() === '')) problems.push({ field: `page.${key}`, message: `must be a path (relative to the config file), got ${JSON.stringify(p[key])}` });
+  }
+  if (p.title !== undefined && typeof p.title !== 'string') problems.push({ field: 'page.title', message: `must be a string, got ${JSON.stringify(p.title)}` });
+  return Object.freeze({ ...(p as unknown as TaskPageConfig) });
+}
+
 /**
  * Checks a task-run config and applies defaults. Every problem is reported at once, each with
  * its field path and the fix; nothing is created before this passes.
@@ -294,6 +333,7 @@ export function resolveTaskRunConfig(input: unknown): ResolvedTaskRunConfig {
     }
   }
   const mturk = checkMTurk(c.mturk, problems);
+  const page = checkPage(c.page, problems);
 
   if (problems.length > 0) {
     const list = problems.map((p) => `  - ${p.field}: ${p.message}`).join('\n');
@@ -316,5 +356,6 @@ export function resolveTaskRunConfig(input: unknown): ResolvedTaskRunConfig {
     taskUrl,
     qualifications: Object.freeze(qualifications),
     mturk: Object.freeze(mturk),
+    page,
   });
 }

@@ -87,4 +87,16 @@ Config('when the config is not an object then the error says what is expected', 
   assert.equal(problemsOf([1, 2]).map((p) => p.field), ['(root)']);
 });
 
+Config('when no page is given then the command default (null) is kept; a page is checked and frozen', () => {
+  assert.is(resolveTaskRunConfig(valid).page, null);
+  const c = resolveTaskRunConfig({ ...valid, page: { taskPage: 'task.html', previewPage: 'preview.html', assetsDir: 'assets', title: 'Label' } });
+  assert.equal(c.page, { taskPage: 'task.html', previewPage: 'preview.html', assetsDir: 'assets', title: 'Label' });
+  assert.ok(Object.isFrozen(c.page));
+});
+
+Config('when the page setting is malformed then each problem names its field', () => {
+  assert.equal(problemsOf({ ...valid, page: 'task.html' }).map((p) => p.field), ['page']);
+  assert.equal(problemsOf({ ...valid, page: { taskPage: '', assetsDir: 3, title: 4, script: 'x.js' } }).map((p) => p.field).sort(), ['page.assetsDir', 'page.script', 'page.taskPage', 'page.title']);
+});
+
 Config.run();
