@@ -2,7 +2,7 @@
 // stand-in for MTurk's externalSubmit that records what the browser posts.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { labelTask } from '../../examples/label-task/index.js';
@@ -19,12 +19,14 @@ interface Posted {
 
 interface Ctx {
   browser: Browser;
+  context: BrowserContext;
   page: Page;
   backend: MemoryBackend;
   running: Running;
   mturk: Server;
   mturkOrigin: string;
   posted: Posted[];
+  errors: unknown[];
   postedWaiters: (() => void)[];
 }
 
@@ -35,6 +37,10 @@ WrapperBrowser.before(async (ctx) => {
   ctx.posted = [];
   ctx.postedWaiters = [];
   ctx.mturk = createServer((req, res) => {
+    if (req.method !== 'POST' || req.url !== '/mturk/externalSubmit') {
+      res.writeHead(404).end();
+      return;
+    }
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
@@ -64,13 +70,15 @@ WrapperBrowser.before.each(async (ctx) => {
       preview: { title: 'Label a sentence', description: 'Label it.', data: { text: 'An example sentence.' } },
     },
   ]);
-  const tasks = createTaskServer(ctx.backend, { secret: SECRET, ...labelTask.serverOptions });
+  ctx.errors = [];
+  const tasks = createTaskServer(ctx.backend, { secret: SECRET, ...labelTask.serverOptions, onError: (err) => ctx.errors.push(err) });
   ctx.running = await start('node:http', tasks);
-  ctx.page = await ctx.browser.newPage();
+  ctx.context = await guard(ctx.browser.newContext(), 'a browser context');
+  ctx.page = await guard(ctx.context.newPage(), 'a page');
 });
 
 WrapperBrowser.after.each(async (ctx) => {
-  await ctx.page.close();
+  await ctx.context.close();
   await ctx.running.close();
 });
 
@@ -78,8 +86,17 @@ function taskUrl(ctx: Ctx, params: Record<string, string>): string {
   return `${ctx.running.origin}/hitstate/task?${new URLSearchParams(params)}`;
 }
 
+// A hang guard (not a timing assertion): a wait that never ends fails with its name instead.
+function guard<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`gave up waiting for ${what}`)), 30_000);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 function nextPost(ctx: Ctx): Promise<void> {
-  return new Promise((resolve) => ctx.postedWaiters.push(resolve));
+  return guard(new Promise((resolve) => ctx.postedWaiters.push(resolve)), 'the post to MTurk');
 }
 
 async function label(page: Page, sentiment: string, comment: string): Promise<void> {
@@ -121,12 +138,14 @@ WrapperBrowser('when storing the submission fails then the worker is told, MTurk
   assert.match((await ctx.page.textContent('#form-error'))!, /not saved/);
   assert.is(ctx.posted.length, 0);
   assert.is(ctx.backend.disk.size, 0);
+  assert.is(ctx.errors.length, 1, 'a 503 from the backend reaches onError');
   ctx.backend.submit = working;
   const posted = nextPost(ctx);
   await ctx.page.click('#submit-button');
   await posted;
   assert.equal(ctx.backend.disk.get('agent-1'), { sentiment: 'positive', comment: 'first try' });
   assert.equal(JSON.parse(ctx.posted[0]!.fields.hitstate_submission!), { sentiment: 'positive', comment: 'first try' });
+  await ctx.page.waitForSelector('#mturk-done');
 });
 
 WrapperBrowser('when the page is a preview then it shows the example, the form stays disabled and nothing registers', async (ctx) => {
@@ -151,13 +170,15 @@ WrapperBrowser('when the page reloads after the data was stored but before MTurk
   await posted;
   assert.equal(JSON.parse(ctx.posted[0]!.fields.hitstate_submission!), { sentiment: 'neutral', comment: 'stored before the reload' });
   assert.is(ctx.posted[0]!.fields.assignmentId, ARRIVAL.assignmentId);
+  // Closing a browser context in the middle of a navigation can hang Chromium: let it land.
+  await ctx.page.waitForSelector('#mturk-done');
 });
 
 WrapperBrowser('when the worker leaves the page then the pagehide beacon disconnects the agent', async (ctx) => {
   await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
   await ctx.page.locator('#submit-button:not([disabled])').waitFor();
   await ctx.page.goto('about:blank');
-  await ctx.backend.waitFor(() => ctx.backend.agents.get('agent-1')?.status === 'disconnect');
+  await guard(ctx.backend.waitFor(() => ctx.backend.agents.get('agent-1')?.status === 'disconnect'), 'the disconnect beacon');
   assert.is(ctx.backend.agents.get('agent-1')?.disconnects, 1);
 });
 
