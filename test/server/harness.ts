@@ -131,3 +131,15 @@ export const RUN = 'run-1';
 export const HITS = ['HIT0001', 'HIT0002', 'HIT0003'] as const;
 export const ARRIVAL = { hitId: 'HIT0001', assignmentId: 'ASG0001', workerId: 'WORKERA' } as const;
 export const OTHER_ARRIVAL = { hitId: 'HIT0002', assignmentId: 'ASG0002', workerId: 'WORKERB' } as const;
+
+/**
+ * A hang guard for browser tests (not a timing assertion): a wait that never ends fails with
+ * its name instead of hanging the file until the runner's watchdog kills it.
+ */
+export function guard<T>(promise: Promise<T>, what: string, limitMs = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`gave up waiting for ${what}`)), limitMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

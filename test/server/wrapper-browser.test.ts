@@ -9,7 +9,7 @@ import { labelTask } from '../../examples/label-task/index.js';
 import { HitstateError } from '../../src/errors.js';
 import { createTaskServer } from '../../src/server/task-server.js';
 import { launchChromium } from '../support/browser.js';
-import { ARRIVAL, HITS, RUN, SECRET, start, type Running } from './harness.js';
+import { ARRIVAL, HITS, RUN, SECRET, guard, start, type Running } from './harness.js';
 import { MemoryBackend } from './memory-backend.js';
 
 interface Posted {
@@ -84,15 +84,6 @@ WrapperBrowser.after.each(async (ctx) => {
 
 function taskUrl(ctx: Ctx, params: Record<string, string>): string {
   return `${ctx.running.origin}/hitstate/task?${new URLSearchParams(params)}`;
-}
-
-// A hang guard (not a timing assertion): a wait that never ends fails with its name instead.
-function guard<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`gave up waiting for ${what}`)), 30_000);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function nextPost(ctx: Ctx): Promise<void> {
