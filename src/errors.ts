@@ -250,6 +250,14 @@ export const ERROR_CODES = {
     meaning: 'A command would spend real money on live MTurk without --yes-live.',
     fix: 'Read the cost estimate, then run again with --yes-live.',
   },
+  HST_ERR_CLI_PORT_UNAVAILABLE: {
+    meaning: 'The task server of `hitstate run`, `resume` or `expire` cannot listen on the port (in use or not permitted).',
+    fix: 'Pass another --port or stop the process using it; a resumed run on a local endpoint needs the port its HITs point at.',
+  },
+  HST_ERR_CLI_DEMO_FAILED: {
+    meaning: '`hitstate demo` did not reach the state it expected (a worker was refused, the run stalled); the message says which step.',
+    fix: 'Run the demo again; if it fails the same way, report the message and the seed (--seed) it printed.',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** One of hitstate's stable error codes. */
