@@ -15,6 +15,8 @@ import { signAgentToken, verifyAgentToken } from './token.js';
 export const PREVIEW_ASSIGNMENT_ID = 'ASSIGNMENT_ID_NOT_AVAILABLE';
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** Agent ids are the backend's; the runtime derives them from assignment and worker ids, so they may be longer. */
+const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,511}$/;
 
 /** Wraps a failure of the backend, so its message (which may name other workers) is not shown. */
 export class BackendFailure {
@@ -41,10 +43,11 @@ function quote(value: unknown): string {
  * @throws HitstateError `HST_ERR_SERVER_BAD_REQUEST` naming the field.
  */
 export function checkId(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
+  const [pattern, max] = field === 'agentId' ? [AGENT_ID_PATTERN, 512] : [ID_PATTERN, 128];
+  if (typeof value !== 'string' || !pattern.test(value)) {
     throw new HitstateError(
       'HST_ERR_SERVER_BAD_REQUEST',
-      `${field} must be 1 to 128 letters, digits or . _ : - as MTurk sends it, got ${value === undefined ? 'nothing' : quote(value)}`,
+      `${field} must be 1 to ${max} letters, digits or . _ : - as MTurk sends it, got ${value === undefined ? 'nothing' : quote(value)}`,
       { field },
     );
   }
@@ -80,10 +83,10 @@ export async function registerArrival(backend: TaskServerBackend, arrival: Worke
     registration.assignmentId !== arrival.assignmentId ||
     registration.hitId !== arrival.hitId ||
     typeof registration.agentId !== 'string' ||
-    !ID_PATTERN.test(registration.agentId)
+    !AGENT_ID_PATTERN.test(registration.agentId)
   ) {
     throw new Error(
-      `TaskServerBackend.registerAgent returned an agent for other ids than the arrival's (or an agentId outside ${ID_PATTERN}); refusing to send it`,
+      `TaskServerBackend.registerAgent returned an agent for other ids than the arrival's (or an agentId outside ${AGENT_ID_PATTERN}); refusing to send it`,
     );
   }
   return registration;

@@ -48,6 +48,8 @@ export class MemoryBackend implements TaskServerBackend {
   readonly disk = new Map<string, unknown>();
   /** With 'manual', submits wait for {@link flushWrites}. */
   durability: 'immediate' | 'manual' = 'immediate';
+  /** 'derived' names agents `<assignmentId>-<workerId>`, as the runtime does. */
+  agentIds: 'sequential' | 'derived' = 'sequential';
   readonly #runs = new Map<string, MemoryRun>();
   readonly #pending: { agentId: string; data: unknown; done: () => void }[] = [];
   readonly #waiters: { check: () => boolean; resolve: () => void }[] = [];
@@ -163,7 +165,7 @@ export class MemoryBackend implements TaskServerBackend {
     const unit = [...this.units.values()].find((u) => u.runId === run.runId && u.status === 'launched');
     if (!unit) throw new HitstateError('HST_ERR_NO_UNIT_AVAILABLE', `run ${run.runId} has no launched unit left`, { runId: run.runId });
     const agent: MemoryAgent = {
-      agentId: `agent-${this.#nextAgent++}`,
+      agentId: this.agentIds === 'derived' ? `${arrival.assignmentId}-${arrival.workerId}` : `agent-${this.#nextAgent++}`,
       runId: run.runId,
       unitId: unit.unitId,
       ...arrival,

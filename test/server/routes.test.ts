@@ -162,6 +162,17 @@ function routesSuite(target: Target): void {
     assert.is(res.json.error.code, 'HST_ERR_SERVER_METHOD_NOT_ALLOWED');
   });
 
+  t('when agent ids are derived from the longest MTurk ids then every agent route accepts them', async (f) => {
+    f.backend.agentIds = 'derived';
+    const arrival = { hitId: 'HIT0001', assignmentId: 'A'.repeat(128), workerId: 'W'.repeat(128) };
+    const reg = (await f.api.register(arrival)).json;
+    assert.is(reg.agentId, `${'A'.repeat(128)}-${'W'.repeat(128)}`);
+    assert.is((await f.api.heartbeat(reg.agentId, reg.token)).status, 200);
+    assert.is((await f.api.status(reg.agentId, reg.token)).status, 200);
+    assert.is((await f.api.submit(reg.agentId, reg.token, { ok: true })).status, 200);
+    assert.equal(f.backend.disk.get(reg.agentId), { ok: true });
+  });
+
   t('when a request is outside the prefix then the application behind the server answers it', async (f) => {
     const res = await request(`${f.running.origin}/app/other`);
     assert.is(res.status, 200);
