@@ -45,17 +45,23 @@ function run(command: string, args: string[]): Promise<{ code: number | null; ou
 
 let installing: Promise<void> | undefined;
 
-/** Installs Debian's chromium package when allowed (root, apt present); otherwise explains. */
+/**
+ * Installs Debian's chromium package when allowed (root, apt present); otherwise explains. Test
+ * files run in parallel processes, so another one may be installing at the same time: apt waits
+ * for the dpkg lock, and a failed attempt is retried once unless the binary appeared meanwhile.
+ */
 async function installChromium(): Promise<void> {
   const isRoot = process.getuid?.() === 0;
   if (!isRoot || !existsSync('/usr/bin/apt-get') || process.env.HITSTATE_CHROMIUM !== undefined) throw new Error(INSTALL_HINT);
   const lock = ['-o', 'DPkg::Lock::Timeout=600'];
-  const update = await run('apt-get', [...lock, 'update']);
-  if (update.code !== 0) throw new Error(`${INSTALL_HINT}\n\`apt-get update\` failed:\n${update.output.slice(-2000)}`);
-  const install = await run('apt-get', [...lock, 'install', '-y', 'chromium']);
-  if (install.code !== 0 || !existsSync(CHROMIUM_PATH)) {
-    throw new Error(`${INSTALL_HINT}\n\`apt-get install -y chromium\` failed:\n${install.output.slice(-2000)}`);
+  let failure = '';
+  for (let attempt = 0; attempt < 2 && !existsSync(CHROMIUM_PATH); attempt++) {
+    const update = await run('apt-get', [...lock, 'update']);
+    const install = update.code === 0 ? await run('apt-get', [...lock, 'install', '-y', 'chromium']) : update;
+    if (install.code === 0 && existsSync(CHROMIUM_PATH)) return;
+    failure = `\`apt-get ${update.code === 0 ? 'install -y chromium' : 'update'}\` failed:\n${install.output.slice(-2000)}`;
   }
+  if (!existsSync(CHROMIUM_PATH)) throw new Error(`${INSTALL_HINT}\n${failure}`);
 }
 
 /** Makes sure the Chromium binary exists, installing Debian's package once if needed. */
