@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Command } from '../../machines/index.js';
+import type { Command, TaskRunEvent } from '../../machines/index.js';
 import { HitstateError, isHitstateError } from '../errors.js';
 import { performConfirm, performExpire, performLaunch, performReconcile, performSetup } from './hit-commands.js';
 import { performReview } from './review-commands.js';
@@ -58,9 +58,14 @@ export class CommandExecutor {
     const work = Promise.resolve()
       .then(() => this.#perform(command))
       .catch((err: unknown): CommandResult => {
-        // Calls cut short by close() are re-issued on resume: not an error to report.
-        if (!(this.#closed && isHitstateError(err, 'HST_ERR_MTURK_UNAVAILABLE'))) run.services.reportError(err);
-        return { commandId: command.commandId, status: 'failed', reason: err instanceof Error ? err.message : String(err), retryable: true };
+        const reason = err instanceof Error ? err.message : String(err);
+        // Calls cut short by close() are re-issued on resume: not an error to report, nor a failure to tell.
+        if (this.#closed && isHitstateError(err, 'HST_ERR_MTURK_UNAVAILABLE')) return { commandId: command.commandId, status: 'failed', reason, retryable: true };
+        run.services.reportError(err);
+        // The actor must not wait forever on a command that threw: it hears of a retryable failure and retries on its own schedule.
+        const failure = failureEventOf(command, reason, run.services.clock.now());
+        if (failure !== undefined) run.send(failure);
+        return { commandId: command.commandId, status: 'failed', reason, retryable: true };
       })
       .finally(() => this.#running.delete(command.commandId));
     this.#running.set(command.commandId, work);
@@ -131,6 +136,25 @@ export class CommandExecutor {
       default:
         throw new HitstateError('HST_ERR_RUN_STATE', `unknown command kind ${JSON.stringify((command as Command).kind)}; the machines and the runtime are out of step`, { runId: run.runId });
     }
+  }
+}
+
+/** The failure event that answers `command` (retryable), or undefined when it has none (a sync read). */
+function failureEventOf(command: Command, reason: string, at: number): TaskRunEvent | undefined {
+  const base = { commandId: command.commandId, reason, retryable: true, at };
+  switch (command.kind) {
+    case 'setUpResources':
+      return { type: 'setup.failed', commandId: command.commandId, reason, at };
+    case 'launchHIT':
+      return { type: 'launch.failed', unitId: command.unitId, ...base };
+    case 'expireHIT':
+      return { type: 'expire.failed', unitId: command.unitId, ...base };
+    case 'reconcileSubmission':
+      return { type: 'reconcile.failed', unitId: command.unitId, ...base };
+    case 'confirmHIT':
+      return { type: 'hit.lookupFailed', hitId: command.hitId, reason, at };
+    default:
+      return { type: 'review.failed', agentId: command.agentId, ...base };
   }
 }
 

@@ -20,7 +20,10 @@ const ENDING = new Set(['expiring', 'draining', 'done']);
 export class Disposal {
   readonly #run: RunPort;
   readonly #underWay = new Set<string>();
+  /** HITs MTurk would not dispose yet, and when to try again (after a poll interval, not in a loop). */
+  readonly #retryAfter = new Map<string, number>();
   #swept = false;
+  #stopped = false;
 
   constructor(run: RunPort) {
     this.#run = run;
@@ -29,7 +32,7 @@ export class Disposal {
   /** Disposes the HITs of finished units (when the run is ending); call it whenever a unit or the run changed. */
   disposeFinished(): void {
     const run = this.#run;
-    if (!ENDING.has(run.status())) return;
+    if (this.#stopped || !ENDING.has(run.status())) return;
     const { store } = run.services;
     const snapshot = run.supervisor();
     for (const [hitId, record] of hitsOf(snapshot)) {
@@ -37,19 +40,31 @@ export class Disposal {
       const status = unitEntryOf(snapshot, record.unitId)?.status;
       if (status === undefined || !DISPOSABLE.has(status)) continue;
       if (store.hits.get(hitId)?.status === 'Disposed') continue;
+      if ((this.#retryAfter.get(hitId) ?? 0) > run.services.clock.now()) continue;
       this.#underWay.add(hitId);
       void run.services
         .track(this.#dispose(hitId))
-        .catch((err: unknown) => run.services.reportError(err))
-        .finally(() => this.#underWay.delete(hitId));
+        .catch((err: unknown) => {
+          this.#retryAfter.set(hitId, run.services.clock.now() + run.services.options.activePollMs);
+          if (!this.#stopped) run.services.reportError(err);
+        })
+        .finally(() => {
+          this.#underWay.delete(hitId);
+          this.disposeFinished();
+        });
     }
     if (run.status() === 'done' && !this.#swept && this.#underWay.size === 0) {
       this.#swept = true;
       void run.services.track(this.#sweep()).catch((err: unknown) => {
         this.#swept = false;
-        run.services.reportError(err);
+        if (!this.#stopped) run.services.reportError(err);
       });
     }
+  }
+
+  /** Stops disposing (the runtime is closing); what is left is disposed after a resume. */
+  stop(): void {
+    this.#stopped = true;
   }
 
   /** DeleteHIT; a HIT MTurk still holds open is expired first. Returns whether it is gone. */
@@ -63,14 +78,17 @@ export class Disposal {
       outcome = both;
     }
     if (outcome.status === 'ok' || outcome.status === 'alreadyDone' || outcome.status === 'notFound') return this.#record(hitId, true);
-    if (store.hits.get(hitId) !== undefined) store.hits.observe(hitId, store.hits.get(hitId)!.status ?? 'Reviewable', clock.now());
-    return false;
+    return this.#record(hitId, false);
   }
 
   #record(hitId: string, disposed: boolean): boolean {
-    const { store, clock } = this.#run.services;
-    if (disposed && store.hits.get(hitId) !== undefined) store.hits.observe(hitId, 'Disposed', clock.now());
-    if (disposed) this.disposeFinished();
+    const { store, clock, options } = this.#run.services;
+    if (disposed) {
+      this.#retryAfter.delete(hitId);
+      if (store.hits.get(hitId) !== undefined) store.hits.observe(hitId, 'Disposed', clock.now());
+    } else {
+      this.#retryAfter.set(hitId, clock.now() + options.activePollMs);
+    }
     return disposed;
   }
 

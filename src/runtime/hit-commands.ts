@@ -15,6 +15,7 @@ import {
 } from '../../machines/index.js';
 import { isHitstateError } from '../errors.js';
 import { recoverSubmission } from '../mturk/answer-xml.js';
+import { previewUrl } from '../mturk/environment.js';
 import { hitToken } from '../mturk/tokens.js';
 import type { CommandExecutor, CommandResult } from './command-executor.js';
 import { reportCommandFailure } from './command-executor.js';
@@ -100,14 +101,14 @@ export async function performLaunch(run: RunPort, command: LaunchHITCommand): Pr
         return { hitId: value.hit.hitId, link: value.previewUrl, expiresAt: value.hit.expiresAtMs ?? now + lifetimeSec * 1000, createdAt: value.hit.createdAtMs ?? now };
       }
       const hitId = outcome.status === 'alreadyDone' ? (outcome.hitId ?? null) : null;
-      return { hitId, link: '', expiresAt: now + lifetimeSec * 1000, createdAt: now };
+      return { hitId, link: previewUrl(run.gateway.workerSite, hitTypeId), expiresAt: now + lifetimeSec * 1000, createdAt: now };
     },
     checkOld: async () => {
       const listed = await run.gateway.listHITsForHITType({ hitTypeId });
       if (listed.status !== 'ok') return undefined;
       const known = new Set(run.services.store.hits.ofRun(run.runId).map((h) => h.id));
       const hit = listed.value.find((h) => h.annotation?.runId === run.runId && h.annotation.unitId === command.unitId && !known.has(h.hitId));
-      return hit === undefined ? undefined : { hitId: hit.hitId, link: '', expiresAt: hit.expiresAtMs ?? clock.now(), createdAt: hit.createdAtMs ?? clock.now() };
+      return hit === undefined ? undefined : { hitId: hit.hitId, link: previewUrl(run.gateway.workerSite, hitTypeId), expiresAt: hit.expiresAtMs ?? clock.now(), createdAt: hit.createdAtMs ?? clock.now() };
     },
   });
   if (outcome.status === 'failed') {

@@ -40,4 +40,6 @@ export interface RunPort {
   noteObservation(hitId: string, status: HITStatus, available: number, completed: number): void;
   /** Asks the status sync for a cycle soon (a unit waits on MTurk). */
   requestSync(): void;
+  /** Called after each status-sync cycle (disposal retries what MTurk refused before). */
+  afterSync(): void;
 }

@@ -90,6 +90,10 @@ export class StatusSync {
   /** Re-arms the timer when the wanted interval got shorter (a unit was just assigned, the run is ending). */
   reschedule(): void {
     if (this.#stopped || this.#cycle !== undefined) return;
+    if (this.#timerAt === undefined) {
+      this.#schedule();
+      return;
+    }
     const due = this.#run.services.clock.now() + this.#interval();
     if (this.#timerAt === undefined || due < this.#timerAt) this.#schedule();
   }
@@ -109,12 +113,13 @@ export class StatusSync {
         return { listing: 'none', pages: 0, observed: 0, perHitCalls: 0, failure: err instanceof Error ? err.message : String(err) };
       })
       .finally(() => {
-      this.#cycle = undefined;
-      if (this.#again) {
-        this.#again = false;
-        void this.syncNow();
-      } else if (!this.#stopped) this.#schedule();
-    });
+        this.#cycle = undefined;
+        this.#run.afterSync();
+        if (this.#again) {
+          this.#again = false;
+          void this.syncNow();
+        } else if (!this.#stopped) this.#schedule();
+      });
     this.#cycle = cycle;
     return cycle;
   }
@@ -140,6 +145,8 @@ export class StatusSync {
   #schedule(): void {
     this.#clearTimer();
     if (this.#stopped) return;
+    // A finished run with nothing left to learn from MTurk needs no more polls.
+    if (this.#run.status() === 'done' && this.#watched(this.#run.supervisor().context).length === 0) return;
     const { clock } = this.#run.services;
     const delay = this.#interval();
     this.#timerAt = clock.now() + delay;

@@ -271,6 +271,10 @@ export class RunHost implements RunPort {
     if (!this.#closed) void this.sync.syncNow();
   }
 
+  afterSync(): void {
+    if (!this.#closed) this.disposal.disposeFinished();
+  }
+
   #deadlinesPassed(keys: readonly string[], at: number): void {
     for (const key of keys) {
       if (key === 'run') this.send({ type: 'deadline.reached', at });
@@ -282,6 +286,7 @@ export class RunHost implements RunPort {
   /** Stops taking new work: no polls, no deadlines, no new commands. Commands under way finish. */
   quiesce(): void {
     this.sync.stop();
+    this.disposal.stop();
     this.deadlines.stop();
     this.executor.close();
     this.services.events.off('unit.statusChanged', this.#onUnitChanged);
