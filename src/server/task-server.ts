@@ -153,20 +153,21 @@ export function createTaskServer(backend: TaskServerBackend, options: TaskServer
     return { route, methods: route ? (route.method === 'GET' ? ['GET', 'HEAD'] : [route.method]) : [], agentId };
   }
 
+  function report(err: unknown, context: { method: string; path: string }): void {
+    try {
+      resolved.onError(err, context);
+    } catch (hookError) {
+      console.error('hitstate task server: the onError option threw while reporting', err, hookError);
+    }
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): Promise<void> {
     const method = req.method ?? 'GET';
-    const raw = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
-    let url: URL;
-    try {
-      url = new URL(raw, 'http://task-server.invalid');
-    } catch {
-      url = new URL('http://task-server.invalid/');
-    }
-    if (!underPrefix(url.pathname)) {
-      if (next) {
-        next();
-        return;
-      }
+    // Express strips its mount path from req.url; originalUrl keeps the path the browser asked for.
+    const url = parseUrl((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/');
+    if (!underPrefix(url.pathname) && next) {
+      next();
+      return;
     }
     const { route, methods, agentId } = findRoute(url.pathname);
     const wantsPage = route?.name === 'taskPage' && /text\/html/.test(req.headers.accept ?? '');
@@ -187,7 +188,7 @@ export function createTaskServer(backend: TaskServerBackend, options: TaskServer
       const fromBackendCall = thrown instanceof BackendFailure;
       const err = fromBackendCall ? thrown.cause : thrown;
       const answer = publicError(err, fromBackendCall ? 'backend' : 'server');
-      if (!answer.expected) resolved.onError(err, { method, path: url.pathname });
+      if (!answer.expected) report(err, { method, path: url.pathname });
       sendError(res, answer.status, answer.body, wantsPage);
     }
   }
@@ -197,8 +198,17 @@ export function createTaskServer(backend: TaskServerBackend, options: TaskServer
     taskPath: `${prefix}/task`,
     routes: Object.freeze(routes),
     handle,
-    matches: (u: string) => underPrefix(new URL(u, 'http://task-server.invalid').pathname),
+    matches: (u: string) => underPrefix(parseUrl(u).pathname),
   });
+}
+
+/** Parses a request target (path and query, or an absolute URL); an unparsable one becomes `/`. */
+function parseUrl(target: string): URL {
+  try {
+    return new URL(target, 'http://task-server.invalid');
+  } catch {
+    return new URL('http://task-server.invalid/');
+  }
 }
 
 /**

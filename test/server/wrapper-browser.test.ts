@@ -6,6 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { labelTask } from '../../examples/label-task/index.js';
+import { VirtualClock } from '../../src/clock.js';
 import { HitstateError } from '../../src/errors.js';
 import { createTaskServer } from '../../src/server/task-server.js';
 import { launchChromium } from '../support/browser.js';
@@ -27,6 +28,7 @@ interface Ctx {
   mturkOrigin: string;
   posted: Posted[];
   errors: unknown[];
+  clock: VirtualClock;
   postedWaiters: (() => void)[];
 }
 
@@ -71,7 +73,15 @@ WrapperBrowser.before.each(async (ctx) => {
     },
   ]);
   ctx.errors = [];
-  const tasks = createTaskServer(ctx.backend, { secret: SECRET, ...labelTask.serverOptions, onError: (err) => ctx.errors.push(err) });
+  ctx.clock = new VirtualClock();
+  const tasks = createTaskServer(ctx.backend, {
+    secret: SECRET,
+    ...labelTask.serverOptions,
+    clock: ctx.clock,
+    tokenTtlSec: 60,
+    heartbeatIntervalSec: 1,
+    onError: (err) => ctx.errors.push(err),
+  });
   ctx.running = await start('node:http', tasks);
   ctx.context = await guard(ctx.browser.newContext(), 'a browser context');
   ctx.page = await guard(ctx.context.newPage(), 'a page');
@@ -171,6 +181,29 @@ WrapperBrowser('when the worker leaves the page then the pagehide beacon disconn
   await ctx.page.goto('about:blank');
   await guard(ctx.backend.waitFor(() => ctx.backend.agents.get('agent-1')?.status === 'disconnect'), 'the disconnect beacon');
   assert.is(ctx.backend.agents.get('agent-1')?.disconnects, 1);
+});
+
+WrapperBrowser('when the page stays open then heartbeats flow, and an expired token is renewed by registering again', async (ctx) => {
+  await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
+  await ctx.page.evaluate(() => {
+    const w = window as unknown as { hitstate: { onStatus(fn: (s: { phase: string }) => void): void }; phases: string[] };
+    w.phases = [];
+    w.hitstate.onStatus((s) => w.phases.push(s.phase));
+  });
+  await guard(ctx.backend.waitFor(() => (ctx.backend.agents.get('agent-1')?.heartbeats ?? 0) >= 1), 'a heartbeat');
+  const registrations = ctx.backend.calls.filter((c) => c.method === 'registerAgent').length;
+  await ctx.clock.advance(61_000);
+  const registered = () => ctx.backend.calls.filter((c) => c.method === 'registerAgent').length;
+  await guard(ctx.backend.waitFor(() => registered() > registrations), 'a registration renewing the token');
+  const beats = ctx.backend.agents.get('agent-1')!.heartbeats;
+  await guard(ctx.backend.waitFor(() => ctx.backend.agents.get('agent-1')!.heartbeats > beats), 'a heartbeat with the renewed token');
+  assert.is(registered(), registrations + 1, 'one registration renewed the token');
+  assert.equal(await ctx.page.evaluate(() => (window as unknown as { phases: string[] }).phases), ['ready']);
+  const posted = nextPost(ctx);
+  await label(ctx.page, 'neutral', 'after renewal');
+  await posted;
+  assert.equal(ctx.backend.disk.get('agent-1'), { sentiment: 'neutral', comment: 'after renewal' });
+  await ctx.page.waitForSelector('#mturk-done');
 });
 
 WrapperBrowser.run();
