@@ -44,6 +44,8 @@ export interface CliIO {
   out(text: string): void;
   err(text: string): void;
   readonly isTTY: boolean;
+  /** Width of the terminal in characters, when stdout is one. */
+  readonly columns?: number;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   /** Aborted on the first Ctrl-C (SIGINT) or SIGTERM. */

@@ -10,6 +10,14 @@ import { EXIT, formatHelp, parseCommandArgs, suggest, type CliIO, type CommandSp
 
 /** Each subcommand lives in its own module under ./commands/ and is loaded only when used. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandSpec> }> = {
+  demo: { summary: 'Watch a whole task run on a local MTurk in seconds (the first thing to try)', load: async () => (await import('./commands/demo.js')).demoCommand },
+  run: { summary: 'Launch a task run from a JSON config and follow it to the end', load: async () => (await import('./commands/run.js')).runCommand },
+  resume: { summary: 'Continue a stopped run where it was', load: async () => (await import('./commands/resume.js')).resumeCommand },
+  status: { summary: 'Show runs and their units (reads the store only)', load: async () => (await import('./commands/status.js')).statusCommand },
+  review: { summary: 'Approve, reject, soft-reject or pay bonuses on submitted work', load: async () => (await import('./commands/review.js')).reviewCommand },
+  expire: { summary: 'End a run now: expire its HITs, wait for assigned workers', load: async () => (await import('./commands/expire.js')).expireCommand },
+  cleanup: { summary: 'Expire and dispose HITs of finished or unknown runs left on the account', load: async () => (await import('./commands/cleanup.js')).cleanupCommand },
+  export: { summary: 'Write everything a run holds as one JSON document', load: async () => (await import('./commands/export.js')).exportCommand },
   sim: { summary: 'Start the MTurk-compatible server', load: async () => (await import('./commands/sim.js')).simCommand },
   viz: { summary: 'Draw the unit, agent and taskRun state machines', load: async () => (await import('./commands/viz.js')).vizCommand },
 };
@@ -44,6 +52,9 @@ export function processIO(): CliIO {
     out: (text) => void process.stdout.write(text),
     err: (text) => void process.stderr.write(text),
     isTTY: process.stdout.isTTY === true,
+    get columns() {
+      return process.stdout.isTTY === true && process.stdout.columns > 0 ? process.stdout.columns : undefined;
+    },
     env: process.env,
     cwd: process.cwd(),
     signal: first.signal,

@@ -1,0 +1,139 @@
+/**
+ * `hitstate review RUN`: approve, reject (with feedback), soft-reject or pay a bonus to the work
+ * of one unit, agent, worker, or every submission awaiting review, through the runtime's review
+ * API (money outbox, idempotent requests). `--dry-run` shows what would happen and changes nothing.
+ *
+ * @module
+ */
+import { createRuntime, type ReviewAction, type ReviewItem, type ReviewTarget } from '../../runtime/index.js';
+import { EXIT, usageError, type CommandSpec, type OptionValues } from '../command.js';
+import { shortUnit } from '../narrator.js';
+import { styleFor, type Style } from '../style.js';
+import { formatTable } from '../table.js';
+import { envOption, locateRun, openStoreFor, REQUESTER_OPTION, requesterFor, STORE_OPTION, storeDirOf } from '../target.js';
+
+const TARGETS = ['unit', 'agent', 'worker', 'all'] as const;
+const ACTIONS = ['approve', 'reject', 'soft-reject', 'bonus'] as const;
+
+/** The target and action the flags name. @throws HitstateError `HST_ERR_CLI_USAGE` */
+export function reviewRequest(runId: string, o: OptionValues): { target: ReviewTarget; action: ReviewAction } {
+  const given = (name: string): boolean => o[name] !== undefined && o[name] !== false;
+  const targets = TARGETS.filter(given);
+  if (targets.length !== 1) throw usageError(`hitstate review: name whose work to review with exactly one of --unit ID, --agent ID, --worker ID or --all${targets.length > 1 ? ` (got --${targets.join(', --')})` : ''}.`, 'unit');
+  const actions = ACTIONS.filter(given);
+  if (actions.length !== 1) throw usageError(`hitstate review: choose exactly one of --approve, --reject, --soft-reject or --bonus USD${actions.length > 1 ? ` (got --${actions.join(', --')})` : ''}.`, 'approve');
+  const feedback = typeof o.feedback === 'string' && o.feedback !== '' ? o.feedback : undefined;
+  const unitOf = (id: string): string => (id.startsWith(`${runId}.`) || !/^u\d+$/.test(id) ? id : `${runId}.${id}`);
+  const target: ReviewTarget =
+    targets[0] === 'all' ? { all: true } : targets[0] === 'unit' ? { unitId: unitOf(String(o.unit)) } : targets[0] === 'agent' ? { agentId: String(o.agent) } : { workerId: String(o.worker) };
+  switch (actions[0]) {
+    case 'approve':
+      return { target, action: { kind: 'approve', ...(feedback === undefined ? {} : { feedback }) } };
+    case 'soft-reject':
+      return { target, action: { kind: 'softReject', ...(feedback === undefined ? {} : { feedback }) } };
+    case 'reject':
+      if (feedback === undefined) throw usageError('hitstate review: --reject needs --feedback TEXT telling the worker why (MTurk shows it to them; 1 to 1,024 characters).', 'feedback');
+      return { target, action: { kind: 'reject', feedback } };
+    default: {
+      const reason = typeof o.reason === 'string' && o.reason !== '' ? o.reason : undefined;
+      if (reason === undefined) throw usageError('hitstate review: --bonus needs --reason TEXT (MTurk shows it to the worker).', 'reason');
+      if (!/^\d+(\.\d{1,2})?$/.test(String(o.bonus))) throw usageError(`hitstate review: --bonus must be a dollar amount like 0.25, got ${JSON.stringify(o.bonus)}.`, 'bonus');
+      return { target, action: { kind: 'bonus', amountUsd: String(o.bonus), reason } };
+    }
+  }
+}
+
+const OUTCOME_TEXT: Record<ReviewItem['outcome'], string> = {
+  done: 'done',
+  alreadyDone: 'already done',
+  queued: 'queued until submitted',
+  pending: 'sent',
+  refused: 'refused',
+  failed: 'failed',
+  wouldDo: 'would do',
+  wouldQueue: 'would queue until submitted',
+};
+
+function itemsTable(runId: string, items: readonly ReviewItem[], style: Style): string {
+  const colour = (item: ReviewItem): string => {
+    const text = OUTCOME_TEXT[item.outcome];
+    return item.outcome === 'refused' || item.outcome === 'failed' ? style.red(text) : item.outcome === 'done' ? style.green(text) : text;
+  };
+  return formatTable(
+    [{ header: 'UNIT' }, { header: 'WORKER' }, { header: 'WAS' }, { header: 'OUTCOME' }, { header: 'WHY' }],
+    items.map((i) => [shortUnit(runId, i.unitId), i.workerId, i.statusBefore, colour(i), i.reason ?? '']),
+    '  ',
+  );
+}
+
+export const reviewCommand: CommandSpec = {
+  name: 'review',
+  summary: 'Approve, reject, soft-reject or pay bonuses on a run\'s submitted work',
+  description: [
+    'Target: --unit ID (u3 or the full id), --agent ID, --worker ID, or --all (every submission awaiting review).',
+    'Action: --approve, --reject --feedback TEXT, --soft-reject (paid on MTurk, recorded as low quality), or',
+    '--bonus USD --reason TEXT (a bonus for work not submitted yet is queued and paid once it is). Each request',
+    'goes through the money outbox with a deterministic id: running the same review twice never pays twice.',
+    '--dry-run prints what would happen and changes nothing. Exit code 1 when any item was refused or failed.',
+  ].join('\n'),
+  positionals: [{ name: 'run', description: 'The run id (see `hitstate status`)', required: true }],
+  options: [
+    { name: 'unit', type: 'string', value: 'ID', description: 'Review this unit\'s submitted work' },
+    { name: 'agent', type: 'string', value: 'ID', description: 'Review this agent (one worker on one unit)' },
+    { name: 'worker', type: 'string', value: 'ID', description: 'Review every agent of this worker in the run' },
+    { name: 'all', type: 'boolean', description: 'Review every submission awaiting review (with --bonus: every submission)' },
+    { name: 'approve', type: 'boolean', description: 'Approve (pays the reward)' },
+    { name: 'reject', type: 'boolean', description: 'Reject (needs --feedback)' },
+    { name: 'soft-reject', type: 'boolean', description: 'Pay, but record the work as rejected (Mephisto\'s soft reject)' },
+    { name: 'bonus', type: 'string', value: 'USD', description: 'Pay a bonus of USD dollars (needs --reason)' },
+    { name: 'feedback', type: 'string', value: 'TEXT', description: 'Feedback the worker sees (required with --reject)' },
+    { name: 'reason', type: 'string', value: 'TEXT', description: 'Reason of a bonus, shown to the worker' },
+    { name: 'dry-run', type: 'boolean', description: 'Show what would happen; change nothing' },
+    { name: 'json', type: 'boolean', description: 'Print the review report as JSON' },
+    envOption(),
+    REQUESTER_OPTION,
+    STORE_OPTION,
+  ],
+  examples: [
+    'hitstate review run-20260301-090000Z-1a2b --all --approve --dry-run',
+    'hitstate review pilot-3 --unit u7 --reject --feedback "The label contradicts the sentence."',
+    'hitstate review pilot-3 --worker A1B2C3D4E5F6G7 --bonus 0.25 --reason "Careful comments, thank you"',
+    'hitstate review pilot-3 --unit u2 --soft-reject',
+  ],
+  async run(args, io) {
+    const style = styleFor(io);
+    const runId = args.positionals[0]!;
+    const { target, action } = reviewRequest(runId, args.options);
+    const storeDir = storeDirOf(args.options, io);
+    const env = locateRun(storeDir, runId, args.options);
+    const store = await openStoreFor(storeDir, env);
+    try {
+      const record = store.runs.require(runId);
+      const stored = store.requesters.get(record.requesterName);
+      const runtime = await createRuntime({
+        environment: env,
+        requester: requesterFor(env, args.options, io, stored ?? { name: record.requesterName, credentialSource: { kind: 'defaultChain' } }),
+        store,
+      });
+      try {
+        const dryRun = args.options['dry-run'] === true;
+        const report = await runtime.review(runId, target, action, { dryRun });
+        await runtime.whenIdle();
+        const bad = report.items.filter((i) => i.outcome === 'refused' || i.outcome === 'failed').length;
+        if (args.options.json === true) io.out(`${JSON.stringify(report, null, 2)}\n`);
+        else if (report.items.length === 0) io.out(`hitstate review: nothing to ${action.kind} in run ${runId} for that target${'all' in target ? ' (no submission awaits review)' : ''}.\n`);
+        else {
+          const counts = new Map<string, number>();
+          for (const i of report.items) counts.set(OUTCOME_TEXT[i.outcome], (counts.get(OUTCOME_TEXT[i.outcome]) ?? 0) + 1);
+          const what = action.kind === 'bonus' ? `bonus $${action.amountUsd}` : action.kind === 'softReject' ? 'soft-reject' : action.kind;
+          io.out(`hitstate review${dryRun ? ' (dry run: nothing changed)' : ''}: ${what}, ${report.items.length} agent${report.items.length === 1 ? '' : 's'} of run ${runId}\n${itemsTable(runId, report.items, style)}  ${[...counts].map(([k, n]) => `${k} ${n}`).join(' · ')}\n`);
+        }
+        return bad > 0 ? EXIT.failure : EXIT.ok;
+      } finally {
+        await runtime.close();
+      }
+    } finally {
+      await store.close();
+    }
+  },
+};

@@ -1,0 +1,162 @@
+/**
+ * `hitstate status [RUN]`: the runs of the store (every environment, or `--env`'s) with their
+ * status, units by state and money spent, or one run's units and agents. Reads the store only:
+ * no MTurk call, no change.
+ *
+ * @module
+ */
+import type { AssignmentState } from '../../../machines/index.js';
+import { isHitstateError } from '../../errors.js';
+import type { Store, StoreEnvironment } from '../../store/index.js';
+import { EXIT, type CliIO, type CommandSpec } from '../command.js';
+import { dollars, moneyOfRun, type MoneySummary } from '../money-summary.js';
+import { shortUnit } from '../narrator.js';
+import { describeCounts } from '../progress.js';
+import { unitCounts } from '../run-summary.js';
+import { styleFor, type Style } from '../style.js';
+import { formatTable } from '../table.js';
+import { describeEnvironment, envOption, locateRun, openStoreFor, parseEnvironment, STORE_OPTION, storeDirOf, storeEnvironments } from '../target.js';
+
+/** A run as `status --json` prints it. */
+export interface RunStatusJson {
+  readonly runId: string;
+  readonly environment: string;
+  readonly status: string;
+  readonly requester: string;
+  readonly title: string | null;
+  readonly hitTypeId: string | null;
+  readonly createdAt: string;
+  readonly finishedAt: string | null;
+  readonly units: number;
+  readonly counts: Readonly<Record<AssignmentState, number>>;
+  readonly money: MoneySummary;
+}
+
+const when = (ms: number | null): string => (ms === null ? '-' : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')}Z`);
+
+function runJson(store: Store, env: StoreEnvironment, runId: string): RunStatusJson {
+  const run = store.runs.require(runId);
+  const counts = unitCounts(store, runId);
+  return {
+    runId,
+    environment: describeEnvironment(env),
+    status: run.status,
+    requester: run.requesterName,
+    title: typeof run.config.title === 'string' ? run.config.title : null,
+    hitTypeId: run.hitTypeId,
+    createdAt: new Date(run.createdAt).toISOString(),
+    finishedAt: run.finishedAt === null ? null : new Date(run.finishedAt).toISOString(),
+    units: Object.values(counts).reduce((a, b) => a + b, 0),
+    counts,
+    money: moneyOfRun(store, runId),
+  };
+}
+
+function runsTable(runs: readonly RunStatusJson[], style: Style): string {
+  const settled = (r: RunStatusJson): number => r.units - r.counts.created - r.counts.launched - r.counts.assigned;
+  return formatTable(
+    [{ header: 'RUN' }, { header: 'STATUS' }, { header: 'UNITS', align: 'right' }, { header: 'DONE', align: 'right' }, { header: 'SPENT', align: 'right' }, { header: 'CREATED' }, { header: 'UNITS BY STATE' }],
+    runs.map((r) => [style.bold(r.runId), r.status, String(r.units), String(settled(r)), dollars(r.money.totalCents), when(Date.parse(r.createdAt)), describeCounts(r.counts)]),
+    '  ',
+  );
+}
+
+function runDetail(store: Store, env: StoreEnvironment, runId: string, style: Style): string {
+  const r = runJson(store, env, runId);
+  const run = store.runs.require(runId);
+  const reward = typeof run.config.reward === 'string' ? `$${run.config.reward}` : '?';
+  const lines = [
+    `Run ${style.bold(runId)} (${r.environment})`,
+    `  title      ${r.title ?? '-'}`,
+    `  status     ${r.status}   requester ${r.requester}   HIT type ${r.hitTypeId ?? '-'}`,
+    `  created    ${when(run.createdAt)}   finished ${when(run.finishedAt)}`,
+    `  units      ${r.units} at ${reward}: ${describeCounts(r.counts)}`,
+    `  spent      ${dollars(r.money.totalCents)} (rewards ${dollars(r.money.approved.rewardCents + r.money.softRejected.rewardCents)}, bonuses ${dollars(r.money.bonuses.cents)}, fees ${dollars(r.money.feeCents)})`,
+    '',
+  ];
+  const rows = [...store.units.ofRun(runId)]
+    .sort((a, b) => a.index - b.index)
+    .map((u) => {
+      const agents = store.agents.ofUnit(u.id);
+      const agent = agents.find((a) => a.id === u.agentId) ?? agents.at(-1);
+      const hit = store.hits.ofUnit(u.id);
+      return [
+        shortUnit(runId, u.id),
+        u.status,
+        agent?.workerId ?? '-',
+        agent?.status ?? '-',
+        hit?.id ?? '-',
+        agent?.submittedAt == null ? '-' : when(agent.submittedAt),
+        agent?.review?.decision ?? '-',
+        String(agents.length),
+      ];
+    });
+  return `${lines.join('\n')}\n${formatTable([{ header: 'UNIT' }, { header: 'STATUS' }, { header: 'WORKER' }, { header: 'AGENT' }, { header: 'HIT' }, { header: 'SUBMITTED' }, { header: 'REVIEW' }, { header: 'AGENTS', align: 'right' }], rows, '  ')}`;
+}
+
+async function withStore<T>(storeDir: string, env: StoreEnvironment, read: (store: Store) => T): Promise<T> {
+  const store = await openStoreFor(storeDir, env);
+  try {
+    return read(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function oneRun(io: CliIO, storeDir: string, runId: string, env: StoreEnvironment, json: boolean, style: Style): Promise<number> {
+  return withStore(storeDir, env, (store) => {
+    if (json) {
+      const base = runJson(store, env, runId);
+      const units = store.units.ofRun(runId).map((u) => ({ ...u, agents: store.agents.ofUnit(u.id), hit: store.hits.ofUnit(u.id) ?? null }));
+      io.out(`${JSON.stringify({ ...base, unitDetails: units }, null, 2)}\n`);
+    } else io.out(runDetail(store, env, runId, style));
+    return EXIT.ok;
+  });
+}
+
+export const statusCommand: CommandSpec = {
+  name: 'status',
+  summary: 'Show the runs of the store, or one run\'s units (reads the store only)',
+  description: [
+    'Without RUN: every run of every environment under the store directory (or of --env), with its status,',
+    'units by state and money spent. With RUN: the run and each unit (status, worker, agent, HIT, submission,',
+    'review). --json prints the same as JSON for scripts. No MTurk call is made and nothing changes; while a',
+    '`hitstate run` or `resume` holds a store, that store is reported as busy (its own progress display shows it).',
+  ].join('\n'),
+  positionals: [{ name: 'run', description: 'A run id: show its units', required: false }],
+  options: [envOption(), STORE_OPTION, { name: 'json', type: 'boolean', description: 'Print JSON instead of tables' }],
+  examples: ['hitstate status', 'hitstate status run-20260301-090000Z-1a2b', 'hitstate status --env sandbox --json | jq \'.[].runs[].counts\''],
+  async run(args, io) {
+    const style = styleFor(io);
+    const storeDir = storeDirOf(args.options, io);
+    const json = args.options.json === true;
+    const runId = args.positionals[0];
+    if (runId !== undefined) return oneRun(io, storeDir, runId, locateRun(storeDir, runId, args.options), json, style);
+    const envs = typeof args.options.env === 'string' && args.options.env !== '' ? [parseEnvironment(args.options.env)] : storeEnvironments(storeDir).map((h) => h.environment);
+    const report: { environment: string; store: string; busy: string | null; runs: RunStatusJson[] }[] = [];
+    for (const env of envs) {
+      try {
+        const runs = await withStore(storeDir, env, (store) => store.runs.list().map((r) => runJson(store, env, r.id)));
+        report.push({ environment: describeEnvironment(env), store: storeDir, busy: null, runs });
+      } catch (err) {
+        if (!isHitstateError(err, 'HST_ERR_STORE_LOCKED')) throw err;
+        report.push({ environment: describeEnvironment(env), store: storeDir, busy: err.message.split('\n')[0]!, runs: [] });
+      }
+    }
+    if (json) {
+      io.out(`${JSON.stringify(report, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    if (report.length === 0) {
+      io.out(`No runs under ${storeDir}.\nTry \`npm run demo\` (or \`hitstate demo\`), or launch one with \`hitstate run CONFIG\`.\n`);
+      return EXIT.ok;
+    }
+    for (const env of report) {
+      io.out(`${style.bold(env.environment)}\n`);
+      if (env.busy !== null) io.out(`  ${style.yellow('busy')}: ${env.busy}\n`);
+      else if (env.runs.length === 0) io.out('  no runs\n');
+      else io.out(runsTable(env.runs, style));
+    }
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,80 @@
+/**
+ * Money a run has spent, read from the store's money outbox (confirmed intents only): rewards of
+ * approved and soft-rejected work, bonuses, and MTurk's fee on each (20%: hitstate posts
+ * one-assignment HITs, so the 40% rate never applies).
+ *
+ * @module
+ */
+import { feeCents, formatUsd, MTURK_FEE_PERCENT, toCents } from '../mturk/money.js';
+import type { Store } from '../store/index.js';
+
+/** What a run spent, in integer cents. */
+export interface MoneySummary {
+  readonly approved: { readonly count: number; readonly rewardCents: number };
+  readonly softRejected: { readonly count: number; readonly rewardCents: number };
+  readonly rejected: { readonly count: number };
+  readonly bonuses: { readonly count: number; readonly cents: number };
+  readonly feeCents: number;
+  readonly totalCents: number;
+}
+
+/** Sums the confirmed money intents of a run. */
+export function moneyOfRun(store: Store, runId: string): MoneySummary {
+  let approved = 0;
+  let approvedCents = 0;
+  let soft = 0;
+  let softCents = 0;
+  let rejected = 0;
+  let bonuses = 0;
+  let bonusCents = 0;
+  let fees = 0;
+  for (const intent of store.outbox.ofRun(runId)) {
+    if (intent.state !== 'confirmed') continue;
+    if (intent.kind === 'approve' || intent.kind === 'softReject') {
+      const unit = intent.unitId === null ? undefined : store.units.get(intent.unitId);
+      const reward = unit === undefined ? 0 : toCents(unit.payAmountUsd);
+      fees += feeCents(reward, MTURK_FEE_PERCENT);
+      if (intent.kind === 'approve') {
+        approved++;
+        approvedCents += reward;
+      } else {
+        soft++;
+        softCents += reward;
+      }
+    } else if (intent.kind === 'reject') {
+      rejected++;
+    } else if (intent.kind === 'bonus' && intent.amountUsd !== null) {
+      const amount = toCents(intent.amountUsd);
+      bonuses++;
+      bonusCents += amount;
+      fees += feeCents(amount, MTURK_FEE_PERCENT);
+    }
+  }
+  return {
+    approved: { count: approved, rewardCents: approvedCents },
+    softRejected: { count: soft, rewardCents: softCents },
+    rejected: { count: rejected },
+    bonuses: { count: bonuses, cents: bonusCents },
+    feeCents: fees,
+    totalCents: approvedCents + softCents + bonusCents + fees,
+  };
+}
+
+/** `$1,234.50`. */
+export function dollars(cents: number): string {
+  const [whole, fraction] = formatUsd(cents).split('.');
+  return `$${whole!.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${fraction}`;
+}
+
+/** One line per kind of money, for a summary. */
+export function moneyLines(money: MoneySummary): string[] {
+  const plural = (n: number, word: string, many = `${word}s`): string => `${n} ${n === 1 ? word : many}`;
+  return [
+    `rewards, approved       ${dollars(money.approved.rewardCents).padStart(10)}  (${plural(money.approved.count, 'assignment')})`,
+    `rewards, soft-rejected  ${dollars(money.softRejected.rewardCents).padStart(10)}  (${plural(money.softRejected.count, 'assignment')}, paid but marked low quality)`,
+    `rejected                ${dollars(0).padStart(10)}  (${plural(money.rejected.count, 'assignment')}, not paid)`,
+    `bonuses                 ${dollars(money.bonuses.cents).padStart(10)}  (${plural(money.bonuses.count, 'bonus', 'bonuses')})`,
+    `MTurk fees (20%)        ${dollars(money.feeCents).padStart(10)}`,
+    `total                   ${dollars(money.totalCents).padStart(10)}`,
+  ];
+}

@@ -1,0 +1,168 @@
+/**
+ * Follows a hosted run to its end for `hitstate run`, `resume` and `expire`: progress and events
+ * while it goes, the end of the run once every unit is done (or on Ctrl-C: no new workers,
+ * unassigned HITs expired, assigned units waited for), a second Ctrl-C leaving everything for a
+ * later `hitstate resume`, and the summary.
+ *
+ * @module
+ */
+import { systemClock, type Clock } from '../clock.js';
+import { isHitstateError } from '../errors.js';
+import { previewUrl, WORKER_SITES } from '../mturk/environment.js';
+import type { DisposalReport, RunProgressEvent, TaskRunInfo } from '../runtime/index.js';
+import { EXIT, type CliIO } from './command.js';
+import { narrate } from './narrator.js';
+import { ProgressView } from './progress.js';
+import type { RunSession } from './run-session.js';
+import { runSummaryLines } from './run-summary.js';
+import type { Style } from './style.js';
+
+/** What the watch starts with: following a run, or ending it at once (`hitstate expire`). */
+export type WatchMode = 'follow' | 'expire';
+
+/** Options of {@link watchRun}. */
+export interface WatchOptions {
+  readonly io: CliIO;
+  readonly style: Style;
+  readonly session: RunSession;
+  readonly runId: string;
+  readonly mode: WatchMode;
+  /** Only progress, no event lines. */
+  readonly quiet: boolean;
+  /** @defaultValue systemClock */
+  readonly clock?: Clock;
+}
+
+const remaining = (info: TaskRunInfo): number => info.counts.created + info.counts.launched + info.counts.assigned;
+
+function clockTime(clock: Clock): () => string {
+  return () => new Date(clock.now()).toTimeString().slice(0, 8);
+}
+
+/**
+ * Watches the run until it is done, interrupted twice, or its setup failed; prints the summary.
+ * Returns the exit code: 0 when the run ended by itself (or `expire` finished), 130 after Ctrl-C,
+ * 1 when setup failed.
+ */
+export async function watchRun(options: WatchOptions): Promise<number> {
+  const { io, style, session, runId } = options;
+  const { runtime } = session;
+  const clock = options.clock ?? systemClock;
+  const timeLabel = clockTime(clock);
+  const progress = new ProgressView(io, { style, clock, timeLabel });
+  const stopNarrating = options.quiet ? () => undefined : narrate(runtime, { runId, style, emit: (l) => progress.log(l), timeLabel });
+  let disposal: DisposalReport | undefined;
+  let warnedProblem: string | null = null;
+  let announced = runtime.runInfo(runId).hitTypeId !== null;
+  const env = session.env;
+  const workerSite = env.kind === 'custom' ? new URL(env.endpoint).origin : WORKER_SITES[env.kind];
+  const onProgress = (e: RunProgressEvent): void => {
+    if (e.runId !== runId) return;
+    if (e.disposal !== undefined) disposal = e.disposal;
+    const hitTypeId = announced ? null : runtime.runInfo(runId).hitTypeId;
+    if (hitTypeId !== null) {
+      announced = true;
+      log(`HIT type ${hitTypeId} created; workers find the HITs at ${previewUrl(workerSite, hitTypeId)}`);
+    }
+  };
+  runtime.events.on('run.progress', onProgress);
+  const log = (text: string): void => progress.log(`${style.dim(timeLabel())}  ${text}`);
+  try {
+    const reason = options.mode === 'expire' ? 'expire' : await untilEnd(options, progress, (problem) => {
+      if (problem === warnedProblem) return;
+      warnedProblem = problem;
+      if (problem !== null) log(style.yellow(`launching halted: ${problem}. Fix the cause, then stop (Ctrl-C twice) and \`hitstate resume ${runId}\` to launch the rest.`));
+    });
+    if (reason === 'failed') {
+      progress.close();
+      const info = runtime.runInfo(runId);
+      io.err(`hitstate: the setup of run ${runId} failed: ${info.problem ?? 'unknown reason'}\n  Fix the cause, then \`hitstate resume ${runId}\` tries the setup again (or \`hitstate expire ${runId}\` gives up).\n`);
+      return EXIT.failure;
+    }
+    if (reason === 'finished') log('every unit is done; ending the run (HITs are disposed once reviewed)');
+    if (reason === 'interrupted') {
+      const assigned = runtime.runInfo(runId).counts.assigned;
+      log(style.yellow(`stopping: no new workers, unassigned HITs expire${assigned > 0 ? `, waiting for ${assigned} assigned unit${assigned === 1 ? '' : 's'} to finish (at most their assignment duration)` : ''}. Press Ctrl-C again to leave the run as it is and resume it later.`));
+    }
+    if (reason === 'expire') log(`ending run ${runId}: no new workers, unassigned HITs expire, assigned units are waited for`);
+    const ended = await endOrLeave(options, progress);
+    if (!ended) {
+      progress.close();
+      const info = runtime.runInfo(runId);
+      io.out(`\nLeft run ${runId} as it is (${info.status}; ${info.counts.assigned} assigned, ${info.counts.launched} launched). Its HITs stay on MTurk.\nContinue it with:\n  hitstate resume ${runId}\n`);
+      return EXIT.interrupted;
+    }
+    await runtime.whenIdle();
+    progress.update(runtime.runInfo(runId));
+    progress.close();
+    io.out(`\nRun ${style.bold(runId)} is done.\n${runSummaryLines(session.store, runId, style, disposal).join('\n')}\n`);
+    const counts = runtime.runInfo(runId).counts;
+    if (counts.completed > 0) io.out(`\nReview the submitted work:\n  hitstate review ${runId} --all --approve --dry-run\n`);
+    io.out(`Export everything the run holds:\n  hitstate export ${runId}\n`);
+    return reason === 'interrupted' ? EXIT.interrupted : EXIT.ok;
+  } finally {
+    stopNarrating();
+    runtime.events.off('run.progress', onProgress);
+  }
+}
+
+type EndReason = 'finished' | 'interrupted' | 'failed';
+
+/** Waits until every unit is done, the setup failed, or Ctrl-C. */
+function untilEnd(options: WatchOptions, progress: ProgressView, onProblem: (problem: string | null) => void): Promise<EndReason> {
+  const { runtime } = options.session;
+  return new Promise((resolve) => {
+    const check = (): void => {
+      const info = runtime.runInfo(options.runId);
+      progress.update(info);
+      if (info.status === 'launching') onProblem(info.problem);
+      if (info.status === 'failed') finish('failed');
+      else if (info.status === 'done' || (info.status === 'running' && remaining(info) === 0)) finish('finished');
+    };
+    const onEvent = (e: { runId: string }): void => {
+      if (e.runId === options.runId) check();
+    };
+    const onAbort = (): void => finish('interrupted');
+    const finish = (reason: EndReason): void => {
+      runtime.events.off('run.progress', onEvent);
+      runtime.events.off('run.statusChanged', onEvent);
+      options.io.signal.removeEventListener('abort', onAbort);
+      resolve(reason);
+    };
+    runtime.events.on('run.progress', onEvent);
+    runtime.events.on('run.statusChanged', onEvent);
+    if (options.io.signal.aborted) return finish('interrupted');
+    options.io.signal.addEventListener('abort', onAbort, { once: true });
+    check();
+  });
+}
+
+/** Expires the run and waits until it is done (true), or until a second Ctrl-C (false). */
+async function endOrLeave(options: WatchOptions, progress: ProgressView): Promise<boolean> {
+  const { runtime } = options.session;
+  const onEvent = (e: { runId: string }): void => {
+    if (e.runId === options.runId) progress.update(runtime.runInfo(options.runId));
+  };
+  runtime.events.on('run.progress', onEvent);
+  runtime.events.on('run.statusChanged', onEvent);
+  let onAbort: () => void = () => undefined;
+  const forced = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    if (options.io.forceSignal.aborted) resolve(false);
+    else options.io.forceSignal.addEventListener('abort', onAbort, { once: true });
+  });
+  const ended = runtime.expireRun(options.runId).then(
+    () => true as const,
+    (err: unknown) => {
+      if (isHitstateError(err, 'HST_ERR_RUNTIME_CLOSED')) return false as const;
+      throw err;
+    },
+  );
+  try {
+    return await Promise.race([ended, forced]);
+  } finally {
+    options.io.forceSignal.removeEventListener('abort', onAbort);
+    runtime.events.off('run.progress', onEvent);
+    runtime.events.off('run.statusChanged', onEvent);
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Which MTurk, which requester account and which datastore a command works on: `--env
+ * live|sandbox|URL`, `--requester NAME` (an AWS profile) and `--store DIR`, each also from a
+ * `HITSTATE_*` environment variable. Commands that take a run id find the run's environment by
+ * themselves when `--env` is not given.
+ *
+ * @module
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { HitstateError, isHitstateError } from '../errors.js';
+import type { CredentialSource } from '../mturk/environment.js';
+import type { RuntimeRequester } from '../runtime/index.js';
+import { normalizeEnvironment, openStore, type Store, type StoreEnvironment } from '../store/index.js';
+import { usageError, type CliIO, type OptionSpec, type OptionValues } from './command.js';
+
+/** `--env`: live, sandbox or an endpoint URL. Commands that launch default to sandbox. */
+export function envOption(defaultValue?: 'sandbox'): OptionSpec {
+  return {
+    name: 'env',
+    type: 'string',
+    value: 'ENV',
+    description: defaultValue === undefined
+      ? 'live, sandbox, or the URL of an MTurk-compatible endpoint (default: the environment whose store holds the run)'
+      : 'live, sandbox, or the URL of an MTurk-compatible endpoint such as `hitstate sim`',
+    env: 'HITSTATE_ENV',
+    ...(defaultValue === undefined ? {} : { default: defaultValue }),
+  };
+}
+
+/** `--requester NAME`: the AWS profile of the requester account. */
+export const REQUESTER_OPTION: OptionSpec = {
+  name: 'requester',
+  type: 'string',
+  value: 'NAME',
+  description: 'AWS profile of the requester account (default: the AWS SDK credential chain)',
+  env: 'HITSTATE_REQUESTER',
+};
+
+/** `--store DIR`: the datastore directory. */
+export const STORE_OPTION: OptionSpec = {
+  name: 'store',
+  type: 'string',
+  value: 'DIR',
+  description: 'Datastore directory (one sub-directory per environment)',
+  default: '.hitstate',
+  env: 'HITSTATE_STORE_DIR',
+};
+
+/**
+ * Credentials used for a loopback endpoint (`hitstate sim` on 127.0.0.1) when no AWS credentials
+ * are given: the simulator checks no signature, and the access key id names the account, so every
+ * command (and the SDK examples `hitstate sim` prints) works on the same simulated account.
+ */
+export const LOCAL_CREDENTIALS = Object.freeze({ kind: 'static', accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } as const);
+
+/**
+ * Reads `--env`.
+ *
+ * @throws HitstateError `HST_ERR_CLI_USAGE` for anything but live, sandbox or an http(s) URL.
+ */
+export function parseEnvironment(value: string): StoreEnvironment {
+  if (value === 'live' || value === 'sandbox') return { kind: value };
+  if (/^https?:\/\//i.test(value)) {
+    try {
+      return normalizeEnvironment({ kind: 'custom', endpoint: value });
+    } catch (err) {
+      throw usageError(`--env ${JSON.stringify(value)} is not a usable URL: ${(err as Error).message}`, 'env');
+    }
+  }
+  throw usageError(`--env must be live, sandbox or the http(s) URL of an MTurk-compatible endpoint (e.g. http://127.0.0.1:8787 from \`hitstate sim\`), got ${JSON.stringify(value)}.`, 'env');
+}
+
+/** `live`, `sandbox` or the endpoint URL, as a user would type it after `--env`. */
+export function describeEnvironment(env: StoreEnvironment): string {
+  return env.kind === 'custom' ? env.endpoint : env.kind;
+}
+
+/** True for a custom endpoint on this machine (127.0.0.0/8, localhost, ::1). */
+export function isLoopback(env: StoreEnvironment): boolean {
+  if (env.kind !== 'custom') return false;
+  const host = new URL(env.endpoint).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The datastore directory of a command: `--store`, else `$HITSTATE_STORE_DIR`, else `./.hitstate`. */
+export function storeDirOf(options: OptionValues, io: Pick<CliIO, 'cwd'>): string {
+  return resolve(io.cwd, typeof options.store === 'string' && options.store !== '' ? options.store : '.hitstate');
+}
+
+/**
+ * The requester a command acts as. `--requester NAME` is the AWS profile NAME; else a stored
+ * profile; else the SDK's default chain, except on a loopback endpoint without
+ * `AWS_ACCESS_KEY_ID`, where {@link LOCAL_CREDENTIALS} are used.
+ */
+export function requesterFor(env: StoreEnvironment, options: OptionValues, io: Pick<CliIO, 'env'>, stored?: { readonly name: string; readonly credentialSource: CredentialSource }): RuntimeRequester {
+  const flag = typeof options.requester === 'string' && options.requester !== '' ? options.requester : undefined;
+  if (flag !== undefined) return { name: flag, credentials: { kind: 'profile', profile: flag } };
+  if (stored?.credentialSource.kind === 'profile') return { name: stored.name, credentials: stored.credentialSource };
+  const local = isLoopback(env) && (io.env.AWS_ACCESS_KEY_ID ?? '') === '' && (io.env.AWS_PROFILE ?? '') === '';
+  return { name: stored?.name ?? (local ? 'local' : 'default'), credentials: local ? LOCAL_CREDENTIALS : { kind: 'defaultChain' } };
+}
+
+interface StoreHeader {
+  readonly environment: StoreEnvironment;
+  readonly runIds: readonly string[];
+}
+
+/** Reads the header and run ids of an environment's store.json, without opening (or locking) the store. */
+function readHeader(file: string): StoreHeader | undefined {
+  try {
+    const data = JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown; kind?: unknown; environment?: StoreEnvironment; runs?: Record<string, unknown> };
+    if (data.format !== 'hitstate-store' || data.kind !== 'store' || data.environment === undefined) return undefined;
+    return { environment: normalizeEnvironment(data.environment), runIds: Object.keys(data.runs ?? {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The environments that have a store under `storeDir`, with the ids of their runs. */
+export function storeEnvironments(storeDir: string): StoreHeader[] {
+  if (!existsSync(storeDir)) return [];
+  return readdirSync(storeDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => readHeader(join(storeDir, d.name, 'store.json')))
+    .filter((h): h is StoreHeader => h !== undefined);
+}
+
+/**
+ * The environment whose store holds `runId`: the `--env` one when given, else the only one that has it.
+ *
+ * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_CLI_USAGE` when two environments have that run id.
+ */
+export function locateRun(storeDir: string, runId: string, options: OptionValues): StoreEnvironment {
+  if (typeof options.env === 'string' && options.env !== '') return parseEnvironment(options.env);
+  const all = storeEnvironments(storeDir);
+  const holders = all.filter((h) => h.runIds.includes(runId));
+  if (holders.length === 1) return holders[0]!.environment;
+  if (holders.length > 1) {
+    throw usageError(`run ${runId} exists in the stores of ${holders.map((h) => describeEnvironment(h.environment)).join(' and ')}; pass --env to choose one.`, 'env');
+  }
+  const known = all.flatMap((h) => h.runIds);
+  const hint = known.length === 0 ? `there is no run at all under ${storeDir} (pass --store DIR if the store is elsewhere)` : 'list the runs with `hitstate status`';
+  throw new HitstateError('HST_ERR_RUN_NOT_FOUND', `no store under ${storeDir} has a run ${JSON.stringify(runId)}; ${hint}.`, { runId });
+}
+
+/**
+ * Opens an environment's store for a command. A store held by another process gets a message
+ * saying what to do.
+ *
+ * @throws HitstateError `HST_ERR_STORE_LOCKED` and the store's other open errors.
+ */
+export async function openStoreFor(storeDir: string, env: StoreEnvironment): Promise<Store> {
+  try {
+    return await openStore({ dir: storeDir, environment: env });
+  } catch (err) {
+    if (isHitstateError(err, 'HST_ERR_STORE_LOCKED')) {
+      throw new HitstateError(
+        'HST_ERR_STORE_LOCKED',
+        `${err.message}\nAnother hitstate command (probably \`hitstate run\` or \`resume\`) is working on the ${describeEnvironment(env)} store; one process at a time. Wait for it, or stop it (Ctrl-C), then run this command again.`,
+        { ...err.details, cause: err },
+      );
+    }
+    throw err;
+  }
+}
