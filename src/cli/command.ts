@@ -78,28 +78,27 @@ export function usageError(message: string, field?: string): HitstateError {
   return new HitstateError('HST_ERR_CLI_USAGE', message, field ? { field } : {});
 }
 
-/** Closest candidate by edit distance, when close enough to be a plausible typo. */
+/** Closest candidate by edit distance (a swap of two neighbours counts as one edit), when close enough to be a plausible typo. */
 export function suggest(input: string, candidates: readonly string[]): string | undefined {
   const distance = (a: string, b: string): number => {
-    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
     for (let i = 1; i <= a.length; i++) {
-      let prev = row[0]!;
-      row[0] = i;
       for (let j = 1; j <= b.length; j++) {
-        const tmp = row[j]!;
-        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-        prev = tmp;
+        const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+        let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+        if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+        d[i]![j] = best;
       }
     }
-    return row[b.length]!;
+    return d[a.length]![b.length]!;
   };
   let best: string | undefined;
   let bestScore = Infinity;
   for (const c of candidates) {
-    const d = distance(input, c);
-    if (d < bestScore) {
+    const score = distance(input, c);
+    if (score < bestScore) {
       best = c;
-      bestScore = d;
+      bestScore = score;
     }
   }
   return best !== undefined && bestScore <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;

@@ -96,7 +96,10 @@ export async function playCrowd(options: CrowdOptions): Promise<CrowdOutcome> {
       } else if (accepted.status !== 409) {
         throw new SimulatedWorkerError(`worker ${worker.workerId} could not accept a HIT (${accepted.status}): ${accepted.reason}`, accepted.status);
       }
-      if (tries >= MAX_TRIES) throw new SimulatedWorkerError(`worker ${worker.workerId} found no HIT to work on after ${MAX_TRIES} tries`, 409);
+      if (tries >= MAX_TRIES) {
+        if (planned.role === DemoRole.returner || planned.role === DemoRole.walker) return;
+        throw new SimulatedWorkerError(`worker ${worker.workerId} found no HIT to work on after ${MAX_TRIES} tries`, 409);
+      }
       at = clearOfReleases(driver.clock.now() - options.startMs + RETRY_MS, plan.releases);
     }
     if (planned.role === DemoRole.returner) {

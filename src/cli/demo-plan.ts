@@ -123,8 +123,12 @@ export function planDemo(units: number, seed: number): DemoPlan {
     const j = Math.floor(random() * (i + 1));
     [submitters[i], submitters[j]] = [submitters[j]!, submitters[i]!];
   }
+  // Returners and walkers come among the first arrivals, while HITs are free, so the units they
+  // leave get done by later submitters; with few units they come first of all.
+  const leavers: DemoRole[] = Array.from({ length: returners + walkers }, (_, k) => (k < returners ? DemoRole.returner : DemoRole.walker));
   const order: DemoRole[] = [...submitters];
-  for (let k = 0; k < returners + walkers; k++) order.splice(Math.min(order.length, 1 + 2 * k), 0, k < returners ? DemoRole.returner : DemoRole.walker);
+  if (2 * leavers.length + 1 > units) order.unshift(...leavers);
+  else leavers.forEach((role, k) => order.splice(1 + 2 * k, 0, role));
 
   const workers: PlannedWorker[] = [{ role: DemoRole.unqualified, arriveMs: 15_000, workMs: 0 }];
   const releases: number[] = [];

@@ -92,7 +92,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     return await spec.run(args, io);
   } catch (err) {
     if (isHitstateError(err)) {
-      io.err(`hitstate ${name}: ${err.message}\n  [${err.code}]\n`);
+      const prefix = err.message.startsWith(`hitstate ${name}`) ? '' : `hitstate ${name}: `;
+      io.err(`${prefix}${err.message}\n  [${err.code}]\n`);
       if (err.code === 'HST_ERR_CLI_USAGE') return EXIT.usage;
       if (err.code === 'HST_ERR_CLI_LIVE_NOT_CONFIRMED') return EXIT.liveNotConfirmed;
       return EXIT.failure;

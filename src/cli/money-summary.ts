@@ -66,15 +66,16 @@ export function dollars(cents: number): string {
   return `$${whole!.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${fraction}`;
 }
 
-/** One line per kind of money, for a summary. */
+/** One line per kind of money that occurred, then the total. */
 export function moneyLines(money: MoneySummary): string[] {
   const plural = (n: number, word: string, many = `${word}s`): string => `${n} ${n === 1 ? word : many}`;
-  return [
+  const lines = [
     `rewards, approved       ${dollars(money.approved.rewardCents).padStart(10)}  (${plural(money.approved.count, 'assignment')})`,
     `rewards, soft-rejected  ${dollars(money.softRejected.rewardCents).padStart(10)}  (${plural(money.softRejected.count, 'assignment')}, paid but marked low quality)`,
     `rejected                ${dollars(0).padStart(10)}  (${plural(money.rejected.count, 'assignment')}, not paid)`,
     `bonuses                 ${dollars(money.bonuses.cents).padStart(10)}  (${plural(money.bonuses.count, 'bonus', 'bonuses')})`,
     `MTurk fees (20%)        ${dollars(money.feeCents).padStart(10)}`,
-    `total                   ${dollars(money.totalCents).padStart(10)}`,
   ];
+  const occurred = [money.approved.count, money.softRejected.count, money.rejected.count, money.bonuses.count, money.feeCents];
+  return [...lines.filter((_, i) => occurred[i]! > 0), `total                   ${dollars(money.totalCents).padStart(10)}`];
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { AssignmentState } from '../../machines/index.js';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { CliIO } from './command.js';
 import { stripAnsi, type Style } from './style.js';
 
@@ -55,6 +55,8 @@ export class ProgressView {
   #printedAt = -Infinity;
   #drawn = '';
   #closed = false;
+  /** A plain line held back by the throttle, printed when its interval is over. */
+  #pending: TimerHandle | undefined;
 
   constructor(io: CliIO, options: ProgressOptions) {
     this.#io = io;
@@ -92,8 +94,13 @@ export class ProgressView {
       return;
     }
     const changed = stripAnsi(line).replace(/^\S+\s+/, '') !== this.#printed;
-    const due = state.status !== this.#printedStatus || this.#options.clock.now() - this.#printedAt >= this.#intervalMs;
-    if (changed && due) this.#print(state, line);
+    const waitMs = state.status !== this.#printedStatus ? 0 : this.#printedAt + this.#intervalMs - this.#options.clock.now();
+    if (!changed) return;
+    if (waitMs <= 0) this.#print(state, line);
+    else this.#pending ??= this.#options.clock.setTimeout(() => {
+      this.#pending = undefined;
+      if (!this.#closed && this.#last !== undefined) this.update(this.#last);
+    }, waitMs);
   }
 
   /** Prints an event line (above the bar on a terminal). */
@@ -112,6 +119,8 @@ export class ProgressView {
   /** Leaves the latest state on screen as a permanent line and stops drawing. */
   close(): void {
     if (this.#closed) return;
+    if (this.#pending !== undefined) this.#options.clock.clearTimeout(this.#pending);
+    this.#pending = undefined;
     if (this.#tty) {
       if (this.#drawn !== '') this.#io.out('\n');
     } else if (this.#last !== undefined) {

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TaskPageConfig } from '../config/task-run.js';
 import { HitstateError } from '../errors.js';
+import { GatewayRegistry, type AccountBalance, type MTurkOutcome } from '../mturk/index.js';
 import { createRuntime, type Runtime, type RuntimeRequester } from '../runtime/index.js';
 import { createTaskServer, type TaskServer } from '../server/index.js';
 import type { Store, StoreEnvironment } from '../store/index.js';
@@ -138,6 +139,22 @@ export async function openRunSession(input: RunSessionInput): Promise<RunSession
     if (server !== undefined) await closeServer(server);
     await store.close();
     throw err;
+  }
+}
+
+/**
+ * Reads the account balance before a run is created, through a gateway of its own (closed
+ * right after) so the runtime's gateway is created with the runtime's options.
+ *
+ * @throws HitstateError `HST_ERR_CREDENTIALS_PROFILE_NOT_FOUND`, `HST_ERR_CREDENTIALS_UNUSABLE`.
+ */
+export async function readBalance(env: StoreEnvironment, requester: RuntimeRequester): Promise<MTurkOutcome<AccountBalance>> {
+  const registry = new GatewayRegistry();
+  try {
+    const gateway = registry.get({ name: requester.name, environment: env.kind, ...(env.kind === 'custom' ? { endpoint: env.endpoint } : {}), credentials: requester.credentials });
+    return await gateway.getAccountBalance();
+  } finally {
+    registry.closeAll();
   }
 }
 

@@ -52,13 +52,20 @@ export async function watchRun(options: WatchOptions): Promise<number> {
   const progress = new ProgressView(io, { style, clock, timeLabel });
   const stopNarrating = options.quiet ? () => undefined : narrate(runtime, { runId, style, emit: (l) => progress.log(l), timeLabel });
   let disposal: DisposalReport | undefined;
+  let onDisposal: () => void = () => undefined;
+  const disposed = new Promise<void>((resolve) => {
+    onDisposal = resolve;
+  });
   let warnedProblem: string | null = null;
   let announced = runtime.runInfo(runId).hitTypeId !== null;
   const env = session.env;
   const workerSite = env.kind === 'custom' ? new URL(env.endpoint).origin : WORKER_SITES[env.kind];
   const onProgress = (e: RunProgressEvent): void => {
     if (e.runId !== runId) return;
-    if (e.disposal !== undefined) disposal = e.disposal;
+    if (e.disposal !== undefined) {
+      disposal = e.disposal;
+      onDisposal();
+    }
     const hitTypeId = announced ? null : runtime.runInfo(runId).hitTypeId;
     if (hitTypeId !== null) {
       announced = true;
@@ -92,6 +99,7 @@ export async function watchRun(options: WatchOptions): Promise<number> {
       io.out(`\nLeft run ${runId} as it is (${info.status}; ${info.counts.assigned} assigned, ${info.counts.launched} launched). Its HITs stay on MTurk.\nContinue it with:\n  hitstate resume ${runId}\n`);
       return EXIT.interrupted;
     }
+    await untilDisposed(disposed, clock);
     await runtime.whenIdle();
     progress.update(runtime.runInfo(runId));
     progress.close();
@@ -104,6 +112,18 @@ export async function watchRun(options: WatchOptions): Promise<number> {
     stopNarrating();
     runtime.events.off('run.progress', onProgress);
   }
+}
+
+/** How long the end waits for the runtime's last sweep of the run's HITs (its disposal report). */
+const DISPOSAL_WAIT_MS = 60_000;
+
+/** Waits for the disposal report of a run that just reached `done`, at most {@link DISPOSAL_WAIT_MS}. */
+function untilDisposed(disposed: Promise<void>, clock: Clock): Promise<void> {
+  let timer: unknown;
+  const bounded = new Promise<void>((resolve) => {
+    timer = clock.setTimeout(resolve, DISPOSAL_WAIT_MS);
+  });
+  return Promise.race([disposed, bounded]).finally(() => clock.clearTimeout(timer));
 }
 
 type EndReason = 'finished' | 'interrupted' | 'failed';

@@ -12,7 +12,7 @@ import { HitstateError, isHitstateError } from '../../errors.js';
 import type { CommandSpec, OptionValues } from '../command.js';
 import { costOf } from '../cost.js';
 import { dollars } from '../money-summary.js';
-import { DEFAULT_PORT, openRunSession, publicOrigin, SERVE_OPTIONS } from '../run-session.js';
+import { DEFAULT_PORT, openRunSession, publicOrigin, readBalance, SERVE_OPTIONS } from '../run-session.js';
 import { watchRun } from '../run-watch.js';
 import { styleFor } from '../style.js';
 import { describeEnvironment, envOption, parseEnvironment, REQUESTER_OPTION, requesterFor, STORE_OPTION, storeDirOf } from '../target.js';
@@ -126,11 +126,19 @@ export const runCommand: CommandSpec = {
       throw new HitstateError('HST_ERR_CLI_LIVE_NOT_CONFIRMED', `this run would spend up to ${dollars(estimate.totalCents)} of real money on live MTurk (plus any bonuses). Check the estimate above, then run again with --yes-live.`, { field: 'yes-live' });
     }
     const storeDir = storeDirOf(args.options, io);
+    const requester = requesterFor(env, args.options, io);
+    const balance = await readBalance(env, requester);
+    if (balance.status !== 'ok') {
+      throw new HitstateError(balance.code, `cannot read the account balance on ${describeEnvironment(env)}: ${balance.message}; nothing was created`, {});
+    }
+    if (balance.value.availableCents < estimate.totalCents) {
+      throw new HitstateError('HST_ERR_MTURK_INSUFFICIENT_FUNDS', `the account has ${dollars(balance.value.availableCents)} available and this run needs up to ${dollars(estimate.totalCents)}; add funds or launch fewer units. Nothing was created.`, {});
+    }
     const session = await openRunSession({
       io,
       env,
       storeDir,
-      requester: () => requesterFor(env, args.options, io),
+      requester: () => requester,
       port: () => port,
       host: String(args.options.host),
       publicOrigin: origin,
@@ -138,13 +146,6 @@ export const runCommand: CommandSpec = {
       page: () => ({ page: loaded.page, title: loaded.resolved.title }),
     });
     try {
-      const balance = await session.runtime.gateway().getAccountBalance();
-      if (balance.status !== 'ok') {
-        throw new HitstateError(balance.code ?? 'HST_ERR_MTURK_UNAVAILABLE', `cannot read the account balance on ${describeEnvironment(env)}: ${balance.message}; nothing was created`, {});
-      }
-      if (balance.value.availableCents < estimate.totalCents) {
-        throw new HitstateError('HST_ERR_MTURK_INSUFFICIENT_FUNDS', `the account has ${dollars(balance.value.availableCents)} available and this run needs up to ${dollars(estimate.totalCents)}; add funds or launch fewer units. Nothing was created.`, {});
-      }
       io.out(`  balance: ${dollars(balance.value.availableCents)} available\n  task page: ${session.taskUrl} (serving on ${session.localOrigin})\n  store: ${session.store.dir}\n`);
       const runId = typeof args.options['run-id'] === 'string' && args.options['run-id'] !== '' ? args.options['run-id'] : undefined;
       const info = await session.runtime.launchRun(loaded.config, { taskUrl: session.taskUrl, ...(runId === undefined ? {} : { runId }) });

@@ -1,0 +1,126 @@
+// Helpers of the CLI tests: an in-process CliIO that captures output, child processes running
+// `node src/cli/hitstate.mjs` with a bounded wait on what they print, and temporary directories.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CliIO } from '../../src/cli/command.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = join(ROOT, 'src', 'cli', 'hitstate.mjs');
+
+/** A CliIO whose output is captured; abort `interrupt` / `force` to play Ctrl-C. */
+export interface CapturedIO extends CliIO {
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  readonly interrupt: AbortController;
+  readonly force: AbortController;
+}
+
+export function captureIO(options: { env?: Record<string, string | undefined>; cwd?: string; isTTY?: boolean; columns?: number } = {}): CapturedIO {
+  const out: string[] = [];
+  const err: string[] = [];
+  const interrupt = new AbortController();
+  const force = new AbortController();
+  return {
+    out: (text) => void out.push(text),
+    err: (text) => void err.push(text),
+    isTTY: options.isTTY ?? false,
+    ...(options.columns === undefined ? {} : { columns: options.columns }),
+    env: options.env ?? {},
+    cwd: options.cwd ?? process.cwd(),
+    signal: interrupt.signal,
+    forceSignal: force.signal,
+    stdout: () => out.join(''),
+    stderr: () => err.join(''),
+    interrupt,
+    force,
+  };
+}
+
+/** A temporary directory, removed by `remove()`. */
+export function tempDir(): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), 'hitstate-'));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** The environment of a child `hitstate`: no colour, no AWS keys (so loopback endpoints use the local account). */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extra };
+  delete env.AWS_ACCESS_KEY_ID;
+  delete env.AWS_SECRET_ACCESS_KEY;
+  delete env.AWS_PROFILE;
+  return env;
+}
+
+/** A running `hitstate` child process. */
+export interface CliChild {
+  readonly child: ChildProcess;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  /** Resolves with the exit code (or the signal name). */
+  readonly exited: Promise<number | string>;
+  /** Resolves once stdout matches `pattern`; rejects after `timeoutMs` or if the process exits first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+}
+
+/** Starts `node src/cli/hitstate.mjs ...args` in `cwd`. */
+export function startCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): CliChild {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: options.env ?? childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const listeners = new Set<() => void>();
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const l of [...listeners]) l();
+  });
+  child.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
+  const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  let done = false;
+  void exited.then(() => {
+    done = true;
+    for (const l of [...listeners]) l();
+  });
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor: (pattern, timeoutMs = 60_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern} in the output of hitstate ${args.join(' ')}:\n${out}\n${err}`)), timeoutMs);
+        const check = (): void => {
+          const match = out.match(pattern);
+          if (match !== null) finish(undefined, match);
+          else if (done) finish(new Error(`hitstate ${args.join(' ')} exited before printing ${pattern}:\n${out}\n${err}`));
+        };
+        const finish = (error?: Error, match?: RegExpMatchArray): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          if (error !== undefined) reject(error);
+          else resolve(match!);
+        };
+        listeners.add(check);
+        check();
+      }),
+  };
+}
+
+/** Runs `hitstate ...args` to completion. */
+export async function runCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const cli = startCli(args, options);
+  const timer = setTimeout(() => cli.child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const code = await cli.exited;
+  clearTimeout(timer);
+  return { code, stdout: cli.stdout(), stderr: cli.stderr() };
+}
+
+/** Polls `condition` every 25 ms until it holds; throws naming `label` after `timeoutMs`. */
+export async function until(condition: () => boolean | Promise<boolean>, label: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${label}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

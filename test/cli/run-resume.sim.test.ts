@@ -1,0 +1,133 @@
+// `hitstate run` and `hitstate resume` in child processes against a simulator running in this
+// process on the real clock, with simulated workers acting over HTTP: Ctrl-C ends a run cleanly,
+// Ctrl-C twice leaves it, `resume` finishes it, and `review` approves the work.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { openStore } from '../../src/store/index.js';
+import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { SimulatedWorker } from '../../src/testing/index.js';
+import { childEnv, runCli, startCli, tempDir, until, type CliChild } from './helpers.js';
+
+interface Ctx {
+  dir: ReturnType<typeof tempDir>;
+  sim: Simulator;
+  children: CliChild[];
+}
+
+const Run = suite<Ctx>('cli/run and resume');
+
+Run.before.each(async (ctx) => {
+  ctx.dir = tempDir();
+  ctx.sim = await createSimulator({ seed: 11 });
+  ctx.children = [];
+  writeFileSync(
+    join(ctx.dir.path, 'task.json'),
+    JSON.stringify({
+      title: 'Label the sentiment of a sentence',
+      description: 'Read one sentence and pick its sentiment.',
+      reward: '0.40',
+      assignmentDurationSec: 120,
+      lifetimeSec: 3600,
+      units: [{ text: 'I loved it' }, { text: 'Meh' }, { text: 'Awful' }],
+    }),
+  );
+});
+
+Run.after.each(async (ctx) => {
+  for (const c of ctx.children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+  await Promise.all(ctx.children.map((c) => c.exited));
+  await ctx.sim.close();
+  ctx.dir.remove();
+});
+
+function start(ctx: Ctx, args: string[]): CliChild {
+  const child = startCli(args, { cwd: ctx.dir.path, env: childEnv() });
+  ctx.children.push(child);
+  return child;
+}
+
+const account = (sim: Simulator) => sim.inspect().accounts.AKIDLOCAL!;
+const worker = (sim: Simulator): SimulatedWorker => new SimulatedWorker({ workerId: sim.workers.create(), mturkUrl: sim.url });
+
+Run('when the run is interrupted twice then it is left on MTurk, and resume finishes it where it was', async (ctx) => {
+  const { sim } = ctx;
+  const run = start(ctx, ['run', 'task.json', '--env', sim.url, '--port', '0', '--poll-ms', '200', '--run-id', 'r1']);
+  const hitTypeId = (await run.waitFor(/HIT type (\w+) created/))[1]!;
+  const port = (await run.waitFor(/task page: http:\/\/127\.0\.0\.1:(\d+)\/hitstate\/task/))[1]!;
+  await run.waitFor(/running .* launched 3/);
+
+  const first = worker(sim);
+  assert.ok((await first.accept({ hitTypeId })).accepted);
+  await first.openTask();
+  await first.submit({ sentiment: 'positive', comment: 'first' });
+  const second = worker(sim);
+  assert.ok((await second.accept({ hitTypeId })).accepted);
+  const registration = await second.openTask();
+  await run.waitFor(new RegExp(`worker ${first.workerId} submitted u\\d`));
+  await run.waitFor(new RegExp(`worker ${second.workerId} started ${registration.unitId.split('.').pop()}`));
+
+  run.child.kill('SIGINT');
+  await run.waitFor(/stopping: no new workers, unassigned HITs expire, waiting for \d assigned units?/);
+  await run.waitFor(/draining/);
+  run.child.kill('SIGINT');
+  assert.is(await run.exited, 130);
+  assert.match(run.stdout(), /Left run r1 as it is \(draining; 1 assigned, 0 launched\)[\s\S]*hitstate resume r1/);
+  const held = account(sim).hits.find((h) => h.hitId === second.hitId)!;
+  assert.is(held.status, 'Unassignable', 'the worker still holds the HIT');
+
+  const resume = start(ctx, ['resume', 'r1', '--poll-ms', '200']);
+  await resume.waitFor(/hitstate resume: run r1 on http:\/\/127\.0\.0\.1:\d+, restored from its saved actors/);
+  assert.match((await resume.waitFor(/task page: serving on (\S+)/))[1]!, new RegExp(`:${port}$`), 'the task server is back on the port the HITs point at');
+  await second.submit({ sentiment: 'neutral', comment: 'second, after the restart' });
+  assert.is(await resume.exited, 0, `${resume.stdout()}\n${resume.stderr()}`);
+  assert.match(resume.stdout(), /Run r1 is done\./);
+  assert.match(resume.stdout(), /completed +2\n +expired +1/);
+  assert.match(resume.stdout(), /hitstate review r1 --all --approve --dry-run/);
+
+  const store = await openStore({ dir: join(ctx.dir.path, '.hitstate'), environment: { kind: 'custom', endpoint: sim.url } });
+  try {
+    assert.is(store.runs.require('r1').status, 'done');
+    const data = store.agents.ofRun('r1').filter((a) => a.submittedAt !== null).map((a) => store.agents.submission(a.id));
+    assert.equal(data.map((d) => (d as { comment: string }).comment).sort(), ['first', 'second, after the restart']);
+  } finally {
+    await store.close();
+  }
+
+  const dry = await runCli(['review', 'r1', '--all', '--approve', '--dry-run'], { cwd: ctx.dir.path, env: childEnv() });
+  assert.is(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /dry run: nothing changed[\s\S]*would do[\s\S]*would do/);
+  assert.ok(account(sim).hits.every((h) => h.assignments.every((a) => a.status === 'Submitted' || a.status === 'Returned' || a.status === 'Abandoned')), 'a dry run approves nothing');
+
+  const approve = await runCli(['review', 'r1', '--all', '--approve'], { cwd: ctx.dir.path, env: childEnv() });
+  assert.is(approve.code, 0, approve.stderr);
+  assert.match(approve.stdout, /approve, 2 agents of run r1/);
+  const approved = account(sim).hits.flatMap((h) => h.assignments).filter((a) => a.status === 'Approved');
+  assert.is(approved.length, 2);
+  assert.ok(account(sim).hits.every((h) => h.disposed), 'reviewed HITs of a finished run are disposed');
+
+  const again = await runCli(['review', 'r1', '--unit', 'u0', '--reject', '--feedback', 'Too late'], { cwd: ctx.dir.path, env: childEnv() });
+  assert.is(again.code, 1, 'rejecting approved work is refused');
+  assert.match(again.stdout, /refused/);
+});
+
+Run('when the run is interrupted once then its HITs are expired, it ends, and the exit code is 130', async (ctx) => {
+  const { sim } = ctx;
+  const run = start(ctx, ['run', 'task.json', '--env', sim.url, '--port', '0', '--poll-ms', '200', '--run-id', 'r2']);
+  await run.waitFor(/running .* launched 3/);
+  await until(() => account(sim).hits.length === 3, 'three HITs on MTurk');
+  run.child.kill('SIGINT');
+  assert.is(await run.exited, 130, run.stderr());
+  assert.match(run.stdout(), /Run r2 is done\.[\s\S]*expired +3/);
+  assert.ok(account(sim).hits.every((h) => h.status !== 'Assignable' && h.status !== 'Unassignable'), 'nothing is left live');
+  assert.ok(account(sim).hits.every((h) => h.disposed), JSON.stringify(account(sim).hits.map((h) => [h.status, h.disposed])) + run.stdout());
+  assert.is(account(sim).onHoldCents, 0);
+
+  const resumed = await runCli(['resume', 'r2'], { cwd: ctx.dir.path, env: childEnv() });
+  assert.is(resumed.code, 1);
+  assert.match(resumed.stderr, /run r2 is done; there is nothing to resume/);
+  assert.match(resumed.stderr, /\[HST_ERR_RUN_STATE\]/);
+});
+
+Run.run();
