@@ -13,4 +13,12 @@ if (existsSync(source)) {
 } else {
   main = await import(new URL('../../dist/src/cli/main.js', import.meta.url).href);
 }
-process.exitCode = await main.main(process.argv.slice(2));
+// hitstate's library timers are unref'd (a pending poll never keeps a host application alive), so
+// while a command waits on one (a rate-limit token, a retry backoff) this handle keeps the process
+// running until the command has finished.
+const keepAlive = setInterval(() => undefined, 1 << 30);
+try {
+  process.exitCode = await main.main(process.argv.slice(2));
+} finally {
+  clearInterval(keepAlive);
+}

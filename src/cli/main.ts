@@ -48,9 +48,17 @@ export function processIO(): CliIO {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A reader that goes away (`hitstate status | head`) closes the pipe: stop writing to it, quietly.
+  const open = { out: true, err: true };
+  const onPipeError = (stream: 'out' | 'err') => (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE') throw err;
+    open[stream] = false;
+  };
+  process.stdout.on('error', onPipeError('out'));
+  process.stderr.on('error', onPipeError('err'));
   return {
-    out: (text) => void process.stdout.write(text),
-    err: (text) => void process.stderr.write(text),
+    out: (text) => void (open.out && process.stdout.write(text)),
+    err: (text) => void (open.err && process.stderr.write(text)),
     isTTY: process.stdout.isTTY === true,
     get columns() {
       return process.stdout.isTTY === true && process.stdout.columns > 0 ? process.stdout.columns : undefined;

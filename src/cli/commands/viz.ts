@@ -84,7 +84,9 @@ export const vizCommand: CommandSpec = {
     if (dir === undefined) {
       if (args.options.check === true) throw usageError('hitstate viz: --check needs --write DIR (the directory to check).', 'check');
       const names = only === undefined ? MACHINE_NAMES : [only];
-      io.out(names.map((name) => (names.length > 1 ? `%% ${name}\n` : '') + render(name, format)).join('\n'));
+      // JSON for every machine is one document keyed by machine name, so scripts can parse it.
+      if (format === 'json' && names.length > 1) io.out(`${JSON.stringify(Object.fromEntries(names.map((name) => [name, JSON.parse(render(name, 'json')) as unknown])), null, 2)}\n`);
+      else io.out(names.map((name) => (names.length > 1 ? `%% ${name}\n` : '') + render(name, format)).join('\n'));
       return EXIT.ok;
     }
     if (only !== undefined) throw usageError('hitstate viz: --write always writes every machine; drop --machine.', 'machine');
