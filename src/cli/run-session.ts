@@ -20,7 +20,7 @@ import { serverPageOptions } from './task-page.js';
 
 /** Options shared by the commands that serve a run's task page. */
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
-  { name: 'port', type: 'number', value: 'N', description: 'Port of the task server (0 picks a free one; resume defaults to the port the run\'s HITs point at)', env: 'HITSTATE_PORT' },
+  { name: 'port', type: 'number', value: 'N', description: 'Port of the task server, 0 for a free one (run: 8080; resume and expire: the port the run\'s HITs point at)', env: 'HITSTATE_PORT' },
   { name: 'host', type: 'string', value: 'ADDR', description: 'Interface the task server listens on', default: '127.0.0.1', env: 'HITSTATE_HOST' },
   { name: 'public-url', type: 'string', value: 'URL', description: 'https origin where workers reach the task server (required on live and sandbox)', env: 'HITSTATE_PUBLIC_URL' },
   { name: 'poll-ms', type: 'number', value: 'MS', description: 'Status-sync interval while units are assigned (6 times longer while none is)', default: 10_000, env: 'HITSTATE_POLL_MS' },

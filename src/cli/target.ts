@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { HitstateError, isHitstateError } from '../errors.js';
 import type { CredentialSource } from '../mturk/environment.js';
 import type { RuntimeRequester } from '../runtime/index.js';
-import { normalizeEnvironment, openStore, type Store, type StoreEnvironment } from '../store/index.js';
+import { normalizeEnvironment, openStore, sameEnvironment, type Store, type StoreEnvironment } from '../store/index.js';
 import { usageError, type CliIO, type OptionSpec, type OptionValues } from './command.js';
 
 /** `--env`: live, sandbox or an endpoint URL. Commands that launch default to sandbox. */
@@ -132,16 +132,17 @@ export function storeEnvironments(storeDir: string): StoreHeader[] {
  * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_CLI_USAGE` when two environments have that run id.
  */
 export function locateRun(storeDir: string, runId: string, options: OptionValues): StoreEnvironment {
-  if (typeof options.env === 'string' && options.env !== '') return parseEnvironment(options.env);
-  const all = storeEnvironments(storeDir);
+  const wanted = typeof options.env === 'string' && options.env !== '' ? parseEnvironment(options.env) : undefined;
+  const all = storeEnvironments(storeDir).filter((h) => wanted === undefined || sameEnvironment(h.environment, wanted));
   const holders = all.filter((h) => h.runIds.includes(runId));
   if (holders.length === 1) return holders[0]!.environment;
   if (holders.length > 1) {
     throw usageError(`run ${runId} exists in the stores of ${holders.map((h) => describeEnvironment(h.environment)).join(' and ')}; pass --env to choose one.`, 'env');
   }
   const known = all.flatMap((h) => h.runIds);
-  const hint = known.length === 0 ? `there is no run at all under ${storeDir} (pass --store DIR if the store is elsewhere)` : 'list the runs with `hitstate status`';
-  throw new HitstateError('HST_ERR_RUN_NOT_FOUND', `no store under ${storeDir} has a run ${JSON.stringify(runId)}; ${hint}.`, { runId });
+  const where = wanted === undefined ? `no store under ${storeDir}` : `the ${describeEnvironment(wanted)} store under ${storeDir} has no run ${JSON.stringify(runId)}`;
+  const hint = known.length === 0 ? `there is no run at all there (pass --store DIR if the store is elsewhere${wanted === undefined ? '' : ', or leave out --env'})` : 'list the runs with `hitstate status`';
+  throw new HitstateError('HST_ERR_RUN_NOT_FOUND', `${wanted === undefined ? `${where} has a run ${JSON.stringify(runId)}` : where}; ${hint}.`, { runId });
 }
 
 /**

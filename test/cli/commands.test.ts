@@ -1,6 +1,6 @@
 // In-process tests of the `hitstate` command line: the registry, help texts, parsing, usage
 // errors and exit codes. Commands take a CliIO, so nothing here spawns a process.
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -129,17 +129,23 @@ Cli('when review flags name no target, two actions, or a rejection without feedb
   assert.is(await main(['review', 'r1', '--all', '--reject'], io), EXIT.usage);
 });
 
-Cli('when a run is looked up without --env then the store that holds it is found, and an unknown id is HST_ERR_RUN_NOT_FOUND', () => {
+Cli('when a run is looked up then an unknown id is HST_ERR_RUN_NOT_FOUND, with or without --env, and no store is created', async () => {
   const dir = tempDir();
   try {
-    try {
-      locateRun(dir.path, 'nope', {});
-      assert.unreachable('should throw');
-    } catch (err) {
-      assert.ok(isHitstateError(err, 'HST_ERR_RUN_NOT_FOUND'));
-      assert.match(err.message, /no run at all under/);
+    for (const options of [{}, { env: 'sandbox' }]) {
+      try {
+        locateRun(dir.path, 'nope', options);
+        assert.unreachable('should throw');
+      } catch (err) {
+        assert.ok(isHitstateError(err, 'HST_ERR_RUN_NOT_FOUND'));
+        assert.match(err.message, /there is no run at all there/);
+      }
     }
-    assert.equal(locateRun(dir.path, 'x', { env: 'sandbox' }), { kind: 'sandbox' });
+    const io = captureIO({ cwd: dir.path });
+    assert.is(await main(['export', 'nope', '--env', 'sandbox'], io), EXIT.failure);
+    assert.match(io.stderr(), /the sandbox store under .* has no run "nope"/);
+    assert.is(await main(['status', '--env', 'sandbox'], captureIO({ cwd: dir.path })), EXIT.ok);
+    assert.not.ok(existsSync(join(dir.path, '.hitstate')), 'looking never creates a store');
   } finally {
     dir.remove();
   }

@@ -7,7 +7,7 @@
  */
 import type { AssignmentState } from '../../../machines/index.js';
 import { isHitstateError } from '../../errors.js';
-import type { Store, StoreEnvironment } from '../../store/index.js';
+import { sameEnvironment, type Store, type StoreEnvironment } from '../../store/index.js';
 import { EXIT, type CliIO, type CommandSpec } from '../command.js';
 import { dollars, moneyOfRun, type MoneySummary } from '../money-summary.js';
 import { shortUnit } from '../narrator.js';
@@ -132,7 +132,9 @@ export const statusCommand: CommandSpec = {
     const json = args.options.json === true;
     const runId = args.positionals[0];
     if (runId !== undefined) return oneRun(io, storeDir, runId, locateRun(storeDir, runId, args.options), json, style);
-    const envs = typeof args.options.env === 'string' && args.options.env !== '' ? [parseEnvironment(args.options.env)] : storeEnvironments(storeDir).map((h) => h.environment);
+    const wanted = typeof args.options.env === 'string' && args.options.env !== '' ? parseEnvironment(args.options.env) : undefined;
+    // Only stores that exist: status never creates one.
+    const envs = storeEnvironments(storeDir).map((h) => h.environment).filter((e) => wanted === undefined || sameEnvironment(e, wanted));
     const report: { environment: string; store: string; busy: string | null; runs: RunStatusJson[] }[] = [];
     for (const env of envs) {
       try {
