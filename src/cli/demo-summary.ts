@@ -32,6 +32,8 @@ export interface DemoSummaryInput {
   readonly data: RunExport;
   readonly style: Style;
   readonly storeDir: string;
+  /** Whether the store is the default `./.hitstate` (so `status` finds it without --store). */
+  readonly defaultStore: boolean;
   readonly seed: number;
   readonly virtualMs: number;
   readonly wallMs: number;
@@ -71,7 +73,7 @@ export function demoSummary(input: DemoSummaryInput): string {
     `          ${describeExport(input.data)}`,
     '',
     'Next:',
-    `  npx hitstate status ${runId}${input.storeDir.endsWith('/.hitstate') ? '' : ` --store ${input.storeDir}`}`,
+    `  npx hitstate status ${runId}${input.defaultStore ? '' : ` --store ${input.storeDir}`}`,
     '      the run as the store keeps it (every unit, worker, HIT and review)',
     '  npx hitstate sim',
     '      a local MTurk to try your own task against: then `npx hitstate run task.json --env http://127.0.0.1:8787`',

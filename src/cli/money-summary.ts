@@ -6,7 +6,7 @@
  * @module
  */
 import { feeCents, formatUsd, MTURK_FEE_PERCENT, toCents } from '../mturk/money.js';
-import type { Store } from '../store/index.js';
+import type { IntentRecord, Store } from '../store/index.js';
 
 /** What a run spent, in integer cents. */
 export interface MoneySummary {
@@ -18,8 +18,16 @@ export interface MoneySummary {
   readonly totalCents: number;
 }
 
+/** The fields of a money intent the summary reads. */
+export type MoneyIntent = Pick<IntentRecord, 'kind' | 'state' | 'unitId' | 'amountUsd'>;
+
 /** Sums the confirmed money intents of a run. */
 export function moneyOfRun(store: Store, runId: string): MoneySummary {
+  return moneyOf(store.outbox.ofRun(runId), (unitId) => store.units.get(unitId)?.payAmountUsd);
+}
+
+/** Sums confirmed money intents; `rewardOf` gives a unit's reward. */
+export function moneyOf(intents: Iterable<MoneyIntent>, rewardOf: (unitId: string) => string | undefined): MoneySummary {
   let approved = 0;
   let approvedCents = 0;
   let soft = 0;
@@ -28,11 +36,11 @@ export function moneyOfRun(store: Store, runId: string): MoneySummary {
   let bonuses = 0;
   let bonusCents = 0;
   let fees = 0;
-  for (const intent of store.outbox.ofRun(runId)) {
+  for (const intent of intents) {
     if (intent.state !== 'confirmed') continue;
     if (intent.kind === 'approve' || intent.kind === 'softReject') {
-      const unit = intent.unitId === null ? undefined : store.units.get(intent.unitId);
-      const reward = unit === undefined ? 0 : toCents(unit.payAmountUsd);
+      const pay = intent.unitId === null ? undefined : rewardOf(intent.unitId);
+      const reward = pay === undefined ? 0 : toCents(pay);
       fees += feeCents(reward, MTURK_FEE_PERCENT);
       if (intent.kind === 'approve') {
         approved++;

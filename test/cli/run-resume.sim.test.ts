@@ -117,6 +117,12 @@ Run('when the run is interrupted once then its HITs are expired, it ends, and th
   const run = start(ctx, ['run', 'task.json', '--env', sim.url, '--port', '0', '--poll-ms', '200', '--run-id', 'r2']);
   await run.waitFor(/running .* launched 3/);
   await until(() => account(sim).hits.length === 3, 'three HITs on MTurk');
+  await until(async () => {
+    const busy = await runCli(['status', '--json'], { cwd: ctx.dir.path, env: childEnv() });
+    const [store] = JSON.parse(busy.stdout) as { busy: string | null; runs: { runId: string; counts: { launched: number } }[] }[];
+    assert.match(store!.busy ?? '', new RegExp(`held by process ${run.child.pid}`), 'a store held by the run is read from its files');
+    return store!.runs[0]?.runId === 'r2' && store!.runs[0].counts.launched === 3;
+  }, 'status reads the busy store');
   run.child.kill('SIGINT');
   assert.is(await run.exited, 130, run.stderr());
   assert.match(run.stdout(), /Run r2 is done\.[\s\S]*expired +3/);

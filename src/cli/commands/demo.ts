@@ -8,6 +8,7 @@
  * @module
  */
 import { randomInt } from 'node:crypto';
+import { resolve } from 'node:path';
 import { HitstateError, isHitstateError } from '../../errors.js';
 import type { DisposalReport } from '../../runtime/index.js';
 import { EXIT, usageError, type CliIO, type CommandSpec } from '../command.js';
@@ -111,7 +112,7 @@ async function scenario(input: ScenarioInput): Promise<string> {
     progress.close();
     const exportPath = defaultExportPath(input.storeDir, runId);
     const data = await writeRunExport(runtime.store, runId, exportPath);
-    return demoSummary({ world, runId, plan, crowd, disposal: disposal!, exportPath, data, style, storeDir: input.storeDir, seed: input.seed, virtualMs: world.clock.now() - startMs, wallMs: performance.now() - input.startedAt });
+    return demoSummary({ world, runId, plan, crowd, disposal: disposal!, exportPath, data, style, storeDir: input.storeDir, defaultStore: input.storeDir === resolve(io.cwd, '.hitstate'), seed: input.seed, virtualMs: world.clock.now() - startMs, wallMs: performance.now() - input.startedAt });
   } finally {
     stopNarrating();
     progress.close();

@@ -7,8 +7,10 @@
  */
 import type { AssignmentState } from '../../../machines/index.js';
 import { isHitstateError } from '../../errors.js';
-import { sameEnvironment, type Store, type StoreEnvironment } from '../../store/index.js';
+import { environmentSlug, sameEnvironment, type Store, type StoreEnvironment } from '../../store/index.js';
+import { join } from 'node:path';
 import { EXIT, type CliIO, type CommandSpec } from '../command.js';
+import { peekRuns, type PeekedRun } from '../store-peek.js';
 import { dollars, moneyOfRun, type MoneySummary } from '../money-summary.js';
 import { shortUnit } from '../narrator.js';
 import { describeCounts } from '../progress.js';
@@ -50,6 +52,33 @@ function runJson(store: Store, env: StoreEnvironment, runId: string): RunStatusJ
     counts,
     money: moneyOfRun(store, runId),
   };
+}
+
+/** `held by process 123 (a hitstate run in progress)`, from the store's lock error. */
+function busyText(message: string): string {
+  const pid = /process (\d+)/.exec(message)?.[1];
+  return `held by process ${pid ?? '(unknown)'}, a hitstate command at work`;
+}
+
+function fromPeek(p: PeekedRun, env: StoreEnvironment): RunStatusJson {
+  return {
+    runId: p.runId,
+    environment: describeEnvironment(env),
+    status: p.status,
+    requester: p.requesterName,
+    title: p.title,
+    hitTypeId: p.hitTypeId,
+    createdAt: new Date(p.createdAt).toISOString(),
+    finishedAt: p.finishedAt === null ? null : new Date(p.finishedAt).toISOString(),
+    units: Object.values(p.counts).reduce((a, b) => a + b, 0),
+    counts: p.counts,
+    money: p.money,
+  };
+}
+
+/** The runs of a store held by another process, read from its files; undefined when they cannot be read. */
+function peeked(storeDir: string, env: StoreEnvironment): RunStatusJson[] | undefined {
+  return peekRuns(join(storeDir, environmentSlug(env)))?.map((p) => fromPeek(p, env));
 }
 
 function runsTable(runs: readonly RunStatusJson[], style: Style): string {
@@ -104,6 +133,22 @@ async function withStore<T>(storeDir: string, env: StoreEnvironment, read: (stor
 }
 
 async function oneRun(io: CliIO, storeDir: string, runId: string, env: StoreEnvironment, json: boolean, style: Style): Promise<number> {
+  try {
+    return await readRun(io, storeDir, runId, env, json, style);
+  } catch (err) {
+    const run = isHitstateError(err, 'HST_ERR_STORE_LOCKED') ? peeked(storeDir, env)?.find((r) => r.runId === runId) : undefined;
+    if (run === undefined || !isHitstateError(err)) throw err;
+    const busy = busyText(err.message);
+    if (json) io.out(`${JSON.stringify({ ...run, busy }, null, 2)}\n`);
+    else {
+      io.out(`Run ${style.bold(runId)} (${run.environment}): ${run.status}, ${run.units} units: ${describeCounts(run.counts)}; spent ${dollars(run.money.totalCents)}\n`);
+      io.out(`  ${style.yellow('busy')}: ${busy}; figures read from its files as last written. Unit details need the store: ask again once that process stops.\n`);
+    }
+    return EXIT.ok;
+  }
+}
+
+async function readRun(io: CliIO, storeDir: string, runId: string, env: StoreEnvironment, json: boolean, style: Style): Promise<number> {
   return withStore(storeDir, env, (store) => {
     if (json) {
       const base = runJson(store, env, runId);
@@ -121,7 +166,7 @@ export const statusCommand: CommandSpec = {
     'Without RUN: every run of every environment under the store directory (or of --env), with its status,',
     'units by state and money spent. With RUN: the run and each unit (status, worker, agent, HIT, submission,',
     'review). --json prints the same as JSON for scripts. No MTurk call is made and nothing changes; while a',
-    '`hitstate run` or `resume` holds a store, that store is reported as busy (its own progress display shows it).',
+    '`hitstate run` or `resume` holds a store, its runs are read from its files as last written and marked busy.',
   ].join('\n'),
   positionals: [{ name: 'run', description: 'A run id: show its units', required: false }],
   options: [envOption(), STORE_OPTION, { name: 'json', type: 'boolean', description: 'Print JSON instead of tables' }],
@@ -142,7 +187,7 @@ export const statusCommand: CommandSpec = {
         report.push({ environment: describeEnvironment(env), store: storeDir, busy: null, runs });
       } catch (err) {
         if (!isHitstateError(err, 'HST_ERR_STORE_LOCKED')) throw err;
-        report.push({ environment: describeEnvironment(env), store: storeDir, busy: err.message.split('\n')[0]!, runs: [] });
+        report.push({ environment: describeEnvironment(env), store: storeDir, busy: busyText(err.message), runs: peeked(storeDir, env) ?? [] });
       }
     }
     if (json) {
@@ -155,8 +200,8 @@ export const statusCommand: CommandSpec = {
     }
     for (const env of report) {
       io.out(`${style.bold(env.environment)}\n`);
-      if (env.busy !== null) io.out(`  ${style.yellow('busy')}: ${env.busy}\n`);
-      else if (env.runs.length === 0) io.out('  no runs\n');
+      if (env.busy !== null) io.out(`  ${style.yellow('busy')}: ${env.busy}; figures read from its files as last written\n`);
+      if (env.runs.length === 0) io.out('  no runs\n');
       else io.out(runsTable(env.runs, style));
     }
     return EXIT.ok;
