@@ -1,0 +1,187 @@
+// A task run with N units, every unit assigned to a worker who is in the task (its agent live),
+// built by the real runtime against the simulator, then closed: the store directory and the
+// simulator's state file are the fixture. Several benchmarks open copies of one fixture in fresh
+// processes (`openFixture`), against `hitstate sim` restarted on the same port (a store belongs to
+// its endpoint, port included).
+//
+// The HITs are launched through `runtime.launchRun`, exactly as a user launches them. The
+// arrivals are delivered to the run's supervisor in batches of 100 (the same `worker.arrived` and
+// `agent.taskStarted` events the task server's `registerAgent` sends, and the same store records),
+// because `registerAgent` also flushes the store for every arrival, which at 10,000 units would
+// make building the fixture take minutes; its per-arrival cost at full size is measured on the last
+// `registerSample` arrivals, which do go through `registerAgent`.
+import { cpSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { agentIdFor } from '../../machines/index.js';
+import { VirtualClock } from '../../src/clock.js';
+import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import { driveUntil } from './drive.js';
+import { cpuMsSince, median } from './numbers.js';
+import { SimProcess } from './sim-process.js';
+
+export const FIXTURE_ACCESS_KEY = 'AKIDBENCH';
+export const FIXTURE_RUN_ID = 'bench-run';
+/** Arrivals per event-loop turn when bulk-delivered (a page of workers). */
+const ARRIVAL_BATCH = 100;
+/** A high governor rate: the fixture's figures are CPU and calls, not the 5 calls/s MTurk allows. */
+export const UNTHROTTLED = { ratePerSecond: 1_000_000, burst: 1_000_000 } as const;
+
+/** What was built, and what building it cost. */
+export interface RunFixture {
+  readonly dir: string;
+  readonly port: number;
+  readonly seed: number;
+  readonly units: number;
+  readonly runId: string;
+  readonly hitTypeId: string;
+  readonly build: {
+    /** Wall and CPU time of `launchRun` until every unit was launched. */
+    readonly launchWallMs: number;
+    readonly launchCpuMs: number;
+    /** Wall time of the bulk-delivered arrivals (accept on MTurk, bind, start the task, flush). */
+    readonly arrivalsWallMs: number;
+    /** `registerAgent` with the run at full size: median wall ms per arrival, and CPU ms per arrival, one at a time. */
+    readonly registerMedianMs: number;
+    readonly registerCpuMsEach: number;
+    readonly registerSample: number;
+  };
+}
+
+const workerIdOf = (i: number): string => `ABENCH${String(i).padStart(6, '0')}`;
+const storeDirOf = (dir: string): string => join(dir, 'store');
+const simStateOf = (dir: string): string => join(dir, 'sim-state.json');
+
+/** The task-run config of the fixture (kept short-lived on nothing: hour-long assignments, week-long HITs). */
+export function fixtureConfig(units: number) {
+  return {
+    title: 'Label the sentiment of a sentence',
+    description: 'Read one sentence and pick its sentiment.',
+    reward: '0.10',
+    assignmentDurationSec: 3600,
+    lifetimeSec: 7 * 86_400,
+    autoApprovalDelaySec: 3 * 86_400,
+    taskUrl: 'http://127.0.0.1:9/hitstate/task',
+    units: Array.from({ length: units }, (_, i) => ({ sentence: `Sentence number ${i} of the benchmark.` })),
+  };
+}
+
+function fixtureRuntime(url: string, clock: VirtualClock, storeDir: string): Promise<Runtime> {
+  return createRuntime({
+    environment: { kind: 'custom', endpoint: url },
+    requester: { name: 'bench', credentials: { kind: 'static', accessKeyId: FIXTURE_ACCESS_KEY, secretAccessKey: 'bench-secret' } },
+    clock,
+    storeDir,
+    governor: UNTHROTTLED,
+  });
+}
+
+/** Builds the fixture in `dir` (created); see the top of this file. */
+export async function buildRunFixture(options: { dir: string; units: number; seed: number; registerSample?: number }): Promise<RunFixture> {
+  const { dir, units, seed } = options;
+  const sample = Math.min(options.registerSample ?? 100, units);
+  mkdirSync(dir, { recursive: true });
+  // The server runs in its own process (it writes its state file while it works) and its clock
+  // follows the runtime's whenever the runtime's moves.
+  const sim = await SimProcess.start({ seed, stateFile: simStateOf(dir) });
+  const port = Number(new URL(sim.url).port);
+  const clock = new VirtualClock(await sim.nowMs());
+  const runtime = await fixtureRuntime(sim.url, clock, storeDirOf(dir));
+  const errors: string[] = [];
+  runtime.events.on('error', (err) => errors.push(err.message));
+  try {
+    const w0 = performance.now();
+    const c0 = process.cpuUsage();
+    const { runId } = await runtime.launchRun(fixtureConfig(units), { runId: FIXTURE_RUN_ID });
+    await driveUntil(runtime, clock, () => runtime.runInfo(runId).counts.launched === units, { label: `launch ${units}`, onAdvance: (ms) => sim.advanceTo(ms) });
+    const launchWallMs = performance.now() - w0;
+    const launchCpuMs = cpuMsSince(c0);
+    const hitTypeId = runtime.runInfo(runId).hitTypeId!;
+
+    const w1 = performance.now();
+    const host = await runtime.ensure(runId);
+    const bulk = units - sample;
+    for (let start = 0; start < bulk; start += ARRIVAL_BATCH) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(bulk, start + ARRIVAL_BATCH) - start }, async (_, k) => {
+          const workerId = workerIdOf(start + k);
+          return { workerId, ...(await sim.accept(workerId, { hitTypeId })) };
+        }),
+      );
+      for (const a of batch) host.send({ type: 'worker.arrived', hitId: a.hitId, assignmentId: a.assignmentId, workerId: a.workerId, at: clock.now() });
+      for (const a of batch) host.send({ type: 'agent.taskStarted', agentId: agentIdFor(a.assignmentId, a.workerId), at: clock.now() });
+      host.persistNow();
+      await runtime.store.flush();
+    }
+    const arrivalsWallMs = performance.now() - w1;
+
+    const backend = runtime.taskServerBackend();
+    const each: number[] = [];
+    let registerCpu = 0;
+    for (let i = bulk; i < units; i++) {
+      const workerId = workerIdOf(i);
+      const accepted = await sim.accept(workerId, { hitTypeId });
+      const t = performance.now();
+      const c = process.cpuUsage();
+      const registration = await backend.registerAgent({ ...accepted, workerId });
+      registerCpu += cpuMsSince(c);
+      each.push(performance.now() - t);
+      if (registration.status !== 'in task') throw new Error(`arrival ${i} registered as ${registration.status}, expected "in task"`);
+    }
+    await runtime.whenIdle();
+    const counts = runtime.runInfo(runId).counts;
+    if (counts.assigned !== units) throw new Error(`the fixture has ${counts.assigned} of ${units} units assigned: ${JSON.stringify(counts)}`);
+    if (errors.length > 0) throw new Error(`the runtime reported errors while building the fixture:\n${errors.join('\n')}`);
+    return {
+      dir,
+      port,
+      seed,
+      units,
+      runId,
+      hitTypeId,
+      build: {
+        launchWallMs,
+        launchCpuMs,
+        arrivalsWallMs,
+        registerMedianMs: each.length > 0 ? median(each) : 0,
+        registerCpuMsEach: each.length > 0 ? registerCpu / each.length : 0,
+        registerSample: each.length,
+      },
+    };
+  } finally {
+    await runtime.close();
+    await sim.advanceTo(clock.now());
+    await sim.stop();
+  }
+}
+
+/** A fixture copy opened in this process: `hitstate sim` on the fixture's port and a runtime on the copied store. */
+export interface OpenedFixture {
+  readonly sim: SimProcess;
+  readonly clock: VirtualClock;
+  readonly storeDir: string;
+  /** Creates the runtime (not resumed yet): callers time `createRuntime` + `resume()` themselves. */
+  runtime(): Promise<Runtime>;
+  close(): Promise<void>;
+}
+
+/** Copies the fixture into `workDir` and starts `hitstate sim` on its state, on the fixture's port. */
+export async function openFixture(fixture: RunFixture, workDir: string): Promise<OpenedFixture> {
+  cpSync(fixture.dir, workDir, { recursive: true });
+  const sim = await SimProcess.start({ port: fixture.port, seed: fixture.seed, stateFile: simStateOf(workDir) });
+  const clock = new VirtualClock(await sim.nowMs());
+  const opened: Runtime[] = [];
+  return {
+    sim,
+    clock,
+    storeDir: storeDirOf(workDir),
+    async runtime() {
+      const runtime = await fixtureRuntime(sim.url, clock, storeDirOf(workDir));
+      opened.push(runtime);
+      return runtime;
+    },
+    async close() {
+      for (const r of opened) await r.close();
+      await sim.stop();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+// The targets of issue 9, checked against the measured figures.
+import { DETECTION_KINDS } from '../detection-latency.js';
+import { formatCount, formatMs, median } from './numbers.js';
+import type { BenchResults } from './report.js';
+import { atLeast, atMost, below, type TargetRow } from './targets.js';
+
+export const SYNC = '1. Status-sync cost';
+export const DETECTION = '2. Detection latency';
+export const LAUNCH = '3. Launch under throttling';
+export const SCALE = '4. Scale in one process';
+export const STORE = '5. Store';
+
+/** The issue's bound on calls per cycle: one ListHITs page per 100 HITs, plus two. */
+export const callBound = (units: number): number => Math.ceil(units / 100) + 2;
+/** How many times fewer calls than Mephisto's pattern, at 1,000 live units. */
+export const RATIO_TARGET = 80;
+export const RATIO_AT_UNITS = 1_000;
+/** Launch time may exceed units / rate by this fraction. */
+export const LAUNCH_SLACK = 0.1;
+export const RSS_TARGET_MB = 300;
+export const CYCLE_CPU_TARGET_MS = 100;
+export const RESUME_TARGET_MS = 2_000;
+
+const sec = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const mb = (x: number): string => `${x.toFixed(0)} MB`;
+const sec2 = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+/** Resident memory while the resumed run is held: the larger of the two settled readings. */
+export const settledRssMb = (s: { rssAfterResumeMb: number; rssEndSettledMb: number }): number => Math.max(s.rssAfterResumeMb, s.rssEndSettledMb);
+
+export function evaluate(r: BenchResults): TargetRow[] {
+  const rows: TargetRow[] = [];
+  for (const s of r.syncCost ?? []) {
+    rows.push(atMost(SYNC, `MTurk calls per sync cycle, ${formatCount(s.liveUnits)} live units (worst of ${s.cycles.length})`, s.hitstateMax, callBound(s.liveUnits), String));
+    if (s.liveUnits === RATIO_AT_UNITS) {
+      rows.push(atLeast(SYNC, `times fewer calls than Mephisto's pattern, ${formatCount(s.liveUnits)} live units`, s.mephisto.total / s.hitstateMax, RATIO_TARGET, (x) => `${x.toFixed(1)}×`));
+    }
+  }
+  const detection = r.detection?.byInterval.find((d) => d.activePollMs === r.detection?.defaultPollMs);
+  if (detection !== undefined) {
+    for (const kind of DETECTION_KINDS) {
+      const xs = detection.latenciesMs[kind];
+      rows.push(atMost(DETECTION, `${kind} to new unit state, worst of ${xs.length} (default poll, ${sec(detection.activePollMs)})`, Math.max(...xs), detection.activePollMs, sec2));
+    }
+  }
+  const l = r.launchThrottled;
+  if (l !== undefined) {
+    rows.push(atMost(LAUNCH, `failed launches (${formatCount(l.units)} HITs)`, l.failedLaunches + l.failedCreateCalls, 0, String));
+    rows.push(atMost(LAUNCH, 'units with more than one HIT', l.duplicateUnits + Math.max(0, l.hits - l.units), 0, String));
+    rows.push(atMost(LAUNCH, `virtual time to launch them (bound ${sec(l.boundMs)})`, l.virtualMs, l.boundMs * (1 + LAUNCH_SLACK), sec));
+  }
+  const s = r.scale;
+  if (s !== undefined && s.length > 0) {
+    const n = formatCount(s[0]!.units);
+    rows.push(below(SCALE, `resident memory, ${n} units with agents (median of ${s.length})`, median(s.map(settledRssMb)), RSS_TARGET_MB, mb));
+    rows.push(below(SCALE, `CPU per sync cycle excluding network (median of ${s.length})`, median(s.map((x) => x.cycleCpuExcludingNetworkMedianMs)), CYCLE_CPU_TARGET_MS, formatMs));
+    rows.push(below(SCALE, `resume of all of them from the store (median of ${s.length})`, median(s.map((x) => x.resumeWallMs)), RESUME_TARGET_MS, formatMs));
+  }
+  for (const t of r.store?.targets ?? []) rows.push(below(STORE, `${t.figure} (${t.unit})`, t.value, t.target, formatMs));
+  return rows;
+}

@@ -1,0 +1,105 @@
+// Benchmark 1, status-sync cost (child process). A fixture run with N live units (every unit
+// assigned, its worker in the task) is resumed against `hitstate sim`; then, cycle after cycle,
+// a few workers submit or return and hitstate runs one status-sync cycle. Every MTurk call the
+// runtime makes while the cycle and its consequences run is read from the server's /_sim/stats.
+// Then Mephisto's pattern is replayed literally on the same server: one GetHIT per live unit
+// (MTurkUnit.get_status() of every launched/assigned unit with a bound HIT), sent one after the
+// other through the same @aws-sdk/client-mturk, counted by the same /_sim/stats.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetHITCommand, MTurkClient } from '@aws-sdk/client-mturk';
+import { WorkerActivity } from './support/activity.js';
+import { progress } from './support/child.js';
+import { median } from './support/numbers.js';
+import { FIXTURE_ACCESS_KEY, openFixture, type RunFixture } from './support/run-fixture.js';
+
+export interface SyncCostArgs {
+  readonly fixture: RunFixture;
+  /** Cycles measured after the first one following the resume. @defaultValue 5 */
+  readonly cycles?: number;
+}
+
+export interface SyncCycle {
+  /** Calls by operation, as /_sim/stats counted them. */
+  readonly calls: Record<string, number>;
+  readonly total: number;
+  readonly wallMs: number;
+  /** Workers who submitted and returned just before this cycle. */
+  readonly submitted: number;
+  readonly returned: number;
+}
+
+export interface SyncCostResult {
+  readonly liveUnits: number;
+  /** The first cycle after the resume (it sees every HIT for the first time). */
+  readonly firstCycle: SyncCycle;
+  readonly cycles: readonly SyncCycle[];
+  readonly hitstateMax: number;
+  readonly hitstateMedian: number;
+  readonly mephisto: { readonly calls: Record<string, number>; readonly total: number; readonly wallMs: number };
+}
+
+const sum = (calls: Record<string, number>): number => Object.values(calls).reduce((a, b) => a + b, 0);
+
+export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
+  const { fixture } = args;
+  const work = mkdtempSync(join(tmpdir(), 'hitstate-bench-'));
+  const opened = await openFixture(fixture, join(work, 'fixture'));
+  const client = new MTurkClient({ endpoint: opened.sim.url, region: 'us-east-1', credentials: { accessKeyId: FIXTURE_ACCESS_KEY, secretAccessKey: 'bench-secret' }, maxAttempts: 1 });
+  try {
+    const runtime = await opened.runtime();
+    const errors: string[] = [];
+    runtime.events.on('error', (err) => errors.push(err.message));
+    const [resumed] = await runtime.resume();
+    if (resumed === undefined) throw new Error('the fixture run was not resumed');
+    await resumed.drift;
+    await runtime.whenIdle();
+    const runId = fixture.runId;
+
+    // Mephisto's tracking loop, on the same state: every unit launched or assigned with a bound HIT costs a GetHIT.
+    const live = runtime.store.hits.ofRun(runId).filter((h) => h.unitId !== null && ['launched', 'assigned'].includes(runtime.unitStatus(h.unitId)));
+    await opened.sim.resetStats();
+    const t = performance.now();
+    for (const hit of live) await client.send(new GetHITCommand({ HITId: hit.id }));
+    const mephistoWallMs = performance.now() - t;
+    const mephisto = (await opened.sim.stats()).calls;
+
+    const activity = new WorkerActivity(runtime, opened.sim, runId);
+    const cycle = async (submits: number, returns: number): Promise<SyncCycle> => {
+      const acted = await activity.act(submits, returns);
+      await runtime.whenIdle();
+      await runtime.store.flush();
+      await opened.sim.resetStats();
+      const t = performance.now();
+      await runtime.syncNow(runId);
+      await runtime.whenIdle();
+      await runtime.store.flush();
+      const wallMs = performance.now() - t;
+      const { calls } = await opened.sim.stats();
+      return { calls, total: sum(calls), wallMs, ...acted };
+    };
+    const firstCycle = await cycle(0, 0);
+    const cycles: SyncCycle[] = [];
+    const submits = Math.max(1, Math.ceil(fixture.units / 100));
+    for (let k = 0; k < (args.cycles ?? 5); k++) {
+      cycles.push(await cycle(submits, 1));
+      progress(`${fixture.units} units, cycle ${k + 1}: ${cycles.at(-1)!.total} calls ${JSON.stringify(cycles.at(-1)!.calls)}`);
+    }
+
+    if (errors.length > 0) throw new Error(`the runtime reported errors:\n${errors.join('\n')}`);
+    const totals = cycles.map((c) => c.total);
+    return {
+      liveUnits: live.length,
+      firstCycle,
+      cycles,
+      hitstateMax: Math.max(...totals),
+      hitstateMedian: median(totals),
+      mephisto: { calls: mephisto, total: sum(mephisto), wallMs: mephistoWallMs },
+    };
+  } finally {
+    client.destroy();
+    await opened.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
