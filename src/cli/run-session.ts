@@ -22,10 +22,18 @@ import { serverPageOptions } from './task-page.js';
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'port', type: 'number', value: 'N', description: 'Port of the task server, 0 for a free one (run: 8080; resume and expire: the port the run\'s HITs point at)', env: 'HITSTATE_PORT' },
   { name: 'host', type: 'string', value: 'ADDR', description: 'Interface the task server listens on', default: '127.0.0.1', env: 'HITSTATE_HOST' },
-  { name: 'public-url', type: 'string', value: 'URL', description: 'https origin where workers reach the task server (required on live and sandbox)', env: 'HITSTATE_PUBLIC_URL' },
   { name: 'poll-ms', type: 'number', value: 'MS', description: 'Status-sync interval while units are assigned (6 times longer while none is)', default: 10_000, env: 'HITSTATE_POLL_MS' },
   { name: 'quiet', type: 'boolean', description: 'Print progress only, not each worker event', env: 'HITSTATE_QUIET' },
 ];
+
+/** `--public-url` of `hitstate run` (a resumed run keeps the task URL its HITs point at). */
+export const PUBLIC_URL_OPTION: OptionSpec = {
+  name: 'public-url',
+  type: 'string',
+  value: 'URL',
+  description: 'https origin where workers reach the task server (required unless the endpoint is on this machine)',
+  env: 'HITSTATE_PUBLIC_URL',
+};
 
 /** The default port of `hitstate run`. */
 export const DEFAULT_PORT = 8080;
@@ -45,16 +53,16 @@ export interface RunSession {
 }
 
 /**
- * Checks `--public-url`: an https origin (no path, query or fragment), required on live and
- * sandbox; on a loopback endpoint the local origin is used when absent.
+ * Checks `--public-url`: an https origin (no path, query or fragment; http too for a custom
+ * endpoint), required unless the endpoint is on this machine, where the local origin is used.
  *
  * @throws HitstateError `HST_ERR_CLI_USAGE` naming `--public-url` and the fix.
  */
 export function publicOrigin(options: OptionValues, env: StoreEnvironment): string | undefined {
   const raw = typeof options['public-url'] === 'string' && options['public-url'] !== '' ? options['public-url'] : undefined;
   if (raw === undefined) {
-    if (env.kind === 'custom') return undefined;
-    throw usageError(`--public-url is required on ${env.kind}: MTurk workers load the task page from it, e.g. --public-url https://tasks.example.org (a reverse proxy or tunnel forwarding to this machine's --port).`, 'public-url');
+    if (isLoopback(env)) return undefined;
+    throw usageError(`--public-url is required on ${describeEnvironment(env)}: workers load the task page from it, e.g. --public-url https://tasks.example.org (a reverse proxy or tunnel forwarding to this machine's --port).`, 'public-url');
   }
   let url: URL;
   try {

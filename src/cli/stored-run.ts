@@ -10,7 +10,7 @@ import { HitstateError } from '../errors.js';
 import type { ResumedRun } from '../runtime/index.js';
 import type { CliIO, ParsedArgs } from './command.js';
 import { pollMsOf } from './commands/run.js';
-import { DEFAULT_PORT, openRunSession, publicOrigin, type RunSession } from './run-session.js';
+import { DEFAULT_PORT, openRunSession, type RunSession } from './run-session.js';
 import type { Style } from './style.js';
 import { locateRun, requesterFor, storeDirOf } from './target.js';
 import { labelExamplePage } from './task-page.js';
@@ -46,7 +46,8 @@ export async function openStoredRun(args: ParsedArgs, io: CliIO, style: Style): 
     },
     port: (store) => portFor(args, taskUrlOf(store.runs.require(runId).config)),
     host: String(args.options.host),
-    publicOrigin: env.kind === 'custom' ? publicOrigin(args.options, env) : undefined,
+    // The run's HITs already point at its stored task URL; the public origin is not needed again.
+    publicOrigin: undefined,
     pollMs: pollMsOf(args.options),
     page: (store) => {
       const config = resolveTaskRunConfig(store.runs.require(runId).config);

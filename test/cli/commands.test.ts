@@ -106,6 +106,8 @@ Cli('when --public-url is checked then live and sandbox need an https origin wit
   assert.match(fails({ 'public-url': 'https://tasks.example.org/app' }, { kind: 'live' }), /without a path.*use https:\/\/tasks\.example\.org/);
   assert.is(publicOrigin({ 'public-url': 'https://tasks.example.org/' }, { kind: 'live' }), 'https://tasks.example.org');
   assert.is(publicOrigin({}, { kind: 'custom', endpoint: 'http://127.0.0.1:8787' }), undefined);
+  assert.match(fails({}, { kind: 'custom', endpoint: 'https://mturk.example.org' }), /--public-url is required on https:\/\/mturk\.example\.org/);
+  assert.is(publicOrigin({ 'public-url': 'http://tasks.lab.internal:8080' }, { kind: 'custom', endpoint: 'https://mturk.example.org' }), 'http://tasks.lab.internal:8080');
 });
 
 Cli('when review flags name no target, two actions, or a rejection without feedback then each is a usage error', async () => {

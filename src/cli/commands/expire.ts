@@ -23,7 +23,7 @@ export const expireCommand: CommandSpec = {
   ].join('\n'),
   positionals: [{ name: 'run', description: 'The run id (see `hitstate status`)', required: true }],
   options: [envOption(), REQUESTER_OPTION, STORE_OPTION, ...SERVE_OPTIONS],
-  examples: ['hitstate expire run-20260301-090000Z-1a2b', 'hitstate expire pilot-3 --env sandbox --public-url https://tasks.example.org'],
+  examples: ['hitstate expire run-20260301-090000Z-1a2b', 'hitstate expire pilot-3 --env sandbox --port 8080'],
   async run(args, io) {
     const style = styleFor(io);
     const { session, runId, resumed } = await openStoredRun(args, io, style);

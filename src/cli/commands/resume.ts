@@ -25,7 +25,7 @@ export const resumeCommand: CommandSpec = {
   ].join('\n'),
   positionals: [{ name: 'run', description: 'The run id (see `hitstate status`)', required: true }],
   options: [envOption(), REQUESTER_OPTION, STORE_OPTION, ...SERVE_OPTIONS],
-  examples: ['hitstate resume run-20260301-090000Z-1a2b', 'hitstate resume pilot-3 --env sandbox --public-url https://tasks.example.org --port 8080'],
+  examples: ['hitstate resume run-20260301-090000Z-1a2b', 'hitstate resume pilot-3 --env sandbox --port 8080 --quiet'],
   async run(args, io) {
     const style = styleFor(io);
     const { session, runId, resumed } = await openStoredRun(args, io, style);

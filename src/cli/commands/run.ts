@@ -12,7 +12,7 @@ import { HitstateError, isHitstateError } from '../../errors.js';
 import type { CommandSpec, OptionValues } from '../command.js';
 import { costOf } from '../cost.js';
 import { dollars } from '../money-summary.js';
-import { DEFAULT_PORT, openRunSession, publicOrigin, readBalance, SERVE_OPTIONS } from '../run-session.js';
+import { DEFAULT_PORT, openRunSession, publicOrigin, PUBLIC_URL_OPTION, readBalance, SERVE_OPTIONS } from '../run-session.js';
 import { watchRun } from '../run-watch.js';
 import { styleFor } from '../style.js';
 import { describeEnvironment, envOption, parseEnvironment, REQUESTER_OPTION, requesterFor, STORE_OPTION, storeDirOf } from '../target.js';
@@ -104,6 +104,7 @@ export const runCommand: CommandSpec = {
     REQUESTER_OPTION,
     STORE_OPTION,
     ...SERVE_OPTIONS,
+    PUBLIC_URL_OPTION,
     { name: 'run-id', type: 'string', value: 'ID', description: 'Id of the new run (default run-<UTC time>-<4 hex>)', env: 'HITSTATE_RUN_ID' },
     { name: 'yes-live', type: 'boolean', description: 'Confirm spending real money on live MTurk', env: 'HITSTATE_YES_LIVE' },
   ],
