@@ -67,8 +67,8 @@ export class Activity {
    */
   watch(gateway: MTurkGateway): MTurkGateway {
     return new Proxy(gateway, {
-      get: (target, property, receiver) => {
-        const value: unknown = Reflect.get(target, property, receiver);
+      get: (target, property) => {
+        const value: unknown = Reflect.get(target, property, target);
         if (typeof value !== 'function' || typeof property !== 'string' || property === 'constructor') return value;
         return (...args: unknown[]) => {
           const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);

@@ -19,7 +19,7 @@ import { Activity } from './activity.js';
 import { auditSink } from './audit-sink.js';
 import { checkDrift, type DriftReport } from './drift.js';
 import { RuntimeEventBus, warnListenerError } from './events.js';
-import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from './options.js';
+import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions, type RuntimeRequester } from './options.js';
 import { repairRestoredRun, type ResumeRepairs } from './resume.js';
 import { review, type ReviewAction, type ReviewOptions, type ReviewReport, type ReviewTarget } from './review.js';
 import { createRunRecords, loadRunHost, type LaunchRunOptions } from './run-loader.js';
@@ -77,6 +77,8 @@ export class Runtime implements RunRegistry {
   readonly #ownRegistry: boolean;
   readonly #ownStore: boolean;
   readonly #gateways = new Map<string, MTurkGateway>();
+  /** Requesters registered at run time with static keys (never written to the store). */
+  readonly #memoryRequesters = new Map<string, RuntimeRequester>();
   readonly #sleepers = new Map<TimerHandle, () => void>();
   readonly #backend: RuntimeTaskServerBackend;
   readonly #audit: ReturnType<typeof auditSink>;
@@ -153,7 +155,7 @@ export class Runtime implements RunRegistry {
   gateway(requesterName: string = this.options.requester.name): MTurkGateway {
     const existing = this.#gateways.get(requesterName);
     if (existing !== undefined && !existing.closed) return existing;
-    const configured = this.options.requesters.get(requesterName);
+    const configured = this.#memoryRequesters.get(requesterName) ?? this.options.requesters.get(requesterName);
     const stored = this.store.requesters.get(requesterName);
     const credentials = configured?.credentials ?? stored?.credentialSource;
     if (credentials === undefined) {
@@ -178,6 +180,35 @@ export class Runtime implements RunRegistry {
     const watched = this.#activity.watch(gateway);
     this.#gateways.set(requesterName, watched);
     return watched;
+  }
+
+  /**
+   * Makes a requester known to this runtime: `profile` and `defaultChain` sources are recorded in
+   * the store (future runtimes know it too); `static` keys stay in memory. A gateway created for
+   * the old credentials is closed.
+   *
+   * @throws HitstateError `HST_ERR_CONFIG_INVALID` for a bad name or source, `HST_ERR_RUNTIME_CLOSED`.
+   */
+  registerRequester(requester: RuntimeRequester): void {
+    this.assertOpen();
+    resolveRuntimeOptions({ environment: this.options.environment, requester });
+    if (requester.credentials.kind === 'static') {
+      this.#memoryRequesters.set(requester.name, requester);
+      if (this.store.requesters.get(requester.name) === undefined) this.store.requesters.put({ name: requester.name, credentialSource: { kind: 'defaultChain' } });
+    } else {
+      this.#memoryRequesters.delete(requester.name);
+      this.store.requesters.put({ name: requester.name, credentialSource: requester.credentials });
+    }
+    const existing = this.#gateways.get(requester.name);
+    if (existing !== undefined) {
+      this.#gateways.delete(requester.name);
+      if (this.#ownRegistry) existing.close();
+    }
+  }
+
+  /** Whether the runtime knows a requester (from its options, a registration or the store). */
+  knowsRequester(requesterName: string): boolean {
+    return this.#memoryRequesters.has(requesterName) || this.options.requesters.has(requesterName) || this.store.requesters.get(requesterName) !== undefined;
   }
 
   loaded(runId: string): RunHost | undefined {
@@ -231,7 +262,7 @@ export class Runtime implements RunRegistry {
    */
   async resume(runId?: string): Promise<ResumedRun[]> {
     this.assertOpen();
-    const ids = runId === undefined ? this.store.runs.unfinished().map((r) => r.id) : [this.store.runs.require(runId).id];
+    const ids = runId === undefined ? this.#runsToResume() : [this.store.runs.require(runId).id];
     const resumed: ResumedRun[] = [];
     for (const id of ids) {
       if (this.#runs.has(id)) continue;
@@ -244,6 +275,19 @@ export class Runtime implements RunRegistry {
       resumed.push({ runId: id, restored: host.restored, repairs, drift });
     }
     return resumed;
+  }
+
+  /** Unfinished runs, and finished ones whose finished HITs were not all disposed when the process stopped. */
+  #runsToResume(): string[] {
+    const { store } = this;
+    const disposable = new Set(['accepted', 'soft_rejected', 'expired']);
+    return store.runs
+      .list()
+      .filter((run) => {
+        if (run.status !== 'done') return true;
+        return store.hits.ofRun(run.id).some((hit) => hit.status !== 'Disposed' && hit.unitId !== null && disposable.has(store.units.get(hit.unitId)?.status ?? ''));
+      })
+      .map((run) => run.id);
   }
 
   /**

@@ -22,6 +22,7 @@ import {
   type TaskRunContext,
   type TaskRunEvent,
   type UnitContext,
+  type UnitEvent,
 } from '../../machines/index.js';
 import type { ResolvedTaskRunConfig } from '../config/task-run.js';
 import { HitstateError } from '../errors.js';
@@ -217,6 +218,18 @@ export class RunHost implements RunPort {
   send(event: TaskRunEvent): void {
     if (this.#closed || this.#failure !== undefined) return;
     this.#actor.send(event);
+  }
+
+  /**
+   * Sends an event straight to one unit, bypassing the supervisor's routing: only for requests the
+   * supervisor has no route for and that need no pool bookkeeping (expiring one created or assigned unit).
+   */
+  sendToUnit(unitId: string, event: UnitEvent): boolean {
+    if (this.#closed || this.#failure !== undefined) return false;
+    const ref = this.#actor.system.get(unitActorId(unitId)) as AnyActorRef | undefined;
+    if (ref === undefined) return false;
+    ref.send(event);
+    return true;
   }
 
   persistNow(): void {

@@ -24,7 +24,7 @@ import { systemClock, VirtualClock, type Clock } from '../clock.js';
 import { HitstateError } from '../errors.js';
 import { Engine } from './engine.js';
 import { FaultInjector } from './faults.js';
-import type { SimulatorHost } from './host.js';
+import type { RequesterCallDecision, RequesterCallInfo, SimulatorHost } from './host.js';
 import { IdGenerator } from './ids.js';
 import { inspectState } from './inspect.js';
 import type { Locale, SimulatorStateView } from './model.js';
@@ -39,6 +39,7 @@ import { abandon, accept, requestQualification, returnAssignment, setLocale, set
 import { fieldsOf } from './control-api.js';
 
 export type { SimulatorStats } from './stats.js';
+export type { RequesterCallDecision, RequesterCallInfo } from './host.js';
 export type { ThrottleOptions } from './throttle.js';
 export type { AcceptTarget, QualificationRequestResult } from './worker-actions.js';
 export type * from './model.js';
@@ -67,6 +68,13 @@ export interface SimulatorOptions {
   stateFile?: string;
   /** Largest accepted request body. @defaultValue 1048576 (1 MiB) */
   maxBodyBytes?: number;
+  /**
+   * In-process only: called for every requester call that reached an operation, before it is
+   * throttled, faulted or carried out. Return `'drop'` to destroy the connection without doing
+   * anything, `'dropAfter'` to carry the call out and then destroy the connection without a reply
+   * (the crash test kills its client here, before or after the call takes effect).
+   */
+  onRequesterCall?: (call: RequesterCallInfo) => RequesterCallDecision;
 }
 
 /** A running simulator. */
@@ -137,6 +145,7 @@ function checkOptions(o: SimulatorOptions): void {
   }
   if (o.faultRate !== undefined && !(typeof o.faultRate === 'number' && o.faultRate >= 0 && o.faultRate <= 1)) throw invalid('faultRate', `must be a number from 0 to 1, got ${String(o.faultRate)}.`);
   if (o.balanceUsd !== undefined && !(typeof o.balanceUsd === 'number' && o.balanceUsd >= 0 && Number.isFinite(o.balanceUsd))) throw invalid('balanceUsd', `must be a non-negative number of dollars, got ${String(o.balanceUsd)}.`);
+  if (o.onRequesterCall !== undefined && typeof o.onRequesterCall !== 'function') throw invalid('onRequesterCall', 'must be a function.');
   if (o.maxBodyBytes !== undefined && !(Number.isInteger(o.maxBodyBytes) && o.maxBodyBytes >= 1024)) throw invalid('maxBodyBytes', `must be an integer of at least 1024, got ${String(o.maxBodyBytes)}.`);
   if (o.stateFile !== undefined) {
     if (typeof o.stateFile !== 'string' || o.stateFile === '') throw invalid('stateFile', 'must be a file path.');
@@ -222,6 +231,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     advance,
     inspect,
+    onRequesterCall: options.onRequesterCall,
   };
 
   let closing: Promise<void> | undefined;

@@ -84,6 +84,11 @@ export function handleRequesterCall(host: SimulatorHost, req: IncomingMessage, r
   }
 
   host.stats.call(operation);
+  const hook = host.onRequesterCall?.({ operation, accessKeyId, input: body as Record<string, unknown> });
+  if (hook === 'drop') {
+    req.socket.destroy();
+    return;
+  }
   const { engine } = host;
   engine.processDue();
   if (host.throttle && !host.throttle.take(accessKeyId, engine.now())) {
@@ -111,8 +116,8 @@ export function handleRequesterCall(host: SimulatorHost, req: IncomingMessage, r
     status = e.httpStatus;
     out = e.body();
   }
-  if (decision === 'drop') {
-    host.stats.dropped();
+  if (decision === 'drop' || hook === 'dropAfter') {
+    if (decision === 'drop') host.stats.dropped();
     req.socket.destroy();
     return;
   }
