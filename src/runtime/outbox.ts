@@ -38,8 +38,9 @@ export interface IntentCall<T> {
   /** The JSON kept in the outbox for a success. */
   record(value: T | undefined, outcome: MTurkOutcome<T>): unknown;
   /**
-   * For an intent sent more than {@link TOKEN_MEMORY_SAFE_MS} ago: look on MTurk whether it
-   * happened (MTurk no longer recognises the token). Return the recorded result if it did.
+   * For an intent recorded more than {@link TOKEN_MEMORY_SAFE_MS} ago (it may have been sent, and
+   * MTurk no longer recognises its token): look on MTurk whether it happened. Return the result to
+   * record if it did.
    */
   checkOld?(intent: IntentRecord): Promise<unknown | undefined>;
 }
@@ -89,7 +90,8 @@ export async function performIntent<T>(services: RuntimeServices, spec: IntentCa
       at: clock.now(),
     });
   };
-  if (replayed && spec.checkOld !== undefined && intent.sentAt !== null && clock.now() - intent.sentAt > TOKEN_MEMORY_SAFE_MS) {
+  // An old intent may have been sent even if the disk says pending (markSent is not flushed before the call).
+  if (spec.checkOld !== undefined && clock.now() - intent.createdAt > TOKEN_MEMORY_SAFE_MS) {
     const found = await spec.checkOld(intent);
     if (found !== undefined) {
       if (store.outbox.intentByToken(intent.token)?.state !== 'sent') store.outbox.markSent(intent.token);

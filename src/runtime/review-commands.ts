@@ -90,11 +90,15 @@ export async function performReview(run: RunPort, command: AgentCommand, executo
       record: (_value, outcome) => ({ status: outcome.status, ...(outcome.status === 'alreadyDone' && outcome.assignmentStatus !== undefined ? { assignmentStatus: outcome.assignmentStatus } : {}) }),
       ...(command.kind === 'sendBonus'
         ? {
-            checkOld: async () => {
+            // Paid if MTurk shows more such payments (same worker, amount, reason) than other confirmed intents explain.
+            checkOld: async (intent) => {
               const paid = await run.gateway.listBonusPayments({ assignmentId: command.assignmentId });
               if (paid.status !== 'ok') return undefined;
-              const match = paid.value.payments.find((p) => p.workerId === command.workerId && p.amountUsd === command.amountUsd && p.reason === command.reason);
-              return match === undefined ? undefined : { status: 'alreadyDone', foundBy: 'ListBonusPayments' };
+              const same = paid.value.payments.filter((p) => p.workerId === command.workerId && p.amountUsd === command.amountUsd && p.reason === command.reason).length;
+              const explained = run.services.store.outbox
+                .ofRun(run.runId)
+                .filter((i) => i.kind === 'bonus' && i.state === 'confirmed' && i.token !== intent.token && i.assignmentId === command.assignmentId && i.amountUsd === command.amountUsd && (i.args as { reason?: unknown }).reason === command.reason).length;
+              return same > explained ? { status: 'alreadyDone', foundBy: 'ListBonusPayments' } : undefined;
             },
           }
         : {}),

@@ -18,4 +18,18 @@ for (const seed of SEEDS) {
   });
 }
 
+Crash('when the process stays down past MTurk\'s 24-hour token memory then old intents are checked on MTurk and nothing is created or paid twice', async () => {
+  const downtimeMs = 25 * 3_600_000;
+  const report = await runCrashScenario({
+    seed: 77,
+    kills: 0,
+    targets: [
+      { operation: 'CreateHITWithHITType', occurrence: 2, mode: 'dropAfter', downtimeMs },
+      { operation: 'SendBonus', occurrence: 1, mode: 'dropAfter', downtimeMs },
+    ],
+  });
+  assert.equal(report.kills.map((k) => k.operation), ['CreateHITWithHITType', 'SendBonus']);
+  assert.equal(report.problems, []);
+});
+
 Crash.run();

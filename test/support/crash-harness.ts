@@ -40,8 +40,22 @@ export interface CrashScenarioOptions {
   readonly killWindow?: number;
   /** Restarts allowed before the scenario gives up. @defaultValue 30 */
   readonly maxRestarts?: number;
+  /**
+   * Kills at given calls, besides the seeded ones: the `occurrence`-th call (1-based) of
+   * `operation`. With `downtimeMs` the process stays down that long (virtual time) before it is
+   * restarted, e.g. past MTurk's 24-hour memory of UniqueRequestTokens.
+   */
+  readonly targets?: readonly CrashTarget[];
   /** Receives progress lines (debugging). */
   readonly log?: (line: string) => void;
+}
+
+export interface CrashTarget {
+  readonly operation: string;
+  /** @defaultValue 1 */
+  readonly occurrence?: number;
+  readonly mode: 'drop' | 'dropAfter';
+  readonly downtimeMs?: number;
 }
 
 export interface CrashKill {
@@ -159,13 +173,19 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
   const clock = new VirtualClock(START_MS);
   const kills: CrashKill[] = [];
   let calls = 0;
+  const perOperation = new Map<string, number>();
+  let downtimeMs = 0;
   let child: ChildHandle | undefined;
   const sim: Simulator = await createSimulator({
     clock,
     seed: options.seed,
     onRequesterCall: (call): RequesterCallDecision => {
       calls++;
-      const mode = schedule.get(calls);
+      const occurrence = (perOperation.get(call.operation) ?? 0) + 1;
+      perOperation.set(call.operation, occurrence);
+      const target = options.targets?.find((t) => t.operation === call.operation && (t.occurrence ?? 1) === occurrence);
+      if (target !== undefined) downtimeMs = Math.max(downtimeMs, target.downtimeMs ?? 0);
+      const mode = target?.mode ?? schedule.get(calls);
       if (mode === undefined || child === undefined || !child.alive) return undefined;
       kills.push({ call: calls, operation: call.operation, mode });
       log(`kill at call ${calls} (${call.operation}, ${mode})`);
@@ -180,8 +200,8 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
     description: 'A task whose runtime is killed again and again.',
     reward: '0.40',
     assignmentDurationSec: 900,
-    lifetimeSec: 86_400,
-    autoApprovalDelaySec: 604_800,
+    lifetimeSec: 14 * 86_400,
+    autoApprovalDelaySec: 2_592_000,
     taskUrl: 'http://127.0.0.1:9/hitstate/task',
     units: Array.from({ length: units }, (_, i) => ({ item: i })),
   };
@@ -193,6 +213,11 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
       if (restarts > maxRestarts) throw new Error(`gave up after ${maxRestarts} restarts`);
       const mode = launched ? 'resume' : 'launch';
       launched = true;
+      if (downtimeMs > 0) {
+        log(`down for ${downtimeMs / 1000} s`);
+        await clock.advance(downtimeMs);
+        downtimeMs = 0;
+      }
       const handle = new ChildHandle({ storeDir, simUrl: sim.url, accessKeyId: ACCESS_KEY, startMs: clock.now(), mode, runId, config, secret: SECRET });
       child = handle;
       try {
