@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { HitstateError } from '../errors.js';
 import type { ReviewReport, Runtime } from '../runtime/index.js';
 import type { CrowdSubmission } from './demo-crowd.js';
 import { DemoRole } from './demo-plan.js';
@@ -21,12 +22,20 @@ export interface DemoReview {
 /** Moves virtual time until a promise settles (the demo's driver). */
 export type Drive = <T>(until: Promise<T>, label: string) => Promise<T | undefined>;
 
-/** Reviews the crowd's submissions through `runtime.review`, each request driven to MTurk's answer. */
+/**
+ * Reviews the crowd's submissions through `runtime.review`, each request driven to MTurk's answer.
+ *
+ * @throws HitstateError `HST_ERR_CLI_DEMO_FAILED` when a review item is not done.
+ */
 export async function reviewDemo(runtime: Runtime, drive: Drive, runId: string, submissions: readonly CrowdSubmission[], log: (line: string) => void): Promise<DemoReview> {
   const reports: ReviewReport[] = [];
   const review = async (...args: Parameters<Runtime['review']>): Promise<void> => {
-    const report = await drive(runtime.review(...args), `review ${args[2].kind}`);
-    if (report !== undefined) reports.push(report);
+    const report = (await drive(runtime.review(...args), `review ${args[2].kind}`))!;
+    const bad = report.items.filter((i) => i.outcome !== 'done');
+    if (bad.length > 0) {
+      throw new HitstateError('HST_ERR_CLI_DEMO_FAILED', `the ${args[2].kind} review did not go through: ${bad.map((i) => `${shortUnit(runId, i.unitId)} ${i.outcome}${i.reason === undefined ? '' : ` (${i.reason})`}`).join(', ')}`, { runId });
+    }
+    reports.push(report);
   };
   const careless = submissions.find((s) => s.role === DemoRole.careless);
   if (careless !== undefined) {

@@ -51,6 +51,7 @@ export async function watchRun(options: WatchOptions): Promise<number> {
   const timeLabel = clockTime(clock);
   const progress = new ProgressView(io, { style, clock, timeLabel });
   const stopNarrating = options.quiet ? () => undefined : narrate(runtime, { runId, style, emit: (l) => progress.log(l), timeLabel });
+  const log = (text: string): void => progress.log(`${style.dim(timeLabel())}  ${text}`);
   let disposal: DisposalReport | undefined;
   let onDisposal: () => void = () => undefined;
   const disposed = new Promise<void>((resolve) => {
@@ -73,7 +74,6 @@ export async function watchRun(options: WatchOptions): Promise<number> {
     }
   };
   runtime.events.on('run.progress', onProgress);
-  const log = (text: string): void => progress.log(`${style.dim(timeLabel())}  ${text}`);
   try {
     const reason = options.mode === 'expire' ? 'expire' : await untilEnd(options, progress, (problem) => {
       if (problem === warnedProblem) return;
@@ -109,6 +109,7 @@ export async function watchRun(options: WatchOptions): Promise<number> {
     io.out(`Export everything the run holds:\n  hitstate export ${runId}\n`);
     return reason === 'interrupted' ? EXIT.interrupted : EXIT.ok;
   } finally {
+    progress.close();
     stopNarrating();
     runtime.events.off('run.progress', onProgress);
   }

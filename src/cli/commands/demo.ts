@@ -9,6 +9,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { resolve } from 'node:path';
+import { resolveTaskRunConfig, type TaskRunConfig } from '../../config/task-run.js';
 import { HitstateError, isHitstateError } from '../../errors.js';
 import type { DisposalReport } from '../../runtime/index.js';
 import { EXIT, usageError, type CliIO, type CommandSpec } from '../command.js';
@@ -23,7 +24,6 @@ import { narrate } from '../narrator.js';
 import { ProgressView } from '../progress.js';
 import { styleFor, type Style } from '../style.js';
 import { STORE_OPTION, storeDirOf } from '../target.js';
-import { resolveTaskRunConfig, type TaskRunConfig } from '../../config/task-run.js';
 import { labelExamplePage } from '../task-page.js';
 
 /** Longest the demo may take in wall time before it gives up. */
@@ -104,7 +104,9 @@ async function scenario(input: ScenarioInput): Promise<string> {
     await drive(() => runtime.runInfo(runId).counts.completed >= plan.submissions, `${plan.submissions} submissions seen`, 3_600_000);
     log(`${crowd.submissions.length} submissions are in; reviewing them`);
 
-    await reviewDemo(runtime, (until, label) => drive(until, label, 600_000), runId, crowd.submissions, log);
+    const { reports } = await reviewDemo(runtime, (until, label) => drive(until, label, 600_000), runId, crowd.submissions, log);
+    const reviewed = reports.reduce((n, r) => n + r.items.length, 0);
+    log(`${reviewed} review requests confirmed by MTurk, each through the money outbox with its own idempotency token`);
     log('ending the run: HITs nobody took expire, finished HITs are disposed');
     await drive(runtime.expireRun(runId), 'expire and drain', 3_600_000);
     await drive(() => disposal !== undefined, 'disposal', 600_000);
