@@ -13,12 +13,11 @@
 // change, so they run while the 10,000-unit fixture is built in another process; 4 and 5 measure
 // CPU, memory and wall time, and run alone afterwards.
 //
-// Usage: npm run bench [-- --only sync,detection,launch,scale,store]
-//   --only   runs the named benchmarks and prints their verdicts without writing results or docs
-//   HITSTATE_BENCH_DIR=/path   where fixtures are built (default: the OS temp dir)
+// Usage: npm run bench [-- --only sync,detection,launch,scale,store] [-- --fresh]
+//   --only    runs the named benchmarks and prints their verdicts without writing results or docs
+//   --fresh   rebuilds the run fixtures instead of reusing the cached ones (bench/support/fixture-cache.ts)
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUNTIME_DEFAULTS } from '../src/runtime/options.js';
@@ -28,8 +27,9 @@ import type { ScaleArgs, ScaleResult } from './scale.js';
 import type { SyncCostArgs, SyncCostResult } from './sync-cost.js';
 import { runInChild } from './support/child.js';
 import { writeSection } from './support/docs-file.js';
+import { cachedFixture } from './support/fixture-cache.js';
 import { load1m, machineInfo } from './support/machine.js';
-import { formatMs } from './support/numbers.js';
+import { formatCount, formatMs } from './support/numbers.js';
 import { BENCH_SECTION, renderBenchSection, type BenchResults, type StoreResults } from './support/report.js';
 import type { RunFixture } from './support/run-fixture.js';
 import { evaluate } from './support/verdicts.js';
@@ -81,59 +81,63 @@ async function main(): Promise<void> {
   const started = performance.now();
   const machine = machineInfo();
   const loadAverage: Record<string, number> = { start: load1m() };
-  const base = mkdtempSync(join(process.env.HITSTATE_BENCH_DIR ?? tmpdir(), 'hitstate-bench-'));
+  const fresh = process.argv.includes('--fresh');
   const child = async <A, R>(label: string, module: string, args: A, nodeFlags?: readonly string[]): Promise<R> => {
     loadAverage[label] = load1m();
     say(`- ${label} (load ${loadAverage[label]})`);
     return runInChild<A, R>(module, args, nodeFlags === undefined ? {} : { nodeFlags });
   };
-  const results: { -readonly [K in keyof BenchResults]?: BenchResults[K] } = { machine, seed: SEED };
-  try {
-    const needBig = only.has('sync') || only.has('scale');
-    const big: Promise<RunFixture> | undefined = needBig ? child('fixture: 10,000 assigned units (in the background)', 'build-fixture', { dir: join(base, `fixture-${SCALE_UNITS}`), units: SCALE_UNITS, seed: SEED }) : undefined;
-    big?.catch(() => undefined);
+  const fixtureBuilds: Record<string, 'cached' | 'built'> = {};
+  const fixture = async (units: number, note = ''): Promise<RunFixture> => {
+    const { fixture: f, cached } = await cachedFixture(units, SEED, fresh, (dir) => child(`fixture: ${formatCount(units)} assigned units${note}`, 'build-fixture', { dir, units, seed: SEED }));
+    fixtureBuilds[units] = cached ? 'cached' : 'built';
+    if (cached) say(`- fixture: ${formatCount(units)} assigned units (cached, ${f.dir})`);
+    return f;
+  };
+  const results: { -readonly [K in keyof BenchResults]?: BenchResults[K] } = { machine, seed: SEED, fixtureBuilds };
+  const needBig = only.has('sync') || only.has('scale');
+  const big = needBig ? fixture(SCALE_UNITS, ' (in the background)') : undefined;
+  big?.catch(() => undefined);
 
-    const fixtures: Record<string, RunFixture> = {};
-    if (only.has('sync')) {
-      const sync: SyncCostResult[] = [];
-      for (const units of SYNC_SIZES) {
-        fixtures[units] = await child(`fixture: ${units} assigned units`, 'build-fixture', { dir: join(base, `fixture-${units}`), units, seed: SEED });
-        sync.push(await child<SyncCostArgs, SyncCostResult>(`1. status-sync cost, ${units} live units`, 'sync-cost', { fixture: fixtures[units]! }));
-      }
-      results.syncCost = sync;
+  const fixtures: Record<string, RunFixture> = {};
+  if (only.has('sync')) {
+    const sync: SyncCostResult[] = [];
+    for (const units of SYNC_SIZES) {
+      fixtures[units] = await fixture(units);
+      sync.push(await child<SyncCostArgs, SyncCostResult>(`1. status-sync cost, ${units} live units`, 'sync-cost', { fixture: fixtures[units]! }));
     }
-    if (only.has('detection')) {
-      const detection: DetectionResult[] = [];
-      for (const activePollMs of DETECTION_POLLS_MS) {
-        detection.push(await child<DetectionArgs, DetectionResult>(`2. detection latency, poll every ${activePollMs / 1000} s`, 'detection-latency', { activePollMs, samples: DETECTION_SAMPLES, seed: SEED }));
-      }
-      results.detection = { defaultPollMs: RUNTIME_DEFAULTS.activePollMs, samples: DETECTION_SAMPLES, byInterval: detection };
+    results.syncCost = sync;
+  }
+  if (only.has('detection')) {
+    const detection: DetectionResult[] = [];
+    for (const activePollMs of DETECTION_POLLS_MS) {
+      detection.push(await child<DetectionArgs, DetectionResult>(`2. detection latency, poll every ${activePollMs / 1000} s`, 'detection-latency', { activePollMs, samples: DETECTION_SAMPLES, seed: SEED }));
     }
-    if (only.has('launch')) {
-      results.launchThrottled = await child<LaunchThrottledArgs, LaunchThrottledResult>(`3. launch ${LAUNCH.units} HITs at ${LAUNCH.ratePerSecond} requests/s`, 'launch-throttled', LAUNCH);
+    results.detection = { defaultPollMs: RUNTIME_DEFAULTS.activePollMs, samples: DETECTION_SAMPLES, byInterval: detection };
+  }
+  if (only.has('launch')) {
+    results.launchThrottled = await child<LaunchThrottledArgs, LaunchThrottledResult>(`3. launch ${LAUNCH.units} HITs at ${LAUNCH.ratePerSecond} requests/s`, 'launch-throttled', LAUNCH);
+  }
+  if (big !== undefined) {
+    fixtures[SCALE_UNITS] = await big;
+    results.fixtures = fixtures;
+    const b = fixtures[SCALE_UNITS]!.build;
+    say(`  (${formatCount(SCALE_UNITS)}-unit fixture ${fixtureBuilds[SCALE_UNITS]}; building it took: launch ${formatMs(b.launchWallMs)} wall, ${formatMs(b.launchCpuMs)} CPU; registerAgent at full size ${formatMs(b.registerMedianMs)})`);
+  }
+  if (only.has('sync')) {
+    results.syncCost!.push(await child<SyncCostArgs, SyncCostResult>(`1. status-sync cost, ${SCALE_UNITS} live units`, 'sync-cost', { fixture: fixtures[SCALE_UNITS]! }));
+  }
+  if (only.has('scale')) {
+    const samples: ScaleResult[] = [];
+    for (let k = 0; k < SCALE_REPETITIONS; k++) {
+      samples.push(await child<ScaleArgs, ScaleResult>(`4. scale, ${SCALE_UNITS} units with agents (${k + 1} of ${SCALE_REPETITIONS})`, 'scale', { fixture: fixtures[SCALE_UNITS]! }, ['--expose-gc']));
     }
-    if (big !== undefined) {
-      fixtures[SCALE_UNITS] = await big;
-      results.fixtures = fixtures;
-      say(`  (10,000-unit fixture built: launch ${formatMs(fixtures[SCALE_UNITS]!.build.launchWallMs)}, ${formatMs(fixtures[SCALE_UNITS]!.build.launchCpuMs)} CPU)`);
-    }
-    if (only.has('sync')) {
-      results.syncCost!.push(await child<SyncCostArgs, SyncCostResult>(`1. status-sync cost, ${SCALE_UNITS} live units`, 'sync-cost', { fixture: fixtures[SCALE_UNITS]! }));
-    }
-    if (only.has('scale')) {
-      const samples: ScaleResult[] = [];
-      for (let k = 0; k < SCALE_REPETITIONS; k++) {
-        samples.push(await child<ScaleArgs, ScaleResult>(`4. scale, ${SCALE_UNITS} units with agents (${k + 1} of ${SCALE_REPETITIONS})`, 'scale', { fixture: fixtures[SCALE_UNITS]! }, ['--expose-gc']));
-      }
-      results.scale = samples;
-    }
-    if (only.has('store')) {
-      loadAverage['5. store'] = load1m();
-      say(`- 5. store (load ${loadAverage['5. store']})`);
-      results.store = await runStoreBench();
-    }
-  } finally {
-    rmSync(base, { recursive: true, force: true });
+    results.scale = samples;
+  }
+  if (only.has('store')) {
+    loadAverage['5. store'] = load1m();
+    say(`- 5. store (load ${loadAverage['5. store']})`);
+    results.store = await runStoreBench();
   }
   loadAverage.end = load1m();
   const wallSeconds = (performance.now() - started) / 1000;

@@ -26,13 +26,16 @@ export class WorkerActivity {
     const backend = this.runtime.taskServerBackend();
     let submitted = 0;
     let returned = 0;
-    for (const agent of agents.slice(0, submits)) {
-      this.#acted.add(agent.id);
-      const data = { sentiment: 'positive', comment: `submitted by ${agent.workerId}` };
-      await backend.submit(agent.id, data);
-      await this.sim.submit(agent.assignmentId, { [SUBMISSION_FIELD]: JSON.stringify(data) });
-      submitted++;
-    }
+    // Workers submit at the same time, as they do in a live run (the store writes their data together).
+    await Promise.all(
+      agents.slice(0, submits).map(async (agent) => {
+        this.#acted.add(agent.id);
+        const data = { sentiment: 'positive', comment: `submitted by ${agent.workerId}` };
+        await backend.submit(agent.id, data);
+        await this.sim.submit(agent.assignmentId, { [SUBMISSION_FIELD]: JSON.stringify(data) });
+        submitted++;
+      }),
+    );
     for (const agent of agents.slice(submits, submits + returns)) {
       this.#acted.add(agent.id);
       await this.sim.returnAssignment(agent.assignmentId);

@@ -28,6 +28,8 @@ export interface BenchResults {
   readonly loadAverage: Readonly<Record<string, number>>;
   readonly wallSeconds: number;
   readonly fixtures?: Readonly<Record<string, RunFixture>>;
+  /** Whether each fixture (by units) was built by this run or reused from the cache. */
+  readonly fixtureBuilds?: Readonly<Record<string, 'cached' | 'built'>>;
   readonly syncCost?: SyncCostResult[];
   readonly detection?: { readonly defaultPollMs: number; readonly samples: number; readonly byInterval: readonly DetectionResult[] };
   readonly launchThrottled?: LaunchThrottledResult;
