@@ -14,6 +14,9 @@ interface Entry {
   readonly version: number;
 }
 
+/** Earlier first; equal times in the order they were set, so firing order never depends on the heap's shape. */
+const before = (a: Entry, b: Entry): boolean => a.at < b.at || (a.at === b.at && a.version < b.version);
+
 /**
  * A min-heap of deadlines keyed by actor, with lazy deletion (an entry is current only while its
  * version is the key's latest), and one clock timer for the earliest.
@@ -115,7 +118,7 @@ export class DeadlineWheel {
     let i = h.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (h[parent]!.at <= entry.at) break;
+      if (!before(entry, h[parent]!)) break;
       h[i] = h[parent]!;
       i = parent;
     }
@@ -132,9 +135,9 @@ export class DeadlineWheel {
         const l = 2 * i + 1;
         const r = l + 1;
         let smallest = i;
-        const at = (k: number) => (k === i ? last.at : h[k]!.at);
-        if (l < h.length && h[l]!.at < at(smallest)) smallest = l;
-        if (r < h.length && h[r]!.at < at(smallest)) smallest = r;
+        const at = (k: number) => (k === i ? last : h[k]!);
+        if (l < h.length && before(h[l]!, at(smallest))) smallest = l;
+        if (r < h.length && before(h[r]!, at(smallest))) smallest = r;
         if (smallest === i) break;
         h[i] = h[smallest]!;
         i = smallest;
