@@ -22,6 +22,8 @@ export interface CrowdSubmission {
   readonly unitId: string;
   readonly sentence: DemoSentence;
   readonly answer: { readonly sentiment: string; readonly comment: string };
+  /** How long the worker spent on the task page, in ms. */
+  readonly workMs: number;
 }
 
 /** What the crowd did. */
@@ -49,7 +51,7 @@ function answerOf(role: DemoRole, sentence: DemoSentence): { sentiment: string; 
     case DemoRole.careless:
       return { sentiment: WRONG[sentence.sentiment], comment: '' };
     case DemoRole.lazy:
-      return { sentiment: 'neutral', comment: '' };
+      return { sentiment: sentence.text.length % 2 === 0 ? 'neutral' : 'positive', comment: '' };
     case DemoRole.thorough:
       return { sentiment: sentence.sentiment, comment: `Clearly ${sentence.sentiment}: the wording leaves no doubt, and nothing in it is sarcastic.` };
     default:
@@ -116,7 +118,7 @@ export async function playCrowd(options: CrowdOptions): Promise<CrowdOutcome> {
     const answer = answerOf(planned.role, sentence);
     await worker.work(planned.workMs);
     await worker.submit(answer);
-    submissions.push({ role: planned.role, workerId: worker.workerId, agentId: worker.agentId!, unitId: worker.unitId!, sentence, answer });
+    submissions.push({ role: planned.role, workerId: worker.workerId, agentId: worker.agentId!, unitId: worker.unitId!, sentence, answer, workMs: planned.workMs });
   };
 
   await Promise.all(plan.workers.map(play));

@@ -12,7 +12,7 @@ export const DemoRole = {
   diligent: 'diligent',
   /** Submits a label that contradicts the sentence (rejected in review). */
   careless: 'careless',
-  /** Submits "neutral" for anything, no comment (soft-rejected: paid, marked low quality). */
+  /** Submits within seconds, no comment (soft-rejected: paid, marked low quality). */
   lazy: 'lazy',
   /** Submits a correct label with a thoughtful comment (gets a bonus). */
   thorough: 'thorough',
@@ -135,7 +135,8 @@ export function planDemo(units: number, seed: number): DemoPlan {
   let at = 30_000;
   for (const role of order) {
     at = clearOfReleases(at, releases);
-    const workMs = role === DemoRole.returner ? between(45_000, 100_000) : role === DemoRole.walker ? between(20_000, 60_000) : between(70_000, 260_000);
+    const workMs =
+      role === DemoRole.returner ? between(45_000, 100_000) : role === DemoRole.walker ? between(20_000, 60_000) : role === DemoRole.lazy ? between(6_000, 12_000) : between(70_000, 260_000);
     workers.push({ role, arriveMs: at, workMs });
     if (role === DemoRole.returner) releases.push(at + workMs);
     if (role === DemoRole.walker) releases.push(at + DEMO_ASSIGNMENT_SEC * 1000);

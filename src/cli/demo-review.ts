@@ -1,6 +1,6 @@
 /**
  * The demo's review step, decided by what each worker submitted: the label that contradicts its
- * sentence is rejected with feedback, the lazy "neutral, no comment" answer is soft-rejected, the
+ * sentence is rejected with feedback, the answer given in seconds without a comment is soft-rejected, the
  * rest is approved, and the most careful worker gets a bonus.
  *
  * @module
@@ -44,7 +44,7 @@ export async function reviewDemo(runtime: Runtime, drive: Drive, runId: string, 
   }
   const lazy = submissions.find((s) => s.role === DemoRole.lazy);
   if (lazy !== undefined) {
-    log(`reviewing ${shortUnit(runId, lazy.unitId)}: "neutral" with no comment for a ${lazy.sentence.sentiment} sentence; soft-rejecting it (paid, kept out of the data)`);
+    log(`reviewing ${shortUnit(runId, lazy.unitId)}: submitted ${Math.round(lazy.workMs / 1000)} s after opening the task, too fast to have read the sentence; soft-rejecting it (paid, kept out of the data)`);
     await review(runId, { agentId: lazy.agentId }, { kind: 'softReject', feedback: 'Thank you. This label looks rushed; please read the sentence carefully next time.' });
   }
   log('approving every other submission');
