@@ -70,7 +70,6 @@ export class Disposal {
   /** DeleteHIT; a HIT MTurk still holds open is expired first. Returns whether it is gone. */
   async #dispose(hitId: string): Promise<boolean> {
     const run = this.#run;
-    const { store, clock } = run.services;
     let outcome = await run.gateway.deleteHIT(hitId);
     if (outcome.status !== 'ok' && outcome.status !== 'alreadyDone' && isStateRefusal(outcome)) {
       const both = await run.gateway.expireAndDisposeHIT(hitId);

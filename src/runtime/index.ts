@@ -6,7 +6,8 @@
  *
  * @module
  */
-export { createRuntime, Runtime, type ExpireRunOptions, type ResumedRun, type TaskRunInfo } from './runtime.js';
+export { createRuntime, Runtime, type ExpireRunOptions, type ResumedRun } from './runtime.js';
+export type { TaskRunInfo } from './run-info.js';
 export { RUNTIME_DEFAULTS, type PollIntervals, type RuntimeOptions, type RuntimeRequester, type ResolvedRuntimeOptions } from './options.js';
 export { unitIdOf, type LaunchRunOptions } from './run-loader.js';
 export {

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { resolveTaskRunConfig, type ResolvedTaskRunConfig, type TaskRunConfig } from '../config/task-run.js';
 import { HitstateError } from '../errors.js';
 import type { JsonObject } from '../store/json.js';
+import type { Store } from '../store/open-store.js';
 import type { TaskRunRecord } from '../store/types.js';
 import type { RuntimeServices } from './services.js';
 import { RunHost, readStoredRun } from './supervisor.js';
@@ -110,4 +111,16 @@ export function loadRunHost(services: RuntimeServices, runId: string): RunHost {
     },
     stored,
   );
+}
+
+/** Unfinished runs, and finished ones whose finished HITs were not all disposed when the process stopped. */
+export function runsToResume(store: Store): string[] {
+  const disposable = new Set(['accepted', 'soft_rejected', 'expired']);
+  return store.runs
+    .list()
+    .filter((run) => {
+      if (run.status !== 'done') return true;
+      return store.hits.ofRun(run.id).some((hit) => hit.status !== 'Disposed' && hit.unitId !== null && disposable.has(store.units.get(hit.unitId)?.status ?? ''));
+    })
+    .map((run) => run.id);
 }

@@ -11,37 +11,22 @@ import type { TimerHandle } from '../clock.js';
 import type { TaskRunConfig } from '../config/task-run.js';
 import { HitstateError } from '../errors.js';
 import type { MTurkGateway } from '../mturk/gateway.js';
-import { GatewayRegistry } from '../mturk/registry.js';
-import type { RequesterSpec } from '../mturk/environment.js';
 import { openStore, type Store } from '../store/open-store.js';
-import type { TaskRunStatus } from '../store/types.js';
 import { Activity } from './activity.js';
 import { auditSink } from './audit-sink.js';
 import { checkDrift, type DriftReport } from './drift.js';
 import { RuntimeEventBus, warnListenerError } from './events.js';
+import { RuntimeGateways } from './gateways.js';
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions, type RuntimeRequester } from './options.js';
 import { repairRestoredRun, type ResumeRepairs } from './resume.js';
 import { review, type ReviewAction, type ReviewOptions, type ReviewReport, type ReviewTarget } from './review.js';
-import { createRunRecords, loadRunHost, type LaunchRunOptions } from './run-loader.js';
+import { createRunRecords, loadRunHost, runsToResume, type LaunchRunOptions } from './run-loader.js';
+import { runInfoOf, waitForRun, type TaskRunInfo } from './run-info.js';
 import type { RunRegistry } from './run-registry.js';
 import type { RuntimeServices } from './services.js';
 import type { SyncReport } from './status-sync.js';
 import type { RunHost } from './supervisor.js';
 import { RuntimeTaskServerBackend } from './task-server-backend.js';
-
-/** A run as the runtime reports it. */
-export interface TaskRunInfo {
-  readonly runId: string;
-  readonly requesterName: string;
-  readonly status: TaskRunStatus;
-  readonly hitTypeId: string | null;
-  /** Units by status. */
-  readonly counts: Readonly<Record<AssignmentState, number>>;
-  /** Whether the run is loaded in this runtime (its supervisor is running). */
-  readonly loaded: boolean;
-  /** Why setup failed, or launching halted, if it did. */
-  readonly problem: string | null;
-}
 
 /** What `resume()` did for one run. */
 export interface ResumedRun {
@@ -59,8 +44,6 @@ export interface ExpireRunOptions {
   readonly wait?: boolean;
 }
 
-const ZERO_COUNTS: Readonly<Record<AssignmentState, number>> = Object.freeze({ created: 0, launched: 0, assigned: 0, completed: 0, accepted: 0, rejected: 0, soft_rejected: 0, expired: 0 });
-
 /**
  * A hitstate runtime. Create it with {@link createRuntime}.
  */
@@ -73,15 +56,10 @@ export class Runtime implements RunRegistry {
   readonly #activity = new Activity();
   readonly #runs = new Map<string, RunHost>();
   readonly #loading = new Map<string, Promise<RunHost>>();
-  readonly #registry: GatewayRegistry;
-  readonly #ownRegistry: boolean;
+  readonly #gateways: RuntimeGateways;
   readonly #ownStore: boolean;
-  readonly #gateways = new Map<string, MTurkGateway>();
-  /** Requesters registered at run time with static keys (never written to the store). */
-  readonly #memoryRequesters = new Map<string, RuntimeRequester>();
   readonly #sleepers = new Map<TimerHandle, () => void>();
   readonly #backend: RuntimeTaskServerBackend;
-  readonly #audit: ReturnType<typeof auditSink>;
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@link createRuntime}. */
@@ -90,9 +68,8 @@ export class Runtime implements RunRegistry {
     this.store = store;
     this.#ownStore = ownStore;
     this.events = new RuntimeEventBus(options.onListenerError ?? warnListenerError);
-    this.#registry = options.gateways ?? new GatewayRegistry();
-    this.#ownRegistry = options.gateways === undefined;
-    this.#audit = auditSink(store, this.events, (err) => this.#reportError(err));
+    const onError = (err: unknown): void => this.#reportError(err);
+    this.#gateways = new RuntimeGateways(options, store, this.#activity, auditSink(store, this.events, onError), onError);
     const activity = this.#activity;
     this.services = {
       store,
@@ -153,33 +130,7 @@ export class Runtime implements RunRegistry {
    * @throws HitstateError `HST_ERR_CONFIG_INVALID` for an unknown requester, `HST_ERR_CREDENTIALS_PROFILE_NOT_FOUND`.
    */
   gateway(requesterName: string = this.options.requester.name): MTurkGateway {
-    const existing = this.#gateways.get(requesterName);
-    if (existing !== undefined && !existing.closed) return existing;
-    const configured = this.#memoryRequesters.get(requesterName) ?? this.options.requesters.get(requesterName);
-    const stored = this.store.requesters.get(requesterName);
-    const credentials = configured?.credentials ?? stored?.credentialSource;
-    if (credentials === undefined) {
-      throw new HitstateError('HST_ERR_CONFIG_INVALID', `requester "${requesterName}" is unknown to this runtime and its store; pass it in createRuntime({ requesters })`, { field: 'requester' });
-    }
-    const env = this.options.environment;
-    const spec: RequesterSpec = {
-      name: requesterName,
-      environment: env.kind,
-      ...(env.kind === 'custom' ? { endpoint: env.endpoint } : {}),
-      ...(this.options.workerSiteUrl === undefined ? {} : { workerSiteUrl: this.options.workerSiteUrl }),
-      credentials,
-    };
-    const gateway = this.#registry.get(spec, {
-      clock: this.options.clock,
-      ...(this.options.governor === undefined ? {} : { governor: this.options.governor }),
-      ...(this.options.auditSalt === undefined ? {} : { auditSalt: this.options.auditSalt }),
-      ...(this.options.allowedLocales === undefined ? {} : { allowedLocales: this.options.allowedLocales }),
-      onAudit: this.#audit,
-      onListenerError: (err) => this.#reportError(err),
-    });
-    const watched = this.#activity.watch(gateway);
-    this.#gateways.set(requesterName, watched);
-    return watched;
+    return this.#gateways.get(requesterName);
   }
 
   /**
@@ -191,24 +142,12 @@ export class Runtime implements RunRegistry {
    */
   registerRequester(requester: RuntimeRequester): void {
     this.assertOpen();
-    resolveRuntimeOptions({ environment: this.options.environment, requester });
-    if (requester.credentials.kind === 'static') {
-      this.#memoryRequesters.set(requester.name, requester);
-      if (this.store.requesters.get(requester.name) === undefined) this.store.requesters.put({ name: requester.name, credentialSource: { kind: 'defaultChain' } });
-    } else {
-      this.#memoryRequesters.delete(requester.name);
-      this.store.requesters.put({ name: requester.name, credentialSource: requester.credentials });
-    }
-    const existing = this.#gateways.get(requester.name);
-    if (existing !== undefined) {
-      this.#gateways.delete(requester.name);
-      if (this.#ownRegistry) existing.close();
-    }
+    this.#gateways.register(requester);
   }
 
   /** Whether the runtime knows a requester (from its options, a registration or the store). */
   knowsRequester(requesterName: string): boolean {
-    return this.#memoryRequesters.has(requesterName) || this.options.requesters.has(requesterName) || this.store.requesters.get(requesterName) !== undefined;
+    return this.#gateways.knows(requesterName);
   }
 
   loaded(runId: string): RunHost | undefined {
@@ -262,7 +201,7 @@ export class Runtime implements RunRegistry {
    */
   async resume(runId?: string): Promise<ResumedRun[]> {
     this.assertOpen();
-    const ids = runId === undefined ? this.#runsToResume() : [this.store.runs.require(runId).id];
+    const ids = runId === undefined ? runsToResume(this.store) : [this.store.runs.require(runId).id];
     const resumed: ResumedRun[] = [];
     for (const id of ids) {
       if (this.#runs.has(id)) continue;
@@ -275,19 +214,6 @@ export class Runtime implements RunRegistry {
       resumed.push({ runId: id, restored: host.restored, repairs, drift });
     }
     return resumed;
-  }
-
-  /** Unfinished runs, and finished ones whose finished HITs were not all disposed when the process stopped. */
-  #runsToResume(): string[] {
-    const { store } = this;
-    const disposable = new Set(['accepted', 'soft_rejected', 'expired']);
-    return store.runs
-      .list()
-      .filter((run) => {
-        if (run.status !== 'done') return true;
-        return store.hits.ofRun(run.id).some((hit) => hit.status !== 'Disposed' && hit.unitId !== null && disposable.has(store.units.get(hit.unitId)?.status ?? ''));
-      })
-      .map((run) => run.id);
   }
 
   /**
@@ -304,7 +230,14 @@ export class Runtime implements RunRegistry {
    * waited for up to their assignment duration (draining), then finished HITs disposed. By default
    * resolves once the run is `done`.
    *
-   * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_RUN_STATE` when setup has not finished yet... never: a run in setup ends at once, `HST_ERR_RUNTIME_CLOSED`.
+   * A run still setting up ends at once (nothing was created on MTurk yet).
+   *
+   * @example
+   * ```ts
+   * await runtime.expireRun(runId);                  // resolves once the run is done
+   * await runtime.expireRun(runId, { wait: false }); // resolves once the expiry is under way
+   * ```
+   * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_RUNTIME_CLOSED` (also while waiting, if the runtime closes).
    */
   async expireRun(runId: string, options: ExpireRunOptions = {}): Promise<TaskRunInfo> {
     const run = await this.ensure(runId);
@@ -319,31 +252,7 @@ export class Runtime implements RunRegistry {
    * Rejects with `HST_ERR_RUNTIME_CLOSED` if the runtime closes first.
    */
   waitForRun(runId: string, predicate: (info: TaskRunInfo) => boolean): Promise<TaskRunInfo> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const info = this.runInfo(runId);
-        if (!predicate(info)) return false;
-        cleanup();
-        resolve(info);
-        return true;
-      };
-      const onChange = (event: { runId: string }): void => {
-        if (event.runId === runId) check();
-      };
-      const onClosing = (): void => {
-        cleanup();
-        reject(new HitstateError('HST_ERR_RUNTIME_CLOSED', `the runtime closed while waiting on run ${runId}`, { runId }));
-      };
-      const cleanup = (): void => {
-        this.events.off('run.progress', onChange);
-        this.events.off('run.statusChanged', onChange);
-        this.events.off('closing', onClosing);
-      };
-      this.events.on('run.progress', onChange);
-      this.events.on('run.statusChanged', onChange);
-      this.events.on('closing', onClosing);
-      check();
-    });
+    return waitForRun(this.events, () => this.runInfo(runId), runId, predicate);
   }
 
   /**
@@ -387,21 +296,7 @@ export class Runtime implements RunRegistry {
    * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`.
    */
   runInfo(runId: string): TaskRunInfo {
-    const record = this.store.runs.require(runId);
-    const run = this.#runs.get(runId);
-    if (run !== undefined) {
-      const { context } = run.supervisor();
-      return {
-        runId,
-        requesterName: record.requesterName,
-        status: run.status(),
-        hitTypeId: context.hitTypeId,
-        counts: context.counts,
-        loaded: true,
-        problem: context.failure?.reason ?? context.launchHalt?.reason ?? null,
-      };
-    }
-    return { runId, requesterName: record.requesterName, status: record.status, hitTypeId: record.hitTypeId, counts: { ...ZERO_COUNTS, ...this.store.units.statusCounts(runId) }, loaded: false, problem: null };
+    return runInfoOf(this.store, this.#runs.get(runId), runId);
   }
 
   /** Every run of the store, oldest first. */
@@ -432,9 +327,7 @@ export class Runtime implements RunRegistry {
   #quiet(): boolean {
     for (const run of this.#runs.values()) if (!run.persistence.idle) return false;
     if (this.#loading.size > 0) return false;
-    let inFlight = 0;
-    for (const gw of this.#gateways.values()) inFlight += gw.stats().inFlight;
-    if (inFlight > 0) return false;
+    if (this.#gateways.inFlight() > 0) return false;
     return this.#activity.busy <= 0;
   }
 
@@ -468,10 +361,10 @@ export class Runtime implements RunRegistry {
       this.#backend.close();
       await Promise.allSettled([...this.#loading.values()]);
       for (const run of this.#runs.values()) run.quiesce();
-      while ([...this.#gateways.values()].some((gw) => gw.stats().inFlight > 0)) await new Promise<void>((resolve) => setImmediate(resolve));
+      while (this.#gateways.inFlight() > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       for (const wake of [...this.#sleepers.values()]) wake();
       this.#sleepers.clear();
-      if (this.#ownRegistry) this.#registry.closeAll();
+      this.#gateways.close();
       await this.#activity.drain();
       for (const run of this.#runs.values()) run.stop();
       await this.store.flush();
