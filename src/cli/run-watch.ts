@@ -74,6 +74,7 @@ export async function watchRun(options: WatchOptions): Promise<number> {
     }
   };
   runtime.events.on('run.progress', onProgress);
+  progress.update(runtime.runInfo(runId));
   try {
     const reason = options.mode === 'expire' ? 'expire' : await untilEnd(options, progress, (problem) => {
       if (problem === warnedProblem) return;

@@ -136,4 +136,51 @@ Run('when the run is interrupted once then its HITs are expired, it ends, and th
   assert.match(resumed.stderr, /\[HST_ERR_RUN_STATE\]/);
 });
 
+Run('when the run is left and then expired then the task page is served while the last worker finishes, and the run ends', async (ctx) => {
+  const { sim } = ctx;
+  const run = start(ctx, ['run', 'task.json', '--env', sim.url, '--port', '0', '--poll-ms', '200', '--run-id', 'r3', '--quiet']);
+  await run.waitFor(/running .* launched 3/);
+  const hitTypeId = account(sim).hitTypes[0]!.hitTypeId;
+  const late = worker(sim);
+  assert.ok((await late.accept({ hitTypeId })).accepted);
+  await late.openTask();
+  run.child.kill('SIGINT');
+  await run.waitFor(/stopping/);
+  run.child.kill('SIGINT');
+  assert.is(await run.exited, 130);
+  assert.not.match(run.stdout(), /started u/, '--quiet prints no event lines');
+
+  const expire = start(ctx, ['expire', 'r3', '--poll-ms', '200']);
+  await expire.waitFor(/hitstate expire: run r3/);
+  await expire.waitFor(/draining/);
+  await late.submit({ sentiment: 'negative', comment: 'during the drain' });
+  assert.is(await expire.exited, 0, `${expire.stdout()}\n${expire.stderr()}`);
+  assert.match(expire.stdout(), /Run r3 is done\.[\s\S]*completed +1\n +expired +2/);
+  const again = await runCli(['expire', 'r3'], { cwd: ctx.dir.path, env: childEnv() });
+  assert.is(again.code, 0);
+  assert.match(again.stdout, /run r3 is already done; nothing to expire/);
+});
+
+Run('when hitstate sim runs in its own process then run and status work against its URL, as the docs show', async (ctx) => {
+  const simChild = start(ctx, ['sim', '--port', '0', '--seed', '5']);
+  const url = (await simChild.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  const run = start(ctx, ['run', 'task.json', '--env', url, '--port', '0', '--poll-ms', '200', '--run-id', 'r4']);
+  const hitTypeId = (await run.waitFor(/HIT type (\w+) created/))[1]!;
+  await run.waitFor(/running .* launched 3/);
+  const one = new SimulatedWorker({ workerId: 'A1SIMCHILD', mturkUrl: url });
+  assert.ok((await one.accept({ hitTypeId })).accepted);
+  await one.openTask();
+  await one.submit({ sentiment: 'positive', comment: 'via the sim process' });
+  await run.waitFor(/worker A1SIMCHILD submitted u\d/);
+  run.child.kill('SIGINT');
+  assert.is(await run.exited, 130);
+  const status = await runCli(['status', 'r4', '--json'], { cwd: ctx.dir.path, env: childEnv() });
+  const parsed = JSON.parse(status.stdout) as { status: string; counts: Record<string, number> };
+  assert.is(parsed.status, 'done');
+  assert.equal([parsed.counts.completed, parsed.counts.expired], [1, 2]);
+  simChild.child.kill('SIGINT');
+  assert.is(await simChild.exited, 0);
+  assert.match(simChild.stdout(), /hitstate sim stopped/);
+});
+
 Run.run();
