@@ -138,7 +138,7 @@ export class StatusSync {
     const { options } = this.#run.services;
     const status = this.#run.status();
     const sup = this.#run.supervisor().context;
-    const active = sup.counts.assigned > 0 || status === 'expiring' || status === 'draining' || sup.counts.completed > 0;
+    const active = sup.counts.assigned > 0 || status === 'expiring' || status === 'draining';
     return active ? options.activePollMs : options.idlePollMs;
   }
 
