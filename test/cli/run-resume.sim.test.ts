@@ -161,6 +161,27 @@ Run('when the run is left and then expired then the task page is served while th
   assert.match(again.stdout, /run r3 is already done; nothing to expire/);
 });
 
+Run('when the run process is killed outright then resume takes over its store and the worker\'s submission still lands', async (ctx) => {
+  const { sim } = ctx;
+  const run = start(ctx, ['run', 'task.json', '--env', sim.url, '--port', '0', '--poll-ms', '200', '--run-id', 'r5']);
+  const hitTypeId = (await run.waitFor(/HIT type (\w+) created/))[1]!;
+  const survivor = worker(sim);
+  assert.ok((await survivor.accept({ hitTypeId })).accepted);
+  await survivor.openTask();
+  await run.waitFor(new RegExp(`worker ${survivor.workerId} started`));
+  run.child.kill('SIGKILL');
+  assert.is(await run.exited, 'SIGKILL');
+
+  const resume = start(ctx, ['resume', 'r5', '--poll-ms', '200']);
+  await resume.waitFor(/restored from its saved actors/);
+  await resume.waitFor(/running|draining/);
+  await survivor.submit({ sentiment: 'positive', comment: 'after the kill' });
+  await resume.waitFor(new RegExp(`worker ${survivor.workerId} submitted`));
+  resume.child.kill('SIGINT');
+  assert.is(await resume.exited, 130, resume.stderr());
+  assert.match(resume.stdout(), /Run r5 is done\.[\s\S]*completed +1\n +expired +2/);
+});
+
 Run('when hitstate sim runs in its own process then run and status work against its URL, as the docs show', async (ctx) => {
   const simChild = start(ctx, ['sim', '--port', '0', '--seed', '5']);
   const url = (await simChild.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
