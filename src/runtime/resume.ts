@@ -25,6 +25,7 @@ import {
   type LaunchHITCommand,
 } from '../../machines/index.js';
 import type { IntentRecord } from '../store/types.js';
+import { compensationOfIntent, performCompensation } from './compensation.js';
 import { DriftKind } from './events.js';
 import { recordHit } from './hit-commands.js';
 import type { RunHost } from './supervisor.js';
@@ -122,6 +123,13 @@ export function repairRestoredRun(run: RunHost): ResumeRepairs {
   for (const agent of run.agents()) for (const c of pendingCommands(agent as never)) waitedOn.add(c.commandId);
   for (const intent of store.outbox.unconfirmedIntents(run.runId)) {
     if (intent.state === 'failed') continue;
+    const compensation = compensationOfIntent(intent);
+    if (compensation !== undefined) {
+      events.emit('drift.found', { runId: run.runId, kind: DriftKind.intentUnconfirmed, message: `compensation intent ${intent.token} was ${intent.state} when the process stopped; replayed with its original token`, workerId: compensation.workerId, action: 'replayed' });
+      void run.services.track(performCompensation(run.services, compensation)).catch((err: unknown) => run.services.reportError(err));
+      intentsReplayed++;
+      continue;
+    }
     const command = commandOfIntent(intent);
     if (command === undefined || waitedOn.has(command.commandId) || run.executor.has(command.commandId)) continue;
     events.emit('drift.found', {

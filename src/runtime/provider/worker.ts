@@ -13,8 +13,7 @@
 import { HitstateError } from '../../errors.js';
 import { toCents, formatUsd } from '../../mturk/money.js';
 import { isStateRefusal } from '../../mturk/outcome.js';
-import { compensationToken } from '../../mturk/tokens.js';
-import { performIntent } from '../outbox.js';
+import { performCompensation } from '../compensation.js';
 import { resolveQualification } from '../resources.js';
 import type { ReviewItem } from '../review.js';
 import type { Runtime } from '../runtime.js';
@@ -130,14 +129,7 @@ export class MTurkWorker {
     const amountUsd = formatUsd(toCents(input.amountUsd, 'amountUsd'));
     if (toCents(amountUsd) <= 0) return failed('HST_ERR_CONFIG_INVALID', `a bonus needs amountUsd above "0.00", got ${JSON.stringify(input.amountUsd)}`);
     const key = input.key ?? `${amountUsd}:${input.reason}`.slice(0, 200);
-    const token = compensationToken(input.runId, this.workerId, key);
-    const gw = runtime.gateway(requester);
-    const outcome = await performIntent(runtime.services, {
-      money: 'compensation',
-      intent: { kind: 'bonus', runId: input.runId, workerId: this.workerId, token, amountUsd, args: { compensation: true, reason: input.reason, key, requester } },
-      call: () => gw.createCompensationHIT({ workerId: this.workerId, rewardUsd: amountUsd, reason: input.reason, runId: input.runId!, key }),
-      record: (value, result) => ({ hitId: value?.hitId ?? (result.status === 'alreadyDone' ? (result.hitId ?? null) : null) }),
-    });
+    const outcome = await performCompensation(runtime.services, { runId: input.runId, workerId: this.workerId, amountUsd, reason: input.reason, key, requester });
     if (outcome.status === 'failed') return failed(outcome.retryable ? 'HST_ERR_MTURK_UNAVAILABLE' : 'HST_ERR_MTURK_REQUEST_INVALID', outcome.reason, outcome.retryable);
     const hitId = (outcome.recorded as { hitId?: string | null } | null)?.hitId ?? undefined;
     return succeeded({ via: 'compensationHIT', ...(hitId === undefined || hitId === null ? {} : { hitId }) }, outcome.status === 'alreadyDone' || outcome.fromRecord);
