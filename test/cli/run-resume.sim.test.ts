@@ -1,7 +1,7 @@
 // `hitstate run` and `hitstate resume` in child processes against a simulator running in this
 // process on the real clock, with simulated workers acting over HTTP: Ctrl-C ends a run cleanly,
 // Ctrl-C twice leaves it, `resume` finishes it, and `review` approves the work.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -182,12 +182,25 @@ Run('when the run process is killed outright then resume takes over its store an
   assert.match(resume.stdout(), /Run r5 is done\.[\s\S]*completed +1\n +expired +2/);
 });
 
-Run('when hitstate sim runs in its own process then run and status work against its URL, as the docs show', async (ctx) => {
+Run('when hitstate sim runs in its own process then run serves the config\'s own page against its URL, and status reads the result', async (ctx) => {
+  const dir = join(ctx.dir.path, 'mytask');
+  mkdirSync(join(dir, 'assets'), { recursive: true });
+  writeFileSync(join(dir, 'task.html'), '<!doctype html><html><head><title>Mine</title></head><body><p>My own task page</p><script src="assets/task.js"></script></body></html>');
+  writeFileSync(join(dir, 'preview.html'), '<!doctype html><html><head><title>Preview</title></head><body><p>My own preview</p></body></html>');
+  writeFileSync(join(dir, 'assets', 'task.js'), 'window.hitstate.getTask();');
+  const config = JSON.parse(readFileSync(join(ctx.dir.path, 'task.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(dir, 'task.json'), JSON.stringify({ ...config, page: { taskPage: 'task.html', previewPage: 'preview.html', assetsDir: 'assets' } }));
+
   const simChild = start(ctx, ['sim', '--port', '0', '--seed', '5']);
   const url = (await simChild.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
-  const run = start(ctx, ['run', 'task.json', '--env', url, '--port', '0', '--poll-ms', '200', '--run-id', 'r4']);
+  const run = start(ctx, ['run', 'mytask/task.json', '--env', url, '--port', '0', '--poll-ms', '200', '--run-id', 'r4']);
+  const taskUrl = (await run.waitFor(/task page: (\S+)/))[1]!;
   const hitTypeId = (await run.waitFor(/HIT type (\w+) created/))[1]!;
   await run.waitFor(/running .* launched 3/);
+  const preview = await fetch(`${taskUrl}?assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE`);
+  assert.match(await preview.text(), /My own preview/);
+  const asset = await fetch(new URL('assets/task.js', taskUrl));
+  assert.is(await asset.text(), 'window.hitstate.getTask();');
   const one = new SimulatedWorker({ workerId: 'A1SIMCHILD', mturkUrl: url });
   assert.ok((await one.accept({ hitTypeId })).accepted);
   await one.openTask();

@@ -21,7 +21,7 @@ import { absolutePage, labelExamplePage, pageProblems, type FieldProblem } from 
 /** A config file read and checked, with its page made absolute. */
 export interface LoadedConfig {
   readonly file: string;
-  /** The config to launch: as written, with `page` paths absolute. */
+  /** The config to launch: as written, with `page` paths made absolute. */
   readonly config: TaskRunConfig;
   readonly resolved: ResolvedTaskRunConfig;
   readonly page: TaskPageConfig;
@@ -71,7 +71,8 @@ export function loadConfigFile(path: string): LoadedConfig {
       problems,
     });
   }
-  return { file: path, config: { ...(object as unknown as TaskRunConfig), page }, resolved, page };
+  // The default page is not written into the run: a later resume serves the installed example.
+  return { file: path, config: validPage ? { ...(object as unknown as TaskRunConfig), page } : (object as unknown as TaskRunConfig), resolved, page };
 }
 
 function portOf(options: OptionValues): number {
