@@ -19,6 +19,8 @@ export interface NarrateOptions {
   readonly timeLabel: () => string;
   /** A short description of an agent's submission, shown after "submitted" (the demo shows the label). */
   readonly describeSubmission?: (agentId: string) => string | undefined;
+  /** Only what went wrong (failed commands, drift, errors); no worker, unit or money lines. */
+  readonly quiet?: boolean;
 }
 
 /** A unit id without its run prefix: `u3` for `run-7.u3`. */
@@ -84,9 +86,11 @@ export function narrate(runtime: Runtime, options: NarrateOptions): () => void {
   };
   const onError: (error: Error) => void = (error) => line(style.red(`error: ${error.message}`));
 
-  events.on('agent.statusChanged', onAgent);
-  events.on('unit.statusChanged', onUnit);
-  events.on('money.moved', onMoney);
+  if (options.quiet !== true) {
+    events.on('agent.statusChanged', onAgent);
+    events.on('unit.statusChanged', onUnit);
+    events.on('money.moved', onMoney);
+  }
   events.on('command.failed', onFailed);
   events.on('drift.found', onDrift);
   events.on('error', onError);

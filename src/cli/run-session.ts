@@ -23,7 +23,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'port', type: 'number', value: 'N', description: 'Port of the task server, 0 for a free one (run: 8080; resume and expire: the port the run\'s HITs point at)', env: 'HITSTATE_PORT' },
   { name: 'host', type: 'string', value: 'ADDR', description: 'Interface the task server listens on', default: '127.0.0.1', env: 'HITSTATE_HOST' },
   { name: 'poll-ms', type: 'number', value: 'MS', description: 'Status-sync interval while units are assigned (6 times longer while none is)', default: 10_000, env: 'HITSTATE_POLL_MS' },
-  { name: 'quiet', type: 'boolean', description: 'Print progress only, not each worker event', env: 'HITSTATE_QUIET' },
+  { name: 'quiet', type: 'boolean', description: 'Print progress and problems only, not each worker event', env: 'HITSTATE_QUIET' },
 ];
 
 /** `--public-url` of `hitstate run` (a resumed run keeps the task URL its HITs point at). */

@@ -27,7 +27,7 @@ export interface WatchOptions {
   readonly session: RunSession;
   readonly runId: string;
   readonly mode: WatchMode;
-  /** Only progress, no event lines. */
+  /** Only progress and problems, no worker events. */
   readonly quiet: boolean;
   /** @defaultValue systemClock */
   readonly clock?: Clock;
@@ -50,7 +50,7 @@ export async function watchRun(options: WatchOptions): Promise<number> {
   const clock = options.clock ?? systemClock;
   const timeLabel = clockTime(clock);
   const progress = new ProgressView(io, { style, clock, timeLabel });
-  const stopNarrating = options.quiet ? () => undefined : narrate(runtime, { runId, style, emit: (l) => progress.log(l), timeLabel });
+  const stopNarrating = narrate(runtime, { runId, style, emit: (l) => progress.log(l), timeLabel, quiet: options.quiet });
   const log = (text: string): void => progress.log(`${style.dim(timeLabel())}  ${text}`);
   let disposal: DisposalReport | undefined;
   let onDisposal: () => void = () => undefined;
