@@ -119,7 +119,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[], env
       const hint = suggest(unknown.replace(/^-+/, ''), spec.options.map((o) => o.name));
       throw usageError(`hitstate ${spec.name}: unknown option ${unknown}.${hint ? ` Did you mean --${hint}?` : ''} See \`hitstate ${spec.name} --help\`.`);
     }
-    throw usageError(`hitstate ${spec.name}: ${message}. See \`hitstate ${spec.name} --help\`.`);
+    throw usageError(`hitstate ${spec.name}: ${message.replace(/\.$/, '')}. See \`hitstate ${spec.name} --help\`.`);
   }
   const options: OptionValues = { help: parsed.values.help === true };
   for (const o of spec.options) {
