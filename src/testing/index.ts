@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { VirtualClock } from 'hitstate';
+ * import { createRuntime, createTaskServer, VirtualClock } from 'hitstate';
  * import { createSimulator } from 'hitstate/simulator';
  * import { SimulatedWorker, VirtualTimeDriver } from 'hitstate/testing';
  *
