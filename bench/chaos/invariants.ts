@@ -62,7 +62,13 @@ export function checkInvariants(account: AccountView | undefined, store: Store, 
         add('submission-once', `assignment ${a.assignmentId} (${a.status} on MTurk) has ${holders.length} agents in the store`);
         continue;
       }
-      const stored = store.agents.submission(holders[0]!.id);
+      let stored: unknown;
+      try {
+        stored = store.agents.submission(holders[0]!.id);
+      } catch (err) {
+        add('submission-once', `assignment ${a.assignmentId}: the stored submission of agent ${holders[0]!.id} cannot be read back (${(err as Error).message})`);
+        continue;
+      }
       const expected = mturkData(a.answer);
       if (stored === undefined) add('submission-once', `assignment ${a.assignmentId} (${a.status} on MTurk): no submission stored for agent ${holders[0]!.id}`);
       else if (expected.problem === undefined && JSON.stringify(stored) !== JSON.stringify(expected.data)) {

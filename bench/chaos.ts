@@ -1,0 +1,107 @@
+// `npm run chaos`: the reliability campaign of docs/benchmarks.md.
+//   kill       50 seeded runs killed with SIGKILL in every phase and resumed (bench/chaos/kill.ts)
+//   faults     20 seeded runs on a server injecting 10% faults and dropped connections, tightly throttled
+//   bad input  malformed, forged and oversized input to the task server, MTurk and the CLI while a run is live
+// Every run is checked against the invariants (bench/chaos/invariants.ts); writes
+// bench/results-chaos.json and the campaign's section of docs/benchmarks.md. Exits 1 when an
+// invariant broke, a run could not finish or a bad input got an undocumented answer.
+//
+// Usage: npm run chaos [-- --only kill,faults,bad-input] [-- --seeds 1,2,3]
+//   --only    runs the named campaigns and prints their counts without writing results or docs
+//   --seeds   kill and fault seeds to run instead of 1-50 and 1-20 (implies not writing results)
+//   HITSTATE_CHAOS_JOBS=N   runs at once (default 3)
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runBadInput, type BadInputReport } from './chaos/bad-input.js';
+import { runKill } from './chaos/kill.js';
+import { CHAOS_SECTION, renderChaosSection } from './chaos/report.js';
+import { runScenario } from './chaos/scenario.js';
+import { summarize, type ChaosResults } from './chaos/summary.js';
+import { writeSection } from './support/docs-file.js';
+import { load1m, machineInfo } from './support/machine.js';
+import { inPool } from './support/pool.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const KILL_SEEDS = Array.from({ length: 50 }, (_, i) => i + 1);
+const KILL_UNITS = 4;
+const FAULT_SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
+const FAULT_UNITS = 8;
+const FAULT_RATE = 0.1;
+const TIGHT_THROTTLE = { ratePerSecond: 1, burst: 2 } as const;
+const BAD_INPUT_SEED = 101;
+const BAD_INPUT_UNITS = 6;
+const ALL = ['kill', 'faults', 'bad-input'] as const;
+
+function option(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+async function main(): Promise<void> {
+  const only = new Set((option('--only') ?? ALL.join(',')).split(','));
+  const unknown = [...only].filter((c) => !(ALL as readonly string[]).includes(c));
+  if (unknown.length > 0) throw new Error(`--only takes a comma-separated list of ${ALL.join(', ')}; got ${unknown.join(', ')}`);
+  const seeds = option('--seeds')?.split(',').map(Number);
+  if (seeds !== undefined && seeds.some((s) => !Number.isInteger(s) || s < 1)) throw new Error(`--seeds takes positive integers, got ${option('--seeds')}`);
+  const full = only.size === ALL.length && seeds === undefined;
+  const jobs = Math.max(1, Number(process.env.HITSTATE_CHAOS_JOBS ?? 3));
+  const started = performance.now();
+  const loadAverage: Record<string, number> = { start: load1m() };
+
+  const killSeeds = only.has('kill') ? (seeds ?? KILL_SEEDS) : [];
+  say(`- kill: ${killSeeds.length} runs of ${KILL_UNITS} units, ${jobs} at a time`);
+  const killRuns = await inPool(killSeeds, jobs, async (seed) => {
+    const run = await runKill(seed, KILL_UNITS);
+    say(`  seed ${seed}: ${run.kills.map((k) => `${k.operation}/${k.mode}`).join(', ') || 'no kill landed'}; ${run.restarts} restarts; ${run.problems.length === 0 ? 'ok' : `BROKEN: ${run.problems.join('; ')}`}`);
+    return run;
+  });
+
+  const faultSeeds = only.has('faults') ? (seeds ?? FAULT_SEEDS) : [];
+  say(`- faults: ${faultSeeds.length} runs of ${FAULT_UNITS} units, ${FAULT_RATE * 100}% faults, throttled at ${TIGHT_THROTTLE.ratePerSecond}/s burst ${TIGHT_THROTTLE.burst}`);
+  const faultRuns = await inPool(faultSeeds, jobs, async (seed) => {
+    const run = await runScenario({ seed, units: FAULT_UNITS, sim: { faultRate: FAULT_RATE, throttle: TIGHT_THROTTLE } });
+    const broken = [...run.violations.map((v) => `${v.invariant}: ${v.detail}`), ...run.problems];
+    say(`  seed ${seed}: ${run.faults + run.dropped} faults, ${run.throttled} throttled; ${broken.length === 0 ? 'ok' : `BROKEN: ${broken.join('; ')}`}`);
+    return run;
+  });
+
+  let badInput: BadInputReport = { outcomes: [], runs: [] };
+  if (only.has('bad-input')) {
+    say('- bad input');
+    badInput = await runBadInput(BAD_INPUT_SEED, BAD_INPUT_UNITS);
+    for (const o of badInput.outcomes) say(`  ${o.ok ? 'ok        ' : 'UNEXPECTED'} ${o.target}: ${o.name}: ${o.got}`);
+  }
+
+  loadAverage.end = load1m();
+  const results: ChaosResults = {
+    machine: machineInfo(),
+    wallSeconds: (performance.now() - started) / 1000,
+    loadAverage,
+    kill: { units: KILL_UNITS, runs: killRuns },
+    faults: { units: FAULT_UNITS, faultRate: FAULT_RATE, throttle: TIGHT_THROTTLE, runs: faultRuns },
+    badInput,
+  };
+  const s = summarize(results);
+  say('');
+  say(`runs ${s.runs}, kills ${s.kills} (${Object.entries(s.killsByPhase).map(([p, n]) => `${p} ${n}`).join(', ')}), restarts ${s.restarts}, faults injected ${s.faultsInjected}, throttled ${s.throttled}, bad inputs ${s.badInputs}`);
+  say(`${s.violations === 0 ? 'PASS' : 'MISS'}  invariant violations: ${s.violations} (target 0)`);
+  say(`${s.unfinishedRuns === 0 ? 'PASS' : 'MISS'}  runs that could not finish: ${s.unfinishedRuns} (target 0)`);
+  say(`${s.unexpectedAnswers === 0 ? 'PASS' : 'MISS'}  bad inputs answered otherwise than documented: ${s.unexpectedAnswers} (target 0)`);
+  say(`${Math.round(results.wallSeconds)} s in all`);
+  if (s.violations + s.unfinishedRuns + s.unexpectedAnswers > 0) process.exitCode = 1;
+  if (!full) {
+    say('(--only or --seeds: results and docs not written)');
+    return;
+  }
+  writeFileSync(join(root, 'bench', 'results-chaos.json'), `${JSON.stringify({ ...results, summary: s }, null, 2)}\n`);
+  writeSection(CHAOS_SECTION, renderChaosSection(results, s));
+  say('wrote bench/results-chaos.json and docs/benchmarks.md');
+}
+
+await main();

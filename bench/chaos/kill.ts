@@ -1,0 +1,100 @@
+// The kill campaign: the runtime engineer's crash harness (test/support/crash-harness.ts: a child
+// process runs the task run through the public API and is killed with SIGKILL at chosen MTurk
+// calls, before or after the call takes effect, then restarted with `resume` until the run is
+// done, and the store is checked against the simulator) driven with kill points planned here so
+// that every phase of a run is hit: launch, sync, review, bonus and shutdown.
+import { runCrashScenario, type CrashTarget } from '../../test/support/crash-harness.js';
+import { seededRandom } from '../support/numbers.js';
+
+export const PHASES = ['launch', 'sync', 'review', 'bonus', 'shutdown'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** The phase of a run an MTurk operation belongs to. */
+export function phaseOf(operation: string): Phase | 'other' {
+  if (/^(CreateHITType|CreateHITWithHITType|CreateHIT|CreateQualificationType|ListQualificationTypes)$/.test(operation)) return 'launch';
+  if (/^(ListHITs|ListReviewableHITs|GetHIT|GetAssignment|ListAssignmentsForHIT)$/.test(operation)) return 'sync';
+  if (/^(ApproveAssignment|RejectAssignment)$/.test(operation)) return 'review';
+  if (operation === 'SendBonus') return 'bonus';
+  if (/^(UpdateExpirationForHIT|DeleteHIT|UpdateHITReviewStatus)$/.test(operation)) return 'shutdown';
+  return 'other';
+}
+
+/** Operations a kill aimed at a phase picks from, and how many times each surely happens in a run of `units`. */
+function candidates(phase: Phase, units: number): Array<{ operation: string; occurrences: number }> {
+  switch (phase) {
+    case 'launch':
+      return [{ operation: 'CreateHITType', occurrences: 1 }, { operation: 'CreateHITWithHITType', occurrences: units }, { operation: 'CreateHITWithHITType', occurrences: units }];
+    case 'sync':
+      return [{ operation: 'ListHITs', occurrences: 12 }, { operation: 'ListHITs', occurrences: 12 }, { operation: 'ListAssignmentsForHIT', occurrences: 1 }, { operation: 'GetHIT', occurrences: 1 }];
+    case 'review':
+      return [{ operation: 'ApproveAssignment', occurrences: units }];
+    case 'bonus':
+      return [{ operation: 'SendBonus', occurrences: units }];
+    case 'shutdown':
+      return [{ operation: 'DeleteHIT', occurrences: units }];
+  }
+}
+
+/** Long enough for MTurk (and the simulator) to forget UniqueRequestTokens. */
+const PAST_TOKEN_MEMORY_MS = 25 * 3_600_000;
+
+export interface KillPlan {
+  readonly seed: number;
+  readonly units: number;
+  readonly targets: readonly CrashTarget[];
+  /** Extra kills at calls the harness draws from the seed among the first `killWindow`. */
+  readonly randomKills: number;
+  readonly killWindow: number;
+}
+
+/**
+ * The kills of run `seed`: one to three aimed at phases in rotation (so 50 runs spread evenly
+ * over the five), one seeded at a random call in every third run, and every tenth run stays down
+ * for 25 hours after its first kill.
+ */
+export function planKills(seed: number, units: number): KillPlan {
+  const random = seededRandom(seed * 7919);
+  const count = 1 + (seed % 3);
+  const targets: CrashTarget[] = [];
+  for (let j = 0; j < count; j++) {
+    const phase = PHASES[(seed * 2 + j) % PHASES.length]!;
+    const options = candidates(phase, units);
+    const pick = options[Math.floor(random() * options.length)]!;
+    const occurrence = 1 + Math.floor(random() * pick.occurrences);
+    if (targets.some((t) => t.operation === pick.operation && t.occurrence === occurrence)) continue;
+    const mode = random() < 0.5 ? 'drop' : 'dropAfter';
+    targets.push({ operation: pick.operation, occurrence, mode, ...(j === 0 && seed % 10 === 0 ? { downtimeMs: PAST_TOKEN_MEMORY_MS } : {}) });
+  }
+  return { seed, units, targets, randomKills: seed % 3 === 0 ? 1 : 0, killWindow: 80 };
+}
+
+export interface KillRunReport {
+  readonly seed: number;
+  readonly plan: KillPlan;
+  readonly kills: ReadonlyArray<{ readonly call: number; readonly operation: string; readonly mode: string; readonly phase: Phase | 'other' }>;
+  readonly restarts: number;
+  readonly calls: number;
+  /** Broken invariants found by the harness's final checks, or why the run could not finish. */
+  readonly problems: readonly string[];
+  readonly wallMs: number;
+}
+
+/** Runs one planned kill scenario. */
+export async function runKill(seed: number, units: number): Promise<KillRunReport> {
+  const plan = planKills(seed, units);
+  const started = performance.now();
+  try {
+    const report = await runCrashScenario({ seed, units, kills: plan.randomKills, killWindow: plan.killWindow, targets: plan.targets });
+    return {
+      seed,
+      plan,
+      kills: report.kills.map((k) => ({ ...k, phase: phaseOf(k.operation) })),
+      restarts: report.restarts,
+      calls: report.calls,
+      problems: report.problems,
+      wallMs: performance.now() - started,
+    };
+  } catch (err) {
+    return { seed, plan, kills: [], restarts: 0, calls: 0, problems: [`the scenario did not finish: ${err instanceof Error ? err.message : String(err)}`], wallMs: performance.now() - started };
+  }
+}
