@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { machineStates } from '../../machines/export.js';
 import { MACHINES } from '../../machines/registry.js';
 import type { CliIO } from '../../src/cli/command.js';
-import { staleFiles } from '../../src/cli/commands/viz.js';
+import { staleDocument, staleFiles } from '../../src/cli/commands/viz.js';
 import { main } from '../../src/cli/main.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -118,9 +118,30 @@ Viz('when options do not fit together then it is a usage error (exit 2) saying w
   assert.is(bad.code, 2);
 });
 
+Viz('when --refresh FILE is given then only its generated blocks are rewritten, and --check reports staleness', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hitstate-viz-'));
+  try {
+    const file = join(dir, 'README.md');
+    writeFileSync(file, '# Title\n\n<!-- viz:unit:mermaid -->\nold\n<!-- /viz -->\n\nKept as written.\n');
+    const stale = await viz(['--refresh', 'README.md', '--check'], dir);
+    assert.is(stale.code, 1);
+    assert.match(stale.err, /stale diagrams/);
+    const refreshed = await viz(['--refresh', 'README.md'], dir);
+    assert.is(refreshed.code, 0);
+    const text = readFileSync(file, 'utf8');
+    assert.ok(text.startsWith('# Title\n\n<!-- viz:unit:mermaid -->\n```mermaid\nstateDiagram-v2'));
+    assert.ok(text.endsWith('<!-- /viz -->\n\nKept as written.\n'));
+    assert.is((await viz(['--refresh', 'README.md', '--check'], dir)).code, 0);
+    assert.is((await viz(['--refresh', 'missing.md'], dir)).code, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 Viz('when the committed docs/machines/* and docs/machines.md are compared with fresh output then none is stale (run `npm run viz`)', () => {
   assert.ok(existsSync(join(root, 'docs', 'machines.md')));
   assert.equal(staleFiles(join(root, 'docs', 'machines')), []);
+  assert.not.ok(staleDocument(join(root, 'README.md')), 'README.md has stale diagrams: run `npm run viz`');
 });
 
 Viz.run();

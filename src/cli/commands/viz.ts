@@ -47,6 +47,13 @@ export function refreshGeneratedBlocks(markdown: string): string {
   });
 }
 
+/** True when `file` exists and its generated blocks differ from freshly generated output. */
+export function staleDocument(file: string): boolean {
+  if (!existsSync(file)) return false;
+  const text = readFileSync(file, 'utf8');
+  return refreshGeneratedBlocks(text) !== text;
+}
+
 /** Files under `dir` (and `dir.md`) whose content differs from freshly generated output. */
 export function staleFiles(dir: string): string[] {
   const stale: string[] = [];
@@ -54,11 +61,7 @@ export function staleFiles(dir: string): string[] {
     const path = join(dir, file);
     if (!existsSync(path) || readFileSync(path, 'utf8') !== content) stale.push(path);
   }
-  const doc = `${dir}.md`;
-  if (existsSync(doc)) {
-    const text = readFileSync(doc, 'utf8');
-    if (refreshGeneratedBlocks(text) !== text) stale.push(doc);
-  }
+  if (staleDocument(`${dir}.md`)) stale.push(`${dir}.md`);
   return stale;
 }
 
@@ -69,20 +72,45 @@ export const vizCommand: CommandSpec = {
     'Prints a machine as a Mermaid state diagram, as XState JSON (machine.toJSON(), importable by Stately tools)',
     'or as a markdown table of its states. With --write, writes <machine>.mmd and <machine>.json for every machine',
     'into DIR and refreshes the generated blocks (<!-- viz:NAME:mermaid --> ... <!-- /viz -->) of DIR.md if it exists.',
+    'With --refresh FILE, refreshes only the generated blocks of FILE (e.g. the README).',
   ].join('\n'),
   options: [
     { name: 'machine', type: 'string', description: 'Draw only this machine', choices: MACHINE_NAMES, value: 'NAME' },
     { name: 'format', type: 'string', description: 'What to print (without --write)', choices: FORMATS, default: 'mermaid', value: 'FORMAT' },
     { name: 'write', type: 'string', description: 'Write the files into DIR instead of printing', value: 'DIR' },
-    { name: 'check', type: 'boolean', description: 'With --write: write nothing, exit 1 if a file is missing or stale' },
+    { name: 'refresh', type: 'string', description: 'Refresh the generated blocks of a markdown FILE', value: 'FILE' },
+    { name: 'check', type: 'boolean', description: 'With --write or --refresh: write nothing, exit 1 if a file is missing or stale' },
   ],
-  examples: ['hitstate viz --machine unit', 'hitstate viz --machine agent --format json > agent.json', 'hitstate viz --write docs/machines', 'hitstate viz --write docs/machines --check'],
+  examples: [
+    'hitstate viz --machine unit',
+    'hitstate viz --machine agent --format json > agent.json',
+    'hitstate viz --write docs/machines',
+    'hitstate viz --write docs/machines --check',
+    'hitstate viz --refresh README.md',
+  ],
   async run(args, io) {
     const only = args.options.machine as MachineName | undefined;
     const format = args.options.format as Format;
     const dir = args.options.write as string | undefined;
+    const refresh = args.options.refresh as string | undefined;
+    if (refresh !== undefined) {
+      if (dir !== undefined || only !== undefined) throw usageError('hitstate viz: --refresh FILE stands alone; drop --write and --machine.', 'refresh');
+      const file = resolve(io.cwd, refresh);
+      if (!existsSync(file)) throw usageError(`hitstate viz: ${refresh} does not exist.`, 'refresh');
+      if (!staleDocument(file)) {
+        io.out(`hitstate viz: ${refresh} is up to date.\n`);
+        return EXIT.ok;
+      }
+      if (args.options.check === true) {
+        io.err(`hitstate viz: ${refresh} has stale diagrams (run \`hitstate viz --refresh ${refresh}\`).\n`);
+        return EXIT.failure;
+      }
+      writeFileSync(file, refreshGeneratedBlocks(readFileSync(file, 'utf8')));
+      io.out(`hitstate viz: refreshed ${refresh}\n`);
+      return EXIT.ok;
+    }
     if (dir === undefined) {
-      if (args.options.check === true) throw usageError('hitstate viz: --check needs --write DIR (the directory to check).', 'check');
+      if (args.options.check === true) throw usageError('hitstate viz: --check needs --write DIR or --refresh FILE.', 'check');
       const names = only === undefined ? MACHINE_NAMES : [only];
       // JSON for every machine is one document keyed by machine name, so scripts can parse it.
       if (format === 'json' && names.length > 1) io.out(`${JSON.stringify(Object.fromEntries(names.map((name) => [name, JSON.parse(render(name, 'json')) as unknown])), null, 2)}\n`);
