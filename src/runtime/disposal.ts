@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { hitsOf, unitEntryOf } from '../../machines/index.js';
+import { hitOf, hitsOf, unitEntryOf } from '../../machines/index.js';
 import { isStateRefusal } from '../mturk/outcome.js';
 import { DriftKind, type DisposalReport } from './events.js';
 import type { RunPort } from './run-port.js';
@@ -29,29 +29,19 @@ export class Disposal {
     this.#run = run;
   }
 
-  /** Disposes the HITs of finished units (when the run is ending); call it whenever a unit or the run changed. */
-  disposeFinished(): void {
+  /**
+   * Disposes the HITs of finished units when the run is ending: of one unit (it just changed), or
+   * of every unit (the run changed, a sync cycle ended). At `done`, once nothing is under way, sweeps MTurk.
+   */
+  disposeFinished(unitId?: string): void {
     const run = this.#run;
     if (this.#stopped || !ENDING.has(run.status())) return;
-    const { store } = run.services;
     const snapshot = run.supervisor();
-    for (const [hitId, record] of hitsOf(snapshot)) {
-      if (record.unitId === null || this.#underWay.has(hitId)) continue;
-      const status = unitEntryOf(snapshot, record.unitId)?.status;
-      if (status === undefined || !DISPOSABLE.has(status)) continue;
-      if (store.hits.get(hitId)?.status === 'Disposed') continue;
-      if ((this.#retryAfter.get(hitId) ?? 0) > run.services.clock.now()) continue;
-      this.#underWay.add(hitId);
-      void run.services
-        .track(this.#dispose(hitId))
-        .catch((err: unknown) => {
-          this.#retryAfter.set(hitId, run.services.clock.now() + run.services.options.activePollMs);
-          if (!this.#stopped) run.services.reportError(err);
-        })
-        .finally(() => {
-          this.#underWay.delete(hitId);
-          this.disposeFinished();
-        });
+    if (unitId !== undefined) {
+      const hitId = run.unit(unitId)?.context.hitId ?? null;
+      if (hitId !== null) this.#consider(hitId, unitId, snapshot);
+    } else {
+      for (const [hitId, record] of hitsOf(snapshot)) if (record.unitId !== null) this.#consider(hitId, record.unitId, snapshot);
     }
     if (run.status() === 'done' && !this.#swept && this.#underWay.size === 0) {
       this.#swept = true;
@@ -60,6 +50,27 @@ export class Disposal {
         if (!this.#stopped) run.services.reportError(err);
       });
     }
+  }
+
+  #consider(hitId: string, unitId: string, snapshot: ReturnType<RunPort['supervisor']>): void {
+    const run = this.#run;
+    if (this.#underWay.has(hitId) || hitOf(snapshot, hitId)?.unitId !== unitId) return;
+    const status = unitEntryOf(snapshot, unitId)?.status;
+    if (status === undefined || !DISPOSABLE.has(status)) return;
+    if (run.services.store.hits.get(hitId)?.status === 'Disposed') return;
+    if ((this.#retryAfter.get(hitId) ?? 0) > run.services.clock.now()) return;
+    this.#underWay.add(hitId);
+    void run.services
+      .track(this.#dispose(hitId))
+      .catch((err: unknown) => {
+        this.#retryAfter.set(hitId, run.services.clock.now() + run.services.options.activePollMs);
+        if (!this.#stopped) run.services.reportError(err);
+      })
+      .finally(() => {
+        this.#underWay.delete(hitId);
+        // The sweep at done waits for the last disposal.
+        if (this.#underWay.size === 0) this.disposeFinished(unitId);
+      });
   }
 
   /** Stops disposing (the runtime is closing); what is left is disposed after a resume. */

@@ -131,14 +131,21 @@ function agentsOf(run: RunHost, target: ReviewTarget, action: ReviewAction): Age
   });
 }
 
-/** Request ids of an agent whose intent MTurk refused for good: asked again, they get a new id. */
-function nextRequestId(run: RunHost, agentId: string, base: string): string {
-  const refused = run.services.store.outbox
-    .ofRun(run.runId)
-    .filter((i) => i.agentId === agentId && i.state === 'failed' && i.failure?.retryable !== true)
-    .map((i) => (i.args as { requestId?: unknown }).requestId)
-    .filter((id): id is string => typeof id === 'string' && id.startsWith(`${base}#`)).length;
-  return `${base}#${refused}`;
+/**
+ * Counts, per agent and request stem, the intents MTurk refused for good: such a request, asked
+ * again, gets the next id. Built once per review call (one pass over the run's outbox).
+ */
+function refusedRequests(run: RunHost): (agentId: string, base: string) => string {
+  const counts = new Map<string, number>();
+  for (const intent of run.services.store.outbox.ofRun(run.runId)) {
+    if (intent.agentId === null || intent.state !== 'failed' || intent.failure?.retryable === true) continue;
+    const requestId = (intent.args as { requestId?: unknown }).requestId;
+    if (typeof requestId !== 'string') continue;
+    const stem = requestId.slice(0, requestId.lastIndexOf('#'));
+    const key = `${intent.agentId}\n${stem}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return (agentId, base) => `${base}#${counts.get(`${agentId}\n${base}`) ?? 0}`;
 }
 
 function bonusKeyOf(action: Extract<ReviewAction, { kind: 'bonus' }>): string {
@@ -189,6 +196,7 @@ export async function review(runs: RunRegistry, runId: string, target: ReviewTar
   const wait = options.wait !== false;
   const items: ReviewItem[] = [];
   const waits: Array<Promise<void>> = [];
+  const nextRequestId = refusedRequests(run);
   for (const record of agentsOf(run, target, action)) {
     const view = run.agent(record.id);
     const base = { agentId: record.id, unitId: record.unitId, workerId: record.workerId, assignmentId: record.assignmentId };
@@ -226,7 +234,7 @@ export async function review(runs: RunRegistry, runId: string, target: ReviewTar
       items.push({ ...base, statusBefore, outcome: 'queued' });
       continue;
     }
-    const requestId = nextRequestId(run, record.id, requestBase);
+    const requestId = nextRequestId(record.id, requestBase);
     const commandId = `${run.runId}/${record.id}/${COMMAND_KIND[action.kind]}/${requestId}`;
     const at = run.services.clock.now();
     switch (action.kind) {

@@ -179,10 +179,10 @@ export class RunHost implements RunPort {
     this.disposal.disposeFinished();
   }
 
-  readonly #onUnitChanged = (event: { runId: string }): void => {
+  readonly #onUnitChanged = (event: { runId: string; unitId: string }): void => {
     if (event.runId !== this.runId || this.#closed) return;
     this.sync.reschedule();
-    this.disposal.disposeFinished();
+    this.disposal.disposeFinished(event.unitId);
   };
 
   readonly #onRunChanged = (event: { runId: string }): void => {

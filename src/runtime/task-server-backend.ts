@@ -88,10 +88,6 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
     const run = await this.#runOfHit(arrival.hitId);
     const { store, clock } = run.services;
     const agentId = agentIdFor(arrival.assignmentId, arrival.workerId);
-    const holder = store.agents.ofRun(run.runId).find((a) => a.assignmentId === arrival.assignmentId && a.workerId !== arrival.workerId);
-    if (holder !== undefined) {
-      throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_MISMATCH', `assignment ${arrival.assignmentId} is held by worker ${holder.workerId}`, { assignmentId: arrival.assignmentId, runId: run.runId });
-    }
     if (store.workers.isBlocked(arrival.workerId, run.requesterName)) {
       throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_MISMATCH', `worker ${arrival.workerId} is blocked by requester ${run.requesterName}`, { workerId: arrival.workerId, runId: run.runId });
     }
