@@ -108,7 +108,7 @@ function detectionSection(r: BenchResults, d: NonNullable<BenchResults['detectio
     d.byInterval.map((run) => (Math.max(...run.latenciesMs[kind]) / run.activePollMs).toFixed(2)).join(', ');
   lines.push(
     '',
-    `How latency depends on the poll interval P: nothing is learnt between two cycles, so a submit is seen by the next cycle, between 0 and P after it (worst case as a fraction of P at ${d.byInterval.map((x) => sec(x.activePollMs)).join(', ')}: ${ratio('submit')}); a missed submit is reconciled in that same cycle (${ratio('missed submit')}). A return is confirmed in two phases (a first Assignable observation, then a confirmation strictly later), which costs up to one more period: ${ratio('return')}. Latency scales linearly with P; its cost in calls scales with 1/P (benchmark 1).`,
+    `How latency depends on the poll interval P (the same seeded phases at every interval): nothing is learnt between two cycles, so a submit is seen by the next cycle, between 0 and P after it (worst case as a fraction of P at ${d.byInterval.map((x) => sec(x.activePollMs)).join(', ')}: ${ratio('submit')}); a missed submit is reconciled in that same cycle (${ratio('missed submit')}). A return is confirmed in two phases (a first Assignable observation, then a confirmation strictly later), which costs up to one more period: ${ratio('return')}. Latency scales linearly with P; its cost in calls scales with 1/P (benchmark 1).`,
   );
   return lines;
 }
@@ -175,7 +175,7 @@ function storeSection(r: BenchResults, store: StoreResults): string[] {
     '',
     '| Figure | Result | Target | |',
     '|---|---|---|---|',
-    ...store.targets.map((t) => `| ${t.figure} | ${formatMs(t.value)} (${t.unit}) | < ${formatMs(t.target)} | ${verdict(t.pass)} |`),
+    ...store.targets.map((t) => `| ${t.figure} | ${formatMs(t.value)} ${t.unit.replace(/^ms /, '')} | < ${formatMs(t.target)} | ${verdict(t.pass)} |`),
   ];
 }
 

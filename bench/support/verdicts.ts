@@ -56,6 +56,6 @@ export function evaluate(r: BenchResults): TargetRow[] {
     rows.push(below(SCALE, `CPU per sync cycle excluding network (median of ${s.length})`, median(s.map((x) => x.cycleCpuExcludingNetworkMedianMs)), CYCLE_CPU_TARGET_MS, formatMs));
     rows.push(below(SCALE, `resume of all of them from the store (median of ${s.length})`, median(s.map((x) => x.resumeWallMs)), RESUME_TARGET_MS, formatMs));
   }
-  for (const t of r.store?.targets ?? []) rows.push(below(STORE, `${t.figure} (${t.unit})`, t.value, t.target, formatMs));
+  for (const t of r.store?.targets ?? []) rows.push(below(STORE, `${t.figure} (${t.unit.replace(/^ms /, '')})`, t.value, t.target, formatMs));
   return rows;
 }
