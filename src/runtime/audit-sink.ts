@@ -9,7 +9,7 @@ import type { Store } from '../store/open-store.js';
 import type { RuntimeEventBus } from './events.js';
 
 /** The run an audited call belongs to: by its token, its HIT or its assignment. */
-function runOf(store: Store, event: MTurkCallEvent): string | null {
+function runOf(store: Store, event: MTurkCallEvent, runOfAssignment: (assignmentId: string) => string | null): string | null {
   if (event.token !== undefined) {
     const intent = store.outbox.intentByToken(event.token);
     if (intent !== undefined) return intent.runId;
@@ -19,18 +19,19 @@ function runOf(store: Store, event: MTurkCallEvent): string | null {
     const hit = store.hits.get(hitId);
     if (hit !== undefined) return hit.runId;
   }
-  return null;
+  const assignmentId = event.ids.assignmentId;
+  return assignmentId === undefined ? null : runOfAssignment(assignmentId);
 }
 
 /**
  * A listener for `gateway.events` `mturk.call`. Never throws: a store that is closed or refuses
  * the entry is reported through `onError`.
  */
-export function auditSink(store: Store, events: RuntimeEventBus, onError: (error: unknown) => void): (event: MTurkCallEvent) => void {
+export function auditSink(store: Store, events: RuntimeEventBus, runOfAssignment: (assignmentId: string) => string | null, onError: (error: unknown) => void): (event: MTurkCallEvent) => void {
   return (event) => {
     let runId: string | null = null;
     try {
-      runId = runOf(store, event);
+      runId = runOf(store, event, runOfAssignment);
       store.audit.append({
         operation: event.operation,
         outcome: event.outcome,

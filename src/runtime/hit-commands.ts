@@ -103,28 +103,35 @@ export async function performLaunch(run: RunPort, command: LaunchHITCommand): Pr
       const hitId = outcome.status === 'alreadyDone' ? (outcome.hitId ?? null) : null;
       return { hitId, link: previewUrl(run.gateway.workerSite, hitTypeId), expiresAt: now + lifetimeSec * 1000, createdAt: now };
     },
-    checkOld: async () => {
-      const listed = await run.gateway.listHITsForHITType({ hitTypeId });
-      if (listed.status !== 'ok') return undefined;
-      const known = new Set(run.services.store.hits.ofRun(run.runId).map((h) => h.id));
-      const hit = listed.value.find((h) => h.annotation?.runId === run.runId && h.annotation.unitId === command.unitId && !known.has(h.hitId));
-      return hit === undefined ? undefined : { hitId: hit.hitId, link: previewUrl(run.gateway.workerSite, hitTypeId), expiresAt: hit.expiresAtMs ?? clock.now(), createdAt: hit.createdAtMs ?? clock.now() };
-    },
+    checkOld: () => findLaunchedHit(run, hitTypeId, command.unitId),
   });
   if (outcome.status === 'failed') {
     reportCommandFailure(run, command, outcome.reason, outcome.retryable);
     run.send({ type: 'launch.failed', unitId: command.unitId, commandId: command.commandId, reason: outcome.reason, retryable: outcome.retryable, at: clock.now() });
     return failed(command.commandId, outcome.reason, outcome.retryable);
   }
-  const recorded = outcome.recorded as RecordedHit | { hitId: null };
+  let recorded = outcome.recorded as RecordedHit | { hitId: null };
+  // MTurk said the HIT exists without naming it: find it by its annotation (run and unit).
+  if (recorded.hitId === null) recorded = (await findLaunchedHit(run, hitTypeId, command.unitId)) ?? recorded;
   if (recorded.hitId === null) {
-    const reason = 'MTurk says the HIT exists but did not name it; the drift check on resume adopts it';
+    const reason = 'MTurk says this unit\'s HIT exists but neither named it nor lists it yet; the launch is retried with the same token';
     run.send({ type: 'launch.failed', unitId: command.unitId, commandId: command.commandId, reason, retryable: true, at: clock.now() });
     return failed(command.commandId, reason, true);
   }
   recordHit(run, recorded as RecordedHit);
   run.send({ type: 'launch.succeeded', unitId: command.unitId, commandId: command.commandId, hitId: recorded.hitId, at: clock.now() });
   return ok(command.commandId);
+}
+
+/** A HIT of the run's HIT type annotated with this run and unit that the store does not know yet. */
+async function findLaunchedHit(run: RunPort, hitTypeId: string, unitId: string): Promise<RecordedHit | undefined> {
+  const { clock, store } = run.services;
+  const listed = await run.gateway.listHITsForHITType({ hitTypeId });
+  if (listed.status !== 'ok') return undefined;
+  const known = new Set(store.hits.ofRun(run.runId).map((h) => h.id));
+  const hit = listed.value.find((h) => h.annotation?.runId === run.runId && h.annotation.unitId === unitId && !known.has(h.hitId));
+  if (hit === undefined) return undefined;
+  return { hitId: hit.hitId, link: previewUrl(run.gateway.workerSite, hitTypeId), expiresAt: hit.expiresAtMs ?? clock.now(), createdAt: hit.createdAtMs ?? clock.now() };
 }
 
 /** Expires a HIT now; a HIT already expired, reviewable, disposed or gone counts as expired. */

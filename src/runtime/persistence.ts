@@ -77,6 +77,8 @@ export class ActorPersistence {
   readonly #lastSnapshot = new Map<string, unknown>();
   readonly #unitStatus = new Map<string, AssignmentState>();
   readonly #agentStatus = new Map<string, AgentState>();
+  /** Assignments of the run's agents (to tell which run an audited call belongs to). */
+  readonly #assignments = new Set<string>();
   #runStatus: TaskRunStatus | null = null;
   #hitBuckets: TaskRunContext['hits'] | null = null;
   #counts: TaskRunContext['counts'] | null = null;
@@ -117,6 +119,11 @@ export class ActorPersistence {
         this.persistNow();
       });
     }
+  }
+
+  /** Whether an agent of this run works on the assignment. */
+  hasAssignment(assignmentId: string): boolean {
+    return this.#assignments.has(assignmentId);
   }
 
   /** Stops persisting (after `close()` or when the run is unloaded). */
@@ -196,6 +203,7 @@ export class ActorPersistence {
     const { store, events, clock } = this.#services;
     const context = snapshot.context;
     const status = agentStatusOf(snapshot as never);
+    this.#assignments.add(context.assignmentId);
     this.ensureAgentRecord(context, status);
     this.#put(ref.id, 'agent', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref) });
     if (store.agents.get(context.agentId)?.status !== status) store.agents.setStatus(context.agentId, status);

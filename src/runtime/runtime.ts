@@ -69,7 +69,11 @@ export class Runtime implements RunRegistry {
     this.#ownStore = ownStore;
     this.events = new RuntimeEventBus(options.onListenerError ?? warnListenerError);
     const onError = (err: unknown): void => this.#reportError(err);
-    this.#gateways = new RuntimeGateways(options, store, this.#activity, auditSink(store, this.events, onError), onError);
+    const runOfAssignment = (assignmentId: string): string | null => {
+      for (const run of this.#runs.values()) if (run.persistence.hasAssignment(assignmentId)) return run.runId;
+      return null;
+    };
+    this.#gateways = new RuntimeGateways(options, store, this.#activity, auditSink(store, this.events, runOfAssignment, onError), onError);
     const activity = this.#activity;
     this.services = {
       store,

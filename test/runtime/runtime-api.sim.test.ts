@@ -48,10 +48,18 @@ Api('when a run calls MTurk then each call is a mturk.call event and an entry of
   const { runId } = await runtime.launchRun(world.config({ units: 2 }));
   await world.drive(() => runtime.runInfo(runId).counts.launched === 2, { label: 'launch' });
   assert.equal(calls.filter((c) => c!.startsWith('CreateHITWithHITType')), [`CreateHITWithHITType:${runId}`, `CreateHITWithHITType:${runId}`]);
+  const w = world.worker();
+  await w.accept(world.hitTypeId(runId));
+  await w.register();
+  await w.submit({ sentiment: 'positive', comment: '' });
+  await world.drive(() => runtime.unitStatus(w.unitId!) === 'completed', { label: 'completed' });
+  await world.drive(runtime.review(runId, { agentId: w.agentId! }, { kind: 'approve' }));
+  assert.equal(calls.filter((c) => c!.startsWith('ApproveAssignment')), [`ApproveAssignment:${runId}`], 'an approval is the run\'s too');
   await runtime.store.flush();
   const entries = [];
   for await (const entry of runtime.store.audit.entries({ runId })) entries.push(entry.operation);
   assert.equal(entries.filter((o) => o === 'CreateHITWithHITType').length, 2);
+  assert.equal(entries.filter((o) => o === 'ApproveAssignment').length, 1);
 });
 
 Api('when the runtime closes then no timer of it is left, `closed` is emitted and new work is refused', async () => {
