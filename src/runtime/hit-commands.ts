@@ -141,7 +141,6 @@ export async function performExpire(run: RunPort, command: ExpireHITCommand): Pr
   const gone = outcome.status === 'notFound' || (outcome.status === 'invalid' && /Disposed/i.test(outcome.message));
   if (outcome.status === 'ok' || outcome.status === 'alreadyDone' || gone) {
     run.send({ type: 'expire.succeeded', unitId: command.unitId, commandId: command.commandId, at: clock.now() });
-    run.requestSync();
     return ok(command.commandId);
   }
   reportCommandFailure(run, command, outcome.message, outcome.retryable);

@@ -17,7 +17,6 @@ import {
   MACHINE_VERSIONS,
   UNIT_ACTOR_PREFIX,
   agentStatusOf,
-  hitsOf,
   nextDeadline,
   unitStatusOf,
   type AgentContext,
@@ -290,10 +289,5 @@ export class ActorPersistence {
       if (held !== undefined && held.id !== bind.hitId) store.hits.unbindUnit(bind.unitId);
       store.hits.bind(bind);
     }
-  }
-
-  /** Every HIT of the supervisor's pool (for repairs on resume). */
-  static poolOf(context: TaskRunContext): Array<[string, { unitId: string | null; assignmentId: string | null }]> {
-    return hitsOf({ value: 'running', context });
   }
 }

@@ -38,8 +38,6 @@ export interface RunPort {
   taskUrl(): string;
   /** Tells the status sync what a per-HIT call just saw, so it does not send it again. */
   noteObservation(hitId: string, status: HITStatus, available: number, completed: number): void;
-  /** Asks the status sync for a cycle soon (a unit waits on MTurk). */
-  requestSync(): void;
   /** Called after each status-sync cycle (disposal retries what MTurk refused before). */
   afterSync(): void;
 }

@@ -280,10 +280,6 @@ export class RunHost implements RunPort {
     this.sync.noteObservation(hitId, status, available, completed);
   }
 
-  requestSync(): void {
-    if (!this.#closed) void this.sync.syncNow();
-  }
-
   afterSync(): void {
     if (!this.#closed) this.disposal.disposeFinished();
   }
