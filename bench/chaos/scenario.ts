@@ -77,37 +77,51 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   const plans: Plan[] = [];
   const start = world.clock.now();
   let violations: Violation[] = [];
-  try {
-    const { runtime } = world;
-    const { runId } = await runtime.launchRun(world.config({ units: options.units }), { runId: `campaign-${options.seed}` });
-    await world.drive(() => runtime.runInfo(runId).counts.launched === options.units, { label: 'launch', maxMs: STEP_MAX_MS });
-    const taken = options.whileLive === undefined ? 0 : await options.whileLive(world, runId);
-    for (let i = 0; i < options.units - taken; i++) {
-      const plan = i === 0 ? 'normal' : PLANS[Math.floor(random() * PLANS.length)]!;
-      plans.push(plan);
-      await playWorker(world, runId, plan, { unit: i, label: `label-${options.seed}-${i}`, nested: { list: [i, i * 2], ok: true } });
+  // A step that does not complete is recorded and the run carried on as far as it goes, so the
+  // invariants at the end name exactly what was left broken (not everything after the first stall).
+  const step = async <T>(work: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await work();
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+      return undefined;
     }
+  };
+  const { runtime } = world;
+  const runId = `campaign-${options.seed}`;
+  const launched = await step(async () => {
+    await runtime.launchRun(world.config({ units: options.units }), { runId });
+    await world.drive(() => runtime.runInfo(runId).counts.launched === options.units, { label: 'launch', maxMs: STEP_MAX_MS });
+    return true;
+  });
+  if (launched === true) {
+    await step(async () => {
+      const taken = options.whileLive === undefined ? 0 : await options.whileLive(world, runId);
+      for (let i = 0; i < options.units - taken; i++) {
+        const plan = i === 0 ? 'normal' : PLANS[Math.floor(random() * PLANS.length)]!;
+        plans.push(plan);
+        await playWorker(world, runId, plan, { unit: i, label: `label-${options.seed}-${i}`, nested: { list: [i, i * 2], ok: true } });
+      }
+    });
     // Completed units include those whose data is still being fetched from MTurk; review waits for the data.
     const submitted = (): number => runtime.store.agents.ofRun(runId).filter((a) => runtime.agentStatus(a.id) === 'completed').length;
-    await world.drive(() => runtime.runInfo(runId).counts.completed === options.units && submitted() === options.units, { label: 'every unit completed, its data stored', maxMs: STEP_MAX_MS });
-    const approved = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }), { label: 'approve', maxMs: STEP_MAX_MS });
-    for (const item of approved!.items) if (item.outcome !== 'done' && item.outcome !== 'alreadyDone') problems.push(`approve ${item.agentId}: ${item.outcome}`);
-    await world.drive(() => runtime.runInfo(runId).counts.accepted === options.units, { label: 'every unit accepted', maxMs: STEP_MAX_MS });
+    await step(() => world.drive(() => runtime.runInfo(runId).counts.completed === options.units && submitted() === options.units, { label: 'every unit completed, its data stored', maxMs: STEP_MAX_MS }));
+    const approved = await step(() => world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }), { label: 'approve', maxMs: STEP_MAX_MS }));
+    for (const item of approved?.items ?? []) if (item.outcome !== 'done' && item.outcome !== 'alreadyDone') problems.push(`approve ${item.agentId}: ${item.outcome}`);
+    await step(() => world.drive(() => runtime.runInfo(runId).counts.accepted === options.units, { label: 'every unit accepted', maxMs: STEP_MAX_MS }));
     for (const agent of runtime.store.agents.ofRun(runId)) {
       if (runtime.agentStatus(agent.id) !== 'approved') continue;
-      const bonus = await world.drive(runtime.review(runId, { agentId: agent.id }, { kind: 'bonus', amountUsd: '0.05', reason: 'Thank you', key: BONUS_KEY }), { label: 'bonus', maxMs: STEP_MAX_MS });
-      for (const item of bonus!.items) if (item.outcome !== 'done' && item.outcome !== 'alreadyDone') problems.push(`bonus ${item.agentId}: ${item.outcome}`);
+      const bonus = await step(() => world.drive(runtime.review(runId, { agentId: agent.id }, { kind: 'bonus', amountUsd: '0.05', reason: 'Thank you', key: BONUS_KEY }), { label: 'bonus', maxMs: STEP_MAX_MS }));
+      for (const item of bonus?.items ?? []) if (item.outcome !== 'done' && item.outcome !== 'alreadyDone') problems.push(`bonus ${item.agentId}: ${item.outcome}`);
     }
-    await world.drive(runtime.expireRun(runId), { label: 'run done', maxMs: STEP_MAX_MS });
-    await world.drive(() => world.account().hits.every((h) => h.disposed), { label: 'HITs disposed', maxMs: STEP_MAX_MS });
-  } catch (err) {
-    problems.push(err instanceof Error ? err.message : String(err));
+    await step(() => world.drive(runtime.expireRun(runId), { label: 'run done', maxMs: STEP_MAX_MS }));
+    await step(() => world.drive(() => world.account().hits.every((h) => h.disposed), { label: 'HITs disposed', maxMs: STEP_MAX_MS }));
   }
   // Checked also when a step never completed: the invariants then say what was left broken.
   try {
     await world.runtime.whenIdle();
     await world.runtime.store.flush();
-    violations = checkInvariants(world.account(), world.runtime.store, `campaign-${options.seed}`);
+    violations = checkInvariants(world.account(), world.runtime.store, runId);
   } catch (err) {
     problems.push(`the invariants could not be checked: ${err instanceof Error ? err.message : String(err)}`);
   }
