@@ -185,9 +185,12 @@ export class RunHost implements RunPort {
     this.disposal.disposeFinished(event.unitId);
   };
 
-  readonly #onRunChanged = (event: { runId: string }): void => {
+  readonly #onRunChanged = (event: { runId: string; status: TaskRunStatus }): void => {
     if (event.runId !== this.runId || this.#closed) return;
-    this.sync.reschedule();
+    // Ending: look at MTurk at once, so work submitted since the last poll completes its unit
+    // instead of being drained (and the drain knows what it waits for).
+    if (event.status === 'expiring' || event.status === 'draining') void this.sync.syncNow();
+    else this.sync.reschedule();
     this.disposal.disposeFinished();
   };
 
