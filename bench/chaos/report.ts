@@ -54,7 +54,7 @@ export function renderChaosSection(r: ChaosResults, s: ChaosSummary): string {
   ];
   if (s.findings.length === 0) lines.push('No invariant was broken and every run finished.');
   else {
-    lines.push('Every broken promise, with the seed that reproduces it (`npm run chaos -- --only kill --seeds N` runs one kill seed again):', '', '| Campaign | Seed | Invariant | What broke | Kills |', '|---|---|---|---|---|');
+    lines.push('Every broken promise, with the seed that reproduces it (`npm run chaos -- --only kill --seeds N` or `-- --only faults --seeds N` runs one seed again; `-- --only bad-input` the bad-input runs):', '', '| Campaign | Seed | Invariant | What broke | Kills |', '|---|---|---|---|---|');
     for (const x of s.findings) lines.push(`| ${x.campaign} | ${x.seed} | ${x.invariant} | ${cell(x.detail)} | ${cell(x.context ?? '')} |`);
   }
   return lines.join('\n');
