@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const BENCHMARKS_DOC = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
+const BENCHMARKS_DOC = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
 const INTRO = '# Benchmarks\n\nMeasured figures of hitstate, each produced by a script in `bench/` and rewritten by it. Speed targets live here, never in timed tests.\n';
 
 export interface SectionPlacement {

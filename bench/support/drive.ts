@@ -30,14 +30,3 @@ export async function driveUntil(runtime: Runtime, clock: VirtualClock, until: (
     await clock.advanceTo(target);
   }
 }
-
-/** Drives `clock` until `work` settles; returns its value. */
-export async function driveWhile<T>(runtime: Runtime, clock: VirtualClock, work: Promise<T>, options: DriveOptions = {}): Promise<T> {
-  let settled = false;
-  const watched = work.finally(() => {
-    settled = true;
-  });
-  watched.catch(() => undefined);
-  await driveUntil(runtime, clock, () => settled, options);
-  return watched;
-}

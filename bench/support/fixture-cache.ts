@@ -24,13 +24,13 @@ function files(path: string): string[] {
 }
 
 /** A hash of everything that shapes a fixture. */
-export function fixtureFingerprint(): string {
+function fixtureFingerprint(): string {
   const hash = createHash('sha256').update(process.version);
   for (const file of SHAPING.flatMap((p) => files(join(root, p)))) hash.update(relative(root, file)).update(readFileSync(file));
   return hash.digest('hex').slice(0, 16);
 }
 
-export function cacheRoot(): string {
+function cacheRoot(): string {
   return process.env.HITSTATE_BENCH_CACHE ?? join(tmpdir(), 'hitstate-bench-cache');
 }
 

@@ -31,11 +31,6 @@ export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-/** Megabytes with one decimal. */
-export function formatMb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
 /** A seeded PRNG (mulberry32): the same seed gives the same sequence on every machine. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;

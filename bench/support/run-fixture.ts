@@ -21,11 +21,11 @@ import { cpuMsSince, median } from './numbers.js';
 import { SimProcess } from './sim-process.js';
 
 export const FIXTURE_ACCESS_KEY = 'AKIDBENCH';
-export const FIXTURE_RUN_ID = 'bench-run';
+const FIXTURE_RUN_ID = 'bench-run';
 /** Arrivals delivered per event-loop turn (each turn persists the run once). */
 const ARRIVAL_BATCH = 500;
 /** A high governor rate: the fixture's figures are CPU and calls, not the 5 calls/s MTurk allows. */
-export const UNTHROTTLED = { ratePerSecond: 1_000_000, burst: 1_000_000 } as const;
+const UNTHROTTLED = { ratePerSecond: 1_000_000, burst: 1_000_000 } as const;
 
 /** What was built, and what building it cost. */
 export interface RunFixture {

@@ -4,11 +4,11 @@ import { formatCount, formatMs, median } from './numbers.js';
 import type { BenchResults } from './report.js';
 import { atLeast, atMost, below, type TargetRow } from './targets.js';
 
-export const SYNC = '1. Status-sync cost';
-export const DETECTION = '2. Detection latency';
-export const LAUNCH = '3. Launch under throttling';
-export const SCALE = '4. Scale in one process';
-export const STORE = '5. Store';
+const SYNC = '1. Status-sync cost';
+const DETECTION = '2. Detection latency';
+const LAUNCH = '3. Launch under throttling';
+const SCALE = '4. Scale in one process';
+const STORE = '5. Store';
 
 /** The bound on calls per cycle: one ListHITs page per 100 HITs, plus two. */
 export const callBound = (units: number): number => Math.ceil(units / 100) + 2;
