@@ -16,7 +16,7 @@ export const BENCH_SECTION = 'bench:run';
 /** What bench/store.bench.ts writes to bench/results-store.json (the parts read here). */
 export interface StoreResults {
   readonly units: number;
-  readonly machine: { readonly loadAverage1m: readonly number[] };
+  readonly machine: { readonly cpu: string; readonly cores: number; readonly node: string; readonly date: string; readonly loadAverage1m: readonly number[] };
   readonly targets: ReadonlyArray<{ readonly figure: string; readonly value: number; readonly target: number; readonly unit: string; readonly pass: boolean }>;
 }
 
@@ -43,11 +43,12 @@ const sec2 = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 /** MTurk's documented default rate: how long a cycle of `calls` takes at 5 calls per second. */
 const atMTurkRate = (calls: number): string => sec((calls / 5) * 1000);
 
+/** Where and when a table was measured, with the 1-minute load average before each of its processes. */
 function loads(r: BenchResults, prefix: string): string {
   const values = Object.entries(r.loadAverage)
     .filter(([k]) => k.startsWith(prefix))
     .map(([, v]) => v);
-  return values.length === 0 ? 'n/a' : values.join(', ');
+  return `measured on ${r.machine.cpu} (${r.machine.cores} cores), Node ${r.machine.node}, ${r.machine.date}; 1-minute load average ${values.length === 0 ? 'n/a' : values.join(', ')}`;
 }
 
 function summary(r: BenchResults, verdicts: readonly TargetRow[]): string[] {
@@ -71,7 +72,7 @@ function syncSection(r: BenchResults, rows: readonly SyncCostResult[]): string[]
     '',
     'A run of N units, every unit assigned to a worker who is in the task, is built by the runtime against `hitstate sim` (`bench/support/run-fixture.ts`), then resumed in a fresh process against `hitstate sim` restarted on its state. Before each of five cycles 1% of the workers submit (task server, then MTurk) and one returns the HIT; hitstate then runs one status-sync cycle, and every MTurk call the runtime makes until it is idle again (the listing, and any GetHIT, ListAssignmentsForHIT or other call the news leads to) is read from the server\'s `/_sim/stats`. Mephisto\'s pattern is replayed literally on the same server through the same `@aws-sdk/client-mturk`: one `GetHITCommand` per unit that is launched or assigned with a bound HIT (its `MTurkUnit.get_status()` in the tracking loop), counted by the same `/_sim/stats`.',
     '',
-    `Load average before each size: ${loads(r, '1.')}.`,
+    `Table ${loads(r, '1.')} (one per size).`,
     '',
     '| Live units | hitstate, calls per cycle (worst / median of 5) | first cycle after resume | Mephisto\'s pattern, calls per cycle | fewer calls | bound ceil(N/100)+2 | one cycle at 5 calls/s: hitstate / Mephisto | |',
     '|---|---|---|---|---|---|---|---|',
@@ -91,7 +92,7 @@ function detectionSection(r: BenchResults, d: NonNullable<BenchResults['detectio
   const lines = [
     '### 2. Detection latency',
     '',
-    `The runtime's test world (\`test/support/sim-world.ts\`): simulator, runtime and task server on one \`VirtualClock\`, workers acting on MTurk and through the task server as the wrapper does. For each sample a worker accepts and starts the task, waits a seeded random time within one poll period (so the event falls anywhere in the cycle), then acts; the figure is the virtual time from the act on MTurk to the unit's new state: *submit* (task server, then MTurk) until the unit is \`completed\`; *missed submit* (only MTurk got the form) until the unit is \`completed\` with the data reconciled from MTurk's answer; *return* until the agent is \`returned\` and the unit back in the pool. ${d.samples} samples of each kind per poll interval; the default interval is ${sec(d.defaultPollMs)}. Load average: ${loads(r, '2.')}.`,
+    `The runtime's test world (\`test/support/sim-world.ts\`): simulator, runtime and task server on one \`VirtualClock\`, workers acting on MTurk and through the task server as the wrapper does. For each sample a worker accepts and starts the task, waits a seeded random time within one poll period (so the event falls anywhere in the cycle), then acts; the figure is the virtual time from the act on MTurk to the unit's new state: *submit* (task server, then MTurk) until the unit is \`completed\`; *missed submit* (only MTurk got the form) until the unit is \`completed\` with the data reconciled from MTurk's answer; *return* until the agent is \`returned\` and the unit back in the pool. ${d.samples} samples of each kind per poll interval; the default interval is ${sec(d.defaultPollMs)}. Table ${loads(r, '2.')}.`,
     '',
     '| Active poll interval | Event | median | 95th percentile | worst | target | |',
     '|---|---|---|---|---|---|---|',
@@ -117,7 +118,7 @@ function launchSection(r: BenchResults, l: LaunchThrottledResult): string[] {
   return [
     '### 3. Launch under throttling',
     '',
-    `${formatCount(l.units)} HITs launched by \`runtime.launchRun\` against the simulator throttling at 5 requests/s with a burst of 10, the runtime with its default governor (5 calls/s, burst 10), both on one \`VirtualClock\`. Failed launches are \`command.failed\` events of launch commands plus \`CreateHITWithHITType\` calls whose outcome was not ok; duplicates are read from the server's own state (each HIT's \`RequesterAnnotation\` names its unit). Load average: ${loads(r, '3.')}.`,
+    `${formatCount(l.units)} HITs launched by \`runtime.launchRun\` against the simulator throttling at 5 requests/s with a burst of 10, the runtime with its default governor (5 calls/s, burst 10), both on one \`VirtualClock\`. Failed launches are \`command.failed\` events of launch commands plus \`CreateHITWithHITType\` calls whose outcome was not ok; duplicates are read from the server's own state (each HIT's \`RequesterAnnotation\` names its unit). Table ${loads(r, '3.')}.`,
     '',
     '| Figure | Result | Target | |',
     '|---|---|---|---|',
@@ -159,7 +160,7 @@ function scaleSection(r: BenchResults, s: readonly ScaleResult[]): string[] {
   return [
     '### 4. Scale in one process',
     '',
-    `${units} units, each assigned to a worker in the task (${units} agents), resumed from the benchmark-1 fixture in a fresh process started with \`--expose-gc\`; \`hitstate sim\` runs in its own process, so the process measured holds only the runtime. Three repetitions, each in a fresh process; the table gives the median and the three samples. CPU is \`process.cpuUsage()\` (user + system) of one status-sync cycle, from \`syncNow\` until the runtime is idle and the store has written what changed, with 1% of the workers submitting and one returning before each cycle. Waiting on the network is never CPU, but the client side of the network is: the SDK signing requests, Node's HTTP, and parsing 100 pages of JSON into HIT records. It is measured apart (the same listing through the same gateway, alone) and subtracted for the target figure. Load average: ${loads(r, '4.')}.`,
+    `${units} units, each assigned to a worker in the task (${units} agents), resumed from the benchmark-1 fixture in a fresh process started with \`--expose-gc\`; \`hitstate sim\` runs in its own process, so the process measured holds only the runtime. Three repetitions, each in a fresh process; the table gives the median and the three samples. CPU is \`process.cpuUsage()\` (user + system) of one status-sync cycle, from \`syncNow\` until the runtime is idle and the store has written what changed, with 1% of the workers submitting and one returning before each cycle. Waiting on the network is never CPU, but the client side of the network is: the SDK signing requests, Node's HTTP, and parsing 100 pages of JSON into HIT records. It is measured apart (the same listing through the same gateway, alone) and subtracted for the target figure. Table ${loads(r, '4.')}.`,
     '',
     '| Figure | median | samples | target | |',
     '|---|---|---|---|---|',
@@ -172,7 +173,7 @@ function storeSection(r: BenchResults, store: StoreResults): string[] {
   return [
     '### 5. Store',
     '',
-    `The datastore benchmark (\`bench/store.bench.ts\`, the store engineer's) at ${formatCount(store.units)} units, run by \`npm run bench\` as one of its benchmarks; its method, all its figures and file sizes are in [the Datastore section](#datastore) below. Load average before its five measuring processes: ${store.machine.loadAverage1m.join(', ')}.`,
+    `The datastore benchmark (\`bench/store.bench.ts\`, the store engineer's) at ${formatCount(store.units)} units, run by \`npm run bench\` as one of its benchmarks; its method, all its figures and file sizes are in [the Datastore section](#datastore) below. Table measured on ${store.machine.cpu} (${store.machine.cores} cores), Node ${store.machine.node}, ${store.machine.date}; 1-minute load average before its five measuring processes ${store.machine.loadAverage1m.join(', ')}.`,
     '',
     '| Figure | Result | Target | |',
     '|---|---|---|---|',
