@@ -24,6 +24,8 @@ const BACKEND_STATUS: Partial<Record<ErrorCode, number>> = {
   HST_ERR_RUN_NOT_FOUND: 404,
   HST_ERR_RUN_STATE: 409,
   HST_ERR_RUNTIME_CLOSED: 503,
+  // The worker's data cannot be stored as it is (too deep, not plain JSON): the request is at fault.
+  HST_ERR_STORE_INVALID_RECORD: 400,
 };
 
 /** Headers on every answer: no sniffing, no caching of worker data, no ids leaked in Referer. */

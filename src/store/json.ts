@@ -58,7 +58,11 @@ function copy(value: unknown, path: string, depth: number): JsonValue | undefine
   for (const key of Object.keys(value)) {
     const item = copy((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
     // Properties holding undefined disappear in JSON; drop them here as well.
-    if (item !== undefined) out[key] = item;
+    if (item === undefined) continue;
+    // A JSON key "__proto__" is an ordinary own property (JSON.parse makes it one); plain
+    // assignment would set the copy's prototype instead and lose the key.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[key] = item;
   }
   return out;
 }
