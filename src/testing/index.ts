@@ -31,4 +31,13 @@
  * @module
  */
 export { VirtualTimeDriver, type DriveOptions, type DriverPacing, type VirtualTimeDriverOptions } from './virtual-time-driver.js';
-export { SimulatedWorker, SimulatedWorkerError, type AcceptResult, type SimulatedWorkerOptions, type TaskRegistration, type WorkTracker } from './simulated-worker.js';
+export {
+  SimulatedWorker,
+  SimulatedWorkerError,
+  type AcceptResult,
+  type SimulatedWorkerOptions,
+  type TaskAgentView,
+  type TaskRegistration,
+  type TaskServerRefusal,
+  type WorkTracker,
+} from './simulated-worker.js';

@@ -46,25 +46,52 @@ export interface TaskRegistration {
   readonly submitted: boolean;
   /** The unit's task data. */
   readonly task: unknown;
+  /** The agent's stored submission, once `submitted` (a reload finishes the MTurk post with it). */
+  readonly submission?: unknown;
   readonly token: string;
+  /** When the token expires (ms since the epoch, on the task server's clock). */
+  readonly tokenExpiresAt: number;
   /** How often the wrapper sends a heartbeat. */
   readonly heartbeatIntervalSec: number;
 }
 
-/** A request the worker made was answered with an error. `code` is the server's error code, when it sent one. */
+/** The task server's view of an agent (the answer of a heartbeat). */
+export interface TaskAgentView {
+  readonly agentId: string;
+  readonly status: string;
+  readonly submitted: boolean;
+}
+
+/** The error object of a task server's refusal: `{"error": {"code", "message", "field?"}}`. */
+export interface TaskServerRefusal {
+  readonly code: string;
+  readonly message: string;
+  /** The request field at fault, when the server named one. */
+  readonly field?: string;
+}
+
+/**
+ * A request the worker made was answered with an error. `code` is the server's error code, when
+ * it sent one; `refusal` the whole error object the task server answered.
+ */
 export class SimulatedWorkerError extends Error {
   readonly status: number;
   readonly code: string | undefined;
+  readonly refusal: TaskServerRefusal | undefined;
 
-  constructor(message: string, status: number, code?: string) {
+  constructor(message: string, status: number, code?: string, refusal?: TaskServerRefusal) {
     super(message);
     this.name = 'SimulatedWorkerError';
     this.status = status;
     this.code = code;
+    this.refusal = refusal;
   }
 }
 
 const FORM = 'application/x-www-form-urlencoded';
+const JSON_TYPE = 'application/json';
+/** What `navigator.sendBeacon` sends a string as. */
+const BEACON = 'text/plain;charset=UTF-8';
 
 /**
  * One simulated worker. Call {@link accept}, {@link openTask}, then {@link submit} (or
@@ -88,7 +115,10 @@ export class SimulatedWorker {
   hitId: string | undefined;
   /** The task page URL MTurk framed, with `assignmentId`, `hitId`, `workerId` and `turkSubmitTo`. */
   frameUrl: string | undefined;
-  /** The wrapper's API base, read from the task page's `data-hitstate-api`. */
+  /**
+   * The wrapper's API base, read from the task page's `data-hitstate-api` by {@link openTask}.
+   * Set it yourself (`<task server origin><prefix>/api`) to call the API without loading the page.
+   */
   apiUrl: string | undefined;
   registration: TaskRegistration | undefined;
   readonly #tracker: WorkTracker | undefined;
@@ -150,15 +180,32 @@ export class SimulatedWorker {
     const api = attributeOf(page.text, 'script', 'data-hitstate-api');
     if (api === undefined) throw new SimulatedWorkerError('the task page does not load the hitstate wrapper (no <script data-hitstate-api>)', page.status);
     this.apiUrl = new URL(api, frameUrl).href.replace(/\/+$/, '');
-    const registration = (await this.#api('POST', '/agents', { hitId: this.hitId, assignmentId: this.assignmentId, workerId: this.workerId })) as TaskRegistration;
+    return this.register();
+  }
+
+  /**
+   * Registers the worker's arrival (`hitId`, `assignmentId`, `workerId`) with the task server, as
+   * the wrapper does on load, after a reload and when its token expired. The same arrival gets
+   * the same agent back.
+   *
+   * @throws SimulatedWorkerError with the server's status and code when it refuses the arrival
+   *   (`HST_ERR_SERVER_ASSIGNMENT_MISMATCH`, `HST_ERR_NO_UNIT_AVAILABLE`, ...).
+   */
+  async register(): Promise<TaskRegistration> {
+    const registration = await this.#api<TaskRegistration>('/agents', { hitId: this.hitId, assignmentId: this.assignmentId, workerId: this.workerId });
     this.registration = registration;
     return registration;
   }
 
-  /** Stores the data on the task server, as `hitstate.submit(data)` does first. */
-  async submitToTaskServer(data: unknown): Promise<void> {
+  /**
+   * Stores the data on the task server, as `hitstate.submit(data)` does first. Resolves once the
+   * server has it on disk.
+   *
+   * @throws SimulatedWorkerError `HST_ERR_SERVER_ALREADY_SUBMITTED` (409) on a second submission.
+   */
+  async submitToTaskServer(data: unknown): Promise<{ agentId: string; submitted: true }> {
     const agentId = this.#need(this.agentId, 'submitToTaskServer', 'open the task first');
-    await this.#api('POST', `/agents/${encodeURIComponent(agentId)}/submit`, { data }, this.registration?.token);
+    return this.#api(`/agents/${encodeURIComponent(agentId)}/submit`, { data }, this.registration?.token);
   }
 
   /** Posts the answer form to MTurk's externalSubmit, as the wrapper does once the task server has the data. */
@@ -178,9 +225,9 @@ export class SimulatedWorker {
   }
 
   /** The wrapper's heartbeat. */
-  async heartbeat(): Promise<{ agentId: string; status: string; submitted: boolean }> {
+  async heartbeat(): Promise<TaskAgentView> {
     const agentId = this.#need(this.agentId, 'heartbeat', 'open the task first');
-    return (await this.#api('POST', `/agents/${encodeURIComponent(agentId)}/heartbeat`, {}, this.registration?.token)) as { agentId: string; status: string; submitted: boolean };
+    return this.#api(`/agents/${encodeURIComponent(agentId)}/heartbeat`, {}, this.registration?.token);
   }
 
   /**
@@ -198,15 +245,13 @@ export class SimulatedWorker {
     }
   }
 
-  /** Closes the tab: the wrapper's `pagehide` beacon (the worker still holds the assignment on MTurk). */
-  async leavePage(): Promise<void> {
+  /**
+   * Closes the tab: the wrapper's `pagehide` beacon, a `text/plain` post carrying the token in its
+   * body as `navigator.sendBeacon` sends it (the worker still holds the assignment on MTurk).
+   */
+  async leavePage(): Promise<{ agentId: string; disconnected: true }> {
     const agentId = this.#need(this.agentId, 'leavePage', 'open the task first');
-    const answer = await this.#request(`${this.apiUrl}/agents/${encodeURIComponent(agentId)}/disconnect`, {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain;charset=UTF-8' },
-      body: JSON.stringify({ token: this.registration?.token }),
-    });
-    if (answer.status !== 200) throw this.#apiError(answer, 'disconnect');
+    return this.#api(`/agents/${encodeURIComponent(agentId)}/disconnect`, { token: this.registration?.token }, undefined, BEACON);
   }
 
   /** Returns the HIT on the worker site (its Return button). */
@@ -216,25 +261,30 @@ export class SimulatedWorker {
     if (answer.status !== 303) throw new SimulatedWorkerError(`MTurk refused the return (${answer.status}): ${pageMessage(answer.text)}`, answer.status);
   }
 
-  async #api(method: string, path: string, body: unknown, token?: string): Promise<unknown> {
+  async #api<T>(path: string, body: unknown, token?: string, contentType = JSON_TYPE): Promise<T> {
     const api = this.#need(this.apiUrl, path, 'open the task first');
     const answer = await this.#request(`${api}${path}`, {
-      method,
-      headers: { accept: 'application/json', 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+      method: 'POST',
+      headers: { accept: JSON_TYPE, 'content-type': contentType, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
       body: JSON.stringify(body),
     });
     if (answer.status !== 200) throw this.#apiError(answer, path);
-    return JSON.parse(answer.text) as unknown;
+    return JSON.parse(answer.text) as T;
   }
 
   #apiError(answer: { status: number; text: string }, what: string): SimulatedWorkerError {
-    let error: { code?: string; message?: string } | undefined;
+    let refusal: TaskServerRefusal | undefined;
     try {
-      error = (JSON.parse(answer.text) as { error?: { code?: string; message?: string } }).error;
+      refusal = (JSON.parse(answer.text) as { error?: TaskServerRefusal }).error;
     } catch {
-      error = undefined;
+      refusal = undefined;
     }
-    return new SimulatedWorkerError(`the task server refused ${what} (${answer.status}${error?.code ? ` ${error.code}` : ''}): ${error?.message ?? answer.text.slice(0, 200)}`, answer.status, error?.code);
+    return new SimulatedWorkerError(
+      `the task server refused ${what} (${answer.status}${refusal?.code ? ` ${refusal.code}` : ''}): ${refusal?.message ?? answer.text.slice(0, 200)}`,
+      answer.status,
+      refusal?.code,
+      refusal,
+    );
   }
 
   #need<T>(value: T | undefined, action: string, hint: string): T {

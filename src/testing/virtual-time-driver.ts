@@ -34,6 +34,8 @@ export interface VirtualTimeDriverOptions {
 
 /** Options of one {@link VirtualTimeDriver.drive} call. */
 export interface DriveOptions {
+  /** Largest step of this call when no timer is due sooner, in ms. @defaultValue the driver's `stepMs` */
+  readonly stepMs?: number;
   /** Virtual time after which `drive` gives up and throws, in ms. @defaultValue 7200000 (2 hours) */
   readonly maxMs?: number;
   /** Named in the error when the condition is not reached. */
@@ -114,10 +116,12 @@ export class VirtualTimeDriver {
    * settles (a promise, whose value is returned and whose rejection is thrown).
    *
    * @throws Error naming `label` once `maxMs` of virtual time passed without `until`; the
-   *   signal's reason once `signal` is aborted.
+   *   signal's reason once `signal` is aborted; RangeError for a `stepMs` not above 0.
    */
   async drive<T>(until: Promise<T> | (() => boolean), options: DriveOptions = {}): Promise<T | undefined> {
     const maxMs = options.maxMs ?? DEFAULT_MAX_MS;
+    const stepMs = options.stepMs ?? this.#stepMs;
+    if (!(stepMs > 0)) throw new RangeError(`stepMs must be above 0, got ${stepMs}`);
     const bound = this.clock.now() + maxMs;
     let settled = false;
     let value: T | undefined;
@@ -146,19 +150,19 @@ export class VirtualTimeDriver {
       if (now >= bound) {
         throw new Error(`drive${options.label ? ` (${options.label})` : ''}: not reached after ${maxMs / 1000} s of virtual time (now ${new Date(now).toISOString()})`);
       }
-      await this.#step(now, bound);
+      await this.#step(now, bound, stepMs);
     }
   }
 
-  /** Moves virtual time forward by `ms`, the system idle before each step. */
-  async advance(ms: number, signal?: AbortSignal): Promise<void> {
+  /** Moves virtual time forward by `ms`, the system idle before each step (`stepMs` and `signal` as in {@link drive}). */
+  async advance(ms: number, options: Pick<DriveOptions, 'stepMs' | 'signal'> = {}): Promise<void> {
     const end = this.clock.now() + ms;
-    await this.drive(() => this.clock.now() >= end, { maxMs: ms + 1, label: `advance ${ms} ms`, ...(signal === undefined ? {} : { signal }) });
+    await this.drive(() => this.clock.now() >= end, { ...options, maxMs: ms + 1, label: `advance ${ms} ms` });
   }
 
-  async #step(now: number, bound: number): Promise<void> {
+  async #step(now: number, bound: number, stepMs: number): Promise<void> {
     const next = this.clock.nextDeadline();
-    const target = next !== undefined && next <= now ? now : Math.min(bound, next !== undefined ? Math.min(next, now + this.#stepMs) : now + this.#stepMs);
+    const target = next !== undefined && next <= now ? now : Math.min(bound, next !== undefined ? Math.min(next, now + stepMs) : now + stepMs);
     if (this.#pacing !== undefined && target > now) {
       const wallMs = Math.min(this.#pacing.maxRealMsPerStep ?? 200, ((target - now) / 1000) * this.#pacing.realMsPerVirtualSec);
       if (wallMs >= 1) await sleepReal(wallMs);

@@ -1,8 +1,8 @@
-// A deterministic world for runtime integration tests (and the CLI and benchmark tests that build
-// on them): one VirtualClock shared by the simulator (`hitstate sim`, in-process) and the runtime,
-// a task server on 127.0.0.1:0 serving the label example over the runtime's backend, simulated
-// workers who act on MTurk (the simulator) and in the browser (JSON posts, as the wrapper does),
-// and a temporary store directory removed on close.
+// The test world of the runtime, CLI, server and benchmark tests, assembled from hitstate/testing:
+// one VirtualClock shared by the simulator (`hitstate sim`, in-process), the runtime and a task
+// server on 127.0.0.1:0 serving the label example over the runtime's backend; one
+// VirtualTimeDriver (`world.driver`) that moves the clock; simulated workers; a temporary store
+// directory removed on close.
 //
 //   const world = await createWorld({ seed: 1 });
 //   const { runId } = await world.runtime.launchRun(world.config({ units: 2 }));
@@ -14,9 +14,12 @@
 //   await world.drive(() => world.runtime.unitStatus(w.unitId!) === 'completed');
 //   await world.close();
 //
-// drive(until) moves time only when the runtime is idle (runtime.whenIdle()), and only to the next
-// timer (or by `stepMs` when none is due sooner), so the order of events never depends on how fast
-// the machine is. It fails with a clear message once `maxMs` of virtual time passed without `until`.
+// What is the world's own: the assembly, restarting the runtime behind the same task server URL,
+// and workers who act on MTurk in-process (`sim.workers`: the simulator's exact refusal codes, and
+// `abandon`, which no worker page offers) while their browser side is a SimulatedWorker whose
+// task-server calls answer `{ status, json }` instead of throwing, so tests assert refusals.
+// The driver holds time still while a worker's request or any request to the task server (a
+// browser's included) is in flight.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +34,9 @@ import type { TaskServerBackend } from '../../src/server/backend.js';
 import { createTaskServer, type TaskServer } from '../../src/server/task-server.js';
 import { SUBMISSION_FIELD } from '../../src/server/wrapper-source.js';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { SimulatedWorker, SimulatedWorkerError, VirtualTimeDriver, type DriveOptions, type TaskRegistration } from '../../src/testing/index.js';
+
+export type { DriveOptions };
 
 /** The task server's signing secret in tests (stable, at least 32 bytes). */
 export const TEST_SECRET = 'hitstate-test-secret-0123456789abcdef';
@@ -46,106 +52,143 @@ export interface WorldOptions {
   readonly runtime?: Partial<Omit<RuntimeOptions, 'environment' | 'clock' | 'storeDir' | 'store'>>;
 }
 
-export interface DriveOptions {
-  /** Largest step of virtual time when no timer is due sooner. @defaultValue 1000 */
-  readonly stepMs?: number;
-  /** Virtual time after which drive fails. @defaultValue 2 hours */
-  readonly maxMs?: number;
-  /** Named in the failure message. */
-  readonly label?: string;
-}
-
-interface Registration {
-  readonly agentId: string;
-  readonly unitId: string;
-  readonly token: string;
-  readonly task: unknown;
-  readonly status: string;
-  readonly submitted: boolean;
-}
-
 /** The answer of a task-server call. */
 export interface ServerAnswer {
   readonly status: number;
   readonly json: any;
 }
 
-/** One simulated worker: MTurk actions through the simulator, browser actions through the task server. */
+/** A request the task server has answered. */
+export interface ServedRequest {
+  readonly method: string;
+  /** Path and query. */
+  readonly url: string;
+  readonly status: number;
+}
+
+/** The answer of a call, or the status and error body of the server's refusal. */
+async function answerOf(call: () => Promise<unknown>): Promise<ServerAnswer> {
+  try {
+    return { status: 200, json: await call() };
+  } catch (err) {
+    if (!(err instanceof SimulatedWorkerError) || err.status < 400) throw err;
+    return { status: err.status, json: err.refusal === undefined ? undefined : { error: err.refusal } };
+  }
+}
+
+/** One simulated worker: MTurk actions in-process on the simulator, browser actions over HTTP. */
 export class SimWorker {
-  assignmentId: string | undefined;
-  hitId: string | undefined;
-  registration: Registration | undefined;
+  /** The browser side: what the task page's wrapper sends. */
+  readonly browser: SimulatedWorker;
 
   constructor(
     readonly world: World,
     readonly workerId: string,
-  ) {}
+  ) {
+    this.browser = new SimulatedWorker({ workerId, mturkUrl: world.sim.url, tracker: world.driver, sleep: (ms) => world.driver.sleep(ms) });
+    this.browser.apiUrl = world.apiUrl;
+  }
+
+  /** The HIT and assignment the worker holds; a test may set them to forge an arrival. */
+  get hitId(): string | undefined {
+    return this.browser.hitId;
+  }
+
+  set hitId(hitId: string | undefined) {
+    this.browser.hitId = hitId;
+  }
+
+  get assignmentId(): string | undefined {
+    return this.browser.assignmentId;
+  }
+
+  set assignmentId(assignmentId: string | undefined) {
+    this.browser.assignmentId = assignmentId;
+  }
+
+  get registration(): TaskRegistration | undefined {
+    return this.browser.registration;
+  }
 
   get agentId(): string | undefined {
-    return this.registration?.agentId;
+    return this.browser.agentId;
   }
 
   get unitId(): string | undefined {
-    return this.registration?.unitId;
+    return this.browser.unitId;
   }
 
-  /** Accepts a HIT on MTurk: the oldest of a group (HIT type id) or a given HIT. */
+  /** Accepts a HIT on MTurk: the oldest of a group (HIT type id) or a given HIT. Throws the simulator's HitstateError when refused. */
   async accept(target: { hitTypeId: string } | { hitId: string }): Promise<this> {
     const { assignmentId, hitId } = await this.world.sim.workers.accept(this.workerId, target);
-    this.assignmentId = assignmentId;
-    this.hitId = hitId;
+    this.browser.assignmentId = assignmentId;
+    this.browser.hitId = hitId;
     return this;
   }
 
-  /** Registers with the task server as the wrapper does; throws with the server's error unless `allowError`. */
-  async register(): Promise<ServerAnswer> {
-    const answer = await this.world.post('/api/agents', { hitId: this.hitId, assignmentId: this.assignmentId, workerId: this.workerId });
-    if (answer.status === 200) this.registration = answer.json as Registration;
-    return answer;
+  /** Registers with the task server as the wrapper does. */
+  register(): Promise<ServerAnswer> {
+    return answerOf(() => this.browser.register());
   }
 
-  /** Stores the data on the task server (resolves once it is on disk). */
-  async submitToServer(data: unknown): Promise<ServerAnswer> {
-    return this.world.post(`/api/agents/${this.agentId}/submit`, { data }, this.registration?.token);
+  /** Stores the data on the task server (answers once it is on disk). */
+  submitToServer(data: unknown): Promise<ServerAnswer> {
+    return answerOf(() => this.browser.submitToTaskServer(data));
   }
 
   /** Posts MTurk's externalSubmit with the data as one JSON field, as the wrapper does. */
   async submitToMTurk(data: unknown): Promise<void> {
-    await this.world.sim.workers.submit(this.assignmentId!, { [SUBMISSION_FIELD]: JSON.stringify(data) });
+    await this.world.sim.workers.submit(this.#assignment('submitToMTurk'), { [SUBMISSION_FIELD]: JSON.stringify(data) });
   }
 
-  /** The wrapper's submit: task server first, then MTurk. Throws if the task server refused. */
+  /** The wrapper's submit: task server first, then MTurk. Throws the SimulatedWorkerError if the task server refused. */
   async submit(data: unknown): Promise<void> {
-    const stored = await this.submitToServer(data);
-    if (stored.status !== 200) throw new Error(`the task server refused the submission: ${stored.status} ${JSON.stringify(stored.json)}`);
+    await this.browser.submitToTaskServer(data);
     await this.submitToMTurk(data);
   }
 
-  async heartbeat(): Promise<ServerAnswer> {
-    return this.world.post(`/api/agents/${this.agentId}/heartbeat`, {}, this.registration?.token);
+  heartbeat(): Promise<ServerAnswer> {
+    return answerOf(() => this.browser.heartbeat());
   }
 
-  async disconnect(): Promise<ServerAnswer> {
-    return this.world.post(`/api/agents/${this.agentId}/disconnect`, {}, this.registration?.token);
+  /** The `pagehide` beacon. */
+  disconnect(): Promise<ServerAnswer> {
+    return answerOf(() => this.browser.leavePage());
   }
 
   /** Returns the HIT on MTurk. */
   async returnHIT(): Promise<void> {
-    await this.world.sim.workers.returnAssignment(this.assignmentId!);
+    await this.world.sim.workers.returnAssignment(this.#assignment('returnHIT'));
   }
 
   /** Walks away on MTurk (what the assignment deadline passing does). */
   async abandon(): Promise<void> {
-    await this.world.sim.workers.abandon(this.assignmentId!);
+    await this.world.sim.workers.abandon(this.#assignment('abandon'));
+  }
+
+  #assignment(action: string): string {
+    if (this.assignmentId === undefined) throw new Error(`${action}: worker ${this.workerId} holds no assignment; accept a HIT first`);
+    return this.assignmentId;
   }
 }
 
 /** The simulator, the runtime and a task server on one virtual clock. */
 export class World {
   runtime: Runtime;
+  /** The task server: the label example over the current runtime's backend. */
+  readonly tasks: TaskServer;
+  /** Moves the clock only while the runtime is idle and no request is in flight. */
+  readonly driver: VirtualTimeDriver;
   /** Every `error` event of every runtime of this world: a test that ends with errors has a problem. */
   readonly errors: Error[] = [];
-  readonly #servers: Server[] = [];
+  /** Every unexpected error of the task server (answered 500 to the browser). */
+  readonly serverErrors: unknown[] = [];
+  /** Every request the task server answered, in order. */
+  readonly served: ServedRequest[] = [];
+  readonly #servedWaiters: { match: (r: ServedRequest) => boolean; resolve: (r: ServedRequest) => void }[] = [];
+  readonly #holder: { runtime: Runtime };
+  #server: Server | undefined;
+  #origin = '';
   #closed = false;
 
   private constructor(
@@ -153,11 +196,23 @@ export class World {
     readonly sim: Simulator,
     runtime: Runtime,
     readonly storeDir: string,
-    readonly tasks: TaskServer,
-    readonly origin: string,
     readonly options: WorldOptions,
   ) {
     this.runtime = runtime;
+    this.#holder = { runtime };
+    this.driver = new VirtualTimeDriver({ clock, whenIdle: () => this.runtime.whenIdle() });
+    this.#watch(runtime);
+    const holder = this.#holder;
+    // The task server asks whichever runtime is current, so restart() keeps the same URL.
+    const backend: TaskServerBackend = {
+      registerAgent: (arrival) => holder.runtime.taskServerBackend().registerAgent(arrival),
+      submit: (id: string, data: unknown) => holder.runtime.taskServerBackend().submit(id, data),
+      heartbeat: (id: string) => holder.runtime.taskServerBackend().heartbeat(id),
+      disconnect: (id: string) => holder.runtime.taskServerBackend().disconnect(id),
+      agentStatus: (id: string) => holder.runtime.taskServerBackend().agentStatus(id),
+      preview: (hitId: string | undefined) => holder.runtime.taskServerBackend().preview(hitId),
+    };
+    this.tasks = createTaskServer(backend, { secret: TEST_SECRET, clock, ...labelTask.serverOptions, onError: (err) => this.serverErrors.push(err) });
   }
 
   /** Creates a world; see the top of this file. */
@@ -165,29 +220,10 @@ export class World {
     const clock = new VirtualClock(WORLD_START_MS);
     const sim = await createSimulator({ ...options.sim, clock, seed: options.seed ?? 1 });
     const storeDir = mkdtempSync(join(tmpdir(), 'hitstate-'));
-    const runtime = await World.#runtime(clock, sim, storeDir, options);
-    const holder: { runtime: Runtime | undefined } = { runtime };
-    // The task server asks whichever runtime is current, so restart() keeps the same URL.
-    const backend: TaskServerBackend = {
-      registerAgent: (arrival) => holder.runtime!.taskServerBackend().registerAgent(arrival),
-      submit: (id: string, data: unknown) => holder.runtime!.taskServerBackend().submit(id, data),
-      heartbeat: (id: string) => holder.runtime!.taskServerBackend().heartbeat(id),
-      disconnect: (id: string) => holder.runtime!.taskServerBackend().disconnect(id),
-      agentStatus: (id: string) => holder.runtime!.taskServerBackend().agentStatus(id),
-      preview: (hitId: string | undefined) => holder.runtime!.taskServerBackend().preview(hitId),
-    };
-    const tasks = createTaskServer(backend, { secret: TEST_SECRET, clock, ...labelTask.serverOptions, onError: () => undefined });
-    const server = createServer((req, res) => void tasks.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const world = new World(clock, sim, runtime, storeDir, tasks, origin, options);
-    runtime.events.on('error', (err) => world.errors.push(err));
-    world.#servers.push(server);
-    world.#holder = holder;
+    const world = new World(clock, sim, await World.#runtime(clock, sim, storeDir, options), storeDir, options);
+    await world.#listen();
     return world;
   }
-
-  #holder: { runtime: Runtime | undefined } = { runtime: undefined };
 
   static async #runtime(clock: VirtualClock, sim: Simulator, storeDir: string, options: WorldOptions): Promise<Runtime> {
     return createRuntime({
@@ -200,9 +236,51 @@ export class World {
     });
   }
 
+  async #listen(): Promise<void> {
+    const server = createServer((req, res) => {
+      const { method = 'GET', url = '/' } = req;
+      void this.driver.track(this.tasks.handle(req, res)).then(() => this.#served({ method, url, status: res.statusCode }));
+    });
+    this.#server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    this.#origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  #served(request: ServedRequest): void {
+    this.served.push(request);
+    for (const waiter of this.#servedWaiters.filter((w) => w.match(request))) {
+      this.#servedWaiters.splice(this.#servedWaiters.indexOf(waiter), 1);
+      waiter.resolve(request);
+    }
+  }
+
+  #watch(runtime: Runtime): void {
+    runtime.events.on('error', (err) => this.errors.push(err));
+  }
+
+  /** The task server's origin, `http://127.0.0.1:PORT`. */
+  get origin(): string {
+    return this.#origin;
+  }
+
   /** The ExternalQuestion URL of the task server. */
   get taskUrl(): string {
-    return `${this.origin}${this.tasks.taskPath}`;
+    return `${this.#origin}${this.tasks.taskPath}`;
+  }
+
+  /** The base of the wrapper's API (what the task page names in `data-hitstate-api`). */
+  get apiUrl(): string {
+    return `${this.#origin}${this.tasks.prefix}/api`;
+  }
+
+  /**
+   * Resolves with the first request the task server answered that matches, once it has (e.g. a
+   * browser's `pagehide` beacon, which nothing else waits for).
+   */
+  whenServed(match: (request: ServedRequest) => boolean): Promise<ServedRequest> {
+    const seen = this.served.find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve) => this.#servedWaiters.push({ match, resolve }));
   }
 
   /** A label-task config with `units` units; override any field. */
@@ -233,75 +311,29 @@ export class World {
     return new SimWorker(this, workerId ?? this.sim.workers.create());
   }
 
-  /** Posts JSON to the task server under its prefix. */
-  async post(path: string, body: unknown, token?: string): Promise<ServerAnswer> {
-    const res = await fetch(`${this.origin}${this.tasks.prefix}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
-      body: JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
-  }
-
   /**
-   * Moves virtual time until `until` holds (a predicate) or settles (a promise), waiting for the
-   * runtime to be idle before each step. Steps go to the next timer, or `stepMs` ahead when none
-   * is due sooner. Throws once `maxMs` of virtual time passed.
+   * Moves virtual time until `until` holds (a predicate) or settles (a promise): the world's
+   * {@link VirtualTimeDriver.drive}. Throws once `maxMs` of virtual time passed.
    */
-  async drive<T>(until: Promise<T> | (() => boolean), options: DriveOptions = {}): Promise<T | undefined> {
-    const stepMs = options.stepMs ?? 1000;
-    const bound = this.clock.now() + (options.maxMs ?? 2 * 3_600_000);
-    let settled = false;
-    let value: T | undefined;
-    let failure: unknown;
-    if (typeof until !== 'function') {
-      until.then(
-        (v) => {
-          settled = true;
-          value = v;
-        },
-        (err: unknown) => {
-          settled = true;
-          failure = err;
-        },
-      );
-    }
-    const done = (): boolean => (typeof until === 'function' ? until() : settled);
-    for (;;) {
-      await this.runtime.whenIdle();
-      if (done()) {
-        if (failure !== undefined) throw failure;
-        return value;
-      }
-      const now = this.clock.now();
-      if (now >= bound) {
-        throw new Error(`drive${options.label ? ` (${options.label})` : ''}: not reached after ${(options.maxMs ?? 2 * 3_600_000) / 1000} s of virtual time (now ${new Date(now).toISOString()})`);
-      }
-      const next = this.clock.nextDeadline();
-      const target = Math.min(bound, next !== undefined && next > now ? Math.min(next, now + stepMs) : now + stepMs);
-      await this.clock.advanceTo(next !== undefined && next <= now ? now : target);
-    }
+  drive<T>(until: Promise<T> | (() => boolean), options: DriveOptions = {}): Promise<T | undefined> {
+    return this.driver.drive(until, options);
   }
 
   /** Moves virtual time forward by `ms`, the runtime idle before each step. */
-  async advance(ms: number, stepMs = 1000): Promise<void> {
-    const end = this.clock.now() + ms;
-    await this.drive(() => this.clock.now() >= end, { stepMs, maxMs: ms + 1 });
+  advance(ms: number, stepMs = 1000): Promise<void> {
+    return this.driver.advance(ms, { stepMs });
   }
 
   /** Closes the runtime and opens a new one on the same store (the process restarting); then resume(). */
   async restart(): Promise<Runtime> {
     await this.runtime.close();
-    this.runtime = await World.#runtime(this.clock, this.sim, this.storeDir, this.options);
-    this.runtime.events.on('error', (err) => this.errors.push(err));
-    this.#holder.runtime = this.runtime;
+    await this.adopt(await this.openRuntime());
     return this.runtime;
   }
 
   /** Swaps in a runtime created elsewhere (a test simulating a crash abandons the old one). */
   async adopt(runtime: Runtime): Promise<void> {
-    runtime.events.on('error', (err) => this.errors.push(err));
+    this.#watch(runtime);
     this.runtime = runtime;
     this.#holder.runtime = runtime;
   }
@@ -322,7 +354,8 @@ export class World {
     if (this.#closed) return;
     this.#closed = true;
     await this.runtime.close();
-    for (const server of this.#servers) {
+    const server = this.#server;
+    if (server !== undefined) {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
