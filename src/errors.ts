@@ -128,6 +128,10 @@ export const ERROR_CODES = {
     meaning: 'A money intent cannot make that move (its states go pending, sent, then confirmed or failed).',
     fix: 'Read the intent with intentByToken() and act on its current state; a confirmed intent is never sent again.',
   },
+  HST_ERR_STORE_READ_ONLY: {
+    meaning: 'A change was asked of a datastore opened read-only (openStore with readOnly: true), which never changes anything.',
+    fix: 'Open the store without readOnly to change it; that takes its lock, so stop the process holding it first.',
+  },
 
   // --- runtime -------------------------------------------------------------------------------
   HST_ERR_RUN_NOT_FOUND: {

@@ -1,15 +1,17 @@
 /**
  * The lowdb adapter behind every JSON file of the store. lowdb's own `JSONFile` (through steno)
  * writes a temp file and renames it, but never fsyncs: after a power cut the file can be empty.
- * This adapter writes the temp file, fsyncs it, renames it over the target and fsyncs the
- * directory, so a completed `write()` is on disk and a crash at any point leaves either the old
- * or the new file, whole.
+ * On its own, this adapter writes the temp file, fsyncs it, renames it over the target and fsyncs
+ * the directory, so a completed `write()` is on disk and a crash at any point leaves either the
+ * old or the new file, whole. Inside a store write it only stages the file into that write, which
+ * commits all its files at once (flush-commit.ts).
  *
  * @module
  */
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 import type { StoreFileSystem } from './file-system.js';
+import type { StagedFlush } from './flush-commit.js';
 
 /** Why a file could not be read as a JSON object. */
 export class UnreadableFileError extends Error {
@@ -54,6 +56,7 @@ export interface WriteFacts {
  */
 export class AtomicJsonAdapter<T> implements Adapter<T> {
   #dirReady = false;
+  #stageInto: StagedFlush | null = null;
   /** Whether the last `read()` found the file. */
   found = false;
   lastWrite: WriteFacts | null = null;
@@ -71,10 +74,25 @@ export class AtomicJsonAdapter<T> implements Adapter<T> {
     return parseJsonObject(this.path, bytes) as T;
   }
 
+  /**
+   * Makes the next `write()` stage the file into `flush` instead of replacing it on its own
+   * (lowdb's `Low.write()` passes only the data, so the write to join travels this way).
+   */
+  stageNextWrite(flush: StagedFlush): void {
+    this.#stageInto = flush;
+  }
+
   /** Serializes synchronously (so the caller knows exactly which state is written), then writes. */
   async write(data: T): Promise<void> {
     const started = performance.now();
     const text = JSON.stringify(data);
+    const flush = this.#stageInto;
+    this.#stageInto = null;
+    if (flush !== null) {
+      const bytes = await flush.stage(this.path, text);
+      this.lastWrite = { bytes, durationMs: performance.now() - started };
+      return;
+    }
     const dir = dirname(this.path);
     if (!this.#dirReady) {
       await this.fs.makeDirectory(dir);

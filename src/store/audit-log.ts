@@ -1,26 +1,41 @@
 /**
  * The audit trail: one JSON line per MTurk call, appended. It only grows and is never read back
  * during a run, so it does not go through lowdb (which would rewrite the whole history on every
- * write): lines wait in memory for the store's next coalesced write and are appended with fsync.
- * A crash in the middle of an append can leave a torn last line; the store seals it on open (a
- * newline after it) so it never glues onto the next entry, and readers skip it.
+ * write): lines wait in memory for the store's next write, which records them in its commit
+ * record and appends them (fsync'd) once committed, at the offset the record names, so a crash
+ * never leaves half of a write's lines. A torn last line left by an older hitstate (which appended
+ * without a commit record) is sealed on open (a newline after it) and skipped by readers.
  *
  * @module
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { StoreFileSystem } from './file-system.js';
+import type { StagedFlush } from './flush-commit.js';
 import type { FileStats } from './store-file.js';
 import type { AuditEntry } from './types.js';
 
 /** How far back from the end the open-time check looks for the last newline. */
 const TAIL_BYTES = 64 * 1024;
 
+/** Lines staged into a write. */
+export interface StagedLines {
+  readonly lines: readonly string[];
+  readonly bytes: number;
+}
+
+/** What a read-only store shows of a log: its first `limit` bytes, then `tail` (lines committed but not yet appended). */
+export interface CommittedLog {
+  readonly limit: number;
+  readonly tail: string;
+}
+
 export class AuditLog {
   #pending: string[] = [];
-  #dirReady = false;
+  /** Bytes in the file: where the next write's lines go. */
+  #size = 0;
+  #committedView: CommittedLog | null = null;
   #writes = 0;
   #bytesWritten = 0;
   #lastWriteBytes = 0;
@@ -42,30 +57,36 @@ export class AuditLog {
     this.#pending.push(`${JSON.stringify(entry)}\n`);
   }
 
-  /** Appends the queued lines and resolves with the bytes written; on failure they are queued again, in order. */
-  async writePending(now: number): Promise<number> {
+  /**
+   * Stages the queued lines into `flush`, at the end of the file; they are appended once it commits.
+   * Takes the lines synchronously, so lines queued from here on go to the next write.
+   */
+  async stage(flush: StagedFlush): Promise<StagedLines> {
     const lines = this.#pending;
-    if (lines.length === 0) return 0;
     this.#pending = [];
     const text = lines.join('');
-    const started = performance.now();
     try {
-      if (!this.#dirReady) {
-        await this.fs.makeDirectory(dirname(this.absPath));
-        this.#dirReady = true;
-      }
-      await this.fs.appendDurable(this.absPath, text);
+      await flush.append(this.absPath, this.#size, text);
     } catch (err) {
-      this.#pending = lines.concat(this.#pending);
+      this.requeue({ lines, bytes: 0 });
       throw err;
     }
-    const bytes = Buffer.byteLength(text);
+    return { lines, bytes: Buffer.byteLength(text, 'utf8') };
+  }
+
+  /** Puts lines of a write that did not commit back in front of the queue, in order. */
+  requeue(staged: StagedLines): void {
+    this.#pending = staged.lines.concat(this.#pending);
+  }
+
+  /** Records that the write holding `staged` committed (its lines are in the file, or will be once it is applied). */
+  committed(staged: StagedLines, now: number, durationMs: number): void {
+    this.#size += staged.bytes;
     this.#writes++;
-    this.#bytesWritten += bytes;
-    this.#lastWriteBytes = bytes;
-    this.#lastWriteMs = performance.now() - started;
+    this.#bytesWritten += staged.bytes;
+    this.#lastWriteBytes = staged.bytes;
+    this.#lastWriteMs = durationMs;
     this.#lastWriteAt = now;
-    return bytes;
   }
 
   stats(): FileStats {
@@ -73,10 +94,11 @@ export class AuditLog {
   }
 
   /**
-   * Ends a torn last line (left by a crash during an append) with a newline.
-   * Returns the length of the torn line in bytes, or 0 when the file ends cleanly or is missing.
+   * Prepares the log for appending, when the store opens for writing: learns its size and ends a
+   * torn last line with a newline. Returns the length of the torn line in bytes, or 0 when the
+   * file ends cleanly or is missing.
    */
-  async seal(): Promise<number> {
+  async openForAppend(): Promise<number> {
     let handle;
     try {
       handle = await open(this.absPath, 'r');
@@ -87,6 +109,7 @@ export class AuditLog {
     let torn = 0;
     try {
       const { size } = await handle.stat();
+      this.#size = size;
       if (size === 0) return 0;
       const length = Math.min(size, TAIL_BYTES);
       const tail = Buffer.alloc(length);
@@ -97,14 +120,25 @@ export class AuditLog {
     } finally {
       await handle.close();
     }
-    this.#dirReady = true;
     await this.fs.appendDurable(this.absPath, '\n');
+    this.#size += 1;
     return torn;
   }
 
-  /** The entries on disk, oldest first; torn lines are skipped. */
+  /** Makes a read-only store show only the committed part of the log (another process may be appending to it). */
+  showCommitted(view: CommittedLog): void {
+    this.#committedView = view;
+  }
+
+  /** The entries on disk (in a read-only store: those committed when it was opened), oldest first; torn lines are skipped. */
   async *read(): AsyncGenerator<AuditEntry> {
-    const stream = createReadStream(this.absPath, { encoding: 'utf8' });
+    const view = this.#committedView;
+    if (view === null || view.limit > 0) yield* this.#readFile(view?.limit);
+    if (view !== null) yield* parseLines(view.tail.split('\n'));
+  }
+
+  async *#readFile(limit: number | undefined): AsyncGenerator<AuditEntry> {
+    const stream = createReadStream(this.absPath, { encoding: 'utf8', ...(limit === undefined ? {} : { end: limit - 1 }) });
     const failure = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
       stream.once('error', resolve);
       stream.once('open', () => resolve(null));
@@ -113,16 +147,20 @@ export class AuditLog {
       if (failure.code === 'ENOENT') return;
       throw failure;
     }
-    const lines = createInterface({ input: stream, crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (line.length === 0) continue;
-      let entry: AuditEntry;
-      try {
-        entry = JSON.parse(line) as AuditEntry;
-      } catch {
-        continue;
-      }
-      yield entry;
+    yield* parseLines(createInterface({ input: stream, crlfDelay: Infinity }));
+  }
+}
+
+async function* parseLines(lines: AsyncIterable<string> | Iterable<string>): AsyncGenerator<AuditEntry> {
+  for await (const line of lines) {
+    if (line.length === 0) continue;
+    let entry: AuditEntry;
+    try {
+      entry = JSON.parse(line) as AuditEntry;
+    } catch {
+      // A torn line, left by a crash of an older hitstate that appended without a commit record.
+      continue;
     }
+    yield entry;
   }
 }

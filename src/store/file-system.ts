@@ -5,7 +5,7 @@
  * @module
  */
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 
 /** File operations used by the store; {@link nodeFileSystem} is the real one. */
 export interface StoreFileSystem {
@@ -20,13 +20,44 @@ export interface StoreFileSystem {
   syncDirectory(dir: string): Promise<void>;
   /** Removes a file; a missing file is not an error. */
   removeFile(path: string): Promise<void>;
+  /** Removes a directory if it is empty; returns false when it is missing or not empty. */
+  removeEmptyDirectory(path: string): Promise<boolean>;
+  /** Cuts the file to `size` bytes and fsyncs it. */
+  truncateFile(path: string, size: number): Promise<void>;
   copyFile(from: string, to: string): Promise<void>;
   /** `mkdir -p`. */
   makeDirectory(path: string): Promise<void>;
   /** Names in a directory, or [] when it does not exist. */
   listDirectory(path: string): Promise<string[]>;
-  /** Size in bytes and modification time (epoch ms, with the filesystem's sub-ms precision), or null when the file does not exist. */
-  statFile(path: string): Promise<{ size: number; modifiedAt: number } | null>;
+  /**
+   * Size in bytes, modification time (epoch ms, with the filesystem's sub-ms precision) and
+   * identity (device and inode: a rename over the path gives it a new one), or null when the file
+   * does not exist.
+   */
+  statFile(path: string): Promise<FileStat | null>;
+  /**
+   * Opens a file for reading, or resolves null when it does not exist. The handle keeps reading
+   * the file it opened even after a rename replaces the path, which is how a read-only store takes
+   * a consistent look at files another process keeps replacing.
+   */
+  openForReading(path: string): Promise<OpenedFile | null>;
+}
+
+/** What {@link StoreFileSystem.statFile} tells. */
+export interface FileStat {
+  readonly size: number;
+  readonly modifiedAt: number;
+  /** Device and inode: equal ids mean the very same file, not only the same content. */
+  readonly id: string;
+}
+
+/** A file opened by {@link StoreFileSystem.openForReading}. */
+export interface OpenedFile {
+  /** The file's identity, as {@link FileStat.id}. */
+  readonly id: string;
+  /** The whole file, from its start. */
+  read(): Promise<Buffer>;
+  close(): Promise<void>;
 }
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException)?.code === 'ENOENT';
@@ -73,6 +104,25 @@ export const nodeFileSystem: StoreFileSystem = {
     }
   },
   removeFile: (path) => rm(path, { force: true }),
+  async removeEmptyDirectory(path) {
+    try {
+      await rmdir(path);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+      throw err;
+    }
+  },
+  async truncateFile(path, size) {
+    const handle = await open(path, 'r+');
+    try {
+      await handle.truncate(size);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
   // A copy-on-write clone where the filesystem supports it (btrfs, APFS, XFS), a plain copy otherwise.
   copyFile: (from, to) => copyFile(from, to, constants.COPYFILE_FICLONE),
   makeDirectory: async (path) => void (await mkdir(path, { recursive: true })),
@@ -86,10 +136,28 @@ export const nodeFileSystem: StoreFileSystem = {
   },
   async statFile(path) {
     try {
-      const s = await stat(path);
-      return { size: s.size, modifiedAt: s.mtimeMs };
+      // bigint: inode numbers can exceed 2^53 (Windows file ids, some network filesystems).
+      const s = await stat(path, { bigint: true });
+      return { size: Number(s.size), modifiedAt: Number(s.mtimeNs) / 1e6, id: `${s.dev}:${s.ino}` };
     } catch (err) {
       if (isMissing(err)) return null;
+      throw err;
+    }
+  },
+  async openForReading(path) {
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    try {
+      const s = await handle.stat({ bigint: true });
+      const opened = handle;
+      return { id: `${s.dev}:${s.ino}`, read: () => opened.readFile(), close: () => opened.close() };
+    } catch (err) {
+      await handle.close();
       throw err;
     }
   },

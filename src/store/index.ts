@@ -5,13 +5,13 @@
  * @module
  */
 export { openStore } from './open-store.js';
-export type { OpenReport, Store, StoreEvents, StoreOptions, StoreStats, WriteReport } from './open-store.js';
+export type { OpenReport, Store, StoreEvents, StoreOptions, StoreStats, WriteReport } from './store-api.js';
 export { restoreBackup } from './restore-backup.js';
 export type { RestoreBackupOptions, RestoredBackup } from './restore-backup.js';
 export { environmentSlug, normalizeEnvironment, sameEnvironment } from './environment.js';
 export type { StoreEnvironment } from './environment.js';
 export { nodeFileSystem } from './file-system.js';
-export type { StoreFileSystem } from './file-system.js';
+export type { FileStat, OpenedFile, StoreFileSystem } from './file-system.js';
 export { SCHEMA_VERSION } from './layout.js';
 export { MIGRATIONS } from './migrations.js';
 export type { Migration, MigrationInput } from './migrations.js';

@@ -1,7 +1,8 @@
 /**
  * Opening a store: read every file, refuse anything damaged without touching it, migrate an
- * older schema, rebuild the in-memory indexes, seal torn audit lines, clear stale temp files and
- * take the open-time backups.
+ * older schema, rebuild the in-memory indexes, seal torn audit lines, clear the temp files of
+ * uncommitted writes and take the open-time backups. A read-only store does only the reading:
+ * through its committed view, migrating in memory, changing nothing.
  *
  * @module
  */
@@ -9,9 +10,11 @@ import { join } from 'node:path';
 import { HitstateError } from '../errors.js';
 import { parseJsonObject, UnreadableFileError } from './atomic-json-adapter.js';
 import { backupPath, newestGoodBackup, rotateBackups } from './backups.js';
+import { TEMP_FILE } from './commit-record.js';
+import type { CommittedView } from './committed-view.js';
 import { describeEnvironment, type StoreEnvironment } from './environment.js';
 import { type FileHeader, type FileKind, type RecordsFile, RUNS_DIR, runDirPath, SCHEMA_VERSION, SHARD_FILE, type ShardKind, STORE_FILE, WORKERS_FILE } from './layout.js';
-import { migrateStore, schemaVersionOf } from './migrations.js';
+import { migrateInMemory, migrateStore, schemaVersionOf } from './migrations.js';
 import {
   checkHeader, EnvironmentProblem, hydrateCore, hydrateRecords, readAgent, readHit, readIntent, readSnapshot, readSubmission,
   readUnit, readWorker, SchemaProblem,
@@ -28,9 +31,9 @@ export interface LoadReport {
   readonly migrationBackup: string | null;
   /** Audit files whose last line was torn by a crash (and sealed), with the torn length in bytes. */
   readonly tornAuditLines: readonly { readonly file: string; readonly bytes: number }[];
-  /** Temp files of writes interrupted by a crash, removed (the files they were for are intact). */
+  /** Temp files of writes a crash interrupted before they committed, removed (the files they were for are intact). */
   readonly removedTempFiles: readonly string[];
-  /** Directories under runs/ that store.json does not list (left alone). */
+  /** Directories under runs/ that store.json does not list (left alone; empty ones are removed). */
   readonly orphanRunDirectories: readonly string[];
   /** Files backed up on open because they changed since their newest backup. */
   readonly backedUp: readonly string[];
@@ -38,6 +41,8 @@ export interface LoadReport {
 
 interface LoadOptions {
   readonly backups: number;
+  /** Set for a read-only store: what it reads through, and the sign to change nothing. */
+  readonly view?: CommittedView;
 }
 
 /**
@@ -210,7 +215,9 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
   if (raw !== null) {
     const version = schemaVersionOf(raw);
     if (version !== null && version < SCHEMA_VERSION) {
-      migrationBackup = await migrateStore({ root: state.root, fs: state.fs, environment: state.environment }, raw, version);
+      const ctx = { root: state.root, fs: state.fs, environment: state.environment };
+      if (options.view === undefined) migrationBackup = await migrateStore(ctx, raw, version);
+      else for (const [rel, data] of await migrateInMemory(ctx, raw, version)) options.view.replace(join(state.root, rel), data);
       migratedFrom = version;
     }
     raw = await readChecked(state, core, 'store', undefined, options);
@@ -225,20 +232,37 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
 
   await Promise.all([...state.core.data.runs.keys()].map((id) => loadRun(state, state.addRun(id), options)));
 
-  const orphanRunDirectories = (await state.fs.listDirectory(join(state.root, RUNS_DIR))).filter((name) => !state.runs.has(name) && !name.startsWith('.'));
+  const runsDir = join(state.root, RUNS_DIR);
+  const runDirs = (await state.fs.listDirectory(runsDir)).filter((name) => !name.startsWith('.'));
+  if (options.view !== undefined) {
+    const view = options.view;
+    for (const log of state.auditLogs()) log.showCommitted(view.committedLog(log.absPath));
+    // A directory holding only temp files belongs to a write that has not committed yet.
+    const orphans: string[] = [];
+    for (const name of runDirs.filter((n) => !state.runs.has(n))) {
+      if ((await view.listDirectory(join(runsDir, name))).some((f) => !TEMP_FILE.test(f))) orphans.push(name);
+    }
+    return { migratedFrom, migrationBackup, tornAuditLines: [], removedTempFiles: [], orphanRunDirectories: orphans, backedUp: [] };
+  }
+
   const tornAuditLines: { file: string; bytes: number }[] = [];
   for (const log of state.auditLogs()) {
-    const bytes = await log.seal();
+    const bytes = await log.openForAppend();
     if (bytes > 0) tornAuditLines.push({ file: log.absPath, bytes });
   }
   const removedTempFiles: string[] = [];
-  for (const dir of [state.root, ...[...state.runs.keys()].map((id) => join(state.root, runDirPath(id)))]) {
+  for (const dir of [state.root, ...runDirs.map((name) => join(runsDir, name))]) {
     for (const name of await state.fs.listDirectory(dir)) {
-      if (/^\..+\.tmp$/.test(name)) {
+      if (TEMP_FILE.test(name)) {
         await state.fs.removeFile(join(dir, name));
         removedTempFiles.push(join(dir, name));
       }
     }
+  }
+  // A run created by a write that never committed leaves an empty directory once its temp files are gone.
+  const orphanRunDirectories: string[] = [];
+  for (const name of runDirs.filter((n) => !state.runs.has(n))) {
+    if (!(await state.fs.removeEmptyDirectory(join(runsDir, name)))) orphanRunDirectories.push(name);
   }
   const backedUp: string[] = [];
   await Promise.all(state.files.map(async (file) => {

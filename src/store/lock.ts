@@ -130,6 +130,17 @@ export async function acquireLock(path: string, startedAt: number): Promise<Held
   throw locked(path, `could not take the store lock ${path}: it keeps changing hands; try again.`);
 }
 
+/**
+ * The process holding the lock at `path`, without taking it: null when the lock is free, left by
+ * a dead process, or unreadable. A holder on another host is returned as is (it cannot be checked).
+ */
+export async function readLockHolder(path: string): Promise<LockInfo | null> {
+  const existing = await readLock(path);
+  if (existing === null || 'unreadable' in existing) return null;
+  const holder = existing.info;
+  return holder.hostname !== hostname() || isAlive(holder.pid) ? holder : null;
+}
+
 function held(path: string, info: LockInfo, recovered: LockInfo | null): HeldLock {
   return {
     path,

@@ -63,6 +63,34 @@ export async function migrateStore(ctx: MigrationContext, storeRaw: Record<strin
     new HitstateError('HST_ERR_STORE_MIGRATION_FAILED', `migrating ${storePath} from schema ${from} to ${SCHEMA_VERSION} failed: ${message}. The file is untouched; its backup is ${backup}.`, { file: storePath, cause });
 
   await keepBackup(ctx.fs, storePath, backup);
+  const produced = await runMigrations(ctx, storeRaw, from, fail);
+  try {
+    for (const [rel, data] of produced) {
+      if (rel === STORE_FILE) continue;
+      const path = join(ctx.root, rel);
+      await keepBackup(ctx.fs, path, `${path}.v${from}.bak`);
+      await new AtomicJsonAdapter(path, ctx.fs).write(data);
+    }
+    await new AtomicJsonAdapter(storePath, ctx.fs).write(produced.get(STORE_FILE));
+  } catch (err) {
+    throw fail(`writing the migrated files: ${(err as Error).message}`, err);
+  }
+  return backup;
+}
+
+/**
+ * Migrates in memory only, for a read-only store: the files the steps produce (relative path →
+ * JSON data, `store.json` included); nothing is written.
+ *
+ * @throws HST_ERR_STORE_MIGRATION_FAILED when a step fails.
+ */
+export function migrateInMemory(ctx: MigrationContext, storeRaw: Record<string, unknown>, from: number): Promise<ReadonlyMap<string, unknown>> {
+  const storePath = join(ctx.root, STORE_FILE);
+  return runMigrations(ctx, storeRaw, from, (message, cause) =>
+    new HitstateError('HST_ERR_STORE_MIGRATION_FAILED', `migrating ${storePath} from schema ${from} to ${SCHEMA_VERSION} in memory (read-only) failed: ${message}. Nothing was written.`, { file: storePath, cause }));
+}
+
+async function runMigrations(ctx: MigrationContext, storeRaw: Record<string, unknown>, from: number, fail: (message: string, cause: unknown) => HitstateError): Promise<Map<string, unknown>> {
   const produced = new Map<string, unknown>();
   let store = storeRaw;
   let version = from;
@@ -91,19 +119,7 @@ export async function migrateStore(ctx: MigrationContext, storeRaw: Record<strin
     if (err instanceof HitstateError) throw err;
     throw fail((err as Error).message, err);
   }
-
-  try {
-    for (const [rel, data] of produced) {
-      if (rel === STORE_FILE) continue;
-      const path = join(ctx.root, rel);
-      await keepBackup(ctx.fs, path, `${path}.v${from}.bak`);
-      await new AtomicJsonAdapter(path, ctx.fs).write(data);
-    }
-    await new AtomicJsonAdapter(storePath, ctx.fs).write(produced.get(STORE_FILE));
-  } catch (err) {
-    throw fail(`writing the migrated files: ${(err as Error).message}`, err);
-  }
-  return backup;
+  return produced;
 }
 
 /** Copies `path` to `backup` unless the backup exists already (a rerun keeps the first, oldest copy). */

@@ -18,107 +18,22 @@ import { type SnapshotsCollection, snapshotsCollection } from './collections/sna
 import { type UnitsCollection, unitsCollection } from './collections/units.js';
 import { type WorkersCollection, workersCollection } from './collections/workers.js';
 import { environmentSlug, normalizeEnvironment, type StoreEnvironment } from './environment.js';
+import { CommittedView } from './committed-view.js';
 import { buildRunExport, type RunExport } from './export-run.js';
 import { nodeFileSystem, type StoreFileSystem } from './file-system.js';
-import { type LoadReport, loadStore } from './load.js';
-import { acquireLock, type HeldLock, type LockInfo } from './lock.js';
-import { LOCK_FILE } from './layout.js';
+import { FlushJournal, recoverCommittedFlush } from './flush-commit.js';
+import { loadStore } from './load.js';
+import { acquireLock, type HeldLock, readLockHolder } from './lock.js';
+import { LOCK_FILE, RUNS_DIR } from './layout.js';
 import { rotateBackups } from './backups.js';
+import type { OpenReport, Store, StoreEvents, StoreOptions, StoreStats } from './store-api.js';
 import type { FileStats } from './store-file.js';
 import { StoreState } from './store-state.js';
+import { WriteFailure, writeChanges } from './write-changes.js';
 import { WriteScheduler } from './write-scheduler.js';
 
-/** Options of {@link openStore}. */
-export interface StoreOptions {
-  /**
-   * The directory holding one sub-directory per environment.
-   * @defaultValue `$HITSTATE_STORE_DIR`, else `<cwd>/.hitstate`
-   */
-  readonly dir?: string;
-  /** Which MTurk the data belongs to; each environment has its own files. */
-  readonly environment: StoreEnvironment;
-  /** @defaultValue systemClock */
-  readonly clock?: Clock;
-  /** A write happens after this long without a change. @defaultValue 50 */
-  readonly coalesceMs?: number;
-  /** ...and at the latest this long after the first change not yet written. @defaultValue 1000 */
-  readonly maxDelayMs?: number;
-  /** Rotating backups kept per file (`<file>.bak.1` is the newest). @defaultValue 3 */
-  readonly backups?: number;
-  /** The file operations; tests inject faults here. @defaultValue nodeFileSystem */
-  readonly fileSystem?: StoreFileSystem;
-}
-
-/** What opening the store found and did, for the runtime to log. */
-export interface OpenReport extends LoadReport {
-  /** The lock of a dead process that was taken over, if any. */
-  readonly staleLockRecovered: LockInfo | null;
-  readonly durationMs: number;
-}
-
-/** One completed write of the store. */
-export interface WriteReport {
-  /** Paths (relative to the store directory) written or appended to. */
-  readonly files: readonly string[];
-  readonly bytes: number;
-  readonly durationMs: number;
-}
-
-/** Counters since the store was opened. */
-export interface StoreStats {
-  /** Completed writes (each writes every file that changed). */
-  readonly writes: number;
-  readonly failedWrites: number;
-  readonly bytesWritten: number;
-  readonly lastWriteMs: number;
-  /** True when some change is not on disk yet. */
-  readonly pending: boolean;
-  readonly lastError: HitstateError | null;
-  /** Per file, keyed by path relative to the store directory. */
-  readonly files: Readonly<Record<string, FileStats>>;
-}
-
-/** Events of a store (eventemitter3). */
-export interface StoreEvents {
-  written: [report: WriteReport];
-  /** A write failed; the changes stay in memory and are written again. Without a listener the error becomes a process warning. */
-  writeFailed: [error: HitstateError];
-  closed: [];
-}
-
-/**
- * The datastore of one MTurk environment. Reads and mutations are synchronous on memory; writes
- * are coalesced and atomic; `flush()` resolves once everything changed so far is on disk.
- */
-export interface Store extends Pick<EventEmitter<StoreEvents>, 'on' | 'once' | 'off'> {
-  readonly environment: StoreEnvironment;
-  /** The environment's directory, e.g. `<cwd>/.hitstate/sandbox`. */
-  readonly dir: string;
-  readonly openReport: OpenReport;
-  readonly requesters: RequestersCollection;
-  readonly runs: RunsCollection;
-  readonly units: UnitsCollection;
-  readonly hits: HitPool;
-  readonly agents: AgentsCollection;
-  readonly workers: WorkersCollection;
-  readonly qualifications: QualificationsCollection;
-  readonly outbox: OutboxCollection;
-  readonly snapshots: SnapshotsCollection;
-  readonly audit: AuditTrail;
-  /** Everything about a run as one JSON-safe object. @throws HST_ERR_RUN_NOT_FOUND */
-  exportRun(runId: string): Promise<RunExport>;
-  /** Writes every change made so far; resolves when it is on disk. @throws HST_ERR_STORE_WRITE_FAILED */
-  flush(): Promise<void>;
-  /** Resolves when no write is in progress, without starting one. */
-  whenIdle(): Promise<void>;
-  stats(): StoreStats;
-  /**
-   * Flushes, backs up the files written, and releases the lock. If the final write fails the
-   * store stays open and the promise rejects: fix the disk and call close() again.
-   * @throws HST_ERR_STORE_WRITE_FAILED
-   */
-  close(): Promise<void>;
-}
+// Other parts import the store's types from here.
+export type { OpenReport, Store, StoreEvents, StoreOptions, StoreStats, WriteReport } from './store-api.js';
 
 function checkOption(value: number | undefined, fallback: number, field: string, min: number, max: number): number {
   const v = value ?? fallback;
@@ -131,16 +46,27 @@ function checkOption(value: number | undefined, fallback: number, field: string,
 /**
  * Opens (or creates) the store of an environment, taking its lock.
  *
+ * Opens (or creates) the store of an environment, taking its lock; a crash in the middle of the
+ * last write is finished (committed) or undone (not committed) first. With `readOnly: true`, reads
+ * the last committed state instead, without the lock, while another process may be writing.
+ *
  * @example
  * ```ts
  * const store = await openStore({ environment: { kind: 'sandbox' } });
  * store.requesters.put({ name: 'lab', credentialSource: { kind: 'profile', profile: 'lab' } });
  * store.runs.create({ runId: 'pilot-1', requesterName: 'lab', config: { title: 'Label images' } });
  * await store.close();
+ *
+ * // In another process, while the first one holds the store:
+ * const look = await openStore({ environment: { kind: 'sandbox' }, readOnly: true });
+ * console.log(look.runs.list(), look.openReport.heldBy?.pid);
+ * await look.close();
  * ```
- * @throws HST_ERR_STORE_LOCKED (another live process holds it), HST_ERR_STORE_CORRUPT (a file is
- *   damaged; it is left untouched and its newest good backup named), HST_ERR_STORE_VERSION_NEWER,
- *   HST_ERR_STORE_MIGRATION_FAILED, HST_ERR_STORE_ENVIRONMENT_MISMATCH, HST_ERR_CONFIG_INVALID.
+ * @throws HST_ERR_STORE_LOCKED (another live process holds it; read-only: its writer committed
+ *   during every attempt to read), HST_ERR_STORE_CORRUPT (a file is damaged; it is left untouched
+ *   and its newest good backup named), HST_ERR_STORE_VERSION_NEWER, HST_ERR_STORE_MIGRATION_FAILED,
+ *   HST_ERR_STORE_ENVIRONMENT_MISMATCH, HST_ERR_CONFIG_INVALID, HST_ERR_STORE_NOT_FOUND (read-only:
+ *   the environment's directory does not exist).
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
   const started = performance.now();
@@ -152,14 +78,21 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const fs = options.fileSystem ?? nodeFileSystem;
   const base = resolve(options.dir ?? process.env.HITSTATE_STORE_DIR ?? join(process.cwd(), '.hitstate'));
   const root = join(base, environmentSlug(environment));
+  const settings = { coalesceMs, maxDelayMs, backups };
+  if (options.readOnly === true) return openReadOnly(root, environment, clock, fs, settings, started);
   await fs.makeDirectory(root);
   const lock = await acquireLock(join(root, LOCK_FILE), clock.now());
   let state: StoreState | undefined;
   try {
+    const recovered = await recoverCommittedFlush(fs, root);
     state = new StoreState(root, environment, clock, fs);
     const loaded = await loadStore(state, { backups });
-    const report: OpenReport = { ...loaded, staleLockRecovered: lock.recovered, durationMs: performance.now() - started };
-    return new LowdbStore(state, lock, report, { coalesceMs, maxDelayMs, backups });
+    const finishedFlush = recovered.finished.length === 0 ? null : { flush: recovered.record!.flush, files: recovered.finished };
+    const report: OpenReport = { ...loaded, staleLockRecovered: lock.recovered, finishedFlush, heldBy: null, durationMs: performance.now() - started };
+    const runsDir = join(root, RUNS_DIR);
+    const runDirs = (await fs.listDirectory(runsDir)).map((name) => join(runsDir, name));
+    const journal = new FlushJournal(fs, root, recovered.record, runDirs.length === 0 ? [] : [runsDir, ...runDirs]);
+    return new LowdbStore(state, report, { ...settings, lock, journal });
   } catch (err) {
     state?.releaseFiles();
     await lock.release();
@@ -167,8 +100,31 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   }
 }
 
+async function openReadOnly(root: string, environment: StoreEnvironment, clock: Clock, fs: StoreFileSystem, settings: StoreSettings, started: number): Promise<Store> {
+  if ((await fs.statFile(root)) === null) {
+    throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `there is no ${environmentSlug(environment)} store at ${root}; a read-only open never creates one`, { file: root });
+  }
+  const heldBy = await readLockHolder(join(root, LOCK_FILE));
+  const view = await CommittedView.take(fs, root);
+  try {
+    const state = new StoreState(root, environment, clock, view, true);
+    const loaded = await loadStore(state, { backups: settings.backups, view });
+    const report: OpenReport = { ...loaded, staleLockRecovered: null, finishedFlush: null, heldBy, durationMs: performance.now() - started };
+    return new LowdbStore(state, report, { ...settings, lock: null, journal: null });
+  } finally {
+    await view.close();
+  }
+}
+
+interface StoreSettings {
+  readonly coalesceMs: number;
+  readonly maxDelayMs: number;
+  readonly backups: number;
+}
+
 class LowdbStore extends EventEmitter<StoreEvents> implements Store {
   readonly environment: StoreEnvironment;
+  readonly readOnly: boolean;
   readonly dir: string;
   readonly requesters: RequestersCollection;
   readonly runs: RunsCollection;
@@ -181,7 +137,9 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
   readonly snapshots: SnapshotsCollection;
   readonly audit: AuditTrail;
   readonly #state: StoreState;
-  readonly #lock: HeldLock;
+  /** Null for a read-only store, as is the journal. */
+  readonly #lock: HeldLock | null;
+  readonly #journal: FlushJournal | null;
   readonly #scheduler: WriteScheduler;
   readonly #backups: number;
   #writes = 0;
@@ -193,18 +151,20 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
 
   constructor(
     state: StoreState,
-    lock: HeldLock,
     readonly openReport: OpenReport,
-    options: { coalesceMs: number; maxDelayMs: number; backups: number },
+    options: StoreSettings & { lock: HeldLock | null; journal: FlushJournal | null },
   ) {
     super();
     this.#state = state;
-    this.#lock = lock;
+    this.#lock = options.lock;
+    this.#journal = options.journal;
     this.#backups = options.backups;
     this.environment = state.environment;
+    this.readOnly = state.readOnly;
     this.dir = state.root;
     this.#scheduler = new WriteScheduler({ clock: state.clock, coalesceMs: options.coalesceMs, maxDelayMs: options.maxDelayMs, write: () => this.#write() });
-    state.onChange = () => this.#scheduler.touch();
+    // Every method that changes data refuses first in a read-only store; this catches one that would not.
+    state.onChange = state.readOnly ? () => state.assertWritable() : () => this.#scheduler.touch();
     const flush = () => this.flush();
     this.requesters = requestersCollection(state);
     this.runs = runsCollection(state);
@@ -220,6 +180,7 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
 
   async flush(): Promise<void> {
     this.#state.assertOpen();
+    if (this.readOnly) return;
     return this.#scheduler.flush();
   }
 
@@ -272,6 +233,11 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
   async #close(): Promise<void> {
     const s = this.#state;
     if (s.closed) return;
+    if (this.#lock === null) {
+      s.closed = true;
+      this.emit('closed');
+      return;
+    }
     await this.#scheduler.flush();
     // From here on no change can be made, so the last flush below is the final state.
     s.closed = true;
@@ -292,44 +258,33 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
     this.emit('closed');
   }
 
-  /** Writes every dirty file (store.json first, so a run's files never exist without its record) and the queued audit lines. */
+  /** Writes every change as one write, all of it or nothing (write-changes.ts). */
   async #write(): Promise<void> {
     const s = this.#state;
     const started = performance.now();
-    const now = s.clock.now();
-    const dirty = s.files.filter((f) => f.dirty);
-    const logs = s.auditLogs().filter((l) => l.hasPending);
-    const written: string[] = [];
-    let bytes = 0;
-    const failures: { file: string; error: unknown }[] = [];
-    const attempt = async (path: string, write: () => Promise<number>) => {
-      try {
-        bytes += await write();
-        written.push(path);
-      } catch (error) {
-        failures.push({ file: path, error });
-      }
-    };
-    if (s.core.dirty) await attempt(s.core.relPath, () => s.core.write(now));
-    const rest = dirty.filter((f) => f !== (s.core as unknown));
-    if (failures.length === 0) {
-      await Promise.all([...rest.map((f) => attempt(f.relPath, () => f.write(now))), ...logs.map((l) => attempt(l.relPath, () => l.writePending(now)))]);
-    }
-    const durationMs = performance.now() - started;
-    this.#bytesWritten += bytes;
-    this.#lastWriteMs = durationMs;
-    if (failures.length > 0) {
+    let written;
+    try {
+      written = await writeChanges(s, this.#journal!, s.clock.now());
+    } catch (error) {
+      if (!(error instanceof WriteFailure)) throw error;
       this.#failedWrites++;
-      const { file, error } = failures[0]!;
-      const more = failures.length > 1 ? ` (and ${failures.length - 1} more file(s))` : '';
-      const err = new HitstateError('HST_ERR_STORE_WRITE_FAILED', `writing ${join(s.root, file)}${more} failed: ${(error as Error).message}. The changes stay in memory and are written again with the next write or flush().`, { file: join(s.root, file), cause: error });
+      this.#lastWriteMs = performance.now() - started;
+      const more = error.others > 0 ? ` (and ${error.others} more file(s))` : '';
+      const fate = error.committed
+        ? 'The write is committed, so nothing is lost; the next write (or the next open, after a crash) finishes putting it in place.'
+        : 'Nothing of this write reached the store files; the changes stay in memory and are written again with the next write or flush().';
+      const err = new HitstateError('HST_ERR_STORE_WRITE_FAILED', `writing ${error.file}${more} failed: ${(error.cause as Error)?.message ?? String(error.cause)}. ${fate}`, { file: error.file, cause: error.cause });
       this.#lastError = err;
       this.#report(err);
       throw err;
     }
+    if (written.files.length === 0) return;
+    const durationMs = performance.now() - started;
+    this.#bytesWritten += written.bytes;
+    this.#lastWriteMs = durationMs;
     this.#writes++;
     try {
-      this.emit('written', { files: written, bytes, durationMs });
+      this.emit('written', { files: written.files, bytes: written.bytes, durationMs });
     } catch (listenerError) {
       // The data is on disk; a listener's bug must not turn a good write into a failed one.
       process.emitWarning(`a store 'written' listener threw: ${(listenerError as Error).message}; the write itself succeeded`);

@@ -10,6 +10,7 @@ import { Low } from 'lowdb';
 import { HitstateError } from '../errors.js';
 import { AtomicJsonAdapter } from './atomic-json-adapter.js';
 import type { StoreFileSystem } from './file-system.js';
+import type { StagedFlush } from './flush-commit.js';
 import type { FileHeader } from './layout.js';
 
 /** Counters of one file since the store was opened. */
@@ -23,11 +24,20 @@ export interface FileStats {
 
 const openPaths = new Set<string>();
 
+/** A file staged into a write: the version of its data that write holds, and the bytes. */
+export interface StagedFile {
+  readonly file: StoreFile<FileHeader>;
+  readonly version: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+}
+
 /** A store file: its data in memory, whether it changed since the last write, and its counters. */
 export class StoreFile<D extends FileHeader> {
   readonly absPath: string;
   readonly adapter: AtomicJsonAdapter<D>;
   readonly #low: Low<D>;
+  readonly #exclusive: boolean;
   #version = 0;
   #writtenVersion = 0;
   #writes = 0;
@@ -37,19 +47,23 @@ export class StoreFile<D extends FileHeader> {
   #lastWriteAt: number | null = null;
 
   /**
-   * @throws HST_ERR_STORE_LOCKED when this process already has the file open.
+   * @param exclusive - false for a read-only store, which never writes and may share the process
+   *   with the store writing the file.
+   * @throws HST_ERR_STORE_LOCKED when this process already has the file open for writing.
    */
   constructor(
     root: string,
     readonly relPath: string,
     fs: StoreFileSystem,
     initial: D,
+    exclusive: boolean,
   ) {
     this.absPath = join(root, relPath);
-    if (openPaths.has(this.absPath)) {
+    this.#exclusive = exclusive;
+    if (exclusive && openPaths.has(this.absPath)) {
       throw new HitstateError('HST_ERR_STORE_LOCKED', `${this.absPath} is already open in this process (pid ${process.pid}); share the Store object instead of opening it twice`, { file: this.absPath });
     }
-    openPaths.add(this.absPath);
+    if (exclusive) openPaths.add(this.absPath);
     this.adapter = new AtomicJsonAdapter<D>(this.absPath, fs);
     this.#low = new Low<D>(this.adapter, initial);
   }
@@ -84,21 +98,25 @@ export class StoreFile<D extends FileHeader> {
   }
 
   /**
-   * Writes the current data. The version is taken before the synchronous serialization, so
-   * changes made while the write is on its way keep the file dirty for the next one.
-   * Resolves with the bytes written.
+   * Stages the current data into `flush`. The data is serialized before this returns, and the
+   * version taken with it, so changes made while the write is on its way keep the file dirty for
+   * the next one.
    */
-  async write(now: number): Promise<number> {
+  stage(flush: StagedFlush): Promise<StagedFile> {
     const version = this.#version;
-    await this.#low.write();
-    if (version > this.#writtenVersion) this.#writtenVersion = version;
-    const facts = this.adapter.lastWrite!;
+    this.adapter.stageNextWrite(flush);
+    const written = this.#low.write();
+    return written.then(() => ({ file: this as unknown as StoreFile<FileHeader>, version, ...this.adapter.lastWrite! }));
+  }
+
+  /** Records that the write holding `staged` was committed. */
+  committed(staged: StagedFile, now: number): void {
+    if (staged.version > this.#writtenVersion) this.#writtenVersion = staged.version;
     this.#writes++;
-    this.#bytesWritten += facts.bytes;
-    this.#lastWriteBytes = facts.bytes;
-    this.#lastWriteMs = facts.durationMs;
+    this.#bytesWritten += staged.bytes;
+    this.#lastWriteBytes = staged.bytes;
+    this.#lastWriteMs = staged.durationMs;
     this.#lastWriteAt = now;
-    return facts.bytes;
   }
 
   stats(): FileStats {
@@ -113,6 +131,6 @@ export class StoreFile<D extends FileHeader> {
 
   /** Lets this process open the file again (after the store closed or failed to open). */
   release(): void {
-    openPaths.delete(this.absPath);
+    if (this.#exclusive) openPaths.delete(this.absPath);
   }
 }

@@ -58,11 +58,16 @@ export class StoreState {
   onChange: () => void = () => undefined;
   readonly #files: AnyFile[] = [];
 
+  /**
+   * @param readOnly - a read-only store: its files may be open for writing in this process too,
+   *   and every change is refused ({@link StoreState.assertWritable}).
+   */
   constructor(
     readonly root: string,
     readonly environment: StoreEnvironment,
     readonly clock: Clock,
     readonly fs: StoreFileSystem,
+    readonly readOnly = false,
   ) {
     this.core = this.#file<CoreFile>(STORE_FILE, {
       ...fileHeader('store', environment),
@@ -75,7 +80,7 @@ export class StoreState {
   }
 
   #file<D extends FileHeader>(relPath: string, initial: D): StoreFile<D> {
-    const file = new StoreFile<D>(this.root, relPath, this.fs, initial);
+    const file = new StoreFile<D>(this.root, relPath, this.fs, initial, !this.readOnly);
     this.#files.push(file as unknown as AnyFile);
     return file;
   }
@@ -129,6 +134,15 @@ export class StoreState {
   /** @throws HST_ERR_STORE_CLOSED after close(). */
   assertOpen(): void {
     if (this.closed) throw new HitstateError('HST_ERR_STORE_CLOSED', `the store at ${this.root} is closed; open it again with openStore()`, { file: this.root });
+  }
+
+  /**
+   * Called first by every method that changes data, before anything changes.
+   * @throws HST_ERR_STORE_CLOSED after close(), HST_ERR_STORE_READ_ONLY in a read-only store.
+   */
+  assertWritable(): void {
+    this.assertOpen();
+    if (this.readOnly) throw new HitstateError('HST_ERR_STORE_READ_ONLY', `the store at ${this.root} was opened read-only (openStore({ readOnly: true })), so it cannot change; open it without readOnly (which takes its lock) to change it`, { file: this.root });
   }
 
   /** Lets this process open the files again. */

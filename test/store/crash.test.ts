@@ -1,56 +1,154 @@
-import type { ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { collect, kill, open, removeDir, startChild, tempDir } from './helpers.js';
+import { isHitstateError } from '../../src/errors.js';
+import { collect, dumpStore, kill, open, rejection, removeDir, root, startChild, tempDir } from './helpers.js';
 
-const Crash = suite('store crash between writes');
-let dir = '';
-let child: ChildProcess | undefined;
-Crash.before.each(() => {
-  dir = tempDir();
-});
-Crash.after.each(async () => {
-  if (child !== undefined) await kill(child);
-  child = undefined;
-  removeDir(dir);
+const Crash = suite('store flush killed at every step');
+const dirs: string[] = [];
+const newDir = (): string => {
+  const dir = tempDir();
+  dirs.push(dir);
+  return dir;
+};
+Crash.after(() => {
+  for (const dir of dirs) removeDir(dir);
 });
 
-async function crashAt(mode: string): Promise<void> {
-  const started = await startChild('crash-writer.ts', [dir, mode], 'CRASH-POINT');
-  child = started.child;
-  assert.match(started.output(), /STATE-A[\s\S]*CRASH-POINT/);
-  await kill(child);
+interface Plan {
+  readonly ops: string[];
+  readonly a: unknown;
+  readonly b: unknown;
+  readonly commit: number;
 }
 
-for (const mode of ['before-rename', 'mid-write']) {
-  Crash(`when the process dies ${mode === 'before-rename' ? 'after writing the temp file but before the rename' : 'half-way through writing the temp file'} then reopening finds the last complete state`, async () => {
-    await crashAt(mode);
-    const runDir = join(dir, 'sandbox', 'runs', 'r1');
-    assert.ok(readdirSync(runDir).includes('.units-000.json.tmp'), 'the crash should leave the temp file behind');
-    const store = await open(dir);
-    assert.equal(store.units.ofRun('r1').map((u) => [u.id, u.status]), [['u0', 'created'], ['u1', 'created']]);
-    assert.ok(store.openReport.staleLockRecovered !== null, 'the dead writer\'s lock must be taken over');
-    assert.equal(store.openReport.removedTempFiles, [join(runDir, '.units-000.json.tmp')]);
-    assert.not.ok(readdirSync(runDir).includes('.units-000.json.tmp'));
-    store.units.setStatus('u0', 'assigned');
-    await store.close();
-    const again = await open(dir);
-    assert.is(again.units.require('u0').status, 'assigned');
-    await again.close();
+/** Runs the writer to the end once: the operations of its multi-file flush and both states. */
+function plan(): Promise<Plan> {
+  const dir = newDir();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test', 'fixtures', 'store', 'crash-writer.ts'), dir, 'count'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      const line = (tag: string) => out.split('\n').find((l) => l.startsWith(`${tag} `))?.slice(tag.length + 1);
+      const [ops, a, b] = [line('OPS'), line('DUMP-A'), line('DUMP-B')];
+      if (code !== 0 || ops === undefined || a === undefined || b === undefined) return reject(new Error(`crash-writer.ts count exited ${code}:\n${out}`));
+      const list = JSON.parse(ops) as string[];
+      resolve({ ops: list, a: JSON.parse(a), b: JSON.parse(b), commit: list.indexOf('rename sandbox/.commit.json.tmp sandbox/commit.json') });
+    });
   });
 }
 
-Crash('when the process dies half-way through an audit append then the torn line is sealed and later entries read fine', async () => {
-  await crashAt('mid-append');
+/** Every file under `dir` with its bytes, to prove a read-only open changed nothing. */
+function files(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else out[relative(dir, path)] = readFileSync(path).toString('base64');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+const temps = (dir: string): string[] => Object.keys(files(dir)).filter((p) => /(^|[\\/])\.[^\\/]+\.tmp$/.test(p));
+
+/** Runs `work` over `items`, `limit` at a time (each item is a child process). */
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+async function crashAt(dir: string, step: number, torn: boolean): Promise<string> {
+  const started = await startChild('crash-writer.ts', [dir, String(step), ...(torn ? ['torn'] : [])], 'CRASH-POINT');
+  await kill(started.child);
+  return started.output();
+}
+
+Crash('when the writer is killed before each operation of a multi-file flush, or half-way through each write and append, then reopening finds the whole old state before the commit and the whole new state after it', async () => {
+  const p = await plan();
+  assert.ok(p.commit > 0, 'the flush commits through commit.json');
+  const writes = p.ops.slice(0, p.commit).filter((op) => /^write sandbox\/.*\.2\.tmp$/.test(op));
+  assert.is(writes.length, 9, `a flush of nine files: ${writes.join(', ')}`);
+  assert.is(p.ops.filter((op) => op.startsWith('append ')).length, 3, 'and three audit logs');
+  assert.not.equal(p.a, p.b);
+
+  const points = p.ops.flatMap((op, step) => [{ step, torn: false }, ...(/^(write|append) /.test(op) ? [{ step, torn: true }] : [])]);
+  points.push({ step: p.ops.length, torn: false });
+  const checked: string[] = [];
+  await pool(points, 3, async ({ step, torn }) => {
+    const dir = newDir();
+    const label = `killed ${torn ? 'half-way through' : 'before'} operation ${step} (${p.ops[step] ?? 'after the last'})`;
+    const output = await crashAt(dir, step, torn);
+    assert.match(output, `CRASH-POINT ${step}`, label);
+    const committed = step > p.commit;
+    const expected = committed ? p.b : p.a;
+
+    const before = files(dir);
+    const look = await open(dir, { readOnly: true });
+    assert.equal(await dumpStore(look), expected, `read-only, ${label}`);
+    assert.is(look.openReport.heldBy, null, 'the dead writer holds nothing');
+    await look.close();
+    assert.equal(files(dir), before, `a read-only open changes nothing (${label})`);
+
+    const store = await open(dir);
+    assert.equal(await dumpStore(store), expected, label);
+    const unapplied = committed && p.ops.slice(step).some((op) => /^(rename sandbox\/.*\.2\.tmp|append) /.test(op));
+    assert.is(store.openReport.finishedFlush !== null, unapplied, `finishedFlush ${JSON.stringify(store.openReport.finishedFlush)} (${label})`);
+    if (unapplied) assert.is(store.openReport.finishedFlush!.flush, 2);
+    assert.equal(temps(dir), [], `no temp file is left (${label})`);
+    assert.equal(store.openReport.orphanRunDirectories, [], label);
+    store.units.setStatus('u1', 'expired');
+    store.audit.append({ operation: 'ExpireHIT', outcome: 'ok', runId: 'r1' });
+    await store.close();
+    const again = await open(dir);
+    assert.is(again.units.require('u1').status, 'expired', label);
+    assert.is((await collect(again.audit.entries({ runId: 'r1' }))).at(-1)?.operation, 'ExpireHIT', label);
+    await again.close();
+    checked.push(label);
+  });
+  assert.is(checked.length, points.length);
+});
+
+Crash('when a temp file of a committed write is damaged then opening refuses, names it, and changes nothing', async () => {
+  const p = await plan();
+  const dir = newDir();
+  const firstRename = p.ops.findIndex((op, i) => i > p.commit && op.startsWith('rename '));
+  await crashAt(dir, firstRename, false);
+  const temp = join(dir, 'sandbox', 'runs', 'r1', '.units-000.json.2.tmp');
+  writeFileSync(temp, readFileSync(temp, 'utf8').replace('"completed"', '"abandoned"'));
+  const before = files(dir);
+  for (const readOnly of [true, false]) {
+    const err = await rejection(open(dir, { readOnly }));
+    assert.ok(isHitstateError(err, 'HST_ERR_STORE_CORRUPT'), String(err));
+    assert.match((err as Error).message, temp);
+    const after = files(dir);
+    delete after[join('sandbox', 'store.json.lock')];
+    delete before[join('sandbox', 'store.json.lock')];
+    assert.equal(after, before, `nothing changed (readOnly: ${readOnly})`);
+  }
+});
+
+Crash('when an older hitstate left a torn audit line then opening seals it and later entries read fine', async () => {
+  const dir = newDir();
   const store = await open(dir);
-  assert.is(store.openReport.tornAuditLines.length, 1);
-  assert.ok(store.openReport.tornAuditLines[0]!.bytes > 0);
-  store.audit.append({ operation: 'GetHIT', outcome: 'ok', runId: 'r1' });
-  const entries = await collect(store.audit.entries({ runId: 'r1' }));
-  assert.equal(entries.map((e) => e.operation), ['CreateHITType', 'GetHIT']);
+  store.requesters.put({ name: 'lab', credentialSource: { kind: 'defaultChain' } });
+  store.runs.create({ runId: 'r1', requesterName: 'lab', config: {} });
+  store.audit.append({ operation: 'CreateHITType', outcome: 'ok', runId: 'r1' });
   await store.close();
+  appendFileSync(join(dir, 'sandbox', 'runs', 'r1', 'audit.jsonl'), '{"at":1,"operation":"Crea');
+  const reopened = await open(dir);
+  assert.equal(reopened.openReport.tornAuditLines, [{ file: join(dir, 'sandbox', 'runs', 'r1', 'audit.jsonl'), bytes: 25 }]);
+  reopened.audit.append({ operation: 'GetHIT', outcome: 'ok', runId: 'r1' });
+  assert.equal((await collect(reopened.audit.entries({ runId: 'r1' }))).map((e) => e.operation), ['CreateHITType', 'GetHIT']);
+  await reopened.close();
 });
 
 Crash.run();

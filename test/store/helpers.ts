@@ -92,6 +92,36 @@ export function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): P
   });
 }
 
+/**
+ * Every record of the store as plain data (every run, its collections and audit entries, the
+ * workers of its agents), for comparing one state with another.
+ */
+export async function dumpStore(store: Store): Promise<unknown> {
+  const runs = [];
+  for (const run of store.runs.list()) {
+    runs.push({
+      run,
+      units: store.units.ofRun(run.id),
+      counts: store.units.statusCounts(run.id),
+      hits: store.hits.ofRun(run.id),
+      unbound: store.hits.unboundOfRun(run.id).map((h) => h.id),
+      agents: store.agents.ofRun(run.id).map((a) => ({ agent: a, submission: store.agents.submission(a.id) ?? null })),
+      workers: store.workers.ofRun(run.id),
+      intents: store.outbox.ofRun(run.id),
+      snapshots: store.snapshots.ofRun(run.id),
+      audit: await collect(store.audit.entries({ runId: run.id })),
+    });
+  }
+  const requesters = store.requesters.list();
+  return JSON.parse(JSON.stringify({
+    requesters,
+    qualifications: requesters.map((r) => store.qualifications.ofRequester(r.name)),
+    blocked: requesters.map((r) => store.workers.blockedBy(r.name).map((w) => w.id)),
+    runs,
+    audit: await collect(store.audit.entries()),
+  }));
+}
+
 /** Collects an async iterable. */
 export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

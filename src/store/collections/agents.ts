@@ -65,7 +65,7 @@ export interface AgentsCollection {
 
 export function agentsCollection(state: StoreState, workers: WorkersCollection): AgentsCollection {
   const update = (agentId: string, change: Partial<AgentRecord>): AgentRecord => {
-    state.assertOpen();
+    state.assertWritable();
     const { run, agent } = state.agent(agentId);
     const record: AgentRecord = Object.freeze({ ...agent, ...change, updatedAt: state.clock.now() });
     state.changed(run.agents.put(agentId, record));
@@ -73,7 +73,7 @@ export function agentsCollection(state: StoreState, workers: WorkersCollection):
   };
   return {
     create(input) {
-      state.assertOpen();
+      state.assertWritable();
       const id = checkId(input.agentId, 'agentId');
       const { run, unit } = state.unit(input.unitId);
       const { hit } = state.hit(input.hitId);
@@ -134,13 +134,13 @@ export function agentsCollection(state: StoreState, workers: WorkersCollection):
       return [...state.run(runId).agents.values()];
     },
     setStatus(agentId, status) {
-      state.assertOpen();
+      state.assertWritable();
       const current = state.agent(agentId).agent;
       if (current.status === status) return current;
       return update(agentId, { status: checkText(status, 'status', 64) as AgentState });
     },
     recordSubmission(agentId, data, submittedAt) {
-      state.assertOpen();
+      state.assertWritable();
       const { run, agent } = state.agent(agentId);
       if (run.submissions.has(agentId)) {
         throw new HitstateError('HST_ERR_STORE_DUPLICATE', `agent "${agentId}" has submitted already (at ${new Date(agent.submittedAt ?? 0).toISOString()}); the first submission is kept`, { agentId });
@@ -156,6 +156,7 @@ export function agentsCollection(state: StoreState, workers: WorkersCollection):
       return stored === undefined ? undefined : cloneJson(stored.data, 'data');
     },
     setReview(agentId, review) {
+      state.assertWritable();
       const record: AgentReview = Object.freeze({
         decision: checkOneOf(review.decision, Object.values(ReviewDecision), 'decision'),
         feedback: review.feedback === undefined ? null : checkText(review.feedback, 'feedback'),

@@ -34,7 +34,7 @@ export interface AuditTrail {
 export function auditTrail(state: StoreState, flush: () => Promise<void>): AuditTrail {
   return {
     append(input) {
-      state.assertOpen();
+      state.assertWritable();
       const runId = checkOptionalId(input.runId, 'runId');
       const log = runId === null ? state.audit : state.run(runId).audit;
       const entry: AuditEntry = deepFreeze({

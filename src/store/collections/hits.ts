@@ -71,7 +71,7 @@ export function hitPool(state: StoreState): HitPool {
   };
   return {
     add(input) {
-      state.assertOpen();
+      state.assertWritable();
       const id = checkId(input.hitId, 'hitId');
       const run = state.run(input.runId);
       if (state.hitRun.has(id)) throw new HitstateError('HST_ERR_STORE_DUPLICATE', `HIT "${id}" is in the pool of run "${state.hitRun.get(id)!.id}" already`, { hitId: id, runId: run.id });
@@ -114,7 +114,7 @@ export function hitPool(state: StoreState): HitPool {
       return hitId === undefined ? undefined : run!.hits.get(hitId);
     },
     bind(input) {
-      state.assertOpen();
+      state.assertWritable();
       const { run, hit } = state.hit(input.hitId);
       const { unit } = state.unit(input.unitId);
       const assignmentId = checkOptionalId(input.assignmentId, 'assignmentId');
@@ -130,7 +130,7 @@ export function hitPool(state: StoreState): HitPool {
       return record;
     },
     unbindUnit(unitId) {
-      state.assertOpen();
+      state.assertWritable();
       const { run } = state.unit(unitId);
       const hitId = run.hitByUnit.get(unitId);
       if (hitId === undefined) return null;
@@ -142,7 +142,7 @@ export function hitPool(state: StoreState): HitPool {
       return record;
     },
     observe(hitId, status, observedAt) {
-      state.assertOpen();
+      state.assertWritable();
       const { run, hit } = state.hit(hitId);
       const record: HitRecord = Object.freeze({
         ...hit,

@@ -77,7 +77,7 @@ export function outboxCollection(state: StoreState, flush: () => Promise<void>):
   };
   return {
     async recordIntent(input) {
-      state.assertOpen();
+      state.assertWritable();
       const token = checkToken(input.token, 'token');
       const run = state.run(input.runId);
       const kind = checkOneOf(input.kind, INTENT_KINDS, 'kind');
@@ -125,15 +125,18 @@ export function outboxCollection(state: StoreState, flush: () => Promise<void>):
       return record;
     },
     markSent(token) {
+      state.assertWritable();
       const now = state.clock.now();
       const { intent } = find(token);
       return move(token, isOpen, 'sent', { attempts: intent.attempts + 1, sentAt: now, failure: null });
     },
     markConfirmed(token, result) {
+      state.assertWritable();
       const stored = result === undefined ? null : (cloneJson(result, 'result') as ReadonlyJson);
       return move(token, (i) => i.state === 'sent', 'confirmed', { result: stored, settledAt: state.clock.now() });
     },
     markFailed(token, reason, retryable) {
+      state.assertWritable();
       const failure = { reason: checkText(reason, 'reason', 4096), retryable: retryable === true };
       return move(token, (i) => i.state === 'pending' || i.state === 'sent', 'failed', { failure, settledAt: state.clock.now() });
     },

@@ -34,7 +34,7 @@ export function qualificationsCollection(state: StoreState): QualificationsColle
   const all = () => state.core.data.qualifications;
   return {
     put(input) {
-      state.assertOpen();
+      state.assertWritable();
       const requesterName = checkId(input.requesterName, 'requesterName');
       if (!state.core.data.requesters.has(requesterName)) {
         throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no requester "${requesterName}" in this store; qualification types belong to a requester`, { field: 'requesterName' });
@@ -63,7 +63,7 @@ export function qualificationsCollection(state: StoreState): QualificationsColle
       return [...(all().get(requesterName)?.values() ?? [])];
     },
     delete(requesterName, name) {
-      state.assertOpen();
+      state.assertWritable();
       const byName = all().get(requesterName);
       if (byName?.delete(name) !== true) return false;
       if (byName.size === 0) all().delete(requesterName);

@@ -47,7 +47,7 @@ export function requestersCollection(state: StoreState): RequestersCollection {
   };
   return {
     put(input) {
-      state.assertOpen();
+      state.assertWritable();
       const name = checkId(input.name, 'name');
       const credentialSource = checkCredentialSource(input.credentialSource);
       const now = state.clock.now();

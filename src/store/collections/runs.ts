@@ -62,7 +62,7 @@ export function runsCollection(state: StoreState): RunsCollection {
   };
   return {
     create(input) {
-      state.assertOpen();
+      state.assertWritable();
       const id = checkRunId(input.runId, 'runId');
       const lower = id.toLowerCase();
       const clash = [...runs().keys()].find((other) => other.toLowerCase() === lower);
@@ -102,12 +102,14 @@ export function runsCollection(state: StoreState): RunsCollection {
       return [...runs().values()].filter((r) => r.status !== TaskRunStatus.done);
     },
     setStatus(runId, status) {
+      state.assertWritable();
       const old = require(runId);
       checkOneOf(status, TASK_RUN_STATUSES, 'status');
       if (old.status === status) return old;
       return replace(old, { status, finishedAt: status === TaskRunStatus.done ? state.clock.now() : null });
     },
     setHitType(runId, hitTypeId) {
+      state.assertWritable();
       const old = require(runId);
       return replace(old, { hitTypeId: checkId(hitTypeId, 'hitTypeId') });
     },

@@ -54,7 +54,7 @@ export function snapshotsCollection(state: StoreState): SnapshotsCollection {
   };
   return {
     put(actorId, input) {
-      state.assertOpen();
+      state.assertWritable();
       const run = runOf(actorId, true)!;
       const record: SnapshotRecord = {
         actorId,
@@ -76,7 +76,7 @@ export function snapshotsCollection(state: StoreState): SnapshotsCollection {
       return [...state.run(runId).snapshots.values()].map(copyOf);
     },
     delete(actorId) {
-      state.assertOpen();
+      state.assertWritable();
       const file = runOf(actorId, false)?.snapshots.delete(actorId) ?? null;
       if (file === null) return false;
       state.changed(file);

@@ -49,7 +49,7 @@ export function unitsCollection(state: StoreState): UnitsCollection {
     return state.unitRun.get(unitId)?.units.get(unitId);
   };
   const update = (unitId: string, change: Partial<UnitRecord>): UnitRecord => {
-    state.assertOpen();
+    state.assertWritable();
     const { run, unit } = state.unit(unitId);
     const record: UnitRecord = Object.freeze({ ...unit, ...change, updatedAt: state.clock.now() });
     state.changed(run.units.put(unitId, record));
@@ -58,7 +58,7 @@ export function unitsCollection(state: StoreState): UnitsCollection {
   };
   return {
     create(input) {
-      state.assertOpen();
+      state.assertWritable();
       const id = checkId(input.unitId, 'unitId');
       const run = state.run(input.runId);
       if (state.unitRun.has(id)) {
@@ -97,6 +97,7 @@ export function unitsCollection(state: StoreState): UnitsCollection {
       return counts;
     },
     setStatus(unitId, status) {
+      state.assertWritable();
       const unit = get(unitId);
       if (unit !== undefined && unit.status === status) return unit;
       return update(unitId, { status: checkText(status, 'status', 64) as AssignmentState });

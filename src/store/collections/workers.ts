@@ -48,6 +48,7 @@ export function workersCollection(state: StoreState): WorkersCollection {
     return record;
   };
   const ensure = (workerId: string): WorkerRecord => {
+    state.assertWritable();
     const existing = get(workerId);
     if (existing !== undefined) return existing;
     return save(Object.freeze({ id: checkId(workerId, 'workerId'), firstSeenAt: state.clock.now(), blocks: Object.freeze({}) }));
@@ -57,11 +58,13 @@ export function workersCollection(state: StoreState): WorkersCollection {
     get,
     require,
     block(workerId, requesterName, reason) {
+      state.assertWritable();
       const worker = ensure(workerId);
       const block = Object.freeze({ reason: checkText(reason, 'reason'), blockedAt: state.clock.now() });
       return save(Object.freeze({ ...worker, blocks: Object.freeze({ ...worker.blocks, [requester(requesterName)]: block }) }));
     },
     unblock(workerId, requesterName) {
+      state.assertWritable();
       const worker = require(workerId);
       if (!Object.hasOwn(worker.blocks, requesterName)) return worker;
       const blocks = { ...worker.blocks };

@@ -1,0 +1,140 @@
+/**
+ * The public shape of a store: {@link Store}, the options of `openStore` and what it reports.
+ *
+ * @module
+ */
+import type { EventEmitter } from 'eventemitter3';
+import type { Clock } from '../clock.js';
+import type { HitstateError } from '../errors.js';
+import type { AgentsCollection } from './collections/agents.js';
+import type { AuditTrail } from './collections/audit.js';
+import type { HitPool } from './collections/hits.js';
+import type { OutboxCollection } from './collections/outbox.js';
+import type { QualificationsCollection } from './collections/qualifications.js';
+import type { RequestersCollection } from './collections/requesters.js';
+import type { RunsCollection } from './collections/runs.js';
+import type { SnapshotsCollection } from './collections/snapshots.js';
+import type { UnitsCollection } from './collections/units.js';
+import type { WorkersCollection } from './collections/workers.js';
+import type { StoreEnvironment } from './environment.js';
+import type { RunExport } from './export-run.js';
+import type { StoreFileSystem } from './file-system.js';
+import type { LoadReport } from './load.js';
+import type { LockInfo } from './lock.js';
+import type { FileStats } from './store-file.js';
+
+/** Options of {@link openStore}. */
+export interface StoreOptions {
+  /**
+   * The directory holding one sub-directory per environment.
+   * @defaultValue `$HITSTATE_STORE_DIR`, else `<cwd>/.hitstate`
+   */
+  readonly dir?: string;
+  /** Which MTurk the data belongs to; each environment has its own files. */
+  readonly environment: StoreEnvironment;
+  /** @defaultValue systemClock */
+  readonly clock?: Clock;
+  /** A write happens after this long without a change. @defaultValue 50 */
+  readonly coalesceMs?: number;
+  /** ...and at the latest this long after the first change not yet written. @defaultValue 1000 */
+  readonly maxDelayMs?: number;
+  /** Rotating backups kept per file (`<file>.bak.1` is the newest). @defaultValue 3 */
+  readonly backups?: number;
+  /** The file operations; tests inject faults here. @defaultValue nodeFileSystem */
+  readonly fileSystem?: StoreFileSystem;
+  /**
+   * Opens the store's last committed state without its lock, for a look at a store another
+   * process may be writing (`hitstate status` during a run): no lock taken, nothing written,
+   * repaired, migrated on disk or backed up, and every method that changes data throws
+   * `HST_ERR_STORE_READ_ONLY`. The data is what was committed when the store was opened; open
+   * again for newer data.
+   * @defaultValue false
+   */
+  readonly readOnly?: boolean;
+}
+
+/** What opening the store found and did, for the runtime to log. */
+export interface OpenReport extends LoadReport {
+  /** The lock of a dead process that was taken over, if any. */
+  readonly staleLockRecovered: LockInfo | null;
+  /**
+   * A write that had committed when the process writing it died, but whose files were not all in
+   * place: opening finished it (the files renamed from their verified temp files, the audit lines
+   * appended). Null when the last write was complete.
+   */
+  readonly finishedFlush: { readonly flush: number; readonly files: readonly string[] } | null;
+  /** Read-only stores only: the live process holding the store's lock when it was read (its writer), else null. */
+  readonly heldBy: LockInfo | null;
+  readonly durationMs: number;
+}
+
+/** One completed write of the store. */
+export interface WriteReport {
+  /** Paths (relative to the store directory) written or appended to. */
+  readonly files: readonly string[];
+  readonly bytes: number;
+  readonly durationMs: number;
+}
+
+/** Counters since the store was opened. */
+export interface StoreStats {
+  /** Completed writes (each writes every file that changed). */
+  readonly writes: number;
+  readonly failedWrites: number;
+  readonly bytesWritten: number;
+  readonly lastWriteMs: number;
+  /** True when some change is not on disk yet. */
+  readonly pending: boolean;
+  readonly lastError: HitstateError | null;
+  /** Per file, keyed by path relative to the store directory. */
+  readonly files: Readonly<Record<string, FileStats>>;
+}
+
+/** Events of a store (eventemitter3). */
+export interface StoreEvents {
+  written: [report: WriteReport];
+  /** A write failed; the changes stay in memory and are written again. Without a listener the error becomes a process warning. */
+  writeFailed: [error: HitstateError];
+  closed: [];
+}
+
+/**
+ * The datastore of one MTurk environment. Reads and mutations are synchronous on memory; writes
+ * are coalesced and atomic; `flush()` resolves once everything changed so far is on disk.
+ */
+export interface Store extends Pick<EventEmitter<StoreEvents>, 'on' | 'once' | 'off'> {
+  readonly environment: StoreEnvironment;
+  /** Opened with `readOnly: true`: reads only, no lock held. */
+  readonly readOnly: boolean;
+  /** The environment's directory, e.g. `<cwd>/.hitstate/sandbox`. */
+  readonly dir: string;
+  readonly openReport: OpenReport;
+  readonly requesters: RequestersCollection;
+  readonly runs: RunsCollection;
+  readonly units: UnitsCollection;
+  readonly hits: HitPool;
+  readonly agents: AgentsCollection;
+  readonly workers: WorkersCollection;
+  readonly qualifications: QualificationsCollection;
+  readonly outbox: OutboxCollection;
+  readonly snapshots: SnapshotsCollection;
+  readonly audit: AuditTrail;
+  /** Everything about a run as one JSON-safe object. @throws HST_ERR_RUN_NOT_FOUND */
+  exportRun(runId: string): Promise<RunExport>;
+  /**
+   * Writes every change made so far, all of it or nothing; resolves when it is on disk (a read-only
+   * store has nothing to write and resolves at once).
+   * @throws HST_ERR_STORE_WRITE_FAILED
+   */
+  flush(): Promise<void>;
+  /** Resolves when no write is in progress, without starting one. */
+  whenIdle(): Promise<void>;
+  stats(): StoreStats;
+  /**
+   * Flushes, backs up the files written, and releases the lock. If the final write fails the
+   * store stays open and the promise rejects: fix the disk and call close() again. A read-only
+   * store only lets go of its data.
+   * @throws HST_ERR_STORE_WRITE_FAILED
+   */
+  close(): Promise<void>;
+}
