@@ -60,24 +60,8 @@ export class MemoryBackend implements TaskServerBackend {
   }
 
   addRun(run: MemoryRun): void {
-    this.#runs.set(run.runId, { ...run, hitIds: [...run.hitIds] });
+    this.#runs.set(run.runId, run);
     for (const u of run.units) this.units.set(u.unitId, { unitId: u.unitId, runId: run.runId, task: u.task, status: 'launched' });
-  }
-
-  addHit(runId: string, hitId: string): void {
-    const run = this.#runs.get(runId);
-    if (!run) throw new Error(`no run ${runId}`);
-    (run.hitIds as string[]).push(hitId);
-  }
-
-  /** Marks an agent returned, as the runtime does once MTurk shows the assignment gone. */
-  markReturned(agentId: string): void {
-    const agent = this.#agent(agentId);
-    agent.status = 'returned';
-    const unit = this.units.get(agent.unitId)!;
-    unit.status = 'launched';
-    delete unit.agentId;
-    this.#changed();
   }
 
   get pendingWrites(): number {

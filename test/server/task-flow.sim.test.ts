@@ -1,39 +1,29 @@
-// End to end in real headless Chromium: a worker previews and accepts a HIT on `hitstate sim`'s
-// worker pages, the task server's page loads in MTurk's iframe, the label form is filled and
-// submitted; the data is stored first and MTurk gets the same JSON in one answer field. Then a
-// preview that registers nothing, and a return.
-import {
-  CreateHITTypeCommand,
-  CreateHITWithHITTypeCommand,
-  GetHITCommand,
-  ListAssignmentsForHITCommand,
-  MTurkClient,
-} from '@aws-sdk/client-mturk';
+// End to end in real headless Chromium on the real runtime: a task run launched by createRuntime
+// on `hitstate sim`, the label example served by createTaskServer over the runtime's backend, one
+// VirtualClock for the simulator, the runtime and the task server (test/support/sim-world.ts). A
+// worker previews and accepts a HIT on the simulator's worker pages, the task page loads in
+// MTurk's iframe, the form is filled and submitted: the store has the data (on disk before MTurk
+// got it), MTurk has the same JSON in one answer field, and the unit completes. Then a preview
+// that registers nothing, and a return that puts the unit back for another worker.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import type { Browser, BrowserContext, FrameLocator, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { labelTask } from '../../examples/label-task/index.js';
-import { createTaskServer } from '../../src/server/task-server.js';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { launchChromium } from '../support/browser.js';
-import { RUN, SECRET, guard, start, type Running } from './harness.js';
-import { MemoryBackend } from './memory-backend.js';
+import { TEST_ACCESS_KEY, createWorld, type World } from '../support/sim-world.js';
+import { guard } from './harness.js';
 
 interface Ctx {
   browser: Browser;
-  sim: Simulator;
-  mturk: MTurkClient;
-  backend: MemoryBackend;
-  running: Running;
+  world: World;
   context: BrowserContext;
   page: Page;
-  hitTypeId: string;
-  hitId: string;
-  workerId: string;
 }
 
-const Flow = suite<Ctx>('task server on the simulator', {} as Ctx);
+const Flow = suite<Ctx>('task flow on the runtime in chromium', {} as Ctx);
 
 Flow.before(async (ctx) => {
   ctx.browser = await launchChromium();
@@ -44,53 +34,34 @@ Flow.after(async (ctx) => {
 });
 
 Flow.before.each(async (ctx) => {
-  ctx.sim = await createSimulator({ clock: 'virtual', seed: 7 });
-  ctx.mturk = new MTurkClient({
-    endpoint: ctx.sim.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDHITSTATETEST', secretAccessKey: 'hitstate-test-secret' },
-  });
-  ctx.backend = new MemoryBackend([
-    {
-      runId: RUN,
-      hitIds: [],
-      units: labelTask.units(2).map((task, i) => ({ unitId: `unit-${i + 1}`, task })),
-      preview: { title: 'Label a sentence', description: 'Say how a sentence feels.', data: { text: 'An example sentence.' } },
-    },
-  ]);
-  ctx.running = await start('node:http', createTaskServer(ctx.backend, { secret: SECRET, ...labelTask.serverOptions }));
-  const { HITTypeId } = await ctx.mturk.send(
-    new CreateHITTypeCommand({
-      Title: 'Label the sentiment of a sentence',
-      Description: 'Read one sentence and say whether it is positive, neutral or negative.',
-      Reward: '0.10',
-      AssignmentDurationInSeconds: 600,
-      AutoApprovalDelayInSeconds: 86_400,
-    }),
-  );
-  const question =
-    '<ExternalQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/ExternalQuestion.xsd">' +
-    `<ExternalURL>${ctx.running.origin}/hitstate/task</ExternalURL><FrameHeight>600</FrameHeight></ExternalQuestion>`;
-  const { HIT } = await ctx.mturk.send(
-    new CreateHITWithHITTypeCommand({ HITTypeId, MaxAssignments: 1, LifetimeInSeconds: 3600, Question: question }),
-  );
-  ctx.hitTypeId = HITTypeId!;
-  ctx.hitId = HIT!.HITId!;
-  ctx.backend.addHit(RUN, ctx.hitId);
-  ctx.workerId = ctx.sim.workers.create();
+  ctx.world = await createWorld({ seed: 7 });
   ctx.context = await guard(ctx.browser.newContext(), 'a browser context');
   ctx.page = await guard(ctx.context.newPage(), 'a page');
 });
 
 Flow.after.each(async (ctx) => {
   await ctx.context?.close();
-  ctx.mturk?.destroy();
-  await ctx.running?.close();
-  await ctx.sim?.close();
+  await ctx.world?.close();
 });
 
-function previewUrl(ctx: Ctx): string {
-  return `${ctx.sim.url}/mturk/preview?groupId=${encodeURIComponent(ctx.hitTypeId)}&workerId=${encodeURIComponent(ctx.workerId)}`;
+/** Launches a label run of `units` units and drives virtual time until its HITs are up. */
+async function launch(world: World, units: number): Promise<{ runId: string; hitTypeId: string }> {
+  const { runId } = await world.runtime.launchRun(world.config({ units }));
+  await world.drive(() => world.runtime.runInfo(runId).counts.launched === units, { label: 'launch' });
+  return { runId, hitTypeId: world.hitTypeId(runId).hitTypeId };
+}
+
+function previewUrl(world: World, hitTypeId: string, workerId: string): string {
+  return `${world.sim.url}/mturk/preview?${new URLSearchParams({ groupId: hitTypeId, workerId })}`;
+}
+
+/** Accepts on the preview page the browser is on, then waits for the task form in MTurk's frame. */
+async function accept(page: Page): Promise<FrameLocator> {
+  await page.click('form[action="/mturk/accept"] button');
+  await page.waitForURL(/\/mturk\/task\?/);
+  const frame = page.frameLocator('iframe#task');
+  await frame.locator('#submit-button:not([disabled])').waitFor();
+  return frame;
 }
 
 function answerFields(xml: string): Record<string, string> {
@@ -99,72 +70,101 @@ function answerFields(xml: string): Record<string, string> {
   return Object.fromEntries(answers.map((a) => [a.QuestionIdentifier, a.FreeText]));
 }
 
-async function acceptHit(ctx: Ctx): Promise<FrameLocator> {
-  await ctx.page.goto(previewUrl(ctx));
-  await ctx.page.click('form[action="/mturk/accept"] button');
-  await ctx.page.waitForURL(/\/mturk\/task\?/);
-  const frame = ctx.page.frameLocator('iframe#task');
-  await frame.locator('#submit-button:not([disabled])').waitFor();
-  return frame;
+/** The agent's submission as the store's files on disk hold it (not the store's memory). */
+function submissionOnDisk(storeDir: string, runId: string, agentId: string): unknown {
+  const shard = new RegExp(`(^|/)runs/${runId}/submissions-\\d+\\.json$`);
+  for (const file of readdirSync(storeDir, { recursive: true, encoding: 'utf8' }).filter((f) => shard.test(f))) {
+    const records = (JSON.parse(readFileSync(join(storeDir, file), 'utf8')) as { records: Record<string, { data: unknown }> }).records;
+    if (records[agentId] !== undefined) return records[agentId].data;
+  }
+  return undefined;
 }
 
-Flow('when a worker accepts, labels and submits in the MTurk frame then store, MTurk answer and unit agree', async (ctx) => {
-  const frame = await acceptHit(ctx);
-  assert.is(await frame.locator('#sentence').textContent(), labelTask.units(1)[0]!.text);
-  const agent = ctx.backend.agents.get('agent-1')!;
-  assert.equal({ hitId: agent.hitId, workerId: agent.workerId, unitId: agent.unitId }, { hitId: ctx.hitId, workerId: ctx.workerId, unitId: 'unit-1' });
+Flow('when a worker accepts, labels and submits in the MTurk frame then the store, MTurk\'s answer and the unit agree', async ({ world, page }) => {
+  const { runId, hitTypeId } = await launch(world, 2);
+  const { runtime } = world;
+  const workerId = world.sim.workers.create();
+  const onDiskWhenPosted: unknown[] = [];
+  await page.route('**/mturk/externalSubmit', async (route) => {
+    const [agent] = runtime.store.agents.ofRun(runId);
+    onDiskWhenPosted.push(agent === undefined ? undefined : submissionOnDisk(world.storeDir, runId, agent.id));
+    await route.continue();
+  });
+  await page.goto(previewUrl(world, hitTypeId, workerId));
+  const frame = await accept(page);
 
+  const agents = runtime.store.agents.ofRun(runId);
+  assert.is(agents.length, 1, 'accepting registered one agent');
+  const agent = agents[0]!;
+  assert.is(agent.workerId, workerId);
+  assert.is(runtime.agentStatus(agent.id), 'in task');
+  assert.is(runtime.unitStatus(agent.unitId), 'assigned');
+  const unit = runtime.store.units.require(agent.unitId);
+  assert.is(await frame.locator('#sentence').textContent(), labelTask.units(2)[unit.index]!.text, 'the page shows the unit\'s own sentence');
+
+  const expected = { sentiment: 'negative', comment: 'Late trains <b>again</b> & "no" explanation, ünïcode ✓' };
   await frame.locator('input[name="sentiment"][value="negative"]').check();
-  await frame.locator('#comment').fill('Late trains <b>again</b> & "no" explanation, ünïcode ✓');
+  await frame.locator('#comment').fill(expected.comment);
   await frame.locator('#submit-button').click();
   await frame.getByText('HIT submitted').waitFor();
 
-  const expected = { sentiment: 'negative', comment: 'Late trains <b>again</b> & "no" explanation, ünïcode ✓' };
-  assert.equal(ctx.backend.disk.get('agent-1'), expected, 'the task server stored the submission');
-  assert.ok(ctx.backend.log.indexOf('written agent-1') >= 0);
-  const { Assignments } = await ctx.mturk.send(new ListAssignmentsForHITCommand({ HITId: ctx.hitId }));
-  assert.is(Assignments?.length, 1);
-  const assignment = Assignments![0]!;
-  assert.is(assignment.AssignmentStatus, 'Submitted');
-  assert.is(assignment.AssignmentId, agent.assignmentId);
-  assert.is(assignment.WorkerId, ctx.workerId);
-  const fields = answerFields(assignment.Answer!);
+  assert.equal(onDiskWhenPosted, [expected], 'the data was in the store\'s files before the browser posted it to MTurk');
+  const exported = await runtime.store.exportRun(runId);
+  const stored = exported.agents.find((a) => a.id === agent.id)!;
+  assert.equal(stored.submission, expected, 'the store has the submission');
+  const hit = world.account().hits.find((h) => h.hitId === agent.hitId)!;
+  assert.equal(hit.assignments.map((a) => [a.assignmentId, a.workerId, a.status]), [[agent.assignmentId, workerId, 'Submitted']]);
+  const fields = answerFields(hit.assignments[0]!.answer!);
   assert.equal(Object.keys(fields), ['hitstate_submission'], 'one answer field');
-  assert.equal(JSON.parse(fields.hitstate_submission!), expected, 'MTurk holds exactly the stored JSON');
-  assert.is(ctx.backend.units.get('unit-1')?.status, 'completed');
-  assert.is(ctx.backend.agents.get('agent-1')?.status, 'completed');
+  assert.equal(JSON.parse(fields.hitstate_submission!), stored.submission, 'MTurk holds exactly the stored JSON');
+
+  await world.drive(() => runtime.unitStatus(agent.unitId) === 'completed', { label: 'unit completed' });
+  assert.is(runtime.agentStatus(agent.id), 'completed');
+  assert.equal(runtime.runInfo(runId).counts.completed, 1);
+  assert.equal(runtime.runInfo(runId).counts.launched, 1, 'the other unit still waits for a worker');
+  assert.equal(world.errors, []);
+  assert.equal(world.serverErrors, []);
 });
 
-Flow('when a worker previews then returns an accepted HIT then nothing is registered in preview and nothing is submitted', async (ctx) => {
-  await ctx.page.goto(previewUrl(ctx));
-  const preview = ctx.page.frameLocator('iframe#task');
+Flow('when a worker previews then returns an accepted HIT then the preview registers nothing and the unit goes back to another worker', async ({ world, context, page }) => {
+  const { runId, hitTypeId } = await launch(world, 1);
+  const { runtime } = world;
+  const [unit] = runtime.store.units.ofRun(runId);
+  const workerId = world.sim.workers.create();
+  await page.goto(previewUrl(world, hitTypeId, workerId));
+  const preview = page.frameLocator('iframe#task');
   await preview.locator('#preview-note:not([hidden])').waitFor();
-  assert.is(await preview.locator('#sentence').textContent(), 'An example sentence.');
-  assert.ok(await preview.locator('#submit-button').isDisabled());
-  assert.not.ok(ctx.backend.calls.some((c) => c.method === 'registerAgent'), 'a preview registers nothing');
-  assert.is(ctx.backend.agents.size, 0);
+  assert.ok(await preview.locator('#submit-button').isDisabled(), 'the form stays disabled in a preview');
+  assert.ok(world.served.some((r) => r.method === 'GET' && r.url.includes('/api/preview?')), 'the wrapper asked for the preview');
+  assert.not.ok(world.served.some((r) => r.method === 'POST' && r.url.endsWith('/api/agents')), 'a preview registers nothing');
+  assert.is(runtime.store.agents.ofRun(runId).length, 0);
 
-  await ctx.page.click('form[action="/mturk/accept"] button');
-  await ctx.page.waitForURL(/\/mturk\/task\?/);
-  await ctx.page.frameLocator('iframe#task').locator('#submit-button:not([disabled])').waitFor();
-  const agent = ctx.backend.agents.get('agent-1')!;
-  assert.is(agent.status, 'in task');
+  await accept(page);
+  const [agent] = runtime.store.agents.ofRun(runId);
+  assert.is(agent?.unitId, unit!.id);
+  assert.is(runtime.agentStatus(agent!.id), 'in task');
 
-  await ctx.page.click('form[action="/mturk/return"] button');
-  await ctx.page.waitForURL(/\/mturk\/preview\?/);
-  await guard(ctx.backend.waitFor(() => agent.status === 'disconnect'), 'the disconnect beacon');
-  const account = Object.values(ctx.sim.inspect().accounts)[0]!;
-  const assignments = account.hits.find((h) => h.hitId === ctx.hitId)!.assignments;
-  assert.equal(assignments.map((a) => a.status), ['Returned']);
-  assert.is(assignments[0]!.answer, undefined);
-  const { HIT } = await ctx.mturk.send(new GetHITCommand({ HITId: ctx.hitId }));
-  assert.is(HIT?.HITStatus, 'Assignable');
-  assert.is(ctx.backend.disk.size, 0);
-  assert.is(ctx.backend.calls.filter((c) => c.method === 'submit').length, 0);
+  await page.click('form[action="/mturk/return"] button');
+  await page.waitForURL(/\/mturk\/preview\?/);
+  await guard(world.whenServed((r) => r.method === 'POST' && r.url.endsWith(`/api/agents/${encodeURIComponent(agent!.id)}/disconnect`)), 'the disconnect beacon');
+  await page.frameLocator('iframe#task').locator('#preview-note:not([hidden])').waitFor();
+  const hit = world.account().hits.find((h) => h.hitId === agent!.hitId)!;
+  assert.equal(hit.assignments.map((a) => [a.workerId, a.status, a.answer]), [[workerId, 'Returned', undefined]]);
+  assert.is(hit.status, 'Assignable');
 
-  // Back on the preview page after the return: the frame is a preview again and registers nothing new.
-  await ctx.page.frameLocator('iframe#task').locator('#preview-note:not([hidden])').waitFor();
-  assert.is(ctx.backend.agents.size, 1);
+  await world.drive(() => runtime.unitStatus(unit!.id) === 'launched' && runtime.agentStatus(agent!.id) === 'returned', { label: 'return seen' });
+  assert.is(runtime.store.agents.submission(agent!.id), undefined, 'nothing was submitted');
+
+  const next = await guard(context.newPage(), 'a second page');
+  const nextWorkerId = world.sim.workers.create();
+  await next.goto(previewUrl(world, hitTypeId, nextWorkerId));
+  const frame = await accept(next);
+  const taker = runtime.store.agents.ofRun(runId).find((a) => a.workerId === nextWorkerId);
+  assert.is(taker?.unitId, unit!.id, 'another worker takes the returned unit');
+  assert.is(runtime.unitStatus(unit!.id), 'assigned');
+  assert.is(await frame.locator('#sentence').textContent(), labelTask.units(1)[0]!.text);
+  assert.equal(world.errors, []);
+  assert.equal(world.serverErrors, []);
 });
 
 Flow.run();
