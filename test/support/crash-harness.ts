@@ -23,6 +23,7 @@ import type { ReviewAction, ReviewTarget } from '../../src/runtime/review.js';
 import { SUBMISSION_FIELD } from '../../src/server/wrapper-source.js';
 import { createSimulator, type RequesterCallDecision, type Simulator } from '../../src/simulator/index.js';
 import { openStore } from '../../src/store/open-store.js';
+import { SimulatedWorker, SimulatedWorkerError } from '../../src/testing/index.js';
 import type { ChildMessage, ChildSetup, ChildState, ParentMessage } from './crash-protocol.js';
 
 const CHILD = fileURLToPath(new URL('../runtime/fixtures/crash-child.ts', import.meta.url));
@@ -273,14 +274,10 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
     });
   };
 
-  const post = async (c: ChildHandle, path: string, body: unknown, token?: string): Promise<{ status: number; json: any }> => {
-    const res = await fetch(`http://127.0.0.1:${c.port}${c.taskPath.replace(/\/task$/, '')}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
-      body: JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
+  /** Points a worker's browser at the current child's task server (its port changes with every restart). */
+  const onChild = (browser: SimulatedWorker, c: ChildHandle): SimulatedWorker => {
+    browser.apiUrl = `http://127.0.0.1:${c.port}${c.taskPath.replace(/\/task$/, '')}/api`;
+    return browser;
   };
 
   /** Sends a review (again after every restart: it is idempotent) and moves time until `done`. */
@@ -305,24 +302,28 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
         await sim.workers.submit(accepted.assignmentId, { [SUBMISSION_FIELD]: JSON.stringify(data) });
         continue;
       }
-      const register = (w: string, a: { assignmentId: string; hitId: string }) =>
-        withChild(`register ${i}`, async (c) => {
-          const answer = await post(c, '/api/agents', { hitId: a.hitId, assignmentId: a.assignmentId, workerId: w });
-          if (answer.status !== 200) throw new Error(`registration refused: ${answer.status} ${JSON.stringify(answer.json)}`);
-          return answer.json as { agentId: string; token: string };
+      const register = (w: string, a: { assignmentId: string; hitId: string }): Promise<SimulatedWorker> => {
+        const browser = new SimulatedWorker({ workerId: w, mturkUrl: sim.url });
+        browser.assignmentId = a.assignmentId;
+        browser.hitId = a.hitId;
+        return withChild(`register ${i}`, async (c) => {
+          await onChild(browser, c).register();
+          return browser;
         });
-      let registration = await register(worker, accepted);
+      };
+      let browser = await register(worker, accepted);
       if (plan === 'return') {
         await sim.workers.returnAssignment(accepted.assignmentId);
-        await advanceUntil(`return ${i}`, (s) => s.agents[registration.agentId] === 'returned');
+        await advanceUntil(`return ${i}`, (s) => s.agents[browser.agentId!] === 'returned');
         worker = sim.workers.create();
         accepted = await sim.workers.accept(worker, { hitId: accepted.hitId });
-        registration = await register(worker, accepted);
+        browser = await register(worker, accepted);
       }
       if (plan !== 'missed') {
         await withChild(`submit ${i}`, async (c) => {
-          const answer = await post(c, `/api/agents/${registration.agentId}/submit`, { data }, registration.token);
-          if (answer.status !== 200 && answer.status !== 409) throw new Error(`submission refused: ${answer.status} ${JSON.stringify(answer.json)}`);
+          // A first attempt cut short by a kill may have stored the data already: the server keeps it and says so.
+          const refusal = await onChild(browser, c).submitToTaskServer(data).then(() => undefined, (err: unknown) => err);
+          if (refusal !== undefined && !(refusal instanceof SimulatedWorkerError && refusal.code === 'HST_ERR_SERVER_ALREADY_SUBMITTED')) throw refusal;
         });
       }
       await sim.workers.submit(accepted.assignmentId, { [SUBMISSION_FIELD]: JSON.stringify(data) });
