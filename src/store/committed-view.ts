@@ -79,6 +79,10 @@ export class CommittedView implements StoreFileSystem {
   /** Serves `data` as the file at `absPath` from now on (a migration done in memory). */
   replace(absPath: string, data: unknown): void {
     this.#replaced.set(absPath, Buffer.from(JSON.stringify(data), 'utf8'));
+    for (let path = absPath; dirname(path) !== path && path.startsWith(this.#root) && path !== this.#root; path = dirname(path)) {
+      const names = this.#listings.get(dirname(path)) ?? [];
+      if (!names.includes(basename(path))) this.#listings.set(dirname(path), [...names, basename(path)]);
+    }
   }
 
   /** Closes every file still open and forgets what was read. */

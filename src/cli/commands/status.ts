@@ -7,10 +7,9 @@
  */
 import type { AssignmentState } from '../../../machines/index.js';
 import { isHitstateError } from '../../errors.js';
-import { environmentSlug, sameEnvironment, type Store, type StoreEnvironment } from '../../store/index.js';
-import { join } from 'node:path';
+import { sameEnvironment, type Store, type StoreEnvironment } from '../../store/index.js';
 import { EXIT, type CliIO, type CommandSpec } from '../command.js';
-import { peekRuns, type PeekedRun } from '../store-peek.js';
+import { peekStore } from '../store-peek.js';
 import { dollars, moneyOfRun, type MoneySummary } from '../money-summary.js';
 import { shortUnit } from '../narrator.js';
 import { describeCounts } from '../progress.js';
@@ -60,25 +59,9 @@ function busyText(message: string): string {
   return `held by process ${pid ?? '(unknown)'}, a hitstate command at work`;
 }
 
-function fromPeek(p: PeekedRun, env: StoreEnvironment): RunStatusJson {
-  return {
-    runId: p.runId,
-    environment: describeEnvironment(env),
-    status: p.status,
-    requester: p.requesterName,
-    title: p.title,
-    hitTypeId: p.hitTypeId,
-    createdAt: new Date(p.createdAt).toISOString(),
-    finishedAt: p.finishedAt === null ? null : new Date(p.finishedAt).toISOString(),
-    units: Object.values(p.counts).reduce((a, b) => a + b, 0),
-    counts: p.counts,
-    money: p.money,
-  };
-}
-
-/** The runs of a store held by another process, read from its files; undefined when they cannot be read. */
-function peeked(storeDir: string, env: StoreEnvironment): RunStatusJson[] | undefined {
-  return peekRuns(join(storeDir, environmentSlug(env)))?.map((p) => fromPeek(p, env));
+/** The runs of a store held by another process, as of its last committed write. */
+function peeked(storeDir: string, env: StoreEnvironment): Promise<RunStatusJson[]> {
+  return peekStore(storeDir, env, (store) => store.runs.list().map((r) => runJson(store, env, r.id)));
 }
 
 function runsTable(runs: readonly RunStatusJson[], style: Style): string {
@@ -136,7 +119,7 @@ async function oneRun(io: CliIO, storeDir: string, runId: string, env: StoreEnvi
   try {
     return await readRun(io, storeDir, runId, env, json, style);
   } catch (err) {
-    const run = isHitstateError(err, 'HST_ERR_STORE_LOCKED') ? peeked(storeDir, env)?.find((r) => r.runId === runId) : undefined;
+    const run = isHitstateError(err, 'HST_ERR_STORE_LOCKED') ? (await peeked(storeDir, env)).find((r) => r.runId === runId) : undefined;
     if (run === undefined || !isHitstateError(err)) throw err;
     const busy = busyText(err.message);
     if (json) io.out(`${JSON.stringify({ ...run, busy }, null, 2)}\n`);
@@ -187,7 +170,7 @@ export const statusCommand: CommandSpec = {
         report.push({ environment: describeEnvironment(env), store: storeDir, busy: null, runs });
       } catch (err) {
         if (!isHitstateError(err, 'HST_ERR_STORE_LOCKED')) throw err;
-        report.push({ environment: describeEnvironment(env), store: storeDir, busy: busyText(err.message), runs: peeked(storeDir, env) ?? [] });
+        report.push({ environment: describeEnvironment(env), store: storeDir, busy: busyText(err.message), runs: await peeked(storeDir, env) });
       }
     }
     if (json) {
