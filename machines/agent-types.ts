@@ -82,6 +82,11 @@ export type AgentEvent =
   | { readonly type: 'agent.expired'; readonly at: number }
   /** Fact: the run released the agent's unit back to the pool. */
   | { readonly type: 'agent.released'; readonly at: number }
+  /**
+   * Fact: MTurk lists another assignment as the submission of this agent's HIT, so this agent's
+   * assignment never held it (its registration was forged, or displaced a worker who finished after all).
+   */
+  | { readonly type: 'assignment.overruled'; readonly at: number }
   | { readonly type: 'deadline.reached'; readonly at: number }
   /** Request: approve (from `completed`, or from `rejected` as an override). */
   | { readonly type: 'review.approve'; readonly requestId: string; readonly feedback?: string; readonly at: number }

@@ -11,12 +11,16 @@
  * submitted is queued and paid once the agent is `completed` (Mephisto #1081).
  *
  * End states are absorbing (no transition leaves them) but not XState `final`: a final actor
- * leaves the system registry, and late events for it must still find it.
+ * leaves the system registry, and late events for it must still find it. `returned` is the one
+ * exception: a return the run inferred from another worker's registration is not MTurk's word (a
+ * registration cannot be verified), so data the worker still stores is kept, and MTurk listing the
+ * assignment submitted (`assignment.submitted`) completes the agent.
  *
  * Deliberate differences from Mephisto: a submission is never dropped, so `agent.submitted` (and
  * MTurk's `assignment.submitted`) also completes an agent that had disconnected or timed out
- * (Mephisto §7.4 loses it); a completed agent is never expired (L1 did that); approve on an
- * approved agent makes no call (PR #445) and reject on it is refused.
+ * (Mephisto §7.4 loses it); a completed agent is never expired (L1 did that), only MTurk listing
+ * another assignment as the HIT's submission (`assignment.overruled`) takes it back to `returned`;
+ * approve on an approved agent makes no call (PR #445) and reject on it is refused.
  *
  * @module
  */
@@ -50,6 +54,7 @@ const whileWorking = {
   'agent.returned': { target: `#agent.${AgentState.returned}` },
   'agent.expired': { target: `#agent.${AgentState.expired}` },
   'agent.released': { target: `#agent.${AgentState.disconnect}` },
+  'assignment.overruled': { target: `#agent.${AgentState.returned}` },
   'review.bonus': { guard: 'isNewBonus', actions: 'queueBonus' },
 } as const;
 
@@ -57,6 +62,7 @@ const whileWorking = {
 const lateSubmission = {
   'agent.submitted': { target: `#agent.${AgentState.completed}`, actions: 'recordData' },
   'assignment.submitted': { target: `#agent.${AgentState.completed}` },
+  'assignment.overruled': { target: `#agent.${AgentState.returned}` },
 } as const;
 
 /** Results of the pending review command. */
@@ -171,7 +177,7 @@ export const agentMachine = agentImplementation.createMachine({
       on: lateSubmission,
     },
     [AgentState.completed]: {
-      description: 'The worker submitted (dataStored says whether the data is in the store). Reviewable.',
+      description: 'The worker submitted (dataStored says whether the data is in the store). Reviewable, unless MTurk lists another assignment as the HIT’s submission.',
       initial: 'idle',
       states: {
         idle: {
@@ -193,7 +199,8 @@ export const agentMachine = agentImplementation.createMachine({
         softRejecting: softRejecting(false),
         bonusing,
       },
-      on: lateData,
+      // MTurk's list of assignments outranks the submission this agent's registration led to expect.
+      on: { ...lateData, 'assignment.overruled': { target: `#agent.${AgentState.returned}` } },
     },
     [AgentState.approved]: {
       description: 'Approved on MTurk. Approving again makes no call; bonuses can still be paid.',
@@ -236,7 +243,8 @@ export const agentMachine = agentImplementation.createMachine({
       on: lateData,
     },
     [AgentState.returned]: {
-      description: 'MTurk confirmed the worker returned or abandoned the assignment. Absorbing.',
+      description: 'MTurk showed the assignment gone, or another registration on the HIT displaced it. Data stored later is kept; only MTurk listing the assignment submitted completes it.',
+      on: { ...lateData, 'assignment.submitted': { target: `#agent.${AgentState.completed}` } },
     },
     [AgentState.expired]: {
       description: 'The unit expired while the worker held it. Absorbing.',

@@ -75,7 +75,7 @@ export {
   type MachineName,
   type SnapshotLike,
 } from './inspect.js';
-export { MACHINE_VERSIONS, childSrcOf, joinTaskRunSnapshot, splitTaskRunSnapshot, type ChildSrc, type PersistedChild, type StoredActor, type StoredMachineSnapshot } from './persistence.js';
+export { MACHINE_VERSIONS, childSrcOf, joinTaskRunSnapshot, splitTaskRunSnapshot, upgradeSnapshot, type ChildSrc, type PersistedChild, type StoredActor, type StoredMachineSnapshot } from './persistence.js';
 export { machineStates, machineTransitions, toJSONDefinition, toMermaid, toStateTable, type MachineStateNode, type MachineTransition } from './export.js';
 export type { Buckets } from './buckets.js';
 export * from './states.js';

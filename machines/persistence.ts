@@ -9,10 +9,42 @@ import { GROUP_ACTOR_PREFIX } from './unit-group.js';
 
 /**
  * The version of each machine's snapshot format. Bump one when a change makes its old snapshots
- * restore wrongly (a state renamed or removed, a context field whose meaning changed); the store
- * keeps `{ machine, machineVersion, snapshot }` and refuses or migrates a mismatch.
+ * restore wrongly (a state renamed or removed, a context field added or whose meaning changed); the store
+ * keeps `{ machine, machineVersion, snapshot }`; {@link upgradeSnapshot} migrates an older one
+ * (add its step to `UPGRADES`), anything else is refused.
  */
-export const MACHINE_VERSIONS = Object.freeze({ unit: 2, agent: 2, unitGroup: 1, taskRun: 2 } as const);
+export const MACHINE_VERSIONS = Object.freeze({ unit: 3, agent: 2, unitGroup: 1, taskRun: 2 } as const);
+
+type Upgrade = (snapshot: Record<string, unknown>) => Record<string, unknown>;
+
+/** For each machine, how a snapshot of version `n` becomes one of version `n + 1`. */
+const UPGRADES: { readonly [M in keyof typeof MACHINE_VERSIONS]?: Readonly<Record<number, Upgrade>> } = {
+  // unit 3 remembers the assignment a displacing registration replaced; a unit saved before never had one.
+  unit: { 2: (snapshot) => ({ ...snapshot, context: { ...(snapshot.context as Record<string, unknown>), displacedAssignmentId: null } }) },
+};
+
+/**
+ * Brings an actor's stored snapshot (without children) made by an older version of its machine up
+ * to {@link MACHINE_VERSIONS}, one version at a time. Returns undefined when no way up exists (a
+ * newer version, an unknown machine, a version too old): the caller refuses the snapshot.
+ *
+ * @example
+ * ```ts
+ * const current = upgradeSnapshot('unit', 2, stored.snapshot); // context gains displacedAssignmentId: null
+ * ```
+ */
+export function upgradeSnapshot(machine: string, version: number, snapshot: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (!Object.hasOwn(MACHINE_VERSIONS, machine)) return undefined;
+  const name = machine as keyof typeof MACHINE_VERSIONS;
+  if (version > MACHINE_VERSIONS[name]) return undefined;
+  let upgraded = snapshot;
+  for (let v = version; v < MACHINE_VERSIONS[name]; v++) {
+    const step = UPGRADES[name]?.[v];
+    if (step === undefined) return undefined;
+    upgraded = step(upgraded);
+  }
+  return upgraded;
+}
 
 /** What the store keeps for one actor. */
 export interface StoredMachineSnapshot {

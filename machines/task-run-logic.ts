@@ -1,15 +1,15 @@
 /**
  * The supervisor's decisions as pure functions: context and event in, next context and effects
  * out. The machine (`task-run.ts`) only turns effects into spawns and sends, so the pool, binding
- * and counting rules are plain functions that tests can call directly.
+ * and counting rules are plain functions that tests can call directly. Who holds which HIT
+ * (arrivals, displacements, adoptions) is decided in `task-run-binding.ts`.
  *
  * @module
  */
 import type { AgentEvent } from './agent-types.js';
 import { deleteIn, entriesOf, firstKeyOf, getIn, hasIn, setIn, setManyIn } from './buckets.js';
-import { agentIdFor } from './ids.js';
 import { AssignmentState, UnitStateGroups } from './states.js';
-import { DEFAULT_TASK_RUN_SETTINGS, RefusalReason } from './task-run-types.js';
+import { DEFAULT_TASK_RUN_SETTINGS } from './task-run-types.js';
 import type { HitObservationEvent, HitRecord, TaskRunContext, TaskRunInput, UnitEntry } from './task-run-types.js';
 import { classifyObservation } from './unit-commands.js';
 import { groupActorIdOf } from './unit-group.js';
@@ -73,7 +73,7 @@ export function incompleteCount(context: TaskRunContext): number {
 }
 
 /** Sets a unit's entry, keeping counts and the free list consistent with it. */
-function putUnit(context: TaskRunContext, unitId: string, entry: UnitEntry): TaskRunContext {
+export function putUnit(context: TaskRunContext, unitId: string, entry: UnitEntry): TaskRunContext {
   const previous = getIn(context.units, unitId);
   let counts = context.counts;
   if (previous?.status !== entry.status) {
@@ -182,57 +182,9 @@ function pickPoolHit(context: TaskRunContext, unitId: string): string | null {
 }
 
 /** Binding preference for a HIT: the unit whose launch created it if still free, else the oldest free unit. */
-function pickFreeUnit(context: TaskRunContext, record: HitRecord): string | null {
+export function pickFreeUnit(context: TaskRunContext, record: HitRecord): string | null {
   if (hasIn(context.freeUnits, record.createdBy)) return record.createdBy;
   return firstKeyOf(context.freeUnits) ?? null;
-}
-
-/**
- * A worker arrived on `hitId`. Idempotent for a page reload (same assignment and worker). Binds
- * the HIT and a free unit (which spawns the agent); or records why the worker is refused.
- */
-export function arrive(context: TaskRunContext, event: { hitId: string; assignmentId: string; workerId: string; at: number }, accepting: boolean): Step {
-  const agentId = agentIdFor(event.assignmentId, event.workerId);
-  const previous = agentBinding(context, agentId);
-  if (previous?.current === true) return { context, effects: [] };
-  const refuse = (refused: RefusalReason): Step => ({
-    context: {
-      ...context,
-      arrivals: setIn(context.arrivals, agentId, {
-        refused,
-        hitId: event.hitId,
-        at: event.at,
-        ...(previous !== undefined ? { unitId: previous.unitId, assignmentId: previous.assignmentId } : {}),
-      }),
-    },
-    effects: [],
-  });
-  // The agent exists but its unit was released: its id is taken, and the run chose to let it go.
-  if (previous !== undefined) return refuse(RefusalReason.agentReleased);
-  if (!accepting) return refuse(RefusalReason.runNotAccepting);
-  const record = getIn(context.hits, event.hitId);
-  if (record === undefined) return refuse(RefusalReason.unknownHIT);
-  if (record.unitId !== null) return refuse(RefusalReason.hitTaken);
-  const unitId = pickFreeUnit(context, record);
-  if (unitId === null) return refuse(RefusalReason.noFreeUnit);
-
-  const deadlineAt = event.at + context.settings.assignmentDurationSec * 1000;
-  let next = putUnit(context, unitId, { status: AssignmentState.assigned });
-  next = {
-    ...next,
-    hits: setIn(next.hits, event.hitId, { ...record, unitId, assignmentId: event.assignmentId }),
-    arrivals: setIn(next.arrivals, agentId, { unitId, hitId: event.hitId, assignmentId: event.assignmentId, at: event.at }),
-  };
-  return {
-    context: next,
-    effects: [
-      {
-        kind: 'toUnit',
-        unitId,
-        event: { type: 'unit.bindAgent', hitId: event.hitId, assignmentId: event.assignmentId, agentId, workerId: event.workerId, deadlineAt, at: event.at },
-      },
-    ],
-  };
 }
 
 /** A unit reported a new status. `expiring` is true while the run expires or drains: a unit back in the pool is expired at once. */
@@ -360,41 +312,4 @@ export function abandonRemaining(context: TaskRunContext, at: number): Step {
     }
   }
   return { context, effects };
-}
-
-/**
- * The unit, HIT and assignment an agent was bound with, if the run ever bound it (so it has an
- * actor), and whether that binding still holds (the HIT is still bound to that unit and assignment).
- */
-export function agentBinding(context: TaskRunContext, agentId: string): { unitId: string; hitId: string; assignmentId: string; current: boolean } | undefined {
-  const arrival = getIn(context.arrivals, agentId);
-  if (arrival?.unitId === undefined || arrival.assignmentId === undefined) return undefined;
-  const record = getIn(context.hits, arrival.hitId);
-  const current = record?.unitId === arrival.unitId && record.assignmentId === arrival.assignmentId;
-  return { unitId: arrival.unitId, hitId: arrival.hitId, assignmentId: arrival.assignmentId, current };
-}
-
-/**
- * Reconciliation found a submission for a unit without an agent (the worker never reached the
- * task server): the unit adopts an agent for that worker, so the work can be reviewed like any other.
- */
-export function adoptReconciled(
-  context: TaskRunContext,
-  report: { unitId: string; hitId: string; assignmentId: string | null; workerId: string | null; at: number },
-): Step {
-  if (report.assignmentId === null || report.workerId === null) {
-    return { context: noteAnomaly(context, `unit ${report.unitId}: reconciled data without an assignment or worker id; review it by hand`), effects: [] };
-  }
-  const agentId = agentIdFor(report.assignmentId, report.workerId);
-  if (agentBinding(context, agentId) !== undefined) return { context: noteAnomaly(context, `agent ${agentId} already exists; reconciled data of unit ${report.unitId} left to it`), effects: [] };
-  const record = getIn(context.hits, report.hitId);
-  const next: TaskRunContext = {
-    ...context,
-    arrivals: setIn(context.arrivals, agentId, { unitId: report.unitId, hitId: report.hitId, assignmentId: report.assignmentId, at: report.at }),
-    hits: record === undefined ? context.hits : setIn(context.hits, report.hitId, { ...record, assignmentId: report.assignmentId }),
-  };
-  return {
-    context: next,
-    effects: [{ kind: 'toUnit', unitId: report.unitId, event: { type: 'unit.adoptAgent', agentId, assignmentId: report.assignmentId, workerId: report.workerId, at: report.at } }],
-  };
 }

@@ -1,6 +1,6 @@
 /**
  * The named actions and guards of the taskRun supervisor (`setup()`). Each action runs one pure
- * decision of `task-run-logic.ts` and applies its effects: spawns with stable ids (guarded, so a
+ * decision of `task-run-logic.ts` or `task-run-binding.ts` and applies its effects: spawns with stable ids (guarded, so a
  * duplicate never throws), and sends to children resolved through the system (a missing child is
  * recorded as an anomaly, never a throw).
  *
@@ -11,6 +11,7 @@ import type { AgentEvent } from './agent-types.js';
 import { getIn } from './buckets.js';
 import type { SetUpResourcesCommand } from './commands.js';
 import { agentActorId, unitActorId } from './ids.js';
+import * as binding from './task-run-binding.js';
 import * as logic from './task-run-logic.js';
 import type { Effect, Step } from './task-run-logic.js';
 import type { TaskRunContext, TaskRunEvent, TaskRunInput } from './task-run-types.js';
@@ -156,11 +157,11 @@ export const taskRunImplementation = s.extend({
     }),
     bindArrival: decide((context, event) => {
       assertEvent(event, 'worker.arrived');
-      return logic.arrive(context, event, true);
+      return binding.arrive(context, event, true);
     }),
     refuseArrival: decide((context, event) => {
       assertEvent(event, 'worker.arrived');
-      return logic.arrive(context, event, false);
+      return binding.arrive(context, event, false);
     }),
     routeObservation: decide((context, event) => {
       assertEvent(event, ['hit.observed', 'hit.notFound', 'hit.lookupFailed']);
@@ -172,12 +173,12 @@ export const taskRunImplementation = s.extend({
     }),
     routeToAgent: decide((context, event) => {
       assertEvent(event, AGENT_ADDRESSED);
-      const binding = logic.agentBinding(context, event.agentId);
-      if (binding === undefined) return none(logic.noteAnomaly(context, `${event.type} for unknown agent ${event.agentId}; dropped`));
+      const bound = binding.agentBinding(context, event.agentId);
+      if (bound === undefined) return none(logic.noteAnomaly(context, `${event.type} for unknown agent ${event.agentId}; dropped`));
       const effects: Effect[] = [{ kind: 'toAgent', agentId: event.agentId, event }];
       // The unit keeps its own "data stored" flag, but only for the binding it holds now: a
       // released agent's late submission must not mark another worker's unit as submitted.
-      if (event.type === 'agent.submitted' && binding.current) effects.push({ kind: 'toUnit', unitId: binding.unitId, event: { type: 'agent.submitted', at: event.at } });
+      if (event.type === 'agent.submitted' && bound.current) effects.push({ kind: 'toUnit', unitId: bound.unitId, event: { type: 'agent.submitted', at: event.at } });
       return { context, effects };
     }),
     routeDeadline: decide((context, event) => {
@@ -206,6 +207,10 @@ export const taskRunImplementation = s.extend({
       assertEvent(event, 'report.hitReleased');
       return logic.hitReleased(context, event.unitId, event.hitId, event.assignmentId);
     }),
+    replaceBinding: s.assign(({ context, event }) => {
+      assertEvent(event, 'report.bindingReplaced');
+      return binding.bindingReplaced(context, event);
+    }),
     haltLaunching: decide((context, event) => {
       assertEvent(event, 'report.launchFailed');
       return logic.launchFailed(context, event.unitId, event.reason, event.at, false);
@@ -220,7 +225,7 @@ export const taskRunImplementation = s.extend({
     }),
     adoptReconciledUnit: decide((context, event) => {
       assertEvent(event, 'report.reconciledWithoutAgent');
-      return logic.adoptReconciled(context, event);
+      return binding.adoptReconciled(context, event);
     }),
     expireUnits: decide((context, event) => {
       assertEvent(event, 'run.expire');

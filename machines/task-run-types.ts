@@ -131,7 +131,7 @@ export type UnitAddressedEvent = Extract<
 /** Agent events the runtime may address to an agent through the supervisor (`agentId` picks the agent). */
 export type AgentAddressedEvent = Exclude<
   AgentEvent,
-  { type: 'agent.accepted' | 'agent.returned' | 'agent.expired' | 'agent.released' | 'assignment.submitted' | 'deadline.reached' | 'agent.reviewed' }
+  { type: 'agent.accepted' | 'agent.returned' | 'agent.expired' | 'agent.released' | 'assignment.submitted' | 'assignment.overruled' | 'deadline.reached' | 'agent.reviewed' }
 > & { readonly agentId: string };
 
 /** HIT observations, routed by the supervisor to the unit bound to the HIT (or one answering for the pool). */

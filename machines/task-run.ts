@@ -46,6 +46,7 @@ const routing = (expiring: boolean) =>
     'report.unitChanged': { actions: expiring ? 'applyUnitReportWhileExpiring' : 'applyUnitReport' },
     'report.hitCreated': { actions: 'addPoolHit' },
     'report.hitReleased': { actions: 'releasePoolHit' },
+    'report.bindingReplaced': { actions: 'replaceBinding' },
     'report.launchFailed': { actions: expiring ? 'expireFailedLaunch' : 'haltLaunching' },
     'report.childFailed': { actions: 'recordUnitChildFailure' },
     'report.reconciledWithoutAgent': { actions: 'adoptReconciledUnit' },

@@ -74,7 +74,7 @@ export const unitGroupMachine = g
   .extend({
     actions: {
       relayReport: g.enqueueActions(({ enqueue, event }) => {
-        assertEvent(event, ['report.unitChanged', 'report.hitCreated', 'report.hitReleased', 'report.launchFailed', 'report.childFailed', 'report.reconciledWithoutAgent']);
+        assertEvent(event, ['report.unitChanged', 'report.hitCreated', 'report.hitReleased', 'report.bindingReplaced', 'report.launchFailed', 'report.childFailed', 'report.reconciledWithoutAgent']);
         enqueue({ type: 'relay', params: event });
       }),
       relayFailure: g.enqueueActions(({ enqueue, event }) => {
@@ -110,6 +110,7 @@ export const unitGroupMachine = g
           'report.unitChanged': { actions: 'relayReport' },
           'report.hitCreated': { actions: 'relayReport' },
           'report.hitReleased': { actions: 'relayReport' },
+          'report.bindingReplaced': { actions: 'relayReport' },
           'report.launchFailed': { actions: 'relayReport' },
           'report.childFailed': { actions: 'relayReport' },
           'report.reconciledWithoutAgent': { actions: 'relayReport' },

@@ -39,6 +39,15 @@ function observed(context: UnitContext, event: UnitEvent): ReturnType<typeof cla
 const isReconcileResult = (context: UnitContext, event: UnitEvent): boolean =>
   (event.type === 'reconcile.succeeded' || event.type === 'reconcile.failed') && context.hitId !== null && event.commandId === reconcileCommandOf(context).commandId;
 
+/** MTurk names another submitted assignment than the bound one: the binding came from a registration MTurk does not back. */
+const reconciledOther = (context: UnitContext, event: UnitEvent): boolean =>
+  isReconcileResult(context, event) &&
+  event.type === 'reconcile.succeeded' &&
+  event.assignmentId !== undefined &&
+  event.workerId !== undefined &&
+  context.assignmentId !== null &&
+  event.assignmentId !== context.assignmentId;
+
 const ownHit = (context: UnitContext, event: UnitEvent): boolean =>
   'hitId' in event && context.hitId !== null && event.hitId === context.hitId;
 
@@ -70,7 +79,9 @@ export const unitSetup = setup({
     isExpireResult: ({ context, event }) =>
       (event.type === 'expire.succeeded' || event.type === 'expire.failed') && context.hitId !== null && event.commandId === expireCommandOf(context).commandId,
     isReconcileResult: ({ context, event }) => isReconcileResult(context, event),
-    reconciledForAgent: ({ context, event }) => isReconcileResult(context, event) && context.agentId !== null,
+    reconciledForAgent: ({ context, event }) => isReconcileResult(context, event) && context.agentId !== null && !reconciledOther(context, event),
+    /** MTurk shows another assignment submitted than the one the bound agent's registration displaced in: the unit is that worker's. */
+    reconciledForOtherAssignment: ({ context, event }) => context.agentId !== null && reconciledOther(context, event),
     /** A failed command may be tried again: same command, retryable, attempts left. */
     canRetry: ({ context, event }) => {
       switch (event.type) {
@@ -107,6 +118,15 @@ export const unitSetup = setup({
       return external === 'launched' || external === 'assigned';
     },
     dataStored: ({ context }) => context.submitted,
+    /** Data stored and the binding displaced nobody: no doubt whose submission it is. */
+    dataStoredUndisputed: ({ context }) => context.submitted && context.displacedAssignmentId === null,
+    /**
+     * A registration on the bound HIT with another assignment: MTurk re-offered the HIT, so the bound
+     * assignment ended (returned or lapsed). Not once the bound agent's data is stored: then the HIT
+     * cannot have been re-offered.
+     */
+    bindingEnded: ({ context, event }) =>
+      event.type === 'unit.bindAgent' && context.hitId !== null && event.hitId === context.hitId && context.assignmentId !== null && event.assignmentId !== context.assignmentId && !context.submitted,
     dataMissing: ({ context }) => !context.submitted,
     hitNotExpired: ({ context }) => !context.hitExpired,
     hasAgent: ({ context }) => context.agentId !== null,
@@ -164,8 +184,26 @@ export const unitImplementation = u.extend({
         workerId: event.workerId,
         deadlineAt: event.deadlineAt,
         bindings: context.bindings + 1,
+        displacedAssignmentId: null,
         submitted: false,
         hitExpired: false,
+        returnSuspectedAt: null,
+        failures: 0,
+        retryAt: null,
+      };
+    }),
+    /** The new worker takes the bound HIT (and its expiry, if this unit expired it) from the assignment that ended. */
+    displaceBinding: u.assign(({ context, event }) => {
+      assertEvent(event, 'unit.bindAgent');
+      return {
+        assignmentId: event.assignmentId,
+        agentId: event.agentId,
+        workerId: event.workerId,
+        deadlineAt: event.deadlineAt,
+        bindings: context.bindings + 1,
+        displacedAssignmentId: context.assignmentId,
+        submitted: false,
+        reviewOutcome: null,
         returnSuspectedAt: null,
         failures: 0,
         retryAt: null,
@@ -195,6 +233,7 @@ export const unitImplementation = u.extend({
       agentId: null,
       workerId: null,
       deadlineAt: null,
+      displacedAssignmentId: null,
       submitted: false,
       hitExpired: false,
       returnSuspectedAt: null,
@@ -205,12 +244,25 @@ export const unitImplementation = u.extend({
       assertEvent(event, 'reconcile.succeeded');
       // Without an agent, remember whose submission it was: the supervisor may give the unit an agent for it.
       const found = context.agentId === null ? { assignmentId: event.assignmentId ?? context.assignmentId, workerId: event.workerId ?? context.workerId } : {};
-      return { submitted: true, failures: 0, retryAt: null, ...found };
+      return { submitted: true, displacedAssignmentId: null, failures: 0, retryAt: null, ...found };
     }),
-    /** The supervisor bound a worker: spawn the agent as this unit's child and accept it. */
+    /** MTurk's submitted assignment is not the bound one: the unit lets the bound agent go and holds the submission MTurk names. */
+    takeReconciledAssignment: u.assign(({ event }) => {
+      assertEvent(event, 'reconcile.succeeded');
+      return { agentId: null, assignmentId: event.assignmentId ?? null, workerId: event.workerId ?? null, displacedAssignmentId: null, submitted: true, reviewOutcome: null, failures: 0, retryAt: null };
+    }),
+    /**
+     * The supervisor bound a worker: spawn the agent as this unit's child and accept it. An adopted
+     * agent that is already this unit's child (displaced earlier) is told MTurk's word instead.
+     */
     spawnAgent: u.enqueueActions(({ enqueue, context, event }) => {
       assertEvent(event, ['unit.bindAgent', 'unit.adoptAgent']);
       const id = agentActorId(event.agentId);
+      if (event.type === 'unit.adoptAgent' && event.existing) {
+        enqueue.sendTo(id, { type: 'assignment.submitted', at: event.at });
+        enqueue.sendTo(id, { type: 'agent.submitted', at: event.at });
+        return;
+      }
       const input: AgentInput = {
         agentId: event.agentId,
         unitId: context.unitId,
@@ -251,6 +303,11 @@ export const unitImplementation = u.extend({
         enqueue({ type: 'report', params: { type: 'report.hitReleased', unitId: context.unitId, hitId: context.hitId, assignmentId: context.assignmentId, at: atOf(event) } });
       }
     }),
+    reportBindingReplaced: u.enqueueActions(({ enqueue, context, event }) => {
+      const { hitId, assignmentId, displacedAssignmentId, agentId } = context;
+      if (hitId === null || assignmentId === null || displacedAssignmentId === null || agentId === null) return;
+      enqueue({ type: 'report', params: { type: 'report.bindingReplaced', unitId: context.unitId, hitId, assignmentId, displacedAssignmentId, agentId, at: atOf(event) } });
+    }),
     reportLaunchFailed: u.enqueueActions(({ enqueue, context, event }) => {
       assertEvent(event, 'launch.failed');
       enqueue({ type: 'report', params: { type: 'report.launchFailed', unitId: context.unitId, reason: event.reason, retryable: event.retryable, at: event.at } });
@@ -263,6 +320,10 @@ export const unitImplementation = u.extend({
     }),
     tellAgentReturned: u.enqueueActions(({ enqueue, context, event }) => {
       if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.returned', at: atOf(event) });
+    }),
+    /** MTurk's submitted assignment is another one: the bound agent's registration was not backed by MTurk. */
+    tellAgentOverruled: u.enqueueActions(({ enqueue, context, event }) => {
+      if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), { type: 'assignment.overruled', at: atOf(event) });
     }),
     tellAgentExpired: u.enqueueActions(({ enqueue, context, event }) => {
       if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.expired', at: atOf(event) });

@@ -56,6 +56,13 @@ export interface UnitContext {
   readonly reviewOutcome: ReviewedStatus | null;
   /** How many times an agent was bound to this unit (a generation counter: stale facts about an older binding are ignored). */
   readonly bindings: number;
+  /**
+   * The assignment the current binding displaced: another worker registered on the bound HIT and
+   * that registration ended the bound assignment (MTurk re-offers a one-assignment HIT only after a
+   * return or a lapse). Null when the binding took a free HIT. A registration cannot be verified, so
+   * while this is set the unit asks MTurk whose submission it is before taking any for review.
+   */
+  readonly displacedAssignmentId: string | null;
   /** Why the unit ended `expired` without MTurk saying so (abandoned at the drain deadline, HIT expiry failed...). */
   readonly note: string | null;
   readonly retry?: RetryPolicy;
@@ -67,7 +74,12 @@ export type UnitEvent =
   | { readonly type: 'unit.launch'; readonly at: number }
   | { readonly type: 'launch.succeeded'; readonly commandId: string; readonly hitId: string; readonly at: number }
   | { readonly type: 'launch.failed'; readonly commandId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
-  /** Request (from the supervisor): a worker arrived on `hitId`; bind HIT and assignment, spawn the agent. */
+  /**
+   * Request (from the supervisor): a worker arrived on `hitId`; bind HIT and assignment, spawn the
+   * agent. Sent to an assigned unit holding `hitId` under another assignment, it is the evidence
+   * that the bound assignment ended: the bound agent is released as returned and the new worker
+   * bound, unless the bound agent's data is stored (then it is ignored).
+   */
   | {
       readonly type: 'unit.bindAgent';
       readonly hitId: string;
@@ -107,8 +119,12 @@ export type UnitEvent =
   | { readonly type: 'agent.submitted'; readonly at: number }
   /** Fact (from a child agent): MTurk confirmed the review of agent `agentId` (R1-R3). Ignored unless it is the bound agent. */
   | { readonly type: 'agent.reviewed'; readonly agentId: string; readonly unitId?: string; readonly status: ReviewedStatus; readonly at: number }
-  /** Request (from the supervisor): give a completed unit without agent one, for the worker whose submission was reconciled. */
-  | { readonly type: 'unit.adoptAgent'; readonly agentId: string; readonly assignmentId: string; readonly workerId: string; readonly at: number }
+  /**
+   * Request (from the supervisor): give a completed unit without agent one, for the worker whose
+   * submission was reconciled. `existing` is true when that agent is already this unit's child (its
+   * worker registered here and was displaced): it is told MTurk's word instead of being spawned.
+   */
+  | { readonly type: 'unit.adoptAgent'; readonly agentId: string; readonly assignmentId: string; readonly workerId: string; readonly existing: boolean; readonly at: number }
   /** A child agent failed (an action the runtime provided threw). */
   | ErrorActorEvent<unknown, string>
   /** Fact: the runtime's clock passed `nextDeadline(snapshot)`. */
@@ -126,7 +142,24 @@ export type UnitReport =
   | { readonly type: 'report.launchFailed'; readonly unitId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
   /** One of the unit's agents failed; the supervisor records it. */
   | { readonly type: 'report.childFailed'; readonly unitId: string; readonly actorId: string; readonly message: string }
-  /** Reconciliation found an assignment for a unit that had no agent: the supervisor may give it one (`unit.adoptAgent`). */
+  /**
+   * A registration on the unit's HIT with another assignment ended the bound one: the unit now holds
+   * `hitId` under `assignmentId` with agent `agentId`, and released the agent of `displacedAssignmentId`.
+   */
+  | {
+      readonly type: 'report.bindingReplaced';
+      readonly unitId: string;
+      readonly hitId: string;
+      readonly assignmentId: string;
+      readonly displacedAssignmentId: string;
+      readonly agentId: string;
+      readonly at: number;
+    }
+  /**
+   * Reconciliation found an assignment for a unit that had no agent, or MTurk shows another
+   * assignment submitted than the one a displacing registration bound (the unit let that agent go):
+   * the supervisor may give it the agent of the worker MTurk names (`unit.adoptAgent`).
+   */
   | { readonly type: 'report.reconciledWithoutAgent'; readonly unitId: string; readonly hitId: string; readonly assignmentId: string | null; readonly workerId: string | null; readonly at: number };
 
 /** The unit's status, for typed helpers. */

@@ -8,7 +8,10 @@
  * `agent.reviewed`, with these fixes: a return is two-phase (`assigned.returnTentative`), a
  * submission without data is the explicit `completed.reconciling` state with bounded retries, a
  * failed read never crashes, every exit from `assigned` tells the agent, and terminal states make
- * no MTurk calls.
+ * no MTurk calls. And where Mephisto loses the race of its L1 note (a HIT re-offered and taken
+ * before the next poll), a registration with another assignment on the bound HIT is the evidence
+ * that the bound assignment ended: the new worker takes the unit at once, and MTurk's list of
+ * assignments later decides whose submission it holds (a registration cannot be verified).
  *
  * The unit owns its agents: binding a worker spawns `agent:<agentId>` as the unit's child, and the
  * agent reports its confirmed review back to the unit. Terminal states (`accepted`,
@@ -40,6 +43,17 @@ const toCompleted = { guard: 'hitSubmitted', target: `#unit.${AssignmentState.co
 const toExpiredReturned = { guard: 'hitExpiredUnfilled', target: `#unit.${AssignmentState.expired}`, actions: 'tellAgentReturned' } as const;
 /** Leaving `assigned` because the worker's assignment is gone: the HIT goes back to the pool. */
 const toPoolReturned = { target: `#unit.${AssignmentState.launched}`, actions: ['reportHitReleased', 'tellAgentReturned', 'clearBinding'] } as const;
+/**
+ * Another worker registered on the bound HIT: MTurk re-offered it, so the bound assignment ended.
+ * The arrival is the confirming evidence of a return (whether or not an Assignable sighting came
+ * first): the bound agent is returned and the new worker takes the unit at once, a new binding.
+ */
+const toDisplaced = {
+  guard: 'bindingEnded',
+  target: `#unit.${AssignmentState.assigned}`,
+  reenter: true,
+  actions: ['tellAgentReturned', 'displaceBinding', 'spawnAgent', 'reportBindingReplaced'],
+} as const;
 
 /**
  * The unit machine. Run it under the taskRun supervisor (its group provides `report`), or alone with
@@ -74,6 +88,7 @@ export const unitMachine = unitImplementation.createMachine({
     lastFailure: null,
     reviewOutcome: null,
     bindings: 0,
+    displacedAssignmentId: null,
     note: null,
     ...(input.retry !== undefined && input.retry !== DEFAULT_RETRY_POLICY ? { retry: input.retry } : {}),
   }),
@@ -163,19 +178,20 @@ export const unitMachine = unitImplementation.createMachine({
       initial: 'working',
       states: {
         working: {
-          description: 'The worker is on it. Unassignable (H2), Disposed (H5) and the Assignable flicker after a stored submission change nothing.',
+          description: 'The worker is on it. Unassignable (H2), Disposed (H5) and the Assignable flicker after a stored submission change nothing; a registration with another assignment takes the HIT over.',
           on: {
             'hit.observed': [
               toCompleted,
               toExpiredReturned,
               { guard: 'returnSuspected', target: 'returnTentative', actions: 'suspectReturn' },
             ],
+            'unit.bindAgent': toDisplaced,
             'deadline.reached': { guard: 'assignmentDeadlinePassed', target: 'overdue', actions: 'startConfirmation' },
             'unit.expire': { guard: 'hitNotExpired', target: 'expiring', actions: 'startCommand' },
           },
         },
         returnTentative: {
-          description: 'M1, first phase: Assignable seen once. confirmHIT is pending; a second Assignable confirms the return, Unassignable or stored data cancels it.',
+          description: 'M1, first phase: Assignable seen once. confirmHIT is pending; a second Assignable or a registration with another assignment confirms the return, Unassignable or stored data cancels it.',
           entry: { type: 'confirmHIT', params: ({ context }) => confirmCommandOf(context, 'returnSuspected') },
           on: {
             'hit.observed': [
@@ -185,6 +201,7 @@ export const unitMachine = unitImplementation.createMachine({
               { guard: 'stillHeld', target: 'working', actions: 'clearSuspicion' },
             ],
             'agent.submitted': { target: 'working', actions: ['recordSubmitted', 'clearSuspicion'] },
+            'unit.bindAgent': toDisplaced,
             'hit.lookupFailed': { guard: 'canRetry', actions: 'scheduleRetry' },
             'deadline.reached': [
               ...retryCommand('returnTentative'),
@@ -207,10 +224,11 @@ export const unitMachine = unitImplementation.createMachine({
           },
         },
         overdue: {
-          description: 'The assignment’s duration ran out. confirmHIT is pending: submitted, expired, or gone back to the pool.',
+          description: 'The assignment’s duration ran out. confirmHIT is pending: submitted, expired, gone back to the pool, or taken by a new registration.',
           entry: { type: 'confirmHIT', params: ({ context }) => confirmCommandOf(context, 'deadlinePassed') },
           on: {
             'hit.observed': [toCompleted, toExpiredReturned, { guard: 'assignmentLapsed', ...toPoolReturned }],
+            'unit.bindAgent': toDisplaced,
             'hit.lookupFailed': { guard: 'canRetry', actions: 'scheduleRetry' },
             'deadline.reached': retryCommand('overdue'),
             'unit.expire': { guard: 'hitNotExpired', target: 'expiring', actions: 'startCommand' },
@@ -236,8 +254,8 @@ export const unitMachine = unitImplementation.createMachine({
       initial: 'checkingData',
       states: {
         checkingData: {
-          description: 'Transient: is the submitted data in the store?',
-          always: [{ guard: 'dataStored', target: 'awaitingReview' }, { target: 'reconciling', actions: 'startCommand' }],
+          description: 'Transient: is the submitted data in the store, and surely this binding’s (a displacing registration asks MTurk)?',
+          always: [{ guard: 'dataStoredUndisputed', target: 'awaitingReview' }, { target: 'reconciling', actions: 'startCommand' }],
         },
         awaitingReview: {
           description: 'Submitted, data stored. R1-R3 follow the agent’s confirmed review.',
@@ -249,10 +267,15 @@ export const unitMachine = unitImplementation.createMachine({
           ],
         },
         reconciling: {
-          description: 'MTurk has a submission the store lacks: reconcileSubmission is pending (bounded retries at retryAt). A review waits until it ends.',
+          description: 'MTurk has a submission the store lacks, or a displacing registration holds the unit: reconcileSubmission is pending (bounded retries at retryAt) and MTurk’s assignment decides whose submission it is. A review waits until it ends.',
           entry: { type: 'reconcileSubmission', params: ({ context }) => reconcileCommandOf(context) },
           on: {
             'reconcile.succeeded': [
+              {
+                guard: 'reconciledForOtherAssignment',
+                target: 'awaitingReview',
+                actions: ['tellAgentOverruled', 'takeReconciledAssignment', 'reportReconciledWithoutAgent'],
+              },
               { guard: 'reconciledForAgent', target: 'awaitingReview', actions: ['recordReconciled', 'tellAgentDataReconciled'] },
               { guard: 'isReconcileResult', target: 'awaitingReview', actions: ['recordReconciled', 'reportReconciledWithoutAgent'] },
             ],

@@ -6,7 +6,7 @@
  */
 import type { Simulator } from '../simulator/index.js';
 import { SimulatedWorker, SimulatedWorkerError, type VirtualTimeDriver } from '../testing/index.js';
-import { clearOfReleases, DemoRole, type DemoPlan, type DemoSentence, type PlannedWorker, sentenceOf, UNQUALIFIED_APPROVAL_RATE } from './demo-plan.js';
+import { DemoRole, type DemoPlan, type DemoSentence, type PlannedWorker, sentenceOf, UNQUALIFIED_APPROVAL_RATE } from './demo-plan.js';
 
 /** The system qualification "percent of assignments approved". */
 const PERCENT_APPROVED = '000000000000000000L0';
@@ -102,7 +102,7 @@ export async function playCrowd(options: CrowdOptions): Promise<CrowdOutcome> {
         if (planned.role === DemoRole.returner || planned.role === DemoRole.walker) return;
         throw new SimulatedWorkerError(`worker ${worker.workerId} found no HIT to work on after ${MAX_TRIES} tries`, 409);
       }
-      at = clearOfReleases(driver.clock.now() - options.startMs + RETRY_MS, plan.releases);
+      at = driver.clock.now() - options.startMs + RETRY_MS;
     }
     if (planned.role === DemoRole.returner) {
       await worker.work(planned.workMs);

@@ -49,8 +49,6 @@ export interface DemoPlan {
   readonly untouched: number;
   /** Submissions expected. */
   readonly submissions: number;
-  /** When HITs come back to MTurk (returns, lapsed assignments), in virtual ms after launch. */
-  readonly releases: readonly number[];
 }
 
 /** Approval rate of the unqualified worker, and the minimum the demo run requires. */
@@ -58,8 +56,6 @@ export const UNQUALIFIED_APPROVAL_RATE = 80;
 export const REQUIRED_APPROVAL_RATE = 95;
 /** The demo's assignment duration: a walker's assignment lapses this long after accepting. */
 export const DEMO_ASSIGNMENT_SEC = 600;
-/** Time the runtime needs to see a HIT come back before the next worker may get it (over one status poll). */
-const RELEASE_QUIET_MS = 25_000;
 
 const SENTENCES: readonly DemoSentence[] = [
   { text: 'The new library opened on time and the staff were wonderful.', sentiment: 'positive' },
@@ -131,27 +127,12 @@ export function planDemo(units: number, seed: number): DemoPlan {
   else leavers.forEach((role, k) => order.splice(1 + 2 * k, 0, role));
 
   const workers: PlannedWorker[] = [{ role: DemoRole.unqualified, arriveMs: 15_000, workMs: 0 }];
-  const releases: number[] = [];
   let at = 30_000;
   for (const role of order) {
-    at = clearOfReleases(at, releases);
     const workMs =
       role === DemoRole.returner ? between(45_000, 100_000) : role === DemoRole.walker ? between(20_000, 60_000) : role === DemoRole.lazy ? between(6_000, 12_000) : between(70_000, 260_000);
     workers.push({ role, arriveMs: at, workMs });
-    if (role === DemoRole.returner) releases.push(at + workMs);
-    if (role === DemoRole.walker) releases.push(at + DEMO_ASSIGNMENT_SEC * 1000);
     at += between(25_000, 55_000);
   }
-  return { units, sentences: Array.from({ length: units }, (_, i) => sentenceOf(i)), workers, untouched, submissions, releases };
-}
-
-/**
- * The first time from `at` on that is not just after a HIT came back: the runtime sees a return
- * at its next status poll, and a worker taking that HIT earlier would find it still bound to the
- * previous worker (the task server refuses them until then).
- */
-export function clearOfReleases(at: number, releases: readonly number[]): number {
-  let t = at;
-  for (const release of [...releases].sort((a, b) => a - b)) if (t >= release && t < release + RELEASE_QUIET_MS) t = release + RELEASE_QUIET_MS;
-  return t;
+  return { units, sentences: Array.from({ length: units }, (_, i) => sentenceOf(i)), workers, untouched, submissions };
 }

@@ -77,6 +77,12 @@ export const DriftKind = {
   hitStatusDiffers: 'hitStatusDiffers',
   /** An assignment was submitted on MTurk and its data is not in the store. */
   submissionMissing: 'submissionMissing',
+  /**
+   * MTurk shows another assignment submitted on a HIT than the one a registration bound by
+   * displacing it (a forged registration, or the displaced worker finished after all): the unit
+   * was given the submission MTurk names.
+   */
+  bindingOverruled: 'bindingOverruled',
   /** MTurk shows an assignment approved or rejected that the store has not reviewed. */
   reviewDiffers: 'reviewDiffers',
   /** A bonus was paid on MTurk that no intent of the store accounts for, or an intent is unconfirmed. */

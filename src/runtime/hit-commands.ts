@@ -169,9 +169,12 @@ export async function performConfirm(run: RunPort, command: ConfirmHITCommand): 
 }
 
 /**
- * MTurk shows the assignment submitted and the store has no data: read the answer (one JSON
- * field, so nothing is lost), store it under the agent (creating the agent's record for a worker
- * who never reached the task server), flush, then tell the unit.
+ * MTurk shows the assignment submitted and the store has no data, or the unit's binding came from
+ * a registration that displaced another (a registration cannot be verified): read MTurk's
+ * submitted assignment, store its answer (one JSON field, so nothing is lost) under the agent of
+ * the assignment and worker MTurk names unless that agent's data is stored already (creating the
+ * agent's record for a worker who never reached the task server), flush, then tell the unit which
+ * assignment it was.
  */
 export async function performReconcile(run: RunPort, command: ReconcileSubmissionCommand): Promise<CommandResult> {
   const { clock, store, events } = run.services;
@@ -182,11 +185,13 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
   };
   const listed = await run.gateway.listAssignmentsForHIT({ hitId: command.hitId });
   if (listed.status !== 'ok') return fail(listed.message, listed.retryable);
-  const assignment =
-    listed.value.find((a) => a.assignmentId === command.assignmentId) ?? (command.assignmentId === null ? listed.value[0] : undefined);
+  // The run's HITs take one assignment, so MTurk lists at most one submitted: when it is not the
+  // bound one, the binding came from a registration MTurk does not back, and MTurk's record wins.
+  const assignment = listed.value.find((a) => a.assignmentId === command.assignmentId) ?? (listed.value.length === 1 ? listed.value[0] : undefined);
   if (assignment === undefined) {
     return fail(`MTurk lists no submitted assignment ${command.assignmentId ?? ''} for HIT ${command.hitId} yet`, true);
   }
+  const overruled = command.assignmentId !== null && assignment.assignmentId !== command.assignmentId;
   if (assignment.answerXml === undefined) return fail(`assignment ${assignment.assignmentId} has no answer on MTurk`, true);
   let data: unknown;
   try {
@@ -195,7 +200,7 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
     if (isHitstateError(err)) return fail(`the answer of assignment ${assignment.assignmentId} cannot be read (${err.message}); the raw XML is on MTurk, review it by hand`, false);
     throw err;
   }
-  const agentId = command.agentId ?? agentIdFor(assignment.assignmentId, assignment.workerId);
+  const agentId = !overruled && command.agentId !== null ? command.agentId : agentIdFor(assignment.assignmentId, assignment.workerId);
   if (store.agents.get(agentId) === undefined) {
     store.agents.create({ agentId, unitId: command.unitId, workerId: assignment.workerId, assignmentId: assignment.assignmentId, hitId: command.hitId, status: 'completed' });
   }
@@ -205,6 +210,18 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
       runId: run.runId,
       kind: DriftKind.submissionMissing,
       message: `assignment ${assignment.assignmentId} was submitted on MTurk but its data never reached the task server; recovered from MTurk's answer`,
+      hitId: command.hitId,
+      unitId: command.unitId,
+      assignmentId: assignment.assignmentId,
+      workerId: assignment.workerId,
+      action: 'adopted',
+    });
+  }
+  if (overruled) {
+    events.emit('drift.found', {
+      runId: run.runId,
+      kind: DriftKind.bindingOverruled,
+      message: `HIT ${command.hitId} was bound to assignment ${command.assignmentId} by a registration that displaced another, but MTurk shows assignment ${assignment.assignmentId} submitted; the unit takes that submission and nothing is paid for ${command.assignmentId}`,
       hitId: command.hitId,
       unitId: command.unitId,
       assignmentId: assignment.assignmentId,

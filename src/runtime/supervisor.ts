@@ -15,6 +15,7 @@ import {
   pendingCommands,
   taskRunMachine,
   unitActorId,
+  upgradeSnapshot,
   withCommandHandler,
   type AgentContext,
   type HITStatus,
@@ -51,37 +52,38 @@ type RunActor = Actor<typeof taskRunMachine>;
 
 /**
  * Reads a run's stored actors back into one persisted snapshot for `createActor`, checking each
- * machine version. Actors whose parent is missing (a crash between two shard writes) are left out
+ * machine version: a snapshot of an older version is upgraded (`upgradeSnapshot`), one that cannot
+ * be is refused. Actors whose parent is missing (a crash between two shard writes) are left out
  * and reported.
  *
- * @throws HitstateError `HST_ERR_RUN_STATE` when a snapshot was made by another version of its machine.
+ * @throws HitstateError `HST_ERR_RUN_STATE` when a snapshot was made by a version of its machine this release cannot read.
  */
 export function readStoredRun(services: RuntimeServices, runId: string): Record<string, unknown> | undefined {
   const records = services.store.snapshots.ofRun(runId);
   const root = records.find((r) => r.actorId === `run:${runId}`);
   if (root === undefined) return undefined;
-  const check = (machine: string, version: number, actorId: string): void => {
-    const expected = (MACHINE_VERSIONS as Record<string, number>)[machine];
-    if (expected !== version) {
+  const current = (machine: string, version: number, actorId: string, snapshot: Record<string, unknown>): Record<string, unknown> => {
+    const upgraded = upgradeSnapshot(machine, version, snapshot);
+    if (upgraded === undefined) {
+      const expected = (MACHINE_VERSIONS as Record<string, number>)[machine];
       throw new HitstateError(
         'HST_ERR_RUN_STATE',
-        `run ${runId} cannot be resumed: actor ${actorId} was saved by version ${version} of the ${machine} machine and this hitstate has version ${expected ?? 'none'}; finish the run with the hitstate release that started it`,
+        `run ${runId} cannot be resumed: actor ${actorId} was saved by version ${version} of the ${machine} machine and this hitstate has version ${expected ?? 'none'} and no upgrade from it; finish the run with the hitstate release that started it`,
         { runId },
       );
     }
+    return upgraded;
   };
-  check(root.machine, root.machineVersion, root.actorId);
   const tree = root.snapshot as unknown as StoredRunTree;
+  const supervisor = current(root.machine, root.machineVersion, root.actorId, tree.supervisor);
   const actors: Record<string, StoredActor> = {};
   for (const [id, between] of Object.entries(tree.between ?? {})) {
-    check(between.machine, between.machineVersion, id);
-    actors[id] = { parentId: between.parentId, snapshot: between.snapshot };
+    actors[id] = { parentId: between.parentId, snapshot: current(between.machine, between.machineVersion, id, between.snapshot) };
   }
   for (const record of records) {
     if (record.actorId === root.actorId) continue;
-    check(record.machine, record.machineVersion, record.actorId);
     const stored = record.snapshot as unknown as StoredActor;
-    actors[record.actorId] = { parentId: stored.parentId, snapshot: stored.snapshot };
+    actors[record.actorId] = { parentId: stored.parentId, snapshot: current(record.machine, record.machineVersion, record.actorId, stored.snapshot) };
   }
   // An actor is kept only if its whole chain of parents is.
   const kept = (id: string, seen = new Set<string>()): boolean => {
@@ -97,7 +99,7 @@ export function readStoredRun(services: RuntimeServices, runId: string): Record<
       delete actors[id];
     }
   }
-  return joinTaskRunSnapshot(tree.supervisor, actors);
+  return joinTaskRunSnapshot(supervisor, actors);
 }
 
 /** One loaded task run. */

@@ -9,6 +9,11 @@
  * page stays away longer than `disconnectGraceMs`; the unit stays bound until MTurk shows the
  * assignment gone (Mephisto §7.4's lesson).
  *
+ * A registration on a bound HIT with another assignment takes the unit over (the bound assignment
+ * ended: MTurk re-offered the HIT). Registrations cannot be verified, so that return is only
+ * inferred: the displaced worker's page may still submit, the data is kept under that worker's own
+ * agent, and MTurk's record of the submitted assignment later decides whose work the unit holds.
+ *
  * @module
  */
 import { agentIdFor, agentStatusOf, arrivalOf, RefusalReason, type AgentState } from '../../machines/index.js';
@@ -18,8 +23,12 @@ import type { AgentRegistration, AgentView, PreviewInfo, TaskServerBackend, Work
 import type { RunRegistry } from './run-registry.js';
 import type { RunHost } from './supervisor.js';
 
-/** Agent statuses in which a submission is refused: the worker no longer holds the assignment. */
-const GONE = new Set<AgentState>(['returned', 'expired']);
+/**
+ * Agent statuses in which a submission is refused: the unit expired under the worker. A `returned`
+ * worker's submission is kept (under that worker's own agent, which stays returned): the return may
+ * have been inferred from another registration, and only MTurk's record makes it reviewable.
+ */
+const GONE = new Set<AgentState>(['expired']);
 
 /** The runtime's implementation of the task-server port. */
 export class RuntimeTaskServerBackend implements TaskServerBackend {

@@ -157,7 +157,7 @@ export function checkStagedContent(root: string, record: CommitRecord, f: Commit
   throw new HitstateError('HST_ERR_STORE_CORRUPT',
     `${join(root, f.temp)} should hold the new ${f.file} of write ${record.flush}, committed in ${join(root, COMMIT_FILE)} (${f.bytes} bytes, sha256 ${f.sha256}), but holds ${found}. ` +
     'The write cannot be finished, and hitstate refuses to start; nothing was changed. Only a damaged disk or a hand edit causes this. ' +
-    `Keep a copy of the store directory, then either restore ${f.file} from its newest backup (${f.file}.bak.1) or delete ${COMMIT_FILE} and the write's temp files (.*.${record.flush}.tmp) to keep the previous state of its files.`,
+    `Keep a copy of the store directory first. Deleting that temp file lets the store open: the write's other files are finished and ${f.file} keeps its previous content, which may lag behind them (its backups are ${f.file}.bak.1 ...).`,
     { file: join(root, f.temp) });
 }
 

@@ -49,8 +49,8 @@ export interface TaskRegistration {
   /** The agent's stored submission, once `submitted` (a reload finishes the MTurk post with it). */
   readonly submission?: unknown;
   readonly token: string;
-  /** When the token expires (ms since the epoch, on the task server's clock). */
-  readonly tokenExpiresAt: number;
+  /** When the token expires (ISO 8601, on the task server's clock); the wrapper registers again then. */
+  readonly tokenExpiresAt: string;
   /** How often the wrapper sends a heartbeat. */
   readonly heartbeatIntervalSec: number;
 }

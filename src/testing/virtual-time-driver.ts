@@ -154,10 +154,10 @@ export class VirtualTimeDriver {
     }
   }
 
-  /** Moves virtual time forward by `ms`, the system idle before each step (`stepMs` and `signal` as in {@link drive}). */
+  /** Moves virtual time forward by exactly `ms`, the system idle before each step (`stepMs` and `signal` as in {@link drive}). */
   async advance(ms: number, options: Pick<DriveOptions, 'stepMs' | 'signal'> = {}): Promise<void> {
     const end = this.clock.now() + ms;
-    await this.drive(() => this.clock.now() >= end, { ...options, maxMs: ms + 1, label: `advance ${ms} ms` });
+    await this.drive(() => this.clock.now() >= end, { ...options, maxMs: ms, label: `advance ${ms} ms` });
   }
 
   async #step(now: number, bound: number, stepMs: number): Promise<void> {

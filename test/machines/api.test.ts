@@ -37,7 +37,7 @@ Api('when the machines entry point is imported then it exports exactly the docum
     'groupActorIdOf', 'groupedUnitMachine', 'hitOf', 'hitsOf', 'joinTaskRunSnapshot', 'machineOf', 'machineStates', 'machineTransitions', 'nextDeadline',
     'pendingCommands', 'pendingCommandsOfRun', 'retryDelayMs', 'setupCommandOf', 'splitTaskRunSnapshot', 'supervisedGroupMachine', 'taskRunMachine',
     'toJSONDefinition', 'toMermaid', 'toStateTable', 'unitActorId', 'unitAgentMachine', 'unitCountsOf', 'unitEntryOf', 'unitGroupMachine', 'unitMachine',
-    'unitStatusOf', 'withCommandHandler',
+    'unitStatusOf', 'upgradeSnapshot', 'withCommandHandler',
   ]);
 });
 

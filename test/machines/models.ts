@@ -31,7 +31,6 @@ function unitEventsFor(snapshot: AnyMachineSnapshot): UnitEvent[] {
     { type: 'launch.succeeded', commandId: id, hitId: 'HIT1', at: 2 },
     { type: 'launch.failed', commandId: id, reason: 'throttled', retryable: true, at: 2 },
     { type: 'launch.failed', commandId: id, reason: 'refused', retryable: false, at: 2 },
-    { type: 'unit.bindAgent', hitId: 'HIT1', assignmentId: 'A1', agentId: 'A1-W1', workerId: 'W1', deadlineAt: 10_000, at: 3 },
     { type: 'unit.releaseAgent', reason: 'left', at: 4 },
     { type: 'unit.expire', hitId: null, at: 5 },
     { type: 'unit.expire', hitId: 'HIT2', at: 5 },
@@ -41,6 +40,7 @@ function unitEventsFor(snapshot: AnyMachineSnapshot): UnitEvent[] {
     { type: 'unit.abandon', reason: 'drain deadline', at: 7 },
     { type: 'reconcile.succeeded', commandId: id, at: 8 },
     { type: 'reconcile.succeeded', commandId: id, assignmentId: 'A9', workerId: 'W9', at: 8 },
+    { type: 'reconcile.succeeded', commandId: id, assignmentId: 'A1', workerId: 'W1', at: 8 },
     { type: 'reconcile.failed', commandId: id, reason: 'not listed yet', retryable: true, at: 8 },
     { type: 'reconcile.failed', commandId: id, reason: 'malformed', retryable: false, at: 8 },
     { type: 'unit.retryReconcile', at: 9 },
@@ -49,7 +49,7 @@ function unitEventsFor(snapshot: AnyMachineSnapshot): UnitEvent[] {
     { type: 'agent.reviewed', agentId: c.agentId ?? 'A1-W1', status: 'rejected', at: 9 },
     { type: 'agent.reviewed', agentId: c.agentId ?? 'A1-W1', status: 'soft_rejected', at: 9 },
     { type: 'agent.reviewed', agentId: 'someone-else', status: 'approved', at: 9 },
-    { type: 'unit.adoptAgent', agentId: 'A9-W9', assignmentId: 'A9', workerId: 'W9', at: 9 },
+    { type: 'unit.adoptAgent', agentId: 'A9-W9', assignmentId: 'A9', workerId: 'W9', existing: false, at: 9 },
     { type: 'xstate.error.actor.agent:A1-W1', actorId: 'agent:A1-W1', error: new Error('handler threw') },
     { type: 'hit.notFound', hitId: hit, at: 9 },
     { type: 'hit.lookupFailed', hitId: hit, reason: 'throttled', at: 9 },
@@ -59,6 +59,17 @@ function unitEventsFor(snapshot: AnyMachineSnapshot): UnitEvent[] {
     events.push({ type: 'hit.observed', hitId: hit, status, available, at: later });
   }
   if (c.retryAt !== null) events.push({ type: 'deadline.reached', at: c.retryAt });
+  // The supervisor binds an agent id once: A1 on a free unit, then A2 (a free unit, or displacing A1).
+  const children = snapshot.children as Record<string, unknown>;
+  for (const n of [1, 2]) {
+    if (children[`agent:A${n}-W${n}`] === undefined) {
+      events.push({ type: 'unit.bindAgent', hitId: 'HIT1', assignmentId: `A${n}`, agentId: `A${n}-W${n}`, workerId: `W${n}`, deadlineAt: 10_000 * n, at: 3 });
+    }
+  }
+  // The supervisor adopts an existing agent only for a worker who registered on this very unit.
+  if (children['agent:A1-W1'] !== undefined) {
+    events.push({ type: 'unit.adoptAgent', agentId: 'A1-W1', assignmentId: 'A1', workerId: 'W1', existing: true, at: 9 });
+  }
   return events;
 }
 
@@ -87,6 +98,7 @@ function agentEventsFor(snapshot: AnyMachineSnapshot): AgentEvent[] {
     { type: 'agent.returned', at: 2 },
     { type: 'agent.expired', at: 2 },
     { type: 'agent.released', at: 2 },
+    { type: 'assignment.overruled', at: 2 },
     { type: 'deadline.reached', at: c.deadlineAt },
     { type: 'review.approve', requestId: 'q1', at: 3 },
     { type: 'review.reject', requestId: 'q2', feedback: 'incomplete', at: 3 },
@@ -111,6 +123,7 @@ function unitKey(snapshot: AnyMachineSnapshot): string {
     c.retryAt !== null,
     c.failures,
     c.reviewOutcome,
+    c.displacedAssignmentId !== null,
   ]);
 }
 
@@ -150,6 +163,7 @@ function taskRunEventsFor(snapshot: AnyMachineSnapshot): TaskRunEvent[] {
     { type: 'run.resumeLaunching', at: 2 },
     { type: 'run.expire', at: 2 },
     { type: 'worker.arrived', hitId: 'HIT1', assignmentId: 'A1', workerId: 'W1', at: 3 },
+    { type: 'worker.arrived', hitId: 'HIT1', assignmentId: 'A2', workerId: 'W2', at: 3 },
     { type: 'deadline.reached', at: FAR },
     { type: 'deadline.reached', unitId, at: FAR },
     { type: 'deadline.reached', agentId, at: FAR },
@@ -180,6 +194,7 @@ function taskRunEventsFor(snapshot: AnyMachineSnapshot): TaskRunEvent[] {
     { type: 'review.failed', agentId, commandId: 'x', reason: 'r', retryable: false, at: 5 },
     { type: 'report.hitCreated', unitId, hitId: 'HIT1', at: 6 },
     { type: 'report.hitReleased', unitId, hitId: 'HIT1', assignmentId: 'A1', at: 6 },
+    { type: 'report.bindingReplaced', unitId, hitId: 'HIT1', assignmentId: 'A2', displacedAssignmentId: 'A1', agentId: 'A2-W2', at: 6 },
     { type: 'report.launchFailed', unitId, reason: 'refused', retryable: false, at: 6 },
     { type: 'report.childFailed', unitId, actorId: `agent:${agentId}`, message: 'handler threw' },
     { type: 'report.reconciledWithoutAgent', unitId, hitId: 'HIT1', assignmentId: 'A9', workerId: 'W9', at: 6 },
@@ -209,6 +224,7 @@ const groupEvents = (snapshot: AnyMachineSnapshot): UnitGroupEvent[] => {
     { type: 'report.unitChanged', unitId: 'u1', status: 'launched', at: 1 },
     { type: 'report.hitCreated', unitId: 'u1', hitId: 'HIT1', at: 1 },
     { type: 'report.hitReleased', unitId: 'u1', hitId: 'HIT1', assignmentId: 'A1', at: 1 },
+    { type: 'report.bindingReplaced', unitId: 'u1', hitId: 'HIT1', assignmentId: 'A2', displacedAssignmentId: 'A1', agentId: 'A2-W2', at: 1 },
     { type: 'report.launchFailed', unitId: 'u1', reason: 'refused', retryable: false, at: 1 },
     { type: 'report.childFailed', unitId: 'u1', actorId: 'agent:A1-W1', message: 'boom' },
     { type: 'report.reconciledWithoutAgent', unitId: 'u1', hitId: 'HIT1', assignmentId: 'A1', workerId: 'W1', at: 1 },

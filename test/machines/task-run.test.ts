@@ -128,11 +128,12 @@ Pool('when the same worker arrives again (page reload) then nothing changes and 
   assert.is(h.errors.length, 0);
 });
 
-Pool('when a worker arrives on an unknown HIT, on a HIT bound to someone else, or with no unit free then it is refused, not a crash', () => {
+Pool('when a worker arrives on an unknown HIT, on a HIT whose worker stored a submission, or with no unit free then it is refused, not a crash', () => {
   const h = run({ runId: 'r1', unitIds: units(1) }).setUp();
   h.launchAll();
   assert.equal(h.arrive('HIT-nope', 'A0', 'W0'), { refused: 'unknownHIT', hitId: 'HIT-nope', at: h.now });
   h.arrive('HIT-u1', 'A1', 'W1');
+  h.send({ type: 'agent.submitted', agentId: 'A1-W1', at: h.now });
   assert.equal(h.arrive('HIT-u1', 'A2', 'W2'), { refused: 'hitTaken', hitId: 'HIT-u1', at: h.now });
   assert.is(h.agent('A2-W2'), undefined);
   assert.is(h.snapshot.status, 'active');

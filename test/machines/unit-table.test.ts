@@ -387,11 +387,11 @@ Reconcile('when a unit without agent reconciles an assignment then it remembers 
   assert.equal(d.value, { completed: 'awaitingReview' });
   assert.equal([d.snapshot.context.agentId, d.snapshot.context.assignmentId, d.snapshot.context.workerId], [null, 'A9', 'W9']);
   assert.equal(d.reports, [{ type: 'report.reconciledWithoutAgent', unitId: 'u1', hitId: HIT, assignmentId: 'A9', workerId: 'W9', at: 2 }]);
-  d.send({ type: 'unit.adoptAgent', agentId: 'A9-W9', assignmentId: 'A9', workerId: 'W9', at: 3 });
+  d.send({ type: 'unit.adoptAgent', agentId: 'A9-W9', assignmentId: 'A9', workerId: 'W9', existing: false, at: 3 });
   assert.is(d.snapshot.context.agentId, 'A9-W9');
   assert.ok(d.snapshot.children['agent:A9-W9'], 'the agent is the unit’s child');
   assert.equal(d.toldAgent, [{ type: 'agent.accepted', at: 3 }, { type: 'agent.submitted', at: 3 }]);
-  d.send({ type: 'unit.adoptAgent', agentId: 'A8-W8', assignmentId: 'A8', workerId: 'W8', at: 4 });
+  d.send({ type: 'unit.adoptAgent', agentId: 'A8-W8', assignmentId: 'A8', workerId: 'W8', existing: false, at: 4 });
   assert.is(d.snapshot.context.agentId, 'A9-W9', 'a unit adopts one agent only');
 });
 

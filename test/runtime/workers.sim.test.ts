@@ -21,7 +21,7 @@ async function launched(world: World, units: number, overrides = {}): Promise<st
   return runId;
 }
 
-Workers('when a worker returns the HIT then the unit goes back to the pool and another worker completes it', async ({ world }) => {
+Workers('when a worker returns the HIT then the unit goes back to the pool, another worker completes it, and the returned worker’s late data is kept apart', async ({ world }) => {
   const { runtime } = world;
   const runId = await launched(world, 1);
   const first = world.worker();
@@ -41,8 +41,14 @@ Workers('when a worker returns the HIT then the unit goes back to the pool and a
   await world.drive(() => runtime.unitStatus(unitId) === 'completed', { label: 'completed' });
   assert.equal(runtime.store.agents.submission(second.agentId!), { sentiment: 'neutral', comment: 'second' });
   assert.is(runtime.store.agents.submission(first.agentId!), undefined);
-  const refused = await first.submitToServer({ sentiment: 'positive', comment: 'late' });
-  assert.is(refused.status, 403, 'a returned worker cannot submit');
+  // A return may be inferred (another registration on the HIT), so a late submission is kept under
+  // the returned worker's own agent; it changes neither the unit nor who MTurk pays.
+  const late = await first.submitToServer({ sentiment: 'positive', comment: 'late' });
+  assert.is(late.status, 200, 'a returned worker’s data is kept, not lost');
+  assert.equal(runtime.store.agents.submission(first.agentId!), { sentiment: 'positive', comment: 'late' });
+  assert.is(runtime.agentStatus(first.agentId!), 'returned');
+  assert.is(runtime.unitStatus(unitId), 'completed');
+  assert.equal(runtime.store.agents.submission(second.agentId!), { sentiment: 'neutral', comment: 'second' });
   assert.equal(world.errors.map((e) => e.message), []);
 });
 
