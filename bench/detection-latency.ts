@@ -9,7 +9,7 @@
 import { RUNTIME_DEFAULTS } from '../src/runtime/options.js';
 import { createWorld } from '../test/support/sim-world.js';
 import { progress } from './support/child.js';
-import { seededRandom } from './support/numbers.js';
+import { seededRandom } from '../src/random.js';
 
 export const DETECTION_KINDS = ['submit', 'missed submit', 'return'] as const;
 export type DetectionKind = (typeof DETECTION_KINDS)[number];

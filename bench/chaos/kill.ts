@@ -4,7 +4,7 @@
 // done, and the store is checked against the simulator) driven with kill points planned here so
 // that every phase of a run is hit: launch, sync, review, bonus and shutdown.
 import { runCrashScenario, type CrashTarget } from '../../test/support/crash-harness.js';
-import { seededRandom } from '../support/numbers.js';
+import { seededRandom } from '../../src/random.js';
 
 export const PHASES = ['launch', 'sync', 'review', 'bonus', 'shutdown'] as const;
 export type Phase = (typeof PHASES)[number];

@@ -6,7 +6,7 @@
 //   return   accepts, starts, returns the HIT; another worker takes the same HIT and submits
 //   ghost    accepts and submits on MTurk without ever opening the task page
 import { createWorld, type World, type WorldOptions } from '../../test/support/sim-world.js';
-import { seededRandom } from '../support/numbers.js';
+import { seededRandom } from '../../src/random.js';
 import { checkInvariants, type Violation } from './invariants.js';
 
 export const PLANS = ['normal', 'missed', 'return', 'ghost'] as const;

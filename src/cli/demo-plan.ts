@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { seededRandom } from '../random.js';
 
 /** What a simulated worker of the demo does. */
 export const DemoRole = {
@@ -80,17 +81,6 @@ const SENTENCES: readonly DemoSentence[] = [
   { text: 'The refund never arrived and support stopped answering.', sentiment: 'negative' },
 ];
 
-/** A small seeded generator (mulberry32): plans must not depend on Math.random. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The sentence of unit `index`. */
 export function sentenceOf(index: number): DemoSentence {

@@ -10,6 +10,7 @@
  */
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { HitstateError } from '../errors.js';
+import { seededRandom } from '../random.js';
 
 /** Priority lanes, highest first. */
 export const Lane = {
@@ -82,17 +83,6 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
-/** mulberry32: small, fast, good enough for jitter, and reproducible from a seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function positive(value: number, field: string): number {
   if (!(value > 0) || !Number.isFinite(value)) throw new HitstateError('HST_ERR_CONFIG_INVALID', `governor.${field} must be a positive number, got ${value}`, { field: `governor.${field}` });
@@ -144,7 +134,7 @@ export class RateGovernor {
     this.#baseBackoffMs = positive(options.baseBackoffMs ?? 500, 'baseBackoffMs');
     this.#maxBackoffMs = positive(options.maxBackoffMs ?? 20_000, 'maxBackoffMs');
     this.#minFactor = Math.min(1, positive(options.minRateFraction ?? 0.125, 'minRateFraction'));
-    this.#random = prng(options.seed ?? 1);
+    this.#random = seededRandom(options.seed ?? 1);
     this.#tokens = this.#burst;
     this.#refilledAt = this.#clock.now();
   }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Prng } from './prng.js';
+import { Prng } from '../random.js';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const HEX = '0123456789abcdef';

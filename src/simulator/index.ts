@@ -30,7 +30,7 @@ import { inspectState } from './inspect.js';
 import type { Locale, SimulatorStateView } from './model.js';
 import { hitTypePropsKey } from './operations/hits.js';
 import { checkStatePath, loadState, STATE_FORMAT, STATE_VERSION, StateWriter, type PersistedState } from './persistence.js';
-import { deriveSeed, Prng } from './prng.js';
+import { deriveSeed, Prng } from '../random.js';
 import { createSimulatorServer } from './server.js';
 import { SimState } from './state.js';
 import { StatsRecorder, type SimulatorStats } from './stats.js';

@@ -15,7 +15,7 @@ import {
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { assignmentCostCents } from '../../src/simulator/money.js';
-import { Prng } from '../../src/simulator/prng.js';
+import { Prng } from '../../src/random.js';
 import type { AccountView, Simulator } from '../../src/simulator/index.js';
 import { clientFor, hitInput, startSim } from './helpers.js';
 

@@ -6,7 +6,7 @@ import { assignmentCostCents, bonusCostCents, feeCents, formatCents, toCents } f
 import { mergeAfter, OrderedIndex } from '../../src/simulator/ordered-index.js';
 import { buildAnswerXml, escapeXml, externalUrlProblem, parseQuestion } from '../../src/simulator/question.js';
 import { guards, meets } from '../../src/simulator/qualifications.js';
-import { Prng } from '../../src/simulator/prng.js';
+import { Prng } from '../../src/random.js';
 import { IdGenerator } from '../../src/simulator/ids.js';
 import { frameUrl } from '../../src/simulator/worker-pages.js';
 

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VirtualClock } from '../../src/clock.js';
+import { seededRandom } from '../../src/random.js';
 import { parseRequesterAnnotation } from '../../src/mturk/annotation.js';
 import { recoverSubmission } from '../../src/mturk/answer-xml.js';
 import type { ReviewAction, ReviewTarget } from '../../src/runtime/review.js';
@@ -75,17 +76,6 @@ export interface CrashScenarioReport {
   readonly problems: readonly string[];
 }
 
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class ChildDied extends Error {
   constructor(reason: string) {
@@ -163,7 +153,7 @@ class ChildHandle {
 
 /** Runs one seeded crash scenario; see the top of this file. */
 export async function runCrashScenario(options: CrashScenarioOptions): Promise<CrashScenarioReport> {
-  const random = prng(options.seed);
+  const random = seededRandom(options.seed);
   const units = options.units ?? 4;
   const killWindow = options.killWindow ?? 40;
   const maxRestarts = options.maxRestarts ?? 30;

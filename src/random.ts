@@ -1,8 +1,9 @@
 /**
- * A small seeded pseudo-random generator (mulberry32). Every random choice of the simulator (ids,
- * fault injection) comes from one of these, so the same seed and the same request sequence give
- * the same ids and the same faults. Its whole state is one 32-bit number, which the state file
- * keeps so a restarted simulator continues the sequence instead of repeating ids.
+ * The one seeded pseudo-random generator of hitstate (mulberry32): the simulator's ids and faults,
+ * the gateway's retry jitter, the demo's crowd plan, the benchmarks and the randomized tests all
+ * draw from it, so the same seed gives the same sequence on every machine. Its whole state is one
+ * 32-bit number, which the simulator's state file keeps so a restarted simulator continues the
+ * sequence instead of repeating ids.
  *
  * @module
  */
@@ -50,4 +51,18 @@ export function deriveSeed(seed: number, stream: string): number {
     h = Math.imul(h ^ stream.charCodeAt(i), 0x01000193) >>> 0;
   }
   return h;
+}
+
+/**
+ * A seeded generator as a plain function, for code that only needs the next number.
+ *
+ * @example
+ * ```ts
+ * const random = seededRandom(7);
+ * const jitterMs = random() * 100; // the same on every run with seed 7
+ * ```
+ */
+export function seededRandom(seed: number): () => number {
+  const prng = new Prng(seed);
+  return () => prng.next();
 }
