@@ -13,7 +13,7 @@ import { GROUP_ACTOR_PREFIX } from './unit-group.js';
  * keeps `{ machine, machineVersion, snapshot }`; {@link upgradeSnapshot} migrates an older one
  * (add its step to `UPGRADES`), anything else is refused.
  */
-export const MACHINE_VERSIONS = Object.freeze({ unit: 3, agent: 2, unitGroup: 1, taskRun: 2 } as const);
+export const MACHINE_VERSIONS = Object.freeze({ unit: 3, agent: 2, unitGroup: 1, taskRun: 3 } as const);
 
 type Upgrade = (snapshot: Record<string, unknown>) => Record<string, unknown>;
 
@@ -21,6 +21,9 @@ type Upgrade = (snapshot: Record<string, unknown>) => Record<string, unknown>;
 const UPGRADES: { readonly [M in keyof typeof MACHINE_VERSIONS]?: Readonly<Record<number, Upgrade>> } = {
   // unit 3 remembers the assignment a displacing registration replaced; a unit saved before never had one.
   unit: { 2: (snapshot) => ({ ...snapshot, context: { ...(snapshot.context as Record<string, unknown>), displacedAssignmentId: null } }) },
+  // taskRun 3 stores its large context fields apart ({@link splitSupervisorContext}); a version 2
+  // snapshot still holds them in its context, which {@link joinSupervisorContext} keeps as they are.
+  taskRun: { 2: (snapshot) => snapshot },
 };
 
 /**
@@ -131,4 +134,92 @@ export function joinTaskRunSnapshot(supervisor: Record<string, unknown>, actors:
     return { ...own, children };
   };
   return build(supervisor, null);
+}
+
+/** Context fields of the supervisor kept as {@link Buckets}: stored one record per bucket. */
+export const SUPERVISOR_BUCKET_FIELDS = ['units', 'freeUnits', 'hits', 'arrivals'] as const;
+/** Large context fields of the supervisor stored whole in a record of their own. */
+export const SUPERVISOR_WHOLE_FIELDS = ['unitOrder'] as const;
+
+type BucketField = (typeof SUPERVISOR_BUCKET_FIELDS)[number];
+type WholeField = (typeof SUPERVISOR_WHOLE_FIELDS)[number];
+
+/**
+ * One piece of the supervisor's context stored on its own: a bucket of one of its maps, or a
+ * large field whole. Plain JSON.
+ */
+export type SupervisorPart =
+  | { readonly field: BucketField; readonly bucket: string; readonly entries: Readonly<Record<string, unknown>> }
+  | { readonly field: WholeField; readonly value: unknown };
+
+/** The key a part is stored under, unique within a run: `hits.b0a`, `unitOrder`. */
+export function supervisorPartKey(part: SupervisorPart): string {
+  return 'bucket' in part ? `${part.field}.${part.bucket}` : part.field;
+}
+
+/** The result of {@link splitSupervisorContext}. */
+export interface SplitSupervisorContext {
+  /** The context without the fields stored apart. */
+  readonly core: Record<string, unknown>;
+  /** The parts whose object differs from the one in `previous` (all of them without `previous`). */
+  readonly changed: readonly SupervisorPart[];
+  /** Keys of parts in `previous` that are gone (a bucket removed). */
+  readonly removed: readonly string[];
+}
+
+/**
+ * Splits the supervisor's context into a small core and its large fields, one part per bucket of
+ * each map and one per whole field, and tells which parts changed since `previous` (the context
+ * last stored) by object identity: the maps are copy-on-write, so an unchanged bucket is the same
+ * object. Storing only those makes a persist cost what changed, not the size of the run.
+ *
+ * @example
+ * ```ts
+ * const { core, changed } = splitSupervisorContext(snapshot.context, lastStored?.context);
+ * ```
+ */
+export function splitSupervisorContext(context: Record<string, unknown>, previous?: Record<string, unknown>): SplitSupervisorContext {
+  const core: Record<string, unknown> = { ...context };
+  const changed: SupervisorPart[] = [];
+  const removed: string[] = [];
+  for (const field of SUPERVISOR_BUCKET_FIELDS) {
+    delete core[field];
+    const buckets = (context[field] ?? {}) as Record<string, Record<string, unknown>>;
+    const before = previous?.[field] as Record<string, Record<string, unknown>> | undefined;
+    if (before === buckets) continue;
+    for (const [bucket, entries] of Object.entries(buckets)) {
+      if (before?.[bucket] !== entries) changed.push({ field, bucket, entries });
+    }
+    for (const bucket of Object.keys(before ?? {})) if (!Object.hasOwn(buckets, bucket)) removed.push(`${field}.${bucket}`);
+  }
+  for (const field of SUPERVISOR_WHOLE_FIELDS) {
+    delete core[field];
+    if (previous === undefined || previous[field] !== context[field]) changed.push({ field, value: context[field] });
+  }
+  return { core, changed, removed };
+}
+
+/**
+ * Puts a supervisor context back together from its core and its stored parts (see
+ * {@link splitSupervisorContext}). A core saved before the split (taskRun version 2) still holds
+ * its fields and has no parts: it comes back as it is.
+ *
+ * @throws Error when a part names a field that is not stored apart.
+ */
+export function joinSupervisorContext(core: Record<string, unknown>, parts: Iterable<SupervisorPart>): Record<string, unknown> {
+  const context: Record<string, unknown> = { ...core };
+  const maps = new Map<string, Record<string, unknown>>();
+  for (const part of parts) {
+    if ('bucket' in part && (SUPERVISOR_BUCKET_FIELDS as readonly string[]).includes(part.field)) {
+      let map = maps.get(part.field);
+      if (map === undefined) maps.set(part.field, (map = { ...(core[part.field] as Record<string, unknown> | undefined) }));
+      map[part.bucket] = part.entries;
+    } else if (!('bucket' in part) && (SUPERVISOR_WHOLE_FIELDS as readonly string[]).includes(part.field)) {
+      context[part.field] = part.value;
+    } else {
+      throw new Error(`joinSupervisorContext: a stored part names field "${String((part as { field?: unknown }).field)}", which the supervisor does not store apart`);
+    }
+  }
+  for (const field of SUPERVISOR_BUCKET_FIELDS) context[field] = maps.get(field) ?? core[field] ?? {};
+  return context;
 }

@@ -6,8 +6,10 @@
  * once, before a money call) the dirty actors' persisted snapshots go into `store.snapshots`,
  * which coalesces the disk writes. Each unit and agent has its own record (`unit:<id>`,
  * `agent:<id>`: `{ parentId, snapshot }` without children); the supervisor's record `run:<id>`
- * holds its own snapshot and those of the actors in between (unit groups). `restoreTree` puts
- * them back together for `joinTaskRunSnapshot`.
+ * holds its snapshot without its large context fields, and each unit group and each bucket of
+ * those fields has a record `run:<id>#<key>` written only when its object changed. Restored
+ * actors are taken as saved ({@link ActorPersistence.adopt}). `readStoredRun` puts them back
+ * together for `joinTaskRunSnapshot`.
  *
  * @module
  */
@@ -26,16 +28,25 @@ import {
   type TaskRunContext,
   type UnitContext,
 } from '../../machines/index.js';
+import { splitSupervisorContext, supervisorPartKey } from '../../machines/persistence.js';
 import { HitstateError } from '../errors.js';
 import type { TaskRunStatus } from '../store/types.js';
 import type { DeadlineWheel } from './deadlines.js';
 import type { RuntimeServices } from './services.js';
 
-/** The store record of the supervisor: its own snapshot and those of the actors between it and the units. */
+/**
+ * The store record of the supervisor (`run:<runId>`): its own snapshot. Up to taskRun version 2
+ * it also held the actors between it and the units (unit groups) in `between`, and its whole
+ * context; since version 3 each group and each part of the context's large fields has a record
+ * of its own, `run:<runId>#<key>` (see {@link StoredRunPart}).
+ */
 export interface StoredRunTree {
   readonly supervisor: Record<string, unknown>;
-  readonly between: Record<string, StoredActor & { readonly machine: string; readonly machineVersion: number }>;
+  readonly between: Record<string, StoredBetween>;
 }
+
+/** A unit group as stored: in `between` (version 2) or as the part `run:<runId>#group:<n>`. */
+export type StoredBetween = StoredActor & { readonly machine: string; readonly machineVersion: number };
 
 interface Inspectable {
   readonly id: string;
@@ -78,6 +89,14 @@ export class ActorPersistence {
   readonly #agentStatus = new Map<string, AgentState>();
   /** Assignments of the run's agents (to tell which run an audited call belongs to). */
   readonly #assignments = new Set<string>();
+  /** Snapshots of restored actors, as stored: the first persist projects them without writing them back. */
+  readonly #restored = new Map<string, unknown>();
+  /** The supervisor's context as last stored (its parts are compared with it by identity). */
+  #storedContext: Record<string, unknown> | undefined;
+  /** Unit groups' snapshots as last stored. */
+  readonly #storedParts = new Map<string, unknown>();
+  /** Ids of the actors between the supervisor and the units (unit groups). */
+  readonly #betweenIds = new Set<string>();
   #runStatus: TaskRunStatus | null = null;
   #hitBuckets: TaskRunContext['hits'] | null = null;
   #counts: TaskRunContext['counts'] | null = null;
@@ -104,12 +123,13 @@ export class ActorPersistence {
   /** Remembers an actor (from `@xstate.actor` inspection). */
   track(ref: Inspectable): void {
     this.#refs.set(ref.id, ref);
+    if (kindOf(ref.id, this.#rootId) === 'between') this.#betweenIds.add(ref.id);
   }
 
   /** Marks an actor changed; the store gets it on this turn's persist. */
   markDirty(ref: Inspectable): void {
     if (this.#closed) return;
-    this.#refs.set(ref.id, ref);
+    this.track(ref);
     this.#dirty.add(ref.id);
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -118,6 +138,22 @@ export class ActorPersistence {
         this.persistNow();
       });
     }
+  }
+
+  /**
+   * Takes a restored actor as saved: the next persist updates the store's records, deadlines and
+   * events from it but writes its snapshot back only if it changed since (a resume's repairs).
+   * Pass `stale` for one restored from an older machine version, which is written back.
+   */
+  adopt(ref: Inspectable, stale: boolean): void {
+    const snapshot = ref.getSnapshot();
+    if (!stale) {
+      this.#restored.set(ref.id, snapshot);
+      const kind = kindOf(ref.id, this.#rootId);
+      if (kind === 'run') this.#storedContext = snapshot.context as Record<string, unknown>;
+      else if (kind === 'between') this.#storedParts.set(ref.id, snapshot);
+    }
+    this.markDirty(ref);
   }
 
   /** Whether an agent of this run works on the assignment. */
@@ -140,6 +176,7 @@ export class ActorPersistence {
     const ids = [...this.#dirty];
     this.#dirty.clear();
     let runChanged = false;
+    let writeRun = false;
     // Agents need their store record before their snapshot; units before agents.
     const order: Record<Kind, number> = { run: 0, between: 1, unit: 2, agent: 3 };
     ids.sort((a, b) => order[kindOf(a, this.#rootId)] - order[kindOf(b, this.#rootId)]);
@@ -149,11 +186,14 @@ export class ActorPersistence {
       const snapshot = ref.getSnapshot();
       if (this.#lastSnapshot.get(id) === snapshot) continue;
       this.#lastSnapshot.set(id, snapshot);
+      const write = this.#restored.get(id) !== snapshot;
+      this.#restored.delete(id);
       try {
         const kind = kindOf(id, this.#rootId);
         if (kind === 'run' || kind === 'between') runChanged = true;
-        if (kind === 'unit') this.#persistUnit(ref, snapshot as never);
-        else if (kind === 'agent') this.#persistAgent(ref, snapshot as never);
+        if (kind === 'run') writeRun ||= write;
+        if (kind === 'unit') this.#persistUnit(ref, snapshot as never, write);
+        else if (kind === 'agent') this.#persistAgent(ref, snapshot as never, write);
         if (kind !== 'between') this.#deadlines.set(kind === 'run' ? 'run' : id, nextDeadline(snapshot as never));
       } catch (err) {
         this.#services.reportError(err);
@@ -161,7 +201,7 @@ export class ActorPersistence {
     }
     if (runChanged) {
       try {
-        this.#persistRun();
+        this.#persistRun(writeRun);
       } catch (err) {
         this.#services.reportError(err);
       }
@@ -177,10 +217,10 @@ export class ActorPersistence {
     return parent === undefined || parent.id === this.#rootId ? null : parent.id;
   }
 
-  #persistUnit(ref: Inspectable, snapshot: { value: unknown; context: UnitContext }): void {
+  #persistUnit(ref: Inspectable, snapshot: { value: unknown; context: UnitContext }, write: boolean): void {
     const { store, events, clock } = this.#services;
     const context = snapshot.context;
-    this.#put(ref.id, 'unit', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref) });
+    if (write) this.#put(ref.id, 'unit', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref) });
     const status = unitStatusOf(snapshot as never);
     const record = store.units.get(context.unitId);
     if (record !== undefined) {
@@ -198,13 +238,13 @@ export class ActorPersistence {
     }
   }
 
-  #persistAgent(ref: Inspectable, snapshot: { value: unknown; context: AgentContext }): void {
+  #persistAgent(ref: Inspectable, snapshot: { value: unknown; context: AgentContext }, write: boolean): void {
     const { store, events, clock } = this.#services;
     const context = snapshot.context;
     const status = agentStatusOf(snapshot as never);
     this.#assignments.add(context.assignmentId);
     this.ensureAgentRecord(context, status);
-    this.#put(ref.id, 'agent', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref) });
+    if (write) this.#put(ref.id, 'agent', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref) });
     if (store.agents.get(context.agentId)?.status !== status) store.agents.setStatus(context.agentId, status);
     const previous = this.#agentStatus.get(context.agentId) ?? null;
     if (previous !== status) {
@@ -227,19 +267,38 @@ export class ActorPersistence {
     store.agents.create({ agentId: context.agentId, unitId: context.unitId, workerId: context.workerId, assignmentId: context.assignmentId, hitId: context.hitId, status });
   }
 
-  #persistRun(): void {
+  /**
+   * Stores the supervisor as its core (its snapshot without the large context fields) plus the
+   * parts of its context and the unit groups that changed since they were last stored: a persist
+   * costs what changed, not the size of the run, and the parts go to disk in the same flush as
+   * the core (every flush is all-or-nothing).
+   */
+  #persistRun(write: boolean): void {
     const root = this.#refs.get(this.#rootId);
     if (root === undefined) return;
-    const between: Record<string, StoredActor & { machine: string; machineVersion: number }> = {};
-    for (const [id, ref] of this.#refs) {
-      if (kindOf(id, this.#rootId) !== 'between') continue;
-      if ((ref.getSnapshot() as { status?: string }).status === 'stopped') continue;
-      const machine = machineOfBetween(id);
-      between[id] = { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref), machine, machineVersion: MACHINE_VERSIONS[machine] };
-    }
-    const stored: StoredRunTree = { supervisor: ownPersisted(root), between };
-    this.#put(this.#rootId, 'taskRun', stored);
     const snapshot = root.getSnapshot() as { value: unknown; context: TaskRunContext };
+    const context = snapshot.context as unknown as Record<string, unknown>;
+    for (const id of this.#betweenIds) {
+      const ref = this.#refs.get(id)!;
+      const own = ref.getSnapshot();
+      if ((own as { status?: string }).status === 'stopped') {
+        if (this.#storedParts.delete(id)) this.#services.store.snapshots.delete(`${this.#rootId}#${id}`);
+        continue;
+      }
+      if (this.#storedParts.get(id) === own) continue;
+      this.#storedParts.set(id, own);
+      const machine = machineOfBetween(id);
+      this.#put(`${this.#rootId}#${id}`, 'taskRun', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref), machine, machineVersion: MACHINE_VERSIONS[machine] });
+    }
+    const { core, changed, removed } = splitSupervisorContext(context, this.#storedContext);
+    this.#storedContext = context;
+    if (write) {
+      const supervisor = root.logic.getPersistedSnapshot({ ...snapshot, children: {}, context: core }) as Record<string, unknown>;
+      const stored: StoredRunTree = { supervisor, between: {} };
+      this.#put(this.#rootId, 'taskRun', stored);
+    }
+    for (const part of changed) this.#put(`${this.#rootId}#${supervisorPartKey(part)}`, 'taskRun', part);
+    for (const key of removed) this.#services.store.snapshots.delete(`${this.#rootId}#${key}`);
     this.#projectRun(snapshot);
   }
 

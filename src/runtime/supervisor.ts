@@ -32,7 +32,8 @@ import type { TaskRunStatus } from '../store/types.js';
 import { CommandExecutor } from './command-executor.js';
 import { DeadlineWheel } from './deadlines.js';
 import { Disposal } from './disposal.js';
-import { ActorPersistence, type StoredRunTree } from './persistence.js';
+import { childSrcOf, joinSupervisorContext, type SupervisorPart } from '../../machines/persistence.js';
+import { ActorPersistence, type StoredBetween, type StoredRunTree } from './persistence.js';
 import type { ActorView, RunPort } from './run-port.js';
 import type { RuntimeServices } from './services.js';
 import { StatusSync } from './status-sync.js';
@@ -50,18 +51,28 @@ export interface RunHostInit {
 
 type RunActor = Actor<typeof taskRunMachine>;
 
+/** A run read back from the store, ready for `createActor`. */
+export interface StoredRun {
+  /** The whole persisted snapshot (supervisor, groups, units, agents). */
+  readonly snapshot: Record<string, unknown>;
+  /** Actors whose stored snapshot is not what this release writes (an older machine version): written back after the restore. */
+  readonly stale: ReadonlySet<string>;
+}
+
 /**
  * Reads a run's stored actors back into one persisted snapshot for `createActor`, checking each
  * machine version: a snapshot of an older version is upgraded (`upgradeSnapshot`), one that cannot
  * be is refused. Actors whose parent is missing (a crash between two shard writes) are left out
- * and reported.
+ * and reported. The supervisor's context is put back together from its parts (`run:<runId>#…`).
  *
  * @throws HitstateError `HST_ERR_RUN_STATE` when a snapshot was made by a version of its machine this release cannot read.
  */
-export function readStoredRun(services: RuntimeServices, runId: string): Record<string, unknown> | undefined {
+export function readStoredRun(services: RuntimeServices, runId: string): StoredRun | undefined {
+  const rootId = `run:${runId}`;
   const records = services.store.snapshots.ofRun(runId);
-  const root = records.find((r) => r.actorId === `run:${runId}`);
+  const root = records.find((r) => r.actorId === rootId);
   if (root === undefined) return undefined;
+  const stale = new Set<string>();
   const current = (machine: string, version: number, actorId: string, snapshot: Record<string, unknown>): Record<string, unknown> => {
     const upgraded = upgradeSnapshot(machine, version, snapshot);
     if (upgraded === undefined) {
@@ -72,19 +83,32 @@ export function readStoredRun(services: RuntimeServices, runId: string): Record<
         { runId },
       );
     }
+    if (version !== (MACHINE_VERSIONS as Record<string, number>)[machine]) stale.add(actorId);
     return upgraded;
   };
   const tree = root.snapshot as unknown as StoredRunTree;
-  const supervisor = current(root.machine, root.machineVersion, root.actorId, tree.supervisor);
   const actors: Record<string, StoredActor> = {};
+  // Groups kept inside the supervisor's record (taskRun version 2) are written back as parts of their own.
   for (const [id, between] of Object.entries(tree.between ?? {})) {
     actors[id] = { parentId: between.parentId, snapshot: current(between.machine, between.machineVersion, id, between.snapshot) };
+    stale.add(id);
   }
+  const parts: SupervisorPart[] = [];
   for (const record of records) {
-    if (record.actorId === root.actorId) continue;
+    if (record.actorId === rootId) continue;
+    if (record.actorId.startsWith(`${rootId}#`)) {
+      const key = record.actorId.slice(rootId.length + 1);
+      if (childSrcOf(key) === 'group') {
+        const between = record.snapshot as unknown as StoredBetween;
+        actors[key] = { parentId: between.parentId, snapshot: current(between.machine, between.machineVersion, key, between.snapshot) };
+      } else parts.push(record.snapshot as unknown as SupervisorPart);
+      continue;
+    }
     const stored = record.snapshot as unknown as StoredActor;
     actors[record.actorId] = { parentId: stored.parentId, snapshot: current(record.machine, record.machineVersion, record.actorId, stored.snapshot) };
   }
+  const own = current(root.machine, root.machineVersion, rootId, tree.supervisor);
+  const supervisor = { ...own, context: joinSupervisorContext(own.context as Record<string, unknown>, parts) };
   // An actor is kept only if its whole chain of parents is.
   const kept = (id: string, seen = new Set<string>()): boolean => {
     const actor = actors[id];
@@ -99,7 +123,7 @@ export function readStoredRun(services: RuntimeServices, runId: string): Record<
       delete actors[id];
     }
   }
-  return joinTaskRunSnapshot(supervisor, actors);
+  return { snapshot: joinTaskRunSnapshot(supervisor, actors), stale };
 }
 
 /** One loaded task run. */
@@ -115,12 +139,13 @@ export class RunHost implements RunPort {
   readonly sync: StatusSync;
   readonly disposal: Disposal;
   readonly restored: boolean;
+  readonly #stale: ReadonlySet<string>;
   readonly #taskUrl: string;
   readonly #actor: RunActor;
   #failure: unknown;
   #closed = false;
 
-  constructor(init: RunHostInit, stored: Record<string, unknown> | undefined) {
+  constructor(init: RunHostInit, stored: StoredRun | undefined) {
     this.runId = init.runId;
     this.requesterName = init.requesterName;
     this.config = init.config;
@@ -128,6 +153,7 @@ export class RunHost implements RunPort {
     this.services = init.services;
     this.#taskUrl = init.taskUrl;
     this.restored = stored !== undefined;
+    this.#stale = stored?.stale ?? new Set();
     this.executor = new CommandExecutor(this);
     this.deadlines = new DeadlineWheel(init.services.clock, (keys, at) => this.#deadlinesPassed(keys, at));
     this.persistence = new ActorPersistence(init.runId, init.services, this.deadlines);
@@ -152,7 +178,7 @@ export class RunHost implements RunPort {
       id: this.persistence.rootId,
       input,
       inspect,
-      ...(stored === undefined ? {} : { snapshot: stored as never }),
+      ...(stored === undefined ? {} : { snapshot: stored.snapshot as never }),
     });
     this.#actor.subscribe({
       error: (err) => {
@@ -167,8 +193,8 @@ export class RunHost implements RunPort {
     this.#actor.start();
     if (this.restored) {
       for (const ref of this.#allActors()) {
-        this.persistence.track(ref as never);
-        this.persistence.markDirty(ref as never);
+        // What was just read needs no writing back: only what the restore upgraded, and later what the repairs change.
+        this.persistence.adopt(ref as never, this.#stale.has(ref.id));
         const snapshot = ref.getSnapshot() as { value: unknown; context: unknown; status?: string };
         if (snapshot.status !== 'active' || snapshot.context === undefined) continue;
         for (const command of pendingCommands(snapshot as never)) this.executor.enqueue(command);

@@ -1,5 +1,6 @@
 /**
- * Persisted XState snapshots of every actor (`run:<runId>`, `unit:<unitId>`, `agent:<agentId>`),
+ * Persisted XState snapshots of every actor (`run:<runId>`, `unit:<unitId>`, `agent:<agentId>`,
+ * and `run:<runId>#<part>` for pieces of a supervisor stored apart),
  * in fill-then-roll shards per run. The store keeps its own copy of what it is given and hands
  * out a fresh copy on every read: XState's restore mutates the object it gets (stack-notes §0 #3),
  * and the caller may keep mutating theirs.
@@ -27,7 +28,7 @@ export interface SnapshotsCollection {
   /**
    * Stores a copy of the snapshot.
    * @throws HST_ERR_STORE_INVALID_RECORD for an actor id that is not `run:`, `unit:` or `agent:` plus
-   *   an id, or a snapshot that is not plain JSON; HST_ERR_RUN_NOT_FOUND, HST_ERR_UNIT_NOT_FOUND,
+   *   an id (`run:<runId>#<part>` is a part of the run's supervisor), or a snapshot that is not plain JSON; HST_ERR_RUN_NOT_FOUND, HST_ERR_UNIT_NOT_FOUND,
    *   HST_ERR_AGENT_NOT_FOUND when the actor's record does not exist.
    */
   put(actorId: string, input: SnapshotInput): void;
@@ -47,7 +48,11 @@ export function snapshotsCollection(state: StoreState): SnapshotsCollection {
     const colon = typeof actorId === 'string' ? actorId.indexOf(':') : -1;
     const prefix = colon < 0 ? '' : actorId.slice(0, colon);
     const id = actorId.slice(colon + 1);
-    if (prefix === 'run') return strict ? state.run(id) : state.runs.get(id);
+    if (prefix === 'run') {
+      // `run:<runId>#<part>`: a piece of the supervisor stored apart (run ids never hold a `#`).
+      const runId = id.includes('#') ? id.slice(0, id.indexOf('#')) : id;
+      return strict ? state.run(runId) : state.runs.get(runId);
+    }
     if (prefix === 'unit') return strict ? state.unit(id).run : state.unitRun.get(id);
     if (prefix === 'agent') return strict ? state.agent(id).run : state.agentRun.get(id);
     throw new HitstateError('HST_ERR_STORE_INVALID_RECORD', `actorId must be "run:<runId>", "unit:<unitId>" or "agent:<agentId>", got ${JSON.stringify(actorId)}`, { field: 'actorId' });
