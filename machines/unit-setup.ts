@@ -13,7 +13,7 @@ import type { AgentEvent, AgentInput, AgentReport } from './agent-types.js';
 import { DEFAULT_RETRY_POLICY, retryDelayMs } from './commands.js';
 import type { CommandKind, ConfirmHITCommand, ExpireHITCommand, LaunchHITCommand, ReconcileSubmissionCommand } from './commands.js';
 import { agentActorId } from './ids.js';
-import { classifyObservation, expireCommandOf, launchCommandOf, reconcileCommandOf } from './unit-commands.js';
+import { classifyObservation, confirmCommandOf, expireCommandOf, launchCommandOf, reconcileCommandOf } from './unit-commands.js';
 import type { UnitContext, UnitEvent, UnitInput, UnitReport } from './unit-types.js';
 
 type FailureEvent = Extract<UnitEvent, { type: 'launch.failed' | 'expire.failed' | 'reconcile.failed' | 'hit.lookupFailed' }>;
@@ -107,9 +107,16 @@ export const unitSetup = setup({
     hitExpiredUnfilled: ({ context, event }) => observed(context, event) === 'expired',
     /** H1 while working on data not yet stored: maybe a return, maybe the flicker before Reviewable (PR #410). */
     returnSuspected: ({ context, event }) => observed(context, event) === 'launched' && !context.submitted,
-    /** H1 again, observed after the one that raised the suspicion. */
+    /**
+     * H1 again, from an observation made after the one that raised the suspicion: the answer of the
+     * confirmHIT the suspicion issued (even in the same millisecond), or a later sighting. The same
+     * sighting delivered twice confirms nothing (PR #410: the flicker before Reviewable).
+     */
     returnConfirmed: ({ context, event }) =>
-      observed(context, event) === 'launched' && event.type === 'hit.observed' && context.returnSuspectedAt !== null && event.at > context.returnSuspectedAt,
+      observed(context, event) === 'launched' &&
+      event.type === 'hit.observed' &&
+      context.returnSuspectedAt !== null &&
+      (event.at > context.returnSuspectedAt || (event.commandId !== undefined && event.commandId === confirmCommandOf(context, 'returnSuspected').commandId)),
     /** H2 while a return was suspected: the worker still holds it, it was the flicker. */
     stillHeld: ({ context, event }) => observed(context, event) === 'assigned',
     /** Past the assignment's deadline, Assignable or Unassignable means our worker's assignment is gone. */

@@ -98,8 +98,12 @@ export type UnitEvent =
   | { readonly type: 'expire.failed'; readonly commandId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
   /** Request: stop waiting (the run's drain deadline passed); the unit ends `expired`. */
   | { readonly type: 'unit.abandon'; readonly reason: string; readonly at: number }
-  /** Fact: MTurk reported the HIT (`NumberOfAssignmentsAvailable` as `available`). */
-  | { readonly type: 'hit.observed'; readonly hitId: string; readonly status: HITStatus; readonly available: number; readonly at: number }
+  /**
+   * Fact: MTurk reported the HIT (`NumberOfAssignmentsAvailable` as `available`). `commandId` names
+   * the `confirmHIT` this observation answers (a GetHIT made after that command was issued); the
+   * status sync's observations have none.
+   */
+  | { readonly type: 'hit.observed'; readonly hitId: string; readonly status: HITStatus; readonly available: number; readonly commandId?: string; readonly at: number }
   /** Fact: MTurk says the HIT does not exist. */
   | { readonly type: 'hit.notFound'; readonly hitId: string; readonly at: number }
   /** Fact: reading the HIT failed (throttled, network...). Never a crash: the unit stays. */

@@ -191,7 +191,7 @@ export const unitMachine = unitImplementation.createMachine({
           },
         },
         returnTentative: {
-          description: 'M1, first phase: Assignable seen once. confirmHIT is pending; a second Assignable or a registration with another assignment confirms the return, Unassignable or stored data cancels it.',
+          description: 'M1, first phase: Assignable seen once. confirmHIT is pending; Assignable again (its answer, or a later sighting) or a registration with another assignment confirms the return, Unassignable or stored data cancels it.',
           entry: { type: 'confirmHIT', params: ({ context }) => confirmCommandOf(context, 'returnSuspected') },
           on: {
             'hit.observed': [

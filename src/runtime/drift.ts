@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { hitsOf, unitEntryOf } from '../../machines/index.js';
+import { hitOf, unitEntryOf } from '../../machines/index.js';
 import { toCents } from '../mturk/money.js';
 import { DriftKind, type DriftFoundEvent } from './events.js';
 import type { RunHost } from './supervisor.js';
@@ -56,7 +56,7 @@ export async function checkDrift(run: RunHost): Promise<DriftReport> {
         if (stored.status !== null && stored.status !== hit.hitStatus && stored.status !== 'Disposed') {
           found({ runId: run.runId, kind: DriftKind.hitStatusDiffers, message: `HIT ${hitId} is ${hit.hitStatus} on MTurk, the store last saw ${stored.status}; the status sync delivers it`, hitId, action: 'reported' });
         }
-        const record = hitsOf(sup).find(([id]) => id === hitId)?.[1];
+        const record = hitOf(sup, hitId);
         const unitStatus = record?.unitId === undefined || record.unitId === null ? undefined : unitEntryOf(sup, record.unitId)?.status;
         const submitted = (hit.hitStatus === 'Reviewable' || hit.hitStatus === 'Reviewing') && hit.assignmentsAvailable === 0;
         if (submitted && record !== undefined) {

@@ -14,7 +14,7 @@ import {
   type SetUpResourcesCommand,
 } from '../../machines/index.js';
 import { isHitstateError } from '../errors.js';
-import { recoverSubmission } from '../mturk/answer-xml.js';
+import { parseAnswers, recoverSubmission, RESERVED_FIELDS, type AnswerValue } from '../mturk/answer-xml.js';
 import { previewUrl } from '../mturk/environment.js';
 import { hitToken } from '../mturk/tokens.js';
 import type { CommandExecutor, CommandResult } from './command-executor.js';
@@ -148,7 +148,7 @@ export async function performExpire(run: RunPort, command: ExpireHITCommand): Pr
   return failed(command.commandId, outcome.message, outcome.retryable);
 }
 
-/** GetHIT to confirm an ambiguous observation; answers with a fresh observation. */
+/** GetHIT to confirm an ambiguous observation; answers with a fresh observation naming the command (so it confirms even within the same millisecond). */
 export async function performConfirm(run: RunPort, command: ConfirmHITCommand): Promise<CommandResult> {
   const { clock } = run.services;
   const outcome = await run.gateway.getHIT(command.hitId);
@@ -157,7 +157,7 @@ export async function performConfirm(run: RunPort, command: ConfirmHITCommand): 
     const hit = outcome.value;
     run.noteObservation(hit.hitId, hit.hitStatus, hit.assignmentsAvailable, hit.assignmentsCompleted);
     if (run.services.store.hits.get(hit.hitId) !== undefined) run.services.store.hits.observe(hit.hitId, hit.hitStatus, at);
-    run.send({ type: 'hit.observed', hitId: command.hitId, status: hit.hitStatus, available: hit.assignmentsAvailable, at });
+    run.send({ type: 'hit.observed', hitId: command.hitId, status: hit.hitStatus, available: hit.assignmentsAvailable, commandId: command.commandId, at });
     return ok(command.commandId);
   }
   if (outcome.status === 'notFound') {
@@ -168,10 +168,60 @@ export async function performConfirm(run: RunPort, command: ConfirmHITCommand): 
   return failed(command.commandId, outcome.message, true);
 }
 
+/** The key of a submission kept as MTurk's raw answer (see {@link RawAnswerSubmission}). */
+export const RAW_ANSWER_KEY = 'hitstateRawAnswer';
+
+/**
+ * A submission recovered from MTurk's answer when the task wrapper's JSON field could not be read
+ * (not JSON, repeated, or the answer XML itself unreadable): what MTurk holds is kept as it is, so
+ * the data is not lost and the unit can be reviewed, and the one top-level key tells it from
+ * anything the wrapper posted. `fields` are the answer's fields as text (MTurk's reserved fields
+ * dropped); `xml` is the raw answer when even its fields cannot be parsed.
+ */
+export interface RawAnswerSubmission {
+  readonly [RAW_ANSWER_KEY]: {
+    /** Why the wrapper's data could not be recovered. */
+    readonly reason: string;
+    readonly fields?: Readonly<Record<string, string | readonly string[]>>;
+    readonly xml?: string;
+  };
+}
+
+/** True when a stored submission is MTurk's raw answer rather than the data the task wrapper posted. */
+export function isRawAnswerSubmission(data: unknown): data is RawAnswerSubmission {
+  return typeof data === 'object' && data !== null && !Array.isArray(data) && Object.keys(data).length === 1 && RAW_ANSWER_KEY in data;
+}
+
+const textOf = (value: AnswerValue): string | readonly string[] => {
+  switch (value.type) {
+    case 'FreeText': return value.text;
+    case 'Selection': return value.otherText === undefined ? value.selectionIds : [...value.selectionIds, value.otherText];
+    case 'UploadedFile': return value.fileKey;
+  }
+};
+
+/** MTurk's answer kept raw: its fields as text when the XML parses, else the XML itself. */
+function rawAnswerOf(xml: string, reason: string): RawAnswerSubmission {
+  let answers: ReturnType<typeof parseAnswers>;
+  try {
+    answers = parseAnswers(xml);
+  } catch (err) {
+    if (!isHitstateError(err)) throw err;
+    return { [RAW_ANSWER_KEY]: { reason, xml } };
+  }
+  const fields: Record<string, string | readonly string[]> = {};
+  for (const [id, value] of Object.entries(answers)) {
+    if (RESERVED_FIELDS.includes(id)) continue;
+    fields[id] = Array.isArray(value) ? (value as AnswerValue[]).flatMap((v) => textOf(v)) : textOf(value as AnswerValue);
+  }
+  return { [RAW_ANSWER_KEY]: { reason, fields } };
+}
+
 /**
  * MTurk shows the assignment submitted and the store has no data, or the unit's binding came from
  * a registration that displaced another (a registration cannot be verified): read MTurk's
- * submitted assignment, store its answer (one JSON field, so nothing is lost) under the agent of
+ * submitted assignment, store its answer (one JSON field, so nothing is lost; MTurk's raw answer,
+ * flagged as such, when that field cannot be read) under the agent of
  * the assignment and worker MTurk names unless that agent's data is stored already (creating the
  * agent's record for a worker who never reached the task server), flush, then tell the unit which
  * assignment it was.
@@ -194,11 +244,14 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
   const overruled = command.assignmentId !== null && assignment.assignmentId !== command.assignmentId;
   if (assignment.answerXml === undefined) return fail(`assignment ${assignment.assignmentId} has no answer on MTurk`, true);
   let data: unknown;
+  let unreadable: string | null = null;
   try {
     data = recoverSubmission(assignment.answerXml).data;
   } catch (err) {
-    if (isHitstateError(err)) return fail(`the answer of assignment ${assignment.assignmentId} cannot be read (${err.message}); the raw XML is on MTurk, review it by hand`, false);
-    throw err;
+    if (!isHitstateError(err)) throw err;
+    // Giving up would leave the unit unreviewable and the run unfinished: keep what MTurk has.
+    unreadable = err.message;
+    data = rawAnswerOf(assignment.answerXml, err.message);
   }
   const agentId = !overruled && command.agentId !== null ? command.agentId : agentIdFor(assignment.assignmentId, assignment.workerId);
   if (store.agents.get(agentId) === undefined) {
@@ -209,7 +262,10 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
     events.emit('drift.found', {
       runId: run.runId,
       kind: DriftKind.submissionMissing,
-      message: `assignment ${assignment.assignmentId} was submitted on MTurk but its data never reached the task server; recovered from MTurk's answer`,
+      message:
+        unreadable === null
+          ? `assignment ${assignment.assignmentId} was submitted on MTurk but its data never reached the task server; recovered from MTurk's answer`
+          : `assignment ${assignment.assignmentId} was submitted on MTurk but its data never reached the task server, and MTurk's answer does not hold the task wrapper's data (${unreadable}); the raw answer is stored under "${RAW_ANSWER_KEY}" for review by hand`,
       hitId: command.hitId,
       unitId: command.unitId,
       assignmentId: assignment.assignmentId,

@@ -174,6 +174,34 @@ Merge('M1: when the same Assignable observation is delivered twice then the retu
   assert.equal(d.value, { assigned: 'returnTentative' });
 });
 
+Merge('M1: when the confirmHIT the suspicion issued answers Assignable in the same millisecond then the return is confirmed at once (one poll period)', () => {
+  const d = assignedUnit().send(observed(HIT, 'Assignable', 1, 10));
+  const [confirm] = d.commands;
+  assert.is(confirm?.kind, 'confirmHIT');
+  d.send({ ...observed(HIT, 'Assignable', 1, 10), commandId: confirm!.commandId } as UnitEvent);
+  assert.equal(d.value, { launched: 'available' });
+  assert.equal(d.toldAgent, [{ type: 'agent.returned', at: 10 }]);
+});
+
+Merge('M1: when a confirmHIT answer of an earlier suspicion arrives in the same millisecond then it does not confirm the new suspicion', () => {
+  const d = assignedUnit().send(observed(HIT, 'Assignable', 1, 10));
+  const [first] = d.commands;
+  d.send(observed(HIT, 'Unassignable', 0, 11)).send(observed(HIT, 'Assignable', 1, 12));
+  assert.equal(d.value, { assigned: 'returnTentative' });
+  assert.is.not(d.commands[0]?.commandId, first!.commandId, 'each suspicion issues its own confirmHIT');
+  d.send({ ...observed(HIT, 'Assignable', 1, 12), commandId: first!.commandId } as UnitEvent);
+  assert.equal(d.value, { assigned: 'returnTentative' });
+  assert.equal(d.toldAgent, []);
+});
+
+Merge('M1 (PR #410): when the confirmHIT answers Reviewable after an Assignable flicker then the unit is completed, never returned', () => {
+  const d = assignedUnit().send(observed(HIT, 'Assignable', 1, 10));
+  const [confirm] = d.commands;
+  d.send({ ...observed(HIT, 'Reviewable', 0, 10), commandId: confirm!.commandId } as UnitEvent);
+  assert.equal(d.value, { completed: 'reconciling' });
+  assert.not.ok(d.toldAgent.some((e) => e.type === 'agent.returned'));
+});
+
 Merge('M2: when an assigned unit sees its HIT expired with the slot free then it is expired and its agent is told it returned', () => {
   const d = assignedUnit().send(observed(HIT, 'Reviewable', 1, 5));
   assert.is(d.value, 'expired');

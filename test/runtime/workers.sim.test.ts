@@ -3,6 +3,8 @@
 // at all, and MTurk's auto-approval.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { SUBMISSION_FIELD } from '../../src/mturk/answer-xml.js';
+import { isRawAnswerSubmission, RAW_ANSWER_KEY } from '../../src/runtime/hit-commands.js';
 import { createWorld, type World } from '../support/sim-world.js';
 
 const Workers = suite<{ world: World }>('runtime workers');
@@ -84,6 +86,28 @@ Workers('when the task server missed a submission then the data is recovered los
   assert.ok(drift.includes('submissionMissing'));
   const approved = await world.drive(runtime.review(runId, { unitId: w.unitId! }, { kind: 'approve' }));
   assert.equal(approved!.items.map((i) => i.outcome), ['done']);
+  assert.equal(world.errors.map((e) => e.message), []);
+});
+
+Workers('when the task server missed a submission whose MTurk answer holds no JSON in the wrapper field then the raw answer fields are kept, flagged, and the run can end', async ({ world }) => {
+  const { runtime } = world;
+  const runId = await launched(world, 1);
+  const w = world.worker();
+  await w.accept(world.hitTypeId(runId));
+  await w.register();
+  await world.sim.workers.submit(w.assignmentId!, { [SUBMISSION_FIELD]: '{"sentiment": "neg', comment: 'cut short' });
+  const drift: string[] = [];
+  runtime.events.on('drift.found', (e) => drift.push(e.message));
+  await world.drive(() => runtime.unitStatus(w.unitId!) === 'completed' && runtime.store.agents.submission(w.agentId!) !== undefined, { label: 'reconciled' });
+  const stored = runtime.store.agents.submission(w.agentId!);
+  assert.ok(isRawAnswerSubmission(stored), 'flagged as not the wrapper’s data');
+  assert.equal(stored[RAW_ANSWER_KEY].fields, { [SUBMISSION_FIELD]: '{"sentiment": "neg', comment: 'cut short' });
+  assert.match(stored[RAW_ANSWER_KEY].reason, /not valid JSON/);
+  assert.ok(drift.some((m) => m.includes(RAW_ANSWER_KEY)), 'the drift report says where the raw answer is');
+  assert.is(runtime.agentStatus(w.agentId!), 'completed');
+  const approved = await world.drive(runtime.review(runId, { unitId: w.unitId! }, { kind: 'approve' }));
+  assert.equal(approved!.items.map((i) => i.outcome), ['done']);
+  await world.drive(() => runtime.unitStatus(w.unitId!) === 'accepted', { label: 'accepted' });
   assert.equal(world.errors.map((e) => e.message), []);
 });
 
