@@ -12,6 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 import type { StoreFileSystem } from './file-system.js';
 import type { StagedFlush } from './flush-commit.js';
+import { stringifyStoreFile } from './layout.js';
 
 /** Why a file could not be read as a JSON object. */
 export class UnreadableFileError extends Error {
@@ -85,7 +86,7 @@ export class AtomicJsonAdapter<T> implements Adapter<T> {
   /** Serializes synchronously (so the caller knows exactly which state is written), then writes. */
   async write(data: T): Promise<void> {
     const started = performance.now();
-    const text = JSON.stringify(data);
+    const text = stringifyStoreFile(data);
     const flush = this.#stageInto;
     this.#stageInto = null;
     if (flush !== null) {

@@ -19,7 +19,7 @@ import type { CommittedLog } from './audit-log.js';
 import { COMMIT_FILE, type CommitRecord, type CommittedFile } from './commit-record.js';
 import type { FileStat, OpenedFile, StoreFileSystem } from './file-system.js';
 import { checkedCommitRecord, checkStagedContent } from './flush-commit.js';
-import { AUDIT_FILE, RUNS_DIR, SHARD_FILE, STORE_FILE, WORKERS_FILE } from './layout.js';
+import { AUDIT_FILE, RUNS_DIR, SHARD_FILE, STORE_FILE, stringifyStoreFile, WORKERS_FILE } from './layout.js';
 
 /** How many times a look is retried while the writer keeps committing. */
 const MAX_ATTEMPTS = 25;
@@ -78,7 +78,7 @@ export class CommittedView implements StoreFileSystem {
 
   /** Serves `data` as the file at `absPath` from now on (a migration done in memory). */
   replace(absPath: string, data: unknown): void {
-    this.#replaced.set(absPath, Buffer.from(JSON.stringify(data), 'utf8'));
+    this.#replaced.set(absPath, Buffer.from(stringifyStoreFile(data), 'utf8'));
     for (let path = absPath; dirname(path) !== path && path.startsWith(this.#root) && path !== this.#root; path = dirname(path)) {
       const names = this.#listings.get(dirname(path)) ?? [];
       if (!names.includes(basename(path))) this.#listings.set(dirname(path), [...names, basename(path)]);

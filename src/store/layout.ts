@@ -90,6 +90,35 @@ export class RecordMap<V> extends Map<string, V> {
   }
 }
 
+/**
+ * A record kept in memory as the JSON text the store writes anyway: a large record held this way
+ * costs a fraction of its object tree, and a write copies the text into the file as it is
+ * ({@link stringifyStoreFile}). Read it with `JSON.parse(text)`, which also makes the fresh copy
+ * handed to a caller.
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
+
+  /** For a plain `JSON.stringify` of the file (slower than {@link stringifyStoreFile}, same result). */
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+
+/**
+ * The text of a store file: `JSON.stringify(data)`, except that records held as {@link JsonText}
+ * are copied in as they are instead of being parsed and serialized again.
+ */
+export function stringifyStoreFile(data: unknown): string {
+  const records = (data as { records?: unknown } | null)?.records;
+  if (!(records instanceof RecordMap) || Object.keys(data as object).at(-1) !== 'records') return JSON.stringify(data);
+  const { records: _records, ...header } = data as Record<string, unknown>;
+  const head = JSON.stringify(header);
+  const entries: string[] = [];
+  for (const [key, value] of records as RecordMap<unknown>) entries.push(`${JSON.stringify(key)}:${value instanceof JsonText ? value.text : JSON.stringify(value)}`);
+  return `${head.length > 2 ? `${head.slice(0, -1)},` : '{'}"records":{${entries.join(',')}}}`;
+}
+
 /** A file holding one collection of records keyed by id. */
 export interface RecordsFile<R> extends FileHeader {
   readonly records: RecordMap<R>;

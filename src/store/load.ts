@@ -22,6 +22,7 @@ import {
 import type { ShardSet } from './shard-set.js';
 import type { StoreFile } from './store-file.js';
 import { assignmentKey, type RunState, type StoreState } from './store-state.js';
+import type { SnapshotRecord } from './types.js';
 
 /** What loading found and did. */
 export interface LoadReport {
@@ -125,7 +126,8 @@ const READERS: { readonly [K in ShardKind]: { read: (r: Record<string, unknown>,
   units: { read: readUnit, id: (u) => u.id, run: (u) => u.runId },
   agents: { read: readAgent, id: (a) => a.id, run: (a) => a.runId },
   hits: { read: readHit, id: (h) => h.id, run: (h) => h.runId },
-  snapshots: { read: readSnapshot, id: (s) => s.actorId, run: (s) => s.runId },
+  // Read from disk as objects; the collection turns them into text when first read.
+  snapshots: { read: readSnapshot, id: (s) => (s as SnapshotRecord).actorId, run: (s) => (s as SnapshotRecord).runId },
   submissions: { read: readSubmission, id: (s) => s.agentId },
   outbox: { read: readIntent, id: (i) => i.token, run: (i) => i.runId },
 };

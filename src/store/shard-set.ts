@@ -82,6 +82,11 @@ export class ShardSet<R> {
     return file;
   }
 
+  /** Every key with its record, shard by shard. */
+  *entries(): IterableIterator<[string, R]> {
+    for (const file of this.#files) yield* file.data.records.entries();
+  }
+
   *values(): IterableIterator<R> {
     for (const file of this.#files) yield* file.data.records.values();
   }

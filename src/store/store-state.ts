@@ -11,7 +11,7 @@ import { AuditLog } from './audit-log.js';
 import type { StoreEnvironment } from './environment.js';
 import type { StoreFileSystem } from './file-system.js';
 import {
-  AUDIT_FILE, type CoreFile, type FileHeader, fileHeader, RecordMap, type RecordsFile, runAuditPath, SHARD_CAPACITY,
+  AUDIT_FILE, type CoreFile, type FileHeader, fileHeader, type JsonText, RecordMap, type RecordsFile, runAuditPath, SHARD_CAPACITY,
   type ShardKind, shardFilePath, STORE_FILE, WORKERS_FILE,
 } from './layout.js';
 import type { SubmissionRecord } from './schema.js';
@@ -25,7 +25,8 @@ export interface RunState {
   readonly units: ShardSet<UnitRecord>;
   readonly agents: ShardSet<AgentRecord>;
   readonly hits: ShardSet<HitRecord>;
-  readonly snapshots: ShardSet<SnapshotRecord>;
+  /** Held as JSON text once written or read (see `collections/snapshots.ts`). */
+  readonly snapshots: ShardSet<SnapshotRecord | JsonText>;
   readonly submissions: ShardSet<SubmissionRecord>;
   readonly outbox: ShardSet<IntentRecord>;
   readonly audit: AuditLog;

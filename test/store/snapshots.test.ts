@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isHitstateError } from '../../src/errors.js';
 import type { Store } from '../../src/store/index.js';
+import { JsonText, RecordMap, stringifyStoreFile } from '../../src/store/layout.js';
 import { open, removeDir, seedRun, tempDir } from './helpers.js';
 
 /** Roughly what a persisted unit machine snapshot looks like (stack-notes §1.5). */
@@ -79,6 +82,52 @@ Snapshots('when thousands of actors are stored then shards fill up and a change 
   store = await open(dir);
   assert.is(store.snapshots.get('unit:r1-u1200'), undefined);
   assert.is(store.snapshots.ofRun('r1').length, 2500);
+});
+
+Snapshots('when snapshots are kept as text in memory then the shard file still holds them as JSON objects, and a rewrite keeps the others unchanged', async () => {
+  store = await open(dir);
+  seedRun(store, 3);
+  for (let i = 0; i < 3; i++) store.snapshots.put(`unit:r1-u${i}`, { machine: 'unit', machineVersion: 3, snapshot: unitSnapshot(`r1-u${i}`) });
+  await store.flush();
+  const path = join(dir, 'sandbox', 'runs', 'r1', 'snapshots-000.json');
+  const written = JSON.parse(readFileSync(path, 'utf8')) as { kind: string; records: Record<string, { snapshot: unknown }> };
+  assert.is(written.kind, 'snapshots');
+  assert.equal(written.records['unit:r1-u1']!.snapshot, JSON.parse(JSON.stringify(unitSnapshot('r1-u1'))));
+  await store.close();
+  store = await open(dir);
+  assert.is(store.snapshots.get('unit:r1-u0')?.snapshot.value, 'launched', 'a record read from disk is handed out');
+  store.snapshots.put('unit:r1-u2', { machine: 'unit', machineVersion: 3, snapshot: unitSnapshot('r1-u2', 'assigned') });
+  await store.flush();
+  const rewritten = JSON.parse(readFileSync(path, 'utf8')) as typeof written;
+  assert.equal(rewritten.records['unit:r1-u0'], written.records['unit:r1-u0'], 'one turned into text is written as it was');
+  assert.equal(rewritten.records['unit:r1-u1'], written.records['unit:r1-u1'], 'one never read is written as it was');
+  assert.is((rewritten.records['unit:r1-u2']!.snapshot as { value: string }).value, 'assigned');
+});
+
+Snapshots('when a store file holds records kept as text then its text is what JSON.stringify makes of the parsed records', () => {
+  const records = new RecordMap<unknown>([
+    ['a', new JsonText(JSON.stringify({ x: 1, nested: { __proto__: null, y: [1, 'two'] } }))],
+    ['b', { plain: true }],
+    ['__proto__', new JsonText('{"kept":"as data"}')],
+  ]);
+  const data = { format: 'hitstate-store', kind: 'snapshots', schemaVersion: 1, records };
+  const text = stringifyStoreFile(data);
+  assert.is(text, JSON.stringify(data));
+  assert.equal(Object.keys((JSON.parse(text) as { records: object }).records), ['a', 'b', '__proto__']);
+  assert.is(stringifyStoreFile({ records: new RecordMap() }), '{"records":{}}');
+});
+
+Snapshots('when a part of a supervisor is stored then it belongs to the run, and one of an unknown run is refused', async () => {
+  store = await open(dir);
+  seedRun(store, 1);
+  store.snapshots.put('run:r1#hits.b0a', { machine: 'taskRun', machineVersion: 3, snapshot: { field: 'hits', bucket: 'b0a', entries: {} } });
+  assert.ok(store.snapshots.ofRun('r1').some((r) => r.actorId === 'run:r1#hits.b0a' && r.runId === 'r1'));
+  try {
+    store.snapshots.put('run:r9#hits.b0a', { machine: 'taskRun', machineVersion: 3, snapshot: {} });
+    assert.unreachable('a part of an unknown run was accepted');
+  } catch (err) {
+    assert.ok(isHitstateError(err, 'HST_ERR_RUN_NOT_FOUND'), String(err));
+  }
 });
 
 Snapshots.run();

@@ -1,14 +1,17 @@
 /**
  * Persisted XState snapshots of every actor (`run:<runId>`, `unit:<unitId>`, `agent:<agentId>`,
  * and `run:<runId>#<part>` for pieces of a supervisor stored apart),
- * in fill-then-roll shards per run. The store keeps its own copy of what it is given and hands
- * out a fresh copy on every read: XState's restore mutates the object it gets (stack-notes §0 #3),
- * and the caller may keep mutating theirs.
+ * in fill-then-roll shards per run. The store keeps its own copy of what it is given, as the JSON
+ * text it writes ({@link JsonText}: a few kilobytes per actor where the object tree costs several
+ * times that), and hands out a fresh copy on every read: XState's restore mutates the object it
+ * gets (stack-notes §0 #3), and the caller may keep mutating theirs. Records read from disk stay
+ * as parsed until first read, then become text.
  *
  * @module
  */
 import { HitstateError } from '../../errors.js';
-import { cloneJson, cloneJsonObject, type JsonObject } from '../json.js';
+import { cloneJsonObject } from '../json.js';
+import { JsonText } from '../layout.js';
 import type { RunState, StoreState } from '../store-state.js';
 import type { SnapshotRecord } from '../types.js';
 import { checkInteger, checkText } from '../validate.js';
@@ -40,7 +43,17 @@ export interface SnapshotsCollection {
   delete(actorId: string): boolean;
 }
 
-const copyOf = (r: SnapshotRecord): SnapshotRecord => ({ ...r, snapshot: cloneJson(r.snapshot, 'snapshot') as JsonObject });
+/** A snapshot as the store holds it: parsed from disk and not read since, or as its JSON text. */
+export type StoredSnapshot = SnapshotRecord | JsonText;
+
+/** A fresh copy of a stored snapshot; one still held as parsed from disk is turned into text on the way. */
+function copyOf(run: RunState, actorId: string, stored: StoredSnapshot): SnapshotRecord {
+  if (stored instanceof JsonText) return JSON.parse(stored.text) as SnapshotRecord;
+  const text = JSON.stringify(stored);
+  // The same content in another form: the shard's file does not change.
+  run.snapshots.put(actorId, new JsonText(text));
+  return JSON.parse(text) as SnapshotRecord;
+}
 
 export function snapshotsCollection(state: StoreState): SnapshotsCollection {
   /** The run an actor belongs to; undefined when its record is unknown and `strict` is false. */
@@ -69,16 +82,18 @@ export function snapshotsCollection(state: StoreState): SnapshotsCollection {
         snapshot: cloneJsonObject(input.snapshot, 'snapshot'),
         updatedAt: state.clock.now(),
       };
-      state.changed(run.snapshots.put(actorId, record));
+      state.changed(run.snapshots.put(actorId, new JsonText(JSON.stringify(record))));
     },
     get(actorId) {
       state.assertOpen();
-      const stored = runOf(actorId, false)?.snapshots.get(actorId);
-      return stored === undefined ? undefined : copyOf(stored);
+      const run = runOf(actorId, false);
+      const stored = run?.snapshots.get(actorId);
+      return stored === undefined ? undefined : copyOf(run!, actorId, stored);
     },
     ofRun(runId) {
       state.assertOpen();
-      return [...state.run(runId).snapshots.values()].map(copyOf);
+      const run = state.run(runId);
+      return [...run.snapshots.entries()].map(([actorId, stored]) => copyOf(run, actorId, stored));
     },
     delete(actorId) {
       state.assertWritable();
