@@ -80,6 +80,10 @@ export class StatusSync {
   /** Assignments whose MTurk review was already looked at (auto-approval), by assignment id. */
   readonly #reviewChecked = new Set<string>();
   #watchedOf: WatchedOf | undefined;
+  /** HITs last seen Assignable: their assigned unit may wait in `returnTentative` for a second look. */
+  readonly #sightings = new Set<string>();
+  /** The deadline of each assigned HIT's bound assignment, read from its unit once per binding. */
+  readonly #deadlines = new Map<string, { readonly assignmentId: string | null; readonly deadlineAt: number }>();
   #timer: TimerHandle | undefined;
   #timerAt: number | undefined;
   #cycle: Promise<SyncReport> | undefined;
@@ -155,6 +159,7 @@ export class StatusSync {
   noteObservation(hitId: string, status: HITStatus, available: number, completed: number): void {
     const record = hitOf(this.#run.supervisor(), hitId);
     this.#seen.set(hitId, { status, available, completed, unitId: record?.unitId ?? null, assignmentId: record?.assignmentId ?? null });
+    if (status === 'Assignable') this.#sightings.add(hitId);
   }
 
   #interval(): number {
@@ -254,8 +259,9 @@ export class StatusSync {
         continue;
       }
       const changed = !sameSeen(this.#seen.get(w.hitId), hit, w);
-      if (changed || (w.unitStatus === 'assigned' && w.unitId !== null && this.#awaitsConfirmation(w.unitId))) {
+      if (changed || this.#wantsSecondLook(w, at)) {
         if (changed) this.#seen.set(w.hitId, { status: hit.hitStatus, available: hit.assignmentsAvailable, completed: hit.assignmentsCompleted, unitId: w.unitId, assignmentId: w.assignmentId });
+        if (hit.hitStatus === 'Assignable') this.#sightings.add(w.hitId);
         if (store.hits.get(w.hitId)?.status !== hit.hitStatus && store.hits.get(w.hitId) !== undefined) store.hits.observe(w.hitId, hit.hitStatus, at);
         run.send({ type: 'hit.observed', hitId: w.hitId, status: hit.hitStatus, available: hit.assignmentsAvailable, at });
         observed++;
@@ -265,6 +271,29 @@ export class StatusSync {
       }
     }
     return { listing: full ? 'full' : 'reviewable', pages: listing.pages, observed, perHitCalls: PER_HIT_BUDGET - budget };
+  }
+
+  /**
+   * An unchanged observation is sent again when the assigned unit waits for a confirmation
+   * (`returnTentative` after an Assignable sighting, `overdue` past its deadline), in case its
+   * confirmHIT could not give one. Only those two situations need the unit looked up, so a cycle
+   * does not look up every assigned unit.
+   */
+  #wantsSecondLook(w: Watched, now: number): boolean {
+    if (w.unitStatus !== 'assigned' || w.unitId === null) {
+      this.#deadlines.delete(w.hitId);
+      this.#sightings.delete(w.hitId);
+      return false;
+    }
+    let deadline = this.#deadlines.get(w.hitId);
+    if (deadline === undefined || deadline.assignmentId !== w.assignmentId) {
+      deadline = { assignmentId: w.assignmentId, deadlineAt: this.#run.unit(w.unitId)?.context.deadlineAt ?? 0 };
+      this.#deadlines.set(w.hitId, deadline);
+    }
+    if (now < deadline.deadlineAt && !this.#sightings.has(w.hitId)) return false;
+    if (this.#awaitsConfirmation(w.unitId)) return true;
+    this.#sightings.delete(w.hitId);
+    return false;
   }
 
   #awaitsConfirmation(unitId: string): boolean {
