@@ -14,13 +14,13 @@
  *
  * @module
  */
-import { entriesOf } from '../../machines/buckets.js';
-import { hitOf, type HITStatus, type TaskRunContext } from '../../machines/index.js';
+import { hitOf, type HITStatus } from '../../machines/index.js';
 import type { TimerHandle } from '../clock.js';
 import { isHitstateError } from '../errors.js';
 import type { HITInfo } from '../mturk/records.js';
 import { DriftKind } from './events.js';
 import type { RunPort } from './run-port.js';
+import { WatchedHits, type WatchedHit } from './watched-hits.js';
 
 /** Per-HIT calls (GetHIT, GetAssignment) a cycle may make; more wait for the next cycle. */
 export const PER_HIT_BUDGET = 2;
@@ -54,16 +54,7 @@ interface Seen {
 /** A HIT that a GetHIT found gone: not looked up again. */
 const GONE: Seen = Object.freeze({ status: 'gone', available: 0, completed: 0, unitId: null, assignmentId: null });
 
-type Watched = { readonly hitId: string; readonly unitId: string | null; readonly assignmentId: string | null; readonly unitStatus: string | null };
-
-/** The watched list of one version of the supervisor's HIT and unit tables (both copy-on-write). */
-interface WatchedOf {
-  readonly hits: TaskRunContext['hits'];
-  readonly units: TaskRunContext['units'];
-  readonly list: readonly Watched[];
-}
-
-const sameSeen = (seen: Seen | undefined, hit: HITInfo, w: Watched): boolean =>
+const sameSeen = (seen: Seen | undefined, hit: HITInfo, w: WatchedHit): boolean =>
   seen !== undefined &&
   seen.status === hit.hitStatus &&
   seen.available === hit.assignmentsAvailable &&
@@ -71,15 +62,13 @@ const sameSeen = (seen: Seen | undefined, hit: HITInfo, w: Watched): boolean =>
   seen.unitId === w.unitId &&
   seen.assignmentId === w.assignmentId;
 
-const TERMINAL = new Set(['accepted', 'expired', 'soft_rejected', 'rejected']);
-
 /** The status poller of one run. */
 export class StatusSync {
   readonly #run: RunPort;
   readonly #seen = new Map<string, Seen>();
   /** Assignments whose MTurk review was already looked at (auto-approval), by assignment id. */
   readonly #reviewChecked = new Set<string>();
-  #watchedOf: WatchedOf | undefined;
+  readonly #watched = new WatchedHits();
   /** HITs last seen Assignable: their assigned unit may wait in `returnTentative` for a second look. */
   readonly #sightings = new Set<string>();
   /** The deadline of each assigned HIT's bound assignment, read from its unit once per binding. */
@@ -174,7 +163,7 @@ export class StatusSync {
     this.#clearTimer();
     if (this.#stopped) return;
     // A finished run with nothing left to learn from MTurk needs no more polls.
-    if (this.#run.status() === 'done' && this.#watched(this.#run.supervisor().context).length === 0) return;
+    if (this.#run.status() === 'done' && this.#watched.update(this.#run.supervisor().context).size === 0) return;
     const { clock } = this.#run.services;
     const delay = this.#interval();
     this.#timerAt = clock.now() + delay;
@@ -191,27 +180,10 @@ export class StatusSync {
     this.#timerAt = undefined;
   }
 
-  /** HITs whose news can still change a unit: unbound pool HITs and HITs of launched, assigned or completed units. */
-  #watched(context: TaskRunContext): readonly Watched[] {
-    const cached = this.#watchedOf;
-    if (cached !== undefined && cached.hits === context.hits && cached.units === context.units) return cached.list;
-    // One pass over each table: a lookup per HIT in the hashed unit table costs several times more.
-    const statusOf = new Map<string, string>();
-    for (const [unitId, entry] of entriesOf(context.units)) statusOf.set(unitId, entry.status);
-    const list: Watched[] = [];
-    for (const [hitId, record] of entriesOf(context.hits)) {
-      const unitStatus = record.unitId === null ? null : (statusOf.get(record.unitId) ?? null);
-      if (unitStatus !== null && TERMINAL.has(unitStatus)) continue;
-      list.push({ hitId, unitId: record.unitId, assignmentId: record.assignmentId, unitStatus });
-    }
-    this.#watchedOf = { hits: context.hits, units: context.units, list };
-    return list;
-  }
-
   /** Whether a full listing is needed: an assigned unit's worker may return (Assignable), or it is time to look for vanished HITs. */
-  #needsFull(watched: readonly Watched[]): boolean {
+  #needsFull(watched: ReadonlyMap<string, WatchedHit>): boolean {
     if (this.#cycles % FULL_EVERY === 0) return true;
-    for (const w of watched) {
+    for (const w of watched.values()) {
       if (w.unitStatus !== 'assigned' || w.unitId === null) continue;
       if (this.#run.unit(w.unitId)?.context.hitExpired !== true) return true;
     }
@@ -235,8 +207,9 @@ export class StatusSync {
     const { clock, store } = run.services;
     const sup = run.supervisor().context;
     if (sup.hitTypeId === null) return { listing: 'none', pages: 0, observed: 0, perHitCalls: 0 };
-    const watched = this.#watched(sup);
-    if (watched.length === 0) return { listing: 'none', pages: 0, observed: 0, perHitCalls: 0 };
+    // HITs whose news can still change a unit: unbound pool HITs and HITs of unfinished units.
+    const watched = this.#watched.update(sup);
+    if (watched.size === 0) return { listing: 'none', pages: 0, observed: 0, perHitCalls: 0 };
     const full = this.#needsFull(watched);
     this.#cycles++;
     let listing: { hits: Map<string, HITInfo>; pages: number };
@@ -249,7 +222,7 @@ export class StatusSync {
     let observed = 0;
     let budget = PER_HIT_BUDGET;
     const at = clock.now();
-    for (const w of watched) {
+    for (const w of watched.values()) {
       const hit = listing.hits.get(w.hitId);
       if (hit === undefined) {
         if (full && budget > 0 && this.#seen.get(w.hitId) !== GONE) {
@@ -279,7 +252,7 @@ export class StatusSync {
    * confirmHIT could not give one. Only those two situations need the unit looked up, so a cycle
    * does not look up every assigned unit.
    */
-  #wantsSecondLook(w: Watched, now: number): boolean {
+  #wantsSecondLook(w: WatchedHit, now: number): boolean {
     if (w.unitStatus !== 'assigned' || w.unitId === null) {
       this.#deadlines.delete(w.hitId);
       this.#sightings.delete(w.hitId);
@@ -326,7 +299,7 @@ export class StatusSync {
    * A completed unit's HIT counts a decided assignment hitstate did not decide: MTurk approved it
    * by itself (auto-approval) or someone rejected it elsewhere. Record it as such.
    */
-  async #checkMTurkReview(w: Watched): Promise<number> {
+  async #checkMTurkReview(w: WatchedHit): Promise<number> {
     const run = this.#run;
     const assignmentId = w.assignmentId!;
     const unit = w.unitId === null ? undefined : run.unit(w.unitId);
