@@ -49,10 +49,10 @@ export type StoredSnapshot = SnapshotRecord | JsonText;
 /** A fresh copy of a stored snapshot; one still held as parsed from disk is turned into text on the way. */
 function copyOf(run: RunState, actorId: string, stored: StoredSnapshot): SnapshotRecord {
   if (stored instanceof JsonText) return JSON.parse(stored.text) as SnapshotRecord;
-  const text = JSON.stringify(stored);
-  // The same content in another form: the shard's file does not change.
-  run.snapshots.put(actorId, new JsonText(text));
-  return JSON.parse(text) as SnapshotRecord;
+  // The same content in another form: the shard's file does not change. The parsed record was
+  // the store's alone (nothing else holds what the loader parsed), so it is the caller's copy now.
+  run.snapshots.put(actorId, new JsonText(JSON.stringify(stored)));
+  return stored;
 }
 
 export function snapshotsCollection(state: StoreState): SnapshotsCollection {
