@@ -87,6 +87,49 @@ export function cloneJsonObject(value: unknown, field: string): JsonObject {
   return cloneJson(value, field) as JsonObject;
 }
 
+/** Like `copy`, without building anything: throws where `copy` would. */
+function check(value: unknown, path: string, depth: number): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw invalid(path, `it holds ${value}, which JSON turns into null`);
+      return;
+    case 'object':
+      break;
+    default:
+      throw invalid(path, `it holds a ${typeof value}`);
+  }
+  if (value === null) return;
+  if (depth >= MAX_DEPTH) throw invalid(path, `it nests deeper than ${MAX_DEPTH} levels (a cycle?)`);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) check(value[i], `${path}[${i}]`, depth + 1);
+    return;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+    throw invalid(path, `it holds a ${name}; store epoch milliseconds for dates and plain objects or arrays for collections`);
+  }
+  for (const key of Object.keys(value)) check((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+}
+
+/**
+ * The JSON text of `value`, which must be a plain JSON object: the text {@link cloneJsonObject}'s
+ * copy would be written as, without making the copy (for data the store keeps as text).
+ *
+ * @throws HST_ERR_STORE_INVALID_RECORD naming the path of the first value JSON cannot carry.
+ */
+export function jsonObjectText(value: unknown, field: string): string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HitstateError('HST_ERR_STORE_INVALID_RECORD', `${field} must be a plain JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`, { field });
+  }
+  check(value, field, 0);
+  return JSON.stringify(value);
+}
+
 /** Freezes a JSON value and everything in it, so a record handed out cannot be changed behind the store's back. */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
