@@ -38,7 +38,7 @@ import type { RuntimeServices } from './services.js';
  * The store record of the supervisor (`run:<runId>`): its own snapshot. Up to taskRun version 2
  * it also held the actors between it and the units (unit groups) in `between`, and its whole
  * context; since version 3 each group and each part of the context's large fields has a record
- * of its own, `run:<runId>#<key>` (see {@link StoredRunPart}).
+ * of its own, `run:<runId>#<key>` (a `SupervisorPart`, or a {@link StoredBetween}).
  */
 export interface StoredRunTree {
   readonly supervisor: Record<string, unknown>;
@@ -286,12 +286,11 @@ export class ActorPersistence {
         continue;
       }
       if (this.#storedParts.get(id) === own) continue;
-      this.#storedParts.set(id, own);
       const machine = machineOfBetween(id);
       this.#put(`${this.#rootId}#${id}`, 'taskRun', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref), machine, machineVersion: MACHINE_VERSIONS[machine] });
+      this.#storedParts.set(id, own);
     }
     const { core, changed, removed } = splitSupervisorContext(context, this.#storedContext);
-    this.#storedContext = context;
     if (write) {
       const supervisor = root.logic.getPersistedSnapshot({ ...snapshot, children: {}, context: core }) as Record<string, unknown>;
       const stored: StoredRunTree = { supervisor, between: {} };
@@ -299,6 +298,8 @@ export class ActorPersistence {
     }
     for (const part of changed) this.#put(`${this.#rootId}#${supervisorPartKey(part)}`, 'taskRun', part);
     for (const key of removed) this.#services.store.snapshots.delete(`${this.#rootId}#${key}`);
+    // Only now: parts a failed put left out are compared with what was stored before, and written again.
+    this.#storedContext = context;
     this.#projectRun(snapshot);
   }
 
