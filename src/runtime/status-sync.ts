@@ -42,37 +42,37 @@ export interface SyncReport {
   readonly failure?: string;
 }
 
-/** What was last sent (or confirmed) for a HIT, with the binding it was sent for. */
-interface Seen {
-  readonly status: string;
-  readonly available: number;
-  readonly completed: number;
-  readonly unitId: string | null;
-  readonly assignmentId: string | null;
+/**
+ * What the sync knows of one HIT, in one record so a cycle makes one lookup per HIT: the
+ * observation last sent (or seen by a per-HIT call) with the binding it was sent for, and what
+ * deciding on a second look needs. Updated in place.
+ */
+interface Track {
+  /** The HIT status last sent; {@link GONE} once a GetHIT found the HIT gone (not looked up again). */
+  status: string;
+  available: number;
+  completed: number;
+  unitId: string | null;
+  assignmentId: string | null;
+  /** Last seen Assignable: an assigned unit may wait in `returnTentative` for a second look. */
+  sighted: boolean;
+  /** The assignment whose deadline `deadlineAt` is (read from the unit once per binding); undefined before it is read. */
+  deadlineOf: string | null | undefined;
+  deadlineAt: number;
 }
 
-/** A HIT that a GetHIT found gone: not looked up again. */
-const GONE: Seen = Object.freeze({ status: 'gone', available: 0, completed: 0, unitId: null, assignmentId: null });
+const GONE = 'gone';
 
-const sameSeen = (seen: Seen | undefined, hit: HITInfo, w: WatchedHit): boolean =>
-  seen !== undefined &&
-  seen.status === hit.hitStatus &&
-  seen.available === hit.assignmentsAvailable &&
-  seen.completed === hit.assignmentsCompleted &&
-  seen.unitId === w.unitId &&
-  seen.assignmentId === w.assignmentId;
+const unchanged = (t: Track, hit: HITInfo, w: WatchedHit): boolean =>
+  t.status === hit.hitStatus && t.available === hit.assignmentsAvailable && t.completed === hit.assignmentsCompleted && t.unitId === w.unitId && t.assignmentId === w.assignmentId;
 
 /** The status poller of one run. */
 export class StatusSync {
   readonly #run: RunPort;
-  readonly #seen = new Map<string, Seen>();
+  readonly #tracks = new Map<string, Track>();
   /** Assignments whose MTurk review was already looked at (auto-approval), by assignment id. */
   readonly #reviewChecked = new Set<string>();
   readonly #watched = new WatchedHits();
-  /** HITs last seen Assignable: their assigned unit may wait in `returnTentative` for a second look. */
-  readonly #sightings = new Set<string>();
-  /** The deadline of each assigned HIT's bound assignment, read from its unit once per binding. */
-  readonly #deadlines = new Map<string, { readonly assignmentId: string | null; readonly deadlineAt: number }>();
   #timer: TimerHandle | undefined;
   #timerAt: number | undefined;
   #cycle: Promise<SyncReport> | undefined;
@@ -147,8 +147,21 @@ export class StatusSync {
   /** Remembers an observation a per-HIT call made, so the next listing does not send it again. */
   noteObservation(hitId: string, status: HITStatus, available: number, completed: number): void {
     const record = hitOf(this.#run.supervisor(), hitId);
-    this.#seen.set(hitId, { status, available, completed, unitId: record?.unitId ?? null, assignmentId: record?.assignmentId ?? null });
-    if (status === 'Assignable') this.#sightings.add(hitId);
+    this.#record(hitId, status, available, completed, record?.unitId ?? null, record?.assignmentId ?? null);
+  }
+
+  #record(hitId: string, status: string, available: number, completed: number, unitId: string | null, assignmentId: string | null): void {
+    const t = this.#tracks.get(hitId);
+    if (t === undefined) {
+      this.#tracks.set(hitId, { status, available, completed, unitId, assignmentId, sighted: status === 'Assignable', deadlineOf: undefined, deadlineAt: 0 });
+      return;
+    }
+    t.status = status;
+    t.available = available;
+    t.completed = completed;
+    t.unitId = unitId;
+    t.assignmentId = assignmentId;
+    t.sighted = status === 'Assignable';
   }
 
   #interval(): number {
@@ -225,16 +238,16 @@ export class StatusSync {
     for (const w of watched.values()) {
       const hit = listing.hits.get(w.hitId);
       if (hit === undefined) {
-        if (full && budget > 0 && this.#seen.get(w.hitId) !== GONE) {
+        if (full && budget > 0 && this.#tracks.get(w.hitId)?.status !== GONE) {
           budget--;
           observed += await this.#confirmVanished(w.hitId);
         }
         continue;
       }
-      const changed = !sameSeen(this.#seen.get(w.hitId), hit, w);
-      if (changed || this.#wantsSecondLook(w, at)) {
-        if (changed) this.#seen.set(w.hitId, { status: hit.hitStatus, available: hit.assignmentsAvailable, completed: hit.assignmentsCompleted, unitId: w.unitId, assignmentId: w.assignmentId });
-        if (hit.hitStatus === 'Assignable') this.#sightings.add(w.hitId);
+      const t = this.#tracks.get(w.hitId);
+      const changed = t === undefined || !unchanged(t, hit, w);
+      if (changed || this.#wantsSecondLook(w, t, at)) {
+        if (changed) this.#record(w.hitId, hit.hitStatus, hit.assignmentsAvailable, hit.assignmentsCompleted, w.unitId, w.assignmentId);
         if (store.hits.get(w.hitId)?.status !== hit.hitStatus && store.hits.get(w.hitId) !== undefined) store.hits.observe(w.hitId, hit.hitStatus, at);
         run.send({ type: 'hit.observed', hitId: w.hitId, status: hit.hitStatus, available: hit.assignmentsAvailable, at });
         observed++;
@@ -252,20 +265,19 @@ export class StatusSync {
    * confirmHIT could not give one. Only those two situations need the unit looked up, so a cycle
    * does not look up every assigned unit.
    */
-  #wantsSecondLook(w: WatchedHit, now: number): boolean {
+  #wantsSecondLook(w: WatchedHit, t: Track, now: number): boolean {
     if (w.unitStatus !== 'assigned' || w.unitId === null) {
-      this.#deadlines.delete(w.hitId);
-      this.#sightings.delete(w.hitId);
+      t.sighted = false;
+      t.deadlineOf = undefined;
       return false;
     }
-    let deadline = this.#deadlines.get(w.hitId);
-    if (deadline === undefined || deadline.assignmentId !== w.assignmentId) {
-      deadline = { assignmentId: w.assignmentId, deadlineAt: this.#run.unit(w.unitId)?.context.deadlineAt ?? 0 };
-      this.#deadlines.set(w.hitId, deadline);
+    if (t.deadlineOf !== w.assignmentId) {
+      t.deadlineOf = w.assignmentId;
+      t.deadlineAt = this.#run.unit(w.unitId)?.context.deadlineAt ?? 0;
     }
-    if (now < deadline.deadlineAt && !this.#sightings.has(w.hitId)) return false;
+    if (now < t.deadlineAt && !t.sighted) return false;
     if (this.#awaitsConfirmation(w.unitId)) return true;
-    this.#sightings.delete(w.hitId);
+    t.sighted = false;
     return false;
   }
 
@@ -287,7 +299,7 @@ export class StatusSync {
       return 1;
     }
     if (outcome.status === 'notFound') {
-      this.#seen.set(hitId, GONE);
+      this.#record(hitId, GONE, 0, 0, null, null);
       run.services.events.emit('drift.found', { runId: run.runId, kind: DriftKind.hitMissingOnMTurk, message: `HIT ${hitId} no longer exists on MTurk`, hitId, action: 'reported' });
       run.send({ type: 'hit.notFound', hitId, at });
       return 1;
