@@ -105,13 +105,19 @@ export class JsonText {
   }
 }
 
+/** Whether some record is held as text (one native `JSON.stringify` of the file is faster otherwise). */
+function holdsText(records: RecordMap<unknown>): boolean {
+  for (const value of records.values()) if (value instanceof JsonText) return true;
+  return false;
+}
+
 /**
  * The text of a store file: `JSON.stringify(data)`, except that records held as {@link JsonText}
  * are copied in as they are instead of being parsed and serialized again.
  */
 export function stringifyStoreFile(data: unknown): string {
   const records = (data as { records?: unknown } | null)?.records;
-  if (!(records instanceof RecordMap) || Object.keys(data as object).at(-1) !== 'records') return JSON.stringify(data);
+  if (!(records instanceof RecordMap) || Object.keys(data as object).at(-1) !== 'records' || !holdsText(records)) return JSON.stringify(data);
   const { records: _records, ...header } = data as Record<string, unknown>;
   const head = JSON.stringify(header);
   const entries: string[] = [];
