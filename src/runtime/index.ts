@@ -30,6 +30,7 @@ export type { DriftReport } from './drift.js';
 export type { ResumeRepairs } from './resume.js';
 export { AUTO_APPROVAL_REQUEST, PER_HIT_BUDGET, type SyncReport } from './status-sync.js';
 export { RuntimeTaskServerBackend } from './task-server-backend.js';
+export { RAW_ANSWER_KEY, isRawAnswerSubmission } from './hit-commands.js';
 export { TOKEN_MEMORY_SAFE_MS, intentToken } from './outbox.js';
 export { cleanupRun, type CleanupReport } from './cleanup.js';
 export type { RunResources } from './resources.js';

@@ -11,7 +11,7 @@ const EXPORTS = [
   'AuditEmitter', 'COMPENSATION_QUESTION_ID', 'Comparator', 'DEFAULT_ALLOWED_LOCALES',
   'DEFAULT_AUTO_APPROVAL_DELAY_SEC', 'DEFAULT_HIT_LIFETIME_SEC', 'DriftKind', 'ERROR_CODES', 'EndpointMTurkProvider',
   'Environment', 'ErrorKind', 'GatewayRegistry', 'HITStatus', 'HitstateError', 'INTENT_KINDS', 'IntentKind',
-  'IntentState', 'LARGE_HIT_ASSIGNMENTS', 'Lane', 'MAX_ANNOTATION_LENGTH', 'MAX_TOKEN_LENGTH', 'MAX_XML_BYTES',
+  'IntentState', 'RAW_ANSWER_KEY', 'isRawAnswerSubmission', 'LARGE_HIT_ASSIGNMENTS', 'Lane', 'MAX_ANNOTATION_LENGTH', 'MAX_TOKEN_LENGTH', 'MAX_XML_BYTES',
   'MIGRATIONS', 'MTURK_ENDPOINTS', 'MTURK_FEE_PERCENT', 'MTURK_LARGE_HIT_FEE_PERCENT', 'MTURK_REGION', 'MTurkAgent',
   'MTurkGateway', 'MTurkProvider', 'MTurkRequester', 'MTurkUnit', 'MTurkWorker', 'OPERATION_POLICIES', 'OutcomeStatus',
   'PER_HIT_BUDGET', 'PREVIEW_ASSIGNMENT_ID', 'QUESTION_NAMESPACES', 'RESERVED_FIELDS', 'RUNTIME_DEFAULTS',
