@@ -79,18 +79,25 @@ export function repairRestoredRun(run: RunHost): ResumeRepairs {
   let supervisorCorrections = 0;
   let intentsReplayed = 0;
 
-  const confirmedHits = new Map<string, { hitId: string; link: string; expiresAt: number; createdAt: number }>();
-  for (const intent of store.outbox.ofRun(run.runId)) {
-    const result = intent.result as { hitId?: unknown } | null;
-    if (intent.kind === 'createHIT' && intent.state === 'confirmed' && typeof result?.hitId === 'string') {
-      confirmedHits.set(result.hitId, intent.result as never);
+  // Only a unit whose HIT is missing from the pool needs the confirmed createHIT intents (rare: a
+  // crash between two shard writes), so the outbox is not read through otherwise.
+  let confirmedHits: Map<string, { hitId: string; link: string; expiresAt: number; createdAt: number }> | undefined;
+  const confirmedHit = (hitId: string): { hitId: string; link: string; expiresAt: number; createdAt: number } | undefined => {
+    if (confirmedHits === undefined) {
+      confirmedHits = new Map();
+      for (const intent of store.outbox.ofRun(run.runId)) {
+        const result = intent.result as { hitId?: unknown } | null;
+        if (intent.kind === 'createHIT' && intent.state === 'confirmed' && typeof result?.hitId === 'string') confirmedHits.set(result.hitId, intent.result as never);
+      }
     }
-  }
+    return confirmedHits.get(hitId);
+  };
 
-  for (const unit of run.units()) {
+  const { units, agents } = run.unitsAndAgents();
+  for (const unit of units) {
     const context = unit.context;
     if (context.launchedHitId !== null && store.hits.get(context.launchedHitId) === undefined) {
-      const recorded = confirmedHits.get(context.launchedHitId);
+      const recorded = confirmedHit(context.launchedHitId);
       if (recorded !== undefined) {
         recordHit(run, recorded);
         hitsRestored++;
@@ -108,7 +115,7 @@ export function repairRestoredRun(run: RunHost): ResumeRepairs {
     }
   }
 
-  for (const agent of run.agents()) {
+  for (const agent of agents) {
     const context = agent.context;
     const top = typeof agent.value === 'string' ? agent.value : Object.keys(agent.value)[0];
     if (context.dataStored || !WORKING.has(top ?? '')) continue;
@@ -118,9 +125,17 @@ export function repairRestoredRun(run: RunHost): ResumeRepairs {
     }
   }
 
-  const waitedOn = new Set<string>();
-  for (const unit of run.units()) for (const c of pendingCommands(unit as never)) waitedOn.add(c.commandId);
-  for (const agent of run.agents()) for (const c of pendingCommands(agent as never)) waitedOn.add(c.commandId);
+  // The commands actors wait on now (after the events above), read only when an intent is open.
+  let waitedOn: Set<string> | undefined;
+  const isWaitedOn = (commandId: string): boolean => {
+    if (waitedOn === undefined) {
+      waitedOn = new Set();
+      const now = run.unitsAndAgents();
+      for (const unit of now.units) for (const c of pendingCommands(unit as never)) waitedOn.add(c.commandId);
+      for (const agent of now.agents) for (const c of pendingCommands(agent as never)) waitedOn.add(c.commandId);
+    }
+    return waitedOn.has(commandId);
+  };
   for (const intent of store.outbox.unconfirmedIntents(run.runId)) {
     if (intent.state === 'failed') continue;
     const compensation = compensationOfIntent(intent);
@@ -131,7 +146,7 @@ export function repairRestoredRun(run: RunHost): ResumeRepairs {
       continue;
     }
     const command = commandOfIntent(intent);
-    if (command === undefined || waitedOn.has(command.commandId) || run.executor.has(command.commandId)) continue;
+    if (command === undefined || run.executor.has(command.commandId) || isWaitedOn(command.commandId)) continue;
     events.emit('drift.found', {
       runId: run.runId,
       kind: DriftKind.intentUnconfirmed,

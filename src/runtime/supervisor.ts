@@ -289,18 +289,25 @@ export class RunHost implements RunPort {
     return this.#child(agentActorId(agentId));
   }
 
-  /** Every unit actor's id and snapshot. */
+  /** Every unit actor's snapshot. */
   units(): Array<ActorView<UnitContext>> {
-    return this.#allActors()
-      .filter((ref) => ref.id.startsWith(UNIT_ACTOR_PREFIX))
-      .map((ref) => ref.getSnapshot() as ActorView<UnitContext>);
+    return this.unitsAndAgents().units;
   }
 
   /** Every agent actor's snapshot. */
   agents(): Array<ActorView<AgentContext>> {
-    return this.#allActors()
-      .filter((ref) => ref.id.startsWith(AGENT_ACTOR_PREFIX))
-      .map((ref) => ref.getSnapshot() as ActorView<AgentContext>);
+    return this.unitsAndAgents().agents;
+  }
+
+  /** Every unit and every agent actor's snapshot, from one walk of the actor tree. */
+  unitsAndAgents(): { units: Array<ActorView<UnitContext>>; agents: Array<ActorView<AgentContext>> } {
+    const units: Array<ActorView<UnitContext>> = [];
+    const agents: Array<ActorView<AgentContext>> = [];
+    for (const ref of this.#allActors()) {
+      if (ref.id.startsWith(UNIT_ACTOR_PREFIX)) units.push(ref.getSnapshot() as ActorView<UnitContext>);
+      else if (ref.id.startsWith(AGENT_ACTOR_PREFIX)) agents.push(ref.getSnapshot() as ActorView<AgentContext>);
+    }
+    return { units, agents };
   }
 
   taskUrl(): string {
