@@ -27,10 +27,14 @@ export class UnreadableFileError extends Error {
 
 /** Parses bytes as a JSON object. @throws UnreadableFileError with the reason (empty, truncated, not an object). */
 export function parseJsonObject(path: string, bytes: Buffer): Record<string, unknown> {
+  return parseJsonObjectText(path, bytes, bytes.toString('utf8'));
+}
+
+function parseJsonObjectText(path: string, bytes: Buffer, text: string): Record<string, unknown> {
   if (bytes.length === 0) throw new UnreadableFileError(path, 'the file is empty (0 bytes), as a power cut during a write without fsync leaves it');
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
+    value = JSON.parse(text);
   } catch (err) {
     throw new UnreadableFileError(path, `the file is not valid JSON (truncated or edited by hand?): ${(err as Error).message}`);
   }
@@ -58,6 +62,8 @@ export interface WriteFacts {
 export class AtomicJsonAdapter<T> implements Adapter<T> {
   #dirReady = false;
   #stageInto: StagedFlush | null = null;
+  #keepText = false;
+  #text: string | undefined;
   /** Whether the last `read()` found the file. */
   found = false;
   lastWrite: WriteFacts | null = null;
@@ -68,11 +74,27 @@ export class AtomicJsonAdapter<T> implements Adapter<T> {
   ) {}
 
   async read(): Promise<T | null> {
+    const keep = this.#keepText;
+    this.#keepText = false;
     const bytes = await this.fs.readFile(this.path);
     this.found = bytes !== null;
     if (bytes === null) return null;
     this.#dirReady = true;
-    return parseJsonObject(this.path, bytes) as T;
+    const text = bytes.toString('utf8');
+    if (keep) this.#text = text;
+    return parseJsonObjectText(this.path, bytes, text) as T;
+  }
+
+  /** Makes the next `read()` keep the file's text for {@link takeText} (records kept as text are cut from it). */
+  keepNextText(): void {
+    this.#keepText = true;
+  }
+
+  /** The text the last `read()` kept, once. */
+  takeText(): string | undefined {
+    const text = this.#text;
+    this.#text = undefined;
+    return text;
   }
 
   /**

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isHitstateError } from '../../src/errors.js';
 import type { Store } from '../../src/store/index.js';
 import { JsonText, RecordMap, stringifyStoreFile } from '../../src/store/layout.js';
+import { recordTexts } from '../../src/store/record-texts.js';
 import { open, removeDir, seedRun, tempDir } from './helpers.js';
 
 /** Roughly what a persisted unit machine snapshot looks like (stack-notes §1.5). */
@@ -128,6 +129,46 @@ Snapshots('when a part of a supervisor is stored then it belongs to the run, and
   } catch (err) {
     assert.ok(isHitstateError(err, 'HST_ERR_RUN_NOT_FOUND'), String(err));
   }
+});
+
+Snapshots('when a records file is cut into record texts then each text parses to its record, whatever the strings and spacing hold', () => {
+  const records = {
+    'unit:a': { s: 'brace } quote " backslash \\ end', n: [1, [2, { x: null }]], e: {}, t: true, f: -1.5e3 },
+    'unit:"odd\\key}': { nested: { deep: [[], [{}]] } },
+    'unit:c': 'just a string',
+  };
+  const file = { format: 'hitstate-store', kind: 'snapshots', records, after: { records: 'not these' } };
+  for (const text of [JSON.stringify(file), JSON.stringify(file, null, 2), JSON.stringify({ records: {} })]) {
+    const texts = recordTexts(text)!;
+    const parsed = (JSON.parse(text) as { records: Record<string, unknown> }).records;
+    assert.equal([...texts.keys()], Object.keys(parsed));
+    for (const [key, own] of texts) assert.equal(JSON.parse(own), parsed[key], key);
+  }
+  assert.is(recordTexts('{"records":[1,2]}'), null, 'records that are not an object');
+  assert.is(recordTexts('[1]'), null, 'a file that is not an object');
+});
+
+Snapshots('when records are read back from a hand-formatted shard then the first read hands out the parsed record, later reads fresh copies, and a rewrite keeps them', async () => {
+  store = await open(dir);
+  seedRun(store, 2);
+  for (let i = 0; i < 2; i++) store.snapshots.put(`unit:r1-u${i}`, { machine: 'unit', machineVersion: 3, snapshot: unitSnapshot(`r1-u${i}`) });
+  await store.close();
+  const path = join(dir, 'sandbox', 'runs', 'r1', 'snapshots-000.json');
+  const written = JSON.parse(readFileSync(path, 'utf8')) as { records: Record<string, unknown> };
+  writeFileSync(path, JSON.stringify(written, null, 2));
+  store = await open(dir);
+  const first = store.snapshots.get('unit:r1-u0')!;
+  assert.equal(first, written.records['unit:r1-u0']);
+  (first.snapshot.context as { attempts: number }).attempts = 7;
+  const second = store.snapshots.get('unit:r1-u0')!;
+  assert.is((second.snapshot.context as { attempts: number }).attempts, 0, 'the first reader\'s changes do not reach the store');
+  assert.equal(store.snapshots.ofRun('r1').map((r) => r.actorId).sort(), ['unit:r1-u0', 'unit:r1-u1']);
+  store.snapshots.put('unit:r1-u1', { machine: 'unit', machineVersion: 3, snapshot: unitSnapshot('r1-u1', 'assigned') });
+  await store.close();
+  const rewritten = JSON.parse(readFileSync(path, 'utf8')) as typeof written;
+  assert.equal(rewritten.records['unit:r1-u0'], written.records['unit:r1-u0']);
+  assert.is((rewritten.records['unit:r1-u1'] as { snapshot: { value: string } }).snapshot.value, 'assigned');
+  store = undefined;
 });
 
 Snapshots.run();
