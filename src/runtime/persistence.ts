@@ -173,14 +173,14 @@ export class ActorPersistence {
    */
   persistNow(): void {
     if (this.#dirty.size === 0) return;
-    const ids = [...this.#dirty];
+    // Agents need their store record before their snapshot; units before agents. Grouped by kind
+    // in one pass (a resume marks every actor of the run at once).
+    const byKind: Record<Kind, string[]> = { run: [], between: [], unit: [], agent: [] };
+    for (const id of this.#dirty) byKind[kindOf(id, this.#rootId)].push(id);
     this.#dirty.clear();
     let runChanged = false;
     let writeRun = false;
-    // Agents need their store record before their snapshot; units before agents.
-    const order: Record<Kind, number> = { run: 0, between: 1, unit: 2, agent: 3 };
-    ids.sort((a, b) => order[kindOf(a, this.#rootId)] - order[kindOf(b, this.#rootId)]);
-    for (const id of ids) {
+    for (const kind of ['run', 'between', 'unit', 'agent'] as const) for (const id of byKind[kind]) {
       const ref = this.#refs.get(id);
       if (ref === undefined) continue;
       const snapshot = ref.getSnapshot();
@@ -189,7 +189,6 @@ export class ActorPersistence {
       const write = this.#restored.get(id) !== snapshot;
       this.#restored.delete(id);
       try {
-        const kind = kindOf(id, this.#rootId);
         if (kind === 'run' || kind === 'between') runChanged = true;
         if (kind === 'run') writeRun ||= write;
         if (kind === 'unit') this.#persistUnit(ref, snapshot as never, write);

@@ -109,13 +109,21 @@ export function readStoredRun(services: RuntimeServices, runId: string): StoredR
   }
   const own = current(root.machine, root.machineVersion, rootId, tree.supervisor);
   const supervisor = { ...own, context: joinSupervisorContext(own.context as Record<string, unknown>, parts) };
-  // An actor is kept only if its whole chain of parents is.
+  // An actor is kept only if its whole chain of parents is (each actor's answer is remembered).
+  const known = new Map<string, boolean>();
   const kept = (id: string, seen = new Set<string>()): boolean => {
+    const answer = known.get(id);
+    if (answer !== undefined) return answer;
     const actor = actors[id];
-    if (actor === undefined || seen.has(id)) return false;
-    if (actor.parentId === null) return true;
-    seen.add(id);
-    return kept(actor.parentId, seen);
+    let keep: boolean;
+    if (actor === undefined || seen.has(id)) keep = false;
+    else if (actor.parentId === null) keep = true;
+    else {
+      seen.add(id);
+      keep = kept(actor.parentId, seen);
+    }
+    known.set(id, keep);
+    return keep;
   };
   for (const id of Object.keys(actors)) {
     if (!kept(id)) {
