@@ -94,6 +94,16 @@ Api('when bucket maps are updated then the old map is unchanged, reads find ever
   assert.ok(Object.keys(a).every((k) => /^b[0-9a-f]{2}$/.test(k)), 'bucket names are never integer-like');
 });
 
+Api('when a bucket is copied by an update then it is a plain object that keeps its key order and equals its JSON', () => {
+  const a = setManyIn(emptyBuckets<number>(), Array.from({ length: 1000 }, (_, i) => [`k${i}`, i] as const));
+  const b = deleteIn(setIn(setIn(a, 'k500', -1), 'new', 7), 'k3');
+  for (const map of [a, b]) for (const bucket of Object.values(map)) assert.is(Object.getPrototypeOf(bucket), Object.prototype);
+  assert.equal(b, JSON.parse(JSON.stringify(b)));
+  const order = (m: typeof a): string[] => [...entriesOf(m)].map(([k]) => k);
+  assert.equal(order(b).filter((k) => k !== 'new'), order(a).filter((k) => k !== 'k3'), 'a delete removes one key and moves no other');
+  assert.equal(order(setIn(a, 'k500', -1)), order(a), 'an updated key keeps its place');
+});
+
 Api('when stored actors are joined with a bad id or a missing parent then it throws saying which', () => {
   assert.throws(() => api.joinTaskRunSnapshot({}, { 'x:1': { parentId: null, snapshot: {} } }), /actor id "x:1"/);
   assert.throws(() => api.joinTaskRunSnapshot({}, { 'unit:u1': { parentId: 'group:9', snapshot: {} } }), /parent "group:9"/);
