@@ -27,14 +27,10 @@ export class UnreadableFileError extends Error {
 
 /** Parses bytes as a JSON object. @throws UnreadableFileError with the reason (empty, truncated, not an object). */
 export function parseJsonObject(path: string, bytes: Buffer): Record<string, unknown> {
-  return parseJsonObjectText(path, bytes, bytes.toString('utf8'));
-}
-
-function parseJsonObjectText(path: string, bytes: Buffer, text: string): Record<string, unknown> {
   if (bytes.length === 0) throw new UnreadableFileError(path, 'the file is empty (0 bytes), as a power cut during a write without fsync leaves it');
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     throw new UnreadableFileError(path, `the file is not valid JSON (truncated or edited by hand?): ${(err as Error).message}`);
   }
@@ -62,8 +58,6 @@ export interface WriteFacts {
 export class AtomicJsonAdapter<T> implements Adapter<T> {
   #dirReady = false;
   #stageInto: StagedFlush | null = null;
-  #keepText = false;
-  #text: string | undefined;
   /** Whether the last `read()` found the file. */
   found = false;
   lastWrite: WriteFacts | null = null;
@@ -74,27 +68,11 @@ export class AtomicJsonAdapter<T> implements Adapter<T> {
   ) {}
 
   async read(): Promise<T | null> {
-    const keep = this.#keepText;
-    this.#keepText = false;
     const bytes = await this.fs.readFile(this.path);
     this.found = bytes !== null;
     if (bytes === null) return null;
     this.#dirReady = true;
-    const text = bytes.toString('utf8');
-    if (keep) this.#text = text;
-    return parseJsonObjectText(this.path, bytes, text) as T;
-  }
-
-  /** Makes the next `read()` keep the file's text for {@link takeText} (records kept as text are cut from it). */
-  keepNextText(): void {
-    this.#keepText = true;
-  }
-
-  /** The text the last `read()` kept, once. */
-  takeText(): string | undefined {
-    const text = this.#text;
-    this.#text = undefined;
-    return text;
+    return parseJsonObject(this.path, bytes) as T;
   }
 
   /**

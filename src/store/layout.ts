@@ -97,22 +97,7 @@ export class RecordMap<V> extends Map<string, V> {
  * handed to a caller.
  */
 export class JsonText {
-  #parsed: object | undefined;
-
-  /** @param parsed - the object `text` was parsed into, when the store has it already and nobody else holds it. */
-  constructor(
-    readonly text: string,
-    parsed?: object,
-  ) {
-    this.#parsed = parsed;
-  }
-
-  /** The object parsed from the text, handed out once (its taker may change it); then undefined. */
-  takeParsed(): object | undefined {
-    const parsed = this.#parsed;
-    this.#parsed = undefined;
-    return parsed;
-  }
+  constructor(readonly text: string) {}
 
   /** For a plain `JSON.stringify` of the file (slower than {@link stringifyStoreFile}, same result). */
   toJSON(): unknown {

@@ -13,9 +13,8 @@ import { backupPath, newestGoodBackup, rotateBackups } from './backups.js';
 import { TEMP_FILE } from './commit-record.js';
 import type { CommittedView } from './committed-view.js';
 import { describeEnvironment, type StoreEnvironment } from './environment.js';
-import { type FileHeader, type FileKind, JsonText, type RecordMap, type RecordsFile, RUNS_DIR, runDirPath, SCHEMA_VERSION, SHARD_FILE, type ShardKind, STORE_FILE, WORKERS_FILE } from './layout.js';
+import { type FileHeader, type FileKind, type RecordsFile, RUNS_DIR, runDirPath, SCHEMA_VERSION, SHARD_FILE, type ShardKind, STORE_FILE, WORKERS_FILE } from './layout.js';
 import { migrateInMemory, migrateStore, schemaVersionOf } from './migrations.js';
-import { recordTexts } from './record-texts.js';
 import {
   checkHeader, EnvironmentProblem, hydrateCore, hydrateRecords, readAgent, readHit, readIntent, readSnapshot, readSubmission,
   readUnit, readWorker, SchemaProblem,
@@ -127,7 +126,7 @@ const READERS: { readonly [K in ShardKind]: { read: (r: Record<string, unknown>,
   units: { read: readUnit, id: (u) => u.id, run: (u) => u.runId },
   agents: { read: readAgent, id: (a) => a.id, run: (a) => a.runId },
   hits: { read: readHit, id: (h) => h.id, run: (h) => h.runId },
-  // Held as their text in the file, with the parsed object for the first reader (holdAsText).
+  // Read from disk as objects; the collection turns them into text when first read.
   snapshots: { read: readSnapshot, id: (s) => (s as SnapshotRecord).actorId, run: (s) => (s as SnapshotRecord).runId },
   submissions: { read: readSubmission, id: (s) => s.agentId },
   outbox: { read: readIntent, id: (i) => i.token, run: (i) => i.runId },
@@ -138,24 +137,8 @@ type ShardRecord<K extends ShardKind> = RunState[K] extends ShardSet<infer R> ? 
 async function loadShard<K extends ShardKind>(state: StoreState, run: RunState, kind: K, index: number, options: LoadOptions): Promise<() => void> {
   const file = state.shardFile<ShardRecord<K>>(run.id, kind, index);
   const reader = READERS[kind] as unknown as { read: (r: Record<string, unknown>, at: string) => ShardRecord<K>; id: (r: ShardRecord<K>) => string; run?: (r: ShardRecord<K>) => string };
-  if (kind === 'snapshots') file.adapter.keepNextText();
   await loadRecords(state, file, kind, run.id, options, reader.read, reader.id, reader.run);
-  if (kind === 'snapshots') holdAsText(file.data.records as unknown as RecordMap<unknown>, file.adapter.takeText());
   return () => (run[kind] as unknown as ShardSet<ShardRecord<K>>).adopt(index, file);
-}
-
-/**
- * Holds each snapshot record as its text in the file (see `collections/snapshots.ts`), with the
- * object parsed from it for its first reader: no serializing again when a restore reads them.
- * A record whose text cannot be cut out (a file not laid out as written) stays as parsed.
- */
-function holdAsText(records: RecordMap<unknown>, text: string | undefined): void {
-  const texts = text === undefined ? null : recordTexts(text);
-  if (texts === null) return;
-  for (const [key, record] of records) {
-    const own = texts.get(key);
-    if (own !== undefined) records.set(key, new JsonText(own, record as object));
-  }
 }
 
 async function loadRun(state: StoreState, run: RunState, options: LoadOptions): Promise<void> {

@@ -5,7 +5,6 @@ import * as assert from 'uvu/assert';
 import { isHitstateError } from '../../src/errors.js';
 import type { Store } from '../../src/store/index.js';
 import { JsonText, RecordMap, stringifyStoreFile } from '../../src/store/layout.js';
-import { recordTexts } from '../../src/store/record-texts.js';
 import { open, removeDir, seedRun, tempDir } from './helpers.js';
 
 /** Roughly what a persisted unit machine snapshot looks like (stack-notes §1.5). */
@@ -129,23 +128,6 @@ Snapshots('when a part of a supervisor is stored then it belongs to the run, and
   } catch (err) {
     assert.ok(isHitstateError(err, 'HST_ERR_RUN_NOT_FOUND'), String(err));
   }
-});
-
-Snapshots('when a records file is cut into record texts then each text parses to its record, whatever the strings and spacing hold', () => {
-  const records = {
-    'unit:a': { s: 'brace } quote " backslash \\ end', n: [1, [2, { x: null }]], e: {}, t: true, f: -1.5e3 },
-    'unit:"odd\\key}': { nested: { deep: [[], [{}]] } },
-    'unit:c': 'just a string',
-  };
-  const file = { format: 'hitstate-store', kind: 'snapshots', records, after: { records: 'not these' } };
-  for (const text of [JSON.stringify(file), JSON.stringify(file, null, 2), JSON.stringify({ records: {} })]) {
-    const texts = recordTexts(text)!;
-    const parsed = (JSON.parse(text) as { records: Record<string, unknown> }).records;
-    assert.equal([...texts.keys()], Object.keys(parsed));
-    for (const [key, own] of texts) assert.equal(JSON.parse(own), parsed[key], key);
-  }
-  assert.is(recordTexts('{"records":[1,2]}'), null, 'records that are not an object');
-  assert.is(recordTexts('[1]'), null, 'a file that is not an object');
 });
 
 Snapshots('when records are read back from a hand-formatted shard then the first read hands out the parsed record, later reads fresh copies, and a rewrite keeps them', async () => {

@@ -4,8 +4,8 @@
  * in fill-then-roll shards per run. The store keeps its own copy of what it is given, as the JSON
  * text it writes ({@link JsonText}: a few kilobytes per actor where the object tree costs several
  * times that), and hands out a fresh copy on every read: XState's restore mutates the object it
- * gets (stack-notes §0 #3), and the caller may keep mutating theirs. A record read from disk is
- * held as its text in the file and the object parsed from it; its first reader gets that object.
+ * gets (stack-notes §0 #3), and the caller may keep mutating theirs. Records read from disk stay
+ * as parsed until first read, then become text.
  *
  * @module
  */
@@ -48,7 +48,7 @@ export type StoredSnapshot = SnapshotRecord | JsonText;
 
 /** A fresh copy of a stored snapshot; one still held as parsed from disk is turned into text on the way. */
 function copyOf(run: RunState, actorId: string, stored: StoredSnapshot): SnapshotRecord {
-  if (stored instanceof JsonText) return (stored.takeParsed() ?? JSON.parse(stored.text)) as SnapshotRecord;
+  if (stored instanceof JsonText) return JSON.parse(stored.text) as SnapshotRecord;
   // The same content in another form: the shard's file does not change. The parsed record was
   // the store's alone (nothing else holds what the loader parsed), so it is the caller's copy now.
   run.snapshots.put(actorId, new JsonText(JSON.stringify(stored)));
