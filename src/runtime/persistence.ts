@@ -87,6 +87,8 @@ export class ActorPersistence {
   readonly #lastSnapshot = new Map<string, unknown>();
   readonly #unitStatus = new Map<string, AssignmentState>();
   readonly #agentStatus = new Map<string, AgentState>();
+  /** Units whose context names an agent the store had no record of yet, by agent id: bound once it has one. */
+  readonly #unitOfNewAgent = new Map<string, { unitId: string; workerId: string }>();
   /** Assignments of the run's agents (to tell which run an audited call belongs to). */
   readonly #assignments = new Set<string>();
   /** Snapshots of restored actors, as stored: the first persist projects them without writing them back. */
@@ -225,7 +227,9 @@ export class ActorPersistence {
     if (record !== undefined) {
       if (record.status !== status) store.units.setStatus(context.unitId, status);
       if (context.agentId !== null && context.workerId !== null && (record.agentId !== context.agentId || record.workerId !== context.workerId)) {
+        // An arriving agent's record is created when the agent is persisted, after its unit (below).
         if (store.agents.get(context.agentId) !== undefined) store.units.assignAgent(context.unitId, context.agentId, context.workerId);
+        else this.#unitOfNewAgent.set(context.agentId, { unitId: context.unitId, workerId: context.workerId });
       } else if (context.agentId === null && record.agentId !== null && status !== 'completed') {
         store.units.clearAgent(context.unitId);
       }
@@ -243,6 +247,7 @@ export class ActorPersistence {
     const status = agentStatusOf(snapshot as never);
     this.#assignments.add(context.assignmentId);
     this.ensureAgentRecord(context, status);
+    this.#bindWaitingUnit(context.agentId);
     if (write) this.#put(ref.id, 'agent', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref) });
     if (store.agents.get(context.agentId)?.status !== status) store.agents.setStatus(context.agentId, status);
     const previous = this.#agentStatus.get(context.agentId) ?? null;
@@ -250,6 +255,17 @@ export class ActorPersistence {
       this.#agentStatus.set(context.agentId, status);
       events.emit('agent.statusChanged', { runId: this.#runId, agentId: context.agentId, unitId: context.unitId, workerId: context.workerId, status, previous, at: clock.now() });
     }
+  }
+
+  /** Binds the unit that named this agent before the store had its record, if the unit still names it. */
+  #bindWaitingUnit(agentId: string): void {
+    const waiting = this.#unitOfNewAgent.get(agentId);
+    if (waiting === undefined) return;
+    this.#unitOfNewAgent.delete(agentId);
+    const unit = this.#refs.get(`${UNIT_ACTOR_PREFIX}${waiting.unitId}`)?.getSnapshot().context as UnitContext | undefined;
+    const record = this.#services.store.units.get(waiting.unitId);
+    if (unit?.agentId !== agentId || unit.workerId !== waiting.workerId || record === undefined) return;
+    if (record.agentId !== agentId || record.workerId !== waiting.workerId) this.#services.store.units.assignAgent(waiting.unitId, agentId, waiting.workerId);
   }
 
   /** Creates the store record of an agent the store does not know yet (an arrival, a reconciled submission). */
