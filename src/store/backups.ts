@@ -13,8 +13,8 @@ export const backupPath = (path: string, n: number): string => `${path}.bak.${n}
 /**
  * Takes a backup of `path` unless `.bak.1` already holds its content. `.bak.1` is known to hold it
  * when it has the same size and was written after the file (every store write replaces the file,
- * giving it a newer time); only when the times tie are the bytes compared. Returns true when a
- * backup was taken.
+ * giving it a newer time); otherwise, at the same size, the bytes are compared. Returns true when
+ * a backup was taken.
  */
 export async function rotateBackups(fs: StoreFileSystem, path: string, count: number): Promise<boolean> {
   if (count < 1) return false;
@@ -23,10 +23,9 @@ export async function rotateBackups(fs: StoreFileSystem, path: string, count: nu
   const newest = await fs.statFile(backupPath(path, 1));
   if (newest !== null && newest.size === file.size) {
     if (newest.modifiedAt > file.modifiedAt) return false;
-    if (newest.modifiedAt === file.modifiedAt) {
-      const [a, b] = await Promise.all([fs.readFile(path), fs.readFile(backupPath(path, 1))]);
-      if (a !== null && b !== null && a.equals(b)) return false;
-    }
+    // The times tie, or the store was copied without its files' times (cp, rsync -r): the bytes decide.
+    const [a, b] = await Promise.all([fs.readFile(path), fs.readFile(backupPath(path, 1))]);
+    if (a !== null && b !== null && a.equals(b)) return false;
   }
   await fs.removeFile(backupPath(path, count));
   for (let n = count - 1; n >= 1; n--) {

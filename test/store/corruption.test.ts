@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -112,6 +112,25 @@ Corruption('when the store is opened and closed without changes then backups are
   assert.match(readFileSync(bak(1), 'utf8'), /"completed"/);
   assert.match(readFileSync(bak(2), 'utf8'), /"assigned"/);
   assert.not.ok(existsSync(bak(3)));
+});
+
+Corruption('when a store was copied without its files\' times then opening backs up only what differs from its newest backup', async () => {
+  const store = await open(dir);
+  seedRun(store, 1);
+  await store.close();
+  const path = join(env, 'runs', 'r1', 'units-000.json');
+  // A copy that wrote each .bak.1 before its file: the backup is older, the content the same.
+  utimesSync(`${path}.bak.1`, new Date(2020, 0, 1), new Date(2020, 0, 1));
+  const again = await open(dir);
+  assert.not.ok(again.openReport.backedUp.includes(path), JSON.stringify(again.openReport.backedUp));
+  assert.not.ok(existsSync(`${path}.bak.2`), 'the same content is not pushed into the rotation again');
+  await again.close();
+  const same = readFileSync(path, 'utf8');
+  writeFileSync(path, same.replace('"created"', '"-reated"'));
+  utimesSync(`${path}.bak.1`, new Date(2020, 0, 1), new Date(2020, 0, 1));
+  const changed = await open(dir);
+  assert.equal(changed.openReport.backedUp, [path], 'same size, other bytes: backed up');
+  await changed.close();
 });
 
 Corruption('when a file was changed by hand since the last close then opening backs it up first', async () => {
