@@ -31,6 +31,17 @@ async function registered(world: World, runId: string): Promise<SimWorker> {
   return w;
 }
 
+/** W1 registered on the run's one HIT, then a forger registered an invented assignment on it. */
+async function displacedByForger(world: World, forgedAssignmentId: string): Promise<{ runId: string; w1: SimWorker; unitId: string; forger: SimWorker }> {
+  const runId = await launched(world, 1);
+  const w1 = await registered(world, runId);
+  const forger = world.worker();
+  forger.hitId = w1.hitId;
+  forger.assignmentId = forgedAssignmentId;
+  assert.is((await forger.register()).status, 200, 'a registration cannot be verified while the assignment is in progress');
+  return { runId, w1, unitId: w1.unitId!, forger };
+}
+
 /** The assignments MTurk holds for the run's HITs, as [worker, status]. */
 function assignmentsOnMTurk(world: World): Array<[string, string]> {
   return world.account().hits.flatMap((h) => h.assignments.map((a) => [a.workerId, a.status] as [string, string]));
@@ -88,13 +99,7 @@ Retake('when the bound worker already stored a submission then another registrat
 
 Retake('when a forged registration displaces W1 and W1 then submits on MTurk then W1’s data is stored once, the unit is W1’s and nothing is paid to the forger', async ({ world }) => {
   const { runtime } = world;
-  const runId = await launched(world, 1);
-  const w1 = await registered(world, runId);
-  const unitId = w1.unitId!;
-  const forger = world.worker();
-  forger.hitId = w1.hitId;
-  forger.assignmentId = 'FORGEDASSIGNMENT000000000001';
-  assert.is((await forger.register()).status, 200, 'a registration cannot be verified while the assignment is in progress');
+  const { runId, w1, unitId, forger } = await displacedByForger(world, 'FORGEDASSIGNMENT000000000001');
   assert.is(runtime.agentStatus(w1.agentId!), 'returned');
   assert.is((await forger.submitToServer({ sentiment: 'negative', comment: 'forged' })).status, 200);
 
@@ -127,13 +132,7 @@ Retake('when a forged registration displaces W1 and W1 then submits on MTurk the
 
 Retake('when a forged registration displaces W1 and W1 submits only on MTurk then reconciliation stores W1’s data once under W1', async ({ world }) => {
   const { runtime } = world;
-  const runId = await launched(world, 1);
-  const w1 = await registered(world, runId);
-  const unitId = w1.unitId!;
-  const forger = world.worker();
-  forger.hitId = w1.hitId;
-  forger.assignmentId = 'FORGEDASSIGNMENT000000000002';
-  assert.is((await forger.register()).status, 200);
+  const { runId, w1, unitId, forger } = await displacedByForger(world, 'FORGEDASSIGNMENT000000000002');
   const drift: string[] = [];
   runtime.events.on('drift.found', (e) => drift.push(e.kind));
   await w1.submitToMTurk({ sentiment: 'neutral', comment: 'straight to MTurk' });
