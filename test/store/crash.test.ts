@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isHitstateError } from '../../src/errors.js';
-import { collect, dumpStore, kill, open, rejection, removeDir, root, startChild, tempDir } from './helpers.js';
+import { collect, dumpStore, kill, open, rejection, removeDir, root, startChild, tempDir, filesUnder } from './helpers.js';
 
 const Crash = suite('store flush killed at every step');
 const dirs: string[] = [];
@@ -42,21 +42,8 @@ function plan(): Promise<Plan> {
   });
 }
 
-/** Every file under `dir` with its bytes, to prove a read-only open changed nothing. */
-function files(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out[relative(dir, path)] = readFileSync(path).toString('base64');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
-const temps = (dir: string): string[] => Object.keys(files(dir)).filter((p) => /(^|[\\/])\.[^\\/]+\.tmp$/.test(p));
+const temps = (dir: string): string[] => Object.keys(filesUnder(dir)).filter((p) => /(^|[\\/])\.[^\\/]+\.tmp$/.test(p));
 
 /** Runs `work` over `items`, `limit` at a time (each item is a child process). */
 async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -91,12 +78,12 @@ Crash('when the writer is killed before each operation of a multi-file flush, or
     const committed = step > p.commit;
     const expected = committed ? p.b : p.a;
 
-    const before = files(dir);
+    const before = filesUnder(dir);
     const look = await open(dir, { readOnly: true });
     assert.equal(await dumpStore(look), expected, `read-only, ${label}`);
     assert.is(look.openReport.heldBy, null, 'the dead writer holds nothing');
     await look.close();
-    assert.equal(files(dir), before, `a read-only open changes nothing (${label})`);
+    assert.equal(filesUnder(dir), before, `a read-only open changes nothing (${label})`);
 
     const store = await open(dir);
     assert.equal(await dumpStore(store), expected, label);
@@ -124,12 +111,12 @@ Crash('when a temp file of a committed write is damaged then opening refuses, na
   await crashAt(dir, firstRename, false);
   const temp = join(dir, 'sandbox', 'runs', 'r1', '.units-000.json.2.tmp');
   writeFileSync(temp, readFileSync(temp, 'utf8').replace('"completed"', '"abandoned"'));
-  const before = files(dir);
+  const before = filesUnder(dir);
   for (const readOnly of [true, false]) {
     const err = await rejection(open(dir, { readOnly }));
     assert.ok(isHitstateError(err, 'HST_ERR_STORE_CORRUPT'), String(err));
     assert.match((err as Error).message, temp);
-    const after = files(dir);
+    const after = filesUnder(dir);
     delete after[join('sandbox', 'store.json.lock')];
     delete before[join('sandbox', 'store.json.lock')];
     assert.equal(after, before, `nothing changed (readOnly: ${readOnly})`);

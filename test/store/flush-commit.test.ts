@@ -1,10 +1,10 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isHitstateError } from '../../src/errors.js';
-import { nodeFileSystem, type Store, type StoreFileSystem } from '../../src/store/index.js';
-import { collect, open, rejection, removeDir, seedRun, tempDir } from './helpers.js';
+import type { Store } from '../../src/store/index.js';
+import { collect, open, rejection, removeDir, seedRun, tempDir, filesUnder, recordingFs } from './helpers.js';
 
 const Flush = suite('store write committed across files');
 let dir = '';
@@ -24,35 +24,13 @@ const track = async (p: Promise<Store>): Promise<Store> => {
   return store;
 };
 
-function files(base: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out[relative(base, path)] = readFileSync(path).toString('base64');
-    }
-  };
-  walk(base);
-  return out;
-}
 
-const temps = (): string[] => Object.keys(files(dir)).filter((p) => /\.tmp$/.test(p));
+const temps = (): string[] => Object.keys(filesUnder(dir)).filter((p) => /\.tmp$/.test(p));
 const snapshot = (value: string) => ({ machine: 'unit', machineVersion: 1, snapshot: { value } });
 
 /** A store with run r1 (two units, their snapshots) written, and a file system whose faults the test switches on. */
-async function storeWith(fault: (op: 'write' | 'rename', path: string) => Promise<void> | void): Promise<Store> {
-  const fs: StoreFileSystem = {
-    ...nodeFileSystem,
-    async writeFileDurable(path, text) {
-      await fault('write', path);
-      return nodeFileSystem.writeFileDurable(path, text);
-    },
-    async rename(from, to) {
-      await fault('rename', to);
-      return nodeFileSystem.rename(from, to);
-    },
-  };
+async function storeWith(fault: (op: string, path: string) => Promise<void> | void): Promise<Store> {
+  const { fs } = recordingFs(fault);
   const store = await track(open(dir, { fileSystem: fs }));
   seedRun(store, 2);
   store.snapshots.put('unit:r1-u0', snapshot('created'));
@@ -68,7 +46,7 @@ Flush('when a write fails before it commits then no store file changes, its temp
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     }
   });
-  const before = files(dir);
+  const before = filesUnder(dir);
   store.units.setStatus('r1-u0', 'launched');
   store.snapshots.put('unit:r1-u0', snapshot('launched'));
   store.audit.append({ operation: 'CreateHITWithHITType', outcome: 'ok', runId: 'r1' });
@@ -76,7 +54,7 @@ Flush('when a write fails before it commits then no store file changes, its temp
   const err = await rejection(store.flush());
   assert.ok(isHitstateError(err, 'HST_ERR_STORE_WRITE_FAILED'), String(err));
   assert.match((err as Error).message, /snapshots-000\.json failed: ENOSPC[\s\S]*Nothing of this write reached the store files/);
-  assert.equal(files(dir), before, 'no store file changed and no temp file is left');
+  assert.equal(filesUnder(dir), before, 'no store file changed and no temp file is left');
   assert.ok(store.stats().pending);
   await store.flush();
   await store.close();

@@ -1,9 +1,9 @@
 // Shared by the store tests: temp directories, a file system that records and injects faults,
 // a small seeded run, and a child-process runner for the fixtures under test/fixtures/store/.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VirtualClock } from '../../src/clock.js';
 import { nodeFileSystem, openStore, type Store, type StoreFileSystem, type StoreOptions } from '../../src/store/index.js';
@@ -20,6 +20,20 @@ export function removeDir(dir: string): void {
 }
 
 /** Opens a sandbox store in `dir` on a virtual clock unless told otherwise. */
+/** Every file under `dir` (relative path -> bytes as base64), to prove an operation changed nothing on disk. */
+export function filesUnder(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else out[relative(dir, path)] = readFileSync(path).toString('base64');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
 export function open(dir: string, options: Partial<StoreOptions> = {}): Promise<Store> {
   return openStore({ dir, environment: SANDBOX, clock: new VirtualClock(), ...options });
 }

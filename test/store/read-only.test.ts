@@ -1,10 +1,10 @@
-import { cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isHitstateError } from '../../src/errors.js';
 import { nodeFileSystem, type Store, type StoreFileSystem } from '../../src/store/index.js';
-import { collect, dumpStore, open, rejection, removeDir, root, seedRun, tempDir } from './helpers.js';
+import { collect, dumpStore, open, rejection, removeDir, root, seedRun, tempDir, filesUnder } from './helpers.js';
 
 const ReadOnly = suite('store opened read-only');
 let dir = '';
@@ -24,18 +24,6 @@ const track = async (p: Promise<Store>): Promise<Store> => {
   return store;
 };
 
-function files(base: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out[relative(base, path)] = readFileSync(path).toString('base64');
-    }
-  };
-  walk(base);
-  return out;
-}
 
 /** A store with one run, an agent that submitted, a money intent and audit lines; left closed. */
 async function filled(): Promise<void> {
@@ -93,7 +81,7 @@ const READS = new Set([
 
 ReadOnly('when a store is opened read-only then every method that changes data throws HST_ERR_STORE_READ_ONLY and nothing changes, in memory or on disk', async () => {
   await filled();
-  const before = files(dir);
+  const before = filesUnder(dir);
   const look = await track(open(dir, { readOnly: true }));
   assert.ok(look.readOnly);
   const state = await dumpStore(look);
@@ -114,7 +102,7 @@ ReadOnly('when a store is opened read-only then every method that changes data t
   assert.equal(await dumpStore(look), state, 'memory is unchanged');
   assert.equal(look.stats().writes, 0);
   await look.close();
-  assert.equal(files(dir), before, 'no file was created, changed, rotated or removed');
+  assert.equal(filesUnder(dir), before, 'no file was created, changed, rotated or removed');
   assert.ok(isHitstateError(await rejection(look.flush()), 'HST_ERR_STORE_CLOSED'));
 });
 
@@ -200,14 +188,14 @@ ReadOnly('when the environment has no directory then a read-only open refuses an
 
 ReadOnly('when the store is at schema 0 then a read-only open migrates it in memory and leaves its files as they are', async () => {
   cpSync(join(root, 'test', 'fixtures', 'store', 'v0'), dir, { recursive: true });
-  const before = files(dir);
+  const before = filesUnder(dir);
   const look = await track(open(dir, { readOnly: true }));
   assert.is(look.openReport.migratedFrom, 0);
   assert.is(look.openReport.migrationBackup, null);
   assert.equal(look.units.statusCounts('pilot-1'), { completed: 1, launched: 1, created: 1 });
   assert.equal(look.agents.submission('ag-1'), { labels: ['cat', 'dog', 'cat'], comment: 'fun task' });
   await look.close();
-  assert.equal(files(dir), before);
+  assert.equal(filesUnder(dir), before);
 });
 
 ReadOnly.run();
