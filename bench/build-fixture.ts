@@ -6,6 +6,8 @@ import { formatMs } from './support/numbers.js';
 export async function measure(args: { dir: string; units: number; seed: number }): Promise<RunFixture> {
   const fixture = await buildRunFixture(args);
   const b = fixture.build;
-  progress(`built ${args.units} assigned units: launch ${formatMs(b.launchWallMs)} wall (${formatMs(b.launchCpuMs)} CPU), bulk arrivals ${formatMs(b.arrivalsWallMs)}, registerAgent at full size ${formatMs(b.registerMedianMs)} median`);
+  progress(
+    `built ${args.units} assigned units: launch ${formatMs(b.launchWallMs)} wall (${formatMs(b.launchCpuMs)} CPU), bulk arrivals ${formatMs(b.arrivalsWallMs)}, registerAgent at full size ${formatMs(b.registerMedianMs)} median`,
+  );
   return fixture;
 }

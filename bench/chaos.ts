@@ -55,9 +55,11 @@ async function main(): Promise<void> {
   }
   const only = new Set((option('--only') ?? ALL.join(',')).split(','));
   const unknown = [...only].filter((c) => !(ALL as readonly string[]).includes(c));
-  if (unknown.length > 0) throw new Error(`--only takes a comma-separated list of ${ALL.join(', ')}; got ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`--only takes a comma-separated list of ${ALL.join(', ')}; got ${unknown.join(', ')}`);
   const seeds = option('--seeds')?.split(',').map(Number);
-  if (seeds !== undefined && seeds.some((s) => !Number.isInteger(s) || s < 1)) throw new Error(`--seeds takes positive integers, got ${option('--seeds')}`);
+  if (seeds?.some((s) => !Number.isInteger(s) || s < 1))
+    throw new Error(`--seeds takes positive integers, got ${option('--seeds')}`);
   const full = only.size === ALL.length && seeds === undefined;
   const jobs = Math.max(1, Number(process.env.HITSTATE_CHAOS_JOBS ?? 3));
   const started = performance.now();
@@ -67,16 +69,26 @@ async function main(): Promise<void> {
   say(`- kill: ${killSeeds.length} runs of ${KILL_UNITS} units, ${jobs} at a time`);
   const killRuns = await inPool(killSeeds, jobs, async (seed) => {
     const run = await runKill(seed, KILL_UNITS);
-    say(`  seed ${seed}: ${run.kills.map((k) => `${k.operation}/${k.mode}`).join(', ') || 'no kill landed'}; ${run.restarts} restarts; ${run.problems.length === 0 ? 'ok' : `BROKEN: ${run.problems.join('; ')}`}`);
+    say(
+      `  seed ${seed}: ${run.kills.map((k) => `${k.operation}/${k.mode}`).join(', ') || 'no kill landed'}; ${run.restarts} restarts; ${run.problems.length === 0 ? 'ok' : `BROKEN: ${run.problems.join('; ')}`}`,
+    );
     return run;
   });
 
   const faultSeeds = only.has('faults') ? (seeds ?? FAULT_SEEDS) : [];
-  say(`- faults: ${faultSeeds.length} runs of ${FAULT_UNITS} units, ${FAULT_RATE * 100}% faults, throttled at ${TIGHT_THROTTLE.ratePerSecond}/s burst ${TIGHT_THROTTLE.burst}`);
+  say(
+    `- faults: ${faultSeeds.length} runs of ${FAULT_UNITS} units, ${FAULT_RATE * 100}% faults, throttled at ${TIGHT_THROTTLE.ratePerSecond}/s burst ${TIGHT_THROTTLE.burst}`,
+  );
   const faultRuns = await inPool(faultSeeds, jobs, async (seed) => {
-    const run = await runScenario({ seed, units: FAULT_UNITS, sim: { faultRate: FAULT_RATE, throttle: TIGHT_THROTTLE } });
+    const run = await runScenario({
+      seed,
+      units: FAULT_UNITS,
+      sim: { faultRate: FAULT_RATE, throttle: TIGHT_THROTTLE },
+    });
     const broken = [...run.violations.map((v) => `${v.invariant}: ${v.detail}`), ...run.problems];
-    say(`  seed ${seed}: ${run.faults + run.dropped} faults, ${run.throttled} throttled; ${broken.length === 0 ? 'ok' : `BROKEN: ${broken.join('; ')}`}`);
+    say(
+      `  seed ${seed}: ${run.faults + run.dropped} faults, ${run.throttled} throttled; ${broken.length === 0 ? 'ok' : `BROKEN: ${broken.join('; ')}`}`,
+    );
     return run;
   });
 
@@ -98,10 +110,18 @@ async function main(): Promise<void> {
   };
   const s = summarize(results);
   say('');
-  say(`runs ${s.runs}, kills ${s.kills} (${Object.entries(s.killsByPhase).map(([p, n]) => `${p} ${n}`).join(', ')}), restarts ${s.restarts}, faults injected ${s.faultsInjected}, throttled ${s.throttled}, bad inputs ${s.badInputs}`);
+  say(
+    `runs ${s.runs}, kills ${s.kills} (${Object.entries(s.killsByPhase)
+      .map(([p, n]) => `${p} ${n}`)
+      .join(
+        ', ',
+      )}), restarts ${s.restarts}, faults injected ${s.faultsInjected}, throttled ${s.throttled}, bad inputs ${s.badInputs}`,
+  );
   say(`${s.violations === 0 ? 'PASS' : 'MISS'}  invariant violations: ${s.violations} (target 0)`);
   say(`${s.unfinishedRuns === 0 ? 'PASS' : 'MISS'}  runs that could not finish: ${s.unfinishedRuns} (target 0)`);
-  say(`${s.unexpectedAnswers === 0 ? 'PASS' : 'MISS'}  bad inputs answered otherwise than documented: ${s.unexpectedAnswers} (target 0)`);
+  say(
+    `${s.unexpectedAnswers === 0 ? 'PASS' : 'MISS'}  bad inputs answered otherwise than documented: ${s.unexpectedAnswers} (target 0)`,
+  );
   say(`${Math.round(results.wallSeconds)} s in all`);
   if (s.violations + s.unfinishedRuns + s.unexpectedAnswers > 0) process.exitCode = 1;
   if (!full) {

@@ -29,19 +29,26 @@ export interface DetectionResult {
 
 export async function measure(args: DetectionArgs): Promise<DetectionResult> {
   const random = seededRandom(args.seed);
-  const world = await createWorld({ seed: args.seed, runtime: { pollIntervalMs: { activeMs: args.activePollMs, idleMs: RUNTIME_DEFAULTS.idlePollMs } } });
+  const world = await createWorld({
+    seed: args.seed,
+    runtime: { pollIntervalMs: { activeMs: args.activePollMs, idleMs: RUNTIME_DEFAULTS.idlePollMs } },
+  });
   try {
     const { runtime } = world;
     const units = args.samples * DETECTION_KINDS.length;
     const { runId } = await runtime.launchRun(world.config({ units }));
-    await world.drive(() => runtime.runInfo(runId).counts.launched === units, { label: 'launch', maxMs: 6 * 3_600_000 });
+    await world.drive(() => runtime.runInfo(runId).counts.launched === units, {
+      label: 'launch',
+      maxMs: 6 * 3_600_000,
+    });
     const latenciesMs: Record<DetectionKind, number[]> = { submit: [], 'missed submit': [], return: [] };
     for (let i = 0; i < args.samples; i++) {
       for (const kind of DETECTION_KINDS) {
         const worker = world.worker();
         await worker.accept(world.hitTypeId(runId));
         const registered = await worker.register();
-        if (registered.status !== 200) throw new Error(`registration refused: ${registered.status} ${JSON.stringify(registered.json)}`);
+        if (registered.status !== 200)
+          throw new Error(`registration refused: ${registered.status} ${JSON.stringify(registered.json)}`);
         await world.drive(() => runtime.unitStatus(worker.unitId!) === 'assigned', { label: 'assigned' });
         await world.advance(Math.floor(random() * args.activePollMs));
         const data = { sentiment: 'neutral', comment: `${kind} ${i}` };
@@ -54,7 +61,8 @@ export async function measure(args: DetectionArgs): Promise<DetectionResult> {
           done = () => runtime.unitStatus(unitId) === 'completed';
         } else if (kind === 'missed submit') {
           await worker.submitToMTurk(data);
-          done = () => runtime.unitStatus(unitId) === 'completed' && runtime.store.agents.submission(agentId) !== undefined;
+          done = () =>
+            runtime.unitStatus(unitId) === 'completed' && runtime.store.agents.submission(agentId) !== undefined;
         } else {
           await worker.returnHIT();
           done = () => runtime.agentStatus(agentId) === 'returned' && runtime.unitStatus(unitId) === 'launched';
@@ -63,8 +71,11 @@ export async function measure(args: DetectionArgs): Promise<DetectionResult> {
         latenciesMs[kind].push(world.clock.now() - start);
       }
     }
-    progress(`poll ${args.activePollMs / 1000} s: ${DETECTION_KINDS.map((k) => `${k} max ${Math.max(...latenciesMs[k]) / 1000} s`).join(', ')}`);
-    if (world.errors.length > 0) throw new Error(`the runtime reported errors:\n${world.errors.map((e) => e.message).join('\n')}`);
+    progress(
+      `poll ${args.activePollMs / 1000} s: ${DETECTION_KINDS.map((k) => `${k} max ${Math.max(...latenciesMs[k]) / 1000} s`).join(', ')}`,
+    );
+    if (world.errors.length > 0)
+      throw new Error(`the runtime reported errors:\n${world.errors.map((e) => e.message).join('\n')}`);
     return { activePollMs: args.activePollMs, latenciesMs };
   } finally {
     await world.close();

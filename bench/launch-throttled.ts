@@ -43,11 +43,18 @@ export interface LaunchThrottledResult {
 
 export async function measure(args: LaunchThrottledArgs): Promise<LaunchThrottledResult> {
   const clock = new VirtualClock(Date.UTC(2026, 0, 1));
-  const sim = await createSimulator({ clock, seed: args.seed, throttle: { ratePerSecond: args.ratePerSecond, burst: args.burst } });
+  const sim = await createSimulator({
+    clock,
+    seed: args.seed,
+    throttle: { ratePerSecond: args.ratePerSecond, burst: args.burst },
+  });
   const storeDir = mkdtempSync(join(tmpdir(), 'hitstate-'));
   const runtime = await createRuntime({
     environment: { kind: 'custom', endpoint: sim.url },
-    requester: { name: 'bench', credentials: { kind: 'static', accessKeyId: 'AKIDTHROTTLE', secretAccessKey: 'bench-secret' } },
+    requester: {
+      name: 'bench',
+      credentials: { kind: 'static', accessKeyId: 'AKIDTHROTTLE', secretAccessKey: 'bench-secret' },
+    },
     clock,
     storeDir,
   });
@@ -72,7 +79,10 @@ export async function measure(args: LaunchThrottledArgs): Promise<LaunchThrottle
       clock,
       () => {
         const launched = runtime.runInfo(runId).counts.launched;
-        if (launched >= reported + 250) progress(`${(reported = launched)} launched after ${((clock.now() - start) / 1000).toFixed(1)} s of virtual time`);
+        if (launched >= reported + 250)
+          progress(
+            `${(reported = launched)} launched after ${((clock.now() - start) / 1000).toFixed(1)} s of virtual time`,
+          );
         return launched === args.units;
       },
       { label: 'throttled launch', stepMs: 200 },

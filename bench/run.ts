@@ -57,7 +57,8 @@ function selection(): Set<BenchName> {
   if (i < 0) return new Set(ALL);
   const names = (args[i + 1] ?? '').split(',').filter(Boolean);
   const unknown = names.filter((n) => !(ALL as readonly string[]).includes(n));
-  if (names.length === 0 || unknown.length > 0) throw new Error(`--only takes a comma-separated list of ${ALL.join(', ')}; got ${JSON.stringify(args[i + 1])}`);
+  if (names.length === 0 || unknown.length > 0)
+    throw new Error(`--only takes a comma-separated list of ${ALL.join(', ')}; got ${JSON.stringify(args[i + 1])}`);
   return new Set(names as BenchName[]);
 }
 
@@ -71,12 +72,16 @@ async function runStoreBench(): Promise<StoreResults> {
   const file = join(root, 'bench', 'results-store.json');
   const started = Date.now();
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
     child.on('error', reject);
     child.on('close', (c) => resolve(c));
   });
   // The store benchmark exits 1 when one of its targets is missed; its figures are still written.
-  if (statSync(file).mtimeMs < started) throw new Error(`the datastore benchmark exited with ${code} without writing ${file}`);
+  if (statSync(file).mtimeMs < started)
+    throw new Error(`the datastore benchmark exited with ${code} without writing ${file}`);
   return JSON.parse(readFileSync(file, 'utf8')) as StoreResults;
 }
 
@@ -84,7 +89,10 @@ async function runStoreBench(): Promise<StoreResults> {
 function render(): void {
   const measured = JSON.parse(readFileSync(join(root, 'bench', 'results.json'), 'utf8')) as BenchResults;
   const verdicts = evaluate(measured);
-  writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify({ ...measured, targets: verdicts }, null, 2)}\n`);
+  writeFileSync(
+    join(root, 'bench', 'results.json'),
+    `${JSON.stringify({ ...measured, targets: verdicts }, null, 2)}\n`,
+  );
   writeSection(BENCH_SECTION, renderBenchSection(measured, verdicts), { before: '<!-- bench:store:start -->' });
   say(`rewrote docs/benchmarks.md from bench/results.json (measured ${measured.machine.date})`);
 }
@@ -107,7 +115,9 @@ async function main(): Promise<void> {
   };
   const fixtureBuilds: Record<string, 'cached' | 'built'> = {};
   const fixture = async (units: number, note = ''): Promise<RunFixture> => {
-    const { fixture: f, cached } = await cachedFixture(units, SEED, fresh, (dir) => child(`fixture: ${formatCount(units)} assigned units${note}`, 'build-fixture', { dir, units, seed: SEED }));
+    const { fixture: f, cached } = await cachedFixture(units, SEED, fresh, (dir) =>
+      child(`fixture: ${formatCount(units)} assigned units${note}`, 'build-fixture', { dir, units, seed: SEED }),
+    );
     fixtureBuilds[units] = cached ? 'cached' : 'built';
     if (cached) say(`- fixture: ${formatCount(units)} assigned units (cached, ${f.dir})`);
     return f;
@@ -122,33 +132,64 @@ async function main(): Promise<void> {
     const sync: SyncCostResult[] = [];
     for (const units of SYNC_SIZES) {
       fixtures[units] = await fixture(units);
-      sync.push(await child<SyncCostArgs, SyncCostResult>(`1. status-sync cost, ${units} live units`, 'sync-cost', { fixture: fixtures[units]! }));
+      sync.push(
+        await child<SyncCostArgs, SyncCostResult>(`1. status-sync cost, ${units} live units`, 'sync-cost', {
+          fixture: fixtures[units]!,
+        }),
+      );
     }
     results.syncCost = sync;
   }
   if (only.has('detection')) {
     const detection: DetectionResult[] = [];
     for (const activePollMs of DETECTION_POLLS_MS) {
-      detection.push(await child<DetectionArgs, DetectionResult>(`2. detection latency, poll every ${activePollMs / 1000} s`, 'detection-latency', { activePollMs, samples: DETECTION_SAMPLES, seed: SEED }));
+      detection.push(
+        await child<DetectionArgs, DetectionResult>(
+          `2. detection latency, poll every ${activePollMs / 1000} s`,
+          'detection-latency',
+          { activePollMs, samples: DETECTION_SAMPLES, seed: SEED },
+        ),
+      );
     }
-    results.detection = { defaultPollMs: RUNTIME_DEFAULTS.activePollMs, samples: DETECTION_SAMPLES, byInterval: detection };
+    results.detection = {
+      defaultPollMs: RUNTIME_DEFAULTS.activePollMs,
+      samples: DETECTION_SAMPLES,
+      byInterval: detection,
+    };
   }
   if (only.has('launch')) {
-    results.launchThrottled = await child<LaunchThrottledArgs, LaunchThrottledResult>(`3. launch ${LAUNCH.units} HITs at ${LAUNCH.ratePerSecond} requests/s`, 'launch-throttled', LAUNCH);
+    results.launchThrottled = await child<LaunchThrottledArgs, LaunchThrottledResult>(
+      `3. launch ${LAUNCH.units} HITs at ${LAUNCH.ratePerSecond} requests/s`,
+      'launch-throttled',
+      LAUNCH,
+    );
   }
   if (big !== undefined) {
     fixtures[SCALE_UNITS] = await big;
     results.fixtures = fixtures;
     const b = fixtures[SCALE_UNITS]!.build;
-    say(`  (${formatCount(SCALE_UNITS)}-unit fixture ${fixtureBuilds[SCALE_UNITS]}; building it took: launch ${formatMs(b.launchWallMs)} wall, ${formatMs(b.launchCpuMs)} CPU; registerAgent at full size ${formatMs(b.registerMedianMs)})`);
+    say(
+      `  (${formatCount(SCALE_UNITS)}-unit fixture ${fixtureBuilds[SCALE_UNITS]}; building it took: launch ${formatMs(b.launchWallMs)} wall, ${formatMs(b.launchCpuMs)} CPU; registerAgent at full size ${formatMs(b.registerMedianMs)})`,
+    );
   }
   if (only.has('sync')) {
-    results.syncCost!.push(await child<SyncCostArgs, SyncCostResult>(`1. status-sync cost, ${SCALE_UNITS} live units`, 'sync-cost', { fixture: fixtures[SCALE_UNITS]! }));
+    results.syncCost!.push(
+      await child<SyncCostArgs, SyncCostResult>(`1. status-sync cost, ${SCALE_UNITS} live units`, 'sync-cost', {
+        fixture: fixtures[SCALE_UNITS]!,
+      }),
+    );
   }
   if (only.has('scale')) {
     const samples: ScaleResult[] = [];
     for (let k = 0; k < SCALE_REPETITIONS; k++) {
-      samples.push(await child<ScaleArgs, ScaleResult>(`4. scale, ${SCALE_UNITS} units with agents (${k + 1} of ${SCALE_REPETITIONS})`, 'scale', { fixture: fixtures[SCALE_UNITS]! }, ['--expose-gc']));
+      samples.push(
+        await child<ScaleArgs, ScaleResult>(
+          `4. scale, ${SCALE_UNITS} units with agents (${k + 1} of ${SCALE_REPETITIONS})`,
+          'scale',
+          { fixture: fixtures[SCALE_UNITS]! },
+          ['--expose-gc'],
+        ),
+      );
     }
     results.scale = samples;
   }
@@ -164,13 +205,18 @@ async function main(): Promise<void> {
   say('');
   for (const row of verdicts) say(verdictLine(row));
   const missed = verdicts.filter((r) => !r.pass).length;
-  say(`\n${verdicts.length - missed} of ${verdicts.length} targets met, ${missed} missed; ${wallSeconds.toFixed(0)} s in all`);
+  say(
+    `\n${verdicts.length - missed} of ${verdicts.length} targets met, ${missed} missed; ${wallSeconds.toFixed(0)} s in all`,
+  );
   if (missed > 0) process.exitCode = 1;
   if (!full) {
     say('(--only: results and docs not written)');
     return;
   }
-  writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify({ ...complete, targets: verdicts }, null, 2)}\n`);
+  writeFileSync(
+    join(root, 'bench', 'results.json'),
+    `${JSON.stringify({ ...complete, targets: verdicts }, null, 2)}\n`,
+  );
   writeSection(BENCH_SECTION, renderBenchSection(complete, verdicts), { before: '<!-- bench:store:start -->' });
   say('wrote bench/results.json and docs/benchmarks.md');
 }

@@ -78,14 +78,18 @@ export async function measure(args: ScaleArgs): Promise<ScaleResult> {
     const [resumed] = await runtime.resume();
     const resumeWallMs = performance.now() - w0;
     const resumeCpuMs = cpuMsSince(c0);
-    if (resumed === undefined || !resumed.restored) throw new Error('the fixture run was not restored from its snapshots');
+    if (resumed === undefined || !resumed.restored)
+      throw new Error('the fixture run was not restored from its snapshots');
     const w1 = performance.now();
     await resumed.drift;
     await runtime.whenIdle();
     const driftWallMs = performance.now() - w1;
     const runId = fixture.runId;
     const info = runtime.runInfo(runId);
-    if (info.counts.assigned !== fixture.units) throw new Error(`resumed ${info.counts.assigned} of ${fixture.units} assigned units: ${JSON.stringify(info.counts)}`);
+    if (info.counts.assigned !== fixture.units)
+      throw new Error(
+        `resumed ${info.counts.assigned} of ${fixture.units} assigned units: ${JSON.stringify(info.counts)}`,
+      );
     const agents = runtime.store.agents.ofRun(runId).filter((a) => runtime.agentStatus(a.id) === 'in task').length;
     collectGarbage();
     const rssAfterResume = process.memoryUsage().rss;
@@ -113,13 +117,16 @@ export async function measure(args: ScaleArgs): Promise<ScaleResult> {
     for (let k = 0; k < cycles.length; k++) {
       const c = process.cpuUsage();
       let hits = 0;
-      for await (const page of gateway.paginateHITsForHITType({ hitTypeId: fixture.hitTypeId }, { lane: 'polling' })) hits += page.length;
+      for await (const page of gateway.paginateHITsForHITType({ hitTypeId: fixture.hitTypeId }, { lane: 'polling' }))
+        hits += page.length;
       listingCpuMs.push(cpuMsSince(c));
       if (hits !== fixture.units) throw new Error(`the listing found ${hits} HITs, expected ${fixture.units}`);
     }
     const listingCpuMedianMs = median(listingCpuMs);
     const excluding = cycles.map((c) => Math.max(0, c.cpuMs - listingCpuMedianMs));
-    progress(`resume ${resumeWallMs.toFixed(0)} ms, RSS ${mb(rssAfterResume)} MB, cycle CPU ${cycles.map((c) => c.cpuMs.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms`);
+    progress(
+      `resume ${resumeWallMs.toFixed(0)} ms, RSS ${mb(rssAfterResume)} MB, cycle CPU ${cycles.map((c) => c.cpuMs.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms`,
+    );
     if (errors.length > 0) throw new Error(`the runtime reported errors:\n${errors.join('\n')}`);
     const rssEnd = process.memoryUsage().rss;
     collectGarbage();

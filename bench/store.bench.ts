@@ -35,14 +35,35 @@ function unitSnapshot(i: number, value: string, at: number) {
     value,
     historyValue: {},
     context: {
-      runId: RUN, unitId: `u-${id}`, unitIndex: i, payAmountUsd: '0.50', hitId: `3U18MJKL1WA8S1G7ULNIMQ${id}ED9`,
-      assignmentId: `34QN5IT0T2G6HMWH25AHYC${id}608U`, agentId: `ag-${id}`, workerId: `A12IHTKQF${String(i % 2000).padStart(5, '0')}`,
-      launchedAt: at - 3_600_000, deadlineAt: at + 1_800_000, lastObservedStatus: 'Assignable', lastObservedAt: at, observedAvailable: 0,
-      createToken: `hs1-${RUN}-u-${id}-createHIT-0-7f3c9a1e5b2d4c6f8a0b`, attempts: 0, reconciling: null, releasedAfterReturn: false,
-      history: [{ at: at - 3_600_000, to: 'launched' }, { at: at - 1_200_000, to: 'assigned' }],
+      runId: RUN,
+      unitId: `u-${id}`,
+      unitIndex: i,
+      payAmountUsd: '0.50',
+      hitId: `3U18MJKL1WA8S1G7ULNIMQ${id}ED9`,
+      assignmentId: `34QN5IT0T2G6HMWH25AHYC${id}608U`,
+      agentId: `ag-${id}`,
+      workerId: `A12IHTKQF${String(i % 2000).padStart(5, '0')}`,
+      launchedAt: at - 3_600_000,
+      deadlineAt: at + 1_800_000,
+      lastObservedStatus: 'Assignable',
+      lastObservedAt: at,
+      observedAvailable: 0,
+      createToken: `hs1-${RUN}-u-${id}-createHIT-0-7f3c9a1e5b2d4c6f8a0b`,
+      attempts: 0,
+      reconciling: null,
+      releasedAfterReturn: false,
+      history: [
+        { at: at - 3_600_000, to: 'launched' },
+        { at: at - 1_200_000, to: 'assigned' },
+      ],
     },
     children: {
-      agent: { src: 'agent', syncSnapshot: false, systemId: `agent:ag-${id}`, snapshot: { status: 'active', value: 'in task', context: { agentId: `ag-${id}` }, children: {} } },
+      agent: {
+        src: 'agent',
+        syncSnapshot: false,
+        systemId: `agent:ag-${id}`,
+        snapshot: { status: 'active', value: 'in task', context: { agentId: `ag-${id}` }, children: {} },
+      },
     },
   };
 }
@@ -50,10 +71,20 @@ function unitSnapshot(i: number, value: string, at: number) {
 function agentSnapshot(i: number, at: number) {
   const id = String(i).padStart(5, '0');
   return {
-    status: 'active', value: 'completed', historyValue: {},
+    status: 'active',
+    value: 'completed',
+    historyValue: {},
     context: {
-      agentId: `ag-${id}`, unitId: `u-${id}`, workerId: `A12IHTKQF${String(i % 2000).padStart(5, '0')}`, assignmentId: `34QN5IT0T2G6HMWH25AHYC${id}608U`,
-      acceptedAt: at - 1_200_000, submittedAt: at - 60_000, reviewToken: null, reviewAttempts: 0, lastEventAt: at - 60_000, connection: 'closed',
+      agentId: `ag-${id}`,
+      unitId: `u-${id}`,
+      workerId: `A12IHTKQF${String(i % 2000).padStart(5, '0')}`,
+      assignmentId: `34QN5IT0T2G6HMWH25AHYC${id}608U`,
+      acceptedAt: at - 1_200_000,
+      submittedAt: at - 60_000,
+      reviewToken: null,
+      reviewAttempts: 0,
+      lastEventAt: at - 60_000,
+      connection: 'closed',
     },
     children: {},
   };
@@ -66,11 +97,25 @@ const submission = (i: number) => ({
   durationSec: 300 + (i % 600),
 });
 
-async function build(dir: string): Promise<{ unitSnapshotBytes: number; agentSnapshotBytes: number; submissionBytes: number }> {
+async function build(
+  dir: string,
+): Promise<{ unitSnapshotBytes: number; agentSnapshotBytes: number; submissionBytes: number }> {
   const store = await openStore({ dir, environment: ENV });
   const at = Date.UTC(2026, 10, 25);
   store.requesters.put({ name: 'lab', credentialSource: { kind: 'profile', profile: 'lab' } });
-  store.runs.create({ runId: RUN, requesterName: 'lab', config: { title: 'Label 20 images', reward: '0.50', assignmentDurationSec: 1800, lifetimeSec: 86400, keywords: ['images', 'labels'] }, frameHeight: 0, status: 'running' });
+  store.runs.create({
+    runId: RUN,
+    requesterName: 'lab',
+    config: {
+      title: 'Label 20 images',
+      reward: '0.50',
+      assignmentDurationSec: 1800,
+      lifetimeSec: 86400,
+      keywords: ['images', 'labels'],
+    },
+    frameHeight: 0,
+    status: 'running',
+  });
   store.runs.setHitType(RUN, '3PN7FLVWM454R7NYSKRT54250KKSYM');
   const intents: Promise<unknown>[] = [];
   for (let i = 0; i < UNITS; i++) {
@@ -80,16 +125,51 @@ async function build(dir: string): Promise<{ unitSnapshotBytes: number; agentSna
     const assignmentId = `34QN5IT0T2G6HMWH25AHYC${id}608U`;
     const workerId = `A12IHTKQF${String(i % 2000).padStart(5, '0')}`;
     store.units.create({ unitId, runId: RUN, index: i, payAmountUsd: '0.50', status: 'launched' });
-    store.hits.add({ hitId, runId: RUN, link: `https://workersandbox.mturk.com/projects/3PN7FLVWM454R7NYSKRT54250KKSYM/tasks?hit=${hitId}`, assignmentDurationSec: 1800, expiresAt: at + 86_400_000, createdAt: at - 3_600_000, status: 'Assignable' });
-    intents.push(store.outbox.recordIntent({ kind: 'createHIT', runId: RUN, unitId, token: `hs1-${RUN}-${unitId}-createHIT`, args: { HITTypeId: '3PN7FLVWM454R7NYSKRT54250KKSYM', LifetimeInSeconds: 86400, MaxAssignments: 1, RequesterAnnotation: `hitstate:${RUN}` } }));
+    store.hits.add({
+      hitId,
+      runId: RUN,
+      link: `https://workersandbox.mturk.com/projects/3PN7FLVWM454R7NYSKRT54250KKSYM/tasks?hit=${hitId}`,
+      assignmentDurationSec: 1800,
+      expiresAt: at + 86_400_000,
+      createdAt: at - 3_600_000,
+      status: 'Assignable',
+    });
+    intents.push(
+      store.outbox.recordIntent({
+        kind: 'createHIT',
+        runId: RUN,
+        unitId,
+        token: `hs1-${RUN}-${unitId}-createHIT`,
+        args: {
+          HITTypeId: '3PN7FLVWM454R7NYSKRT54250KKSYM',
+          LifetimeInSeconds: 86400,
+          MaxAssignments: 1,
+          RequesterAnnotation: `hitstate:${RUN}`,
+        },
+      }),
+    );
     store.hits.bind({ hitId, unitId, assignmentId });
     store.agents.create({ agentId: `ag-${id}`, unitId, workerId, assignmentId, hitId, status: 'completed' });
     store.units.assignAgent(unitId, `ag-${id}`, workerId);
     store.units.setStatus(unitId, 'completed');
     store.agents.recordSubmission(`ag-${id}`, submission(i), at - 60_000);
-    store.snapshots.put(`unit:${unitId}`, { machine: 'unit', machineVersion: 1, snapshot: unitSnapshot(i, 'completed', at) });
+    store.snapshots.put(`unit:${unitId}`, {
+      machine: 'unit',
+      machineVersion: 1,
+      snapshot: unitSnapshot(i, 'completed', at),
+    });
     store.snapshots.put(`agent:ag-${id}`, { machine: 'agent', machineVersion: 1, snapshot: agentSnapshot(i, at) });
-    store.audit.append({ operation: 'CreateHITWithHITType', outcome: 'ok', runId: RUN, requesterName: 'lab', requestId: `req-${id}-0000-0000-0000-000000000000`, token: `hs1-${RUN}-${unitId}-createHIT`, attempts: 1, durationMs: 180, details: { hitId } });
+    store.audit.append({
+      operation: 'CreateHITWithHITType',
+      outcome: 'ok',
+      runId: RUN,
+      requesterName: 'lab',
+      requestId: `req-${id}-0000-0000-0000-000000000000`,
+      token: `hs1-${RUN}-${unitId}-createHIT`,
+      attempts: 1,
+      durationMs: 180,
+      details: { hitId },
+    });
   }
   await Promise.all(intents);
   for (let i = 0; i < UNITS; i++) {
@@ -139,7 +219,11 @@ async function measure(dir: string): Promise<Measured> {
   for (let i = 0; i < UNITS; i++) {
     const unitId = `u-${String(i).padStart(5, '0')}`;
     store.units.setStatus(unitId, 'accepted');
-    store.snapshots.put(`unit:${unitId}`, { machine: 'unit', machineVersion: 1, snapshot: unitSnapshot(i, 'accepted', at) });
+    store.snapshots.put(`unit:${unitId}`, {
+      machine: 'unit',
+      machineVersion: 1,
+      snapshot: unitSnapshot(i, 'accepted', at),
+    });
     if ((i + 1) % PAGE === 0) await turn();
   }
   await store.flush();
@@ -155,7 +239,11 @@ async function measure(dir: string): Promise<Measured> {
     for (let i = page * PAGE; i < (page + 1) * PAGE; i++) {
       const unitId = `u-${String(i).padStart(5, '0')}`;
       store.units.setStatus(unitId, 'completed');
-      store.snapshots.put(`unit:${unitId}`, { machine: 'unit', machineVersion: 1, snapshot: unitSnapshot(i, 'completed', at) });
+      store.snapshots.put(`unit:${unitId}`, {
+        machine: 'unit',
+        machineVersion: 1,
+        snapshot: unitSnapshot(i, 'completed', at),
+      });
     }
     await clock.advance(100);
     await store.whenIdle();
@@ -169,7 +257,11 @@ async function measure(dir: string): Promise<Measured> {
     const i = (k * 487) % UNITS;
     const id = String(i).padStart(5, '0');
     store.units.setStatus(`u-${id}`, k % 2 === 0 ? 'rejected' : 'accepted');
-    store.snapshots.put(`unit:u-${id}`, { machine: 'unit', machineVersion: 1, snapshot: unitSnapshot(i, k % 2 === 0 ? 'rejected' : 'accepted', at) });
+    store.snapshots.put(`unit:u-${id}`, {
+      machine: 'unit',
+      machineVersion: 1,
+      snapshot: unitSnapshot(i, k % 2 === 0 ? 'rejected' : 'accepted', at),
+    });
     store.agents.setStatus(`ag-${id}`, k % 2 === 0 ? 'rejected' : 'approved');
     store.audit.append({ operation: 'RejectAssignment', outcome: 'ok', runId: RUN, attempts: 1, durationMs: 150 });
     const t = performance.now();
@@ -180,12 +272,20 @@ async function measure(dir: string): Promise<Measured> {
   const intents: number[] = [];
   for (let k = 0; k < 20; k++) {
     const t = performance.now();
-    await store.outbox.recordIntent({ kind: 'bonus', runId: RUN, agentId: `ag-${String(k).padStart(5, '0')}`, amountUsd: '0.10', token: `hs1-bonus-${process.pid}-${k}`, args: { Reason: 'bench' } });
+    await store.outbox.recordIntent({
+      kind: 'bonus',
+      runId: RUN,
+      agentId: `ag-${String(k).padStart(5, '0')}`,
+      amountUsd: '0.10',
+      token: `hs1-bonus-${process.pid}-${k}`,
+      args: { Reason: 'bench' },
+    });
     intents.push(performance.now() - t);
   }
 
   for (const unit of store.units.ofRun(RUN)) store.units.setStatus(unit.id, 'expired');
-  for (const s of store.snapshots.ofRun(RUN)) store.snapshots.put(s.actorId, { machine: s.machine, machineVersion: s.machineVersion + 1, snapshot: s.snapshot });
+  for (const s of store.snapshots.ofRun(RUN))
+    store.snapshots.put(s.actorId, { machine: s.machine, machineVersion: s.machineVersion + 1, snapshot: s.snapshot });
   for (const a of store.agents.ofRun(RUN)) store.agents.setStatus(a.id, 'expired');
   for (const h of store.hits.ofRun(RUN)) store.hits.observe(h.id, 'Disposed');
   const t = performance.now();
@@ -194,9 +294,17 @@ async function measure(dir: string): Promise<Measured> {
   await store.close();
 
   return {
-    openMs, openCpuMs: (openCpu.user + openCpu.system) / 1000, burstCpuMs: (cpu.user + cpu.system) / 1000, burstWallMs, burstWrites,
-    pacedCpuMs: (paced.user + paced.system) / 1000, pacedWrites,
-    flushMsMedian: median(flushes), flushMsMax: Math.max(...flushes), fullRewriteMs, recordIntentMsMedian: median(intents),
+    openMs,
+    openCpuMs: (openCpu.user + openCpu.system) / 1000,
+    burstCpuMs: (cpu.user + cpu.system) / 1000,
+    burstWallMs,
+    burstWrites,
+    pacedCpuMs: (paced.user + paced.system) / 1000,
+    pacedWrites,
+    flushMsMedian: median(flushes),
+    flushMsMax: Math.max(...flushes),
+    fullRewriteMs,
+    recordIntentMsMedian: median(intents),
   };
 }
 
@@ -210,7 +318,9 @@ function sizes(envDir: string): { data: Record<string, number>; dataTotal: numbe
       if (statSync(path).isDirectory()) walk(path);
       else if (/\.bak\.\d+$/.test(name)) backupsTotal += statSync(path).size;
       else if (!name.endsWith('.lock')) {
-        const group = relative(envDir, path).replace(/-\d{3}\.json$/, '-NNN.json').replace(RUN, '<run>');
+        const group = relative(envDir, path)
+          .replace(/-\d{3}\.json$/, '-NNN.json')
+          .replace(RUN, '<run>');
         data[group] = (data[group] ?? 0) + statSync(path).size;
         dataTotal += statSync(path).size;
       }
@@ -222,7 +332,11 @@ function sizes(envDir: string): { data: Record<string, number>; dataTotal: numbe
 
 function runChild(dir: string): Promise<Measured> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--measure', dir, '--units', String(UNITS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--measure', dir, '--units', String(UNITS)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => {
@@ -239,7 +353,9 @@ const ms = (x: number): string => `${x.toFixed(x < 10 ? 1 : 0)} ms`;
 async function main(): Promise<void> {
   const base = mkdtempSync(join(process.env.HITSTATE_BENCH_DIR ?? tmpdir(), 'hitstate-bench-'));
   try {
-    process.stdout.write(`building a store with ${UNITS} units, agents, HITs, snapshots, submissions and outbox entries in ${base} ...\n`);
+    process.stdout.write(
+      `building a store with ${UNITS} units, agents, HITs, snapshots, submissions and outbox entries in ${base} ...\n`,
+    );
     const tb = performance.now();
     const shapes = await build(base);
     const buildMs = performance.now() - tb;
@@ -251,23 +367,40 @@ async function main(): Promise<void> {
       loads.push(loadavg()[0]!);
       samples.push(await runChild(base));
     }
-    const m = Object.fromEntries(Object.keys(samples[0]!).map((k) => [k, median(samples.map((x) => x[k as keyof Measured]))])) as unknown as Measured;
+    const m = Object.fromEntries(
+      Object.keys(samples[0]!).map((k) => [k, median(samples.map((x) => x[k as keyof Measured]))]),
+    ) as unknown as Measured;
     const files = sizes(join(base, 'sandbox'));
     const machine = {
-      cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: cpus().length, ramGb: Math.round(totalmem() / 1024 ** 3),
-      os: `${type()} ${release()}`, node: process.version, date: new Date().toISOString().slice(0, 10),
+      cpu: cpus()[0]?.model.trim() ?? 'unknown',
+      cores: cpus().length,
+      ramGb: Math.round(totalmem() / 1024 ** 3),
+      os: `${type()} ${release()}`,
+      node: process.version,
+      date: new Date().toISOString().slice(0, 10),
       loadAverage1m: loads.map((l) => Number(l.toFixed(2))),
     };
     const rows = [
       { figure: 'open the store', value: m.openMs, target: 1000, unit: 'ms wall' },
-      { figure: `burst of ${UNITS} unit status changes (+ snapshots) persisted`, value: m.burstCpuMs, target: 2000, unit: 'ms CPU' },
+      {
+        figure: `burst of ${UNITS} unit status changes (+ snapshots) persisted`,
+        value: m.burstCpuMs,
+        target: 2000,
+        unit: 'ms CPU',
+      },
       { figure: 'forced flush (worst of 20)', value: m.flushMsMax, target: 150, unit: 'ms wall' },
     ].map((r) => ({ ...r, pass: r.value < r.target }));
     const result = { units: UNITS, machine, shapes, buildMs, measured: m, samples, files, targets: rows };
-    for (const r of rows) process.stdout.write(`${r.pass ? 'PASS' : 'MISS'}  ${r.figure}: ${ms(r.value)} (${r.unit}; target < ${r.target} ms)\n`);
-    process.stdout.write(`info  open ${ms(m.openCpuMs)} CPU; burst: ${m.burstWrites} writes, ${ms(m.burstWallMs)} wall; paced: ${m.pacedWrites} writes, ${ms(m.pacedCpuMs)} CPU; forced flush median ${ms(m.flushMsMedian)}; recordIntent median ${ms(m.recordIntentMsMedian)}; full rewrite of every file ${ms(m.fullRewriteMs)}\n`);
+    for (const r of rows)
+      process.stdout.write(
+        `${r.pass ? 'PASS' : 'MISS'}  ${r.figure}: ${ms(r.value)} (${r.unit}; target < ${r.target} ms)\n`,
+      );
+    process.stdout.write(
+      `info  open ${ms(m.openCpuMs)} CPU; burst: ${m.burstWrites} writes, ${ms(m.burstWallMs)} wall; paced: ${m.pacedWrites} writes, ${ms(m.pacedCpuMs)} CPU; forced flush median ${ms(m.flushMsMedian)}; recordIntent median ${ms(m.recordIntentMsMedian)}; full rewrite of every file ${ms(m.fullRewriteMs)}\n`,
+    );
     process.stdout.write(`info  data files ${mb(files.dataTotal)}, backups ${mb(files.backupsTotal)}\n`);
-    for (const [name, size] of Object.entries(files.data).sort()) process.stdout.write(`      ${name.padEnd(34)} ${mb(size)}\n`);
+    for (const [name, size] of Object.entries(files.data).sort())
+      process.stdout.write(`      ${name.padEnd(34)} ${mb(size)}\n`);
     writeFileSync(join(root, 'bench', 'results-store.json'), `${JSON.stringify(result, null, 2)}\n`);
     updateDocs(result, rows, m, files, machine);
     process.stdout.write('wrote bench/results-store.json and the Datastore section of docs/benchmarks.md\n');
@@ -277,7 +410,13 @@ async function main(): Promise<void> {
   }
 }
 
-function updateDocs(result: { units: number; shapes: Record<string, number> }, rows: { figure: string; value: number; target: number; unit: string; pass: boolean }[], m: Measured, files: ReturnType<typeof sizes>, machine: Record<string, string | number | number[]>): void {
+function updateDocs(
+  result: { units: number; shapes: Record<string, number> },
+  rows: { figure: string; value: number; target: number; unit: string; pass: boolean }[],
+  m: Measured,
+  files: ReturnType<typeof sizes>,
+  machine: Record<string, string | number | number[]>,
+): void {
   const path = join(root, 'docs', 'benchmarks.md');
   const start = '<!-- bench:store:start -->';
   const end = '<!-- bench:store:end -->';
@@ -303,12 +442,17 @@ function updateDocs(result: { units: number; shapes: Record<string, number> }, r
     '',
     '| File | Size |',
     '|---|---|',
-    ...Object.entries(files.data).sort().map(([name, size]) => `| \`${name}\` | ${mb(size)} |`),
+    ...Object.entries(files.data)
+      .sort()
+      .map(([name, size]) => `| \`${name}\` | ${mb(size)} |`),
     end,
   ].join('\n');
-  const intro = '# Benchmarks\n\nMeasured figures of hitstate, each produced by a script in `bench/` and rewritten by it. Speed targets live here, never in timed tests.\n';
+  const intro =
+    '# Benchmarks\n\nMeasured figures of hitstate, each produced by a script in `bench/` and rewritten by it. Speed targets live here, never in timed tests.\n';
   const current = existsSync(path) ? readFileSync(path, 'utf8') : intro;
-  const next = current.includes(start) ? current.replace(new RegExp(`${start}[\\s\\S]*?${end}`), section) : `${current.trimEnd()}\n\n${section}\n`;
+  const next = current.includes(start)
+    ? current.replace(new RegExp(`${start}[\\s\\S]*?${end}`), section)
+    : `${current.trimEnd()}\n\n${section}\n`;
   writeFileSync(path, next);
 }
 

@@ -46,7 +46,12 @@ export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
   const { fixture } = args;
   const work = mkdtempSync(join(tmpdir(), 'hitstate-bench-'));
   const opened = await openFixture(fixture, join(work, 'fixture'));
-  const client = new MTurkClient({ endpoint: opened.sim.url, region: 'us-east-1', credentials: { accessKeyId: FIXTURE_ACCESS_KEY, secretAccessKey: 'bench-secret' }, maxAttempts: 1 });
+  const client = new MTurkClient({
+    endpoint: opened.sim.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: FIXTURE_ACCESS_KEY, secretAccessKey: 'bench-secret' },
+    maxAttempts: 1,
+  });
   try {
     const runtime = await opened.runtime();
     const errors: string[] = [];
@@ -58,7 +63,9 @@ export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
     const runId = fixture.runId;
 
     // Mephisto's tracking loop, on the same state: every unit launched or assigned with a bound HIT costs a GetHIT.
-    const live = runtime.store.hits.ofRun(runId).filter((h) => h.unitId !== null && ['launched', 'assigned'].includes(runtime.unitStatus(h.unitId)));
+    const live = runtime.store.hits
+      .ofRun(runId)
+      .filter((h) => h.unitId !== null && ['launched', 'assigned'].includes(runtime.unitStatus(h.unitId)));
     await opened.sim.resetStats();
     const t = performance.now();
     for (const hit of live) await client.send(new GetHITCommand({ HITId: hit.id }));
@@ -84,7 +91,9 @@ export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
     const submits = Math.max(1, Math.ceil(fixture.units / 100));
     for (let k = 0; k < (args.cycles ?? 5); k++) {
       cycles.push(await cycle(submits, 1));
-      progress(`${fixture.units} units, cycle ${k + 1}: ${cycles.at(-1)!.total} calls ${JSON.stringify(cycles.at(-1)!.calls)}`);
+      progress(
+        `${fixture.units} units, cycle ${k + 1}: ${cycles.at(-1)!.total} calls ${JSON.stringify(cycles.at(-1)!.calls)}`,
+      );
     }
 
     if (errors.length > 0) throw new Error(`the runtime reported errors:\n${errors.join('\n')}`);

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import type { AgentCommand, ApproveAssignmentCommand, RejectAssignmentCommand, SendBonusCommand, SoftRejectAssignmentCommand } from './commands.js';
+import type {
+  AgentCommand,
+  ApproveAssignmentCommand,
+  RejectAssignmentCommand,
+  SendBonusCommand,
+  SoftRejectAssignmentCommand,
+} from './commands.js';
 import type { AgentContext, ReviewKind, ReviewRequest } from './agent-types.js';
 
 const COMMAND_OF_REVIEW = {
@@ -21,7 +27,9 @@ export function reviewCommandId(context: AgentContext, request: ReviewRequest): 
 
 function pendingRequest(context: AgentContext): ReviewRequest {
   if (context.review === null) {
-    throw new Error(`agent ${context.agentId}: a review state was entered without a review request (a machine invariant was broken; report this as a bug)`);
+    throw new Error(
+      `agent ${context.agentId}: a review state was entered without a review request (a machine invariant was broken; report this as a bug)`,
+    );
   }
   return context.review;
 }
@@ -59,7 +67,12 @@ export function softRejectCommandOf(context: AgentContext, overrideRejection: bo
 /** The `sendBonus` command of a `*.bonusing` state. */
 export function bonusCommandOf(context: AgentContext): SendBonusCommand {
   const request = pendingRequest(context);
-  return { kind: 'sendBonus', ...baseOf(context, request), amountUsd: request.amountUsd ?? '0.00', reason: request.feedback ?? '' };
+  return {
+    kind: 'sendBonus',
+    ...baseOf(context, request),
+    amountUsd: request.amountUsd ?? '0.00',
+    reason: request.feedback ?? '',
+  };
 }
 
 /**

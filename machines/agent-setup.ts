@@ -9,9 +9,17 @@
 import { assertEvent, setup } from 'xstate';
 import { reviewCommandId } from './agent-commands.js';
 import type { AgentContext, AgentEvent, AgentInput, AgentReport, ReviewRequest } from './agent-types.js';
-import type { ApproveAssignmentCommand, RejectAssignmentCommand, SendBonusCommand, SoftRejectAssignmentCommand } from './commands.js';
+import type {
+  ApproveAssignmentCommand,
+  RejectAssignmentCommand,
+  SendBonusCommand,
+  SoftRejectAssignmentCommand,
+} from './commands.js';
 
-type ReviewRequestEvent = Extract<AgentEvent, { type: 'review.approve' | 'review.reject' | 'review.softReject' | 'review.bonus' }>;
+type ReviewRequestEvent = Extract<
+  AgentEvent,
+  { type: 'review.approve' | 'review.reject' | 'review.softReject' | 'review.bonus' }
+>;
 
 function requestOf(event: ReviewRequestEvent): ReviewRequest {
   switch (event.type) {
@@ -73,7 +81,10 @@ export const agentImplementation = a.extend({
       assertEvent(event, 'review.bonus');
       return { bonusQueue: [...context.bonusQueue, requestOf(event)] };
     }),
-    takeQueuedBonus: a.assign(({ context }) => ({ review: context.bonusQueue[0] ?? null, bonusQueue: context.bonusQueue.slice(1) })),
+    takeQueuedBonus: a.assign(({ context }) => ({
+      review: context.bonusQueue[0] ?? null,
+      bonusQueue: context.bonusQueue.slice(1),
+    })),
     finishReview: a.assign({ review: null, lastReviewFailure: null }),
     recordBonusPaid: a.assign(({ context }) => ({
       paidBonuses: context.review === null ? context.paidBonuses : [...context.paidBonuses, context.review.requestId],
@@ -85,7 +96,16 @@ export const agentImplementation = a.extend({
       const review = context.review;
       return {
         review: null,
-        lastReviewFailure: review === null ? null : { kind: review.kind, requestId: review.requestId, reason: event.reason, retryable: event.retryable, at: event.at },
+        lastReviewFailure:
+          review === null
+            ? null
+            : {
+                kind: review.kind,
+                requestId: review.requestId,
+                reason: event.reason,
+                retryable: event.retryable,
+                at: event.at,
+              },
       };
     }),
   },

@@ -95,11 +95,23 @@ export type AgentEvent =
   /** Request: soft-reject (paid on MTurk, recorded as rejected here). */
   | { readonly type: 'review.softReject'; readonly requestId: string; readonly feedback?: string; readonly at: number }
   /** Request: pay a bonus; queued until the work is submitted. */
-  | { readonly type: 'review.bonus'; readonly requestId: string; readonly amountUsd: string; readonly reason: string; readonly at: number }
+  | {
+      readonly type: 'review.bonus';
+      readonly requestId: string;
+      readonly amountUsd: string;
+      readonly reason: string;
+      readonly at: number;
+    }
   | { readonly type: 'review.succeeded'; readonly commandId: string; readonly at: number }
   /** MTurk says it is already done (e.g. auto-approved): treated as success. */
   | { readonly type: 'review.alreadyDone'; readonly commandId: string; readonly at: number }
-  | { readonly type: 'review.failed'; readonly commandId: string; readonly reason: string; readonly retryable: boolean; readonly at: number };
+  | {
+      readonly type: 'review.failed';
+      readonly commandId: string;
+      readonly reason: string;
+      readonly retryable: boolean;
+      readonly at: number;
+    };
 
 /** What an agent tells its unit, its parent (through the `report` action; a no-op when it runs alone). */
 export type AgentReport = {

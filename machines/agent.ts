@@ -74,19 +74,27 @@ const onResult = <T extends string>(success: T) =>
     'review.bonus': { guard: 'isNewBonus', actions: 'queueBonus' },
   }) as const;
 
-const approving = (overrideRejection: boolean) => ({
-  description: overrideRejection
-    ? 'approveAssignment with OverrideRejection is pending; moves to approved only when MTurk confirms.'
-    : 'approveAssignment is pending; moves to approved only when MTurk confirms (already approved counts).',
-  entry: { type: 'approveAssignment', params: ({ context }: { context: AgentContext }) => approveCommandOf(context, overrideRejection) },
-  on: onResult(`#agent.${AgentState.approved}` as const),
-}) as const;
+const approving = (overrideRejection: boolean) =>
+  ({
+    description: overrideRejection
+      ? 'approveAssignment with OverrideRejection is pending; moves to approved only when MTurk confirms.'
+      : 'approveAssignment is pending; moves to approved only when MTurk confirms (already approved counts).',
+    entry: {
+      type: 'approveAssignment',
+      params: ({ context }: { context: AgentContext }) => approveCommandOf(context, overrideRejection),
+    },
+    on: onResult(`#agent.${AgentState.approved}` as const),
+  }) as const;
 
-const softRejecting = (overrideRejection: boolean) => ({
-  description: 'softRejectAssignment is pending (approved on MTurk, recorded as soft-rejected).',
-  entry: { type: 'softRejectAssignment', params: ({ context }: { context: AgentContext }) => softRejectCommandOf(context, overrideRejection) },
-  on: onResult(`#agent.${AgentState.softRejected}` as const),
-}) as const;
+const softRejecting = (overrideRejection: boolean) =>
+  ({
+    description: 'softRejectAssignment is pending (approved on MTurk, recorded as soft-rejected).',
+    entry: {
+      type: 'softRejectAssignment',
+      params: ({ context }: { context: AgentContext }) => softRejectCommandOf(context, overrideRejection),
+    },
+    on: onResult(`#agent.${AgentState.softRejected}` as const),
+  }) as const;
 
 const bonusing = {
   description: 'sendBonus is pending for the oldest queued bonus; back to idle on the result.',
@@ -177,7 +185,8 @@ export const agentMachine = agentImplementation.createMachine({
       on: lateSubmission,
     },
     [AgentState.completed]: {
-      description: 'The worker submitted (dataStored says whether the data is in the store). Reviewable, unless MTurk lists another assignment as the HIT’s submission.',
+      description:
+        'The worker submitted (dataStored says whether the data is in the store). Reviewable, unless MTurk lists another assignment as the HIT’s submission.',
       initial: 'idle',
       states: {
         idle: {
@@ -193,7 +202,10 @@ export const agentMachine = agentImplementation.createMachine({
         approving: approving(false),
         rejecting: {
           description: 'rejectAssignment is pending; moves to rejected only when MTurk confirms.',
-          entry: { type: 'rejectAssignment', params: ({ context }: { context: AgentContext }) => rejectCommandOf(context) },
+          entry: {
+            type: 'rejectAssignment',
+            params: ({ context }: { context: AgentContext }) => rejectCommandOf(context),
+          },
           on: onResult(`#agent.${AgentState.rejected}` as const),
         },
         softRejecting: softRejecting(false),
@@ -243,7 +255,8 @@ export const agentMachine = agentImplementation.createMachine({
       on: lateData,
     },
     [AgentState.returned]: {
-      description: 'MTurk showed the assignment gone, or another registration on the HIT displaced it. Data stored later is kept; only MTurk listing the assignment submitted completes it.',
+      description:
+        'MTurk showed the assignment gone, or another registration on the HIT displaced it. Data stored later is kept; only MTurk listing the assignment submitted completes it.',
       on: { ...lateData, 'assignment.submitted': { target: `#agent.${AgentState.completed}` } },
     },
     [AgentState.expired]: {

@@ -156,7 +156,11 @@ export interface SendBonusCommand extends ReviewCommandBase {
 /** Every command of the unit machine. */
 export type UnitCommand = LaunchHITCommand | ExpireHITCommand | ConfirmHITCommand | ReconcileSubmissionCommand;
 /** Every command of the agent machine. */
-export type AgentCommand = ApproveAssignmentCommand | RejectAssignmentCommand | SoftRejectAssignmentCommand | SendBonusCommand;
+export type AgentCommand =
+  | ApproveAssignmentCommand
+  | RejectAssignmentCommand
+  | SoftRejectAssignmentCommand
+  | SendBonusCommand;
 /** Every command of the taskRun machine itself. */
 export type TaskRunCommand = SetUpResourcesCommand;
 /** Every command any machine issues. Switch on `kind`. */
@@ -177,7 +181,11 @@ export interface RetryPolicy {
 }
 
 /** The retry policy a unit uses unless its input gives another. */
-export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({ maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 600_000 });
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+  maxAttempts: 5,
+  baseDelayMs: 30_000,
+  maxDelayMs: 600_000,
+});
 
 /** Delay before retry number `failures` (1 after the first failure). */
 export function retryDelayMs(policy: RetryPolicy, failures: number): number {

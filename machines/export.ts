@@ -41,9 +41,22 @@ function guardName(guard: unknown): string | null {
   return 'guarded';
 }
 
-function transitionOf(source: string, target: string, event: string, guard: unknown, changesState: boolean): MachineTransition {
+function transitionOf(
+  source: string,
+  target: string,
+  event: string,
+  guard: unknown,
+  changesState: boolean,
+): MachineTransition {
   const g = guardName(guard);
-  return { source, target, event, guard: g, changesState, key: `${source} --${event}${g ? ` [${g}]` : ''}--> ${target}` };
+  return {
+    source,
+    target,
+    event,
+    guard: g,
+    changesState,
+    key: `${source} --${event}${g ? ` [${g}]` : ''}--> ${target}`,
+  };
 }
 
 /** Every transition of a machine, in definition order (event transitions from `toDirectedGraph`, plus eventless ones). */
@@ -69,7 +82,14 @@ export function machineStates(machine: AnyStateMachine): MachineStateNode[] {
   const walk = (node: DirectedGraphNode, parent: string | null): void => {
     const s = node.stateNode;
     if (parent !== null) {
-      out.push({ id: node.id, key: s.key, parent: parent === machine.id ? null : parent, type: s.type, description: s.description ?? null, initial: initialKey(s) });
+      out.push({
+        id: node.id,
+        key: s.key,
+        parent: parent === machine.id ? null : parent,
+        type: s.type,
+        description: s.description ?? null,
+        initial: initialKey(s),
+      });
     }
     for (const child of node.children) walk(child, node.id);
   };
@@ -130,7 +150,9 @@ export function toMermaid(machine: AnyStateMachine): string {
   for (const child of root.children) render(child, '  ');
   for (const t of machineTransitions(machine)) {
     if (!t.changesState) continue;
-    lines.push(`  ${mermaidId(machine, t.source)} --> ${mermaidId(machine, t.target)} : ${mermaidText(`${t.event}${t.guard ? ` [${t.guard}]` : ''}`)}`);
+    lines.push(
+      `  ${mermaidId(machine, t.source)} --> ${mermaidId(machine, t.target)} : ${mermaidText(`${t.event}${t.guard ? ` [${t.guard}]` : ''}`)}`,
+    );
   }
   for (const s of machineStates(machine)) {
     if (s.type === 'final') lines.push(`  ${mermaidId(machine, s.id)} --> [*]`);
@@ -150,5 +172,5 @@ export function toStateTable(machine: AnyStateMachine): string {
     const kind = s.type === 'final' ? ' (final)' : '';
     return `| ${name}${kind} | ${(s.description ?? '').replace(/\|/g, '\\|')} |`;
   });
-  return ['| State | Meaning |', '|---|---|', ...rows].join('\n') + '\n';
+  return `${['| State | Meaning |', '|---|---|', ...rows].join('\n')}\n`;
 }

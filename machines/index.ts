@@ -15,12 +15,30 @@ export { unitMachine } from './unit.js';
 export { agentMachine } from './agent.js';
 export { taskRunMachine } from './task-run.js';
 export { setupCommandOf, supervisedGroupMachine } from './task-run-setup.js';
-export { GROUP_ACTOR_PREFIX, UNIT_GROUP_SIZE, groupActorIdOf, groupedUnitMachine, unitGroupMachine, type UnitGroupContext, type UnitGroupEvent, type UnitGroupInput } from './unit-group.js';
+export {
+  GROUP_ACTOR_PREFIX,
+  UNIT_GROUP_SIZE,
+  groupActorIdOf,
+  groupedUnitMachine,
+  unitGroupMachine,
+  type UnitGroupContext,
+  type UnitGroupEvent,
+  type UnitGroupInput,
+} from './unit-group.js';
 export { unitAgentMachine } from './unit-setup.js';
 export { withCommandHandler, type CommandHandler } from './provide.js';
 
 export type { UnitContext, UnitEvent, UnitInput, UnitReport, UnitStatus, ReviewedStatus } from './unit-types.js';
-export type { AgentContext, AgentEvent, AgentInput, AgentReport, AgentStatus, ReviewFailure, ReviewKind, ReviewRequest } from './agent-types.js';
+export type {
+  AgentContext,
+  AgentEvent,
+  AgentInput,
+  AgentReport,
+  AgentStatus,
+  ReviewFailure,
+  ReviewKind,
+  ReviewRequest,
+} from './agent-types.js';
 export {
   DEFAULT_TASK_RUN_SETTINGS,
   RefusalReason,
@@ -75,8 +93,26 @@ export {
   type MachineName,
   type SnapshotLike,
 } from './inspect.js';
-export { MACHINE_VERSIONS, childSrcOf, joinTaskRunSnapshot, splitTaskRunSnapshot, upgradeSnapshot, type ChildSrc, type PersistedChild, type StoredActor, type StoredMachineSnapshot } from './persistence.js';
-export { machineStates, machineTransitions, toJSONDefinition, toMermaid, toStateTable, type MachineStateNode, type MachineTransition } from './export.js';
+export {
+  MACHINE_VERSIONS,
+  childSrcOf,
+  joinTaskRunSnapshot,
+  splitTaskRunSnapshot,
+  upgradeSnapshot,
+  type ChildSrc,
+  type PersistedChild,
+  type StoredActor,
+  type StoredMachineSnapshot,
+} from './persistence.js';
+export {
+  machineStates,
+  machineTransitions,
+  toJSONDefinition,
+  toMermaid,
+  toStateTable,
+  type MachineStateNode,
+  type MachineTransition,
+} from './export.js';
 export type { Buckets } from './buckets.js';
 export * from './states.js';
 

@@ -10,7 +10,7 @@ import { approveCommandOf, bonusCommandOf, rejectCommandOf, softRejectCommandOf 
 import type { AgentContext, ReviewKind } from './agent-types.js';
 import { entriesOf, getIn } from './buckets.js';
 import type { Command } from './commands.js';
-import { AgentState, AssignmentState } from './states.js';
+import { AgentState, type AssignmentState } from './states.js';
 import { setupCommandOf } from './task-run-setup.js';
 import type { Arrival, HitRecord, TaskRunContext, UnitEntry } from './task-run-types.js';
 import { confirmCommandOf, expireCommandOf, launchCommandOf, reconcileCommandOf } from './unit-commands.js';
@@ -26,7 +26,11 @@ export interface SnapshotLike<TContext> {
 /** Which machine a snapshot belongs to. */
 export type MachineName = 'unit' | 'agent' | 'taskRun' | 'unitGroup';
 
-type AnySnapshotLike = SnapshotLike<UnitContext> | SnapshotLike<AgentContext> | SnapshotLike<TaskRunContext> | SnapshotLike<UnitGroupContext>;
+type AnySnapshotLike =
+  | SnapshotLike<UnitContext>
+  | SnapshotLike<AgentContext>
+  | SnapshotLike<TaskRunContext>
+  | SnapshotLike<UnitGroupContext>;
 
 /** The top-level state key of a state value. */
 function topState(value: StateValue): string {
@@ -76,7 +80,12 @@ export function agentStatusOf(snapshot: SnapshotLike<AgentContext>): AgentState 
   return topState(snapshot.value) as AgentState;
 }
 
-const PENDING_REVIEW: Record<string, ReviewKind> = { approving: 'approve', rejecting: 'reject', softRejecting: 'softReject', bonusing: 'bonus' };
+const PENDING_REVIEW: Record<string, ReviewKind> = {
+  approving: 'approve',
+  rejecting: 'reject',
+  softRejecting: 'softReject',
+  bonusing: 'bonus',
+};
 
 /** The review whose command the agent waits on, or null. */
 export function agentPendingReview(snapshot: SnapshotLike<AgentContext>): ReviewKind | null {
@@ -165,8 +174,21 @@ export function pendingCommandsOfRun(persisted: object): Command[] {
   return commands;
 }
 
-const WORKING: readonly string[] = [AgentState.accepted, AgentState.onboarding, AgentState.waiting, AgentState.inTask, AgentState.partnerDisconnect];
-const UNIT_RETRY_STATES: readonly string[] = ['created.launching', 'launched.expiring', 'assigned.returnTentative', 'assigned.expiring', 'assigned.overdue', 'completed.reconciling'];
+const WORKING: readonly string[] = [
+  AgentState.accepted,
+  AgentState.onboarding,
+  AgentState.waiting,
+  AgentState.inTask,
+  AgentState.partnerDisconnect,
+];
+const UNIT_RETRY_STATES: readonly string[] = [
+  'created.launching',
+  'launched.expiring',
+  'assigned.returnTentative',
+  'assigned.expiring',
+  'assigned.overdue',
+  'completed.reconciling',
+];
 const UNIT_ASSIGNMENT_DEADLINE_STATES: readonly string[] = ['assigned.working', 'assigned.returnTentative'];
 
 /**

@@ -20,7 +20,12 @@ type Upgrade = (snapshot: Record<string, unknown>) => Record<string, unknown>;
 /** For each machine, how a snapshot of version `n` becomes one of version `n + 1`. */
 const UPGRADES: { readonly [M in keyof typeof MACHINE_VERSIONS]?: Readonly<Record<number, Upgrade>> } = {
   // unit 3 remembers the assignment a displacing registration replaced; a unit saved before never had one.
-  unit: { 2: (snapshot) => ({ ...snapshot, context: { ...(snapshot.context as Record<string, unknown>), displacedAssignmentId: null } }) },
+  unit: {
+    2: (snapshot) => ({
+      ...snapshot,
+      context: { ...(snapshot.context as Record<string, unknown>), displacedAssignmentId: null },
+    }),
+  },
   // taskRun 3 stores its large context fields apart ({@link splitSupervisorContext}); a version 2
   // snapshot still holds them in its context, which {@link joinSupervisorContext} keeps as they are.
   taskRun: { 2: (snapshot) => snapshot },
@@ -36,7 +41,11 @@ const UPGRADES: { readonly [M in keyof typeof MACHINE_VERSIONS]?: Readonly<Recor
  * const current = upgradeSnapshot('unit', 2, stored.snapshot); // context gains displacedAssignmentId: null
  * ```
  */
-export function upgradeSnapshot(machine: string, version: number, snapshot: Record<string, unknown>): Record<string, unknown> | undefined {
+export function upgradeSnapshot(
+  machine: string,
+  version: number,
+  snapshot: Record<string, unknown>,
+): Record<string, unknown> | undefined {
   if (!Object.hasOwn(MACHINE_VERSIONS, machine)) return undefined;
   const name = machine as keyof typeof MACHINE_VERSIONS;
   if (version > MACHINE_VERSIONS[name]) return undefined;
@@ -98,7 +107,10 @@ type PersistedTree = Record<string, unknown> & { children?: Record<string, { sna
  * store.put('run', supervisor); for (const [id, a] of Object.entries(actors)) store.put(id, a);
  * ```
  */
-export function splitTaskRunSnapshot(persisted: unknown): { supervisor: Record<string, unknown>; actors: Record<string, StoredActor> } {
+export function splitTaskRunSnapshot(persisted: unknown): {
+  supervisor: Record<string, unknown>;
+  actors: Record<string, StoredActor>;
+} {
   const actors: Record<string, StoredActor> = {};
   const walk = (node: PersistedTree, parentId: string | null): Record<string, unknown> => {
     const { children = {}, ...own } = node;
@@ -117,11 +129,20 @@ export function splitTaskRunSnapshot(persisted: unknown): { supervisor: Record<s
  *
  * @throws Error when an actor id is not `group:…`, `unit:…` or `agent:…`, or names a parent that is missing.
  */
-export function joinTaskRunSnapshot(supervisor: Record<string, unknown>, actors: Record<string, StoredActor>): Record<string, unknown> {
+export function joinTaskRunSnapshot(
+  supervisor: Record<string, unknown>,
+  actors: Record<string, StoredActor>,
+): Record<string, unknown> {
   const childrenOf = new Map<string | null, Array<[string, StoredActor]>>();
   for (const [id, actor] of Object.entries(actors)) {
-    if (childSrcOf(id) === undefined) throw new Error(`joinTaskRunSnapshot: actor id "${id}" must start with "${GROUP_ACTOR_PREFIX}", "${UNIT_ACTOR_PREFIX}" or "${AGENT_ACTOR_PREFIX}"`);
-    if (actor.parentId !== null && !(actor.parentId in actors)) throw new Error(`joinTaskRunSnapshot: actor "${id}" names parent "${actor.parentId}", which is not among the stored actors`);
+    if (childSrcOf(id) === undefined)
+      throw new Error(
+        `joinTaskRunSnapshot: actor id "${id}" must start with "${GROUP_ACTOR_PREFIX}", "${UNIT_ACTOR_PREFIX}" or "${AGENT_ACTOR_PREFIX}"`,
+      );
+    if (actor.parentId !== null && !(actor.parentId in actors))
+      throw new Error(
+        `joinTaskRunSnapshot: actor "${id}" names parent "${actor.parentId}", which is not among the stored actors`,
+      );
     const list = childrenOf.get(actor.parentId);
     if (list === undefined) childrenOf.set(actor.parentId, [[id, actor]]);
     else list.push([id, actor]);
@@ -129,7 +150,12 @@ export function joinTaskRunSnapshot(supervisor: Record<string, unknown>, actors:
   const build = (own: Record<string, unknown>, id: string | null): Record<string, unknown> => {
     const children: Record<string, PersistedChild> = {};
     for (const [childId, child] of childrenOf.get(id) ?? []) {
-      children[childId] = { snapshot: build(child.snapshot, childId), src: childSrcOf(childId)!, systemId: childId, syncSnapshot: false };
+      children[childId] = {
+        snapshot: build(child.snapshot, childId),
+        src: childSrcOf(childId)!,
+        systemId: childId,
+        syncSnapshot: false,
+      };
     }
     return { ...own, children };
   };
@@ -178,7 +204,10 @@ export interface SplitSupervisorContext {
  * const { core, changed } = splitSupervisorContext(snapshot.context, lastStored?.context);
  * ```
  */
-export function splitSupervisorContext(context: Record<string, unknown>, previous?: Record<string, unknown>): SplitSupervisorContext {
+export function splitSupervisorContext(
+  context: Record<string, unknown>,
+  previous?: Record<string, unknown>,
+): SplitSupervisorContext {
   const core: Record<string, unknown> = { ...context };
   const changed: SupervisorPart[] = [];
   const removed: string[] = [];
@@ -190,7 +219,8 @@ export function splitSupervisorContext(context: Record<string, unknown>, previou
     for (const [bucket, entries] of Object.entries(buckets)) {
       if (before?.[bucket] !== entries) changed.push({ field, bucket, entries });
     }
-    for (const bucket of Object.keys(before ?? {})) if (!Object.hasOwn(buckets, bucket)) removed.push(`${field}.${bucket}`);
+    for (const bucket of Object.keys(before ?? {}))
+      if (!Object.hasOwn(buckets, bucket)) removed.push(`${field}.${bucket}`);
   }
   for (const field of SUPERVISOR_WHOLE_FIELDS) {
     delete core[field];
@@ -206,18 +236,24 @@ export function splitSupervisorContext(context: Record<string, unknown>, previou
  *
  * @throws Error when a part names a field that is not stored apart.
  */
-export function joinSupervisorContext(core: Record<string, unknown>, parts: Iterable<SupervisorPart>): Record<string, unknown> {
+export function joinSupervisorContext(
+  core: Record<string, unknown>,
+  parts: Iterable<SupervisorPart>,
+): Record<string, unknown> {
   const context: Record<string, unknown> = { ...core };
   const maps = new Map<string, Record<string, unknown>>();
   for (const part of parts) {
     if ('bucket' in part && (SUPERVISOR_BUCKET_FIELDS as readonly string[]).includes(part.field)) {
       let map = maps.get(part.field);
-      if (map === undefined) maps.set(part.field, (map = { ...(core[part.field] as Record<string, unknown> | undefined) }));
+      if (map === undefined)
+        maps.set(part.field, (map = { ...(core[part.field] as Record<string, unknown> | undefined) }));
       map[part.bucket] = part.entries;
     } else if (!('bucket' in part) && (SUPERVISOR_WHOLE_FIELDS as readonly string[]).includes(part.field)) {
       context[part.field] = part.value;
     } else {
-      throw new Error(`joinSupervisorContext: a stored part names field "${String((part as { field?: unknown }).field)}", which the supervisor does not store apart`);
+      throw new Error(
+        `joinSupervisorContext: a stored part names field "${String((part as { field?: unknown }).field)}", which the supervisor does not store apart`,
+      );
     }
   }
   for (const field of SUPERVISOR_BUCKET_FIELDS) context[field] = maps.get(field) ?? core[field] ?? {};

@@ -63,7 +63,16 @@ export const AGENT_STATES: readonly AgentState[] = Object.freeze(Object.values(A
 /** Mephisto's AgentState groupings. */
 export const AgentStateGroups = Object.freeze({
   /** Final: will not be updated by the worker pool. */
-  complete: Object.freeze(['completed', 'disconnect', 'timeout', 'expired', 'returned', 'soft_rejected', 'approved', 'rejected'] as const),
+  complete: Object.freeze([
+    'completed',
+    'disconnect',
+    'timeout',
+    'expired',
+    'returned',
+    'soft_rejected',
+    'approved',
+    'rejected',
+  ] as const),
   /** Cannot change under normal operation (note: not `completed`, not `rejected`). */
   immutable: Object.freeze(['disconnect', 'timeout', 'expired', 'returned', 'soft_rejected', 'approved'] as const),
 });

@@ -34,7 +34,10 @@ export interface ArrivalFacts {
  * The unit, HIT and assignment an agent was bound with, if the run ever bound it (so it has an
  * actor), and whether that binding still holds (the HIT is still bound to that unit and assignment).
  */
-export function agentBinding(context: TaskRunContext, agentId: string): { unitId: string; hitId: string; assignmentId: string; current: boolean } | undefined {
+export function agentBinding(
+  context: TaskRunContext,
+  agentId: string,
+): { unitId: string; hitId: string; assignmentId: string; current: boolean } | undefined {
   const arrival = getIn(context.arrivals, agentId);
   if (arrival?.unitId === undefined || arrival.assignmentId === undefined) return undefined;
   const record = getIn(context.hits, arrival.hitId);
@@ -47,7 +50,11 @@ export function agentBinding(context: TaskRunContext, agentId: string): { unitId
  * assigned unit under another assignment (not consumed by an expiry, not answered for the pool).
  * The unit still refuses if its agent's data is stored.
  */
-function displaceable(context: TaskRunContext, record: HitRecord, assignmentId: string): record is HitRecord & { unitId: string } {
+function displaceable(
+  context: TaskRunContext,
+  record: HitRecord,
+  assignmentId: string,
+): record is HitRecord & { unitId: string } {
   if (record.unitId === null || record.assignmentId === null || record.assignmentId === assignmentId) return false;
   const entry = getIn(context.units, record.unitId);
   return entry?.status === AssignmentState.assigned && entry.pending === undefined;
@@ -101,7 +108,12 @@ export function arrive(context: TaskRunContext, event: ArrivalFacts, accepting: 
   next = {
     ...next,
     hits: setIn(next.hits, event.hitId, { ...record, unitId, assignmentId: event.assignmentId }),
-    arrivals: setIn(next.arrivals, agentId, { unitId, hitId: event.hitId, assignmentId: event.assignmentId, at: event.at }),
+    arrivals: setIn(next.arrivals, agentId, {
+      unitId,
+      hitId: event.hitId,
+      assignmentId: event.assignmentId,
+      at: event.at,
+    }),
   };
   return { context: next, effects: [{ kind: 'toUnit', unitId, event: bind }] };
 }
@@ -111,15 +123,26 @@ export function arrive(context: TaskRunContext, event: ArrivalFacts, accepting: 
  * new agent's arrival is recorded as bound. Versioned like a release: only the binding the unit
  * held (same unit, the displaced assignment) is replaced.
  */
-export function bindingReplaced(context: TaskRunContext, report: Extract<UnitReport, { type: 'report.bindingReplaced' }>): TaskRunContext {
+export function bindingReplaced(
+  context: TaskRunContext,
+  report: Extract<UnitReport, { type: 'report.bindingReplaced' }>,
+): TaskRunContext {
   const record = getIn(context.hits, report.hitId);
   if (record?.unitId !== report.unitId || record.assignmentId !== report.displacedAssignmentId) {
-    return noteAnomaly(context, `unit ${report.unitId} replaced assignment ${report.displacedAssignmentId} on HIT ${report.hitId}, a binding it did not hold`);
+    return noteAnomaly(
+      context,
+      `unit ${report.unitId} replaced assignment ${report.displacedAssignmentId} on HIT ${report.hitId}, a binding it did not hold`,
+    );
   }
   return {
     ...context,
     hits: setIn(context.hits, report.hitId, { ...record, assignmentId: report.assignmentId }),
-    arrivals: setIn(context.arrivals, report.agentId, { unitId: report.unitId, hitId: report.hitId, assignmentId: report.assignmentId, at: report.at }),
+    arrivals: setIn(context.arrivals, report.agentId, {
+      unitId: report.unitId,
+      hitId: report.hitId,
+      assignmentId: report.assignmentId,
+      at: report.at,
+    }),
   };
 }
 
@@ -134,18 +157,41 @@ export function adoptReconciled(
   report: { unitId: string; hitId: string; assignmentId: string | null; workerId: string | null; at: number },
 ): Step {
   if (report.assignmentId === null || report.workerId === null) {
-    return { context: noteAnomaly(context, `unit ${report.unitId}: reconciled data without an assignment or worker id; review it by hand`), effects: [] };
+    return {
+      context: noteAnomaly(
+        context,
+        `unit ${report.unitId}: reconciled data without an assignment or worker id; review it by hand`,
+      ),
+      effects: [],
+    };
   }
   const agentId = agentIdFor(report.assignmentId, report.workerId);
   const known = agentBinding(context, agentId);
   if (known !== undefined && (known.unitId !== report.unitId || known.hitId !== report.hitId)) {
-    return { context: noteAnomaly(context, `agent ${agentId} belongs to unit ${known.unitId}; reconciled data of unit ${report.unitId} left to it`), effects: [] };
+    return {
+      context: noteAnomaly(
+        context,
+        `agent ${agentId} belongs to unit ${known.unitId}; reconciled data of unit ${report.unitId} left to it`,
+      ),
+      effects: [],
+    };
   }
   const record = getIn(context.hits, report.hitId);
   const next: TaskRunContext = {
     ...context,
-    arrivals: known !== undefined ? context.arrivals : setIn(context.arrivals, agentId, { unitId: report.unitId, hitId: report.hitId, assignmentId: report.assignmentId, at: report.at }),
-    hits: record === undefined ? context.hits : setIn(context.hits, report.hitId, { ...record, assignmentId: report.assignmentId }),
+    arrivals:
+      known !== undefined
+        ? context.arrivals
+        : setIn(context.arrivals, agentId, {
+            unitId: report.unitId,
+            hitId: report.hitId,
+            assignmentId: report.assignmentId,
+            at: report.at,
+          }),
+    hits:
+      record === undefined
+        ? context.hits
+        : setIn(context.hits, report.hitId, { ...record, assignmentId: report.assignmentId }),
   };
   return {
     context: next,
@@ -153,7 +199,14 @@ export function adoptReconciled(
       {
         kind: 'toUnit',
         unitId: report.unitId,
-        event: { type: 'unit.adoptAgent', agentId, assignmentId: report.assignmentId, workerId: report.workerId, existing: known !== undefined, at: report.at },
+        event: {
+          type: 'unit.adoptAgent',
+          agentId,
+          assignmentId: report.assignmentId,
+          workerId: report.workerId,
+          existing: known !== undefined,
+          at: report.at,
+        },
       },
     ],
   };

@@ -114,7 +114,10 @@ export function addUnits(context: TaskRunContext, unitIds: readonly string[], sp
   const next: TaskRunContext = {
     ...context,
     unitOrder: [...context.unitOrder, ...fresh],
-    units: setManyIn(context.units, fresh.map((unitId) => [unitId, { status: AssignmentState.created }] as const)),
+    units: setManyIn(
+      context.units,
+      fresh.map((unitId) => [unitId, { status: AssignmentState.created }] as const),
+    ),
     counts: { ...context.counts, created: context.counts.created + fresh.length },
   };
   return spawned ? placeUnits(next, context.unitOrder.length) : { context: next, effects: [] };
@@ -150,7 +153,8 @@ export function launchMore(step: Step, at: number): Step {
   if (context.launchHalt !== null) return step;
   const effects = [...step.effects];
   const limit = context.settings.maxConcurrentUnits;
-  let slots = limit === 0 ? Infinity : limit - (context.counts.launched + context.counts.assigned + context.launchesInFlight);
+  let slots =
+    limit === 0 ? Infinity : limit - (context.counts.launched + context.counts.assigned + context.launchesInFlight);
   let cursor = context.launchCursor;
   while (slots > 0 && cursor < context.unitOrder.length) {
     const unitId = context.unitOrder[cursor]!;
@@ -167,7 +171,9 @@ export function launchMore(step: Step, at: number): Step {
 
 /** Whether every unit was asked to launch and no launch is in flight (launching → running). */
 export function everyUnitLaunched(context: TaskRunContext): boolean {
-  return context.launchCursor >= context.unitOrder.length && context.launchesInFlight === 0 && context.launchHalt === null;
+  return (
+    context.launchCursor >= context.unitOrder.length && context.launchesInFlight === 0 && context.launchHalt === null
+  );
 }
 
 /** An unbound pool HIT for `unitId`: one its launch created if any, else any unbound HIT. */
@@ -188,27 +194,43 @@ export function pickFreeUnit(context: TaskRunContext, record: HitRecord): string
 }
 
 /** A unit reported a new status. `expiring` is true while the run expires or drains: a unit back in the pool is expired at once. */
-export function unitChanged(context: TaskRunContext, unitId: string, status: AssignmentState, at: number, expiring: boolean): Step {
+export function unitChanged(
+  context: TaskRunContext,
+  unitId: string,
+  status: AssignmentState,
+  at: number,
+  expiring: boolean,
+): Step {
   const previous = getIn(context.units, unitId);
-  if (previous === undefined) return { context: noteAnomaly(context, `report from unknown unit ${unitId}`), effects: [] };
+  if (previous === undefined)
+    return { context: noteAnomaly(context, `report from unknown unit ${unitId}`), effects: [] };
   let next = context;
-  if (previous.pending === 'launch' && status !== AssignmentState.created) next = { ...next, launchesInFlight: next.launchesInFlight - 1 };
+  if (previous.pending === 'launch' && status !== AssignmentState.created)
+    next = { ...next, launchesInFlight: next.launchesInFlight - 1 };
   const keepPending = previous.status === status ? previous.pending : undefined;
   next = putUnit(next, unitId, keepPending === undefined ? { status } : { status, pending: keepPending });
   const step: Step = { context: next, effects: [] };
-  if (expiring) return status === AssignmentState.launched ? expireUnit(step, unitId, pickPoolHit(next, unitId), at) : step;
+  if (expiring)
+    return status === AssignmentState.launched ? expireUnit(step, unitId, pickPoolHit(next, unitId), at) : step;
   return launchMore(step, at);
 }
 
 /** A unit's launch gave up: launching halts until `run.resumeLaunching` (or the unit is expired when the run is expiring). */
-export function launchFailed(context: TaskRunContext, unitId: string, reason: string, at: number, expiring: boolean): Step {
+export function launchFailed(
+  context: TaskRunContext,
+  unitId: string,
+  reason: string,
+  at: number,
+  expiring: boolean,
+): Step {
   const entry = getIn(context.units, unitId);
   let next = context;
   if (entry?.pending === 'launch') {
     next = putUnit(next, unitId, { status: entry.status });
     next = { ...next, launchesInFlight: next.launchesInFlight - 1 };
   }
-  if (expiring) return { context: next, effects: [{ kind: 'toUnit', unitId, event: { type: 'unit.expire', hitId: null, at } }] };
+  if (expiring)
+    return { context: next, effects: [{ kind: 'toUnit', unitId, event: { type: 'unit.expire', hitId: null, at } }] };
   return { context: { ...next, launchHalt: { unitId, reason, at } }, effects: [] };
 }
 
@@ -228,10 +250,18 @@ export function hitCreated(context: TaskRunContext, unitId: string, hitId: strin
  * cleared only if the HIT is still bound to that unit with that assignment, so a stale release
  * never undoes a newer binding.
  */
-export function hitReleased(context: TaskRunContext, unitId: string, hitId: string, assignmentId: string | null): TaskRunContext {
+export function hitReleased(
+  context: TaskRunContext,
+  unitId: string,
+  hitId: string,
+  assignmentId: string | null,
+): TaskRunContext {
   const record = getIn(context.hits, hitId);
   if (record === undefined || record.unitId !== unitId || record.assignmentId !== assignmentId) {
-    return noteAnomaly(context, `unit ${unitId} released HIT ${hitId} (assignment ${assignmentId ?? 'none'}), a binding it did not hold`);
+    return noteAnomaly(
+      context,
+      `unit ${unitId} released HIT ${hitId} (assignment ${assignmentId ?? 'none'}), a binding it did not hold`,
+    );
   }
   return { ...context, hits: setIn(context.hits, hitId, { ...record, unitId: null, assignmentId: null }) };
 }
@@ -243,13 +273,26 @@ export function hitReleased(context: TaskRunContext, unitId: string, hitId: stri
  */
 export function routeObservation(context: TaskRunContext, event: HitObservationEvent): Step {
   const record = getIn(context.hits, event.hitId);
-  if (record === undefined) return { context: noteAnomaly(context, `${event.type} for HIT ${event.hitId}, which is not in this run`), effects: [] };
+  if (record === undefined)
+    return {
+      context: noteAnomaly(context, `${event.type} for HIT ${event.hitId}, which is not in this run`),
+      effects: [],
+    };
   if (record.unitId !== null) return { context, effects: [{ kind: 'toUnit', unitId: record.unitId, event }] };
   const decisive =
-    event.type === 'hit.notFound' || (event.type === 'hit.observed' && ['completed', 'expired'].includes(classifyObservation(event.status, event.available) ?? ''));
+    event.type === 'hit.notFound' ||
+    (event.type === 'hit.observed' &&
+      ['completed', 'expired'].includes(classifyObservation(event.status, event.available) ?? ''));
   if (!decisive) return { context, effects: [] };
   const unitId = pickFreeUnit(context, record);
-  if (unitId === null) return { context: noteAnomaly(context, `pool HIT ${event.hitId}: ${event.type} but no launched unit is free to answer for it`), effects: [] };
+  if (unitId === null)
+    return {
+      context: noteAnomaly(
+        context,
+        `pool HIT ${event.hitId}: ${event.type} but no launched unit is free to answer for it`,
+      ),
+      effects: [],
+    };
   let next = putUnit(context, unitId, { status: AssignmentState.launched, pending: 'poolHit' });
   next = { ...next, hits: setIn(next.hits, event.hitId, { ...record, unitId }) };
   return { context: next, effects: [{ kind: 'toUnit', unitId, event }] };
@@ -294,7 +337,10 @@ export function expireRun(context: TaskRunContext, at: number): Step {
     const entry = getIn(step.context.units, unitId);
     if (entry === undefined || entry.pending !== undefined) continue;
     if (entry.status === AssignmentState.created || entry.status === AssignmentState.assigned) {
-      step = { context: step.context, effects: [...step.effects, { kind: 'toUnit', unitId, event: { type: 'unit.expire', hitId: null, at } }] };
+      step = {
+        context: step.context,
+        effects: [...step.effects, { kind: 'toUnit', unitId, event: { type: 'unit.expire', hitId: null, at } }],
+      };
     } else if (entry.status === AssignmentState.launched) {
       step = expireUnit(step, unitId, takePoolHit(unitId), at);
     }
@@ -308,7 +354,11 @@ export function abandonRemaining(context: TaskRunContext, at: number): Step {
   for (const unitId of context.unitOrder) {
     const entry = getIn(context.units, unitId);
     if (entry !== undefined && INCOMPLETE.includes(entry.status)) {
-      effects.push({ kind: 'toUnit', unitId, event: { type: 'unit.abandon', reason: 'the run stopped waiting at its drain deadline', at } });
+      effects.push({
+        kind: 'toUnit',
+        unitId,
+        event: { type: 'unit.abandon', reason: 'the run stopped waiting at its drain deadline', at },
+      });
     }
   }
   return { context, effects };

@@ -20,7 +20,12 @@ import type { UnitEvent, UnitReport } from './unit-types.js';
 
 /** The `setUpResources` command of the supervisor in `settingUp`. */
 export function setupCommandOf(context: TaskRunContext): SetUpResourcesCommand {
-  return { kind: 'setUpResources', commandId: `${context.runId}/setUpResources/${context.setupAttempt}`, runId: context.runId, attempt: context.setupAttempt };
+  return {
+    kind: 'setUpResources',
+    commandId: `${context.runId}/setUpResources/${context.setupAttempt}`,
+    runId: context.runId,
+    attempt: context.setupAttempt,
+  };
 }
 
 /** The group machine as the supervisor runs it: what its units report reaches the supervisor. */
@@ -69,12 +74,17 @@ const s = setup({
   },
   guards: {
     isSetupResult: ({ context, event }) =>
-      (event.type === 'setup.succeeded' || event.type === 'setup.failed') && event.commandId === setupCommandOf(context).commandId,
+      (event.type === 'setup.succeeded' || event.type === 'setup.failed') &&
+      event.commandId === setupCommandOf(context).commandId,
     everyUnitLaunched: ({ context }) => logic.everyUnitLaunched(context),
     onlyAssignedLeft: ({ context }) => context.counts.created === 0 && context.counts.launched === 0,
     noIncompleteUnit: ({ context }) => logic.incompleteCount(context) === 0,
     drainDeadlinePassed: ({ context, event }) =>
-      event.type === 'deadline.reached' && event.unitId === undefined && event.agentId === undefined && context.drainDeadlineAt !== null && event.at >= context.drainDeadlineAt,
+      event.type === 'deadline.reached' &&
+      event.unitId === undefined &&
+      event.agentId === undefined &&
+      context.drainDeadlineAt !== null &&
+      event.at >= context.drainDeadlineAt,
   },
 });
 
@@ -86,6 +96,7 @@ type Enqueue = Parameters<Parameters<typeof s.enqueueActions>[0]>[0]['enqueue'];
  * units and agents are found through the system registry, wherever they sit, and a missing one
  * is an anomaly, never a throw.
  */
+// biome-ignore lint/suspicious/noExplicitAny: XState's own type for a machine's system is ActorSystem<any>
 function apply(enqueue: Enqueue, system: ActorSystem<any>, context: TaskRunContext, step: Step): void {
   let next = step.context;
   const sends: Array<{ to: string | AnyActorRef; event: UnitEvent | AgentEvent | UnitGroupEvent }> = [];
@@ -103,13 +114,25 @@ function apply(enqueue: Enqueue, system: ActorSystem<any>, context: TaskRunConte
         const index = ref === undefined ? next.unitOrder.indexOf(effect.unitId) : -1;
         if (ref !== undefined) sends.push({ to: ref, event: effect.event });
         // A unit its group spawns in this same step is not registered yet: its group delivers in order.
-        else if (index >= 0 && Math.floor(index / UNIT_GROUP_SIZE) < next.groupsSpawned) sends.push({ to: groupActorIdOf(index), event: { type: 'group.forward', unitId: effect.unitId, event: effect.event } });
-        else next = logic.noteAnomaly(next, `${effect.event.type} for unit ${effect.unitId}, which does not exist; dropped`);
+        else if (index >= 0 && Math.floor(index / UNIT_GROUP_SIZE) < next.groupsSpawned)
+          sends.push({
+            to: groupActorIdOf(index),
+            event: { type: 'group.forward', unitId: effect.unitId, event: effect.event },
+          });
+        else
+          next = logic.noteAnomaly(
+            next,
+            `${effect.event.type} for unit ${effect.unitId}, which does not exist; dropped`,
+          );
         break;
       }
       case 'toAgent': {
         const ref = system.get(agentActorId(effect.agentId)) as AnyActorRef | undefined;
-        if (ref === undefined) next = logic.noteAnomaly(next, `${effect.event.type} for agent ${effect.agentId}, which does not exist; dropped`);
+        if (ref === undefined)
+          next = logic.noteAnomaly(
+            next,
+            `${effect.event.type} for agent ${effect.agentId}, which does not exist; dropped`,
+          );
         else sends.push({ to: ref, event: effect.event });
         break;
       }
@@ -117,7 +140,12 @@ function apply(enqueue: Enqueue, system: ActorSystem<any>, context: TaskRunConte
   }
   if (next !== context) enqueue.assign(next);
   for (const { groupId, unitIds } of spawns) {
-    const input = { groupId, runId: context.runId, unitIds, ...(context.retry !== undefined ? { retry: context.retry } : {}) };
+    const input = {
+      groupId,
+      runId: context.runId,
+      unitIds,
+      ...(context.retry !== undefined ? { retry: context.retry } : {}),
+    };
     enqueue.spawnChild('group', { id: groupId, systemId: groupId, input });
   }
   for (const send of sends) enqueue.sendTo(send.to, send.event);
@@ -174,17 +202,27 @@ export const taskRunImplementation = s.extend({
     routeToAgent: decide((context, event) => {
       assertEvent(event, AGENT_ADDRESSED);
       const bound = binding.agentBinding(context, event.agentId);
-      if (bound === undefined) return none(logic.noteAnomaly(context, `${event.type} for unknown agent ${event.agentId}; dropped`));
+      if (bound === undefined)
+        return none(logic.noteAnomaly(context, `${event.type} for unknown agent ${event.agentId}; dropped`));
       const effects: Effect[] = [{ kind: 'toAgent', agentId: event.agentId, event }];
       // The unit keeps its own "data stored" flag, but only for the binding it holds now: a
       // released agent's late submission must not mark another worker's unit as submitted.
-      if (event.type === 'agent.submitted' && bound.current) effects.push({ kind: 'toUnit', unitId: bound.unitId, event: { type: 'agent.submitted', at: event.at } });
+      if (event.type === 'agent.submitted' && bound.current)
+        effects.push({ kind: 'toUnit', unitId: bound.unitId, event: { type: 'agent.submitted', at: event.at } });
       return { context, effects };
     }),
     routeDeadline: decide((context, event) => {
       assertEvent(event, 'deadline.reached');
-      if (event.unitId !== undefined) return { context, effects: [{ kind: 'toUnit', unitId: event.unitId, event: { type: 'deadline.reached', at: event.at } }] };
-      if (event.agentId !== undefined) return { context, effects: [{ kind: 'toAgent', agentId: event.agentId, event: { type: 'deadline.reached', at: event.at } }] };
+      if (event.unitId !== undefined)
+        return {
+          context,
+          effects: [{ kind: 'toUnit', unitId: event.unitId, event: { type: 'deadline.reached', at: event.at } }],
+        };
+      if (event.agentId !== undefined)
+        return {
+          context,
+          effects: [{ kind: 'toAgent', agentId: event.agentId, event: { type: 'deadline.reached', at: event.at } }],
+        };
       return none(context);
     }),
     abandonUnits: decide((context, event) => {

@@ -21,7 +21,11 @@ export interface TaskRunSettings {
 }
 
 /** The settings a run uses for what its input leaves out. */
-export const DEFAULT_TASK_RUN_SETTINGS: TaskRunSettings = Object.freeze({ maxConcurrentUnits: 0, assignmentDurationSec: 1800, drainGraceSec: 300 });
+export const DEFAULT_TASK_RUN_SETTINGS: TaskRunSettings = Object.freeze({
+  maxConcurrentUnits: 0,
+  assignmentDurationSec: 1800,
+  drainGraceSec: 300,
+});
 
 /** What a taskRun actor is created with. */
 export interface TaskRunInput {
@@ -74,7 +78,13 @@ export type RefusalReason = (typeof RefusalReason)[keyof typeof RefusalReason];
  */
 export type Arrival =
   | { readonly unitId: string; readonly hitId: string; readonly assignmentId: string; readonly at: number }
-  | { readonly refused: RefusalReason; readonly hitId: string; readonly at: number; readonly unitId?: string; readonly assignmentId?: string };
+  | {
+      readonly refused: RefusalReason;
+      readonly hitId: string;
+      readonly at: number;
+      readonly unitId?: string;
+      readonly assignmentId?: string;
+    };
 
 /** The supervisor's memory. Large maps are {@link Buckets}: read them with the helpers of `inspect.ts`. */
 export interface TaskRunContext {
@@ -131,7 +141,17 @@ export type UnitAddressedEvent = Extract<
 /** Agent events the runtime may address to an agent through the supervisor (`agentId` picks the agent). */
 export type AgentAddressedEvent = Exclude<
   AgentEvent,
-  { type: 'agent.accepted' | 'agent.returned' | 'agent.expired' | 'agent.released' | 'assignment.submitted' | 'assignment.overruled' | 'deadline.reached' | 'agent.reviewed' }
+  {
+    type:
+      | 'agent.accepted'
+      | 'agent.returned'
+      | 'agent.expired'
+      | 'agent.released'
+      | 'assignment.submitted'
+      | 'assignment.overruled'
+      | 'deadline.reached'
+      | 'agent.reviewed';
+  }
 > & { readonly agentId: string };
 
 /** HIT observations, routed by the supervisor to the unit bound to the HIT (or one answering for the pool). */
@@ -150,7 +170,13 @@ export type TaskRunOwnEvent =
   /** Request: stop the run: expire what is not assigned, drain what is. */
   | { readonly type: 'run.expire'; readonly at: number }
   /** Fact: a worker opened the task (from the task server). */
-  | { readonly type: 'worker.arrived'; readonly hitId: string; readonly assignmentId: string; readonly workerId: string; readonly at: number }
+  | {
+      readonly type: 'worker.arrived';
+      readonly hitId: string;
+      readonly assignmentId: string;
+      readonly workerId: string;
+      readonly at: number;
+    }
   /**
    * Fact: the clock passed a deadline: a unit's (with `unitId`), an agent's (with `agentId`) or,
    * with neither, the supervisor's own (the drain deadline). See `nextDeadline()`.

@@ -84,7 +84,8 @@ export const taskRunMachine = taskRunImplementation.createMachine({
       },
     },
     launching: {
-      description: 'Launching units, at most maxConcurrentUnits launched or assigned; stays here while launching is halted.',
+      description:
+        'Launching units, at most maxConcurrentUnits launched or assigned; stays here while launching is halted.',
       entry: 'launchUnits',
       always: { guard: 'everyUnitLaunched', target: 'running' },
       on: {
@@ -134,7 +135,8 @@ export const taskRunMachine = taskRunImplementation.createMachine({
       },
     },
     failed: {
-      description: 'Setup failed; failure has the reason. run.retrySetup tries again; run.expire gives up (nothing was launched).',
+      description:
+        'Setup failed; failure has the reason. run.retrySetup tries again; run.expire gives up (nothing was launched).',
       on: {
         'run.retrySetup': { target: 'settingUp', actions: 'nextSetupAttempt' },
         'run.expire': { target: 'done' },

@@ -10,7 +10,9 @@ import type { UnitContext } from './unit-types.js';
 
 function boundHit(context: UnitContext, command: string): string {
   if (context.hitId === null) {
-    throw new Error(`unit ${context.unitId}: ${command} needs a bound HIT, but the unit has none (a machine invariant was broken; report this as a bug)`);
+    throw new Error(
+      `unit ${context.unitId}: ${command} needs a bound HIT, but the unit has none (a machine invariant was broken; report this as a bug)`,
+    );
   }
   return context.hitId;
 }
@@ -29,7 +31,13 @@ export function launchCommandOf(context: UnitContext): LaunchHITCommand {
 /** The `expireHIT` command of a unit in `launched.expiring` or `assigned.expiring`. */
 export function expireCommandOf(context: UnitContext): ExpireHITCommand {
   const hitId = boundHit(context, 'expireHIT');
-  return { kind: 'expireHIT', commandId: `${context.runId}/${context.unitId}/expireHIT/${hitId}`, runId: context.runId, unitId: context.unitId, hitId };
+  return {
+    kind: 'expireHIT',
+    commandId: `${context.runId}/${context.unitId}/expireHIT/${hitId}`,
+    runId: context.runId,
+    unitId: context.unitId,
+    hitId,
+  };
 }
 
 /** The `confirmHIT` command of a unit in `assigned.returnTentative` or `assigned.overdue`. */
@@ -73,7 +81,10 @@ export function reconcileCommandOf(context: UnitContext): ReconcileSubmissionCom
  * classifyObservation('Reviewable', 0); // 'completed'
  * ```
  */
-export function classifyObservation(status: string, available: number): 'launched' | 'assigned' | 'completed' | 'expired' | null {
+export function classifyObservation(
+  status: string,
+  available: number,
+): 'launched' | 'assigned' | 'completed' | 'expired' | null {
   switch (status) {
     case HITStatus.Assignable:
       return 'launched';

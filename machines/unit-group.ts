@@ -74,13 +74,29 @@ export const unitGroupMachine = g
   .extend({
     actions: {
       relayReport: g.enqueueActions(({ enqueue, event }) => {
-        assertEvent(event, ['report.unitChanged', 'report.hitCreated', 'report.hitReleased', 'report.bindingReplaced', 'report.launchFailed', 'report.childFailed', 'report.reconciledWithoutAgent']);
+        assertEvent(event, [
+          'report.unitChanged',
+          'report.hitCreated',
+          'report.hitReleased',
+          'report.bindingReplaced',
+          'report.launchFailed',
+          'report.childFailed',
+          'report.reconciledWithoutAgent',
+        ]);
         enqueue({ type: 'relay', params: event });
       }),
       relayFailure: g.enqueueActions(({ enqueue, event }) => {
         assertEvent(event, 'xstate.error.actor.*');
         const message = event.error instanceof Error ? event.error.message : String(event.error);
-        enqueue({ type: 'relay', params: { type: 'report.childFailed', unitId: event.actorId.slice(UNIT_ACTOR_PREFIX.length), actorId: event.actorId, message } });
+        enqueue({
+          type: 'relay',
+          params: {
+            type: 'report.childFailed',
+            unitId: event.actorId.slice(UNIT_ACTOR_PREFIX.length),
+            actorId: event.actorId,
+            message,
+          },
+        });
       }),
       forwardToUnit: g.enqueueActions(({ enqueue, context, event }) => {
         assertEvent(event, 'group.forward');
@@ -88,7 +104,8 @@ export const unitGroupMachine = g
       }),
       addUnits: g.assign(({ context, event, spawn }) => {
         assertEvent(event, 'group.addUnits');
-        for (const unitId of event.unitIds) spawn('unit', { id: unitActorId(unitId), systemId: unitActorId(unitId), input: unitInput(context, unitId) });
+        for (const unitId of event.unitIds)
+          spawn('unit', { id: unitActorId(unitId), systemId: unitActorId(unitId), input: unitInput(context, unitId) });
         return { unitIds: [...context.unitIds, ...event.unitIds] };
       }),
     },
@@ -97,8 +114,14 @@ export const unitGroupMachine = g
     id: 'unitGroup',
     description: 'Up to 100 units of a run; relays their reports to the supervisor.',
     context: ({ input, spawn }) => {
-      for (const unitId of input.unitIds) spawn('unit', { id: unitActorId(unitId), systemId: unitActorId(unitId), input: unitInput(input, unitId) });
-      return { groupId: input.groupId, runId: input.runId, unitIds: [...input.unitIds], ...(input.retry !== undefined ? { retry: input.retry } : {}) };
+      for (const unitId of input.unitIds)
+        spawn('unit', { id: unitActorId(unitId), systemId: unitActorId(unitId), input: unitInput(input, unitId) });
+      return {
+        groupId: input.groupId,
+        runId: input.runId,
+        unitIds: [...input.unitIds],
+        ...(input.retry !== undefined ? { retry: input.retry } : {}),
+      };
     },
     initial: 'active',
     states: {

@@ -11,12 +11,27 @@ import { assertEvent, sendParent, setup } from 'xstate';
 import { agentMachine } from './agent.js';
 import type { AgentEvent, AgentInput, AgentReport } from './agent-types.js';
 import { DEFAULT_RETRY_POLICY, retryDelayMs } from './commands.js';
-import type { CommandKind, ConfirmHITCommand, ExpireHITCommand, LaunchHITCommand, ReconcileSubmissionCommand } from './commands.js';
+import type {
+  CommandKind,
+  ConfirmHITCommand,
+  ExpireHITCommand,
+  LaunchHITCommand,
+  ReconcileSubmissionCommand,
+} from './commands.js';
 import { agentActorId } from './ids.js';
-import { classifyObservation, confirmCommandOf, expireCommandOf, launchCommandOf, reconcileCommandOf } from './unit-commands.js';
+import {
+  classifyObservation,
+  confirmCommandOf,
+  expireCommandOf,
+  launchCommandOf,
+  reconcileCommandOf,
+} from './unit-commands.js';
 import type { UnitContext, UnitEvent, UnitInput, UnitReport } from './unit-types.js';
 
-type FailureEvent = Extract<UnitEvent, { type: 'launch.failed' | 'expire.failed' | 'reconcile.failed' | 'hit.lookupFailed' }>;
+type FailureEvent = Extract<
+  UnitEvent,
+  { type: 'launch.failed' | 'expire.failed' | 'reconcile.failed' | 'hit.lookupFailed' }
+>;
 
 const FAILURE_KIND: Record<FailureEvent['type'], CommandKind> = {
   'launch.failed': 'launchHIT',
@@ -37,7 +52,9 @@ function observed(context: UnitContext, event: UnitEvent): ReturnType<typeof cla
 }
 
 const isReconcileResult = (context: UnitContext, event: UnitEvent): boolean =>
-  (event.type === 'reconcile.succeeded' || event.type === 'reconcile.failed') && context.hitId !== null && event.commandId === reconcileCommandOf(context).commandId;
+  (event.type === 'reconcile.succeeded' || event.type === 'reconcile.failed') &&
+  context.hitId !== null &&
+  event.commandId === reconcileCommandOf(context).commandId;
 
 /** MTurk names another submitted assignment than the bound one: the binding came from a registration MTurk does not back. */
 const reconciledOther = (context: UnitContext, event: UnitEvent): boolean =>
@@ -75,30 +92,48 @@ export const unitSetup = setup({
   },
   guards: {
     isLaunchResult: ({ context, event }) =>
-      (event.type === 'launch.succeeded' || event.type === 'launch.failed') && event.commandId === launchCommandOf(context).commandId,
+      (event.type === 'launch.succeeded' || event.type === 'launch.failed') &&
+      event.commandId === launchCommandOf(context).commandId,
     isExpireResult: ({ context, event }) =>
-      (event.type === 'expire.succeeded' || event.type === 'expire.failed') && context.hitId !== null && event.commandId === expireCommandOf(context).commandId,
+      (event.type === 'expire.succeeded' || event.type === 'expire.failed') &&
+      context.hitId !== null &&
+      event.commandId === expireCommandOf(context).commandId,
     isReconcileResult: ({ context, event }) => isReconcileResult(context, event),
-    reconciledForAgent: ({ context, event }) => isReconcileResult(context, event) && context.agentId !== null && !reconciledOther(context, event),
+    reconciledForAgent: ({ context, event }) =>
+      isReconcileResult(context, event) && context.agentId !== null && !reconciledOther(context, event),
     /** MTurk shows another assignment submitted than the one the bound agent's registration displaced in: the unit is that worker's. */
     reconciledForOtherAssignment: ({ context, event }) => context.agentId !== null && reconciledOther(context, event),
     /** A failed command may be tried again: same command, retryable, attempts left. */
     canRetry: ({ context, event }) => {
       switch (event.type) {
         case 'launch.failed':
-          return event.commandId === launchCommandOf(context).commandId && event.retryable && underAttemptLimit(context);
+          return (
+            event.commandId === launchCommandOf(context).commandId && event.retryable && underAttemptLimit(context)
+          );
         case 'expire.failed':
-          return context.hitId !== null && event.commandId === expireCommandOf(context).commandId && event.retryable && underAttemptLimit(context);
+          return (
+            context.hitId !== null &&
+            event.commandId === expireCommandOf(context).commandId &&
+            event.retryable &&
+            underAttemptLimit(context)
+          );
         case 'reconcile.failed':
-          return context.hitId !== null && event.commandId === reconcileCommandOf(context).commandId && event.retryable && underAttemptLimit(context);
+          return (
+            context.hitId !== null &&
+            event.commandId === reconcileCommandOf(context).commandId &&
+            event.retryable &&
+            underAttemptLimit(context)
+          );
         case 'hit.lookupFailed':
           return ownHit(context, event) && underAttemptLimit(context);
         default:
           return false;
       }
     },
-    retryDue: ({ context, event }) => event.type === 'deadline.reached' && context.retryAt !== null && event.at >= context.retryAt,
-    assignmentDeadlinePassed: ({ context, event }) => event.type === 'deadline.reached' && context.deadlineAt !== null && event.at >= context.deadlineAt,
+    retryDue: ({ context, event }) =>
+      event.type === 'deadline.reached' && context.retryAt !== null && event.at >= context.retryAt,
+    assignmentDeadlinePassed: ({ context, event }) =>
+      event.type === 'deadline.reached' && context.deadlineAt !== null && event.at >= context.deadlineAt,
     poolHitGiven: ({ event }) => event.type === 'unit.expire' && event.hitId !== null,
     isOwnHit: ({ context, event }) => ownHit(context, event),
     /** H3: Reviewable/Reviewing with nothing available: the assignment was submitted. */
@@ -116,7 +151,8 @@ export const unitSetup = setup({
       observed(context, event) === 'launched' &&
       event.type === 'hit.observed' &&
       context.returnSuspectedAt !== null &&
-      (event.at > context.returnSuspectedAt || (event.commandId !== undefined && event.commandId === confirmCommandOf(context, 'returnSuspected').commandId)),
+      (event.at > context.returnSuspectedAt ||
+        (event.commandId !== undefined && event.commandId === confirmCommandOf(context, 'returnSuspected').commandId)),
     /** H2 while a return was suspected: the worker still holds it, it was the flicker. */
     stillHeld: ({ context, event }) => observed(context, event) === 'assigned',
     /** Past the assignment's deadline, Assignable or Unassignable means our worker's assignment is gone. */
@@ -133,15 +169,23 @@ export const unitSetup = setup({
      * cannot have been re-offered.
      */
     bindingEnded: ({ context, event }) =>
-      event.type === 'unit.bindAgent' && context.hitId !== null && event.hitId === context.hitId && context.assignmentId !== null && event.assignmentId !== context.assignmentId && !context.submitted,
+      event.type === 'unit.bindAgent' &&
+      context.hitId !== null &&
+      event.hitId === context.hitId &&
+      context.assignmentId !== null &&
+      event.assignmentId !== context.assignmentId &&
+      !context.submitted,
     dataMissing: ({ context }) => !context.submitted,
     hitNotExpired: ({ context }) => !context.hitExpired,
     hasAgent: ({ context }) => context.agentId !== null,
     hasNoAgent: ({ context }) => context.agentId === null,
     /** R1-R4: only the review of this unit's own agent counts (an earlier, released agent's does not). */
-    isOwnAgentReview: ({ context, event }) => event.type === 'agent.reviewed' && context.agentId !== null && event.agentId === context.agentId,
-    reviewedApproved: ({ context, event }) => event.type === 'agent.reviewed' && event.agentId === context.agentId && event.status === 'approved',
-    reviewedSoftRejected: ({ context, event }) => event.type === 'agent.reviewed' && event.agentId === context.agentId && event.status === 'soft_rejected',
+    isOwnAgentReview: ({ context, event }) =>
+      event.type === 'agent.reviewed' && context.agentId !== null && event.agentId === context.agentId,
+    reviewedApproved: ({ context, event }) =>
+      event.type === 'agent.reviewed' && event.agentId === context.agentId && event.status === 'approved',
+    reviewedSoftRejected: ({ context, event }) =>
+      event.type === 'agent.reviewed' && event.agentId === context.agentId && event.status === 'soft_rejected',
     outcomeApproved: ({ context }) => context.reviewOutcome === 'approved',
     outcomeRejected: ({ context }) => context.reviewOutcome === 'rejected',
     outcomeSoftRejected: ({ context }) => context.reviewOutcome === 'soft_rejected',
@@ -164,13 +208,27 @@ export const unitImplementation = u.extend({
       return {
         failures,
         retryAt: event.at + retryDelayMs(policyOf(context), failures),
-        lastFailure: { kind: FAILURE_KIND[event.type], reason: event.reason, retryable: retryableOf(event), at: event.at },
+        lastFailure: {
+          kind: FAILURE_KIND[event.type],
+          reason: event.reason,
+          retryable: retryableOf(event),
+          at: event.at,
+        },
       };
     }),
     clearRetry: u.assign({ retryAt: null }),
     recordFailure: u.assign(({ event }) => {
       assertEvent(event, ['launch.failed', 'expire.failed', 'reconcile.failed', 'hit.lookupFailed']);
-      return { failures: 0, retryAt: null, lastFailure: { kind: FAILURE_KIND[event.type], reason: event.reason, retryable: retryableOf(event), at: event.at } };
+      return {
+        failures: 0,
+        retryAt: null,
+        lastFailure: {
+          kind: FAILURE_KIND[event.type],
+          reason: event.reason,
+          retryable: retryableOf(event),
+          at: event.at,
+        },
+      };
     }),
     /** A definitive refusal means nothing was created: the next launch may use a new token. */
     recordLaunchGaveUp: u.assign(({ context, event }) => {
@@ -226,11 +284,20 @@ export const unitImplementation = u.extend({
       return { returnSuspectedAt: event.at, confirmations: context.confirmations + 1, failures: 0, retryAt: null };
     }),
     clearSuspicion: u.assign({ returnSuspectedAt: null, failures: 0, retryAt: null }),
-    startConfirmation: u.assign(({ context }) => ({ confirmations: context.confirmations + 1, failures: 0, retryAt: null })),
+    startConfirmation: u.assign(({ context }) => ({
+      confirmations: context.confirmations + 1,
+      failures: 0,
+      retryAt: null,
+    })),
     markHitExpired: u.assign({ hitExpired: true, failures: 0, retryAt: null }),
     recordExpireGaveUp: u.assign(({ event }) => {
       assertEvent(event, 'expire.failed');
-      return { failures: 0, retryAt: null, lastFailure: { kind: 'expireHIT', reason: event.reason, retryable: event.retryable, at: event.at }, note: `expiring the HIT failed: ${event.reason}` };
+      return {
+        failures: 0,
+        retryAt: null,
+        lastFailure: { kind: 'expireHIT', reason: event.reason, retryable: event.retryable, at: event.at },
+        note: `expiring the HIT failed: ${event.reason}`,
+      };
     }),
     recordSubmitted: u.assign({ submitted: true }),
     clearBinding: u.assign({
@@ -250,13 +317,25 @@ export const unitImplementation = u.extend({
     recordReconciled: u.assign(({ context, event }) => {
       assertEvent(event, 'reconcile.succeeded');
       // Without an agent, remember whose submission it was: the supervisor may give the unit an agent for it.
-      const found = context.agentId === null ? { assignmentId: event.assignmentId ?? context.assignmentId, workerId: event.workerId ?? context.workerId } : {};
+      const found =
+        context.agentId === null
+          ? { assignmentId: event.assignmentId ?? context.assignmentId, workerId: event.workerId ?? context.workerId }
+          : {};
       return { submitted: true, displacedAssignmentId: null, failures: 0, retryAt: null, ...found };
     }),
     /** MTurk's submitted assignment is not the bound one: the unit lets the bound agent go and holds the submission MTurk names. */
     takeReconciledAssignment: u.assign(({ event }) => {
       assertEvent(event, 'reconcile.succeeded');
-      return { agentId: null, assignmentId: event.assignmentId ?? null, workerId: event.workerId ?? null, displacedAssignmentId: null, submitted: true, reviewOutcome: null, failures: 0, retryAt: null };
+      return {
+        agentId: null,
+        assignmentId: event.assignmentId ?? null,
+        workerId: event.workerId ?? null,
+        displacedAssignmentId: null,
+        submitted: true,
+        reviewOutcome: null,
+        failures: 0,
+        retryAt: null,
+      };
     }),
     /**
      * The supervisor bound a worker: spawn the agent as this unit's child and accept it. An adopted
@@ -291,7 +370,10 @@ export const unitImplementation = u.extend({
     reportChildFailure: u.enqueueActions(({ enqueue, context, event }) => {
       assertEvent(event, 'xstate.error.actor.*');
       const message = event.error instanceof Error ? event.error.message : String(event.error);
-      enqueue({ type: 'report', params: { type: 'report.childFailed', unitId: context.unitId, actorId: event.actorId, message } });
+      enqueue({
+        type: 'report',
+        params: { type: 'report.childFailed', unitId: context.unitId, actorId: event.actorId, message },
+      });
     }),
     holdReviewOutcome: u.assign(({ event }) => {
       assertEvent(event, 'agent.reviewed');
@@ -303,48 +385,97 @@ export const unitImplementation = u.extend({
     }),
     reportHitCreated: u.enqueueActions(({ enqueue, context, event }) => {
       assertEvent(event, 'launch.succeeded');
-      enqueue({ type: 'report', params: { type: 'report.hitCreated', unitId: context.unitId, hitId: event.hitId, at: event.at } });
+      enqueue({
+        type: 'report',
+        params: { type: 'report.hitCreated', unitId: context.unitId, hitId: event.hitId, at: event.at },
+      });
     }),
     reportHitReleased: u.enqueueActions(({ enqueue, context, event }) => {
       if (context.hitId !== null) {
-        enqueue({ type: 'report', params: { type: 'report.hitReleased', unitId: context.unitId, hitId: context.hitId, assignmentId: context.assignmentId, at: atOf(event) } });
+        enqueue({
+          type: 'report',
+          params: {
+            type: 'report.hitReleased',
+            unitId: context.unitId,
+            hitId: context.hitId,
+            assignmentId: context.assignmentId,
+            at: atOf(event),
+          },
+        });
       }
     }),
     reportBindingReplaced: u.enqueueActions(({ enqueue, context, event }) => {
       const { hitId, assignmentId, displacedAssignmentId, agentId } = context;
       if (hitId === null || assignmentId === null || displacedAssignmentId === null || agentId === null) return;
-      enqueue({ type: 'report', params: { type: 'report.bindingReplaced', unitId: context.unitId, hitId, assignmentId, displacedAssignmentId, agentId, at: atOf(event) } });
+      enqueue({
+        type: 'report',
+        params: {
+          type: 'report.bindingReplaced',
+          unitId: context.unitId,
+          hitId,
+          assignmentId,
+          displacedAssignmentId,
+          agentId,
+          at: atOf(event),
+        },
+      });
     }),
     reportLaunchFailed: u.enqueueActions(({ enqueue, context, event }) => {
       assertEvent(event, 'launch.failed');
-      enqueue({ type: 'report', params: { type: 'report.launchFailed', unitId: context.unitId, reason: event.reason, retryable: event.retryable, at: event.at } });
+      enqueue({
+        type: 'report',
+        params: {
+          type: 'report.launchFailed',
+          unitId: context.unitId,
+          reason: event.reason,
+          retryable: event.retryable,
+          at: event.at,
+        },
+      });
     }),
     /** Reconciliation found data for a unit that had no agent: the supervisor gives it one. */
     reportReconciledWithoutAgent: u.enqueueActions(({ enqueue, context, event }) => {
       if (context.hitId !== null) {
-        enqueue({ type: 'report', params: { type: 'report.reconciledWithoutAgent', unitId: context.unitId, hitId: context.hitId, assignmentId: context.assignmentId, workerId: context.workerId, at: atOf(event) } });
+        enqueue({
+          type: 'report',
+          params: {
+            type: 'report.reconciledWithoutAgent',
+            unitId: context.unitId,
+            hitId: context.hitId,
+            assignmentId: context.assignmentId,
+            workerId: context.workerId,
+            at: atOf(event),
+          },
+        });
       }
     }),
     tellAgentReturned: u.enqueueActions(({ enqueue, context, event }) => {
-      if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.returned', at: atOf(event) });
+      if (context.agentId !== null)
+        enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.returned', at: atOf(event) });
     }),
     /** MTurk's submitted assignment is another one: the bound agent's registration was not backed by MTurk. */
     tellAgentOverruled: u.enqueueActions(({ enqueue, context, event }) => {
-      if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), { type: 'assignment.overruled', at: atOf(event) });
+      if (context.agentId !== null)
+        enqueue.sendTo(agentActorId(context.agentId), { type: 'assignment.overruled', at: atOf(event) });
     }),
     tellAgentExpired: u.enqueueActions(({ enqueue, context, event }) => {
-      if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.expired', at: atOf(event) });
+      if (context.agentId !== null)
+        enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.expired', at: atOf(event) });
     }),
     tellAgentReleased: u.enqueueActions(({ enqueue, context, event }) => {
-      if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.released', at: atOf(event) });
+      if (context.agentId !== null)
+        enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.released', at: atOf(event) });
     }),
     /** MTurk says submitted: the agent is `completed` (with or without stored data). */
     tellAgentSubmitted: u.enqueueActions(({ enqueue, context, event }) => {
-      const message: AgentEvent = context.submitted ? { type: 'agent.submitted', at: atOf(event) } : { type: 'assignment.submitted', at: atOf(event) };
+      const message: AgentEvent = context.submitted
+        ? { type: 'agent.submitted', at: atOf(event) }
+        : { type: 'assignment.submitted', at: atOf(event) };
       if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), message);
     }),
     tellAgentDataReconciled: u.enqueueActions(({ enqueue, context, event }) => {
-      if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.submitted', at: atOf(event) });
+      if (context.agentId !== null)
+        enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.submitted', at: atOf(event) });
     }),
   },
 });

@@ -73,7 +73,13 @@ export type UnitEvent =
   /** Request: create this unit's HIT. */
   | { readonly type: 'unit.launch'; readonly at: number }
   | { readonly type: 'launch.succeeded'; readonly commandId: string; readonly hitId: string; readonly at: number }
-  | { readonly type: 'launch.failed'; readonly commandId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
+  | {
+      readonly type: 'launch.failed';
+      readonly commandId: string;
+      readonly reason: string;
+      readonly retryable: boolean;
+      readonly at: number;
+    }
   /**
    * Request (from the supervisor): a worker arrived on `hitId`; bind HIT and assignment, spawn the
    * agent. Sent to an assigned unit holding `hitId` under another assignment, it is the evidence
@@ -95,7 +101,13 @@ export type UnitEvent =
   /** Request: expire. `hitId` is the pool HIT a launched unit expires (null when the pool is empty); ignored otherwise. */
   | { readonly type: 'unit.expire'; readonly hitId: string | null; readonly at: number }
   | { readonly type: 'expire.succeeded'; readonly commandId: string; readonly at: number }
-  | { readonly type: 'expire.failed'; readonly commandId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
+  | {
+      readonly type: 'expire.failed';
+      readonly commandId: string;
+      readonly reason: string;
+      readonly retryable: boolean;
+      readonly at: number;
+    }
   /** Request: stop waiting (the run's drain deadline passed); the unit ends `expired`. */
   | { readonly type: 'unit.abandon'; readonly reason: string; readonly at: number }
   /**
@@ -103,7 +115,14 @@ export type UnitEvent =
    * the `confirmHIT` this observation answers (a GetHIT made after that command was issued); the
    * status sync's observations have none.
    */
-  | { readonly type: 'hit.observed'; readonly hitId: string; readonly status: HITStatus; readonly available: number; readonly commandId?: string; readonly at: number }
+  | {
+      readonly type: 'hit.observed';
+      readonly hitId: string;
+      readonly status: HITStatus;
+      readonly available: number;
+      readonly commandId?: string;
+      readonly at: number;
+    }
   /** Fact: MTurk says the HIT does not exist. */
   | { readonly type: 'hit.notFound'; readonly hitId: string; readonly at: number }
   /** Fact: reading the HIT failed (throttled, network...). Never a crash: the unit stays. */
@@ -116,19 +135,38 @@ export type UnitEvent =
       readonly workerId?: string;
       readonly at: number;
     }
-  | { readonly type: 'reconcile.failed'; readonly commandId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
+  | {
+      readonly type: 'reconcile.failed';
+      readonly commandId: string;
+      readonly reason: string;
+      readonly retryable: boolean;
+      readonly at: number;
+    }
   /** Request: try reconciling again after the unit gave up. */
   | { readonly type: 'unit.retryReconcile'; readonly at: number }
   /** Fact: the agent's submitted data is now in the store. */
   | { readonly type: 'agent.submitted'; readonly at: number }
   /** Fact (from a child agent): MTurk confirmed the review of agent `agentId` (R1-R3). Ignored unless it is the bound agent. */
-  | { readonly type: 'agent.reviewed'; readonly agentId: string; readonly unitId?: string; readonly status: ReviewedStatus; readonly at: number }
+  | {
+      readonly type: 'agent.reviewed';
+      readonly agentId: string;
+      readonly unitId?: string;
+      readonly status: ReviewedStatus;
+      readonly at: number;
+    }
   /**
    * Request (from the supervisor): give a completed unit without agent one, for the worker whose
    * submission was reconciled. `existing` is true when that agent is already this unit's child (its
    * worker registered here and was displaced): it is told MTurk's word instead of being spawned.
    */
-  | { readonly type: 'unit.adoptAgent'; readonly agentId: string; readonly assignmentId: string; readonly workerId: string; readonly existing: boolean; readonly at: number }
+  | {
+      readonly type: 'unit.adoptAgent';
+      readonly agentId: string;
+      readonly assignmentId: string;
+      readonly workerId: string;
+      readonly existing: boolean;
+      readonly at: number;
+    }
   /** A child agent failed (an action the runtime provided threw). */
   | ErrorActorEvent<unknown, string>
   /** Fact: the runtime's clock passed `nextDeadline(snapshot)`. */
@@ -137,13 +175,30 @@ export type UnitEvent =
 /** What a unit tells the run (through the `report` action, relayed by its group; a no-op when it runs alone). */
 export type UnitReport =
   /** The unit's status changed. */
-  | { readonly type: 'report.unitChanged'; readonly unitId: string; readonly status: AssignmentState; readonly at: number }
+  | {
+      readonly type: 'report.unitChanged';
+      readonly unitId: string;
+      readonly status: AssignmentState;
+      readonly at: number;
+    }
   /** The unit's launch created `hitId`: it joins the pool, unbound. */
   | { readonly type: 'report.hitCreated'; readonly unitId: string; readonly hitId: string; readonly at: number }
   /** The unit gave `hitId` back to the pool (the worker returned it, or the agent was released); `assignmentId` names the binding released. */
-  | { readonly type: 'report.hitReleased'; readonly unitId: string; readonly hitId: string; readonly assignmentId: string | null; readonly at: number }
+  | {
+      readonly type: 'report.hitReleased';
+      readonly unitId: string;
+      readonly hitId: string;
+      readonly assignmentId: string | null;
+      readonly at: number;
+    }
   /** The unit gave up launching (definitive refusal or retries exhausted): the supervisor stops launching. */
-  | { readonly type: 'report.launchFailed'; readonly unitId: string; readonly reason: string; readonly retryable: boolean; readonly at: number }
+  | {
+      readonly type: 'report.launchFailed';
+      readonly unitId: string;
+      readonly reason: string;
+      readonly retryable: boolean;
+      readonly at: number;
+    }
   /** One of the unit's agents failed; the supervisor records it. */
   | { readonly type: 'report.childFailed'; readonly unitId: string; readonly actorId: string; readonly message: string }
   /**
@@ -164,7 +219,14 @@ export type UnitReport =
    * assignment submitted than the one a displacing registration bound (the unit let that agent go):
    * the supervisor may give it the agent of the worker MTurk names (`unit.adoptAgent`).
    */
-  | { readonly type: 'report.reconciledWithoutAgent'; readonly unitId: string; readonly hitId: string; readonly assignmentId: string | null; readonly workerId: string | null; readonly at: number };
+  | {
+      readonly type: 'report.reconciledWithoutAgent';
+      readonly unitId: string;
+      readonly hitId: string;
+      readonly assignmentId: string | null;
+      readonly workerId: string | null;
+      readonly at: number;
+    };
 
 /** The unit's status, for typed helpers. */
 export type UnitStatus = AssignmentState;

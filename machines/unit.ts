@@ -30,19 +30,33 @@ import type { UnitContext, UnitEvent, UnitReport } from './unit-types.js';
 const reportStatus = (status: AssignmentState) =>
   ({
     type: 'report',
-    params: ({ context, event }: { context: UnitContext; event: UnitEvent }): UnitReport => ({ type: 'report.unitChanged', unitId: context.unitId, status, at: atOf(event) }),
+    params: ({ context, event }: { context: UnitContext; event: UnitEvent }): UnitReport => ({
+      type: 'report.unitChanged',
+      unitId: context.unitId,
+      status,
+      at: atOf(event),
+    }),
   }) as const;
 
-const retryCommand = (target: string) => [
-  { guard: 'retryDue', target, reenter: true, actions: 'clearRetry' },
-] as const;
+const retryCommand = (target: string) => [{ guard: 'retryDue', target, reenter: true, actions: 'clearRetry' }] as const;
 
 /** Leaving `assigned` because MTurk shows the assignment submitted (M4). */
-const toCompleted = { guard: 'hitSubmitted', target: `#unit.${AssignmentState.completed}`, actions: 'tellAgentSubmitted' } as const;
+const toCompleted = {
+  guard: 'hitSubmitted',
+  target: `#unit.${AssignmentState.completed}`,
+  actions: 'tellAgentSubmitted',
+} as const;
 /** Leaving `assigned` because the HIT expired with the slot free again (M2): the worker returned. */
-const toExpiredReturned = { guard: 'hitExpiredUnfilled', target: `#unit.${AssignmentState.expired}`, actions: 'tellAgentReturned' } as const;
+const toExpiredReturned = {
+  guard: 'hitExpiredUnfilled',
+  target: `#unit.${AssignmentState.expired}`,
+  actions: 'tellAgentReturned',
+} as const;
 /** Leaving `assigned` because the worker's assignment is gone: the HIT goes back to the pool. */
-const toPoolReturned = { target: `#unit.${AssignmentState.launched}`, actions: ['reportHitReleased', 'tellAgentReturned', 'clearBinding'] } as const;
+const toPoolReturned = {
+  target: `#unit.${AssignmentState.launched}`,
+  actions: ['reportHitReleased', 'tellAgentReturned', 'clearBinding'],
+} as const;
 /**
  * Another worker registered on the bound HIT: MTurk re-offered it, so the bound assignment ended.
  * The arrival is the confirming evidence of a return (whether or not an Assignable sighting came
@@ -108,7 +122,8 @@ export const unitMachine = unitImplementation.createMachine({
           },
         },
         launching: {
-          description: 'launchHIT is pending (CreateHITWithHITType). A retryable failure is retried at retryAt with the same token.',
+          description:
+            'launchHIT is pending (CreateHITWithHITType). A retryable failure is retried at retryAt with the same token.',
           entry: { type: 'launchHIT', params: ({ context }) => launchCommandOf(context) },
           on: {
             'launch.succeeded': {
@@ -130,7 +145,8 @@ export const unitMachine = unitImplementation.createMachine({
     },
 
     [AssignmentState.launched]: {
-      description: 'On MTurk: its HIT is in the run pool, unbound until a worker arrives (a launched unit holds no HIT).',
+      description:
+        'On MTurk: its HIT is in the run pool, unbound until a worker arrives (a launched unit holds no HIT).',
       entry: reportStatus(AssignmentState.launched),
       initial: 'available',
       states: {
@@ -178,7 +194,8 @@ export const unitMachine = unitImplementation.createMachine({
       initial: 'working',
       states: {
         working: {
-          description: 'The worker is on it. Unassignable (H2), Disposed (H5) and the Assignable flicker after a stored submission change nothing; a registration with another assignment takes the HIT over.',
+          description:
+            'The worker is on it. Unassignable (H2), Disposed (H5) and the Assignable flicker after a stored submission change nothing; a registration with another assignment takes the HIT over.',
           on: {
             'hit.observed': [
               toCompleted,
@@ -191,7 +208,8 @@ export const unitMachine = unitImplementation.createMachine({
           },
         },
         returnTentative: {
-          description: 'M1, first phase: Assignable seen once. confirmHIT is pending; Assignable again (its answer, or a later sighting) or a registration with another assignment confirms the return, Unassignable or stored data cancels it.',
+          description:
+            'M1, first phase: Assignable seen once. confirmHIT is pending; Assignable again (its answer, or a later sighting) or a registration with another assignment confirms the return, Unassignable or stored data cancels it.',
           entry: { type: 'confirmHIT', params: ({ context }) => confirmCommandOf(context, 'returnSuspected') },
           on: {
             'hit.observed': [
@@ -224,7 +242,8 @@ export const unitMachine = unitImplementation.createMachine({
           },
         },
         overdue: {
-          description: 'The assignment’s duration ran out. confirmHIT is pending: submitted, expired, gone back to the pool, or taken by a new registration.',
+          description:
+            'The assignment’s duration ran out. confirmHIT is pending: submitted, expired, gone back to the pool, or taken by a new registration.',
           entry: { type: 'confirmHIT', params: ({ context }) => confirmCommandOf(context, 'deadlinePassed') },
           on: {
             'hit.observed': [toCompleted, toExpiredReturned, { guard: 'assignmentLapsed', ...toPoolReturned }],
@@ -254,8 +273,12 @@ export const unitMachine = unitImplementation.createMachine({
       initial: 'checkingData',
       states: {
         checkingData: {
-          description: 'Transient: is the submitted data in the store, and surely this binding’s (a displacing registration asks MTurk)?',
-          always: [{ guard: 'dataStoredUndisputed', target: 'awaitingReview' }, { target: 'reconciling', actions: 'startCommand' }],
+          description:
+            'Transient: is the submitted data in the store, and surely this binding’s (a displacing registration asks MTurk)?',
+          always: [
+            { guard: 'dataStoredUndisputed', target: 'awaitingReview' },
+            { target: 'reconciling', actions: 'startCommand' },
+          ],
         },
         awaitingReview: {
           description: 'Submitted, data stored. R1-R3 follow the agent’s confirmed review.',
@@ -267,7 +290,8 @@ export const unitMachine = unitImplementation.createMachine({
           ],
         },
         reconciling: {
-          description: 'MTurk has a submission the store lacks, or a displacing registration holds the unit: reconcileSubmission is pending (bounded retries at retryAt) and MTurk’s assignment decides whose submission it is. A review waits until it ends.',
+          description:
+            'MTurk has a submission the store lacks, or a displacing registration holds the unit: reconcileSubmission is pending (bounded retries at retryAt) and MTurk’s assignment decides whose submission it is. A review waits until it ends.',
           entry: { type: 'reconcileSubmission', params: ({ context }) => reconcileCommandOf(context) },
           on: {
             'reconcile.succeeded': [
@@ -276,8 +300,16 @@ export const unitMachine = unitImplementation.createMachine({
                 target: 'awaitingReview',
                 actions: ['tellAgentOverruled', 'takeReconciledAssignment', 'reportReconciledWithoutAgent'],
               },
-              { guard: 'reconciledForAgent', target: 'awaitingReview', actions: ['recordReconciled', 'tellAgentDataReconciled'] },
-              { guard: 'isReconcileResult', target: 'awaitingReview', actions: ['recordReconciled', 'reportReconciledWithoutAgent'] },
+              {
+                guard: 'reconciledForAgent',
+                target: 'awaitingReview',
+                actions: ['recordReconciled', 'tellAgentDataReconciled'],
+              },
+              {
+                guard: 'isReconcileResult',
+                target: 'awaitingReview',
+                actions: ['recordReconciled', 'reportReconciledWithoutAgent'],
+              },
             ],
             'reconcile.failed': [
               { guard: 'canRetry', actions: 'scheduleRetry' },

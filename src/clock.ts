@@ -102,7 +102,8 @@ export class VirtualClock implements Clock {
 
   /** Moves time forward to `epochMs` (never backwards), firing due timers as {@link advance} does. */
   async advanceTo(epochMs: number): Promise<void> {
-    if (epochMs < this.#now) throw new RangeError(`VirtualClock cannot go back in time (now ${this.#now}, asked ${epochMs})`);
+    if (epochMs < this.#now)
+      throw new RangeError(`VirtualClock cannot go back in time (now ${this.#now}, asked ${epochMs})`);
     for (;;) {
       const next = this.#timers[0];
       if (next === undefined || next.at > epochMs) break;

@@ -21,7 +21,8 @@ export interface ErrorCodeInfo {
 export const ERROR_CODES = {
   // --- configuration -------------------------------------------------------------------------
   HST_ERR_CONFIG_INVALID: {
-    meaning: 'A configuration object or file has one or more invalid fields; the message lists every problem with its field path.',
+    meaning:
+      'A configuration object or file has one or more invalid fields; the message lists every problem with its field path.',
     fix: 'Correct each listed field as the message says, then run the command again.',
   },
 
@@ -31,7 +32,8 @@ export const ERROR_CODES = {
     fix: 'Create the profile with `aws configure --profile NAME`, or pass another profile name.',
   },
   HST_ERR_CREDENTIALS_UNUSABLE: {
-    meaning: 'The AWS credential chain produced no usable credentials (missing keys, expired session token, broken SSO login).',
+    meaning:
+      'The AWS credential chain produced no usable credentials (missing keys, expired session token, broken SSO login).',
     fix: 'Refresh the credentials (e.g. `aws sso login`, new session token) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.',
   },
 
@@ -101,7 +103,7 @@ export const ERROR_CODES = {
     fix: 'Free disk space or fix the directory permissions; the in-memory state is written again on the next flush.',
   },
   HST_ERR_STORE_ENVIRONMENT_MISMATCH: {
-    meaning: 'An id from one MTurk environment was used with another environment\'s datastore.',
+    meaning: "An id from one MTurk environment was used with another environment's datastore.",
     fix: 'Open the datastore of the environment the id belongs to (live, sandbox or the custom endpoint).',
   },
   HST_ERR_STORE_CLOSED: {
@@ -109,7 +111,8 @@ export const ERROR_CODES = {
     fix: 'Open the store again with openStore() (or restart the command) before using it.',
   },
   HST_ERR_STORE_INVALID_RECORD: {
-    meaning: 'A record given to the datastore is invalid: a malformed id, a value that is not plain JSON, a bad dollar amount.',
+    meaning:
+      'A record given to the datastore is invalid: a malformed id, a value that is not plain JSON, a bad dollar amount.',
     fix: 'Correct the field the message names; ids are letters, digits, `.`, `_`, `-` (and `:` where allowed), data must be plain JSON.',
   },
   HST_ERR_STORE_NOT_FOUND: {
@@ -117,11 +120,13 @@ export const ERROR_CODES = {
     fix: 'Check the id and the environment (live, sandbox or custom endpoint) the store was opened for.',
   },
   HST_ERR_STORE_DUPLICATE: {
-    meaning: 'A record with that id (or that money-intent token, or that assignment and worker) already exists with other content.',
+    meaning:
+      'A record with that id (or that money-intent token, or that assignment and worker) already exists with other content.',
     fix: 'Use a new id, or read the existing record instead of creating it again.',
   },
   HST_ERR_STORE_BINDING_CONFLICT: {
-    meaning: 'A HIT cannot be bound to that unit: it belongs to another task run, is bound to another unit, or the unit already holds another HIT.',
+    meaning:
+      'A HIT cannot be bound to that unit: it belongs to another task run, is bound to another unit, or the unit already holds another HIT.',
     fix: 'Unbind the unit first (unbindUnit), or pick an unbound HIT of the same run.',
   },
   HST_ERR_STORE_INTENT_STATE: {
@@ -129,7 +134,8 @@ export const ERROR_CODES = {
     fix: 'Read the intent with intentByToken() and act on its current state; a confirmed intent is never sent again.',
   },
   HST_ERR_STORE_READ_ONLY: {
-    meaning: 'A change was asked of a datastore opened read-only (openStore with readOnly: true), which never changes anything.',
+    meaning:
+      'A change was asked of a datastore opened read-only (openStore with readOnly: true), which never changes anything.',
     fix: 'Open the store without readOnly to change it; that takes its lock, so stop the process holding it first.',
   },
 
@@ -195,7 +201,8 @@ export const ERROR_CODES = {
     httpStatus: 404,
   },
   HST_ERR_SERVER_METHOD_NOT_ALLOWED: {
-    meaning: 'The task server route exists but does not answer this HTTP method (the Allow header lists those it does).',
+    meaning:
+      'The task server route exists but does not answer this HTTP method (the Allow header lists those it does).',
     fix: 'Use the method named in the message and the Allow header.',
     httpStatus: 405,
   },
@@ -215,32 +222,38 @@ export const ERROR_CODES = {
     fix: 'Move the file away to start with an empty simulator, or restore it from a copy.',
   },
   HST_ERR_SIM_BAD_REQUEST: {
-    meaning: 'A request to the simulator control API or worker pages is malformed (bad JSON, missing or invalid fields).',
+    meaning:
+      'A request to the simulator control API or worker pages is malformed (bad JSON, missing or invalid fields).',
     fix: 'Send the fields the message names; docs/simulator.md lists every control API route and its body.',
     httpStatus: 400,
   },
   HST_ERR_SIM_NOT_FOUND: {
-    meaning: 'The HIT, HIT type, assignment or route named in a simulator control API call or worker page does not exist.',
+    meaning:
+      'The HIT, HIT type, assignment or route named in a simulator control API call or worker page does not exist.',
     fix: 'Check the id (HIT and assignment ids are 30 characters) and the route in docs/simulator.md.',
     httpStatus: 404,
   },
   HST_ERR_SIM_WORKER_NOT_ALLOWED: {
-    meaning: 'The simulated worker may not take this HIT: the requester blocked them, or they do not meet a qualification requirement.',
+    meaning:
+      'The simulated worker may not take this HIT: the requester blocked them, or they do not meet a qualification requirement.',
     fix: 'Use another worker, unblock the worker (DeleteWorkerBlock), grant the qualification or set the worker locale (POST /_sim/workers/{id}).',
     httpStatus: 403,
   },
   HST_ERR_SIM_HIT_UNAVAILABLE: {
-    meaning: 'The HIT (or every HIT of the group) has no slot the worker can accept: not Assignable, expired, full, or already held by this worker.',
+    meaning:
+      'The HIT (or every HIT of the group) has no slot the worker can accept: not Assignable, expired, full, or already held by this worker.',
     fix: 'Create more HITs or assignments, extend the expiration, or accept with another worker.',
     httpStatus: 409,
   },
   HST_ERR_SIM_QUALIFICATION_REQUEST_REFUSED: {
-    meaning: 'The simulated worker cannot request this qualification now: it is inactive, already held, a request is pending, or the retry delay after a rejection has not passed.',
+    meaning:
+      'The simulated worker cannot request this qualification now: it is inactive, already held, a request is pending, or the retry delay after a rejection has not passed.',
     fix: 'Wait for the requester to accept or reject the pending request, or for RetryDelayInSeconds to pass; a type without a retry delay can be requested once.',
     httpStatus: 409,
   },
   HST_ERR_SIM_ASSIGNMENT_STATE: {
-    meaning: 'The assignment is not in a state that allows this worker action (e.g. returning or submitting work already submitted, returned or abandoned).',
+    meaning:
+      'The assignment is not in a state that allows this worker action (e.g. returning or submitting work already submitted, returned or abandoned).',
     fix: 'Only an accepted, unsubmitted assignment can be submitted, returned or abandoned; accept the HIT again for a new assignment.',
     httpStatus: 409,
   },
@@ -255,11 +268,13 @@ export const ERROR_CODES = {
     fix: 'Read the cost estimate, then run again with --yes-live.',
   },
   HST_ERR_CLI_PORT_UNAVAILABLE: {
-    meaning: 'The task server of `hitstate run`, `resume` or `expire` cannot listen on the port (in use or not permitted).',
+    meaning:
+      'The task server of `hitstate run`, `resume` or `expire` cannot listen on the port (in use or not permitted).',
     fix: 'Pass another --port or stop the process using it; a resumed run on a local endpoint needs the port its HITs point at.',
   },
   HST_ERR_CLI_DEMO_FAILED: {
-    meaning: '`hitstate demo` did not reach the state it expected (a worker was refused, the run stalled); the message says which step.',
+    meaning:
+      '`hitstate demo` did not reach the state it expected (a worker was refused, the run stalled); the message says which step.',
     fix: 'Run the demo again; if it fails the same way, report the message and the seed (--seed) it printed.',
   },
 } as const satisfies Record<string, ErrorCodeInfo>;
@@ -317,7 +332,9 @@ export class HitstateError extends Error {
 
   /** What is safe to send to a client: code and message, never the cause or stack. */
   toJSON(): { error: { code: ErrorCode; message: string; field?: string } } {
-    return { error: { code: this.code, message: this.message, ...(this.details.field ? { field: this.details.field } : {}) } };
+    return {
+      error: { code: this.code, message: this.message, ...(this.details.field ? { field: this.details.field } : {}) },
+    };
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {

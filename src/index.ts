@@ -125,7 +125,21 @@ export type {
 export * from './config/task-run.js';
 export * from './errors.js';
 export * from './clock.js';
-export { AssignmentState, AgentState, HITStatus, UnitStateGroups, AgentStateGroups, UNIT_STATES, AGENT_STATES } from '../machines/states.js';
+export {
+  AssignmentState,
+  AgentState,
+  HITStatus,
+  UnitStateGroups,
+  AgentStateGroups,
+  UNIT_STATES,
+  AGENT_STATES,
+} from '../machines/states.js';
 export * as machines from '../machines/index.js';
-export { createSimulator, type Simulator, type SimulatorOptions, type SimulatedWorkers, type SimulatorStats } from './simulator/index.js';
+export {
+  createSimulator,
+  type Simulator,
+  type SimulatorOptions,
+  type SimulatedWorkers,
+  type SimulatorStats,
+} from './simulator/index.js';
 export * as simulator from './simulator/index.js';

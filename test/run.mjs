@@ -100,7 +100,9 @@ async function worker() {
     const r = await runFile(file);
     results.push(r);
     const mark = r.failed > 0 ? 'FAIL' : 'ok  ';
-    console.log(`${mark} ${r.file}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}  (${r.seconds.toFixed(1)} s)`);
+    console.log(
+      `${mark} ${r.file}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}  (${r.seconds.toFixed(1)} s)`,
+    );
     if (r.failed > 0) {
       for (const p of r.problems) console.log(`     ${p}`);
       console.log(r.output.replace(/^/gm, '     | '));

@@ -22,7 +22,12 @@ function hitstate(args: readonly string[], storeDir: string): Promise<CliAnswer>
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, HITSTATE_STORE_DIR: storeDir, NO_COLOR: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: {
+        ...process.env,
+        HITSTATE_STORE_DIR: storeDir,
+        NO_COLOR: '1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
     });
     let out = '';
     let err = '';
@@ -59,19 +64,39 @@ export async function cliCases(world: World, runId: string): Promise<BadInputOut
     const status = await hitstate(['status', runId, '--json'], store);
     add('status RUN while `run` holds the store', 'exit 0, read-only, marked busy', status, status.code === 0);
     const review = await hitstate(['review', runId, '--all', '--approve'], store);
-    add('review RUN --all --approve while the run is live', 'exit 1 HST_ERR_STORE_LOCKED', review, refusedLocked(review));
+    add(
+      'review RUN --all --approve while the run is live',
+      'exit 1 HST_ERR_STORE_LOCKED',
+      review,
+      refusedLocked(review),
+    );
     const resume = await hitstate(['resume', runId, '--port', '0'], store);
-    add('resume RUN while the run is live (a second supervisor)', 'exit 1 HST_ERR_STORE_LOCKED', resume, refusedLocked(resume));
+    add(
+      'resume RUN while the run is live (a second supervisor)',
+      'exit 1 HST_ERR_STORE_LOCKED',
+      resume,
+      refusedLocked(resume),
+    );
     const expire = await hitstate(['expire', runId, '--port', '0'], store);
     add('expire RUN while the run is live', 'exit 1 HST_ERR_STORE_LOCKED', expire, refusedLocked(expire));
     const traversal = await hitstate(['status', '../../etc/passwd'], store);
-    add('status ../../etc/passwd (forged run id)', 'exit 1 or 2, an error code', traversal, traversal.code === 1 || traversal.code === 2);
+    add(
+      'status ../../etc/passwd (forged run id)',
+      'exit 1 or 2, an error code',
+      traversal,
+      traversal.code === 1 || traversal.code === 2,
+    );
     const negative = await hitstate(['review', runId, '--all', '--bonus', '-1', '--reason', 'x'], store);
     add('review --bonus -1', 'exit 1 or 2, nothing paid', negative, negative.code === 1 || negative.code === 2);
     const huge = await hitstate(['review', runId, '--all', '--bonus', '100000000', '--reason', 'x'], store);
     add('review --bonus 100000000', 'exit 1 or 2, nothing paid', huge, huge.code === 1 || huge.code === 2);
     const typo = await hitstate(['stauts'], store);
-    add('unknown command "stauts"', 'exit 2 HST_ERR_CLI_USAGE, "status" suggested', typo, typo.code === 2 && /status/.test(typo.err + typo.out));
+    add(
+      'unknown command "stauts"',
+      'exit 2 HST_ERR_CLI_USAGE, "status" suggested',
+      typo,
+      typo.code === 2 && /status/.test(typo.err + typo.out),
+    );
     const env = await hitstate(['status', '--env', 'javascript:alert(1)'], store);
     add('--env javascript:alert(1)', 'exit 1 or 2', env, env.code === 1 || env.code === 2);
 
@@ -82,19 +107,76 @@ export async function cliCases(world: World, runId: string): Promise<BadInputOut
       return path;
     };
     const valid = { title: 'T', description: 'D', reward: '0.10', units: 2 };
-    const run = (path: string) => hitstate(['run', path, '--env', world.sim.url, '--port', '0', '--store', join(scratch, 'store')], store);
+    const run = (path: string) =>
+      hitstate(['run', path, '--env', world.sim.url, '--port', '0', '--store', join(scratch, 'store')], store);
     const malformed = await run(config('malformed.json', '{"title": "T", "units": 2,'));
-    add('run: config file is not JSON', 'exit 1 HST_ERR_CONFIG_INVALID', malformed, malformed.code === 1 && malformed.err.includes('HST_ERR_CONFIG_INVALID'));
+    add(
+      'run: config file is not JSON',
+      'exit 1 HST_ERR_CONFIG_INVALID',
+      malformed,
+      malformed.code === 1 && malformed.err.includes('HST_ERR_CONFIG_INVALID'),
+    );
     const tooMany = await run(config('units.json', JSON.stringify({ ...valid, units: 100_001 })));
-    add('run: 100,001 units', 'exit 1 HST_ERR_CONFIG_INVALID', tooMany, tooMany.code === 1 && tooMany.err.includes('HST_ERR_CONFIG_INVALID'));
-    const proto = await run(config('proto.json', `{"title":"T","description":"D","reward":"0.10","units":2,"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}`));
-    add('run: "__proto__" and "constructor" keys in the config', 'exit 1 HST_ERR_CONFIG_INVALID (unknown fields)', proto, proto.code === 1 && proto.err.includes('HST_ERR_CONFIG_INVALID'));
-    const bad = await run(config('bad.json', JSON.stringify({ title: 'T'.repeat(200), description: '', reward: '-5', units: -3, assignmentDurationSec: 1e12 })));
-    add('run: every field out of range', 'exit 1 HST_ERR_CONFIG_INVALID naming each field', bad, bad.code === 1 && bad.err.includes('HST_ERR_CONFIG_INVALID') && /title/.test(bad.err) && /reward/.test(bad.err));
-    const big = await run(config('big.json', JSON.stringify({ ...valid, units: Array.from({ length: 100_000 }, (_, i) => ({ text: `${'z'.repeat(200)}${i}` })), padding: 'p'.repeat(1_000_000) })));
-    add('run: a 21 MB config with an unknown field', 'exit 1 HST_ERR_CONFIG_INVALID', big, big.code === 1 && big.err.includes('HST_ERR_CONFIG_INVALID'));
+    add(
+      'run: 100,001 units',
+      'exit 1 HST_ERR_CONFIG_INVALID',
+      tooMany,
+      tooMany.code === 1 && tooMany.err.includes('HST_ERR_CONFIG_INVALID'),
+    );
+    const proto = await run(
+      config(
+        'proto.json',
+        `{"title":"T","description":"D","reward":"0.10","units":2,"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}`,
+      ),
+    );
+    add(
+      'run: "__proto__" and "constructor" keys in the config',
+      'exit 1 HST_ERR_CONFIG_INVALID (unknown fields)',
+      proto,
+      proto.code === 1 && proto.err.includes('HST_ERR_CONFIG_INVALID'),
+    );
+    const bad = await run(
+      config(
+        'bad.json',
+        JSON.stringify({
+          title: 'T'.repeat(200),
+          description: '',
+          reward: '-5',
+          units: -3,
+          assignmentDurationSec: 1e12,
+        }),
+      ),
+    );
+    add(
+      'run: every field out of range',
+      'exit 1 HST_ERR_CONFIG_INVALID naming each field',
+      bad,
+      bad.code === 1 && bad.err.includes('HST_ERR_CONFIG_INVALID') && /title/.test(bad.err) && /reward/.test(bad.err),
+    );
+    const big = await run(
+      config(
+        'big.json',
+        JSON.stringify({
+          ...valid,
+          units: Array.from({ length: 100_000 }, (_, i) => ({ text: `${'z'.repeat(200)}${i}` })),
+          padding: 'p'.repeat(1_000_000),
+        }),
+      ),
+    );
+    add(
+      'run: a 21 MB config with an unknown field',
+      'exit 1 HST_ERR_CONFIG_INVALID',
+      big,
+      big.code === 1 && big.err.includes('HST_ERR_CONFIG_INVALID'),
+    );
     const after = callsNow();
-    out.push({ target: 'CLI', name: 'no MTurk call made by any refused `run`', expected: '0 calls', got: `${after - before} calls`, ok: after === before });
+    out.push({
+      target: 'CLI',
+      name: 'no MTurk call made by any refused `run`',
+      expected: '0 calls',
+      got: `${after - before} calls`,
+      ok: after === before,
+    });
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -22,10 +22,20 @@ async function startedWorker(world: World, runId: string): Promise<SimWorker> {
 
 /** How a run judged a case: it ended with every unit reviewed and nothing broken about `assignmentId`. */
 function judged(run: ScenarioReport, assignmentId: string): { ok: boolean; got: string } {
-  const broken = run.violations.filter((v) => v.detail.includes(assignmentId)).map((v) => `${v.invariant}: ${v.detail}`);
+  const broken = run.violations
+    .filter((v) => v.detail.includes(assignmentId))
+    .map((v) => `${v.invariant}: ${v.detail}`);
   const problems = run.problems.map((p) => p.split('\n')[0]!);
-  if (broken.length === 0 && problems.length === 0 && run.violations.length === 0) return { ok: true, got: 'the run finished, every invariant held' };
-  return { ok: false, got: [...problems, ...broken, ...run.violations.filter((v) => !v.detail.includes(assignmentId)).map((v) => `${v.invariant}: ${v.detail}`)].join('; ') };
+  if (broken.length === 0 && problems.length === 0 && run.violations.length === 0)
+    return { ok: true, got: 'the run finished, every invariant held' };
+  return {
+    ok: false,
+    got: [
+      ...problems,
+      ...broken,
+      ...run.violations.filter((v) => !v.detail.includes(assignmentId)).map((v) => `${v.invariant}: ${v.detail}`),
+    ].join('; '),
+  };
 }
 
 /** Runs the campaign: three live runs of `units` units (at least 4), seeded from `seed`. */
@@ -56,7 +66,13 @@ export async function runBadInput(seed: number, units: number): Promise<BadInput
     },
   });
   runs.push(answerRun);
-  if (answer !== undefined) outcomes.push({ target: 'MTurk', name: answer.name, expected: answer.expected, ...judged(answerRun, answer.assignmentId) });
+  if (answer !== undefined)
+    outcomes.push({
+      target: 'MTurk',
+      name: answer.name,
+      expected: answer.expected,
+      ...judged(answerRun, answer.assignmentId),
+    });
   let arrival: Awaited<ReturnType<typeof forgedArrival>> | undefined;
   const arrivalRun = await runScenario({
     seed: seed + 2,

@@ -12,7 +12,15 @@ import { recoverSubmission } from '../../src/mturk/answer-xml.js';
 import type { AccountView } from '../../src/simulator/index.js';
 import type { Store } from '../../src/store/open-store.js';
 
-export const INVARIANTS = ['submission-once', 'bonus-once', 'hit-once', 'nothing-live', 'units-terminal', 'money-settled', 'run-done'] as const;
+export const INVARIANTS = [
+  'submission-once',
+  'bonus-once',
+  'hit-once',
+  'nothing-live',
+  'units-terminal',
+  'money-settled',
+  'run-done',
+] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
 export interface Violation {
@@ -39,7 +47,12 @@ export interface CheckOptions {
 }
 
 /** Checks one run; an empty list means every promise held. */
-export function checkInvariants(account: AccountView | undefined, store: Store, runId: string, options: CheckOptions = {}): Violation[] {
+export function checkInvariants(
+  account: AccountView | undefined,
+  store: Store,
+  runId: string,
+  options: CheckOptions = {},
+): Violation[] {
   const out: Violation[] = [];
   const add = (invariant: Invariant, detail: string): void => {
     out.push({ invariant, detail });
@@ -53,36 +66,54 @@ export function checkInvariants(account: AccountView | undefined, store: Store, 
     if (annotation?.runId !== runId) continue;
     const unitId = annotation.unitId ?? `(no unit: ${hit.hitId})`;
     hitsPerUnit.set(unitId, (hitsPerUnit.get(unitId) ?? 0) + 1);
-    if (hit.status === 'Assignable' || hit.status === 'Unassignable') add('nothing-live', `HIT ${hit.hitId} of unit ${unitId} is still ${hit.status}`);
+    if (hit.status === 'Assignable' || hit.status === 'Unassignable')
+      add('nothing-live', `HIT ${hit.hitId} of unit ${unitId} is still ${hit.status}`);
     for (const a of hit.assignments) {
       runAssignments.add(a.assignmentId);
       if (!DECIDED.has(a.status)) continue;
       const holders = agents.filter((g) => g.assignmentId === a.assignmentId && g.workerId === a.workerId);
       if (holders.length !== 1) {
-        add('submission-once', `assignment ${a.assignmentId} (${a.status} on MTurk) has ${holders.length} agents in the store`);
+        add(
+          'submission-once',
+          `assignment ${a.assignmentId} (${a.status} on MTurk) has ${holders.length} agents in the store`,
+        );
         continue;
       }
       let stored: unknown;
       try {
         stored = store.agents.submission(holders[0]!.id);
       } catch (err) {
-        add('submission-once', `assignment ${a.assignmentId}: the stored submission of agent ${holders[0]!.id} cannot be read back (${(err as Error).message})`);
+        add(
+          'submission-once',
+          `assignment ${a.assignmentId}: the stored submission of agent ${holders[0]!.id} cannot be read back (${(err as Error).message})`,
+        );
         continue;
       }
       const expected = mturkData(a.answer);
-      if (stored === undefined) add('submission-once', `assignment ${a.assignmentId} (${a.status} on MTurk): no submission stored for agent ${holders[0]!.id}`);
+      if (stored === undefined)
+        add(
+          'submission-once',
+          `assignment ${a.assignmentId} (${a.status} on MTurk): no submission stored for agent ${holders[0]!.id}`,
+        );
       else if (expected.problem === undefined && JSON.stringify(stored) !== JSON.stringify(expected.data)) {
-        add('submission-once', `agent ${holders[0]!.id}: stored ${JSON.stringify(stored)}, MTurk has ${JSON.stringify(expected.data)}`);
+        add(
+          'submission-once',
+          `agent ${holders[0]!.id}: stored ${JSON.stringify(stored)}, MTurk has ${JSON.stringify(expected.data)}`,
+        );
       }
     }
   }
   for (const [unitId, n] of hitsPerUnit) if (n > 1) add('hit-once', `unit ${unitId} has ${n} HITs`);
   const bonuses = new Map<string, number>();
-  for (const b of account.bonusPayments) if (runAssignments.has(b.assignmentId)) bonuses.set(b.assignmentId, (bonuses.get(b.assignmentId) ?? 0) + 1);
+  for (const b of account.bonusPayments)
+    if (runAssignments.has(b.assignmentId)) bonuses.set(b.assignmentId, (bonuses.get(b.assignmentId) ?? 0) + 1);
   const allowed = options.bonusesPerAssignment ?? 1;
-  for (const [assignmentId, n] of bonuses) if (n > allowed) add('bonus-once', `assignment ${assignmentId} got ${n} bonuses, the run paid it ${allowed}`);
-  for (const unit of store.units.ofRun(runId)) if (!TERMINAL.has(unit.status)) add('units-terminal', `unit ${unit.id} ended ${unit.status}`);
-  for (const intent of store.outbox.unconfirmedIntents(runId)) add('money-settled', `intent ${intent.token} (${intent.kind}) is still ${intent.state}`);
+  for (const [assignmentId, n] of bonuses)
+    if (n > allowed) add('bonus-once', `assignment ${assignmentId} got ${n} bonuses, the run paid it ${allowed}`);
+  for (const unit of store.units.ofRun(runId))
+    if (!TERMINAL.has(unit.status)) add('units-terminal', `unit ${unit.id} ended ${unit.status}`);
+  for (const intent of store.outbox.unconfirmedIntents(runId))
+    add('money-settled', `intent ${intent.token} (${intent.kind}) is still ${intent.state}`);
   const run = store.runs.get(runId);
   if (run?.status !== 'done') add('run-done', `the run ended ${run?.status ?? 'missing from the store'}`);
   return out;

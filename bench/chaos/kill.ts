@@ -11,7 +11,8 @@ export type Phase = (typeof PHASES)[number];
 
 /** The phase of a run an MTurk operation belongs to. */
 export function phaseOf(operation: string): Phase | 'other' {
-  if (/^(CreateHITType|CreateHITWithHITType|CreateHIT|CreateQualificationType|ListQualificationTypes)$/.test(operation)) return 'launch';
+  if (/^(CreateHITType|CreateHITWithHITType|CreateHIT|CreateQualificationType|ListQualificationTypes)$/.test(operation))
+    return 'launch';
   if (/^(ListHITs|ListReviewableHITs|GetHIT|GetAssignment|ListAssignmentsForHIT)$/.test(operation)) return 'sync';
   if (/^(ApproveAssignment|RejectAssignment)$/.test(operation)) return 'review';
   if (operation === 'SendBonus') return 'bonus';
@@ -23,10 +24,19 @@ export function phaseOf(operation: string): Phase | 'other' {
 function candidates(phase: Phase, units: number): Array<{ operation: string; occurrences: number }> {
   switch (phase) {
     case 'launch':
-      return [{ operation: 'CreateHITType', occurrences: 1 }, { operation: 'CreateHITWithHITType', occurrences: units }, { operation: 'CreateHITWithHITType', occurrences: units }];
+      return [
+        { operation: 'CreateHITType', occurrences: 1 },
+        { operation: 'CreateHITWithHITType', occurrences: units },
+        { operation: 'CreateHITWithHITType', occurrences: units },
+      ];
     case 'sync':
       // ListAssignmentsForHIT happens only when a submission reached MTurk alone (most runs have one).
-      return [{ operation: 'ListHITs', occurrences: 12 }, { operation: 'ListHITs', occurrences: 12 }, { operation: 'ListHITs', occurrences: 12 }, { operation: 'ListAssignmentsForHIT', occurrences: 1 }];
+      return [
+        { operation: 'ListHITs', occurrences: 12 },
+        { operation: 'ListHITs', occurrences: 12 },
+        { operation: 'ListHITs', occurrences: 12 },
+        { operation: 'ListAssignmentsForHIT', occurrences: 1 },
+      ];
     case 'review':
       return [{ operation: 'ApproveAssignment', occurrences: units }];
     case 'bonus':
@@ -64,7 +74,12 @@ export function planKills(seed: number, units: number): KillPlan {
     const occurrence = 1 + Math.floor(random() * pick.occurrences);
     if (targets.some((t) => t.operation === pick.operation && t.occurrence === occurrence)) continue;
     const mode = random() < 0.5 ? 'drop' : 'dropAfter';
-    targets.push({ operation: pick.operation, occurrence, mode, ...(j === 0 && seed % 10 === 0 ? { downtimeMs: PAST_TOKEN_MEMORY_MS } : {}) });
+    targets.push({
+      operation: pick.operation,
+      occurrence,
+      mode,
+      ...(j === 0 && seed % 10 === 0 ? { downtimeMs: PAST_TOKEN_MEMORY_MS } : {}),
+    });
   }
   // A run of four units makes 35 to 40 requester calls: a random kill among the first 30 always lands.
   return { seed, units, targets, randomKills: seed % 3 === 0 ? 1 : 0, killWindow: 30 };
@@ -73,7 +88,12 @@ export function planKills(seed: number, units: number): KillPlan {
 export interface KillRunReport {
   readonly seed: number;
   readonly plan: KillPlan;
-  readonly kills: ReadonlyArray<{ readonly call: number; readonly operation: string; readonly mode: string; readonly phase: Phase | 'other' }>;
+  readonly kills: ReadonlyArray<{
+    readonly call: number;
+    readonly operation: string;
+    readonly mode: string;
+    readonly phase: Phase | 'other';
+  }>;
   readonly restarts: number;
   readonly calls: number;
   /** Broken invariants found by the harness's final checks, or why the run could not finish. */
@@ -86,7 +106,13 @@ export async function runKill(seed: number, units: number): Promise<KillRunRepor
   const plan = planKills(seed, units);
   const started = performance.now();
   try {
-    const report = await runCrashScenario({ seed, units, kills: plan.randomKills, killWindow: plan.killWindow, targets: plan.targets });
+    const report = await runCrashScenario({
+      seed,
+      units,
+      kills: plan.randomKills,
+      killWindow: plan.killWindow,
+      targets: plan.targets,
+    });
     return {
       seed,
       plan,
@@ -97,6 +123,14 @@ export async function runKill(seed: number, units: number): Promise<KillRunRepor
       wallMs: performance.now() - started,
     };
   } catch (err) {
-    return { seed, plan, kills: [], restarts: 0, calls: 0, problems: [`the scenario did not finish: ${err instanceof Error ? err.message : String(err)}`], wallMs: performance.now() - started };
+    return {
+      seed,
+      plan,
+      kills: [],
+      restarts: 0,
+      calls: 0,
+      problems: [`the scenario did not finish: ${err instanceof Error ? err.message : String(err)}`],
+      wallMs: performance.now() - started,
+    };
   }
 }

@@ -16,7 +16,7 @@ export function renderChaosSection(r: ChaosResults, s: ChaosSummary): string {
     '',
     `Machine: ${describeMachine(r.machine)}. Whole campaign ${Math.round(r.wallSeconds)} s; 1-minute load average ${r.loadAverage.start} at the start, ${r.loadAverage.end} at the end. Figures are in \`bench/results-chaos.json\`; this section is rewritten by \`npm run chaos\`.`,
     '',
-    'After every run the invariants are checked against the server\'s own state (the simulator\'s `inspect()`, which shows what MTurk\'s API hides) and the store the run left: every submitted assignment\'s data is in the store exactly once and equal to what MTurk got; no bonus paid twice; no HIT created twice for a unit; no HIT left live once the run is done; every unit in a terminal state; every money intent settled; the run `done`.',
+    "After every run the invariants are checked against the server's own state (the simulator's `inspect()`, which shows what MTurk's API hides) and the store the run left: every submitted assignment's data is in the store exactly once and equal to what MTurk got; no bonus paid twice; no HIT created twice for a unit; no HIT left live once the run is done; every unit in a terminal state; every money intent settled; the run `done`.",
     '',
     '| Figure | Count | Target | |',
     '|---|---|---|---|',
@@ -34,7 +34,10 @@ export function renderChaosSection(r: ChaosResults, s: ChaosSummary): string {
     '',
     '| Phase | Operations | Kills |',
     '|---|---|---|',
-    ...PHASES.map((p) => `| ${p} | ${[...new Set(r.kill.runs.flatMap((x) => x.kills.filter((k) => k.phase === p).map((k) => k.operation)))].join(', ') || '-'} | ${s.killsByPhase[p]} |`),
+    ...PHASES.map(
+      (p) =>
+        `| ${p} | ${[...new Set(r.kill.runs.flatMap((x) => x.kills.filter((k) => k.phase === p).map((k) => k.operation)))].join(', ') || '-'} | ${s.killsByPhase[p]} |`,
+    ),
     `| other | | ${s.killsByPhase.other} |`,
     '',
     '### Faults',
@@ -47,15 +50,24 @@ export function renderChaosSection(r: ChaosResults, s: ChaosSummary): string {
     '',
     '| Target | Input | Expected | Got | |',
     '|---|---|---|---|---|',
-    ...r.badInput.outcomes.map((o) => `| ${o.target} | ${cell(o.name)} | ${cell(o.expected)} | ${cell(o.got)} | ${o.ok ? 'ok' : '**unexpected**'} |`),
+    ...r.badInput.outcomes.map(
+      (o) =>
+        `| ${o.target} | ${cell(o.name)} | ${cell(o.expected)} | ${cell(o.got)} | ${o.ok ? 'ok' : '**unexpected**'} |`,
+    ),
     '',
     '### Findings',
     '',
   ];
   if (s.findings.length === 0) lines.push('No invariant was broken and every run finished.');
   else {
-    lines.push('Every broken promise, with the seed that reproduces it (`npm run chaos -- --only kill --seeds N` or `-- --only faults --seeds N` runs one seed again; `-- --only bad-input` the bad-input runs):', '', '| Campaign | Seed | Invariant | What broke | Kills |', '|---|---|---|---|---|');
-    for (const x of s.findings) lines.push(`| ${x.campaign} | ${x.seed} | ${x.invariant} | ${cell(x.detail)} | ${cell(x.context ?? '')} |`);
+    lines.push(
+      'Every broken promise, with the seed that reproduces it (`npm run chaos -- --only kill --seeds N` or `-- --only faults --seeds N` runs one seed again; `-- --only bad-input` the bad-input runs):',
+      '',
+      '| Campaign | Seed | Invariant | What broke | Kills |',
+      '|---|---|---|---|---|',
+    );
+    for (const x of s.findings)
+      lines.push(`| ${x.campaign} | ${x.seed} | ${x.invariant} | ${cell(x.detail)} | ${cell(x.context ?? '')} |`);
   }
   return lines.join('\n');
 }

@@ -54,14 +54,19 @@ async function playWorker(world: World, runId: string, plan: Plan, data: unknown
     return;
   }
   const registered = await worker.register();
-  if (registered.status !== 200) throw new Error(`registration refused: ${registered.status} ${JSON.stringify(registered.json)}`);
+  if (registered.status !== 200)
+    throw new Error(`registration refused: ${registered.status} ${JSON.stringify(registered.json)}`);
   if (plan === 'return') {
     await worker.returnHIT();
-    await world.drive(() => world.runtime.agentStatus(worker.agentId!) === 'returned', { label: 'return seen', maxMs: STEP_MAX_MS });
+    await world.drive(() => world.runtime.agentStatus(worker.agentId!) === 'returned', {
+      label: 'return seen',
+      maxMs: STEP_MAX_MS,
+    });
     const next = world.worker();
     await next.accept({ hitId: worker.hitId! });
     const again = await next.register();
-    if (again.status !== 200) throw new Error(`registration after a return refused: ${again.status} ${JSON.stringify(again.json)}`);
+    if (again.status !== 200)
+      throw new Error(`registration after a return refused: ${again.status} ${JSON.stringify(again.json)}`);
     await next.submit(data);
     return;
   }
@@ -91,7 +96,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   const runId = `campaign-${options.seed}`;
   const launched = await step(async () => {
     await runtime.launchRun(world.config({ units: options.units }), { runId });
-    await world.drive(() => runtime.runInfo(runId).counts.launched === options.units, { label: 'launch', maxMs: STEP_MAX_MS });
+    await world.drive(() => runtime.runInfo(runId).counts.launched === options.units, {
+      label: 'launch',
+      maxMs: STEP_MAX_MS,
+    });
     return true;
   });
   if (launched === true) {
@@ -100,22 +108,54 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       for (let i = 0; i < options.units - taken; i++) {
         const plan = i === 0 ? 'normal' : PLANS[Math.floor(random() * PLANS.length)]!;
         plans.push(plan);
-        await playWorker(world, runId, plan, { unit: i, label: `label-${options.seed}-${i}`, nested: { list: [i, i * 2], ok: true } });
+        await playWorker(world, runId, plan, {
+          unit: i,
+          label: `label-${options.seed}-${i}`,
+          nested: { list: [i, i * 2], ok: true },
+        });
       }
     });
     // Completed units include those whose data is still being fetched from MTurk; review waits for the data.
-    const submitted = (): number => runtime.store.agents.ofRun(runId).filter((a) => runtime.agentStatus(a.id) === 'completed').length;
-    await step(() => world.drive(() => runtime.runInfo(runId).counts.completed === options.units && submitted() === options.units, { label: 'every unit completed, its data stored', maxMs: STEP_MAX_MS }));
-    const approved = await step(() => world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }), { label: 'approve', maxMs: STEP_MAX_MS }));
-    for (const item of approved?.items ?? []) if (item.outcome !== 'done' && item.outcome !== 'alreadyDone') problems.push(`approve ${item.agentId}: ${item.outcome}`);
-    await step(() => world.drive(() => runtime.runInfo(runId).counts.accepted === options.units, { label: 'every unit accepted', maxMs: STEP_MAX_MS }));
+    const submitted = (): number =>
+      runtime.store.agents.ofRun(runId).filter((a) => runtime.agentStatus(a.id) === 'completed').length;
+    await step(() =>
+      world.drive(() => runtime.runInfo(runId).counts.completed === options.units && submitted() === options.units, {
+        label: 'every unit completed, its data stored',
+        maxMs: STEP_MAX_MS,
+      }),
+    );
+    const approved = await step(() =>
+      world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }), { label: 'approve', maxMs: STEP_MAX_MS }),
+    );
+    for (const item of approved?.items ?? [])
+      if (item.outcome !== 'done' && item.outcome !== 'alreadyDone')
+        problems.push(`approve ${item.agentId}: ${item.outcome}`);
+    await step(() =>
+      world.drive(() => runtime.runInfo(runId).counts.accepted === options.units, {
+        label: 'every unit accepted',
+        maxMs: STEP_MAX_MS,
+      }),
+    );
     for (const agent of runtime.store.agents.ofRun(runId)) {
       if (runtime.agentStatus(agent.id) !== 'approved') continue;
-      const bonus = await step(() => world.drive(runtime.review(runId, { agentId: agent.id }, { kind: 'bonus', amountUsd: '0.05', reason: 'Thank you', key: BONUS_KEY }), { label: 'bonus', maxMs: STEP_MAX_MS }));
-      for (const item of bonus?.items ?? []) if (item.outcome !== 'done' && item.outcome !== 'alreadyDone') problems.push(`bonus ${item.agentId}: ${item.outcome}`);
+      const bonus = await step(() =>
+        world.drive(
+          runtime.review(
+            runId,
+            { agentId: agent.id },
+            { kind: 'bonus', amountUsd: '0.05', reason: 'Thank you', key: BONUS_KEY },
+          ),
+          { label: 'bonus', maxMs: STEP_MAX_MS },
+        ),
+      );
+      for (const item of bonus?.items ?? [])
+        if (item.outcome !== 'done' && item.outcome !== 'alreadyDone')
+          problems.push(`bonus ${item.agentId}: ${item.outcome}`);
     }
     await step(() => world.drive(runtime.expireRun(runId), { label: 'run done', maxMs: STEP_MAX_MS }));
-    await step(() => world.drive(() => world.account().hits.every((h) => h.disposed), { label: 'HITs disposed', maxMs: STEP_MAX_MS }));
+    await step(() =>
+      world.drive(() => world.account().hits.every((h) => h.disposed), { label: 'HITs disposed', maxMs: STEP_MAX_MS }),
+    );
   }
   // Checked also when a step never completed: the invariants then say what was left broken.
   try {

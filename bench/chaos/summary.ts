@@ -11,7 +11,12 @@ export interface ChaosResults {
   readonly wallSeconds: number;
   readonly loadAverage: Readonly<Record<string, number>>;
   readonly kill: { readonly units: number; readonly runs: readonly KillRunReport[] };
-  readonly faults: { readonly units: number; readonly faultRate: number; readonly throttle: { readonly ratePerSecond: number; readonly burst: number }; readonly runs: readonly ScenarioReport[] };
+  readonly faults: {
+    readonly units: number;
+    readonly faultRate: number;
+    readonly throttle: { readonly ratePerSecond: number; readonly burst: number };
+    readonly runs: readonly ScenarioReport[];
+  };
   readonly badInput: BadInputReport;
 }
 
@@ -60,7 +65,12 @@ export function invariantOfProblem(problem: string): Finding['invariant'] {
 function fromScenario(campaign: Finding['campaign'], run: ScenarioReport): Finding[] {
   return [
     ...run.violations.map((v) => ({ campaign, seed: run.seed, invariant: v.invariant, detail: v.detail })),
-    ...run.problems.map((p) => ({ campaign, seed: run.seed, invariant: /^(approve|bonus) /.test(p) ? ('review failed' as const) : ('unfinished' as const), detail: p.split('\n')[0]! })),
+    ...run.problems.map((p) => ({
+      campaign,
+      seed: run.seed,
+      invariant: /^(approve|bonus) /.test(p) ? ('review failed' as const) : ('unfinished' as const),
+      detail: p.split('\n')[0]!,
+    })),
   ];
 }
 
@@ -69,12 +79,23 @@ export function summarize(r: ChaosResults): ChaosSummary {
   for (const run of r.kill.runs) for (const k of run.kills) killsByPhase[k.phase]++;
   const findings: Finding[] = [];
   for (const run of r.kill.runs) {
-    const context = run.kills.map((k) => `${k.operation} (${k.phase}, ${k.mode === 'drop' ? 'before' : 'after'} it took effect)`).join(', ');
-    for (const p of run.problems) findings.push({ campaign: 'kill', seed: run.seed, invariant: invariantOfProblem(p), detail: p, context: context || 'no kill landed' });
+    const context = run.kills
+      .map((k) => `${k.operation} (${k.phase}, ${k.mode === 'drop' ? 'before' : 'after'} it took effect)`)
+      .join(', ');
+    for (const p of run.problems)
+      findings.push({
+        campaign: 'kill',
+        seed: run.seed,
+        invariant: invariantOfProblem(p),
+        detail: p,
+        context: context || 'no kill landed',
+      });
   }
   for (const run of r.faults.runs) findings.push(...fromScenario('faults', run));
   for (const run of r.badInput.runs) findings.push(...fromScenario('bad input', run));
-  const byInvariant = Object.fromEntries([...INVARIANTS, 'review failed', 'unfinished'].map((i) => [i, findings.filter((f) => f.invariant === i).length]));
+  const byInvariant = Object.fromEntries(
+    [...INVARIANTS, 'review failed', 'unfinished'].map((i) => [i, findings.filter((f) => f.invariant === i).length]),
+  );
   const serviceFaults = r.faults.runs.reduce((a, x) => a + x.faults, 0);
   const droppedConnections = r.faults.runs.reduce((a, x) => a + x.dropped, 0);
   return {
@@ -89,7 +110,8 @@ export function summarize(r: ChaosResults): ChaosSummary {
     badInputs: r.badInput.outcomes.length,
     unexpectedAnswers: r.badInput.outcomes.filter((o) => !o.ok).length,
     violations: findings.filter((f) => f.invariant !== 'unfinished').length,
-    unfinishedRuns: new Set(findings.filter((f) => f.invariant === 'unfinished').map((f) => `${f.campaign}:${f.seed}`)).size,
+    unfinishedRuns: new Set(findings.filter((f) => f.invariant === 'unfinished').map((f) => `${f.campaign}:${f.seed}`))
+      .size,
     byInvariant,
     findings,
   };

@@ -17,7 +17,9 @@ export class WorkerActivity {
 
   /** Agents still in the task that have not acted yet, oldest first. */
   #working() {
-    return this.runtime.store.agents.ofRun(this.runId).filter((a) => !this.#acted.has(a.id) && this.runtime.agentStatus(a.id) === 'in task');
+    return this.runtime.store.agents
+      .ofRun(this.runId)
+      .filter((a) => !this.#acted.has(a.id) && this.runtime.agentStatus(a.id) === 'in task');
   }
 
   /** `submits` workers submit, `returns` return their HIT; returns what happened. */

@@ -26,16 +26,21 @@ export interface ChildOptions {
  */
 export function runInChild<A, R>(module: string, args: A, options: ChildOptions = {}): Promise<R> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', ENTRY, module, JSON.stringify(args)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...options.env },
-    });
+    const child = spawn(
+      process.execPath,
+      [...(options.nodeFlags ?? []), '--import', 'tsx', ENTRY, module, JSON.stringify(args)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...options.env },
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
     child.on('close', (code, signal) => {
       const line = out.split('\n').find((l) => l.startsWith(RESULT));
-      if (code !== 0 || line === undefined) reject(new Error(`benchmark ${module} ended with ${signal ?? `exit ${code}`} and no result:\n${out}`));
+      if (code !== 0 || line === undefined)
+        reject(new Error(`benchmark ${module} ended with ${signal ?? `exit ${code}`} and no result:\n${out}`));
       else resolve(JSON.parse(line.slice(RESULT.length)) as R);
     });
   });

@@ -4,7 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const BENCHMARKS_DOC = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
-const INTRO = '# Benchmarks\n\nMeasured figures of hitstate, each produced by a script in `bench/` and rewritten by it. Speed targets live here, never in timed tests.\n';
+const INTRO =
+  '# Benchmarks\n\nMeasured figures of hitstate, each produced by a script in `bench/` and rewritten by it. Speed targets live here, never in timed tests.\n';
 
 export interface SectionPlacement {
   /** Insert a missing section before this marker (if present); else append. */
@@ -12,7 +13,12 @@ export interface SectionPlacement {
 }
 
 /** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->` (markers kept), or inserts the section. */
-export function writeSection(name: string, body: string, placement: SectionPlacement = {}, path = BENCHMARKS_DOC): void {
+export function writeSection(
+  name: string,
+  body: string,
+  placement: SectionPlacement = {},
+  path = BENCHMARKS_DOC,
+): void {
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
   const section = `${start}\n${body.trim()}\n${end}`;

@@ -15,7 +15,12 @@ export interface DriveOptions {
 }
 
 /** Drives `clock` until `until()` holds; returns the virtual ms it took. */
-export async function driveUntil(runtime: Runtime, clock: VirtualClock, until: () => boolean, options: DriveOptions = {}): Promise<number> {
+export async function driveUntil(
+  runtime: Runtime,
+  clock: VirtualClock,
+  until: () => boolean,
+  options: DriveOptions = {},
+): Promise<number> {
   const start = clock.now();
   const maxMs = options.maxMs ?? 6 * 3_600_000;
   const stepMs = options.stepMs ?? 1000;
@@ -23,9 +28,13 @@ export async function driveUntil(runtime: Runtime, clock: VirtualClock, until: (
     await runtime.whenIdle();
     if (until()) return clock.now() - start;
     const now = clock.now();
-    if (now - start >= maxMs) throw new Error(`${options.label ?? 'drive'}: not reached after ${maxMs / 1000} s of virtual time`);
+    if (now - start >= maxMs)
+      throw new Error(`${options.label ?? 'drive'}: not reached after ${maxMs / 1000} s of virtual time`);
     const next = clock.nextDeadline();
-    const target = next !== undefined && next <= now ? now : Math.min(start + maxMs, next !== undefined ? Math.min(next, now + stepMs) : now + stepMs);
+    const target =
+      next !== undefined && next <= now
+        ? now
+        : Math.min(start + maxMs, next !== undefined ? Math.min(next, now + stepMs) : now + stepMs);
     await options.onAdvance?.(target);
     await clock.advanceTo(target);
   }

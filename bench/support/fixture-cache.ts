@@ -26,7 +26,8 @@ function files(path: string): string[] {
 /** A hash of everything that shapes a fixture. */
 function fixtureFingerprint(): string {
   const hash = createHash('sha256').update(process.version);
-  for (const file of SHAPING.flatMap((p) => files(join(root, p)))) hash.update(relative(root, file)).update(readFileSync(file));
+  for (const file of SHAPING.flatMap((p) => files(join(root, p))))
+    hash.update(relative(root, file)).update(readFileSync(file));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -38,14 +39,22 @@ function cacheRoot(): string {
  * The cached fixture of `units` and `seed`, or a new one from `build(dir)` (then cached; fixtures
  * of the same size made by other code are removed).
  */
-export async function cachedFixture(units: number, seed: number, fresh: boolean, build: (dir: string) => Promise<RunFixture>): Promise<{ fixture: RunFixture; cached: boolean }> {
+export async function cachedFixture(
+  units: number,
+  seed: number,
+  fresh: boolean,
+  build: (dir: string) => Promise<RunFixture>,
+): Promise<{ fixture: RunFixture; cached: boolean }> {
   const base = cacheRoot();
   const name = `${fixtureFingerprint()}-${units}-${seed}`;
   const dir = join(base, name);
   const description = join(dir, 'fixture.json');
-  if (!fresh && existsSync(description)) return { fixture: JSON.parse(readFileSync(description, 'utf8')) as RunFixture, cached: true };
+  if (!fresh && existsSync(description))
+    return { fixture: JSON.parse(readFileSync(description, 'utf8')) as RunFixture, cached: true };
   mkdirSync(base, { recursive: true });
-  for (const old of readdirSync(base)) if (old.endsWith(`-${units}-${seed}`) || old === `${name}.building`) rmSync(join(base, old), { recursive: true, force: true });
+  for (const old of readdirSync(base))
+    if (old.endsWith(`-${units}-${seed}`) || old === `${name}.building`)
+      rmSync(join(base, old), { recursive: true, force: true });
   const building = join(base, `${name}.building`);
   const built = await build(building);
   writeFileSync(join(building, 'fixture.json'), `${JSON.stringify({ ...built, dir }, null, 2)}\n`);

@@ -30,4 +30,3 @@ export function formatMs(ms: number): string {
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
-

@@ -9,15 +9,36 @@ import { describeMachine, type MachineInfo } from './machine.js';
 import { formatCount, formatMs, median, percentile } from './numbers.js';
 import type { RunFixture } from './run-fixture.js';
 import type { TargetRow } from './targets.js';
-import { callBound, CYCLE_CPU_TARGET_MS, LAUNCH_SLACK, RATIO_AT_UNITS, RATIO_TARGET, RESUME_TARGET_MS, RSS_TARGET_MB, settledRssMb } from './verdicts.js';
+import {
+  callBound,
+  CYCLE_CPU_TARGET_MS,
+  LAUNCH_SLACK,
+  RATIO_AT_UNITS,
+  RATIO_TARGET,
+  RESUME_TARGET_MS,
+  RSS_TARGET_MB,
+  settledRssMb,
+} from './verdicts.js';
 
 export const BENCH_SECTION = 'bench:run';
 
 /** What bench/store.bench.ts writes to bench/results-store.json (the parts read here). */
 export interface StoreResults {
   readonly units: number;
-  readonly machine: { readonly cpu: string; readonly cores: number; readonly node: string; readonly date: string; readonly loadAverage1m: readonly number[] };
-  readonly targets: ReadonlyArray<{ readonly figure: string; readonly value: number; readonly target: number; readonly unit: string; readonly pass: boolean }>;
+  readonly machine: {
+    readonly cpu: string;
+    readonly cores: number;
+    readonly node: string;
+    readonly date: string;
+    readonly loadAverage1m: readonly number[];
+  };
+  readonly targets: ReadonlyArray<{
+    readonly figure: string;
+    readonly value: number;
+    readonly target: number;
+    readonly unit: string;
+    readonly pass: boolean;
+  }>;
 }
 
 /** Everything `npm run bench` measured (bench/results.json, plus the verdicts). */
@@ -31,7 +52,11 @@ export interface BenchResults {
   /** Whether each fixture (by units) was built by this run or reused from the cache. */
   readonly fixtureBuilds?: Readonly<Record<string, 'cached' | 'built'>>;
   readonly syncCost?: SyncCostResult[];
-  readonly detection?: { readonly defaultPollMs: number; readonly samples: number; readonly byInterval: readonly DetectionResult[] };
+  readonly detection?: {
+    readonly defaultPollMs: number;
+    readonly samples: number;
+    readonly byInterval: readonly DetectionResult[];
+  };
   readonly launchThrottled?: LaunchThrottledResult;
   readonly scale?: readonly ScaleResult[];
   readonly store?: StoreResults;
@@ -70,17 +95,21 @@ function syncSection(r: BenchResults, rows: readonly SyncCostResult[]): string[]
   return [
     '### 1. Status-sync cost',
     '',
-    'A run of N units, every unit assigned to a worker who is in the task, is built by the runtime against `hitstate sim` (`bench/support/run-fixture.ts`), then resumed in a fresh process against `hitstate sim` restarted on its state. Before each of five cycles 1% of the workers submit (task server, then MTurk) and one returns the HIT; hitstate then runs one status-sync cycle, and every MTurk call the runtime makes until it is idle again (the listing, and any GetHIT, ListAssignmentsForHIT or other call the news leads to) is read from the server\'s `/_sim/stats`. Mephisto\'s pattern is replayed literally on the same server through the same `@aws-sdk/client-mturk`: one `GetHITCommand` per unit that is launched or assigned with a bound HIT (its `MTurkUnit.get_status()` in the tracking loop), counted by the same `/_sim/stats`.',
+    "A run of N units, every unit assigned to a worker who is in the task, is built by the runtime against `hitstate sim` (`bench/support/run-fixture.ts`), then resumed in a fresh process against `hitstate sim` restarted on its state. Before each of five cycles 1% of the workers submit (task server, then MTurk) and one returns the HIT; hitstate then runs one status-sync cycle, and every MTurk call the runtime makes until it is idle again (the listing, and any GetHIT, ListAssignmentsForHIT or other call the news leads to) is read from the server's `/_sim/stats`. Mephisto's pattern is replayed literally on the same server through the same `@aws-sdk/client-mturk`: one `GetHITCommand` per unit that is launched or assigned with a bound HIT (its `MTurkUnit.get_status()` in the tracking loop), counted by the same `/_sim/stats`.",
     '',
     `Table ${loads(r, '1.')} (one per size).`,
     '',
-    '| Live units | hitstate, calls per cycle (worst / median of 5) | first cycle after resume | Mephisto\'s pattern, calls per cycle | fewer calls | bound ceil(N/100)+2 | one cycle at 5 calls/s: hitstate / Mephisto | |',
+    "| Live units | hitstate, calls per cycle (worst / median of 5) | first cycle after resume | Mephisto's pattern, calls per cycle | fewer calls | bound ceil(N/100)+2 | one cycle at 5 calls/s: hitstate / Mephisto | |",
     '|---|---|---|---|---|---|---|---|',
     ...rows.map((s) => {
-      const ops = Object.entries(s.cycles.reduce<Record<string, number>>((acc, c) => {
-        for (const [op, n] of Object.entries(c.calls)) acc[op] = Math.max(acc[op] ?? 0, n);
-        return acc;
-      }, {})).map(([op, n]) => `${op} ≤ ${n}`).join(', ');
+      const ops = Object.entries(
+        s.cycles.reduce<Record<string, number>>((acc, c) => {
+          for (const [op, n] of Object.entries(c.calls)) acc[op] = Math.max(acc[op] ?? 0, n);
+          return acc;
+        }, {}),
+      )
+        .map(([op, n]) => `${op} ≤ ${n}`)
+        .join(', ');
       return `| ${formatCount(s.liveUnits)} | ${s.hitstateMax} / ${s.hitstateMedian} (${ops}) | ${s.firstCycle.total} | ${formatCount(s.mephisto.total)} | ${(s.mephisto.total / s.hitstateMax).toFixed(1)}× | ${callBound(s.liveUnits)} | ${atMTurkRate(s.hitstateMax)} / ${atMTurkRate(s.mephisto.total)} | ${verdict(s.hitstateMax <= callBound(s.liveUnits))} |`;
     }),
     '',
@@ -102,7 +131,9 @@ function detectionSection(r: BenchResults, d: NonNullable<BenchResults['detectio
     for (const kind of DETECTION_KINDS) {
       const xs = run.latenciesMs[kind];
       const worst = Math.max(...xs);
-      lines.push(`| ${sec(run.activePollMs)}${isDefault ? ' (default)' : ''} | ${kind} | ${sec2(median(xs))} | ${sec2(percentile(xs, 95))} | ${sec2(worst)} | ${isDefault ? `≤ ${sec2(run.activePollMs)}` : ''} | ${isDefault ? verdict(worst <= run.activePollMs) : ''} |`);
+      lines.push(
+        `| ${sec(run.activePollMs)}${isDefault ? ' (default)' : ''} | ${kind} | ${sec2(median(xs))} | ${sec2(percentile(xs, 95))} | ${sec2(worst)} | ${isDefault ? `≤ ${sec2(run.activePollMs)}` : ''} | ${isDefault ? verdict(worst <= run.activePollMs) : ''} |`,
+      );
     }
   }
   const ratio = (kind: (typeof DETECTION_KINDS)[number]): string =>
@@ -125,7 +156,9 @@ function launchSection(r: BenchResults, l: LaunchThrottledResult): string[] {
     `| virtual time from \`launchRun\` to the last unit launched | ${sec(l.virtualMs)} | ≤ ${sec(l.boundMs * (1 + LAUNCH_SLACK))} (${formatCount(l.units)} / 5 s + 10%) | ${verdict(l.virtualMs <= l.boundMs * (1 + LAUNCH_SLACK))} |`,
     `| failed launches | ${l.failedLaunches + l.failedCreateCalls} | 0 | ${verdict(l.failedLaunches + l.failedCreateCalls === 0)} |`,
     `| HITs on the server / units with more than one | ${formatCount(l.hits)} / ${l.duplicateUnits} | ${formatCount(l.units)} / 0 | ${verdict(l.duplicateUnits === 0 && l.hits === l.units)} |`,
-    `| calls the server saw | ${Object.entries(l.calls).map(([op, n]) => `${op} ${formatCount(n)}`).join(', ')} | | |`,
+    `| calls the server saw | ${Object.entries(l.calls)
+      .map(([op, n]) => `${op} ${formatCount(n)}`)
+      .join(', ')} | | |`,
     `| calls the server throttled | ${l.throttledBySimulator} | | |`,
     `| wall time / CPU time of the whole launch | ${formatMs(l.wallMs)} / ${formatMs(l.cpuMs)} | | |`,
   ];
@@ -133,7 +166,8 @@ function launchSection(r: BenchResults, l: LaunchThrottledResult): string[] {
 
 function scaleSection(r: BenchResults, s: readonly ScaleResult[]): string[] {
   const m = (f: (x: ScaleResult) => number): number => median(s.map(f));
-  const all = (f: (x: ScaleResult) => number, show: (x: number) => string): string => s.map((x) => show(f(x))).join(', ');
+  const all = (f: (x: ScaleResult) => number, show: (x: number) => string): string =>
+    s.map((x) => show(f(x))).join(', ');
   const mb = (x: number): string => `${x.toFixed(0)} MB`;
   const units = formatCount(s[0]!.units);
   const big = r.fixtures?.[String(s[0]!.units)];
@@ -153,10 +187,13 @@ function scaleSection(r: BenchResults, s: readonly ScaleResult[]): string[] {
     `| V8 heap used after the resume | ${mb(m((x) => x.heapUsedMb))} | ${all((x) => x.heapUsedMb, mb)} | | |`,
     `| peak resident memory (garbage included) | ${mb(m((x) => x.peakRssMb))} | ${all((x) => x.peakRssMb, mb)} | | |`,
   ];
-  const build = big === undefined ? [] : [
-    '',
-    `Building the fixture (not a target; ${r.fixtureBuilds?.[String(s[0]!.units)] === 'cached' ? 'done by an earlier run, whose figures these are, and reused from the cache' : 'done by this run while benchmarks 1-3 ran on the other core'}): \`launchRun\` of ${units} units took ${formatMs(big.build.launchWallMs)} wall and ${formatMs(big.build.launchCpuMs)} CPU with an unthrottled governor; with the run at full size, one \`registerAgent\` (a worker's arrival through the task server, flushed to disk before the page gets its task) took ${formatMs(big.build.registerMedianMs)} wall and ${formatMs(big.build.registerCpuMsEach)} CPU (median of ${big.build.registerSample}, one at a time).`,
-  ];
+  const build =
+    big === undefined
+      ? []
+      : [
+          '',
+          `Building the fixture (not a target; ${r.fixtureBuilds?.[String(s[0]!.units)] === 'cached' ? 'done by an earlier run, whose figures these are, and reused from the cache' : 'done by this run while benchmarks 1-3 ran on the other core'}): \`launchRun\` of ${units} units took ${formatMs(big.build.launchWallMs)} wall and ${formatMs(big.build.launchCpuMs)} CPU with an unthrottled governor; with the run at full size, one \`registerAgent\` (a worker's arrival through the task server, flushed to disk before the page gets its task) took ${formatMs(big.build.registerMedianMs)} wall and ${formatMs(big.build.registerCpuMsEach)} CPU (median of ${big.build.registerSample}, one at a time).`,
+        ];
   return [
     '### 4. Scale in one process',
     '',
@@ -169,7 +206,7 @@ function scaleSection(r: BenchResults, s: readonly ScaleResult[]): string[] {
   ];
 }
 
-function storeSection(r: BenchResults, store: StoreResults): string[] {
+function storeSection(_r: BenchResults, store: StoreResults): string[] {
   return [
     '### 5. Store',
     '',
@@ -177,7 +214,10 @@ function storeSection(r: BenchResults, store: StoreResults): string[] {
     '',
     '| Figure | Result | Target | |',
     '|---|---|---|---|',
-    ...store.targets.map((t) => `| ${t.figure} | ${formatMs(t.value)} ${t.unit.replace(/^ms /, '')} | < ${formatMs(t.target)} | ${verdict(t.pass)} |`),
+    ...store.targets.map(
+      (t) =>
+        `| ${t.figure} | ${formatMs(t.value)} ${t.unit.replace(/^ms /, '')} | < ${formatMs(t.target)} | ${verdict(t.pass)} |`,
+    ),
   ];
 }
 

@@ -69,7 +69,10 @@ export function fixtureConfig(units: number) {
 function fixtureRuntime(url: string, clock: VirtualClock, storeDir: string): Promise<Runtime> {
   return createRuntime({
     environment: { kind: 'custom', endpoint: url },
-    requester: { name: 'bench', credentials: { kind: 'static', accessKeyId: FIXTURE_ACCESS_KEY, secretAccessKey: 'bench-secret' } },
+    requester: {
+      name: 'bench',
+      credentials: { kind: 'static', accessKeyId: FIXTURE_ACCESS_KEY, secretAccessKey: 'bench-secret' },
+    },
     clock,
     storeDir,
     governor: UNTHROTTLED,
@@ -77,7 +80,12 @@ function fixtureRuntime(url: string, clock: VirtualClock, storeDir: string): Pro
 }
 
 /** Builds the fixture in `dir` (created); see the top of this file. */
-export async function buildRunFixture(options: { dir: string; units: number; seed: number; registerSample?: number }): Promise<RunFixture> {
+export async function buildRunFixture(options: {
+  dir: string;
+  units: number;
+  seed: number;
+  registerSample?: number;
+}): Promise<RunFixture> {
   const { dir, units, seed } = options;
   const sample = Math.min(options.registerSample ?? 20, units);
   mkdirSync(dir, { recursive: true });
@@ -93,7 +101,10 @@ export async function buildRunFixture(options: { dir: string; units: number; see
     const w0 = performance.now();
     const c0 = process.cpuUsage();
     const { runId } = await runtime.launchRun(fixtureConfig(units), { runId: FIXTURE_RUN_ID });
-    await driveUntil(runtime, clock, () => runtime.runInfo(runId).counts.launched === units, { label: `launch ${units}`, onAdvance: (ms) => sim.advanceTo(ms) });
+    await driveUntil(runtime, clock, () => runtime.runInfo(runId).counts.launched === units, {
+      label: `launch ${units}`,
+      onAdvance: (ms) => sim.advanceTo(ms),
+    });
     const launchWallMs = performance.now() - w0;
     const launchCpuMs = cpuMsSince(c0);
     const hitTypeId = runtime.runInfo(runId).hitTypeId!;
@@ -108,8 +119,16 @@ export async function buildRunFixture(options: { dir: string; units: number; see
           return { workerId, ...(await sim.accept(workerId, { hitTypeId })) };
         }),
       );
-      for (const a of batch) host.send({ type: 'worker.arrived', hitId: a.hitId, assignmentId: a.assignmentId, workerId: a.workerId, at: clock.now() });
-      for (const a of batch) host.send({ type: 'agent.taskStarted', agentId: agentIdFor(a.assignmentId, a.workerId), at: clock.now() });
+      for (const a of batch)
+        host.send({
+          type: 'worker.arrived',
+          hitId: a.hitId,
+          assignmentId: a.assignmentId,
+          workerId: a.workerId,
+          at: clock.now(),
+        });
+      for (const a of batch)
+        host.send({ type: 'agent.taskStarted', agentId: agentIdFor(a.assignmentId, a.workerId), at: clock.now() });
       host.persistNow();
       await runtime.store.flush();
     }
@@ -126,12 +145,15 @@ export async function buildRunFixture(options: { dir: string; units: number; see
       const registration = await backend.registerAgent({ ...accepted, workerId });
       registerCpu += cpuMsSince(c);
       each.push(performance.now() - t);
-      if (registration.status !== 'in task') throw new Error(`arrival ${i} registered as ${registration.status}, expected "in task"`);
+      if (registration.status !== 'in task')
+        throw new Error(`arrival ${i} registered as ${registration.status}, expected "in task"`);
     }
     await runtime.whenIdle();
     const counts = runtime.runInfo(runId).counts;
-    if (counts.assigned !== units) throw new Error(`the fixture has ${counts.assigned} of ${units} units assigned: ${JSON.stringify(counts)}`);
-    if (errors.length > 0) throw new Error(`the runtime reported errors while building the fixture:\n${errors.join('\n')}`);
+    if (counts.assigned !== units)
+      throw new Error(`the fixture has ${counts.assigned} of ${units} units assigned: ${JSON.stringify(counts)}`);
+    if (errors.length > 0)
+      throw new Error(`the runtime reported errors while building the fixture:\n${errors.join('\n')}`);
     return {
       dir,
       port,

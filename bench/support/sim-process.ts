@@ -32,11 +32,29 @@ export class SimProcess {
   }
 
   static async start(options: SimProcessOptions): Promise<SimProcess> {
-    const args = [CLI, 'sim', '--port', String(options.port ?? 0), '--clock', 'virtual', '--seed', String(options.seed)];
+    const args = [
+      CLI,
+      'sim',
+      '--port',
+      String(options.port ?? 0),
+      '--clock',
+      'virtual',
+      '--seed',
+      String(options.seed),
+    ];
     if (options.stateFile !== undefined) args.push('--state', options.stateFile);
-    if (options.throttle !== undefined) args.push('--throttle-rps', String(options.throttle.ratePerSecond), '--throttle-burst', String(options.throttle.burst));
+    if (options.throttle !== undefined)
+      args.push(
+        '--throttle-rps',
+        String(options.throttle.ratePerSecond),
+        '--throttle-burst',
+        String(options.throttle.burst),
+      );
     if (options.faultRate !== undefined) args.push('--fault-rate', String(options.faultRate));
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+    const proc = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
     const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
     let out = '';
     let err = '';
@@ -47,14 +65,21 @@ export class SimProcess {
         const m = /listening on (http:\/\/\S+)/.exec(out);
         if (m !== null) resolve(m[1]!);
       });
-      proc.on('exit', (code) => reject(new Error(`hitstate sim exited with code ${code} before listening:\n${out}${err}`)));
+      proc.on('exit', (code) =>
+        reject(new Error(`hitstate sim exited with code ${code} before listening:\n${out}${err}`)),
+      );
     });
     proc.stdout!.resume();
     return new SimProcess(proc, url, exited);
   }
 
   async #json<T>(path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.url}${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(
+      `${this.url}${path}`,
+      body === undefined
+        ? {}
+        : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+    );
     const text = await res.text();
     if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
     return JSON.parse(text) as T;
@@ -82,7 +107,10 @@ export class SimProcess {
   }
 
   /** A worker accepts a HIT (`POST /_sim/workers/{id}/accept`). */
-  accept(workerId: string, target: { hitId: string } | { hitTypeId: string }): Promise<{ assignmentId: string; hitId: string }> {
+  accept(
+    workerId: string,
+    target: { hitId: string } | { hitTypeId: string },
+  ): Promise<{ assignmentId: string; hitId: string }> {
     return this.#json(`/_sim/workers/${workerId}/accept`, target);
   }
 

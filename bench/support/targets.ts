@@ -13,15 +13,33 @@ export interface TargetRow {
   readonly pass: boolean;
 }
 
-export function atMost(benchmark: string, figure: string, value: number, limit: number, show: (x: number) => string): TargetRow {
+export function atMost(
+  benchmark: string,
+  figure: string,
+  value: number,
+  limit: number,
+  show: (x: number) => string,
+): TargetRow {
   return { benchmark, figure, value, result: show(value), target: `≤ ${show(limit)}`, pass: value <= limit };
 }
 
-export function below(benchmark: string, figure: string, value: number, limit: number, show: (x: number) => string): TargetRow {
+export function below(
+  benchmark: string,
+  figure: string,
+  value: number,
+  limit: number,
+  show: (x: number) => string,
+): TargetRow {
   return { benchmark, figure, value, result: show(value), target: `< ${show(limit)}`, pass: value < limit };
 }
 
-export function atLeast(benchmark: string, figure: string, value: number, limit: number, show: (x: number) => string): TargetRow {
+export function atLeast(
+  benchmark: string,
+  figure: string,
+  value: number,
+  limit: number,
+  show: (x: number) => string,
+): TargetRow {
   return { benchmark, figure, value, result: show(value), target: `≥ ${show(limit)}`, pass: value >= limit };
 }
 

@@ -35,31 +35,98 @@ export const settledRssMb = (s: { rssEndSettledMb: number }): number => s.rssEnd
 export function evaluate(r: BenchResults): TargetRow[] {
   const rows: TargetRow[] = [];
   for (const s of r.syncCost ?? []) {
-    rows.push(atMost(SYNC, `MTurk calls per sync cycle, ${formatCount(s.liveUnits)} live units (worst of ${s.cycles.length})`, s.hitstateMax, callBound(s.liveUnits), String));
+    rows.push(
+      atMost(
+        SYNC,
+        `MTurk calls per sync cycle, ${formatCount(s.liveUnits)} live units (worst of ${s.cycles.length})`,
+        s.hitstateMax,
+        callBound(s.liveUnits),
+        String,
+      ),
+    );
     if (s.liveUnits === RATIO_AT_UNITS) {
-      rows.push(atLeast(SYNC, `times fewer calls than Mephisto's pattern, ${formatCount(s.liveUnits)} live units`, s.mephisto.total / s.hitstateMax, RATIO_TARGET, (x) => `${x.toFixed(1)}×`));
+      rows.push(
+        atLeast(
+          SYNC,
+          `times fewer calls than Mephisto's pattern, ${formatCount(s.liveUnits)} live units`,
+          s.mephisto.total / s.hitstateMax,
+          RATIO_TARGET,
+          (x) => `${x.toFixed(1)}×`,
+        ),
+      );
     }
   }
   const detection = r.detection?.byInterval.find((d) => d.activePollMs === r.detection?.defaultPollMs);
   if (detection !== undefined) {
     for (const kind of DETECTION_KINDS) {
       const xs = detection.latenciesMs[kind];
-      rows.push(atMost(DETECTION, `${kind} to new unit state, worst of ${xs.length} (default poll, ${sec(detection.activePollMs)})`, Math.max(...xs), detection.activePollMs, sec2));
+      rows.push(
+        atMost(
+          DETECTION,
+          `${kind} to new unit state, worst of ${xs.length} (default poll, ${sec(detection.activePollMs)})`,
+          Math.max(...xs),
+          detection.activePollMs,
+          sec2,
+        ),
+      );
     }
   }
   const l = r.launchThrottled;
   if (l !== undefined) {
-    rows.push(atMost(LAUNCH, `failed launches (${formatCount(l.units)} HITs)`, l.failedLaunches + l.failedCreateCalls, 0, String));
-    rows.push(atMost(LAUNCH, 'units with more than one HIT', l.duplicateUnits + Math.max(0, l.hits - l.units), 0, String));
-    rows.push(atMost(LAUNCH, `virtual time to launch them (bound ${sec(l.boundMs)})`, l.virtualMs, l.boundMs * (1 + LAUNCH_SLACK), sec));
+    rows.push(
+      atMost(
+        LAUNCH,
+        `failed launches (${formatCount(l.units)} HITs)`,
+        l.failedLaunches + l.failedCreateCalls,
+        0,
+        String,
+      ),
+    );
+    rows.push(
+      atMost(LAUNCH, 'units with more than one HIT', l.duplicateUnits + Math.max(0, l.hits - l.units), 0, String),
+    );
+    rows.push(
+      atMost(
+        LAUNCH,
+        `virtual time to launch them (bound ${sec(l.boundMs)})`,
+        l.virtualMs,
+        l.boundMs * (1 + LAUNCH_SLACK),
+        sec,
+      ),
+    );
   }
   const s = r.scale;
   if (s !== undefined && s.length > 0) {
     const n = formatCount(s[0]!.units);
-    rows.push(below(SCALE, `resident memory, ${n} units with agents (median of ${s.length})`, median(s.map(settledRssMb)), RSS_TARGET_MB, mb));
-    rows.push(below(SCALE, `CPU per sync cycle excluding network (median of ${s.length})`, median(s.map((x) => x.cycleCpuExcludingNetworkMedianMs)), CYCLE_CPU_TARGET_MS, formatMs));
-    rows.push(below(SCALE, `resume of all of them from the store (median of ${s.length})`, median(s.map((x) => x.resumeWallMs)), RESUME_TARGET_MS, formatMs));
+    rows.push(
+      below(
+        SCALE,
+        `resident memory, ${n} units with agents (median of ${s.length})`,
+        median(s.map(settledRssMb)),
+        RSS_TARGET_MB,
+        mb,
+      ),
+    );
+    rows.push(
+      below(
+        SCALE,
+        `CPU per sync cycle excluding network (median of ${s.length})`,
+        median(s.map((x) => x.cycleCpuExcludingNetworkMedianMs)),
+        CYCLE_CPU_TARGET_MS,
+        formatMs,
+      ),
+    );
+    rows.push(
+      below(
+        SCALE,
+        `resume of all of them from the store (median of ${s.length})`,
+        median(s.map((x) => x.resumeWallMs)),
+        RESUME_TARGET_MS,
+        formatMs,
+      ),
+    );
   }
-  for (const t of r.store?.targets ?? []) rows.push(below(STORE, `${t.figure} (${t.unit.replace(/^ms /, '')})`, t.value, t.target, formatMs));
+  for (const t of r.store?.targets ?? [])
+    rows.push(below(STORE, `${t.figure} (${t.unit.replace(/^ms /, '')})`, t.value, t.target, formatMs));
   return rows;
 }

@@ -81,12 +81,15 @@ export function usageError(message: string, field?: string): HitstateError {
 /** Closest candidate by edit distance (a swap of two neighbours counts as one edit), when close enough to be a plausible typo. */
 export function suggest(input: string, candidates: readonly string[]): string | undefined {
   const distance = (a: string, b: string): number => {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    const d = Array.from({ length: a.length + 1 }, (_, i) =>
+      Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+    );
     for (let i = 1; i <= a.length; i++) {
       for (let j = 1; j <= b.length; j++) {
         const cost = a[i - 1] === b[j - 1] ? 0 : 1;
         let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-        if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+        if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+          best = Math.min(best, d[i - 2]![j - 2]! + 1);
         d[i]![j] = best;
       }
     }
@@ -107,7 +110,11 @@ export function suggest(input: string, candidates: readonly string[]): string | 
 /** Parses argv for a command: flags, then `env`, then defaults; checks types, choices and positionals. */
 export function parseCommandArgs(spec: CommandSpec, argv: readonly string[], env: CliIO['env']): ParsedArgs {
   const parseOptions: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
-  for (const o of spec.options) parseOptions[o.name] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) };
+  for (const o of spec.options)
+    parseOptions[o.name] = {
+      type: o.type === 'boolean' ? 'boolean' : 'string',
+      ...(o.short ? { short: o.short } : {}),
+    };
   parseOptions.help = { type: 'boolean', short: 'h' };
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -116,15 +123,21 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[], env
     const message = err instanceof Error ? err.message : String(err);
     const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
     if (unknown) {
-      const hint = suggest(unknown.replace(/^-+/, ''), spec.options.map((o) => o.name));
-      throw usageError(`hitstate ${spec.name}: unknown option ${unknown}.${hint ? ` Did you mean --${hint}?` : ''} See \`hitstate ${spec.name} --help\`.`);
+      const hint = suggest(
+        unknown.replace(/^-+/, ''),
+        spec.options.map((o) => o.name),
+      );
+      throw usageError(
+        `hitstate ${spec.name}: unknown option ${unknown}.${hint ? ` Did you mean --${hint}?` : ''} See \`hitstate ${spec.name} --help\`.`,
+      );
     }
     throw usageError(`hitstate ${spec.name}: ${message.replace(/\.$/, '')}. See \`hitstate ${spec.name} --help\`.`);
   }
   const options: OptionValues = { help: parsed.values.help === true };
   for (const o of spec.options) {
     let raw: string | boolean | undefined = parsed.values[o.name] as string | boolean | undefined;
-    if (raw === undefined && o.env && env[o.env] !== undefined) raw = o.type === 'boolean' ? /^(1|true|yes)$/i.test(env[o.env]!) : env[o.env];
+    if (raw === undefined && o.env && env[o.env] !== undefined)
+      raw = o.type === 'boolean' ? /^(1|true|yes)$/i.test(env[o.env]!) : env[o.env];
     if (raw === undefined) {
       options[o.name] = o.default;
       continue;
@@ -139,7 +152,10 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[], env
       options[o.name] = raw;
     }
     if (o.choices && !o.choices.includes(String(options[o.name]))) {
-      throw usageError(`hitstate ${spec.name}: --${o.name} must be one of ${o.choices.join(', ')}, got ${JSON.stringify(raw)}.`, o.name);
+      throw usageError(
+        `hitstate ${spec.name}: --${o.name} must be one of ${o.choices.join(', ')}, got ${JSON.stringify(raw)}.`,
+        o.name,
+      );
     }
   }
   const positionals = parsed.positionals;
@@ -147,11 +163,16 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[], env
     const required = (spec.positionals ?? []).filter((p) => p.required);
     if (positionals.length < required.length) {
       const missing = required[positionals.length]!;
-      throw usageError(`hitstate ${spec.name}: missing argument ${missing.name.toUpperCase()} (${missing.description}). See \`hitstate ${spec.name} --help\`.`, missing.name);
+      throw usageError(
+        `hitstate ${spec.name}: missing argument ${missing.name.toUpperCase()} (${missing.description}). See \`hitstate ${spec.name} --help\`.`,
+        missing.name,
+      );
     }
     const max = spec.positionals?.length ?? 0;
     if (positionals.length > max) {
-      throw usageError(`hitstate ${spec.name}: unexpected argument ${JSON.stringify(positionals[max])}. See \`hitstate ${spec.name} --help\`.`);
+      throw usageError(
+        `hitstate ${spec.name}: unexpected argument ${JSON.stringify(positionals[max])}. See \`hitstate ${spec.name} --help\`.`,
+      );
     }
   }
   return { options, positionals };
@@ -159,7 +180,9 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[], env
 
 /** The `--help` text of a command: usage, description, options with defaults and env, examples. */
 export function formatHelp(spec: CommandSpec): string {
-  const pos = (spec.positionals ?? []).map((p) => (p.required ? p.name.toUpperCase() : `[${p.name.toUpperCase()}]`)).join(' ');
+  const pos = (spec.positionals ?? [])
+    .map((p) => (p.required ? p.name.toUpperCase() : `[${p.name.toUpperCase()}]`))
+    .join(' ');
   const lines = [`Usage: hitstate ${spec.name}${pos ? ` ${pos}` : ''} [options]`, '', spec.summary];
   if (spec.description) lines.push('', spec.description);
   if (spec.positionals?.length) {

@@ -6,7 +6,14 @@
  */
 import type { Simulator } from '../simulator/index.js';
 import { SimulatedWorker, SimulatedWorkerError, type VirtualTimeDriver } from '../testing/index.js';
-import { DemoRole, type DemoPlan, type DemoSentence, type PlannedWorker, sentenceOf, UNQUALIFIED_APPROVAL_RATE } from './demo-plan.js';
+import {
+  DemoRole,
+  type DemoPlan,
+  type DemoSentence,
+  type PlannedWorker,
+  sentenceOf,
+  UNQUALIFIED_APPROVAL_RATE,
+} from './demo-plan.js';
 
 /** The system qualification "percent of assignments approved". */
 const PERCENT_APPROVED = '000000000000000000L0';
@@ -44,7 +51,11 @@ export interface CrowdOptions {
   readonly log: (line: string) => void;
 }
 
-const WRONG: Record<DemoSentence['sentiment'], DemoSentence['sentiment']> = { positive: 'negative', negative: 'positive', neutral: 'positive' };
+const WRONG: Record<DemoSentence['sentiment'], DemoSentence['sentiment']> = {
+  positive: 'negative',
+  negative: 'positive',
+  neutral: 'positive',
+};
 
 function answerOf(role: DemoRole, sentence: DemoSentence): { sentiment: string; comment: string } {
   switch (role) {
@@ -53,7 +64,10 @@ function answerOf(role: DemoRole, sentence: DemoSentence): { sentiment: string; 
     case DemoRole.lazy:
       return { sentiment: sentence.text.length % 2 === 0 ? 'neutral' : 'positive', comment: '' };
     case DemoRole.thorough:
-      return { sentiment: sentence.sentiment, comment: `Clearly ${sentence.sentiment}: the wording leaves no doubt, and nothing in it is sarcastic.` };
+      return {
+        sentiment: sentence.sentiment,
+        comment: `Clearly ${sentence.sentiment}: the wording leaves no doubt, and nothing in it is sarcastic.`,
+      };
     default:
       return { sentiment: sentence.sentiment, comment: '' };
   }
@@ -75,8 +89,14 @@ export async function playCrowd(options: CrowdOptions): Promise<CrowdOutcome> {
   };
 
   const play = async (planned: PlannedWorker): Promise<void> => {
-    const worker = new SimulatedWorker({ workerId: sim.workers.create(), mturkUrl: sim.url, tracker: driver, sleep: (ms) => driver.sleep(ms) });
-    if (planned.role === DemoRole.unqualified) sim.workers.setSystemQualification(worker.workerId, PERCENT_APPROVED, UNQUALIFIED_APPROVAL_RATE);
+    const worker = new SimulatedWorker({
+      workerId: sim.workers.create(),
+      mturkUrl: sim.url,
+      tracker: driver,
+      sleep: (ms) => driver.sleep(ms),
+    });
+    if (planned.role === DemoRole.unqualified)
+      sim.workers.setSystemQualification(worker.workerId, PERCENT_APPROVED, UNQUALIFIED_APPROVAL_RATE);
     let at = planned.arriveMs;
     for (let tries = 1; ; tries++) {
       await until(at);
@@ -87,20 +107,30 @@ export async function playCrowd(options: CrowdOptions): Promise<CrowdOutcome> {
           break;
         } catch (err) {
           if (!(err instanceof SimulatedWorkerError) || err.status < 400 || err.status >= 500) throw err;
-          options.log(`worker ${worker.workerId} was turned away by the task page (${err.code ?? err.status}); they return the HIT and come back later`);
+          options.log(
+            `worker ${worker.workerId} was turned away by the task page (${err.code ?? err.status}); they return the HIT and come back later`,
+          );
           await worker.returnHIT();
         }
       } else if (planned.role === DemoRole.unqualified || accepted.status === 403) {
         refusals++;
         const requirement = accepted.reason.replace(/^.*to accept it: /, '').replace(/\.$/, '');
-        options.log(`worker ${worker.workerId} (approval rate ${UNQUALIFIED_APPROVAL_RATE}%) tried to accept a HIT; MTurk refused: the HIT requires ${requirement}`);
+        options.log(
+          `worker ${worker.workerId} (approval rate ${UNQUALIFIED_APPROVAL_RATE}%) tried to accept a HIT; MTurk refused: the HIT requires ${requirement}`,
+        );
         return;
       } else if (accepted.status !== 409) {
-        throw new SimulatedWorkerError(`worker ${worker.workerId} could not accept a HIT (${accepted.status}): ${accepted.reason}`, accepted.status);
+        throw new SimulatedWorkerError(
+          `worker ${worker.workerId} could not accept a HIT (${accepted.status}): ${accepted.reason}`,
+          accepted.status,
+        );
       }
       if (tries >= MAX_TRIES) {
         if (planned.role === DemoRole.returner || planned.role === DemoRole.walker) return;
-        throw new SimulatedWorkerError(`worker ${worker.workerId} found no HIT to work on after ${MAX_TRIES} tries`, 409);
+        throw new SimulatedWorkerError(
+          `worker ${worker.workerId} found no HIT to work on after ${MAX_TRIES} tries`,
+          409,
+        );
       }
       at = driver.clock.now() - options.startMs + RETRY_MS;
     }
@@ -118,7 +148,15 @@ export async function playCrowd(options: CrowdOptions): Promise<CrowdOutcome> {
     const answer = answerOf(planned.role, sentence);
     await worker.work(planned.workMs);
     await worker.submit(answer);
-    submissions.push({ role: planned.role, workerId: worker.workerId, agentId: worker.agentId!, unitId: worker.unitId!, sentence, answer, workMs: planned.workMs });
+    submissions.push({
+      role: planned.role,
+      workerId: worker.workerId,
+      agentId: worker.agentId!,
+      unitId: worker.unitId!,
+      sentence,
+      answer,
+      workMs: planned.workMs,
+    });
   };
 
   await Promise.all(plan.workers.map(play));

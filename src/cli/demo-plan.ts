@@ -81,7 +81,6 @@ const SENTENCES: readonly DemoSentence[] = [
   { text: 'The refund never arrived and support stopped answering.', sentiment: 'negative' },
 ];
 
-
 /** The sentence of unit `index`. */
 export function sentenceOf(index: number): DemoSentence {
   return SENTENCES[index % SENTENCES.length]!;
@@ -103,7 +102,10 @@ export function planDemo(units: number, seed: number): DemoPlan {
   if (submissions >= 3) special.push(DemoRole.careless);
   if (submissions >= 4) special.push(DemoRole.lazy);
   if (submissions >= 2) special.push(DemoRole.thorough);
-  const submitters: DemoRole[] = [...special, ...Array.from({ length: submissions - special.length }, () => DemoRole.diligent)];
+  const submitters: DemoRole[] = [
+    ...special,
+    ...Array.from({ length: submissions - special.length }, () => DemoRole.diligent),
+  ];
   // Shuffle the submitters, then put the returners and walkers among the first arrivals so their units get done later.
   for (let i = submitters.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -111,16 +113,27 @@ export function planDemo(units: number, seed: number): DemoPlan {
   }
   // Returners and walkers come among the first arrivals, while HITs are free, so the units they
   // leave get done by later submitters; with few units they come first of all.
-  const leavers: DemoRole[] = Array.from({ length: returners + walkers }, (_, k) => (k < returners ? DemoRole.returner : DemoRole.walker));
+  const leavers: DemoRole[] = Array.from({ length: returners + walkers }, (_, k) =>
+    k < returners ? DemoRole.returner : DemoRole.walker,
+  );
   const order: DemoRole[] = [...submitters];
   if (2 * leavers.length + 1 > units) order.unshift(...leavers);
-  else leavers.forEach((role, k) => order.splice(1 + 2 * k, 0, role));
+  else
+    leavers.forEach((role, k) => {
+      order.splice(1 + 2 * k, 0, role);
+    });
 
   const workers: PlannedWorker[] = [{ role: DemoRole.unqualified, arriveMs: 15_000, workMs: 0 }];
   let at = 30_000;
   for (const role of order) {
     const workMs =
-      role === DemoRole.returner ? between(45_000, 100_000) : role === DemoRole.walker ? between(20_000, 60_000) : role === DemoRole.lazy ? between(6_000, 12_000) : between(70_000, 260_000);
+      role === DemoRole.returner
+        ? between(45_000, 100_000)
+        : role === DemoRole.walker
+          ? between(20_000, 60_000)
+          : role === DemoRole.lazy
+            ? between(6_000, 12_000)
+            : between(70_000, 260_000);
     workers.push({ role, arriveMs: at, workMs });
     at += between(25_000, 55_000);
   }

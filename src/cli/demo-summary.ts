@@ -67,7 +67,11 @@ export function demoSummary(input: DemoSummaryInput): string {
     `  ${style.bold('MTurk account')}  ${dollars(STARTING_BALANCE_CENTS)} -> ${dollars(STARTING_BALANCE_CENTS - spentOnMTurk)}: ${dollars(spentOnMTurk)} spent, as the store says; nothing left on hold`,
     `  ${style.bold('Workers')}  ${input.plan.workers.length} came by: ${input.crowd.submissions.length} submitted, ${input.crowd.refusals} refused by the approval-rate qualification, the others returned or walked away`,
     `  ${style.bold('MTurk calls by operation')} (the simulator's counters; ${totalCalls} in all)`,
-    formatTable([{ header: 'OPERATION' }, { header: 'CALLS', align: 'right' }], calls.map(([op, n]) => [op, String(n)]), '    ').trimEnd(),
+    formatTable(
+      [{ header: 'OPERATION' }, { header: 'CALLS', align: 'right' }],
+      calls.map(([op, n]) => [op, String(n)]),
+      '    ',
+    ).trimEnd(),
     `  ${style.bold('Store')}   ${store.dir}`,
     `  ${style.bold('Export')}  ${input.exportPath}`,
     `          ${describeExport(input.data)}`,

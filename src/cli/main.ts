@@ -10,16 +10,46 @@ import { EXIT, formatHelp, parseCommandArgs, suggest, type CliIO, type CommandSp
 
 /** Each subcommand lives in its own module under ./commands/ and is loaded only when used. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandSpec> }> = {
-  demo: { summary: 'Watch a whole task run on a local MTurk in seconds (the first thing to try)', load: async () => (await import('./commands/demo.js')).demoCommand },
-  run: { summary: 'Launch a task run from a JSON config and follow it to the end', load: async () => (await import('./commands/run.js')).runCommand },
-  resume: { summary: 'Continue a stopped run where it was', load: async () => (await import('./commands/resume.js')).resumeCommand },
-  status: { summary: 'Show runs and their units (reads the store only)', load: async () => (await import('./commands/status.js')).statusCommand },
-  review: { summary: 'Approve, reject, soft-reject or pay bonuses on submitted work', load: async () => (await import('./commands/review.js')).reviewCommand },
-  expire: { summary: 'End a run now: expire its HITs, wait for assigned workers', load: async () => (await import('./commands/expire.js')).expireCommand },
-  cleanup: { summary: 'Expire and dispose HITs of finished or unknown runs left on the account', load: async () => (await import('./commands/cleanup.js')).cleanupCommand },
-  export: { summary: 'Write everything a run holds as one JSON document', load: async () => (await import('./commands/export.js')).exportCommand },
-  sim: { summary: 'Start the MTurk-compatible server', load: async () => (await import('./commands/sim.js')).simCommand },
-  viz: { summary: 'Draw the unit, agent and taskRun state machines', load: async () => (await import('./commands/viz.js')).vizCommand },
+  demo: {
+    summary: 'Watch a whole task run on a local MTurk in seconds (the first thing to try)',
+    load: async () => (await import('./commands/demo.js')).demoCommand,
+  },
+  run: {
+    summary: 'Launch a task run from a JSON config and follow it to the end',
+    load: async () => (await import('./commands/run.js')).runCommand,
+  },
+  resume: {
+    summary: 'Continue a stopped run where it was',
+    load: async () => (await import('./commands/resume.js')).resumeCommand,
+  },
+  status: {
+    summary: 'Show runs and their units (reads the store only)',
+    load: async () => (await import('./commands/status.js')).statusCommand,
+  },
+  review: {
+    summary: 'Approve, reject, soft-reject or pay bonuses on submitted work',
+    load: async () => (await import('./commands/review.js')).reviewCommand,
+  },
+  expire: {
+    summary: 'End a run now: expire its HITs, wait for assigned workers',
+    load: async () => (await import('./commands/expire.js')).expireCommand,
+  },
+  cleanup: {
+    summary: 'Expire and dispose HITs of finished or unknown runs left on the account',
+    load: async () => (await import('./commands/cleanup.js')).cleanupCommand,
+  },
+  export: {
+    summary: 'Write everything a run holds as one JSON document',
+    load: async () => (await import('./commands/export.js')).exportCommand,
+  },
+  sim: {
+    summary: 'Start the MTurk-compatible server',
+    load: async () => (await import('./commands/sim.js')).simCommand,
+  },
+  viz: {
+    summary: 'Draw the unit, agent and taskRun state machines',
+    load: async () => (await import('./commands/viz.js')).vizCommand,
+  },
 };
 
 function topHelp(): string {
@@ -27,7 +57,7 @@ function topHelp(): string {
   return [
     'Usage: hitstate COMMAND [options]',
     '',
-    'Run crowdsourcing task runs on Amazon Mechanical Turk (or on hitstate\'s own MTurk-compatible server),',
+    "Run crowdsourcing task runs on Amazon Mechanical Turk (or on hitstate's own MTurk-compatible server),",
     'crash-proof: nothing lost, nothing paid twice.',
     '',
     'Commands:',
@@ -50,10 +80,12 @@ export function processIO(): CliIO {
   process.on('SIGTERM', onSignal);
   // A reader that goes away (`hitstate status | head`) closes the pipe: stop writing to it, quietly.
   const open = { out: true, err: true };
-  const onPipeError = (stream: 'out' | 'err') => (err: NodeJS.ErrnoException): void => {
-    if (err.code !== 'EPIPE') throw err;
-    open[stream] = false;
-  };
+  const onPipeError =
+    (stream: 'out' | 'err') =>
+    (err: NodeJS.ErrnoException): void => {
+      if (err.code !== 'EPIPE') throw err;
+      open[stream] = false;
+    };
   process.stdout.on('error', onPipeError('out'));
   process.stderr.on('error', onPipeError('err'));
   return {
@@ -87,7 +119,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
   const entry = COMMANDS[name];
   if (!entry) {
     const hint = suggest(name, Object.keys(COMMANDS));
-    io.err(`hitstate: unknown command '${name}'.${hint ? ` Did you mean '${hint}'?` : ''} Run \`hitstate --help\` for the list.\n`);
+    io.err(
+      `hitstate: unknown command '${name}'.${hint ? ` Did you mean '${hint}'?` : ''} Run \`hitstate --help\` for the list.\n`,
+    );
     return EXIT.usage;
   }
   try {

@@ -27,7 +27,10 @@ export function moneyOfRun(store: Store, runId: string): MoneySummary {
 }
 
 /** Sums confirmed money intents; `rewardOf` gives a unit's reward. */
-export function moneyOf(intents: Iterable<MoneyIntent>, rewardOf: (unitId: string) => string | undefined): MoneySummary {
+export function moneyOf(
+  intents: Iterable<MoneyIntent>,
+  rewardOf: (unitId: string) => string | undefined,
+): MoneySummary {
   let approved = 0;
   let approvedCents = 0;
   let soft = 0;
@@ -84,6 +87,15 @@ export function moneyLines(money: MoneySummary): string[] {
     `bonuses                 ${dollars(money.bonuses.cents).padStart(10)}  (${plural(money.bonuses.count, 'bonus', 'bonuses')})`,
     `MTurk fees (20%)        ${dollars(money.feeCents).padStart(10)}`,
   ];
-  const occurred = [money.approved.count, money.softRejected.count, money.rejected.count, money.bonuses.count, money.feeCents];
-  return [...lines.filter((_, i) => occurred[i]! > 0), `total                   ${dollars(money.totalCents).padStart(10)}`];
+  const occurred = [
+    money.approved.count,
+    money.softRejected.count,
+    money.rejected.count,
+    money.bonuses.count,
+    money.feeCents,
+  ];
+  return [
+    ...lines.filter((_, i) => occurred[i]! > 0),
+    `total                   ${dollars(money.totalCents).padStart(10)}`,
+  ];
 }

@@ -6,7 +6,14 @@
  *
  * @module
  */
-import type { AgentStatusChangedEvent, CommandFailedEvent, DriftFoundEvent, MoneyMovedEvent, Runtime, UnitStatusChangedEvent } from '../runtime/index.js';
+import type {
+  AgentStatusChangedEvent,
+  CommandFailedEvent,
+  DriftFoundEvent,
+  MoneyMovedEvent,
+  Runtime,
+  UnitStatusChangedEvent,
+} from '../runtime/index.js';
 import type { Style } from './style.js';
 
 /** Options of {@link narrate}. */
@@ -67,19 +74,28 @@ export function narrate(runtime: Runtime, options: NarrateOptions): () => void {
   };
   const onUnit: (e: UnitStatusChangedEvent) => void = (e) => {
     if (e.runId !== runId || e.previous === null) return;
-    if (e.status === 'expired') line(`${unit(e.unitId)} expired (${e.previous === 'launched' ? 'nobody took it' : `was ${e.previous}`})`);
+    if (e.status === 'expired')
+      line(`${unit(e.unitId)} expired (${e.previous === 'launched' ? 'nobody took it' : `was ${e.previous}`})`);
     // After the agent's own line (return, lapse), which the runtime emits right after this one.
     else if (e.status === 'launched' && e.previous === 'assigned') {
       const last = runtime.store.agents.ofUnit(e.unitId).at(-1);
       const lapsed = last !== undefined && (last.status === 'disconnect' || last.status === 'timeout');
-      queueMicrotask(() => line(`${unit(e.unitId)} is back in the pool for the next worker${lapsed ? ` (the assignment of worker ${last.workerId} lapsed)` : ''}`));
+      queueMicrotask(() =>
+        line(
+          `${unit(e.unitId)} is back in the pool for the next worker${lapsed ? ` (the assignment of worker ${last.workerId} lapsed)` : ''}`,
+        ),
+      );
     }
   };
   const onMoney: (e: MoneyMovedEvent) => void = (e) => {
-    if (e.runId === runId && e.kind === 'bonus') line(`paid a $${e.amountUsd} bonus to worker ${e.workerId ?? '?'}${e.unitId === null ? '' : ` for ${unit(e.unitId)}`}`);
+    if (e.runId === runId && e.kind === 'bonus')
+      line(
+        `paid a $${e.amountUsd} bonus to worker ${e.workerId ?? '?'}${e.unitId === null ? '' : ` for ${unit(e.unitId)}`}`,
+      );
   };
   const onFailed: (e: CommandFailedEvent) => void = (e) => {
-    if (e.runId === runId) line(style.yellow(`${e.command.kind} failed${e.retryable ? ' (will retry)' : ''}: ${e.reason}`));
+    if (e.runId === runId)
+      line(style.yellow(`${e.command.kind} failed${e.retryable ? ' (will retry)' : ''}: ${e.reason}`));
   };
   const onDrift: (e: DriftFoundEvent) => void = (e) => {
     if (e.runId === runId) line(style.yellow(`drift (${e.action}): ${e.message}`));

@@ -12,7 +12,16 @@ import type { CliIO } from './command.js';
 import { stripAnsi, type Style } from './style.js';
 
 /** Unit states in the order they are shown. */
-export const UNIT_STATES: readonly AssignmentState[] = ['created', 'launched', 'assigned', 'completed', 'accepted', 'soft_rejected', 'rejected', 'expired'];
+export const UNIT_STATES: readonly AssignmentState[] = [
+  'created',
+  'launched',
+  'assigned',
+  'completed',
+  'accepted',
+  'soft_rejected',
+  'rejected',
+  'expired',
+];
 
 /** States in which a unit's work is over (submitted, reviewed or expired): the filled part of the bar. */
 const SETTLED = new Set<AssignmentState>(['completed', 'accepted', 'soft_rejected', 'rejected', 'expired']);
@@ -94,13 +103,15 @@ export class ProgressView {
       return;
     }
     const changed = stripAnsi(line).replace(/^\S+\s+/, '') !== this.#printed;
-    const waitMs = state.status !== this.#printedStatus ? 0 : this.#printedAt + this.#intervalMs - this.#options.clock.now();
+    const waitMs =
+      state.status !== this.#printedStatus ? 0 : this.#printedAt + this.#intervalMs - this.#options.clock.now();
     if (!changed) return;
     if (waitMs <= 0) this.#print(state, line);
-    else this.#pending ??= this.#options.clock.setTimeout(() => {
-      this.#pending = undefined;
-      if (!this.#closed && this.#last !== undefined) this.update(this.#last);
-    }, waitMs);
+    else
+      this.#pending ??= this.#options.clock.setTimeout(() => {
+        this.#pending = undefined;
+        if (!this.#closed && this.#last !== undefined) this.update(this.#last);
+      }, waitMs);
   }
 
   /** Prints an event line (above the bar on a terminal). */
@@ -139,7 +150,10 @@ export class ProgressView {
 
   #draw(line: string): void {
     const columns = this.#io.columns;
-    const fitted = columns !== undefined && columns > 20 && stripAnsi(line).length >= columns ? this.#truncate(line, columns - 1) : line;
+    const fitted =
+      columns !== undefined && columns > 20 && stripAnsi(line).length >= columns
+        ? this.#truncate(line, columns - 1)
+        : line;
     if (fitted === this.#drawn) return;
     this.#drawn = fitted;
     this.#io.out(`\r\u001b[2K${fitted}`);

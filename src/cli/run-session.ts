@@ -20,10 +20,36 @@ import { serverPageOptions } from './task-page.js';
 
 /** Options shared by the commands that serve a run's task page. */
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
-  { name: 'port', type: 'number', value: 'N', description: 'Port of the task server, 0 for a free one (run: 8080; resume and expire: the port the run\'s HITs point at)', env: 'HITSTATE_PORT' },
-  { name: 'host', type: 'string', value: 'ADDR', description: 'Interface the task server listens on', default: '127.0.0.1', env: 'HITSTATE_HOST' },
-  { name: 'poll-ms', type: 'number', value: 'MS', description: 'Status-sync interval while units are assigned (6 times longer while none is)', default: 10_000, env: 'HITSTATE_POLL_MS' },
-  { name: 'quiet', type: 'boolean', description: 'Print progress and problems only, not each worker event', env: 'HITSTATE_QUIET' },
+  {
+    name: 'port',
+    type: 'number',
+    value: 'N',
+    description:
+      "Port of the task server, 0 for a free one (run: 8080; resume and expire: the port the run's HITs point at)",
+    env: 'HITSTATE_PORT',
+  },
+  {
+    name: 'host',
+    type: 'string',
+    value: 'ADDR',
+    description: 'Interface the task server listens on',
+    default: '127.0.0.1',
+    env: 'HITSTATE_HOST',
+  },
+  {
+    name: 'poll-ms',
+    type: 'number',
+    value: 'MS',
+    description: 'Status-sync interval while units are assigned (6 times longer while none is)',
+    default: 10_000,
+    env: 'HITSTATE_POLL_MS',
+  },
+  {
+    name: 'quiet',
+    type: 'boolean',
+    description: 'Print progress and problems only, not each worker event',
+    env: 'HITSTATE_QUIET',
+  },
 ];
 
 /** `--public-url` of `hitstate run` (a resumed run keeps the task URL its HITs point at). */
@@ -59,21 +85,35 @@ export interface RunSession {
  * @throws HitstateError `HST_ERR_CLI_USAGE` naming `--public-url` and the fix.
  */
 export function publicOrigin(options: OptionValues, env: StoreEnvironment): string | undefined {
-  const raw = typeof options['public-url'] === 'string' && options['public-url'] !== '' ? options['public-url'] : undefined;
+  const raw =
+    typeof options['public-url'] === 'string' && options['public-url'] !== '' ? options['public-url'] : undefined;
   if (raw === undefined) {
     if (isLoopback(env)) return undefined;
-    throw usageError(`--public-url is required on ${describeEnvironment(env)}: workers load the task page from it, e.g. --public-url https://tasks.example.org (a reverse proxy or tunnel forwarding to this machine's --port).`, 'public-url');
+    throw usageError(
+      `--public-url is required on ${describeEnvironment(env)}: workers load the task page from it, e.g. --public-url https://tasks.example.org (a reverse proxy or tunnel forwarding to this machine's --port).`,
+      'public-url',
+    );
   }
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw usageError(`--public-url must be an https origin like https://tasks.example.org, got ${JSON.stringify(raw)}.`, 'public-url');
+    throw usageError(
+      `--public-url must be an https origin like https://tasks.example.org, got ${JSON.stringify(raw)}.`,
+      'public-url',
+    );
   }
   const local = url.protocol === 'http:' && env.kind === 'custom';
-  if (url.protocol !== 'https:' && !local) throw usageError(`--public-url must be https:// (MTurk refuses other task pages on ${describeEnvironment(env)}), got ${JSON.stringify(raw)}.`, 'public-url');
+  if (url.protocol !== 'https:' && !local)
+    throw usageError(
+      `--public-url must be https:// (MTurk refuses other task pages on ${describeEnvironment(env)}), got ${JSON.stringify(raw)}.`,
+      'public-url',
+    );
   if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
-    throw usageError(`--public-url must be an origin without a path (the task page is served at /hitstate/task under it), got ${JSON.stringify(raw)}; use ${url.origin}.`, 'public-url');
+    throw usageError(
+      `--public-url must be an origin without a path (the task page is served at /hitstate/task under it), got ${JSON.stringify(raw)}; use ${url.origin}.`,
+      'public-url',
+    );
   }
   return url.origin;
 }
@@ -116,7 +156,10 @@ export async function openRunSession(input: RunSessionInput): Promise<RunSession
     const taskServer = createTaskServer(runtime.taskServerBackend(), {
       secret: taskServerSecret(input.storeDir, input.io),
       ...serverPageOptions(page, title),
-      onError: (error, where) => input.io.err(`hitstate: task server error on ${where.method} ${where.path}: ${error instanceof Error ? error.message : String(error)}\n`),
+      onError: (error, where) =>
+        input.io.err(
+          `hitstate: task server error on ${where.method} ${where.path}: ${error instanceof Error ? error.message : String(error)}\n`,
+        ),
     });
     server = createServer((req, res) => void taskServer.handle(req, res));
     const port = await listen(server, input.port(store), input.host);
@@ -156,10 +199,18 @@ export async function openRunSession(input: RunSessionInput): Promise<RunSession
  *
  * @throws HitstateError `HST_ERR_CREDENTIALS_PROFILE_NOT_FOUND`, `HST_ERR_CREDENTIALS_UNUSABLE`.
  */
-export async function readBalance(env: StoreEnvironment, requester: RuntimeRequester): Promise<MTurkOutcome<AccountBalance>> {
+export async function readBalance(
+  env: StoreEnvironment,
+  requester: RuntimeRequester,
+): Promise<MTurkOutcome<AccountBalance>> {
   const registry = new GatewayRegistry();
   try {
-    const gateway = registry.get({ name: requester.name, environment: env.kind, ...(env.kind === 'custom' ? { endpoint: env.endpoint } : {}), credentials: requester.credentials });
+    const gateway = registry.get({
+      name: requester.name,
+      environment: env.kind,
+      ...(env.kind === 'custom' ? { endpoint: env.endpoint } : {}),
+      credentials: requester.credentials,
+    });
     return await gateway.getAccountBalance();
   } finally {
     registry.closeAll();
@@ -170,10 +221,14 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       reject(
-        new HitstateError('HST_ERR_CLI_PORT_UNAVAILABLE', `the task server cannot listen on ${host}:${port} (${err.code ?? err.message}); pass another --port, or stop the process using it`, {
-          field: 'port',
-          cause: err,
-        }),
+        new HitstateError(
+          'HST_ERR_CLI_PORT_UNAVAILABLE',
+          `the task server cannot listen on ${host}:${port} (${err.code ?? err.message}); pass another --port, or stop the process using it`,
+          {
+            field: 'port',
+            cause: err,
+          },
+        ),
       );
     };
     server.once('error', onError);

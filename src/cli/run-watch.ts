@@ -50,7 +50,13 @@ export async function watchRun(options: WatchOptions): Promise<number> {
   const clock = options.clock ?? systemClock;
   const timeLabel = clockTime(clock);
   const progress = new ProgressView(io, { style, clock, timeLabel });
-  const stopNarrating = narrate(runtime, { runId, style, emit: (l) => progress.log(l), timeLabel, quiet: options.quiet });
+  const stopNarrating = narrate(runtime, {
+    runId,
+    style,
+    emit: (l) => progress.log(l),
+    timeLabel,
+    quiet: options.quiet,
+  });
   const log = (text: string): void => progress.log(`${style.dim(timeLabel())}  ${text}`);
   let disposal: DisposalReport | undefined;
   let onDisposal: () => void = () => undefined;
@@ -76,37 +82,57 @@ export async function watchRun(options: WatchOptions): Promise<number> {
   runtime.events.on('run.progress', onProgress);
   progress.update(runtime.runInfo(runId));
   try {
-    const reason = options.mode === 'expire' ? 'expire' : await untilEnd(options, progress, (problem) => {
-      if (problem === warnedProblem) return;
-      warnedProblem = problem;
-      if (problem !== null) log(style.yellow(`launching halted: ${problem}. Fix the cause, then stop (Ctrl-C twice) and \`hitstate resume ${runId}\` to launch the rest.`));
-    });
+    const reason =
+      options.mode === 'expire'
+        ? 'expire'
+        : await untilEnd(options, progress, (problem) => {
+            if (problem === warnedProblem) return;
+            warnedProblem = problem;
+            if (problem !== null)
+              log(
+                style.yellow(
+                  `launching halted: ${problem}. Fix the cause, then stop (Ctrl-C twice) and \`hitstate resume ${runId}\` to launch the rest.`,
+                ),
+              );
+          });
     if (reason === 'failed') {
       progress.close();
       const info = runtime.runInfo(runId);
-      io.err(`hitstate: the setup of run ${runId} failed: ${info.problem ?? 'unknown reason'}\n  Fix the cause, then \`hitstate resume ${runId}\` tries the setup again (or \`hitstate expire ${runId}\` gives up).\n`);
+      io.err(
+        `hitstate: the setup of run ${runId} failed: ${info.problem ?? 'unknown reason'}\n  Fix the cause, then \`hitstate resume ${runId}\` tries the setup again (or \`hitstate expire ${runId}\` gives up).\n`,
+      );
       return EXIT.failure;
     }
     if (reason === 'finished') log('every unit is done; ending the run (HITs are disposed once reviewed)');
     if (reason === 'interrupted') {
       const assigned = runtime.runInfo(runId).counts.assigned;
-      log(style.yellow(`stopping: no new workers, unassigned HITs expire${assigned > 0 ? `, waiting for ${assigned} assigned unit${assigned === 1 ? '' : 's'} to finish (at most their assignment duration)` : ''}. Press Ctrl-C again to leave the run as it is and resume it later.`));
+      log(
+        style.yellow(
+          `stopping: no new workers, unassigned HITs expire${assigned > 0 ? `, waiting for ${assigned} assigned unit${assigned === 1 ? '' : 's'} to finish (at most their assignment duration)` : ''}. Press Ctrl-C again to leave the run as it is and resume it later.`,
+        ),
+      );
     }
-    if (reason === 'expire') log(`ending run ${runId}: no new workers, unassigned HITs expire, assigned units are waited for`);
+    if (reason === 'expire')
+      log(`ending run ${runId}: no new workers, unassigned HITs expire, assigned units are waited for`);
     const ended = await endOrLeave(options, progress);
     if (!ended) {
       progress.close();
       const info = runtime.runInfo(runId);
-      io.out(`\nLeft run ${runId} as it is (${info.status}; ${info.counts.assigned} assigned, ${info.counts.launched} launched). Its HITs stay on MTurk.\nContinue it with:\n  hitstate resume ${runId}\n`);
+      io.out(
+        `\nLeft run ${runId} as it is (${info.status}; ${info.counts.assigned} assigned, ${info.counts.launched} launched). Its HITs stay on MTurk.\nContinue it with:\n  hitstate resume ${runId}\n`,
+      );
       return EXIT.interrupted;
     }
     await untilDisposed(disposed, clock);
     await runtime.whenIdle();
     progress.update(runtime.runInfo(runId));
     progress.close();
-    io.out(`\nRun ${style.bold(runId)} is done.\n${runSummaryLines(session.store, runId, style, disposal).join('\n')}\n`);
+    io.out(
+      `\nRun ${style.bold(runId)} is done.\n${runSummaryLines(session.store, runId, style, disposal).join('\n')}\n`,
+    );
     const counts = runtime.runInfo(runId).counts;
-    if (counts.completed > 0) io.out(`\nReview the submitted work:\n  hitstate review ${runId} --all --approve --dry-run\n`);
+    if (counts.completed > 0)
+      io.out(`\nReview the submitted work:\n  hitstate review ${runId} --all --approve --dry-run\n`);
     io.out(`Export everything the run holds:\n  hitstate export ${runId}\n`);
     return reason === 'interrupted' ? EXIT.interrupted : EXIT.ok;
   } finally {
@@ -131,7 +157,11 @@ function untilDisposed(disposed: Promise<void>, clock: Clock): Promise<void> {
 type EndReason = 'finished' | 'interrupted' | 'failed';
 
 /** Waits until every unit is done, the setup failed, or Ctrl-C. */
-function untilEnd(options: WatchOptions, progress: ProgressView, onProblem: (problem: string | null) => void): Promise<EndReason> {
+function untilEnd(
+  options: WatchOptions,
+  progress: ProgressView,
+  onProblem: (problem: string | null) => void,
+): Promise<EndReason> {
   const { runtime } = options.session;
   return new Promise((resolve) => {
     const check = (): void => {

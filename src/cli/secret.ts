@@ -23,7 +23,12 @@ const MIN_BYTES = 32;
 export function taskServerSecret(storeDir: string, io: Pick<CliIO, 'env'>): string {
   const fromEnv = io.env.HITSTATE_SERVER_SECRET;
   if (fromEnv !== undefined && fromEnv !== '') {
-    if (Buffer.byteLength(fromEnv) < MIN_BYTES) throw new HitstateError('HST_ERR_CONFIG_INVALID', `HITSTATE_SERVER_SECRET must be at least ${MIN_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`, { field: 'HITSTATE_SERVER_SECRET' });
+    if (Buffer.byteLength(fromEnv) < MIN_BYTES)
+      throw new HitstateError(
+        'HST_ERR_CONFIG_INVALID',
+        `HITSTATE_SERVER_SECRET must be at least ${MIN_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`,
+        { field: 'HITSTATE_SERVER_SECRET' },
+      );
     return fromEnv;
   }
   const file = join(storeDir, SECRET_FILE);
@@ -35,7 +40,11 @@ export function taskServerSecret(storeDir: string, io: Pick<CliIO, 'env'>): stri
   }
   const secret = readFileSync(file, 'utf8').trim();
   if (Buffer.byteLength(secret) < MIN_BYTES) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `${file} holds a secret shorter than ${MIN_BYTES} bytes; delete the file (a new one is made) or set HITSTATE_SERVER_SECRET`, { file });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `${file} holds a secret shorter than ${MIN_BYTES} bytes; delete the file (a new one is made) or set HITSTATE_SERVER_SECRET`,
+      { file },
+    );
   }
   return secret;
 }

@@ -12,7 +12,11 @@ import { openStore, type Store, type StoreEnvironment } from '../store/index.js'
  *
  * @throws HitstateError of the read-only open (`HST_ERR_STORE_CORRUPT`, `HST_ERR_STORE_VERSION_NEWER`...).
  */
-export async function peekStore<T>(storeDir: string, environment: StoreEnvironment, read: (store: Store) => T): Promise<T> {
+export async function peekStore<T>(
+  storeDir: string,
+  environment: StoreEnvironment,
+  read: (store: Store) => T,
+): Promise<T> {
   const store = await openStore({ dir: storeDir, environment, readOnly: true });
   try {
     return read(store);

@@ -20,7 +20,8 @@ function portFor(args: ParsedArgs, taskUrl: string | undefined): number {
   if (args.options.port !== undefined) return Number(args.options.port);
   if (taskUrl === undefined) return DEFAULT_PORT;
   const url = new URL(taskUrl);
-  const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+  const loopback =
+    url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
   return loopback ? Number(url.port || 80) : DEFAULT_PORT;
 }
 
@@ -30,11 +31,16 @@ function portFor(args: ParsedArgs, taskUrl: string | undefined): number {
  *
  * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_STORE_LOCKED`, `HST_ERR_CLI_PORT_UNAVAILABLE`, `HST_ERR_RUN_STATE`.
  */
-export async function openStoredRun(args: ParsedArgs, io: CliIO, style: Style): Promise<{ session: RunSession; runId: string; resumed: ResumedRun | undefined }> {
+export async function openStoredRun(
+  args: ParsedArgs,
+  io: CliIO,
+  style: Style,
+): Promise<{ session: RunSession; runId: string; resumed: ResumedRun | undefined }> {
   const runId = args.positionals[0]!;
   const storeDir = storeDirOf(args.options, io);
   const env = locateRun(storeDir, runId, args.options);
-  const taskUrlOf = (config: Readonly<Record<string, unknown>>): string | undefined => (typeof config.taskUrl === 'string' ? config.taskUrl : undefined);
+  const taskUrlOf = (config: Readonly<Record<string, unknown>>): string | undefined =>
+    typeof config.taskUrl === 'string' ? config.taskUrl : undefined;
   const session = await openRunSession({
     io,
     env,
@@ -42,7 +48,12 @@ export async function openStoredRun(args: ParsedArgs, io: CliIO, style: Style): 
     requester: (store) => {
       const record = store.runs.require(runId);
       const stored = store.requesters.get(record.requesterName);
-      return requesterFor(env, args.options, io, stored ?? { name: record.requesterName, credentialSource: { kind: 'defaultChain' } });
+      return requesterFor(
+        env,
+        args.options,
+        io,
+        stored ?? { name: record.requesterName, credentialSource: { kind: 'defaultChain' } },
+      );
     },
     port: (store) => portFor(args, taskUrlOf(store.runs.require(runId).config)),
     host: String(args.options.host),
@@ -57,8 +68,16 @@ export async function openStoredRun(args: ParsedArgs, io: CliIO, style: Style): 
   try {
     const record = session.store.runs.require(runId);
     const stored = taskUrlOf(record.config);
-    if (stored !== undefined && new URL(stored).protocol === 'http:' && !session.taskUrl.startsWith(new URL(stored).origin)) {
-      io.out(style.yellow(`  note: the run's HITs point at ${stored}, and the task server now listens on ${session.localOrigin}; workers reach it only if that origin forwards here\n`));
+    if (
+      stored !== undefined &&
+      new URL(stored).protocol === 'http:' &&
+      !session.taskUrl.startsWith(new URL(stored).origin)
+    ) {
+      io.out(
+        style.yellow(
+          `  note: the run's HITs point at ${stored}, and the task server now listens on ${session.localOrigin}; workers reach it only if that origin forwards here\n`,
+        ),
+      );
     }
     if (record.status === 'done') return { session, runId, resumed: undefined };
     const [resumed] = await session.runtime.resume(runId);
@@ -83,5 +102,9 @@ export function describeRepairs(resumed: ResumedRun): string {
 
 /** Refuses a run that is done. @throws HitstateError `HST_ERR_RUN_STATE` */
 export function refuseDone(runId: string, what: string): never {
-  throw new HitstateError('HST_ERR_RUN_STATE', `run ${runId} is done; there is nothing to ${what}. Review it with \`hitstate review ${runId}\` or export it with \`hitstate export ${runId}\`.`, { runId });
+  throw new HitstateError(
+    'HST_ERR_RUN_STATE',
+    `run ${runId} is done; there is nothing to ${what}. Review it with \`hitstate review ${runId}\` or export it with \`hitstate export ${runId}\`.`,
+    { runId },
+  );
 }

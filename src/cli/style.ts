@@ -28,7 +28,10 @@ export function colorEnabled(io: Pick<CliIO, 'env' | 'isTTY'>): boolean {
   return io.isTTY;
 }
 
-const wrap = (on: boolean, open: number, close: number) => (text: string): string => (on ? `\u001b[${open}m${text}\u001b[${close}m` : text);
+const wrap =
+  (on: boolean, open: number, close: number) =>
+  (text: string): string =>
+    on ? `\u001b[${open}m${text}\u001b[${close}m` : text;
 
 /** The style of a command's output. */
 export function styleFor(io: Pick<CliIO, 'env' | 'isTTY'>): Style {

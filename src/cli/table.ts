@@ -22,7 +22,9 @@ export interface Column {
  * ```
  */
 export function formatTable(columns: readonly Column[], rows: readonly (readonly string[])[], indent = ''): string {
-  const widths = columns.map((c, i) => Math.max(stripAnsi(c.header).length, ...rows.map((r) => stripAnsi(r[i] ?? '').length)));
+  const widths = columns.map((c, i) =>
+    Math.max(stripAnsi(c.header).length, ...rows.map((r) => stripAnsi(r[i] ?? '').length)),
+  );
   const line = (cells: readonly string[]): string =>
     indent +
     columns
@@ -33,5 +35,5 @@ export function formatTable(columns: readonly Column[], rows: readonly (readonly
       })
       .join('  ')
       .trimEnd();
-  return [line(columns.map((c) => c.header)), ...rows.map(line)].join('\n') + '\n';
+  return `${[line(columns.map((c) => c.header)), ...rows.map(line)].join('\n')}\n`;
 }

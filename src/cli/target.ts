@@ -20,9 +20,10 @@ export function envOption(defaultValue?: 'sandbox'): OptionSpec {
     name: 'env',
     type: 'string',
     value: 'ENV',
-    description: defaultValue === undefined
-      ? 'live, sandbox, or the URL of an MTurk-compatible endpoint (default: the environment whose store holds the run)'
-      : 'live, sandbox, or the URL of an MTurk-compatible endpoint such as `hitstate sim`',
+    description:
+      defaultValue === undefined
+        ? 'live, sandbox, or the URL of an MTurk-compatible endpoint (default: the environment whose store holds the run)'
+        : 'live, sandbox, or the URL of an MTurk-compatible endpoint such as `hitstate sim`',
     env: 'HITSTATE_ENV',
     ...(defaultValue === undefined ? {} : { default: defaultValue }),
   };
@@ -52,7 +53,11 @@ export const STORE_OPTION: OptionSpec = {
  * are given: the simulator checks no signature, and the access key id names the account, so every
  * command (and the SDK examples `hitstate sim` prints) works on the same simulated account.
  */
-export const LOCAL_CREDENTIALS = Object.freeze({ kind: 'static', accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } as const);
+export const LOCAL_CREDENTIALS = Object.freeze({
+  kind: 'static',
+  accessKeyId: 'AKIDLOCAL',
+  secretAccessKey: 'local',
+} as const);
 
 /**
  * Reads `--env`.
@@ -68,7 +73,10 @@ export function parseEnvironment(value: string): StoreEnvironment {
       throw usageError(`--env ${JSON.stringify(value)} is not a usable URL: ${(err as Error).message}`, 'env');
     }
   }
-  throw usageError(`--env must be live, sandbox or the http(s) URL of an MTurk-compatible endpoint (e.g. http://127.0.0.1:8787 from \`hitstate sim\`), got ${JSON.stringify(value)}.`, 'env');
+  throw usageError(
+    `--env must be live, sandbox or the http(s) URL of an MTurk-compatible endpoint (e.g. http://127.0.0.1:8787 from \`hitstate sim\`), got ${JSON.stringify(value)}.`,
+    'env',
+  );
 }
 
 /** `live`, `sandbox` or the endpoint URL, as a user would type it after `--env`. */
@@ -93,12 +101,20 @@ export function storeDirOf(options: OptionValues, io: Pick<CliIO, 'cwd'>): strin
  * profile; else the SDK's default chain, except on a loopback endpoint without
  * `AWS_ACCESS_KEY_ID`, where {@link LOCAL_CREDENTIALS} are used.
  */
-export function requesterFor(env: StoreEnvironment, options: OptionValues, io: Pick<CliIO, 'env'>, stored?: { readonly name: string; readonly credentialSource: CredentialSource }): RuntimeRequester {
+export function requesterFor(
+  env: StoreEnvironment,
+  options: OptionValues,
+  io: Pick<CliIO, 'env'>,
+  stored?: { readonly name: string; readonly credentialSource: CredentialSource },
+): RuntimeRequester {
   const flag = typeof options.requester === 'string' && options.requester !== '' ? options.requester : undefined;
   if (flag !== undefined) return { name: flag, credentials: { kind: 'profile', profile: flag } };
   if (stored?.credentialSource.kind === 'profile') return { name: stored.name, credentials: stored.credentialSource };
   const local = isLoopback(env) && (io.env.AWS_ACCESS_KEY_ID ?? '') === '' && (io.env.AWS_PROFILE ?? '') === '';
-  return { name: stored?.name ?? (local ? 'local' : 'default'), credentials: local ? LOCAL_CREDENTIALS : { kind: 'defaultChain' } };
+  return {
+    name: stored?.name ?? (local ? 'local' : 'default'),
+    credentials: local ? LOCAL_CREDENTIALS : { kind: 'defaultChain' },
+  };
 }
 
 interface StoreHeader {
@@ -109,7 +125,12 @@ interface StoreHeader {
 /** Reads the header and run ids of an environment's store.json, without opening (or locking) the store. */
 function readHeader(file: string): StoreHeader | undefined {
   try {
-    const data = JSON.parse(readFileSync(file, 'utf8')) as { format?: unknown; kind?: unknown; environment?: StoreEnvironment; runs?: Record<string, unknown> };
+    const data = JSON.parse(readFileSync(file, 'utf8')) as {
+      format?: unknown;
+      kind?: unknown;
+      environment?: StoreEnvironment;
+      runs?: Record<string, unknown>;
+    };
     if (data.format !== 'hitstate-store' || data.kind !== 'store' || data.environment === undefined) return undefined;
     return { environment: normalizeEnvironment(data.environment), runIds: Object.keys(data.runs ?? {}) };
   } catch {
@@ -137,12 +158,25 @@ export function locateRun(storeDir: string, runId: string, options: OptionValues
   const holders = all.filter((h) => h.runIds.includes(runId));
   if (holders.length === 1) return holders[0]!.environment;
   if (holders.length > 1) {
-    throw usageError(`run ${runId} exists in the stores of ${holders.map((h) => describeEnvironment(h.environment)).join(' and ')}; pass --env to choose one.`, 'env');
+    throw usageError(
+      `run ${runId} exists in the stores of ${holders.map((h) => describeEnvironment(h.environment)).join(' and ')}; pass --env to choose one.`,
+      'env',
+    );
   }
   const known = all.flatMap((h) => h.runIds);
-  const where = wanted === undefined ? `no store under ${storeDir}` : `the ${describeEnvironment(wanted)} store under ${storeDir} has no run ${JSON.stringify(runId)}`;
-  const hint = known.length === 0 ? `there is no run at all there (pass --store DIR if the store is elsewhere${wanted === undefined ? '' : ', or leave out --env'})` : 'list the runs with `hitstate status`';
-  throw new HitstateError('HST_ERR_RUN_NOT_FOUND', `${wanted === undefined ? `${where} has a run ${JSON.stringify(runId)}` : where}; ${hint}.`, { runId });
+  const where =
+    wanted === undefined
+      ? `no store under ${storeDir}`
+      : `the ${describeEnvironment(wanted)} store under ${storeDir} has no run ${JSON.stringify(runId)}`;
+  const hint =
+    known.length === 0
+      ? `there is no run at all there (pass --store DIR if the store is elsewhere${wanted === undefined ? '' : ', or leave out --env'})`
+      : 'list the runs with `hitstate status`';
+  throw new HitstateError(
+    'HST_ERR_RUN_NOT_FOUND',
+    `${wanted === undefined ? `${where} has a run ${JSON.stringify(runId)}` : where}; ${hint}.`,
+    { runId },
+  );
 }
 
 /**

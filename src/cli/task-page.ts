@@ -29,11 +29,20 @@ export function labelExamplePage(): TaskPageConfig {
   for (let i = 0; i < 5; i++) {
     const example = join(dir, 'examples', 'label-task');
     if (existsSync(join(example, 'task.html'))) {
-      return { taskPage: join(example, 'task.html'), previewPage: join(example, 'task.html'), assetsDir: join(example, 'assets'), title: 'Label the sentiment of a sentence' };
+      return {
+        taskPage: join(example, 'task.html'),
+        previewPage: join(example, 'task.html'),
+        assetsDir: join(example, 'assets'),
+        title: 'Label the sentiment of a sentence',
+      };
     }
     dir = dirname(dir);
   }
-  throw new HitstateError('HST_ERR_CONFIG_INVALID', 'the label example (examples/label-task/) is missing from this hitstate installation; set "page" in the config to your own task page', { field: 'page' });
+  throw new HitstateError(
+    'HST_ERR_CONFIG_INVALID',
+    'the label example (examples/label-task/) is missing from this hitstate installation; set "page" in the config to your own task page',
+    { field: 'page' },
+  );
 }
 
 /** The page with every path resolved against `baseDir` (the config file's folder). */
@@ -51,16 +60,30 @@ export function absolutePage(page: TaskPageConfig, baseDir: string): TaskPageCon
 export function pageProblems(page: TaskPageConfig): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
-  if (!isFile(page.taskPage)) problems.push({ field: 'page.taskPage', message: `${page.taskPage} is not a file; give the path of the task page's HTML, relative to the config file` });
-  if (page.previewPage !== undefined && !isFile(page.previewPage)) problems.push({ field: 'page.previewPage', message: `${page.previewPage} is not a file; fix the path or leave previewPage out for the built-in preview` });
+  if (!isFile(page.taskPage))
+    problems.push({
+      field: 'page.taskPage',
+      message: `${page.taskPage} is not a file; give the path of the task page's HTML, relative to the config file`,
+    });
+  if (page.previewPage !== undefined && !isFile(page.previewPage))
+    problems.push({
+      field: 'page.previewPage',
+      message: `${page.previewPage} is not a file; fix the path or leave previewPage out for the built-in preview`,
+    });
   if (page.assetsDir !== undefined && !(existsSync(page.assetsDir) && statSync(page.assetsDir).isDirectory())) {
-    problems.push({ field: 'page.assetsDir', message: `${page.assetsDir} is not a folder; fix the path or leave assetsDir out` });
+    problems.push({
+      field: 'page.assetsDir',
+      message: `${page.assetsDir} is not a folder; fix the path or leave assetsDir out`,
+    });
   }
   return problems;
 }
 
 /** The `createTaskServer` options serving a page. */
-export function serverPageOptions(page: TaskPageConfig, runTitle: string): Pick<TaskServerOptions, 'taskPage' | 'previewPage' | 'assetsDir' | 'title'> {
+export function serverPageOptions(
+  page: TaskPageConfig,
+  runTitle: string,
+): Pick<TaskServerOptions, 'taskPage' | 'previewPage' | 'assetsDir' | 'title'> {
   return {
     taskPage: { file: page.taskPage },
     ...(page.previewPage === undefined ? {} : { previewPage: { file: page.previewPage } }),

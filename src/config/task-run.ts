@@ -127,7 +127,22 @@ export const TASK_RUN_LIMITS = Object.freeze({
 });
 
 const REWARD = /^[0-9]+(\.)?[0-9]{0,2}$/;
-const KNOWN_KEYS = new Set(['title', 'description', 'keywords', 'reward', 'assignmentDurationSec', 'lifetimeSec', 'autoApprovalDelaySec', 'units', 'maxConcurrentUnits', 'frameHeight', 'taskUrl', 'qualifications', 'mturk', 'page']);
+const KNOWN_KEYS = new Set([
+  'title',
+  'description',
+  'keywords',
+  'reward',
+  'assignmentDurationSec',
+  'lifetimeSec',
+  'autoApprovalDelaySec',
+  'units',
+  'maxConcurrentUnits',
+  'frameHeight',
+  'taskUrl',
+  'qualifications',
+  'mturk',
+  'page',
+]);
 const MTURK_KEYS = new Set(['minApprovalRate', 'minApprovedHits', 'masters', 'locales']);
 const PAGE_KEYS = new Set(['taskPage', 'previewPage', 'assetsDir', 'title']);
 
@@ -145,14 +160,25 @@ function checkText(value: unknown, field: string, max: number, example: string, 
     problems.push({ field, message: `is required: a non-empty string of at most ${max} characters, e.g. ${example}` });
     return '';
   }
-  if (value.length > max) problems.push({ field, message: `must be at most ${max} characters, got ${value.length}; shorten it` });
+  if (value.length > max)
+    problems.push({ field, message: `must be at most ${max} characters, got ${value.length}; shorten it` });
   return value;
 }
 
-function checkSeconds(value: unknown, field: string, min: number, max: number, fallback: number, problems: Problem[]): number {
+function checkSeconds(
+  value: unknown,
+  field: string,
+  min: number,
+  max: number,
+  fallback: number,
+  problems: Problem[],
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    problems.push({ field, message: `must be a whole number of seconds from ${min} to ${max}, got ${JSON.stringify(value)}` });
+    problems.push({
+      field,
+      message: `must be a whole number of seconds from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    });
     return fallback;
   }
   return value;
@@ -164,58 +190,115 @@ function checkQualification(q: unknown, field: string, problems: Problem[]): voi
     return;
   }
   const { name, comparator, value, environments } = q as Record<string, unknown>;
-  if (typeof name !== 'string' || name.trim() === '') problems.push({ field: `${field}.name`, message: 'is required: the local qualification name' });
+  if (typeof name !== 'string' || name.trim() === '')
+    problems.push({ field: `${field}.name`, message: 'is required: the local qualification name' });
   if (typeof comparator !== 'string' || !Object.hasOwn(Comparator, comparator)) {
-    problems.push({ field: `${field}.comparator`, message: `must be one of ${Object.keys(Comparator).join(', ')}, got ${JSON.stringify(comparator)}` });
+    problems.push({
+      field: `${field}.comparator`,
+      message: `must be one of ${Object.keys(Comparator).join(', ')}, got ${JSON.stringify(comparator)}`,
+    });
     return;
   }
   const existence = comparator === 'Exists' || comparator === 'DoesNotExist';
   const many = comparator === 'In' || comparator === 'NotIn';
-  if (existence && value !== undefined) problems.push({ field: `${field}.value`, message: `must be left out with ${comparator}` });
+  if (existence && value !== undefined)
+    problems.push({ field: `${field}.value`, message: `must be left out with ${comparator}` });
   if (!existence) {
     const values = typeof value === 'number' ? [value] : Array.isArray(value) ? value : undefined;
-    if (values === undefined || values.length === 0 || values.some((v) => !Number.isSafeInteger(v)) || (!many && values.length !== 1)) {
-      problems.push({ field: `${field}.value`, message: `${comparator} needs ${many ? 'a list of integers' : 'one integer'}, got ${JSON.stringify(value)}` });
+    if (
+      values === undefined ||
+      values.length === 0 ||
+      values.some((v) => !Number.isSafeInteger(v)) ||
+      (!many && values.length !== 1)
+    ) {
+      problems.push({
+        field: `${field}.value`,
+        message: `${comparator} needs ${many ? 'a list of integers' : 'one integer'}, got ${JSON.stringify(value)}`,
+      });
     }
   }
-  if (environments !== undefined && (!Array.isArray(environments) || environments.some((e) => !['live', 'sandbox', 'custom'].includes(e as string)))) {
-    problems.push({ field: `${field}.environments`, message: `must be a list of "live", "sandbox", "custom", got ${JSON.stringify(environments)}` });
+  if (
+    environments !== undefined &&
+    (!Array.isArray(environments) || environments.some((e) => !['live', 'sandbox', 'custom'].includes(e as string)))
+  ) {
+    problems.push({
+      field: `${field}.environments`,
+      message: `must be a list of "live", "sandbox", "custom", got ${JSON.stringify(environments)}`,
+    });
   }
 }
 
 function checkMTurk(value: unknown, problems: Problem[]): ResolvedTaskRunConfig['mturk'] {
-  const resolved: { masters: boolean; locales?: readonly Locale[] | false; minApprovalRate?: number; minApprovedHits?: number } = { masters: false };
+  const resolved: {
+    masters: boolean;
+    locales?: readonly Locale[] | false;
+    minApprovalRate?: number;
+    minApprovedHits?: number;
+  } = { masters: false };
   if (value === undefined) return resolved;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    problems.push({ field: 'mturk', message: 'must be an object with minApprovalRate, minApprovedHits, masters or locales' });
+    problems.push({
+      field: 'mturk',
+      message: 'must be an object with minApprovalRate, minApprovedHits, masters or locales',
+    });
     return resolved;
   }
   const m = value as Record<string, unknown>;
-  for (const key of Object.keys(m)) if (!MTURK_KEYS.has(key)) problems.push({ field: `mturk.${key}`, message: `is not a known setting; use one of ${[...MTURK_KEYS].join(', ')}` });
+  for (const key of Object.keys(m))
+    if (!MTURK_KEYS.has(key))
+      problems.push({
+        field: `mturk.${key}`,
+        message: `is not a known setting; use one of ${[...MTURK_KEYS].join(', ')}`,
+      });
   if (m.minApprovalRate !== undefined) {
-    if (typeof m.minApprovalRate !== 'number' || !Number.isInteger(m.minApprovalRate) || m.minApprovalRate < 0 || m.minApprovalRate > 100) {
-      problems.push({ field: 'mturk.minApprovalRate', message: `must be a whole percentage from 0 to 100, got ${JSON.stringify(m.minApprovalRate)}` });
+    if (
+      typeof m.minApprovalRate !== 'number' ||
+      !Number.isInteger(m.minApprovalRate) ||
+      m.minApprovalRate < 0 ||
+      m.minApprovalRate > 100
+    ) {
+      problems.push({
+        field: 'mturk.minApprovalRate',
+        message: `must be a whole percentage from 0 to 100, got ${JSON.stringify(m.minApprovalRate)}`,
+      });
     } else resolved.minApprovalRate = m.minApprovalRate;
   }
   if (m.minApprovedHits !== undefined) {
     if (typeof m.minApprovedHits !== 'number' || !Number.isInteger(m.minApprovedHits) || m.minApprovedHits < 0) {
-      problems.push({ field: 'mturk.minApprovedHits', message: `must be a non-negative whole number, got ${JSON.stringify(m.minApprovedHits)}` });
+      problems.push({
+        field: 'mturk.minApprovedHits',
+        message: `must be a non-negative whole number, got ${JSON.stringify(m.minApprovedHits)}`,
+      });
     } else resolved.minApprovedHits = m.minApprovedHits;
   }
   if (m.masters !== undefined) {
-    if (typeof m.masters !== 'boolean') problems.push({ field: 'mturk.masters', message: `must be true or false, got ${JSON.stringify(m.masters)}` });
+    if (typeof m.masters !== 'boolean')
+      problems.push({ field: 'mturk.masters', message: `must be true or false, got ${JSON.stringify(m.masters)}` });
     else resolved.masters = m.masters;
   }
   if (m.locales === false) resolved.locales = false;
   else if (m.locales !== undefined) {
     if (!Array.isArray(m.locales) || m.locales.length === 0) {
-      problems.push({ field: 'mturk.locales', message: 'must be a non-empty list like [{"country": "US"}] or false for worldwide' });
+      problems.push({
+        field: 'mturk.locales',
+        message: 'must be a non-empty list like [{"country": "US"}] or false for worldwide',
+      });
     } else {
       m.locales.forEach((l: unknown, i) => {
         const loc = l as Record<string, unknown> | null;
-        if (typeof loc?.country !== 'string' || !/^[A-Z]{2}$/.test(loc.country)) problems.push({ field: `mturk.locales[${i}].country`, message: `must be a two-letter ISO country code like "US", got ${JSON.stringify(loc?.country)}` });
-        if (loc?.subdivision !== undefined && (typeof loc.subdivision !== 'string' || !/^[A-Z]{2}$/.test(loc.subdivision))) {
-          problems.push({ field: `mturk.locales[${i}].subdivision`, message: `must be a two-letter ISO subdivision code like "CA", got ${JSON.stringify(loc.subdivision)}` });
+        if (typeof loc?.country !== 'string' || !/^[A-Z]{2}$/.test(loc.country))
+          problems.push({
+            field: `mturk.locales[${i}].country`,
+            message: `must be a two-letter ISO country code like "US", got ${JSON.stringify(loc?.country)}`,
+          });
+        if (
+          loc?.subdivision !== undefined &&
+          (typeof loc.subdivision !== 'string' || !/^[A-Z]{2}$/.test(loc.subdivision))
+        ) {
+          problems.push({
+            field: `mturk.locales[${i}].subdivision`,
+            message: `must be a two-letter ISO subdivision code like "CA", got ${JSON.stringify(loc.subdivision)}`,
+          });
         }
       });
       resolved.locales = m.locales as Locale[];
@@ -227,18 +310,35 @@ function checkMTurk(value: unknown, problems: Problem[]): ResolvedTaskRunConfig[
 function checkPage(value: unknown, problems: Problem[]): TaskPageConfig | null {
   if (value === undefined) return null;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    problems.push({ field: 'page', message: 'must be an object like {"taskPage": "task.html", "assetsDir": "assets"} (paths relative to the config file)' });
+    problems.push({
+      field: 'page',
+      message:
+        'must be an object like {"taskPage": "task.html", "assetsDir": "assets"} (paths relative to the config file)',
+    });
     return null;
   }
   const p = value as Record<string, unknown>;
-  for (const key of Object.keys(p)) if (!PAGE_KEYS.has(key)) problems.push({ field: `page.${key}`, message: `is not a known setting; use one of ${[...PAGE_KEYS].join(', ')}` });
+  for (const key of Object.keys(p))
+    if (!PAGE_KEYS.has(key))
+      problems.push({
+        field: `page.${key}`,
+        message: `is not a known setting; use one of ${[...PAGE_KEYS].join(', ')}`,
+      });
   if (typeof p.taskPage !== 'string' || p.taskPage.trim() === '') {
-    problems.push({ field: 'page.taskPage', message: `is required: the path of the task page's HTML file, e.g. "task.html", got ${JSON.stringify(p.taskPage)}` });
+    problems.push({
+      field: 'page.taskPage',
+      message: `is required: the path of the task page's HTML file, e.g. "task.html", got ${JSON.stringify(p.taskPage)}`,
+    });
   }
   for (const key of ['previewPage', 'assetsDir'] as const) {
-    if (p[key] !== undefined && (typeof p[key] !== 'string' || p[key].trim() === '')) problems.push({ field: `page.${key}`, message: `must be a path (relative to the config file), got ${JSON.stringify(p[key])}` });
+    if (p[key] !== undefined && (typeof p[key] !== 'string' || p[key].trim() === ''))
+      problems.push({
+        field: `page.${key}`,
+        message: `must be a path (relative to the config file), got ${JSON.stringify(p[key])}`,
+      });
   }
-  if (p.title !== undefined && typeof p.title !== 'string') problems.push({ field: 'page.title', message: `must be a string, got ${JSON.stringify(p.title)}` });
+  if (p.title !== undefined && typeof p.title !== 'string')
+    problems.push({ field: 'page.title', message: `must be a string, got ${JSON.stringify(p.title)}` });
   return Object.freeze({ ...(p as unknown as TaskPageConfig) });
 }
 
@@ -256,57 +356,118 @@ function checkPage(value: unknown, problems: Problem[]): TaskPageConfig | null {
 export function resolveTaskRunConfig(input: unknown): ResolvedTaskRunConfig {
   const problems: Problem[] = [];
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', 'The task-run config must be a JSON object with title, description, reward and units.', {
-      problems: [{ field: '(root)', message: 'must be an object' }],
-    });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      'The task-run config must be a JSON object with title, description, reward and units.',
+      {
+        problems: [{ field: '(root)', message: 'must be an object' }],
+      },
+    );
   }
   const c = input as Record<string, unknown>;
   for (const key of Object.keys(c)) {
-    if (!KNOWN_KEYS.has(key)) problems.push({ field: key, message: `is not a known setting; known settings are ${[...KNOWN_KEYS].join(', ')}` });
+    if (!KNOWN_KEYS.has(key))
+      problems.push({
+        field: key,
+        message: `is not a known setting; known settings are ${[...KNOWN_KEYS].join(', ')}`,
+      });
   }
   const title = checkText(c.title, 'title', TASK_RUN_LIMITS.titleMax, '"Label the sentiment of sentences"', problems);
-  const description = checkText(c.description, 'description', TASK_RUN_LIMITS.descriptionMax, '"Read a sentence and pick its sentiment"', problems);
+  const description = checkText(
+    c.description,
+    'description',
+    TASK_RUN_LIMITS.descriptionMax,
+    '"Read a sentence and pick its sentiment"',
+    problems,
+  );
 
   let keywords = '';
   if (c.keywords !== undefined) {
     if (typeof c.keywords === 'string') keywords = c.keywords;
-    else if (Array.isArray(c.keywords) && c.keywords.every((k) => typeof k === 'string')) keywords = c.keywords.join(',');
+    else if (Array.isArray(c.keywords) && c.keywords.every((k) => typeof k === 'string'))
+      keywords = c.keywords.join(',');
     else problems.push({ field: 'keywords', message: 'must be a string or a list of strings' });
-    if (keywords.length > TASK_RUN_LIMITS.keywordsMax) problems.push({ field: 'keywords', message: `must be at most ${TASK_RUN_LIMITS.keywordsMax} characters once joined, got ${keywords.length}` });
+    if (keywords.length > TASK_RUN_LIMITS.keywordsMax)
+      problems.push({
+        field: 'keywords',
+        message: `must be at most ${TASK_RUN_LIMITS.keywordsMax} characters once joined, got ${keywords.length}`,
+      });
   }
 
   const reward = typeof c.reward === 'string' ? c.reward : '';
   if (typeof c.reward !== 'string' || !REWARD.test(c.reward)) {
-    problems.push({ field: 'reward', message: `must be a dollar amount as a string like "0.50" (no currency sign), got ${JSON.stringify(c.reward)}` });
+    problems.push({
+      field: 'reward',
+      message: `must be a dollar amount as a string like "0.50" (no currency sign), got ${JSON.stringify(c.reward)}`,
+    });
   }
 
   const { durationMinSec: min, durationMaxSec: max } = TASK_RUN_LIMITS;
-  const assignmentDurationSec = checkSeconds(c.assignmentDurationSec, 'assignmentDurationSec', min, max, TASK_RUN_DEFAULTS.assignmentDurationSec, problems);
+  const assignmentDurationSec = checkSeconds(
+    c.assignmentDurationSec,
+    'assignmentDurationSec',
+    min,
+    max,
+    TASK_RUN_DEFAULTS.assignmentDurationSec,
+    problems,
+  );
   const lifetimeSec = checkSeconds(c.lifetimeSec, 'lifetimeSec', min, max, TASK_RUN_DEFAULTS.lifetimeSec, problems);
-  const autoApprovalDelaySec = checkSeconds(c.autoApprovalDelaySec, 'autoApprovalDelaySec', 0, TASK_RUN_LIMITS.autoApprovalMaxSec, TASK_RUN_DEFAULTS.autoApprovalDelaySec, problems);
+  const autoApprovalDelaySec = checkSeconds(
+    c.autoApprovalDelaySec,
+    'autoApprovalDelaySec',
+    0,
+    TASK_RUN_LIMITS.autoApprovalMaxSec,
+    TASK_RUN_DEFAULTS.autoApprovalDelaySec,
+    problems,
+  );
 
   let unitData: unknown[] = [];
   if (typeof c.units === 'number') {
     if (!Number.isInteger(c.units) || c.units < 1 || c.units > TASK_RUN_LIMITS.maxUnits) {
-      problems.push({ field: 'units', message: `must be a whole number from 1 to ${TASK_RUN_LIMITS.maxUnits}, or a list of task data, got ${c.units}` });
+      problems.push({
+        field: 'units',
+        message: `must be a whole number from 1 to ${TASK_RUN_LIMITS.maxUnits}, or a list of task data, got ${c.units}`,
+      });
     } else unitData = Array.from({ length: c.units }, () => null);
   } else if (Array.isArray(c.units)) {
-    if (c.units.length === 0 || c.units.length > TASK_RUN_LIMITS.maxUnits) problems.push({ field: 'units', message: `must list 1 to ${TASK_RUN_LIMITS.maxUnits} task data items, got ${c.units.length}` });
+    if (c.units.length === 0 || c.units.length > TASK_RUN_LIMITS.maxUnits)
+      problems.push({
+        field: 'units',
+        message: `must list 1 to ${TASK_RUN_LIMITS.maxUnits} task data items, got ${c.units.length}`,
+      });
     unitData = [...c.units];
   } else {
-    problems.push({ field: 'units', message: `is required: a number of units, or a list with one task data item per unit, got ${JSON.stringify(c.units)}` });
+    problems.push({
+      field: 'units',
+      message: `is required: a number of units, or a list with one task data item per unit, got ${JSON.stringify(c.units)}`,
+    });
   }
 
   let maxConcurrentUnits: number = TASK_RUN_DEFAULTS.maxConcurrentUnits;
   if (c.maxConcurrentUnits !== undefined) {
-    if (typeof c.maxConcurrentUnits !== 'number' || !Number.isInteger(c.maxConcurrentUnits) || c.maxConcurrentUnits < 0) {
-      problems.push({ field: 'maxConcurrentUnits', message: `must be a whole number, 0 for no limit, got ${JSON.stringify(c.maxConcurrentUnits)}` });
+    if (
+      typeof c.maxConcurrentUnits !== 'number' ||
+      !Number.isInteger(c.maxConcurrentUnits) ||
+      c.maxConcurrentUnits < 0
+    ) {
+      problems.push({
+        field: 'maxConcurrentUnits',
+        message: `must be a whole number, 0 for no limit, got ${JSON.stringify(c.maxConcurrentUnits)}`,
+      });
     } else maxConcurrentUnits = c.maxConcurrentUnits;
   }
   let frameHeight: number = TASK_RUN_DEFAULTS.frameHeight;
   if (c.frameHeight !== undefined) {
-    if (typeof c.frameHeight !== 'number' || !Number.isInteger(c.frameHeight) || c.frameHeight < 0 || c.frameHeight > 10_000) {
-      problems.push({ field: 'frameHeight', message: `must be a whole number of pixels from 0 (fit the window) to 10000, got ${JSON.stringify(c.frameHeight)}` });
+    if (
+      typeof c.frameHeight !== 'number' ||
+      !Number.isInteger(c.frameHeight) ||
+      c.frameHeight < 0 ||
+      c.frameHeight > 10_000
+    ) {
+      problems.push({
+        field: 'frameHeight',
+        message: `must be a whole number of pixels from 0 (fit the window) to 10000, got ${JSON.stringify(c.frameHeight)}`,
+      });
     } else frameHeight = c.frameHeight;
   }
 
@@ -319,16 +480,26 @@ export function resolveTaskRunConfig(input: unknown): ResolvedTaskRunConfig {
       url = undefined;
     }
     if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname)))) {
-      problems.push({ field: 'taskUrl', message: `must be an https:// URL (MTurk requires it; http:// only on 127.0.0.1 for hitstate sim), got ${JSON.stringify(c.taskUrl)}` });
+      problems.push({
+        field: 'taskUrl',
+        message: `must be an https:// URL (MTurk requires it; http:// only on 127.0.0.1 for hitstate sim), got ${JSON.stringify(c.taskUrl)}`,
+      });
     } else taskUrl = url.href;
   }
 
   const qualifications: QualificationConfig[] = [];
   if (c.qualifications !== undefined) {
-    if (!Array.isArray(c.qualifications)) problems.push({ field: 'qualifications', message: 'must be a list of {name, comparator, value?}' });
+    if (!Array.isArray(c.qualifications))
+      problems.push({ field: 'qualifications', message: 'must be a list of {name, comparator, value?}' });
     else {
-      if (c.qualifications.length > TASK_RUN_LIMITS.maxQualifications) problems.push({ field: 'qualifications', message: `MTurk allows at most ${TASK_RUN_LIMITS.maxQualifications} requirements per HIT, got ${c.qualifications.length}` });
-      c.qualifications.forEach((q, i) => checkQualification(q, `qualifications[${i}]`, problems));
+      if (c.qualifications.length > TASK_RUN_LIMITS.maxQualifications)
+        problems.push({
+          field: 'qualifications',
+          message: `MTurk allows at most ${TASK_RUN_LIMITS.maxQualifications} requirements per HIT, got ${c.qualifications.length}`,
+        });
+      c.qualifications.forEach((q, i) => {
+        checkQualification(q, `qualifications[${i}]`, problems);
+      });
       qualifications.push(...(c.qualifications as QualificationConfig[]));
     }
   }
@@ -337,10 +508,14 @@ export function resolveTaskRunConfig(input: unknown): ResolvedTaskRunConfig {
 
   if (problems.length > 0) {
     const list = problems.map((p) => `  - ${p.field}: ${p.message}`).join('\n');
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `The task-run config has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${list}`, {
-      field: problems[0]!.field,
-      problems,
-    });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `The task-run config has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${list}`,
+      {
+        field: problems[0]!.field,
+        problems,
+      },
+    );
   }
   return Object.freeze({
     title,

@@ -31,13 +31,20 @@ export interface HitAnnotation {
  * @throws HitstateError `HST_ERR_CONFIG_INVALID` when `runId` is empty or the result exceeds 255 characters.
  */
 export function buildRequesterAnnotation(annotation: HitAnnotation): string {
-  if (annotation.runId.length === 0) throw new HitstateError('HST_ERR_CONFIG_INVALID', 'runId must not be empty in a RequesterAnnotation', { field: 'runId' });
+  if (annotation.runId.length === 0)
+    throw new HitstateError('HST_ERR_CONFIG_INVALID', 'runId must not be empty in a RequesterAnnotation', {
+      field: 'runId',
+    });
   const fields = [`run=${encodeURIComponent(annotation.runId)}`];
   if (annotation.unitId !== undefined) fields.push(`unit=${encodeURIComponent(annotation.unitId)}`);
   if (annotation.purpose !== undefined) fields.push(`purpose=${encodeURIComponent(annotation.purpose)}`);
   const text = PREFIX + fields.join(';');
   if (text.length > MAX_ANNOTATION_LENGTH) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `RequesterAnnotation would be ${text.length} characters, MTurk allows ${MAX_ANNOTATION_LENGTH}; use shorter run and unit ids`, { field: 'runId', runId: annotation.runId });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `RequesterAnnotation would be ${text.length} characters, MTurk allows ${MAX_ANNOTATION_LENGTH}; use shorter run and unit ids`,
+      { field: 'runId', runId: annotation.runId },
+    );
   }
   return text;
 }

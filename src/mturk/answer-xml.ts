@@ -50,14 +50,24 @@ const parser = new XMLParser({
 type XmlNode = Record<string, unknown>;
 
 function fail(code: ErrorCode, message: string, xml: string, reason?: unknown): never {
-  throw new HitstateError(code, message, { field: 'Answer', cause: { xml, ...(reason === undefined ? {} : { reason }) } });
+  throw new HitstateError(code, message, {
+    field: 'Answer',
+    cause: { xml, ...(reason === undefined ? {} : { reason }) },
+  });
 }
 
 const PROLOG_DOCTYPE = /^\uFEFF?\s*(?:<\?xml[\s\S]*?\?>)?(?:\s*(?:<!--[\s\S]*?-->|<\?[\s\S]*?\?>))*\s*<!DOCTYPE/i;
 const PREDEFINED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 function validCodePoint(cp: number): boolean {
-  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+  return (
+    cp === 0x9 ||
+    cp === 0xa ||
+    cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff)
+  );
 }
 
 /** Decodes XML's five entities and character references; anything else is refused. */
@@ -66,12 +76,21 @@ function decodeText(text: string, xml: string): string {
     if (ref.startsWith('#')) {
       const hex = ref[1] === 'x' || ref[1] === 'X';
       const digits = ref.slice(hex ? 2 : 1);
-      const cp = /^[0-9a-fA-F]+$/.test(digits) && (hex || /^\d+$/.test(digits)) ? Number.parseInt(digits, hex ? 16 : 10) : Number.NaN;
-      if (!validCodePoint(cp)) fail('HST_ERR_XML_MALFORMED', `the answer XML contains an invalid character reference &${ref};`, xml);
+      const cp =
+        /^[0-9a-fA-F]+$/.test(digits) && (hex || /^\d+$/.test(digits))
+          ? Number.parseInt(digits, hex ? 16 : 10)
+          : Number.NaN;
+      if (!validCodePoint(cp))
+        fail('HST_ERR_XML_MALFORMED', `the answer XML contains an invalid character reference &${ref};`, xml);
       return String.fromCodePoint(cp);
     }
     const value = PREDEFINED[ref];
-    if (value === undefined) fail('HST_ERR_XML_ENTITY', `the answer XML references the entity &${ref};, which is not one of XML's five predefined entities; genuine MTurk answers never do`, xml);
+    if (value === undefined)
+      fail(
+        'HST_ERR_XML_ENTITY',
+        `the answer XML references the entity &${ref};, which is not one of XML's five predefined entities; genuine MTurk answers never do`,
+        xml,
+      );
     return value;
   });
 }
@@ -95,8 +114,16 @@ function textOf(node: XmlNode, tag: string, xml: string): string {
   for (const part of children(node, tag)) {
     const partTag = tagOf(part);
     if (partTag === '#text') text += decodeText(String(part['#text']), xml);
-    else if (partTag === '#cdata') text += children(part, '#cdata').map((c) => String(c['#text'] ?? '')).join('');
-    else fail('HST_ERR_XML_MALFORMED', `the answer XML has an element <${partTag}> inside <${tag}>, where only text is allowed`, xml);
+    else if (partTag === '#cdata')
+      text += children(part, '#cdata')
+        .map((c) => String(c['#text'] ?? ''))
+        .join('');
+    else
+      fail(
+        'HST_ERR_XML_MALFORMED',
+        `the answer XML has an element <${partTag}> inside <${tag}>, where only text is allowed`,
+        xml,
+      );
   }
   return text;
 }
@@ -112,23 +139,44 @@ function parseAnswer(answer: XmlNode, xml: string): { id: string; value: AnswerV
     if (isBlank(child)) continue;
     const tag = tagOf(child)!;
     switch (tag) {
-      case 'QuestionIdentifier': id = textOf(child, tag, xml); break;
-      case 'FreeText': freeText = textOf(child, tag, xml); break;
-      case 'SelectionIdentifier': selections.push(textOf(child, tag, xml)); break;
-      case 'OtherSelectionText': otherText = textOf(child, tag, xml); break;
-      case 'UploadedFileKey': fileKey = textOf(child, tag, xml); break;
-      case 'UploadedFileSizeInBytes': sizeText = textOf(child, tag, xml).trim(); break;
-      default: fail('HST_ERR_XML_MALFORMED', `the answer XML has an unexpected element <${tag}> in an <Answer>`, xml);
+      case 'QuestionIdentifier':
+        id = textOf(child, tag, xml);
+        break;
+      case 'FreeText':
+        freeText = textOf(child, tag, xml);
+        break;
+      case 'SelectionIdentifier':
+        selections.push(textOf(child, tag, xml));
+        break;
+      case 'OtherSelectionText':
+        otherText = textOf(child, tag, xml);
+        break;
+      case 'UploadedFileKey':
+        fileKey = textOf(child, tag, xml);
+        break;
+      case 'UploadedFileSizeInBytes':
+        sizeText = textOf(child, tag, xml).trim();
+        break;
+      default:
+        fail('HST_ERR_XML_MALFORMED', `the answer XML has an unexpected element <${tag}> in an <Answer>`, xml);
     }
   }
   if (id === undefined) fail('HST_ERR_XML_MALFORMED', 'an <Answer> of the answer XML has no <QuestionIdentifier>', xml);
   if (fileKey !== undefined) {
     const sizeBytes = Number(sizeText ?? '0');
-    if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0) fail('HST_ERR_XML_MALFORMED', `answer ${id}: UploadedFileSizeInBytes must be a whole number, got ${JSON.stringify(sizeText)}`, xml);
+    if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0)
+      fail(
+        'HST_ERR_XML_MALFORMED',
+        `answer ${id}: UploadedFileSizeInBytes must be a whole number, got ${JSON.stringify(sizeText)}`,
+        xml,
+      );
     return { id, value: { type: 'UploadedFile', fileKey, sizeBytes } };
   }
   if (selections.length > 0 || otherText !== undefined) {
-    return { id, value: { type: 'Selection', selectionIds: selections, ...(otherText === undefined ? {} : { otherText }) } };
+    return {
+      id,
+      value: { type: 'Selection', selectionIds: selections, ...(otherText === undefined ? {} : { otherText }) },
+    };
   }
   return { id, value: { type: 'FreeText', text: freeText ?? '' } };
 }
@@ -147,32 +195,54 @@ function parseAnswer(answer: XmlNode, xml: string): { id: string; value: AnswerV
  *   that is not well-formed QuestionFormAnswers.
  */
 export function parseAnswers(xml: string): ParsedAnswers {
-  if (typeof xml !== 'string') fail('HST_ERR_XML_MALFORMED', `the answer must be an XML string, got ${typeof xml}`, String(xml));
+  if (typeof xml !== 'string')
+    fail('HST_ERR_XML_MALFORMED', `the answer must be an XML string, got ${typeof xml}`, String(xml));
   const bytes = Buffer.byteLength(xml, 'utf8');
-  if (bytes > MAX_XML_BYTES) fail('HST_ERR_XML_TOO_LARGE', `the answer XML is ${bytes} bytes; at most ${MAX_XML_BYTES} are accepted`, xml);
+  if (bytes > MAX_XML_BYTES)
+    fail('HST_ERR_XML_TOO_LARGE', `the answer XML is ${bytes} bytes; at most ${MAX_XML_BYTES} are accepted`, xml);
   if (xml.trim() === '') return Object.create(null) as ParsedAnswers;
-  if (PROLOG_DOCTYPE.test(xml)) fail('HST_ERR_XML_ENTITY', 'the answer XML declares a DOCTYPE; it is refused because DOCTYPEs carry entity declarations (entity expansion attacks), and MTurk answers never have one', xml);
+  if (PROLOG_DOCTYPE.test(xml))
+    fail(
+      'HST_ERR_XML_ENTITY',
+      'the answer XML declares a DOCTYPE; it is refused because DOCTYPEs carry entity declarations (entity expansion attacks), and MTurk answers never have one',
+      xml,
+    );
   const validation = XMLValidator.validate(xml);
   if (validation !== true) {
-    fail('HST_ERR_XML_MALFORMED', `the answer XML is not well-formed: ${validation.err.msg} (line ${validation.err.line}, column ${validation.err.col})`, xml, validation.err);
+    fail(
+      'HST_ERR_XML_MALFORMED',
+      `the answer XML is not well-formed: ${validation.err.msg} (line ${validation.err.line}, column ${validation.err.col})`,
+      xml,
+      validation.err,
+    );
   }
   let doc: XmlNode[];
   try {
     doc = parser.parse(xml) as XmlNode[];
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    if (/nested/i.test(message)) fail('HST_ERR_XML_TOO_LARGE', `the answer XML nests deeper than ${MAX_NESTING} levels`, xml, err);
+    if (/nested/i.test(message))
+      fail('HST_ERR_XML_TOO_LARGE', `the answer XML nests deeper than ${MAX_NESTING} levels`, xml, err);
     fail('HST_ERR_XML_MALFORMED', `the answer XML could not be parsed: ${message}`, xml, err);
   }
   const roots = doc.filter((n) => !isBlank(n));
   const rootTag = roots.length === 1 ? tagOf(roots[0]!) : undefined;
   if (rootTag !== 'QuestionFormAnswers') {
-    fail('HST_ERR_XML_MALFORMED', `the answer XML must have one <QuestionFormAnswers> root element, found ${roots.map((n) => `<${tagOf(n)}>`).join(', ') || 'none'}`, xml);
+    fail(
+      'HST_ERR_XML_MALFORMED',
+      `the answer XML must have one <QuestionFormAnswers> root element, found ${roots.map((n) => `<${tagOf(n)}>`).join(', ') || 'none'}`,
+      xml,
+    );
   }
   const out: Record<string, AnswerValue | AnswerValue[]> = Object.create(null);
   for (const child of children(roots[0]!, 'QuestionFormAnswers')) {
     if (isBlank(child)) continue;
-    if (tagOf(child) !== 'Answer') fail('HST_ERR_XML_MALFORMED', `the answer XML has an unexpected <${tagOf(child)}> in <QuestionFormAnswers>; only <Answer> elements are allowed`, xml);
+    if (tagOf(child) !== 'Answer')
+      fail(
+        'HST_ERR_XML_MALFORMED',
+        `the answer XML has an unexpected <${tagOf(child)}> in <QuestionFormAnswers>; only <Answer> elements are allowed`,
+        xml,
+      );
     const { id, value } = parseAnswer(child, xml);
     const seen = out[id];
     if (seen === undefined) out[id] = value;
@@ -191,9 +261,12 @@ export type RecoveredSubmission =
 
 function flatten(value: AnswerValue): string | readonly string[] {
   switch (value.type) {
-    case 'FreeText': return value.text;
-    case 'Selection': return value.otherText === undefined ? value.selectionIds : [...value.selectionIds, value.otherText];
-    case 'UploadedFile': return value.fileKey;
+    case 'FreeText':
+      return value.text;
+    case 'Selection':
+      return value.otherText === undefined ? value.selectionIds : [...value.selectionIds, value.otherText];
+    case 'UploadedFile':
+      return value.fileKey;
   }
 }
 
@@ -211,19 +284,30 @@ export function recoverSubmission(xml: string): RecoveredSubmission {
   const field = answers[SUBMISSION_FIELD];
   if (field !== undefined) {
     if (Array.isArray(field) || (field as AnswerValue).type !== 'FreeText') {
-      fail('HST_ERR_XML_MALFORMED', `the answer has ${SUBMISSION_FIELD} more than once or not as free text; the submission is ambiguous`, xml);
+      fail(
+        'HST_ERR_XML_MALFORMED',
+        `the answer has ${SUBMISSION_FIELD} more than once or not as free text; the submission is ambiguous`,
+        xml,
+      );
     }
     const text = (field as { text: string }).text;
     try {
       return { source: 'json', data: JSON.parse(text) as unknown };
     } catch (err) {
-      fail('HST_ERR_XML_MALFORMED', `the answer's ${SUBMISSION_FIELD} field is not valid JSON (${err instanceof Error ? err.message : String(err)})`, xml, err);
+      fail(
+        'HST_ERR_XML_MALFORMED',
+        `the answer's ${SUBMISSION_FIELD} field is not valid JSON (${err instanceof Error ? err.message : String(err)})`,
+        xml,
+        err,
+      );
     }
   }
   const data: Record<string, string | readonly string[]> = Object.create(null);
   for (const [id, value] of Object.entries(answers)) {
     if (RESERVED_FIELDS.includes(id)) continue;
-    data[id] = Array.isArray(value) ? (value as AnswerValue[]).flatMap((v) => flatten(v)) : flatten(value as AnswerValue);
+    data[id] = Array.isArray(value)
+      ? (value as AnswerValue[]).flatMap((v) => flatten(v))
+      : flatten(value as AnswerValue);
   }
   return { source: 'fields', data };
 }

@@ -62,7 +62,8 @@ function redactValue(value: unknown, salt: string, key: string | undefined): unk
     if (typeof value === 'string') return pseudonymizeWorkerId(value, salt);
     if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' ? pseudonymizeWorkerId(v, salt) : v));
   }
-  if (typeof value === 'string') return value.length > MAX_TEXT ? `${value.slice(0, MAX_TEXT)}…(+${value.length - MAX_TEXT} chars)` : value;
+  if (typeof value === 'string')
+    return value.length > MAX_TEXT ? `${value.slice(0, MAX_TEXT)}…(+${value.length - MAX_TEXT} chars)` : value;
   if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value)) return value.map((v) => redactValue(v, salt, undefined));
   if (typeof value === 'object' && value !== null) {
@@ -95,23 +96,45 @@ export class AuditEmitter extends EventEmitter<GatewayEvents> {
     this.#onListenerError = onListenerError;
   }
 
-  override on<T extends EventEmitter.EventNames<GatewayEvents>>(event: T, fn: CallListener<T>, context?: unknown): this {
+  override on<T extends EventEmitter.EventNames<GatewayEvents>>(
+    event: T,
+    fn: CallListener<T>,
+    context?: unknown,
+  ): this {
     return super.on(event, this.#wrap(fn), context);
   }
 
-  override addListener<T extends EventEmitter.EventNames<GatewayEvents>>(event: T, fn: CallListener<T>, context?: unknown): this {
+  override addListener<T extends EventEmitter.EventNames<GatewayEvents>>(
+    event: T,
+    fn: CallListener<T>,
+    context?: unknown,
+  ): this {
     return super.addListener(event, this.#wrap(fn), context);
   }
 
-  override once<T extends EventEmitter.EventNames<GatewayEvents>>(event: T, fn: CallListener<T>, context?: unknown): this {
+  override once<T extends EventEmitter.EventNames<GatewayEvents>>(
+    event: T,
+    fn: CallListener<T>,
+    context?: unknown,
+  ): this {
     return super.once(event, this.#wrap(fn), context);
   }
 
-  override off<T extends EventEmitter.EventNames<GatewayEvents>>(event: T, fn?: CallListener<T>, context?: unknown, once?: boolean): this {
+  override off<T extends EventEmitter.EventNames<GatewayEvents>>(
+    event: T,
+    fn?: CallListener<T>,
+    context?: unknown,
+    once?: boolean,
+  ): this {
     return super.off(event, fn === undefined ? undefined : this.#unwrap(fn), context, once);
   }
 
-  override removeListener<T extends EventEmitter.EventNames<GatewayEvents>>(event: T, fn?: CallListener<T>, context?: unknown, once?: boolean): this {
+  override removeListener<T extends EventEmitter.EventNames<GatewayEvents>>(
+    event: T,
+    fn?: CallListener<T>,
+    context?: unknown,
+    once?: boolean,
+  ): this {
     return super.removeListener(event, fn === undefined ? undefined : this.#unwrap(fn), context, once);
   }
 
@@ -140,12 +163,16 @@ export class AuditEmitter extends EventEmitter<GatewayEvents> {
     try {
       this.#onListenerError(err);
     } catch (secondary) {
-      process.emitWarning(`hitstate: an mturk.call listener threw (${String(err)}) and so did onListenerError (${String(secondary)})`);
+      process.emitWarning(
+        `hitstate: an mturk.call listener threw (${String(err)}) and so did onListenerError (${String(secondary)})`,
+      );
     }
   }
 }
 
 /** Default for `onListenerError`: a process warning (visible on stderr, never fatal). */
 export function warnListenerError(err: unknown): void {
-  process.emitWarning(`hitstate: an mturk.call audit listener threw; the MTurk call itself was not affected: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  process.emitWarning(
+    `hitstate: an mturk.call audit listener threw; the MTurk call itself was not affected: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+  );
 }

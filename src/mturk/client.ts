@@ -105,7 +105,11 @@ export function createMTurkClient(options: MTurkClientOptions, http: HttpCounter
     (next, context) => async (args) => {
       const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
       const policy = policyOf(operation);
-      const bound = boundCalls.get(args.input as object) ?? { lane: policy.lane, retrySafe: policy.retrySafe, record: newCallRecord() };
+      const bound = boundCalls.get(args.input as object) ?? {
+        lane: policy.lane,
+        retrySafe: policy.retrySafe,
+        record: newCallRecord(),
+      };
       return governor.run(
         { operation, lane: bound.lane, retrySafe: bound.retrySafe },
         async () => {

@@ -16,7 +16,10 @@ import { HitstateError } from '../errors.js';
 import type { CredentialSource } from './environment.js';
 
 /** The shared credentials and config files the SDK reads, honouring the same variables it does. */
-export function sharedFilePaths(env: NodeJS.ProcessEnv = process.env): { readonly credentials: string; readonly config: string } {
+export function sharedFilePaths(env: NodeJS.ProcessEnv = process.env): {
+  readonly credentials: string;
+  readonly config: string;
+} {
   const home = env.HOME || env.USERPROFILE || homedir();
   const expand = (p: string): string => (p.startsWith('~/') ? join(home, p.slice(2)) : p);
   return {
@@ -31,7 +34,11 @@ function sections(path: string): string[] {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new HitstateError('HST_ERR_CREDENTIALS_UNUSABLE', `cannot read the AWS file ${path}: ${(err as Error).message}`, { file: path, cause: err });
+    throw new HitstateError(
+      'HST_ERR_CREDENTIALS_UNUSABLE',
+      `cannot read the AWS file ${path}: ${(err as Error).message}`,
+      { file: path, cause: err },
+    );
   }
   return [...text.matchAll(/^\s*\[\s*([^\]]+?)\s*\]\s*$/gm)].map((m) => m[1]!);
 }
@@ -68,23 +75,34 @@ export function assertProfileExists(profile: string, env: NodeJS.ProcessEnv = pr
 
 function describe(source: CredentialSource): string {
   switch (source.kind) {
-    case 'profile': return `AWS profile "${source.profile}"`;
-    case 'defaultChain': return 'the default AWS credential chain';
-    case 'static': return `the static access key ${source.accessKeyId}`;
+    case 'profile':
+      return `AWS profile "${source.profile}"`;
+    case 'defaultChain':
+      return 'the default AWS credential chain';
+    case 'static':
+      return `the static access key ${source.accessKeyId}`;
   }
 }
 
 /** The fix to suggest when credentials from `source` are unusable. */
 export function credentialsFix(source: CredentialSource): string {
   switch (source.kind) {
-    case 'profile': return `refresh the keys of profile "${source.profile}" (\`aws configure --profile ${source.profile}\`, \`aws sso login --profile ${source.profile}\`, or a new session token)`;
-    case 'defaultChain': return 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys), or configure the default profile';
-    case 'static': return 'pass a valid access key id and secret access key';
+    case 'profile':
+      return `refresh the keys of profile "${source.profile}" (\`aws configure --profile ${source.profile}\`, \`aws sso login --profile ${source.profile}\`, or a new session token)`;
+    case 'defaultChain':
+      return 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys), or configure the default profile';
+    case 'static':
+      return 'pass a valid access key id and secret access key';
   }
 }
 
 /** The `HST_ERR_CREDENTIALS_UNUSABLE` error for `source`, with `reason` and the fix. */
-export function unusableCredentials(source: CredentialSource, requester: string, reason: string, cause?: unknown): HitstateError {
+export function unusableCredentials(
+  source: CredentialSource,
+  requester: string,
+  reason: string,
+  cause?: unknown,
+): HitstateError {
   return new HitstateError(
     'HST_ERR_CREDENTIALS_UNUSABLE',
     `requester "${requester}": ${describe(source)} gave no usable credentials (${reason}); ${credentialsFix(source)}`,
@@ -110,7 +128,11 @@ export function credentialProvider(source: CredentialSource, requester: string):
       break;
     case 'static': {
       if (source.accessKeyId === '' || source.secretAccessKey === '') {
-        throw new HitstateError('HST_ERR_CONFIG_INVALID', `requester "${requester}": static credentials need a non-empty accessKeyId and secretAccessKey`, { field: 'credentials' });
+        throw new HitstateError(
+          'HST_ERR_CONFIG_INVALID',
+          `requester "${requester}": static credentials need a non-empty accessKeyId and secretAccessKey`,
+          { field: 'credentials' },
+        );
       }
       const identity: AwsCredentialIdentity = {
         accessKeyId: source.accessKeyId,
@@ -128,7 +150,8 @@ export function credentialProvider(source: CredentialSource, requester: string):
     } catch (err) {
       throw unusableCredentials(source, requester, err instanceof Error ? err.message : String(err), err);
     }
-    if (!identity.accessKeyId || !identity.secretAccessKey) throw unusableCredentials(source, requester, 'the access key id or secret is empty');
+    if (!identity.accessKeyId || !identity.secretAccessKey)
+      throw unusableCredentials(source, requester, 'the access key id or secret is empty');
     return identity;
   };
 }

@@ -39,7 +39,12 @@ export type CredentialSource =
   /** The SDK's default chain: environment variables, the default profile, SSO, container or instance roles. */
   | { readonly kind: 'defaultChain' }
   /** Keys given directly (tests, the local simulator). */
-  | { readonly kind: 'static'; readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  | {
+      readonly kind: 'static';
+      readonly accessKeyId: string;
+      readonly secretAccessKey: string;
+      readonly sessionToken?: string;
+    };
 
 /**
  * A requester account in one environment.
@@ -69,10 +74,16 @@ function validUrl(value: string, field: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `${field} must be an absolute http(s) URL, got ${JSON.stringify(value)}`, { field });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `${field} must be an absolute http(s) URL, got ${JSON.stringify(value)}`,
+      { field },
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `${field} must use http or https, got ${url.protocol}`, { field });
+    throw new HitstateError('HST_ERR_CONFIG_INVALID', `${field} must use http or https, got ${url.protocol}`, {
+      field,
+    });
   }
   return url;
 }
@@ -85,14 +96,19 @@ function validUrl(value: string, field: string): URL {
 export function resolveEndpoint(spec: RequesterSpec): string {
   if (spec.endpoint !== undefined) return validUrl(spec.endpoint, 'requester.endpoint').toString().replace(/\/$/, '');
   if (spec.environment === 'custom') {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `requester "${spec.name}" has environment "custom" but no endpoint; pass endpoint: "http://127.0.0.1:PORT" (e.g. the URL printed by \`hitstate sim\`)`, { field: 'requester.endpoint' });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `requester "${spec.name}" has environment "custom" but no endpoint; pass endpoint: "http://127.0.0.1:PORT" (e.g. the URL printed by \`hitstate sim\`)`,
+      { field: 'requester.endpoint' },
+    );
   }
   return MTURK_ENDPOINTS[spec.environment];
 }
 
 /** The worker site of a requester: AWS's for live and sandbox, the endpoint's origin for custom. */
 export function resolveWorkerSite(spec: RequesterSpec): string {
-  if (spec.workerSiteUrl !== undefined) return validUrl(spec.workerSiteUrl, 'requester.workerSiteUrl').toString().replace(/\/$/, '');
+  if (spec.workerSiteUrl !== undefined)
+    return validUrl(spec.workerSiteUrl, 'requester.workerSiteUrl').toString().replace(/\/$/, '');
   if (spec.environment === 'custom') return new URL(resolveEndpoint(spec)).origin;
   return WORKER_SITES[spec.environment];
 }

@@ -12,10 +12,24 @@ import { isHitstateError } from '../errors.js';
 import { AuditEmitter, redactArguments, warnListenerError, type MTurkCallEvent } from './audit.js';
 import { bindCall, createMTurkClient, newCallRecord, type CallRecord, type HttpCounters } from './client.js';
 import { credentialProvider, unusableCredentials } from './credentials.js';
-import { describeCredentials, resolveEndpoint, resolveWorkerSite, type Environment, type RequesterSpec } from './environment.js';
+import {
+  describeCredentials,
+  resolveEndpoint,
+  resolveWorkerSite,
+  type Environment,
+  type RequesterSpec,
+} from './environment.js';
 import { RateGovernor, type GovernorOptions, type GovernorStats, type Lane } from './governor.js';
 import { policyOf } from './operations.js';
-import { classifyError, mapSdkError, ok, orThrow, type MTurkFailure, type MTurkOutcome, type RequestErrorRules } from './outcome.js';
+import {
+  classifyError,
+  mapSdkError,
+  ok,
+  orThrow,
+  type MTurkFailure,
+  type MTurkOutcome,
+  type RequestErrorRules,
+} from './outcome.js';
 import { DEFAULT_ALLOWED_LOCALES, type Locale } from './qualifications.js';
 
 /** Options of a gateway; they apply when the gateway is created. */
@@ -69,7 +83,12 @@ export interface CallSpec<I extends object> {
   readonly audit?: boolean;
 }
 
-const ID_FIELDS: ReadonlyArray<[string, string]> = [['HITId', 'hitId'], ['HITTypeId', 'hitTypeId'], ['AssignmentId', 'assignmentId'], ['QualificationTypeId', 'qualificationTypeId']];
+const ID_FIELDS: ReadonlyArray<[string, string]> = [
+  ['HITId', 'hitId'],
+  ['HITTypeId', 'hitTypeId'],
+  ['AssignmentId', 'assignmentId'],
+  ['QualificationTypeId', 'qualificationTypeId'],
+];
 
 function collectIds(...sources: unknown[]): Record<string, string> {
   const ids: Record<string, string> = {};
@@ -79,7 +98,8 @@ function collectIds(...sources: unknown[]): Record<string, string> {
       const v = (value as Record<string, unknown>)[field];
       if (typeof v === 'string' && ids[name] === undefined) ids[name] = v;
     }
-    for (const nested of ['HIT', 'QualificationType', 'Assignment']) visit((value as Record<string, unknown>)[nested], depth + 1);
+    for (const nested of ['HIT', 'QualificationType', 'Assignment'])
+      visit((value as Record<string, unknown>)[nested], depth + 1);
   };
   for (const s of sources) visit(s, 0);
   return ids;
@@ -191,7 +211,11 @@ export class GatewayCore {
     } catch (err) {
       const thrown = this.#asThrown(err);
       if (thrown !== undefined) {
-        if (audited) this.#audit(spec, record, startedAtMs, { status: 'error', message: thrown instanceof Error ? thrown.message : String(thrown) });
+        if (audited)
+          this.#audit(spec, record, startedAtMs, {
+            status: 'error',
+            message: thrown instanceof Error ? thrown.message : String(thrown),
+          });
         throw thrown;
       }
       const failure = mapSdkError(err, spec.rules);
@@ -206,7 +230,11 @@ export class GatewayCore {
    * Runs a paginated operation to the last page, collecting items (every list call paginates to
    * the end: Mephisto read only the first page of blocks, assignments and bonuses, #29).
    */
-  async collect<I extends object, P, T>(spec: CallSpec<I>, pages: (input: I) => AsyncIterable<P>, items: (page: P) => readonly T[] | undefined): Promise<MTurkOutcome<T[]>> {
+  async collect<I extends object, P, T>(
+    spec: CallSpec<I>,
+    pages: (input: I) => AsyncIterable<P>,
+    items: (page: P) => readonly T[] | undefined,
+  ): Promise<MTurkOutcome<T[]>> {
     const all: T[] = [];
     return this.call(spec, async (input) => {
       for await (const page of pages(input)) all.push(...(items(page) ?? []));
@@ -218,9 +246,17 @@ export class GatewayCore {
    * Yields the pages of a paginated operation as they arrive; a failure is thrown as a
    * `HitstateError` (the typed outcome of {@link orThrow}), since a generator cannot return one.
    */
-  async *pages<I extends object, P, T>(spec: CallSpec<I>, pages: (input: I) => AsyncIterable<P>, items: (page: P) => T[]): AsyncGenerator<T[]> {
+  async *pages<I extends object, P, T>(
+    spec: CallSpec<I>,
+    pages: (input: I) => AsyncIterable<P>,
+    items: (page: P) => T[],
+  ): AsyncGenerator<T[]> {
     const policy = policyOf(spec.operation);
-    bindCall(spec.input, { lane: spec.options?.lane ?? policy.lane, retrySafe: policy.retrySafe, record: newCallRecord() });
+    bindCall(spec.input, {
+      lane: spec.options?.lane ?? policy.lane,
+      retrySafe: policy.retrySafe,
+      record: newCallRecord(),
+    });
     try {
       for await (const page of pages(spec.input)) yield items(page);
     } catch (err) {
@@ -236,13 +272,24 @@ export class GatewayCore {
     if (isHitstateError(err)) return err;
     const kind = classifyError(err);
     if (kind === 'credentials') {
-      return unusableCredentials(this.spec.credentials, this.spec.name, `MTurk refused them: ${(err as Error).name}: ${(err as Error).message}`, err);
+      return unusableCredentials(
+        this.spec.credentials,
+        this.spec.name,
+        `MTurk refused them: ${(err as Error).name}: ${(err as Error).message}`,
+        err,
+      );
     }
     if (kind === 'unknown') return err;
     return undefined;
   }
 
-  #audit(spec: CallSpec<object>, record: CallRecord, startedAtMs: number, result: MTurkFailure | { readonly status: 'ok' | 'error'; readonly message?: string }, output?: unknown): void {
+  #audit(
+    spec: CallSpec<object>,
+    record: CallRecord,
+    startedAtMs: number,
+    result: MTurkFailure | { readonly status: 'ok' | 'error'; readonly message?: string },
+    output?: unknown,
+  ): void {
     const input = spec.input as Record<string, unknown>;
     const ids = collectIds(input, output);
     if (result.status === 'alreadyDone' && result.hitId !== undefined) ids.hitId = result.hitId;

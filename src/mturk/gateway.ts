@@ -36,7 +36,10 @@ import type { AssignmentInfo, HITInfo, QualificationTypeInfo } from './records.j
  */
 export class MTurkGateway extends GatewayCore {
   /** Creates (or, with the same properties, finds) a HIT type; adds the locale requirement on live. */
-  createHITType(input: hits.CreateHITTypeInput, options?: CallOptions): Promise<MTurkOutcome<hits.CreateHITTypeResult>> {
+  createHITType(
+    input: hits.CreateHITTypeInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<hits.CreateHITTypeResult>> {
     return hits.createHITType(this, input, options);
   }
 
@@ -44,7 +47,10 @@ export class MTurkGateway extends GatewayCore {
    * Creates one HIT of a HIT type, with a `UniqueRequestToken` derived from run, unit and attempt
    * and a RequesterAnnotation naming the run. A repeat is `alreadyDone` carrying the HITId.
    */
-  createHITWithHITType(input: hits.CreateHITWithHITTypeInput, options?: CallOptions): Promise<MTurkOutcome<hits.CreateHITWithHITTypeResult>> {
+  createHITWithHITType(
+    input: hits.CreateHITWithHITTypeInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<hits.CreateHITWithHITTypeResult>> {
     return hits.createHITWithHITType(this, input, options);
   }
 
@@ -94,12 +100,18 @@ export class MTurkGateway extends GatewayCore {
   }
 
   /** Submitted, approved and rejected assignments of a HIT, all pages. */
-  listAssignmentsForHIT(input: assignments.ListAssignmentsForHITInput, options?: CallOptions): Promise<MTurkOutcome<AssignmentInfo[]>> {
+  listAssignmentsForHIT(
+    input: assignments.ListAssignmentsForHITInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<AssignmentInfo[]>> {
     return assignments.listAssignmentsForHIT(this, input, options);
   }
 
   /** Assignments of a HIT page by page. @throws HitstateError `HST_ERR_MTURK_*` when a page fails. */
-  paginateAssignmentsForHIT(input: assignments.ListAssignmentsForHITInput, options?: CallOptions): AsyncGenerator<AssignmentInfo[]> {
+  paginateAssignmentsForHIT(
+    input: assignments.ListAssignmentsForHITInput,
+    options?: CallOptions,
+  ): AsyncGenerator<AssignmentInfo[]> {
     return assignments.paginateAssignmentsForHIT(this, input, options);
   }
 
@@ -109,7 +121,10 @@ export class MTurkGateway extends GatewayCore {
   }
 
   /** Approves (pays) a submitted assignment; `alreadyDone` when it is already approved, auto-approval included. */
-  approveAssignment(input: assignments.ApproveAssignmentInput, options?: CallOptions): Promise<MTurkOutcome<assignments.AssignmentRef>> {
+  approveAssignment(
+    input: assignments.ApproveAssignmentInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<assignments.AssignmentRef>> {
     return assignments.approveAssignment(this, input, options);
   }
 
@@ -119,22 +134,34 @@ export class MTurkGateway extends GatewayCore {
    *
    * @throws HitstateError `HST_ERR_MTURK_FEEDBACK_REQUIRED` without feedback, before any call.
    */
-  rejectAssignment(input: assignments.RejectAssignmentInput, options?: CallOptions): Promise<MTurkOutcome<assignments.AssignmentRef>> {
+  rejectAssignment(
+    input: assignments.RejectAssignmentInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<assignments.AssignmentRef>> {
     return assignments.rejectAssignment(this, input, options);
   }
 
   /** Approves on MTurk (the worker is paid) and tells the caller to record the work as soft-rejected. */
-  softRejectAssignment(input: assignments.SoftRejectAssignmentInput, options?: CallOptions): Promise<MTurkOutcome<assignments.SoftRejectAssignmentResult>> {
+  softRejectAssignment(
+    input: assignments.SoftRejectAssignmentInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<assignments.SoftRejectAssignmentResult>> {
     return assignments.softRejectAssignment(this, input, options);
   }
 
   /** Pays a bonus with a token derived from run, unit, worker and key: a repeat never pays twice. */
-  sendBonus(input: assignments.SendBonusInput, options?: CallOptions): Promise<MTurkOutcome<assignments.SendBonusResult>> {
+  sendBonus(
+    input: assignments.SendBonusInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<assignments.SendBonusResult>> {
     return assignments.sendBonus(this, input, options);
   }
 
   /** Bonuses paid for a HIT or an assignment, all pages, with their total in cents. */
-  listBonusPayments(input: assignments.ListBonusPaymentsInput, options?: CallOptions): Promise<MTurkOutcome<assignments.ListBonusPaymentsResult>> {
+  listBonusPayments(
+    input: assignments.ListBonusPaymentsInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<assignments.ListBonusPaymentsResult>> {
     return assignments.listBonusPayments(this, input, options);
   }
 
@@ -154,27 +181,42 @@ export class MTurkGateway extends GatewayCore {
   }
 
   /** Finds a qualification type by exact name across all pages (own first); `null` when none. */
-  findQualificationType(input: quals.FindQualificationTypeInput, options?: CallOptions): Promise<MTurkOutcome<QualificationTypeInfo | null>> {
+  findQualificationType(
+    input: quals.FindQualificationTypeInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<QualificationTypeInfo | null>> {
     return quals.findQualificationType(this, input, options);
   }
 
   /** Finds a qualification type by exact name or creates it, tolerating the "already created" race. */
-  findOrCreateQualificationType(input: quals.FindOrCreateQualificationTypeInput, options?: CallOptions): Promise<MTurkOutcome<quals.FindOrCreateQualificationTypeResult>> {
+  findOrCreateQualificationType(
+    input: quals.FindOrCreateQualificationTypeInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<quals.FindOrCreateQualificationTypeResult>> {
     return quals.findOrCreateQualificationType(this, input, options);
   }
 
   /** Deletes a qualification type by id. */
-  deleteQualificationType(qualificationTypeId: string, options?: CallOptions): Promise<MTurkOutcome<quals.QualificationTypeRef>> {
+  deleteQualificationType(
+    qualificationTypeId: string,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<quals.QualificationTypeRef>> {
     return quals.deleteQualificationType(this, qualificationTypeId, options);
   }
 
   /** Grants a qualification (value 1 and no notification unless asked). */
-  associateQualificationWithWorker(input: workers.AssociateQualificationInput, options?: CallOptions): Promise<MTurkOutcome<workers.WorkerRef>> {
+  associateQualificationWithWorker(
+    input: workers.AssociateQualificationInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<workers.WorkerRef>> {
     return workers.associateQualificationWithWorker(this, input, options);
   }
 
   /** Revokes a qualification. */
-  disassociateQualificationFromWorker(input: workers.DisassociateQualificationInput, options?: CallOptions): Promise<MTurkOutcome<workers.WorkerRef>> {
+  disassociateQualificationFromWorker(
+    input: workers.DisassociateQualificationInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<workers.WorkerRef>> {
     return workers.disassociateQualificationFromWorker(this, input, options);
   }
 
@@ -184,12 +226,18 @@ export class MTurkGateway extends GatewayCore {
   }
 
   /** Emails workers, 100 per call, reporting per-worker failures. */
-  notifyWorkers(input: workers.NotifyWorkersInput, options?: CallOptions): Promise<MTurkOutcome<workers.NotifyWorkersResult>> {
+  notifyWorkers(
+    input: workers.NotifyWorkersInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<workers.NotifyWorkersResult>> {
     return workers.notifyWorkers(this, input, options);
   }
 
   /** Pays a worker outside an assignment through a HIT only that worker qualifies for. */
-  createCompensationHIT(input: compensation.CreateCompensationHITInput, options?: CallOptions): Promise<MTurkOutcome<compensation.CreateCompensationHITResult>> {
+  createCompensationHIT(
+    input: compensation.CreateCompensationHITInput,
+    options?: CallOptions,
+  ): Promise<MTurkOutcome<compensation.CreateCompensationHITResult>> {
     return compensation.createCompensationHIT(this, input, options);
   }
 }

@@ -83,9 +83,11 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
-
 function positive(value: number, field: string): number {
-  if (!(value > 0) || !Number.isFinite(value)) throw new HitstateError('HST_ERR_CONFIG_INVALID', `governor.${field} must be a positive number, got ${value}`, { field: `governor.${field}` });
+  if (!(value > 0) || !Number.isFinite(value))
+    throw new HitstateError('HST_ERR_CONFIG_INVALID', `governor.${field} must be a positive number, got ${value}`, {
+      field: `governor.${field}`,
+    });
   return value;
 }
 
@@ -144,7 +146,12 @@ export class RateGovernor {
    * refused before MTurk did anything) and unavailable ones only when `call.retrySafe`.
    * Rejects with the last error when attempts run out or the error is fatal.
    */
-  async run<T>(call: GovernedCall, attempt: () => Promise<T>, classify: (err: unknown) => RetryClass, report?: CallReport): Promise<T> {
+  async run<T>(
+    call: GovernedCall,
+    attempt: () => Promise<T>,
+    classify: (err: unknown) => RetryClass,
+    report?: CallReport,
+  ): Promise<T> {
     this.#calls[call.operation] = (this.#calls[call.operation] ?? 0) + 1;
     for (let n = 1; ; n++) {
       await this.#acquire(call.lane);
@@ -215,7 +222,11 @@ export class RateGovernor {
       totalRetryDelayMs: this.#retryDelayMs,
       inFlight: this.#inFlight,
       backingOff: this.#backingOff,
-      queued: { money: this.#queues.money.length, lifecycle: this.#queues.lifecycle.length, polling: this.#queues.polling.length },
+      queued: {
+        money: this.#queues.money.length,
+        lifecycle: this.#queues.lifecycle.length,
+        polling: this.#queues.polling.length,
+      },
       tokens: this.#tokens,
       effectiveRatePerSecond: this.#rate * this.#factor,
     };
@@ -237,7 +248,10 @@ export class RateGovernor {
     this.#closed = true;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    const err = new HitstateError('HST_ERR_MTURK_UNAVAILABLE', 'the MTurk gateway was closed while this call was waiting; nothing was sent for it');
+    const err = new HitstateError(
+      'HST_ERR_MTURK_UNAVAILABLE',
+      'the MTurk gateway was closed while this call was waiting; nothing was sent for it',
+    );
     for (const lane of LANES) for (const w of this.#queues[lane].splice(0)) w.reject(err);
     for (const s of [...this.#sleepers]) {
       this.#clock.clearTimeout(s.handle);
@@ -261,7 +275,10 @@ export class RateGovernor {
   }
 
   #acquire(lane: Lane): Promise<void> {
-    if (this.#closed) return Promise.reject(new HitstateError('HST_ERR_MTURK_UNAVAILABLE', 'the MTurk gateway is closed; create a new one to make calls'));
+    if (this.#closed)
+      return Promise.reject(
+        new HitstateError('HST_ERR_MTURK_UNAVAILABLE', 'the MTurk gateway is closed; create a new one to make calls'),
+      );
     this.#refill();
     if (LANES.every((l) => this.#queues[l].length === 0) && this.#tokens >= 1) {
       this.#tokens -= 1;

@@ -39,11 +39,38 @@ export {
   type CredentialSource,
 } from './environment.js';
 export { listProfiles, assertProfileExists, sharedFilePaths } from './credentials.js';
-export { RateGovernor, Lane, type GovernorOptions, type GovernorStats, type GovernedCall, type RetryClass } from './governor.js';
+export {
+  RateGovernor,
+  Lane,
+  type GovernorOptions,
+  type GovernorStats,
+  type GovernedCall,
+  type RetryClass,
+} from './governor.js';
 export { OPERATION_POLICIES, policyOf, type OperationPolicy } from './operations.js';
-export { AuditEmitter, pseudonymizeWorkerId, redactArguments, type MTurkCallEvent, type GatewayEvents } from './audit.js';
-export { hitToken, bonusToken, compensationToken, requestToken, isHitstateToken, assertValidToken, TokenPurpose, MAX_TOKEN_LENGTH } from './tokens.js';
-export { buildRequesterAnnotation, parseRequesterAnnotation, MAX_ANNOTATION_LENGTH, type HitAnnotation } from './annotation.js';
+export {
+  AuditEmitter,
+  pseudonymizeWorkerId,
+  redactArguments,
+  type MTurkCallEvent,
+  type GatewayEvents,
+} from './audit.js';
+export {
+  hitToken,
+  bonusToken,
+  compensationToken,
+  requestToken,
+  isHitstateToken,
+  assertValidToken,
+  TokenPurpose,
+  MAX_TOKEN_LENGTH,
+} from './tokens.js';
+export {
+  buildRequesterAnnotation,
+  parseRequesterAnnotation,
+  MAX_ANNOTATION_LENGTH,
+  type HitAnnotation,
+} from './annotation.js';
 export {
   estimateCost,
   toCents,
@@ -76,7 +103,15 @@ export {
   COMPENSATION_QUESTION_ID,
   type ExternalQuestionOptions,
 } from './question-xml.js';
-export { parseAnswers, recoverSubmission, SUBMISSION_FIELD, RESERVED_FIELDS, type AnswerValue, type ParsedAnswers, type RecoveredSubmission } from './answer-xml.js';
+export {
+  parseAnswers,
+  recoverSubmission,
+  SUBMISSION_FIELD,
+  RESERVED_FIELDS,
+  type AnswerValue,
+  type ParsedAnswers,
+  type RecoveredSubmission,
+} from './answer-xml.js';
 export type { HITInfo, AssignmentInfo, AssignmentStatus, BonusPaymentInfo, QualificationTypeInfo } from './records.js';
 export {
   DEFAULT_AUTO_APPROVAL_DELAY_SEC,

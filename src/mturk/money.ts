@@ -30,13 +30,21 @@ export function toCents(amountUsd: string | number, field = 'amountUsd'): number
   if (typeof amountUsd === 'number') {
     const cents = Math.round(amountUsd * 100);
     if (!Number.isFinite(amountUsd) || amountUsd < 0 || Math.abs(cents - amountUsd * 100) > 1e-6) {
-      throw new HitstateError('HST_ERR_CONFIG_INVALID', `${field} must be a non-negative dollar amount with at most two decimals, got ${amountUsd}`, { field });
+      throw new HitstateError(
+        'HST_ERR_CONFIG_INVALID',
+        `${field} must be a non-negative dollar amount with at most two decimals, got ${amountUsd}`,
+        { field },
+      );
     }
     return cents;
   }
   const m = CURRENCY.exec(amountUsd.trim());
   if (!m) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `${field} must be a dollar string like "0.50" (no currency sign, at most two decimals), got ${JSON.stringify(amountUsd)}`, { field });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `${field} must be a dollar string like "0.50" (no currency sign, at most two decimals), got ${JSON.stringify(amountUsd)}`,
+      { field },
+    );
   }
   const dollars = Number(m[1]);
   const fraction = (m[2] ?? '').padEnd(2, '0');
@@ -45,7 +53,8 @@ export function toCents(amountUsd: string | number, field = 'amountUsd'): number
 
 /** Formats integer cents as MTurk's `CurrencyAmount`, always with two decimals (`"0.50"`). */
 export function formatUsd(cents: number): string {
-  if (!Number.isSafeInteger(cents) || cents < 0) throw new RangeError(`formatUsd needs non-negative integer cents, got ${cents}`);
+  if (!Number.isSafeInteger(cents) || cents < 0)
+    throw new RangeError(`formatUsd needs non-negative integer cents, got ${cents}`);
   return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
 }
 
@@ -99,7 +108,10 @@ export interface CostEstimate {
 export function estimateCost(input: EstimateCostInput): CostEstimate {
   const perHIT = input.assignmentsPerHIT ?? 1;
   const hits = input.hits ?? 1;
-  for (const [field, n] of [['assignmentsPerHIT', perHIT], ['hits', hits]] as const) {
+  for (const [field, n] of [
+    ['assignmentsPerHIT', perHIT],
+    ['hits', hits],
+  ] as const) {
     if (!Number.isSafeInteger(n) || n < 0) {
       throw new HitstateError('HST_ERR_CONFIG_INVALID', `${field} must be a non-negative integer, got ${n}`, { field });
     }
@@ -113,5 +125,14 @@ export function estimateCost(input: EstimateCostInput): CostEstimate {
   const bonusCents = bonuses.reduce((a, b) => a + b, 0);
   const bonusFeeCents = bonuses.reduce((a, b) => a + feeCents(b, MTURK_FEE_PERCENT), 0);
   const totalCents = rewardCents + rewardFeeCents + bonusCents + bonusFeeCents;
-  return { assignments, feePercent, rewardCents, rewardFeeCents, bonusCents, bonusFeeCents, totalCents, totalUsd: formatUsd(totalCents) };
+  return {
+    assignments,
+    feePercent,
+    rewardCents,
+    rewardFeeCents,
+    bonusCents,
+    bonusFeeCents,
+    totalCents,
+    totalUsd: formatUsd(totalCents),
+  };
 }

@@ -19,7 +19,15 @@ import { HitstateError } from '../errors.js';
 import type { CallOptions, GatewayCore } from './gateway-core.js';
 import { formatUsd, toCents } from './money.js';
 import { isStateRefusal, ok, type MTurkFailure, type MTurkOutcome } from './outcome.js';
-import { toAssignmentInfo, toBonusPaymentInfo, toHITInfo, type AssignmentInfo, type AssignmentStatus, type BonusPaymentInfo, type HITInfo } from './records.js';
+import {
+  toAssignmentInfo,
+  toBonusPaymentInfo,
+  toHITInfo,
+  type AssignmentInfo,
+  type AssignmentStatus,
+  type BonusPaymentInfo,
+  type HITInfo,
+} from './records.js';
 import { assertValidToken, bonusToken } from './tokens.js';
 import { Problems } from './validate.js';
 
@@ -32,18 +40,36 @@ export interface ListAssignmentsForHITInput {
   readonly statuses?: readonly AssignmentStatus[];
 }
 
-export function listAssignmentsForHIT(core: GatewayCore, input: ListAssignmentsForHITInput, options?: CallOptions): Promise<MTurkOutcome<AssignmentInfo[]>> {
+export function listAssignmentsForHIT(
+  core: GatewayCore,
+  input: ListAssignmentsForHITInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<AssignmentInfo[]>> {
   new Problems().nonEmpty(input.hitId, 'hitId').throwIfAny('listAssignmentsForHIT input');
   return core.collect(
-    { method: 'listAssignmentsForHIT', operation: 'ListAssignmentsForHIT', options, input: { HITId: input.hitId, ...(input.statuses ? { AssignmentStatuses: [...input.statuses] } : {}) } },
+    {
+      method: 'listAssignmentsForHIT',
+      operation: 'ListAssignmentsForHIT',
+      options,
+      input: { HITId: input.hitId, ...(input.statuses ? { AssignmentStatuses: [...input.statuses] } : {}) },
+    },
     (i) => paginateListAssignmentsForHIT({ client: core.client, pageSize: 100 }, i),
     (page) => page.Assignments?.map(toAssignmentInfo),
   );
 }
 
-export function paginateAssignmentsForHIT(core: GatewayCore, input: ListAssignmentsForHITInput, options?: CallOptions): AsyncGenerator<AssignmentInfo[]> {
+export function paginateAssignmentsForHIT(
+  core: GatewayCore,
+  input: ListAssignmentsForHITInput,
+  options?: CallOptions,
+): AsyncGenerator<AssignmentInfo[]> {
   return core.pages(
-    { method: 'paginateAssignmentsForHIT', operation: 'ListAssignmentsForHIT', options, input: { HITId: input.hitId, ...(input.statuses ? { AssignmentStatuses: [...input.statuses] } : {}) } },
+    {
+      method: 'paginateAssignmentsForHIT',
+      operation: 'ListAssignmentsForHIT',
+      options,
+      input: { HITId: input.hitId, ...(input.statuses ? { AssignmentStatuses: [...input.statuses] } : {}) },
+    },
     (i) => paginateListAssignmentsForHIT({ client: core.client, pageSize: 100 }, i),
     (page) => (page.Assignments ?? []).map(toAssignmentInfo),
   );
@@ -54,11 +80,21 @@ export interface GetAssignmentResult {
   readonly hit?: HITInfo;
 }
 
-export async function getAssignment(core: GatewayCore, assignmentId: string, options?: CallOptions): Promise<MTurkOutcome<GetAssignmentResult>> {
+export async function getAssignment(
+  core: GatewayCore,
+  assignmentId: string,
+  options?: CallOptions,
+): Promise<MTurkOutcome<GetAssignmentResult>> {
   new Problems().nonEmpty(assignmentId, 'assignmentId').throwIfAny('getAssignment input');
-  const outcome = await core.call({ method: 'getAssignment', operation: 'GetAssignment', options, input: { AssignmentId: assignmentId } }, (i) => core.client.send(new GetAssignmentCommand(i)));
+  const outcome = await core.call(
+    { method: 'getAssignment', operation: 'GetAssignment', options, input: { AssignmentId: assignmentId } },
+    (i) => core.client.send(new GetAssignmentCommand(i)),
+  );
   if (outcome.status !== 'ok') return outcome;
-  return ok({ assignment: toAssignmentInfo(outcome.value.Assignment ?? {}), ...(outcome.value.HIT ? { hit: toHITInfo(outcome.value.HIT) } : {}) });
+  return ok({
+    assignment: toAssignmentInfo(outcome.value.Assignment ?? {}),
+    ...(outcome.value.HIT ? { hit: toHITInfo(outcome.value.HIT) } : {}),
+  });
 }
 
 /** Reads the assignment's status to explain a state refusal; undefined when it cannot be read. */
@@ -100,9 +136,15 @@ export interface AssignmentRef {
   readonly assignmentId: string;
 }
 
-export async function approveAssignment(core: GatewayCore, input: ApproveAssignmentInput, options?: CallOptions, method = 'approveAssignment'): Promise<MTurkOutcome<AssignmentRef>> {
+export async function approveAssignment(
+  core: GatewayCore,
+  input: ApproveAssignmentInput,
+  options?: CallOptions,
+  method = 'approveAssignment',
+): Promise<MTurkOutcome<AssignmentRef>> {
   const problems = new Problems().nonEmpty(input.assignmentId, 'assignmentId');
-  if (input.requesterFeedback !== undefined) problems.text(input.requesterFeedback, 'requesterFeedback', 0, MAX_FEEDBACK_LENGTH);
+  if (input.requesterFeedback !== undefined)
+    problems.text(input.requesterFeedback, 'requesterFeedback', 0, MAX_FEEDBACK_LENGTH);
   problems.throwIfAny(`${method} input`);
   const outcome = await core.call(
     {
@@ -122,7 +164,11 @@ export async function approveAssignment(core: GatewayCore, input: ApproveAssignm
   const status = await currentStatus(core, input.assignmentId);
   if (status === 'Approved') return alreadyDone(outcome, status);
   if (status === 'Rejected' && !input.overrideRejection) {
-    return refused(outcome, status, 'the assignment was rejected; approve it with overrideRejection: true (possible within 30 days of submission)');
+    return refused(
+      outcome,
+      status,
+      'the assignment was rejected; approve it with overrideRejection: true (possible within 30 days of submission)',
+    );
   }
   return outcome;
 }
@@ -133,7 +179,11 @@ export interface RejectAssignmentInput {
   readonly requesterFeedback: string;
 }
 
-export async function rejectAssignment(core: GatewayCore, input: RejectAssignmentInput, options?: CallOptions): Promise<MTurkOutcome<AssignmentRef>> {
+export async function rejectAssignment(
+  core: GatewayCore,
+  input: RejectAssignmentInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<AssignmentRef>> {
   const feedback: unknown = input.requesterFeedback;
   if (typeof feedback !== 'string' || feedback.trim().length === 0 || feedback.length > MAX_FEEDBACK_LENGTH) {
     throw new HitstateError(
@@ -144,7 +194,12 @@ export async function rejectAssignment(core: GatewayCore, input: RejectAssignmen
   }
   new Problems().nonEmpty(input.assignmentId, 'assignmentId').throwIfAny('rejectAssignment input');
   const outcome = await core.call(
-    { method: 'rejectAssignment', operation: 'RejectAssignment', options, input: { AssignmentId: input.assignmentId, RequesterFeedback: feedback } },
+    {
+      method: 'rejectAssignment',
+      operation: 'RejectAssignment',
+      options,
+      input: { AssignmentId: input.assignmentId, RequesterFeedback: feedback },
+    },
     (i) => core.client.send(new RejectAssignmentCommand(i)),
   );
   if (outcome.status === 'ok') return ok({ assignmentId: input.assignmentId });
@@ -152,7 +207,11 @@ export async function rejectAssignment(core: GatewayCore, input: RejectAssignmen
   const status = await currentStatus(core, input.assignmentId);
   if (status === 'Rejected') return alreadyDone(outcome, status);
   if (status === 'Approved') {
-    return refused(outcome, status, 'the assignment is already approved (by a requester or by auto-approval) and can no longer be rejected; soft-reject it locally instead');
+    return refused(
+      outcome,
+      status,
+      'the assignment is already approved (by a requester or by auto-approval) and can no longer be rejected; soft-reject it locally instead',
+    );
   }
   return outcome;
 }
@@ -166,8 +225,20 @@ export interface SoftRejectAssignmentResult extends AssignmentRef {
   readonly recordedAs: 'soft_rejected';
 }
 
-export async function softRejectAssignment(core: GatewayCore, input: SoftRejectAssignmentInput, options?: CallOptions): Promise<MTurkOutcome<SoftRejectAssignmentResult>> {
-  const approved = await approveAssignment(core, { assignmentId: input.assignmentId, ...(input.requesterFeedback === undefined ? {} : { requesterFeedback: input.requesterFeedback }) }, options, 'softRejectAssignment');
+export async function softRejectAssignment(
+  core: GatewayCore,
+  input: SoftRejectAssignmentInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<SoftRejectAssignmentResult>> {
+  const approved = await approveAssignment(
+    core,
+    {
+      assignmentId: input.assignmentId,
+      ...(input.requesterFeedback === undefined ? {} : { requesterFeedback: input.requesterFeedback }),
+    },
+    options,
+    'softRejectAssignment',
+  );
   return approved.status === 'ok' ? ok({ assignmentId: input.assignmentId, recordedAs: 'soft_rejected' }) : approved;
 }
 
@@ -190,7 +261,11 @@ export interface SendBonusResult {
   readonly amountUsd: string;
 }
 
-export async function sendBonus(core: GatewayCore, input: SendBonusInput, options?: CallOptions): Promise<MTurkOutcome<SendBonusResult>> {
+export async function sendBonus(
+  core: GatewayCore,
+  input: SendBonusInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<SendBonusResult>> {
   new Problems()
     .nonEmpty(input.workerId, 'workerId')
     .nonEmpty(input.assignmentId, 'assignmentId')
@@ -198,7 +273,9 @@ export async function sendBonus(core: GatewayCore, input: SendBonusInput, option
     .throwIfAny('sendBonus input');
   const cents = toCents(input.amountUsd, 'amountUsd');
   new Problems().check(cents <= 0, 'amountUsd', 'must be more than zero').throwIfAny('sendBonus input');
-  const token = assertValidToken(input.uniqueRequestToken ?? bonusToken(input.runId, input.unitId, input.workerId, input.key ?? 'bonus'));
+  const token = assertValidToken(
+    input.uniqueRequestToken ?? bonusToken(input.runId, input.unitId, input.workerId, input.key ?? 'bonus'),
+  );
   const amountUsd = formatUsd(cents);
   const outcome = await core.call(
     {
@@ -206,7 +283,13 @@ export async function sendBonus(core: GatewayCore, input: SendBonusInput, option
       operation: 'SendBonus',
       options,
       rules: { tokenRepeatIsDone: true },
-      input: { WorkerId: input.workerId, AssignmentId: input.assignmentId, BonusAmount: amountUsd, Reason: input.reason, UniqueRequestToken: token },
+      input: {
+        WorkerId: input.workerId,
+        AssignmentId: input.assignmentId,
+        BonusAmount: amountUsd,
+        Reason: input.reason,
+        UniqueRequestToken: token,
+      },
     },
     (i) => core.client.send(new SendBonusCommand(i)),
   );
@@ -222,16 +305,27 @@ export interface ListBonusPaymentsResult {
   readonly totalCents: number;
 }
 
-export async function listBonusPayments(core: GatewayCore, input: ListBonusPaymentsInput, options?: CallOptions): Promise<MTurkOutcome<ListBonusPaymentsResult>> {
+export async function listBonusPayments(
+  core: GatewayCore,
+  input: ListBonusPaymentsInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<ListBonusPaymentsResult>> {
   new Problems()
-    .check(input.hitId === undefined && input.assignmentId === undefined, 'hitId', 'give hitId or assignmentId (MTurk needs one of them)')
+    .check(
+      input.hitId === undefined && input.assignmentId === undefined,
+      'hitId',
+      'give hitId or assignmentId (MTurk needs one of them)',
+    )
     .throwIfAny('listBonusPayments input');
   const outcome = await core.collect(
     {
       method: 'listBonusPayments',
       operation: 'ListBonusPayments',
       options,
-      input: { ...(input.hitId === undefined ? {} : { HITId: input.hitId }), ...(input.assignmentId === undefined ? {} : { AssignmentId: input.assignmentId }) },
+      input: {
+        ...(input.hitId === undefined ? {} : { HITId: input.hitId }),
+        ...(input.assignmentId === undefined ? {} : { AssignmentId: input.assignmentId }),
+      },
     },
     (i) => paginateListBonusPayments({ client: core.client, pageSize: 100 }, i),
     (page) => page.BonusPayments?.map(toBonusPaymentInfo),

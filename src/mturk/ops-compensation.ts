@@ -52,7 +52,11 @@ const COMPENSATION_AUTO_APPROVAL_SEC = 30;
  * requiring it (no locale requirement, as in Mephisto PR #621) and a one-assignment HIT with a
  * single "confirm your Worker ID" question.
  */
-export async function createCompensationHIT(core: GatewayCore, input: CreateCompensationHITInput, options?: CallOptions): Promise<MTurkOutcome<CreateCompensationHITResult>> {
+export async function createCompensationHIT(
+  core: GatewayCore,
+  input: CreateCompensationHITInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<CreateCompensationHITResult>> {
   new Problems()
     .nonEmpty(input.workerId, 'workerId')
     .text(input.reason, 'reason', 1, 1_000)
@@ -60,42 +64,68 @@ export async function createCompensationHIT(core: GatewayCore, input: CreateComp
     .nonEmpty(input.key, 'key')
     .throwIfAny('createCompensationHIT input');
   const lane = options?.lane ?? 'money';
-  const qualification = await findOrCreateQualificationType(core, {
-    name: compensationQualificationName(input.runId, input.workerId, input.key),
-    description: 'Grants access to one compensation HIT for one worker (created by hitstate).',
-  }, { lane });
+  const qualification = await findOrCreateQualificationType(
+    core,
+    {
+      name: compensationQualificationName(input.runId, input.workerId, input.key),
+      description: 'Grants access to one compensation HIT for one worker (created by hitstate).',
+    },
+    { lane },
+  );
   if (qualification.status !== 'ok') return qualification;
   const qualificationTypeId = qualification.value.qualificationType.qualificationTypeId;
-  const granted = await associateQualificationWithWorker(core, { qualificationTypeId, workerId: input.workerId, value: 1, sendNotification: false }, { lane });
+  const granted = await associateQualificationWithWorker(
+    core,
+    { qualificationTypeId, workerId: input.workerId, value: 1, sendNotification: false },
+    { lane },
+  );
   if (granted.status !== 'ok') return granted;
-  const hitType = await createHITType(core, {
-    title: input.title ?? 'Compensation HIT',
-    description: `Compensation: ${input.reason}`.slice(0, 2_000),
-    keywords: 'compensation',
-    rewardUsd: input.rewardUsd,
-    assignmentDurationSec: input.assignmentDurationSec ?? 3_600,
-    autoApprovalDelaySec: COMPENSATION_AUTO_APPROVAL_SEC,
-    qualificationRequirements: [{ qualificationTypeId, comparator: 'Exists', actionsGuarded: 'DiscoverPreviewAndAccept' }],
-    skipLocaleRequirement: true,
-  }, { lane });
+  const hitType = await createHITType(
+    core,
+    {
+      title: input.title ?? 'Compensation HIT',
+      description: `Compensation: ${input.reason}`.slice(0, 2_000),
+      keywords: 'compensation',
+      rewardUsd: input.rewardUsd,
+      assignmentDurationSec: input.assignmentDurationSec ?? 3_600,
+      autoApprovalDelaySec: COMPENSATION_AUTO_APPROVAL_SEC,
+      qualificationRequirements: [
+        { qualificationTypeId, comparator: 'Exists', actionsGuarded: 'DiscoverPreviewAndAccept' },
+      ],
+      skipLocaleRequirement: true,
+    },
+    { lane },
+  );
   if (hitType.status !== 'ok') return hitType;
   const token = compensationToken(input.runId, input.workerId, input.key);
-  const hit = await sendCreateHIT(core, 'createCompensationHIT', {
-    hitTypeId: hitType.value.hitTypeId,
-    questionXml: buildCompensationQuestionForm(input.reason),
-    annotation: { runId: input.runId, purpose: 'compensation' },
-    token,
-    lifetimeSec: input.lifetimeSec ?? DEFAULT_HIT_LIFETIME_SEC,
-    maxAssignments: 1,
-  }, { lane });
+  const hit = await sendCreateHIT(
+    core,
+    'createCompensationHIT',
+    {
+      hitTypeId: hitType.value.hitTypeId,
+      questionXml: buildCompensationQuestionForm(input.reason),
+      annotation: { runId: input.runId, purpose: 'compensation' },
+      token,
+      lifetimeSec: input.lifetimeSec ?? DEFAULT_HIT_LIFETIME_SEC,
+      maxAssignments: 1,
+    },
+    { lane },
+  );
   if (hit.status !== 'ok') return hit;
   let notified = false;
   if (input.notifyWorker ?? true) {
-    const sent = await notifyWorkers(core, {
-      subject: 'A compensation HIT is waiting for you',
-      messageText: `${input.reason}\n\nAccept this HIT to receive the payment: ${hit.value.previewUrl}`.slice(0, 4_096),
-      workerIds: [input.workerId],
-    }, { lane });
+    const sent = await notifyWorkers(
+      core,
+      {
+        subject: 'A compensation HIT is waiting for you',
+        messageText: `${input.reason}\n\nAccept this HIT to receive the payment: ${hit.value.previewUrl}`.slice(
+          0,
+          4_096,
+        ),
+        workerIds: [input.workerId],
+      },
+      { lane },
+    );
     notified = sent.status === 'ok' && sent.value.failures.length === 0;
   }
   return ok({

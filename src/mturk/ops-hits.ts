@@ -56,8 +56,13 @@ export interface CreateHITTypeResult {
   readonly qualificationRequirements: readonly QualificationRequirement[];
 }
 
-export async function createHITType(core: GatewayCore, input: CreateHITTypeInput, options?: CallOptions): Promise<MTurkOutcome<CreateHITTypeResult>> {
-  const keywords = typeof input.keywords === 'string' || input.keywords === undefined ? input.keywords : input.keywords.join(',');
+export async function createHITType(
+  core: GatewayCore,
+  input: CreateHITTypeInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<CreateHITTypeResult>> {
+  const keywords =
+    typeof input.keywords === 'string' || input.keywords === undefined ? input.keywords : input.keywords.join(',');
   const autoApprovalDelaySec = input.autoApprovalDelaySec ?? DEFAULT_AUTO_APPROVAL_DELAY_SEC;
   const problems = new Problems()
     .text(input.title, 'title', 1, 128)
@@ -89,7 +94,9 @@ export async function createHITType(core: GatewayCore, input: CreateHITTypeInput
     },
     (i) => core.client.send(new CreateHITTypeCommand(i)),
   );
-  return outcome.status === 'ok' ? ok({ hitTypeId: outcome.value.HITTypeId ?? '', qualificationRequirements: requirements }) : outcome;
+  return outcome.status === 'ok'
+    ? ok({ hitTypeId: outcome.value.HITTypeId ?? '', qualificationRequirements: requirements })
+    : outcome;
 }
 
 /** The question of a HIT: hitstate's task page (ExternalQuestion) or a ready XML document. */
@@ -129,7 +136,12 @@ export interface HITCreation {
   readonly maxAssignments: number;
 }
 
-export async function sendCreateHIT(core: GatewayCore, method: string, c: HITCreation, options?: CallOptions): Promise<MTurkOutcome<CreateHITWithHITTypeResult>> {
+export async function sendCreateHIT(
+  core: GatewayCore,
+  method: string,
+  c: HITCreation,
+  options?: CallOptions,
+): Promise<MTurkOutcome<CreateHITWithHITTypeResult>> {
   new Problems()
     .nonEmpty(c.hitTypeId, 'hitTypeId')
     .integer(c.lifetimeSec, 'lifetimeSec', 30, 365 * DAY_SEC)
@@ -137,7 +149,11 @@ export async function sendCreateHIT(core: GatewayCore, method: string, c: HITCre
     .throwIfAny('HIT');
   const questionBytes = Buffer.byteLength(c.questionXml, 'utf8');
   if (questionBytes > MAX_XML_BYTES) {
-    throw new HitstateError('HST_ERR_XML_TOO_LARGE', `the question of the HIT is ${questionBytes} bytes; MTurk accepts at most ${MAX_XML_BYTES}`, { field: 'question', runId: c.annotation.runId });
+    throw new HitstateError(
+      'HST_ERR_XML_TOO_LARGE',
+      `the question of the HIT is ${questionBytes} bytes; MTurk accepts at most ${MAX_XML_BYTES}`,
+      { field: 'question', runId: c.annotation.runId },
+    );
   }
   const outcome = await core.call(
     {
@@ -161,23 +177,37 @@ export async function sendCreateHIT(core: GatewayCore, method: string, c: HITCre
   return ok({ hit, previewUrl: previewUrl(core.workerSite, hit.hitTypeId || c.hitTypeId), token: c.token });
 }
 
-export function createHITWithHITType(core: GatewayCore, input: CreateHITWithHITTypeInput, options?: CallOptions): Promise<MTurkOutcome<CreateHITWithHITTypeResult>> {
-  const questionXml = 'xml' in input.question
-    ? input.question.xml
-    : buildExternalQuestion(input.question.externalUrl, input.question.frameHeight ?? 0, { allowHttp: core.environment === 'custom' });
-  return sendCreateHIT(core, 'createHITWithHITType', {
-    hitTypeId: input.hitTypeId,
-    questionXml,
-    annotation: { runId: input.runId, unitId: input.unitId },
-    token: input.uniqueRequestToken ?? hitToken(input.runId, input.unitId, input.attempt ?? 0),
-    lifetimeSec: input.lifetimeSec ?? DEFAULT_HIT_LIFETIME_SEC,
-    maxAssignments: input.maxAssignments ?? 1,
-  }, options);
+export function createHITWithHITType(
+  core: GatewayCore,
+  input: CreateHITWithHITTypeInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<CreateHITWithHITTypeResult>> {
+  const questionXml =
+    'xml' in input.question
+      ? input.question.xml
+      : buildExternalQuestion(input.question.externalUrl, input.question.frameHeight ?? 0, {
+          allowHttp: core.environment === 'custom',
+        });
+  return sendCreateHIT(
+    core,
+    'createHITWithHITType',
+    {
+      hitTypeId: input.hitTypeId,
+      questionXml,
+      annotation: { runId: input.runId, unitId: input.unitId },
+      token: input.uniqueRequestToken ?? hitToken(input.runId, input.unitId, input.attempt ?? 0),
+      lifetimeSec: input.lifetimeSec ?? DEFAULT_HIT_LIFETIME_SEC,
+      maxAssignments: input.maxAssignments ?? 1,
+    },
+    options,
+  );
 }
 
 export async function getHIT(core: GatewayCore, hitId: string, options?: CallOptions): Promise<MTurkOutcome<HITInfo>> {
   new Problems().nonEmpty(hitId, 'hitId').throwIfAny('getHIT input');
-  const outcome = await core.call({ method: 'getHIT', operation: 'GetHIT', options, input: { HITId: hitId } }, (i) => core.client.send(new GetHITCommand(i)));
+  const outcome = await core.call({ method: 'getHIT', operation: 'GetHIT', options, input: { HITId: hitId } }, (i) =>
+    core.client.send(new GetHITCommand(i)),
+  );
   return outcome.status === 'ok' ? ok(toHITInfo(outcome.value.HIT ?? {})) : outcome;
 }
 
@@ -185,21 +215,44 @@ export interface HITRef {
   readonly hitId: string;
 }
 
-export async function expireHIT(core: GatewayCore, hitId: string, options?: CallOptions): Promise<MTurkOutcome<HITRef>> {
+export async function expireHIT(
+  core: GatewayCore,
+  hitId: string,
+  options?: CallOptions,
+): Promise<MTurkOutcome<HITRef>> {
   new Problems().nonEmpty(hitId, 'hitId').throwIfAny('expireHIT input');
   const outcome = await core.call(
-    { method: 'expireHIT', operation: 'UpdateExpirationForHIT', options, input: { HITId: hitId, ExpireAt: EXPIRE_NOW } },
+    {
+      method: 'expireHIT',
+      operation: 'UpdateExpirationForHIT',
+      options,
+      input: { HITId: hitId, ExpireAt: EXPIRE_NOW },
+    },
     (i) => core.client.send(new UpdateExpirationForHITCommand(i)),
   );
   return outcome.status === 'ok' ? ok({ hitId }) : outcome;
 }
 
-export async function deleteHIT(core: GatewayCore, hitId: string, options?: CallOptions, method = 'deleteHIT'): Promise<MTurkOutcome<HITRef>> {
+export async function deleteHIT(
+  core: GatewayCore,
+  hitId: string,
+  options?: CallOptions,
+  method = 'deleteHIT',
+): Promise<MTurkOutcome<HITRef>> {
   new Problems().nonEmpty(hitId, 'hitId').throwIfAny('deleteHIT input');
-  const outcome = await core.call({ method, operation: 'DeleteHIT', options, input: { HITId: hitId } }, (i) => core.client.send(new DeleteHITCommand(i)));
+  const outcome = await core.call({ method, operation: 'DeleteHIT', options, input: { HITId: hitId } }, (i) =>
+    core.client.send(new DeleteHITCommand(i)),
+  );
   if (outcome.status === 'ok') return ok({ hitId });
   if (outcome.status === 'invalid' && /state '?Disposed/i.test(outcome.message)) {
-    return { status: 'alreadyDone', message: outcome.message, retryable: false, code: outcome.code, hitId, ...(outcome.turkErrorCode === undefined ? {} : { turkErrorCode: outcome.turkErrorCode }) };
+    return {
+      status: 'alreadyDone',
+      message: outcome.message,
+      retryable: false,
+      code: outcome.code,
+      hitId,
+      ...(outcome.turkErrorCode === undefined ? {} : { turkErrorCode: outcome.turkErrorCode }),
+    };
   }
   return outcome;
 }
@@ -216,7 +269,11 @@ export interface ExpireAndDisposeResult {
  * Mephisto's `expire_and_dispose_hits`, per HIT and with every failure reported: delete; when
  * MTurk refuses because of the HIT's state, expire it and try the delete once more.
  */
-export async function expireAndDisposeHIT(core: GatewayCore, hitId: string, options?: CallOptions): Promise<MTurkOutcome<ExpireAndDisposeResult>> {
+export async function expireAndDisposeHIT(
+  core: GatewayCore,
+  hitId: string,
+  options?: CallOptions,
+): Promise<MTurkOutcome<ExpireAndDisposeResult>> {
   const first = await deleteHIT(core, hitId, options, 'expireAndDisposeHIT');
   if (first.status === 'ok' || first.status === 'alreadyDone') return ok({ hitId, expired: false, disposed: true });
   if (!isStateRefusal(first)) return first;
@@ -239,7 +296,11 @@ export interface ListReviewableHITsInput {
 
 const PAGE = 100;
 
-export function listHITs(core: GatewayCore, options?: CallOptions, method = 'listHITs'): Promise<MTurkOutcome<HITInfo[]>> {
+export function listHITs(
+  core: GatewayCore,
+  options?: CallOptions,
+  method = 'listHITs',
+): Promise<MTurkOutcome<HITInfo[]>> {
   return core.collect(
     { method, operation: 'ListHITs', options, input: {} },
     (i) => paginateListHITs({ client: core.client, pageSize: PAGE }, i),
@@ -247,17 +308,28 @@ export function listHITs(core: GatewayCore, options?: CallOptions, method = 'lis
   );
 }
 
-export async function listHITsForHITType(core: GatewayCore, input: ListHITsForHITTypeInput, options?: CallOptions): Promise<MTurkOutcome<HITInfo[]>> {
+export async function listHITsForHITType(
+  core: GatewayCore,
+  input: ListHITsForHITTypeInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<HITInfo[]>> {
   new Problems().nonEmpty(input.hitTypeId, 'hitTypeId').throwIfAny('listHITsForHITType input');
   const all = await listHITs(core, options, 'listHITsForHITType');
   return all.status === 'ok' ? ok(all.value.filter((h) => h.hitTypeId === input.hitTypeId)) : all;
 }
 
 function reviewableInput(input: ListReviewableHITsInput): { HITTypeId?: string; Status: 'Reviewable' | 'Reviewing' } {
-  return { ...(input.hitTypeId === undefined ? {} : { HITTypeId: input.hitTypeId }), Status: input.status ?? 'Reviewable' };
+  return {
+    ...(input.hitTypeId === undefined ? {} : { HITTypeId: input.hitTypeId }),
+    Status: input.status ?? 'Reviewable',
+  };
 }
 
-export function listReviewableHITs(core: GatewayCore, input: ListReviewableHITsInput = {}, options?: CallOptions): Promise<MTurkOutcome<HITInfo[]>> {
+export function listReviewableHITs(
+  core: GatewayCore,
+  input: ListReviewableHITsInput = {},
+  options?: CallOptions,
+): Promise<MTurkOutcome<HITInfo[]>> {
   return core.collect(
     { method: 'listReviewableHITs', operation: 'ListReviewableHITs', options, input: reviewableInput(input) },
     (i) => paginateListReviewableHITs({ client: core.client, pageSize: PAGE }, i),
@@ -265,7 +337,11 @@ export function listReviewableHITs(core: GatewayCore, input: ListReviewableHITsI
   );
 }
 
-export function paginateHITsForHITType(core: GatewayCore, input: ListHITsForHITTypeInput, options?: CallOptions): AsyncGenerator<HITInfo[]> {
+export function paginateHITsForHITType(
+  core: GatewayCore,
+  input: ListHITsForHITTypeInput,
+  options?: CallOptions,
+): AsyncGenerator<HITInfo[]> {
   return core.pages(
     { method: 'paginateHITsForHITType', operation: 'ListHITs', options, input: {} },
     (i) => paginateListHITs({ client: core.client, pageSize: PAGE }, i),
@@ -273,7 +349,11 @@ export function paginateHITsForHITType(core: GatewayCore, input: ListHITsForHITT
   );
 }
 
-export function paginateReviewableHITs(core: GatewayCore, input: ListReviewableHITsInput = {}, options?: CallOptions): AsyncGenerator<HITInfo[]> {
+export function paginateReviewableHITs(
+  core: GatewayCore,
+  input: ListReviewableHITsInput = {},
+  options?: CallOptions,
+): AsyncGenerator<HITInfo[]> {
   return core.pages(
     { method: 'paginateReviewableHITs', operation: 'ListReviewableHITs', options, input: reviewableInput(input) },
     (i) => paginateListReviewableHITs({ client: core.client, pageSize: PAGE }, i),

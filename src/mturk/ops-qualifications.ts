@@ -8,7 +8,12 @@
  *
  * @module
  */
-import { CreateQualificationTypeCommand, DeleteQualificationTypeCommand, paginateListQualificationTypes, type QualificationType } from '@aws-sdk/client-mturk';
+import {
+  CreateQualificationTypeCommand,
+  DeleteQualificationTypeCommand,
+  paginateListQualificationTypes,
+  type QualificationType,
+} from '@aws-sdk/client-mturk';
 import { requestToken } from './tokens.js';
 import type { CallOptions, GatewayCore } from './gateway-core.js';
 import { ok, type MTurkOutcome } from './outcome.js';
@@ -22,7 +27,12 @@ export interface FindQualificationTypeInput {
   readonly allowForeign?: boolean;
 }
 
-async function listTypes(core: GatewayCore, name: string, ownedByCaller: boolean, options?: CallOptions): Promise<MTurkOutcome<QualificationType[]>> {
+async function listTypes(
+  core: GatewayCore,
+  name: string,
+  ownedByCaller: boolean,
+  options?: CallOptions,
+): Promise<MTurkOutcome<QualificationType[]>> {
   return core.collect(
     {
       method: 'findQualificationType',
@@ -40,7 +50,11 @@ async function listTypes(core: GatewayCore, name: string, ownedByCaller: boolean
  * anyone's. `null` when none has that name. A name held only by another requester is an
  * `invalid` outcome with code `HST_ERR_MTURK_QUALIFICATION_NOT_OWNED` unless `allowForeign`.
  */
-export async function findQualificationType(core: GatewayCore, input: FindQualificationTypeInput, options?: CallOptions): Promise<MTurkOutcome<QualificationTypeInfo | null>> {
+export async function findQualificationType(
+  core: GatewayCore,
+  input: FindQualificationTypeInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<QualificationTypeInfo | null>> {
   new Problems().text(input.name, 'name', 1, 255).throwIfAny('findQualificationType input');
   const own = await listTypes(core, input.name, true, options);
   if (own.status !== 'ok') return own;
@@ -84,7 +98,11 @@ function sleep(core: GatewayCore, ms: number): Promise<void> {
  * Finds the type by exact name, or creates it. Tolerates the create race: when MTurk answers
  * "already created", the type is searched again (with waits on the clock, since search lags).
  */
-export async function findOrCreateQualificationType(core: GatewayCore, input: FindOrCreateQualificationTypeInput, options?: CallOptions): Promise<MTurkOutcome<FindOrCreateQualificationTypeResult>> {
+export async function findOrCreateQualificationType(
+  core: GatewayCore,
+  input: FindOrCreateQualificationTypeInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<FindOrCreateQualificationTypeResult>> {
   new Problems().text(input.description, 'description', 1, 2_000).throwIfAny('findOrCreateQualificationType input');
   const found = await findQualificationType(core, input, options);
   if (found.status !== 'ok') return found;
@@ -94,11 +112,20 @@ export async function findOrCreateQualificationType(core: GatewayCore, input: Fi
       method: 'findOrCreateQualificationType',
       operation: 'CreateQualificationType',
       options,
-      input: { Name: input.name, Description: input.description, QualificationTypeStatus: 'Active' as const, ...(input.keywords === undefined ? {} : { Keywords: input.keywords }) },
+      input: {
+        Name: input.name,
+        Description: input.description,
+        QualificationTypeStatus: 'Active' as const,
+        ...(input.keywords === undefined ? {} : { Keywords: input.keywords }),
+      },
     },
     (i) => core.client.send(new CreateQualificationTypeCommand(i)),
   );
-  if (created.status === 'ok') return ok({ qualificationType: toQualificationTypeInfo(created.value.QualificationType ?? {}, true), created: true });
+  if (created.status === 'ok')
+    return ok({
+      qualificationType: toQualificationTypeInfo(created.value.QualificationType ?? {}, true),
+      created: true,
+    });
   if (created.status !== 'invalid' || !ALREADY_CREATED.test(created.message)) return created;
   for (const delayMs of [0, ...RACE_RETRY_DELAYS_MS]) {
     if (delayMs > 0) await sleep(core, delayMs);
@@ -114,10 +141,19 @@ export interface QualificationTypeRef {
 }
 
 /** Deletes a type (MTurk finishes it only once every HIT using it is gone, up to 48 hours). */
-export async function deleteQualificationType(core: GatewayCore, qualificationTypeId: string, options?: CallOptions): Promise<MTurkOutcome<QualificationTypeRef>> {
+export async function deleteQualificationType(
+  core: GatewayCore,
+  qualificationTypeId: string,
+  options?: CallOptions,
+): Promise<MTurkOutcome<QualificationTypeRef>> {
   new Problems().nonEmpty(qualificationTypeId, 'qualificationTypeId').throwIfAny('deleteQualificationType input');
   const outcome = await core.call(
-    { method: 'deleteQualificationType', operation: 'DeleteQualificationType', options, input: { QualificationTypeId: qualificationTypeId } },
+    {
+      method: 'deleteQualificationType',
+      operation: 'DeleteQualificationType',
+      options,
+      input: { QualificationTypeId: qualificationTypeId },
+    },
     (i) => core.client.send(new DeleteQualificationTypeCommand(i)),
   );
   return outcome.status === 'ok' ? ok({ qualificationTypeId }) : outcome;

@@ -27,10 +27,22 @@ export interface BlockWorkerInput {
   readonly reason: string;
 }
 
-export async function blockWorker(core: GatewayCore, input: BlockWorkerInput, options?: CallOptions): Promise<MTurkOutcome<WorkerRef>> {
-  new Problems().nonEmpty(input.workerId, 'workerId').text(input.reason, 'reason', 1, 4_096).throwIfAny('blockWorker input');
+export async function blockWorker(
+  core: GatewayCore,
+  input: BlockWorkerInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<WorkerRef>> {
+  new Problems()
+    .nonEmpty(input.workerId, 'workerId')
+    .text(input.reason, 'reason', 1, 4_096)
+    .throwIfAny('blockWorker input');
   const outcome = await core.call(
-    { method: 'blockWorker', operation: 'CreateWorkerBlock', options, input: { WorkerId: input.workerId, Reason: input.reason } },
+    {
+      method: 'blockWorker',
+      operation: 'CreateWorkerBlock',
+      options,
+      input: { WorkerId: input.workerId, Reason: input.reason },
+    },
     (i) => core.client.send(new CreateWorkerBlockCommand(i)),
   );
   return outcome.status === 'ok' ? ok({ workerId: input.workerId }) : outcome;
@@ -41,10 +53,19 @@ export interface UnblockWorkerInput {
   readonly reason?: string;
 }
 
-export async function unblockWorker(core: GatewayCore, input: UnblockWorkerInput, options?: CallOptions): Promise<MTurkOutcome<WorkerRef>> {
+export async function unblockWorker(
+  core: GatewayCore,
+  input: UnblockWorkerInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<WorkerRef>> {
   new Problems().nonEmpty(input.workerId, 'workerId').throwIfAny('unblockWorker input');
   const outcome = await core.call(
-    { method: 'unblockWorker', operation: 'DeleteWorkerBlock', options, input: { WorkerId: input.workerId, ...(input.reason === undefined ? {} : { Reason: input.reason }) } },
+    {
+      method: 'unblockWorker',
+      operation: 'DeleteWorkerBlock',
+      options,
+      input: { WorkerId: input.workerId, ...(input.reason === undefined ? {} : { Reason: input.reason }) },
+    },
     (i) => core.client.send(new DeleteWorkerBlockCommand(i)),
   );
   return outcome.status === 'ok' ? ok({ workerId: input.workerId }) : outcome;
@@ -56,7 +77,11 @@ export interface IsWorkerBlockedResult {
 }
 
 /** Reads every page of the block list (Mephisto read the first 100 and missed the rest, #29). */
-export async function isWorkerBlocked(core: GatewayCore, workerId: string, options?: CallOptions): Promise<MTurkOutcome<IsWorkerBlockedResult>> {
+export async function isWorkerBlocked(
+  core: GatewayCore,
+  workerId: string,
+  options?: CallOptions,
+): Promise<MTurkOutcome<IsWorkerBlockedResult>> {
   new Problems().nonEmpty(workerId, 'workerId').throwIfAny('isWorkerBlocked input');
   const blocks = await core.collect(
     { method: 'isWorkerBlocked', operation: 'ListWorkerBlocks', options, input: {} },
@@ -65,7 +90,11 @@ export async function isWorkerBlocked(core: GatewayCore, workerId: string, optio
   );
   if (blocks.status !== 'ok') return blocks;
   const block = blocks.value.find((b) => b.WorkerId === workerId);
-  return ok(block === undefined ? { blocked: false } : { blocked: true, ...(block.Reason === undefined ? {} : { reason: block.Reason }) });
+  return ok(
+    block === undefined
+      ? { blocked: false }
+      : { blocked: true, ...(block.Reason === undefined ? {} : { reason: block.Reason }) },
+  );
 }
 
 export interface AssociateQualificationInput {
@@ -77,7 +106,11 @@ export interface AssociateQualificationInput {
   readonly sendNotification?: boolean;
 }
 
-export async function associateQualificationWithWorker(core: GatewayCore, input: AssociateQualificationInput, options?: CallOptions): Promise<MTurkOutcome<WorkerRef>> {
+export async function associateQualificationWithWorker(
+  core: GatewayCore,
+  input: AssociateQualificationInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<WorkerRef>> {
   const value = input.value ?? 1;
   new Problems()
     .nonEmpty(input.qualificationTypeId, 'qualificationTypeId')
@@ -89,7 +122,12 @@ export async function associateQualificationWithWorker(core: GatewayCore, input:
       method: 'associateQualificationWithWorker',
       operation: 'AssociateQualificationWithWorker',
       options,
-      input: { QualificationTypeId: input.qualificationTypeId, WorkerId: input.workerId, IntegerValue: value, SendNotification: input.sendNotification ?? false },
+      input: {
+        QualificationTypeId: input.qualificationTypeId,
+        WorkerId: input.workerId,
+        IntegerValue: value,
+        SendNotification: input.sendNotification ?? false,
+      },
     },
     (i) => core.client.send(new AssociateQualificationWithWorkerCommand(i)),
   );
@@ -103,14 +141,25 @@ export interface DisassociateQualificationInput {
   readonly reason?: string;
 }
 
-export async function disassociateQualificationFromWorker(core: GatewayCore, input: DisassociateQualificationInput, options?: CallOptions): Promise<MTurkOutcome<WorkerRef>> {
-  new Problems().nonEmpty(input.qualificationTypeId, 'qualificationTypeId').nonEmpty(input.workerId, 'workerId').throwIfAny('disassociateQualificationFromWorker input');
+export async function disassociateQualificationFromWorker(
+  core: GatewayCore,
+  input: DisassociateQualificationInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<WorkerRef>> {
+  new Problems()
+    .nonEmpty(input.qualificationTypeId, 'qualificationTypeId')
+    .nonEmpty(input.workerId, 'workerId')
+    .throwIfAny('disassociateQualificationFromWorker input');
   const outcome = await core.call(
     {
       method: 'disassociateQualificationFromWorker',
       operation: 'DisassociateQualificationFromWorker',
       options,
-      input: { QualificationTypeId: input.qualificationTypeId, WorkerId: input.workerId, ...(input.reason === undefined ? {} : { Reason: input.reason }) },
+      input: {
+        QualificationTypeId: input.qualificationTypeId,
+        WorkerId: input.workerId,
+        ...(input.reason === undefined ? {} : { Reason: input.reason }),
+      },
     },
     (i) => core.client.send(new DisassociateQualificationFromWorkerCommand(i)),
   );
@@ -125,8 +174,14 @@ export interface AccountBalance {
 }
 
 /** The balance; the sandbox always reports $10,000. */
-export async function getAccountBalance(core: GatewayCore, options?: CallOptions): Promise<MTurkOutcome<AccountBalance>> {
-  const outcome = await core.call({ method: 'getAccountBalance', operation: 'GetAccountBalance', options, input: {} }, (i) => core.client.send(new GetAccountBalanceCommand(i)));
+export async function getAccountBalance(
+  core: GatewayCore,
+  options?: CallOptions,
+): Promise<MTurkOutcome<AccountBalance>> {
+  const outcome = await core.call(
+    { method: 'getAccountBalance', operation: 'GetAccountBalance', options, input: {} },
+    (i) => core.client.send(new GetAccountBalanceCommand(i)),
+  );
   if (outcome.status !== 'ok') return outcome;
   const available = outcome.value.AvailableBalance ?? '0';
   const onHold = outcome.value.OnHoldBalance;
@@ -163,7 +218,11 @@ const NOTIFY_BATCH = 100;
  * the first batch is the outcome; a failure of a later batch is reported per worker as `NotSent`,
  * because earlier batches were already delivered.
  */
-export async function notifyWorkers(core: GatewayCore, input: NotifyWorkersInput, options?: CallOptions): Promise<MTurkOutcome<NotifyWorkersResult>> {
+export async function notifyWorkers(
+  core: GatewayCore,
+  input: NotifyWorkersInput,
+  options?: CallOptions,
+): Promise<MTurkOutcome<NotifyWorkersResult>> {
   new Problems()
     .text(input.subject, 'subject', 1, 200)
     .text(input.messageText, 'messageText', 1, 4_096)
@@ -174,12 +233,21 @@ export async function notifyWorkers(core: GatewayCore, input: NotifyWorkersInput
   for (let start = 0; start < input.workerIds.length; start += NOTIFY_BATCH) {
     const batch = input.workerIds.slice(start, start + NOTIFY_BATCH);
     const outcome = await core.call(
-      { method: 'notifyWorkers', operation: 'NotifyWorkers', options, input: { Subject: input.subject, MessageText: input.messageText, WorkerIds: batch } },
+      {
+        method: 'notifyWorkers',
+        operation: 'NotifyWorkers',
+        options,
+        input: { Subject: input.subject, MessageText: input.messageText, WorkerIds: batch },
+      },
       (i) => core.client.send(new NotifyWorkersCommand(i)),
     );
     if (outcome.status !== 'ok') {
       if (start === 0) return outcome;
-      failures.push(...input.workerIds.slice(start).map((workerId) => ({ workerId, code: 'NotSent' as const, message: outcome.message })));
+      failures.push(
+        ...input.workerIds
+          .slice(start)
+          .map((workerId) => ({ workerId, code: 'NotSent' as const, message: outcome.message })),
+      );
       break;
     }
     const batchFailures = (outcome.value.NotifyWorkersFailureStatuses ?? []).map((f) => ({

@@ -148,17 +148,54 @@ export type ErrorKind = (typeof ErrorKind)[keyof typeof ErrorKind];
 
 /** Error names the SDK itself classifies as throttling (smithy service-error-classification). */
 const THROTTLING_NAMES = new Set([
-  'ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'RequestThrottled',
-  'RequestThrottledException', 'ThrottledException', 'SlowDown', 'ProvisionedThroughputExceededException',
-  'LimitExceededException', 'BandwidthLimitExceeded', 'EC2ThrottledException', 'PriorRequestNotComplete',
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'ThrottledException',
+  'SlowDown',
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'PriorRequestNotComplete',
 ]);
 const CREDENTIAL_NAMES = new Set([
-  'CredentialsProviderError', 'UnrecognizedClientException', 'InvalidClientTokenId', 'ExpiredTokenException',
-  'ExpiredToken', 'InvalidSignatureException', 'SignatureDoesNotMatch', 'IncompleteSignature',
-  'MissingAuthenticationToken', 'MissingAuthenticationTokenException', 'AuthFailure', 'TokenRefreshRequired',
+  'CredentialsProviderError',
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'ExpiredTokenException',
+  'ExpiredToken',
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+  'MissingAuthenticationToken',
+  'MissingAuthenticationTokenException',
+  'AuthFailure',
+  'TokenRefreshRequired',
 ]);
-const TRANSIENT_NAMES = new Set(['ServiceFault', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ServiceUnavailable', 'InternalFailure']);
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+const TRANSIENT_NAMES = new Set([
+  'ServiceFault',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ServiceUnavailable',
+  'InternalFailure',
+]);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+]);
 
 /** The fields of an SDK error hitstate reads; everything is optional because anything can be thrown. */
 export interface SdkErrorShape {
@@ -167,7 +204,12 @@ export interface SdkErrorShape {
   readonly code?: string;
   readonly $fault?: 'client' | 'server';
   readonly TurkErrorCode?: string;
-  readonly $metadata?: { readonly httpStatusCode?: number; readonly requestId?: string; readonly attempts?: number; readonly totalRetryDelay?: number };
+  readonly $metadata?: {
+    readonly httpStatusCode?: number;
+    readonly requestId?: string;
+    readonly attempts?: number;
+    readonly totalRetryDelay?: number;
+  };
 }
 
 function asShape(err: unknown): SdkErrorShape {
@@ -221,10 +263,20 @@ export function mapSdkError(err: unknown, rules: RequestErrorRules = {}): MTurkF
   const kind = classifyError(err);
   const message = errorMessage(err);
   if (kind === 'throttled') {
-    return { status: 'throttled', message: `MTurk throttled the request after every retry: ${message}`, retryable: true, code: 'HST_ERR_MTURK_THROTTLED' };
+    return {
+      status: 'throttled',
+      message: `MTurk throttled the request after every retry: ${message}`,
+      retryable: true,
+      code: 'HST_ERR_MTURK_THROTTLED',
+    };
   }
   if (kind === 'unavailable') {
-    return { status: 'unavailable', message: `MTurk is unavailable: ${message}`, retryable: true, code: 'HST_ERR_MTURK_UNAVAILABLE' };
+    return {
+      status: 'unavailable',
+      message: `MTurk is unavailable: ${message}`,
+      retryable: true,
+      code: 'HST_ERR_MTURK_UNAVAILABLE',
+    };
   }
   return mapRequestError(err, rules);
 }
@@ -243,9 +295,19 @@ export function mapRequestError(err: unknown, rules: RequestErrorRules = {}): MT
   const text = `${turkErrorCode ?? ''} ${message}`;
   if (HIT_ALREADY_EXISTS.test(text)) {
     const hitId = parseHitIdFromMessage(message);
-    return { status: 'alreadyDone', message, retryable: false, code: 'HST_ERR_MTURK_REQUEST_INVALID', ...tc, ...(hitId ? { hitId } : {}) };
+    return {
+      status: 'alreadyDone',
+      message,
+      retryable: false,
+      code: 'HST_ERR_MTURK_REQUEST_INVALID',
+      ...tc,
+      ...(hitId ? { hitId } : {}),
+    };
   }
-  if (rules.tokenRepeatIsDone && /UniqueRequestToken|request token|duplicate|already (?:been )?(?:processed|used|sent|paid|exists)/i.test(text)) {
+  if (
+    rules.tokenRepeatIsDone &&
+    /UniqueRequestToken|request token|duplicate|already (?:been )?(?:processed|used|sent|paid|exists)/i.test(text)
+  ) {
     return { status: 'alreadyDone', message, retryable: false, code: 'HST_ERR_MTURK_REQUEST_INVALID', ...tc };
   }
   if (/insufficient ?funds|not have enough funds|enough money|InsufficientBalance/i.test(text)) {
@@ -261,5 +323,7 @@ export function mapRequestError(err: unknown, rules: RequestErrorRules = {}): MT
 /** True when MTurk refused a call because of the current state (assignment or HIT status). */
 export function isStateRefusal(failure: MTurkFailure): boolean {
   if (failure.status !== 'invalid' || failure.retryable) return false;
-  return /status of|InvalidAssignmentState|InvalidHITState|currently in the state/i.test(`${failure.turkErrorCode ?? ''} ${failure.message}`);
+  return /status of|InvalidAssignmentState|InvalidHITState|currently in the state/i.test(
+    `${failure.turkErrorCode ?? ''} ${failure.message}`,
+  );
 }

@@ -90,21 +90,38 @@ interface Problem {
 
 function checkLocales(locales: readonly Locale[], field: string, problems: Problem[]): void {
   locales.forEach((l, i) => {
-    if (!ISO_CODE.test(l.country)) problems.push({ field: `${field}[${i}].country`, message: `must be a two-letter ISO country code like "US", got ${JSON.stringify(l.country)}` });
+    if (!ISO_CODE.test(l.country))
+      problems.push({
+        field: `${field}[${i}].country`,
+        message: `must be a two-letter ISO country code like "US", got ${JSON.stringify(l.country)}`,
+      });
     if (l.subdivision !== undefined && !ISO_CODE.test(l.subdivision)) {
-      problems.push({ field: `${field}[${i}].subdivision`, message: `must be a two-letter ISO subdivision code like "CA", got ${JSON.stringify(l.subdivision)}` });
+      problems.push({
+        field: `${field}[${i}].subdivision`,
+        message: `must be a two-letter ISO subdivision code like "CA", got ${JSON.stringify(l.subdivision)}`,
+      });
     }
   });
 }
 
-function convertOne(req: LocalQualificationRequirement, field: string, problems: Problem[]): QualificationRequirement | undefined {
+function convertOne(
+  req: LocalQualificationRequirement,
+  field: string,
+  problems: Problem[],
+): QualificationRequirement | undefined {
   const label = req.name === undefined ? field : `${field} (${req.name})`;
   if (!ENTITY_ID.test(req.qualificationTypeId)) {
-    problems.push({ field: `${field}.qualificationTypeId`, message: `${label}: must be a resolved QualificationTypeId (uppercase letters and digits), got ${JSON.stringify(req.qualificationTypeId)}` });
+    problems.push({
+      field: `${field}.qualificationTypeId`,
+      message: `${label}: must be a resolved QualificationTypeId (uppercase letters and digits), got ${JSON.stringify(req.qualificationTypeId)}`,
+    });
     return undefined;
   }
   if (!Object.hasOwn(Comparator, req.comparator)) {
-    problems.push({ field: `${field}.comparator`, message: `${label}: must be one of ${Object.keys(Comparator).join(', ')}, got ${JSON.stringify(req.comparator)}` });
+    problems.push({
+      field: `${field}.comparator`,
+      message: `${label}: must be one of ${Object.keys(Comparator).join(', ')}, got ${JSON.stringify(req.comparator)}`,
+    });
     return undefined;
   }
   const out: QualificationRequirement = {
@@ -115,17 +132,32 @@ function convertOne(req: LocalQualificationRequirement, field: string, problems:
   const existence = req.comparator === 'Exists' || req.comparator === 'DoesNotExist';
   const many = req.comparator === 'In' || req.comparator === 'NotIn';
   if (req.locales !== undefined) {
-    if (req.qualificationTypeId !== SystemQualification.locale) problems.push({ field: `${field}.locales`, message: `${label}: locales are only allowed on the locale type ${SystemQualification.locale}` });
-    if (!['EqualTo', 'NotEqualTo', 'In', 'NotIn'].includes(req.comparator)) problems.push({ field: `${field}.comparator`, message: `${label}: locales need EqualTo, NotEqualTo, In or NotIn` });
-    if (!many && req.locales.length !== 1) problems.push({ field: `${field}.locales`, message: `${label}: ${req.comparator} takes exactly one locale` });
-    if (req.locales.length === 0 || req.locales.length > MAX_LOCALE_VALUES) problems.push({ field: `${field}.locales`, message: `${label}: needs 1 to ${MAX_LOCALE_VALUES} locales` });
+    if (req.qualificationTypeId !== SystemQualification.locale)
+      problems.push({
+        field: `${field}.locales`,
+        message: `${label}: locales are only allowed on the locale type ${SystemQualification.locale}`,
+      });
+    if (!['EqualTo', 'NotEqualTo', 'In', 'NotIn'].includes(req.comparator))
+      problems.push({
+        field: `${field}.comparator`,
+        message: `${label}: locales need EqualTo, NotEqualTo, In or NotIn`,
+      });
+    if (!many && req.locales.length !== 1)
+      problems.push({ field: `${field}.locales`, message: `${label}: ${req.comparator} takes exactly one locale` });
+    if (req.locales.length === 0 || req.locales.length > MAX_LOCALE_VALUES)
+      problems.push({ field: `${field}.locales`, message: `${label}: needs 1 to ${MAX_LOCALE_VALUES} locales` });
     checkLocales(req.locales, `${field}.locales`, problems);
-    if (req.value !== undefined) problems.push({ field: `${field}.value`, message: `${label}: give locales or value, not both` });
-    out.LocaleValues = req.locales.map((l) => ({ Country: l.country, ...(l.subdivision === undefined ? {} : { Subdivision: l.subdivision }) }));
+    if (req.value !== undefined)
+      problems.push({ field: `${field}.value`, message: `${label}: give locales or value, not both` });
+    out.LocaleValues = req.locales.map((l) => ({
+      Country: l.country,
+      ...(l.subdivision === undefined ? {} : { Subdivision: l.subdivision }),
+    }));
     return out;
   }
   if (existence) {
-    if (req.value !== undefined) problems.push({ field: `${field}.value`, message: `${label}: ${req.comparator} takes no value` });
+    if (req.value !== undefined)
+      problems.push({ field: `${field}.value`, message: `${label}: ${req.comparator} takes no value` });
     return out;
   }
   if (req.value === undefined) {
@@ -133,9 +165,16 @@ function convertOne(req: LocalQualificationRequirement, field: string, problems:
     return undefined;
   }
   const values = typeof req.value === 'number' ? [req.value] : [...req.value];
-  if (values.some((v) => !Number.isSafeInteger(v))) problems.push({ field: `${field}.value`, message: `${label}: values must be integers, got ${JSON.stringify(req.value)}` });
+  if (values.some((v) => !Number.isSafeInteger(v)))
+    problems.push({
+      field: `${field}.value`,
+      message: `${label}: values must be integers, got ${JSON.stringify(req.value)}`,
+    });
   if (many ? values.length === 0 || values.length > MAX_INTEGER_VALUES : values.length !== 1) {
-    problems.push({ field: `${field}.value`, message: `${label}: ${req.comparator} takes ${many ? `1 to ${MAX_INTEGER_VALUES} values` : 'exactly one value'}, got ${values.length}` });
+    problems.push({
+      field: `${field}.value`,
+      message: `${label}: ${req.comparator} takes ${many ? `1 to ${MAX_INTEGER_VALUES} values` : 'exactly one value'}, got ${values.length}`,
+    });
   }
   out.IntegerValues = values;
   return out;
@@ -164,7 +203,10 @@ export interface RequirementOptions {
  * ```
  * @throws HitstateError `HST_ERR_CONFIG_INVALID` listing every invalid field at once.
  */
-export function toQualificationRequirements(requirements: readonly LocalQualificationRequirement[], options: RequirementOptions): QualificationRequirement[] {
+export function toQualificationRequirements(
+  requirements: readonly LocalQualificationRequirement[],
+  options: RequirementOptions,
+): QualificationRequirement[] {
   const problems: Problem[] = [];
   const out: QualificationRequirement[] = [];
   requirements.forEach((req, i) => {
@@ -175,17 +217,29 @@ export function toQualificationRequirements(requirements: readonly LocalQualific
   if (options.environment === 'live' && !hasLocale && !options.skipLocaleRequirement) {
     const allowed = options.allowedLocales ?? DEFAULT_ALLOWED_LOCALES;
     checkLocales(allowed, 'allowedLocales', problems);
-    if (allowed.length === 0 || allowed.length > MAX_LOCALE_VALUES) problems.push({ field: 'allowedLocales', message: `needs 1 to ${MAX_LOCALE_VALUES} locales` });
+    if (allowed.length === 0 || allowed.length > MAX_LOCALE_VALUES)
+      problems.push({ field: 'allowedLocales', message: `needs 1 to ${MAX_LOCALE_VALUES} locales` });
     out.push({
       QualificationTypeId: SystemQualification.locale,
       Comparator: 'In',
-      LocaleValues: allowed.map((l) => ({ Country: l.country, ...(l.subdivision === undefined ? {} : { Subdivision: l.subdivision }) })),
+      LocaleValues: allowed.map((l) => ({
+        Country: l.country,
+        ...(l.subdivision === undefined ? {} : { Subdivision: l.subdivision }),
+      })),
       ActionsGuarded: ActionsGuarded.DiscoverPreviewAndAccept,
     });
   }
-  if (out.length > MAX_REQUIREMENTS) problems.push({ field: 'qualificationRequirements', message: `MTurk allows at most ${MAX_REQUIREMENTS} requirements per HIT type, got ${out.length} (including the automatic locale requirement on live)` });
+  if (out.length > MAX_REQUIREMENTS)
+    problems.push({
+      field: 'qualificationRequirements',
+      message: `MTurk allows at most ${MAX_REQUIREMENTS} requirements per HIT type, got ${out.length} (including the automatic locale requirement on live)`,
+    });
   if (problems.length > 0) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `invalid qualification requirements:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`, { field: problems[0]!.field, problems });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `invalid qualification requirements:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`,
+      { field: problems[0]!.field, problems },
+    );
   }
   return out;
 }

@@ -13,17 +13,27 @@ export const QUESTION_NAMESPACES = {
   externalQuestion: 'http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/ExternalQuestion.xsd',
   htmlQuestion: 'http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd',
   questionForm: 'http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2017-11-06/QuestionForm.xsd',
-  questionFormAnswers: 'http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd',
+  questionFormAnswers:
+    'http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd',
 } as const;
 
 /** MTurk's limit on question and answer documents, in bytes. */
 export const MAX_XML_BYTES = 65_535;
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', cdataPropName: '__cdata', suppressEmptyNode: true });
+const builder = new XMLBuilder({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  cdataPropName: '__cdata',
+  suppressEmptyNode: true,
+});
 
 function checkFrameHeight(frameHeight: number): number {
   if (!Number.isSafeInteger(frameHeight) || frameHeight < 0) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `frameHeight must be a non-negative integer of pixels (0 = fit the worker's window), got ${frameHeight}`, { field: 'frameHeight' });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `frameHeight must be a non-negative integer of pixels (0 = fit the worker's window), got ${frameHeight}`,
+      { field: 'frameHeight' },
+    );
   }
   return frameHeight;
 }
@@ -31,7 +41,11 @@ function checkFrameHeight(frameHeight: number): number {
 function checkSize(xml: string, what: string): string {
   const bytes = Buffer.byteLength(xml, 'utf8');
   if (bytes > MAX_XML_BYTES) {
-    throw new HitstateError('HST_ERR_XML_TOO_LARGE', `${what} is ${bytes} bytes; MTurk accepts at most ${MAX_XML_BYTES}. Host the content on the task server (ExternalQuestion) instead.`, { field: 'question' });
+    throw new HitstateError(
+      'HST_ERR_XML_TOO_LARGE',
+      `${what} is ${bytes} bytes; MTurk accepts at most ${MAX_XML_BYTES}. Host the content on the task server (ExternalQuestion) instead.`,
+      { field: 'question' },
+    );
   }
   return xml;
 }
@@ -61,14 +75,26 @@ export function buildExternalQuestion(url: string, frameHeight = 0, options: Ext
   try {
     parsed = new URL(url);
   } catch {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `the task URL must be an absolute URL, got ${JSON.stringify(url)}`, { field: 'externalUrl' });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `the task URL must be an absolute URL, got ${JSON.stringify(url)}`,
+      { field: 'externalUrl' },
+    );
   }
   const allowed = options.allowHttp ? ['https:', 'http:'] : ['https:'];
   if (!allowed.includes(parsed.protocol)) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `MTurk requires an https task URL, got ${JSON.stringify(url)}; serve the task over HTTPS (plain http works only against a custom endpoint)`, { field: 'externalUrl' });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `MTurk requires an https task URL, got ${JSON.stringify(url)}; serve the task over HTTPS (plain http works only against a custom endpoint)`,
+      { field: 'externalUrl' },
+    );
   }
   const xml = builder.build({
-    ExternalQuestion: { '@_xmlns': QUESTION_NAMESPACES.externalQuestion, ExternalURL: url, FrameHeight: checkFrameHeight(frameHeight) },
+    ExternalQuestion: {
+      '@_xmlns': QUESTION_NAMESPACES.externalQuestion,
+      ExternalURL: url,
+      FrameHeight: checkFrameHeight(frameHeight),
+    },
   }) as string;
   return checkSize(xml, 'the ExternalQuestion');
 }
@@ -87,7 +113,11 @@ function cdataSections(text: string): string[] {
  */
 export function buildHTMLQuestion(html: string, frameHeight = 0): string {
   const xml = builder.build({
-    HTMLQuestion: { '@_xmlns': QUESTION_NAMESPACES.htmlQuestion, HTMLContent: { __cdata: cdataSections(html) }, FrameHeight: checkFrameHeight(frameHeight) },
+    HTMLQuestion: {
+      '@_xmlns': QUESTION_NAMESPACES.htmlQuestion,
+      HTMLContent: { __cdata: cdataSections(html) },
+      FrameHeight: checkFrameHeight(frameHeight),
+    },
   }) as string;
   return checkSize(xml, 'the HTMLQuestion');
 }

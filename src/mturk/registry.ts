@@ -56,10 +56,18 @@ export class GatewayRegistry {
     const existing = this.#entries.get(key);
     if (existing && !existing.gateway.closed) {
       if (existing.identity !== identityOf(spec)) {
-        throw new HitstateError('HST_ERR_CONFIG_INVALID', `requester "${spec.name}" on ${resolveEndpoint(spec)} is already in use with ${existing.identity.split('|')[0]}; one requester name must always use the same credentials (use another name for another account)`, { field: 'requester.credentials' });
+        throw new HitstateError(
+          'HST_ERR_CONFIG_INVALID',
+          `requester "${spec.name}" on ${resolveEndpoint(spec)} is already in use with ${existing.identity.split('|')[0]}; one requester name must always use the same credentials (use another name for another account)`,
+          { field: 'requester.credentials' },
+        );
       }
       if (options !== undefined && !sameOptions(existing.options, options)) {
-        throw new HitstateError('HST_ERR_CONFIG_INVALID', `the gateway of requester "${spec.name}" on ${resolveEndpoint(spec)} already exists with other options; options apply when it is created (close it first to change them)`, { field: 'options' });
+        throw new HitstateError(
+          'HST_ERR_CONFIG_INVALID',
+          `the gateway of requester "${spec.name}" on ${resolveEndpoint(spec)} already exists with other options; options apply when it is created (close it first to change them)`,
+          { field: 'options' },
+        );
       }
       return existing.gateway;
     }

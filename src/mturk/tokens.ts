@@ -31,13 +31,18 @@ const TOKEN_SHAPE = /^hs-[a-z]+-[0-9a-f]{32}$/;
 
 function requirePart(value: string | number, field: string): string {
   const text = String(value);
-  if (text.length === 0) throw new HitstateError('HST_ERR_CONFIG_INVALID', `${field} must not be empty when deriving a request token`, { field });
+  if (text.length === 0)
+    throw new HitstateError('HST_ERR_CONFIG_INVALID', `${field} must not be empty when deriving a request token`, {
+      field,
+    });
   return text;
 }
 
 /** Derives a token from a purpose and its identifying parts (order matters). */
 export function requestToken(purpose: TokenPurpose, parts: readonly (string | number)[]): string {
-  const digest = createHash('sha256').update(JSON.stringify(['hitstate-token-v1', purpose, ...parts.map(String)])).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify(['hitstate-token-v1', purpose, ...parts.map(String)]))
+    .digest('hex');
   return `hs-${purpose}-${digest.slice(0, 32)}`;
 }
 
@@ -62,12 +67,21 @@ export function hitToken(runId: string, unitId: string, attempt = 0): string {
  * @defaultValue key `"bonus"`
  */
 export function bonusToken(runId: string, unitId: string, workerId: string, key = 'bonus'): string {
-  return requestToken(TokenPurpose.bonus, [requirePart(runId, 'runId'), requirePart(unitId, 'unitId'), requirePart(workerId, 'workerId'), requirePart(key, 'key')]);
+  return requestToken(TokenPurpose.bonus, [
+    requirePart(runId, 'runId'),
+    requirePart(unitId, 'unitId'),
+    requirePart(workerId, 'workerId'),
+    requirePart(key, 'key'),
+  ]);
 }
 
 /** The token for a compensation HIT paying `workerId` outside an assignment. */
 export function compensationToken(runId: string, workerId: string, key: string): string {
-  return requestToken(TokenPurpose.compensation, [requirePart(runId, 'runId'), requirePart(workerId, 'workerId'), requirePart(key, 'key')]);
+  return requestToken(TokenPurpose.compensation, [
+    requirePart(runId, 'runId'),
+    requirePart(workerId, 'workerId'),
+    requirePart(key, 'key'),
+  ]);
 }
 
 /** True when `token` has the shape hitstate's token functions produce. */
@@ -82,7 +96,11 @@ export function isHitstateToken(token: string): boolean {
  */
 export function assertValidToken(token: string, field = 'uniqueRequestToken'): string {
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `${field} must be 1 to ${MAX_TOKEN_LENGTH} characters, got ${token.length}`, { field });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `${field} must be 1 to ${MAX_TOKEN_LENGTH} characters, got ${token.length}`,
+      { field },
+    );
   }
   return token;
 }

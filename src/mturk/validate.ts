@@ -19,17 +19,29 @@ export class Problems {
   /** A text of `min` to `max` characters. */
   text(value: unknown, field: string, min: number, max: number): this {
     if (typeof value !== 'string') return this.check(true, field, `must be a string, got ${typeof value}`);
-    return this.check(value.length < min || value.length > max, field, `must be ${min} to ${max} characters, got ${value.length}`);
+    return this.check(
+      value.length < min || value.length > max,
+      field,
+      `must be ${min} to ${max} characters, got ${value.length}`,
+    );
   }
 
   /** An integer in `[min, max]`. */
   integer(value: unknown, field: string, min: number, max: number): this {
-    return this.check(!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max, field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    return this.check(
+      !Number.isSafeInteger(value) || (value as number) < min || (value as number) > max,
+      field,
+      `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
   }
 
   /** A non-empty string (ids are checked by MTurk itself, which knows the environment's formats). */
   nonEmpty(value: unknown, field: string): this {
-    return this.check(typeof value !== 'string' || value.length === 0, field, `must be a non-empty string, got ${JSON.stringify(value)}`);
+    return this.check(
+      typeof value !== 'string' || value.length === 0,
+      field,
+      `must be a non-empty string, got ${JSON.stringify(value)}`,
+    );
   }
 
   /**
@@ -38,7 +50,10 @@ export class Problems {
   throwIfAny(what: string): void {
     if (this.#list.length === 0) return;
     const lines = this.#list.map((p) => `  ${p.field}: ${p.message}`).join('\n');
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `invalid ${what}:\n${lines}`, { field: this.#list[0]!.field, problems: [...this.#list] });
+    throw new HitstateError('HST_ERR_CONFIG_INVALID', `invalid ${what}:\n${lines}`, {
+      field: this.#list[0]!.field,
+      problems: [...this.#list],
+    });
   }
 }
 

@@ -73,7 +73,8 @@ export class Activity {
         return (...args: unknown[]) => {
           const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
           if (result instanceof Promise) return this.#count(result);
-          if (result !== null && typeof result === 'object' && Symbol.asyncIterator in result) return this.#countPages(result as AsyncGenerator<unknown>);
+          if (result !== null && typeof result === 'object' && Symbol.asyncIterator in result)
+            return this.#countPages(result as AsyncGenerator<unknown>);
           return result;
         };
       },

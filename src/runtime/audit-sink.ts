@@ -9,7 +9,11 @@ import type { Store } from '../store/open-store.js';
 import type { RuntimeEventBus } from './events.js';
 
 /** The run an audited call belongs to: by its token, its HIT or its assignment. */
-function runOf(store: Store, event: MTurkCallEvent, runOfAssignment: (assignmentId: string) => string | null): string | null {
+function runOf(
+  store: Store,
+  event: MTurkCallEvent,
+  runOfAssignment: (assignmentId: string) => string | null,
+): string | null {
   if (event.token !== undefined) {
     const intent = store.outbox.intentByToken(event.token);
     if (intent !== undefined) return intent.runId;
@@ -27,7 +31,12 @@ function runOf(store: Store, event: MTurkCallEvent, runOfAssignment: (assignment
  * A listener for `gateway.events` `mturk.call`. Never throws: a store that is closed or refuses
  * the entry is reported through `onError`.
  */
-export function auditSink(store: Store, events: RuntimeEventBus, runOfAssignment: (assignmentId: string) => string | null, onError: (error: unknown) => void): (event: MTurkCallEvent) => void {
+export function auditSink(
+  store: Store,
+  events: RuntimeEventBus,
+  runOfAssignment: (assignmentId: string) => string | null,
+  onError: (error: unknown) => void,
+): (event: MTurkCallEvent) => void {
   return (event) => {
     let runId: string | null = null;
     try {

@@ -29,14 +29,16 @@ export interface CleanupReport {
 export async function cleanupRun(runtime: Runtime, runId: string): Promise<CleanupReport> {
   const record = runtime.store.runs.require(runId);
   const loaded = runtime.loaded(runId);
-  if (loaded !== undefined && loaded.status() !== 'done' && loaded.status() !== 'failed') await runtime.expireRun(runId, { wait: false });
+  if (loaded !== undefined && loaded.status() !== 'done' && loaded.status() !== 'failed')
+    await runtime.expireRun(runId, { wait: false });
   const gw = runtime.gateway(record.requesterName);
   const hits = orThrow(await gw.listHITs({ lane: 'lifecycle' }), { operation: 'ListHITs' }) as HITInfo[];
   const expired: string[] = [];
   const disposed: string[] = [];
   const kept: Array<{ hitId: string; reason: string }> = [];
   for (const hit of hits) {
-    if (hit.annotation?.runId !== runId || hit.annotation.purpose !== undefined || hit.hitStatus === 'Disposed') continue;
+    if (hit.annotation?.runId !== runId || hit.annotation.purpose !== undefined || hit.hitStatus === 'Disposed')
+      continue;
     if (hit.hitStatus === 'Assignable' || hit.hitStatus === 'Unassignable') {
       const outcome = await gw.expireHIT(hit.hitId);
       if (outcome.status === 'ok' || outcome.status === 'alreadyDone') expired.push(hit.hitId);
@@ -46,7 +48,12 @@ export async function cleanupRun(runtime: Runtime, runId: string): Promise<Clean
       disposed.push(hit.hitId);
       if (runtime.store.hits.get(hit.hitId) !== undefined) runtime.store.hits.observe(hit.hitId, 'Disposed');
     } else {
-      kept.push({ hitId: hit.hitId, reason: isStateRefusal(deleted) ? 'a worker still holds it or a submission awaits review; review it, then clean up again' : deleted.message });
+      kept.push({
+        hitId: hit.hitId,
+        reason: isStateRefusal(deleted)
+          ? 'a worker still holds it or a submission awaits review; review it, then clean up again'
+          : deleted.message,
+      });
     }
   }
   await runtime.store.flush();

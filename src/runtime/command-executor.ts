@@ -60,7 +60,8 @@ export class CommandExecutor {
       .catch((err: unknown): CommandResult => {
         const reason = err instanceof Error ? err.message : String(err);
         // Calls cut short by close() are re-issued on resume: not an error to report, nor a failure to tell.
-        if (this.#closed && isHitstateError(err, 'HST_ERR_MTURK_UNAVAILABLE')) return { commandId: command.commandId, status: 'failed', reason, retryable: true };
+        if (this.#closed && isHitstateError(err, 'HST_ERR_MTURK_UNAVAILABLE'))
+          return { commandId: command.commandId, status: 'failed', reason, retryable: true };
         run.services.reportError(err);
         // The actor must not wait forever on a command that threw: it hears of a retryable failure and retries on its own schedule.
         const failure = failureEventOf(command, reason, run.services.clock.now());
@@ -134,7 +135,11 @@ export class CommandExecutor {
       case 'sendBonus':
         return performReview(run, command, this);
       default:
-        throw new HitstateError('HST_ERR_RUN_STATE', `unknown command kind ${JSON.stringify((command as Command).kind)}; the machines and the runtime are out of step`, { runId: run.runId });
+        throw new HitstateError(
+          'HST_ERR_RUN_STATE',
+          `unknown command kind ${JSON.stringify((command as Command).kind)}; the machines and the runtime are out of step`,
+          { runId: run.runId },
+        );
     }
   }
 }
@@ -160,5 +165,11 @@ function failureEventOf(command: Command, reason: string, at: number): TaskRunEv
 
 /** Reports a failed command on the bus. */
 export function reportCommandFailure(run: RunPort, command: Command, reason: string, retryable: boolean): void {
-  run.services.events.emit('command.failed', { runId: run.runId, command, reason, retryable, at: run.services.clock.now() });
+  run.services.events.emit('command.failed', {
+    runId: run.runId,
+    command,
+    reason,
+    retryable,
+    at: run.services.clock.now(),
+  });
 }

@@ -23,7 +23,10 @@ export interface CompensationInput {
 }
 
 /** Creates (or finds again) the compensation HIT through the outbox. The recorded result is `{ hitId }`. */
-export function performCompensation(services: RuntimeServices, input: CompensationInput): Promise<IntentOutcome<unknown>> {
+export function performCompensation(
+  services: RuntimeServices,
+  input: CompensationInput,
+): Promise<IntentOutcome<unknown>> {
   const gw = services.gatewayFor(input.requester);
   return performIntent(services, {
     money: 'compensation',
@@ -35,15 +38,35 @@ export function performCompensation(services: RuntimeServices, input: Compensati
       amountUsd: input.amountUsd,
       args: { compensation: true, reason: input.reason, key: input.key, requester: input.requester },
     },
-    call: () => gw.createCompensationHIT({ workerId: input.workerId, rewardUsd: input.amountUsd, reason: input.reason, runId: input.runId, key: input.key }),
-    record: (value, result) => ({ hitId: (value as { hitId?: string } | undefined)?.hitId ?? (result.status === 'alreadyDone' ? (result.hitId ?? null) : null) }),
+    call: () =>
+      gw.createCompensationHIT({
+        workerId: input.workerId,
+        rewardUsd: input.amountUsd,
+        reason: input.reason,
+        runId: input.runId,
+        key: input.key,
+      }),
+    record: (value, result) => ({
+      hitId:
+        (value as { hitId?: string } | undefined)?.hitId ??
+        (result.status === 'alreadyDone' ? (result.hitId ?? null) : null),
+    }),
   });
 }
 
 /** The compensation an intent was recorded for, or undefined when it is not a compensation. */
 export function compensationOfIntent(intent: IntentRecord): CompensationInput | undefined {
   const args = intent.args as { compensation?: unknown; reason?: unknown; key?: unknown; requester?: unknown };
-  if (intent.kind !== 'bonus' || args.compensation !== true || intent.workerId === null || intent.amountUsd === null) return undefined;
-  if (typeof args.reason !== 'string' || typeof args.key !== 'string' || typeof args.requester !== 'string') return undefined;
-  return { runId: intent.runId, workerId: intent.workerId, amountUsd: intent.amountUsd, reason: args.reason, key: args.key, requester: args.requester };
+  if (intent.kind !== 'bonus' || args.compensation !== true || intent.workerId === null || intent.amountUsd === null)
+    return undefined;
+  if (typeof args.reason !== 'string' || typeof args.key !== 'string' || typeof args.requester !== 'string')
+    return undefined;
+  return {
+    runId: intent.runId,
+    workerId: intent.workerId,
+    amountUsd: intent.amountUsd,
+    reason: args.reason,
+    key: args.key,
+    requester: args.requester,
+  };
 }

@@ -41,7 +41,8 @@ export class Disposal {
       const hitId = run.unit(unitId)?.context.hitId ?? null;
       if (hitId !== null) this.#consider(hitId, unitId, snapshot);
     } else {
-      for (const [hitId, record] of hitsOf(snapshot)) if (record.unitId !== null) this.#consider(hitId, record.unitId, snapshot);
+      for (const [hitId, record] of hitsOf(snapshot))
+        if (record.unitId !== null) this.#consider(hitId, record.unitId, snapshot);
     }
     if (run.status() === 'done' && !this.#swept && this.#underWay.size === 0) {
       this.#swept = true;
@@ -87,7 +88,8 @@ export class Disposal {
       if (both.status === 'ok') return this.#record(hitId, both.value.disposed);
       outcome = both;
     }
-    if (outcome.status === 'ok' || outcome.status === 'alreadyDone' || outcome.status === 'notFound') return this.#record(hitId, true);
+    if (outcome.status === 'ok' || outcome.status === 'alreadyDone' || outcome.status === 'notFound')
+      return this.#record(hitId, true);
     return this.#record(hitId, false);
   }
 
@@ -120,22 +122,45 @@ export class Disposal {
         for (const hit of listed.value) {
           if (hit.annotation?.runId !== run.runId || hit.annotation.purpose !== undefined) continue;
           if (hit.hitStatus === 'Assignable' || hit.hitStatus === 'Unassignable') {
-            events.emit('drift.found', { runId: run.runId, kind: DriftKind.hitStatusDiffers, message: `HIT ${hit.hitId} was still ${hit.hitStatus} after the run ended; expiring it`, hitId: hit.hitId, action: 'adopted' });
+            events.emit('drift.found', {
+              runId: run.runId,
+              kind: DriftKind.hitStatusDiffers,
+              message: `HIT ${hit.hitId} was still ${hit.hitStatus} after the run ended; expiring it`,
+              hitId: hit.hitId,
+              action: 'adopted',
+            });
             await run.gateway.expireHIT(hit.hitId);
           }
           const unitId = pool.get(hit.hitId)?.unitId ?? null;
           const status = unitId === null ? undefined : unitEntryOf(snapshot, unitId)?.status;
           if (unitId === null || (status !== undefined && DISPOSABLE.has(status))) {
             if (await this.#dispose(hit.hitId)) disposed.push(hit.hitId);
-            else kept.push({ hitId: hit.hitId, reason: 'MTurk refused to dispose it yet (an assignment is pending or awaits review)' });
+            else
+              kept.push({
+                hitId: hit.hitId,
+                reason: 'MTurk refused to dispose it yet (an assignment is pending or awaits review)',
+              });
           } else {
-            kept.push({ hitId: hit.hitId, reason: status === 'rejected' ? 'rejected: kept so the rejection can still be overridden' : `unit ${unitId} is ${status ?? 'unknown'}: awaiting review` });
+            kept.push({
+              hitId: hit.hitId,
+              reason:
+                status === 'rejected'
+                  ? 'rejected: kept so the rejection can still be overridden'
+                  : `unit ${unitId} is ${status ?? 'unknown'}: awaiting review`,
+            });
           }
         }
       }
     }
-    for (const hit of store.hits.ofRun(run.runId)) if (hit.status === 'Disposed' && !disposed.includes(hit.id)) disposed.push(hit.id);
+    for (const hit of store.hits.ofRun(run.runId))
+      if (hit.status === 'Disposed' && !disposed.includes(hit.id)) disposed.push(hit.id);
     const report: DisposalReport = { disposed, kept };
-    events.emit('run.progress', { runId: run.runId, status: run.status(), counts: run.supervisor().context.counts, at: clock.now(), disposal: report });
+    events.emit('run.progress', {
+      runId: run.runId,
+      status: run.status(),
+      counts: run.supervisor().context.counts,
+      at: clock.now(),
+      disposal: report,
+    });
   }
 }

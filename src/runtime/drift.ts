@@ -37,8 +37,17 @@ export async function checkDrift(run: RunHost): Promise<DriftReport> {
     const listed = await run.gateway.listHITsForHITType({ hitTypeId }, { lane: 'polling' });
     if (listed.status !== 'ok') incomplete = true;
     else {
-      const onMTurk = new Map(listed.value.filter((h) => h.annotation?.runId === run.runId && h.annotation.purpose === undefined).map((h) => [h.hitId, h]));
-      const unconfirmedUnits = new Set(store.outbox.unconfirmedIntents(run.runId).filter((i) => i.kind === 'createHIT').map((i) => i.unitId));
+      const onMTurk = new Map(
+        listed.value
+          .filter((h) => h.annotation?.runId === run.runId && h.annotation.purpose === undefined)
+          .map((h) => [h.hitId, h]),
+      );
+      const unconfirmedUnits = new Set(
+        store.outbox
+          .unconfirmedIntents(run.runId)
+          .filter((i) => i.kind === 'createHIT')
+          .map((i) => i.unitId),
+      );
       for (const [hitId, hit] of onMTurk) {
         const stored = store.hits.get(hitId);
         if (stored === undefined) {
@@ -54,14 +63,25 @@ export async function checkDrift(run: RunHost): Promise<DriftReport> {
           continue;
         }
         if (stored.status !== null && stored.status !== hit.hitStatus && stored.status !== 'Disposed') {
-          found({ runId: run.runId, kind: DriftKind.hitStatusDiffers, message: `HIT ${hitId} is ${hit.hitStatus} on MTurk, the store last saw ${stored.status}; the status sync delivers it`, hitId, action: 'reported' });
+          found({
+            runId: run.runId,
+            kind: DriftKind.hitStatusDiffers,
+            message: `HIT ${hitId} is ${hit.hitStatus} on MTurk, the store last saw ${stored.status}; the status sync delivers it`,
+            hitId,
+            action: 'reported',
+          });
         }
         const record = hitOf(sup, hitId);
-        const unitStatus = record?.unitId === undefined || record.unitId === null ? undefined : unitEntryOf(sup, record.unitId)?.status;
-        const submitted = (hit.hitStatus === 'Reviewable' || hit.hitStatus === 'Reviewing') && hit.assignmentsAvailable === 0;
+        const unitStatus =
+          record?.unitId === undefined || record.unitId === null ? undefined : unitEntryOf(sup, record.unitId)?.status;
+        const submitted =
+          (hit.hitStatus === 'Reviewable' || hit.hitStatus === 'Reviewing') && hit.assignmentsAvailable === 0;
         if (submitted && record !== undefined) {
-          const agentId = record.unitId === null ? null : run.unit(record.unitId)?.context.agentId ?? null;
-          const hasData = agentId !== null && store.agents.get(agentId) !== undefined && store.agents.submission(agentId) !== undefined;
+          const agentId = record.unitId === null ? null : (run.unit(record.unitId)?.context.agentId ?? null);
+          const hasData =
+            agentId !== null &&
+            store.agents.get(agentId) !== undefined &&
+            store.agents.submission(agentId) !== undefined;
           if (!hasData && unitStatus !== 'expired') {
             found({
               runId: run.runId,
@@ -76,7 +96,13 @@ export async function checkDrift(run: RunHost): Promise<DriftReport> {
       }
       for (const stored of store.hits.ofRun(run.runId)) {
         if (onMTurk.has(stored.id) || stored.status === 'Disposed') continue;
-        found({ runId: run.runId, kind: DriftKind.hitMissingOnMTurk, message: `HIT ${stored.id} is in the store (last seen ${stored.status ?? 'never'}) but not listed on MTurk; the status sync confirms it with GetHIT`, hitId: stored.id, action: 'reported' });
+        found({
+          runId: run.runId,
+          kind: DriftKind.hitMissingOnMTurk,
+          message: `HIT ${stored.id} is in the store (last seen ${stored.status ?? 'never'}) but not listed on MTurk; the status sync confirms it with GetHIT`,
+          hitId: stored.id,
+          action: 'reported',
+        });
       }
     }
   }
@@ -94,8 +120,12 @@ export async function checkDrift(run: RunHost): Promise<DriftReport> {
       incomplete = true;
       continue;
     }
-    const confirmedCents = intents.filter((i) => i.state === 'confirmed').reduce((n, i) => n + toCents(i.amountUsd ?? '0', 'amountUsd'), 0);
-    const openCents = intents.filter((i) => i.state === 'pending' || i.state === 'sent').reduce((n, i) => n + toCents(i.amountUsd ?? '0', 'amountUsd'), 0);
+    const confirmedCents = intents
+      .filter((i) => i.state === 'confirmed')
+      .reduce((n, i) => n + toCents(i.amountUsd ?? '0', 'amountUsd'), 0);
+    const openCents = intents
+      .filter((i) => i.state === 'pending' || i.state === 'sent')
+      .reduce((n, i) => n + toCents(i.amountUsd ?? '0', 'amountUsd'), 0);
     if (paid.value.totalCents !== confirmedCents) {
       const explained = paid.value.totalCents <= confirmedCents + openCents && paid.value.totalCents >= confirmedCents;
       found({

@@ -176,5 +176,7 @@ export class RuntimeEventBus extends EventEmitter<RuntimeEvents> {
 /** The default for listener errors: a process warning naming the event. */
 export function warnListenerError(error: unknown, event: string): void {
   const message = error instanceof Error ? error.message : String(error);
-  process.emitWarning(`a runtime '${event}' listener threw: ${message}; the runtime carried on`, { code: 'HSTWRN_RUNTIME_LISTENER' });
+  process.emitWarning(`a runtime '${event}' listener threw: ${message}; the runtime carried on`, {
+    code: 'HSTWRN_RUNTIME_LISTENER',
+  });
 }

@@ -27,7 +27,13 @@ export class RuntimeGateways {
   readonly #onAudit: (event: MTurkCallEvent) => void;
   readonly #onError: (err: unknown) => void;
 
-  constructor(options: ResolvedRuntimeOptions, store: Store, activity: Activity, onAudit: (event: MTurkCallEvent) => void, onError: (err: unknown) => void) {
+  constructor(
+    options: ResolvedRuntimeOptions,
+    store: Store,
+    activity: Activity,
+    onAudit: (event: MTurkCallEvent) => void,
+    onError: (err: unknown) => void,
+  ) {
     this.#options = options;
     this.#store = store;
     this.#activity = activity;
@@ -47,7 +53,11 @@ export class RuntimeGateways {
     const configured = this.#memory.get(requesterName) ?? this.#options.requesters.get(requesterName);
     const credentials = configured?.credentials ?? this.#store.requesters.get(requesterName)?.credentialSource;
     if (credentials === undefined) {
-      throw new HitstateError('HST_ERR_CONFIG_INVALID', `requester "${requesterName}" is unknown to this runtime and its store; pass it in createRuntime({ requesters })`, { field: 'requester' });
+      throw new HitstateError(
+        'HST_ERR_CONFIG_INVALID',
+        `requester "${requesterName}" is unknown to this runtime and its store; pass it in createRuntime({ requesters })`,
+        { field: 'requester' },
+      );
     }
     const env = this.#options.environment;
     const spec: RequesterSpec = {
@@ -79,7 +89,8 @@ export class RuntimeGateways {
     resolveRuntimeOptions({ environment: this.#options.environment, requester });
     if (requester.credentials.kind === 'static') {
       this.#memory.set(requester.name, requester);
-      if (this.#store.requesters.get(requester.name) === undefined) this.#store.requesters.put({ name: requester.name, credentialSource: { kind: 'defaultChain' } });
+      if (this.#store.requesters.get(requester.name) === undefined)
+        this.#store.requesters.put({ name: requester.name, credentialSource: { kind: 'defaultChain' } });
     } else {
       this.#memory.delete(requester.name);
       this.#store.requesters.put({ name: requester.name, credentialSource: requester.credentials });
@@ -93,7 +104,11 @@ export class RuntimeGateways {
 
   /** Whether a requester is known (options, registration or store). */
   knows(requesterName: string): boolean {
-    return this.#memory.has(requesterName) || this.#options.requesters.has(requesterName) || this.#store.requesters.get(requesterName) !== undefined;
+    return (
+      this.#memory.has(requesterName) ||
+      this.#options.requesters.has(requesterName) ||
+      this.#store.requesters.get(requesterName) !== undefined
+    );
   }
 
   /** HTTP requests under way over every gateway. */

@@ -28,10 +28,19 @@ const SETUP_ATTEMPTS = 5;
 const SETUP_BACKOFF_MS = 30_000;
 
 const ok = (commandId: string): CommandResult => ({ commandId, status: 'ok' });
-const failed = (commandId: string, reason: string, retryable: boolean): CommandResult => ({ commandId, status: 'failed', reason, retryable });
+const failed = (commandId: string, reason: string, retryable: boolean): CommandResult => ({
+  commandId,
+  status: 'failed',
+  reason,
+  retryable,
+});
 
 /** Qualifications and HIT type; a retryable failure is tried again with backoff before the run is told. */
-export async function performSetup(run: RunPort, command: SetUpResourcesCommand, executor: CommandExecutor): Promise<CommandResult> {
+export async function performSetup(
+  run: RunPort,
+  command: SetUpResourcesCommand,
+  executor: CommandExecutor,
+): Promise<CommandResult> {
   const { store, clock, options } = run.services;
   for (let attempt = 1; ; attempt++) {
     const result = await setUpRunResources(store, run.gateway, run.requesterName, run.config, options.environment);
@@ -60,7 +69,15 @@ interface RecordedHit {
 export function recordHit(run: RunPort, hit: RecordedHit): void {
   const { store } = run.services;
   if (store.hits.get(hit.hitId) !== undefined) return;
-  store.hits.add({ hitId: hit.hitId, runId: run.runId, link: hit.link, assignmentDurationSec: run.config.assignmentDurationSec, expiresAt: hit.expiresAt, createdAt: hit.createdAt, status: 'Assignable' });
+  store.hits.add({
+    hitId: hit.hitId,
+    runId: run.runId,
+    link: hit.link,
+    assignmentDurationSec: run.config.assignmentDurationSec,
+    expiresAt: hit.expiresAt,
+    createdAt: hit.createdAt,
+    status: 'Assignable',
+  });
 }
 
 /** CreateHITWithHITType through the outbox: intent on disk, token from run, unit and attempt. */
@@ -68,7 +85,14 @@ export async function performLaunch(run: RunPort, command: LaunchHITCommand): Pr
   const { clock } = run.services;
   const hitTypeId = run.supervisor().context.hitTypeId;
   if (hitTypeId === null) {
-    run.send({ type: 'launch.failed', unitId: command.unitId, commandId: command.commandId, reason: 'the run has no HIT type yet', retryable: true, at: clock.now() });
+    run.send({
+      type: 'launch.failed',
+      unitId: command.unitId,
+      commandId: command.commandId,
+      reason: 'the run has no HIT type yet',
+      retryable: true,
+      at: clock.now(),
+    });
     return failed(command.commandId, 'no HIT type', true);
   }
   const token = hitToken(run.runId, command.unitId, command.attempt);
@@ -83,7 +107,13 @@ export async function performLaunch(run: RunPort, command: LaunchHITCommand): Pr
       unitId: command.unitId,
       token,
       amountUsd: run.config.reward,
-      args: { HITTypeId: hitTypeId, ExternalURL: taskUrl, FrameHeight: run.config.frameHeight, LifetimeInSeconds: lifetimeSec, attempt: command.attempt },
+      args: {
+        HITTypeId: hitTypeId,
+        ExternalURL: taskUrl,
+        FrameHeight: run.config.frameHeight,
+        LifetimeInSeconds: lifetimeSec,
+        attempt: command.attempt,
+      },
     },
     call: () =>
       run.gateway.createHITWithHITType({
@@ -98,28 +128,59 @@ export async function performLaunch(run: RunPort, command: LaunchHITCommand): Pr
     record: (value, outcome) => {
       const now = clock.now();
       if (value !== undefined) {
-        return { hitId: value.hit.hitId, link: value.previewUrl, expiresAt: value.hit.expiresAtMs ?? now + lifetimeSec * 1000, createdAt: value.hit.createdAtMs ?? now };
+        return {
+          hitId: value.hit.hitId,
+          link: value.previewUrl,
+          expiresAt: value.hit.expiresAtMs ?? now + lifetimeSec * 1000,
+          createdAt: value.hit.createdAtMs ?? now,
+        };
       }
       const hitId = outcome.status === 'alreadyDone' ? (outcome.hitId ?? null) : null;
-      return { hitId, link: previewUrl(run.gateway.workerSite, hitTypeId), expiresAt: now + lifetimeSec * 1000, createdAt: now };
+      return {
+        hitId,
+        link: previewUrl(run.gateway.workerSite, hitTypeId),
+        expiresAt: now + lifetimeSec * 1000,
+        createdAt: now,
+      };
     },
     checkOld: () => findLaunchedHit(run, hitTypeId, command.unitId),
   });
   if (outcome.status === 'failed') {
     reportCommandFailure(run, command, outcome.reason, outcome.retryable);
-    run.send({ type: 'launch.failed', unitId: command.unitId, commandId: command.commandId, reason: outcome.reason, retryable: outcome.retryable, at: clock.now() });
+    run.send({
+      type: 'launch.failed',
+      unitId: command.unitId,
+      commandId: command.commandId,
+      reason: outcome.reason,
+      retryable: outcome.retryable,
+      at: clock.now(),
+    });
     return failed(command.commandId, outcome.reason, outcome.retryable);
   }
   let recorded = outcome.recorded as RecordedHit | { hitId: null };
   // MTurk said the HIT exists without naming it: find it by its annotation (run and unit).
   if (recorded.hitId === null) recorded = (await findLaunchedHit(run, hitTypeId, command.unitId)) ?? recorded;
   if (recorded.hitId === null) {
-    const reason = 'MTurk says this unit\'s HIT exists but neither named it nor lists it yet; the launch is retried with the same token';
-    run.send({ type: 'launch.failed', unitId: command.unitId, commandId: command.commandId, reason, retryable: true, at: clock.now() });
+    const reason =
+      "MTurk says this unit's HIT exists but neither named it nor lists it yet; the launch is retried with the same token";
+    run.send({
+      type: 'launch.failed',
+      unitId: command.unitId,
+      commandId: command.commandId,
+      reason,
+      retryable: true,
+      at: clock.now(),
+    });
     return failed(command.commandId, reason, true);
   }
   recordHit(run, recorded as RecordedHit);
-  run.send({ type: 'launch.succeeded', unitId: command.unitId, commandId: command.commandId, hitId: recorded.hitId, at: clock.now() });
+  run.send({
+    type: 'launch.succeeded',
+    unitId: command.unitId,
+    commandId: command.commandId,
+    hitId: recorded.hitId,
+    at: clock.now(),
+  });
   return ok(command.commandId);
 }
 
@@ -129,9 +190,16 @@ async function findLaunchedHit(run: RunPort, hitTypeId: string, unitId: string):
   const listed = await run.gateway.listHITsForHITType({ hitTypeId });
   if (listed.status !== 'ok') return undefined;
   const known = new Set(store.hits.ofRun(run.runId).map((h) => h.id));
-  const hit = listed.value.find((h) => h.annotation?.runId === run.runId && h.annotation.unitId === unitId && !known.has(h.hitId));
+  const hit = listed.value.find(
+    (h) => h.annotation?.runId === run.runId && h.annotation.unitId === unitId && !known.has(h.hitId),
+  );
   if (hit === undefined) return undefined;
-  return { hitId: hit.hitId, link: previewUrl(run.gateway.workerSite, hitTypeId), expiresAt: hit.expiresAtMs ?? clock.now(), createdAt: hit.createdAtMs ?? clock.now() };
+  return {
+    hitId: hit.hitId,
+    link: previewUrl(run.gateway.workerSite, hitTypeId),
+    expiresAt: hit.expiresAtMs ?? clock.now(),
+    createdAt: hit.createdAtMs ?? clock.now(),
+  };
 }
 
 /** Expires a HIT now; a HIT already expired, reviewable, disposed or gone counts as expired. */
@@ -144,7 +212,14 @@ export async function performExpire(run: RunPort, command: ExpireHITCommand): Pr
     return ok(command.commandId);
   }
   reportCommandFailure(run, command, outcome.message, outcome.retryable);
-  run.send({ type: 'expire.failed', unitId: command.unitId, commandId: command.commandId, reason: outcome.message, retryable: outcome.retryable, at: clock.now() });
+  run.send({
+    type: 'expire.failed',
+    unitId: command.unitId,
+    commandId: command.commandId,
+    reason: outcome.message,
+    retryable: outcome.retryable,
+    at: clock.now(),
+  });
   return failed(command.commandId, outcome.message, outcome.retryable);
 }
 
@@ -156,8 +231,16 @@ export async function performConfirm(run: RunPort, command: ConfirmHITCommand): 
   if (outcome.status === 'ok') {
     const hit = outcome.value;
     run.noteObservation(hit.hitId, hit.hitStatus, hit.assignmentsAvailable, hit.assignmentsCompleted);
-    if (run.services.store.hits.get(hit.hitId) !== undefined) run.services.store.hits.observe(hit.hitId, hit.hitStatus, at);
-    run.send({ type: 'hit.observed', hitId: command.hitId, status: hit.hitStatus, available: hit.assignmentsAvailable, commandId: command.commandId, at });
+    if (run.services.store.hits.get(hit.hitId) !== undefined)
+      run.services.store.hits.observe(hit.hitId, hit.hitStatus, at);
+    run.send({
+      type: 'hit.observed',
+      hitId: command.hitId,
+      status: hit.hitStatus,
+      available: hit.assignmentsAvailable,
+      commandId: command.commandId,
+      at,
+    });
     return ok(command.commandId);
   }
   if (outcome.status === 'notFound') {
@@ -189,14 +272,23 @@ export interface RawAnswerSubmission {
 
 /** True when a stored submission is MTurk's raw answer rather than the data the task wrapper posted. */
 export function isRawAnswerSubmission(data: unknown): data is RawAnswerSubmission {
-  return typeof data === 'object' && data !== null && !Array.isArray(data) && Object.keys(data).length === 1 && RAW_ANSWER_KEY in data;
+  return (
+    typeof data === 'object' &&
+    data !== null &&
+    !Array.isArray(data) &&
+    Object.keys(data).length === 1 &&
+    RAW_ANSWER_KEY in data
+  );
 }
 
 const textOf = (value: AnswerValue): string | readonly string[] => {
   switch (value.type) {
-    case 'FreeText': return value.text;
-    case 'Selection': return value.otherText === undefined ? value.selectionIds : [...value.selectionIds, value.otherText];
-    case 'UploadedFile': return value.fileKey;
+    case 'FreeText':
+      return value.text;
+    case 'Selection':
+      return value.otherText === undefined ? value.selectionIds : [...value.selectionIds, value.otherText];
+    case 'UploadedFile':
+      return value.fileKey;
   }
 };
 
@@ -212,7 +304,9 @@ function rawAnswerOf(xml: string, reason: string): RawAnswerSubmission {
   const fields: Record<string, string | readonly string[]> = {};
   for (const [id, value] of Object.entries(answers)) {
     if (RESERVED_FIELDS.includes(id)) continue;
-    fields[id] = Array.isArray(value) ? (value as AnswerValue[]).flatMap((v) => textOf(v)) : textOf(value as AnswerValue);
+    fields[id] = Array.isArray(value)
+      ? (value as AnswerValue[]).flatMap((v) => textOf(v))
+      : textOf(value as AnswerValue);
   }
   return { [RAW_ANSWER_KEY]: { reason, fields } };
 }
@@ -230,19 +324,29 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
   const { clock, store, events } = run.services;
   const fail = (reason: string, retryable: boolean): CommandResult => {
     reportCommandFailure(run, command, reason, retryable);
-    run.send({ type: 'reconcile.failed', unitId: command.unitId, commandId: command.commandId, reason, retryable, at: clock.now() });
+    run.send({
+      type: 'reconcile.failed',
+      unitId: command.unitId,
+      commandId: command.commandId,
+      reason,
+      retryable,
+      at: clock.now(),
+    });
     return failed(command.commandId, reason, retryable);
   };
   const listed = await run.gateway.listAssignmentsForHIT({ hitId: command.hitId });
   if (listed.status !== 'ok') return fail(listed.message, listed.retryable);
   // The run's HITs take one assignment, so MTurk lists at most one submitted: when it is not the
   // bound one, the binding came from a registration MTurk does not back, and MTurk's record wins.
-  const assignment = listed.value.find((a) => a.assignmentId === command.assignmentId) ?? (listed.value.length === 1 ? listed.value[0] : undefined);
+  const assignment =
+    listed.value.find((a) => a.assignmentId === command.assignmentId) ??
+    (listed.value.length === 1 ? listed.value[0] : undefined);
   if (assignment === undefined) {
     return fail(`MTurk lists no submitted assignment ${command.assignmentId ?? ''} for HIT ${command.hitId} yet`, true);
   }
   const overruled = command.assignmentId !== null && assignment.assignmentId !== command.assignmentId;
-  if (assignment.answerXml === undefined) return fail(`assignment ${assignment.assignmentId} has no answer on MTurk`, true);
+  if (assignment.answerXml === undefined)
+    return fail(`assignment ${assignment.assignmentId} has no answer on MTurk`, true);
   let data: unknown;
   let unreadable: string | null = null;
   try {
@@ -253,9 +357,17 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
     unreadable = err.message;
     data = rawAnswerOf(assignment.answerXml, err.message);
   }
-  const agentId = !overruled && command.agentId !== null ? command.agentId : agentIdFor(assignment.assignmentId, assignment.workerId);
+  const agentId =
+    !overruled && command.agentId !== null ? command.agentId : agentIdFor(assignment.assignmentId, assignment.workerId);
   if (store.agents.get(agentId) === undefined) {
-    store.agents.create({ agentId, unitId: command.unitId, workerId: assignment.workerId, assignmentId: assignment.assignmentId, hitId: command.hitId, status: 'completed' });
+    store.agents.create({
+      agentId,
+      unitId: command.unitId,
+      workerId: assignment.workerId,
+      assignmentId: assignment.assignmentId,
+      hitId: command.hitId,
+      status: 'completed',
+    });
   }
   if (store.agents.submission(agentId) === undefined) {
     store.agents.recordSubmission(agentId, data, assignment.submitTimeMs ?? clock.now());
@@ -287,6 +399,13 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
   }
   run.persistNow();
   await store.flush();
-  run.send({ type: 'reconcile.succeeded', unitId: command.unitId, commandId: command.commandId, assignmentId: assignment.assignmentId, workerId: assignment.workerId, at: clock.now() });
+  run.send({
+    type: 'reconcile.succeeded',
+    unitId: command.unitId,
+    commandId: command.commandId,
+    assignmentId: assignment.assignmentId,
+    workerId: assignment.workerId,
+    at: clock.now(),
+  });
   return ok(command.commandId);
 }

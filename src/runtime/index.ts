@@ -8,7 +8,13 @@
  */
 export { createRuntime, Runtime, type ExpireRunOptions, type ResumedRun } from './runtime.js';
 export type { TaskRunInfo } from './run-info.js';
-export { RUNTIME_DEFAULTS, type PollIntervals, type RuntimeOptions, type RuntimeRequester, type ResolvedRuntimeOptions } from './options.js';
+export {
+  RUNTIME_DEFAULTS,
+  type PollIntervals,
+  type RuntimeOptions,
+  type RuntimeRequester,
+  type ResolvedRuntimeOptions,
+} from './options.js';
 export { unitIdOf, type LaunchRunOptions } from './run-loader.js';
 export {
   DriftKind,
@@ -25,7 +31,14 @@ export {
   type RuntimeMTurkCallEvent,
   type UnitStatusChangedEvent,
 } from './events.js';
-export { ReviewOutcome, type ReviewAction, type ReviewItem, type ReviewOptions, type ReviewReport, type ReviewTarget } from './review.js';
+export {
+  ReviewOutcome,
+  type ReviewAction,
+  type ReviewItem,
+  type ReviewOptions,
+  type ReviewReport,
+  type ReviewTarget,
+} from './review.js';
 export type { DriftReport } from './drift.js';
 export type { ResumeRepairs } from './resume.js';
 export { AUTO_APPROVAL_REQUEST, PER_HIT_BUDGET, type SyncReport } from './status-sync.js';

@@ -109,7 +109,10 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 function positive(value: number | undefined, fallback: number, field: string, problems: string[]): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) problems.push(`${field} must be a positive number of ${field.endsWith('Sec') ? 'seconds' : 'milliseconds'}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    problems.push(
+      `${field} must be a positive number of ${field.endsWith('Sec') ? 'seconds' : 'milliseconds'}, got ${JSON.stringify(value)}`,
+    );
   return value;
 }
 
@@ -118,10 +121,13 @@ function checkRequester(r: RuntimeRequester | undefined, field: string, problems
     problems.push(`${field} is required: { name: 'lab', credentials: { kind: 'profile', profile: 'lab' } }`);
     return;
   }
-  if (typeof r.name !== 'string' || !NAME.test(r.name)) problems.push(`${field}.name must be 1 to 64 letters, digits, . _ or -, got ${JSON.stringify(r.name)}`);
+  if (typeof r.name !== 'string' || !NAME.test(r.name))
+    problems.push(`${field}.name must be 1 to 64 letters, digits, . _ or -, got ${JSON.stringify(r.name)}`);
   const kind = (r.credentials as { kind?: unknown } | undefined)?.kind;
   if (kind !== 'profile' && kind !== 'defaultChain' && kind !== 'static') {
-    problems.push(`${field}.credentials must be { kind: 'profile', profile }, { kind: 'defaultChain' } or { kind: 'static', accessKeyId, secretAccessKey }, got ${JSON.stringify(kind)}`);
+    problems.push(
+      `${field}.credentials must be { kind: 'profile', profile }, { kind: 'defaultChain' } or { kind: 'static', accessKeyId, secretAccessKey }, got ${JSON.stringify(kind)}`,
+    );
   }
 }
 
@@ -139,19 +145,36 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     problems.push(err instanceof Error ? err.message : String(err));
   }
   checkRequester(options?.requester, 'requester', problems);
-  (options?.requesters ?? []).forEach((r, i) => checkRequester(r, `requesters[${i}]`, problems));
+  (options?.requesters ?? []).forEach((r, i) => {
+    checkRequester(r, `requesters[${i}]`, problems);
+  });
   const poll = options?.pollIntervalMs ?? {};
   const activePollMs = positive(poll.activeMs, RUNTIME_DEFAULTS.activePollMs, 'pollIntervalMs.activeMs', problems);
   const idlePollMs = positive(poll.idleMs, RUNTIME_DEFAULTS.idlePollMs, 'pollIntervalMs.idleMs', problems);
-  const disconnectGraceMs = positive(options?.disconnectGraceMs, RUNTIME_DEFAULTS.disconnectGraceMs, 'disconnectGraceMs', problems);
+  const disconnectGraceMs = positive(
+    options?.disconnectGraceMs,
+    RUNTIME_DEFAULTS.disconnectGraceMs,
+    'disconnectGraceMs',
+    problems,
+  );
   const drainGraceSec = positive(options?.drainGraceSec, RUNTIME_DEFAULTS.drainGraceSec, 'drainGraceSec', problems);
-  const storeCoalesceMs = positive(options?.storeCoalesceMs, RUNTIME_DEFAULTS.storeCoalesceMs, 'storeCoalesceMs', problems);
-  if (options?.store !== undefined && options.storeDir !== undefined) problems.push('give either store or storeDir, not both');
+  const storeCoalesceMs = positive(
+    options?.storeCoalesceMs,
+    RUNTIME_DEFAULTS.storeCoalesceMs,
+    'storeCoalesceMs',
+    problems,
+  );
+  if (options?.store !== undefined && options.storeDir !== undefined)
+    problems.push('give either store or storeDir, not both');
   if (problems.length > 0) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `The runtime options have ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
-      field: 'runtime',
-      problems: problems.map((message) => ({ field: message.split(' ')[0]!, message })),
-    });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `The runtime options have ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      {
+        field: 'runtime',
+        problems: problems.map((message) => ({ field: message.split(' ')[0]!, message })),
+      },
+    );
   }
   const requesters = new Map<string, RuntimeRequester>();
   for (const r of [options.requester, ...(options.requesters ?? [])]) requesters.set(r.name, r);

@@ -27,7 +27,13 @@ export type IntentOutcome<T> =
       readonly fromRecord: boolean;
       readonly intent: IntentRecord;
     }
-  | { readonly status: 'failed'; readonly reason: string; readonly retryable: boolean; readonly fromRecord: boolean; readonly intent: IntentRecord };
+  | {
+      readonly status: 'failed';
+      readonly reason: string;
+      readonly retryable: boolean;
+      readonly fromRecord: boolean;
+      readonly intent: IntentRecord;
+    };
 
 /** What to do with an intent. */
 export interface IntentCall<T> {
@@ -55,7 +61,9 @@ export interface IntentCall<T> {
  * ```
  */
 export function intentToken(kind: string, commandId: string): string {
-  const digest = createHash('sha256').update(JSON.stringify(['hitstate-intent-v1', kind, commandId])).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify(['hitstate-intent-v1', kind, commandId]))
+    .digest('hex');
   return `hs-${kind.toLowerCase()}-${digest.slice(0, 32)}`;
 }
 
@@ -69,9 +77,16 @@ export function intentToken(kind: string, commandId: string): string {
 export async function performIntent<T>(services: RuntimeServices, spec: IntentCall<T>): Promise<IntentOutcome<T>> {
   const { store, clock, events } = services;
   const intent = await store.outbox.recordIntent(spec.intent);
-  if (intent.state === 'confirmed') return { status: 'ok', value: undefined, recorded: intent.result, fromRecord: true, intent };
+  if (intent.state === 'confirmed')
+    return { status: 'ok', value: undefined, recorded: intent.result, fromRecord: true, intent };
   if (intent.state === 'failed' && intent.failure?.retryable !== true) {
-    return { status: 'failed', reason: intent.failure?.reason ?? 'failed before', retryable: false, fromRecord: true, intent };
+    return {
+      status: 'failed',
+      reason: intent.failure?.reason ?? 'failed before',
+      retryable: false,
+      fromRecord: true,
+      intent,
+    };
   }
   const replayed = intent.attempts > 0;
   const emitMoved = (outcome: 'ok' | 'alreadyDone', settled: IntentRecord): void => {
@@ -116,5 +131,11 @@ export async function performIntent<T>(services: RuntimeServices, spec: IntentCa
     return { status: outcome.status, value, recorded, fromRecord: false, intent: settled };
   }
   const settled = store.outbox.markFailed(intent.token, outcome.message, outcome.retryable);
-  return { status: 'failed', reason: outcome.message, retryable: outcome.retryable, fromRecord: false, intent: settled };
+  return {
+    status: 'failed',
+    reason: outcome.message,
+    retryable: outcome.retryable,
+    fromRecord: false,
+    intent: settled,
+  };
 }

@@ -58,7 +58,13 @@ interface Inspectable {
 type Kind = 'run' | 'unit' | 'agent' | 'between';
 
 const kindOf = (id: string, rootId: string): Kind =>
-  id === rootId ? 'run' : id.startsWith(UNIT_ACTOR_PREFIX) ? 'unit' : id.startsWith(AGENT_ACTOR_PREFIX) ? 'agent' : 'between';
+  id === rootId
+    ? 'run'
+    : id.startsWith(UNIT_ACTOR_PREFIX)
+      ? 'unit'
+      : id.startsWith(AGENT_ACTOR_PREFIX)
+        ? 'agent'
+        : 'between';
 
 /** The actor's persisted snapshot without its children (they are stored on their own). */
 function ownPersisted(ref: Inspectable): Record<string, unknown> {
@@ -66,7 +72,11 @@ function ownPersisted(ref: Inspectable): Record<string, unknown> {
 }
 
 function topState(value: unknown): string {
-  return typeof value === 'string' ? value : typeof value === 'object' && value !== null ? (Object.keys(value)[0] ?? '') : '';
+  return typeof value === 'string'
+    ? value
+    : typeof value === 'object' && value !== null
+      ? (Object.keys(value)[0] ?? '')
+      : '';
 }
 
 /** The machine name an in-between actor's stored snapshot is restored with. */
@@ -182,24 +192,25 @@ export class ActorPersistence {
     this.#dirty.clear();
     let runChanged = false;
     let writeRun = false;
-    for (const kind of ['run', 'between', 'unit', 'agent'] as const) for (const id of byKind[kind]) {
-      const ref = this.#refs.get(id);
-      if (ref === undefined) continue;
-      const snapshot = ref.getSnapshot();
-      if (this.#lastSnapshot.get(id) === snapshot) continue;
-      this.#lastSnapshot.set(id, snapshot);
-      const write = this.#restored.get(id) !== snapshot;
-      this.#restored.delete(id);
-      try {
-        if (kind === 'run' || kind === 'between') runChanged = true;
-        if (kind === 'run') writeRun ||= write;
-        if (kind === 'unit') this.#persistUnit(ref, snapshot as never, write);
-        else if (kind === 'agent') this.#persistAgent(ref, snapshot as never, write);
-        if (kind !== 'between') this.#deadlines.set(kind === 'run' ? 'run' : id, nextDeadline(snapshot as never));
-      } catch (err) {
-        this.#services.reportError(err);
+    for (const kind of ['run', 'between', 'unit', 'agent'] as const)
+      for (const id of byKind[kind]) {
+        const ref = this.#refs.get(id);
+        if (ref === undefined) continue;
+        const snapshot = ref.getSnapshot();
+        if (this.#lastSnapshot.get(id) === snapshot) continue;
+        this.#lastSnapshot.set(id, snapshot);
+        const write = this.#restored.get(id) !== snapshot;
+        this.#restored.delete(id);
+        try {
+          if (kind === 'run' || kind === 'between') runChanged = true;
+          if (kind === 'run') writeRun ||= write;
+          if (kind === 'unit') this.#persistUnit(ref, snapshot as never, write);
+          else if (kind === 'agent') this.#persistAgent(ref, snapshot as never, write);
+          if (kind !== 'between') this.#deadlines.set(kind === 'run' ? 'run' : id, nextDeadline(snapshot as never));
+        } catch (err) {
+          this.#services.reportError(err);
+        }
       }
-    }
     if (runChanged) {
       try {
         this.#persistRun(writeRun);
@@ -226,9 +237,14 @@ export class ActorPersistence {
     const record = store.units.get(context.unitId);
     if (record !== undefined) {
       if (record.status !== status) store.units.setStatus(context.unitId, status);
-      if (context.agentId !== null && context.workerId !== null && (record.agentId !== context.agentId || record.workerId !== context.workerId)) {
+      if (
+        context.agentId !== null &&
+        context.workerId !== null &&
+        (record.agentId !== context.agentId || record.workerId !== context.workerId)
+      ) {
         // An arriving agent's record is created when the agent is persisted, after its unit (below).
-        if (store.agents.get(context.agentId) !== undefined) store.units.assignAgent(context.unitId, context.agentId, context.workerId);
+        if (store.agents.get(context.agentId) !== undefined)
+          store.units.assignAgent(context.unitId, context.agentId, context.workerId);
         else this.#unitOfNewAgent.set(context.agentId, { unitId: context.unitId, workerId: context.workerId });
       } else if (context.agentId === null && record.agentId !== null && status !== 'completed') {
         store.units.clearAgent(context.unitId);
@@ -237,7 +253,13 @@ export class ActorPersistence {
     const previous = this.#unitStatus.get(context.unitId) ?? null;
     if (previous !== status) {
       this.#unitStatus.set(context.unitId, status);
-      events.emit('unit.statusChanged', { runId: this.#runId, unitId: context.unitId, status, previous, at: clock.now() });
+      events.emit('unit.statusChanged', {
+        runId: this.#runId,
+        unitId: context.unitId,
+        status,
+        previous,
+        at: clock.now(),
+      });
     }
   }
 
@@ -253,7 +275,15 @@ export class ActorPersistence {
     const previous = this.#agentStatus.get(context.agentId) ?? null;
     if (previous !== status) {
       this.#agentStatus.set(context.agentId, status);
-      events.emit('agent.statusChanged', { runId: this.#runId, agentId: context.agentId, unitId: context.unitId, workerId: context.workerId, status, previous, at: clock.now() });
+      events.emit('agent.statusChanged', {
+        runId: this.#runId,
+        agentId: context.agentId,
+        unitId: context.unitId,
+        workerId: context.workerId,
+        status,
+        previous,
+        at: clock.now(),
+      });
     }
   }
 
@@ -262,10 +292,13 @@ export class ActorPersistence {
     const waiting = this.#unitOfNewAgent.get(agentId);
     if (waiting === undefined) return;
     this.#unitOfNewAgent.delete(agentId);
-    const unit = this.#refs.get(`${UNIT_ACTOR_PREFIX}${waiting.unitId}`)?.getSnapshot().context as UnitContext | undefined;
+    const unit = this.#refs.get(`${UNIT_ACTOR_PREFIX}${waiting.unitId}`)?.getSnapshot().context as
+      | UnitContext
+      | undefined;
     const record = this.#services.store.units.get(waiting.unitId);
     if (unit?.agentId !== agentId || unit.workerId !== waiting.workerId || record === undefined) return;
-    if (record.agentId !== agentId || record.workerId !== waiting.workerId) this.#services.store.units.assignAgent(waiting.unitId, agentId, waiting.workerId);
+    if (record.agentId !== agentId || record.workerId !== waiting.workerId)
+      this.#services.store.units.assignAgent(waiting.unitId, agentId, waiting.workerId);
   }
 
   /** Creates the store record of an agent the store does not know yet (an arrival, a reconciled submission). */
@@ -273,13 +306,24 @@ export class ActorPersistence {
     const { store } = this.#services;
     if (store.agents.get(context.agentId) !== undefined) return;
     if (store.hits.get(context.hitId) === undefined) {
-      throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `agent ${context.agentId} works on HIT ${context.hitId}, which the store does not know; its snapshot is kept in memory until the HIT is recorded (resume repairs it)`, {
-        runId: this.#runId,
-        agentId: context.agentId,
-        hitId: context.hitId,
-      });
+      throw new HitstateError(
+        'HST_ERR_STORE_NOT_FOUND',
+        `agent ${context.agentId} works on HIT ${context.hitId}, which the store does not know; its snapshot is kept in memory until the HIT is recorded (resume repairs it)`,
+        {
+          runId: this.#runId,
+          agentId: context.agentId,
+          hitId: context.hitId,
+        },
+      );
     }
-    store.agents.create({ agentId: context.agentId, unitId: context.unitId, workerId: context.workerId, assignmentId: context.assignmentId, hitId: context.hitId, status });
+    store.agents.create({
+      agentId: context.agentId,
+      unitId: context.unitId,
+      workerId: context.workerId,
+      assignmentId: context.assignmentId,
+      hitId: context.hitId,
+      status,
+    });
   }
 
   /**
@@ -302,12 +346,20 @@ export class ActorPersistence {
       }
       if (this.#storedParts.get(id) === own) continue;
       const machine = machineOfBetween(id);
-      this.#put(`${this.#rootId}#${id}`, 'taskRun', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref), machine, machineVersion: MACHINE_VERSIONS[machine] });
+      this.#put(`${this.#rootId}#${id}`, 'taskRun', {
+        parentId: this.#parentIdOf(ref),
+        snapshot: ownPersisted(ref),
+        machine,
+        machineVersion: MACHINE_VERSIONS[machine],
+      });
       this.#storedParts.set(id, own);
     }
     const { core, changed, removed } = splitSupervisorContext(context, this.#storedContext);
     if (write) {
-      const supervisor = root.logic.getPersistedSnapshot({ ...snapshot, children: {}, context: core }) as Record<string, unknown>;
+      const supervisor = root.logic.getPersistedSnapshot({ ...snapshot, children: {}, context: core }) as Record<
+        string,
+        unknown
+      >;
       const stored: StoredRunTree = { supervisor, between: {} };
       this.#put(this.#rootId, 'taskRun', stored);
     }

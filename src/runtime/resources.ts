@@ -8,7 +8,12 @@
 import type { ResolvedTaskRunConfig } from '../config/task-run.js';
 import type { MTurkGateway } from '../mturk/gateway.js';
 import type { MTurkFailure } from '../mturk/outcome.js';
-import { Comparator, SystemQualification, mastersQualificationId, type LocalQualificationRequirement } from '../mturk/qualifications.js';
+import {
+  Comparator,
+  SystemQualification,
+  mastersQualificationId,
+  type LocalQualificationRequirement,
+} from '../mturk/qualifications.js';
 import type { Store } from '../store/open-store.js';
 import type { StoreEnvironment } from '../store/environment.js';
 
@@ -31,12 +36,26 @@ export interface ResourceFailure {
  * The qualification type id of a local name: the stored mapping, or found-or-created on MTurk
  * and stored (by id from then on).
  */
-export async function resolveQualification(store: Store, gateway: MTurkGateway, requesterName: string, name: string, description?: string): Promise<{ id: string; created: boolean } | MTurkFailure> {
+export async function resolveQualification(
+  store: Store,
+  gateway: MTurkGateway,
+  requesterName: string,
+  name: string,
+  description?: string,
+): Promise<{ id: string; created: boolean } | MTurkFailure> {
   const mapped = store.qualifications.get(requesterName, name);
   if (mapped !== undefined) return { id: mapped.qualificationTypeId, created: false };
-  const found = await gateway.findOrCreateQualificationType({ name, description: description ?? `hitstate qualification "${name}".` });
+  const found = await gateway.findOrCreateQualificationType({
+    name,
+    description: description ?? `hitstate qualification "${name}".`,
+  });
   if (found.status !== 'ok') return found as MTurkFailure;
-  store.qualifications.put({ requesterName, name, qualificationTypeId: found.value.qualificationType.qualificationTypeId, mturkName: found.value.qualificationType.name });
+  store.qualifications.put({
+    requesterName,
+    name,
+    qualificationTypeId: found.value.qualificationType.qualificationTypeId,
+    mturkName: found.value.qualificationType.name,
+  });
   return { id: found.value.qualificationType.qualificationTypeId, created: found.value.created };
 }
 
@@ -61,7 +80,8 @@ export async function setUpRunResources(
   const requirements: LocalQualificationRequirement[] = [];
   for (const q of applicableQualifications(config, environment)) {
     const resolved = await resolveQualification(store, gateway, requesterName, q.name);
-    if ('status' in resolved) return { reason: `qualification "${q.name}": ${resolved.message}`, retryable: resolved.retryable };
+    if ('status' in resolved)
+      return { reason: `qualification "${q.name}": ${resolved.message}`, retryable: resolved.retryable };
     qualifications[q.name] = resolved.id;
     requirements.push({
       qualificationTypeId: resolved.id,
@@ -73,15 +93,31 @@ export async function setUpRunResources(
   }
   const { mturk } = config;
   if (mturk.minApprovalRate !== undefined) {
-    requirements.push({ qualificationTypeId: SystemQualification.percentAssignmentsApproved, comparator: Comparator.GreaterThanOrEqualTo, value: mturk.minApprovalRate });
+    requirements.push({
+      qualificationTypeId: SystemQualification.percentAssignmentsApproved,
+      comparator: Comparator.GreaterThanOrEqualTo,
+      value: mturk.minApprovalRate,
+    });
   }
   if (mturk.minApprovedHits !== undefined) {
-    requirements.push({ qualificationTypeId: SystemQualification.numberHITsApproved, comparator: Comparator.GreaterThanOrEqualTo, value: mturk.minApprovedHits });
+    requirements.push({
+      qualificationTypeId: SystemQualification.numberHITsApproved,
+      comparator: Comparator.GreaterThanOrEqualTo,
+      value: mturk.minApprovedHits,
+    });
   }
-  if (mturk.masters) requirements.push({ qualificationTypeId: mastersQualificationId(gateway.environment), comparator: Comparator.Exists });
+  if (mturk.masters)
+    requirements.push({
+      qualificationTypeId: mastersQualificationId(gateway.environment),
+      comparator: Comparator.Exists,
+    });
   const live = environment.kind === 'live';
   if (live && Array.isArray(mturk.locales)) {
-    requirements.push({ qualificationTypeId: SystemQualification.locale, comparator: Comparator.In, locales: mturk.locales });
+    requirements.push({
+      qualificationTypeId: SystemQualification.locale,
+      comparator: Comparator.In,
+      locales: mturk.locales,
+    });
   }
   const created = await gateway.createHITType({
     title: config.title,
@@ -93,6 +129,7 @@ export async function setUpRunResources(
     qualificationRequirements: requirements,
     skipLocaleRequirement: live && mturk.locales === false,
   });
-  if (created.status !== 'ok') return { reason: `creating the HIT type: ${created.message}`, retryable: created.retryable };
+  if (created.status !== 'ok')
+    return { reason: `creating the HIT type: ${created.message}`, retryable: created.retryable };
   return { hitTypeId: created.value.hitTypeId, qualifications, requirements };
 }

@@ -30,7 +30,15 @@ import { DriftKind } from './events.js';
 import { recordHit } from './hit-commands.js';
 import type { RunHost } from './supervisor.js';
 
-const WORKING = new Set(['accepted', 'onboarding', 'waiting', 'in task', 'partner disconnect', 'disconnect', 'timeout']);
+const WORKING = new Set([
+  'accepted',
+  'onboarding',
+  'waiting',
+  'in task',
+  'partner disconnect',
+  'disconnect',
+  'timeout',
+]);
 
 /** What a resume repaired. */
 export interface ResumeRepairs {
@@ -44,12 +52,27 @@ export interface ResumeRepairs {
 export function commandOfIntent(intent: IntentRecord): Command | undefined {
   const args = intent.args as Record<string, unknown>;
   if (intent.kind === 'createHIT' && intent.unitId !== null && typeof args.attempt === 'number') {
-    const command: LaunchHITCommand = { kind: 'launchHIT', commandId: `${intent.runId}/${intent.unitId}/launchHIT/${args.attempt}`, runId: intent.runId, unitId: intent.unitId, attempt: args.attempt };
+    const command: LaunchHITCommand = {
+      kind: 'launchHIT',
+      commandId: `${intent.runId}/${intent.unitId}/launchHIT/${args.attempt}`,
+      runId: intent.runId,
+      unitId: intent.unitId,
+      attempt: args.attempt,
+    };
     return command;
   }
-  if (intent.agentId === null || intent.unitId === null || intent.assignmentId === null || intent.workerId === null) return undefined;
+  if (intent.agentId === null || intent.unitId === null || intent.assignmentId === null || intent.workerId === null)
+    return undefined;
   if (typeof args.commandId !== 'string' || typeof args.requestId !== 'string') return undefined;
-  const base = { commandId: args.commandId, runId: intent.runId, agentId: intent.agentId, unitId: intent.unitId, assignmentId: intent.assignmentId, workerId: intent.workerId, requestId: args.requestId };
+  const base = {
+    commandId: args.commandId,
+    runId: intent.runId,
+    agentId: intent.agentId,
+    unitId: intent.unitId,
+    assignmentId: intent.assignmentId,
+    workerId: intent.workerId,
+    requestId: args.requestId,
+  };
   const feedback = typeof args.feedback === 'string' ? args.feedback : null;
   const overrideRejection = args.overrideRejection === true;
   let command: AgentCommand | undefined;
@@ -64,7 +87,12 @@ export function commandOfIntent(intent: IntentRecord): Command | undefined {
       command = { kind: 'softRejectAssignment', ...base, feedback, overrideRejection };
       break;
     case 'bonus':
-      command = { kind: 'sendBonus', ...base, amountUsd: intent.amountUsd ?? '0.00', reason: typeof args.reason === 'string' ? args.reason : '' };
+      command = {
+        kind: 'sendBonus',
+        ...base,
+        amountUsd: intent.amountUsd ?? '0.00',
+        reason: typeof args.reason === 'string' ? args.reason : '',
+      };
       break;
   }
   return command;
@@ -82,12 +110,15 @@ export function repairRestoredRun(run: RunHost): ResumeRepairs {
   // Only a unit whose HIT is missing from the pool needs the confirmed createHIT intents (rare: a
   // crash between two shard writes), so the outbox is not read through otherwise.
   let confirmedHits: Map<string, { hitId: string; link: string; expiresAt: number; createdAt: number }> | undefined;
-  const confirmedHit = (hitId: string): { hitId: string; link: string; expiresAt: number; createdAt: number } | undefined => {
+  const confirmedHit = (
+    hitId: string,
+  ): { hitId: string; link: string; expiresAt: number; createdAt: number } | undefined => {
     if (confirmedHits === undefined) {
       confirmedHits = new Map();
       for (const intent of store.outbox.ofRun(run.runId)) {
         const result = intent.result as { hitId?: unknown } | null;
-        if (intent.kind === 'createHIT' && intent.state === 'confirmed' && typeof result?.hitId === 'string') confirmedHits.set(result.hitId, intent.result as never);
+        if (intent.kind === 'createHIT' && intent.state === 'confirmed' && typeof result?.hitId === 'string')
+          confirmedHits.set(result.hitId, intent.result as never);
       }
     }
     return confirmedHits.get(hitId);
@@ -140,8 +171,16 @@ export function repairRestoredRun(run: RunHost): ResumeRepairs {
     if (intent.state === 'failed') continue;
     const compensation = compensationOfIntent(intent);
     if (compensation !== undefined) {
-      events.emit('drift.found', { runId: run.runId, kind: DriftKind.intentUnconfirmed, message: `compensation intent ${intent.token} was ${intent.state} when the process stopped; replayed with its original token`, workerId: compensation.workerId, action: 'replayed' });
-      void run.services.track(performCompensation(run.services, compensation)).catch((err: unknown) => run.services.reportError(err));
+      events.emit('drift.found', {
+        runId: run.runId,
+        kind: DriftKind.intentUnconfirmed,
+        message: `compensation intent ${intent.token} was ${intent.state} when the process stopped; replayed with its original token`,
+        workerId: compensation.workerId,
+        action: 'replayed',
+      });
+      void run.services
+        .track(performCompensation(run.services, compensation))
+        .catch((err: unknown) => run.services.reportError(err));
       intentsReplayed++;
       continue;
     }

@@ -20,12 +20,23 @@ import type { RunPort } from './run-port.js';
 const REVIEW_ATTEMPTS = 3;
 const REVIEW_BACKOFF_MS = 30_000;
 
-const INTENT_KIND = { approveAssignment: 'approve', rejectAssignment: 'reject', softRejectAssignment: 'softReject', sendBonus: 'bonus' } as const;
-const DECISION: Partial<Record<AgentCommand['kind'], ReviewDecision>> = { approveAssignment: 'approved', rejectAssignment: 'rejected', softRejectAssignment: 'soft_rejected' };
+const INTENT_KIND = {
+  approveAssignment: 'approve',
+  rejectAssignment: 'reject',
+  softRejectAssignment: 'softReject',
+  sendBonus: 'bonus',
+} as const;
+const DECISION: Partial<Record<AgentCommand['kind'], ReviewDecision>> = {
+  approveAssignment: 'approved',
+  rejectAssignment: 'rejected',
+  softRejectAssignment: 'soft_rejected',
+};
 
 /** The outbox token of a review command (a bonus uses its MTurk UniqueRequestToken). */
 export function reviewToken(runId: string, command: AgentCommand): string {
-  return command.kind === 'sendBonus' ? bonusToken(runId, command.unitId, command.workerId, bonusKey(command)) : intentToken(INTENT_KIND[command.kind], command.commandId);
+  return command.kind === 'sendBonus'
+    ? bonusToken(runId, command.unitId, command.workerId, bonusKey(command))
+    : intentToken(INTENT_KIND[command.kind], command.commandId);
 }
 
 /** The bonus key of a bonus command: its assignment and request, so two bonuses differ only by intent. */
@@ -35,10 +46,18 @@ function bonusKey(command: { assignmentId: string; requestId: string }): string 
 
 function callOf(run: RunPort, command: AgentCommand, token: string): () => Promise<MTurkOutcome<unknown>> {
   const gw = run.gateway;
-  const feedback = 'feedback' in command && command.feedback !== null && command.feedback !== '' ? { requesterFeedback: command.feedback } : {};
+  const feedback =
+    'feedback' in command && command.feedback !== null && command.feedback !== ''
+      ? { requesterFeedback: command.feedback }
+      : {};
   switch (command.kind) {
     case 'approveAssignment':
-      return () => gw.approveAssignment({ assignmentId: command.assignmentId, ...feedback, overrideRejection: command.overrideRejection });
+      return () =>
+        gw.approveAssignment({
+          assignmentId: command.assignmentId,
+          ...feedback,
+          overrideRejection: command.overrideRejection,
+        });
     case 'rejectAssignment':
       return () => gw.rejectAssignment({ assignmentId: command.assignmentId, requesterFeedback: command.feedback });
     case 'softRejectAssignment':
@@ -61,7 +80,11 @@ function callOf(run: RunPort, command: AgentCommand, token: string): () => Promi
 }
 
 /** Performs one review command and answers the agent. */
-export async function performReview(run: RunPort, command: AgentCommand, executor: CommandExecutor): Promise<CommandResult> {
+export async function performReview(
+  run: RunPort,
+  command: AgentCommand,
+  executor: CommandExecutor,
+): Promise<CommandResult> {
   const { clock, store } = run.services;
   const token = reviewToken(run.runId, command);
   const kind = INTENT_KIND[command.kind];
@@ -87,17 +110,33 @@ export async function performReview(run: RunPort, command: AgentCommand, executo
         },
       },
       call: callOf(run, command, token),
-      record: (_value, outcome) => ({ status: outcome.status, ...(outcome.status === 'alreadyDone' && outcome.assignmentStatus !== undefined ? { assignmentStatus: outcome.assignmentStatus } : {}) }),
+      record: (_value, outcome) => ({
+        status: outcome.status,
+        ...(outcome.status === 'alreadyDone' && outcome.assignmentStatus !== undefined
+          ? { assignmentStatus: outcome.assignmentStatus }
+          : {}),
+      }),
       ...(command.kind === 'sendBonus'
         ? {
             // Paid if MTurk shows more such payments (same worker, amount, reason) than other confirmed intents explain.
             checkOld: async (intent) => {
               const paid = await run.gateway.listBonusPayments({ assignmentId: command.assignmentId });
               if (paid.status !== 'ok') return undefined;
-              const same = paid.value.payments.filter((p) => p.workerId === command.workerId && p.amountUsd === command.amountUsd && p.reason === command.reason).length;
+              const same = paid.value.payments.filter(
+                (p) =>
+                  p.workerId === command.workerId && p.amountUsd === command.amountUsd && p.reason === command.reason,
+              ).length;
               const explained = run.services.store.outbox
                 .ofRun(run.runId)
-                .filter((i) => i.kind === 'bonus' && i.state === 'confirmed' && i.token !== intent.token && i.assignmentId === command.assignmentId && i.amountUsd === command.amountUsd && (i.args as { reason?: unknown }).reason === command.reason).length;
+                .filter(
+                  (i) =>
+                    i.kind === 'bonus' &&
+                    i.state === 'confirmed' &&
+                    i.token !== intent.token &&
+                    i.assignmentId === command.assignmentId &&
+                    i.amountUsd === command.amountUsd &&
+                    (i.args as { reason?: unknown }).reason === command.reason,
+                ).length;
               return same > explained ? { status: 'alreadyDone', foundBy: 'ListBonusPayments' } : undefined;
             },
           }
@@ -107,15 +146,32 @@ export async function performReview(run: RunPort, command: AgentCommand, executo
     if (outcome.status !== 'failed') {
       const decision = DECISION[command.kind];
       if (decision !== undefined && store.agents.get(command.agentId)?.review?.decision !== decision) {
-        store.agents.setReview(command.agentId, { decision, ...(('feedback' in command && command.feedback) ? { feedback: command.feedback } : {}), reviewedAt: at });
+        store.agents.setReview(command.agentId, {
+          decision,
+          ...('feedback' in command && command.feedback ? { feedback: command.feedback } : {}),
+          reviewedAt: at,
+        });
       }
-      const done = outcome.status === 'alreadyDone' || (outcome.fromRecord && (outcome.recorded as { status?: string } | null)?.status === 'alreadyDone');
-      run.send(done ? { type: 'review.alreadyDone', agentId: command.agentId, commandId: command.commandId, at } : { type: 'review.succeeded', agentId: command.agentId, commandId: command.commandId, at });
+      const done =
+        outcome.status === 'alreadyDone' ||
+        (outcome.fromRecord && (outcome.recorded as { status?: string } | null)?.status === 'alreadyDone');
+      run.send(
+        done
+          ? { type: 'review.alreadyDone', agentId: command.agentId, commandId: command.commandId, at }
+          : { type: 'review.succeeded', agentId: command.agentId, commandId: command.commandId, at },
+      );
       return { commandId: command.commandId, status: done ? 'alreadyDone' : 'ok' };
     }
     if (!outcome.retryable || outcome.fromRecord || attempt >= REVIEW_ATTEMPTS || executor.closed) {
       reportCommandFailure(run, command, outcome.reason, outcome.retryable);
-      run.send({ type: 'review.failed', agentId: command.agentId, commandId: command.commandId, reason: outcome.reason, retryable: outcome.retryable, at });
+      run.send({
+        type: 'review.failed',
+        agentId: command.agentId,
+        commandId: command.commandId,
+        reason: outcome.reason,
+        retryable: outcome.retryable,
+        at,
+      });
       return { commandId: command.commandId, status: 'failed', reason: outcome.reason, retryable: outcome.retryable };
     }
     await executor.sleep(REVIEW_BACKOFF_MS * 2 ** (attempt - 1));

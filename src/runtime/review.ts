@@ -19,7 +19,11 @@ import type { RunRegistry } from './run-registry.js';
 import type { RunHost } from './supervisor.js';
 
 /** Whose work to review. */
-export type ReviewTarget = { readonly agentId: string } | { readonly unitId: string } | { readonly workerId: string } | { readonly all: true };
+export type ReviewTarget =
+  | { readonly agentId: string }
+  | { readonly unitId: string }
+  | { readonly workerId: string }
+  | { readonly all: true };
 
 /** What to do. A bonus `key` tells apart several bonuses for the same work (default: from amount and reason). */
 export type ReviewAction =
@@ -74,12 +78,21 @@ export interface ReviewReport {
   readonly items: readonly ReviewItem[];
 }
 
-const COMMAND_KIND = { approve: 'approveAssignment', reject: 'rejectAssignment', softReject: 'softRejectAssignment', bonus: 'sendBonus' } as const;
+const COMMAND_KIND = {
+  approve: 'approveAssignment',
+  reject: 'rejectAssignment',
+  softReject: 'softRejectAssignment',
+  bonus: 'sendBonus',
+} as const;
 const WORKING = new Set<string>(['none', 'accepted', 'onboarding', 'waiting', 'in task', 'partner disconnect']);
 const SUBMITTED = new Set<string>(['completed', 'approved', 'rejected', 'soft_rejected']);
 
 function topOf(value: unknown): string {
-  return typeof value === 'string' ? value : typeof value === 'object' && value !== null ? (Object.keys(value)[0] ?? '') : '';
+  return typeof value === 'string'
+    ? value
+    : typeof value === 'object' && value !== null
+      ? (Object.keys(value)[0] ?? '')
+      : '';
 }
 function subOf(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -93,16 +106,35 @@ function subOf(value: unknown): string | undefined {
  * @throws HitstateError `HST_ERR_MTURK_FEEDBACK_REQUIRED`, `HST_ERR_CONFIG_INVALID`.
  */
 export function checkReviewAction(action: ReviewAction): ReviewAction {
-  if (action.kind === 'reject' && (typeof action.feedback !== 'string' || action.feedback.trim() === '' || action.feedback.length > 1024)) {
-    throw new HitstateError('HST_ERR_MTURK_FEEDBACK_REQUIRED', 'a rejection needs feedback of 1 to 1,024 characters telling the worker why; nothing was sent', { field: 'feedback' });
+  if (
+    action.kind === 'reject' &&
+    (typeof action.feedback !== 'string' || action.feedback.trim() === '' || action.feedback.length > 1024)
+  ) {
+    throw new HitstateError(
+      'HST_ERR_MTURK_FEEDBACK_REQUIRED',
+      'a rejection needs feedback of 1 to 1,024 characters telling the worker why; nothing was sent',
+      { field: 'feedback' },
+    );
   }
   if (action.kind === 'bonus') {
-    if (toCents(action.amountUsd, 'amountUsd') <= 0) throw new HitstateError('HST_ERR_CONFIG_INVALID', `a bonus needs amountUsd above "0.00", got ${JSON.stringify(action.amountUsd)}`, { field: 'amountUsd' });
-    if (typeof action.reason !== 'string' || action.reason.trim() === '') throw new HitstateError('HST_ERR_CONFIG_INVALID', 'a bonus needs a reason (MTurk shows it to the worker)', { field: 'reason' });
+    if (toCents(action.amountUsd, 'amountUsd') <= 0)
+      throw new HitstateError(
+        'HST_ERR_CONFIG_INVALID',
+        `a bonus needs amountUsd above "0.00", got ${JSON.stringify(action.amountUsd)}`,
+        { field: 'amountUsd' },
+      );
+    if (typeof action.reason !== 'string' || action.reason.trim() === '')
+      throw new HitstateError('HST_ERR_CONFIG_INVALID', 'a bonus needs a reason (MTurk shows it to the worker)', {
+        field: 'reason',
+      });
     return { ...action, amountUsd: formatUsd(toCents(action.amountUsd, 'amountUsd')) };
   }
   if (!['approve', 'reject', 'softReject'].includes(action.kind)) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `review action kind must be approve, reject, softReject or bonus, got ${JSON.stringify((action as { kind?: unknown }).kind)}`, { field: 'kind' });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `review action kind must be approve, reject, softReject or bonus, got ${JSON.stringify((action as { kind?: unknown }).kind)}`,
+      { field: 'kind' },
+    );
   }
   return action;
 }
@@ -112,12 +144,20 @@ function agentsOf(run: RunHost, target: ReviewTarget, action: ReviewAction): Age
   const { store } = run.services;
   if ('agentId' in target) {
     const agent = store.agents.get(target.agentId);
-    if (agent === undefined || agent.runId !== run.runId) throw new HitstateError('HST_ERR_AGENT_NOT_FOUND', `run ${run.runId} has no agent ${target.agentId}`, { runId: run.runId, agentId: target.agentId });
+    if (agent === undefined || agent.runId !== run.runId)
+      throw new HitstateError('HST_ERR_AGENT_NOT_FOUND', `run ${run.runId} has no agent ${target.agentId}`, {
+        runId: run.runId,
+        agentId: target.agentId,
+      });
     return [agent];
   }
   if ('unitId' in target) {
     const unit = store.units.get(target.unitId);
-    if (unit === undefined || unit.runId !== run.runId) throw new HitstateError('HST_ERR_UNIT_NOT_FOUND', `run ${run.runId} has no unit ${target.unitId}`, { runId: run.runId, unitId: target.unitId });
+    if (unit === undefined || unit.runId !== run.runId)
+      throw new HitstateError('HST_ERR_UNIT_NOT_FOUND', `run ${run.runId} has no unit ${target.unitId}`, {
+        runId: run.runId,
+        unitId: target.unitId,
+      });
     const agents = store.agents.ofUnit(target.unitId);
     const submitted = agents.filter((a) => a.submittedAt !== null);
     return submitted.length > 0 ? [...submitted] : agents.slice(-1);
@@ -152,33 +192,58 @@ function bonusKeyOf(action: Extract<ReviewAction, { kind: 'bonus' }>): string {
   return action.key ?? createHash('sha256').update(`${action.amountUsd}\n${action.reason}`).digest('hex').slice(0, 12);
 }
 
-type Verdict = { readonly go: 'do' | 'queue' } | { readonly go: 'alreadyDone' } | { readonly go: 'refuse'; readonly reason: string };
+type Verdict =
+  | { readonly go: 'do' | 'queue' }
+  | { readonly go: 'alreadyDone' }
+  | { readonly go: 'refuse'; readonly reason: string };
 
-function verdictOf(status: string, sub: string | undefined, action: ReviewAction, bonusState: 'paid' | 'queued' | 'new'): Verdict {
+function verdictOf(
+  status: string,
+  sub: string | undefined,
+  action: ReviewAction,
+  bonusState: 'paid' | 'queued' | 'new',
+): Verdict {
   const busy = sub !== undefined && sub !== 'idle';
   const refuse = (reason: string): Verdict => ({ go: 'refuse', reason });
   switch (action.kind) {
     case 'approve':
       if (status === 'approved') return { go: 'alreadyDone' };
-      if (status === 'completed' || status === 'rejected') return busy ? refuse('another review of this agent is under way') : { go: 'do' };
+      if (status === 'completed' || status === 'rejected')
+        return busy ? refuse('another review of this agent is under way') : { go: 'do' };
       if (status === 'soft_rejected') return refuse('the work was soft-rejected (already paid on MTurk)');
-      return refuse(WORKING.has(status) ? 'the work is not submitted yet' : `the agent is ${status}: there is no submitted work to approve`);
+      return refuse(
+        WORKING.has(status)
+          ? 'the work is not submitted yet'
+          : `the agent is ${status}: there is no submitted work to approve`,
+      );
     case 'reject':
       if (status === 'rejected') return { go: 'alreadyDone' };
       if (status === 'completed') return busy ? refuse('another review of this agent is under way') : { go: 'do' };
-      if (status === 'approved' || status === 'soft_rejected') return refuse('the work was already approved on MTurk and cannot be rejected; soft-reject it instead');
-      return refuse(WORKING.has(status) ? 'the work is not submitted yet' : `the agent is ${status}: there is no submitted work to reject`);
+      if (status === 'approved' || status === 'soft_rejected')
+        return refuse('the work was already approved on MTurk and cannot be rejected; soft-reject it instead');
+      return refuse(
+        WORKING.has(status)
+          ? 'the work is not submitted yet'
+          : `the agent is ${status}: there is no submitted work to reject`,
+      );
     case 'softReject':
       if (status === 'soft_rejected') return { go: 'alreadyDone' };
-      if (status === 'completed' || status === 'rejected') return busy ? refuse('another review of this agent is under way') : { go: 'do' };
+      if (status === 'completed' || status === 'rejected')
+        return busy ? refuse('another review of this agent is under way') : { go: 'do' };
       if (status === 'approved') return refuse('the work was already approved');
-      return refuse(WORKING.has(status) ? 'the work is not submitted yet' : `the agent is ${status}: there is no submitted work to soft-reject`);
+      return refuse(
+        WORKING.has(status)
+          ? 'the work is not submitted yet'
+          : `the agent is ${status}: there is no submitted work to soft-reject`,
+      );
     case 'bonus':
       if (bonusState === 'paid') return { go: 'alreadyDone' };
       if (bonusState === 'queued') return { go: 'queue' };
       if (SUBMITTED.has(status)) return { go: busy ? 'queue' : 'do' };
       if (WORKING.has(status)) return { go: 'queue' };
-      return refuse(`the agent is ${status} and has no submitted assignment to pay a bonus on; pay the worker with a compensation HIT (worker.bonus without a unit)`);
+      return refuse(
+        `the agent is ${status} and has no submitted assignment to pay a bonus on; pay the worker with a compensation HIT (worker.bonus without a unit)`,
+      );
   }
 }
 
@@ -188,7 +253,13 @@ function verdictOf(status: string, sub: string | undefined, action: ReviewAction
  * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_AGENT_NOT_FOUND`, `HST_ERR_UNIT_NOT_FOUND`,
  *   `HST_ERR_MTURK_FEEDBACK_REQUIRED`, `HST_ERR_CONFIG_INVALID`, `HST_ERR_RUNTIME_CLOSED`.
  */
-export async function review(runs: RunRegistry, runId: string, target: ReviewTarget, rawAction: ReviewAction, options: ReviewOptions = {}): Promise<ReviewReport> {
+export async function review(
+  runs: RunRegistry,
+  runId: string,
+  target: ReviewTarget,
+  rawAction: ReviewAction,
+  options: ReviewOptions = {},
+): Promise<ReviewReport> {
   runs.assertOpen();
   const action = checkReviewAction(rawAction);
   const run = await runs.ensure(runId);
@@ -199,9 +270,20 @@ export async function review(runs: RunRegistry, runId: string, target: ReviewTar
   const nextRequestId = refusedRequests(run);
   for (const record of agentsOf(run, target, action)) {
     const view = run.agent(record.id);
-    const base = { agentId: record.id, unitId: record.unitId, workerId: record.workerId, assignmentId: record.assignmentId };
+    const base = {
+      agentId: record.id,
+      unitId: record.unitId,
+      workerId: record.workerId,
+      assignmentId: record.assignmentId,
+    };
     if (view === undefined) {
-      items.push({ ...base, statusBefore: record.status, outcome: 'refused', reason: 'the run has no actor for this agent', code: 'HST_ERR_REVIEW_STATE' });
+      items.push({
+        ...base,
+        statusBefore: record.status,
+        outcome: 'refused',
+        reason: 'the run has no actor for this agent',
+        code: 'HST_ERR_REVIEW_STATE',
+      });
       continue;
     }
     const status = topOf(view.value);
@@ -209,13 +291,15 @@ export async function review(runs: RunRegistry, runId: string, target: ReviewTar
     const context = view.context;
     const requestBase = action.kind === 'bonus' ? `bonus:${bonusKeyOf(action)}` : `${action.kind}@${status}`;
     const stem = `${requestBase}#`;
-    const bonusState = action.kind !== 'bonus'
-      ? 'new'
-      : context.paidBonuses.some((id) => id.startsWith(stem))
-        ? 'paid'
-        : context.bonusQueue.some((b) => b.requestId.startsWith(stem)) || (context.review?.requestId.startsWith(stem) ?? false)
-          ? 'queued'
-          : 'new';
+    const bonusState =
+      action.kind !== 'bonus'
+        ? 'new'
+        : context.paidBonuses.some((id) => id.startsWith(stem))
+          ? 'paid'
+          : context.bonusQueue.some((b) => b.requestId.startsWith(stem)) ||
+              (context.review?.requestId.startsWith(stem) ?? false)
+            ? 'queued'
+            : 'new';
     const verdict = verdictOf(status, sub, action, bonusState);
     const statusBefore = status as AgentState;
     if (verdict.go === 'refuse') {
@@ -239,23 +323,53 @@ export async function review(runs: RunRegistry, runId: string, target: ReviewTar
     const at = run.services.clock.now();
     switch (action.kind) {
       case 'approve':
-        run.send({ type: 'review.approve', agentId: record.id, requestId, ...(action.feedback === undefined ? {} : { feedback: action.feedback }), at });
+        run.send({
+          type: 'review.approve',
+          agentId: record.id,
+          requestId,
+          ...(action.feedback === undefined ? {} : { feedback: action.feedback }),
+          at,
+        });
         break;
       case 'reject':
         run.send({ type: 'review.reject', agentId: record.id, requestId, feedback: action.feedback, at });
         break;
       case 'softReject':
-        run.send({ type: 'review.softReject', agentId: record.id, requestId, ...(action.feedback === undefined ? {} : { feedback: action.feedback }), at });
+        run.send({
+          type: 'review.softReject',
+          agentId: record.id,
+          requestId,
+          ...(action.feedback === undefined ? {} : { feedback: action.feedback }),
+          at,
+        });
         break;
       case 'bonus':
-        run.send({ type: 'review.bonus', agentId: record.id, requestId, amountUsd: action.amountUsd, reason: action.reason, at });
+        run.send({
+          type: 'review.bonus',
+          agentId: record.id,
+          requestId,
+          amountUsd: action.amountUsd,
+          reason: action.reason,
+          at,
+        });
         break;
     }
     const after = run.agent(record.id)?.context;
     const performing = after?.review?.requestId === requestId;
     if (!performing) {
       const queued = after?.bonusQueue.some((b) => b.requestId === requestId) ?? false;
-      items.push({ ...base, statusBefore, requestId, ...(queued ? { outcome: 'queued' as const } : { outcome: 'refused' as const, reason: 'the agent did not take the request in its current state', code: 'HST_ERR_REVIEW_STATE' as const }) });
+      items.push({
+        ...base,
+        statusBefore,
+        requestId,
+        ...(queued
+          ? { outcome: 'queued' as const }
+          : {
+              outcome: 'refused' as const,
+              reason: 'the agent did not take the request in its current state',
+              code: 'HST_ERR_REVIEW_STATE' as const,
+            }),
+      });
       continue;
     }
     if (!wait) {
@@ -270,7 +384,14 @@ export async function review(runs: RunRegistry, runId: string, target: ReviewTar
       result.then((r) => {
         items[index] =
           r.status === 'failed'
-            ? { ...base, statusBefore, requestId, outcome: 'failed', reason: r.reason ?? 'failed', retryable: r.retryable ?? false }
+            ? {
+                ...base,
+                statusBefore,
+                requestId,
+                outcome: 'failed',
+                reason: r.reason ?? 'failed',
+                retryable: r.retryable ?? false,
+              }
             : { ...base, statusBefore, requestId, outcome: r.status === 'alreadyDone' ? 'alreadyDone' : 'done' };
       }),
     );

@@ -25,7 +25,16 @@ export interface TaskRunInfo {
   readonly problem: string | null;
 }
 
-const ZERO_COUNTS: Readonly<Record<AssignmentState, number>> = Object.freeze({ created: 0, launched: 0, assigned: 0, completed: 0, accepted: 0, rejected: 0, soft_rejected: 0, expired: 0 });
+const ZERO_COUNTS: Readonly<Record<AssignmentState, number>> = Object.freeze({
+  created: 0,
+  launched: 0,
+  assigned: 0,
+  completed: 0,
+  accepted: 0,
+  rejected: 0,
+  soft_rejected: 0,
+  expired: 0,
+});
 
 /** @throws HitstateError `HST_ERR_RUN_NOT_FOUND` */
 export function runInfoOf(store: Store, run: RunHost | undefined, runId: string): TaskRunInfo {
@@ -42,11 +51,24 @@ export function runInfoOf(store: Store, run: RunHost | undefined, runId: string)
       problem: context.failure?.reason ?? context.launchHalt?.reason ?? null,
     };
   }
-  return { runId, requesterName: record.requesterName, status: record.status, hitTypeId: record.hitTypeId, counts: { ...ZERO_COUNTS, ...store.units.statusCounts(runId) }, loaded: false, problem: null };
+  return {
+    runId,
+    requesterName: record.requesterName,
+    status: record.status,
+    hitTypeId: record.hitTypeId,
+    counts: { ...ZERO_COUNTS, ...store.units.statusCounts(runId) },
+    loaded: false,
+    problem: null,
+  };
 }
 
 /** Resolves once `predicate(info())` holds, checked now and after every change of the run; rejects when the runtime closes first. */
-export function waitForRun(events: RuntimeEventBus, info: () => TaskRunInfo, runId: string, predicate: (info: TaskRunInfo) => boolean): Promise<TaskRunInfo> {
+export function waitForRun(
+  events: RuntimeEventBus,
+  info: () => TaskRunInfo,
+  runId: string,
+  predicate: (info: TaskRunInfo) => boolean,
+): Promise<TaskRunInfo> {
   return new Promise((resolve, reject) => {
     const check = (): void => {
       const current = info();
@@ -59,7 +81,9 @@ export function waitForRun(events: RuntimeEventBus, info: () => TaskRunInfo, run
     };
     const onClosing = (): void => {
       cleanup();
-      reject(new HitstateError('HST_ERR_RUNTIME_CLOSED', `the runtime closed while waiting on run ${runId}`, { runId }));
+      reject(
+        new HitstateError('HST_ERR_RUNTIME_CLOSED', `the runtime closed while waiting on run ${runId}`, { runId }),
+      );
     };
     const cleanup = (): void => {
       events.off('run.progress', onChange);

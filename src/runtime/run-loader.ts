@@ -33,22 +33,38 @@ export function unitIdOf(runId: string, index: number): string {
 }
 
 function defaultRunId(now: number): string {
-  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
+  const stamp = new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+    .replace('T', '-');
   return `run-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
 function checkTaskUrl(taskUrl: string | undefined, environment: RuntimeServices['options']['environment']): string {
   if (taskUrl === undefined) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', 'the run has no taskUrl: set taskUrl in the config or pass launchRun(config, { taskUrl }) with the task server\'s task page (e.g. "https://tasks.example.org/hitstate/task")', { field: 'taskUrl' });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      'the run has no taskUrl: set taskUrl in the config or pass launchRun(config, { taskUrl }) with the task server\'s task page (e.g. "https://tasks.example.org/hitstate/task")',
+      { field: 'taskUrl' },
+    );
   }
   let url: URL;
   try {
     url = new URL(taskUrl);
   } catch {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `taskUrl must be an absolute URL, got ${JSON.stringify(taskUrl)}`, { field: 'taskUrl' });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `taskUrl must be an absolute URL, got ${JSON.stringify(taskUrl)}`,
+      { field: 'taskUrl' },
+    );
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && environment.kind === 'custom')) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `taskUrl must be https:// on ${environment.kind} MTurk (http:// works only with a custom endpoint such as hitstate sim), got ${JSON.stringify(taskUrl)}`, { field: 'taskUrl' });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `taskUrl must be https:// on ${environment.kind} MTurk (http:// works only with a custom endpoint such as hitstate sim), got ${JSON.stringify(taskUrl)}`,
+      { field: 'taskUrl' },
+    );
   }
   return url.href;
 }
@@ -59,23 +75,38 @@ function checkTaskUrl(taskUrl: string | undefined, environment: RuntimeServices[
  *
  * @throws HitstateError `HST_ERR_CONFIG_INVALID` (nothing is created), `HST_ERR_STORE_DUPLICATE` for a taken run id.
  */
-export async function createRunRecords(services: RuntimeServices, config: TaskRunConfig, options: LaunchRunOptions): Promise<{ record: TaskRunRecord; resolved: ResolvedTaskRunConfig }> {
+export async function createRunRecords(
+  services: RuntimeServices,
+  config: TaskRunConfig,
+  options: LaunchRunOptions,
+): Promise<{ record: TaskRunRecord; resolved: ResolvedTaskRunConfig }> {
   const resolved = resolveTaskRunConfig(config);
   const taskUrl = checkTaskUrl(options.taskUrl ?? resolved.taskUrl, services.options.environment);
   const requesterName = options.requester ?? services.options.requester.name;
   const requester = services.options.requesters.get(requesterName);
   const { store } = services;
   if (requester === undefined && store.requesters.get(requesterName) === undefined) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `requester "${requesterName}" is neither among the runtime's requesters nor in the store; add it to createRuntime({ requesters })`, { field: 'requester' });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `requester "${requesterName}" is neither among the runtime's requesters nor in the store; add it to createRuntime({ requesters })`,
+      { field: 'requester' },
+    );
   }
   const runId = options.runId ?? defaultRunId(services.clock.now());
   if (store.runs.get(runId) !== undefined) {
-    throw new HitstateError('HST_ERR_STORE_DUPLICATE', `a run with id "${runId}" exists already in this store; choose another runId or resume it`, { field: 'runId', runId });
+    throw new HitstateError(
+      'HST_ERR_STORE_DUPLICATE',
+      `a run with id "${runId}" exists already in this store; choose another runId or resume it`,
+      { field: 'runId', runId },
+    );
   }
   if (requester !== undefined) {
     const source = requester.credentials.kind === 'static' ? { kind: 'defaultChain' as const } : requester.credentials;
     const known = store.requesters.get(requesterName);
-    if (known === undefined || (requester.credentials.kind !== 'static' && JSON.stringify(known.credentialSource) !== JSON.stringify(source))) {
+    if (
+      known === undefined ||
+      (requester.credentials.kind !== 'static' && JSON.stringify(known.credentialSource) !== JSON.stringify(source))
+    ) {
       store.requesters.put({ name: requesterName, credentialSource: source });
     }
   }
@@ -120,7 +151,14 @@ export function runsToResume(store: Store): string[] {
     .list()
     .filter((run) => {
       if (run.status !== 'done') return true;
-      return store.hits.ofRun(run.id).some((hit) => hit.status !== 'Disposed' && hit.unitId !== null && disposable.has(store.units.get(hit.unitId)?.status ?? ''));
+      return store.hits
+        .ofRun(run.id)
+        .some(
+          (hit) =>
+            hit.status !== 'Disposed' &&
+            hit.unitId !== null &&
+            disposable.has(store.units.get(hit.unitId)?.status ?? ''),
+        );
     })
     .map((run) => run.id);
 }

@@ -17,7 +17,12 @@ import { auditSink } from './audit-sink.js';
 import { checkDrift, type DriftReport } from './drift.js';
 import { RuntimeEventBus, warnListenerError } from './events.js';
 import { RuntimeGateways } from './gateways.js';
-import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions, type RuntimeRequester } from './options.js';
+import {
+  resolveRuntimeOptions,
+  type ResolvedRuntimeOptions,
+  type RuntimeOptions,
+  type RuntimeRequester,
+} from './options.js';
 import { repairRestoredRun, type ResumeRepairs } from './resume.js';
 import { review, type ReviewAction, type ReviewOptions, type ReviewReport, type ReviewTarget } from './review.js';
 import { createRunRecords, loadRunHost, runsToResume, type LaunchRunOptions } from './run-loader.js';
@@ -73,7 +78,13 @@ export class Runtime implements RunRegistry {
       for (const run of this.#runs.values()) if (run.persistence.hasAssignment(assignmentId)) return run.runId;
       return null;
     };
-    this.#gateways = new RuntimeGateways(options, store, this.#activity, auditSink(store, this.events, runOfAssignment, onError), onError);
+    this.#gateways = new RuntimeGateways(
+      options,
+      store,
+      this.#activity,
+      auditSink(store, this.events, runOfAssignment, onError),
+      onError,
+    );
     const activity = this.#activity;
     this.services = {
       store,
@@ -124,7 +135,11 @@ export class Runtime implements RunRegistry {
 
   /** @throws HitstateError `HST_ERR_RUNTIME_CLOSED` once `close()` started. */
   assertOpen(): void {
-    if (this.#closing !== undefined) throw new HitstateError('HST_ERR_RUNTIME_CLOSED', 'the runtime is closed (or closing); create a new runtime to continue');
+    if (this.#closing !== undefined)
+      throw new HitstateError(
+        'HST_ERR_RUNTIME_CLOSED',
+        'the runtime is closed (or closing); create a new runtime to continue',
+      );
   }
 
   /**
@@ -212,7 +227,9 @@ export class Runtime implements RunRegistry {
       const host = loadRunHost(this.services, id);
       this.#runs.set(id, host);
       host.start();
-      const repairs = host.restored ? repairRestoredRun(host) : { submissionsDelivered: 0, hitsRestored: 0, supervisorCorrections: 0, intentsReplayed: 0 };
+      const repairs = host.restored
+        ? repairRestoredRun(host)
+        : { submissionsDelivered: 0, hitsRestored: 0, supervisorCorrections: 0, intentsReplayed: 0 };
       const drift = this.#activity.track(checkDrift(host));
       drift.catch((err: unknown) => this.#reportError(err));
       resumed.push({ runId: id, restored: host.restored, repairs, drift });
@@ -277,7 +294,12 @@ export class Runtime implements RunRegistry {
   /** Tries a failed setup again. @throws HitstateError `HST_ERR_RUN_STATE` unless the run's setup failed. */
   async retrySetup(runId: string): Promise<TaskRunInfo> {
     const run = await this.ensure(runId);
-    if (run.status() !== 'failed') throw new HitstateError('HST_ERR_RUN_STATE', `run ${runId} is ${run.status()}; only a run whose setup failed can retry it`, { runId });
+    if (run.status() !== 'failed')
+      throw new HitstateError(
+        'HST_ERR_RUN_STATE',
+        `run ${runId} is ${run.status()}; only a run whose setup failed can retry it`,
+        { runId },
+      );
     run.send({ type: 'run.retrySetup', at: this.options.clock.now() });
     return this.runInfo(runId);
   }
@@ -401,7 +423,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (resolved.store !== undefined) {
     const a = JSON.stringify(resolved.store.environment);
     const b = JSON.stringify(resolved.environment);
-    if (a !== b) throw new HitstateError('HST_ERR_STORE_ENVIRONMENT_MISMATCH', `the store given holds data of ${a}, the runtime works in ${b}; open the store of the runtime's environment`, { field: 'store' });
+    if (a !== b)
+      throw new HitstateError(
+        'HST_ERR_STORE_ENVIRONMENT_MISMATCH',
+        `the store given holds data of ${a}, the runtime works in ${b}; open the store of the runtime's environment`,
+        { field: 'store' },
+      );
     return new Runtime(resolved, resolved.store, false);
   }
   const store = await openStore({

@@ -64,7 +64,11 @@ interface Track {
 const GONE = 'gone';
 
 const unchanged = (t: Track, hit: HITInfo, w: WatchedHit): boolean =>
-  t.status === hit.hitStatus && t.available === hit.assignmentsAvailable && t.completed === hit.assignmentsCompleted && t.unitId === w.unitId && t.assignmentId === w.assignmentId;
+  t.status === hit.hitStatus &&
+  t.available === hit.assignmentsAvailable &&
+  t.completed === hit.assignmentsCompleted &&
+  t.unitId === w.unitId &&
+  t.assignmentId === w.assignmentId;
 
 /** The status poller of one run. */
 export class StatusSync {
@@ -130,7 +134,13 @@ export class StatusSync {
       .catch((err: unknown): SyncReport => {
         // A gateway closed under a stopping run is the end of polling, not a failure.
         if (!(this.#stopped && isHitstateError(err, 'HST_ERR_MTURK_UNAVAILABLE'))) this.#run.services.reportError(err);
-        return { listing: 'none', pages: 0, observed: 0, perHitCalls: 0, failure: err instanceof Error ? err.message : String(err) };
+        return {
+          listing: 'none',
+          pages: 0,
+          observed: 0,
+          perHitCalls: 0,
+          failure: err instanceof Error ? err.message : String(err),
+        };
       })
       .finally(() => {
         this.#cycle = undefined;
@@ -150,10 +160,26 @@ export class StatusSync {
     this.#record(hitId, status, available, completed, record?.unitId ?? null, record?.assignmentId ?? null);
   }
 
-  #record(hitId: string, status: string, available: number, completed: number, unitId: string | null, assignmentId: string | null): void {
+  #record(
+    hitId: string,
+    status: string,
+    available: number,
+    completed: number,
+    unitId: string | null,
+    assignmentId: string | null,
+  ): void {
     const t = this.#tracks.get(hitId);
     if (t === undefined) {
-      this.#tracks.set(hitId, { status, available, completed, unitId, assignmentId, sighted: status === 'Assignable', deadlineOf: undefined, deadlineAt: 0 });
+      this.#tracks.set(hitId, {
+        status,
+        available,
+        completed,
+        unitId,
+        assignmentId,
+        sighted: status === 'Assignable',
+        deadlineOf: undefined,
+        deadlineAt: 0,
+      });
       return;
     }
     t.status = status;
@@ -207,7 +233,9 @@ export class StatusSync {
     const hits = new Map<string, HITInfo>();
     let pages = 0;
     const gw = this.#run.gateway;
-    const source = full ? gw.paginateHITsForHITType({ hitTypeId }, { lane: 'polling' }) : gw.paginateReviewableHITs({ hitTypeId }, { lane: 'polling' });
+    const source = full
+      ? gw.paginateHITsForHITType({ hitTypeId }, { lane: 'polling' })
+      : gw.paginateReviewableHITs({ hitTypeId }, { lane: 'polling' });
     for await (const page of source) {
       pages++;
       for (const hit of page) if (hit.hitTypeId === hitTypeId) hits.set(hit.hitId, hit);
@@ -247,16 +275,42 @@ export class StatusSync {
       const t = this.#tracks.get(w.hitId);
       const changed = t === undefined || !unchanged(t, hit, w);
       if (changed || this.#wantsSecondLook(w, t, at)) {
-        if (changed) this.#record(w.hitId, hit.hitStatus, hit.assignmentsAvailable, hit.assignmentsCompleted, w.unitId, w.assignmentId);
-        if (store.hits.get(w.hitId)?.status !== hit.hitStatus && store.hits.get(w.hitId) !== undefined) store.hits.observe(w.hitId, hit.hitStatus, at);
-        run.send({ type: 'hit.observed', hitId: w.hitId, status: hit.hitStatus, available: hit.assignmentsAvailable, at });
+        if (changed)
+          this.#record(
+            w.hitId,
+            hit.hitStatus,
+            hit.assignmentsAvailable,
+            hit.assignmentsCompleted,
+            w.unitId,
+            w.assignmentId,
+          );
+        if (store.hits.get(w.hitId)?.status !== hit.hitStatus && store.hits.get(w.hitId) !== undefined)
+          store.hits.observe(w.hitId, hit.hitStatus, at);
+        run.send({
+          type: 'hit.observed',
+          hitId: w.hitId,
+          status: hit.hitStatus,
+          available: hit.assignmentsAvailable,
+          at,
+        });
         observed++;
       }
-      if (budget > 0 && hit.assignmentsCompleted > 0 && w.unitStatus === 'completed' && w.assignmentId !== null && !this.#reviewChecked.has(w.assignmentId)) {
+      if (
+        budget > 0 &&
+        hit.assignmentsCompleted > 0 &&
+        w.unitStatus === 'completed' &&
+        w.assignmentId !== null &&
+        !this.#reviewChecked.has(w.assignmentId)
+      ) {
         budget -= await this.#checkMTurkReview(w);
       }
     }
-    return { listing: full ? 'full' : 'reviewable', pages: listing.pages, observed, perHitCalls: PER_HIT_BUDGET - budget };
+    return {
+      listing: full ? 'full' : 'reviewable',
+      pages: listing.pages,
+      observed,
+      perHitCalls: PER_HIT_BUDGET - budget,
+    };
   }
 
   /**
@@ -300,7 +354,13 @@ export class StatusSync {
     }
     if (outcome.status === 'notFound') {
       this.#record(hitId, GONE, 0, 0, null, null);
-      run.services.events.emit('drift.found', { runId: run.runId, kind: DriftKind.hitMissingOnMTurk, message: `HIT ${hitId} no longer exists on MTurk`, hitId, action: 'reported' });
+      run.services.events.emit('drift.found', {
+        runId: run.runId,
+        kind: DriftKind.hitMissingOnMTurk,
+        message: `HIT ${hitId} no longer exists on MTurk`,
+        hitId,
+        action: 'reported',
+      });
       run.send({ type: 'hit.notFound', hitId, at });
       return 1;
     }
@@ -328,11 +388,37 @@ export class StatusSync {
     const at = run.services.clock.now();
     const status = read.value.assignment.assignmentStatus;
     if (status === 'Approved') {
-      run.services.events.emit('drift.found', { runId: run.runId, kind: DriftKind.reviewDiffers, message: `assignment ${assignmentId} was approved on MTurk (auto-approval); recorded as approved`, assignmentId, hitId: w.hitId, action: 'adopted' });
-      run.send({ type: 'review.approve', agentId, requestId: AUTO_APPROVAL_REQUEST, feedback: 'approved by MTurk (auto-approval)', at });
+      run.services.events.emit('drift.found', {
+        runId: run.runId,
+        kind: DriftKind.reviewDiffers,
+        message: `assignment ${assignmentId} was approved on MTurk (auto-approval); recorded as approved`,
+        assignmentId,
+        hitId: w.hitId,
+        action: 'adopted',
+      });
+      run.send({
+        type: 'review.approve',
+        agentId,
+        requestId: AUTO_APPROVAL_REQUEST,
+        feedback: 'approved by MTurk (auto-approval)',
+        at,
+      });
     } else if (status === 'Rejected') {
-      run.services.events.emit('drift.found', { runId: run.runId, kind: DriftKind.reviewDiffers, message: `assignment ${assignmentId} was rejected on MTurk outside hitstate; recorded as rejected`, assignmentId, hitId: w.hitId, action: 'adopted' });
-      run.send({ type: 'review.reject', agentId, requestId: 'mturk-rejection', feedback: read.value.assignment.requesterFeedback ?? 'rejected on MTurk', at });
+      run.services.events.emit('drift.found', {
+        runId: run.runId,
+        kind: DriftKind.reviewDiffers,
+        message: `assignment ${assignmentId} was rejected on MTurk outside hitstate; recorded as rejected`,
+        assignmentId,
+        hitId: w.hitId,
+        action: 'adopted',
+      });
+      run.send({
+        type: 'review.reject',
+        agentId,
+        requestId: 'mturk-rejection',
+        feedback: read.value.assignment.requesterFeedback ?? 'rejected on MTurk',
+        at,
+      });
     }
     return 1;
   }

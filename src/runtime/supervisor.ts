@@ -73,7 +73,12 @@ export function readStoredRun(services: RuntimeServices, runId: string): StoredR
   const root = records.find((r) => r.actorId === rootId);
   if (root === undefined) return undefined;
   const stale = new Set<string>();
-  const current = (machine: string, version: number, actorId: string, snapshot: Record<string, unknown>): Record<string, unknown> => {
+  const current = (
+    machine: string,
+    version: number,
+    actorId: string,
+    snapshot: Record<string, unknown>,
+  ): Record<string, unknown> => {
     const upgraded = upgradeSnapshot(machine, version, snapshot);
     if (upgraded === undefined) {
       const expected = (MACHINE_VERSIONS as Record<string, number>)[machine];
@@ -90,7 +95,10 @@ export function readStoredRun(services: RuntimeServices, runId: string): StoredR
   const actors: Record<string, StoredActor> = {};
   // Groups kept inside the supervisor's record (taskRun version 2) are written back as parts of their own.
   for (const [id, between] of Object.entries(tree.between ?? {})) {
-    actors[id] = { parentId: between.parentId, snapshot: current(between.machine, between.machineVersion, id, between.snapshot) };
+    actors[id] = {
+      parentId: between.parentId,
+      snapshot: current(between.machine, between.machineVersion, id, between.snapshot),
+    };
     stale.add(id);
   }
   const parts: SupervisorPart[] = [];
@@ -100,12 +108,18 @@ export function readStoredRun(services: RuntimeServices, runId: string): StoredR
       const key = record.actorId.slice(rootId.length + 1);
       if (childSrcOf(key) === 'group') {
         const between = record.snapshot as unknown as StoredBetween;
-        actors[key] = { parentId: between.parentId, snapshot: current(between.machine, between.machineVersion, key, between.snapshot) };
+        actors[key] = {
+          parentId: between.parentId,
+          snapshot: current(between.machine, between.machineVersion, key, between.snapshot),
+        };
       } else parts.push(record.snapshot as unknown as SupervisorPart);
       continue;
     }
     const stored = record.snapshot as unknown as StoredActor;
-    actors[record.actorId] = { parentId: stored.parentId, snapshot: current(record.machine, record.machineVersion, record.actorId, stored.snapshot) };
+    actors[record.actorId] = {
+      parentId: stored.parentId,
+      snapshot: current(record.machine, record.machineVersion, record.actorId, stored.snapshot),
+    };
   }
   const own = current(root.machine, root.machineVersion, rootId, tree.supervisor);
   const supervisor = { ...own, context: joinSupervisorContext(own.context as Record<string, unknown>, parts) };
@@ -127,7 +141,13 @@ export function readStoredRun(services: RuntimeServices, runId: string): StoredR
   };
   for (const id of Object.keys(actors)) {
     if (!kept(id)) {
-      services.reportError(new HitstateError('HST_ERR_RUN_STATE', `run ${runId}: the stored actor ${id} names parent ${actors[id]!.parentId}, which was not saved; it is left out of the restored run`, { runId }));
+      services.reportError(
+        new HitstateError(
+          'HST_ERR_RUN_STATE',
+          `run ${runId}: the stored actor ${id} names parent ${actors[id]!.parentId}, which was not saved; it is left out of the restored run`,
+          { runId },
+        ),
+      );
       delete actors[id];
     }
   }
@@ -191,7 +211,13 @@ export class RunHost implements RunPort {
     this.#actor.subscribe({
       error: (err) => {
         this.#failure = err;
-        this.services.reportError(new HitstateError('HST_ERR_RUN_STATE', `run ${this.runId}: its supervisor failed (${err instanceof Error ? err.message : String(err)}); resume the run to continue from its last saved state`, { runId: this.runId, cause: err }));
+        this.services.reportError(
+          new HitstateError(
+            'HST_ERR_RUN_STATE',
+            `run ${this.runId}: its supervisor failed (${err instanceof Error ? err.message : String(err)}); resume the run to continue from its last saved state`,
+            { runId: this.runId, cause: err },
+          ),
+        );
       },
     });
   }
@@ -333,8 +359,10 @@ export class RunHost implements RunPort {
   #deadlinesPassed(keys: readonly string[], at: number): void {
     for (const key of keys) {
       if (key === 'run') this.send({ type: 'deadline.reached', at });
-      else if (key.startsWith(UNIT_ACTOR_PREFIX)) this.send({ type: 'deadline.reached', unitId: key.slice(UNIT_ACTOR_PREFIX.length), at });
-      else if (key.startsWith(AGENT_ACTOR_PREFIX)) this.send({ type: 'deadline.reached', agentId: key.slice(AGENT_ACTOR_PREFIX.length), at });
+      else if (key.startsWith(UNIT_ACTOR_PREFIX))
+        this.send({ type: 'deadline.reached', unitId: key.slice(UNIT_ACTOR_PREFIX.length), at });
+      else if (key.startsWith(AGENT_ACTOR_PREFIX))
+        this.send({ type: 'deadline.reached', agentId: key.slice(AGENT_ACTOR_PREFIX.length), at });
     }
   }
 

@@ -50,14 +50,19 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
   async #runOfHit(hitId: string): Promise<RunHost> {
     const hit = this.#runs.services.store.hits.get(hitId);
     if (hit === undefined) {
-      throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_MISMATCH', `HIT ${hitId} belongs to no run of this store`, { hitId });
+      throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_MISMATCH', `HIT ${hitId} belongs to no run of this store`, {
+        hitId,
+      });
     }
     return this.#runs.ensure(hit.runId);
   }
 
-  async #runOfAgent(agentId: string): Promise<{ run: RunHost; record: NonNullable<ReturnType<RunRegistry['services']['store']['agents']['get']>> }> {
+  async #runOfAgent(
+    agentId: string,
+  ): Promise<{ run: RunHost; record: NonNullable<ReturnType<RunRegistry['services']['store']['agents']['get']>> }> {
     const record = this.#runs.services.store.agents.get(agentId);
-    if (record === undefined) throw new HitstateError('HST_ERR_AGENT_NOT_FOUND', `no agent ${agentId} in this store`, { agentId });
+    if (record === undefined)
+      throw new HitstateError('HST_ERR_AGENT_NOT_FOUND', `no agent ${agentId} in this store`, { agentId });
     return { run: await this.#runs.ensure(record.runId), record };
   }
 
@@ -98,20 +103,41 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
     const { store, clock } = run.services;
     const agentId = agentIdFor(arrival.assignmentId, arrival.workerId);
     if (store.workers.isBlocked(arrival.workerId, run.requesterName)) {
-      throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_MISMATCH', `worker ${arrival.workerId} is blocked by requester ${run.requesterName}`, { workerId: arrival.workerId, runId: run.runId });
+      throw new HitstateError(
+        'HST_ERR_SERVER_ASSIGNMENT_MISMATCH',
+        `worker ${arrival.workerId} is blocked by requester ${run.requesterName}`,
+        { workerId: arrival.workerId, runId: run.runId },
+      );
     }
-    run.send({ type: 'worker.arrived', hitId: arrival.hitId, assignmentId: arrival.assignmentId, workerId: arrival.workerId, at: clock.now() });
+    run.send({
+      type: 'worker.arrived',
+      hitId: arrival.hitId,
+      assignmentId: arrival.assignmentId,
+      workerId: arrival.workerId,
+      at: clock.now(),
+    });
     const outcome = arrivalOf(run.supervisor(), agentId);
     if (outcome === undefined || 'refused' in outcome) {
       const refused = outcome === undefined ? RefusalReason.unknownHIT : outcome.refused;
       if (refused === RefusalReason.noFreeUnit || refused === RefusalReason.runNotAccepting) {
-        throw new HitstateError('HST_ERR_NO_UNIT_AVAILABLE', `run ${run.runId} has no unit for this worker (${refused})`, { runId: run.runId, hitId: arrival.hitId });
+        throw new HitstateError(
+          'HST_ERR_NO_UNIT_AVAILABLE',
+          `run ${run.runId} has no unit for this worker (${refused})`,
+          { runId: run.runId, hitId: arrival.hitId },
+        );
       }
-      throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_MISMATCH', `run ${run.runId} refused the arrival on HIT ${arrival.hitId} (${refused})`, { runId: run.runId, hitId: arrival.hitId, assignmentId: arrival.assignmentId });
+      throw new HitstateError(
+        'HST_ERR_SERVER_ASSIGNMENT_MISMATCH',
+        `run ${run.runId} refused the arrival on HIT ${arrival.hitId} (${refused})`,
+        { runId: run.runId, hitId: arrival.hitId, assignmentId: arrival.assignmentId },
+      );
     }
     const view = run.agent(agentId);
     if (view === undefined) {
-      throw new HitstateError('HST_ERR_RUN_STATE', `run ${run.runId} bound ${agentId} but has no actor for it`, { runId: run.runId, agentId });
+      throw new HitstateError('HST_ERR_RUN_STATE', `run ${run.runId} bound ${agentId} but has no actor for it`, {
+        runId: run.runId,
+        agentId,
+      });
     }
     if (agentStatusOf(view as never) === 'accepted') run.send({ type: 'agent.taskStarted', agentId, at: clock.now() });
     this.#present(agentId);
@@ -126,11 +152,19 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
     const { run, record } = await this.#runOfAgent(agentId);
     const { store, clock } = run.services;
     if (this.#submitting.has(agentId) || store.agents.submission(agentId) !== undefined) {
-      throw new HitstateError('HST_ERR_SERVER_ALREADY_SUBMITTED', `agent ${agentId} submitted already; the first submission is kept`, { agentId });
+      throw new HitstateError(
+        'HST_ERR_SERVER_ALREADY_SUBMITTED',
+        `agent ${agentId} submitted already; the first submission is kept`,
+        { agentId },
+      );
     }
     const status = this.#status(run, agentId, record.status);
     if (GONE.has(status)) {
-      throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_MISMATCH', `agent ${agentId} no longer holds its assignment (${status}); the worker cannot submit it`, { agentId, runId: run.runId });
+      throw new HitstateError(
+        'HST_ERR_SERVER_ASSIGNMENT_MISMATCH',
+        `agent ${agentId} no longer holds its assignment (${status}); the worker cannot submit it`,
+        { agentId, runId: run.runId },
+      );
     }
     this.#submitting.add(agentId);
     try {
@@ -158,7 +192,8 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
     if (store.agents.submission(agentId) !== undefined || this.#away.has(agentId)) return;
     const timer = clock.setTimeout(() => {
       this.#away.delete(agentId);
-      if (store.agents.submission(agentId) === undefined) run.send({ type: 'agent.disconnected', agentId, at: clock.now() });
+      if (store.agents.submission(agentId) === undefined)
+        run.send({ type: 'agent.disconnected', agentId, at: clock.now() });
     }, options.disconnectGraceMs);
     this.#away.set(agentId, timer);
   }
@@ -169,14 +204,19 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
   }
 
   #view(run: RunHost, agentId: string, fallback: AgentState): AgentView {
-    return { agentId, status: this.#status(run, agentId, fallback), submitted: run.services.store.agents.submission(agentId) !== undefined };
+    return {
+      agentId,
+      status: this.#status(run, agentId, fallback),
+      submitted: run.services.store.agents.submission(agentId) !== undefined,
+    };
   }
 
   async preview(hitId: string | undefined): Promise<PreviewInfo> {
     const runId = hitId === undefined ? undefined : this.#runs.services.store.hits.get(hitId)?.runId;
     const record = runId === undefined ? undefined : this.#runs.services.store.runs.get(runId);
     const config = record?.config as { title?: unknown; description?: unknown } | undefined;
-    if (typeof config?.title === 'string' && typeof config.description === 'string') return { title: config.title, description: config.description };
+    if (typeof config?.title === 'string' && typeof config.description === 'string')
+      return { title: config.title, description: config.description };
     return { title: 'A hitstate task', description: 'Accept the HIT to see the task.' };
   }
 }

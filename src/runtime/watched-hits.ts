@@ -27,7 +27,11 @@ const TERMINAL: ReadonlySet<string> = new Set(['accepted', 'expired', 'soft_reje
  * `next` (value undefined when the key is gone), and remembers `next`'s buckets. Buckets are read
  * in sorted order, as `entriesOf` does, so the first update lists HITs in the pool's own order.
  */
-function diffBuckets<V>(next: Buckets<V>, seen: Map<string, Readonly<Record<string, V>>>, changed: (key: string, value: V | undefined) => void): void {
+function diffBuckets<V>(
+  next: Buckets<V>,
+  seen: Map<string, Readonly<Record<string, V>>>,
+  changed: (key: string, value: V | undefined) => void,
+): void {
   for (const name of Object.keys(next).sort()) {
     const bucket = next[name]!;
     const before = seen.get(name);
@@ -36,7 +40,8 @@ function diffBuckets<V>(next: Buckets<V>, seen: Map<string, Readonly<Record<stri
     for (const key of Object.keys(bucket)) {
       if (before === undefined || !Object.hasOwn(before, key) || before[key] !== bucket[key]) changed(key, bucket[key]);
     }
-    if (before !== undefined) for (const key of Object.keys(before)) if (!Object.hasOwn(bucket, key)) changed(key, undefined);
+    if (before !== undefined)
+      for (const key of Object.keys(before)) if (!Object.hasOwn(bucket, key)) changed(key, undefined);
   }
   for (const [name, before] of seen) {
     if (Object.hasOwn(next, name)) continue;
@@ -101,13 +106,20 @@ export class WatchedHits {
 
   #refresh(hitId: string): void {
     const record = this.#records.get(hitId);
-    const unitStatus = record === undefined || record.unitId === null ? null : (this.#unitStatus.get(record.unitId) ?? null);
+    const unitStatus =
+      record === undefined || record.unitId === null ? null : (this.#unitStatus.get(record.unitId) ?? null);
     if (record === undefined || (unitStatus !== null && TERMINAL.has(unitStatus))) {
       this.#watched.delete(hitId);
       return;
     }
     const current = this.#watched.get(hitId);
-    if (current !== undefined && current.unitId === record.unitId && current.assignmentId === record.assignmentId && current.unitStatus === unitStatus) return;
+    if (
+      current !== undefined &&
+      current.unitId === record.unitId &&
+      current.assignmentId === record.assignmentId &&
+      current.unitStatus === unitStatus
+    )
+      return;
     this.#watched.set(hitId, { hitId, unitId: record.unitId, assignmentId: record.assignmentId, unitStatus });
   }
 }

@@ -61,9 +61,13 @@ export function checkId(field: string, value: unknown): string {
  */
 export function checkArrival(input: { hitId?: unknown; assignmentId?: unknown; workerId?: unknown }): WorkerArrival {
   if (input.assignmentId === PREVIEW_ASSIGNMENT_ID) {
-    throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', 'this is a preview (ASSIGNMENT_ID_NOT_AVAILABLE): accept the HIT before starting', {
-      field: 'assignmentId',
-    });
+    throw new HitstateError(
+      'HST_ERR_SERVER_BAD_REQUEST',
+      'this is a preview (ASSIGNMENT_ID_NOT_AVAILABLE): accept the HIT before starting',
+      {
+        field: 'assignmentId',
+      },
+    );
   }
   return {
     hitId: checkId('hitId', input.hitId),
@@ -117,7 +121,12 @@ export async function registerRoute(ctx: RouteContext): Promise<void> {
   const registration = await registerArrival(ctx.backend, arrival);
   const expiresAtSec = Math.floor(ctx.options.clock.now() / 1000) + ctx.options.tokenTtlSec;
   const token = signAgentToken(
-    { agentId: registration.agentId, workerId: registration.workerId, assignmentId: registration.assignmentId, expiresAtSec },
+    {
+      agentId: registration.agentId,
+      workerId: registration.workerId,
+      assignmentId: registration.assignmentId,
+      expiresAtSec,
+    },
     ctx.options.secret,
   );
   sendJson(ctx.res, 200, {
@@ -138,7 +147,9 @@ function bearer(req: IncomingMessage): string | undefined {
   if (header === undefined) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) {
-    throw new HitstateError('HST_ERR_SERVER_TOKEN_INVALID', 'the Authorization header must read "Bearer <token>"', { field: 'token' });
+    throw new HitstateError('HST_ERR_SERVER_TOKEN_INVALID', 'the Authorization header must read "Bearer <token>"', {
+      field: 'token',
+    });
   }
   return match[1];
 }
@@ -153,9 +164,13 @@ function authenticate(ctx: RouteContext, bodyToken?: unknown): string {
   const token = bearer(ctx.req) ?? (typeof bodyToken === 'string' ? bodyToken : undefined);
   const claims = verifyAgentToken(token, ctx.options.secret, ctx.options.clock.now());
   if (claims.agentId !== agentId) {
-    throw new HitstateError('HST_ERR_SERVER_TOKEN_INVALID', 'the agent token belongs to another agent than the one in the path', {
-      field: 'token',
-    });
+    throw new HitstateError(
+      'HST_ERR_SERVER_TOKEN_INVALID',
+      'the agent token belongs to another agent than the one in the path',
+      {
+        field: 'token',
+      },
+    );
   }
   return agentId;
 }
@@ -164,8 +179,10 @@ function authenticate(ctx: RouteContext, bodyToken?: unknown): string {
 export async function submitRoute(ctx: RouteContext): Promise<void> {
   const agentId = authenticate(ctx);
   const body = await jsonBody(ctx);
-  if (!Object.prototype.hasOwnProperty.call(body, 'data')) {
-    throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', 'the submit body must be {"data": <the submission>}', { field: 'data' });
+  if (!Object.hasOwn(body, 'data')) {
+    throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', 'the submit body must be {"data": <the submission>}', {
+      field: 'data',
+    });
   }
   await fromBackend(() => ctx.backend.submit(agentId, body.data));
   sendJson(ctx.res, 200, { agentId, submitted: true });

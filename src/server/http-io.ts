@@ -38,7 +38,9 @@ const COMMON_HEADERS = {
 type MaybeParsed = IncomingMessage & { body?: unknown };
 
 function tooLarge(maxBytes: number): HitstateError {
-  return new HitstateError('HST_ERR_SERVER_BODY_TOO_LARGE', `the request body is larger than ${maxBytes} bytes`, { field: 'body' });
+  return new HitstateError('HST_ERR_SERVER_BODY_TOO_LARGE', `the request body is larger than ${maxBytes} bytes`, {
+    field: 'body',
+  });
 }
 
 /**
@@ -50,7 +52,9 @@ function tooLarge(maxBytes: number): HitstateError {
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const parsed = (req as MaybeParsed).body;
   if (req.readableEnded && parsed !== undefined) {
-    const bytes = Buffer.isBuffer(parsed) ? parsed : Buffer.from(typeof parsed === 'string' ? parsed : JSON.stringify(parsed));
+    const bytes = Buffer.isBuffer(parsed)
+      ? parsed
+      : Buffer.from(typeof parsed === 'string' ? parsed : JSON.stringify(parsed));
     if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
     return bytes;
   }
@@ -82,18 +86,27 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
 export function parseJsonObject(body: Buffer, contentType: string | undefined): Record<string, unknown> {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== '' && type !== 'application/json' && type !== 'text/plain') {
-    throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', `the request body must be JSON (Content-Type: application/json), got ${JSON.stringify(type)}`, {
-      field: 'content-type',
-    });
+    throw new HitstateError(
+      'HST_ERR_SERVER_BAD_REQUEST',
+      `the request body must be JSON (Content-Type: application/json), got ${JSON.stringify(type)}`,
+      {
+        field: 'content-type',
+      },
+    );
   }
   if (body.byteLength === 0) {
-    throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', 'the request body is empty; send a JSON object', { field: 'body' });
+    throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', 'the request body is empty; send a JSON object', {
+      field: 'body',
+    });
   }
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
   } catch (cause) {
-    throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', 'the request body is not valid UTF-8 JSON', { field: 'body', cause });
+    throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', 'the request body is not valid UTF-8 JSON', {
+      field: 'body',
+      cause,
+    });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', 'the request body must be a JSON object', { field: 'body' });
@@ -102,7 +115,12 @@ export function parseJsonObject(body: Buffer, contentType: string | undefined): 
 }
 
 /** Writes a JSON answer that no cache keeps. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     ...COMMON_HEADERS,
@@ -166,7 +184,11 @@ export type ErrorSource = 'server' | 'backend';
 export function publicError(err: unknown, source: ErrorSource): { status: number; body: ErrorBody; expected: boolean } {
   if (!isHitstateError(err)) {
     const info = ERROR_CODES.HST_ERR_SERVER_INTERNAL;
-    return { status: 500, body: { error: { code: 'HST_ERR_SERVER_INTERNAL', message: `${info.meaning} ${info.fix}` } }, expected: false };
+    return {
+      status: 500,
+      body: { error: { code: 'HST_ERR_SERVER_INTERNAL', message: `${info.meaning} ${info.fix}` } },
+      expected: false,
+    };
   }
   const status = BACKEND_STATUS[err.code] ?? err.httpStatus;
   const field = err.details.field;
@@ -179,7 +201,13 @@ export function publicError(err: unknown, source: ErrorSource): { status: number
 }
 
 /** Sends an error as JSON, or as an HTML page when the browser asked for a page. */
-export function sendError(res: ServerResponse, status: number, body: ErrorBody, asPage: boolean, headers: Record<string, string> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  body: ErrorBody,
+  asPage: boolean,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;

@@ -17,6 +17,12 @@ export type {
   TaskPageContext,
   TaskServerOptions,
 } from './options.js';
-export { RouteName, createTaskServer, type NextFunction, type TaskServer, type TaskServerRoute } from './task-server.js';
+export {
+  RouteName,
+  createTaskServer,
+  type NextFunction,
+  type TaskServer,
+  type TaskServerRoute,
+} from './task-server.js';
 export { signAgentToken, verifyAgentToken, type AgentTokenClaims } from './token.js';
 export { SUBMISSION_FIELD, WRAPPER_SOURCE } from './wrapper-source.js';

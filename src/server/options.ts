@@ -136,9 +136,15 @@ function checkPage(name: string, source: unknown, problems: { field: string; mes
     typeof source === 'string' ||
     typeof source === 'function' ||
     source instanceof URL ||
-    (typeof source === 'object' && source !== null && 'file' in source && (typeof source.file === 'string' || source.file instanceof URL));
+    (typeof source === 'object' &&
+      source !== null &&
+      'file' in source &&
+      (typeof source.file === 'string' || source.file instanceof URL));
   if (!valid) {
-    problems.push({ field: name, message: `${name} must be an HTML string, a file URL, { file } or a function, got ${typeof source}` });
+    problems.push({
+      field: name,
+      message: `${name} must be an HTML string, a file URL, { file } or a function, got ${typeof source}`,
+    });
     return;
   }
   if (source instanceof URL && source.protocol !== 'file:') {
@@ -146,7 +152,8 @@ function checkPage(name: string, source: unknown, problems: { field: string; mes
     return;
   }
   const path = pagePath(source as PageSource<unknown>);
-  if (path !== undefined && !isFile(path)) problems.push({ field: name, message: `${name} file ${path} does not exist` });
+  if (path !== undefined && !isFile(path))
+    problems.push({ field: name, message: `${name} file ${path} does not exist` });
 }
 
 function isFile(path: string): boolean {
@@ -157,10 +164,20 @@ function isFile(path: string): boolean {
   }
 }
 
-function integer(name: string, value: unknown, fallback: number, min: number, max: number, problems: { field: string; message: string }[]): number {
+function integer(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: { field: string; message: string }[],
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    problems.push({ field: name, message: `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}` });
+    problems.push({
+      field: name,
+      message: `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    });
     return fallback;
   }
   return value;
@@ -174,16 +191,23 @@ function integer(name: string, value: unknown, fallback: number, min: number, ma
 export function resolveTaskServerOptions(options: TaskServerOptions): ResolvedTaskServerOptions {
   const problems: { field: string; message: string }[] = [];
   if (typeof options !== 'object' || options === null) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', 'createTaskServer needs an options object with at least taskPage', {
-      field: 'options',
-    });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      'createTaskServer needs an options object with at least taskPage',
+      {
+        field: 'options',
+      },
+    );
   }
   checkPage('taskPage', options.taskPage, problems);
   if (options.previewPage !== undefined) checkPage('previewPage', options.previewPage, problems);
 
   let prefix = options.prefix ?? '/hitstate';
   if (typeof prefix !== 'string' || !/^(\/[A-Za-z0-9._~-]+)*\/?$/.test(prefix)) {
-    problems.push({ field: 'prefix', message: `prefix must be a path like "/hitstate" (letters, digits, . _ ~ -), got ${JSON.stringify(prefix)}` });
+    problems.push({
+      field: 'prefix',
+      message: `prefix must be a path like "/hitstate" (letters, digits, . _ ~ -), got ${JSON.stringify(prefix)}`,
+    });
     prefix = '/hitstate';
   }
   prefix = prefix.replace(/\/+$/, '');
@@ -198,7 +222,10 @@ export function resolveTaskServerOptions(options: TaskServerOptions): ResolvedTa
   } else {
     secret = typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : options.secret;
     if (!(secret instanceof Uint8Array) || secret.byteLength < MIN_SECRET_BYTES) {
-      problems.push({ field: 'secret', message: `secret must be at least ${MIN_SECRET_BYTES} bytes (e.g. \`openssl rand -hex 32\`)` });
+      problems.push({
+        field: 'secret',
+        message: `secret must be at least ${MIN_SECRET_BYTES} bytes (e.g. \`openssl rand -hex 32\`)`,
+      });
     }
   }
 
@@ -219,7 +246,10 @@ export function resolveTaskServerOptions(options: TaskServerOptions): ResolvedTa
   const heartbeatIntervalSec = integer('heartbeatIntervalSec', options.heartbeatIntervalSec, 20, 1, 3600, problems);
   const csp = options.contentSecurityPolicy ?? DEFAULT_CSP;
   if (csp !== false && (typeof csp !== 'string' || /[\r\n]/.test(csp))) {
-    problems.push({ field: 'contentSecurityPolicy', message: 'contentSecurityPolicy must be a one-line string or false' });
+    problems.push({
+      field: 'contentSecurityPolicy',
+      message: 'contentSecurityPolicy must be a one-line string or false',
+    });
   }
   if (options.title !== undefined && typeof options.title !== 'string') {
     problems.push({ field: 'title', message: `title must be a string, got ${typeof options.title}` });

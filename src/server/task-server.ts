@@ -103,7 +103,9 @@ export function createTaskServer(backend: TaskServerBackend, options: TaskServer
   const routes: TaskServerRoute[] = [
     { name: 'taskPage', method: 'GET', path: `${prefix}/task` },
     { name: 'wrapper', method: 'GET', path: `${prefix}/wrapper.js` },
-    ...(resolved.assetsDir !== undefined ? [{ name: 'asset', method: 'GET', path: `${prefix}/assets/*` } as const] : []),
+    ...(resolved.assetsDir !== undefined
+      ? [{ name: 'asset', method: 'GET', path: `${prefix}/assets/*` } as const]
+      : []),
     { name: 'preview', method: 'GET', path: `${prefix}/api/preview` },
     { name: 'register', method: 'POST', path: `${prefix}/api/agents` },
     { name: 'status', method: 'GET', path: `${prefix}/api/agents/:agentId` },
@@ -111,12 +113,12 @@ export function createTaskServer(backend: TaskServerBackend, options: TaskServer
     { name: 'heartbeat', method: 'POST', path: `${prefix}/api/agents/:agentId/heartbeat` },
     { name: 'disconnect', method: 'POST', path: `${prefix}/api/agents/:agentId/disconnect` },
   ];
-  const wrapperTag =
-    `<script src="${escapeHtml(`${prefix}/wrapper.js`)}" data-hitstate-api="${escapeHtml(`${prefix}/api`)}"></script>`;
+  const wrapperTag = `<script src="${escapeHtml(`${prefix}/wrapper.js`)}" data-hitstate-api="${escapeHtml(`${prefix}/api`)}"></script>`;
 
   const handlers: Record<RouteName, Handler> = {
     taskPage: (ctx) => taskPageRoute(ctx, wrapperTag),
-    wrapper: async ({ req, res }) => sendStatic(req, res, WRAPPER_SOURCE, 'text/javascript; charset=utf-8', WRAPPER_ETAG, WRAPPER_MAX_AGE_SEC),
+    wrapper: async ({ req, res }) =>
+      sendStatic(req, res, WRAPPER_SOURCE, 'text/javascript; charset=utf-8', WRAPPER_ETAG, WRAPPER_MAX_AGE_SEC),
     asset: async ({ req, res, url }) => {
       const asset = await loadAsset(resolved.assetsDir!, url.pathname.slice(`${prefix}/assets/`.length));
       sendStatic(req, res, asset.body, asset.contentType, asset.etag, ASSET_MAX_AGE_SEC);
@@ -129,7 +131,8 @@ export function createTaskServer(backend: TaskServerBackend, options: TaskServer
     disconnect: disconnectRoute,
   };
 
-  const underPrefix = (pathname: string): boolean => prefix === '' || pathname === prefix || pathname.startsWith(`${prefix}/`);
+  const underPrefix = (pathname: string): boolean =>
+    prefix === '' || pathname === prefix || pathname.startsWith(`${prefix}/`);
 
   function findRoute(pathname: string): { route: TaskServerRoute | undefined; methods: string[]; agentId?: string } {
     const rest = pathname.slice(prefix.length);
@@ -173,17 +176,32 @@ export function createTaskServer(backend: TaskServerBackend, options: TaskServer
     const wantsPage = route?.name === 'taskPage' && /text\/html/.test(req.headers.accept ?? '');
     try {
       if (!underPrefix(url.pathname) || route === undefined) {
-        throw new HitstateError('HST_ERR_SERVER_NOT_FOUND', `no task server route at ${method} ${url.pathname}; routes live under "${prefix}/"`, {
-          field: 'path',
-        });
+        throw new HitstateError(
+          'HST_ERR_SERVER_NOT_FOUND',
+          `no task server route at ${method} ${url.pathname}; routes live under "${prefix}/"`,
+          {
+            field: 'path',
+          },
+        );
       }
       if (!methods.includes(method)) {
         res.setHeader('Allow', methods.join(', '));
-        throw new HitstateError('HST_ERR_SERVER_METHOD_NOT_ALLOWED', `${route.path} answers ${methods.join(' and ')}, not ${method}`, {
-          field: 'method',
-        });
+        throw new HitstateError(
+          'HST_ERR_SERVER_METHOD_NOT_ALLOWED',
+          `${route.path} answers ${methods.join(' and ')}, not ${method}`,
+          {
+            field: 'method',
+          },
+        );
       }
-      await handlers[route.name]({ req, res, url, backend, options: resolved, ...(agentId !== undefined ? { agentId } : {}) });
+      await handlers[route.name]({
+        req,
+        res,
+        url,
+        backend,
+        options: resolved,
+        ...(agentId !== undefined ? { agentId } : {}),
+      });
     } catch (thrown) {
       const fromBackendCall = thrown instanceof BackendFailure;
       const err = fromBackendCall ? thrown.cause : thrown;
@@ -237,4 +255,3 @@ async function taskPageRoute(ctx: RouteContext, wrapperTag: string): Promise<voi
   const page = await loadPage(options.taskPage, { registration, turkSubmitTo: get('turkSubmitTo') });
   sendHtml(ctx.res, 200, injectIntoHead(page, wrapperTag, options.title), options.contentSecurityPolicy);
 }
-

@@ -72,7 +72,10 @@ export function verifyAgentToken(token: string | undefined, secret: Uint8Array, 
   try {
     decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
   } catch (cause) {
-    throw new HitstateError('HST_ERR_SERVER_TOKEN_INVALID', 'the agent token payload is not valid JSON', { field: 'token', cause });
+    throw new HitstateError('HST_ERR_SERVER_TOKEN_INVALID', 'the agent token payload is not valid JSON', {
+      field: 'token',
+      cause,
+    });
   }
   if (
     !Array.isArray(decoded) ||
@@ -84,7 +87,9 @@ export function verifyAgentToken(token: string | undefined, secret: Uint8Array, 
   }
   const [agentId, workerId, assignmentId, expiresAtSec] = decoded as [string, string, string, number];
   if (expiresAtSec * 1000 <= nowMs) {
-    throw invalid(`the agent token expired at ${new Date(expiresAtSec * 1000).toISOString()}: reload the task page to get a fresh one`);
+    throw invalid(
+      `the agent token expired at ${new Date(expiresAtSec * 1000).toISOString()}: reload the task page to get a fresh one`,
+    );
   }
   return { agentId, workerId, assignmentId, expiresAtSec };
 }

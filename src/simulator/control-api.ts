@@ -26,9 +26,19 @@ import { HitstateError, isHitstateError } from '../errors.js';
 import type { SimulatorHost } from './host.js';
 import { readBody, sendJson } from './http-util.js';
 import type { AssignmentRecord } from './model.js';
-import { abandon, accept, checkWorkerId, requestQualification, returnAssignment, setLocale, setSystemQualification, submit } from './worker-actions.js';
+import {
+  abandon,
+  accept,
+  checkWorkerId,
+  requestQualification,
+  returnAssignment,
+  setLocale,
+  setSystemQualification,
+  submit,
+} from './worker-actions.js';
 
-const badRequest = (message: string, field?: string): HitstateError => new HitstateError('HST_ERR_SIM_BAD_REQUEST', message, field ? { field } : {});
+const badRequest = (message: string, field?: string): HitstateError =>
+  new HitstateError('HST_ERR_SIM_BAD_REQUEST', message, field ? { field } : {});
 
 async function jsonBody(host: SimulatorHost, req: IncomingMessage): Promise<Record<string, unknown>> {
   const raw = await readBody(req, host.maxBodyBytes);
@@ -40,11 +50,16 @@ async function jsonBody(host: SimulatorHost, req: IncomingMessage): Promise<Reco
   } catch (err) {
     throw badRequest(`The body is not valid JSON: ${err instanceof Error ? err.message : String(err)}.`);
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The body must be a JSON object.');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('The body must be a JSON object.');
   return body as Record<string, unknown>;
 }
 
-const assignmentResult = (a: AssignmentRecord): Record<string, string> => ({ assignmentId: a.assignmentId, hitId: a.hitId, status: a.status });
+const assignmentResult = (a: AssignmentRecord): Record<string, string> => ({
+  assignmentId: a.assignmentId,
+  hitId: a.hitId,
+  status: a.status,
+});
 
 function clockView(host: SimulatorHost): Record<string, unknown> {
   const nowMs = host.engine.now();
@@ -54,11 +69,16 @@ function clockView(host: SimulatorHost): Record<string, unknown> {
 /** Turns a submit body `{fields: {...}}` into ordered name/value pairs (arrays give repeated fields). */
 export function fieldsOf(value: unknown): [string, string][] {
   if (value === undefined) return [];
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badRequest('fields must be an object of field name to string value.', 'fields');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw badRequest('fields must be an object of field name to string value.', 'fields');
   const out: [string, string][] = [];
   for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
     for (const item of Array.isArray(v) ? v : [v]) {
-      if (typeof item !== 'string') throw badRequest(`fields.${name} must be a string (or a list of strings), got ${JSON.stringify(item)}.`, `fields.${name}`);
+      if (typeof item !== 'string')
+        throw badRequest(
+          `fields.${name} must be a string (or a list of strings), got ${JSON.stringify(item)}.`,
+          `fields.${name}`,
+        );
       out.push([name, item]);
     }
   }
@@ -85,21 +105,34 @@ async function route(host: SimulatorHost, req: IncomingMessage, url: URL): Promi
       if (body.locale !== undefined) setLocale(engine, workerId, body.locale);
       if (body.systemQualifications !== undefined) {
         const quals = body.systemQualifications;
-        if (quals === null || typeof quals !== 'object' || Array.isArray(quals)) throw badRequest('systemQualifications must be an object of qualification type id to integer (or null to remove).', 'systemQualifications');
+        if (quals === null || typeof quals !== 'object' || Array.isArray(quals))
+          throw badRequest(
+            'systemQualifications must be an object of qualification type id to integer (or null to remove).',
+            'systemQualifications',
+          );
         for (const [typeId, value] of Object.entries(quals)) setSystemQualification(engine, workerId, typeId, value);
       }
       return engine.worker(workerId);
     }
     if (is('POST', 3) && action === 'accept') {
       const body = await jsonBody(host, req);
-      const target = typeof body.hitId === 'string' ? { hitId: body.hitId } : typeof body.hitTypeId === 'string' ? { hitTypeId: body.hitTypeId } : undefined;
+      const target =
+        typeof body.hitId === 'string'
+          ? { hitId: body.hitId }
+          : typeof body.hitTypeId === 'string'
+            ? { hitTypeId: body.hitTypeId }
+            : undefined;
       if (!target) throw badRequest('The body must be {"hitId": "..."} or {"hitTypeId": "..."}.', 'hitId');
       const a = accept(engine, id, target);
       return { assignmentId: a.assignmentId, hitId: a.hitId };
     }
     if (is('POST', 3) && action === 'qualification-requests') {
       const body = await jsonBody(host, req);
-      if (typeof body.qualificationTypeId !== 'string') throw badRequest('The body must be {"qualificationTypeId": "...", "fields": {...}} (fields: answers to the type\'s test, if any).', 'qualificationTypeId');
+      if (typeof body.qualificationTypeId !== 'string')
+        throw badRequest(
+          'The body must be {"qualificationTypeId": "...", "fields": {...}} (fields: answers to the type\'s test, if any).',
+          'qualificationTypeId',
+        );
       return requestQualification(engine, id, body.qualificationTypeId, fieldsOf(body.fields));
     }
   }
@@ -116,7 +149,8 @@ async function route(host: SimulatorHost, req: IncomingMessage, url: URL): Promi
     if (is('POST', 2) && id === 'advance') {
       const body = await jsonBody(host, req);
       const seconds = body.seconds;
-      if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) throw badRequest(`seconds must be a non-negative number, got ${JSON.stringify(seconds)}.`, 'seconds');
+      if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)
+        throw badRequest(`seconds must be a non-negative number, got ${JSON.stringify(seconds)}.`, 'seconds');
       await host.advance(seconds);
       return clockView(host);
     }
@@ -132,15 +166,24 @@ async function route(host: SimulatorHost, req: IncomingMessage, url: URL): Promi
   if (area === 'notifications' && is('GET', 1)) {
     const after = Number(url.searchParams.get('after') ?? 0);
     const limit = Math.min(1000, Math.max(1, Number(url.searchParams.get('limit') ?? 1000)));
-    if (!Number.isFinite(after) || !Number.isFinite(limit)) throw badRequest('after and limit must be numbers.', 'after');
+    if (!Number.isFinite(after) || !Number.isFinite(limit))
+      throw badRequest('after and limit must be numbers.', 'after');
     const events = engine.state.notifications.filter((n) => n.seq > after).slice(0, limit);
     return { events, nextAfter: events.length > 0 ? events[events.length - 1]!.seq : after };
   }
-  throw new HitstateError('HST_ERR_SIM_NOT_FOUND', `No control API route ${method} ${url.pathname}; see docs/simulator.md for the routes under /_sim/.`);
+  throw new HitstateError(
+    'HST_ERR_SIM_NOT_FOUND',
+    `No control API route ${method} ${url.pathname}; see docs/simulator.md for the routes under /_sim/.`,
+  );
 }
 
 /** Serves a `/_sim/...` request. */
-export async function handleControl(host: SimulatorHost, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleControl(
+  host: SimulatorHost,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
   try {
     sendJson(res, 200, await route(host, req, url));
   } catch (err) {

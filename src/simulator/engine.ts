@@ -55,7 +55,9 @@ export class Engine {
     this.ids = options.ids;
     this.#startingBalanceCents = options.startingBalanceCents;
     this.#onChange = options.onChange ?? (() => {});
-    Object.keys(SYSTEM_QUALIFICATION_TYPES).forEach((id, i) => this.state.addSystemQualificationType(systemQualificationType(id)!, i));
+    Object.keys(SYSTEM_QUALIFICATION_TYPES).forEach((id, i) => {
+      this.state.addSystemQualificationType(systemQualificationType(id)!, i);
+    });
     this.#rescheduleFromState();
   }
 
@@ -84,7 +86,15 @@ export class Engine {
   worker(workerId: string): WorkerRecord {
     let w = this.state.workers.get(workerId);
     if (w === undefined) {
-      w = { workerId, locale: { Country: 'US' }, systemQualifications: {}, approved: 0, rejected: 0, decided: 0, messages: [] };
+      w = {
+        workerId,
+        locale: { Country: 'US' },
+        systemQualifications: {},
+        approved: 0,
+        rejected: 0,
+        decided: 0,
+        messages: [],
+      };
       this.state.addWorker(w);
       this.changed();
     }
@@ -145,18 +155,24 @@ export class Engine {
     mutate();
     hit.status = this.#statusOf(hit);
     if (hit.status !== 'Reviewing') hit.reviewing = false;
-    if ((hit.status === 'Reviewable' || hit.status === 'Reviewing') && hit.status !== before) hit.reviewSeq = this.state.nextSeq();
+    if ((hit.status === 'Reviewable' || hit.status === 'Reviewing') && hit.status !== before)
+      hit.reviewSeq = this.state.nextSeq();
     this.state.indexHit(hit);
     const account = this.state.accounts.get(hit.account)!;
     const escrow = this.escrowFor(hit);
     account.onHoldCents += escrow - hit.escrowCents;
     hit.escrowCents = escrow;
-    if (hit.status === 'Reviewable' && before !== 'Reviewable' && before !== 'Reviewing') this.notify(hit, 'HITReviewable', atMs);
+    if (hit.status === 'Reviewable' && before !== 'Reviewable' && before !== 'Reviewing')
+      this.notify(hit, 'HITReviewable', atMs);
     this.changed();
   }
 
   /** Creates a HIT of a type; the caller has checked funds and the token. */
-  createHit(account: AccountRecord, type: HitTypeRecord, props: { lifetimeSec: number; maxAssignments: number; question: string; requesterAnnotation?: string }): HitRecord {
+  createHit(
+    account: AccountRecord,
+    type: HitTypeRecord,
+    props: { lifetimeSec: number; maxAssignments: number; question: string; requesterAnnotation?: string },
+  ): HitRecord {
     const nowMs = this.now();
     const hit: HitRecord = {
       hitId: this.ids.entityId(),
@@ -275,7 +291,11 @@ export class Engine {
   // --- tokens --------------------------------------------------------------------------------
 
   /** The live (under 24 h old) record of a UniqueRequestToken, if any. */
-  tokenInUse(account: string, kind: 'hit' | 'bonus' | 'assignments', token: string): { ref: string; atMs: number } | undefined {
+  tokenInUse(
+    account: string,
+    kind: 'hit' | 'bonus' | 'assignments',
+    token: string,
+  ): { ref: string; atMs: number } | undefined {
     const rec = this.state.tokens.get(SimState.tokenKey(account, kind, token));
     if (rec === undefined || rec.atMs + TOKEN_TTL_MS <= this.now()) return undefined;
     return rec;
@@ -352,23 +372,30 @@ export class Engine {
     this.#timerAt = next;
     if (next === undefined) return;
     // Node fires timers longer than 2^31-1 ms at once; an early wake-up finds nothing due and re-arms.
-    this.#timer = this.clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = undefined;
-      this.processDue();
-    }, Math.min(next - this.now(), MAX_TIMER_MS));
+    this.#timer = this.clock.setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerAt = undefined;
+        this.processDue();
+      },
+      Math.min(next - this.now(), MAX_TIMER_MS),
+    );
   }
 
   /** Rebuilds the event queue from restored records (expiry, deadlines, auto-approval, tokens). */
   #rescheduleFromState(): void {
     for (const hit of this.state.hits.values()) {
-      if (!hit.expired && !hit.disposed) this.#events.push({ atMs: hit.expirationMs, kind: 'hitExpiry', ref: hit.hitId });
+      if (!hit.expired && !hit.disposed)
+        this.#events.push({ atMs: hit.expirationMs, kind: 'hitExpiry', ref: hit.hitId });
     }
     for (const a of this.state.assignments.values()) {
-      if (a.status === 'Accepted') this.#events.push({ atMs: a.deadlineMs, kind: 'assignmentDeadline', ref: a.assignmentId });
-      if (a.status === 'Submitted' && a.autoApprovalMs !== undefined) this.#events.push({ atMs: a.autoApprovalMs, kind: 'autoApproval', ref: a.assignmentId });
+      if (a.status === 'Accepted')
+        this.#events.push({ atMs: a.deadlineMs, kind: 'assignmentDeadline', ref: a.assignmentId });
+      if (a.status === 'Submitted' && a.autoApprovalMs !== undefined)
+        this.#events.push({ atMs: a.autoApprovalMs, kind: 'autoApproval', ref: a.assignmentId });
     }
-    for (const [k, t] of this.state.tokens) this.#events.push({ atMs: t.atMs + TOKEN_TTL_MS, kind: 'tokenExpiry', ref: k });
+    for (const [k, t] of this.state.tokens)
+      this.#events.push({ atMs: t.atMs + TOKEN_TTL_MS, kind: 'tokenExpiry', ref: k });
   }
 
   /** Stops the timer; the engine does nothing on its own afterwards. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Prng } from '../random.js';
+import type { Prng } from '../random.js';
 
 /** What happens to one call. */
 export type FaultDecision = 'none' | 'fault' | 'drop';

@@ -25,7 +25,7 @@ export interface RequesterCallInfo {
  * `dropAfter` carries the call out, then destroys the connection without a reply; anything else
  * lets the call proceed.
  */
-export type RequesterCallDecision = 'drop' | 'dropAfter' | void;
+export type RequesterCallDecision = 'drop' | 'dropAfter' | undefined;
 
 export interface SimulatorHost {
   readonly engine: Engine;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Prng } from '../random.js';
+import type { Prng } from '../random.js';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const HEX = '0123456789abcdef';

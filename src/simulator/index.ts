@@ -29,13 +29,30 @@ import { IdGenerator } from './ids.js';
 import { inspectState } from './inspect.js';
 import type { Locale, SimulatorStateView } from './model.js';
 import { hitTypePropsKey } from './operations/hits.js';
-import { checkStatePath, loadState, STATE_FORMAT, STATE_VERSION, StateWriter, type PersistedState } from './persistence.js';
+import {
+  checkStatePath,
+  loadState,
+  STATE_FORMAT,
+  STATE_VERSION,
+  StateWriter,
+  type PersistedState,
+} from './persistence.js';
 import { deriveSeed, Prng } from '../random.js';
 import { createSimulatorServer } from './server.js';
 import { SimState } from './state.js';
 import { StatsRecorder, type SimulatorStats } from './stats.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
-import { abandon, accept, requestQualification, returnAssignment, setLocale, setSystemQualification, submit, type AcceptTarget, type QualificationRequestResult } from './worker-actions.js';
+import {
+  abandon,
+  accept,
+  requestQualification,
+  returnAssignment,
+  setLocale,
+  setSystemQualification,
+  submit,
+  type AcceptTarget,
+  type QualificationRequestResult,
+} from './worker-actions.js';
 import { fieldsOf } from './control-api.js';
 
 export type { SimulatorStats } from './stats.js';
@@ -117,7 +134,11 @@ export interface SimulatedWorkers {
    * Requests a qualification: AutoGranted types grant at once, others wait for the owner's
    * AcceptQualificationRequest / RejectQualificationRequest. `fields` answer the type's test.
    */
-  requestQualification(workerId: string, qualificationTypeId: string, fields?: Record<string, string | string[]>): Promise<QualificationRequestResult>;
+  requestQualification(
+    workerId: string,
+    qualificationTypeId: string,
+    fields?: Record<string, string | string[]>,
+  ): Promise<QualificationRequestResult>;
   /** A new random worker id (`A` + 13). */
   create(): string;
 }
@@ -130,23 +151,42 @@ function invalid(option: string, message: string): HitstateError {
 
 function isClock(value: unknown): value is Clock {
   const c = value as Partial<Clock> | null;
-  return c !== null && typeof c === 'object' && typeof c.now === 'function' && typeof c.setTimeout === 'function' && typeof c.clearTimeout === 'function';
+  return (
+    c !== null &&
+    typeof c === 'object' &&
+    typeof c.now === 'function' &&
+    typeof c.setTimeout === 'function' &&
+    typeof c.clearTimeout === 'function'
+  );
 }
 
 function checkOptions(o: SimulatorOptions): void {
-  if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) throw invalid('port', `must be an integer from 0 to 65535, got ${String(o.port)}.`);
-  if (o.host !== undefined && (typeof o.host !== 'string' || o.host.trim() === '')) throw invalid('host', `must be a host name or address, got ${JSON.stringify(o.host)}.`);
-  if (o.clock !== undefined && o.clock !== 'real' && o.clock !== 'virtual' && !isClock(o.clock)) throw invalid('clock', "must be 'real', 'virtual' or a Clock ({ now, setTimeout, clearTimeout }).");
-  if (o.seed !== undefined && !Number.isFinite(o.seed)) throw invalid('seed', `must be a finite number, got ${String(o.seed)}.`);
+  if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535))
+    throw invalid('port', `must be an integer from 0 to 65535, got ${String(o.port)}.`);
+  if (o.host !== undefined && (typeof o.host !== 'string' || o.host.trim() === ''))
+    throw invalid('host', `must be a host name or address, got ${JSON.stringify(o.host)}.`);
+  if (o.clock !== undefined && o.clock !== 'real' && o.clock !== 'virtual' && !isClock(o.clock))
+    throw invalid('clock', "must be 'real', 'virtual' or a Clock ({ now, setTimeout, clearTimeout }).");
+  if (o.seed !== undefined && !Number.isFinite(o.seed))
+    throw invalid('seed', `must be a finite number, got ${String(o.seed)}.`);
   if (o.throttle !== undefined) {
     const { ratePerSecond, burst } = o.throttle;
-    if (!(typeof ratePerSecond === 'number' && ratePerSecond > 0 && Number.isFinite(ratePerSecond))) throw invalid('throttle.ratePerSecond', `must be a number above 0, got ${String(ratePerSecond)}.`);
-    if (!(Number.isInteger(burst) && burst >= 1)) throw invalid('throttle.burst', `must be an integer of at least 1, got ${String(burst)}.`);
+    if (!(typeof ratePerSecond === 'number' && ratePerSecond > 0 && Number.isFinite(ratePerSecond)))
+      throw invalid('throttle.ratePerSecond', `must be a number above 0, got ${String(ratePerSecond)}.`);
+    if (!(Number.isInteger(burst) && burst >= 1))
+      throw invalid('throttle.burst', `must be an integer of at least 1, got ${String(burst)}.`);
   }
-  if (o.faultRate !== undefined && !(typeof o.faultRate === 'number' && o.faultRate >= 0 && o.faultRate <= 1)) throw invalid('faultRate', `must be a number from 0 to 1, got ${String(o.faultRate)}.`);
-  if (o.balanceUsd !== undefined && !(typeof o.balanceUsd === 'number' && o.balanceUsd >= 0 && Number.isFinite(o.balanceUsd))) throw invalid('balanceUsd', `must be a non-negative number of dollars, got ${String(o.balanceUsd)}.`);
-  if (o.onRequesterCall !== undefined && typeof o.onRequesterCall !== 'function') throw invalid('onRequesterCall', 'must be a function.');
-  if (o.maxBodyBytes !== undefined && !(Number.isInteger(o.maxBodyBytes) && o.maxBodyBytes >= 1024)) throw invalid('maxBodyBytes', `must be an integer of at least 1024, got ${String(o.maxBodyBytes)}.`);
+  if (o.faultRate !== undefined && !(typeof o.faultRate === 'number' && o.faultRate >= 0 && o.faultRate <= 1))
+    throw invalid('faultRate', `must be a number from 0 to 1, got ${String(o.faultRate)}.`);
+  if (
+    o.balanceUsd !== undefined &&
+    !(typeof o.balanceUsd === 'number' && o.balanceUsd >= 0 && Number.isFinite(o.balanceUsd))
+  )
+    throw invalid('balanceUsd', `must be a non-negative number of dollars, got ${String(o.balanceUsd)}.`);
+  if (o.onRequesterCall !== undefined && typeof o.onRequesterCall !== 'function')
+    throw invalid('onRequesterCall', 'must be a function.');
+  if (o.maxBodyBytes !== undefined && !(Number.isInteger(o.maxBodyBytes) && o.maxBodyBytes >= 1024))
+    throw invalid('maxBodyBytes', `must be an integer of at least 1024, got ${String(o.maxBodyBytes)}.`);
   if (o.stateFile !== undefined) {
     if (typeof o.stateFile !== 'string' || o.stateFile === '') throw invalid('stateFile', 'must be a file path.');
     checkStatePath(o.stateFile);
@@ -162,14 +202,26 @@ function checkOptions(o: SimulatorOptions): void {
 export async function createSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   checkOptions(options);
   const saved = options.stateFile !== undefined ? loadState(options.stateFile) : undefined;
-  const clock: Clock = options.clock === 'virtual' ? new VirtualClock(saved?.clockMs) : options.clock === undefined || options.clock === 'real' ? systemClock : options.clock;
+  const clock: Clock =
+    options.clock === 'virtual'
+      ? new VirtualClock(saved?.clockMs)
+      : options.clock === undefined || options.clock === 'real'
+        ? systemClock
+        : options.clock;
   const seed = options.seed ?? randomInt(0, 2 ** 31);
   const idPrng = saved ? Prng.restore(saved.idPrngState) : new Prng(deriveSeed(seed, 'ids'));
   const faultPrng = saved ? Prng.restore(saved.faultPrngState) : new Prng(deriveSeed(seed, 'faults'));
   const ids = new IdGenerator(idPrng);
   const state = saved ? SimState.fromRecords(saved.records, hitTypePropsKey) : new SimState();
   if (saved) {
-    for (const id of [...state.hits.keys(), ...state.assignments.keys(), ...state.hitTypes.keys(), ...state.qualificationTypes.keys(), ...state.workers.keys()]) ids.reserve(id);
+    for (const id of [
+      ...state.hits.keys(),
+      ...state.assignments.keys(),
+      ...state.hitTypes.keys(),
+      ...state.qualificationTypes.keys(),
+      ...state.workers.keys(),
+    ])
+      ids.reserve(id);
     for (const a of state.accounts.values()) ids.reserve(a.customerId);
   }
   const faults = new FaultInjector(options.faultRate ?? 0, faultPrng);
@@ -197,8 +249,13 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
 
   const stats = new StatsRecorder();
   const advance = async (seconds: number): Promise<void> => {
-    if (!(clock instanceof VirtualClock)) throw invalid('clock', "advance() needs a virtual clock (clock: 'virtual' or a VirtualClock instance); this simulator runs on real time.");
-    if (!(seconds >= 0 && Number.isFinite(seconds))) throw invalid('advance', `seconds must be a non-negative number, got ${String(seconds)}.`);
+    if (!(clock instanceof VirtualClock))
+      throw invalid(
+        'clock',
+        "advance() needs a virtual clock (clock: 'virtual' or a VirtualClock instance); this simulator runs on real time.",
+      );
+    if (!(seconds >= 0 && Number.isFinite(seconds)))
+      throw invalid('advance', `seconds must be a non-negative number, got ${String(seconds)}.`);
     await clock.advance(seconds * 1000);
     engine.processDue();
   };
@@ -209,9 +266,14 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       engine.close();
-      reject(err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'
-        ? invalid('port', `cannot listen on ${hostname}:${options.port ?? 0} (${err.code}); choose another port or host.`)
-        : err);
+      reject(
+        err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'
+          ? invalid(
+              'port',
+              `cannot listen on ${hostname}:${options.port ?? 0} (${err.code}); choose another port or host.`,
+            )
+          : err,
+      );
     };
     server.once('error', onError);
     server.listen(options.port ?? 0, hostname, () => {
@@ -252,8 +314,10 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     setLocale: (workerId, locale) => {
       setLocale(engine, workerId, locale);
     },
-    setSystemQualification: (workerId, qualificationTypeId, value) => setSystemQualification(engine, workerId, qualificationTypeId, value),
-    requestQualification: async (workerId, qualificationTypeId, fields = {}) => requestQualification(engine, workerId, qualificationTypeId, fieldsOf(fields)),
+    setSystemQualification: (workerId, qualificationTypeId, value) =>
+      setSystemQualification(engine, workerId, qualificationTypeId, value),
+    requestQualification: async (workerId, qualificationTypeId, fields = {}) =>
+      requestQualification(engine, workerId, qualificationTypeId, fieldsOf(fields)),
     create: () => engine.worker(ids.customerId()).workerId,
   };
   return {

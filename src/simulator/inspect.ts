@@ -39,7 +39,8 @@ export function inspectState(engine: Engine): SimulatorStateView {
     const owner = state.qualificationTypes.get(g.qualificationTypeId)?.account;
     if (owner !== undefined) accounts[owner]?.qualifications.push(g);
   }
-  for (const r of [...state.qualificationRequests.values()].sort((x, y) => x.seq - y.seq)) accounts[r.account]?.qualificationRequests.push(r);
+  for (const r of [...state.qualificationRequests.values()].sort((x, y) => x.seq - y.seq))
+    accounts[r.account]?.qualificationRequests.push(r);
   const workers = Object.fromEntries([...state.workers.values()].map((w) => [w.workerId, w]));
   return structuredClone({ nowMs: engine.now(), accounts, workers, notificationCount: state.notifications.length });
 }

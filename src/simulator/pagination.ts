@@ -21,8 +21,13 @@ function fingerprint(scope: string): string {
 export function pageStart(input: Input, scope: string): number | undefined {
   const token = input.optionalString('NextToken', { min: 1, max: 255 });
   if (token === undefined) return undefined;
-  const m = token.startsWith(PREFIX) ? /^(-?\d+)\.(.+)$/.exec(Buffer.from(token.slice(PREFIX.length), 'base64url').toString('utf8')) : null;
-  if (!m || m[2] !== fingerprint(scope)) throw input.fail(`The NextToken '${token}' is not valid for this request; pass the NextToken of the previous page of the same list, with the same filters.`);
+  const m = token.startsWith(PREFIX)
+    ? /^(-?\d+)\.(.+)$/.exec(Buffer.from(token.slice(PREFIX.length), 'base64url').toString('utf8'))
+    : null;
+  if (!m || m[2] !== fingerprint(scope))
+    throw input.fail(
+      `The NextToken '${token}' is not valid for this request; pass the NextToken of the previous page of the same list, with the same filters.`,
+    );
   return Number(m[1]);
 }
 
@@ -41,7 +46,13 @@ export interface Page<T> {
  * page start), keeping those `accept` lets through, and looks one item ahead to know whether a
  * next page exists. `scope` binds the token to the list and its filters.
  */
-export function takePage<V, T>(entries: Iterable<[number, V]>, limit: number, scope: string, map: (v: V) => T, accept: (v: V) => boolean = () => true): Page<T> {
+export function takePage<V, T>(
+  entries: Iterable<[number, V]>,
+  limit: number,
+  scope: string,
+  map: (v: V) => T,
+  accept: (v: V) => boolean = () => true,
+): Page<T> {
   const items: T[] = [];
   let lastKey: number | undefined;
   for (const [key, value] of entries) {
@@ -55,5 +66,9 @@ export function takePage<V, T>(entries: Iterable<[number, V]>, limit: number, sc
 
 /** The list response members: `NumResults`, the items under `name`, and `NextToken` only if there is more. */
 export function pageResponse<T>(name: string, page: Page<T>): Record<string, unknown> {
-  return { NumResults: page.items.length, [name]: page.items, ...(page.nextToken !== undefined ? { NextToken: page.nextToken } : {}) };
+  return {
+    NumResults: page.items.length,
+    [name]: page.items,
+    ...(page.nextToken !== undefined ? { NextToken: page.nextToken } : {}),
+  };
 }

@@ -30,13 +30,29 @@ export interface PersistedState {
   records: StateRecords;
 }
 
-const RECORD_ARRAYS = ['accounts', 'hitTypes', 'hits', 'assignments', 'qualificationTypes', 'grants', 'bonuses', 'blocks', 'workers', 'tokens', 'notifications'] as const;
+const RECORD_ARRAYS = [
+  'accounts',
+  'hitTypes',
+  'hits',
+  'assignments',
+  'qualificationTypes',
+  'grants',
+  'bonuses',
+  'blocks',
+  'workers',
+  'tokens',
+  'notifications',
+] as const;
 
 function corrupt(file: string, why: string, cause?: unknown): HitstateError {
-  return new HitstateError('HST_ERR_SIM_STATE_CORRUPT', `The simulator state file ${file} ${why}; it was left untouched. Move it away to start empty, or restore a copy.`, {
-    file,
-    ...(cause !== undefined ? { cause } : {}),
-  });
+  return new HitstateError(
+    'HST_ERR_SIM_STATE_CORRUPT',
+    `The simulator state file ${file} ${why}; it was left untouched. Move it away to start empty, or restore a copy.`,
+    {
+      file,
+      ...(cause !== undefined ? { cause } : {}),
+    },
+  );
 }
 
 /**
@@ -60,13 +76,21 @@ export function loadState(file: string): PersistedState | undefined {
     throw corrupt(file, `is not valid JSON (${err instanceof Error ? err.message : String(err)})`, err);
   }
   const d = data as Partial<PersistedState> | null;
-  if (d === null || typeof d !== 'object' || d.format !== STATE_FORMAT) throw corrupt(file, `is not a simulator state (no "format": "${STATE_FORMAT}")`);
-  if (d.version !== STATE_VERSION) throw corrupt(file, `has version ${String(d.version)}, this simulator reads version ${STATE_VERSION}`);
+  if (d === null || typeof d !== 'object' || d.format !== STATE_FORMAT)
+    throw corrupt(file, `is not a simulator state (no "format": "${STATE_FORMAT}")`);
+  if (d.version !== STATE_VERSION)
+    throw corrupt(file, `has version ${String(d.version)}, this simulator reads version ${STATE_VERSION}`);
   const r = d.records as Partial<StateRecords> | undefined;
-  if (r === undefined || typeof r !== 'object' || typeof r.seq !== 'number' || RECORD_ARRAYS.some((k) => !Array.isArray(r[k]))) {
+  if (
+    r === undefined ||
+    typeof r !== 'object' ||
+    typeof r.seq !== 'number' ||
+    RECORD_ARRAYS.some((k) => !Array.isArray(r[k]))
+  ) {
     throw corrupt(file, 'is missing parts of the simulator state (records)');
   }
-  if (typeof d.clockMs !== 'number' || typeof d.idPrngState !== 'number' || typeof d.faultPrngState !== 'number') throw corrupt(file, 'is missing the clock or generator state');
+  if (typeof d.clockMs !== 'number' || typeof d.idPrngState !== 'number' || typeof d.faultPrngState !== 'number')
+    throw corrupt(file, 'is missing the clock or generator state');
   return d as PersistedState;
 }
 
@@ -78,10 +102,18 @@ export function loadState(file: string): PersistedState | undefined {
 export function checkStatePath(file: string): void {
   const dir = dirname(file);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new HitstateError('HST_ERR_SIM_OPTIONS_INVALID', `stateFile: the folder ${dir} does not exist; create it or choose another path for --state.`, { field: 'stateFile', file });
+    throw new HitstateError(
+      'HST_ERR_SIM_OPTIONS_INVALID',
+      `stateFile: the folder ${dir} does not exist; create it or choose another path for --state.`,
+      { field: 'stateFile', file },
+    );
   }
   if (existsSync(file) && statSync(file).isDirectory()) {
-    throw new HitstateError('HST_ERR_SIM_OPTIONS_INVALID', `stateFile: ${file} is a directory; --state needs a file path.`, { field: 'stateFile', file });
+    throw new HitstateError(
+      'HST_ERR_SIM_OPTIONS_INVALID',
+      `stateFile: ${file} is a directory; --state needs a file path.`,
+      { field: 'stateFile', file },
+    );
   }
 }
 
@@ -118,20 +150,22 @@ export class StateWriter {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    this.#writing = this.#writing.catch(() => {}).then(async () => {
-      if (!this.#dirty) return;
-      this.#dirty = false;
-      const tmp = join(dirname(this.#file), `.${basename(this.#file)}.${process.pid}.tmp`);
-      try {
-        await writeFile(tmp, JSON.stringify(this.#snapshot()));
-        await rename(tmp, this.#file);
-        this.#lastError = undefined;
-      } catch (err) {
-        this.#dirty = true;
-        this.#lastError = err;
-        throw err;
-      }
-    });
+    this.#writing = this.#writing
+      .catch(() => {})
+      .then(async () => {
+        if (!this.#dirty) return;
+        this.#dirty = false;
+        const tmp = join(dirname(this.#file), `.${basename(this.#file)}.${process.pid}.tmp`);
+        try {
+          await writeFile(tmp, JSON.stringify(this.#snapshot()));
+          await rename(tmp, this.#file);
+          this.#lastError = undefined;
+        } catch (err) {
+          this.#dirty = true;
+          this.#lastError = err;
+          throw err;
+        }
+      });
     return this.#writing;
   }
 

@@ -76,7 +76,10 @@ export function requestError(message: string, turkErrorCode: string, nowMs: numb
 export const THROTTLING_BODY = { __type: 'ThrottlingException', message: 'Rate exceeded' } as const;
 
 /** The reply to a request without an Authorization header (HTTP 403). */
-export const MISSING_AUTH_BODY = { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' } as const;
+export const MISSING_AUTH_BODY = {
+  __type: 'MissingAuthenticationTokenException',
+  message: 'Missing Authentication Token',
+} as const;
 
 /** Epoch seconds as the protocol sends timestamps. */
 export function toEpochSeconds(ms: number): number {

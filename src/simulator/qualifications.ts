@@ -13,12 +13,32 @@ import { WORKER_LOCALE_TYPE_ID } from './validation.js';
 
 /** MTurk's system qualification types, with the ids real code uses. */
 export const SYSTEM_QUALIFICATION_TYPES = {
-  [WORKER_LOCALE_TYPE_ID]: { name: 'Worker_Locale', description: 'The location of the Worker, as specified in their mailing address.' },
-  '000000000000000000L0': { name: 'Worker_PercentAssignmentsApproved', description: 'The percentage of assignments the Worker has submitted that were subsequently approved by the Requester, over all assignments the Worker has submitted.' },
-  '00000000000000000040': { name: 'Worker_NumberHITsApproved', description: 'The total number of HITs submitted by a Worker that have been approved.' },
-  '00000000000000000060': { name: 'Worker_Adult', description: 'Requires workers to acknowledge that they are over 18 and that they agree to work on potentially offensive content.' },
-  '2F1QJWKUDD8XADTFD2Q0G6UTO95ALH': { name: 'Masters', description: 'Workers who have demonstrated excellence across a wide range of HITs (production id).' },
-  '2ARFPLSP75KLA8M8DH1HTEQVJT3SY6': { name: 'Masters (Sandbox)', description: 'Workers who have demonstrated excellence across a wide range of HITs (sandbox id).' },
+  [WORKER_LOCALE_TYPE_ID]: {
+    name: 'Worker_Locale',
+    description: 'The location of the Worker, as specified in their mailing address.',
+  },
+  '000000000000000000L0': {
+    name: 'Worker_PercentAssignmentsApproved',
+    description:
+      'The percentage of assignments the Worker has submitted that were subsequently approved by the Requester, over all assignments the Worker has submitted.',
+  },
+  '00000000000000000040': {
+    name: 'Worker_NumberHITsApproved',
+    description: 'The total number of HITs submitted by a Worker that have been approved.',
+  },
+  '00000000000000000060': {
+    name: 'Worker_Adult',
+    description:
+      'Requires workers to acknowledge that they are over 18 and that they agree to work on potentially offensive content.',
+  },
+  '2F1QJWKUDD8XADTFD2Q0G6UTO95ALH': {
+    name: 'Masters',
+    description: 'Workers who have demonstrated excellence across a wide range of HITs (production id).',
+  },
+  '2ARFPLSP75KLA8M8DH1HTEQVJT3SY6': {
+    name: 'Masters (Sandbox)',
+    description: 'Workers who have demonstrated excellence across a wide range of HITs (sandbox id).',
+  },
 } as const;
 
 /** The record of a system qualification type, as GetQualificationType returns it. */
@@ -42,7 +62,11 @@ export function systemQualificationType(id: string): QualificationTypeRecord | u
 export type WorkerQualificationValue = { integer: number } | { locale: Locale };
 
 /** The value a worker has for a qualification type, computed for system types. */
-export function workerValue(state: SimState, worker: WorkerRecord, qualificationTypeId: string): WorkerQualificationValue | undefined {
+export function workerValue(
+  state: SimState,
+  worker: WorkerRecord,
+  qualificationTypeId: string,
+): WorkerQualificationValue | undefined {
   if (qualificationTypeId === WORKER_LOCALE_TYPE_ID) return { locale: worker.locale };
   const override = worker.systemQualifications[qualificationTypeId];
   if (override !== undefined) return { integer: override };
@@ -75,15 +99,24 @@ export function meets(req: QualificationRequirement, value: WorkerQualificationV
   const ints = req.IntegerValues ?? [];
   const x = ints[0] ?? 0;
   switch (req.Comparator) {
-    case 'LessThan': return v < x;
-    case 'LessThanOrEqualTo': return v <= x;
-    case 'GreaterThan': return v > x;
-    case 'GreaterThanOrEqualTo': return v >= x;
-    case 'EqualTo': return v === x;
-    case 'NotEqualTo': return v !== x;
-    case 'In': return ints.includes(v);
-    case 'NotIn': return !ints.includes(v);
-    default: return false;
+    case 'LessThan':
+      return v < x;
+    case 'LessThanOrEqualTo':
+      return v <= x;
+    case 'GreaterThan':
+      return v > x;
+    case 'GreaterThanOrEqualTo':
+      return v >= x;
+    case 'EqualTo':
+      return v === x;
+    case 'NotEqualTo':
+      return v !== x;
+    case 'In':
+      return ints.includes(v);
+    case 'NotIn':
+      return !ints.includes(v);
+    default:
+      return false;
   }
 }
 
@@ -99,14 +132,25 @@ export function guards(req: QualificationRequirement, action: WorkerAction): boo
 }
 
 /** The requirements guarding `action` that the worker does not meet (empty: allowed). */
-export function unmetRequirements(state: SimState, worker: WorkerRecord, requirements: readonly QualificationRequirement[], action: WorkerAction): QualificationRequirement[] {
-  return requirements.filter((req) => guards(req, action) && !meets(req, workerValue(state, worker, req.QualificationTypeId)));
+export function unmetRequirements(
+  state: SimState,
+  worker: WorkerRecord,
+  requirements: readonly QualificationRequirement[],
+  action: WorkerAction,
+): QualificationRequirement[] {
+  return requirements.filter(
+    (req) => guards(req, action) && !meets(req, workerValue(state, worker, req.QualificationTypeId)),
+  );
 }
 
 /** A short human description of a requirement, for refusal messages and worker pages. */
 export function describeRequirement(state: SimState, req: QualificationRequirement): string {
-  const type = systemQualificationType(req.QualificationTypeId) ?? state.qualificationTypes.get(req.QualificationTypeId);
+  const type =
+    systemQualificationType(req.QualificationTypeId) ?? state.qualificationTypes.get(req.QualificationTypeId);
   const name = type?.name ?? req.QualificationTypeId;
-  const values = req.LocaleValues?.map((l) => (l.Subdivision ? `${l.Country}-${l.Subdivision}` : l.Country)) ?? req.IntegerValues?.map(String) ?? [];
+  const values =
+    req.LocaleValues?.map((l) => (l.Subdivision ? `${l.Country}-${l.Subdivision}` : l.Country)) ??
+    req.IntegerValues?.map(String) ??
+    [];
   return `${name} ${req.Comparator}${values.length ? ` ${values.join(', ')}` : ''}`;
 }

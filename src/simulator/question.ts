@@ -68,7 +68,8 @@ function textOf(node: unknown): string {
 
 function frameHeightOf(node: Record<string, unknown>, kind: string): number {
   const raw = node.FrameHeight;
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim())) throw new Error(`${kind} needs a FrameHeight element holding a whole number of pixels (0 means fit the window).`);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()))
+    throw new Error(`${kind} needs a FrameHeight element holding a whole number of pixels (0 means fit the window).`);
   return Number(raw.trim());
 }
 
@@ -79,7 +80,10 @@ function frameHeightOf(node: Record<string, unknown>, kind: string): number {
  */
 export function parseQuestion(xml: string): ParsedQuestion {
   const valid = XMLValidator.validate(xml);
-  if (valid !== true) throw new Error(`Question is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col}).`);
+  if (valid !== true)
+    throw new Error(
+      `Question is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col}).`,
+    );
   let doc: Record<string, unknown>;
   try {
     doc = parser.parse(xml) as Record<string, unknown>;
@@ -87,14 +91,18 @@ export function parseQuestion(xml: string): ParsedQuestion {
     throw new Error(`Question could not be parsed: ${err instanceof Error ? err.message : String(err)}.`);
   }
   const roots = Object.keys(doc).filter((k) => !k.startsWith('?') && !k.startsWith('#'));
-  if (roots.length !== 1) throw new Error('Question must have exactly one root element: ExternalQuestion, HTMLQuestion or QuestionForm.');
+  if (roots.length !== 1)
+    throw new Error('Question must have exactly one root element: ExternalQuestion, HTMLQuestion or QuestionForm.');
   const root = roots[0]!;
-  if (!(root in NAMESPACES)) throw new Error(`Question root element must be ExternalQuestion, HTMLQuestion or QuestionForm, got '${root}'.`);
+  if (!(root in NAMESPACES))
+    throw new Error(`Question root element must be ExternalQuestion, HTMLQuestion or QuestionForm, got '${root}'.`);
   const kind = root as keyof typeof NAMESPACES;
   const node = (doc[root] ?? {}) as Record<string, unknown>;
   const ns = typeof node === 'object' ? node['@_xmlns'] : undefined;
   if (!(NAMESPACES[kind] as readonly string[]).includes(String(ns))) {
-    throw new Error(`${kind} must declare xmlns="${NAMESPACES[kind][0]}", got ${ns === undefined ? 'no namespace' : `'${String(ns)}'`}.`);
+    throw new Error(
+      `${kind} must declare xmlns="${NAMESPACES[kind][0]}", got ${ns === undefined ? 'no namespace' : `'${String(ns)}'`}.`,
+    );
   }
   if (kind === 'ExternalQuestion') {
     const url = typeof node.ExternalURL === 'string' ? node.ExternalURL.trim() : '';
@@ -105,7 +113,8 @@ export function parseQuestion(xml: string): ParsedQuestion {
   }
   if (kind === 'HTMLQuestion') {
     const html = typeof node.HTMLContent === 'string' ? node.HTMLContent : '';
-    if (html.trim() === '') throw new Error('HTMLQuestion needs a non-empty HTMLContent element (usually wrapped in CDATA).');
+    if (html.trim() === '')
+      throw new Error('HTMLQuestion needs a non-empty HTMLContent element (usually wrapped in CDATA).');
     return { kind, html, frameHeight: frameHeightOf(node, kind) };
   }
   const questions = ((node.Question as unknown[] | undefined) ?? []).map((q, i) => {
@@ -121,7 +130,8 @@ export function parseQuestion(xml: string): ParsedQuestion {
 
 // XML 1.0 cannot carry most control characters at all, even escaped.
 // eslint-disable-next-line no-control-regex
-const INVALID_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const INVALID_XML_CHARS =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * Escapes text for an XML element; characters XML 1.0 cannot represent become U+FFFD. Line ends
@@ -140,7 +150,10 @@ export function escapeXml(text: string): string {
 /** The QuestionFormAnswers document of a submission: one FreeText answer per field, in order. */
 export function buildAnswerXml(fields: readonly (readonly [string, string])[]): string {
   const answers = fields
-    .map(([id, value]) => `<Answer><QuestionIdentifier>${escapeXml(id)}</QuestionIdentifier><FreeText>${escapeXml(value)}</FreeText></Answer>`)
+    .map(
+      ([id, value]) =>
+        `<Answer><QuestionIdentifier>${escapeXml(id)}</QuestionIdentifier><FreeText>${escapeXml(value)}</FreeText></Answer>`,
+    )
     .join('');
   return `<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<QuestionFormAnswers xmlns="${ANSWER_NAMESPACE}">${answers}</QuestionFormAnswers>`;
 }

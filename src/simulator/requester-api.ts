@@ -25,10 +25,18 @@ import {
 import { Input } from './validation.js';
 
 function reply(host: SimulatorHost, res: ServerResponse, status: number, body: unknown): void {
-  sendJson(res, status, body, { 'content-type': AWS_JSON_CONTENT_TYPE, 'x-amzn-RequestId': host.requestIds.requestId() });
+  sendJson(res, status, body, {
+    'content-type': AWS_JSON_CONTENT_TYPE,
+    'x-amzn-RequestId': host.requestIds.requestId(),
+  });
 }
 
-function requestError(host: SimulatorHost, res: ServerResponse, message: string, code: string = TurkErrorCode.InvalidRequest): void {
+function requestError(
+  host: SimulatorHost,
+  res: ServerResponse,
+  message: string,
+  code: string = TurkErrorCode.InvalidRequest,
+): void {
   const err = new MTurkError('RequestError', stamp(message, host.engine.now()), code);
   reply(host, res, err.httpStatus, err.body());
 }
@@ -42,19 +50,32 @@ export function handleRequesterCall(host: SimulatorHost, req: IncomingMessage, r
   }
   const accessKeyId = accessKeyIdOf(authorization);
   if (accessKeyId === undefined) {
-    reply(host, res, 403, { __type: 'IncompleteSignatureException', message: "Authorization header requires 'Credential' parameter (AWS4-HMAC-SHA256 Credential=ACCESS_KEY_ID/DATE/us-east-1/mturk-requester/aws4_request, ...)." });
+    reply(host, res, 403, {
+      __type: 'IncompleteSignatureException',
+      message:
+        "Authorization header requires 'Credential' parameter (AWS4-HMAC-SHA256 Credential=ACCESS_KEY_ID/DATE/us-east-1/mturk-requester/aws4_request, ...).",
+    });
     return;
   }
   const target = req.headers['x-amz-target'];
   if (typeof target !== 'string' || target === '') {
-    requestError(host, res, `Missing x-amz-target header; send "${TARGET_PREFIX}.<Operation>", e.g. ${TARGET_PREFIX}.GetAccountBalance.`);
+    requestError(
+      host,
+      res,
+      `Missing x-amz-target header; send "${TARGET_PREFIX}.<Operation>", e.g. ${TARGET_PREFIX}.GetAccountBalance.`,
+    );
     return;
   }
   const dot = target.indexOf('.');
   const prefix = dot < 0 ? target : target.slice(0, dot);
   const operation = dot < 0 ? '' : target.slice(dot + 1);
   if (prefix !== TARGET_PREFIX) {
-    requestError(host, res, `Unknown x-amz-target '${target}': this endpoint serves ${TARGET_PREFIX}.<Operation> (the MTurk Requester API 2017-01-17).`, TurkErrorCode.UnsupportedOperation);
+    requestError(
+      host,
+      res,
+      `Unknown x-amz-target '${target}': this endpoint serves ${TARGET_PREFIX}.<Operation> (the MTurk Requester API 2017-01-17).`,
+      TurkErrorCode.UnsupportedOperation,
+    );
     return;
   }
   const handler = OPERATIONS[operation];
@@ -79,7 +100,11 @@ export function handleRequesterCall(host: SimulatorHost, req: IncomingMessage, r
     return;
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    requestError(host, res, `The request body must be a JSON object of ${operation}'s members, got ${Array.isArray(body) ? 'an array' : JSON.stringify(body)}.`);
+    requestError(
+      host,
+      res,
+      `The request body must be a JSON object of ${operation}'s members, got ${Array.isArray(body) ? 'an array' : JSON.stringify(body)}.`,
+    );
     return;
   }
 
@@ -99,7 +124,11 @@ export function handleRequesterCall(host: SimulatorHost, req: IncomingMessage, r
   const decision = host.faults.decide();
   if (decision === 'fault') {
     host.stats.fault();
-    const fault = new MTurkError('ServiceFault', stamp('Amazon Mechanical Turk is temporarily unable to process your request. Try your call again.', engine.now()), TurkErrorCode.ServiceUnavailable);
+    const fault = new MTurkError(
+      'ServiceFault',
+      stamp('Amazon Mechanical Turk is temporarily unable to process your request. Try your call again.', engine.now()),
+      TurkErrorCode.ServiceUnavailable,
+    );
     reply(host, res, fault.httpStatus, fault.body());
     return;
   }
@@ -107,12 +136,25 @@ export function handleRequesterCall(host: SimulatorHost, req: IncomingMessage, r
   let out: unknown;
   try {
     const nowMs = engine.now();
-    out = handler({ engine, account: engine.account(accessKeyId), input: new Input(body as Record<string, unknown>, nowMs), nowMs });
+    out = handler({
+      engine,
+      account: engine.account(accessKeyId),
+      input: new Input(body as Record<string, unknown>, nowMs),
+      nowMs,
+    });
     engine.processDue();
   } catch (err) {
-    const e = err instanceof MTurkError
-      ? err
-      : new MTurkError('ServiceFault', stamp(`The simulator failed while handling ${operation}: ${err instanceof Error ? err.message : String(err)}`, engine.now()), TurkErrorCode.ServiceUnavailable);
+    const e =
+      err instanceof MTurkError
+        ? err
+        : new MTurkError(
+            'ServiceFault',
+            stamp(
+              `The simulator failed while handling ${operation}: ${err instanceof Error ? err.message : String(err)}`,
+              engine.now(),
+            ),
+            TurkErrorCode.ServiceUnavailable,
+          );
     status = e.httpStatus;
     out = e.body();
   }

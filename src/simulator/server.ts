@@ -24,10 +24,16 @@ function areaOf(req: IncomingMessage, url: URL): Area {
 function tooLarge(host: SimulatorHost, res: ServerResponse, area: Area, err: BodyTooLargeError): void {
   res.setHeader('connection', 'close');
   if (area === 'requester') {
-    const e = new MTurkError('RequestError', stamp(`${err.message} Send at most ${err.limitBytes} bytes (the simulator's maxBodyBytes).`, host.engine.now()), TurkErrorCode.InvalidRequest);
+    const e = new MTurkError(
+      'RequestError',
+      stamp(`${err.message} Send at most ${err.limitBytes} bytes (the simulator's maxBodyBytes).`, host.engine.now()),
+      TurkErrorCode.InvalidRequest,
+    );
     sendJson(res, 413, e.body(), { 'content-type': AWS_JSON_CONTENT_TYPE });
   } else if (area === 'control') {
-    sendJson(res, 413, { error: { code: 'HST_ERR_SIM_BAD_REQUEST', message: `${err.message} Raise maxBodyBytes to send more.` } });
+    sendJson(res, 413, {
+      error: { code: 'HST_ERR_SIM_BAD_REQUEST', message: `${err.message} Raise maxBodyBytes to send more.` },
+    });
   } else {
     sendHtml(res, 413, errorPage('Too large', `${err.message} Submit less data.`));
   }

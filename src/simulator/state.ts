@@ -138,7 +138,8 @@ export class SimState {
       this.#hitsByQualType.get(key(hit.account, req.QualificationTypeId))?.delete(hit.seq);
     }
     this.#assignableByType.get(hit.hitTypeId)?.delete(hit.seq);
-    for (const k of [key(hit.account, hit.status), key(hit.account, hit.status, hit.hitTypeId)]) this.#reviewable.get(k)?.delete(hit.reviewSeq);
+    for (const k of [key(hit.account, hit.status), key(hit.account, hit.status, hit.hitTypeId)])
+      this.#reviewable.get(k)?.delete(hit.reviewSeq);
   }
 
   /** Adds the HIT to the indexes its current status, type and disposal call for. */
@@ -304,7 +305,8 @@ export class SimState {
 
   putGrant(g: QualificationGrantRecord): void {
     const existing = this.grant(g.qualificationTypeId, g.workerId);
-    if (existing) this.#grantsByTypeStatus.get(key(existing.qualificationTypeId, existing.status))?.delete(existing.seq);
+    if (existing)
+      this.#grantsByTypeStatus.get(key(existing.qualificationTypeId, existing.status))?.delete(existing.seq);
     this.grants.set(key(g.qualificationTypeId, g.workerId), g);
     indexIn(this.#grantsByTypeStatus, key(g.qualificationTypeId, g.status)).set(g.seq, g);
   }
@@ -325,8 +327,14 @@ export class SimState {
   }
 
   /** Pending qualification requests for the account's types (optionally one type), oldest first. */
-  pendingQualificationRequests(account: string, qualificationTypeId?: string): OrderedIndex<QualificationRequestRecord> {
-    return this.#pendingRequests.get(qualificationTypeId === undefined ? key(account) : key(account, qualificationTypeId)) ?? EMPTY;
+  pendingQualificationRequests(
+    account: string,
+    qualificationTypeId?: string,
+  ): OrderedIndex<QualificationRequestRecord> {
+    return (
+      this.#pendingRequests.get(qualificationTypeId === undefined ? key(account) : key(account, qualificationTypeId)) ??
+      EMPTY
+    );
   }
 
   /** The worker's latest request for a type, if any. */
@@ -342,7 +350,8 @@ export class SimState {
 
   addNotification(n: NotificationRecord): void {
     this.notifications.push(n);
-    if (this.notifications.length > NOTIFICATION_LOG_LIMIT * 1.5) this.notifications = this.notifications.slice(-NOTIFICATION_LOG_LIMIT);
+    if (this.notifications.length > NOTIFICATION_LOG_LIMIT * 1.5)
+      this.notifications = this.notifications.slice(-NOTIFICATION_LOG_LIMIT);
   }
 
   // --- persistence -------------------------------------------------------------------------

@@ -40,17 +40,39 @@ export const LIMITS = {
   maxWorkerBlocks: 100_000,
 } as const;
 
-export const COMPARATORS = ['LessThan', 'LessThanOrEqualTo', 'GreaterThan', 'GreaterThanOrEqualTo', 'EqualTo', 'NotEqualTo', 'Exists', 'DoesNotExist', 'In', 'NotIn'] as const;
+export const COMPARATORS = [
+  'LessThan',
+  'LessThanOrEqualTo',
+  'GreaterThan',
+  'GreaterThanOrEqualTo',
+  'EqualTo',
+  'NotEqualTo',
+  'Exists',
+  'DoesNotExist',
+  'In',
+  'NotIn',
+] as const;
 export const ACTIONS_GUARDED = ['Accept', 'PreviewAndAccept', 'DiscoverPreviewAndAccept'] as const;
 export const EVENT_TYPES = [
-  'AssignmentAccepted', 'AssignmentAbandoned', 'AssignmentReturned', 'AssignmentSubmitted', 'AssignmentRejected', 'AssignmentApproved',
-  'HITCreated', 'HITExpired', 'HITReviewable', 'HITExtended', 'HITDisposed', 'Ping',
+  'AssignmentAccepted',
+  'AssignmentAbandoned',
+  'AssignmentReturned',
+  'AssignmentSubmitted',
+  'AssignmentRejected',
+  'AssignmentApproved',
+  'HITCreated',
+  'HITExpired',
+  'HITReviewable',
+  'HITExtended',
+  'HITDisposed',
+  'Ping',
 ] as const;
 export const TRANSPORTS = ['Email', 'SQS', 'SNS'] as const;
 /** The Worker_Locale system qualification type. */
 export const WORKER_LOCALE_TYPE_ID = '00000000000000000071';
 
-const show = (v: unknown): string => (typeof v === 'string' ? `'${v.length > 80 ? `${v.slice(0, 80)}...` : v}'` : JSON.stringify(v) ?? 'null');
+const show = (v: unknown): string =>
+  typeof v === 'string' ? `'${v.length > 80 ? `${v.slice(0, 80)}...` : v}'` : (JSON.stringify(v) ?? 'null');
 
 interface StringRule {
   min?: number;
@@ -71,25 +93,39 @@ export class Input {
   }
 
   invalid(path: string, value: unknown, constraint: string): MTurkError {
-    return this.fail(`1 validation error detected: Value ${show(value)} at '${path}' failed to satisfy constraint: ${constraint}`, TurkErrorCode.ParameterOutOfRange);
+    return this.fail(
+      `1 validation error detected: Value ${show(value)} at '${path}' failed to satisfy constraint: ${constraint}`,
+      TurkErrorCode.ParameterOutOfRange,
+    );
   }
 
   missing(path: string): MTurkError {
-    return this.fail(`1 validation error detected: Value null at '${path}' failed to satisfy constraint: Member must not be null`, TurkErrorCode.MissingParameters);
+    return this.fail(
+      `1 validation error detected: Value null at '${path}' failed to satisfy constraint: Member must not be null`,
+      TurkErrorCode.MissingParameters,
+    );
   }
 
   has(name: string): boolean {
     return this.body[name] !== undefined && this.body[name] !== null;
   }
 
-  optionalString(name: string, rule: StringRule = {}, value: unknown = this.body[name], path = name): string | undefined {
+  optionalString(
+    name: string,
+    rule: StringRule = {},
+    value: unknown = this.body[name],
+    path = name,
+  ): string | undefined {
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'string') throw this.invalid(path, value, 'Member must be a string');
     const min = rule.min ?? 0;
     if (value.length < min) throw this.invalid(path, value, `Member must have length greater than or equal to ${min}`);
-    if (rule.max !== undefined && value.length > rule.max) throw this.invalid(path, value, `Member must have length less than or equal to ${rule.max}`);
-    if (rule.maxBytes !== undefined && Buffer.byteLength(value, 'utf8') > rule.maxBytes) throw this.invalid(path, `${value.slice(0, 40)}...`, `Member must be at most ${rule.maxBytes} bytes`);
-    if (rule.pattern && !rule.pattern.test(value)) throw this.invalid(path, value, `Member must satisfy regular expression pattern: ${rule.pattern.source}`);
+    if (rule.max !== undefined && value.length > rule.max)
+      throw this.invalid(path, value, `Member must have length less than or equal to ${rule.max}`);
+    if (rule.maxBytes !== undefined && Buffer.byteLength(value, 'utf8') > rule.maxBytes)
+      throw this.invalid(path, `${value.slice(0, 40)}...`, `Member must be at most ${rule.maxBytes} bytes`);
+    if (rule.pattern && !rule.pattern.test(value))
+      throw this.invalid(path, value, `Member must satisfy regular expression pattern: ${rule.pattern.source}`);
     return value;
   }
 
@@ -107,11 +143,19 @@ export class Input {
     return this.string(name, { min: 1, max: 64, pattern: CUSTOMER_ID }, value, path);
   }
 
-  optionalInt(name: string, range: { min?: number; max?: number } = {}, value: unknown = this.body[name], path = name): number | undefined {
+  optionalInt(
+    name: string,
+    range: { min?: number; max?: number } = {},
+    value: unknown = this.body[name],
+    path = name,
+  ): number | undefined {
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'number' || !Number.isInteger(value)) throw this.invalid(path, value, 'Member must be an integer');
-    if (range.min !== undefined && value < range.min) throw this.invalid(path, value, `Member must have value greater than or equal to ${range.min}`);
-    if (range.max !== undefined && value > range.max) throw this.invalid(path, value, `Member must have value less than or equal to ${range.max}`);
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      throw this.invalid(path, value, 'Member must be an integer');
+    if (range.min !== undefined && value < range.min)
+      throw this.invalid(path, value, `Member must have value greater than or equal to ${range.min}`);
+    if (range.max !== undefined && value > range.max)
+      throw this.invalid(path, value, `Member must have value less than or equal to ${range.max}`);
     return value;
   }
 
@@ -138,11 +182,17 @@ export class Input {
   timestampMs(name: string): number {
     const v = this.body[name];
     if (v === undefined || v === null) throw this.missing(name);
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw this.invalid(name, v, 'Member must be a timestamp in epoch seconds');
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw this.invalid(name, v, 'Member must be a timestamp in epoch seconds');
     return Math.round(v * 1000);
   }
 
-  oneOf<T extends string>(name: string, values: readonly T[], value: unknown = this.body[name], path = name): T | undefined {
+  oneOf<T extends string>(
+    name: string,
+    values: readonly T[],
+    value: unknown = this.body[name],
+    path = name,
+  ): T | undefined {
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) {
       throw this.invalid(path, value, `Member must satisfy enum value set: [${values.join(', ')}]`);
@@ -159,7 +209,11 @@ export class Input {
   /** A `CurrencyAmount` (`Reward`, `BonusAmount`): dollars with at most two decimals, at least $0.01. */
   currency(name: string): string {
     const v = this.string(name, { pattern: CURRENCY_PATTERN });
-    if (!/[1-9]/.test(v)) throw this.fail(`The value '${v}' for ${name} is too low: the minimum is 0.01 (USD).`, TurkErrorCode.ParameterOutOfRange);
+    if (!/[1-9]/.test(v))
+      throw this.fail(
+        `The value '${v}' for ${name} is too low: the minimum is 0.01 (USD).`,
+        TurkErrorCode.ParameterOutOfRange,
+      );
     return v;
   }
 
@@ -173,36 +227,58 @@ export class Input {
   }
 
   record(value: unknown, path: string): Record<string, unknown> {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw this.invalid(path, value, 'Member must be a structure');
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw this.invalid(path, value, 'Member must be a structure');
     return value as Record<string, unknown>;
   }
 
   locale(value: unknown, path: string): Locale {
     const r = this.record(value, path);
     const Country = this.string('Country', { min: 2, max: 2, pattern: /^[A-Z]{2}$/ }, r.Country, `${path}.Country`);
-    const Subdivision = this.optionalString('Subdivision', { min: 2, max: 2, pattern: /^[A-Z0-9]{2}$/ }, r.Subdivision, `${path}.Subdivision`);
+    const Subdivision = this.optionalString(
+      'Subdivision',
+      { min: 2, max: 2, pattern: /^[A-Z0-9]{2}$/ },
+      r.Subdivision,
+      `${path}.Subdivision`,
+    );
     return Subdivision === undefined ? { Country } : { Country, Subdivision };
   }
 
   /** `QualificationRequirements`, with every rule the model documents for comparators and values. */
   qualificationRequirements(name = 'QualificationRequirements'): QualificationRequirement[] {
     const list = this.optionalArray(name) ?? [];
-    if (list.length > LIMITS.maxRequirements) throw this.invalid(name, `${list.length} items`, `Member must have length less than or equal to ${LIMITS.maxRequirements}`);
+    if (list.length > LIMITS.maxRequirements)
+      throw this.invalid(
+        name,
+        `${list.length} items`,
+        `Member must have length less than or equal to ${LIMITS.maxRequirements}`,
+      );
     return list.map((raw, i) => this.#requirement(raw, `${name}.${i + 1}`));
   }
 
   #requirement(raw: unknown, path: string): QualificationRequirement {
     const r = this.record(raw, path);
-    const QualificationTypeId = this.entityId('QualificationTypeId', r.QualificationTypeId, `${path}.QualificationTypeId`);
+    const QualificationTypeId = this.entityId(
+      'QualificationTypeId',
+      r.QualificationTypeId,
+      `${path}.QualificationTypeId`,
+    );
     const Comparator = this.oneOf('Comparator', COMPARATORS, r.Comparator, `${path}.Comparator`);
     if (Comparator === undefined) throw this.missing(`${path}.Comparator`);
-    const ints = this.optionalArray('IntegerValues', r.IntegerValues, `${path}.IntegerValues`)?.map((v, j) => this.optionalInt('IntegerValues', {}, v, `${path}.IntegerValues.${j + 1}`)!);
-    const locales = this.optionalArray('LocaleValues', r.LocaleValues, `${path}.LocaleValues`)?.map((v, j) => this.locale(v, `${path}.LocaleValues.${j + 1}`));
-    const RequiredToPreview = r.RequiredToPreview === undefined || r.RequiredToPreview === null ? undefined : r.RequiredToPreview;
-    if (RequiredToPreview !== undefined && typeof RequiredToPreview !== 'boolean') throw this.invalid(`${path}.RequiredToPreview`, RequiredToPreview, 'Member must be a boolean');
+    const ints = this.optionalArray('IntegerValues', r.IntegerValues, `${path}.IntegerValues`)?.map(
+      (v, j) => this.optionalInt('IntegerValues', {}, v, `${path}.IntegerValues.${j + 1}`)!,
+    );
+    const locales = this.optionalArray('LocaleValues', r.LocaleValues, `${path}.LocaleValues`)?.map((v, j) =>
+      this.locale(v, `${path}.LocaleValues.${j + 1}`),
+    );
+    const RequiredToPreview =
+      r.RequiredToPreview === undefined || r.RequiredToPreview === null ? undefined : r.RequiredToPreview;
+    if (RequiredToPreview !== undefined && typeof RequiredToPreview !== 'boolean')
+      throw this.invalid(`${path}.RequiredToPreview`, RequiredToPreview, 'Member must be a boolean');
     const ActionsGuarded = this.oneOf('ActionsGuarded', ACTIONS_GUARDED, r.ActionsGuarded, `${path}.ActionsGuarded`);
     const where = `QualificationRequirement ${path} (${QualificationTypeId}, ${Comparator})`;
-    if (ActionsGuarded !== undefined && RequiredToPreview !== undefined) throw this.fail(`${where}: ActionsGuarded cannot be combined with the deprecated RequiredToPreview.`);
+    if (ActionsGuarded !== undefined && RequiredToPreview !== undefined)
+      throw this.fail(`${where}: ActionsGuarded cannot be combined with the deprecated RequiredToPreview.`);
     const isLocale = QualificationTypeId === WORKER_LOCALE_TYPE_ID;
     const nInts = ints?.length ?? 0;
     const nLocales = locales?.length ?? 0;
@@ -210,18 +286,29 @@ export class Input {
     if (Comparator === 'Exists' || Comparator === 'DoesNotExist') {
       if (nInts + nLocales > 0) throw this.fail(`${where}: ${Comparator} takes no IntegerValues or LocaleValues.`);
     } else if (isLocale) {
-      if (nInts > 0) throw this.fail(`${where}: the Worker_Locale qualification compares LocaleValues, not IntegerValues.`);
-      if (!['EqualTo', 'NotEqualTo', 'In', 'NotIn'].includes(Comparator)) throw this.fail(`${where}: LocaleValues can only be used with EqualTo, NotEqualTo, In and NotIn.`);
-      if ((Comparator === 'EqualTo' || Comparator === 'NotEqualTo') && nLocales !== 1) throw this.fail(`${where}: ${Comparator} needs exactly one LocaleValue, got ${nLocales}.`);
+      if (nInts > 0)
+        throw this.fail(`${where}: the Worker_Locale qualification compares LocaleValues, not IntegerValues.`);
+      if (!['EqualTo', 'NotEqualTo', 'In', 'NotIn'].includes(Comparator))
+        throw this.fail(`${where}: LocaleValues can only be used with EqualTo, NotEqualTo, In and NotIn.`);
+      if ((Comparator === 'EqualTo' || Comparator === 'NotEqualTo') && nLocales !== 1)
+        throw this.fail(`${where}: ${Comparator} needs exactly one LocaleValue, got ${nLocales}.`);
       if ((Comparator === 'In' || Comparator === 'NotIn') && (nLocales < 1 || nLocales > LIMITS.maxLocaleValuesInSet)) {
-        throw this.fail(`${where}: ${Comparator} needs 1 to ${LIMITS.maxLocaleValuesInSet} LocaleValues, got ${nLocales}.`);
+        throw this.fail(
+          `${where}: ${Comparator} needs 1 to ${LIMITS.maxLocaleValuesInSet} LocaleValues, got ${nLocales}.`,
+        );
       }
     } else {
-      if (nLocales > 0) throw this.fail(`${where}: LocaleValues can only be used with the Worker_Locale qualification type (${WORKER_LOCALE_TYPE_ID}).`);
+      if (nLocales > 0)
+        throw this.fail(
+          `${where}: LocaleValues can only be used with the Worker_Locale qualification type (${WORKER_LOCALE_TYPE_ID}).`,
+        );
       if ((Comparator === 'In' || Comparator === 'NotIn') && (nInts < 1 || nInts > LIMITS.maxIntegerValuesInSet)) {
-        throw this.fail(`${where}: ${Comparator} needs 1 to ${LIMITS.maxIntegerValuesInSet} IntegerValues, got ${nInts}.`);
+        throw this.fail(
+          `${where}: ${Comparator} needs 1 to ${LIMITS.maxIntegerValuesInSet} IntegerValues, got ${nInts}.`,
+        );
       }
-      if (Comparator !== 'In' && Comparator !== 'NotIn' && nInts !== 1) throw this.fail(`${where}: ${Comparator} needs exactly one IntegerValue, got ${nInts}.`);
+      if (Comparator !== 'In' && Comparator !== 'NotIn' && nInts !== 1)
+        throw this.fail(`${where}: ${Comparator} needs exactly one IntegerValue, got ${nInts}.`);
     }
     const req: QualificationRequirement = { QualificationTypeId, Comparator };
     if (ints !== undefined) req.IntegerValues = ints;
@@ -241,14 +328,23 @@ export class Input {
     const types = this.optionalArray('EventTypes', r.EventTypes, `${path}.EventTypes`);
     if (types === undefined || types.length === 0) throw this.missing(`${path}.EventTypes`);
     const EventTypes = types.map((t, i) => this.oneOf('EventTypes', EVENT_TYPES, t, `${path}.EventTypes.${i + 1}`)!);
-    if (!allowPing && EventTypes.includes('Ping')) throw this.fail(`${path}.EventTypes: Ping is only valid in SendTestEventNotification.`);
-    if (Transport === 'SQS' && !/^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/\d+\/[A-Za-z0-9_-]+(\.fifo)?$/.test(Destination)) {
-      throw this.fail(`${path}.Destination must be an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE) for Transport SQS, got '${Destination}'.`);
+    if (!allowPing && EventTypes.includes('Ping'))
+      throw this.fail(`${path}.EventTypes: Ping is only valid in SendTestEventNotification.`);
+    if (
+      Transport === 'SQS' &&
+      !/^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/\d+\/[A-Za-z0-9_-]+(\.fifo)?$/.test(Destination)
+    ) {
+      throw this.fail(
+        `${path}.Destination must be an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE) for Transport SQS, got '${Destination}'.`,
+      );
     }
     if (Transport === 'SNS' && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d+:[A-Za-z0-9_-]+$/.test(Destination)) {
-      throw this.fail(`${path}.Destination must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC) for Transport SNS, got '${Destination}'.`);
+      throw this.fail(
+        `${path}.Destination must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC) for Transport SNS, got '${Destination}'.`,
+      );
     }
-    if (Transport === 'Email' && !/^[^@\s]+@[^@\s]+$/.test(Destination)) throw this.fail(`${path}.Destination must be an email address for Transport Email, got '${Destination}'.`);
+    if (Transport === 'Email' && !/^[^@\s]+@[^@\s]+$/.test(Destination))
+      throw this.fail(`${path}.Destination must be an email address for Transport Email, got '${Destination}'.`);
     return { Destination, Transport, Version, EventTypes };
   }
 }
@@ -267,8 +363,21 @@ export function readHitTypeProps(input: Input): {
   const description = input.string('Description', { min: 1, max: LIMITS.descriptionChars });
   const keywords = input.optionalString('Keywords', { max: LIMITS.keywordsChars });
   const reward = input.currency('Reward');
-  const assignmentDurationSec = input.int('AssignmentDurationInSeconds', { min: LIMITS.minDurationSec, max: LIMITS.maxDurationSec });
-  const autoApprovalDelaySec = input.optionalInt('AutoApprovalDelayInSeconds', { min: 0, max: LIMITS.maxAutoApprovalDelaySec }) ?? LIMITS.defaultAutoApprovalDelaySec;
+  const assignmentDurationSec = input.int('AssignmentDurationInSeconds', {
+    min: LIMITS.minDurationSec,
+    max: LIMITS.maxDurationSec,
+  });
+  const autoApprovalDelaySec =
+    input.optionalInt('AutoApprovalDelayInSeconds', { min: 0, max: LIMITS.maxAutoApprovalDelaySec }) ??
+    LIMITS.defaultAutoApprovalDelaySec;
   const qualificationRequirements = input.qualificationRequirements();
-  return { title, description, ...(keywords !== undefined ? { keywords } : {}), reward, assignmentDurationSec, autoApprovalDelaySec, qualificationRequirements };
+  return {
+    title,
+    description,
+    ...(keywords !== undefined ? { keywords } : {}),
+    reward,
+    assignmentDurationSec,
+    autoApprovalDelaySec,
+    qualificationRequirements,
+  };
 }

@@ -6,7 +6,13 @@
  * @module
  */
 import type { Engine } from './engine.js';
-import type { AssignmentRecord, BonusRecord, HitRecord, QualificationGrantRecord, QualificationTypeRecord } from './model.js';
+import type {
+  AssignmentRecord,
+  BonusRecord,
+  HitRecord,
+  QualificationGrantRecord,
+  QualificationTypeRecord,
+} from './model.js';
 import { toEpochSeconds } from './protocol.js';
 
 /** The HIT structure. `HITGroupId` is the HIT type id, as on MTurk. */
@@ -87,5 +93,11 @@ export function qualificationView(g: QualificationGrantRecord): Record<string, u
 }
 
 export function bonusView(b: BonusRecord): Record<string, unknown> {
-  return { WorkerId: b.workerId, BonusAmount: b.amount, AssignmentId: b.assignmentId, Reason: b.reason, GrantTime: toEpochSeconds(b.grantMs) };
+  return {
+    WorkerId: b.workerId,
+    BonusAmount: b.amount,
+    AssignmentId: b.assignmentId,
+    Reason: b.reason,
+    GrantTime: toEpochSeconds(b.grantMs),
+  };
 }

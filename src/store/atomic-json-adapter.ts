@@ -27,15 +27,25 @@ export class UnreadableFileError extends Error {
 
 /** Parses bytes as a JSON object. @throws UnreadableFileError with the reason (empty, truncated, not an object). */
 export function parseJsonObject(path: string, bytes: Buffer): Record<string, unknown> {
-  if (bytes.length === 0) throw new UnreadableFileError(path, 'the file is empty (0 bytes), as a power cut during a write without fsync leaves it');
+  if (bytes.length === 0)
+    throw new UnreadableFileError(
+      path,
+      'the file is empty (0 bytes), as a power cut during a write without fsync leaves it',
+    );
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    throw new UnreadableFileError(path, `the file is not valid JSON (truncated or edited by hand?): ${(err as Error).message}`);
+    throw new UnreadableFileError(
+      path,
+      `the file is not valid JSON (truncated or edited by hand?): ${(err as Error).message}`,
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new UnreadableFileError(path, `the file holds ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}, not a JSON object`);
+    throw new UnreadableFileError(
+      path,
+      `the file holds ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}, not a JSON object`,
+    );
   }
   return value as Record<string, unknown>;
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { StoreFileSystem } from './file-system.js';
 import type { StagedFlush } from './flush-commit.js';
@@ -90,7 +90,13 @@ export class AuditLog {
   }
 
   stats(): FileStats {
-    return { writes: this.#writes, bytesWritten: this.#bytesWritten, lastWriteBytes: this.#lastWriteBytes, lastWriteMs: this.#lastWriteMs, lastWriteAt: this.#lastWriteAt };
+    return {
+      writes: this.#writes,
+      bytesWritten: this.#bytesWritten,
+      lastWriteBytes: this.#lastWriteBytes,
+      lastWriteMs: this.#lastWriteMs,
+      lastWriteAt: this.#lastWriteAt,
+    };
   }
 
   /**
@@ -99,7 +105,7 @@ export class AuditLog {
    * file ends cleanly or is missing.
    */
   async openForAppend(): Promise<number> {
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await open(this.absPath, 'r');
     } catch (err) {
@@ -138,7 +144,10 @@ export class AuditLog {
   }
 
   async *#readFile(limit: number | undefined): AsyncGenerator<AuditEntry> {
-    const stream = createReadStream(this.absPath, { encoding: 'utf8', ...(limit === undefined ? {} : { end: limit - 1 }) });
+    const stream = createReadStream(this.absPath, {
+      encoding: 'utf8',
+      ...(limit === undefined ? {} : { end: limit - 1 }),
+    });
     const failure = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
       stream.once('error', resolve);
       stream.once('open', () => resolve(null));

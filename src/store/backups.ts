@@ -49,7 +49,12 @@ export interface GoodBackup {
  * The newest backup of `path` (among `.bak.1` to `.bak.<count>`) for which `isGood` holds.
  * Backups that cannot be read or fail the check are skipped.
  */
-export async function newestGoodBackup(fs: StoreFileSystem, path: string, count: number, isGood: (bytes: Buffer) => boolean): Promise<GoodBackup | null> {
+export async function newestGoodBackup(
+  fs: StoreFileSystem,
+  path: string,
+  count: number,
+  isGood: (bytes: Buffer) => boolean,
+): Promise<GoodBackup | null> {
   for (let n = 1; n <= Math.max(count, 1); n++) {
     const candidate = backupPath(path, n);
     const bytes = await fs.readFile(candidate).catch(() => null);

@@ -55,7 +55,8 @@ export function stagedTempPath(relPath: string, flush: number): string {
 }
 
 /** Same as {@link stagedTempPath}, for an absolute path. */
-export const stagedTempOf = (absPath: string, flush: number): string => join(dirname(absPath), `.${basename(absPath)}.${flush}.tmp`);
+export const stagedTempOf = (absPath: string, flush: number): string =>
+  join(dirname(absPath), `.${basename(absPath)}.${flush}.tmp`);
 
 /** Temp files of any write (`.<name>.tmp`, `.<name>.<flush>.tmp`): never data on their own. */
 export const TEMP_FILE = /^\..+\.tmp$/;
@@ -68,7 +69,10 @@ export function serializeCommitRecord(record: CommitRecord): string {
 
 const isAuditPath = (rel: string): boolean => {
   const parts = rel.split('/');
-  return (parts.length === 1 && parts[0] === AUDIT_FILE) || (parts.length === 3 && parts[0] === RUNS_DIR && parts[2] === AUDIT_FILE);
+  return (
+    (parts.length === 1 && parts[0] === AUDIT_FILE) ||
+    (parts.length === 3 && parts[0] === RUNS_DIR && parts[2] === AUDIT_FILE)
+  );
 };
 
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
@@ -85,7 +89,8 @@ export function parseCommitRecord(path: string, bytes: Buffer): CommitRecord {
     throw new UnreadableFileError(path, what);
   };
   if (raw.format !== COMMIT_FORMAT) bad(`its format is ${JSON.stringify(raw.format)}, not "${COMMIT_FORMAT}"`);
-  if (raw.version !== COMMIT_VERSION) bad(`its version is ${JSON.stringify(raw.version)}; this hitstate reads version ${COMMIT_VERSION}`);
+  if (raw.version !== COMMIT_VERSION)
+    bad(`its version is ${JSON.stringify(raw.version)}; this hitstate reads version ${COMMIT_VERSION}`);
   if (!isCount(raw.flush) || raw.flush < 1) bad(`flush must be a positive integer, got ${JSON.stringify(raw.flush)}`);
   if (!isCount(raw.committedAt)) bad(`committedAt must be epoch milliseconds, got ${JSON.stringify(raw.committedAt)}`);
   const flush = raw.flush as number;
@@ -93,18 +98,29 @@ export function parseCommitRecord(path: string, bytes: Buffer): CommitRecord {
   const seen = new Set<string>();
   const files = (raw.files as unknown[]).map((entry, i): CommittedFile => {
     const f = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
-    if (typeof f.file !== 'string' || describePath(f.file) === null) bad(`files[${i}].file ${JSON.stringify(f.file)} is not a data file of a store`);
+    if (typeof f.file !== 'string' || describePath(f.file) === null)
+      bad(`files[${i}].file ${JSON.stringify(f.file)} is not a data file of a store`);
     if (seen.has(f.file as string)) bad(`files[${i}].file ${JSON.stringify(f.file)} is listed twice`);
     seen.add(f.file as string);
-    if (f.temp !== stagedTempPath(f.file as string, flush)) bad(`files[${i}].temp ${JSON.stringify(f.temp)} is not the temp file of write ${flush}`);
-    if (!isCount(f.bytes) || typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) bad(`files[${i}] needs bytes and a sha256`);
+    if (f.temp !== stagedTempPath(f.file as string, flush))
+      bad(`files[${i}].temp ${JSON.stringify(f.temp)} is not the temp file of write ${flush}`);
+    if (!isCount(f.bytes) || typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256))
+      bad(`files[${i}] needs bytes and a sha256`);
     return { file: f.file as string, temp: f.temp as string, bytes: f.bytes as number, sha256: f.sha256 as string };
   });
   const appends = (raw.appends as unknown[]).map((entry, i): CommittedAppend => {
     const a = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
-    if (typeof a.file !== 'string' || !isAuditPath(a.file)) bad(`appends[${i}].file ${JSON.stringify(a.file)} is not an audit file of a store`);
+    if (typeof a.file !== 'string' || !isAuditPath(a.file))
+      bad(`appends[${i}].file ${JSON.stringify(a.file)} is not an audit file of a store`);
     if (!isCount(a.offset) || typeof a.text !== 'string') bad(`appends[${i}] needs an offset and a text`);
     return { file: a.file as string, offset: a.offset as number, text: a.text as string };
   });
-  return { format: COMMIT_FORMAT, version: COMMIT_VERSION, flush, committedAt: raw.committedAt as number, files, appends };
+  return {
+    format: COMMIT_FORMAT,
+    version: COMMIT_VERSION,
+    flush,
+    committedAt: raw.committedAt as number,
+    files,
+    appends,
+  };
 }

@@ -47,7 +47,15 @@ export class CommittedView implements StoreFileSystem {
    * Use {@link CommittedView.take}.
    * @param record - the last commit, or null for a store never written with a commit record.
    */
-  constructor(fs: StoreFileSystem, root: string, readonly record: CommitRecord | null, opened: Map<string, OpenedFile | null>, staged: Map<string, CommittedFile>, listings: Map<string, string[]>, logs: Map<string, CommittedLog>) {
+  constructor(
+    fs: StoreFileSystem,
+    root: string,
+    readonly record: CommitRecord | null,
+    opened: Map<string, OpenedFile | null>,
+    staged: Map<string, CommittedFile>,
+    listings: Map<string, string[]>,
+    logs: Map<string, CommittedLog>,
+  ) {
     this.#fs = fs;
     this.#root = root;
     this.#opened = opened;
@@ -66,9 +74,11 @@ export class CommittedView implements StoreFileSystem {
       const view = await attemptView(fs, root);
       if (view !== null) return view;
     }
-    throw new HitstateError('HST_ERR_STORE_LOCKED',
+    throw new HitstateError(
+      'HST_ERR_STORE_LOCKED',
       `the store at ${root} was written ${MAX_ATTEMPTS} times while a read-only look at it was being taken; the process writing it commits too often right now. Try again.`,
-      { file: root });
+      { file: root },
+    );
   }
 
   /** What a read-only store shows of the audit log at `absPath`. */
@@ -79,7 +89,11 @@ export class CommittedView implements StoreFileSystem {
   /** Serves `data` as the file at `absPath` from now on (a migration done in memory). */
   replace(absPath: string, data: unknown): void {
     this.#replaced.set(absPath, Buffer.from(stringifyStoreFile(data), 'utf8'));
-    for (let path = absPath; dirname(path) !== path && path.startsWith(this.#root) && path !== this.#root; path = dirname(path)) {
+    for (
+      let path = absPath;
+      dirname(path) !== path && path.startsWith(this.#root) && path !== this.#root;
+      path = dirname(path)
+    ) {
       const names = this.#listings.get(dirname(path)) ?? [];
       if (!names.includes(basename(path))) this.#listings.set(dirname(path), [...names, basename(path)]);
     }
@@ -156,7 +170,13 @@ export class CommittedView implements StoreFileSystem {
   }
 
   #refuse(path: string): Promise<never> {
-    return Promise.reject(new HitstateError('HST_ERR_STORE_READ_ONLY', `a read-only store never changes its files, but ${path} was about to change`, { file: path }));
+    return Promise.reject(
+      new HitstateError(
+        'HST_ERR_STORE_READ_ONLY',
+        `a read-only store never changes its files, but ${path} was about to change`,
+        { file: path },
+      ),
+    );
   }
 }
 
@@ -172,7 +192,9 @@ async function attemptView(fs: StoreFileSystem, root: string): Promise<Committed
     const runsDir = join(root, RUNS_DIR);
     const runIds = (await fs.listDirectory(runsDir)).filter((name) => !name.startsWith('.'));
     listings.set(runsDir, runIds);
-    await Promise.all(runIds.map(async (id) => listings.set(join(runsDir, id), await fs.listDirectory(join(runsDir, id)))));
+    await Promise.all(
+      runIds.map(async (id) => listings.set(join(runsDir, id), await fs.listDirectory(join(runsDir, id)))),
+    );
 
     // The committed write's files: from the temp file while it is not renamed yet, else the file.
     for (const f of record?.files ?? []) {
@@ -190,7 +212,8 @@ async function attemptView(fs: StoreFileSystem, root: string): Promise<Committed
         if (isDataFile(dir, root, name) && !opened.has(path)) opened.set(path, await fs.openForReading(path));
       }
     }
-    for (const name of [STORE_FILE, WORKERS_FILE]) if (!opened.has(join(root, name))) opened.set(join(root, name), null);
+    for (const name of [STORE_FILE, WORKERS_FILE])
+      if (!opened.has(join(root, name))) opened.set(join(root, name), null);
 
     // Audit logs only grow: their committed part is a byte prefix, plus the lines the committed
     // write has yet to append.
@@ -198,7 +221,12 @@ async function attemptView(fs: StoreFileSystem, root: string): Promise<Committed
     for (const dir of [root, ...runIds.map((id) => join(runsDir, id))]) {
       const path = join(dir, AUDIT_FILE);
       const append = record?.appends.find((a) => join(root, a.file) === path);
-      logs.set(path, append !== undefined ? { limit: append.offset, tail: append.text } : { limit: (await fs.statFile(path))?.size ?? 0, tail: '' });
+      logs.set(
+        path,
+        append !== undefined
+          ? { limit: append.offset, tail: append.text }
+          : { limit: (await fs.statFile(path))?.size ?? 0, tail: '' },
+      );
     }
 
     const now = await fs.statFile(commitPath);

@@ -23,16 +23,28 @@ export type StoreEnvironment =
 export function normalizeEnvironment(env: StoreEnvironment): StoreEnvironment {
   if (env?.kind === 'live' || env?.kind === 'sandbox') return Object.freeze({ kind: env.kind });
   if (env?.kind !== 'custom') {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `environment.kind must be 'live', 'sandbox' or 'custom', got ${JSON.stringify((env as { kind?: unknown })?.kind)}`, { field: 'environment.kind' });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `environment.kind must be 'live', 'sandbox' or 'custom', got ${JSON.stringify((env as { kind?: unknown })?.kind)}`,
+      { field: 'environment.kind' },
+    );
   }
   let url: URL;
   try {
     url = new URL(env.endpoint);
   } catch {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `environment.endpoint must be an http(s) URL like "http://127.0.0.1:8787", got ${JSON.stringify(env.endpoint)}`, { field: 'environment.endpoint' });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `environment.endpoint must be an http(s) URL like "http://127.0.0.1:8787", got ${JSON.stringify(env.endpoint)}`,
+      { field: 'environment.endpoint' },
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `environment.endpoint must use http or https, got ${JSON.stringify(env.endpoint)}`, { field: 'environment.endpoint' });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `environment.endpoint must use http or https, got ${JSON.stringify(env.endpoint)}`,
+      { field: 'environment.endpoint' },
+    );
   }
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   const path = url.pathname.replace(/\/+$/, '');
@@ -53,7 +65,12 @@ export function environmentSlug(env: StoreEnvironment): string {
   const url = new URL(canonical.endpoint);
   // http is the common case (a local server) and stays short; https is spelled out so the two never share a directory.
   const scheme = url.protocol === 'https:' ? ['https'] : [];
-  const parts = [...scheme, url.hostname, url.port || (url.protocol === 'https:' ? '443' : '80'), ...url.pathname.split('/').filter(Boolean)];
+  const parts = [
+    ...scheme,
+    url.hostname,
+    url.port || (url.protocol === 'https:' ? '443' : '80'),
+    ...url.pathname.split('/').filter(Boolean),
+  ];
   const slug = parts
     .join('-')
     .toLowerCase()

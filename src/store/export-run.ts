@@ -8,8 +8,16 @@ import type { JsonValue } from './json.js';
 import type { StoreEnvironment } from './environment.js';
 import { SCHEMA_VERSION } from './layout.js';
 import type {
-  AgentRecord, AuditEntry, HitRecord, IntentRecord, QualificationMapping, RequesterRecord, SnapshotRecord, TaskRunRecord,
-  UnitRecord, WorkerRecord,
+  AgentRecord,
+  AuditEntry,
+  HitRecord,
+  IntentRecord,
+  QualificationMapping,
+  RequesterRecord,
+  SnapshotRecord,
+  TaskRunRecord,
+  UnitRecord,
+  WorkerRecord,
 } from './types.js';
 
 /** An agent with its submitted data (null when it has not submitted). */

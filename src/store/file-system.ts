@@ -5,7 +5,7 @@
  * @module
  */
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { type FileHandle, copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 
 /** File operations used by the store; {@link nodeFileSystem} is the real one. */
 export interface StoreFileSystem {
@@ -145,7 +145,7 @@ export const nodeFileSystem: StoreFileSystem = {
     }
   },
   async openForReading(path) {
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await open(path, 'r');
     } catch (err) {

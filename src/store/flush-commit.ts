@@ -21,8 +21,16 @@
 import { dirname, join, relative, sep } from 'node:path';
 import { HitstateError } from '../errors.js';
 import {
-  COMMIT_FILE, type CommitRecord, type CommittedAppend, type CommittedFile, COMMIT_FORMAT, parseCommitRecord, serializeCommitRecord,
-  sha256, stagedTempOf, stagedTempPath,
+  COMMIT_FILE,
+  type CommitRecord,
+  type CommittedAppend,
+  type CommittedFile,
+  COMMIT_FORMAT,
+  parseCommitRecord,
+  serializeCommitRecord,
+  sha256,
+  stagedTempOf,
+  stagedTempPath,
 } from './commit-record.js';
 import { UnreadableFileError } from './atomic-json-adapter.js';
 import type { StoreFileSystem } from './file-system.js';
@@ -74,7 +82,8 @@ export class StagedFlush {
       made = this.fs.makeDirectory(dir);
       this.#making.set(dir, made);
       // mkdir -p may have created every level below the store directory: make each entry durable.
-      for (let parent = dir; parent !== this.root && parent.startsWith(this.root); parent = dirname(parent)) this.#stagedDirs.add(dirname(parent));
+      for (let parent = dir; parent !== this.root && parent.startsWith(this.root); parent = dirname(parent))
+        this.#stagedDirs.add(dirname(parent));
     }
     return made;
   }
@@ -87,7 +96,14 @@ export class StagedFlush {
   /** Makes the staged files durable, then commits: resolves once `commit.json` names this write. */
   async commit(now: number): Promise<CommitRecord> {
     await Promise.all([...this.#stagedDirs].map((dir) => this.fs.syncDirectory(dir)));
-    const record: CommitRecord = { format: COMMIT_FORMAT, version: 1, flush: this.seq, committedAt: now, files: this.#files, appends: this.#appends };
+    const record: CommitRecord = {
+      format: COMMIT_FORMAT,
+      version: 1,
+      flush: this.seq,
+      committedAt: now,
+      files: this.#files,
+      appends: this.#appends,
+    };
     const temp = join(this.root, `.${COMMIT_FILE}.tmp`);
     await this.fs.writeFileDurable(temp, serializeCommitRecord(record));
     await this.fs.rename(temp, join(this.root, COMMIT_FILE));
@@ -114,12 +130,19 @@ export class StagedFlush {
  * @returns the files renamed or appended to (relative paths).
  * @throws HST_ERR_STORE_CORRUPT when a temp file does not hold what the record says; nothing is changed then.
  */
-export async function applyCommit(fs: StoreFileSystem, root: string, record: CommitRecord, fresh: boolean): Promise<string[]> {
+export async function applyCommit(
+  fs: StoreFileSystem,
+  root: string,
+  record: CommitRecord,
+  fresh: boolean,
+): Promise<string[]> {
   await fs.syncDirectory(root);
   const abs = (rel: string) => join(root, rel);
   let pending: readonly CommittedFile[] = record.files;
   if (!fresh) {
-    const present = await Promise.all(record.files.map(async (f) => ((await fs.statFile(abs(f.temp))) === null ? null : f)));
+    const present = await Promise.all(
+      record.files.map(async (f) => ((await fs.statFile(abs(f.temp))) === null ? null : f)),
+    );
     pending = present.filter((f): f is CommittedFile => f !== null);
     for (const f of pending) await verifyTemp(fs, root, record, f);
   }
@@ -138,7 +161,10 @@ export async function applyCommit(fs: StoreFileSystem, root: string, record: Com
     appended.push(a);
   }
   await Promise.all(appended.map((a) => fs.appendDurable(abs(a.file), a.text)));
-  const dirs = new Set([...pending.map((f) => dirname(abs(f.file))), ...appended.filter((a) => a.offset === 0).map((a) => dirname(abs(a.file)))]);
+  const dirs = new Set([
+    ...pending.map((f) => dirname(abs(f.file))),
+    ...appended.filter((a) => a.offset === 0).map((a) => dirname(abs(a.file))),
+  ]);
   await Promise.all([...dirs].map((dir) => fs.syncDirectory(dir)));
   return [...done, ...appended.map((a) => a.file)];
 }
@@ -154,11 +180,13 @@ async function verifyTemp(fs: StoreFileSystem, root: string, record: CommitRecor
 export function checkStagedContent(root: string, record: CommitRecord, f: CommittedFile, bytes: Buffer | null): void {
   if (bytes !== null && bytes.length === f.bytes && sha256(bytes) === f.sha256) return;
   const found = bytes === null ? 'nothing' : `${bytes.length} bytes with sha256 ${sha256(bytes)}`;
-  throw new HitstateError('HST_ERR_STORE_CORRUPT',
+  throw new HitstateError(
+    'HST_ERR_STORE_CORRUPT',
     `${join(root, f.temp)} should hold the new ${f.file} of write ${record.flush}, committed in ${join(root, COMMIT_FILE)} (${f.bytes} bytes, sha256 ${f.sha256}), but holds ${found}. ` +
-    'The write cannot be finished, and hitstate refuses to start; nothing was changed. Only a damaged disk or a hand edit causes this. ' +
-    `Keep a copy of the store directory first. Deleting that temp file lets the store open: the write's other files are finished and ${f.file} keeps its previous content, which may lag behind them (its backups are ${f.file}.bak.1 ...).`,
-    { file: join(root, f.temp) });
+      'The write cannot be finished, and hitstate refuses to start; nothing was changed. Only a damaged disk or a hand edit causes this. ' +
+      `Keep a copy of the store directory first. Deleting that temp file lets the store open: the write's other files are finished and ${f.file} keeps its previous content, which may lag behind them (its backups are ${f.file}.bak.1 ...).`,
+    { file: join(root, f.temp) },
+  );
 }
 
 /** Reads `commit.json`, or null when the store has none (new, or last written by an older hitstate). */
@@ -174,10 +202,12 @@ export function checkedCommitRecord(path: string, bytes: Buffer): CommitRecord {
     return parseCommitRecord(path, bytes);
   } catch (err) {
     if (!(err instanceof UnreadableFileError)) throw err;
-    throw new HitstateError('HST_ERR_STORE_CORRUPT',
+    throw new HitstateError(
+      'HST_ERR_STORE_CORRUPT',
       `${path} cannot be used: ${err.reason}. It records the store's last write, which is replaced atomically, so only a damaged disk or a hand edit causes this; hitstate refuses to start and has left it untouched. ` +
-      'If no temp files (.*.tmp) are next to the store files, the last write is complete: delete it and start again.',
-      { file: path });
+        'If no temp files (.*.tmp) are next to the store files, the last write is complete: delete it and start again.',
+      { file: path },
+    );
   }
 }
 
@@ -188,7 +218,10 @@ export function checkedCommitRecord(path: string, bytes: Buffer): CommitRecord {
  * @returns the record (null when there is none) and the files this call completed.
  * @throws HST_ERR_STORE_CORRUPT
  */
-export async function recoverCommittedFlush(fs: StoreFileSystem, root: string): Promise<{ record: CommitRecord | null; finished: string[] }> {
+export async function recoverCommittedFlush(
+  fs: StoreFileSystem,
+  root: string,
+): Promise<{ record: CommitRecord | null; finished: string[] }> {
   const record = await readCommitRecord(fs, root);
   if (record === null) return { record, finished: [] };
   return { record, finished: await applyCommit(fs, root, record, false) };

@@ -21,8 +21,21 @@ export type { ExportedAgent, RunExport } from './export-run.js';
 export type { JsonObject, JsonValue, ReadonlyJson, ReadonlyJsonObject } from './json.js';
 export { IntentKind, IntentState, ReviewDecision, TaskRunStatus, INTENT_KINDS, TASK_RUN_STATUSES } from './types.js';
 export type {
-  AgentRecord, AgentReview, AuditEntry, AuditInput, CredentialSource, HitRecord, IntentInput, IntentRecord, QualificationMapping,
-  RequesterRecord, SnapshotRecord, TaskRunRecord, UnitRecord, WorkerBlock, WorkerRecord,
+  AgentRecord,
+  AgentReview,
+  AuditEntry,
+  AuditInput,
+  CredentialSource,
+  HitRecord,
+  IntentInput,
+  IntentRecord,
+  QualificationMapping,
+  RequesterRecord,
+  SnapshotRecord,
+  TaskRunRecord,
+  UnitRecord,
+  WorkerBlock,
+  WorkerRecord,
 } from './types.js';
 export type { AgentInput, AgentsCollection, ReviewInput } from './collections/agents.js';
 export type { AuditFilter, AuditTrail } from './collections/audit.js';

@@ -52,7 +52,10 @@ function copy(value: unknown, path: string, depth: number): JsonValue | undefine
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
     const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
-    throw invalid(path, `it holds a ${name}; store epoch milliseconds for dates and plain objects or arrays for collections`);
+    throw invalid(
+      path,
+      `it holds a ${name}; store epoch milliseconds for dates and plain objects or arrays for collections`,
+    );
   }
   const out: JsonObject = {};
   for (const key of Object.keys(value)) {
@@ -61,7 +64,8 @@ function copy(value: unknown, path: string, depth: number): JsonValue | undefine
     if (item === undefined) continue;
     // A JSON key "__proto__" is an ordinary own property (JSON.parse makes it one); plain
     // assignment would set the copy's prototype instead and lose the key.
-    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    if (key === '__proto__')
+      Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
     else out[key] = item;
   }
   return out;
@@ -82,7 +86,11 @@ export function cloneJson(value: unknown, field: string): JsonValue {
 /** Like {@link cloneJson}, and the value must be an object (not an array). */
 export function cloneJsonObject(value: unknown, field: string): JsonObject {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new HitstateError('HST_ERR_STORE_INVALID_RECORD', `${field} must be a plain JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`, { field });
+    throw new HitstateError(
+      'HST_ERR_STORE_INVALID_RECORD',
+      `${field} must be a plain JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`,
+      { field },
+    );
   }
   return cloneJson(value, field) as JsonObject;
 }
@@ -111,7 +119,10 @@ function check(value: unknown, path: string, depth: number): void {
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
     const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
-    throw invalid(path, `it holds a ${name}; store epoch milliseconds for dates and plain objects or arrays for collections`);
+    throw invalid(
+      path,
+      `it holds a ${name}; store epoch milliseconds for dates and plain objects or arrays for collections`,
+    );
   }
   for (const key of Object.keys(value)) check((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
 }
@@ -124,7 +135,11 @@ function check(value: unknown, path: string, depth: number): void {
  */
 export function jsonObjectText(value: unknown, field: string): string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new HitstateError('HST_ERR_STORE_INVALID_RECORD', `${field} must be a plain JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`, { field });
+    throw new HitstateError(
+      'HST_ERR_STORE_INVALID_RECORD',
+      `${field} must be a plain JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`,
+      { field },
+    );
   }
   check(value, field, 0);
   return JSON.stringify(value);
@@ -148,7 +163,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
   for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
+    if (!Object.hasOwn(b, k)) return false;
     if (!jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
   }
   return true;

@@ -117,11 +117,13 @@ function holdsText(records: RecordMap<unknown>): boolean {
  */
 export function stringifyStoreFile(data: unknown): string {
   const records = (data as { records?: unknown } | null)?.records;
-  if (!(records instanceof RecordMap) || Object.keys(data as object).at(-1) !== 'records' || !holdsText(records)) return JSON.stringify(data);
+  if (!(records instanceof RecordMap) || Object.keys(data as object).at(-1) !== 'records' || !holdsText(records))
+    return JSON.stringify(data);
   const { records: _records, ...header } = data as Record<string, unknown>;
   const head = JSON.stringify(header);
   const entries: string[] = [];
-  for (const [key, value] of records as RecordMap<unknown>) entries.push(`${JSON.stringify(key)}:${value instanceof JsonText ? value.text : JSON.stringify(value)}`);
+  for (const [key, value] of records as RecordMap<unknown>)
+    entries.push(`${JSON.stringify(key)}:${value instanceof JsonText ? value.text : JSON.stringify(value)}`);
   return `${head.length > 2 ? `${head.slice(0, -1)},` : '{'}"records":{${entries.join(',')}}}`;
 }
 

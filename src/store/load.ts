@@ -13,11 +13,32 @@ import { backupPath, newestGoodBackup, rotateBackups } from './backups.js';
 import { TEMP_FILE } from './commit-record.js';
 import type { CommittedView } from './committed-view.js';
 import { describeEnvironment, type StoreEnvironment } from './environment.js';
-import { type FileHeader, type FileKind, type RecordsFile, RUNS_DIR, runDirPath, SCHEMA_VERSION, SHARD_FILE, type ShardKind, STORE_FILE, WORKERS_FILE } from './layout.js';
+import {
+  type FileHeader,
+  type FileKind,
+  type RecordsFile,
+  RUNS_DIR,
+  runDirPath,
+  SCHEMA_VERSION,
+  SHARD_FILE,
+  type ShardKind,
+  STORE_FILE,
+  WORKERS_FILE,
+} from './layout.js';
 import { migrateInMemory, migrateStore, schemaVersionOf } from './migrations.js';
 import {
-  checkHeader, EnvironmentProblem, hydrateCore, hydrateRecords, readAgent, readHit, readIntent, readSnapshot, readSubmission,
-  readUnit, readWorker, SchemaProblem,
+  checkHeader,
+  EnvironmentProblem,
+  hydrateCore,
+  hydrateRecords,
+  readAgent,
+  readHit,
+  readIntent,
+  readSnapshot,
+  readSubmission,
+  readUnit,
+  readWorker,
+  SchemaProblem,
 } from './schema.js';
 import type { ShardSet } from './shard-set.js';
 import type { StoreFile } from './store-file.js';
@@ -50,7 +71,13 @@ interface LoadOptions {
  * True when `bytes` would open as the file of that kind: a JSON object with the right header,
  * and the current schema version (or an older one for store.json, which the store migrates).
  */
-export function isUsableFile(bytes: Buffer, path: string, kind: FileKind, environment: StoreEnvironment, runId?: string): boolean {
+export function isUsableFile(
+  bytes: Buffer,
+  path: string,
+  kind: FileKind,
+  environment: StoreEnvironment,
+  runId?: string,
+): boolean {
   try {
     const raw = parseJsonObject(path, bytes);
     const version = schemaVersionOf(raw);
@@ -63,19 +90,39 @@ export function isUsableFile(bytes: Buffer, path: string, kind: FileKind, enviro
 }
 
 /** Builds the HST_ERR_STORE_CORRUPT error for a file, naming its newest good backup. */
-async function corrupt(state: StoreState, file: StoreFile<FileHeader>, kind: FileKind, runId: string | undefined, reason: string, backups: number): Promise<HitstateError> {
-  const good = await newestGoodBackup(state.fs, file.absPath, Math.max(backups, 3), (bytes) => isUsableFile(bytes, file.absPath, kind, state.environment, runId));
-  const advice = good === null
-    ? `No good backup of it exists (${backupPath(file.absPath, 1)} ...). Repair it by hand, or move it away to start that part empty (its data is then lost).`
-    : `The newest good backup is ${good.path} (written ${new Date(good.modifiedAt).toISOString()}). Restore it with:\n  cp "${good.path}" "${file.absPath}"\nor call restoreBackup({ environment, file: "${file.relPath}" }) from hitstate's store API.`;
-  return new HitstateError('HST_ERR_STORE_CORRUPT', `${file.absPath} cannot be used: ${reason}. hitstate refuses to start and has left the file untouched. ${advice}`, { file: file.absPath, ...(runId === undefined ? {} : { runId }) });
+async function corrupt(
+  state: StoreState,
+  file: StoreFile<FileHeader>,
+  kind: FileKind,
+  runId: string | undefined,
+  reason: string,
+  backups: number,
+): Promise<HitstateError> {
+  const good = await newestGoodBackup(state.fs, file.absPath, Math.max(backups, 3), (bytes) =>
+    isUsableFile(bytes, file.absPath, kind, state.environment, runId),
+  );
+  const advice =
+    good === null
+      ? `No good backup of it exists (${backupPath(file.absPath, 1)} ...). Repair it by hand, or move it away to start that part empty (its data is then lost).`
+      : `The newest good backup is ${good.path} (written ${new Date(good.modifiedAt).toISOString()}). Restore it with:\n  cp "${good.path}" "${file.absPath}"\nor call restoreBackup({ environment, file: "${file.relPath}" }) from hitstate's store API.`;
+  return new HitstateError(
+    'HST_ERR_STORE_CORRUPT',
+    `${file.absPath} cannot be used: ${reason}. hitstate refuses to start and has left the file untouched. ${advice}`,
+    { file: file.absPath, ...(runId === undefined ? {} : { runId }) },
+  );
 }
 
 /**
  * Reads one file and checks its header and version.
  * @returns the parsed object, or null when the file does not exist.
  */
-async function readChecked(state: StoreState, file: StoreFile<FileHeader>, kind: FileKind, runId: string | undefined, options: LoadOptions): Promise<Record<string, unknown> | null> {
+async function readChecked(
+  state: StoreState,
+  file: StoreFile<FileHeader>,
+  kind: FileKind,
+  runId: string | undefined,
+  options: LoadOptions,
+): Promise<Record<string, unknown> | null> {
   let raw: Record<string, unknown> | null;
   try {
     raw = await file.read();
@@ -88,20 +135,43 @@ async function readChecked(state: StoreState, file: StoreFile<FileHeader>, kind:
     checkHeader(raw, kind, state.environment, runId);
   } catch (err) {
     if (err instanceof EnvironmentProblem) {
-      throw new HitstateError('HST_ERR_STORE_ENVIRONMENT_MISMATCH', `${file.absPath} belongs to ${describeEnvironment(err.found as never)}, but the store was opened for ${describeEnvironment(state.environment)}. Open it with the environment it was written for; ids of one MTurk environment are meaningless in another.`, { file: file.absPath });
+      throw new HitstateError(
+        'HST_ERR_STORE_ENVIRONMENT_MISMATCH',
+        `${file.absPath} belongs to ${describeEnvironment(err.found as never)}, but the store was opened for ${describeEnvironment(state.environment)}. Open it with the environment it was written for; ids of one MTurk environment are meaningless in another.`,
+        { file: file.absPath },
+      );
     }
     if (err instanceof SchemaProblem) throw await corrupt(state, file, kind, runId, err.message, options.backups);
     throw err;
   }
   const version = schemaVersionOf(raw);
   if (version !== null && version > SCHEMA_VERSION) {
-    throw new HitstateError('HST_ERR_STORE_VERSION_NEWER', `${file.absPath} has schema version ${version}, written by a newer hitstate; this one reads up to version ${SCHEMA_VERSION}. Upgrade hitstate; the file was not touched.`, { file: file.absPath });
+    throw new HitstateError(
+      'HST_ERR_STORE_VERSION_NEWER',
+      `${file.absPath} has schema version ${version}, written by a newer hitstate; this one reads up to version ${SCHEMA_VERSION}. Upgrade hitstate; the file was not touched.`,
+      { file: file.absPath },
+    );
   }
-  if (version !== SCHEMA_VERSION) throw await corrupt(state, file, kind, runId, `its schemaVersion is ${JSON.stringify(raw.schemaVersion)} while store.json is at ${SCHEMA_VERSION}`, options.backups);
+  if (version !== SCHEMA_VERSION)
+    throw await corrupt(
+      state,
+      file,
+      kind,
+      runId,
+      `its schemaVersion is ${JSON.stringify(raw.schemaVersion)} while store.json is at ${SCHEMA_VERSION}`,
+      options.backups,
+    );
   return raw;
 }
 
-async function hydrate<T>(state: StoreState, file: StoreFile<FileHeader>, kind: FileKind, runId: string | undefined, options: LoadOptions, build: () => T): Promise<T> {
+async function hydrate<T>(
+  state: StoreState,
+  file: StoreFile<FileHeader>,
+  kind: FileKind,
+  runId: string | undefined,
+  options: LoadOptions,
+  build: () => T,
+): Promise<T> {
   try {
     return build();
   } catch (err) {
@@ -114,15 +184,28 @@ const generic = (file: unknown): StoreFile<FileHeader> => file as StoreFile<File
 
 /** Reads and hydrates one collection file; a missing file leaves the collection empty. */
 async function loadRecords<R>(
-  state: StoreState, file: StoreFile<RecordsFile<R>>, kind: FileKind, runId: string | undefined, options: LoadOptions,
-  read: (r: Record<string, unknown>, at: string) => R, idOf: (r: R) => string, runOf?: (r: R) => string,
+  state: StoreState,
+  file: StoreFile<RecordsFile<R>>,
+  kind: FileKind,
+  runId: string | undefined,
+  options: LoadOptions,
+  read: (r: Record<string, unknown>, at: string) => R,
+  idOf: (r: R) => string,
+  runOf?: (r: R) => string,
 ): Promise<void> {
   const raw = await readChecked(state, generic(file), kind, runId, options);
-  if (raw !== null) file.data = await hydrate(state, generic(file), kind, runId, options, () => hydrateRecords(raw, read, idOf, runOf));
+  if (raw !== null)
+    file.data = await hydrate(state, generic(file), kind, runId, options, () => hydrateRecords(raw, read, idOf, runOf));
 }
 
 /** How to read the records of each shard kind: reader, id, and (when records carry it) run. */
-const READERS: { readonly [K in ShardKind]: { read: (r: Record<string, unknown>, at: string) => ShardRecord<K>; id: (r: ShardRecord<K>) => string; run?: (r: ShardRecord<K>) => string } } = {
+const READERS: {
+  readonly [K in ShardKind]: {
+    read: (r: Record<string, unknown>, at: string) => ShardRecord<K>;
+    id: (r: ShardRecord<K>) => string;
+    run?: (r: ShardRecord<K>) => string;
+  };
+} = {
   units: { read: readUnit, id: (u) => u.id, run: (u) => u.runId },
   agents: { read: readAgent, id: (a) => a.id, run: (a) => a.runId },
   hits: { read: readHit, id: (h) => h.id, run: (h) => h.runId },
@@ -134,9 +217,19 @@ const READERS: { readonly [K in ShardKind]: { read: (r: Record<string, unknown>,
 
 type ShardRecord<K extends ShardKind> = RunState[K] extends ShardSet<infer R> ? R : never;
 
-async function loadShard<K extends ShardKind>(state: StoreState, run: RunState, kind: K, index: number, options: LoadOptions): Promise<() => void> {
+async function loadShard<K extends ShardKind>(
+  state: StoreState,
+  run: RunState,
+  kind: K,
+  index: number,
+  options: LoadOptions,
+): Promise<() => void> {
   const file = state.shardFile<ShardRecord<K>>(run.id, kind, index);
-  const reader = READERS[kind] as unknown as { read: (r: Record<string, unknown>, at: string) => ShardRecord<K>; id: (r: ShardRecord<K>) => string; run?: (r: ShardRecord<K>) => string };
+  const reader = READERS[kind] as unknown as {
+    read: (r: Record<string, unknown>, at: string) => ShardRecord<K>;
+    id: (r: ShardRecord<K>) => string;
+    run?: (r: ShardRecord<K>) => string;
+  };
   await loadRecords(state, file, kind, run.id, options, reader.read, reader.id, reader.run);
   return () => (run[kind] as unknown as ShardSet<ShardRecord<K>>).adopt(index, file);
 }
@@ -149,7 +242,8 @@ async function loadRun(state: StoreState, run: RunState, options: LoadOptions): 
   }
   for (const adopt of await Promise.all(tasks)) adopt();
   const conflict = indexRun(state, run);
-  if (conflict !== null) throw await corrupt(state, generic(conflict.file), conflict.kind, run.id, conflict.problem, options.backups);
+  if (conflict !== null)
+    throw await corrupt(state, generic(conflict.file), conflict.kind, run.id, conflict.problem, options.backups);
 }
 
 interface Conflict {
@@ -165,11 +259,16 @@ interface Conflict {
 function indexRun(state: StoreState, run: RunState): Conflict | null {
   const duplicate = (kind: ShardKind, id: string, other: RunState | undefined): Conflict | null => {
     if (other === undefined) return null;
-    return { file: (run[kind] as ShardSet<unknown>).fileOf(id), kind, problem: `records.${id} exists in run "${other.id}" too; ids are unique in an environment` };
+    return {
+      file: (run[kind] as ShardSet<unknown>).fileOf(id),
+      kind,
+      problem: `records.${id} exists in run "${other.id}" too; ids are unique in an environment`,
+    };
   };
   for (const kind of ['units', 'agents', 'hits', 'snapshots', 'submissions', 'outbox'] as const) {
     const [id] = run[kind].duplicates;
-    if (id !== undefined) return { file: run[kind].fileOf(id), kind, problem: `records.${id} is in two shards of ${kind}` };
+    if (id !== undefined)
+      return { file: run[kind].fileOf(id), kind, problem: `records.${id} is in two shards of ${kind}` };
   }
   for (const unit of run.units.values()) {
     const clash = duplicate('units', unit.id, state.unitRun.get(unit.id));
@@ -187,7 +286,12 @@ function indexRun(state: StoreState, run: RunState): Conflict | null {
       continue;
     }
     const other = run.hitByUnit.get(hit.unitId);
-    if (other !== undefined) return { file: run.hits.fileOf(hit.id), kind: 'hits', problem: `records.${hit.id}.unitId binds unit "${hit.unitId}", which HIT "${other}" binds already` };
+    if (other !== undefined)
+      return {
+        file: run.hits.fileOf(hit.id),
+        kind: 'hits',
+        problem: `records.${hit.id}.unitId binds unit "${hit.unitId}", which HIT "${other}" binds already`,
+      };
     run.hitByUnit.set(hit.unitId, hit.id);
   }
   for (const agent of run.agents.values()) {
@@ -203,7 +307,12 @@ function indexRun(state: StoreState, run: RunState): Conflict | null {
     const clash = duplicate('outbox', intent.token, state.intentRun.get(intent.token));
     if (clash !== null) return clash;
     state.intentRun.set(intent.token, run);
-    if (intent.state === 'pending' || intent.state === 'sent' || (intent.state === 'failed' && intent.failure?.retryable === true)) run.openIntents.add(intent.token);
+    if (
+      intent.state === 'pending' ||
+      intent.state === 'sent' ||
+      (intent.state === 'failed' && intent.failure?.retryable === true)
+    )
+      run.openIntents.add(intent.token);
   }
   return null;
 }
@@ -219,7 +328,9 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
     if (version !== null && version < SCHEMA_VERSION) {
       const ctx = { root: state.root, fs: state.fs, environment: state.environment };
       if (options.view === undefined) migrationBackup = await migrateStore(ctx, raw, version);
-      else for (const [rel, data] of await migrateInMemory(ctx, raw, version)) options.view.replace(join(state.root, rel), data);
+      else
+        for (const [rel, data] of await migrateInMemory(ctx, raw, version))
+          options.view.replace(join(state.root, rel), data);
       migratedFrom = version;
     }
     raw = await readChecked(state, core, 'store', undefined, options);
@@ -244,7 +355,14 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
     for (const name of runDirs.filter((n) => !state.runs.has(n))) {
       if ((await view.listDirectory(join(runsDir, name))).some((f) => !TEMP_FILE.test(f))) orphans.push(name);
     }
-    return { migratedFrom, migrationBackup, tornAuditLines: [], removedTempFiles: [], orphanRunDirectories: orphans, backedUp: [] };
+    return {
+      migratedFrom,
+      migrationBackup,
+      tornAuditLines: [],
+      removedTempFiles: [],
+      orphanRunDirectories: orphans,
+      backedUp: [],
+    };
   }
 
   const tornAuditLines: { file: string; bytes: number }[] = [];
@@ -267,20 +385,38 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
     if (!(await state.fs.removeEmptyDirectory(join(runsDir, name)))) orphanRunDirectories.push(name);
   }
   const backedUp: string[] = [];
-  await Promise.all(state.files.map(async (file) => {
-    if (file.onDisk && (await rotateBackups(state.fs, file.absPath, options.backups))) backedUp.push(file.absPath);
-  }));
-  return { migratedFrom, migrationBackup, tornAuditLines, removedTempFiles, orphanRunDirectories, backedUp: backedUp.sort() };
+  await Promise.all(
+    state.files.map(async (file) => {
+      if (file.onDisk && (await rotateBackups(state.fs, file.absPath, options.backups))) backedUp.push(file.absPath);
+    }),
+  );
+  return {
+    migratedFrom,
+    migrationBackup,
+    tornAuditLines,
+    removedTempFiles,
+    orphanRunDirectories,
+    backedUp: backedUp.sort(),
+  };
 }
 
 /** Reads store.json only far enough to learn its version (migration needs the old shape). */
-async function readRaw(state: StoreState, core: StoreFile<FileHeader>, options: LoadOptions): Promise<Record<string, unknown> | null> {
+async function readRaw(
+  state: StoreState,
+  core: StoreFile<FileHeader>,
+  options: LoadOptions,
+): Promise<Record<string, unknown> | null> {
   try {
     const raw = await core.read();
-    if (raw !== null && schemaVersionOf(raw) === null) throw new UnreadableFileError(core.absPath, `its schemaVersion ${JSON.stringify(raw.schemaVersion)} is not a version number`);
+    if (raw !== null && schemaVersionOf(raw) === null)
+      throw new UnreadableFileError(
+        core.absPath,
+        `its schemaVersion ${JSON.stringify(raw.schemaVersion)} is not a version number`,
+      );
     return raw;
   } catch (err) {
-    if (err instanceof UnreadableFileError) throw await corrupt(state, core, 'store', undefined, err.reason, options.backups);
+    if (err instanceof UnreadableFileError)
+      throw await corrupt(state, core, 'store', undefined, err.reason, options.backups);
     throw err;
   }
 }
@@ -290,5 +426,9 @@ async function refuseHeadless(state: StoreState): Promise<void> {
   const names = await state.fs.listDirectory(state.root);
   const present = names.filter((n) => n === WORKERS_FILE || n === RUNS_DIR || n.startsWith(`${STORE_FILE}.bak.`));
   if (present.length === 0) return;
-  throw new HitstateError('HST_ERR_STORE_CORRUPT', `${join(state.root, STORE_FILE)} is missing, but the directory holds store data (${present.join(', ')}). hitstate refuses to start a new, empty store over it. Restore the newest ${STORE_FILE}.bak.N as ${STORE_FILE}, or move the directory away to start empty.`, { file: join(state.root, STORE_FILE) });
+  throw new HitstateError(
+    'HST_ERR_STORE_CORRUPT',
+    `${join(state.root, STORE_FILE)} is missing, but the directory holds store data (${present.join(', ')}). hitstate refuses to start a new, empty store over it. Restore the newest ${STORE_FILE}.bak.N as ${STORE_FILE}, or move the directory away to start empty.`,
+    { file: join(state.root, STORE_FILE) },
+  );
 }

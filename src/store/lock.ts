@@ -6,7 +6,7 @@
  * @module
  */
 import { hostname } from 'node:os';
-import { link, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, link, open, readFile, rename, rm } from 'node:fs/promises';
 import { HitstateError } from '../errors.js';
 
 /** What the lock file holds. */
@@ -66,7 +66,7 @@ function locked(path: string, message: string, cause?: unknown): HitstateError {
 }
 
 async function createExclusive(path: string, info: LockInfo): Promise<boolean> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'wx', 0o600);
   } catch (err) {
@@ -97,15 +97,24 @@ export async function acquireLock(path: string, startedAt: number): Promise<Held
     const existing = await readLock(path);
     if (existing === null) continue;
     if ('unreadable' in existing) {
-      throw locked(path, `the store lock ${path} is unreadable (${existing.unreadable}), so the process holding it cannot be checked. If no hitstate process uses this store, delete the lock file and try again.`);
+      throw locked(
+        path,
+        `the store lock ${path} is unreadable (${existing.unreadable}), so the process holding it cannot be checked. If no hitstate process uses this store, delete the lock file and try again.`,
+      );
     }
     const holder = existing.info;
     const who = holder.pid === process.pid ? `this process (pid ${holder.pid})` : `process ${holder.pid}`;
     if (holder.hostname !== info.hostname) {
-      throw locked(path, `the store is locked by process ${holder.pid} on host ${holder.hostname} since ${holder.startedAt} (${path}); hitstate cannot check a process on another host. Stop it there, or delete the lock file if that process is gone.`);
+      throw locked(
+        path,
+        `the store is locked by process ${holder.pid} on host ${holder.hostname} since ${holder.startedAt} (${path}); hitstate cannot check a process on another host. Stop it there, or delete the lock file if that process is gone.`,
+      );
     }
     if (isAlive(holder.pid)) {
-      throw locked(path, `the store is in use by ${who} since ${holder.startedAt} (lock file ${path}). Stop that process or use another store directory; if no hitstate process has that pid, delete the lock file.`);
+      throw locked(
+        path,
+        `the store is in use by ${who} since ${holder.startedAt} (lock file ${path}). Stop that process or use another store directory; if no hitstate process has that pid, delete the lock file.`,
+      );
     }
     // Stale: move it aside under a name only we use, and check it is still the lock we judged dead,
     // so two processes recovering at once cannot both win.
@@ -125,7 +134,10 @@ export async function acquireLock(path: string, startedAt: number): Promise<Held
     // Another process took the lock between our read and our rename: give it back.
     await link(aside, path).catch(() => undefined);
     await rm(aside, { force: true });
-    throw locked(path, `another process took the store lock ${path} while this one was recovering a stale lock; try again.`);
+    throw locked(
+      path,
+      `another process took the store lock ${path} while this one was recovering a stale lock; try again.`,
+    );
   }
   throw locked(path, `could not take the store lock ${path}: it keeps changing hands; try again.`);
 }
@@ -148,7 +160,12 @@ function held(path: string, info: LockInfo, recovered: LockInfo | null): HeldLoc
     recovered,
     async release() {
       const current = await readLock(path);
-      if (current !== null && 'info' in current && current.info.pid === info.pid && current.info.startedAt === info.startedAt) {
+      if (
+        current !== null &&
+        'info' in current &&
+        current.info.pid === info.pid &&
+        current.info.startedAt === info.startedAt
+      ) {
         await rm(path, { force: true });
       }
     },

@@ -40,7 +40,9 @@ export const MIGRATIONS: readonly Migration[] = [v0ToV1];
 /** The schema version a parsed `store.json` declares (a missing field means 0, the first layout). */
 export function schemaVersionOf(raw: Record<string, unknown>): number | null {
   if (raw.schemaVersion === undefined) return 0;
-  return Number.isSafeInteger(raw.schemaVersion) && (raw.schemaVersion as number) >= 0 ? (raw.schemaVersion as number) : null;
+  return Number.isSafeInteger(raw.schemaVersion) && (raw.schemaVersion as number) >= 0
+    ? (raw.schemaVersion as number)
+    : null;
 }
 
 export interface MigrationContext {
@@ -56,11 +58,19 @@ export interface MigrationContext {
  * @throws HST_ERR_STORE_MIGRATION_FAILED when a step fails or the result cannot be written; the
  *   old `store.json` is then untouched and its backup is named.
  */
-export async function migrateStore(ctx: MigrationContext, storeRaw: Record<string, unknown>, from: number): Promise<string> {
+export async function migrateStore(
+  ctx: MigrationContext,
+  storeRaw: Record<string, unknown>,
+  from: number,
+): Promise<string> {
   const storePath = join(ctx.root, STORE_FILE);
   const backup = `${storePath}.v${from}.bak`;
   const fail = (message: string, cause: unknown): HitstateError =>
-    new HitstateError('HST_ERR_STORE_MIGRATION_FAILED', `migrating ${storePath} from schema ${from} to ${SCHEMA_VERSION} failed: ${message}. The file is untouched; its backup is ${backup}.`, { file: storePath, cause });
+    new HitstateError(
+      'HST_ERR_STORE_MIGRATION_FAILED',
+      `migrating ${storePath} from schema ${from} to ${SCHEMA_VERSION} failed: ${message}. The file is untouched; its backup is ${backup}.`,
+      { file: storePath, cause },
+    );
 
   await keepBackup(ctx.fs, storePath, backup);
   const produced = await runMigrations(ctx, storeRaw, from, fail);
@@ -84,13 +94,31 @@ export async function migrateStore(ctx: MigrationContext, storeRaw: Record<strin
  *
  * @throws HST_ERR_STORE_MIGRATION_FAILED when a step fails.
  */
-export function migrateInMemory(ctx: MigrationContext, storeRaw: Record<string, unknown>, from: number): Promise<ReadonlyMap<string, unknown>> {
+export function migrateInMemory(
+  ctx: MigrationContext,
+  storeRaw: Record<string, unknown>,
+  from: number,
+): Promise<ReadonlyMap<string, unknown>> {
   const storePath = join(ctx.root, STORE_FILE);
-  return runMigrations(ctx, storeRaw, from, (message, cause) =>
-    new HitstateError('HST_ERR_STORE_MIGRATION_FAILED', `migrating ${storePath} from schema ${from} to ${SCHEMA_VERSION} in memory (read-only) failed: ${message}. Nothing was written.`, { file: storePath, cause }));
+  return runMigrations(
+    ctx,
+    storeRaw,
+    from,
+    (message, cause) =>
+      new HitstateError(
+        'HST_ERR_STORE_MIGRATION_FAILED',
+        `migrating ${storePath} from schema ${from} to ${SCHEMA_VERSION} in memory (read-only) failed: ${message}. Nothing was written.`,
+        { file: storePath, cause },
+      ),
+  );
 }
 
-async function runMigrations(ctx: MigrationContext, storeRaw: Record<string, unknown>, from: number, fail: (message: string, cause: unknown) => HitstateError): Promise<Map<string, unknown>> {
+async function runMigrations(
+  ctx: MigrationContext,
+  storeRaw: Record<string, unknown>,
+  from: number,
+  fail: (message: string, cause: unknown) => HitstateError,
+): Promise<Map<string, unknown>> {
   const produced = new Map<string, unknown>();
   let store = storeRaw;
   let version = from;
@@ -110,7 +138,8 @@ async function runMigrations(ctx: MigrationContext, storeRaw: Record<string, unk
       };
       const files = await step.migrate(input);
       const next = files.get(STORE_FILE);
-      if (typeof next !== 'object' || next === null) throw new Error(`step ${step.from}→${step.to} produced no ${STORE_FILE}`);
+      if (typeof next !== 'object' || next === null)
+        throw new Error(`step ${step.from}→${step.to} produced no ${STORE_FILE}`);
       for (const [rel, data] of files) produced.set(rel, data);
       store = next as Record<string, unknown>;
       version = step.to;

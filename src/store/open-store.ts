@@ -38,7 +38,11 @@ export type { OpenReport, Store, StoreEvents, StoreOptions, StoreStats, WriteRep
 function checkOption(value: number | undefined, fallback: number, field: string, min: number, max: number): number {
   const v = value ?? fallback;
   if (!Number.isFinite(v) || v < min || v > max) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `store option ${field} must be a number from ${min} to ${max}, got ${JSON.stringify(value)}`, { field });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `store option ${field} must be a number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+      { field },
+    );
   }
   return v;
 }
@@ -87,8 +91,15 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const recovered = await recoverCommittedFlush(fs, root);
     state = new StoreState(root, environment, clock, fs);
     const loaded = await loadStore(state, { backups });
-    const finishedFlush = recovered.finished.length === 0 ? null : { flush: recovered.record!.flush, files: recovered.finished };
-    const report: OpenReport = { ...loaded, staleLockRecovered: lock.recovered, finishedFlush, heldBy: null, durationMs: performance.now() - started };
+    const finishedFlush =
+      recovered.finished.length === 0 ? null : { flush: recovered.record!.flush, files: recovered.finished };
+    const report: OpenReport = {
+      ...loaded,
+      staleLockRecovered: lock.recovered,
+      finishedFlush,
+      heldBy: null,
+      durationMs: performance.now() - started,
+    };
     const runsDir = join(root, RUNS_DIR);
     const runDirs = (await fs.listDirectory(runsDir)).map((name) => join(runsDir, name));
     const journal = new FlushJournal(fs, root, recovered.record, runDirs.length === 0 ? [] : [runsDir, ...runDirs]);
@@ -100,16 +111,33 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   }
 }
 
-async function openReadOnly(root: string, environment: StoreEnvironment, clock: Clock, fs: StoreFileSystem, settings: StoreSettings, started: number): Promise<Store> {
+async function openReadOnly(
+  root: string,
+  environment: StoreEnvironment,
+  clock: Clock,
+  fs: StoreFileSystem,
+  settings: StoreSettings,
+  started: number,
+): Promise<Store> {
   if ((await fs.statFile(root)) === null) {
-    throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `there is no ${environmentSlug(environment)} store at ${root}; a read-only open never creates one`, { file: root });
+    throw new HitstateError(
+      'HST_ERR_STORE_NOT_FOUND',
+      `there is no ${environmentSlug(environment)} store at ${root}; a read-only open never creates one`,
+      { file: root },
+    );
   }
   const heldBy = await readLockHolder(join(root, LOCK_FILE));
   const view = await CommittedView.take(fs, root);
   try {
     const state = new StoreState(root, environment, clock, view, true);
     const loaded = await loadStore(state, { backups: settings.backups, view });
-    const report: OpenReport = { ...loaded, staleLockRecovered: null, finishedFlush: null, heldBy, durationMs: performance.now() - started };
+    const report: OpenReport = {
+      ...loaded,
+      staleLockRecovered: null,
+      finishedFlush: null,
+      heldBy,
+      durationMs: performance.now() - started,
+    };
     return new LowdbStore(state, report, { ...settings, lock: null, journal: null });
   } finally {
     await view.close();
@@ -162,7 +190,12 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
     this.environment = state.environment;
     this.readOnly = state.readOnly;
     this.dir = state.root;
-    this.#scheduler = new WriteScheduler({ clock: state.clock, coalesceMs: options.coalesceMs, maxDelayMs: options.maxDelayMs, write: () => this.#write() });
+    this.#scheduler = new WriteScheduler({
+      clock: state.clock,
+      coalesceMs: options.coalesceMs,
+      maxDelayMs: options.maxDelayMs,
+      write: () => this.#write(),
+    });
     // Every method that changes data refuses first in a read-only store; this catches one that would not.
     state.onChange = state.readOnly ? () => state.assertWritable() : () => this.#scheduler.touch();
     const flush = () => this.flush();
@@ -252,7 +285,14 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
     const written = s.files.filter((f) => f.stats().writes > 0);
     const results = await Promise.allSettled(written.map((f) => rotateBackups(s.fs, f.absPath, this.#backups)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) this.#warn(new HitstateError('HST_ERR_STORE_WRITE_FAILED', `taking the closing backups in ${s.root} failed: ${(failed.reason as Error).message}; the data itself is written`, { file: s.root, cause: failed.reason }));
+    if (failed !== undefined)
+      this.#warn(
+        new HitstateError(
+          'HST_ERR_STORE_WRITE_FAILED',
+          `taking the closing backups in ${s.root} failed: ${(failed.reason as Error).message}; the data itself is written`,
+          { file: s.root, cause: failed.reason },
+        ),
+      );
     s.releaseFiles();
     await this.#lock.release();
     this.emit('closed');
@@ -262,7 +302,7 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
   async #write(): Promise<void> {
     const s = this.#state;
     const started = performance.now();
-    let written;
+    let written: Awaited<ReturnType<typeof writeChanges>>;
     try {
       written = await writeChanges(s, this.#journal!, s.clock.now());
     } catch (error) {
@@ -273,7 +313,11 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
       const fate = error.committed
         ? 'The write is committed, so nothing is lost; the next write (or the next open, after a crash) finishes putting it in place.'
         : 'Nothing of this write reached the store files; the changes stay in memory and are written again with the next write or flush().';
-      const err = new HitstateError('HST_ERR_STORE_WRITE_FAILED', `writing ${error.file}${more} failed: ${(error.cause as Error)?.message ?? String(error.cause)}. ${fate}`, { file: error.file, cause: error.cause });
+      const err = new HitstateError(
+        'HST_ERR_STORE_WRITE_FAILED',
+        `writing ${error.file}${more} failed: ${(error.cause as Error)?.message ?? String(error.cause)}. ${fate}`,
+        { file: error.file, cause: error.cause },
+      );
       this.#lastError = err;
       this.#report(err);
       throw err;
@@ -287,16 +331,23 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
       this.emit('written', { files: written.files, bytes: written.bytes, durationMs });
     } catch (listenerError) {
       // The data is on disk; a listener's bug must not turn a good write into a failed one.
-      process.emitWarning(`a store 'written' listener threw: ${(listenerError as Error).message}; the write itself succeeded`);
+      process.emitWarning(
+        `a store 'written' listener threw: ${(listenerError as Error).message}; the write itself succeeded`,
+      );
     }
   }
 
   #report(error: HitstateError): void {
-    if (this.listenerCount('writeFailed') === 0) return this.#warn(error);
+    if (this.listenerCount('writeFailed') === 0) {
+      this.#warn(error);
+      return;
+    }
     try {
       this.emit('writeFailed', error);
     } catch (listenerError) {
-      process.emitWarning(`a store 'writeFailed' listener threw: ${(listenerError as Error).message}; the write failure was: ${error.message}`);
+      process.emitWarning(
+        `a store 'writeFailed' listener threw: ${(listenerError as Error).message}; the write failure was: ${error.message}`,
+      );
     }
   }
 

@@ -53,22 +53,34 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
   const environment = normalizeEnvironment(options.environment);
   const fs = options.fileSystem ?? nodeFileSystem;
   const clock = options.clock ?? systemClock;
-  const root = join(resolve(options.dir ?? process.env.HITSTATE_STORE_DIR ?? join(process.cwd(), '.hitstate')), environmentSlug(environment));
+  const root = join(
+    resolve(options.dir ?? process.env.HITSTATE_STORE_DIR ?? join(process.cwd(), '.hitstate')),
+    environmentSlug(environment),
+  );
   const file = isAbsolute(options.file) ? options.file : join(root, options.file);
   const what = describePath(relative(root, file));
-  if (what === null) throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `${file} is not a file of the store at ${root}`, { file });
+  if (what === null)
+    throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `${file} is not a file of the store at ${root}`, { file });
   const lock = await acquireLock(join(root, LOCK_FILE), clock.now());
   try {
     const usable = (bytes: Buffer) => isUsableFile(bytes, file, what.kind, environment, what.runId);
     let from: string;
     if (options.backup === undefined) {
       const good = await newestGoodBackup(fs, file, options.backups ?? 3, usable);
-      if (good === null) throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no usable backup of ${file} (${backupPath(file, 1)} ...)`, { file });
+      if (good === null)
+        throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no usable backup of ${file} (${backupPath(file, 1)} ...)`, {
+          file,
+        });
       from = good.path;
     } else {
       from = backupPath(file, options.backup);
       const bytes = await fs.readFile(from);
-      if (bytes === null || !usable(bytes)) throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `${from} is missing or is not a usable ${what.kind} file of this environment`, { file: from });
+      if (bytes === null || !usable(bytes))
+        throw new HitstateError(
+          'HST_ERR_STORE_NOT_FOUND',
+          `${from} is missing or is not a usable ${what.kind} file of this environment`,
+          { file: from },
+        );
     }
     let damagedCopy: string | null = null;
     if ((await fs.statFile(file)) !== null) {

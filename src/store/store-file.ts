@@ -61,7 +61,11 @@ export class StoreFile<D extends FileHeader> {
     this.absPath = join(root, relPath);
     this.#exclusive = exclusive;
     if (exclusive && openPaths.has(this.absPath)) {
-      throw new HitstateError('HST_ERR_STORE_LOCKED', `${this.absPath} is already open in this process (pid ${process.pid}); share the Store object instead of opening it twice`, { file: this.absPath });
+      throw new HitstateError(
+        'HST_ERR_STORE_LOCKED',
+        `${this.absPath} is already open in this process (pid ${process.pid}); share the Store object instead of opening it twice`,
+        { file: this.absPath },
+      );
     }
     if (exclusive) openPaths.add(this.absPath);
     this.adapter = new AtomicJsonAdapter<D>(this.absPath, fs);
@@ -106,7 +110,11 @@ export class StoreFile<D extends FileHeader> {
     const version = this.#version;
     this.adapter.stageNextWrite(flush);
     const written = this.#low.write();
-    return written.then(() => ({ file: this as unknown as StoreFile<FileHeader>, version, ...this.adapter.lastWrite! }));
+    return written.then(() => ({
+      file: this as unknown as StoreFile<FileHeader>,
+      version,
+      ...this.adapter.lastWrite!,
+    }));
   }
 
   /** Records that the write holding `staged` was committed. */

@@ -11,8 +11,19 @@ import { AuditLog } from './audit-log.js';
 import type { StoreEnvironment } from './environment.js';
 import type { StoreFileSystem } from './file-system.js';
 import {
-  AUDIT_FILE, type CoreFile, type FileHeader, fileHeader, type JsonText, RecordMap, type RecordsFile, runAuditPath, SHARD_CAPACITY,
-  type ShardKind, shardFilePath, STORE_FILE, WORKERS_FILE,
+  AUDIT_FILE,
+  type CoreFile,
+  type FileHeader,
+  fileHeader,
+  type JsonText,
+  RecordMap,
+  type RecordsFile,
+  runAuditPath,
+  SHARD_CAPACITY,
+  type ShardKind,
+  shardFilePath,
+  STORE_FILE,
+  WORKERS_FILE,
 } from './layout.js';
 import type { SubmissionRecord } from './schema.js';
 import { ShardSet } from './shard-set.js';
@@ -76,7 +87,10 @@ export class StoreState {
       runs: new RecordMap(),
       qualifications: new RecordMap(),
     });
-    this.workers = this.#file(WORKERS_FILE, { ...fileHeader('workers', environment), records: new RecordMap<WorkerRecord>() });
+    this.workers = this.#file(WORKERS_FILE, {
+      ...fileHeader('workers', environment),
+      records: new RecordMap<WorkerRecord>(),
+    });
     this.audit = new AuditLog(join(root, AUDIT_FILE), AUDIT_FILE, fs);
   }
 
@@ -87,12 +101,16 @@ export class StoreState {
   }
 
   #records<R>(relPath: string, kind: FileHeader['kind'], runId: string, shard?: number): StoreFile<RecordsFile<R>> {
-    return this.#file<RecordsFile<R>>(relPath, { ...fileHeader(kind, this.environment, runId, shard), records: new RecordMap<R>() });
+    return this.#file<RecordsFile<R>>(relPath, {
+      ...fileHeader(kind, this.environment, runId, shard),
+      records: new RecordMap<R>(),
+    });
   }
 
   /** Creates the (empty) state of a run; its files appear on disk at the first write that needs them. */
   addRun(runId: string): RunState {
-    const shards = <R>(kind: ShardKind) => new ShardSet<R>((i) => this.shardFile<R>(runId, kind, i), SHARD_CAPACITY[kind]);
+    const shards = <R>(kind: ShardKind) =>
+      new ShardSet<R>((i) => this.shardFile<R>(runId, kind, i), SHARD_CAPACITY[kind]);
     const run: RunState = {
       id: runId,
       units: shards('units'),
@@ -134,7 +152,12 @@ export class StoreState {
 
   /** @throws HST_ERR_STORE_CLOSED after close(). */
   assertOpen(): void {
-    if (this.closed) throw new HitstateError('HST_ERR_STORE_CLOSED', `the store at ${this.root} is closed; open it again with openStore()`, { file: this.root });
+    if (this.closed)
+      throw new HitstateError(
+        'HST_ERR_STORE_CLOSED',
+        `the store at ${this.root} is closed; open it again with openStore()`,
+        { file: this.root },
+      );
   }
 
   /**
@@ -143,7 +166,12 @@ export class StoreState {
    */
   assertWritable(): void {
     this.assertOpen();
-    if (this.readOnly) throw new HitstateError('HST_ERR_STORE_READ_ONLY', `the store at ${this.root} was opened read-only (openStore({ readOnly: true })), so it cannot change; open it without readOnly (which takes its lock) to change it`, { file: this.root });
+    if (this.readOnly)
+      throw new HitstateError(
+        'HST_ERR_STORE_READ_ONLY',
+        `the store at ${this.root} was opened read-only (openStore({ readOnly: true })), so it cannot change; open it without readOnly (which takes its lock) to change it`,
+        { file: this.root },
+      );
   }
 
   /** Lets this process open the files again. */
@@ -154,7 +182,12 @@ export class StoreState {
   /** @throws HST_ERR_RUN_NOT_FOUND */
   run(runId: string): RunState {
     const run = this.runs.get(runId);
-    if (run === undefined) throw new HitstateError('HST_ERR_RUN_NOT_FOUND', `no task run "${runId}" in the ${describe(this)} store at ${this.root}`, { runId });
+    if (run === undefined)
+      throw new HitstateError(
+        'HST_ERR_RUN_NOT_FOUND',
+        `no task run "${runId}" in the ${describe(this)} store at ${this.root}`,
+        { runId },
+      );
     return run;
   }
 
@@ -162,7 +195,10 @@ export class StoreState {
   unit(unitId: string): { run: RunState; unit: UnitRecord } {
     const run = this.unitRun.get(unitId);
     const unit = run?.units.get(unitId);
-    if (run === undefined || unit === undefined) throw new HitstateError('HST_ERR_UNIT_NOT_FOUND', `no unit "${unitId}" in the ${describe(this)} store`, { unitId });
+    if (run === undefined || unit === undefined)
+      throw new HitstateError('HST_ERR_UNIT_NOT_FOUND', `no unit "${unitId}" in the ${describe(this)} store`, {
+        unitId,
+      });
     return { run, unit };
   }
 
@@ -170,7 +206,10 @@ export class StoreState {
   agent(agentId: string): { run: RunState; agent: AgentRecord } {
     const run = this.agentRun.get(agentId);
     const agent = run?.agents.get(agentId);
-    if (run === undefined || agent === undefined) throw new HitstateError('HST_ERR_AGENT_NOT_FOUND', `no agent "${agentId}" in the ${describe(this)} store`, { agentId });
+    if (run === undefined || agent === undefined)
+      throw new HitstateError('HST_ERR_AGENT_NOT_FOUND', `no agent "${agentId}" in the ${describe(this)} store`, {
+        agentId,
+      });
     return { run, agent };
   }
 
@@ -178,7 +217,12 @@ export class StoreState {
   hit(hitId: string): { run: RunState; hit: HitRecord } {
     const run = this.hitRun.get(hitId);
     const hit = run?.hits.get(hitId);
-    if (run === undefined || hit === undefined) throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no HIT "${hitId}" in the ${describe(this)} store (HIT ids of one environment are unknown to another)`, { hitId });
+    if (run === undefined || hit === undefined)
+      throw new HitstateError(
+        'HST_ERR_STORE_NOT_FOUND',
+        `no HIT "${hitId}" in the ${describe(this)} store (HIT ids of one environment are unknown to another)`,
+        { hitId },
+      );
     return { run, hit };
   }
 
@@ -189,6 +233,7 @@ export class StoreState {
   }
 }
 
-const describe = (s: StoreState): string => (s.environment.kind === 'custom' ? `custom-endpoint (${s.environment.endpoint})` : s.environment.kind);
+const describe = (s: StoreState): string =>
+  s.environment.kind === 'custom' ? `custom-endpoint (${s.environment.endpoint})` : s.environment.kind;
 
 export const assignmentKey = (assignmentId: string, workerId: string): string => `${assignmentId}\n${workerId}`;

@@ -22,7 +22,10 @@ function fail(field: string, message: string): never {
 /** @throws HST_ERR_STORE_INVALID_RECORD unless `value` is a record id. */
 export function checkId(value: unknown, field: string): string {
   if (typeof value !== 'string' || !ID.test(value)) {
-    fail(field, `must be 1 to 128 letters, digits, '.', '_', ':' or '-' starting with a letter or digit, got ${JSON.stringify(value)}`);
+    fail(
+      field,
+      `must be 1 to 128 letters, digits, '.', '_', ':' or '-' starting with a letter or digit, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -30,7 +33,10 @@ export function checkId(value: unknown, field: string): string {
 /** @throws HST_ERR_STORE_INVALID_RECORD unless `value` can name a run (and its directory). */
 export function checkRunId(value: unknown, field: string): string {
   if (typeof value !== 'string' || !RUN_ID.test(value)) {
-    fail(field, `must be 1 to 64 letters, digits, '.', '_' or '-' starting with a letter or digit (it names a directory), got ${JSON.stringify(value)}`);
+    fail(
+      field,
+      `must be 1 to 64 letters, digits, '.', '_' or '-' starting with a letter or digit (it names a directory), got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -43,14 +49,18 @@ export function checkOptionalId(value: unknown, field: string): string | null {
 /** @throws HST_ERR_STORE_INVALID_RECORD unless `value` is a usable UniqueRequestToken. */
 export function checkToken(value: unknown, field: string): string {
   if (typeof value !== 'string' || !TOKEN.test(value)) {
-    fail(field, `must be 1 to 64 printable ASCII characters without spaces (MTurk's UniqueRequestToken), got ${JSON.stringify(value)}`);
+    fail(
+      field,
+      `must be 1 to 64 printable ASCII characters without spaces (MTurk's UniqueRequestToken), got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
 
 /** @throws HST_ERR_STORE_INVALID_RECORD unless `value` is a dollar string like "0.50". */
 export function checkUsd(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !USD.test(value)) fail(field, `must be a dollar string like "0.50", got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !USD.test(value))
+    fail(field, `must be a dollar string like "0.50", got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -64,19 +74,22 @@ export function checkText(value: unknown, field: string, max = 1024): string {
 
 /** @throws HST_ERR_STORE_INVALID_RECORD unless `value` is an integer >= `min`. */
 export function checkInteger(value: unknown, field: string, min = 0): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) fail(field, `must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
+    fail(field, `must be an integer >= ${min}, got ${JSON.stringify(value)}`);
   return value;
 }
 
 /** @throws HST_ERR_STORE_INVALID_RECORD unless `value` is an integer (any sign; Mephisto uses negative unit indexes). */
 export function checkSignedInteger(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) fail(field, `must be an integer, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value))
+    fail(field, `must be an integer, got ${JSON.stringify(value)}`);
   return value;
 }
 
 /** @throws HST_ERR_STORE_INVALID_RECORD unless `value` is a time in epoch milliseconds. */
 export function checkTime(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) fail(field, `must be a time in epoch milliseconds, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    fail(field, `must be a time in epoch milliseconds, got ${JSON.stringify(value)}`);
   return value;
 }
 

@@ -54,9 +54,14 @@ export async function writeChanges(state: StoreState, journal: FlushJournal, now
   const stagedFiles = dirty.map((f) => f.stage(flush));
   const stagedLines = logs.map((l) => l.stage(flush));
   const [files, lines] = await Promise.all([Promise.allSettled(stagedFiles), Promise.allSettled(stagedLines)]);
-  const requeue = () => lines.forEach((r, i) => r.status === 'fulfilled' && logs[i]!.requeue(r.value));
-  const failed = [...files.map((r, i) => ({ r, path: dirty[i]!.absPath })), ...lines.map((r, i) => ({ r, path: logs[i]!.absPath }))]
-    .filter((x): x is { r: PromiseRejectedResult; path: string } => x.r.status === 'rejected');
+  const requeue = () =>
+    lines.forEach((r, i) => {
+      if (r.status === 'fulfilled') logs[i]!.requeue(r.value);
+    });
+  const failed = [
+    ...files.map((r, i) => ({ r, path: dirty[i]!.absPath })),
+    ...lines.map((r, i) => ({ r, path: logs[i]!.absPath })),
+  ].filter((x): x is { r: PromiseRejectedResult; path: string } => x.r.status === 'rejected');
   if (failed.length > 0) {
     requeue();
     await flush.abandon();
@@ -70,8 +75,10 @@ export async function writeChanges(state: StoreState, journal: FlushJournal, now
     await journal.commit(flush, now, () => {
       committed = true;
       const durationMs = performance.now() - started;
-      written.forEach((w: StagedFile) => w.file.committed(w, now));
-      appended.forEach((a: StagedLines, i) => logs[i]!.committed(a, now, durationMs));
+      for (const w of written as StagedFile[]) w.file.committed(w, now);
+      appended.forEach((a: StagedLines, i) => {
+        logs[i]!.committed(a, now, durationMs);
+      });
     });
   } catch (err) {
     if (!committed) {

@@ -12,7 +12,8 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 export function decodeHtml(text: string): string {
   return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, ref: string) => {
     if (ref[0] === '#') {
-      const code = ref[1] === 'x' || ref[1] === 'X' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
+      const code =
+        ref[1] === 'x' || ref[1] === 'X' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
       return Number.isFinite(code) ? String.fromCodePoint(code) : whole;
     }
     return ENTITIES[ref.toLowerCase()] ?? whole;
@@ -20,7 +21,12 @@ export function decodeHtml(text: string): string {
 }
 
 /** The value of `attribute` on the first `<tag>` that has it (and `where`, when given), decoded. */
-export function attributeOf(html: string, tag: string, attribute: string, where?: { readonly attribute: string; readonly value: string }): string | undefined {
+export function attributeOf(
+  html: string,
+  tag: string,
+  attribute: string,
+  where?: { readonly attribute: string; readonly value: string },
+): string | undefined {
   for (const match of html.matchAll(new RegExp(`<${tag}\\b[^>]*>`, 'gi'))) {
     const element = match[0];
     const read = (name: string): string | undefined => {
@@ -37,7 +43,14 @@ export function attributeOf(html: string, tag: string, attribute: string, where?
 /** The text of an error page: the paragraphs of its error card, or of the body when there is none. */
 export function pageMessage(html: string): string {
   const card = /<div class="card error">([\s\S]*?)<\/div>/i.exec(html)?.[1] ?? html;
-  const paragraphs = [...card.matchAll(/<p[^>]*>([\s\S]*?)<\/p>/gi)].map((m) => decodeHtml(m[1]!.replace(/<[^>]+>/g, '')).trim());
+  const paragraphs = [...card.matchAll(/<p[^>]*>([\s\S]*?)<\/p>/gi)].map((m) =>
+    decodeHtml(m[1]!.replace(/<[^>]+>/g, '')).trim(),
+  );
   const text = paragraphs.filter(Boolean).join(' ');
-  return text !== '' ? text : decodeHtml(card.replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ').trim().slice(0, 300);
+  return text !== ''
+    ? text
+    : decodeHtml(card.replace(/<[^>]+>/g, ' '))
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 300);
 }

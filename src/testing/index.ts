@@ -30,7 +30,12 @@
  *
  * @module
  */
-export { VirtualTimeDriver, type DriveOptions, type DriverPacing, type VirtualTimeDriverOptions } from './virtual-time-driver.js';
+export {
+  VirtualTimeDriver,
+  type DriveOptions,
+  type DriverPacing,
+  type VirtualTimeDriverOptions,
+} from './virtual-time-driver.js';
 export {
   SimulatedWorker,
   SimulatedWorkerError,

@@ -126,7 +126,10 @@ export class SimulatedWorker {
   readonly #sleep: (ms: number) => Promise<void>;
 
   constructor(options: SimulatedWorkerOptions) {
-    if (!/^A[A-Z0-9]+$/.test(options.workerId)) throw new RangeError(`workerId must look like an MTurk worker id (A followed by capital letters and digits), got ${JSON.stringify(options.workerId)}`);
+    if (!/^A[A-Z0-9]+$/.test(options.workerId))
+      throw new RangeError(
+        `workerId must look like an MTurk worker id (A followed by capital letters and digits), got ${JSON.stringify(options.workerId)}`,
+      );
     this.workerId = options.workerId;
     this.mturkUrl = options.mturkUrl.replace(/\/+$/, '');
     this.#tracker = options.tracker;
@@ -152,19 +155,29 @@ export class SimulatedWorker {
 
   /** Accepts a HIT on the worker site (a given HIT, or the oldest of a group), then opens the work page MTurk redirects to. */
   async accept(target: { readonly hitTypeId: string } | { readonly hitId: string }): Promise<AcceptResult> {
-    const form = new URLSearchParams({ ...('hitId' in target ? { hitId: target.hitId } : { groupId: target.hitTypeId }), workerId: this.workerId });
-    const answer = await this.#request(`${this.mturkUrl}/mturk/accept`, { method: 'POST', headers: { 'content-type': FORM }, body: form.toString() });
+    const form = new URLSearchParams({
+      ...('hitId' in target ? { hitId: target.hitId } : { groupId: target.hitTypeId }),
+      workerId: this.workerId,
+    });
+    const answer = await this.#request(`${this.mturkUrl}/mturk/accept`, {
+      method: 'POST',
+      headers: { 'content-type': FORM },
+      body: form.toString(),
+    });
     const location = answer.headers.get('location');
-    if (answer.status !== 303 || location === null) return { accepted: false, status: answer.status, reason: pageMessage(answer.text) };
+    if (answer.status !== 303 || location === null)
+      return { accepted: false, status: answer.status, reason: pageMessage(answer.text) };
     const page = await this.#request(new URL(location, this.mturkUrl).href, { method: 'GET' });
-    if (page.status !== 200) throw new SimulatedWorkerError(`the work page answered ${page.status}: ${pageMessage(page.text)}`, page.status);
+    if (page.status !== 200)
+      throw new SimulatedWorkerError(`the work page answered ${page.status}: ${pageMessage(page.text)}`, page.status);
     const src = attributeOf(page.text, 'iframe', 'src', { attribute: 'id', value: 'task' });
     if (src === undefined) throw new SimulatedWorkerError('the work page has no task frame', page.status);
     const frame = new URL(src, this.mturkUrl);
     this.frameUrl = frame.href;
     this.assignmentId = frame.searchParams.get('assignmentId') ?? undefined;
     this.hitId = frame.searchParams.get('hitId') ?? undefined;
-    if (this.assignmentId === undefined || this.hitId === undefined) throw new SimulatedWorkerError(`the task frame lacks assignmentId or hitId: ${frame.href}`, page.status);
+    if (this.assignmentId === undefined || this.hitId === undefined)
+      throw new SimulatedWorkerError(`the task frame lacks assignmentId or hitId: ${frame.href}`, page.status);
     return { accepted: true, assignmentId: this.assignmentId, hitId: this.hitId };
   }
 
@@ -176,9 +189,14 @@ export class SimulatedWorker {
   async openTask(): Promise<TaskRegistration> {
     const frameUrl = this.#need(this.frameUrl, 'openTask', 'accept a HIT first');
     const page = await this.#request(frameUrl, { method: 'GET', headers: { accept: 'text/html' } });
-    if (page.status !== 200) throw new SimulatedWorkerError(`the task page answered ${page.status}: ${pageMessage(page.text)}`, page.status);
+    if (page.status !== 200)
+      throw new SimulatedWorkerError(`the task page answered ${page.status}: ${pageMessage(page.text)}`, page.status);
     const api = attributeOf(page.text, 'script', 'data-hitstate-api');
-    if (api === undefined) throw new SimulatedWorkerError('the task page does not load the hitstate wrapper (no <script data-hitstate-api>)', page.status);
+    if (api === undefined)
+      throw new SimulatedWorkerError(
+        'the task page does not load the hitstate wrapper (no <script data-hitstate-api>)',
+        page.status,
+      );
     this.apiUrl = new URL(api, frameUrl).href.replace(/\/+$/, '');
     return this.register();
   }
@@ -192,7 +210,11 @@ export class SimulatedWorker {
    *   (`HST_ERR_SERVER_ASSIGNMENT_MISMATCH`, `HST_ERR_NO_UNIT_AVAILABLE`, ...).
    */
   async register(): Promise<TaskRegistration> {
-    const registration = await this.#api<TaskRegistration>('/agents', { hitId: this.hitId, assignmentId: this.assignmentId, workerId: this.workerId });
+    const registration = await this.#api<TaskRegistration>('/agents', {
+      hitId: this.hitId,
+      assignmentId: this.assignmentId,
+      workerId: this.workerId,
+    });
     this.registration = registration;
     return registration;
   }
@@ -214,8 +236,16 @@ export class SimulatedWorker {
     const turkSubmitTo = new URL(frameUrl).searchParams.get('turkSubmitTo') ?? this.mturkUrl;
     const action = `${turkSubmitTo.replace(/\/+$/, '')}/mturk/externalSubmit`;
     const form = new URLSearchParams({ assignmentId: this.assignmentId!, [SUBMISSION_FIELD]: JSON.stringify(data) });
-    const answer = await this.#request(action, { method: 'POST', headers: { 'content-type': FORM }, body: form.toString() });
-    if (answer.status !== 200) throw new SimulatedWorkerError(`MTurk refused the submission (${answer.status}): ${pageMessage(answer.text)}`, answer.status);
+    const answer = await this.#request(action, {
+      method: 'POST',
+      headers: { 'content-type': FORM },
+      body: form.toString(),
+    });
+    if (answer.status !== 200)
+      throw new SimulatedWorkerError(
+        `MTurk refused the submission (${answer.status}): ${pageMessage(answer.text)}`,
+        answer.status,
+      );
   }
 
   /** `hitstate.submit(data)`: the task server first, then MTurk. */
@@ -251,21 +281,38 @@ export class SimulatedWorker {
    */
   async leavePage(): Promise<{ agentId: string; disconnected: true }> {
     const agentId = this.#need(this.agentId, 'leavePage', 'open the task first');
-    return this.#api(`/agents/${encodeURIComponent(agentId)}/disconnect`, { token: this.registration?.token }, undefined, BEACON);
+    return this.#api(
+      `/agents/${encodeURIComponent(agentId)}/disconnect`,
+      { token: this.registration?.token },
+      undefined,
+      BEACON,
+    );
   }
 
   /** Returns the HIT on the worker site (its Return button). */
   async returnHIT(): Promise<void> {
     const assignmentId = this.#need(this.assignmentId, 'returnHIT', 'accept a HIT first');
-    const answer = await this.#request(`${this.mturkUrl}/mturk/return`, { method: 'POST', headers: { 'content-type': FORM }, body: new URLSearchParams({ assignmentId }).toString() });
-    if (answer.status !== 303) throw new SimulatedWorkerError(`MTurk refused the return (${answer.status}): ${pageMessage(answer.text)}`, answer.status);
+    const answer = await this.#request(`${this.mturkUrl}/mturk/return`, {
+      method: 'POST',
+      headers: { 'content-type': FORM },
+      body: new URLSearchParams({ assignmentId }).toString(),
+    });
+    if (answer.status !== 303)
+      throw new SimulatedWorkerError(
+        `MTurk refused the return (${answer.status}): ${pageMessage(answer.text)}`,
+        answer.status,
+      );
   }
 
   async #api<T>(path: string, body: unknown, token?: string, contentType = JSON_TYPE): Promise<T> {
     const api = this.#need(this.apiUrl, path, 'open the task first');
     const answer = await this.#request(`${api}${path}`, {
       method: 'POST',
-      headers: { accept: JSON_TYPE, 'content-type': contentType, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+      headers: {
+        accept: JSON_TYPE,
+        'content-type': contentType,
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
       body: JSON.stringify(body),
     });
     if (answer.status !== 200) throw this.#apiError(answer, path);

@@ -148,7 +148,9 @@ export class VirtualTimeDriver {
       }
       const now = this.clock.now();
       if (now >= bound) {
-        throw new Error(`drive${options.label ? ` (${options.label})` : ''}: not reached after ${maxMs / 1000} s of virtual time (now ${new Date(now).toISOString()})`);
+        throw new Error(
+          `drive${options.label ? ` (${options.label})` : ''}: not reached after ${maxMs / 1000} s of virtual time (now ${new Date(now).toISOString()})`,
+        );
       }
       await this.#step(now, bound, stepMs);
     }
@@ -162,9 +164,15 @@ export class VirtualTimeDriver {
 
   async #step(now: number, bound: number, stepMs: number): Promise<void> {
     const next = this.clock.nextDeadline();
-    const target = next !== undefined && next <= now ? now : Math.min(bound, next !== undefined ? Math.min(next, now + stepMs) : now + stepMs);
+    const target =
+      next !== undefined && next <= now
+        ? now
+        : Math.min(bound, next !== undefined ? Math.min(next, now + stepMs) : now + stepMs);
     if (this.#pacing !== undefined && target > now) {
-      const wallMs = Math.min(this.#pacing.maxRealMsPerStep ?? 200, ((target - now) / 1000) * this.#pacing.realMsPerVirtualSec);
+      const wallMs = Math.min(
+        this.#pacing.maxRealMsPerStep ?? 200,
+        ((target - now) / 1000) * this.#pacing.realMsPerVirtualSec,
+      );
       if (wallMs >= 1) await sleepReal(wallMs);
     }
     await this.clock.advanceTo(target);

@@ -25,7 +25,10 @@ async function finishedRun(world: World): Promise<string> {
   }
   await world.drive(() => runtime.runInfo(runId).counts.completed === 2, { label: 'completed' });
   await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
-  for (const agent of runtime.store.agents.ofRun(runId)) await world.drive(runtime.review(runId, { agentId: agent.id }, { kind: 'bonus', amountUsd: '0.05', reason: 'Thanks' }));
+  for (const agent of runtime.store.agents.ofRun(runId))
+    await world.drive(
+      runtime.review(runId, { agentId: agent.id }, { kind: 'bonus', amountUsd: '0.05', reason: 'Thanks' }),
+    );
   await world.drive(runtime.expireRun(runId), { label: 'done' });
   await world.drive(() => world.account().hits.every((h) => h.disposed), { label: 'disposed' });
   await runtime.whenIdle();
@@ -43,24 +46,47 @@ Invariants('when a second bonus and a second HIT are made behind the runtime the
   const runId = await finishedRun(world);
   const gateway = world.runtime.gateway();
   const agent = world.runtime.store.agents.ofRun(runId)[0]!;
-  const bonus = await world.drive(gateway.sendBonus({ workerId: agent.workerId, assignmentId: agent.assignmentId, amountUsd: '0.05', reason: 'Again', runId, unitId: agent.unitId, key: 'second' }));
+  const bonus = await world.drive(
+    gateway.sendBonus({
+      workerId: agent.workerId,
+      assignmentId: agent.assignmentId,
+      amountUsd: '0.05',
+      reason: 'Again',
+      runId,
+      unitId: agent.unitId,
+      key: 'second',
+    }),
+  );
   assert.is(bonus!.status, 'ok');
   const hitTypeId = world.hitTypeId(runId).hitTypeId;
-  const hit = await world.drive(gateway.createHITWithHITType({ hitTypeId, runId, unitId: agent.unitId, attempt: 7, question: { externalUrl: world.taskUrl, frameHeight: 0 } }));
+  const hit = await world.drive(
+    gateway.createHITWithHITType({
+      hitTypeId,
+      runId,
+      unitId: agent.unitId,
+      attempt: 7,
+      question: { externalUrl: world.taskUrl, frameHeight: 0 },
+    }),
+  );
   assert.is(hit!.status, 'ok');
-  const broken = checkInvariants(world.account(), world.runtime.store, runId).map((v) => v.invariant).sort();
+  const broken = checkInvariants(world.account(), world.runtime.store, runId)
+    .map((v) => v.invariant)
+    .sort();
   assert.equal(broken, ['bonus-once', 'hit-once', 'nothing-live']);
 });
 
-Invariants('when a run is left in the middle then its unfinished units, live HITs and status are reported', async (ctx) => {
-  const world = (ctx.world = await createWorld({ seed: 13 }));
-  const { runtime } = world;
-  const { runId } = await runtime.launchRun(world.config({ units: 2 }));
-  await world.drive(() => runtime.runInfo(runId).counts.launched === 2, { label: 'launch' });
-  await runtime.whenIdle();
-  const broken = checkInvariants(world.account(), runtime.store, runId);
-  assert.equal([...new Set(broken.map((v) => v.invariant))].sort(), ['nothing-live', 'run-done', 'units-terminal']);
-  assert.is(broken.filter((v) => v.invariant === 'units-terminal').length, 2);
-});
+Invariants(
+  'when a run is left in the middle then its unfinished units, live HITs and status are reported',
+  async (ctx) => {
+    const world = (ctx.world = await createWorld({ seed: 13 }));
+    const { runtime } = world;
+    const { runId } = await runtime.launchRun(world.config({ units: 2 }));
+    await world.drive(() => runtime.runInfo(runId).counts.launched === 2, { label: 'launch' });
+    await runtime.whenIdle();
+    const broken = checkInvariants(world.account(), runtime.store, runId);
+    assert.equal([...new Set(broken.map((v) => v.invariant))].sort(), ['nothing-live', 'run-done', 'units-terminal']);
+    assert.is(broken.filter((v) => v.invariant === 'units-terminal').length, 2);
+  },
+);
 
 Invariants.run();

@@ -16,13 +16,16 @@ Kill('when the planned seeds are laid out then their kills aim at every phase', 
 
 const reports: KillRunReport[] = [];
 for (const seed of SEEDS) {
-  Kill(`when the process is killed at the planned calls of seed ${seed} and resumed then every invariant holds`, async () => {
-    const report = await runKill(seed, UNITS);
-    reports.push(report);
-    assert.ok(report.kills.length >= 2, `the kills landed: ${JSON.stringify(report.kills)}`);
-    assert.is(report.restarts, report.kills.length, 'one restart per kill');
-    assert.equal(report.problems, []);
-  });
+  Kill(
+    `when the process is killed at the planned calls of seed ${seed} and resumed then every invariant holds`,
+    async () => {
+      const report = await runKill(seed, UNITS);
+      reports.push(report);
+      assert.ok(report.kills.length >= 2, `the kills landed: ${JSON.stringify(report.kills)}`);
+      assert.is(report.restarts, report.kills.length, 'one restart per kill');
+      assert.equal(report.problems, []);
+    },
+  );
 }
 
 Kill('when both seeds ran then kills landed in all five phases', () => {

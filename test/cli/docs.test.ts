@@ -39,11 +39,26 @@ Docs('when a command exists then docs/cli.md has its section, and each of its op
 Docs('when exit codes are documented then the table has exactly the codes of EXIT', () => {
   const table = docs.split('### Exit codes')[1]!.split('\n## ')[0]!;
   const documented = [...table.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1])).sort((a, b) => a - b);
-  assert.equal(documented, Object.values(EXIT).sort((a, b) => a - b));
+  assert.equal(
+    documented,
+    Object.values(EXIT).sort((a, b) => a - b),
+  );
 });
 
 Docs('when the Mephisto page maps the provider then every class and the mturk scripts are covered', () => {
-  for (const name of ['MTurkProvider', 'MTurkRequester', 'MTurkWorker', 'MTurkUnit', 'MTurkAgent', 'mturk_utils', 'cleanup', 'launch_makeup_hits', 'soft_block_workers_by_mturk_id', 'identify_broken_units', 'print_outstanding_hit_status']) {
+  for (const name of [
+    'MTurkProvider',
+    'MTurkRequester',
+    'MTurkWorker',
+    'MTurkUnit',
+    'MTurkAgent',
+    'mturk_utils',
+    'cleanup',
+    'launch_makeup_hits',
+    'soft_block_workers_by_mturk_id',
+    'identify_broken_units',
+    'print_outstanding_hit_status',
+  ]) {
     assert.ok(migrating.includes(name), `docs/migrating-from-mephisto.md covers ${name}`);
   }
 });

@@ -18,7 +18,9 @@ export interface CapturedIO extends CliIO {
   readonly force: AbortController;
 }
 
-export function captureIO(options: { env?: Record<string, string | undefined>; cwd?: string; isTTY?: boolean; columns?: number } = {}): CapturedIO {
+export function captureIO(
+  options: { env?: Record<string, string | undefined>; cwd?: string; isTTY?: boolean; columns?: number } = {},
+): CapturedIO {
   const out: string[] = [];
   const err: string[] = [];
   const interrupt = new AbortController();
@@ -47,7 +49,13 @@ export function tempDir(): { path: string; remove: () => void } {
 
 /** The environment of a child `hitstate`: no colour, no AWS keys (so loopback endpoints use the local account). */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extra };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...extra,
+  };
   delete env.AWS_ACCESS_KEY_ID;
   delete env.AWS_SECRET_ACCESS_KEY;
   delete env.AWS_PROFILE;
@@ -67,7 +75,11 @@ export interface CliChild {
 
 /** Starts `node src/cli/hitstate.mjs ...args` in `cwd`. */
 export function startCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): CliChild {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: options.env ?? childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd,
+    env: options.env ?? childEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();
@@ -76,7 +88,9 @@ export function startCli(args: readonly string[], options: { cwd: string; env?: 
     for (const l of [...listeners]) l();
   });
   child.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
-  const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('close', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   let done = false;
   void exited.then(() => {
     done = true;
@@ -89,11 +103,20 @@ export function startCli(args: readonly string[], options: { cwd: string; env?: 
     exited,
     waitFor: (pattern, timeoutMs = 60_000) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern} in the output of hitstate ${args.join(' ')}:\n${out}\n${err}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            finish(
+              new Error(
+                `timed out after ${timeoutMs} ms waiting for ${pattern} in the output of hitstate ${args.join(' ')}:\n${out}\n${err}`,
+              ),
+            ),
+          timeoutMs,
+        );
         const check = (): void => {
           const match = out.match(pattern);
           if (match !== null) finish(undefined, match);
-          else if (done) finish(new Error(`hitstate ${args.join(' ')} exited before printing ${pattern}:\n${out}\n${err}`));
+          else if (done)
+            finish(new Error(`hitstate ${args.join(' ')} exited before printing ${pattern}:\n${out}\n${err}`));
         };
         const finish = (error?: Error, match?: RegExpMatchArray): void => {
           clearTimeout(timer);
@@ -108,7 +131,10 @@ export function startCli(args: readonly string[], options: { cwd: string; env?: 
 }
 
 /** Runs `hitstate ...args` to completion. */
-export async function runCli(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ code: number | string; stdout: string; stderr: string }> {
+export async function runCli(
+  args: readonly string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const cli = startCli(args, options);
   const timer = setTimeout(() => cli.child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
   const code = await cli.exited;
@@ -117,7 +143,11 @@ export async function runCli(args: readonly string[], options: { cwd: string; en
 }
 
 /** Polls `condition` every 25 ms until it holds; throws naming `label` after `timeoutMs`. */
-export async function until(condition: () => boolean | Promise<boolean>, label: string, timeoutMs = 30_000): Promise<void> {
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  label: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${label}`);

@@ -20,13 +20,19 @@ const STATEMENT = [
 ];
 
 function parseMermaid(text: string): { states: Set<string>; transitions: number } {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   assert.is(lines[0], 'stateDiagram-v2');
   let depth = 0;
   let transitions = 0;
   const states = new Set<string>();
   for (const line of lines.slice(1)) {
-    assert.ok(STATEMENT.some((re) => re.test(line)), `not a stateDiagram-v2 statement: ${line}`);
+    assert.ok(
+      STATEMENT.some((re) => re.test(line)),
+      `not a stateDiagram-v2 statement: ${line}`,
+    );
     if (line.endsWith('{')) depth++;
     if (line === '}') depth--;
     assert.ok(depth >= 0, 'braces balance');
@@ -40,28 +46,34 @@ function parseMermaid(text: string): { states: Set<string>; transitions: number 
   return { states, transitions };
 }
 
-Viz('when each machine is drawn as Mermaid then every line is a valid statement and the diagram has states and transitions', async () => {
-  for (const machine of MACHINES) {
-    const result = await runCli(['viz', '--machine', machine], { cwd: ROOT, env: childEnv() });
-    assert.is(result.code, 0, result.stderr);
-    const { states, transitions } = parseMermaid(result.stdout);
-    assert.ok(states.size >= 4, `${machine} has states`);
-    assert.ok(transitions >= 4, `${machine} has transitions`);
-  }
-});
+Viz(
+  'when each machine is drawn as Mermaid then every line is a valid statement and the diagram has states and transitions',
+  async () => {
+    for (const machine of MACHINES) {
+      const result = await runCli(['viz', '--machine', machine], { cwd: ROOT, env: childEnv() });
+      assert.is(result.code, 0, result.stderr);
+      const { states, transitions } = parseMermaid(result.stdout);
+      assert.ok(states.size >= 4, `${machine} has states`);
+      assert.ok(transitions >= 4, `${machine} has transitions`);
+    }
+  },
+);
 
-Viz('when every machine is printed as JSON then the output is one JSON document keyed by machine, each an XState definition', async () => {
-  const result = await runCli(['viz', '--format', 'json'], { cwd: ROOT, env: childEnv() });
-  assert.is(result.code, 0, result.stderr);
-  const parsed = JSON.parse(result.stdout) as Record<string, { id: string; states: Record<string, unknown> }>;
-  assert.equal(Object.keys(parsed), MACHINES);
-  for (const name of MACHINES) {
-    assert.is(parsed[name]!.id, name);
-    assert.ok(Object.keys(parsed[name]!.states).length >= 4);
-  }
-  const one = await runCli(['viz', '--machine', 'agent', '--format', 'json'], { cwd: ROOT, env: childEnv() });
-  assert.is((JSON.parse(one.stdout) as { id: string }).id, 'agent');
-});
+Viz(
+  'when every machine is printed as JSON then the output is one JSON document keyed by machine, each an XState definition',
+  async () => {
+    const result = await runCli(['viz', '--format', 'json'], { cwd: ROOT, env: childEnv() });
+    assert.is(result.code, 0, result.stderr);
+    const parsed = JSON.parse(result.stdout) as Record<string, { id: string; states: Record<string, unknown> }>;
+    assert.equal(Object.keys(parsed), MACHINES);
+    for (const name of MACHINES) {
+      assert.is(parsed[name]!.id, name);
+      assert.ok(Object.keys(parsed[name]!.states).length >= 4);
+    }
+    const one = await runCli(['viz', '--machine', 'agent', '--format', 'json'], { cwd: ROOT, env: childEnv() });
+    assert.is((JSON.parse(one.stdout) as { id: string }).id, 'agent');
+  },
+);
 
 Viz('when the machine name is unknown then the exit code is usage and the choices are listed', async () => {
   const result = await runCli(['viz', '--machine', 'worker'], { cwd: ROOT, env: childEnv() });

@@ -4,7 +4,13 @@ import { isHitstateError } from '../../src/errors.js';
 import { resolveTaskRunConfig, TASK_RUN_DEFAULTS } from '../../src/config/task-run.js';
 
 const Config = suite('config/task-run');
-const valid = { title: 'Label sentences', description: 'Pick the sentiment of a sentence', reward: '0.10', units: [{ text: 'a' }, { text: 'b' }], taskUrl: 'https://tasks.example.org/hitstate/task' };
+const valid = {
+  title: 'Label sentences',
+  description: 'Pick the sentiment of a sentence',
+  reward: '0.10',
+  units: [{ text: 'a' }, { text: 'b' }],
+  taskUrl: 'https://tasks.example.org/hitstate/task',
+};
 
 function problemsOf(input: unknown): { field: string; message: string }[] {
   try {
@@ -37,7 +43,14 @@ Config('when keywords are a list then they are joined with commas', () => {
 });
 
 Config('when five different fields are wrong then all five are reported with their field', () => {
-  const problems = problemsOf({ ...valid, title: '', reward: '$1', assignmentDurationSec: 10, units: 0, taskUrl: 'http://example.org/task' });
+  const problems = problemsOf({
+    ...valid,
+    title: '',
+    reward: '$1',
+    assignmentDurationSec: 10,
+    units: 0,
+    taskUrl: 'http://example.org/task',
+  });
   assert.equal(problems.map((p) => p.field).sort(), ['assignmentDurationSec', 'reward', 'taskUrl', 'title', 'units']);
   assert.ok(problems.every((p) => p.message.length > 10));
 });
@@ -55,8 +68,14 @@ Config('when the message is read then it lists every problem with the fix', () =
 });
 
 Config('when an unknown setting is present then it is reported (a typo must not be ignored)', () => {
-  assert.equal(problemsOf({ ...valid, rewrd: '0.1' }).map((p) => p.field), ['rewrd']);
-  assert.equal(problemsOf({ ...valid, mturk: { master: true } }).map((p) => p.field), ['mturk.master']);
+  assert.equal(
+    problemsOf({ ...valid, rewrd: '0.1' }).map((p) => p.field),
+    ['rewrd'],
+  );
+  assert.equal(
+    problemsOf({ ...valid, mturk: { master: true } }).map((p) => p.field),
+    ['mturk.master'],
+  );
 });
 
 Config('when qualifications are malformed then each problem names its index', () => {
@@ -69,34 +88,60 @@ Config('when qualifications are malformed then each problem names its index', ()
       { name: 'z', comparator: 'Exists', value: 3 },
     ],
   });
-  assert.equal(problems.map((p) => p.field), ['qualifications[1].comparator', 'qualifications[2].value', 'qualifications[3].value']);
+  assert.equal(
+    problems.map((p) => p.field),
+    ['qualifications[1].comparator', 'qualifications[2].value', 'qualifications[3].value'],
+  );
 });
 
 Config('when MTurk requirements are typed then they are checked', () => {
-  const c = resolveTaskRunConfig({ ...valid, mturk: { minApprovalRate: 95, masters: true, locales: [{ country: 'US', subdivision: 'CA' }] } });
+  const c = resolveTaskRunConfig({
+    ...valid,
+    mturk: { minApprovalRate: 95, masters: true, locales: [{ country: 'US', subdivision: 'CA' }] },
+  });
   assert.equal(c.mturk, { masters: true, minApprovalRate: 95, locales: [{ country: 'US', subdivision: 'CA' }] });
   assert.equal(resolveTaskRunConfig({ ...valid, mturk: { locales: false } }).mturk.locales, false);
-  assert.equal(problemsOf({ ...valid, mturk: { minApprovalRate: 101, locales: [{ country: 'usa' }] } }).map((p) => p.field), ['mturk.minApprovalRate', 'mturk.locales[0].country']);
+  assert.equal(
+    problemsOf({ ...valid, mturk: { minApprovalRate: 101, locales: [{ country: 'usa' }] } }).map((p) => p.field),
+    ['mturk.minApprovalRate', 'mturk.locales[0].country'],
+  );
 });
 
 Config('when the task URL is http on loopback then it is accepted for hitstate sim', () => {
-  assert.is(resolveTaskRunConfig({ ...valid, taskUrl: 'http://127.0.0.1:8080/hitstate/task' }).taskUrl, 'http://127.0.0.1:8080/hitstate/task');
+  assert.is(
+    resolveTaskRunConfig({ ...valid, taskUrl: 'http://127.0.0.1:8080/hitstate/task' }).taskUrl,
+    'http://127.0.0.1:8080/hitstate/task',
+  );
 });
 
 Config('when the config is not an object then the error says what is expected', () => {
-  assert.equal(problemsOf([1, 2]).map((p) => p.field), ['(root)']);
+  assert.equal(
+    problemsOf([1, 2]).map((p) => p.field),
+    ['(root)'],
+  );
 });
 
 Config('when no page is given then the command default (null) is kept; a page is checked and frozen', () => {
   assert.is(resolveTaskRunConfig(valid).page, null);
-  const c = resolveTaskRunConfig({ ...valid, page: { taskPage: 'task.html', previewPage: 'preview.html', assetsDir: 'assets', title: 'Label' } });
+  const c = resolveTaskRunConfig({
+    ...valid,
+    page: { taskPage: 'task.html', previewPage: 'preview.html', assetsDir: 'assets', title: 'Label' },
+  });
   assert.equal(c.page, { taskPage: 'task.html', previewPage: 'preview.html', assetsDir: 'assets', title: 'Label' });
   assert.ok(Object.isFrozen(c.page));
 });
 
 Config('when the page setting is malformed then each problem names its field', () => {
-  assert.equal(problemsOf({ ...valid, page: 'task.html' }).map((p) => p.field), ['page']);
-  assert.equal(problemsOf({ ...valid, page: { taskPage: '', assetsDir: 3, title: 4, script: 'x.js' } }).map((p) => p.field).sort(), ['page.assetsDir', 'page.script', 'page.taskPage', 'page.title']);
+  assert.equal(
+    problemsOf({ ...valid, page: 'task.html' }).map((p) => p.field),
+    ['page'],
+  );
+  assert.equal(
+    problemsOf({ ...valid, page: { taskPage: '', assetsDir: 3, title: 4, script: 'x.js' } })
+      .map((p) => p.field)
+      .sort(),
+    ['page.assetsDir', 'page.script', 'page.taskPage', 'page.title'],
+  );
 });
 
 Config.run();

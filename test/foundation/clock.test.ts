@@ -11,7 +11,11 @@ Clock('when advanced past several deadlines then timers fire in deadline order a
   clock.setTimeout(() => fired.push(['a', clock.now()]), 100);
   clock.setTimeout(() => fired.push(['c', clock.now()]), 200);
   await clock.advance(500);
-  assert.equal(fired, [['a', 1_100], ['b', 1_200], ['c', 1_200]]);
+  assert.equal(fired, [
+    ['a', 1_100],
+    ['b', 1_200],
+    ['c', 1_200],
+  ]);
   assert.is(clock.now(), 1_500);
 });
 

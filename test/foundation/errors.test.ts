@@ -27,7 +27,10 @@ Errors('when codes are declared then each follows HST_ERR_<AREA>_<PROBLEM> and h
 });
 
 Errors('when an error is thrown then instanceof, code, details and toJSON work', () => {
-  const err = new HitstateError('HST_ERR_CONFIG_INVALID', 'task.reward must look like "0.50"', { field: 'task.reward', cause: new Error('x') });
+  const err = new HitstateError('HST_ERR_CONFIG_INVALID', 'task.reward must look like "0.50"', {
+    field: 'task.reward',
+    cause: new Error('x'),
+  });
   assert.ok(err instanceof HitstateError);
   assert.ok(err instanceof Error);
   assert.ok(isHitstateError(err, 'HST_ERR_CONFIG_INVALID'));
@@ -37,7 +40,9 @@ Errors('when an error is thrown then instanceof, code, details and toJSON work',
   assert.is(err.details.field, 'task.reward');
   assert.instance(err.cause, Error);
   assert.is(err.httpStatus, 500);
-  assert.equal(err.toJSON(), { error: { code: 'HST_ERR_CONFIG_INVALID', message: 'task.reward must look like "0.50"', field: 'task.reward' } });
+  assert.equal(err.toJSON(), {
+    error: { code: 'HST_ERR_CONFIG_INVALID', message: 'task.reward must look like "0.50"', field: 'task.reward' },
+  });
   assert.is(new HitstateError('HST_ERR_SERVER_TOKEN_INVALID', 'bad token').httpStatus, 401);
 });
 

@@ -6,7 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AgentEvent } from '../../machines/agent-types.js';
-import { deleteIn, emptyBuckets, entriesOf, firstKeyOf, getIn, setIn, setManyIn, sizeOf } from '../../machines/buckets.js';
+import {
+  deleteIn,
+  emptyBuckets,
+  entriesOf,
+  firstKeyOf,
+  getIn,
+  setIn,
+  setManyIn,
+  sizeOf,
+} from '../../machines/buckets.js';
 import * as api from '../../machines/index.js';
 import type { TaskRunEvent } from '../../machines/task-run-types.js';
 import type { UnitEvent } from '../../machines/unit-types.js';
@@ -16,41 +25,104 @@ import { HIT, assignedUnit, completedAgent, launchedUnit, observed, unitDrive, w
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const Api = suite('machines: public surface');
 
-Api('when machines/ files are read then they import only xstate, xstate/graph (in export.ts only) and each other', () => {
-  const bad: string[] = [];
-  for (const file of readdirSync(join(root, 'machines')).filter((f) => f.endsWith('.ts'))) {
-    const text = readFileSync(join(root, 'machines', file), 'utf8');
-    for (const [, spec] of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]/g)) {
-      const ok = spec === 'xstate' || (spec === 'xstate/graph' && file === 'export.ts') || (spec!.startsWith('./') && !spec!.includes('/', 2));
-      if (!ok) bad.push(`${file} imports ${spec}`);
+Api(
+  'when machines/ files are read then they import only xstate, xstate/graph (in export.ts only) and each other',
+  () => {
+    const bad: string[] = [];
+    for (const file of readdirSync(join(root, 'machines')).filter((f) => f.endsWith('.ts'))) {
+      const text = readFileSync(join(root, 'machines', file), 'utf8');
+      for (const [, spec] of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]/g)) {
+        const ok =
+          spec === 'xstate' ||
+          (spec === 'xstate/graph' && file === 'export.ts') ||
+          (spec!.startsWith('./') && !spec!.includes('/', 2));
+        if (!ok) bad.push(`${file} imports ${spec}`);
+      }
+      if (/\bDate\.now\(|\bsetTimeout\(|\bafter:\s*\{|\binvoke:\s*\{/.test(text))
+        bad.push(`${file} reads the clock, sets a timer or invokes`);
     }
-    if (/\bDate\.now\(|\bsetTimeout\(|\bafter:\s*\{|\binvoke:\s*\{/.test(text)) bad.push(`${file} reads the clock, sets a timer or invokes`);
-  }
-  assert.equal(bad, []);
-});
+    assert.equal(bad, []);
+  },
+);
 
 Api('when the machines entry point is imported then it exports exactly the documented names', () => {
   assert.equal(Object.keys(api).sort(), [
-    'AGENT_ACTOR_PREFIX', 'AGENT_STATES', 'AgentState', 'AgentStateGroups', 'AssignmentState', 'CommandKind', 'DEFAULT_RETRY_POLICY', 'DEFAULT_TASK_RUN_SETTINGS',
-    'GROUP_ACTOR_PREFIX', 'HITStatus', 'MACHINES', 'MACHINE_VERSIONS', 'RefusalReason', 'UNIT_ACTOR_PREFIX', 'UNIT_GROUP_SIZE', 'UNIT_STATES', 'UnitStateGroups',
-    'agentActorId', 'agentIdFor', 'agentMachine', 'agentPendingReview', 'agentStatusOf', 'arrivalOf', 'childSrcOf', 'classifyObservation', 'freeUnitsOf',
-    'groupActorIdOf', 'groupedUnitMachine', 'hitOf', 'hitsOf', 'joinTaskRunSnapshot', 'machineOf', 'machineStates', 'machineTransitions', 'nextDeadline',
-    'pendingCommands', 'pendingCommandsOfRun', 'retryDelayMs', 'setupCommandOf', 'splitTaskRunSnapshot', 'supervisedGroupMachine', 'taskRunMachine',
-    'toJSONDefinition', 'toMermaid', 'toStateTable', 'unitActorId', 'unitAgentMachine', 'unitCountsOf', 'unitEntryOf', 'unitGroupMachine', 'unitMachine',
-    'unitStatusOf', 'upgradeSnapshot', 'withCommandHandler',
+    'AGENT_ACTOR_PREFIX',
+    'AGENT_STATES',
+    'AgentState',
+    'AgentStateGroups',
+    'AssignmentState',
+    'CommandKind',
+    'DEFAULT_RETRY_POLICY',
+    'DEFAULT_TASK_RUN_SETTINGS',
+    'GROUP_ACTOR_PREFIX',
+    'HITStatus',
+    'MACHINES',
+    'MACHINE_VERSIONS',
+    'RefusalReason',
+    'UNIT_ACTOR_PREFIX',
+    'UNIT_GROUP_SIZE',
+    'UNIT_STATES',
+    'UnitStateGroups',
+    'agentActorId',
+    'agentIdFor',
+    'agentMachine',
+    'agentPendingReview',
+    'agentStatusOf',
+    'arrivalOf',
+    'childSrcOf',
+    'classifyObservation',
+    'freeUnitsOf',
+    'groupActorIdOf',
+    'groupedUnitMachine',
+    'hitOf',
+    'hitsOf',
+    'joinTaskRunSnapshot',
+    'machineOf',
+    'machineStates',
+    'machineTransitions',
+    'nextDeadline',
+    'pendingCommands',
+    'pendingCommandsOfRun',
+    'retryDelayMs',
+    'setupCommandOf',
+    'splitTaskRunSnapshot',
+    'supervisedGroupMachine',
+    'taskRunMachine',
+    'toJSONDefinition',
+    'toMermaid',
+    'toStateTable',
+    'unitActorId',
+    'unitAgentMachine',
+    'unitCountsOf',
+    'unitEntryOf',
+    'unitGroupMachine',
+    'unitMachine',
+    'unitStatusOf',
+    'upgradeSnapshot',
+    'withCommandHandler',
   ]);
 });
 
-Api('when a snapshot is read then unit and agent statuses are the AssignmentState / AgentState, pending reviews reported apart', () => {
-  const unit = assignedUnit().send(observed(HIT, 'Assignable', 1, 5));
-  assert.is(api.unitStatusOf(unit.snapshot), 'assigned');
-  assert.is(api.machineOf(unit.snapshot), 'unit');
-  const agent = completedAgent().send({ type: 'review.bonus', requestId: 'b', amountUsd: '1.00', reason: 'r', at: 1 });
-  assert.is(api.agentStatusOf(agent.snapshot), 'completed');
-  assert.is(api.agentPendingReview(agent.snapshot), 'bonus');
-  assert.is(api.agentPendingReview(workingAgent().snapshot), null);
-  assert.is(api.machineOf(agent.snapshot), 'agent');
-});
+Api(
+  'when a snapshot is read then unit and agent statuses are the AssignmentState / AgentState, pending reviews reported apart',
+  () => {
+    const unit = assignedUnit().send(observed(HIT, 'Assignable', 1, 5));
+    assert.is(api.unitStatusOf(unit.snapshot), 'assigned');
+    assert.is(api.machineOf(unit.snapshot), 'unit');
+    const agent = completedAgent().send({
+      type: 'review.bonus',
+      requestId: 'b',
+      amountUsd: '1.00',
+      reason: 'r',
+      at: 1,
+    });
+    assert.is(api.agentStatusOf(agent.snapshot), 'completed');
+    assert.is(api.agentPendingReview(agent.snapshot), 'bonus');
+    assert.is(api.agentPendingReview(workingAgent().snapshot), null);
+    assert.is(api.machineOf(agent.snapshot), 'agent');
+  },
+);
 
 Api('when a snapshot went through JSON then pendingCommands and nextDeadline read it the same', () => {
   const unit = unitDrive().send({ type: 'unit.launch', at: 1 });
@@ -65,11 +137,19 @@ Api('when deadlines are asked then each actor names only a deadline its state ha
   assert.is(api.nextDeadline(launchedUnit().snapshot), undefined);
   const assigned = assignedUnit();
   assert.is(api.nextDeadline(assigned.snapshot), assigned.snapshot.context.deadlineAt!);
-  assert.is(api.nextDeadline(assigned.send({ type: 'unit.expire', hitId: null, at: 1 }).snapshot), undefined, 'expiring waits on its command, not on the assignment deadline');
+  assert.is(
+    api.nextDeadline(assigned.send({ type: 'unit.expire', hitId: null, at: 1 }).snapshot),
+    undefined,
+    'expiring waits on its command, not on the assignment deadline',
+  );
   const agent = workingAgent();
   assert.is(api.nextDeadline(agent.snapshot), agent.snapshot.context.deadlineAt);
   assert.is(api.nextDeadline(completedAgent().snapshot), undefined);
-  const h = new RunHarness({ runId: 'r1', unitIds: ['u1'], settings: { assignmentDurationSec: 60, drainGraceSec: 5 } }).setUp();
+  const h = new RunHarness({
+    runId: 'r1',
+    unitIds: ['u1'],
+    settings: { assignmentDurationSec: 60, drainGraceSec: 5 },
+  }).setUp();
   h.launchAll();
   h.arrive('HIT-u1', 'A1', 'W1');
   assert.is(api.nextDeadline(h.snapshot), undefined);
@@ -78,44 +158,79 @@ Api('when deadlines are asked then each actor names only a deadline its state ha
   h.stop();
 });
 
-Api('when bucket maps are updated then the old map is unchanged, reads find every key, and iteration order is deterministic', () => {
-  const a = setManyIn(emptyBuckets<number>(), Array.from({ length: 300 }, (_, i) => [`k${i}`, i] as const));
-  const b = setIn(a, 'k1', -1);
-  assert.is(getIn(a, 'k1'), 1);
-  assert.is(getIn(b, 'k1'), -1);
-  assert.is(sizeOf(a), 300);
-  const c = deleteIn(b, 'k2');
-  assert.is(getIn(c, 'k2'), undefined);
-  assert.is(sizeOf(c), 299);
-  assert.is(deleteIn(c, 'nope'), c);
-  assert.equal([...entriesOf(a)].map(([k]) => k), [...entriesOf(JSON.parse(JSON.stringify(a)))].map(([k]) => k));
-  assert.is(firstKeyOf(a), [...entriesOf(a)][0]![0]);
-  assert.is(firstKeyOf(emptyBuckets()), undefined);
-  assert.ok(Object.keys(a).every((k) => /^b[0-9a-f]{2}$/.test(k)), 'bucket names are never integer-like');
-});
+Api(
+  'when bucket maps are updated then the old map is unchanged, reads find every key, and iteration order is deterministic',
+  () => {
+    const a = setManyIn(
+      emptyBuckets<number>(),
+      Array.from({ length: 300 }, (_, i) => [`k${i}`, i] as const),
+    );
+    const b = setIn(a, 'k1', -1);
+    assert.is(getIn(a, 'k1'), 1);
+    assert.is(getIn(b, 'k1'), -1);
+    assert.is(sizeOf(a), 300);
+    const c = deleteIn(b, 'k2');
+    assert.is(getIn(c, 'k2'), undefined);
+    assert.is(sizeOf(c), 299);
+    assert.is(deleteIn(c, 'nope'), c);
+    assert.equal(
+      [...entriesOf(a)].map(([k]) => k),
+      [...entriesOf(JSON.parse(JSON.stringify(a)))].map(([k]) => k),
+    );
+    assert.is(firstKeyOf(a), [...entriesOf(a)][0]![0]);
+    assert.is(firstKeyOf(emptyBuckets()), undefined);
+    assert.ok(
+      Object.keys(a).every((k) => /^b[0-9a-f]{2}$/.test(k)),
+      'bucket names are never integer-like',
+    );
+  },
+);
 
-Api('when a bucket is copied by an update then it is a plain object that keeps its key order and equals its JSON', () => {
-  const a = setManyIn(emptyBuckets<number>(), Array.from({ length: 1000 }, (_, i) => [`k${i}`, i] as const));
-  const b = deleteIn(setIn(setIn(a, 'k500', -1), 'new', 7), 'k3');
-  for (const map of [a, b]) for (const bucket of Object.values(map)) assert.is(Object.getPrototypeOf(bucket), Object.prototype);
-  assert.equal(b, JSON.parse(JSON.stringify(b)));
-  const order = (m: typeof a): string[] => [...entriesOf(m)].map(([k]) => k);
-  assert.equal(order(b).filter((k) => k !== 'new'), order(a).filter((k) => k !== 'k3'), 'a delete removes one key and moves no other');
-  assert.equal(order(setIn(a, 'k500', -1)), order(a), 'an updated key keeps its place');
-});
+Api(
+  'when a bucket is copied by an update then it is a plain object that keeps its key order and equals its JSON',
+  () => {
+    const a = setManyIn(
+      emptyBuckets<number>(),
+      Array.from({ length: 1000 }, (_, i) => [`k${i}`, i] as const),
+    );
+    const b = deleteIn(setIn(setIn(a, 'k500', -1), 'new', 7), 'k3');
+    for (const map of [a, b])
+      for (const bucket of Object.values(map)) assert.is(Object.getPrototypeOf(bucket), Object.prototype);
+    assert.equal(b, JSON.parse(JSON.stringify(b)));
+    const order = (m: typeof a): string[] => [...entriesOf(m)].map(([k]) => k);
+    assert.equal(
+      order(b).filter((k) => k !== 'new'),
+      order(a).filter((k) => k !== 'k3'),
+      'a delete removes one key and moves no other',
+    );
+    assert.equal(order(setIn(a, 'k500', -1)), order(a), 'an updated key keeps its place');
+  },
+);
 
 Api('when stored actors are joined with a bad id or a missing parent then it throws saying which', () => {
   assert.throws(() => api.joinTaskRunSnapshot({}, { 'x:1': { parentId: null, snapshot: {} } }), /actor id "x:1"/);
-  assert.throws(() => api.joinTaskRunSnapshot({}, { 'unit:u1': { parentId: 'group:9', snapshot: {} } }), /parent "group:9"/);
+  assert.throws(
+    () => api.joinTaskRunSnapshot({}, { 'unit:u1': { parentId: 'group:9', snapshot: {} } }),
+    /parent "group:9"/,
+  );
   assert.equal(api.childSrcOf('agent:A-W'), 'agent');
 });
 
 Api('when the machines are drawn then every state explains itself with a description', () => {
   for (const [name, machine] of Object.entries(api.MACHINES)) {
-    const silent = api.machineStates(machine).filter((s) => (s.description ?? '').trim().length < 10).map((s) => s.id);
+    const silent = api
+      .machineStates(machine)
+      .filter((s) => (s.description ?? '').trim().length < 10)
+      .map((s) => s.id);
     assert.equal(silent, [], `${name}: states without a description`);
   }
-  assert.equal(api.machineStates(api.unitGroupMachine).filter((s) => !s.description).map((s) => s.id), []);
+  assert.equal(
+    api
+      .machineStates(api.unitGroupMachine)
+      .filter((s) => !s.description)
+      .map((s) => s.id),
+    [],
+  );
 });
 
 Api('when events are typed then malformed ones do not compile', () => {
@@ -125,8 +240,17 @@ Api('when events are typed then malformed ones do not compile', () => {
   const noAt: AgentEvent = { type: 'agent.submitted' };
   // @ts-expect-error the supervisor only routes agent events that carry `agentId`.
   const unaddressed: TaskRunEvent = { type: 'review.approve', requestId: 'q', at: 1 };
-  // @ts-expect-error the runtime cannot bind a worker behind the supervisor's back.
-  const bind: TaskRunEvent = { type: 'unit.bindAgent', unitId: 'u1', hitId: 'H', assignmentId: 'A', agentId: 'A-W', workerId: 'W', deadlineAt: 1, at: 1 };
+  const bind: TaskRunEvent = {
+    // @ts-expect-error the runtime cannot bind a worker behind the supervisor's back.
+    type: 'unit.bindAgent',
+    unitId: 'u1',
+    hitId: 'H',
+    assignmentId: 'A',
+    agentId: 'A-W',
+    workerId: 'W',
+    deadlineAt: 1,
+    at: 1,
+  };
   assert.ok(noAvailable && noAt && unaddressed && bind);
 });
 

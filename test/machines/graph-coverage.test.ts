@@ -19,8 +19,8 @@ function measure<M extends Parameters<typeof machineTransitions>[0]>(model: Mode
   for (const step of result.steps) {
     const { transitions, states, errors: failed } = replay(model.machine, step.snapshot, step.event);
     errors.push(...failed);
-    transitions.forEach((t) => fired.add(t));
-    states.forEach((s) => reached.add(s));
+    for (const t of transitions) fired.add(t);
+    for (const s of states) reached.add(s);
   }
   const transitions = machineTransitions(model.machine).map((t) => t.key);
   const states = machineStates(model.machine).map((s) => s.id);
@@ -35,19 +35,24 @@ function measure<M extends Parameters<typeof machineTransitions>[0]>(model: Mode
   };
 }
 
-for (const model of [unitModel, agentModel, groupModel, taskRunModel] as Array<Model<Parameters<typeof machineTransitions>[0]>>) {
-  Coverage(`when the ${model.name} machine’s graph is walked then every state is reached and every transition fires on some test path`, () => {
-    const m = measure(model);
-    const covered = m.transitions - m.missingTransitions.length;
-    console.log(
-      `  coverage ${model.name}: ${m.states - m.missingStates.length}/${m.states} states, ${covered}/${m.transitions} transitions (${((100 * covered) / m.transitions).toFixed(1)}%), ` +
-        `${m.walk.states.length} abstract states, ${m.walk.steps.length} test paths`,
-    );
-    assert.equal(m.errors.slice(0, 5), [], 'a test path made the actor error');
-    assert.equal(m.missingStates, [], 'unreachable states');
-    assert.equal(m.missingTransitions, [], 'transitions no test path exercises');
-    assert.equal(m.unknownFired, [], 'fired transitions the graph does not list (the key format drifted)');
-  });
+for (const model of [unitModel, agentModel, groupModel, taskRunModel] as Array<
+  Model<Parameters<typeof machineTransitions>[0]>
+>) {
+  Coverage(
+    `when the ${model.name} machine’s graph is walked then every state is reached and every transition fires on some test path`,
+    () => {
+      const m = measure(model);
+      const covered = m.transitions - m.missingTransitions.length;
+      console.log(
+        `  coverage ${model.name}: ${m.states - m.missingStates.length}/${m.states} states, ${covered}/${m.transitions} transitions (${((100 * covered) / m.transitions).toFixed(1)}%), ` +
+          `${m.walk.states.length} abstract states, ${m.walk.steps.length} test paths`,
+      );
+      assert.equal(m.errors.slice(0, 5), [], 'a test path made the actor error');
+      assert.equal(m.missingStates, [], 'unreachable states');
+      assert.equal(m.missingTransitions, [], 'transitions no test path exercises');
+      assert.equal(m.unknownFired, [], 'fired transitions the graph does not list (the key format drifted)');
+    },
+  );
 }
 
 Coverage.run();

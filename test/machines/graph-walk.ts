@@ -1,6 +1,15 @@
 // Walks a machine's graph with xstate/graph and replays its steps in real actors to see which
 // transitions fire (XState's @xstate.microstep inspection events name them).
-import { createActor, initialTransition, transition, type ActorLogic, type AnyMachineSnapshot, type AnyStateMachine, type EventObject, type StateValue } from 'xstate';
+import {
+  createActor,
+  initialTransition,
+  transition,
+  type ActorLogic,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  type EventObject,
+  type StateValue,
+} from 'xstate';
 import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import type { Model } from './models.js';
 
@@ -29,7 +38,11 @@ function isolated(machine: AnyStateMachine): ActorLogic<AnyMachineSnapshot, Even
 }
 
 export function walk<M extends AnyStateMachine>(model: Model<M>): WalkResult {
-  const options = { input: model.input, events: model.events, serializeState: (s: AnyMachineSnapshot) => model.serializeState(s) } as never;
+  const options = {
+    input: model.input,
+    events: model.events,
+    serializeState: (s: AnyMachineSnapshot) => model.serializeState(s),
+  } as never;
   const logic = isolated(model.machine);
   const adjacency = getAdjacencyMap(logic, options);
   const paths = getShortestPaths(logic, options);
@@ -38,7 +51,8 @@ export function walk<M extends AnyStateMachine>(model: Model<M>): WalkResult {
   for (const [key, entry] of Object.entries(adjacency)) {
     const snapshot = entry.state as AnyMachineSnapshot;
     states.push({ key, snapshot });
-    for (const t of Object.values(entry.transitions) as Array<{ event: { type: string } }>) steps.push({ snapshot, event: t.event });
+    for (const t of Object.values(entry.transitions) as Array<{ event: { type: string } }>)
+      steps.push({ snapshot, event: t.event });
   }
   return { states, steps, paths: paths.length };
 }
@@ -46,7 +60,10 @@ export function walk<M extends AnyStateMachine>(model: Model<M>): WalkResult {
 /** The ids of every state node active in a state value, e.g. `unit.assigned` and `unit.assigned.working`. */
 export function activeStateIds(machineId: string, value: StateValue): string[] {
   if (typeof value === 'string') return [`${machineId}.${value}`];
-  return Object.entries(value).flatMap(([key, child]) => [`${machineId}.${key}`, ...(child === undefined ? [] : activeStateIds(`${machineId}.${key}`, child))]);
+  return Object.entries(value).flatMap(([key, child]) => [
+    `${machineId}.${key}`,
+    ...(child === undefined ? [] : activeStateIds(`${machineId}.${key}`, child)),
+  ]);
 }
 
 /** A JSON round trip of a snapshot, as the store does it. */
@@ -58,7 +75,11 @@ export function persistedText(machine: AnyStateMachine, snapshot: AnyMachineSnap
  * Restores `snapshot` (through JSON text) in an actor, sends `event`, and returns the transitions
  * that fired (keyed like `machineTransitions`) and the states entered on the way.
  */
-export function replay(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: { type: string }): { transitions: string[]; states: string[]; errors: string[] } {
+export function replay(
+  machine: AnyStateMachine,
+  snapshot: AnyMachineSnapshot,
+  event: { type: string },
+): { transitions: string[]; states: string[]; errors: string[] } {
   const transitions: string[] = [];
   const states: string[] = [];
   const errors: string[] = [];
@@ -69,12 +90,19 @@ export function replay(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, e
       for (const t of ev._transitions) {
         const guard = typeof t.guard === 'string' ? t.guard : t.guard === undefined ? null : 'guarded';
         const target = t.target?.[0]?.id ?? t.source.id;
-        transitions.push(`${t.source.id} --${t.eventType === '' ? 'always' : t.eventType}${guard ? ` [${guard}]` : ''}--> ${target}`);
+        transitions.push(
+          `${t.source.id} --${t.eventType === '' ? 'always' : t.eventType}${guard ? ` [${guard}]` : ''}--> ${target}`,
+        );
       }
       states.push(...activeStateIds(machine.id, (ev.snapshot as AnyMachineSnapshot).value));
     },
   });
-  actor.subscribe({ error: (err) => void errors.push(`${JSON.stringify(snapshot.value)} + ${event.type}: ${err instanceof Error ? err.message : String(err)}`) });
+  actor.subscribe({
+    error: (err) =>
+      void errors.push(
+        `${JSON.stringify(snapshot.value)} + ${event.type}: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+  });
   actor.start();
   actor.send(event);
   actor.stop();

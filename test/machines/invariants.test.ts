@@ -38,7 +38,9 @@ class ReviewWatch {
     const context = previous.context as AgentContext;
     const event = ev.event as { type: string; commandId?: string };
     const confirmed =
-      (event.type === 'review.succeeded' || event.type === 'review.alreadyDone') && context.review !== null && event.commandId === reviewCommandId(context, context.review);
+      (event.type === 'review.succeeded' || event.type === 'review.alreadyDone') &&
+      context.review !== null &&
+      event.commandId === reviewCommandId(context, context.review);
     if (!confirmed) this.violations.push(`${id} became ${after} on ${JSON.stringify(event)}`);
   };
 }
@@ -62,20 +64,26 @@ function violations(h: RunHarness): string[] {
       const agent = c.agentId === null ? undefined : h.agent(c.agentId);
       if (agent === undefined || agentStatusOf(agent) === 'none') out.push(`${unitId} is assigned without an agent`);
       const record = c.hitId === null ? undefined : getIn(s.context.hits, c.hitId);
-      if (record?.unitId !== unitId || record.assignmentId !== c.assignmentId) out.push(`${unitId} holds ${c.hitId}/${c.assignmentId} but the pool says ${JSON.stringify(record)}`);
+      if (record?.unitId !== unitId || record.assignmentId !== c.assignmentId)
+        out.push(`${unitId} holds ${c.hitId}/${c.assignmentId} but the pool says ${JSON.stringify(record)}`);
     }
     if (['accepted', 'rejected', 'soft_rejected'].includes(status)) {
       const agent = c.agentId === null ? undefined : h.agent(c.agentId);
-      const expected = { accepted: 'approved', rejected: 'rejected', soft_rejected: 'soft_rejected' }[status as 'accepted'];
-      if (agent === undefined || agentStatusOf(agent) !== expected) out.push(`${unitId} is ${status} but its agent is ${agent && agentStatusOf(agent)}`);
+      const expected = { accepted: 'approved', rejected: 'rejected', soft_rejected: 'soft_rejected' }[
+        status as 'accepted'
+      ];
+      if (agent === undefined || agentStatusOf(agent) !== expected)
+        out.push(`${unitId} is ${status} but its agent is ${agent && agentStatusOf(agent)}`);
     }
   }
   const counted = Object.values(s.context.counts).reduce((a, b) => a + b, 0);
   if (counted !== units.length) out.push(`counts add up to ${counted}, not ${units.length}`);
   const unbound = [...entriesOf(s.context.hits)].filter(([, r]) => r.unitId === null).length;
   const free = freeUnitsOf(s);
-  if (free.length !== s.context.freeUnitCount) out.push(`freeUnitCount ${s.context.freeUnitCount} but ${free.length} free units listed`);
-  if (unbound !== free.length) out.push(`${unbound} unbound HITs but ${free.length} free launched units (#HITs must equal #launched units)`);
+  if (free.length !== s.context.freeUnitCount)
+    out.push(`freeUnitCount ${s.context.freeUnitCount} but ${free.length} free units listed`);
+  if (unbound !== free.length)
+    out.push(`${unbound} unbound HITs but ${free.length} free launched units (#HITs must equal #launched units)`);
   return out;
 }
 
@@ -88,17 +96,34 @@ function answer(h: RunHarness, c: Command, roll: number): TaskRunEvent | undefin
     case 'setUpResources':
       return { type: 'setup.succeeded', commandId: c.commandId, hitTypeId: 'HT', at };
     case 'launchHIT':
-      return fail ? { type: 'launch.failed', unitId: c.unitId, commandId: c.commandId, reason: 'refused', retryable, at } : { type: 'launch.succeeded', unitId: c.unitId, commandId: c.commandId, hitId: `HIT-${c.unitId}-${c.attempt}`, at };
+      return fail
+        ? { type: 'launch.failed', unitId: c.unitId, commandId: c.commandId, reason: 'refused', retryable, at }
+        : {
+            type: 'launch.succeeded',
+            unitId: c.unitId,
+            commandId: c.commandId,
+            hitId: `HIT-${c.unitId}-${c.attempt}`,
+            at,
+          };
     case 'expireHIT':
-      return fail ? { type: 'expire.failed', unitId: c.unitId, commandId: c.commandId, reason: 'throttled', retryable, at } : { type: 'expire.succeeded', unitId: c.unitId, commandId: c.commandId, at };
+      return fail
+        ? { type: 'expire.failed', unitId: c.unitId, commandId: c.commandId, reason: 'throttled', retryable, at }
+        : { type: 'expire.succeeded', unitId: c.unitId, commandId: c.commandId, at };
     case 'confirmHIT':
       return undefined;
     case 'reconcileSubmission':
-      return fail ? { type: 'reconcile.failed', unitId: c.unitId, commandId: c.commandId, reason: 'not listed', retryable, at } : { type: 'reconcile.succeeded', unitId: c.unitId, commandId: c.commandId, at };
+      return fail
+        ? { type: 'reconcile.failed', unitId: c.unitId, commandId: c.commandId, reason: 'not listed', retryable, at }
+        : { type: 'reconcile.succeeded', unitId: c.unitId, commandId: c.commandId, at };
     default:
       return fail
         ? { type: 'review.failed', agentId: c.agentId, commandId: c.commandId, reason: 'refused', retryable, at }
-        : { type: roll < 0.3 ? 'review.alreadyDone' : 'review.succeeded', agentId: c.agentId, commandId: c.commandId, at };
+        : {
+            type: roll < 0.3 ? 'review.alreadyDone' : 'review.succeeded',
+            agentId: c.agentId,
+            commandId: c.commandId,
+            at,
+          };
   }
 }
 
@@ -110,7 +135,10 @@ function randomEvent(h: RunHarness, rand: () => number): TaskRunEvent | undefine
   const pool = [...entriesOf(h.snapshot.context.hits)];
   const hits = pool.map(([id]) => id);
   const unbound = pool.filter(([, r]) => r.unitId === null).map(([id]) => id);
-  const agents = h.childIds().filter((id) => id.startsWith('agent:')).map((id) => id.slice('agent:'.length));
+  const agents = h
+    .childIds()
+    .filter((id) => id.startsWith('agent:'))
+    .map((id) => id.slice('agent:'.length));
   const unitId = pick(rand, h.snapshot.context.unitOrder)!;
   const agentId = pick(rand, agents);
   const hitId = pick(rand, hits) ?? 'HIT-none';
@@ -127,12 +155,30 @@ function randomEvent(h: RunHarness, rand: () => number): TaskRunEvent | undefine
     return { type: 'worker.arrived', hitId: target, assignmentId: `A${n}-${target}`, workerId: `W${n}`, at };
   }
   if (r < 0.5) {
-    const [status, available] = pick(rand, [['Assignable', 1], ['Unassignable', 0], ['Reviewable', 0], ['Reviewable', 1], ['Reviewing', 0], ['Disposed', 0]] as const)!;
+    const [status, available] = pick(rand, [
+      ['Assignable', 1],
+      ['Unassignable', 0],
+      ['Reviewable', 0],
+      ['Reviewable', 1],
+      ['Reviewing', 0],
+      ['Disposed', 0],
+    ] as const)!;
     return { type: 'hit.observed', hitId, status, available, at };
   }
-  if (r < 0.53) return rand() < 0.5 ? { type: 'hit.notFound', hitId, at } : { type: 'hit.lookupFailed', hitId, reason: 'throttled', at };
+  if (r < 0.53)
+    return rand() < 0.5
+      ? { type: 'hit.notFound', hitId, at }
+      : { type: 'hit.lookupFailed', hitId, reason: 'throttled', at };
   if (r < 0.68 && agentId !== undefined) {
-    const type = pick(rand, ['agent.taskStarted', 'agent.submitted', 'agent.submitted', 'agent.disconnected', 'agent.timedOut', 'agent.waitingStarted', 'agent.partnerDisconnected'] as const)!;
+    const type = pick(rand, [
+      'agent.taskStarted',
+      'agent.submitted',
+      'agent.submitted',
+      'agent.disconnected',
+      'agent.timedOut',
+      'agent.waitingStarted',
+      'agent.partnerDisconnected',
+    ] as const)!;
     return { type, agentId, at };
   }
   if (r < 0.8 && agentId !== undefined) {
@@ -169,42 +215,60 @@ function randomEvent(h: RunHarness, rand: () => number): TaskRunEvent | undefine
 const Invariants = suite('machines: invariants over random runs');
 
 for (const seed of SEEDS) {
-  Invariants(`when seed ${seed} drives ${STEPS} random steps and the run expires then every invariant holds and every unit ends terminal`, async () => {
-    const rand = seeded(seed);
-    const watch = new ReviewWatch();
-    const visited = new Set<string>();
-    const h = new RunHarness({ runId: 'r1', unitIds: UNITS, settings: { maxConcurrentUnits: 4, assignmentDurationSec: 600, drainGraceSec: 60 }, retry: { maxAttempts: 3, baseDelayMs: 5000, maxDelayMs: 20_000 } }, { inspect: watch.inspect });
-    h.setUp();
-    const expireAt = Math.floor(STEPS * 0.7);
-    for (let step = 0; step < STEPS; step++) {
-      if (step === expireAt) h.send({ type: 'run.expire', at: h.now });
-      await h.wait(Math.floor(rand() * 30_000));
-      const event = randomEvent(h, rand);
-      if (event !== undefined) h.send(event);
-      const broken = violations(h);
-      assert.equal(broken, [], `seed ${seed}, step ${step}, after ${JSON.stringify(event)}`);
-      for (const { id, snapshot } of h.childSnapshots()) visited.add(`${id.split(':')[0]} ${JSON.stringify(snapshot.value)}`);
-    }
-    // Drain: MTurk answers everything, the clock passes the drain deadline.
-    for (let round = 0; round < 20 && h.value !== 'done'; round++) {
-      for (const child of h.childSnapshots()) {
-        for (const c of pendingCommands(child.snapshot)) {
-          const e = answer(h, c, 0.99);
-          if (e !== undefined) h.send(e);
-        }
+  Invariants(
+    `when seed ${seed} drives ${STEPS} random steps and the run expires then every invariant holds and every unit ends terminal`,
+    async () => {
+      const rand = seeded(seed);
+      const watch = new ReviewWatch();
+      const visited = new Set<string>();
+      const h = new RunHarness(
+        {
+          runId: 'r1',
+          unitIds: UNITS,
+          settings: { maxConcurrentUnits: 4, assignmentDurationSec: 600, drainGraceSec: 60 },
+          retry: { maxAttempts: 3, baseDelayMs: 5000, maxDelayMs: 20_000 },
+        },
+        { inspect: watch.inspect },
+      );
+      h.setUp();
+      const expireAt = Math.floor(STEPS * 0.7);
+      for (let step = 0; step < STEPS; step++) {
+        if (step === expireAt) h.send({ type: 'run.expire', at: h.now });
+        await h.wait(Math.floor(rand() * 30_000));
+        const event = randomEvent(h, rand);
+        if (event !== undefined) h.send(event);
+        const broken = violations(h);
+        assert.equal(broken, [], `seed ${seed}, step ${step}, after ${JSON.stringify(event)}`);
+        for (const { id, snapshot } of h.childSnapshots())
+          visited.add(`${id.split(':')[0]} ${JSON.stringify(snapshot.value)}`);
       }
-      await h.wait(700_000);
-      h.send({ type: 'deadline.reached', at: h.now });
-    }
-    assert.equal(violations(h), []);
-    assert.equal(watch.violations, [], 'review states entered without a confirmed result');
-    assert.is(h.value, 'done');
-    const incomplete: readonly string[] = UnitStateGroups.incomplete;
-    const units = h.snapshot.context.unitOrder;
-    assert.equal(units.filter((u) => incomplete.includes(unitStatusOf(h.unit(u)))), [], 'units still incomplete after draining');
-    console.log(`  seed ${seed}: ${units.length} units ${JSON.stringify(h.snapshot.context.counts)}, ${h.childIds().length - units.length} agents, ${visited.size} distinct child states visited`);
-    h.stop();
-  });
+      // Drain: MTurk answers everything, the clock passes the drain deadline.
+      for (let round = 0; round < 20 && h.value !== 'done'; round++) {
+        for (const child of h.childSnapshots()) {
+          for (const c of pendingCommands(child.snapshot)) {
+            const e = answer(h, c, 0.99);
+            if (e !== undefined) h.send(e);
+          }
+        }
+        await h.wait(700_000);
+        h.send({ type: 'deadline.reached', at: h.now });
+      }
+      assert.equal(violations(h), []);
+      assert.equal(watch.violations, [], 'review states entered without a confirmed result');
+      assert.is(h.value, 'done');
+      const incomplete: readonly string[] = UnitStateGroups.incomplete;
+      const units = h.snapshot.context.unitOrder;
+      assert.equal(
+        units.filter((u) => incomplete.includes(unitStatusOf(h.unit(u)))),
+        [],
+        'units still incomplete after draining',
+      );
+      console.log(
+        `  seed ${seed}: ${units.length} units ${JSON.stringify(h.snapshot.context.counts)}, ${h.childIds().length - units.length} agents, ${visited.size} distinct child states visited`,
+      );
+      h.stop();
+    },
+  );
 }
 
 Invariants.run();

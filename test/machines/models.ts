@@ -15,8 +15,20 @@ import { launchCommandOf } from '../../machines/unit-commands.js';
 import type { UnitContext, UnitEvent, UnitInput } from '../../machines/unit-types.js';
 
 /** Units in the models retry once, so the retry paths are short. */
-export const MODEL_UNIT_INPUT: UnitInput = { unitId: 'u1', runId: 'r1', retry: { maxAttempts: 2, baseDelayMs: 1000, maxDelayMs: 1000 } };
-export const MODEL_AGENT_INPUT: AgentInput = { agentId: 'A1-W1', unitId: 'u1', runId: 'r1', workerId: 'W1', assignmentId: 'A1', hitId: 'HIT1', deadlineAt: 10_000 };
+export const MODEL_UNIT_INPUT: UnitInput = {
+  unitId: 'u1',
+  runId: 'r1',
+  retry: { maxAttempts: 2, baseDelayMs: 1000, maxDelayMs: 1000 },
+};
+export const MODEL_AGENT_INPUT: AgentInput = {
+  agentId: 'A1-W1',
+  unitId: 'u1',
+  runId: 'r1',
+  workerId: 'W1',
+  assignmentId: 'A1',
+  hitId: 'HIT1',
+  deadlineAt: 10_000,
+};
 
 const FAR = 1e12;
 
@@ -55,7 +67,13 @@ function unitEventsFor(snapshot: AnyMachineSnapshot): UnitEvent[] {
     { type: 'hit.lookupFailed', hitId: hit, reason: 'throttled', at: 9 },
     { type: 'deadline.reached', at: FAR },
   ];
-  for (const [status, available] of [['Assignable', 1], ['Unassignable', 0], ['Reviewable', 0], ['Reviewable', 1], ['Disposed', 0]] as const) {
+  for (const [status, available] of [
+    ['Assignable', 1],
+    ['Unassignable', 0],
+    ['Reviewable', 0],
+    ['Reviewable', 1],
+    ['Disposed', 0],
+  ] as const) {
     events.push({ type: 'hit.observed', hitId: hit, status, available, at: later });
   }
   if (c.retryAt !== null) events.push({ type: 'deadline.reached', at: c.retryAt });
@@ -63,12 +81,27 @@ function unitEventsFor(snapshot: AnyMachineSnapshot): UnitEvent[] {
   const children = snapshot.children as Record<string, unknown>;
   for (const n of [1, 2]) {
     if (children[`agent:A${n}-W${n}`] === undefined) {
-      events.push({ type: 'unit.bindAgent', hitId: 'HIT1', assignmentId: `A${n}`, agentId: `A${n}-W${n}`, workerId: `W${n}`, deadlineAt: 10_000 * n, at: 3 });
+      events.push({
+        type: 'unit.bindAgent',
+        hitId: 'HIT1',
+        assignmentId: `A${n}`,
+        agentId: `A${n}-W${n}`,
+        workerId: `W${n}`,
+        deadlineAt: 10_000 * n,
+        at: 3,
+      });
     }
   }
   // The supervisor adopts an existing agent only for a worker who registered on this very unit.
   if (children['agent:A1-W1'] !== undefined) {
-    events.push({ type: 'unit.adoptAgent', agentId: 'A1-W1', assignmentId: 'A1', workerId: 'W1', existing: true, at: 9 });
+    events.push({
+      type: 'unit.adoptAgent',
+      agentId: 'A1-W1',
+      assignmentId: 'A1',
+      workerId: 'W1',
+      existing: true,
+      at: 9,
+    });
   }
   return events;
 }
@@ -129,7 +162,13 @@ function unitKey(snapshot: AnyMachineSnapshot): string {
 
 function agentKey(snapshot: AnyMachineSnapshot): string {
   const c = snapshot.context as AgentContext;
-  return JSON.stringify([snapshot.value, c.dataStored, c.review?.kind ?? null, Math.min(c.bonusQueue.length, 2), Math.min(c.paidBonuses.length, 1)]);
+  return JSON.stringify([
+    snapshot.value,
+    c.dataStored,
+    c.review?.kind ?? null,
+    Math.min(c.bonusQueue.length, 2),
+    Math.min(c.paidBonuses.length, 1),
+  ]);
 }
 
 /** A machine with what a graph walk needs. */
@@ -141,8 +180,20 @@ export interface Model<M> {
   readonly serializeState: (snapshot: AnyMachineSnapshot) => string;
 }
 
-export const unitModel: Model<typeof unitMachine> = { name: 'unit', machine: unitMachine, input: MODEL_UNIT_INPUT, events: unitEventsFor, serializeState: unitKey };
-export const agentModel: Model<typeof agentMachine> = { name: 'agent', machine: agentMachine, input: MODEL_AGENT_INPUT, events: agentEventsFor, serializeState: agentKey };
+export const unitModel: Model<typeof unitMachine> = {
+  name: 'unit',
+  machine: unitMachine,
+  input: MODEL_UNIT_INPUT,
+  events: unitEventsFor,
+  serializeState: unitKey,
+};
+export const agentModel: Model<typeof agentMachine> = {
+  name: 'agent',
+  machine: agentMachine,
+  input: MODEL_AGENT_INPUT,
+  events: agentEventsFor,
+  serializeState: agentKey,
+};
 
 /**
  * The supervisor whose groups never relay (the plain group's `relay` does nothing): the walk
@@ -194,26 +245,48 @@ function taskRunEventsFor(snapshot: AnyMachineSnapshot): TaskRunEvent[] {
     { type: 'review.failed', agentId, commandId: 'x', reason: 'r', retryable: false, at: 5 },
     { type: 'report.hitCreated', unitId, hitId: 'HIT1', at: 6 },
     { type: 'report.hitReleased', unitId, hitId: 'HIT1', assignmentId: 'A1', at: 6 },
-    { type: 'report.bindingReplaced', unitId, hitId: 'HIT1', assignmentId: 'A2', displacedAssignmentId: 'A1', agentId: 'A2-W2', at: 6 },
+    {
+      type: 'report.bindingReplaced',
+      unitId,
+      hitId: 'HIT1',
+      assignmentId: 'A2',
+      displacedAssignmentId: 'A1',
+      agentId: 'A2-W2',
+      at: 6,
+    },
     { type: 'report.launchFailed', unitId, reason: 'refused', retryable: false, at: 6 },
     { type: 'report.childFailed', unitId, actorId: `agent:${agentId}`, message: 'handler threw' },
     { type: 'report.reconciledWithoutAgent', unitId, hitId: 'HIT1', assignmentId: 'A9', workerId: 'W9', at: 6 },
     { type: 'xstate.error.actor.unit:u1', actorId: 'unit:u1', error: new Error('boom') },
   ];
-  for (const status of ['launched', 'assigned', 'completed', 'expired'] as const) events.push({ type: 'report.unitChanged', unitId, status, at: 6 });
+  for (const status of ['launched', 'assigned', 'completed', 'expired'] as const)
+    events.push({ type: 'report.unitChanged', unitId, status, at: 6 });
   return events;
 }
 
 /** What the supervisor's guards read (its anomaly log and pool details left out). */
 function taskRunKey(snapshot: AnyMachineSnapshot): string {
   const c = snapshot.context as TaskRunContext;
-  return JSON.stringify([snapshot.value, c.counts, c.launchesInFlight, c.launchHalt !== null, c.freeUnitCount, c.setupAttempt > 1, c.unitOrder.length, c.drainDeadlineAt !== null]);
+  return JSON.stringify([
+    snapshot.value,
+    c.counts,
+    c.launchesInFlight,
+    c.launchHalt !== null,
+    c.freeUnitCount,
+    c.setupAttempt > 1,
+    c.unitOrder.length,
+    c.drainDeadlineAt !== null,
+  ]);
 }
 
 export const taskRunModel: Model<typeof walkableTaskRun> = {
   name: 'taskRun',
   machine: walkableTaskRun,
-  input: { runId: 'r1', unitIds: ['u1'], settings: { assignmentDurationSec: 1, drainGraceSec: 0 } } satisfies TaskRunInput,
+  input: {
+    runId: 'r1',
+    unitIds: ['u1'],
+    settings: { assignmentDurationSec: 1, drainGraceSec: 0 },
+  } satisfies TaskRunInput,
   events: taskRunEventsFor,
   serializeState: taskRunKey,
 };
@@ -224,7 +297,15 @@ const groupEvents = (snapshot: AnyMachineSnapshot): UnitGroupEvent[] => {
     { type: 'report.unitChanged', unitId: 'u1', status: 'launched', at: 1 },
     { type: 'report.hitCreated', unitId: 'u1', hitId: 'HIT1', at: 1 },
     { type: 'report.hitReleased', unitId: 'u1', hitId: 'HIT1', assignmentId: 'A1', at: 1 },
-    { type: 'report.bindingReplaced', unitId: 'u1', hitId: 'HIT1', assignmentId: 'A2', displacedAssignmentId: 'A1', agentId: 'A2-W2', at: 1 },
+    {
+      type: 'report.bindingReplaced',
+      unitId: 'u1',
+      hitId: 'HIT1',
+      assignmentId: 'A2',
+      displacedAssignmentId: 'A1',
+      agentId: 'A2-W2',
+      at: 1,
+    },
     { type: 'report.launchFailed', unitId: 'u1', reason: 'refused', retryable: false, at: 1 },
     { type: 'report.childFailed', unitId: 'u1', actorId: 'agent:A1-W1', message: 'boom' },
     { type: 'report.reconciledWithoutAgent', unitId: 'u1', hitId: 'HIT1', assignmentId: 'A1', workerId: 'W1', at: 1 },
@@ -232,7 +313,8 @@ const groupEvents = (snapshot: AnyMachineSnapshot): UnitGroupEvent[] => {
   return [
     ...reports,
     { type: 'group.addUnits', unitIds: [`u${members.length + 1}`] },
-    { type: 'group.forward', unitId: 'u1', event: { type: 'unit.launch', at: 1 } }, { type: 'xstate.error.actor.unit:u1', actorId: 'unit:u1', error: new Error('boom') },
+    { type: 'group.forward', unitId: 'u1', event: { type: 'unit.launch', at: 1 } },
+    { type: 'xstate.error.actor.unit:u1', actorId: 'unit:u1', error: new Error('boom') },
   ];
 };
 
@@ -241,5 +323,6 @@ export const groupModel: Model<typeof unitGroupMachine> = {
   machine: unitGroupMachine,
   input: { groupId: 'group:0', runId: 'r1', unitIds: ['u1'] } satisfies UnitGroupInput,
   events: groupEvents,
-  serializeState: (snapshot) => JSON.stringify([snapshot.value, (snapshot.context as { unitIds: string[] }).unitIds.length > 1]),
+  serializeState: (snapshot) =>
+    JSON.stringify([snapshot.value, (snapshot.context as { unitIds: string[] }).unitIds.length > 1]),
 };

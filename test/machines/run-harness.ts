@@ -25,7 +25,12 @@ export class RunHarness {
 
   constructor(
     input: TaskRunInput,
-    options: { snapshot?: unknown; clock?: VirtualClock; handler?: (command: Command) => void; inspect?: (event: InspectionEvent) => void } = {},
+    options: {
+      snapshot?: unknown;
+      clock?: VirtualClock;
+      handler?: (command: Command) => void;
+      inspect?: (event: InspectionEvent) => void;
+    } = {},
   ) {
     this.clock = options.clock ?? new VirtualClock();
     const handler = options.handler ?? ((command: Command) => void this.outbox.push(command));
@@ -90,7 +95,11 @@ export class RunHarness {
     const walk = (children: Record<string, AnyActorRef | undefined>): void => {
       for (const [id, ref] of Object.entries(children)) {
         if (ref === undefined) continue;
-        const snapshot = ref.getSnapshot() as { value: StateValue; context: never; children: Record<string, AnyActorRef | undefined> };
+        const snapshot = ref.getSnapshot() as {
+          value: StateValue;
+          context: never;
+          children: Record<string, AnyActorRef | undefined>;
+        };
         out.push({ id, snapshot });
         walk(snapshot.children);
       }
@@ -116,7 +125,13 @@ export class RunHarness {
     const launched: string[] = [];
     for (const command of this.take('launchHIT')) {
       if (command.kind !== 'launchHIT') continue;
-      this.send({ type: 'launch.succeeded', unitId: command.unitId, commandId: command.commandId, hitId: `HIT-${command.unitId}`, at: this.now });
+      this.send({
+        type: 'launch.succeeded',
+        unitId: command.unitId,
+        commandId: command.commandId,
+        hitId: `HIT-${command.unitId}`,
+        at: this.now,
+      });
       launched.push(command.unitId);
     }
     return launched;

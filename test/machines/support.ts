@@ -1,6 +1,13 @@
 // Shared helpers for the machine tests: drive a machine with pure transitions, read the commands
 // and reports its actions carry, and build the events of common situations.
-import { initialTransition, transition, type AnyMachineSnapshot, type EventFromLogic, type InputFrom, type SnapshotFrom } from 'xstate';
+import {
+  initialTransition,
+  transition,
+  type AnyMachineSnapshot,
+  type EventFromLogic,
+  type InputFrom,
+  type SnapshotFrom,
+} from 'xstate';
 import { agentMachine } from '../../machines/agent.js';
 import type { AgentEvent, AgentInput } from '../../machines/agent-types.js';
 import type { Command } from '../../machines/commands.js';
@@ -60,7 +67,9 @@ export class Drive<M extends AnyMachine> {
 
   /** The commands the last event issued. */
   get commands(): Command[] {
-    return this.actions.filter((a) => a.params !== undefined && typeof a.params === 'object' && 'kind' in (a.params as object)).map((a) => a.params as Command);
+    return this.actions
+      .filter((a) => a.params !== undefined && typeof a.params === 'object' && 'kind' in (a.params as object))
+      .map((a) => a.params as Command);
   }
 
   /** The reports the last event sent to the supervisor. */
@@ -106,7 +115,15 @@ export function launchedUnit(): Drive<typeof unitMachine> {
 /** A unit assigned: HIT1 and ASG1 bound, agent ASG1-WKR1. */
 export function assignedUnit(): Drive<typeof unitMachine> {
   const d = launchedUnit();
-  return d.send({ type: 'unit.bindAgent', hitId: HIT, assignmentId: ASSIGNMENT, agentId: AGENT, workerId: WORKER, deadlineAt: d.now + DURATION_MS, at: d.now });
+  return d.send({
+    type: 'unit.bindAgent',
+    hitId: HIT,
+    assignmentId: ASSIGNMENT,
+    agentId: AGENT,
+    workerId: WORKER,
+    deadlineAt: d.now + DURATION_MS,
+    at: d.now,
+  });
 }
 
 /** An observation of a HIT. */
@@ -151,12 +168,22 @@ export function completedAgent(): Drive<typeof agentMachine> {
 }
 
 /** Sends the result of the command the actor waits on (as the runtime finds it: `pendingCommands`). */
-export function answer<M extends AnyMachine>(d: Drive<M>, result: 'review.succeeded' | 'review.alreadyDone' | 'review.failed', extra: { reason?: string; retryable?: boolean } = {}): Drive<M> {
+export function answer<M extends AnyMachine>(
+  d: Drive<M>,
+  result: 'review.succeeded' | 'review.alreadyDone' | 'review.failed',
+  extra: { reason?: string; retryable?: boolean } = {},
+): Drive<M> {
   const [command] = pendingCommands(d.snapshot);
   if (command === undefined) throw new Error(`no pending command to answer in ${JSON.stringify(d.value)}`);
   const event =
     result === 'review.failed'
-      ? { type: result, commandId: command.commandId, reason: extra.reason ?? 'refused', retryable: extra.retryable ?? false, at: d.now }
+      ? {
+          type: result,
+          commandId: command.commandId,
+          reason: extra.reason ?? 'refused',
+          retryable: extra.retryable ?? false,
+          at: d.now,
+        }
       : { type: result, commandId: command.commandId, at: d.now };
   return d.send(event as EventFromLogic<M>);
 }

@@ -50,18 +50,28 @@ const MERMAID_LINE = [
 const Viz = suite('hitstate viz');
 
 for (const name of NAMES) {
-  Viz(`when the ${name} machine is printed as Mermaid then it is a stateDiagram-v2 declaring every state, in statements Mermaid accepts`, async () => {
-    const { code, out } = await viz(['--machine', name]);
-    assert.is(code, 0);
-    assert.ok(out.startsWith('stateDiagram-v2\n'));
-    const lines = out.trimEnd().split('\n');
-    for (const line of lines) assert.ok(MERMAID_LINE.some((re) => re.test(line)), `unexpected Mermaid line: ${JSON.stringify(line)}`);
-    const machine = MACHINES[name];
-    for (const s of machineStates(machine)) {
-      const id = mermaidId(machine.id, s.id);
-      assert.ok(lines.some((l) => new RegExp(`(^|\\s|state )${id}( |$|:)`).test(l.trim()) || l.includes(` as ${id}`)), `state ${s.id} (${id}) is not in the diagram`);
-    }
-  });
+  Viz(
+    `when the ${name} machine is printed as Mermaid then it is a stateDiagram-v2 declaring every state, in statements Mermaid accepts`,
+    async () => {
+      const { code, out } = await viz(['--machine', name]);
+      assert.is(code, 0);
+      assert.ok(out.startsWith('stateDiagram-v2\n'));
+      const lines = out.trimEnd().split('\n');
+      for (const line of lines)
+        assert.ok(
+          MERMAID_LINE.some((re) => re.test(line)),
+          `unexpected Mermaid line: ${JSON.stringify(line)}`,
+        );
+      const machine = MACHINES[name];
+      for (const s of machineStates(machine)) {
+        const id = mermaidId(machine.id, s.id);
+        assert.ok(
+          lines.some((l) => new RegExp(`(^|\\s|state )${id}( |$|:)`).test(l.trim()) || l.includes(` as ${id}`)),
+          `state ${s.id} (${id}) is not in the diagram`,
+        );
+      }
+    },
+  );
 
   Viz(`when the ${name} machine is printed as JSON then it parses and has every state`, async () => {
     const { code, out } = await viz(['--machine', name, '--format', 'json']);
@@ -85,27 +95,33 @@ Viz('when no machine is named then all three are printed; --format table gives m
   assert.match(table.out, /\| `in task` \| The worker is doing the task\. \|/);
 });
 
-Viz('when --write DIR is given then it writes every .mmd and .json, refreshes DIR.md’s generated blocks, and --check then passes', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hitstate-'));
-  try {
-    writeFileSync(join(dir, 'machines.md'), '# Doc\n\n<!-- viz:unit:mermaid -->\nold\n<!-- /viz -->\n\ntext kept\n');
-    const written = await viz(['--write', 'machines'], dir);
-    assert.is(written.code, 0, written.err);
-    for (const name of NAMES) {
-      assert.ok(readFileSync(join(dir, 'machines', `${name}.mmd`), 'utf8').startsWith('stateDiagram-v2'));
-      JSON.parse(readFileSync(join(dir, 'machines', `${name}.json`), 'utf8'));
+Viz(
+  'when --write DIR is given then it writes every .mmd and .json, refreshes DIR.md’s generated blocks, and --check then passes',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hitstate-'));
+    try {
+      writeFileSync(join(dir, 'machines.md'), '# Doc\n\n<!-- viz:unit:mermaid -->\nold\n<!-- /viz -->\n\ntext kept\n');
+      const written = await viz(['--write', 'machines'], dir);
+      assert.is(written.code, 0, written.err);
+      for (const name of NAMES) {
+        assert.ok(readFileSync(join(dir, 'machines', `${name}.mmd`), 'utf8').startsWith('stateDiagram-v2'));
+        JSON.parse(readFileSync(join(dir, 'machines', `${name}.json`), 'utf8'));
+      }
+      const doc = readFileSync(join(dir, 'machines.md'), 'utf8');
+      assert.match(
+        doc,
+        /<!-- viz:unit:mermaid -->\n```mermaid\nstateDiagram-v2\n[\s\S]*```\n<!-- \/viz -->\n\ntext kept\n$/,
+      );
+      assert.is((await viz(['--write', 'machines', '--check'], dir)).code, 0);
+      writeFileSync(join(dir, 'machines', 'agent.mmd'), 'stale');
+      const checked = await viz(['--write', 'machines', '--check'], dir);
+      assert.is(checked.code, 1);
+      assert.match(checked.err, /machines\/agent\.mmd/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    const doc = readFileSync(join(dir, 'machines.md'), 'utf8');
-    assert.match(doc, /<!-- viz:unit:mermaid -->\n```mermaid\nstateDiagram-v2\n[\s\S]*```\n<!-- \/viz -->\n\ntext kept\n$/);
-    assert.is((await viz(['--write', 'machines', '--check'], dir)).code, 0);
-    writeFileSync(join(dir, 'machines', 'agent.mmd'), 'stale');
-    const checked = await viz(['--write', 'machines', '--check'], dir);
-    assert.is(checked.code, 1);
-    assert.match(checked.err, /machines\/agent\.mmd/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 Viz('when options do not fit together then it is a usage error (exit 2) saying what to change', async () => {
   const check = await viz(['--check']);
@@ -118,30 +134,36 @@ Viz('when options do not fit together then it is a usage error (exit 2) saying w
   assert.is(bad.code, 2);
 });
 
-Viz('when --refresh FILE is given then only its generated blocks are rewritten, and --check reports staleness', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hitstate-viz-'));
-  try {
-    const file = join(dir, 'README.md');
-    writeFileSync(file, '# Title\n\n<!-- viz:unit:mermaid -->\nold\n<!-- /viz -->\n\nKept as written.\n');
-    const stale = await viz(['--refresh', 'README.md', '--check'], dir);
-    assert.is(stale.code, 1);
-    assert.match(stale.err, /stale diagrams/);
-    const refreshed = await viz(['--refresh', 'README.md'], dir);
-    assert.is(refreshed.code, 0);
-    const text = readFileSync(file, 'utf8');
-    assert.ok(text.startsWith('# Title\n\n<!-- viz:unit:mermaid -->\n```mermaid\nstateDiagram-v2'));
-    assert.ok(text.endsWith('<!-- /viz -->\n\nKept as written.\n'));
-    assert.is((await viz(['--refresh', 'README.md', '--check'], dir)).code, 0);
-    assert.is((await viz(['--refresh', 'missing.md'], dir)).code, 2);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+Viz(
+  'when --refresh FILE is given then only its generated blocks are rewritten, and --check reports staleness',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hitstate-viz-'));
+    try {
+      const file = join(dir, 'README.md');
+      writeFileSync(file, '# Title\n\n<!-- viz:unit:mermaid -->\nold\n<!-- /viz -->\n\nKept as written.\n');
+      const stale = await viz(['--refresh', 'README.md', '--check'], dir);
+      assert.is(stale.code, 1);
+      assert.match(stale.err, /stale diagrams/);
+      const refreshed = await viz(['--refresh', 'README.md'], dir);
+      assert.is(refreshed.code, 0);
+      const text = readFileSync(file, 'utf8');
+      assert.ok(text.startsWith('# Title\n\n<!-- viz:unit:mermaid -->\n```mermaid\nstateDiagram-v2'));
+      assert.ok(text.endsWith('<!-- /viz -->\n\nKept as written.\n'));
+      assert.is((await viz(['--refresh', 'README.md', '--check'], dir)).code, 0);
+      assert.is((await viz(['--refresh', 'missing.md'], dir)).code, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
-Viz('when the committed docs/machines/* and docs/machines.md are compared with fresh output then none is stale (run `npm run viz`)', () => {
-  assert.ok(existsSync(join(root, 'docs', 'machines.md')));
-  assert.equal(staleFiles(join(root, 'docs', 'machines')), []);
-  assert.not.ok(staleDocument(join(root, 'README.md')), 'README.md has stale diagrams: run `npm run viz`');
-});
+Viz(
+  'when the committed docs/machines/* and docs/machines.md are compared with fresh output then none is stale (run `npm run viz`)',
+  () => {
+    assert.ok(existsSync(join(root, 'docs', 'machines.md')));
+    assert.equal(staleFiles(join(root, 'docs', 'machines')), []);
+    assert.not.ok(staleDocument(join(root, 'README.md')), 'README.md has stale diagrams: run `npm run viz`');
+  },
+);
 
 Viz.run();

@@ -17,13 +17,19 @@ type Responder = (req: FakeRequest, index: number) => FakeReply | Promise<FakeRe
 
 /** Replies an awsJson1_1 error body. */
 export function requestError(message: string, turkErrorCode?: string): FakeReply {
-  return { status: 400, json: { __type: 'RequestError', Message: message, ...(turkErrorCode ? { TurkErrorCode: turkErrorCode } : {}) } };
+  return {
+    status: 400,
+    json: { __type: 'RequestError', Message: message, ...(turkErrorCode ? { TurkErrorCode: turkErrorCode } : {}) },
+  };
 }
 export function throttle(): FakeReply {
   return { status: 400, json: { __type: 'ThrottlingException', message: 'Rate exceeded' } };
 }
 export function fault(): FakeReply {
-  return { status: 500, json: { __type: 'ServiceFault', Message: 'Amazon Mechanical Turk is temporarily unable to process your request.' } };
+  return {
+    status: 500,
+    json: { __type: 'ServiceFault', Message: 'Amazon Mechanical Turk is temporarily unable to process your request.' },
+  };
 }
 
 /** A scripted MTurk: `respond` answers each request; every request is recorded. */
@@ -44,7 +50,11 @@ export class FakeMTurk {
     handle: async (req: { headers: Record<string, string>; body: Uint8Array | string }) => {
       const operation = req.headers['x-amz-target']!.split('.')[1]!;
       const text = typeof req.body === 'string' ? req.body : new TextDecoder().decode(req.body);
-      const request: FakeRequest = { operation, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: { ...req.headers } };
+      const request: FakeRequest = {
+        operation,
+        body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+        headers: { ...req.headers },
+      };
       this.requests.push(request);
       const reply = await this.respond(request, this.requests.length - 1);
       if ('networkError' in reply) {
@@ -55,7 +65,11 @@ export class FakeMTurk {
       return {
         response: {
           statusCode: reply.status ?? 200,
-          headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `req-${this.requests.length}`, ...(reply.headers ?? {}) },
+          headers: {
+            'content-type': 'application/x-amz-json-1.1',
+            'x-amzn-requestid': `req-${this.requests.length}`,
+            ...(reply.headers ?? {}),
+          },
           body: new TextEncoder().encode(JSON.stringify(reply.json ?? {})),
         },
       };
@@ -72,7 +86,12 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
  * Settles `work`, moving `clock` to its next timer only while some gateway waits on the clock
  * (queued or backing off, nothing in flight). Never sleeps on wall time.
  */
-export async function drive<T>(clock: VirtualClock, gateways: readonly GatewayCore[], work: Promise<T>, maxTurns = 200_000): Promise<T> {
+export async function drive<T>(
+  clock: VirtualClock,
+  gateways: readonly GatewayCore[],
+  work: Promise<T>,
+  maxTurns = 200_000,
+): Promise<T> {
   let settled = false;
   work.then(
     () => (settled = true),

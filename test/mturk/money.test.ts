@@ -45,7 +45,10 @@ Money('when fees are computed then 20% rounds half up with a one-cent minimum', 
 
 Money('when HITs have fewer than 10 assignments then the fee is 20%', () => {
   const e = estimateCost({ rewardUsd: '0.50', hits: 100 });
-  assert.equal([e.feePercent, e.rewardCents, e.rewardFeeCents, e.totalCents, e.totalUsd], [20, 5_000, 1_000, 6_000, '60.00']);
+  assert.equal(
+    [e.feePercent, e.rewardCents, e.rewardFeeCents, e.totalCents, e.totalUsd],
+    [20, 5_000, 1_000, 6_000, '60.00'],
+  );
   assert.is(estimateCost({ rewardUsd: '0.50', assignmentsPerHIT: 9, hits: 1 }).feePercent, 20);
 });
 
@@ -68,8 +71,14 @@ Money('when bonuses are expected then each is charged its own 20% fee', () => {
 });
 
 Money('when counts are not whole numbers then the estimate is refused', () => {
-  assert.throws(() => estimateCost({ rewardUsd: '1', hits: 1.5 }), (e: unknown) => isHitstateError(e, 'HST_ERR_CONFIG_INVALID'));
-  assert.throws(() => estimateCost({ rewardUsd: '1', assignmentsPerHIT: -1 }), (e: unknown) => isHitstateError(e, 'HST_ERR_CONFIG_INVALID'));
+  assert.throws(
+    () => estimateCost({ rewardUsd: '1', hits: 1.5 }),
+    (e: unknown) => isHitstateError(e, 'HST_ERR_CONFIG_INVALID'),
+  );
+  assert.throws(
+    () => estimateCost({ rewardUsd: '1', assignmentsPerHIT: -1 }),
+    (e: unknown) => isHitstateError(e, 'HST_ERR_CONFIG_INVALID'),
+  );
 });
 
 Money.run();

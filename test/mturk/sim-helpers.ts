@@ -27,7 +27,16 @@ export async function simWorld(options: Omit<SimulatorOptions, 'clock'> = {}): P
     gateways,
     gateway(name, environment = 'custom', gatewayOptions = {}) {
       const gw = new MTurkGateway(
-        { name, environment, endpoint: sim.url, credentials: { kind: 'static', accessKeyId: `AKID${name.toUpperCase().replace(/[^A-Z0-9]/g, '')}`, secretAccessKey: 'sim-secret' } },
+        {
+          name,
+          environment,
+          endpoint: sim.url,
+          credentials: {
+            kind: 'static',
+            accessKeyId: `AKID${name.toUpperCase().replace(/[^A-Z0-9]/g, '')}`,
+            secretAccessKey: 'sim-secret',
+          },
+        },
         { ...gatewayOptions, clock },
       );
       gateways.push(gw);

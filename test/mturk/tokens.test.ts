@@ -1,7 +1,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isHitstateError } from '../../src/errors.js';
-import { assertValidToken, bonusToken, compensationToken, hitToken, isHitstateToken, MAX_TOKEN_LENGTH } from '../../src/mturk/tokens.js';
+import {
+  assertValidToken,
+  bonusToken,
+  compensationToken,
+  hitToken,
+  isHitstateToken,
+  MAX_TOKEN_LENGTH,
+} from '../../src/mturk/tokens.js';
 import { buildRequesterAnnotation, parseRequesterAnnotation } from '../../src/mturk/annotation.js';
 
 const Tokens = suite('tokens');
@@ -13,8 +20,13 @@ Tokens('when the same run, unit and attempt are given twice then the HIT token i
 
 Tokens('when run, unit, attempt or purpose differ then the tokens differ', () => {
   const tokens = [
-    hitToken('run-1', 'unit-7', 0), hitToken('run-1', 'unit-7', 1), hitToken('run-1', 'unit-8', 0), hitToken('run-2', 'unit-7', 0),
-    bonusToken('run-1', 'unit-7', 'A1', 'bonus'), bonusToken('run-1', 'unit-7', 'A1', 'quality'), bonusToken('run-1', 'unit-7', 'A2', 'bonus'),
+    hitToken('run-1', 'unit-7', 0),
+    hitToken('run-1', 'unit-7', 1),
+    hitToken('run-1', 'unit-8', 0),
+    hitToken('run-2', 'unit-7', 0),
+    bonusToken('run-1', 'unit-7', 'A1', 'bonus'),
+    bonusToken('run-1', 'unit-7', 'A1', 'quality'),
+    bonusToken('run-1', 'unit-7', 'A2', 'bonus'),
     compensationToken('run-1', 'A1', 'bonus'),
   ];
   assert.is(new Set(tokens).size, tokens.length);
@@ -56,8 +68,14 @@ Tokens('when an id is empty then deriving a token is refused with a config error
 
 Tokens('when a caller token is empty or longer than 64 characters then it is refused', () => {
   assert.is(assertValidToken('ok-token'), 'ok-token');
-  assert.throws(() => assertValidToken(''), (e: unknown) => isHitstateError(e, 'HST_ERR_CONFIG_INVALID'));
-  assert.throws(() => assertValidToken('x'.repeat(65)), (e: unknown) => isHitstateError(e, 'HST_ERR_CONFIG_INVALID'));
+  assert.throws(
+    () => assertValidToken(''),
+    (e: unknown) => isHitstateError(e, 'HST_ERR_CONFIG_INVALID'),
+  );
+  assert.throws(
+    () => assertValidToken('x'.repeat(65)),
+    (e: unknown) => isHitstateError(e, 'HST_ERR_CONFIG_INVALID'),
+  );
 });
 
 const Annotation = suite('annotation');
@@ -74,14 +92,29 @@ Annotation('when ids contain separators then they are encoded and recovered exac
 });
 
 Annotation('when the text is foreign, damaged or missing then parsing gives null', () => {
-  for (const t of [undefined, null, '', 'mephisto run 5', 'hitstate:v1:', 'hitstate:v1:unit=u', 'hitstate:v1:run=%E0%A4%A', 'hitstate:v2:run=r']) {
+  for (const t of [
+    undefined,
+    null,
+    '',
+    'mephisto run 5',
+    'hitstate:v1:',
+    'hitstate:v1:unit=u',
+    'hitstate:v1:run=%E0%A4%A',
+    'hitstate:v2:run=r',
+  ]) {
     assert.is(parseRequesterAnnotation(t), null, String(t));
   }
 });
 
 Annotation('when the annotation would exceed 255 characters then building it is refused', () => {
-  assert.throws(() => buildRequesterAnnotation({ runId: 'r'.repeat(250) }), (e: unknown) => isHitstateError(e, 'HST_ERR_CONFIG_INVALID'));
-  assert.throws(() => buildRequesterAnnotation({ runId: '' }), (e: unknown) => isHitstateError(e, 'HST_ERR_CONFIG_INVALID'));
+  assert.throws(
+    () => buildRequesterAnnotation({ runId: 'r'.repeat(250) }),
+    (e: unknown) => isHitstateError(e, 'HST_ERR_CONFIG_INVALID'),
+  );
+  assert.throws(
+    () => buildRequesterAnnotation({ runId: '' }),
+    (e: unknown) => isHitstateError(e, 'HST_ERR_CONFIG_INVALID'),
+  );
 });
 
 Tokens.run();

@@ -23,7 +23,11 @@ Boundary('when src/runtime/ imports anything then it is not the simulator nor th
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]/g)) {
       const target = relative(root, join(file, '..', m[1]!));
-      if (m[1]!.startsWith('.') && (target.startsWith(join('src', 'simulator')) || target.startsWith(join('src', 'cli')))) bad.push(`${relative(root, file)} imports '${m[1]}'`);
+      if (
+        m[1]!.startsWith('.') &&
+        (target.startsWith(join('src', 'simulator')) || target.startsWith(join('src', 'cli')))
+      )
+        bad.push(`${relative(root, file)} imports '${m[1]}'`);
     }
   }
   assert.equal(bad, [], `the runtime talks to MTurk (or hitstate's own) through the gateway only:\n${bad.join('\n')}`);

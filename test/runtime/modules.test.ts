@@ -22,7 +22,11 @@ Deadlines('when deadlines are set then each fires once, in order, at its time', 
   wheel.set('a', 1_000);
   wheel.set('c', 2_000);
   await clock.advance(5_000);
-  assert.equal(fired, [['a', 1_000], ['b', 2_000], ['c', 2_000]]);
+  assert.equal(fired, [
+    ['a', 1_000],
+    ['b', 2_000],
+    ['c', 2_000],
+  ]);
   assert.is(wheel.size, 0);
 });
 
@@ -93,7 +97,11 @@ const Options = suite('options');
 Options('when options are missing or wrong then every problem is reported at once', () => {
   const err = (() => {
     try {
-      resolveRuntimeOptions({ environment: { kind: 'moon' } as never, requester: { name: '', credentials: { kind: 'keys' } as never }, pollIntervalMs: { activeMs: -1 } });
+      resolveRuntimeOptions({
+        environment: { kind: 'moon' } as never,
+        requester: { name: '', credentials: { kind: 'keys' } as never },
+        pollIntervalMs: { activeMs: -1 },
+      });
       return null;
     } catch (e) {
       return e as { code: string; details: { problems: unknown[] } };
@@ -122,19 +130,50 @@ Tokens('when a token is derived twice from the same command then it is the same,
   assert.is(a, intentToken('approve', 'r1/A1-W1/approveAssignment/approve@completed#0'));
   assert.is.not(a, intentToken('approve', 'r1/A1-W1/approveAssignment/approve@rejected#0'));
   assert.match(a, /^hs-approve-[0-9a-f]{32}$/);
-  const bonus = { kind: 'sendBonus', commandId: 'c', runId: 'r1', agentId: 'A1-W1', unitId: 'r1.u0', assignmentId: 'A1', workerId: 'W1', requestId: 'bonus:k#0', amountUsd: '0.10', reason: 'x' } as const;
+  const bonus = {
+    kind: 'sendBonus',
+    commandId: 'c',
+    runId: 'r1',
+    agentId: 'A1-W1',
+    unitId: 'r1.u0',
+    assignmentId: 'A1',
+    workerId: 'W1',
+    requestId: 'bonus:k#0',
+    amountUsd: '0.10',
+    reason: 'x',
+  } as const;
   assert.match(reviewToken('r1', bonus), /^hs-bonus-[0-9a-f]{32}$/);
-  assert.is.not(reviewToken('r1', bonus), reviewToken('r1', { ...bonus, assignmentId: 'A2' }), 'another assignment of the same worker and unit is another bonus');
+  assert.is.not(
+    reviewToken('r1', bonus),
+    reviewToken('r1', { ...bonus, assignmentId: 'A2' }),
+    'another assignment of the same worker and unit is another bonus',
+  );
 });
 
 const Review = suite('review actions');
 
 Review('when an action is checked then a rejection needs feedback and a bonus a positive amount and a reason', () => {
-  assert.throws(() => checkReviewAction({ kind: 'reject', feedback: '' }), (e: { code?: string }) => e.code === 'HST_ERR_MTURK_FEEDBACK_REQUIRED');
-  assert.throws(() => checkReviewAction({ kind: 'bonus', amountUsd: '0.00', reason: 'x' }), (e: { code?: string }) => e.code === 'HST_ERR_CONFIG_INVALID');
-  assert.throws(() => checkReviewAction({ kind: 'bonus', amountUsd: '0.10', reason: ' ' }), (e: { code?: string }) => e.code === 'HST_ERR_CONFIG_INVALID');
-  assert.throws(() => checkReviewAction({ kind: 'pay' } as never), (e: { code?: string }) => e.code === 'HST_ERR_CONFIG_INVALID');
-  assert.equal(checkReviewAction({ kind: 'bonus', amountUsd: '0.5', reason: 'x' }), { kind: 'bonus', amountUsd: '0.50', reason: 'x' });
+  assert.throws(
+    () => checkReviewAction({ kind: 'reject', feedback: '' }),
+    (e: { code?: string }) => e.code === 'HST_ERR_MTURK_FEEDBACK_REQUIRED',
+  );
+  assert.throws(
+    () => checkReviewAction({ kind: 'bonus', amountUsd: '0.00', reason: 'x' }),
+    (e: { code?: string }) => e.code === 'HST_ERR_CONFIG_INVALID',
+  );
+  assert.throws(
+    () => checkReviewAction({ kind: 'bonus', amountUsd: '0.10', reason: ' ' }),
+    (e: { code?: string }) => e.code === 'HST_ERR_CONFIG_INVALID',
+  );
+  assert.throws(
+    () => checkReviewAction({ kind: 'pay' } as never),
+    (e: { code?: string }) => e.code === 'HST_ERR_CONFIG_INVALID',
+  );
+  assert.equal(checkReviewAction({ kind: 'bonus', amountUsd: '0.5', reason: 'x' }), {
+    kind: 'bonus',
+    amountUsd: '0.50',
+    reason: 'x',
+  });
 });
 
 const Resume = suite('resume');
@@ -150,7 +189,12 @@ const intent = (over: Partial<IntentRecord>): IntentRecord => ({
   assignmentId: 'A1',
   hitId: null,
   amountUsd: null,
-  args: { requestId: 'approve@completed#0', commandId: 'r1/A1-W1/approveAssignment/approve@completed#0', feedback: null, overrideRejection: false },
+  args: {
+    requestId: 'approve@completed#0',
+    commandId: 'r1/A1-W1/approveAssignment/approve@completed#0',
+    feedback: null,
+    overrideRejection: false,
+  },
   attempts: 1,
   createdAt: 0,
   sentAt: 0,
@@ -173,8 +217,18 @@ Resume('when an intent is left unconfirmed then the command it was made for is r
     feedback: null,
     overrideRejection: false,
   });
-  assert.equal(commandOfIntent(intent({ kind: 'createHIT', agentId: null, args: { attempt: 2 } })), { kind: 'launchHIT', commandId: 'r1/r1.u0/launchHIT/2', runId: 'r1', unitId: 'r1.u0', attempt: 2 });
-  assert.is(commandOfIntent(intent({ kind: 'bonus', args: { compensation: true } })), undefined, 'a compensation is not an agent command');
+  assert.equal(commandOfIntent(intent({ kind: 'createHIT', agentId: null, args: { attempt: 2 } })), {
+    kind: 'launchHIT',
+    commandId: 'r1/r1.u0/launchHIT/2',
+    runId: 'r1',
+    unitId: 'r1.u0',
+    attempt: 2,
+  });
+  assert.is(
+    commandOfIntent(intent({ kind: 'bonus', args: { compensation: true } })),
+    undefined,
+    'a compensation is not an agent command',
+  );
 });
 
 Deadlines.run();

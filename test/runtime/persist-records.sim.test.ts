@@ -15,27 +15,36 @@ Records.before.each(async (ctx) => {
 
 Records.after.each(async (ctx) => {
   await ctx.world.close();
-  assert.equal(ctx.world.errors.map((e) => e.message), []);
+  assert.equal(
+    ctx.world.errors.map((e) => e.message),
+    [],
+  );
 });
 
-Records('when a worker arrives then the unit record names its agent and worker at once, and a restart leaves the unit records unwritten', async ({ world, runId }) => {
-  const worker = world.worker();
-  await worker.accept(world.hitTypeId(runId));
-  const registered = await worker.register();
-  assert.is(registered.status, 200, JSON.stringify(registered.json));
-  const store = world.runtime.store;
-  const agent = store.agents.get(worker.agentId!)!;
-  const unit = store.units.get(agent.unitId)!;
-  assert.equal([unit.agentId, unit.workerId], [agent.id, agent.workerId]);
-  await store.flush();
-  await world.restart();
-  await world.runtime.resume();
-  await world.runtime.whenIdle();
-  const after = world.runtime.store;
-  const unitWrites = (): number => Object.entries(after.stats().files).filter(([file]) => file.includes('/units-')).reduce((n, [, s]) => n + s.writes, 0);
-  await after.flush();
-  assert.is(unitWrites(), 0, 'the resume found every unit record as its actor says');
-  assert.equal(after.units.get(agent.unitId)!.agentId, agent.id);
-});
+Records(
+  'when a worker arrives then the unit record names its agent and worker at once, and a restart leaves the unit records unwritten',
+  async ({ world, runId }) => {
+    const worker = world.worker();
+    await worker.accept(world.hitTypeId(runId));
+    const registered = await worker.register();
+    assert.is(registered.status, 200, JSON.stringify(registered.json));
+    const store = world.runtime.store;
+    const agent = store.agents.get(worker.agentId!)!;
+    const unit = store.units.get(agent.unitId)!;
+    assert.equal([unit.agentId, unit.workerId], [agent.id, agent.workerId]);
+    await store.flush();
+    await world.restart();
+    await world.runtime.resume();
+    await world.runtime.whenIdle();
+    const after = world.runtime.store;
+    const unitWrites = (): number =>
+      Object.entries(after.stats().files)
+        .filter(([file]) => file.includes('/units-'))
+        .reduce((n, [, s]) => n + s.writes, 0);
+    await after.flush();
+    assert.is(unitWrites(), 0, 'the resume found every unit record as its actor says');
+    assert.equal(after.units.get(agent.unitId)!.agentId, agent.id);
+  },
+);
 
 Records.run();

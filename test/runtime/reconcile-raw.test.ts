@@ -11,7 +11,16 @@ import type { RunPort } from '../../src/runtime/run-port.js';
 
 const Raw = suite('performReconcile: raw MTurk answers');
 
-const COMMAND: ReconcileSubmissionCommand = { kind: 'reconcileSubmission', commandId: 'r1/u1/reconcileSubmission/H1', runId: 'r1', unitId: 'u1', hitId: 'H1', assignmentId: 'A1', agentId: 'A1-W1', attempt: 1 };
+const COMMAND: ReconcileSubmissionCommand = {
+  kind: 'reconcileSubmission',
+  commandId: 'r1/u1/reconcileSubmission/H1',
+  runId: 'r1',
+  unitId: 'u1',
+  hitId: 'H1',
+  assignmentId: 'A1',
+  agentId: 'A1-W1',
+  attempt: 1,
+};
 
 const answer = (fields: ReadonlyArray<readonly [string, string]>): string =>
   `<?xml version="1.0" encoding="UTF-8"?><QuestionFormAnswers xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd">${fields
@@ -23,13 +32,22 @@ async function reconcile(answerXml: string) {
   const stored = new Map<string, unknown>();
   const sent: Array<{ type: string }> = [];
   const drift: string[] = [];
-  const assignment: AssignmentInfo = { assignmentId: 'A1', workerId: 'W1', hitId: 'H1', assignmentStatus: 'Submitted', submitTimeMs: 5, answerXml };
+  const assignment: AssignmentInfo = {
+    assignmentId: 'A1',
+    workerId: 'W1',
+    hitId: 'H1',
+    assignmentStatus: 'Submitted',
+    submitTimeMs: 5,
+    answerXml,
+  };
   const run = {
     runId: 'r1',
     gateway: { listAssignmentsForHIT: async () => ({ status: 'ok', value: [assignment] }) },
     services: {
       clock: { now: () => 10 },
-      events: { emit: (type: string, e: { message: string }) => (type === 'drift.found' ? drift.push(e.message) : undefined) },
+      events: {
+        emit: (type: string, e: { message: string }) => (type === 'drift.found' ? drift.push(e.message) : undefined),
+      },
       store: {
         agents: {
           get: () => ({ id: 'A1-W1' }),
@@ -46,18 +64,36 @@ async function reconcile(answerXml: string) {
   return { result, data: stored.get('A1-W1'), sent: sent.map((e) => e.type), drift };
 }
 
-Raw('when the wrapper field is not JSON then the answer fields are stored raw and flagged, and the reconciliation succeeds', async () => {
-  const { result, data, sent, drift } = await reconcile(answer([[SUBMISSION_FIELD, '{"label": "ca'], ['comment', 'fine'], ['assignmentId', 'A1']]));
-  assert.is(result.status, 'ok');
-  assert.equal(sent, ['reconcile.succeeded']);
-  assert.ok(isRawAnswerSubmission(data));
-  assert.equal(data[RAW_ANSWER_KEY].fields, { [SUBMISSION_FIELD]: '{"label": "ca', comment: 'fine' }, 'MTurk’s reserved fields dropped');
-  assert.match(data[RAW_ANSWER_KEY].reason, /not valid JSON/);
-  assert.ok(drift.some((m) => m.includes(RAW_ANSWER_KEY)));
-});
+Raw(
+  'when the wrapper field is not JSON then the answer fields are stored raw and flagged, and the reconciliation succeeds',
+  async () => {
+    const { result, data, sent, drift } = await reconcile(
+      answer([
+        [SUBMISSION_FIELD, '{"label": "ca'],
+        ['comment', 'fine'],
+        ['assignmentId', 'A1'],
+      ]),
+    );
+    assert.is(result.status, 'ok');
+    assert.equal(sent, ['reconcile.succeeded']);
+    assert.ok(isRawAnswerSubmission(data));
+    assert.equal(
+      data[RAW_ANSWER_KEY].fields,
+      { [SUBMISSION_FIELD]: '{"label": "ca', comment: 'fine' },
+      'MTurk’s reserved fields dropped',
+    );
+    assert.match(data[RAW_ANSWER_KEY].reason, /not valid JSON/);
+    assert.ok(drift.some((m) => m.includes(RAW_ANSWER_KEY)));
+  },
+);
 
 Raw('when the wrapper field is posted twice then both values are kept raw', async () => {
-  const { data } = await reconcile(answer([[SUBMISSION_FIELD, '{"a":1}'], [SUBMISSION_FIELD, '{"a":2}']]));
+  const { data } = await reconcile(
+    answer([
+      [SUBMISSION_FIELD, '{"a":1}'],
+      [SUBMISSION_FIELD, '{"a":2}'],
+    ]),
+  );
   assert.ok(isRawAnswerSubmission(data));
   assert.equal(data[RAW_ANSWER_KEY].fields, { [SUBMISSION_FIELD]: ['{"a":1}', '{"a":2}'] });
 });

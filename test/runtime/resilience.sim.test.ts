@@ -23,11 +23,22 @@ async function completeRun(world: World, units: number): Promise<string> {
     assert.is((await w.register()).status, 200);
     await w.submit({ sentiment: 'positive', comment: `unit ${i}` });
   }
-  await world.drive(() => runtime.runInfo(runId).counts.completed === units, { label: 'completed', maxMs: 6 * 3_600_000 });
-  const approved = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }), { maxMs: 6 * 3_600_000 });
-  assert.ok(approved!.items.every((i) => i.outcome === 'done' || i.outcome === 'alreadyDone'), JSON.stringify(approved!.items));
+  await world.drive(() => runtime.runInfo(runId).counts.completed === units, {
+    label: 'completed',
+    maxMs: 6 * 3_600_000,
+  });
+  const approved = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }), {
+    maxMs: 6 * 3_600_000,
+  });
+  assert.ok(
+    approved!.items.every((i) => i.outcome === 'done' || i.outcome === 'alreadyDone'),
+    JSON.stringify(approved!.items),
+  );
   for (const agent of runtime.store.agents.ofRun(runId)) {
-    const bonus = await world.drive(runtime.review(runId, { agentId: agent.id }, { kind: 'bonus', amountUsd: '0.10', reason: 'Thanks' }), { maxMs: 6 * 3_600_000 });
+    const bonus = await world.drive(
+      runtime.review(runId, { agentId: agent.id }, { kind: 'bonus', amountUsd: '0.10', reason: 'Thanks' }),
+      { maxMs: 6 * 3_600_000 },
+    );
     assert.ok(['done', 'alreadyDone'].includes(bonus!.items[0]!.outcome), JSON.stringify(bonus!.items));
   }
   await world.drive(runtime.expireRun(runId), { label: 'done', maxMs: 6 * 3_600_000 });
@@ -43,11 +54,17 @@ function checkOnce(world: World, runId: string, units: number): void {
     perUnit.set(unit, (perUnit.get(unit) ?? 0) + 1);
   }
   assert.is(perUnit.size, units);
-  assert.ok([...perUnit.values()].every((n) => n === 1), `one HIT per unit: ${JSON.stringify([...perUnit])}`);
+  assert.ok(
+    [...perUnit.values()].every((n) => n === 1),
+    `one HIT per unit: ${JSON.stringify([...perUnit])}`,
+  );
   const bonuses = new Map<string, number>();
   for (const b of account.bonusPayments) bonuses.set(b.assignmentId, (bonuses.get(b.assignmentId) ?? 0) + 1);
   assert.is(bonuses.size, units);
-  assert.ok([...bonuses.values()].every((n) => n === 1), 'one bonus per assignment');
+  assert.ok(
+    [...bonuses.values()].every((n) => n === 1),
+    'one bonus per assignment',
+  );
   assert.ok(account.hits.every((h) => h.assignments.every((a) => a.status === 'Approved')));
   assert.is(world.runtime.store.outbox.unconfirmedIntents(runId).length, 0, 'every intent settled');
 }
@@ -57,7 +74,10 @@ Resilience('when MTurk throttles hard then every call still gets through, in ord
   const runId = await completeRun(world, 6);
   checkOnce(world, runId, 6);
   assert.ok(world.sim.stats().throttled > 0, 'the simulator did throttle');
-  assert.equal(world.errors.map((e) => e.message), []);
+  assert.equal(
+    world.errors.map((e) => e.message),
+    [],
+  );
 });
 
 Resilience('when MTurk faults and drops answers of calls it did then nothing is created or paid twice', async (ctx) => {
@@ -66,7 +86,10 @@ Resilience('when MTurk faults and drops answers of calls it did then nothing is 
   checkOnce(world, runId, 6);
   const stats = world.sim.stats();
   assert.ok(stats.faults > 0 && stats.dropped > 0, `faults ${stats.faults}, dropped ${stats.dropped}`);
-  assert.equal(world.errors.map((e) => e.message), []);
+  assert.equal(
+    world.errors.map((e) => e.message),
+    [],
+  );
 });
 
 Resilience('when the runtime closes mid-run then a new runtime resumes the run where it was', async (ctx) => {
@@ -97,7 +120,10 @@ Resilience('when the runtime closes mid-run then a new runtime resumes the run w
   assert.equal(runtime.store.agents.submission(a.agentId!), { sentiment: 'negative', comment: 'before restart' });
   assert.equal(runtime.store.agents.submission(b.agentId!), { sentiment: 'positive', comment: 'after restart' });
   assert.is(world.account().hits.length, 2, 'no HIT was created again');
-  assert.equal(world.errors.map((e) => e.message), []);
+  assert.equal(
+    world.errors.map((e) => e.message),
+    [],
+  );
 });
 
 Resilience.run();

@@ -32,13 +32,20 @@ async function registered(world: World, runId: string): Promise<SimWorker> {
 }
 
 /** W1 registered on the run's one HIT, then a forger registered an invented assignment on it. */
-async function displacedByForger(world: World, forgedAssignmentId: string): Promise<{ runId: string; w1: SimWorker; unitId: string; forger: SimWorker }> {
+async function displacedByForger(
+  world: World,
+  forgedAssignmentId: string,
+): Promise<{ runId: string; w1: SimWorker; unitId: string; forger: SimWorker }> {
   const runId = await launched(world, 1);
   const w1 = await registered(world, runId);
   const forger = world.worker();
   forger.hitId = w1.hitId;
   forger.assignmentId = forgedAssignmentId;
-  assert.is((await forger.register()).status, 200, 'a registration cannot be verified while the assignment is in progress');
+  assert.is(
+    (await forger.register()).status,
+    200,
+    'a registration cannot be verified while the assignment is in progress',
+  );
   return { runId, w1, unitId: w1.unitId!, forger };
 }
 
@@ -48,104 +55,165 @@ function assignmentsOnMTurk(world: World): Array<[string, string]> {
 }
 
 for (const ending of ['returns the HIT', 'lets the assignment lapse'] as const) {
-  Retake(`when W1 ${ending} and W2 takes the same HIT and registers before the next sync then W2 gets the unit at once and is paid on approve`, async ({ world }) => {
+  Retake(
+    `when W1 ${ending} and W2 takes the same HIT and registers before the next sync then W2 gets the unit at once and is paid on approve`,
+    async ({ world }) => {
+      const { runtime } = world;
+      const runId = await launched(world, 1);
+      const w1 = await registered(world, runId);
+      const unitId = w1.unitId!;
+      if (ending === 'returns the HIT') await w1.returnHIT();
+      else await w1.abandon();
+
+      const w2 = world.worker();
+      await w2.accept({ hitId: w1.hitId! });
+      const answer = await w2.register();
+      assert.is(answer.status, 200, `W2 is not locked out: ${JSON.stringify(answer.json)}`);
+      assert.is(w2.unitId, unitId, 'the same unit, free again the moment W1’s assignment ended');
+      assert.is(runtime.agentStatus(w1.agentId!), 'returned');
+      assert.is(runtime.agentStatus(w2.agentId!), 'in task');
+      assert.is(runtime.unitStatus(unitId), 'assigned');
+      assert.is(
+        runtime.store.hits.get(w1.hitId!)?.assignmentId,
+        w2.assignmentId,
+        'the store’s HIT pool names the new assignment',
+      );
+
+      await w2.submit({ sentiment: 'positive', comment: 'second worker' });
+      await world.drive(() => runtime.unitStatus(unitId) === 'completed', { label: 'completed' });
+      assert.equal(runtime.store.agents.submission(w2.agentId!), { sentiment: 'positive', comment: 'second worker' });
+      assert.is(runtime.store.agents.submission(w1.agentId!), undefined);
+      const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
+      assert.equal(
+        report!.items.map((i) => [i.workerId, i.outcome]),
+        [[w2.workerId, 'done']],
+      );
+      await world.drive(() => runtime.unitStatus(unitId) === 'accepted', { label: 'accepted' });
+      assert.equal(assignmentsOnMTurk(world), [
+        [w1.workerId, ending === 'returns the HIT' ? 'Returned' : 'Abandoned'],
+        [w2.workerId, 'Approved'],
+      ]);
+      assert.equal(
+        world.errors.map((e) => e.message),
+        [],
+      );
+    },
+  );
+}
+
+Retake(
+  'when the bound worker already stored a submission then another registration on the HIT is refused as before',
+  async ({ world }) => {
     const { runtime } = world;
     const runId = await launched(world, 1);
     const w1 = await registered(world, runId);
-    const unitId = w1.unitId!;
-    if (ending === 'returns the HIT') await w1.returnHIT();
-    else await w1.abandon();
+    assert.is((await w1.submitToServer({ sentiment: 'neutral', comment: 'mine' })).status, 200);
+    const forger = world.worker();
+    forger.hitId = w1.hitId;
+    forger.assignmentId = 'FORGEDASSIGNMENT000000000001';
+    const refused = await forger.register();
+    assert.is(refused.status, 403);
+    assert.is(refused.json.error.code, 'HST_ERR_SERVER_ASSIGNMENT_MISMATCH');
+    assert.is(runtime.agentStatus(w1.agentId!), 'completed');
+    assert.is(runtime.store.hits.get(w1.hitId!)?.assignmentId, w1.assignmentId);
+    assert.equal(
+      world.errors.map((e) => e.message),
+      [],
+    );
+  },
+);
 
-    const w2 = world.worker();
-    await w2.accept({ hitId: w1.hitId! });
-    const answer = await w2.register();
-    assert.is(answer.status, 200, `W2 is not locked out: ${JSON.stringify(answer.json)}`);
-    assert.is(w2.unitId, unitId, 'the same unit, free again the moment W1’s assignment ended');
+Retake(
+  'when a forged registration displaces W1 and W1 then submits on MTurk then W1’s data is stored once, the unit is W1’s and nothing is paid to the forger',
+  async ({ world }) => {
+    const { runtime } = world;
+    const { runId, w1, unitId, forger } = await displacedByForger(world, 'FORGEDASSIGNMENT000000000001');
     assert.is(runtime.agentStatus(w1.agentId!), 'returned');
-    assert.is(runtime.agentStatus(w2.agentId!), 'in task');
-    assert.is(runtime.unitStatus(unitId), 'assigned');
-    assert.is(runtime.store.hits.get(w1.hitId!)?.assignmentId, w2.assignmentId, 'the store’s HIT pool names the new assignment');
+    assert.is((await forger.submitToServer({ sentiment: 'negative', comment: 'forged' })).status, 200);
 
-    await w2.submit({ sentiment: 'positive', comment: 'second worker' });
-    await world.drive(() => runtime.unitStatus(unitId) === 'completed', { label: 'completed' });
-    assert.equal(runtime.store.agents.submission(w2.agentId!), { sentiment: 'positive', comment: 'second worker' });
-    assert.is(runtime.store.agents.submission(w1.agentId!), undefined);
-    const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
-    assert.equal(report!.items.map((i) => [i.workerId, i.outcome]), [[w2.workerId, 'done']]);
+    const drift: string[] = [];
+    runtime.events.on('drift.found', (e) => drift.push(e.kind));
+    // W1's page is still open: the task server keeps the data under W1's own agent, then it goes to MTurk.
+    await w1.submit({ sentiment: 'positive', comment: 'the real work' });
+    assert.is(
+      runtime.agentStatus(w1.agentId!),
+      'returned',
+      'kept, not yet reviewable: MTurk has not said whose submission it is',
+    );
+    await world.drive(
+      () => runtime.unitStatus(unitId) === 'completed' && runtime.agentStatus(w1.agentId!) === 'completed',
+      { label: 'MTurk decides' },
+    );
+
+    assert.equal(runtime.store.agents.submission(w1.agentId!), { sentiment: 'positive', comment: 'the real work' });
+    assert.equal(
+      runtime.store.agents.submission(forger.agentId!),
+      { sentiment: 'negative', comment: 'forged' },
+      'each submission stays under its own assignment and worker',
+    );
+    assert.is(runtime.store.units.require(unitId).agentId, w1.agentId, 'the unit holds the submission MTurk names');
+    assert.is(runtime.store.hits.get(w1.hitId!)?.assignmentId, w1.assignmentId);
+    assert.ok(drift.includes('bindingOverruled'), `drift: ${drift.join(', ')}`);
+    assert.not.ok(drift.includes('submissionMissing'), 'W1’s data was stored once, by the task server');
+
+    const moved: Array<string | null> = [];
+    runtime.events.on('money.moved', (e) => moved.push(e.assignmentId));
+    assert.is(
+      runtime.agentStatus(forger.agentId!),
+      'returned',
+      'MTurk listed another assignment as the HIT’s submission',
+    );
+    const approved = await world.drive(runtime.review(runId, { unitId }, { kind: 'approve' }));
+    assert.equal(
+      approved!.items.map((i) => [i.workerId, i.outcome]),
+      [
+        [w1.workerId, 'done'],
+        [forger.workerId, 'refused'],
+      ],
+    );
+    const bonus = await world.drive(
+      runtime.review(runId, { agentId: forger.agentId! }, { kind: 'bonus', amountUsd: '1.00', reason: 'forged' }),
+    );
+    assert.equal(
+      bonus!.items.map((i) => i.outcome),
+      ['refused'],
+      'no bonus on an assignment MTurk does not list',
+    );
     await world.drive(() => runtime.unitStatus(unitId) === 'accepted', { label: 'accepted' });
-    assert.equal(assignmentsOnMTurk(world), [
-      [w1.workerId, ending === 'returns the HIT' ? 'Returned' : 'Abandoned'],
-      [w2.workerId, 'Approved'],
-    ]);
-    assert.equal(world.errors.map((e) => e.message), []);
-  });
-}
+    assert.equal(moved, [w1.assignmentId]);
+    assert.equal(assignmentsOnMTurk(world), [[w1.workerId, 'Approved']]);
+    assert.equal(
+      world.errors.map((e) => e.message),
+      [],
+    );
+  },
+);
 
-Retake('when the bound worker already stored a submission then another registration on the HIT is refused as before', async ({ world }) => {
-  const { runtime } = world;
-  const runId = await launched(world, 1);
-  const w1 = await registered(world, runId);
-  assert.is((await w1.submitToServer({ sentiment: 'neutral', comment: 'mine' })).status, 200);
-  const forger = world.worker();
-  forger.hitId = w1.hitId;
-  forger.assignmentId = 'FORGEDASSIGNMENT000000000001';
-  const refused = await forger.register();
-  assert.is(refused.status, 403);
-  assert.is(refused.json.error.code, 'HST_ERR_SERVER_ASSIGNMENT_MISMATCH');
-  assert.is(runtime.agentStatus(w1.agentId!), 'completed');
-  assert.is(runtime.store.hits.get(w1.hitId!)?.assignmentId, w1.assignmentId);
-  assert.equal(world.errors.map((e) => e.message), []);
-});
-
-Retake('when a forged registration displaces W1 and W1 then submits on MTurk then W1’s data is stored once, the unit is W1’s and nothing is paid to the forger', async ({ world }) => {
-  const { runtime } = world;
-  const { runId, w1, unitId, forger } = await displacedByForger(world, 'FORGEDASSIGNMENT000000000001');
-  assert.is(runtime.agentStatus(w1.agentId!), 'returned');
-  assert.is((await forger.submitToServer({ sentiment: 'negative', comment: 'forged' })).status, 200);
-
-  const drift: string[] = [];
-  runtime.events.on('drift.found', (e) => drift.push(e.kind));
-  // W1's page is still open: the task server keeps the data under W1's own agent, then it goes to MTurk.
-  await w1.submit({ sentiment: 'positive', comment: 'the real work' });
-  assert.is(runtime.agentStatus(w1.agentId!), 'returned', 'kept, not yet reviewable: MTurk has not said whose submission it is');
-  await world.drive(() => runtime.unitStatus(unitId) === 'completed' && runtime.agentStatus(w1.agentId!) === 'completed', { label: 'MTurk decides' });
-
-  assert.equal(runtime.store.agents.submission(w1.agentId!), { sentiment: 'positive', comment: 'the real work' });
-  assert.equal(runtime.store.agents.submission(forger.agentId!), { sentiment: 'negative', comment: 'forged' }, 'each submission stays under its own assignment and worker');
-  assert.is(runtime.store.units.require(unitId).agentId, w1.agentId, 'the unit holds the submission MTurk names');
-  assert.is(runtime.store.hits.get(w1.hitId!)?.assignmentId, w1.assignmentId);
-  assert.ok(drift.includes('bindingOverruled'), `drift: ${drift.join(', ')}`);
-  assert.not.ok(drift.includes('submissionMissing'), 'W1’s data was stored once, by the task server');
-
-  const moved: Array<string | null> = [];
-  runtime.events.on('money.moved', (e) => moved.push(e.assignmentId));
-  assert.is(runtime.agentStatus(forger.agentId!), 'returned', 'MTurk listed another assignment as the HIT’s submission');
-  const approved = await world.drive(runtime.review(runId, { unitId }, { kind: 'approve' }));
-  assert.equal(approved!.items.map((i) => [i.workerId, i.outcome]), [[w1.workerId, 'done'], [forger.workerId, 'refused']]);
-  const bonus = await world.drive(runtime.review(runId, { agentId: forger.agentId! }, { kind: 'bonus', amountUsd: '1.00', reason: 'forged' }));
-  assert.equal(bonus!.items.map((i) => i.outcome), ['refused'], 'no bonus on an assignment MTurk does not list');
-  await world.drive(() => runtime.unitStatus(unitId) === 'accepted', { label: 'accepted' });
-  assert.equal(moved, [w1.assignmentId]);
-  assert.equal(assignmentsOnMTurk(world), [[w1.workerId, 'Approved']]);
-  assert.equal(world.errors.map((e) => e.message), []);
-});
-
-Retake('when a forged registration displaces W1 and W1 submits only on MTurk then reconciliation stores W1’s data once under W1', async ({ world }) => {
-  const { runtime } = world;
-  const { runId, w1, unitId, forger } = await displacedByForger(world, 'FORGEDASSIGNMENT000000000002');
-  const drift: string[] = [];
-  runtime.events.on('drift.found', (e) => drift.push(e.kind));
-  await w1.submitToMTurk({ sentiment: 'neutral', comment: 'straight to MTurk' });
-  await world.drive(() => runtime.agentStatus(w1.agentId!) === 'completed', { label: 'reconciled' });
-  assert.equal(runtime.store.agents.submission(w1.agentId!), { sentiment: 'neutral', comment: 'straight to MTurk' });
-  assert.is(runtime.store.agents.submission(forger.agentId!), undefined);
-  assert.is(runtime.agentStatus(forger.agentId!), 'returned');
-  assert.equal(drift.filter((k) => k === 'submissionMissing').length, 1, 'stored once');
-  const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
-  assert.equal(report!.items.map((i) => [i.workerId, i.outcome]), [[w1.workerId, 'done']]);
-  await world.drive(() => runtime.unitStatus(unitId) === 'accepted', { label: 'accepted' });
-  assert.equal(assignmentsOnMTurk(world), [[w1.workerId, 'Approved']]);
-  assert.equal(world.errors.map((e) => e.message), []);
-});
+Retake(
+  'when a forged registration displaces W1 and W1 submits only on MTurk then reconciliation stores W1’s data once under W1',
+  async ({ world }) => {
+    const { runtime } = world;
+    const { runId, w1, unitId, forger } = await displacedByForger(world, 'FORGEDASSIGNMENT000000000002');
+    const drift: string[] = [];
+    runtime.events.on('drift.found', (e) => drift.push(e.kind));
+    await w1.submitToMTurk({ sentiment: 'neutral', comment: 'straight to MTurk' });
+    await world.drive(() => runtime.agentStatus(w1.agentId!) === 'completed', { label: 'reconciled' });
+    assert.equal(runtime.store.agents.submission(w1.agentId!), { sentiment: 'neutral', comment: 'straight to MTurk' });
+    assert.is(runtime.store.agents.submission(forger.agentId!), undefined);
+    assert.is(runtime.agentStatus(forger.agentId!), 'returned');
+    assert.equal(drift.filter((k) => k === 'submissionMissing').length, 1, 'stored once');
+    const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
+    assert.equal(
+      report!.items.map((i) => [i.workerId, i.outcome]),
+      [[w1.workerId, 'done']],
+    );
+    await world.drive(() => runtime.unitStatus(unitId) === 'accepted', { label: 'accepted' });
+    assert.equal(assignmentsOnMTurk(world), [[w1.workerId, 'Approved']]);
+    assert.equal(
+      world.errors.map((e) => e.message),
+      [],
+    );
+  },
+);
 
 Retake.run();

@@ -47,36 +47,45 @@ async function assignedWorker(world: World) {
   return { runId, w };
 }
 
-Return('when a worker returns the HIT then one sync cycle and its confirmHIT put the unit back in the pool', async (ctx) => {
-  const { world } = ctx;
-  const { runtime } = world;
-  const { runId, w } = await assignedWorker(world);
-  await w.returnHIT();
-  const before = ctx.getHITCalls;
-  const report = await world.drive(runtime.syncNow(runId));
-  assert.is(report!.observed, 1);
-  await world.drive(() => runtime.unitStatus(w.unitId!) === 'launched', { label: 'return confirmed', maxMs: 1 });
-  assert.is(ctx.getHITCalls - before, 1, 'one GetHIT, the confirmHIT');
-  assert.is(runtime.agentStatus(w.agentId!), 'returned');
-  assert.equal(world.errors.map((e) => e.message), []);
-});
+Return(
+  'when a worker returns the HIT then one sync cycle and its confirmHIT put the unit back in the pool',
+  async (ctx) => {
+    const { world } = ctx;
+    const { runtime } = world;
+    const { runId, w } = await assignedWorker(world);
+    await w.returnHIT();
+    const before = ctx.getHITCalls;
+    const report = await world.drive(runtime.syncNow(runId));
+    assert.is(report!.observed, 1);
+    await world.drive(() => runtime.unitStatus(w.unitId!) === 'launched', { label: 'return confirmed', maxMs: 1 });
+    assert.is(ctx.getHITCalls - before, 1, 'one GetHIT, the confirmHIT');
+    assert.is(runtime.agentStatus(w.agentId!), 'returned');
+    assert.equal(
+      world.errors.map((e) => e.message),
+      [],
+    );
+  },
+);
 
-Return('when the confirmHIT cannot reach MTurk then the next cycle’s unchanged Assignable sighting confirms the return', async (ctx) => {
-  const { world } = ctx;
-  const { runtime } = world;
-  const { runId, w } = await assignedWorker(world);
-  await w.returnHIT();
-  ctx.dropGetHIT = true;
-  await world.drive(runtime.syncNow(runId));
-  assert.ok(ctx.getHITCalls > 0, 'the confirmHIT was tried');
-  assert.is(runtime.unitStatus(w.unitId!), 'assigned', 'without a confirmation the return stays tentative');
-  await world.advance(1_000);
-  const second = await world.drive(runtime.syncNow(runId));
-  assert.is(second!.observed, 1, 'the unchanged sighting is sent again to the waiting unit');
-  await world.drive(() => runtime.unitStatus(w.unitId!) === 'launched', { label: 'return confirmed', maxMs: 1 });
-  assert.is(runtime.agentStatus(w.agentId!), 'returned');
-  const quiet = await world.drive(runtime.syncNow(runId));
-  assert.is(quiet!.observed, 0, 'once the unit is back in the pool nothing is sent again');
-});
+Return(
+  'when the confirmHIT cannot reach MTurk then the next cycle’s unchanged Assignable sighting confirms the return',
+  async (ctx) => {
+    const { world } = ctx;
+    const { runtime } = world;
+    const { runId, w } = await assignedWorker(world);
+    await w.returnHIT();
+    ctx.dropGetHIT = true;
+    await world.drive(runtime.syncNow(runId));
+    assert.ok(ctx.getHITCalls > 0, 'the confirmHIT was tried');
+    assert.is(runtime.unitStatus(w.unitId!), 'assigned', 'without a confirmation the return stays tentative');
+    await world.advance(1_000);
+    const second = await world.drive(runtime.syncNow(runId));
+    assert.is(second!.observed, 1, 'the unchanged sighting is sent again to the waiting unit');
+    await world.drive(() => runtime.unitStatus(w.unitId!) === 'launched', { label: 'return confirmed', maxMs: 1 });
+    assert.is(runtime.agentStatus(w.agentId!), 'returned');
+    const quiet = await world.drive(runtime.syncNow(runId));
+    assert.is(quiet!.observed, 0, 'once the unit is back in the pool nothing is sent again');
+  },
+);
 
 Return.run();

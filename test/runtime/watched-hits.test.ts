@@ -13,7 +13,12 @@ const Watched = suite('WatchedHits');
 type Tables = Pick<TaskRunContext, 'hits' | 'units'>;
 const asContext = (t: Tables): TaskRunContext => t as TaskRunContext;
 
-const TERMINAL: readonly string[] = [AssignmentState.accepted, AssignmentState.expired, AssignmentState.softRejected, AssignmentState.rejected];
+const TERMINAL: readonly string[] = [
+  AssignmentState.accepted,
+  AssignmentState.expired,
+  AssignmentState.softRejected,
+  AssignmentState.rejected,
+];
 
 function fromScratch(t: Tables): WatchedHit[] {
   const out: WatchedHit[] = [];
@@ -40,8 +45,17 @@ function random(seed: number): () => number {
 
 function tables(units: number): Tables {
   return {
-    units: setManyIn<UnitEntry>({}, Array.from({ length: units }, (_, i) => [`u${i}`, { status: AssignmentState.launched }] as const)),
-    hits: setManyIn<HitRecord>({}, Array.from({ length: units }, (_, i) => [`H${i}`, { unitId: null, assignmentId: null, createdBy: `u${i}` }] as const)),
+    units: setManyIn<UnitEntry>(
+      {},
+      Array.from({ length: units }, (_, i) => [`u${i}`, { status: AssignmentState.launched }] as const),
+    ),
+    hits: setManyIn<HitRecord>(
+      {},
+      Array.from(
+        { length: units },
+        (_, i) => [`H${i}`, { unitId: null, assignmentId: null, createdBy: `u${i}` }] as const,
+      ),
+    ),
   };
 }
 
@@ -58,23 +72,40 @@ Watched('when units and HITs change at random then the watched HITs always equal
       t = { ...t, units: setIn(t.units, `u${i}`, { status: statuses[Math.floor(next() * statuses.length)]! }) };
     } else if (roll < 0.7) {
       const bound = next() < 0.7;
-      t = { ...t, hits: setIn(t.hits, `H${i}`, { unitId: bound ? `u${Math.floor(next() * 300)}` : null, assignmentId: bound ? `A${step}` : null, createdBy: `u${i}` }) };
+      t = {
+        ...t,
+        hits: setIn(t.hits, `H${i}`, {
+          unitId: bound ? `u${Math.floor(next() * 300)}` : null,
+          assignmentId: bound ? `A${step}` : null,
+          createdBy: `u${i}`,
+        }),
+      };
     } else if (roll < 0.8) {
       t = { ...t, hits: setIn(t.hits, `H${300 + step}`, { unitId: null, assignmentId: null, createdBy: `u${i}` }) };
     } else if (roll < 0.9) {
       // An entry copied without change: a new object with the same content.
       t = { ...t, units: setIn(t.units, `u${i}`, { ...getIn(t.units, `u${i}`)! }) };
     }
-    if (step % 3 === 0) assert.equal(byId(watched.update(asContext(t)).values()), byId(fromScratch(t)), `after step ${step}`);
+    if (step % 3 === 0)
+      assert.equal(byId(watched.update(asContext(t)).values()), byId(fromScratch(t)), `after step ${step}`);
   }
   assert.equal(byId(watched.update(asContext(t)).values()), byId(fromScratch(t)));
 });
 
 Watched('when a unit finishes then its HIT is no longer watched, and a pool HIT stays watched', () => {
   let t = tables(3);
-  t = { ...t, hits: setIn(t.hits, 'H1', { unitId: 'u1', assignmentId: 'A1', createdBy: 'u1' }), units: setIn(t.units, 'u1', { status: AssignmentState.assigned }) };
+  t = {
+    ...t,
+    hits: setIn(t.hits, 'H1', { unitId: 'u1', assignmentId: 'A1', createdBy: 'u1' }),
+    units: setIn(t.units, 'u1', { status: AssignmentState.assigned }),
+  };
   const watched = new WatchedHits();
-  assert.equal(watched.update(asContext(t)).get('H1'), { hitId: 'H1', unitId: 'u1', assignmentId: 'A1', unitStatus: 'assigned' });
+  assert.equal(watched.update(asContext(t)).get('H1'), {
+    hitId: 'H1',
+    unitId: 'u1',
+    assignmentId: 'A1',
+    unitStatus: 'assigned',
+  });
   t = { ...t, units: setIn(t.units, 'u1', { status: AssignmentState.accepted }) };
   const after = watched.update(asContext(t));
   assert.is(after.get('H1'), undefined);

@@ -9,20 +9,24 @@ const BrowserSupport = suite('test support browser');
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 BrowserSupport('when the browser flags are listed then they keep it offline and quiet', () => {
-  assert.equal([...CHROMIUM_ARGS], [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ]);
+  assert.equal(
+    [...CHROMIUM_ARGS],
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  );
 });
 
 BrowserSupport('when the configured Chromium is missing then launching fails saying exactly what to install', () => {
-  const script = "import('./test/support/browser.ts').then((m) => m.launchChromium()).then(() => console.log('launched'), (e) => console.log(e.message))";
+  const script =
+    "import('./test/support/browser.ts').then((m) => m.launchChromium()).then(() => console.log('launched'), (e) => console.log(e.message))";
   const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
     cwd: root,
     env: { ...process.env, HITSTATE_CHROMIUM: '/nonexistent/chromium' },

@@ -25,7 +25,11 @@ export async function fixture(target: Target, options: Partial<TaskServerOptions
         { unitId: 'unit-1', task: { text: 'The soup was <b>cold</b>.' } },
         { unitId: 'unit-2', task: { text: 'A fine day.' } },
       ],
-      preview: { title: 'Label a sentence', description: 'Say whether a sentence is positive.', data: { text: 'An example.' } },
+      preview: {
+        title: 'Label a sentence',
+        description: 'Say whether a sentence is positive.',
+        data: { text: 'An example.' },
+      },
     },
   ]);
   const clock = new VirtualClock();
@@ -33,7 +37,8 @@ export async function fixture(target: Target, options: Partial<TaskServerOptions
   const tasks = createTaskServer(backend, {
     secret: SECRET,
     clock,
-    taskPage: ({ registration }) => html`<h1>Unit ${registration.unitId}</h1><p id="text">${(registration.task as { text: string }).text}</p>`.value,
+    taskPage: ({ registration }) =>
+      html`<h1>Unit ${registration.unitId}</h1><p id="text">${(registration.task as { text: string }).text}</p>`.value,
     assetsDir: labelTask.serverOptions.assetsDir,
     onError: (err) => errors.push(err),
     ...options,

@@ -88,7 +88,8 @@ export async function request(url: string, init: RequestInit = {}): Promise<Answ
 /** A client of the wrapper's JSON API, as the browser uses it. */
 export function client(origin: string, prefix = '/hitstate') {
   const api = `${origin}${prefix}/api`;
-  const auth = (token: string | undefined): Record<string, string> => (token === undefined ? {} : { Authorization: `Bearer ${token}` });
+  const auth = (token: string | undefined): Record<string, string> =>
+    token === undefined ? {} : { Authorization: `Bearer ${token}` };
   const json = (body: unknown): RequestInit => ({
     body: JSON.stringify(body),
     headers: { 'Content-Type': 'application/json' },
@@ -115,7 +116,8 @@ export function client(origin: string, prefix = '/hitstate') {
       }),
     status: (agentId: string, token: string | undefined) =>
       request(`${api}/agents/${encodeURIComponent(agentId)}`, { headers: auth(token) }),
-    preview: (hitId?: string) => request(`${api}/preview${hitId === undefined ? '' : `?hitId=${encodeURIComponent(hitId)}`}`),
+    preview: (hitId?: string) =>
+      request(`${api}/preview${hitId === undefined ? '' : `?hitId=${encodeURIComponent(hitId)}`}`),
     taskPage: (params: Record<string, string>, accept = 'text/html') =>
       request(`${origin}${prefix}/task?${new URLSearchParams(params)}`, { headers: { Accept: accept } }),
   };

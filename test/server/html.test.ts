@@ -24,7 +24,10 @@ Html('when a page has a head then the tag goes first inside it, not into a heade
 });
 
 Html('when a page has html but no head then a head with the tag is added', () => {
-  assert.is(injectIntoHead('<html lang="en"><body>b</body></html>', TAG, 'x'), `<html lang="en"><head>${TAG}</head><body>b</body></html>`);
+  assert.is(
+    injectIntoHead('<html lang="en"><body>b</body></html>', TAG, 'x'),
+    `<html lang="en"><head>${TAG}</head><body>b</body></html>`,
+  );
 });
 
 Html('when a page is a fragment then it is wrapped in a document with an escaped title', () => {

@@ -3,7 +3,13 @@
 // observe that the server answers a submit only after the data is stored.
 import type { AgentState, AssignmentState } from '../../machines/states.js';
 import { HitstateError } from '../../src/errors.js';
-import type { AgentRegistration, AgentView, PreviewInfo, TaskServerBackend, WorkerArrival } from '../../src/server/backend.js';
+import type {
+  AgentRegistration,
+  AgentView,
+  PreviewInfo,
+  TaskServerBackend,
+  WorkerArrival,
+} from '../../src/server/backend.js';
 
 export interface MemoryRun {
   readonly runId: string;
@@ -61,7 +67,8 @@ export class MemoryBackend implements TaskServerBackend {
 
   addRun(run: MemoryRun): void {
     this.#runs.set(run.runId, run);
-    for (const u of run.units) this.units.set(u.unitId, { unitId: u.unitId, runId: run.runId, task: u.task, status: 'launched' });
+    for (const u of run.units)
+      this.units.set(u.unitId, { unitId: u.unitId, runId: run.runId, task: u.task, status: 'launched' });
   }
 
   get pendingWrites(): number {
@@ -124,7 +131,9 @@ export class MemoryBackend implements TaskServerBackend {
     this.calls.push({ method: 'registerAgent', arg: arrival });
     const run = [...this.#runs.values()].find((r) => r.hitIds.includes(arrival.hitId));
     if (!run) {
-      throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_MISMATCH', `HIT ${arrival.hitId} belongs to no run`, { hitId: arrival.hitId });
+      throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_MISMATCH', `HIT ${arrival.hitId} belongs to no run`, {
+        hitId: arrival.hitId,
+      });
     }
     const existing = [...this.agents.values()].find((a) => a.assignmentId === arrival.assignmentId);
     if (existing) {
@@ -142,14 +151,22 @@ export class MemoryBackend implements TaskServerBackend {
     }
     const holder = [...this.agents.values()].find((a) => a.hitId === arrival.hitId && HOLDING.includes(a.status));
     if (holder) {
-      throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_MISMATCH', `HIT ${arrival.hitId} is held by worker ${holder.workerId}`, {
-        hitId: arrival.hitId,
-      });
+      throw new HitstateError(
+        'HST_ERR_SERVER_ASSIGNMENT_MISMATCH',
+        `HIT ${arrival.hitId} is held by worker ${holder.workerId}`,
+        {
+          hitId: arrival.hitId,
+        },
+      );
     }
     const unit = [...this.units.values()].find((u) => u.runId === run.runId && u.status === 'launched');
-    if (!unit) throw new HitstateError('HST_ERR_NO_UNIT_AVAILABLE', `run ${run.runId} has no launched unit left`, { runId: run.runId });
+    if (!unit)
+      throw new HitstateError('HST_ERR_NO_UNIT_AVAILABLE', `run ${run.runId} has no launched unit left`, {
+        runId: run.runId,
+      });
     const agent: MemoryAgent = {
-      agentId: this.agentIds === 'derived' ? `${arrival.assignmentId}-${arrival.workerId}` : `agent-${this.#nextAgent++}`,
+      agentId:
+        this.agentIds === 'derived' ? `${arrival.assignmentId}-${arrival.workerId}` : `agent-${this.#nextAgent++}`,
       runId: run.runId,
       unitId: unit.unitId,
       ...arrival,
@@ -173,9 +190,13 @@ export class MemoryBackend implements TaskServerBackend {
       throw new HitstateError('HST_ERR_SERVER_ALREADY_SUBMITTED', `agent ${agentId} already submitted`, { agentId });
     }
     if (!HOLDING.includes(agent.status)) {
-      throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_MISMATCH', `agent ${agentId} no longer holds its assignment (${agent.status})`, {
-        agentId,
-      });
+      throw new HitstateError(
+        'HST_ERR_SERVER_ASSIGNMENT_MISMATCH',
+        `agent ${agentId} no longer holds its assignment (${agent.status})`,
+        {
+          agentId,
+        },
+      );
     }
     agent.submitting = true;
     this.log.push(`write-pending ${agentId}`);

@@ -22,8 +22,22 @@ function problems(options: unknown): HitstateError {
 Options('when options are omitted then the documented defaults apply and the result is frozen', () => {
   const r = resolveTaskServerOptions({ taskPage: '<p>x</p>', secret: SECRET });
   assert.equal(
-    { prefix: r.prefix, maxBodyBytes: r.maxBodyBytes, tokenTtlSec: r.tokenTtlSec, heartbeatIntervalSec: r.heartbeatIntervalSec, title: r.title, csp: r.contentSecurityPolicy },
-    { prefix: '/hitstate', maxBodyBytes: 262_144, tokenTtlSec: 86_400, heartbeatIntervalSec: 20, title: 'Task', csp: "base-uri 'self'; object-src 'none'" },
+    {
+      prefix: r.prefix,
+      maxBodyBytes: r.maxBodyBytes,
+      tokenTtlSec: r.tokenTtlSec,
+      heartbeatIntervalSec: r.heartbeatIntervalSec,
+      title: r.title,
+      csp: r.contentSecurityPolicy,
+    },
+    {
+      prefix: '/hitstate',
+      maxBodyBytes: 262_144,
+      tokenTtlSec: 86_400,
+      heartbeatIntervalSec: 20,
+      title: 'Task',
+      csp: "base-uri 'self'; object-src 'none'",
+    },
   );
   assert.ok(Object.isFrozen(r));
 });
@@ -47,14 +61,27 @@ Options('when several options are invalid then one error lists every problem wit
   });
   assert.equal(
     err.details.problems?.map((p) => p.field),
-    ['taskPage', 'previewPage', 'prefix', 'secret', 'assetsDir', 'maxBodyBytes', 'tokenTtlSec', 'heartbeatIntervalSec', 'contentSecurityPolicy'],
+    [
+      'taskPage',
+      'previewPage',
+      'prefix',
+      'secret',
+      'assetsDir',
+      'maxBodyBytes',
+      'tokenTtlSec',
+      'heartbeatIntervalSec',
+      'contentSecurityPolicy',
+    ],
   );
   assert.match(err.message, /secret must be at least 32 bytes/);
   assert.match(err.message, /taskPage file \/nonexistent\/task\.html does not exist/);
 });
 
 Options('when taskPage is missing then the error names it', () => {
-  assert.equal(problems({ secret: SECRET }).details.problems?.map((p) => p.field), ['taskPage']);
+  assert.equal(
+    problems({ secret: SECRET }).details.problems?.map((p) => p.field),
+    ['taskPage'],
+  );
 });
 
 Options('when no secret is given then a random one is used and a process warning says so', async () => {

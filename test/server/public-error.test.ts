@@ -6,7 +6,11 @@ import { publicError } from '../../src/server/http-io.js';
 const PublicError = suite('server/http-io publicError');
 
 PublicError('when the store refuses a worker submission as not storable then the browser gets a 400, not a 500', () => {
-  const err = new HitstateError('HST_ERR_STORE_INVALID_RECORD', 'submission of agent A-B nests deeper than 256 levels', { field: 'submission' });
+  const err = new HitstateError(
+    'HST_ERR_STORE_INVALID_RECORD',
+    'submission of agent A-B nests deeper than 256 levels',
+    { field: 'submission' },
+  );
   const { status, body, expected } = publicError(err, 'backend');
   assert.is(status, 400);
   assert.is(body.error.code, 'HST_ERR_STORE_INVALID_RECORD');

@@ -16,16 +16,26 @@ function routesSuite(target: Target): void {
   });
   const t = (name: string, fn: (f: Fixture) => Promise<void>) => Routes(`${name} [${target}]`, (ctx) => fn(ctx.f));
 
-  t('when MTurk previews the task page (ASSIGNMENT_ID_NOT_AVAILABLE) then the preview shows and nothing is registered', async (f) => {
-    const page = await f.api.taskPage({ assignmentId: 'ASSIGNMENT_ID_NOT_AVAILABLE', hitId: 'HIT0001', turkSubmitTo: 'https://www.mturk.com' });
-    assert.is(page.status, 200);
-    assert.match(page.headers.get('content-type')!, /^text\/html; charset=utf-8/);
-    assert.match(page.text, /<h1>Label a sentence<\/h1>/);
-    assert.match(page.text, /<script src="\/hitstate\/wrapper\.js" data-hitstate-api="\/hitstate\/api"><\/script>/);
-    assert.match(page.headers.get('content-security-policy')!, /default-src 'none'/);
-    assert.equal(f.backend.calls.map((c) => c.method), ['preview']);
-    assert.is(f.backend.agents.size, 0);
-  });
+  t(
+    'when MTurk previews the task page (ASSIGNMENT_ID_NOT_AVAILABLE) then the preview shows and nothing is registered',
+    async (f) => {
+      const page = await f.api.taskPage({
+        assignmentId: 'ASSIGNMENT_ID_NOT_AVAILABLE',
+        hitId: 'HIT0001',
+        turkSubmitTo: 'https://www.mturk.com',
+      });
+      assert.is(page.status, 200);
+      assert.match(page.headers.get('content-type')!, /^text\/html; charset=utf-8/);
+      assert.match(page.text, /<h1>Label a sentence<\/h1>/);
+      assert.match(page.text, /<script src="\/hitstate\/wrapper\.js" data-hitstate-api="\/hitstate\/api"><\/script>/);
+      assert.match(page.headers.get('content-security-policy')!, /default-src 'none'/);
+      assert.equal(
+        f.backend.calls.map((c) => c.method),
+        ['preview'],
+      );
+      assert.is(f.backend.agents.size, 0);
+    },
+  );
 
   t('when the task page has an assignment but no workerId then it is treated as a preview', async (f) => {
     const page = await f.api.taskPage({ assignmentId: 'ASG0001', hitId: 'HIT0001' });
@@ -34,51 +44,76 @@ function routesSuite(target: Target): void {
     assert.is(f.backend.agents.size, 0);
   });
 
-  t('when an accepted worker opens the task page then it registers and serves the page with the wrapper first in head', async (f) => {
-    const page = await f.api.taskPage({ ...ARRIVAL, turkSubmitTo: 'https://www.mturk.com' });
-    assert.is(page.status, 200);
-    assert.match(page.text, /^<!doctype html><html lang="en"><head><script src="\/hitstate\/wrapper\.js"/);
-    assert.match(page.text, /<h1>Unit unit-1<\/h1>/);
-    // The unit's text is escaped by the page function's html tag.
-    assert.match(page.text, /The soup was &lt;b&gt;cold&lt;\/b&gt;\./);
-    assert.is(page.headers.get('content-security-policy'), "base-uri 'self'; object-src 'none'");
-    assert.is(page.headers.get('cache-control'), 'no-store');
-    assert.is(page.headers.get('referrer-policy'), 'strict-origin-when-cross-origin');
-    assert.is(f.backend.agents.get('agent-1')?.workerId, 'WORKERA');
-  });
+  t(
+    'when an accepted worker opens the task page then it registers and serves the page with the wrapper first in head',
+    async (f) => {
+      const page = await f.api.taskPage({ ...ARRIVAL, turkSubmitTo: 'https://www.mturk.com' });
+      assert.is(page.status, 200);
+      assert.match(page.text, /^<!doctype html><html lang="en"><head><script src="\/hitstate\/wrapper\.js"/);
+      assert.match(page.text, /<h1>Unit unit-1<\/h1>/);
+      // The unit's text is escaped by the page function's html tag.
+      assert.match(page.text, /The soup was &lt;b&gt;cold&lt;\/b&gt;\./);
+      assert.is(page.headers.get('content-security-policy'), "base-uri 'self'; object-src 'none'");
+      assert.is(page.headers.get('cache-control'), 'no-store');
+      assert.is(page.headers.get('referrer-policy'), 'strict-origin-when-cross-origin');
+      assert.is(f.backend.agents.get('agent-1')?.workerId, 'WORKERA');
+    },
+  );
 
-  t('when the wrapper script is fetched then it is JavaScript with nosniff, cache headers and an ETag that revalidates', async (f) => {
-    const first = await request(`${f.running.origin}/hitstate/wrapper.js`);
-    assert.is(first.status, 200);
-    assert.is(first.headers.get('content-type'), 'text/javascript; charset=utf-8');
-    assert.is(first.headers.get('x-content-type-options'), 'nosniff');
-    assert.is(first.headers.get('cache-control'), 'public, max-age=300, must-revalidate');
-    assert.match(first.text, /window\.hitstate = Object\.freeze/);
-    const again = await request(`${f.running.origin}/hitstate/wrapper.js`, { headers: { 'If-None-Match': first.headers.get('etag')! } });
-    assert.is(again.status, 304);
-    assert.is(again.text, '');
-  });
+  t(
+    'when the wrapper script is fetched then it is JavaScript with nosniff, cache headers and an ETag that revalidates',
+    async (f) => {
+      const first = await request(`${f.running.origin}/hitstate/wrapper.js`);
+      assert.is(first.status, 200);
+      assert.is(first.headers.get('content-type'), 'text/javascript; charset=utf-8');
+      assert.is(first.headers.get('x-content-type-options'), 'nosniff');
+      assert.is(first.headers.get('cache-control'), 'public, max-age=300, must-revalidate');
+      assert.match(first.text, /window\.hitstate = Object\.freeze/);
+      const again = await request(`${f.running.origin}/hitstate/wrapper.js`, {
+        headers: { 'If-None-Match': first.headers.get('etag')! },
+      });
+      assert.is(again.status, 304);
+      assert.is(again.text, '');
+    },
+  );
 
-  t('when a worker registers then the answer has the agent, the task data and a token, and again the same agent', async (f) => {
-    const first = await f.api.register(ARRIVAL);
-    assert.is(first.status, 200);
-    assert.equal(
-      Object.keys(first.json).sort(),
-      ['agentId', 'heartbeatIntervalSec', 'status', 'submitted', 'task', 'token', 'tokenExpiresAt', 'unitId'],
-    );
-    assert.equal({ agentId: first.json.agentId, unitId: first.json.unitId, status: first.json.status, submitted: first.json.submitted }, {
-      agentId: 'agent-1',
-      unitId: 'unit-1',
-      status: 'in task',
-      submitted: false,
-    });
-    assert.equal(first.json.task, { text: 'The soup was <b>cold</b>.' });
-    assert.is(first.json.tokenExpiresAt, new Date(f.clock.now() + 86_400_000).toISOString());
-    assert.is(first.json.heartbeatIntervalSec, 20);
-    const reload = await f.api.register(ARRIVAL);
-    assert.is(reload.json.agentId, 'agent-1');
-    assert.is(f.backend.agents.size, 1);
-  });
+  t(
+    'when a worker registers then the answer has the agent, the task data and a token, and again the same agent',
+    async (f) => {
+      const first = await f.api.register(ARRIVAL);
+      assert.is(first.status, 200);
+      assert.equal(Object.keys(first.json).sort(), [
+        'agentId',
+        'heartbeatIntervalSec',
+        'status',
+        'submitted',
+        'task',
+        'token',
+        'tokenExpiresAt',
+        'unitId',
+      ]);
+      assert.equal(
+        {
+          agentId: first.json.agentId,
+          unitId: first.json.unitId,
+          status: first.json.status,
+          submitted: first.json.submitted,
+        },
+        {
+          agentId: 'agent-1',
+          unitId: 'unit-1',
+          status: 'in task',
+          submitted: false,
+        },
+      );
+      assert.equal(first.json.task, { text: 'The soup was <b>cold</b>.' });
+      assert.is(first.json.tokenExpiresAt, new Date(f.clock.now() + 86_400_000).toISOString());
+      assert.is(first.json.heartbeatIntervalSec, 20);
+      const reload = await f.api.register(ARRIVAL);
+      assert.is(reload.json.agentId, 'agent-1');
+      assert.is(f.backend.agents.size, 1);
+    },
+  );
 
   t('when the worker submits then the data is stored and the answer says submitted', async (f) => {
     const reg = (await f.api.register(ARRIVAL)).json;
@@ -132,8 +167,15 @@ function routesSuite(target: Target): void {
   t('when the wrapper asks for preview data then it gets the public preview and nothing is registered', async (f) => {
     const res = await f.api.preview('HIT0001');
     assert.is(res.status, 200);
-    assert.equal(res.json, { title: 'Label a sentence', description: 'Say whether a sentence is positive.', data: { text: 'An example.' } });
-    assert.equal(f.backend.calls.map((c) => c.method), ['preview']);
+    assert.equal(res.json, {
+      title: 'Label a sentence',
+      description: 'Say whether a sentence is positive.',
+      data: { text: 'An example.' },
+    });
+    assert.equal(
+      f.backend.calls.map((c) => c.method),
+      ['preview'],
+    );
   });
 
   t('when a task asset is fetched then it is served with its type, and a path leaving the folder is 404', async (f) => {

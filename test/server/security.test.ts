@@ -66,15 +66,39 @@ function securitySuite(target: Target): void {
 
   t('when every unit is taken then the next worker gets 409 no unit available', async (f) => {
     await twoWorkers(f);
-    assertError(await f.api.register({ hitId: 'HIT0003', assignmentId: 'ASG0003', workerId: 'WORKERC' }), 409, 'HST_ERR_NO_UNIT_AVAILABLE');
+    assertError(
+      await f.api.register({ hitId: 'HIT0003', assignmentId: 'ASG0003', workerId: 'WORKERC' }),
+      409,
+      'HST_ERR_NO_UNIT_AVAILABLE',
+    );
     assert.is(f.backend.agents.size, 2);
   });
 
   t('when ids are missing or not MTurk-shaped then 400 names the field', async (f) => {
-    assertError(await f.api.register({ ...ARRIVAL, workerId: '<script>alert(1)</script>' }), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'workerId');
-    assertError(await f.api.register({ assignmentId: 'ASG0001', workerId: 'WORKERA' }), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'hitId');
-    assertError(await f.api.register({ ...ARRIVAL, assignmentId: 42 }), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'assignmentId');
-    assertError(await f.api.register({ ...ARRIVAL, hitId: 'x'.repeat(129) }), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'hitId');
+    assertError(
+      await f.api.register({ ...ARRIVAL, workerId: '<script>alert(1)</script>' }),
+      400,
+      'HST_ERR_SERVER_BAD_REQUEST',
+      'workerId',
+    );
+    assertError(
+      await f.api.register({ assignmentId: 'ASG0001', workerId: 'WORKERA' }),
+      400,
+      'HST_ERR_SERVER_BAD_REQUEST',
+      'hitId',
+    );
+    assertError(
+      await f.api.register({ ...ARRIVAL, assignmentId: 42 }),
+      400,
+      'HST_ERR_SERVER_BAD_REQUEST',
+      'assignmentId',
+    );
+    assertError(
+      await f.api.register({ ...ARRIVAL, hitId: 'x'.repeat(129) }),
+      400,
+      'HST_ERR_SERVER_BAD_REQUEST',
+      'hitId',
+    );
     assert.equal(f.backend.calls, []);
   });
 
@@ -100,14 +124,24 @@ function securitySuite(target: Target): void {
     const page = await f.api.taskPage({ ...ARRIVAL, hitId: 'HITFORGED' });
     assert.is(page.status, 403);
     assert.match(page.text, /HST_ERR_SERVER_ASSIGNMENT_MISMATCH/);
-    assertError(await f.api.taskPage({ ...ARRIVAL, hitId: 'HITFORGED' }, 'application/json'), 403, 'HST_ERR_SERVER_ASSIGNMENT_MISMATCH');
+    assertError(
+      await f.api.taskPage({ ...ARRIVAL, hitId: 'HITFORGED' }, 'application/json'),
+      403,
+      'HST_ERR_SERVER_ASSIGNMENT_MISMATCH',
+    );
   });
 
   t('when a preview has a hostile hitId or the HIT a hostile title then the page escapes both', async (f) => {
-    const bad = await f.api.taskPage({ assignmentId: 'ASSIGNMENT_ID_NOT_AVAILABLE', hitId: '"><img src=x onerror=alert(1)>' });
+    const bad = await f.api.taskPage({
+      assignmentId: 'ASSIGNMENT_ID_NOT_AVAILABLE',
+      hitId: '"><img src=x onerror=alert(1)>',
+    });
     assert.is(bad.status, 400);
     assert.not.match(bad.text, /<img/);
-    f.backend.preview = async () => ({ title: '<img src=x onerror=alert(1)>', description: '</p><script>x()</script>' });
+    f.backend.preview = async () => ({
+      title: '<img src=x onerror=alert(1)>',
+      description: '</p><script>x()</script>',
+    });
     const page = await f.api.taskPage({ assignmentId: 'ASSIGNMENT_ID_NOT_AVAILABLE', hitId: 'HIT0001' });
     assert.is(page.status, 200);
     assert.not.match(page.text, /<img|<script>x/);
@@ -136,7 +170,12 @@ function securitySuite(target: Target): void {
     const [, aPayload] = (a.token as string).split('.');
     assertError(await f.api.submit(a.agentId, `v1.${aPayload}.${bMac}`, { x: 1 }), 401, 'HST_ERR_SERVER_TOKEN_INVALID');
     const foreign = signAgentToken(
-      { agentId: a.agentId, workerId: ARRIVAL.workerId, assignmentId: ARRIVAL.assignmentId, expiresAtSec: 4_000_000_000 },
+      {
+        agentId: a.agentId,
+        workerId: ARRIVAL.workerId,
+        assignmentId: ARRIVAL.assignmentId,
+        expiresAtSec: 4_000_000_000,
+      },
       Buffer.from('another-secret-another-secret-another-secret'),
     );
     assertError(await f.api.submit(a.agentId, foreign, { x: 1 }), 401, 'HST_ERR_SERVER_TOKEN_INVALID');
@@ -155,7 +194,7 @@ function securitySuite(target: Target): void {
     assert.is((await f.api.submit(fresh.agentId, fresh.token, { x: 1 })).status, 200);
   });
 
-  t('when a worker uses their token on another worker\'s agent then 401 and neither agent changes', async (f) => {
+  t("when a worker uses their token on another worker's agent then 401 and neither agent changes", async (f) => {
     const { a, b } = await twoWorkers(f);
     const submit = await f.api.submit(a.agentId, b.token, { stolen: true });
     assertError(submit, 401, 'HST_ERR_SERVER_TOKEN_INVALID', 'token');
@@ -171,22 +210,33 @@ function securitySuite(target: Target): void {
   t('when a token is replayed after its submit then 409 and the stored data is unchanged', async (f) => {
     const reg = (await f.api.register(ARRIVAL)).json;
     assert.is((await f.api.submit(reg.agentId, reg.token, { answer: 'first' })).status, 200);
-    assertError(await f.api.submit(reg.agentId, reg.token, { answer: 'replayed' }), 409, 'HST_ERR_SERVER_ALREADY_SUBMITTED');
+    assertError(
+      await f.api.submit(reg.agentId, reg.token, { answer: 'replayed' }),
+      409,
+      'HST_ERR_SERVER_ALREADY_SUBMITTED',
+    );
     assert.equal(f.backend.disk.get(reg.agentId), { answer: 'first' });
     const status = await f.api.status(reg.agentId, reg.token);
     assert.equal(status.json, { agentId: reg.agentId, status: 'completed', submitted: true });
   });
 
-  t('when a second submit arrives while the first is being written then 409 and only the first is stored', async (f) => {
-    f.backend.durability = 'manual';
-    const reg = (await f.api.register(ARRIVAL)).json;
-    const first = f.api.submit(reg.agentId, reg.token, { answer: 'first' });
-    await f.backend.waitFor(() => f.backend.pendingWrites === 1);
-    assertError(await f.api.submit(reg.agentId, reg.token, { answer: 'second' }), 409, 'HST_ERR_SERVER_ALREADY_SUBMITTED');
-    f.backend.flushWrites();
-    assert.is((await first).status, 200);
-    assert.equal(f.backend.disk.get(reg.agentId), { answer: 'first' });
-  });
+  t(
+    'when a second submit arrives while the first is being written then 409 and only the first is stored',
+    async (f) => {
+      f.backend.durability = 'manual';
+      const reg = (await f.api.register(ARRIVAL)).json;
+      const first = f.api.submit(reg.agentId, reg.token, { answer: 'first' });
+      await f.backend.waitFor(() => f.backend.pendingWrites === 1);
+      assertError(
+        await f.api.submit(reg.agentId, reg.token, { answer: 'second' }),
+        409,
+        'HST_ERR_SERVER_ALREADY_SUBMITTED',
+      );
+      f.backend.flushWrites();
+      assert.is((await first).status, 200);
+      assert.equal(f.backend.disk.get(reg.agentId), { answer: 'first' });
+    },
+  );
 
   // --- bodies -------------------------------------------------------------------------------
 
@@ -213,30 +263,42 @@ function securitySuite(target: Target): void {
       duplex: 'half',
     } as RequestInit);
     assertError(streamed, 413, 'HST_ERR_SERVER_BODY_TOO_LARGE');
-    assertError(await f.api.register({ ...ARRIVAL, padding: 'x'.repeat(MAX_BODY_BYTES) }), 413, 'HST_ERR_SERVER_BODY_TOO_LARGE');
+    assertError(
+      await f.api.register({ ...ARRIVAL, padding: 'x'.repeat(MAX_BODY_BYTES) }),
+      413,
+      'HST_ERR_SERVER_BODY_TOO_LARGE',
+    );
     assert.is(f.backend.disk.size, 0);
     assert.is((await f.api.status(reg.agentId, reg.token)).json.submitted, false);
   });
 
-  t('when a body is malformed (bad JSON, not an object, wrong type, empty, bad UTF-8, no data) then 400 naming it', async (f) => {
-    const reg = (await f.api.register(ARRIVAL)).json;
-    const post = (body: BodyInit, contentType = 'application/json') =>
-      request(`${f.running.origin}/hitstate/api/agents/${reg.agentId}/submit`, {
-        method: 'POST',
-        body,
-        headers: { 'Content-Type': contentType, Authorization: `Bearer ${reg.token}` },
-      });
-    assertError(await post('{"data": '), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'body');
-    assertError(await post('[1,2]'), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'body');
-    assertError(await post('null'), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'body');
-    assertError(await post(''), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'body');
-    assertError(await post(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'body');
-    assertError(await post('data=1', 'application/x-www-form-urlencoded'), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'content-type');
-    assertError(await post('{"answer": 1}'), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'data');
-    assertError(await f.api.register({}), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'hitId');
-    assert.is(f.backend.disk.size, 0);
-    assert.not.ok(f.backend.calls.some((c) => c.method === 'submit'));
-  });
+  t(
+    'when a body is malformed (bad JSON, not an object, wrong type, empty, bad UTF-8, no data) then 400 naming it',
+    async (f) => {
+      const reg = (await f.api.register(ARRIVAL)).json;
+      const post = (body: BodyInit, contentType = 'application/json') =>
+        request(`${f.running.origin}/hitstate/api/agents/${reg.agentId}/submit`, {
+          method: 'POST',
+          body,
+          headers: { 'Content-Type': contentType, Authorization: `Bearer ${reg.token}` },
+        });
+      assertError(await post('{"data": '), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'body');
+      assertError(await post('[1,2]'), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'body');
+      assertError(await post('null'), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'body');
+      assertError(await post(''), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'body');
+      assertError(await post(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'body');
+      assertError(
+        await post('data=1', 'application/x-www-form-urlencoded'),
+        400,
+        'HST_ERR_SERVER_BAD_REQUEST',
+        'content-type',
+      );
+      assertError(await post('{"answer": 1}'), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'data');
+      assertError(await f.api.register({}), 400, 'HST_ERR_SERVER_BAD_REQUEST', 'hitId');
+      assert.is(f.backend.disk.size, 0);
+      assert.not.ok(f.backend.calls.some((c) => c.method === 'submit'));
+    },
+  );
 
   // --- what the server never reveals --------------------------------------------------------
 
@@ -251,17 +313,21 @@ function securitySuite(target: Target): void {
     assert.match(String(f.errors[0]), /exploded/);
   });
 
-  t('when the backend returns more than the agent view then only agentId, status and submitted reach the browser', async (f) => {
-    const reg = (await f.api.register(ARRIVAL)).json;
-    const honest = f.backend.agentStatus.bind(f.backend);
-    f.backend.agentStatus = async (id) => ({ ...(await honest(id)), workerId: 'WORKERB', others: ['WORKERB'] }) as never;
-    const res = await f.api.status(reg.agentId, reg.token);
-    assert.equal(res.json, { agentId: reg.agentId, status: 'in task', submitted: false });
-  });
+  t(
+    'when the backend returns more than the agent view then only agentId, status and submitted reach the browser',
+    async (f) => {
+      const reg = (await f.api.register(ARRIVAL)).json;
+      const honest = f.backend.agentStatus.bind(f.backend);
+      f.backend.agentStatus = async (id) =>
+        ({ ...(await honest(id)), workerId: 'WORKERB', others: ['WORKERB'] }) as never;
+      const res = await f.api.status(reg.agentId, reg.token);
+      assert.equal(res.json, { agentId: reg.agentId, status: 'in task', submitted: false });
+    },
+  );
 
-  t('when the backend registers an arrival to another worker\'s agent then the server refuses to send it', async (f) => {
+  t("when the backend registers an arrival to another worker's agent then the server refuses to send it", async (f) => {
     await f.api.register(OTHER_ARRIVAL);
-    const other = (await f.backend.registerAgent(OTHER_ARRIVAL));
+    const other = await f.backend.registerAgent(OTHER_ARRIVAL);
     f.backend.registerAgent = async () => other;
     const res = await f.api.register(ARRIVAL);
     assertError(res, 500, 'HST_ERR_SERVER_INTERNAL');

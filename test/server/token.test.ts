@@ -29,7 +29,13 @@ Token('when any character of a token changes then it no longer verifies', () => 
   for (let i = 3; i < token.length; i += 7) {
     const flipped = token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
     if (flipped === token) continue;
-    assert.ok(isHitstateError(failure(() => verifyAgentToken(flipped, secret, now)), 'HST_ERR_SERVER_TOKEN_INVALID'), `position ${i}`);
+    assert.ok(
+      isHitstateError(
+        failure(() => verifyAgentToken(flipped, secret, now)),
+        'HST_ERR_SERVER_TOKEN_INVALID',
+      ),
+      `position ${i}`,
+    );
   }
 });
 

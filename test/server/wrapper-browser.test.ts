@@ -107,103 +107,150 @@ async function label(page: Page, sentiment: string, comment: string): Promise<vo
   await page.click('#submit-button');
 }
 
-WrapperBrowser('when a worker labels and submits then the server stores it first and MTurk gets the same JSON in one field', async (ctx) => {
-  await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
-  await ctx.page.waitForFunction(() => document.getElementById('sentence')?.textContent?.startsWith('The soup'));
-  assert.is(await ctx.page.textContent('#sentence'), 'The soup was cold <img src=x onerror="window.pwned=1">');
-  assert.is(await ctx.page.evaluate(() => document.querySelectorAll('img').length), 0, 'task text is shown as text');
-  const posted = nextPost(ctx);
-  await label(ctx.page, 'negative', 'Cold soup & "stale" bread — ünïcode ✓');
-  await posted;
-  const expected = { sentiment: 'negative', comment: 'Cold soup & "stale" bread — ünïcode ✓' };
-  assert.equal(ctx.backend.disk.get('agent-1'), expected);
-  assert.is(ctx.posted.length, 1);
-  assert.is(ctx.posted[0]!.path, '/mturk/externalSubmit');
-  assert.equal(Object.keys(ctx.posted[0]!.fields).sort(), ['assignmentId', 'hitstate_submission']);
-  assert.is(ctx.posted[0]!.fields.assignmentId, ARRIVAL.assignmentId);
-  assert.equal(JSON.parse(ctx.posted[0]!.fields.hitstate_submission!), expected);
-  assert.ok(ctx.backend.log.indexOf('written agent-1') >= 0);
-  await ctx.page.waitForSelector('#mturk-done');
-  assert.is(ctx.backend.agents.get('agent-1')?.disconnects, 0, 'no disconnect beacon after a finished submit');
-});
+WrapperBrowser(
+  'when a worker labels and submits then the server stores it first and MTurk gets the same JSON in one field',
+  async (ctx) => {
+    await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
+    await ctx.page.waitForFunction(() => document.getElementById('sentence')?.textContent?.startsWith('The soup'));
+    assert.is(await ctx.page.textContent('#sentence'), 'The soup was cold <img src=x onerror="window.pwned=1">');
+    assert.is(await ctx.page.evaluate(() => document.querySelectorAll('img').length), 0, 'task text is shown as text');
+    const posted = nextPost(ctx);
+    await label(ctx.page, 'negative', 'Cold soup & "stale" bread — ünïcode ✓');
+    await posted;
+    const expected = { sentiment: 'negative', comment: 'Cold soup & "stale" bread — ünïcode ✓' };
+    assert.equal(ctx.backend.disk.get('agent-1'), expected);
+    assert.is(ctx.posted.length, 1);
+    assert.is(ctx.posted[0]!.path, '/mturk/externalSubmit');
+    assert.equal(Object.keys(ctx.posted[0]!.fields).sort(), ['assignmentId', 'hitstate_submission']);
+    assert.is(ctx.posted[0]!.fields.assignmentId, ARRIVAL.assignmentId);
+    assert.equal(JSON.parse(ctx.posted[0]!.fields.hitstate_submission!), expected);
+    assert.ok(ctx.backend.log.indexOf('written agent-1') >= 0);
+    await ctx.page.waitForSelector('#mturk-done');
+    assert.is(ctx.backend.agents.get('agent-1')?.disconnects, 0, 'no disconnect beacon after a finished submit');
+  },
+);
 
-WrapperBrowser('when storing the submission fails then the worker is told, MTurk gets nothing, and a retry succeeds', async (ctx) => {
-  const working = ctx.backend.submit.bind(ctx.backend);
-  ctx.backend.submit = async () => {
-    throw new HitstateError('HST_ERR_RUNTIME_CLOSED', 'runtime closed');
-  };
-  await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
-  await label(ctx.page, 'positive', 'first try');
-  await ctx.page.waitForSelector('#hitstate-status.hitstate-status-error');
-  assert.match((await ctx.page.textContent('#hitstate-status'))!, /could not be saved.*Nothing was sent to Mechanical Turk/);
-  assert.match((await ctx.page.textContent('#form-error'))!, /not saved/);
-  assert.is(ctx.posted.length, 0);
-  assert.is(ctx.backend.disk.size, 0);
-  assert.is(ctx.errors.length, 1, 'a 503 from the backend reaches onError');
-  ctx.backend.submit = working;
-  const posted = nextPost(ctx);
-  await ctx.page.click('#submit-button');
-  await posted;
-  assert.equal(ctx.backend.disk.get('agent-1'), { sentiment: 'positive', comment: 'first try' });
-  assert.equal(JSON.parse(ctx.posted[0]!.fields.hitstate_submission!), { sentiment: 'positive', comment: 'first try' });
-  await ctx.page.waitForSelector('#mturk-done');
-});
+WrapperBrowser(
+  'when storing the submission fails then the worker is told, MTurk gets nothing, and a retry succeeds',
+  async (ctx) => {
+    const working = ctx.backend.submit.bind(ctx.backend);
+    ctx.backend.submit = async () => {
+      throw new HitstateError('HST_ERR_RUNTIME_CLOSED', 'runtime closed');
+    };
+    await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
+    await label(ctx.page, 'positive', 'first try');
+    await ctx.page.waitForSelector('#hitstate-status.hitstate-status-error');
+    assert.match(
+      (await ctx.page.textContent('#hitstate-status'))!,
+      /could not be saved.*Nothing was sent to Mechanical Turk/,
+    );
+    assert.match((await ctx.page.textContent('#form-error'))!, /not saved/);
+    assert.is(ctx.posted.length, 0);
+    assert.is(ctx.backend.disk.size, 0);
+    assert.is(ctx.errors.length, 1, 'a 503 from the backend reaches onError');
+    ctx.backend.submit = working;
+    const posted = nextPost(ctx);
+    await ctx.page.click('#submit-button');
+    await posted;
+    assert.equal(ctx.backend.disk.get('agent-1'), { sentiment: 'positive', comment: 'first try' });
+    assert.equal(JSON.parse(ctx.posted[0]!.fields.hitstate_submission!), {
+      sentiment: 'positive',
+      comment: 'first try',
+    });
+    await ctx.page.waitForSelector('#mturk-done');
+  },
+);
 
-WrapperBrowser('when the page is a preview then it shows the example, the form stays disabled and nothing registers', async (ctx) => {
-  await ctx.page.goto(taskUrl(ctx, { assignmentId: 'ASSIGNMENT_ID_NOT_AVAILABLE', hitId: 'HIT0001', turkSubmitTo: ctx.mturkOrigin }));
-  await ctx.page.waitForSelector('#preview-note:not([hidden])');
-  assert.is(await ctx.page.textContent('#sentence'), 'An example sentence.');
-  assert.ok(await ctx.page.isDisabled('#submit-button'));
-  assert.is(await ctx.page.evaluate(() => (window as unknown as { hitstate: { isPreview: boolean } }).hitstate.isPreview), true);
-  const refused = await ctx.page.evaluate(() =>
-    (window as unknown as { hitstate: { submit(d: unknown): Promise<void> } }).hitstate.submit({ x: 1 }).then(() => 'sent', (e: Error) => e.message),
-  );
-  assert.match(refused, /preview/);
-  assert.not.ok(ctx.backend.calls.some((c) => c.method === 'registerAgent'));
-  assert.is(ctx.posted.length, 0);
-});
+WrapperBrowser(
+  'when the page is a preview then it shows the example, the form stays disabled and nothing registers',
+  async (ctx) => {
+    await ctx.page.goto(
+      taskUrl(ctx, { assignmentId: 'ASSIGNMENT_ID_NOT_AVAILABLE', hitId: 'HIT0001', turkSubmitTo: ctx.mturkOrigin }),
+    );
+    await ctx.page.waitForSelector('#preview-note:not([hidden])');
+    assert.is(await ctx.page.textContent('#sentence'), 'An example sentence.');
+    assert.ok(await ctx.page.isDisabled('#submit-button'));
+    assert.is(
+      await ctx.page.evaluate(() => (window as unknown as { hitstate: { isPreview: boolean } }).hitstate.isPreview),
+      true,
+    );
+    const refused = await ctx.page.evaluate(() =>
+      (window as unknown as { hitstate: { submit(d: unknown): Promise<void> } }).hitstate.submit({ x: 1 }).then(
+        () => 'sent',
+        (e: Error) => e.message,
+      ),
+    );
+    assert.match(refused, /preview/);
+    assert.not.ok(ctx.backend.calls.some((c) => c.method === 'registerAgent'));
+    assert.is(ctx.posted.length, 0);
+  },
+);
 
-WrapperBrowser('when the page reloads after the data was stored but before MTurk got it then the stored data is posted', async (ctx) => {
-  const reg = await ctx.backend.registerAgent(ARRIVAL);
-  await ctx.backend.submit(reg.agentId, { sentiment: 'neutral', comment: 'stored before the reload' });
-  const posted = nextPost(ctx);
-  await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
-  await posted;
-  assert.equal(JSON.parse(ctx.posted[0]!.fields.hitstate_submission!), { sentiment: 'neutral', comment: 'stored before the reload' });
-  assert.is(ctx.posted[0]!.fields.assignmentId, ARRIVAL.assignmentId);
-  // Closing a browser context in the middle of a navigation can hang Chromium: let it land.
-  await ctx.page.waitForSelector('#mturk-done');
-});
+WrapperBrowser(
+  'when the page reloads after the data was stored but before MTurk got it then the stored data is posted',
+  async (ctx) => {
+    const reg = await ctx.backend.registerAgent(ARRIVAL);
+    await ctx.backend.submit(reg.agentId, { sentiment: 'neutral', comment: 'stored before the reload' });
+    const posted = nextPost(ctx);
+    await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
+    await posted;
+    assert.equal(JSON.parse(ctx.posted[0]!.fields.hitstate_submission!), {
+      sentiment: 'neutral',
+      comment: 'stored before the reload',
+    });
+    assert.is(ctx.posted[0]!.fields.assignmentId, ARRIVAL.assignmentId);
+    // Closing a browser context in the middle of a navigation can hang Chromium: let it land.
+    await ctx.page.waitForSelector('#mturk-done');
+  },
+);
 
 WrapperBrowser('when the worker leaves the page then the pagehide beacon disconnects the agent', async (ctx) => {
   await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
   await ctx.page.locator('#submit-button:not([disabled])').waitFor();
   await ctx.page.goto('about:blank');
-  await guard(ctx.backend.waitFor(() => ctx.backend.agents.get('agent-1')?.status === 'disconnect'), 'the disconnect beacon');
+  await guard(
+    ctx.backend.waitFor(() => ctx.backend.agents.get('agent-1')?.status === 'disconnect'),
+    'the disconnect beacon',
+  );
   assert.is(ctx.backend.agents.get('agent-1')?.disconnects, 1);
 });
 
-WrapperBrowser('when the page stays open then heartbeats flow, and an expired token is renewed by registering again', async (ctx) => {
-  await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
-  await ctx.page.evaluate(() => {
-    const w = window as unknown as { hitstate: { onStatus(fn: (s: { phase: string }) => void): void }; phases: string[] };
-    w.phases = [];
-    w.hitstate.onStatus((s) => w.phases.push(s.phase));
-  });
-  await guard(ctx.backend.waitFor(() => (ctx.backend.agents.get('agent-1')?.heartbeats ?? 0) >= 1), 'a heartbeat');
-  const registrations = ctx.backend.calls.filter((c) => c.method === 'registerAgent').length;
-  await ctx.clock.advance(61_000);
-  const registered = () => ctx.backend.calls.filter((c) => c.method === 'registerAgent').length;
-  await guard(ctx.backend.waitFor(() => registered() > registrations), 'a registration renewing the token');
-  const beats = ctx.backend.agents.get('agent-1')!.heartbeats;
-  await guard(ctx.backend.waitFor(() => ctx.backend.agents.get('agent-1')!.heartbeats > beats), 'a heartbeat with the renewed token');
-  assert.is(registered(), registrations + 1, 'one registration renewed the token');
-  assert.equal(await ctx.page.evaluate(() => (window as unknown as { phases: string[] }).phases), ['ready']);
-  const posted = nextPost(ctx);
-  await label(ctx.page, 'neutral', 'after renewal');
-  await posted;
-  assert.equal(ctx.backend.disk.get('agent-1'), { sentiment: 'neutral', comment: 'after renewal' });
-  await ctx.page.waitForSelector('#mturk-done');
-});
+WrapperBrowser(
+  'when the page stays open then heartbeats flow, and an expired token is renewed by registering again',
+  async (ctx) => {
+    await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
+    await ctx.page.evaluate(() => {
+      const w = window as unknown as {
+        hitstate: { onStatus(fn: (s: { phase: string }) => void): void };
+        phases: string[];
+      };
+      w.phases = [];
+      w.hitstate.onStatus((s) => w.phases.push(s.phase));
+    });
+    await guard(
+      ctx.backend.waitFor(() => (ctx.backend.agents.get('agent-1')?.heartbeats ?? 0) >= 1),
+      'a heartbeat',
+    );
+    const registrations = ctx.backend.calls.filter((c) => c.method === 'registerAgent').length;
+    await ctx.clock.advance(61_000);
+    const registered = () => ctx.backend.calls.filter((c) => c.method === 'registerAgent').length;
+    await guard(
+      ctx.backend.waitFor(() => registered() > registrations),
+      'a registration renewing the token',
+    );
+    const beats = ctx.backend.agents.get('agent-1')!.heartbeats;
+    await guard(
+      ctx.backend.waitFor(() => ctx.backend.agents.get('agent-1')!.heartbeats > beats),
+      'a heartbeat with the renewed token',
+    );
+    assert.is(registered(), registrations + 1, 'one registration renewed the token');
+    assert.equal(await ctx.page.evaluate(() => (window as unknown as { phases: string[] }).phases), ['ready']);
+    const posted = nextPost(ctx);
+    await label(ctx.page, 'neutral', 'after renewal');
+    await posted;
+    assert.equal(ctx.backend.disk.get('agent-1'), { sentiment: 'neutral', comment: 'after renewal' });
+    await ctx.page.waitForSelector('#mturk-done');
+  },
+);
 
 WrapperBrowser.run();

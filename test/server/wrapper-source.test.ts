@@ -16,11 +16,14 @@ Wrapper('when the wrapper is lowered to ES2019 then nothing changes (it uses no 
   assert.is(as2019, asNext);
 });
 
-Wrapper('when the shared constants are inserted then the wrapper posts the one submission field and knows the preview id', () => {
-  assert.not.match(WRAPPER_SOURCE, /\$\{/);
-  assert.ok(WRAPPER_SOURCE.includes(`var SUBMISSION_FIELD = '${SUBMISSION_FIELD}';`));
-  assert.ok(WRAPPER_SOURCE.includes("var PREVIEW_ASSIGNMENT = 'ASSIGNMENT_ID_NOT_AVAILABLE';"));
-  assert.ok(WRAPPER_SOURCE.includes('HTMLFormElement.prototype.submit.call(form)'));
-});
+Wrapper(
+  'when the shared constants are inserted then the wrapper posts the one submission field and knows the preview id',
+  () => {
+    assert.not.match(WRAPPER_SOURCE, /\$\{/);
+    assert.ok(WRAPPER_SOURCE.includes(`var SUBMISSION_FIELD = '${SUBMISSION_FIELD}';`));
+    assert.ok(WRAPPER_SOURCE.includes("var PREVIEW_ASSIGNMENT = 'ASSIGNMENT_ID_NOT_AVAILABLE';"));
+    assert.ok(WRAPPER_SOURCE.includes('HTMLFormElement.prototype.submit.call(form)'));
+  },
+);
 
 Wrapper.run();

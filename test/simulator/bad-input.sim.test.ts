@@ -7,41 +7,90 @@ import { OPERATIONS } from '../../src/simulator/operations/index.js';
 import { rawCall, startSim } from './helpers.js';
 
 const MEMBERS = [
-  'HITId', 'HITTypeId', 'AssignmentId', 'QualificationTypeId', 'WorkerId', 'WorkerIds', 'Title', 'Description', 'Keywords', 'Reward',
-  'BonusAmount', 'Reason', 'RequesterFeedback', 'OverrideRejection', 'AssignmentDurationInSeconds', 'LifetimeInSeconds',
-  'AutoApprovalDelayInSeconds', 'MaxAssignments', 'Question', 'RequesterAnnotation', 'UniqueRequestToken', 'QualificationRequirements',
-  'NumberOfAdditionalAssignments', 'ExpireAt', 'Revert', 'Status', 'AssignmentStatuses', 'MaxResults', 'NextToken', 'Name',
-  'QualificationTypeStatus', 'Test', 'AnswerKey', 'TestDurationInSeconds', 'RetryDelayInSeconds', 'AutoGranted', 'AutoGrantedValue',
-  'IntegerValue', 'SendNotification', 'MustBeRequestable', 'MustBeOwnedByCaller', 'Query', 'Subject', 'MessageText', 'Notification',
-  'Active', 'TestEventType',
+  'HITId',
+  'HITTypeId',
+  'AssignmentId',
+  'QualificationTypeId',
+  'WorkerId',
+  'WorkerIds',
+  'Title',
+  'Description',
+  'Keywords',
+  'Reward',
+  'BonusAmount',
+  'Reason',
+  'RequesterFeedback',
+  'OverrideRejection',
+  'AssignmentDurationInSeconds',
+  'LifetimeInSeconds',
+  'AutoApprovalDelayInSeconds',
+  'MaxAssignments',
+  'Question',
+  'RequesterAnnotation',
+  'UniqueRequestToken',
+  'QualificationRequirements',
+  'NumberOfAdditionalAssignments',
+  'ExpireAt',
+  'Revert',
+  'Status',
+  'AssignmentStatuses',
+  'MaxResults',
+  'NextToken',
+  'Name',
+  'QualificationTypeStatus',
+  'Test',
+  'AnswerKey',
+  'TestDurationInSeconds',
+  'RetryDelayInSeconds',
+  'AutoGranted',
+  'AutoGrantedValue',
+  'IntegerValue',
+  'SendNotification',
+  'MustBeRequestable',
+  'MustBeOwnedByCaller',
+  'Query',
+  'Subject',
+  'MessageText',
+  'Notification',
+  'Active',
+  'TestEventType',
 ];
 const GARBAGE: unknown[] = [12345, -1, 1.5, 'x', '', [], [{}], {}, { a: 1 }, true, '\u0000<&>'];
 
 const BadInput = suite('simulator bad input');
 
-BadInput('when every member of every operation has the wrong shape then each answer is a RequestError and the server keeps serving', async () => {
-  const sim = await startSim();
-  try {
-    const problems: string[] = [];
-    for (const operation of Object.keys(OPERATIONS)) {
-      for (const value of GARBAGE) {
-        const body = Object.fromEntries(MEMBERS.map((m) => [m, value]));
-        const { status, json } = await rawCall(sim, JSON.stringify(body), { 'x-amz-target': `MTurkRequesterServiceV20170117.${operation}` });
-        if (status === 200) continue;
-        if (status !== 400 || json.__type !== 'RequestError' || typeof json.Message !== 'string') problems.push(`${operation} ${JSON.stringify(value)} -> ${status} ${JSON.stringify(json)}`);
+BadInput(
+  'when every member of every operation has the wrong shape then each answer is a RequestError and the server keeps serving',
+  async () => {
+    const sim = await startSim();
+    try {
+      const problems: string[] = [];
+      for (const operation of Object.keys(OPERATIONS)) {
+        for (const value of GARBAGE) {
+          const body = Object.fromEntries(MEMBERS.map((m) => [m, value]));
+          const { status, json } = await rawCall(sim, JSON.stringify(body), {
+            'x-amz-target': `MTurkRequesterServiceV20170117.${operation}`,
+          });
+          if (status === 200) continue;
+          if (status !== 400 || json.__type !== 'RequestError' || typeof json.Message !== 'string')
+            problems.push(`${operation} ${JSON.stringify(value)} -> ${status} ${JSON.stringify(json)}`);
+        }
+        for (const member of MEMBERS) {
+          const { status, json } = await rawCall(sim, JSON.stringify({ [member]: { nested: [null] } }), {
+            'x-amz-target': `MTurkRequesterServiceV20170117.${operation}`,
+          });
+          if (status !== 200 && (status !== 400 || json.__type !== 'RequestError'))
+            problems.push(`${operation} ${member} -> ${status} ${JSON.stringify(json)}`);
+        }
       }
-      for (const member of MEMBERS) {
-        const { status, json } = await rawCall(sim, JSON.stringify({ [member]: { nested: [null] } }), { 'x-amz-target': `MTurkRequesterServiceV20170117.${operation}` });
-        if (status !== 200 && (status !== 400 || json.__type !== 'RequestError')) problems.push(`${operation} ${member} -> ${status} ${JSON.stringify(json)}`);
-      }
+      assert.equal(problems, []);
+      const alive = await rawCall(sim, '{}');
+      assert.is(alive.status, 200);
+      assert.is(alive.json.AvailableBalance, '10000.00');
+    } finally {
+      await sim.close();
     }
-    assert.equal(problems, []);
-    const alive = await rawCall(sim, '{}');
-    assert.is(alive.status, 200);
-    assert.is(alive.json.AvailableBalance, '10000.00');
-  } finally {
-    await sim.close();
-  }
-});
+  },
+);
 
 BadInput.run();

@@ -22,7 +22,10 @@ function fakeIO(): FakeIO {
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
   const check = (): void => {
     for (const w of [...waiters]) {
-      const hit = stdout.join('').split('\n').find((l) => w.pattern.test(l));
+      const hit = stdout
+        .join('')
+        .split('\n')
+        .find((l) => w.pattern.test(l));
       if (hit !== undefined) {
         waiters.splice(waiters.indexOf(w), 1);
         w.resolve(hit);
@@ -70,7 +73,10 @@ Sim('when started with --port 0 then it prints its base URL first, serves, and s
   io.controller.abort();
   assert.is(await running, 0);
   assert.match(io.stdout.join(''), /hitstate sim stopped/);
-  const closed = await fetch(`${url}/_sim/stats`).then(() => 'open', () => 'closed');
+  const closed = await fetch(`${url}/_sim/stats`).then(
+    () => 'open',
+    () => 'closed',
+  );
   assert.is(closed, 'closed');
 });
 
@@ -110,7 +116,18 @@ Sim('when asked for help then it lists every option', async () => {
   const io = fakeIO();
   assert.is(await main(['sim', '--help'], io), 0);
   const help = io.stdout.join('');
-  for (const flag of ['--port', '--host', '--clock', '--seed', '--throttle-rps', '--throttle-burst', '--fault-rate', '--balance', '--state']) assert.ok(help.includes(flag), flag);
+  for (const flag of [
+    '--port',
+    '--host',
+    '--clock',
+    '--seed',
+    '--throttle-rps',
+    '--throttle-burst',
+    '--fault-rate',
+    '--balance',
+    '--state',
+  ])
+    assert.ok(help.includes(flag), flag);
 });
 
 Sim.run();

@@ -3,7 +3,8 @@
 import { MTurkClient, type MTurkClientConfig } from '@aws-sdk/client-mturk';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 
-export const EXTERNAL_NS = 'http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/ExternalQuestion.xsd';
+export const EXTERNAL_NS =
+  'http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/ExternalQuestion.xsd';
 
 export function externalQuestion(url = 'https://tasks.example.com/task?lang=en', frameHeight = 600): string {
   const escaped = url.replace(/&/g, '&amp;');
@@ -32,7 +33,11 @@ export async function startSim(options: SimulatorOptions = {}): Promise<Simulato
   return createSimulator({ clock: 'virtual', seed: 7, ...options });
 }
 
-export function clientFor(sim: Simulator, accessKeyId = 'AKIDREQUESTERONE', config: Partial<MTurkClientConfig> = {}): MTurkClient {
+export function clientFor(
+  sim: Simulator,
+  accessKeyId = 'AKIDREQUESTERONE',
+  config: Partial<MTurkClientConfig> = {},
+): MTurkClient {
   return new MTurkClient({
     endpoint: sim.url,
     region: 'us-east-1',
@@ -53,12 +58,17 @@ export async function rejection(p: Promise<unknown>): Promise<Record<string, unk
 }
 
 /** A raw POST to the requester endpoint, for what the SDK would never send. */
-export async function rawCall(sim: Simulator, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function rawCall(
+  sim: Simulator,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${sim.url}/`, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-amz-json-1.1',
-      authorization: 'AWS4-HMAC-SHA256 Credential=AKIDRAW/20260101/us-east-1/mturk-requester/aws4_request, SignedHeaders=host, Signature=00',
+      authorization:
+        'AWS4-HMAC-SHA256 Credential=AKIDRAW/20260101/us-east-1/mturk-requester/aws4_request, SignedHeaders=host, Signature=00',
       'x-amz-target': 'MTurkRequesterServiceV20170117.GetAccountBalance',
       ...headers,
     },
@@ -69,7 +79,11 @@ export async function rawCall(sim: Simulator, body: string, headers: Record<stri
 }
 
 export async function postJson(url: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
   return { status: res.status, json: await res.json() };
 }
 

@@ -15,8 +15,14 @@ import { clientFor, hitInput, rejection, startSim } from './helpers.js';
 const Throttling = suite('simulator throttling');
 
 /** A client whose retries do not sleep; each retry first moves the simulator's virtual clock. */
-function retryingClient(sim: Simulator, advanceSecondsPerRetry: number): { client: MTurkClient; attempts: () => number } {
-  const client = clientFor(sim, 'AKIDREQUESTERONE', { maxAttempts: 3, retryStrategy: new ConfiguredRetryStrategy(3, 0) });
+function retryingClient(
+  sim: Simulator,
+  advanceSecondsPerRetry: number,
+): { client: MTurkClient; attempts: () => number } {
+  const client = clientFor(sim, 'AKIDREQUESTERONE', {
+    maxAttempts: 3,
+    retryStrategy: new ConfiguredRetryStrategy(3, 0),
+  });
   let attempts = 0;
   client.middlewareStack.add(
     (next) => async (args) => {
@@ -31,29 +37,32 @@ function retryingClient(sim: Simulator, advanceSecondsPerRetry: number): { clien
   return { client, attempts: () => attempts };
 }
 
-Throttling('when a requester exceeds its burst then ThrottlingException comes back and another account is unaffected', async () => {
-  const sim = await startSim({ throttle: { ratePerSecond: 1, burst: 2 } });
-  const mturk = clientFor(sim);
-  const other = clientFor(sim, 'AKIDOTHERREQUESTER');
-  try {
-    await mturk.send(new GetAccountBalanceCommand({}));
-    await mturk.send(new GetAccountBalanceCommand({}));
-    const err = await rejection(mturk.send(new GetAccountBalanceCommand({})));
-    assert.is(err.name, 'ThrottlingException');
-    assert.is(err.message, 'Rate exceeded');
-    assert.instance(err, MTurkServiceException);
-    assert.not.instance(err, RequestError);
-    assert.is((err as unknown as MTurkServiceException).$metadata.httpStatusCode, 400);
-    assert.ok(await other.send(new GetAccountBalanceCommand({})));
-    await sim.advance(1);
-    assert.ok(await mturk.send(new GetAccountBalanceCommand({})));
-    assert.equal(sim.stats(), { calls: { GetAccountBalance: 5 }, throttled: 1, faults: 0, dropped: 0 });
-  } finally {
-    mturk.destroy();
-    other.destroy();
-    await sim.close();
-  }
-});
+Throttling(
+  'when a requester exceeds its burst then ThrottlingException comes back and another account is unaffected',
+  async () => {
+    const sim = await startSim({ throttle: { ratePerSecond: 1, burst: 2 } });
+    const mturk = clientFor(sim);
+    const other = clientFor(sim, 'AKIDOTHERREQUESTER');
+    try {
+      await mturk.send(new GetAccountBalanceCommand({}));
+      await mturk.send(new GetAccountBalanceCommand({}));
+      const err = await rejection(mturk.send(new GetAccountBalanceCommand({})));
+      assert.is(err.name, 'ThrottlingException');
+      assert.is(err.message, 'Rate exceeded');
+      assert.instance(err, MTurkServiceException);
+      assert.not.instance(err, RequestError);
+      assert.is((err as unknown as MTurkServiceException).$metadata.httpStatusCode, 400);
+      assert.ok(await other.send(new GetAccountBalanceCommand({})));
+      await sim.advance(1);
+      assert.ok(await mturk.send(new GetAccountBalanceCommand({})));
+      assert.equal(sim.stats(), { calls: { GetAccountBalance: 5 }, throttled: 1, faults: 0, dropped: 0 });
+    } finally {
+      mturk.destroy();
+      other.destroy();
+      await sim.close();
+    }
+  },
+);
 
 Throttling('when the SDK retries a throttled call and the bucket refills then the call succeeds', async () => {
   const sim = await startSim({ throttle: { ratePerSecond: 1, burst: 1 } });
@@ -96,7 +105,12 @@ async function outcomes(seed: number, n: number): Promise<{ kinds: string[]; sta
   try {
     const kinds: string[] = [];
     for (let i = 0; i < n; i++) {
-      kinds.push(await mturk.send(new GetAccountBalanceCommand({})).then(() => 'ok', (e: Error) => (e instanceof ServiceFault ? 'fault' : 'drop')));
+      kinds.push(
+        await mturk.send(new GetAccountBalanceCommand({})).then(
+          () => 'ok',
+          (e: Error) => (e instanceof ServiceFault ? 'fault' : 'drop'),
+        ),
+      );
     }
     return { kinds, stats: sim.stats() };
   } finally {
@@ -120,7 +134,10 @@ Faults('when the same seed serves the same calls then the same calls fail the sa
 Faults('when a ServiceFault is injected then the SDK raises ServiceFault and retries it', async () => {
   const sim = await startSim({ seed: 3, faultRate: 1 });
   const mturk = clientFor(sim);
-  const retrying = clientFor(sim, 'AKIDREQUESTERONE', { maxAttempts: 3, retryStrategy: new ConfiguredRetryStrategy(3, 0) });
+  const retrying = clientFor(sim, 'AKIDREQUESTERONE', {
+    maxAttempts: 3,
+    retryStrategy: new ConfiguredRetryStrategy(3, 0),
+  });
   try {
     let fault: (Error & { $fault?: string; $metadata?: { httpStatusCode?: number } }) | undefined;
     for (let i = 0; i < 20 && !fault; i++) {
@@ -141,21 +158,25 @@ Faults('when a ServiceFault is injected then the SDK raises ServiceFault and ret
   }
 });
 
-Faults('when connections are dropped after CreateHIT ran then repeating it with the same token never creates a second HIT', async () => {
-  const sim = await startSim({ seed: 5, faultRate: 1 });
-  const mturk = clientFor(sim);
-  try {
-    for (let i = 0; i < 12; i++) await rejection(mturk.send(new CreateHITCommand(hitInput({ UniqueRequestToken: 'unit-7' }))));
-    const stats = sim.stats();
-    assert.ok(stats.dropped >= 2, JSON.stringify(stats));
-    assert.ok(stats.faults >= 1, JSON.stringify(stats));
-    assert.is(stats.faults + stats.dropped, 12);
-    assert.is(sim.inspect().accounts.AKIDREQUESTERONE!.hits.length, 1);
-  } finally {
-    mturk.destroy();
-    await sim.close();
-  }
-});
+Faults(
+  'when connections are dropped after CreateHIT ran then repeating it with the same token never creates a second HIT',
+  async () => {
+    const sim = await startSim({ seed: 5, faultRate: 1 });
+    const mturk = clientFor(sim);
+    try {
+      for (let i = 0; i < 12; i++)
+        await rejection(mturk.send(new CreateHITCommand(hitInput({ UniqueRequestToken: 'unit-7' }))));
+      const stats = sim.stats();
+      assert.ok(stats.dropped >= 2, JSON.stringify(stats));
+      assert.ok(stats.faults >= 1, JSON.stringify(stats));
+      assert.is(stats.faults + stats.dropped, 12);
+      assert.is(sim.inspect().accounts.AKIDREQUESTERONE!.hits.length, 1);
+    } finally {
+      mturk.destroy();
+      await sim.close();
+    }
+  },
+);
 
 Throttling.run();
 Faults.run();

@@ -18,9 +18,18 @@ Index('when keys are inserted out of order then iteration is in key order and re
   for (const k of keys) ix.set(k, `v${k}`);
   const sorted = [...new Set(keys)].sort((a, b) => a - b);
   assert.is(ix.size, sorted.length);
-  assert.equal([...ix.entriesAfter()].map(([k]) => k), sorted);
-  assert.equal([...ix.entriesAfter(sorted[10])].map(([k]) => k), sorted.slice(11));
-  assert.equal([...ix.entriesAfter(sorted[10]! + 0.5)].map(([k]) => k), sorted.slice(11));
+  assert.equal(
+    [...ix.entriesAfter()].map(([k]) => k),
+    sorted,
+  );
+  assert.equal(
+    [...ix.entriesAfter(sorted[10])].map(([k]) => k),
+    sorted.slice(11),
+  );
+  assert.equal(
+    [...ix.entriesAfter(sorted[10]! + 0.5)].map(([k]) => k),
+    sorted.slice(11),
+  );
 });
 
 Index('when entries are deleted then they disappear and a page token past them still resumes', () => {
@@ -29,7 +38,10 @@ Index('when entries are deleted then they disappear and a page token past them s
   for (let k = 2; k <= 300; k += 2) assert.ok(ix.delete(k));
   assert.not.ok(ix.delete(2));
   assert.is(ix.size, 150);
-  assert.equal([...ix.entriesAfter(100)].slice(0, 3).map(([k]) => k), [101, 103, 105]);
+  assert.equal(
+    [...ix.entriesAfter(100)].slice(0, 3).map(([k]) => k),
+    [101, 103, 105],
+  );
   ix.set(5, -5);
   assert.equal([...ix.values()].slice(0, 3), [1, 3, -5]);
   assert.ok(ix.has(299));
@@ -39,10 +51,16 @@ Index('when entries are deleted then they disappear and a page token past them s
 Index('when several indexes are merged then entries come in key order', () => {
   const a = new OrderedIndex<string>();
   const b = new OrderedIndex<string>();
-  [1, 4, 9].forEach((k) => a.set(k, 'a'));
-  [2, 3, 10].forEach((k) => b.set(k, 'b'));
-  assert.equal([...mergeAfter([a, b])].map(([k]) => k), [1, 2, 3, 4, 9, 10]);
-  assert.equal([...mergeAfter([a, b], 3)].map(([k]) => k), [4, 9, 10]);
+  for (const k of [1, 4, 9]) a.set(k, 'a');
+  for (const k of [2, 3, 10]) b.set(k, 'b');
+  assert.equal(
+    [...mergeAfter([a, b])].map(([k]) => k),
+    [1, 2, 3, 4, 9, 10],
+  );
+  assert.equal(
+    [...mergeAfter([a, b], 3)].map(([k]) => k),
+    [4, 9, 10],
+  );
 });
 
 const Queue = suite('event-queue');
@@ -85,31 +103,67 @@ Money('when fees are computed then 20% (40% from 10 assignments) rounds half up 
 
 const Xml = suite('question and answer xml');
 
-Xml('when an answer is built then values are escaped, line ends read back as LF, control characters are replaced', () => {
-  const xml = buildAnswerXml([['q1', 'a < b & "c" \'d\''], ['json', '{"x":"line1\r\nline2"}'], ['bad', 'x\u0001y']]);
-  assert.match(xml, /^<\?xml version="1.0" encoding="UTF-8"/);
-  const parsed = new XMLParser({ parseTagValue: false, trimValues: false, isArray: (n) => n === 'Answer' }).parse(xml);
-  const answers = parsed.QuestionFormAnswers.Answer as { QuestionIdentifier: string; FreeText: string }[];
-  assert.equal(answers.map((a) => a.QuestionIdentifier), ['q1', 'json', 'bad']);
-  assert.is(answers[0]!.FreeText, 'a < b & "c" \'d\'');
-  assert.is(answers[1]!.FreeText, '{"x":"line1\nline2"}');
-  assert.is(answers[2]!.FreeText, 'x\uFFFDy');
-  assert.is(escapeXml('<&>'), '&lt;&amp;&gt;');
-});
+Xml(
+  'when an answer is built then values are escaped, line ends read back as LF, control characters are replaced',
+  () => {
+    const xml = buildAnswerXml([
+      ['q1', 'a < b & "c" \'d\''],
+      ['json', '{"x":"line1\r\nline2"}'],
+      ['bad', 'x\u0001y'],
+    ]);
+    assert.match(xml, /^<\?xml version="1.0" encoding="UTF-8"/);
+    const parsed = new XMLParser({ parseTagValue: false, trimValues: false, isArray: (n) => n === 'Answer' }).parse(
+      xml,
+    );
+    const answers = parsed.QuestionFormAnswers.Answer as { QuestionIdentifier: string; FreeText: string }[];
+    assert.equal(
+      answers.map((a) => a.QuestionIdentifier),
+      ['q1', 'json', 'bad'],
+    );
+    assert.is(answers[0]!.FreeText, 'a < b & "c" \'d\'');
+    assert.is(answers[1]!.FreeText, '{"x":"line1\nline2"}');
+    assert.is(answers[2]!.FreeText, 'x\uFFFDy');
+    assert.is(escapeXml('<&>'), '&lt;&amp;&gt;');
+  },
+);
 
 Xml('when question documents are parsed then kinds, namespaces and URLs are checked', () => {
   const ns = 'http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas';
-  const ext = parseQuestion(`<?xml version="1.0"?><ExternalQuestion xmlns="${ns}/2006-07-14/ExternalQuestion.xsd"><ExternalURL>https://x.example/t?a=1&amp;b=2</ExternalURL><FrameHeight>0</FrameHeight></ExternalQuestion>`);
+  const ext = parseQuestion(
+    `<?xml version="1.0"?><ExternalQuestion xmlns="${ns}/2006-07-14/ExternalQuestion.xsd"><ExternalURL>https://x.example/t?a=1&amp;b=2</ExternalURL><FrameHeight>0</FrameHeight></ExternalQuestion>`,
+  );
   assert.equal(ext, { kind: 'ExternalQuestion', externalUrl: 'https://x.example/t?a=1&b=2', frameHeight: 0 });
-  const html = parseQuestion(`<HTMLQuestion xmlns="${ns}/2011-11-11/HTMLQuestion.xsd"><HTMLContent><![CDATA[<p>Hi</p>]]></HTMLContent><FrameHeight>400</FrameHeight></HTMLQuestion>`);
+  const html = parseQuestion(
+    `<HTMLQuestion xmlns="${ns}/2011-11-11/HTMLQuestion.xsd"><HTMLContent><![CDATA[<p>Hi</p>]]></HTMLContent><FrameHeight>400</FrameHeight></HTMLQuestion>`,
+  );
   assert.equal(html, { kind: 'HTMLQuestion', html: '<p>Hi</p>', frameHeight: 400 });
-  const form = parseQuestion(`<QuestionForm xmlns="${ns}/2017-11-06/QuestionForm.xsd"><Question><QuestionIdentifier>q1</QuestionIdentifier><DisplayName>First</DisplayName></Question></QuestionForm>`);
+  const form = parseQuestion(
+    `<QuestionForm xmlns="${ns}/2017-11-06/QuestionForm.xsd"><Question><QuestionIdentifier>q1</QuestionIdentifier><DisplayName>First</DisplayName></Question></QuestionForm>`,
+  );
   assert.equal(form, { kind: 'QuestionForm', questions: [{ identifier: 'q1', text: 'First' }] });
   assert.throws(() => parseQuestion('<ExternalQuestion><ExternalURL>'), /not well-formed/);
-  assert.throws(() => parseQuestion('<ExternalQuestion><ExternalURL>https://x</ExternalURL><FrameHeight>1</FrameHeight></ExternalQuestion>'), /must declare xmlns/);
+  assert.throws(
+    () =>
+      parseQuestion(
+        '<ExternalQuestion><ExternalURL>https://x</ExternalURL><FrameHeight>1</FrameHeight></ExternalQuestion>',
+      ),
+    /must declare xmlns/,
+  );
   assert.throws(() => parseQuestion(`<Other xmlns="${ns}/x.xsd"/>`), /root element/);
-  assert.throws(() => parseQuestion(`<ExternalQuestion xmlns="${ns}/2006-07-14/ExternalQuestion.xsd"><ExternalURL>http://example.com/</ExternalURL><FrameHeight>1</FrameHeight></ExternalQuestion>`), /must use https/);
-  assert.throws(() => parseQuestion(`<ExternalQuestion xmlns="${ns}/2006-07-14/ExternalQuestion.xsd"><ExternalURL>https://x.example/</ExternalURL></ExternalQuestion>`), /FrameHeight/);
+  assert.throws(
+    () =>
+      parseQuestion(
+        `<ExternalQuestion xmlns="${ns}/2006-07-14/ExternalQuestion.xsd"><ExternalURL>http://example.com/</ExternalURL><FrameHeight>1</FrameHeight></ExternalQuestion>`,
+      ),
+    /must use https/,
+  );
+  assert.throws(
+    () =>
+      parseQuestion(
+        `<ExternalQuestion xmlns="${ns}/2006-07-14/ExternalQuestion.xsd"><ExternalURL>https://x.example/</ExternalURL></ExternalQuestion>`,
+      ),
+    /FrameHeight/,
+  );
 });
 
 Xml('when an ExternalURL is http then only loopback hosts are accepted', () => {
@@ -122,37 +176,65 @@ Xml('when an ExternalURL is http then only loopback hosts are accepted', () => {
 });
 
 Xml('when frame parameters are appended then the task URL keeps its query and fragment', () => {
-  assert.is(frameUrl('https://x.example/t', { assignmentId: 'A1', hitId: 'H', workerId: undefined }), 'https://x.example/t?assignmentId=A1&hitId=H');
-  assert.is(frameUrl('https://x.example/t?lang=en%20GB#top', { a: 'b c' }), 'https://x.example/t?lang=en%20GB&a=b%20c#top');
+  assert.is(
+    frameUrl('https://x.example/t', { assignmentId: 'A1', hitId: 'H', workerId: undefined }),
+    'https://x.example/t?assignmentId=A1&hitId=H',
+  );
+  assert.is(
+    frameUrl('https://x.example/t?lang=en%20GB#top', { a: 'b c' }),
+    'https://x.example/t?lang=en%20GB&a=b%20c#top',
+  );
 });
 
 const Quals = suite('qualification comparators');
 
-Quals('when integer comparators are evaluated then each compares the worker value, and a missing value meets only DoesNotExist', () => {
-  const req = (Comparator: string, IntegerValues?: number[]) => ({ QualificationTypeId: 'Q', Comparator, ...(IntegerValues ? { IntegerValues } : {}) });
-  const v = { integer: 80 };
-  assert.ok(meets(req('LessThan', [81]), v));
-  assert.not.ok(meets(req('LessThan', [80]), v));
-  assert.ok(meets(req('LessThanOrEqualTo', [80]), v));
-  assert.ok(meets(req('GreaterThan', [79]), v));
-  assert.not.ok(meets(req('GreaterThan', [80]), v));
-  assert.ok(meets(req('GreaterThanOrEqualTo', [80]), v));
-  assert.ok(meets(req('EqualTo', [80]), v));
-  assert.ok(meets(req('NotEqualTo', [1]), v));
-  assert.ok(meets(req('In', [1, 80]), v));
-  assert.not.ok(meets(req('NotIn', [1, 80]), v));
-  assert.ok(meets(req('Exists'), v));
-  assert.not.ok(meets(req('DoesNotExist'), v));
-  assert.ok(meets(req('DoesNotExist'), undefined));
-  for (const c of ['Exists', 'EqualTo', 'NotEqualTo', 'NotIn', 'LessThan']) assert.not.ok(meets(req(c, [1]), undefined), c);
-});
+Quals(
+  'when integer comparators are evaluated then each compares the worker value, and a missing value meets only DoesNotExist',
+  () => {
+    const req = (Comparator: string, IntegerValues?: number[]) => ({
+      QualificationTypeId: 'Q',
+      Comparator,
+      ...(IntegerValues ? { IntegerValues } : {}),
+    });
+    const v = { integer: 80 };
+    assert.ok(meets(req('LessThan', [81]), v));
+    assert.not.ok(meets(req('LessThan', [80]), v));
+    assert.ok(meets(req('LessThanOrEqualTo', [80]), v));
+    assert.ok(meets(req('GreaterThan', [79]), v));
+    assert.not.ok(meets(req('GreaterThan', [80]), v));
+    assert.ok(meets(req('GreaterThanOrEqualTo', [80]), v));
+    assert.ok(meets(req('EqualTo', [80]), v));
+    assert.ok(meets(req('NotEqualTo', [1]), v));
+    assert.ok(meets(req('In', [1, 80]), v));
+    assert.not.ok(meets(req('NotIn', [1, 80]), v));
+    assert.ok(meets(req('Exists'), v));
+    assert.not.ok(meets(req('DoesNotExist'), v));
+    assert.ok(meets(req('DoesNotExist'), undefined));
+    for (const c of ['Exists', 'EqualTo', 'NotEqualTo', 'NotIn', 'LessThan'])
+      assert.not.ok(meets(req(c, [1]), undefined), c);
+  },
+);
 
 Quals('when ActionsGuarded is set then it guards discover, preview and accept as documented', () => {
   const base = { QualificationTypeId: 'Q', Comparator: 'Exists' };
-  assert.equal(['discover', 'preview', 'accept'].map((a) => guards(base, a as never)), [false, false, true]);
-  assert.equal(['discover', 'preview', 'accept'].map((a) => guards({ ...base, ActionsGuarded: 'PreviewAndAccept' }, a as never)), [false, true, true]);
-  assert.equal(['discover', 'preview', 'accept'].map((a) => guards({ ...base, ActionsGuarded: 'DiscoverPreviewAndAccept' }, a as never)), [true, true, true]);
-  assert.equal(['discover', 'preview', 'accept'].map((a) => guards({ ...base, RequiredToPreview: true }, a as never)), [false, true, true]);
+  assert.equal(
+    ['discover', 'preview', 'accept'].map((a) => guards(base, a as never)),
+    [false, false, true],
+  );
+  assert.equal(
+    ['discover', 'preview', 'accept'].map((a) => guards({ ...base, ActionsGuarded: 'PreviewAndAccept' }, a as never)),
+    [false, true, true],
+  );
+  assert.equal(
+    ['discover', 'preview', 'accept'].map((a) =>
+      guards({ ...base, ActionsGuarded: 'DiscoverPreviewAndAccept' }, a as never),
+    ),
+    [true, true, true],
+  );
+  assert.equal(
+    ['discover', 'preview', 'accept'].map((a) => guards({ ...base, RequiredToPreview: true }, a as never)),
+    [false, true, true],
+  );
 });
 
 const Ids = suite('ids');

@@ -21,41 +21,48 @@ Coalescing.after.each(async () => {
 
 const unitsWrites = (s: Store) => s.stats().files['runs/r1/units-000.json']!.writes;
 
-Coalescing('when 1000 updates land in one burst then nothing is written before the window and one write after it', async () => {
-  store = await openStore({ dir, environment: SANDBOX, clock, coalesceMs: 50, maxDelayMs: 1000 });
-  seedRun(store, 10);
-  await store.flush();
-  const writesBefore = store.stats().writes;
-  for (let i = 0; i < 1000; i++) store.units.setStatus(`r1-u${i % 10}`, Math.floor(i / 10) % 2 === 0 ? 'launched' : 'assigned');
-  await clock.advance(49);
-  await store.whenIdle();
-  assert.is(store.stats().writes, writesBefore, 'written before the quiet window ended');
-  assert.ok(store.stats().pending);
-  await clock.advance(1);
-  await store.whenIdle();
-  assert.is(store.stats().writes, writesBefore + 1);
-  assert.is(unitsWrites(store), 2);
-  assert.not.ok(store.stats().pending);
-});
-
-Coalescing('when updates keep coming every 10 ms then writes happen at the maxDelayMs bound, not once per update', async () => {
-  store = await openStore({ dir, environment: SANDBOX, clock, coalesceMs: 50, maxDelayMs: 1000 });
-  seedRun(store, 10);
-  await store.flush();
-  const first = store.stats().writes;
-  for (let i = 0; i < 300; i++) {
-    store.units.setStatus(`r1-u${i % 10}`, Math.floor(i / 10) % 2 === 0 ? 'launched' : 'assigned');
-    await clock.advance(10);
+Coalescing(
+  'when 1000 updates land in one burst then nothing is written before the window and one write after it',
+  async () => {
+    store = await openStore({ dir, environment: SANDBOX, clock, coalesceMs: 50, maxDelayMs: 1000 });
+    seedRun(store, 10);
+    await store.flush();
+    const writesBefore = store.stats().writes;
+    for (let i = 0; i < 1000; i++)
+      store.units.setStatus(`r1-u${i % 10}`, Math.floor(i / 10) % 2 === 0 ? 'launched' : 'assigned');
+    await clock.advance(49);
     await store.whenIdle();
-  }
-  // 300 updates over 3 s (the last at 2.99 s): written at 1 s, 2 s and 3 s, the bound each time.
-  assert.is(store.stats().writes - first, 3);
-  assert.not.ok(store.stats().pending);
-  store.units.setStatus('r1-u0', 'expired');
-  await clock.advance(50);
-  await store.whenIdle();
-  assert.is(store.stats().writes - first, 4);
-});
+    assert.is(store.stats().writes, writesBefore, 'written before the quiet window ended');
+    assert.ok(store.stats().pending);
+    await clock.advance(1);
+    await store.whenIdle();
+    assert.is(store.stats().writes, writesBefore + 1);
+    assert.is(unitsWrites(store), 2);
+    assert.not.ok(store.stats().pending);
+  },
+);
+
+Coalescing(
+  'when updates keep coming every 10 ms then writes happen at the maxDelayMs bound, not once per update',
+  async () => {
+    store = await openStore({ dir, environment: SANDBOX, clock, coalesceMs: 50, maxDelayMs: 1000 });
+    seedRun(store, 10);
+    await store.flush();
+    const first = store.stats().writes;
+    for (let i = 0; i < 300; i++) {
+      store.units.setStatus(`r1-u${i % 10}`, Math.floor(i / 10) % 2 === 0 ? 'launched' : 'assigned');
+      await clock.advance(10);
+      await store.whenIdle();
+    }
+    // 300 updates over 3 s (the last at 2.99 s): written at 1 s, 2 s and 3 s, the bound each time.
+    assert.is(store.stats().writes - first, 3);
+    assert.not.ok(store.stats().pending);
+    store.units.setStatus('r1-u0', 'expired');
+    await clock.advance(50);
+    await store.whenIdle();
+    assert.is(store.stats().writes - first, 4);
+  },
+);
 
 Coalescing('when flush() is called then it writes now, once, and resolves with the data on disk', async () => {
   store = await openStore({ dir, environment: SANDBOX, clock });
@@ -83,47 +90,50 @@ Coalescing('when only units change then only units-000.json is rewritten', async
   assert.equal(changed, ['runs/r1/units-000.json']);
 });
 
-Coalescing('when a write fails then writeFailed is emitted, flush rejects, the data stays dirty and the next write stores it', async () => {
-  let failNext = 0;
-  const fs: StoreFileSystem = {
-    ...nodeFileSystem,
-    async writeFileDurable(path, text) {
-      if (failNext > 0) {
-        failNext--;
-        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-      }
-      return nodeFileSystem.writeFileDurable(path, text);
-    },
-  };
-  store = await openStore({ dir, environment: SANDBOX, clock, fileSystem: fs, coalesceMs: 50, maxDelayMs: 1000 });
-  seedRun(store, 1);
-  await store.flush();
-  const failures: HitstateError[] = [];
-  store.on('writeFailed', (err) => failures.push(err));
+Coalescing(
+  'when a write fails then writeFailed is emitted, flush rejects, the data stays dirty and the next write stores it',
+  async () => {
+    let failNext = 0;
+    const fs: StoreFileSystem = {
+      ...nodeFileSystem,
+      async writeFileDurable(path, text) {
+        if (failNext > 0) {
+          failNext--;
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        }
+        return nodeFileSystem.writeFileDurable(path, text);
+      },
+    };
+    store = await openStore({ dir, environment: SANDBOX, clock, fileSystem: fs, coalesceMs: 50, maxDelayMs: 1000 });
+    seedRun(store, 1);
+    await store.flush();
+    const failures: HitstateError[] = [];
+    store.on('writeFailed', (err) => failures.push(err));
 
-  store.units.setStatus('r1-u0', 'launched');
-  failNext = 1;
-  await clock.advance(50);
-  await store.whenIdle();
-  assert.is(failures.length, 1, 'a timer write failure must be reported');
-  assert.is(failures[0]!.code, 'HST_ERR_STORE_WRITE_FAILED');
-  assert.match(failures[0]!.message, /units-000\.json/);
-  assert.ok(store.stats().pending);
-  assert.is(store.stats().failedWrites, 1);
+    store.units.setStatus('r1-u0', 'launched');
+    failNext = 1;
+    await clock.advance(50);
+    await store.whenIdle();
+    assert.is(failures.length, 1, 'a timer write failure must be reported');
+    assert.is(failures[0]!.code, 'HST_ERR_STORE_WRITE_FAILED');
+    assert.match(failures[0]!.message, /units-000\.json/);
+    assert.ok(store.stats().pending);
+    assert.is(store.stats().failedWrites, 1);
 
-  failNext = 1;
-  const err = await rejection(store.flush());
-  assert.ok(isHitstateError(err, 'HST_ERR_STORE_WRITE_FAILED'));
-  assert.is(failures.length, 2);
+    failNext = 1;
+    const err = await rejection(store.flush());
+    assert.ok(isHitstateError(err, 'HST_ERR_STORE_WRITE_FAILED'));
+    assert.is(failures.length, 2);
 
-  // Without any new change or flush, the scheduler retries after maxDelayMs.
-  await clock.advance(1000);
-  await store.whenIdle();
-  assert.not.ok(store.stats().pending);
-  await store.close();
-  store = await openStore({ dir, environment: SANDBOX, clock });
-  assert.is(store.units.require('r1-u0').status, 'launched');
-});
+    // Without any new change or flush, the scheduler retries after maxDelayMs.
+    await clock.advance(1000);
+    await store.whenIdle();
+    assert.not.ok(store.stats().pending);
+    await store.close();
+    store = await openStore({ dir, environment: SANDBOX, clock });
+    assert.is(store.units.require('r1-u0').status, 'launched');
+  },
+);
 
 Coalescing('when close() is called then pending changes are written and the timer is gone', async () => {
   store = await openStore({ dir, environment: SANDBOX, clock });

@@ -4,7 +4,18 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isHitstateError } from '../../src/errors.js';
-import { collect, dumpStore, kill, open, rejection, removeDir, root, startChild, tempDir, filesUnder } from './helpers.js';
+import {
+  collect,
+  dumpStore,
+  kill,
+  open,
+  rejection,
+  removeDir,
+  root,
+  startChild,
+  tempDir,
+  filesUnder,
+} from './helpers.js';
 
 const Crash = suite('store flush killed at every step');
 const dirs: string[] = [];
@@ -27,30 +38,45 @@ interface Plan {
 /** Runs the writer to the end once: the operations of its multi-file flush and both states. */
 function plan(): Promise<Plan> {
   const dir = newDir();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test', 'fixtures', 'store', 'crash-writer.ts'), dir, 'count'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'test', 'fixtures', 'store', 'crash-writer.ts'), dir, 'count'],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => {
-      const line = (tag: string) => out.split('\n').find((l) => l.startsWith(`${tag} `))?.slice(tag.length + 1);
+      const line = (tag: string) =>
+        out
+          .split('\n')
+          .find((l) => l.startsWith(`${tag} `))
+          ?.slice(tag.length + 1);
       const [ops, a, b] = [line('OPS'), line('DUMP-A'), line('DUMP-B')];
-      if (code !== 0 || ops === undefined || a === undefined || b === undefined) return reject(new Error(`crash-writer.ts count exited ${code}:\n${out}`));
+      if (code !== 0 || ops === undefined || a === undefined || b === undefined)
+        return reject(new Error(`crash-writer.ts count exited ${code}:\n${out}`));
       const list = JSON.parse(ops) as string[];
-      resolve({ ops: list, a: JSON.parse(a), b: JSON.parse(b), commit: list.indexOf('rename sandbox/.commit.json.tmp sandbox/commit.json') });
+      resolve({
+        ops: list,
+        a: JSON.parse(a),
+        b: JSON.parse(b),
+        commit: list.indexOf('rename sandbox/.commit.json.tmp sandbox/commit.json'),
+      });
     });
   });
 }
-
 
 const temps = (dir: string): string[] => Object.keys(filesUnder(dir)).filter((p) => /(^|[\\/])\.[^\\/]+\.tmp$/.test(p));
 
 /** Runs `work` over `items`, `limit` at a time (each item is a child process). */
 async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 async function crashAt(dir: string, step: number, torn: boolean): Promise<string> {
@@ -59,69 +85,82 @@ async function crashAt(dir: string, step: number, torn: boolean): Promise<string
   return started.output();
 }
 
-Crash('when the writer is killed before each operation of a multi-file flush, or half-way through each write and append, then reopening finds the whole old state before the commit and the whole new state after it', async () => {
-  const p = await plan();
-  assert.ok(p.commit > 0, 'the flush commits through commit.json');
-  const writes = p.ops.slice(0, p.commit).filter((op) => /^write sandbox\/.*\.2\.tmp$/.test(op));
-  assert.is(writes.length, 9, `a flush of nine files: ${writes.join(', ')}`);
-  assert.is(p.ops.filter((op) => op.startsWith('append ')).length, 3, 'and three audit logs');
-  assert.not.equal(p.a, p.b);
+Crash(
+  'when the writer is killed before each operation of a multi-file flush, or half-way through each write and append, then reopening finds the whole old state before the commit and the whole new state after it',
+  async () => {
+    const p = await plan();
+    assert.ok(p.commit > 0, 'the flush commits through commit.json');
+    const writes = p.ops.slice(0, p.commit).filter((op) => /^write sandbox\/.*\.2\.tmp$/.test(op));
+    assert.is(writes.length, 9, `a flush of nine files: ${writes.join(', ')}`);
+    assert.is(p.ops.filter((op) => op.startsWith('append ')).length, 3, 'and three audit logs');
+    assert.not.equal(p.a, p.b);
 
-  const points = p.ops.flatMap((op, step) => [{ step, torn: false }, ...(/^(write|append) /.test(op) ? [{ step, torn: true }] : [])]);
-  points.push({ step: p.ops.length, torn: false });
-  const checked: string[] = [];
-  await pool(points, 3, async ({ step, torn }) => {
+    const points = p.ops.flatMap((op, step) => [
+      { step, torn: false },
+      ...(/^(write|append) /.test(op) ? [{ step, torn: true }] : []),
+    ]);
+    points.push({ step: p.ops.length, torn: false });
+    const checked: string[] = [];
+    await pool(points, 3, async ({ step, torn }) => {
+      const dir = newDir();
+      const label = `killed ${torn ? 'half-way through' : 'before'} operation ${step} (${p.ops[step] ?? 'after the last'})`;
+      const output = await crashAt(dir, step, torn);
+      assert.match(output, `CRASH-POINT ${step}`, label);
+      const committed = step > p.commit;
+      const expected = committed ? p.b : p.a;
+
+      const before = filesUnder(dir);
+      const look = await open(dir, { readOnly: true });
+      assert.equal(await dumpStore(look), expected, `read-only, ${label}`);
+      assert.is(look.openReport.heldBy, null, 'the dead writer holds nothing');
+      await look.close();
+      assert.equal(filesUnder(dir), before, `a read-only open changes nothing (${label})`);
+
+      const store = await open(dir);
+      assert.equal(await dumpStore(store), expected, label);
+      const unapplied = committed && p.ops.slice(step).some((op) => /^(rename sandbox\/.*\.2\.tmp|append) /.test(op));
+      assert.is(
+        store.openReport.finishedFlush !== null,
+        unapplied,
+        `finishedFlush ${JSON.stringify(store.openReport.finishedFlush)} (${label})`,
+      );
+      if (unapplied) assert.is(store.openReport.finishedFlush!.flush, 2);
+      assert.equal(temps(dir), [], `no temp file is left (${label})`);
+      assert.equal(store.openReport.orphanRunDirectories, [], label);
+      store.units.setStatus('u1', 'expired');
+      store.audit.append({ operation: 'ExpireHIT', outcome: 'ok', runId: 'r1' });
+      await store.close();
+      const again = await open(dir);
+      assert.is(again.units.require('u1').status, 'expired', label);
+      assert.is((await collect(again.audit.entries({ runId: 'r1' }))).at(-1)?.operation, 'ExpireHIT', label);
+      await again.close();
+      checked.push(label);
+    });
+    assert.is(checked.length, points.length);
+  },
+);
+
+Crash(
+  'when a temp file of a committed write is damaged then opening refuses, names it, and changes nothing',
+  async () => {
+    const p = await plan();
     const dir = newDir();
-    const label = `killed ${torn ? 'half-way through' : 'before'} operation ${step} (${p.ops[step] ?? 'after the last'})`;
-    const output = await crashAt(dir, step, torn);
-    assert.match(output, `CRASH-POINT ${step}`, label);
-    const committed = step > p.commit;
-    const expected = committed ? p.b : p.a;
-
+    const firstRename = p.ops.findIndex((op, i) => i > p.commit && op.startsWith('rename '));
+    await crashAt(dir, firstRename, false);
+    const temp = join(dir, 'sandbox', 'runs', 'r1', '.units-000.json.2.tmp');
+    writeFileSync(temp, readFileSync(temp, 'utf8').replace('"completed"', '"abandoned"'));
     const before = filesUnder(dir);
-    const look = await open(dir, { readOnly: true });
-    assert.equal(await dumpStore(look), expected, `read-only, ${label}`);
-    assert.is(look.openReport.heldBy, null, 'the dead writer holds nothing');
-    await look.close();
-    assert.equal(filesUnder(dir), before, `a read-only open changes nothing (${label})`);
-
-    const store = await open(dir);
-    assert.equal(await dumpStore(store), expected, label);
-    const unapplied = committed && p.ops.slice(step).some((op) => /^(rename sandbox\/.*\.2\.tmp|append) /.test(op));
-    assert.is(store.openReport.finishedFlush !== null, unapplied, `finishedFlush ${JSON.stringify(store.openReport.finishedFlush)} (${label})`);
-    if (unapplied) assert.is(store.openReport.finishedFlush!.flush, 2);
-    assert.equal(temps(dir), [], `no temp file is left (${label})`);
-    assert.equal(store.openReport.orphanRunDirectories, [], label);
-    store.units.setStatus('u1', 'expired');
-    store.audit.append({ operation: 'ExpireHIT', outcome: 'ok', runId: 'r1' });
-    await store.close();
-    const again = await open(dir);
-    assert.is(again.units.require('u1').status, 'expired', label);
-    assert.is((await collect(again.audit.entries({ runId: 'r1' }))).at(-1)?.operation, 'ExpireHIT', label);
-    await again.close();
-    checked.push(label);
-  });
-  assert.is(checked.length, points.length);
-});
-
-Crash('when a temp file of a committed write is damaged then opening refuses, names it, and changes nothing', async () => {
-  const p = await plan();
-  const dir = newDir();
-  const firstRename = p.ops.findIndex((op, i) => i > p.commit && op.startsWith('rename '));
-  await crashAt(dir, firstRename, false);
-  const temp = join(dir, 'sandbox', 'runs', 'r1', '.units-000.json.2.tmp');
-  writeFileSync(temp, readFileSync(temp, 'utf8').replace('"completed"', '"abandoned"'));
-  const before = filesUnder(dir);
-  for (const readOnly of [true, false]) {
-    const err = await rejection(open(dir, { readOnly }));
-    assert.ok(isHitstateError(err, 'HST_ERR_STORE_CORRUPT'), String(err));
-    assert.match((err as Error).message, temp);
-    const after = filesUnder(dir);
-    delete after[join('sandbox', 'store.json.lock')];
-    delete before[join('sandbox', 'store.json.lock')];
-    assert.equal(after, before, `nothing changed (readOnly: ${readOnly})`);
-  }
-});
+    for (const readOnly of [true, false]) {
+      const err = await rejection(open(dir, { readOnly }));
+      assert.ok(isHitstateError(err, 'HST_ERR_STORE_CORRUPT'), String(err));
+      assert.match((err as Error).message, temp);
+      const after = filesUnder(dir);
+      delete after[join('sandbox', 'store.json.lock')];
+      delete before[join('sandbox', 'store.json.lock')];
+      assert.equal(after, before, `nothing changed (readOnly: ${readOnly})`);
+    }
+  },
+);
 
 Crash('when an older hitstate left a torn audit line then opening seals it and later entries read fine', async () => {
   const dir = newDir();
@@ -132,9 +171,14 @@ Crash('when an older hitstate left a torn audit line then opening seals it and l
   await store.close();
   appendFileSync(join(dir, 'sandbox', 'runs', 'r1', 'audit.jsonl'), '{"at":1,"operation":"Crea');
   const reopened = await open(dir);
-  assert.equal(reopened.openReport.tornAuditLines, [{ file: join(dir, 'sandbox', 'runs', 'r1', 'audit.jsonl'), bytes: 25 }]);
+  assert.equal(reopened.openReport.tornAuditLines, [
+    { file: join(dir, 'sandbox', 'runs', 'r1', 'audit.jsonl'), bytes: 25 },
+  ]);
   reopened.audit.append({ operation: 'GetHIT', outcome: 'ok', runId: 'r1' });
-  assert.equal((await collect(reopened.audit.entries({ runId: 'r1' }))).map((e) => e.operation), ['CreateHITType', 'GetHIT']);
+  assert.equal(
+    (await collect(reopened.audit.entries({ runId: 'r1' }))).map((e) => e.operation),
+    ['CreateHITType', 'GetHIT'],
+  );
   await reopened.close();
 });
 

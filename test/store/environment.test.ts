@@ -14,13 +14,19 @@ Environment.before.each(() => {
 });
 Environment.after.each(() => removeDir(dir));
 
-Environment('when environments are named then each gets a readable directory, custom endpoints by host and port', () => {
-  assert.is(environmentSlug({ kind: 'live' }), 'live');
-  assert.is(environmentSlug({ kind: 'sandbox' }), 'sandbox');
-  assert.is(environmentSlug({ kind: 'custom', endpoint: 'http://127.0.0.1:8787' }), 'custom-127.0.0.1-8787');
-  assert.is(environmentSlug({ kind: 'custom', endpoint: 'https://MTurk.Example.org/api/' }), 'custom-https-mturk.example.org-443-api');
-  assert.is(environmentSlug({ kind: 'custom', endpoint: 'http://localhost' }), 'custom-localhost-80');
-});
+Environment(
+  'when environments are named then each gets a readable directory, custom endpoints by host and port',
+  () => {
+    assert.is(environmentSlug({ kind: 'live' }), 'live');
+    assert.is(environmentSlug({ kind: 'sandbox' }), 'sandbox');
+    assert.is(environmentSlug({ kind: 'custom', endpoint: 'http://127.0.0.1:8787' }), 'custom-127.0.0.1-8787');
+    assert.is(
+      environmentSlug({ kind: 'custom', endpoint: 'https://MTurk.Example.org/api/' }),
+      'custom-https-mturk.example.org-443-api',
+    );
+    assert.is(environmentSlug({ kind: 'custom', endpoint: 'http://localhost' }), 'custom-localhost-80');
+  },
+);
 
 Environment('when live, sandbox and a custom endpoint are opened then their data never mix', async () => {
   const clock = new VirtualClock();
@@ -40,11 +46,20 @@ Environment('when live, sandbox and a custom endpoint are opened then their data
 
 Environment('when two endpoints share a directory name then the second is refused as another environment', async () => {
   const clock = new VirtualClock();
-  const a = await openStore({ dir, environment: { kind: 'custom', endpoint: 'http://localhost:9000/mturk_v1' }, clock });
+  const a = await openStore({
+    dir,
+    environment: { kind: 'custom', endpoint: 'http://localhost:9000/mturk_v1' },
+    clock,
+  });
   a.requesters.put({ name: 'lab', credentialSource: { kind: 'defaultChain' } });
   await a.close();
-  const err = await rejection(openStore({ dir, environment: { kind: 'custom', endpoint: 'http://localhost:9000/mturk-v1' }, clock }));
-  assert.is(environmentSlug({ kind: 'custom', endpoint: 'http://localhost:9000/mturk-v1' }), 'custom-localhost-9000-mturk-v1');
+  const err = await rejection(
+    openStore({ dir, environment: { kind: 'custom', endpoint: 'http://localhost:9000/mturk-v1' }, clock }),
+  );
+  assert.is(
+    environmentSlug({ kind: 'custom', endpoint: 'http://localhost:9000/mturk-v1' }),
+    'custom-localhost-9000-mturk-v1',
+  );
   assert.ok(isHitstateError(err, 'HST_ERR_STORE_ENVIRONMENT_MISMATCH'), String(err));
   assert.match((err as Error).message, /mturk_v1.*mturk-v1/s);
 });
@@ -58,7 +73,11 @@ Environment('when no dir is given then HITSTATE_STORE_DIR is used; bad options a
   } finally {
     delete process.env.HITSTATE_STORE_DIR;
   }
-  for (const options of [{ environment: { kind: 'custom', endpoint: 'ftp://x' } }, { environment: { kind: 'staging' } }, { environment: { kind: 'sandbox' }, coalesceMs: 100, maxDelayMs: 10 }]) {
+  for (const options of [
+    { environment: { kind: 'custom', endpoint: 'ftp://x' } },
+    { environment: { kind: 'staging' } },
+    { environment: { kind: 'sandbox' }, coalesceMs: 100, maxDelayMs: 10 },
+  ]) {
     const err = await rejection(openStore({ dir, ...options } as unknown as StoreOptions));
     assert.ok(isHitstateError(err, 'HST_ERR_CONFIG_INVALID'), `${JSON.stringify(options)}: ${String(err)}`);
   }

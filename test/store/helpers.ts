@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VirtualClock } from '../../src/clock.js';
-import { nodeFileSystem, openStore, type Store, type StoreFileSystem, type StoreOptions } from '../../src/store/index.js';
+import {
+  nodeFileSystem,
+  openStore,
+  type Store,
+  type StoreFileSystem,
+  type StoreOptions,
+} from '../../src/store/index.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 export const SANDBOX = { kind: 'sandbox' } as const;
@@ -47,7 +53,10 @@ export interface FsLog {
  * The real file system, recording each durable write (`write <name>`, `rename <name>`, `append <name>`),
  * with an optional hook that runs before each operation and may throw to inject a fault.
  */
-export function recordingFs(hook?: (op: string, path: string) => void | Promise<void>): { fs: StoreFileSystem; log: FsLog } {
+export function recordingFs(hook?: (op: string, path: string) => void | Promise<void>): {
+  fs: StoreFileSystem;
+  log: FsLog;
+} {
   const log: FsLog = { ops: [] };
   const name = (p: string) => p.split(/[\\/]/).slice(-1)[0]!;
   const step = async (op: string, path: string) => {
@@ -74,17 +83,36 @@ export function recordingFs(hook?: (op: string, path: string) => void | Promise<
 
 /** A requester `lab`, run `r1` with `units` units, a HIT per unit (unbound). */
 export function seedRun(store: Store, units = 3, runId = 'r1'): void {
-  if (store.requesters.get('lab') === undefined) store.requesters.put({ name: 'lab', credentialSource: { kind: 'profile', profile: 'lab-mturk' } });
-  store.runs.create({ runId, requesterName: 'lab', config: { title: 'Label images', reward: '0.50', assignmentDurationSec: 600 }, frameHeight: 650 });
+  if (store.requesters.get('lab') === undefined)
+    store.requesters.put({ name: 'lab', credentialSource: { kind: 'profile', profile: 'lab-mturk' } });
+  store.runs.create({
+    runId,
+    requesterName: 'lab',
+    config: { title: 'Label images', reward: '0.50', assignmentDurationSec: 600 },
+    frameHeight: 650,
+  });
   for (let i = 0; i < units; i++) {
     store.units.create({ unitId: `${runId}-u${i}`, runId, index: i, payAmountUsd: '0.50' });
-    store.hits.add({ hitId: `${runId.toUpperCase()}HIT${i}`, runId, link: `https://workersandbox.mturk.com/projects/X/tasks/${i}`, assignmentDurationSec: 600, expiresAt: Date.UTC(2026, 0, 8) });
+    store.hits.add({
+      hitId: `${runId.toUpperCase()}HIT${i}`,
+      runId,
+      link: `https://workersandbox.mturk.com/projects/X/tasks/${i}`,
+      assignmentDurationSec: 600,
+      expiresAt: Date.UTC(2026, 0, 8),
+    });
   }
 }
 
 /** Runs a fixture script under test/fixtures/store/ with tsx; resolves once it prints `line`. */
-export function startChild(script: string, args: string[], line: string): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test', 'fixtures', 'store', script), ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+export function startChild(
+  script: string,
+  args: string[],
+  line: string,
+): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test', 'fixtures', 'store', script), ...args], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -93,7 +121,9 @@ export function startChild(script: string, args: string[], line: string): Promis
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code, signal) => reject(new Error(`${script} exited (${code ?? signal}) before printing ${line}:\n${out}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${script} exited (${code ?? signal}) before printing ${line}:\n${out}`)),
+    );
   });
 }
 
@@ -127,13 +157,15 @@ export async function dumpStore(store: Store): Promise<unknown> {
     });
   }
   const requesters = store.requesters.list();
-  return JSON.parse(JSON.stringify({
-    requesters,
-    qualifications: requesters.map((r) => store.qualifications.ofRequester(r.name)),
-    blocked: requesters.map((r) => store.workers.blockedBy(r.name).map((w) => w.id)),
-    runs,
-    audit: await collect(store.audit.entries()),
-  }));
+  return JSON.parse(
+    JSON.stringify({
+      requesters,
+      qualifications: requesters.map((r) => store.qualifications.ofRequester(r.name)),
+      blocked: requesters.map((r) => store.workers.blockedBy(r.name).map((w) => w.id)),
+      runs,
+      audit: await collect(store.audit.entries()),
+    }),
+  );
 }
 
 /** Collects an async iterable. */
@@ -144,4 +176,8 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** The rejection of a promise (or null if it resolved): uvu's assert.throws is sync-only. */
-export const rejection = (p: Promise<unknown>): Promise<unknown> => p.then(() => null, (e: unknown) => e);
+export const rejection = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => null,
+    (e: unknown) => e,
+  );

@@ -27,21 +27,25 @@ Json('when data nests deeper than the limit then it is refused with the field pa
   }
 });
 
-Json('when data is kept as text then the text is that of the checked copy, and anything but a plain JSON object is refused', () => {
-  const values: unknown[] = [
-    JSON.parse('{"__proto__": {"isAdmin": true}, "label": "ok"}'),
-    { a: undefined, b: [1, undefined, 'x'], c: { d: null, e: -0, f: 1.5 } },
-    Object.assign(Object.create(null) as object, { g: true }),
-  ];
-  for (const value of values) assert.is(jsonObjectText(value, 'snapshot'), JSON.stringify(cloneJson(value, 'snapshot')));
-  for (const bad of [{ x: new Date(0) }, { x: [Number.NaN] }, { x: () => 1 }, [1], null]) {
-    try {
-      jsonObjectText(bad, 'snapshot');
-      assert.unreachable(`${JSON.stringify(bad)} accepted`);
-    } catch (err) {
-      assert.ok(isHitstateError(err, 'HST_ERR_STORE_INVALID_RECORD'), String(err));
+Json(
+  'when data is kept as text then the text is that of the checked copy, and anything but a plain JSON object is refused',
+  () => {
+    const values: unknown[] = [
+      JSON.parse('{"__proto__": {"isAdmin": true}, "label": "ok"}'),
+      { a: undefined, b: [1, undefined, 'x'], c: { d: null, e: -0, f: 1.5 } },
+      Object.assign(Object.create(null) as object, { g: true }),
+    ];
+    for (const value of values)
+      assert.is(jsonObjectText(value, 'snapshot'), JSON.stringify(cloneJson(value, 'snapshot')));
+    for (const bad of [{ x: new Date(0) }, { x: [Number.NaN] }, { x: () => 1 }, [1], null]) {
+      try {
+        jsonObjectText(bad, 'snapshot');
+        assert.unreachable(`${JSON.stringify(bad)} accepted`);
+      } catch (err) {
+        assert.ok(isHitstateError(err, 'HST_ERR_STORE_INVALID_RECORD'), String(err));
+      }
     }
-  }
-});
+  },
+);
 
 Json.run();

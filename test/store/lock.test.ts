@@ -21,16 +21,19 @@ Lock.after.each(async () => {
 
 const lockPath = () => join(dir, 'sandbox', 'store.json.lock');
 
-Lock('when another live process holds the store then opening fails with HST_ERR_STORE_LOCKED naming its pid and the file', async () => {
-  const started = await startChild('hold-store.ts', [dir], 'READY');
-  child = started.child;
-  const err = await rejection(open(dir));
-  assert.ok(isHitstateError(err, 'HST_ERR_STORE_LOCKED'), String(err));
-  assert.match((err as Error).message, String(child.pid));
-  assert.match((err as Error).message, lockPath());
-  const info = JSON.parse(readFileSync(lockPath(), 'utf8'));
-  assert.equal([info.pid, info.hostname, typeof info.startedAt], [child.pid, hostname(), 'string']);
-});
+Lock(
+  'when another live process holds the store then opening fails with HST_ERR_STORE_LOCKED naming its pid and the file',
+  async () => {
+    const started = await startChild('hold-store.ts', [dir], 'READY');
+    child = started.child;
+    const err = await rejection(open(dir));
+    assert.ok(isHitstateError(err, 'HST_ERR_STORE_LOCKED'), String(err));
+    assert.match((err as Error).message, String(child.pid));
+    assert.match((err as Error).message, lockPath());
+    const info = JSON.parse(readFileSync(lockPath(), 'utf8'));
+    assert.equal([info.pid, info.hostname, typeof info.startedAt], [child.pid, hostname(), 'string']);
+  },
+);
 
 Lock('when the holder closes the store then the lock file is removed and another process can open it', async () => {
   const started = await startChild('hold-store.ts', [dir], 'READY');

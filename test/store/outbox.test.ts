@@ -19,30 +19,53 @@ Outbox.after.each(async () => {
   removeDir(dir);
 });
 
-const approve = (token: string, agentId?: string) => ({ kind: 'approve' as const, runId: 'r1', token, ...(agentId ? { agentId } : {}), args: { AssignmentId: 'ASG0', RequesterFeedback: 'ok' } });
-
-Outbox('when an intent is recorded then it is on disk before the promise resolves, so before the MTurk call', async () => {
-  const { fs, log } = recordingFs();
-  store = await openStore({ dir, environment: SANDBOX, clock: new VirtualClock(), fileSystem: fs, coalesceMs: 50, maxDelayMs: 1000 });
-  seedRun(store, 1);
-  await store.flush();
-  log.ops.length = 0;
-  store.units.setStatus('r1-u0', 'launched');
-  const intent = await store.outbox.recordIntent({ kind: 'createHIT', runId: 'r1', unitId: 'r1-u0', token: 'r1-u0-create', args: { HITTypeId: 'T', LifetimeInSeconds: 3600 } });
-  log.ops.push('call CreateHITWithHITType');
-  const onDisk = JSON.parse(readFileSync(join(dir, 'sandbox', 'runs', 'r1', 'outbox-000.json'), 'utf8'));
-  assert.is(onDisk.records['r1-u0-create'].state, 'pending');
-  assert.equal(onDisk.records['r1-u0-create'].args, { HITTypeId: 'T', LifetimeInSeconds: 3600 });
-  assert.is(intent.state, 'pending');
-  const renameOutbox = log.ops.indexOf('rename outbox-000.json');
-  assert.ok(renameOutbox >= 0 && renameOutbox < log.ops.indexOf('call CreateHITWithHITType'), log.ops.join(', '));
-  // Changes made before the intent travel with it: the unit's new status is durable too.
-  assert.ok(log.ops.indexOf('rename units-000.json') < log.ops.indexOf('call CreateHITWithHITType'));
+const approve = (token: string, agentId?: string) => ({
+  kind: 'approve' as const,
+  runId: 'r1',
+  token,
+  ...(agentId ? { agentId } : {}),
+  args: { AssignmentId: 'ASG0', RequesterFeedback: 'ok' },
 });
+
+Outbox(
+  'when an intent is recorded then it is on disk before the promise resolves, so before the MTurk call',
+  async () => {
+    const { fs, log } = recordingFs();
+    store = await openStore({
+      dir,
+      environment: SANDBOX,
+      clock: new VirtualClock(),
+      fileSystem: fs,
+      coalesceMs: 50,
+      maxDelayMs: 1000,
+    });
+    seedRun(store, 1);
+    await store.flush();
+    log.ops.length = 0;
+    store.units.setStatus('r1-u0', 'launched');
+    const intent = await store.outbox.recordIntent({
+      kind: 'createHIT',
+      runId: 'r1',
+      unitId: 'r1-u0',
+      token: 'r1-u0-create',
+      args: { HITTypeId: 'T', LifetimeInSeconds: 3600 },
+    });
+    log.ops.push('call CreateHITWithHITType');
+    const onDisk = JSON.parse(readFileSync(join(dir, 'sandbox', 'runs', 'r1', 'outbox-000.json'), 'utf8'));
+    assert.is(onDisk.records['r1-u0-create'].state, 'pending');
+    assert.equal(onDisk.records['r1-u0-create'].args, { HITTypeId: 'T', LifetimeInSeconds: 3600 });
+    assert.is(intent.state, 'pending');
+    const renameOutbox = log.ops.indexOf('rename outbox-000.json');
+    assert.ok(renameOutbox >= 0 && renameOutbox < log.ops.indexOf('call CreateHITWithHITType'), log.ops.join(', '));
+    // Changes made before the intent travel with it: the unit's new status is durable too.
+    assert.ok(log.ops.indexOf('rename units-000.json') < log.ops.indexOf('call CreateHITWithHITType'));
+  },
+);
 
 Outbox('when the intent cannot be written then recordIntent rejects and the call must not be made', async () => {
   const { fs } = recordingFs((op, path) => {
-    if (op === 'write' && path.includes('outbox')) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    if (op === 'write' && path.includes('outbox'))
+      throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
   });
   store = await openStore({ dir, environment: SANDBOX, clock: new VirtualClock(), fileSystem: fs });
   store.on('writeFailed', () => undefined);
@@ -71,7 +94,11 @@ Outbox('when an intent moves pending → sent → confirmed then each step is ke
   const done = store.outbox.markConfirmed('tok', { ok: true });
   assert.equal([done.state, done.result, done.failure], ['confirmed', { ok: true }, null]);
   assert.equal(store.outbox.unconfirmedIntents(), []);
-  for (const move of [() => store!.outbox.markSent('tok'), () => store!.outbox.markFailed('tok', 'x', true), () => store!.outbox.markConfirmed('tok')]) {
+  for (const move of [
+    () => store!.outbox.markSent('tok'),
+    () => store!.outbox.markFailed('tok', 'x', true),
+    () => store!.outbox.markConfirmed('tok'),
+  ]) {
     try {
       move();
       assert.unreachable('a confirmed intent moved');
@@ -92,14 +119,26 @@ Outbox('when an intent fails then a retryable one is replayed and a final one is
   store.outbox.markSent('final');
   store.outbox.markFailed('final', 'AWS.MechanicalTurk.AssignmentNotSubmitted', false);
   store.outbox.markFailed('never-sent', 'run cancelled before launch', false);
-  assert.equal(store.outbox.unconfirmedIntents('r1').map((i) => i.token), ['retry']);
-  assert.throws(() => store!.outbox.markConfirmed('retry'), (e: unknown) => isHitstateError(e, 'HST_ERR_STORE_INTENT_STATE'));
-  assert.throws(() => store!.outbox.markSent('final'), (e: unknown) => isHitstateError(e, 'HST_ERR_STORE_INTENT_STATE'));
+  assert.equal(
+    store.outbox.unconfirmedIntents('r1').map((i) => i.token),
+    ['retry'],
+  );
+  assert.throws(
+    () => store!.outbox.markConfirmed('retry'),
+    (e: unknown) => isHitstateError(e, 'HST_ERR_STORE_INTENT_STATE'),
+  );
+  assert.throws(
+    () => store!.outbox.markSent('final'),
+    (e: unknown) => isHitstateError(e, 'HST_ERR_STORE_INTENT_STATE'),
+  );
   const resent = store.outbox.markSent('retry');
   assert.equal([resent.state, resent.attempts, resent.failure], ['sent', 2, null]);
   await store.close();
   store = await open(dir);
-  assert.equal(store.outbox.unconfirmedIntents().map((i) => [i.token, i.state]), [['retry', 'sent']]);
+  assert.equal(
+    store.outbox.unconfirmedIntents().map((i) => [i.token, i.state]),
+    [['retry', 'sent']],
+  );
 });
 
 Outbox('when a token is recorded again then the same content is a replay and other content is refused', async () => {
@@ -119,7 +158,9 @@ Outbox('when a token is recorded again then the same content is a replay and oth
 Outbox('when more intents than a shard holds are recorded then later writes touch only the newest shard', async () => {
   store = await open(dir);
   seedRun(store, 1);
-  await Promise.all(Array.from({ length: 1500 }, (_, i) => store!.outbox.recordIntent(approve(`t${String(i).padStart(4, '0')}`))));
+  await Promise.all(
+    Array.from({ length: 1500 }, (_, i) => store!.outbox.recordIntent(approve(`t${String(i).padStart(4, '0')}`))),
+  );
   const before = store.stats().files;
   store.outbox.markSent('t1499');
   await store.flush();

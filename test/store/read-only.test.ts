@@ -24,7 +24,6 @@ const track = async (p: Promise<Store>): Promise<Store> => {
   return store;
 };
 
-
 /** A store with one run, an agent that submitted, a money intent and audit lines; left closed. */
 async function filled(): Promise<void> {
   const store = await open(dir);
@@ -33,9 +32,19 @@ async function filled(): Promise<void> {
   store.agents.create({ agentId: 'ag0', unitId: 'r1-u0', workerId: 'WORKER0', assignmentId: 'ASG0', hitId: 'R1HIT0' });
   store.agents.recordSubmission('ag0', { answer: 42 });
   store.snapshots.put('unit:r1-u0', { machine: 'unit', machineVersion: 1, snapshot: { value: 'assigned' } });
-  store.qualifications.put({ requesterName: 'lab', name: 'onboarded', qualificationTypeId: '3QUALTYPE0000000000000000000001' });
+  store.qualifications.put({
+    requesterName: 'lab',
+    name: 'onboarded',
+    qualificationTypeId: '3QUALTYPE0000000000000000000001',
+  });
   store.workers.block('WORKER0', 'lab', 'copied answers');
-  await store.outbox.recordIntent({ kind: 'approve', runId: 'r1', agentId: 'ag0', token: 'hs1-r1-ag0-approve', args: { AssignmentId: 'ASG0' } });
+  await store.outbox.recordIntent({
+    kind: 'approve',
+    runId: 'r1',
+    agentId: 'ag0',
+    token: 'hs1-r1-ag0-approve',
+    args: { AssignmentId: 'ASG0' },
+  });
   store.audit.append({ operation: 'CreateHITType', outcome: 'ok', runId: 'r1' });
   await store.close();
 }
@@ -50,20 +59,28 @@ const CHANGES: Record<string, (s: Store) => unknown> = {
   'units.setStatus': (s) => s.units.setStatus('r1-u0', 'assigned'),
   'units.assignAgent': (s) => s.units.assignAgent('r1-u0', 'ag0', 'WORKER0'),
   'units.clearAgent': (s) => s.units.clearAgent('r1-u0'),
-  'hits.add': (s) => s.hits.add({ hitId: 'NEWHIT', runId: 'r1', link: 'https://example.org', assignmentDurationSec: 60, expiresAt: 1 }),
+  'hits.add': (s) =>
+    s.hits.add({ hitId: 'NEWHIT', runId: 'r1', link: 'https://example.org', assignmentDurationSec: 60, expiresAt: 1 }),
   'hits.bind': (s) => s.hits.bind({ hitId: 'R1HIT1', unitId: 'r1-u1', assignmentId: 'ASG1' }),
   'hits.unbindUnit': (s) => s.hits.unbindUnit('r1-u0'),
   'hits.observe': (s) => s.hits.observe('R1HIT0', 'Reviewable'),
-  'agents.create': (s) => s.agents.create({ agentId: 'ag1', unitId: 'r1-u1', workerId: 'WORKER1', assignmentId: 'ASG1', hitId: 'R1HIT1' }),
+  'agents.create': (s) =>
+    s.agents.create({ agentId: 'ag1', unitId: 'r1-u1', workerId: 'WORKER1', assignmentId: 'ASG1', hitId: 'R1HIT1' }),
   'agents.setStatus': (s) => s.agents.setStatus('ag0', 'completed'),
   'agents.recordSubmission': (s) => s.agents.recordSubmission('ag0', { again: true }),
   'agents.setReview': (s) => s.agents.setReview('ag0', { decision: 'approved' }),
   'workers.ensure': (s) => s.workers.ensure('WORKER0'),
   'workers.block': (s) => s.workers.block('WORKER0', 'lab', 'again'),
   'workers.unblock': (s) => s.workers.unblock('WORKER0', 'lab'),
-  'qualifications.put': (s) => s.qualifications.put({ requesterName: 'lab', name: 'other', qualificationTypeId: '3QUALTYPE0000000000000000000002' }),
+  'qualifications.put': (s) =>
+    s.qualifications.put({
+      requesterName: 'lab',
+      name: 'other',
+      qualificationTypeId: '3QUALTYPE0000000000000000000002',
+    }),
   'qualifications.delete': (s) => s.qualifications.delete('lab', 'onboarded'),
-  'outbox.recordIntent': (s) => s.outbox.recordIntent({ kind: 'reject', runId: 'r1', agentId: 'ag0', token: 'hs1-r1-ag0-reject', args: {} }),
+  'outbox.recordIntent': (s) =>
+    s.outbox.recordIntent({ kind: 'reject', runId: 'r1', agentId: 'ag0', token: 'hs1-r1-ag0-reject', args: {} }),
   'outbox.markSent': (s) => s.outbox.markSent('hs1-r1-ag0-approve'),
   'outbox.markConfirmed': (s) => s.outbox.markConfirmed('hs1-r1-ag0-approve'),
   'outbox.markFailed': (s) => s.outbox.markFailed('hs1-r1-ag0-approve', 'gone', false),
@@ -72,113 +89,183 @@ const CHANGES: Record<string, (s: Store) => unknown> = {
   'audit.append': (s) => s.audit.append({ operation: 'GetHIT', outcome: 'ok' }),
 };
 const READS = new Set([
-  'requesters.get', 'requesters.require', 'requesters.list', 'runs.get', 'runs.require', 'runs.list', 'runs.unfinished', 'units.get', 'units.require',
-  'units.ofRun', 'units.statusCounts', 'hits.get', 'hits.require', 'hits.ofRun', 'hits.unboundOfRun', 'hits.ofUnit', 'agents.get', 'agents.require',
-  'agents.byAssignment', 'agents.ofUnit', 'agents.ofRun', 'agents.submission', 'workers.get', 'workers.require', 'workers.isBlocked', 'workers.blockedBy',
-  'workers.ofRun', 'qualifications.get', 'qualifications.ofRequester', 'outbox.unconfirmedIntents', 'outbox.intentByToken', 'outbox.ofRun', 'snapshots.get',
-  'snapshots.ofRun', 'audit.entries',
+  'requesters.get',
+  'requesters.require',
+  'requesters.list',
+  'runs.get',
+  'runs.require',
+  'runs.list',
+  'runs.unfinished',
+  'units.get',
+  'units.require',
+  'units.ofRun',
+  'units.statusCounts',
+  'hits.get',
+  'hits.require',
+  'hits.ofRun',
+  'hits.unboundOfRun',
+  'hits.ofUnit',
+  'agents.get',
+  'agents.require',
+  'agents.byAssignment',
+  'agents.ofUnit',
+  'agents.ofRun',
+  'agents.submission',
+  'workers.get',
+  'workers.require',
+  'workers.isBlocked',
+  'workers.blockedBy',
+  'workers.ofRun',
+  'qualifications.get',
+  'qualifications.ofRequester',
+  'outbox.unconfirmedIntents',
+  'outbox.intentByToken',
+  'outbox.ofRun',
+  'snapshots.get',
+  'snapshots.ofRun',
+  'audit.entries',
 ]);
 
-ReadOnly('when a store is opened read-only then every method that changes data throws HST_ERR_STORE_READ_ONLY and nothing changes, in memory or on disk', async () => {
-  await filled();
-  const before = filesUnder(dir);
-  const look = await track(open(dir, { readOnly: true }));
-  assert.ok(look.readOnly);
-  const state = await dumpStore(look);
-  const methods = (['requesters', 'runs', 'units', 'hits', 'agents', 'workers', 'qualifications', 'outbox', 'snapshots', 'audit'] as const)
-    .flatMap((c) => Object.keys(look[c]).map((m) => `${c}.${m}`));
-  assert.equal(methods.filter((m) => !READS.has(m) && !(m in CHANGES)), [], 'every method is listed as a read or a change');
-  for (const [name, change] of Object.entries(CHANGES)) {
-    let err: unknown = null;
-    try {
-      await change(look);
-    } catch (e) {
-      err = e;
+ReadOnly(
+  'when a store is opened read-only then every method that changes data throws HST_ERR_STORE_READ_ONLY and nothing changes, in memory or on disk',
+  async () => {
+    await filled();
+    const before = filesUnder(dir);
+    const look = await track(open(dir, { readOnly: true }));
+    assert.ok(look.readOnly);
+    const state = await dumpStore(look);
+    const methods = (
+      [
+        'requesters',
+        'runs',
+        'units',
+        'hits',
+        'agents',
+        'workers',
+        'qualifications',
+        'outbox',
+        'snapshots',
+        'audit',
+      ] as const
+    ).flatMap((c) => Object.keys(look[c]).map((m) => `${c}.${m}`));
+    assert.equal(
+      methods.filter((m) => !READS.has(m) && !(m in CHANGES)),
+      [],
+      'every method is listed as a read or a change',
+    );
+    for (const [name, change] of Object.entries(CHANGES)) {
+      let err: unknown = null;
+      try {
+        await change(look);
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(isHitstateError(err, 'HST_ERR_STORE_READ_ONLY'), `${name}: ${String(err)}`);
+      assert.match((err as Error).message, /opened read-only/);
     }
-    assert.ok(isHitstateError(err, 'HST_ERR_STORE_READ_ONLY'), `${name}: ${String(err)}`);
-    assert.match((err as Error).message, /opened read-only/);
-  }
-  await look.flush();
-  assert.equal(await dumpStore(look), state, 'memory is unchanged');
-  assert.equal(look.stats().writes, 0);
-  await look.close();
-  assert.equal(filesUnder(dir), before, 'no file was created, changed, rotated or removed');
-  assert.ok(isHitstateError(await rejection(look.flush()), 'HST_ERR_STORE_CLOSED'));
-});
+    await look.flush();
+    assert.equal(await dumpStore(look), state, 'memory is unchanged');
+    assert.equal(look.stats().writes, 0);
+    await look.close();
+    assert.equal(filesUnder(dir), before, 'no file was created, changed, rotated or removed');
+    assert.ok(isHitstateError(await rejection(look.flush()), 'HST_ERR_STORE_CLOSED'));
+  },
+);
 
-ReadOnly('when another store holds the lock then a read-only open reads its last committed state and names its holder, and a writer can open while readers are open', async () => {
-  await filled();
-  const look = await track(open(dir, { readOnly: true }));
-  const writer = await track(open(dir));
-  assert.is(look.openReport.heldBy, null, 'nobody held the store when the first look was taken');
-  writer.units.setStatus('r1-u1', 'launched');
-  const early = await track(open(dir, { readOnly: true }));
-  assert.is(early.units.require('r1-u1').status, 'created', 'a change not yet written is not committed');
-  assert.is(early.openReport.heldBy?.pid, process.pid);
-  await writer.flush();
-  const later = await track(open(dir, { readOnly: true }));
-  assert.is(later.units.require('r1-u1').status, 'launched');
-  assert.equal(later.units.statusCounts('r1'), { created: 2 - 1, launched: 1 });
-  assert.is(early.units.require('r1-u1').status, 'created', 'an open look keeps the state it was opened with');
-  assert.is(look.units.require('r1-u1').status, 'created');
-});
+ReadOnly(
+  'when another store holds the lock then a read-only open reads its last committed state and names its holder, and a writer can open while readers are open',
+  async () => {
+    await filled();
+    const look = await track(open(dir, { readOnly: true }));
+    const writer = await track(open(dir));
+    assert.is(look.openReport.heldBy, null, 'nobody held the store when the first look was taken');
+    writer.units.setStatus('r1-u1', 'launched');
+    const early = await track(open(dir, { readOnly: true }));
+    assert.is(early.units.require('r1-u1').status, 'created', 'a change not yet written is not committed');
+    assert.is(early.openReport.heldBy?.pid, process.pid);
+    await writer.flush();
+    const later = await track(open(dir, { readOnly: true }));
+    assert.is(later.units.require('r1-u1').status, 'launched');
+    assert.equal(later.units.statusCounts('r1'), { created: 2 - 1, launched: 1 });
+    assert.is(early.units.require('r1-u1').status, 'created', 'an open look keeps the state it was opened with');
+    assert.is(look.units.require('r1-u1').status, 'created');
+  },
+);
 
-ReadOnly('when the writer commits while the look is being taken then the look is taken again and shows one state, not a mix', async () => {
-  await filled();
-  const writer = await track(open(dir));
-  let commitOpens = 0;
-  let opens = 0;
-  const fs: StoreFileSystem = {
-    ...nodeFileSystem,
-    async openForReading(path) {
-      if (path.endsWith('commit.json')) commitOpens++;
-      // Half-way through the first look: a write that changes two files commits.
-      if (++opens === 4) {
-        writer.units.setStatus('r1-u1', 'launched');
-        writer.snapshots.put('unit:r1-u1', { machine: 'unit', machineVersion: 1, snapshot: { value: 'launched' } });
-        await writer.flush();
-      }
-      return nodeFileSystem.openForReading(path);
-    },
-  };
-  const look = await track(open(dir, { readOnly: true, fileSystem: fs }));
-  assert.is(commitOpens, 2, 'the first look saw the commit and was taken again');
-  assert.is(look.units.require('r1-u1').status, 'launched');
-  assert.equal(look.snapshots.get('unit:r1-u1')?.snapshot, { value: 'launched' });
-});
+ReadOnly(
+  'when the writer commits while the look is being taken then the look is taken again and shows one state, not a mix',
+  async () => {
+    await filled();
+    const writer = await track(open(dir));
+    let commitOpens = 0;
+    let opens = 0;
+    const fs: StoreFileSystem = {
+      ...nodeFileSystem,
+      async openForReading(path) {
+        if (path.endsWith('commit.json')) commitOpens++;
+        // Half-way through the first look: a write that changes two files commits.
+        if (++opens === 4) {
+          writer.units.setStatus('r1-u1', 'launched');
+          writer.snapshots.put('unit:r1-u1', { machine: 'unit', machineVersion: 1, snapshot: { value: 'launched' } });
+          await writer.flush();
+        }
+        return nodeFileSystem.openForReading(path);
+      },
+    };
+    const look = await track(open(dir, { readOnly: true, fileSystem: fs }));
+    assert.is(commitOpens, 2, 'the first look saw the commit and was taken again');
+    assert.is(look.units.require('r1-u1').status, 'launched');
+    assert.equal(look.snapshots.get('unit:r1-u1')?.snapshot, { value: 'launched' });
+  },
+);
 
-ReadOnly('when a committed write is not yet in place then the read-only store takes its files from the write\'s temp files', async () => {
-  await filled();
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let reached!: () => void;
-  const atRename = new Promise<void>((resolve) => (reached = resolve));
-  const fs: StoreFileSystem = {
-    ...nodeFileSystem,
-    async rename(from, to) {
-      if (to.endsWith('units-000.json')) {
-        reached();
-        await gate;
-      }
-      return nodeFileSystem.rename(from, to);
-    },
-  };
-  const writer = await track(open(dir, { fileSystem: fs }));
-  writer.units.setStatus('r1-u1', 'expired');
-  writer.audit.append({ operation: 'ExpireHIT', outcome: 'ok', runId: 'r1' });
-  const flushed = writer.flush();
-  await atRename;
-  const units = join(dir, 'sandbox', 'runs', 'r1', 'units-000.json');
-  assert.match(readFileSync(units, 'utf8'), /"r1-u1","runId":"r1","index":1,"status":"created"/, 'the file itself still holds the old state');
-  const look = await track(open(dir, { readOnly: true }));
-  assert.is(look.units.require('r1-u1').status, 'expired');
-  assert.equal((await collect(look.audit.entries({ runId: 'r1' }))).map((e) => e.operation), ['CreateHITType', 'ExpireHIT'], 'the committed audit line not yet appended');
-  release();
-  await flushed;
-  writer.audit.append({ operation: 'DeleteHIT', outcome: 'ok', runId: 'r1' });
-  await writer.flush();
-  assert.equal((await collect(look.audit.entries({ runId: 'r1' }))).map((e) => e.operation), ['CreateHITType', 'ExpireHIT'], 'later lines are not part of the look');
-});
+ReadOnly(
+  "when a committed write is not yet in place then the read-only store takes its files from the write's temp files",
+  async () => {
+    await filled();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const atRename = new Promise<void>((resolve) => (reached = resolve));
+    const fs: StoreFileSystem = {
+      ...nodeFileSystem,
+      async rename(from, to) {
+        if (to.endsWith('units-000.json')) {
+          reached();
+          await gate;
+        }
+        return nodeFileSystem.rename(from, to);
+      },
+    };
+    const writer = await track(open(dir, { fileSystem: fs }));
+    writer.units.setStatus('r1-u1', 'expired');
+    writer.audit.append({ operation: 'ExpireHIT', outcome: 'ok', runId: 'r1' });
+    const flushed = writer.flush();
+    await atRename;
+    const units = join(dir, 'sandbox', 'runs', 'r1', 'units-000.json');
+    assert.match(
+      readFileSync(units, 'utf8'),
+      /"r1-u1","runId":"r1","index":1,"status":"created"/,
+      'the file itself still holds the old state',
+    );
+    const look = await track(open(dir, { readOnly: true }));
+    assert.is(look.units.require('r1-u1').status, 'expired');
+    assert.equal(
+      (await collect(look.audit.entries({ runId: 'r1' }))).map((e) => e.operation),
+      ['CreateHITType', 'ExpireHIT'],
+      'the committed audit line not yet appended',
+    );
+    release();
+    await flushed;
+    writer.audit.append({ operation: 'DeleteHIT', outcome: 'ok', runId: 'r1' });
+    await writer.flush();
+    assert.equal(
+      (await collect(look.audit.entries({ runId: 'r1' }))).map((e) => e.operation),
+      ['CreateHITType', 'ExpireHIT'],
+      'later lines are not part of the look',
+    );
+  },
+);
 
 ReadOnly('when the environment has no directory then a read-only open refuses and creates nothing', async () => {
   const err = await rejection(open(dir, { readOnly: true }));
@@ -186,16 +273,19 @@ ReadOnly('when the environment has no directory then a read-only open refuses an
   assert.not.ok(existsSync(join(dir, 'sandbox')));
 });
 
-ReadOnly('when the store is at schema 0 then a read-only open migrates it in memory and leaves its files as they are', async () => {
-  cpSync(join(root, 'test', 'fixtures', 'store', 'v0'), dir, { recursive: true });
-  const before = filesUnder(dir);
-  const look = await track(open(dir, { readOnly: true }));
-  assert.is(look.openReport.migratedFrom, 0);
-  assert.is(look.openReport.migrationBackup, null);
-  assert.equal(look.units.statusCounts('pilot-1'), { completed: 1, launched: 1, created: 1 });
-  assert.equal(look.agents.submission('ag-1'), { labels: ['cat', 'dog', 'cat'], comment: 'fun task' });
-  await look.close();
-  assert.equal(filesUnder(dir), before);
-});
+ReadOnly(
+  'when the store is at schema 0 then a read-only open migrates it in memory and leaves its files as they are',
+  async () => {
+    cpSync(join(root, 'test', 'fixtures', 'store', 'v0'), dir, { recursive: true });
+    const before = filesUnder(dir);
+    const look = await track(open(dir, { readOnly: true }));
+    assert.is(look.openReport.migratedFrom, 0);
+    assert.is(look.openReport.migrationBackup, null);
+    assert.equal(look.units.statusCounts('pilot-1'), { completed: 1, launched: 1, created: 1 });
+    assert.equal(look.agents.submission('ag-1'), { labels: ['cat', 'dog', 'cat'], comment: 'fun task' });
+    await look.close();
+    assert.equal(filesUnder(dir), before);
+  },
+);
 
 ReadOnly.run();

@@ -47,7 +47,12 @@ Snapshots('when the caller or a restore mutates a snapshot then the stored copy 
 Snapshots('when a snapshot holds something JSON cannot carry then it is refused naming the path', async () => {
   store = await open(dir);
   seedRun(store, 1);
-  for (const [bad, path] of [[new Map(), 'snapshot.context.x'], [Number.NaN, 'snapshot.context.x'], [() => 1, 'snapshot.context.x'], [[1, new Date()], 'snapshot.context.x[1]']] as const) {
+  for (const [bad, path] of [
+    [new Map(), 'snapshot.context.x'],
+    [Number.NaN, 'snapshot.context.x'],
+    [() => 1, 'snapshot.context.x'],
+    [[1, new Date()], 'snapshot.context.x[1]'],
+  ] as const) {
     try {
       store.snapshots.put('unit:r1-u0', { machine: 'unit', machineVersion: 1, snapshot: { context: { x: bad } } });
       assert.unreachable(`${String(bad)} accepted`);
@@ -62,16 +67,33 @@ Snapshots('when a snapshot holds something JSON cannot carry then it is refused 
 Snapshots('when thousands of actors are stored then shards fill up and a change rewrites only its shard', async () => {
   store = await open(dir);
   seedRun(store, 2500);
-  for (let i = 0; i < 2500; i++) store.snapshots.put(`unit:r1-u${i}`, { machine: 'unit', machineVersion: 1, snapshot: unitSnapshot(`r1-u${i}`) });
-  store.snapshots.put('run:r1', { machine: 'taskRun', machineVersion: 1, snapshot: { status: 'active', value: 'running', context: {}, children: {} } });
+  for (let i = 0; i < 2500; i++)
+    store.snapshots.put(`unit:r1-u${i}`, { machine: 'unit', machineVersion: 1, snapshot: unitSnapshot(`r1-u${i}`) });
+  store.snapshots.put('run:r1', {
+    machine: 'taskRun',
+    machineVersion: 1,
+    snapshot: { status: 'active', value: 'running', context: {}, children: {} },
+  });
   await store.flush();
-  const shardFiles = Object.keys(store.stats().files).filter((f) => f.includes('snapshots-')).sort();
-  assert.equal(shardFiles, [0, 1, 2, 3, 4, 5].map((i) => `runs/r1/snapshots-00${i}.json`));
+  const shardFiles = Object.keys(store.stats().files)
+    .filter((f) => f.includes('snapshots-'))
+    .sort();
+  assert.equal(
+    shardFiles,
+    [0, 1, 2, 3, 4, 5].map((i) => `runs/r1/snapshots-00${i}.json`),
+  );
   const before = store.stats().files;
-  store.snapshots.put('unit:r1-u1200', { machine: 'unit', machineVersion: 1, snapshot: unitSnapshot('r1-u1200', 'assigned') });
+  store.snapshots.put('unit:r1-u1200', {
+    machine: 'unit',
+    machineVersion: 1,
+    snapshot: unitSnapshot('r1-u1200', 'assigned'),
+  });
   await store.flush();
   const after = store.stats().files;
-  assert.equal(Object.keys(after).filter((f) => after[f]!.writes !== (before[f]?.writes ?? 0)), ['runs/r1/snapshots-002.json']);
+  assert.equal(
+    Object.keys(after).filter((f) => after[f]!.writes !== (before[f]?.writes ?? 0)),
+    ['runs/r1/snapshots-002.json'],
+  );
   await store.close();
   store = await open(dir);
   assert.is(store.snapshots.ofRun('r1').length, 2501);
@@ -84,73 +106,116 @@ Snapshots('when thousands of actors are stored then shards fill up and a change 
   assert.is(store.snapshots.ofRun('r1').length, 2500);
 });
 
-Snapshots('when snapshots are kept as text in memory then the shard file still holds them as JSON objects, and a rewrite keeps the others unchanged', async () => {
-  store = await open(dir);
-  seedRun(store, 3);
-  for (let i = 0; i < 3; i++) store.snapshots.put(`unit:r1-u${i}`, { machine: 'unit', machineVersion: 3, snapshot: unitSnapshot(`r1-u${i}`) });
-  await store.flush();
-  const path = join(dir, 'sandbox', 'runs', 'r1', 'snapshots-000.json');
-  const written = JSON.parse(readFileSync(path, 'utf8')) as { kind: string; records: Record<string, { snapshot: unknown }> };
-  assert.is(written.kind, 'snapshots');
-  assert.equal(written.records['unit:r1-u1']!.snapshot, JSON.parse(JSON.stringify(unitSnapshot('r1-u1'))));
-  await store.close();
-  store = await open(dir);
-  assert.is(store.snapshots.get('unit:r1-u0')?.snapshot.value, 'launched', 'a record read from disk is handed out');
-  store.snapshots.put('unit:r1-u2', { machine: 'unit', machineVersion: 3, snapshot: unitSnapshot('r1-u2', 'assigned') });
-  await store.flush();
-  const rewritten = JSON.parse(readFileSync(path, 'utf8')) as typeof written;
-  assert.equal(rewritten.records['unit:r1-u0'], written.records['unit:r1-u0'], 'one turned into text is written as it was');
-  assert.equal(rewritten.records['unit:r1-u1'], written.records['unit:r1-u1'], 'one never read is written as it was');
-  assert.is((rewritten.records['unit:r1-u2']!.snapshot as { value: string }).value, 'assigned');
-});
+Snapshots(
+  'when snapshots are kept as text in memory then the shard file still holds them as JSON objects, and a rewrite keeps the others unchanged',
+  async () => {
+    store = await open(dir);
+    seedRun(store, 3);
+    for (let i = 0; i < 3; i++)
+      store.snapshots.put(`unit:r1-u${i}`, { machine: 'unit', machineVersion: 3, snapshot: unitSnapshot(`r1-u${i}`) });
+    await store.flush();
+    const path = join(dir, 'sandbox', 'runs', 'r1', 'snapshots-000.json');
+    const written = JSON.parse(readFileSync(path, 'utf8')) as {
+      kind: string;
+      records: Record<string, { snapshot: unknown }>;
+    };
+    assert.is(written.kind, 'snapshots');
+    assert.equal(written.records['unit:r1-u1']!.snapshot, JSON.parse(JSON.stringify(unitSnapshot('r1-u1'))));
+    await store.close();
+    store = await open(dir);
+    assert.is(store.snapshots.get('unit:r1-u0')?.snapshot.value, 'launched', 'a record read from disk is handed out');
+    store.snapshots.put('unit:r1-u2', {
+      machine: 'unit',
+      machineVersion: 3,
+      snapshot: unitSnapshot('r1-u2', 'assigned'),
+    });
+    await store.flush();
+    const rewritten = JSON.parse(readFileSync(path, 'utf8')) as typeof written;
+    assert.equal(
+      rewritten.records['unit:r1-u0'],
+      written.records['unit:r1-u0'],
+      'one turned into text is written as it was',
+    );
+    assert.equal(rewritten.records['unit:r1-u1'], written.records['unit:r1-u1'], 'one never read is written as it was');
+    assert.is((rewritten.records['unit:r1-u2']!.snapshot as { value: string }).value, 'assigned');
+  },
+);
 
-Snapshots('when a store file holds records kept as text then its text is what JSON.stringify makes of the parsed records', () => {
-  const records = new RecordMap<unknown>([
-    ['a', new JsonText(JSON.stringify({ x: 1, nested: { __proto__: null, y: [1, 'two'] } }))],
-    ['b', { plain: true }],
-    ['__proto__', new JsonText('{"kept":"as data"}')],
-  ]);
-  const data = { format: 'hitstate-store', kind: 'snapshots', schemaVersion: 1, records };
-  const text = stringifyStoreFile(data);
-  assert.is(text, JSON.stringify(data));
-  assert.equal(Object.keys((JSON.parse(text) as { records: object }).records), ['a', 'b', '__proto__']);
-  assert.is(stringifyStoreFile({ records: new RecordMap() }), '{"records":{}}');
-});
+Snapshots(
+  'when a store file holds records kept as text then its text is what JSON.stringify makes of the parsed records',
+  () => {
+    const records = new RecordMap<unknown>([
+      ['a', new JsonText(JSON.stringify({ x: 1, nested: { __proto__: null, y: [1, 'two'] } }))],
+      ['b', { plain: true }],
+      ['__proto__', new JsonText('{"kept":"as data"}')],
+    ]);
+    const data = { format: 'hitstate-store', kind: 'snapshots', schemaVersion: 1, records };
+    const text = stringifyStoreFile(data);
+    assert.is(text, JSON.stringify(data));
+    assert.equal(Object.keys((JSON.parse(text) as { records: object }).records), ['a', 'b', '__proto__']);
+    assert.is(stringifyStoreFile({ records: new RecordMap() }), '{"records":{}}');
+  },
+);
 
-Snapshots('when a part of a supervisor is stored then it belongs to the run, and one of an unknown run is refused', async () => {
-  store = await open(dir);
-  seedRun(store, 1);
-  store.snapshots.put('run:r1#hits.b0a', { machine: 'taskRun', machineVersion: 3, snapshot: { field: 'hits', bucket: 'b0a', entries: {} } });
-  assert.ok(store.snapshots.ofRun('r1').some((r) => r.actorId === 'run:r1#hits.b0a' && r.runId === 'r1'));
-  try {
-    store.snapshots.put('run:r9#hits.b0a', { machine: 'taskRun', machineVersion: 3, snapshot: {} });
-    assert.unreachable('a part of an unknown run was accepted');
-  } catch (err) {
-    assert.ok(isHitstateError(err, 'HST_ERR_RUN_NOT_FOUND'), String(err));
-  }
-});
+Snapshots(
+  'when a part of a supervisor is stored then it belongs to the run, and one of an unknown run is refused',
+  async () => {
+    store = await open(dir);
+    seedRun(store, 1);
+    store.snapshots.put('run:r1#hits.b0a', {
+      machine: 'taskRun',
+      machineVersion: 3,
+      snapshot: { field: 'hits', bucket: 'b0a', entries: {} },
+    });
+    assert.ok(store.snapshots.ofRun('r1').some((r) => r.actorId === 'run:r1#hits.b0a' && r.runId === 'r1'));
+    try {
+      store.snapshots.put('run:r9#hits.b0a', { machine: 'taskRun', machineVersion: 3, snapshot: {} });
+      assert.unreachable('a part of an unknown run was accepted');
+    } catch (err) {
+      assert.ok(isHitstateError(err, 'HST_ERR_RUN_NOT_FOUND'), String(err));
+    }
+  },
+);
 
-Snapshots('when records are read back from a hand-formatted shard then the first read hands out the parsed record, later reads fresh copies, and a rewrite keeps them', async () => {
-  store = await open(dir);
-  seedRun(store, 2);
-  for (let i = 0; i < 2; i++) store.snapshots.put(`unit:r1-u${i}`, { machine: 'unit', machineVersion: 3, snapshot: unitSnapshot(`r1-u${i}`) });
-  await store.close();
-  const path = join(dir, 'sandbox', 'runs', 'r1', 'snapshots-000.json');
-  const written = JSON.parse(readFileSync(path, 'utf8')) as { records: Record<string, unknown> };
-  writeFileSync(path, JSON.stringify(written, null, 2));
-  store = await open(dir);
-  const first = store.snapshots.get('unit:r1-u0')!;
-  assert.equal(first, written.records['unit:r1-u0']);
-  (first.snapshot.context as { attempts: number }).attempts = 7;
-  const second = store.snapshots.get('unit:r1-u0')!;
-  assert.is((second.snapshot.context as { attempts: number }).attempts, 0, 'the first reader\'s changes do not reach the store');
-  assert.equal(store.snapshots.ofRun('r1').map((r) => r.actorId).sort(), ['unit:r1-u0', 'unit:r1-u1']);
-  store.snapshots.put('unit:r1-u1', { machine: 'unit', machineVersion: 3, snapshot: unitSnapshot('r1-u1', 'assigned') });
-  await store.close();
-  const rewritten = JSON.parse(readFileSync(path, 'utf8')) as typeof written;
-  assert.equal(rewritten.records['unit:r1-u0'], written.records['unit:r1-u0']);
-  assert.is((rewritten.records['unit:r1-u1'] as { snapshot: { value: string } }).snapshot.value, 'assigned');
-  store = undefined;
-});
+Snapshots(
+  'when records are read back from a hand-formatted shard then the first read hands out the parsed record, later reads fresh copies, and a rewrite keeps them',
+  async () => {
+    store = await open(dir);
+    seedRun(store, 2);
+    for (let i = 0; i < 2; i++)
+      store.snapshots.put(`unit:r1-u${i}`, { machine: 'unit', machineVersion: 3, snapshot: unitSnapshot(`r1-u${i}`) });
+    await store.close();
+    const path = join(dir, 'sandbox', 'runs', 'r1', 'snapshots-000.json');
+    const written = JSON.parse(readFileSync(path, 'utf8')) as { records: Record<string, unknown> };
+    writeFileSync(path, JSON.stringify(written, null, 2));
+    store = await open(dir);
+    const first = store.snapshots.get('unit:r1-u0')!;
+    assert.equal(first, written.records['unit:r1-u0']);
+    (first.snapshot.context as { attempts: number }).attempts = 7;
+    const second = store.snapshots.get('unit:r1-u0')!;
+    assert.is(
+      (second.snapshot.context as { attempts: number }).attempts,
+      0,
+      "the first reader's changes do not reach the store",
+    );
+    assert.equal(
+      store.snapshots
+        .ofRun('r1')
+        .map((r) => r.actorId)
+        .sort(),
+      ['unit:r1-u0', 'unit:r1-u1'],
+    );
+    store.snapshots.put('unit:r1-u1', {
+      machine: 'unit',
+      machineVersion: 3,
+      snapshot: unitSnapshot('r1-u1', 'assigned'),
+    });
+    await store.close();
+    const rewritten = JSON.parse(readFileSync(path, 'utf8')) as typeof written;
+    assert.equal(rewritten.records['unit:r1-u0'], written.records['unit:r1-u0']);
+    assert.is((rewritten.records['unit:r1-u1'] as { snapshot: { value: string } }).snapshot.value, 'assigned');
+    store = undefined;
+  },
+);
 
 Snapshots.run();

@@ -52,7 +52,8 @@ let installing: Promise<void> | undefined;
  */
 async function installChromium(): Promise<void> {
   const isRoot = process.getuid?.() === 0;
-  if (!isRoot || !existsSync('/usr/bin/apt-get') || process.env.HITSTATE_CHROMIUM !== undefined) throw new Error(INSTALL_HINT);
+  if (!isRoot || !existsSync('/usr/bin/apt-get') || process.env.HITSTATE_CHROMIUM !== undefined)
+    throw new Error(INSTALL_HINT);
   const lock = ['-o', 'DPkg::Lock::Timeout=600'];
   let failure = '';
   for (let attempt = 0; attempt < 2 && !existsSync(CHROMIUM_PATH); attempt++) {

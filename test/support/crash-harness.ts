@@ -76,7 +76,6 @@ export interface CrashScenarioReport {
   readonly problems: readonly string[];
 }
 
-
 class ChildDied extends Error {
   constructor(reason: string) {
     super(`the child process ended: ${reason}`);
@@ -98,7 +97,11 @@ class ChildHandle {
   constructor(setup: ChildSetup) {
     this.proc = fork(CHILD, [], {
       execArgv: ['--import', 'tsx'],
-      env: { ...process.env, HITSTATE_CRASH_CHILD: JSON.stringify(setup), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: {
+        ...process.env,
+        HITSTATE_CRASH_CHILD: JSON.stringify(setup),
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
       stdio: ['ignore', process.env.HITSTATE_CRASH_DEBUG === '1' ? 'inherit' : 'ignore', 'pipe', 'ipc'],
     });
     this.proc.stderr?.on('data', (d: Buffer) => {
@@ -159,7 +162,8 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
   const maxRestarts = options.maxRestarts ?? 30;
   const log = options.log ?? (() => undefined);
   const schedule = new Map<number, 'drop' | 'dropAfter'>();
-  while (schedule.size < Math.min(options.kills ?? 3, killWindow)) schedule.set(1 + Math.floor(random() * killWindow), random() < 0.5 ? 'drop' : 'dropAfter');
+  while (schedule.size < Math.min(options.kills ?? 3, killWindow))
+    schedule.set(1 + Math.floor(random() * killWindow), random() < 0.5 ? 'drop' : 'dropAfter');
 
   const clock = new VirtualClock(START_MS);
   const kills: CrashKill[] = [];
@@ -209,7 +213,16 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
         await clock.advance(downtimeMs);
         downtimeMs = 0;
       }
-      const handle = new ChildHandle({ storeDir, simUrl: sim.url, accessKeyId: ACCESS_KEY, startMs: clock.now(), mode, runId, config, secret: SECRET });
+      const handle = new ChildHandle({
+        storeDir,
+        simUrl: sim.url,
+        accessKeyId: ACCESS_KEY,
+        startMs: clock.now(),
+        mode,
+        runId,
+        config,
+        secret: SECRET,
+      });
       child = handle;
       try {
         await handle.ready;
@@ -217,13 +230,18 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
         return handle;
       } catch (err) {
         if (!(err instanceof ChildDied)) throw err;
-        if (handle.stderr.includes('Error') && !handle.alive && kills.length === 0) throw new Error(`the child failed to start:\n${handle.stderr}`);
+        if (handle.stderr.includes('Error') && !handle.alive && kills.length === 0)
+          throw new Error(`the child failed to start:\n${handle.stderr}`);
         restarts++;
         log(`child died while starting; restart ${restarts}`);
       }
     }
   };
-  const current = async (): Promise<ChildHandle> => (child !== undefined && child.alive ? child : (restarts++, start()));
+  const current = async (): Promise<ChildHandle> => {
+    if (child?.alive) return child;
+    restarts++;
+    return start();
+  };
 
   /** Runs `step` against a live child, restarting the child (resume) whenever it dies. */
   const withChild = async <T>(label: string, step: (c: ChildHandle) => Promise<T>): Promise<T> => {
@@ -246,16 +264,29 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
    * Moves both clocks in lockstep until `done(state)` holds. `onStart` runs first with each child
    * (the current one, and every one started after a kill), e.g. to send a request again.
    */
-  const advanceUntil = async (label: string, done: (s: ChildState) => boolean, onStart?: (c: ChildHandle) => Promise<ChildState | undefined>, maxMs = 6 * 3_600_000): Promise<ChildState> => {
+  const advanceUntil = async (
+    label: string,
+    done: (s: ChildState) => boolean,
+    onStart?: (c: ChildHandle) => Promise<ChildState | undefined>,
+    maxMs = 6 * 3_600_000,
+  ): Promise<ChildState> => {
     const bound = clock.now() + maxMs;
     return withChild(label, async (c) => {
       let state = (await onStart?.(c)) ?? c.state!;
       for (let turn = 0; ; turn++) {
         if (done(state)) return state;
-        if (turn % 200 === 199) log(`${label}: still waiting at ${new Date(clock.now()).toISOString()}: ${JSON.stringify(state.info.counts)} ${JSON.stringify(state.agents)}`);
+        if (turn % 200 === 199)
+          log(
+            `${label}: still waiting at ${new Date(clock.now()).toISOString()}: ${JSON.stringify(state.info.counts)} ${JSON.stringify(state.agents)}`,
+          );
         const now = clock.now();
-        if (now >= bound) throw new Error(`${label}: not reached after ${maxMs / 1000} s of virtual time; child state ${JSON.stringify(state.info)}`);
-        const candidates = [state.nextTimerAt, clock.nextDeadline() ?? null].filter((t): t is number => t !== null && t > now);
+        if (now >= bound)
+          throw new Error(
+            `${label}: not reached after ${maxMs / 1000} s of virtual time; child state ${JSON.stringify(state.info)}`,
+          );
+        const candidates = [state.nextTimerAt, clock.nextDeadline() ?? null].filter(
+          (t): t is number => t !== null && t > now,
+        );
         const target = Math.min(now + 5_000, ...candidates);
         await clock.advanceTo(target);
         const answer = await c.request({ type: 'advanceTo', ms: target });
@@ -312,23 +343,45 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
       if (plan !== 'missed') {
         await withChild(`submit ${i}`, async (c) => {
           // A first attempt cut short by a kill may have stored the data already: the server keeps it and says so.
-          const refusal = await onChild(browser, c).submitToTaskServer(data).then(() => undefined, (err: unknown) => err);
-          if (refusal !== undefined && !(refusal instanceof SimulatedWorkerError && refusal.code === 'HST_ERR_SERVER_ALREADY_SUBMITTED')) throw refusal;
+          const refusal = await onChild(browser, c)
+            .submitToTaskServer(data)
+            .then(
+              () => undefined,
+              (err: unknown) => err,
+            );
+          if (
+            refusal !== undefined &&
+            !(refusal instanceof SimulatedWorkerError && refusal.code === 'HST_ERR_SERVER_ALREADY_SUBMITTED')
+          )
+            throw refusal;
         });
       }
       await sim.workers.submit(accepted.assignmentId, { [SUBMISSION_FIELD]: JSON.stringify(data) });
     }
-    await advanceUntil('completed', (s) => s.info.counts.completed === units && Object.values(s.agents).filter((a) => a === 'completed').length === units);
+    await advanceUntil(
+      'completed',
+      (s) =>
+        s.info.counts.completed === units && Object.values(s.agents).filter((a) => a === 'completed').length === units,
+    );
     await review('approve', { all: true }, { kind: 'approve' }, (s) => s.info.counts.accepted === units);
     const agents = Object.keys(child!.state!.agents).filter((id) => child!.state!.agents[id] === 'approved');
     for (const agentId of agents) {
-      await review(`bonus ${agentId}`, { agentId }, { kind: 'bonus', amountUsd: '0.05', reason: 'Thank you', key: 'crash-bonus' }, (s) => (s.bonuses[agentId] ?? 0) >= 1);
+      await review(
+        `bonus ${agentId}`,
+        { agentId },
+        { kind: 'bonus', amountUsd: '0.05', reason: 'Thank you', key: 'crash-bonus' },
+        (s) => (s.bonuses[agentId] ?? 0) >= 1,
+      );
     }
     const hitsDisposed = () => (sim.inspect().accounts[ACCESS_KEY]?.hits ?? []).every((h) => h.disposed);
-    await advanceUntil('done', (s) => s.info.status === 'done' && hitsDisposed(), async (c) => {
-      const answer = await c.request({ type: 'expire' });
-      return answer.type === 'state' ? answer.state : undefined;
-    });
+    await advanceUntil(
+      'done',
+      (s) => s.info.status === 'done' && hitsDisposed(),
+      async (c) => {
+        const answer = await c.request({ type: 'expire' });
+        return answer.type === 'state' ? answer.state : undefined;
+      },
+    );
     await withChild('close', async (c) => {
       await c.request({ type: 'close' });
       await c.exited;
@@ -356,7 +409,8 @@ async function check(sim: Simulator, storeDir: string, runId: string, units: num
       const annotation = parseRequesterAnnotation(hit.requesterAnnotation);
       if (annotation?.runId !== runId) continue;
       perUnit.set(annotation.unitId ?? '?', (perUnit.get(annotation.unitId ?? '?') ?? 0) + 1);
-      if (hit.status === 'Assignable' || hit.status === 'Unassignable') problems.push(`HIT ${hit.hitId} is still ${hit.status}`);
+      if (hit.status === 'Assignable' || hit.status === 'Unassignable')
+        problems.push(`HIT ${hit.hitId} is still ${hit.status}`);
       for (const a of hit.assignments) {
         if (a.status !== 'Submitted' && a.status !== 'Approved' && a.status !== 'Rejected') continue;
         const agent = store.agents.byAssignment(a.assignmentId, a.workerId);
@@ -366,7 +420,8 @@ async function check(sim: Simulator, storeDir: string, runId: string, units: num
         }
         const expected = a.answer === undefined ? undefined : recoverSubmission(a.answer).data;
         const stored = store.agents.submission(agent.id);
-        if (JSON.stringify(stored) !== JSON.stringify(expected)) problems.push(`agent ${agent.id}: stored ${JSON.stringify(stored)}, MTurk has ${JSON.stringify(expected)}`);
+        if (JSON.stringify(stored) !== JSON.stringify(expected))
+          problems.push(`agent ${agent.id}: stored ${JSON.stringify(stored)}, MTurk has ${JSON.stringify(expected)}`);
         if (a.status !== 'Approved') problems.push(`assignment ${a.assignmentId} is ${a.status}, not approved`);
       }
     }
@@ -376,8 +431,10 @@ async function check(sim: Simulator, storeDir: string, runId: string, units: num
     for (const b of account.bonusPayments) bonuses.set(b.assignmentId, (bonuses.get(b.assignmentId) ?? 0) + 1);
     for (const [assignmentId, n] of bonuses) if (n !== 1) problems.push(`assignment ${assignmentId} got ${n} bonuses`);
     if (bonuses.size !== units) problems.push(`${bonuses.size} bonuses paid, expected ${units}`);
-    for (const unit of store.units.ofRun(runId)) if (unit.status !== 'accepted') problems.push(`unit ${unit.id} ended ${unit.status}`);
-    for (const intent of store.outbox.unconfirmedIntents(runId)) problems.push(`intent ${intent.token} (${intent.kind}) is still ${intent.state}`);
+    for (const unit of store.units.ofRun(runId))
+      if (unit.status !== 'accepted') problems.push(`unit ${unit.id} ended ${unit.status}`);
+    for (const intent of store.outbox.unconfirmedIntents(runId))
+      problems.push(`intent ${intent.token} (${intent.kind}) is still ${intent.state}`);
     const submissions = store.agents.ofRun(runId).filter((a) => store.agents.submission(a.id) !== undefined);
     if (submissions.length !== units) problems.push(`${submissions.length} submissions stored, expected ${units}`);
     if (store.runs.require(runId).status !== 'done') problems.push(`the run ended ${store.runs.require(runId).status}`);

@@ -34,7 +34,13 @@ import type { TaskServerBackend } from '../../src/server/backend.js';
 import { createTaskServer, type TaskServer } from '../../src/server/task-server.js';
 import { SUBMISSION_FIELD } from '../../src/server/wrapper-source.js';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
-import { SimulatedWorker, SimulatedWorkerError, VirtualTimeDriver, type DriveOptions, type TaskRegistration } from '../../src/testing/index.js';
+import {
+  SimulatedWorker,
+  SimulatedWorkerError,
+  VirtualTimeDriver,
+  type DriveOptions,
+  type TaskRegistration,
+} from '../../src/testing/index.js';
 
 export type { DriveOptions };
 
@@ -85,7 +91,12 @@ export class SimWorker {
     readonly world: World,
     readonly workerId: string,
   ) {
-    this.browser = new SimulatedWorker({ workerId, mturkUrl: world.sim.url, tracker: world.driver, sleep: (ms) => world.driver.sleep(ms) });
+    this.browser = new SimulatedWorker({
+      workerId,
+      mturkUrl: world.sim.url,
+      tracker: world.driver,
+      sleep: (ms) => world.driver.sleep(ms),
+    });
     this.browser.apiUrl = world.apiUrl;
   }
 
@@ -138,7 +149,9 @@ export class SimWorker {
 
   /** Posts MTurk's externalSubmit with the data as one JSON field, as the wrapper does. */
   async submitToMTurk(data: unknown): Promise<void> {
-    await this.world.sim.workers.submit(this.#assignment('submitToMTurk'), { [SUBMISSION_FIELD]: JSON.stringify(data) });
+    await this.world.sim.workers.submit(this.#assignment('submitToMTurk'), {
+      [SUBMISSION_FIELD]: JSON.stringify(data),
+    });
   }
 
   /** The wrapper's submit: task server first, then MTurk. Throws the SimulatedWorkerError if the task server refused. */
@@ -167,7 +180,8 @@ export class SimWorker {
   }
 
   #assignment(action: string): string {
-    if (this.assignmentId === undefined) throw new Error(`${action}: worker ${this.workerId} holds no assignment; accept a HIT first`);
+    if (this.assignmentId === undefined)
+      throw new Error(`${action}: worker ${this.workerId} holds no assignment; accept a HIT first`);
     return this.assignmentId;
   }
 }
@@ -212,7 +226,12 @@ export class World {
       agentStatus: (id: string) => holder.runtime.taskServerBackend().agentStatus(id),
       preview: (hitId: string | undefined) => holder.runtime.taskServerBackend().preview(hitId),
     };
-    this.tasks = createTaskServer(backend, { secret: TEST_SECRET, clock, ...labelTask.serverOptions, onError: (err) => this.serverErrors.push(err) });
+    this.tasks = createTaskServer(backend, {
+      secret: TEST_SECRET,
+      clock,
+      ...labelTask.serverOptions,
+      onError: (err) => this.serverErrors.push(err),
+    });
   }
 
   /** Creates a world; see the top of this file. */
@@ -225,10 +244,18 @@ export class World {
     return world;
   }
 
-  static async #runtime(clock: VirtualClock, sim: Simulator, storeDir: string, options: WorldOptions): Promise<Runtime> {
+  static async #runtime(
+    clock: VirtualClock,
+    sim: Simulator,
+    storeDir: string,
+    options: WorldOptions,
+  ): Promise<Runtime> {
     return createRuntime({
       environment: { kind: 'custom', endpoint: sim.url },
-      requester: { name: 'world', credentials: { kind: 'static', accessKeyId: TEST_ACCESS_KEY, secretAccessKey: 'world-secret' } },
+      requester: {
+        name: 'world',
+        credentials: { kind: 'static', accessKeyId: TEST_ACCESS_KEY, secretAccessKey: 'world-secret' },
+      },
       clock,
       storeDir,
       pollIntervalMs: { activeMs: 10_000, idleMs: 60_000 },
@@ -239,7 +266,9 @@ export class World {
   async #listen(): Promise<void> {
     const server = createServer((req, res) => {
       const { method = 'GET', url = '/' } = req;
-      void this.driver.track(this.tasks.handle(req, res)).then(() => this.#served({ method, url, status: res.statusCode }));
+      void this.driver
+        .track(this.tasks.handle(req, res))
+        .then(() => this.#served({ method, url, status: res.statusCode }));
     });
     this.#server = server;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

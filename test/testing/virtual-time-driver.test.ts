@@ -11,11 +11,20 @@ Steps('when a drive call gives its own stepMs then time moves by that much while
   const clock = new VirtualClock(0);
   const driver = new VirtualTimeDriver({ clock, stepMs: 1000 });
   const seen: number[] = [];
-  await driver.drive(() => (seen.push(clock.now()), clock.now() >= 3000), { stepMs: 1500 });
+  await driver.drive(
+    () => {
+      seen.push(clock.now());
+      return clock.now() >= 3000;
+    },
+    { stepMs: 1500 },
+  );
   assert.equal(seen, [0, 1500, 3000]);
   seen.length = 0;
-  await driver.drive(() => (seen.push(clock.now()), clock.now() >= 5000));
-  assert.equal(seen, [3000, 4000, 5000], 'the next call steps by the driver\'s own stepMs again');
+  await driver.drive(() => {
+    seen.push(clock.now());
+    return clock.now() >= 5000;
+  });
+  assert.equal(seen, [3000, 4000, 5000], "the next call steps by the driver's own stepMs again");
 });
 
 Steps('when a timer is due before the step ends then the step stops at the timer', async () => {
@@ -41,7 +50,12 @@ Steps('when advancing with a step then it lands exactly on the end', async () =>
 
 Steps('when stepMs is not above 0 then drive refuses it', async () => {
   const driver = new VirtualTimeDriver({ clock: new VirtualClock(0) });
-  const err = await driver.drive(() => true, { stepMs: 0 }).then(() => null, (e: unknown) => e);
+  const err = await driver
+    .drive(() => true, { stepMs: 0 })
+    .then(
+      () => null,
+      (e: unknown) => e,
+    );
   assert.instance(err, RangeError);
   assert.match((err as Error).message, /stepMs must be above 0, got 0/);
 });

@@ -1,7 +1,6 @@
 // The label task's page script: shows the unit's sentence and submits the worker's label.
 // It uses only the wrapper's documented API (window.hitstate.getTask / submit).
-(function () {
-  'use strict';
+(() => {
   var form = document.getElementById('label-form');
   var sentence = document.getElementById('sentence');
   var error = document.getElementById('form-error');
@@ -13,14 +12,14 @@
   }
 
   function setDisabled(disabled) {
-    Array.prototype.forEach.call(form.elements, function (el) {
+    Array.prototype.forEach.call(form.elements, (el) => {
       el.disabled = disabled;
     });
   }
 
   setDisabled(true);
   window.hitstate.getTask().then(
-    function (task) {
+    (task) => {
       var data = task.data || {};
       sentence.textContent = typeof data.text === 'string' ? data.text : '(no sentence in this preview)';
       if (task.isPreview) {
@@ -29,13 +28,13 @@
       }
       if (!task.submitted) setDisabled(false);
     },
-    function (err) {
+    (err) => {
       sentence.textContent = 'The task could not be loaded.';
       showError(err.message);
-    }
+    },
   );
 
-  form.addEventListener('submit', function (event) {
+  form.addEventListener('submit', (event) => {
     event.preventDefault();
     var choice = form.querySelector('input[name="sentiment"]:checked');
     if (!choice) {
@@ -45,10 +44,10 @@
     showError('');
     button.disabled = true;
     button.textContent = 'Submitting…';
-    window.hitstate.submit({ sentiment: choice.value, comment: form.elements.comment.value }).catch(function (err) {
+    window.hitstate.submit({ sentiment: choice.value, comment: form.elements.comment.value }).catch((err) => {
       button.disabled = false;
       button.textContent = 'Submit';
-      showError('Your answer was not saved (' + err.message + '). Please try again.');
+      showError(`Your answer was not saved (${err.message}). Please try again.`);
     });
   });
 })();

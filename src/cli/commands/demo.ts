@@ -91,7 +91,8 @@ async function scenario(input: ScenarioInput): Promise<string> {
     return typeof data?.sentiment === 'string' ? `"${data.sentiment}"` : undefined;
   };
   const stopNarrating = narrate(runtime, { runId, style, emit: (l) => progress.log(l), timeLabel, describeSubmission });
-  const drive = <T>(until: Promise<T> | (() => boolean), label: string, maxMs: number): Promise<T | undefined> => driver.drive(until, { label, maxMs, signal });
+  const drive = <T>(until: Promise<T> | (() => boolean), label: string, maxMs: number): Promise<T | undefined> =>
+    driver.drive(until, { label, maxMs, signal });
   try {
     const { line } = costOf(resolveTaskRunConfig(config));
     log(`launching run ${style.bold(runId)}: ${line}`);
@@ -101,10 +102,20 @@ async function scenario(input: ScenarioInput): Promise<string> {
     log(`all ${plan.units} HITs are on MTurk (HIT type ${hitTypeId}); ${plan.workers.length} workers will come by`);
 
     const crowd = (await drive(playCrowd({ sim, driver, plan, hitTypeId, startMs, log }), 'the crowd', 4 * 3_600_000))!;
-    await drive(() => runtime.runInfo(runId).counts.completed >= plan.submissions, `${plan.submissions} submissions seen`, 3_600_000);
+    await drive(
+      () => runtime.runInfo(runId).counts.completed >= plan.submissions,
+      `${plan.submissions} submissions seen`,
+      3_600_000,
+    );
     log(`${crowd.submissions.length} submissions are in; reviewing them`);
 
-    const { reports } = await reviewDemo(runtime, (until, label) => drive(until, label, 600_000), runId, crowd.submissions, log);
+    const { reports } = await reviewDemo(
+      runtime,
+      (until, label) => drive(until, label, 600_000),
+      runId,
+      crowd.submissions,
+      log,
+    );
     const reviewed = reports.reduce((n, r) => n + r.items.length, 0);
     log(`${reviewed} review requests confirmed by MTurk, each through the money outbox with its own idempotency token`);
     log('ending the run: HITs nobody took expire, finished HITs are disposed');
@@ -114,7 +125,21 @@ async function scenario(input: ScenarioInput): Promise<string> {
     progress.close();
     const exportPath = defaultExportPath(input.storeDir, runId);
     const data = await writeRunExport(runtime.store, runId, exportPath);
-    return demoSummary({ world, runId, plan, crowd, disposal: disposal!, exportPath, data, style, storeDir: input.storeDir, defaultStore: input.storeDir === resolve(io.cwd, '.hitstate'), seed: input.seed, virtualMs: world.clock.now() - startMs, wallMs: performance.now() - input.startedAt });
+    return demoSummary({
+      world,
+      runId,
+      plan,
+      crowd,
+      disposal: disposal!,
+      exportPath,
+      data,
+      style,
+      storeDir: input.storeDir,
+      defaultStore: input.storeDir === resolve(io.cwd, '.hitstate'),
+      seed: input.seed,
+      virtualMs: world.clock.now() - startMs,
+      wallMs: performance.now() - input.startedAt,
+    });
   } finally {
     stopNarrating();
     progress.close();
@@ -142,29 +167,60 @@ export const demoCommand: CommandSpec = {
   name: 'demo',
   summary: 'Watch a whole task run on a local MTurk in seconds (start here)',
   description: [
-    'Starts hitstate\'s MTurk-compatible server and the label task\'s server in this process, launches a run of',
+    "Starts hitstate's MTurk-compatible server and the label task's server in this process, launches a run of",
     'N units on virtual time (hours of MTurk time pass in seconds), and lets simulated workers act over real HTTP:',
-    'most accept a HIT, open the task page, and submit through hitstate\'s wrapper; some return the HIT, one walks',
+    "most accept a HIT, open the task page, and submit through hitstate's wrapper; some return the HIT, one walks",
     'away until the assignment lapses, and one is refused by MTurk for a low approval rate. The work is then',
     'reviewed (approved; one rejected with feedback, one soft-rejected, one bonus), the run is ended, and the',
     'summary is read back from the store, with the exported data written under the store directory. Needs',
     'nothing but Node.js: no AWS account, no network. Exits 0 on success, 1 with the failing step otherwise.',
   ].join('\n'),
   options: [
-    { name: 'units', type: 'number', value: 'N', description: 'Units of the run (1 to 500)', default: 20, env: 'HITSTATE_DEMO_UNITS' },
-    { name: 'seed', type: 'number', value: 'N', description: 'Seed of the simulator and the crowd: the same seed replays the same run (default: random, printed)', env: 'HITSTATE_DEMO_SEED' },
+    {
+      name: 'units',
+      type: 'number',
+      value: 'N',
+      description: 'Units of the run (1 to 500)',
+      default: 20,
+      env: 'HITSTATE_DEMO_UNITS',
+    },
+    {
+      name: 'seed',
+      type: 'number',
+      value: 'N',
+      description: 'Seed of the simulator and the crowd: the same seed replays the same run (default: random, printed)',
+      env: 'HITSTATE_DEMO_SEED',
+    },
     STORE_OPTION,
-    { name: 'pace', type: 'number', value: 'MS', description: 'Wall milliseconds per virtual second (default 8 on a terminal, 0 otherwise)', env: 'HITSTATE_DEMO_PACE' },
+    {
+      name: 'pace',
+      type: 'number',
+      value: 'MS',
+      description: 'Wall milliseconds per virtual second (default 8 on a terminal, 0 otherwise)',
+      env: 'HITSTATE_DEMO_PACE',
+    },
   ],
   examples: ['npm run demo', 'hitstate demo --units 50 --seed 7', 'hitstate demo --store /tmp/demo-store --pace 0'],
   async run(args, io) {
     const style = styleFor(io);
     const units = Number(args.options.units);
-    if (!Number.isInteger(units) || units < 1 || units > 500) throw usageError(`hitstate demo: --units must be a whole number from 1 to 500, got ${String(args.options.units)}.`, 'units');
+    if (!Number.isInteger(units) || units < 1 || units > 500)
+      throw usageError(
+        `hitstate demo: --units must be a whole number from 1 to 500, got ${String(args.options.units)}.`,
+        'units',
+      );
     const seed = args.options.seed === undefined ? randomInt(1, 100_000) : Number(args.options.seed);
-    if (!Number.isSafeInteger(seed) || seed < 0) throw usageError(`hitstate demo: --seed must be a non-negative whole number, got ${String(args.options.seed)}.`, 'seed');
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      throw usageError(
+        `hitstate demo: --seed must be a non-negative whole number, got ${String(args.options.seed)}.`,
+        'seed',
+      );
     const paceMs = args.options.pace === undefined ? (io.isTTY ? 8 : 0) : Number(args.options.pace);
-    if (!(paceMs >= 0 && paceMs <= 1000)) throw usageError(`hitstate demo: --pace must be from 0 to 1000 milliseconds, got ${String(args.options.pace)}.`, 'pace');
+    if (!(paceMs >= 0 && paceMs <= 1000))
+      throw usageError(
+        `hitstate demo: --pace must be from 0 to 1000 milliseconds, got ${String(args.options.pace)}.`,
+        'pace',
+      );
     const storeDir = storeDirOf(args.options, io);
     const plan = planDemo(units, seed);
     const startedAt = performance.now();
@@ -185,7 +241,11 @@ export const demoCommand: CommandSpec = {
     const signal = AbortSignal.any([io.signal, tooLong]);
     try {
       const summary = await scenario({ world, plan, runId, io, style, storeDir, seed, signal, startedAt });
-      if (world.problems.length > 0) throw new HitstateError('HST_ERR_CLI_DEMO_FAILED', `the run finished, but the runtime reported ${world.problems.length} problem(s) (seed ${seed}):\n${world.problems.map((p) => `  - ${p}`).join('\n')}`);
+      if (world.problems.length > 0)
+        throw new HitstateError(
+          'HST_ERR_CLI_DEMO_FAILED',
+          `the run finished, but the runtime reported ${world.problems.length} problem(s) (seed ${seed}):\n${world.problems.map((p) => `  - ${p}`).join('\n')}`,
+        );
       io.out(`${summary}\n`);
       return EXIT.ok;
     } catch (err) {
@@ -193,9 +253,18 @@ export const demoCommand: CommandSpec = {
         await endInterruptedRun(world, runId, io);
         return EXIT.interrupted;
       }
-      if (tooLong.aborted) throw new HitstateError('HST_ERR_CLI_DEMO_FAILED', `the demo took more than ${WALL_LIMIT_MS / 60_000} minutes of wall time and was stopped (seed ${seed})`, { cause: err });
+      if (tooLong.aborted)
+        throw new HitstateError(
+          'HST_ERR_CLI_DEMO_FAILED',
+          `the demo took more than ${WALL_LIMIT_MS / 60_000} minutes of wall time and was stopped (seed ${seed})`,
+          { cause: err },
+        );
       if (isHitstateError(err)) throw err;
-      throw new HitstateError('HST_ERR_CLI_DEMO_FAILED', `${err instanceof Error ? err.message : String(err)} (seed ${seed}; run again with --seed ${seed} to replay it)`, { cause: err });
+      throw new HitstateError(
+        'HST_ERR_CLI_DEMO_FAILED',
+        `${err instanceof Error ? err.message : String(err)} (seed ${seed}; run again with --seed ${seed} to replay it)`,
+        { cause: err },
+      );
     } finally {
       await world.close();
     }

@@ -32,7 +32,9 @@ export const expireCommand: CommandSpec = {
         io.out(`run ${runId} is already done; nothing to expire.\n`);
         return EXIT.ok;
       }
-      io.out(`${style.bold('hitstate expire')}: run ${style.bold(runId)} on ${describeEnvironment(session.env)}, ${describeRepairs(resumed)}\n\n`);
+      io.out(
+        `${style.bold('hitstate expire')}: run ${style.bold(runId)} on ${describeEnvironment(session.env)}, ${describeRepairs(resumed)}\n\n`,
+      );
       return await watchRun({ io, style, session, runId, mode: 'expire', quiet: args.options.quiet === true });
     } finally {
       await session.close();

@@ -23,13 +23,23 @@ export const exportCommand: CommandSpec = {
   options: [
     envOption(),
     STORE_OPTION,
-    { name: 'out', type: 'string', value: 'FILE', description: 'Write the export to FILE (default <store>/exports/RUN.json)' },
+    {
+      name: 'out',
+      type: 'string',
+      value: 'FILE',
+      description: 'Write the export to FILE (default <store>/exports/RUN.json)',
+    },
     { name: 'json', type: 'boolean', description: 'Print the export to stdout instead of writing a file' },
   ],
-  examples: ['hitstate export run-20260301-090000Z-1a2b', 'hitstate export pilot-3 --out pilot-3.json', "hitstate export pilot-3 --json | jq '.agents[].submission'"],
+  examples: [
+    'hitstate export run-20260301-090000Z-1a2b',
+    'hitstate export pilot-3 --out pilot-3.json',
+    "hitstate export pilot-3 --json | jq '.agents[].submission'",
+  ],
   async run(args, io) {
     const runId = args.positionals[0]!;
-    if (args.options.json === true && args.options.out !== undefined) throw usageError('hitstate export: --json prints to stdout and --out writes a file; give one of them.', 'json');
+    if (args.options.json === true && args.options.out !== undefined)
+      throw usageError('hitstate export: --json prints to stdout and --out writes a file; give one of them.', 'json');
     const storeDir = storeDirOf(args.options, io);
     const store = await openStoreFor(storeDir, locateRun(storeDir, runId, args.options));
     try {
@@ -37,7 +47,8 @@ export const exportCommand: CommandSpec = {
         io.out(`${JSON.stringify(await store.exportRun(runId), null, 2)}\n`);
         return EXIT.ok;
       }
-      const path = typeof args.options.out === 'string' ? resolve(io.cwd, args.options.out) : defaultExportPath(storeDir, runId);
+      const path =
+        typeof args.options.out === 'string' ? resolve(io.cwd, args.options.out) : defaultExportPath(storeDir, runId);
       const data = await writeRunExport(store, runId, path);
       io.out(`hitstate export: wrote ${path}\n  ${describeExport(data)}\n`);
       return EXIT.ok;

@@ -17,9 +17,9 @@ export const resumeCommand: CommandSpec = {
   name: 'resume',
   summary: 'Continue a stopped run where it was and follow it to its end',
   description: [
-    'Restores the run\'s actors from the store, re-issues the MTurk commands they were waiting on (same',
+    "Restores the run's actors from the store, re-issues the MTurk commands they were waiting on (same",
     'idempotency tokens: nothing is created or paid twice), replays unconfirmed money intents, re-attaches HITs',
-    'and reports drift against MTurk. It then serves the task page again (on the port the run\'s HITs point at',
+    "and reports drift against MTurk. It then serves the task page again (on the port the run's HITs point at",
     'for a local endpoint) and follows the run as `hitstate run` does. A run whose setup failed tries it again;',
     'a run whose launching halted launches the rest. Exit codes as `hitstate run`.',
   ].join('\n'),
@@ -32,7 +32,9 @@ export const resumeCommand: CommandSpec = {
     try {
       if (resumed === undefined) refuseDone(runId, 'resume');
       const { runtime } = session;
-      io.out(`${style.bold('hitstate resume')}: run ${style.bold(runId)} on ${describeEnvironment(session.env)}, ${describeRepairs(resumed)}\n  task page: serving on ${session.localOrigin}\n  store: ${session.store.dir}\n\n`);
+      io.out(
+        `${style.bold('hitstate resume')}: run ${style.bold(runId)} on ${describeEnvironment(session.env)}, ${describeRepairs(resumed)}\n  task page: serving on ${session.localOrigin}\n  store: ${session.store.dir}\n\n`,
+      );
       const info = runtime.runInfo(runId);
       if (info.status === 'failed') await runtime.retrySetup(runId);
       else if (info.status === 'launching' && info.problem !== null) await runtime.resumeLaunching(runId);
@@ -43,4 +45,3 @@ export const resumeCommand: CommandSpec = {
     }
   },
 };
-

@@ -10,7 +10,15 @@ import { EXIT, usageError, type CommandSpec, type OptionValues } from '../comman
 import { shortUnit } from '../narrator.js';
 import { styleFor, type Style } from '../style.js';
 import { formatTable } from '../table.js';
-import { envOption, locateRun, openStoreFor, REQUESTER_OPTION, requesterFor, STORE_OPTION, storeDirOf } from '../target.js';
+import {
+  envOption,
+  locateRun,
+  openStoreFor,
+  REQUESTER_OPTION,
+  requesterFor,
+  STORE_OPTION,
+  storeDirOf,
+} from '../target.js';
 
 const TARGETS = ['unit', 'agent', 'worker', 'all'] as const;
 const ACTIONS = ['approve', 'reject', 'soft-reject', 'bonus'] as const;
@@ -19,25 +27,48 @@ const ACTIONS = ['approve', 'reject', 'soft-reject', 'bonus'] as const;
 export function reviewRequest(runId: string, o: OptionValues): { target: ReviewTarget; action: ReviewAction } {
   const given = (name: string): boolean => o[name] !== undefined && o[name] !== false;
   const targets = TARGETS.filter(given);
-  if (targets.length !== 1) throw usageError(`hitstate review: name whose work to review with exactly one of --unit ID, --agent ID, --worker ID or --all${targets.length > 1 ? ` (got --${targets.join(', --')})` : ''}.`, 'unit');
+  if (targets.length !== 1)
+    throw usageError(
+      `hitstate review: name whose work to review with exactly one of --unit ID, --agent ID, --worker ID or --all${targets.length > 1 ? ` (got --${targets.join(', --')})` : ''}.`,
+      'unit',
+    );
   const actions = ACTIONS.filter(given);
-  if (actions.length !== 1) throw usageError(`hitstate review: choose exactly one of --approve, --reject, --soft-reject or --bonus USD${actions.length > 1 ? ` (got --${actions.join(', --')})` : ''}.`, 'approve');
+  if (actions.length !== 1)
+    throw usageError(
+      `hitstate review: choose exactly one of --approve, --reject, --soft-reject or --bonus USD${actions.length > 1 ? ` (got --${actions.join(', --')})` : ''}.`,
+      'approve',
+    );
   const feedback = typeof o.feedback === 'string' && o.feedback !== '' ? o.feedback : undefined;
   const unitOf = (id: string): string => (id.startsWith(`${runId}.`) || !/^u\d+$/.test(id) ? id : `${runId}.${id}`);
   const target: ReviewTarget =
-    targets[0] === 'all' ? { all: true } : targets[0] === 'unit' ? { unitId: unitOf(String(o.unit)) } : targets[0] === 'agent' ? { agentId: String(o.agent) } : { workerId: String(o.worker) };
+    targets[0] === 'all'
+      ? { all: true }
+      : targets[0] === 'unit'
+        ? { unitId: unitOf(String(o.unit)) }
+        : targets[0] === 'agent'
+          ? { agentId: String(o.agent) }
+          : { workerId: String(o.worker) };
   switch (actions[0]) {
     case 'approve':
       return { target, action: { kind: 'approve', ...(feedback === undefined ? {} : { feedback }) } };
     case 'soft-reject':
       return { target, action: { kind: 'softReject', ...(feedback === undefined ? {} : { feedback }) } };
     case 'reject':
-      if (feedback === undefined) throw usageError('hitstate review: --reject needs --feedback TEXT telling the worker why (MTurk shows it to them; 1 to 1,024 characters).', 'feedback');
+      if (feedback === undefined)
+        throw usageError(
+          'hitstate review: --reject needs --feedback TEXT telling the worker why (MTurk shows it to them; 1 to 1,024 characters).',
+          'feedback',
+        );
       return { target, action: { kind: 'reject', feedback } };
     default: {
       const reason = typeof o.reason === 'string' && o.reason !== '' ? o.reason : undefined;
-      if (reason === undefined) throw usageError('hitstate review: --bonus needs --reason TEXT (MTurk shows it to the worker).', 'reason');
-      if (!/^\d+(\.\d{1,2})?$/.test(String(o.bonus))) throw usageError(`hitstate review: --bonus must be a dollar amount like 0.25, got ${JSON.stringify(o.bonus)}.`, 'bonus');
+      if (reason === undefined)
+        throw usageError('hitstate review: --bonus needs --reason TEXT (MTurk shows it to the worker).', 'reason');
+      if (!/^\d+(\.\d{1,2})?$/.test(String(o.bonus)))
+        throw usageError(
+          `hitstate review: --bonus must be a dollar amount like 0.25, got ${JSON.stringify(o.bonus)}.`,
+          'bonus',
+        );
       return { target, action: { kind: 'bonus', amountUsd: String(o.bonus), reason } };
     }
   }
@@ -57,7 +88,11 @@ const OUTCOME_TEXT: Record<ReviewItem['outcome'], string> = {
 function itemsTable(runId: string, items: readonly ReviewItem[], style: Style): string {
   const colour = (item: ReviewItem): string => {
     const text = OUTCOME_TEXT[item.outcome];
-    return item.outcome === 'refused' || item.outcome === 'failed' ? style.red(text) : item.outcome === 'done' ? style.green(text) : text;
+    return item.outcome === 'refused' || item.outcome === 'failed'
+      ? style.red(text)
+      : item.outcome === 'done'
+        ? style.green(text)
+        : text;
   };
   return formatTable(
     [{ header: 'UNIT' }, { header: 'WORKER' }, { header: 'WAS' }, { header: 'OUTCOME' }, { header: 'WHY' }],
@@ -68,7 +103,7 @@ function itemsTable(runId: string, items: readonly ReviewItem[], style: Style): 
 
 export const reviewCommand: CommandSpec = {
   name: 'review',
-  summary: 'Approve, reject, soft-reject or pay bonuses on a run\'s submitted work',
+  summary: "Approve, reject, soft-reject or pay bonuses on a run's submitted work",
   description: [
     'Target: --unit ID (u3 or the full id), --agent ID, --worker ID, or --all (every submission awaiting review).',
     'Action: --approve, --reject --feedback TEXT, --soft-reject (paid on MTurk, recorded as low quality), or',
@@ -78,15 +113,28 @@ export const reviewCommand: CommandSpec = {
   ].join('\n'),
   positionals: [{ name: 'run', description: 'The run id (see `hitstate status`)', required: true }],
   options: [
-    { name: 'unit', type: 'string', value: 'ID', description: 'Review this unit\'s submitted work' },
+    { name: 'unit', type: 'string', value: 'ID', description: "Review this unit's submitted work" },
     { name: 'agent', type: 'string', value: 'ID', description: 'Review this agent (one worker on one unit)' },
     { name: 'worker', type: 'string', value: 'ID', description: 'Review every agent of this worker in the run' },
-    { name: 'all', type: 'boolean', description: 'Review every submission awaiting review (with --bonus: every submission)' },
+    {
+      name: 'all',
+      type: 'boolean',
+      description: 'Review every submission awaiting review (with --bonus: every submission)',
+    },
     { name: 'approve', type: 'boolean', description: 'Approve (pays the reward)' },
     { name: 'reject', type: 'boolean', description: 'Reject (needs --feedback)' },
-    { name: 'soft-reject', type: 'boolean', description: 'Pay, but record the work as rejected (Mephisto\'s soft reject)' },
+    {
+      name: 'soft-reject',
+      type: 'boolean',
+      description: "Pay, but record the work as rejected (Mephisto's soft reject)",
+    },
     { name: 'bonus', type: 'string', value: 'USD', description: 'Pay a bonus of USD dollars (needs --reason)' },
-    { name: 'feedback', type: 'string', value: 'TEXT', description: 'Feedback the worker sees (required with --reject)' },
+    {
+      name: 'feedback',
+      type: 'string',
+      value: 'TEXT',
+      description: 'Feedback the worker sees (required with --reject)',
+    },
     { name: 'reason', type: 'string', value: 'TEXT', description: 'Reason of a bonus, shown to the worker' },
     { name: 'dry-run', type: 'boolean', description: 'Show what would happen; change nothing' },
     { name: 'json', type: 'boolean', description: 'Print the review report as JSON' },
@@ -112,7 +160,12 @@ export const reviewCommand: CommandSpec = {
       const stored = store.requesters.get(record.requesterName);
       const runtime = await createRuntime({
         environment: env,
-        requester: requesterFor(env, args.options, io, stored ?? { name: record.requesterName, credentialSource: { kind: 'defaultChain' } }),
+        requester: requesterFor(
+          env,
+          args.options,
+          io,
+          stored ?? { name: record.requesterName, credentialSource: { kind: 'defaultChain' } },
+        ),
         store,
       });
       try {
@@ -121,12 +174,23 @@ export const reviewCommand: CommandSpec = {
         await runtime.whenIdle();
         const bad = report.items.filter((i) => i.outcome === 'refused' || i.outcome === 'failed').length;
         if (args.options.json === true) io.out(`${JSON.stringify(report, null, 2)}\n`);
-        else if (report.items.length === 0) io.out(`hitstate review: nothing to ${action.kind} in run ${runId} for that target${'all' in target ? ' (no submission awaits review)' : ''}.\n`);
+        else if (report.items.length === 0)
+          io.out(
+            `hitstate review: nothing to ${action.kind} in run ${runId} for that target${'all' in target ? ' (no submission awaits review)' : ''}.\n`,
+          );
         else {
           const counts = new Map<string, number>();
-          for (const i of report.items) counts.set(OUTCOME_TEXT[i.outcome], (counts.get(OUTCOME_TEXT[i.outcome]) ?? 0) + 1);
-          const what = action.kind === 'bonus' ? `bonus $${action.amountUsd}` : action.kind === 'softReject' ? 'soft-reject' : action.kind;
-          io.out(`hitstate review${dryRun ? ' (dry run: nothing changed)' : ''}: ${what}, ${report.items.length} agent${report.items.length === 1 ? '' : 's'} of run ${runId}\n${itemsTable(runId, report.items, style)}  ${[...counts].map(([k, n]) => `${k} ${n}`).join(' · ')}\n`);
+          for (const i of report.items)
+            counts.set(OUTCOME_TEXT[i.outcome], (counts.get(OUTCOME_TEXT[i.outcome]) ?? 0) + 1);
+          const what =
+            action.kind === 'bonus'
+              ? `bonus $${action.amountUsd}`
+              : action.kind === 'softReject'
+                ? 'soft-reject'
+                : action.kind;
+          io.out(
+            `hitstate review${dryRun ? ' (dry run: nothing changed)' : ''}: ${what}, ${report.items.length} agent${report.items.length === 1 ? '' : 's'} of run ${runId}\n${itemsTable(runId, report.items, style)}  ${[...counts].map(([k, n]) => `${k} ${n}`).join(' · ')}\n`,
+          );
         }
         return bad > 0 ? EXIT.failure : EXIT.ok;
       } finally {

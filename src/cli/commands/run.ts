@@ -7,15 +7,35 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { resolveTaskRunConfig, type ResolvedTaskRunConfig, type TaskPageConfig, type TaskRunConfig } from '../../config/task-run.js';
+import {
+  resolveTaskRunConfig,
+  type ResolvedTaskRunConfig,
+  type TaskPageConfig,
+  type TaskRunConfig,
+} from '../../config/task-run.js';
 import { HitstateError, isHitstateError } from '../../errors.js';
 import type { CommandSpec, OptionValues } from '../command.js';
 import { costOf } from '../cost.js';
 import { dollars } from '../money-summary.js';
-import { DEFAULT_PORT, openRunSession, publicOrigin, PUBLIC_URL_OPTION, readBalance, SERVE_OPTIONS } from '../run-session.js';
+import {
+  DEFAULT_PORT,
+  openRunSession,
+  publicOrigin,
+  PUBLIC_URL_OPTION,
+  readBalance,
+  SERVE_OPTIONS,
+} from '../run-session.js';
 import { watchRun } from '../run-watch.js';
 import { styleFor } from '../style.js';
-import { describeEnvironment, envOption, parseEnvironment, REQUESTER_OPTION, requesterFor, STORE_OPTION, storeDirOf } from '../target.js';
+import {
+  describeEnvironment,
+  envOption,
+  parseEnvironment,
+  REQUESTER_OPTION,
+  requesterFor,
+  STORE_OPTION,
+  storeDirOf,
+} from '../target.js';
 import { absolutePage, labelExamplePage, pageProblems, type FieldProblem } from '../task-page.js';
 
 /** A config file read and checked, with its page made absolute. */
@@ -39,13 +59,20 @@ export function loadConfigFile(path: string): LoadedConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `cannot read the config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path`, { file: path, field: 'CONFIG' });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `cannot read the config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path`,
+      { file: path, field: 'CONFIG' },
+    );
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `${path} is not valid JSON: ${(err as Error).message}`, { file: path, field: 'CONFIG' });
+    throw new HitstateError('HST_ERR_CONFIG_INVALID', `${path} is not valid JSON: ${(err as Error).message}`, {
+      file: path,
+      field: 'CONFIG',
+    });
   }
   const problems: FieldProblem[] = [];
   let resolved: ResolvedTaskRunConfig | undefined;
@@ -57,34 +84,61 @@ export function loadConfigFile(path: string): LoadedConfig {
   }
   const object = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
   if (object.taskUrl !== undefined) {
-    problems.push({ field: 'taskUrl', message: 'is set by hitstate run (it serves the task page itself); remove it, and pass --public-url on live and sandbox' });
+    problems.push({
+      field: 'taskUrl',
+      message:
+        'is set by hitstate run (it serves the task page itself); remove it, and pass --public-url on live and sandbox',
+    });
   }
   const pageSetting = object.page as TaskPageConfig | undefined;
-  const validPage = typeof pageSetting === 'object' && pageSetting !== null && typeof pageSetting.taskPage === 'string' && pageSetting.taskPage !== '';
+  const validPage =
+    typeof pageSetting === 'object' &&
+    pageSetting !== null &&
+    typeof pageSetting.taskPage === 'string' &&
+    pageSetting.taskPage !== '';
   const page = validPage ? absolutePage(pageSetting, dirname(path)) : labelExamplePage();
   if (validPage) problems.push(...pageProblems(page));
   if (problems.length > 0 || resolved === undefined) {
     const list = problems.map((p) => `  - ${p.field}: ${p.message}`).join('\n');
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `${path} has ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was created:\n${list}`, {
-      file: path,
-      field: problems[0]?.field ?? '(root)',
-      problems,
-    });
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `${path} has ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was created:\n${list}`,
+      {
+        file: path,
+        field: problems[0]?.field ?? '(root)',
+        problems,
+      },
+    );
   }
   // The default page is not written into the run: a later resume serves the installed example.
-  return { file: path, config: validPage ? { ...(object as unknown as TaskRunConfig), page } : (object as unknown as TaskRunConfig), resolved, page };
+  return {
+    file: path,
+    config: validPage ? { ...(object as unknown as TaskRunConfig), page } : (object as unknown as TaskRunConfig),
+    resolved,
+    page,
+  };
 }
 
 function portOf(options: OptionValues): number {
   const port = options.port === undefined ? DEFAULT_PORT : Number(options.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new HitstateError('HST_ERR_CLI_USAGE', `--port must be a whole number from 0 to 65535, got ${String(options.port)}.`, { field: 'port' });
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new HitstateError(
+      'HST_ERR_CLI_USAGE',
+      `--port must be a whole number from 0 to 65535, got ${String(options.port)}.`,
+      { field: 'port' },
+    );
   return port;
 }
 
 /** `--poll-ms`, checked. */
 export function pollMsOf(options: OptionValues): number {
   const ms = Number(options['poll-ms']);
-  if (!Number.isFinite(ms) || ms < 50) throw new HitstateError('HST_ERR_CLI_USAGE', `--poll-ms must be at least 50 milliseconds, got ${String(options['poll-ms'])}.`, { field: 'poll-ms' });
+  if (!Number.isFinite(ms) || ms < 50)
+    throw new HitstateError(
+      'HST_ERR_CLI_USAGE',
+      `--poll-ms must be at least 50 milliseconds, got ${String(options['poll-ms'])}.`,
+      { field: 'poll-ms' },
+    );
   return ms;
 }
 
@@ -106,8 +160,19 @@ export const runCommand: CommandSpec = {
     STORE_OPTION,
     ...SERVE_OPTIONS,
     PUBLIC_URL_OPTION,
-    { name: 'run-id', type: 'string', value: 'ID', description: 'Id of the new run (default run-<UTC time>-<4 hex>)', env: 'HITSTATE_RUN_ID' },
-    { name: 'yes-live', type: 'boolean', description: 'Confirm spending real money on live MTurk', env: 'HITSTATE_YES_LIVE' },
+    {
+      name: 'run-id',
+      type: 'string',
+      value: 'ID',
+      description: 'Id of the new run (default run-<UTC time>-<4 hex>)',
+      env: 'HITSTATE_RUN_ID',
+    },
+    {
+      name: 'yes-live',
+      type: 'boolean',
+      description: 'Confirm spending real money on live MTurk',
+      env: 'HITSTATE_YES_LIVE',
+    },
   ],
   examples: [
     'hitstate run task.json --env http://127.0.0.1:8787          # against `hitstate sim`',
@@ -123,18 +188,32 @@ export const runCommand: CommandSpec = {
     const port = portOf(args.options);
     const pollMs = pollMsOf(args.options);
     const { estimate, line } = costOf(loaded.resolved);
-    io.out(`${style.bold('hitstate run')}: "${loaded.resolved.title}" on ${style.bold(describeEnvironment(env))}\n  cost: ${line}\n`);
+    io.out(
+      `${style.bold('hitstate run')}: "${loaded.resolved.title}" on ${style.bold(describeEnvironment(env))}\n  cost: ${line}\n`,
+    );
     if (env.kind === 'live' && args.options['yes-live'] !== true) {
-      throw new HitstateError('HST_ERR_CLI_LIVE_NOT_CONFIRMED', `this run would spend up to ${dollars(estimate.totalCents)} of real money on live MTurk (plus any bonuses). Check the estimate above, then run again with --yes-live.`, { field: 'yes-live' });
+      throw new HitstateError(
+        'HST_ERR_CLI_LIVE_NOT_CONFIRMED',
+        `this run would spend up to ${dollars(estimate.totalCents)} of real money on live MTurk (plus any bonuses). Check the estimate above, then run again with --yes-live.`,
+        { field: 'yes-live' },
+      );
     }
     const storeDir = storeDirOf(args.options, io);
     const requester = requesterFor(env, args.options, io);
     const balance = await readBalance(env, requester);
     if (balance.status !== 'ok') {
-      throw new HitstateError(balance.code, `cannot read the account balance on ${describeEnvironment(env)}: ${balance.message}; nothing was created`, {});
+      throw new HitstateError(
+        balance.code,
+        `cannot read the account balance on ${describeEnvironment(env)}: ${balance.message}; nothing was created`,
+        {},
+      );
     }
     if (balance.value.availableCents < estimate.totalCents) {
-      throw new HitstateError('HST_ERR_MTURK_INSUFFICIENT_FUNDS', `the account has ${dollars(balance.value.availableCents)} available and this run needs up to ${dollars(estimate.totalCents)}; add funds or launch fewer units. Nothing was created.`, {});
+      throw new HitstateError(
+        'HST_ERR_MTURK_INSUFFICIENT_FUNDS',
+        `the account has ${dollars(balance.value.availableCents)} available and this run needs up to ${dollars(estimate.totalCents)}; add funds or launch fewer units. Nothing was created.`,
+        {},
+      );
     }
     const session = await openRunSession({
       io,
@@ -148,14 +227,30 @@ export const runCommand: CommandSpec = {
       page: () => ({ page: loaded.page, title: loaded.resolved.title }),
     });
     try {
-      io.out(`  balance: ${dollars(balance.value.availableCents)} available\n  task page: ${session.taskUrl} (serving on ${session.localOrigin})\n  store: ${session.store.dir}\n`);
-      const runId = typeof args.options['run-id'] === 'string' && args.options['run-id'] !== '' ? args.options['run-id'] : undefined;
-      const info = await session.runtime.launchRun(loaded.config, { taskUrl: session.taskUrl, ...(runId === undefined ? {} : { runId }) });
-      io.out(`  run: ${style.bold(info.runId)}  (Ctrl-C ends it; twice leaves it for \`hitstate resume ${info.runId}\`)\n\n`);
-      return await watchRun({ io, style, session, runId: info.runId, mode: 'follow', quiet: args.options.quiet === true });
+      io.out(
+        `  balance: ${dollars(balance.value.availableCents)} available\n  task page: ${session.taskUrl} (serving on ${session.localOrigin})\n  store: ${session.store.dir}\n`,
+      );
+      const runId =
+        typeof args.options['run-id'] === 'string' && args.options['run-id'] !== ''
+          ? args.options['run-id']
+          : undefined;
+      const info = await session.runtime.launchRun(loaded.config, {
+        taskUrl: session.taskUrl,
+        ...(runId === undefined ? {} : { runId }),
+      });
+      io.out(
+        `  run: ${style.bold(info.runId)}  (Ctrl-C ends it; twice leaves it for \`hitstate resume ${info.runId}\`)\n\n`,
+      );
+      return await watchRun({
+        io,
+        style,
+        session,
+        runId: info.runId,
+        mode: 'follow',
+        quiet: args.options.quiet === true,
+      });
     } finally {
       await session.close();
     }
   },
 };
-

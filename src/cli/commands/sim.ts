@@ -30,7 +30,8 @@ export function simOptionsFromFlags(o: OptionValues): SimulatorOptions {
   const num = (name: string): number | undefined => (o[name] === undefined ? undefined : Number(o[name]));
   const rps = num('throttle-rps');
   const burst = num('throttle-burst');
-  if (burst !== undefined && rps === undefined) throw invalid('--throttle-burst', 'needs --throttle-rps (the refill rate) as well.');
+  if (burst !== undefined && rps === undefined)
+    throw invalid('--throttle-burst', 'needs --throttle-rps (the refill rate) as well.');
   const options: SimulatorOptions = {
     port: num('port') ?? 8787,
     host: String(o.host ?? '127.0.0.1'),
@@ -59,16 +60,71 @@ export const simCommand: CommandSpec = {
     'Runs until Ctrl-C or SIGTERM. See docs/simulator.md.',
   ].join('\n'),
   options: [
-    { name: 'port', type: 'number', value: 'N', description: 'Port to listen on; 0 picks a free port', default: 8787, env: 'HITSTATE_SIM_PORT' },
-    { name: 'host', type: 'string', value: 'ADDR', description: 'Interface to listen on', default: '127.0.0.1', env: 'HITSTATE_SIM_HOST' },
-    { name: 'clock', type: 'string', value: 'KIND', description: 'real time, or virtual time moved by POST /_sim/clock/advance', choices: ['real', 'virtual'], default: 'real' },
-    { name: 'seed', type: 'number', value: 'N', description: 'Seed for ids and fault injection (random when absent)', env: 'HITSTATE_SIM_SEED' },
-    { name: 'throttle-rps', type: 'number', value: 'R', description: 'Throttle each requester to R calls per second (token bucket)' },
+    {
+      name: 'port',
+      type: 'number',
+      value: 'N',
+      description: 'Port to listen on; 0 picks a free port',
+      default: 8787,
+      env: 'HITSTATE_SIM_PORT',
+    },
+    {
+      name: 'host',
+      type: 'string',
+      value: 'ADDR',
+      description: 'Interface to listen on',
+      default: '127.0.0.1',
+      env: 'HITSTATE_SIM_HOST',
+    },
+    {
+      name: 'clock',
+      type: 'string',
+      value: 'KIND',
+      description: 'real time, or virtual time moved by POST /_sim/clock/advance',
+      choices: ['real', 'virtual'],
+      default: 'real',
+    },
+    {
+      name: 'seed',
+      type: 'number',
+      value: 'N',
+      description: 'Seed for ids and fault injection (random when absent)',
+      env: 'HITSTATE_SIM_SEED',
+    },
+    {
+      name: 'throttle-rps',
+      type: 'number',
+      value: 'R',
+      description: 'Throttle each requester to R calls per second (token bucket)',
+    },
     { name: 'throttle-burst', type: 'number', value: 'B', description: 'Token bucket size (default: R rounded up)' },
-    { name: 'fault-rate', type: 'number', value: 'P', description: 'Share of calls (0..1) answered ServiceFault or dropped' },
-    { name: 'balance', type: 'number', value: 'USD', description: 'Starting balance of each requester account', default: 10000 },
-    { name: 'state', type: 'string', value: 'FILE', description: 'Keep the whole state in FILE and restore it on start', env: 'HITSTATE_SIM_STATE' },
-    { name: 'max-body-bytes', type: 'number', value: 'N', description: 'Largest accepted request body', default: 1048576 },
+    {
+      name: 'fault-rate',
+      type: 'number',
+      value: 'P',
+      description: 'Share of calls (0..1) answered ServiceFault or dropped',
+    },
+    {
+      name: 'balance',
+      type: 'number',
+      value: 'USD',
+      description: 'Starting balance of each requester account',
+      default: 10000,
+    },
+    {
+      name: 'state',
+      type: 'string',
+      value: 'FILE',
+      description: 'Keep the whole state in FILE and restore it on start',
+      env: 'HITSTATE_SIM_STATE',
+    },
+    {
+      name: 'max-body-bytes',
+      type: 'number',
+      value: 'N',
+      description: 'Largest accepted request body',
+      default: 1048576,
+    },
   ],
   examples: [
     'hitstate sim',
@@ -78,13 +134,16 @@ export const simCommand: CommandSpec = {
   ],
   async run(args, io) {
     const o = simOptionsFromFlags(args.options);
-    let sim;
+    let sim: Awaited<ReturnType<typeof createSimulator>>;
     try {
       sim = await createSimulator(o);
     } catch (err) {
       if (isHitstateError(err, 'HST_ERR_SIM_OPTIONS_INVALID') && err.details.field && FLAG_OF[err.details.field]) {
         const flag = FLAG_OF[err.details.field]!;
-        throw new HitstateError('HST_ERR_SIM_OPTIONS_INVALID', `${flag}: ${err.message.replace(/^[^:]+: /, '')}`, { field: flag.replace(/^--/, ''), cause: err });
+        throw new HitstateError('HST_ERR_SIM_OPTIONS_INVALID', `${flag}: ${err.message.replace(/^[^:]+: /, '')}`, {
+          field: flag.replace(/^--/, ''),
+          cause: err,
+        });
       }
       throw err;
     }
@@ -102,7 +161,8 @@ export const simCommand: CommandSpec = {
         '',
       ].join('\n'),
     );
-    if (!io.signal.aborted) await new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
+    if (!io.signal.aborted)
+      await new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
     await sim.close();
     io.out('hitstate sim stopped\n');
     return EXIT.ok;

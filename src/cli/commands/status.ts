@@ -16,7 +16,16 @@ import { describeCounts } from '../progress.js';
 import { unitCounts } from '../run-summary.js';
 import { styleFor, type Style } from '../style.js';
 import { formatTable } from '../table.js';
-import { describeEnvironment, envOption, locateRun, openStoreFor, parseEnvironment, STORE_OPTION, storeDirOf, storeEnvironments } from '../target.js';
+import {
+  describeEnvironment,
+  envOption,
+  locateRun,
+  openStoreFor,
+  parseEnvironment,
+  STORE_OPTION,
+  storeDirOf,
+  storeEnvironments,
+} from '../target.js';
 
 /** A run as `status --json` prints it. */
 export interface RunStatusJson {
@@ -33,7 +42,8 @@ export interface RunStatusJson {
   readonly money: MoneySummary;
 }
 
-const when = (ms: number | null): string => (ms === null ? '-' : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')}Z`);
+const when = (ms: number | null): string =>
+  ms === null ? '-' : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')}Z`;
 
 function runJson(store: Store, env: StoreEnvironment, runId: string): RunStatusJson {
   const run = store.runs.require(runId);
@@ -67,8 +77,24 @@ function peeked(storeDir: string, env: StoreEnvironment): Promise<RunStatusJson[
 function runsTable(runs: readonly RunStatusJson[], style: Style): string {
   const settled = (r: RunStatusJson): number => r.units - r.counts.created - r.counts.launched - r.counts.assigned;
   return formatTable(
-    [{ header: 'RUN' }, { header: 'STATUS' }, { header: 'UNITS', align: 'right' }, { header: 'DONE', align: 'right' }, { header: 'SPENT', align: 'right' }, { header: 'CREATED' }, { header: 'UNITS BY STATE' }],
-    runs.map((r) => [style.bold(r.runId), r.status, String(r.units), String(settled(r)), dollars(r.money.totalCents), when(Date.parse(r.createdAt)), describeCounts(r.counts)]),
+    [
+      { header: 'RUN' },
+      { header: 'STATUS' },
+      { header: 'UNITS', align: 'right' },
+      { header: 'DONE', align: 'right' },
+      { header: 'SPENT', align: 'right' },
+      { header: 'CREATED' },
+      { header: 'UNITS BY STATE' },
+    ],
+    runs.map((r) => [
+      style.bold(r.runId),
+      r.status,
+      String(r.units),
+      String(settled(r)),
+      dollars(r.money.totalCents),
+      when(Date.parse(r.createdAt)),
+      describeCounts(r.counts),
+    ]),
     '  ',
   );
 }
@@ -115,27 +141,49 @@ async function withStore<T>(storeDir: string, env: StoreEnvironment, read: (stor
   }
 }
 
-async function oneRun(io: CliIO, storeDir: string, runId: string, env: StoreEnvironment, json: boolean, style: Style): Promise<number> {
+async function oneRun(
+  io: CliIO,
+  storeDir: string,
+  runId: string,
+  env: StoreEnvironment,
+  json: boolean,
+  style: Style,
+): Promise<number> {
   try {
     return await readRun(io, storeDir, runId, env, json, style);
   } catch (err) {
-    const run = isHitstateError(err, 'HST_ERR_STORE_LOCKED') ? (await peeked(storeDir, env)).find((r) => r.runId === runId) : undefined;
+    const run = isHitstateError(err, 'HST_ERR_STORE_LOCKED')
+      ? (await peeked(storeDir, env)).find((r) => r.runId === runId)
+      : undefined;
     if (run === undefined || !isHitstateError(err)) throw err;
     const busy = busyText(err.message);
     if (json) io.out(`${JSON.stringify({ ...run, busy }, null, 2)}\n`);
     else {
-      io.out(`Run ${style.bold(runId)} (${run.environment}): ${run.status}, ${run.units} units: ${describeCounts(run.counts)}; spent ${dollars(run.money.totalCents)}\n`);
-      io.out(`  ${style.yellow('busy')}: ${busy}; figures read from its files as last written. Unit details need the store: ask again once that process stops.\n`);
+      io.out(
+        `Run ${style.bold(runId)} (${run.environment}): ${run.status}, ${run.units} units: ${describeCounts(run.counts)}; spent ${dollars(run.money.totalCents)}\n`,
+      );
+      io.out(
+        `  ${style.yellow('busy')}: ${busy}; figures read from its files as last written. Unit details need the store: ask again once that process stops.\n`,
+      );
     }
     return EXIT.ok;
   }
 }
 
-async function readRun(io: CliIO, storeDir: string, runId: string, env: StoreEnvironment, json: boolean, style: Style): Promise<number> {
+async function readRun(
+  io: CliIO,
+  storeDir: string,
+  runId: string,
+  env: StoreEnvironment,
+  json: boolean,
+  style: Style,
+): Promise<number> {
   return withStore(storeDir, env, (store) => {
     if (json) {
       const base = runJson(store, env, runId);
-      const units = store.units.ofRun(runId).map((u) => ({ ...u, agents: store.agents.ofUnit(u.id), hit: store.hits.ofUnit(u.id) ?? null }));
+      const units = store.units
+        .ofRun(runId)
+        .map((u) => ({ ...u, agents: store.agents.ofUnit(u.id), hit: store.hits.ofUnit(u.id) ?? null }));
       io.out(`${JSON.stringify({ ...base, unitDetails: units }, null, 2)}\n`);
     } else io.out(runDetail(store, env, runId, style));
     return EXIT.ok;
@@ -144,7 +192,7 @@ async function readRun(io: CliIO, storeDir: string, runId: string, env: StoreEnv
 
 export const statusCommand: CommandSpec = {
   name: 'status',
-  summary: 'Show the runs of the store, or one run\'s units (reads the store only)',
+  summary: "Show the runs of the store, or one run's units (reads the store only)",
   description: [
     'Without RUN: every run of every environment under the store directory (or of --env), with its status,',
     'units by state and money spent. With RUN: the run and each unit (status, worker, agent, HIT, submission,',
@@ -153,16 +201,23 @@ export const statusCommand: CommandSpec = {
   ].join('\n'),
   positionals: [{ name: 'run', description: 'A run id: show its units', required: false }],
   options: [envOption(), STORE_OPTION, { name: 'json', type: 'boolean', description: 'Print JSON instead of tables' }],
-  examples: ['hitstate status', 'hitstate status run-20260301-090000Z-1a2b', 'hitstate status --env sandbox --json | jq \'.[].runs[].counts\''],
+  examples: [
+    'hitstate status',
+    'hitstate status run-20260301-090000Z-1a2b',
+    "hitstate status --env sandbox --json | jq '.[].runs[].counts'",
+  ],
   async run(args, io) {
     const style = styleFor(io);
     const storeDir = storeDirOf(args.options, io);
     const json = args.options.json === true;
     const runId = args.positionals[0];
     if (runId !== undefined) return oneRun(io, storeDir, runId, locateRun(storeDir, runId, args.options), json, style);
-    const wanted = typeof args.options.env === 'string' && args.options.env !== '' ? parseEnvironment(args.options.env) : undefined;
+    const wanted =
+      typeof args.options.env === 'string' && args.options.env !== '' ? parseEnvironment(args.options.env) : undefined;
     // Only stores that exist: status never creates one.
-    const envs = storeEnvironments(storeDir).map((h) => h.environment).filter((e) => wanted === undefined || sameEnvironment(e, wanted));
+    const envs = storeEnvironments(storeDir)
+      .map((h) => h.environment)
+      .filter((e) => wanted === undefined || sameEnvironment(e, wanted));
     const report: { environment: string; store: string; busy: string | null; runs: RunStatusJson[] }[] = [];
     for (const env of envs) {
       try {
@@ -170,7 +225,12 @@ export const statusCommand: CommandSpec = {
         report.push({ environment: describeEnvironment(env), store: storeDir, busy: null, runs });
       } catch (err) {
         if (!isHitstateError(err, 'HST_ERR_STORE_LOCKED')) throw err;
-        report.push({ environment: describeEnvironment(env), store: storeDir, busy: busyText(err.message), runs: await peeked(storeDir, env) });
+        report.push({
+          environment: describeEnvironment(env),
+          store: storeDir,
+          busy: busyText(err.message),
+          runs: await peeked(storeDir, env),
+        });
       }
     }
     if (json) {
@@ -178,12 +238,15 @@ export const statusCommand: CommandSpec = {
       return EXIT.ok;
     }
     if (report.length === 0) {
-      io.out(`No runs under ${storeDir}.\nTry \`npm run demo\` (or \`hitstate demo\`), or launch one with \`hitstate run CONFIG\`.\n`);
+      io.out(
+        `No runs under ${storeDir}.\nTry \`npm run demo\` (or \`hitstate demo\`), or launch one with \`hitstate run CONFIG\`.\n`,
+      );
       return EXIT.ok;
     }
     for (const env of report) {
       io.out(`${style.bold(env.environment)}\n`);
-      if (env.busy !== null) io.out(`  ${style.yellow('busy')}: ${env.busy}; figures read from its files as last written\n`);
+      if (env.busy !== null)
+        io.out(`  ${style.yellow('busy')}: ${env.busy}; figures read from its files as last written\n`);
       if (env.runs.length === 0) io.out('  no runs\n');
       else io.out(runsTable(env.runs, style));
     }

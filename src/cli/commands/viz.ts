@@ -40,11 +40,17 @@ export function machineFiles(names: readonly MachineName[] = MACHINE_NAMES): Rec
  * `<!-- viz:NAME:mermaid -->` (or `:table`) … `<!-- /viz -->`; everything else is left as written.
  */
 export function refreshGeneratedBlocks(markdown: string): string {
-  return markdown.replace(/(<!-- viz:([A-Za-z]+):(mermaid|table) -->\n)[\s\S]*?(<!-- \/viz -->)/g, (whole, open: string, name: string, kind: string, close: string) => {
-    if (!(MACHINE_NAMES as string[]).includes(name)) return whole;
-    const body = kind === 'mermaid' ? `\`\`\`mermaid\n${render(name as MachineName, 'mermaid')}\`\`\`\n` : render(name as MachineName, 'table');
-    return `${open}${body}${close}`;
-  });
+  return markdown.replace(
+    /(<!-- viz:([A-Za-z]+):(mermaid|table) -->\n)[\s\S]*?(<!-- \/viz -->)/g,
+    (whole, open: string, name: string, kind: string, close: string) => {
+      if (!(MACHINE_NAMES as string[]).includes(name)) return whole;
+      const body =
+        kind === 'mermaid'
+          ? `\`\`\`mermaid\n${render(name as MachineName, 'mermaid')}\`\`\`\n`
+          : render(name as MachineName, 'table');
+      return `${open}${body}${close}`;
+    },
+  );
 }
 
 /** True when `file` exists and its generated blocks differ from freshly generated output. */
@@ -76,10 +82,21 @@ export const vizCommand: CommandSpec = {
   ].join('\n'),
   options: [
     { name: 'machine', type: 'string', description: 'Draw only this machine', choices: MACHINE_NAMES, value: 'NAME' },
-    { name: 'format', type: 'string', description: 'What to print (without --write)', choices: FORMATS, default: 'mermaid', value: 'FORMAT' },
+    {
+      name: 'format',
+      type: 'string',
+      description: 'What to print (without --write)',
+      choices: FORMATS,
+      default: 'mermaid',
+      value: 'FORMAT',
+    },
     { name: 'write', type: 'string', description: 'Write the files into DIR instead of printing', value: 'DIR' },
     { name: 'refresh', type: 'string', description: 'Refresh the generated blocks of a markdown FILE', value: 'FILE' },
-    { name: 'check', type: 'boolean', description: 'With --write or --refresh: write nothing, exit 1 if a file is missing or stale' },
+    {
+      name: 'check',
+      type: 'boolean',
+      description: 'With --write or --refresh: write nothing, exit 1 if a file is missing or stale',
+    },
   ],
   examples: [
     'hitstate viz --machine unit',
@@ -94,7 +111,8 @@ export const vizCommand: CommandSpec = {
     const dir = args.options.write as string | undefined;
     const refresh = args.options.refresh as string | undefined;
     if (refresh !== undefined) {
-      if (dir !== undefined || only !== undefined) throw usageError('hitstate viz: --refresh FILE stands alone; drop --write and --machine.', 'refresh');
+      if (dir !== undefined || only !== undefined)
+        throw usageError('hitstate viz: --refresh FILE stands alone; drop --write and --machine.', 'refresh');
       const file = resolve(io.cwd, refresh);
       if (!existsSync(file)) throw usageError(`hitstate viz: ${refresh} does not exist.`, 'refresh');
       if (!staleDocument(file)) {
@@ -110,14 +128,19 @@ export const vizCommand: CommandSpec = {
       return EXIT.ok;
     }
     if (dir === undefined) {
-      if (args.options.check === true) throw usageError('hitstate viz: --check needs --write DIR or --refresh FILE.', 'check');
+      if (args.options.check === true)
+        throw usageError('hitstate viz: --check needs --write DIR or --refresh FILE.', 'check');
       const names = only === undefined ? MACHINE_NAMES : [only];
       // JSON for every machine is one document keyed by machine name, so scripts can parse it.
-      if (format === 'json' && names.length > 1) io.out(`${JSON.stringify(Object.fromEntries(names.map((name) => [name, JSON.parse(render(name, 'json')) as unknown])), null, 2)}\n`);
+      if (format === 'json' && names.length > 1)
+        io.out(
+          `${JSON.stringify(Object.fromEntries(names.map((name) => [name, JSON.parse(render(name, 'json')) as unknown])), null, 2)}\n`,
+        );
       else io.out(names.map((name) => (names.length > 1 ? `%% ${name}\n` : '') + render(name, format)).join('\n'));
       return EXIT.ok;
     }
-    if (only !== undefined) throw usageError('hitstate viz: --write always writes every machine; drop --machine.', 'machine');
+    if (only !== undefined)
+      throw usageError('hitstate viz: --write always writes every machine; drop --machine.', 'machine');
     const target = resolve(io.cwd, dir);
     if (args.options.check === true) {
       const stale = staleFiles(target);
@@ -125,7 +148,9 @@ export const vizCommand: CommandSpec = {
         io.out(`hitstate viz: ${relative(io.cwd, target) || '.'} is up to date.\n`);
         return EXIT.ok;
       }
-      io.err(`hitstate viz: stale or missing (run \`hitstate viz --write ${dir}\`):\n${stale.map((p) => `  ${relative(io.cwd, p)}\n`).join('')}`);
+      io.err(
+        `hitstate viz: stale or missing (run \`hitstate viz --write ${dir}\`):\n${stale.map((p) => `  ${relative(io.cwd, p)}\n`).join('')}`,
+      );
       return EXIT.failure;
     }
     mkdirSync(target, { recursive: true });

@@ -46,7 +46,11 @@ export class MTurkProvider {
   constructor(runtime: Runtime, options: { readonly ownsRuntime?: boolean } = {}) {
     const expected = (this.constructor as typeof MTurkProvider).environmentKind();
     if (runtime.environment.kind !== expected) {
-      throw new HitstateError('HST_ERR_CONFIG_INVALID', `${this.constructor.name} needs a runtime of the ${expected} environment, got ${runtime.environment.kind}`, { field: 'environment' });
+      throw new HitstateError(
+        'HST_ERR_CONFIG_INVALID',
+        `${this.constructor.name} needs a runtime of the ${expected} environment, got ${runtime.environment.kind}`,
+        { field: 'environment' },
+      );
     }
     this.runtime = runtime;
     this.#ownsRuntime = options.ownsRuntime ?? false;
@@ -66,9 +70,15 @@ export class MTurkProvider {
    * Creates the provider with a runtime of its own (closed by {@link MTurkProvider.close}).
    * @throws HitstateError as `createRuntime`.
    */
-  static async create<P extends MTurkProvider>(this: (new (runtime: Runtime, options?: { ownsRuntime?: boolean }) => P) & { environmentOf(o: ProviderOptions): StoreEnvironment }, options: ProviderOptions & { readonly endpoint?: string }): Promise<P> {
+  static async create<P extends MTurkProvider>(
+    this: (new (
+      runtime: Runtime,
+      options?: { ownsRuntime?: boolean },
+    ) => P) & { environmentOf(o: ProviderOptions): StoreEnvironment },
+    options: ProviderOptions & { readonly endpoint?: string },
+  ): Promise<P> {
     const { endpoint: _endpoint, ...rest } = options;
-    const runtime = await createRuntime({ ...rest, environment: this.environmentOf(options) });
+    const runtime = await createRuntime({ ...rest, environment: MTurkProvider.environmentOf(options) });
     return new this(runtime, { ownsRuntime: true });
   }
 
@@ -103,8 +113,19 @@ export class MTurkProvider {
     return attempt(async () => {
       const record = this.runtime.store.runs.require(runId);
       const resolved = resolveTaskRunConfig(record.config);
-      const result = await setUpRunResources(this.runtime.store, this.runtime.gateway(record.requesterName), record.requesterName, resolved, this.runtime.environment);
-      if (!('hitTypeId' in result)) return failed(result.retryable ? 'HST_ERR_MTURK_UNAVAILABLE' : 'HST_ERR_MTURK_REQUEST_INVALID', result.reason, result.retryable);
+      const result = await setUpRunResources(
+        this.runtime.store,
+        this.runtime.gateway(record.requesterName),
+        record.requesterName,
+        resolved,
+        this.runtime.environment,
+      );
+      if (!('hitTypeId' in result))
+        return failed(
+          result.retryable ? 'HST_ERR_MTURK_UNAVAILABLE' : 'HST_ERR_MTURK_REQUEST_INVALID',
+          result.reason,
+          result.retryable,
+        );
       const alreadyDone = record.hitTypeId === result.hitTypeId;
       if (!alreadyDone) this.runtime.store.runs.setHitType(runId, result.hitTypeId);
       return succeeded(result, alreadyDone);
@@ -117,13 +138,17 @@ export class MTurkProvider {
   }
 
   /** Deletes a qualification type this requester created under `name`, and forgets the mapping. */
-  async cleanupQualification(name: string, options: { readonly requester?: string } = {}): Promise<ProviderResult<{ readonly qualificationTypeId: string | null }>> {
+  async cleanupQualification(
+    name: string,
+    options: { readonly requester?: string } = {},
+  ): Promise<ProviderResult<{ readonly qualificationTypeId: string | null }>> {
     return attempt(async (): Promise<ProviderResult<{ readonly qualificationTypeId: string | null }>> => {
       const requester = options.requester ?? this.runtime.options.requester.name;
       const mapped = this.runtime.store.qualifications.get(requester, name);
       if (mapped === undefined) return succeeded({ qualificationTypeId: null }, true);
       const outcome = await this.runtime.gateway(requester).deleteQualificationType(mapped.qualificationTypeId);
-      if (outcome.status === 'ok' || outcome.status === 'alreadyDone' || outcome.status === 'notFound') this.runtime.store.qualifications.delete(requester, name);
+      if (outcome.status === 'ok' || outcome.status === 'alreadyDone' || outcome.status === 'notFound')
+        this.runtime.store.qualifications.delete(requester, name);
       if (outcome.status === 'notFound') return succeeded({ qualificationTypeId: mapped.qualificationTypeId }, true);
       return fromOutcome(outcome, () => ({ qualificationTypeId: mapped.qualificationTypeId }));
     });
@@ -167,7 +192,11 @@ export class EndpointMTurkProvider extends MTurkProvider {
   /** @throws HitstateError `HST_ERR_CONFIG_INVALID` without `endpoint`. */
   static override environmentOf(options: ProviderOptions & { readonly endpoint?: string }): StoreEnvironment {
     if (options.endpoint === undefined) {
-      throw new HitstateError('HST_ERR_CONFIG_INVALID', 'EndpointMTurkProvider.create needs endpoint, e.g. "http://127.0.0.1:8787" (the URL hitstate sim prints)', { field: 'endpoint' });
+      throw new HitstateError(
+        'HST_ERR_CONFIG_INVALID',
+        'EndpointMTurkProvider.create needs endpoint, e.g. "http://127.0.0.1:8787" (the URL hitstate sim prints)',
+        { field: 'endpoint' },
+      );
     }
     return { kind: 'custom', endpoint: options.endpoint };
   }

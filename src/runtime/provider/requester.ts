@@ -69,12 +69,22 @@ export class MTurkRequester {
    * asking again returns the recorded id (`alreadyDone`). A name owned by another account fails
    * with `HST_ERR_MTURK_QUALIFICATION_NOT_OWNED` instead of binding someone else's type.
    */
-  async createQualification(name: string, description?: string): Promise<ProviderResult<{ readonly qualificationTypeId: string }>> {
+  async createQualification(
+    name: string,
+    description?: string,
+  ): Promise<ProviderResult<{ readonly qualificationTypeId: string }>> {
     return attempt(async () => {
-      if (typeof name !== 'string' || name.trim() === '') return failed('HST_ERR_CONFIG_INVALID', 'a qualification needs a non-empty name');
+      if (typeof name !== 'string' || name.trim() === '')
+        return failed('HST_ERR_CONFIG_INVALID', 'a qualification needs a non-empty name');
       const known = this.#runtime.store.qualifications.get(this.name, name);
       if (known !== undefined) return succeeded({ qualificationTypeId: known.qualificationTypeId }, true);
-      const resolved = await resolveQualification(this.#runtime.store, this.#runtime.gateway(this.name), this.name, name, description);
+      const resolved = await resolveQualification(
+        this.#runtime.store,
+        this.#runtime.gateway(this.name),
+        this.name,
+        name,
+        description,
+      );
       if ('status' in resolved) return failed(resolved.code, resolved.message, resolved.retryable);
       return succeeded({ qualificationTypeId: resolved.id }, !resolved.created);
     });

@@ -47,7 +47,10 @@ export async function attempt<T>(work: () => Promise<ProviderResult<T>>): Promis
     return await work();
   } catch (err) {
     if (isHitstateError(err)) {
-      const retryable = err.code === 'HST_ERR_MTURK_THROTTLED' || err.code === 'HST_ERR_MTURK_UNAVAILABLE' || err.code === 'HST_ERR_STORE_WRITE_FAILED';
+      const retryable =
+        err.code === 'HST_ERR_MTURK_THROTTLED' ||
+        err.code === 'HST_ERR_MTURK_UNAVAILABLE' ||
+        err.code === 'HST_ERR_STORE_WRITE_FAILED';
       return failed(err.code, err.message, retryable);
     }
     throw err;

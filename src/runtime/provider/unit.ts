@@ -72,19 +72,40 @@ export class MTurkUnit {
       const run = await this.#runtime.ensure(this.#record.runId);
       const status = this.status();
       const at = this.#runtime.options.clock.now();
-      if (status === 'expired' || status === 'completed' || status === 'accepted' || status === 'rejected' || status === 'soft_rejected') {
+      if (
+        status === 'expired' ||
+        status === 'completed' ||
+        status === 'accepted' ||
+        status === 'rejected' ||
+        status === 'soft_rejected'
+      ) {
         return succeeded({ status, waitSec: 0 }, true);
       }
       if (status === 'launched') {
-        return failed('HST_ERR_RUN_STATE', `unit ${this.unitId} is launched: its HIT is in the run's pool, bound to no unit; expire the run (runtime.expireRun) to take its HITs off MTurk`);
+        return failed(
+          'HST_ERR_RUN_STATE',
+          `unit ${this.unitId} is launched: its HIT is in the run's pool, bound to no unit; expire the run (runtime.expireRun) to take its HITs off MTurk`,
+        );
       }
       const view = this.#view();
-      if (status === 'created' && view !== undefined && typeof view.value === 'object' && (view.value as { created?: string }).created === 'launching') {
-        return failed('HST_ERR_RUN_STATE', `unit ${this.unitId} is being launched right now; try again once it is launched`, true);
+      if (
+        status === 'created' &&
+        view !== undefined &&
+        typeof view.value === 'object' &&
+        (view.value as { created?: string }).created === 'launching'
+      ) {
+        return failed(
+          'HST_ERR_RUN_STATE',
+          `unit ${this.unitId} is being launched right now; try again once it is launched`,
+          true,
+        );
       }
       run.sendToUnit(this.unitId, { type: 'unit.expire', hitId: null, at });
       const deadlineAt = view?.context.deadlineAt ?? null;
-      return succeeded({ status: this.status(), waitSec: status === 'assigned' && deadlineAt !== null ? Math.max(0, Math.ceil((deadlineAt - at) / 1000)) : 0 });
+      return succeeded({
+        status: this.status(),
+        waitSec: status === 'assigned' && deadlineAt !== null ? Math.max(0, Math.ceil((deadlineAt - at) / 1000)) : 0,
+      });
     });
   }
 }
@@ -113,8 +134,14 @@ export class MTurkAgent {
       const report = await this.#runtime.review(this.#record.runId, { agentId: this.agentId }, action);
       const item = report.items[0];
       if (item === undefined) return failed('HST_ERR_AGENT_NOT_FOUND', `no agent ${this.agentId}`);
-      if (item.outcome === 'done' || item.outcome === 'alreadyDone') return succeeded({ status: this.status() }, item.outcome === 'alreadyDone');
-      if (item.outcome === 'failed') return failed(item.retryable ? 'HST_ERR_MTURK_UNAVAILABLE' : 'HST_ERR_MTURK_REQUEST_INVALID', item.reason ?? 'failed', item.retryable ?? false);
+      if (item.outcome === 'done' || item.outcome === 'alreadyDone')
+        return succeeded({ status: this.status() }, item.outcome === 'alreadyDone');
+      if (item.outcome === 'failed')
+        return failed(
+          item.retryable ? 'HST_ERR_MTURK_UNAVAILABLE' : 'HST_ERR_MTURK_REQUEST_INVALID',
+          item.reason ?? 'failed',
+          item.retryable ?? false,
+        );
       return failed(item.code ?? 'HST_ERR_REVIEW_STATE', item.reason ?? `the review was ${item.outcome}`);
     });
   }
@@ -143,10 +170,14 @@ export class MTurkAgent {
       const record = this.#record;
       const run = await this.#runtime.ensure(record.runId);
       if (this.#runtime.store.agents.submission(this.agentId) === undefined) {
-        return failed('HST_ERR_REVIEW_STATE', `agent ${this.agentId} has no stored submission; the task server stores it when the worker submits`);
+        return failed(
+          'HST_ERR_REVIEW_STATE',
+          `agent ${this.agentId} has no stored submission; the task server stores it when the worker submits`,
+        );
       }
       const before = this.status();
-      if (before === 'completed' || before === 'approved' || before === 'rejected' || before === 'soft_rejected') return succeeded({ status: before }, true);
+      if (before === 'completed' || before === 'approved' || before === 'rejected' || before === 'soft_rejected')
+        return succeeded({ status: before }, true);
       run.send({ type: 'agent.submitted', agentId: this.agentId, at: this.#runtime.options.clock.now() });
       return succeeded({ status: this.status() });
     });
@@ -157,16 +188,26 @@ export class MTurkAgent {
    * own when it sees the assignment submitted; this retries a reconciliation that gave up, or
    * asks the status sync to look now).
    */
-  async reconcileSubmittedData(): Promise<ProviderResult<{ readonly status: AgentState; readonly dataStored: boolean }>> {
+  async reconcileSubmittedData(): Promise<
+    ProviderResult<{ readonly status: AgentState; readonly dataStored: boolean }>
+  > {
     return attempt(async () => {
       const record = this.#record;
       const run = await this.#runtime.ensure(record.runId);
-      if (this.#runtime.store.agents.submission(this.agentId) !== undefined) return succeeded({ status: this.status(), dataStored: true }, true);
+      if (this.#runtime.store.agents.submission(this.agentId) !== undefined)
+        return succeeded({ status: this.status(), dataStored: true }, true);
       const unit = run.unit(record.unitId);
-      const sub = unit !== undefined && typeof unit.value === 'object' ? (unit.value as { completed?: string }).completed : undefined;
-      if (sub === 'reconcileFailed') run.send({ type: 'unit.retryReconcile', unitId: record.unitId, at: this.#runtime.options.clock.now() });
+      const sub =
+        unit !== undefined && typeof unit.value === 'object'
+          ? (unit.value as { completed?: string }).completed
+          : undefined;
+      if (sub === 'reconcileFailed')
+        run.send({ type: 'unit.retryReconcile', unitId: record.unitId, at: this.#runtime.options.clock.now() });
       else await this.#runtime.syncNow(record.runId);
-      return succeeded({ status: this.status(), dataStored: this.#runtime.store.agents.submission(this.agentId) !== undefined });
+      return succeeded({
+        status: this.status(),
+        dataStored: this.#runtime.store.agents.submission(this.agentId) !== undefined,
+      });
     });
   }
 }

@@ -63,24 +63,40 @@ export class MTurkWorker {
 
   #requester(options: AsRequester): string {
     const name = options.requester ?? this.#runtime.options.requester.name;
-    if (!this.#runtime.knowsRequester(name)) throw new HitstateError('HST_ERR_CONFIG_INVALID', `requester "${name}" is unknown to this runtime; register it first`, { field: 'requester' });
+    if (!this.#runtime.knowsRequester(name))
+      throw new HitstateError(
+        'HST_ERR_CONFIG_INVALID',
+        `requester "${name}" is unknown to this runtime; register it first`,
+        { field: 'requester' },
+      );
     return name;
   }
 
   /** Grants a qualification (found or created by name once, then by id), value 1 by default, without notifying. */
-  async grantQualification(name: string, options: AsRequester & { readonly value?: number; readonly notify?: boolean } = {}): Promise<ProviderResult<{ readonly qualificationTypeId: string }>> {
+  async grantQualification(
+    name: string,
+    options: AsRequester & { readonly value?: number; readonly notify?: boolean } = {},
+  ): Promise<ProviderResult<{ readonly qualificationTypeId: string }>> {
     return attempt(async () => {
       const requester = this.#requester(options);
       const gw = this.#runtime.gateway(requester);
       const resolved = await resolveQualification(this.#runtime.store, gw, requester, name);
       if ('status' in resolved) return failed(resolved.code, resolved.message, resolved.retryable);
-      const outcome = await gw.associateQualificationWithWorker({ qualificationTypeId: resolved.id, workerId: this.workerId, value: options.value ?? 1, sendNotification: options.notify ?? false });
+      const outcome = await gw.associateQualificationWithWorker({
+        qualificationTypeId: resolved.id,
+        workerId: this.workerId,
+        value: options.value ?? 1,
+        sendNotification: options.notify ?? false,
+      });
       return fromOutcome(outcome, () => ({ qualificationTypeId: resolved.id }));
     });
   }
 
   /** Revokes a qualification; one never mapped or never granted is `alreadyDone`. */
-  async revokeQualification(name: string, options: AsRequester & { readonly reason?: string } = {}): Promise<ProviderResult<{ readonly qualificationTypeId: string | null }>> {
+  async revokeQualification(
+    name: string,
+    options: AsRequester & { readonly reason?: string } = {},
+  ): Promise<ProviderResult<{ readonly qualificationTypeId: string | null }>> {
     return attempt(async (): Promise<ProviderResult<{ readonly qualificationTypeId: string | null }>> => {
       const requester = this.#requester(options);
       const mapped = this.#runtime.store.qualifications.get(requester, name);
@@ -91,7 +107,8 @@ export class MTurkWorker {
         ...(options.reason === undefined ? {} : { reason: options.reason }),
       });
       // Never granted (notFound) or revoked before (a state refusal: "can be called with a status of: Granted").
-      if (outcome.status === 'notFound' || (outcome.status !== 'ok' && isStateRefusal(outcome))) return succeeded({ qualificationTypeId: mapped.qualificationTypeId }, true);
+      if (outcome.status === 'notFound' || (outcome.status !== 'ok' && isStateRefusal(outcome)))
+        return succeeded({ qualificationTypeId: mapped.qualificationTypeId }, true);
       return fromOutcome(outcome, () => ({ qualificationTypeId: mapped.qualificationTypeId }));
     });
   }
@@ -110,33 +127,73 @@ export class MTurkWorker {
 
   async #bonusOnAssignment(input: BonusInput): Promise<ProviderResult<BonusResult>> {
     const { store } = this.#runtime;
-    const agents = input.agentId !== undefined ? [store.agents.require(input.agentId)] : store.agents.ofUnit(input.unitId!).filter((a) => a.workerId === this.workerId);
+    const agents =
+      input.agentId !== undefined
+        ? [store.agents.require(input.agentId)]
+        : store.agents.ofUnit(input.unitId!).filter((a) => a.workerId === this.workerId);
     const agent = agents.at(-1);
     if (agent === undefined || agent.workerId !== this.workerId) {
-      return failed('HST_ERR_AGENT_NOT_FOUND', `worker ${this.workerId} has no agent on ${input.agentId ?? input.unitId}`);
+      return failed(
+        'HST_ERR_AGENT_NOT_FOUND',
+        `worker ${this.workerId} has no agent on ${input.agentId ?? input.unitId}`,
+      );
     }
-    const report = await this.#runtime.review(agent.runId, { agentId: agent.id }, { kind: 'bonus', amountUsd: input.amountUsd, reason: input.reason, ...(input.key === undefined ? {} : { key: input.key }) });
+    const report = await this.#runtime.review(
+      agent.runId,
+      { agentId: agent.id },
+      {
+        kind: 'bonus',
+        amountUsd: input.amountUsd,
+        reason: input.reason,
+        ...(input.key === undefined ? {} : { key: input.key }),
+      },
+    );
     return fromReviewItem(report.items[0], agent.id);
   }
 
   async #compensate(input: BonusInput): Promise<ProviderResult<BonusResult>> {
     if (input.runId === undefined) {
-      return failed('HST_ERR_CONFIG_INVALID', 'a bonus without a unit is paid through a compensation HIT, which belongs to a run: pass runId');
+      return failed(
+        'HST_ERR_CONFIG_INVALID',
+        'a bonus without a unit is paid through a compensation HIT, which belongs to a run: pass runId',
+      );
     }
     const runtime = this.#runtime;
     runtime.store.runs.require(input.runId);
     const requester = this.#requester(input);
     const amountUsd = formatUsd(toCents(input.amountUsd, 'amountUsd'));
-    if (toCents(amountUsd) <= 0) return failed('HST_ERR_CONFIG_INVALID', `a bonus needs amountUsd above "0.00", got ${JSON.stringify(input.amountUsd)}`);
+    if (toCents(amountUsd) <= 0)
+      return failed(
+        'HST_ERR_CONFIG_INVALID',
+        `a bonus needs amountUsd above "0.00", got ${JSON.stringify(input.amountUsd)}`,
+      );
     const key = input.key ?? `${amountUsd}:${input.reason}`.slice(0, 200);
-    const outcome = await performCompensation(runtime.services, { runId: input.runId, workerId: this.workerId, amountUsd, reason: input.reason, key, requester });
-    if (outcome.status === 'failed') return failed(outcome.retryable ? 'HST_ERR_MTURK_UNAVAILABLE' : 'HST_ERR_MTURK_REQUEST_INVALID', outcome.reason, outcome.retryable);
+    const outcome = await performCompensation(runtime.services, {
+      runId: input.runId,
+      workerId: this.workerId,
+      amountUsd,
+      reason: input.reason,
+      key,
+      requester,
+    });
+    if (outcome.status === 'failed')
+      return failed(
+        outcome.retryable ? 'HST_ERR_MTURK_UNAVAILABLE' : 'HST_ERR_MTURK_REQUEST_INVALID',
+        outcome.reason,
+        outcome.retryable,
+      );
     const hitId = (outcome.recorded as { hitId?: string | null } | null)?.hitId ?? undefined;
-    return succeeded({ via: 'compensationHIT', ...(hitId === undefined || hitId === null ? {} : { hitId }) }, outcome.status === 'alreadyDone' || outcome.fromRecord);
+    return succeeded(
+      { via: 'compensationHIT', ...(hitId === undefined || hitId === null ? {} : { hitId }) },
+      outcome.status === 'alreadyDone' || outcome.fromRecord,
+    );
   }
 
   /** Blocks the worker from every HIT of `requester` (which must be named: the block is its own) and records it. */
-  async block(reason: string, options: { readonly requester: string }): Promise<ProviderResult<{ readonly requester: string }>> {
+  async block(
+    reason: string,
+    options: { readonly requester: string },
+  ): Promise<ProviderResult<{ readonly requester: string }>> {
     return attempt(async () => {
       const requester = this.#requester(options);
       const outcome = await this.#runtime.gateway(requester).blockWorker({ workerId: this.workerId, reason });
@@ -149,11 +206,20 @@ export class MTurkWorker {
   }
 
   /** Removes `requester`'s block (removing a block that does not exist succeeds, as on MTurk). */
-  async unblock(options: { readonly requester: string; readonly reason?: string }): Promise<ProviderResult<{ readonly requester: string }>> {
+  async unblock(options: {
+    readonly requester: string;
+    readonly reason?: string;
+  }): Promise<ProviderResult<{ readonly requester: string }>> {
     return attempt(async () => {
       const requester = this.#requester(options);
-      const outcome = await this.#runtime.gateway(requester).unblockWorker({ workerId: this.workerId, ...(options.reason === undefined ? {} : { reason: options.reason }) });
-      if ((outcome.status === 'ok' || outcome.status === 'alreadyDone') && this.#runtime.store.workers.get(this.workerId) !== undefined) {
+      const outcome = await this.#runtime.gateway(requester).unblockWorker({
+        workerId: this.workerId,
+        ...(options.reason === undefined ? {} : { reason: options.reason }),
+      });
+      if (
+        (outcome.status === 'ok' || outcome.status === 'alreadyDone') &&
+        this.#runtime.store.workers.get(this.workerId) !== undefined
+      ) {
         this.#runtime.store.workers.unblock(this.workerId, requester);
       }
       return fromOutcome(outcome, () => ({ requester }));
@@ -161,7 +227,9 @@ export class MTurkWorker {
   }
 
   /** Whether `requester` blocks the worker, read from MTurk (every page) and recorded in the store. */
-  async isBlocked(options: { readonly requester: string }): Promise<ProviderResult<{ readonly blocked: boolean; readonly reason?: string }>> {
+  async isBlocked(options: {
+    readonly requester: string;
+  }): Promise<ProviderResult<{ readonly blocked: boolean; readonly reason?: string }>> {
     return attempt(async () => {
       const requester = this.#requester(options);
       const outcome = await this.#runtime.gateway(requester).isWorkerBlocked(this.workerId);
@@ -177,12 +245,22 @@ export class MTurkWorker {
   }
 
   /** Sends the worker a message (`NotifyWorkers`) as `requester`. */
-  async sendFeedback(message: string, options: AsRequester & { readonly subject?: string } = {}): Promise<ProviderResult<{ readonly sent: boolean }>> {
+  async sendFeedback(
+    message: string,
+    options: AsRequester & { readonly subject?: string } = {},
+  ): Promise<ProviderResult<{ readonly sent: boolean }>> {
     return attempt(async () => {
       const requester = this.#requester(options);
-      const outcome = await this.#runtime.gateway(requester).notifyWorkers({ subject: options.subject ?? 'Feedback on your work', messageText: message, workerIds: [this.workerId] });
+      const outcome = await this.#runtime.gateway(requester).notifyWorkers({
+        subject: options.subject ?? 'Feedback on your work',
+        messageText: message,
+        workerIds: [this.workerId],
+      });
       if (outcome.status === 'ok' && outcome.value.failures.length > 0) {
-        return failed('HST_ERR_MTURK_REQUEST_INVALID', `MTurk did not send the message: ${outcome.value.failures.map((f) => f.message).join('; ')}`);
+        return failed(
+          'HST_ERR_MTURK_REQUEST_INVALID',
+          `MTurk did not send the message: ${outcome.value.failures.map((f) => f.message).join('; ')}`,
+        );
       }
       return fromOutcome(outcome, () => ({ sent: true }));
     });
@@ -201,7 +279,11 @@ export function fromReviewItem(item: ReviewItem | undefined, agentId: string): P
     case 'pending':
       return succeeded({ via: 'queued', agentId });
     case 'failed':
-      return failed(item.retryable ? 'HST_ERR_MTURK_UNAVAILABLE' : 'HST_ERR_MTURK_REQUEST_INVALID', item.reason ?? 'failed', item.retryable ?? false);
+      return failed(
+        item.retryable ? 'HST_ERR_MTURK_UNAVAILABLE' : 'HST_ERR_MTURK_REQUEST_INVALID',
+        item.reason ?? 'failed',
+        item.retryable ?? false,
+      );
     default:
       return failed(item.code ?? 'HST_ERR_REVIEW_STATE', item.reason ?? `the review was ${item.outcome}`);
   }

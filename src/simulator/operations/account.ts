@@ -19,11 +19,20 @@ const GetAccountBalance: OperationHandler = (ctx) => ({
 const UpdateNotificationSettings: OperationHandler = (ctx) => {
   const { input, engine } = ctx;
   const type = ownHitType(ctx);
-  const spec = input.has('Notification') ? input.notification(input.body.Notification, 'Notification', false) : undefined;
+  const spec = input.has('Notification')
+    ? input.notification(input.body.Notification, 'Notification', false)
+    : undefined;
   const active = input.optionalBool('Active');
-  if (spec === undefined && active === undefined) throw input.fail('UpdateNotificationSettings needs Notification, Active, or both.', TurkErrorCode.MissingParameters);
+  if (spec === undefined && active === undefined)
+    throw input.fail(
+      'UpdateNotificationSettings needs Notification, Active, or both.',
+      TurkErrorCode.MissingParameters,
+    );
   if (spec === undefined && type.notification === undefined) {
-    throw input.fail(`HIT type ${type.hitTypeId} has no notification specification yet; send Notification along with Active.`, TurkErrorCode.InvalidParameterValue);
+    throw input.fail(
+      `HIT type ${type.hitTypeId} has no notification specification yet; send Notification along with Active.`,
+      TurkErrorCode.InvalidParameterValue,
+    );
   }
   if (spec !== undefined) type.notification = spec;
   type.notificationActive = active ?? true;
@@ -50,4 +59,8 @@ const SendTestEventNotification: OperationHandler = (ctx) => {
   return {};
 };
 
-export const accountOperations: Record<string, OperationHandler> = { GetAccountBalance, UpdateNotificationSettings, SendTestEventNotification };
+export const accountOperations: Record<string, OperationHandler> = {
+  GetAccountBalance,
+  UpdateNotificationSettings,
+  SendTestEventNotification,
+};

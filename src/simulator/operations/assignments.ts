@@ -14,7 +14,10 @@ import { assignmentView, hitView } from '../views.js';
 import { ownAssignment, ownHit, type OperationContext, type OperationHandler } from './context.js';
 
 function statusError(ctx: OperationContext, allowed: string): Error {
-  return ctx.input.fail(`This operation can be called with a status of: ${allowed}`, TurkErrorCode.InvalidAssignmentState);
+  return ctx.input.fail(
+    `This operation can be called with a status of: ${allowed}`,
+    TurkErrorCode.InvalidAssignmentState,
+  );
 }
 
 const GetAssignment: OperationHandler = (ctx) => {
@@ -27,9 +30,17 @@ const ListAssignmentsForHIT: OperationHandler = (ctx) => {
   const hit = ownHit(ctx);
   const { input } = ctx;
   const raw = input.optionalArray('AssignmentStatuses');
-  const statuses = raw === undefined || raw.length === 0
-    ? [...VISIBLE_ASSIGNMENT_STATUSES]
-    : [...new Set(raw.map((s, i) => input.oneOf('AssignmentStatuses', VISIBLE_ASSIGNMENT_STATUSES, s, `AssignmentStatuses.${i + 1}`)!))].sort();
+  const statuses =
+    raw === undefined || raw.length === 0
+      ? [...VISIBLE_ASSIGNMENT_STATUSES]
+      : [
+          ...new Set(
+            raw.map(
+              (s, i) =>
+                input.oneOf('AssignmentStatuses', VISIBLE_ASSIGNMENT_STATUSES, s, `AssignmentStatuses.${i + 1}`)!,
+            ),
+          ),
+        ].sort();
   const limit = input.maxResults();
   const scope = `ListAssignmentsForHIT/${hit.hitId}/${statuses.join(',')}`;
   const after = pageStart(input, scope);
@@ -43,9 +54,16 @@ const ApproveAssignment: OperationHandler = (ctx) => {
   const override = ctx.input.optionalBool('OverrideRejection') ?? false;
   if (a.status === 'Rejected' && override) {
     const hit = ctx.engine.state.hits.get(a.hitId)!;
-    if (hit.disposed) throw ctx.input.fail(`Assignment ${a.assignmentId} belongs to HIT ${hit.hitId}, which was deleted; its rejection can no longer be overridden.`, TurkErrorCode.InvalidAssignmentState);
+    if (hit.disposed)
+      throw ctx.input.fail(
+        `Assignment ${a.assignmentId} belongs to HIT ${hit.hitId}, which was deleted; its rejection can no longer be overridden.`,
+        TurkErrorCode.InvalidAssignmentState,
+      );
     if (ctx.nowMs - (a.submitMs ?? 0) > OVERRIDE_WINDOW_MS) {
-      throw ctx.input.fail(`Assignment ${a.assignmentId} was submitted more than 30 days ago; its rejection can no longer be overridden.`, TurkErrorCode.InvalidAssignmentState);
+      throw ctx.input.fail(
+        `Assignment ${a.assignmentId} was submitted more than 30 days ago; its rejection can no longer be overridden.`,
+        TurkErrorCode.InvalidAssignmentState,
+      );
     }
   } else if (a.status !== 'Submitted') {
     throw statusError(ctx, override ? 'Submitted, Rejected' : 'Submitted');
@@ -62,4 +80,9 @@ const RejectAssignment: OperationHandler = (ctx) => {
   return {};
 };
 
-export const assignmentOperations: Record<string, OperationHandler> = { GetAssignment, ListAssignmentsForHIT, ApproveAssignment, RejectAssignment };
+export const assignmentOperations: Record<string, OperationHandler> = {
+  GetAssignment,
+  ListAssignmentsForHIT,
+  ApproveAssignment,
+  RejectAssignment,
+};

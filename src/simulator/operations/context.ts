@@ -25,7 +25,8 @@ export type OperationHandler = (ctx: OperationContext) => Record<string, unknown
 export function ownHit(ctx: OperationContext, member = 'HITId'): HitRecord {
   const id = ctx.input.entityId(member);
   const hit = ctx.engine.state.hits.get(id);
-  if (!hit || hit.account !== ctx.account.accessKeyId) throw ctx.input.fail(`Hit ${id} does not exist.`, TurkErrorCode.HitDoesNotExist);
+  if (!hit || hit.account !== ctx.account.accessKeyId)
+    throw ctx.input.fail(`Hit ${id} does not exist.`, TurkErrorCode.HitDoesNotExist);
   return hit;
 }
 
@@ -33,7 +34,8 @@ export function ownHit(ctx: OperationContext, member = 'HITId'): HitRecord {
 export function ownHitType(ctx: OperationContext, member = 'HITTypeId'): HitTypeRecord {
   const id = ctx.input.entityId(member);
   const type = ctx.engine.state.hitTypes.get(id);
-  if (!type || type.account !== ctx.account.accessKeyId) throw ctx.input.fail(`HITType ${id} does not exist.`, TurkErrorCode.HitTypeDoesNotExist);
+  if (!type || type.account !== ctx.account.accessKeyId)
+    throw ctx.input.fail(`HITType ${id} does not exist.`, TurkErrorCode.HitTypeDoesNotExist);
   return type;
 }
 
@@ -48,11 +50,15 @@ export function ownAssignment(ctx: OperationContext, member = 'AssignmentId'): A
 }
 
 /** Any existing qualification type (system, the caller's or another requester's public one). */
-export function anyQualificationType(ctx: OperationContext, id: string): { type: QualificationTypeRecord; system: boolean } {
+export function anyQualificationType(
+  ctx: OperationContext,
+  id: string,
+): { type: QualificationTypeRecord; system: boolean } {
   const system = systemQualificationType(id);
   if (system) return { type: system, system: true };
   const type = ctx.engine.state.qualificationTypes.get(id);
-  if (!type || type.deleted) throw ctx.input.fail(`QualificationType ${id} does not exist.`, TurkErrorCode.QualificationTypeDoesNotExist);
+  if (!type || type.deleted)
+    throw ctx.input.fail(`QualificationType ${id} does not exist.`, TurkErrorCode.QualificationTypeDoesNotExist);
   return { type, system: false };
 }
 
@@ -61,7 +67,10 @@ export function ownQualificationType(ctx: OperationContext, member = 'Qualificat
   const id = ctx.input.entityId(member);
   const { type, system } = anyQualificationType(ctx, id);
   if (system || type.account !== ctx.account.accessKeyId) {
-    throw ctx.input.fail(`You do not own QualificationType ${id}; only its owner can use this operation on it.`, TurkErrorCode.NotOwner);
+    throw ctx.input.fail(
+      `You do not own QualificationType ${id}; only its owner can use this operation on it.`,
+      TurkErrorCode.NotOwner,
+    );
   }
   return type;
 }

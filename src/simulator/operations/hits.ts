@@ -16,8 +16,27 @@ import { anyQualificationType, ownHit, ownHitType, type OperationContext, type O
 type HitTypeProps = ReturnType<typeof readHitTypeProps>;
 
 /** The identity of a HIT type: CreateHITType with the same properties returns the same id. */
-export function hitTypePropsKey(p: Pick<HitTypeRecord, 'title' | 'description' | 'keywords' | 'reward' | 'assignmentDurationSec' | 'autoApprovalDelaySec' | 'qualificationRequirements'>): string {
-  return JSON.stringify([p.title, p.description, p.keywords ?? null, p.reward, p.assignmentDurationSec, p.autoApprovalDelaySec, p.qualificationRequirements]);
+export function hitTypePropsKey(
+  p: Pick<
+    HitTypeRecord,
+    | 'title'
+    | 'description'
+    | 'keywords'
+    | 'reward'
+    | 'assignmentDurationSec'
+    | 'autoApprovalDelaySec'
+    | 'qualificationRequirements'
+  >,
+): string {
+  return JSON.stringify([
+    p.title,
+    p.description,
+    p.keywords ?? null,
+    p.reward,
+    p.assignmentDurationSec,
+    p.autoApprovalDelaySec,
+    p.qualificationRequirements,
+  ]);
 }
 
 function findOrCreateHitType(ctx: OperationContext, props: HitTypeProps): HitTypeRecord {
@@ -49,13 +68,28 @@ function findOrCreateHitType(ctx: OperationContext, props: HitTypeProps): HitTyp
   return type;
 }
 
-const UNSUPPORTED_MEMBERS = ['HITLayoutId', 'HITLayoutParameters', 'AssignmentReviewPolicy', 'HITReviewPolicy'] as const;
+const UNSUPPORTED_MEMBERS = [
+  'HITLayoutId',
+  'HITLayoutParameters',
+  'AssignmentReviewPolicy',
+  'HITReviewPolicy',
+] as const;
 
 /** The members CreateHIT and CreateHITWithHITType share, checked before anything is created. */
-function readHitProps(ctx: OperationContext): { lifetimeSec: number; maxAssignments: number; question: string; requesterAnnotation?: string; token?: string } {
+function readHitProps(ctx: OperationContext): {
+  lifetimeSec: number;
+  maxAssignments: number;
+  question: string;
+  requesterAnnotation?: string;
+  token?: string;
+} {
   const { input } = ctx;
   for (const m of UNSUPPORTED_MEMBERS) {
-    if (input.has(m)) throw input.fail(`${m} is not supported by the hitstate MTurk simulator; send a Question (ExternalQuestion, HTMLQuestion or QuestionForm) and review assignments yourself.`, TurkErrorCode.UnsupportedOperation);
+    if (input.has(m))
+      throw input.fail(
+        `${m} is not supported by the hitstate MTurk simulator; send a Question (ExternalQuestion, HTMLQuestion or QuestionForm) and review assignments yourself.`,
+        TurkErrorCode.UnsupportedOperation,
+      );
   }
   const lifetimeSec = input.int('LifetimeInSeconds', { min: LIMITS.minDurationSec, max: LIMITS.maxDurationSec });
   const maxAssignments = input.optionalInt('MaxAssignments', { min: 1, max: LIMITS.maxAssignments }) ?? 1;
@@ -67,10 +101,20 @@ function readHitProps(ctx: OperationContext): { lifetimeSec: number; maxAssignme
   }
   const requesterAnnotation = input.optionalString('RequesterAnnotation', { max: LIMITS.annotationChars });
   const token = input.optionalToken();
-  return { lifetimeSec, maxAssignments, question, ...(requesterAnnotation !== undefined ? { requesterAnnotation } : {}), ...(token !== undefined ? { token } : {}) };
+  return {
+    lifetimeSec,
+    maxAssignments,
+    question,
+    ...(requesterAnnotation !== undefined ? { requesterAnnotation } : {}),
+    ...(token !== undefined ? { token } : {}),
+  };
 }
 
-function createHitOfType(ctx: OperationContext, type: HitTypeRecord, props: ReturnType<typeof readHitProps>): Record<string, unknown> {
+function createHitOfType(
+  ctx: OperationContext,
+  type: HitTypeRecord,
+  props: ReturnType<typeof readHitProps>,
+): Record<string, unknown> {
   const { engine, account } = ctx;
   if (props.token !== undefined) {
     const used = engine.tokenInUse(account.accessKeyId, 'hit', props.token);
@@ -87,7 +131,9 @@ function createHitOfType(ctx: OperationContext, type: HitTypeRecord, props: Retu
   return { HIT: hitView(engine, hit) };
 }
 
-const CreateHITType: OperationHandler = (ctx) => ({ HITTypeId: findOrCreateHitType(ctx, readHitTypeProps(ctx.input)).hitTypeId });
+const CreateHITType: OperationHandler = (ctx) => ({
+  HITTypeId: findOrCreateHitType(ctx, readHitTypeProps(ctx.input)).hitTypeId,
+});
 
 const CreateHIT: OperationHandler = (ctx) => {
   const typeProps = readHitTypeProps(ctx.input);
@@ -105,7 +151,9 @@ const GetHIT: OperationHandler = (ctx) => ({ HIT: hitView(ctx.engine, ownHit(ctx
 const ListHITs: OperationHandler = (ctx) => {
   const limit = ctx.input.maxResults();
   const after = pageStart(ctx.input, 'ListHITs');
-  const page = takePage(ctx.engine.state.hitsOf(ctx.account.accessKeyId).entriesAfter(after), limit, 'ListHITs', (h) => hitView(ctx.engine, h));
+  const page = takePage(ctx.engine.state.hitsOf(ctx.account.accessKeyId).entriesAfter(after), limit, 'ListHITs', (h) =>
+    hitView(ctx.engine, h),
+  );
   return pageResponse('HITs', page);
 };
 
@@ -115,7 +163,12 @@ const ListHITsForQualificationType: OperationHandler = (ctx) => {
   const limit = ctx.input.maxResults();
   const scope = `ListHITsForQualificationType/${id}`;
   const after = pageStart(ctx.input, scope);
-  const page = takePage(ctx.engine.state.hitsRequiring(ctx.account.accessKeyId, id).entriesAfter(after), limit, scope, (h) => hitView(ctx.engine, h));
+  const page = takePage(
+    ctx.engine.state.hitsRequiring(ctx.account.accessKeyId, id).entriesAfter(after),
+    limit,
+    scope,
+    (h) => hitView(ctx.engine, h),
+  );
   return pageResponse('HITs', page);
 };
 
@@ -127,11 +180,17 @@ const ListReviewableHITs: OperationHandler = (ctx) => {
   const scope = `ListReviewableHITs/${status}/${hitTypeId ?? '*'}`;
   const after = pageStart(input, scope);
   const index = ctx.engine.state.reviewableHits(ctx.account.accessKeyId, status, hitTypeId);
-  return pageResponse('HITs', takePage(index.entriesAfter(after), limit, scope, (h) => hitView(ctx.engine, h)));
+  return pageResponse(
+    'HITs',
+    takePage(index.entriesAfter(after), limit, scope, (h) => hitView(ctx.engine, h)),
+  );
 };
 
 function stateError(ctx: OperationContext, status: string, allowed: string): Error {
-  return ctx.input.fail(`This HIT is currently in the state '${status}'.  This operation can be called with a status of: ${allowed}`, TurkErrorCode.InvalidHitState);
+  return ctx.input.fail(
+    `This HIT is currently in the state '${status}'.  This operation can be called with a status of: ${allowed}`,
+    TurkErrorCode.InvalidHitState,
+  );
 }
 
 const UpdateExpirationForHIT: OperationHandler = (ctx) => {
@@ -144,7 +203,11 @@ const UpdateExpirationForHIT: OperationHandler = (ctx) => {
     return {};
   }
   if (expireAtMs - nowMs > LIMITS.maxDurationSec * 1000) {
-    throw ctx.input.invalid('ExpireAt', expireAtMs / 1000, `Member must be at most ${LIMITS.maxDurationSec} seconds (365 days) from now`);
+    throw ctx.input.invalid(
+      'ExpireAt',
+      expireAtMs / 1000,
+      `Member must be at most ${LIMITS.maxDurationSec} seconds (365 days) from now`,
+    );
   }
   if (!hit.expired && expireAtMs < hit.expirationMs) {
     throw ctx.input.fail(
@@ -191,23 +254,30 @@ const CreateAdditionalAssignmentsForHIT: OperationHandler = (ctx) => {
       TurkErrorCode.InvalidMaximumAssignmentsIncrease,
     );
   }
-  if (hit.maxAssignments + n > LIMITS.maxAssignments) throw ctx.input.invalid('NumberOfAdditionalAssignments', n, `MaxAssignments would exceed ${LIMITS.maxAssignments}`);
+  if (hit.maxAssignments + n > LIMITS.maxAssignments)
+    throw ctx.input.invalid('NumberOfAdditionalAssignments', n, `MaxAssignments would exceed ${LIMITS.maxAssignments}`);
   if (token !== undefined) {
     const used = engine.tokenInUse(account.accessKeyId, 'assignments', token);
-    if (used) throw ctx.input.fail(`The request with UniqueRequestToken '${token}' was already processed at ${new Date(used.atMs).toISOString()} (${used.ref}); nothing was added.`, TurkErrorCode.DuplicateRequest);
+    if (used)
+      throw ctx.input.fail(
+        `The request with UniqueRequestToken '${token}' was already processed at ${new Date(used.atMs).toISOString()} (${used.ref}); nothing was added.`,
+        TurkErrorCode.DuplicateRequest,
+      );
   }
   if (!hit.expired) engine.requireFunds(account, n * engine.unitCostCents(hit));
   engine.changeHit(hit, ctx.nowMs, () => {
     hit.maxAssignments += n;
   });
   engine.notify(hit, 'HITExtended', ctx.nowMs);
-  if (token !== undefined) engine.rememberToken(account.accessKeyId, 'assignments', token, `${n} assignments added to HIT ${hit.hitId}`);
+  if (token !== undefined)
+    engine.rememberToken(account.accessKeyId, 'assignments', token, `${n} assignments added to HIT ${hit.hitId}`);
   return {};
 };
 
 const DeleteHIT: OperationHandler = (ctx) => {
   const hit = ownHit(ctx);
-  if (hit.status !== 'Reviewable' && hit.status !== 'Reviewing') throw stateError(ctx, hit.status, 'Reviewing, Reviewable');
+  if (hit.status !== 'Reviewable' && hit.status !== 'Reviewing')
+    throw stateError(ctx, hit.status, 'Reviewing, Reviewable');
   if (hit.submitted > 0) {
     throw ctx.input.fail(
       `HIT ${hit.hitId} has ${hit.submitted} Submitted assignment(s) that are neither approved nor rejected. This operation can be called when every submitted assignment is approved or rejected.`,

@@ -26,8 +26,13 @@ function requestView(r: QualificationRequestRecord): Record<string, unknown> {
 function pendingRequest(ctx: OperationContext): QualificationRequestRecord {
   const id = ctx.input.entityId('QualificationRequestId');
   const r = ctx.engine.state.qualificationRequests.get(id);
-  if (!r || r.account !== ctx.account.accessKeyId) throw ctx.input.fail(`QualificationRequest ${id} does not exist.`, TurkErrorCode.QualificationDoesNotExist);
-  if (r.status !== 'Pending') throw ctx.input.fail(`QualificationRequest ${id} is ${r.status}. This operation can be called with a status of: Submitted`, TurkErrorCode.InvalidQualificationState);
+  if (!r || r.account !== ctx.account.accessKeyId)
+    throw ctx.input.fail(`QualificationRequest ${id} does not exist.`, TurkErrorCode.QualificationDoesNotExist);
+  if (r.status !== 'Pending')
+    throw ctx.input.fail(
+      `QualificationRequest ${id} is ${r.status}. This operation can be called with a status of: Submitted`,
+      TurkErrorCode.InvalidQualificationState,
+    );
   return r;
 }
 
@@ -45,7 +50,14 @@ const AcceptQualificationRequest: OperationHandler = (ctx) => {
   const value = ctx.input.optionalInt('IntegerValue') ?? 1;
   const { state } = ctx.engine;
   const existing = state.grant(r.qualificationTypeId, r.workerId);
-  state.putGrant({ qualificationTypeId: r.qualificationTypeId, workerId: r.workerId, seq: existing?.seq ?? state.nextSeq(), status: 'Granted', grantMs: ctx.nowMs, integerValue: value });
+  state.putGrant({
+    qualificationTypeId: r.qualificationTypeId,
+    workerId: r.workerId,
+    seq: existing?.seq ?? state.nextSeq(),
+    status: 'Granted',
+    grantMs: ctx.nowMs,
+    integerValue: value,
+  });
   r.status = 'Granted';
   r.decidedMs = ctx.nowMs;
   state.putQualificationRequest(r);
@@ -64,4 +76,8 @@ const RejectQualificationRequest: OperationHandler = (ctx) => {
   return {};
 };
 
-export const qualificationRequestOperations: Record<string, OperationHandler> = { ListQualificationRequests, AcceptQualificationRequest, RejectQualificationRequest };
+export const qualificationRequestOperations: Record<string, OperationHandler> = {
+  ListQualificationRequests,
+  AcceptQualificationRequest,
+  RejectQualificationRequest,
+};

@@ -26,7 +26,8 @@ function readTestSettings(input: Input, q: Partial<QualificationTypeRecord>): vo
     } catch (err) {
       throw input.fail(`Test: ${err instanceof Error ? err.message : String(err)}`, TurkErrorCode.XmlParseError);
     }
-    if (kind !== 'QuestionForm') throw input.fail(`Test must be a QuestionForm document, got ${kind}.`, TurkErrorCode.XmlParseError);
+    if (kind !== 'QuestionForm')
+      throw input.fail(`Test must be a QuestionForm document, got ${kind}.`, TurkErrorCode.XmlParseError);
     q.test = test;
   }
   const answerKey = input.optionalString('AnswerKey', { min: 1, maxBytes: LIMITS.questionBytes });
@@ -39,12 +40,20 @@ function readTestSettings(input: Input, q: Partial<QualificationTypeRecord>): vo
   if (autoGranted !== undefined) q.autoGranted = autoGranted;
   const autoGrantedValue = input.optionalInt('AutoGrantedValue');
   if (autoGrantedValue !== undefined) q.autoGrantedValue = autoGrantedValue;
-  if (q.test !== undefined && q.testDurationSec === undefined) throw input.fail('A Test needs TestDurationInSeconds.', TurkErrorCode.MissingParameters);
-  if (q.test !== undefined && q.autoGranted) throw input.fail('A qualification type cannot have both a Test and AutoGranted=true.', TurkErrorCode.InvalidParameterValue);
-  if (q.answerKey !== undefined && q.test === undefined) throw input.fail('An AnswerKey needs a Test.', TurkErrorCode.InvalidParameterValue);
+  if (q.test !== undefined && q.testDurationSec === undefined)
+    throw input.fail('A Test needs TestDurationInSeconds.', TurkErrorCode.MissingParameters);
+  if (q.test !== undefined && q.autoGranted)
+    throw input.fail(
+      'A qualification type cannot have both a Test and AutoGranted=true.',
+      TurkErrorCode.InvalidParameterValue,
+    );
+  if (q.answerKey !== undefined && q.test === undefined)
+    throw input.fail('An AnswerKey needs a Test.', TurkErrorCode.InvalidParameterValue);
 }
 
-const typeResponse = (q: QualificationTypeRecord): Record<string, unknown> => ({ QualificationType: qualificationTypeView(q, false) });
+const typeResponse = (q: QualificationTypeRecord): Record<string, unknown> => ({
+  QualificationType: qualificationTypeView(q, false),
+});
 
 const CreateQualificationType: OperationHandler = (ctx) => {
   const { input, engine, account } = ctx;
@@ -101,7 +110,13 @@ const ListQualificationTypes: OperationHandler = (ctx) => {
     if (query === undefined) return true;
     return [q.name, q.description, q.keywords ?? ''].some((s) => s.toLowerCase().includes(query));
   };
-  const page = takePage(index.entriesAfter(after), limit, scope, (q) => qualificationTypeView(q, isSystem(q.qualificationTypeId)), accept);
+  const page = takePage(
+    index.entriesAfter(after),
+    limit,
+    scope,
+    (q) => qualificationTypeView(q, isSystem(q.qualificationTypeId)),
+    accept,
+  );
   return pageResponse('QualificationTypes', page);
 };
 
@@ -141,7 +156,14 @@ const AssociateQualificationWithWorker: OperationHandler = (ctx) => {
   const value = input.optionalInt('IntegerValue') ?? 1;
   input.optionalBool('SendNotification');
   const existing = engine.state.grant(q.qualificationTypeId, workerId);
-  engine.state.putGrant({ qualificationTypeId: q.qualificationTypeId, workerId, seq: existing?.seq ?? engine.state.nextSeq(), status: 'Granted', grantMs: ctx.nowMs, integerValue: value });
+  engine.state.putGrant({
+    qualificationTypeId: q.qualificationTypeId,
+    workerId,
+    seq: existing?.seq ?? engine.state.nextSeq(),
+    status: 'Granted',
+    grantMs: ctx.nowMs,
+    integerValue: value,
+  });
   engine.worker(workerId);
   engine.changed();
   return {};
@@ -149,8 +171,16 @@ const AssociateQualificationWithWorker: OperationHandler = (ctx) => {
 
 function grantOf(ctx: OperationContext, q: QualificationTypeRecord, workerId: string): QualificationGrantRecord {
   const g = ctx.engine.state.grant(q.qualificationTypeId, workerId);
-  if (!g) throw ctx.input.fail(`You requested a Qualification that does not exist: worker ${workerId} has never held QualificationType ${q.qualificationTypeId}.`, TurkErrorCode.QualificationDoesNotExist);
-  if (g.status !== 'Granted') throw ctx.input.fail(`The Qualification of worker ${workerId} is ${g.status}. This operation can be called with a status of: Granted`, TurkErrorCode.InvalidQualificationState);
+  if (!g)
+    throw ctx.input.fail(
+      `You requested a Qualification that does not exist: worker ${workerId} has never held QualificationType ${q.qualificationTypeId}.`,
+      TurkErrorCode.QualificationDoesNotExist,
+    );
+  if (g.status !== 'Granted')
+    throw ctx.input.fail(
+      `The Qualification of worker ${workerId} is ${g.status}. This operation can be called with a status of: Granted`,
+      TurkErrorCode.InvalidQualificationState,
+    );
   return g;
 }
 

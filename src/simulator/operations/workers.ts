@@ -17,8 +17,16 @@ const SendBonus: OperationHandler = (ctx) => {
   const a = ownAssignment(ctx);
   const reason = input.string('Reason', { min: 1, max: LIMITS.reasonChars });
   const token = input.optionalToken();
-  if (a.status === 'Accepted') throw input.fail('This operation can be called with a status of: Submitted, Approved, Rejected', TurkErrorCode.InvalidAssignmentState);
-  if (a.workerId !== workerId) throw input.fail(`Worker ${workerId} did not do assignment ${a.assignmentId}; a bonus can only be paid to the worker of the assignment.`, TurkErrorCode.InvalidParameterValue);
+  if (a.status === 'Accepted')
+    throw input.fail(
+      'This operation can be called with a status of: Submitted, Approved, Rejected',
+      TurkErrorCode.InvalidAssignmentState,
+    );
+  if (a.workerId !== workerId)
+    throw input.fail(
+      `Worker ${workerId} did not do assignment ${a.assignmentId}; a bonus can only be paid to the worker of the assignment.`,
+      TurkErrorCode.InvalidParameterValue,
+    );
   if (token !== undefined) {
     const used = engine.tokenInUse(account.accessKeyId, 'bonus', token);
     if (used) {
@@ -45,23 +53,41 @@ const SendBonus: OperationHandler = (ctx) => {
     grantMs: ctx.nowMs,
     ...(token !== undefined ? { uniqueRequestToken: token } : {}),
   });
-  if (token !== undefined) engine.rememberToken(account.accessKeyId, 'bonus', token, `$${formatCents(cents)} to ${workerId} for assignment ${a.assignmentId}`);
+  if (token !== undefined)
+    engine.rememberToken(
+      account.accessKeyId,
+      'bonus',
+      token,
+      `$${formatCents(cents)} to ${workerId} for assignment ${a.assignmentId}`,
+    );
   engine.changed();
   return {};
 };
 
 const ListBonusPayments: OperationHandler = (ctx) => {
   const { input, engine } = ctx;
-  if (input.has('HITId') === input.has('AssignmentId')) throw input.fail('ListBonusPayments needs exactly one of HITId or AssignmentId.', TurkErrorCode.MissingParameters);
+  if (input.has('HITId') === input.has('AssignmentId'))
+    throw input.fail('ListBonusPayments needs exactly one of HITId or AssignmentId.', TurkErrorCode.MissingParameters);
   const limit = input.maxResults();
   if (input.has('HITId')) {
     const hit = ownHit(ctx);
     const scope = `ListBonusPayments/HIT/${hit.hitId}`;
-    return pageResponse('BonusPayments', takePage(engine.state.bonusesOfHit(hit.hitId).entriesAfter(pageStart(input, scope)), limit, scope, bonusView));
+    return pageResponse(
+      'BonusPayments',
+      takePage(engine.state.bonusesOfHit(hit.hitId).entriesAfter(pageStart(input, scope)), limit, scope, bonusView),
+    );
   }
   const a = ownAssignment(ctx);
   const scope = `ListBonusPayments/Assignment/${a.assignmentId}`;
-  return pageResponse('BonusPayments', takePage(engine.state.bonusesOfAssignment(a.assignmentId).entriesAfter(pageStart(input, scope)), limit, scope, bonusView));
+  return pageResponse(
+    'BonusPayments',
+    takePage(
+      engine.state.bonusesOfAssignment(a.assignmentId).entriesAfter(pageStart(input, scope)),
+      limit,
+      scope,
+      bonusView,
+    ),
+  );
 };
 
 const CreateWorkerBlock: OperationHandler = (ctx) => {
@@ -70,9 +96,17 @@ const CreateWorkerBlock: OperationHandler = (ctx) => {
   const reason = input.string('Reason', { min: 1, max: LIMITS.reasonChars });
   const existing = engine.state.block(account.accessKeyId, workerId);
   if (!existing && engine.state.blocksOf(account.accessKeyId).size >= LIMITS.maxWorkerBlocks) {
-    throw input.fail(`You have blocked ${LIMITS.maxWorkerBlocks} workers, the most MTurk allows; unblock some first.`, TurkErrorCode.ParameterOutOfRange);
+    throw input.fail(
+      `You have blocked ${LIMITS.maxWorkerBlocks} workers, the most MTurk allows; unblock some first.`,
+      TurkErrorCode.ParameterOutOfRange,
+    );
   }
-  engine.state.putBlock({ account: account.accessKeyId, workerId, reason, seq: existing?.seq ?? engine.state.nextSeq() });
+  engine.state.putBlock({
+    account: account.accessKeyId,
+    workerId,
+    reason,
+    seq: existing?.seq ?? engine.state.nextSeq(),
+  });
   engine.changed();
   return {};
 };
@@ -88,7 +122,12 @@ const DeleteWorkerBlock: OperationHandler = (ctx) => {
 const ListWorkerBlocks: OperationHandler = (ctx) => {
   const limit = ctx.input.maxResults();
   const after = pageStart(ctx.input, 'ListWorkerBlocks');
-  const page = takePage(ctx.engine.state.blocksOf(ctx.account.accessKeyId).entriesAfter(after), limit, 'ListWorkerBlocks', (b) => ({ WorkerId: b.workerId, Reason: b.reason }));
+  const page = takePage(
+    ctx.engine.state.blocksOf(ctx.account.accessKeyId).entriesAfter(after),
+    limit,
+    'ListWorkerBlocks',
+    (b) => ({ WorkerId: b.workerId, Reason: b.reason }),
+  );
   return pageResponse('WorkerBlocks', page);
 };
 
@@ -98,7 +137,12 @@ const NotifyWorkers: OperationHandler = (ctx) => {
   const text = input.string('MessageText', { min: 1, max: LIMITS.messageTextChars });
   const ids = input.optionalArray('WorkerIds');
   if (ids === undefined || ids.length === 0) throw input.missing('WorkerIds');
-  if (ids.length > LIMITS.maxNotifyWorkers) throw input.invalid('WorkerIds', `${ids.length} items`, `Member must have length less than or equal to ${LIMITS.maxNotifyWorkers}`);
+  if (ids.length > LIMITS.maxNotifyWorkers)
+    throw input.invalid(
+      'WorkerIds',
+      `${ids.length} items`,
+      `Member must have length less than or equal to ${LIMITS.maxNotifyWorkers}`,
+    );
   const workerIds = ids.map((w, i) => input.workerId('WorkerIds', w, `WorkerIds.${i + 1}`));
   const failures: Record<string, string>[] = [];
   for (const workerId of workerIds) {
@@ -116,4 +160,11 @@ const NotifyWorkers: OperationHandler = (ctx) => {
   return { NotifyWorkersFailureStatuses: failures };
 };
 
-export const workerOperations: Record<string, OperationHandler> = { SendBonus, ListBonusPayments, CreateWorkerBlock, DeleteWorkerBlock, ListWorkerBlocks, NotifyWorkers };
+export const workerOperations: Record<string, OperationHandler> = {
+  SendBonus,
+  ListBonusPayments,
+  CreateWorkerBlock,
+  DeleteWorkerBlock,
+  ListWorkerBlocks,
+  NotifyWorkers,
+};

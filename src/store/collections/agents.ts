@@ -80,13 +80,22 @@ export function agentsCollection(state: StoreState, workers: WorkersCollection):
       const workerId = checkId(input.workerId, 'workerId');
       const assignmentId = checkId(input.assignmentId, 'assignmentId');
       if (hit.runId !== run.id) {
-        throw new HitstateError('HST_ERR_STORE_BINDING_CONFLICT', `HIT "${hit.id}" belongs to run "${hit.runId}", not to run "${run.id}" of unit "${unit.id}"`, { hitId: hit.id, unitId: unit.id });
+        throw new HitstateError(
+          'HST_ERR_STORE_BINDING_CONFLICT',
+          `HIT "${hit.id}" belongs to run "${hit.runId}", not to run "${run.id}" of unit "${unit.id}"`,
+          { hitId: hit.id, unitId: unit.id },
+        );
       }
-      if (state.agentRun.has(id)) throw new HitstateError('HST_ERR_STORE_DUPLICATE', `agent "${id}" exists already`, { agentId: id });
+      if (state.agentRun.has(id))
+        throw new HitstateError('HST_ERR_STORE_DUPLICATE', `agent "${id}" exists already`, { agentId: id });
       const key = assignmentKey(assignmentId, workerId);
       const other = state.agentByAssignment.get(key);
       if (other !== undefined) {
-        throw new HitstateError('HST_ERR_STORE_DUPLICATE', `assignment "${assignmentId}" of worker "${workerId}" has agent "${other}" already`, { agentId: id, assignmentId, workerId });
+        throw new HitstateError(
+          'HST_ERR_STORE_DUPLICATE',
+          `assignment "${assignmentId}" of worker "${workerId}" has agent "${other}" already`,
+          { agentId: id, assignmentId, workerId },
+        );
       }
       workers.ensure(workerId);
       const now = state.clock.now();
@@ -143,7 +152,11 @@ export function agentsCollection(state: StoreState, workers: WorkersCollection):
       state.assertWritable();
       const { run, agent } = state.agent(agentId);
       if (run.submissions.has(agentId)) {
-        throw new HitstateError('HST_ERR_STORE_DUPLICATE', `agent "${agentId}" has submitted already (at ${new Date(agent.submittedAt ?? 0).toISOString()}); the first submission is kept`, { agentId });
+        throw new HitstateError(
+          'HST_ERR_STORE_DUPLICATE',
+          `agent "${agentId}" has submitted already (at ${new Date(agent.submittedAt ?? 0).toISOString()}); the first submission is kept`,
+          { agentId },
+        );
       }
       const at = submittedAt === undefined ? state.clock.now() : checkTime(submittedAt, 'submittedAt');
       state.changed(run.submissions.put(agentId, { agentId, submittedAt: at, data: cloneJson(data, 'data') }));

@@ -74,7 +74,12 @@ export function hitPool(state: StoreState): HitPool {
       state.assertWritable();
       const id = checkId(input.hitId, 'hitId');
       const run = state.run(input.runId);
-      if (state.hitRun.has(id)) throw new HitstateError('HST_ERR_STORE_DUPLICATE', `HIT "${id}" is in the pool of run "${state.hitRun.get(id)!.id}" already`, { hitId: id, runId: run.id });
+      if (state.hitRun.has(id))
+        throw new HitstateError(
+          'HST_ERR_STORE_DUPLICATE',
+          `HIT "${id}" is in the pool of run "${state.hitRun.get(id)!.id}" already`,
+          { hitId: id, runId: run.id },
+        );
       const record: HitRecord = Object.freeze({
         id,
         runId: run.id,
@@ -118,12 +123,32 @@ export function hitPool(state: StoreState): HitPool {
       const { run, hit } = state.hit(input.hitId);
       const { unit } = state.unit(input.unitId);
       const assignmentId = checkOptionalId(input.assignmentId, 'assignmentId');
-      if (unit.runId !== run.id) throw conflict(`HIT "${hit.id}" belongs to run "${run.id}" and cannot serve unit "${unit.id}" of run "${unit.runId}"`, hit.id, unit.id);
-      if (hit.unitId !== null && hit.unitId !== unit.id) throw conflict(`HIT "${hit.id}" is bound to unit "${hit.unitId}"; unbind that unit before binding the HIT to "${unit.id}"`, hit.id, unit.id);
+      if (unit.runId !== run.id)
+        throw conflict(
+          `HIT "${hit.id}" belongs to run "${run.id}" and cannot serve unit "${unit.id}" of run "${unit.runId}"`,
+          hit.id,
+          unit.id,
+        );
+      if (hit.unitId !== null && hit.unitId !== unit.id)
+        throw conflict(
+          `HIT "${hit.id}" is bound to unit "${hit.unitId}"; unbind that unit before binding the HIT to "${unit.id}"`,
+          hit.id,
+          unit.id,
+        );
       const held = run.hitByUnit.get(unit.id);
-      if (held !== undefined && held !== hit.id) throw conflict(`unit "${unit.id}" holds HIT "${held}" already; unbind it before binding HIT "${hit.id}"`, hit.id, unit.id);
+      if (held !== undefined && held !== hit.id)
+        throw conflict(
+          `unit "${unit.id}" holds HIT "${held}" already; unbind it before binding HIT "${hit.id}"`,
+          hit.id,
+          unit.id,
+        );
       if (hit.unitId === unit.id && hit.assignmentId === assignmentId) return hit;
-      const record: HitRecord = Object.freeze({ ...hit, unitId: unit.id, assignmentId, generation: hit.generation + 1 });
+      const record: HitRecord = Object.freeze({
+        ...hit,
+        unitId: unit.id,
+        assignmentId,
+        generation: hit.generation + 1,
+      });
       state.changed(run.hits.put(hit.id, record));
       run.unboundHits.delete(hit.id);
       run.hitByUnit.set(unit.id, hit.id);
@@ -135,7 +160,12 @@ export function hitPool(state: StoreState): HitPool {
       const hitId = run.hitByUnit.get(unitId);
       if (hitId === undefined) return null;
       const hit = run.hits.get(hitId)!;
-      const record: HitRecord = Object.freeze({ ...hit, unitId: null, assignmentId: null, generation: hit.generation + 1 });
+      const record: HitRecord = Object.freeze({
+        ...hit,
+        unitId: null,
+        assignmentId: null,
+        generation: hit.generation + 1,
+      });
       state.changed(run.hits.put(hitId, record));
       run.hitByUnit.delete(unitId);
       run.unboundHits.add(hitId);

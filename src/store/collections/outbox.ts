@@ -10,7 +10,14 @@
  * @module
  */
 import { HitstateError } from '../../errors.js';
-import { cloneJson, cloneJsonObject, deepFreeze, jsonEqual, type ReadonlyJson, type ReadonlyJsonObject } from '../json.js';
+import {
+  cloneJson,
+  cloneJsonObject,
+  deepFreeze,
+  jsonEqual,
+  type ReadonlyJson,
+  type ReadonlyJsonObject,
+} from '../json.js';
 import type { RunState, StoreState } from '../store-state.js';
 import { INTENT_KINDS, IntentKind, type IntentInput, type IntentRecord, type IntentState } from '../types.js';
 import { checkId, checkOneOf, checkText, checkToken, checkUsd } from '../validate.js';
@@ -46,11 +53,21 @@ export interface OutboxCollection {
   ofRun(runId: string): readonly IntentRecord[];
 }
 
-const isOpen = (i: IntentRecord): boolean => i.state === 'pending' || i.state === 'sent' || (i.state === 'failed' && i.failure?.retryable === true);
+const isOpen = (i: IntentRecord): boolean =>
+  i.state === 'pending' || i.state === 'sent' || (i.state === 'failed' && i.failure?.retryable === true);
 
 function sameIntent(a: IntentRecord, b: IntentRecord): boolean {
-  return a.kind === b.kind && a.runId === b.runId && a.unitId === b.unitId && a.agentId === b.agentId && a.workerId === b.workerId &&
-    a.assignmentId === b.assignmentId && a.hitId === b.hitId && a.amountUsd === b.amountUsd && jsonEqual(a.args, b.args);
+  return (
+    a.kind === b.kind &&
+    a.runId === b.runId &&
+    a.unitId === b.unitId &&
+    a.agentId === b.agentId &&
+    a.workerId === b.workerId &&
+    a.assignmentId === b.assignmentId &&
+    a.hitId === b.hitId &&
+    a.amountUsd === b.amountUsd &&
+    jsonEqual(a.args, b.args)
+  );
 }
 
 const byCreation = (a: IntentRecord, b: IntentRecord): number => a.createdAt - b.createdAt;
@@ -60,14 +77,26 @@ export function outboxCollection(state: StoreState, flush: () => Promise<void>):
     state.assertOpen();
     const run = state.intentRun.get(token);
     const intent = run?.outbox.get(token);
-    if (run === undefined || intent === undefined) throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no money intent with token "${token}" in this store`, { field: 'token' });
+    if (run === undefined || intent === undefined)
+      throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no money intent with token "${token}" in this store`, {
+        field: 'token',
+      });
     return { run, intent };
   };
-  const move = (token: string, allowed: (i: IntentRecord) => boolean, to: IntentState, change: Partial<IntentRecord>): IntentRecord => {
+  const move = (
+    token: string,
+    allowed: (i: IntentRecord) => boolean,
+    to: IntentState,
+    change: Partial<IntentRecord>,
+  ): IntentRecord => {
     const { run, intent } = find(token);
     if (!allowed(intent)) {
       const retry = intent.state === 'failed' ? (intent.failure?.retryable ? ' (retryable)' : ' (not retryable)') : '';
-      throw new HitstateError('HST_ERR_STORE_INTENT_STATE', `money intent "${token}" (${intent.kind}) is ${intent.state}${retry} and cannot become ${to}`, { field: 'token', runId: intent.runId });
+      throw new HitstateError(
+        'HST_ERR_STORE_INTENT_STATE',
+        `money intent "${token}" (${intent.kind}) is ${intent.state}${retry} and cannot become ${to}`,
+        { field: 'token', runId: intent.runId },
+      );
     }
     const record = deepFreeze({ ...intent, ...change, state: to }) as IntentRecord;
     state.changed(run.outbox.put(token, record));
@@ -83,13 +112,25 @@ export function outboxCollection(state: StoreState, flush: () => Promise<void>):
       const kind = checkOneOf(input.kind, INTENT_KINDS, 'kind');
       const unitId = input.unitId === undefined ? null : state.unit(input.unitId).unit.id;
       const agentId = input.agentId === undefined ? null : state.agent(input.agentId).agent.id;
-      for (const [field, id] of [['unitId', unitId], ['agentId', agentId]] as const) {
+      for (const [field, id] of [
+        ['unitId', unitId],
+        ['agentId', agentId],
+      ] as const) {
         const owner = id === null ? null : (field === 'unitId' ? state.unitRun : state.agentRun).get(id)!.id;
-        if (owner !== null && owner !== run.id) throw new HitstateError('HST_ERR_STORE_INVALID_RECORD', `${field} "${id}" belongs to run "${owner}", not "${run.id}"`, { field });
+        if (owner !== null && owner !== run.id)
+          throw new HitstateError(
+            'HST_ERR_STORE_INVALID_RECORD',
+            `${field} "${id}" belongs to run "${owner}", not "${run.id}"`,
+            { field },
+          );
       }
       const amountUsd = input.amountUsd === undefined ? null : checkUsd(input.amountUsd, 'amountUsd');
       if (kind === IntentKind.bonus && (amountUsd === null || Number(amountUsd) <= 0)) {
-        throw new HitstateError('HST_ERR_STORE_INVALID_RECORD', `a bonus intent needs amountUsd above "0.00", got ${JSON.stringify(input.amountUsd)}`, { field: 'amountUsd' });
+        throw new HitstateError(
+          'HST_ERR_STORE_INVALID_RECORD',
+          `a bonus intent needs amountUsd above "0.00", got ${JSON.stringify(input.amountUsd)}`,
+          { field: 'amountUsd' },
+        );
       }
       const record: IntentRecord = deepFreeze({
         token,
@@ -113,7 +154,11 @@ export function outboxCollection(state: StoreState, flush: () => Promise<void>):
       const existing = state.intentRun.get(token)?.outbox.get(token);
       if (existing !== undefined) {
         if (!sameIntent(existing, record)) {
-          throw new HitstateError('HST_ERR_STORE_DUPLICATE', `token "${token}" belongs to another money intent (${existing.kind} of run "${existing.runId}"); tokens must be unique per call`, { field: 'token', runId: run.id });
+          throw new HitstateError(
+            'HST_ERR_STORE_DUPLICATE',
+            `token "${token}" belongs to another money intent (${existing.kind} of run "${existing.runId}"); tokens must be unique per call`,
+            { field: 'token', runId: run.id },
+          );
         }
         await flush();
         return existing;
@@ -138,7 +183,10 @@ export function outboxCollection(state: StoreState, flush: () => Promise<void>):
     markFailed(token, reason, retryable) {
       state.assertWritable();
       const failure = { reason: checkText(reason, 'reason', 4096), retryable: retryable === true };
-      return move(token, (i) => i.state === 'pending' || i.state === 'sent', 'failed', { failure, settledAt: state.clock.now() });
+      return move(token, (i) => i.state === 'pending' || i.state === 'sent', 'failed', {
+        failure,
+        settledAt: state.clock.now(),
+      });
     },
     unconfirmedIntents(runId) {
       state.assertOpen();

@@ -37,7 +37,11 @@ export function qualificationsCollection(state: StoreState): QualificationsColle
       state.assertWritable();
       const requesterName = checkId(input.requesterName, 'requesterName');
       if (!state.core.data.requesters.has(requesterName)) {
-        throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no requester "${requesterName}" in this store; qualification types belong to a requester`, { field: 'requesterName' });
+        throw new HitstateError(
+          'HST_ERR_STORE_NOT_FOUND',
+          `no requester "${requesterName}" in this store; qualification types belong to a requester`,
+          { field: 'requesterName' },
+        );
       }
       const name = checkText(input.name, 'name', 256);
       const old = all().get(requesterName)?.get(name);

@@ -34,9 +34,13 @@ function checkCredentialSource(value: unknown): CredentialSource {
   const keys = typeof value === 'object' && value !== null ? Object.keys(value).sort().join(',') : '';
   const source = value as Partial<{ kind: string; profile: unknown }>;
   if (source?.kind === 'defaultChain' && keys === 'kind') return Object.freeze({ kind: 'defaultChain' });
-  if (source?.kind === 'profile' && keys === 'kind,profile') return Object.freeze({ kind: 'profile', profile: checkText(source.profile, `${field}.profile`, 256) });
-  throw new HitstateError('HST_ERR_STORE_INVALID_RECORD',
-    `${field} must be exactly { kind: 'defaultChain' } or { kind: 'profile', profile: 'NAME' }, got keys [${keys}]; the store never keeps AWS keys or other secrets`, { field });
+  if (source?.kind === 'profile' && keys === 'kind,profile')
+    return Object.freeze({ kind: 'profile', profile: checkText(source.profile, `${field}.profile`, 256) });
+  throw new HitstateError(
+    'HST_ERR_STORE_INVALID_RECORD',
+    `${field} must be exactly { kind: 'defaultChain' } or { kind: 'profile', profile: 'NAME' }, got keys [${keys}]; the store never keeps AWS keys or other secrets`,
+    { field },
+  );
 }
 
 export function requestersCollection(state: StoreState): RequestersCollection {
@@ -52,7 +56,12 @@ export function requestersCollection(state: StoreState): RequestersCollection {
       const credentialSource = checkCredentialSource(input.credentialSource);
       const now = state.clock.now();
       const old = map().get(name);
-      const record: RequesterRecord = Object.freeze({ name, credentialSource, createdAt: old?.createdAt ?? now, updatedAt: now });
+      const record: RequesterRecord = Object.freeze({
+        name,
+        credentialSource,
+        createdAt: old?.createdAt ?? now,
+        updatedAt: now,
+      });
       map().set(name, record);
       state.changed(state.core);
       return record;
@@ -60,7 +69,12 @@ export function requestersCollection(state: StoreState): RequestersCollection {
     get,
     require(name) {
       const r = get(name);
-      if (r === undefined) throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no requester "${name}" in this store; add it with requesters.put()`, { field: 'requesterName' });
+      if (r === undefined)
+        throw new HitstateError(
+          'HST_ERR_STORE_NOT_FOUND',
+          `no requester "${name}" in this store; add it with requesters.put()`,
+          { field: 'requesterName' },
+        );
       return r;
     },
     list() {

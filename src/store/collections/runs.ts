@@ -67,11 +67,19 @@ export function runsCollection(state: StoreState): RunsCollection {
       const lower = id.toLowerCase();
       const clash = [...runs().keys()].find((other) => other.toLowerCase() === lower);
       if (clash !== undefined) {
-        throw new HitstateError('HST_ERR_STORE_DUPLICATE', `a task run "${clash}" exists already${clash === id ? '' : ' (run ids name directories, so case does not count)'}; use a new run id`, { runId: id, field: 'runId' });
+        throw new HitstateError(
+          'HST_ERR_STORE_DUPLICATE',
+          `a task run "${clash}" exists already${clash === id ? '' : ' (run ids name directories, so case does not count)'}; use a new run id`,
+          { runId: id, field: 'runId' },
+        );
       }
       const requesterName = checkId(input.requesterName, 'requesterName');
       if (!state.core.data.requesters.has(requesterName)) {
-        throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `requester "${requesterName}" of run "${id}" is not in this store; add it with requesters.put() first`, { runId: id, field: 'requesterName' });
+        throw new HitstateError(
+          'HST_ERR_STORE_NOT_FOUND',
+          `requester "${requesterName}" of run "${id}" is not in this store; add it with requesters.put() first`,
+          { runId: id, field: 'requesterName' },
+        );
       }
       const now = state.clock.now();
       const status = checkOneOf(input.status ?? TaskRunStatus.created, TASK_RUN_STATUSES, 'status');

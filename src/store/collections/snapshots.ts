@@ -68,7 +68,11 @@ export function snapshotsCollection(state: StoreState): SnapshotsCollection {
     }
     if (prefix === 'unit') return strict ? state.unit(id).run : state.unitRun.get(id);
     if (prefix === 'agent') return strict ? state.agent(id).run : state.agentRun.get(id);
-    throw new HitstateError('HST_ERR_STORE_INVALID_RECORD', `actorId must be "run:<runId>", "unit:<unitId>" or "agent:<agentId>", got ${JSON.stringify(actorId)}`, { field: 'actorId' });
+    throw new HitstateError(
+      'HST_ERR_STORE_INVALID_RECORD',
+      `actorId must be "run:<runId>", "unit:<unitId>" or "agent:<agentId>", got ${JSON.stringify(actorId)}`,
+      { field: 'actorId' },
+    );
   };
   return {
     put(actorId, input) {

@@ -62,7 +62,11 @@ export function unitsCollection(state: StoreState): UnitsCollection {
       const id = checkId(input.unitId, 'unitId');
       const run = state.run(input.runId);
       if (state.unitRun.has(id)) {
-        throw new HitstateError('HST_ERR_STORE_DUPLICATE', `unit "${id}" exists already (in run "${state.unitRun.get(id)!.id}")`, { unitId: id, runId: run.id });
+        throw new HitstateError(
+          'HST_ERR_STORE_DUPLICATE',
+          `unit "${id}" exists already (in run "${state.unitRun.get(id)!.id}")`,
+          { unitId: id, runId: run.id },
+        );
       }
       const now = state.clock.now();
       const record: UnitRecord = Object.freeze({

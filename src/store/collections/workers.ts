@@ -35,11 +35,19 @@ export function workersCollection(state: StoreState): WorkersCollection {
   };
   const require = (workerId: string): WorkerRecord => {
     const w = get(workerId);
-    if (w === undefined) throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no worker "${workerId}" in this store (workers are recorded when they first register)`, { workerId });
+    if (w === undefined)
+      throw new HitstateError(
+        'HST_ERR_STORE_NOT_FOUND',
+        `no worker "${workerId}" in this store (workers are recorded when they first register)`,
+        { workerId },
+      );
     return w;
   };
   const requester = (name: string): string => {
-    if (!state.core.data.requesters.has(name)) throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no requester "${name}" in this store`, { field: 'requesterName' });
+    if (!state.core.data.requesters.has(name))
+      throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no requester "${name}" in this store`, {
+        field: 'requesterName',
+      });
     return name;
   };
   const save = (record: WorkerRecord): WorkerRecord => {
@@ -51,7 +59,9 @@ export function workersCollection(state: StoreState): WorkersCollection {
     state.assertWritable();
     const existing = get(workerId);
     if (existing !== undefined) return existing;
-    return save(Object.freeze({ id: checkId(workerId, 'workerId'), firstSeenAt: state.clock.now(), blocks: Object.freeze({}) }));
+    return save(
+      Object.freeze({ id: checkId(workerId, 'workerId'), firstSeenAt: state.clock.now(), blocks: Object.freeze({}) }),
+    );
   };
   return {
     ensure,
@@ -61,7 +71,9 @@ export function workersCollection(state: StoreState): WorkersCollection {
       state.assertWritable();
       const worker = ensure(workerId);
       const block = Object.freeze({ reason: checkText(reason, 'reason'), blockedAt: state.clock.now() });
-      return save(Object.freeze({ ...worker, blocks: Object.freeze({ ...worker.blocks, [requester(requesterName)]: block }) }));
+      return save(
+        Object.freeze({ ...worker, blocks: Object.freeze({ ...worker.blocks, [requester(requesterName)]: block }) }),
+      );
     },
     unblock(workerId, requesterName) {
       state.assertWritable();
