@@ -18,9 +18,11 @@
  *
  * Deliberate differences from Mephisto: a submission is never dropped, so `agent.submitted` (and
  * MTurk's `assignment.submitted`) also completes an agent that had disconnected or timed out
- * (Mephisto §7.4 loses it); a completed agent is never expired (L1 did that), only MTurk listing
+ * (Mephisto loses it, docs/mephisto-semantics.md#return-timeout-and-disconnect); a completed agent is
+ * never expired (row L1 did that, docs/mephisto-semantics.md#status-rows), only MTurk listing
  * another assignment as the HIT's submission (`assignment.overruled`) takes it back to `returned`;
- * approve on an approved agent makes no call (PR #445) and reject on it is refused.
+ * approve on an approved agent makes no call (PR #445, lesson #21 of
+ * docs/mephisto-semantics.md#known-bugs-and-lessons) and reject on it is refused.
  *
  * @module
  */

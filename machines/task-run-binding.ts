@@ -3,10 +3,10 @@
  * that displaces the bound assignment, and about the agent a reconciled submission belongs to.
  * Pure functions like those of `task-run-logic.ts`.
  *
- * The binding of a HIT is a versioned record (unit + assignment, Mephisto PR #337, #207). A
- * registration on a bound HIT with another assignment is evidence that the bound assignment
- * ended, since MTurk re-offers a one-assignment HIT only after a return or a lapse (Mephisto's L1
- * race, §5.5). The supervisor cannot tell whether the bound agent's data is stored, so it asks
+ * The binding of a HIT is a versioned record (unit + assignment, Mephisto PR #337, #207: lessons #2
+ * and #3 of docs/mephisto-semantics.md#known-bugs-and-lessons). A registration on a bound HIT with
+ * another assignment is evidence that the bound assignment ended, since MTurk re-offers a
+ * one-assignment HIT only after a return or a lapse (docs/mephisto-semantics.md#the-l1-race). The supervisor cannot tell whether the bound agent's data is stored, so it asks
  * the unit holding the HIT (`unit.bindAgent`) and records a refusal; the unit, if the assignment
  * may have ended, releases its agent as returned, binds the new worker and reports
  * `report.bindingReplaced`, which replaces the refusal with the binding. All of it happens while

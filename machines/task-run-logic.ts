@@ -246,7 +246,8 @@ export function hitCreated(context: TaskRunContext, unitId: string, hitId: strin
 }
 
 /**
- * A unit gave `hitId` back. The binding is a versioned record (Mephisto PR #337, #207): it is
+ * A unit gave `hitId` back. The binding is a versioned record (Mephisto PR #337, #207; see
+ * docs/mephisto-semantics.md#known-bugs-and-lessons): it is
  * cleared only if the HIT is still bound to that unit with that assignment, so a stale release
  * never undoes a newer binding.
  */
@@ -268,7 +269,7 @@ export function hitReleased(
 
 /**
  * Routes an observation to the unit bound to its HIT. An unbound pool HIT that was submitted
- * (H3), expired unfilled (H4) or vanished (L2) is handed to a free launched unit, which answers
+ * (H3), expired unfilled (H4) or vanished (L2; rows of docs/mephisto-semantics.md#the-unit-table) is handed to a free launched unit, which answers
  * for it: the count of HITs and launched units stays equal. Other news of unbound HITs changes nothing.
  */
 export function routeObservation(context: TaskRunContext, event: HitObservationEvent): Step {

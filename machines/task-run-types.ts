@@ -47,7 +47,7 @@ export interface UnitEntry {
   readonly pending?: 'launch' | 'poolHit';
 }
 
-/** One HIT of the run's pool. HITs are bound to a unit only when a worker arrives (Mephisto §0.2). */
+/** One HIT of the run's pool, bound to a unit only when a worker arrives (docs/mephisto-semantics.md#the-hit-pool). */
 export interface HitRecord {
   /** The unit the HIT is bound to, or null while it waits in the pool. */
   readonly unitId: string | null;

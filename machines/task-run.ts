@@ -68,7 +68,8 @@ export const taskRunMachine = taskRunImplementation.createMachine({
   id: 'taskRun',
   description: 'One task run: its resources, units, agents and HIT pool.',
   context: ({ input }) => initialTaskRunContext(input),
-  // In every state: an unhandled child error would put the supervisor itself in error (stack-notes §0 #4).
+  // In every state: an unhandled child error would put the supervisor itself in error
+  // (docs/stack-notes.md#child-errors-and-the-parent).
   on: { 'xstate.error.actor.*': { actions: 'recordChildError' } },
   initial: 'settingUp',
   states: {

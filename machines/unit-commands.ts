@@ -1,6 +1,7 @@
 /**
  * Pure functions of a unit's context: the commands it issues (shared by its entry actions and by
- * `pendingCommands()`), and the reading of a HIT observation (Mephisto's table, rows H1-H6).
+ * `pendingCommands()`), and the reading of a HIT observation (Mephisto's table, rows H1-H6 of
+ * docs/mephisto-semantics.md#hit-rows).
  *
  * @module
  */
@@ -70,7 +71,8 @@ export function reconcileCommandOf(context: UnitContext): ReconcileSubmissionCom
 }
 
 /**
- * What a HIT observation says about the unit, as Mephisto reads it (§5.5 "external" status):
+ * What a HIT observation says about the unit, as Mephisto reads it (its "external" status,
+ * docs/mephisto-semantics.md#hit-rows):
  * H1 Assignable → `launched`; H2 Unassignable → `assigned`; H3 Reviewable/Reviewing with no
  * assignment available → `completed`; H4 Reviewable/Reviewing with assignments available →
  * `expired`; H5 Disposed → `null` (no information); H6 anything else → `null` as well, where

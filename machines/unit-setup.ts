@@ -3,7 +3,8 @@
  *
  * Commands (`launchHIT`, `expireHIT`, `confirmHIT`, `reconcileSubmission`) and `report` do nothing
  * by default: the runtime provides the commands, the unit's group provides `report`. Every other
- * action is a named context update, so the JSON definition and the diagrams stay readable.
+ * action is a named context update, so the JSON definition and the diagrams stay readable. The
+ * row codes (H1, M4, R1...) are those of Mephisto's unit table, docs/mephisto-semantics.md#the-unit-table.
  *
  * @module
  */

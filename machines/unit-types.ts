@@ -1,5 +1,6 @@
 /**
- * Input, context, events and reports of the unit machine.
+ * Input, context, events and reports of the unit machine. Row codes (R1-R3...) name rows of
+ * docs/mephisto-semantics.md#the-unit-table.
  *
  * @module
  */

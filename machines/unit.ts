@@ -3,7 +3,8 @@
  * events (no timers, no invoked promises). Top-level states are exactly the AssignmentState values;
  * pending, tentative and reconciling situations are substates.
  *
- * Mephisto's `MTurkUnit.get_status()` table (§5.5) maps onto it as: H1-H6 classify a
+ * Mephisto's `MTurkUnit.get_status()` table (docs/mephisto-semantics.md#the-unit-table) maps onto
+ * it as: H1-H6 classify a
  * `hit.observed` event, M1-M6 are the transitions it triggers, L2 is `hit.notFound`, R1-R4 are
  * `agent.reviewed`, with these fixes: a return is two-phase (`assigned.returnTentative`), a
  * submission without data is the explicit `completed.reconciling` state with bounded retries, a
@@ -106,7 +107,7 @@ export const unitMachine = unitImplementation.createMachine({
     note: null,
     ...(input.retry !== undefined && input.retry !== DEFAULT_RETRY_POLICY ? { retry: input.retry } : {}),
   }),
-  // An agent child that fails must not take the unit down with it (stack-notes §0 #4).
+  // An agent child that fails must not take the unit down with it (docs/stack-notes.md#child-errors-and-the-parent).
   on: { 'xstate.error.actor.*': { actions: 'reportChildFailure' } },
   initial: AssignmentState.created,
   states: {
