@@ -114,7 +114,7 @@ export const TASK_RUN_DEFAULTS = Object.freeze({
   frameHeight: 0,
 });
 
-/** MTurk's documented limits (mturk-api.md §2.3), checked before anything is created. */
+/** MTurk's documented limits (docs/stack-notes.md#limits-checked-before-a-call), checked before anything is created. */
 export const TASK_RUN_LIMITS = Object.freeze({
   titleMax: 128,
   descriptionMax: 2_000,

@@ -55,7 +55,7 @@ export interface GatewayOptions {
   readonly connectionTimeoutMs?: number;
   /** @defaultValue 30000 */
   readonly requestTimeoutMs?: number;
-  /** Replaces the HTTP transport (tests use a fake one; see stack-notes §7.6). */
+  /** Replaces the HTTP transport (tests use a fake one; see docs/stack-notes.md#a-fake-transport-for-tests). */
   readonly requestHandler?: MTurkClientConfig['requestHandler'];
 }
 

@@ -49,7 +49,8 @@ const COMPENSATION_AUTO_APPROVAL_SEC = 30;
 
 /**
  * Creates (or finds again) a qualification only this worker holds, grants it, creates a HIT type
- * requiring it (no locale requirement, as in Mephisto PR #621) and a one-assignment HIT with a
+ * requiring it (no locale requirement, as in Mephisto PR #621: docs/mephisto-semantics.md#the-mturk-scripts)
+ * and a one-assignment HIT with a
  * single "confirm your Worker ID" question.
  */
 export async function createCompensationHIT(

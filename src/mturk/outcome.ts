@@ -282,7 +282,7 @@ export function mapSdkError(err: unknown, rules: RequestErrorRules = {}): MTurkF
 }
 
 /**
- * Reads a RequestError by `TurkErrorCode` and message shape (mturk-api.md §1.5): "does not
+ * Reads a RequestError by `TurkErrorCode` and message shape (docs/stack-notes.md#error-shapes): "does not
  * exist" is notFound, a repeated token is alreadyDone, a lack of funds is insufficientFunds, and
  * the rest is invalid. MTurk's "status of: null" right after a submit is invalid but retryable
  * (the assignment becomes visible within minutes).

@@ -8,7 +8,7 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import { HitstateError } from '../errors.js';
 
-/** MTurk's schema namespaces (mturk-api.md §4.1). */
+/** MTurk's schema namespaces (docs/stack-notes.md#schema-namespaces). */
 export const QUESTION_NAMESPACES = {
   externalQuestion: 'http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/ExternalQuestion.xsd',
   htmlQuestion: 'http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd',

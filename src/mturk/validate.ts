@@ -1,6 +1,6 @@
 /**
  * Input checks done before any call, reporting every problem at once (MTurk's own limits from
- * mturk-api.md §2.3, which the SDK does not check client-side).
+ * docs/stack-notes.md#limits-checked-before-a-call, which the SDK does not check client-side).
  *
  * @module
  */

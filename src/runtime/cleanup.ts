@@ -3,7 +3,7 @@
  * RequesterAnnotation, so orphans from a crash are found too; compensation HITs are left alone)
  * is expired if still live and disposed if MTurk allows it; what cannot be disposed yet is
  * reported with the reason. Mephisto's `cleanup_resources_from_task_run` did nothing, and its
- * cleanup script asked before touching anything (§11 #26).
+ * cleanup script asked before touching anything (lesson #26 of docs/mephisto-semantics.md#known-bugs-and-lessons).
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * A run's MTurk resources: its qualifications (found or created once, then always used by id) and
  * its HIT type. What Mephisto's `setup_resources_for_task_run` does, without resolving names at
- * launch time (Mephisto §11 #24).
+ * launch time (Mephisto's lesson #24, docs/mephisto-semantics.md#known-bugs-and-lessons).
  *
  * @module
  */

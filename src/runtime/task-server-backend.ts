@@ -7,7 +7,7 @@
  * A page that goes away (the `pagehide` beacon) is not a return: the worker still holds the
  * MTurk assignment, and a reload registers again. The agent is marked disconnected only if the
  * page stays away longer than `disconnectGraceMs`; the unit stays bound until MTurk shows the
- * assignment gone (Mephisto §7.4's lesson).
+ * assignment gone (Mephisto's lesson, docs/mephisto-semantics.md#return-timeout-and-disconnect).
  *
  * A registration on a bound HIT with another assignment takes the unit over (the bound assignment
  * ended: MTurk re-offered the HIT). Registrations cannot be verified, so that return is only

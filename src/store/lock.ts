@@ -1,6 +1,7 @@
 /**
  * One writer per store: a lock file created exclusively, naming the process that holds it.
- * lowdb has no lock of its own and two processes writing one file corrupt it (stack-notes §2.2).
+ * lowdb has no lock of its own and two processes writing one file corrupt it
+ * (docs/stack-notes.md#what-a-write-does).
  * A lock left by a process that died is taken over; a live holder is named in the error.
  *
  * @module

@@ -1,7 +1,7 @@
 /**
  * One JSON file of the store: a lowdb `Low` over the atomic adapter, with the dirty tracking and
  * counters the write scheduler needs. A module-level registry keeps one `Low` per file per
- * process, since two writers on one path race on the temp file (stack-notes §2.2).
+ * process, since two writers on one path race on the temp file (docs/stack-notes.md#what-a-write-does).
  *
  * @module
  */

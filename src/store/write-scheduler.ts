@@ -2,7 +2,7 @@
  * Coalesces the store's writes. Mutations are synchronous and only call {@link WriteScheduler.touch};
  * a write happens after `coalesceMs` without a change, or at the latest `maxDelayMs` after the
  * first change not yet written, on the injected clock. Thousands of changes in a burst cost a
- * handful of writes (lowdb serializes the whole file on each, stack-notes §2.4).
+ * handful of writes (lowdb serializes the whole file on each, docs/stack-notes.md#the-cost-of-a-write).
  *
  * @module
  */

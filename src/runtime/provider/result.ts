@@ -1,6 +1,7 @@
 /**
  * What every provider method returns: a result the caller can act on, never a swallowed failure
- * (Mephisto returned `True` after failed bonuses and logged failed grants, §11 #17, #18).
+ * (Mephisto returned `True` after failed bonuses and logged failed grants: lessons #17 and #18 of
+ * docs/mephisto-semantics.md#known-bugs-and-lessons).
  *
  * @module
  */

@@ -1,7 +1,8 @@
 /**
  * `MTurkWorker`: one MTurk worker of the provider's environment. Qualifications are granted and
  * revoked by stored id; blocks always name the requester that owns them (Mephisto picked "the last
- * registered requester", §11 #32) and are recorded in the store; a bonus with a unit is paid on the
+ * registered requester", lesson #32 of docs/mephisto-semantics.md#known-bugs-and-lessons) and are
+ * recorded in the store; a bonus with a unit is paid on the
  * worker's assignment (queued until it is submitted), a bonus without one through a compensation
  * HIT, both through the money outbox.
  *

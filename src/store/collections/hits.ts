@@ -1,6 +1,7 @@
 /**
- * The HIT pool (Mephisto §0.2): HITs are created unbound and bound to a unit only when a worker
- * arrives. Mephisto's bugs are designed out: pools are scoped per run (PR #146), mappings are
+ * The HIT pool (docs/mephisto-semantics.md#the-hit-pool): HITs are created unbound and bound to a
+ * unit only when a worker arrives. Mephisto's bugs (docs/mephisto-semantics.md#known-bugs-and-lessons)
+ * are designed out: pools are scoped per run (PR #146), mappings are
  * keyed and cleared by unit (PR #337), there is no cache to go stale (PRs #207, #435, #527), a HIT
  * serves at most one unit and a unit holds at most one HIT (Mephisto only warned), and every bind
  * or unbind bumps the HIT's `generation`.

@@ -1,7 +1,7 @@
 /**
  * Qualification mappings: a requester's local qualification name resolved to the MTurk
  * QualificationTypeId it owns in this environment. Once known, the id is used; names are never
- * resolved again at launch time (Mephisto §11 #24).
+ * resolved again at launch time (Mephisto's lesson #24, docs/mephisto-semantics.md#known-bugs-and-lessons).
  *
  * @module
  */

@@ -4,8 +4,8 @@
  * in fill-then-roll shards per run. The store keeps its own copy of what it is given, as the JSON
  * text it writes ({@link JsonText}: a few kilobytes per actor where the object tree costs several
  * times that), and hands out a fresh copy on every read: XState's restore mutates the object it
- * gets (stack-notes §0 #3), and the caller may keep mutating theirs. Records read from disk stay
- * as parsed until first read, then become text.
+ * gets (docs/stack-notes.md#restoring-mutates-the-snapshot), and the caller may keep mutating
+ * theirs. Records read from disk stay as parsed until first read, then become text.
  *
  * @module
  */
