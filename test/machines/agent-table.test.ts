@@ -1,5 +1,5 @@
 // Every row of Mephisto's "Agent transitions that involve the MTurk provider" table
-// (mephisto-semantics.md §5.5) as a test of the agent machine, plus its review protocol: pending
+// (docs/mephisto-semantics.md#agent-transitions) as a test of the agent machine, plus its review protocol: pending
 // states that move only on a confirmed result, failures that leave the agent where it was, and
 // bonuses queued until the work is submitted.
 import { suite } from 'uvu';

@@ -1,4 +1,5 @@
-// The lessons of mephisto-semantics.md §11 that are about states, each as a test that the bug
+// The lessons of docs/mephisto-semantics.md#known-bugs-and-lessons that are about states, each as a
+// test that the bug
 // cannot happen here: #2, #3, #7, #8, #9, #11, #12, #16, #18, #21.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

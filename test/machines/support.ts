@@ -128,7 +128,8 @@ export function assignedUnit(): Drive<typeof unitMachine> {
 
 /** An observation of a HIT. */
 export const observed = (hitId: string, status: string, available: number, at: number): UnitEvent =>
-  // Statuses come off the wire; parsing keeps an unknown one (row H6) as it would arrive.
+  // Statuses come off the wire; parsing keeps an unknown one (row H6 of docs/mephisto-semantics.md#hit-rows)
+  // as it would arrive.
   JSON.parse(JSON.stringify({ type: 'hit.observed', hitId, status, available, at }));
 
 /** A unit completed with its data stored, awaiting review. */

@@ -1,4 +1,4 @@
-// Every row of Mephisto's MTurkUnit tables (mephisto-semantics.md §5.5) as a test of the unit
+// Every row of Mephisto's MTurkUnit tables (docs/mephisto-semantics.md#the-unit-table) as a test of the unit
 // machine: the get_status() rows (C1, T1, R1-R4, L1, L2, H1-H6), the merge rules (M1-M6) and the
 // transitions caused by actions, with hitstate's fixes where Mephisto has a bug.
 import { suite } from 'uvu';

@@ -1,4 +1,5 @@
-// Test helpers for the gateway: a fake MTurk transport for the real SDK (stack-notes §7.6) and a
+// Test helpers for the gateway: a fake MTurk transport for the real SDK
+// (docs/stack-notes.md#a-fake-transport-for-tests) and a
 // driver that moves a VirtualClock only while a gateway waits on it.
 import type { VirtualClock } from '../../src/clock.js';
 import type { GatewayCore } from '../../src/mturk/gateway-core.js';

@@ -1,4 +1,5 @@
-// The Mephisto-shaped provider API, every method against the simulator (Mephisto's lesson §11 #17:
+// The Mephisto-shaped provider API, every method against the simulator (Mephisto's lesson #17 of
+// docs/mephisto-semantics.md#known-bugs-and-lessons:
 // contract-test every provider method): requesters, qualifications and their enforcement,
 // blocks and their enforcement, bonuses with and without a unit, units, agents, cleanup.
 import { suite } from 'uvu';

@@ -7,7 +7,7 @@ import type { Store } from '../../src/store/index.js';
 import { JsonText, RecordMap, stringifyStoreFile } from '../../src/store/layout.js';
 import { open, removeDir, seedRun, tempDir } from './helpers.js';
 
-/** Roughly what a persisted unit machine snapshot looks like (stack-notes §1.5). */
+/** Roughly what a persisted unit machine snapshot looks like (docs/stack-notes.md#what-a-persisted-snapshot-holds). */
 const unitSnapshot = (unitId: string, value = 'launched') => ({
   status: 'active',
   value,
