@@ -20,7 +20,7 @@ const workingStates = (): Array<[string, Drive<typeof agentMachine>]> => [
   ['partner disconnect', workingAgent().send({ type: 'agent.partnerDisconnected', at: T0 })],
 ];
 
-const Rows = suite('agent machine: §5.5 agent transitions');
+const Rows = suite('agent machine: agent transitions (docs/mephisto-semantics.md#agent-transitions)');
 
 Rows('registration: when a worker is registered then the agent goes none → accepted', () => {
   const d = agentDrive();
@@ -96,7 +96,7 @@ Rows('runner exit: when the worker disconnects or times out then the agent is di
 });
 
 Rows(
-  'late submission (§7.4 RISK): when a disconnected or timed-out worker’s submission arrives then the agent is completed, not lost',
+  'late submission (a known Mephisto risk): when a disconnected or timed-out worker’s submission arrives then the agent is completed, not lost',
   () => {
     assert.equal(
       workingAgent()

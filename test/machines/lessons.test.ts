@@ -47,7 +47,7 @@ function returnAndRetake(h: RunHarness): void {
   h.arrive('HIT-u1', 'A2', 'W2');
 }
 
-const Lessons = suite('machines: §11 lessons');
+const Lessons = suite('machines: lessons (docs/mephisto-semantics.md#known-bugs-and-lessons)');
 Lessons.after.each(() => {
   for (const h of open) h.stop();
   open = [];

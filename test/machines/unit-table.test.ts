@@ -16,7 +16,7 @@ import {
   unitDrive,
 } from './support.js';
 
-const Rows = suite('unit machine: §5.5 get_status rows');
+const Rows = suite('unit machine: status rows (docs/mephisto-semantics.md#status-rows)');
 
 Rows('C1: when a created unit gets an observation or a lookup result then it stays created and calls nothing', () => {
   const d = unitDrive();
@@ -216,7 +216,7 @@ Rows('H6: when MTurk reports a status it never had before then the unit ignores 
   }
 });
 
-const Merge = suite('unit machine: §5.5 merge rules');
+const Merge = suite('unit machine: merge rules (docs/mephisto-semantics.md#merge-rules)');
 
 Merge(
   'M1: when an assigned unit sees Assignable twice then the return is confirmed: HIT back to the pool, agent returned, unit launched',
@@ -382,7 +382,9 @@ Merge(
   },
 );
 
-const Actions = suite('unit machine: §5.5 transitions caused by actions');
+const Actions = suite(
+  'unit machine: transitions caused by actions (docs/mephisto-semantics.md#transitions-caused-by-actions)',
+);
 
 Actions('when a unit is created then it is created and idle with launch attempt 1', () => {
   const d = unitDrive();
@@ -403,7 +405,7 @@ Actions(
       { type: 'report.hitCreated', unitId: 'u1', hitId: HIT, at: 2 },
       { type: 'report.unitChanged', unitId: 'u1', status: 'launched', at: 2 },
     ]);
-    assert.is(d.snapshot.context.hitId, null, 'a launched unit holds no HIT (§0.2)');
+    assert.is(d.snapshot.context.hitId, null, 'a launched unit holds no HIT (docs/mephisto-semantics.md#the-hit-pool)');
     assert.is(d.snapshot.context.launchedHitId, HIT);
   },
 );
