@@ -8,7 +8,6 @@
  */
 import { assertEvent, sendParent, setup, type ActorSystem, type AnyActorRef } from 'xstate';
 import type { AgentEvent } from './agent-types.js';
-import { getIn } from './buckets.js';
 import type { SetUpResourcesCommand } from './commands.js';
 import { agentActorId, unitActorId } from './ids.js';
 import * as binding from './task-run-binding.js';
@@ -276,6 +275,3 @@ export const taskRunImplementation = s.extend({
     }),
   },
 });
-
-/** Reads the supervisor's record of an arrival (exported for the machine's own tests and docs). */
-export const arrivalOfContext = (context: TaskRunContext, agentId: string) => getIn(context.arrivals, agentId);
