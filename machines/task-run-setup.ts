@@ -32,7 +32,11 @@ export const supervisedGroupMachine = unitGroupMachine.provide({
   actions: { relay: sendParent((_args, report: UnitReport) => report) },
 });
 
-const UNIT_ADDRESSED = [
+/** HIT observations: the supervisor routes each to the unit bound to the HIT. */
+export const HIT_OBSERVATIONS = ['hit.observed', 'hit.notFound', 'hit.lookupFailed'] as const;
+
+/** Unit events the runtime may send through the supervisor (they carry `unitId`). */
+export const UNIT_ADDRESSED = [
   'launch.succeeded',
   'launch.failed',
   'expire.succeeded',
@@ -43,7 +47,7 @@ const UNIT_ADDRESSED = [
   'unit.retryReconcile',
 ] as const;
 
-/** Agent events the runtime may send through the supervisor. */
+/** Agent events the runtime may send through the supervisor (they carry `agentId`). */
 export const AGENT_ADDRESSED = [
   'agent.onboardingStarted',
   'agent.waitingStarted',
@@ -191,7 +195,7 @@ export const taskRunImplementation = s.extend({
       return binding.arrive(context, event, false);
     }),
     routeObservation: decide((context, event) => {
-      assertEvent(event, ['hit.observed', 'hit.notFound', 'hit.lookupFailed']);
+      assertEvent(event, HIT_OBSERVATIONS);
       return logic.routeObservation(context, event);
     }),
     routeToUnit: decide((context, event) => {

@@ -65,6 +65,7 @@ const PINNED: Record<string, readonly string[]> = {
     'MACHINES',
     'MACHINE_VERSIONS',
     'RefusalReason',
+    'TaskRunState',
     'UNIT_ACTOR_PREFIX',
     'UNIT_GROUP_SIZE',
     'UNIT_STATES',
