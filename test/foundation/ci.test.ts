@@ -63,7 +63,7 @@ CI('when npm test runs then the type check and the linter come before the tests,
   const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
   assert.match(ci, /npm run typecheck \|\| fail/);
   assert.match(ci, /npm run lint \|\| fail/);
-  assert.match(ci, /node test\/run\.mjs --all\n*$/);
+  assert.match(ci, /node test\/run\.mjs --all "\$@"\n*$/);
 });
 
 CI('when a clean file is checked then both tools pass (so a failure below is the planted error)', () => {
