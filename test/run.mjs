@@ -16,7 +16,7 @@
 //   With substrings, every file whose path contains one runs, whatever its tier
 //   (e.g. `node test/run.mjs simulator store`).
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,14 +49,25 @@ function findTests(dir) {
   return out;
 }
 
+// Durations of the last run, only to order the files (never to judge them).
+const TIMES_FILE = join(root, 'node_modules', '.cache', 'hitstate-test-times.json');
+let lastTimes = {};
+try {
+  lastTimes = JSON.parse(readFileSync(TIMES_FILE, 'utf8'));
+} catch {
+  // No earlier run: every file counts as long, in path order.
+}
+const expectedSeconds = (file) => lastTimes[relative(root, file)] ?? Number.POSITIVE_INFINITY;
+
 const files = findTests(join(root, 'test'))
   .filter((f) =>
     filters.length > 0
       ? filters.some((s) => relative(root, f).includes(s))
       : tier === 'all' || (tier === 'slow') === isSlow(f),
   )
-  // Slow files first: with parallel workers the long ones then overlap the many short ones.
-  .sort((a, b) => Number(isSlow(b)) - Number(isSlow(a)));
+  // Longest first (slow tier, then the durations of the last run; a new file counts as long):
+  // with parallel workers the long files then overlap the many short ones instead of ending last.
+  .sort((a, b) => Number(isSlow(b)) - Number(isSlow(a)) || expectedSeconds(b) - expectedSeconds(a));
 if (files.length === 0) {
   console.log(`no test file matches ${filters.length > 0 ? filters.join(' ') : `the ${tier} tier`}`);
   console.log('0 passed, 1 failed');
@@ -137,6 +148,14 @@ async function worker() {
   }
 }
 await Promise.all(Array.from({ length: Math.min(parallel, files.length) }, worker));
+
+try {
+  mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
+  for (const r of results) lastTimes[r.file] = r.seconds;
+  writeFileSync(TIMES_FILE, JSON.stringify(lastTimes, null, 1));
+} catch (error) {
+  console.log(`(could not record test durations in ${TIMES_FILE}: ${error.message}; the order stays by path)`);
+}
 
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);
