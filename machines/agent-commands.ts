@@ -74,20 +74,3 @@ export function bonusCommandOf(context: AgentContext): SendBonusCommand {
     reason: request.feedback ?? '',
   };
 }
-
-/**
- * The command for the review the agent is performing, whatever its kind. `overrideRejection` is
- * true when the agent comes from `rejected`.
- */
-export function reviewCommandOf(context: AgentContext, overrideRejection: boolean): AgentCommand {
-  switch (pendingRequest(context).kind) {
-    case 'approve':
-      return approveCommandOf(context, overrideRejection);
-    case 'reject':
-      return rejectCommandOf(context);
-    case 'softReject':
-      return softRejectCommandOf(context, overrideRejection);
-    case 'bonus':
-      return bonusCommandOf(context);
-  }
-}

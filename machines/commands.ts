@@ -168,8 +168,10 @@ export type Command = UnitCommand | AgentCommand | TaskRunCommand;
 
 /**
  * When a unit retries a command that failed with `retryable: true`: after `baseDelayMs`, doubling
- * each time up to `maxDelayMs`, at most `maxAttempts` attempts in all. The gateway already
- * retries quickly; this covers long outages.
+ * each time up to `maxDelayMs`, at most `maxAttempts` attempts in all. The gateway's governor
+ * alone retries throttling and brief faults (seconds); a retryable failure reaches the machine
+ * only after it gave up, so this layer covers outages of minutes. docs/mturk-gateway.md, "Retries:
+ * one layer per kind of failure", lists which layer handles what.
  */
 export interface RetryPolicy {
   /** @defaultValue 5 */

@@ -77,6 +77,21 @@ export const AgentStateGroups = Object.freeze({
   immutable: Object.freeze(['disconnect', 'timeout', 'expired', 'returned', 'soft_rejected', 'approved'] as const),
 });
 
+/**
+ * The taskRun supervisor's top-level states, in lifecycle order: the status of a run once its
+ * supervisor started (the store adds `created` for before that).
+ */
+export const TaskRunState = {
+  settingUp: 'settingUp',
+  launching: 'launching',
+  running: 'running',
+  expiring: 'expiring',
+  draining: 'draining',
+  done: 'done',
+  failed: 'failed',
+} as const;
+export type TaskRunState = (typeof TaskRunState)[keyof typeof TaskRunState];
+
 /** MTurk's HITStatus values, as the unit machine observes them. */
 export const HITStatus = {
   Assignable: 'Assignable',

@@ -8,7 +8,6 @@
  */
 import { assertEvent, sendParent, setup, type ActorSystem, type AnyActorRef } from 'xstate';
 import type { AgentEvent } from './agent-types.js';
-import { getIn } from './buckets.js';
 import type { SetUpResourcesCommand } from './commands.js';
 import { agentActorId, unitActorId } from './ids.js';
 import * as binding from './task-run-binding.js';
@@ -33,7 +32,11 @@ export const supervisedGroupMachine = unitGroupMachine.provide({
   actions: { relay: sendParent((_args, report: UnitReport) => report) },
 });
 
-const UNIT_ADDRESSED = [
+/** HIT observations: the supervisor routes each to the unit bound to the HIT. */
+export const HIT_OBSERVATIONS = ['hit.observed', 'hit.notFound', 'hit.lookupFailed'] as const;
+
+/** Unit events the runtime may send through the supervisor (they carry `unitId`). */
+export const UNIT_ADDRESSED = [
   'launch.succeeded',
   'launch.failed',
   'expire.succeeded',
@@ -44,7 +47,7 @@ const UNIT_ADDRESSED = [
   'unit.retryReconcile',
 ] as const;
 
-/** Agent events the runtime may send through the supervisor. */
+/** Agent events the runtime may send through the supervisor (they carry `agentId`). */
 export const AGENT_ADDRESSED = [
   'agent.onboardingStarted',
   'agent.waitingStarted',
@@ -192,7 +195,7 @@ export const taskRunImplementation = s.extend({
       return binding.arrive(context, event, false);
     }),
     routeObservation: decide((context, event) => {
-      assertEvent(event, ['hit.observed', 'hit.notFound', 'hit.lookupFailed']);
+      assertEvent(event, HIT_OBSERVATIONS);
       return logic.routeObservation(context, event);
     }),
     routeToUnit: decide((context, event) => {
@@ -276,6 +279,3 @@ export const taskRunImplementation = s.extend({
     }),
   },
 });
-
-/** Reads the supervisor's record of an arrival (exported for the machine's own tests and docs). */
-export const arrivalOfContext = (context: TaskRunContext, agentId: string) => getIn(context.arrivals, agentId);

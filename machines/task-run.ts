@@ -12,37 +12,32 @@
  *
  * @module
  */
+import { TaskRunState } from './states.js';
 import { initialTaskRunContext } from './task-run-logic.js';
-import { setupCommandOf, taskRunImplementation } from './task-run-setup.js';
+import {
+  AGENT_ADDRESSED,
+  HIT_OBSERVATIONS,
+  UNIT_ADDRESSED,
+  setupCommandOf,
+  taskRunImplementation,
+} from './task-run-setup.js';
+
+/** `{ [type]: { actions } }` for each event type of a routing list (the lists live in task-run-setup.ts). */
+function routeAll<const T extends string, const A extends string>(
+  types: readonly T[],
+  actions: A,
+): { readonly [K in T]: { readonly actions: A } } {
+  const handlers: Partial<Record<T, { readonly actions: A }>> = {};
+  for (const type of types) handlers[type] = { actions };
+  return handlers as { readonly [K in T]: { readonly actions: A } };
+}
 
 /** Handlers every state with units shares: routing, children's reports and errors. */
 const routing = (expiring: boolean) =>
   ({
-    'hit.observed': { actions: 'routeObservation' },
-    'hit.notFound': { actions: 'routeObservation' },
-    'hit.lookupFailed': { actions: 'routeObservation' },
-    'launch.succeeded': { actions: 'routeToUnit' },
-    'launch.failed': { actions: 'routeToUnit' },
-    'expire.succeeded': { actions: 'routeToUnit' },
-    'expire.failed': { actions: 'routeToUnit' },
-    'reconcile.succeeded': { actions: 'routeToUnit' },
-    'reconcile.failed': { actions: 'routeToUnit' },
-    'unit.releaseAgent': { actions: 'routeToUnit' },
-    'unit.retryReconcile': { actions: 'routeToUnit' },
-    'agent.onboardingStarted': { actions: 'routeToAgent' },
-    'agent.waitingStarted': { actions: 'routeToAgent' },
-    'agent.taskStarted': { actions: 'routeToAgent' },
-    'agent.submitted': { actions: 'routeToAgent' },
-    'agent.disconnected': { actions: 'routeToAgent' },
-    'agent.timedOut': { actions: 'routeToAgent' },
-    'agent.partnerDisconnected': { actions: 'routeToAgent' },
-    'review.approve': { actions: 'routeToAgent' },
-    'review.reject': { actions: 'routeToAgent' },
-    'review.softReject': { actions: 'routeToAgent' },
-    'review.bonus': { actions: 'routeToAgent' },
-    'review.succeeded': { actions: 'routeToAgent' },
-    'review.alreadyDone': { actions: 'routeToAgent' },
-    'review.failed': { actions: 'routeToAgent' },
+    ...routeAll(HIT_OBSERVATIONS, 'routeObservation'),
+    ...routeAll(UNIT_ADDRESSED, 'routeToUnit'),
+    ...routeAll(AGENT_ADDRESSED, 'routeToAgent'),
     'report.unitChanged': { actions: expiring ? 'applyUnitReportWhileExpiring' : 'applyUnitReport' },
     'report.hitCreated': { actions: 'addPoolHit' },
     'report.hitReleased': { actions: 'releasePoolHit' },
@@ -71,63 +66,67 @@ export const taskRunMachine = taskRunImplementation.createMachine({
   // In every state: an unhandled child error would put the supervisor itself in error
   // (docs/stack-notes.md#child-errors-and-the-parent).
   on: { 'xstate.error.actor.*': { actions: 'recordChildError' } },
-  initial: 'settingUp',
+  initial: TaskRunState.settingUp,
   states: {
-    settingUp: {
+    [TaskRunState.settingUp]: {
       description: 'setUpResources is pending: qualifications resolved and the HIT type created.',
       entry: { type: 'setUpResources', params: ({ context }) => setupCommandOf(context) },
       on: {
-        'setup.succeeded': { guard: 'isSetupResult', target: 'launching', actions: ['recordHitType', 'spawnUnits'] },
-        'setup.failed': { guard: 'isSetupResult', target: 'failed', actions: 'recordSetupFailure' },
-        'run.expire': { target: 'done' },
+        'setup.succeeded': {
+          guard: 'isSetupResult',
+          target: TaskRunState.launching,
+          actions: ['recordHitType', 'spawnUnits'],
+        },
+        'setup.failed': { guard: 'isSetupResult', target: TaskRunState.failed, actions: 'recordSetupFailure' },
+        'run.expire': { target: TaskRunState.done },
         'run.addUnits': { actions: 'addUnitsBeforeSetup' },
         'worker.arrived': { actions: 'refuseArrival' },
       },
     },
-    launching: {
+    [TaskRunState.launching]: {
       description:
         'Launching units, at most maxConcurrentUnits launched or assigned; stays here while launching is halted.',
       entry: 'launchUnits',
-      always: { guard: 'everyUnitLaunched', target: 'running' },
+      always: { guard: 'everyUnitLaunched', target: TaskRunState.running },
       on: {
         ...routing(false),
         'worker.arrived': { actions: 'bindArrival' },
         'deadline.reached': { actions: 'routeDeadline' },
         'run.addUnits': { actions: ['addUnits', 'launchUnits'] },
         'run.resumeLaunching': { actions: 'resumeLaunching' },
-        'run.expire': { target: 'expiring', actions: 'expireUnits' },
+        'run.expire': { target: TaskRunState.expiring, actions: 'expireUnits' },
       },
     },
-    running: {
+    [TaskRunState.running]: {
       description: 'Every unit was launched; workers arrive, submit and return, units finish.',
       on: {
         ...routing(false),
         'worker.arrived': { actions: 'bindArrival' },
         'deadline.reached': { actions: 'routeDeadline' },
-        'run.addUnits': { target: 'launching', actions: 'addUnits' },
-        'run.resumeLaunching': { target: 'launching', actions: 'resumeLaunching' },
-        'run.expire': { target: 'expiring', actions: 'expireUnits' },
+        'run.addUnits': { target: TaskRunState.launching, actions: 'addUnits' },
+        'run.resumeLaunching': { target: TaskRunState.launching, actions: 'resumeLaunching' },
+        'run.expire': { target: TaskRunState.expiring, actions: 'expireUnits' },
       },
     },
-    expiring: {
+    [TaskRunState.expiring]: {
       description: 'Units not yet assigned are expiring (launched ones expire a pool HIT); new workers are refused.',
-      always: { guard: 'onlyAssignedLeft', target: 'draining' },
+      always: { guard: 'onlyAssignedLeft', target: TaskRunState.draining },
       on: {
         ...routing(true),
         'worker.arrived': { actions: 'refuseArrival' },
         'deadline.reached': [{ guard: 'drainDeadlinePassed', actions: 'abandonUnits' }, { actions: 'routeDeadline' }],
       },
     },
-    draining: {
+    [TaskRunState.draining]: {
       description: 'Waiting for assigned units to finish, up to their assignment duration; then the rest is abandoned.',
-      always: { guard: 'noIncompleteUnit', target: 'done' },
+      always: { guard: 'noIncompleteUnit', target: TaskRunState.done },
       on: {
         ...routing(true),
         'worker.arrived': { actions: 'refuseArrival' },
         'deadline.reached': [{ guard: 'drainDeadlinePassed', actions: 'abandonUnits' }, { actions: 'routeDeadline' }],
       },
     },
-    done: {
+    [TaskRunState.done]: {
       description: 'No unit is incomplete. Reviews and their results are still routed.',
       on: {
         ...routing(true),
@@ -135,12 +134,12 @@ export const taskRunMachine = taskRunImplementation.createMachine({
         'deadline.reached': { actions: 'routeDeadline' },
       },
     },
-    failed: {
+    [TaskRunState.failed]: {
       description:
         'Setup failed; failure has the reason. run.retrySetup tries again; run.expire gives up (nothing was launched).',
       on: {
-        'run.retrySetup': { target: 'settingUp', actions: 'nextSetupAttempt' },
-        'run.expire': { target: 'done' },
+        'run.retrySetup': { target: TaskRunState.settingUp, actions: 'nextSetupAttempt' },
+        'run.expire': { target: TaskRunState.done },
         'worker.arrived': { actions: 'refuseArrival' },
       },
     },

@@ -161,7 +161,6 @@ export const unitSetup = setup({
       const external = observed(context, event);
       return external === 'launched' || external === 'assigned';
     },
-    dataStored: ({ context }) => context.submitted,
     /** Data stored and the binding displaced nobody: no doubt whose submission it is. */
     dataStoredUndisputed: ({ context }) => context.submitted && context.displacedAssignmentId === null,
     /**
@@ -178,7 +177,6 @@ export const unitSetup = setup({
       !context.submitted,
     dataMissing: ({ context }) => !context.submitted,
     hitNotExpired: ({ context }) => !context.hitExpired,
-    hasAgent: ({ context }) => context.agentId !== null,
     hasNoAgent: ({ context }) => context.agentId === null,
     /** R1-R4: only the review of this unit's own agent counts (an earlier, released agent's does not). */
     isOwnAgentReview: ({ context, event }) =>

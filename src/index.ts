@@ -2,11 +2,13 @@
  * hitstate: crash-proof Amazon Mechanical Turk task runs as XState actors, with its own
  * MTurk-compatible server.
  *
- * The package entry re-exports the public API of every part: the runtime (`createRuntime`, the
- * provider classes, events, reviews), the MTurk gateway, the store, the task server, the task-run
- * config, errors and clocks. The machines and the simulator, which have their own entry points
- * (`hitstate/machines`, `hitstate/simulator`), are here as the namespaces `machines` and
- * `simulator`, with their most used names also at the top level.
+ * The package entry exports what a user of hitstate needs: the runtime (`createRuntime`, runs,
+ * reviews, events), the task server, the task-run config, errors, clocks, the state names events
+ * carry, and the Mephisto-shaped provider facade. The parts have their own entry points for the
+ * rest: `hitstate/mturk` (the gateway), `hitstate/store`, `hitstate/machines`,
+ * `hitstate/simulator`, `hitstate/server` (adapters in `hitstate/server/express` and `/fastify`)
+ * and `hitstate/testing`. `test/runtime/package-entry.test.ts` pins every entry's names, so a
+ * change to the public API is deliberate.
  *
  * @example
  * ```ts
@@ -17,83 +19,47 @@
  *
  * @module
  */
-export * from './runtime/index.js';
-export * from './runtime/provider/index.js';
-export * from './mturk/index.js';
+// The runtime.
 export {
-  openStore,
-  restoreBackup,
-  environmentSlug,
-  normalizeEnvironment,
-  sameEnvironment,
-  nodeFileSystem,
-  SCHEMA_VERSION,
-  MIGRATIONS,
-  IntentKind,
-  IntentState,
-  ReviewDecision,
-  TaskRunStatus,
-  INTENT_KINDS,
-  TASK_RUN_STATUSES,
-} from './store/index.js';
-export type {
-  OpenReport,
-  Store,
-  StoreEvents,
-  StoreOptions,
-  StoreStats,
-  WriteReport,
-  RestoreBackupOptions,
-  RestoredBackup,
-  StoreEnvironment,
-  StoreFileSystem,
-  Migration,
-  MigrationInput,
-  LockInfo,
-  FileStats,
-  ExportedAgent,
-  RunExport,
-  JsonObject,
-  JsonValue,
-  ReadonlyJson,
-  ReadonlyJsonObject,
-  AgentRecord,
-  AgentReview,
-  AuditEntry,
-  AuditInput,
-  /** The store's credential source (never static keys); the gateway's is `CredentialSource`. */
-  CredentialSource as StoredCredentialSource,
-  HitRecord as StoredHitRecord,
-  IntentInput,
-  IntentRecord,
-  QualificationMapping,
-  RequesterRecord,
-  SnapshotRecord,
-  TaskRunRecord,
-  UnitRecord,
-  WorkerBlock,
-  WorkerRecord,
-  AgentInput as StoredAgentInput,
-  AgentsCollection,
-  ReviewInput,
-  AuditFilter,
-  AuditTrail,
-  BindInput,
-  HitInput,
-  HitPool,
-  OutboxCollection,
-  QualificationInput,
-  QualificationsCollection,
-  RequesterInput,
-  RequestersCollection,
-  RunsCollection,
-  TaskRunInput as StoredTaskRunInput,
-  SnapshotInput,
-  SnapshotsCollection,
-  UnitInput as StoredUnitInput,
-  UnitsCollection,
-  WorkersCollection,
-} from './store/index.js';
+  createRuntime,
+  Runtime,
+  RUNTIME_DEFAULTS,
+  DriftKind,
+  ReviewOutcome,
+  unitIdOf,
+  type ExpireRunOptions,
+  type ResumedRun,
+  type TaskRunInfo,
+  type PollIntervals,
+  type RuntimeOptions,
+  type RuntimeRequester,
+  type ResolvedRuntimeOptions,
+  type LaunchRunOptions,
+  type RuntimeEventBus,
+  type AgentStatusChangedEvent,
+  type CommandFailedEvent,
+  type DisposalReport,
+  type DriftFoundEvent,
+  type MoneyKind,
+  type MoneyMovedEvent,
+  type RunProgressEvent,
+  type RunStatusChangedEvent,
+  type RuntimeEvents,
+  type RuntimeMTurkCallEvent,
+  type UnitStatusChangedEvent,
+  type ReviewAction,
+  type ReviewItem,
+  type ReviewOptions,
+  type ReviewReport,
+  type ReviewTarget,
+  type DriftReport,
+  type ResumeRepairs,
+  type SyncReport,
+  type CleanupReport,
+} from './runtime/index.js';
+// The provider facade (Mephisto's provider API over the runtime).
+export * from './runtime/provider/index.js';
+// The task server.
 export {
   PREVIEW_ASSIGNMENT_ID,
   SafeHtml,
@@ -101,30 +67,36 @@ export {
   html,
   RouteName,
   createTaskServer,
-  signAgentToken,
-  verifyAgentToken,
-  WRAPPER_SOURCE,
+  type AgentRegistration,
+  type AgentView,
+  type PreviewInfo,
+  type TaskServerBackend,
+  type WorkerArrival,
+  type ErrorBody,
+  type PageSource,
+  type PreviewPageContext,
+  type ServerErrorContext,
+  type TaskPageContext,
+  type TaskServerOptions,
+  type NextFunction,
+  type TaskServer,
+  type TaskServerRoute,
 } from './server/index.js';
-export type {
-  AgentRegistration,
-  AgentView,
-  PreviewInfo,
-  TaskServerBackend,
-  WorkerArrival,
-  ErrorBody,
-  PageSource,
-  PreviewPageContext,
-  ServerErrorContext,
-  TaskPageContext,
-  TaskServerOptions,
-  NextFunction,
-  TaskServer,
-  TaskServerRoute,
-  AgentTokenClaims,
-} from './server/index.js';
+// The task-run config, and the qualification names it is written with.
 export * from './config/task-run.js';
+export {
+  ActionsGuarded,
+  Comparator,
+  DEFAULT_ALLOWED_LOCALES,
+  SystemQualification,
+  type Locale,
+} from './mturk/qualifications.js';
+export type { CredentialSource, Environment } from './mturk/environment.js';
+export type { StoreEnvironment } from './store/environment.js';
+// Errors and clocks.
 export * from './errors.js';
 export * from './clock.js';
+// The state names that events and statuses carry.
 export {
   AssignmentState,
   AgentState,
@@ -134,12 +106,3 @@ export {
   UNIT_STATES,
   AGENT_STATES,
 } from '../machines/states.js';
-export * as machines from '../machines/index.js';
-export {
-  createSimulator,
-  type Simulator,
-  type SimulatorOptions,
-  type SimulatedWorkers,
-  type SimulatorStats,
-} from './simulator/index.js';
-export * as simulator from './simulator/index.js';

@@ -6,15 +6,35 @@
 // least one test, must pass them all and must exit by itself; a watchdog kills a file that hangs
 // (that is a hang guard, not a timing assertion).
 //
-// Usage: node test/run.mjs [substring ...]    e.g. `npm test -- simulator store`
+// Two tiers (docs/testing.md): files named `*.slow.test.ts` (crash campaigns, browser end-to-end,
+// run/resume in child processes) form the slow tier; every other `*.test.ts` is the default tier.
+// The slow tier's child processes must run the compiled dist/ (HITSTATE_RUN_FROM=dist), so build
+// first (`npm run test:slow` does).
+//
+// Usage: node test/run.mjs [--slow | --all] [substring ...]
+//   no flag: the default tier; --slow: the slow tier; --all: both (slow files start first).
+//   With substrings, every file whose path contains one runs, whatever its tier
+//   (e.g. `node test/run.mjs simulator store`).
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const filters = process.argv.slice(2);
+const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+for (const f of flags) {
+  if (f !== '--slow' && f !== '--all') {
+    console.log(`unknown option ${f}: use --slow (the slow tier), --all (both tiers) or none (the default tier)`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+const tier = flags.includes('--all') ? 'all' : flags.includes('--slow') ? 'slow' : 'default';
+/** The slow tier is marked by the file name, so a file says which tier it is in. */
+const SLOW_SUFFIX = '.slow.test.ts';
+const isSlow = (file) => file.endsWith(SLOW_SUFFIX);
 const watchdogMs = Number(process.env.HITSTATE_TEST_WATCHDOG_S ?? 600) * 1000;
 const parallel = Math.max(1, Number(process.env.HITSTATE_TEST_JOBS ?? Math.min(3, availableParallelism())));
 
@@ -29,11 +49,27 @@ function findTests(dir) {
   return out;
 }
 
-const files = findTests(join(root, 'test')).filter(
-  (f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s)),
-);
+// Durations of the last run, only to order the files (never to judge them).
+const TIMES_FILE = join(root, 'node_modules', '.cache', 'hitstate-test-times.json');
+let lastTimes = {};
+try {
+  lastTimes = JSON.parse(readFileSync(TIMES_FILE, 'utf8'));
+} catch {
+  // No earlier run: every file counts as long, in path order.
+}
+const expectedSeconds = (file) => lastTimes[relative(root, file)] ?? Number.POSITIVE_INFINITY;
+
+const files = findTests(join(root, 'test'))
+  .filter((f) =>
+    filters.length > 0
+      ? filters.some((s) => relative(root, f).includes(s))
+      : tier === 'all' || (tier === 'slow') === isSlow(f),
+  )
+  // Longest first (slow tier, then the durations of the last run; a new file counts as long):
+  // with parallel workers the long files then overlap the many short ones instead of ending last.
+  .sort((a, b) => Number(isSlow(b)) - Number(isSlow(a)) || expectedSeconds(b) - expectedSeconds(a));
 if (files.length === 0) {
-  console.log(`no test file matches ${filters.join(' ')}`);
+  console.log(`no test file matches ${filters.length > 0 ? filters.join(' ') : `the ${tier} tier`}`);
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
@@ -54,6 +90,8 @@ function runFile(file) {
         AWS_CONFIG_FILE: join(root, 'test', 'fixtures', 'aws', 'config'),
         AWS_SHARED_CREDENTIALS_FILE: join(root, 'test', 'fixtures', 'aws', 'credentials'),
         AWS_EC2_METADATA_DISABLED: 'true',
+        // The slow tier checks the compiled code: its children must run dist/, never stale.
+        ...(tier !== 'default' && isSlow(file) ? { HITSTATE_RUN_FROM: 'dist' } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -110,6 +148,14 @@ async function worker() {
   }
 }
 await Promise.all(Array.from({ length: Math.min(parallel, files.length) }, worker));
+
+try {
+  mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
+  for (const r of results) lastTimes[r.file] = r.seconds;
+  writeFileSync(TIMES_FILE, JSON.stringify(lastTimes, null, 1));
+} catch (error) {
+  console.log(`(could not record test durations in ${TIMES_FILE}: ${error.message}; the order stays by path)`);
+}
 
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);

@@ -6,25 +6,14 @@
  *
  * @module
  */
-import type { AssignmentState } from '../../machines/index.js';
+import { UNIT_STATES, UnitStateGroups, type AssignmentState } from '../../machines/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { CliIO } from './command.js';
 import { stripAnsi, type Style } from './style.js';
 
-/** Unit states in the order they are shown. */
-export const UNIT_STATES: readonly AssignmentState[] = [
-  'created',
-  'launched',
-  'assigned',
-  'completed',
-  'accepted',
-  'soft_rejected',
-  'rejected',
-  'expired',
-];
-
 /** States in which a unit's work is over (submitted, reviewed or expired): the filled part of the bar. */
-const SETTLED = new Set<AssignmentState>(['completed', 'accepted', 'soft_rejected', 'rejected', 'expired']);
+const INCOMPLETE: ReadonlySet<AssignmentState> = new Set(UnitStateGroups.incomplete);
+const SETTLED: ReadonlySet<AssignmentState> = new Set(UNIT_STATES.filter((s) => !INCOMPLETE.has(s)));
 
 /** What the bar shows. */
 export interface ProgressState {

@@ -4,11 +4,10 @@
  *
  * @module
  */
-import type { AssignmentState } from '../../machines/index.js';
+import { UNIT_STATES, type AssignmentState } from '../../machines/index.js';
 import type { DisposalReport } from '../runtime/index.js';
 import type { Store } from '../store/index.js';
 import { moneyLines, moneyOfRun } from './money-summary.js';
-import { UNIT_STATES } from './progress.js';
 import type { Style } from './style.js';
 
 /** Units of a run by state, every state present (0 when none). */

@@ -339,7 +339,13 @@ function checkPage(value: unknown, problems: Problem[]): TaskPageConfig | null {
   }
   if (p.title !== undefined && typeof p.title !== 'string')
     problems.push({ field: 'page.title', message: `must be a string, got ${JSON.stringify(p.title)}` });
-  return Object.freeze({ ...(p as unknown as TaskPageConfig) });
+  // Only what was checked above is kept (an unknown key is already a problem).
+  return Object.freeze({
+    taskPage: typeof p.taskPage === 'string' ? p.taskPage : '',
+    ...(typeof p.previewPage === 'string' ? { previewPage: p.previewPage } : {}),
+    ...(typeof p.assetsDir === 'string' ? { assetsDir: p.assetsDir } : {}),
+    ...(typeof p.title === 'string' ? { title: p.title } : {}),
+  });
 }
 
 /**

@@ -2,9 +2,10 @@
  * The SDK client of one requester and endpoint, with the rate governor installed as a named
  * middleware, so every `send` (including each page of the SDK's paginators) waits for its lane.
  *
- * SDK retries: on the real clock the client uses `retryMode: 'adaptive'` (3 attempts) under the
- * governor, which adds its own jittered backoff on top. On any other clock (virtual time) the SDK
- * must not sleep on wall time, so it makes one attempt and the governor retries on the clock.
+ * The SDK makes exactly one HTTP attempt per governed attempt, in every configuration: the
+ * governor is the one layer that retries throttling and faults (docs/mturk-gateway.md, "Retries:
+ * one layer per kind of failure"). The SDK's own retry slept on wall time, ignored which
+ * operations are retry-safe and multiplied the governor's attempts.
  *
  * @module
  */
@@ -44,7 +45,7 @@ export function bindCall(input: object, call: BoundCall): void {
   boundCalls.set(input, call);
 }
 
-/** HTTP-level counters (every attempt the SDK makes, its own retries included). */
+/** HTTP-level counters (every attempt that reached the transport). */
 export interface HttpCounters {
   attempts: number;
   throttled: number;
@@ -56,8 +57,6 @@ export interface MTurkClientOptions {
   readonly endpoint: string;
   readonly credentials: AwsCredentialIdentityProvider;
   readonly governor: RateGovernor;
-  /** `adaptive`: SDK adaptive retry, 3 attempts. `none`: one attempt, the governor retries. */
-  readonly sdkRetry: 'adaptive' | 'none';
   /** @defaultValue 5000 */
   readonly connectionTimeoutMs?: number;
   /** @defaultValue 30000 */
@@ -83,15 +82,16 @@ function absorbMetadata(record: CallRecord, carrier: unknown): void {
 }
 
 /**
- * Builds the client: us-east-1 signing, the endpoint, request timeouts that really throw, the
- * governor middleware (`initialize` step) and an HTTP attempt counter (`deserialize` step).
+ * Builds the client: us-east-1 signing, the endpoint, no SDK retry, request timeouts that really
+ * throw, the governor middleware (`initialize` step) and an HTTP attempt counter (`deserialize` step).
  */
 export function createMTurkClient(options: MTurkClientOptions, http: HttpCounters): MTurkClient {
   const client = new MTurkClient({
     region: MTURK_REGION,
     endpoint: options.endpoint,
     credentials: options.credentials,
-    ...(options.sdkRetry === 'adaptive' ? { retryMode: 'adaptive', maxAttempts: 3 } : { maxAttempts: 1 }),
+    // One attempt: the governor retries (see the module comment).
+    maxAttempts: 1,
     requestHandler: options.requestHandler ?? {
       connectionTimeout: options.connectionTimeoutMs ?? 5_000,
       requestTimeout: options.requestTimeoutMs ?? 30_000,

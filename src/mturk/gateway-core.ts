@@ -37,12 +37,6 @@ export interface GatewayOptions {
   /** Time source of the governor (and of audit timestamps). @defaultValue systemClock */
   readonly clock?: Clock;
   readonly governor?: Omit<GovernorOptions, 'clock'>;
-  /**
-   * `adaptive`: the SDK retries (3 attempts, adaptive mode) under the governor. `none`: one SDK
-   * attempt, the governor retries on the clock. @defaultValue `adaptive` on the system clock,
-   * `none` on any other clock (the SDK would sleep on wall time).
-   */
-  readonly sdkRetry?: 'adaptive' | 'none';
   /** Locales of the automatic live locale requirement. @defaultValue US, CA, GB, AU, NZ */
   readonly allowedLocales?: readonly Locale[];
   /** Salt of worker-id pseudonyms in audit events; pass a secret kept with the store. @defaultValue `hitstate:<requester name>` */
@@ -141,7 +135,6 @@ export class GatewayCore {
         endpoint: this.endpoint,
         credentials,
         governor: this.governor,
-        sdkRetry: options.sdkRetry ?? (this.clock === systemClock ? 'adaptive' : 'none'),
         ...(options.connectionTimeoutMs === undefined ? {} : { connectionTimeoutMs: options.connectionTimeoutMs }),
         ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
         ...(options.requestHandler === undefined ? {} : { requestHandler: options.requestHandler }),

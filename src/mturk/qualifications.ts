@@ -9,32 +9,16 @@
  *
  * @module
  */
-import type { QualificationRequirement } from '@aws-sdk/client-mturk';
+import { Comparator, HITAccessActions, type QualificationRequirement } from '@aws-sdk/client-mturk';
 import { HitstateError } from '../errors.js';
 import type { Environment } from './environment.js';
 
-/** MTurk's comparators (Mephisto's comparator strings are the same). */
-export const Comparator = {
-  LessThan: 'LessThan',
-  LessThanOrEqualTo: 'LessThanOrEqualTo',
-  GreaterThan: 'GreaterThan',
-  GreaterThanOrEqualTo: 'GreaterThanOrEqualTo',
-  EqualTo: 'EqualTo',
-  NotEqualTo: 'NotEqualTo',
-  Exists: 'Exists',
-  DoesNotExist: 'DoesNotExist',
-  In: 'In',
-  NotIn: 'NotIn',
-} as const;
-export type Comparator = (typeof Comparator)[keyof typeof Comparator];
+/** MTurk's comparators, the SDK's own enum (Mephisto's comparator strings are the same). */
+export { Comparator };
 
-/** Which worker actions a requirement guards. */
-export const ActionsGuarded = {
-  Accept: 'Accept',
-  PreviewAndAccept: 'PreviewAndAccept',
-  DiscoverPreviewAndAccept: 'DiscoverPreviewAndAccept',
-} as const;
-export type ActionsGuarded = (typeof ActionsGuarded)[keyof typeof ActionsGuarded];
+/** Which worker actions a requirement guards: the SDK's `HITAccessActions`, in MTurk's field name. */
+export const ActionsGuarded = HITAccessActions;
+export type ActionsGuarded = HITAccessActions;
 
 /** MTurk's built-in qualification types. Masters differs between live and sandbox. */
 export const SystemQualification = {

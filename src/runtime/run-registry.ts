@@ -9,10 +9,12 @@ import type { RunHost } from './supervisor.js';
 
 /** The runs of a runtime. */
 export interface RunRegistry {
+  /** @internal */
   readonly services: RuntimeServices;
-  /** The run if it is loaded. */
+  /** @internal The run if it is loaded. */
   loaded(runId: string): RunHost | undefined;
   /**
+   * @internal
    * The run, loaded from the store if needed (a finished run is loaded for a review).
    * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_RUNTIME_CLOSED`, `HST_ERR_RUN_STATE`.
    */

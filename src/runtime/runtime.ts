@@ -55,8 +55,10 @@ export interface ExpireRunOptions {
 export class Runtime implements RunRegistry {
   /** Typed events: `unit.statusChanged`, `agent.statusChanged`, `mturk.call`, `money.moved`, `drift.found`, `run.progress`, `run.statusChanged`, `command.failed`, `closing`, `closed`, `error`. */
   readonly events: RuntimeEventBus;
+  /** @internal The store; users read runs through the runtime's methods (not in the published types). */
   readonly store: Store;
   readonly options: ResolvedRuntimeOptions;
+  /** @internal What the runtime's parts share (not in the published types). */
   readonly services: RuntimeServices;
   readonly #activity = new Activity();
   readonly #runs = new Map<string, RunHost>();
@@ -169,10 +171,12 @@ export class Runtime implements RunRegistry {
     return this.#gateways.knows(requesterName);
   }
 
+  /** @internal The run's host if it is in memory (not in the published types). */
   loaded(runId: string): RunHost | undefined {
     return this.#runs.get(runId);
   }
 
+  /** @internal The run's host, loading it from the store if needed (not in the published types). */
   async ensure(runId: string): Promise<RunHost> {
     this.assertOpen();
     const loaded = this.#runs.get(runId);

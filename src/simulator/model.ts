@@ -7,15 +7,10 @@
  * @module
  */
 
-/** MTurk's HITStatus values. */
-export const HitStatus = {
-  Assignable: 'Assignable',
-  Unassignable: 'Unassignable',
-  Reviewable: 'Reviewable',
-  Reviewing: 'Reviewing',
-  Disposed: 'Disposed',
-} as const;
-export type HitStatus = (typeof HitStatus)[keyof typeof HitStatus];
+import type { HITStatus } from '@aws-sdk/client-mturk';
+
+/** MTurk's HITStatus values: the SDK's own declaration (a type only, so no SDK code is loaded). */
+export type HitStatus = HITStatus;
 
 /**
  * Status of an assignment in the simulator. MTurk's API only shows Submitted, Approved and

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { AgentState, AssignmentState, HITStatus } from '../../machines/states.js';
+import { TaskRunState, type AgentState, type AssignmentState, type HITStatus } from '../../machines/states.js';
 import type { JsonObject, ReadonlyJson, ReadonlyJsonObject } from './json.js';
 
 /**
@@ -31,16 +31,7 @@ export interface RequesterRecord {
  * Status of a task run: `created` until the supervisor starts, then the supervisor's state names
  * (machines/task-run.ts). Only `done` is finished; `failed` (setup failed) can be retried.
  */
-export const TaskRunStatus = {
-  created: 'created',
-  settingUp: 'settingUp',
-  launching: 'launching',
-  running: 'running',
-  expiring: 'expiring',
-  draining: 'draining',
-  done: 'done',
-  failed: 'failed',
-} as const;
+export const TaskRunStatus = { created: 'created', ...TaskRunState } as const;
 export type TaskRunStatus = (typeof TaskRunStatus)[keyof typeof TaskRunStatus];
 /** Every run status. */
 export const TASK_RUN_STATUSES: readonly TaskRunStatus[] = Object.freeze(Object.values(TaskRunStatus));

@@ -1,48 +1,17 @@
 // Enforces the module boundaries of docs/architecture.md with a test, not with review:
 // machines/ are pure (xstate only), the simulator knows nothing of the runtime, and so on.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import {
+  importOffenders as offenders,
+  resolvesUnder,
+  ROOT as root,
+  sourceFiles as sources,
+} from '../support/imports.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const Boundaries = suite('boundaries');
-
-function sources(dir: string): string[] {
-  const abs = join(root, dir);
-  let entries: string[];
-  try {
-    entries = readdirSync(abs);
-  } catch {
-    return [];
-  }
-  return entries.flatMap((name) => {
-    const path = join(abs, name);
-    if (statSync(path).isDirectory()) return sources(relative(root, path));
-    return /\.(ts|mts|js|mjs)$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
-  });
-}
-
-function imports(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const found = [
-    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]/g),
-    ...text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g),
-  ];
-  return found.map((m) => m[1]!);
-}
-
-function offenders(dir: string, allowed: (spec: string, file: string) => boolean): string[] {
-  return sources(dir).flatMap((file) =>
-    imports(file)
-      .filter((spec) => !allowed(spec, file))
-      .map((spec) => `${relative(root, file)} imports '${spec}'`),
-  );
-}
-
-const resolvesUnder = (spec: string, file: string, folder: string): boolean =>
-  spec.startsWith('.') && relative(join(root, folder), join(file, '..', spec)).split(/[\\/]/)[0] !== '..';
 
 Boundaries('when machines/ import anything but xstate and machines/ then the test lists each offender', () => {
   const bad = offenders(

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VirtualClock } from '../../src/clock.js';
+import { nodeArgs } from '../support/child-command.js';
 import {
   nodeFileSystem,
   openStore,
@@ -103,13 +104,13 @@ export function seedRun(store: Store, units = 3, runId = 'r1'): void {
   }
 }
 
-/** Runs a fixture script under test/fixtures/store/ with tsx; resolves once it prints `line`. */
+/** Runs a fixture script under test/fixtures/store/ (compiled or tsx); resolves once it prints `line`. */
 export function startChild(
   script: string,
   args: string[],
   line: string,
 ): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test', 'fixtures', 'store', script), ...args], {
+  const child = spawn(process.execPath, nodeArgs(join(root, 'test', 'fixtures', 'store', script), args), {
     cwd: root,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -2,7 +2,10 @@
 // No browser is ever downloaded: when /usr/bin/chromium is missing and we run as root with apt,
 // Debian's package is installed once; otherwise the error says exactly what to install.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { chromium, type Browser } from 'playwright-core';
 
 /** The Chromium binary; HITSTATE_CHROMIUM overrides it (e.g. another distribution's path). */
@@ -45,10 +48,53 @@ function run(command: string, args: string[]): Promise<{ code: number | null; ou
 
 let installing: Promise<void> | undefined;
 
+/** Held by the one test process that installs Chromium; the others wait for it (never race apt). */
+const INSTALL_LOCK = join(tmpdir(), 'hitstate-chromium-install.lock');
+
+function lockHolderAlive(): boolean {
+  try {
+    const pid = Number(readFileSync(INSTALL_LOCK, 'utf8'));
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Installs Debian's chromium package when allowed (root, apt present); otherwise explains. Test
- * files run in parallel processes, so another one may be installing at the same time: apt waits
- * for the dpkg lock, and a failed attempt is retried once unless the binary appeared meanwhile.
+ * Runs `install` under a lock file shared by every test process, so only one runs apt at a time
+ * (two apt-get runs fail on apt's list lock, which once made a browser test exit early). A lock
+ * left by a process that died is taken over.
+ */
+async function withInstallLock(install: () => Promise<void>): Promise<void> {
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openSync(INSTALL_LOCK, 'wx');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (!lockHolderAlive()) rmSync(INSTALL_LOCK, { force: true });
+      // Waiting on another process's apt run, not timing a test.
+      else await delay(250);
+      if (existsSync(CHROMIUM_PATH)) return;
+      continue;
+    }
+    try {
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      if (!existsSync(CHROMIUM_PATH)) await install();
+      return;
+    } finally {
+      rmSync(INSTALL_LOCK, { force: true });
+    }
+  }
+}
+
+/**
+ * Installs Debian's chromium package when allowed (root, apt present); otherwise explains. `.ci/run`
+ * installs it before the tests; this covers a direct run. A failed attempt is retried once unless
+ * the binary appeared meanwhile.
  */
 async function installChromium(): Promise<void> {
   const isRoot = process.getuid?.() === 0;
@@ -68,7 +114,7 @@ async function installChromium(): Promise<void> {
 /** Makes sure the Chromium binary exists, installing Debian's package once if needed. */
 export async function ensureChromium(): Promise<string> {
   if (!existsSync(CHROMIUM_PATH)) {
-    installing ??= installChromium();
+    installing ??= withInstallLock(installChromium);
     await installing;
   }
   return CHROMIUM_PATH;

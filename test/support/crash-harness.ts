@@ -25,9 +25,10 @@ import { SUBMISSION_FIELD } from '../../src/server/wrapper-source.js';
 import { createSimulator, type RequesterCallDecision, type Simulator } from '../../src/simulator/index.js';
 import { openStore } from '../../src/store/open-store.js';
 import { SimulatedWorker, SimulatedWorkerError } from '../../src/testing/index.js';
+import { childCommand } from './child-command.js';
 import type { ChildMessage, ChildSetup, ChildState, ParentMessage } from './crash-protocol.js';
 
-const CHILD = fileURLToPath(new URL('../runtime/fixtures/crash-child.ts', import.meta.url));
+const CHILD = childCommand(fileURLToPath(new URL('../runtime/fixtures/crash-child.ts', import.meta.url)));
 const ACCESS_KEY = 'AKIDCRASH';
 const SECRET = 'hitstate-crash-secret-0123456789abcdef';
 const START_MS = Date.UTC(2026, 0, 1);
@@ -95,8 +96,8 @@ class ChildHandle {
   stderr = '';
 
   constructor(setup: ChildSetup) {
-    this.proc = fork(CHILD, [], {
-      execArgv: ['--import', 'tsx'],
+    this.proc = fork(CHILD.file, [], {
+      execArgv: [...CHILD.execArgv],
       env: {
         ...process.env,
         HITSTATE_CRASH_CHILD: JSON.stringify(setup),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isHitstateError } from '../../src/errors.js';
+import { nodeArgs } from '../support/child-command.js';
 import {
   collect,
   dumpStore,
@@ -40,7 +41,7 @@ function plan(): Promise<Plan> {
   const dir = newDir();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(root, 'test', 'fixtures', 'store', 'crash-writer.ts'), dir, 'count'],
+    nodeArgs(join(root, 'test', 'fixtures', 'store', 'crash-writer.ts'), [dir, 'count']),
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
