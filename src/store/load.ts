@@ -31,6 +31,7 @@ import {
   EnvironmentProblem,
   hydrateCore,
   hydrateRecords,
+  hydrateRunCopy,
   readAgent,
   readHit,
   readIntent,
@@ -241,6 +242,13 @@ async function loadRun(state: StoreState, run: RunState, options: LoadOptions): 
     if (m !== null) tasks.push(loadShard(state, run, m[1] as ShardKind, Number(m[2]), options));
   }
   for (const adopt of await Promise.all(tasks)) adopt();
+  const copy = generic(run.copy);
+  const raw = await readChecked(state, copy, 'run', run.id, options);
+  const record = state.core.data.runs.get(run.id);
+  if (raw !== null) run.copy.data = await hydrate(state, copy, 'run', run.id, options, () => hydrateRunCopy(raw));
+  // A run written before run.json existed (or whose copy lags behind) gets its copy at the next write.
+  if (record !== undefined && !state.readOnly && JSON.stringify(run.copy.data.run) !== JSON.stringify(record))
+    state.copyRun(record);
   const conflict = indexRun(state, run);
   if (conflict !== null)
     throw await corrupt(state, generic(conflict.file), conflict.kind, run.id, conflict.problem, options.backups);
