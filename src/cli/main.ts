@@ -42,6 +42,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandSpe
     summary: 'Write everything a run holds as one JSON document',
     load: async () => (await import('./commands/export.js')).exportCommand,
   },
+  store: {
+    summary: 'Check a store file by file, or restore what a damaged one lost',
+    load: async () => (await import('./commands/store.js')).storeCommand,
+  },
   sim: {
     summary: 'Start the MTurk-compatible server',
     load: async () => (await import('./commands/sim.js')).simCommand,

@@ -7,6 +7,10 @@
 export { openStore } from './open-store.js';
 export type { OpenReport, Store, StoreEvents, StoreOptions, StoreStats, WriteReport } from './store-api.js';
 export { restoreBackup } from './restore-backup.js';
+export { checkStoreDir, damagedStoreError, environmentOfDir, looksLikeStore } from './check.js';
+export type { BackupLoss, FileCheck, GoodBackupInfo, StoreCheck } from './check.js';
+export { repairStore } from './repair.js';
+export type { RepairReport, RepairStoreOptions } from './repair.js';
 export type { RestoreBackupOptions, RestoredBackup } from './restore-backup.js';
 export { environmentSlug, normalizeEnvironment, sameEnvironment } from './environment.js';
 export type { StoreEnvironment } from './environment.js';
