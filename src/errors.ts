@@ -278,8 +278,7 @@ export const ERROR_CODES = {
     fix: 'Run the demo again; if it fails the same way, report the message and the seed (--seed) it printed.',
   },
   HST_ERR_CLI_INIT_DIR_NOT_EMPTY: {
-    meaning:
-      '`hitstate init DIR` was given a folder that already holds files; it never writes over a project.',
+    meaning: '`hitstate init DIR` was given a folder that already holds files; it never writes over a project.',
     fix: 'Pick a new or empty folder (`hitstate init my-task`), or move the files away first.',
   },
   HST_ERR_CLI_OUTPUT_PATH: {
