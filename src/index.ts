@@ -52,6 +52,7 @@ export type {
   LockInfo,
   FileStats,
   ExportedAgent,
+  ExportedUnit,
   RunExport,
   JsonObject,
   JsonValue,

@@ -21,7 +21,7 @@ export { MIGRATIONS } from './migrations.js';
 export type { Migration, MigrationInput } from './migrations.js';
 export type { LockInfo } from './lock.js';
 export type { FileStats } from './store-file.js';
-export type { ExportedAgent, RunExport } from './export-run.js';
+export type { ExportedAgent, ExportedUnit, RunExport } from './export-run.js';
 export type { JsonObject, JsonValue, ReadonlyJson, ReadonlyJsonObject } from './json.js';
 export { IntentKind, IntentState, ReviewDecision, TaskRunStatus, INTENT_KINDS, TASK_RUN_STATUSES } from './types.js';
 export type {
