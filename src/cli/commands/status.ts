@@ -248,12 +248,24 @@ export const statusCommand: CommandSpec = {
           continue;
         }
         if (!isHitstateError(err, 'HST_ERR_STORE_LOCKED')) throw err;
-        report.push({
-          environment: describeEnvironment(env),
-          store: storeDir,
-          busy: busyText(err.message),
-          runs: await peeked(storeDir, env),
-        });
+        const busy = busyText(err.message);
+        try {
+          report.push({
+            environment: describeEnvironment(env),
+            store: storeDir,
+            busy,
+            runs: await peeked(storeDir, env),
+          });
+        } catch (peekErr) {
+          if (!isHitstateError(peekErr, 'HST_ERR_STORE_CORRUPT')) throw peekErr;
+          report.push({
+            environment: describeEnvironment(env),
+            store: storeDir,
+            busy,
+            runs: [],
+            corrupt: corrupt(peekErr),
+          });
+        }
       }
     }
     for (const damaged of damagedStores(storeDir, wanted))
