@@ -57,6 +57,8 @@ export interface GoodBackupInfo {
 export interface BackupLoss {
   /** Runs with a folder on disk that the backup does not know, with their units. */
   readonly runs: readonly { readonly runId: string; readonly units: number | null; readonly status: string | null }[];
+  /** For store.json: runs the backup knows with an older status than their run.json copy. */
+  readonly rolledBack?: readonly { readonly runId: string; readonly now: string; readonly inBackup: string }[];
   /** For a run's shard: how many units (or other records) of the run the backup lacks, when known. */
   readonly records: number | null;
   /** One sentence: `it would lose run r1 (3 units, running)`. */
@@ -184,16 +186,22 @@ export function backupLoss(
   backup: string,
 ): BackupLoss {
   if (kind === 'store') {
-    let known: string[] = [];
+    let backupRuns: Raw = {};
     try {
-      known = Object.keys((readRaw(backup)?.runs as Raw | undefined) ?? {});
+      backupRuns = ((readRaw(backup)?.runs as Raw | undefined) ?? {}) as Raw;
     } catch {
-      known = [];
+      backupRuns = {};
     }
-    const runs = runFoldersOnDisk(root)
-      .filter((id) => !known.includes(id))
+    const onDisk = runFoldersOnDisk(root);
+    const runs = onDisk
+      .filter((id) => backupRuns[id] === undefined)
       .map((id) => ({ runId: id, units: unitsOnDisk(root, id), status: copiedStatus(root, id) }));
-    const text =
+    const rolledBack = onDisk.flatMap((id) => {
+      const old = (backupRuns[id] as Raw | undefined)?.status;
+      const now = copiedStatus(root, id);
+      return typeof old === 'string' && now !== null && now !== old ? [{ runId: id, now, inBackup: old }] : [];
+    });
+    const lost =
       runs.length === 0
         ? 'it knows every run that has a folder on disk'
         : `it would lose ${runs
@@ -202,7 +210,11 @@ export function backupLoss(
                 `run ${r.runId} (${r.units === null ? 'units unknown' : plural(r.units, 'unit')}${r.status === null ? '' : `, ${r.status}`})`,
             )
             .join(', ')}, whose folder${runs.length === 1 ? ' is' : 's are'} on disk`;
-    return { runs, records: null, text };
+    const back =
+      rolledBack.length === 0
+        ? ''
+        : `, and take ${rolledBack.map((r) => `run ${r.runId} back from ${r.now} to ${r.inBackup}`).join(', ')}`;
+    return { runs, rolledBack, records: null, text: `${lost}${back}` };
   }
   let inBackup: number | null = null;
   try {

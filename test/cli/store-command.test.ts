@@ -73,6 +73,30 @@ StoreCommand(
   },
 );
 
+StoreCommand(
+  'when store.json is damaged and its backup is older then the loss names the run it takes back, and restore keeps it current',
+  async (ctx) => {
+    const core = join(ctx.env, 'store.json');
+    // The backup from before the run started (status created); run.json has it running.
+    const older = JSON.parse(readFileSync(core, 'utf8')) as {
+      runs: Record<string, { status: string; updatedAt: number }>;
+    };
+    older.runs.p1!.status = 'created';
+    older.runs.p1!.updatedAt -= 1000;
+    writeFileSync(`${core}.bak.1`, JSON.stringify(older));
+    writeFileSync(core, readFileSync(core).subarray(0, 30));
+    const status = await cli(ctx, ['status']);
+    assert.is(status.code, 1);
+    assert.match(
+      status.stderr,
+      /it knows every run that has a folder on disk, and take run p1 back from running to created/,
+    );
+    const restore = await cli(ctx, ['store', 'restore']);
+    assert.is(restore.code, 0, restore.stderr);
+    assert.match(restore.stdout, /opens again with 1 run\(s\): p1 \(running\)/, 'the newer record of run.json wins');
+  },
+);
+
 StoreCommand('when nothing can restore a file then restore says what is left and fails with its code', async (ctx) => {
   const shard = join(ctx.env, 'runs', 'p1', 'units-000.json');
   writeFileSync(shard, 'not json');
