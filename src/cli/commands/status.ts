@@ -279,6 +279,9 @@ export const statusCommand: CommandSpec = {
     const code = report.some((r) => r.corrupt !== undefined) ? EXIT.failure : EXIT.ok;
     if (json) {
       io.out(`${JSON.stringify(report, null, 2)}\n`);
+      // Said on stderr too: a script piping the JSON on must not be the only one to know.
+      for (const r of report)
+        if (r.corrupt !== undefined) io.err(`hitstate status: ${r.corrupt.message}\n  [${r.corrupt.code}]\n`);
       return code;
     }
     if (report.length === 0) {
