@@ -277,6 +277,20 @@ export const ERROR_CODES = {
       '`hitstate demo` did not reach the state it expected (a worker was refused, the run stalled); the message says which step.',
     fix: 'Run the demo again; if it fails the same way, report the message and the seed (--seed) it printed.',
   },
+  HST_ERR_CLI_INIT_DIR_NOT_EMPTY: {
+    meaning: '`hitstate init DIR` was given a folder that already holds files; it never writes over a project.',
+    fix: 'Pick a new or empty folder (`hitstate init my-task`), or move the files away first.',
+  },
+  HST_ERR_CLI_OUTPUT_PATH: {
+    meaning:
+      'A command could not write its output file (`--out FILE`): the folder does not exist, is not writable, or FILE is a folder.',
+    fix: 'Pass a file path in an existing, writable folder (e.g. `--out answers.csv`), or create the folder first.',
+  },
+  HST_ERR_CLI_STORE_RESTORE_INCOMPLETE: {
+    meaning:
+      '`hitstate store restore` could not put back every damaged file (no good backup, or a run folder with no record anywhere); what it could restore is restored and a copy of the whole store was saved first.',
+    fix: 'Read the `not restored` lines: repair those files by hand from the saved copy, or move them away to accept the loss, then run `hitstate store check`.',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** One of hitstate's stable error codes. */

@@ -6,6 +6,7 @@
  * @module
  */
 import { isHitstateError } from '../errors.js';
+import { packageVersion } from './package-root.js';
 import { EXIT, formatHelp, parseCommandArgs, suggest, type CliIO, type CommandSpec } from './command.js';
 
 /** Each subcommand lives in its own module under ./commands/ and is loaded only when used. */
@@ -42,6 +43,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandSpe
     summary: 'Write everything a run holds as one JSON document',
     load: async () => (await import('./commands/export.js')).exportCommand,
   },
+  store: {
+    summary: 'Check a store file by file, or restore what a damaged one lost',
+    load: async () => (await import('./commands/store.js')).storeCommand,
+  },
+  init: {
+    summary: 'Start a task project: config, task page, an end-to-end test and a README',
+    load: async () => (await import('./commands/init.js')).initCommand,
+  },
   sim: {
     summary: 'Start the MTurk-compatible server',
     load: async () => (await import('./commands/sim.js')).simCommand,
@@ -63,7 +72,7 @@ function topHelp(): string {
     'Commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`),
     '',
-    'Run `hitstate COMMAND --help` for the options and examples of a command.',
+    'Run `hitstate COMMAND --help` for the options and examples of a command; `hitstate --version` for the version.',
     '',
   ].join('\n');
 }
@@ -115,6 +124,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(topHelp());
     return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(`hitstate ${packageVersion()}\n`);
+    return EXIT.ok;
   }
   const entry = COMMANDS[name];
   if (!entry) {

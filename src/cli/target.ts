@@ -11,7 +11,15 @@ import { join, resolve } from 'node:path';
 import { HitstateError, isHitstateError } from '../errors.js';
 import type { CredentialSource } from '../mturk/environment.js';
 import type { RuntimeRequester } from '../runtime/index.js';
-import { normalizeEnvironment, openStore, sameEnvironment, type Store, type StoreEnvironment } from '../store/index.js';
+import {
+  damagedStoreError,
+  environmentOfDir,
+  normalizeEnvironment,
+  openStore,
+  sameEnvironment,
+  type Store,
+  type StoreEnvironment,
+} from '../store/index.js';
 import { usageError, type CliIO, type OptionSpec, type OptionValues } from './command.js';
 
 /** `--env`: live, sandbox or an endpoint URL. Commands that launch default to sandbox. */
@@ -147,10 +155,37 @@ export function storeEnvironments(storeDir: string): StoreHeader[] {
     .filter((h): h is StoreHeader => h !== undefined);
 }
 
+/** A store directory whose store.json cannot be used: it is reported, never skipped as if empty. */
+export interface DamagedStore {
+  readonly dir: string;
+  readonly environment: StoreEnvironment | null;
+  readonly runFolders: readonly string[];
+  readonly error: HitstateError;
+}
+
+/** The stores under `storeDir` whose store.json is damaged (or missing next to store data). */
+export function damagedStores(storeDir: string, wanted?: StoreEnvironment): DamagedStore[] {
+  if (!existsSync(storeDir)) return [];
+  const damaged: DamagedStore[] = [];
+  for (const d of readdirSync(storeDir, { withFileTypes: true })) {
+    if (!d.isDirectory()) continue;
+    const dir = join(storeDir, d.name);
+    const error = damagedStoreError(dir);
+    if (error === null) continue;
+    const environment = environmentOfDir(dir);
+    if (wanted !== undefined && environment !== null && !sameEnvironment(environment, wanted)) continue;
+    const runs = join(dir, 'runs');
+    const runFolders = existsSync(runs) ? readdirSync(runs).filter((n) => !n.startsWith('.')) : [];
+    damaged.push({ dir, environment, runFolders, error });
+  }
+  return damaged;
+}
+
 /**
  * The environment whose store holds `runId`: the `--env` one when given, else the only one that has it.
  *
- * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_CLI_USAGE` when two environments have that run id.
+ * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_CLI_USAGE` when two environments have that run id,
+ *   `HST_ERR_STORE_CORRUPT` when the run is not found and a store's store.json cannot be read.
  */
 export function locateRun(storeDir: string, runId: string, options: OptionValues): StoreEnvironment {
   const wanted = typeof options.env === 'string' && options.env !== '' ? parseEnvironment(options.env) : undefined;
@@ -163,6 +198,10 @@ export function locateRun(storeDir: string, runId: string, options: OptionValues
       'env',
     );
   }
+  // A damaged store.json hides its runs: its corruption is the answer, never "there is no run".
+  const damaged = damagedStores(storeDir, wanted);
+  const owner = damaged.find((d) => d.runFolders.includes(runId)) ?? damaged[0];
+  if (owner !== undefined) throw owner.error;
   const known = all.flatMap((h) => h.runIds);
   const where =
     wanted === undefined

@@ -2,8 +2,11 @@
  * The `RequesterAnnotation` every hitstate HIT carries, so a cleanup can tell hitstate's HITs
  * (and their run) from anything else on the account.
  *
- * Format: `hitstate:v1:run=<runId>[;unit=<unitId>][;purpose=<purpose>]`, values percent-encoded
- * (`encodeURIComponent`), at most 255 characters (MTurk's limit). Workers never see it.
+ * Format: `hitstate:v1:run=<runId>[;unit=<unitId>][;purpose=<purpose>][;store=<storeId>]`, values
+ * percent-encoded (`encodeURIComponent`), at most 255 characters (MTurk's limit). Workers never
+ * see it. `store` names the datastore that owns the HIT (its stable store id), so a cleanup from
+ * another store on the same account never takes it for its own; annotations written before it
+ * existed have no `store` and are still read.
  *
  * @module
  */
@@ -19,6 +22,8 @@ export interface HitAnnotation {
   readonly unitId?: string;
   /** Why the HIT exists when it is not a unit's HIT, e.g. `compensation`. */
   readonly purpose?: string;
+  /** The id of the store that owns the HIT (`store.storeId`); absent in annotations of older hitstate versions. */
+  readonly storeId?: string;
 }
 
 /**
@@ -27,6 +32,7 @@ export interface HitAnnotation {
  * @example
  * ```ts
  * buildRequesterAnnotation({ runId: 'r1', unitId: 'u7' }); // "hitstate:v1:run=r1;unit=u7"
+ * buildRequesterAnnotation({ runId: 'r1', unitId: 'u7', storeId: 'st-1a2b3c4d5e6f' }); // "...;store=st-1a2b3c4d5e6f"
  * ```
  * @throws HitstateError `HST_ERR_CONFIG_INVALID` when `runId` is empty or the result exceeds 255 characters.
  */
@@ -38,6 +44,7 @@ export function buildRequesterAnnotation(annotation: HitAnnotation): string {
   const fields = [`run=${encodeURIComponent(annotation.runId)}`];
   if (annotation.unitId !== undefined) fields.push(`unit=${encodeURIComponent(annotation.unitId)}`);
   if (annotation.purpose !== undefined) fields.push(`purpose=${encodeURIComponent(annotation.purpose)}`);
+  if (annotation.storeId !== undefined) fields.push(`store=${encodeURIComponent(annotation.storeId)}`);
   const text = PREFIX + fields.join(';');
   if (text.length > MAX_ANNOTATION_LENGTH) {
     throw new HitstateError(
@@ -69,5 +76,11 @@ export function parseRequesterAnnotation(text: string | undefined | null): HitAn
   if (runId === undefined || runId.length === 0) return null;
   const unitId = values.get('unit');
   const purpose = values.get('purpose');
-  return { runId, ...(unitId === undefined ? {} : { unitId }), ...(purpose === undefined ? {} : { purpose }) };
+  const storeId = values.get('store');
+  return {
+    runId,
+    ...(unitId === undefined ? {} : { unitId }),
+    ...(purpose === undefined ? {} : { purpose }),
+    ...(storeId === undefined || storeId === '' ? {} : { storeId }),
+  };
 }

@@ -25,6 +25,8 @@ export interface CreateCompensationHITInput {
   readonly runId: string;
   /** Tells apart several compensations of one worker in one run; the same key never pays twice. */
   readonly key: string;
+  /** The id of the store that owns the HIT, named in its RequesterAnnotation. */
+  readonly storeId?: string;
   /** @defaultValue "Compensation HIT" */
   readonly title?: string;
   /** @defaultValue 3600 */
@@ -105,7 +107,11 @@ export async function createCompensationHIT(
     {
       hitTypeId: hitType.value.hitTypeId,
       questionXml: buildCompensationQuestionForm(input.reason),
-      annotation: { runId: input.runId, purpose: 'compensation' },
+      annotation: {
+        runId: input.runId,
+        purpose: 'compensation',
+        ...(input.storeId === undefined ? {} : { storeId: input.storeId }),
+      },
       token,
       lifetimeSec: input.lifetimeSec ?? DEFAULT_HIT_LIFETIME_SEC,
       maxAssignments: 1,

@@ -117,6 +117,8 @@ export interface CreateHITWithHITTypeInput {
   readonly maxAssignments?: number;
   /** Overrides the derived token (it must still be stable across retries). */
   readonly uniqueRequestToken?: string;
+  /** The id of the store that owns the HIT, named in its RequesterAnnotation (`store.ensureStoreId()`). */
+  readonly storeId?: string;
 }
 export interface CreateHITWithHITTypeResult {
   readonly hit: HITInfo;
@@ -194,7 +196,11 @@ export function createHITWithHITType(
     {
       hitTypeId: input.hitTypeId,
       questionXml,
-      annotation: { runId: input.runId, unitId: input.unitId },
+      annotation: {
+        runId: input.runId,
+        unitId: input.unitId,
+        ...(input.storeId === undefined ? {} : { storeId: input.storeId }),
+      },
       token: input.uniqueRequestToken ?? hitToken(input.runId, input.unitId, input.attempt ?? 0),
       lifetimeSec: input.lifetimeSec ?? DEFAULT_HIT_LIFETIME_SEC,
       maxAssignments: input.maxAssignments ?? 1,

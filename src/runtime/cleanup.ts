@@ -1,6 +1,7 @@
 /**
  * Cleaning up a run on MTurk: every HIT the account holds for the run (found by its
- * RequesterAnnotation, so orphans from a crash are found too; compensation HITs are left alone)
+ * RequesterAnnotation, so orphans from a crash are found too; HITs another store's annotation
+ * names and compensation HITs are left alone)
  * is expired if still live and disposed if MTurk allows it; what cannot be disposed yet is
  * reported with the reason. Mephisto's `cleanup_resources_from_task_run` did nothing, and its
  * cleanup script asked before touching anything (lesson #26 of docs/mephisto-semantics.md#known-bugs-and-lessons).
@@ -39,6 +40,8 @@ export async function cleanupRun(runtime: Runtime, runId: string): Promise<Clean
   for (const hit of hits) {
     if (hit.annotation?.runId !== runId || hit.annotation.purpose !== undefined || hit.hitStatus === 'Disposed')
       continue;
+    // Only this store's HITs: another store may have a run of the same id on the account.
+    if (hit.annotation.storeId !== undefined && hit.annotation.storeId !== runtime.store.storeId) continue;
     if (hit.hitStatus === 'Assignable' || hit.hitStatus === 'Unassignable') {
       const outcome = await gw.expireHIT(hit.hitId);
       if (outcome.status === 'ok' || outcome.status === 'alreadyDone') expired.push(hit.hitId);

@@ -45,6 +45,7 @@ export function performCompensation(
         reason: input.reason,
         runId: input.runId,
         key: input.key,
+        storeId: services.store.ensureStoreId(),
       }),
     record: (value, result) => ({
       hitId:

@@ -121,6 +121,8 @@ export class Disposal {
         const pool = new Map(hitsOf(snapshot));
         for (const hit of listed.value) {
           if (hit.annotation?.runId !== run.runId || hit.annotation.purpose !== undefined) continue;
+          // A HIT another store owns (same run id, same HIT type) is never this run's to dispose.
+          if (hit.annotation.storeId !== undefined && hit.annotation.storeId !== run.services.store.storeId) continue;
           if (hit.hitStatus === 'Assignable' || hit.hitStatus === 'Unassignable') {
             events.emit('drift.found', {
               runId: run.runId,

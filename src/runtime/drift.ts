@@ -11,8 +11,67 @@
  */
 import { hitOf, unitEntryOf } from '../../machines/index.js';
 import { toCents } from '../mturk/money.js';
+import type { HITInfo } from '../mturk/records.js';
 import { DriftKind, type DriftFoundEvent } from './events.js';
+import type { RunPort } from './run-port.js';
 import type { RunHost } from './supervisor.js';
+
+/** Run statuses in which hitstate itself expires and disposes the run's HITs. */
+const ENDING = new Set(['expiring', 'draining', 'done', 'failed']);
+/** Unit statuses whose HIT may still be taken by a worker: news of it matters to the unit. */
+const OPEN_UNIT = new Set(['created', 'launched', 'assigned']);
+
+/** A HIT of the run as the status sync sees it: its unit (null for a pool HIT) and that unit's status. */
+export interface SyncedHit {
+  readonly hitId: string;
+  readonly unitId: string | null;
+  readonly unitStatus: string | null;
+}
+
+/**
+ * A change to a HIT of a running run that hitstate did not make: the HIT was disposed (a cleanup
+ * from another store on the account, or a person on the requester site), or expired before its
+ * lifetime ended. Emits a `drift.found` naming the HIT and what happened. Returns true when the
+ * unit must take the HIT as gone (send `hit.notFound`): a Disposed observation alone tells a unit
+ * nothing (H5), and it would stay `launched` on a HIT no worker can take. An early expiry needs no
+ * more: the observation itself expires the unit (H4).
+ */
+export function noticeOutsideChange(run: RunPort, synced: SyncedHit, hit: HITInfo, now: number): boolean {
+  if (ENDING.has(run.status())) return false;
+  if (synced.unitStatus !== null && !OPEN_UNIT.has(synced.unitStatus)) return false;
+  const unit = synced.unitId === null ? 'a launched unit (pool HIT)' : `unit ${synced.unitId}`;
+  const report = (message: string): void => {
+    run.services.events.emit('drift.found', {
+      runId: run.runId,
+      kind: DriftKind.hitChangedOutside,
+      message,
+      hitId: synced.hitId,
+      ...(synced.unitId === null ? {} : { unitId: synced.unitId }),
+      action: 'adopted',
+    });
+  };
+  if (hit.hitStatus === 'Disposed') {
+    report(
+      `HIT ${synced.hitId} was disposed on MTurk while the run was running, not by this run (a cleanup from another store, or by hand); ${unit} is expired, since no worker can take it`,
+    );
+    return true;
+  }
+  const stored = run.services.store.hits.get(synced.hitId);
+  const expiredUnfilled =
+    (hit.hitStatus === 'Reviewable' || hit.hitStatus === 'Reviewing') && hit.assignmentsAvailable > 0;
+  if (
+    expiredUnfilled &&
+    stored !== undefined &&
+    stored.expiresAt > now &&
+    hit.expiresAtMs !== undefined &&
+    hit.expiresAtMs < stored.expiresAt - 1000
+  ) {
+    report(
+      `HIT ${synced.hitId} was expired on MTurk at ${new Date(hit.expiresAtMs).toISOString()}, before its lifetime ended (${new Date(stored.expiresAt).toISOString()}), not by this run; ${unit} follows it: expired`,
+    );
+  }
+  return false;
+}
 
 /** The differences found, as emitted. */
 export interface DriftReport {
@@ -62,7 +121,15 @@ export async function checkDrift(run: RunHost): Promise<DriftReport> {
           });
           continue;
         }
-        if (stored.status !== null && stored.status !== hit.hitStatus && stored.status !== 'Disposed') {
+        if (hit.hitStatus === 'Disposed' && stored.status !== 'Disposed' && !ENDING.has(run.status())) {
+          found({
+            runId: run.runId,
+            kind: DriftKind.hitChangedOutside,
+            message: `HIT ${hitId} was disposed on MTurk, not by this run (a cleanup from another store, or by hand); the status sync expires its unit`,
+            hitId,
+            action: 'reported',
+          });
+        } else if (stored.status !== null && stored.status !== hit.hitStatus && stored.status !== 'Disposed') {
           found({
             runId: run.runId,
             kind: DriftKind.hitStatusDiffers,

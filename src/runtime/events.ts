@@ -89,6 +89,12 @@ export const DriftKind = {
   bonusDiffers: 'bonusDiffers',
   /** A money intent was not confirmed when the process stopped. */
   intentUnconfirmed: 'intentUnconfirmed',
+  /**
+   * A HIT of the run was disposed, or expired before its lifetime, on MTurk while the run was
+   * running, by someone else (a cleanup from another store, a person on the requester site): its
+   * unit follows (expired).
+   */
+  hitChangedOutside: 'hitChangedOutside',
 } as const;
 export type DriftKind = (typeof DriftKind)[keyof typeof DriftKind];
 

@@ -124,6 +124,8 @@ export async function performLaunch(run: RunPort, command: LaunchHITCommand): Pr
         lifetimeSec,
         uniqueRequestToken: token,
         question: { externalUrl: taskUrl, frameHeight: run.config.frameHeight },
+        // The annotation names this store, so another store's cleanup never takes the HIT for its own.
+        storeId: run.services.store.ensureStoreId(),
       }),
     record: (value, outcome) => {
       const now = clock.now();

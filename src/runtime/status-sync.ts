@@ -18,6 +18,7 @@ import { hitOf, type HITStatus } from '../../machines/index.js';
 import type { TimerHandle } from '../clock.js';
 import { isHitstateError } from '../errors.js';
 import type { HITInfo } from '../mturk/records.js';
+import { noticeOutsideChange } from './drift.js';
 import { DriftKind } from './events.js';
 import type { RunPort } from './run-port.js';
 import { WatchedHits, type WatchedHit } from './watched-hits.js';
@@ -268,7 +269,7 @@ export class StatusSync {
       if (hit === undefined) {
         if (full && budget > 0 && this.#tracks.get(w.hitId)?.status !== GONE) {
           budget--;
-          observed += await this.#confirmVanished(w.hitId);
+          observed += await this.#confirmVanished(w);
         }
         continue;
       }
@@ -286,6 +287,12 @@ export class StatusSync {
           );
         if (store.hits.get(w.hitId)?.status !== hit.hitStatus && store.hits.get(w.hitId) !== undefined)
           store.hits.observe(w.hitId, hit.hitStatus, at);
+        // Disposed or expired early by someone else: reported as drift; a disposed HIT is gone for its unit.
+        if (changed && noticeOutsideChange(run, w, hit, at)) {
+          run.send({ type: 'hit.notFound', hitId: w.hitId, at });
+          observed++;
+          continue;
+        }
         run.send({
           type: 'hit.observed',
           hitId: w.hitId,
@@ -341,12 +348,20 @@ export class StatusSync {
   }
 
   /** A HIT missing from a full listing: GetHIT tells disposed from gone. */
-  async #confirmVanished(hitId: string): Promise<number> {
+  async #confirmVanished(w: WatchedHit): Promise<number> {
     const run = this.#run;
+    const { hitId } = w;
     const outcome = await run.gateway.getHIT(hitId, { lane: 'polling' });
     const at = run.services.clock.now();
     if (outcome.status === 'ok') {
       const hit = outcome.value;
+      // Disposed by someone else (listings leave disposed HITs out): drift, and gone for its unit.
+      if (noticeOutsideChange(run, w, hit, at)) {
+        this.#record(hitId, GONE, 0, 0, null, null);
+        if (run.services.store.hits.get(hitId) !== undefined) run.services.store.hits.observe(hitId, hit.hitStatus, at);
+        run.send({ type: 'hit.notFound', hitId, at });
+        return 1;
+      }
       this.noteObservation(hitId, hit.hitStatus, hit.assignmentsAvailable, hit.assignmentsCompleted);
       if (run.services.store.hits.get(hitId) !== undefined) run.services.store.hits.observe(hitId, hit.hitStatus, at);
       run.send({ type: 'hit.observed', hitId, status: hit.hitStatus, available: hit.assignmentsAvailable, at });

@@ -25,6 +25,11 @@ export interface ExportedAgent extends AgentRecord {
   readonly submission: JsonValue | null;
 }
 
+/** A unit with its input: the item of the run config's `units` list at its index (null when the config gave a count). */
+export interface ExportedUnit extends UnitRecord {
+  readonly input: JsonValue | null;
+}
+
 /** What `store.exportRun` returns. `JSON.stringify` it as is. */
 export interface RunExport {
   readonly format: 'hitstate-run-export';
@@ -35,7 +40,7 @@ export interface RunExport {
   readonly requester: RequesterRecord | null;
   readonly qualifications: readonly QualificationMapping[];
   readonly hits: readonly HitRecord[];
-  readonly units: readonly UnitRecord[];
+  readonly units: readonly ExportedUnit[];
   readonly agents: readonly ExportedAgent[];
   readonly workers: readonly WorkerRecord[];
   readonly outbox: readonly IntentRecord[];
@@ -60,6 +65,13 @@ export interface ExportSource {
   readonly audit: AsyncIterable<AuditEntry>;
 }
 
+/** The input of the unit at `index`: `config.units[index]` when the config listed the units. */
+function inputOf(run: TaskRunRecord, index: number): JsonValue | null {
+  const units = run.config.units;
+  if (!Array.isArray(units) || index < 0 || index >= units.length) return null;
+  return (units[index] ?? null) as JsonValue | null;
+}
+
 export async function buildRunExport(source: ExportSource): Promise<RunExport> {
   const audit: AuditEntry[] = [];
   for await (const entry of source.audit) audit.push(entry);
@@ -72,7 +84,7 @@ export async function buildRunExport(source: ExportSource): Promise<RunExport> {
     requester: source.requester ?? null,
     qualifications: source.qualifications,
     hits: source.hits,
-    units: source.units,
+    units: source.units.map((unit) => ({ ...unit, input: inputOf(source.run, unit.index) })),
     agents: source.agents.map((agent) => ({ ...agent, submission: source.submissionOf(agent.id) ?? null })),
     workers: source.workers,
     outbox: source.outbox,

@@ -7,6 +7,10 @@
 export { openStore } from './open-store.js';
 export type { OpenReport, Store, StoreEvents, StoreOptions, StoreStats, WriteReport } from './store-api.js';
 export { restoreBackup } from './restore-backup.js';
+export { checkStoreDir, damagedStoreError, environmentOfDir, looksLikeStore } from './check.js';
+export type { BackupLoss, FileCheck, GoodBackupInfo, StoreCheck } from './check.js';
+export { repairStore } from './repair.js';
+export type { RepairReport, RepairStoreOptions } from './repair.js';
 export type { RestoreBackupOptions, RestoredBackup } from './restore-backup.js';
 export { environmentSlug, normalizeEnvironment, sameEnvironment } from './environment.js';
 export type { StoreEnvironment } from './environment.js';
@@ -17,7 +21,7 @@ export { MIGRATIONS } from './migrations.js';
 export type { Migration, MigrationInput } from './migrations.js';
 export type { LockInfo } from './lock.js';
 export type { FileStats } from './store-file.js';
-export type { ExportedAgent, RunExport } from './export-run.js';
+export type { ExportedAgent, ExportedUnit, RunExport } from './export-run.js';
 export type { JsonObject, JsonValue, ReadonlyJson, ReadonlyJsonObject } from './json.js';
 export { IntentKind, IntentState, ReviewDecision, TaskRunStatus, INTENT_KINDS, TASK_RUN_STATUSES } from './types.js';
 export type {

@@ -14,6 +14,8 @@
  *   runs/<runId>/submissions-000.json ... submitted data, 500 agents per shard
  *   runs/<runId>/outbox-000.json ...      money intents, 1000 per shard
  *   runs/<runId>/audit.jsonl      MTurk calls of the run, appended
+ *   runs/<runId>/run.json         a copy of the run's record in store.json (so a damaged
+ *                                 store.json never loses a run: `hitstate store restore`)
  * ```
  *
  * @module
@@ -31,6 +33,8 @@ export const LOCK_FILE = 'store.json.lock';
 export const WORKERS_FILE = 'workers.json';
 export const AUDIT_FILE = 'audit.jsonl';
 export const RUNS_DIR = 'runs';
+/** The copy of a run's record kept in its own directory. */
+export const RUN_COPY_FILE = 'run.json';
 
 /** What a store file holds. */
 export const FileKind = {
@@ -42,6 +46,7 @@ export const FileKind = {
   snapshots: 'snapshots',
   submissions: 'submissions',
   outbox: 'outbox',
+  run: 'run',
 } as const;
 export type FileKind = (typeof FileKind)[keyof typeof FileKind];
 
@@ -70,6 +75,7 @@ export const runDirPath = (runId: string): string => `${RUNS_DIR}/${runId}`;
 export const shardFilePath = (runId: string, kind: ShardKind, index: number): string =>
   `${RUNS_DIR}/${runId}/${kind}-${String(index).padStart(3, '0')}.json`;
 export const runAuditPath = (runId: string): string => `${RUNS_DIR}/${runId}/${AUDIT_FILE}`;
+export const runCopyPath = (runId: string): string => `${RUNS_DIR}/${runId}/${RUN_COPY_FILE}`;
 
 /** The fields every store file starts with. */
 export interface FileHeader {
@@ -132,8 +138,18 @@ export interface RecordsFile<R> extends FileHeader {
   readonly records: RecordMap<R>;
 }
 
+/** `runs/<runId>/run.json`: the run's record as store.json holds it, written in the same commit. */
+export interface RunCopyFile extends FileHeader {
+  readonly run: TaskRunRecord | null;
+}
+
 /** `store.json`: the small, central file. */
 export interface CoreFile extends FileHeader {
+  /**
+   * The store's own id, made once and kept: every HIT's RequesterAnnotation names it, so a cleanup
+   * from another store can tell this store's HITs from its own. Absent in stores that never ran.
+   */
+  readonly storeId?: string;
   readonly requesters: RecordMap<RequesterRecord>;
   readonly runs: RecordMap<TaskRunRecord>;
   /** requesterName -> local name -> mapping. */
@@ -159,6 +175,7 @@ export function describePath(relPath: string): { kind: FileKind; runId?: string 
   if (parts.length === 1 && parts[0] === WORKERS_FILE) return { kind: 'workers' };
   if (parts.length !== 3 || parts[0] !== RUNS_DIR) return null;
   const [, runId, name] = parts as [string, string, string];
+  if (name === RUN_COPY_FILE) return { kind: 'run', runId };
   const shard = SHARD_FILE.exec(name);
   return shard === null ? null : { kind: shard[1] as ShardKind, runId };
 }

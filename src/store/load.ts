@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import { HitstateError } from '../errors.js';
 import { parseJsonObject, UnreadableFileError } from './atomic-json-adapter.js';
-import { backupPath, newestGoodBackup, rotateBackups } from './backups.js';
+import { rotateBackups } from './backups.js';
+import { corruptionAdvice } from './check.js';
 import { TEMP_FILE } from './commit-record.js';
 import type { CommittedView } from './committed-view.js';
 import { describeEnvironment, type StoreEnvironment } from './environment.js';
@@ -31,6 +32,7 @@ import {
   EnvironmentProblem,
   hydrateCore,
   hydrateRecords,
+  hydrateRunCopy,
   readAgent,
   readHit,
   readIntent,
@@ -98,13 +100,14 @@ async function corrupt(
   reason: string,
   backups: number,
 ): Promise<HitstateError> {
-  const good = await newestGoodBackup(state.fs, file.absPath, Math.max(backups, 3), (bytes) =>
-    isUsableFile(bytes, file.absPath, kind, state.environment, runId),
+  const advice = corruptionAdvice(
+    state.root,
+    file.relPath,
+    kind,
+    state.environment,
+    runId ?? null,
+    Math.max(backups, 3),
   );
-  const advice =
-    good === null
-      ? `No good backup of it exists (${backupPath(file.absPath, 1)} ...). Repair it by hand, or move it away to start that part empty (its data is then lost).`
-      : `The newest good backup is ${good.path} (written ${new Date(good.modifiedAt).toISOString()}). Restore it with:\n  cp "${good.path}" "${file.absPath}"\nor call restoreBackup({ environment, file: "${file.relPath}" }) from hitstate's store API.`;
   return new HitstateError(
     'HST_ERR_STORE_CORRUPT',
     `${file.absPath} cannot be used: ${reason}. hitstate refuses to start and has left the file untouched. ${advice}`,
@@ -199,7 +202,7 @@ async function loadRecords<R>(
 }
 
 /** How to read the records of each shard kind: reader, id, and (when records carry it) run. */
-const READERS: {
+export const SHARD_READERS: {
   readonly [K in ShardKind]: {
     read: (r: Record<string, unknown>, at: string) => ShardRecord<K>;
     id: (r: ShardRecord<K>) => string;
@@ -225,7 +228,7 @@ async function loadShard<K extends ShardKind>(
   options: LoadOptions,
 ): Promise<() => void> {
   const file = state.shardFile<ShardRecord<K>>(run.id, kind, index);
-  const reader = READERS[kind] as unknown as {
+  const reader = SHARD_READERS[kind] as unknown as {
     read: (r: Record<string, unknown>, at: string) => ShardRecord<K>;
     id: (r: ShardRecord<K>) => string;
     run?: (r: ShardRecord<K>) => string;
@@ -241,6 +244,13 @@ async function loadRun(state: StoreState, run: RunState, options: LoadOptions): 
     if (m !== null) tasks.push(loadShard(state, run, m[1] as ShardKind, Number(m[2]), options));
   }
   for (const adopt of await Promise.all(tasks)) adopt();
+  const copy = generic(run.copy);
+  const raw = await readChecked(state, copy, 'run', run.id, options);
+  const record = state.core.data.runs.get(run.id);
+  if (raw !== null) run.copy.data = await hydrate(state, copy, 'run', run.id, options, () => hydrateRunCopy(raw));
+  // A run written before run.json existed (or whose copy lags behind) gets its copy at the next write.
+  if (record !== undefined && !state.readOnly && JSON.stringify(run.copy.data.run) !== JSON.stringify(record))
+    state.copyRun(record);
   const conflict = indexRun(state, run);
   if (conflict !== null)
     throw await corrupt(state, generic(conflict.file), conflict.kind, run.id, conflict.problem, options.backups);

@@ -221,6 +221,17 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
     return this.#scheduler.whenIdle();
   }
 
+  get storeId(): string | null {
+    return this.#state.core.data.storeId ?? null;
+  }
+
+  ensureStoreId(): string {
+    const existing = this.#state.core.data.storeId;
+    if (existing !== undefined) return existing;
+    this.#state.assertWritable();
+    return this.#state.ensureStoreId();
+  }
+
   async exportRun(runId: string): Promise<RunExport> {
     const s = this.#state;
     const run = this.runs.require(runId);

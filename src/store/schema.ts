@@ -6,7 +6,15 @@
  * @module
  */
 import { deepFreeze, type ReadonlyJsonObject } from './json.js';
-import { type CoreFile, type FileHeader, type FileKind, RecordMap, type RecordsFile, STORE_FORMAT } from './layout.js';
+import {
+  type CoreFile,
+  type FileHeader,
+  type FileKind,
+  RecordMap,
+  type RecordsFile,
+  type RunCopyFile,
+  STORE_FORMAT,
+} from './layout.js';
 import { normalizeEnvironment, sameEnvironment, type StoreEnvironment } from './environment.js';
 import type {
   AgentRecord,
@@ -127,7 +135,7 @@ const readRequester = (r: Raw, at: string): RequesterRecord =>
     updatedAt: integer(r.updatedAt, `${at}.updatedAt`),
   });
 
-const readRun = (r: Raw, at: string): TaskRunRecord =>
+export const readRun = (r: Raw, at: string): TaskRunRecord =>
   deepFreeze({
     id: string(r.id, `${at}.id`),
     requesterName: string(r.requesterName, `${at}.requesterName`),
@@ -295,6 +303,14 @@ export const readSubmission = (r: Raw, at: string): SubmissionRecord => {
   return r as unknown as SubmissionRecord;
 };
 
+/** Hydrates a run's `run.json` (the copy of its record in store.json). */
+export function hydrateRunCopy(raw: Raw): RunCopyFile {
+  const run = raw.run === null || raw.run === undefined ? null : readRun(object(raw.run, 'run'), 'run');
+  if (run !== null && run.id !== raw.runId)
+    throw new SchemaProblem('run.id', `is "${run.id}" in the directory of run "${String(raw.runId)}"`);
+  return { ...(raw as unknown as FileHeader), run };
+}
+
 /** Hydrates `store.json`. */
 export function hydrateCore(raw: Raw): CoreFile {
   const qualifications = new RecordMap<RecordMap<QualificationMapping>>();
@@ -306,6 +322,11 @@ export function hydrateCore(raw: Raw): CoreFile {
     }
     qualifications.set(requester, map);
   }
+  if (raw.storeId !== undefined && (typeof raw.storeId !== 'string' || !/^[A-Za-z0-9-]{4,40}$/.test(raw.storeId)))
+    throw new SchemaProblem(
+      'storeId',
+      `must be a store id such as "st-1a2b3c4d5e6f", found ${JSON.stringify(raw.storeId)}`,
+    );
   return {
     ...(raw as unknown as FileHeader),
     requesters: records(raw.requesters, 'requesters', readRequester, (r) => r.name),

@@ -122,6 +122,16 @@ export interface Store extends Pick<EventEmitter<StoreEvents>, 'on' | 'once' | '
   /** Everything about a run as one JSON-safe object. @throws HST_ERR_RUN_NOT_FOUND */
   exportRun(runId: string): Promise<RunExport>;
   /**
+   * The store's id, named by every HIT's RequesterAnnotation (so a cleanup can tell whose HITs
+   * are whose); null while the store has never needed one.
+   */
+  readonly storeId: string | null;
+  /**
+   * The store's id, made (and written with the next write) if it has none yet.
+   * @throws HST_ERR_STORE_READ_ONLY in a read-only store without an id.
+   */
+  ensureStoreId(): string;
+  /**
    * Writes every change made so far, all of it or nothing; resolves when it is on disk (a read-only
    * store has nothing to write and resolves at once).
    * @throws HST_ERR_STORE_WRITE_FAILED

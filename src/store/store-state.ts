@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { HitstateError } from '../errors.js';
@@ -19,6 +20,8 @@ import {
   RecordMap,
   type RecordsFile,
   runAuditPath,
+  type RunCopyFile,
+  runCopyPath,
   SHARD_CAPACITY,
   type ShardKind,
   shardFilePath,
@@ -28,7 +31,15 @@ import {
 import type { SubmissionRecord } from './schema.js';
 import { ShardSet } from './shard-set.js';
 import { StoreFile } from './store-file.js';
-import type { AgentRecord, HitRecord, IntentRecord, SnapshotRecord, UnitRecord, WorkerRecord } from './types.js';
+import type {
+  AgentRecord,
+  HitRecord,
+  IntentRecord,
+  SnapshotRecord,
+  TaskRunRecord,
+  UnitRecord,
+  WorkerRecord,
+} from './types.js';
 
 /** Everything about one task run, and its indexes. */
 export interface RunState {
@@ -40,6 +51,8 @@ export interface RunState {
   readonly snapshots: ShardSet<SnapshotRecord | JsonText>;
   readonly submissions: ShardSet<SubmissionRecord>;
   readonly outbox: ShardSet<IntentRecord>;
+  /** `run.json`: the copy of the run's record, rewritten whenever store.json's record changes. */
+  readonly copy: StoreFile<RunCopyFile>;
   readonly audit: AuditLog;
   /** status -> number of units; kept up to date on every change. */
   readonly unitCounts: Map<string, number>;
@@ -119,6 +132,7 @@ export class StoreState {
       snapshots: shards('snapshots'),
       submissions: shards('submissions'),
       outbox: shards('outbox'),
+      copy: this.#file<RunCopyFile>(runCopyPath(runId), { ...fileHeader('run', this.environment, runId), run: null }),
       audit: new AuditLog(join(this.root, runAuditPath(runId)), runAuditPath(runId), this.fs),
       unitCounts: new Map(),
       unboundHits: new Set(),
@@ -142,6 +156,25 @@ export class StoreState {
 
   auditLogs(): AuditLog[] {
     return [this.audit, ...[...this.runs.values()].map((r) => r.audit)];
+  }
+
+  /** The store's id (see {@link CoreFile.storeId}), made the first time it is needed. */
+  ensureStoreId(): string {
+    const existing = this.core.data.storeId;
+    if (existing !== undefined) return existing;
+    const { requesters, runs, qualifications, ...header } = this.core.data;
+    const storeId = `st-${randomBytes(6).toString('hex')}`;
+    this.core.data = { ...header, storeId, requesters, runs, qualifications };
+    this.changed(this.core);
+    return storeId;
+  }
+
+  /** Puts a run's record into its run.json too, so the two are written in the same commit. */
+  copyRun(record: TaskRunRecord): void {
+    const run = this.runs.get(record.id);
+    if (run === undefined) return;
+    run.copy.data = { ...fileHeader('run', this.environment, record.id), run: record };
+    run.copy.touch();
   }
 
   /** Marks a file changed and tells the scheduler. */

@@ -1,6 +1,7 @@
 // `hitstate cleanup` in a child process against a simulator in this process: the account holds
-// hitstate HITs of a finished run, of a run in progress and of a run the store never heard of,
-// plus foreign HITs; cleanup must list and clean exactly the orphans, after saving their data.
+// hitstate HITs of a finished run, of a run in progress and of a run the store never heard of
+// (an annotation without a store id: maybe another store's), plus foreign HITs; cleanup must
+// clean exactly this store's orphans, after saving their data, and list the others.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateHITWithHITTypeCommand, MTurkClient } from '@aws-sdk/client-mturk';
@@ -117,28 +118,40 @@ Cleanup(
     assert.is(json.code, 0, json.stderr);
     const report = JSON.parse(json.stdout) as {
       orphans: { hitId: string; runId: string; why: string }[];
+      otherStores: { hitId: string; runId: string; storeId: string | null; why: string }[];
       inProgress: number;
       foreign: number;
     };
+    assert.equal(report.orphans.map((o) => o.hitId).sort(), [ctx.hits.finished0, ctx.hits.finished1].sort());
+    assert.equal(Object.fromEntries(report.orphans.map((o) => [o.runId, o.why])), { finished: 'run done' });
+    // An annotation without a store id naming a run this store does not know may be another store's live run.
     assert.equal(
-      report.orphans.map((o) => o.hitId).sort(),
-      [ctx.hits.finished0, ctx.hits.finished1, ctx.hits.ghost].sort(),
+      report.otherStores.map((o) => [o.hitId, o.runId, o.storeId, o.why]),
+      [[ctx.hits.ghost, 'ghost-run', null, 'no store id (older hitstate) and a run unknown to this store']],
     );
-    assert.equal(Object.fromEntries(report.orphans.map((o) => [o.runId, o.why])), {
-      finished: 'run done',
-      'ghost-run': 'run unknown to this store',
-    });
     assert.is(report.inProgress, 1);
     assert.is(report.foreign, 2);
+    const wide = await runCli(['cleanup', '--env', ctx.sim.url, '--dry-run', '--json', '--other-stores', '--foreign'], {
+      cwd: ctx.dir.path,
+      env: childEnv(),
+    });
+    assert.equal(
+      (JSON.parse(wide.stdout) as { orphans: { hitId: string }[] }).orphans.map((o) => o.hitId).sort(),
+      [ctx.hits.finished0, ctx.hits.finished1, ctx.hits.ghost, ctx.hits.foreign, ctx.hits.otherTool].sort(),
+      '--other-stores and --foreign widen the cleanup',
+    );
 
     const text = await runCli(['cleanup', '--env', ctx.sim.url, '--dry-run'], { cwd: ctx.dir.path, env: childEnv() });
     assert.is(text.code, 0, text.stderr);
     assert.match(
       text.stdout,
-      /dry run: nothing changed.*3 HITs to clean up; left alone: 1 of runs in progress, 2 without hitstate's annotation/,
+      /dry run: nothing changed.*2 HITs to clean up; left alone: 1 of runs in progress, 1 of other hitstate stores \(--other-stores\), 2 without hitstate's annotation \(--foreign\)/,
     );
-    for (const id of [ctx.hits.finished0, ctx.hits.finished1, ctx.hits.ghost])
-      assert.match(text.stdout, new RegExp(id));
+    for (const id of [ctx.hits.finished0, ctx.hits.finished1]) assert.match(text.stdout, new RegExp(id));
+    assert.match(
+      text.stdout,
+      new RegExp(`not touched[\\s\\S]*${ctx.hits.ghost} +\\(none: older hitstate\\) +ghost-run`),
+    );
     for (const id of [ctx.hits.live, ctx.hits.foreign, ctx.hits.otherTool])
       assert.not.match(text.stdout, new RegExp(id));
     assert.equal(statusOf(ctx), before, 'a dry run changes nothing');
@@ -152,7 +165,7 @@ Cleanup(
     assert.is(result.code, 0, `${result.stdout}\n${result.stderr}`);
     const after = statusOf(ctx);
     assert.is(after[ctx.hits.finished0], 'Disposed');
-    assert.is(after[ctx.hits.ghost], 'Disposed');
+    assert.is(after[ctx.hits.ghost], 'Assignable', "a HIT that may be another store's is left alone");
     assert.is(after[ctx.hits.finished1], 'Reviewable', 'submitted work awaiting review is expired, not disposed');
     assert.is(after[ctx.hits.live], 'Assignable');
     assert.is(after[ctx.hits.foreign], 'Assignable');
@@ -170,7 +183,7 @@ Cleanup(
       withWork.assignments.map((a) => [a.workerId, a.submission]),
       [['A1CLEANUPWORKER', { source: 'json', data: { sentiment: 'negative', comment: 'kept safe' } }]],
     );
-    assert.is(saved.outcomes.length, 3);
+    assert.is(saved.outcomes.length, 2);
 
     const again = await runCli(['cleanup', '--env', ctx.sim.url, '--dry-run', '--json'], {
       cwd: ctx.dir.path,

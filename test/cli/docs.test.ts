@@ -18,6 +18,8 @@ async function specs(): Promise<CommandSpec[]> {
     (await import('../../src/cli/commands/expire.js')).expireCommand,
     (await import('../../src/cli/commands/cleanup.js')).cleanupCommand,
     (await import('../../src/cli/commands/export.js')).exportCommand,
+    (await import('../../src/cli/commands/store.js')).storeCommand,
+    (await import('../../src/cli/commands/init.js')).initCommand,
     (await import('../../src/cli/commands/viz.js')).vizCommand,
     (await import('../../src/cli/commands/sim.js')).simCommand,
   ];

@@ -39,7 +39,11 @@ Corruption(
     const message = (err as Error).message;
     assert.match(message, path);
     assert.match(message, /not valid JSON/);
-    assert.match(message, `cp "${path}.bak.1" "${path}"`);
+    // Named with what it would lose, and the restore that loses nothing else (never a bare cp).
+    assert.match(message, `The newest good backup is ${path}.bak.1`);
+    assert.match(message, /it holds 2 units of run r1; changes to them since it was taken would be lost/);
+    assert.match(message, /hitstate store restore --store ".*" --env sandbox/);
+    assert.not.match(message, /\bcp "/);
     assert.is((err as { details: { file: string } }).details.file, path);
     assert.ok(readFileSync(path).equals(truncated), 'the damaged file must not be touched');
     assert.equal(readdirSync(join(env, 'runs', 'r1')).sort(), listing, 'nothing may be created or rotated next to it');

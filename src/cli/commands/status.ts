@@ -17,6 +17,7 @@ import { unitCounts } from '../run-summary.js';
 import { styleFor, type Style } from '../style.js';
 import { formatTable } from '../table.js';
 import {
+  damagedStores,
   describeEnvironment,
   envOption,
   locateRun,
@@ -218,24 +219,70 @@ export const statusCommand: CommandSpec = {
     const envs = storeEnvironments(storeDir)
       .map((h) => h.environment)
       .filter((e) => wanted === undefined || sameEnvironment(e, wanted));
-    const report: { environment: string; store: string; busy: string | null; runs: RunStatusJson[] }[] = [];
+    const report: {
+      environment: string;
+      store: string;
+      busy: string | null;
+      runs: RunStatusJson[];
+      corrupt?: { code: string; file: string | null; message: string };
+    }[] = [];
+    const corrupt = (err: { code: string; message: string; details: { file?: string } }) => ({
+      code: err.code,
+      file: err.details.file ?? null,
+      message: err.message,
+    });
     for (const env of envs) {
       try {
         const runs = await withStore(storeDir, env, (store) => store.runs.list().map((r) => runJson(store, env, r.id)));
         report.push({ environment: describeEnvironment(env), store: storeDir, busy: null, runs });
       } catch (err) {
+        // A damaged file is reported with that environment, never left out as if it had no runs.
+        if (isHitstateError(err, 'HST_ERR_STORE_CORRUPT')) {
+          report.push({
+            environment: describeEnvironment(env),
+            store: storeDir,
+            busy: null,
+            runs: [],
+            corrupt: corrupt(err),
+          });
+          continue;
+        }
         if (!isHitstateError(err, 'HST_ERR_STORE_LOCKED')) throw err;
-        report.push({
-          environment: describeEnvironment(env),
-          store: storeDir,
-          busy: busyText(err.message),
-          runs: await peeked(storeDir, env),
-        });
+        const busy = busyText(err.message);
+        try {
+          report.push({
+            environment: describeEnvironment(env),
+            store: storeDir,
+            busy,
+            runs: await peeked(storeDir, env),
+          });
+        } catch (peekErr) {
+          if (!isHitstateError(peekErr, 'HST_ERR_STORE_CORRUPT')) throw peekErr;
+          report.push({
+            environment: describeEnvironment(env),
+            store: storeDir,
+            busy,
+            runs: [],
+            corrupt: corrupt(peekErr),
+          });
+        }
       }
     }
+    for (const damaged of damagedStores(storeDir, wanted))
+      report.push({
+        environment: damaged.environment === null ? damaged.dir : describeEnvironment(damaged.environment),
+        store: storeDir,
+        busy: null,
+        runs: [],
+        corrupt: corrupt(damaged.error),
+      });
+    const code = report.some((r) => r.corrupt !== undefined) ? EXIT.failure : EXIT.ok;
     if (json) {
       io.out(`${JSON.stringify(report, null, 2)}\n`);
-      return EXIT.ok;
+      // Said on stderr too: a script piping the JSON on must not be the only one to know.
+      for (const r of report)
+        if (r.corrupt !== undefined) io.err(`hitstate status: ${r.corrupt.message}\n  [${r.corrupt.code}]\n`);
+      return code;
     }
     if (report.length === 0) {
       io.out(
@@ -247,9 +294,12 @@ export const statusCommand: CommandSpec = {
       io.out(`${style.bold(env.environment)}\n`);
       if (env.busy !== null)
         io.out(`  ${style.yellow('busy')}: ${env.busy}; figures read from its files as last written\n`);
-      if (env.runs.length === 0) io.out('  no runs\n');
+      if (env.corrupt !== undefined) {
+        io.out(`  ${style.red('damaged')}: its runs cannot be read [${env.corrupt.code}]\n`);
+        io.err(`hitstate status: ${env.corrupt.message}\n  [${env.corrupt.code}]\n`);
+      } else if (env.runs.length === 0) io.out('  no runs\n');
       else io.out(runsTable(env.runs, style));
     }
-    return EXIT.ok;
+    return code;
   },
 };

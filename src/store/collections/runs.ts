@@ -57,6 +57,7 @@ export function runsCollection(state: StoreState): RunsCollection {
   const replace = (old: TaskRunRecord, change: Partial<TaskRunRecord>): TaskRunRecord => {
     const record = Object.freeze({ ...old, ...change, updatedAt: state.clock.now() });
     runs().set(old.id, record);
+    state.copyRun(record);
     state.changed(state.core);
     return record;
   };
@@ -96,6 +97,8 @@ export function runsCollection(state: StoreState): RunsCollection {
       });
       runs().set(id, record);
       state.addRun(id);
+      state.copyRun(record);
+      state.ensureStoreId();
       state.changed(state.core);
       return record;
     },
