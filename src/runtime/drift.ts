@@ -34,7 +34,7 @@ export interface SyncedHit {
  * lifetime ended. Emits a `drift.found` naming the HIT and what happened. Returns true when the
  * unit must take the HIT as gone (send `hit.notFound`): a Disposed observation alone tells a unit
  * nothing (H5), and it would stay `launched` on a HIT no worker can take. An early expiry needs no
- * more: the observation itself expires the unit (H4).
+ * more: the observation itself expires the unit (H4; rows in docs/mephisto-semantics.md#hit-rows).
  */
 export function noticeOutsideChange(run: RunPort, synced: SyncedHit, hit: HITInfo, now: number): boolean {
   if (ENDING.has(run.status())) return false;
