@@ -20,6 +20,7 @@ async function specs(): Promise<CommandSpec[]> {
     (await import('../../src/cli/commands/export.js')).exportCommand,
     (await import('../../src/cli/commands/viz.js')).vizCommand,
     (await import('../../src/cli/commands/sim.js')).simCommand,
+    (await import('../../src/cli/commands/serve.js')).serveCommand,
   ];
 }
 

@@ -83,7 +83,7 @@ function batchText(b: PayoutBatch): string {
     `Batch ${b.batchId}: ${b.lines.length} worker(s), $${formatCents(total)}${b.paidMs ? ` (paid ${new Date(b.paidMs).toISOString()})` : ''}`,
     ...b.lines.map(
       (l) =>
-        `  ${l.workerId.padEnd(16)} ${l.externalId.padEnd(12) || '-'.padEnd(12)} $${formatCents(l.amountCents).padStart(10)}  ${l.items} item(s)`,
+        `  ${l.workerId.padEnd(16)} ${(l.externalId || '-').padEnd(12)} $${formatCents(l.amountCents).padStart(10)}  ${l.items} item(s)`,
     ),
   ].join('\n');
 }
