@@ -67,9 +67,9 @@ Operator('payouts: a batch of what workers are owed, CSV, mark-paid idempotent, 
   assert.is(p.code, EXIT.ok, p.err);
   const batch = /mark-paid (B\d{8}-\d{6})/.exec(p.out)?.[1];
   assert.ok(batch, p.out);
-  assert.match(p.out, /APAIDWORKER001\s+-\s+\$\s+1\.00\s+1 item/);
+  assert.match(p.out, /APAIDWORKER001\s+-\s+-\s+\$\s+1\.00\s+1 item/);
   const csv = readFileSync(join(w.dir, 'payouts.csv'), 'utf8');
-  assert.match(csv, new RegExp(`^${batch},APAIDWORKER001,,1\\.00,1$`, 'm'));
+  assert.match(csv, new RegExp(`^${batch},APAIDWORKER001,,,1\\.00,1$`, 'm'));
   const again = await cli(w, 'payouts');
   assert.not.match(again.out, /mark-paid/, 'no new credits: no new batch');
   const paid = await cli(w, 'payouts', 'mark-paid', batch!);
@@ -110,8 +110,8 @@ Operator('/healthz, control API behind its token, unknown routes, oversized bodi
   });
   assert.is(good.status, 200);
   const page = await fetch(`${w.server.url}/mturk/preview?hitId=x`);
-  assert.is(page.status, 404);
-  assert.match(await page.text(), /worker site is not part of this release/);
+  assert.is(page.status, 404, "sim's unauthenticated worker pages are never served");
+  assert.match(await page.text(), /Not found/);
   const big = await fetch(`${w.server.url}/`, {
     method: 'POST',
     headers: { 'x-amz-target': 'MTurkRequesterServiceV20170117.GetAccountBalance' },
@@ -160,7 +160,7 @@ Operator('migrations: a database at schema 1 upgrades in place; a newer one is r
     openDatabase(file);
     assert.unreachable('a newer schema must be refused');
   } catch (err) {
-    assert.match((err as Error).message, /schema version 3; this hitstate knows up to 2\. Upgrade hitstate/);
+    assert.match((err as Error).message, /schema version 4; this hitstate knows up to 3\. Upgrade hitstate/);
   }
   assert.ok(existsSync(file));
 });

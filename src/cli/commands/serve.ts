@@ -26,11 +26,24 @@ import {
   rotateKey,
   setDisabled,
 } from '../../simulator/serve/requesters.js';
+import { createInvites, parseQualificationOption } from '../../simulator/serve/worker-accounts.js';
 import { createServe, type ServeOptions } from '../../simulator/serve/index.js';
 import { EXIT, usageError, type CliIO, type CommandSpec, type OptionValues } from '../command.js';
 
 /** Settings a `--config` JSON file may hold (flags win over it). */
-const CONFIG_KEYS = ['db', 'publicUrl', 'port', 'host', 'controlApiToken', 'durability', 'maxBodyBytes'] as const;
+const CONFIG_KEYS = [
+  'db',
+  'publicUrl',
+  'port',
+  'host',
+  'controlApiToken',
+  'durability',
+  'maxBodyBytes',
+  'contentPort',
+  'contentUrl',
+  'externalIdParams',
+  'trustProxy',
+] as const;
 
 function configError(file: string, message: string, field?: string): HitstateError {
   return new HitstateError('HST_ERR_SERVE_OPTIONS_INVALID', `--config ${file}: ${message}`, field ? { field } : {});
@@ -83,7 +96,7 @@ function batchText(b: PayoutBatch): string {
     `Batch ${b.batchId}: ${b.lines.length} worker(s), $${formatCents(total)}${b.paidMs ? ` (paid ${new Date(b.paidMs).toISOString()})` : ''}`,
     ...b.lines.map(
       (l) =>
-        `  ${l.workerId.padEnd(16)} ${(l.externalId || '-').padEnd(12)} $${formatCents(l.amountCents).padStart(10)}  ${l.items} item(s)`,
+        `  ${l.workerId.padEnd(16)} ${(l.account || '-').padEnd(16)} ${(l.externalId || '-').padEnd(12)} $${formatCents(l.amountCents).padStart(10)}  ${l.items} item(s)`,
     ),
   ].join('\n');
 }
@@ -178,10 +191,17 @@ async function operatorCommand(action: string, rest: readonly string[], o: Optio
       for (const b of open) io.out(`${batchText(b)}\n`);
       if (batch) io.out(`After paying batch ${batch.batchId}: hitstate serve payouts mark-paid ${batch.batchId}\n`);
       if (typeof o.csv === 'string') {
-        const lines = ['batch,worker_id,external_id,amount_usd,items'];
+        // Quoted when needed, and a leading = + - @ defused, so a spreadsheet never runs a cell.
+        const cell = (v: string) => {
+          const safe = /^[=+\-@]/.test(v) ? `'${v}` : v;
+          return /[",\n\r]/.test(safe) || safe !== v ? `"${safe.replace(/"/g, '""')}"` : safe;
+        };
+        const lines = ['batch,worker_id,account,external_id,amount_usd,items'];
         for (const b of open)
           for (const l of b.lines)
-            lines.push(`${b.batchId},${l.workerId},${l.externalId},${formatCents(l.amountCents)},${l.items}`);
+            lines.push(
+              `${b.batchId},${l.workerId},${cell(l.account)},${cell(l.externalId)},${formatCents(l.amountCents)},${l.items}`,
+            );
         writeFileSync(resolve(io.cwd, o.csv), `${lines.join('\n')}\n`, { mode: 0o600 });
         io.out(`Wrote ${o.csv}.\n`);
       }
@@ -204,6 +224,22 @@ async function operatorCommand(action: string, rest: readonly string[], o: Optio
         throw new HitstateError('HST_ERR_SERVE_LEDGER', `The ledger check found ${r.problems.length} problem(s).`, {});
       return EXIT.ok;
     }
+    if (action === 'invite') {
+      const publicUrl = typeof o['public-url'] === 'string' ? o['public-url'] : config.publicUrl;
+      if (!publicUrl)
+        throw usageError('hitstate serve invite: --public-url URL is needed to print the sign-up links.', 'public-url');
+      const codes = createInvites(db, {
+        count: typeof o.count === 'number' ? o.count : 1,
+        ...(typeof o.qualification === 'string' ? { qualification: parseQualificationOption(o.qualification) } : {}),
+        ...(typeof o.expires === 'number' ? { expiresDays: o.expires } : {}),
+      });
+      const base = publicUrl.replace(/\/$/, '');
+      for (const code of codes) io.out(`${base}/signup?invite=${code}\n`);
+      io.err(
+        `${codes.length} invitation(s), each for one account. Append &PROLIFIC_PID=... to record a participant id.\n`,
+      );
+      return EXIT.ok;
+    }
     if (action === 'backup') {
       const target = rest[0];
       if (!target) throw usageError('hitstate serve backup FILE: FILE is missing.', 'file');
@@ -223,7 +259,11 @@ export const serveCommand: CommandSpec = {
   name: 'serve',
   summary: 'Run the self-hosted MTurk-compatible platform, and manage its requesters and payouts',
   positionals: [
-    { name: 'action', description: 'requester | payouts | ledger | backup (none: run the server)', required: false },
+    {
+      name: 'action',
+      description: 'requester | invite | payouts | ledger | backup (none: run the server)',
+      required: false,
+    },
     { name: 'arg1', description: "the action's sub-action or argument", required: false },
     { name: 'arg2', description: 'NAME, BATCH, ...', required: false },
     { name: 'arg3', description: 'USD for `requester fund`', required: false },
@@ -239,6 +279,7 @@ export const serveCommand: CommandSpec = {
     '  payouts [--since DATE] [--csv FILE]  group what workers are owed into a batch',
     '  payouts mark-paid BATCH              record that you paid a batch (idempotent)',
     '  ledger check                         check the ledger invariant, to the cent',
+    '  invite [--count N] [--qualification TYPE:VALUE] [--expires DAYS]   sign-up links for workers',
     '  backup FILE                          online backup of the database',
   ].join('\n'),
   options: [
@@ -260,7 +301,27 @@ export const serveCommand: CommandSpec = {
       description: 'Turn on /_sim/* behind Authorization: Bearer TOKEN',
       env: 'HITSTATE_SERVE_CONTROL_TOKEN',
     },
+    {
+      name: 'content-port',
+      type: 'number',
+      value: 'N',
+      description: 'Port of the content origin for requester HTML (default --port + 1)',
+    },
+    {
+      name: 'content-url',
+      type: 'string',
+      value: 'URL',
+      description: 'Public URL of the content origin (its own host name), e.g. https://content.crowd.example.org',
+    },
     { name: 'balance', type: 'string', value: 'USD', description: 'requester add: starting balance' },
+    { name: 'count', type: 'number', value: 'N', description: 'invite: how many invitations (default 1)' },
+    {
+      name: 'qualification',
+      type: 'string',
+      value: 'TYPE:VALUE',
+      description: 'invite: grant this qualification on sign-up',
+    },
+    { name: 'expires', type: 'number', value: 'DAYS', description: 'invite: the invitations expire after DAYS' },
     { name: 'since', type: 'string', value: 'DATE', description: 'payouts: only credits from this date (ISO)' },
     { name: 'csv', type: 'string', value: 'FILE', description: 'payouts: also write the open batches as CSV' },
   ],
@@ -291,6 +352,9 @@ export const serveCommand: CommandSpec = {
       log: (line) => io.out(`${JSON.stringify(line)}\n`),
     };
     if (typeof o['control-api'] === 'string') options.controlApiToken = o['control-api'];
+    const contentPort = typeof o['content-port'] === 'number' ? o['content-port'] : config.contentPort;
+    options.contentPort = contentPort ?? (options.port === 0 ? 0 : (options.port ?? 8443) + 1);
+    if (typeof o['content-url'] === 'string') options.contentUrl = o['content-url'];
     let failed: unknown;
     let stopOnFatal: () => void = () => {};
     const server = await createServe({
@@ -304,6 +368,7 @@ export const serveCommand: CommandSpec = {
       [
         `hitstate serve listening on ${server.url} (public ${server.publicUrl}), database ${options.db}`,
         `  SDK: new MTurkClient({ endpoint: '${server.publicUrl}', region: 'us-east-1', credentials: { accessKeyId, secretAccessKey } })`,
+        `  Worker site: ${server.publicUrl}/work; requester HTML from ${options.contentUrl ?? server.contentListenUrl}`,
         `  Control API: ${options.controlApiToken ? 'on (Bearer token)' : 'off'}. Press Ctrl-C to stop.`,
         '',
       ].join('\n'),

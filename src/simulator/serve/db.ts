@@ -75,6 +75,33 @@ export const MIGRATIONS: readonly string[] = [
      items INTEGER NOT NULL,
      PRIMARY KEY (batch_id, worker)
    );`,
+  // 3: worker accounts, invitations and sessions (the worker site).
+  `CREATE TABLE worker_accounts (
+     worker_id TEXT PRIMARY KEY,
+     username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+     password_hash TEXT NOT NULL,
+     external_id TEXT,
+     invite TEXT,
+     created_ms INTEGER NOT NULL,
+     disabled INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE invites (
+     code TEXT PRIMARY KEY,
+     created_ms INTEGER NOT NULL,
+     expires_ms INTEGER,
+     qualification_type_id TEXT,
+     qualification_value INTEGER,
+     used_by TEXT,
+     used_ms INTEGER
+   );
+   CREATE TABLE sessions (
+     token_hash TEXT PRIMARY KEY,
+     worker_id TEXT NOT NULL REFERENCES worker_accounts (worker_id),
+     csrf TEXT NOT NULL,
+     created_ms INTEGER NOT NULL,
+     expires_ms INTEGER NOT NULL
+   );
+   CREATE INDEX sessions_worker ON sessions (worker_id);`,
 ];
 
 /** The schema version this code writes. */

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { randomInt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../clock.js';
@@ -37,6 +37,7 @@ import { fundingTxn, Ledger } from './ledger.js';
 import { credentialLookup, pendingOps } from './requesters.js';
 import { verifySigV4 } from './sigv4.js';
 import { loadState, RecordWriter } from './store.js';
+import { handleContent, WorkerSite } from './worker-site.js';
 
 export { addRequester, fundRequester, listRequesters, rotateKey, setDisabled } from './requesters.js';
 export { backupDatabase, openDatabase, SCHEMA_VERSION } from './db.js';
@@ -50,6 +51,8 @@ export interface RequestLogLine {
   path: string;
   /** The requester account id (never a key or secret) or null. */
   requester: string | null;
+  /** The signed-in worker's id, or null. */
+  worker: string | null;
   /** The requester API operation, or the route area (`healthz`, `control`, `worker`). */
   operation: string;
   status: number;
@@ -80,6 +83,14 @@ export interface ServeOptions {
   clock?: Clock;
   /** How often queued operator changes (funding) are looked for, in ms. @defaultValue 1000 */
   adminPollMs?: number;
+  /** Port of the content origin serving requester HTML (HTMLQuestion). @defaultValue 0 (a free port) */
+  contentPort?: number;
+  /** Public URL of the content origin (its own host name behind the proxy). @defaultValue its listen address */
+  contentUrl?: string;
+  /** Sign-up link parameters recorded as the worker's external participant id. @defaultValue ['PROLIFIC_PID', 'participant'] */
+  externalIdParams?: string[];
+  /** Take the client address from X-Forwarded-For (set by your reverse proxy) for sign-in limits. @defaultValue true */
+  trustProxy?: boolean;
 }
 
 /** A running `hitstate serve`. */
@@ -93,6 +104,8 @@ export interface ServeServer {
   applyAdminOps(): void;
   /** Commits anything not written yet (requests commit before they answer; timers right after they fire). */
   flush(): void;
+  /** The content origin's listen address (`http://HOST:PORT`). */
+  readonly contentListenUrl: string;
   /** Stops listening, commits, releases the lock and closes the database. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -235,6 +248,61 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
   const requestIds = new IdGenerator(new Prng(deriveSeed(randomInt(2 ** 31), 'requests')));
   let host: SimulatorHost;
 
+  let siteKeyHex = (db.prepare("SELECT value FROM meta WHERE key = 'siteKey'").get() as { value: string } | undefined)
+    ?.value;
+  if (siteKeyHex === undefined) {
+    siteKeyHex = randomBytes(32).toString('hex');
+    db.prepare("INSERT INTO meta (key, value) VALUES ('siteKey', ?)").run(siteKeyHex);
+  }
+  const contentServer = createServer((req, res) => {
+    try {
+      handleContent(engine, options.publicUrl, req, res);
+    } catch {
+      res.destroy();
+    }
+  });
+  const hostnameForContent = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    contentServer.once('error', reject);
+    contentServer.listen(options.contentPort ?? 0, hostnameForContent, () => resolve());
+  }).catch((err: NodeJS.ErrnoException) => {
+    engine.close();
+    lock.release();
+    db.close();
+    throw optionsError(
+      'contentPort',
+      `cannot listen on ${hostnameForContent}:${options.contentPort ?? 0} (${err.code}); choose another port.`,
+    );
+  });
+  const contentListenUrl = `http://${hostnameForContent.includes(':') ? `[${hostnameForContent}]` : hostnameForContent}:${(contentServer.address() as AddressInfo).port}`;
+  const site = new WorkerSite({
+    db,
+    engine,
+    publicUrl: options.publicUrl,
+    contentUrl: options.contentUrl ?? contentListenUrl,
+    siteKey: Buffer.from(siteKeyHex, 'hex'),
+    maxBodyBytes,
+    externalIdParams: options.externalIdParams ?? ['PROLIFIC_PID', 'participant'],
+    grant: (workerId, qualificationTypeId, value) => {
+      const type = state.qualificationTypes.get(qualificationTypeId);
+      if (!type || type.deleted) return;
+      state.putGrant({
+        qualificationTypeId,
+        workerId,
+        seq: state.nextSeq(),
+        status: 'Granted',
+        grantMs: engine.now(),
+        integerValue: value,
+      });
+      engine.changed();
+    },
+    addressOf: (req) => {
+      const forwarded = options.trustProxy === false ? undefined : req.headers['x-forwarded-for'];
+      const first = typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim() : '';
+      return first || req.socket.remoteAddress || 'unknown';
+    },
+  });
+
   const handle = async (req: IncomingMessage, res: ServerResponse, line: RequestLogLine): Promise<void> => {
     const path = line.path;
     if (path === '/healthz') {
@@ -302,11 +370,16 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
       return;
     }
     line.operation = 'worker';
+    const done = await site.handle(req, res, new URL(req.url ?? '/', 'http://serve.invalid'));
+    if (done.workerId) line.worker = done.workerId;
+    if (done.handled) {
+      line.operation = `worker:${path}`.slice(0, 64).replace(/\/submit\/[^/]+/, '/submit');
+      return;
+    }
     sendJson(res, 404, {
       error: {
         code: 'HST_ERR_SIM_NOT_FOUND',
-        message:
-          'Not found. hitstate serve answers the MTurk Requester API (POST /) and /healthz; the worker site is not part of this release.',
+        message: 'Not found. hitstate serve answers the MTurk Requester API (POST /), /healthz and the worker site.',
       },
     });
   };
@@ -324,6 +397,7 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
       method: String(req.method).slice(0, 10),
       path: path.slice(0, 200),
       requester: null,
+      worker: null,
       operation: 'unknown',
       status: 0,
       ms: 0,
@@ -383,6 +457,7 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
     });
   } catch (err) {
     engine.close();
+    contentServer.close();
     lock.release();
     db.close();
     const code = (err as NodeJS.ErrnoException).code;
@@ -427,6 +502,7 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
   return {
     url,
     publicUrl: options.publicUrl,
+    contentListenUrl,
     engine,
     applyAdminOps,
     flush,
@@ -437,6 +513,10 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
+        });
+        await new Promise<void>((resolve) => {
+          contentServer.close(() => resolve());
+          contentServer.closeAllConnections();
         });
         if (fatal === undefined) flush();
         lock.release();

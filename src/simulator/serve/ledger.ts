@@ -287,7 +287,9 @@ export function checkLedger(db: Db): LedgerReport {
 /** One worker's line in a payout batch. */
 export interface PayoutLine {
   workerId: string;
-  /** The participant id on another platform, when the worker account has one (worker accounts: not yet). */
+  /** The worker's account (username) on the site; empty for a worker without one. */
+  account: string;
+  /** The participant id on another platform (e.g. PROLIFIC_PID from the sign-up link), or empty. */
   externalId: string;
   amountCents: number;
   items: number;
@@ -328,13 +330,24 @@ function readBatch(db: Db, batchId: string): PayoutBatch | undefined {
   if (!b) return undefined;
   const lines = (
     db
-      .prepare('SELECT worker, amount_cents, items FROM payout_item WHERE batch_id = ? ORDER BY worker')
+      .prepare(
+        `SELECT p.worker, p.amount_cents, p.items, a.username, a.external_id FROM payout_item p
+         LEFT JOIN worker_accounts a ON a.worker_id = p.worker WHERE p.batch_id = ? ORDER BY p.worker`,
+      )
       .all(batchId) as {
       worker: string;
       amount_cents: number;
       items: number;
+      username: string | null;
+      external_id: string | null;
     }[]
-  ).map((r) => ({ workerId: r.worker, externalId: '', amountCents: r.amount_cents, items: r.items }));
+  ).map((r) => ({
+    workerId: r.worker,
+    account: r.username ?? '',
+    externalId: r.external_id ?? '',
+    amountCents: r.amount_cents,
+    items: r.items,
+  }));
   return { batchId: b.id, createdMs: b.created_ms, sinceMs: b.since_ms, paidMs: b.paid_ms, lines };
 }
 
