@@ -13,7 +13,7 @@
  * - Requester HTML (HTMLQuestion) is never served from this origin: it comes from the separate
  *   content origin (`contentUrl`) in an iframe sandboxed without `allow-same-origin`.
  * - Every page sends CSP (`default-src 'self'`, `frame-ancestors 'none'`), `X-Content-Type-Options`,
- *   `Referrer-Policy: no-referrer`; every value is HTML-escaped; a 500 says nothing internal.
+ *   `Referrer-Policy: same-origin`; every value is HTML-escaped; a 500 says nothing internal.
  *
  * @module
  */
@@ -123,7 +123,8 @@ export class WorkerSite {
       `default-src 'self'; frame-src ${content} https: http://127.0.0.1:* http://localhost:*${extraFrameSrc}; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'`,
     );
     res.setHeader('x-content-type-options', 'nosniff');
-    res.setHeader('referrer-policy', 'no-referrer');
+    // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the site's own forms.
+    res.setHeader('referrer-policy', 'same-origin');
     res.setHeader('x-frame-options', 'DENY');
     res.setHeader('cache-control', 'no-store');
   }
@@ -189,7 +190,15 @@ export class WorkerSite {
     const submitMatch = /^\/submit\/([A-Za-z0-9_-]{43})\/+mturk\/externalSubmit$/.exec(path);
     if (!routes.includes(path) && !submitMatch) return { handled: false };
     this.#headers(res);
-    if (submitMatch) return this.#externalSubmit(req, res, submitMatch[1]!);
+    if (submitMatch) {
+      // Its answer shows inside the task's frame, on the site's own task page.
+      res.setHeader('x-frame-options', 'SAMEORIGIN');
+      res.setHeader(
+        'content-security-policy',
+        "default-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'",
+      );
+      return this.#externalSubmit(req, res, submitMatch[1]!);
+    }
     const cookies = parseCookies(req.headers.cookie);
     const session = sessionOf(this.#o.db, cookies[SESSION_COOKIE]);
     if (method === 'POST') {
