@@ -260,4 +260,23 @@ Site('HTMLQuestion: only from the content origin, sandboxed without same-origin'
   assert.is(onSite.status, 404, 'requester HTML is never served from the site origin');
 });
 
+Site('open sign-up (operator setting): an account without an invitation; off by default', async ({ w }) => {
+  const closed = await new Browser(w.server.url).signUp('', 'nobody-invited');
+  assert.is(closed.status, 400);
+  assert.match(closed.text, /invitation code does not exist|needs an invitation/);
+  const open = await startServe({ lab: 1 }, { publicUrl: PUBLIC, openSignUp: true });
+  try {
+    const b = new Browser(open.server.url);
+    const page = await b.go('/signup');
+    assert.match(page.text, /Invitation code \(if you have one\)/);
+    const r = await b.go('/signup', {
+      form: { csrf: b.csrfOf(page.text), invite: '', username: 'walkin', password: 'correct horse battery' },
+    });
+    assert.is(r.status, 303);
+    assert.is((await b.go('/dashboard')).status, 200);
+  } finally {
+    await open.close();
+  }
+});
+
 Site.run();

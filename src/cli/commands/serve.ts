@@ -43,6 +43,7 @@ const CONFIG_KEYS = [
   'contentUrl',
   'externalIdParams',
   'trustProxy',
+  'openSignUp',
 ] as const;
 
 function configError(file: string, message: string, field?: string): HitstateError {

@@ -89,6 +89,8 @@ export interface ServeOptions {
   contentUrl?: string;
   /** Sign-up link parameters recorded as the worker's external participant id. @defaultValue ['PROLIFIC_PID', 'participant'] */
   externalIdParams?: string[];
+  /** Anyone may create a worker account without an invitation. @defaultValue false */
+  openSignUp?: boolean;
   /** Take the client address from X-Forwarded-For (set by your reverse proxy) for sign-in limits. @defaultValue true */
   trustProxy?: boolean;
 }
@@ -283,6 +285,7 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
     siteKey: Buffer.from(siteKeyHex, 'hex'),
     maxBodyBytes,
     externalIdParams: options.externalIdParams ?? ['PROLIFIC_PID', 'participant'],
+    openSignUp: options.openSignUp === true,
     grant: (workerId, qualificationTypeId, value) => {
       const type = state.qualificationTypes.get(qualificationTypeId);
       if (!type || type.deleted) return;

@@ -165,14 +165,16 @@ export function credentialProblem(username: string, password: string): SignUpErr
  */
 export async function signUp(
   db: Db,
-  input: { invite: string; username: string; password: string; externalId?: string },
+  input: { invite: string; username: string; password: string; externalId?: string; openSignUp?: boolean },
   nowMs = Date.now(),
 ): Promise<{ workerId: string; qualification?: { qualificationTypeId: string; value: number } }> {
   const problem = credentialProblem(input.username, input.password);
   if (problem) throw problem;
   const hash = await hashPassword(input.password);
+  // Open sign-up (an operator setting) takes an empty code; a code given is still checked.
+  const withInvite = input.invite !== '' || !input.openSignUp;
   return db.transaction(() => {
-    const status = inviteStatus(db, input.invite, nowMs);
+    const status: ReturnType<typeof inviteStatus> = withInvite ? inviteStatus(db, input.invite, nowMs) : { ok: true };
     if (!status.ok) throw new SignUpError('invite', status.reason);
     if (db.prepare('SELECT 1 FROM worker_accounts WHERE username = ?').get(input.username))
       throw new SignUpError('username', 'This username is taken; choose another.');
@@ -181,8 +183,9 @@ export async function signUp(
     while (db.prepare('SELECT 1 FROM worker_accounts WHERE worker_id = ?').get(workerId));
     db.prepare(
       'INSERT INTO worker_accounts (worker_id, username, password_hash, external_id, invite, created_ms) VALUES (?, ?, ?, ?, ?, ?)',
-    ).run(workerId, input.username, hash, input.externalId ?? null, input.invite, nowMs);
-    db.prepare('UPDATE invites SET used_by = ?, used_ms = ? WHERE code = ?').run(workerId, nowMs, input.invite);
+    ).run(workerId, input.username, hash, input.externalId ?? null, withInvite ? input.invite : null, nowMs);
+    if (withInvite)
+      db.prepare('UPDATE invites SET used_by = ?, used_ms = ? WHERE code = ?').run(workerId, nowMs, input.invite);
     return status.qualification ? { workerId, qualification: status.qualification } : { workerId };
   })();
 }

@@ -57,6 +57,8 @@ export interface WorkerSiteOptions {
   externalIdParams: readonly string[];
   /** Grants an invitation's qualification to a new worker. */
   grant(workerId: string, qualificationTypeId: string, value: number): void;
+  /** Anyone may create an account without an invitation. */
+  openSignUp: boolean;
   /** Client address for rate limits (the proxy's X-Forwarded-For when trusted). */
   addressOf(req: IncomingMessage): string;
 }
@@ -364,6 +366,7 @@ export class WorkerSite {
         invite,
         username,
         password,
+        openSignUp: this.#o.openSignUp,
         ...(externalId ? { externalId } : {}),
       });
       if (qualification) this.#o.grant(workerId, qualification.qualificationTypeId, qualification.value);
@@ -383,20 +386,22 @@ export class WorkerSite {
 <label for="username">Username</label><input id="username" name="username" autocomplete="username" required>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <p><button class="primary">Sign in</button></p></form>
-<p class="muted">New here? You need an invitation link from the team that recruited you.</p></div>`,
+<p class="muted">${this.#o.openSignUp ? 'New here? <a href="/signup">Create an account</a>.' : 'New here? You need an invitation link from the team that recruited you.'}</p></div>`,
     );
   }
 
   #signUpPage(csrf: string, invite: string, externalId: string, error = '', username = ''): string {
-    const status = invite
+    const status: ReturnType<typeof inviteStatus> = invite
       ? inviteStatus(this.#o.db, invite, Date.now())
-      : { ok: false as const, reason: 'Sign-up needs an invitation link.' };
+      : this.#o.openSignUp
+        ? { ok: true }
+        : { ok: false, reason: 'Sign-up needs an invitation link.' };
     const warn = !status.ok ? `<p class="card notice" role="status">${escapeHtml(status.reason)}</p>` : '';
     return this.#page(
       'Create your account',
       `<div class="card"><h1>Create your account</h1>${warn}${error ? `<p class="card error" role="alert">${escapeHtml(error)}</p>` : ''}
 <form method="post" action="/signup"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
-<label for="invite">Invitation code</label><input id="invite" name="invite" value="${escapeHtml(invite)}" required>
+<label for="invite">Invitation code${this.#o.openSignUp ? ' (if you have one)' : ''}</label><input id="invite" name="invite" value="${escapeHtml(invite)}"${this.#o.openSignUp ? '' : ' required'}>
 ${externalId ? `<input type="hidden" name="externalId" value="${escapeHtml(externalId)}"><p class="muted">Participant id ${escapeHtml(externalId)} will be linked to this account.</p>` : ''}
 <label for="username">Username</label><input id="username" name="username" value="${escapeHtml(username)}" autocomplete="username" required minlength="3" maxlength="64">
 <label for="password">Password (10 characters or more)</label><input id="password" name="password" type="password" autocomplete="new-password" required minlength="10">
