@@ -229,7 +229,14 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
     onMoney: ledger.onMoney,
   });
 
+  // data_version changes only when another connection (an operator command) commits: the check
+  // per call is one pragma read instead of a query of admin_ops.
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  let seenVersion = -1;
   const applyAdminOps = (): void => {
+    const version = dataVersion.get() as number;
+    if (version === seenVersion) return;
+    seenVersion = version;
     const ops = pendingOps(db);
     if (ops.length === 0) return;
     for (const op of ops) {

@@ -41,6 +41,26 @@ const invalid = (message: string): AuthResult => refuse(403, 'InvalidSignatureEx
 
 const SHA256 = Hash.bind(null, 'sha256');
 
+/** Signers by key, secret and region: each keeps its derived signing keys, so a call costs one HMAC chain a day. */
+const signers = new Map<string, SignatureV4>();
+
+function signerFor(accessKeyId: string, secretAccessKey: string, region: string): SignatureV4 {
+  const k = `${accessKeyId}\n${secretAccessKey}\n${region}`;
+  let signer = signers.get(k);
+  if (signer === undefined) {
+    if (signers.size >= 1000) signers.clear(); // bounded: rotated keys and odd regions do not pile up
+    signer = new SignatureV4({
+      service: SIGNING_SERVICE,
+      region,
+      credentials: { accessKeyId, secretAccessKey },
+      sha256: SHA256,
+      applyChecksum: false,
+    });
+    signers.set(k, signer);
+  }
+  return signer;
+}
+
 /** `20260101T120000Z` → epoch ms, or undefined when not in that form. */
 function parseAmzDate(s: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
@@ -153,13 +173,7 @@ export async function verifySigV4(
     headers,
     body,
   });
-  const signer = new SignatureV4({
-    service: SIGNING_SERVICE,
-    region,
-    credentials: { accessKeyId, secretAccessKey: creds.secretAccessKey },
-    sha256: SHA256,
-    applyChecksum: false,
-  });
+  const signer = signerFor(accessKeyId, creds.secretAccessKey, region);
   const signed = await signer.sign(request, {
     signingDate: new Date(signedAt),
     signableHeaders: new Set(signedHeaders),
