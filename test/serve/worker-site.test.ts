@@ -260,6 +260,17 @@ Site('HTMLQuestion: only from the content origin, sandboxed without same-origin'
   assert.is(onSite.status, 404, 'requester HTML is never served from the site origin');
 });
 
+Site('an oversized sign-in form gets 413, an HTML page; the site keeps serving', async ({ w }) => {
+  const b = new Browser(w.server.url);
+  const page = await b.go('/signin');
+  const r = await b.go('/signin', {
+    form: { csrf: b.csrfOf(page.text), username: 'x', password: 'y'.repeat(2 * 1024 * 1024) },
+  });
+  assert.is(r.status, 413);
+  assert.match(r.headers.get('content-type')!, /text\/html/);
+  assert.is((await b.go('/signin')).status, 200);
+});
+
 Site('open sign-up (operator setting): an account without an invitation; off by default', async ({ w }) => {
   const closed = await new Browser(w.server.url).signUp('', 'nobody-invited');
   assert.is(closed.status, 400);

@@ -435,9 +435,10 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
         return;
       }
       // 500s never echo internal messages; the operator's log has them.
-      process.stderr.write(
-        `${JSON.stringify({ time: new Date().toISOString(), level: 'error', path: line.path, message: err instanceof Error ? err.message : String(err) })}\n`,
-      );
+      if (!(err instanceof BodyTooLargeError))
+        process.stderr.write(
+          `${JSON.stringify({ time: new Date().toISOString(), level: 'error', path: line.path, message: err instanceof Error ? err.message : String(err) })}\n`,
+        );
       try {
         if (req.method === 'POST' && line.path === '/') {
           const e = new MTurkError(
@@ -446,6 +447,15 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
             TurkErrorCode.ServiceUnavailable,
           );
           awsReply(res, 500, e.body(), requestIds.requestId());
+        } else if (line.operation.startsWith('worker')) {
+          const tooLarge = err instanceof BodyTooLargeError;
+          const html = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${tooLarge ? 'Too large' : 'Something went wrong'}</title><link rel="stylesheet" href="/site.css"></head><body><main><div class="card error"><h1>${tooLarge ? 'Too large' : 'Something went wrong'}</h1><p>${tooLarge ? 'The form sent is too large.' : 'Please try again in a moment.'} <a href="/work">Back to work</a></p></div></main></body></html>`;
+          res.writeHead(tooLarge ? 413 : 500, {
+            'content-type': 'text/html; charset=utf-8',
+            'content-security-policy': "default-src 'self'; frame-ancestors 'none'",
+            'x-content-type-options': 'nosniff',
+          });
+          res.end(html);
         } else sendJson(res, 500, { error: { code: 'HST_ERR_SERVER_INTERNAL', message: 'Internal error.' } });
       } catch {
         res.destroy();
