@@ -135,8 +135,8 @@ E2E('invite, sign up, find, accept, work, submit; the runtime approves; the dash
 
   await page.goto(`${server.publicUrl}/dashboard`);
   await page.getByText('Owed to you').waitFor();
-  const text = await page.locator('main').innerText();
-  assert.match(text, /Approved\s+\$0\.50/);
+  const text = (await page.locator('main').textContent()) ?? '';
+  assert.match(text, /Approved\s*\$0\.50/);
   assert.match(text, /Thank you!/);
   await page.screenshot({ path: join(shots, 'earnings.png'), fullPage: true });
   await context.close();
