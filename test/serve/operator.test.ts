@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { EXIT } from '../../src/cli/command.js';
 import { main } from '../../src/cli/main.js';
 import { MIGRATIONS, migrate, openDatabase, SCHEMA_VERSION, schemaVersion } from '../../src/simulator/serve/db.js';
+import { createServe } from '../../src/simulator/serve/index.js';
 import { captureIO } from '../cli/helpers.js';
 import { hitInput, startServe, type ServeWorld } from './helpers.js';
 
@@ -163,6 +164,23 @@ Operator('migrations: a database at schema 1 upgrades in place; a newer one is r
     assert.match((err as Error).message, /schema version 4; this hitstate knows up to 3\. Upgrade hitstate/);
   }
   assert.ok(existsSync(file));
+});
+
+Operator('a record that cannot be read: a clear error, the file untouched, the lock released', async ({ w }) => {
+  const file = join(w.dir, 'broken.db');
+  const db = openDatabase(file);
+  db.prepare("INSERT INTO records (kind, id, data) VALUES ('hit', 'X', '{not json')").run();
+  db.close();
+  const start = () => createServe({ db: file, publicUrl: 'https://crowd.example.org', log: () => {} });
+  for (let i = 0; i < 2; i++) {
+    try {
+      await start();
+      assert.unreachable('a broken record must be refused');
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'HST_ERR_SERVE_DB', 'the second try is not refused as locked');
+      assert.match((err as Error).message, /cannot be read .* Restore a backup/);
+    }
+  }
 });
 
 Operator.run();

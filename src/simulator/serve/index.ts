@@ -171,7 +171,18 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
     throw err;
   }
   const clock = options.clock ?? systemClock;
-  const loaded = loadState(db);
+  let loaded: ReturnType<typeof loadState>;
+  try {
+    loaded = loadState(db);
+  } catch (err) {
+    lock.release();
+    db.close();
+    throw new HitstateError(
+      'HST_ERR_SERVE_DB',
+      `The database ${options.db} has a record that cannot be read (${err instanceof Error ? err.message : String(err)}); it was left untouched. Restore a backup.`,
+      { file: options.db, cause: err },
+    );
+  }
   const idPrng =
     loaded.idPrngState !== undefined
       ? Prng.restore(loaded.idPrngState)
