@@ -258,6 +258,35 @@ export const ERROR_CODES = {
     httpStatus: 409,
   },
 
+  // --- hitstate serve -----------------------------------------------------------------------
+  HST_ERR_SERVE_OPTIONS_INVALID: {
+    meaning: 'An option or config file setting of `hitstate serve` is invalid.',
+    fix: 'Correct the option as the message says; `hitstate serve --help` lists them.',
+  },
+  HST_ERR_SERVE_DB: {
+    meaning:
+      'The `hitstate serve` database cannot be opened, created or upgraded (missing folder, not an SQLite file, written by a newer release).',
+    fix: 'Do what the message says: create the folder, restore a backup, or upgrade hitstate.',
+  },
+  HST_ERR_SERVE_LOCKED: {
+    meaning: 'Another `hitstate serve` process already uses this database (one server per database file).',
+    fix: 'Stop the other server (the message names its pid), or give this one its own --db.',
+  },
+  HST_ERR_SERVE_REQUESTER: {
+    meaning:
+      'A `hitstate serve requester` command names a requester that does not exist, or one that already exists, or a bad amount.',
+    fix: 'Run `hitstate serve requester list` for the names; amounts are dollars with at most two decimals.',
+  },
+  HST_ERR_SERVE_PAYOUT: {
+    meaning: 'A `hitstate serve payouts` command names a batch that does not exist, or a bad date.',
+    fix: 'Run `hitstate serve payouts` to make a batch and print its id; dates are ISO (2026-12-01).',
+  },
+  HST_ERR_SERVE_LEDGER: {
+    meaning:
+      'The ledger invariant check found a difference between the ledger and the requester accounts (`hitstate serve ledger check`).',
+    fix: 'Keep the database (make a backup) and report the listed differences; they mean money was moved without a ledger entry.',
+  },
+
   // --- command line --------------------------------------------------------------------------
   HST_ERR_CLI_USAGE: {
     meaning: 'A command was called with an unknown command, unknown option or missing argument.',

@@ -55,6 +55,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandSpe
     summary: 'Start the MTurk-compatible server',
     load: async () => (await import('./commands/sim.js')).simCommand,
   },
+  serve: {
+    summary: 'Run the self-hosted MTurk-compatible platform (requesters, ledger, payouts)',
+    load: async () => (await import('./commands/serve.js')).serveCommand,
+  },
   viz: {
     summary: 'Draw the unit, agent and taskRun state machines',
     load: async () => (await import('./commands/viz.js')).vizCommand,

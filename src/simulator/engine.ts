@@ -35,15 +35,46 @@ export interface EngineOptions {
   startingBalanceCents: number;
   /** Called after anything changed (the persistence layer schedules a write). */
   onChange?: () => void;
+  /**
+   * Each requester's qualification types are private: another requester's type answers as an
+   * unknown one and is not listed (`hitstate serve`). MTurk lists Active types of every requester.
+   * @defaultValue false
+   */
+  privateQualificationTypes?: boolean;
+  /** Called when money moves (`hitstate serve` keeps its ledger from these); synchronous, must not throw. */
+  onMoney?: (movement: MoneyMovement) => void;
 }
+
+/**
+ * A movement of a requester's money, as the engine makes it: `escrow` when a HIT's hold changes
+ * (positive: held for slots; negative: released, or used by a `reward` just reported), `reward`
+ * when an assignment is paid (reward to the worker plus the fee).
+ */
+export type MoneyMovement =
+  | { kind: 'escrow'; account: string; hitId: string; deltaCents: number; atMs: number }
+  | {
+      kind: 'reward';
+      account: string;
+      hitId: string;
+      assignmentId: string;
+      workerId: string;
+      rewardCents: number;
+      feeCents: number;
+      /** False when a rejected assignment is approved after all: paid from the available balance. */
+      fromEscrow: boolean;
+      atMs: number;
+    };
 
 /** The simulated marketplace. */
 export class Engine {
   readonly state: SimState;
   readonly clock: Clock;
   readonly ids: IdGenerator;
+  /** See {@link EngineOptions.privateQualificationTypes}. */
+  readonly privateQualificationTypes: boolean;
   readonly #startingBalanceCents: number;
   readonly #onChange: () => void;
+  readonly #onMoney: ((movement: MoneyMovement) => void) | undefined;
   readonly #events = new EventQueue();
   #timer: TimerHandle | undefined;
   #timerAt: number | undefined;
@@ -55,6 +86,8 @@ export class Engine {
     this.ids = options.ids;
     this.#startingBalanceCents = options.startingBalanceCents;
     this.#onChange = options.onChange ?? (() => {});
+    this.#onMoney = options.onMoney;
+    this.privateQualificationTypes = options.privateQualificationTypes ?? false;
     Object.keys(SYSTEM_QUALIFICATION_TYPES).forEach((id, i) => {
       this.state.addSystemQualificationType(systemQualificationType(id)!, i);
     });
@@ -160,6 +193,14 @@ export class Engine {
     this.state.indexHit(hit);
     const account = this.state.accounts.get(hit.account)!;
     const escrow = this.escrowFor(hit);
+    if (escrow !== hit.escrowCents)
+      this.#onMoney?.({
+        kind: 'escrow',
+        account: hit.account,
+        hitId: hit.hitId,
+        deltaCents: escrow - hit.escrowCents,
+        atMs,
+      });
     account.onHoldCents += escrow - hit.escrowCents;
     hit.escrowCents = escrow;
     if (hit.status === 'Reviewable' && before !== 'Reviewable' && before !== 'Reviewing')
@@ -250,6 +291,17 @@ export class Engine {
       if (feedback !== undefined) a.requesterFeedback = feedback;
     });
     account.balanceCents -= cost;
+    this.#onMoney?.({
+      kind: 'reward',
+      account: hit.account,
+      hitId: hit.hitId,
+      assignmentId: a.assignmentId,
+      workerId: a.workerId,
+      rewardCents: this.type(hit).rewardCents,
+      feeCents: cost - this.type(hit).rewardCents,
+      fromEscrow: !wasRejected,
+      atMs,
+    });
     this.changeHit(hit, atMs, () => {
       if (wasRejected) hit.rejected--;
       else hit.submitted--;

@@ -22,6 +22,7 @@ async function specs(): Promise<CommandSpec[]> {
     (await import('../../src/cli/commands/init.js')).initCommand,
     (await import('../../src/cli/commands/viz.js')).vizCommand,
     (await import('../../src/cli/commands/sim.js')).simCommand,
+    (await import('../../src/cli/commands/serve.js')).serveCommand,
   ];
 }
 

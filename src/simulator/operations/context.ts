@@ -57,7 +57,7 @@ export function anyQualificationType(
   const system = systemQualificationType(id);
   if (system) return { type: system, system: true };
   const type = ctx.engine.state.qualificationTypes.get(id);
-  if (!type || type.deleted)
+  if (!type || type.deleted || (ctx.engine.privateQualificationTypes && type.account !== ctx.account.accessKeyId))
     throw ctx.input.fail(`QualificationType ${id} does not exist.`, TurkErrorCode.QualificationTypeDoesNotExist);
   return { type, system: false };
 }

@@ -106,7 +106,8 @@ const ListQualificationTypes: OperationHandler = (ctx) => {
   const accept = (q: QualificationTypeRecord): boolean => {
     const system = isSystem(q.qualificationTypeId);
     if (requestable && system) return false;
-    if (!system && q.account !== account.accessKeyId && q.status !== 'Active') return false;
+    if (!system && q.account !== account.accessKeyId && (q.status !== 'Active' || engine.privateQualificationTypes))
+      return false;
     if (query === undefined) return true;
     return [q.name, q.description, q.keywords ?? ''].some((s) => s.toLowerCase().includes(query));
   };

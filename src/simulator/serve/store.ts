@@ -1,0 +1,288 @@
+/**
+ * The engine's records written through to SQLite: each record is one row of `records` (kind, id,
+ * JSON), and each request's changes are written in one transaction before its reply leaves.
+ *
+ * How the changed records are found without touching the engine: every record the engine
+ * changes is reached through one of the state's maps (`hits.get(id)`), or passes through
+ * `indexHit` / `indexAssignment`, or is appended to the bonus or notification log. The tracker
+ * wraps those methods on this state instance and notes the keys; a flush writes the noted rows
+ * (a read-only call notes keys too, but writes nothing unless the engine reported a change).
+ * So a call costs a handful of row upserts, never a rewrite of the whole state. The test
+ * `test/serve/store.test.ts` reloads the database after randomized calls and compares it with the
+ * live state, which catches a record changed by a path the tracker does not see.
+ *
+ * @module
+ */
+import type {
+  AccountRecord,
+  AssignmentRecord,
+  BonusRecord,
+  HitRecord,
+  HitTypeRecord,
+  NotificationRecord,
+  QualificationGrantRecord,
+  QualificationRequestRecord,
+  QualificationTypeRecord,
+  TokenRecord,
+  WorkerBlockRecord,
+  WorkerRecord,
+} from '../model.js';
+import { hitTypePropsKey } from '../operations/hits.js';
+import { NOTIFICATION_LOG_LIMIT, SimState, type StateRecords } from '../state.js';
+import type { Db } from './db.js';
+
+/** The keyed record kinds, each with the state map that holds it. */
+const MAP_KINDS = {
+  account: 'accounts',
+  hitType: 'hitTypes',
+  hit: 'hits',
+  assignment: 'assignments',
+  qualificationType: 'qualificationTypes',
+  grant: 'grants',
+  qualificationRequest: 'qualificationRequests',
+  worker: 'workers',
+  token: 'tokens',
+  block: 'blocks',
+} as const satisfies Record<string, keyof SimState>;
+type MapKind = keyof typeof MAP_KINDS;
+
+/** Sequence numbers as row ids that sort as numbers do. */
+const seqId = (seq: number): string => String(seq).padStart(12, '0');
+
+/** What {@link loadState} read. */
+export interface LoadedState {
+  state: SimState;
+  /** The id generator's state, when the database has run before. */
+  idPrngState: number | undefined;
+}
+
+/** Reads the engine's records from the database (an empty state for a new database). */
+export function loadState(db: Db): LoadedState {
+  const r: Required<StateRecords> = {
+    seq: 0,
+    accounts: [],
+    hitTypes: [],
+    hits: [],
+    assignments: [],
+    qualificationTypes: [],
+    grants: [],
+    qualificationRequests: [],
+    bonuses: [],
+    blocks: [],
+    workers: [],
+    tokens: [],
+    notifications: [],
+  };
+  const into: Record<string, unknown[]> = {
+    account: r.accounts,
+    hitType: r.hitTypes,
+    hit: r.hits,
+    assignment: r.assignments,
+    qualificationType: r.qualificationTypes,
+    grant: r.grants,
+    qualificationRequest: r.qualificationRequests,
+    worker: r.workers,
+    token: r.tokens,
+    block: r.blocks,
+    bonus: r.bonuses,
+    notification: r.notifications,
+  };
+  // Rows come in (kind, id) order: bonuses and notifications by sequence, as the state keeps them.
+  for (const [kind, data] of db.prepare('SELECT kind, data FROM records').raw().iterate() as Iterable<
+    [string, string]
+  >) {
+    into[kind]?.push(JSON.parse(data));
+  }
+  const meta = readMeta(db);
+  r.seq = Number(meta.seq ?? 0);
+  if (r.notifications.length > NOTIFICATION_LOG_LIMIT) r.notifications = r.notifications.slice(-NOTIFICATION_LOG_LIMIT);
+  return {
+    state: SimState.fromRecords(r, hitTypePropsKey),
+    idPrngState: meta.idPrng === undefined ? undefined : Number(meta.idPrng),
+  };
+}
+
+/** The `meta` table as an object. */
+export function readMeta(db: Db): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const row of db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[])
+    out[row.key] = row.value;
+  return out;
+}
+
+/** Something else written in the same transaction as the records (the ledger, applied operator changes). */
+export type FlushPart = (db: Db) => void;
+
+/**
+ * Notes which records a request touches and writes them in one transaction on {@link flush}.
+ * Attach it once, right after the state is loaded.
+ */
+export class RecordWriter {
+  readonly #db: Db;
+  readonly #state: SimState;
+  readonly #touched = new Map<MapKind, Set<string>>();
+  readonly #rawGet = new Map<MapKind, (key: string) => unknown>();
+  readonly #parts: FlushPart[] = [];
+  readonly #meta: () => Record<string, string>;
+  #bonusesWritten: number;
+  #lastNotificationSeq: number;
+  #firstNotificationSeq: number;
+  #seq: number;
+  #dirty = false;
+  readonly #upsert;
+  readonly #delete;
+  readonly #insert;
+  readonly #putMeta;
+  readonly #trimNotifications;
+
+  /** @param meta what to store in `meta` with every write (e.g. the id generator's state). */
+  constructor(db: Db, state: SimState, meta: () => Record<string, string>) {
+    this.#db = db;
+    this.#state = state;
+    this.#meta = meta;
+    this.#bonusesWritten = state.bonuses.length;
+    this.#lastNotificationSeq = state.notifications.at(-1)?.seq ?? 0;
+    this.#firstNotificationSeq = state.notifications[0]?.seq ?? 0;
+    this.#upsert = db.prepare(
+      'INSERT INTO records (kind, id, data) VALUES (?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data',
+    );
+    this.#delete = db.prepare('DELETE FROM records WHERE kind = ? AND id = ?');
+    this.#insert = db.prepare('INSERT OR REPLACE INTO records (kind, id, data) VALUES (?, ?, ?)');
+    this.#putMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    this.#trimNotifications = db.prepare("DELETE FROM records WHERE kind = 'notification' AND id < ?");
+    const seqRow = db.prepare("SELECT value FROM meta WHERE key = 'seq'").get() as { value: string } | undefined;
+    this.#seq = Number(seqRow?.value ?? 0);
+    this.#track();
+  }
+
+  #track(): void {
+    const state = this.#state;
+    for (const [kind, field] of Object.entries(MAP_KINDS) as [MapKind, keyof SimState][]) {
+      const map = state[field] as unknown as Map<string, unknown>;
+      const touched = new Set<string>();
+      this.#touched.set(kind, touched);
+      const get = map.get.bind(map);
+      const set = map.set.bind(map);
+      const del = map.delete.bind(map);
+      this.#rawGet.set(kind, get);
+      map.get = (key: string) => {
+        const v = get(key);
+        if (v !== undefined) touched.add(key);
+        return v;
+      };
+      map.set = (key: string, value: unknown) => {
+        touched.add(key);
+        return set(key, value);
+      };
+      map.delete = (key: string) => {
+        touched.add(key);
+        return del(key);
+      };
+    }
+    // A HIT or assignment found through an index (a HIT group's oldest HIT) is re-indexed when it changes.
+    const hits = this.#touched.get('hit')!;
+    const assignments = this.#touched.get('assignment')!;
+    const indexHit = state.indexHit.bind(state);
+    const indexAssignment = state.indexAssignment.bind(state);
+    const nextSeq = state.nextSeq.bind(state);
+    state.indexHit = (hit: HitRecord) => {
+      hits.add(hit.hitId);
+      indexHit(hit);
+    };
+    state.indexAssignment = (a: AssignmentRecord) => {
+      assignments.add(a.assignmentId);
+      indexAssignment(a);
+    };
+    state.nextSeq = () => {
+      this.#seq = nextSeq();
+      return this.#seq;
+    };
+  }
+
+  /** The engine reported a change: the next {@link flush} writes. */
+  markDirty(): void {
+    this.#dirty = true;
+  }
+
+  /** Adds a part written in the next transaction (and marks the writer dirty). */
+  include(part: FlushPart): void {
+    this.#parts.push(part);
+    this.#dirty = true;
+  }
+
+  /** Whether anything waits to be written. */
+  get dirty(): boolean {
+    return (
+      this.#dirty ||
+      this.#state.bonuses.length > this.#bonusesWritten ||
+      (this.#state.notifications.at(-1)?.seq ?? 0) > this.#lastNotificationSeq
+    );
+  }
+
+  /**
+   * Writes every noted change in one transaction; forgets the notes of read-only requests.
+   *
+   * @throws the SQLite error when the write fails; nothing of the transaction is kept then.
+   */
+  flush(): void {
+    if (!this.dirty) {
+      for (const t of this.#touched.values()) t.clear();
+      return;
+    }
+    const parts = this.#parts.splice(0);
+    this.#db.transaction(() => {
+      for (const [kind, keys] of this.#touched) {
+        const get = this.#rawGet.get(kind)!;
+        for (const key of keys) {
+          const v = get(key);
+          if (v === undefined) this.#delete.run(kind, key);
+          else this.#upsert.run(kind, key, JSON.stringify(v));
+        }
+      }
+      const bonuses = this.#state.bonuses;
+      for (let i = this.#bonusesWritten; i < bonuses.length; i++) {
+        const b = bonuses[i]!;
+        this.#insert.run('bonus', seqId(b.seq), JSON.stringify(b));
+      }
+      const notes = this.#state.notifications;
+      let i = notes.length;
+      while (i > 0 && notes[i - 1]!.seq > this.#lastNotificationSeq) i--;
+      for (; i < notes.length; i++) this.#insert.run('notification', seqId(notes[i]!.seq), JSON.stringify(notes[i]));
+      const first = notes[0]?.seq ?? 0;
+      if (first > this.#firstNotificationSeq) this.#trimNotifications.run(seqId(first));
+      this.#putMeta.run('seq', String(this.#seq));
+      for (const [k, v] of Object.entries(this.#meta())) this.#putMeta.run(k, v);
+      for (const part of parts) part(this.#db);
+    })();
+    // Only after the commit: a failed write leaves every note in place for the next try.
+    for (const t of this.#touched.values()) t.clear();
+    this.#bonusesWritten = this.#state.bonuses.length;
+    this.#lastNotificationSeq = this.#state.notifications.at(-1)?.seq ?? this.#lastNotificationSeq;
+    this.#firstNotificationSeq = this.#state.notifications[0]?.seq ?? this.#firstNotificationSeq;
+    this.#dirty = false;
+  }
+}
+
+/** Record types by kind, for readers of the `records` table (the ledger check, `requester list`). */
+export interface RecordTypes {
+  account: AccountRecord;
+  hitType: HitTypeRecord;
+  hit: HitRecord;
+  assignment: AssignmentRecord;
+  qualificationType: QualificationTypeRecord;
+  grant: QualificationGrantRecord;
+  qualificationRequest: QualificationRequestRecord;
+  worker: WorkerRecord;
+  token: TokenRecord;
+  block: WorkerBlockRecord;
+  bonus: BonusRecord;
+  notification: NotificationRecord;
+}
+
+/** One record from the database, or undefined. */
+export function readRecord<K extends keyof RecordTypes>(db: Db, kind: K, id: string): RecordTypes[K] | undefined {
+  const row = db.prepare('SELECT data FROM records WHERE kind = ? AND id = ?').get(kind, id) as
+    | { data: string }
+    | undefined;
+  return row ? (JSON.parse(row.data) as RecordTypes[K]) : undefined;
+}
