@@ -59,7 +59,9 @@ Lifecycle(
       listed.Assignments!.map((x) => [x.AssignmentId, x.AssignmentStatus, x.WorkerId]),
       [[a.assignmentId, 'Submitted', 'AWORKERONE']],
     );
-    assert.is(listed.NextToken, undefined);
+    assert.ok(listed.NextToken, 'a page with results carries a NextToken, the last one too');
+    const after = await mturk.send(new ListAssignmentsForHITCommand({ HITId: hitId, NextToken: listed.NextToken }));
+    assert.equal([after.NumResults, after.Assignments, after.NextToken], [0, [], undefined]);
     assert.equal(await counters(mturk, hitId), { status: 'Unassignable', pending: 1, available: 0, completed: 0 });
   },
 );
