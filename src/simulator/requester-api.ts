@@ -4,7 +4,9 @@
  *
  * Order of checks for each request: body size (413), Authorization (403), target (400), JSON
  * (400); then the call counts in the stats, and is throttled (400 ThrottlingException), faulted
- * (500 ServiceFault, nothing done) or carried out (and its connection possibly dropped).
+ * (500 ServiceFault, nothing done) or carried out (and its connection possibly dropped). Carrying
+ * it out starts with the model's required members: any missing answers one ValidationException
+ * counting them all, and nothing is done.
  *
  * @module
  */
@@ -22,6 +24,7 @@ import {
   accessKeyIdOf,
   stamp,
 } from './protocol.js';
+import { requiredMembersError } from './required-members.js';
 import { Input } from './validation.js';
 
 function reply(host: SimulatorHost, res: ServerResponse, status: number, body: unknown): void {
@@ -136,6 +139,8 @@ export function handleRequesterCall(host: SimulatorHost, req: IncomingMessage, r
   let out: unknown;
   try {
     const nowMs = engine.now();
+    const missing = requiredMembersError(operation, body as Record<string, unknown>);
+    if (missing) throw missing;
     out = handler({
       engine,
       account: engine.account(accessKeyId),

@@ -1,13 +1,17 @@
 /**
  * Reading and checking request members. The SDK checks nothing (no min, max or pattern), so every
- * documented limit is enforced here and answered as RequestError with AWS's validation wording:
- * `Value '...' at 'Title' failed to satisfy constraint: ...`.
+ * documented limit is enforced here. A value that breaks the model's constraints (type, length,
+ * pattern, range, enum) or a missing member is answered as AWS's front end did, with a
+ * ValidationException: `1 validation error detected: Value '...' at 'title' failed to satisfy
+ * constraint: ...` (member paths in lower camel case, see `required-members.ts`). Rules of MTurk
+ * itself (funds, states, combinations of members) stay RequestErrors.
  *
  * @module
  */
 import type { Locale, NotificationSpecification, QualificationRequirement } from './model.js';
 import { CURRENCY_PATTERN } from './money.js';
-import { MTurkError, TurkErrorCode, stamp } from './protocol.js';
+import { MTurkError, TurkErrorCode, stamp, validationException } from './protocol.js';
+import { wirePath } from './required-members.js';
 
 /** The `EntityId` shape of HIT, HIT type, assignment and qualification type ids. */
 export const ENTITY_ID = /^[A-Z0-9]+$/;
@@ -71,8 +75,13 @@ export const TRANSPORTS = ['Email', 'SQS', 'SNS'] as const;
 /** The Worker_Locale system qualification type. */
 export const WORKER_LOCALE_TYPE_ID = '00000000000000000071';
 
+// AWS quotes scalar values ('abc', '0', 'true') and writes null bare.
 const show = (v: unknown): string =>
-  typeof v === 'string' ? `'${v.length > 80 ? `${v.slice(0, 80)}...` : v}'` : (JSON.stringify(v) ?? 'null');
+  typeof v === 'string'
+    ? `'${v.length > 80 ? `${v.slice(0, 80)}...` : v}'`
+    : typeof v === 'number' || typeof v === 'boolean'
+      ? `'${v}'`
+      : (JSON.stringify(v) ?? 'null');
 
 interface StringRule {
   min?: number;
@@ -92,18 +101,18 @@ export class Input {
     return new MTurkError('RequestError', stamp(message, this.nowMs), code);
   }
 
+  /** The ValidationException of a present value that breaks a constraint of the model. */
   invalid(path: string, value: unknown, constraint: string): MTurkError {
-    return this.fail(
-      `1 validation error detected: Value ${show(value)} at '${path}' failed to satisfy constraint: ${constraint}`,
-      TurkErrorCode.ParameterOutOfRange,
-    );
+    return validationException([
+      `Value ${show(value)} at '${wirePath(path)}' failed to satisfy constraint: ${constraint}`,
+    ]);
   }
 
+  /** The ValidationException of a missing member (the model's required ones are all checked before, together). */
   missing(path: string): MTurkError {
-    return this.fail(
-      `1 validation error detected: Value null at '${path}' failed to satisfy constraint: Member must not be null`,
-      TurkErrorCode.MissingParameters,
-    );
+    return validationException([
+      `Value null at '${wirePath(path)}' failed to satisfy constraint: Member must not be null`,
+    ]);
   }
 
   has(name: string): boolean {
@@ -277,8 +286,6 @@ export class Input {
       throw this.invalid(`${path}.RequiredToPreview`, RequiredToPreview, 'Member must be a boolean');
     const ActionsGuarded = this.oneOf('ActionsGuarded', ACTIONS_GUARDED, r.ActionsGuarded, `${path}.ActionsGuarded`);
     const where = `QualificationRequirement ${path} (${QualificationTypeId}, ${Comparator})`;
-    if (ActionsGuarded !== undefined && RequiredToPreview !== undefined)
-      throw this.fail(`${where}: ActionsGuarded cannot be combined with the deprecated RequiredToPreview.`);
     const isLocale = QualificationTypeId === WORKER_LOCALE_TYPE_ID;
     const nInts = ints?.length ?? 0;
     const nLocales = locales?.length ?? 0;
@@ -313,8 +320,12 @@ export class Input {
     const req: QualificationRequirement = { QualificationTypeId, Comparator };
     if (ints !== undefined) req.IntegerValues = ints;
     if (locales !== undefined) req.LocaleValues = locales;
+    // Both may come together (real GetHIT answers carried both); ActionsGuarded then decides. The
+    // deprecated RequiredToPreview: true alone is echoed with ActionsGuarded: PreviewAndAccept added,
+    // as MTurk did.
     if (RequiredToPreview !== undefined) req.RequiredToPreview = RequiredToPreview as boolean;
     if (ActionsGuarded !== undefined) req.ActionsGuarded = ActionsGuarded;
+    else if (RequiredToPreview === true) req.ActionsGuarded = 'PreviewAndAccept';
     return req;
   }
 

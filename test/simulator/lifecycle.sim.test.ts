@@ -218,7 +218,7 @@ Lifecycle(
     const noFeedback = await rejection(
       mturk.send(new RejectAssignmentCommand({ AssignmentId: a.assignmentId } as never)),
     );
-    assert.match(noFeedback.message, /Value null at 'RequesterFeedback'/);
+    assert.match(noFeedback.message, /Value null at 'requesterFeedback'/);
     await mturk.send(new RejectAssignmentCommand({ AssignmentId: a.assignmentId, RequesterFeedback: 'no' }));
     await mturk.send(new RejectAssignmentCommand({ AssignmentId: b.assignmentId, RequesterFeedback: 'no' }));
     const plain = await rejection(mturk.send(new ApproveAssignmentCommand({ AssignmentId: a.assignmentId })));

@@ -152,11 +152,11 @@ Money('when a bonus is invalid then it is refused without paying', async ({ sim,
   const before = await balance(mturk);
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ WorkerId: 'AOTHERWORKER' }, /did not do assignment/],
-    [{ BonusAmount: '1.234' }, /at 'BonusAmount'/],
+    [{ BonusAmount: '1.234' }, /at 'bonusAmount'/],
     [{ BonusAmount: '0' }, /too low/],
     [{ BonusAmount: '500.00' }, /insufficient funds/],
-    [{ WorkerId: 'bad id' }, /at 'WorkerId'.*pattern/],
-    [{ Reason: undefined }, /Value null at 'Reason'/],
+    [{ WorkerId: 'bad id' }, /at 'workerId'.*pattern/],
+    [{ Reason: undefined }, /Value null at 'reason'/],
     [{ AssignmentId: '3NOPENOPENOPENOPENOPENOPENOPEN' }, /does not exist/],
   ];
   for (const [overrides, message] of cases) {
