@@ -42,7 +42,10 @@ export function hitView(engine: Engine, hit: HitRecord): Record<string, unknown>
   };
 }
 
-/** The Assignment structure (only ever shown once submitted). */
+/**
+ * The Assignment structure (only ever shown once submitted). A Submitted, Approved or Rejected
+ * assignment has no `Deadline`: real MTurk answers left it out once the work was submitted.
+ */
 export function assignmentView(a: AssignmentRecord): Record<string, unknown> {
   const out: Record<string, unknown> = {
     AssignmentId: a.assignmentId,
@@ -56,7 +59,6 @@ export function assignmentView(a: AssignmentRecord): Record<string, unknown> {
     ['SubmitTime', a.submitMs],
     ['ApprovalTime', a.approvalMs],
     ['RejectionTime', a.rejectionMs],
-    ['Deadline', a.deadlineMs],
   ];
   for (const [name, ms] of times) if (ms !== undefined) out[name] = toEpochSeconds(ms);
   if (a.answer !== undefined) out.Answer = a.answer;
