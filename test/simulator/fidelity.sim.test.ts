@@ -398,7 +398,22 @@ Fidelity(
       nested.message,
       "2 validation errors detected: Value null at 'qualificationRequirements.2.member.comparator' failed to satisfy constraint: Member must not be null; Value null at 'qualificationRequirements.2.member.localeValues.1.member.country' failed to satisfy constraint: Member must not be null",
     );
-    // A present value outside its constraint has the same shape.
+    // A present value outside its constraint has the same shape: this is the answer Dallinger
+    // recorded from production MTurk for a bonus of 0.9752 (Dallinger issue 1052).
+    const cents = await rejection(
+      mturk.send(
+        new SendBonusCommand({
+          WorkerId: 'AWORKERONE',
+          AssignmentId: assignmentId,
+          BonusAmount: '0.9752',
+          Reason: 'r',
+        }),
+      ),
+    );
+    assert.is(
+      cents.message,
+      "1 validation error detected: Value '0.9752' at 'bonusAmount' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9]+(\\.)?[0-9]{0,2}$",
+    );
     const long = await rejection(mturk.send(new CreateHITCommand(hitInput({ Title: 't'.repeat(129) }))));
     assert.is(long.name, 'ValidationException');
     assert.match(
