@@ -13,15 +13,16 @@ import type {
   QualificationGrantRecord,
   QualificationTypeRecord,
 } from './model.js';
+import { hitGroupIdOf } from './ids.js';
 import { toEpochSeconds } from './protocol.js';
 
-/** The HIT structure. `HITGroupId` is the HIT type id, as on MTurk. */
+/** The HIT structure. `HITGroupId` is an id of its own, distinct from `HITTypeId`, as on MTurk. */
 export function hitView(engine: Engine, hit: HitRecord): Record<string, unknown> {
   const type = engine.type(hit);
   return {
     HITId: hit.hitId,
     HITTypeId: hit.hitTypeId,
-    HITGroupId: hit.hitTypeId,
+    HITGroupId: hitGroupIdOf(hit.hitTypeId),
     CreationTime: toEpochSeconds(hit.creationMs),
     Title: type.title,
     Description: type.description,

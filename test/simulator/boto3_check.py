@@ -112,6 +112,7 @@ def main(endpoint):
 
     # 2. psiTurk's `worker reject`: RequesterFeedback=''.
     hit = create_hit(mturk)
+    check("HITGroupId is an id of its own", hit["HITGroupId"] != hit["HITTypeId"], hit)
     accepted = worker(endpoint, "/_sim/workers/AWORKERONE/accept", {"hitId": hit["HITId"]})
     worker(endpoint, "/_sim/assignments/%s/submit" % accepted["assignmentId"], {"fields": {"note": "caf\u00e9 \u2014 \U0001F600"}})
     mturk.reject_assignment(AssignmentId=accepted["assignmentId"], RequesterFeedback="")

@@ -471,4 +471,30 @@ Fidelity(
   },
 );
 
+Fidelity(
+  'when a script links a preview by HITGroupId then the worker pages find the group, as with the HIT type id',
+  async ({ sim, mturk }) => {
+    const { HIT } = await mturk.send(new CreateHITCommand(hitInput()));
+    const group = HIT!.HITGroupId!;
+    assert.is.not(group, HIT!.HITTypeId, 'a separate id, as on MTurk');
+    assert.equal(
+      (await mturk.send(new GetHITCommand({ HITId: HIT!.HITId! }))).HIT!.HITGroupId,
+      group,
+      'stable across reads',
+    );
+    for (const groupId of [group, HIT!.HITTypeId!]) {
+      const page = await (await fetch(`${sim.url}/mturk/preview?groupId=${groupId}&workerId=AWORKERONE`)).text();
+      assert.match(page, /<iframe id="task"/, `preview?groupId=${groupId}`);
+    }
+    const accepted = await fetch(`${sim.url}/mturk/accept`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ groupId: group, workerId: 'AWORKERONE' }).toString(),
+      redirect: 'manual',
+    });
+    assert.is(accepted.status, 303);
+    assert.is(sim.inspect().accounts.AKIDREQUESTERONE!.hits[0]!.assignments[0]!.workerId, 'AWORKERONE');
+  },
+);
+
 Fidelity.run();

@@ -39,7 +39,9 @@ Hits('when CreateHIT succeeds then the HIT echoes its properties with MTurk shap
   );
   assert.match(HIT!.HITId!, /^[A-Z0-9]{30}$/);
   assert.match(HIT!.HITTypeId!, /^[A-Z0-9]{30}$/);
-  assert.is(HIT!.HITGroupId, HIT!.HITTypeId);
+  // As on MTurk, the HIT group id is an id of its own (the worker pages take either as groupId).
+  assert.match(HIT!.HITGroupId!, /^[A-Z0-9]{30}$/);
+  assert.is.not(HIT!.HITGroupId, HIT!.HITTypeId);
   assert.is(HIT!.Reward, '1.5');
   assert.is(HIT!.RequesterAnnotation, 'run-1/unit-1');
   assert.is(HIT!.HITReviewStatus, 'NotReviewed');
