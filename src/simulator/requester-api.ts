@@ -5,8 +5,8 @@
  * Order of checks for each request: body size (413), Authorization (403), target (400), JSON
  * (400); then the call counts in the stats, and is throttled (400 ThrottlingException), faulted
  * (500 ServiceFault, nothing done) or carried out (and its connection possibly dropped). Carrying
- * it out starts with the model's required members: any missing answers one ValidationException
- * counting them all, and nothing is done.
+ * it out starts with the model: missing required members and broken constraints of present ones
+ * answer one ValidationException counting them all, and nothing is done.
  *
  * @module
  */
@@ -24,8 +24,7 @@ import {
   accessKeyIdOf,
   stamp,
 } from './protocol.js';
-import { requiredMembersError } from './required-members.js';
-import { Input } from './validation.js';
+import { Input, modelValidationError } from './validation.js';
 
 function reply(host: SimulatorHost, res: ServerResponse, status: number, body: unknown): void {
   sendJson(res, status, body, {
@@ -139,8 +138,8 @@ export function handleRequesterCall(host: SimulatorHost, req: IncomingMessage, r
   let out: unknown;
   try {
     const nowMs = engine.now();
-    const missing = requiredMembersError(operation, body as Record<string, unknown>);
-    if (missing) throw missing;
+    const invalid = modelValidationError(operation, body as Record<string, unknown>);
+    if (invalid) throw invalid;
     out = handler({
       engine,
       account: engine.account(accessKeyId),

@@ -34,7 +34,7 @@ import * as assert from 'uvu/assert';
 import { parseAnswers } from '../../src/mturk/answer-xml.js';
 import type { Simulator } from '../../src/simulator/index.js';
 import { MODEL_OPERATIONS } from '../../src/simulator/operations/index.js';
-import { REQUIRED_MEMBERS } from '../../src/simulator/required-members.js';
+import { MODEL_MEMBERS } from '../../src/simulator/required-members.js';
 import { clientFor, hitInput, rawCall, rejection, startSim } from './helpers.js';
 
 const Fidelity = suite<{ sim: Simulator; mturk: MTurkClient }>('simulator MTurk fidelity');
@@ -398,6 +398,19 @@ Fidelity(
       nested.message,
       "2 validation errors detected: Value null at 'qualificationRequirements.2.member.comparator' failed to satisfy constraint: Member must not be null; Value null at 'qualificationRequirements.2.member.localeValues.1.member.country' failed to satisfy constraint: Member must not be null",
     );
+    // Missing members and broken constraints of present ones are counted in one answer.
+    const three = await rawCall(
+      sim,
+      JSON.stringify({ WorkerId: 'bad id', AssignmentId: assignmentId, BonusAmount: '0.9752' }),
+      {
+        'x-amz-target': 'MTurkRequesterServiceV20170117.SendBonus',
+      },
+    );
+    assert.equal(three.json, {
+      __type: 'ValidationException',
+      message:
+        "3 validation errors detected: Value null at 'reason' failed to satisfy constraint: Member must not be null; Value 'bad id' at 'workerId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^A[A-Z0-9]+$; Value '0.9752' at 'bonusAmount' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[0-9]+(\\.)?[0-9]{0,2}$",
+    });
     // A present value outside its constraint has the same shape: this is the answer Dallinger
     // recorded from production MTurk for a bonus of 0.9752 (Dallinger issue 1052).
     const cents = await rejection(
@@ -427,8 +440,9 @@ Fidelity(
   },
 );
 
-Fidelity("when the required-members table is compared with the SDK's model typings then they agree", () => {
-  // Required members are the non-optional ones (`Name: T | undefined;`) of each `...Request` interface.
+Fidelity("when the model-members table is compared with the SDK's model typings then they agree", () => {
+  // Required members are the non-optional ones (`Name: T | undefined;`) of each `...Request`
+  // interface, optional ones are marked `Name?:`.
   const require = createRequire(import.meta.url);
   const sdkDir = dirname(require.resolve('@aws-sdk/client-mturk/package.json'));
   const dts = readFileSync(join(sdkDir, 'dist-types', 'models', 'models_0.d.ts'), 'utf8').replace(
@@ -436,12 +450,21 @@ Fidelity("when the required-members table is compared with the SDK's model typin
     '',
   );
   const fromModel: Record<string, string[]> = {};
-  for (const m of dts.matchAll(/export interface (\w+)Request \{([\s\S]*?)\n\}/g))
+  const optionalInModel: Record<string, string[]> = {};
+  for (const m of dts.matchAll(/export interface (\w+)Request \{([\s\S]*?)\n\}/g)) {
     fromModel[m[1]!] = [...m[2]!.matchAll(/^\s*(\w+): /gm)].map((r) => r[1]!);
+    optionalInModel[m[1]!] = [...m[2]!.matchAll(/^\s*(\w+)\?: /gm)].map((r) => r[1]!);
+  }
   const operations = [...MODEL_OPERATIONS].sort();
-  assert.equal(Object.keys(REQUIRED_MEMBERS).sort(), operations, 'one entry per operation of the model');
-  for (const op of operations)
-    assert.equal([...REQUIRED_MEMBERS[op]!.required].sort(), (fromModel[op] ?? []).sort(), `${op} required members`);
+  assert.equal(Object.keys(MODEL_MEMBERS).sort(), operations, 'one entry per operation of the model');
+  for (const op of operations) {
+    assert.equal([...MODEL_MEMBERS[op]!.required].sort(), (fromModel[op] ?? []).sort(), `${op} required members`);
+    assert.equal(
+      [...(MODEL_MEMBERS[op]!.optional ?? [])].sort(),
+      (optionalInModel[op] ?? []).sort(),
+      `${op} optional members`,
+    );
+  }
 });
 
 Fidelity(
