@@ -21,6 +21,7 @@ import {
 } from './environment.js';
 import { RateGovernor, type GovernorOptions, type GovernorStats, type Lane } from './governor.js';
 import { policyOf } from './operations.js';
+import { isShortPage } from './paginate.js';
 import {
   classifyError,
   mapSdkError,
@@ -221,7 +222,8 @@ export class GatewayCore {
 
   /**
    * Runs a paginated operation to the last page, collecting items (every list call paginates to
-   * the end: Mephisto read only the first page of blocks, assignments and bonuses, #29).
+   * the end: Mephisto read only the first page of blocks, assignments and bonuses, #29). A short
+   * page ends the listing without the empty call its `NextToken` would lead to.
    */
   async collect<I extends object, P, T>(
     spec: CallSpec<I>,
@@ -230,14 +232,18 @@ export class GatewayCore {
   ): Promise<MTurkOutcome<T[]>> {
     const all: T[] = [];
     return this.call(spec, async (input) => {
-      for await (const page of pages(input)) all.push(...(items(page) ?? []));
+      for await (const page of pages(input)) {
+        all.push(...(items(page) ?? []));
+        if (isShortPage(page, input)) break;
+      }
       return all;
     });
   }
 
   /**
-   * Yields the pages of a paginated operation as they arrive; a failure is thrown as a
-   * `HitstateError` (the typed outcome of {@link orThrow}), since a generator cannot return one.
+   * Yields the pages of a paginated operation as they arrive, up to a short page (see
+   * {@link collect}); a failure is thrown as a `HitstateError` (the typed outcome of
+   * {@link orThrow}), since a generator cannot return one.
    */
   async *pages<I extends object, P, T>(
     spec: CallSpec<I>,
@@ -251,7 +257,10 @@ export class GatewayCore {
       record: newCallRecord(),
     });
     try {
-      for await (const page of pages(spec.input)) yield items(page);
+      for await (const page of pages(spec.input)) {
+        yield items(page);
+        if (isShortPage(page, spec.input)) return;
+      }
     } catch (err) {
       const thrown = this.#asThrown(err);
       if (thrown !== undefined) throw thrown;

@@ -229,7 +229,8 @@ export function classifyError(err: unknown): ErrorKind {
   if (TRANSIENT_NAMES.has(name) || (e.code !== undefined && NETWORK_CODES.has(e.code))) return 'unavailable';
   if (status !== undefined && status >= 500) return 'unavailable';
   if (e.$fault === 'server') return 'unavailable';
-  if (name === 'RequestError' || e.$fault === 'client') return 'request';
+  // ValidationException: the request broke the model (a required member missing, a value out of range).
+  if (name === 'RequestError' || name === 'ValidationException' || e.$fault === 'client') return 'request';
   return 'unknown';
 }
 

@@ -45,6 +45,7 @@ export interface AssignmentInfo {
   readonly autoApprovalTimeMs?: number;
   readonly approvalTimeMs?: number;
   readonly rejectionTimeMs?: number;
+  /** MTurk leaves it out of submitted, approved and rejected assignments (the only ones it lists). */
   readonly deadlineMs?: number;
   /** QuestionFormAnswers XML; read it with `parseAnswers` or `recoverSubmission`. */
   readonly answerXml?: string;

@@ -10,6 +10,20 @@ import type { Prng } from '../random.js';
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const HEX = '0123456789abcdef';
 
+/**
+ * The HIT group id of a HIT type. On MTurk `HITGroupId` was an id of its own, distinct from the
+ * HIT type id; here it is the HIT type id with all but its first character reversed, so it has
+ * the same shape, differs from it, and leads back to it without a table ({@link hitTypeIdOfGroupId}).
+ */
+export function hitGroupIdOf(hitTypeId: string): string {
+  return hitTypeId.charAt(0) + [...hitTypeId.slice(1)].reverse().join('');
+}
+
+/** The HIT type id a HIT group id was made from (the same transformation undoes itself). */
+export function hitTypeIdOfGroupId(groupId: string): string {
+  return hitGroupIdOf(groupId);
+}
+
 /** Generates every id the simulator hands out, from one seeded stream. */
 export class IdGenerator {
   readonly #prng: Prng;

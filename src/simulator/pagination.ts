@@ -1,8 +1,13 @@
 /**
  * Pages of list operations. A `NextToken` stores the key (a sequence number) of the last item
  * returned, so the next page starts right after it even when items were added or removed in
- * between, and costs O(log n + page size). The last page has no `NextToken`, so the SDK
- * paginators stop without an extra call.
+ * between, and costs O(log n + page size).
+ *
+ * Real MTurk put a `NextToken` on every page that has results, the last one included, and ended
+ * a listing with a page of `NumResults: 0` and no token. Client code depends on it: Mephisto's
+ * `get_outstanding_hits` reads `NextToken` after every non-empty page (a `KeyError` otherwise),
+ * and loops written `while 'NextToken' in result` stop only on the empty page. So we do the same;
+ * hitstate's own gateway stops early on a short page (`src/mturk/paginate.ts`).
  *
  * @module
  */
@@ -35,7 +40,7 @@ function tokenFor(key: number, scope: string): string {
   return PREFIX + Buffer.from(`${key}.${fingerprint(scope)}`, 'utf8').toString('base64url');
 }
 
-/** One page: the items, and the token of the next page when there is one. */
+/** One page: the items, and a token whenever the page has items. */
 export interface Page<T> {
   items: T[];
   nextToken?: string;
@@ -43,8 +48,9 @@ export interface Page<T> {
 
 /**
  * Takes up to `limit` items from an ordered stream of `[key, item]` (already positioned after the
- * page start), keeping those `accept` lets through, and looks one item ahead to know whether a
- * next page exists. `scope` binds the token to the list and its filters.
+ * page start), keeping those `accept` lets through. A page with items carries the token of its
+ * last item, whether or not more follow, as MTurk's did. `scope` binds the token to the list and
+ * its filters.
  */
 export function takePage<V, T>(
   entries: Iterable<[number, V]>,
@@ -57,18 +63,18 @@ export function takePage<V, T>(
   let lastKey: number | undefined;
   for (const [key, value] of entries) {
     if (!accept(value)) continue;
-    if (items.length === limit) return { items, nextToken: tokenFor(lastKey!, scope) };
     items.push(map(value));
     lastKey = key;
+    if (items.length === limit) break;
   }
-  return { items };
+  return lastKey === undefined ? { items } : { items, nextToken: tokenFor(lastKey, scope) };
 }
 
-/** The list response members: `NumResults`, the items under `name`, and `NextToken` only if there is more. */
+/** The list response members: `NextToken` (on every page with results), `NumResults` and the items under `name`. */
 export function pageResponse<T>(name: string, page: Page<T>): Record<string, unknown> {
   return {
+    ...(page.nextToken !== undefined ? { NextToken: page.nextToken } : {}),
     NumResults: page.items.length,
     [name]: page.items,
-    ...(page.nextToken !== undefined ? { NextToken: page.nextToken } : {}),
   };
 }

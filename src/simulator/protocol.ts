@@ -3,7 +3,10 @@
  *
  * Error bodies carry `__type`, `Message` and `TurkErrorCode` and never a `code`/`Code` key: the SDK
  * would take the error name from such a key instead of `__type`. MTurk's messages end with an
- * epoch-milliseconds number in parentheses, and so do ours.
+ * epoch-milliseconds number in parentheses, and so do ours. Input that breaks the model (a
+ * required member missing, a value outside its constraint) is answered before the operation runs,
+ * as AWS's front end did: `{"__type":"ValidationException","message":"1 validation error detected: …"}`,
+ * without a time stamp or TurkErrorCode.
  *
  * @module
  */
@@ -40,12 +43,15 @@ export const TurkErrorCode = {
 } as const;
 export type TurkErrorCode = (typeof TurkErrorCode)[keyof typeof TurkErrorCode];
 
-/** The error an operation throws to answer RequestError (400) or ServiceFault (500). */
+/** The kinds of error replies: MTurk's own two, and AWS's validation of the request against the model. */
+export type MTurkErrorType = 'RequestError' | 'ServiceFault' | 'ValidationException';
+
+/** The error an operation throws to answer RequestError (400), ValidationException (400) or ServiceFault (500). */
 export class MTurkError extends Error {
-  readonly type: 'RequestError' | 'ServiceFault';
+  readonly type: MTurkErrorType;
   readonly turkErrorCode: string;
 
-  constructor(type: 'RequestError' | 'ServiceFault', message: string, turkErrorCode: string) {
+  constructor(type: MTurkErrorType, message: string, turkErrorCode: string) {
     super(message);
     this.name = type;
     this.type = type;
@@ -53,13 +59,28 @@ export class MTurkError extends Error {
   }
 
   get httpStatus(): number {
-    return this.type === 'RequestError' ? 400 : 500;
+    return this.type === 'ServiceFault' ? 500 : 400;
   }
 
-  /** The JSON body, exactly as MTurk shapes it. */
+  /** The JSON body, exactly as MTurk shapes it (AWS's validation errors have a lower-case `message` only). */
   body(): Record<string, string> {
+    if (this.type === 'ValidationException') return { __type: this.type, message: this.message };
     return { __type: this.type, Message: this.message, TurkErrorCode: this.turkErrorCode };
   }
+}
+
+/**
+ * The ValidationException of one or more broken constraints, each written
+ * `Value … at 'member' failed to satisfy constraint: …`, counted as AWS counts them:
+ * `1 validation error detected: …`, `2 validation errors detected: …; …`.
+ */
+export function validationException(problems: readonly string[]): MTurkError {
+  const n = problems.length;
+  return new MTurkError(
+    'ValidationException',
+    `${n} validation error${n === 1 ? '' : 's'} detected: ${problems.join('; ')}`,
+    '',
+  );
 }
 
 /** Appends MTurk's trailing `(epoch ms)` to a message. */

@@ -147,7 +147,24 @@ export function escapeXml(text: string): string {
     .replace(/'/g, '&apos;');
 }
 
-/** The QuestionFormAnswers document of a submission: one FreeText answer per field, in order. */
+/**
+ * Writes every character outside ASCII as a numeric character reference of its code point
+ * (`—` → `&#8212;`, an astral character as one reference, never a surrogate pair), as MTurk's
+ * ASCII-encoded answers did.
+ */
+export function asciiReferences(xml: string): string {
+  // The u flag makes each astral character one match, so it becomes one reference.
+  return xml.replace(/[^\x00-\x7F]/gu, (ch) => `&#${ch.codePointAt(0)};`);
+}
+
+/** The XML declaration real MTurk answers started with, immediately followed by the root element. */
+export const ANSWER_DECLARATION = '<?xml version="1.0" encoding="ASCII"?>';
+
+/**
+ * The QuestionFormAnswers document of a submission: one FreeText answer per field, in order,
+ * serialized as MTurk did: `<?xml version="1.0" encoding="ASCII"?><QuestionFormAnswers xmlns=…>`
+ * with no newline in between, and non-ASCII characters as numeric character references.
+ */
 export function buildAnswerXml(fields: readonly (readonly [string, string])[]): string {
   const answers = fields
     .map(
@@ -155,5 +172,7 @@ export function buildAnswerXml(fields: readonly (readonly [string, string])[]): 
         `<Answer><QuestionIdentifier>${escapeXml(id)}</QuestionIdentifier><FreeText>${escapeXml(value)}</FreeText></Answer>`,
     )
     .join('');
-  return `<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<QuestionFormAnswers xmlns="${ANSWER_NAMESPACE}">${answers}</QuestionFormAnswers>`;
+  return asciiReferences(
+    `${ANSWER_DECLARATION}<QuestionFormAnswers xmlns="${ANSWER_NAMESPACE}">${answers}</QuestionFormAnswers>`,
+  );
 }

@@ -4,7 +4,9 @@
  *
  * Order of checks for each request: body size (413), Authorization (403), target (400), JSON
  * (400); then the call counts in the stats, and is throttled (400 ThrottlingException), faulted
- * (500 ServiceFault, nothing done) or carried out (and its connection possibly dropped).
+ * (500 ServiceFault, nothing done) or carried out (and its connection possibly dropped). Carrying
+ * it out starts with the model: missing required members and broken constraints of present ones
+ * answer one ValidationException counting them all, and nothing is done.
  *
  * @module
  */
@@ -22,7 +24,7 @@ import {
   accessKeyIdOf,
   stamp,
 } from './protocol.js';
-import { Input } from './validation.js';
+import { Input, modelValidationError } from './validation.js';
 
 function reply(host: SimulatorHost, res: ServerResponse, status: number, body: unknown): void {
   sendJson(res, status, body, {
@@ -146,6 +148,8 @@ export function handleRequesterCall(
   let out: unknown;
   try {
     const nowMs = engine.now();
+    const invalid = modelValidationError(operation, body as Record<string, unknown>);
+    if (invalid) throw invalid;
     out = handler({
       engine,
       account: engine.account(accessKeyId),

@@ -1,13 +1,17 @@
 /**
  * Reading and checking request members. The SDK checks nothing (no min, max or pattern), so every
- * documented limit is enforced here and answered as RequestError with AWS's validation wording:
- * `Value '...' at 'Title' failed to satisfy constraint: ...`.
+ * documented limit is enforced here. A value that breaks the model's constraints (type, length,
+ * pattern, range, enum) or a missing member is answered as AWS's front end did, with a
+ * ValidationException: `1 validation error detected: Value '...' at 'title' failed to satisfy
+ * constraint: ...` (member paths in lower camel case, see `required-members.ts`). Rules of MTurk
+ * itself (funds, states, combinations of members) stay RequestErrors.
  *
  * @module
  */
 import type { Locale, NotificationSpecification, QualificationRequirement } from './model.js';
 import { CURRENCY_PATTERN } from './money.js';
-import { MTurkError, TurkErrorCode, stamp } from './protocol.js';
+import { MTurkError, TurkErrorCode, stamp, validationException } from './protocol.js';
+import { missingMemberProblems, modelMembers, wirePath } from './required-members.js';
 
 /** The `EntityId` shape of HIT, HIT type, assignment and qualification type ids. */
 export const ENTITY_ID = /^[A-Z0-9]+$/;
@@ -71,14 +75,56 @@ export const TRANSPORTS = ['Email', 'SQS', 'SNS'] as const;
 /** The Worker_Locale system qualification type. */
 export const WORKER_LOCALE_TYPE_ID = '00000000000000000071';
 
+// AWS quotes scalar values ('abc', '0', 'true') and writes null bare.
 const show = (v: unknown): string =>
-  typeof v === 'string' ? `'${v.length > 80 ? `${v.slice(0, 80)}...` : v}'` : (JSON.stringify(v) ?? 'null');
+  typeof v === 'string'
+    ? `'${v.length > 80 ? `${v.slice(0, 80)}...` : v}'`
+    : typeof v === 'number' || typeof v === 'boolean'
+      ? `'${v}'`
+      : (JSON.stringify(v) ?? 'null');
 
 interface StringRule {
   min?: number;
   max?: number;
   maxBytes?: number;
   pattern?: RegExp;
+}
+
+interface IntRange {
+  min?: number;
+  max?: number;
+}
+
+/** A constraint a present value breaks: the value as the message shows it, and the constraint. */
+type Violation = readonly [shown: unknown, constraint: string];
+
+/** The first constraint of `rule` a present value breaks, or undefined. */
+function stringViolation(value: unknown, rule: StringRule): Violation | undefined {
+  if (typeof value !== 'string') return [value, 'Member must be a string'];
+  const min = rule.min ?? 0;
+  if (value.length < min) return [value, `Member must have length greater than or equal to ${min}`];
+  if (rule.max !== undefined && value.length > rule.max)
+    return [value, `Member must have length less than or equal to ${rule.max}`];
+  if (rule.maxBytes !== undefined && Buffer.byteLength(value, 'utf8') > rule.maxBytes)
+    return [`${value.slice(0, 40)}...`, `Member must be at most ${rule.maxBytes} bytes`];
+  if (rule.pattern && !rule.pattern.test(value))
+    return [value, `Member must satisfy regular expression pattern: ${rule.pattern.source}`];
+  return undefined;
+}
+
+/** The first constraint of `range` a present value breaks, or undefined. */
+function intViolation(value: unknown, range: IntRange): Violation | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value)) return [value, 'Member must be an integer'];
+  if (range.min !== undefined && value < range.min)
+    return [value, `Member must have value greater than or equal to ${range.min}`];
+  if (range.max !== undefined && value > range.max)
+    return [value, `Member must have value less than or equal to ${range.max}`];
+  return undefined;
+}
+
+/** One broken constraint as AWS's validation message wrote it. */
+function violationText(path: string, [shown, constraint]: Violation): string {
+  return `Value ${show(shown)} at '${wirePath(path)}' failed to satisfy constraint: ${constraint}`;
 }
 
 /** Typed access to a request body; each reader throws the RequestError MTurk would. */
@@ -92,18 +138,16 @@ export class Input {
     return new MTurkError('RequestError', stamp(message, this.nowMs), code);
   }
 
+  /** The ValidationException of a present value that breaks a constraint of the model. */
   invalid(path: string, value: unknown, constraint: string): MTurkError {
-    return this.fail(
-      `1 validation error detected: Value ${show(value)} at '${path}' failed to satisfy constraint: ${constraint}`,
-      TurkErrorCode.ParameterOutOfRange,
-    );
+    return validationException([violationText(path, [value, constraint])]);
   }
 
+  /** The ValidationException of a missing member (the model's required ones are all checked before, together). */
   missing(path: string): MTurkError {
-    return this.fail(
-      `1 validation error detected: Value null at '${path}' failed to satisfy constraint: Member must not be null`,
-      TurkErrorCode.MissingParameters,
-    );
+    return validationException([
+      `Value null at '${wirePath(path)}' failed to satisfy constraint: Member must not be null`,
+    ]);
   }
 
   has(name: string): boolean {
@@ -117,16 +161,9 @@ export class Input {
     path = name,
   ): string | undefined {
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string') throw this.invalid(path, value, 'Member must be a string');
-    const min = rule.min ?? 0;
-    if (value.length < min) throw this.invalid(path, value, `Member must have length greater than or equal to ${min}`);
-    if (rule.max !== undefined && value.length > rule.max)
-      throw this.invalid(path, value, `Member must have length less than or equal to ${rule.max}`);
-    if (rule.maxBytes !== undefined && Buffer.byteLength(value, 'utf8') > rule.maxBytes)
-      throw this.invalid(path, `${value.slice(0, 40)}...`, `Member must be at most ${rule.maxBytes} bytes`);
-    if (rule.pattern && !rule.pattern.test(value))
-      throw this.invalid(path, value, `Member must satisfy regular expression pattern: ${rule.pattern.source}`);
-    return value;
+    const broken = stringViolation(value, rule);
+    if (broken) throw this.invalid(path, broken[0], broken[1]);
+    return value as string;
   }
 
   string(name: string, rule: StringRule = {}, value: unknown = this.body[name], path = name): string {
@@ -143,20 +180,11 @@ export class Input {
     return this.string(name, { min: 1, max: 64, pattern: CUSTOMER_ID }, value, path);
   }
 
-  optionalInt(
-    name: string,
-    range: { min?: number; max?: number } = {},
-    value: unknown = this.body[name],
-    path = name,
-  ): number | undefined {
+  optionalInt(name: string, range: IntRange = {}, value: unknown = this.body[name], path = name): number | undefined {
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'number' || !Number.isInteger(value))
-      throw this.invalid(path, value, 'Member must be an integer');
-    if (range.min !== undefined && value < range.min)
-      throw this.invalid(path, value, `Member must have value greater than or equal to ${range.min}`);
-    if (range.max !== undefined && value > range.max)
-      throw this.invalid(path, value, `Member must have value less than or equal to ${range.max}`);
-    return value;
+    const broken = intViolation(value, range);
+    if (broken) throw this.invalid(path, broken[0], broken[1]);
+    return value as number;
   }
 
   int(name: string, range: { min?: number; max?: number } = {}): number {
@@ -277,8 +305,6 @@ export class Input {
       throw this.invalid(`${path}.RequiredToPreview`, RequiredToPreview, 'Member must be a boolean');
     const ActionsGuarded = this.oneOf('ActionsGuarded', ACTIONS_GUARDED, r.ActionsGuarded, `${path}.ActionsGuarded`);
     const where = `QualificationRequirement ${path} (${QualificationTypeId}, ${Comparator})`;
-    if (ActionsGuarded !== undefined && RequiredToPreview !== undefined)
-      throw this.fail(`${where}: ActionsGuarded cannot be combined with the deprecated RequiredToPreview.`);
     const isLocale = QualificationTypeId === WORKER_LOCALE_TYPE_ID;
     const nInts = ints?.length ?? 0;
     const nLocales = locales?.length ?? 0;
@@ -313,8 +339,12 @@ export class Input {
     const req: QualificationRequirement = { QualificationTypeId, Comparator };
     if (ints !== undefined) req.IntegerValues = ints;
     if (locales !== undefined) req.LocaleValues = locales;
+    // Both may come together (real GetHIT answers carried both); ActionsGuarded then decides. The
+    // deprecated RequiredToPreview: true alone is echoed with ActionsGuarded: PreviewAndAccept added,
+    // as MTurk did.
     if (RequiredToPreview !== undefined) req.RequiredToPreview = RequiredToPreview as boolean;
     if (ActionsGuarded !== undefined) req.ActionsGuarded = ActionsGuarded;
+    else if (RequiredToPreview === true) req.ActionsGuarded = 'PreviewAndAccept';
     return req;
   }
 
@@ -380,4 +410,56 @@ export function readHitTypeProps(input: Input): {
     autoApprovalDelaySec,
     qualificationRequirements,
   };
+}
+
+/**
+ * Constraints of members that mean the same in every operation that has them (one shape of the
+ * model each), checked for all present members before the operation runs so that every broken
+ * one is counted in one answer, as AWS did. Handlers check them again (and everything nested).
+ */
+const MEMBER_RULES: Readonly<Record<string, { readonly string: StringRule } | { readonly int: IntRange }>> = {
+  HITId: { string: { min: 1, max: 64, pattern: ENTITY_ID } },
+  HITTypeId: { string: { min: 1, max: 64, pattern: ENTITY_ID } },
+  AssignmentId: { string: { min: 1, max: 64, pattern: ENTITY_ID } },
+  QualificationTypeId: { string: { min: 1, max: 64, pattern: ENTITY_ID } },
+  QualificationRequestId: { string: { min: 1, max: 64, pattern: ENTITY_ID } },
+  WorkerId: { string: { min: 1, max: 64, pattern: CUSTOMER_ID } },
+  Title: { string: { min: 1, max: LIMITS.titleChars } },
+  Description: { string: { min: 1, max: LIMITS.descriptionChars } },
+  Keywords: { string: { max: LIMITS.keywordsChars } },
+  RequesterAnnotation: { string: { max: LIMITS.annotationChars } },
+  UniqueRequestToken: { string: { min: 1, max: LIMITS.tokenChars } },
+  NextToken: { string: { min: 1, max: 255 } },
+  RequesterFeedback: { string: { max: LIMITS.feedbackChars } },
+  Reason: { string: { max: LIMITS.reasonChars } },
+  Reward: { string: { pattern: CURRENCY_PATTERN } },
+  BonusAmount: { string: { pattern: CURRENCY_PATTERN } },
+  MaxResults: { int: { min: 1, max: LIMITS.maxPageSize } },
+  AssignmentDurationInSeconds: { int: { min: LIMITS.minDurationSec, max: LIMITS.maxDurationSec } },
+  LifetimeInSeconds: { int: { min: LIMITS.minDurationSec, max: LIMITS.maxDurationSec } },
+  AutoApprovalDelayInSeconds: { int: { min: 0, max: LIMITS.maxAutoApprovalDelaySec } },
+  MaxAssignments: { int: { min: 1, max: LIMITS.maxAssignments } },
+};
+
+/** AWS's text for each broken constraint of a present top-level member of `operation`. */
+export function constraintProblems(operation: string, body: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const name of modelMembers(operation)) {
+    const value = body[name];
+    const rule = MEMBER_RULES[name];
+    if (value === undefined || value === null || rule === undefined) continue;
+    const broken = 'string' in rule ? stringViolation(value, rule.string) : intViolation(value, rule.int);
+    if (broken) out.push(violationText(name, broken));
+  }
+  return out;
+}
+
+/**
+ * The ValidationException of a request that breaks the model: every missing required member
+ * (nested ones included) and every broken constraint of a present top-level member, counted in
+ * one answer (`2 validation errors detected: …; …`); undefined when there is none.
+ */
+export function modelValidationError(operation: string, body: Record<string, unknown>): MTurkError | undefined {
+  const problems = [...missingMemberProblems(operation, body), ...constraintProblems(operation, body)];
+  return problems.length === 0 ? undefined : validationException(problems);
 }

@@ -13,15 +13,16 @@ import type {
   QualificationGrantRecord,
   QualificationTypeRecord,
 } from './model.js';
+import { hitGroupIdOf } from './ids.js';
 import { toEpochSeconds } from './protocol.js';
 
-/** The HIT structure. `HITGroupId` is the HIT type id, as on MTurk. */
+/** The HIT structure. `HITGroupId` is an id of its own, distinct from `HITTypeId`, as on MTurk. */
 export function hitView(engine: Engine, hit: HitRecord): Record<string, unknown> {
   const type = engine.type(hit);
   return {
     HITId: hit.hitId,
     HITTypeId: hit.hitTypeId,
-    HITGroupId: hit.hitTypeId,
+    HITGroupId: hitGroupIdOf(hit.hitTypeId),
     CreationTime: toEpochSeconds(hit.creationMs),
     Title: type.title,
     Description: type.description,
@@ -42,7 +43,10 @@ export function hitView(engine: Engine, hit: HitRecord): Record<string, unknown>
   };
 }
 
-/** The Assignment structure (only ever shown once submitted). */
+/**
+ * The Assignment structure (only ever shown once submitted). A Submitted, Approved or Rejected
+ * assignment has no `Deadline`: real MTurk answers left it out once the work was submitted.
+ */
 export function assignmentView(a: AssignmentRecord): Record<string, unknown> {
   const out: Record<string, unknown> = {
     AssignmentId: a.assignmentId,
@@ -56,7 +60,6 @@ export function assignmentView(a: AssignmentRecord): Record<string, unknown> {
     ['SubmitTime', a.submitMs],
     ['ApprovalTime', a.approvalMs],
     ['RejectionTime', a.rejectionMs],
-    ['Deadline', a.deadlineMs],
   ];
   for (const [name, ms] of times) if (ms !== undefined) out[name] = toEpochSeconds(ms);
   if (a.answer !== undefined) out.Answer = a.answer;

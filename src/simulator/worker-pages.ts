@@ -3,7 +3,7 @@
  * Worker identity is the `workerId` query parameter (a simulated login).
  *
  * - `GET /mturk?workerId=W`: the HIT groups with work available.
- * - `GET /mturk/preview?groupId=HITTypeId[&hitId=][&workerId=W]`: the HIT, its task in an iframe
+ * - `GET /mturk/preview?groupId=HITTypeId|HITGroupId[&hitId=][&workerId=W]`: the HIT, its task in an iframe
  *   in preview mode (`assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE`) and an Accept button.
  * - `POST /mturk/accept` (form `hitId` or `groupId`, `workerId`): creates the assignment and
  *   redirects to the task page.
@@ -19,6 +19,8 @@ import { HitstateError, isHitstateError } from '../errors.js';
 import type { SimulatorHost } from './host.js';
 import { escapeHtml, hidden, page } from './html.js';
 import { readBody, redirect, sendHtml } from './http-util.js';
+import { hitTypeIdOfGroupId } from './ids.js';
+import type { Engine } from './engine.js';
 import type { HitRecord } from './model.js';
 import { parseQuestion, type ParsedQuestion } from './question.js';
 import { describeRequirement } from './qualifications.js';
@@ -106,10 +108,21 @@ function indexPage(host: SimulatorHost, url: URL): string {
   );
 }
 
+/**
+ * The HIT type a `groupId` names: a HIT type id, as Mephisto's and hitstate's preview links carry,
+ * or the HIT's `HITGroupId`, as scripts that print `preview?groupId=` + HITGroupId do.
+ */
+function hitTypeOfGroup(engine: Engine, groupId: string | undefined): string | undefined {
+  if (!groupId) return groupId;
+  if (engine.state.hitTypes.has(groupId)) return groupId;
+  const typeId = hitTypeIdOfGroupId(groupId);
+  return engine.state.hitTypes.has(typeId) ? typeId : groupId;
+}
+
 function previewPage(host: SimulatorHost, url: URL): { status: number; html: string } {
   const workerId = workerOf(url);
   const { engine } = host;
-  const groupId = url.searchParams.get('groupId') ?? undefined;
+  const groupId = hitTypeOfGroup(engine, url.searchParams.get('groupId') ?? undefined);
   const hitIdParam = url.searchParams.get('hitId') ?? undefined;
   let hit: HitRecord | undefined;
   if (hitIdParam) hit = engine.state.hits.get(hitIdParam);
@@ -282,7 +295,7 @@ async function route(host: SimulatorHost, req: IncomingMessage, res: ServerRespo
   if (method === 'POST' && path === '/mturk/accept') {
     const form = new Map(await formFields(host, req));
     const hitId = form.get('hitId');
-    const groupId = form.get('groupId');
+    const groupId = hitTypeOfGroup(engine, form.get('groupId'));
     if (!hitId && !groupId)
       throw new HitstateError('HST_ERR_SIM_BAD_REQUEST', 'The accept form needs hitId or groupId.');
     const a = accept(engine, form.get('workerId'), hitId ? { hitId } : { hitTypeId: groupId! });

@@ -51,6 +51,16 @@ Parse('when text has entities, character references, CDATA and whitespace then i
   assert.is((a.t as { text: string }).text, '  a &amp; b <c> é😀 raw &amp; <x>\n');
 });
 
+Parse('when an answer comes in the old or the new simulator form then both read the same', () => {
+  // Real MTurk (and the simulator since issue 14): ASCII declaration, no newline, references.
+  const ascii = `<?xml version="1.0" encoding="ASCII"?><QuestionFormAnswers xmlns="${NS}"><Answer><QuestionIdentifier>q</QuestionIdentifier><FreeText>a&#8212;b &#128512;</FreeText></Answer></QuestionFormAnswers>`;
+  // What stores and fixtures written by the simulator before it hold: UTF-8 declaration, a newline, raw characters.
+  const utf8 = `<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<QuestionFormAnswers xmlns="${NS}"><Answer><QuestionIdentifier>q</QuestionIdentifier><FreeText>a\u2014b 😀</FreeText></Answer></QuestionFormAnswers>`;
+  const expected = { q: { type: 'FreeText', text: 'a\u2014b 😀' } };
+  assert.equal({ ...parseAnswers(ascii) }, expected);
+  assert.equal({ ...parseAnswers(utf8) }, expected);
+});
+
 Parse('when a question identifier repeats then every answer is kept in order', () => {
   const a = parseAnswers(
     doc(

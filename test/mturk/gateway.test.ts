@@ -260,6 +260,51 @@ Gateway('when lists span several pages then every page is read, 100 at a time', 
   assert.equal(pages, [100, 100, 50]);
 });
 
+Gateway(
+  'when MTurk puts a NextToken on every page with results then a short page ends the listing without an empty call',
+  async () => {
+    for (const [total, expected] of [
+      [250, [null, '100', '200']],
+      [200, [null, '100', '200']],
+      [0, [null]],
+    ] as const) {
+      const all = Array.from({ length: total }, (_, i) => ({
+        AssignmentId: `A${i}`,
+        WorkerId: `AW${i}`,
+        HITId: 'H1',
+        AssignmentStatus: 'Submitted',
+      }));
+      // Real MTurk: a token on every page that has results, the last one included; an empty page has none.
+      const { gw, fake, run } = setup('sandbox', (_op, body) => {
+        const start = Number(body.NextToken ?? 0);
+        const items = all.slice(start, start + (body.MaxResults as number));
+        return {
+          json: {
+            ...(items.length > 0 ? { NextToken: String(start + items.length) } : {}),
+            NumResults: items.length,
+            Assignments: items,
+          },
+        };
+      });
+      const r = await run(gw.listAssignmentsForHIT({ hitId: 'H1' }));
+      assert.is(r.status === 'ok' ? r.value.length : -1, total);
+      assert.equal(
+        fake.requests.map((q) => q.body.NextToken ?? null),
+        [...expected],
+        `${total} assignments`,
+      );
+      fake.requests.length = 0;
+      const pages: number[] = [];
+      for await (const page of gw.paginateAssignmentsForHIT({ hitId: 'H1' })) pages.push(page.length);
+      assert.is(fake.requests.length, expected.length, `${total} assignments, paginating generator`);
+      assert.is(
+        pages.reduce((a, b) => a + b, 0),
+        total,
+      );
+    }
+  },
+);
+
 Gateway('when a page fails in a paginating generator then a HitstateError is thrown', async () => {
   const { gw, clock } = setup('sandbox', (_op, body) =>
     body.NextToken ? requestError('Hit H1 does not exist.') : { json: { Assignments: [], NextToken: 'x' } },

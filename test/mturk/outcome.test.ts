@@ -172,6 +172,19 @@ Outcome('when an assignment is not visible yet ("status of: null") then invalid 
   assert.equal([r.status, r.retryable], ['invalid', true]);
 });
 
+Outcome(
+  'when MTurk answers ValidationException then the outcome is invalid, not retried, with its message',
+  async () => {
+    // AWS's front end answered a request that broke the model like this (boto3 issue 1222).
+    const message =
+      "1 validation error detected: Value null at 'requesterFeedback' failed to satisfy constraint: Member must not be null";
+    const s = setup(() => ({ status: 400, json: { __type: 'ValidationException', message } }));
+    const r = await run(s, s.gw.getHIT('H1'));
+    assert.equal(r, { status: 'invalid', message, retryable: false, code: 'HST_ERR_MTURK_REQUEST_INVALID' });
+    assert.is(s.gw.stats().attempts, 1);
+  },
+);
+
 Outcome('when MTurk rejects the credentials then the call throws HST_ERR_CREDENTIALS_UNUSABLE', async () => {
   const s = setup(() => ({
     status: 403,

@@ -67,6 +67,8 @@ async function accept(page: Page): Promise<FrameLocator> {
 function answerFields(xml: string): Record<string, string> {
   const parsed = new XMLParser({
     parseTagValue: false,
+    // MTurk's answers are ASCII: every other character is a numeric character reference.
+    htmlEntities: true,
     removeNSPrefix: true,
     isArray: (name) => name === 'Answer',
   }).parse(xml);

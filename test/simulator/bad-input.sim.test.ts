@@ -1,6 +1,7 @@
 // Every implemented operation gets bodies of the wrong shape in every member: the server must
-// answer each with a RequestError (or succeed when the garbage happens to be acceptable), never
-// a 500 from an internal failure, and keep serving.
+// answer each with a ValidationException (the body breaks the model) or a RequestError (MTurk's
+// own rules), or succeed when the garbage happens to be acceptable; never a 500 from an internal
+// failure, and keep serving.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OPERATIONS } from '../../src/simulator/operations/index.js';
@@ -59,8 +60,14 @@ const GARBAGE: unknown[] = [12345, -1, 1.5, 'x', '', [], [{}], {}, { a: 1 }, tru
 
 const BadInput = suite('simulator bad input');
 
+/** A 400 whose body is a ValidationException (`message`) or a RequestError (`Message`). */
+const isClientError = (status: number, json: Record<string, unknown>): boolean =>
+  status === 400 &&
+  ((json.__type === 'ValidationException' && typeof json.message === 'string') ||
+    (json.__type === 'RequestError' && typeof json.Message === 'string'));
+
 BadInput(
-  'when every member of every operation has the wrong shape then each answer is a RequestError and the server keeps serving',
+  'when every member of every operation has the wrong shape then each answer is a 400 naming the problem and the server keeps serving',
   async () => {
     const sim = await startSim();
     try {
@@ -72,14 +79,14 @@ BadInput(
             'x-amz-target': `MTurkRequesterServiceV20170117.${operation}`,
           });
           if (status === 200) continue;
-          if (status !== 400 || json.__type !== 'RequestError' || typeof json.Message !== 'string')
+          if (!isClientError(status, json))
             problems.push(`${operation} ${JSON.stringify(value)} -> ${status} ${JSON.stringify(json)}`);
         }
         for (const member of MEMBERS) {
           const { status, json } = await rawCall(sim, JSON.stringify({ [member]: { nested: [null] } }), {
             'x-amz-target': `MTurkRequesterServiceV20170117.${operation}`,
           });
-          if (status !== 200 && (status !== 400 || json.__type !== 'RequestError'))
+          if (status !== 200 && !isClientError(status, json))
             problems.push(`${operation} ${member} -> ${status} ${JSON.stringify(json)}`);
         }
       }

@@ -59,7 +59,9 @@ Lifecycle(
       listed.Assignments!.map((x) => [x.AssignmentId, x.AssignmentStatus, x.WorkerId]),
       [[a.assignmentId, 'Submitted', 'AWORKERONE']],
     );
-    assert.is(listed.NextToken, undefined);
+    assert.ok(listed.NextToken, 'a page with results carries a NextToken, the last one too');
+    const after = await mturk.send(new ListAssignmentsForHITCommand({ HITId: hitId, NextToken: listed.NextToken }));
+    assert.equal([after.NumResults, after.Assignments, after.NextToken], [0, [], undefined]);
     assert.equal(await counters(mturk, hitId), { status: 'Unassignable', pending: 1, available: 0, completed: 0 });
   },
 );
@@ -216,7 +218,7 @@ Lifecycle(
     const noFeedback = await rejection(
       mturk.send(new RejectAssignmentCommand({ AssignmentId: a.assignmentId } as never)),
     );
-    assert.match(noFeedback.message, /Value null at 'RequesterFeedback'/);
+    assert.match(noFeedback.message, /Value null at 'requesterFeedback'/);
     await mturk.send(new RejectAssignmentCommand({ AssignmentId: a.assignmentId, RequesterFeedback: 'no' }));
     await mturk.send(new RejectAssignmentCommand({ AssignmentId: b.assignmentId, RequesterFeedback: 'no' }));
     const plain = await rejection(mturk.send(new ApproveAssignmentCommand({ AssignmentId: a.assignmentId })));

@@ -152,7 +152,7 @@ Notifications('when notification settings are invalid then they are refused', as
       }),
     ),
   );
-  assert.match(noTypes.message, /Value null at 'Notification.EventTypes'/);
+  assert.match(noTypes.message, /Value null at 'notification.eventTypes'/);
   const neither = await rejection(mturk.send(new UpdateNotificationSettingsCommand({ HITTypeId })));
   assert.match(neither.message, /needs Notification, Active, or both/);
 });
@@ -192,7 +192,7 @@ Notifications('when a test event is sent then it is validated and recorded as a 
       }),
     ),
   );
-  assert.match(badType.message, /at 'TestEventType'/);
+  assert.match(badType.message, /at 'testEventType'/);
 });
 
 Notifications(
@@ -224,7 +224,7 @@ Notifications(
     const long = await rejection(
       mturk.send(new NotifyWorkersCommand({ Subject: 's'.repeat(201), MessageText: 'x', WorkerIds: ['AWORKERONE'] })),
     );
-    assert.match(long.message, /at 'Subject'.*200/);
+    assert.match(long.message, /at 'subject'.*200/);
     const many = await rejection(
       mturk.send(
         new NotifyWorkersCommand({
@@ -234,11 +234,11 @@ Notifications(
         }),
       ),
     );
-    assert.match(many.message, /at 'WorkerIds'.*100/);
+    assert.match(many.message, /at 'workerIds'.*100/);
     const none = await rejection(
       mturk.send(new NotifyWorkersCommand({ Subject: 's', MessageText: 'x', WorkerIds: [] })),
     );
-    assert.match(none.message, /Value null at 'WorkerIds'/);
+    assert.match(none.message, /Value null at 'workerIds'/);
   },
 );
 

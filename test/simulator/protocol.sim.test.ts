@@ -96,21 +96,26 @@ Protocol('when the body is not a JSON object then a RequestError says so and not
 });
 
 Protocol(
-  'when required members are missing or mistyped then the SDK raises RequestError with the validation message',
+  'when required members are missing or mistyped then the SDK raises a ValidationException with the AWS message',
   async ({ mturk, sim }) => {
     const missing = await rejection(mturk.send(new GetHITCommand({} as never)));
-    assert.instance(missing, RequestError);
-    assert.match(
+    assert.is(missing.name, 'ValidationException');
+    assert.not.instance(missing, RequestError);
+    assert.is(
       missing.message,
-      /Value null at 'HITId' failed to satisfy constraint: Member must not be null \(\d+\)$/,
+      "1 validation error detected: Value null at 'hITId' failed to satisfy constraint: Member must not be null",
     );
-    assert.is(missing.TurkErrorCode, 'AWS.MissingParameters');
     assert.is((missing as unknown as MTurkServiceException).$fault, 'client');
+    assert.is((missing as unknown as MTurkServiceException).$metadata.httpStatusCode, 400);
     const typed = await rawCall(sim, JSON.stringify({ MaxResults: 'ten' }), {
       'x-amz-target': 'MTurkRequesterServiceV20170117.ListHITs',
     });
     assert.is(typed.status, 400);
-    assert.match(String(typed.json.Message), /at 'MaxResults' failed to satisfy constraint: Member must be an integer/);
+    assert.equal(typed.json, {
+      __type: 'ValidationException',
+      message:
+        "1 validation error detected: Value 'ten' at 'maxResults' failed to satisfy constraint: Member must be an integer",
+    });
     const tooMany = await rejection(mturk.send(new ListHITsCommand({ MaxResults: 101 })));
     assert.match(tooMany.message, /less than or equal to 100/);
     const zero = await rejection(mturk.send(new ListHITsCommand({ MaxResults: 0 })));

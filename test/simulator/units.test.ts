@@ -1,6 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { parseAnswers } from '../../src/mturk/answer-xml.js';
 import { EventQueue } from '../../src/simulator/event-queue.js';
 import { assignmentCostCents, bonusCostCents, feeCents, formatCents, toCents } from '../../src/simulator/money.js';
 import { mergeAfter, OrderedIndex } from '../../src/simulator/ordered-index.js';
@@ -111,7 +112,12 @@ Xml(
       ['json', '{"x":"line1\r\nline2"}'],
       ['bad', 'x\u0001y'],
     ]);
-    assert.match(xml, /^<\?xml version="1.0" encoding="UTF-8"/);
+    assert.ok(
+      xml.startsWith(
+        '<?xml version="1.0" encoding="ASCII"?><QuestionFormAnswers xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd">',
+      ),
+      xml.slice(0, 120),
+    );
     const parsed = new XMLParser({ parseTagValue: false, trimValues: false, isArray: (n) => n === 'Answer' }).parse(
       xml,
     );
@@ -122,8 +128,21 @@ Xml(
     );
     assert.is(answers[0]!.FreeText, 'a < b & "c" \'d\'');
     assert.is(answers[1]!.FreeText, '{"x":"line1\nline2"}');
-    assert.is(answers[2]!.FreeText, 'x\uFFFDy');
+    // U+FFFD is outside ASCII, so it is written as a reference, which hitstate's own parser decodes.
+    assert.is(answers[2]!.FreeText, 'x&#65533;y');
+    assert.equal(parseAnswers(xml).bad, { type: 'FreeText', text: 'x\uFFFDy' });
     assert.is(escapeXml('<&>'), '&lt;&amp;&gt;');
+  },
+);
+
+Xml(
+  'when an answer has characters outside ASCII then each is one numeric character reference of its code point',
+  () => {
+    const xml = buildAnswerXml([['q', 'a\u2014b café 😀 日本']]);
+    assert.ok(/^[\x00-\x7F]*$/.test(xml), 'the document is pure ASCII');
+    assert.ok(xml.includes('<FreeText>a&#8212;b caf&#233; &#128512; &#26085;&#26412;</FreeText>'), xml);
+    const parsed = parseAnswers(xml);
+    assert.equal(parsed.q, { type: 'FreeText', text: 'a\u2014b café 😀 日本' });
   },
 );
 

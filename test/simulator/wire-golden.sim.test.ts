@@ -222,7 +222,14 @@ Wire('when each operation is called once then its request and response match the
 Wire('when errors are answered then their replies match the golden files', async () => {
   const sim = await createSimulator({ clock: 'virtual', seed: 20260102, throttle: { ratePerSecond: 1, burst: 1 } });
   const faulty = await createSimulator({ clock: 'virtual', seed: 4, faultRate: 1 });
+  const plain = await createSimulator({ clock: 'virtual', seed: 20260103 });
   try {
+    // Two required members missing: one ValidationException counting both, as AWS answered.
+    const invalid = await call(plain, 'SendBonus', {
+      AssignmentId: '3GOLDENGOLDENGOLDENGOLDENGOLD',
+      BonusAmount: '1.00',
+    });
+    golden('res-err/ValidationException.txt', invalid.response);
     const notFound = await call(sim, 'GetHIT', { HITId: '3GOLDENGOLDENGOLDENGOLDENGOLD' });
     golden('res-err/RequestError.txt', notFound.response);
     golden(
@@ -242,6 +249,7 @@ Wire('when errors are answered then their replies match the golden files', async
   } finally {
     await sim.close();
     await faulty.close();
+    await plain.close();
   }
 });
 

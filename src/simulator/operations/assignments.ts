@@ -74,7 +74,8 @@ const ApproveAssignment: OperationHandler = (ctx) => {
 
 const RejectAssignment: OperationHandler = (ctx) => {
   const a = ownAssignment(ctx);
-  const feedback = ctx.input.string('RequesterFeedback', { min: 1, max: LIMITS.feedbackChars });
+  // Required by the model, but may be empty: psiTurk's `worker reject` sends "" and MTurk accepted it.
+  const feedback = ctx.input.string('RequesterFeedback', { max: LIMITS.feedbackChars });
   if (a.status !== 'Submitted') throw statusError(ctx, 'Submitted');
   ctx.engine.reject(a, ctx.nowMs, feedback);
   return {};
