@@ -42,6 +42,7 @@ const UNIT_ADDRESSED = [
   'reconcile.failed',
   'unit.releaseAgent',
   'unit.retryReconcile',
+  'unit.confirmBinding',
 ] as const;
 
 /** Agent events the runtime may send through the supervisor. */

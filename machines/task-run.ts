@@ -29,6 +29,7 @@ const routing = (expiring: boolean) =>
     'reconcile.failed': { actions: 'routeToUnit' },
     'unit.releaseAgent': { actions: 'routeToUnit' },
     'unit.retryReconcile': { actions: 'routeToUnit' },
+    'unit.confirmBinding': { actions: 'routeToUnit' },
     'agent.onboardingStarted': { actions: 'routeToAgent' },
     'agent.waitingStarted': { actions: 'routeToAgent' },
     'agent.taskStarted': { actions: 'routeToAgent' },

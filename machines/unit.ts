@@ -195,7 +195,7 @@ export const unitMachine = unitImplementation.createMachine({
       states: {
         working: {
           description:
-            'The worker is on it. Unassignable (H2), Disposed (H5) and the Assignable flicker after a stored submission change nothing; a registration with another assignment takes the HIT over.',
+            'The worker is on it. Unassignable (H2) and Disposed (H5) change nothing; Assignable raises a suspected return (also after a stored submission: a worker can store, then return); a registration with another assignment takes the HIT over.',
           on: {
             'hit.observed': [
               toCompleted,
@@ -257,6 +257,7 @@ export const unitMachine = unitImplementation.createMachine({
       on: {
         'agent.submitted': { actions: 'recordSubmitted' },
         'agent.reviewed': { guard: 'isOwnAgentReview', actions: 'holdReviewOutcome' },
+        'unit.confirmBinding': { guard: 'isBoundAssignment', actions: 'confirmBinding' },
         'hit.notFound': { guard: 'isOwnHit', target: `#unit.${AssignmentState.expired}`, actions: 'tellAgentExpired' },
         'unit.releaseAgent': {
           guard: 'dataMissing',

@@ -207,7 +207,9 @@ export function createTaskServer(backend: TaskServerBackend, options: TaskServer
       const err = fromBackendCall ? thrown.cause : thrown;
       const answer = publicError(err, fromBackendCall ? 'backend' : 'server');
       if (!answer.expected) report(err, { method, path: url.pathname });
-      sendError(res, answer.status, answer.body, wantsPage);
+      const retry: Record<string, string> =
+        answer.retryAfterSec === undefined ? {} : { 'Retry-After': String(answer.retryAfterSec) };
+      sendError(res, answer.status, answer.body, wantsPage, retry);
     }
   }
 
