@@ -276,6 +276,19 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
     };
   }
 
+  submitOrigins(): readonly string[] {
+    const { environment, workerSiteUrl } = this.#runs.services.options;
+    const urls = [environment.kind === 'custom' ? environment.endpoint : undefined, workerSiteUrl];
+    return urls.flatMap((url) => {
+      if (url === undefined) return [];
+      try {
+        return [new URL(url).origin];
+      } catch {
+        return [];
+      }
+    });
+  }
+
   async preview(hitId: string | undefined): Promise<PreviewInfo> {
     const runId = hitId === undefined ? undefined : this.#runs.services.store.hits.get(hitId)?.runId;
     const record = runId === undefined ? undefined : this.#runs.services.store.runs.get(runId);
