@@ -93,7 +93,11 @@ export class AssignmentCheck {
     }
     this.calls += 1;
     // The lifecycle lane: a worker is waiting, so this goes before the status sync's polling.
-    const outcome = await gateway.getAssignment(arrival.assignmentId, { lane: 'lifecycle' });
+    // At once: one attempt, no backoff (a fault or throttle makes the arrival unconfirmed, not late).
+    const outcome = await gateway.getAssignment(arrival.assignmentId, {
+      lane: 'lifecycle',
+      ...(atOnce ? { maxAttempts: 1 } : {}),
+    });
     if (outcome.status === 'ok') {
       const { assignment } = outcome.value;
       if (assignment.hitId === arrival.hitId && assignment.workerId === arrival.workerId)
