@@ -252,4 +252,43 @@ Binding(
   },
 );
 
+Binding(
+  'S3: when made-up and over-long registrations flood the task server then they are refused (400, 403 or 429); once MTurk cannot be asked at once, one binds the free HIT unconfirmed and is released when MTurk is asked',
+  async ({ world, runId, hitId }) => {
+    const { runtime } = world;
+    await world.advance(5_000); // the rate governor refilled after the launch
+    const statuses: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const long = i % 2 === 0;
+      const res = await fetch(`${world.apiUrl}/agents`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          hitId,
+          assignmentId: long ? `A${'x'.repeat(100)}${i}` : `MADEUP${i}`,
+          workerId: long ? `W${'y'.repeat(100)}${i}` : `WORKER${i}`,
+        }),
+      });
+      statuses.push(res.status);
+      if (res.status === 429 || res.status === 503) assert.ok(Number(res.headers.get('retry-after')) >= 1);
+    }
+    const count = (status: number) => statuses.filter((s) => s === status).length;
+    assert.is(count(400), 30, 'every over-long id is refused at the route, before any limit or MTurk call');
+    assert.ok(count(403) >= 1, 'made-up assignments MTurk was asked about are refused');
+    assert.ok(count(200) <= 1, 'at most one arrival per HIT is bound before MTurk confirms it');
+    assert.ok(count(429) > 0, 'the per-HIT and per-address limits cut the flood');
+    assert.is(count(200) + count(400) + count(403) + count(429) + count(503), 60);
+    // MTurk asked in the background: a made-up assignment's binding is released, the HIT free again.
+    await world.drive(() => runtime.unitStatus(runtime.store.units.ofRun(runId)[0]!.id) === 'launched', {
+      label: 'released',
+    });
+    assert.ok(runtime.store.agents.ofRun(runId).length <= 1, 'no agent beyond the one released binding');
+    assert.equal(world.serverErrors, []);
+    assert.equal(
+      world.errors.map((e) => e.message),
+      [],
+    );
+  },
+);
+
 Binding.run();
