@@ -209,7 +209,7 @@ export const unitMachine = unitImplementation.createMachine({
         },
         returnTentative: {
           description:
-            'M1, first phase: Assignable seen once. confirmHIT is pending; Assignable again (its answer, or a later sighting) or a registration with another assignment confirms the return, Unassignable or stored data cancels it.',
+            'M1, first phase: Assignable seen once. confirmHIT is pending; Assignable again (its answer, or a later sighting) or a registration with another assignment confirms the return; Unassignable, or data stored now, cancels it.',
           entry: { type: 'confirmHIT', params: ({ context }) => confirmCommandOf(context, 'returnSuspected') },
           on: {
             'hit.observed': [
@@ -275,7 +275,7 @@ export const unitMachine = unitImplementation.createMachine({
       states: {
         checkingData: {
           description:
-            'Transient: is the submitted data in the store, and surely this binding’s (a displacing registration asks MTurk)?',
+            'Transient: is the submitted data in the store, and surely this binding’s (a displacing registration or a binding MTurk did not confirm asks MTurk)?',
           always: [
             { guard: 'dataStoredUndisputed', target: 'awaitingReview' },
             { target: 'reconciling', actions: 'startCommand' },
