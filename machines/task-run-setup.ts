@@ -43,6 +43,7 @@ const UNIT_ADDRESSED = [
   'unit.releaseAgent',
   'unit.retryReconcile',
   'unit.confirmBinding',
+  'unit.bindingGone',
 ] as const;
 
 /** Agent events the runtime may send through the supervisor. */

@@ -148,7 +148,8 @@ export type UnitAddressedEvent = Extract<
       | 'reconcile.failed'
       | 'unit.releaseAgent'
       | 'unit.retryReconcile'
-      | 'unit.confirmBinding';
+      | 'unit.confirmBinding'
+      | 'unit.bindingGone';
   }
 > & { readonly unitId: string };
 

@@ -30,6 +30,7 @@ const routing = (expiring: boolean) =>
     'unit.releaseAgent': { actions: 'routeToUnit' },
     'unit.retryReconcile': { actions: 'routeToUnit' },
     'unit.confirmBinding': { actions: 'routeToUnit' },
+    'unit.bindingGone': { actions: 'routeToUnit' },
     'agent.onboardingStarted': { actions: 'routeToAgent' },
     'agent.waitingStarted': { actions: 'routeToAgent' },
     'agent.taskStarted': { actions: 'routeToAgent' },

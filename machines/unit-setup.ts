@@ -184,7 +184,7 @@ export const unitSetup = setup({
     dataMissing: ({ context }) => !context.submitted,
     /** MTurk's late confirmation is about the binding in place (not an older one). */
     isBoundAssignment: ({ context, event }) =>
-      event.type === 'unit.confirmBinding' &&
+      (event.type === 'unit.confirmBinding' || event.type === 'unit.bindingGone') &&
       context.assignmentId !== null &&
       event.assignmentId === context.assignmentId,
     hitNotExpired: ({ context }) => !context.hitExpired,

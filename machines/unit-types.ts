@@ -157,6 +157,11 @@ export type UnitEvent =
    * could not be asked; the unit no longer needs MTurk's word on whose submission it holds.
    */
   | { readonly type: 'unit.confirmBinding'; readonly assignmentId: string; readonly at: number }
+  /**
+   * Fact (from the runtime): MTurk does not hold the bound assignment of a binding made while it
+   * could not be asked (made up, or returned since): the binding ended, as after a confirmed return.
+   */
+  | { readonly type: 'unit.bindingGone'; readonly assignmentId: string; readonly at: number }
   /** Fact: the agent's submitted data is now in the store. */
   | { readonly type: 'agent.submitted'; readonly at: number }
   /** Fact (from a child agent): MTurk confirmed the review of agent `agentId` (R1-R3). Ignored unless it is the bound agent. */

@@ -258,6 +258,7 @@ export const unitMachine = unitImplementation.createMachine({
         'agent.submitted': { actions: 'recordSubmitted' },
         'agent.reviewed': { guard: 'isOwnAgentReview', actions: 'holdReviewOutcome' },
         'unit.confirmBinding': { guard: 'isBoundAssignment', actions: 'confirmBinding' },
+        'unit.bindingGone': { guard: 'isBoundAssignment', ...toPoolReturned },
         'hit.notFound': { guard: 'isOwnHit', target: `#unit.${AssignmentState.expired}`, actions: 'tellAgentExpired' },
         'unit.releaseAgent': {
           guard: 'dataMissing',

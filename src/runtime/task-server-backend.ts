@@ -182,9 +182,10 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
 
   /**
    * Asks MTurk again, in the background (waiting for the rate governor), about a binding made while
-   * it could not be asked: confirmed, the unit trusts its stored data again; refuted, a binding
-   * without data is released (the HIT goes back to the pool). Otherwise the unit asks MTurk whose
-   * submission it holds at completion.
+   * it could not be asked: confirmed, the unit trusts its stored data again; refuted (made up, or
+   * returned since), the binding ends as after a return (the HIT goes back to the pool, the agent
+   * is returned, any data kept under it). Otherwise the unit asks MTurk whose submission it holds
+   * at completion.
    */
   #confirmLater(run: RunHost, arrival: WorkerArrival, agentId: string, unitId: string): void {
     void this.assignments
@@ -196,7 +197,8 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
           this.assignments.pin(arrival);
           run.send({ type: 'unit.confirmBinding', unitId, assignmentId: arrival.assignmentId, at });
         } else if (verdict.kind === 'refuted') {
-          run.send({ type: 'unit.releaseAgent', unitId, reason: verdict.reason, at });
+          // Made up, or returned since: either way the binding ended (a returned agent, data kept).
+          run.send({ type: 'unit.bindingGone', unitId, assignmentId: arrival.assignmentId, at });
         }
       })
       .catch((err: unknown) => {

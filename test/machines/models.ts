@@ -103,7 +103,10 @@ function unitEventsFor(snapshot: AnyMachineSnapshot): UnitEvent[] {
       });
     }
   }
-  if (c.assignmentId !== null) events.push({ type: 'unit.confirmBinding', assignmentId: c.assignmentId, at: 3 });
+  if (c.assignmentId !== null) {
+    events.push({ type: 'unit.confirmBinding', assignmentId: c.assignmentId, at: 3 });
+    events.push({ type: 'unit.bindingGone', assignmentId: c.assignmentId, at: 3 });
+  }
   // The supervisor adopts an existing agent only for a worker who registered on this very unit.
   if (children['agent:A1-W1'] !== undefined) {
     events.push({
@@ -244,6 +247,7 @@ function taskRunEventsFor(snapshot: AnyMachineSnapshot): TaskRunEvent[] {
     { type: 'unit.releaseAgent', unitId, reason: 'left', at: 4 },
     { type: 'unit.retryReconcile', unitId, at: 4 },
     { type: 'unit.confirmBinding', unitId, assignmentId: 'A1', at: 4 },
+    { type: 'unit.bindingGone', unitId, assignmentId: 'A1', at: 4 },
     { type: 'agent.onboardingStarted', agentId, at: 5 },
     { type: 'agent.waitingStarted', agentId, at: 5 },
     { type: 'agent.taskStarted', agentId, at: 5 },

@@ -246,6 +246,9 @@ Pool(
     h.arrive('HIT-u2', 'A4', 'W4', false);
     h.send({ type: 'unit.confirmBinding', unitId: 'u2', assignmentId: 'A4', at: h.now });
     assert.is(h.unit('u2').context.bindingUnconfirmed, undefined, 'MTurk’s late word confirms the binding');
+    h.send({ type: 'unit.bindingGone', unitId: 'u2', assignmentId: 'A4', at: h.now });
+    assert.is(h.agent('A4-W4')?.value, 'returned', 'MTurk no longer holds it: the binding ended');
+    assert.is(unitEntryOf(h.snapshot, 'u2')?.status, AssignmentState.launched);
   },
 );
 
