@@ -10,7 +10,7 @@ import { toFastify } from '../../src/server/fastify.js';
 import { DEFAULT_SERVER_LIMITS } from '../../src/server/options.js';
 import { DEFAULT_REGISTRATION_LIMITS, RegistrationLimiter } from '../../src/server/rate-limit.js';
 import { VirtualClock } from '../../src/clock.js';
-import { isHitstateError } from '../../src/errors.js';
+import { HitstateError, isHitstateError } from '../../src/errors.js';
 import { fixture, type Fixture } from './fixture.js';
 import { HITS, request } from './harness.js';
 
@@ -70,6 +70,29 @@ Limits(
     assert.is(limited.headers.get('retry-after'), '10', 'one registration per 10 s at 6 a minute');
     assert.is(limited.json.error.field, 'hitId');
     assert.not.equal((await register(6, HITS[2])).status, 429, 'another HIT is not affected');
+  },
+);
+
+Limits(
+  'when MTurk cannot confirm an arrival then the task page answers 503, reloads itself after Retry-After and tells the worker to keep the HIT',
+  async (ctx) => {
+    const f = await fixture('node:http');
+    ctx.f = f;
+    f.backend.registerAgent = async () => {
+      throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_UNCONFIRMED', 'MTurk unreachable for W', { retryAfterSec: 5 });
+    };
+    const page = await f.api.taskPage({ ...arrival(1), turkSubmitTo: 'https://www.mturk.com' });
+    assert.is(page.status, 503);
+    assert.is(page.headers.get('retry-after'), '5');
+    assert.is(page.headers.get('refresh'), '5');
+    assert.match(page.text, /Keep the HIT and reload this page/);
+    assert.not.match(page.text, /return it/);
+    assert.not.match(page.text, /unreachable for W/, 'the backend’s message is not shown');
+    const api = await f.api.register(arrival(2));
+    assert.is(api.status, 503);
+    assert.is(api.json.error.code, 'HST_ERR_SERVER_ASSIGNMENT_UNCONFIRMED');
+    assert.is(api.headers.get('retry-after'), '5');
+    assert.is(f.errors.length, 0, 'expected, not reported as a failure');
   },
 );
 

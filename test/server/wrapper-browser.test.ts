@@ -171,6 +171,26 @@ WrapperBrowser(
 );
 
 WrapperBrowser(
+  'when MTurk cannot confirm the assignment yet (503 + Retry-After) then the wrapper keeps the HIT, waits and registers again',
+  async (ctx) => {
+    const working = ctx.backend.registerAgent.bind(ctx.backend);
+    let calls = 0;
+    ctx.backend.registerAgent = async (arrival) => {
+      calls++;
+      // The page's own registration passes; the wrapper's first one is told to retry in 1 s.
+      if (calls === 2) {
+        throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_UNCONFIRMED', 'MTurk unreachable', { retryAfterSec: 1 });
+      }
+      return working(arrival);
+    };
+    await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
+    await ctx.page.waitForFunction(() => document.getElementById('sentence')?.textContent?.startsWith('The soup'));
+    assert.is(calls, 3, 'page, refused wrapper registration, retried wrapper registration');
+    assert.not.match((await ctx.page.textContent('body')) ?? '', /return/i, 'never told to return the HIT');
+  },
+);
+
+WrapperBrowser(
   'when storing the submission fails then the worker is told, MTurk gets nothing, and a retry succeeds',
   async (ctx) => {
     const working = ctx.backend.submit.bind(ctx.backend);
