@@ -226,6 +226,11 @@ export function nextDeadline(snapshot: AnySnapshotLike): number | undefined {
 
 /** The outcome of a `worker.arrived` for `agentId`: `{ unitId, hitId, at }`, `{ refused, hitId, at }`, or undefined if none was seen. */
 export function arrivalOf(snapshot: SnapshotLike<TaskRunContext>, agentId: string): Arrival | undefined {
+  const { refusal } = snapshot.context;
+  if (refusal != null && refusal.agentId === agentId) {
+    const { agentId: _agent, ...refused } = refusal;
+    return refused;
+  }
   return getIn(snapshot.context.arrivals, agentId);
 }
 

@@ -4,13 +4,18 @@
  * Pure functions like those of `task-run-logic.ts`.
  *
  * The binding of a HIT is a versioned record (unit + assignment, Mephisto PR #337, #207: lessons #2
- * and #3 of docs/mephisto-semantics.md#known-bugs-and-lessons). A registration on a bound HIT with
- * another assignment is evidence that the bound assignment ended, since MTurk re-offers a
- * one-assignment HIT only after a return or a lapse (docs/mephisto-semantics.md#the-l1-race). The supervisor cannot tell whether the bound agent's data is stored, so it asks
- * the unit holding the HIT (`unit.bindAgent`) and records a refusal; the unit, if the assignment
- * may have ended, releases its agent as returned, binds the new worker and reports
- * `report.bindingReplaced`, which replaces the refusal with the binding. All of it happens while
- * the one `worker.arrived` is processed, so the outcome is readable right after the send.
+ * and #3 of docs/mephisto-semantics.md#known-bugs-and-lessons). Binding
+ * follows MTurk: the runtime asks MTurk about an arriving assignment before it sends
+ * `worker.arrived` (`confirmed`), and a made-up one never gets here. A registration on a bound HIT
+ * with another assignment MTurk confirms is proof that the bound assignment ended, since MTurk
+ * re-offers a one-assignment HIT only after a return or a lapse (docs/mephisto-semantics.md#the-l1-race); one
+ * MTurk could not confirm never displaces anything. The supervisor cannot tell whether the bound
+ * agent's data is stored, so it asks the unit holding the HIT (`unit.bindAgent`) and records a
+ * refusal; the unit, if the assignment may have ended, releases its agent as returned, binds the
+ * new worker and reports `report.bindingReplaced`, which replaces the refusal with the binding.
+ * All of it happens while the one `worker.arrived` is processed, so the outcome is readable right
+ * after the send. A refusal is kept only until the next arrival (`context.refusal`), so refused
+ * registrations leave no state behind.
  *
  * @module
  */
@@ -27,6 +32,8 @@ export interface ArrivalFacts {
   readonly hitId: string;
   readonly assignmentId: string;
   readonly workerId: string;
+  /** MTurk's word on the assignment (see `worker.arrived.confirmed`). */
+  readonly confirmed?: boolean;
   readonly at: number;
 }
 
@@ -69,16 +76,19 @@ function displaceable(
 export function arrive(context: TaskRunContext, event: ArrivalFacts, accepting: boolean): Step {
   const agentId = agentIdFor(event.assignmentId, event.workerId);
   const previous = agentBinding(context, agentId);
-  if (previous?.current === true) return { context, effects: [] };
+  // A refusal is readable only until the next arrival: it leaves nothing in the run's tables.
+  const base = context.refusal == null ? context : { ...context, refusal: null };
+  if (previous?.current === true) return { context: base, effects: [] };
   const refuse = (refused: RefusalReason): Step => ({
     context: {
-      ...context,
-      arrivals: setIn(context.arrivals, agentId, {
+      ...base,
+      refusal: {
+        agentId,
         refused,
         hitId: event.hitId,
         at: event.at,
         ...(previous !== undefined ? { unitId: previous.unitId, assignmentId: previous.assignmentId } : {}),
-      }),
+      },
     },
     effects: [],
   });
@@ -94,17 +104,20 @@ export function arrive(context: TaskRunContext, event: ArrivalFacts, accepting: 
     agentId,
     workerId: event.workerId,
     deadlineAt: event.at + context.settings.assignmentDurationSec * 1000,
+    ...(event.confirmed !== undefined ? { confirmed: event.confirmed } : {}),
     at: event.at,
   };
   if (record.unitId !== null) {
     const refused = refuse(RefusalReason.hitTaken);
     if (!displaceable(context, record, event.assignmentId)) return refused;
+    // An arrival MTurk could not confirm never outranks the binding in place.
+    if (event.confirmed === false) return refuse(RefusalReason.unconfirmed);
     return { context: refused.context, effects: [{ kind: 'toUnit', unitId: record.unitId, event: bind }] };
   }
   const unitId = pickFreeUnit(context, record);
   if (unitId === null) return refuse(RefusalReason.noFreeUnit);
 
-  let next = putUnit(context, unitId, { status: AssignmentState.assigned });
+  let next = putUnit(base, unitId, { status: AssignmentState.assigned });
   next = {
     ...next,
     hits: setIn(next.hits, event.hitId, { ...record, unitId, assignmentId: event.assignmentId }),
@@ -136,6 +149,7 @@ export function bindingReplaced(
   }
   return {
     ...context,
+    ...(context.refusal?.agentId === report.agentId ? { refusal: null } : {}),
     hits: setIn(context.hits, report.hitId, { ...record, assignmentId: report.assignmentId }),
     arrivals: setIn(context.arrivals, report.agentId, {
       unitId: report.unitId,

@@ -45,6 +45,8 @@ export const UNIT_ADDRESSED = [
   'reconcile.failed',
   'unit.releaseAgent',
   'unit.retryReconcile',
+  'unit.confirmBinding',
+  'unit.bindingGone',
 ] as const;
 
 /** Agent events the runtime may send through the supervisor (they carry `agentId`). */

@@ -69,6 +69,11 @@ export const RefusalReason = {
   noFreeUnit: 'noFreeUnit',
   /** The worker arrives again, but the run released the unit this assignment had: the worker should return the HIT. */
   agentReleased: 'agentReleased',
+  /**
+   * MTurk could not be asked whether the worker holds the assignment, and the HIT is bound to
+   * another one: an unconfirmed arrival never displaces a binding (the worker may retry).
+   */
+  unconfirmed: 'unconfirmed',
 } as const;
 export type RefusalReason = (typeof RefusalReason)[keyof typeof RefusalReason];
 
@@ -85,6 +90,9 @@ export type Arrival =
       readonly unitId?: string;
       readonly assignmentId?: string;
     };
+
+/** A refused arrival: kept only until the next arrival (refusals leave nothing in the run's tables). */
+export type RefusedArrival = Extract<Arrival, { refused: RefusalReason }> & { readonly agentId: string };
 
 /** The supervisor's memory. Large maps are {@link Buckets}: read them with the helpers of `inspect.ts`. */
 export interface TaskRunContext {
@@ -112,6 +120,11 @@ export interface TaskRunContext {
   readonly freeUnitCount: number;
   readonly hits: Buckets<HitRecord>;
   readonly arrivals: Buckets<Arrival>;
+  /**
+   * The latest arrival's refusal, if it was refused (absent or null otherwise). One field, not a
+   * table entry per refused agent: made-up registrations must not grow the run's state.
+   */
+  readonly refusal?: RefusedArrival | null;
   /** Launching stopped because a unit's launch failed for good; `run.resumeLaunching` clears it. */
   readonly launchHalt: { readonly unitId: string; readonly reason: string; readonly at: number } | null;
   /** Epoch ms of `run.expire`. */
@@ -134,7 +147,9 @@ export type UnitAddressedEvent = Extract<
       | 'reconcile.succeeded'
       | 'reconcile.failed'
       | 'unit.releaseAgent'
-      | 'unit.retryReconcile';
+      | 'unit.retryReconcile'
+      | 'unit.confirmBinding'
+      | 'unit.bindingGone';
   }
 > & { readonly unitId: string };
 
@@ -175,6 +190,14 @@ export type TaskRunOwnEvent =
       readonly hitId: string;
       readonly assignmentId: string;
       readonly workerId: string;
+      /**
+       * What MTurk said about the assignment before the arrival was sent: `true`, MTurk shows it
+       * held (in progress, or submitted by this worker on this HIT), so it takes the HIT from any
+       * other binding, even one whose data is stored (MTurk holds one assignment per slot);
+       * `false`, MTurk could not be asked, so it binds only a free HIT and never displaces.
+       * Absent: not asked; it displaces a binding whose data is not stored.
+       */
+      readonly confirmed?: boolean;
       readonly at: number;
     }
   /**

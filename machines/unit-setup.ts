@@ -141,8 +141,12 @@ export const unitSetup = setup({
     hitSubmitted: ({ context, event }) => observed(context, event) === 'completed',
     /** H4: Reviewable/Reviewing with slots available: the HIT expired unfilled. */
     hitExpiredUnfilled: ({ context, event }) => observed(context, event) === 'expired',
-    /** H1 while working on data not yet stored: maybe a return, maybe the flicker before Reviewable (PR #410). */
-    returnSuspected: ({ context, event }) => observed(context, event) === 'launched' && !context.submitted,
+    /**
+     * H1 while working: maybe a return, maybe the flicker before Reviewable (PR #410). Also with the
+     * data stored: a worker can store and then return the HIT (issue 13 F1), and the stored data of
+     * a returned assignment must not complete the unit; confirmHIT tells the two apart.
+     */
+    returnSuspected: ({ context, event }) => observed(context, event) === 'launched',
     /**
      * H1 again, from an observation made after the one that raised the suspicion: the answer of the
      * confirmHIT the suspicion issued (even in the same millisecond), or a later sighting. The same
@@ -161,12 +165,14 @@ export const unitSetup = setup({
       const external = observed(context, event);
       return external === 'launched' || external === 'assigned';
     },
-    /** Data stored and the binding displaced nobody: no doubt whose submission it is. */
-    dataStoredUndisputed: ({ context }) => context.submitted && context.displacedAssignmentId === null,
+    /** Data stored, the binding displaced nobody and MTurk confirmed it: no doubt whose submission it is. */
+    dataStoredUndisputed: ({ context }) =>
+      context.submitted && context.displacedAssignmentId === null && context.bindingUnconfirmed !== true,
     /**
      * A registration on the bound HIT with another assignment: MTurk re-offered the HIT, so the bound
-     * assignment ended (returned or lapsed). Not once the bound agent's data is stored: then the HIT
-     * cannot have been re-offered.
+     * assignment ended (returned or lapsed). A registration MTurk confirmed proves it even when the
+     * bound agent's data is stored (the worker stored, then returned: issue 13 F1); an unconfirmed
+     * one never reaches here, and one not checked does not displace stored data.
      */
     bindingEnded: ({ context, event }) =>
       event.type === 'unit.bindAgent' &&
@@ -174,8 +180,13 @@ export const unitSetup = setup({
       event.hitId === context.hitId &&
       context.assignmentId !== null &&
       event.assignmentId !== context.assignmentId &&
-      !context.submitted,
+      (!context.submitted || event.confirmed === true),
     dataMissing: ({ context }) => !context.submitted,
+    /** MTurk's late confirmation is about the binding in place (not an older one). */
+    isBoundAssignment: ({ context, event }) =>
+      (event.type === 'unit.confirmBinding' || event.type === 'unit.bindingGone') &&
+      context.assignmentId !== null &&
+      event.assignmentId === context.assignmentId,
     hitNotExpired: ({ context }) => !context.hitExpired,
     hasNoAgent: ({ context }) => context.agentId === null,
     /** R1-R4: only the review of this unit's own agent counts (an earlier, released agent's does not). */
@@ -249,6 +260,7 @@ export const unitImplementation = u.extend({
         deadlineAt: event.deadlineAt,
         bindings: context.bindings + 1,
         displacedAssignmentId: null,
+        ...(event.confirmed === false ? { bindingUnconfirmed: true } : { bindingUnconfirmed: undefined }),
         submitted: false,
         hitExpired: false,
         returnSuspectedAt: null,
@@ -266,6 +278,7 @@ export const unitImplementation = u.extend({
         deadlineAt: event.deadlineAt,
         bindings: context.bindings + 1,
         displacedAssignmentId: context.assignmentId,
+        bindingUnconfirmed: undefined,
         submitted: false,
         reviewOutcome: null,
         returnSuspectedAt: null,
@@ -299,7 +312,9 @@ export const unitImplementation = u.extend({
       };
     }),
     recordSubmitted: u.assign({ submitted: true }),
+    confirmBinding: u.assign({ bindingUnconfirmed: undefined }),
     clearBinding: u.assign({
+      bindingUnconfirmed: undefined,
       reviewOutcome: null,
       hitId: null,
       assignmentId: null,
@@ -448,9 +463,16 @@ export const unitImplementation = u.extend({
         });
       }
     }),
+    /**
+     * The bound assignment ended. An agent whose data is stored is `completed` and ignores a return:
+     * it is overruled instead (back to `returned`, the data kept under it, never the unit's work).
+     */
     tellAgentReturned: u.enqueueActions(({ enqueue, context, event }) => {
-      if (context.agentId !== null)
-        enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.returned', at: atOf(event) });
+      if (context.agentId === null) return;
+      enqueue.sendTo(agentActorId(context.agentId), {
+        type: context.submitted ? 'assignment.overruled' : 'agent.returned',
+        at: atOf(event),
+      });
     }),
     /** MTurk's submitted assignment is another one: the bound agent's registration was not backed by MTurk. */
     tellAgentOverruled: u.enqueueActions(({ enqueue, context, event }) => {

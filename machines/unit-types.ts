@@ -60,10 +60,16 @@ export interface UnitContext {
   /**
    * The assignment the current binding displaced: another worker registered on the bound HIT and
    * that registration ended the bound assignment (MTurk re-offers a one-assignment HIT only after a
-   * return or a lapse). Null when the binding took a free HIT. A registration cannot be verified, so
-   * while this is set the unit asks MTurk whose submission it is before taking any for review.
+   * return or a lapse). Null when the binding took a free HIT. MTurk cannot tell which HIT an
+   * assignment in progress is on, so while this is set the unit asks MTurk whose submission it is
+   * before taking any for review.
    */
   readonly displacedAssignmentId: string | null;
+  /**
+   * True when the binding was made while MTurk could not be asked about the assignment: like a
+   * displacement, the unit asks MTurk whose submission it is before taking any for review.
+   */
+  readonly bindingUnconfirmed?: boolean;
   /** Why the unit ended `expired` without MTurk saying so (abandoned at the drain deadline, HIT expiry failed...). */
   readonly note: string | null;
   readonly retry?: RetryPolicy;
@@ -93,6 +99,8 @@ export type UnitEvent =
       readonly assignmentId: string;
       readonly agentId: string;
       readonly workerId: string;
+      /** MTurk's word on the assignment (see `worker.arrived.confirmed`). */
+      readonly confirmed?: boolean;
       /** Epoch ms when the assignment's duration runs out. */
       readonly deadlineAt: number;
       readonly at: number;
@@ -145,6 +153,16 @@ export type UnitEvent =
     }
   /** Request: try reconciling again after the unit gave up. */
   | { readonly type: 'unit.retryReconcile'; readonly at: number }
+  /**
+   * Fact (from the runtime): MTurk now confirms the bound assignment of a binding made while it
+   * could not be asked; the unit no longer needs MTurk's word on whose submission it holds.
+   */
+  | { readonly type: 'unit.confirmBinding'; readonly assignmentId: string; readonly at: number }
+  /**
+   * Fact (from the runtime): MTurk does not hold the bound assignment of a binding made while it
+   * could not be asked (made up, or returned since): the binding ended, as after a confirmed return.
+   */
+  | { readonly type: 'unit.bindingGone'; readonly assignmentId: string; readonly at: number }
   /** Fact: the agent's submitted data is now in the store. */
   | { readonly type: 'agent.submitted'; readonly at: number }
   /** Fact (from a child agent): MTurk confirmed the review of agent `agentId` (R1-R3). Ignored unless it is the bound agent. */

@@ -196,7 +196,7 @@ export const unitMachine = unitImplementation.createMachine({
       states: {
         working: {
           description:
-            'The worker is on it. Unassignable (H2), Disposed (H5) and the Assignable flicker after a stored submission change nothing; a registration with another assignment takes the HIT over.',
+            'The worker is on it. Unassignable (H2) and Disposed (H5) change nothing; Assignable raises a suspected return (also after a stored submission: a worker can store, then return); a registration with another assignment takes the HIT over.',
           on: {
             'hit.observed': [
               toCompleted,
@@ -210,7 +210,7 @@ export const unitMachine = unitImplementation.createMachine({
         },
         returnTentative: {
           description:
-            'M1, first phase: Assignable seen once. confirmHIT is pending; Assignable again (its answer, or a later sighting) or a registration with another assignment confirms the return, Unassignable or stored data cancels it.',
+            'M1, first phase: Assignable seen once. confirmHIT is pending; Assignable again (its answer, or a later sighting) or a registration with another assignment confirms the return; Unassignable, or data stored now, cancels it.',
           entry: { type: 'confirmHIT', params: ({ context }) => confirmCommandOf(context, 'returnSuspected') },
           on: {
             'hit.observed': [
@@ -258,6 +258,8 @@ export const unitMachine = unitImplementation.createMachine({
       on: {
         'agent.submitted': { actions: 'recordSubmitted' },
         'agent.reviewed': { guard: 'isOwnAgentReview', actions: 'holdReviewOutcome' },
+        'unit.confirmBinding': { guard: 'isBoundAssignment', actions: 'confirmBinding' },
+        'unit.bindingGone': { guard: 'isBoundAssignment', ...toPoolReturned },
         'hit.notFound': { guard: 'isOwnHit', target: `#unit.${AssignmentState.expired}`, actions: 'tellAgentExpired' },
         'unit.releaseAgent': {
           guard: 'dataMissing',
@@ -275,7 +277,7 @@ export const unitMachine = unitImplementation.createMachine({
       states: {
         checkingData: {
           description:
-            'Transient: is the submitted data in the store, and surely this binding’s (a displacing registration asks MTurk)?',
+            'Transient: is the submitted data in the store, and surely this binding’s (a displacing registration or a binding MTurk did not confirm asks MTurk)?',
           always: [
             { guard: 'dataStoredUndisputed', target: 'awaitingReview' },
             { target: 'reconciling', actions: 'startCommand' },

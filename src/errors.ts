@@ -190,6 +190,17 @@ export const ERROR_CODES = {
     fix: 'Open the task from the MTurk HIT page; ids typed by hand are refused.',
     httpStatus: 403,
   },
+  HST_ERR_SERVER_ASSIGNMENT_UNCONFIRMED: {
+    meaning:
+      'MTurk could not be asked whether the worker holds this assignment, and the HIT is bound to another one: the arrival is neither bound nor refused for good.',
+    fix: 'Keep the HIT and reload the task page after the time in Retry-After; the wrapper retries by itself.',
+    httpStatus: 503,
+  },
+  HST_ERR_SERVER_RATE_LIMITED: {
+    meaning: 'Too many registrations from this address or on this HIT in a short time.',
+    fix: 'Wait the seconds in the Retry-After header, then reload; raise the registrationLimits option if honest workers hit it.',
+    httpStatus: 429,
+  },
   HST_ERR_SERVER_ALREADY_SUBMITTED: {
     meaning: 'This agent has already submitted; a second submit changes nothing.',
     fix: 'Nothing to do: the first submission is stored.',
@@ -337,6 +348,8 @@ export interface ErrorDetails {
   readonly file?: string;
   readonly operation?: string;
   readonly turkErrorCode?: string;
+  /** Seconds after which the same request may succeed (a server sends it as `Retry-After`). */
+  readonly retryAfterSec?: number;
   /** Every problem found, for errors that report several at once (config validation). */
   readonly problems?: readonly { readonly field: string; readonly message: string }[];
   readonly cause?: unknown;

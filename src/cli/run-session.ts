@@ -161,7 +161,10 @@ export async function openRunSession(input: RunSessionInput): Promise<RunSession
           `hitstate: task server error on ${where.method} ${where.path}: ${error instanceof Error ? error.message : String(error)}\n`,
         ),
     });
-    server = createServer((req, res) => void taskServer.handle(req, res));
+    // A public server's timeouts and connection cap (issue 13 S5; docs/task-server.md).
+    server = taskServer.applyServerLimits(
+      createServer(taskServer.httpServerOptions, (req, res) => void taskServer.handle(req, res)),
+    );
     const port = await listen(server, input.port(store), input.host);
     const localOrigin = `http://${input.host.includes(':') ? `[${input.host}]` : input.host}:${port}`;
     const loopbackOrigin = `http://127.0.0.1:${port}`;

@@ -33,6 +33,7 @@ interface BoundCall {
   readonly lane: Lane;
   readonly retrySafe: boolean;
   readonly record: CallRecord;
+  readonly maxAttempts?: number;
 }
 
 const boundCalls = new WeakMap<object, BoundCall>();
@@ -111,7 +112,12 @@ export function createMTurkClient(options: MTurkClientOptions, http: HttpCounter
         record: newCallRecord(),
       };
       return governor.run(
-        { operation, lane: bound.lane, retrySafe: bound.retrySafe },
+        {
+          operation,
+          lane: bound.lane,
+          retrySafe: bound.retrySafe,
+          ...(bound.maxAttempts !== undefined ? { maxAttempts: bound.maxAttempts } : {}),
+        },
         async () => {
           try {
             const result = await next(args);

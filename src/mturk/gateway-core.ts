@@ -58,6 +58,8 @@ export interface GatewayOptions {
 export interface CallOptions {
   /** Overrides the operation's default priority lane. */
   readonly lane?: Lane;
+  /** At most this many attempts (1: no retry, e.g. a check a waiting worker cannot wait for). @defaultValue the governor's */
+  readonly maxAttempts?: number;
 }
 
 /** Counters of a gateway: governor lanes and retries, plus every HTTP attempt. */
@@ -196,7 +198,12 @@ export class GatewayCore {
   async call<I extends object, O>(spec: CallSpec<I>, send: (input: I) => Promise<O>): Promise<MTurkOutcome<O>> {
     const policy = policyOf(spec.operation);
     const record = newCallRecord();
-    bindCall(spec.input, { lane: spec.options?.lane ?? policy.lane, retrySafe: policy.retrySafe, record });
+    bindCall(spec.input, {
+      lane: spec.options?.lane ?? policy.lane,
+      retrySafe: policy.retrySafe,
+      record,
+      ...(spec.options?.maxAttempts !== undefined ? { maxAttempts: spec.options.maxAttempts } : {}),
+    });
     const startedAtMs = this.clock.now();
     const audited = spec.audit ?? policy.audited;
     let output: O;

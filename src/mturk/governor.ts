@@ -50,6 +50,8 @@ export interface GovernedCall {
   readonly lane: Lane;
   /** Whether a service fault may be retried (idempotent, or carrying a UniqueRequestToken). */
   readonly retrySafe: boolean;
+  /** Fewer attempts than the governor's for this call (1: none retried). */
+  readonly maxAttempts?: number;
 }
 
 /** What happened to one governed call. */
@@ -185,7 +187,7 @@ export class RateGovernor {
       // A throttled request was refused before MTurk did anything, so it is safe to repeat for
       // every operation; a fault may have happened after the work was done.
       const retryable = kind === 'throttled' || (kind === 'unavailable' && call.retrySafe);
-      if (!retryable || n >= this.#maxAttempts || this.#closed) {
+      if (!retryable || n >= Math.min(this.#maxAttempts, call.maxAttempts ?? this.#maxAttempts) || this.#closed) {
         this.#failures++;
         this.#notifyIdle();
         throw failure;

@@ -9,17 +9,22 @@
  * page stays away longer than `disconnectGraceMs`; the unit stays bound until MTurk shows the
  * assignment gone (Mephisto's lesson, docs/mephisto-semantics.md#return-timeout-and-disconnect).
  *
- * A registration on a bound HIT with another assignment takes the unit over (the bound assignment
- * ended: MTurk re-offered the HIT). Registrations cannot be verified, so that return is only
- * inferred: the displaced worker's page may still submit, the data is kept under that worker's own
- * agent, and MTurk's record of the submitted assignment later decides whose work the unit holds.
+ * Binding follows MTurk: an arrival is checked with MTurk (`AssignmentCheck`, one `GetAssignment`
+ * per new assignment, none for a reload) before the supervisor hears of it. One MTurk does not
+ * hold is refused and leaves nothing behind; one MTurk holds takes its HIT from any other binding
+ * (the bound assignment ended: MTurk re-offered the HIT), even one whose data is stored; one MTurk
+ * could not be asked about binds only a free HIT (at most one per HIT sees its task data until
+ * confirmed) and is otherwise told to retry (503). A displaced worker's page may still submit: the
+ * data is kept under that worker's own agent, and MTurk's record of the submitted assignment
+ * decides whose work the unit holds.
  *
  * @module
  */
-import { agentIdFor, agentStatusOf, arrivalOf, RefusalReason, type AgentState } from '../../machines/index.js';
+import { agentIdFor, agentStatusOf, arrivalOf, hitOf, RefusalReason, type AgentState } from '../../machines/index.js';
 import type { TimerHandle } from '../clock.js';
 import { HitstateError } from '../errors.js';
 import type { AgentRegistration, AgentView, PreviewInfo, TaskServerBackend, WorkerArrival } from '../server/backend.js';
+import { AssignmentCheck } from './assignment-check.js';
 import type { RunRegistry } from './run-registry.js';
 import type { RunHost } from './supervisor.js';
 
@@ -30,11 +35,16 @@ import type { RunHost } from './supervisor.js';
  */
 const GONE = new Set<AgentState>(['expired']);
 
+/** How long a worker whose assignment MTurk could not confirm waits before registering again. */
+export const UNCONFIRMED_RETRY_SEC = 5;
+
 /** The runtime's implementation of the task-server port. */
 export class RuntimeTaskServerBackend implements TaskServerBackend {
   readonly #runs: RunRegistry;
   readonly #submitting = new Set<string>();
   readonly #away = new Map<string, TimerHandle>();
+  /** What MTurk confirmed about arriving assignments (shared by every run of the store). */
+  readonly assignments = new AssignmentCheck();
 
   constructor(runs: RunRegistry) {
     this.#runs = runs;
@@ -109,16 +119,37 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
         { workerId: arrival.workerId, runId: run.runId },
       );
     }
+    // A reload of the binding in place is answered from the run (no call, also while MTurk is unreachable).
+    let confirmed: boolean | undefined;
+    if (!this.#bound(run, agentId)) {
+      const verdict = await this.assignments.check(run.gateway, arrival);
+      if (verdict.kind === 'refuted') {
+        throw new HitstateError(
+          'HST_ERR_SERVER_ASSIGNMENT_MISMATCH',
+          `run ${run.runId} refused the arrival on HIT ${arrival.hitId}: ${verdict.reason}`,
+          { runId: run.runId, hitId: arrival.hitId, assignmentId: arrival.assignmentId },
+        );
+      }
+      confirmed = verdict.kind === 'held';
+    }
     run.send({
       type: 'worker.arrived',
       hitId: arrival.hitId,
       assignmentId: arrival.assignmentId,
       workerId: arrival.workerId,
+      ...(confirmed !== undefined ? { confirmed } : {}),
       at: clock.now(),
     });
     const outcome = arrivalOf(run.supervisor(), agentId);
     if (outcome === undefined || 'refused' in outcome) {
       const refused = outcome === undefined ? RefusalReason.unknownHIT : outcome.refused;
+      if (refused === RefusalReason.unconfirmed) {
+        throw new HitstateError(
+          'HST_ERR_SERVER_ASSIGNMENT_UNCONFIRMED',
+          `run ${run.runId} could not confirm assignment ${arrival.assignmentId} with MTurk, and HIT ${arrival.hitId} is bound to another`,
+          { runId: run.runId, hitId: arrival.hitId, retryAfterSec: UNCONFIRMED_RETRY_SEC },
+        );
+      }
       if (refused === RefusalReason.noFreeUnit || refused === RefusalReason.runNotAccepting) {
         throw new HitstateError(
           'HST_ERR_NO_UNIT_AVAILABLE',
@@ -139,12 +170,48 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
         agentId,
       });
     }
+    if (confirmed === true) this.assignments.pin(arrival);
+    else if (confirmed === false) this.#confirmLater(run, arrival, agentId, outcome.unitId);
     if (agentStatusOf(view as never) === 'accepted') run.send({ type: 'agent.taskStarted', agentId, at: clock.now() });
     this.#present(agentId);
     run.persistNow();
     // A worker who starts must still be known after a crash: the binding is on disk before the page gets its task.
     await store.flush();
     return this.#registration(run, agentId);
+  }
+
+  /**
+   * Asks MTurk again, in the background (waiting for the rate governor), about a binding made while
+   * it could not be asked: confirmed, the unit trusts its stored data again; refuted (made up, or
+   * returned since), the binding ends as after a return (the HIT goes back to the pool, the agent
+   * is returned, any data kept under it). Otherwise the unit asks MTurk whose submission it holds
+   * at completion.
+   */
+  #confirmLater(run: RunHost, arrival: WorkerArrival, agentId: string, unitId: string): void {
+    void this.assignments
+      .check(run.gateway, arrival, false)
+      .then((verdict) => {
+        if (run.closed || !this.#bound(run, agentId)) return;
+        const at = run.services.clock.now();
+        if (verdict.kind === 'held') {
+          this.assignments.pin(arrival);
+          run.send({ type: 'unit.confirmBinding', unitId, assignmentId: arrival.assignmentId, at });
+        } else if (verdict.kind === 'refuted') {
+          // Made up, or returned since: either way the binding ended (a returned agent, data kept).
+          run.send({ type: 'unit.bindingGone', unitId, assignmentId: arrival.assignmentId, at });
+        }
+      })
+      .catch((err: unknown) => {
+        if (!run.closed) run.services.reportError(err);
+      });
+  }
+
+  /** True when the agent's binding is the one its HIT holds now (a reload). */
+  #bound(run: RunHost, agentId: string): boolean {
+    const arrival = arrivalOf(run.supervisor(), agentId);
+    if (arrival === undefined || 'refused' in arrival) return false;
+    const record = hitOf(run.supervisor(), arrival.hitId);
+    return record?.unitId === arrival.unitId && record.assignmentId === arrival.assignmentId;
   }
 
   async submit(agentId: string, data: unknown): Promise<void> {
@@ -209,6 +276,19 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
       status: this.#status(run, agentId, fallback),
       submitted: run.services.store.agents.submission(agentId) !== undefined,
     };
+  }
+
+  submitOrigins(): readonly string[] {
+    const { environment, workerSiteUrl } = this.#runs.services.options;
+    const urls = [environment.kind === 'custom' ? environment.endpoint : undefined, workerSiteUrl];
+    return urls.flatMap((url) => {
+      if (url === undefined) return [];
+      try {
+        return [new URL(url).origin];
+      } catch {
+        return [];
+      }
+    });
   }
 
   async preview(hitId: string | undefined): Promise<PreviewInfo> {

@@ -5,18 +5,24 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { agentIdFor } from '../../machines/ids.js';
 import { HitstateError } from '../errors.js';
+import { MAX_ID_LENGTH } from '../store/validate.js';
 import type { AgentRegistration, AgentView, TaskServerBackend, WorkerArrival } from './backend.js';
 import { parseJsonObject, readBody, sendJson } from './http-io.js';
 import type { ResolvedTaskServerOptions } from './options.js';
+import type { RegistrationLimiter } from './rate-limit.js';
 import { signAgentToken, verifyAgentToken } from './token.js';
 
 /** MTurk's `assignmentId` in a preview, before the worker accepts. */
 export const PREVIEW_ASSIGNMENT_ID = 'ASSIGNMENT_ID_NOT_AVAILABLE';
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-/** Agent ids are the backend's; the runtime derives them from assignment and worker ids, so they may be longer. */
-const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,511}$/;
+/**
+ * Every id the server takes or hands out fits the store's one limit ({@link MAX_ID_LENGTH}), the
+ * agent id the runtime builds from assignment and worker ids (`<assignmentId>-<workerId>`) included.
+ */
+const ID_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,${MAX_ID_LENGTH - 1}}$`);
+const AGENT_ID_PATTERN = ID_PATTERN;
 
 /** Wraps a failure of the backend, so its message (which may name other workers) is not shown. */
 export class BackendFailure {
@@ -43,11 +49,10 @@ function quote(value: unknown): string {
  * @throws HitstateError `HST_ERR_SERVER_BAD_REQUEST` naming the field.
  */
 export function checkId(field: string, value: unknown): string {
-  const [pattern, max] = field === 'agentId' ? [AGENT_ID_PATTERN, 512] : [ID_PATTERN, 128];
-  if (typeof value !== 'string' || !pattern.test(value)) {
+  if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
     throw new HitstateError(
       'HST_ERR_SERVER_BAD_REQUEST',
-      `${field} must be 1 to ${max} letters, digits or . _ : - as MTurk sends it, got ${value === undefined ? 'nothing' : quote(value)}`,
+      `${field} must be 1 to ${MAX_ID_LENGTH} letters, digits or . _ : - as MTurk sends it, got ${value === undefined ? 'nothing' : quote(value)}`,
       { field },
     );
   }
@@ -69,18 +74,32 @@ export function checkArrival(input: { hitId?: unknown; assignmentId?: unknown; w
       },
     );
   }
-  return {
+  const arrival = {
     hitId: checkId('hitId', input.hitId),
     assignmentId: checkId('assignmentId', input.assignmentId),
     workerId: checkId('workerId', input.workerId),
   };
+  // Refused here, before anything is recorded: the store would refuse the agent record after the run bound it.
+  const agentId = agentIdFor(arrival.assignmentId, arrival.workerId);
+  if (agentId.length > MAX_ID_LENGTH) {
+    throw new HitstateError(
+      'HST_ERR_SERVER_BAD_REQUEST',
+      `assignmentId and workerId together must be at most ${MAX_ID_LENGTH - 1} characters (the agent id "<assignmentId>-<workerId>" is limited to ${MAX_ID_LENGTH}), got ${arrival.assignmentId.length + arrival.workerId.length}`,
+      { field: 'assignmentId' },
+    );
+  }
+  return arrival;
 }
 
 /**
- * Registers an arrival with the backend and checks that what came back is this worker's own
- * agent (a backend bug must not hand one worker another's unit).
+ * Registers an arrival with the backend (once the registration limits admit it) and checks that
+ * what came back is this worker's own agent (a backend bug must not hand one worker another's unit).
+ *
+ * @throws HitstateError `HST_ERR_SERVER_RATE_LIMITED` when a limit is spent.
  */
-export async function registerArrival(backend: TaskServerBackend, arrival: WorkerArrival): Promise<AgentRegistration> {
+export async function registerArrival(ctx: RouteContext, arrival: WorkerArrival): Promise<AgentRegistration> {
+  ctx.limiter?.admit(ctx.options.clientAddress(ctx.req), arrival.hitId);
+  const { backend } = ctx;
   const registration = await fromBackend(() => backend.registerAgent(arrival));
   if (
     registration.workerId !== arrival.workerId ||
@@ -107,6 +126,8 @@ export interface RouteContext {
   readonly url: URL;
   readonly backend: TaskServerBackend;
   readonly options: ResolvedTaskServerOptions;
+  /** The registration limits, unless turned off. */
+  readonly limiter?: RegistrationLimiter;
   /** The decoded `:agentId` path segment, for agent routes. */
   readonly agentId?: string;
 }
@@ -118,7 +139,7 @@ async function jsonBody(ctx: RouteContext): Promise<Record<string, unknown>> {
 /** `POST <prefix>/api/agents`: registers the arrival, answers the task data and a fresh token. */
 export async function registerRoute(ctx: RouteContext): Promise<void> {
   const arrival = checkArrival(await jsonBody(ctx));
-  const registration = await registerArrival(ctx.backend, arrival);
+  const registration = await registerArrival(ctx, arrival);
   const expiresAtSec = Math.floor(ctx.options.clock.now() / 1000) + ctx.options.tokenTtlSec;
   const token = signAgentToken(
     {

@@ -88,4 +88,10 @@ export interface TaskServerBackend {
   agentStatus(agentId: string): Promise<AgentView>;
   /** What the preview page shows for a HIT (`hitId` may be absent in a preview). */
   preview(hitId: string | undefined): Promise<PreviewInfo>;
+  /**
+   * Origins where MTurk's `externalSubmit` lives for the backend's environment besides MTurk's
+   * own (the runtime: its custom endpoint, e.g. `hitstate sim`, and `workerSiteUrl`). The
+   * wrapper posts a submission only to those origins.
+   */
+  submitOrigins?(): readonly string[];
 }

@@ -25,6 +25,8 @@ const METHODS: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTION
  */
 export function toFastify(server: TaskServer): FastifyPluginAsync {
   return async (fastify) => {
+    // A public server's time and connection limits (headers within seconds, a capped body time).
+    server.applyServerLimits(fastify.server);
     fastify.removeAllContentTypeParsers();
     fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
     const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {

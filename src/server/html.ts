@@ -86,6 +86,18 @@ export function errorPage(status: number, code: string, message: string): string
   return documentShell(
     'This task cannot be shown',
     BASE_STYLE,
-    html`<h1>This task cannot be shown</h1><p class="hitstate-note hitstate-error">${message}</p><p>Error <code>${code}</code> (HTTP ${status}). If you accepted this HIT on Mechanical Turk, please return it.</p>`,
+    html`<h1>This task cannot be shown</h1><p class="hitstate-note hitstate-error">${message}</p><p>Error <code>${code}</code> (HTTP ${status}). ${adviceFor(status, code)}</p>`,
   ).value;
+}
+
+/**
+ * What the worker should do. Only "no unit left" tells them to return the HIT: any other refusal
+ * may reach a worker who holds the assignment (MTurk unreachable, a limit, a page opened with
+ * other ids), and returning would give up their work.
+ */
+function adviceFor(status: number, code: string): string {
+  if (code === 'HST_ERR_NO_UNIT_AVAILABLE')
+    return 'There is no work left for this HIT: please return it on Mechanical Turk.';
+  if (status === 429 || status >= 500) return 'Keep the HIT and reload this page in a minute.';
+  return 'If you accepted this HIT on Mechanical Turk, open the task again from the HIT’s page there; if it still cannot be shown, contact the requester.';
 }

@@ -181,7 +181,10 @@ export type ErrorSource = 'server' | 'backend';
  * backend errors get the catalogue text of their code, because a backend message may name
  * other workers. Anything that is not a HitstateError is reported as `HST_ERR_SERVER_INTERNAL`.
  */
-export function publicError(err: unknown, source: ErrorSource): { status: number; body: ErrorBody; expected: boolean } {
+export function publicError(
+  err: unknown,
+  source: ErrorSource,
+): { status: number; body: ErrorBody; expected: boolean; retryAfterSec?: number } {
   if (!isHitstateError(err)) {
     const info = ERROR_CODES.HST_ERR_SERVER_INTERNAL;
     return {
@@ -193,10 +196,13 @@ export function publicError(err: unknown, source: ErrorSource): { status: number
   const status = BACKEND_STATUS[err.code] ?? err.httpStatus;
   const field = err.details.field;
   const message = source === 'server' ? err.message : `${ERROR_CODES[err.code].meaning} ${ERROR_CODES[err.code].fix}`;
+  const retryAfterSec = err.details.retryAfterSec;
   return {
     status,
     body: { error: { code: err.code, message, ...(field !== undefined ? { field } : {}) } },
-    expected: status < 500,
+    // A refusal to retry later (rate limit, MTurk unreachable) is part of normal operation.
+    expected: status < 500 || retryAfterSec !== undefined,
+    ...(retryAfterSec !== undefined ? { retryAfterSec } : {}),
   };
 }
 
@@ -215,6 +221,7 @@ export function sendError(
   // After a 413 the rest of the body is unread: close rather than reuse the connection.
   const close: Record<string, string> = status === 413 ? { Connection: 'close' } : {};
   if (asPage) {
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     sendHtml(res, status, errorPage(status, body.error.code, body.error.message), OWN_PAGE_CSP);
     return;
   }

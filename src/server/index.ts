@@ -14,12 +14,16 @@ export type {
   PageSource,
   PreviewPageContext,
   ServerErrorContext,
+  ServerLimits,
   TaskPageContext,
   TaskServerOptions,
 } from './options.js';
+export { DEFAULT_SERVER_LIMITS, MTURK_SUBMIT_ORIGINS } from './options.js';
+export { DEFAULT_REGISTRATION_LIMITS, type RateLimit, type RegistrationLimits } from './rate-limit.js';
 export {
   RouteName,
   createTaskServer,
+  type LimitableServer,
   type NextFunction,
   type TaskServer,
   type TaskServerRoute,

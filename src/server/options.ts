@@ -11,7 +11,44 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { systemClock, type Clock } from '../clock.js';
 import { HitstateError } from '../errors.js';
+import type { IncomingMessage } from 'node:http';
 import type { AgentRegistration, PreviewInfo } from './backend.js';
+import { DEFAULT_REGISTRATION_LIMITS, type RateLimit, type RegistrationLimits } from './rate-limit.js';
+
+/** The origins MTurk's own workers post from: the wrapper submits only to these and the run's endpoint. */
+export const MTURK_SUBMIT_ORIGINS: readonly string[] = Object.freeze([
+  'https://www.mturk.com',
+  'https://workersandbox.mturk.com',
+]);
+
+/**
+ * Time and connection limits of a public server (`TaskServer.applyServerLimits`): headers within
+ * seconds, a whole request within a bound, a cap on open connections (issue 13 S5).
+ */
+export interface ServerLimits {
+  /** All request headers must arrive within this (Node's `server.headersTimeout`). @defaultValue 10000 */
+  readonly headersTimeoutMs: number;
+  /** The whole request, body included (Node's `server.requestTimeout`). @defaultValue 30000 */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this (`server.keepAliveTimeout`). @defaultValue 5000 */
+  readonly keepAliveTimeoutMs: number;
+  /** Open connections at most (`server.maxConnections`); more are refused. @defaultValue 2000 */
+  readonly maxConnections: number;
+  /**
+   * How often Node checks the two timeouts above (`connectionsCheckingInterval`, settable only
+   * when the server is created: `createServer(tasks.httpServerOptions, handler)`). @defaultValue 1000
+   */
+  readonly checkIntervalMs: number;
+}
+
+/** The defaults of {@link ServerLimits}. */
+export const DEFAULT_SERVER_LIMITS: ServerLimits = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 2_000,
+  checkIntervalMs: 1_000,
+});
 
 /**
  * Where a page comes from: an HTML string, a file (a `URL` such as
@@ -93,10 +130,34 @@ export interface TaskServerOptions {
    */
   readonly contentSecurityPolicy?: string | false;
   /**
-   * The clock token expiry is measured on.
+   * The clock token expiry and registration limits are measured on.
    * @defaultValue systemClock
    */
   readonly clock?: Clock;
+  /**
+   * Registrations allowed per client address and per HIT (token buckets: `burst` at once, then
+   * `perMinute`); more answer 429 with `Retry-After`. `false` turns the limits off.
+   * @defaultValue 30 at once then 30 a minute per address; 10 then 10 a minute per HIT
+   */
+  readonly registrationLimits?:
+    | { readonly perAddress?: RateLimit; readonly perHit?: RateLimit; readonly maxTracked?: number }
+    | false;
+  /**
+   * The client address a request is limited by. Behind a reverse proxy, read the address it
+   * forwards (and trust only your proxy's header).
+   * @defaultValue the socket's remote address
+   */
+  readonly clientAddress?: (req: IncomingMessage) => string;
+  /**
+   * Origins (`https://host[:port]`) the wrapper may post the submission to, besides MTurk's own
+   * (`https://www.mturk.com`, `https://workersandbox.mturk.com`) and the endpoint the backend
+   * names (the runtime: its environment's endpoint, e.g. `hitstate sim`). Any other
+   * `turkSubmitTo` is refused on the page and logged. Also put in the default CSP's `form-action`.
+   * @defaultValue none
+   */
+  readonly submitOrigins?: readonly string[];
+  /** Time and connection limits `applyServerLimits(server)` sets. @defaultValue {@link DEFAULT_SERVER_LIMITS} */
+  readonly serverLimits?: Partial<ServerLimits>;
   /**
    * Called with every unexpected error (answered as a 500 with no detail).
    * @defaultValue writes one line to `console.error`
@@ -118,9 +179,43 @@ export interface ResolvedTaskServerOptions {
   readonly contentSecurityPolicy: string | false;
   readonly clock: Clock;
   readonly onError: (error: unknown, context: ServerErrorContext) => void;
+  readonly registrationLimits: RegistrationLimits | false;
+  readonly clientAddress: (req: IncomingMessage) => string;
+  /** The configured origins (MTurk's and the backend's are added by the server). */
+  readonly submitOrigins: readonly string[];
+  /** True when `contentSecurityPolicy` was not given: the server adds `form-action` to its default. */
+  readonly defaultCsp: boolean;
+  readonly serverLimits: ServerLimits;
 }
 
 const MIN_SECRET_BYTES = 32;
+
+/** The origin of an http(s) URL, or undefined. */
+export function originOf(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function rateLimit(
+  name: string,
+  value: unknown,
+  fallback: RateLimit,
+  problems: { field: string; message: string }[],
+): RateLimit {
+  if (value === undefined) return fallback;
+  const v = value as Partial<RateLimit>;
+  const burst = integer(`${name}.burst`, v?.burst, fallback.burst, 1, 1_000_000, problems);
+  const perMinute = integer(`${name}.perMinute`, v?.perMinute, fallback.perMinute, 1, 1_000_000, problems);
+  return Object.freeze({ burst, perMinute });
+}
+
+function defaultClientAddress(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
 const DEFAULT_CSP = "base-uri 'self'; object-src 'none'";
 
 function pagePath(source: PageSource<unknown>): string | undefined {
@@ -257,6 +352,87 @@ export function resolveTaskServerOptions(options: TaskServerOptions): ResolvedTa
   if (options.onError !== undefined && typeof options.onError !== 'function') {
     problems.push({ field: 'onError', message: `onError must be a function, got ${typeof options.onError}` });
   }
+  let registrationLimits: RegistrationLimits | false = DEFAULT_REGISTRATION_LIMITS;
+  if (options.registrationLimits === false) registrationLimits = false;
+  else if (options.registrationLimits !== undefined) {
+    const given = options.registrationLimits;
+    registrationLimits = Object.freeze({
+      perAddress: rateLimit(
+        'registrationLimits.perAddress',
+        given.perAddress,
+        DEFAULT_REGISTRATION_LIMITS.perAddress,
+        problems,
+      ),
+      perHit: rateLimit('registrationLimits.perHit', given.perHit, DEFAULT_REGISTRATION_LIMITS.perHit, problems),
+      maxTracked: integer(
+        'registrationLimits.maxTracked',
+        given.maxTracked,
+        DEFAULT_REGISTRATION_LIMITS.maxTracked,
+        100,
+        10_000_000,
+        problems,
+      ),
+    });
+  }
+  if (options.clientAddress !== undefined && typeof options.clientAddress !== 'function') {
+    problems.push({
+      field: 'clientAddress',
+      message: `clientAddress must be a function, got ${typeof options.clientAddress}`,
+    });
+  }
+  const submitOrigins: string[] = [];
+  for (const [i, given] of (options.submitOrigins ?? []).entries()) {
+    const origin = typeof given === 'string' ? originOf(given) : undefined;
+    if (origin === undefined || origin !== given.replace(/\/+$/, '')) {
+      problems.push({
+        field: `submitOrigins.${i}`,
+        message: `submitOrigins[${i}] must be an origin like "https://mturk.example.org" (scheme, host, port; no path), got ${JSON.stringify(given)}`,
+      });
+    } else submitOrigins.push(origin);
+  }
+  const limits = options.serverLimits ?? {};
+  const serverLimits: ServerLimits = Object.freeze({
+    headersTimeoutMs: integer(
+      'serverLimits.headersTimeoutMs',
+      limits.headersTimeoutMs,
+      DEFAULT_SERVER_LIMITS.headersTimeoutMs,
+      100,
+      600_000,
+      problems,
+    ),
+    requestTimeoutMs: integer(
+      'serverLimits.requestTimeoutMs',
+      limits.requestTimeoutMs,
+      DEFAULT_SERVER_LIMITS.requestTimeoutMs,
+      100,
+      3_600_000,
+      problems,
+    ),
+    keepAliveTimeoutMs: integer(
+      'serverLimits.keepAliveTimeoutMs',
+      limits.keepAliveTimeoutMs,
+      DEFAULT_SERVER_LIMITS.keepAliveTimeoutMs,
+      100,
+      600_000,
+      problems,
+    ),
+    maxConnections: integer(
+      'serverLimits.maxConnections',
+      limits.maxConnections,
+      DEFAULT_SERVER_LIMITS.maxConnections,
+      1,
+      1_000_000,
+      problems,
+    ),
+    checkIntervalMs: integer(
+      'serverLimits.checkIntervalMs',
+      limits.checkIntervalMs,
+      DEFAULT_SERVER_LIMITS.checkIntervalMs,
+      10,
+      60_000,
+      problems,
+    ),
+  });
 
   if (problems.length > 0) {
     throw new HitstateError(
@@ -278,6 +454,11 @@ export function resolveTaskServerOptions(options: TaskServerOptions): ResolvedTa
     contentSecurityPolicy: csp,
     clock: options.clock ?? systemClock,
     onError: options.onError ?? defaultOnError,
+    registrationLimits,
+    clientAddress: options.clientAddress ?? defaultClientAddress,
+    submitOrigins: Object.freeze(submitOrigins),
+    defaultCsp: options.contentSecurityPolicy === undefined,
+    serverLimits,
   });
 }
 

@@ -26,7 +26,14 @@ import { loadAsset } from './assets.js';
 import type { TaskServerBackend } from './backend.js';
 import { defaultPreviewPage, escapeHtml, injectIntoHead } from './html.js';
 import { OWN_PAGE_CSP, publicError, sendError, sendHtml, sendStatic } from './http-io.js';
-import { loadPage, resolveTaskServerOptions, type TaskServerOptions } from './options.js';
+import {
+  MTURK_SUBMIT_ORIGINS,
+  loadPage,
+  originOf,
+  resolveTaskServerOptions,
+  type TaskServerOptions,
+} from './options.js';
+import { RegistrationLimiter } from './rate-limit.js';
 import { WRAPPER_SOURCE } from './wrapper-source.js';
 
 /** The names of the task server's routes. */
@@ -69,6 +76,33 @@ export interface TaskServer {
   handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): Promise<void>;
   /** True when `url` (path and query) is under the prefix. */
   matches(url: string): boolean;
+  /**
+   * Sets the time and connection limits of a public server on the `node:http` (or https) server
+   * that serves this task server (`serverLimits` option): headers within 10 s, a whole request
+   * within 30 s, idle keep-alive connections closed after 5 s, at most 2,000 connections. Call it
+   * on the server you create (Express: the one `app.listen` returns; the Fastify adapter does it).
+   * Returns the server.
+   */
+  applyServerLimits<S extends LimitableServer>(server: S): S;
+  /**
+   * The same limits as `node:http` `createServer` options, the only way to set how often Node
+   * checks them (`connectionsCheckingInterval`, else 30 s):
+   * `createServer(tasks.httpServerOptions, handler)`, then `applyServerLimits` for the connection cap.
+   */
+  readonly httpServerOptions: Readonly<{
+    headersTimeout: number;
+    requestTimeout: number;
+    keepAliveTimeout: number;
+    connectionsCheckingInterval: number;
+  }>;
+}
+
+/** The settings of a `node:http` server that {@link TaskServer.applyServerLimits} sets. */
+export interface LimitableServer {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  maxConnections: number;
 }
 
 type Handler = (ctx: RouteContext) => Promise<void>;
@@ -100,6 +134,10 @@ const ASSET_MAX_AGE_SEC = 60;
 export function createTaskServer(backend: TaskServerBackend, options: TaskServerOptions): TaskServer {
   const resolved = resolveTaskServerOptions(options);
   const { prefix } = resolved;
+  const limiter =
+    resolved.registrationLimits === false
+      ? undefined
+      : new RegistrationLimiter(resolved.registrationLimits, resolved.clock);
   const routes: TaskServerRoute[] = [
     { name: 'taskPage', method: 'GET', path: `${prefix}/task` },
     { name: 'wrapper', method: 'GET', path: `${prefix}/wrapper.js` },
@@ -113,10 +151,21 @@ export function createTaskServer(backend: TaskServerBackend, options: TaskServer
     { name: 'heartbeat', method: 'POST', path: `${prefix}/api/agents/:agentId/heartbeat` },
     { name: 'disconnect', method: 'POST', path: `${prefix}/api/agents/:agentId/disconnect` },
   ];
-  const wrapperTag = `<script src="${escapeHtml(`${prefix}/wrapper.js`)}" data-hitstate-api="${escapeHtml(`${prefix}/api`)}"></script>`;
+  /** Where the wrapper may post a submission: MTurk's origins, the configured ones and the backend's environment. */
+  const submitOrigins = (): string[] => {
+    const fromBackend = (backend.submitOrigins?.() ?? []).flatMap((o) => originOf(o) ?? []);
+    return [...new Set([...MTURK_SUBMIT_ORIGINS, ...resolved.submitOrigins, ...fromBackend])];
+  };
+  const wrapperTag = (): string =>
+    `<script src="${escapeHtml(`${prefix}/wrapper.js`)}" data-hitstate-api="${escapeHtml(`${prefix}/api`)}" data-hitstate-submit-origins="${escapeHtml(submitOrigins().join(' '))}"></script>`;
+  /** The task page's CSP: the default carries the matching `form-action` (issue 13 S4). */
+  const taskPageCsp = (): string | false =>
+    resolved.defaultCsp
+      ? `${resolved.contentSecurityPolicy}; form-action ${submitOrigins().join(' ')}`
+      : resolved.contentSecurityPolicy;
 
   const handlers: Record<RouteName, Handler> = {
-    taskPage: (ctx) => taskPageRoute(ctx, wrapperTag),
+    taskPage: (ctx) => taskPageRoute(ctx, wrapperTag(), taskPageCsp(), submitOrigins(), report),
     wrapper: async ({ req, res }) =>
       sendStatic(req, res, WRAPPER_SOURCE, 'text/javascript; charset=utf-8', WRAPPER_ETAG, WRAPPER_MAX_AGE_SEC),
     asset: async ({ req, res, url }) => {
@@ -200,6 +249,7 @@ export function createTaskServer(backend: TaskServerBackend, options: TaskServer
         url,
         backend,
         options: resolved,
+        ...(limiter !== undefined ? { limiter } : {}),
         ...(agentId !== undefined ? { agentId } : {}),
       });
     } catch (thrown) {
@@ -207,7 +257,11 @@ export function createTaskServer(backend: TaskServerBackend, options: TaskServer
       const err = fromBackendCall ? thrown.cause : thrown;
       const answer = publicError(err, fromBackendCall ? 'backend' : 'server');
       if (!answer.expected) report(err, { method, path: url.pathname });
-      sendError(res, answer.status, answer.body, wantsPage);
+      const retry: Record<string, string> =
+        answer.retryAfterSec === undefined ? {} : { 'Retry-After': String(answer.retryAfterSec) };
+      // A page the worker waits on reloads by itself once it may succeed (MTurk unreachable, a limit).
+      if (wantsPage && answer.retryAfterSec !== undefined) retry.Refresh = String(answer.retryAfterSec);
+      sendError(res, answer.status, answer.body, wantsPage, retry);
     }
   }
 
@@ -217,6 +271,21 @@ export function createTaskServer(backend: TaskServerBackend, options: TaskServer
     routes: Object.freeze(routes),
     handle,
     matches: (u: string) => underPrefix(parseUrl(u).pathname),
+    httpServerOptions: Object.freeze({
+      headersTimeout: resolved.serverLimits.headersTimeoutMs,
+      requestTimeout: Math.max(resolved.serverLimits.requestTimeoutMs, resolved.serverLimits.headersTimeoutMs),
+      keepAliveTimeout: resolved.serverLimits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: resolved.serverLimits.checkIntervalMs,
+    }),
+    applyServerLimits<S extends LimitableServer>(server: S): S {
+      const limits = resolved.serverLimits;
+      server.headersTimeout = limits.headersTimeoutMs;
+      // Node requires requestTimeout >= headersTimeout (0 disables it).
+      server.requestTimeout = Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs);
+      server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+      server.maxConnections = limits.maxConnections;
+      return server;
+    },
   });
 }
 
@@ -233,7 +302,13 @@ function parseUrl(target: string): URL {
  * `GET <prefix>/task`: in a preview (no accepted assignment) the preview page, registering
  * nothing; otherwise registers the arrival and serves the task page, wrapper injected.
  */
-async function taskPageRoute(ctx: RouteContext, wrapperTag: string): Promise<void> {
+async function taskPageRoute(
+  ctx: RouteContext,
+  wrapperTag: string,
+  csp: string | false,
+  submitOrigins: readonly string[],
+  report: (err: unknown, context: { method: string; path: string }) => void,
+): Promise<void> {
   const { url, options } = ctx;
   const get = (name: string): string | undefined => url.searchParams.get(name) || undefined;
   const assignmentId = get('assignmentId');
@@ -247,11 +322,24 @@ async function taskPageRoute(ctx: RouteContext, wrapperTag: string): Promise<voi
       return;
     }
     const page = await loadPage(options.previewPage, { preview, hitId });
-    sendHtml(ctx.res, 200, injectIntoHead(page, wrapperTag, preview.title), options.contentSecurityPolicy);
+    sendHtml(ctx.res, 200, injectIntoHead(page, wrapperTag, preview.title), csp);
     return;
   }
   const arrival = checkArrival({ hitId: rawHitId, assignmentId, workerId });
-  const registration = await registerArrival(ctx.backend, arrival);
-  const page = await loadPage(options.taskPage, { registration, turkSubmitTo: get('turkSubmitTo') });
-  sendHtml(ctx.res, 200, injectIntoHead(page, wrapperTag, options.title), options.contentSecurityPolicy);
+  const registration = await registerArrival(ctx, arrival);
+  const turkSubmitTo = get('turkSubmitTo');
+  const target = turkSubmitTo === undefined ? undefined : originOf(turkSubmitTo);
+  if (turkSubmitTo !== undefined && (target === undefined || !submitOrigins.includes(target))) {
+    // The page is served (the work can still be stored), but the wrapper will not post it there.
+    report(
+      new HitstateError(
+        'HST_ERR_SERVER_BAD_REQUEST',
+        `task page opened with turkSubmitTo ${JSON.stringify(turkSubmitTo.slice(0, 200))}, which is not MTurk's nor the run's endpoint (${submitOrigins.join(', ')}): the wrapper refuses to post the submission there (add it to submitOrigins if it is yours)`,
+        { field: 'turkSubmitTo', hitId: arrival.hitId, assignmentId: arrival.assignmentId },
+      ),
+      { method: 'GET', path: ctx.url.pathname },
+    );
+  }
+  const page = await loadPage(options.taskPage, { registration, turkSubmitTo });
+  sendHtml(ctx.res, 200, injectIntoHead(page, wrapperTag, options.title), csp);
 }

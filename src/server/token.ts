@@ -23,9 +23,15 @@ const VERSION = 'v1';
 /** Domain separation: a MAC made for something else with the same secret never verifies here. */
 const CONTEXT = 'hitstate-agent-token.v1\n';
 const MAX_TOKEN_CHARS = 2048;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 function mac(payload: string, secret: Uint8Array): Buffer {
   return createHmac('sha256', secret).update(CONTEXT).update(payload).digest();
+}
+
+/** True when `text` is exactly what `toString('base64url')` writes for the bytes it decodes to. */
+function canonical(text: string): boolean {
+  return BASE64URL.test(text) && Buffer.from(text, 'base64url').toString('base64url') === text;
 }
 
 function invalid(message: string): HitstateError {
@@ -63,6 +69,11 @@ export function verifyAgentToken(token: string | undefined, secret: Uint8Array, 
     throw invalid('the agent token is malformed: reload the task page to register again');
   }
   const [, payload, signature] = parts as [string, string, string];
+  // Node's base64url decoder is lenient (it skips '!', accepts '+', '/' and '='): a token is accepted
+  // only in the one spelling signAgentToken writes, so no second spelling of a token exists.
+  if (!canonical(payload) || !canonical(signature)) {
+    throw invalid('the agent token is malformed (not in canonical base64url): reload the task page to register again');
+  }
   const expected = mac(payload, secret);
   const given = Buffer.from(signature, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

@@ -37,6 +37,9 @@ export const WRAPPER_SOURCE = String.raw`/* hitstate task wrapper (MIT) */
   var SUBMISSION_FIELD = '${SUBMISSION_FIELD}';
   var script = document.currentScript;
   var api = (script && script.getAttribute('data-hitstate-api')) || '/hitstate/api';
+  // Where MTurk's externalSubmit may be: MTurk's origins and the run's endpoint, as the server lists them.
+  var submitOrigins = ((script && script.getAttribute('data-hitstate-submit-origins')) ||
+    'https://www.mturk.com https://workersandbox.mturk.com').split(' ').filter(Boolean);
 
   var params = new URLSearchParams(window.location.search);
   function param(name) {
@@ -124,7 +127,9 @@ export const WRAPPER_SOURCE = String.raw`/* hitstate task wrapper (MIT) */
     }
     if (!response.ok) {
       var e = payload && payload.error ? payload.error : { code: 'HTTP_' + response.status, message: 'HTTP ' + response.status };
-      throw ClientError(e.code, e.message, response.status);
+      var failure = ClientError(e.code, e.message, response.status);
+      failure.retryAfterSec = Number(response.headers.get('Retry-After')) || 0;
+      throw failure;
     }
     return payload;
   }
@@ -133,9 +138,25 @@ export const WRAPPER_SOURCE = String.raw`/* hitstate task wrapper (MIT) */
     return '/agents/' + encodeURIComponent(registration.agentId) + suffix;
   }
 
+  // Registers; a refusal to retry later (429, or 503 while MTurk cannot confirm the assignment) is
+  // retried after Retry-After, a few times, telling the worker to keep the HIT.
+  function registerWithRetry(attempt) {
+    return call('POST', '/agents', { hitId: ids.hitId, assignmentId: ids.assignmentId, workerId: ids.workerId }).catch(
+      function (err) {
+        if (!err.retryAfterSec || attempt >= 5) throw err;
+        notify('Waiting for Mechanical Turk to confirm your assignment; keep the HIT (retrying in ' + err.retryAfterSec + ' s)...', false);
+        return new Promise(function (resolve) {
+          setTimeout(resolve, err.retryAfterSec * 1000);
+        }).then(function () {
+          return registerWithRetry(attempt + 1);
+        });
+      }
+    );
+  }
+
   function register() {
     if (!registering) {
-      registering = call('POST', '/agents', { hitId: ids.hitId, assignmentId: ids.assignmentId, workerId: ids.workerId }).then(
+      registering = registerWithRetry(1).then(
         function (reg) {
           registration = reg;
           registering = null;
@@ -181,6 +202,8 @@ export const WRAPPER_SOURCE = String.raw`/* hitstate task wrapper (MIT) */
     heartbeatTimer = null;
   }
 
+  // The externalSubmit URL, or null when turkSubmitTo is absent, not a web address, or not an
+  // allowed origin (a page opened with another turkSubmitTo must not send the work elsewhere).
   function submitUrl() {
     if (ids.turkSubmitTo === null) return null;
     var base;
@@ -190,6 +213,7 @@ export const WRAPPER_SOURCE = String.raw`/* hitstate task wrapper (MIT) */
       return null;
     }
     if (base.protocol !== 'https:' && base.protocol !== 'http:') return null;
+    if (submitOrigins.indexOf(base.origin) < 0) return null;
     return base.origin + base.pathname.replace(/\/+$/, '') + '/mturk/externalSubmit';
   }
 
@@ -211,7 +235,7 @@ export const WRAPPER_SOURCE = String.raw`/* hitstate task wrapper (MIT) */
       setStatus({ phase: 'submitted' });
       notify(ids.turkSubmitTo === null
         ? 'Your work is saved. You can close this page.'
-        : 'Your work is saved, but the turkSubmitTo address is not a web address, so it was not sent to Mechanical Turk.', ids.turkSubmitTo !== null);
+        : 'Your work is saved, but this page was opened with a submit address (turkSubmitTo) that is not Mechanical Turk\'s, so it was not sent there. Open the HIT again from Mechanical Turk to finish.', ids.turkSubmitTo !== null);
       return;
     }
     setStatus({ phase: 'submitted' });

@@ -6,8 +6,13 @@
  */
 import { HitstateError } from '../errors.js';
 
+/**
+ * The longest record id the store accepts. The task server checks arriving ids (and the agent id
+ * built from them) against this same limit, so nothing it accepts is refused by the store.
+ */
+export const MAX_ID_LENGTH = 128;
 /** Record ids: MTurk ids (uppercase alphanumerics) and hitstate's own (`unit-0007`, `r1.u3`). */
-const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const ID = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,${MAX_ID_LENGTH - 1}}$`);
 /** Run ids name a directory, so no `:` (Windows) and a shorter limit. */
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** MTurk's UniqueRequestToken: 1 to 64 characters; we also refuse spaces and control characters. */
@@ -24,7 +29,7 @@ export function checkId(value: unknown, field: string): string {
   if (typeof value !== 'string' || !ID.test(value)) {
     fail(
       field,
-      `must be 1 to 128 letters, digits, '.', '_', ':' or '-' starting with a letter or digit, got ${JSON.stringify(value)}`,
+      `must be 1 to ${MAX_ID_LENGTH} letters, digits, '.', '_', ':' or '-' starting with a letter or digit, got ${JSON.stringify(value)}`,
     );
   }
   return value;

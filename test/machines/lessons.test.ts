@@ -146,13 +146,42 @@ Lessons(
   },
 );
 
-Lessons('#7 (PR #410): when Assignable flickers after the data is stored then it is not even a suspicion', () => {
-  const d = assignedUnit()
-    .send({ type: 'agent.submitted', at: 1 })
-    .send(observed(HIT, 'Assignable', 1, 2));
-  assert.equal(d.value, { assigned: 'working' });
-  assert.equal(d.commands, []);
-});
+Lessons(
+  '#7 (PR #410) and issue 13 F1: when Assignable shows after the data is stored then a return is only suspected; Reviewable next completes the unit on that data',
+  () => {
+    const d = assignedUnit()
+      .send({ type: 'agent.submitted', at: 1 })
+      .send(observed(HIT, 'Assignable', 1, 2));
+    assert.equal(d.value, { assigned: 'returnTentative' });
+    assert.equal(
+      d.commands.map((c) => c.kind),
+      ['confirmHIT'],
+    );
+    assert.equal(d.toldAgent, [], 'a suspicion tells the agent nothing');
+    d.send(observed(HIT, 'Reviewable', 0, 3));
+    assert.equal(d.value, { completed: 'awaitingReview' });
+  },
+);
+
+Lessons(
+  'issue 13 F1: when the worker stored data and MTurk shows the HIT Assignable twice then the unit goes back to the pool and the agent is overruled, its data kept under it',
+  () => {
+    const d = assignedUnit()
+      .send({ type: 'agent.submitted', at: 1 })
+      .send(observed(HIT, 'Assignable', 1, 2))
+      .send(observed(HIT, 'Assignable', 1, 3));
+    assert.equal(d.value, { launched: 'available' });
+    assert.equal(
+      d.toldAgent.map((e) => e.type),
+      ['assignment.overruled'],
+      'a completed agent ignores agent.returned: it is overruled back to returned',
+    );
+    assert.equal(
+      d.reports.map((r) => r.type),
+      ['report.hitReleased', 'report.unitChanged'],
+    );
+  },
+);
 
 const tellsAgent = (actions: unknown[]): boolean =>
   actions.some((a) => {

@@ -90,7 +90,22 @@ function unitEventsFor(snapshot: AnyMachineSnapshot): UnitEvent[] {
         deadlineAt: 10_000 * n,
         at: 3,
       });
+      // MTurk confirmed it (displaces stored data too) or could not be asked (binds unconfirmed).
+      events.push({
+        type: 'unit.bindAgent',
+        hitId: 'HIT1',
+        assignmentId: `A${n}`,
+        agentId: `A${n}-W${n}`,
+        workerId: `W${n}`,
+        deadlineAt: 10_000 * n,
+        confirmed: n === 2,
+        at: 3,
+      });
     }
+  }
+  if (c.assignmentId !== null) {
+    events.push({ type: 'unit.confirmBinding', assignmentId: c.assignmentId, at: 3 });
+    events.push({ type: 'unit.bindingGone', assignmentId: c.assignmentId, at: 3 });
   }
   // The supervisor adopts an existing agent only for a worker who registered on this very unit.
   if (children['agent:A1-W1'] !== undefined) {
@@ -215,6 +230,8 @@ function taskRunEventsFor(snapshot: AnyMachineSnapshot): TaskRunEvent[] {
     { type: 'run.expire', at: 2 },
     { type: 'worker.arrived', hitId: 'HIT1', assignmentId: 'A1', workerId: 'W1', at: 3 },
     { type: 'worker.arrived', hitId: 'HIT1', assignmentId: 'A2', workerId: 'W2', at: 3 },
+    { type: 'worker.arrived', hitId: 'HIT1', assignmentId: 'A3', workerId: 'W3', confirmed: false, at: 3 },
+    { type: 'worker.arrived', hitId: 'HIT1', assignmentId: 'A4', workerId: 'W4', confirmed: true, at: 3 },
     { type: 'deadline.reached', at: FAR },
     { type: 'deadline.reached', unitId, at: FAR },
     { type: 'deadline.reached', agentId, at: FAR },
@@ -229,6 +246,8 @@ function taskRunEventsFor(snapshot: AnyMachineSnapshot): TaskRunEvent[] {
     { type: 'reconcile.failed', unitId, commandId: 'x', reason: 'r', retryable: true, at: 4 },
     { type: 'unit.releaseAgent', unitId, reason: 'left', at: 4 },
     { type: 'unit.retryReconcile', unitId, at: 4 },
+    { type: 'unit.confirmBinding', unitId, assignmentId: 'A1', at: 4 },
+    { type: 'unit.bindingGone', unitId, assignmentId: 'A1', at: 4 },
     { type: 'agent.onboardingStarted', agentId, at: 5 },
     { type: 'agent.waitingStarted', agentId, at: 5 },
     { type: 'agent.taskStarted', agentId, at: 5 },

@@ -138,8 +138,15 @@ export class RunHarness {
   }
 
   /** A worker arrives; returns the recorded outcome. */
-  arrive(hitId: string, assignmentId: string, workerId: string): Arrival | undefined {
-    this.send({ type: 'worker.arrived', hitId, assignmentId, workerId, at: this.now });
+  arrive(hitId: string, assignmentId: string, workerId: string, confirmed?: boolean): Arrival | undefined {
+    this.send({
+      type: 'worker.arrived',
+      hitId,
+      assignmentId,
+      workerId,
+      ...(confirmed !== undefined ? { confirmed } : {}),
+      at: this.now,
+    });
     return arrivalOf(this.snapshot, `${assignmentId}-${workerId}`);
   }
 

@@ -3,6 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freeUnitsOf, hitOf, hitsOf, unitEntryOf } from '../../machines/inspect.js';
+import { sizeOf } from '../../machines/buckets.js';
 import { AssignmentState } from '../../machines/states.js';
 import { RunHarness } from './run-harness.js';
 
@@ -193,6 +194,61 @@ Pool(
     assert.equal(h.arrive('HIT-u1', 'A2', 'W2'), { refused: 'hitTaken', hitId: 'HIT-u1', at: h.now });
     assert.is(h.agent('A2-W2'), undefined);
     assert.is(h.snapshot.status, 'active');
+  },
+);
+
+Pool(
+  'when MTurk confirms a new assignment on a HIT whose worker stored a submission then it takes the unit and the stored agent is overruled, its data kept (issue 13 F1)',
+  () => {
+    const h = run({ runId: 'r1', unitIds: units(1) }).setUp();
+    h.launchAll();
+    h.arrive('HIT-u1', 'A1', 'W1', true);
+    h.send({ type: 'agent.submitted', agentId: 'A1-W1', at: h.now });
+    assert.equal(h.arrive('HIT-u1', 'A2', 'W2', true), {
+      unitId: 'u1',
+      hitId: 'HIT-u1',
+      assignmentId: 'A2',
+      at: h.now,
+    });
+    assert.is(h.agent('A1-W1')?.value, 'returned');
+    assert.is(h.agent('A1-W1')?.context.dataStored, true, 'the displaced worker’s data stays under its agent');
+    assert.is(h.agent('A2-W2')?.value, 'accepted');
+    assert.is(hitOf(h.snapshot, 'HIT-u1')?.assignmentId, 'A2');
+    assert.equal(h.unit('u1').context.displacedAssignmentId, 'A1', 'MTurk’s submission decides at completion');
+  },
+);
+
+Pool(
+  'when MTurk could not confirm an arrival then it binds a free HIT but never displaces a binding, and the refusal leaves no table entry',
+  () => {
+    const h = run({ runId: 'r1', unitIds: units(2) }).setUp();
+    h.launchAll();
+    assert.ok(
+      !('refused' in h.arrive('HIT-u1', 'A1', 'W1', false)!),
+      'a free HIT is bound: one per HIT until confirmed',
+    );
+    assert.is(h.unit('u1').context.bindingUnconfirmed, true);
+    h.send({ type: 'unit.confirmBinding', unitId: 'u1', assignmentId: 'A0', at: h.now });
+    assert.is(h.unit('u1').context.bindingUnconfirmed, true, 'a confirmation of another assignment changes nothing');
+    assert.equal(h.arrive('HIT-u1', 'A2', 'W2', false), { refused: 'unconfirmed', hitId: 'HIT-u1', at: h.now });
+    assert.is(h.agent('A2-W2'), undefined);
+    assert.is(sizeOf(h.snapshot.context.arrivals), 1, 'only the binding is in the table');
+    assert.equal(h.snapshot.context.refusal?.agentId, 'A2-W2');
+    // The next arrival clears the refusal: refused arrivals leave nothing behind.
+    h.arrive('HIT-u1', 'A1', 'W1');
+    assert.is(h.snapshot.context.refusal, null);
+    assert.is(h.arrive('HIT-nope', 'A9', 'W9', true)?.hitId, 'HIT-nope');
+    assert.is(sizeOf(h.snapshot.context.arrivals), 1);
+    // The assignment MTurk holds outranks the unconfirmed binding.
+    assert.is(h.arrive('HIT-u1', 'A3', 'W3', true)?.unitId, 'u1');
+    assert.is(h.agent('A1-W1')?.value, 'returned');
+    assert.is(h.unit('u1').context.bindingUnconfirmed, undefined);
+    h.arrive('HIT-u2', 'A4', 'W4', false);
+    h.send({ type: 'unit.confirmBinding', unitId: 'u2', assignmentId: 'A4', at: h.now });
+    assert.is(h.unit('u2').context.bindingUnconfirmed, undefined, 'MTurk’s late word confirms the binding');
+    h.send({ type: 'unit.bindingGone', unitId: 'u2', assignmentId: 'A4', at: h.now });
+    assert.is(h.agent('A4-W4')?.value, 'returned', 'MTurk no longer holds it: the binding ended');
+    assert.is(unitEntryOf(h.snapshot, 'u2')?.status, AssignmentState.launched);
   },
 );
 

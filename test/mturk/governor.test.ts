@@ -34,6 +34,29 @@ Governor('when calls exceed the burst then the rest start one per token interval
   assert.ok(g.isIdle());
 });
 
+Governor('when a call asks for one attempt then a throttle or fault fails it at once, without backoff', async () => {
+  for (const kind of ['throttled', 'unavailable'] as const) {
+    // A governor each: a throttle empties the bucket, which is the governor's own business.
+    const clock = new VirtualClock(0);
+    const g = new RateGovernor({ clock, ratePerSecond: 5, burst: 10 });
+    let attempts = 0;
+    const failure = await g
+      .run(
+        { ...call('lifecycle'), maxAttempts: 1 },
+        async () => {
+          attempts++;
+          throw failing(kind);
+        },
+        classify,
+      )
+      .catch((err: unknown) => err);
+    assert.is((failure as Error).message, kind);
+    assert.is(attempts, 1, `${kind}: one attempt`);
+    assert.is(clock.now(), 0, 'no time waited');
+    assert.is(g.stats().retries, 0);
+  }
+});
+
 Governor('when lanes wait for tokens then money goes before lifecycle before polling', async () => {
   const clock = new VirtualClock(0);
   const g = new RateGovernor({ clock, ratePerSecond: 1, burst: 1 });

@@ -1,15 +1,25 @@
 // A HIT taken again right after a return (or a lapse), before the status sync has seen it: the
-// new worker's registration is the evidence that the bound assignment ended, so the new worker
-// gets the unit at once. And a forged registration on someone else's HIT is harmless: MTurk's
-// record decides whose submission the unit holds and who is paid.
+// new worker's registration, which MTurk confirms, is the proof that the bound assignment ended,
+// so the new worker gets the unit at once. A registration MTurk does not back is refused; one made
+// while MTurk could not be asked binds only a free HIT, and MTurk's record decides whose
+// submission the unit holds and who is paid.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createWorld, type SimWorker, type World } from '../support/sim-world.js';
 
 const Retake = suite<{ world: World }>('runtime retake');
 
+/** While true, the simulator drops every GetAssignment: MTurk cannot be asked about an arrival. */
+let mturkUnreachable = false;
+
 Retake.before.each(async (ctx) => {
-  ctx.world = await createWorld({ seed: 29 });
+  mturkUnreachable = false;
+  ctx.world = await createWorld({
+    seed: 29,
+    sim: { onRequesterCall: (call) => (mturkUnreachable && call.operation === 'GetAssignment' ? 'drop' : undefined) },
+    // One attempt per call: a dropped GetAssignment is "MTurk unreachable" at once, not after backoffs.
+    runtime: { governor: { maxAttempts: 1 } },
+  });
 });
 
 Retake.after.each(async (ctx) => {
@@ -31,22 +41,27 @@ async function registered(world: World, runId: string): Promise<SimWorker> {
   return w;
 }
 
-/** W1 registered on the run's one HIT, then a forger registered an invented assignment on it. */
-async function displacedByForger(
+/**
+ * A forger registered an invented assignment on the run's one (free) HIT while MTurk could not be
+ * asked: bound unconfirmed (one arrival per HIT sees task data until confirmed). Then W1 accepts
+ * that HIT on MTurk.
+ */
+async function boundUnconfirmed(
   world: World,
   forgedAssignmentId: string,
 ): Promise<{ runId: string; w1: SimWorker; unitId: string; forger: SimWorker }> {
   const runId = await launched(world, 1);
-  const w1 = await registered(world, runId);
+  const hitId = world.runtime.store.hits.ofRun(runId)[0]!.id;
   const forger = world.worker();
-  forger.hitId = w1.hitId;
+  forger.hitId = hitId;
   forger.assignmentId = forgedAssignmentId;
-  assert.is(
-    (await forger.register()).status,
-    200,
-    'a registration cannot be verified while the assignment is in progress',
-  );
-  return { runId, w1, unitId: w1.unitId!, forger };
+  mturkUnreachable = true;
+  const answer = await forger.register();
+  mturkUnreachable = false;
+  assert.is(answer.status, 200, 'MTurk could not be asked: the free HIT is bound, unconfirmed');
+  const w1 = world.worker();
+  await w1.accept({ hitId });
+  return { runId, w1, unitId: forger.unitId!, forger };
 }
 
 /** The assignments MTurk holds for the run's HITs, as [worker, status]. */
@@ -102,7 +117,7 @@ for (const ending of ['returns the HIT', 'lets the assignment lapse'] as const) 
 }
 
 Retake(
-  'when the bound worker already stored a submission then another registration on the HIT is refused as before',
+  'when the bound worker stored a submission and a made-up assignment registers on the HIT then MTurk’s word refuses it and nothing changes',
   async ({ world }) => {
     const { runtime } = world;
     const runId = await launched(world, 1);
@@ -124,27 +139,22 @@ Retake(
 );
 
 Retake(
-  'when a forged registration displaces W1 and W1 then submits on MTurk then W1’s data is stored once, the unit is W1’s and nothing is paid to the forger',
+  'when MTurk could not confirm a registration on a free HIT and W1 then takes that HIT then W1 displaces it, each keeps its own data, the unit is W1’s and nothing is paid to the forger',
   async ({ world }) => {
     const { runtime } = world;
-    const { runId, w1, unitId, forger } = await displacedByForger(world, 'FORGEDASSIGNMENT000000000001');
-    assert.is(runtime.agentStatus(w1.agentId!), 'returned');
+    const { runId, w1, unitId, forger } = await boundUnconfirmed(world, 'FORGEDASSIGNMENT000000000001');
     assert.is((await forger.submitToServer({ sentiment: 'negative', comment: 'forged' })).status, 200);
+    const answer = await w1.register();
+    assert.is(answer.status, 200, 'the assignment MTurk holds outranks the unconfirmed binding, stored data or not');
+    assert.is(w1.unitId, unitId);
+    assert.is(answer.json.task !== null, true, 'W1 gets the task data');
+    assert.is(runtime.agentStatus(forger.agentId!), 'returned');
 
-    const drift: string[] = [];
-    runtime.events.on('drift.found', (e) => drift.push(e.kind));
-    // W1's page is still open: the task server keeps the data under W1's own agent, then it goes to MTurk.
     await w1.submit({ sentiment: 'positive', comment: 'the real work' });
-    assert.is(
-      runtime.agentStatus(w1.agentId!),
-      'returned',
-      'kept, not yet reviewable: MTurk has not said whose submission it is',
-    );
     await world.drive(
       () => runtime.unitStatus(unitId) === 'completed' && runtime.agentStatus(w1.agentId!) === 'completed',
       { label: 'MTurk decides' },
     );
-
     assert.equal(runtime.store.agents.submission(w1.agentId!), { sentiment: 'positive', comment: 'the real work' });
     assert.equal(
       runtime.store.agents.submission(forger.agentId!),
@@ -153,23 +163,13 @@ Retake(
     );
     assert.is(runtime.store.units.require(unitId).agentId, w1.agentId, 'the unit holds the submission MTurk names');
     assert.is(runtime.store.hits.get(w1.hitId!)?.assignmentId, w1.assignmentId);
-    assert.ok(drift.includes('bindingOverruled'), `drift: ${drift.join(', ')}`);
-    assert.not.ok(drift.includes('submissionMissing'), 'W1’s data was stored once, by the task server');
 
     const moved: Array<string | null> = [];
     runtime.events.on('money.moved', (e) => moved.push(e.assignmentId));
-    assert.is(
-      runtime.agentStatus(forger.agentId!),
-      'returned',
-      'MTurk listed another assignment as the HIT’s submission',
-    );
-    const approved = await world.drive(runtime.review(runId, { unitId }, { kind: 'approve' }));
+    const approved = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
     assert.equal(
       approved!.items.map((i) => [i.workerId, i.outcome]),
-      [
-        [w1.workerId, 'done'],
-        [forger.workerId, 'refused'],
-      ],
+      [[w1.workerId, 'done']],
     );
     const bonus = await world.drive(
       runtime.review(runId, { agentId: forger.agentId! }, { kind: 'bonus', amountUsd: '1.00', reason: 'forged' }),
@@ -190,17 +190,27 @@ Retake(
 );
 
 Retake(
-  'when a forged registration displaces W1 and W1 submits only on MTurk then reconciliation stores W1’s data once under W1',
+  'when an unconfirmed binding stored data and W1 submits only on MTurk without registering then reconciliation overrules it and stores W1’s data once under W1',
   async ({ world }) => {
     const { runtime } = world;
-    const { runId, w1, unitId, forger } = await displacedByForger(world, 'FORGEDASSIGNMENT000000000002');
+    const { runId, w1, unitId, forger } = await boundUnconfirmed(world, 'FORGEDASSIGNMENT000000000002');
+    assert.is((await forger.submitToServer({ sentiment: 'negative', comment: 'forged' })).status, 200);
     const drift: string[] = [];
     runtime.events.on('drift.found', (e) => drift.push(e.kind));
     await w1.submitToMTurk({ sentiment: 'neutral', comment: 'straight to MTurk' });
-    await world.drive(() => runtime.agentStatus(w1.agentId!) === 'completed', { label: 'reconciled' });
-    assert.equal(runtime.store.agents.submission(w1.agentId!), { sentiment: 'neutral', comment: 'straight to MTurk' });
-    assert.is(runtime.store.agents.submission(forger.agentId!), undefined);
-    assert.is(runtime.agentStatus(forger.agentId!), 'returned');
+    const w1Agent = `${w1.assignmentId}-${w1.workerId}`;
+    // W1 never registered: its agent exists only once reconciliation adopted it.
+    await world.drive(
+      () => runtime.store.agents.get(w1Agent) !== undefined && runtime.agentStatus(w1Agent) === 'completed',
+      {
+        label: 'reconciled',
+      },
+    );
+    assert.equal(runtime.store.agents.submission(w1Agent), { sentiment: 'neutral', comment: 'straight to MTurk' });
+    assert.equal(runtime.store.agents.submission(forger.agentId!), { sentiment: 'negative', comment: 'forged' });
+    assert.is(runtime.agentStatus(forger.agentId!), 'returned', 'MTurk listed another assignment as the submission');
+    assert.is(runtime.store.units.require(unitId).agentId, w1Agent);
+    assert.ok(drift.includes('bindingOverruled'), `drift: ${drift.join(', ')}`);
     assert.equal(drift.filter((k) => k === 'submissionMissing').length, 1, 'stored once');
     const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
     assert.equal(

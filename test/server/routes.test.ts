@@ -27,7 +27,10 @@ function routesSuite(target: Target): void {
       assert.is(page.status, 200);
       assert.match(page.headers.get('content-type')!, /^text\/html; charset=utf-8/);
       assert.match(page.text, /<h1>Label a sentence<\/h1>/);
-      assert.match(page.text, /<script src="\/hitstate\/wrapper\.js" data-hitstate-api="\/hitstate\/api"><\/script>/);
+      assert.match(
+        page.text,
+        /<script src="\/hitstate\/wrapper\.js" data-hitstate-api="\/hitstate\/api" data-hitstate-submit-origins="https:\/\/www\.mturk\.com https:\/\/workersandbox\.mturk\.com"><\/script>/,
+      );
       assert.match(page.headers.get('content-security-policy')!, /default-src 'none'/);
       assert.equal(
         f.backend.calls.map((c) => c.method),
@@ -53,7 +56,11 @@ function routesSuite(target: Target): void {
       assert.match(page.text, /<h1>Unit unit-1<\/h1>/);
       // The unit's text is escaped by the page function's html tag.
       assert.match(page.text, /The soup was &lt;b&gt;cold&lt;\/b&gt;\./);
-      assert.is(page.headers.get('content-security-policy'), "base-uri 'self'; object-src 'none'");
+      assert.is(
+        page.headers.get('content-security-policy'),
+        "base-uri 'self'; object-src 'none'; form-action https://www.mturk.com https://workersandbox.mturk.com",
+        'the default CSP lets forms go only where the wrapper may submit',
+      );
       assert.is(page.headers.get('cache-control'), 'no-store');
       assert.is(page.headers.get('referrer-policy'), 'strict-origin-when-cross-origin');
       assert.is(f.backend.agents.get('agent-1')?.workerId, 'WORKERA');
@@ -204,16 +211,28 @@ function routesSuite(target: Target): void {
     assert.is(res.json.error.code, 'HST_ERR_SERVER_METHOD_NOT_ALLOWED');
   });
 
-  t('when agent ids are derived from the longest MTurk ids then every agent route accepts them', async (f) => {
-    f.backend.agentIds = 'derived';
-    const arrival = { hitId: 'HIT0001', assignmentId: 'A'.repeat(128), workerId: 'W'.repeat(128) };
-    const reg = (await f.api.register(arrival)).json;
-    assert.is(reg.agentId, `${'A'.repeat(128)}-${'W'.repeat(128)}`);
-    assert.is((await f.api.heartbeat(reg.agentId, reg.token)).status, 200);
-    assert.is((await f.api.status(reg.agentId, reg.token)).status, 200);
-    assert.is((await f.api.submit(reg.agentId, reg.token, { ok: true })).status, 200);
-    assert.equal(f.backend.disk.get(reg.agentId), { ok: true });
-  });
+  t(
+    'when the ids would build an agent id longer than the store takes then registration is refused with 400 naming the limit; the longest that fit work on every agent route',
+    async (f) => {
+      f.backend.agentIds = 'derived';
+      const tooLong = await f.api.register({
+        hitId: 'HIT0001',
+        assignmentId: 'A'.repeat(64),
+        workerId: 'W'.repeat(64),
+      });
+      assert.is(tooLong.status, 400);
+      assert.is(tooLong.json.error.field, 'assignmentId');
+      assert.match(tooLong.json.error.message, /at most 127 characters .* limited to 128/);
+      assert.is(f.backend.calls.filter((c) => c.method === 'registerAgent').length, 0, 'the backend never heard of it');
+      const arrival = { hitId: 'HIT0001', assignmentId: 'A'.repeat(64), workerId: 'W'.repeat(63) };
+      const reg = (await f.api.register(arrival)).json;
+      assert.is(reg.agentId, `${'A'.repeat(64)}-${'W'.repeat(63)}`);
+      assert.is((await f.api.heartbeat(reg.agentId, reg.token)).status, 200);
+      assert.is((await f.api.status(reg.agentId, reg.token)).status, 200);
+      assert.is((await f.api.submit(reg.agentId, reg.token, { ok: true })).status, 200);
+      assert.equal(f.backend.disk.get(reg.agentId), { ok: true });
+    },
+  );
 
   t('when a request is outside the prefix then the application behind the server answers it', async (f) => {
     const res = await request(`${f.running.origin}/app/other`);

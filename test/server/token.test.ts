@@ -64,4 +64,32 @@ Token('when a validly signed payload has the wrong shape then it is refused', ()
   assert.match((err as Error).message, /wrong shape/);
 });
 
+Token('when a token is spelled in any other way than the canonical base64url then it is refused', () => {
+  const token = signAgentToken(claims, secret);
+  const [, payload, signature] = token.split('.') as [string, string, string];
+  const standardMac = Buffer.from(signature, 'base64url').toString('base64');
+  // The MAC's last character carries 2 unused bits: a neighbour decodes to the same bytes.
+  const last = signature.at(-1)!;
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const sameBytes = alphabet[alphabet.indexOf(last) ^ 1]!;
+  const spellings = [
+    `${token}!!`,
+    `${token}=`,
+    `v1.${payload}.${standardMac}`,
+    `v1.${payload}.${signature.slice(0, -1)}${sameBytes}`,
+    `v1.${payload}=.${signature}`,
+    `v1.${payload}.${signature.slice(0, 10)}!${signature.slice(10)}`,
+  ];
+  for (const spelling of spellings) {
+    assert.ok(
+      Buffer.from(spelling.split('.')[2]!, 'base64url').equals(Buffer.from(signature, 'base64url')) ||
+        spelling.includes('='),
+      `the lenient decoder reads ${spelling} as the same MAC`,
+    );
+    const err = failure(() => verifyAgentToken(spelling, secret, now));
+    assert.ok(isHitstateError(err, 'HST_ERR_SERVER_TOKEN_INVALID'), spelling);
+  }
+  assert.equal(verifyAgentToken(token, secret, now), claims, 'the canonical spelling still verifies');
+});
+
 Token.run();

@@ -80,6 +80,8 @@ WrapperBrowser.before.each(async (ctx) => {
     clock: ctx.clock,
     tokenTtlSec: 60,
     heartbeatIntervalSec: 1,
+    // The fake MTurk of this test is the run's endpoint: the wrapper may post there.
+    submitOrigins: [ctx.mturkOrigin],
     onError: (err) => ctx.errors.push(err),
   });
   ctx.running = await start('node:http', tasks);
@@ -127,6 +129,64 @@ WrapperBrowser(
     assert.ok(ctx.backend.log.indexOf('written agent-1') >= 0);
     await ctx.page.waitForSelector('#mturk-done');
     assert.is(ctx.backend.agents.get('agent-1')?.disconnects, 0, 'no disconnect beacon after a finished submit');
+  },
+);
+
+WrapperBrowser(
+  'S4: when the page is opened with a turkSubmitTo that is not MTurk nor the run’s endpoint then the work is stored, nothing is posted there, the worker is told and the server logs it',
+  async (ctx) => {
+    // A second server standing in for someone else's: it must never receive the worker's data.
+    const foreign: string[] = [];
+    const other = createServer((req, res) => {
+      foreign.push(`${req.method} ${req.url}`);
+      res.end('got it');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const otherOrigin = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    try {
+      const response = await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: otherOrigin }));
+      const csp = response!.headers()['content-security-policy'] ?? '';
+      assert.match(
+        csp,
+        new RegExp(`form-action https://www.mturk.com https://workersandbox.mturk.com ${ctx.mturkOrigin}$`),
+      );
+      await ctx.page.waitForFunction(() => document.getElementById('sentence')?.textContent?.startsWith('The soup'));
+      await label(ctx.page, 'positive', 'mine');
+      await ctx.page.waitForFunction(() =>
+        /not Mechanical Turk/.test(document.getElementById('hitstate-status')?.textContent ?? ''),
+      );
+      assert.equal(ctx.backend.disk.get('agent-1'), { sentiment: 'positive', comment: 'mine' }, 'stored first');
+      assert.equal(foreign, [], 'nothing went to the foreign server');
+      assert.is(ctx.posted.length, 0);
+      assert.is(new URL(ctx.page.url()).origin, new URL(ctx.running.origin).origin, 'the page stayed');
+      assert.ok(
+        ctx.errors.some((e) => /turkSubmitTo .* not MTurk's nor the run's endpoint/.test(String((e as Error).message))),
+        'the server logged the refused target',
+      );
+    } finally {
+      other.closeAllConnections();
+      await new Promise((resolve) => other.close(resolve));
+    }
+  },
+);
+
+WrapperBrowser(
+  'when MTurk cannot confirm the assignment yet (503 + Retry-After) then the wrapper keeps the HIT, waits and registers again',
+  async (ctx) => {
+    const working = ctx.backend.registerAgent.bind(ctx.backend);
+    let calls = 0;
+    ctx.backend.registerAgent = async (arrival) => {
+      calls++;
+      // The page's own registration passes; the wrapper's first one is told to retry in 1 s.
+      if (calls === 2) {
+        throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_UNCONFIRMED', 'MTurk unreachable', { retryAfterSec: 1 });
+      }
+      return working(arrival);
+    };
+    await ctx.page.goto(taskUrl(ctx, { ...ARRIVAL, turkSubmitTo: ctx.mturkOrigin }));
+    await ctx.page.waitForFunction(() => document.getElementById('sentence')?.textContent?.startsWith('The soup'));
+    assert.is(calls, 3, 'page, refused wrapper registration, retried wrapper registration');
+    assert.not.match((await ctx.page.textContent('body')) ?? '', /return/i, 'never told to return the HIT');
   },
 );
 

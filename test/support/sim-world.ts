@@ -31,6 +31,7 @@ import type { TaskRunConfig } from '../../src/config/task-run.js';
 import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import type { RuntimeOptions } from '../../src/runtime/options.js';
 import type { TaskServerBackend } from '../../src/server/backend.js';
+import type { TaskServerOptions } from '../../src/server/options.js';
 import { createTaskServer, type TaskServer } from '../../src/server/task-server.js';
 import { SUBMISSION_FIELD } from '../../src/server/wrapper-source.js';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
@@ -56,6 +57,8 @@ export interface WorldOptions {
   readonly sim?: Omit<SimulatorOptions, 'clock' | 'seed'>;
   /** Overrides of the runtime's options (environment, requester, clock and store are the world's). */
   readonly runtime?: Partial<Omit<RuntimeOptions, 'environment' | 'clock' | 'storeDir' | 'store'>>;
+  /** Overrides of the task server's options (e.g. `registrationLimits` for a crowd on one loopback address). */
+  readonly server?: Partial<Omit<TaskServerOptions, 'taskPage'>>;
 }
 
 /** The answer of a task-server call. */
@@ -225,12 +228,14 @@ export class World {
       disconnect: (id: string) => holder.runtime.taskServerBackend().disconnect(id),
       agentStatus: (id: string) => holder.runtime.taskServerBackend().agentStatus(id),
       preview: (hitId: string | undefined) => holder.runtime.taskServerBackend().preview(hitId),
+      submitOrigins: () => holder.runtime.taskServerBackend().submitOrigins(),
     };
     this.tasks = createTaskServer(backend, {
       secret: TEST_SECRET,
       clock,
       ...labelTask.serverOptions,
       onError: (err) => this.serverErrors.push(err),
+      ...options.server,
     });
   }
 
