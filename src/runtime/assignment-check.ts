@@ -4,8 +4,8 @@
  *
  * MTurk hides an assignment in progress from its Assignment API: `GetAssignment` on one answers a
  * state refusal ("This operation can be called with a status of: Submitted, Approved, Rejected"),
- * while a made-up, returned or abandoned one is "does not exist" (mturk-api notes in
- * `docs/task-server.md`). So the answer proves that the assignment is one of this requester's and
+ * while a made-up, returned or abandoned one is "does not exist" (the error shapes in
+ * `docs/stack-notes.md#error-shapes`, and `docs/task-server.md`). So the answer proves that the assignment is one of this requester's and
  * still held, and, once submitted, which HIT and worker it is; it cannot name the HIT of an
  * assignment in progress. What MTurk confirmed is pinned to the HIT and worker it was first bound
  * with, so a reload costs no call and one real assignment cannot be claimed for another HIT or by
