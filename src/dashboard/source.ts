@@ -1,0 +1,232 @@
+/**
+ * Where the dashboard reads from, behind one small interface: the live runtime that owns the runs
+ * (embedded: `runtime.dashboard()`), or a store another process holds, opened read-only and
+ * re-read on an interval (standalone: `hitstate dashboard`).
+ *
+ * @module
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { AssignmentState } from '../../machines/index.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { ReviewAction, ReviewReport } from '../runtime/review.js';
+import { openStore, type Store, type StoreEnvironment } from '../store/index.js';
+import type { AuditEntry } from '../store/types.js';
+
+/** One line of the live feed. */
+export interface FeedEvent {
+  readonly at: number;
+  readonly runId: string | null;
+  /** `unit`, `agent`, `mturk`, `money`, `run`, `drift`, `command` or `refresh`. */
+  readonly kind: string;
+  readonly unitId: string | null;
+  readonly text: string;
+}
+
+/** What the dashboard needs of a data source. */
+export interface DashboardSource {
+  /** `embedded`: the runtime owns the runs; `standalone`: a read-only look at a store. */
+  readonly mode: 'embedded' | 'standalone';
+  readonly clock: Clock;
+  /** The store as last read. */
+  store(): Store;
+  /** A unit's status, from its actor when the runtime holds it. */
+  unitStatus(unitId: string): AssignmentState;
+  /** Subscribes to the live feed; returns the unsubscribe function. */
+  subscribe(listener: (event: FeedEvent) => void): () => void;
+  /** Why review actions are unavailable here, or null when they are available. */
+  readonly reviewUnavailable: string | null;
+  /** Performs a review through the runtime (money outbox, idempotent). */
+  review(runId: string, agentId: string, action: ReviewAction): Promise<ReviewReport>;
+  /** The run's audit trail (MTurk calls), oldest first. */
+  audit(runId: string): Promise<AuditEntry[]>;
+  close(): Promise<void>;
+}
+
+async function collect(entries: AsyncIterable<AuditEntry>): Promise<AuditEntry[]> {
+  const out: AuditEntry[] = [];
+  for await (const entry of entries) out.push(entry);
+  return out;
+}
+
+/** The live runtime as a source: its store, its actors' statuses and its event bus. */
+export function runtimeSource(runtime: Runtime): DashboardSource {
+  const feed = new EventEmitter<{ event: [FeedEvent] }>();
+  const { events } = runtime;
+  const on = {
+    unit: (e: { runId: string; unitId: string; status: string; previous: string | null; at: number }) =>
+      feed.emit('event', {
+        at: e.at,
+        runId: e.runId,
+        kind: 'unit',
+        unitId: e.unitId,
+        text: `unit ${e.previous ?? 'new'} → ${e.status}`,
+      }),
+    agent: (e: {
+      runId: string;
+      unitId: string;
+      workerId: string;
+      status: string;
+      previous: string | null;
+      at: number;
+    }) =>
+      feed.emit('event', {
+        at: e.at,
+        runId: e.runId,
+        kind: 'agent',
+        unitId: e.unitId,
+        text: `worker ${e.workerId}: ${e.previous ?? 'new'} → ${e.status}`,
+      }),
+    mturk: (e: { runId: string | null; operation: string; outcome: string; startedAtMs: number }) =>
+      feed.emit('event', {
+        at: e.startedAtMs,
+        runId: e.runId,
+        kind: 'mturk',
+        unitId: null,
+        text: `MTurk ${e.operation}: ${e.outcome}`,
+      }),
+    money: (e: {
+      runId: string;
+      kind: string;
+      unitId: string | null;
+      amountUsd: string | null;
+      outcome: string;
+      at: number;
+    }) =>
+      feed.emit('event', {
+        at: e.at,
+        runId: e.runId,
+        kind: 'money',
+        unitId: e.unitId,
+        text: `money ${e.kind}${e.amountUsd === null ? '' : ` $${e.amountUsd}`} confirmed (${e.outcome})`,
+      }),
+    run: (e: { runId: string; status: string; previous: string | null; at: number }) =>
+      feed.emit('event', {
+        at: e.at,
+        runId: e.runId,
+        kind: 'run',
+        unitId: null,
+        text: `run ${e.previous ?? 'new'} → ${e.status}`,
+      }),
+  };
+  events.on('unit.statusChanged', on.unit);
+  events.on('agent.statusChanged', on.agent);
+  events.on('mturk.call', on.mturk);
+  events.on('money.moved', on.money);
+  events.on('run.statusChanged', on.run);
+  return {
+    mode: 'embedded',
+    clock: runtime.options.clock,
+    store: () => runtime.store,
+    unitStatus: (unitId) => runtime.unitStatus(unitId),
+    subscribe(listener) {
+      feed.on('event', listener);
+      return () => feed.off('event', listener);
+    },
+    reviewUnavailable: null,
+    review: (runId, agentId, action) => runtime.review(runId, { agentId }, action),
+    audit: (runId) => collect(runtime.store.audit.entries({ runId })),
+    async close() {
+      events.off('unit.statusChanged', on.unit);
+      events.off('agent.statusChanged', on.agent);
+      events.off('mturk.call', on.mturk);
+      events.off('money.moved', on.money);
+      events.off('run.statusChanged', on.run);
+      feed.removeAllListeners();
+    },
+  };
+}
+
+/** Options of {@link storeSource}. */
+export interface StoreSourceOptions {
+  readonly storeDir: string;
+  readonly environment: StoreEnvironment;
+  readonly clock: Clock;
+  /** How often the store is read again. @defaultValue 2000 */
+  readonly refreshMs?: number;
+}
+
+/** Why a standalone dashboard cannot review (the store has no review requests yet). */
+export const STANDALONE_REVIEW_REASON =
+  'This dashboard reads the store read-only while another process owns its runs; reviewing from here comes with the store’s review requests. Review with `hitstate review RUN`, or open the dashboard of the process that runs it (runtime.dashboard()).';
+
+/**
+ * A store read-only (no lock, nothing written: the same look `hitstate status` takes), opened
+ * again every `refreshMs` so a run another process holds is seen as it goes; each unit whose
+ * status changed between two reads becomes a feed event.
+ *
+ * @throws HitstateError of the read-only open (`HST_ERR_STORE_CORRUPT`, `HST_ERR_STORE_VERSION_NEWER`...).
+ */
+export async function storeSource(options: StoreSourceOptions): Promise<DashboardSource> {
+  const { clock } = options;
+  const refreshMs = options.refreshMs ?? 2000;
+  const open = () => openStore({ dir: options.storeDir, environment: options.environment, readOnly: true });
+  let current = await open();
+  const feed = new EventEmitter<{ event: [FeedEvent] }>();
+  const statuses = (store: Store): Map<string, { runId: string; status: AssignmentState }> => {
+    const out = new Map<string, { runId: string; status: AssignmentState }>();
+    for (const run of store.runs.list())
+      for (const unit of store.units.ofRun(run.id)) out.set(unit.id, { runId: run.id, status: unit.status });
+    return out;
+  };
+  let known = statuses(current);
+  let timer: TimerHandle | undefined;
+  let closed = false;
+  const refresh = async (): Promise<void> => {
+    try {
+      const next = await open();
+      const previous = current;
+      current = next;
+      await previous.close();
+      const seen = statuses(next);
+      const at = clock.now();
+      for (const [unitId, now] of seen) {
+        const before = known.get(unitId)?.status ?? null;
+        if (before !== now.status)
+          feed.emit('event', {
+            at,
+            runId: now.runId,
+            kind: 'unit',
+            unitId,
+            text: `unit ${before ?? 'new'} → ${now.status}`,
+          });
+      }
+      known = seen;
+      feed.emit('event', { at, runId: null, kind: 'refresh', unitId: null, text: 'store read again' });
+    } catch (err) {
+      feed.emit('event', {
+        at: clock.now(),
+        runId: null,
+        kind: 'error',
+        unitId: null,
+        text: `reading the store failed: ${err instanceof Error ? err.message : String(err)}`,
+      });
+    }
+  };
+  const schedule = (): void => {
+    if (closed) return;
+    timer = clock.setTimeout(() => void refresh().finally(schedule), refreshMs);
+  };
+  schedule();
+  return {
+    mode: 'standalone',
+    clock,
+    store: () => current,
+    unitStatus: (unitId) => current.units.require(unitId).status,
+    subscribe(listener) {
+      feed.on('event', listener);
+      return () => feed.off('event', listener);
+    },
+    reviewUnavailable: STANDALONE_REVIEW_REASON,
+    review: async () => {
+      throw new Error(STANDALONE_REVIEW_REASON);
+    },
+    audit: (runId) => collect(current.audit.entries({ runId })),
+    async close() {
+      closed = true;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      feed.removeAllListeners();
+      await current.close();
+    },
+  };
+}
