@@ -46,6 +46,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandSpe
     summary: 'Start the MTurk-compatible server',
     load: async () => (await import('./commands/sim.js')).simCommand,
   },
+  dashboard: {
+    summary: 'Serve the live run dashboard of a store (read-only)',
+    load: async () => (await import('./commands/dashboard.js')).dashboardCommand,
+  },
   viz: {
     summary: 'Draw the unit, agent and taskRun state machines',
     load: async () => (await import('./commands/viz.js')).vizCommand,

@@ -165,6 +165,7 @@ export const APP_JS = `'use strict';
 export const APP_CSS = `
 :root { --fg:#1d2330; --muted:#667085; --line:#e3e6ec; --bg:#f7f8fa; --accent:#3355cc; }
 * { box-sizing: border-box; }
+[hidden] { display:none !important; }
 body { margin:0; font:14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color:var(--fg); background:var(--bg); }
 header { display:flex; gap:12px; align-items:center; padding:10px 20px; background:#1d2330; color:#fff; }
 header a.brand { color:#fff; font-weight:700; text-decoration:none; }

@@ -82,9 +82,9 @@ export function unitChartModel(): ChartModel {
   return model;
 }
 
-const W = 150;
+const W = 140;
 const H = 64;
-const GAP_X = 70;
+const GAP_X = 48;
 const GAP_Y = 34;
 
 /**
@@ -129,7 +129,7 @@ export function unitChartSvg(
       `<rect x="${x}" y="${y}" width="${W}" height="${H}" rx="10" ry="10"/>`,
       `<text x="${x + 10}" y="${y + 22}" class="state-name">${escapeHtml(n.status)}</text>`,
       `<text x="${x + W - 10}" y="${y + 24}" text-anchor="end" class="state-count" data-count="${escapeHtml(n.status)}">${count}</text>`,
-      `<text x="${x + 10}" y="${y + 44}" class="substates">${escapeHtml(n.substates.join(' · ').slice(0, 40))}</text>`,
+      `<text x="${x + 10}" y="${y + 44}" class="substates">${escapeHtml(n.substates.join(' · ').slice(0, 34))}</text>`,
       '</g></a>',
     );
   }

@@ -182,18 +182,24 @@ export function unitPage(ctx: PageContext, detail: UnitDetail): string {
 <h4>Submission</h4>${submission === undefined ? '<p class="none">nothing submitted</p>' : `<div class="submission">${jsonTree(submission)}</div>`}</article>`,
     )
     .join('\n');
-  const calls = detail.calls
-    .map(
-      (c) =>
-        `<tr class="call"><td>${time(c.at)}</td><td>${e(c.operation)}</td><td>${e(c.outcome)}</td><td>${c.attempts ?? '-'}</td><td>${c.durationMs ?? '-'} ms</td><td class="mono">${e(c.token ?? '')}</td></tr>`,
-    )
-    .join('\n');
+  // One timeline: the MTurk calls from the audit trail and the changes this process saw.
+  const timeline = [
+    ...detail.calls.map((c) => ({
+      at: c.at,
+      row: `<tr class="call"><td>${time(c.at)}</td><td>MTurk call</td><td class="op">${e(c.operation)}</td><td>${e(c.outcome)}${c.attempts !== null && c.attempts > 1 ? ` after ${c.attempts} attempts` : ''}${c.durationMs === null ? '' : `, ${c.durationMs} ms`}</td><td class="mono">${e(c.token ?? '')}</td></tr>`,
+    })),
+    ...detail.events.map((ev) => ({
+      at: ev.at,
+      row: `<tr class="event ev-${e(ev.kind)}"><td>${time(ev.at)}</td><td>${e(ev.kind)}</td><td colspan="3">${e(ev.text)}</td></tr>`,
+    })),
+  ].sort((a, b) => a.at - b.at);
+  const calls = timeline.map((t) => t.row).join('\n');
   const body = `<p class="crumbs"><a href="${e(ctx.prefix)}/">Runs</a> / <a href="${e(runBase)}">${e(unit.runId)}</a> / unit #${unit.index}</p>
 <h1>Unit #${unit.index} <span class="pill s-${e(detail.status)}" id="unit-status">${e(detail.status)}</span></h1>
 <dl class="meta"><dt>Unit</dt><dd class="mono">${e(unit.id)}</dd><dt>HIT</dt><dd class="mono">${e(detail.hit?.id ?? '-')}${detail.hit?.status == null ? '' : ` (${e(detail.hit.status)})`}</dd>
 <dt>Reward</dt><dd>$${e(unit.payAmountUsd)}</dd><dt>Created</dt><dd>${time(unit.createdAt)}</dd><dt>Last change</dt><dd>${time(unit.updatedAt)}</dd></dl>
-<h2>History: MTurk calls</h2>
-<table class="grid history"><thead><tr><th>Time</th><th>Call</th><th>Outcome</th><th>Attempts</th><th>Took</th><th>Idempotency token</th></tr></thead><tbody>${calls || '<tr><td colspan="6">No MTurk call names this unit yet.</td></tr>'}</tbody></table>
+<h2>History</h2>
+<table class="grid history"><thead><tr><th>Time</th><th>What</th><th>Call or change</th><th>Outcome</th><th>Idempotency token</th></tr></thead><tbody>${calls || '<tr><td colspan="5">Nothing recorded for this unit yet.</td></tr>'}</tbody></table>
 <h2>Agents</h2>${agents || '<p class="none">No worker has taken this unit yet.</p>'}`;
   return layout(ctx, `Unit #${unit.index}`, body, unit.runId);
 }

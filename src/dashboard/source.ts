@@ -38,9 +38,27 @@ export interface DashboardSource {
   readonly reviewUnavailable: string | null;
   /** Performs a review through the runtime (money outbox, idempotent). */
   review(runId: string, agentId: string, action: ReviewAction): Promise<ReviewReport>;
+  /** What this process saw happen to a unit (state changes, agents, money), oldest first. */
+  history(unitId: string): readonly FeedEvent[];
   /** The run's audit trail (MTurk calls), oldest first. */
   audit(runId: string): Promise<AuditEntry[]>;
   close(): Promise<void>;
+}
+
+/** Events kept per unit for its history page. */
+const HISTORY_PER_UNIT = 100;
+
+/** Keeps the last events of each unit, fed from the live feed. */
+function unitHistories(subscribe: DashboardSource['subscribe']): (unitId: string) => readonly FeedEvent[] {
+  const byUnit = new Map<string, FeedEvent[]>();
+  subscribe((event) => {
+    if (event.unitId === null || event.kind === 'mturk') return;
+    let list = byUnit.get(event.unitId);
+    if (list === undefined) byUnit.set(event.unitId, (list = []));
+    list.push(event);
+    if (list.length > HISTORY_PER_UNIT) list.shift();
+  });
+  return (unitId) => byUnit.get(unitId) ?? [];
 }
 
 async function collect(entries: AsyncIterable<AuditEntry>): Promise<AuditEntry[]> {
@@ -114,15 +132,18 @@ export function runtimeSource(runtime: Runtime): DashboardSource {
   events.on('mturk.call', on.mturk);
   events.on('money.moved', on.money);
   events.on('run.statusChanged', on.run);
+  const subscribe: DashboardSource['subscribe'] = (listener) => {
+    feed.on('event', listener);
+    return () => feed.off('event', listener);
+  };
+  const history = unitHistories(subscribe);
   return {
     mode: 'embedded',
+    history,
     clock: runtime.options.clock,
     store: () => runtime.store,
     unitStatus: (unitId) => runtime.unitStatus(unitId),
-    subscribe(listener) {
-      feed.on('event', listener);
-      return () => feed.off('event', listener);
-    },
+    subscribe,
     reviewUnavailable: null,
     review: (runId, agentId, action) => runtime.review(runId, { agentId }, action),
     audit: (runId) => collect(runtime.store.audit.entries({ runId })),
@@ -208,15 +229,18 @@ export async function storeSource(options: StoreSourceOptions): Promise<Dashboar
     timer = clock.setTimeout(() => void refresh().finally(schedule), refreshMs);
   };
   schedule();
+  const subscribe: DashboardSource['subscribe'] = (listener) => {
+    feed.on('event', listener);
+    return () => feed.off('event', listener);
+  };
+  const history = unitHistories(subscribe);
   return {
     mode: 'standalone',
+    history,
     clock,
     store: () => current,
     unitStatus: (unitId) => current.units.require(unitId).status,
-    subscribe(listener) {
-      feed.on('event', listener);
-      return () => feed.off('event', listener);
-    },
+    subscribe,
     reviewUnavailable: STANDALONE_REVIEW_REASON,
     review: async () => {
       throw new Error(STANDALONE_REVIEW_REASON);

@@ -9,7 +9,7 @@ import { UNIT_STATES, type AssignmentState } from '../../machines/index.js';
 import { moneyOfRun, type MoneySummary } from '../cli/money-summary.js';
 import { HitstateError } from '../errors.js';
 import type { AgentRecord, AuditEntry, HitRecord, UnitRecord } from '../store/types.js';
-import type { DashboardSource } from './source.js';
+import type { DashboardSource, FeedEvent } from './source.js';
 
 /** A run as the runs page lists it. */
 export interface RunRow {
@@ -193,6 +193,8 @@ export interface UnitDetail {
   readonly hit: HitRecord | undefined;
   readonly agents: readonly { readonly agent: AgentRecord; readonly submission: unknown }[];
   readonly calls: readonly AuditEntry[];
+  /** State changes, agents and money this process saw, oldest first. */
+  readonly events: readonly FeedEvent[];
 }
 
 /** @throws HitstateError `HST_ERR_UNIT_NOT_FOUND` */
@@ -223,5 +225,47 @@ export async function unitDetail(source: DashboardSource, unitId: string): Promi
     ];
     return named.some((v) => typeof v === 'string' && ids.has(v)) || entry.token?.includes(unitId) === true;
   });
-  return { unit, status: source.unitStatus(unitId), hit, agents, calls };
+  // The store's records date the main steps even when this process saw none of them live.
+  const recorded: FeedEvent[] = [
+    { at: unit.createdAt, runId: unit.runId, kind: 'record', unitId, text: 'unit created' },
+    ...agents.flatMap(({ agent }) => [
+      {
+        at: agent.createdAt,
+        runId: unit.runId,
+        kind: 'record',
+        unitId,
+        text: `worker ${agent.workerId} accepted (assignment ${agent.assignmentId})`,
+      },
+      ...(agent.submittedAt === null
+        ? []
+        : [
+            {
+              at: agent.submittedAt,
+              runId: unit.runId,
+              kind: 'record',
+              unitId,
+              text: `worker ${agent.workerId} submitted`,
+            },
+          ]),
+      ...(agent.review === null
+        ? []
+        : [
+            {
+              at: agent.review.reviewedAt,
+              runId: unit.runId,
+              kind: 'record',
+              unitId,
+              text: `reviewed: ${agent.review.decision}${agent.review.feedback === null ? '' : ` (“${agent.review.feedback}”)`}`,
+            },
+          ]),
+    ]),
+  ];
+  return {
+    unit,
+    status: source.unitStatus(unitId),
+    hit,
+    agents,
+    calls,
+    events: [...recorded, ...source.history(unitId)],
+  };
 }
