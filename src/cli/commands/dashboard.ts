@@ -186,14 +186,21 @@ export const dashboardCommand: CommandSpec = {
 };
 
 /**
- * `hitstate demo --dashboard`: serves `runtime.dashboard()` on 127.0.0.1 (port 8090, or a free
- * one when it is taken), prints its URL and keeps it open until Ctrl-C.
+ * `hitstate demo --dashboard`: serves `runtime.dashboard()` on 127.0.0.1 (port
+ * HITSTATE_DASHBOARD_PORT, default 8090, or a free one when it is taken), prints its URL and
+ * keeps it open until Ctrl-C.
  */
 export async function keepDashboardOpen(runtime: Runtime, io: CliIO): Promise<void> {
   const dashboard = runtime.dashboard();
+  const wanted = Number(io.env.HITSTATE_DASHBOARD_PORT ?? DASHBOARD_PORT);
   let listening: Awaited<ReturnType<typeof listenDashboard>>;
   try {
-    listening = await listenDashboard(dashboard, '127.0.0.1', DASHBOARD_PORT, undefined);
+    listening = await listenDashboard(
+      dashboard,
+      '127.0.0.1',
+      Number.isInteger(wanted) ? wanted : DASHBOARD_PORT,
+      undefined,
+    );
   } catch {
     listening = await listenDashboard(dashboard, '127.0.0.1', 0, undefined);
   }
