@@ -167,6 +167,9 @@ export interface StoreSourceOptions {
   readonly refreshMs?: number;
 }
 
+/** A store re-read waits at least this many times the last re-read's duration. */
+const REREAD_SPACING = 20;
+
 /** Why a standalone dashboard cannot review (the store has no review requests yet). */
 export const STANDALONE_REVIEW_REASON =
   'This dashboard reads the store read-only while another process owns its runs; reviewing from here comes with the store’s review requests. Review with `hitstate review RUN`, or open the dashboard of the process that runs it (runtime.dashboard()).';
@@ -193,7 +196,9 @@ export async function storeSource(options: StoreSourceOptions): Promise<Dashboar
   let known = statuses(current);
   let timer: TimerHandle | undefined;
   let closed = false;
+  let lastReadMs = 0;
   const refresh = async (): Promise<void> => {
+    const started = performance.now();
     try {
       const next = await open();
       const previous = current;
@@ -223,10 +228,16 @@ export async function storeSource(options: StoreSourceOptions): Promise<Dashboar
         text: `reading the store failed: ${err instanceof Error ? err.message : String(err)}`,
       });
     }
+    lastReadMs = performance.now() - started;
   };
+  // A re-read of a big store costs a few hundred ms; waiting at least 20 times what the last one
+  // took keeps the dashboard under 5% of a core however big the store grows.
   const schedule = (): void => {
     if (closed) return;
-    timer = clock.setTimeout(() => void refresh().finally(schedule), refreshMs);
+    timer = clock.setTimeout(
+      () => void refresh().finally(schedule),
+      Math.max(refreshMs, Math.ceil(lastReadMs * REREAD_SPACING)),
+    );
   };
   schedule();
   const subscribe: DashboardSource['subscribe'] = (listener) => {

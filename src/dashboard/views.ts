@@ -125,13 +125,16 @@ export function unitRows(source: DashboardSource, runId: string, query: UnitQuer
   const store = source.store();
   store.runs.require(runId);
   const q = query.q?.trim().toLowerCase() ?? '';
-  const all: UnitRow[] = [];
+  // Submissions are read only for the rows shown, unless the search needs them all.
+  const previewOfAgent = (agent: AgentRecord | undefined): string =>
+    agent === undefined || agent.submittedAt === null ? '' : previewOf(store.agents.submission(agent.id));
+  const all: (UnitRow & { agent: AgentRecord | undefined })[] = [];
   for (const unit of store.units.ofRun(runId)) {
     const status = source.unitStatus(unit.id);
     if (query.state !== undefined && status !== query.state) continue;
     const agent = currentAgent(store.agents.ofUnit(unit.id), unit);
     const hit = store.hits.ofUnit(unit.id);
-    const row: UnitRow = {
+    const row = {
       unitId: unit.id,
       index: unit.index,
       status,
@@ -139,7 +142,8 @@ export function unitRows(source: DashboardSource, runId: string, query: UnitQuer
       hitId: hit?.id ?? agent?.hitId ?? null,
       agentId: agent?.id ?? null,
       since: unit.updatedAt,
-      preview: agent?.submittedAt == null ? '' : previewOf(store.agents.submission(agent.id)),
+      preview: q === '' ? '' : previewOfAgent(agent),
+      agent,
     };
     if (
       q !== '' &&
@@ -165,7 +169,11 @@ export function unitRows(source: DashboardSource, runId: string, query: UnitQuer
     return (ka < kb ? -1 : ka > kb ? 1 : a.index - b.index) * sign;
   });
   const start = (query.page - 1) * query.pageSize;
-  return { rows: all.slice(start, start + query.pageSize), total: all.length };
+  const rows = all.slice(start, start + query.pageSize).map(({ agent, ...row }) => ({
+    ...row,
+    preview: q === '' ? previewOfAgent(agent) : row.preview,
+  }));
+  return { rows, total: all.length };
 }
 
 /** An agent awaiting review, with its submission. */
