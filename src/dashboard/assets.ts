@@ -49,6 +49,8 @@ export const APP_JS = `'use strict';
         var counts = batch.counts[runId];
         if (run === runId) {
           document.querySelectorAll('[data-count]').forEach(function (n) { n.textContent = String(counts[n.getAttribute('data-count')] || 0); });
+          var flows = (batch.flows || {})[runId] || {};
+          document.querySelectorAll('[data-flow]').forEach(function (n) { var f = flows[n.getAttribute('data-flow')] || 0; n.textContent = f > 0 ? String(f) : ''; });
           var awaiting = document.getElementById('awaiting');
           if (awaiting) awaiting.textContent = String(counts.completed || 0);
         }
@@ -184,7 +186,7 @@ td.preview { max-width:360px; overflow:hidden; text-overflow:ellipsis; white-spa
 svg.chart .node rect { fill:#fff; stroke:#8892a6; stroke-width:1.5; } svg.chart .node.final rect { fill:#f4f6f9; }
 svg.chart .node.selected rect { stroke:var(--accent); stroke-width:3; } svg.chart a:hover rect { fill:#eef2ff; }
 svg.chart .state-name { font-weight:600; font-size:13px; fill:#1d2330; } svg.chart .state-count { font-size:20px; font-weight:700; fill:var(--accent); }
-svg.chart .substates { font-size:10px; fill:#667085; }
+svg.chart .substates { font-size:10px; fill:#667085; } svg.chart .flow { font-size:11px; font-weight:600; fill:#b45309; }
 .money { background:#fff; border:1px solid var(--line); padding:8px 14px; min-width:280px; } .money dl { display:grid; grid-template-columns:auto auto; gap:4px 14px; margin:0; } .money dd { margin:0; text-align:right; }
 form.search { margin:16px 0 8px; display:flex; gap:8px; align-items:center; } form.search input[type=search] { width:340px; padding:5px 8px; }
 .pager { display:flex; gap:16px; padding:8px 0; color:var(--muted); }

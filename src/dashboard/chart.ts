@@ -2,7 +2,8 @@
  * The unit state chart as SVG, drawn from the unit machine's definition (the same
  * `machineStates`/`machineTransitions` that `hitstate viz` draws as Mermaid): one node per unit
  * status (a top-level state, its sub-states listed small inside), one arrow per pair of statuses
- * some transition links, and a count on each node that the page updates live.
+ * some transition links, a count on each node and, on each arrow, the units that took it in the
+ * last hour; the page updates both live.
  *
  * The layout is layered by hand (a state's column is its distance from the initial state), which
  * for eight states reads better than a general layout library and costs no dependency.
@@ -95,6 +96,7 @@ export function unitChartSvg(
   counts: Readonly<Record<string, number>>,
   linkOf: (status: string) => string,
   selected?: string,
+  flows: Readonly<Record<string, number>> = {},
 ): string {
   const { nodes, edges } = unitChartModel();
   const pos = new Map(nodes.map((n) => [n.status, { x: 10 + n.column * (W + GAP_X), y: 10 + n.row * (H + GAP_Y) }]));
@@ -115,8 +117,14 @@ export function unitChartSvg(
     const bend = back ? 40 : 0;
     const mx = (x1 + x2) / 2;
     const my = (y1 + y2) / 2 + bend;
+    const key = `${e.from}>${e.to}`;
+    const flow = flows[key] ?? 0;
+    // The curve's midpoint carries the number of units that took this edge in the last hour.
+    const lx = 0.25 * x1 + 0.5 * mx + 0.25 * x2;
+    const ly = 0.25 * y1 + 0.5 * my + 0.25 * y2;
     parts.push(
       `<path class="edge${back ? ' back' : ''}" d="M${x1},${y1} Q${mx},${my} ${x2},${y2}" fill="none" stroke="#889" stroke-width="1.4" marker-end="url(#arrow)"><title>${escapeHtml(`${e.from} → ${e.to}: ${e.events.join(', ')}`)}</title></path>`,
+      `<text x="${lx.toFixed(1)}" y="${(ly - 3).toFixed(1)}" text-anchor="middle" class="flow" data-flow="${escapeHtml(key)}">${flow > 0 ? flow : ''}</text>`,
     );
   }
   for (const n of nodes) {

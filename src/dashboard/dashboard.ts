@@ -24,7 +24,7 @@ import type { ReviewAction } from '../runtime/review.js';
 import { parseJsonObject, publicError, readBody, sendJson } from '../server/http-io.js';
 import { APP_CSS, APP_JS } from './assets.js';
 import { messagePage, reviewPage, runPage, runsPage, unitPage, unitTable, type PageContext } from './pages.js';
-import type { DashboardSource, FeedEvent } from './source.js';
+import { FLOW_WINDOW_MS, type DashboardSource, type FeedEvent } from './source.js';
 import {
   countsOf,
   reviewQueue,
@@ -334,7 +334,8 @@ export function createDashboard(
               .map((r) => r.id)
           : [runId];
       const counts = Object.fromEntries(runs.map((id) => [id, countsOf(source, id)]));
-      const body = { at: clock.now(), counts, events: buffer, dropped };
+      const flows = runId === null ? {} : { [runId]: source.flows(runId, clock.now() - FLOW_WINDOW_MS) };
+      const body = { at: clock.now(), counts, flows, events: buffer, dropped };
       buffer = [];
       dropped = 0;
       return `data: ${JSON.stringify(body)}\n\n`;

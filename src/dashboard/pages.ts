@@ -140,11 +140,12 @@ export function runPage(
     run.counts,
     (status) => base + queryString(query, { state: query.state === status ? undefined : status, page: 1 }),
     query.state,
+    run.flows,
   );
   const body = `<p class="crumbs"><a href="${e(ctx.prefix)}/">Runs</a> / ${e(run.runId)}</p>
 <h1>${e(run.title)}</h1>
 <p class="meta">${e(run.environment)} · <span class="run-status">${e(run.status)}</span> · ${run.units} units · started ${time(run.createdAt)} · <a href="${e(base)}/review">Review (<span id="awaiting">${run.counts.completed}</span> submitted)</a></p>
-<div class="top"><section class="chart-box"><h2>Units by state <small>click a state to filter</small></h2>${chart}</section>${moneyPanel(run)}</div>
+<div class="top"><section class="chart-box"><h2>Units by state <small>click a state to filter · arrows: units moved in the last hour</small></h2>${chart}</section>${moneyPanel(run)}</div>
 <form class="search" method="get" action="${e(base)}">
 ${query.state === undefined ? '' : `<input type="hidden" name="state" value="${e(query.state)}">`}
 <input type="search" name="q" value="${e(query.q ?? '')}" placeholder="Search unit, worker, HIT, submission" aria-label="Search units">

@@ -21,7 +21,13 @@ export interface FeedEvent {
   readonly kind: string;
   readonly unitId: string | null;
   readonly text: string;
+  /** For a unit's status change: the status before and after. */
+  readonly from?: string;
+  readonly to?: string;
 }
+
+/** How long the chart's edges count flows. */
+export const FLOW_WINDOW_MS = 3_600_000;
 
 /** What the dashboard needs of a data source. */
 export interface DashboardSource {
@@ -40,6 +46,8 @@ export interface DashboardSource {
   review(runId: string, agentId: string, action: ReviewAction): Promise<ReviewReport>;
   /** What this process saw happen to a unit (state changes, agents, money), oldest first. */
   history(unitId: string): readonly FeedEvent[];
+  /** Unit status changes of the run since `sinceMs`, by `from>to`. */
+  flows(runId: string, sinceMs: number): Record<string, number>;
   /** The run's audit trail (MTurk calls), oldest first. */
   audit(runId: string): Promise<AuditEntry[]>;
   close(): Promise<void>;
@@ -61,6 +69,31 @@ function unitHistories(subscribe: DashboardSource['subscribe']): (unitId: string
   return (unitId) => byUnit.get(unitId) ?? [];
 }
 
+/** Keeps each run's unit status changes of the last hour, fed from the live feed. */
+function runFlows(subscribe: DashboardSource['subscribe'], clock: Clock): DashboardSource['flows'] {
+  const byRun = new Map<string, { at: number; key: string }[]>();
+  const prune = (list: { at: number }[]): void => {
+    const cut = clock.now() - FLOW_WINDOW_MS;
+    let drop = 0;
+    while (drop < list.length && list[drop]!.at < cut) drop++;
+    if (drop > 0) list.splice(0, drop);
+  };
+  subscribe((event) => {
+    if (event.runId === null || event.from === undefined || event.to === undefined) return;
+    let list = byRun.get(event.runId);
+    if (list === undefined) byRun.set(event.runId, (list = []));
+    list.push({ at: event.at, key: `${event.from}>${event.to}` });
+    prune(list);
+  });
+  return (runId, sinceMs) => {
+    const out: Record<string, number> = {};
+    const list = byRun.get(runId) ?? [];
+    prune(list);
+    for (const f of list) if (f.at >= sinceMs) out[f.key] = (out[f.key] ?? 0) + 1;
+    return out;
+  };
+}
+
 async function collect(entries: AsyncIterable<AuditEntry>): Promise<AuditEntry[]> {
   const out: AuditEntry[] = [];
   for await (const entry of entries) out.push(entry);
@@ -79,6 +112,7 @@ export function runtimeSource(runtime: Runtime): DashboardSource {
         kind: 'unit',
         unitId: e.unitId,
         text: `unit ${e.previous ?? 'new'} → ${e.status}`,
+        ...(e.previous === null ? {} : { from: e.previous, to: e.status }),
       }),
     agent: (e: {
       runId: string;
@@ -137,9 +171,11 @@ export function runtimeSource(runtime: Runtime): DashboardSource {
     return () => feed.off('event', listener);
   };
   const history = unitHistories(subscribe);
+  const flows = runFlows(subscribe, runtime.options.clock);
   return {
     mode: 'embedded',
     history,
+    flows,
     clock: runtime.options.clock,
     store: () => runtime.store,
     unitStatus: (unitId) => runtime.unitStatus(unitId),
@@ -215,6 +251,7 @@ export async function storeSource(options: StoreSourceOptions): Promise<Dashboar
             kind: 'unit',
             unitId,
             text: `unit ${before ?? 'new'} → ${now.status}`,
+            ...(before === null ? {} : { from: before, to: now.status }),
           });
       }
       known = seen;
@@ -245,9 +282,11 @@ export async function storeSource(options: StoreSourceOptions): Promise<Dashboar
     return () => feed.off('event', listener);
   };
   const history = unitHistories(subscribe);
+  const flows = runFlows(subscribe, clock);
   return {
     mode: 'standalone',
     history,
+    flows,
     clock,
     store: () => current,
     unitStatus: (unitId) => current.units.require(unitId).status,

@@ -9,7 +9,7 @@ import { UNIT_STATES, type AssignmentState } from '../../machines/index.js';
 import { moneyOfRun, type MoneySummary } from '../cli/money-summary.js';
 import { HitstateError } from '../errors.js';
 import type { AgentRecord, AuditEntry, HitRecord, UnitRecord } from '../store/types.js';
-import type { DashboardSource, FeedEvent } from './source.js';
+import { FLOW_WINDOW_MS, type DashboardSource, type FeedEvent } from './source.js';
 
 /** A run as the runs page lists it. */
 export interface RunRow {
@@ -25,6 +25,8 @@ export interface RunRow {
   readonly reward: string | null;
   readonly createdAt: number;
   readonly lastActivityAt: number;
+  /** Unit status changes of the last hour by `from>to` (seen by this process). */
+  readonly flows: Readonly<Record<string, number>>;
 }
 
 /** One row of the unit table. */
@@ -98,6 +100,7 @@ export function runRows(source: DashboardSource): RunRow[] {
       reward: typeof run.config.reward === 'string' ? run.config.reward : null,
       createdAt: run.createdAt,
       lastActivityAt: last,
+      flows: source.flows(run.id, source.clock.now() - FLOW_WINDOW_MS),
     };
   });
 }

@@ -122,6 +122,12 @@ Live(
     );
     assert.ok((await page.locator('#feed li').count()) > 0, 'the live feed lists events');
     assert.ok(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed === true), 'never reloaded');
+    // The arrows carry the units that took them in the last hour.
+    const flow = (key: string) => page.locator(`[data-flow="${key}"]`).textContent();
+    assert.is(await flow('launched>assigned'), '2');
+    assert.is(await flow('assigned>launched'), '1');
+    assert.is(await flow('assigned>completed'), '1');
+    assert.is(await flow('completed>accepted'), '');
 
     // Clicking a state filters the table to it.
     await page.locator('a.state-link[data-state="completed"]').click();
