@@ -231,6 +231,33 @@ Handler(
   },
 );
 
+Handler('when a bonus is posted twice with one key then MTurk pays it once; another key pays another', async (ctx) => {
+  const page = await fetchText(`${ctx.base}/dashboard/runs/${ctx.runId}/review`);
+  const csrf = /name="hitstate-csrf" content="([^"]+)"/.exec(page.body)![1]!;
+  const agentId = /data-agent="([^"]+)"/.exec(page.body)![1]!;
+  const post = (body: object) =>
+    fetchText(`${ctx.base}/dashboard/runs/${ctx.runId}/review`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify({ agentId, ...body }),
+    });
+  const bonus = { kind: 'bonus', amountUsd: '0.30', reason: 'Thorough comment' };
+  const both = ctx.world.drive(Promise.all([post({ ...bonus, key: 'b-1' }), post({ ...bonus, key: 'b-1' })]), {
+    label: 'bonus twice',
+  });
+  const answers = (await both)!;
+  for (const a of answers) assert.match(JSON.parse(a.body).message, /bonus of \$0\.30 confirmed by MTurk/);
+  assert.is(ctx.world.sim.stats().calls.SendBonus, 1, 'one key, one payment');
+  const other = (await ctx.world.drive(post({ ...bonus, key: 'b-2' }), { label: 'another bonus' }))!;
+  assert.is(JSON.parse(other.body).confirmed, true);
+  assert.is(ctx.world.sim.stats().calls.SendBonus, 2, 'another key is another bonus');
+
+  const noFeedback = await post({ kind: 'reject', key: 'r-1' });
+  assert.is(noFeedback.status, 400);
+  assert.is(JSON.parse(noFeedback.body).error.field, 'feedback');
+  assert.is(ctx.world.runtime.agentStatus(agentId), 'completed', 'the refused rejection changed nothing');
+});
+
 Handler('when a request reached a non-loopback interface without a token then it is refused with 403', async (ctx) => {
   const req = Object.assign(Readable.from([]), {
     method: 'GET',
