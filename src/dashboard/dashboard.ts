@@ -8,8 +8,9 @@
  * `GET /units/:unitId` a unit, `GET /events[?run=]` the live feed (server-sent events, batched),
  * `GET /app.js`, `GET /app.css`.
  *
- * Access: without a token only loopback connections are served (a request that reached another
- * interface is refused with 403 saying to set one). With a token, the first request carries it as
+ * Access: without a token only loopback connections addressed to a loopback name are served (a
+ * request that reached another interface, or names another host, as DNS rebinding would, is
+ * refused with 403 saying to set a token). With a token, the first request carries it as
  * `?token=`; the answer keeps it in an HttpOnly SameSite=Strict cookie and redirects to the same
  * URL without it. Every POST carries the page's CSRF token in `X-CSRF-Token` and, when the browser
  * sends one, an Origin of the same host.
@@ -99,6 +100,14 @@ function sameSecret(a: string, b: string): boolean {
 function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return true;
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/i;
+
+/** The host name of a Host header, without its port. */
+function hostName(host: string | undefined): string {
+  if (host === undefined) return 'localhost';
+  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
 }
 
 function normalisePrefix(prefix: string): string {
@@ -197,6 +206,20 @@ export function createDashboard(
   /** True when the request may go on; otherwise the refusal was sent. */
   function admit(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
     if (token === undefined) {
+      // A page of another site whose name was made to resolve to 127.0.0.1 (DNS rebinding) sends
+      // its own name as Host: only loopback names are answered when no token guards the data.
+      if (!LOOPBACK_HOST.test(hostName(req.headers.host))) {
+        page(
+          res,
+          403,
+          messagePage(
+            ctx(),
+            'Forbidden: unknown host name',
+            'Without a token this dashboard answers only requests addressed to 127.0.0.1, localhost or [::1]. Open it by that address, or give it a token.',
+          ),
+        );
+        return false;
+      }
       if (isLoopback(req.socket?.localAddress)) return true;
       page(
         res,

@@ -283,6 +283,20 @@ Handler('when a request reached a non-loopback interface without a token then it
   assert.match(body, /a token is needed here/);
 });
 
+Handler(
+  'when a request names a host other than a loopback one and there is no token then it is refused',
+  async (ctx) => {
+    const rebound = await fetchText(`${ctx.base}/dashboard/`, {
+      headers: { host: 'attacker.example:8090', accept: 'text/html' },
+    });
+    assert.is(rebound.status, 403);
+    assert.match(rebound.body, /unknown host name/);
+    assert.not.match(rebound.body, ctx.runId, 'no data in the refusal');
+    for (const host of ['localhost:1', '127.0.0.1', '[::1]:8090'])
+      assert.is((await fetchText(`${ctx.base}/dashboard/`, { headers: { host } })).status, 200, host);
+  },
+);
+
 Handler('when options are wrong then createDashboard names the field', (ctx) => {
   const source = runtimeSource(ctx.world.runtime);
   assert.throws(() => createDashboard(source, { token: 'short' }), /token must be a string of at least 16/);
