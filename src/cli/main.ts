@@ -59,6 +59,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandSpe
     summary: 'Run the self-hosted MTurk-compatible platform (requesters, ledger, payouts)',
     load: async () => (await import('./commands/serve.js')).serveCommand,
   },
+  dashboard: {
+    summary: 'Serve the live run dashboard of a store (read-only)',
+    load: async () => (await import('./commands/dashboard.js')).dashboardCommand,
+  },
   viz: {
     summary: 'Draw the unit, agent and taskRun state machines',
     load: async () => (await import('./commands/viz.js')).vizCommand,

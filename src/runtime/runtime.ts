@@ -9,6 +9,8 @@
 import { agentStatusOf, unitStatusOf, type AgentState, type AssignmentState } from '../../machines/index.js';
 import type { TimerHandle } from '../clock.js';
 import type { TaskRunConfig } from '../config/task-run.js';
+import { createDashboard, type Dashboard, type DashboardOptions } from '../dashboard/dashboard.js';
+import { runtimeSource } from '../dashboard/source.js';
 import { HitstateError } from '../errors.js';
 import type { MTurkGateway } from '../mturk/gateway.js';
 import { openStore, type Store } from '../store/open-store.js';
@@ -351,6 +353,15 @@ export class Runtime implements RunRegistry {
   /** The runtime as the task server's backend: `createTaskServer(runtime.taskServerBackend(), options)`. */
   taskServerBackend(): RuntimeTaskServerBackend {
     return this.#backend;
+  }
+
+  /**
+   * The run dashboard over this runtime (live counts, units, history, review through the money
+   * outbox), as a `node:http` handler; wrap it with `dashboardToExpress`/`dashboardToFastify`.
+   * Serve it on 127.0.0.1, or give `token`. Close it before the runtime.
+   */
+  dashboard(options: DashboardOptions = {}): Dashboard {
+    return createDashboard(runtimeSource(this), options, true);
   }
 
   /** True when nothing is happening that would finish without the clock moving. */

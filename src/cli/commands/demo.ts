@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { resolveTaskRunConfig, type TaskRunConfig } from '../../config/task-run.js';
 import { HitstateError, isHitstateError } from '../../errors.js';
 import type { DisposalReport } from '../../runtime/index.js';
+import { keepDashboardOpen } from './dashboard.js';
 import { EXIT, usageError, type CliIO, type CommandSpec } from '../command.js';
 import { costOf } from '../cost.js';
 import { playCrowd } from '../demo-crowd.js';
@@ -193,6 +194,11 @@ export const demoCommand: CommandSpec = {
     },
     STORE_OPTION,
     {
+      name: 'dashboard',
+      type: 'boolean',
+      description: "Keep the demo's dashboard open at the end (on 127.0.0.1) and print its URL; Ctrl-C ends it",
+    },
+    {
       name: 'pace',
       type: 'number',
       value: 'MS',
@@ -200,7 +206,12 @@ export const demoCommand: CommandSpec = {
       env: 'HITSTATE_DEMO_PACE',
     },
   ],
-  examples: ['npm run demo', 'hitstate demo --units 50 --seed 7', 'hitstate demo --store /tmp/demo-store --pace 0'],
+  examples: [
+    'npm run demo',
+    'npm run demo -- --dashboard',
+    'hitstate demo --units 50 --seed 7',
+    'hitstate demo --store /tmp/demo-store --pace 0',
+  ],
   async run(args, io) {
     const style = styleFor(io);
     const units = Number(args.options.units);
@@ -247,6 +258,7 @@ export const demoCommand: CommandSpec = {
           `the run finished, but the runtime reported ${world.problems.length} problem(s) (seed ${seed}):\n${world.problems.map((p) => `  - ${p}`).join('\n')}`,
         );
       io.out(`${summary}\n`);
+      if (args.options.dashboard === true) await keepDashboardOpen(world.runtime, io);
       return EXIT.ok;
     } catch (err) {
       if (io.signal.aborted) {

@@ -1,0 +1,282 @@
+/**
+ * What the pages show, read from a {@link DashboardSource}: runs with their counts and money, a
+ * run's unit table (filtered, searched, sorted, paged on the server so 10,000 units cost one page
+ * of HTML), the review queue, and one unit's history.
+ *
+ * @module
+ */
+import { UNIT_STATES, type AssignmentState } from '../../machines/index.js';
+import { moneyOfRun, type MoneySummary } from '../cli/money-summary.js';
+import { HitstateError } from '../errors.js';
+import type { AgentRecord, AuditEntry, HitRecord, UnitRecord } from '../store/types.js';
+import { FLOW_WINDOW_MS, type DashboardSource, type FeedEvent } from './source.js';
+
+/** A run as the runs page lists it. */
+export interface RunRow {
+  readonly runId: string;
+  readonly title: string;
+  readonly environment: string;
+  readonly status: string;
+  readonly counts: Readonly<Record<AssignmentState, number>>;
+  readonly units: number;
+  readonly money: MoneySummary;
+  /** Reward plus fee of units not settled yet (what MTurk holds for them), in cents. */
+  readonly heldCents: number;
+  readonly reward: string | null;
+  readonly createdAt: number;
+  readonly lastActivityAt: number;
+  /** Unit status changes of the last hour by `from>to` (seen by this process). */
+  readonly flows: Readonly<Record<string, number>>;
+}
+
+/** One row of the unit table. */
+export interface UnitRow {
+  readonly unitId: string;
+  readonly index: number;
+  readonly status: AssignmentState;
+  readonly workerId: string | null;
+  readonly hitId: string | null;
+  readonly agentId: string | null;
+  readonly since: number;
+  readonly preview: string;
+}
+
+/** Columns the unit table sorts by. */
+export const SORTS = ['index', 'status', 'worker', 'hit', 'since'] as const;
+export type SortKey = (typeof SORTS)[number];
+
+/** A query of the unit table, as the page's links and form carry it. */
+export interface UnitQuery {
+  readonly state?: AssignmentState;
+  readonly q?: string;
+  readonly sort: SortKey;
+  readonly dir: 'asc' | 'desc';
+  readonly page: number;
+  readonly pageSize: number;
+}
+
+const environmentText = (source: DashboardSource): string => {
+  const env = source.store().environment;
+  return env.kind === 'custom' ? `custom (${(env as { endpoint?: string }).endpoint ?? ''})` : env.kind;
+};
+
+function zeroCounts(): Record<AssignmentState, number> {
+  return Object.fromEntries(UNIT_STATES.map((s) => [s, 0])) as Record<AssignmentState, number>;
+}
+
+/** Units by status, from the source's live statuses. */
+export function countsOf(source: DashboardSource, runId: string): Record<AssignmentState, number> {
+  const counts = zeroCounts();
+  for (const unit of source.store().units.ofRun(runId)) counts[source.unitStatus(unit.id)]++;
+  return counts;
+}
+
+const FEE = 0.2;
+const UNSETTLED = new Set<string>(['launched', 'assigned', 'completed']);
+
+/** Every run of the source's store, oldest first. */
+export function runRows(source: DashboardSource): RunRow[] {
+  const store = source.store();
+  return store.runs.list().map((run) => {
+    const units = store.units.ofRun(run.id);
+    const counts = zeroCounts();
+    let held = 0;
+    let last = run.updatedAt;
+    for (const u of units) {
+      const status = source.unitStatus(u.id);
+      counts[status]++;
+      if (UNSETTLED.has(status)) held += Math.round(Number(u.payAmountUsd) * 100 * (1 + FEE));
+      if (u.updatedAt > last) last = u.updatedAt;
+    }
+    return {
+      runId: run.id,
+      title: typeof run.config.title === 'string' ? run.config.title : '(untitled)',
+      environment: environmentText(source),
+      status: run.status,
+      counts,
+      units: units.length,
+      money: moneyOfRun(store, run.id),
+      heldCents: held,
+      reward: typeof run.config.reward === 'string' ? run.config.reward : null,
+      createdAt: run.createdAt,
+      lastActivityAt: last,
+      flows: source.flows(run.id, source.clock.now() - FLOW_WINDOW_MS),
+    };
+  });
+}
+
+/** One run's row. @throws HitstateError `HST_ERR_RUN_NOT_FOUND` */
+export function runRow(source: DashboardSource, runId: string): RunRow {
+  const row = runRows(source).find((r) => r.runId === runId);
+  if (row === undefined) source.store().runs.require(runId);
+  return row!;
+}
+
+/** A short, single-line preview of a submission (the page escapes it). */
+export function previewOf(data: unknown, max = 80): string {
+  if (data === undefined || data === null) return '';
+  const text = typeof data === 'string' ? data : JSON.stringify(data);
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function currentAgent(agents: readonly AgentRecord[], unit: UnitRecord): AgentRecord | undefined {
+  return agents.find((a) => a.id === unit.agentId) ?? agents.at(-1);
+}
+
+/** The unit table of a run: filtered, searched, sorted and one page of it, with the total. */
+export function unitRows(source: DashboardSource, runId: string, query: UnitQuery): { rows: UnitRow[]; total: number } {
+  const store = source.store();
+  store.runs.require(runId);
+  const q = query.q?.trim().toLowerCase() ?? '';
+  // Submissions are read only for the rows shown, unless the search needs them all.
+  const previewOfAgent = (agent: AgentRecord | undefined): string =>
+    agent === undefined || agent.submittedAt === null ? '' : previewOf(store.agents.submission(agent.id));
+  const all: (UnitRow & { agent: AgentRecord | undefined })[] = [];
+  for (const unit of store.units.ofRun(runId)) {
+    const status = source.unitStatus(unit.id);
+    if (query.state !== undefined && status !== query.state) continue;
+    const agent = currentAgent(store.agents.ofUnit(unit.id), unit);
+    const hit = store.hits.ofUnit(unit.id);
+    const row = {
+      unitId: unit.id,
+      index: unit.index,
+      status,
+      workerId: agent?.workerId ?? unit.workerId,
+      hitId: hit?.id ?? agent?.hitId ?? null,
+      agentId: agent?.id ?? null,
+      since: unit.updatedAt,
+      preview: q === '' ? '' : previewOfAgent(agent),
+      agent,
+    };
+    if (
+      q !== '' &&
+      ![row.unitId, row.workerId ?? '', row.hitId ?? '', row.preview, status].some((v) => v.toLowerCase().includes(q))
+    )
+      continue;
+    all.push(row);
+  }
+  const key = (r: UnitRow): string | number =>
+    query.sort === 'status'
+      ? r.status
+      : query.sort === 'worker'
+        ? (r.workerId ?? '')
+        : query.sort === 'hit'
+          ? (r.hitId ?? '')
+          : query.sort === 'since'
+            ? r.since
+            : r.index;
+  const sign = query.dir === 'desc' ? -1 : 1;
+  all.sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    return (ka < kb ? -1 : ka > kb ? 1 : a.index - b.index) * sign;
+  });
+  const start = (query.page - 1) * query.pageSize;
+  const rows = all.slice(start, start + query.pageSize).map(({ agent, ...row }) => ({
+    ...row,
+    preview: q === '' ? previewOfAgent(agent) : row.preview,
+  }));
+  return { rows, total: all.length };
+}
+
+/** An agent awaiting review, with its submission. */
+export interface ReviewEntry {
+  readonly agent: AgentRecord;
+  readonly unit: UnitRecord;
+  readonly submission: unknown;
+}
+
+/** The agents of a run whose work is submitted and not reviewed yet, in unit order. */
+export function reviewQueue(source: DashboardSource, runId: string): ReviewEntry[] {
+  const store = source.store();
+  store.runs.require(runId);
+  return store.agents
+    .ofRun(runId)
+    .filter((a) => a.status === 'completed' && a.review === null)
+    .map((agent) => ({ agent, unit: store.units.require(agent.unitId), submission: store.agents.submission(agent.id) }))
+    .sort((a, b) => a.unit.index - b.unit.index);
+}
+
+/** One unit: record, status, agents with submissions, HIT, and its MTurk calls from the audit trail. */
+export interface UnitDetail {
+  readonly unit: UnitRecord;
+  readonly status: AssignmentState;
+  readonly hit: HitRecord | undefined;
+  readonly agents: readonly { readonly agent: AgentRecord; readonly submission: unknown }[];
+  readonly calls: readonly AuditEntry[];
+  /** State changes, agents and money this process saw, oldest first. */
+  readonly events: readonly FeedEvent[];
+}
+
+/** @throws HitstateError `HST_ERR_UNIT_NOT_FOUND` */
+export async function unitDetail(source: DashboardSource, unitId: string): Promise<UnitDetail> {
+  const store = source.store();
+  const unit = store.units.get(unitId);
+  if (unit === undefined)
+    throw new HitstateError(
+      'HST_ERR_UNIT_NOT_FOUND',
+      `no unit ${unitId} in this store; pick one from a run's unit table`,
+      {
+        field: 'unitId',
+      },
+    );
+  const agents = store.agents.ofUnit(unitId).map((agent) => ({ agent, submission: store.agents.submission(agent.id) }));
+  const hit = store.hits.ofUnit(unitId);
+  const ids = new Set<string>([unitId]);
+  if (hit !== undefined) ids.add(hit.id);
+  for (const { agent } of agents) {
+    ids.add(agent.hitId);
+    ids.add(agent.assignmentId);
+  }
+  // A call belongs to the unit when it names one of its HITs or assignments (or it, in a token).
+  const calls = (await source.audit(unit.runId)).filter((entry) => {
+    const named = [
+      ...Object.values((entry.details?.ids as Record<string, unknown> | undefined) ?? {}),
+      ...Object.values((entry.details?.arguments as Record<string, unknown> | undefined) ?? {}),
+    ];
+    return named.some((v) => typeof v === 'string' && ids.has(v)) || entry.token?.includes(unitId) === true;
+  });
+  // The store's records date the main steps even when this process saw none of them live.
+  const recorded: FeedEvent[] = [
+    { at: unit.createdAt, runId: unit.runId, kind: 'record', unitId, text: 'unit created' },
+    ...agents.flatMap(({ agent }) => [
+      {
+        at: agent.createdAt,
+        runId: unit.runId,
+        kind: 'record',
+        unitId,
+        text: `worker ${agent.workerId} accepted (assignment ${agent.assignmentId})`,
+      },
+      ...(agent.submittedAt === null
+        ? []
+        : [
+            {
+              at: agent.submittedAt,
+              runId: unit.runId,
+              kind: 'record',
+              unitId,
+              text: `worker ${agent.workerId} submitted`,
+            },
+          ]),
+      ...(agent.review === null
+        ? []
+        : [
+            {
+              at: agent.review.reviewedAt,
+              runId: unit.runId,
+              kind: 'record',
+              unitId,
+              text: `reviewed: ${agent.review.decision}${agent.review.feedback === null ? '' : ` (“${agent.review.feedback}”)`}`,
+            },
+          ]),
+    ]),
+  ];
+  return {
+    unit,
+    status: source.unitStatus(unitId),
+    hit,
+    agents,
+    calls,
+    events: [...recorded, ...source.history(unitId)],
+  };
+}
