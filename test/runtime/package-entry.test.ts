@@ -202,6 +202,9 @@ const PINNED: Record<string, readonly string[]> = {
     'sameEnvironment',
   ],
   './server': [
+    'DEFAULT_REGISTRATION_LIMITS',
+    'DEFAULT_SERVER_LIMITS',
+    'MTURK_SUBMIT_ORIGINS',
     'PREVIEW_ASSIGNMENT_ID',
     'RouteName',
     'SUBMISSION_FIELD',
