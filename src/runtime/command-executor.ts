@@ -150,11 +150,16 @@ export class CommandExecutor {
   }
 
   /** Resolves when no money command is under way (those started meanwhile included). */
-  async drainMoney(): Promise<void> {
+  drainMoney(): Promise<void> {
+    return this.drainKinds(MONEY_COMMANDS);
+  }
+
+  /** Resolves when no command of these kinds is under way (those started meanwhile included). */
+  async drainKinds(kinds: ReadonlySet<Command['kind']>): Promise<void> {
     for (;;) {
-      const money = [...this.#running].filter(([id]) => MONEY_COMMANDS.has(this.#kinds.get(id)!)).map(([, w]) => w);
-      if (money.length === 0) return;
-      await Promise.allSettled(money);
+      const busy = [...this.#running].filter(([id]) => kinds.has(this.#kinds.get(id)!)).map(([, w]) => w);
+      if (busy.length === 0) return;
+      await Promise.allSettled(busy);
       // Let the settle callbacks (and commands they enqueue again) run before looking again.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }

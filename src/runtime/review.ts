@@ -86,6 +86,7 @@ const COMMAND_KIND = {
   softReject: 'softRejectAssignment',
   bonus: 'sendBonus',
 } as const;
+const RECONCILING: ReadonlySet<'reconcileSubmission'> = new Set(['reconcileSubmission'] as const);
 const WORKING = new Set<string>(['none', 'accepted', 'onboarding', 'waiting', 'in task', 'partner disconnect']);
 const SUBMITTED = new Set<string>(['completed', 'approved', 'rejected', 'soft_rejected']);
 
@@ -270,6 +271,9 @@ export async function review(
   const run = await runs.ensure(runId);
   const dryRun = options.dryRun === true;
   const wait = options.wait !== false;
+  // A unit restored while reconciling a submission MTurk holds (its command re-issued on load) gets
+  // its agent only once that command ends: wait, or `--all` would skip work MTurk says was submitted.
+  if (wait && !dryRun) await run.executor.drainKinds(RECONCILING);
   const items: ReviewItem[] = [];
   const waits: Array<Promise<void>> = [];
   const nextRequestId = refusedRequests(run);
@@ -451,6 +455,9 @@ export async function settleMoney(runs: RunRegistry, runId: string): Promise<Mon
     run.executor.finish();
     do {
       await run.executor.drainMoney();
+      // Units finished by the last results are seen (and their HITs disposed) once the actors are saved.
+      run.persistNow();
+      run.disposal.disposeFinished();
       await run.disposal.settled();
     } while (run.executor.moneyUnderWay > 0);
     run.persistNow();
