@@ -30,6 +30,14 @@ export interface CommandResult {
   readonly handedBack?: boolean;
 }
 
+/** Commands a review waits on by id. */
+const REVIEW_COMMANDS = new Set<Command['kind']>([
+  'approveAssignment',
+  'rejectAssignment',
+  'softRejectAssignment',
+  'sendBonus',
+]);
+
 /** Commands that go through the money outbox (creating a HIT, paying, approving, rejecting). */
 const MONEY_COMMANDS = new Set<Command['kind']>([
   'launchHIT',
@@ -99,7 +107,7 @@ export class CommandExecutor {
     this.#running.set(command.commandId, work);
     this.#kinds.set(command.commandId, command.kind);
     void run.services.track(work).then((result) => {
-      this.#settle(result);
+      this.#settle(result, command.kind);
       const again = this.#again.get(command.commandId);
       if (again !== undefined) {
         this.#again.delete(command.commandId);
@@ -180,8 +188,9 @@ export class CommandExecutor {
     return this.#closed;
   }
 
-  #settle(result: CommandResult): void {
-    this.#results.set(result.commandId, result);
+  #settle(result: CommandResult, kind: Command['kind']): void {
+    // Only reviews wait on commands by id: other results need not be kept.
+    if (REVIEW_COMMANDS.has(kind)) this.#results.set(result.commandId, result);
     const list = this.#waiters.get(result.commandId);
     if (list === undefined) return;
     this.#waiters.delete(result.commandId);

@@ -222,6 +222,7 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
   let launched = false;
   /** Set once the reviews start: restarts then follow `reviewRestarts`. */
   let reviewing = false;
+  let finished = false;
 
   const start = async (): Promise<ChildHandle> => {
     for (;;) {
@@ -430,9 +431,15 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
       await c.request({ type: 'close' });
       await c.exited;
     });
+    finished = true;
   } finally {
     child?.kill();
     await child?.exited;
+    // A scenario that could not finish still leaves nothing behind (no listening simulator, no store).
+    if (!finished) {
+      await sim.close();
+      rmSync(storeDir, { recursive: true, force: true });
+    }
   }
 
   const problems = await check(sim, storeDir, runId, units);
