@@ -15,7 +15,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runBadInput, type BadInputReport } from './chaos/bad-input.js';
-import { runKill } from './chaos/kill.js';
+import { KILL_SCENARIOS, runKill, runKillScenario, type KillScenario } from './chaos/kill.js';
 import { CHAOS_SECTION, renderChaosSection } from './chaos/report.js';
 import { runScenario } from './chaos/scenario.js';
 import { summarize, type ChaosResults } from './chaos/summary.js';
@@ -28,6 +28,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const KILL_SEEDS = Array.from({ length: 50 }, (_, i) => i + 1);
 const KILL_UNITS = 4;
+/** Seeds of each named kill scenario of issue 13 (bench/chaos/kill.ts, KILL_SCENARIOS). */
+const SCENARIO_SEEDS = [1, 2, 3];
 const FAULT_SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
 const FAULT_UNITS = 8;
 const FAULT_RATE = 0.1;
@@ -74,6 +76,21 @@ async function main(): Promise<void> {
     );
     return run;
   });
+
+  const scenarioRuns = only.has('kill')
+    ? KILL_SCENARIOS.flatMap((scenario) =>
+        (seeds ?? SCENARIO_SEEDS).map((seed) => ({ scenario, seed }) as { scenario: KillScenario; seed: number }),
+      )
+    : [];
+  say(`- kill scenarios: ${KILL_SCENARIOS.join(', ')}, ${scenarioRuns.length} runs of ${KILL_UNITS} units`);
+  const namedRuns = await inPool(scenarioRuns, jobs, async ({ scenario, seed }) => {
+    const run = await runKillScenario(scenario, seed, KILL_UNITS);
+    say(
+      `  ${scenario} seed ${seed}: ${run.kills.map((k) => `${k.operation}/${k.mode}`).join(', ') || 'no kill landed'}; ${run.restarts} restarts; ${run.problems.length === 0 ? 'ok' : `BROKEN: ${run.problems.join('; ')}`}`,
+    );
+    return run;
+  });
+  killRuns.push(...namedRuns);
 
   const faultSeeds = only.has('faults') ? (seeds ?? FAULT_SEEDS) : [];
   say(

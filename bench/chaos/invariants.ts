@@ -6,11 +6,13 @@
 //   nothing-live      no HIT of the run left Assignable or Unassignable once the run is done
 //   units-terminal    every unit in a terminal state
 //   money-settled     every money intent of the outbox confirmed (none left pending or unknown)
+//   money-equal       the money `hitstate status` shows for the run equals the account's change, to the cent
 //   run-done          the run ended `done`
 import { parseRequesterAnnotation } from '../../src/mturk/annotation.js';
 import { recoverSubmission } from '../../src/mturk/answer-xml.js';
 import type { AccountView } from '../../src/simulator/index.js';
 import type { Store } from '../../src/store/open-store.js';
+import { moneyOfRun } from '../../src/cli/money-summary.js';
 
 export const INVARIANTS = [
   'submission-once',
@@ -19,6 +21,7 @@ export const INVARIANTS = [
   'nothing-live',
   'units-terminal',
   'money-settled',
+  'money-equal',
   'run-done',
 ] as const;
 export type Invariant = (typeof INVARIANTS)[number];
@@ -44,6 +47,8 @@ function mturkData(answer: string | undefined): { data?: unknown; problem?: stri
 export interface CheckOptions {
   /** Bonuses the run paid each approved assignment. @defaultValue 1 */
   readonly bonusesPerAssignment?: number;
+  /** The account's balance before the run (the only run of its account), in cents. @defaultValue 1000000 (the simulator's 10,000 USD) */
+  readonly startingBalanceCents?: number;
 }
 
 /** Checks one run; an empty list means every promise held. */
@@ -114,6 +119,9 @@ export function checkInvariants(
     if (!TERMINAL.has(unit.status)) add('units-terminal', `unit ${unit.id} ended ${unit.status}`);
   for (const intent of store.outbox.unconfirmedIntents(runId))
     add('money-settled', `intent ${intent.token} (${intent.kind}) is still ${intent.state}`);
+  const spent = (options.startingBalanceCents ?? 1_000_000) - account.balanceCents;
+  const shown = moneyOfRun(store, runId).totalCents;
+  if (shown !== spent) add('money-equal', `status shows ${shown}¢ spent, the MTurk account paid ${spent}¢`);
   const run = store.runs.get(runId);
   if (run?.status !== 'done') add('run-done', `the run ended ${run?.status ?? 'missing from the store'}`);
   return out;

@@ -3,7 +3,7 @@
 // calls, before or after the call takes effect, then restarted with `resume` until the run is
 // done, and the store is checked against the simulator) driven with kill points planned here so
 // that every phase of a run is hit: launch, sync, review, bonus and shutdown.
-import { runCrashScenario, type CrashTarget } from '../../test/support/crash-harness.js';
+import { runCrashScenario, type CrashScenarioOptions, type CrashTarget } from '../../test/support/crash-harness.js';
 import { seededRandom } from '../../src/random.js';
 
 export const PHASES = ['launch', 'sync', 'review', 'bonus', 'shutdown'] as const;
@@ -87,6 +87,8 @@ export function planKills(seed: number, units: number): KillPlan {
 
 export interface KillRunReport {
   readonly seed: number;
+  /** The named scenario, for the runs of {@link KILL_SCENARIOS}. */
+  readonly scenario?: KillScenario;
   readonly plan: KillPlan;
   readonly kills: ReadonlyArray<{
     readonly call: number;
@@ -101,18 +103,63 @@ export interface KillRunReport {
   readonly wallMs: number;
 }
 
+/**
+ * The named scenarios of issue 13, run besides the seeded kills: each restarts the killed review as
+ * a fresh process that loads the run through the review it repeats (as a re-run `hitstate review`).
+ *
+ * - `bulk-review`: killed right after the k-th ApproveAssignment of `review --all --approve` reached MTurk;
+ * - `bonus-paid`: killed right after a SendBonus reached MTurk;
+ * - `store-return`: a worker stores data on the task server and returns the HIT, the next worker
+ *   accepts it and submits on MTurk only (never registering), with a kill in the review as well.
+ */
+export const KILL_SCENARIOS = ['bulk-review', 'bonus-paid', 'store-return'] as const;
+export type KillScenario = (typeof KILL_SCENARIOS)[number];
+
+/** The harness options of a named scenario (`seed` picks k and the other workers' plans). */
+export function scenarioOptions(
+  scenario: KillScenario,
+  seed: number,
+  units: number,
+): Omit<CrashScenarioOptions, 'seed' | 'units'> {
+  const random = seededRandom(seed * 104_729);
+  const k = 1 + Math.floor(random() * units);
+  const approval: CrashTarget = { operation: 'ApproveAssignment', occurrence: k, mode: 'dropAfter' };
+  switch (scenario) {
+    case 'bulk-review':
+      return { kills: 0, targets: [approval], reviewRestarts: 'command' };
+    case 'bonus-paid':
+      return {
+        kills: 0,
+        targets: [{ operation: 'SendBonus', occurrence: k, mode: 'dropAfter' }],
+        reviewRestarts: 'command',
+      };
+    case 'store-return':
+      return { kills: 0, targets: [approval], reviewRestarts: 'command', plans: { 1: 'storeReturn' } };
+  }
+}
+
+/** Runs one named scenario of {@link KILL_SCENARIOS}. */
+export function runKillScenario(scenario: KillScenario, seed: number, units: number): Promise<KillRunReport> {
+  const options = scenarioOptions(scenario, seed, units);
+  const plan: KillPlan = { seed, units, targets: options.targets ?? [], randomKills: 0, killWindow: 0 };
+  return runPlanned(seed, units, plan, options).then((report) => ({ ...report, scenario }));
+}
+
 /** Runs one planned kill scenario. */
-export async function runKill(seed: number, units: number): Promise<KillRunReport> {
+export function runKill(seed: number, units: number): Promise<KillRunReport> {
   const plan = planKills(seed, units);
+  return runPlanned(seed, units, plan, { kills: plan.randomKills, killWindow: plan.killWindow, targets: plan.targets });
+}
+
+async function runPlanned(
+  seed: number,
+  units: number,
+  plan: KillPlan,
+  options: Omit<CrashScenarioOptions, 'seed' | 'units'>,
+): Promise<KillRunReport> {
   const started = performance.now();
   try {
-    const report = await runCrashScenario({
-      seed,
-      units,
-      kills: plan.randomKills,
-      killWindow: plan.killWindow,
-      targets: plan.targets,
-    });
+    const report = await runCrashScenario({ ...options, seed, units });
     return {
       seed,
       plan,

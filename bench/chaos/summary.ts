@@ -52,6 +52,7 @@ export interface ChaosSummary {
 /** Maps a problem line of the crash harness's final checks to the invariant it breaks. */
 export function invariantOfProblem(problem: string): Finding['invariant'] {
   if (/did not finish|gave up|not reached/.test(problem)) return 'unfinished';
+  if (/¢ spent/.test(problem)) return 'money-equal';
   if (/bonus/.test(problem)) return 'bonus-once';
   if (/has \d+ HITs|units have HITs/.test(problem)) return 'hit-once';
   if (/is still (Assignable|Unassignable)/.test(problem)) return 'nothing-live';
@@ -88,7 +89,7 @@ export function summarize(r: ChaosResults): ChaosSummary {
         seed: run.seed,
         invariant: invariantOfProblem(p),
         detail: p,
-        context: context || 'no kill landed',
+        context: `${run.scenario === undefined ? '' : `scenario ${run.scenario}: `}${context || 'no kill landed'}`,
       });
   }
   for (const run of r.faults.runs) findings.push(...fromScenario('faults', run));

@@ -99,3 +99,24 @@ export function moneyLines(money: MoneySummary): string[] {
     `total                   ${dollars(money.totalCents).padStart(10)}`,
   ];
 }
+
+/** What a command printed about a run's money intents, as `runtime.settleMoney` reported it. */
+export interface SettlementCounts {
+  readonly confirmed: number;
+  readonly failed: number;
+  readonly stillOpen: number;
+}
+
+/**
+ * The last line of a command that replayed a run's money intents.
+ *
+ * @example
+ * ```ts
+ * settlementLine({ confirmed: 3, failed: 0, stillOpen: 0 });
+ * // "money: confirmed 3, still open 0 (they run on the next command or resume)"
+ * ```
+ */
+export function settlementLine(s: SettlementCounts): string {
+  const failed = s.failed > 0 ? `, failed for good ${s.failed}` : '';
+  return `money: confirmed ${s.confirmed}${failed}, still open ${s.stillOpen} (they run on the next command or resume)`;
+}

@@ -22,7 +22,30 @@ export interface CommandResult {
   readonly status: 'ok' | 'alreadyDone' | 'failed';
   readonly reason?: string;
   readonly retryable?: boolean;
+  /**
+   * The process was ending (settling or closing): the call was not waited out and its intent is
+   * still open in the store; the actor still waits on the command, which runs again when the run
+   * is next loaded.
+   */
+  readonly handedBack?: boolean;
 }
+
+/** Commands a review waits on by id. */
+const REVIEW_COMMANDS = new Set<Command['kind']>([
+  'approveAssignment',
+  'rejectAssignment',
+  'softRejectAssignment',
+  'sendBonus',
+]);
+
+/** Commands that go through the money outbox (creating a HIT, paying, approving, rejecting). */
+const MONEY_COMMANDS = new Set<Command['kind']>([
+  'launchHIT',
+  'approveAssignment',
+  'rejectAssignment',
+  'softRejectAssignment',
+  'sendBonus',
+]);
 
 /** Runs one run's commands. */
 export class CommandExecutor {
@@ -31,7 +54,16 @@ export class CommandExecutor {
   readonly #waiters = new Map<string, Array<(result: CommandResult) => void>>();
   /** Commands issued again while their twin was under way: run once more after it (the actor may wait on the new issue). */
   readonly #again = new Map<string, Command>();
+  /** The last result of each command that finished, so a review joining it late still hears it. */
+  readonly #results = new Map<string, CommandResult>();
+  /** Kinds of the commands under way. */
+  readonly #kinds = new Map<string, Command['kind']>();
   #closed = false;
+  #finishing = false;
+  #wakeFinishing: () => void = () => undefined;
+  readonly #finishingNow = new Promise<void>((resolve) => {
+    this.#wakeFinishing = resolve;
+  });
 
   constructor(run: RunPort) {
     this.#run = run;
@@ -61,17 +93,21 @@ export class CommandExecutor {
         const reason = err instanceof Error ? err.message : String(err);
         // Calls cut short by close() are re-issued on resume: not an error to report, nor a failure to tell.
         if (this.#closed && isHitstateError(err, 'HST_ERR_MTURK_UNAVAILABLE'))
-          return { commandId: command.commandId, status: 'failed', reason, retryable: true };
+          return { commandId: command.commandId, status: 'failed', reason, retryable: true, handedBack: true };
         run.services.reportError(err);
         // The actor must not wait forever on a command that threw: it hears of a retryable failure and retries on its own schedule.
         const failure = failureEventOf(command, reason, run.services.clock.now());
         if (failure !== undefined) run.send(failure);
         return { commandId: command.commandId, status: 'failed', reason, retryable: true };
       })
-      .finally(() => this.#running.delete(command.commandId));
+      .finally(() => {
+        this.#running.delete(command.commandId);
+        this.#kinds.delete(command.commandId);
+      });
     this.#running.set(command.commandId, work);
+    this.#kinds.set(command.commandId, command.kind);
     void run.services.track(work).then((result) => {
-      this.#settle(result);
+      this.#settle(result, command.kind);
       const again = this.#again.get(command.commandId);
       if (again !== undefined) {
         this.#again.delete(command.commandId);
@@ -80,8 +116,13 @@ export class CommandExecutor {
     });
   }
 
-  /** Resolves with the result of `commandId` once it is known (reviews wait on their command). */
+  /**
+   * Resolves with the result of `commandId` once it is known (reviews wait on their command); at
+   * once with its last result if it is not under way and finished before.
+   */
   waitFor(commandId: string): Promise<CommandResult> {
+    const last = this.#results.get(commandId);
+    if (last !== undefined && !this.#running.has(commandId)) return Promise.resolve(last);
     return new Promise((resolve) => {
       const list = this.#waiters.get(commandId);
       if (list === undefined) this.#waiters.set(commandId, [resolve]);
@@ -89,9 +130,47 @@ export class CommandExecutor {
     });
   }
 
-  /** Sleeps on the runtime's clock (a backoff between attempts). */
+  /** Sleeps on the runtime's clock (a backoff between attempts); wakes early when the executor starts {@link finish}ing. */
   sleep(ms: number): Promise<void> {
-    return this.#run.services.sleep(ms);
+    if (this.#finishing) return Promise.resolve();
+    return Promise.race([this.#run.services.sleep(ms), this.#finishingNow]);
+  }
+
+  /**
+   * The process is about to end: a command that would back off before trying again hands its
+   * intent back to the store instead (see {@link CommandResult.handedBack}). Sleeping ones wake now.
+   */
+  finish(): void {
+    this.#finishing = true;
+    this.#wakeFinishing();
+  }
+
+  /** Whether {@link finish} was called. */
+  get finishing(): boolean {
+    return this.#finishing;
+  }
+
+  /** Number of money commands (outbox intents) under way. */
+  get moneyUnderWay(): number {
+    let n = 0;
+    for (const kind of this.#kinds.values()) if (MONEY_COMMANDS.has(kind)) n++;
+    return n;
+  }
+
+  /** Resolves when no money command is under way (those started meanwhile included). */
+  drainMoney(): Promise<void> {
+    return this.drainKinds(MONEY_COMMANDS);
+  }
+
+  /** Resolves when no command of these kinds is under way (those started meanwhile included). */
+  async drainKinds(kinds: ReadonlySet<Command['kind']>): Promise<void> {
+    for (;;) {
+      const busy = [...this.#running].filter(([id]) => kinds.has(this.#kinds.get(id)!)).map(([, w]) => w);
+      if (busy.length === 0) return;
+      await Promise.allSettled(busy);
+      // Let the settle callbacks (and commands they enqueue again) run before looking again.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Stops taking commands; those under way finish. */
@@ -109,7 +188,9 @@ export class CommandExecutor {
     return this.#closed;
   }
 
-  #settle(result: CommandResult): void {
+  #settle(result: CommandResult, kind: Command['kind']): void {
+    // Only reviews wait on commands by id: other results need not be kept.
+    if (REVIEW_COMMANDS.has(kind)) this.#results.set(result.commandId, result);
     const list = this.#waiters.get(result.commandId);
     if (list === undefined) return;
     this.#waiters.delete(result.commandId);

@@ -22,6 +22,8 @@ export class Disposal {
   readonly #underWay = new Set<string>();
   /** HITs MTurk would not dispose yet, and when to try again (after a poll interval, not in a loop). */
   readonly #retryAfter = new Map<string, number>();
+  /** Disposals and sweeps under way, for {@link Disposal.settled}. */
+  readonly #work = new Set<Promise<unknown>>();
   #swept = false;
   #stopped = false;
 
@@ -46,7 +48,7 @@ export class Disposal {
     }
     if (run.status() === 'done' && !this.#swept && this.#underWay.size === 0) {
       this.#swept = true;
-      void run.services.track(this.#sweep()).catch((err: unknown) => {
+      void this.#watch(run.services.track(this.#sweep())).catch((err: unknown) => {
         this.#swept = false;
         if (!this.#stopped) run.services.reportError(err);
       });
@@ -61,8 +63,7 @@ export class Disposal {
     if (run.services.store.hits.get(hitId)?.status === 'Disposed') return;
     if ((this.#retryAfter.get(hitId) ?? 0) > run.services.clock.now()) return;
     this.#underWay.add(hitId);
-    void run.services
-      .track(this.#dispose(hitId))
+    void this.#watch(run.services.track(this.#dispose(hitId)))
       .catch((err: unknown) => {
         this.#retryAfter.set(hitId, run.services.clock.now() + run.services.options.activePollMs);
         if (!this.#stopped) run.services.reportError(err);
@@ -72,6 +73,27 @@ export class Disposal {
         // The sweep at done waits for the last disposal.
         if (this.#underWay.size === 0) this.disposeFinished(unitId);
       });
+  }
+
+  #watch<T>(work: Promise<T>): Promise<T> {
+    this.#work.add(work);
+    const forget = (): void => {
+      this.#work.delete(work);
+    };
+    work.then(forget, forget);
+    return work;
+  }
+
+  /**
+   * Resolves when no disposal or sweep is under way (those started meanwhile included): a command
+   * that reviewed a finished run waits for it before closing, so the HITs it finished are disposed
+   * by that command, not left to the next one.
+   */
+  async settled(): Promise<void> {
+    while (this.#work.size > 0) {
+      await Promise.allSettled([...this.#work]);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Stops disposing (the runtime is closing); what is left is disposed after a resume. */

@@ -39,6 +39,7 @@ export {
   type ReviewReport,
   type ReviewTarget,
 } from './review.js';
+export type { MoneySettlement } from './outbox.js';
 export type { DriftReport } from './drift.js';
 export type { ResumeRepairs } from './resume.js';
 export { AUTO_APPROVAL_REQUEST, PER_HIT_BUDGET, type SyncReport } from './status-sync.js';

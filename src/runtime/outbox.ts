@@ -7,7 +7,9 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { isHitstateError } from '../errors.js';
 import type { MTurkOutcome } from '../mturk/outcome.js';
+import type { Store } from '../store/open-store.js';
 import type { IntentInput, IntentRecord } from '../store/types.js';
 import type { MoneyKind } from './events.js';
 import type { RuntimeServices } from './services.js';
@@ -44,11 +46,57 @@ export interface IntentCall<T> {
   /** The JSON kept in the outbox for a success. */
   record(value: T | undefined, outcome: MTurkOutcome<T>): unknown;
   /**
-   * For an intent recorded more than {@link TOKEN_MEMORY_SAFE_MS} ago (it may have been sent, and
-   * MTurk no longer recognises its token): look on MTurk whether it happened. Return the result to
-   * record if it did.
+   * For an intent whose call may already have reached MTurk (a replay: it was recorded by an
+   * earlier attempt or process) or that was recorded more than {@link TOKEN_MEMORY_SAFE_MS} ago
+   * (MTurk no longer recognises its token): look on MTurk whether it happened, and return the
+   * result to record if it did. `old` tells the two apart: within MTurk's token memory a check
+   * may answer undefined when it cannot tell, since the call is then repeated with the same token.
    */
-  checkOld?(intent: IntentRecord): Promise<unknown | undefined>;
+  checkOld?(intent: IntentRecord, old: boolean): Promise<unknown | undefined>;
+  /** Also call {@link IntentCall.checkOld} on a replay within MTurk's token memory (money: a read is cheaper than doubt). @defaultValue false */
+  readonly checkReplays?: boolean;
+}
+
+/** Intents this process settled, per store (one runtime per store), for the "confirmed N, still open M" line. */
+const settledHere = new WeakMap<Store, Map<string, { confirmed: Set<string>; failed: Set<string> }>>();
+
+function noteSettled(store: Store, settled: IntentRecord): void {
+  let runs = settledHere.get(store);
+  if (runs === undefined) settledHere.set(store, (runs = new Map()));
+  let run = runs.get(settled.runId);
+  if (run === undefined) runs.set(settled.runId, (run = { confirmed: new Set(), failed: new Set() }));
+  if (settled.state === 'confirmed') run.confirmed.add(settled.token);
+  else if (settled.state === 'failed' && settled.failure?.retryable !== true) run.failed.add(settled.token);
+}
+
+/** Where a run's money intents stand after a command. */
+export interface MoneySettlement {
+  readonly runId: string;
+  /** Intents this process confirmed (MTurk's answer, or MTurk read back after a replay). */
+  readonly confirmed: number;
+  /** Intents MTurk refused for good in this process. */
+  readonly failed: number;
+  /** Intents of the run still open in the store: pending, sent (may have reached MTurk) or failed but retryable. They are replayed by the next command that loads the run, or `resume`. */
+  readonly stillOpen: number;
+}
+
+/** The settlement line of a run, from the store and what this process settled. */
+export function moneySettlement(store: Store, runId: string): MoneySettlement {
+  const here = settledHere.get(store)?.get(runId);
+  return {
+    runId,
+    confirmed: here?.confirmed.size ?? 0,
+    failed: here?.failed.size ?? 0,
+    stillOpen: store.outbox.unconfirmedIntents(runId).length,
+  };
+}
+
+/**
+ * True for the error a governor throws when its gateway closed before the call went out (or while
+ * it backed off after an attempt that may have reached MTurk): the intent is handed back, open.
+ */
+export function isGatewayClosed(err: unknown): boolean {
+  return isHitstateError(err, 'HST_ERR_MTURK_UNAVAILABLE') && /gateway (was|is) closed/.test(err.message);
 }
 
 /**
@@ -76,6 +124,8 @@ export function intentToken(kind: string, commandId: string): string {
  */
 export async function performIntent<T>(services: RuntimeServices, spec: IntentCall<T>): Promise<IntentOutcome<T>> {
   const { store, clock, events } = services;
+  // A replay (the token is known): an earlier attempt, maybe in a process that was killed, may have reached MTurk.
+  const replay = store.outbox.intentByToken(spec.intent.token) !== undefined;
   const intent = await store.outbox.recordIntent(spec.intent);
   if (intent.state === 'confirmed')
     return { status: 'ok', value: undefined, recorded: intent.result, fromRecord: true, intent };
@@ -105,12 +155,15 @@ export async function performIntent<T>(services: RuntimeServices, spec: IntentCa
       at: clock.now(),
     });
   };
-  // An old intent may have been sent even if the disk says pending (markSent is not flushed before the call).
-  if (spec.checkOld !== undefined && clock.now() - intent.createdAt > TOKEN_MEMORY_SAFE_MS) {
-    const found = await spec.checkOld(intent);
+  // A replayed intent may have been sent even if the disk says pending (markSent is not flushed
+  // before the call): MTurk is read first, so what happened is confirmed, never sent again blindly.
+  const old = clock.now() - intent.createdAt > TOKEN_MEMORY_SAFE_MS;
+  if (spec.checkOld !== undefined && (old || (replay && spec.checkReplays === true))) {
+    const found = await spec.checkOld(intent, old);
     if (found !== undefined) {
       if (store.outbox.intentByToken(intent.token)?.state !== 'sent') store.outbox.markSent(intent.token);
       const settled = store.outbox.markConfirmed(intent.token, found);
+      noteSettled(store, settled);
       emitMoved('alreadyDone', settled);
       return { status: 'alreadyDone', value: undefined, recorded: found, fromRecord: true, intent: settled };
     }
@@ -120,17 +173,26 @@ export async function performIntent<T>(services: RuntimeServices, spec: IntentCa
   try {
     outcome = await spec.call();
   } catch (err) {
-    store.outbox.markFailed(intent.token, `the call threw: ${err instanceof Error ? err.message : String(err)}`, true);
+    // Cut short by closing: the intent stays sent (open, "may have reached MTurk"), so the next
+    // command or resume reads MTurk and confirms it; "nothing was sent" is not known for a replay.
+    if (!isGatewayClosed(err))
+      store.outbox.markFailed(
+        intent.token,
+        `the call threw: ${err instanceof Error ? err.message : String(err)}`,
+        true,
+      );
     throw err;
   }
   if (outcome.status === 'ok' || outcome.status === 'alreadyDone') {
     const value = outcome.status === 'ok' ? outcome.value : undefined;
     const recorded = spec.record(value, outcome);
     const settled = store.outbox.markConfirmed(intent.token, recorded);
+    noteSettled(store, settled);
     emitMoved(outcome.status, settled);
     return { status: outcome.status, value, recorded, fromRecord: false, intent: settled };
   }
   const settled = store.outbox.markFailed(intent.token, outcome.message, outcome.retryable);
+  noteSettled(store, settled);
   return {
     status: 'failed',
     reason: outcome.message,

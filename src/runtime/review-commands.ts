@@ -7,7 +7,7 @@
  * @module
  */
 import type { AgentCommand } from '../../machines/index.js';
-import type { ReviewDecision } from '../store/types.js';
+import type { IntentRecord, ReviewDecision } from '../store/types.js';
 import { bonusToken } from '../mturk/tokens.js';
 import type { MTurkOutcome } from '../mturk/outcome.js';
 import type { CommandExecutor, CommandResult } from './command-executor.js';
@@ -116,31 +116,8 @@ export async function performReview(
           ? { assignmentStatus: outcome.assignmentStatus }
           : {}),
       }),
-      ...(command.kind === 'sendBonus'
-        ? {
-            // Paid if MTurk shows more such payments (same worker, amount, reason) than other confirmed intents explain.
-            checkOld: async (intent) => {
-              const paid = await run.gateway.listBonusPayments({ assignmentId: command.assignmentId });
-              if (paid.status !== 'ok') return undefined;
-              const same = paid.value.payments.filter(
-                (p) =>
-                  p.workerId === command.workerId && p.amountUsd === command.amountUsd && p.reason === command.reason,
-              ).length;
-              const explained = run.services.store.outbox
-                .ofRun(run.runId)
-                .filter(
-                  (i) =>
-                    i.kind === 'bonus' &&
-                    i.state === 'confirmed' &&
-                    i.token !== intent.token &&
-                    i.assignmentId === command.assignmentId &&
-                    i.amountUsd === command.amountUsd &&
-                    (i.args as { reason?: unknown }).reason === command.reason,
-                ).length;
-              return same > explained ? { status: 'alreadyDone', foundBy: 'ListBonusPayments' } : undefined;
-            },
-          }
-        : {}),
+      checkReplays: true,
+      checkOld: (intent, old) => readBack(run, command, intent, old),
     });
     const at = clock.now();
     if (outcome.status !== 'failed') {
@@ -162,7 +139,18 @@ export async function performReview(
       );
       return { commandId: command.commandId, status: done ? 'alreadyDone' : 'ok' };
     }
-    if (!outcome.retryable || outcome.fromRecord || attempt >= REVIEW_ATTEMPTS || executor.closed) {
+    // The process is ending (a CLI command settling, or closing): a retryable failure is handed
+    // back instead of waited out. The agent is not told, so it still waits on this command and
+    // re-issues it when the run is next loaded; the intent stays open in the store.
+    if (outcome.retryable && !outcome.fromRecord && (executor.closed || executor.finishing))
+      return {
+        commandId: command.commandId,
+        status: 'failed',
+        reason: outcome.reason,
+        retryable: true,
+        handedBack: true,
+      };
+    if (!outcome.retryable || outcome.fromRecord || attempt >= REVIEW_ATTEMPTS) {
       reportCommandFailure(run, command, outcome.reason, outcome.retryable);
       run.send({
         type: 'review.failed',
@@ -175,5 +163,53 @@ export async function performReview(
       return { commandId: command.commandId, status: 'failed', reason: outcome.reason, retryable: outcome.retryable };
     }
     await executor.sleep(REVIEW_BACKOFF_MS * 2 ** (attempt - 1));
+    if (executor.closed || executor.finishing)
+      return {
+        commandId: command.commandId,
+        status: 'failed',
+        reason: outcome.reason,
+        retryable: true,
+        handedBack: true,
+      };
   }
+}
+
+/**
+ * Reads MTurk to tell whether a replayed review call already happened: the assignment's status for
+ * an approval or rejection (GetAssignment), the worker's bonus payments for a bonus
+ * (ListBonusPayments). Returns the result to record, or undefined to make the call (with its
+ * token, so MTurk itself refuses a duplicate).
+ */
+async function readBack(
+  run: RunPort,
+  command: AgentCommand,
+  intent: IntentRecord,
+  old: boolean,
+): Promise<unknown | undefined> {
+  if (command.kind !== 'sendBonus') {
+    const got = await run.gateway.getAssignment(command.assignmentId);
+    if (got.status !== 'ok') return undefined;
+    const status = got.value.assignment.assignmentStatus;
+    const done = command.kind === 'rejectAssignment' ? status === 'Rejected' : status === 'Approved';
+    return done ? { status: 'alreadyDone', assignmentStatus: status, foundBy: 'GetAssignment' } : undefined;
+  }
+  const paid = await run.gateway.listBonusPayments({ assignmentId: command.assignmentId });
+  if (paid.status !== 'ok') return undefined;
+  const same = (i: IntentRecord): boolean =>
+    i.kind === 'bonus' &&
+    i.token !== intent.token &&
+    i.assignmentId === command.assignmentId &&
+    i.amountUsd === command.amountUsd &&
+    (i.args as { reason?: unknown }).reason === command.reason;
+  const others = run.services.store.outbox.ofRun(run.runId).filter(same);
+  // Within MTurk's token memory, another open bonus just like this one could explain a payment as
+  // well: the call with this intent's token decides, exactly.
+  if (!old && others.some((i) => i.state !== 'confirmed' && (i.state !== 'failed' || i.failure?.retryable === true)))
+    return undefined;
+  // Paid if MTurk shows more such payments (same worker, amount, reason) than other confirmed intents explain.
+  const count = paid.value.payments.filter(
+    (p) => p.workerId === command.workerId && p.amountUsd === command.amountUsd && p.reason === command.reason,
+  ).length;
+  const explained = others.filter((i) => i.state === 'confirmed').length;
+  return count > explained ? { status: 'alreadyDone', foundBy: 'ListBonusPayments' } : undefined;
 }

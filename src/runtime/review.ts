@@ -11,10 +11,12 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { AgentState } from '../../machines/index.js';
+import { pendingCommands, type AgentState } from '../../machines/index.js';
 import { HitstateError, type ErrorCode } from '../errors.js';
 import { formatUsd, toCents } from '../mturk/money.js';
 import type { AgentRecord } from '../store/types.js';
+import type { CommandResult } from './command-executor.js';
+import { moneySettlement, type MoneySettlement } from './outbox.js';
 import type { RunRegistry } from './run-registry.js';
 import type { RunHost } from './supervisor.js';
 
@@ -84,6 +86,7 @@ const COMMAND_KIND = {
   softReject: 'softRejectAssignment',
   bonus: 'sendBonus',
 } as const;
+const RECONCILING: ReadonlySet<'reconcileSubmission'> = new Set(['reconcileSubmission'] as const);
 const WORKING = new Set<string>(['none', 'accepted', 'onboarding', 'waiting', 'in task', 'partner disconnect']);
 const SUBMITTED = new Set<string>(['completed', 'approved', 'rejected', 'soft_rejected']);
 
@@ -165,9 +168,12 @@ function agentsOf(run: RunHost, target: ReviewTarget, action: ReviewAction): Age
   if ('workerId' in target) return store.agents.ofRun(run.runId).filter((a) => a.workerId === target.workerId);
   const all = store.agents.ofRun(run.runId);
   if (action.kind === 'bonus') return all.filter((a) => a.submittedAt !== null);
+  // Awaiting review: idle, or already performing this very action (a review killed mid-way and
+  // restored with its command re-issued: the re-run reports it instead of skipping it).
   return all.filter((a) => {
     const view = run.agent(a.id);
-    return view !== undefined && topOf(view.value) === 'completed' && subOf(view.value) === 'idle';
+    if (view === undefined || topOf(view.value) !== 'completed') return false;
+    return subOf(view.value) === 'idle' || view.context.review?.kind === action.kind;
   });
 }
 
@@ -265,6 +271,9 @@ export async function review(
   const run = await runs.ensure(runId);
   const dryRun = options.dryRun === true;
   const wait = options.wait !== false;
+  // A unit restored while reconciling a submission MTurk holds (its command re-issued on load) gets
+  // its agent only once that command ends: wait, or `--all` would skip work MTurk says was submitted.
+  if (wait && !dryRun) await run.executor.drainKinds(RECONCILING);
   const items: ReviewItem[] = [];
   const waits: Array<Promise<void>> = [];
   const nextRequestId = refusedRequests(run);
@@ -300,8 +309,34 @@ export async function review(
               (context.review?.requestId.startsWith(stem) ?? false)
             ? 'queued'
             : 'new';
-    const verdict = verdictOf(status, sub, action, bonusState);
     const statusBefore = status as AgentState;
+    const pending = context.review;
+    const joins =
+      sub !== undefined &&
+      sub !== 'idle' &&
+      pending !== null &&
+      pending.kind === action.kind &&
+      (action.kind !== 'bonus' || pending.requestId.startsWith(stem));
+    if (joins && !dryRun) {
+      // The same request is under way (re-issued after a restore): report its result, not "refused" or "queued".
+      const commandId = `${run.runId}/${record.id}/${COMMAND_KIND[action.kind]}/${pending.requestId}`;
+      if (!run.executor.has(commandId) && !run.executor.closed)
+        for (const command of pendingCommands(view as never)) run.executor.enqueue(command);
+      const at = { ...base, statusBefore, requestId: pending.requestId };
+      if (!wait) {
+        items.push({ ...at, outcome: 'pending' });
+        continue;
+      }
+      const index = items.length;
+      items.push({ ...at, outcome: 'pending' });
+      waits.push(
+        run.executor.waitFor(commandId).then((r) => {
+          items[index] = itemOf(at, r);
+        }),
+      );
+      continue;
+    }
+    const verdict = verdictOf(status, sub, action, bonusState);
     if (verdict.go === 'refuse') {
       items.push({ ...base, statusBefore, outcome: 'refused', reason: verdict.reason, code: 'HST_ERR_REVIEW_STATE' });
       continue;
@@ -382,20 +417,51 @@ export async function review(
     items.push({ ...base, statusBefore, requestId, outcome: 'pending' });
     waits.push(
       result.then((r) => {
-        items[index] =
-          r.status === 'failed'
-            ? {
-                ...base,
-                statusBefore,
-                requestId,
-                outcome: 'failed',
-                reason: r.reason ?? 'failed',
-                retryable: r.retryable ?? false,
-              }
-            : { ...base, statusBefore, requestId, outcome: r.status === 'alreadyDone' ? 'alreadyDone' : 'done' };
+        items[index] = itemOf({ ...base, statusBefore, requestId }, r);
       }),
     );
   }
   await Promise.all(waits);
   return { runId, action, dryRun, items };
+}
+
+/** A review line from its command's result. */
+function itemOf(at: Omit<ReviewItem, 'outcome'>, r: CommandResult): ReviewItem {
+  if (r.status !== 'failed') return { ...at, outcome: r.status === 'alreadyDone' ? 'alreadyDone' : 'done' };
+  return {
+    ...at,
+    outcome: 'failed',
+    reason:
+      r.handedBack === true
+        ? `${r.reason ?? 'failed'}; not waited out: the request stays open and runs again on the next command or resume`
+        : (r.reason ?? 'failed'),
+    retryable: r.retryable ?? false,
+  };
+}
+
+/**
+ * Waits until the money of a loaded run is settled, before the process ends: every money command
+ * under way (a review, a replayed intent, a launch) confirmed, failed for good, or handed back to
+ * the store as still open (a retryable failure is not waited out: it runs again when the run is
+ * next loaded), and the HITs it finished disposed. Meant for the end of a command (the CLI calls it
+ * before `close()`): afterwards a retryable review failure is no longer retried in this runtime.
+ *
+ * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`.
+ */
+export async function settleMoney(runs: RunRegistry, runId: string): Promise<MoneySettlement> {
+  const { store } = runs.services;
+  const run = runs.loaded(runId);
+  if (run !== undefined) {
+    run.executor.finish();
+    do {
+      await run.executor.drainMoney();
+      // Units finished by the last results are seen (and their HITs disposed) once the actors are saved.
+      run.persistNow();
+      run.disposal.disposeFinished();
+      await run.disposal.settled();
+    } while (run.executor.moneyUnderWay > 0);
+    run.persistNow();
+    await store.flush();
+  }
+  return moneySettlement(store, runId);
 }

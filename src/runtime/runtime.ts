@@ -26,7 +26,15 @@ import {
   type RuntimeRequester,
 } from './options.js';
 import { repairRestoredRun, type ResumeRepairs } from './resume.js';
-import { review, type ReviewAction, type ReviewOptions, type ReviewReport, type ReviewTarget } from './review.js';
+import type { MoneySettlement } from './outbox.js';
+import {
+  review,
+  settleMoney,
+  type ReviewAction,
+  type ReviewOptions,
+  type ReviewReport,
+  type ReviewTarget,
+} from './review.js';
 import { createRunRecords, loadRunHost, runsToResume, type LaunchRunOptions } from './run-loader.js';
 import { runInfoOf, waitForRun, type TaskRunInfo } from './run-info.js';
 import type { RunRegistry } from './run-registry.js';
@@ -295,6 +303,25 @@ export class Runtime implements RunRegistry {
    */
   review(runId: string, target: ReviewTarget, action: ReviewAction, options?: ReviewOptions): Promise<ReviewReport> {
     return review(this, runId, target, action, options);
+  }
+
+  /**
+   * Settles a run's money before the process ends: waits until every money call under way
+   * (reviews, intents replayed after a crash, launches) is confirmed, failed for good, or handed
+   * back to the store as still open, and the HITs it finished are disposed; then reports
+   * "confirmed N, still open M". Call it last, before {@link Runtime.close}: afterwards a retryable
+   * failure is handed back instead of retried.
+   *
+   * @example
+   * ```ts
+   * await runtime.review(runId, { all: true }, { kind: 'approve' });
+   * const { confirmed, stillOpen } = await runtime.settleMoney(runId);
+   * await runtime.close();
+   * ```
+   * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`.
+   */
+  settleMoney(runId: string): Promise<MoneySettlement> {
+    return settleMoney(this, runId);
   }
 
   /** Tries a failed setup again. @throws HitstateError `HST_ERR_RUN_STATE` unless the run's setup failed. */

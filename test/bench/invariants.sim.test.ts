@@ -72,7 +72,8 @@ Invariants('when a second bonus and a second HIT are made behind the runtime the
   const broken = checkInvariants(world.account(), world.runtime.store, runId)
     .map((v) => v.invariant)
     .sort();
-  assert.equal(broken, ['bonus-once', 'hit-once', 'nothing-live']);
+  // The bonus paid behind the runtime's back also leaves the store's money short of the account's.
+  assert.equal(broken, ['bonus-once', 'hit-once', 'money-equal', 'nothing-live']);
 });
 
 Invariants(

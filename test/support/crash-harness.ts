@@ -20,6 +20,7 @@ import { VirtualClock } from '../../src/clock.js';
 import { seededRandom } from '../../src/random.js';
 import { parseRequesterAnnotation } from '../../src/mturk/annotation.js';
 import { recoverSubmission } from '../../src/mturk/answer-xml.js';
+import { moneyOfRun } from '../../src/cli/money-summary.js';
 import type { ReviewAction, ReviewTarget } from '../../src/runtime/review.js';
 import { SUBMISSION_FIELD } from '../../src/server/wrapper-source.js';
 import { createSimulator, type RequesterCallDecision, type Simulator } from '../../src/simulator/index.js';
@@ -32,6 +33,8 @@ const CHILD = childCommand(fileURLToPath(new URL('../runtime/fixtures/crash-chil
 const ACCESS_KEY = 'AKIDCRASH';
 const SECRET = 'hitstate-crash-secret-0123456789abcdef';
 const START_MS = Date.UTC(2026, 0, 1);
+/** The simulator's starting balance of every account (its default, 10,000 USD), in cents. */
+const STARTING_BALANCE_CENTS = 1_000_000;
 
 export interface CrashScenarioOptions {
   readonly seed: number;
@@ -49,9 +52,24 @@ export interface CrashScenarioOptions {
    * restarted, e.g. past MTurk's 24-hour memory of UniqueRequestTokens.
    */
   readonly targets?: readonly CrashTarget[];
+  /**
+   * How the child starts again after a kill in the review or bonus phase: `resume` (as `hitstate
+   * resume`), or `command`: a fresh process that resumes nothing and loads the run through the
+   * review it is sent again, as a re-run `hitstate review` does. @defaultValue 'resume'
+   */
+  readonly reviewRestarts?: 'resume' | 'command';
+  /**
+   * What the workers of given units do, by unit index, instead of the seeded choice (unit 0 is
+   * always `normal` otherwise). `storeReturn`: the first worker stores data on the task server and
+   * returns the HIT; the next worker accepts it and submits on MTurk only, never registering.
+   */
+  readonly plans?: Readonly<Record<number, WorkerPlan>>;
   /** Receives progress lines (debugging). */
   readonly log?: (line: string) => void;
 }
+
+/** What the workers of a unit do. */
+export type WorkerPlan = 'normal' | 'missed' | 'return' | 'ghost' | 'storeReturn';
 
 export interface CrashTarget {
   readonly operation: string;
@@ -203,11 +221,14 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
   };
   let restarts = 0;
   let launched = false;
+  /** Set once the reviews start: restarts then follow `reviewRestarts`. */
+  let reviewing = false;
+  let finished = false;
 
   const start = async (): Promise<ChildHandle> => {
     for (;;) {
       if (restarts > maxRestarts) throw new Error(`gave up after ${maxRestarts} restarts`);
-      const mode = launched ? 'resume' : 'launch';
+      const mode = !launched ? 'launch' : reviewing && options.reviewRestarts === 'command' ? 'load' : 'resume';
       launched = true;
       if (downtimeMs > 0) {
         log(`down for ${downtimeMs / 1000} s`);
@@ -315,7 +336,8 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
     const afterLaunch = await advanceUntil('launch', (s) => s.info.counts.launched === units && hitTypeOf(s) !== null);
     const hitTypeId = hitTypeOf(afterLaunch)!;
     for (let i = 0; i < units; i++) {
-      const plan = i === 0 ? 'normal' : (['normal', 'missed', 'return', 'ghost'] as const)[Math.floor(random() * 4)]!;
+      const drawn = i === 0 ? 'normal' : (['normal', 'missed', 'return', 'ghost'] as const)[Math.floor(random() * 4)]!;
+      const plan: WorkerPlan = options.plans?.[i] ?? drawn;
       log(`unit ${i}: ${plan}`);
       const data = { unit: i, answer: `label-${options.seed}-${i}`, nested: { ok: true, list: [i, i + 1] } };
       let worker = sim.workers.create();
@@ -334,6 +356,28 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
         });
       };
       let browser = await register(worker, accepted);
+      if (plan === 'storeReturn') {
+        // Issue 13, F1: the data stored on the task server by a worker who then returns the HIT
+        // must not hold the unit; the next worker's MTurk-only submission is the unit's work.
+        const stored = { ...data, answer: `returned-${options.seed}-${i}` };
+        await withChild(`store ${i}`, async (c) => {
+          const refusal = await onChild(browser, c)
+            .submitToTaskServer(stored)
+            .then(
+              () => undefined,
+              (err: unknown) => err,
+            );
+          if (
+            refusal !== undefined &&
+            !(refusal instanceof SimulatedWorkerError && refusal.code === 'HST_ERR_SERVER_ALREADY_SUBMITTED')
+          )
+            throw refusal;
+        });
+        await sim.workers.returnAssignment(accepted.assignmentId);
+        const next = await sim.workers.accept(sim.workers.create(), { hitId: accepted.hitId });
+        await sim.workers.submit(next.assignmentId, { [SUBMISSION_FIELD]: JSON.stringify(data) });
+        continue;
+      }
       if (plan === 'return') {
         await sim.workers.returnAssignment(accepted.assignmentId);
         await advanceUntil(`return ${i}`, (s) => s.agents[browser.agentId!] === 'returned');
@@ -364,6 +408,7 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
       (s) =>
         s.info.counts.completed === units && Object.values(s.agents).filter((a) => a === 'completed').length === units,
     );
+    reviewing = true;
     await review('approve', { all: true }, { kind: 'approve' }, (s) => s.info.counts.accepted === units);
     const agents = Object.keys(child!.state!.agents).filter((id) => child!.state!.agents[id] === 'approved');
     for (const agentId of agents) {
@@ -387,9 +432,15 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
       await c.request({ type: 'close' });
       await c.exited;
     });
+    finished = true;
   } finally {
     child?.kill();
     await child?.exited;
+    // A scenario that could not finish still leaves nothing behind (no listening simulator, no store).
+    if (!finished) {
+      await sim.close();
+      rmSync(storeDir, { recursive: true, force: true });
+    }
   }
 
   const problems = await check(sim, storeDir, runId, units);
@@ -397,6 +448,8 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
   rmSync(storeDir, { recursive: true, force: true });
   return { seed: options.seed, kills, restarts, calls, problems };
 }
+
+const DECIDED = new Set(['Submitted', 'Approved', 'Rejected']);
 
 /** The final checks: the store against the simulator's whole state. */
 async function check(sim: Simulator, storeDir: string, runId: string, units: number): Promise<string[]> {
@@ -436,8 +489,19 @@ async function check(sim: Simulator, storeDir: string, runId: string, units: num
       if (unit.status !== 'accepted') problems.push(`unit ${unit.id} ended ${unit.status}`);
     for (const intent of store.outbox.unconfirmedIntents(runId))
       problems.push(`intent ${intent.token} (${intent.kind}) is still ${intent.state}`);
-    const submissions = store.agents.ofRun(runId).filter((a) => store.agents.submission(a.id) !== undefined);
+    // Data a worker stored before returning the HIT is kept under that agent for the record; the
+    // submissions that count are those of assignments MTurk holds as submitted.
+    const decided = new Set(
+      account.hits.flatMap((h) => h.assignments.filter((a) => DECIDED.has(a.status)).map((a) => a.assignmentId)),
+    );
+    const submissions = store.agents
+      .ofRun(runId)
+      .filter((a) => decided.has(a.assignmentId) && store.agents.submission(a.id) !== undefined);
     if (submissions.length !== units) problems.push(`${submissions.length} submissions stored, expected ${units}`);
+    // Money: what the store says the run spent equals what left the account, to the cent.
+    const spent = STARTING_BALANCE_CENTS - account.balanceCents;
+    const recorded = moneyOfRun(store, runId).totalCents;
+    if (recorded !== spent) problems.push(`the store records ${recorded}¢ spent, the MTurk account ${spent}¢`);
     if (store.runs.require(runId).status !== 'done') problems.push(`the run ended ${store.runs.require(runId).status}`);
   } finally {
     await store.close();

@@ -11,8 +11,11 @@ export interface ChildSetup {
   readonly accessKeyId: string;
   /** The virtual time to start at (the parent's now). */
   readonly startMs: number;
-  /** `launch` the run (first start) or `resume` it (every restart). */
-  readonly mode: 'launch' | 'resume';
+  /**
+   * `launch` the run (first start), `resume` it (a restart), or `load`: open a runtime and resume
+   * nothing, the run being loaded by the first request, as a fresh `hitstate review` process does.
+   */
+  readonly mode: 'launch' | 'resume' | 'load';
   readonly runId: string;
   readonly config: TaskRunConfig;
   /** The task server's signing secret (stable across restarts). */

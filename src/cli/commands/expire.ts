@@ -6,6 +6,7 @@
  * @module
  */
 import { EXIT, type CommandSpec } from '../command.js';
+import { settlementLine } from '../money-summary.js';
 import { SERVE_OPTIONS } from '../run-session.js';
 import { watchRun } from '../run-watch.js';
 import { describeRepairs, openStoredRun } from '../stored-run.js';
@@ -35,7 +36,10 @@ export const expireCommand: CommandSpec = {
       io.out(
         `${style.bold('hitstate expire')}: run ${style.bold(runId)} on ${describeEnvironment(session.env)}, ${describeRepairs(resumed)}\n\n`,
       );
-      return await watchRun({ io, style, session, runId, mode: 'expire', quiet: args.options.quiet === true });
+      const code = await watchRun({ io, style, session, runId, mode: 'expire', quiet: args.options.quiet === true });
+      // Money calls replayed or started by this command end before the gateway closes.
+      io.out(`${settlementLine(await session.runtime.settleMoney(runId))}\n`);
+      return code;
     } finally {
       await session.close();
     }

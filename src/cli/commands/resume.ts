@@ -7,6 +7,7 @@
  * @module
  */
 import type { CommandSpec } from '../command.js';
+import { settlementLine } from '../money-summary.js';
 import { SERVE_OPTIONS } from '../run-session.js';
 import { watchRun } from '../run-watch.js';
 import { describeRepairs, openStoredRun, refuseDone } from '../stored-run.js';
@@ -39,6 +40,8 @@ export const resumeCommand: CommandSpec = {
       if (info.status === 'failed') await runtime.retrySetup(runId);
       else if (info.status === 'launching' && info.problem !== null) await runtime.resumeLaunching(runId);
       const code = await watchRun({ io, style, session, runId, mode: 'follow', quiet: args.options.quiet === true });
+      // Money calls replayed or started by this command end before the gateway closes.
+      io.out(`${settlementLine(await session.runtime.settleMoney(runId))}\n`);
       return code;
     } finally {
       await session.close();

@@ -7,6 +7,7 @@
  */
 import { createRuntime, type ReviewAction, type ReviewItem, type ReviewTarget } from '../../runtime/index.js';
 import { EXIT, usageError, type CommandSpec, type OptionValues } from '../command.js';
+import { settlementLine } from '../money-summary.js';
 import { shortUnit } from '../narrator.js';
 import { styleFor, type Style } from '../style.js';
 import { formatTable } from '../table.js';
@@ -171,9 +172,11 @@ export const reviewCommand: CommandSpec = {
       try {
         const dryRun = args.options['dry-run'] === true;
         const report = await runtime.review(runId, target, action, { dryRun });
+        // Every money call this command started or replayed ends before the gateway closes.
+        const money = await runtime.settleMoney(runId);
         await runtime.whenIdle();
         const bad = report.items.filter((i) => i.outcome === 'refused' || i.outcome === 'failed').length;
-        if (args.options.json === true) io.out(`${JSON.stringify(report, null, 2)}\n`);
+        if (args.options.json === true) io.out(`${JSON.stringify({ ...report, money }, null, 2)}\n`);
         else if (report.items.length === 0)
           io.out(
             `hitstate review: nothing to ${action.kind} in run ${runId} for that target${'all' in target ? ' (no submission awaits review)' : ''}.\n`,
@@ -192,6 +195,7 @@ export const reviewCommand: CommandSpec = {
             `hitstate review${dryRun ? ' (dry run: nothing changed)' : ''}: ${what}, ${report.items.length} agent${report.items.length === 1 ? '' : 's'} of run ${runId}\n${itemsTable(runId, report.items, style)}  ${[...counts].map(([k, n]) => `${k} ${n}`).join(' · ')}\n`,
           );
         }
+        if (args.options.json !== true) io.out(`${settlementLine(money)}\n`);
         return bad > 0 ? EXIT.failure : EXIT.ok;
       } finally {
         await runtime.close();
