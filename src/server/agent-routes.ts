@@ -98,7 +98,8 @@ export function checkArrival(input: { hitId?: unknown; assignmentId?: unknown; w
  * @throws HitstateError `HST_ERR_SERVER_RATE_LIMITED` when a limit is spent.
  */
 export async function registerArrival(ctx: RouteContext, arrival: WorkerArrival): Promise<AgentRegistration> {
-  ctx.limiter?.admit(ctx.options.clientAddress(ctx.req), arrival.hitId);
+  const arrivalKey = `${arrival.assignmentId}\n${arrival.workerId}`;
+  ctx.limiter?.admit(ctx.options.clientAddress(ctx.req), arrival.hitId, arrivalKey);
   const { backend } = ctx;
   const registration = await fromBackend(() => backend.registerAgent(arrival));
   if (
@@ -112,6 +113,7 @@ export async function registerArrival(ctx: RouteContext, arrival: WorkerArrival)
       `TaskServerBackend.registerAgent returned an agent for other ids than the arrival's (or an agentId outside ${AGENT_ID_PATTERN}); refusing to send it`,
     );
   }
+  ctx.limiter?.registered(arrival.hitId, arrivalKey);
   return registration;
 }
 

@@ -81,22 +81,29 @@ export class RegistrationLimiter {
   readonly #byAddress: Buckets;
   readonly #byHit: Buckets;
   readonly #clock: Clock;
+  readonly #maxTracked: number;
+  /** Per HIT, the arrival (assignment + worker) the backend last registered on it. */
+  readonly #registeredOnHit = new Map<string, string>();
 
   constructor(limits: RegistrationLimits, clock: Clock) {
     this.#byAddress = new Buckets(limits.perAddress, limits.maxTracked);
     this.#byHit = new Buckets(limits.perHit, limits.maxTracked);
     this.#clock = clock;
+    this.#maxTracked = limits.maxTracked;
   }
 
   /**
-   * Takes one registration of `address` on `hitId`.
+   * Takes one registration of `address` on `hitId`. A reload of the arrival the backend last
+   * registered on the HIT (same `arrivalKey`) is not counted against the HIT: the worker MTurk
+   * confirmed must always be able to reload its page, however often others tried the HIT.
    *
    * @throws HitstateError `HST_ERR_SERVER_RATE_LIMITED` (429, `retryAfterSec`) when either limit is spent.
    */
-  admit(address: string, hitId: string): void {
+  admit(address: string, hitId: string, arrivalKey?: string): void {
     const now = this.#clock.now();
     const byAddress = this.#byAddress.take(address, now);
-    const byHit = byAddress > 0 ? 0 : this.#byHit.take(hitId, now);
+    const reload = arrivalKey !== undefined && this.#registeredOnHit.get(hitId) === arrivalKey;
+    const byHit = byAddress > 0 || reload ? 0 : this.#byHit.take(hitId, now);
     const wait = Math.max(byAddress, byHit);
     if (wait === 0) return;
     const which = byAddress > 0 ? 'from this address' : 'on this HIT';
@@ -105,6 +112,15 @@ export class RegistrationLimiter {
       `too many registrations ${which}; try again in ${wait} s (registrationLimits)`,
       { retryAfterSec: wait, field: byAddress > 0 ? 'address' : 'hitId' },
     );
+  }
+
+  /** Notes that the backend registered `arrivalKey` on `hitId` (its reloads are then not counted per HIT). */
+  registered(hitId: string, arrivalKey: string): void {
+    this.#registeredOnHit.delete(hitId);
+    // Bounded like the buckets: the oldest HIT is forgotten first (its next reload is counted again).
+    if (this.#registeredOnHit.size >= this.#maxTracked)
+      this.#registeredOnHit.delete(this.#registeredOnHit.keys().next().value as string);
+    this.#registeredOnHit.set(hitId, arrivalKey);
   }
 
   /** How many addresses and HITs are tracked (tests: memory stays bounded). */

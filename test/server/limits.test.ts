@@ -74,6 +74,30 @@ Limits(
 );
 
 Limits(
+  'S3: when the worker holding a HIT reloads its page more often than the HIT limit then every reload is registered, and others stay limited',
+  async (ctx) => {
+    const f = await fixture('node:http', {
+      registrationLimits: { perHit: { burst: 3, perMinute: 6 } },
+      clientAddress: (req) => String(req.headers['x-test-address']),
+    });
+    ctx.f = f;
+    const register = (n: number) =>
+      request(`${f.running.origin}/hitstate/api/agents`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Test-Address': `10.0.1.${n}` },
+        body: JSON.stringify(arrival(n, HITS[1])),
+      });
+    assert.is((await register(1)).status, 200);
+    const reloads = [];
+    for (let i = 0; i < 25; i++) reloads.push((await register(1)).status);
+    assert.equal(new Set(reloads), new Set([200]), 'a reload of the registered arrival is never limited per HIT');
+    const others = [];
+    for (let n = 2; n <= 5; n++) others.push((await register(n)).status);
+    assert.ok(others.includes(429), 'other arrivals on the HIT still meet its limit');
+  },
+);
+
+Limits(
   'when MTurk cannot confirm an arrival then the task page answers 503, reloads itself after Retry-After and tells the worker to keep the HIT',
   async (ctx) => {
     const f = await fixture('node:http');
