@@ -6,7 +6,7 @@
 //   submit         the wrapper's path (task server, then externalSubmit)  -> unit `completed`
 //   missed submit  only MTurk got the form (the task server never did)    -> unit `completed`, data reconciled
 //   return         the worker returns the HIT on MTurk                    -> agent `returned`, unit back in the pool
-import { RUNTIME_DEFAULTS } from '../src/runtime/options.js';
+import { RUNTIME_DEFAULTS } from '../src/runtime/core/options.js';
 import { createWorld } from '../test/support/sim-world.js';
 import { progress } from './support/child.js';
 import { seededRandom } from '../src/random.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../src/clock.js';
 import { parseRequesterAnnotation } from '../src/mturk/annotation.js';
-import { createRuntime } from '../src/runtime/runtime.js';
+import { createRuntime } from '../src/runtime/core/runtime.js';
 import { createSimulator } from '../src/simulator/index.js';
 import { progress } from './support/child.js';
 import { driveUntil } from './support/drive.js';

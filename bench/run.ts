@@ -23,7 +23,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RUNTIME_DEFAULTS } from '../src/runtime/options.js';
+import { RUNTIME_DEFAULTS } from '../src/runtime/core/options.js';
 import type { DetectionArgs, DetectionResult } from './detection-latency.js';
 import type { LaunchThrottledArgs, LaunchThrottledResult } from './launch-throttled.js';
 import type { ScaleArgs, ScaleResult } from './scale.js';

@@ -1,7 +1,7 @@
 // Work that happens between two status-sync cycles of a fixture run, so cycles see news as in a
 // live run: some workers submit (the wrapper's path: the task server stores the data, then the
 // form goes to MTurk's externalSubmit) and one returns the HIT on MTurk.
-import type { Runtime } from '../../src/runtime/runtime.js';
+import type { Runtime } from '../../src/runtime/core/runtime.js';
 import { SUBMISSION_FIELD } from '../../src/server/wrapper-source.js';
 import type { SimProcess } from './sim-process.js';
 

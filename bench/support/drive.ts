@@ -2,7 +2,7 @@
 // ahead when none is due sooner), so hours of MTurk time pass in moments and what happens never
 // depends on how fast the machine is. The same rule as the runtime's test world (test/support/sim-world.ts).
 import type { VirtualClock } from '../../src/clock.js';
-import type { Runtime } from '../../src/runtime/runtime.js';
+import type { Runtime } from '../../src/runtime/core/runtime.js';
 
 export interface DriveOptions {
   /** Largest step when no timer is due sooner. @defaultValue 1000 */

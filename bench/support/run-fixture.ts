@@ -15,7 +15,7 @@ import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentIdFor } from '../../machines/index.js';
 import { VirtualClock } from '../../src/clock.js';
-import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import { createRuntime, type Runtime } from '../../src/runtime/core/runtime.js';
 import { driveUntil } from './drive.js';
 import { cpuMsSince, median } from './numbers.js';
 import { SimProcess } from './sim-process.js';

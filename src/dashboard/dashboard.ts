@@ -21,7 +21,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UNIT_STATES, type AssignmentState } from '../../machines/index.js';
 import { HitstateError, isHitstateError } from '../errors.js';
-import type { ReviewAction } from '../runtime/review.js';
+import type { ReviewAction } from '../runtime/money/review.js';
 import { parseJsonObject, publicError, readBody, sendJson } from '../server/http-io.js';
 import { APP_CSS, APP_JS } from './assets.js';
 import { messagePage, reviewPage, runPage, runsPage, unitPage, unitTable, type PageContext } from './pages.js';

@@ -8,8 +8,8 @@
 import { EventEmitter } from 'eventemitter3';
 import type { AssignmentState } from '../../machines/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { ReviewAction, ReviewReport } from '../runtime/review.js';
+import type { Runtime } from '../runtime/core/runtime.js';
+import type { ReviewAction, ReviewReport } from '../runtime/money/review.js';
 import { openStore, type Store, type StoreEnvironment } from '../store/index.js';
 import type { AuditEntry } from '../store/types.js';
 

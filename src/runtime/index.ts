@@ -6,16 +6,16 @@
  *
  * @module
  */
-export { createRuntime, Runtime, type ExpireRunOptions, type ResumedRun } from './runtime.js';
-export type { TaskRunInfo } from './run-info.js';
+export { createRuntime, Runtime, type ExpireRunOptions, type ResumedRun } from './core/runtime.js';
+export type { TaskRunInfo } from './core/run-info.js';
 export {
   RUNTIME_DEFAULTS,
   type PollIntervals,
   type RuntimeOptions,
   type RuntimeRequester,
   type ResolvedRuntimeOptions,
-} from './options.js';
-export { unitIdOf, type LaunchRunOptions } from './run-loader.js';
+} from './core/options.js';
+export { unitIdOf, type LaunchRunOptions } from './core/run-loader.js';
 export {
   DriftKind,
   RuntimeEventBus,
@@ -30,7 +30,7 @@ export {
   type RuntimeEvents,
   type RuntimeMTurkCallEvent,
   type UnitStatusChangedEvent,
-} from './events.js';
+} from './core/events.js';
 export {
   ReviewOutcome,
   type ReviewAction,
@@ -38,13 +38,13 @@ export {
   type ReviewOptions,
   type ReviewReport,
   type ReviewTarget,
-} from './review.js';
-export type { MoneySettlement } from './outbox.js';
-export type { DriftReport } from './drift.js';
-export type { ResumeRepairs } from './resume.js';
-export { AUTO_APPROVAL_REQUEST, PER_HIT_BUDGET, type SyncReport } from './status-sync.js';
-export { RuntimeTaskServerBackend } from './task-server-backend.js';
-export { RAW_ANSWER_KEY, isRawAnswerSubmission } from './hit-commands.js';
-export { TOKEN_MEMORY_SAFE_MS, intentToken } from './outbox.js';
-export { cleanupRun, type CleanupReport } from './cleanup.js';
-export type { RunResources } from './resources.js';
+} from './money/review.js';
+export type { MoneySettlement } from './money/outbox.js';
+export type { DriftReport } from './sync/drift.js';
+export type { ResumeRepairs } from './supervisor/resume.js';
+export { AUTO_APPROVAL_REQUEST, PER_HIT_BUDGET, type SyncReport } from './sync/status-sync.js';
+export { RuntimeTaskServerBackend } from './arrivals/task-server-backend.js';
+export { RAW_ANSWER_KEY, isRawAnswerSubmission } from './commands/hit-commands.js';
+export { TOKEN_MEMORY_SAFE_MS, intentToken } from './money/outbox.js';
+export { cleanupRun, type CleanupReport } from './sync/cleanup.js';
+export type { RunResources } from './core/resources.js';

@@ -2,7 +2,7 @@
 // targets, refusals and dry run.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { DriftFoundEvent } from '../../src/runtime/events.js';
+import type { DriftFoundEvent } from '../../src/runtime/core/events.js';
 import { createWorld, type World } from '../support/sim-world.js';
 
 const Drift = suite<{ world: World; runId: string }>('runtime drift and review');

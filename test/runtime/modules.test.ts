@@ -3,13 +3,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../src/clock.js';
-import { DeadlineWheel } from '../../src/runtime/deadlines.js';
-import { RuntimeEventBus } from '../../src/runtime/events.js';
-import { resolveRuntimeOptions, RUNTIME_DEFAULTS } from '../../src/runtime/options.js';
-import { intentToken } from '../../src/runtime/outbox.js';
-import { commandOfIntent } from '../../src/runtime/resume.js';
-import { checkReviewAction } from '../../src/runtime/review.js';
-import { reviewToken } from '../../src/runtime/review-commands.js';
+import { DeadlineWheel } from '../../src/runtime/commands/deadlines.js';
+import { RuntimeEventBus } from '../../src/runtime/core/events.js';
+import { resolveRuntimeOptions, RUNTIME_DEFAULTS } from '../../src/runtime/core/options.js';
+import { intentToken } from '../../src/runtime/money/outbox.js';
+import { commandOfIntent } from '../../src/runtime/supervisor/resume.js';
+import { checkReviewAction } from '../../src/runtime/money/review.js';
+import { reviewToken } from '../../src/runtime/money/review-commands.js';
 import type { IntentRecord } from '../../src/store/types.js';
 
 const Deadlines = suite('deadlines');

@@ -6,8 +6,8 @@ import * as assert from 'uvu/assert';
 import type { ReconcileSubmissionCommand } from '../../machines/index.js';
 import { SUBMISSION_FIELD } from '../../src/mturk/answer-xml.js';
 import type { AssignmentInfo } from '../../src/mturk/records.js';
-import { isRawAnswerSubmission, performReconcile, RAW_ANSWER_KEY } from '../../src/runtime/hit-commands.js';
-import type { RunPort } from '../../src/runtime/run-port.js';
+import { isRawAnswerSubmission, performReconcile, RAW_ANSWER_KEY } from '../../src/runtime/commands/hit-commands.js';
+import type { RunPort } from '../../src/runtime/core/run-port.js';
 
 const Raw = suite('performReconcile: raw MTurk answers');
 

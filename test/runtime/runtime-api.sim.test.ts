@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../src/clock.js';
-import { createRuntime } from '../../src/runtime/runtime.js';
+import { createRuntime } from '../../src/runtime/core/runtime.js';
 import { createSimulator } from '../../src/simulator/index.js';
 import { createWorld, type World } from '../support/sim-world.js';
 

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { entriesOf, getIn, setIn, setManyIn } from '../../machines/buckets.js';
 import type { HitRecord, TaskRunContext, UnitEntry } from '../../machines/index.js';
 import { AssignmentState } from '../../machines/states.js';
-import { WatchedHits, type WatchedHit } from '../../src/runtime/watched-hits.js';
+import { WatchedHits, type WatchedHit } from '../../src/runtime/sync/watched-hits.js';
 
 const Watched = suite('WatchedHits');
 

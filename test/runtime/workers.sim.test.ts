@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SUBMISSION_FIELD } from '../../src/mturk/answer-xml.js';
-import { isRawAnswerSubmission, RAW_ANSWER_KEY } from '../../src/runtime/hit-commands.js';
+import { isRawAnswerSubmission, RAW_ANSWER_KEY } from '../../src/runtime/commands/hit-commands.js';
 import { createWorld, type World } from '../support/sim-world.js';
 
 const Workers = suite<{ world: World }>('runtime workers');

@@ -16,7 +16,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { labelTask } from '../../examples/label-task/index.js';
 import { VirtualClock } from '../../src/clock.js';
-import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import { createRuntime, type Runtime } from '../../src/runtime/core/runtime.js';
 import { createTaskServer } from '../../src/server/task-server.js';
 import { addRequester, createServe, openDatabase, type ServeServer } from '../../src/simulator/serve/index.js';
 import { createInvites } from '../../src/simulator/serve/worker-accounts.js';

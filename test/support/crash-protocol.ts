@@ -1,8 +1,8 @@
 // The IPC messages between the crash harness (parent: simulator, workers, kills) and its child
 // (a runtime running one task run, on a virtual clock the parent moves).
 import type { TaskRunConfig } from '../../src/config/task-run.js';
-import type { ReviewAction, ReviewTarget } from '../../src/runtime/review.js';
-import type { TaskRunInfo } from '../../src/runtime/run-info.js';
+import type { ReviewAction, ReviewTarget } from '../../src/runtime/money/review.js';
+import type { TaskRunInfo } from '../../src/runtime/core/run-info.js';
 
 /** What the child is started with (JSON in the environment variable `HITSTATE_CRASH_CHILD`). */
 export interface ChildSetup {

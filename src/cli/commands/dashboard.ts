@@ -13,7 +13,7 @@ import { systemClock } from '../../clock.js';
 import { createDashboard, type Dashboard } from '../../dashboard/dashboard.js';
 import { storeSource } from '../../dashboard/source.js';
 import { HitstateError } from '../../errors.js';
-import type { Runtime } from '../../runtime/runtime.js';
+import type { Runtime } from '../../runtime/core/runtime.js';
 import { sameEnvironment, type StoreEnvironment } from '../../store/index.js';
 import { EXIT, usageError, type CliIO, type CommandSpec, type OptionValues } from '../command.js';
 import {

@@ -16,10 +16,10 @@
  */
 import { HitstateError } from '../../errors.js';
 import type { StoreEnvironment } from '../../store/environment.js';
-import { cleanupRun, type CleanupReport } from '../cleanup.js';
-import type { RuntimeOptions } from '../options.js';
-import { setUpRunResources, type RunResources } from '../resources.js';
-import { createRuntime, type Runtime } from '../runtime.js';
+import { cleanupRun, type CleanupReport } from '../sync/cleanup.js';
+import type { RuntimeOptions } from '../core/options.js';
+import { setUpRunResources, type RunResources } from '../core/resources.js';
+import { createRuntime, type Runtime } from '../core/runtime.js';
 import { resolveTaskRunConfig } from '../../config/task-run.js';
 import { MTurkRequester } from './requester.js';
 import { attempt, failed, fromOutcome, succeeded, type ProviderResult } from './result.js';

@@ -6,8 +6,8 @@
  */
 import { isHitstateError } from '../../errors.js';
 import type { CredentialSource } from '../../mturk/environment.js';
-import { resolveQualification } from '../resources.js';
-import type { Runtime } from '../runtime.js';
+import { resolveQualification } from '../core/resources.js';
+import type { Runtime } from '../core/runtime.js';
 import { attempt, failed, fromOutcome, succeeded, type ProviderResult } from './result.js';
 
 /** An account's balance. */

@@ -6,8 +6,8 @@
  * @module
  */
 import type { AgentState, AssignmentState } from '../../../machines/index.js';
-import type { ReviewAction } from '../review.js';
-import type { Runtime } from '../runtime.js';
+import type { ReviewAction } from '../money/review.js';
+import type { Runtime } from '../core/runtime.js';
 import { attempt, failed, succeeded, type ProviderResult } from './result.js';
 
 /** One unit (Mephisto's `MTurkUnit`). */

@@ -14,10 +14,10 @@
 import { HitstateError } from '../../errors.js';
 import { toCents, formatUsd } from '../../mturk/money.js';
 import { isStateRefusal } from '../../mturk/outcome.js';
-import { performCompensation } from '../compensation.js';
-import { resolveQualification } from '../resources.js';
-import type { ReviewItem } from '../review.js';
-import type { Runtime } from '../runtime.js';
+import { performCompensation } from '../money/compensation.js';
+import { resolveQualification } from '../core/resources.js';
+import type { ReviewItem } from '../money/review.js';
+import type { Runtime } from '../core/runtime.js';
 import { attempt, failed, fromOutcome, succeeded, type ProviderResult } from './result.js';
 
 /** Which requester acts (the owner of the block, the qualification, the money). */

@@ -1,0 +1,420 @@
+/**
+ * Every actor of a run, persisted to the store on each change, and the store's records (units,
+ * agents, HIT pool, run status) kept in step with the actors.
+ *
+ * Inspection marks an actor dirty on every `@xstate.snapshot`; once per event-loop turn (or at
+ * once, before a money call) the dirty actors' persisted snapshots go into `store.snapshots`,
+ * which coalesces the disk writes. Each unit and agent has its own record (`unit:<id>`,
+ * `agent:<id>`: `{ parentId, snapshot }` without children); the supervisor's record `run:<id>`
+ * holds its snapshot without its large context fields, and each unit group and each bucket of
+ * those fields has a record `run:<id>#<key>` written only when its object changed. Restored
+ * actors are taken as saved ({@link ActorPersistence.adopt}). `readStoredRun` puts them back
+ * together for `joinTaskRunSnapshot`.
+ *
+ * @module
+ */
+import type { AnyActorRef, Snapshot } from 'xstate';
+import {
+  AGENT_ACTOR_PREFIX,
+  MACHINE_VERSIONS,
+  UNIT_ACTOR_PREFIX,
+  agentStatusOf,
+  nextDeadline,
+  unitStatusOf,
+  type AgentContext,
+  type AgentState,
+  type AssignmentState,
+  type StoredActor,
+  type TaskRunContext,
+  type UnitContext,
+} from '../../../machines/index.js';
+import { splitSupervisorContext, supervisorPartKey } from '../../../machines/persistence.js';
+import { HitstateError } from '../../errors.js';
+import type { TaskRunStatus } from '../../store/types.js';
+import type { DeadlineWheel } from '../commands/deadlines.js';
+import type { RuntimeServices } from '../core/services.js';
+
+/**
+ * The store record of the supervisor (`run:<runId>`): its own snapshot. Up to taskRun version 2
+ * it also held the actors between it and the units (unit groups) in `between`, and its whole
+ * context; since version 3 each group and each part of the context's large fields has a record
+ * of its own, `run:<runId>#<key>` (a `SupervisorPart`, or a {@link StoredBetween}).
+ */
+export interface StoredRunTree {
+  readonly supervisor: Record<string, unknown>;
+  readonly between: Record<string, StoredBetween>;
+}
+
+/** A unit group as stored: in `between` (version 2) or as the part `run:<runId>#group:<n>`. */
+export type StoredBetween = StoredActor & { readonly machine: string; readonly machineVersion: number };
+
+interface Inspectable {
+  readonly id: string;
+  getSnapshot(): Snapshot<unknown> & { value?: unknown; context?: unknown; children?: unknown; status?: string };
+  readonly logic: { getPersistedSnapshot(snapshot: unknown): unknown };
+  readonly _parent?: AnyActorRef;
+}
+
+type Kind = 'run' | 'unit' | 'agent' | 'between';
+
+const kindOf = (id: string, rootId: string): Kind =>
+  id === rootId
+    ? 'run'
+    : id.startsWith(UNIT_ACTOR_PREFIX)
+      ? 'unit'
+      : id.startsWith(AGENT_ACTOR_PREFIX)
+        ? 'agent'
+        : 'between';
+
+/** The actor's persisted snapshot without its children (they are stored on their own). */
+function ownPersisted(ref: Inspectable): Record<string, unknown> {
+  return ref.logic.getPersistedSnapshot({ ...ref.getSnapshot(), children: {} }) as Record<string, unknown>;
+}
+
+function topState(value: unknown): string {
+  return typeof value === 'string'
+    ? value
+    : typeof value === 'object' && value !== null
+      ? (Object.keys(value)[0] ?? '')
+      : '';
+}
+
+/** The machine name an in-between actor's stored snapshot is restored with. */
+function machineOfBetween(id: string): keyof typeof MACHINE_VERSIONS {
+  return id.startsWith('group:') ? 'unitGroup' : 'taskRun';
+}
+
+/**
+ * Persistence and store projection of one run's actors.
+ */
+export class ActorPersistence {
+  readonly #runId: string;
+  readonly #rootId: string;
+  readonly #services: RuntimeServices;
+  readonly #deadlines: DeadlineWheel;
+  readonly #refs = new Map<string, Inspectable>();
+  readonly #dirty = new Set<string>();
+  readonly #lastSnapshot = new Map<string, unknown>();
+  readonly #unitStatus = new Map<string, AssignmentState>();
+  readonly #agentStatus = new Map<string, AgentState>();
+  /** Units whose context names an agent the store had no record of yet, by agent id: bound once it has one. */
+  readonly #unitOfNewAgent = new Map<string, { unitId: string; workerId: string }>();
+  /** Assignments of the run's agents (to tell which run an audited call belongs to). */
+  readonly #assignments = new Set<string>();
+  /** Snapshots of restored actors, as stored: the first persist projects them without writing them back. */
+  readonly #restored = new Map<string, unknown>();
+  /** The supervisor's context as last stored (its parts are compared with it by identity). */
+  #storedContext: Record<string, unknown> | undefined;
+  /** Unit groups' snapshots as last stored. */
+  readonly #storedParts = new Map<string, unknown>();
+  /** Ids of the actors between the supervisor and the units (unit groups). */
+  readonly #betweenIds = new Set<string>();
+  #runStatus: TaskRunStatus | null = null;
+  #hitBuckets: TaskRunContext['hits'] | null = null;
+  #counts: TaskRunContext['counts'] | null = null;
+  #scheduled = false;
+  #closed = false;
+
+  constructor(runId: string, services: RuntimeServices, deadlines: DeadlineWheel) {
+    this.#runId = runId;
+    this.#rootId = `run:${runId}`;
+    this.#services = services;
+    this.#deadlines = deadlines;
+  }
+
+  /** The actor id the supervisor is created with. */
+  get rootId(): string {
+    return this.#rootId;
+  }
+
+  /** True when no change waits to be put into the store. */
+  get idle(): boolean {
+    return this.#dirty.size === 0;
+  }
+
+  /** Remembers an actor (from `@xstate.actor` inspection). */
+  track(ref: Inspectable): void {
+    this.#refs.set(ref.id, ref);
+    if (kindOf(ref.id, this.#rootId) === 'between') this.#betweenIds.add(ref.id);
+  }
+
+  /** Marks an actor changed; the store gets it on this turn's persist. */
+  markDirty(ref: Inspectable): void {
+    if (this.#closed) return;
+    this.track(ref);
+    this.#dirty.add(ref.id);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.persistNow();
+      });
+    }
+  }
+
+  /**
+   * Takes a restored actor as saved: the next persist updates the store's records, deadlines and
+   * events from it but writes its snapshot back only if it changed since (a resume's repairs).
+   * Pass `stale` for one restored from an older machine version, which is written back.
+   */
+  adopt(ref: Inspectable, stale: boolean): void {
+    const snapshot = ref.getSnapshot();
+    if (!stale) {
+      this.#restored.set(ref.id, snapshot);
+      const kind = kindOf(ref.id, this.#rootId);
+      if (kind === 'run') this.#storedContext = snapshot.context as Record<string, unknown>;
+      else if (kind === 'between') this.#storedParts.set(ref.id, snapshot);
+    }
+    this.markDirty(ref);
+  }
+
+  /** Whether an agent of this run works on the assignment. */
+  hasAssignment(assignmentId: string): boolean {
+    return this.#assignments.has(assignmentId);
+  }
+
+  /** Stops persisting (after `close()` or when the run is unloaded). */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /**
+   * Puts every dirty actor's snapshot into the store now (the store writes it with its next
+   * write), updates the store's records and deadlines, and emits status events. Synchronous:
+   * callers about to make a money call do it right before recording the intent.
+   */
+  persistNow(): void {
+    if (this.#dirty.size === 0) return;
+    // Agents need their store record before their snapshot; units before agents. Grouped by kind
+    // in one pass (a resume marks every actor of the run at once).
+    const byKind: Record<Kind, string[]> = { run: [], between: [], unit: [], agent: [] };
+    for (const id of this.#dirty) byKind[kindOf(id, this.#rootId)].push(id);
+    this.#dirty.clear();
+    let runChanged = false;
+    let writeRun = false;
+    for (const kind of ['run', 'between', 'unit', 'agent'] as const)
+      for (const id of byKind[kind]) {
+        const ref = this.#refs.get(id);
+        if (ref === undefined) continue;
+        const snapshot = ref.getSnapshot();
+        if (this.#lastSnapshot.get(id) === snapshot) continue;
+        this.#lastSnapshot.set(id, snapshot);
+        const write = this.#restored.get(id) !== snapshot;
+        this.#restored.delete(id);
+        try {
+          if (kind === 'run' || kind === 'between') runChanged = true;
+          if (kind === 'run') writeRun ||= write;
+          if (kind === 'unit') this.#persistUnit(ref, snapshot as never, write);
+          else if (kind === 'agent') this.#persistAgent(ref, snapshot as never, write);
+          if (kind !== 'between') this.#deadlines.set(kind === 'run' ? 'run' : id, nextDeadline(snapshot as never));
+        } catch (err) {
+          this.#services.reportError(err);
+        }
+      }
+    if (runChanged) {
+      try {
+        this.#persistRun(writeRun);
+      } catch (err) {
+        this.#services.reportError(err);
+      }
+    }
+  }
+
+  #put(actorId: string, machine: keyof typeof MACHINE_VERSIONS, snapshot: object): void {
+    this.#services.store.snapshots.put(actorId, { machine, machineVersion: MACHINE_VERSIONS[machine], snapshot });
+  }
+
+  #parentIdOf(ref: Inspectable): string | null {
+    const parent = ref._parent;
+    return parent === undefined || parent.id === this.#rootId ? null : parent.id;
+  }
+
+  #persistUnit(ref: Inspectable, snapshot: { value: unknown; context: UnitContext }, write: boolean): void {
+    const { store, events, clock } = this.#services;
+    const context = snapshot.context;
+    if (write) this.#put(ref.id, 'unit', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref) });
+    const status = unitStatusOf(snapshot as never);
+    const record = store.units.get(context.unitId);
+    if (record !== undefined) {
+      if (record.status !== status) store.units.setStatus(context.unitId, status);
+      if (
+        context.agentId !== null &&
+        context.workerId !== null &&
+        (record.agentId !== context.agentId || record.workerId !== context.workerId)
+      ) {
+        // An arriving agent's record is created when the agent is persisted, after its unit (below).
+        if (store.agents.get(context.agentId) !== undefined)
+          store.units.assignAgent(context.unitId, context.agentId, context.workerId);
+        else this.#unitOfNewAgent.set(context.agentId, { unitId: context.unitId, workerId: context.workerId });
+      } else if (context.agentId === null && record.agentId !== null && status !== 'completed') {
+        store.units.clearAgent(context.unitId);
+      }
+    }
+    const previous = this.#unitStatus.get(context.unitId) ?? null;
+    if (previous !== status) {
+      this.#unitStatus.set(context.unitId, status);
+      events.emit('unit.statusChanged', {
+        runId: this.#runId,
+        unitId: context.unitId,
+        status,
+        previous,
+        at: clock.now(),
+      });
+    }
+  }
+
+  #persistAgent(ref: Inspectable, snapshot: { value: unknown; context: AgentContext }, write: boolean): void {
+    const { store, events, clock } = this.#services;
+    const context = snapshot.context;
+    const status = agentStatusOf(snapshot as never);
+    this.#assignments.add(context.assignmentId);
+    this.ensureAgentRecord(context, status);
+    this.#bindWaitingUnit(context.agentId);
+    if (write) this.#put(ref.id, 'agent', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref) });
+    if (store.agents.get(context.agentId)?.status !== status) store.agents.setStatus(context.agentId, status);
+    const previous = this.#agentStatus.get(context.agentId) ?? null;
+    if (previous !== status) {
+      this.#agentStatus.set(context.agentId, status);
+      events.emit('agent.statusChanged', {
+        runId: this.#runId,
+        agentId: context.agentId,
+        unitId: context.unitId,
+        workerId: context.workerId,
+        status,
+        previous,
+        at: clock.now(),
+      });
+    }
+  }
+
+  /** Binds the unit that named this agent before the store had its record, if the unit still names it. */
+  #bindWaitingUnit(agentId: string): void {
+    const waiting = this.#unitOfNewAgent.get(agentId);
+    if (waiting === undefined) return;
+    this.#unitOfNewAgent.delete(agentId);
+    const unit = this.#refs.get(`${UNIT_ACTOR_PREFIX}${waiting.unitId}`)?.getSnapshot().context as
+      | UnitContext
+      | undefined;
+    const record = this.#services.store.units.get(waiting.unitId);
+    if (unit?.agentId !== agentId || unit.workerId !== waiting.workerId || record === undefined) return;
+    if (record.agentId !== agentId || record.workerId !== waiting.workerId)
+      this.#services.store.units.assignAgent(waiting.unitId, agentId, waiting.workerId);
+  }
+
+  /** Creates the store record of an agent the store does not know yet (an arrival, a reconciled submission). */
+  ensureAgentRecord(context: AgentContext, status: AgentState): void {
+    const { store } = this.#services;
+    if (store.agents.get(context.agentId) !== undefined) return;
+    if (store.hits.get(context.hitId) === undefined) {
+      throw new HitstateError(
+        'HST_ERR_STORE_NOT_FOUND',
+        `agent ${context.agentId} works on HIT ${context.hitId}, which the store does not know; its snapshot is kept in memory until the HIT is recorded (resume repairs it)`,
+        {
+          runId: this.#runId,
+          agentId: context.agentId,
+          hitId: context.hitId,
+        },
+      );
+    }
+    store.agents.create({
+      agentId: context.agentId,
+      unitId: context.unitId,
+      workerId: context.workerId,
+      assignmentId: context.assignmentId,
+      hitId: context.hitId,
+      status,
+    });
+  }
+
+  /**
+   * Stores the supervisor as its core (its snapshot without the large context fields) plus the
+   * parts of its context and the unit groups that changed since they were last stored: a persist
+   * costs what changed, not the size of the run, and the parts go to disk in the same flush as
+   * the core (every flush is all-or-nothing).
+   */
+  #persistRun(write: boolean): void {
+    const root = this.#refs.get(this.#rootId);
+    if (root === undefined) return;
+    const snapshot = root.getSnapshot() as { value: unknown; context: TaskRunContext };
+    const context = snapshot.context as unknown as Record<string, unknown>;
+    for (const id of this.#betweenIds) {
+      const ref = this.#refs.get(id)!;
+      const own = ref.getSnapshot();
+      if ((own as { status?: string }).status === 'stopped') {
+        if (this.#storedParts.delete(id)) this.#services.store.snapshots.delete(`${this.#rootId}#${id}`);
+        continue;
+      }
+      if (this.#storedParts.get(id) === own) continue;
+      const machine = machineOfBetween(id);
+      this.#put(`${this.#rootId}#${id}`, 'taskRun', {
+        parentId: this.#parentIdOf(ref),
+        snapshot: ownPersisted(ref),
+        machine,
+        machineVersion: MACHINE_VERSIONS[machine],
+      });
+      this.#storedParts.set(id, own);
+    }
+    const { core, changed, removed } = splitSupervisorContext(context, this.#storedContext);
+    if (write) {
+      const supervisor = root.logic.getPersistedSnapshot({ ...snapshot, children: {}, context: core }) as Record<
+        string,
+        unknown
+      >;
+      const stored: StoredRunTree = { supervisor, between: {} };
+      this.#put(this.#rootId, 'taskRun', stored);
+    }
+    for (const part of changed) this.#put(`${this.#rootId}#${supervisorPartKey(part)}`, 'taskRun', part);
+    for (const key of removed) this.#services.store.snapshots.delete(`${this.#rootId}#${key}`);
+    // Only now: parts a failed put left out are compared with what was stored before, and written again.
+    this.#storedContext = context;
+    this.#projectRun(snapshot);
+  }
+
+  #projectRun(snapshot: { value: unknown; context: TaskRunContext }): void {
+    const { store, events, clock } = this.#services;
+    const status = topState(snapshot.value) as TaskRunStatus;
+    const record = store.runs.get(this.#runId);
+    if (record !== undefined) {
+      if (record.status !== status) store.runs.setStatus(this.#runId, status);
+      const hitTypeId = snapshot.context.hitTypeId;
+      if (hitTypeId !== null && record.hitTypeId !== hitTypeId) store.runs.setHitType(this.#runId, hitTypeId);
+    }
+    this.#projectHits(snapshot.context);
+    const at = clock.now();
+    if (this.#runStatus !== status) {
+      const previous = this.#runStatus;
+      this.#runStatus = status;
+      events.emit('run.statusChanged', { runId: this.#runId, status, previous, at });
+    }
+    if (this.#counts !== snapshot.context.counts) {
+      this.#counts = snapshot.context.counts;
+      events.emit('run.progress', { runId: this.#runId, status, counts: snapshot.context.counts, at });
+    }
+  }
+
+  /** Keeps the store's HIT pool bindings equal to the supervisor's (only buckets that changed are compared). */
+  #projectHits(context: TaskRunContext): void {
+    const { store } = this.#services;
+    const previous = this.#hitBuckets;
+    this.#hitBuckets = context.hits;
+    if (previous === context.hits) return;
+    const changed: Array<[string, { unitId: string | null; assignmentId: string | null }]> = [];
+    for (const [bucket, entries] of Object.entries(context.hits)) {
+      if (previous?.[bucket] === entries) continue;
+      for (const [hitId, record] of Object.entries(entries)) changed.push([hitId, record]);
+    }
+    const binds: Array<{ hitId: string; unitId: string; assignmentId: string | null }> = [];
+    for (const [hitId, wanted] of changed) {
+      const stored = store.hits.get(hitId);
+      if (stored === undefined) continue;
+      if (stored.unitId === wanted.unitId && stored.assignmentId === wanted.assignmentId) continue;
+      if (stored.unitId !== null && stored.unitId !== wanted.unitId) store.hits.unbindUnit(stored.unitId);
+      if (wanted.unitId !== null) binds.push({ hitId, unitId: wanted.unitId, assignmentId: wanted.assignmentId });
+    }
+    for (const bind of binds) {
+      const held = store.hits.ofUnit(bind.unitId);
+      if (held !== undefined && held.id !== bind.hitId) store.hits.unbindUnit(bind.unitId);
+      store.hits.bind(bind);
+    }
+  }
+}
