@@ -209,12 +209,13 @@ export async function summarizeWorker(
         entry.operation !== 'DisassociateQualificationFromWorker'
       )
         continue;
-      const args = (entry.details?.arguments ?? {}) as { workerId?: unknown; qualificationTypeId?: unknown };
-      if (args.workerId !== pseudonym) continue;
+      // The audit keeps the request as sent to MTurk: SDK field names, the worker id pseudonymised.
+      const args = (entry.details?.arguments ?? {}) as { WorkerId?: unknown; QualificationTypeId?: unknown };
+      if (args.WorkerId !== pseudonym) continue;
       qualifications.push({
         at: entry.at,
         operation: entry.operation,
-        qualificationTypeId: String(args.qualificationTypeId ?? '?'),
+        qualificationTypeId: String(args.QualificationTypeId ?? '?'),
         outcome: entry.outcome,
       });
     }
@@ -396,6 +397,8 @@ export const workerCommand: CommandSpec = {
         await confirmMany(io, action, workerIds.length, args.options.yes === true);
       const runtime = await createRuntime({ environment: env, requester, store });
       try {
+        // Qualifications and blocks are recorded under the requester: a fresh store must know it.
+        runtime.registerRequester(requester);
         const results = [];
         for (const id of workerIds) {
           const result = await act(action, new MTurkWorker(runtime, id), store, args.options, requester.name);
