@@ -31,6 +31,29 @@ Worker.before.each(async (ctx) => {
   });
   store.requesters.put({ name: 'local', credentialSource: { kind: 'defaultChain' } });
   store.runs.create({ runId: 'pilot', requesterName: 'local', config: { title: 'Pilot' }, status: 'done' });
+  // Two units of WORKER's: 90 s and 30 s of work, one approved, one rejected.
+  for (const [i, seconds, decision] of [
+    [0, 90, 'approved'],
+    [1, 30, 'rejected'],
+  ] as const) {
+    store.units.create({ unitId: `pilot.u${i}`, runId: 'pilot', index: i, payAmountUsd: '0.10', status: 'completed' });
+    store.hits.add({
+      hitId: `HIT${i}`,
+      runId: 'pilot',
+      link: 'http://127.0.0.1:9/hitstate/task',
+      assignmentDurationSec: 300,
+      expiresAt: Date.now() + 3_600_000,
+    });
+    const agent = store.agents.create({
+      agentId: `pilot.a${i}`,
+      unitId: `pilot.u${i}`,
+      workerId: WORKER,
+      assignmentId: `ASSIGN${i}`,
+      hitId: `HIT${i}`,
+    });
+    store.agents.recordSubmission(agent.id, { label: 'yes' }, agent.createdAt + seconds * 1000);
+    store.agents.setReview(agent.id, { decision });
+  }
   await store.close();
   ctx.gateway = new MTurkGateway({
     name: 'local',
@@ -91,6 +114,22 @@ Worker('when a worker is blocked then unblocked then the simulator holds the blo
   assert.equal(account(ctx).workerBlocks, []);
   const again = await cli(ctx, 'show', WORKER);
   assert.match(again.stdout, /blocks: none/);
+});
+
+Worker('when show reads the store then units per run, approval rate and time spent are listed', async (ctx) => {
+  const shown = await cli(ctx, 'show', WORKER, '--run', 'pilot');
+  assert.is(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /approval rate: 50%/);
+  assert.match(shown.stdout, /pilot\s+2\s+2\s+1\s+1\s+2m00s\s+\$0\.00/);
+  const json = await cli(ctx, 'show', WORKER, '--json');
+  const [summary] = JSON.parse(json.stdout) as [{ runs: unknown[]; approvalRate: number }];
+  assert.equal(summary.runs, [
+    { runId: 'pilot', units: 2, submitted: 2, approved: 1, rejected: 1, secondsWorked: 120, bonusUsd: '0.00' },
+  ]);
+  assert.is(summary.approvalRate, 0.5);
+  const stranger = await cli(ctx, 'show', STRANGER);
+  assert.match(stranger.stdout, /never seen by this store/);
+  assert.match(stranger.stdout, /no unit in this store/);
 });
 
 Worker('when block has no --reason then it is refused naming the flag', async (ctx) => {
