@@ -326,6 +326,20 @@ export const ERROR_CODES = {
       'A command could not write its output file (`--out FILE`): the folder does not exist, is not writable, or FILE is a folder.',
     fix: 'Pass a file path in an existing, writable folder (e.g. `--out answers.csv`), or create the folder first.',
   },
+  HST_ERR_CLI_WORKER_ID: {
+    meaning:
+      '`hitstate worker` was given a WORKER that is not an MTurk worker id ("A" then 1 to 63 capital letters or digits).',
+    fix: 'Copy the id from `hitstate status RUN`, `hitstate export RUN` or the MTurk requester site (e.g. A1B2C3D4E5F6G7); several ids are separated by commas.',
+  },
+  HST_ERR_CLI_UNKNOWN_QUALIFICATION: {
+    meaning:
+      '`hitstate worker revoke` named a qualification (by name or QualificationTypeId) this store never granted or mapped for the requester.',
+    fix: 'Use one of the names the message lists (`hitstate worker show WORKER` lists what was granted), or grant it first with `hitstate worker qualify`.',
+  },
+  HST_ERR_CLI_NOT_CONFIRMED: {
+    meaning: '`hitstate worker block` or `notify` would act on more than 10 workers and was not confirmed.',
+    fix: 'Check the list of workers, then answer yes on a terminal or run again with --yes.',
+  },
   HST_ERR_CLI_STORE_RESTORE_INCOMPLETE: {
     meaning:
       '`hitstate store restore` could not put back every damaged file (no good backup, or a run folder with no record anywhere); what it could restore is restored and a copy of the whole store was saved first.',

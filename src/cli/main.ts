@@ -43,6 +43,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandSpe
     summary: 'Write everything a run holds as one JSON document',
     load: async () => (await import('./commands/export.js')).exportCommand,
   },
+  worker: {
+    summary: 'Block, unblock, qualify, revoke, message or look up a worker',
+    load: async () => (await import('./commands/worker.js')).workerCommand,
+  },
   store: {
     summary: 'Check a store file by file, or restore what a damaged one lost',
     load: async () => (await import('./commands/store.js')).storeCommand,

@@ -2,7 +2,8 @@
  * Turns a runtime's events into the lines `hitstate run`, `resume`, `expire` and `demo` print
  * while a run goes on: workers starting, submitting, returning or walking away, units going back
  * to the pool or expiring, reviews, bonuses, and anything that went wrong (failed commands, drift,
- * errors). The run's own status shows in the progress line.
+ * errors). The run's own status shows in the progress line. When the output is not a terminal,
+ * {@link heartbeat} adds a status line every minute, so piped output is never silent for long.
  *
  * @module
  */
@@ -14,6 +15,9 @@ import type {
   Runtime,
   UnitStatusChangedEvent,
 } from '../runtime/index.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import { dollars, moneyOfRun } from './money-summary.js';
+import { describeCounts } from './progress.js';
 import type { Style } from './style.js';
 
 /** Options of {@link narrate}. */
@@ -117,5 +121,47 @@ export function narrate(runtime: Runtime, options: NarrateOptions): () => void {
     events.off('command.failed', onFailed);
     events.off('drift.found', onDrift);
     events.off('error', onError);
+  };
+}
+
+/** How often {@link heartbeat} prints, in the run's clock milliseconds. */
+export const HEARTBEAT_MS = 60_000;
+
+/** Options of {@link heartbeat}. */
+export interface HeartbeatOptions {
+  readonly runId: string;
+  /** The run's clock: a virtual clock drives the heartbeat in tests and the demo. */
+  readonly clock: Clock;
+  /** Prints one line. */
+  readonly emit: (line: string) => void;
+  /** The time shown at the start of the line. */
+  readonly timeLabel: () => string;
+  /** @defaultValue {@link HEARTBEAT_MS} */
+  readonly everyMs?: number;
+}
+
+/**
+ * Prints `still running: launched 2 · completed 3; spent $0.36` every minute of the run's clock,
+ * whether or not anything happened, so a log or pipe shows the run is alive. Returns the function
+ * that stops it.
+ */
+export function heartbeat(runtime: Runtime, options: HeartbeatOptions): () => void {
+  const { runId, clock, emit } = options;
+  const every = options.everyMs ?? HEARTBEAT_MS;
+  let stopped = false;
+  let timer: TimerHandle | undefined;
+  const beat = (): void => {
+    if (stopped) return;
+    const info = runtime.runInfo(runId);
+    const money = moneyOfRun(runtime.store, runId);
+    emit(
+      `${options.timeLabel()}  still ${info.status}: ${describeCounts(info.counts)}; spent ${dollars(money.totalCents)} (rewards, bonuses and fees confirmed)`,
+    );
+    timer = clock.setTimeout(beat, every);
+  };
+  timer = clock.setTimeout(beat, every);
+  return () => {
+    stopped = true;
+    if (timer !== undefined) clock.clearTimeout(timer);
   };
 }

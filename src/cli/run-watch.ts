@@ -2,7 +2,8 @@
  * Follows a hosted run to its end for `hitstate run`, `resume` and `expire`: progress and events
  * while it goes, the end of the run once every unit is done (or on Ctrl-C: no new workers,
  * unassigned HITs expired, assigned units waited for), a second Ctrl-C leaving everything for a
- * later `hitstate resume`, and the summary.
+ * later `hitstate resume`, and the summary. Output that is not a terminal gets a heartbeat line
+ * every minute of the run's clock.
  *
  * @module
  */
@@ -11,7 +12,7 @@ import { isHitstateError } from '../errors.js';
 import { previewUrl, WORKER_SITES } from '../mturk/environment.js';
 import type { DisposalReport, RunProgressEvent, TaskRunInfo } from '../runtime/index.js';
 import { EXIT, type CliIO } from './command.js';
-import { narrate } from './narrator.js';
+import { heartbeat, narrate } from './narrator.js';
 import { ProgressView } from './progress.js';
 import type { RunSession } from './run-session.js';
 import { runSummaryLines } from './run-summary.js';
@@ -29,7 +30,7 @@ export interface WatchOptions {
   readonly mode: WatchMode;
   /** Only progress and problems, no worker events. */
   readonly quiet: boolean;
-  /** @defaultValue systemClock */
+  /** @defaultValue the runtime's clock */
   readonly clock?: Clock;
 }
 
@@ -47,7 +48,7 @@ function clockTime(clock: Clock): () => string {
 export async function watchRun(options: WatchOptions): Promise<number> {
   const { io, style, session, runId } = options;
   const { runtime } = session;
-  const clock = options.clock ?? systemClock;
+  const clock = options.clock ?? runtime.options.clock ?? systemClock;
   const timeLabel = clockTime(clock);
   const progress = new ProgressView(io, { style, clock, timeLabel });
   const stopNarrating = narrate(runtime, {
@@ -58,6 +59,10 @@ export async function watchRun(options: WatchOptions): Promise<number> {
     quiet: options.quiet,
   });
   const log = (text: string): void => progress.log(`${style.dim(timeLabel())}  ${text}`);
+  // A terminal shows the live progress line; a pipe or log file gets a line every minute instead.
+  const stopHeartbeat = io.isTTY
+    ? () => undefined
+    : heartbeat(runtime, { runId, clock, emit: (l) => progress.log(l), timeLabel: () => style.dim(timeLabel()) });
   let disposal: DisposalReport | undefined;
   let onDisposal: () => void = () => undefined;
   const disposed = new Promise<void>((resolve) => {
@@ -137,6 +142,7 @@ export async function watchRun(options: WatchOptions): Promise<number> {
     return reason === 'interrupted' ? EXIT.interrupted : EXIT.ok;
   } finally {
     progress.close();
+    stopHeartbeat();
     stopNarrating();
     runtime.events.off('run.progress', onProgress);
   }

@@ -12,7 +12,20 @@ import { publicOrigin } from '../../src/cli/run-session.js';
 import { isHitstateError } from '../../src/errors.js';
 import { captureIO, tempDir } from './helpers.js';
 
-const COMMANDS = ['demo', 'run', 'resume', 'status', 'review', 'expire', 'cleanup', 'export', 'sim', 'serve', 'viz'];
+const COMMANDS = [
+  'demo',
+  'run',
+  'resume',
+  'status',
+  'review',
+  'expire',
+  'cleanup',
+  'export',
+  'worker',
+  'sim',
+  'serve',
+  'viz',
+];
 
 const Cli = suite('cli/main');
 

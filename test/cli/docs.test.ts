@@ -19,6 +19,7 @@ async function specs(): Promise<CommandSpec[]> {
     (await import('../../src/cli/commands/cleanup.js')).cleanupCommand,
     (await import('../../src/cli/commands/export.js')).exportCommand,
     (await import('../../src/cli/commands/store.js')).storeCommand,
+    (await import('../../src/cli/commands/worker.js')).workerCommand,
     (await import('../../src/cli/commands/init.js')).initCommand,
     (await import('../../src/cli/commands/viz.js')).vizCommand,
     (await import('../../src/cli/commands/sim.js')).simCommand,
