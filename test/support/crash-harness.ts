@@ -356,14 +356,11 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
           return browser;
         });
       };
-      let browser = await register(worker, accepted);
-      if (plan === 'storeReturn') {
-        // Issue 13, F1: the data stored on the task server by a worker who then returns the HIT
-        // must not hold the unit; the next worker's MTurk-only submission is the unit's work.
-        const stored = { ...data, answer: `returned-${options.seed}-${i}` };
-        await withChild(`store ${i}`, async (c) => {
+      /** Stores `payload` on the task server; a first attempt cut short by a kill may have stored it already (the server keeps it and says so). */
+      const storeOnTaskServer = (label: string, browser: SimulatedWorker, payload: unknown): Promise<void> =>
+        withChild(label, async (c) => {
           const refusal = await onChild(browser, c)
-            .submitToTaskServer(stored)
+            .submitToTaskServer(payload)
             .then(
               () => undefined,
               (err: unknown) => err,
@@ -374,6 +371,12 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
           )
             throw refusal;
         });
+      let browser = await register(worker, accepted);
+      if (plan === 'storeReturn') {
+        // Issue 13, F1: the data stored on the task server by a worker who then returns the HIT
+        // must not hold the unit; the next worker's MTurk-only submission is the unit's work.
+        const stored = { ...data, answer: `returned-${options.seed}-${i}` };
+        await storeOnTaskServer(`store ${i}`, browser, stored);
         await sim.workers.returnAssignment(accepted.assignmentId);
         // As in the issue's timeline (the next worker submitted 13 s after the return), the sync
         // sees the return before the next worker takes the HIT. Within one poll period nothing
@@ -391,20 +394,7 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
         browser = await register(worker, accepted);
       }
       if (plan !== 'missed') {
-        await withChild(`submit ${i}`, async (c) => {
-          // A first attempt cut short by a kill may have stored the data already: the server keeps it and says so.
-          const refusal = await onChild(browser, c)
-            .submitToTaskServer(data)
-            .then(
-              () => undefined,
-              (err: unknown) => err,
-            );
-          if (
-            refusal !== undefined &&
-            !(refusal instanceof SimulatedWorkerError && refusal.code === 'HST_ERR_SERVER_ALREADY_SUBMITTED')
-          )
-            throw refusal;
-        });
+        await storeOnTaskServer(`submit ${i}`, browser, data);
       }
       await sim.workers.submit(accepted.assignmentId, { [SUBMISSION_FIELD]: JSON.stringify(data) });
     }
