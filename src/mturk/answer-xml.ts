@@ -259,7 +259,8 @@ export type RecoveredSubmission =
   /** No JSON field (a task not using hitstate's wrapper): every other field as text. */
   | { readonly source: 'fields'; readonly data: Readonly<Record<string, string | readonly string[]>> };
 
-function flatten(value: AnswerValue): string | readonly string[] {
+/** An answer as text: free text, the selections (with any other text), or the uploaded file's key. */
+function answerText(value: AnswerValue): string | readonly string[] {
   switch (value.type) {
     case 'FreeText':
       return value.text;
@@ -302,12 +303,17 @@ export function recoverSubmission(xml: string): RecoveredSubmission {
       );
     }
   }
+  return { source: 'fields', data: answerFields(answers) };
+}
+
+/** Every answer field but MTurk's reserved ones, as text (a repeated field's values in order). */
+export function answerFields(answers: ReturnType<typeof parseAnswers>): Record<string, string | readonly string[]> {
   const data: Record<string, string | readonly string[]> = Object.create(null);
   for (const [id, value] of Object.entries(answers)) {
     if (RESERVED_FIELDS.includes(id)) continue;
     data[id] = Array.isArray(value)
-      ? (value as AnswerValue[]).flatMap((v) => flatten(v))
-      : flatten(value as AnswerValue);
+      ? (value as AnswerValue[]).flatMap((v) => answerText(v))
+      : answerText(value as AnswerValue);
   }
-  return { source: 'fields', data };
+  return data;
 }

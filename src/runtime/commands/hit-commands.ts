@@ -14,7 +14,7 @@ import {
   type SetUpResourcesCommand,
 } from '../../../machines/index.js';
 import { isHitstateError } from '../../errors.js';
-import { parseAnswers, recoverSubmission, RESERVED_FIELDS, type AnswerValue } from '../../mturk/answer-xml.js';
+import { answerFields, parseAnswers, recoverSubmission } from '../../mturk/answer-xml.js';
 import { previewUrl } from '../../mturk/environment.js';
 import { hitToken } from '../../mturk/tokens.js';
 import type { CommandExecutor, CommandResult } from './command-executor.js';
@@ -283,17 +283,6 @@ export function isRawAnswerSubmission(data: unknown): data is RawAnswerSubmissio
   );
 }
 
-const textOf = (value: AnswerValue): string | readonly string[] => {
-  switch (value.type) {
-    case 'FreeText':
-      return value.text;
-    case 'Selection':
-      return value.otherText === undefined ? value.selectionIds : [...value.selectionIds, value.otherText];
-    case 'UploadedFile':
-      return value.fileKey;
-  }
-};
-
 /** MTurk's answer kept raw: its fields as text when the XML parses, else the XML itself. */
 function rawAnswerOf(xml: string, reason: string): RawAnswerSubmission {
   let answers: ReturnType<typeof parseAnswers>;
@@ -303,14 +292,7 @@ function rawAnswerOf(xml: string, reason: string): RawAnswerSubmission {
     if (!isHitstateError(err)) throw err;
     return { [RAW_ANSWER_KEY]: { reason, xml } };
   }
-  const fields: Record<string, string | readonly string[]> = {};
-  for (const [id, value] of Object.entries(answers)) {
-    if (RESERVED_FIELDS.includes(id)) continue;
-    fields[id] = Array.isArray(value)
-      ? (value as AnswerValue[]).flatMap((v) => textOf(v))
-      : textOf(value as AnswerValue);
-  }
-  return { [RAW_ANSWER_KEY]: { reason, fields } };
+  return { [RAW_ANSWER_KEY]: { reason, fields: { ...answerFields(answers) } } };
 }
 
 /**
