@@ -61,9 +61,9 @@ CI('when npm test runs then the type check and the linter come before the tests,
   const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { include: string[] };
   assert.ok(tsconfig.include.includes('test'), 'the type check covers test/, where the @ts-expect-error tests are');
   const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
-  assert.match(ci, /npm run typecheck \|\| fail/);
-  assert.match(ci, /npm run lint \|\| fail/);
-  assert.match(ci, /node test\/run\.mjs --all "\$@"\n*$/);
+  assert.match(ci, /^run_tier npm test -- "\$@"$/m, ".ci/run runs the README's test command");
+  assert.match(ci, /^run_tier node test\/run\.mjs --slow "\$@"$/m, 'and the slow tier');
+  assert.match(ci, /echo "\$\{total_passed\} passed, \$\{total_failed\} failed"\nexit "\$status"\n*$/);
 });
 
 CI('when a clean file is checked then both tools pass (so a failure below is the planted error)', () => {
