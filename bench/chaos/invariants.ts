@@ -12,7 +12,7 @@ import { parseRequesterAnnotation } from '../../src/mturk/annotation.js';
 import { recoverSubmission } from '../../src/mturk/answer-xml.js';
 import type { AccountView } from '../../src/simulator/index.js';
 import type { Store } from '../../src/store/open-store.js';
-import { moneyOfRun } from '../../src/cli/money-summary.js';
+import { moneyOfRun } from '../../src/runtime/money/spent.js';
 
 export const INVARIANTS = [
   'submission-once',

@@ -16,7 +16,8 @@ import type {
   UnitStatusChangedEvent,
 } from '../runtime/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import { dollars, moneyOfRun } from './money-summary.js';
+import { dollars } from './money-summary.js';
+import { moneyOfRun } from '../runtime/money/spent.js';
 import { describeCounts } from './progress.js';
 import type { Style } from './style.js';
 

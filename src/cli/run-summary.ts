@@ -7,7 +7,8 @@
 import { UNIT_STATES, type AssignmentState } from '../../machines/index.js';
 import type { DisposalReport } from '../runtime/index.js';
 import type { Store } from '../store/index.js';
-import { moneyLines, moneyOfRun } from './money-summary.js';
+import { moneyLines } from './money-summary.js';
+import { moneyOfRun } from '../runtime/money/spent.js';
 import type { Style } from './style.js';
 
 /** Units of a run by state, every state present (0 when none). */

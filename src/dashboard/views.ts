@@ -6,7 +6,7 @@
  * @module
  */
 import { UNIT_STATES, type AssignmentState } from '../../machines/index.js';
-import { moneyOfRun, type MoneySummary } from '../cli/money-summary.js';
+import { moneyOfRun, type MoneySummary } from '../runtime/money/spent.js';
 import { HitstateError } from '../errors.js';
 import type { AgentRecord, AuditEntry, HitRecord, UnitRecord } from '../store/types.js';
 import { FLOW_WINDOW_MS, type DashboardSource, type FeedEvent } from './source.js';

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { CreateHITWithHITTypeCommand, MTurkClient } from '@aws-sdk/client-mturk';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildExternalQuestion, MTurkGateway, orThrow } from '../../src/mturk/index.js';
+import { buildExternalQuestion, type MTurkGateway } from '../../src/mturk/index.js';
 import { openStore } from '../../src/store/index.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { LOCAL_CREDENTIALS } from '../../src/cli/target.js';
-import { childEnv, runCli, tempDir } from './helpers.js';
+import { childEnv, labelHitType, localGateway, runCli, tempDir } from './helpers.js';
 
 interface Ctx {
   dir: ReturnType<typeof tempDir>;
@@ -35,25 +35,12 @@ Cleanup.before.each(async (ctx) => {
   store.runs.create({ runId: 'live', requesterName: 'local', config: { title: 'Run in progress' }, status: 'running' });
   await store.close();
 
-  ctx.gateway = new MTurkGateway({
-    name: 'local',
-    environment: 'custom',
-    endpoint: ctx.sim.url,
-    credentials: LOCAL_CREDENTIALS,
-  });
-  const type = orThrow(
-    await ctx.gateway.createHITType({
-      title: 'Label',
-      description: 'Label a sentence',
-      rewardUsd: '0.20',
-      assignmentDurationSec: 300,
-    }),
-  );
-  if ('status' in type) throw new Error('unexpected');
+  ctx.gateway = localGateway(ctx.sim.url);
+  const hitTypeId = await labelHitType(ctx.gateway, '0.20');
   const question = { externalUrl: 'http://127.0.0.1:9/hitstate/task' };
   const create = async (runId: string, unitId: string): Promise<string> => {
     const created = await ctx.gateway.createHITWithHITType({
-      hitTypeId: type.hitTypeId,
+      hitTypeId,
       runId,
       unitId,
       question,
@@ -70,7 +57,7 @@ Cleanup.before.each(async (ctx) => {
   const foreign = async (annotation?: string): Promise<string> => {
     const out = await ctx.client.send(
       new CreateHITWithHITTypeCommand({
-        HITTypeId: type.hitTypeId,
+        HITTypeId: hitTypeId,
         LifetimeInSeconds: 3600,
         Question: buildExternalQuestion(question.externalUrl, 0, { allowHttp: true }),
         ...(annotation === undefined ? {} : { RequesterAnnotation: annotation }),

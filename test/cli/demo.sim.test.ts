@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AssignmentState } from '../../machines/index.js';
-import { moneyOfRun } from '../../src/cli/money-summary.js';
+import { moneyOfRun } from '../../src/runtime/money/spent.js';
 import { openStore } from '../../src/store/index.js';
 import { childEnv, runCli, tempDir } from './helpers.js';
 

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliIO } from '../../src/cli/command.js';
+import { LOCAL_CREDENTIALS } from '../../src/cli/target.js';
+import { MTurkGateway, orThrow } from '../../src/mturk/index.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'src', 'cli', 'hitstate.mjs');
@@ -153,4 +155,23 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${label}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** The gateway of the `local` requester the CLI tests' stores name, on the simulator at `url`. */
+export function localGateway(url: string): MTurkGateway {
+  return new MTurkGateway({ name: 'local', environment: 'custom', endpoint: url, credentials: LOCAL_CREDENTIALS });
+}
+
+/** Creates the tests' "Label a sentence" HIT type at `rewardUsd` and returns its id. */
+export async function labelHitType(gateway: MTurkGateway, rewardUsd: string): Promise<string> {
+  const type = orThrow(
+    await gateway.createHITType({
+      title: 'Label',
+      description: 'Label a sentence',
+      rewardUsd,
+      assignmentDurationSec: 300,
+    }),
+  );
+  if ('status' in type) throw new Error(`createHITType answered ${type.status}, not a new HIT type`);
+  return type.hitTypeId;
 }

@@ -8,7 +8,7 @@
 // runtime adopts their work), then the world's runtime is closed and the CLI takes over the store.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { moneyOfRun } from '../../src/cli/money-summary.js';
+import { moneyOfRun } from '../../src/runtime/money/spent.js';
 import { SUBMISSION_FIELD } from '../../src/server/wrapper-source.js';
 import type { RequesterCallDecision, RequesterCallInfo } from '../../src/simulator/index.js';
 import { openStore } from '../../src/store/index.js';

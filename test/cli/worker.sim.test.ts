@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LOCAL_CREDENTIALS } from '../../src/cli/target.js';
-import { MTurkGateway, orThrow } from '../../src/mturk/index.js';
+import { type MTurkGateway, orThrow } from '../../src/mturk/index.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { openStore } from '../../src/store/index.js';
-import { childEnv, runCli, tempDir } from './helpers.js';
+import { childEnv, labelHitType, localGateway, runCli, tempDir } from './helpers.js';
 
 interface Ctx {
   dir: ReturnType<typeof tempDir>;
@@ -55,24 +55,11 @@ Worker.before.each(async (ctx) => {
     store.agents.setReview(agent.id, { decision });
   }
   await store.close();
-  ctx.gateway = new MTurkGateway({
-    name: 'local',
-    environment: 'custom',
-    endpoint: ctx.sim.url,
-    credentials: LOCAL_CREDENTIALS,
-  });
+  ctx.gateway = localGateway(ctx.sim.url);
   // MTurk only lets a requester message a worker whose work it approved or rejected.
-  const type = orThrow(
-    await ctx.gateway.createHITType({
-      title: 'Label',
-      description: 'Label a sentence',
-      rewardUsd: '0.10',
-      assignmentDurationSec: 300,
-    }),
-  );
-  if ('status' in type) throw new Error('unexpected');
+  const hitTypeId = await labelHitType(ctx.gateway, '0.10');
   const created = await ctx.gateway.createHITWithHITType({
-    hitTypeId: type.hitTypeId,
+    hitTypeId,
     runId: 'pilot',
     unitId: 'pilot.u0',
     question: { externalUrl: 'http://127.0.0.1:9/hitstate/task' },

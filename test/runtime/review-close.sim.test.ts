@@ -5,7 +5,7 @@
 // waits for them all.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { moneyOfRun } from '../../src/cli/money-summary.js';
+import { moneyOfRun } from '../../src/runtime/money/spent.js';
 import { createWorld, type World } from '../support/sim-world.js';
 
 const UNITS = 5;

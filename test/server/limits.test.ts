@@ -206,17 +206,23 @@ Limits(
       const answer: Buffer[] = [];
       slow.on('data', (chunk) => answer.push(chunk));
       slow.write('POST /hitstate/api/agents HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\nX-Slow: a');
-      const started = Date.now();
+      // Node's own headersTimeout is 60 s: only the configured 200 ms lets this close before the
+      // runner's hang guard (the settings themselves are asserted in the test above).
       await new Promise((resolve) => slow.on('close', resolve));
-      assert.ok(Date.now() - started < 5_000, 'cut off by the configured timeout, not Node’s 300 s');
       assert.match(Buffer.concat(answer).toString(), /^HTTP\/1\.1 408/);
 
       const open = [connect(port, '127.0.0.1'), connect(port, '127.0.0.1')];
       await Promise.all(open.map((s) => new Promise((resolve) => s.on('connect', resolve))));
       await new Promise((resolve) => setImmediate(resolve));
       const third = connect(port, '127.0.0.1');
+      const thirdAnswer: Buffer[] = [];
+      third.on('data', (chunk) => thirdAnswer.push(chunk));
       await new Promise((resolve) => third.on('close', resolve));
-      assert.ok(true, 'the third connection was closed by the cap');
+      assert.is(Buffer.concat(thirdAnswer).length, 0, 'the third connection was dropped, not answered');
+      const connections = await new Promise<number>((resolve, reject) =>
+        server.getConnections((err, n) => (err ? reject(err) : resolve(n))),
+      );
+      assert.is(connections, 2, 'the server holds only the two connections the cap allows');
       for (const s of open) s.destroy();
     } finally {
       server.closeAllConnections();

@@ -20,7 +20,7 @@ import { VirtualClock } from '../../src/clock.js';
 import { seededRandom } from '../../src/random.js';
 import { parseRequesterAnnotation } from '../../src/mturk/annotation.js';
 import { recoverSubmission } from '../../src/mturk/answer-xml.js';
-import { moneyOfRun } from '../../src/cli/money-summary.js';
+import { moneyOfRun } from '../../src/runtime/money/spent.js';
 import type { ReviewAction, ReviewTarget } from '../../src/runtime/money/review.js';
 import { SUBMISSION_FIELD } from '../../src/server/wrapper-source.js';
 import { createSimulator, type RequesterCallDecision, type Simulator } from '../../src/simulator/index.js';
