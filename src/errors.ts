@@ -139,6 +139,26 @@ export const ERROR_CODES = {
     fix: 'Open the store without readOnly to change it; that takes its lock, so stop the process holding it first.',
   },
 
+  // --- PostgreSQL datastore -----------------------------------------------------------------
+  HST_ERR_STORE_PG_UNREACHABLE: {
+    meaning:
+      'The PostgreSQL server of the store URL cannot be reached (refused, unknown host, timed out, connection dropped).',
+    fix: 'Start the server, or fix the host and port in the store URL (--store or HITSTATE_DATABASE_URL); a commit cut off this way may or may not be durable, so reopen and read it.',
+  },
+  HST_ERR_STORE_PG_AUTH_FAILED: {
+    meaning: 'The PostgreSQL server refused the login (wrong user or password, or no pg_hba.conf line allows it).',
+    fix: "Check the user and password in the store URL, or ask the database's administrator to allow the login in pg_hba.conf.",
+  },
+  HST_ERR_STORE_PG_DATABASE_MISSING: {
+    meaning: 'The database named in the store URL does not exist on the PostgreSQL server.',
+    fix: 'Create it (`createdb NAME` or CREATE DATABASE NAME), or name an existing database in the URL.',
+  },
+  HST_ERR_STORE_PG_FAILED: {
+    meaning:
+      'A PostgreSQL statement of the store failed (missing privilege, database not UTF8, server out of space); the message carries the SQLSTATE.',
+    fix: 'Do what the message says (grant the privilege, create a UTF8 database, free space); a refused commit wrote nothing.',
+  },
+
   // --- runtime -------------------------------------------------------------------------------
   HST_ERR_RUN_NOT_FOUND: {
     meaning: 'No task run with that id exists in the datastore.',

@@ -1,0 +1,563 @@
+/**
+ * The PostgreSQL {@link StoreBackend}: for teams whose runs live on several machines. Records,
+ * audit lines, run leases and run requests live in four tables of one schema (`hitstate` unless
+ * told otherwise), each keyed by environment first. See docs/postgres.md.
+ *
+ * - A commit is one SQL statement (data-modifying CTEs over `unnest` arrays): one round trip and
+ *   one transaction, whatever its size.
+ * - A run is taken with one `INSERT ... ON CONFLICT DO UPDATE ... WHERE expired` on a lease row.
+ * - Expiry is decided by the database server's clock unless a clock is given (tests), so the
+ *   machines sharing a database need not agree on the time.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname as osHostname } from 'node:os';
+import pg from 'pg';
+import type { Clock } from '../../clock.js';
+import { HitstateError } from '../../errors.js';
+import type {
+  AuditLine,
+  CollectionName,
+  Commit,
+  LeaseHolder,
+  LeaseResult,
+  LoadedImage,
+  RunLease,
+  RunRequest,
+  ScopeImage,
+  StoreBackend,
+} from '../backend.js';
+import { normalizeEnvironment, type StoreEnvironment } from '../environment.js';
+import { type ConnectionTarget, isConnectionFailure, parseConnectionUrl, postgresError } from './errors.js';
+import { migrate, SCHEMA_NAME } from './schema.js';
+
+/** Options of {@link openPostgresBackend}. */
+export interface PostgresBackendOptions {
+  /** `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (`postgresql://` too; `?sslmode=require` etc. are passed to pg). */
+  readonly url: string;
+  /** The MTurk environment whose data this backend reads and writes. */
+  readonly environment: StoreEnvironment;
+  /**
+   * The PostgreSQL schema holding hitstate's tables; created when missing.
+   * @defaultValue `'hitstate'`
+   */
+  readonly schema?: string;
+  /**
+   * Connections kept open at most.
+   * @defaultValue 4
+   */
+  readonly poolSize?: number;
+  /**
+   * Milliseconds to wait for a connection before failing with HST_ERR_STORE_PG_UNREACHABLE.
+   * @defaultValue 10000
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * The time used for lease expiry and request settlement. Default: the database server's clock,
+   * one clock for every machine. Tests pass a virtual clock.
+   */
+  readonly clock?: Clock;
+  /**
+   * Hears errors of idle connections (the server restarted or dropped them); the pool replaces
+   * them. Default: a process warning.
+   */
+  readonly onConnectionError?: (error: HitstateError) => void;
+}
+
+/** The store-wide collections, which have no run. */
+const STORE_COLLECTIONS: ReadonlySet<string> = new Set(['meta', 'requesters', 'runs', 'qualifications', 'workers']);
+const RUN_COLLECTIONS: ReadonlySet<string> = new Set(['units', 'agents', 'hits', 'snapshots', 'submissions', 'outbox']);
+/** The run column's value for the store-wide scope. */
+const STORE_SCOPE = '';
+/** Audit lines read per query by {@link PostgresBackend.auditLines}. */
+const AUDIT_PAGE = 2_000;
+
+/** The environment as stored in every row: its canonical form, so two spellings never split a store. */
+export function environmentKey(environment: StoreEnvironment): string {
+  const env = normalizeEnvironment(environment);
+  return env.kind === 'custom' ? `custom ${env.endpoint}` : env.kind;
+}
+
+function invalid(field: string, message: string): HitstateError {
+  return new HitstateError('HST_ERR_STORE_INVALID_RECORD', `${field} ${message}`, { field });
+}
+
+function checkRunId(runId: unknown, field: string): string {
+  if (typeof runId !== 'string' || runId.length === 0)
+    throw invalid(field, `must be a non-empty run id, got ${JSON.stringify(runId)}`);
+  return runId;
+}
+
+/** Opens the PostgreSQL backend: connects, migrates the schema, and checks the database can hold JSON text. */
+export async function openPostgresBackend(options: PostgresBackendOptions): Promise<PostgresBackend> {
+  const target = parseConnectionUrl(options.url);
+  const environment = normalizeEnvironment(options.environment);
+  const schema = options.schema ?? 'hitstate';
+  if (!SCHEMA_NAME.test(schema))
+    throw new HitstateError(
+      'HST_ERR_CONFIG_INVALID',
+      `schema must be lower-case letters, digits and _ (at most 63, not starting with a digit), got ${JSON.stringify(schema)}`,
+      { field: 'schema' },
+    );
+  const poolSize = options.poolSize ?? 4;
+  if (!Number.isInteger(poolSize) || poolSize < 1)
+    throw new HitstateError('HST_ERR_CONFIG_INVALID', `poolSize must be a whole number ≥ 1, got ${poolSize}`, {
+      field: 'poolSize',
+    });
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: poolSize,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    // An idle pool must not keep a finished command alive.
+    allowExitOnIdle: true,
+    application_name: 'hitstate',
+  });
+  const report =
+    options.onConnectionError ??
+    ((error: HitstateError) => process.emitWarning(error.message, { code: error.code, type: 'HitstateWarning' }));
+  pool.on('error', (error) => report(postgresError(error, target, 'an idle connection')));
+  let notes: string[];
+  try {
+    const client = await pool.connect().catch((error: unknown) => {
+      throw postgresError(error, target, 'open');
+    });
+    try {
+      const encoding = await client.query<{ server_encoding: string }>('SHOW server_encoding');
+      const serverEncoding = encoding.rows[0]?.server_encoding ?? '';
+      // Records are JSON text stored byte for byte; a LATIN1 database would refuse an emoji.
+      if (serverEncoding !== 'UTF8' && serverEncoding !== 'SQL_ASCII') {
+        throw new HitstateError(
+          'HST_ERR_STORE_PG_FAILED',
+          `database "${target.database}" uses the encoding ${serverEncoding}; hitstate stores JSON text and needs UTF8. ` +
+            `Create the database with \`CREATE DATABASE ${target.database} ENCODING 'UTF8' TEMPLATE template0\``,
+          { operation: 'open', field: 'store' },
+        );
+      }
+      notes = await migrate(client, schema, target);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(() => {
+      // The pool is being dropped because opening failed; that failure is the one reported.
+    });
+    throw postgresError(error, target, 'open');
+  }
+  return new PostgresBackend(pool, target, environment, schema, options.clock, notes);
+}
+
+/** The PostgreSQL backend. Open it with {@link openPostgresBackend}. */
+export class PostgresBackend implements StoreBackend {
+  readonly kind = 'postgres' as const;
+  /** This process's lease owner id: `host:pid:random`. */
+  readonly owner: string;
+  readonly #pool: pg.Pool;
+  readonly #target: ConnectionTarget;
+  readonly #env: string;
+  readonly #clock: Clock | undefined;
+  readonly #t: { records: string; audit: string; leases: string; requests: string };
+  readonly #openNotes: string[];
+  readonly environment: StoreEnvironment;
+  /** The PostgreSQL schema holding the tables. */
+  readonly schema: string;
+  #closed = false;
+
+  /** @internal use {@link openPostgresBackend} */
+  constructor(
+    pool: pg.Pool,
+    target: ConnectionTarget,
+    environment: StoreEnvironment,
+    schema: string,
+    clock: Clock | undefined,
+    notes: string[],
+  ) {
+    this.environment = environment;
+    this.schema = schema;
+    this.#pool = pool;
+    this.#target = target;
+    this.#env = environmentKey(environment);
+    this.#clock = clock;
+    this.#openNotes = notes;
+    this.owner = `${osHostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    const q = `"${schema}"`;
+    this.#t = { records: `${q}.records`, audit: `${q}.audit`, leases: `${q}.leases`, requests: `${q}.requests` };
+  }
+
+  /** SQL for "now" in epoch ms: the given clock's time (parameter `$n`) or else the server's. */
+  #now(n: number): string {
+    return `coalesce($${n}::bigint, (extract(epoch from clock_timestamp()) * 1000)::bigint)`;
+  }
+
+  #clockValue(): number | null {
+    return this.#clock ? Math.floor(this.#clock.now()) : null;
+  }
+
+  #open(operation: string): void {
+    if (this.#closed)
+      throw new HitstateError(
+        'HST_ERR_STORE_CLOSED',
+        `${operation}: the PostgreSQL backend was closed; open it again with openPostgresBackend()`,
+        { operation },
+      );
+  }
+
+  async #query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    operation: string,
+    config: pg.QueryConfig | pg.QueryArrayConfig,
+    outcome = '',
+  ): Promise<pg.QueryResult<R>> {
+    this.#open(operation);
+    try {
+      // Array rows (rowMode 'array') come back typed by the caller's R.
+      return (await this.#pool.query(config as pg.QueryConfig)) as unknown as pg.QueryResult<R>;
+    } catch (error) {
+      throw postgresError(error, this.#target, operation, outcome);
+    }
+  }
+
+  async load(options: { readonly runs?: readonly string[] } = {}): Promise<LoadedImage> {
+    const runs = options.runs?.map((r, i) => checkRunId(r, `runs[${i}]`));
+    const result = await this.#query<[string, string, string, string]>('load', {
+      text:
+        `SELECT run, collection, key, json FROM ${this.#t.records} WHERE env = $1` +
+        (runs ? ' AND run = ANY($2::text[])' : ''),
+      values: runs ? [this.#env, [STORE_SCOPE, ...runs]] : [this.#env],
+      rowMode: 'array',
+    });
+    const store = new Map<CollectionName, Map<string, string>>();
+    const byRun = new Map<string, Map<CollectionName, Map<string, string>>>();
+    let scope = store;
+    let scopeRun: string | undefined = STORE_SCOPE;
+    for (const [run, collection, key, json] of result.rows) {
+      if (run !== scopeRun) {
+        scopeRun = run;
+        if (run === STORE_SCOPE) scope = store;
+        else {
+          let image = byRun.get(run);
+          if (!image) byRun.set(run, (image = new Map()));
+          scope = image;
+        }
+      }
+      let records = scope.get(collection as CollectionName);
+      if (!records) scope.set(collection as CollectionName, (records = new Map()));
+      records.set(key, json);
+    }
+    return { store, runs: byRun as ReadonlyMap<string, ScopeImage>, notes: this.#openNotes.splice(0) };
+  }
+
+  async commit(commit: Commit): Promise<void> {
+    this.#open('commit');
+    // Last change per record wins (a record written then deleted in one commit is deleted): one
+    // INSERT ... ON CONFLICT may not touch a row twice.
+    const last = new Map<string, { run: string; collection: string; key: string; json: string | null }>();
+    commit.changes.forEach((change, i) => {
+      const field = `changes[${i}]`;
+      const collection = change?.collection;
+      let run: string;
+      if (STORE_COLLECTIONS.has(collection)) {
+        if (change.runId !== null)
+          throw invalid(`${field}.runId`, `must be null for the store-wide collection ${collection}`);
+        run = STORE_SCOPE;
+      } else if (RUN_COLLECTIONS.has(collection)) {
+        run = checkRunId(change.runId, `${field}.runId`);
+      } else {
+        throw invalid(
+          `${field}.collection`,
+          `must be one of the store's collections, got ${JSON.stringify(collection)}`,
+        );
+      }
+      if (typeof change.key !== 'string' || change.key.length === 0)
+        throw invalid(`${field}.key`, `must be a non-empty string, got ${JSON.stringify(change.key)}`);
+      if (change.json !== null && typeof change.json !== 'string')
+        throw invalid(`${field}.json`, 'must be JSON text (a string) or null for a delete');
+      last.set(JSON.stringify([run, collection, change.key]), { run, collection, key: change.key, json: change.json });
+    });
+    const audit = commit.audit.map((line: AuditLine, i) => {
+      if (typeof line?.json !== 'string') throw invalid(`audit[${i}].json`, 'must be JSON text (a string)');
+      return { run: line.runId === null ? STORE_SCOPE : checkRunId(line.runId, `audit[${i}].runId`), json: line.json };
+    });
+    if (last.size === 0 && audit.length === 0) return;
+    const up = { run: [] as string[], collection: [] as string[], key: [] as string[], json: [] as string[] };
+    const del = { run: [] as string[], collection: [] as string[], key: [] as string[] };
+    for (const c of last.values()) {
+      if (c.json === null) {
+        del.run.push(c.run);
+        del.collection.push(c.collection);
+        del.key.push(c.key);
+      } else {
+        up.run.push(c.run);
+        up.collection.push(c.collection);
+        up.key.push(c.key);
+        up.json.push(c.json);
+      }
+    }
+    // One statement is one transaction and one round trip, however many records it carries.
+    await this.#query(
+      'commit',
+      {
+        name: 'hitstate_commit',
+        text: `WITH up AS (
+                 INSERT INTO ${this.#t.records} (env, run, collection, key, json)
+                 SELECT $1, u.run, u.collection, u.key, u.json
+                   FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(run, collection, key, json)
+                 ON CONFLICT (env, run, collection, key) DO UPDATE SET json = excluded.json
+                 RETURNING 1),
+               del AS (
+                 DELETE FROM ${this.#t.records} r
+                  USING unnest($6::text[], $7::text[], $8::text[]) AS d(run, collection, key)
+                  WHERE r.env = $1 AND r.run = d.run AND r.collection = d.collection AND r.key = d.key
+                 RETURNING 1),
+               au AS (
+                 INSERT INTO ${this.#t.audit} (env, run, json)
+                 SELECT $1, a.run, a.json FROM unnest($9::text[], $10::text[]) WITH ORDINALITY AS a(run, json, ord)
+                  ORDER BY a.ord
+                 RETURNING 1)
+               SELECT (SELECT count(*) FROM up) AS upserted, (SELECT count(*) FROM del) AS deleted,
+                      (SELECT count(*) FROM au) AS audited`,
+        values: [
+          this.#env,
+          up.run,
+          up.collection,
+          up.key,
+          up.json,
+          del.run,
+          del.collection,
+          del.key,
+          audit.map((a) => a.run),
+          audit.map((a) => a.json),
+        ],
+      },
+      'whether this commit is durable is unknown (the connection broke while it ran): reopen the store and read it',
+    ).catch((error: HitstateError) => {
+      // A statement the server refused was rolled back whole; only a broken connection leaves doubt.
+      if (!isConnectionFailure(error.details.cause))
+        throw new HitstateError(error.code, `${error.message} Nothing of this commit was written.`, error.details);
+      throw error;
+    });
+  }
+
+  async *auditLines(runId: string | null): AsyncIterable<string> {
+    const run = runId === null ? STORE_SCOPE : checkRunId(runId, 'runId');
+    let after = '0';
+    for (;;) {
+      const page = await this.#query<[string, string]>('auditLines', {
+        text: `SELECT id, json FROM ${this.#t.audit} WHERE env = $1 AND run = $2 AND id > $3 ORDER BY id LIMIT ${AUDIT_PAGE}`,
+        values: [this.#env, run, after],
+        rowMode: 'array',
+      });
+      for (const [, json] of page.rows) yield json;
+      if (page.rows.length < AUDIT_PAGE) return;
+      after = page.rows[page.rows.length - 1]?.[0] ?? after;
+    }
+  }
+
+  async acquireRun(runId: string, ttlMs: number): Promise<LeaseResult> {
+    checkRunId(runId, 'runId');
+    if (!Number.isInteger(ttlMs) || ttlMs <= 0)
+      throw new HitstateError(
+        'HST_ERR_CONFIG_INVALID',
+        `ttlMs must be a whole number of milliseconds > 0, got ${ttlMs}`,
+        {
+          field: 'ttlMs',
+        },
+      );
+    // Rarely the row changes between the failed take and the read of its holder (released,
+    // or expired meanwhile): then take again.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const taken = await this.#query<{
+        expires_at: string;
+        prev_owner: string | null;
+        prev_pid: number | null;
+        prev_hostname: string | null;
+        prev_expires_at: string | null;
+      }>('acquireRun', {
+        name: 'hitstate_acquire',
+        text: `INSERT INTO ${this.#t.leases} AS l (env, run, owner, pid, hostname, expires_at)
+               VALUES ($1, $2, $3, $4, $5, ${this.#now(6)} + $7::bigint)
+               ON CONFLICT (env, run) DO UPDATE SET
+                 owner = excluded.owner, pid = excluded.pid, hostname = excluded.hostname,
+                 expires_at = excluded.expires_at,
+                 prev_owner = l.owner, prev_pid = l.pid, prev_hostname = l.hostname, prev_expires_at = l.expires_at
+               WHERE l.owner = excluded.owner OR l.expires_at <= ${this.#now(6)}
+               RETURNING expires_at, prev_owner, prev_pid, prev_hostname, prev_expires_at`,
+        values: [this.#env, runId, this.owner, process.pid, osHostname(), this.#clockValue(), ttlMs],
+      });
+      const row = taken.rows[0];
+      if (row) {
+        const tookOverFrom =
+          row.prev_owner !== null && row.prev_owner !== this.owner
+            ? {
+                owner: row.prev_owner,
+                pid: row.prev_pid ?? 0,
+                hostname: row.prev_hostname ?? '',
+                expiresAt: Number(row.prev_expires_at),
+              }
+            : null;
+        return { ok: true, lease: new PostgresLease(this, runId, ttlMs, Number(row.expires_at)), tookOverFrom };
+      }
+      const holder = await this.runHolder(runId);
+      if (holder) return { ok: false, heldBy: holder };
+    }
+    throw new HitstateError(
+      'HST_ERR_STORE_PG_FAILED',
+      `acquireRun: the lease of run ${runId} kept changing hands while it was being taken; try again`,
+      { runId, operation: 'acquireRun' },
+    );
+  }
+
+  async runHolder(runId: string): Promise<LeaseHolder | null> {
+    checkRunId(runId, 'runId');
+    const result = await this.#query<{ owner: string; pid: number; hostname: string; expires_at: string }>(
+      'runHolder',
+      {
+        text: `SELECT owner, pid, hostname, expires_at FROM ${this.#t.leases}
+               WHERE env = $1 AND run = $2 AND expires_at > ${this.#now(3)}`,
+        values: [this.#env, runId, this.#clockValue()],
+      },
+    );
+    const row = result.rows[0];
+    return row ? { owner: row.owner, pid: row.pid, hostname: row.hostname, expiresAt: Number(row.expires_at) } : null;
+  }
+
+  /** @internal extends a lease this backend holds; the new expiry, or null when it was taken. */
+  async renewLease(runId: string, ttlMs: number): Promise<number | null> {
+    const result = await this.#query<{ expires_at: string }>('renew', {
+      text: `UPDATE ${this.#t.leases} SET expires_at = ${this.#now(4)} + $5::bigint
+             WHERE env = $1 AND run = $2 AND owner = $3 RETURNING expires_at`,
+      values: [this.#env, runId, this.owner, this.#clockValue(), ttlMs],
+    });
+    const row = result.rows[0];
+    return row ? Number(row.expires_at) : null;
+  }
+
+  /** @internal gives a lease back (nothing happens if another owner took it meanwhile). */
+  async releaseLease(runId: string): Promise<void> {
+    if (this.#closed) return;
+    await this.#query('release', {
+      text: `DELETE FROM ${this.#t.leases} WHERE env = $1 AND run = $2 AND owner = $3`,
+      values: [this.#env, runId, this.owner],
+    });
+  }
+
+  async postRequest(request: Omit<RunRequest, 'result' | 'settledAt'>): Promise<void> {
+    const runId = checkRunId(request?.runId, 'request.runId');
+    for (const field of ['id', 'kind', 'body'] as const) {
+      if (typeof request[field] !== 'string' || (field !== 'body' && request[field].length === 0))
+        throw invalid(`request.${field}`, `must be a${field === 'body' ? '' : ' non-empty'} string`);
+    }
+    if (!Number.isFinite(request.postedAt)) throw invalid('request.postedAt', 'must be epoch milliseconds');
+    // Posting again (a retry after a crash) keeps the first request.
+    await this.#query('postRequest', {
+      text: `INSERT INTO ${this.#t.requests} (env, run, id, kind, body, posted_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (env, run, id) DO NOTHING`,
+      values: [this.#env, runId, request.id, request.kind, request.body, Math.floor(request.postedAt)],
+    });
+  }
+
+  async pendingRequests(runId: string): Promise<readonly RunRequest[]> {
+    checkRunId(runId, 'runId');
+    const result = await this.#query<RequestRow>('pendingRequests', {
+      text: `SELECT id, run, kind, body, posted_at, result, settled_at FROM ${this.#t.requests}
+             WHERE env = $1 AND run = $2 AND result IS NULL ORDER BY posted_at, seq`,
+      values: [this.#env, runId],
+    });
+    return result.rows.map(toRequest);
+  }
+
+  async settleRequest(runId: string, id: string, result: string): Promise<void> {
+    checkRunId(runId, 'runId');
+    if (typeof result !== 'string') throw invalid('result', 'must be JSON text (a string)');
+    const settled = await this.#query('settleRequest', {
+      text: `UPDATE ${this.#t.requests} SET result = $4, settled_at = ${this.#now(5)}
+             WHERE env = $1 AND run = $2 AND id = $3 AND result IS NULL`,
+      values: [this.#env, runId, id, result, this.#clockValue()],
+    });
+    if (settled.rowCount === 0 && (await this.request(runId, id)) === null)
+      throw new HitstateError(
+        'HST_ERR_STORE_NOT_FOUND',
+        `run ${runId} has no request ${JSON.stringify(id)} to settle`,
+        {
+          runId,
+          operation: 'settleRequest',
+        },
+      );
+  }
+
+  async request(runId: string, id: string): Promise<RunRequest | null> {
+    checkRunId(runId, 'runId');
+    const result = await this.#query<RequestRow>('request', {
+      text: `SELECT id, run, kind, body, posted_at, result, settled_at FROM ${this.#t.requests}
+             WHERE env = $1 AND run = $2 AND id = $3`,
+      values: [this.#env, runId, id],
+    });
+    const row = result.rows[0];
+    return row ? toRequest(row) : null;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      // The leases this process holds end with it, so another process need not wait out their expiry.
+      await this.#query('close', {
+        text: `DELETE FROM ${this.#t.leases} WHERE env = $1 AND owner = $2`,
+        values: [this.#env, this.owner],
+      });
+    } finally {
+      this.#closed = true;
+      await this.#pool.end();
+    }
+  }
+}
+
+interface RequestRow {
+  id: string;
+  run: string;
+  kind: string;
+  body: string;
+  posted_at: string;
+  result: string | null;
+  settled_at: string | null;
+}
+
+function toRequest(row: RequestRow): RunRequest {
+  return {
+    id: row.id,
+    runId: row.run,
+    kind: row.kind,
+    body: row.body,
+    postedAt: Number(row.posted_at),
+    result: row.result,
+    settledAt: row.settled_at === null ? null : Number(row.settled_at),
+  };
+}
+
+/** A run held through a lease row. */
+class PostgresLease implements RunLease {
+  readonly runId: string;
+  readonly #backend: PostgresBackend;
+  readonly #ttlMs: number;
+  #expiresAt: number;
+
+  constructor(backend: PostgresBackend, runId: string, ttlMs: number, expiresAt: number) {
+    this.#backend = backend;
+    this.runId = runId;
+    this.#ttlMs = ttlMs;
+    this.#expiresAt = expiresAt;
+  }
+
+  get holder(): LeaseHolder {
+    return { owner: this.#backend.owner, pid: process.pid, hostname: osHostname(), expiresAt: this.#expiresAt };
+  }
+
+  async renew(): Promise<boolean> {
+    const expiresAt = await this.#backend.renewLease(this.runId, this.#ttlMs);
+    if (expiresAt === null) return false;
+    this.#expiresAt = expiresAt;
+    return true;
+  }
+
+  release(): Promise<void> {
+    return this.#backend.releaseLease(this.runId);
+  }
+}
