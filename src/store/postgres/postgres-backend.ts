@@ -218,20 +218,20 @@ export class PostgresBackend implements StoreBackend {
 
   async load(options: { readonly runs?: readonly string[] } = {}): Promise<LoadedImage> {
     const runs = options.runs?.map((r, i) => checkRunId(r, `runs[${i}]`));
-    const result = await this.#query<[string, string, string, string]>('load', {
-      text:
-        `SELECT run, collection, key, json FROM ${this.#t.records} WHERE env = $1` +
-        (runs ? ' AND run = ANY($2::text[])' : ''),
-      values: runs ? [this.#env, [STORE_SCOPE, ...runs]] : [this.#env],
-      rowMode: 'array',
-    });
+    this.#open('load');
     const store = new Map<CollectionName, Map<string, string>>();
     const byRun = new Map<string, Map<CollectionName, Map<string, string>>>();
+    let scopeRun: string | undefined;
     let scope = store;
-    let scopeRun: string | undefined = STORE_SCOPE;
-    for (const [run, collection, key, json] of result.rows) {
+    let scopeCollection: string | undefined;
+    let records = new Map<string, string>();
+    // Rows go into the image as they arrive instead of into a result array first: at 100,000
+    // units (700,000 rows) the array made most of the garbage collector's work.
+    const onRow = (row: [string, string, string, string]) => {
+      const [run, collection, key, json] = row;
       if (run !== scopeRun) {
         scopeRun = run;
+        scopeCollection = undefined;
         if (run === STORE_SCOPE) scope = store;
         else {
           let image = byRun.get(run);
@@ -239,9 +239,42 @@ export class PostgresBackend implements StoreBackend {
           scope = image;
         }
       }
-      let records = scope.get(collection as CollectionName);
-      if (!records) scope.set(collection as CollectionName, (records = new Map()));
+      if (collection !== scopeCollection) {
+        scopeCollection = collection;
+        let found = scope.get(collection as CollectionName);
+        if (!found) scope.set(collection as CollectionName, (found = new Map()));
+        records = found;
+      }
       records.set(key, json);
+    };
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw postgresError(error, this.#target, 'load');
+    }
+    try {
+      // No ORDER BY: sorting 250 MB would cost the server more than the map lookups it saves here.
+      const config: pg.QueryArrayConfig = {
+        text:
+          `SELECT run, collection, key, json FROM ${this.#t.records} WHERE env = $1` +
+          (runs ? ' AND run = ANY($2::text[])' : ''),
+        values: runs ? [this.#env, [STORE_SCOPE, ...runs]] : [this.#env],
+        rowMode: 'array',
+      };
+      // pg's Query honours rowMode; its type declaration omits it.
+      const query = new pg.Query(config as unknown as pg.QueryConfig);
+      query.on('row', onRow);
+      await new Promise<void>((resolve, reject) => {
+        query.on('end', () => resolve());
+        query.on('error', reject);
+        client.query(query as unknown as pg.Submittable);
+      });
+      client.release();
+    } catch (error) {
+      // A connection that failed mid-result is not given back to the pool.
+      client.release(error instanceof Error ? error : true);
+      throw postgresError(error, this.#target, 'load');
     }
     return { store, runs: byRun as ReadonlyMap<string, ScopeImage>, notes: this.#openNotes.splice(0) };
   }

@@ -1,0 +1,272 @@
+// PostgreSQL backend benchmark (issue 16): on a real server started like the tests' (a fresh
+// initdb cluster on loopback, fsync on, synchronous_commit on):
+//   1. commit of an arrival-sized change (8 records, ~20 KB, one audit line): median and p95
+//      latency, client CPU and server CPU per commit, on a database already holding N units;
+//   2. open + load of the whole store at N units (7 records a unit, ~2.6 KB): wall time, client CPU.
+// N is 10,000 and 100,000 by default. Prints a table and writes bench/results-postgres.json.
+//
+// Usage: node --import tsx bench/postgres.bench.ts [--units 10000,100000] [--commits 300] [--loads 3]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { RecordChange } from '../src/store/backend.js';
+import { openPostgresBackend, type PostgresBackend } from '../src/store/postgres/index.js';
+import { startPostgres } from '../test/support/postgres.js';
+import { describeMachine, load1m, machineInfo } from './support/machine.js';
+import { cpuMsSince, median, percentile } from './support/numbers.js';
+
+const ENV = { kind: 'sandbox' } as const;
+const RUN = 'bench-run';
+const args = process.argv.slice(2);
+const option = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const SIZES = (option('--units') ?? '10000,100000').split(',').map(Number);
+const COMMITS = Number(option('--commits') ?? 300);
+const LOADS = Number(option('--loads') ?? 3);
+const BATCH_UNITS = 500;
+
+/** The records of one unit as a run at rest holds them (~2.6 KB of JSON over 7 records). */
+function unitRecords(i: number): RecordChange[] {
+  const id = String(i).padStart(6, '0');
+  const at = Date.UTC(2026, 11, 7) + i;
+  const pad = (n: number) => 'x'.repeat(n);
+  return [
+    {
+      collection: 'units',
+      runId: RUN,
+      key: `u-${id}`,
+      json: JSON.stringify({
+        unitId: `u-${id}`,
+        state: 'completed',
+        index: i,
+        payAmountUsd: '0.50',
+        hitId: `3U18MJKL1WA8S1G7ULNIMQ${id}ED`,
+        note: pad(120),
+      }),
+    },
+    {
+      collection: 'agents',
+      runId: RUN,
+      key: `ag-${id}`,
+      json: JSON.stringify({
+        agentId: `ag-${id}`,
+        unitId: `u-${id}`,
+        workerId: `A12IHTKQF${id}`,
+        assignmentId: `34QN5IT0T2G6HMWH25AHYC${id}60`,
+        state: 'approved',
+        at,
+        note: pad(180),
+      }),
+    },
+    {
+      collection: 'hits',
+      runId: RUN,
+      key: `3U18MJKL1WA8S1G7ULNIMQ${id}ED`,
+      json: JSON.stringify({
+        hitId: `3U18MJKL1WA8S1G7ULNIMQ${id}ED`,
+        unitId: `u-${id}`,
+        link: `https://tasks.example/${id}`,
+        expiresAt: at,
+        note: pad(150),
+      }),
+    },
+    {
+      collection: 'snapshots',
+      runId: RUN,
+      key: `unit:u-${id}`,
+      json: JSON.stringify({
+        status: 'done',
+        value: 'completed',
+        context: {
+          unitId: `u-${id}`,
+          history: [
+            { at, to: 'launched' },
+            { at, to: 'assigned' },
+            { at, to: 'completed' },
+          ],
+          pad: pad(520),
+        },
+      }),
+    },
+    {
+      collection: 'snapshots',
+      runId: RUN,
+      key: `agent:ag-${id}`,
+      json: JSON.stringify({ status: 'done', value: 'approved', context: { agentId: `ag-${id}`, pad: pad(400) } }),
+    },
+    {
+      collection: 'submissions',
+      runId: RUN,
+      key: `ag-${id}`,
+      json: JSON.stringify({ agentId: `ag-${id}`, data: { label: 'cat', comment: `fine 👍 ${pad(200)}` } }),
+    },
+    {
+      collection: 'outbox',
+      runId: RUN,
+      key: `hs1-${RUN}-u-${id}-createHIT-0`,
+      json: JSON.stringify({
+        kind: 'createHIT',
+        state: 'confirmed',
+        token: `hs1-${RUN}-u-${id}-createHIT-0`,
+        pad: pad(100),
+      }),
+    },
+  ];
+}
+
+/** An arrival: the agent, unit, HIT and worker records, three snapshots and an outbox entry (~20 KB). */
+function arrival(n: number): RecordChange[] {
+  const id = `arr-${n}`;
+  const blob = (size: number) => JSON.stringify({ id, n, pad: 'y'.repeat(size) });
+  return [
+    { collection: 'agents', runId: RUN, key: `ag-${id}`, json: blob(900) },
+    { collection: 'units', runId: RUN, key: `u-${n % 1000}`, json: blob(500) },
+    { collection: 'hits', runId: RUN, key: `hit-${n % 1000}`, json: blob(500) },
+    { collection: 'workers', runId: null, key: `A${n}`, json: blob(300) },
+    { collection: 'snapshots', runId: RUN, key: 'run', json: blob(7_000) },
+    { collection: 'snapshots', runId: RUN, key: `unit:u-${n % 1000}`, json: blob(5_000) },
+    { collection: 'snapshots', runId: RUN, key: `agent:ag-${id}`, json: blob(5_000) },
+    { collection: 'outbox', runId: RUN, key: `tok-${id}`, json: blob(300) },
+  ];
+}
+
+/** utime + stime of a process in ms (Linux /proc, 100 ticks a second). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function fill(backend: PostgresBackend, from: number, to: number): Promise<void> {
+  for (let start = from; start < to; start += BATCH_UNITS) {
+    const changes: RecordChange[] = [];
+    for (let i = start; i < Math.min(to, start + BATCH_UNITS); i++) changes.push(...unitRecords(i));
+    await backend.commit({ changes, audit: [] });
+  }
+}
+
+interface SizeResult {
+  units: number;
+  records: number;
+  jsonMB: number;
+  commit: { samples: number; medianMs: number; p95Ms: number; clientCpuMs: number; serverCpuMs: number | null };
+  load: { medianMs: number; minMs: number; openMedianMs: number; clientCpuMs: number; serverCpuMs: number };
+}
+
+async function main(): Promise<void> {
+  const started = await startPostgres();
+  if (!started.ok) {
+    console.log(`SKIPPED: the PostgreSQL benchmark needs a PostgreSQL server: ${started.why}`);
+    process.exitCode = 1;
+    return;
+  }
+  const server = started.server;
+  /** The server process of the connection hitstate opened last (poolSize 1), to read its CPU. */
+  const newestBackendPid = async (): Promise<number | undefined> =>
+    (
+      await server.sql(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'hitstate' AND state = 'idle' ORDER BY backend_start DESC LIMIT 1",
+      )
+    ).rows[0]?.pid;
+  const results: SizeResult[] = [];
+  try {
+    const schema = 'bench';
+    const writer = await openPostgresBackend({ url: server.url, environment: ENV, schema, poolSize: 1 });
+    let filled = 0;
+    for (const units of [...SIZES].sort((a, b) => a - b)) {
+      const t0 = Date.now();
+      await fill(writer, filled, units);
+      filled = units;
+      await server.sql('VACUUM ANALYZE bench.records');
+      process.stdout.write(`filled ${units} units in ${Date.now() - t0} ms\n`);
+      const size = await server.sql(
+        `SELECT count(*)::int AS n, (sum(octet_length(json)) / 1e6)::float AS mb FROM bench.records WHERE run = '${RUN}'`,
+      );
+
+      // 1. Commits of arrivals, one connection so its server process can be measured.
+      const committer = await openPostgresBackend({ url: server.url, environment: ENV, schema, poolSize: 1 });
+      await committer.commit({ changes: arrival(0), audit: [] });
+      const serverPid = await newestBackendPid();
+      for (let n = 1; n <= 30; n++)
+        await committer.commit({ changes: arrival(n), audit: [{ runId: RUN, json: '{}' }] });
+      const latencies: number[] = [];
+      const cpu0 = process.cpuUsage();
+      const server0 = serverPid ? processCpuMs(serverPid) : 0;
+      for (let n = 0; n < COMMITS; n++) {
+        const changes = arrival(1_000 + n + units);
+        const t = process.hrtime.bigint();
+        await committer.commit({ changes, audit: [{ runId: RUN, json: JSON.stringify({ op: 'registerAgent', n }) }] });
+        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+      const clientCpuMs = cpuMsSince(cpu0) / COMMITS;
+      const serverCpuMs = serverPid ? (processCpuMs(serverPid) - server0) / COMMITS : null;
+      await committer.close();
+
+      // 2. Open and load the whole store, a fresh backend each time (as a new process would).
+      const loads: number[] = [];
+      const opens: number[] = [];
+      let loadCpu = 0;
+      let loadServerCpu = 0;
+      for (let i = 0; i < LOADS; i++) {
+        const c0 = process.cpuUsage();
+        const t = Date.now();
+        const reader = await openPostgresBackend({ url: server.url, environment: ENV, schema, poolSize: 1 });
+        opens.push(Date.now() - t);
+        const readerPid = await newestBackendPid();
+        const s0 = readerPid ? processCpuMs(readerPid) : 0;
+        const image = await reader.load();
+        loads.push(Date.now() - t);
+        if (readerPid) loadServerCpu += processCpuMs(readerPid) - s0;
+        loadCpu += cpuMsSince(c0);
+        const loaded = [...(image.runs.get(RUN)?.values() ?? [])].reduce((s, m) => s + m.size, 0);
+        if (loaded < units * 7) throw new Error(`load read ${loaded} records, expected at least ${units * 7}`);
+        await reader.close();
+      }
+      const result: SizeResult = {
+        units,
+        records: size.rows[0]?.n,
+        jsonMB: Math.round((size.rows[0]?.mb ?? 0) * 10) / 10,
+        commit: {
+          samples: COMMITS,
+          medianMs: round(median(latencies)),
+          p95Ms: round(percentile(latencies, 95)),
+          clientCpuMs: round(clientCpuMs),
+          serverCpuMs: serverCpuMs === null ? null : round(serverCpuMs),
+        },
+        load: {
+          medianMs: median(loads),
+          minMs: Math.min(...loads),
+          openMedianMs: median(opens),
+          clientCpuMs: Math.round(loadCpu / LOADS),
+          serverCpuMs: Math.round(loadServerCpu / LOADS),
+        },
+      };
+      results.push(result);
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    }
+    await writer.close();
+  } finally {
+    await server.stop();
+  }
+  const machine = machineInfo();
+  process.stdout.write(`\nPostgreSQL backend (${describeMachine(machine)}, load ${load1m().toFixed(1)})\n`);
+  process.stdout.write(
+    '| units | records (JSON MB) | commit 8 rec ~20 KB: median / p95 | client CPU / commit | server CPU / commit | open + load: median (min) | of which open | load CPU client / server |\n',
+  );
+  process.stdout.write('|---|---|---|---|---|---|---|---|\n');
+  for (const r of results) {
+    process.stdout.write(
+      `| ${r.units.toLocaleString('en-US')} | ${r.records.toLocaleString('en-US')} (${r.jsonMB}) | ${r.commit.medianMs} / ${r.commit.p95Ms} ms | ${r.commit.clientCpuMs} ms | ${r.commit.serverCpuMs ?? 'n/a'} ms | ${r.load.medianMs} (${r.load.minMs}) ms | ${r.load.openMedianMs} ms | ${r.load.clientCpuMs} / ${r.load.serverCpuMs} ms |\n`,
+    );
+  }
+  const file = fileURLToPath(new URL('./results-postgres.json', import.meta.url));
+  writeFileSync(
+    file,
+    `${JSON.stringify({ measuredAt: new Date().toISOString(), machine, load1m: load1m(), results }, null, 2)}\n`,
+  );
+  process.stdout.write(`wrote ${file}\n`);
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+await main();
