@@ -1,5 +1,5 @@
 // A real PostgreSQL server for the tests, started by the project: Debian's `postgresql` binaries
-// (installed once with apt when missing and allowed, under a lock file shared by every test
+// (installed once with apt, as root or through passwordless sudo, when missing, under a lock file shared by every test
 // process), a cluster made with `initdb` in a temp dir, started with `pg_ctl` on a free loopback
 // port, and stopped and removed afterwards (also on failure, and at process exit). initdb refuses
 // to run as root, so as root the cluster is made and run by the `postgres` user (or `nobody`).
@@ -122,8 +122,11 @@ async function installUnderLock(): Promise<string | undefined> {
       closeSync(fd);
       if (findPostgresBin()) return undefined;
       const lock = ['-o', 'DPkg::Lock::Timeout=600'];
-      const update = await run('apt-get', [...lock, 'update']);
-      const install = update.code === 0 ? await run('apt-get', [...lock, 'install', '-y', 'postgresql']) : update;
+      // As root apt-get runs as is; otherwise through passwordless sudo (checked before calling this).
+      const apt = (args: string[]) =>
+        process.getuid?.() === 0 ? run('apt-get', args) : run('sudo', ['-n', 'apt-get', ...args]);
+      const update = await apt([...lock, 'update']);
+      const install = update.code === 0 ? await apt([...lock, 'install', '-y', 'postgresql']) : update;
       if (findPostgresBin()) return undefined;
       return `\`apt-get ${update.code === 0 ? 'install -y postgresql' : 'update'}\` failed:\n${install.output.slice(-1500)}`;
     } finally {
@@ -141,10 +144,12 @@ export function ensurePostgres(): Promise<PostgresAvailability> {
     if (found) return { ok: true, binDir: found };
     if (process.env.HITSTATE_PG_BIN)
       return { ok: false, why: `HITSTATE_PG_BIN=${process.env.HITSTATE_PG_BIN} holds no initdb and pg_ctl` };
-    if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get'))
+    const root = process.getuid?.() === 0;
+    const sudo = !root && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
+    if ((!root && !sudo) || !existsSync('/usr/bin/apt-get'))
       return {
         ok: false,
-        why: `PostgreSQL (initdb, pg_ctl) is not installed and this process cannot install it. ${INSTALL_HINT}`,
+        why: `PostgreSQL (initdb, pg_ctl) is not installed and this process cannot install it (not root, no passwordless sudo, or no apt-get). ${INSTALL_HINT}`,
       };
     const failure = await installUnderLock();
     const bin = findPostgresBin();
