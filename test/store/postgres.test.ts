@@ -73,6 +73,9 @@ if (!started.ok) {
   console.log(`SKIPPED: the PostgreSQL server tests need a PostgreSQL server: ${started.why}`);
   const Skipped = suite('postgres backend on a server');
   Skipped.skip('errors, migrations, one transaction per commit, restart', () => undefined);
+  Skipped('when the tests skip then PostgreSQL is missing, not installed and broken', () => {
+    assert.not.ok(started.installed, `PostgreSQL is installed but could not be started: ${started.why}`);
+  });
   Skipped.run();
 } else {
   const server = started.server;

@@ -1,10 +1,10 @@
 // A real PostgreSQL server for the tests, started by the project: Debian's `postgresql` binaries
-// (installed once with apt, as root or through passwordless sudo, when missing, under a lock file shared by every test
-// process), a cluster made with `initdb` in a temp dir, started with `pg_ctl` on a free loopback
+// (installed once with apt when missing, as root or through passwordless sudo, under a lock file
+// shared by every test process), a cluster made with `initdb` in a temp dir, started with `pg_ctl` on a free loopback
 // port, and stopped and removed afterwards (also on failure, and at process exit). initdb refuses
 // to run as root, so as root the cluster is made and run by the `postgres` user (or `nobody`).
 // When PostgreSQL cannot be had, `startPostgres` says why and the tests print "SKIPPED: ..."; they
-// are never silently green.
+// are never silently green. Installed but failing to start is a test failure, not a skip.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -236,15 +236,25 @@ function stopAllAtExit(): void {
  * ```
  */
 export async function startPostgres(): Promise<
-  { readonly ok: true; readonly server: PostgresServer } | { readonly ok: false; readonly why: string }
+  | { readonly ok: true; readonly server: PostgresServer }
+  | {
+      readonly ok: false;
+      readonly why: string;
+      /** True when PostgreSQL is installed but no cluster could be started: a failure, never a skip. */
+      readonly installed: boolean;
+    }
 > {
   const found = await ensurePostgres();
-  if (!found.ok) return found;
+  if (!found.ok) return { ...found, installed: false };
   const bin = (name: string) => join(found.binDir, name);
   if (process.getuid?.() === 0) {
     clusterUser = unprivilegedUser();
     if (!clusterUser)
-      return { ok: false, why: 'running as root, and neither a `postgres` nor a `nobody` user exists to run initdb' };
+      return {
+        ok: false,
+        installed: true,
+        why: 'running as root, and neither a `postgres` nor a `nobody` user exists to run initdb',
+      };
     console.log(`PostgreSQL test cluster: initdb refuses root, so the cluster runs as the ${clusterUser.name} user`);
   }
   reapOrphans(found.binDir);
@@ -282,6 +292,7 @@ export async function startPostgres(): Promise<
     removeDir();
     return {
       ok: false,
+      installed: true,
       why: `initdb failed${clusterUser ? ` (run as the ${clusterUser.name} user)` : ''}:\n${init.output.slice(-1500)}`,
     };
   }
@@ -311,7 +322,7 @@ export async function startPostgres(): Promise<
   const failed = await start();
   if (failed !== undefined) {
     removeDir();
-    return { ok: false, why: failed };
+    return { ok: false, installed: true, why: failed };
   }
   const stopSync = () => {
     spawnSync(bin('pg_ctl'), ['-D', data, '-m', 'immediate', 'stop'], { stdio: 'ignore', ...asClusterUser() });
