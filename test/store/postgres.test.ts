@@ -165,6 +165,35 @@ if (!started.ok) {
     await backend.close();
   });
 
+  Pg('when two processes commit the same shared records in opposite orders then neither deadlocks', async () => {
+    const schema = freshSchema();
+    const a = await openPostgresBackend({ url: server.url, environment: SANDBOX, schema });
+    const b = await openPostgresBackend({ url: server.url, environment: SANDBOX, schema });
+    const workers = Array.from({ length: 2_000 }, (_, i) => `A${String(i).padStart(4, '0')}`);
+    const commitOf = (ids: string[], by: string, round: number) => ({
+      changes: ids.map((id) => ({
+        collection: 'workers' as const,
+        runId: null,
+        key: id,
+        json: `{"by":"${by}","round":${round}}`,
+      })),
+      audit: [],
+    });
+    for (let round = 0; round < 15; round++) {
+      // Both commits are in flight at once, one writing the workers forwards, the other backwards.
+      await Promise.all([
+        a.commit(commitOf(workers, 'a', round)),
+        b.commit(commitOf([...workers].reverse(), 'b', round)),
+      ]);
+    }
+    const image = await a.load();
+    const last = new Set([...(image.store.get('workers')?.values() ?? [])]);
+    assert.is(image.store.get('workers')?.size, 2_000);
+    assert.is(last.size, 1, `one commit won every record as a whole: ${[...last].join(' ')}`);
+    await a.close();
+    await b.close();
+  });
+
   Pg('when a change names a bad field then the error names it and nothing is written', async () => {
     const schema = freshSchema();
     const backend = await openPostgresBackend({ url: server.url, environment: SANDBOX, schema });

@@ -79,6 +79,11 @@ export function environmentKey(environment: StoreEnvironment): string {
   return env.kind === 'custom' ? `custom ${env.endpoint}` : env.kind;
 }
 
+/** Code-unit order: the same in every process, which is all the lock order needs. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function invalid(field: string, message: string): HitstateError {
   return new HitstateError('HST_ERR_STORE_INVALID_RECORD', `${field} ${message}`, { field });
 }
@@ -313,7 +318,12 @@ export class PostgresBackend implements StoreBackend {
     if (last.size === 0 && audit.length === 0) return;
     const up = { run: [] as string[], collection: [] as string[], key: [] as string[], json: [] as string[] };
     const del = { run: [] as string[], collection: [] as string[], key: [] as string[] };
-    for (const c of last.values()) {
+    // Every process writes rows in one order (run, collection, key), so two commits touching the
+    // same shared records (workers, requesters) wait for each other instead of deadlocking.
+    const ordered = [...last.values()].sort(
+      (a, b) => compare(a.run, b.run) || compare(a.collection, b.collection) || compare(a.key, b.key),
+    );
+    for (const c of ordered) {
       if (c.json === null) {
         del.run.push(c.run);
         del.collection.push(c.collection);
@@ -326,11 +336,12 @@ export class PostgresBackend implements StoreBackend {
       }
     }
     // One statement is one transaction and one round trip, however many records it carries.
-    await this.#query(
-      'commit',
-      {
-        name: 'hitstate_commit',
-        text: `WITH up AS (
+    const statement = () =>
+      this.#query(
+        'commit',
+        {
+          name: 'hitstate_commit',
+          text: `WITH up AS (
                  INSERT INTO ${this.#t.records} (env, run, collection, key, json)
                  SELECT $1, u.run, u.collection, u.key, u.json
                    FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(run, collection, key, json)
@@ -348,26 +359,40 @@ export class PostgresBackend implements StoreBackend {
                  RETURNING 1)
                SELECT (SELECT count(*) FROM up) AS upserted, (SELECT count(*) FROM del) AS deleted,
                       (SELECT count(*) FROM au) AS audited`,
-        values: [
-          this.#env,
-          up.run,
-          up.collection,
-          up.key,
-          up.json,
-          del.run,
-          del.collection,
-          del.key,
-          audit.map((a) => a.run),
-          audit.map((a) => a.json),
-        ],
-      },
-      'whether this commit is durable is unknown (the connection broke while it ran): reopen the store and read it',
-    ).catch((error: HitstateError) => {
-      // A statement the server refused was rolled back whole; only a broken connection leaves doubt.
-      if (!isConnectionFailure(error.details.cause))
-        throw new HitstateError(error.code, `${error.message} Nothing of this commit was written.`, error.details);
-      throw error;
-    });
+          values: [
+            this.#env,
+            up.run,
+            up.collection,
+            up.key,
+            up.json,
+            del.run,
+            del.collection,
+            del.key,
+            audit.map((a) => a.run),
+            audit.map((a) => a.json),
+          ],
+        },
+        'whether this commit is durable is unknown (the connection broke while it ran): reopen the store and read it',
+      );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await statement();
+        return;
+      } catch (error) {
+        const failure = error as HitstateError;
+        // A deadlock or serialization failure rolled the statement back whole: safe to run again.
+        const sqlState = (failure.details?.cause as { code?: unknown } | undefined)?.code;
+        if ((sqlState === '40P01' || sqlState === '40001') && attempt < 3) continue;
+        // A statement the server refused was rolled back whole; only a broken connection leaves doubt.
+        if (!isConnectionFailure(failure.details?.cause))
+          throw new HitstateError(
+            failure.code,
+            `${failure.message} Nothing of this commit was written.`,
+            failure.details,
+          );
+        throw failure;
+      }
+    }
   }
 
   async *auditLines(runId: string | null): AsyncIterable<string> {
