@@ -87,6 +87,13 @@ export type AgentEvent =
    * assignment never held it (its registration was forged, or displaced a worker who finished after all).
    */
   | { readonly type: 'assignment.overruled'; readonly at: number }
+  /**
+   * Fact (from the unit): the unit ended without MTurk ever showing this agent's assignment
+   * submitted (the worker stored data on the task server, then returned or let it lapse, and the
+   * HIT is gone or the run stopped waiting): the stored data is kept under the agent for the
+   * record, never reviewed or paid.
+   */
+  | { readonly type: 'assignment.notSubmitted'; readonly at: number }
   | { readonly type: 'deadline.reached'; readonly at: number }
   /** Request: approve (from `completed`, or from `rejected` as an override). */
   | { readonly type: 'review.approve'; readonly requestId: string; readonly feedback?: string; readonly at: number }

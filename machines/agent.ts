@@ -20,7 +20,9 @@
  * MTurk's `assignment.submitted`) also completes an agent that had disconnected or timed out
  * (Mephisto loses it, docs/mephisto-semantics.md#return-timeout-and-disconnect); a completed agent is
  * never expired (row L1 did that, docs/mephisto-semantics.md#status-rows), only MTurk listing
- * another assignment as the HIT's submission (`assignment.overruled`) takes it back to `returned`;
+ * another assignment as the HIT's submission (`assignment.overruled`) takes it back to `returned`,
+ * and a unit that ends without MTurk ever showing its assignment submitted (`assignment.notSubmitted`:
+ * the worker stored data on the task server, then returned) makes it `expired`, the data kept;
  * approve on an approved agent makes no call (PR #445, lesson #21 of
  * docs/mephisto-semantics.md#known-bugs-and-lessons) and reject on it is refused.
  *
@@ -214,7 +216,11 @@ export const agentMachine = agentImplementation.createMachine({
         bonusing,
       },
       // MTurk's list of assignments outranks the submission this agent's registration led to expect.
-      on: { ...lateData, 'assignment.overruled': { target: `#agent.${AgentState.returned}` } },
+      on: {
+        ...lateData,
+        'assignment.overruled': { target: `#agent.${AgentState.returned}` },
+        'assignment.notSubmitted': { target: `#agent.${AgentState.expired}` },
+      },
     },
     [AgentState.approved]: {
       description: 'Approved on MTurk. Approving again makes no call; bonuses can still be paid.',
@@ -262,7 +268,8 @@ export const agentMachine = agentImplementation.createMachine({
       on: { ...lateData, 'assignment.submitted': { target: `#agent.${AgentState.completed}` } },
     },
     [AgentState.expired]: {
-      description: 'The unit expired while the worker held it. Absorbing.',
+      description:
+        'The unit expired while the worker held it, or ended without MTurk ever showing the stored submission (kept for the record). Absorbing.',
     },
   },
 });
