@@ -112,6 +112,12 @@ const bonusing = {
 } as const;
 
 const payQueuedBonus = { guard: 'hasQueuedBonus', target: 'bonusing', actions: 'takeQueuedBonus' } as const;
+/** Before any review, a queued bonus waits for MTurk's word that the work is this agent's (issue 13 F1). */
+const payConfirmedQueuedBonus = {
+  guard: 'hasQueuedBonusOnConfirmedWork',
+  target: 'bonusing',
+  actions: 'takeQueuedBonus',
+} as const;
 const startBonus = { guard: 'isNewBonus', target: 'bonusing', actions: 'takeReview' } as const;
 const lateData = { 'agent.submitted': { guard: 'dataMissing', actions: 'recordData' } } as const;
 
@@ -140,6 +146,7 @@ export const agentMachine = agentImplementation.createMachine({
     bonusQueue: [],
     paidBonuses: [],
     lastReviewFailure: null,
+    submissionConfirmed: false,
   }),
   initial: AgentState.none,
   states: {
@@ -194,8 +201,9 @@ export const agentMachine = agentImplementation.createMachine({
       initial: 'idle',
       states: {
         idle: {
-          description: 'Waiting for a review request; pays queued bonuses first.',
-          always: payQueuedBonus,
+          description:
+            'Waiting for a review request; pays queued bonuses first, once MTurk named the assignment as the HIT’s submission.',
+          always: payConfirmedQueuedBonus,
           on: {
             'review.approve': { target: 'approving', actions: 'takeReview' },
             'review.reject': { target: 'rejecting', actions: 'takeReview' },
@@ -220,6 +228,7 @@ export const agentMachine = agentImplementation.createMachine({
         ...lateData,
         'assignment.overruled': { target: `#agent.${AgentState.returned}` },
         'assignment.notSubmitted': { target: `#agent.${AgentState.expired}` },
+        'submission.confirmed': { actions: 'recordSubmissionConfirmed' },
       },
     },
     [AgentState.approved]: {

@@ -166,6 +166,7 @@ export type AgentAddressedEvent = Exclude<
       | 'assignment.submitted'
       | 'assignment.overruled'
       | 'assignment.notSubmitted'
+      | 'submission.confirmed'
       | 'deadline.reached'
       | 'agent.reviewed';
   }

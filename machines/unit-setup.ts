@@ -371,6 +371,7 @@ export const unitImplementation = u.extend({
       if (event.type === 'unit.adoptAgent' && event.existing) {
         enqueue.sendTo(id, { type: 'assignment.submitted', at: event.at });
         enqueue.sendTo(id, { type: 'agent.submitted', at: event.at });
+        enqueue.sendTo(id, { type: 'submission.confirmed', at: event.at });
         return;
       }
       const input: AgentInput = {
@@ -385,7 +386,11 @@ export const unitImplementation = u.extend({
       // Agent ids are unique in a run: the supervisor binds an arrival (and adopts an agent) only for an agent id it has never bound.
       enqueue.spawnChild('agent', { id, systemId: id, input });
       enqueue.sendTo(id, { type: 'agent.accepted', at: event.at });
-      if (event.type === 'unit.adoptAgent') enqueue.sendTo(id, { type: 'agent.submitted', at: event.at });
+      if (event.type === 'unit.adoptAgent') {
+        // Adopted from MTurk's answer: MTurk named this assignment.
+        enqueue.sendTo(id, { type: 'agent.submitted', at: event.at });
+        enqueue.sendTo(id, { type: 'submission.confirmed', at: event.at });
+      }
     }),
     adoptAgent: u.assign(({ event }) => {
       assertEvent(event, 'unit.adoptAgent');
@@ -520,9 +525,11 @@ export const unitImplementation = u.extend({
         : { type: 'assignment.submitted', at: atOf(event) };
       if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), message);
     }),
+    /** MTurk named the bound agent's assignment: its data is stored (from MTurk's answer if need be) and confirmed. */
     tellAgentDataReconciled: u.enqueueActions(({ enqueue, context, event }) => {
-      if (context.agentId !== null)
-        enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.submitted', at: atOf(event) });
+      if (context.agentId === null) return;
+      enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.submitted', at: atOf(event) });
+      enqueue.sendTo(agentActorId(context.agentId), { type: 'submission.confirmed', at: atOf(event) });
     }),
   },
 });

@@ -149,6 +149,7 @@ function agentEventsFor(snapshot: AnyMachineSnapshot): AgentEvent[] {
     { type: 'agent.released', at: 2 },
     { type: 'assignment.overruled', at: 2 },
     { type: 'assignment.notSubmitted', at: 2 },
+    { type: 'submission.confirmed', at: 2 },
     { type: 'deadline.reached', at: c.deadlineAt },
     { type: 'review.approve', requestId: 'q1', at: 3 },
     { type: 'review.reject', requestId: 'q2', feedback: 'incomplete', at: 3 },
@@ -186,6 +187,7 @@ function agentKey(snapshot: AnyMachineSnapshot): string {
     c.review?.kind ?? null,
     Math.min(c.bonusQueue.length, 2),
     Math.min(c.paidBonuses.length, 1),
+    c.submissionConfirmed,
   ]);
 }
 

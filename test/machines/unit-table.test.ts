@@ -592,7 +592,10 @@ Reconcile('when reconciliation succeeds then the unit awaits review and the agen
   d.send({ type: 'reconcile.succeeded', commandId: d.commands[0]!.commandId, at: 3 });
   assert.equal(d.value, { completed: 'awaitingReview' });
   assert.is(d.snapshot.context.submitted, true);
-  assert.equal(d.toldAgent, [{ type: 'agent.submitted', at: 3 }]);
+  assert.equal(d.toldAgent, [
+    { type: 'agent.submitted', at: 3 },
+    { type: 'submission.confirmed', at: 3 },
+  ]);
 });
 
 Reconcile(
@@ -724,6 +727,7 @@ Reconcile(
     assert.equal(d.toldAgent, [
       { type: 'agent.accepted', at: 3 },
       { type: 'agent.submitted', at: 3 },
+      { type: 'submission.confirmed', at: 3 },
     ]);
     d.send({ type: 'unit.adoptAgent', agentId: 'A8-W8', assignmentId: 'A8', workerId: 'W8', existing: false, at: 4 });
     assert.is(d.snapshot.context.agentId, 'A9-W9', 'a unit adopts one agent only');

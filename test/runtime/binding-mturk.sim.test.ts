@@ -237,6 +237,51 @@ Binding(
 );
 
 Binding(
+  'F1: when a bonus was queued for A before A stored data and returned the HIT then nothing is paid on A’s assignment, and B’s work is the unit’s',
+  async ({ world, runId, hitId }) => {
+    const { runtime } = world;
+    const a = await registered(world, hitId);
+    const unitId = a.unitId!;
+    const asked = await world.drive(
+      runtime.review(runId, { agentId: a.agentId! }, { kind: 'bonus', amountUsd: '0.50', reason: 'early' }),
+    );
+    assert.equal(
+      asked!.items.map((i) => i.outcome),
+      ['queued'],
+    );
+    world.sim.resetStats();
+    assert.is((await a.submitToServer({ sentiment: 'negative', comment: 'A' })).status, 200);
+    await runtime.whenIdle();
+    assert.is(world.sim.stats().calls.SendBonus, undefined, 'stored data alone pays no queued bonus');
+    const direct = await world.drive(runtime.review(runId, { agentId: a.agentId! }, { kind: 'approve' }));
+    assert.equal(
+      direct!.items.map((i) => [i.outcome, i.code]),
+      [['refused', 'HST_ERR_REVIEW_STATE']],
+      'work MTurk has not confirmed is not reviewed',
+    );
+    assert.match(direct!.items[0]!.reason ?? '', /MTurk has not confirmed/);
+    await a.returnHIT();
+    const b = world.worker();
+    await b.accept({ hitId });
+    await b.submitToMTurk({ sentiment: 'positive', comment: 'B' });
+    const bAgent = `${b.assignmentId}-${b.workerId}`;
+    await world.drive(
+      () => runtime.store.agents.get(bAgent) !== undefined && runtime.agentStatus(bAgent) === 'completed',
+      { label: 'reconciled' },
+    );
+    await runtime.whenIdle();
+    assert.is(runtime.store.units.require(unitId).agentId, bAgent);
+    assert.is(runtime.agentStatus(a.agentId!), 'returned');
+    assert.is(world.sim.stats().calls.SendBonus, undefined, 'no bonus call on A’s returned assignment');
+    assert.equal(world.account().bonusPayments, []);
+    assert.equal(
+      world.errors.map((e) => e.message),
+      [],
+    );
+  },
+);
+
+Binding(
   'F1: when a completed unit’s stored submission is A’s and MTurk lists A’s assignment submitted then one call confirms it and review approves A',
   async ({ world, runId, hitId }) => {
     const { runtime } = world;
