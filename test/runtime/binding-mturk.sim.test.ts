@@ -2,7 +2,12 @@
 // of the issue on the simulator (virtual clock) through the task server and the real SDK.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DeleteHITCommand, MTurkClient, UpdateExpirationForHITCommand } from '@aws-sdk/client-mturk';
+import {
+  ApproveAssignmentCommand,
+  DeleteHITCommand,
+  MTurkClient,
+  UpdateExpirationForHITCommand,
+} from '@aws-sdk/client-mturk';
 import { moneyOfRun } from '../../src/runtime/money/spent.js';
 import { createWorld, TEST_ACCESS_KEY, type SimWorker, type World } from '../support/sim-world.js';
 
@@ -301,6 +306,48 @@ Binding(
     assert.equal(
       world.errors.map((e) => e.message),
       [],
+    );
+  },
+);
+
+Binding(
+  'F1: when MTurk refuses a money call on the unit’s assignment for its state then the review line says so and the unit asks MTurk again, once',
+  async ({ world, runId, hitId }) => {
+    const { runtime } = world;
+    const a = await registered(world, hitId);
+    const unitId = a.unitId!;
+    await a.submit({ sentiment: 'neutral', comment: 'A' });
+    await world.drive(() => runtime.unitStatus(unitId) === 'completed', { label: 'completed' });
+    await runtime.whenIdle();
+    // Someone approves the assignment outside hitstate; a rejection is then refused for its state.
+    const outsider = new MTurkClient({
+      endpoint: world.sim.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: 'outsider' },
+      maxAttempts: 1,
+    });
+    try {
+      await outsider.send(new ApproveAssignmentCommand({ AssignmentId: a.assignmentId! }));
+    } finally {
+      outsider.destroy();
+    }
+    world.sim.resetStats();
+    const report = await world.drive(
+      runtime.review(runId, { agentId: a.agentId! }, { kind: 'reject', feedback: 'Wrong label' }),
+    );
+    assert.equal(
+      report!.items.map((i) => i.outcome),
+      ['failed'],
+    );
+    assert.match(report!.items[0]!.reason ?? '', /status of.*asks MTurk again whose submission it holds/);
+    await runtime.whenIdle();
+    assert.is(world.sim.stats().calls.ListAssignmentsForHIT, 1, 'one call: MTurk still names A');
+    assert.is(runtime.store.units.require(unitId).agentId, a.agentId);
+    assert.is(runtime.agentStatus(a.agentId!), 'completed');
+    const again = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
+    assert.equal(
+      again!.items.map((i) => [i.workerId, i.outcome]),
+      [[a.workerId, 'alreadyDone']],
     );
   },
 );

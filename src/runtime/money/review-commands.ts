@@ -172,7 +172,7 @@ export async function performReview(
         at,
       });
       const reason = refuted
-        ? `${outcome.reason}; MTurk does not hold assignment ${command.assignmentId} as submitted work, so its unit asks MTurk again whose submission it holds (review again to reach the work MTurk names)`
+        ? `${outcome.reason}; unit ${command.unitId} asks MTurk again whose submission it holds (review again to reach the work MTurk names)`
         : outcome.reason;
       return { commandId: command.commandId, status: 'failed', reason, retryable: outcome.retryable };
     }
