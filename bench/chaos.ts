@@ -6,9 +6,10 @@
 // bench/results-chaos.json and the campaign's section of docs/benchmarks.md. Exits 1 when an
 // invariant broke, a run could not finish or a bad input got an undocumented answer.
 //
-// Usage: npm run chaos [-- --only kill,faults,bad-input] [-- --seeds 1,2,3]
-//   --only    runs the named campaigns and prints their counts without writing results or docs
-//   --seeds   kill and fault seeds to run instead of 1-50 and 1-20 (implies not writing results)
+// Usage: npm run chaos [-- --only kill,faults,bad-input] [-- --seeds 1,2,3] [-- --scenarios store-return]
+//   --only       runs the named campaigns and prints their counts without writing results or docs
+//   --seeds      kill and fault seeds to run instead of 1-50 and 1-20 (implies not writing results)
+//   --scenarios  runs only the named kill scenarios (bench/chaos/kill.ts), nothing else (implies not writing results)
 //   --render  runs nothing: rewrites the docs section from bench/results-chaos.json
 //   HITSTATE_CHAOS_JOBS=N   runs at once (default 3)
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -55,19 +56,25 @@ async function main(): Promise<void> {
     say(`rewrote docs/benchmarks.md from bench/results-chaos.json (measured ${results.machine.date})`);
     return;
   }
-  const only = new Set((option('--only') ?? ALL.join(',')).split(','));
+  const scenarios = option('--scenarios')?.split(',');
+  const unknownScenarios = scenarios?.filter((s) => !(KILL_SCENARIOS as readonly string[]).includes(s)) ?? [];
+  if (unknownScenarios.length > 0)
+    throw new Error(
+      `--scenarios takes a comma-separated list of ${KILL_SCENARIOS.join(', ')}; got ${unknownScenarios.join(', ')}`,
+    );
+  const only = new Set((option('--only') ?? (scenarios !== undefined ? 'kill' : ALL.join(','))).split(','));
   const unknown = [...only].filter((c) => !(ALL as readonly string[]).includes(c));
   if (unknown.length > 0)
     throw new Error(`--only takes a comma-separated list of ${ALL.join(', ')}; got ${unknown.join(', ')}`);
   const seeds = option('--seeds')?.split(',').map(Number);
   if (seeds?.some((s) => !Number.isInteger(s) || s < 1))
     throw new Error(`--seeds takes positive integers, got ${option('--seeds')}`);
-  const full = only.size === ALL.length && seeds === undefined;
+  const full = only.size === ALL.length && seeds === undefined && scenarios === undefined;
   const jobs = Math.max(1, Number(process.env.HITSTATE_CHAOS_JOBS ?? 3));
   const started = performance.now();
   const loadAverage: Record<string, number> = { start: load1m() };
 
-  const killSeeds = only.has('kill') ? (seeds ?? KILL_SEEDS) : [];
+  const killSeeds = only.has('kill') && scenarios === undefined ? (seeds ?? KILL_SEEDS) : [];
   say(`- kill: ${killSeeds.length} runs of ${KILL_UNITS} units, ${jobs} at a time`);
   const killRuns = await inPool(killSeeds, jobs, async (seed) => {
     const run = await runKill(seed, KILL_UNITS);
@@ -78,11 +85,13 @@ async function main(): Promise<void> {
   });
 
   const scenarioRuns = only.has('kill')
-    ? KILL_SCENARIOS.flatMap((scenario) =>
+    ? KILL_SCENARIOS.filter((s) => scenarios?.includes(s) ?? true).flatMap((scenario) =>
         (seeds ?? SCENARIO_SEEDS).map((seed) => ({ scenario, seed }) as { scenario: KillScenario; seed: number }),
       )
     : [];
-  say(`- kill scenarios: ${KILL_SCENARIOS.join(', ')}, ${scenarioRuns.length} runs of ${KILL_UNITS} units`);
+  say(
+    `- kill scenarios: ${(scenarios ?? KILL_SCENARIOS).join(', ')}, ${scenarioRuns.length} runs of ${KILL_UNITS} units`,
+  );
   const namedRuns = await inPool(scenarioRuns, jobs, async ({ scenario, seed }) => {
     const run = await runKillScenario(scenario, seed, KILL_UNITS);
     say(
@@ -142,7 +151,7 @@ async function main(): Promise<void> {
   say(`${Math.round(results.wallSeconds)} s in all`);
   if (s.violations + s.unfinishedRuns + s.unexpectedAnswers > 0) process.exitCode = 1;
   if (!full) {
-    say('(--only or --seeds: results and docs not written)');
+    say('(--only, --seeds or --scenarios: results and docs not written)');
     return;
   }
   writeFileSync(join(root, 'bench', 'results-chaos.json'), `${JSON.stringify({ ...results, summary: s }, null, 2)}\n`);

@@ -63,6 +63,9 @@ export const agentSetup = setup({
       !context.paidBonuses.includes(event.requestId) &&
       !context.bonusQueue.some((b) => b.requestId === event.requestId),
     hasQueuedBonus: ({ context }) => context.bonusQueue.length > 0,
+    /** A queued bonus, and MTurk named the agent's assignment as the HIT's submission (absent: an agent stored before the rule). */
+    hasQueuedBonusOnConfirmedWork: ({ context }) =>
+      context.bonusQueue.length > 0 && context.submissionConfirmed !== false,
     dataMissing: ({ context }) => !context.dataStored,
   },
 });
@@ -73,6 +76,7 @@ const a = agentSetup;
 export const agentImplementation = a.extend({
   actions: {
     recordData: a.assign({ dataStored: true }),
+    recordSubmissionConfirmed: a.assign({ submissionConfirmed: true }),
     takeReview: a.assign(({ event }) => {
       assertEvent(event, REVIEW_REQUESTS);
       return { review: requestOf(event) };

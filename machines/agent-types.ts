@@ -58,6 +58,13 @@ export interface AgentContext {
   /** Request ids of bonuses MTurk confirmed; a bonus with one of these ids is never paid again. */
   readonly paidBonuses: readonly string[];
   readonly lastReviewFailure: ReviewFailure | null;
+  /**
+   * False from the agent's creation until its unit says MTurk named the agent's assignment as the
+   * HIT's submission (`submission.confirmed`): data stored on the task server is only the worker's
+   * word (issue 13 F1), so a bonus queued before then is paid only after. Absent in agents stored
+   * before this field existed (taken as confirmed: their units completed on the old rule).
+   */
+  readonly submissionConfirmed?: boolean;
 }
 
 /** Everything an agent reacts to. Facts are past tense; requests are imperative. */
@@ -87,6 +94,15 @@ export type AgentEvent =
    * assignment never held it (its registration was forged, or displaced a worker who finished after all).
    */
   | { readonly type: 'assignment.overruled'; readonly at: number }
+  /**
+   * Fact (from the unit): the unit ended without MTurk ever showing this agent's assignment
+   * submitted (the worker stored data on the task server, then returned or let it lapse, and the
+   * HIT is gone or the run stopped waiting): the stored data is kept under the agent for the
+   * record, never reviewed or paid.
+   */
+  | { readonly type: 'assignment.notSubmitted'; readonly at: number }
+  /** Fact (from the unit): MTurk named this agent's assignment as the HIT's submission; queued bonuses may be paid. */
+  | { readonly type: 'submission.confirmed'; readonly at: number }
   | { readonly type: 'deadline.reached'; readonly at: number }
   /** Request: approve (from `completed`, or from `rejected` as an override). */
   | { readonly type: 'review.approve'; readonly requestId: string; readonly feedback?: string; readonly at: number }

@@ -20,7 +20,9 @@
  * MTurk's `assignment.submitted`) also completes an agent that had disconnected or timed out
  * (Mephisto loses it, docs/mephisto-semantics.md#return-timeout-and-disconnect); a completed agent is
  * never expired (row L1 did that, docs/mephisto-semantics.md#status-rows), only MTurk listing
- * another assignment as the HIT's submission (`assignment.overruled`) takes it back to `returned`;
+ * another assignment as the HIT's submission (`assignment.overruled`) takes it back to `returned`,
+ * and a unit that ends without MTurk ever showing its assignment submitted (`assignment.notSubmitted`:
+ * the worker stored data on the task server, then returned) makes it `expired`, the data kept;
  * approve on an approved agent makes no call (PR #445, lesson #21 of
  * docs/mephisto-semantics.md#known-bugs-and-lessons) and reject on it is refused.
  *
@@ -110,6 +112,12 @@ const bonusing = {
 } as const;
 
 const payQueuedBonus = { guard: 'hasQueuedBonus', target: 'bonusing', actions: 'takeQueuedBonus' } as const;
+/** Before any review, a queued bonus waits for MTurk's word that the work is this agent's (issue 13 F1). */
+const payConfirmedQueuedBonus = {
+  guard: 'hasQueuedBonusOnConfirmedWork',
+  target: 'bonusing',
+  actions: 'takeQueuedBonus',
+} as const;
 const startBonus = { guard: 'isNewBonus', target: 'bonusing', actions: 'takeReview' } as const;
 const lateData = { 'agent.submitted': { guard: 'dataMissing', actions: 'recordData' } } as const;
 
@@ -138,6 +146,7 @@ export const agentMachine = agentImplementation.createMachine({
     bonusQueue: [],
     paidBonuses: [],
     lastReviewFailure: null,
+    submissionConfirmed: false,
   }),
   initial: AgentState.none,
   states: {
@@ -192,8 +201,9 @@ export const agentMachine = agentImplementation.createMachine({
       initial: 'idle',
       states: {
         idle: {
-          description: 'Waiting for a review request; pays queued bonuses first.',
-          always: payQueuedBonus,
+          description:
+            'Waiting for a review request; pays queued bonuses first, once MTurk named the assignment as the HIT’s submission.',
+          always: payConfirmedQueuedBonus,
           on: {
             'review.approve': { target: 'approving', actions: 'takeReview' },
             'review.reject': { target: 'rejecting', actions: 'takeReview' },
@@ -214,7 +224,12 @@ export const agentMachine = agentImplementation.createMachine({
         bonusing,
       },
       // MTurk's list of assignments outranks the submission this agent's registration led to expect.
-      on: { ...lateData, 'assignment.overruled': { target: `#agent.${AgentState.returned}` } },
+      on: {
+        ...lateData,
+        'assignment.overruled': { target: `#agent.${AgentState.returned}` },
+        'assignment.notSubmitted': { target: `#agent.${AgentState.expired}` },
+        'submission.confirmed': { actions: 'recordSubmissionConfirmed' },
+      },
     },
     [AgentState.approved]: {
       description: 'Approved on MTurk. Approving again makes no call; bonuses can still be paid.',
@@ -262,7 +277,8 @@ export const agentMachine = agentImplementation.createMachine({
       on: { ...lateData, 'assignment.submitted': { target: `#agent.${AgentState.completed}` } },
     },
     [AgentState.expired]: {
-      description: 'The unit expired while the worker held it. Absorbing.',
+      description:
+        'The unit expired while the worker held it, or ended without MTurk ever showing the stored submission (kept for the record). Absorbing.',
     },
   },
 });

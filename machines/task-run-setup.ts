@@ -47,6 +47,7 @@ export const UNIT_ADDRESSED = [
   'unit.retryReconcile',
   'unit.confirmBinding',
   'unit.bindingGone',
+  'unit.submissionRefuted',
 ] as const;
 
 /** Agent events the runtime may send through the supervisor (they carry `agentId`). */

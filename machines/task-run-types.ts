@@ -149,7 +149,8 @@ export type UnitAddressedEvent = Extract<
       | 'unit.releaseAgent'
       | 'unit.retryReconcile'
       | 'unit.confirmBinding'
-      | 'unit.bindingGone';
+      | 'unit.bindingGone'
+      | 'unit.submissionRefuted';
   }
 > & { readonly unitId: string };
 
@@ -164,6 +165,8 @@ export type AgentAddressedEvent = Exclude<
       | 'agent.released'
       | 'assignment.submitted'
       | 'assignment.overruled'
+      | 'assignment.notSubmitted'
+      | 'submission.confirmed'
       | 'deadline.reached'
       | 'agent.reviewed';
   }

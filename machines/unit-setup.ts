@@ -165,9 +165,6 @@ export const unitSetup = setup({
       const external = observed(context, event);
       return external === 'launched' || external === 'assigned';
     },
-    /** Data stored, the binding displaced nobody and MTurk confirmed it: no doubt whose submission it is. */
-    dataStoredUndisputed: ({ context }) =>
-      context.submitted && context.displacedAssignmentId === null && context.bindingUnconfirmed !== true,
     /**
      * A registration on the bound HIT with another assignment: MTurk re-offered the HIT, so the bound
      * assignment ended (returned or lapsed). A registration MTurk confirmed proves it even when the
@@ -182,9 +179,11 @@ export const unitSetup = setup({
       event.assignmentId !== context.assignmentId &&
       (!context.submitted || event.confirmed === true),
     dataMissing: ({ context }) => !context.submitted,
-    /** MTurk's late confirmation is about the binding in place (not an older one). */
+    /** MTurk's late confirmation (or a money call's refusal) is about the binding in place (not an older one). */
     isBoundAssignment: ({ context, event }) =>
-      (event.type === 'unit.confirmBinding' || event.type === 'unit.bindingGone') &&
+      (event.type === 'unit.confirmBinding' ||
+        event.type === 'unit.bindingGone' ||
+        event.type === 'unit.submissionRefuted') &&
       context.assignmentId !== null &&
       event.assignmentId === context.assignmentId,
     hitNotExpired: ({ context }) => !context.hitExpired,
@@ -261,6 +260,7 @@ export const unitImplementation = u.extend({
         bindings: context.bindings + 1,
         displacedAssignmentId: null,
         ...(event.confirmed === false ? { bindingUnconfirmed: true } : { bindingUnconfirmed: undefined }),
+        submissionConfirmed: undefined,
         submitted: false,
         hitExpired: false,
         returnSuspectedAt: null,
@@ -279,6 +279,7 @@ export const unitImplementation = u.extend({
         bindings: context.bindings + 1,
         displacedAssignmentId: context.assignmentId,
         bindingUnconfirmed: undefined,
+        submissionConfirmed: undefined,
         submitted: false,
         reviewOutcome: null,
         returnSuspectedAt: null,
@@ -315,6 +316,7 @@ export const unitImplementation = u.extend({
     confirmBinding: u.assign({ bindingUnconfirmed: undefined }),
     clearBinding: u.assign({
       bindingUnconfirmed: undefined,
+      submissionConfirmed: undefined,
       reviewOutcome: null,
       hitId: null,
       assignmentId: null,
@@ -335,7 +337,14 @@ export const unitImplementation = u.extend({
         context.agentId === null
           ? { assignmentId: event.assignmentId ?? context.assignmentId, workerId: event.workerId ?? context.workerId }
           : {};
-      return { submitted: true, displacedAssignmentId: null, failures: 0, retryAt: null, ...found };
+      return {
+        submitted: true,
+        submissionConfirmed: true,
+        displacedAssignmentId: null,
+        failures: 0,
+        retryAt: null,
+        ...found,
+      };
     }),
     /** MTurk's submitted assignment is not the bound one: the unit lets the bound agent go and holds the submission MTurk names. */
     takeReconciledAssignment: u.assign(({ event }) => {
@@ -346,6 +355,7 @@ export const unitImplementation = u.extend({
         workerId: event.workerId ?? null,
         displacedAssignmentId: null,
         submitted: true,
+        submissionConfirmed: true,
         reviewOutcome: null,
         failures: 0,
         retryAt: null,
@@ -361,6 +371,7 @@ export const unitImplementation = u.extend({
       if (event.type === 'unit.adoptAgent' && event.existing) {
         enqueue.sendTo(id, { type: 'assignment.submitted', at: event.at });
         enqueue.sendTo(id, { type: 'agent.submitted', at: event.at });
+        enqueue.sendTo(id, { type: 'submission.confirmed', at: event.at });
         return;
       }
       const input: AgentInput = {
@@ -375,7 +386,11 @@ export const unitImplementation = u.extend({
       // Agent ids are unique in a run: the supervisor binds an arrival (and adopts an agent) only for an agent id it has never bound.
       enqueue.spawnChild('agent', { id, systemId: id, input });
       enqueue.sendTo(id, { type: 'agent.accepted', at: event.at });
-      if (event.type === 'unit.adoptAgent') enqueue.sendTo(id, { type: 'agent.submitted', at: event.at });
+      if (event.type === 'unit.adoptAgent') {
+        // Adopted from MTurk's answer: MTurk named this assignment.
+        enqueue.sendTo(id, { type: 'agent.submitted', at: event.at });
+        enqueue.sendTo(id, { type: 'submission.confirmed', at: event.at });
+      }
     }),
     adoptAgent: u.assign(({ event }) => {
       assertEvent(event, 'unit.adoptAgent');
@@ -479,10 +494,26 @@ export const unitImplementation = u.extend({
       if (context.agentId !== null)
         enqueue.sendTo(agentActorId(context.agentId), { type: 'assignment.overruled', at: atOf(event) });
     }),
+    /**
+     * The unit expired under its agent. An agent whose data is stored is `completed`, which an
+     * expiry does not end; but MTurk never showed its assignment submitted (the unit never
+     * completed), so the data was never MTurk's submission: it is told so, and ends `expired` with
+     * the data kept under it.
+     */
     tellAgentExpired: u.enqueueActions(({ enqueue, context, event }) => {
       if (context.agentId !== null)
-        enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.expired', at: atOf(event) });
+        enqueue.sendTo(agentActorId(context.agentId), {
+          type: context.submitted ? 'assignment.notSubmitted' : 'agent.expired',
+          at: atOf(event),
+        });
     }),
+    /** MTurk has no submission for the unit's HIT and the HIT is gone: whatever the agent stored, it ends `expired`. */
+    tellAgentNotSubmitted: u.enqueueActions(({ enqueue, context, event }) => {
+      if (context.agentId !== null)
+        enqueue.sendTo(agentActorId(context.agentId), { type: 'assignment.notSubmitted', at: atOf(event) });
+    }),
+    /** A money call's refusal casts doubt on the stored submission: MTurk is asked again. */
+    forgetSubmissionConfirmation: u.assign({ submissionConfirmed: undefined, failures: 0, retryAt: null }),
     tellAgentReleased: u.enqueueActions(({ enqueue, context, event }) => {
       if (context.agentId !== null)
         enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.released', at: atOf(event) });
@@ -494,9 +525,11 @@ export const unitImplementation = u.extend({
         : { type: 'assignment.submitted', at: atOf(event) };
       if (context.agentId !== null) enqueue.sendTo(agentActorId(context.agentId), message);
     }),
+    /** MTurk named the bound agent's assignment: its data is stored (from MTurk's answer if need be) and confirmed. */
     tellAgentDataReconciled: u.enqueueActions(({ enqueue, context, event }) => {
-      if (context.agentId !== null)
-        enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.submitted', at: atOf(event) });
+      if (context.agentId === null) return;
+      enqueue.sendTo(agentActorId(context.agentId), { type: 'agent.submitted', at: atOf(event) });
+      enqueue.sendTo(agentActorId(context.agentId), { type: 'submission.confirmed', at: atOf(event) });
     }),
   },
 });

@@ -70,6 +70,14 @@ export interface UnitContext {
    * displacement, the unit asks MTurk whose submission it is before taking any for review.
    */
   readonly bindingUnconfirmed?: boolean;
+  /**
+   * True once MTurk named the bound assignment as the HIT's submission (`reconcileSubmission` read
+   * it). Data stored on the task server is only the worker's word: a worker can store and then
+   * return the HIT, and another worker can accept it and submit on MTurk within one poll period
+   * (issue 13 F1). Until this is set, a completed unit asks MTurk (one call) before taking any
+   * submission for review; once set, it never asks again for this binding.
+   */
+  readonly submissionConfirmed?: boolean;
   /** Why the unit ended `expired` without MTurk saying so (abandoned at the drain deadline, HIT expiry failed...). */
   readonly note: string | null;
   readonly retry?: RetryPolicy;
@@ -163,6 +171,18 @@ export type UnitEvent =
    * could not be asked (made up, or returned since): the binding ended, as after a confirmed return.
    */
   | { readonly type: 'unit.bindingGone'; readonly assignmentId: string; readonly at: number }
+  /**
+   * Fact (from the runtime): MTurk refused a money call (approve, reject, bonus) on `assignmentId`
+   * as not existing or not submitted. When it is the bound assignment of a unit awaiting review,
+   * the unit asks MTurk again whose submission it holds (`completed.reconciling`), so the work
+   * MTurk names is the one reviewed next, never a silent failure repeated on every review.
+   */
+  | {
+      readonly type: 'unit.submissionRefuted';
+      readonly assignmentId: string;
+      readonly reason: string;
+      readonly at: number;
+    }
   /** Fact: the agent's submitted data is now in the store. */
   | { readonly type: 'agent.submitted'; readonly at: number }
   /** Fact (from a child agent): MTurk confirmed the review of agent `agentId` (R1-R3). Ignored unless it is the bound agent. */

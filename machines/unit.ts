@@ -271,21 +271,22 @@ export const unitMachine = unitImplementation.createMachine({
     },
 
     [AssignmentState.completed]: {
-      description: 'MTurk shows the assignment submitted (M4). Waits for the agent’s review; a release is refused.',
-      entry: reportStatus(AssignmentState.completed),
-      initial: 'checkingData',
+      description:
+        'MTurk shows the HIT’s assignment submitted (M4). MTurk is asked whose it is (one call per completed unit: data stored on the task server is only the worker’s word, issue 13 F1), then the unit waits for the agent’s review; a release is refused.',
+      entry: [reportStatus(AssignmentState.completed), 'startCommand'],
+      initial: 'reconciling',
       states: {
-        checkingData: {
-          description:
-            'Transient: is the submitted data in the store, and surely this binding’s (a displacing registration or a binding MTurk did not confirm asks MTurk)?',
-          always: [
-            { guard: 'dataStoredUndisputed', target: 'awaitingReview' },
-            { target: 'reconciling', actions: 'startCommand' },
-          ],
-        },
         awaitingReview: {
-          description: 'Submitted, data stored. R1-R3 follow the agent’s confirmed review.',
-          on: { 'unit.adoptAgent': { guard: 'hasNoAgent', actions: ['adoptAgent', 'spawnAgent'] } },
+          description:
+            'Submitted, data stored, MTurk named the assignment. R1-R3 follow the agent’s confirmed review. A money call MTurk refused as "does not exist" or not submitted sends the unit back to MTurk’s word.',
+          on: {
+            'unit.adoptAgent': { guard: 'hasNoAgent', actions: ['adoptAgent', 'spawnAgent'] },
+            'unit.submissionRefuted': {
+              guard: 'isBoundAssignment',
+              target: 'reconciling',
+              actions: 'forgetSubmissionConfirmation',
+            },
+          },
           always: [
             { guard: 'outcomeApproved', target: `#unit.${AssignmentState.accepted}` },
             { guard: 'outcomeRejected', target: `#unit.${AssignmentState.rejected}` },
@@ -294,7 +295,7 @@ export const unitMachine = unitImplementation.createMachine({
         },
         reconciling: {
           description:
-            'MTurk has a submission the store lacks, or a displacing registration holds the unit: reconcileSubmission is pending (bounded retries at retryAt) and MTurk’s assignment decides whose submission it is. A review waits until it ends.',
+            'reconcileSubmission is pending (bounded retries at retryAt): MTurk’s submitted assignment decides whose submission the unit holds (the bound one, or another adopted while the bound agent is overruled). A review waits until it ends. MTurk saying the HIT is gone ends the unit expired.',
           entry: { type: 'reconcileSubmission', params: ({ context }) => reconcileCommandOf(context) },
           on: {
             'reconcile.succeeded': [
@@ -318,12 +319,26 @@ export const unitMachine = unitImplementation.createMachine({
               { guard: 'canRetry', actions: 'scheduleRetry' },
               { guard: 'isReconcileResult', target: 'reconcileFailed', actions: 'recordFailure' },
             ],
+            'hit.notFound': {
+              guard: 'isOwnHit',
+              target: `#unit.${AssignmentState.expired}`,
+              actions: 'tellAgentNotSubmitted',
+            },
+            // Data reaching the task server now is still only the worker's word: MTurk's answer decides.
+            'agent.submitted': { guard: 'dataMissing', actions: 'recordSubmitted' },
             'deadline.reached': retryCommand('reconciling'),
           },
         },
         reconcileFailed: {
           description: 'Gave up reconciling: the runtime reports the missing data. unit.retryReconcile tries again.',
-          on: { 'unit.retryReconcile': { target: 'reconciling', actions: 'startCommand' } },
+          on: {
+            'unit.retryReconcile': { target: 'reconciling', actions: 'startCommand' },
+            'agent.submitted': {
+              guard: 'dataMissing',
+              target: 'reconciling',
+              actions: ['recordSubmitted', 'startCommand'],
+            },
+          },
           always: [
             { guard: 'outcomeApproved', target: `#unit.${AssignmentState.accepted}` },
             { guard: 'outcomeRejected', target: `#unit.${AssignmentState.rejected}` },
@@ -332,7 +347,6 @@ export const unitMachine = unitImplementation.createMachine({
         },
       },
       on: {
-        'agent.submitted': { guard: 'dataMissing', target: '.awaitingReview', actions: 'recordSubmitted' },
         'agent.reviewed': { guard: 'isOwnAgentReview', actions: 'holdReviewOutcome' },
       },
     },

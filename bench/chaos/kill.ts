@@ -109,9 +109,9 @@ export interface KillRunReport {
  *
  * - `bulk-review`: killed right after the k-th ApproveAssignment of `review --all --approve` reached MTurk;
  * - `bonus-paid`: killed right after a SendBonus reached MTurk;
- * - `store-return`: a worker stores data on the task server and returns the HIT; once the sync has
- *   seen the return, the next worker accepts it and submits on MTurk only (never registering), with
- *   a kill in the review as well.
+ * - `store-return`: a worker stores data on the task server and returns the HIT; at once, before
+ *   any poll, the next worker accepts it and submits on MTurk only (never registering), with a kill
+ *   in the review as well.
  */
 export const KILL_SCENARIOS = ['bulk-review', 'bonus-paid', 'store-return'] as const;
 export type KillScenario = (typeof KILL_SCENARIOS)[number];

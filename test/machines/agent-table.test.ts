@@ -260,7 +260,7 @@ Review('when a review is asked of a working agent then it is not accepted (nothi
 const Bonus = suite('agent machine: bonuses');
 
 Bonus(
-  '#1081: when a bonus is asked before the work is submitted then it is queued and paid once the agent is completed',
+  '#1081 and issue 13 F1: when a bonus is asked before the work is submitted then it is queued and paid once the agent is completed and MTurk named its assignment',
   () => {
     const d = workingAgent().send({
       type: 'review.bonus',
@@ -273,6 +273,9 @@ Bonus(
     assert.equal(d.commands, []);
     assert.is(d.snapshot.context.bonusQueue.length, 1);
     d.send({ type: 'agent.submitted', at: T0 + 1 });
+    assert.equal(d.value, { completed: 'idle' }, 'stored data is only the worker’s word');
+    assert.equal(d.commands, []);
+    d.send({ type: 'submission.confirmed', at: T0 + 1 });
     assert.equal(d.value, { completed: 'bonusing' });
     assert.equal(d.commands, [
       {

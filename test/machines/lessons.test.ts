@@ -17,6 +17,7 @@ import {
   assignedUnit,
   completedAgent,
   completedUnit,
+  confirmSubmission,
   launchedUnit,
   observed,
   unitDrive,
@@ -91,6 +92,7 @@ Lessons(
     const holder = hitOf(h.snapshot, 'HIT-u1')!.unitId!;
     h.send({ type: 'agent.submitted', agentId: 'A2-W2', at: h.now });
     h.send({ type: 'hit.observed', hitId: 'HIT-u1', status: 'Reviewable', available: 0, at: h.now });
+    h.confirmSubmission(holder);
     assert.equal(h.unit(holder).value, { completed: 'awaitingReview' });
     const other = holder === 'u1' ? 'u2' : 'u1';
     assert.equal(h.unit(other).value, { assigned: 'working' }, 'the unit that held HIT-u1 before is unaffected');
@@ -119,6 +121,7 @@ Lessons(
     h.arrive('HIT-u1', 'A2', 'W2');
     h.send({ type: 'agent.submitted', agentId: 'A2-W2', at: h.now });
     h.send({ type: 'hit.observed', hitId: 'HIT-u1', status: 'Reviewable', available: 0, at: h.now });
+    h.confirmSubmission('u1');
     h.send({ type: 'review.reject', agentId: 'A1-W1', requestId: 'q1', feedback: 'left the task', at: h.now });
     const [reject] = h.take('rejectAssignment');
     h.send({ type: 'review.succeeded', agentId: 'A1-W1', commandId: reject!.commandId, at: h.now });
@@ -159,6 +162,8 @@ Lessons(
     );
     assert.equal(d.toldAgent, [], 'a suspicion tells the agent nothing');
     d.send(observed(HIT, 'Reviewable', 0, 3));
+    assert.equal(d.value, { completed: 'reconciling' }, 'the stored data is the worker’s word: MTurk is asked');
+    confirmSubmission(d);
     assert.equal(d.value, { completed: 'awaitingReview' });
   },
 );
@@ -223,6 +228,7 @@ Lessons('#8 (PR #382): when an assigned unit is expired after Ctrl-C then comple
   const [expire] = h.take('expireHIT').filter((c) => c.kind === 'expireHIT' && c.unitId === 'u1');
   h.send({ type: 'expire.succeeded', unitId: 'u1', commandId: expire!.commandId, at: h.now });
   h.send({ type: 'hit.observed', hitId: 'HIT-u1', status: 'Reviewable', available: 0, at: h.now });
+  h.confirmSubmission('u1');
   assert.equal(h.unit('u1').value, { completed: 'awaitingReview' });
   assert.equal(h.agent('A1-W1')?.value, { completed: 'idle' });
 });

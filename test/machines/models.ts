@@ -106,6 +106,7 @@ function unitEventsFor(snapshot: AnyMachineSnapshot): UnitEvent[] {
   if (c.assignmentId !== null) {
     events.push({ type: 'unit.confirmBinding', assignmentId: c.assignmentId, at: 3 });
     events.push({ type: 'unit.bindingGone', assignmentId: c.assignmentId, at: 3 });
+    events.push({ type: 'unit.submissionRefuted', assignmentId: c.assignmentId, reason: 'does not exist', at: 9 });
   }
   // The supervisor adopts an existing agent only for a worker who registered on this very unit.
   if (children['agent:A1-W1'] !== undefined) {
@@ -147,6 +148,8 @@ function agentEventsFor(snapshot: AnyMachineSnapshot): AgentEvent[] {
     { type: 'agent.expired', at: 2 },
     { type: 'agent.released', at: 2 },
     { type: 'assignment.overruled', at: 2 },
+    { type: 'assignment.notSubmitted', at: 2 },
+    { type: 'submission.confirmed', at: 2 },
     { type: 'deadline.reached', at: c.deadlineAt },
     { type: 'review.approve', requestId: 'q1', at: 3 },
     { type: 'review.reject', requestId: 'q2', feedback: 'incomplete', at: 3 },
@@ -172,6 +175,7 @@ function unitKey(snapshot: AnyMachineSnapshot): string {
     c.failures,
     c.reviewOutcome,
     c.displacedAssignmentId !== null,
+    c.submissionConfirmed === true,
   ]);
 }
 
@@ -183,6 +187,7 @@ function agentKey(snapshot: AnyMachineSnapshot): string {
     c.review?.kind ?? null,
     Math.min(c.bonusQueue.length, 2),
     Math.min(c.paidBonuses.length, 1),
+    c.submissionConfirmed,
   ]);
 }
 
@@ -248,6 +253,7 @@ function taskRunEventsFor(snapshot: AnyMachineSnapshot): TaskRunEvent[] {
     { type: 'unit.retryReconcile', unitId, at: 4 },
     { type: 'unit.confirmBinding', unitId, assignmentId: 'A1', at: 4 },
     { type: 'unit.bindingGone', unitId, assignmentId: 'A1', at: 4 },
+    { type: 'unit.submissionRefuted', unitId, assignmentId: 'A1', reason: 'does not exist', at: 4 },
     { type: 'agent.onboardingStarted', agentId, at: 5 },
     { type: 'agent.waitingStarted', agentId, at: 5 },
     { type: 'agent.taskStarted', agentId, at: 5 },

@@ -80,6 +80,7 @@ function busyRun(): RunHarness {
   h.arrive('HIT-u1', 'A1', 'W1');
   h.send({ type: 'agent.submitted', agentId: 'A1-W1', at: h.now });
   h.send({ type: 'hit.observed', hitId: 'HIT-u1', status: 'Reviewable', available: 0, at: h.now });
+  h.confirmSubmission('u1');
   h.send({ type: 'review.approve', agentId: 'A1-W1', requestId: 'q1', at: h.now });
   h.arrive('HIT-u2', 'A2', 'W2');
   h.send({ type: 'hit.observed', hitId: 'HIT-u2', status: 'Reviewable', available: 0, at: h.now });

@@ -150,6 +150,26 @@ export class RunHarness {
     return arrivalOf(this.snapshot, `${assignmentId}-${workerId}`);
   }
 
+  /**
+   * Answers unit `unitId`'s pending `reconcileSubmission` (queued when it completed): MTurk lists
+   * the bound assignment submitted, or `assignmentId`/`workerId` when given.
+   */
+  confirmSubmission(unitId: string, other?: { assignmentId: string; workerId: string }): this {
+    const command = this.take('reconcileSubmission').find(
+      (c) => c.kind === 'reconcileSubmission' && c.unitId === unitId,
+    );
+    if (command === undefined) throw new Error(`unit ${unitId} has no reconcileSubmission pending`);
+    const { assignmentId, workerId } = this.unit(unitId).context;
+    return this.send({
+      type: 'reconcile.succeeded',
+      unitId,
+      commandId: command.commandId,
+      assignmentId: other?.assignmentId ?? assignmentId ?? '',
+      workerId: other?.workerId ?? workerId ?? '',
+      at: this.now,
+    });
+  }
+
   stop(): void {
     this.actor.stop();
   }

@@ -132,11 +132,28 @@ export const observed = (hitId: string, status: string, available: number, at: n
   // as it would arrive.
   JSON.parse(JSON.stringify({ type: 'hit.observed', hitId, status, available, at }));
 
-/** A unit completed with its data stored, awaiting review. */
+/**
+ * A unit completed with its data stored, awaiting review: MTurk named its assignment as the HIT's
+ * submission (the one `reconcileSubmission` a completed unit makes). Without data it is left
+ * reconciling.
+ */
 export function completedUnit(withData = true): Drive<typeof unitMachine> {
   const d = assignedUnit();
   if (withData) d.send({ type: 'agent.submitted', at: d.now });
-  return d.send(observed(HIT, 'Reviewable', 0, d.now));
+  d.send(observed(HIT, 'Reviewable', 0, d.now));
+  return withData ? confirmSubmission(d) : d;
+}
+
+/** Answers a completed unit's pending `reconcileSubmission`: MTurk lists `assignmentId` (default: the bound one) submitted. */
+export function confirmSubmission(
+  d: Drive<typeof unitMachine>,
+  assignmentId = d.snapshot.context.assignmentId ?? ASSIGNMENT,
+  workerId = d.snapshot.context.workerId ?? WORKER,
+): Drive<typeof unitMachine> {
+  const [command] = pendingCommands(d.snapshot);
+  if (command?.kind !== 'reconcileSubmission')
+    throw new Error(`no reconcileSubmission pending in ${JSON.stringify(d.value)}`);
+  return d.send({ type: 'reconcile.succeeded', commandId: command.commandId, assignmentId, workerId, at: d.now });
 }
 
 export const AGENT_INPUT: AgentInput = {

@@ -76,8 +76,10 @@ Setup(
     h.send({ type: 'hit.observed', hitId: 'HIT-u1', status: 'Reviewable', available: 0, at: h.now });
     assert.equal(
       h.outbox.map((c) => c.commandId),
-      ['r1/u3/launchHIT/1'],
+      ['r1/u1/reconcileSubmission/HIT-u1', 'r1/u3/launchHIT/1'],
+      'u1 asks MTurk whose submission it holds; u3 is launched',
     );
+    h.confirmSubmission('u1');
     assert.is(h.value, 'launching', 'u3 is not launched yet');
     h.launchAll();
     assert.is(h.value, 'running');
@@ -339,6 +341,8 @@ Review(
     h.send({ type: 'agent.submitted', agentId: 'A1-W1', at: h.now });
     assert.is(h.unit('u1').context.submitted, true, 'the unit learns its data is stored');
     h.send({ type: 'hit.observed', hitId: 'HIT-u1', status: 'Reviewable', available: 0, at: h.now });
+    assert.equal(h.unit('u1').value, { completed: 'reconciling' }, 'the stored data is the worker’s word');
+    h.confirmSubmission('u1');
     assert.equal(h.unit('u1').value, { completed: 'awaitingReview' });
     h.send({ type: 'review.approve', agentId: 'A1-W1', requestId: 'q1', at: h.now });
     assert.equal(h.agent('A1-W1')?.value, { completed: 'approving' });

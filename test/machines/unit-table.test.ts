@@ -11,6 +11,7 @@ import {
   OTHER_HIT,
   assignedUnit,
   completedUnit,
+  confirmSubmission,
   launchedUnit,
   observed,
   unitDrive,
@@ -183,11 +184,12 @@ Rows(
 
 Rows('H3: when the HIT is Reviewable or Reviewing with no assignment available then the unit is completed', () => {
   for (const status of ['Reviewable', 'Reviewing']) {
+    // Stored data is the worker's word: MTurk is asked whose submission it is (issue 13 F1).
     assert.equal(
       assignedUnit()
         .send({ type: 'agent.submitted', at: 1 })
         .send(observed(HIT, status, 0, 2)).value,
-      { completed: 'awaitingReview' },
+      { completed: 'reconciling' },
     );
     assert.equal(launchedUnit().send(observed(HIT, status, 0, 2)).value, { completed: 'reconciling' });
   }
@@ -322,14 +324,22 @@ Merge(
 );
 
 Merge(
-  'M4: when MTurk shows an assigned unit submitted and the data is stored then it awaits review and the agent is told',
+  'M4: when MTurk shows an assigned unit submitted and the data is stored then the agent is told, MTurk is asked once whose submission it is, and the unit awaits review',
   () => {
     const d = assignedUnit()
       .send({ type: 'agent.submitted', at: 1 })
       .send(observed(HIT, 'Reviewable', 0, 2));
-    assert.equal(d.value, { completed: 'awaitingReview' });
-    assert.equal(d.commands, []);
+    assert.equal(d.value, { completed: 'reconciling' });
+    assert.equal(
+      d.commands.map((c) => c.kind),
+      ['reconcileSubmission'],
+    );
     assert.equal(d.toldAgent, [{ type: 'agent.submitted', at: 2 }]);
+    confirmSubmission(d);
+    assert.equal(d.value, { completed: 'awaitingReview' });
+    assert.is(d.snapshot.context.submissionConfirmed, true);
+    d.send(observed(HIT, 'Reviewable', 0, 3));
+    assert.equal(d.commands, [], 'MTurk’s word is kept: no second call');
   },
 );
 
@@ -582,7 +592,10 @@ Reconcile('when reconciliation succeeds then the unit awaits review and the agen
   d.send({ type: 'reconcile.succeeded', commandId: d.commands[0]!.commandId, at: 3 });
   assert.equal(d.value, { completed: 'awaitingReview' });
   assert.is(d.snapshot.context.submitted, true);
-  assert.equal(d.toldAgent, [{ type: 'agent.submitted', at: 3 }]);
+  assert.equal(d.toldAgent, [
+    { type: 'agent.submitted', at: 3 },
+    { type: 'submission.confirmed', at: 3 },
+  ]);
 });
 
 Reconcile(
@@ -619,12 +632,66 @@ Reconcile(
   },
 );
 
-Reconcile('when the task server’s submit arrives late during reconciliation then the unit stops reconciling', () => {
-  const d = assignedUnit()
-    .send(observed(HIT, 'Reviewable', 0, 2))
-    .send({ type: 'agent.submitted', at: 3 });
-  assert.equal(d.value, { completed: 'awaitingReview' });
-});
+Reconcile(
+  'when the task server’s submit arrives late during reconciliation then it is recorded and MTurk’s answer still decides',
+  () => {
+    const d = assignedUnit()
+      .send(observed(HIT, 'Reviewable', 0, 2))
+      .send({ type: 'agent.submitted', at: 3 });
+    assert.equal(d.value, { completed: 'reconciling' });
+    assert.is(d.snapshot.context.submitted, true);
+    confirmSubmission(d);
+    assert.equal(d.value, { completed: 'awaitingReview' });
+  },
+);
+
+Reconcile(
+  'issue 13 F1: when MTurk names another assignment than the one whose data the task server stored then the agent is overruled and the unit holds MTurk’s',
+  () => {
+    const d = assignedUnit()
+      .send({ type: 'agent.submitted', at: 1 })
+      .send(observed(HIT, 'Reviewable', 0, 2));
+    confirmSubmission(d, 'A9', 'W9');
+    assert.equal(d.value, { completed: 'awaitingReview' });
+    assert.equal(
+      [d.snapshot.context.agentId, d.snapshot.context.assignmentId, d.snapshot.context.workerId],
+      [null, 'A9', 'W9'],
+    );
+    assert.equal(d.toldAgent.at(-1), { type: 'assignment.overruled', at: d.now });
+    assert.equal(
+      d.reports.map((r) => r.type).at(-1),
+      'report.reconciledWithoutAgent',
+      'the supervisor may adopt the agent of the worker MTurk names',
+    );
+  },
+);
+
+Reconcile(
+  'issue 13 F1: when a money call on the bound assignment is refused as not existing then the unit asks MTurk again; the HIT gone, it expires and the agent ends expired',
+  () => {
+    const d = completedUnit();
+    d.send({ type: 'unit.submissionRefuted', assignmentId: 'OTHER', reason: 'does not exist', at: 5 });
+    assert.equal(d.value, { completed: 'awaitingReview' }, 'only the bound assignment counts');
+    d.send({ type: 'unit.submissionRefuted', assignmentId: ASSIGNMENT, reason: 'does not exist', at: 5 });
+    assert.equal(d.value, { completed: 'reconciling' });
+    d.send({ type: 'hit.notFound', hitId: HIT, at: 6 });
+    assert.is(d.value, 'expired');
+    assert.equal(d.toldAgent.at(-1), { type: 'assignment.notSubmitted', at: 6 });
+  },
+);
+
+Reconcile(
+  'issue 13 F1: when an assigned unit whose agent stored data expires (HIT gone, or abandoned) then the agent is told MTurk never had that submission',
+  () => {
+    const gone = assignedUnit()
+      .send({ type: 'agent.submitted', at: 1 })
+      .send({ type: 'hit.notFound', hitId: HIT, at: 2 });
+    assert.is(gone.value, 'expired');
+    assert.equal(gone.toldAgent.at(-1), { type: 'assignment.notSubmitted', at: 2 });
+    const abandoned = assignedUnit().send({ type: 'unit.abandon', reason: 'drain deadline', at: 2 });
+    assert.equal(abandoned.toldAgent.at(-1), { type: 'agent.expired', at: 2 });
+  },
+);
 
 Reconcile('when a review outcome arrives while reconciling then it waits until the data question is settled', () => {
   const d = assignedUnit().send(observed(HIT, 'Reviewable', 0, 2));
@@ -660,6 +727,7 @@ Reconcile(
     assert.equal(d.toldAgent, [
       { type: 'agent.accepted', at: 3 },
       { type: 'agent.submitted', at: 3 },
+      { type: 'submission.confirmed', at: 3 },
     ]);
     d.send({ type: 'unit.adoptAgent', agentId: 'A8-W8', assignmentId: 'A8', workerId: 'W8', existing: false, at: 4 });
     assert.is(d.snapshot.context.agentId, 'A9-W9', 'a unit adopts one agent only');
@@ -674,6 +742,8 @@ Reconcile(
       .send({ type: 'agent.reviewed', agentId: AGENT, status: 'approved', at: 2 });
     assert.equal(d.value, { assigned: 'working' });
     d.send(observed(HIT, 'Reviewable', 0, 3));
+    assert.equal(d.value, { completed: 'reconciling' });
+    confirmSubmission(d);
     assert.is(d.value, 'accepted');
   },
 );

@@ -2,7 +2,14 @@
 // of the issue on the simulator (virtual clock) through the task server and the real SDK.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createWorld, type SimWorker, type World } from '../support/sim-world.js';
+import {
+  ApproveAssignmentCommand,
+  DeleteHITCommand,
+  MTurkClient,
+  UpdateExpirationForHITCommand,
+} from '@aws-sdk/client-mturk';
+import { moneyOfRun } from '../../src/runtime/money/spent.js';
+import { createWorld, TEST_ACCESS_KEY, type SimWorker, type World } from '../support/sim-world.js';
 
 const Binding = suite<{ world: World; runId: string; hitId: string }>('runtime binding follows MTurk');
 
@@ -173,6 +180,201 @@ Binding(
     await world.drive(runtime.expireRun(runId));
     assert.is(runtime.unitStatus(a.unitId!), 'expired');
     assert.is(runtime.agentStatus(a.agentId!), 'returned');
+    const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
+    assert.equal(report!.items, []);
+    assert.equal(
+      world.errors.map((e) => e.message),
+      [],
+    );
+  },
+);
+
+Binding(
+  'F1 (the gap): when A stores data and returns and B accepts and submits on MTurk within one poll period without loading the task page then the unit ends on B’s submission, A is returned and review --all --approve pays B only',
+  async ({ world, runId, hitId }) => {
+    const { runtime } = world;
+    const a = await registered(world, hitId);
+    const unitId = a.unitId!;
+    assert.is((await a.submitToServer({ sentiment: 'negative', comment: 'A, then returned' })).status, 200);
+    // No drive between these: the sync never sees the HIT Assignable, only Reviewable.
+    await a.returnHIT();
+    const b = world.worker();
+    await b.accept({ hitId });
+    await b.submitToMTurk({ sentiment: 'positive', comment: 'B, MTurk only' });
+    const bAgent = `${b.assignmentId}-${b.workerId}`;
+    await world.drive(
+      () =>
+        runtime.unitStatus(unitId) === 'completed' &&
+        runtime.store.agents.get(bAgent) !== undefined &&
+        runtime.agentStatus(bAgent) === 'completed',
+      { label: 'MTurk’s submission reconciled' },
+    );
+    assert.is(runtime.store.units.require(unitId).agentId, bAgent, 'the unit holds the submission MTurk names');
+    assert.is(runtime.agentStatus(a.agentId!), 'returned', 'A’s stored data never completes the unit');
+    assert.equal(
+      runtime.store.agents.submission(a.agentId!),
+      { sentiment: 'negative', comment: 'A, then returned' },
+      'kept under A for the record',
+    );
+    assert.equal(runtime.store.agents.submission(bAgent), { sentiment: 'positive', comment: 'B, MTurk only' });
+
+    const moved = moneyMoved(world);
+    const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
+    assert.equal(
+      report!.items.map((i) => [i.workerId, i.outcome]),
+      [[b.workerId, 'done']],
+      'review --all --approve never names A’s assignment',
+    );
+    await world.drive(() => runtime.unitStatus(unitId) === 'accepted', { label: 'accepted' });
+    assert.equal(moved, [b.assignmentId]);
+    assert.equal(onMTurk(world), [
+      [a.workerId, 'Returned'],
+      [b.workerId, 'Approved'],
+    ]);
+    assert.is(moneyOfRun(runtime.store, runId).approved.count, 1, 'status counts the one approval MTurk made');
+    const exported = await runtime.store.exportRun(runId);
+    assert.equal(exported.agents.map((x) => x.id).sort(), [a.agentId!, bAgent].sort(), 'the export has B’s agent');
+    assert.equal(
+      world.errors.map((e) => e.message),
+      [],
+    );
+  },
+);
+
+Binding(
+  'F1: when a bonus was queued for A before A stored data and returned the HIT then nothing is paid on A’s assignment, and B’s work is the unit’s',
+  async ({ world, runId, hitId }) => {
+    const { runtime } = world;
+    const a = await registered(world, hitId);
+    const unitId = a.unitId!;
+    const asked = await world.drive(
+      runtime.review(runId, { agentId: a.agentId! }, { kind: 'bonus', amountUsd: '0.50', reason: 'early' }),
+    );
+    assert.equal(
+      asked!.items.map((i) => i.outcome),
+      ['queued'],
+    );
+    world.sim.resetStats();
+    assert.is((await a.submitToServer({ sentiment: 'negative', comment: 'A' })).status, 200);
+    await runtime.whenIdle();
+    assert.is(world.sim.stats().calls.SendBonus, undefined, 'stored data alone pays no queued bonus');
+    const direct = await world.drive(runtime.review(runId, { agentId: a.agentId! }, { kind: 'approve' }));
+    assert.equal(
+      direct!.items.map((i) => [i.outcome, i.code]),
+      [['refused', 'HST_ERR_REVIEW_STATE']],
+      'work MTurk has not confirmed is not reviewed',
+    );
+    assert.match(direct!.items[0]!.reason ?? '', /MTurk has not confirmed/);
+    await a.returnHIT();
+    const b = world.worker();
+    await b.accept({ hitId });
+    await b.submitToMTurk({ sentiment: 'positive', comment: 'B' });
+    const bAgent = `${b.assignmentId}-${b.workerId}`;
+    await world.drive(
+      () => runtime.store.agents.get(bAgent) !== undefined && runtime.agentStatus(bAgent) === 'completed',
+      { label: 'reconciled' },
+    );
+    await runtime.whenIdle();
+    assert.is(runtime.store.units.require(unitId).agentId, bAgent);
+    assert.is(runtime.agentStatus(a.agentId!), 'returned');
+    assert.is(world.sim.stats().calls.SendBonus, undefined, 'no bonus call on A’s returned assignment');
+    assert.equal(world.account().bonusPayments, []);
+    assert.equal(
+      world.errors.map((e) => e.message),
+      [],
+    );
+  },
+);
+
+Binding(
+  'F1: when a completed unit’s stored submission is A’s and MTurk lists A’s assignment submitted then one call confirms it and review approves A',
+  async ({ world, runId, hitId }) => {
+    const { runtime } = world;
+    const a = await registered(world, hitId);
+    const unitId = a.unitId!;
+    await a.submit({ sentiment: 'neutral', comment: 'A, honest' });
+    world.sim.resetStats();
+    await world.drive(() => runtime.unitStatus(unitId) === 'completed', { label: 'completed' });
+    await runtime.whenIdle();
+    assert.is(world.sim.stats().calls.ListAssignmentsForHIT, 1, 'one call per completed unit');
+    assert.is(runtime.store.units.require(unitId).agentId, a.agentId);
+    const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
+    assert.equal(
+      report!.items.map((i) => [i.workerId, i.outcome]),
+      [[a.workerId, 'done']],
+    );
+    assert.equal(
+      world.errors.map((e) => e.message),
+      [],
+    );
+  },
+);
+
+Binding(
+  'F1: when MTurk refuses a money call on the unit’s assignment for its state then the review line says so and the unit asks MTurk again, once',
+  async ({ world, runId, hitId }) => {
+    const { runtime } = world;
+    const a = await registered(world, hitId);
+    const unitId = a.unitId!;
+    await a.submit({ sentiment: 'neutral', comment: 'A' });
+    await world.drive(() => runtime.unitStatus(unitId) === 'completed', { label: 'completed' });
+    await runtime.whenIdle();
+    // Someone approves the assignment outside hitstate; a rejection is then refused for its state.
+    const outsider = new MTurkClient({
+      endpoint: world.sim.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: 'outsider' },
+      maxAttempts: 1,
+    });
+    try {
+      await outsider.send(new ApproveAssignmentCommand({ AssignmentId: a.assignmentId! }));
+    } finally {
+      outsider.destroy();
+    }
+    world.sim.resetStats();
+    const report = await world.drive(
+      runtime.review(runId, { agentId: a.agentId! }, { kind: 'reject', feedback: 'Wrong label' }),
+    );
+    assert.equal(
+      report!.items.map((i) => i.outcome),
+      ['failed'],
+    );
+    assert.match(report!.items[0]!.reason ?? '', /status of.*asks MTurk again whose submission it holds/);
+    await runtime.whenIdle();
+    assert.is(world.sim.stats().calls.ListAssignmentsForHIT, 1, 'one call: MTurk still names A');
+    assert.is(runtime.store.units.require(unitId).agentId, a.agentId);
+    assert.is(runtime.agentStatus(a.agentId!), 'completed');
+    const again = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
+    assert.equal(
+      again!.items.map((i) => [i.workerId, i.outcome]),
+      [[a.workerId, 'alreadyDone']],
+    );
+  },
+);
+
+Binding(
+  'F1 (smaller form): when A stores data and returns and the HIT is then deleted on MTurk outside hitstate then the unit expires, A ends expired with its data kept, and review --all has nothing to fail on',
+  async ({ world, runId, hitId }) => {
+    const { runtime } = world;
+    const a = await registered(world, hitId);
+    const unitId = a.unitId!;
+    assert.is((await a.submitToServer({ sentiment: 'negative', comment: 'A' })).status, 200);
+    await a.returnHIT();
+    const outsider = new MTurkClient({
+      endpoint: world.sim.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: 'outsider' },
+      maxAttempts: 1,
+    });
+    try {
+      await outsider.send(new UpdateExpirationForHITCommand({ HITId: hitId, ExpireAt: new Date(0) }));
+      await outsider.send(new DeleteHITCommand({ HITId: hitId }));
+    } finally {
+      outsider.destroy();
+    }
+    await world.drive(() => runtime.unitStatus(unitId) === 'expired', { label: 'expired', maxMs: 600_000 });
+    assert.is(runtime.agentStatus(a.agentId!), 'expired', 'MTurk never had A’s submission');
+    assert.equal(runtime.store.agents.submission(a.agentId!), { sentiment: 'negative', comment: 'A' });
     const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
     assert.equal(report!.items, []);
     assert.equal(

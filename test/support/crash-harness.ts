@@ -61,8 +61,8 @@ export interface CrashScenarioOptions {
   /**
    * What the workers of given units do, by unit index, instead of the seeded choice (unit 0 is
    * always `normal` otherwise). `storeReturn`: the first worker stores data on the task server and
-   * returns the HIT; once the sync has seen the return, the next worker accepts it and submits on
-   * MTurk only, never registering.
+   * returns the HIT; at once (before any poll) the next worker accepts it and submits on MTurk
+   * only, never registering.
    */
   readonly plans?: Readonly<Record<number, WorkerPlan>>;
   /** Receives progress lines (debugging). */
@@ -378,10 +378,9 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
         const stored = { ...data, answer: `returned-${options.seed}-${i}` };
         await storeOnTaskServer(`store ${i}`, browser, stored);
         await sim.workers.returnAssignment(accepted.assignmentId);
-        // As in the issue's timeline (the next worker submitted 13 s after the return), the sync
-        // sees the return before the next worker takes the HIT. Within one poll period nothing
-        // tells the unit (docs/runtime.md, "What MTurk cannot tell"): a known gap, not tested here.
-        await advanceUntil(`return ${i}`, (s) => s.agents[browser.agentId!] === 'returned');
+        // The gap's timeline exactly: the next worker accepts and submits before any poll, so the
+        // sync never sees the HIT Assignable; MTurk's list of submitted assignments decides
+        // (docs/runtime.md, "What MTurk cannot tell, and the rule that follows").
         const next = await sim.workers.accept(sim.workers.create(), { hitId: accepted.hitId });
         await sim.workers.submit(next.assignmentId, { [SUBMISSION_FIELD]: JSON.stringify(data) });
         continue;

@@ -319,6 +319,12 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
     return failed(command.commandId, reason, retryable);
   };
   const listed = await run.gateway.listAssignmentsForHIT({ hitId: command.hitId });
+  if (listed.status === 'notFound') {
+    // The HIT is gone and MTurk holds no submission for it: the unit expires, and whatever its
+    // agent stored on the task server stays under that agent, never reviewed (issue 13 F1).
+    run.send({ type: 'hit.notFound', hitId: command.hitId, at: clock.now() });
+    return ok(command.commandId);
+  }
   if (listed.status !== 'ok') return fail(listed.message, listed.retryable);
   // The run's HITs take one assignment, so MTurk lists at most one submitted: when it is not the
   // bound one, the binding came from a registration MTurk does not back, and MTurk's record wins.

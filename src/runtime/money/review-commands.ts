@@ -152,6 +152,17 @@ export async function performReview(
       };
     if (!outcome.retryable || outcome.fromRecord || attempt >= REVIEW_ATTEMPTS) {
       reportCommandFailure(run, command, outcome.reason, outcome.retryable);
+      const refuted = !outcome.retryable && refutesSubmission(outcome.reason);
+      // MTurk does not hold this assignment as submitted work: the unit asks MTurk again whose
+      // submission it holds, so the next review names the assignment MTurk does (issue 13 F1).
+      if (refuted)
+        run.send({
+          type: 'unit.submissionRefuted',
+          unitId: command.unitId,
+          assignmentId: command.assignmentId,
+          reason: outcome.reason,
+          at,
+        });
       run.send({
         type: 'review.failed',
         agentId: command.agentId,
@@ -160,7 +171,10 @@ export async function performReview(
         retryable: outcome.retryable,
         at,
       });
-      return { commandId: command.commandId, status: 'failed', reason: outcome.reason, retryable: outcome.retryable };
+      const reason = refuted
+        ? `${outcome.reason}; unit ${command.unitId} asks MTurk again whose submission it holds (review again to reach the work MTurk names)`
+        : outcome.reason;
+      return { commandId: command.commandId, status: 'failed', reason, retryable: outcome.retryable };
     }
     await executor.sleep(REVIEW_BACKOFF_MS * 2 ** (attempt - 1));
     if (executor.closed || executor.finishing)
@@ -172,6 +186,15 @@ export async function performReview(
         handedBack: true,
       };
   }
+}
+
+/**
+ * True when MTurk's refusal of a money call says the assignment is not submitted work it holds:
+ * "does not exist" (returned, abandoned, made up) or a state refusal ("can be called with a status
+ * of: Submitted"; "status of: null" right after a submit is retryable and never reaches here).
+ */
+function refutesSubmission(reason: string): boolean {
+  return /does ?not ?exist|status of:/i.test(reason);
 }
 
 /**

@@ -142,6 +142,30 @@ export function checkReviewAction(action: ReviewAction): ReviewAction {
   return action;
 }
 
+/** Unit states in which the unit holds MTurk's submission (its agent's work is what MTurk names). */
+const HOLDING = new Set<string>(['accepted', 'rejected', 'soft_rejected']);
+
+/**
+ * Whether the agent's unit took the agent's submission as its HIT's, on MTurk's word: stored data
+ * alone is only the worker's (a worker can store and then return the HIT, issue 13 F1), so money
+ * moves only for work the unit confirmed with MTurk.
+ */
+function unitHoldsWorkOf(run: RunHost, record: AgentRecord): boolean {
+  const unit = run.unit(record.unitId);
+  if (unit === undefined || unit.context.agentId !== record.id) return false;
+  const status = topOf(unit.value);
+  return HOLDING.has(status) || (status === 'completed' && subOf(unit.value) === 'awaitingReview');
+}
+
+/** Why an agent's completed work is not reviewable yet, from its unit's state. */
+function unconfirmedReason(run: RunHost, record: AgentRecord): string {
+  const unit = run.unit(record.unitId);
+  if (unit === undefined) return 'the run has no actor for this agent’s unit';
+  if (unit.context.agentId !== record.id)
+    return `its unit ${record.unitId} holds another assignment’s submission, the one MTurk names`;
+  return `MTurk has not confirmed this work as the submission of HIT ${record.hitId} yet (unit ${record.unitId} is ${topOf(unit.value)}); review it once the unit is completed`;
+}
+
 /** The agents a target names, from the store. @throws HitstateError `HST_ERR_AGENT_NOT_FOUND`, `HST_ERR_UNIT_NOT_FOUND` */
 function agentsOf(run: RunHost, target: ReviewTarget, action: ReviewAction): AgentRecord[] {
   const { store } = run.services;
@@ -167,12 +191,15 @@ function agentsOf(run: RunHost, target: ReviewTarget, action: ReviewAction): Age
   }
   if ('workerId' in target) return store.agents.ofRun(run.runId).filter((a) => a.workerId === target.workerId);
   const all = store.agents.ofRun(run.runId);
-  if (action.kind === 'bonus') return all.filter((a) => a.submittedAt !== null);
+  // Work MTurk holds only: a returned or expired agent's stored data is kept for the record, never paid.
+  if (action.kind === 'bonus')
+    return all.filter((a) => a.submittedAt !== null && SUBMITTED.has(topOf(run.agent(a.id)?.value)));
   // Awaiting review: idle, or already performing this very action (a review killed mid-way and
   // restored with its command re-issued: the re-run reports it instead of skipping it).
   return all.filter((a) => {
     const view = run.agent(a.id);
     if (view === undefined || topOf(view.value) !== 'completed') return false;
+    if (subOf(view.value) === 'idle' && !unitHoldsWorkOf(run, a)) return false;
     return subOf(view.value) === 'idle' || view.context.review?.kind === action.kind;
   });
 }
@@ -336,7 +363,11 @@ export async function review(
       );
       continue;
     }
-    const verdict = verdictOf(status, sub, action, bonusState);
+    const asked = verdictOf(status, sub, action, bonusState);
+    const verdict: Verdict =
+      (asked.go === 'do' || asked.go === 'queue') && status === 'completed' && !unitHoldsWorkOf(run, record)
+        ? { go: 'refuse', reason: unconfirmedReason(run, record) }
+        : asked;
     if (verdict.go === 'refuse') {
       items.push({ ...base, statusBefore, outcome: 'refused', reason: verdict.reason, code: 'HST_ERR_REVIEW_STATE' });
       continue;
