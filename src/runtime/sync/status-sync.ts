@@ -1,10 +1,10 @@
 /**
  * Batched status sync: one poller per run. Each cycle lists the run's HITs in pages of 100
  * (`ListHITs`, filtered to the run's HIT type, or `ListReviewableHITs` when only completions and
- * expiries can still change anything) and sends `hit.observed` only for HITs whose observation
- * changed. Per-HIT calls are made only to confirm that a HIT vanished, and to check an
- * assignment MTurk approved (or rejected) by itself. Everything runs in the gateway's `polling`
- * lane. The interval adapts: `activeMs` while units are assigned or the run is ending, `idleMs`
+ * expiries can still change anything), compares each page as it arrives, and sends `hit.observed`
+ * only for HITs whose observation changed. Per-HIT calls are made only to confirm that a HIT
+ * vanished, and to check an assignment MTurk approved (or rejected) by itself. Everything runs in
+ * the gateway's `polling` lane. The interval adapts: `activeMs` while units are assigned or the run is ending, `idleMs`
  * otherwise.
  *
  * Cost per cycle: ceil(account HITs / 100) list calls, plus at most {@link PER_HIT_BUDGET}. The
