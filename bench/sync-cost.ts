@@ -31,6 +31,8 @@ export interface SyncCycle {
   readonly wallMs: number;
   /** Process CPU of the cycle and its consequences (listing included). */
   readonly cpuMs: number;
+  /** Of which: the store writing what the cycle changed (`store.flush()` at the end). */
+  readonly storeWriteCpuMs: number;
   /** Workers who submitted and returned just before this cycle. */
   readonly submitted: number;
   readonly returned: number;
@@ -50,6 +52,8 @@ export interface SyncCostResult {
   readonly listingCpuMedianMs: number;
   /** Median of each cycle's CPU minus the listing's median. */
   readonly cycleCpuExcludingNetworkMedianMs: number;
+  /** Median CPU of the store's write at the end of each cycle (part of both figures above). */
+  readonly storeWriteCpuMedianMs: number;
   readonly mephisto: { readonly calls: Record<string, number>; readonly total: number; readonly wallMs: number };
 }
 
@@ -95,11 +99,13 @@ export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
       const t = performance.now();
       await runtime.syncNow(runId);
       await runtime.whenIdle();
+      const beforeWrite = cpuMsSince(c);
       await runtime.store.flush();
       const wallMs = performance.now() - t;
       const cpuMs = cpuMsSince(c);
+      const storeWriteCpuMs = cpuMs - beforeWrite;
       const { calls } = await opened.sim.stats();
-      return { calls, total: sum(calls), wallMs, cpuMs, ...acted };
+      return { calls, total: sum(calls), wallMs, cpuMs, storeWriteCpuMs, ...acted };
     };
     const firstCycle = await cycle(0, 0);
     const cycles: SyncCycle[] = [];
@@ -125,7 +131,7 @@ export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
     const listingCpuMedianMs = median(listingCpuMs);
     const cpu = cycles.map((c) => c.cpuMs);
     progress(
-      `${fixture.units} units: cycle CPU ${cpu.map((x) => x.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms`,
+      `${fixture.units} units: cycle CPU ${cpu.map((x) => x.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms and the store's write ${cycles.map((c) => c.storeWriteCpuMs.toFixed(0)).join(', ')} ms`,
     );
     if (errors.length > 0) throw new Error(`the runtime reported errors:\n${errors.join('\n')}`);
     const totals = cycles.map((c) => c.total);
@@ -139,6 +145,7 @@ export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
       listingCpuMs,
       listingCpuMedianMs,
       cycleCpuExcludingNetworkMedianMs: median(cpu.map((x) => Math.max(0, x - listingCpuMedianMs))),
+      storeWriteCpuMedianMs: median(cycles.map((c) => c.storeWriteCpuMs)),
       mephisto: { calls: mephisto, total: sum(mephisto), wallMs: mephistoWallMs },
     };
   } finally {
