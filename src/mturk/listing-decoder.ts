@@ -1,10 +1,12 @@
 /**
  * A lean decoder of the HIT listings (`ListHITs`, `ListReviewableHITs`). The SDK's schema-driven
  * deserializer walks every member of every HIT of a page (dates, nested qualification
- * requirements, the question XML) to build SDK records, which `toHITInfo` then copies again; at
- * 10,000 HITs that was most of a status-sync cycle's CPU and most of its garbage. Here a page's
- * JSON body is parsed once with `JSON.parse` and each HIT becomes a {@link ListedHIT}: the few
- * fields a status sync compares, with the full {@link HITInfo} built only when asked for.
+ * requirements, the question XML) to build SDK records, which `toHITInfo` then copies again,
+ * though a status sync only compares each HIT's status and counters (10,000 of them a cycle, in a
+ * process whose heap holds a large run). Here a page's JSON body is parsed once with `JSON.parse`
+ * and each HIT becomes a {@link ListedHIT}: the fields a status sync compares, with the full
+ * {@link HITInfo} built only when asked for. (Measured, the CPU saved is small next to the SDK's
+ * per-request work: docs/mturk-gateway.md, "Listings".)
  *
  * The SDK still signs, sends and times out the call, the governor still retries it, and the SDK
  * paginators still page: two middlewares on the client do the work. The inner one (closest to
