@@ -5,13 +5,17 @@
 // Then Mephisto's pattern is replayed literally on the same server: one GetHIT per live unit
 // (MTurkUnit.get_status() of every launched/assigned unit with a bound HIT), sent one after the
 // other through the same @aws-sdk/client-mturk, counted by the same /_sim/stats.
+// CPU: process CPU (user + system) of each cycle, from `syncNow` until the runtime is idle and the
+// store has written what changed; the client side of the network (signing, Node's HTTP, decoding
+// the pages) is measured apart, as the same listing through the same gateway alone, and
+// subtracted for the "excluding network" figure (as benchmark 4 does).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetHITCommand, MTurkClient } from '@aws-sdk/client-mturk';
 import { WorkerActivity } from './support/activity.js';
 import { progress } from './support/child.js';
-import { median } from './support/numbers.js';
+import { cpuMsSince, median } from './support/numbers.js';
 import { FIXTURE_ACCESS_KEY, openFixture, type RunFixture } from './support/run-fixture.js';
 
 export interface SyncCostArgs {
@@ -25,6 +29,10 @@ export interface SyncCycle {
   readonly calls: Record<string, number>;
   readonly total: number;
   readonly wallMs: number;
+  /** Process CPU of the cycle and its consequences (listing included). */
+  readonly cpuMs: number;
+  /** Of which: the store writing what the cycle changed (`store.flush()` at the end). */
+  readonly storeWriteCpuMs: number;
   /** Workers who submitted and returned just before this cycle. */
   readonly submitted: number;
   readonly returned: number;
@@ -37,6 +45,15 @@ export interface SyncCostResult {
   readonly cycles: readonly SyncCycle[];
   readonly hitstateMax: number;
   readonly hitstateMedian: number;
+  /** Median CPU of the measured cycles, the listing's client side included. */
+  readonly cycleCpuMedianMs: number;
+  /** CPU of the cycle's listing alone (the same pages through the same gateway), once per measured cycle. */
+  readonly listingCpuMs: readonly number[];
+  readonly listingCpuMedianMs: number;
+  /** Median of each cycle's CPU minus the listing's median. */
+  readonly cycleCpuExcludingNetworkMedianMs: number;
+  /** Median CPU of the store's write at the end of each cycle (part of both figures above). */
+  readonly storeWriteCpuMedianMs: number;
   readonly mephisto: { readonly calls: Record<string, number>; readonly total: number; readonly wallMs: number };
 }
 
@@ -78,13 +95,17 @@ export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
       await runtime.whenIdle();
       await runtime.store.flush();
       await opened.sim.resetStats();
+      const c = process.cpuUsage();
       const t = performance.now();
       await runtime.syncNow(runId);
       await runtime.whenIdle();
+      const beforeWrite = cpuMsSince(c);
       await runtime.store.flush();
       const wallMs = performance.now() - t;
+      const cpuMs = cpuMsSince(c);
+      const storeWriteCpuMs = cpuMs - beforeWrite;
       const { calls } = await opened.sim.stats();
-      return { calls, total: sum(calls), wallMs, ...acted };
+      return { calls, total: sum(calls), wallMs, cpuMs, storeWriteCpuMs, ...acted };
     };
     const firstCycle = await cycle(0, 0);
     const cycles: SyncCycle[] = [];
@@ -96,6 +117,22 @@ export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
       );
     }
 
+    // The listing alone, as the cycles made it (a full listing: units are assigned).
+    const gateway = runtime.gateway();
+    const listingCpuMs: number[] = [];
+    for (let k = 0; k < cycles.length; k++) {
+      const c = process.cpuUsage();
+      let hits = 0;
+      for await (const page of gateway.paginateHITsForHITType({ hitTypeId: fixture.hitTypeId }, { lane: 'polling' }))
+        hits += page.length;
+      listingCpuMs.push(cpuMsSince(c));
+      if (hits !== fixture.units) throw new Error(`the listing found ${hits} HITs, expected ${fixture.units}`);
+    }
+    const listingCpuMedianMs = median(listingCpuMs);
+    const cpu = cycles.map((c) => c.cpuMs);
+    progress(
+      `${fixture.units} units: cycle CPU ${cpu.map((x) => x.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms and the store's write ${cycles.map((c) => c.storeWriteCpuMs.toFixed(0)).join(', ')} ms`,
+    );
     if (errors.length > 0) throw new Error(`the runtime reported errors:\n${errors.join('\n')}`);
     const totals = cycles.map((c) => c.total);
     return {
@@ -104,6 +141,11 @@ export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
       cycles,
       hitstateMax: Math.max(...totals),
       hitstateMedian: median(totals),
+      cycleCpuMedianMs: median(cpu),
+      listingCpuMs,
+      listingCpuMedianMs,
+      cycleCpuExcludingNetworkMedianMs: median(cpu.map((x) => Math.max(0, x - listingCpuMedianMs))),
+      storeWriteCpuMedianMs: median(cycles.map((c) => c.storeWriteCpuMs)),
       mephisto: { calls: mephisto, total: sum(mephisto), wallMs: mephistoWallMs },
     };
   } finally {

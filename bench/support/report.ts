@@ -18,6 +18,9 @@ import {
   RESUME_TARGET_MS,
   RSS_TARGET_MB,
   settledRssMb,
+  SYNC_CPU_AT_UNITS,
+  SYNC_CPU_EXCLUDING_NETWORK_TARGET_MS,
+  SYNC_CPU_TARGET_MS,
 } from './verdicts.js';
 
 export const BENCH_SECTION = 'bench:run';
@@ -99,8 +102,8 @@ function syncSection(r: BenchResults, rows: readonly SyncCostResult[]): string[]
     '',
     `Table ${loads(r, '1.')} (one per size).`,
     '',
-    "| Live units | hitstate, calls per cycle (worst / median of 5) | first cycle after resume | Mephisto's pattern, calls per cycle | fewer calls | bound ceil(N/100)+2 | one cycle at 5 calls/s: hitstate / Mephisto | |",
-    '|---|---|---|---|---|---|---|---|',
+    "| Live units | hitstate, calls per cycle (worst / median of 5) | first cycle after resume | Mephisto's pattern, calls per cycle | fewer calls | bound ceil(N/100)+2 | one cycle at 5 calls/s: hitstate / Mephisto | CPU per cycle, median: all / the listing alone / excluding network / the store's write | |",
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows.map((s) => {
       const ops = Object.entries(
         s.cycles.reduce<Record<string, number>>((acc, c) => {
@@ -110,10 +113,15 @@ function syncSection(r: BenchResults, rows: readonly SyncCostResult[]): string[]
       )
         .map(([op, n]) => `${op} ≤ ${n}`)
         .join(', ');
-      return `| ${formatCount(s.liveUnits)} | ${s.hitstateMax} / ${s.hitstateMedian} (${ops}) | ${s.firstCycle.total} | ${formatCount(s.mephisto.total)} | ${(s.mephisto.total / s.hitstateMax).toFixed(1)}× | ${callBound(s.liveUnits)} | ${atMTurkRate(s.hitstateMax)} / ${atMTurkRate(s.mephisto.total)} | ${verdict(s.hitstateMax <= callBound(s.liveUnits))} |`;
+      // Results written before the CPU figures existed have none.
+      const cpu =
+        s.cycleCpuMedianMs === undefined
+          ? ''
+          : `${formatMs(s.cycleCpuMedianMs)} / ${formatMs(s.listingCpuMedianMs)} / ${formatMs(s.cycleCpuExcludingNetworkMedianMs)} / ${s.storeWriteCpuMedianMs === undefined ? '' : formatMs(s.storeWriteCpuMedianMs)}`;
+      return `| ${formatCount(s.liveUnits)} | ${s.hitstateMax} / ${s.hitstateMedian} (${ops}) | ${s.firstCycle.total} | ${formatCount(s.mephisto.total)} | ${(s.mephisto.total / s.hitstateMax).toFixed(1)}× | ${callBound(s.liveUnits)} | ${atMTurkRate(s.hitstateMax)} / ${atMTurkRate(s.mephisto.total)} | ${cpu} | ${verdict(s.hitstateMax <= callBound(s.liveUnits))} |`;
     }),
     '',
-    `Target at ${formatCount(RATIO_AT_UNITS)} live units: at most ceil(${RATIO_AT_UNITS}/100) + 2 = ${callBound(RATIO_AT_UNITS)} calls per cycle and at least ${RATIO_TARGET} times fewer than Mephisto's pattern. At MTurk's default rate of 5 calls per second, one Mephisto cycle at 1,000 assigned units takes longer than its 10 s poll period, so its polls queue behind each other and crowd out launches and reviews; hitstate's cycle stays a few seconds at 10,000.`,
+    `Target at ${formatCount(RATIO_AT_UNITS)} live units: at most ceil(${RATIO_AT_UNITS}/100) + 2 = ${callBound(RATIO_AT_UNITS)} calls per cycle and at least ${RATIO_TARGET} times fewer than Mephisto's pattern. At MTurk's default rate of 5 calls per second, one Mephisto cycle at 1,000 assigned units takes longer than its 10 s poll period, so its polls queue behind each other and crowd out launches and reviews; hitstate's cycle stays a few seconds at 10,000. CPU is \`process.cpuUsage()\` (user + system) of a cycle from \`syncNow\` until the runtime is idle and the store has written what changed; the listing alone (the same pages through the same gateway) is measured apart and subtracted for "excluding network"; the store's write of what the cycle changed (\`store.flush()\`, rewriting every shard that holds a changed record) is shown apart, since on a loaded machine it varies most. Targets at ${formatCount(SYNC_CPU_AT_UNITS)} live units: at most ${SYNC_CPU_EXCLUDING_NETWORK_TARGET_MS} ms excluding network and ${SYNC_CPU_TARGET_MS} ms in all (medians of 5 cycles).`,
   ];
 }
 

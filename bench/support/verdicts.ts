@@ -15,6 +15,11 @@ export const callBound = (units: number): number => Math.ceil(units / 100) + 2;
 /** How many times fewer calls than Mephisto's pattern, at 1,000 live units. */
 export const RATIO_TARGET = 80;
 export const RATIO_AT_UNITS = 1_000;
+/** The size at which a status-sync cycle's CPU has targets (issue 17). */
+export const SYNC_CPU_AT_UNITS = 10_000;
+/** CPU of one status-sync cycle at {@link SYNC_CPU_AT_UNITS}, without and with the listing's client side. */
+export const SYNC_CPU_EXCLUDING_NETWORK_TARGET_MS = 50;
+export const SYNC_CPU_TARGET_MS = 300;
 /** Launch time may exceed units / rate by this fraction. */
 export const LAUNCH_SLACK = 0.1;
 export const RSS_TARGET_MB = 300;
@@ -52,6 +57,26 @@ export function evaluate(r: BenchResults): TargetRow[] {
           s.mephisto.total / s.hitstateMax,
           RATIO_TARGET,
           (x) => `${x.toFixed(1)}×`,
+        ),
+      );
+    }
+    if (s.liveUnits === SYNC_CPU_AT_UNITS && s.cycleCpuMedianMs !== undefined) {
+      rows.push(
+        atMost(
+          SYNC,
+          `CPU per sync cycle excluding network, ${formatCount(s.liveUnits)} live units (median of ${s.cycles.length})`,
+          s.cycleCpuExcludingNetworkMedianMs,
+          SYNC_CPU_EXCLUDING_NETWORK_TARGET_MS,
+          formatMs,
+        ),
+      );
+      rows.push(
+        atMost(
+          SYNC,
+          `CPU per sync cycle including network, ${formatCount(s.liveUnits)} live units (median of ${s.cycles.length})`,
+          s.cycleCpuMedianMs,
+          SYNC_CPU_TARGET_MS,
+          formatMs,
         ),
       );
     }

@@ -11,6 +11,7 @@
  */
 import { MTurkClient, type MTurkClientConfig } from '@aws-sdk/client-mturk';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { installListingDecoder } from './listing-decoder.js';
 import { classifyError } from './outcome.js';
 import { policyOf } from './operations.js';
 import type { CallReport, Lane, RateGovernor, RetryClass } from './governor.js';
@@ -84,7 +85,8 @@ function absorbMetadata(record: CallRecord, carrier: unknown): void {
 
 /**
  * Builds the client: us-east-1 signing, the endpoint, no SDK retry, request timeouts that really
- * throw, the governor middleware (`initialize` step) and an HTTP attempt counter (`deserialize` step).
+ * throw, the governor middleware (`initialize` step), an HTTP attempt counter (`deserialize` step)
+ * and the lean decoder of HIT listings (`listing-decoder.ts`).
  */
 export function createMTurkClient(options: MTurkClientOptions, http: HttpCounters): MTurkClient {
   const client = new MTurkClient({
@@ -148,5 +150,6 @@ export function createMTurkClient(options: MTurkClientOptions, http: HttpCounter
     },
     { step: 'deserialize', name: 'hitstateHttpCounter', priority: 'high', override: true },
   );
+  installListingDecoder(client);
   return client;
 }

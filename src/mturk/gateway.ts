@@ -14,7 +14,7 @@ import * as workers from './ops-workers.js';
 import * as quals from './ops-qualifications.js';
 import * as compensation from './ops-compensation.js';
 import type { MTurkOutcome } from './outcome.js';
-import type { AssignmentInfo, HITInfo, QualificationTypeInfo } from './records.js';
+import type { AssignmentInfo, HITInfo, ListedHIT, QualificationTypeInfo } from './records.js';
 
 /**
  * A requester's MTurk gateway.
@@ -84,8 +84,11 @@ export class MTurkGateway extends GatewayCore {
     return hits.listHITsForHITType(this, input, options);
   }
 
-  /** The HITs of one HIT type, page by page. @throws HitstateError `HST_ERR_MTURK_*` when a page fails. */
-  paginateHITsForHITType(input: hits.ListHITsForHITTypeInput, options?: CallOptions): AsyncGenerator<HITInfo[]> {
+  /**
+   * The HITs of one HIT type, page by page as they arrive: status and counters at once, the full
+   * record on `info()`. @throws HitstateError `HST_ERR_MTURK_*` when a page fails.
+   */
+  paginateHITsForHITType(input: hits.ListHITsForHITTypeInput, options?: CallOptions): AsyncGenerator<ListedHIT[]> {
     return hits.paginateHITsForHITType(this, input, options);
   }
 
@@ -94,8 +97,8 @@ export class MTurkGateway extends GatewayCore {
     return hits.listReviewableHITs(this, input, options);
   }
 
-  /** Reviewable HITs page by page. @throws HitstateError `HST_ERR_MTURK_*` when a page fails. */
-  paginateReviewableHITs(input?: hits.ListReviewableHITsInput, options?: CallOptions): AsyncGenerator<HITInfo[]> {
+  /** Reviewable HITs page by page, as {@link paginateHITsForHITType} gives them. @throws HitstateError `HST_ERR_MTURK_*` when a page fails. */
+  paginateReviewableHITs(input?: hits.ListReviewableHITsInput, options?: CallOptions): AsyncGenerator<ListedHIT[]> {
     return hits.paginateReviewableHITs(this, input, options);
   }
 

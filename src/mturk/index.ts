@@ -112,7 +112,15 @@ export {
   type ParsedAnswers,
   type RecoveredSubmission,
 } from './answer-xml.js';
-export type { HITInfo, AssignmentInfo, AssignmentStatus, BonusPaymentInfo, QualificationTypeInfo } from './records.js';
+export type {
+  HITInfo,
+  HITCounters,
+  ListedHIT,
+  AssignmentInfo,
+  AssignmentStatus,
+  BonusPaymentInfo,
+  QualificationTypeInfo,
+} from './records.js';
 export {
   DEFAULT_AUTO_APPROVAL_DELAY_SEC,
   DEFAULT_HIT_LIFETIME_SEC,

@@ -21,7 +21,8 @@ import { isStateRefusal, ok, type MTurkOutcome } from './outcome.js';
 import { toQualificationRequirements, type LocalQualificationRequirement } from './qualifications.js';
 import { buildExternalQuestion, MAX_XML_BYTES } from './question-xml.js';
 import { HitstateError } from '../errors.js';
-import { toHITInfo, type HITInfo } from './records.js';
+import { listedHITsOf } from './listing-decoder.js';
+import { toHITInfo, type HITInfo, type ListedHIT } from './records.js';
 import { assertValidToken, hitToken } from './tokens.js';
 import { DAY_SEC, Problems } from './validate.js';
 
@@ -301,6 +302,7 @@ export interface ListReviewableHITsInput {
 }
 
 const PAGE = 100;
+const infos = (page: Parameters<typeof listedHITsOf>[0]): HITInfo[] => listedHITsOf(page).map((h) => h.info());
 
 export function listHITs(
   core: GatewayCore,
@@ -310,7 +312,7 @@ export function listHITs(
   return core.collect(
     { method, operation: 'ListHITs', options, input: {} },
     (i) => paginateListHITs({ client: core.client, pageSize: PAGE }, i),
-    (page) => page.HITs?.map(toHITInfo),
+    infos,
   );
 }
 
@@ -339,7 +341,7 @@ export function listReviewableHITs(
   return core.collect(
     { method: 'listReviewableHITs', operation: 'ListReviewableHITs', options, input: reviewableInput(input) },
     (i) => paginateListReviewableHITs({ client: core.client, pageSize: PAGE }, i),
-    (page) => page.HITs?.map(toHITInfo),
+    infos,
   );
 }
 
@@ -347,11 +349,11 @@ export function paginateHITsForHITType(
   core: GatewayCore,
   input: ListHITsForHITTypeInput,
   options?: CallOptions,
-): AsyncGenerator<HITInfo[]> {
+): AsyncGenerator<ListedHIT[]> {
   return core.pages(
     { method: 'paginateHITsForHITType', operation: 'ListHITs', options, input: {} },
     (i) => paginateListHITs({ client: core.client, pageSize: PAGE }, i),
-    (page) => (page.HITs ?? []).map(toHITInfo).filter((h) => h.hitTypeId === input.hitTypeId),
+    (page) => listedHITsOf(page).filter((h) => h.hitTypeId === input.hitTypeId),
   );
 }
 
@@ -359,10 +361,10 @@ export function paginateReviewableHITs(
   core: GatewayCore,
   input: ListReviewableHITsInput = {},
   options?: CallOptions,
-): AsyncGenerator<HITInfo[]> {
+): AsyncGenerator<ListedHIT[]> {
   return core.pages(
     { method: 'paginateReviewableHITs', operation: 'ListReviewableHITs', options, input: reviewableInput(input) },
     (i) => paginateListReviewableHITs({ client: core.client, pageSize: PAGE }, i),
-    (page) => (page.HITs ?? []).map(toHITInfo),
+    listedHITsOf,
   );
 }

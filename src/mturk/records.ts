@@ -34,6 +34,28 @@ export interface HITInfo {
   readonly annotation: HitAnnotation | null;
 }
 
+/** What the status sync compares of a HIT from one listing to the next: its status and counters. */
+export interface HITCounters {
+  readonly hitStatus: HITStatus;
+  readonly assignmentsAvailable: number;
+  readonly assignmentsPending: number;
+  readonly assignmentsCompleted: number;
+}
+
+/**
+ * A HIT of a listing page (`paginateHITsForHITType`, `paginateReviewableHITs`): what a status
+ * sync compares, read at once, and the whole {@link HITInfo} only on demand, so a listing of
+ * 10,000 unchanged HITs builds 10,000 small records and no more (`src/mturk/listing-decoder.ts`).
+ */
+export interface ListedHIT extends HITCounters {
+  readonly hitId: string;
+  readonly hitTypeId: string;
+  /** When the HIT expires (epoch ms). */
+  readonly expiresAtMs: number | undefined;
+  /** The HIT as {@link toHITInfo} gives it; built on the first call. */
+  info(): HITInfo;
+}
+
 /** An assignment as hitstate sees it. */
 export interface AssignmentInfo {
   readonly assignmentId: string;

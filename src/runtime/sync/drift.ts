@@ -36,7 +36,12 @@ export interface SyncedHit {
  * nothing (H5), and it would stay `launched` on a HIT no worker can take. An early expiry needs no
  * more: the observation itself expires the unit (H4; rows in docs/mephisto-semantics.md#hit-rows).
  */
-export function noticeOutsideChange(run: RunPort, synced: SyncedHit, hit: HITInfo, now: number): boolean {
+export function noticeOutsideChange(
+  run: RunPort,
+  synced: SyncedHit,
+  hit: Pick<HITInfo, 'hitStatus' | 'assignmentsAvailable' | 'expiresAtMs'>,
+  now: number,
+): boolean {
   if (ENDING.has(run.status())) return false;
   if (synced.unitStatus !== null && !OPEN_UNIT.has(synced.unitStatus)) return false;
   const unit = synced.unitId === null ? 'a launched unit (pool HIT)' : `unit ${synced.unitId}`;

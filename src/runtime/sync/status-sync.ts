@@ -1,10 +1,10 @@
 /**
  * Batched status sync: one poller per run. Each cycle lists the run's HITs in pages of 100
  * (`ListHITs`, filtered to the run's HIT type, or `ListReviewableHITs` when only completions and
- * expiries can still change anything) and sends `hit.observed` only for HITs whose observation
- * changed. Per-HIT calls are made only to confirm that a HIT vanished, and to check an
- * assignment MTurk approved (or rejected) by itself. Everything runs in the gateway's `polling`
- * lane. The interval adapts: `activeMs` while units are assigned or the run is ending, `idleMs`
+ * expiries can still change anything), compares each page as it arrives, and sends `hit.observed`
+ * only for HITs whose observation changed. Per-HIT calls are made only to confirm that a HIT
+ * vanished, and to check an assignment MTurk approved (or rejected) by itself. Everything runs in
+ * the gateway's `polling` lane. The interval adapts: `activeMs` while units are assigned or the run is ending, `idleMs`
  * otherwise.
  *
  * Cost per cycle: ceil(account HITs / 100) list calls, plus at most {@link PER_HIT_BUDGET}. The
@@ -17,7 +17,7 @@
 import { hitOf, type HITStatus } from '../../../machines/index.js';
 import type { TimerHandle } from '../../clock.js';
 import { isHitstateError } from '../../errors.js';
-import type { HITInfo } from '../../mturk/records.js';
+import type { HITCounters, ListedHIT } from '../../mturk/records.js';
 import { noticeOutsideChange } from './drift.js';
 import { DriftKind } from '../core/events.js';
 import type { RunPort } from '../core/run-port.js';
@@ -60,11 +60,23 @@ interface Track {
   /** The assignment whose deadline `deadlineAt` is (read from the unit once per binding); undefined before it is read. */
   deadlineOf: string | null | undefined;
   deadlineAt: number;
+  /** The cycle whose listing last showed the HIT (a full listing without it means it vanished). */
+  listed: number;
+}
+
+/** What one cycle gathers while it reads the listing. */
+interface Scan {
+  readonly hitTypeId: string;
+  /** The cycle's number, stamped on the track of each HIT it lists. */
+  readonly stamp: number;
+  observed: number;
+  /** Completed units' HITs counting a decided assignment: their review on MTurk may need a look. */
+  readonly reviews: WatchedHit[];
 }
 
 const GONE = 'gone';
 
-const unchanged = (t: Track, hit: HITInfo, w: WatchedHit): boolean =>
+const unchanged = (t: Track, hit: HITCounters, w: WatchedHit): boolean =>
   t.status === hit.hitStatus &&
   t.available === hit.assignmentsAvailable &&
   t.completed === hit.assignmentsCompleted &&
@@ -168,10 +180,10 @@ export class StatusSync {
     completed: number,
     unitId: string | null,
     assignmentId: string | null,
-  ): void {
+  ): Track {
     const t = this.#tracks.get(hitId);
     if (t === undefined) {
-      this.#tracks.set(hitId, {
+      const created: Track = {
         status,
         available,
         completed,
@@ -180,8 +192,10 @@ export class StatusSync {
         sighted: status === 'Assignable',
         deadlineOf: undefined,
         deadlineAt: 0,
-      });
-      return;
+        listed: 0,
+      };
+      this.#tracks.set(hitId, created);
+      return created;
     }
     t.status = status;
     t.available = available;
@@ -189,6 +203,7 @@ export class StatusSync {
     t.unitId = unitId;
     t.assignmentId = assignmentId;
     t.sighted = status === 'Assignable';
+    return t;
   }
 
   #interval(): number {
@@ -230,94 +245,102 @@ export class StatusSync {
     return false;
   }
 
-  async #list(hitTypeId: string, full: boolean): Promise<{ hits: Map<string, HITInfo>; pages: number }> {
-    const hits = new Map<string, HITInfo>();
-    let pages = 0;
-    const gw = this.#run.gateway;
-    const source = full
-      ? gw.paginateHITsForHITType({ hitTypeId }, { lane: 'polling' })
-      : gw.paginateReviewableHITs({ hitTypeId }, { lane: 'polling' });
-    for await (const page of source) {
-      pages++;
-      for (const hit of page) if (hit.hitTypeId === hitTypeId) hits.set(hit.hitId, hit);
-    }
-    return { hits, pages };
-  }
-
+  /**
+   * One cycle, streamed: each page of the listing is compared as it arrives, and its news is sent
+   * before the next page is asked for; between pages only each HIT's {@link Track} is kept, never
+   * the listing. What needs the whole listing (a watched HIT missing from it) is decided after
+   * the last page, from the cycle stamp each listed HIT's track got; so are the per-HIT calls.
+   */
   async #runCycle(): Promise<SyncReport> {
     const run = this.#run;
-    const { clock, store } = run.services;
     const sup = run.supervisor().context;
-    if (sup.hitTypeId === null) return { listing: 'none', pages: 0, observed: 0, perHitCalls: 0 };
+    const hitTypeId = sup.hitTypeId;
+    if (hitTypeId === null) return { listing: 'none', pages: 0, observed: 0, perHitCalls: 0 };
     // HITs whose news can still change a unit: unbound pool HITs and HITs of unfinished units.
     const watched = this.#watched.update(sup);
     if (watched.size === 0) return { listing: 'none', pages: 0, observed: 0, perHitCalls: 0 };
     const full = this.#needsFull(watched);
-    this.#cycles++;
-    let listing: { hits: Map<string, HITInfo>; pages: number };
+    const listing = full ? 'full' : 'reviewable';
+    const scan: Scan = { hitTypeId, stamp: ++this.#cycles, observed: 0, reviews: [] };
+    const gw = run.gateway;
+    const source = full
+      ? gw.paginateHITsForHITType({ hitTypeId }, { lane: 'polling' })
+      : gw.paginateReviewableHITs({ hitTypeId }, { lane: 'polling' });
+    let pages = 0;
     try {
-      listing = await this.#list(sup.hitTypeId, full);
+      for await (const page of source) {
+        pages++;
+        const at = run.services.clock.now();
+        for (const hit of page) {
+          const w = watched.get(hit.hitId);
+          if (w !== undefined) this.#compare(hit, w, at, scan);
+        }
+      }
     } catch (err) {
       if (!isHitstateError(err)) throw err;
-      return { listing: full ? 'full' : 'reviewable', pages: 0, observed: 0, perHitCalls: 0, failure: err.message };
+      // The pages read were handled; a listing cut short proves no HIT missing, so none is looked up.
+      return { listing, pages, observed: scan.observed, perHitCalls: 0, failure: err.message };
     }
-    let observed = 0;
     let budget = PER_HIT_BUDGET;
-    const at = clock.now();
-    for (const w of watched.values()) {
-      const hit = listing.hits.get(w.hitId);
-      if (hit === undefined) {
-        if (full && budget > 0 && this.#tracks.get(w.hitId)?.status !== GONE) {
-          budget--;
-          observed += await this.#confirmVanished(w);
-        }
-        continue;
-      }
-      const t = this.#tracks.get(w.hitId);
-      const changed = t === undefined || !unchanged(t, hit, w);
-      if (changed || this.#wantsSecondLook(w, t, at)) {
-        if (changed)
-          this.#record(
-            w.hitId,
-            hit.hitStatus,
-            hit.assignmentsAvailable,
-            hit.assignmentsCompleted,
-            w.unitId,
-            w.assignmentId,
-          );
-        if (store.hits.get(w.hitId)?.status !== hit.hitStatus && store.hits.get(w.hitId) !== undefined)
-          store.hits.observe(w.hitId, hit.hitStatus, at);
-        // Disposed or expired early by someone else: reported as drift; a disposed HIT is gone for its unit.
-        if (changed && noticeOutsideChange(run, w, hit, at)) {
-          run.send({ type: 'hit.notFound', hitId: w.hitId, at });
-          observed++;
-          continue;
-        }
-        run.send({
-          type: 'hit.observed',
-          hitId: w.hitId,
-          status: hit.hitStatus,
-          available: hit.assignmentsAvailable,
-          at,
-        });
-        observed++;
-      }
-      if (
-        budget > 0 &&
-        hit.assignmentsCompleted > 0 &&
-        w.unitStatus === 'completed' &&
-        w.assignmentId !== null &&
-        !this.#reviewChecked.has(w.assignmentId)
-      ) {
-        budget -= await this.#checkMTurkReview(w);
+    if (full) {
+      for (const w of watched.values()) {
+        if (budget === 0) break;
+        const t = this.#tracks.get(w.hitId);
+        if (t !== undefined && (t.listed === scan.stamp || t.status === GONE)) continue;
+        budget--;
+        scan.observed += await this.#confirmVanished(w);
       }
     }
-    return {
-      listing: full ? 'full' : 'reviewable',
-      pages: listing.pages,
-      observed,
-      perHitCalls: PER_HIT_BUDGET - budget,
-    };
+    for (const w of scan.reviews) {
+      if (budget === 0) break;
+      if (!this.#reviewChecked.has(w.assignmentId!)) budget -= await this.#checkMTurkReview(w);
+    }
+    return { listing, pages, observed: scan.observed, perHitCalls: PER_HIT_BUDGET - budget };
+  }
+
+  /** One listed HIT against what the sync last sent for it: sends what changed, notes a review to check. */
+  #compare(hit: ListedHIT, w: WatchedHit, at: number, scan: Scan): void {
+    if (hit.hitTypeId !== scan.hitTypeId) return;
+    const run = this.#run;
+    const known = this.#tracks.get(w.hitId);
+    const changed = known === undefined || !unchanged(known, hit, w);
+    const t = changed
+      ? this.#record(
+          w.hitId,
+          hit.hitStatus,
+          hit.assignmentsAvailable,
+          hit.assignmentsCompleted,
+          w.unitId,
+          w.assignmentId,
+        )
+      : known;
+    t.listed = scan.stamp;
+    if (changed || this.#wantsSecondLook(w, t, at)) {
+      const { store } = run.services;
+      const stored = store.hits.get(w.hitId);
+      if (stored !== undefined && stored.status !== hit.hitStatus) store.hits.observe(w.hitId, hit.hitStatus, at);
+      // Disposed or expired early by someone else: reported as drift; a disposed HIT is gone for its unit.
+      if (changed && noticeOutsideChange(run, w, hit, at)) {
+        run.send({ type: 'hit.notFound', hitId: w.hitId, at });
+        scan.observed++;
+        return;
+      }
+      run.send({
+        type: 'hit.observed',
+        hitId: w.hitId,
+        status: hit.hitStatus,
+        available: hit.assignmentsAvailable,
+        at,
+      });
+      scan.observed++;
+    }
+    if (
+      hit.assignmentsCompleted > 0 &&
+      w.unitStatus === 'completed' &&
+      w.assignmentId !== null &&
+      !this.#reviewChecked.has(w.assignmentId)
+    )
+      scan.reviews.push(w);
   }
 
   /**
