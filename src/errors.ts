@@ -309,8 +309,9 @@ export const ERROR_CODES = {
     fix: 'Run `hitstate COMMAND --help` for the usage and examples.',
   },
   HST_ERR_CLI_LIVE_NOT_CONFIRMED: {
-    meaning: 'A command would spend real money on live MTurk without --yes-live.',
-    fix: 'Read the cost estimate, then run again with --yes-live.',
+    meaning:
+      'A command would spend real money on live MTurk and the amount was not confirmed (no --yes-live=AMOUNT, or AMOUNT below its total).',
+    fix: 'Read the amount the message names, then run again with --yes-live=AMOUNT (at least that amount).',
   },
   HST_ERR_CLI_PORT_UNAVAILABLE: {
     meaning:

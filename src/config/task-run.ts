@@ -89,6 +89,11 @@ export interface TaskRunConfig {
    */
   readonly budget?: string;
   /**
+   * `hitstate review` asks for `--allow-large-bonus` above this bonus per agent, in USD (`"2.00"`).
+   * @defaultValue the greater of 5 × the reward and $5.00
+   */
+  readonly maxBonus?: string;
+  /**
    * Written by `hitstate add-units` and `hitstate relaunch` (never by hand): which units were added
    * to `units` later, and from where, so a re-run after a kill adds nothing twice.
    */
@@ -161,6 +166,7 @@ const KNOWN_KEYS = new Set([
   'mturk',
   'page',
   'budget',
+  'maxBonus',
   'addedUnits',
 ]);
 const MTURK_KEYS = new Set(['minApprovalRate', 'minApprovedHits', 'masters', 'locales']);
@@ -438,6 +444,11 @@ export function resolveTaskRunConfig(input: unknown): ResolvedTaskRunConfig {
     else budget = c.budget;
   }
 
+  if (c.maxBonus !== undefined && (typeof c.maxBonus !== 'string' || !REWARD.test(c.maxBonus)))
+    problems.push({
+      field: 'maxBonus',
+      message: `must be a dollar amount as a string like "2.00" (the largest bonus per agent review pays without --allow-large-bonus), got ${JSON.stringify(c.maxBonus)}`,
+    });
   if (
     c.addedUnits !== undefined &&
     !(
