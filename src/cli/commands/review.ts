@@ -148,7 +148,8 @@ async function confirmReview(
       ? 'the run has no budget'
       : `budget ${dollars(ledger.budgetCents)}: spent ${dollars(ledger.spentCents)}, held ${dollars(ledger.heldCents)}, left after this review ${leftAfter! < 0 ? `-${dollars(-leftAfter!)}` : dollars(leftAfter!)}`;
   const summary = `${what} for ${acting} agent${acting === 1 ? '' : 's'} of run ${runId}: ${dollars(total)} (fees included); ${budgetText}.`;
-  io.out(`hitstate review: ${summary}\n`);
+  // With --json, stdout is the report alone: the summary goes to stderr.
+  (options.json === true ? io.err : io.out)(`hitstate review: ${summary}\n`);
   const env = runtime.environment;
   if (env.kind === 'live' && total > 0) {
     await confirmLive(io, env, options, { totalCents: total, what: `This review (${what})`, runId });
