@@ -152,4 +152,35 @@ Budget('when the same units are added twice then they are added once', async ({ 
   assert.is(budgetOf(runtime.store, 'b5').heldCents, 180);
 });
 
+Budget(
+  'when the budget is lowered below the units to launch then their launch is refused and halts until raised',
+  async ({ world }) => {
+    const { runtime } = world;
+    await runtime.launchRun(world.config({ units: 3, budget: '1.80', maxConcurrentUnits: 1 }), { runId: 'b6' });
+    await world.drive(() => runtime.runInfo('b6').counts.launched === 1, { label: 'first launch' });
+    assert.equal([runtime.budget('b6').heldCents, runtime.budget('b6').toLaunchCents], [60, 120]);
+    // Above spent + held, below what the two units still to launch need: taken, and launching halts.
+    await runtime.setBudget('b6', '0.60');
+    const intents = runtime.store.outbox.ofRun('b6').filter((i) => i.kind === 'createHIT').length;
+    await submitOne(world, 'b6', 0);
+    await world.drive(() => runtime.runInfo('b6').problem !== null, { label: 'launching halted' });
+    assert.match(
+      String(runtime.runInfo('b6').problem),
+      /launching unit b6\.u1 needs \$0\.60 .*hitstate budget b6 1\.20.*\[HST_ERR_BUDGET_EXCEEDED\]/,
+    );
+    assert.is(
+      runtime.store.outbox.ofRun('b6').filter((i) => i.kind === 'createHIT').length,
+      intents,
+      'the refused launch left no intent',
+    );
+    assert.is(world.account().hits.length, 1);
+    await runtime.setBudget('b6', '1.80');
+    await runtime.resumeLaunching('b6');
+    await world.drive(() => runtime.runInfo('b6').counts.launched === 1 && world.account().hits.length === 2, {
+      label: 'launching again',
+    });
+    assert.is(runtime.runInfo('b6').problem, null);
+  },
+);
+
 Budget.run();
