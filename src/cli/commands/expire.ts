@@ -12,7 +12,8 @@ import { SERVE_OPTIONS } from '../run-session.js';
 import { watchRun } from '../run-watch.js';
 import { describeRepairs, openStoredRun } from '../stored-run.js';
 import { styleFor } from '../style.js';
-import { describeEnvironment, envOption, REQUESTER_OPTION, STORE_OPTION } from '../target.js';
+import { releaseDetached } from '../daemon.js';
+import { describeEnvironment, envOption, REQUESTER_OPTION, STORE_OPTION, storeDirOf } from '../target.js';
 
 /** `stop` and its older name `expire`: the same command. */
 function endCommand(name: 'stop' | 'expire'): CommandSpec {
@@ -34,6 +35,8 @@ function endCommand(name: 'stop' | 'expire'): CommandSpec {
     examples: [`hitstate ${name} run-20260301-090000Z-1a2b`, `hitstate ${name} pilot-3 --env sandbox --port 8080`],
     async run(args, io) {
       const style = styleFor(io);
+      // A run hosted in the background is let go there first (it detaches), then ended here.
+      await releaseDetached(io, storeDirOf(args.options, io), args.positionals[0]!);
       const { session, runId, resumed } = await openStoredRun(args, io, style);
       try {
         if (resumed === undefined) {

@@ -12,7 +12,8 @@ import { SERVE_OPTIONS } from '../run-session.js';
 import { watchRun } from '../run-watch.js';
 import { describeRepairs, openStoredRun, refuseDone } from '../stored-run.js';
 import { styleFor } from '../style.js';
-import { describeEnvironment, envOption, REQUESTER_OPTION, STORE_OPTION } from '../target.js';
+import { DETACH_OPTION, followDetached, startDetached } from '../daemon.js';
+import { describeEnvironment, envOption, REQUESTER_OPTION, STORE_OPTION, storeDirOf } from '../target.js';
 
 /** `resume` and `attach`: the same command. */
 function continueCommand(name: 'resume' | 'attach'): CommandSpec {
@@ -31,13 +32,29 @@ function continueCommand(name: 'resume' | 'attach'): CommandSpec {
       '`hitstate run`.',
     ].join('\n'),
     positionals: [{ name: 'run', description: 'The run id (see `hitstate status`)', required: true }],
-    options: [envOption(), REQUESTER_OPTION, STORE_OPTION, ...SERVE_OPTIONS],
+    options: [envOption(), REQUESTER_OPTION, STORE_OPTION, ...SERVE_OPTIONS, DETACH_OPTION],
     examples: [
       `hitstate ${name} run-20260301-090000Z-1a2b`,
       `hitstate ${name} pilot-3 --env sandbox --port 8080 --quiet`,
     ],
     async run(args, io) {
       const style = styleFor(io);
+      const storeDir = storeDirOf(args.options, io);
+      const wanted = args.positionals[0]!;
+      // attach: a run a background process hosts is followed there; otherwise it is taken here.
+      if (name === 'attach' && args.options.detach !== true) {
+        const followed = await followDetached(io, storeDir, wanted);
+        if (followed !== undefined) return followed;
+      }
+      if (args.options.detach === true)
+        return startDetached(
+          io,
+          'resume',
+          args,
+          storeDir,
+          wanted,
+          new RegExp(`hitstate resume: run ${wanted.replace(/\./g, '\\.')}\\b`),
+        );
       const { session, runId, resumed } = await openStoredRun(args, io, style);
       try {
         if (resumed === undefined) refuseDone(runId, name);

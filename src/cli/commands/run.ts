@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
@@ -19,6 +20,7 @@ import { withFee } from '../../runtime/index.js';
 import type { CommandSpec, OptionValues } from '../command.js';
 import { confirmLive, YES_LIVE_OPTION } from '../confirm.js';
 import { costOf } from '../cost.js';
+import { DETACH_OPTION, startDetached } from '../daemon.js';
 import { dollars } from '../money-summary.js';
 import { formatUsd } from '../../mturk/money.js';
 import {
@@ -146,6 +148,16 @@ export function pollMsOf(options: OptionValues): number {
   return ms;
 }
 
+/** A run id as the runtime makes one (`run-<UTC time>-<4 hex>`), for a run launched in the background. */
+function newRunId(): string {
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+    .replace('T', '-');
+  return `run-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
 /** The run's budget: `--budget`, else the config's, checked; undefined when there is none. */
 function budgetOf(loaded: LoadedConfig, options: OptionValues): string | undefined {
   const flag = options.budget;
@@ -195,6 +207,7 @@ export const runCommand: CommandSpec = {
         'The most the run may spend, rewards, bonuses and MTurk fees included (replaces the config\'s "budget")',
     },
     YES_LIVE_OPTION,
+    DETACH_OPTION,
   ],
   examples: [
     'hitstate run task.json --env http://127.0.0.1:8787          # against `hitstate sim`',
@@ -232,6 +245,20 @@ export const runCommand: CommandSpec = {
       ...(runIdOption === undefined ? {} : { runId: runIdOption }),
     });
     const storeDir = storeDirOf(args.options, io);
+    if (args.options.detach === true) {
+      // The background process gets the amount confirmed here, and the run id to host.
+      const runId = runIdOption ?? newRunId();
+      const options =
+        env.kind === 'live' ? { ...args.options, 'yes-live': formatUsd(estimate.totalCents) } : args.options;
+      return startDetached(
+        io,
+        'run',
+        { ...args, options },
+        storeDir,
+        runId,
+        new RegExp(`run: ${runId.replace(/\./g, '\\.')}\\b`),
+      );
+    }
     const requester = requesterFor(env, args.options, io);
     const balance = await readBalance(env, requester);
     if (balance.status !== 'ok') {
