@@ -255,7 +255,20 @@ Run(
     await resume.waitFor(new RegExp(`worker ${survivor.workerId} submitted`));
     resume.child.kill('SIGINT');
     assert.is(await resume.exited, 130, resume.stderr());
-    assert.match(resume.stdout(), /Detached from run r5 \(\w+; \d launched, \d assigned, 1 completed\)/);
+    assert.match(resume.stdout(), /Detached from run r5 \(running; 2 launched/);
+    const store = await openStore({
+      dir: join(ctx.dir.path, '.hitstate'),
+      environment: { kind: 'custom', endpoint: sim.url },
+    });
+    try {
+      const submitted = store.agents.ofRun('r5').filter((a) => a.submittedAt !== null);
+      assert.equal(
+        submitted.map((a) => (store.agents.submission(a.id) as { comment: string }).comment),
+        ['after the kill'],
+      );
+    } finally {
+      await store.close();
+    }
   },
 );
 
