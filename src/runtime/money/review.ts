@@ -280,8 +280,9 @@ export async function review(
   const waits: Array<Promise<void>> = [];
   const nextRequestId = refusedRequests(run);
   const agents = agentsOf(run, target, action);
-  // The whole request is checked against the run's budget before any of it is sent.
-  assertWithinBudget(budgetOf(run.services.store, run.runId), budgetRequestOf(run, agents, action));
+  // The whole request is checked against the run's budget before any of it is sent (runs without one skip the ledger).
+  if (typeof run.services.store.runs.require(run.runId).config.budget === 'string')
+    assertWithinBudget(budgetOf(run.services.store, run.runId), budgetRequestOf(run, agents, action));
   for (const record of agents) {
     const view = run.agent(record.id);
     const base = {
