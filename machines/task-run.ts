@@ -127,9 +127,11 @@ export const taskRunMachine = taskRunImplementation.createMachine({
       },
     },
     [TaskRunState.done]: {
-      description: 'No unit is incomplete. Reviews and their results are still routed.',
+      description:
+        'No unit is incomplete. Reviews and their results are still routed; run.addUnits (relaunch, add-units) launches again.',
       on: {
         ...routing(true),
+        'run.addUnits': { target: TaskRunState.launching, actions: 'addUnits' },
         'worker.arrived': { actions: 'refuseArrival' },
         'deadline.reached': { actions: 'routeDeadline' },
       },

@@ -180,6 +180,11 @@ export const ERROR_CODES = {
     meaning: 'A worker arrived but no unit of the run can take them (all assigned, completed or expired).',
     fix: 'The worker should return the HIT; launch more units if more work is wanted.',
   },
+  HST_ERR_BUDGET_EXCEEDED: {
+    meaning:
+      'A launch, added units, a bonus or an approval of rejected work would take the run beyond its budget (spent + held + to launch); nothing was sent.',
+    fix: 'Raise the budget with `hitstate budget RUN USD` (or `--budget USD` on `hitstate run`), or ask for less; `hitstate status RUN` shows spent, held and left.',
+  },
   HST_ERR_REVIEW_STATE: {
     meaning: 'The agent cannot be reviewed this way in its current state (e.g. approving work never submitted).',
     fix: 'Wait for the unit to complete, or check the agent state with `hitstate status RUN`.',
@@ -324,8 +329,9 @@ export const ERROR_CODES = {
     fix: 'Run `hitstate COMMAND --help` for the usage and examples.',
   },
   HST_ERR_CLI_LIVE_NOT_CONFIRMED: {
-    meaning: 'A command would spend real money on live MTurk without --yes-live.',
-    fix: 'Read the cost estimate, then run again with --yes-live.',
+    meaning:
+      'A command would spend real money on live MTurk and the amount was not confirmed (no --yes-live=AMOUNT, or AMOUNT below its total).',
+    fix: 'Read the amount the message names, then run again with --yes-live=AMOUNT (at least that amount).',
   },
   HST_ERR_CLI_PORT_UNAVAILABLE: {
     meaning:
@@ -357,8 +363,9 @@ export const ERROR_CODES = {
     fix: 'Use one of the names the message lists (`hitstate worker show WORKER` lists what was granted), or grant it first with `hitstate worker qualify`.',
   },
   HST_ERR_CLI_NOT_CONFIRMED: {
-    meaning: '`hitstate worker block` or `notify` would act on more than 10 workers and was not confirmed.',
-    fix: 'Check the list of workers, then answer yes on a terminal or run again with --yes.',
+    meaning:
+      'A command that needs confirmation was not confirmed: `hitstate review` (its total and the budget left), a bonus above the threshold, `hitstate worker block` or `notify` of more than 10 workers.',
+    fix: 'Check what the message names, then answer yes on a terminal or run again with --yes (a large bonus also needs --allow-large-bonus).',
   },
   HST_ERR_CLI_STORE_RESTORE_INCOMPLETE: {
     meaning:
@@ -386,6 +393,14 @@ export interface ErrorDetails {
   readonly retryAfterSec?: number;
   /** Every problem found, for errors that report several at once (config validation). */
   readonly problems?: readonly { readonly field: string; readonly message: string }[];
+  /** Where the run's money stood against its budget, in cents (`HST_ERR_BUDGET_EXCEEDED`). */
+  readonly budget?: {
+    readonly budgetCents: number | null;
+    readonly spentCents: number;
+    readonly heldCents: number;
+    readonly toLaunchCents: number;
+    readonly leftCents: number | null;
+  };
   readonly cause?: unknown;
 }
 

@@ -50,8 +50,14 @@ export interface CliIO {
   readonly cwd: string;
   /** Aborted on the first Ctrl-C (SIGINT) or SIGTERM. */
   readonly signal: AbortSignal;
-  /** Aborted on the second Ctrl-C: leave HITs for a later `resume` and stop now. */
+  /** Aborted on the second Ctrl-C: stop waiting and leave now. */
   readonly forceSignal: AbortSignal;
+  /**
+   * Asks the person at the terminal and resolves with their answer (trimmed), or undefined when
+   * there is nobody to ask (stdin or stdout is not a terminal): confirmations then need a flag.
+   * Commands ask through this, never through `process.stdin`.
+   */
+  ask(question: string): Promise<string | undefined>;
 }
 
 export type OptionValues = Record<string, string | number | boolean | undefined>;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createInterface } from 'node:readline/promises';
 import { isHitstateError } from '../errors.js';
 import { packageVersion } from './package-root.js';
 import { EXIT, formatHelp, parseCommandArgs, suggest, type CliIO, type CommandSpec } from './command.js';
@@ -20,8 +21,28 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandSpe
     load: async () => (await import('./commands/run.js')).runCommand,
   },
   resume: {
-    summary: 'Continue a stopped run where it was',
+    summary: 'Continue a detached or stopped run where it was',
     load: async () => (await import('./commands/resume.js')).resumeCommand,
+  },
+  attach: {
+    summary: 'Take a run another process left into this terminal (as resume)',
+    load: async () => (await import('./commands/resume.js')).attachCommand,
+  },
+  stop: {
+    summary: 'End a run: expire what nobody holds, let held work finish',
+    load: async () => (await import('./commands/expire.js')).stopCommand,
+  },
+  relaunch: {
+    summary: 'Give units that expired without work new HITs, within the budget',
+    load: async () => (await import('./commands/continue.js')).relaunchCommand,
+  },
+  'add-units': {
+    summary: 'Add units to a running, detached or done run, within the budget',
+    load: async () => (await import('./commands/continue.js')).addUnitsCommand,
+  },
+  budget: {
+    summary: "Show a run's spent, held and left money, or set its budget",
+    load: async () => (await import('./commands/budget.js')).budgetCommand,
   },
   status: {
     summary: 'Show runs and their units (reads the store only)',
@@ -32,7 +53,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandSpe
     load: async () => (await import('./commands/review.js')).reviewCommand,
   },
   expire: {
-    summary: 'End a run now: expire its HITs, wait for assigned workers',
+    summary: 'The same as stop (its former name)',
     load: async () => (await import('./commands/expire.js')).expireCommand,
   },
   cleanup: {
@@ -120,6 +141,15 @@ export function processIO(): CliIO {
     cwd: process.cwd(),
     signal: first.signal,
     forceSignal: second.signal,
+    ask: async (question) => {
+      if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) return undefined;
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      try {
+        return (await rl.question(question)).trim();
+      } finally {
+        rl.close();
+      }
+    },
   };
 }
 

@@ -1,9 +1,9 @@
 /**
- * Follows a hosted run to its end for `hitstate run`, `resume` and `expire`: progress and events
- * while it goes, the end of the run once every unit is done (or on Ctrl-C: no new workers,
- * unassigned HITs expired, assigned units waited for), a second Ctrl-C leaving everything for a
- * later `hitstate resume`, and the summary. Output that is not a terminal gets a heartbeat line
- * every minute of the run's clock.
+ * Follows a hosted run to its end for `hitstate run`, `resume`, `stop` and the commands that add
+ * units: progress and events while it goes, the end of the run once every unit is done (no new
+ * workers, unassigned HITs expired, assigned units waited for), Ctrl-C detaching (the run keeps its
+ * HITs for a later `hitstate resume` or `stop`), and the summary. Output that is not a terminal
+ * gets a heartbeat line every minute of the run's clock.
  *
  * @module
  */
@@ -41,9 +41,9 @@ function clockTime(clock: Clock): () => string {
 }
 
 /**
- * Watches the run until it is done, interrupted twice, or its setup failed; prints the summary.
- * Returns the exit code: 0 when the run ended by itself (or `expire` finished), 130 after Ctrl-C,
- * 1 when setup failed.
+ * Watches the run until it is done, Ctrl-C detaches from it, or its setup failed; prints the
+ * summary. Returns the exit code: 0 when the run ended (by itself, or `stop` finished), 130 after
+ * Ctrl-C (detached), 1 when setup failed.
  */
 export async function watchRun(options: WatchOptions): Promise<number> {
   const { io, style, session, runId } = options;
@@ -96,7 +96,7 @@ export async function watchRun(options: WatchOptions): Promise<number> {
             if (problem !== null)
               log(
                 style.yellow(
-                  `launching halted: ${problem}. Fix the cause, then stop (Ctrl-C twice) and \`hitstate resume ${runId}\` to launch the rest.`,
+                  `launching halted: ${problem}. Fix the cause (a budget: \`hitstate budget ${runId} USD\`), then detach (Ctrl-C) and \`hitstate resume ${runId}\` to launch the rest.`,
                 ),
               );
           });
@@ -108,24 +108,21 @@ export async function watchRun(options: WatchOptions): Promise<number> {
       );
       return EXIT.failure;
     }
-    if (reason === 'finished') log('every unit is done; ending the run (HITs are disposed once reviewed)');
     if (reason === 'interrupted') {
-      const assigned = runtime.runInfo(runId).counts.assigned;
-      log(
-        style.yellow(
-          `stopping: no new workers, unassigned HITs expire${assigned > 0 ? `, waiting for ${assigned} assigned unit${assigned === 1 ? '' : 's'} to finish (at most their assignment duration)` : ''}. Press Ctrl-C again to leave the run as it is and resume it later.`,
-        ),
-      );
+      // Ctrl-C detaches: ending a run (expiring its HITs) cannot be undone, leaving it can; `stop` ends it on purpose.
+      progress.close();
+      io.out(detachedText(runtime.runInfo(runId)));
+      return EXIT.interrupted;
     }
+    if (reason === 'finished') log('every unit is done; ending the run (HITs are disposed once reviewed)');
     if (reason === 'expire')
-      log(`ending run ${runId}: no new workers, unassigned HITs expire, assigned units are waited for`);
+      log(
+        `ending run ${runId}: no new workers, unassigned HITs expire, assigned units are waited for (Ctrl-C leaves it ending; run \`hitstate stop ${runId}\` again to finish)`,
+      );
     const ended = await endOrLeave(options, progress);
     if (!ended) {
       progress.close();
-      const info = runtime.runInfo(runId);
-      io.out(
-        `\nLeft run ${runId} as it is (${info.status}; ${info.counts.assigned} assigned, ${info.counts.launched} launched). Its HITs stay on MTurk.\nContinue it with:\n  hitstate resume ${runId}\n`,
-      );
+      io.out(detachedText(runtime.runInfo(runId)));
       return EXIT.interrupted;
     }
     await untilDisposed(disposed, clock);
@@ -139,13 +136,27 @@ export async function watchRun(options: WatchOptions): Promise<number> {
     if (counts.completed > 0)
       io.out(`\nReview the submitted work:\n  hitstate review ${runId} --all --approve --dry-run\n`);
     io.out(`Export everything the run holds:\n  hitstate export ${runId}\n`);
-    return reason === 'interrupted' ? EXIT.interrupted : EXIT.ok;
+    return EXIT.ok;
   } finally {
     progress.close();
     stopHeartbeat();
     stopNarrating();
     runtime.events.off('run.progress', onProgress);
   }
+}
+
+/** What a detached run's command prints last: where the run was left and the commands that go on from there. */
+export function detachedText(info: TaskRunInfo): string {
+  const { runId } = info;
+  const ending = info.status === 'expiring' || info.status === 'draining';
+  return [
+    '',
+    `Detached from run ${runId} (${info.status}; ${info.counts.launched} launched, ${info.counts.assigned} assigned, ${info.counts.completed} completed). Its HITs stay on MTurk; until a command hosts the run again, nobody serves its task page.`,
+    `  hitstate resume ${runId}     continue it here (also: hitstate attach ${runId})`,
+    `  hitstate stop ${runId}       ${ending ? 'finish ending it' : 'end it'}: expire what nobody holds, wait for held work`,
+    `  hitstate status ${runId}     see where it stands`,
+    '',
+  ].join('\n');
 }
 
 /** How long the end waits for the runtime's last sweep of the run's HITs (its disposal report). */
@@ -195,7 +206,7 @@ function untilEnd(
   });
 }
 
-/** Expires the run and waits until it is done (true), or until a second Ctrl-C (false). */
+/** Expires the run and waits until it is done (true), or until Ctrl-C (false: the run is left ending, for a later stop or resume). */
 async function endOrLeave(options: WatchOptions, progress: ProgressView): Promise<boolean> {
   const { runtime } = options.session;
   const onEvent = (e: { runId: string }): void => {
@@ -206,8 +217,8 @@ async function endOrLeave(options: WatchOptions, progress: ProgressView): Promis
   let onAbort: () => void = () => undefined;
   const forced = new Promise<false>((resolve) => {
     onAbort = () => resolve(false);
-    if (options.io.forceSignal.aborted) resolve(false);
-    else options.io.forceSignal.addEventListener('abort', onAbort, { once: true });
+    if (options.io.signal.aborted) resolve(false);
+    else options.io.signal.addEventListener('abort', onAbort, { once: true });
   });
   const ended = runtime.expireRun(options.runId).then(
     () => true as const,
@@ -219,7 +230,7 @@ async function endOrLeave(options: WatchOptions, progress: ProgressView): Promis
   try {
     return await Promise.race([ended, forced]);
   } finally {
-    options.io.forceSignal.removeEventListener('abort', onAbort);
+    options.io.signal.removeEventListener('abort', onAbort);
     runtime.events.off('run.progress', onEvent);
     runtime.events.off('run.statusChanged', onEvent);
   }

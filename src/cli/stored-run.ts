@@ -7,6 +7,7 @@
  */
 import { resolveTaskRunConfig } from '../config/task-run.js';
 import { HitstateError } from '../errors.js';
+import { adoptStoredUnits } from '../runtime/core/continue-run.js';
 import type { ResumedRun } from '../runtime/index.js';
 import type { CliIO, ParsedArgs } from './command.js';
 import { pollMsOf } from './commands/run.js';
@@ -81,6 +82,8 @@ export async function openStoredRun(
     }
     if (record.status === 'done') return { session, runId, resumed: undefined };
     const [resumed] = await session.runtime.resume(runId);
+    // Units an add-units or relaunch wrote just before it was killed join the run now.
+    await adoptStoredUnits(session.runtime, runId);
     return { session, runId, resumed };
   } catch (err) {
     await session.close();
@@ -104,7 +107,7 @@ export function describeRepairs(resumed: ResumedRun): string {
 export function refuseDone(runId: string, what: string): never {
   throw new HitstateError(
     'HST_ERR_RUN_STATE',
-    `run ${runId} is done; there is nothing to ${what}. Review it with \`hitstate review ${runId}\` or export it with \`hitstate export ${runId}\`.`,
+    `run ${runId} is done; there is nothing to ${what}. Review it with \`hitstate review ${runId}\`, export it with \`hitstate export ${runId}\`, give its units that expired without work new HITs with \`hitstate relaunch ${runId}\`, or add units with \`hitstate add-units ${runId} FILE\`.`,
     { runId },
   );
 }

@@ -82,6 +82,27 @@ export interface TaskRunConfig {
   readonly mturk?: MTurkRequirementsConfig;
   /** The task page `hitstate run` serves. @defaultValue the label example (`examples/label-task/`) */
   readonly page?: TaskPageConfig;
+  /**
+   * The most the run may spend in USD, a string like `"25.00"`: rewards, bonuses and MTurk's fees,
+   * counted as `hitstate status` counts them. Launches, bonuses and approvals that would go beyond it
+   * are refused before anything is recorded (docs/cli.md#budget). @defaultValue no limit
+   */
+  readonly budget?: string;
+  /**
+   * `hitstate review` asks for `--allow-large-bonus` above this bonus per agent, in USD (`"2.00"`).
+   * @defaultValue the greater of 5 × the reward and $5.00
+   */
+  readonly maxBonus?: string;
+  /**
+   * Written by `hitstate add-units` and `hitstate relaunch` (never by hand): which units were added
+   * to `units` later, and from where, so a re-run after a kill adds nothing twice.
+   */
+  readonly addedUnits?: readonly {
+    readonly source: string;
+    readonly first: number;
+    readonly count: number;
+    readonly of?: readonly number[];
+  }[];
 }
 
 /** A checked, frozen {@link TaskRunConfig} with every default applied. */
@@ -103,6 +124,8 @@ export interface ResolvedTaskRunConfig {
   readonly mturk: MTurkRequirementsConfig & { readonly masters: boolean };
   /** The task page to serve, or null for the command's default (the label example). */
   readonly page: TaskPageConfig | null;
+  /** The run's budget in USD (`"25.00"`), or null for no limit. */
+  readonly budget: string | null;
 }
 
 /** Defaults of {@link TaskRunConfig}. */
@@ -142,6 +165,9 @@ const KNOWN_KEYS = new Set([
   'qualifications',
   'mturk',
   'page',
+  'budget',
+  'maxBonus',
+  'addedUnits',
 ]);
 const MTURK_KEYS = new Set(['minApprovalRate', 'minApprovedHits', 'masters', 'locales']);
 const PAGE_KEYS = new Set(['taskPage', 'previewPage', 'assetsDir', 'title']);
@@ -408,6 +434,41 @@ export function resolveTaskRunConfig(input: unknown): ResolvedTaskRunConfig {
     });
   }
 
+  let budget: string | null = null;
+  if (c.budget !== undefined) {
+    if (typeof c.budget !== 'string' || !REWARD.test(c.budget) || Number(c.budget) <= 0)
+      problems.push({
+        field: 'budget',
+        message: `must be a dollar amount above zero as a string like "25.00" (rewards, bonuses and MTurk fees), got ${JSON.stringify(c.budget)}; leave it out for no limit`,
+      });
+    else budget = c.budget;
+  }
+
+  if (c.maxBonus !== undefined && (typeof c.maxBonus !== 'string' || !REWARD.test(c.maxBonus)))
+    problems.push({
+      field: 'maxBonus',
+      message: `must be a dollar amount as a string like "2.00" (the largest bonus per agent review pays without --allow-large-bonus), got ${JSON.stringify(c.maxBonus)}`,
+    });
+  if (
+    c.addedUnits !== undefined &&
+    !(
+      Array.isArray(c.addedUnits) &&
+      c.addedUnits.every(
+        (e) =>
+          typeof e === 'object' &&
+          e !== null &&
+          typeof (e as { source?: unknown }).source === 'string' &&
+          Number.isInteger((e as { first?: unknown }).first) &&
+          Number.isInteger((e as { count?: unknown }).count),
+      )
+    )
+  )
+    problems.push({
+      field: 'addedUnits',
+      message:
+        'is written by hitstate add-units and relaunch (a list of {source, first, count}); remove it from your config',
+    });
+
   const { durationMinSec: min, durationMaxSec: max } = TASK_RUN_LIMITS;
   const assignmentDurationSec = checkSeconds(
     c.assignmentDurationSec,
@@ -538,5 +599,6 @@ export function resolveTaskRunConfig(input: unknown): ResolvedTaskRunConfig {
     qualifications: Object.freeze(qualifications),
     mturk: Object.freeze(mturk),
     page,
+    budget,
   });
 }

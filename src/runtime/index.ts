@@ -46,5 +46,13 @@ export { AUTO_APPROVAL_REQUEST, PER_HIT_BUDGET, type SyncReport } from './sync/s
 export { RuntimeTaskServerBackend } from './arrivals/task-server-backend.js';
 export { RAW_ANSWER_KEY, isRawAnswerSubmission } from './commands/hit-commands.js';
 export { TOKEN_MEMORY_SAFE_MS, intentToken } from './money/outbox.js';
+export {
+  budgetOf,
+  describeLedger,
+  withFee,
+  type BudgetLedger,
+  type BudgetRequest,
+} from './money/budget.js';
+export { unitsToRelaunch, type AddedUnits, type AddedUnitsEntry } from './core/continue-run.js';
 export { cleanupRun, type CleanupReport } from './sync/cleanup.js';
 export type { RunResources } from './core/resources.js';

@@ -87,8 +87,7 @@ Heartbeat('when the watch loop prints to a pipe then the heartbeat shows; on a t
     const beats = io.stdout().match(LINE)?.length ?? 0;
     if (isTTY) assert.is(beats, 0, 'a terminal has the live progress line instead');
     else assert.is(beats, 3, `three minutes, three lines:\n${io.stdout()}`);
-    // Ctrl-C twice: leave the run as it is.
-    io.force.abort();
+    // Ctrl-C detaches: the run is left as it is.
     io.interrupt.abort();
     assert.is(await watching, 130);
   }

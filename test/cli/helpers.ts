@@ -18,12 +18,23 @@ export interface CapturedIO extends CliIO {
   readonly stderr: () => string;
   readonly interrupt: AbortController;
   readonly force: AbortController;
+  /** The questions `ask()` was asked, in order. */
+  readonly asked: string[];
 }
 
 export function captureIO(
-  options: { env?: Record<string, string | undefined>; cwd?: string; isTTY?: boolean; columns?: number } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    isTTY?: boolean;
+    columns?: number;
+    /** What the person at the terminal answers, in order; absent: there is no terminal to ask. */
+    answers?: string[];
+  } = {},
 ): CapturedIO {
   const out: string[] = [];
+  const asked: string[] = [];
+  const answers = options.answers === undefined ? undefined : [...options.answers];
   const err: string[] = [];
   const interrupt = new AbortController();
   const force = new AbortController();
@@ -40,6 +51,12 @@ export function captureIO(
     stderr: () => err.join(''),
     interrupt,
     force,
+    asked,
+    ask: async (question) => {
+      if (answers === undefined) return undefined;
+      asked.push(question);
+      return answers.shift() ?? '';
+    },
   };
 }
 

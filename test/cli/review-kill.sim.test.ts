@@ -67,7 +67,7 @@ Review.after.each(async (ctx) => {
 
 /** `hitstate review r1 ...args` against the world's simulator and store, as the test requester. */
 function reviewArgs(ctx: Ctx, args: readonly string[]): string[] {
-  return ['review', RUN, ...args, '--env', ctx.world.sim.url, '--store', ctx.world.storeDir];
+  return ['review', RUN, ...args, '--yes', '--env', ctx.world.sim.url, '--store', ctx.world.storeDir];
 }
 // childEnv() drops AWS keys (loopback then means the local account): the test requester's are set after.
 const env = (): NodeJS.ProcessEnv => ({

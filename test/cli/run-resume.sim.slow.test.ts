@@ -1,6 +1,6 @@
 // `hitstate run` and `hitstate resume` in child processes against a simulator running in this
-// process on the real clock, with simulated workers acting over HTTP: Ctrl-C ends a run cleanly,
-// Ctrl-C twice leaves it, `resume` finishes it, and `review` approves the work.
+// process on the real clock, with simulated workers acting over HTTP: Ctrl-C detaches (the run keeps
+// its HITs), `resume` continues it, `stop` ends it cleanly, and `review` approves the work.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -52,91 +52,112 @@ const account = (sim: Simulator) => sim.inspect().accounts.AKIDLOCAL!;
 const worker = (sim: Simulator): SimulatedWorker =>
   new SimulatedWorker({ workerId: sim.workers.create(), mturkUrl: sim.url });
 
-Run('when the run is interrupted twice then it is left on MTurk, and resume finishes it where it was', async (ctx) => {
-  const { sim } = ctx;
-  const run = start(ctx, ['run', 'task.json', '--env', sim.url, '--port', '0', '--poll-ms', '200', '--run-id', 'r1']);
-  const hitTypeId = (await run.waitFor(/HIT type (\w+) created/))[1]!;
-  const port = (await run.waitFor(/task page: http:\/\/127\.0\.0\.1:(\d+)\/hitstate\/task/))[1]!;
-  await run.waitFor(/running .* launched 3/);
+Run(
+  'when the run is detached with Ctrl-C then it stays on MTurk, and resume and stop finish it where it was',
+  async (ctx) => {
+    const { sim } = ctx;
+    const run = start(ctx, ['run', 'task.json', '--env', sim.url, '--port', '0', '--poll-ms', '200', '--run-id', 'r1']);
+    const hitTypeId = (await run.waitFor(/HIT type (\w+) created/))[1]!;
+    const port = (await run.waitFor(/task page: http:\/\/127\.0\.0\.1:(\d+)\/hitstate\/task/))[1]!;
+    await run.waitFor(/running .* launched 3/);
 
-  const first = worker(sim);
-  assert.ok((await first.accept({ hitTypeId })).accepted);
-  await first.openTask();
-  await first.submit({ sentiment: 'positive', comment: 'first' });
-  const second = worker(sim);
-  assert.ok((await second.accept({ hitTypeId })).accepted);
-  const registration = await second.openTask();
-  await run.waitFor(new RegExp(`worker ${first.workerId} submitted u\\d`));
-  await run.waitFor(new RegExp(`worker ${second.workerId} started ${registration.unitId.split('.').pop()}`));
+    const first = worker(sim);
+    assert.ok((await first.accept({ hitTypeId })).accepted);
+    await first.openTask();
+    await first.submit({ sentiment: 'positive', comment: 'first' });
+    const second = worker(sim);
+    assert.ok((await second.accept({ hitTypeId })).accepted);
+    const registration = await second.openTask();
+    await run.waitFor(new RegExp(`worker ${first.workerId} submitted u\\d`));
+    await run.waitFor(new RegExp(`worker ${second.workerId} started ${registration.unitId.split('.').pop()}`));
 
-  run.child.kill('SIGINT');
-  await run.waitFor(/stopping: no new workers, unassigned HITs expire, waiting for \d assigned units?/);
-  await run.waitFor(/draining/);
-  run.child.kill('SIGINT');
-  assert.is(await run.exited, 130);
-  assert.match(run.stdout(), /Left run r1 as it is \(draining; 1 assigned, 0 launched\)[\s\S]*hitstate resume r1/);
-  const held = account(sim).hits.find((h) => h.hitId === second.hitId)!;
-  assert.is(held.status, 'Unassignable', 'the worker still holds the HIT');
+    run.child.kill('SIGINT');
+    assert.is(await run.exited, 130);
+    assert.match(
+      run.stdout(),
+      /Detached from run r1 \(\w+; \d launched, 1 assigned, \d completed\)[\s\S]*hitstate resume r1[\s\S]*hitstate stop r1/,
+      run.stdout(),
+    );
+    const held = account(sim).hits.find((h) => h.hitId === second.hitId)!;
+    assert.is(held.status, 'Unassignable', 'the worker still holds the HIT');
+    assert.is(account(sim).hits.filter((h) => h.status === 'Assignable').length, 1, 'nothing was expired');
 
-  const resume = start(ctx, ['resume', 'r1', '--poll-ms', '200']);
-  await resume.waitFor(/hitstate resume: run r1 on http:\/\/127\.0\.0\.1:\d+, restored from its saved actors/);
-  assert.match(
-    (await resume.waitFor(/task page: serving on (\S+)/))[1]!,
-    new RegExp(`:${port}$`),
-    'the task server is back on the port the HITs point at',
-  );
-  await second.submit({ sentiment: 'neutral', comment: 'second, after the restart' });
-  assert.is(await resume.exited, 0, `${resume.stdout()}\n${resume.stderr()}`);
-  assert.match(resume.stdout(), /Run r1 is done\./);
-  assert.match(resume.stdout(), /completed +2\n +expired +1/);
-  assert.match(resume.stdout(), /hitstate review r1 --all --approve --dry-run/);
+    const resume = start(ctx, ['resume', 'r1', '--poll-ms', '200']);
+    await resume.waitFor(/hitstate resume: run r1 on http:\/\/127\.0\.0\.1:\d+, restored from its saved actors/);
+    assert.match(
+      (await resume.waitFor(/task page: serving on (\S+)/))[1]!,
+      new RegExp(`:${port}$`),
+      'the task server is back on the port the HITs point at',
+    );
+    await second.submit({ sentiment: 'neutral', comment: 'second, after the restart' });
+    await resume.waitFor(new RegExp(`worker ${second.workerId} submitted`));
+    resume.child.kill('SIGINT');
+    assert.is(await resume.exited, 130, `${resume.stdout()}\n${resume.stderr()}`);
+    const stop = await runCli(['stop', 'r1', '--poll-ms', '200'], { cwd: ctx.dir.path, env: childEnv() });
+    assert.is(stop.code, 0, `${stop.stdout}\n${stop.stderr}`);
+    assert.match(stop.stdout, /Run r1 is done\./);
+    assert.match(stop.stdout, /completed +2\n +expired +1/);
+    assert.match(stop.stdout, /hitstate review r1 --all --approve --dry-run/);
 
-  const store = await openStore({
-    dir: join(ctx.dir.path, '.hitstate'),
-    environment: { kind: 'custom', endpoint: sim.url },
-  });
-  try {
-    assert.is(store.runs.require('r1').status, 'done');
-    const data = store.agents
-      .ofRun('r1')
-      .filter((a) => a.submittedAt !== null)
-      .map((a) => store.agents.submission(a.id));
-    assert.equal(data.map((d) => (d as { comment: string }).comment).sort(), ['first', 'second, after the restart']);
-  } finally {
-    await store.close();
-  }
+    const store = await openStore({
+      dir: join(ctx.dir.path, '.hitstate'),
+      environment: { kind: 'custom', endpoint: sim.url },
+    });
+    try {
+      assert.is(store.runs.require('r1').status, 'done');
+      const data = store.agents
+        .ofRun('r1')
+        .filter((a) => a.submittedAt !== null)
+        .map((a) => store.agents.submission(a.id));
+      assert.equal(data.map((d) => (d as { comment: string }).comment).sort(), ['first', 'second, after the restart']);
+    } finally {
+      await store.close();
+    }
 
-  const dry = await runCli(['review', 'r1', '--all', '--approve', '--dry-run'], { cwd: ctx.dir.path, env: childEnv() });
-  assert.is(dry.code, 0, dry.stderr);
-  assert.match(dry.stdout, /dry run: nothing changed[\s\S]*would do[\s\S]*would do/);
-  assert.ok(
-    account(sim).hits.every((h) =>
-      h.assignments.every((a) => a.status === 'Submitted' || a.status === 'Returned' || a.status === 'Abandoned'),
-    ),
-    'a dry run approves nothing',
-  );
+    const dry = await runCli(['review', 'r1', '--all', '--approve', '--dry-run'], {
+      cwd: ctx.dir.path,
+      env: childEnv(),
+    });
+    assert.is(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /dry run: nothing changed[\s\S]*would do[\s\S]*would do/);
+    assert.ok(
+      account(sim).hits.every((h) =>
+        h.assignments.every((a) => a.status === 'Submitted' || a.status === 'Returned' || a.status === 'Abandoned'),
+      ),
+      'a dry run approves nothing',
+    );
 
-  const approve = await runCli(['review', 'r1', '--all', '--approve'], { cwd: ctx.dir.path, env: childEnv() });
-  assert.is(approve.code, 0, approve.stderr);
-  assert.match(approve.stdout, /approve, 2 agents of run r1/);
-  const approved = account(sim)
-    .hits.flatMap((h) => h.assignments)
-    .filter((a) => a.status === 'Approved');
-  assert.is(approved.length, 2);
-  assert.ok(
-    account(sim).hits.every((h) => h.disposed),
-    'reviewed HITs of a finished run are disposed',
-  );
+    const unconfirmed = await runCli(['review', 'r1', '--all', '--approve'], { cwd: ctx.dir.path, env: childEnv() });
+    assert.is(unconfirmed.code, 1, 'no terminal to ask and no --yes');
+    assert.match(
+      unconfirmed.stdout,
+      /approve for 2 agents of run r1: \$0\.96 \(fees included\); the run has no budget/,
+    );
+    const approve = await runCli(['review', 'r1', '--all', '--approve', '--yes'], {
+      cwd: ctx.dir.path,
+      env: childEnv(),
+    });
+    assert.is(approve.code, 0, approve.stderr);
+    assert.match(approve.stdout, /approve, 2 agents of run r1/);
+    const approved = account(sim)
+      .hits.flatMap((h) => h.assignments)
+      .filter((a) => a.status === 'Approved');
+    assert.is(approved.length, 2);
+    assert.ok(
+      account(sim).hits.every((h) => h.disposed),
+      'reviewed HITs of a finished run are disposed',
+    );
 
-  const again = await runCli(['review', 'r1', '--unit', 'u0', '--reject', '--feedback', 'Too late'], {
-    cwd: ctx.dir.path,
-    env: childEnv(),
-  });
-  assert.is(again.code, 1, 'rejecting approved work is refused');
-  assert.match(again.stdout, /refused/);
-});
+    const again = await runCli(['review', 'r1', '--unit', 'u0', '--reject', '--feedback', 'Too late'], {
+      cwd: ctx.dir.path,
+      env: childEnv(),
+    });
+    assert.is(again.code, 1, 'rejecting approved work is refused');
+    assert.match(again.stdout, /refused/);
+  },
+);
 
-Run('when the run is interrupted once then its HITs are expired, it ends, and the exit code is 130', async (ctx) => {
+Run('when the run is detached and then stopped then its HITs are expired and it ends', async (ctx) => {
   const { sim } = ctx;
   const run = start(ctx, ['run', 'task.json', '--env', sim.url, '--port', '0', '--poll-ms', '200', '--run-id', 'r2']);
   await run.waitFor(/running .* launched 3/);
@@ -156,14 +177,17 @@ Run('when the run is interrupted once then its HITs are expired, it ends, and th
   }, 'status reads the busy store');
   run.child.kill('SIGINT');
   assert.is(await run.exited, 130, run.stderr());
-  assert.match(run.stdout(), /Run r2 is done\.[\s\S]*expired +3/);
+  assert.is(account(sim).hits.filter((h) => h.status === 'Assignable').length, 3, 'detaching expires nothing');
+  const stop = await runCli(['stop', 'r2', '--poll-ms', '200'], { cwd: ctx.dir.path, env: childEnv() });
+  assert.is(stop.code, 0, `${stop.stdout}\n${stop.stderr}`);
+  assert.match(stop.stdout, /Run r2 is done\.[\s\S]*expired +3/);
   assert.ok(
     account(sim).hits.every((h) => h.status !== 'Assignable' && h.status !== 'Unassignable'),
     'nothing is left live',
   );
   assert.ok(
     account(sim).hits.every((h) => h.disposed),
-    JSON.stringify(account(sim).hits.map((h) => [h.status, h.disposed])) + run.stdout(),
+    JSON.stringify(account(sim).hits.map((h) => [h.status, h.disposed])) + stop.stdout,
   );
   assert.is(account(sim).onHoldCents, 0);
 
@@ -174,7 +198,7 @@ Run('when the run is interrupted once then its HITs are expired, it ends, and th
 });
 
 Run(
-  'when the run is left and then expired then the task page is served while the last worker finishes, and the run ends',
+  'when the run is detached and then expired then the task page is served while the last worker finishes, and the run ends',
   async (ctx) => {
     const { sim } = ctx;
     const run = start(ctx, [
@@ -195,8 +219,6 @@ Run(
     const late = worker(sim);
     assert.ok((await late.accept({ hitTypeId })).accepted);
     await late.openTask();
-    run.child.kill('SIGINT');
-    await run.waitFor(/stopping/);
     run.child.kill('SIGINT');
     assert.is(await run.exited, 130);
     assert.not.match(run.stdout(), /started u/, '--quiet prints no event lines');
@@ -233,7 +255,20 @@ Run(
     await resume.waitFor(new RegExp(`worker ${survivor.workerId} submitted`));
     resume.child.kill('SIGINT');
     assert.is(await resume.exited, 130, resume.stderr());
-    assert.match(resume.stdout(), /Run r5 is done\.[\s\S]*completed +1\n +expired +2/);
+    assert.match(resume.stdout(), /Detached from run r5 \(running; 2 launched/);
+    const store = await openStore({
+      dir: join(ctx.dir.path, '.hitstate'),
+      environment: { kind: 'custom', endpoint: sim.url },
+    });
+    try {
+      const submitted = store.agents.ofRun('r5').filter((a) => a.submittedAt !== null);
+      assert.equal(
+        submitted.map((a) => (store.agents.submission(a.id) as { comment: string }).comment),
+        ['after the kill'],
+      );
+    } finally {
+      await store.close();
+    }
   },
 );
 
@@ -285,10 +320,21 @@ Run(
     await run.waitFor(/worker A1SIMCHILD submitted u\d/);
     run.child.kill('SIGINT');
     assert.is(await run.exited, 130);
+    const stop = await runCli(['stop', 'r4', '--poll-ms', '200'], { cwd: ctx.dir.path, env: childEnv() });
+    assert.is(stop.code, 0, `${stop.stdout}\n${stop.stderr}`);
     const status = await runCli(['status', 'r4', '--json'], { cwd: ctx.dir.path, env: childEnv() });
-    const parsed = JSON.parse(status.stdout) as { status: string; counts: Record<string, number> };
+    const parsed = JSON.parse(status.stdout) as {
+      status: string;
+      counts: Record<string, number>;
+      budget: { budgetCents: number | null; heldCents: number };
+    };
     assert.is(parsed.status, 'done');
     assert.equal([parsed.counts.completed, parsed.counts.expired], [1, 2]);
+    assert.equal(
+      [parsed.budget.budgetCents, parsed.budget.heldCents],
+      [null, 48],
+      'the submitted unit is held until reviewed',
+    );
     simChild.child.kill('SIGINT');
     assert.is(await simChild.exited, 0);
     assert.match(simChild.stdout(), /hitstate sim stopped/);

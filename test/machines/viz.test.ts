@@ -27,6 +27,7 @@ async function viz(args: string[], cwd = root): Promise<{ code: number; out: str
     cwd,
     signal: new AbortController().signal,
     forceSignal: new AbortController().signal,
+    ask: async () => undefined,
   };
   const code = await main(['viz', ...args], io);
   return { code, out, err };

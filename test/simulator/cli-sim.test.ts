@@ -46,6 +46,7 @@ function fakeIO(): FakeIO {
     cwd: process.cwd(),
     signal: controller.signal,
     forceSignal: new AbortController().signal,
+    ask: async () => undefined,
     line: (pattern) =>
       new Promise((resolve) => {
         waiters.push({ pattern, resolve });

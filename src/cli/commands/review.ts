@@ -5,9 +5,20 @@
  *
  * @module
  */
-import { createRuntime, type ReviewAction, type ReviewItem, type ReviewTarget } from '../../runtime/index.js';
-import { EXIT, usageError, type CommandSpec, type OptionValues } from '../command.js';
-import { settlementLine } from '../money-summary.js';
+import { HitstateError } from '../../errors.js';
+import { toCents } from '../../mturk/money.js';
+import {
+  createRuntime,
+  withFee,
+  type ReviewAction,
+  type ReviewItem,
+  type ReviewReport,
+  type ReviewTarget,
+  type Runtime,
+} from '../../runtime/index.js';
+import { EXIT, usageError, type CliIO, type CommandSpec, type OptionValues } from '../command.js';
+import { confirmLive, confirmOrRefuse, YES_LIVE_OPTION, YES_OPTION } from '../confirm.js';
+import { dollars, settlementLine } from '../money-summary.js';
 import { shortUnit } from '../narrator.js';
 import { styleFor, type Style } from '../style.js';
 import { formatTable } from '../table.js';
@@ -75,6 +86,82 @@ export function reviewRequest(runId: string, o: OptionValues): { target: ReviewT
   }
 }
 
+/** Above this many agents, any review asks for confirmation (the issue's "more than 10 units"). */
+export const CONFIRM_ABOVE_AGENTS = 10;
+
+/**
+ * The largest bonus per agent `review` pays without `--allow-large-bonus`: `--max-bonus`, else the
+ * config's `maxBonus`, else the greater of 5 × the reward and $5.00 (a typo such as 500 for 5.00
+ * must not pay at once).
+ */
+export function bonusLimitCents(options: OptionValues, config: Readonly<Record<string, unknown>>): number {
+  const flag = options['max-bonus'];
+  if (typeof flag === 'string' && flag !== '') {
+    if (!/^\d+(\.\d{1,2})?$/.test(flag))
+      throw usageError(
+        `hitstate review: --max-bonus must be a dollar amount like 2.00, got ${JSON.stringify(flag)}.`,
+        'max-bonus',
+      );
+    return toCents(flag, 'max-bonus');
+  }
+  if (typeof config.maxBonus === 'string') return toCents(config.maxBonus, 'maxBonus');
+  const reward = typeof config.reward === 'string' ? toCents(config.reward, 'reward') : 0;
+  return Math.max(5 * reward, 500);
+}
+
+/** What the items a dry run reported would pay, fees included, in cents. */
+function totalOf(runtime: Runtime, report: ReviewReport): number {
+  const { action } = report;
+  let cents = 0;
+  for (const item of report.items) {
+    if (item.outcome !== 'wouldDo' && item.outcome !== 'wouldQueue') continue;
+    if (action.kind === 'bonus') cents += withFee(toCents(action.amountUsd));
+    else if (action.kind === 'approve' || action.kind === 'softReject')
+      cents += withFee(toCents(runtime.store.units.get(item.unitId)?.payAmountUsd ?? '0'));
+  }
+  return cents;
+}
+
+/**
+ * Shows what the review would do (agents, total, the budget left after it) and has it confirmed:
+ * on live the amount (`--yes-live=AMOUNT` or typed), elsewhere yes (or `--yes`) for a review that
+ * pays or touches more than {@link CONFIRM_ABOVE_AGENTS} agents.
+ */
+async function confirmReview(
+  io: CliIO,
+  runtime: Runtime,
+  runId: string,
+  preview: ReviewReport,
+  options: OptionValues,
+  what: string,
+): Promise<void> {
+  const acting = preview.items.filter((i) => i.outcome === 'wouldDo' || i.outcome === 'wouldQueue').length;
+  if (acting === 0) return;
+  const total = totalOf(runtime, preview);
+  if (total === 0 && acting <= CONFIRM_ABOVE_AGENTS) return;
+  const ledger = runtime.budget(runId);
+  const isBonus = preview.action.kind === 'bonus';
+  // Approving held work leaves "left" as it is: its reward was held since launch.
+  const leftAfter = ledger.leftCents === null ? null : ledger.leftCents - (isBonus ? total : 0);
+  const budgetText =
+    ledger.budgetCents === null
+      ? 'the run has no budget'
+      : `budget ${dollars(ledger.budgetCents)}: spent ${dollars(ledger.spentCents)}, held ${dollars(ledger.heldCents)}, left after this review ${leftAfter! < 0 ? `-${dollars(-leftAfter!)}` : dollars(leftAfter!)}`;
+  const summary = `${what} for ${acting} agent${acting === 1 ? '' : 's'} of run ${runId}: ${dollars(total)} (fees included); ${budgetText}.`;
+  // With --json, stdout is the report alone: the summary goes to stderr.
+  (options.json === true ? io.err : io.out)(`hitstate review: ${summary}\n`);
+  const env = runtime.environment;
+  if (env.kind === 'live' && total > 0) {
+    await confirmLive(io, env, options, { totalCents: total, what: `This review (${what})`, runId });
+    return;
+  }
+  await confirmOrRefuse(io, {
+    question: 'Go on?',
+    yes: options.yes === true,
+    refusal: `hitstate review: ${what} for ${acting} agents (${dollars(total)}) needs confirmation`,
+  });
+}
+
 const OUTCOME_TEXT: Record<ReviewItem['outcome'], string> = {
   done: 'done',
   alreadyDone: 'already done',
@@ -110,7 +197,11 @@ export const reviewCommand: CommandSpec = {
     'Action: --approve, --reject --feedback TEXT, --soft-reject (paid on MTurk, recorded as low quality), or',
     '--bonus USD --reason TEXT (a bonus for work not submitted yet is queued and paid once it is). Each request',
     'goes through the money outbox with a deterministic id: running the same review twice never pays twice.',
-    '--dry-run prints what would happen and changes nothing. Exit code 1 when any item was refused or failed.',
+    '--dry-run prints what would happen and changes nothing. A review that pays (or touches more than 10 agents)',
+    'shows its total and the budget left after it and asks for confirmation (--yes without a terminal; on live,',
+    '--yes-live=AMOUNT with AMOUNT at least the total). A bonus above the bonus limit needs --allow-large-bonus.',
+    'Bonuses and approvals of rejected work beyond the run budget are refused. Exit code 1 when any item was',
+    'refused or failed.',
   ].join('\n'),
   positionals: [{ name: 'run', description: 'The run id (see `hitstate status`)', required: true }],
   options: [
@@ -138,6 +229,16 @@ export const reviewCommand: CommandSpec = {
     },
     { name: 'reason', type: 'string', value: 'TEXT', description: 'Reason of a bonus, shown to the worker' },
     { name: 'dry-run', type: 'boolean', description: 'Show what would happen; change nothing' },
+    YES_OPTION,
+    YES_LIVE_OPTION,
+    {
+      name: 'max-bonus',
+      type: 'string',
+      value: 'USD',
+      description:
+        "Largest bonus per agent paid without --allow-large-bonus (default: the config's maxBonus, else the greater of 5 × the reward and 5.00)",
+    },
+    { name: 'allow-large-bonus', type: 'boolean', description: 'Pay a bonus above the bonus limit (--max-bonus)' },
     { name: 'json', type: 'boolean', description: 'Print the review report as JSON' },
     envOption(),
     REQUESTER_OPTION,
@@ -145,6 +246,7 @@ export const reviewCommand: CommandSpec = {
   ],
   examples: [
     'hitstate review run-20260301-090000Z-1a2b --all --approve --dry-run',
+    'hitstate review run-20260301-090000Z-1a2b --all --approve --yes',
     'hitstate review pilot-3 --unit u7 --reject --feedback "The label contradicts the sentence."',
     'hitstate review pilot-3 --worker A1B2C3D4E5F6G7 --bonus 0.25 --reason "Careful comments, thank you"',
     'hitstate review pilot-3 --unit u2 --soft-reject',
@@ -171,6 +273,32 @@ export const reviewCommand: CommandSpec = {
       });
       try {
         const dryRun = args.options['dry-run'] === true;
+        const what =
+          action.kind === 'bonus'
+            ? `bonus $${action.amountUsd}`
+            : action.kind === 'softReject'
+              ? 'soft-reject'
+              : action.kind;
+        if (action.kind === 'bonus') {
+          const limit = bonusLimitCents(args.options, record.config);
+          const amount = toCents(action.amountUsd, 'bonus');
+          if (amount > limit && args.options['allow-large-bonus'] !== true)
+            throw new HitstateError(
+              'HST_ERR_CLI_NOT_CONFIRMED',
+              `hitstate review: a bonus of ${dollars(amount)} per agent is above run ${runId}'s bonus limit of ${dollars(limit)} (--max-bonus, the config's maxBonus, or the greater of 5 × the reward and $5.00); if it is meant, run again with --allow-large-bonus. Nothing was sent.`,
+              { field: 'allow-large-bonus', runId },
+            );
+        }
+        // Every review that moves money is shown (total, budget left) and confirmed before it is sent.
+        if (!dryRun)
+          await confirmReview(
+            io,
+            runtime,
+            runId,
+            await runtime.review(runId, target, action, { dryRun: true }),
+            args.options,
+            what,
+          );
         const report = await runtime.review(runId, target, action, { dryRun });
         // Every money call this command started or replayed ends before the gateway closes.
         const money = await runtime.settleMoney(runId);
@@ -185,12 +313,6 @@ export const reviewCommand: CommandSpec = {
           const counts = new Map<string, number>();
           for (const i of report.items)
             counts.set(OUTCOME_TEXT[i.outcome], (counts.get(OUTCOME_TEXT[i.outcome]) ?? 0) + 1);
-          const what =
-            action.kind === 'bonus'
-              ? `bonus $${action.amountUsd}`
-              : action.kind === 'softReject'
-                ? 'soft-reject'
-                : action.kind;
           io.out(
             `hitstate review${dryRun ? ' (dry run: nothing changed)' : ''}: ${what}, ${report.items.length} agent${report.items.length === 1 ? '' : 's'} of run ${runId}\n${itemsTable(runId, report.items, style)}  ${[...counts].map(([k, n]) => `${k} ${n}`).join(' · ')}\n`,
           );

@@ -1,10 +1,11 @@
 /**
  * `hitstate run CONFIG`: launches the task run a JSON config describes, serves its task page,
- * shows progress until every unit is done, and ends the run (Ctrl-C ends it early; twice leaves
- * it for `hitstate resume`).
+ * shows progress until every unit is done, and ends the run (Ctrl-C detaches: the run keeps its
+ * HITs for `hitstate resume` or `hitstate stop`).
  *
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
@@ -14,9 +15,14 @@ import {
   type TaskRunConfig,
 } from '../../config/task-run.js';
 import { HitstateError, isHitstateError } from '../../errors.js';
+import { toCents } from '../../mturk/money.js';
+import { withFee } from '../../runtime/index.js';
 import type { CommandSpec, OptionValues } from '../command.js';
+import { confirmLive, YES_LIVE_OPTION } from '../confirm.js';
 import { costOf } from '../cost.js';
+import { DETACH_OPTION, startDetached } from '../daemon.js';
 import { dollars } from '../money-summary.js';
+import { formatUsd } from '../../mturk/money.js';
 import {
   DEFAULT_PORT,
   openRunSession,
@@ -142,6 +148,31 @@ export function pollMsOf(options: OptionValues): number {
   return ms;
 }
 
+/** A run id as the runtime makes one (`run-<UTC time>-<4 hex>`), for a run launched in the background. */
+function newRunId(): string {
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+    .replace('T', '-');
+  return `run-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** The run's budget: `--budget`, else the config's, checked; undefined when there is none. */
+function budgetOf(loaded: LoadedConfig, options: OptionValues): string | undefined {
+  const flag = options.budget;
+  if (typeof flag === 'string' && flag !== '') {
+    if (!/^\d+(\.\d{1,2})?$/.test(flag) || toCents(flag) <= 0)
+      throw new HitstateError(
+        'HST_ERR_CLI_USAGE',
+        `--budget must be a dollar amount above zero like 25.00 (rewards, bonuses and MTurk fees), got ${JSON.stringify(flag)}.`,
+        { field: 'budget' },
+      );
+    return flag;
+  }
+  return loaded.resolved.budget ?? undefined;
+}
+
 export const runCommand: CommandSpec = {
   name: 'run',
   summary: 'Launch a task run from a JSON config, serve its task page and follow it to the end',
@@ -149,9 +180,10 @@ export const runCommand: CommandSpec = {
     'Checks CONFIG first (every problem listed with its field and the fix; nothing is created until it passes),',
     'shows the cost estimate (rewards plus MTurk fees), checks the balance, then launches the run, serves its task',
     'page (the config\'s "page", or the label example) on --port, and shows progress until every unit is done.',
-    'Live MTurk needs --yes-live. Ctrl-C ends the run cleanly (HITs expired, assigned workers waited for); a second',
-    'Ctrl-C leaves everything as it is for `hitstate resume RUN`. Exit codes: 0 done, 1 failed, 2 usage, 3 live not',
-    'confirmed, 130 interrupted. See docs/cli.md for the config format.',
+    'A run with a budget (--budget or the config\'s "budget") that its units do not fit is refused. Live MTurk needs',
+    '--yes-live=AMOUNT, AMOUNT at least the estimate. Ctrl-C detaches: the command stops, the run keeps its HITs',
+    'and `hitstate resume RUN` continues it; `hitstate stop RUN` ends it. Exit codes: 0 done, 1 failed, 2 usage,',
+    '3 live not confirmed, 130 interrupted. See docs/cli.md for the config format.',
   ].join('\n'),
   positionals: [{ name: 'config', description: 'The task-run config (JSON)', required: true }],
   options: [
@@ -168,16 +200,19 @@ export const runCommand: CommandSpec = {
       env: 'HITSTATE_RUN_ID',
     },
     {
-      name: 'yes-live',
-      type: 'boolean',
-      description: 'Confirm spending real money on live MTurk',
-      env: 'HITSTATE_YES_LIVE',
+      name: 'budget',
+      type: 'string',
+      value: 'USD',
+      description:
+        'The most the run may spend, rewards, bonuses and MTurk fees included (replaces the config\'s "budget")',
     },
+    YES_LIVE_OPTION,
+    DETACH_OPTION,
   ],
   examples: [
     'hitstate run task.json --env http://127.0.0.1:8787          # against `hitstate sim`',
     'hitstate run task.json --env sandbox --requester lab --public-url https://tasks.example.org',
-    'hitstate run task.json --env live --requester lab --public-url https://tasks.example.org --yes-live',
+    'hitstate run task.json --env live --requester lab --public-url https://tasks.example.org --budget 30 --yes-live=24.00',
   ],
   async run(args, io) {
     const style = styleFor(io);
@@ -188,17 +223,42 @@ export const runCommand: CommandSpec = {
     const port = portOf(args.options);
     const pollMs = pollMsOf(args.options);
     const { estimate, line } = costOf(loaded.resolved);
+    const runIdOption =
+      typeof args.options['run-id'] === 'string' && args.options['run-id'] !== '' ? args.options['run-id'] : undefined;
+    const budget = budgetOf(loaded, args.options);
     io.out(
-      `${style.bold('hitstate run')}: "${loaded.resolved.title}" on ${style.bold(describeEnvironment(env))}\n  cost: ${line}\n`,
+      `${style.bold('hitstate run')}: "${loaded.resolved.title}" on ${style.bold(describeEnvironment(env))}\n  cost: ${line}\n${budget === undefined ? '' : `  budget: ${dollars(toCents(budget))} (rewards, bonuses and fees)\n`}`,
     );
-    if (env.kind === 'live' && args.options['yes-live'] !== true) {
+    const config: TaskRunConfig = budget === undefined ? loaded.config : { ...loaded.config, budget };
+    const units = loaded.resolved.unitData.length;
+    const needed = units * withFee(toCents(loaded.resolved.reward));
+    if (budget !== undefined && needed > toCents(budget))
       throw new HitstateError(
-        'HST_ERR_CLI_LIVE_NOT_CONFIRMED',
-        `this run would spend up to ${dollars(estimate.totalCents)} of real money on live MTurk (plus any bonuses). Check the estimate above, then run again with --yes-live.`,
-        { field: 'yes-live' },
+        'HST_ERR_BUDGET_EXCEEDED',
+        `the ${units} units of this run need up to ${dollars(needed)} (rewards and fees), above its budget of ${dollars(toCents(budget))} (spent $0.00, held $0.00: nothing was created). Run again with --budget ${formatUsd(needed)} or more (or raise "budget" in ${args.positionals[0]}), or launch fewer units.`,
+        { field: 'budget' },
+      );
+    // Live needs the amount confirmed: --yes-live=AMOUNT (or HITSTATE_YES_LIVE) at least the estimate.
+    await confirmLive(io, env, args.options, {
+      totalCents: estimate.totalCents,
+      what: `This run (${units} unit${units === 1 ? '' : 's'}, bonuses extra)`,
+      ...(runIdOption === undefined ? {} : { runId: runIdOption }),
+    });
+    const storeDir = storeDirOf(args.options, io);
+    if (args.options.detach === true) {
+      // The background process gets the amount confirmed here, and the run id to host.
+      const runId = runIdOption ?? newRunId();
+      const options =
+        env.kind === 'live' ? { ...args.options, 'yes-live': formatUsd(estimate.totalCents) } : args.options;
+      return startDetached(
+        io,
+        'run',
+        { ...args, options },
+        storeDir,
+        runId,
+        new RegExp(`run: ${runId.replace(/\./g, '\\.')}\\b`),
       );
     }
-    const storeDir = storeDirOf(args.options, io);
     const requester = requesterFor(env, args.options, io);
     const balance = await readBalance(env, requester);
     if (balance.status !== 'ok') {
@@ -230,16 +290,13 @@ export const runCommand: CommandSpec = {
       io.out(
         `  balance: ${dollars(balance.value.availableCents)} available\n  task page: ${session.taskUrl} (serving on ${session.localOrigin})\n  store: ${session.store.dir}\n`,
       );
-      const runId =
-        typeof args.options['run-id'] === 'string' && args.options['run-id'] !== ''
-          ? args.options['run-id']
-          : undefined;
-      const info = await session.runtime.launchRun(loaded.config, {
+      const runId = runIdOption;
+      const info = await session.runtime.launchRun(config, {
         taskUrl: session.taskUrl,
         ...(runId === undefined ? {} : { runId }),
       });
       io.out(
-        `  run: ${style.bold(info.runId)}  (Ctrl-C ends it; twice leaves it for \`hitstate resume ${info.runId}\`)\n\n`,
+        `  run: ${style.bold(info.runId)}  (Ctrl-C detaches: the run keeps its HITs; \`hitstate resume ${info.runId}\` continues it, \`hitstate stop ${info.runId}\` ends it)\n\n`,
       );
       return await watchRun({
         io,

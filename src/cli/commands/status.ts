@@ -12,6 +12,7 @@ import { EXIT, type CliIO, type CommandSpec } from '../command.js';
 import { peekStore } from '../store-peek.js';
 import { dollars } from '../money-summary.js';
 import { moneyOfRun, type MoneySummary } from '../../runtime/money/spent.js';
+import { budgetOf, describeLedger, type BudgetLedger } from '../../runtime/money/budget.js';
 import { shortUnit } from '../narrator.js';
 import { describeCounts } from '../progress.js';
 import { unitCounts } from '../run-summary.js';
@@ -42,6 +43,8 @@ export interface RunStatusJson {
   readonly units: number;
   readonly counts: Readonly<Record<AssignmentState, number>>;
   readonly money: MoneySummary;
+  /** Spent, held, to launch and left against the run's budget, in cents (`budgetCents` null: no budget). */
+  readonly budget: BudgetLedger;
 }
 
 const when = (ms: number | null): string =>
@@ -62,6 +65,7 @@ function runJson(store: Store, env: StoreEnvironment, runId: string): RunStatusJ
     units: Object.values(counts).reduce((a, b) => a + b, 0),
     counts,
     money: moneyOfRun(store, runId),
+    budget: budgetOf(store, runId),
   };
 }
 
@@ -85,6 +89,8 @@ function runsTable(runs: readonly RunStatusJson[], style: Style): string {
       { header: 'UNITS', align: 'right' },
       { header: 'DONE', align: 'right' },
       { header: 'SPENT', align: 'right' },
+      { header: 'HELD', align: 'right' },
+      { header: 'BUDGET', align: 'right' },
       { header: 'CREATED' },
       { header: 'UNITS BY STATE' },
     ],
@@ -94,6 +100,8 @@ function runsTable(runs: readonly RunStatusJson[], style: Style): string {
       String(r.units),
       String(settled(r)),
       dollars(r.money.totalCents),
+      dollars(r.budget.heldCents),
+      r.budget.budgetCents === null ? '-' : dollars(r.budget.budgetCents),
       when(Date.parse(r.createdAt)),
       describeCounts(r.counts),
     ]),
@@ -112,6 +120,7 @@ function runDetail(store: Store, env: StoreEnvironment, runId: string, style: St
     `  created    ${when(run.createdAt)}   finished ${when(run.finishedAt)}`,
     `  units      ${r.units} at ${reward}: ${describeCounts(r.counts)}`,
     `  spent      ${dollars(r.money.totalCents)} (rewards ${dollars(r.money.approved.rewardCents + r.money.softRejected.rewardCents)}, bonuses ${dollars(r.money.bonuses.cents)}, fees ${dollars(r.money.feeCents)})`,
+    `  money      ${describeLedger(r.budget)}${r.budget.budgetCents === null ? ` (no budget: \`hitstate budget ${runId} USD\` sets one)` : ''}`,
     '',
   ];
   const rows = [...store.units.ofRun(runId)]
@@ -162,7 +171,7 @@ async function oneRun(
     if (json) io.out(`${JSON.stringify({ ...run, busy }, null, 2)}\n`);
     else {
       io.out(
-        `Run ${style.bold(runId)} (${run.environment}): ${run.status}, ${run.units} units: ${describeCounts(run.counts)}; spent ${dollars(run.money.totalCents)}\n`,
+        `Run ${style.bold(runId)} (${run.environment}): ${run.status}, ${run.units} units: ${describeCounts(run.counts)}; ${describeLedger(run.budget)}\n`,
       );
       io.out(
         `  ${style.yellow('busy')}: ${busy}; figures read from its files as last written. Unit details need the store: ask again once that process stops.\n`,

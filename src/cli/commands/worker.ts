@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { createInterface } from 'node:readline/promises';
 import { HitstateError } from '../../errors.js';
 import { pseudonymizeWorkerId } from '../../mturk/audit.js';
 import { formatUsd, toCents } from '../../mturk/money.js';
@@ -104,15 +103,8 @@ function environmentOf(storeDir: string, options: OptionValues): StoreEnvironmen
 /** Asks on a terminal; without one, only `--yes` confirms. */
 async function confirmMany(io: CliIO, action: WorkerAction, count: number, yes: boolean): Promise<void> {
   if (count <= CONFIRM_ABOVE || yes) return;
-  if (io.isTTY && process.stdin.isTTY) {
-    const rl = createInterface({ input: process.stdin, output: process.stdout });
-    try {
-      const answer = await rl.question(`${action} ${count} workers? Type yes to go on: `);
-      if (answer.trim().toLowerCase() === 'yes') return;
-    } finally {
-      rl.close();
-    }
-  }
+  const answer = await io.ask(`${action} ${count} workers? Type yes to go on: `);
+  if (answer?.toLowerCase() === 'yes') return;
   throw new HitstateError(
     'HST_ERR_CLI_NOT_CONFIRMED',
     `hitstate worker ${action} would act on ${count} workers (more than ${CONFIRM_ABOVE}) and was not confirmed; check the list, then run again with --yes (or answer yes on a terminal).`,

@@ -14,6 +14,7 @@ import type { TaskRunRecord } from '../../store/types.js';
 import type { RuntimeServices } from './services.js';
 import { RunHost } from '../supervisor/supervisor.js';
 import { readStoredRun } from '../supervisor/stored-run.js';
+import { assertLaunchWithinBudget } from '../money/budget.js';
 
 /** Options of `runtime.launchRun`. */
 export interface LaunchRunOptions {
@@ -74,7 +75,8 @@ function checkTaskUrl(taskUrl: string | undefined, environment: RuntimeServices[
  * Checks the config and creates the run, its requester and its units in the store, flushed: after
  * this, a crash leaves a run `resume()` picks up.
  *
- * @throws HitstateError `HST_ERR_CONFIG_INVALID` (nothing is created), `HST_ERR_STORE_DUPLICATE` for a taken run id.
+ * @throws HitstateError `HST_ERR_CONFIG_INVALID` (nothing is created), `HST_ERR_STORE_DUPLICATE` for a taken run id,
+ *   `HST_ERR_BUDGET_EXCEEDED` when the units cost more than the config's budget.
  */
 export async function createRunRecords(
   services: RuntimeServices,
@@ -94,6 +96,7 @@ export async function createRunRecords(
     );
   }
   const runId = options.runId ?? defaultRunId(services.clock.now());
+  assertLaunchWithinBudget(runId, resolved);
   if (store.runs.get(runId) !== undefined) {
     throw new HitstateError(
       'HST_ERR_STORE_DUPLICATE',

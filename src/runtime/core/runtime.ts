@@ -42,6 +42,8 @@ import type { RuntimeServices } from './services.js';
 import type { SyncReport } from '../sync/status-sync.js';
 import type { RunHost } from '../supervisor/supervisor.js';
 import { RuntimeTaskServerBackend } from '../arrivals/task-server-backend.js';
+import { budgetOf, setRunBudget, type BudgetLedger } from '../money/budget.js';
+import { addUnits, relaunch, type AddedUnits } from './continue-run.js';
 
 /** What `resume()` did for one run. */
 export interface ResumedRun {
@@ -322,6 +324,39 @@ export class Runtime implements RunRegistry {
    */
   settleMoney(runId: string): Promise<MoneySettlement> {
     return settleMoney(this, runId);
+  }
+
+  /** Where the run's money stands against its budget (spent, held, to launch, left). @throws HitstateError `HST_ERR_RUN_NOT_FOUND` */
+  budget(runId: string): BudgetLedger {
+    return budgetOf(this.store, runId);
+  }
+
+  /**
+   * Records a new budget for the run (USD, fees included). @throws HitstateError `HST_ERR_BUDGET_EXCEEDED`
+   * (below spent + held), `HST_ERR_CONFIG_INVALID`, `HST_ERR_RUN_NOT_FOUND`.
+   */
+  setBudget(runId: string, amountUsd: string): Promise<BudgetLedger> {
+    this.assertOpen();
+    return setRunBudget(this.store, runId, amountUsd);
+  }
+
+  /**
+   * Adds one unit per item (its task data) to a launching, running, detached or done run, within its
+   * budget; the same items twice are added once. See `continue-run.ts`.
+   *
+   * @throws HitstateError `HST_ERR_BUDGET_EXCEEDED`, `HST_ERR_RUN_STATE`, `HST_ERR_CONFIG_INVALID`, `HST_ERR_RUN_NOT_FOUND`.
+   */
+  addUnits(runId: string, items: readonly unknown[]): Promise<AddedUnits> {
+    return addUnits(this, runId, items);
+  }
+
+  /**
+   * New units, with new HITs, for the units that expired without work (all, or `unitIds`), within budget.
+   *
+   * @throws HitstateError `HST_ERR_BUDGET_EXCEEDED`, `HST_ERR_RUN_STATE`, `HST_ERR_UNIT_NOT_FOUND`, `HST_ERR_RUN_NOT_FOUND`.
+   */
+  relaunch(runId: string, unitIds?: readonly string[]): Promise<AddedUnits> {
+    return relaunch(this, runId, unitIds);
   }
 
   /** Tries a failed setup again. @throws HitstateError `HST_ERR_RUN_STATE` unless the run's setup failed. */

@@ -13,6 +13,7 @@ import type { Store } from '../../store/open-store.js';
 import type { IntentInput, IntentRecord } from '../../store/types.js';
 import type { MoneyKind } from '../core/events.js';
 import type { RuntimeServices } from '../core/services.js';
+import { intentShortfall } from './budget.js';
 
 /** MTurk forgets a UniqueRequestToken after 24 hours; intents older than this are checked on MTurk before a replay. */
 export const TOKEN_MEMORY_SAFE_MS = 23 * 3_600_000;
@@ -126,6 +127,9 @@ export async function performIntent<T>(services: RuntimeServices, spec: IntentCa
   const { store, clock, events } = services;
   // A replay (the token is known): an earlier attempt, maybe in a process that was killed, may have reached MTurk.
   const replay = store.outbox.intentByToken(spec.intent.token) !== undefined;
+  // The run's budget is checked before a new intent is written: a refusal leaves no trace to replay.
+  const refusal = replay ? null : intentShortfall(store, spec.intent);
+  if (refusal !== null) return refusedForBudget(spec.intent, refusal, clock.now());
   const intent = await store.outbox.recordIntent(spec.intent);
   if (intent.state === 'confirmed')
     return { status: 'ok', value: undefined, recorded: intent.result, fromRecord: true, intent };
@@ -199,5 +203,35 @@ export async function performIntent<T>(services: RuntimeServices, spec: IntentCa
     retryable: outcome.retryable,
     fromRecord: false,
     intent: settled,
+  };
+}
+
+/** The outcome of an intent the budget refused: failed for good, never recorded (the record is only reported). */
+function refusedForBudget<T>(input: IntentInput, reason: string, now: number): IntentOutcome<T> {
+  const intent: IntentRecord = Object.freeze({
+    token: input.token,
+    kind: input.kind,
+    state: 'failed' as const,
+    runId: input.runId,
+    unitId: input.unitId ?? null,
+    agentId: input.agentId ?? null,
+    workerId: input.workerId ?? null,
+    assignmentId: input.assignmentId ?? null,
+    hitId: input.hitId ?? null,
+    amountUsd: input.amountUsd ?? null,
+    args: {},
+    attempts: 0,
+    createdAt: now,
+    sentAt: null,
+    settledAt: now,
+    result: null,
+    failure: { reason, retryable: false },
+  });
+  return {
+    status: 'failed',
+    reason: `${reason} [HST_ERR_BUDGET_EXCEEDED]`,
+    retryable: false,
+    fromRecord: false,
+    intent,
   };
 }

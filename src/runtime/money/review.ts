@@ -16,6 +16,7 @@ import { HitstateError, type ErrorCode } from '../../errors.js';
 import { formatUsd, toCents } from '../../mturk/money.js';
 import type { AgentRecord } from '../../store/types.js';
 import type { CommandResult } from '../commands/command-executor.js';
+import { assertWithinBudget, budgetOf, usd, withFee, type BudgetRequest } from './budget.js';
 import { moneySettlement, type MoneySettlement } from './outbox.js';
 import type { RunRegistry } from '../core/run-registry.js';
 import type { RunHost } from '../supervisor/supervisor.js';
@@ -284,7 +285,8 @@ function verdictOf(
  * Reviews the agents `target` names in run `runId`.
  *
  * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_AGENT_NOT_FOUND`, `HST_ERR_UNIT_NOT_FOUND`,
- *   `HST_ERR_MTURK_FEEDBACK_REQUIRED`, `HST_ERR_CONFIG_INVALID`, `HST_ERR_RUNTIME_CLOSED`.
+ *   `HST_ERR_MTURK_FEEDBACK_REQUIRED`, `HST_ERR_CONFIG_INVALID`, `HST_ERR_RUNTIME_CLOSED`,
+ *   `HST_ERR_BUDGET_EXCEEDED` (nothing was sent).
  */
 export async function review(
   runs: RunRegistry,
@@ -304,7 +306,11 @@ export async function review(
   const items: ReviewItem[] = [];
   const waits: Array<Promise<void>> = [];
   const nextRequestId = refusedRequests(run);
-  for (const record of agentsOf(run, target, action)) {
+  const agents = agentsOf(run, target, action);
+  // The whole request is checked against the run's budget before any of it is sent (runs without one skip the ledger).
+  if (typeof run.services.store.runs.require(run.runId).config.budget === 'string')
+    assertWithinBudget(budgetOf(run.services.store, run.runId), budgetRequestOf(run, agents, action));
+  for (const record of agents) {
     const view = run.agent(record.id);
     const base = {
       agentId: record.id,
@@ -327,15 +333,7 @@ export async function review(
     const context = view.context;
     const requestBase = action.kind === 'bonus' ? `bonus:${bonusKeyOf(action)}` : `${action.kind}@${status}`;
     const stem = `${requestBase}#`;
-    const bonusState =
-      action.kind !== 'bonus'
-        ? 'new'
-        : context.paidBonuses.some((id) => id.startsWith(stem))
-          ? 'paid'
-          : context.bonusQueue.some((b) => b.requestId.startsWith(stem)) ||
-              (context.review?.requestId.startsWith(stem) ?? false)
-            ? 'queued'
-            : 'new';
+    const bonusState = bonusStateOf(context, action, stem);
     const statusBefore = status as AgentState;
     const pending = context.review;
     const joins =
@@ -454,6 +452,54 @@ export async function review(
   }
   await Promise.all(waits);
   return { runId, action, dryRun, items };
+}
+
+type AgentContext = NonNullable<ReturnType<RunHost['agent']>>['context'];
+
+function bonusStateOf(context: AgentContext, action: ReviewAction, stem: string): 'paid' | 'queued' | 'new' {
+  if (action.kind !== 'bonus') return 'new';
+  if (context.paidBonuses.some((id) => id.startsWith(stem))) return 'paid';
+  return context.bonusQueue.some((b) => b.requestId.startsWith(stem)) ||
+    (context.review?.requestId.startsWith(stem) ?? false)
+    ? 'queued'
+    : 'new';
+}
+
+/**
+ * The money a review adds beyond what the run holds: a new bonus (amount + fee per agent that would
+ * get it), or paying rejected work (reward + fee: the rejection released its hold). Approving or
+ * rejecting submitted work adds nothing: its reward is held since the unit was launched.
+ */
+function budgetRequestOf(run: RunHost, agents: readonly AgentRecord[], action: ReviewAction): BudgetRequest {
+  let count = 0;
+  let cents = 0;
+  for (const record of agents) {
+    const view = run.agent(record.id);
+    if (view === undefined) continue;
+    const status = topOf(view.value);
+    const sub = subOf(view.value);
+    if (action.kind === 'bonus') {
+      const stem = `bonus:${bonusKeyOf(action)}#`;
+      const state = bonusStateOf(view.context, action, stem);
+      if (state !== 'new') continue;
+      const verdict = verdictOf(status, sub, action, state);
+      if (verdict.go !== 'do' && verdict.go !== 'queue') continue;
+      count++;
+      cents += withFee(toCents(action.amountUsd));
+    } else if ((action.kind === 'approve' || action.kind === 'softReject') && status === 'rejected') {
+      if (verdictOf(status, sub, action, 'new').go !== 'do') continue;
+      count++;
+      cents += withFee(toCents(run.services.store.units.get(record.unitId)?.payAmountUsd ?? '0'));
+    }
+  }
+  const agentsText = `${count} agent${count === 1 ? '' : 's'}`;
+  return {
+    what:
+      action.kind === 'bonus'
+        ? `a bonus of ${usd(toCents(action.amountUsd))} to ${agentsText}`
+        : `paying the rejected work of ${agentsText}`,
+    addsCents: cents,
+  };
 }
 
 /** A review line from its command's result. */

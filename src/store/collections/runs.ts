@@ -41,6 +41,11 @@ export interface RunsCollection {
   setStatus(runId: string, status: TaskRunStatus): TaskRunRecord;
   /** Records the HIT type once `CreateHITType` answered. @throws HST_ERR_RUN_NOT_FOUND */
   setHitType(runId: string, hitTypeId: string): TaskRunRecord;
+  /**
+   * Replaces the run's configuration (a raised `budget`, units added to `units`); stored as a frozen
+   * copy. Callers check the new config first. @throws HST_ERR_RUN_NOT_FOUND
+   */
+  setConfig(runId: string, config: object): TaskRunRecord;
 }
 
 export function runsCollection(state: StoreState): RunsCollection {
@@ -123,6 +128,11 @@ export function runsCollection(state: StoreState): RunsCollection {
       state.assertWritable();
       const old = require(runId);
       return replace(old, { hitTypeId: checkId(hitTypeId, 'hitTypeId') });
+    },
+    setConfig(runId, config) {
+      state.assertWritable();
+      const old = require(runId);
+      return replace(old, { config: deepFreeze(cloneJsonObject(config, 'config')) as ReadonlyJsonObject });
     },
   };
 }
