@@ -23,6 +23,7 @@
  */
 import { DEFAULT_RETRY_POLICY } from './commands.js';
 import { AssignmentState } from './states.js';
+import { UnitTag } from './tags.js';
 import { confirmCommandOf, expireCommandOf, launchCommandOf, reconcileCommandOf } from './unit-commands.js';
 import { atOf, unitImplementation } from './unit-setup.js';
 import type { UnitContext, UnitEvent, UnitReport } from './unit-types.js';
@@ -125,6 +126,7 @@ export const unitMachine = unitImplementation.createMachine({
         launching: {
           description:
             'launchHIT is pending (CreateHITWithHITType). A retryable failure is retried at retryAt with the same token.',
+          tags: [UnitTag.launching],
           entry: { type: 'launchHIT', params: ({ context }) => launchCommandOf(context) },
           on: {
             'launch.succeeded': {
@@ -211,6 +213,7 @@ export const unitMachine = unitImplementation.createMachine({
         returnTentative: {
           description:
             'M1, first phase: Assignable seen once. confirmHIT is pending; Assignable again (its answer, or a later sighting) or a registration with another assignment confirms the return; Unassignable, or data stored now, cancels it.',
+          tags: [UnitTag.confirming],
           entry: { type: 'confirmHIT', params: ({ context }) => confirmCommandOf(context, 'returnSuspected') },
           on: {
             'hit.observed': [
@@ -245,6 +248,7 @@ export const unitMachine = unitImplementation.createMachine({
         overdue: {
           description:
             'The assignment’s duration ran out. confirmHIT is pending: submitted, expired, gone back to the pool, or taken by a new registration.',
+          tags: [UnitTag.confirming],
           entry: { type: 'confirmHIT', params: ({ context }) => confirmCommandOf(context, 'deadlinePassed') },
           on: {
             'hit.observed': [toCompleted, toExpiredReturned, { guard: 'assignmentLapsed', ...toPoolReturned }],
@@ -271,6 +275,7 @@ export const unitMachine = unitImplementation.createMachine({
     },
 
     [AssignmentState.completed]: {
+      tags: [UnitTag.settled],
       description: 'MTurk shows the assignment submitted (M4). Waits for the agent’s review; a release is refused.',
       entry: reportStatus(AssignmentState.completed),
       initial: 'checkingData',
@@ -323,6 +328,7 @@ export const unitMachine = unitImplementation.createMachine({
         },
         reconcileFailed: {
           description: 'Gave up reconciling: the runtime reports the missing data. unit.retryReconcile tries again.',
+          tags: [UnitTag.reconcileFailed],
           on: { 'unit.retryReconcile': { target: 'reconciling', actions: 'startCommand' } },
           always: [
             { guard: 'outcomeApproved', target: `#unit.${AssignmentState.accepted}` },
@@ -338,10 +344,12 @@ export const unitMachine = unitImplementation.createMachine({
     },
 
     [AssignmentState.accepted]: {
+      tags: [UnitTag.settled, UnitTag.final, UnitTag.ignoresHit],
       description: 'Approved on MTurk (R1). Terminal: no MTurk call, no change.',
       entry: reportStatus(AssignmentState.accepted),
     },
     [AssignmentState.rejected]: {
+      tags: [UnitTag.settled, UnitTag.ignoresHit],
       description: 'Rejected on MTurk (R2). Not terminal: an approval overriding the rejection makes it accepted.',
       entry: reportStatus(AssignmentState.rejected),
       on: {
@@ -352,10 +360,12 @@ export const unitMachine = unitImplementation.createMachine({
       },
     },
     [AssignmentState.softRejected]: {
+      tags: [UnitTag.settled, UnitTag.final, UnitTag.ignoresHit],
       description: 'Paid on MTurk, recorded as rejected (R3). Terminal.',
       entry: reportStatus(AssignmentState.softRejected),
     },
     [AssignmentState.expired]: {
+      tags: [UnitTag.settled, UnitTag.final, UnitTag.ignoresHit],
       description: 'No worker will finish it (M2, M5, L2, or the run stopped waiting). Terminal: no MTurk call.',
       entry: reportStatus(AssignmentState.expired),
     },

@@ -11,7 +11,8 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { pendingCommands, type AgentState } from '../../../machines/index.js';
+import type { StateValue } from 'xstate';
+import { AgentTag, agentHasTag, agentStatusOf, pendingCommands, type AgentState } from '../../../machines/index.js';
 import { HitstateError, type ErrorCode } from '../../errors.js';
 import { formatUsd, toCents } from '../../mturk/money.js';
 import type { AgentRecord } from '../../store/types.js';
@@ -87,20 +88,21 @@ const COMMAND_KIND = {
   bonus: 'sendBonus',
 } as const;
 const RECONCILING: ReadonlySet<'reconcileSubmission'> = new Set(['reconcileSubmission'] as const);
-const WORKING = new Set<string>(['none', 'accepted', 'onboarding', 'waiting', 'in task', 'partner disconnect']);
-const SUBMITTED = new Set<string>(['completed', 'approved', 'rejected', 'soft_rejected']);
-
-function topOf(value: unknown): string {
-  return typeof value === 'string'
-    ? value
-    : typeof value === 'object' && value !== null
-      ? (Object.keys(value)[0] ?? '')
-      : '';
+/** What the review asks of an agent's state, from its tags. */
+interface AgentStanding {
+  /** A review or bonus command is under way. */
+  readonly busy: boolean;
+  /** Nothing submitted yet and the worker has not left. */
+  readonly working: boolean;
+  readonly submitted: boolean;
 }
-function subOf(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const inner = Object.values(value)[0];
-  return typeof inner === 'string' ? inner : undefined;
+
+function standingOf(view: { readonly value: StateValue }): AgentStanding {
+  return {
+    busy: agentHasTag(view, AgentTag.reviewPending),
+    working: agentHasTag(view, AgentTag.working),
+    submitted: agentHasTag(view, AgentTag.submitted),
+  };
 }
 
 /**
@@ -172,8 +174,8 @@ function agentsOf(run: RunHost, target: ReviewTarget, action: ReviewAction): Age
   // restored with its command re-issued: the re-run reports it instead of skipping it).
   return all.filter((a) => {
     const view = run.agent(a.id);
-    if (view === undefined || topOf(view.value) !== 'completed') return false;
-    return subOf(view.value) === 'idle' || view.context.review?.kind === action.kind;
+    if (view === undefined || agentStatusOf(view) !== 'completed') return false;
+    return agentHasTag(view, AgentTag.needsReview) || view.context.review?.kind === action.kind;
   });
 }
 
@@ -205,11 +207,11 @@ type Verdict =
 
 function verdictOf(
   status: string,
-  sub: string | undefined,
+  standing: AgentStanding,
   action: ReviewAction,
   bonusState: 'paid' | 'queued' | 'new',
 ): Verdict {
-  const busy = sub !== undefined && sub !== 'idle';
+  const { busy, working } = standing;
   const refuse = (reason: string): Verdict => ({ go: 'refuse', reason });
   switch (action.kind) {
     case 'approve':
@@ -218,9 +220,7 @@ function verdictOf(
         return busy ? refuse('another review of this agent is under way') : { go: 'do' };
       if (status === 'soft_rejected') return refuse('the work was soft-rejected (already paid on MTurk)');
       return refuse(
-        WORKING.has(status)
-          ? 'the work is not submitted yet'
-          : `the agent is ${status}: there is no submitted work to approve`,
+        working ? 'the work is not submitted yet' : `the agent is ${status}: there is no submitted work to approve`,
       );
     case 'reject':
       if (status === 'rejected') return { go: 'alreadyDone' };
@@ -228,9 +228,7 @@ function verdictOf(
       if (status === 'approved' || status === 'soft_rejected')
         return refuse('the work was already approved on MTurk and cannot be rejected; soft-reject it instead');
       return refuse(
-        WORKING.has(status)
-          ? 'the work is not submitted yet'
-          : `the agent is ${status}: there is no submitted work to reject`,
+        working ? 'the work is not submitted yet' : `the agent is ${status}: there is no submitted work to reject`,
       );
     case 'softReject':
       if (status === 'soft_rejected') return { go: 'alreadyDone' };
@@ -238,15 +236,13 @@ function verdictOf(
         return busy ? refuse('another review of this agent is under way') : { go: 'do' };
       if (status === 'approved') return refuse('the work was already approved');
       return refuse(
-        WORKING.has(status)
-          ? 'the work is not submitted yet'
-          : `the agent is ${status}: there is no submitted work to soft-reject`,
+        working ? 'the work is not submitted yet' : `the agent is ${status}: there is no submitted work to soft-reject`,
       );
     case 'bonus':
       if (bonusState === 'paid') return { go: 'alreadyDone' };
       if (bonusState === 'queued') return { go: 'queue' };
-      if (SUBMITTED.has(status)) return { go: busy ? 'queue' : 'do' };
-      if (WORKING.has(status)) return { go: 'queue' };
+      if (standing.submitted) return { go: busy ? 'queue' : 'do' };
+      if (working) return { go: 'queue' };
       return refuse(
         `the agent is ${status} and has no submitted assignment to pay a bonus on; pay the worker with a compensation HIT (worker.bonus without a unit)`,
       );
@@ -295,8 +291,8 @@ export async function review(
       });
       continue;
     }
-    const status = topOf(view.value);
-    const sub = subOf(view.value);
+    const status = agentStatusOf(view);
+    const standing = standingOf(view);
     const context = view.context;
     const requestBase = action.kind === 'bonus' ? `bonus:${bonusKeyOf(action)}` : `${action.kind}@${status}`;
     const stem = `${requestBase}#`;
@@ -312,8 +308,7 @@ export async function review(
     const statusBefore = status as AgentState;
     const pending = context.review;
     const joins =
-      sub !== undefined &&
-      sub !== 'idle' &&
+      standing.busy &&
       pending !== null &&
       pending.kind === action.kind &&
       (action.kind !== 'bonus' || pending.requestId.startsWith(stem));
@@ -336,7 +331,7 @@ export async function review(
       );
       continue;
     }
-    const verdict = verdictOf(status, sub, action, bonusState);
+    const verdict = verdictOf(status, standing, action, bonusState);
     if (verdict.go === 'refuse') {
       items.push({ ...base, statusBefore, outcome: 'refused', reason: verdict.reason, code: 'HST_ERR_REVIEW_STATE' });
       continue;

@@ -16,6 +16,8 @@
  * @module
  */
 import {
+  AgentTag,
+  agentHasTag,
   hitOf,
   pendingCommands,
   unitEntryOf,
@@ -29,16 +31,6 @@ import { compensationOfIntent, performCompensation } from '../money/compensation
 import { DriftKind } from '../core/events.js';
 import { recordHit } from '../commands/hit-commands.js';
 import type { RunHost } from './supervisor.js';
-
-const WORKING = new Set([
-  'accepted',
-  'onboarding',
-  'waiting',
-  'in task',
-  'partner disconnect',
-  'disconnect',
-  'timeout',
-]);
 
 /** What a resume repaired. */
 export interface ResumeRepairs {
@@ -148,8 +140,8 @@ export function repairRestoredRun(run: RunHost): ResumeRepairs {
 
   for (const agent of agents) {
     const context = agent.context;
-    const top = typeof agent.value === 'string' ? agent.value : Object.keys(agent.value)[0];
-    if (context.dataStored || !WORKING.has(top ?? '')) continue;
+    // A submission still completes an agent on the task or one that left (disconnect, timeout).
+    if (context.dataStored || !(agentHasTag(agent, AgentTag.onTask) || agentHasTag(agent, AgentTag.left))) continue;
     if (store.agents.get(context.agentId) !== undefined && store.agents.submission(context.agentId) !== undefined) {
       run.send({ type: 'agent.submitted', agentId: context.agentId, at });
       submissionsDelivered++;
