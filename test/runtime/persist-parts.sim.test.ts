@@ -60,7 +60,7 @@ Parts(
     assert.ok(typeof context.counts === 'object', 'the small fields stay in the core');
     const parts = partIdsOf(world, runId);
     assert.ok(parts.includes(`run:${runId}#unitOrder`));
-    assert.ok(parts.includes(`run:${runId}#group:0`), 'the unit group is a part');
+    assert.not.ok(parts.includes(`run:${runId}#group:0`), 'units are passive: no unit groups are stored');
     assert.ok(
       parts.some((id) => id.startsWith(`run:${runId}#hits.b`)),
       JSON.stringify(parts),
@@ -160,7 +160,7 @@ Parts(
     assert.is(world.runtime.store.snapshots.get(`run:${runId}`)!.machineVersion, 3);
     const rewritten = partIdsOf(world, runId);
     assert.ok(
-      rewritten.includes(`run:${runId}#group:0`) && rewritten.includes(`run:${runId}#unitOrder`),
+      !rewritten.includes(`run:${runId}#group:0`) && rewritten.includes(`run:${runId}#unitOrder`),
       rewritten.join(', '),
     );
     const worker = world.worker();
