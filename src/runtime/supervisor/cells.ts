@@ -101,6 +101,7 @@ export class ActorCells {
   #draining = false;
   #closed = false;
   readonly #logic;
+  readonly #agentLogic;
 
   constructor(host: CellsHost) {
     this.#host = host;
@@ -113,6 +114,7 @@ export class ActorCells {
         sendBonus: handler,
       },
     });
+    this.#agentLogic = agent;
     this.#logic = unitMachine.provide({
       actors: { agent },
       actions: {
@@ -226,30 +228,48 @@ export class ActorCells {
 
   #deliver(delivery: Delivery): void {
     if (delivery.to === 'unit') {
-      const cell = this.#cell(delivery.unitId);
-      if (cell === undefined) {
-        this.#anomaly(
-          unitActorId(delivery.unitId),
-          `${delivery.event.type} for unit ${delivery.unitId}, which does not exist; dropped`,
-        );
+      const { unitId, event } = delivery;
+      if (!this.#agentsOf.has(unitId)) {
+        this.#anomaly(unitActorId(unitId), `${event.type} for unit ${unitId}, which does not exist; dropped`);
         return;
       }
-      cell.actor.send(delivery.event);
-      this.#afterEvent(delivery.unitId, cell);
+      // Most news changes nothing (a worker still on the task): a passive unit is asked first,
+      // from its stored snapshot, and materialized only when the event takes a transition.
+      const stored = this.#live.has(unitId) ? undefined : this.#read<UnitContext>(unitActorId(unitId), 'unit');
+      if (stored !== undefined && !stored.stale && !this.#takes(this.#logic, stored.snapshot, event)) return;
+      const cell = this.#cell(unitId, stored);
+      if (cell === undefined) return;
+      cell.actor.send(event);
+      this.#afterEvent(unitId, cell);
       return;
     }
-    const unitId = this.#unitOf.get(delivery.agentId);
+    const { agentId, event } = delivery;
+    const unitId = this.#unitOf.get(agentId);
+    if (unitId !== undefined && !this.#live.has(unitId)) {
+      const stored = this.#read<AgentContext>(agentActorId(agentId), 'agent');
+      if (stored !== undefined && !stored.stale && !this.#takes(this.#agentLogic, stored.snapshot, event)) return;
+    }
     const cell = unitId === undefined ? undefined : this.#cell(unitId);
-    const agent = cell?.actor.system.get(agentActorId(delivery.agentId)) as AnyActorRef | undefined;
+    const agent = cell?.actor.system.get(agentActorId(agentId)) as AnyActorRef | undefined;
     if (unitId === undefined || cell === undefined || agent === undefined) {
-      this.#anomaly(
-        agentActorId(delivery.agentId),
-        `${delivery.event.type} for agent ${delivery.agentId}, which does not exist; dropped`,
-      );
+      this.#anomaly(agentActorId(agentId), `${event.type} for agent ${agentId}, which does not exist; dropped`);
       return;
     }
-    agent.send(delivery.event);
+    agent.send(event);
     this.#afterEvent(unitId, cell);
+  }
+
+  /** Whether `event` takes a transition in the stored snapshot (guards evaluated, nothing run); true when unsure. */
+  #takes(
+    logic: { resolveState(config: never): { can(event: never): boolean } },
+    snapshot: Stored<unknown>,
+    event: object,
+  ): boolean {
+    try {
+      return logic.resolveState({ value: snapshot.value, context: snapshot.context } as never).can(event as never);
+    } catch {
+      return true;
+    }
   }
 
   #anomaly(actorId: string, message: string): void {
@@ -297,11 +317,14 @@ export class ActorCells {
   }
 
   /** The unit's actor: live already, or materialized from its stored snapshot and its agents'. */
-  #cell(unitId: string): Cell | undefined {
+  #cell(
+    unitId: string,
+    read?: { snapshot: Record<string, unknown> & Stored<UnitContext>; stale: boolean },
+  ): Cell | undefined {
     const live = this.#live.get(unitId);
     if (live !== undefined) return live;
     if (!this.#agentsOf.has(unitId)) return undefined;
-    const own = this.#read<UnitContext>(unitActorId(unitId), 'unit');
+    const own = read ?? this.#read<UnitContext>(unitActorId(unitId), 'unit');
     if (own === undefined) {
       // Known but never stored (a crash right after its spawn): it starts afresh, as it was.
       this.#agentsOf.delete(unitId);

@@ -15,7 +15,11 @@ import {
   taskRunMachine,
   unitActorId,
   withCommandHandler,
+  AgentTag,
+  agentHasTag,
+  unitStatusOf,
   type AgentContext,
+  type AssignmentState,
   type HITStatus,
   type TaskRunContext,
   type TaskRunEvent,
@@ -36,6 +40,17 @@ import type { StoredRun } from './stored-run.js';
 import type { ActorView, RunPort } from '../core/run-port.js';
 import type { RuntimeServices } from '../core/services.js';
 import { StatusSync } from '../sync/status-sync.js';
+
+/** What a resume's repairs need of each restored unit and agent, read in the same pass as the restore. */
+export interface RestoredSummary {
+  readonly units: Array<{
+    readonly unitId: string;
+    readonly status: AssignmentState;
+    readonly launchedHitId: string | null;
+  }>;
+  /** Agents a late submission still completes, whose data the agent has not recorded. */
+  readonly awaitingData: string[];
+}
 
 /** What a run is made from. */
 export interface RunHostInit {
@@ -71,6 +86,7 @@ export class RunHost implements RunPort {
   readonly #actor: RunActor;
   #failure: unknown;
   #closed = false;
+  #summary: RestoredSummary | undefined;
 
   constructor(init: RunHostInit, stored: StoredRun | undefined) {
     this.runId = init.runId;
@@ -170,9 +186,11 @@ export class RunHost implements RunPort {
     for (const unitId of spawned) this.cells.know(unitId, agentsOf.get(unitId) ?? []);
     const now = this.services.clock.now();
     const soon = (at: number | undefined): boolean => at !== undefined && at - now < KEEP_LIVE_WITHIN_MS;
+    const summary: RestoredSummary = { units: [], awaitingData: [] };
     for (const unitId of spawned) {
       const unit = this.cells.unit(unitId);
       if (unit === undefined) continue;
+      summary.units.push({ unitId, status: unitStatusOf(unit as never), launchedHitId: unit.context.launchedHitId });
       this.persistence.storeUnit(unitId, unit, null);
       const commands = pendingCommands(unit as never);
       let wake = commands.length > 0 || soon(nextDeadline(unit as never));
@@ -180,6 +198,8 @@ export class RunHost implements RunPort {
         const agent = this.cells.agent(agentId);
         if (agent === undefined) continue;
         this.persistence.storeAgent(agentId, unitActorId(unitId), agent, null);
+        if (!agent.context.dataStored && (agentHasTag(agent, AgentTag.onTask) || agentHasTag(agent, AgentTag.left)))
+          summary.awaitingData.push(agentId);
         const waits = pendingCommands(agent as never);
         commands.push(...waits);
         wake ||= waits.length > 0 || soon(nextDeadline(agent as never));
@@ -187,6 +207,14 @@ export class RunHost implements RunPort {
       if (wake) this.cells.wake(unitId);
       for (const command of commands) this.executor.enqueue(command);
     }
+    this.#summary = summary;
+  }
+
+  /** What the restore read for the resume's repairs; given once (then forgotten, to hold no memory). */
+  takeRestoredSummary(): RestoredSummary | undefined {
+    const summary = this.#summary;
+    this.#summary = undefined;
+    return summary;
   }
 
   readonly #onUnitChanged = (event: { runId: string; unitId: string }): void => {
