@@ -70,6 +70,51 @@ Passive(
   },
 );
 
+Passive(
+  'when the status sync brings news that changes nothing then no unit is materialized nor written',
+  async ({ world, runId }) => {
+    const run = hostOf(world, runId);
+    const worker = world.worker();
+    await worker.accept(world.hitTypeId(runId));
+    const registered = await worker.register();
+    assert.is(registered.status, 200);
+    const hit = world.runtime.store.hits.ofUnit(registered.json.unitId as string);
+    assert.ok(hit !== undefined);
+    await world.drive(world.runtime.syncNow(runId));
+    await world.runtime.whenIdle();
+    const writes: string[] = [];
+    const { snapshots } = world.runtime.store;
+    const put = snapshots.put.bind(snapshots);
+    snapshots.put = (actorId, input) => {
+      writes.push(actorId);
+      put(actorId, input);
+    };
+    let materialized = 0;
+    const drain = run.cells.drain.bind(run.cells);
+    run.cells.drain = () => {
+      drain();
+      materialized = Math.max(materialized, run.cells.liveCount);
+    };
+    let delivered = 0;
+    const accept = run.cells.accept.bind(run.cells);
+    run.cells.accept = (effects) => {
+      delivered += effects.filter((e) => e.kind === 'toUnit').length;
+      accept(effects);
+    };
+    // The worker is on it: MTurk shows the HIT Unassignable, which changes nothing (H2).
+    const at = world.runtime.options.clock.now();
+    for (let k = 0; k < 3; k++)
+      run.send({ type: 'hit.observed', hitId: hit.id, status: 'Unassignable', available: 0, at });
+    await world.runtime.whenIdle();
+    assert.is(delivered, 3, 'the supervisor routed each sighting to the unit');
+    assert.equal(
+      writes.filter((id) => id.startsWith('unit:') || id.startsWith('agent:')),
+      [],
+    );
+    assert.is(materialized, 0);
+  },
+);
+
 Passive('when a run is resumed then no unit becomes an actor until an event reaches it', async ({ world, runId }) => {
   const worker = world.worker();
   await worker.accept(world.hitTypeId(runId));
