@@ -1,8 +1,9 @@
 // Benchmark 4, scale in one process (child process, started with --expose-gc). A fresh process
 // holds nothing but the runtime: `hitstate sim` runs in its own process with the fixture's state.
-//   resume   createRuntime (opens the store) + runtime.resume(): every unit and agent actor
-//            restored from its snapshot and live; the drift check against MTurk that resume
-//            starts is network work and is timed apart.
+//   resume   createRuntime (opens the store) + runtime.resume(): the supervisor restored, each
+//            unit and agent snapshot read once and left passive (an actor only while it has
+//            work, docs/runtime.md#when-an-actor-lives); the drift check against MTurk that
+//            resume starts is network work and is timed apart.
 //   memory   resident set size with the run resumed and settled (after a GC), again after the
 //            sync cycles (after a GC), and the peak (garbage included).
 //   CPU      process CPU (user + system) of one status-sync cycle: listing every HIT (100 pages at

@@ -32,6 +32,7 @@ import { agentImplementation } from './agent-setup.js';
 import { approveCommandOf, bonusCommandOf, rejectCommandOf, softRejectCommandOf } from './agent-commands.js';
 import type { AgentContext, AgentEvent, AgentReport } from './agent-types.js';
 import { AgentState } from './states.js';
+import { AgentTag } from './tags.js';
 
 type Reviewed = 'approved' | 'rejected' | 'soft_rejected';
 
@@ -80,6 +81,7 @@ const onResult = <T extends string>(success: T) =>
 
 const approving = (overrideRejection: boolean) =>
   ({
+    tags: [AgentTag.reviewPending],
     description: overrideRejection
       ? 'approveAssignment with OverrideRejection is pending; moves to approved only when MTurk confirms.'
       : 'approveAssignment is pending; moves to approved only when MTurk confirms (already approved counts).',
@@ -92,6 +94,7 @@ const approving = (overrideRejection: boolean) =>
 
 const softRejecting = (overrideRejection: boolean) =>
   ({
+    tags: [AgentTag.reviewPending],
     description: 'softRejectAssignment is pending (approved on MTurk, recorded as soft-rejected).',
     entry: {
       type: 'softRejectAssignment',
@@ -101,6 +104,7 @@ const softRejecting = (overrideRejection: boolean) =>
   }) as const;
 
 const bonusing = {
+  tags: [AgentTag.reviewPending],
   description: 'sendBonus is pending for the oldest queued bonus; back to idle on the result.',
   entry: { type: 'sendBonus', params: ({ context }: { context: AgentContext }) => bonusCommandOf(context) },
   on: {
@@ -151,10 +155,12 @@ export const agentMachine = agentImplementation.createMachine({
   initial: AgentState.none,
   states: {
     [AgentState.none]: {
+      tags: [AgentTag.working],
       description: 'Registered, not yet accepted by the run.',
       on: { 'agent.accepted': { target: AgentState.accepted } },
     },
     [AgentState.accepted]: {
+      tags: [AgentTag.working, AgentTag.onTask],
       description: 'The run bound a unit to the worker.',
       on: {
         ...whileWorking,
@@ -164,6 +170,7 @@ export const agentMachine = agentImplementation.createMachine({
       },
     },
     [AgentState.onboarding]: {
+      tags: [AgentTag.working, AgentTag.onTask],
       description: 'The worker is doing the onboarding (qualification) step.',
       on: {
         ...whileWorking,
@@ -172,6 +179,7 @@ export const agentMachine = agentImplementation.createMachine({
       },
     },
     [AgentState.waiting]: {
+      tags: [AgentTag.working, AgentTag.onTask],
       description: 'Waiting for partners (concurrent units).',
       on: {
         ...whileWorking,
@@ -180,22 +188,27 @@ export const agentMachine = agentImplementation.createMachine({
       },
     },
     [AgentState.inTask]: {
+      tags: [AgentTag.working, AgentTag.onTask],
       description: 'The worker is doing the task.',
       on: { ...whileWorking, 'agent.partnerDisconnected': { target: AgentState.partnerDisconnect } },
     },
     [AgentState.partnerDisconnect]: {
+      tags: [AgentTag.working, AgentTag.onTask],
       description: 'A partner left; the worker may still submit.',
       on: whileWorking,
     },
     [AgentState.disconnect]: {
+      tags: [AgentTag.left],
       description: 'The worker’s page went away (or the run released the unit). A later submission still completes it.',
       on: lateSubmission,
     },
     [AgentState.timeout]: {
+      tags: [AgentTag.left],
       description: 'The assignment’s time ran out. A submission MTurk confirms still completes it.',
       on: lateSubmission,
     },
     [AgentState.completed]: {
+      tags: [AgentTag.submitted],
       description:
         'The worker submitted (dataStored says whether the data is in the store). Reviewable, unless MTurk lists another assignment as the HIT’s submission.',
       initial: 'idle',
@@ -203,6 +216,7 @@ export const agentMachine = agentImplementation.createMachine({
         idle: {
           description:
             'Waiting for a review request; pays queued bonuses first, once MTurk named the assignment as the HIT’s submission.',
+          tags: [AgentTag.needsReview],
           always: payConfirmedQueuedBonus,
           on: {
             'review.approve': { target: 'approving', actions: 'takeReview' },
@@ -214,6 +228,7 @@ export const agentMachine = agentImplementation.createMachine({
         approving: approving(false),
         rejecting: {
           description: 'rejectAssignment is pending; moves to rejected only when MTurk confirms.',
+          tags: [AgentTag.reviewPending],
           entry: {
             type: 'rejectAssignment',
             params: ({ context }: { context: AgentContext }) => rejectCommandOf(context),
@@ -232,6 +247,7 @@ export const agentMachine = agentImplementation.createMachine({
       },
     },
     [AgentState.approved]: {
+      tags: [AgentTag.submitted],
       description: 'Approved on MTurk. Approving again makes no call; bonuses can still be paid.',
       entry: reportReviewed('approved'),
       initial: 'idle',
@@ -242,6 +258,7 @@ export const agentMachine = agentImplementation.createMachine({
       on: lateData,
     },
     [AgentState.rejected]: {
+      tags: [AgentTag.submitted],
       description: 'Rejected on MTurk. An approval (override) or a soft rejection can still follow.',
       entry: reportReviewed('rejected'),
       initial: 'idle',
@@ -262,6 +279,7 @@ export const agentMachine = agentImplementation.createMachine({
       on: lateData,
     },
     [AgentState.softRejected]: {
+      tags: [AgentTag.submitted],
       description: 'Paid on MTurk, recorded as rejected. Bonuses can still be paid.',
       entry: reportReviewed('soft_rejected'),
       initial: 'idle',

@@ -23,6 +23,11 @@ export type Buckets<V> = Readonly<Record<string, Readonly<Record<string, V>>>>;
 
 const BUCKET_COUNT = 128;
 
+/** Every bucket name a map can use (`b00` … `b7f`), to read stored buckets one by one. */
+export const BUCKET_NAMES: readonly string[] = Object.freeze(
+  Array.from({ length: BUCKET_COUNT }, (_, i) => `b${i.toString(16).padStart(2, '0')}`),
+);
+
 /** FNV-1a over UTF-16 code units: fast, stable across processes and Node versions. */
 function bucketOf(key: string): string {
   let hash = 0x811c9dc5;

@@ -76,7 +76,9 @@ export {
 } from './commands.js';
 export { classifyObservation } from './unit-commands.js';
 export { AGENT_ACTOR_PREFIX, UNIT_ACTOR_PREFIX, agentActorId, agentIdFor, unitActorId } from './ids.js';
+export { AGENT_TAGS, AgentTag, UNIT_TAGS, UnitTag } from './tags.js';
 export {
+  agentHasTag,
   agentPendingReview,
   agentStatusOf,
   arrivalOf,
@@ -89,7 +91,9 @@ export {
   pendingCommandsOfRun,
   unitCountsOf,
   unitEntryOf,
+  unitHasTag,
   unitStatusOf,
+  unitStatusesTagged,
   type MachineName,
   type SnapshotLike,
 } from './inspect.js';

@@ -16,6 +16,9 @@ import type { Arrival, HitRecord, TaskRunContext, UnitEntry } from './task-run-t
 import { confirmCommandOf, expireCommandOf, launchCommandOf, reconcileCommandOf } from './unit-commands.js';
 import type { UnitGroupContext } from './unit-group.js';
 import type { UnitContext } from './unit-types.js';
+import { agentMachine } from './agent.js';
+import { AgentTag, type UnitTag, statesTagged, tagsOfValue } from './tags.js';
+import { unitMachine } from './unit.js';
 
 /** The part of a snapshot these readers use. */
 export interface SnapshotLike<TContext> {
@@ -174,13 +177,7 @@ export function pendingCommandsOfRun(persisted: object): Command[] {
   return commands;
 }
 
-const WORKING: readonly string[] = [
-  AgentState.accepted,
-  AgentState.onboarding,
-  AgentState.waiting,
-  AgentState.inTask,
-  AgentState.partnerDisconnect,
-];
+const ON_TASK: readonly string[] = statesTagged(agentMachine, AgentTag.onTask);
 const UNIT_RETRY_STATES: readonly string[] = [
   'created.launching',
   'launched.expiring',
@@ -210,7 +207,7 @@ export function nextDeadline(snapshot: AnySnapshotLike): number | undefined {
     }
     case 'agent': {
       const context = snapshot.context as AgentContext;
-      if (WORKING.includes(topState(snapshot.value))) candidates.push(context.deadlineAt);
+      if (ON_TASK.includes(topState(snapshot.value))) candidates.push(context.deadlineAt);
       break;
     }
     case 'unit': {
@@ -257,4 +254,27 @@ export function freeUnitsOf(snapshot: SnapshotLike<TaskRunContext>): string[] {
 /** Units by status, as the supervisor counts them. */
 export function unitCountsOf(snapshot: SnapshotLike<TaskRunContext>): Readonly<Record<AssignmentState, number>> {
   return snapshot.context.counts;
+}
+
+/**
+ * Whether a unit snapshot's state carries `tag`: the same answer as `snapshot.hasTag(tag)` on a
+ * live actor, for any snapshot (a stored one too), read from the machine definition.
+ *
+ * @example
+ * ```ts
+ * unitHasTag(stored.snapshot, UnitTag.confirming); // true in assigned.returnTentative
+ * ```
+ */
+export function unitHasTag(snapshot: { readonly value: StateValue }, tag: UnitTag): boolean {
+  return tagsOfValue(unitMachine, snapshot.value).has(tag);
+}
+
+/** Whether an agent snapshot's state carries `tag` (see {@link unitHasTag}). */
+export function agentHasTag(snapshot: { readonly value: StateValue }, tag: AgentTag): boolean {
+  return tagsOfValue(agentMachine, snapshot.value).has(tag);
+}
+
+/** The unit statuses (top-level states) that carry `tag`, e.g. every settled status. */
+export function unitStatusesTagged(tag: UnitTag): AssignmentState[] {
+  return statesTagged(unitMachine, tag) as AssignmentState[];
 }

@@ -13,7 +13,7 @@ import { GROUP_ACTOR_PREFIX } from './unit-group.js';
  * keeps `{ machine, machineVersion, snapshot }`; {@link upgradeSnapshot} migrates an older one
  * (add its step to `UPGRADES`), anything else is refused.
  */
-export const MACHINE_VERSIONS = Object.freeze({ unit: 3, agent: 2, unitGroup: 1, taskRun: 3 } as const);
+export const MACHINE_VERSIONS = Object.freeze({ unit: 3, agent: 2, unitGroup: 1, taskRun: 4 } as const);
 
 type Upgrade = (snapshot: Record<string, unknown>) => Record<string, unknown>;
 
@@ -28,7 +28,9 @@ const UPGRADES: { readonly [M in keyof typeof MACHINE_VERSIONS]?: Readonly<Recor
   },
   // taskRun 3 stores its large context fields apart ({@link splitSupervisorContext}); a version 2
   // snapshot still holds them in its context, which {@link joinSupervisorContext} keeps as they are.
-  taskRun: { 2: (snapshot) => snapshot },
+  // taskRun 4 keeps its units passive: no unit groups are stored and units have no parent. Its
+  // snapshot is unchanged; the bump makes a release that expects groups refuse such a run.
+  taskRun: { 2: (snapshot) => snapshot, 3: (snapshot) => snapshot },
 };
 
 /**

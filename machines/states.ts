@@ -26,6 +26,8 @@ export const UNIT_STATES: readonly AssignmentState[] = Object.freeze(Object.valu
 export const UnitStateGroups = Object.freeze({
   /** The run is not done while a unit holds one of these. */
   incomplete: Object.freeze(['created', 'launched', 'assigned'] as const),
+  /** Launched and not reviewed or expired yet: its reward (and fee) is held against the run's budget. */
+  rewardHeld: Object.freeze(['launched', 'assigned', 'completed'] as const),
   /** Counted as spent budget. */
   payable: Object.freeze(['launched', 'assigned', 'completed', 'accepted', 'soft_rejected'] as const),
   /** Terminal for a unit: nothing changes it any more (`rejected` is not: an override can approve it). */

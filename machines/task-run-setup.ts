@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { assertEvent, sendParent, setup, type ActorSystem, type AnyActorRef } from 'xstate';
+import { assertEvent, sendParent, setup, type AnyActorRef } from 'xstate';
 import type { AgentEvent } from './agent-types.js';
 import type { SetUpResourcesCommand } from './commands.js';
 import { agentActorId, unitActorId } from './ids.js';
@@ -96,18 +96,23 @@ const s = setup({
 
 type Enqueue = Parameters<Parameters<typeof s.enqueueActions>[0]>[0]['enqueue'];
 
+/** What a decision asks to be delivered: the units and agents it reaches, the units it brings into being. */
+export interface Delivery {
+  readonly effects: readonly Effect[];
+}
+
 /**
- * Applies a decision: the new context, then spawns and sends in order. Groups are the
- * supervisor's own children (addressed by id, spawned once: the logic keeps `groupsSpawned`);
- * units and agents are found through the system registry, wherever they sit, and a missing one
- * is an anomaly, never a throw.
+ * The units and agents of a run as XState children: groups are the supervisor's own children
+ * (addressed by id, spawned once: the logic keeps `groupsSpawned`); units and agents are found
+ * through the system registry, wherever they sit, and a missing one is an anomaly, never a throw.
+ * This is the default `deliver`; the runtime provides its own, which keeps units and agents
+ * passive (stored snapshots, materialized while they handle an event).
  */
-// biome-ignore lint/suspicious/noExplicitAny: XState's own type for a machine's system is ActorSystem<any>
-function apply(enqueue: Enqueue, system: ActorSystem<any>, context: TaskRunContext, step: Step): void {
-  let next = step.context;
+const deliverToChildren = s.enqueueActions(({ enqueue, system, context }, delivery: Delivery | undefined) => {
+  let next = context;
   const sends: Array<{ to: string | AnyActorRef; event: UnitEvent | AgentEvent | UnitGroupEvent }> = [];
   const spawns: Array<{ groupId: string; unitIds: readonly string[] }> = [];
-  for (const effect of step.effects) {
+  for (const effect of delivery?.effects ?? []) {
     switch (effect.kind) {
       case 'spawnGroup':
         spawns.push(effect);
@@ -155,17 +160,26 @@ function apply(enqueue: Enqueue, system: ActorSystem<any>, context: TaskRunConte
     enqueue.spawnChild('group', { id: groupId, systemId: groupId, input });
   }
   for (const send of sends) enqueue.sendTo(send.to, send.event);
+});
+
+/** Applies a decision: the new context, then what it delivers (the `deliver` action, in order). */
+function apply(enqueue: Enqueue, context: TaskRunContext, step: Step): void {
+  if (step.context !== context) enqueue.assign(step.context);
+  // `deliver` is named, not typed into setup(): the runtime provides it (see deliverToChildren).
+  if (step.effects.length > 0)
+    enqueue({ type: 'deliver', params: { effects: step.effects } satisfies Delivery } as never);
 }
 
 /** A supervisor action that runs one decision. */
 const decide = (decision: (context: TaskRunContext, event: TaskRunEvent) => Step) =>
-  s.enqueueActions(({ context, event, enqueue, system }) => apply(enqueue, system, context, decision(context, event)));
+  s.enqueueActions(({ context, event, enqueue }) => apply(enqueue, context, decision(context, event)));
 
 const none = (context: TaskRunContext): Step => ({ context, effects: [] });
 
 /** The supervisor's setup with every decision as a named action. */
 export const taskRunImplementation = s.extend({
   actions: {
+    deliver: deliverToChildren,
     recordHitType: s.assign(({ event }) => {
       assertEvent(event, 'setup.succeeded');
       return { hitTypeId: event.hitTypeId, failure: null };

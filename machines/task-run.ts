@@ -10,6 +10,10 @@
  * through their `report` action (`report.*` events, relayed by their group). A failure anywhere
  * below is recorded in `anomalies`; the supervisor itself never errors.
  *
+ * Every spawn and send to a unit or agent goes through the `deliver` action: by default units are
+ * XState children (in groups); the runtime provides its own `deliver` and keeps units and agents
+ * passive, stored snapshots materialized while they have work (docs/runtime.md#when-an-actor-lives).
+ *
  * @module
  */
 import { TaskRunState } from './states.js';

@@ -23,6 +23,7 @@
  */
 import { DEFAULT_RETRY_POLICY } from './commands.js';
 import { AssignmentState } from './states.js';
+import { UnitTag } from './tags.js';
 import { confirmCommandOf, expireCommandOf, launchCommandOf, reconcileCommandOf } from './unit-commands.js';
 import { atOf, unitImplementation } from './unit-setup.js';
 import type { UnitContext, UnitEvent, UnitReport } from './unit-types.js';
@@ -125,6 +126,7 @@ export const unitMachine = unitImplementation.createMachine({
         launching: {
           description:
             'launchHIT is pending (CreateHITWithHITType). A retryable failure is retried at retryAt with the same token.',
+          tags: [UnitTag.launching],
           entry: { type: 'launchHIT', params: ({ context }) => launchCommandOf(context) },
           on: {
             'launch.succeeded': {
@@ -211,6 +213,7 @@ export const unitMachine = unitImplementation.createMachine({
         returnTentative: {
           description:
             'M1, first phase: Assignable seen once. confirmHIT is pending; Assignable again (its answer, or a later sighting) or a registration with another assignment confirms the return; Unassignable, or data stored now, cancels it.',
+          tags: [UnitTag.confirming],
           entry: { type: 'confirmHIT', params: ({ context }) => confirmCommandOf(context, 'returnSuspected') },
           on: {
             'hit.observed': [
@@ -245,6 +248,7 @@ export const unitMachine = unitImplementation.createMachine({
         overdue: {
           description:
             'The assignment’s duration ran out. confirmHIT is pending: submitted, expired, gone back to the pool, or taken by a new registration.',
+          tags: [UnitTag.confirming],
           entry: { type: 'confirmHIT', params: ({ context }) => confirmCommandOf(context, 'deadlinePassed') },
           on: {
             'hit.observed': [toCompleted, toExpiredReturned, { guard: 'assignmentLapsed', ...toPoolReturned }],
@@ -271,12 +275,14 @@ export const unitMachine = unitImplementation.createMachine({
     },
 
     [AssignmentState.completed]: {
+      tags: [UnitTag.settled],
       description:
         'MTurk shows the HIT’s assignment submitted (M4). MTurk is asked whose it is (one call per completed unit: data stored on the task server is only the worker’s word, issue 13 F1), then the unit waits for the agent’s review; a release is refused.',
       entry: [reportStatus(AssignmentState.completed), 'startCommand'],
       initial: 'reconciling',
       states: {
         awaitingReview: {
+          tags: [UnitTag.holdsSubmission],
           description:
             'Submitted, data stored, MTurk named the assignment. R1-R3 follow the agent’s confirmed review. A money call MTurk refused as "does not exist" or not submitted sends the unit back to MTurk’s word.',
           on: {
@@ -331,6 +337,7 @@ export const unitMachine = unitImplementation.createMachine({
         },
         reconcileFailed: {
           description: 'Gave up reconciling: the runtime reports the missing data. unit.retryReconcile tries again.',
+          tags: [UnitTag.reconcileFailed],
           on: {
             'unit.retryReconcile': { target: 'reconciling', actions: 'startCommand' },
             'agent.submitted': {
@@ -352,10 +359,12 @@ export const unitMachine = unitImplementation.createMachine({
     },
 
     [AssignmentState.accepted]: {
+      tags: [UnitTag.settled, UnitTag.final, UnitTag.ignoresHit, UnitTag.holdsSubmission],
       description: 'Approved on MTurk (R1). Terminal: no MTurk call, no change.',
       entry: reportStatus(AssignmentState.accepted),
     },
     [AssignmentState.rejected]: {
+      tags: [UnitTag.settled, UnitTag.ignoresHit, UnitTag.holdsSubmission],
       description: 'Rejected on MTurk (R2). Not terminal: an approval overriding the rejection makes it accepted.',
       entry: reportStatus(AssignmentState.rejected),
       on: {
@@ -366,10 +375,12 @@ export const unitMachine = unitImplementation.createMachine({
       },
     },
     [AssignmentState.softRejected]: {
+      tags: [UnitTag.settled, UnitTag.final, UnitTag.ignoresHit, UnitTag.holdsSubmission],
       description: 'Paid on MTurk, recorded as rejected (R3). Terminal.',
       entry: reportStatus(AssignmentState.softRejected),
     },
     [AssignmentState.expired]: {
+      tags: [UnitTag.settled, UnitTag.final, UnitTag.ignoresHit],
       description: 'No worker will finish it (M2, M5, L2, or the run stopped waiting). Terminal: no MTurk call.',
       entry: reportStatus(AssignmentState.expired),
     },

@@ -6,14 +6,13 @@
  *
  * @module
  */
-import { UNIT_STATES, UnitStateGroups, type AssignmentState } from '../../machines/index.js';
+import { UNIT_STATES, UnitTag, unitStatusesTagged, type AssignmentState } from '../../machines/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { CliIO } from './command.js';
 import { stripAnsi, type Style } from './style.js';
 
 /** States in which a unit's work is over (submitted, reviewed or expired): the filled part of the bar. */
-const INCOMPLETE: ReadonlySet<AssignmentState> = new Set(UnitStateGroups.incomplete);
-const SETTLED: ReadonlySet<AssignmentState> = new Set(UNIT_STATES.filter((s) => !INCOMPLETE.has(s)));
+const SETTLED: ReadonlySet<string> = new Set(unitStatusesTagged(UnitTag.settled));
 
 /** What the bar shows. */
 export interface ProgressState {

@@ -236,7 +236,9 @@ for (const seed of SEEDS) {
         if (step === expireAt) h.send({ type: 'run.expire', at: h.now });
         await h.wait(Math.floor(rand() * 30_000));
         const event = randomEvent(h, rand);
-        if (event !== undefined) h.send(event);
+        // Adding units to a run that was told to expire reopens it on purpose (relaunch,
+        // add-units: tested in test/cli); the drain checked here is of the expired run.
+        if (event !== undefined && !(step >= expireAt && event.type === 'run.addUnits')) h.send(event);
         const broken = violations(h);
         assert.equal(broken, [], `seed ${seed}, step ${step}, after ${JSON.stringify(event)}`);
         for (const { id, snapshot } of h.childSnapshots())

@@ -2,7 +2,7 @@
 // group), written only when that bucket changed; a resume writes back nothing it just read.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { joinSupervisorContext, type SupervisorPart } from '../../machines/persistence.js';
+import { MACHINE_VERSIONS, joinSupervisorContext, type SupervisorPart } from '../../machines/persistence.js';
 import { createWorld, type World } from '../support/sim-world.js';
 
 const Parts = suite<{ world: World; runId: string }>('runtime persistence (supervisor parts)');
@@ -51,7 +51,7 @@ Parts(
   'when a run is persisted then the supervisor record holds none of the large fields, which are parts of their own',
   ({ world, runId }) => {
     const root = world.runtime.store.snapshots.get(`run:${runId}`)!;
-    assert.is(root.machineVersion, 3);
+    assert.is(root.machineVersion, MACHINE_VERSIONS.taskRun);
     const context = (root.snapshot.supervisor as { context: Record<string, unknown> }).context;
     assert.equal(
       LARGE_FIELDS.filter((f) => f in context),
@@ -60,7 +60,7 @@ Parts(
     assert.ok(typeof context.counts === 'object', 'the small fields stay in the core');
     const parts = partIdsOf(world, runId);
     assert.ok(parts.includes(`run:${runId}#unitOrder`));
-    assert.ok(parts.includes(`run:${runId}#group:0`), 'the unit group is a part');
+    assert.not.ok(parts.includes(`run:${runId}#group:0`), 'units are passive: no unit groups are stored');
     assert.ok(
       parts.some((id) => id.startsWith(`run:${runId}#hits.b`)),
       JSON.stringify(parts),
@@ -157,10 +157,10 @@ Parts(
     await world.runtime.resume();
     await world.runtime.whenIdle();
     assert.equal(world.runtime.runInfo(runId).counts, counts);
-    assert.is(world.runtime.store.snapshots.get(`run:${runId}`)!.machineVersion, 3);
+    assert.is(world.runtime.store.snapshots.get(`run:${runId}`)!.machineVersion, MACHINE_VERSIONS.taskRun);
     const rewritten = partIdsOf(world, runId);
     assert.ok(
-      rewritten.includes(`run:${runId}#group:0`) && rewritten.includes(`run:${runId}#unitOrder`),
+      !rewritten.includes(`run:${runId}#group:0`) && rewritten.includes(`run:${runId}#unitOrder`),
       rewritten.join(', '),
     );
     const worker = world.worker();

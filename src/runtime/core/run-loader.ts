@@ -6,6 +6,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { UnitTag, unitStatusesTagged } from '../../../machines/index.js';
 import { resolveTaskRunConfig, type ResolvedTaskRunConfig, type TaskRunConfig } from '../../config/task-run.js';
 import { HitstateError } from '../../errors.js';
 import type { JsonObject } from '../../store/json.js';
@@ -150,7 +151,7 @@ export function loadRunHost(services: RuntimeServices, runId: string): RunHost {
 
 /** Unfinished runs, and finished ones whose finished HITs were not all disposed when the process stopped. */
 export function runsToResume(store: Store): string[] {
-  const disposable = new Set(['accepted', 'soft_rejected', 'expired']);
+  const disposable = new Set<string>(unitStatusesTagged(UnitTag.final));
   return store.runs
     .list()
     .filter((run) => {

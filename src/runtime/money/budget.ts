@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { UnitStateGroups } from '../../../machines/states.js';
 import type { ResolvedTaskRunConfig } from '../../config/task-run.js';
 import { HitstateError } from '../../errors.js';
 import { feeCents, formatUsd, MTURK_FEE_PERCENT, toCents } from '../../mturk/money.js';
@@ -43,7 +44,7 @@ export interface BudgetLedger {
 }
 
 /** Unit statuses whose reward the run may still have to pay. */
-const HOLDING: ReadonlySet<string> = new Set(['launched', 'assigned', 'completed']);
+const HOLDING: ReadonlySet<string> = new Set(UnitStateGroups.rewardHeld);
 const OPEN = (i: IntentRecord): boolean =>
   i.state === 'pending' || i.state === 'sent' || (i.state === 'failed' && i.failure?.retryable === true);
 

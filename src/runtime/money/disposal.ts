@@ -6,13 +6,13 @@
  *
  * @module
  */
-import { hitOf, hitsOf, unitEntryOf } from '../../../machines/index.js';
+import { UnitTag, hitOf, hitsOf, unitEntryOf, unitStatusesTagged } from '../../../machines/index.js';
 import { isStateRefusal } from '../../mturk/outcome.js';
 import { DriftKind, type DisposalReport } from '../core/events.js';
 import type { RunPort } from '../core/run-port.js';
 
 /** Unit statuses whose HIT can go: nothing about it will change any more. */
-const DISPOSABLE = new Set(['accepted', 'soft_rejected', 'expired']);
+const DISPOSABLE: ReadonlySet<string> = new Set(unitStatusesTagged(UnitTag.final));
 /** Run statuses in which finished HITs are disposed. */
 const ENDING = new Set(['expiring', 'draining', 'done']);
 

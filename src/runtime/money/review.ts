@@ -11,7 +11,17 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { pendingCommands, type AgentState } from '../../../machines/index.js';
+import type { StateValue } from 'xstate';
+import {
+  AgentTag,
+  agentHasTag,
+  agentStatusOf,
+  pendingCommands,
+  UnitTag,
+  unitHasTag,
+  unitStatusOf,
+  type AgentState,
+} from '../../../machines/index.js';
 import { HitstateError, type ErrorCode } from '../../errors.js';
 import { formatUsd, toCents } from '../../mturk/money.js';
 import type { AgentRecord } from '../../store/types.js';
@@ -88,20 +98,21 @@ const COMMAND_KIND = {
   bonus: 'sendBonus',
 } as const;
 const RECONCILING: ReadonlySet<'reconcileSubmission'> = new Set(['reconcileSubmission'] as const);
-const WORKING = new Set<string>(['none', 'accepted', 'onboarding', 'waiting', 'in task', 'partner disconnect']);
-const SUBMITTED = new Set<string>(['completed', 'approved', 'rejected', 'soft_rejected']);
-
-function topOf(value: unknown): string {
-  return typeof value === 'string'
-    ? value
-    : typeof value === 'object' && value !== null
-      ? (Object.keys(value)[0] ?? '')
-      : '';
+/** What the review asks of an agent's state, from its tags. */
+interface AgentStanding {
+  /** A review or bonus command is under way. */
+  readonly busy: boolean;
+  /** Nothing submitted yet and the worker has not left. */
+  readonly working: boolean;
+  readonly submitted: boolean;
 }
-function subOf(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const inner = Object.values(value)[0];
-  return typeof inner === 'string' ? inner : undefined;
+
+function standingOf(view: { readonly value: StateValue }): AgentStanding {
+  return {
+    busy: agentHasTag(view, AgentTag.reviewPending),
+    working: agentHasTag(view, AgentTag.working),
+    submitted: agentHasTag(view, AgentTag.submitted),
+  };
 }
 
 /**
@@ -143,9 +154,6 @@ export function checkReviewAction(action: ReviewAction): ReviewAction {
   return action;
 }
 
-/** Unit states in which the unit holds MTurk's submission (its agent's work is what MTurk names). */
-const HOLDING = new Set<string>(['accepted', 'rejected', 'soft_rejected']);
-
 /**
  * Whether the agent's unit took the agent's submission as its HIT's, on MTurk's word: stored data
  * alone is only the worker's (a worker can store and then return the HIT, issue 13 F1), so money
@@ -154,8 +162,7 @@ const HOLDING = new Set<string>(['accepted', 'rejected', 'soft_rejected']);
 function unitHoldsWorkOf(run: RunHost, record: AgentRecord): boolean {
   const unit = run.unit(record.unitId);
   if (unit === undefined || unit.context.agentId !== record.id) return false;
-  const status = topOf(unit.value);
-  return HOLDING.has(status) || (status === 'completed' && subOf(unit.value) === 'awaitingReview');
+  return unitHasTag(unit, UnitTag.holdsSubmission);
 }
 
 /** Why an agent's completed work is not reviewable yet, from its unit's state. */
@@ -164,7 +171,7 @@ function unconfirmedReason(run: RunHost, record: AgentRecord): string {
   if (unit === undefined) return 'the run has no actor for this agent’s unit';
   if (unit.context.agentId !== record.id)
     return `its unit ${record.unitId} holds another assignment’s submission, the one MTurk names`;
-  return `MTurk has not confirmed this work as the submission of HIT ${record.hitId} yet (unit ${record.unitId} is ${topOf(unit.value)}); review it once the unit is completed`;
+  return `MTurk has not confirmed this work as the submission of HIT ${record.hitId} yet (unit ${record.unitId} is ${unitStatusOf(unit)}); review it once the unit is completed`;
 }
 
 /** The agents a target names, from the store. @throws HitstateError `HST_ERR_AGENT_NOT_FOUND`, `HST_ERR_UNIT_NOT_FOUND` */
@@ -194,14 +201,18 @@ function agentsOf(run: RunHost, target: ReviewTarget, action: ReviewAction): Age
   const all = store.agents.ofRun(run.runId);
   // Work MTurk holds only: a returned or expired agent's stored data is kept for the record, never paid.
   if (action.kind === 'bonus')
-    return all.filter((a) => a.submittedAt !== null && SUBMITTED.has(topOf(run.agent(a.id)?.value)));
+    return all.filter((a) => {
+      const view = run.agent(a.id);
+      return a.submittedAt !== null && view !== undefined && agentHasTag(view, AgentTag.submitted);
+    });
   // Awaiting review: idle, or already performing this very action (a review killed mid-way and
   // restored with its command re-issued: the re-run reports it instead of skipping it).
   return all.filter((a) => {
     const view = run.agent(a.id);
-    if (view === undefined || topOf(view.value) !== 'completed') return false;
-    if (subOf(view.value) === 'idle' && !unitHoldsWorkOf(run, a)) return false;
-    return subOf(view.value) === 'idle' || view.context.review?.kind === action.kind;
+    if (view === undefined || agentStatusOf(view) !== 'completed') return false;
+    const idle = agentHasTag(view, AgentTag.needsReview);
+    if (idle && !unitHoldsWorkOf(run, a)) return false;
+    return idle || view.context.review?.kind === action.kind;
   });
 }
 
@@ -233,11 +244,11 @@ type Verdict =
 
 function verdictOf(
   status: string,
-  sub: string | undefined,
+  standing: AgentStanding,
   action: ReviewAction,
   bonusState: 'paid' | 'queued' | 'new',
 ): Verdict {
-  const busy = sub !== undefined && sub !== 'idle';
+  const { busy, working } = standing;
   const refuse = (reason: string): Verdict => ({ go: 'refuse', reason });
   switch (action.kind) {
     case 'approve':
@@ -246,9 +257,7 @@ function verdictOf(
         return busy ? refuse('another review of this agent is under way') : { go: 'do' };
       if (status === 'soft_rejected') return refuse('the work was soft-rejected (already paid on MTurk)');
       return refuse(
-        WORKING.has(status)
-          ? 'the work is not submitted yet'
-          : `the agent is ${status}: there is no submitted work to approve`,
+        working ? 'the work is not submitted yet' : `the agent is ${status}: there is no submitted work to approve`,
       );
     case 'reject':
       if (status === 'rejected') return { go: 'alreadyDone' };
@@ -256,9 +265,7 @@ function verdictOf(
       if (status === 'approved' || status === 'soft_rejected')
         return refuse('the work was already approved on MTurk and cannot be rejected; soft-reject it instead');
       return refuse(
-        WORKING.has(status)
-          ? 'the work is not submitted yet'
-          : `the agent is ${status}: there is no submitted work to reject`,
+        working ? 'the work is not submitted yet' : `the agent is ${status}: there is no submitted work to reject`,
       );
     case 'softReject':
       if (status === 'soft_rejected') return { go: 'alreadyDone' };
@@ -266,15 +273,13 @@ function verdictOf(
         return busy ? refuse('another review of this agent is under way') : { go: 'do' };
       if (status === 'approved') return refuse('the work was already approved');
       return refuse(
-        WORKING.has(status)
-          ? 'the work is not submitted yet'
-          : `the agent is ${status}: there is no submitted work to soft-reject`,
+        working ? 'the work is not submitted yet' : `the agent is ${status}: there is no submitted work to soft-reject`,
       );
     case 'bonus':
       if (bonusState === 'paid') return { go: 'alreadyDone' };
       if (bonusState === 'queued') return { go: 'queue' };
-      if (SUBMITTED.has(status)) return { go: busy ? 'queue' : 'do' };
-      if (WORKING.has(status)) return { go: 'queue' };
+      if (standing.submitted) return { go: busy ? 'queue' : 'do' };
+      if (working) return { go: 'queue' };
       return refuse(
         `the agent is ${status} and has no submitted assignment to pay a bonus on; pay the worker with a compensation HIT (worker.bonus without a unit)`,
       );
@@ -328,8 +333,8 @@ export async function review(
       });
       continue;
     }
-    const status = topOf(view.value);
-    const sub = subOf(view.value);
+    const status = agentStatusOf(view);
+    const standing = standingOf(view);
     const context = view.context;
     const requestBase = action.kind === 'bonus' ? `bonus:${bonusKeyOf(action)}` : `${action.kind}@${status}`;
     const stem = `${requestBase}#`;
@@ -337,8 +342,7 @@ export async function review(
     const statusBefore = status as AgentState;
     const pending = context.review;
     const joins =
-      sub !== undefined &&
-      sub !== 'idle' &&
+      standing.busy &&
       pending !== null &&
       pending.kind === action.kind &&
       (action.kind !== 'bonus' || pending.requestId.startsWith(stem));
@@ -361,7 +365,7 @@ export async function review(
       );
       continue;
     }
-    const asked = verdictOf(status, sub, action, bonusState);
+    const asked = verdictOf(status, standing, action, bonusState);
     const verdict: Verdict =
       (asked.go === 'do' || asked.go === 'queue') && status === 'completed' && !unitHoldsWorkOf(run, record)
         ? { go: 'refuse', reason: unconfirmedReason(run, record) }
@@ -476,18 +480,18 @@ function budgetRequestOf(run: RunHost, agents: readonly AgentRecord[], action: R
   for (const record of agents) {
     const view = run.agent(record.id);
     if (view === undefined) continue;
-    const status = topOf(view.value);
-    const sub = subOf(view.value);
+    const status = agentStatusOf(view);
+    const standing = standingOf(view);
     if (action.kind === 'bonus') {
       const stem = `bonus:${bonusKeyOf(action)}#`;
       const state = bonusStateOf(view.context, action, stem);
       if (state !== 'new') continue;
-      const verdict = verdictOf(status, sub, action, state);
+      const verdict = verdictOf(status, standing, action, state);
       if (verdict.go !== 'do' && verdict.go !== 'queue') continue;
       count++;
       cents += withFee(toCents(action.amountUsd));
     } else if ((action.kind === 'approve' || action.kind === 'softReject') && status === 'rejected') {
-      if (verdictOf(status, sub, action, 'new').go !== 'do') continue;
+      if (verdictOf(status, standing, action, 'new').go !== 'do') continue;
       count++;
       cents += withFee(toCents(run.services.store.units.get(record.unitId)?.payAmountUsd ?? '0'));
     }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AgentState, AssignmentState } from '../../../machines/index.js';
+import { UnitTag, unitHasTag, type AgentState, type AssignmentState } from '../../../machines/index.js';
 import type { ReviewAction } from '../money/review.js';
 import type { Runtime } from '../core/runtime.js';
 import { attempt, failed, succeeded, type ProviderResult } from './result.js';
@@ -88,12 +88,7 @@ export class MTurkUnit {
         );
       }
       const view = this.#view();
-      if (
-        status === 'created' &&
-        view !== undefined &&
-        typeof view.value === 'object' &&
-        (view.value as { created?: string }).created === 'launching'
-      ) {
+      if (view !== undefined && unitHasTag(view, UnitTag.launching)) {
         return failed(
           'HST_ERR_RUN_STATE',
           `unit ${this.unitId} is being launched right now; try again once it is launched`,
@@ -197,11 +192,7 @@ export class MTurkAgent {
       if (this.#runtime.store.agents.submission(this.agentId) !== undefined)
         return succeeded({ status: this.status(), dataStored: true }, true);
       const unit = run.unit(record.unitId);
-      const sub =
-        unit !== undefined && typeof unit.value === 'object'
-          ? (unit.value as { completed?: string }).completed
-          : undefined;
-      if (sub === 'reconcileFailed')
+      if (unit !== undefined && unitHasTag(unit, UnitTag.reconcileFailed))
         run.send({ type: 'unit.retryReconcile', unitId: record.unitId, at: this.#runtime.options.clock.now() });
       else await this.#runtime.syncNow(record.runId);
       return succeeded({

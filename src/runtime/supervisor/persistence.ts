@@ -114,12 +114,19 @@ export class ActorPersistence {
   #counts: TaskRunContext['counts'] | null = null;
   #scheduled = false;
   #closed = false;
+  /** Reads a unit's context (live or stored), to bind a unit that named its agent before the agent had a record. */
+  #unitContext: ((unitId: string) => UnitContext | undefined) | undefined;
 
   constructor(runId: string, services: RuntimeServices, deadlines: DeadlineWheel) {
     this.#runId = runId;
     this.#rootId = `run:${runId}`;
     this.#services = services;
     this.#deadlines = deadlines;
+  }
+
+  /** Tells persistence how to read a unit's context (the run's passive cells). */
+  readUnitsWith(read: (unitId: string) => UnitContext | undefined): void {
+    this.#unitContext = read;
   }
 
   /** The actor id the supervisor is created with. */
@@ -204,9 +211,7 @@ export class ActorPersistence {
         try {
           if (kind === 'run' || kind === 'between') runChanged = true;
           if (kind === 'run') writeRun ||= write;
-          if (kind === 'unit') this.#persistUnit(ref, snapshot as never, write);
-          else if (kind === 'agent') this.#persistAgent(ref, snapshot as never, write);
-          if (kind !== 'between') this.#deadlines.set(kind === 'run' ? 'run' : id, nextDeadline(snapshot as never));
+          if (kind === 'run') this.#deadlines.set('run', nextDeadline(snapshot as never));
         } catch (err) {
           this.#services.reportError(err);
         }
@@ -229,10 +234,37 @@ export class ActorPersistence {
     return parent === undefined || parent.id === this.#rootId ? null : parent.id;
   }
 
-  #persistUnit(ref: Inspectable, snapshot: { value: unknown; context: UnitContext }, write: boolean): void {
+  /**
+   * Stores a passive unit's snapshot (`own`: persisted, without children; null to only project a
+   * restored one) and keeps the store's unit record, the deadline wheel and the status events in
+   * step with it.
+   */
+  storeUnit(unitId: string, snapshot: { value: unknown; context: UnitContext }, own: object | null): void {
+    if (this.#closed) return;
+    const actorId = `${UNIT_ACTOR_PREFIX}${unitId}`;
+    if (own !== null) this.#put(actorId, 'unit', { parentId: null, snapshot: own });
+    this.#projectUnit(snapshot);
+    this.#deadlines.set(actorId, nextDeadline(snapshot as never));
+  }
+
+  /** Stores a passive agent's snapshot (see {@link storeUnit}); its unit's record comes first. */
+  storeAgent(
+    agentId: string,
+    parentId: string,
+    snapshot: { value: unknown; context: AgentContext },
+    own: object | null,
+  ): void {
+    if (this.#closed) return;
+    const actorId = `${AGENT_ACTOR_PREFIX}${agentId}`;
+    this.#projectAgent(snapshot, () => {
+      if (own !== null) this.#put(actorId, 'agent', { parentId, snapshot: own });
+    });
+    this.#deadlines.set(actorId, nextDeadline(snapshot as never));
+  }
+
+  #projectUnit(snapshot: { value: unknown; context: UnitContext }): void {
     const { store, events, clock } = this.#services;
     const context = snapshot.context;
-    if (write) this.#put(ref.id, 'unit', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref) });
     const status = unitStatusOf(snapshot as never);
     const record = store.units.get(context.unitId);
     if (record !== undefined) {
@@ -263,14 +295,14 @@ export class ActorPersistence {
     }
   }
 
-  #persistAgent(ref: Inspectable, snapshot: { value: unknown; context: AgentContext }, write: boolean): void {
+  #projectAgent(snapshot: { value: unknown; context: AgentContext }, write: () => void): void {
     const { store, events, clock } = this.#services;
     const context = snapshot.context;
     const status = agentStatusOf(snapshot as never);
     this.#assignments.add(context.assignmentId);
     this.ensureAgentRecord(context, status);
     this.#bindWaitingUnit(context.agentId);
-    if (write) this.#put(ref.id, 'agent', { parentId: this.#parentIdOf(ref), snapshot: ownPersisted(ref) });
+    write();
     if (store.agents.get(context.agentId)?.status !== status) store.agents.setStatus(context.agentId, status);
     const previous = this.#agentStatus.get(context.agentId) ?? null;
     if (previous !== status) {
@@ -292,9 +324,7 @@ export class ActorPersistence {
     const waiting = this.#unitOfNewAgent.get(agentId);
     if (waiting === undefined) return;
     this.#unitOfNewAgent.delete(agentId);
-    const unit = this.#refs.get(`${UNIT_ACTOR_PREFIX}${waiting.unitId}`)?.getSnapshot().context as
-      | UnitContext
-      | undefined;
+    const unit = this.#unitContext?.(waiting.unitId);
     const record = this.#services.store.units.get(waiting.unitId);
     if (unit?.agentId !== agentId || unit.workerId !== waiting.workerId || record === undefined) return;
     if (record.agentId !== agentId || record.workerId !== waiting.workerId)

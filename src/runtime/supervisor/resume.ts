@@ -19,7 +19,6 @@ import {
   hitOf,
   pendingCommands,
   unitEntryOf,
-  unitStatusOf,
   type AgentCommand,
   type Command,
   type LaunchHITCommand,
@@ -29,16 +28,6 @@ import { compensationOfIntent, performCompensation } from '../money/compensation
 import { DriftKind } from '../core/events.js';
 import { recordHit } from '../commands/hit-commands.js';
 import type { RunHost } from './supervisor.js';
-
-const WORKING = new Set([
-  'accepted',
-  'onboarding',
-  'waiting',
-  'in task',
-  'partner disconnect',
-  'disconnect',
-  'timeout',
-]);
 
 /** What a resume repaired. */
 export interface ResumeRepairs {
@@ -124,34 +113,31 @@ export function repairRestoredRun(run: RunHost): ResumeRepairs {
     return confirmedHits.get(hitId);
   };
 
-  const { units, agents } = run.unitsAndAgents();
-  for (const unit of units) {
-    const context = unit.context;
-    if (context.launchedHitId !== null && store.hits.get(context.launchedHitId) === undefined) {
-      const recorded = confirmedHit(context.launchedHitId);
+  const summary = run.takeRestoredSummary() ?? { units: [], awaitingData: [] };
+  for (const unit of summary.units) {
+    const { unitId, status, launchedHitId } = unit;
+    if (launchedHitId !== null && store.hits.get(launchedHitId) === undefined) {
+      const recorded = confirmedHit(launchedHitId);
       if (recorded !== undefined) {
         recordHit(run, recorded);
         hitsRestored++;
       }
     }
-    const status = unitStatusOf(unit);
-    const entry = unitEntryOf(run.supervisor(), context.unitId);
+    const entry = unitEntryOf(run.supervisor(), unitId);
     if (entry !== undefined && entry.status !== status && entry.pending === undefined) {
-      run.send({ type: 'report.unitChanged', unitId: context.unitId, status, at });
+      run.send({ type: 'report.unitChanged', unitId, status, at });
       supervisorCorrections++;
     }
-    if (context.launchedHitId !== null && hitOf(run.supervisor(), context.launchedHitId) === undefined) {
-      run.send({ type: 'report.hitCreated', unitId: context.unitId, hitId: context.launchedHitId, at });
+    if (launchedHitId !== null && hitOf(run.supervisor(), launchedHitId) === undefined) {
+      run.send({ type: 'report.hitCreated', unitId, hitId: launchedHitId, at });
       supervisorCorrections++;
     }
   }
 
-  for (const agent of agents) {
-    const context = agent.context;
-    const top = typeof agent.value === 'string' ? agent.value : Object.keys(agent.value)[0];
-    if (context.dataStored || !WORKING.has(top ?? '')) continue;
-    if (store.agents.get(context.agentId) !== undefined && store.agents.submission(context.agentId) !== undefined) {
-      run.send({ type: 'agent.submitted', agentId: context.agentId, at });
+  // A submission still completes an agent on the task or one that left (disconnect, timeout).
+  for (const agentId of summary.awaitingData) {
+    if (store.agents.get(agentId) !== undefined && store.agents.submission(agentId) !== undefined) {
+      run.send({ type: 'agent.submitted', agentId, at });
       submissionsDelivered++;
     }
   }

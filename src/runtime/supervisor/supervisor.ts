@@ -5,16 +5,21 @@
  *
  * @module
  */
-import { createActor, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import {
   AGENT_ACTOR_PREFIX,
   UNIT_ACTOR_PREFIX,
-  agentActorId,
+  UNIT_GROUP_SIZE,
+  nextDeadline,
   pendingCommands,
   taskRunMachine,
   unitActorId,
   withCommandHandler,
+  AgentTag,
+  agentHasTag,
+  unitStatusOf,
   type AgentContext,
+  type AssignmentState,
   type HITStatus,
   type TaskRunContext,
   type TaskRunEvent,
@@ -28,11 +33,24 @@ import type { TaskRunStatus } from '../../store/types.js';
 import { CommandExecutor } from '../commands/command-executor.js';
 import { DeadlineWheel } from '../commands/deadlines.js';
 import { Disposal } from '../money/disposal.js';
+import type { Delivery } from '../../../machines/task-run-setup.js';
+import { ActorCells, KEEP_LIVE_WITHIN_MS } from './cells.js';
 import { ActorPersistence } from './persistence.js';
 import type { StoredRun } from './stored-run.js';
 import type { ActorView, RunPort } from '../core/run-port.js';
 import type { RuntimeServices } from '../core/services.js';
 import { StatusSync } from '../sync/status-sync.js';
+
+/** What a resume's repairs need of each restored unit and agent, read in the same pass as the restore. */
+export interface RestoredSummary {
+  readonly units: Array<{
+    readonly unitId: string;
+    readonly status: AssignmentState;
+    readonly launchedHitId: string | null;
+  }>;
+  /** Agents a late submission still completes, whose data the agent has not recorded. */
+  readonly awaitingData: string[];
+}
 
 /** What a run is made from. */
 export interface RunHostInit {
@@ -56,15 +74,19 @@ export class RunHost implements RunPort {
   readonly services: RuntimeServices;
   readonly executor: CommandExecutor;
   readonly persistence: ActorPersistence;
+  /** The run's units and agents, passive unless busy. */
+  readonly cells: ActorCells;
   readonly deadlines: DeadlineWheel;
   readonly sync: StatusSync;
   readonly disposal: Disposal;
   readonly restored: boolean;
   readonly #stale: ReadonlySet<string>;
+  readonly #obsolete: readonly string[];
   readonly #taskUrl: string;
   readonly #actor: RunActor;
   #failure: unknown;
   #closed = false;
+  #summary: RestoredSummary | undefined;
 
   constructor(init: RunHostInit, stored: StoredRun | undefined) {
     this.runId = init.runId;
@@ -75,12 +97,25 @@ export class RunHost implements RunPort {
     this.#taskUrl = init.taskUrl;
     this.restored = stored !== undefined;
     this.#stale = stored?.stale ?? new Set();
+    this.#obsolete = stored?.obsolete ?? [];
     this.executor = new CommandExecutor(this);
     this.deadlines = new DeadlineWheel(init.services.clock, (keys, at) => this.#deadlinesPassed(keys, at));
     this.persistence = new ActorPersistence(init.runId, init.services, this.deadlines);
+    this.cells = new ActorCells({
+      runId: init.runId,
+      services: init.services,
+      persistence: this.persistence,
+      retry: init.services.options.retry,
+      command: (command) => this.executor.enqueue(command),
+      report: (report) => this.#actor.send(report),
+    });
+    this.persistence.readUnitsWith((unitId) => this.cells.unit(unitId)?.context);
     this.sync = new StatusSync(this);
     this.disposal = new Disposal(this);
-    const logic = withCommandHandler(taskRunMachine, (command) => this.executor.enqueue(command));
+    // Units and agents are not the supervisor's children: what it sends them goes to the passive cells.
+    const logic = withCommandHandler(taskRunMachine, (command) => this.executor.enqueue(command)).provide({
+      actions: { deliver: (_args: unknown, delivery: Delivery) => this.cells.accept(delivery.effects) } as never,
+    });
     const inspect = (event: InspectionEvent): void => {
       if (event.type === '@xstate.actor') this.persistence.track(event.actorRef as never);
       else if (event.type === '@xstate.snapshot') this.persistence.markDirty(event.actorRef as never);
@@ -115,23 +150,71 @@ export class RunHost implements RunPort {
     });
   }
 
-  /** Starts the actors; after a restore, re-issues every command an actor was waiting on (same ids, same tokens). */
+  /**
+   * Starts the supervisor; after a restore, reads each unit and agent once (their store records,
+   * deadlines and status events are brought in step), re-issues every command one was waiting
+   * on (same ids, same tokens), and materializes only the units that wait on a command or have a
+   * deadline due soon: the others stay passive.
+   */
   start(): void {
     this.#actor.start();
     if (this.restored) {
-      for (const ref of this.#allActors()) {
-        // What was just read needs no writing back: only what the restore upgraded, and later what the repairs change.
-        this.persistence.adopt(ref as never, this.#stale.has(ref.id));
-        const snapshot = ref.getSnapshot() as { value: unknown; context: unknown; status?: string };
-        if (snapshot.status !== 'active' || snapshot.context === undefined) continue;
-        for (const command of pendingCommands(snapshot as never)) this.executor.enqueue(command);
-      }
+      const root = this.#actor;
+      this.persistence.adopt(root as never, this.#stale.has(root.id));
+      for (const command of pendingCommands(root.getSnapshot() as never)) this.executor.enqueue(command);
+      this.#restoreCells();
+      for (const id of this.#obsolete) this.services.store.snapshots.delete(id);
     }
+    this.cells.drain();
     this.persistence.persistNow();
     this.sync.start();
     this.services.events.on('unit.statusChanged', this.#onUnitChanged);
     this.services.events.on('run.statusChanged', this.#onRunChanged);
     this.disposal.disposeFinished();
+  }
+
+  /** The units the supervisor spawned, with their agents, known to the cells; busy ones woken. */
+  #restoreCells(): void {
+    const context = this.#actor.getSnapshot().context;
+    const spawned = context.unitOrder.slice(0, context.groupsSpawned * UNIT_GROUP_SIZE);
+    const agentsOf = new Map<string, string[]>();
+    for (const agent of this.services.store.agents.ofRun(this.runId)) {
+      const list = agentsOf.get(agent.unitId);
+      if (list === undefined) agentsOf.set(agent.unitId, [agent.id]);
+      else list.push(agent.id);
+    }
+    for (const unitId of spawned) this.cells.know(unitId, agentsOf.get(unitId) ?? []);
+    const now = this.services.clock.now();
+    const soon = (at: number | undefined): boolean => at !== undefined && at - now < KEEP_LIVE_WITHIN_MS;
+    const summary: RestoredSummary = { units: [], awaitingData: [] };
+    for (const unitId of spawned) {
+      const unit = this.cells.unit(unitId);
+      if (unit === undefined) continue;
+      summary.units.push({ unitId, status: unitStatusOf(unit as never), launchedHitId: unit.context.launchedHitId });
+      this.persistence.storeUnit(unitId, unit, null);
+      const commands = pendingCommands(unit as never);
+      let wake = commands.length > 0 || soon(nextDeadline(unit as never));
+      for (const agentId of this.cells.agentsOf(unitId)) {
+        const agent = this.cells.agent(agentId);
+        if (agent === undefined) continue;
+        this.persistence.storeAgent(agentId, unitActorId(unitId), agent, null);
+        if (!agent.context.dataStored && (agentHasTag(agent, AgentTag.onTask) || agentHasTag(agent, AgentTag.left)))
+          summary.awaitingData.push(agentId);
+        const waits = pendingCommands(agent as never);
+        commands.push(...waits);
+        wake ||= waits.length > 0 || soon(nextDeadline(agent as never));
+      }
+      if (wake) this.cells.wake(unitId);
+      for (const command of commands) this.executor.enqueue(command);
+    }
+    this.#summary = summary;
+  }
+
+  /** What the restore read for the resume's repairs; given once (then forgotten, to hold no memory). */
+  takeRestoredSummary(): RestoredSummary | undefined {
+    const summary = this.#summary;
+    this.#summary = undefined;
+    return summary;
   }
 
   readonly #onUnitChanged = (event: { runId: string; unitId: string }): void => {
@@ -149,21 +232,6 @@ export class RunHost implements RunPort {
     this.disposal.disposeFinished();
   };
 
-  /** Every actor of the run, the supervisor first. */
-  #allActors(): AnyActorRef[] {
-    const out: AnyActorRef[] = [this.#actor];
-    const visit = (ref: AnyActorRef): void => {
-      const children = (ref.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> }).children ?? {};
-      for (const child of Object.values(children)) {
-        if (child === undefined) continue;
-        out.push(child);
-        visit(child);
-      }
-    };
-    visit(this.#actor);
-    return out;
-  }
-
   /** Why the supervisor failed, if it did (the run then needs a resume). */
   get failure(): unknown {
     return this.#failure;
@@ -176,6 +244,7 @@ export class RunHost implements RunPort {
   send(event: TaskRunEvent): void {
     if (this.#closed || this.#failure !== undefined) return;
     this.#actor.send(event);
+    this.cells.drain();
   }
 
   /**
@@ -184,13 +253,13 @@ export class RunHost implements RunPort {
    */
   sendToUnit(unitId: string, event: UnitEvent): boolean {
     if (this.#closed || this.#failure !== undefined) return false;
-    const ref = this.#actor.system.get(unitActorId(unitId)) as AnyActorRef | undefined;
-    if (ref === undefined) return false;
-    ref.send(event);
+    if (!this.cells.sendToUnit(unitId, event)) return false;
+    this.cells.drain();
     return true;
   }
 
   persistNow(): void {
+    this.cells.persistNow();
     this.persistence.persistNow();
   }
 
@@ -203,36 +272,35 @@ export class RunHost implements RunPort {
     return this.#actor.getSnapshot() as ActorView<TaskRunContext>;
   }
 
-  #child<C>(id: string): ActorView<C> | undefined {
-    const ref = this.#actor.system.get(id) as AnyActorRef | undefined;
-    return ref?.getSnapshot() as ActorView<C> | undefined;
-  }
-
   unit(unitId: string): ActorView<UnitContext> | undefined {
-    return this.#child(unitActorId(unitId));
+    return this.cells.unit(unitId);
   }
 
   agent(agentId: string): ActorView<AgentContext> | undefined {
-    return this.#child(agentActorId(agentId));
+    return this.cells.agent(agentId);
   }
 
-  /** Every unit actor's snapshot. */
+  /** Every unit's snapshot (passive ones read from the store, one record each). */
   units(): Array<ActorView<UnitContext>> {
     return this.unitsAndAgents().units;
   }
 
-  /** Every agent actor's snapshot. */
+  /** Every agent's snapshot. */
   agents(): Array<ActorView<AgentContext>> {
     return this.unitsAndAgents().agents;
   }
 
-  /** Every unit and every agent actor's snapshot, from one walk of the actor tree. */
+  /** Every unit and every agent's snapshot, live or stored: each passive one is read from the store (one pass). */
   unitsAndAgents(): { units: Array<ActorView<UnitContext>>; agents: Array<ActorView<AgentContext>> } {
     const units: Array<ActorView<UnitContext>> = [];
     const agents: Array<ActorView<AgentContext>> = [];
-    for (const ref of this.#allActors()) {
-      if (ref.id.startsWith(UNIT_ACTOR_PREFIX)) units.push(ref.getSnapshot() as ActorView<UnitContext>);
-      else if (ref.id.startsWith(AGENT_ACTOR_PREFIX)) agents.push(ref.getSnapshot() as ActorView<AgentContext>);
+    for (const unitId of this.cells.unitIds()) {
+      const unit = this.cells.unit(unitId);
+      if (unit !== undefined) units.push(unit);
+      for (const agentId of this.cells.agentsOf(unitId)) {
+        const agent = this.cells.agent(agentId);
+        if (agent !== undefined) agents.push(agent);
+      }
     }
     return { units, agents };
   }
@@ -272,6 +340,7 @@ export class RunHost implements RunPort {
   /** Saves every actor and stops them. Call after {@link quiesce} and after the work under way finished. */
   stop(): void {
     if (this.#closed) return;
+    this.cells.close();
     this.persistence.persistNow();
     this.persistence.close();
     this.#closed = true;

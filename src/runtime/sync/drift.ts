@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { hitOf, unitEntryOf } from '../../../machines/index.js';
+import { UNIT_STATES, UnitTag, hitOf, unitEntryOf, unitStatusesTagged } from '../../../machines/index.js';
 import { toCents } from '../../mturk/money.js';
 import type { HITInfo } from '../../mturk/records.js';
 import { DriftKind, type DriftFoundEvent } from '../core/events.js';
@@ -19,7 +19,9 @@ import type { RunHost } from '../supervisor/supervisor.js';
 /** Run statuses in which hitstate itself expires and disposes the run's HITs. */
 const ENDING = new Set(['expiring', 'draining', 'done', 'failed']);
 /** Unit statuses whose HIT may still be taken by a worker: news of it matters to the unit. */
-const OPEN_UNIT = new Set(['created', 'launched', 'assigned']);
+const OPEN_UNIT: ReadonlySet<string> = new Set(
+  UNIT_STATES.filter((s) => !unitStatusesTagged(UnitTag.settled).includes(s)),
+);
 
 /** A HIT of the run as the status sync sees it: its unit (null for a pool HIT) and that unit's status. */
 export interface SyncedHit {

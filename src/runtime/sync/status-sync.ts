@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { hitOf, type HITStatus } from '../../../machines/index.js';
+import { AgentTag, UnitTag, agentHasTag, hitOf, unitHasTag, type HITStatus } from '../../../machines/index.js';
 import type { TimerHandle } from '../../clock.js';
 import { isHitstateError } from '../../errors.js';
 import type { HITCounters, ListedHIT } from '../../mturk/records.js';
@@ -366,8 +366,8 @@ export class StatusSync {
   }
 
   #awaitsConfirmation(unitId: string): boolean {
-    const value = this.#run.unit(unitId)?.value as { assigned?: string } | undefined;
-    return value?.assigned === 'returnTentative' || value?.assigned === 'overdue';
+    const unit = this.#run.unit(unitId);
+    return unit !== undefined && unitHasTag(unit, UnitTag.confirming);
   }
 
   /** A HIT missing from a full listing: GetHIT tells disposed from gone. */
@@ -415,8 +415,8 @@ export class StatusSync {
     const unit = w.unitId === null ? undefined : run.unit(w.unitId);
     const agentId = unit?.context.agentId;
     if (agentId === null || agentId === undefined) return 0;
-    const waiting = (run.agent(agentId)?.value as { completed?: string } | undefined)?.completed === 'idle';
-    if (!waiting) return 0;
+    const agent = run.agent(agentId);
+    if (agent === undefined || !agentHasTag(agent, AgentTag.needsReview)) return 0;
     this.#reviewChecked.add(assignmentId);
     const read = await run.gateway.getAssignment(assignmentId, { lane: 'polling' });
     if (read.status !== 'ok') {

@@ -8,7 +8,14 @@
  *
  * @module
  */
-import type { Buckets, HitRecord, TaskRunContext, UnitEntry } from '../../../machines/index.js';
+import {
+  UnitTag,
+  unitStatusesTagged,
+  type Buckets,
+  type HitRecord,
+  type TaskRunContext,
+  type UnitEntry,
+} from '../../../machines/index.js';
 
 /** A watched HIT: a pool HIT, or the HIT of a unit that is not finished. */
 export interface WatchedHit {
@@ -20,7 +27,7 @@ export interface WatchedHit {
 }
 
 /** Unit statuses after which MTurk's news about the unit's HIT changes nothing. */
-const TERMINAL: ReadonlySet<string> = new Set(['accepted', 'expired', 'soft_rejected', 'rejected']);
+const TERMINAL: ReadonlySet<string> = new Set(unitStatusesTagged(UnitTag.ignoresHit));
 
 /**
  * Calls `changed` for every key whose entry object differs between the buckets last seen and

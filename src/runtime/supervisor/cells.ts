@@ -1,0 +1,496 @@
+/**
+ * Passive units and agents: a unit (with its agents, which are its XState children) is an actor
+ * only while it handles an event, waits on a command it issued, or has a deadline of its own due
+ * soon. Otherwise it is its stored snapshot (the store's one copy) plus a compact entry here:
+ * which agents it holds. An event for a passive unit or agent materializes the unit from its
+ * snapshot (`createActor(machine, { snapshot })`), runs it, persists what changed and lets the
+ * actor go (the actor and the snapshot it was restored from, which XState keeps in
+ * `actor.options.snapshot`). This is the virtual-actor pattern (Orleans) or passivation (Akka).
+ *
+ * The supervisor stays live; its `deliver` action hands this class what a decision sends to units
+ * and agents, and {@link ActorCells.drain} delivers it in order once the supervisor's step is
+ * over (as XState delivers `sendTo` after the sender's step), relaying what units report back to
+ * the supervisor as they report it.
+ *
+ * @module
+ */
+import { createActor, type AnyActorRef, type StateValue } from 'xstate';
+import {
+  AGENT_ACTOR_PREFIX,
+  MACHINE_VERSIONS,
+  agentActorId,
+  nextDeadline,
+  pendingCommands,
+  unitActorId,
+  unitAgentMachine,
+  unitMachine,
+  upgradeSnapshot,
+  type AgentContext,
+  type AgentEvent,
+  type Command,
+  type RetryPolicy,
+  type StoredActor,
+  type UnitContext,
+  type UnitEvent,
+  type UnitReport,
+} from '../../../machines/index.js';
+import type { Effect } from '../../../machines/task-run-logic.js';
+import { HitstateError } from '../../errors.js';
+import type { ActorView } from '../core/run-port.js';
+import type { RuntimeServices } from '../core/services.js';
+import type { ActorPersistence } from './persistence.js';
+
+/**
+ * A unit whose own deadline (or one of its agents') is due within this much of now stays an
+ * actor: it will be woken soon, and materializing it twice costs more than keeping it.
+ */
+export const KEEP_LIVE_WITHIN_MS = 60_000;
+
+/** What the cells need from the run that hosts them. */
+export interface CellsHost {
+  readonly runId: string;
+  readonly services: RuntimeServices;
+  readonly persistence: ActorPersistence;
+  readonly retry: RetryPolicy | undefined;
+  /** Receives every command a unit or agent issues (the command executor). */
+  command(command: Command): void;
+  /** Sends a unit's report (or its failure) to the supervisor. */
+  report(report: UnitReport): void;
+}
+
+type Delivery =
+  | { readonly to: 'unit'; readonly unitId: string; readonly event: UnitEvent }
+  | { readonly to: 'agent'; readonly agentId: string; readonly event: AgentEvent };
+
+interface Cell {
+  readonly actor: AnyActorRef;
+  /** The unit's snapshot as last persisted (or as restored). */
+  unit: unknown;
+  /** Each agent's snapshot as last persisted (or as restored). */
+  readonly agents: Map<string, unknown>;
+  /** Restored from an older machine version: written back on its first persist. */
+  stale: boolean;
+  /** A persist failed: stay live and try again at the next settle. */
+  unsaved: boolean;
+  failed: boolean;
+}
+
+/** A stored snapshot as the runtime reads it (value and context, no actor). */
+interface Stored<C> {
+  readonly value: StateValue;
+  readonly context: C;
+  readonly status: string;
+}
+
+/** An actor's persisted snapshot without its children (each is stored on its own). */
+function ownPersisted(ref: AnyActorRef, snapshot: object): Record<string, unknown> {
+  const logic = (ref as AnyActorRef & { logic: { getPersistedSnapshot(s: unknown): unknown } }).logic;
+  return logic.getPersistedSnapshot({ ...snapshot, children: {} }) as Record<string, unknown>;
+}
+
+/** The units and agents of one run, passive unless busy. */
+export class ActorCells {
+  readonly #host: CellsHost;
+  /** Units that exist (spawned by the supervisor), with the agents each holds. */
+  readonly #agentsOf = new Map<string, string[]>();
+  readonly #unitOf = new Map<string, string>();
+  readonly #live = new Map<string, Cell>();
+  readonly #queue: Delivery[] = [];
+  readonly #reports: UnitReport[] = [];
+  readonly #touched = new Set<string>();
+  #draining = false;
+  #closed = false;
+  readonly #logic;
+  readonly #agentLogic;
+
+  constructor(host: CellsHost) {
+    this.#host = host;
+    const handler = (_args: unknown, command: Command): void => host.command(command);
+    const agent = unitAgentMachine.provide({
+      actions: {
+        approveAssignment: handler,
+        rejectAssignment: handler,
+        softRejectAssignment: handler,
+        sendBonus: handler,
+      },
+    });
+    this.#agentLogic = agent;
+    this.#logic = unitMachine.provide({
+      actors: { agent },
+      actions: {
+        launchHIT: handler,
+        expireHIT: handler,
+        confirmHIT: handler,
+        reconcileSubmission: handler,
+        report: (_args, report: UnitReport) => {
+          this.#reports.push(report);
+        },
+      },
+    });
+  }
+
+  /** How many units are actors right now (the rest are passive). */
+  get liveCount(): number {
+    return this.#live.size;
+  }
+
+  /** Whether the unit exists in this run. */
+  hasUnit(unitId: string): boolean {
+    return this.#agentsOf.has(unitId);
+  }
+
+  /** Every unit id the run holds. */
+  unitIds(): IterableIterator<string> {
+    return this.#agentsOf.keys();
+  }
+
+  /** The agents a unit holds (its actor's children), oldest first. */
+  agentsOf(unitId: string): readonly string[] {
+    return this.#agentsOf.get(unitId) ?? [];
+  }
+
+  /** The unit that holds an agent. */
+  unitOf(agentId: string): string | undefined {
+    return this.#unitOf.get(agentId);
+  }
+
+  /** Registers a unit restored from the store (passive) and the agents its stored children are. */
+  know(unitId: string, agentIds: readonly string[] = []): void {
+    if (!this.#agentsOf.has(unitId)) this.#agentsOf.set(unitId, []);
+    for (const agentId of agentIds) this.#adoptAgent(unitId, agentId);
+  }
+
+  #adoptAgent(unitId: string, agentId: string): void {
+    if (this.#unitOf.has(agentId)) return;
+    this.#unitOf.set(agentId, unitId);
+    const list = this.#agentsOf.get(unitId);
+    if (list === undefined) this.#agentsOf.set(unitId, [agentId]);
+    else list.push(agentId);
+  }
+
+  /**
+   * Takes a decision's effects (the supervisor's `deliver` action): new units are created now,
+   * sends are queued for {@link drain}. A send to a unit or agent that does not exist is reported
+   * to the supervisor as an anomaly, as the default delivery does.
+   */
+  accept(effects: readonly Effect[]): void {
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case 'spawnGroup':
+        case 'addToGroup':
+          for (const unitId of effect.unitIds) if (!this.#agentsOf.has(unitId)) this.#create(unitId);
+          break;
+        case 'toUnit':
+          this.#queue.push({ to: 'unit', unitId: effect.unitId, event: effect.event });
+          break;
+        case 'toAgent':
+          this.#queue.push({ to: 'agent', agentId: effect.agentId, event: effect.event });
+          break;
+      }
+    }
+  }
+
+  /** Queues an event for one unit (a request the supervisor has no route for). */
+  sendToUnit(unitId: string, event: UnitEvent): boolean {
+    if (!this.#agentsOf.has(unitId)) return false;
+    this.#queue.push({ to: 'unit', unitId, event });
+    return true;
+  }
+
+  /**
+   * Delivers what is queued, in order, relaying each unit's reports to the supervisor (whose
+   * decisions may queue more), then persists every unit touched and lets go of those with
+   * nothing pending. Re-entrant calls return at once: the outer drain delivers their events.
+   */
+  drain(): void {
+    if (this.#draining || this.#closed) return;
+    this.#draining = true;
+    try {
+      for (;;) {
+        const next = this.#queue.shift();
+        if (next === undefined) break;
+        this.#deliver(next);
+        this.#relayReports();
+      }
+      this.#settle();
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #relayReports(): void {
+    for (;;) {
+      const report = this.#reports.shift();
+      if (report === undefined) return;
+      this.#host.report(report);
+    }
+  }
+
+  #deliver(delivery: Delivery): void {
+    if (delivery.to === 'unit') {
+      const { unitId, event } = delivery;
+      if (!this.#agentsOf.has(unitId)) {
+        this.#anomaly(unitActorId(unitId), `${event.type} for unit ${unitId}, which does not exist; dropped`);
+        return;
+      }
+      // Most news changes nothing (a worker still on the task): a passive unit is asked first,
+      // from its stored snapshot, and materialized only when the event takes a transition.
+      const stored = this.#live.has(unitId) ? undefined : this.#read<UnitContext>(unitActorId(unitId), 'unit');
+      if (stored !== undefined && !stored.stale && !this.#takes(this.#logic, stored.snapshot, event)) return;
+      const cell = this.#cell(unitId, stored);
+      if (cell === undefined) return;
+      cell.actor.send(event);
+      this.#afterEvent(unitId, cell);
+      return;
+    }
+    const { agentId, event } = delivery;
+    const unitId = this.#unitOf.get(agentId);
+    if (unitId !== undefined && !this.#live.has(unitId)) {
+      const stored = this.#read<AgentContext>(agentActorId(agentId), 'agent');
+      if (stored !== undefined && !stored.stale && !this.#takes(this.#agentLogic, stored.snapshot, event)) return;
+    }
+    const cell = unitId === undefined ? undefined : this.#cell(unitId);
+    const agent = cell?.actor.system.get(agentActorId(agentId)) as AnyActorRef | undefined;
+    if (unitId === undefined || cell === undefined || agent === undefined) {
+      this.#anomaly(agentActorId(agentId), `${event.type} for agent ${agentId}, which does not exist; dropped`);
+      return;
+    }
+    agent.send(event);
+    this.#afterEvent(unitId, cell);
+  }
+
+  /** Whether `event` takes a transition in the stored snapshot (guards evaluated, nothing run); true when unsure. */
+  #takes(
+    logic: { resolveState(config: never): { can(event: never): boolean } },
+    snapshot: Stored<unknown>,
+    event: object,
+  ): boolean {
+    try {
+      return logic.resolveState({ value: snapshot.value, context: snapshot.context } as never).can(event as never);
+    } catch {
+      return true;
+    }
+  }
+
+  #anomaly(actorId: string, message: string): void {
+    const unitId = actorId.startsWith(AGENT_ACTOR_PREFIX) ? '' : actorId.slice(actorId.indexOf(':') + 1);
+    this.#reports.push({ type: 'report.childFailed', unitId, actorId, message });
+  }
+
+  /** New agents (spawned while handling the event) are recorded as the unit's. */
+  #afterEvent(unitId: string, cell: Cell): void {
+    this.#touched.add(unitId);
+    const children = (cell.actor.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> }).children;
+    for (const id of Object.keys(children ?? {}))
+      if (id.startsWith(AGENT_ACTOR_PREFIX)) this.#adoptAgent(unitId, id.slice(AGENT_ACTOR_PREFIX.length));
+  }
+
+  /** A new unit: created, persisted, and let go at the next settle. */
+  #create(unitId: string): void {
+    this.#agentsOf.set(unitId, []);
+    const input = {
+      unitId,
+      runId: this.#host.runId,
+      ...(this.#host.retry !== undefined ? { retry: this.#host.retry } : {}),
+    };
+    const actor = createActor(this.#logic, { id: unitActorId(unitId), input });
+    const cell: Cell = { actor, unit: undefined, agents: new Map(), stale: false, unsaved: false, failed: false };
+    this.#watch(unitId, cell);
+    actor.start();
+    this.#live.set(unitId, cell);
+    this.#touched.add(unitId);
+  }
+
+  #watch(unitId: string, cell: Cell): void {
+    cell.actor.subscribe({
+      error: (err: unknown) => {
+        cell.failed = true;
+        this.#live.delete(unitId);
+        this.#reports.push({
+          type: 'report.childFailed',
+          unitId,
+          actorId: unitActorId(unitId),
+          message: err instanceof Error ? err.message : String(err),
+        });
+      },
+    });
+  }
+
+  /** The unit's actor: live already, or materialized from its stored snapshot and its agents'. */
+  #cell(
+    unitId: string,
+    read?: { snapshot: Record<string, unknown> & Stored<UnitContext>; stale: boolean },
+  ): Cell | undefined {
+    const live = this.#live.get(unitId);
+    if (live !== undefined) return live;
+    if (!this.#agentsOf.has(unitId)) return undefined;
+    const own = read ?? this.#read<UnitContext>(unitActorId(unitId), 'unit');
+    if (own === undefined) {
+      // Known but never stored (a crash right after its spawn): it starts afresh, as it was.
+      this.#agentsOf.delete(unitId);
+      this.#create(unitId);
+      return this.#live.get(unitId);
+    }
+    let stale = own.stale;
+    const children: Record<string, unknown> = {};
+    for (const agentId of this.agentsOf(unitId)) {
+      const id = agentActorId(agentId);
+      const agent = this.#read<AgentContext>(id, 'agent');
+      if (agent === undefined) continue;
+      stale ||= agent.stale;
+      children[id] = { snapshot: agent.snapshot, src: 'agent', systemId: id, syncSnapshot: false };
+    }
+    const actor = createActor(this.#logic, {
+      id: unitActorId(unitId),
+      // Not used on a restore, but the machine's types ask for it.
+      input: { unitId, runId: this.#host.runId },
+      snapshot: { ...own.snapshot, children } as never,
+    });
+    const cell: Cell = { actor, unit: undefined, agents: new Map(), stale, unsaved: false, failed: false };
+    this.#watch(unitId, cell);
+    actor.start();
+    // What was just read is what the store holds: only a change (or an upgrade) is written back.
+    cell.unit = actor.getSnapshot();
+    for (const [id, ref] of Object.entries(
+      (cell.unit as { children?: Record<string, AnyActorRef | undefined> }).children ?? {},
+    ))
+      if (ref !== undefined) cell.agents.set(id, ref.getSnapshot());
+    this.#live.set(unitId, cell);
+    return cell;
+  }
+
+  /** One stored snapshot, upgraded to this release's machine version; undefined when absent. */
+  #read<C>(
+    actorId: string,
+    machine: 'unit' | 'agent',
+  ): { snapshot: Record<string, unknown> & Stored<C>; stale: boolean } | undefined {
+    const record = this.#host.services.store.snapshots.get(actorId);
+    if (record === undefined) return undefined;
+    const stored = record.snapshot as unknown as StoredActor;
+    const snapshot = upgradeSnapshot(record.machine, record.machineVersion, stored.snapshot);
+    if (snapshot === undefined || record.machine !== machine)
+      throw new HitstateError(
+        'HST_ERR_RUN_STATE',
+        `run ${this.#host.runId} cannot be resumed: actor ${actorId} was saved by version ${record.machineVersion} of the ${record.machine} machine and this hitstate has version ${MACHINE_VERSIONS[machine]} of the ${machine} machine and no upgrade from it; finish the run with the hitstate release that started it`,
+        { runId: this.#host.runId },
+      );
+    return {
+      snapshot: snapshot as Record<string, unknown> & Stored<C>,
+      stale: record.machineVersion !== MACHINE_VERSIONS[machine],
+    };
+  }
+
+  /** Persists every unit touched since the last settle and lets go of those with nothing pending. */
+  #settle(): void {
+    if (this.#touched.size === 0) return;
+    const touched = [...this.#touched];
+    this.#touched.clear();
+    const now = this.#host.services.clock.now();
+    for (const unitId of touched) {
+      const cell = this.#live.get(unitId);
+      if (cell === undefined || cell.failed) continue;
+      this.#persist(unitId, cell);
+      if (!cell.unsaved && !this.#busy(cell, now)) {
+        this.#live.delete(unitId);
+        cell.actor.stop();
+      }
+    }
+  }
+
+  /** Writes the unit and each agent whose snapshot changed; units before agents (an agent's record needs its unit's). */
+  #persist(unitId: string, cell: Cell): void {
+    const persistence = this.#host.persistence;
+    const snapshot = cell.actor.getSnapshot() as Stored<UnitContext> & {
+      children?: Record<string, AnyActorRef | undefined>;
+    };
+    cell.unsaved = false;
+    try {
+      if (snapshot !== cell.unit || cell.stale) {
+        const own = ownPersisted(cell.actor, snapshot);
+        persistence.storeUnit(unitId, snapshot, own);
+        cell.unit = snapshot;
+      }
+      for (const [id, ref] of Object.entries(snapshot.children ?? {})) {
+        if (ref === undefined || !id.startsWith(AGENT_ACTOR_PREFIX)) continue;
+        const agent = ref.getSnapshot() as Stored<AgentContext>;
+        if (agent === cell.agents.get(id) && !cell.stale) continue;
+        const own = ownPersisted(ref, agent);
+        persistence.storeAgent(id.slice(AGENT_ACTOR_PREFIX.length), unitActorId(unitId), agent, own);
+        cell.agents.set(id, agent);
+      }
+      cell.stale = false;
+    } catch (err) {
+      cell.unsaved = true;
+      this.#touched.add(unitId);
+      this.#host.services.reportError(err);
+    }
+  }
+
+  /** Waits on a command, or a deadline of the unit or one of its agents is due soon. */
+  #busy(cell: Cell, now: number): boolean {
+    const snapshot = cell.actor.getSnapshot() as Stored<UnitContext> & {
+      children?: Record<string, AnyActorRef | undefined>;
+    };
+    if (pendingCommands(snapshot).length > 0) return true;
+    const due = nextDeadline(snapshot);
+    if (due !== undefined && due - now < KEEP_LIVE_WITHIN_MS) return true;
+    for (const ref of Object.values(snapshot.children ?? {})) {
+      if (ref === undefined) continue;
+      const agent = ref.getSnapshot() as Stored<AgentContext>;
+      if (pendingCommands(agent).length > 0) return true;
+      const at = nextDeadline(agent);
+      if (at !== undefined && at - now < KEEP_LIVE_WITHIN_MS) return true;
+    }
+    return false;
+  }
+
+  /** Materializes a unit now and keeps it (a restored unit that waits on a command or a deadline due soon). */
+  wake(unitId: string): void {
+    if (this.#cell(unitId) !== undefined) this.#touched.add(unitId);
+  }
+
+  /** A unit's snapshot: its actor's when live, else its stored one (one record read). */
+  unit(unitId: string): ActorView<UnitContext> | undefined {
+    const live = this.#live.get(unitId);
+    if (live !== undefined) return live.actor.getSnapshot() as ActorView<UnitContext>;
+    if (!this.#agentsOf.has(unitId)) return undefined;
+    return this.#view<UnitContext>(unitActorId(unitId), 'unit');
+  }
+
+  /** An agent's snapshot: its actor's when its unit is live, else its stored one. */
+  agent(agentId: string): ActorView<AgentContext> | undefined {
+    const unitId = this.#unitOf.get(agentId);
+    if (unitId === undefined) return undefined;
+    const live = this.#live.get(unitId);
+    if (live !== undefined) {
+      const ref = live.actor.system.get(agentActorId(agentId)) as AnyActorRef | undefined;
+      return ref?.getSnapshot() as ActorView<AgentContext> | undefined;
+    }
+    return this.#view<AgentContext>(agentActorId(agentId), 'agent');
+  }
+
+  #view<C>(actorId: string, machine: 'unit' | 'agent'): ActorView<C> | undefined {
+    const read = this.#read<C>(actorId, machine);
+    if (read === undefined) return undefined;
+    return { value: read.snapshot.value, context: read.snapshot.context, status: 'active' };
+  }
+
+  /** Stops every live actor (after a last persist). */
+  close(): void {
+    this.#settleAll();
+    this.#closed = true;
+    for (const cell of this.#live.values()) cell.actor.stop();
+    this.#live.clear();
+  }
+
+  /** Persists every live unit now (before a money call, and at close). */
+  persistNow(): void {
+    if (this.#draining) return;
+    this.#settleAll();
+  }
+
+  #settleAll(): void {
+    for (const unitId of this.#live.keys()) this.#touched.add(unitId);
+    this.#settle();
+  }
+}
