@@ -11,7 +11,6 @@
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 import type { StoreFileSystem } from './file-system.js';
-import type { StagedFlush } from './flush-commit.js';
 import { stringifyStoreFile } from './layout.js';
 
 /** Why a file could not be read as a JSON object. */
@@ -67,7 +66,6 @@ export interface WriteFacts {
  */
 export class AtomicJsonAdapter<T> implements Adapter<T> {
   #dirReady = false;
-  #stageInto: StagedFlush | null = null;
   /** Whether the last `read()` found the file. */
   found = false;
   lastWrite: WriteFacts | null = null;
@@ -85,25 +83,10 @@ export class AtomicJsonAdapter<T> implements Adapter<T> {
     return parseJsonObject(this.path, bytes) as T;
   }
 
-  /**
-   * Makes the next `write()` stage the file into `flush` instead of replacing it on its own
-   * (lowdb's `Low.write()` passes only the data, so the write to join travels this way).
-   */
-  stageNextWrite(flush: StagedFlush): void {
-    this.#stageInto = flush;
-  }
-
   /** Serializes synchronously (so the caller knows exactly which state is written), then writes. */
   async write(data: T): Promise<void> {
     const started = performance.now();
     const text = stringifyStoreFile(data);
-    const flush = this.#stageInto;
-    this.#stageInto = null;
-    if (flush !== null) {
-      const bytes = await flush.stage(this.path, text);
-      this.lastWrite = { bytes, durationMs: performance.now() - started };
-      return;
-    }
     const dir = dirname(this.path);
     if (!this.#dirReady) {
       await this.fs.makeDirectory(dir);

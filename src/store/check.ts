@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { HitstateError } from '../errors.js';
 import { parseJsonObject } from './atomic-json-adapter.js';
 import { backupPath } from './backups.js';
-import { TEMP_FILE } from './commit-record.js';
+
 import { normalizeEnvironment, type StoreEnvironment } from './environment.js';
 import {
   type FileKind,
@@ -25,6 +25,7 @@ import {
   SHARD_FILE,
   type ShardKind,
   STORE_FILE,
+  TEMP_FILE,
   WORKERS_FILE,
 } from './layout.js';
 import { schemaVersionOf } from './migrations.js';

@@ -68,6 +68,9 @@ export const SHARD_CAPACITY: Readonly<Record<ShardKind, number>> = Object.freeze
   outbox: 1000,
 });
 
+/** Temp files of any write (`.<name>.tmp`, `.<name>.<n>.tmp`): never data on their own. */
+export const TEMP_FILE = /^\..+\.tmp$/;
+
 /** Matches shard file names: `units-000.json`. */
 export const SHARD_FILE = /^(units|agents|hits|snapshots|submissions|outbox)-(\d{3,6})\.json$/;
 

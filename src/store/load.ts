@@ -11,8 +11,9 @@ import { HitstateError } from '../errors.js';
 import { parseJsonObject, UnreadableFileError } from './atomic-json-adapter.js';
 import { rotateBackups } from './backups.js';
 import { corruptionAdvice } from './check.js';
-import { TEMP_FILE } from './commit-record.js';
-import type { CommittedView } from './committed-view.js';
+import { LowdbBackend, type ScopeJournal } from './lowdb/backend.js';
+import type { JournalChange } from './lowdb/journal.js';
+import { replayRun, replayStore } from './replay.js';
 import { describeEnvironment, type StoreEnvironment } from './environment.js';
 import {
   type FileHeader,
@@ -24,6 +25,7 @@ import {
   SHARD_FILE,
   type ShardKind,
   STORE_FILE,
+  TEMP_FILE,
   WORKERS_FILE,
 } from './layout.js';
 import { migrateInMemory, migrateStore, schemaVersionOf } from './migrations.js';
@@ -61,12 +63,23 @@ export interface LoadReport {
   readonly orphanRunDirectories: readonly string[];
   /** Files backed up on open because they changed since their newest backup. */
   readonly backedUp: readonly string[];
+  /** What reading the journals found: damaged entries ignored, incomplete commits left out. */
+  readonly journalNotes: readonly string[];
 }
 
 interface LoadOptions {
   readonly backups: number;
-  /** Set for a read-only store: what it reads through, and the sign to change nothing. */
-  readonly view?: CommittedView;
+  /** Every scope's journal, read before the files (opening = checkpoint files + journal). */
+  readonly journals: ReadonlyMap<string, ScopeJournal>;
+  /** Set for a read-only store: migrates in memory by making later reads of a file see `data`; changes nothing on disk. */
+  readonly replace?: (absPath: string, data: unknown) => void;
+}
+
+/** The committed changes of a scope's journal, in order. */
+function changesOf(options: LoadOptions, scope: string, notes: string[]): JournalChange[] {
+  const { entries, notes: n } = LowdbBackend.committed(options.journals, scope);
+  notes.push(...n, ...(options.journals.get(scope)?.notes ?? []));
+  return entries.flatMap((e) => e.entry.changes);
 }
 
 /**
@@ -237,20 +250,22 @@ async function loadShard<K extends ShardKind>(
   return () => (run[kind] as unknown as ShardSet<ShardRecord<K>>).adopt(index, file);
 }
 
-async function loadRun(state: StoreState, run: RunState, options: LoadOptions): Promise<void> {
+async function loadRun(state: StoreState, run: RunState, options: LoadOptions, notes: string[]): Promise<void> {
   const tasks: Promise<() => void>[] = [];
   for (const name of await state.fs.listDirectory(join(state.root, runDirPath(run.id)))) {
     const m = SHARD_FILE.exec(name);
     if (m !== null) tasks.push(loadShard(state, run, m[1] as ShardKind, Number(m[2]), options));
   }
   for (const adopt of await Promise.all(tasks)) adopt();
+  replayRun(state, run, changesOf(options, run.id, notes));
   const copy = generic(run.copy);
   const raw = await readChecked(state, copy, 'run', run.id, options);
   const record = state.core.data.runs.get(run.id);
   if (raw !== null) run.copy.data = await hydrate(state, copy, 'run', run.id, options, () => hydrateRunCopy(raw));
-  // A run written before run.json existed (or whose copy lags behind) gets its copy at the next write.
+  // A run written before run.json existed (or whose copy lags behind, as it does until the
+  // journal is folded into the files) gets its copy at the next checkpoint.
   if (record !== undefined && !state.readOnly && JSON.stringify(run.copy.data.run) !== JSON.stringify(record))
-    state.copyRun(record);
+    state.markRecord('runs', null, run.id);
   const conflict = indexRun(state, run);
   if (conflict !== null)
     throw await corrupt(state, generic(conflict.file), conflict.kind, run.id, conflict.problem, options.backups);
@@ -337,10 +352,10 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
     const version = schemaVersionOf(raw);
     if (version !== null && version < SCHEMA_VERSION) {
       const ctx = { root: state.root, fs: state.fs, environment: state.environment };
-      if (options.view === undefined) migrationBackup = await migrateStore(ctx, raw, version);
+      if (options.replace === undefined) migrationBackup = await migrateStore(ctx, raw, version);
       else
         for (const [rel, data] of await migrateInMemory(ctx, raw, version))
-          options.view.replace(join(state.root, rel), data);
+          options.replace(join(state.root, rel), data);
       migratedFrom = version;
     }
     raw = await readChecked(state, core, 'store', undefined, options);
@@ -352,18 +367,20 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
     state.core.data = await hydrate(state, core, 'store', undefined, options, () => hydrateCore(data));
   }
   await loadRecords(state, state.workers, 'workers', undefined, options, readWorker, (w) => w.id);
+  const journalNotes: string[] = [];
+  replayStore(state, changesOf(options, '', journalNotes));
 
-  await Promise.all([...state.core.data.runs.keys()].map((id) => loadRun(state, state.addRun(id), options)));
+  await Promise.all(
+    [...state.core.data.runs.keys()].map((id) => loadRun(state, state.addRun(id), options, journalNotes)),
+  );
 
   const runsDir = join(state.root, RUNS_DIR);
   const runDirs = (await state.fs.listDirectory(runsDir)).filter((name) => !name.startsWith('.'));
-  if (options.view !== undefined) {
-    const view = options.view;
-    for (const log of state.auditLogs()) log.showCommitted(view.committedLog(log.absPath));
+  if (state.readOnly) {
     // A directory holding only temp files belongs to a write that has not committed yet.
     const orphans: string[] = [];
     for (const name of runDirs.filter((n) => !state.runs.has(n))) {
-      if ((await view.listDirectory(join(runsDir, name))).some((f) => !TEMP_FILE.test(f))) orphans.push(name);
+      if ((await state.fs.listDirectory(join(runsDir, name))).some((f) => !TEMP_FILE.test(f))) orphans.push(name);
     }
     return {
       migratedFrom,
@@ -372,13 +389,15 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
       removedTempFiles: [],
       orphanRunDirectories: orphans,
       backedUp: [],
+      journalNotes,
     };
   }
 
   const tornAuditLines: { file: string; bytes: number }[] = [];
   for (const log of state.auditLogs()) {
-    const bytes = await log.openForAppend();
-    if (bytes > 0) tornAuditLines.push({ file: log.absPath, bytes });
+    const path = join(state.root, log.relPath);
+    const bytes = await sealTornLine(state, path);
+    if (bytes > 0) tornAuditLines.push({ file: path, bytes });
   }
   const removedTempFiles: string[] = [];
   for (const dir of [state.root, ...runDirs.map((name) => join(runsDir, name))]) {
@@ -407,7 +426,32 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
     removedTempFiles,
     orphanRunDirectories,
     backedUp: backedUp.sort(),
+    journalNotes,
   };
+}
+
+/** How far back from the end the open-time check looks for the last newline. */
+const TAIL_BYTES = 64 * 1024;
+
+/**
+ * Ends a torn last line of an audit file (left by a crash of an older hitstate, which appended
+ * without a commit) with a newline, so the lines a checkpoint appends stay whole. Returns the
+ * torn line's length in bytes, or 0.
+ */
+async function sealTornLine(state: StoreState, path: string): Promise<number> {
+  const opened = await state.fs.openForReading(path);
+  if (opened === null) return 0;
+  let bytes: Buffer;
+  try {
+    bytes = await opened.read();
+  } finally {
+    await opened.close();
+  }
+  if (bytes.length === 0 || bytes[bytes.length - 1] === 0x0a) return 0;
+  const tail = bytes.subarray(Math.max(0, bytes.length - TAIL_BYTES));
+  const lastNewline = tail.lastIndexOf(0x0a);
+  await state.fs.appendDurable(path, '\n');
+  return lastNewline < 0 ? tail.length : tail.length - lastNewline - 1;
 }
 
 /** Reads store.json only far enough to learn its version (migration needs the old shape). */
