@@ -359,7 +359,8 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
       migratedFrom = version;
     }
     raw = await readChecked(state, core, 'store', undefined, options);
-  } else {
+  } else if (!(options.journals.get('')?.segments.some((seg) => seg.entries.length > 0) ?? false)) {
+    // A store whose first commits are still only in its journal has no store.json yet.
     await refuseHeadless(state);
   }
   if (raw !== null) {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from '../clock.js';
 import { HitstateError } from '../errors.js';
@@ -138,7 +138,15 @@ async function journalSignature(fs: StoreFileSystem, backend: LowdbBackend): Pro
 function overlay(fs: StoreFileSystem): { fs: StoreFileSystem; replace: (path: string, data: unknown) => void } {
   const replaced = new Map<string, Buffer>();
   return {
-    fs: { ...fs, readFile: async (path) => replaced.get(path) ?? fs.readFile(path) },
+    fs: {
+      ...fs,
+      readFile: async (path) => replaced.get(path) ?? fs.readFile(path),
+      async listDirectory(dir) {
+        const names = new Set(await fs.listDirectory(dir));
+        for (const path of replaced.keys()) if (dirname(path) === dir) names.add(basename(path));
+        return [...names];
+      },
+    },
     replace: (path, data) => replaced.set(path, Buffer.from(stringifyStoreFile(data), 'utf8')),
   };
 }

@@ -435,7 +435,10 @@ export class LowdbBackend implements StoreBackend {
     const sealed = own.segments.filter((s) => Number.isFinite(s.segment)).map((s) => s.segment);
     if (sealed.length === 0) return;
     const through = Math.max(...sealed);
-    const entries = LowdbBackend.committed(journals, scope).entries.filter((e) => e.segment <= through);
+    // Segments up to mark.folded are in the files already (a crash before their removal): only removed again.
+    const entries = LowdbBackend.committed(journals, scope).entries.filter(
+      (e) => e.segment <= through && e.segment > own.mark.folded,
+    );
     // 1. The records, into the lowdb files.
     const written = await writeCheckpoint(
       this.#fs,
@@ -470,7 +473,7 @@ export class LowdbBackend implements StoreBackend {
       const { writer, n } = splitCommitId(entry.commit);
       if ((writers[writer] ?? 0) < n) writers[writer] = n;
     }
-    await this.#writeMark(scope, { folded: through, auditFrom: null, writers });
+    await this.#writeMark(scope, { folded: Math.max(through, own.mark.folded), auditFrom: null, writers });
     // 4. The folded segments go.
     for (const k of sealed) await this.#fs.removeFile(join(dir, `journal.${k}.jsonl`));
     await this.#fs.syncDirectory(dir);
