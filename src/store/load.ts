@@ -11,7 +11,7 @@ import { HitstateError } from '../errors.js';
 import { parseJsonObject, UnreadableFileError } from './atomic-json-adapter.js';
 import { rotateBackups } from './backups.js';
 import { corruptionAdvice } from './check.js';
-import { LowdbBackend, type ScopeJournal } from './lowdb/backend.js';
+import { JOURNAL_FILE, LowdbBackend, type ScopeJournal, SEGMENT_FILE } from './lowdb/backend.js';
 import type { JournalChange } from './lowdb/journal.js';
 import { replayRun, replayStore } from './replay.js';
 import { describeEnvironment, type StoreEnvironment } from './environment.js';
@@ -381,7 +381,8 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
     // A directory holding only temp files belongs to a write that has not committed yet.
     const orphans: string[] = [];
     for (const name of runDirs.filter((n) => !state.runs.has(n))) {
-      if ((await state.fs.listDirectory(join(runsDir, name))).some((f) => !TEMP_FILE.test(f))) orphans.push(name);
+      const names = await state.fs.listDirectory(join(runsDir, name));
+      if (names.some((f) => !TEMP_FILE.test(f) && !isUncommittedJournal(options, name, f))) orphans.push(name);
     }
     return {
       migratedFrom,
@@ -412,7 +413,11 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
   // A run created by a write that never committed leaves an empty directory once its temp files are gone.
   const orphanRunDirectories: string[] = [];
   for (const name of runDirs.filter((n) => !state.runs.has(n))) {
-    if (!(await state.fs.removeEmptyDirectory(join(runsDir, name)))) orphanRunDirectories.push(name);
+    const dir = join(runsDir, name);
+    // The journal of a run whose creating commit never completed holds nothing committed.
+    for (const f of await state.fs.listDirectory(dir))
+      if (isUncommittedJournal(options, name, f)) await state.fs.removeFile(join(dir, f));
+    if (!(await state.fs.removeEmptyDirectory(dir))) orphanRunDirectories.push(name);
   }
   const backedUp: string[] = [];
   await Promise.all(
@@ -429,6 +434,12 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
     backedUp: backedUp.sort(),
     journalNotes,
   };
+}
+
+/** True for a journal file of a run scope that holds no committed entry (a crash while the run was being created). */
+function isUncommittedJournal(options: LoadOptions, runId: string, name: string): boolean {
+  if (name !== JOURNAL_FILE && !SEGMENT_FILE.test(name)) return false;
+  return LowdbBackend.committed(options.journals, runId).entries.length === 0;
 }
 
 /** How far back from the end the open-time check looks for the last newline. */

@@ -259,7 +259,7 @@ Journal(
     assert.is(store.outbox.unconfirmedIntents('pilot-1').length, 1);
     assert.ok(store.workers.isBlocked('AWORKER17', 'lab'));
     assert.is(
-      (store.snapshots.get('unit:pilot-1-u1')?.snapshot as { context: { emoji: string } }).context.emoji,
+      (store.snapshots.get('unit:pilot-1-u1')!.snapshot as { context: { emoji: string } }).context.emoji,
       'ok ✓',
     );
     assert.is((await collect(store.audit.entries({ runId: 'pilot-2' }))).length, 4);

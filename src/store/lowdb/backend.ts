@@ -161,6 +161,13 @@ export class LowdbBackend implements StoreBackend {
       const bytes = await this.#fs.readFile(join(dir, name));
       if (bytes === null) return;
       const parsed = parseJournal(bytes);
+      const inside = parsed.damaged.find((d) => d.offset < parsed.goodBytes);
+      if (inside !== undefined)
+        throw new HitstateError(
+          'HST_ERR_STORE_CORRUPT',
+          `${join(dir, name)} cannot be used: ${inside.bytes} bytes at offset ${inside.offset} do not check out, and committed entries follow them. A crash only ever tears the last entry (which is ignored), so this is a damaged disk or a hand edit; hitstate refuses to start and has left the file untouched. Keep a copy of the store directory; \`hitstate store check\` names the checkpoint files and their backups.`,
+          { file: join(dir, name) },
+        );
       for (const d of parsed.damaged)
         notes.push(
           `${join(dir, name)}: ignored ${d.bytes} bytes at offset ${d.offset} that do not check out (a commit torn by a crash is never half-applied)`,
@@ -354,16 +361,17 @@ export class LowdbBackend implements StoreBackend {
       await this.#fs.makeDirectory(dir);
       const bytes = await this.#fs.readFile(path);
       const parsed = bytes === null ? null : parseJournal(bytes);
-      // A torn tail without its newline would swallow the next entry: end it first.
-      if (bytes !== null && bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a)
-        await this.#fs.appendDurable(path, '\n');
+      // A torn tail (a crash during the last append; ignored by readers) is cut off before
+      // appending, so that a damaged line followed by good entries always means a damaged disk.
+      if (parsed !== null && bytes !== null && parsed.goodBytes < bytes.length)
+        await this.#fs.truncateFile(path, parsed.goodBytes);
       if (bytes === null) {
         // A new journal (and maybe a new run directory): its directory entry must be durable too.
         await this.#fs.appendDurable(path, '');
         await this.#fs.syncDirectory(dir);
         if (scope !== STORE_SCOPE) await this.#fs.syncDirectory(join(this.root, RUNS_DIR));
       }
-      state = { bytes: bytes?.length ?? 0, seq: (parsed?.entries.at(-1)?.seq ?? 0) + 1 };
+      state = { bytes: parsed?.goodBytes ?? 0, seq: (parsed?.entries.at(-1)?.seq ?? 0) + 1 };
       this.#active.set(scope, state);
     }
     const line = encodeEntry({ ...entry, seq: state.seq });
@@ -454,9 +462,10 @@ export class LowdbBackend implements StoreBackend {
     const auditPath = join(dir, 'audit.jsonl');
     let mark = own.mark;
     if (audit.length > 0) {
-      let offset = mark.auditFrom?.segment === through ? mark.auditFrom.offset : null;
-      if (offset === null) {
-        offset = (await this.#fs.statFile(auditPath))?.size ?? 0;
+      // An append cut short by a crash belongs to segments this fold takes again (they are not
+      // folded yet), so its offset stays the place to start from.
+      const offset = mark.auditFrom?.offset ?? (await this.#fs.statFile(auditPath))?.size ?? 0;
+      if (mark.auditFrom?.segment !== through || mark.auditFrom.offset !== offset) {
         mark = { ...mark, auditFrom: { segment: through, offset } };
         await this.#writeMark(scope, mark);
       }
