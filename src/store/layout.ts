@@ -47,6 +47,8 @@ export const FileKind = {
   submissions: 'submissions',
   outbox: 'outbox',
   run: 'run',
+  /** A scope's journal (`journal.jsonl`, `journal.<k>.jsonl`): not a lowdb file; listed by `hitstate store check`. */
+  journal: 'journal',
 } as const;
 export type FileKind = (typeof FileKind)[keyof typeof FileKind];
 

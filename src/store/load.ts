@@ -8,16 +8,19 @@
  */
 import { join } from 'node:path';
 import { HitstateError } from '../errors.js';
-import { parseJsonObject, UnreadableFileError } from './atomic-json-adapter.js';
+import { decodeText, parseJsonObject, UnreadableFileError } from './atomic-json-adapter.js';
 import { rotateBackups } from './backups.js';
 import { corruptionAdvice } from './check.js';
 import { JOURNAL_FILE, LowdbBackend, type ScopeJournal, SEGMENT_FILE } from './lowdb/backend.js';
 import type { JournalChange } from './lowdb/journal.js';
+import { RawRecordsError, splitRecords } from './raw-records.js';
 import { replayRun, replayStore } from './replay.js';
 import { describeEnvironment, type StoreEnvironment } from './environment.js';
 import {
   type FileHeader,
   type FileKind,
+  JsonText,
+  RecordMap,
   type RecordsFile,
   RUNS_DIR,
   runDirPath,
@@ -246,8 +249,39 @@ async function loadShard<K extends ShardKind>(
     id: (r: ShardRecord<K>) => string;
     run?: (r: ShardRecord<K>) => string;
   };
-  await loadRecords(state, file, kind, run.id, options, reader.read, reader.id, reader.run);
+  if (kind !== 'snapshots' || !(await loadSnapshotsAsText(state, generic(file), run.id)))
+    await loadRecords(state, file, kind, run.id, options, reader.read, reader.id, reader.run);
   return () => (run[kind] as unknown as ShardSet<ShardRecord<K>>).adopt(index, file);
+}
+
+/**
+ * The fast way to open a snapshot shard: its records are split into their JSON texts
+ * (`raw-records.ts`) and kept as `JsonText`, never parsed into objects, unless read. Returns false
+ * when anything is unusual (the file is then read the thorough way, which names the problem).
+ */
+async function loadSnapshotsAsText(state: StoreState, file: StoreFile<FileHeader>, runId: string): Promise<boolean> {
+  const bytes = await state.fs.readFile(file.absPath);
+  if (bytes === null || bytes.length === 0) return false;
+  try {
+    const { header, records } = splitRecords(decodeText(bytes));
+    checkHeader(header, 'snapshots', state.environment, runId);
+    if (schemaVersionOf(header) !== SCHEMA_VERSION) return false;
+    const map = new RecordMap<JsonText>();
+    const run = `,"runId":${JSON.stringify(runId)},`;
+    for (const [key, text] of records) {
+      // What readSnapshot checks first: the record is filed under its id, in this run.
+      const head = `{"actorId":${JSON.stringify(key)}`;
+      if (!text.startsWith(head) || !text.startsWith(run, head.length) || map.has(key)) return false;
+      map.set(key, new JsonText(text));
+    }
+    (file as unknown as { data: unknown }).data = { ...header, records: map };
+    file.adapter.found = true;
+    return true;
+  } catch (err) {
+    if (err instanceof RawRecordsError || err instanceof SyntaxError || err instanceof SchemaProblem) return false;
+    if (err instanceof EnvironmentProblem) return false;
+    throw err;
+  }
 }
 
 async function loadRun(state: StoreState, run: RunState, options: LoadOptions, notes: string[]): Promise<void> {

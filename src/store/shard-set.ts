@@ -78,6 +78,11 @@ export class ShardSet<R> {
     return file;
   }
 
+  /** Puts the same record in another form (text for an object): no change to commit. */
+  reform(key: string, record: R): void {
+    this.#where.get(key)?.data.records.set(key, record);
+  }
+
   /** Removes the record; returns the shard that changed, or null when there was none. */
   delete(key: string): ShardFile<R> | null {
     const file = this.#where.get(key);

@@ -51,7 +51,7 @@ function copyOf(run: RunState, actorId: string, stored: StoredSnapshot): Snapsho
   if (stored instanceof JsonText) return JSON.parse(stored.text) as SnapshotRecord;
   // The same content in another form: the shard's file does not change. The parsed record was
   // the store's alone (nothing else holds what the loader parsed), so it is the caller's copy now.
-  run.snapshots.put(actorId, new JsonText(JSON.stringify(stored)));
+  run.snapshots.reform(actorId, new JsonText(JSON.stringify(stored)));
   return stored;
 }
 

@@ -341,7 +341,10 @@ export class LowdbBackend implements StoreBackend {
       if (done.length > 0) this.#voids = { commit: id, scopes: done };
       throw failed.reason;
     }
-    for (const scope of scopes) this.#maybeCheckpoint(scope);
+    // Runs, requesters and qualification mappings change a few times per run, and commands that
+    // list stores without opening them read store.json (and a run's run.json): fold them at once.
+    const central = parts.get(STORE_SCOPE)?.changes.some(([c]) => c !== 'workers') ?? false;
+    for (const scope of scopes) this.#maybeCheckpoint(scope, central && scope === STORE_SCOPE);
   }
 
   /** Cancels the parts of a commit that failed half-way, before anything else is committed. */
@@ -385,9 +388,15 @@ export class LowdbBackend implements StoreBackend {
 
   // ---- checkpoints -----------------------------------------------------------------------
 
-  #maybeCheckpoint(scope: string): void {
+  #maybeCheckpoint(scope: string, now = false): void {
     const state = this.#active.get(scope);
-    if (state === undefined || state.bytes < this.#threshold || this.#checkpointing.has(scope)) return;
+    if (state === undefined || (!now && state.bytes < this.#threshold)) return;
+    const running = this.#checkpointing.get(scope);
+    if (running !== undefined) {
+      // One more fold after the one under way, for what it does not cover.
+      if (now) void running.then(() => this.#maybeCheckpoint(scope, true));
+      return;
+    }
     const run = this.checkpoint(scope)
       .catch((err: unknown) => this.#onCheckpointError(err))
       .finally(() => this.#checkpointing.delete(scope));
@@ -684,6 +693,15 @@ export async function writeCheckpoint(
           if (collection === 'runs') runCopies.push([key, json]);
         }
       }
+      // The copies first: store.json, read directly by commands that list stores, is written last.
+      // Every run's record is also kept in its own directory (so a damaged store.json never loses a run).
+      for (const [runId, json] of runCopies) {
+        if (json === null) continue;
+        const dir = join(root, RUNS_DIR, runId);
+        await fs.makeDirectory(dir);
+        await replace(join(dir, 'run.json'), { ...fileHeader('run', environment, runId), run: JSON.parse(json) });
+        await fs.syncDirectory(dir);
+      }
       const { requesters: _r, runs: _u, qualifications: _q, storeId: _s, ...header } = core;
       const next = {
         ...header,
@@ -702,14 +720,6 @@ export async function writeCheckpoint(
         else records[key] = JSON.parse(json);
       }
       await replace(workersPath, { ...file, records });
-    }
-    // Every run's record is also kept in its own directory (so a damaged store.json never loses a run).
-    for (const [runId, json] of runCopies) {
-      if (json === null) continue;
-      const dir = join(root, RUNS_DIR, runId);
-      await fs.makeDirectory(dir);
-      await replace(join(dir, 'run.json'), { ...fileHeader('run', environment, runId), run: JSON.parse(json) });
-      await fs.syncDirectory(dir);
     }
     await fs.syncDirectory(root);
     return { bytes, files };
