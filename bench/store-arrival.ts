@@ -181,6 +181,10 @@ export async function buildArrivalStore(dir: string, units: number): Promise<voi
 export interface ArrivalMeasure {
   readonly units: number;
   readonly openMs: number;
+  /** CPU of the open (less disturbed than wall time by other work on the machine). */
+  readonly openCpuMs: number;
+  /** Of the bytes per arrival, the text of the supervisor's bucket record (N/128 entries: the runtime's part). */
+  readonly bucketBytes: number;
   /** Bytes the store wrote for one arrival's commit (median). */
   readonly bytesPerArrival: number;
   /** Bytes written by checkpoints during the measured arrivals and at close, per arrival. */
@@ -195,8 +199,11 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 /** In a fresh process: open, then ARRIVALS arrivals each committed on its own. */
 async function measureArrivals(dir: string, units: number): Promise<ArrivalMeasure> {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const store = await openStore({ dir, environment: ENV, clock: new VirtualClock(AT + 60_000) });
   const openMs = performance.now() - t0;
+  const oc = process.cpuUsage(c0);
+  const openCpuMs = (oc.user + oc.system) / 1000;
   const arrived = new Set<number>();
   for (let i = 0; i < units; i += 2) arrived.add(i);
   const bytes: number[] = [];
@@ -213,9 +220,16 @@ async function measureArrivals(dir: string, units: number): Promise<ArrivalMeasu
     bytes.push(store.stats().bytesWritten - before);
   }
   await store.close();
+  // As the journal holds it: the snapshot's text escaped inside the entry.
+  const bucketBytes = Buffer.byteLength(
+    JSON.stringify(JSON.stringify(bucket(1 % BUCKETS, units, (u) => arrived.has(u)))),
+    'utf8',
+  );
   return {
     units,
     openMs,
+    openCpuMs,
+    bucketBytes,
     bytesPerArrival: median(bytes),
     checkpointBytesPerArrival: (checkpointBytes(store) - checkpointBefore) / ARRIVALS,
     cpuMsMedian: median(cpu),
@@ -265,13 +279,15 @@ export async function arrivalBench(sizes: readonly number[], samples = 3): Promi
       const m: ArrivalMeasure = {
         units,
         openMs: pick('openMs'),
+        openCpuMs: pick('openCpuMs'),
+        bucketBytes: pick('bucketBytes'),
         bytesPerArrival: pick('bytesPerArrival'),
         checkpointBytesPerArrival: pick('checkpointBytesPerArrival'),
         cpuMsMedian: pick('cpuMsMedian'),
         cpuMsMax: pick('cpuMsMax'),
       };
       process.stdout.write(
-        `${units} units: open ${m.openMs.toFixed(0)} ms; arrival ${(m.bytesPerArrival / 1024).toFixed(1)} KB written (+ ${(m.checkpointBytesPerArrival / 1024).toFixed(1)} KB of checkpoints), CPU median ${m.cpuMsMedian.toFixed(1)} ms, max ${m.cpuMsMax.toFixed(1)} ms\n`,
+        `${units} units: open ${m.openMs.toFixed(0)} ms (${m.openCpuMs.toFixed(0)} ms CPU); arrival ${(m.bytesPerArrival / 1024).toFixed(1)} KB written (+ ${(m.checkpointBytesPerArrival / 1024).toFixed(1)} KB of checkpoints; ${(m.bucketBytes / 1024).toFixed(1)} KB of it the supervisor bucket), CPU median ${m.cpuMsMedian.toFixed(1)} ms, max ${m.cpuMsMax.toFixed(1)} ms\n`,
       );
       out.push(m);
     } finally {
