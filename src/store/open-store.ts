@@ -272,8 +272,10 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
     return this.#scheduler.flush();
   }
 
-  whenIdle(): Promise<void> {
-    return this.#scheduler.whenIdle();
+  async whenIdle(): Promise<void> {
+    await this.#scheduler.whenIdle();
+    // Background checkpoints are writes too.
+    await this.#backend.whenCheckpointed().catch(() => undefined);
   }
 
   get storeId(): string | null {
@@ -363,9 +365,11 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
         { file: s.root, cause: err },
       );
     }
-    const written = [...this.#backend.writtenFiles];
-    const results = await Promise.allSettled(written.map((f) => rotateBackups(s.fs, f, this.#backups)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    let failed: { reason: unknown } | undefined;
+    for (const file of [...this.#backend.writtenFiles].sort())
+      await rotateBackups(s.fs, file, this.#backups).catch((reason: unknown) => {
+        failed ??= { reason };
+      });
     if (failed !== undefined)
       this.#warn(
         new HitstateError(

@@ -328,18 +328,18 @@ export class LowdbBackend implements StoreBackend {
     if (parts.size === 0) return;
     const id = `${this.#writer}:${++this.#commits}`;
     const scopes = [...parts.keys()].sort();
+    // One scope after the other (a commit touches one or two as a rule): the order of the
+    // appends, and so of what a crash can leave, is always the same.
     const done: string[] = [];
-    const results = await Promise.allSettled(
-      scopes.map(async (scope) => {
+    try {
+      for (const scope of scopes) {
         const p = parts.get(scope)!;
         await this.#append(scope, { seq: 0, commit: id, scopes, changes: p.changes, audit: p.audit });
         done.push(scope);
-      }),
-    );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) {
+      }
+    } catch (err) {
       if (done.length > 0) this.#voids = { commit: id, scopes: done };
-      throw failed.reason;
+      throw err;
     }
     // Runs, requesters and qualification mappings change a few times per run, and commands that
     // list stores without opening them read store.json (and a run's run.json): fold them at once.
