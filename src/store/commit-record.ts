@@ -1,5 +1,6 @@
 /**
- * The commit record (`commit.json`) that makes one store write all-or-nothing across its files.
+ * The commit record (`commit.json`) with which stores written before the journal made one write
+ * all-or-nothing across its files; read only to finish such a write (legacy-commit.ts).
  *
  * A write stages every changed file as `.<name>.<flush>.tmp` next to it (fsync'd), then replaces
  * `commit.json` atomically with a record naming each staged file (size and SHA-256) and the audit
@@ -57,9 +58,6 @@ export function stagedTempPath(relPath: string, flush: number): string {
 /** Same as {@link stagedTempPath}, for an absolute path. */
 export const stagedTempOf = (absPath: string, flush: number): string =>
   join(dirname(absPath), `.${basename(absPath)}.${flush}.tmp`);
-
-/** Temp files of any write (`.<name>.tmp`, `.<name>.<flush>.tmp`): never data on their own. */
-export const TEMP_FILE = /^\..+\.tmp$/;
 
 export const sha256 = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
 

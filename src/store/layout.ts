@@ -47,6 +47,8 @@ export const FileKind = {
   submissions: 'submissions',
   outbox: 'outbox',
   run: 'run',
+  /** A scope's journal (`journal.jsonl`, `journal.<k>.jsonl`): not a lowdb file; listed by `hitstate store check`. */
+  journal: 'journal',
 } as const;
 export type FileKind = (typeof FileKind)[keyof typeof FileKind];
 
@@ -67,6 +69,9 @@ export const SHARD_CAPACITY: Readonly<Record<ShardKind, number>> = Object.freeze
   submissions: 500,
   outbox: 1000,
 });
+
+/** Temp files of any write (`.<name>.tmp`, `.<name>.<n>.tmp`): never data on their own. */
+export const TEMP_FILE = /^\..+\.tmp$/;
 
 /** Matches shard file names: `units-000.json`. */
 export const SHARD_FILE = /^(units|agents|hits|snapshots|submissions|outbox)-(\d{3,6})\.json$/;

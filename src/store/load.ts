@@ -8,15 +8,19 @@
  */
 import { join } from 'node:path';
 import { HitstateError } from '../errors.js';
-import { parseJsonObject, UnreadableFileError } from './atomic-json-adapter.js';
+import { decodeText, parseJsonObject, UnreadableFileError } from './atomic-json-adapter.js';
 import { rotateBackups } from './backups.js';
 import { corruptionAdvice } from './check.js';
-import { TEMP_FILE } from './commit-record.js';
-import type { CommittedView } from './committed-view.js';
+import { JOURNAL_FILE, LowdbBackend, type ScopeJournal, SEGMENT_FILE } from './lowdb/backend.js';
+import type { JournalChange } from './lowdb/journal.js';
+import { RawRecordsError, splitRecords } from './raw-records.js';
+import { replayRun, replayStore } from './replay.js';
 import { describeEnvironment, type StoreEnvironment } from './environment.js';
 import {
   type FileHeader,
   type FileKind,
+  JsonText,
+  RecordMap,
   type RecordsFile,
   RUNS_DIR,
   runDirPath,
@@ -24,6 +28,7 @@ import {
   SHARD_FILE,
   type ShardKind,
   STORE_FILE,
+  TEMP_FILE,
   WORKERS_FILE,
 } from './layout.js';
 import { migrateInMemory, migrateStore, schemaVersionOf } from './migrations.js';
@@ -61,12 +66,23 @@ export interface LoadReport {
   readonly orphanRunDirectories: readonly string[];
   /** Files backed up on open because they changed since their newest backup. */
   readonly backedUp: readonly string[];
+  /** What reading the journals found: damaged entries ignored, incomplete commits left out. */
+  readonly journalNotes: readonly string[];
 }
 
 interface LoadOptions {
   readonly backups: number;
-  /** Set for a read-only store: what it reads through, and the sign to change nothing. */
-  readonly view?: CommittedView;
+  /** Every scope's journal, read before the files (opening = checkpoint files + journal). */
+  readonly journals: ReadonlyMap<string, ScopeJournal>;
+  /** Set for a read-only store: migrates in memory by making later reads of a file see `data`; changes nothing on disk. */
+  readonly replace?: (absPath: string, data: unknown) => void;
+}
+
+/** The committed changes of a scope's journal, in order. */
+function changesOf(options: LoadOptions, scope: string, notes: string[]): JournalChange[] {
+  const { entries, notes: n } = LowdbBackend.committed(options.journals, scope);
+  notes.push(...n, ...(options.journals.get(scope)?.notes ?? []));
+  return entries.flatMap((e) => e.entry.changes);
 }
 
 /**
@@ -233,24 +249,57 @@ async function loadShard<K extends ShardKind>(
     id: (r: ShardRecord<K>) => string;
     run?: (r: ShardRecord<K>) => string;
   };
-  await loadRecords(state, file, kind, run.id, options, reader.read, reader.id, reader.run);
+  if (kind !== 'snapshots' || !(await loadSnapshotsAsText(state, generic(file), run.id)))
+    await loadRecords(state, file, kind, run.id, options, reader.read, reader.id, reader.run);
   return () => (run[kind] as unknown as ShardSet<ShardRecord<K>>).adopt(index, file);
 }
 
-async function loadRun(state: StoreState, run: RunState, options: LoadOptions): Promise<void> {
+/**
+ * The fast way to open a snapshot shard: its records are split into their JSON texts
+ * (`raw-records.ts`) and kept as `JsonText`, never parsed into objects, unless read. Returns false
+ * when anything is unusual (the file is then read the thorough way, which names the problem).
+ */
+async function loadSnapshotsAsText(state: StoreState, file: StoreFile<FileHeader>, runId: string): Promise<boolean> {
+  const bytes = await state.fs.readFile(file.absPath);
+  if (bytes === null || bytes.length === 0) return false;
+  try {
+    const { header, records } = splitRecords(decodeText(bytes));
+    checkHeader(header, 'snapshots', state.environment, runId);
+    if (schemaVersionOf(header) !== SCHEMA_VERSION) return false;
+    const map = new RecordMap<JsonText>();
+    const run = `,"runId":${JSON.stringify(runId)},`;
+    for (const [key, text] of records) {
+      // What readSnapshot checks first: the record is filed under its id, in this run.
+      const head = `{"actorId":${JSON.stringify(key)}`;
+      if (!text.startsWith(head) || !text.startsWith(run, head.length) || map.has(key)) return false;
+      map.set(key, new JsonText(text));
+    }
+    (file as unknown as { data: unknown }).data = { ...header, records: map };
+    file.adapter.found = true;
+    return true;
+  } catch (err) {
+    if (err instanceof RawRecordsError || err instanceof SyntaxError || err instanceof SchemaProblem) return false;
+    if (err instanceof EnvironmentProblem) return false;
+    throw err;
+  }
+}
+
+async function loadRun(state: StoreState, run: RunState, options: LoadOptions, notes: string[]): Promise<void> {
   const tasks: Promise<() => void>[] = [];
   for (const name of await state.fs.listDirectory(join(state.root, runDirPath(run.id)))) {
     const m = SHARD_FILE.exec(name);
     if (m !== null) tasks.push(loadShard(state, run, m[1] as ShardKind, Number(m[2]), options));
   }
   for (const adopt of await Promise.all(tasks)) adopt();
+  replayRun(state, run, changesOf(options, run.id, notes));
   const copy = generic(run.copy);
   const raw = await readChecked(state, copy, 'run', run.id, options);
   const record = state.core.data.runs.get(run.id);
   if (raw !== null) run.copy.data = await hydrate(state, copy, 'run', run.id, options, () => hydrateRunCopy(raw));
-  // A run written before run.json existed (or whose copy lags behind) gets its copy at the next write.
+  // A run written before run.json existed (or whose copy lags behind, as it does until the
+  // journal is folded into the files) gets its copy at the next checkpoint.
   if (record !== undefined && !state.readOnly && JSON.stringify(run.copy.data.run) !== JSON.stringify(record))
-    state.copyRun(record);
+    state.markRecord('runs', null, run.id);
   const conflict = indexRun(state, run);
   if (conflict !== null)
     throw await corrupt(state, generic(conflict.file), conflict.kind, run.id, conflict.problem, options.backups);
@@ -337,14 +386,15 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
     const version = schemaVersionOf(raw);
     if (version !== null && version < SCHEMA_VERSION) {
       const ctx = { root: state.root, fs: state.fs, environment: state.environment };
-      if (options.view === undefined) migrationBackup = await migrateStore(ctx, raw, version);
+      if (options.replace === undefined) migrationBackup = await migrateStore(ctx, raw, version);
       else
         for (const [rel, data] of await migrateInMemory(ctx, raw, version))
-          options.view.replace(join(state.root, rel), data);
+          options.replace(join(state.root, rel), data);
       migratedFrom = version;
     }
     raw = await readChecked(state, core, 'store', undefined, options);
-  } else {
+  } else if (!(options.journals.get('')?.segments.some((seg) => seg.entries.length > 0) ?? false)) {
+    // A store whose first commits are still only in its journal has no store.json yet.
     await refuseHeadless(state);
   }
   if (raw !== null) {
@@ -352,18 +402,21 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
     state.core.data = await hydrate(state, core, 'store', undefined, options, () => hydrateCore(data));
   }
   await loadRecords(state, state.workers, 'workers', undefined, options, readWorker, (w) => w.id);
+  const journalNotes: string[] = [];
+  replayStore(state, changesOf(options, '', journalNotes));
 
-  await Promise.all([...state.core.data.runs.keys()].map((id) => loadRun(state, state.addRun(id), options)));
+  await Promise.all(
+    [...state.core.data.runs.keys()].map((id) => loadRun(state, state.addRun(id), options, journalNotes)),
+  );
 
   const runsDir = join(state.root, RUNS_DIR);
   const runDirs = (await state.fs.listDirectory(runsDir)).filter((name) => !name.startsWith('.'));
-  if (options.view !== undefined) {
-    const view = options.view;
-    for (const log of state.auditLogs()) log.showCommitted(view.committedLog(log.absPath));
+  if (state.readOnly) {
     // A directory holding only temp files belongs to a write that has not committed yet.
     const orphans: string[] = [];
     for (const name of runDirs.filter((n) => !state.runs.has(n))) {
-      if ((await view.listDirectory(join(runsDir, name))).some((f) => !TEMP_FILE.test(f))) orphans.push(name);
+      const names = await state.fs.listDirectory(join(runsDir, name));
+      if (names.some((f) => !TEMP_FILE.test(f) && !isUncommittedJournal(options, name, f))) orphans.push(name);
     }
     return {
       migratedFrom,
@@ -372,13 +425,15 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
       removedTempFiles: [],
       orphanRunDirectories: orphans,
       backedUp: [],
+      journalNotes,
     };
   }
 
   const tornAuditLines: { file: string; bytes: number }[] = [];
   for (const log of state.auditLogs()) {
-    const bytes = await log.openForAppend();
-    if (bytes > 0) tornAuditLines.push({ file: log.absPath, bytes });
+    const path = join(state.root, log.relPath);
+    const bytes = await sealTornLine(state, path);
+    if (bytes > 0) tornAuditLines.push({ file: path, bytes });
   }
   const removedTempFiles: string[] = [];
   for (const dir of [state.root, ...runDirs.map((name) => join(runsDir, name))]) {
@@ -392,7 +447,11 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
   // A run created by a write that never committed leaves an empty directory once its temp files are gone.
   const orphanRunDirectories: string[] = [];
   for (const name of runDirs.filter((n) => !state.runs.has(n))) {
-    if (!(await state.fs.removeEmptyDirectory(join(runsDir, name)))) orphanRunDirectories.push(name);
+    const dir = join(runsDir, name);
+    // The journal of a run whose creating commit never completed holds nothing committed.
+    for (const f of await state.fs.listDirectory(dir))
+      if (isUncommittedJournal(options, name, f)) await state.fs.removeFile(join(dir, f));
+    if (!(await state.fs.removeEmptyDirectory(dir))) orphanRunDirectories.push(name);
   }
   const backedUp: string[] = [];
   await Promise.all(
@@ -407,7 +466,38 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
     removedTempFiles,
     orphanRunDirectories,
     backedUp: backedUp.sort(),
+    journalNotes,
   };
+}
+
+/** True for a journal file of a run scope that holds no committed entry (a crash while the run was being created). */
+function isUncommittedJournal(options: LoadOptions, runId: string, name: string): boolean {
+  if (name !== JOURNAL_FILE && !SEGMENT_FILE.test(name)) return false;
+  return LowdbBackend.committed(options.journals, runId).entries.length === 0;
+}
+
+/** How far back from the end the open-time check looks for the last newline. */
+const TAIL_BYTES = 64 * 1024;
+
+/**
+ * Ends a torn last line of an audit file (left by a crash of an older hitstate, which appended
+ * without a commit) with a newline, so the lines a checkpoint appends stay whole. Returns the
+ * torn line's length in bytes, or 0.
+ */
+async function sealTornLine(state: StoreState, path: string): Promise<number> {
+  const opened = await state.fs.openForReading(path);
+  if (opened === null) return 0;
+  let bytes: Buffer;
+  try {
+    bytes = await opened.read();
+  } finally {
+    await opened.close();
+  }
+  if (bytes.length === 0 || bytes[bytes.length - 1] === 0x0a) return 0;
+  const tail = bytes.subarray(Math.max(0, bytes.length - TAIL_BYTES));
+  const lastNewline = tail.lastIndexOf(0x0a);
+  await state.fs.appendDurable(path, '\n');
+  return lastNewline < 0 ? tail.length : tail.length - lastNewline - 1;
 }
 
 /** Reads store.json only far enough to learn its version (migration needs the old shape). */

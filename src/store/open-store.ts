@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from '../clock.js';
 import { HitstateError } from '../errors.js';
@@ -18,18 +18,24 @@ import { type SnapshotsCollection, snapshotsCollection } from './collections/sna
 import { type UnitsCollection, unitsCollection } from './collections/units.js';
 import { type WorkersCollection, workersCollection } from './collections/workers.js';
 import { environmentSlug, normalizeEnvironment, type StoreEnvironment } from './environment.js';
-import { CommittedView } from './committed-view.js';
 import { buildRunExport, type RunExport } from './export-run.js';
 import { nodeFileSystem, type StoreFileSystem } from './file-system.js';
-import { FlushJournal, recoverCommittedFlush } from './flush-commit.js';
+import { retireCommitRecord } from './legacy-commit.js';
+import {
+  CHECKPOINT_FILE,
+  JOURNAL_FILE,
+  LowdbBackend,
+  SEGMENT_FILE,
+  type ScopeJournal,
+  scopeDir,
+} from './lowdb/backend.js';
 import { loadStore } from './load.js';
 import { acquireLock, type HeldLock, readLockHolder } from './lock.js';
-import { LOCK_FILE, RUNS_DIR } from './layout.js';
+import { LOCK_FILE, stringifyStoreFile } from './layout.js';
 import { rotateBackups } from './backups.js';
 import type { OpenReport, Store, StoreEvents, StoreOptions, StoreStats } from './store-api.js';
 import type { FileStats } from './store-file.js';
 import { StoreState } from './store-state.js';
-import { WriteFailure, writeChanges } from './write-changes.js';
 import { WriteScheduler } from './write-scheduler.js';
 
 // Other parts import the store's types from here.
@@ -87,12 +93,19 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   await fs.makeDirectory(root);
   const lock = await acquireLock(join(root, LOCK_FILE), clock.now());
   let state: StoreState | undefined;
+  const backend = new LowdbBackend({
+    root,
+    environment,
+    fs,
+    now: () => clock.now(),
+    ...(options.checkpointBytes === undefined ? {} : { checkpointBytes: options.checkpointBytes }),
+  });
   try {
-    const recovered = await recoverCommittedFlush(fs, root);
-    state = new StoreState(root, environment, clock, fs);
-    const loaded = await loadStore(state, { backups });
-    const finishedFlush =
-      recovered.finished.length === 0 ? null : { flush: recovered.record!.flush, files: recovered.finished };
+    // A store last written by hitstate before the journal may hold a write to finish first.
+    const finishedFlush = await retireCommitRecord(fs, root);
+    const journals = await backend.readJournals();
+    state = new StoreState(backend, root, environment, clock, fs);
+    const loaded = await loadStore(state, { backups, journals });
     const report: OpenReport = {
       ...loaded,
       staleLockRecovered: lock.recovered,
@@ -100,15 +113,42 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       heldBy: null,
       durationMs: performance.now() - started,
     };
-    const runsDir = join(root, RUNS_DIR);
-    const runDirs = (await fs.listDirectory(runsDir)).map((name) => join(runsDir, name));
-    const journal = new FlushJournal(fs, root, recovered.record, runDirs.length === 0 ? [] : [runsDir, ...runDirs]);
-    return new LowdbStore(state, report, { ...settings, lock, journal });
+    return new LowdbStore(state, report, { ...settings, lock, backend });
   } catch (err) {
     state?.releaseFiles();
     await lock.release();
     throw err;
   }
+}
+
+/** What a read-only open compares before and after reading: the journals and marks of every scope. */
+async function journalSignature(fs: StoreFileSystem, backend: LowdbBackend): Promise<string> {
+  const parts: string[] = [];
+  for (const scope of ['', ...(await backend.runScopes())]) {
+    const dir = scopeDir(backend.root, scope);
+    const names = (await fs.listDirectory(dir)).filter(
+      (n) => SEGMENT_FILE.test(n) || n === JOURNAL_FILE || n === CHECKPOINT_FILE,
+    );
+    for (const name of names.sort()) parts.push(`${scope}/${name}@${(await fs.statFile(join(dir, name)))?.id ?? '-'}`);
+  }
+  return parts.join('\n');
+}
+
+/** Reads of a file return `data` once set (a read-only open migrating an old store in memory). */
+function overlay(fs: StoreFileSystem): { fs: StoreFileSystem; replace: (path: string, data: unknown) => void } {
+  const replaced = new Map<string, Buffer>();
+  return {
+    fs: {
+      ...fs,
+      readFile: async (path) => replaced.get(path) ?? fs.readFile(path),
+      async listDirectory(dir) {
+        const names = new Set(await fs.listDirectory(dir));
+        for (const path of replaced.keys()) if (dirname(path) === dir) names.add(basename(path));
+        return [...names];
+      },
+    },
+    replace: (path, data) => replaced.set(path, Buffer.from(stringifyStoreFile(data), 'utf8')),
+  };
 }
 
 async function openReadOnly(
@@ -127,10 +167,22 @@ async function openReadOnly(
     );
   }
   const heldBy = await readLockHolder(join(root, LOCK_FILE));
-  const view = await CommittedView.take(fs, root);
-  try {
-    const state = new StoreState(root, environment, clock, view, true);
-    const loaded = await loadStore(state, { backups: settings.backups, view });
+  // A writer may fold a journal into the files while this reads them: read the journals first,
+  // then the files, and start again if any journal was sealed or folded meanwhile.
+  for (let attempt = 0; attempt < 25; attempt++) {
+    const view = overlay(fs);
+    const backend = new LowdbBackend({ root, environment, fs: view.fs, now: () => clock.now() });
+    const before = await journalSignature(fs, backend);
+    const journals: Map<string, ScopeJournal> = await backend.readJournals();
+    const state = new StoreState(backend, root, environment, clock, view.fs, true);
+    let loaded: Awaited<ReturnType<typeof loadStore>>;
+    try {
+      loaded = await loadStore(state, { backups: settings.backups, journals, replace: view.replace });
+    } catch (err) {
+      if ((await journalSignature(fs, backend)) !== before) continue;
+      throw err;
+    }
+    if ((await journalSignature(fs, backend)) !== before) continue;
     const report: OpenReport = {
       ...loaded,
       staleLockRecovered: null,
@@ -138,10 +190,13 @@ async function openReadOnly(
       heldBy,
       durationMs: performance.now() - started,
     };
-    return new LowdbStore(state, report, { ...settings, lock: null, journal: null });
-  } finally {
-    await view.close();
+    return new LowdbStore(state, report, { ...settings, lock: null, backend });
   }
+  throw new HitstateError(
+    'HST_ERR_STORE_LOCKED',
+    `the store at ${root} was checkpointed by its writer during each of 25 attempts to read it; try again in a moment`,
+    { file: root },
+  );
 }
 
 interface StoreSettings {
@@ -165,9 +220,9 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
   readonly snapshots: SnapshotsCollection;
   readonly audit: AuditTrail;
   readonly #state: StoreState;
-  /** Null for a read-only store, as is the journal. */
+  /** Null for a read-only store. */
   readonly #lock: HeldLock | null;
-  readonly #journal: FlushJournal | null;
+  readonly #backend: LowdbBackend;
   readonly #scheduler: WriteScheduler;
   readonly #backups: number;
   #writes = 0;
@@ -180,12 +235,12 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
   constructor(
     state: StoreState,
     readonly openReport: OpenReport,
-    options: StoreSettings & { lock: HeldLock | null; journal: FlushJournal | null },
+    options: StoreSettings & { lock: HeldLock | null; backend: LowdbBackend },
   ) {
     super();
     this.#state = state;
     this.#lock = options.lock;
-    this.#journal = options.journal;
+    this.#backend = options.backend;
     this.#backups = options.backups;
     this.environment = state.environment;
     this.readOnly = state.readOnly;
@@ -217,8 +272,10 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
     return this.#scheduler.flush();
   }
 
-  whenIdle(): Promise<void> {
-    return this.#scheduler.whenIdle();
+  async whenIdle(): Promise<void> {
+    await this.#scheduler.whenIdle();
+    // Background checkpoints are writes too.
+    await this.#backend.whenCheckpointed().catch(() => undefined);
   }
 
   get storeId(): string | null {
@@ -254,8 +311,8 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
 
   stats(): StoreStats {
     const files: Record<string, FileStats> = {};
-    for (const file of this.#state.files) files[file.relPath] = file.stats();
     for (const log of this.#state.auditLogs()) files[log.relPath] = log.stats();
+    const c = this.#backend.counters;
     return {
       writes: this.#writes,
       failedWrites: this.#failedWrites,
@@ -264,6 +321,8 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
       pending: this.#scheduler.pending,
       lastError: this.#lastError,
       files,
+      checkpoints: c.checkpoints,
+      checkpointBytes: c.checkpointBytes,
     };
   }
 
@@ -293,9 +352,24 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
       this.#scheduler.resume();
       throw err;
     }
-    const written = s.files.filter((f) => f.stats().writes > 0);
-    const results = await Promise.allSettled(written.map((f) => rotateBackups(s.fs, f.absPath, this.#backups)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // A closed store is all in its files: fold every journal, then back up what that wrote.
+    try {
+      await this.#backend.checkpointAll();
+      await this.#backend.close();
+    } catch (err) {
+      s.closed = false;
+      this.#scheduler.resume();
+      throw new HitstateError(
+        'HST_ERR_STORE_WRITE_FAILED',
+        `folding the journal into the files of ${s.root} on close failed: ${(err as Error).message}. Every commit is safe in the journal; the store stays open, call close() again (or the next open reads the journal).`,
+        { file: s.root, cause: err },
+      );
+    }
+    let failed: { reason: unknown } | undefined;
+    for (const file of [...this.#backend.writtenFiles].sort())
+      await rotateBackups(s.fs, file, this.#backups).catch((reason: unknown) => {
+        failed ??= { reason };
+      });
     if (failed !== undefined)
       this.#warn(
         new HitstateError(
@@ -309,37 +383,54 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
     this.emit('closed');
   }
 
-  /** Writes every change as one write, all of it or nothing (write-changes.ts). */
+  /**
+   * Commits every changed record and every queued audit line as one commit, all or nothing. The
+   * records are serialized at once, in this turn of the event loop, so the commit holds one state
+   * of memory; a change made while it is on its way goes into the next one.
+   */
   async #write(): Promise<void> {
     const s = this.#state;
     const started = performance.now();
-    let written: Awaited<ReturnType<typeof writeChanges>>;
+    const dirty = s.dirty;
+    const logs = s.auditLogs().filter((l) => l.hasPending);
+    if (dirty.size === 0 && logs.length === 0) return;
+    s.dirty = new Map();
+    const taken = logs.map((l) => l.take());
+    const changes = [...dirty.values()].map((a) => ({ ...a, json: s.recordJson(a) }));
+    const audit = logs.flatMap((l, i) => taken[i]!.map((json) => ({ runId: l.runId, json })));
+    const before = this.#backend.counters.journalBytes;
     try {
-      written = await writeChanges(s, this.#journal!, s.clock.now());
+      await this.#backend.commit({ changes, audit });
     } catch (error) {
-      if (!(error instanceof WriteFailure)) throw error;
+      // Nothing of it counts: the records stay changed and the lines queued, in order, for the next commit.
+      for (const [key, address] of dirty) if (!s.dirty.has(key)) s.dirty.set(key, address);
+      for (const [i, l] of logs.entries()) l.requeue(taken[i]!);
       this.#failedWrites++;
       this.#lastWriteMs = performance.now() - started;
-      const more = error.others > 0 ? ` (and ${error.others} more file(s))` : '';
-      const fate = error.committed
-        ? 'The write is committed, so nothing is lost; the next write (or the next open, after a crash) finishes putting it in place.'
-        : 'Nothing of this write reached the store files; the changes stay in memory and are written again with the next write or flush().';
-      const err = new HitstateError(
-        'HST_ERR_STORE_WRITE_FAILED',
-        `writing ${error.file}${more} failed: ${(error.cause as Error)?.message ?? String(error.cause)}. ${fate}`,
-        { file: error.file, cause: error.cause },
-      );
+      const file = (error as NodeJS.ErrnoException)?.path ?? join(s.root, 'journal.jsonl');
+      const err =
+        error instanceof HitstateError && error.code !== 'HST_ERR_STORE_WRITE_FAILED'
+          ? error
+          : new HitstateError(
+              'HST_ERR_STORE_WRITE_FAILED',
+              `writing ${file} failed: ${(error as Error)?.message ?? String(error)}. Nothing of this commit counts (a part that reached a journal is cancelled before the next commit); the changes stay in memory and are written again with the next write or flush().`,
+              { file, cause: error },
+            );
       this.#lastError = err;
       this.#report(err);
       throw err;
     }
-    if (written.files.length === 0) return;
+    const now = s.clock.now();
+    for (const [i, l] of logs.entries()) l.committed(taken[i]!, now);
+    const bytes = this.#backend.counters.journalBytes - before;
     const durationMs = performance.now() - started;
-    this.#bytesWritten += written.bytes;
+    this.#bytesWritten += bytes;
     this.#lastWriteMs = durationMs;
     this.#writes++;
+    const scopes = new Set([...changes.map((c) => c.runId ?? ''), ...audit.map((a) => a.runId ?? '')]);
+    const files = [...scopes].map((scope) => (scope === '' ? 'journal.jsonl' : `runs/${scope}/journal.jsonl`));
     try {
-      this.emit('written', { files: written.files, bytes: written.bytes, durationMs });
+      this.emit('written', { files, bytes, durationMs });
     } catch (listenerError) {
       // The data is on disk; a listener's bug must not turn a good write into a failed one.
       process.emitWarning(

@@ -127,7 +127,7 @@ function credentialSource(v: unknown, at: string): CredentialSource {
   throw new SchemaProblem(`${at}.kind`, `must be "defaultChain" or "profile", found ${JSON.stringify(r.kind)}`);
 }
 
-const readRequester = (r: Raw, at: string): RequesterRecord =>
+export const readRequester = (r: Raw, at: string): RequesterRecord =>
   deepFreeze({
     name: string(r.name, `${at}.name`),
     credentialSource: credentialSource(r.credentialSource, `${at}.credentialSource`),
@@ -148,7 +148,7 @@ export const readRun = (r: Raw, at: string): TaskRunRecord =>
     finishedAt: integerOrNull(r.finishedAt, `${at}.finishedAt`),
   });
 
-const readQualification = (r: Raw, at: string): QualificationMapping =>
+export const readQualification = (r: Raw, at: string): QualificationMapping =>
   Object.freeze({
     requesterName: string(r.requesterName, `${at}.requesterName`),
     name: string(r.name, `${at}.name`),

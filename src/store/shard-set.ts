@@ -17,10 +17,14 @@ export class ShardSet<R> {
   /** Keys found in more than one shard when loading (a hand edit); the store refuses to open then. */
   readonly duplicates: string[] = [];
 
-  /** @param make - creates the (empty) shard file with the given index. */
+  /**
+   * @param make - creates the (empty) shard file with the given index.
+   * @param onChange - told the key of every record put or deleted (the store commits records, not files).
+   */
   constructor(
     private readonly make: (index: number) => ShardFile<R>,
     readonly capacity: number,
+    private readonly onChange: (key: string) => void = () => undefined,
   ) {}
 
   /** Adds a shard read from disk, indexing its records. */
@@ -70,7 +74,13 @@ export class ShardSet<R> {
       this.#where.set(key, file);
     }
     file.data.records.set(key, record);
+    this.onChange(key);
     return file;
+  }
+
+  /** Puts the same record in another form (text for an object): no change to commit. */
+  reform(key: string, record: R): void {
+    this.#where.get(key)?.data.records.set(key, record);
   }
 
   /** Removes the record; returns the shard that changed, or null when there was none. */
@@ -79,6 +89,7 @@ export class ShardSet<R> {
     if (file === undefined) return null;
     this.#where.delete(key);
     file.data.records.delete(key);
+    this.onChange(key);
     return file;
   }
 

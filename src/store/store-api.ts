@@ -51,6 +51,11 @@ export interface StoreOptions {
    * @defaultValue false
    */
   readonly readOnly?: boolean;
+  /**
+   * A scope's journal is sealed and folded into its lowdb files (a checkpoint, in the background)
+   * once it passes this many bytes. @defaultValue 4 MiB
+   */
+  readonly checkpointBytes?: number;
 }
 
 /** What opening the store found and did, for the runtime to log. */
@@ -58,9 +63,10 @@ export interface OpenReport extends LoadReport {
   /** The lock of a dead process that was taken over, if any. */
   readonly staleLockRecovered: LockInfo | null;
   /**
-   * A write that had committed when the process writing it died, but whose files were not all in
-   * place: opening finished it (the files renamed from their verified temp files, the audit lines
-   * appended). Null when the last write was complete.
+   * Stores last written by hitstate before the journal: a write that had committed (in its
+   * `commit.json`) when the process writing it died, but whose files were not all in place:
+   * opening finished it, as that release did, before switching the store to the journal. Null
+   * otherwise.
    */
   readonly finishedFlush: { readonly flush: number; readonly files: readonly string[] } | null;
   /** Read-only stores only: the live process holding the store's lock when it was read (its writer), else null. */
@@ -78,16 +84,20 @@ export interface WriteReport {
 
 /** Counters since the store was opened. */
 export interface StoreStats {
-  /** Completed writes (each writes every file that changed). */
+  /** Completed commits (each one journal append per scope it touches). */
   readonly writes: number;
   readonly failedWrites: number;
+  /** Bytes appended to the journals by commits. */
   readonly bytesWritten: number;
   readonly lastWriteMs: number;
   /** True when some change is not on disk yet. */
   readonly pending: boolean;
   readonly lastError: HitstateError | null;
-  /** Per file, keyed by path relative to the store directory. */
+  /** Per audit trail (`audit.jsonl`, `runs/<id>/audit.jsonl`): lines committed, keyed by path relative to the store directory. */
   readonly files: Readonly<Record<string, FileStats>>;
+  /** Checkpoints done (journals folded into the lowdb files) and the bytes they wrote. */
+  readonly checkpoints: number;
+  readonly checkpointBytes: number;
 }
 
 /** Events of a store (eventemitter3). */

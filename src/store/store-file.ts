@@ -10,7 +10,6 @@ import { Low } from 'lowdb';
 import { HitstateError } from '../errors.js';
 import { AtomicJsonAdapter } from './atomic-json-adapter.js';
 import type { StoreFileSystem } from './file-system.js';
-import type { StagedFlush } from './flush-commit.js';
 import type { FileHeader } from './layout.js';
 
 /** Counters of one file since the store was opened. */
@@ -23,14 +22,6 @@ export interface FileStats {
 }
 
 const openPaths = new Set<string>();
-
-/** A file staged into a write: the version of its data that write holds, and the bytes. */
-export interface StagedFile {
-  readonly file: StoreFile<FileHeader>;
-  readonly version: number;
-  readonly bytes: number;
-  readonly durationMs: number;
-}
 
 /** A store file: its data in memory, whether it changed since the last write, and its counters. */
 export class StoreFile<D extends FileHeader> {
@@ -99,32 +90,6 @@ export class StoreFile<D extends FileHeader> {
   async read(): Promise<Record<string, unknown> | null> {
     await this.#low.read();
     return this.adapter.found ? (this.#low.data as unknown as Record<string, unknown>) : null;
-  }
-
-  /**
-   * Stages the current data into `flush`. The data is serialized before this returns, and the
-   * version taken with it, so changes made while the write is on its way keep the file dirty for
-   * the next one.
-   */
-  stage(flush: StagedFlush): Promise<StagedFile> {
-    const version = this.#version;
-    this.adapter.stageNextWrite(flush);
-    const written = this.#low.write();
-    return written.then(() => ({
-      file: this as unknown as StoreFile<FileHeader>,
-      version,
-      ...this.adapter.lastWrite!,
-    }));
-  }
-
-  /** Records that the write holding `staged` was committed. */
-  committed(staged: StagedFile, now: number): void {
-    if (staged.version > this.#writtenVersion) this.#writtenVersion = staged.version;
-    this.#writes++;
-    this.#bytesWritten += staged.bytes;
-    this.#lastWriteBytes = staged.bytes;
-    this.#lastWriteMs = staged.durationMs;
-    this.#lastWriteAt = now;
   }
 
   stats(): FileStats {

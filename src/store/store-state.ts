@@ -5,7 +5,6 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { HitstateError } from '../errors.js';
 import { AuditLog } from './audit-log.js';
@@ -16,7 +15,7 @@ import {
   type CoreFile,
   type FileHeader,
   fileHeader,
-  type JsonText,
+  JsonText,
   RecordMap,
   type RecordsFile,
   runAuditPath,
@@ -28,18 +27,12 @@ import {
   STORE_FILE,
   WORKERS_FILE,
 } from './layout.js';
+import type { CollectionName, RecordAddress } from './backend.js';
+import type { LowdbBackend } from './lowdb/backend.js';
 import type { SubmissionRecord } from './schema.js';
 import { ShardSet } from './shard-set.js';
 import { StoreFile } from './store-file.js';
-import type {
-  AgentRecord,
-  HitRecord,
-  IntentRecord,
-  SnapshotRecord,
-  TaskRunRecord,
-  UnitRecord,
-  WorkerRecord,
-} from './types.js';
+import type { AgentRecord, HitRecord, IntentRecord, SnapshotRecord, UnitRecord, WorkerRecord } from './types.js';
 
 /** Everything about one task run, and its indexes. */
 export interface RunState {
@@ -51,7 +44,7 @@ export interface RunState {
   readonly snapshots: ShardSet<SnapshotRecord | JsonText>;
   readonly submissions: ShardSet<SubmissionRecord>;
   readonly outbox: ShardSet<IntentRecord>;
-  /** `run.json`: the copy of the run's record, rewritten whenever store.json's record changes. */
+  /** `run.json`: the copy of the run's record, read on open (checkpoints rewrite it with store.json's record). */
   readonly copy: StoreFile<RunCopyFile>;
   readonly audit: AuditLog;
   /** status -> number of units; kept up to date on every change. */
@@ -81,6 +74,8 @@ export class StoreState {
   closed = false;
   /** Called on every change; set by the store to its scheduler. */
   onChange: () => void = () => undefined;
+  /** Records changed since the last commit was cut, by `collection\nrunId\nkey`. */
+  dirty = new Map<string, RecordAddress>();
   readonly #files: AnyFile[] = [];
 
   /**
@@ -88,6 +83,7 @@ export class StoreState {
    *   and every change is refused ({@link StoreState.assertWritable}).
    */
   constructor(
+    readonly backend: LowdbBackend,
     readonly root: string,
     readonly environment: StoreEnvironment,
     readonly clock: Clock,
@@ -104,7 +100,7 @@ export class StoreState {
       ...fileHeader('workers', environment),
       records: new RecordMap<WorkerRecord>(),
     });
-    this.audit = new AuditLog(join(root, AUDIT_FILE), AUDIT_FILE, fs);
+    this.audit = new AuditLog(null, AUDIT_FILE, backend);
   }
 
   #file<D extends FileHeader>(relPath: string, initial: D): StoreFile<D> {
@@ -123,7 +119,11 @@ export class StoreState {
   /** Creates the (empty) state of a run; its files appear on disk at the first write that needs them. */
   addRun(runId: string): RunState {
     const shards = <R>(kind: ShardKind) =>
-      new ShardSet<R>((i) => this.shardFile<R>(runId, kind, i), SHARD_CAPACITY[kind]);
+      new ShardSet<R>(
+        (i) => this.shardFile<R>(runId, kind, i),
+        SHARD_CAPACITY[kind],
+        (key) => this.markRecord(kind, runId, key),
+      );
     const run: RunState = {
       id: runId,
       units: shards('units'),
@@ -133,7 +133,7 @@ export class StoreState {
       submissions: shards('submissions'),
       outbox: shards('outbox'),
       copy: this.#file<RunCopyFile>(runCopyPath(runId), { ...fileHeader('run', this.environment, runId), run: null }),
-      audit: new AuditLog(join(this.root, runAuditPath(runId)), runAuditPath(runId), this.fs),
+      audit: new AuditLog(runId, runAuditPath(runId), this.backend),
       unitCounts: new Map(),
       unboundHits: new Set(),
       hitByUnit: new Map(),
@@ -165,22 +165,52 @@ export class StoreState {
     const { requesters, runs, qualifications, ...header } = this.core.data;
     const storeId = `st-${randomBytes(6).toString('hex')}`;
     this.core.data = { ...header, storeId, requesters, runs, qualifications };
-    this.changed(this.core);
+    this.changedRecord('meta', null, 'storeId');
     return storeId;
   }
 
-  /** Puts a run's record into its run.json too, so the two are written in the same commit. */
-  copyRun(record: TaskRunRecord): void {
-    const run = this.runs.get(record.id);
-    if (run === undefined) return;
-    run.copy.data = { ...fileHeader('run', this.environment, record.id), run: record };
-    run.copy.touch();
+  /** Marks one record changed (the next commit writes it); a ShardSet does this for its records. */
+  markRecord(collection: CollectionName, runId: string | null, key: string): void {
+    this.dirty.set(`${collection}\n${runId ?? ''}\n${key}`, { collection, runId, key });
   }
 
-  /** Marks a file changed and tells the scheduler. */
-  changed(file: { touch(): void }): void {
-    file.touch();
+  /** Marks a store-wide record changed and tells the scheduler. */
+  changedRecord(collection: CollectionName, runId: string | null, key: string): void {
+    this.markRecord(collection, runId, key);
     this.onChange();
+  }
+
+  /** Tells the scheduler that records changed (the shard sets marked them). */
+  changed(): void {
+    this.onChange();
+  }
+
+  /** The committed form of a record as it is in memory now: its JSON text, or null when it is gone. */
+  recordJson(a: RecordAddress): string | null {
+    let value: unknown;
+    switch (a.collection) {
+      case 'meta':
+        value = a.key === 'storeId' ? this.core.data.storeId : undefined;
+        break;
+      case 'requesters':
+        value = this.core.data.requesters.get(a.key);
+        break;
+      case 'runs':
+        value = this.core.data.runs.get(a.key);
+        break;
+      case 'qualifications': {
+        const at = a.key.indexOf('/');
+        value = this.core.data.qualifications.get(a.key.slice(0, at))?.get(a.key.slice(at + 1));
+        break;
+      }
+      case 'workers':
+        value = this.workers.data.records.get(a.key);
+        break;
+      default:
+        value = (this.runs.get(a.runId!)?.[a.collection] as ShardSet<unknown> | undefined)?.get(a.key);
+    }
+    if (value === undefined) return null;
+    return value instanceof JsonText ? value.text : JSON.stringify(value);
   }
 
   /** @throws HST_ERR_STORE_CLOSED after close(). */

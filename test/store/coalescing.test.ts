@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../src/clock.js';
 import { isHitstateError, type HitstateError } from '../../src/errors.js';
 import { nodeFileSystem, openStore, type Store, type StoreFileSystem } from '../../src/store/index.js';
-import { rejection, removeDir, SANDBOX, seedRun, tempDir } from './helpers.js';
+import { SANDBOX, journalEntries, lastCommitted, rejection, removeDir, seedRun, tempDir } from './helpers.js';
 
 const Coalescing = suite('store write scheduler');
 let dir = '';
@@ -19,7 +19,9 @@ Coalescing.after.each(async () => {
   removeDir(dir);
 });
 
-const unitsWrites = (s: Store) => s.stats().files['runs/r1/units-000.json']!.writes;
+/** Commits that changed a unit of run r1 (each is one entry of its journal). */
+const unitsWrites = (_s: Store) =>
+  journalEntries(dir, 'r1').filter((e) => e.changes.some(([c]) => c === 'units')).length;
 
 Coalescing(
   'when 1000 updates land in one burst then nothing is written before the window and one write after it',
@@ -78,16 +80,14 @@ Coalescing('when flush() is called then it writes now, once, and resolves with t
   assert.is(clock.pendingTimers, 0);
 });
 
-Coalescing('when only units change then only units-000.json is rewritten', async () => {
+Coalescing('when only a unit changes then the commit carries only that unit, in its run journal', async () => {
   store = await openStore({ dir, environment: SANDBOX, clock });
   seedRun(store, 3);
   await store.flush();
-  const before = store.stats().files;
   store.units.setStatus('r1-u0', 'launched');
   await store.flush();
-  const after = store.stats().files;
-  const changed = Object.keys(after).filter((f) => after[f]!.writes !== (before[f]?.writes ?? 0));
-  assert.equal(changed, ['runs/r1/units-000.json']);
+  assert.equal(lastCommitted(dir, 'r1'), ['units r1-u0']);
+  assert.equal(journalEntries(dir, 'r1').at(-1)?.scopes, ['r1'], 'the store-wide journal is not touched');
 });
 
 Coalescing(
@@ -96,12 +96,12 @@ Coalescing(
     let failNext = 0;
     const fs: StoreFileSystem = {
       ...nodeFileSystem,
-      async writeFileDurable(path, text) {
-        if (failNext > 0) {
+      async appendDurable(path, text) {
+        if (failNext > 0 && path.endsWith('journal.jsonl')) {
           failNext--;
-          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', path });
         }
-        return nodeFileSystem.writeFileDurable(path, text);
+        return nodeFileSystem.appendDurable(path, text);
       },
     };
     store = await openStore({ dir, environment: SANDBOX, clock, fileSystem: fs, coalesceMs: 50, maxDelayMs: 1000 });
@@ -116,7 +116,7 @@ Coalescing(
     await store.whenIdle();
     assert.is(failures.length, 1, 'a timer write failure must be reported');
     assert.is(failures[0]!.code, 'HST_ERR_STORE_WRITE_FAILED');
-    assert.match(failures[0]!.message, /units-000\.json/);
+    assert.match(failures[0]!.message, /runs\/r1\/journal\.jsonl/);
     assert.ok(store.stats().pending);
     assert.is(store.stats().failedWrites, 1);
 

@@ -18,7 +18,7 @@ import {
   filesUnder,
 } from './helpers.js';
 
-const Crash = suite('store flush killed at every step');
+const Crash = suite('store commit and checkpoint killed at every step');
 const dirs: string[] = [];
 const newDir = (): string => {
   const dir = tempDir();
@@ -33,10 +33,13 @@ interface Plan {
   readonly ops: string[];
   readonly a: unknown;
   readonly b: unknown;
+  /** The last journal append of B's commit: the commit is durable once it is done. */
   readonly commit: number;
+  /** Where the close (checkpoints, backups) starts. */
+  readonly commitEnd: number;
 }
 
-/** Runs the writer to the end once: the operations of its multi-file flush and both states. */
+/** Runs the writer to the end once: the operations of its commit and close, and both states. */
 function plan(): Promise<Plan> {
   const dir = newDir();
   const child = spawn(
@@ -54,16 +57,15 @@ function plan(): Promise<Plan> {
           .split('\n')
           .find((l) => l.startsWith(`${tag} `))
           ?.slice(tag.length + 1);
-      const [ops, a, b] = [line('OPS'), line('DUMP-A'), line('DUMP-B')];
-      if (code !== 0 || ops === undefined || a === undefined || b === undefined)
+      const [ops, a, b, end] = [line('OPS'), line('DUMP-A'), line('DUMP-B'), line('COMMIT-END')];
+      if (code !== 0 || ops === undefined || a === undefined || b === undefined || end === undefined)
         return reject(new Error(`crash-writer.ts count exited ${code}:\n${out}`));
       const list = JSON.parse(ops) as string[];
-      resolve({
-        ops: list,
-        a: JSON.parse(a),
-        b: JSON.parse(b),
-        commit: list.indexOf('rename sandbox/.commit.json.tmp sandbox/commit.json'),
-      });
+      const commitEnd = Number(end);
+      const appends = list
+        .map((op, i) => ({ op, i }))
+        .filter(({ op, i }) => i < commitEnd && /^append .*journal\.jsonl$/.test(op));
+      resolve({ ops: list, a: JSON.parse(a), b: JSON.parse(b), commit: appends.at(-1)?.i ?? -1, commitEnd });
     });
   });
 }
@@ -87,14 +89,24 @@ async function crashAt(dir: string, step: number, torn: boolean): Promise<string
 }
 
 Crash(
-  'when the writer is killed before each operation of a multi-file flush, or half-way through each write and append, then reopening finds the whole old state before the commit and the whole new state after it',
+  'when the writer is killed before each operation of a commit and of the checkpoints that fold it, or half-way through each write and append, then reopening finds the whole old state before the commit and the whole new state after it',
   async () => {
     const p = await plan();
-    assert.ok(p.commit > 0, 'the flush commits through commit.json');
-    const writes = p.ops.slice(0, p.commit).filter((op) => /^write sandbox\/.*\.2\.tmp$/.test(op));
-    // store.json, workers.json, six shards and the run.json copies of the two runs whose records changed.
-    assert.is(writes.length, 11, `a flush of eleven files: ${writes.join(', ')}`);
-    assert.is(p.ops.filter((op) => op.startsWith('append ')).length, 3, 'and three audit logs');
+    const journals = p.ops.slice(0, p.commitEnd).filter((op) => /^append .*journal\.jsonl$/.test(op));
+    assert.ok(p.commit > 0, 'the commit appends to the journals');
+    assert.equal(
+      [...new Set(journals)].sort(),
+      ['append sandbox/journal.jsonl', 'append sandbox/runs/r1/journal.jsonl', 'append sandbox/runs/r2/journal.jsonl'],
+      'one entry in each of three journals (and the new run journal created)',
+    );
+    assert.not.ok(
+      p.ops.slice(0, p.commitEnd).some((op) => /^(write|rename) .*\.json$/.test(op) || op.includes('-00')),
+      `the commit rewrites no lowdb file: ${p.ops.slice(0, p.commitEnd).join(', ')}`,
+    );
+    assert.ok(
+      p.ops.slice(p.commitEnd).some((op) => op.includes('units-000.json')),
+      'the close folds the journals',
+    );
     assert.not.equal(p.a, p.b);
 
     const points = p.ops.flatMap((op, step) => [
@@ -120,21 +132,20 @@ Crash(
 
       const store = await open(dir);
       assert.equal(await dumpStore(store), expected, label);
-      const unapplied = committed && p.ops.slice(step).some((op) => /^(rename sandbox\/.*\.2\.tmp|append) /.test(op));
-      assert.is(
-        store.openReport.finishedFlush !== null,
-        unapplied,
-        `finishedFlush ${JSON.stringify(store.openReport.finishedFlush)} (${label})`,
-      );
-      if (unapplied) assert.is(store.openReport.finishedFlush!.flush, 2);
       assert.equal(temps(dir), [], `no temp file is left (${label})`);
       assert.equal(store.openReport.orphanRunDirectories, [], label);
       store.units.setStatus('u1', 'expired');
       store.audit.append({ operation: 'ExpireHIT', outcome: 'ok', runId: 'r1' });
       await store.close();
       const again = await open(dir);
+      const dump = (await dumpStore(again)) as { runs: { audit: unknown[] }[] };
       assert.is(again.units.require('u1').status, 'expired', label);
       assert.is((await collect(again.audit.entries({ runId: 'r1' }))).at(-1)?.operation, 'ExpireHIT', label);
+      assert.is(
+        dump.runs[0]!.audit.length,
+        (expected as { runs: { audit: unknown[] }[] }).runs[0]!.audit.length + 1,
+        `no audit line lost or doubled by folding again (${label})`,
+      );
       await again.close();
       checked.push(label);
     });
@@ -143,19 +154,22 @@ Crash(
 );
 
 Crash(
-  'when a temp file of a committed write is damaged then opening refuses, names it, and changes nothing',
+  'when a journal entry in the middle of a journal is damaged then opening refuses, names it, and changes nothing',
   async () => {
     const p = await plan();
     const dir = newDir();
-    const firstRename = p.ops.findIndex((op, i) => i > p.commit && op.startsWith('rename '));
-    await crashAt(dir, firstRename, false);
-    const temp = join(dir, 'sandbox', 'runs', 'r1', '.units-000.json.2.tmp');
-    writeFileSync(temp, readFileSync(temp, 'utf8').replace('"completed"', '"abandoned"'));
+    // Killed after the commit, before the close folded it: the entries are in the journals.
+    await crashAt(dir, p.commitEnd, false);
+    const journal = join(dir, 'sandbox', 'runs', 'r1', 'journal.jsonl');
+    const lines = readFileSync(journal, 'utf8').split('\n');
+    assert.ok(lines.length >= 3, 'two entries and the final newline');
+    lines[0] = lines[0]!.replace('"scopes"', '"scopez"');
+    writeFileSync(journal, lines.join('\n'));
     const before = filesUnder(dir);
     for (const readOnly of [true, false]) {
       const err = await rejection(open(dir, { readOnly }));
       assert.ok(isHitstateError(err, 'HST_ERR_STORE_CORRUPT'), String(err));
-      assert.match((err as Error).message, temp);
+      assert.match((err as Error).message, journal);
       const after = filesUnder(dir);
       delete after[join('sandbox', 'store.json.lock')];
       delete before[join('sandbox', 'store.json.lock')];

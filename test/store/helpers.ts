@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VirtualClock } from '../../src/clock.js';
+import { type JournalEntry, parseJournal } from '../../src/store/lowdb/journal.js';
 import { nodeArgs } from '../support/child-command.js';
 import {
   nodeFileSystem,
@@ -182,3 +183,21 @@ export const rejection = (p: Promise<unknown>): Promise<unknown> =>
     () => null,
     (e: unknown) => e,
   );
+
+/** The committed entries of a scope's active journal (`runs/<runId>/journal.jsonl`, or the store's), as parsed. */
+export function journalEntries(dir: string, runId?: string): JournalEntry[] {
+  const path =
+    runId === undefined ? join(dir, 'sandbox', 'journal.jsonl') : join(dir, 'sandbox', 'runs', runId, 'journal.jsonl');
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    return [];
+  }
+  return parseJournal(bytes).entries;
+}
+
+/** The records (collection and key) the last journal entry of a scope changed. */
+export function lastCommitted(dir: string, runId?: string): string[] {
+  return (journalEntries(dir, runId).at(-1)?.changes ?? []).map(([c, k]) => `${c} ${k}`);
+}

@@ -1,11 +1,21 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../src/clock.js';
 import { isHitstateError } from '../../src/errors.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { open, recordingFs, rejection, removeDir, SANDBOX, seedRun, tempDir } from './helpers.js';
+import {
+  SANDBOX,
+  filesUnder,
+  journalEntries,
+  lastCommitted,
+  open,
+  recordingFs,
+  rejection,
+  removeDir,
+  seedRun,
+  tempDir,
+} from './helpers.js';
 
 const Outbox = suite('store money outbox');
 let dir = '';
@@ -51,20 +61,21 @@ Outbox(
       args: { HITTypeId: 'T', LifetimeInSeconds: 3600 },
     });
     log.ops.push('call CreateHITWithHITType');
-    const onDisk = JSON.parse(readFileSync(join(dir, 'sandbox', 'runs', 'r1', 'outbox-000.json'), 'utf8'));
-    assert.is(onDisk.records['r1-u0-create'].state, 'pending');
-    assert.equal(onDisk.records['r1-u0-create'].args, { HITTypeId: 'T', LifetimeInSeconds: 3600 });
+    const entry = journalEntries(dir, 'r1').at(-1)!;
+    const onDisk = JSON.parse(entry.changes.find(([c, k]) => c === 'outbox' && k === 'r1-u0-create')![2]!);
+    assert.is(onDisk.state, 'pending');
+    assert.equal(onDisk.args, { HITTypeId: 'T', LifetimeInSeconds: 3600 });
     assert.is(intent.state, 'pending');
-    const renameOutbox = log.ops.indexOf('rename outbox-000.json');
-    assert.ok(renameOutbox >= 0 && renameOutbox < log.ops.indexOf('call CreateHITWithHITType'), log.ops.join(', '));
-    // Changes made before the intent travel with it: the unit's new status is durable too.
-    assert.ok(log.ops.indexOf('rename units-000.json') < log.ops.indexOf('call CreateHITWithHITType'));
+    const append = log.ops.indexOf('append journal.jsonl');
+    assert.ok(append >= 0 && append < log.ops.indexOf('call CreateHITWithHITType'), log.ops.join(', '));
+    // Changes made before the intent travel with it, in the same journal entry: the unit's new status is durable too.
+    assert.ok(entry.changes.some(([c, k]) => c === 'units' && k === 'r1-u0'));
   },
 );
 
 Outbox('when the intent cannot be written then recordIntent rejects and the call must not be made', async () => {
   const { fs } = recordingFs((op, path) => {
-    if (op === 'write' && path.includes('outbox'))
+    if (op === 'append' && path.endsWith('journal.jsonl'))
       throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
   });
   store = await openStore({ dir, environment: SANDBOX, clock: new VirtualClock(), fileSystem: fs });
@@ -161,14 +172,21 @@ Outbox('when more intents than a shard holds are recorded then later writes touc
   await Promise.all(
     Array.from({ length: 1500 }, (_, i) => store!.outbox.recordIntent(approve(`t${String(i).padStart(4, '0')}`))),
   );
-  const before = store.stats().files;
+  await store.close();
+  const runDir = join(dir, 'sandbox', 'runs', 'r1');
+  const before = filesUnder(runDir);
+  store = await open(dir);
   store.outbox.markSent('t1499');
   await store.flush();
-  const after = store.stats().files;
-  const changed = Object.keys(after).filter((f) => after[f]!.writes !== (before[f]?.writes ?? 0));
-  assert.equal(changed, ['runs/r1/outbox-001.json']);
+  assert.equal(lastCommitted(dir, 'r1'), ['outbox t1499']);
   assert.is(store.outbox.ofRun('r1').length, 1500);
   await store.close();
+  const after = filesUnder(runDir);
+  assert.equal(
+    Object.keys(after).filter((f) => /\d\.json$/.test(f) && after[f] !== before[f]),
+    ['outbox-001.json'],
+    'the checkpoint rewrote only the newest shard',
+  );
   store = await open(dir);
   assert.is(store.outbox.unconfirmedIntents('r1').length, 1500);
   assert.is(store.outbox.intentByToken('t0000')?.state, 'pending');

@@ -1,11 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isHitstateError } from '../../src/errors.js';
 import type { Store } from '../../src/store/index.js';
 import { JsonText, RecordMap, stringifyStoreFile } from '../../src/store/layout.js';
-import { open, removeDir, seedRun, tempDir } from './helpers.js';
+import { filesUnder, lastCommitted, open, removeDir, seedRun, tempDir } from './helpers.js';
 
 /** Roughly what a persisted unit machine snapshot looks like (docs/stack-notes.md#what-a-persisted-snapshot-holds). */
 const unitSnapshot = (unitId: string, value = 'launched') => ({
@@ -74,27 +74,32 @@ Snapshots('when thousands of actors are stored then shards fill up and a change 
     machineVersion: 1,
     snapshot: { status: 'active', value: 'running', context: {}, children: {} },
   });
-  await store.flush();
-  const shardFiles = Object.keys(store.stats().files)
-    .filter((f) => f.includes('snapshots-'))
+  // Closing folds the journal into the checkpoint files: shards of 500 snapshots.
+  await store.close();
+  const runDir = join(dir, 'sandbox', 'runs', 'r1');
+  const shardFiles = readdirSync(runDir)
+    .filter((f) => /^snapshots-\d+\.json$/.test(f))
     .sort();
   assert.equal(
     shardFiles,
-    [0, 1, 2, 3, 4, 5].map((i) => `runs/r1/snapshots-00${i}.json`),
+    [0, 1, 2, 3, 4, 5].map((i) => `snapshots-00${i}.json`),
   );
-  const before = store.stats().files;
+  const before = filesUnder(runDir);
+  store = await open(dir);
   store.snapshots.put('unit:r1-u1200', {
     machine: 'unit',
     machineVersion: 1,
     snapshot: unitSnapshot('r1-u1200', 'assigned'),
   });
   await store.flush();
-  const after = store.stats().files;
-  assert.equal(
-    Object.keys(after).filter((f) => after[f]!.writes !== (before[f]?.writes ?? 0)),
-    ['runs/r1/snapshots-002.json'],
-  );
+  assert.equal(lastCommitted(dir, 'r1'), ['snapshots unit:r1-u1200'], 'the commit carries the one record');
   await store.close();
+  const after = filesUnder(runDir);
+  assert.equal(
+    Object.keys(after).filter((f) => /\d\.json$/.test(f) && after[f] !== before[f]),
+    ['snapshots-002.json'],
+    'the checkpoint rewrote only its shard',
+  );
   store = await open(dir);
   assert.is(store.snapshots.ofRun('r1').length, 2501);
   assert.is(store.snapshots.get('unit:r1-u1200')?.snapshot.value, 'assigned');
@@ -113,7 +118,7 @@ Snapshots(
     seedRun(store, 3);
     for (let i = 0; i < 3; i++)
       store.snapshots.put(`unit:r1-u${i}`, { machine: 'unit', machineVersion: 3, snapshot: unitSnapshot(`r1-u${i}`) });
-    await store.flush();
+    await store.close();
     const path = join(dir, 'sandbox', 'runs', 'r1', 'snapshots-000.json');
     const written = JSON.parse(readFileSync(path, 'utf8')) as {
       kind: string;
@@ -121,7 +126,6 @@ Snapshots(
     };
     assert.is(written.kind, 'snapshots');
     assert.equal(written.records['unit:r1-u1']!.snapshot, JSON.parse(JSON.stringify(unitSnapshot('r1-u1'))));
-    await store.close();
     store = await open(dir);
     assert.is(store.snapshots.get('unit:r1-u0')?.snapshot.value, 'launched', 'a record read from disk is handed out');
     store.snapshots.put('unit:r1-u2', {
@@ -129,7 +133,7 @@ Snapshots(
       machineVersion: 3,
       snapshot: unitSnapshot('r1-u2', 'assigned'),
     });
-    await store.flush();
+    await store.close();
     const rewritten = JSON.parse(readFileSync(path, 'utf8')) as typeof written;
     assert.equal(
       rewritten.records['unit:r1-u0'],

@@ -68,7 +68,8 @@ export function agentsCollection(state: StoreState, workers: WorkersCollection):
     state.assertWritable();
     const { run, agent } = state.agent(agentId);
     const record: AgentRecord = Object.freeze({ ...agent, ...change, updatedAt: state.clock.now() });
-    state.changed(run.agents.put(agentId, record));
+    run.agents.put(agentId, record);
+    state.changed();
     return record;
   };
   return {
@@ -112,7 +113,8 @@ export function agentsCollection(state: StoreState, workers: WorkersCollection):
         submittedAt: null,
         review: null,
       });
-      state.changed(run.agents.put(id, record));
+      run.agents.put(id, record);
+      state.changed();
       state.agentRun.set(id, run);
       state.agentByAssignment.set(key, id);
       const list = run.agentsByUnit.get(unit.id);
@@ -159,7 +161,8 @@ export function agentsCollection(state: StoreState, workers: WorkersCollection):
         );
       }
       const at = submittedAt === undefined ? state.clock.now() : checkTime(submittedAt, 'submittedAt');
-      state.changed(run.submissions.put(agentId, { agentId, submittedAt: at, data: cloneJson(data, 'data') }));
+      run.submissions.put(agentId, { agentId, submittedAt: at, data: cloneJson(data, 'data') });
+      state.changed();
       return update(agentId, { submittedAt: at });
     },
     submission(agentId) {

@@ -94,7 +94,8 @@ export function hitPool(state: StoreState): HitPool {
         observedAt: null,
         generation: 0,
       });
-      state.changed(run.hits.put(id, record));
+      run.hits.put(id, record);
+      state.changed();
       state.hitRun.set(id, run);
       run.unboundHits.add(id);
       return record;
@@ -150,7 +151,8 @@ export function hitPool(state: StoreState): HitPool {
         assignmentId,
         generation: hit.generation + 1,
       });
-      state.changed(run.hits.put(hit.id, record));
+      run.hits.put(hit.id, record);
+      state.changed();
       run.unboundHits.delete(hit.id);
       run.hitByUnit.set(unit.id, hit.id);
       return record;
@@ -167,7 +169,8 @@ export function hitPool(state: StoreState): HitPool {
         assignmentId: null,
         generation: hit.generation + 1,
       });
-      state.changed(run.hits.put(hitId, record));
+      run.hits.put(hitId, record);
+      state.changed();
       run.hitByUnit.delete(unitId);
       run.unboundHits.add(hitId);
       return record;
@@ -180,7 +183,8 @@ export function hitPool(state: StoreState): HitPool {
         status: checkText(status, 'status', 64) as HITStatus,
         observedAt: observedAt === undefined ? state.clock.now() : checkTime(observedAt, 'observedAt'),
       });
-      state.changed(run.hits.put(hitId, record));
+      run.hits.put(hitId, record);
+      state.changed();
       return record;
     },
   };

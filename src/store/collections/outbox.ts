@@ -99,7 +99,8 @@ export function outboxCollection(state: StoreState, flush: () => Promise<void>):
       );
     }
     const record = deepFreeze({ ...intent, ...change, state: to }) as IntentRecord;
-    state.changed(run.outbox.put(token, record));
+    run.outbox.put(token, record);
+    state.changed();
     if (isOpen(record)) run.openIntents.add(token);
     else run.openIntents.delete(token);
     return record;
@@ -163,7 +164,8 @@ export function outboxCollection(state: StoreState, flush: () => Promise<void>):
         await flush();
         return existing;
       }
-      state.changed(run.outbox.put(token, record));
+      run.outbox.put(token, record);
+      state.changed();
       state.intentRun.set(token, run);
       run.openIntents.add(token);
       await flush();

@@ -7,6 +7,7 @@
  */
 import { HitstateError } from '../../errors.js';
 import { RecordMap } from '../layout.js';
+import { qualificationKey } from '../lowdb/backend.js';
 import type { StoreState } from '../store-state.js';
 import type { QualificationMapping } from '../types.js';
 import { checkId, checkText } from '../validate.js';
@@ -55,7 +56,7 @@ export function qualificationsCollection(state: StoreState): QualificationsColle
       let byName = all().get(requesterName);
       if (byName === undefined) all().set(requesterName, (byName = new RecordMap()));
       byName.set(name, record);
-      state.changed(state.core);
+      state.changedRecord('qualifications', null, qualificationKey(requesterName, name));
       return record;
     },
     get(requesterName, name) {
@@ -71,7 +72,7 @@ export function qualificationsCollection(state: StoreState): QualificationsColle
       const byName = all().get(requesterName);
       if (byName?.delete(name) !== true) return false;
       if (byName.size === 0) all().delete(requesterName);
-      state.changed(state.core);
+      state.changedRecord('qualifications', null, qualificationKey(requesterName, name));
       return true;
     },
   };

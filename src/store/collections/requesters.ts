@@ -63,7 +63,7 @@ export function requestersCollection(state: StoreState): RequestersCollection {
         updatedAt: now,
       });
       map().set(name, record);
-      state.changed(state.core);
+      state.changedRecord('requesters', null, name);
       return record;
     },
     get,

@@ -62,8 +62,7 @@ export function runsCollection(state: StoreState): RunsCollection {
   const replace = (old: TaskRunRecord, change: Partial<TaskRunRecord>): TaskRunRecord => {
     const record = Object.freeze({ ...old, ...change, updatedAt: state.clock.now() });
     runs().set(old.id, record);
-    state.copyRun(record);
-    state.changed(state.core);
+    state.changedRecord('runs', null, old.id);
     return record;
   };
   return {
@@ -102,9 +101,8 @@ export function runsCollection(state: StoreState): RunsCollection {
       });
       runs().set(id, record);
       state.addRun(id);
-      state.copyRun(record);
       state.ensureStoreId();
-      state.changed(state.core);
+      state.changedRecord('runs', null, id);
       return record;
     },
     get,

@@ -51,7 +51,7 @@ function copyOf(run: RunState, actorId: string, stored: StoredSnapshot): Snapsho
   if (stored instanceof JsonText) return JSON.parse(stored.text) as SnapshotRecord;
   // The same content in another form: the shard's file does not change. The parsed record was
   // the store's alone (nothing else holds what the loader parsed), so it is the caller's copy now.
-  run.snapshots.put(actorId, new JsonText(JSON.stringify(stored)));
+  run.snapshots.reform(actorId, new JsonText(JSON.stringify(stored)));
   return stored;
 }
 
@@ -87,7 +87,8 @@ export function snapshotsCollection(state: StoreState): SnapshotsCollection {
       const snapshot = jsonObjectText(input.snapshot, 'snapshot');
       // The record's text in SnapshotRecord's field order, the snapshot spliced in as checked.
       const text = `${JSON.stringify(head).slice(0, -1)},"snapshot":${snapshot},"updatedAt":${state.clock.now()}}`;
-      state.changed(run.snapshots.put(actorId, new JsonText(text)));
+      run.snapshots.put(actorId, new JsonText(text));
+      state.changed();
     },
     get(actorId) {
       state.assertOpen();
@@ -104,7 +105,7 @@ export function snapshotsCollection(state: StoreState): SnapshotsCollection {
       state.assertWritable();
       const file = runOf(actorId, false)?.snapshots.delete(actorId) ?? null;
       if (file === null) return false;
-      state.changed(file);
+      state.changed();
       return true;
     },
   };

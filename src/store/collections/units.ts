@@ -52,7 +52,8 @@ export function unitsCollection(state: StoreState): UnitsCollection {
     state.assertWritable();
     const { run, unit } = state.unit(unitId);
     const record: UnitRecord = Object.freeze({ ...unit, ...change, updatedAt: state.clock.now() });
-    state.changed(run.units.put(unitId, record));
+    run.units.put(unitId, record);
+    state.changed();
     if (record.status !== unit.status) state.countUnit(run, unit.status, record.status);
     return record;
   };
@@ -80,7 +81,8 @@ export function unitsCollection(state: StoreState): UnitsCollection {
         createdAt: now,
         updatedAt: now,
       });
-      state.changed(run.units.put(id, record));
+      run.units.put(id, record);
+      state.changed();
       state.unitRun.set(id, run);
       state.countUnit(run, null, record.status);
       return record;

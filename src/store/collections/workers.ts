@@ -52,7 +52,7 @@ export function workersCollection(state: StoreState): WorkersCollection {
   };
   const save = (record: WorkerRecord): WorkerRecord => {
     records().set(record.id, record);
-    state.changed(state.workers);
+    state.changedRecord('workers', null, record.id);
     return record;
   };
   const ensure = (workerId: string): WorkerRecord => {

@@ -1,0 +1,776 @@
+/**
+ * The default {@link StoreBackend}: lowdb JSON checkpoints plus an append-only journal per scope
+ * (the store-wide one and one per run). See docs/datastore.md#the-journal.
+ *
+ * ```
+ * <env>/journal.jsonl              store-wide commits since the last checkpoint (active segment)
+ * <env>/journal.<k>.jsonl          a sealed segment, being folded into the checkpoint
+ * <env>/checkpoint.json            which segments are folded in, and the writers' high-water marks
+ * <env>/runs/<id>/journal.jsonl    the run's commits ... and the same three files per run
+ * <env>/runs/<id>/lease.json       who owns the run
+ * <env>/runs/<id>/requests/<id>.json  requests to the run's owner
+ * ```
+ *
+ * A commit writes one entry per scope it touches, each naming the commit (`<writer>:<n>`) and the
+ * list of scopes; it is durable once every part is appended and fsync'd. On reading, a part whose
+ * commit lacks a part in another listed scope (a crash between two appends) is ignored: a part is
+ * there when that scope's journal holds it or that scope's checkpoint already folded in a commit of
+ * the same writer with that number or a later one (a writer commits one at a time, in order).
+ * A part a live writer failed to complete is cancelled with a void entry before its next commit.
+ *
+ * Checkpoints: when a scope's active journal passes `checkpointBytes`, it is sealed (renamed to
+ * `journal.<k>.jsonl`) and folded, in the background, into the scope's lowdb files (each written
+ * to a temp file, fsync'd, renamed); the audit lines go to the scope's `audit.jsonl`; then
+ * `checkpoint.json` records the segment as folded and the segment is deleted. Folding only puts
+ * whole records, so repeating it after a crash at any step gives the same files.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { HitstateError } from '../../errors.js';
+import { AtomicJsonAdapter } from '../atomic-json-adapter.js';
+import type {
+  AuditLine,
+  CollectionName,
+  Commit,
+  LeaseHolder,
+  LeaseResult,
+  LoadedImage,
+  RunRequest,
+  ScopeImage,
+  StoreBackend,
+} from '../backend.js';
+import type { StoreEnvironment } from '../environment.js';
+import type { StoreFileSystem } from '../file-system.js';
+import { fileHeader, RUNS_DIR, SHARD_CAPACITY, SHARD_FILE, type ShardKind, shardFilePath } from '../layout.js';
+import { encodeEntry, type JournalChange, type JournalEntry, parseJournal, splitCommitId } from './journal.js';
+import { acquireLease, readLease, type LeaseFiles } from './lease.js';
+import { RequestInbox } from './requests.js';
+
+export const JOURNAL_FILE = 'journal.jsonl';
+export const CHECKPOINT_FILE = 'checkpoint.json';
+/** Sealed segments: `journal.<k>.jsonl`. */
+export const SEGMENT_FILE = /^journal\.(\d+)\.jsonl$/;
+const STORE_SCOPE = '';
+
+const RUN_COLLECTIONS = new Set<CollectionName>(['units', 'agents', 'hits', 'snapshots', 'submissions', 'outbox']);
+
+/** What `checkpoint.json` holds. */
+interface CheckpointMark {
+  /** Every sealed segment numbered up to this one is folded into the files (and its audit lines appended). */
+  readonly folded: number;
+  /** While a segment's audit lines are being appended: the size `audit.jsonl` had before. */
+  readonly auditFrom: { readonly segment: number; readonly offset: number } | null;
+  /** Per writer, the highest commit number folded into this scope's files. */
+  readonly writers: Readonly<Record<string, number>>;
+}
+
+const EMPTY_MARK: CheckpointMark = { folded: 0, auditFrom: null, writers: {} };
+
+/** One scope's journal as read from disk. */
+export interface ScopeJournal {
+  readonly scope: string;
+  readonly mark: CheckpointMark;
+  /** Sealed segments not folded yet, oldest first, then the active journal (segment Infinity). */
+  readonly segments: readonly { readonly segment: number; readonly entries: readonly JournalEntry[] }[];
+  readonly notes: readonly string[];
+}
+
+/** Options of {@link LowdbBackend}. */
+export interface LowdbBackendOptions {
+  readonly root: string;
+  readonly environment: StoreEnvironment;
+  readonly fs: StoreFileSystem;
+  /** Seal and fold a scope's journal once it passes this many bytes (default 4 MiB). */
+  readonly checkpointBytes?: number;
+  /** Epoch ms now (leases, requests). */
+  readonly now?: () => number;
+  /** Called when a background checkpoint fails (the journal keeps everything; it is tried again later). */
+  readonly onCheckpointError?: (error: unknown) => void;
+}
+
+/** Bytes written by this backend, for the store's stats. */
+export interface BackendCounters {
+  journalBytes: number;
+  journalAppends: number;
+  checkpointBytes: number;
+  checkpoints: number;
+}
+
+export const scopeDir = (root: string, scope: string): string =>
+  scope === STORE_SCOPE ? root : join(root, RUNS_DIR, scope);
+
+/** The lowdb journal backend of one environment directory. */
+export class LowdbBackend implements StoreBackend {
+  readonly kind = 'lowdb' as const;
+  readonly environment: StoreEnvironment;
+  readonly root: string;
+  readonly counters: BackendCounters = { journalBytes: 0, journalAppends: 0, checkpointBytes: 0, checkpoints: 0 };
+  /** Checkpoint files written since this backend was made (absolute paths), for the closing backups. */
+  readonly writtenFiles = new Set<string>();
+  readonly #fs: StoreFileSystem;
+  readonly #threshold: number;
+  readonly #now: () => number;
+  readonly #onCheckpointError: (error: unknown) => void;
+  readonly #writer = `${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  #commits = 0;
+  /** Per scope: bytes in its active journal, next seq, whether its tail was checked this session. */
+  readonly #active = new Map<string, { bytes: number; seq: number }>();
+  /** Parts of a commit that failed half-way: to cancel before the next commit. */
+  #voids: { commit: string; scopes: string[] } | null = null;
+  readonly #checkpointing = new Map<string, Promise<void>>();
+  readonly #leases: LeaseFiles;
+  readonly #inbox: RequestInbox;
+  #tail: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: LowdbBackendOptions) {
+    this.root = options.root;
+    this.environment = options.environment;
+    this.#fs = options.fs;
+    this.#threshold = options.checkpointBytes ?? 4 * 1024 * 1024;
+    this.#now = options.now ?? Date.now;
+    this.#onCheckpointError = options.onCheckpointError ?? ((e) => process.emitWarning(String(e)));
+    this.#leases = { fs: this.#fs, root: this.root, owner: this.#writer, now: this.#now };
+    this.#inbox = new RequestInbox(this.#fs, this.root, this.#now);
+  }
+
+  /** This backend's writer id (`<host>.<pid>.<random>`), which names its commits. */
+  get writer(): string {
+    return this.#writer;
+  }
+
+  // ---- reading ---------------------------------------------------------------------------
+
+  /** Reads a scope's checkpoint mark and its journals (sealed segments not folded, then the active one). */
+  async readScope(scope: string): Promise<ScopeJournal> {
+    const dir = scopeDir(this.root, scope);
+    const notes: string[] = [];
+    const mark = await this.#readMark(scope);
+    const names = await this.#fs.listDirectory(dir);
+    const sealed = names
+      .map((n) => SEGMENT_FILE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    const segments: { segment: number; entries: JournalEntry[] }[] = [];
+    const read = async (segment: number, name: string) => {
+      const bytes = await this.#fs.readFile(join(dir, name));
+      if (bytes === null) return;
+      const parsed = parseJournal(bytes);
+      const inside = parsed.damaged.find((d) => d.offset < parsed.goodBytes);
+      if (inside !== undefined)
+        throw new HitstateError(
+          'HST_ERR_STORE_CORRUPT',
+          `${join(dir, name)} cannot be used: ${inside.bytes} bytes at offset ${inside.offset} do not check out, and committed entries follow them. A crash only ever tears the last entry (which is ignored), so this is a damaged disk or a hand edit; hitstate refuses to start and has left the file untouched. Keep a copy of the store directory; \`hitstate store check\` names the checkpoint files and their backups.`,
+          { file: join(dir, name) },
+        );
+      for (const d of parsed.damaged)
+        notes.push(
+          `${join(dir, name)}: ignored ${d.bytes} bytes at offset ${d.offset} that do not check out (a commit torn by a crash is never half-applied)`,
+        );
+      segments.push({ segment, entries: parsed.entries });
+    };
+    for (const k of sealed) await read(k, `journal.${k}.jsonl`);
+    await read(Number.POSITIVE_INFINITY, JOURNAL_FILE);
+    return { scope, mark, segments, notes };
+  }
+
+  async #readMark(scope: string): Promise<CheckpointMark> {
+    const path = join(scopeDir(this.root, scope), CHECKPOINT_FILE);
+    const bytes = await this.#fs.readFile(path);
+    if (bytes === null) return EMPTY_MARK;
+    try {
+      const raw = JSON.parse(bytes.toString('utf8')) as CheckpointMark & { format?: string };
+      if (raw.format !== 'hitstate-checkpoint' || typeof raw.folded !== 'number')
+        throw new Error('not a checkpoint mark');
+      return { folded: raw.folded, auditFrom: raw.auditFrom ?? null, writers: raw.writers ?? {} };
+    } catch (err) {
+      throw new HitstateError(
+        'HST_ERR_STORE_CORRUPT',
+        `${path} cannot be used: ${(err as Error).message}. It is replaced atomically, so only a damaged disk or a hand edit causes this; hitstate refuses to start and has left it untouched. It records which journal segments are folded into the files: if no journal.<k>.jsonl is next to it, deleting it is safe.`,
+        { file: path },
+      );
+    }
+  }
+
+  /** Scopes (run ids) with a directory under runs/. */
+  async runScopes(): Promise<string[]> {
+    return (await this.#fs.listDirectory(join(this.root, RUNS_DIR))).filter((n) => !n.startsWith('.'));
+  }
+
+  /**
+   * The committed entries of the scopes read, in order: void, torn and incomplete parts left out
+   * (see the module comment). `others` gives the journals of scopes a multi-scope part names.
+   */
+  static committed(
+    journals: ReadonlyMap<string, ScopeJournal>,
+    scope: string,
+  ): { entries: { segment: number; entry: JournalEntry }[]; notes: string[] } {
+    const own = journals.get(scope);
+    if (own === undefined) return { entries: [], notes: [] };
+    const voided = new Set<string>();
+    for (const s of own.segments) for (const e of s.entries) if (e.void === true) voided.add(e.commit);
+    const idsOf = new Map<string, Set<string>>();
+    const ids = (t: string): Set<string> | null => {
+      const j = journals.get(t);
+      if (j === undefined) return null;
+      let set = idsOf.get(t);
+      if (set === undefined) {
+        set = new Set();
+        for (const s of j.segments) for (const e of s.entries) if (e.void !== true) set.add(e.commit);
+        idsOf.set(t, set);
+      }
+      return set;
+    };
+    const entries: { segment: number; entry: JournalEntry }[] = [];
+    const notes: string[] = [];
+    for (const s of own.segments) {
+      for (const e of s.entries) {
+        if (e.void === true || voided.has(e.commit)) continue;
+        const missing = e.scopes.filter((t) => {
+          if (t === scope) return false;
+          if (ids(t)?.has(e.commit) === true) return false;
+          const { writer, n } = splitCommitId(e.commit);
+          return (journals.get(t)?.mark.writers[writer] ?? 0) < n;
+        });
+        if (missing.length > 0) {
+          notes.push(
+            `commit ${e.commit} of ${scope === '' ? 'the store' : `run ${scope}`} was not applied: its part for ${missing.map((t) => (t === '' ? 'the store' : `run ${t}`)).join(', ')} never reached the disk (a crash in the middle of the commit)`,
+          );
+          continue;
+        }
+        entries.push({ segment: s.segment, entry: e });
+      }
+    }
+    return { entries, notes };
+  }
+
+  /** Reads every scope's journal (and the store's), for {@link committed}. */
+  async readJournals(runs?: readonly string[]): Promise<Map<string, ScopeJournal>> {
+    const scopes = [STORE_SCOPE, ...(runs ?? (await this.runScopes()))];
+    const journals = new Map<string, ScopeJournal>();
+    // Multi-scope parts may name scopes outside the list: read those too.
+    const queue = [...scopes];
+    while (queue.length > 0) {
+      const scope = queue.shift()!;
+      if (journals.has(scope)) continue;
+      const j = await this.readScope(scope);
+      journals.set(scope, j);
+      for (const s of j.segments)
+        for (const e of s.entries) for (const t of e.scopes) if (!journals.has(t)) queue.push(t);
+    }
+    return journals;
+  }
+
+  async load(options?: { readonly runs?: readonly string[] }): Promise<LoadedImage> {
+    const journals = await this.readJournals(options?.runs);
+    const notes: string[] = [];
+    const image = async (scope: string): Promise<Map<CollectionName, Map<string, string>>> => {
+      const img = await readCheckpointImage(this.#fs, this.root, scope);
+      const { entries, notes: n } = LowdbBackend.committed(journals, scope);
+      notes.push(...n, ...(journals.get(scope)?.notes ?? []));
+      for (const { entry } of entries) applyChanges(img, entry.changes);
+      return img;
+    };
+    const store = await image(STORE_SCOPE);
+    const runs = new Map<string, ScopeImage>();
+    const runIds = options?.runs ?? [...new Set([...(store.get('runs')?.keys() ?? []), ...(await this.runScopes())])];
+    for (const id of runIds) runs.set(id, await image(id));
+    return { store, runs, notes };
+  }
+
+  async *auditLines(runId: string | null): AsyncIterable<string> {
+    const scope = runId ?? STORE_SCOPE;
+    const journals = await this.readJournals(runId === null ? [] : [runId]);
+    const own = journals.get(scope)!;
+    const auditPath = join(scopeDir(this.root, scope), 'audit.jsonl');
+    const bytes = (await this.#fs.readFile(auditPath)) ?? Buffer.alloc(0);
+    // Lines past auditFrom.offset belong to a segment still being folded: they are read from it.
+    const limit = own.mark.auditFrom === null ? bytes.length : Math.min(bytes.length, own.mark.auditFrom.offset);
+    for (const line of bytes.toString('utf8', 0, limit).split('\n')) if (isWholeJson(line)) yield line;
+    for (const { segment, entry } of LowdbBackend.committed(journals, scope).entries)
+      if (segment > own.mark.folded) for (const line of entry.audit) yield line;
+  }
+
+  // ---- writing ---------------------------------------------------------------------------
+
+  async commit(commit: Commit): Promise<void> {
+    // One commit at a time: a writer's commit numbers must reach every journal in order.
+    const run = this.#tail.then(() => this.#commit(commit));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #commit(commit: Commit): Promise<void> {
+    this.#assertOpen();
+    await this.#cancelFailed();
+    const parts = new Map<string, { changes: JournalChange[]; audit: string[] }>();
+    const part = (scope: string) => {
+      let p = parts.get(scope);
+      if (p === undefined) parts.set(scope, (p = { changes: [], audit: [] }));
+      return p;
+    };
+    for (const c of commit.changes) {
+      const isRun = RUN_COLLECTIONS.has(c.collection);
+      if (isRun !== (c.runId !== null))
+        throw new HitstateError(
+          'HST_ERR_STORE_INVALID_RECORD',
+          `a change to ${c.collection} "${c.key}" ${isRun ? 'needs the runId of its run' : 'is store-wide and takes runId null'}`,
+          { field: 'runId' },
+        );
+      part(c.runId ?? STORE_SCOPE).changes.push([c.collection, c.key, c.json]);
+    }
+    for (const a of commit.audit) part((a as AuditLine).runId ?? STORE_SCOPE).audit.push(a.json);
+    if (parts.size === 0) return;
+    const id = `${this.#writer}:${++this.#commits}`;
+    const scopes = [...parts.keys()].sort();
+    // One scope after the other (a commit touches one or two as a rule): the order of the
+    // appends, and so of what a crash can leave, is always the same.
+    const done: string[] = [];
+    try {
+      for (const scope of scopes) {
+        const p = parts.get(scope)!;
+        await this.#append(scope, { seq: 0, commit: id, scopes, changes: p.changes, audit: p.audit });
+        done.push(scope);
+      }
+    } catch (err) {
+      if (done.length > 0) this.#voids = { commit: id, scopes: done };
+      throw err;
+    }
+    // Runs, requesters and qualification mappings change a few times per run, and commands that
+    // list stores without opening them read store.json (and a run's run.json): fold them at once.
+    const central = parts.get(STORE_SCOPE)?.changes.some(([c]) => c !== 'workers') ?? false;
+    for (const scope of scopes) this.#maybeCheckpoint(scope, central && scope === STORE_SCOPE);
+  }
+
+  /** Cancels the parts of a commit that failed half-way, before anything else is committed. */
+  async #cancelFailed(): Promise<void> {
+    const v = this.#voids;
+    if (v === null) return;
+    for (const scope of v.scopes)
+      await this.#append(scope, { seq: 0, commit: v.commit, scopes: [], changes: [], audit: [], void: true });
+    this.#voids = null;
+  }
+
+  async #append(scope: string, entry: JournalEntry): Promise<void> {
+    const dir = scopeDir(this.root, scope);
+    const path = join(dir, JOURNAL_FILE);
+    let state = this.#active.get(scope);
+    if (state === undefined) {
+      await this.#fs.makeDirectory(dir);
+      const bytes = await this.#fs.readFile(path);
+      const parsed = bytes === null ? null : parseJournal(bytes);
+      // A torn tail (a crash during the last append; ignored by readers) is cut off before
+      // appending, so that a damaged line followed by good entries always means a damaged disk.
+      if (parsed !== null && bytes !== null && parsed.goodBytes < bytes.length)
+        await this.#fs.truncateFile(path, parsed.goodBytes);
+      if (bytes === null) {
+        // A new journal (and maybe a new run directory): its directory entry must be durable too.
+        await this.#fs.appendDurable(path, '');
+        await this.#fs.syncDirectory(dir);
+        if (scope !== STORE_SCOPE) await this.#fs.syncDirectory(join(this.root, RUNS_DIR));
+      }
+      state = { bytes: parsed?.goodBytes ?? 0, seq: (parsed?.entries.at(-1)?.seq ?? 0) + 1 };
+      this.#active.set(scope, state);
+    }
+    const line = encodeEntry({ ...entry, seq: state.seq });
+    await this.#fs.appendDurable(path, line);
+    state.seq++;
+    const n = Buffer.byteLength(line, 'utf8');
+    state.bytes += n;
+    this.counters.journalBytes += n;
+    this.counters.journalAppends++;
+  }
+
+  // ---- checkpoints -----------------------------------------------------------------------
+
+  #maybeCheckpoint(scope: string, now = false): void {
+    const state = this.#active.get(scope);
+    if (state === undefined || (!now && state.bytes < this.#threshold)) return;
+    const running = this.#checkpointing.get(scope);
+    if (running !== undefined) {
+      // One more fold after the one under way, for what it does not cover.
+      if (now) void running.then(() => this.#maybeCheckpoint(scope, true));
+      return;
+    }
+    const run = this.checkpoint(scope)
+      .catch((err: unknown) => this.#onCheckpointError(err))
+      .finally(() => this.#checkpointing.delete(scope));
+    this.#checkpointing.set(scope, run);
+  }
+
+  /** Waits for the background checkpoints under way. */
+  async whenCheckpointed(): Promise<void> {
+    while (this.#checkpointing.size > 0) await Promise.all([...this.#checkpointing.values()]);
+  }
+
+  /**
+   * Seals a scope's active journal and folds every sealed segment into its files (see the module
+   * comment). Serialized with commits, which keeps the seal between two appends.
+   */
+  async checkpoint(scope: string): Promise<void> {
+    const seal = this.#tail.then(() => this.#seal(scope));
+    this.#tail = seal.catch(() => undefined);
+    await seal;
+    await this.#fold(scope);
+  }
+
+  /** Folds every scope with a journal (on close, so a closed store is all in its files). */
+  async checkpointAll(): Promise<void> {
+    await this.whenCheckpointed();
+    for (const scope of [STORE_SCOPE, ...(await this.runScopes())]) {
+      const names = await this.#fs.listDirectory(scopeDir(this.root, scope));
+      const journal = await this.#fs.statFile(join(scopeDir(this.root, scope), JOURNAL_FILE));
+      if ((journal?.size ?? 0) > 0 || names.some((n) => SEGMENT_FILE.test(n))) await this.checkpoint(scope);
+    }
+  }
+
+  async #seal(scope: string): Promise<void> {
+    const dir = scopeDir(this.root, scope);
+    const path = join(dir, JOURNAL_FILE);
+    const stat = await this.#fs.statFile(path);
+    if (stat === null || stat.size === 0) return;
+    const names = await this.#fs.listDirectory(dir);
+    const mark = await this.#readMark(scope);
+    const highest = Math.max(
+      mark.folded,
+      ...names.map((n) => SEGMENT_FILE.exec(n)).map((m) => (m === null ? 0 : Number(m[1]))),
+    );
+    await this.#fs.rename(path, join(dir, `journal.${highest + 1}.jsonl`));
+    await this.#fs.syncDirectory(dir);
+    this.#active.delete(scope);
+  }
+
+  async #fold(scope: string): Promise<void> {
+    const dir = scopeDir(this.root, scope);
+    const journals = await this.readJournals(scope === STORE_SCOPE ? [] : [scope]);
+    const own = journals.get(scope)!;
+    const sealed = own.segments.filter((s) => Number.isFinite(s.segment)).map((s) => s.segment);
+    if (sealed.length === 0) return;
+    const through = Math.max(...sealed);
+    // Segments up to mark.folded are in the files already (a crash before their removal): only removed again.
+    const entries = LowdbBackend.committed(journals, scope).entries.filter(
+      (e) => e.segment <= through && e.segment > own.mark.folded,
+    );
+    // 1. The records, into the lowdb files.
+    const written = await writeCheckpoint(
+      this.#fs,
+      this.root,
+      this.environment,
+      scope,
+      entries.map((e) => e.entry.changes),
+    );
+    this.counters.checkpointBytes += written.bytes;
+    for (const f of written.files) this.writtenFiles.add(f);
+    // 2. The audit lines, appended from a recorded offset so that a repeat does not double them.
+    const audit = entries.flatMap((e) => e.entry.audit);
+    const auditPath = join(dir, 'audit.jsonl');
+    let mark = own.mark;
+    if (audit.length > 0) {
+      // An append cut short by a crash belongs to segments this fold takes again (they are not
+      // folded yet), so its offset stays the place to start from.
+      const offset = mark.auditFrom?.offset ?? (await this.#fs.statFile(auditPath))?.size ?? 0;
+      if (mark.auditFrom?.segment !== through || mark.auditFrom.offset !== offset) {
+        mark = { ...mark, auditFrom: { segment: through, offset } };
+        await this.#writeMark(scope, mark);
+      }
+      const size = (await this.#fs.statFile(auditPath))?.size ?? 0;
+      if (size > offset) await this.#fs.truncateFile(auditPath, offset);
+      // A file torn by an older hitstate may end without a newline.
+      const text = `${audit.join('\n')}\n`;
+      await this.#fs.appendDurable(auditPath, text);
+      this.counters.checkpointBytes += Buffer.byteLength(text, 'utf8');
+    }
+    // 3. The mark: these segments are folded, and how far each writer's commits are.
+    const writers = { ...mark.writers };
+    for (const { entry } of entries) {
+      const { writer, n } = splitCommitId(entry.commit);
+      if ((writers[writer] ?? 0) < n) writers[writer] = n;
+    }
+    await this.#writeMark(scope, { folded: Math.max(through, own.mark.folded), auditFrom: null, writers });
+    // 4. The folded segments go.
+    for (const k of sealed) await this.#fs.removeFile(join(dir, `journal.${k}.jsonl`));
+    await this.#fs.syncDirectory(dir);
+    this.counters.checkpoints++;
+  }
+
+  async #writeMark(scope: string, mark: CheckpointMark): Promise<void> {
+    const dir = scopeDir(this.root, scope);
+    const temp = join(dir, `.${CHECKPOINT_FILE}.tmp`);
+    await this.#fs.writeFileDurable(temp, JSON.stringify({ format: 'hitstate-checkpoint', ...mark }));
+    await this.#fs.rename(temp, join(dir, CHECKPOINT_FILE));
+    await this.#fs.syncDirectory(dir);
+  }
+
+  // ---- leases and requests ---------------------------------------------------------------
+
+  acquireRun(runId: string, ttlMs: number): Promise<LeaseResult> {
+    return acquireLease(this.#leases, runId, ttlMs);
+  }
+
+  async runHolder(runId: string): Promise<LeaseHolder | null> {
+    const holder = await readLease(this.#leases, runId);
+    return holder === null || holder.expiresAt <= this.#now() ? null : holder;
+  }
+
+  postRequest(request: Omit<RunRequest, 'result' | 'settledAt'>): Promise<void> {
+    return this.#inbox.post(request);
+  }
+
+  pendingRequests(runId: string): Promise<readonly RunRequest[]> {
+    return this.#inbox.pending(runId);
+  }
+
+  settleRequest(runId: string, id: string, result: string): Promise<void> {
+    return this.#inbox.settle(runId, id, result);
+  }
+
+  request(runId: string, id: string): Promise<RunRequest | null> {
+    return this.#inbox.get(runId, id);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#tail;
+    await this.whenCheckpointed();
+    this.#closed = true;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed)
+      throw new HitstateError('HST_ERR_STORE_CLOSED', `the store backend at ${this.root} is closed`, {
+        file: this.root,
+      });
+  }
+}
+
+const isWholeJson = (line: string): boolean => {
+  if (line.length === 0) return false;
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Applies changes to an image (later ones win; null deletes). */
+export function applyChanges(image: Map<CollectionName, Map<string, string>>, changes: readonly JournalChange[]): void {
+  for (const [collection, key, json] of changes) {
+    let records = image.get(collection);
+    if (records === undefined) image.set(collection, (records = new Map()));
+    if (json === null) records.delete(key);
+    else records.set(key, json);
+  }
+}
+
+// ---- the checkpoint files (today's lowdb layout) ------------------------------------------
+
+type Raw = Record<string, unknown>;
+
+async function readJson(fs: StoreFileSystem, path: string): Promise<Raw | null> {
+  const bytes = await fs.readFile(path);
+  if (bytes === null) return null;
+  try {
+    return JSON.parse(bytes.toString('utf8')) as Raw;
+  } catch (err) {
+    throw new HitstateError(
+      'HST_ERR_STORE_CORRUPT',
+      `${path} cannot be used: the file is not valid JSON (${(err as Error).message}); hitstate refuses to start and has left it untouched. Run \`hitstate store check\` to find its newest good backup.`,
+      { file: path },
+    );
+  }
+}
+
+const recordsOf = (raw: Raw | null): Raw => ((raw?.records as Raw | undefined) ?? {}) as Raw;
+
+/** Key of a qualification mapping record: `<requester>/<name>`. */
+export const qualificationKey = (requesterName: string, name: string): string => `${requesterName}/${name}`;
+
+/** Reads a scope's checkpoint files as JSON text per record. */
+export async function readCheckpointImage(
+  fs: StoreFileSystem,
+  root: string,
+  scope: string,
+): Promise<Map<CollectionName, Map<string, string>>> {
+  const image = new Map<CollectionName, Map<string, string>>();
+  const put = (c: CollectionName, key: string, value: unknown) => {
+    let m = image.get(c);
+    if (m === undefined) image.set(c, (m = new Map()));
+    m.set(key, JSON.stringify(value));
+  };
+  if (scope === STORE_SCOPE) {
+    const core = await readJson(fs, join(root, 'store.json'));
+    if (core !== null) {
+      if (typeof core.storeId === 'string') put('meta', 'storeId', core.storeId);
+      for (const [k, v] of Object.entries((core.requesters ?? {}) as Raw)) put('requesters', k, v);
+      for (const [k, v] of Object.entries((core.runs ?? {}) as Raw)) put('runs', k, v);
+      for (const [requester, byName] of Object.entries((core.qualifications ?? {}) as Raw))
+        for (const [name, v] of Object.entries(byName as Raw))
+          put('qualifications', qualificationKey(requester, name), v);
+    }
+    for (const [k, v] of Object.entries(recordsOf(await readJson(fs, join(root, 'workers.json')))))
+      put('workers', k, v);
+    return image;
+  }
+  const dir = join(root, RUNS_DIR, scope);
+  const shards = (await fs.listDirectory(dir))
+    .map((n) => SHARD_FILE.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .sort((a, b) => Number(a[2]) - Number(b[2]));
+  for (const m of shards)
+    for (const [k, v] of Object.entries(recordsOf(await readJson(fs, join(dir, m[0]))))) put(m[1] as ShardKind, k, v);
+  return image;
+}
+
+/** Replaces a checkpoint file through lowdb and the store's atomic adapter (temp file, fsync, rename, fsync of the directory). */
+async function replaceFile(fs: StoreFileSystem, path: string, data: unknown): Promise<number> {
+  const adapter = new AtomicJsonAdapter<unknown>(path, fs);
+  await new Low<unknown>(adapter, data).write();
+  return adapter.lastWrite?.bytes ?? 0;
+}
+
+/**
+ * Folds changes into a scope's lowdb files: only the files holding a changed record are
+ * rewritten; a new record goes to the newest shard of its collection until it is full. Returns
+ * the bytes written.
+ */
+export async function writeCheckpoint(
+  fs: StoreFileSystem,
+  root: string,
+  environment: StoreEnvironment,
+  scope: string,
+  batches: readonly (readonly JournalChange[])[],
+): Promise<{ bytes: number; files: string[] }> {
+  const latest = new Map<string, JournalChange>();
+  for (const changes of batches) for (const c of changes) latest.set(`${c[0]}\n${c[1]}`, c);
+  const files: string[] = [];
+  if (latest.size === 0) return { bytes: 0, files };
+  let bytes = 0;
+  const replace = async (path: string, data: unknown) => {
+    files.push(path);
+    bytes += await replaceFile(fs, path, data);
+  };
+  if (scope === STORE_SCOPE) {
+    const corePath = join(root, 'store.json');
+    const workersPath = join(root, 'workers.json');
+    const changes = [...latest.values()];
+    const coreChanges = changes.filter((c) => c[0] !== 'workers');
+    const workerChanges = changes.filter((c) => c[0] === 'workers');
+    const runCopies: [string, string | null][] = [];
+    if (coreChanges.length > 0) {
+      const core = (await readJson(fs, corePath)) ?? {
+        ...fileHeader('store', environment),
+        requesters: {},
+        runs: {},
+        qualifications: {},
+      };
+      const maps: Record<string, Raw> = {
+        requesters: (core.requesters ?? {}) as Raw,
+        runs: (core.runs ?? {}) as Raw,
+        qualifications: (core.qualifications ?? {}) as Raw,
+      };
+      let storeId = core.storeId as string | undefined;
+      for (const [collection, key, json] of coreChanges) {
+        const value = json === null ? undefined : JSON.parse(json);
+        if (collection === 'meta') {
+          if (key === 'storeId') storeId = value as string | undefined;
+        } else if (collection === 'qualifications') {
+          const at = key.indexOf('/');
+          const [requester, name] = [key.slice(0, at), key.slice(at + 1)];
+          const byName = ((maps.qualifications![requester] as Raw | undefined) ?? {}) as Raw;
+          if (value === undefined) delete byName[name];
+          else byName[name] = value;
+          if (Object.keys(byName).length === 0) delete maps.qualifications![requester];
+          else maps.qualifications![requester] = byName;
+        } else if (collection === 'requesters' || collection === 'runs') {
+          if (value === undefined) delete maps[collection]![key];
+          else maps[collection]![key] = value;
+          if (collection === 'runs') runCopies.push([key, json]);
+        }
+      }
+      // The copies first: store.json, read directly by commands that list stores, is written last.
+      // Every run's record is also kept in its own directory (so a damaged store.json never loses a run).
+      for (const [runId, json] of runCopies) {
+        if (json === null) continue;
+        const dir = join(root, RUNS_DIR, runId);
+        await fs.makeDirectory(dir);
+        await replace(join(dir, 'run.json'), { ...fileHeader('run', environment, runId), run: JSON.parse(json) });
+        await fs.syncDirectory(dir);
+      }
+      const { requesters: _r, runs: _u, qualifications: _q, storeId: _s, ...header } = core;
+      const next = {
+        ...header,
+        ...(storeId === undefined ? {} : { storeId }),
+        requesters: maps.requesters,
+        runs: maps.runs,
+        qualifications: maps.qualifications,
+      };
+      await replace(corePath, next);
+    }
+    if (workerChanges.length > 0) {
+      const file = (await readJson(fs, workersPath)) ?? { ...fileHeader('workers', environment), records: {} };
+      const records = recordsOf(file);
+      for (const [, key, json] of workerChanges) {
+        if (json === null) delete records[key];
+        else records[key] = JSON.parse(json);
+      }
+      await replace(workersPath, { ...file, records });
+    }
+    await fs.syncDirectory(root);
+    return { bytes, files };
+  }
+  const dir = join(root, RUNS_DIR, scope);
+  await fs.makeDirectory(dir);
+  const byKind = new Map<ShardKind, JournalChange[]>();
+  for (const c of latest.values()) {
+    const list = byKind.get(c[0] as ShardKind);
+    if (list === undefined) byKind.set(c[0] as ShardKind, [c]);
+    else list.push(c);
+  }
+  const names = await fs.listDirectory(dir);
+  for (const [kind, changes] of byKind) {
+    const indexes = names
+      .map((n) => SHARD_FILE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null && m[1] === kind)
+      .map((m) => Number(m[2]))
+      .sort((a, b) => a - b);
+    const shards = new Map<number, Raw>();
+    for (const i of indexes) shards.set(i, (await readJson(fs, join(root, shardFilePath(scope, kind, i))))!);
+    const where = new Map<string, number>();
+    for (const [i, f] of shards) for (const key of Object.keys(recordsOf(f))) where.set(key, i);
+    const changed = new Set<number>();
+    for (const [, key, json] of changes) {
+      let home = where.get(key);
+      if (json === null) {
+        if (home !== undefined) {
+          delete recordsOf(shards.get(home)!)[key];
+          where.delete(key);
+          changed.add(home);
+        }
+        continue;
+      }
+      if (home === undefined) {
+        const last = indexes.at(-1);
+        if (last === undefined || Object.keys(recordsOf(shards.get(last)!)).length >= SHARD_CAPACITY[kind]) {
+          const next = (last ?? -1) + 1;
+          indexes.push(next);
+          shards.set(next, { ...fileHeader(kind, environment, scope, next), records: {} });
+        }
+        home = indexes.at(-1)!;
+        where.set(key, home);
+      }
+      const file = shards.get(home)!;
+      if (file.records === undefined) file.records = {};
+      (file.records as Raw)[key] = JSON.parse(json);
+      changed.add(home);
+    }
+    for (const i of changed) await replace(join(root, shardFilePath(scope, kind, i)), shards.get(i));
+  }
+  await fs.syncDirectory(dir);
+  return { bytes, files };
+}
