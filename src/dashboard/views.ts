@@ -74,6 +74,126 @@ export function countsOf(source: DashboardSource, runId: string): Record<Assignm
 const FEE = 0.2;
 const UNSETTLED = new Set<string>(['launched', 'assigned', 'completed']);
 
+/** Reward plus fee of a run's units not settled yet, in cents. */
+export function heldCentsOf(source: DashboardSource, runId: string): number {
+  let held = 0;
+  for (const u of source.store().units.ofRun(runId))
+    if (UNSETTLED.has(source.unitStatus(u.id))) held += Math.round(Number(u.payAmountUsd) * 100 * (1 + FEE));
+  return held;
+}
+
+/** One worker of the workers page. */
+export interface WorkerRow {
+  readonly workerId: string;
+  /** Runs (of the scope) the worker took a unit of. */
+  readonly runs: number;
+  readonly units: number;
+  readonly submitted: number;
+  readonly approved: number;
+  readonly rejected: number;
+  /** Approved among reviewed across the whole store, 0..1; null before any review. */
+  readonly approvalRate: number | null;
+  /** From accepting to submitting, summed over submitted work. */
+  readonly secondsWorked: number;
+  readonly bonusCents: number;
+  readonly bonuses: number;
+  /** Requesters blocking the worker, as this store recorded. */
+  readonly blockedBy: readonly string[];
+  readonly lastSeenAt: number;
+}
+
+/**
+ * The workers of one run (or of every run, `runId` null), most units first: units, reviews,
+ * time and bonuses within that scope; the approval rate over the whole store.
+ */
+export function workerRows(source: DashboardSource, runId: string | null): WorkerRow[] {
+  const store = source.store();
+  if (runId !== null) store.runs.require(runId);
+  const runIds = store.runs.list().map((r) => r.id);
+  type Acc = {
+    runs: Set<string>;
+    units: Set<string>;
+    submitted: number;
+    approved: number;
+    rejected: number;
+    seconds: number;
+    bonusCents: number;
+    bonuses: number;
+    last: number;
+  };
+  const scoped = new Map<string, Acc>();
+  const rate = new Map<string, { ok: number; reviewed: number }>();
+  const acc = (id: string): Acc => {
+    let a = scoped.get(id);
+    if (a === undefined)
+      scoped.set(
+        id,
+        (a = {
+          runs: new Set(),
+          units: new Set(),
+          submitted: 0,
+          approved: 0,
+          rejected: 0,
+          seconds: 0,
+          bonusCents: 0,
+          bonuses: 0,
+          last: 0,
+        }),
+      );
+    return a;
+  };
+  for (const id of runIds) {
+    const inScope = runId === null || id === runId;
+    for (const agent of store.agents.ofRun(id)) {
+      const r = rate.get(agent.workerId) ?? { ok: 0, reviewed: 0 };
+      if (agent.review !== null) {
+        r.reviewed++;
+        if (agent.review.decision === 'approved') r.ok++;
+      }
+      rate.set(agent.workerId, r);
+      if (!inScope) continue;
+      const a = acc(agent.workerId);
+      a.runs.add(id);
+      a.units.add(agent.unitId);
+      a.last = Math.max(a.last, agent.submittedAt ?? agent.createdAt);
+      if (agent.submittedAt !== null) {
+        a.submitted++;
+        a.seconds += Math.max(0, agent.submittedAt - agent.createdAt) / 1000;
+      }
+      if (agent.review?.decision === 'approved') a.approved++;
+      else if (agent.review !== null) a.rejected++;
+    }
+    if (!inScope) continue;
+    for (const intent of store.outbox.ofRun(id)) {
+      if (intent.kind !== 'bonus' || intent.state !== 'confirmed' || intent.amountUsd === null || !intent.workerId)
+        continue;
+      const a = acc(intent.workerId);
+      a.bonuses++;
+      a.bonusCents += Math.round(Number(intent.amountUsd) * 100);
+    }
+  }
+  return [...scoped.entries()]
+    .map(([workerId, a]) => {
+      const r = rate.get(workerId);
+      const record = store.workers.get(workerId);
+      return {
+        workerId,
+        runs: a.runs.size,
+        units: a.units.size,
+        submitted: a.submitted,
+        approved: a.approved,
+        rejected: a.rejected,
+        approvalRate: r === undefined || r.reviewed === 0 ? null : r.ok / r.reviewed,
+        secondsWorked: Math.round(a.seconds),
+        bonusCents: a.bonusCents,
+        bonuses: a.bonuses,
+        blockedBy: Object.keys(record?.blocks ?? {}),
+        lastSeenAt: a.last,
+      };
+    })
+    .sort((x, y) => y.units - x.units || (x.workerId < y.workerId ? -1 : 1));
+}
+
 /** Every run of the source's store, oldest first. */
 export function runRows(source: DashboardSource): RunRow[] {
   const store = source.store();
