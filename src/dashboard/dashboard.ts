@@ -796,7 +796,13 @@ export function createDashboard(
           const u = store.units.require(a.unitId);
           return { unitId: u.id, runId: u.runId, index: u.index, status: source.unitStatus(u.id) };
         });
-      return page(res, 200, workerPage(ctx(), summary, units, source.workerActionsUnavailable));
+      const names = new Map(
+        store.requesters
+          .list()
+          .flatMap((r) => store.qualifications.ofRequester(r.name))
+          .map((q) => [q.qualificationTypeId, q.name] as const),
+      );
+      return page(res, 200, workerPage(ctx(), summary, units, source.workerActionsUnavailable, names));
     }
     if (m !== null) {
       const runId = decode(m[1]!);

@@ -320,6 +320,7 @@ export function workerPage(
     readonly status: string;
   }[],
   unavailable: string | null,
+  qualificationNames: ReadonlyMap<string, string> = new Map(),
 ): string {
   const endpoint = `${ctx.prefix}/workers/${encodeURIComponent(s.workerId)}`;
   const disabled = unavailable === null ? '' : ' disabled';
@@ -342,10 +343,10 @@ export function workerPage(
   const quals =
     s.qualifications.length === 0
       ? '<p class="none" id="qualifications">No qualification granted or revoked by this store.</p>'
-      : `<table class="grid" id="qualifications"><thead><tr><th>Time</th><th>Change</th><th>Qualification type</th><th>Outcome</th></tr></thead><tbody>${s.qualifications
+      : `<table class="grid" id="qualifications"><thead><tr><th>Time</th><th>Change</th><th>Qualification</th><th>Outcome</th></tr></thead><tbody>${s.qualifications
           .map(
             (q) =>
-              `<tr><td>${time(q.at)}</td><td>${q.operation === 'AssociateQualificationWithWorker' ? 'granted' : 'revoked'}</td><td class="mono">${e(q.qualificationTypeId)}</td><td>${e(q.outcome)}</td></tr>`,
+              `<tr><td>${time(q.at)}</td><td>${q.operation === 'AssociateQualificationWithWorker' ? 'granted' : 'revoked'}</td><td>${qualificationNames.has(q.qualificationTypeId) ? `${e(qualificationNames.get(q.qualificationTypeId))} ` : ''}<span class="mono">${e(q.qualificationTypeId)}</span></td><td>${e(q.outcome)}</td></tr>`,
           )
           .join('')}</tbody></table>`;
   const form = (action: string, fields: string, label: string): string =>

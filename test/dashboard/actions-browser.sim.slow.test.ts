@@ -159,7 +159,7 @@ Actions('when a worker is blocked and qualified from the worker page then each i
 
   await page.reload();
   assert.match((await page.locator('#blocks').textContent()) ?? '', /copied answers/);
-  assert.match((await page.locator('#qualifications').textContent()) ?? '', /granted/);
+  assert.match((await page.locator('#qualifications').textContent()) ?? '', /granted\s*trusted-labeller/);
   await page.goto(`${ctx.base}/workers`);
   assert.match((await page.locator(`tr[data-worker="${worker.workerId}"] td.blocked`).textContent()) ?? '', /blocked/);
 });
