@@ -209,11 +209,11 @@ async function main(): Promise<void> {
       `  run page: first load ${formatMs(d.firstLoadMs)} (${Math.round(d.firstLoadBytes / 1024)} KiB), next loads median ${formatMs(d.nextLoadsMedianMs)}, sorted and searched ${formatMs(d.searchedLoadMs)}`,
     );
     say(
-      `  live feed: ${d.messageCpuMs.toFixed(1)} ms CPU per message + ${d.fragmentCpuMs.toFixed(1)} ms per table fragment; sync cycle CPU ${formatMs(d.cycleCpuMsWithout)} without, ${formatMs(d.cycleCpuMsWith)} with the page and feed (${d.messages} messages); standalone re-read ${formatMs(d.standaloneRereadCpuMs)} CPU`,
+      `  live feed: ${d.messageCpuMs.toFixed(1)} ms CPU per message + ${d.fragmentCpuMs.toFixed(1)} ms per table fragment (${formatMs(d.fragmentWallMs)} wall); sync cycle CPU ${formatMs(d.cycleCpuMsWithout)} without, ${formatMs(d.cycleCpuMsWith)} with the page and feed (${d.messages} messages); standalone re-read ${formatMs(d.standaloneRereadCpuMs)} CPU`,
     );
     dashboardVerdicts.push(
       `${d.firstLoadMs < 1000 ? 'PASS' : 'MISS'}  dashboard: run page first load at ${formatCount(SCALE_UNITS)} units while syncing ${formatMs(d.firstLoadMs)} (target < 1 s)`,
-      `${d.liveShare < 0.05 ? 'PASS' : 'MISS'}  dashboard: CPU added to the syncing run ${pct(d.liveShare)} of a core at one live message a second (target < 5%)`,
+      `${d.liveShare < 0.05 ? 'PASS' : 'MISS'}  dashboard: CPU added to the syncing run ${pct(d.liveShare)} of a core (a live message a second, the table as the page asks for it) (target < 5%)`,
     );
   }
   if (only.has('store')) {

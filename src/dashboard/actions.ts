@@ -19,7 +19,7 @@ import { moneyOfRun } from '../runtime/money/spent.js';
 import type { ProviderResult } from '../runtime/provider/result.js';
 import type { AgentRecord } from '../store/types.js';
 import type { DashboardSource } from './source.js';
-import { heldCentsOf, unitRows, type UnitQuery } from './views.js';
+import { heldCentsOf, unitRows, type RunRow, type UnitQuery } from './views.js';
 
 /** `$1,234.50`. */
 export function usd(cents: number): string {
@@ -39,7 +39,11 @@ export interface BudgetView {
 }
 
 /** The run's budget, spent, held and remaining. */
-export function budgetOf(source: DashboardSource, runId: string): BudgetView {
+export function budgetOf(
+  source: DashboardSource,
+  runId: string,
+  row?: Pick<RunRow, 'money' | 'heldCents'>,
+): BudgetView {
   const store = source.store();
   const run = store.runs.require(runId);
   const raw = (run.config as Record<string, unknown>).budget;
@@ -51,8 +55,9 @@ export function budgetOf(source: DashboardSource, runId: string): BudgetView {
       budgetCents = null;
     }
   }
-  const spentCents = moneyOfRun(store, runId).totalCents;
-  const heldCents = heldCentsOf(source, runId);
+  // The run's row, when the page has it, already counted spent and held.
+  const spentCents = row?.money.totalCents ?? moneyOfRun(store, runId).totalCents;
+  const heldCents = row?.heldCents ?? heldCentsOf(source, runId);
   return {
     budgetCents,
     spentCents,

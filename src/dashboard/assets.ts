@@ -24,11 +24,20 @@ export const APP_JS = `'use strict';
     var src = new EventSource(prefix + '/events' + (run ? '?run=' + encodeURIComponent(run) : ''));
     var tableBusy = false;
     var tableAgain = false;
+    // The table is fetched again at most once per 20 times what the last fetch took (and per
+    // second): a big run's table costs the server more, so it is asked for less often, which
+    // keeps the page's share of the server's CPU near 5% at most. Counts stay live every message.
+    var tableGap = 1000;
+    var tableAt = 0;
+    var tableTimer = null;
     function refreshTable() {
       var table = document.getElementById('unit-table');
       if (!table) return;
       if (tableBusy) { tableAgain = true; return; }
+      var wait = tableAt + tableGap - Date.now();
+      if (wait > 0) { if (!tableTimer) tableTimer = setTimeout(function () { tableTimer = null; refreshTable(); }, wait); return; }
       tableBusy = true;
+      var started = Date.now();
       fetch(location.pathname + '/units' + location.search, { credentials: 'same-origin' })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) {
@@ -38,7 +47,12 @@ export const APP_JS = `'use strict';
           var current = document.getElementById('unit-table');
           if (fresh && current) current.replaceWith(document.importNode(fresh, true));
         })
-        .finally(function () { tableBusy = false; if (tableAgain) { tableAgain = false; refreshTable(); } });
+        .finally(function () {
+          tableAt = Date.now();
+          tableGap = Math.max(1000, 20 * (tableAt - started));
+          tableBusy = false;
+          if (tableAgain) { tableAgain = false; refreshTable(); }
+        });
     }
     src.onopen = function () { if (statusEl) statusEl.textContent = 'live'; };
     src.onerror = function () { if (statusEl) statusEl.textContent = 'reconnecting…'; };

@@ -816,7 +816,7 @@ export function createDashboard(
             run,
             reviewQueue(source, runId),
             source.reviewUnavailable,
-            budgetOf(source, runId),
+            budgetOf(source, runId, run),
             templateFor(runId) !== undefined,
           ),
         );
@@ -828,7 +828,11 @@ export function createDashboard(
       const query = unitQuery(url);
       const { rows, total } = unitRows(source, runId, query);
       if (m[2] === '/units') return page(res, 200, unitTable(ctx(), runId, query, rows, total));
-      return page(res, 200, runPage(ctx(), run, query, rows, total, source.reviewUnavailable, budgetOf(source, runId)));
+      return page(
+        res,
+        200,
+        runPage(ctx(), run, query, rows, total, source.reviewUnavailable, budgetOf(source, runId, run)),
+      );
     }
     throw new HitstateError('HST_ERR_SERVER_NOT_FOUND', `no dashboard page at ${url.pathname}`, { field: 'path' });
   }

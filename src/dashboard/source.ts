@@ -39,6 +39,11 @@ export interface DashboardSource {
   store(): Store;
   /** A unit's status, from its actor when the runtime holds it. */
   unitStatus(unitId: string): AssignmentState;
+  /**
+   * Units by status, when the source keeps them counted (the runtime's supervisor does): the
+   * live feed's counts then cost nothing per message. Without it, the statuses are counted.
+   */
+  counts?(runId: string): Readonly<Record<AssignmentState, number>>;
   /** Subscribes to the live feed; returns the unsubscribe function. */
   subscribe(listener: (event: FeedEvent) => void): () => void;
   /** Why review actions are unavailable here, or null when they are available. */
@@ -187,6 +192,7 @@ export function runtimeSource(runtime: Runtime): DashboardSource {
     clock: runtime.options.clock,
     store: () => runtime.store,
     unitStatus: (unitId) => runtime.unitStatus(unitId),
+    counts: (runId) => runtime.runInfo(runId).counts,
     subscribe,
     reviewUnavailable: null,
     review: (runId, agentId, action) => runtime.review(runId, { agentId }, action),

@@ -8,7 +8,7 @@
 import { UNIT_STATES, type AssignmentState } from '../../machines/index.js';
 import { moneyOfRun, type MoneySummary } from '../runtime/money/spent.js';
 import { HitstateError } from '../errors.js';
-import type { AgentRecord, AuditEntry, HitRecord, UnitRecord } from '../store/types.js';
+import type { AgentRecord, AuditEntry, HitRecord, TaskRunRecord, UnitRecord } from '../store/types.js';
 import { FLOW_WINDOW_MS, type DashboardSource, type FeedEvent } from './source.js';
 
 /** A run as the runs page lists it. */
@@ -66,6 +66,7 @@ function zeroCounts(): Record<AssignmentState, number> {
 
 /** Units by status, from the source's live statuses. */
 export function countsOf(source: DashboardSource, runId: string): Record<AssignmentState, number> {
+  if (source.counts !== undefined) return { ...zeroCounts(), ...source.counts(runId) };
   const counts = zeroCounts();
   for (const unit of source.store().units.ofRun(runId)) counts[source.unitStatus(unit.id)]++;
   return counts;
@@ -196,8 +197,15 @@ export function workerRows(source: DashboardSource, runId: string | null): Worke
 
 /** Every run of the source's store, oldest first. */
 export function runRows(source: DashboardSource): RunRow[] {
+  return source
+    .store()
+    .runs.list()
+    .map((run) => rowOf(source, run));
+}
+
+function rowOf(source: DashboardSource, run: TaskRunRecord): RunRow {
   const store = source.store();
-  return store.runs.list().map((run) => {
+  {
     const units = store.units.ofRun(run.id);
     const counts = zeroCounts();
     let held = 0;
@@ -222,14 +230,12 @@ export function runRows(source: DashboardSource): RunRow[] {
       lastActivityAt: last,
       flows: source.flows(run.id, source.clock.now() - FLOW_WINDOW_MS),
     };
-  });
+  }
 }
 
 /** One run's row. @throws HitstateError `HST_ERR_RUN_NOT_FOUND` */
 export function runRow(source: DashboardSource, runId: string): RunRow {
-  const row = runRows(source).find((r) => r.runId === runId);
-  if (row === undefined) source.store().runs.require(runId);
-  return row!;
+  return rowOf(source, source.store().runs.require(runId));
 }
 
 /** A short, single-line preview of a submission (the page escapes it). */
@@ -251,51 +257,74 @@ export function unitRows(source: DashboardSource, runId: string, query: UnitQuer
   // Submissions are read only for the rows shown, unless the search needs them all.
   const previewOfAgent = (agent: AgentRecord | undefined): string =>
     agent === undefined || agent.submittedAt === null ? '' : previewOf(store.agents.submission(agent.id));
-  const all: (UnitRow & { agent: AgentRecord | undefined })[] = [];
+  // A unit's agent and HIT are looked up only for the rows shown, unless the search or the sort
+  // needs them all: at 10,000 units those lookups were most of the page's cost.
+  interface Draft {
+    readonly unit: UnitRecord;
+    readonly status: AssignmentState;
+    agent?: AgentRecord | undefined;
+    hitId?: string | null;
+    preview?: string;
+  }
+  const fill = (d: Draft): Required<Draft> => {
+    if (d.hitId === undefined) {
+      d.agent = currentAgent(store.agents.ofUnit(d.unit.id), d.unit);
+      d.hitId = store.hits.ofUnit(d.unit.id)?.id ?? d.agent?.hitId ?? null;
+    }
+    return d as Required<Draft>;
+  };
+  const workerOf = (d: Draft): string | null => fill(d).agent?.workerId ?? d.unit.workerId;
+  const eager = q !== '' || query.sort === 'worker' || query.sort === 'hit';
+  const all: Draft[] = [];
   for (const unit of store.units.ofRun(runId)) {
     const status = source.unitStatus(unit.id);
     if (query.state !== undefined && status !== query.state) continue;
-    const agent = currentAgent(store.agents.ofUnit(unit.id), unit);
-    const hit = store.hits.ofUnit(unit.id);
-    const row = {
-      unitId: unit.id,
-      index: unit.index,
-      status,
-      workerId: agent?.workerId ?? unit.workerId,
-      hitId: hit?.id ?? agent?.hitId ?? null,
-      agentId: agent?.id ?? null,
-      since: unit.updatedAt,
-      preview: q === '' ? '' : previewOfAgent(agent),
-      agent,
-    };
-    if (
-      q !== '' &&
-      ![row.unitId, row.workerId ?? '', row.hitId ?? '', row.preview, status].some((v) => v.toLowerCase().includes(q))
-    )
-      continue;
-    all.push(row);
+    const d: Draft = { unit, status };
+    if (eager) fill(d);
+    if (q !== '') {
+      d.preview = previewOfAgent(d.agent);
+      if (![unit.id, workerOf(d) ?? '', d.hitId ?? '', d.preview, status].some((v) => v.toLowerCase().includes(q)))
+        continue;
+    }
+    all.push(d);
   }
-  const key = (r: UnitRow): string | number =>
+  const key = (d: Draft): string | number =>
     query.sort === 'status'
-      ? r.status
+      ? d.status
       : query.sort === 'worker'
-        ? (r.workerId ?? '')
+        ? (workerOf(d) ?? '')
         : query.sort === 'hit'
-          ? (r.hitId ?? '')
+          ? (fill(d).hitId ?? '')
           : query.sort === 'since'
-            ? r.since
-            : r.index;
+            ? d.unit.updatedAt
+            : d.unit.index;
   const sign = query.dir === 'desc' ? -1 : 1;
-  all.sort((a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    return (ka < kb ? -1 : ka > kb ? 1 : a.index - b.index) * sign;
-  });
+  if (
+    !(
+      query.sort === 'index' &&
+      query.dir === 'asc' &&
+      all.every((d, i) => i === 0 || all[i - 1]!.unit.index < d.unit.index)
+    )
+  )
+    all.sort((a, b) => {
+      const ka = key(a);
+      const kb = key(b);
+      return (ka < kb ? -1 : ka > kb ? 1 : a.unit.index - b.unit.index) * sign;
+    });
   const start = (query.page - 1) * query.pageSize;
-  const rows = all.slice(start, start + query.pageSize).map(({ agent, ...row }) => ({
-    ...row,
-    preview: q === '' ? previewOfAgent(agent) : row.preview,
-  }));
+  const rows = all.slice(start, start + query.pageSize).map((draft) => {
+    const d = fill(draft);
+    return {
+      unitId: d.unit.id,
+      index: d.unit.index,
+      status: d.status,
+      workerId: d.agent?.workerId ?? d.unit.workerId,
+      hitId: d.hitId,
+      agentId: d.agent?.id ?? null,
+      since: d.unit.updatedAt,
+      preview: d.preview ?? previewOfAgent(d.agent),
+    };
+  });
   return { rows, total: all.length };
 }
 
