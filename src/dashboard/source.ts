@@ -43,7 +43,7 @@ export interface DashboardSource {
    * Units by status, when the source keeps them counted (the runtime's supervisor does): the
    * live feed's counts then cost nothing per message. Without it, the statuses are counted.
    */
-  counts?(runId: string): Readonly<Record<AssignmentState, number>>;
+  counts?(runId: string): Readonly<Partial<Record<AssignmentState, number>>>;
   /** Subscribes to the live feed; returns the unsubscribe function. */
   subscribe(listener: (event: FeedEvent) => void): () => void;
   /** Why review actions are unavailable here, or null when they are available. */
@@ -310,6 +310,7 @@ export async function storeSource(options: StoreSourceOptions): Promise<Dashboar
     clock,
     store: () => current,
     unitStatus: (unitId) => current.units.require(unitId).status,
+    counts: (runId) => current.units.statusCounts(runId),
     subscribe,
     reviewUnavailable: STANDALONE_REVIEW_REASON,
     review: async () => {
