@@ -484,7 +484,7 @@ export function createDashboard(
     const cacheKey = `${runId}\0${idemKey}`;
     let answer = actions.get(cacheKey);
     if (answer === undefined) {
-      const refusal = overBudget(budgetOf(source, runId), newMoneyCents(action));
+      const refusal = overBudget(budgetOf(source, runId), newMoneyCents(validAction(action)));
       answer =
         refusal === null
           ? perform(runId, agentId, action)
@@ -494,6 +494,20 @@ export function createDashboard(
     }
     const { status, body: out } = await answer;
     sendJson(res, status, out, SECURITY_HEADERS);
+  }
+
+  /** Checks a review action as the runtime will; a bad amount or feedback is the request's fault (400). */
+  function validAction(action: ReviewAction): ReviewAction {
+    try {
+      checkReviewAction(action);
+      newMoneyCents(action);
+      return action;
+    } catch (err) {
+      if (!isHitstateError(err)) throw err;
+      throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', err.message, {
+        field: String(err.details.field ?? 'body'),
+      });
+    }
   }
 
   /** Answers the same key once: a double press or a retried request gets the first answer. */
@@ -574,7 +588,7 @@ export function createDashboard(
               key: `bulk:${key ?? 'preview'}`.slice(0, 64),
             }
           : { kind };
-    checkReviewAction(action);
+    validAction(action);
     const query = {
       ...(state === undefined ? {} : { state: state as AssignmentState }),
       ...(q === undefined ? {} : { q }),

@@ -143,6 +143,19 @@ Actions('when the set changed after the preview then the confirmation is refused
   assert.is(answer.status, 409);
   assert.match(JSON.parse(answer.body).message, /changed since the preview \(now 3\)/);
   assert.is(world.sim.stats().calls.RejectAssignment ?? 0, 0);
+  for (const amountUsd of ['0.00', 'lots', '-1']) {
+    const bad = await post(ctx, bulk, { kind: 'bonus', amountUsd, reason: 'r', preview: true });
+    assert.is(bad.status, 400, `bonus of ${amountUsd}: ${bad.body}`);
+    assert.is(JSON.parse(bad.body).error.field, 'amountUsd');
+    const single = await post(ctx, `/runs/${runId}/review`, {
+      agentId: ctx.workers[0]!.agentId,
+      kind: 'bonus',
+      amountUsd,
+      reason: 'r',
+      key: `bad-${amountUsd}`,
+    });
+    assert.is(single.status, 400, `single bonus of ${amountUsd}: ${single.body}`);
+  }
   const missing = await post(ctx, bulk, { kind: 'reject', preview: true });
   assert.is(missing.status, 400);
   assert.is(JSON.parse(missing.body).error.field, 'feedback');
