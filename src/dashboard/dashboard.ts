@@ -65,6 +65,7 @@ import {
   runRows,
   SORTS,
   unitDetail,
+  qualificationsOf,
   unitRows,
   workerRows,
   type SortKey,
@@ -792,8 +793,14 @@ export function createDashboard(
       const detail = await unitDetail(source, decode(unit[1]!));
       return page(res, 200, unitPage(ctx(), detail, templateFor(detail.unit.runId) !== undefined));
     }
-    if (worker !== null && worker[1] === undefined)
-      return page(res, 200, workersPage(ctx(), workerRows(source, null), null));
+    if (worker !== null && worker[1] === undefined) {
+      const rows = workerRows(source, null);
+      const quals = await qualificationsOf(
+        source,
+        rows.map((w) => w.workerId),
+      );
+      return page(res, 200, workersPage(ctx(), rows, null, quals));
+    }
     if (worker !== null) {
       const workerId = decode(worker[1]!);
       // Loaded on use: the CLI's worker command imports the runtime, which imports the dashboard.
@@ -834,7 +841,14 @@ export function createDashboard(
             templateFor(runId) !== undefined,
           ),
         );
-      if (m[2] === '/workers') return page(res, 200, workersPage(ctx(), workerRows(source, runId), run));
+      if (m[2] === '/workers') {
+        const rows = workerRows(source, runId);
+        const quals = await qualificationsOf(
+          source,
+          rows.map((w) => w.workerId),
+        );
+        return page(res, 200, workersPage(ctx(), rows, run, quals));
+      }
       if (m[2] === '/bulk')
         throw new HitstateError('HST_ERR_SERVER_NOT_FOUND', 'bulk actions are POSTed from the run page', {
           field: 'path',

@@ -290,12 +290,17 @@ const duration = (seconds: number): string =>
     : `${Math.floor(seconds / 3600)}h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
 
 /** The workers page: of one run, or of every run of the store. */
-export function workersPage(ctx: PageContext, rows: readonly WorkerRow[], run: RunRow | null): string {
+export function workersPage(
+  ctx: PageContext,
+  rows: readonly WorkerRow[],
+  run: RunRow | null,
+  qualifications: ReadonlyMap<string, readonly string[]> = new Map(),
+): string {
   const worker = (id: string): string => `${ctx.prefix}/workers/${encodeURIComponent(id)}`;
   const body = rows
     .map(
       (w) =>
-        `<tr data-worker="${e(w.workerId)}"><td class="mono"><a href="${e(worker(w.workerId))}">${e(w.workerId)}</a></td>${run === null ? `<td class="num">${w.runs}</td>` : ''}<td class="num">${w.units}</td><td class="num">${w.submitted}</td><td class="num">${w.approved}</td><td class="num">${w.rejected}</td><td class="num approval">${percent(w.approvalRate)}</td><td class="num">${duration(w.secondsWorked)}</td><td class="num">${dollars(w.bonusCents)}${w.bonuses > 0 ? ` (${w.bonuses})` : ''}</td><td class="blocked">${w.blockedBy.length === 0 ? '' : `<span class="pill s-rejected">blocked</span>`}</td><td>${ago(w.lastSeenAt, ctx.now)} ago</td></tr>`,
+        `<tr data-worker="${e(w.workerId)}"><td class="mono"><a href="${e(worker(w.workerId))}">${e(w.workerId)}</a></td>${run === null ? `<td class="num">${w.runs}</td>` : ''}<td class="num">${w.units}</td><td class="num">${w.submitted}</td><td class="num">${w.approved}</td><td class="num">${w.rejected}</td><td class="num approval">${percent(w.approvalRate)}</td><td class="num">${duration(w.secondsWorked)}</td><td class="num">${dollars(w.bonusCents)}${w.bonuses > 0 ? ` (${w.bonuses})` : ''}</td><td class="blocked">${w.blockedBy.length === 0 ? '' : `<span class="pill s-rejected">blocked</span>`}</td><td class="quals">${e((qualifications.get(w.workerId) ?? []).join(', '))}</td><td>${ago(w.lastSeenAt, ctx.now)} ago</td></tr>`,
     )
     .join('\n');
   const crumbs =
@@ -304,8 +309,8 @@ export function workersPage(ctx: PageContext, rows: readonly WorkerRow[], run: R
       : `<p class="crumbs"><a href="${e(ctx.prefix)}/">Runs</a> / <a href="${e(ctx.prefix)}/runs/${encodeURIComponent(run.runId)}">${e(run.runId)}</a> / workers</p><h1>Workers of ${e(run.title)}</h1><p class="meta"><a href="${e(ctx.prefix)}/workers">every run of the store</a></p>`;
   const html = `${crumbs}
 <p class="meta">${rows.length} worker${rows.length === 1 ? '' : 's'} · the approval rate counts every review in this store</p>
-<table class="grid workers"><thead><tr><th>Worker</th>${run === null ? '<th>Runs</th>' : ''}<th>Units</th><th>Submitted</th><th>Approved</th><th>Rejected</th><th>Approval rate</th><th>Time spent</th><th>Bonuses</th><th>Blocked</th><th>Last seen</th></tr></thead>
-<tbody>${body || `<tr><td colspan="${run === null ? 11 : 10}">No worker has taken a unit yet.</td></tr>`}</tbody></table>`;
+<table class="grid workers"><thead><tr><th>Worker</th>${run === null ? '<th>Runs</th>' : ''}<th>Units</th><th>Submitted</th><th>Approved</th><th>Rejected</th><th>Approval rate</th><th>Time spent</th><th>Bonuses</th><th>Blocked</th><th>Qualifications</th><th>Last seen</th></tr></thead>
+<tbody>${body || `<tr><td colspan="${run === null ? 12 : 11}">No worker has taken a unit yet.</td></tr>`}</tbody></table>`;
   return layout(ctx, run === null ? 'Workers' : `Workers of ${run.title}`, html, null);
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import { UNIT_STATES, type AssignmentState } from '../../machines/index.js';
+import { pseudonymizeWorkerId } from '../mturk/audit.js';
 import { moneyOfRun, type MoneySummary } from '../runtime/money/spent.js';
 import { HitstateError } from '../errors.js';
 import type { AgentRecord, AuditEntry, HitRecord, TaskRunRecord, UnitRecord } from '../store/types.js';
@@ -193,6 +194,45 @@ export function workerRows(source: DashboardSource, runId: string | null): Worke
       };
     })
     .sort((x, y) => y.units - x.units || (x.workerId < y.workerId ? -1 : 1));
+}
+
+/**
+ * The qualifications each worker holds from this store's grants (granted and not revoked since),
+ * by worker id, as qualification names where the store mapped them. Read from the audit trails,
+ * where worker ids are pseudonymised per requester (`hitstate:REQUESTER`).
+ */
+export async function qualificationsOf(
+  source: DashboardSource,
+  workerIds: readonly string[],
+): Promise<Map<string, string[]>> {
+  const store = source.store();
+  const requesters = store.requesters.list().map((r) => r.name);
+  const byPseudonym = new Map<string, string>();
+  for (const id of workerIds)
+    for (const name of requesters) byPseudonym.set(pseudonymizeWorkerId(id, `hitstate:${name}`), id);
+  const names = new Map(
+    requesters.flatMap((r) => store.qualifications.ofRequester(r)).map((q) => [q.qualificationTypeId, q.name] as const),
+  );
+  const held = new Map<string, Map<string, boolean>>();
+  for (const runId of [undefined, ...store.runs.list().map((r) => r.id)]) {
+    for await (const entry of store.audit.entries(runId === undefined ? {} : { runId })) {
+      const granted = entry.operation === 'AssociateQualificationWithWorker';
+      if (!granted && entry.operation !== 'DisassociateQualificationFromWorker') continue;
+      if (entry.outcome !== 'ok' && entry.outcome !== 'alreadyDone') continue;
+      const args = (entry.details?.arguments ?? {}) as { WorkerId?: unknown; QualificationTypeId?: unknown };
+      const workerId = byPseudonym.get(String(args.WorkerId));
+      if (workerId === undefined) continue;
+      let mine = held.get(workerId);
+      if (mine === undefined) held.set(workerId, (mine = new Map()));
+      mine.set(String(args.QualificationTypeId), granted);
+    }
+  }
+  return new Map(
+    [...held].map(([workerId, types]) => [
+      workerId,
+      [...types].filter(([, on]) => on).map(([type]) => names.get(type) ?? type),
+    ]),
+  );
 }
 
 /** Every run of the source's store, oldest first. */

@@ -244,6 +244,7 @@ Actions('when a worker is blocked and qualified from the workers pages then MTur
   assert.match(page.body, /data-action="unblock"/);
   const listed = await fetchText(`${ctx.base}/workers`);
   assert.match(listed.body, /class="pill s-rejected">blocked</);
+  assert.match(listed.body, /<td class="quals">trusted<\/td>/, 'the list names the qualification granted');
 
   const unblock = (await world.drive(post(ctx, path, { action: 'unblock', key: 'w-2' }), { label: 'unblock' }))!;
   assert.is(JSON.parse(unblock.body).confirmed, true);
