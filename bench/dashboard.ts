@@ -117,8 +117,10 @@ export async function measure(args: DashboardBenchArgs): Promise<DashboardBenchR
       return { ms: performance.now() - t, bytes: Buffer.byteLength(body) };
     };
     // The first load of the page, while the runtime syncs.
+    progress('dashboard listening; first load while a cycle runs');
     const syncing = cycle();
     const first = await load(page);
+    progress(`first load answered in ${first.ms.toFixed(0)} ms; waiting for the cycle`);
     await syncing;
     const next: number[] = [];
     for (let k = 0; k < 10; k++) {
