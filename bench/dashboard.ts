@@ -1,139 +1,204 @@
-// Dashboard benchmark (`npx tsx bench/dashboard.ts [--units N]`): a store of 10,000 units (a mix
-// of states; 40% with an agent and a submission, as in bench/store.bench.ts), served by the
-// standalone dashboard (`hitstate dashboard`'s read-only source) on a loopback port. Measures
-//   - the run page's first load (the first request after the dashboard opened) and the median of
-//     the next 10 loads, wall time through HTTP; target < 1 s;
-//   - the CPU of one live message (counts over every unit) and of one re-read of the store, and
-//     so the share of one core the dashboard takes at one message a second, and with the
-//     standalone re-reads (every 2 s, or 20 times the last re-read's duration if longer); target < 5%.
-// The embedded dashboard reads the same records and asks the runtime each unit's status instead.
+// Benchmark 6, the run dashboard (child process; `npm run bench -- --only dashboard`). The
+// 10,000-unit fixture run (every unit assigned, its worker in the task) is resumed against
+// `hitstate sim` in its own process, and the runtime syncs it cycle after cycle (1% of the workers
+// submit and one returns before each cycle, as in benchmark 1) while the embedded dashboard
+// (`runtime.dashboard()`) serves it on a loopback port:
+//   - the run page's first load, asked while a status-sync cycle runs (target < 1 s), and the
+//     median of the next 10 loads, each while a cycle runs; a sorted and searched page;
+//   - the live feed's cost: a page holds the run's server-sent-events stream open; each message
+//     (the counts of every unit, the flows, the batched events) and the unit-table fragment the
+//     page fetches when units changed, CPU each; at most one message a second and one fragment
+//     per max(1 s, 20 times its fetch's wall time), as the page asks, so the share of a core the
+//     dashboard adds to the syncing run (target < 5%);
+//   - the same cycles' CPU with and without the dashboard's page and feed, as a cross-check;
+//   - the standalone dashboard's read of the store (`hitstate dashboard`), CPU per re-read.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VirtualClock } from '../src/clock.js';
-import { createDashboard } from '../src/dashboard/dashboard.js';
-import { storeSource } from '../src/dashboard/source.js';
+import { runtimeSource } from '../src/dashboard/source.js';
 import { countsOf } from '../src/dashboard/views.js';
 import { openStore } from '../src/store/index.js';
+import { WorkerActivity } from './support/activity.js';
+import { progress } from './support/child.js';
+import { cpuMsSince, median } from './support/numbers.js';
+import { openFixture, type RunFixture } from './support/run-fixture.js';
 
-const ENV = { kind: 'sandbox' } as const;
-const RUN = 'bench-run';
-const args = process.argv.slice(2);
-const UNITS = Number(args[args.indexOf('--units') + 1] ?? 10_000) || 10_000;
-const STATES = ['launched', 'assigned', 'completed', 'accepted', 'expired'] as const;
-
-async function build(dir: string): Promise<void> {
-  const store = await openStore({ dir, environment: ENV, clock: new VirtualClock(Date.UTC(2026, 10, 25)) });
-  store.requesters.put({ name: 'lab', credentialSource: { kind: 'profile', profile: 'lab' } });
-  store.runs.create({
-    runId: RUN,
-    requesterName: 'lab',
-    config: { title: 'Label 20 images', reward: '0.50' },
-    status: 'running',
-  });
-  const at = Date.UTC(2026, 10, 25);
-  for (let i = 0; i < UNITS; i++) {
-    const id = String(i).padStart(5, '0');
-    const unitId = `u-${id}`;
-    const hitId = `3U18MJKL1WA8S1G7ULNIMQ${id}ED9`;
-    store.units.create({ unitId, runId: RUN, index: i, payAmountUsd: '0.50', status: 'launched' });
-    store.hits.add({
-      hitId,
-      runId: RUN,
-      link: `https://workersandbox.mturk.com/projects/X/tasks?hit=${hitId}`,
-      assignmentDurationSec: 1800,
-      expiresAt: at + 86_400_000,
-      createdAt: at - 3_600_000,
-      status: 'Assignable',
-    });
-    const state = STATES[i % STATES.length]!;
-    if (state === 'launched' || state === 'expired') {
-      store.units.setStatus(unitId, state);
-      continue;
-    }
-    const assignmentId = `34QN5IT0T2G6HMWH25AHYC${id}608U`;
-    const workerId = `A12IHTKQF${String(i % 2000).padStart(5, '0')}`;
-    store.hits.bind({ hitId, unitId, assignmentId });
-    store.agents.create({ agentId: `ag-${id}`, unitId, workerId, assignmentId, hitId, status: 'in task' });
-    store.units.assignAgent(unitId, `ag-${id}`, workerId);
-    store.units.setStatus(unitId, state);
-    if (state !== 'assigned') {
-      store.agents.setStatus(`ag-${id}`, 'completed');
-      store.agents.recordSubmission(
-        `ag-${id}`,
-        { labels: ['cat', 'dog'], comment: `unit ${i}`, durationSec: 300 + (i % 600) },
-        at,
-      );
-    }
-  }
-  await store.flush();
-  await store.close();
+export interface DashboardBenchArgs {
+  readonly fixture: RunFixture;
+  /** Cycles measured with and without the dashboard. @defaultValue 6 */
+  readonly cycles?: number;
 }
 
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+export interface DashboardBenchResult {
+  readonly units: number;
+  /** Wall ms of the run page's first load, asked while a status-sync cycle ran. */
+  readonly firstLoadMs: number;
+  readonly firstLoadBytes: number;
+  /** Median wall ms of the next 10 loads, each while a cycle ran. */
+  readonly nextLoadsMedianMs: number;
+  readonly searchedLoadMs: number;
+  /** CPU ms of one live message (counts, flows, events) as the feed built it. */
+  readonly messageCpuMs: number;
+  /** CPU ms of the unit-table fragment the page fetches after a message with unit changes. */
+  readonly fragmentCpuMs: number;
+  /** Wall ms of that fragment's fetch (the page spaces its fetches by 20 times it, and 1 s). */
+  readonly fragmentWallMs: number;
+  /**
+   * The dashboard's share of one core while the run changes: one message a second, and one
+   * fragment per max(1 s, 20 × its wall time), as the page asks.
+   */
+  readonly liveShare: number;
+  /** Median CPU ms of one status-sync cycle without, then with the dashboard's page and feed. */
+  readonly cycleCpuMsWithout: number;
+  readonly cycleCpuMsWith: number;
+  /** Live messages the feed sent during the measured cycles. */
+  readonly messages: number;
+  /** CPU ms of one read-only read of the store (the standalone dashboard's re-read). */
+  readonly standaloneRereadCpuMs: number;
+}
 
-const dir = mkdtempSync(join(tmpdir(), 'hitstate-dashboard-bench-'));
-try {
-  await build(dir);
-  const source = await storeSource({
-    storeDir: dir,
-    environment: ENV,
-    clock: { now: Date.now, setTimeout: () => 0, clearTimeout: () => {} },
+/** Reads a live feed, counting its messages (the client side stays light: no JSON parse). */
+function openFeed(url: string): Promise<{ count: () => number; close: () => void }> {
+  return new Promise((resolve, reject) => {
+    let messages = 0;
+    const req = request(url, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        messages += d.split('\n\n').length - 1;
+      });
+      resolve({ count: () => messages, close: () => req.destroy() });
+    });
+    req.on('error', reject);
+    req.end();
   });
-  const dashboard = createDashboard(source);
-  const server = createServer((req, res) => void dashboard.handle(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dashboard/runs/${RUN}`;
-  const load = async (): Promise<{ ms: number; bytes: number }> => {
-    const started = performance.now();
-    const body = await (await fetch(url)).text();
-    return { ms: performance.now() - started, bytes: body.length };
-  };
-  const first = await load();
-  const next: number[] = [];
-  for (let i = 0; i < 10; i++) next.push((await load()).ms);
-  const sorted = await load();
-  void sorted;
-  const bySince = performance.now();
-  await (await fetch(`${url}?sort=since&dir=desc&q=unit%2099`)).text();
-  const searchMs = performance.now() - bySince;
+}
 
-  const messages = 20;
-  let c0 = cpuMs();
-  for (let i = 0; i < messages; i++) JSON.stringify(countsOf(source, RUN));
-  const messageCpuMs = (cpuMs() - c0) / messages;
-  const reads = 5;
-  c0 = cpuMs();
-  for (let i = 0; i < reads; i++) {
-    const again = await openStore({ dir, environment: ENV, readOnly: true });
+export async function measure(args: DashboardBenchArgs): Promise<DashboardBenchResult> {
+  const { fixture } = args;
+  const cycles = args.cycles ?? 6;
+  const work = mkdtempSync(join(tmpdir(), 'hitstate-bench-dashboard-'));
+  const opened = await openFixture(fixture, join(work, 'fixture'));
+  try {
+    const runtime = await opened.runtime();
+    const errors: string[] = [];
+    runtime.events.on('error', (err) => errors.push(err.message));
+    const [resumed] = await runtime.resume();
+    if (resumed === undefined) throw new Error('the fixture run was not resumed');
+    await resumed.drift;
+    await runtime.whenIdle();
+    const runId = fixture.runId;
+    const activity = new WorkerActivity(runtime, opened.sim, runId);
+    const submits = Math.max(1, Math.ceil(fixture.units / 100));
+    const cycle = async (): Promise<number> => {
+      await activity.act(submits, 1);
+      await runtime.whenIdle();
+      const c = process.cpuUsage();
+      await runtime.syncNow(runId);
+      await runtime.whenIdle();
+      await runtime.store.flush();
+      return cpuMsSince(c);
+    };
+    // Warm the runtime (the first cycle after a resume sees every HIT for the first time).
+    await cycle();
+    const without: number[] = [];
+    for (let k = 0; k < cycles; k++) without.push(await cycle());
+    progress(`cycles without the dashboard: ${without.map((x) => x.toFixed(0)).join(', ')} ms CPU`);
+
+    const dashboard = runtime.dashboard();
+    const server = createServer((req, res) => void dashboard.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dashboard`;
+    const page = `${base}/runs/${encodeURIComponent(runId)}`;
+    const load = async (url: string): Promise<{ ms: number; bytes: number }> => {
+      const t = performance.now();
+      const body = await (await fetch(url)).text();
+      return { ms: performance.now() - t, bytes: Buffer.byteLength(body) };
+    };
+    // The first load of the page, while the runtime syncs.
+    progress('dashboard listening; first load while a cycle runs');
+    const syncing = cycle();
+    const first = await load(page);
+    progress(`first load answered in ${first.ms.toFixed(0)} ms; waiting for the cycle`);
+    await syncing;
+    const next: number[] = [];
+    for (let k = 0; k < 10; k++) {
+      const during = cycle();
+      next.push((await load(page)).ms);
+      await during;
+    }
+    const searched = await load(`${page}?sort=since&dir=desc&q=ABENCH0001`);
+    progress(`first load ${first.ms.toFixed(0)} ms, next ${next.map((x) => x.toFixed(0)).join(', ')} ms`);
+
+    // The feed: one page open on the run's stream; each cycle is followed by one second of the
+    // runtime's clock (one batch) and the table fragment the page fetches when units changed.
+    const feed = await openFeed(`${base}/events?run=${encodeURIComponent(runId)}`);
+    const withDashboard: number[] = [];
+    const fragmentCpu: number[] = [];
+    const fragmentWall: number[] = [];
+    for (let k = 0; k < cycles; k++) {
+      const c = process.cpuUsage();
+      await cycle();
+      opened.clock.advance(1000);
+      const f = process.cpuUsage();
+      fragmentWall.push((await load(`${page}/units`)).ms);
+      fragmentCpu.push(cpuMsSince(f));
+      withDashboard.push(cpuMsSince(c));
+    }
+    const messages = feed.count();
+    feed.close();
+    progress(`cycles with the page and feed: ${withDashboard.map((x) => x.toFixed(0)).join(', ')} ms CPU`);
+
+    // One live message as the feed builds it: the run's counts, the hour's flows, 50 events, JSON.
+    const source = runtimeSource(runtime);
+    const events = Array.from({ length: 50 }, (_, i) => ({
+      at: i,
+      runId,
+      kind: 'unit',
+      unitId: `u${i}`,
+      text: 'unit assigned → completed',
+    }));
+    const reps = 20;
+    const m = process.cpuUsage();
+    for (let k = 0; k < reps; k++)
+      JSON.stringify({
+        counts: { [runId]: countsOf(source, runId) },
+        flows: { [runId]: source.flows(runId, 0) },
+        events,
+      });
+    const messageCpuMs = cpuMsSince(m) / reps;
+    await source.close();
+
+    await dashboard.close();
+    server.closeAllConnections();
+    server.close();
+
+    const r = process.cpuUsage();
+    const again = await openStore({ dir: opened.storeDir, environment: runtime.environment, readOnly: true });
     await again.close();
+    const standaloneRereadCpuMs = cpuMsSince(r);
+
+    if (errors.length > 0) throw new Error(`the runtime reported errors:\n${errors.join('\n')}`);
+    const fragmentCpuMs = median(fragmentCpu);
+    const fragmentWallMs = median(fragmentWall);
+    return {
+      units: fixture.units,
+      firstLoadMs: first.ms,
+      firstLoadBytes: first.bytes,
+      nextLoadsMedianMs: median(next),
+      searchedLoadMs: searched.ms,
+      messageCpuMs,
+      fragmentCpuMs,
+      fragmentWallMs,
+      liveShare: messageCpuMs / 1000 + fragmentCpuMs / Math.max(1000, 20 * fragmentWallMs),
+      cycleCpuMsWithout: median(without),
+      cycleCpuMsWith: median(withDashboard),
+      messages,
+      standaloneRereadCpuMs,
+    };
+  } finally {
+    await opened.close();
+    rmSync(work, { recursive: true, force: true });
   }
-  const rereadCpuMs = (cpuMs() - c0) / reads;
-  const liveShare = messageCpuMs / 1000;
-  // storeSource spaces re-reads by at least 20 times the last one's duration (and 2 s).
-  const standaloneShare = liveShare + rereadCpuMs / Math.max(2000, rereadCpuMs * 20);
-  const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
-  console.log(`dashboard benchmark: ${UNITS.toLocaleString('en-US')} units, Node ${process.version}`);
-  console.log(
-    `  run page first load        ${first.ms.toFixed(0)} ms (${(first.bytes / 1024).toFixed(0)} KiB)   target < 1000 ms: ${first.ms < 1000 ? 'PASS' : 'MISS'}`,
-  );
-  console.log(`  run page, median of 10     ${median(next).toFixed(0)} ms`);
-  console.log(`  sorted and searched page   ${searchMs.toFixed(0)} ms`);
-  console.log(
-    `  one live message (counts)  ${messageCpuMs.toFixed(1)} ms CPU -> ${pct(liveShare)} of a core at 1/s   target < 5%: ${liveShare < 0.05 ? 'PASS' : 'MISS'}`,
-  );
-  console.log(
-    `  one re-read of the store   ${rereadCpuMs.toFixed(0)} ms CPU -> standalone total ${pct(standaloneShare)} of a core (re-read every max(2 s, 20 × a re-read))`,
-  );
-  await dashboard.close();
-  server.closeAllConnections();
-  server.close();
-} finally {
-  rmSync(dir, { recursive: true, force: true });
 }

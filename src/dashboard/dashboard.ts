@@ -21,10 +21,42 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UNIT_STATES, type AssignmentState } from '../../machines/index.js';
 import { HitstateError, isHitstateError } from '../errors.js';
-import type { ReviewAction } from '../runtime/money/review.js';
+import { checkReviewAction, type ReviewAction } from '../runtime/money/review.js';
 import { parseJsonObject, publicError, readBody, sendJson } from '../server/http-io.js';
+import {
+  BULK_KINDS,
+  budgetOf,
+  newMoneyCents,
+  overBudget,
+  planBulk,
+  runBulk,
+  runWorkerAction,
+  WORKER_ACTIONS,
+  workerActionText,
+  type BulkKind,
+  type WorkerAction,
+  type WorkerActionKind,
+} from './actions.js';
 import { APP_CSS, APP_JS } from './assets.js';
-import { messagePage, reviewPage, runPage, runsPage, unitPage, unitTable, type PageContext } from './pages.js';
+import {
+  messagePage,
+  reviewPage,
+  runPage,
+  runsPage,
+  templateView,
+  unitPage,
+  unitTable,
+  workerPage,
+  workersPage,
+  type PageContext,
+} from './pages.js';
+import {
+  checkReviewTemplates,
+  renderReviewTemplate,
+  REVIEW_VIEW_CSP,
+  templateOf,
+  type ReviewTemplates,
+} from './templates.js';
 import { FLOW_WINDOW_MS, type DashboardSource, type FeedEvent } from './source.js';
 import {
   countsOf,
@@ -33,7 +65,9 @@ import {
   runRows,
   SORTS,
   unitDetail,
+  qualificationsOf,
   unitRows,
+  workerRows,
   type SortKey,
   type UnitQuery,
 } from './views.js';
@@ -55,6 +89,12 @@ export interface DashboardOptions {
   readonly maxEventsPerMessage?: number;
   /** Live pages open at once at most. @defaultValue 64 */
   readonly maxLiveConnections?: number;
+  /**
+   * Per-task review templates: HTML with `{{submission.FIELD}}` placeholders by run id (`'*'` for
+   * every run), or a function of the run id and config; see `templates.ts`. A submission is then
+   * shown through it, escaped, in a sandboxed frame, next to its JSON tree.
+   */
+  readonly reviewTemplates?: ReviewTemplates;
 }
 
 /** A `next` callback, as Express and Connect pass it. */
@@ -71,7 +111,7 @@ export interface Dashboard {
 
 /** The policy of every page: own script and style files only, no inline code, no framing. */
 export const DASHBOARD_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
@@ -190,6 +230,11 @@ export function createDashboard(
   const pageSize = positive('pageSize', 50);
   const maxEvents = positive('maxEventsPerMessage', 50);
   const maxLive = positive('maxLiveConnections', 64);
+  const templates = checkReviewTemplates(options.reviewTemplates);
+  const templateFor = (runId: string): string | undefined => {
+    const run = source.store().runs.get(runId);
+    return run === undefined ? undefined : templateOf(templates, runId, run.config as Record<string, unknown>);
+  };
   const { clock } = source;
   const key = token ?? randomBytes(32).toString('base64url');
   const session = createHmac('sha256', key).update('session').digest('base64url');
@@ -440,12 +485,238 @@ export function createDashboard(
     const cacheKey = `${runId}\0${idemKey}`;
     let answer = actions.get(cacheKey);
     if (answer === undefined) {
-      answer = perform(runId, agentId, action);
+      const refusal = overBudget(budgetOf(source, runId), newMoneyCents(validAction(action)));
+      answer =
+        refusal === null
+          ? perform(runId, agentId, action)
+          : Promise.resolve({ status: 409, body: { confirmed: false, outcome: 'refused', message: refusal } });
       actions.set(cacheKey, answer);
       if (actions.size > 10_000) actions.delete(actions.keys().next().value!);
     }
     const { status, body: out } = await answer;
     sendJson(res, status, out, SECURITY_HEADERS);
+  }
+
+  /** Checks a review action as the runtime will; a bad amount or feedback is the request's fault (400). */
+  function validAction(action: ReviewAction): ReviewAction {
+    try {
+      checkReviewAction(action);
+      newMoneyCents(action);
+      return action;
+    } catch (err) {
+      if (!isHitstateError(err)) throw err;
+      throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', err.message, {
+        field: String(err.details.field ?? 'body'),
+      });
+    }
+  }
+
+  /** Answers the same key once: a double press or a retried request gets the first answer. */
+  async function once(
+    cacheKey: string,
+    work: () => Promise<{ status: number; body: unknown }>,
+  ): Promise<{ status: number; body: unknown }> {
+    let answer = actions.get(cacheKey);
+    if (answer === undefined) {
+      answer = work().catch((err) => {
+        const failed = publicError(err, 'server');
+        // A bug, not a refusal: the answer hides its detail, so the log must have it.
+        if (!failed.expected && !isHitstateError(err)) console.error('hitstate dashboard:', err);
+        return { status: failed.status, body: failed.body };
+      });
+      actions.set(cacheKey, answer);
+      if (actions.size > 10_000) actions.delete(actions.keys().next().value!);
+    }
+    return answer;
+  }
+
+  /** Reads a POST: CSRF first, then a JSON body of at most 16 KiB. Null when refused (answered). */
+  async function postBody(req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown> | null> {
+    const refusal = csrfOk(req);
+    if (refusal !== null) {
+      sendJson(
+        res,
+        403,
+        { error: { code: 'HST_ERR_SERVER_BAD_REQUEST', message: refusal, field: 'X-CSRF-Token' } },
+        SECURITY_HEADERS,
+      );
+      return null;
+    }
+    return parseJsonObject(await readBody(req, MAX_BODY), req.headers['content-type']);
+  }
+
+  function field(body: Record<string, unknown>, name: string, required: boolean, max = 1024): string | undefined {
+    const v = body[name];
+    if ((v === undefined || v === '') && !required) return undefined;
+    if (typeof v !== 'string' || v.length > max || (required && v.trim() === ''))
+      throw new HitstateError(
+        'HST_ERR_SERVER_BAD_REQUEST',
+        `${name} must be a non-empty string of at most ${max.toLocaleString('en-US')} characters`,
+        { field: name },
+      );
+    return v;
+  }
+
+  /** `POST /runs/:runId/bulk`: a preview (`preview: true`), or the confirmation carrying its `plan`. */
+  async function bulk(req: IncomingMessage, res: ServerResponse, runId: string): Promise<void> {
+    const body = await postBody(req, res);
+    if (body === null) return;
+    if (source.reviewUnavailable !== null) {
+      sendJson(res, 409, { error: { code: 'HST_ERR_RUN_STATE', message: source.reviewUnavailable } }, SECURITY_HEADERS);
+      return;
+    }
+    source.store().runs.require(runId);
+    const kind = field(body, 'kind', true, 20) as BulkKind;
+    if (!BULK_KINDS.includes(kind))
+      throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', `kind must be one of ${BULK_KINDS.join(', ')}`, {
+        field: 'kind',
+      });
+    const state = field(body, 'state', false, 40);
+    if (state !== undefined && !(UNIT_STATES as readonly string[]).includes(state))
+      throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', `state must be one of ${UNIT_STATES.join(', ')}`, {
+        field: 'state',
+      });
+    const q = field(body, 'q', false, 200);
+    const key = field(body, 'key', body.preview !== true, 200);
+    const action: ReviewAction =
+      kind === 'reject'
+        ? { kind, feedback: field(body, 'feedback', true)! }
+        : kind === 'bonus'
+          ? {
+              kind,
+              amountUsd: field(body, 'amountUsd', true, 20)!.trim(),
+              reason: field(body, 'reason', true)!,
+              key: `bulk:${key ?? 'preview'}`.slice(0, 64),
+            }
+          : { kind };
+    validAction(action);
+    const query = {
+      ...(state === undefined ? {} : { state: state as AssignmentState }),
+      ...(q === undefined ? {} : { q }),
+    };
+    if (body.preview === true) {
+      const plan = planBulk(source, runId, query, action);
+      sendJson(
+        res,
+        200,
+        {
+          text: plan.text,
+          plan: plan.planId,
+          refusal: plan.refusal,
+          count: plan.agentIds.length,
+          totalUsd: (plan.totalCents / 100).toFixed(2),
+          budget: plan.budget,
+        },
+        SECURITY_HEADERS,
+      );
+      return;
+    }
+    const planId = field(body, 'plan', true, 64)!;
+    const { status, body: out } = await once(`${runId}\0bulk\0${key}`, async () => {
+      const plan = planBulk(source, runId, query, action);
+      if (plan.refusal !== null)
+        return { status: 409, body: { confirmed: false, outcome: 'refused', message: plan.refusal } };
+      if (plan.planId !== planId)
+        return {
+          status: 409,
+          body: {
+            confirmed: false,
+            outcome: 'changed',
+            message: `nothing sent: the units this filter matches changed since the preview (now ${plan.agentIds.length}); preview again and confirm the new total`,
+          },
+        };
+      const result = await runBulk(source, runId, plan.agentIds, action);
+      return { status: 200, body: { ...result, outcome: result.confirmed ? 'done' : 'partial' } };
+    });
+    sendJson(res, status, out, SECURITY_HEADERS);
+  }
+
+  /** `POST /workers/:workerId`: block, unblock, qualify or revoke; a preview first, then confirmed with `key`. */
+  async function workerAction(req: IncomingMessage, res: ServerResponse, workerId: string): Promise<void> {
+    const body = await postBody(req, res);
+    if (body === null) return;
+    if (source.workerActionsUnavailable !== null) {
+      sendJson(
+        res,
+        409,
+        { error: { code: 'HST_ERR_RUN_STATE', message: source.workerActionsUnavailable } },
+        SECURITY_HEADERS,
+      );
+      return;
+    }
+    if (!/^A[A-Z0-9]{1,63}$/.test(workerId))
+      throw new HitstateError(
+        'HST_ERR_SERVER_BAD_REQUEST',
+        `${JSON.stringify(workerId)} is not an MTurk worker id ("A" then capitals or digits)`,
+        { field: 'workerId' },
+      );
+    const kind = field(body, 'action', true, 20) as WorkerActionKind;
+    if (!WORKER_ACTIONS.includes(kind))
+      throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', `action must be one of ${WORKER_ACTIONS.join(', ')}`, {
+        field: 'action',
+      });
+    let action: WorkerAction;
+    if (kind === 'block') action = { kind, reason: field(body, 'reason', true)! };
+    else if (kind === 'unblock') {
+      const reason = field(body, 'reason', false);
+      action = reason === undefined ? { kind } : { kind, reason };
+    } else {
+      const qualification = field(body, 'qualification', true, 200)!.trim();
+      if (kind === 'revoke') action = { kind, qualification };
+      else {
+        const raw = body.value === undefined || body.value === '' ? 1 : Number(body.value);
+        if (!Number.isInteger(raw) || raw < 0)
+          throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', 'value must be a whole number of 0 or more', {
+            field: 'value',
+          });
+        action = { kind, qualification, value: raw };
+      }
+    }
+    if (body.preview === true) {
+      const { requester } = source.worker(workerId);
+      sendJson(
+        res,
+        200,
+        { text: workerActionText(workerId, requester, action), plan: kind, refusal: null },
+        SECURITY_HEADERS,
+      );
+      return;
+    }
+    const key = field(body, 'key', true, 200)!;
+    const { status, body: out } = await once(`worker\0${workerId}\0${key}`, async () => ({
+      status: 200,
+      body: await runWorkerAction(source, workerId, action),
+    }));
+    sendJson(res, status, out, SECURITY_HEADERS);
+  }
+
+  /** `GET /units/:unitId/view?agent=`: one submission through the run's template, for the sandboxed frame. */
+  function templateFrame(res: ServerResponse, unitId: string, url: URL): void {
+    const store = source.store();
+    const unit = store.units.require(unitId);
+    const template = templateFor(unit.runId);
+    if (template === undefined)
+      throw new HitstateError('HST_ERR_SERVER_NOT_FOUND', `run ${unit.runId} has no review template`, {
+        field: 'reviewTemplates',
+      });
+    const agentId = url.searchParams.get('agent') ?? '';
+    const agent = store.agents.get(agentId);
+    if (agent === undefined || agent.unitId !== unitId)
+      throw new HitstateError('HST_ERR_SERVER_BAD_REQUEST', `agent ${agentId} is not an agent of unit ${unitId}`, {
+        field: 'agent',
+      });
+    const html = templateView(
+      renderReviewTemplate(template, { submission: store.agents.submission(agent.id), agent, unit }),
+    );
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Security-Policy': REVIEW_VIEW_CSP,
+      'X-Frame-Options': 'SAMEORIGIN',
+      'Content-Type': 'text/html; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Content-Length': String(Buffer.byteLength(html)),
+    });
+    res.end(html);
   }
 
   async function perform(
@@ -489,8 +760,9 @@ export function createDashboard(
     if (rest === '/app.js' && get) return asset(req, res, APP_JS, 'text/javascript; charset=utf-8', JS_TAG);
     if (rest === '/app.css' && get) return asset(req, res, APP_CSS, 'text/css; charset=utf-8', CSS_TAG);
     if (!admit(req, res, url)) return;
-    const m = /^\/runs\/([^/]+)(\/units|\/review)?$/.exec(rest);
-    const unit = /^\/units\/([^/]+)$/.exec(rest);
+    const m = /^\/runs\/([^/]+)(\/units|\/review|\/bulk|\/workers)?$/.exec(rest);
+    const unit = /^\/units\/([^/]+)(\/view)?$/.exec(rest);
+    const worker = /^\/workers(?:\/([^/]+))?$/.exec(rest);
     const decode = (s: string): string => {
       try {
         return decodeURIComponent(s);
@@ -499,24 +771,96 @@ export function createDashboard(
       }
     };
     if (m !== null && m[2] === '/review' && method === 'POST') return review(req, res, decode(m[1]!));
+    if (m !== null && m[2] === '/bulk' && method === 'POST') return bulk(req, res, decode(m[1]!));
+    if (worker !== null && worker[1] !== undefined && method === 'POST')
+      return workerAction(req, res, decode(worker[1]));
     if (!get) {
-      send(res, 405, 'text/plain; charset=utf-8', `${method} is not answered here; only the review accepts POST`, {
-        Allow: 'GET, HEAD',
-      });
+      send(
+        res,
+        405,
+        'text/plain; charset=utf-8',
+        `${method} is not answered here; only review, bulk and worker actions accept POST`,
+        {
+          Allow: 'GET, HEAD',
+        },
+      );
       return;
     }
     if (rest === '/') return page(res, 200, runsPage(ctx(), runRows(source)));
     if (rest === '/events') return events(req, res, url);
-    if (unit !== null) return page(res, 200, unitPage(ctx(), await unitDetail(source, decode(unit[1]!))));
+    if (unit !== null && unit[2] === '/view') return templateFrame(res, decode(unit[1]!), url);
+    if (unit !== null) {
+      const detail = await unitDetail(source, decode(unit[1]!));
+      return page(res, 200, unitPage(ctx(), detail, templateFor(detail.unit.runId) !== undefined));
+    }
+    if (worker !== null && worker[1] === undefined) {
+      const rows = workerRows(source, null);
+      const quals = await qualificationsOf(
+        source,
+        rows.map((w) => w.workerId),
+      );
+      return page(res, 200, workersPage(ctx(), rows, null, quals));
+    }
+    if (worker !== null) {
+      const workerId = decode(worker[1]!);
+      // Loaded on use: the CLI's worker command imports the runtime, which imports the dashboard.
+      const { summarizeWorker } = await import('../cli/commands/worker.js');
+      const store = source.store();
+      const requester = source.workerActionsUnavailable === null ? source.worker(workerId).requester : undefined;
+      const salt = `hitstate:${requester ?? store.runs.list()[0]?.requesterName ?? ''}`;
+      const summary = await summarizeWorker(store, workerId, { salt });
+      const units = store.runs
+        .list()
+        .flatMap((r) => store.agents.ofRun(r.id))
+        .filter((a) => a.workerId === workerId)
+        .map((a) => {
+          const u = store.units.require(a.unitId);
+          return { unitId: u.id, runId: u.runId, index: u.index, status: source.unitStatus(u.id) };
+        });
+      const names = new Map(
+        store.requesters
+          .list()
+          .flatMap((r) => store.qualifications.ofRequester(r.name))
+          .map((q) => [q.qualificationTypeId, q.name] as const),
+      );
+      return page(res, 200, workerPage(ctx(), summary, units, source.workerActionsUnavailable, names));
+    }
     if (m !== null) {
       const runId = decode(m[1]!);
       const run = runRow(source, runId);
       if (m[2] === '/review')
-        return page(res, 200, reviewPage(ctx(), run, reviewQueue(source, runId), source.reviewUnavailable));
+        return page(
+          res,
+          200,
+          reviewPage(
+            ctx(),
+            run,
+            reviewQueue(source, runId),
+            source.reviewUnavailable,
+            budgetOf(source, runId, run),
+            templateFor(runId) !== undefined,
+          ),
+        );
+      if (m[2] === '/workers') {
+        const rows = workerRows(source, runId);
+        const quals = await qualificationsOf(
+          source,
+          rows.map((w) => w.workerId),
+        );
+        return page(res, 200, workersPage(ctx(), rows, run, quals));
+      }
+      if (m[2] === '/bulk')
+        throw new HitstateError('HST_ERR_SERVER_NOT_FOUND', 'bulk actions are POSTed from the run page', {
+          field: 'path',
+        });
       const query = unitQuery(url);
       const { rows, total } = unitRows(source, runId, query);
       if (m[2] === '/units') return page(res, 200, unitTable(ctx(), runId, query, rows, total));
-      return page(res, 200, runPage(ctx(), run, query, rows, total));
+      return page(
+        res,
+        200,
+        runPage(ctx(), run, query, rows, total, source.reviewUnavailable, budgetOf(source, runId, run)),
+      );
     }
     throw new HitstateError('HST_ERR_SERVER_NOT_FOUND', `no dashboard page at ${url.pathname}`, { field: 'path' });
   }

@@ -7,7 +7,10 @@
 import { UNIT_STATES } from '../../machines/index.js';
 import { unitChartSvg } from './chart.js';
 import { escapeHtml as e } from './html-escape.js';
-import type { ReviewEntry, RunRow, UnitDetail, UnitQuery, UnitRow } from './views.js';
+import type { WorkerSummary } from '../cli/commands/worker.js';
+import type { BudgetView } from './actions.js';
+import { budgetText } from './actions.js';
+import type { ReviewEntry, RunRow, UnitDetail, UnitQuery, UnitRow, WorkerRow } from './views.js';
 
 /** What every page needs: the prefix, the CSRF token, the clock's now. */
 export interface PageContext {
@@ -16,6 +19,10 @@ export interface PageContext {
   readonly now: number;
   readonly mode: 'embedded' | 'standalone';
 }
+
+/** The panel every confirmed action (bulk, worker) opens: the server's preview, then Enter or Esc. */
+const ACT_CONFIRM = `<form id="act-confirm" class="confirm act-confirm" hidden><p id="act-confirm-text"></p>
+<button type="submit" id="act-yes">Confirm (Enter)</button> <button type="button" id="act-no">Cancel (Esc)</button></form>`;
 
 const dollars = (cents: number): string => `$${(cents / 100).toFixed(2)}`;
 const time = (ms: number | null): string =>
@@ -37,8 +44,9 @@ export function layout(ctx: PageContext, title: string, body: string, live: stri
 <link rel="stylesheet" href="${e(ctx.prefix)}/app.css">
 <script src="${e(ctx.prefix)}/app.js" defer></script>
 </head><body data-prefix="${e(ctx.prefix)}"${live === null ? '' : ` data-live="${e(live)}"`}>
-<header><a class="brand" href="${e(ctx.prefix)}/">hitstate</a> <span class="mode">${ctx.mode === 'embedded' ? 'live runtime' : 'read-only store view'}</span> <span id="live-status" class="live-status">${live === null ? '' : 'connecting…'}</span></header>
+<header><a class="brand" href="${e(ctx.prefix)}/">hitstate</a> <a class="nav" href="${e(ctx.prefix)}/workers">Workers</a> <span class="mode">${ctx.mode === 'embedded' ? 'live runtime' : 'read-only store view'}</span> <span id="live-status" class="live-status">${live === null ? '' : 'connecting…'}</span></header>
 <main>${body}</main>
+${ACT_CONFIRM}
 </body></html>`;
 }
 
@@ -115,8 +123,14 @@ ${query.page < pages ? `<a rel="next" href="${e(base + queryString(query, { page
 <tbody>${body || '<tr><td colspan="6">No unit matches.</td></tr>'}</tbody></table>${nav}</div>`;
 }
 
-function moneyPanel(run: RunRow): string {
+function moneyPanel(run: RunRow, budget: BudgetView | null): string {
   const m = run.money;
+  const budgetRows =
+    budget === null
+      ? ''
+      : budget.budgetCents === null
+        ? '<dt>Budget</dt><dd id="budget">no budget</dd>'
+        : `<dt>Budget</dt><dd id="budget">${dollars(budget.budgetCents)}</dd><dt>Remaining</dt><dd id="budget-remaining"><strong>${dollars(budget.remainingCents!)}</strong></dd>`;
   return `<section class="money" id="money"><h2>Money</h2><dl>
 <dt>Rewards paid</dt><dd>${dollars(m.approved.rewardCents + m.softRejected.rewardCents)} (${m.approved.count} approved, ${m.softRejected.count} soft-rejected)</dd>
 <dt>Bonuses</dt><dd>${dollars(m.bonuses.cents)} (${m.bonuses.count})</dd>
@@ -124,7 +138,21 @@ function moneyPanel(run: RunRow): string {
 <dt>Spent</dt><dd><strong>${dollars(m.totalCents)}</strong></dd>
 <dt>Held for open units</dt><dd>${dollars(run.heldCents)}</dd>
 <dt>Rejected</dt><dd>${m.rejected.count}</dd>
-<dt>Reward per unit</dt><dd>${run.reward === null ? '-' : `$${e(run.reward)}`}</dd></dl></section>`;
+<dt>Reward per unit</dt><dd>${run.reward === null ? '-' : `$${e(run.reward)}`}</dd>${budgetRows}</dl></section>`;
+}
+
+/** The bulk actions of the run page: every unit the current filter matches, previewed then confirmed. */
+function bulkPanel(base: string, query: UnitQuery, unavailable: string | null): string {
+  const disabled = unavailable === null ? '' : ' disabled';
+  return `<section class="bulk"><h2>Bulk actions <small>on every unit this filter matches, all pages: the total and the remaining budget are shown before anything is sent</small></h2>
+<form class="act-form bulk-form" data-endpoint="${e(base)}/bulk">
+${query.state === undefined ? '' : `<input type="hidden" name="state" value="${e(query.state)}">`}${query.q === undefined ? '' : `<input type="hidden" name="q" value="${e(query.q)}">`}
+<select name="kind" aria-label="Bulk action"${disabled}><option value="approve">Approve work awaiting review</option><option value="reject">Reject work awaiting review</option><option value="softReject">Soft-reject work awaiting review</option><option value="bonus">Bonus every submitted unit</option></select>
+<input name="feedback" maxlength="1024" placeholder="Feedback (reject)" aria-label="Feedback"${disabled}>
+<input name="amountUsd" inputmode="decimal" placeholder="Bonus USD each" aria-label="Bonus in USD"${disabled}>
+<input name="reason" maxlength="1024" placeholder="Bonus reason" aria-label="Bonus reason"${disabled}>
+<button type="submit"${disabled}>Preview…</button>
+<p class="result" aria-live="polite">${unavailable === null ? '' : e(unavailable)}</p></form></section>`;
 }
 
 /** The run page: chart with live counts, money, unit table, feed. */
@@ -134,6 +162,8 @@ export function runPage(
   query: UnitQuery,
   rows: readonly UnitRow[],
   total: number,
+  unavailable: string | null = null,
+  budget: BudgetView | null = null,
 ): string {
   const base = `${ctx.prefix}/runs/${encodeURIComponent(run.runId)}`;
   const chart = unitChartSvg(
@@ -144,13 +174,14 @@ export function runPage(
   );
   const body = `<p class="crumbs"><a href="${e(ctx.prefix)}/">Runs</a> / ${e(run.runId)}</p>
 <h1>${e(run.title)}</h1>
-<p class="meta">${e(run.environment)} · <span class="run-status">${e(run.status)}</span> · ${run.units} units · started ${time(run.createdAt)} · <a href="${e(base)}/review">Review (<span id="awaiting">${run.counts.completed}</span> submitted)</a></p>
-<div class="top"><section class="chart-box"><h2>Units by state <small>click a state to filter · arrows: units moved in the last hour</small></h2>${chart}</section>${moneyPanel(run)}</div>
+<p class="meta">${e(run.environment)} · <span class="run-status">${e(run.status)}</span> · ${run.units} units · started ${time(run.createdAt)} · <a href="${e(base)}/review">Review (<span id="awaiting">${run.counts.completed}</span> submitted)</a> · <a href="${e(base)}/workers">Workers</a></p>
+<div class="top"><section class="chart-box"><h2>Units by state <small>click a state to filter · arrows: units moved in the last hour</small></h2>${chart}</section>${moneyPanel(run, budget)}</div>
 <form class="search" method="get" action="${e(base)}">
 ${query.state === undefined ? '' : `<input type="hidden" name="state" value="${e(query.state)}">`}
 <input type="search" name="q" value="${e(query.q ?? '')}" placeholder="Search unit, worker, HIT, submission" aria-label="Search units">
 <input type="hidden" name="sort" value="${e(query.sort)}"><input type="hidden" name="dir" value="${e(query.dir)}">
 <button type="submit">Search</button>${query.state === undefined && (query.q ?? '') === '' ? '' : ` <a href="${e(base)}">clear filters</a>`}</form>
+${bulkPanel(base, query, unavailable)}
 ${unitTable(ctx, run.runId, query, rows, total)}
 <section class="feed"><h2>Live events</h2><ol id="feed" class="feed-list"></ol></section>`;
   return layout(ctx, run.title, body, run.runId);
@@ -170,8 +201,14 @@ export function jsonTree(value: unknown, depth = 0): string {
   return `<details class="json"${depth < 3 ? ' open' : ''}><summary>${Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`}</summary><ul>${items}</ul></details>`;
 }
 
+/** The submission through the run's review template, in a sandboxed frame (no script, its own policy). */
+function templateFrame(ctx: PageContext, unitId: string, agentId: string): string {
+  const src = `${ctx.prefix}/units/${encodeURIComponent(unitId)}/view?agent=${encodeURIComponent(agentId)}`;
+  return `<iframe class="review-view" sandbox src="${e(src)}" title="The submission through the task's review template" loading="lazy"></iframe>`;
+}
+
 /** The unit page: status, HIT, agents with submissions, and the MTurk calls with times. */
-export function unitPage(ctx: PageContext, detail: UnitDetail): string {
+export function unitPage(ctx: PageContext, detail: UnitDetail, templated = false): string {
   const { unit } = detail;
   const runBase = `${ctx.prefix}/runs/${encodeURIComponent(unit.runId)}`;
   const agents = detail.agents
@@ -180,7 +217,7 @@ export function unitPage(ctx: PageContext, detail: UnitDetail): string {
 <dl><dt>Worker</dt><dd>${e(agent.workerId)}</dd><dt>Status</dt><dd>${e(agent.status)}</dd><dt>Assignment</dt><dd class="mono">${e(agent.assignmentId)}</dd>
 <dt>HIT</dt><dd class="mono">${e(agent.hitId)}</dd><dt>Accepted</dt><dd>${time(agent.createdAt)}</dd><dt>Submitted</dt><dd>${time(agent.submittedAt)}</dd>
 <dt>Review</dt><dd>${agent.review === null ? '-' : `${e(agent.review.decision)} at ${time(agent.review.reviewedAt)}${agent.review.feedback === null ? '' : `: ${e(agent.review.feedback)}`}`}</dd></dl>
-<h4>Submission</h4>${submission === undefined ? '<p class="none">nothing submitted</p>' : `<div class="submission">${jsonTree(submission)}</div>`}</article>`,
+<h4>Submission</h4>${submission === undefined ? '<p class="none">nothing submitted</p>' : `${templated ? templateFrame(ctx, unit.id, agent.id) : ''}<div class="submission">${jsonTree(submission)}</div>`}</article>`,
     )
     .join('\n');
   // One timeline: the MTurk calls from the audit trail and the changes this process saw.
@@ -211,8 +248,11 @@ export function reviewPage(
   run: RunRow,
   queue: readonly ReviewEntry[],
   unavailable: string | null,
+  budget: BudgetView | null = null,
+  templated = false,
 ): string {
   const base = `${ctx.prefix}/runs/${encodeURIComponent(run.runId)}`;
+  const budgetLine = budget === null ? '' : budgetText(budget);
   const fee = (usd: string): string => dollars(Math.round(Number(usd) * 100 * 0.2));
   const items = queue
     .map(
@@ -221,15 +261,16 @@ export function reviewPage(
         i,
       ) => `<article class="review-item${i === 0 ? ' current' : ''}" data-agent="${e(agent.id)}" data-reward="${e(unit.payAmountUsd)}" data-fee="${e(fee(unit.payAmountUsd))}" data-worker="${e(agent.workerId)}">
 <h2>Unit <a href="${e(ctx.prefix)}/units/${encodeURIComponent(unit.id)}">#${unit.index}</a> · worker ${e(agent.workerId)} <small>${i + 1} of ${queue.length}</small></h2>
-<div class="submission">${jsonTree(submission)}</div><p class="result" aria-live="polite"></p></article>`,
+${templated ? templateFrame(ctx, unit.id, agent.id) : ''}<div class="submission">${jsonTree(submission)}</div><p class="result" aria-live="polite"></p></article>`,
     )
     .join('\n');
   const disabled = unavailable === null ? '' : ' disabled';
   const body = `<p class="crumbs"><a href="${e(ctx.prefix)}/">Runs</a> / <a href="${e(base)}">${e(run.runId)}</a> / review</p>
 <h1>Review: ${e(run.title)}</h1>
+${budget === null ? '' : `<p class="budget" id="budget-line">Budget: ${e(budgetLine)}</p>`}
 ${unavailable === null ? '' : `<p class="refusal" id="review-unavailable">${e(unavailable)}</p>`}
 <p class="keys">Keys: <kbd>a</kbd> approve · <kbd>r</kbd> reject with feedback · <kbd>s</kbd> soft-reject · <kbd>b</kbd> bonus · <kbd>j</kbd>/<kbd>n</kbd> next · <kbd>k</kbd> previous. Every money action asks you to confirm its amount; it shows as done only once MTurk confirmed it.</p>
-<div class="actions" id="review-actions" data-endpoint="${e(base)}/review"${unavailable === null ? '' : ` data-unavailable="${e(unavailable)}"`}>
+<div class="actions" id="review-actions" data-endpoint="${e(base)}/review" data-budget="${e(budgetLine)}"${unavailable === null ? '' : ` data-unavailable="${e(unavailable)}"`}>
 <button type="button" data-action="approve"${disabled}>Approve (a)</button> <button type="button" data-action="reject"${disabled}>Reject (r)</button>
 <button type="button" data-action="softReject"${disabled}>Soft-reject (s)</button> <button type="button" data-action="bonus"${disabled}>Bonus (b)</button>
 <button type="button" data-action="next">Next (j)</button> <button type="button" data-action="prev">Previous (k)</button></div>
@@ -240,6 +281,102 @@ ${unavailable === null ? '' : `<p class="refusal" id="review-unavailable">${e(un
 <button type="submit" id="confirm-yes">Confirm (Enter)</button> <button type="button" id="confirm-no">Cancel (Esc)</button></form>
 <section id="queue">${items || '<p class="none">Nothing awaits review.</p>'}</section>`;
   return layout(ctx, `Review ${run.title}`, body, run.runId);
+}
+
+const percent = (rate: number | null): string => (rate === null ? '-' : `${Math.round(rate * 100)}%`);
+const duration = (seconds: number): string =>
+  seconds < 3600
+    ? `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`
+    : `${Math.floor(seconds / 3600)}h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+
+/** The workers page: of one run, or of every run of the store. */
+export function workersPage(
+  ctx: PageContext,
+  rows: readonly WorkerRow[],
+  run: RunRow | null,
+  qualifications: ReadonlyMap<string, readonly string[]> = new Map(),
+): string {
+  const worker = (id: string): string => `${ctx.prefix}/workers/${encodeURIComponent(id)}`;
+  const body = rows
+    .map(
+      (w) =>
+        `<tr data-worker="${e(w.workerId)}"><td class="mono"><a href="${e(worker(w.workerId))}">${e(w.workerId)}</a></td>${run === null ? `<td class="num">${w.runs}</td>` : ''}<td class="num">${w.units}</td><td class="num">${w.submitted}</td><td class="num">${w.approved}</td><td class="num">${w.rejected}</td><td class="num approval">${percent(w.approvalRate)}</td><td class="num">${duration(w.secondsWorked)}</td><td class="num">${dollars(w.bonusCents)}${w.bonuses > 0 ? ` (${w.bonuses})` : ''}</td><td class="blocked">${w.blockedBy.length === 0 ? '' : `<span class="pill s-rejected">blocked</span>`}</td><td class="quals">${e((qualifications.get(w.workerId) ?? []).join(', '))}</td><td>${ago(w.lastSeenAt, ctx.now)} ago</td></tr>`,
+    )
+    .join('\n');
+  const crumbs =
+    run === null
+      ? `<p class="crumbs"><a href="${e(ctx.prefix)}/">Runs</a> / workers</p><h1>Workers of this store</h1>`
+      : `<p class="crumbs"><a href="${e(ctx.prefix)}/">Runs</a> / <a href="${e(ctx.prefix)}/runs/${encodeURIComponent(run.runId)}">${e(run.runId)}</a> / workers</p><h1>Workers of ${e(run.title)}</h1><p class="meta"><a href="${e(ctx.prefix)}/workers">every run of the store</a></p>`;
+  const html = `${crumbs}
+<p class="meta">${rows.length} worker${rows.length === 1 ? '' : 's'} · the approval rate counts every review in this store</p>
+<table class="grid workers"><thead><tr><th>Worker</th>${run === null ? '<th>Runs</th>' : ''}<th>Units</th><th>Submitted</th><th>Approved</th><th>Rejected</th><th>Approval rate</th><th>Time spent</th><th>Bonuses</th><th>Blocked</th><th>Qualifications</th><th>Last seen</th></tr></thead>
+<tbody>${body || `<tr><td colspan="${run === null ? 12 : 11}">No worker has taken a unit yet.</td></tr>`}</tbody></table>`;
+  return layout(ctx, run === null ? 'Workers' : `Workers of ${run.title}`, html, null);
+}
+
+/** One worker: per run, reviews, time, bonuses, blocks, qualifications, and the actions. */
+export function workerPage(
+  ctx: PageContext,
+  s: WorkerSummary,
+  units: readonly {
+    readonly unitId: string;
+    readonly runId: string;
+    readonly index: number;
+    readonly status: string;
+  }[],
+  unavailable: string | null,
+  qualificationNames: ReadonlyMap<string, string> = new Map(),
+): string {
+  const endpoint = `${ctx.prefix}/workers/${encodeURIComponent(s.workerId)}`;
+  const disabled = unavailable === null ? '' : ' disabled';
+  const runs = s.runs
+    .map(
+      (r) =>
+        `<tr><td><a href="${e(ctx.prefix)}/runs/${encodeURIComponent(r.runId)}">${e(r.runId)}</a></td><td class="num">${r.units}</td><td class="num">${r.submitted}</td><td class="num">${r.approved}</td><td class="num">${r.rejected}</td><td class="num">${duration(r.secondsWorked)}</td><td class="num">$${e(r.bonusUsd)}</td></tr>`,
+    )
+    .join('\n');
+  const unitList = units
+    .map(
+      (u) =>
+        `<li><a href="${e(ctx.prefix)}/units/${encodeURIComponent(u.unitId)}">${e(u.runId)} #${u.index}</a> <span class="pill s-${e(u.status)}">${e(u.status)}</span></li>`,
+    )
+    .join('');
+  const blocks =
+    s.blocks.length === 0
+      ? '<p class="none" id="blocks">Not blocked by this store’s requesters.</p>'
+      : `<ul id="blocks">${s.blocks.map((b) => `<li>blocked by ${e(b.requester)} since ${time(b.blockedAt)}: ${e(b.reason)}</li>`).join('')}</ul>`;
+  const quals =
+    s.qualifications.length === 0
+      ? '<p class="none" id="qualifications">No qualification granted or revoked by this store.</p>'
+      : `<table class="grid" id="qualifications"><thead><tr><th>Time</th><th>Change</th><th>Qualification</th><th>Outcome</th></tr></thead><tbody>${s.qualifications
+          .map(
+            (q) =>
+              `<tr><td>${time(q.at)}</td><td>${q.operation === 'AssociateQualificationWithWorker' ? 'granted' : 'revoked'}</td><td>${qualificationNames.has(q.qualificationTypeId) ? `${e(qualificationNames.get(q.qualificationTypeId))} ` : ''}<span class="mono">${e(q.qualificationTypeId)}</span></td><td>${e(q.outcome)}</td></tr>`,
+          )
+          .join('')}</tbody></table>`;
+  const form = (action: string, fields: string, label: string): string =>
+    `<form class="act-form worker-action" data-endpoint="${e(endpoint)}" data-action="${e(action)}"><input type="hidden" name="action" value="${e(action)}">${fields}<button type="submit"${disabled}>${e(label)}</button><p class="result" aria-live="polite"></p></form>`;
+  const html = `<p class="crumbs"><a href="${e(ctx.prefix)}/">Runs</a> / <a href="${e(ctx.prefix)}/workers">workers</a> / ${e(s.workerId)}</p>
+<h1>Worker <span class="mono">${e(s.workerId)}</span></h1>
+<dl class="meta"><dt>First seen</dt><dd>${s.firstSeenAt === null ? 'never by this store' : time(s.firstSeenAt)}</dd><dt>Approval rate</dt><dd id="approval-rate">${percent(s.approvalRate)}</dd></dl>
+<h2>Runs</h2><table class="grid"><thead><tr><th>Run</th><th>Units</th><th>Submitted</th><th>Approved</th><th>Rejected</th><th>Time spent</th><th>Bonuses</th></tr></thead><tbody>${runs || '<tr><td colspan="7">No unit in this store.</td></tr>'}</tbody></table>
+<h2>Units</h2><ul class="unit-list">${unitList || '<li>none</li>'}</ul>
+<h2>Blocks</h2>${blocks}
+<h2>Qualifications</h2>${quals}
+<h2>Actions <small>each is confirmed first, and shown done only once MTurk confirmed it</small></h2>
+${unavailable === null ? '' : `<p class="refusal" id="worker-unavailable">${e(unavailable)}</p>`}
+<div class="worker-actions">
+${form('block', `<input name="reason" maxlength="1024" placeholder="Reason (required)" aria-label="Block reason"${disabled}>`, 'Block…')}
+${form('unblock', '', 'Unblock…')}
+${form('qualify', `<input name="qualification" maxlength="200" placeholder="Qualification name" aria-label="Qualification to grant"${disabled}><input name="value" inputmode="numeric" value="1" aria-label="Value"${disabled}>`, 'Grant qualification…')}
+${form('revoke', `<input name="qualification" maxlength="200" placeholder="Qualification name" aria-label="Qualification to revoke"${disabled}>`, 'Revoke qualification…')}
+</div>`;
+  return layout(ctx, `Worker ${s.workerId}`, html, null);
+}
+
+/** A submission through the run's review template, as the sandboxed frame loads it. */
+export function templateView(rendered: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Submission</title></head><body>${rendered}</body></html>`;
 }
 
 /** A refusal or error page (401, 403, 404, 500) with what to do. */

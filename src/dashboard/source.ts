@@ -10,6 +10,7 @@ import type { AssignmentState } from '../../machines/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Runtime } from '../runtime/core/runtime.js';
 import type { ReviewAction, ReviewReport } from '../runtime/money/review.js';
+import { MTurkWorker } from '../runtime/provider/worker.js';
 import { openStore, type Store, type StoreEnvironment } from '../store/index.js';
 import type { AuditEntry } from '../store/types.js';
 
@@ -38,12 +39,24 @@ export interface DashboardSource {
   store(): Store;
   /** A unit's status, from its actor when the runtime holds it. */
   unitStatus(unitId: string): AssignmentState;
+  /**
+   * Units by status, when the source keeps them counted (the runtime's supervisor does): the
+   * live feed's counts then cost nothing per message. Without it, the statuses are counted.
+   */
+  counts?(runId: string): Readonly<Partial<Record<AssignmentState, number>>>;
   /** Subscribes to the live feed; returns the unsubscribe function. */
   subscribe(listener: (event: FeedEvent) => void): () => void;
   /** Why review actions are unavailable here, or null when they are available. */
   readonly reviewUnavailable: string | null;
   /** Performs a review through the runtime (money outbox, idempotent). */
   review(runId: string, agentId: string, action: ReviewAction): Promise<ReviewReport>;
+  /** Why worker actions (block, qualify) are unavailable here, or null when they are available. */
+  readonly workerActionsUnavailable: string | null;
+  /**
+   * A worker through the runtime's provider facade (the functions `hitstate worker` calls), and
+   * the requester it acts as. @throws Error when {@link workerActionsUnavailable} is set.
+   */
+  worker(workerId: string): { readonly worker: MTurkWorker; readonly requester: string };
   /** What this process saw happen to a unit (state changes, agents, money), oldest first. */
   history(unitId: string): readonly FeedEvent[];
   /** Unit status changes of the run since `sinceMs`, by `from>to`. */
@@ -179,9 +192,12 @@ export function runtimeSource(runtime: Runtime): DashboardSource {
     clock: runtime.options.clock,
     store: () => runtime.store,
     unitStatus: (unitId) => runtime.unitStatus(unitId),
+    counts: (runId) => runtime.runInfo(runId).counts,
     subscribe,
     reviewUnavailable: null,
     review: (runId, agentId, action) => runtime.review(runId, { agentId }, action),
+    workerActionsUnavailable: null,
+    worker: (workerId) => ({ worker: new MTurkWorker(runtime, workerId), requester: runtime.options.requester.name }),
     audit: (runId) => collect(runtime.store.audit.entries({ runId })),
     async close() {
       events.off('unit.statusChanged', on.unit);
@@ -209,6 +225,10 @@ const REREAD_SPACING = 20;
 /** Why a standalone dashboard cannot review (the store has no review requests yet). */
 export const STANDALONE_REVIEW_REASON =
   'This dashboard reads the store read-only while another process owns its runs; reviewing from here comes with the store’s review requests. Review with `hitstate review RUN`, or open the dashboard of the process that runs it (runtime.dashboard()).';
+
+/** Why a standalone dashboard cannot act on workers. */
+export const STANDALONE_WORKER_REASON =
+  'This dashboard reads the store read-only; block, unblock and qualify workers with `hitstate worker`, or from the dashboard of the process that runs the task (runtime.dashboard()).';
 
 /**
  * A store read-only (no lock, nothing written: the same look `hitstate status` takes), opened
@@ -290,10 +310,15 @@ export async function storeSource(options: StoreSourceOptions): Promise<Dashboar
     clock,
     store: () => current,
     unitStatus: (unitId) => current.units.require(unitId).status,
+    counts: (runId) => current.units.statusCounts(runId),
     subscribe,
     reviewUnavailable: STANDALONE_REVIEW_REASON,
     review: async () => {
       throw new Error(STANDALONE_REVIEW_REASON);
+    },
+    workerActionsUnavailable: STANDALONE_WORKER_REASON,
+    worker: () => {
+      throw new Error(STANDALONE_WORKER_REASON);
     },
     audit: (runId) => collect(current.audit.entries({ runId })),
     async close() {

@@ -6,9 +6,10 @@
  * @module
  */
 import { UNIT_STATES, type AssignmentState } from '../../machines/index.js';
+import { pseudonymizeWorkerId } from '../mturk/audit.js';
 import { moneyOfRun, type MoneySummary } from '../runtime/money/spent.js';
 import { HitstateError } from '../errors.js';
-import type { AgentRecord, AuditEntry, HitRecord, UnitRecord } from '../store/types.js';
+import type { AgentRecord, AuditEntry, HitRecord, TaskRunRecord, UnitRecord } from '../store/types.js';
 import { FLOW_WINDOW_MS, type DashboardSource, type FeedEvent } from './source.js';
 
 /** A run as the runs page lists it. */
@@ -66,6 +67,7 @@ function zeroCounts(): Record<AssignmentState, number> {
 
 /** Units by status, from the source's live statuses. */
 export function countsOf(source: DashboardSource, runId: string): Record<AssignmentState, number> {
+  if (source.counts !== undefined) return { ...zeroCounts(), ...source.counts(runId) };
   const counts = zeroCounts();
   for (const unit of source.store().units.ofRun(runId)) counts[source.unitStatus(unit.id)]++;
   return counts;
@@ -74,10 +76,176 @@ export function countsOf(source: DashboardSource, runId: string): Record<Assignm
 const FEE = 0.2;
 const UNSETTLED = new Set<string>(['launched', 'assigned', 'completed']);
 
+/** Reward plus fee of a run's units not settled yet, in cents. */
+export function heldCentsOf(source: DashboardSource, runId: string): number {
+  let held = 0;
+  for (const u of source.store().units.ofRun(runId))
+    if (UNSETTLED.has(source.unitStatus(u.id))) held += Math.round(Number(u.payAmountUsd) * 100 * (1 + FEE));
+  return held;
+}
+
+/** One worker of the workers page. */
+export interface WorkerRow {
+  readonly workerId: string;
+  /** Runs (of the scope) the worker took a unit of. */
+  readonly runs: number;
+  readonly units: number;
+  readonly submitted: number;
+  readonly approved: number;
+  readonly rejected: number;
+  /** Approved among reviewed across the whole store, 0..1; null before any review. */
+  readonly approvalRate: number | null;
+  /** From accepting to submitting, summed over submitted work. */
+  readonly secondsWorked: number;
+  readonly bonusCents: number;
+  readonly bonuses: number;
+  /** Requesters blocking the worker, as this store recorded. */
+  readonly blockedBy: readonly string[];
+  readonly lastSeenAt: number;
+}
+
+/**
+ * The workers of one run (or of every run, `runId` null), most units first: units, reviews,
+ * time and bonuses within that scope; the approval rate over the whole store.
+ */
+export function workerRows(source: DashboardSource, runId: string | null): WorkerRow[] {
+  const store = source.store();
+  if (runId !== null) store.runs.require(runId);
+  const runIds = store.runs.list().map((r) => r.id);
+  type Acc = {
+    runs: Set<string>;
+    units: Set<string>;
+    submitted: number;
+    approved: number;
+    rejected: number;
+    seconds: number;
+    bonusCents: number;
+    bonuses: number;
+    last: number;
+  };
+  const scoped = new Map<string, Acc>();
+  const rate = new Map<string, { ok: number; reviewed: number }>();
+  const acc = (id: string): Acc => {
+    let a = scoped.get(id);
+    if (a === undefined)
+      scoped.set(
+        id,
+        (a = {
+          runs: new Set(),
+          units: new Set(),
+          submitted: 0,
+          approved: 0,
+          rejected: 0,
+          seconds: 0,
+          bonusCents: 0,
+          bonuses: 0,
+          last: 0,
+        }),
+      );
+    return a;
+  };
+  for (const id of runIds) {
+    const inScope = runId === null || id === runId;
+    for (const agent of store.agents.ofRun(id)) {
+      const r = rate.get(agent.workerId) ?? { ok: 0, reviewed: 0 };
+      if (agent.review !== null) {
+        r.reviewed++;
+        if (agent.review.decision === 'approved') r.ok++;
+      }
+      rate.set(agent.workerId, r);
+      if (!inScope) continue;
+      const a = acc(agent.workerId);
+      a.runs.add(id);
+      a.units.add(agent.unitId);
+      a.last = Math.max(a.last, agent.submittedAt ?? agent.createdAt);
+      if (agent.submittedAt !== null) {
+        a.submitted++;
+        a.seconds += Math.max(0, agent.submittedAt - agent.createdAt) / 1000;
+      }
+      if (agent.review?.decision === 'approved') a.approved++;
+      else if (agent.review !== null) a.rejected++;
+    }
+    if (!inScope) continue;
+    for (const intent of store.outbox.ofRun(id)) {
+      if (intent.kind !== 'bonus' || intent.state !== 'confirmed' || intent.amountUsd === null || !intent.workerId)
+        continue;
+      const a = acc(intent.workerId);
+      a.bonuses++;
+      a.bonusCents += Math.round(Number(intent.amountUsd) * 100);
+    }
+  }
+  return [...scoped.entries()]
+    .map(([workerId, a]) => {
+      const r = rate.get(workerId);
+      const record = store.workers.get(workerId);
+      return {
+        workerId,
+        runs: a.runs.size,
+        units: a.units.size,
+        submitted: a.submitted,
+        approved: a.approved,
+        rejected: a.rejected,
+        approvalRate: r === undefined || r.reviewed === 0 ? null : r.ok / r.reviewed,
+        secondsWorked: Math.round(a.seconds),
+        bonusCents: a.bonusCents,
+        bonuses: a.bonuses,
+        blockedBy: Object.keys(record?.blocks ?? {}),
+        lastSeenAt: a.last,
+      };
+    })
+    .sort((x, y) => y.units - x.units || (x.workerId < y.workerId ? -1 : 1));
+}
+
+/**
+ * The qualifications each worker holds from this store's grants (granted and not revoked since),
+ * by worker id, as qualification names where the store mapped them. Read from the audit trails,
+ * where worker ids are pseudonymised per requester (`hitstate:REQUESTER`).
+ */
+export async function qualificationsOf(
+  source: DashboardSource,
+  workerIds: readonly string[],
+): Promise<Map<string, string[]>> {
+  const store = source.store();
+  const requesters = store.requesters.list().map((r) => r.name);
+  const byPseudonym = new Map<string, string>();
+  for (const id of workerIds)
+    for (const name of requesters) byPseudonym.set(pseudonymizeWorkerId(id, `hitstate:${name}`), id);
+  const names = new Map(
+    requesters.flatMap((r) => store.qualifications.ofRequester(r)).map((q) => [q.qualificationTypeId, q.name] as const),
+  );
+  const held = new Map<string, Map<string, boolean>>();
+  for (const runId of [undefined, ...store.runs.list().map((r) => r.id)]) {
+    for await (const entry of store.audit.entries(runId === undefined ? {} : { runId })) {
+      const granted = entry.operation === 'AssociateQualificationWithWorker';
+      if (!granted && entry.operation !== 'DisassociateQualificationFromWorker') continue;
+      if (entry.outcome !== 'ok' && entry.outcome !== 'alreadyDone') continue;
+      const args = (entry.details?.arguments ?? {}) as { WorkerId?: unknown; QualificationTypeId?: unknown };
+      const workerId = byPseudonym.get(String(args.WorkerId));
+      if (workerId === undefined) continue;
+      let mine = held.get(workerId);
+      if (mine === undefined) held.set(workerId, (mine = new Map()));
+      mine.set(String(args.QualificationTypeId), granted);
+    }
+  }
+  return new Map(
+    [...held].map(([workerId, types]) => [
+      workerId,
+      [...types].filter(([, on]) => on).map(([type]) => names.get(type) ?? type),
+    ]),
+  );
+}
+
 /** Every run of the source's store, oldest first. */
 export function runRows(source: DashboardSource): RunRow[] {
+  return source
+    .store()
+    .runs.list()
+    .map((run) => rowOf(source, run));
+}
+
+function rowOf(source: DashboardSource, run: TaskRunRecord): RunRow {
   const store = source.store();
-  return store.runs.list().map((run) => {
+  {
     const units = store.units.ofRun(run.id);
     const counts = zeroCounts();
     let held = 0;
@@ -102,14 +270,12 @@ export function runRows(source: DashboardSource): RunRow[] {
       lastActivityAt: last,
       flows: source.flows(run.id, source.clock.now() - FLOW_WINDOW_MS),
     };
-  });
+  }
 }
 
 /** One run's row. @throws HitstateError `HST_ERR_RUN_NOT_FOUND` */
 export function runRow(source: DashboardSource, runId: string): RunRow {
-  const row = runRows(source).find((r) => r.runId === runId);
-  if (row === undefined) source.store().runs.require(runId);
-  return row!;
+  return rowOf(source, source.store().runs.require(runId));
 }
 
 /** A short, single-line preview of a submission (the page escapes it). */
@@ -131,51 +297,74 @@ export function unitRows(source: DashboardSource, runId: string, query: UnitQuer
   // Submissions are read only for the rows shown, unless the search needs them all.
   const previewOfAgent = (agent: AgentRecord | undefined): string =>
     agent === undefined || agent.submittedAt === null ? '' : previewOf(store.agents.submission(agent.id));
-  const all: (UnitRow & { agent: AgentRecord | undefined })[] = [];
+  // A unit's agent and HIT are looked up only for the rows shown, unless the search or the sort
+  // needs them all: at 10,000 units those lookups were most of the page's cost.
+  interface Draft {
+    readonly unit: UnitRecord;
+    readonly status: AssignmentState;
+    agent?: AgentRecord | undefined;
+    hitId?: string | null;
+    preview?: string;
+  }
+  const fill = (d: Draft): Required<Draft> => {
+    if (d.hitId === undefined) {
+      d.agent = currentAgent(store.agents.ofUnit(d.unit.id), d.unit);
+      d.hitId = store.hits.ofUnit(d.unit.id)?.id ?? d.agent?.hitId ?? null;
+    }
+    return d as Required<Draft>;
+  };
+  const workerOf = (d: Draft): string | null => fill(d).agent?.workerId ?? d.unit.workerId;
+  const eager = q !== '' || query.sort === 'worker' || query.sort === 'hit';
+  const all: Draft[] = [];
   for (const unit of store.units.ofRun(runId)) {
     const status = source.unitStatus(unit.id);
     if (query.state !== undefined && status !== query.state) continue;
-    const agent = currentAgent(store.agents.ofUnit(unit.id), unit);
-    const hit = store.hits.ofUnit(unit.id);
-    const row = {
-      unitId: unit.id,
-      index: unit.index,
-      status,
-      workerId: agent?.workerId ?? unit.workerId,
-      hitId: hit?.id ?? agent?.hitId ?? null,
-      agentId: agent?.id ?? null,
-      since: unit.updatedAt,
-      preview: q === '' ? '' : previewOfAgent(agent),
-      agent,
-    };
-    if (
-      q !== '' &&
-      ![row.unitId, row.workerId ?? '', row.hitId ?? '', row.preview, status].some((v) => v.toLowerCase().includes(q))
-    )
-      continue;
-    all.push(row);
+    const d: Draft = { unit, status };
+    if (eager) fill(d);
+    if (q !== '') {
+      d.preview = previewOfAgent(d.agent);
+      if (![unit.id, workerOf(d) ?? '', d.hitId ?? '', d.preview, status].some((v) => v.toLowerCase().includes(q)))
+        continue;
+    }
+    all.push(d);
   }
-  const key = (r: UnitRow): string | number =>
+  const key = (d: Draft): string | number =>
     query.sort === 'status'
-      ? r.status
+      ? d.status
       : query.sort === 'worker'
-        ? (r.workerId ?? '')
+        ? (workerOf(d) ?? '')
         : query.sort === 'hit'
-          ? (r.hitId ?? '')
+          ? (fill(d).hitId ?? '')
           : query.sort === 'since'
-            ? r.since
-            : r.index;
+            ? d.unit.updatedAt
+            : d.unit.index;
   const sign = query.dir === 'desc' ? -1 : 1;
-  all.sort((a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    return (ka < kb ? -1 : ka > kb ? 1 : a.index - b.index) * sign;
-  });
+  if (
+    !(
+      query.sort === 'index' &&
+      query.dir === 'asc' &&
+      all.every((d, i) => i === 0 || all[i - 1]!.unit.index < d.unit.index)
+    )
+  )
+    all.sort((a, b) => {
+      const ka = key(a);
+      const kb = key(b);
+      return (ka < kb ? -1 : ka > kb ? 1 : a.unit.index - b.unit.index) * sign;
+    });
   const start = (query.page - 1) * query.pageSize;
-  const rows = all.slice(start, start + query.pageSize).map(({ agent, ...row }) => ({
-    ...row,
-    preview: q === '' ? previewOfAgent(agent) : row.preview,
-  }));
+  const rows = all.slice(start, start + query.pageSize).map((draft) => {
+    const d = fill(draft);
+    return {
+      unitId: d.unit.id,
+      index: d.unit.index,
+      status: d.status,
+      workerId: d.agent?.workerId ?? d.unit.workerId,
+      hitId: d.hitId,
+      agentId: d.agent?.id ?? null,
+      since: d.unit.updatedAt,
+      preview: d.preview ?? previewOfAgent(d.agent),
+    };
+  });
   return { rows, total: all.length };
 }
 

@@ -1,10 +1,15 @@
 // Writes the dashboard's screenshots under docs/dashboard/ (runs, a run mid-way with its live
-// chart, a unit, the review page) from headless Chromium over a run on the simulator with
+// chart, a unit, the review page with the task's review template, a bulk approval at its
+// confirmation, the run's workers, one worker) from headless Chromium over a run on the simulator with
 // simulated workers. Run by hand when the pages change: `npx tsx test/dashboard/screenshots.ts`.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { createDashboard } from '../../src/dashboard/dashboard.js';
+import { runtimeSource } from '../../src/dashboard/source.js';
+import { MTurkWorker } from '../../src/runtime/provider/worker.js';
 import { launchChromium } from '../support/browser.js';
+import { withBudget } from './budget-source.js';
 import { createWorld, type SimWorker } from '../support/sim-world.js';
 
 const out = fileURLToPath(new URL('../../docs/dashboard/', import.meta.url));
@@ -39,6 +44,8 @@ for (let i = 0; i < 14; i++) {
   await w.register();
   if (i % 7 === 6) {
     await w.returnHIT();
+    // The next worker may get the same HIT: the runtime must have seen the return first.
+    await world.drive(() => runtime.unitStatus(w.unitId!) === 'launched', { label: 'returned' });
     continue;
   }
   if (i >= 11) continue; // still working
@@ -68,7 +75,29 @@ await world.drive(
 );
 await world.advance(95_000);
 
-const dashboard = runtime.dashboard();
+// One worker blocked and one qualified, for the workers pages.
+await world.drive(
+  new MTurkWorker(runtime, done[5]!.workerId).block('Labels contradict the sentences', {
+    requester: runtime.options.requester.name,
+  }),
+  {
+    label: 'block',
+  },
+);
+await world.drive(new MTurkWorker(runtime, done[0]!.workerId).grantQualification('trusted-labeller', { value: 2 }), {
+  label: 'qualify',
+});
+
+// The run's budget ($20) and a review template, as a task would give them.
+const TEMPLATE = `<style>body{font:15px system-ui,sans-serif;margin:10px} .s{display:inline-block;padding:4px 12px;border-radius:12px;background:#e4d9ff;font-weight:600} blockquote{margin:8px 0;padding:6px 12px;border-left:4px solid #c8ccd6;color:#333}</style>
+<p>Sentiment chosen: <span class="s">{{submission.sentiment}}</span></p>
+<blockquote>{{submission.comment}}</blockquote>
+<p style="color:#667085">unit {{unit.index}} · worker {{worker}}</p>`;
+const dashboard = createDashboard(
+  withBudget(runtimeSource(runtime), runId, '20.00'),
+  { reviewTemplates: { [runId]: TEMPLATE } },
+  true,
+);
 const server = createServer((req, res) => void dashboard.handle(req, res));
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dashboard`;
@@ -96,8 +125,26 @@ await shot(`/units/${done[0]!.unitId}`, 'unit');
 await page.goto(`${base}/runs/${runId}/review`);
 await page.keyboard.press('a');
 await page.locator('#confirm:not([hidden])').waitFor();
+await page.frameLocator('.review-item.current iframe.review-view').locator('.s').waitFor();
 await page.screenshot({ path: `${out}review.png` });
 console.log('wrote docs/dashboard/review.png');
+// A bulk approval of the submitted units, at its confirmation.
+await page.goto(`${base}/runs/${runId}?state=completed`);
+await page.selectOption('.bulk-form select[name="kind"]', 'approve');
+await page.locator('.bulk-form button[type="submit"]').click();
+await page.locator('#act-confirm:not([hidden])').waitFor();
+await page.locator('.bulk').scrollIntoViewIfNeeded();
+await page.screenshot({ path: `${out}bulk.png` });
+console.log('wrote docs/dashboard/bulk.png');
+await page.goto(`${base}/runs/${runId}/workers`);
+await page.screenshot({ path: `${out}workers.png` });
+console.log('wrote docs/dashboard/workers.png');
+await page.goto(`${base}/workers/${done[0]!.workerId}`);
+await page.fill('form[data-action="block"] input[name="reason"]', 'Random answers');
+await page.locator('form[data-action="block"] button').click();
+await page.locator('#act-confirm:not([hidden])').waitFor();
+await page.screenshot({ path: `${out}worker.png`, fullPage: true });
+console.log('wrote docs/dashboard/worker.png');
 await browser.close();
 await dashboard.close();
 server.closeAllConnections();

@@ -2,14 +2,14 @@
 // world's) holds it, re-read on the virtual clock; review shown disabled with the reason and
 // refused by the handler. Then `hitstate dashboard` and `hitstate demo --dashboard` in-process on
 // ephemeral loopback ports, stopped with their Ctrl-C signal.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { dashboardCommand, dashboardToken } from '../../src/cli/commands/dashboard.js';
+import { dashboardCommand, dashboardToken, reviewTemplatesOption } from '../../src/cli/commands/dashboard.js';
 import { demoCommand } from '../../src/cli/commands/demo.js';
 import { parseCommandArgs } from '../../src/cli/command.js';
 import { createDashboard } from '../../src/dashboard/dashboard.js';
@@ -106,6 +106,25 @@ Standalone(
         });
         assert.is(refused.status, 409);
         assert.match(((await refused.json()) as { error: { message: string } }).error.message, /hitstate review RUN/);
+        // Bulk and worker actions are the owning process's too: shown disabled, refused when posted.
+        const runPage = await (await fetch(`${base}/runs/${runId}`)).text();
+        assert.match(runPage, /<select name="kind" aria-label="Bulk action" disabled>/);
+        const bulk = await fetch(`${base}/runs/${runId}/bulk`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+          body: JSON.stringify({ kind: 'approve', preview: true }),
+        });
+        assert.is(bulk.status, 409);
+        const workerPage = await (await fetch(`${base}/workers/${worker.workerId}`)).text();
+        assert.match(workerPage, /block, unblock and qualify workers with `hitstate worker`/);
+        assert.match(workerPage, /data-action="block">.*disabled/s);
+        const block = await fetch(`${base}/workers/${worker.workerId}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+          body: JSON.stringify({ action: 'block', reason: 'r', key: 'k' }),
+        });
+        assert.is(block.status, 409);
+        assert.is(world.sim.stats().calls.CreateWorkerBlock ?? 0, 0);
       } finally {
         await dashboard.close();
         server.closeAllConnections();
@@ -124,13 +143,23 @@ Standalone('when `hitstate dashboard` runs then it prints its URL, serves the st
     await world.drive(() => world.runtime.runInfo(runId).counts.launched === 1, { label: 'launch' });
     await world.runtime.whenIdle();
     const io = watchedIO();
-    const args = parseCommandArgs(dashboardCommand, ['--store', world.storeDir, '--port', '0'], io.env);
+    const template = join(world.storeDir, '..', 'review.html');
+    writeFileSync(template, '<p class="sentiment">{{submission.sentiment}}</p>');
+    const args = parseCommandArgs(
+      dashboardCommand,
+      ['--store', world.storeDir, '--port', '0', '--review-template', `${runId}=${template}`],
+      io.env,
+    );
     const exit = dashboardCommand.run(args, io);
     await io.printed(/open {2}http/);
     const url = /open {2}(\S+)/.exec(io.stdout())![1]!;
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/dashboard\/$/);
     assert.match(io.stdout(), /access: loopback only/);
     assert.match(await (await fetch(url)).text(), runId);
+    assert.equal(reviewTemplatesOption(`${runId}=${template}`, '/'), {
+      [runId]: '<p class="sentiment">{{submission.sentiment}}</p>',
+    });
+    assert.equal(Object.keys(reviewTemplatesOption(template, '/')!), ['*']);
     io.interrupt.abort();
     assert.is(await exit, 0);
     assert.match(io.stdout(), /hitstate dashboard stopped/);
@@ -147,6 +176,10 @@ Standalone('when `hitstate dashboard` is given bad options then it names the opt
     await rejects(() => run(['--store', empty, '--port', '0']), /no store under .*pass --store DIR/);
     await rejects(() => run(['--store', empty, '--token', 'short']), /--token must be at least 16 characters/);
     await rejects(() => run(['--store', empty, '--port', '70000']), /--port must be a whole number from 0 to 65535/);
+    await rejects(
+      () => run(['--store', empty, '--review-template', 'r1=/nonexistent/review.html']),
+      /--review-template r1=\/nonexistent\/review\.html: cannot read .*ENOENT/,
+    );
     assert.is(dashboardToken({}, '127.0.0.1'), undefined, 'loopback needs no token');
     assert.match(dashboardToken({}, '0.0.0.0') ?? '', /^[A-Za-z0-9_-]{32}$/, 'any other host gets a fresh one');
   } finally {

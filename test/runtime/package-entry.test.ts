@@ -225,6 +225,14 @@ const PINNED: Record<string, readonly string[]> = {
   ],
   './server/express': ['toExpress'],
   './server/fastify': ['toFastify'],
+  './dashboard': [
+    'DASHBOARD_CSP',
+    'createDashboard',
+    'dashboardToExpress',
+    'dashboardToFastify',
+    'runtimeSource',
+    'storeSource',
+  ],
 };
 
 /** The TypeScript source of a package.json export target: `./dist/src/x.js` is `src/x.ts`. */

@@ -7,6 +7,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemClock } from '../../clock.js';
@@ -107,6 +109,37 @@ function environmentOf(storeDir: string, options: OptionValues): StoreEnvironmen
   );
 }
 
+/**
+ * The review templates of `--review-template`: `FILE` (every run), or `RUN=FILE` entries
+ * separated by commas, each file read now.
+ *
+ * @throws HitstateError `HST_ERR_CLI_USAGE` naming the entry that could not be read.
+ */
+export function reviewTemplatesOption(raw: unknown, cwd: string): Record<string, string> | undefined {
+  if (typeof raw !== 'string' || raw.trim() === '') return undefined;
+  const out: Record<string, string> = {};
+  for (const entry of raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    // A run id has no slash; a path with "=" in it and no run before it is a file of every run.
+    const [runId, file] =
+      eq > 0 && !entry.slice(0, eq).includes('/') ? [entry.slice(0, eq), entry.slice(eq + 1)] : ['*', entry];
+    let text: string;
+    try {
+      text = readFileSync(resolve(cwd, file), 'utf8');
+    } catch (err) {
+      throw usageError(
+        `hitstate dashboard: --review-template ${entry}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); give an HTML file, or RUN=FILE for one run`,
+        'review-template',
+      );
+    }
+    out[runId] = text;
+  }
+  return out;
+}
+
 export const dashboardCommand: CommandSpec = {
   name: 'dashboard',
   summary: 'Serve the run dashboard of a store (read-only; works while runs are live)',
@@ -136,11 +169,19 @@ export const dashboardCommand: CommandSpec = {
       env: 'HITSTATE_DASHBOARD_TOKEN',
     },
     { name: 'refresh', type: 'number', value: 'MS', description: 'How often the store is read again', default: 2000 },
+    {
+      name: 'review-template',
+      type: 'string',
+      value: '[RUN=]FILE',
+      description:
+        'HTML showing each submission ({{submission.FIELD}} placeholders, escaped, in a sandboxed frame); RUN=FILE for one run, comma-separated',
+    },
   ],
   examples: [
     'hitstate dashboard',
     'hitstate dashboard --store /data/hitstate --env sandbox --port 8090',
     'hitstate dashboard --host 0.0.0.0',
+    'hitstate dashboard --review-template review.html',
   ],
   async run(args, io) {
     const port = Number(args.options.port);
@@ -157,10 +198,21 @@ export const dashboardCommand: CommandSpec = {
       );
     const host = String(args.options.host);
     const token = dashboardToken(args.options, host);
+    const reviewTemplates = reviewTemplatesOption(args.options['review-template'], io.cwd);
     const storeDir = storeDirOf(args.options, io);
     const environment = environmentOf(storeDir, args.options);
     const source = await storeSource({ storeDir, environment, clock: systemClock, refreshMs });
-    const dashboard = createDashboard(source, token === undefined ? {} : { token }, true);
+    let dashboard: Dashboard;
+    try {
+      dashboard = createDashboard(
+        source,
+        { ...(token === undefined ? {} : { token }), ...(reviewTemplates === undefined ? {} : { reviewTemplates }) },
+        true,
+      );
+    } catch (err) {
+      await source.close();
+      throw err;
+    }
     let listening: Awaited<ReturnType<typeof listenDashboard>>;
     try {
       listening = await listenDashboard(dashboard, host, port, token);
