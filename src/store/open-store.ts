@@ -33,6 +33,7 @@ import { loadStore } from './load.js';
 import { acquireLock, type HeldLock, readLockHolder } from './lock.js';
 import { LOCK_FILE, stringifyStoreFile } from './layout.js';
 import { rotateBackups } from './backups.js';
+import type { StoreBackend } from './backend.js';
 import type { OpenReport, Store, StoreEvents, StoreOptions, StoreStats } from './store-api.js';
 import type { FileStats } from './store-file.js';
 import { StoreState } from './store-state.js';
@@ -223,6 +224,10 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
   /** Null for a read-only store. */
   readonly #lock: HeldLock | null;
   readonly #backend: LowdbBackend;
+
+  get backend(): StoreBackend {
+    return this.#backend;
+  }
   readonly #scheduler: WriteScheduler;
   readonly #backups: number;
   #writes = 0;

@@ -16,6 +16,7 @@ import type { RunsCollection } from './collections/runs.js';
 import type { SnapshotsCollection } from './collections/snapshots.js';
 import type { UnitsCollection } from './collections/units.js';
 import type { WorkersCollection } from './collections/workers.js';
+import type { StoreBackend } from './backend.js';
 import type { StoreEnvironment } from './environment.js';
 import type { RunExport } from './export-run.js';
 import type { StoreFileSystem } from './file-system.js';
@@ -129,6 +130,11 @@ export interface Store extends Pick<EventEmitter<StoreEvents>, 'on' | 'once' | '
   readonly outbox: OutboxCollection;
   readonly snapshots: SnapshotsCollection;
   readonly audit: AuditTrail;
+  /**
+   * The durable side (docs/datastore.md): read-only stores use it too, to post requests to the
+   * process that owns a run (`hitstate review` while the run is live elsewhere).
+   */
+  readonly backend: StoreBackend;
   /** Everything about a run as one JSON-safe object. @throws HST_ERR_RUN_NOT_FOUND */
   exportRun(runId: string): Promise<RunExport>;
   /**

@@ -35,6 +35,7 @@ import {
   type ReviewReport,
   type ReviewTarget,
 } from '../money/review.js';
+import { RunRequestInbox } from '../requests/run-requests.js';
 import { createRunRecords, loadRunHost, runsToResume, type LaunchRunOptions } from './run-loader.js';
 import { runInfoOf, waitForRun, type TaskRunInfo } from './run-info.js';
 import type { RunRegistry } from './run-registry.js';
@@ -74,6 +75,8 @@ export class Runtime implements RunRegistry {
   readonly services: RuntimeServices;
   readonly #activity = new Activity();
   readonly #runs = new Map<string, RunHost>();
+  /** Per loaded run: executes the requests other processes post to it (a review while it runs here). */
+  readonly #inboxes = new Map<string, RunRequestInbox>();
   readonly #loading = new Map<string, Promise<RunHost>>();
   readonly #gateways: RuntimeGateways;
   readonly #ownStore: boolean;
@@ -188,6 +191,20 @@ export class Runtime implements RunRegistry {
     return this.#runs.get(runId);
   }
 
+  /** Starts executing the requests posted to a run this runtime now hosts (not in a read-only store). */
+  #openInbox(runId: string): void {
+    if (this.store.readOnly || this.#inboxes.has(runId)) return;
+    const inbox = new RunRequestInbox({
+      backend: this.store.backend,
+      runId,
+      clock: this.services.clock,
+      review: (id, target, action, options) => this.review(id, target, action, options),
+      onError: (error) => this.#reportError(error),
+    });
+    this.#inboxes.set(runId, inbox);
+    inbox.start();
+  }
+
   /** @internal The run's host, loading it from the store if needed (not in the published types). */
   async ensure(runId: string): Promise<RunHost> {
     this.assertOpen();
@@ -199,6 +216,7 @@ export class Runtime implements RunRegistry {
       const host = loadRunHost(this.services, runId);
       this.#runs.set(runId, host);
       host.start();
+      this.#openInbox(runId);
       if (host.restored) repairRestoredRun(host);
       return host;
     })().finally(() => this.#loading.delete(runId));
@@ -243,6 +261,7 @@ export class Runtime implements RunRegistry {
       const host = loadRunHost(this.services, id);
       this.#runs.set(id, host);
       host.start();
+      this.#openInbox(id);
       const repairs = host.restored
         ? repairRestoredRun(host)
         : { submissionsDelivered: 0, hitsRestored: 0, supervisorCorrections: 0, intentsReplayed: 0 };
@@ -461,6 +480,7 @@ export class Runtime implements RunRegistry {
     this.#closing ??= (async () => {
       this.events.emit('closing');
       for (const run of this.#runs.values()) run.quiesce();
+      await Promise.all([...this.#inboxes.values()].map((inbox) => inbox.stop()));
       this.#backend.close();
       await Promise.allSettled([...this.#loading.values()]);
       for (const run of this.#runs.values()) run.quiesce();
