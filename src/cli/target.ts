@@ -224,6 +224,19 @@ export function locateRun(storeDir: string, runId: string, options: OptionValues
  *
  * @throws HitstateError `HST_ERR_STORE_LOCKED` and the store's other open errors.
  */
+/**
+ * Opens the store for reading: with its lock when it is free, else read-only (the last committed
+ * state), so `status` and `export` work while a run is live in another process.
+ */
+export async function openStoreToRead(storeDir: string, env: StoreEnvironment): Promise<Store> {
+  try {
+    return await openStore({ dir: storeDir, environment: env });
+  } catch (err) {
+    if (!isHitstateError(err, 'HST_ERR_STORE_LOCKED')) throw err;
+    return openStore({ dir: storeDir, environment: env, readOnly: true });
+  }
+}
+
 export async function openStoreFor(storeDir: string, env: StoreEnvironment): Promise<Store> {
   try {
     return await openStore({ dir: storeDir, environment: env });

@@ -5,17 +5,22 @@
  *
  * @module
  */
-import { HitstateError } from '../../errors.js';
+import { systemClock } from '../../clock.js';
+import { ERROR_CODES, type ErrorCode, HitstateError, isHitstateError } from '../../errors.js';
 import { toCents } from '../../mturk/money.js';
 import {
+  budgetOf,
   createRuntime,
   withFee,
+  type BudgetLedger,
+  type MoneySettlement,
   type ReviewAction,
   type ReviewItem,
   type ReviewReport,
   type ReviewTarget,
-  type Runtime,
 } from '../../runtime/index.js';
+import { postReviewRequest, waitForRequest } from '../../runtime/requests/run-requests.js';
+import { openStore, type Store, type StoreEnvironment } from '../../store/index.js';
 import { EXIT, usageError, type CliIO, type CommandSpec, type OptionValues } from '../command.js';
 import { confirmLive, confirmOrRefuse, YES_LIVE_OPTION, YES_OPTION } from '../confirm.js';
 import { dollars, settlementLine } from '../money-summary.js';
@@ -109,8 +114,15 @@ export function bonusLimitCents(options: OptionValues, config: Readonly<Record<s
   return Math.max(5 * reward, 500);
 }
 
+/** What a confirmation reads: the run's store, environment and budget (a runtime, or a read-only store). */
+interface ReviewHost {
+  readonly environment: StoreEnvironment;
+  readonly store: Store;
+  budget(runId: string): BudgetLedger;
+}
+
 /** What the items a dry run reported would pay, fees included, in cents. */
-function totalOf(runtime: Runtime, report: ReviewReport): number {
+function totalOf(runtime: ReviewHost, report: ReviewReport): number {
   const { action } = report;
   let cents = 0;
   for (const item of report.items) {
@@ -129,7 +141,7 @@ function totalOf(runtime: Runtime, report: ReviewReport): number {
  */
 async function confirmReview(
   io: CliIO,
-  runtime: Runtime,
+  runtime: ReviewHost,
   runId: string,
   preview: ReviewReport,
   options: OptionValues,
@@ -187,6 +199,116 @@ function itemsTable(runId: string, items: readonly ReviewItem[], style: Style): 
     items.map((i) => [shortUnit(runId, i.unitId), i.workerId, i.statusBefore, colour(i), i.reason ?? '']),
     '  ',
   );
+}
+
+/** How the action reads in messages. */
+function actionText(action: ReviewAction): string {
+  return action.kind === 'bonus'
+    ? `bonus $${action.amountUsd}`
+    : action.kind === 'softReject'
+      ? 'soft-reject'
+      : action.kind;
+}
+
+/** A bonus above the run's bonus limit needs `--allow-large-bonus`. @throws HitstateError `HST_ERR_CLI_NOT_CONFIRMED` */
+function checkBonusLimit(
+  options: OptionValues,
+  config: Readonly<Record<string, unknown>>,
+  action: ReviewAction,
+  runId: string,
+): void {
+  if (action.kind !== 'bonus') return;
+  const limit = bonusLimitCents(options, config);
+  const amount = toCents(action.amountUsd, 'bonus');
+  if (amount > limit && options['allow-large-bonus'] !== true)
+    throw new HitstateError(
+      'HST_ERR_CLI_NOT_CONFIRMED',
+      `hitstate review: a bonus of ${dollars(amount)} per agent is above run ${runId}'s bonus limit of ${dollars(limit)} (--max-bonus, the config's maxBonus, or the greater of 5 × the reward and $5.00); if it is meant, run again with --allow-large-bonus. Nothing was sent.`,
+      { field: 'allow-large-bonus', runId },
+    );
+}
+
+/** Prints a review's report (a table, or JSON with `--json`), then the money settlement if known. */
+function printReport(
+  io: CliIO,
+  style: Style,
+  report: ReviewReport,
+  target: ReviewTarget,
+  what: string,
+  dryRun: boolean,
+  json: boolean,
+  money: MoneySettlement | null,
+): void {
+  const { runId, action } = report;
+  if (json) io.out(`${JSON.stringify({ ...report, ...(money === null ? {} : { money }) }, null, 2)}\n`);
+  else if (report.items.length === 0)
+    io.out(
+      `hitstate review: nothing to ${action.kind} in run ${runId} for that target${'all' in target ? ' (no submission awaits review)' : ''}.\n`,
+    );
+  else {
+    const counts = new Map<string, number>();
+    for (const i of report.items) counts.set(OUTCOME_TEXT[i.outcome], (counts.get(OUTCOME_TEXT[i.outcome]) ?? 0) + 1);
+    io.out(
+      `hitstate review${dryRun ? ' (dry run: nothing changed)' : ''}: ${what}, ${report.items.length} agent${report.items.length === 1 ? '' : 's'} of run ${runId}\n${itemsTable(runId, report.items, style)}  ${[...counts].map(([k, n]) => `${k} ${n}`).join(' · ')}\n`,
+    );
+  }
+  if (!json && money !== null) io.out(`${settlementLine(money)}\n`);
+}
+
+/** How long `review` waits for the process running the run to answer. */
+const OWNER_ANSWER_MS = 120_000;
+
+/**
+ * `review` of a run another process is running: the review is posted to the store, that process
+ * executes it through its money outbox, and this command prints its answer (issue 16's review
+ * requests). The preview and the confirmation are the same as in-process.
+ */
+async function reviewThroughOwner(
+  io: CliIO,
+  storeDir: string,
+  env: StoreEnvironment,
+  runId: string,
+  options: OptionValues,
+): Promise<number> {
+  const style = styleFor(io);
+  const { target, action } = reviewRequest(runId, options);
+  const store = await openStore({ dir: storeDir, environment: env, readOnly: true });
+  try {
+    const record = store.runs.require(runId);
+    checkBonusLimit(options, record.config, action, runId);
+    const holder = store.openReport.heldBy;
+    io.err(
+      `hitstate review: run ${runId} is running in another process${holder === null ? '' : ` (pid ${holder.pid} on ${holder.hostname})`}; the review is sent to it through the store and runs there.\n`,
+    );
+    const ask = async (dryRun: boolean): Promise<ReviewReport> => {
+      const id = await postReviewRequest(store.backend, systemClock, runId, {
+        target,
+        action,
+        ...(dryRun ? { dryRun } : {}),
+      });
+      const answer = await waitForRequest(store.backend, runId, id, { clock: systemClock, timeoutMs: OWNER_ANSWER_MS });
+      if (!answer.ok)
+        throw new HitstateError(
+          answer.error.code in ERROR_CODES ? (answer.error.code as ErrorCode) : 'HST_ERR_RUN_STATE',
+          `hitstate review: the process running ${runId} could not do it: ${answer.error.message}`,
+          { runId },
+        );
+      return answer.report;
+    };
+    const what = actionText(action);
+    const dryRun = options['dry-run'] === true;
+    const preview = await ask(true);
+    if (!dryRun) {
+      const host: ReviewHost = { environment: env, store, budget: (id) => budgetOf(store, id) };
+      await confirmReview(io, host, runId, preview, options, what);
+    }
+    const report = dryRun ? preview : await ask(false);
+    printReport(io, style, report, target, what, dryRun, options.json === true, null);
+    const bad = report.items.filter((i) => i.outcome === 'refused' || i.outcome === 'failed').length;
+    return bad > 0 ? EXIT.failure : EXIT.ok;
+  } finally {
+    await store.close();
+  }
 }
 
 export const reviewCommand: CommandSpec = {
@@ -257,7 +379,15 @@ export const reviewCommand: CommandSpec = {
     const { target, action } = reviewRequest(runId, args.options);
     const storeDir = storeDirOf(args.options, io);
     const env = locateRun(storeDir, runId, args.options);
-    const store = await openStoreFor(storeDir, env);
+    let store: Store;
+    try {
+      store = await openStoreFor(storeDir, env);
+    } catch (err) {
+      // The run is live in another process: the review goes to it through the store.
+      if (isHitstateError(err, 'HST_ERR_STORE_LOCKED'))
+        return reviewThroughOwner(io, storeDir, env, runId, args.options);
+      throw err;
+    }
     try {
       const record = store.runs.require(runId);
       const stored = store.requesters.get(record.requesterName);
@@ -273,22 +403,8 @@ export const reviewCommand: CommandSpec = {
       });
       try {
         const dryRun = args.options['dry-run'] === true;
-        const what =
-          action.kind === 'bonus'
-            ? `bonus $${action.amountUsd}`
-            : action.kind === 'softReject'
-              ? 'soft-reject'
-              : action.kind;
-        if (action.kind === 'bonus') {
-          const limit = bonusLimitCents(args.options, record.config);
-          const amount = toCents(action.amountUsd, 'bonus');
-          if (amount > limit && args.options['allow-large-bonus'] !== true)
-            throw new HitstateError(
-              'HST_ERR_CLI_NOT_CONFIRMED',
-              `hitstate review: a bonus of ${dollars(amount)} per agent is above run ${runId}'s bonus limit of ${dollars(limit)} (--max-bonus, the config's maxBonus, or the greater of 5 × the reward and $5.00); if it is meant, run again with --allow-large-bonus. Nothing was sent.`,
-              { field: 'allow-large-bonus', runId },
-            );
-        }
+        const what = actionText(action);
+        checkBonusLimit(args.options, record.config, action, runId);
         // Every review that moves money is shown (total, budget left) and confirmed before it is sent.
         if (!dryRun)
           await confirmReview(
@@ -303,21 +419,8 @@ export const reviewCommand: CommandSpec = {
         // Every money call this command started or replayed ends before the gateway closes.
         const money = await runtime.settleMoney(runId);
         await runtime.whenIdle();
+        printReport(io, style, report, target, what, dryRun, args.options.json === true, money);
         const bad = report.items.filter((i) => i.outcome === 'refused' || i.outcome === 'failed').length;
-        if (args.options.json === true) io.out(`${JSON.stringify({ ...report, money }, null, 2)}\n`);
-        else if (report.items.length === 0)
-          io.out(
-            `hitstate review: nothing to ${action.kind} in run ${runId} for that target${'all' in target ? ' (no submission awaits review)' : ''}.\n`,
-          );
-        else {
-          const counts = new Map<string, number>();
-          for (const i of report.items)
-            counts.set(OUTCOME_TEXT[i.outcome], (counts.get(OUTCOME_TEXT[i.outcome]) ?? 0) + 1);
-          io.out(
-            `hitstate review${dryRun ? ' (dry run: nothing changed)' : ''}: ${what}, ${report.items.length} agent${report.items.length === 1 ? '' : 's'} of run ${runId}\n${itemsTable(runId, report.items, style)}  ${[...counts].map(([k, n]) => `${k} ${n}`).join(' · ')}\n`,
-          );
-        }
-        if (args.options.json !== true) io.out(`${settlementLine(money)}\n`);
         return bad > 0 ? EXIT.failure : EXIT.ok;
       } finally {
         await runtime.close();

@@ -24,6 +24,7 @@ import {
   envOption,
   locateRun,
   openStoreFor,
+  openStoreToRead,
   parseEnvironment,
   STORE_OPTION,
   storeDirOf,
@@ -144,7 +145,7 @@ function runDetail(store: Store, env: StoreEnvironment, runId: string, style: St
 }
 
 async function withStore<T>(storeDir: string, env: StoreEnvironment, read: (store: Store) => T): Promise<T> {
-  const store = await openStoreFor(storeDir, env);
+  const store = await openStoreToRead(storeDir, env);
   try {
     return read(store);
   } finally {

@@ -1,0 +1,94 @@
+// Issue 16, part 5: `hitstate review` of a run that `hitstate run` is running in another process.
+// The review is not refused for the store's lock: it goes to the running process through the
+// store, which executes it through its money outbox; the command prints that process's answer.
+// `status` and `export` read the live run read-only at the same time.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import { SimulatedWorker } from '../../src/testing/index.js';
+import { childEnv, runCli, startCli, tempDir, until, type CliChild } from './helpers.js';
+
+interface Ctx {
+  dir: ReturnType<typeof tempDir>;
+  sim: Simulator;
+  children: CliChild[];
+}
+
+const Live = suite<Ctx>('cli/review while the run is live in another process');
+
+Live.before.each(async (ctx) => {
+  ctx.dir = tempDir();
+  ctx.sim = await createSimulator({ seed: 17 });
+  ctx.children = [];
+  writeFileSync(
+    join(ctx.dir.path, 'task.json'),
+    JSON.stringify({
+      title: 'Label the sentiment of a sentence',
+      description: 'Read one sentence and pick its sentiment.',
+      reward: '0.40',
+      assignmentDurationSec: 120,
+      lifetimeSec: 3600,
+      units: [{ text: 'I loved it' }, { text: 'Meh' }, { text: 'Awful' }],
+    }),
+  );
+});
+
+Live.after.each(async (ctx) => {
+  for (const c of ctx.children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+  await Promise.all(ctx.children.map((c) => c.exited));
+  await ctx.sim.close();
+  ctx.dir.remove();
+});
+
+Live('when a run is live in another process then review goes to it, and status and export read it', async (ctx) => {
+  const { sim } = ctx;
+  const run = startCli(['run', 'task.json', '--env', sim.url, '--port', '0', '--poll-ms', '200', '--run-id', 'l1'], {
+    cwd: ctx.dir.path,
+    env: childEnv(),
+  });
+  ctx.children.push(run);
+  const hitTypeId = (await run.waitFor(/HIT type (\w+) created/))[1]!;
+  // Two of three units get work, so the run stays live while it is reviewed.
+  await run.waitFor(/running .* launched 3/);
+  const workers: SimulatedWorker[] = [];
+  for (const text of ['first', 'second']) {
+    const w = new SimulatedWorker({ workerId: sim.workers.create(), mturkUrl: sim.url });
+    workers.push(w);
+    assert.ok((await w.accept({ hitTypeId })).accepted);
+    await w.openTask();
+    await w.submit({ sentiment: 'positive', comment: text });
+  }
+  for (const w of workers) await run.waitFor(new RegExp(`worker ${w.workerId} submitted`));
+
+  const status = await runCli(['status', 'l1', '--json'], { cwd: ctx.dir.path, env: childEnv() });
+  assert.is(status.code, 0, `${status.stdout}\n${status.stderr}`);
+  const exported = await runCli(['export', 'l1', '--format', 'json'], { cwd: ctx.dir.path, env: childEnv() });
+  assert.is(exported.code, 0, `${exported.stdout}\n${exported.stderr}`);
+
+  const approvals = () =>
+    sim
+      .inspect()
+      .accounts.AKIDLOCAL!.hits.flatMap((h) => h.assignments)
+      .filter((a) => a.status === 'Approved').length;
+  // The units wait for MTurk's word on whose submission they hold before they can be reviewed.
+  let review = await runCli(['review', 'l1', '--all', '--approve', '--yes'], { cwd: ctx.dir.path, env: childEnv() });
+  for (let i = 0; i < 20 && review.code === 0 && /nothing to approve/.test(review.stdout); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    review = await runCli(['review', 'l1', '--all', '--approve', '--yes'], { cwd: ctx.dir.path, env: childEnv() });
+  }
+  assert.is(review.code, 0, `${review.stdout}\n${review.stderr}`);
+  assert.match(review.stderr, /run l1 is running in another process \(pid \d+/);
+  assert.match(review.stdout, /approve, 2 agents of run l1/);
+  assert.match(review.stdout, /done 2/);
+  await until(() => approvals() === 2, 'both assignments approved on MTurk');
+
+  // Again: nothing is approved twice.
+  const again = await runCli(['review', 'l1', '--all', '--approve', '--yes'], { cwd: ctx.dir.path, env: childEnv() });
+  assert.is(again.code, 0, `${again.stdout}\n${again.stderr}`);
+  assert.is(approvals(), 2);
+  assert.ok(run.child.exitCode === null, 'the run process kept running');
+});
+
+Live.run();
