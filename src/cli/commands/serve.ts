@@ -43,6 +43,7 @@ const CONFIG_KEYS = [
   'contentUrl',
   'externalIdParams',
   'trustProxy',
+  'trustedProxies',
   'openSignUp',
 ] as const;
 

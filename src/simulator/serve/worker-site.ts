@@ -30,6 +30,7 @@ import { parseQuestion } from '../question.js';
 import { accept, refusal, returnAssignment, submit } from '../worker-actions.js';
 import type { Db } from './db.js';
 import { balances, workerAccount } from './ledger.js';
+import { readRecord } from './store.js';
 import {
   checkSignIn,
   endSessions,
@@ -647,15 +648,29 @@ ${this.#frame(hit, a)}`,
 
   #dashboard(session: { workerId: string; username: string; csrf: string; externalId?: string | null }): string {
     const { engine, db } = this.#o;
-    const mine = [...engine.state.assignments.values()].filter((a) => a.workerId === session.workerId);
-    const titleOf = (a: AssignmentRecord) => {
-      const hit = engine.state.hits.get(a.hitId);
-      return hit ? engine.type(hit).title : a.hitId;
+    // From the database, where deleted HITs' work stays (memory holds only live records); the
+    // in-memory copy wins for a live assignment (rows are written before every reply anyway).
+    const mine = (
+      db
+        .prepare("SELECT data FROM records WHERE worker_id = ? AND kind = 'assignment'")
+        .pluck()
+        .all(session.workerId) as string[]
+    ).map((d) => {
+      const a = JSON.parse(d) as AssignmentRecord;
+      return (Map.prototype.get.call(engine.state.assignments, a.assignmentId) as AssignmentRecord | undefined) ?? a;
+    });
+    const hitTypes = new Map<string, HitTypeRecord | undefined>();
+    const typeOf = (a: AssignmentRecord): HitTypeRecord | undefined => {
+      if (!hitTypes.has(a.hitId)) {
+        const hit =
+          (Map.prototype.get.call(engine.state.hits, a.hitId) as HitRecord | undefined) ??
+          readRecord(db, 'hit', a.hitId);
+        hitTypes.set(a.hitId, hit ? engine.state.hitTypes.get(hit.hitTypeId) : undefined);
+      }
+      return hitTypes.get(a.hitId);
     };
-    const rewardOf = (a: AssignmentRecord) => {
-      const hit = engine.state.hits.get(a.hitId);
-      return hit ? engine.type(hit).rewardCents : 0;
-    };
+    const titleOf = (a: AssignmentRecord) => typeOf(a)?.title ?? a.hitId;
+    const rewardOf = (a: AssignmentRecord) => typeOf(a)?.rewardCents ?? 0;
     const inProgress = mine.filter((a) => a.status === 'Accepted');
     const history = mine
       .filter((a) => a.status === 'Submitted' || a.status === 'Approved' || a.status === 'Rejected')
