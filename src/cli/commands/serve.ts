@@ -27,6 +27,7 @@ import {
   setDisabled,
 } from '../../simulator/serve/requesters.js';
 import { createInvites, parseQualificationOption } from '../../simulator/serve/worker-accounts.js';
+import { importSimState } from '../../simulator/serve/import.js';
 import { createServe, type ServeOptions } from '../../simulator/serve/index.js';
 import { EXIT, usageError, type CliIO, type CommandSpec, type OptionValues } from '../command.js';
 
@@ -242,6 +243,28 @@ async function operatorCommand(action: string, rest: readonly string[], o: Optio
       );
       return EXIT.ok;
     }
+    if (action === 'import') {
+      if (typeof o.state !== 'string' || o.state === '')
+        throw usageError(
+          'hitstate serve import --state FILE: give the state file written by hitstate sim --state.',
+          'state',
+        );
+      // The server holds its records in memory: importing under it would be overwritten.
+      const lock = lockDatabase(db, file);
+      try {
+        const report = importSimState(db, resolve(io.cwd, o.state));
+        io.out(
+          `Imported ${report.hits} HIT(s), ${report.assignments} assignment(s) and ${report.workers} worker(s) from ${o.state}.\n\n`,
+        );
+        for (const r of report.requesters) {
+          showKeys(io, r);
+          io.out(`  (was access key ${r.simAccessKeyId} in hitstate sim; balance $${formatCents(r.balanceCents)})\n\n`);
+        }
+      } finally {
+        lock.release();
+      }
+      return EXIT.ok;
+    }
     if (action === 'backup') {
       const target = rest[0];
       if (!target) throw usageError('hitstate serve backup FILE: FILE is missing.', 'file');
@@ -250,7 +273,7 @@ async function operatorCommand(action: string, rest: readonly string[], o: Optio
       return EXIT.ok;
     }
     throw usageError(
-      `hitstate serve: unknown action ${JSON.stringify(action)}; use requester, payouts, ledger, backup, or no action to run the server.`,
+      `hitstate serve: unknown action ${JSON.stringify(action)}; use requester, invite, payouts, ledger, import, backup, or no action to run the server.`,
     );
   } finally {
     db.close();
@@ -263,7 +286,7 @@ export const serveCommand: CommandSpec = {
   positionals: [
     {
       name: 'action',
-      description: 'requester | invite | payouts | ledger | backup (none: run the server)',
+      description: 'requester | invite | payouts | ledger | import | backup (none: run the server)',
       required: false,
     },
     { name: 'arg1', description: "the action's sub-action or argument", required: false },
@@ -282,6 +305,7 @@ export const serveCommand: CommandSpec = {
     '  payouts mark-paid BATCH              record that you paid a batch (idempotent)',
     '  ledger check                         check the ledger invariant, to the cent',
     '  invite [--count N] [--qualification TYPE:VALUE] [--expires DAYS]   sign-up links for workers',
+    '  import --state FILE                  a `hitstate sim --state` file into a new database',
     '  backup FILE                          online backup of the database',
   ].join('\n'),
   options: [
@@ -326,6 +350,7 @@ export const serveCommand: CommandSpec = {
     { name: 'expires', type: 'number', value: 'DAYS', description: 'invite: the invitations expire after DAYS' },
     { name: 'since', type: 'string', value: 'DATE', description: 'payouts: only credits from this date (ISO)' },
     { name: 'csv', type: 'string', value: 'FILE', description: 'payouts: also write the open batches as CSV' },
+    { name: 'state', type: 'string', value: 'FILE', description: 'import: the hitstate sim state file' },
   ],
   examples: [
     'hitstate serve requester add lab --balance 500 --db ./crowd.db',
