@@ -27,7 +27,9 @@ import {
   setDisabled,
 } from '../../simulator/serve/requesters.js';
 import { createInvites, parseQualificationOption } from '../../simulator/serve/worker-accounts.js';
+import { credentialProvider } from '../../mturk/credentials.js';
 import { importSimState } from '../../simulator/serve/import.js';
+import { callServeApi } from '../../simulator/serve/invitations-api.js';
 import { createServe, type ServeOptions } from '../../simulator/serve/index.js';
 import { EXIT, usageError, type CliIO, type CommandSpec, type OptionValues } from '../command.js';
 
@@ -126,7 +128,34 @@ async function waitApplied(db: Db, file: string, opId: number, io: CliIO): Promi
   io.out('Queued; the running server applies it within seconds (check with `hitstate serve requester list`).\n');
 }
 
+/** `invite --endpoint URL --profile NAME`: a requester's invitations, through the signed API (no database access). */
+async function requesterInvite(o: OptionValues, io: CliIO): Promise<number> {
+  const profile = typeof o.profile === 'string' ? o.profile : 'default';
+  let input: Record<string, unknown> = { Count: typeof o.count === 'number' ? o.count : 1 };
+  if (typeof o.qualification === 'string') {
+    const q = parseQualificationOption(o.qualification);
+    input = { ...input, QualificationTypeId: q.qualificationTypeId, IntegerValue: q.value };
+  }
+  if (typeof o.expires === 'number') input.ExpiresInDays = o.expires;
+  const credentials = await credentialProvider({ kind: 'profile', profile }, profile)();
+  let out: Record<string, unknown>;
+  try {
+    out = await callServeApi(String(o.endpoint), credentials, 'CreateWorkerInvitations', input);
+  } catch (err) {
+    throw new HitstateError(
+      'HST_ERR_SERVE_OPTIONS_INVALID',
+      `hitstate serve invite --endpoint ${String(o.endpoint)}: the server refused (${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}).`,
+      { field: 'endpoint', cause: err },
+    );
+  }
+  const invitations = out.Invitations as { SignUpUrl: string }[];
+  for (const i of invitations) io.out(`${i.SignUpUrl}\n`);
+  io.err(`${invitations.length} invitation(s) of requester profile ${profile}, each for one account.\n`);
+  return EXIT.ok;
+}
+
 async function operatorCommand(action: string, rest: readonly string[], o: OptionValues, io: CliIO): Promise<number> {
+  if (action === 'invite' && typeof o.endpoint === 'string') return requesterInvite(o, io);
   const config = typeof o.config === 'string' ? readServeConfig(resolve(io.cwd, o.config)) : {};
   const file = dbPath(o, config, io);
   const db = openDatabase(file);
@@ -305,6 +334,7 @@ export const serveCommand: CommandSpec = {
     '  payouts mark-paid BATCH              record that you paid a batch (idempotent)',
     '  ledger check                         check the ledger invariant, to the cent',
     '  invite [--count N] [--qualification TYPE:VALUE] [--expires DAYS]   sign-up links for workers',
+    '  invite --endpoint URL --profile NAME [...]   the same, as a requester (its own crowd and qualifications)',
     '  import --state FILE                  a `hitstate sim --state` file into a new database',
     '  backup FILE                          online backup of the database',
   ].join('\n'),
@@ -351,6 +381,13 @@ export const serveCommand: CommandSpec = {
     { name: 'since', type: 'string', value: 'DATE', description: 'payouts: only credits from this date (ISO)' },
     { name: 'csv', type: 'string', value: 'FILE', description: 'payouts: also write the open batches as CSV' },
     { name: 'state', type: 'string', value: 'FILE', description: 'import: the hitstate sim state file' },
+    {
+      name: 'endpoint',
+      type: 'string',
+      value: 'URL',
+      description: "invite: as a requester, through the server's signed API (with --profile)",
+    },
+    { name: 'profile', type: 'string', value: 'NAME', description: "invite --endpoint: the requester's AWS profile" },
   ],
   examples: [
     'hitstate serve requester add lab --balance 500 --db ./crowd.db',

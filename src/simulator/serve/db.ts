@@ -120,6 +120,9 @@ export const MIGRATIONS: readonly string[] = [
    INSERT OR IGNORE INTO worked_for (account, worker_id)
      SELECT json_extract(data, '$.account'), worker_id FROM records
      WHERE kind = 'assignment' AND json_extract(data, '$.status') IN ('Approved', 'Rejected');`,
+  // 5: invitations made by a requester for its own crowd (null: the operator's).
+  `ALTER TABLE invites ADD COLUMN requester TEXT;
+   CREATE INDEX invites_requester ON invites (requester, created_ms) WHERE requester IS NOT NULL;`,
 ];
 
 /** The schema version this code writes. */

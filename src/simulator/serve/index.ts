@@ -35,6 +35,7 @@ import { StatsRecorder } from '../stats.js';
 import { lockDatabase, openDatabase, schemaVersion, type Db } from './db.js';
 import { fundingTxn, Ledger } from './ledger.js';
 import { credentialLookup, pendingOps } from './requesters.js';
+import { handleServeApi, SERVE_TARGET_PREFIX } from './invitations-api.js';
 import { DEFAULT_TRUSTED_PROXIES, forwardedReader, trustedProxiesProblem } from './proxy.js';
 import { verifySigV4 } from './sigv4.js';
 import { loadState, RecordWriter } from './store.js';
@@ -43,6 +44,8 @@ import { handleContent, WorkerSite } from './worker-site.js';
 export { addRequester, fundRequester, listRequesters, rotateKey, setDisabled } from './requesters.js';
 export { backupDatabase, openDatabase, SCHEMA_VERSION } from './db.js';
 export { checkLedger, makePayoutBatch, markBatchPaid, openPayoutBatches } from './ledger.js';
+export { callServeApi } from './invitations-api.js';
+export { importSimState } from './import.js';
 
 /** One request as the log line records it. */
 export interface RequestLogLine {
@@ -397,6 +400,19 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
         return;
       }
       line.requester = auth.requesterId;
+      if (typeof target === 'string' && target.startsWith(`${SERVE_TARGET_PREFIX}.`)) {
+        line.operation = target.slice(0, 64);
+        const reply = handleServeApi(
+          db,
+          engine,
+          options.publicUrl,
+          auth.requesterId,
+          target.slice(SERVE_TARGET_PREFIX.length + 1),
+          raw,
+        );
+        awsReply(res, reply.status, reply.body, requestIds.requestId());
+        return;
+      }
       // Operator changes are applied before the call, so a funded requester can spend at once.
       applyAdminOps();
       handleRequesterCall(host, req, res, raw, auth.requesterId);
