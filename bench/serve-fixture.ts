@@ -127,7 +127,8 @@ async function build(file: string, hits: number, log: (s: string) => void): Prom
   db.prepare("DELETE FROM records WHERE kind IN ('hit', 'assignment', 'notification')").run();
   const ids = new IdGenerator(new Prng(7));
   let seq = Number((db.prepare("SELECT value FROM meta WHERE key = 'seq'").get() as { value: string }).value);
-  const insert = db.prepare('INSERT INTO records (kind, id, data) VALUES (?, ?, ?)');
+  // As the server's writer writes them: a deleted HIT and its assignments are not live.
+  const insert = db.prepare('INSERT INTO records (kind, id, data, live, hit_id, worker_id) VALUES (?, ?, ?, ?, ?, ?)');
   let liveHits = 0;
   let assignments = 0;
   const BATCH = 5_000;
@@ -145,14 +146,14 @@ async function build(file: string, hits: number, log: (s: string) => void): Prom
         // A finished HIT past its lifetime has expired (as the server would have marked it then).
         if (pick < 49 && hit.expirationMs < Date.now()) hit.expired = true;
         if (hit.reviewSeq) hit.reviewSeq = ++seq;
-        insert.run('hit', hitId, JSON.stringify(hit));
+        insert.run('hit', hitId, JSON.stringify(hit), hit.disposed ? 0 : 1, null, null);
         for (const a of t.assignments) {
           const assignmentId = ids.entityId();
           const c = { ...a, assignmentId, hitId, seq: ++seq };
           for (const k of ['acceptMs', 'submitMs', 'deadlineMs', 'autoApprovalMs', 'approvalMs', 'reviewMs'])
             if (typeof c[k] === 'number') c[k] += shift;
           if (c.submitSeq !== undefined) c.submitSeq = ++seq;
-          insert.run('assignment', assignmentId, JSON.stringify(c));
+          insert.run('assignment', assignmentId, JSON.stringify(c), hit.disposed ? 0 : 1, hitId, c.workerId);
           assignments++;
         }
       }

@@ -12,7 +12,7 @@
 //
 //   node --import tsx bench/serve.bench.ts [--fresh] [--seconds S] [--hits N]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,8 @@ const arg = (name: string): string | undefined => {
   return i < 0 ? undefined : process.argv[i + 1];
 };
 const SECONDS = Number(arg('--seconds') ?? 5);
+/** `--part api` or `--part start` measures only that half (figures of the other half are kept from the last run). */
+const PART = arg('--part');
 const BIG_HITS = Number(arg('--hits') ?? 100_000);
 const IN_FLIGHT = 8;
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -117,8 +119,27 @@ function caller(url: string, accessKeyId: string, secretAccessKey: string) {
   };
 }
 
+/**
+ * CPU time (user + system) a process has used, in ms, from /proc (Linux); undefined elsewhere.
+ * The server's CPU per call is the figure other work on a shared machine changes least.
+ */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+  } catch {
+    return undefined;
+  }
+}
+
+interface Rate {
+  perSecond: number;
+  /** Server CPU per call, ms (Linux). */
+  serverCpuMs: number | undefined;
+}
+
 /** Calls `one` with IN_FLIGHT in flight for `seconds` after a warm-up; calls per second. */
-async function rate(seconds: number, one: (i: number) => Promise<unknown>): Promise<number> {
+async function rate(seconds: number, one: (i: number) => Promise<unknown>, pid?: number): Promise<Rate> {
   let i = 0;
   const warmUntil = performance.now() + 500;
   const run = async (until: number) => {
@@ -133,9 +154,12 @@ async function rate(seconds: number, one: (i: number) => Promise<unknown>): Prom
     return n;
   };
   await run(warmUntil);
+  const c0 = cpuMs(pid);
   const t0 = performance.now();
   const n = await run(t0 + seconds * 1000);
-  return n / ((performance.now() - t0) / 1000);
+  const perSecond = n / ((performance.now() - t0) / 1000);
+  const c1 = cpuMs(pid);
+  return { perSecond, serverCpuMs: c0 === undefined || c1 === undefined ? undefined : (c1 - c0) / n };
 }
 
 const QUESTION =
@@ -157,7 +181,7 @@ async function apiRates() {
       AssignmentDurationInSeconds: 600,
     });
     const hitTypeId = type.HITTypeId as string;
-    const create = (i: number) =>
+    const createHit = (i: number) =>
       call('CreateHITWithHITType', {
         HITTypeId: hitTypeId,
         MaxAssignments: 3,
@@ -166,7 +190,8 @@ async function apiRates() {
         RequesterAnnotation: `unit-${i}`,
       });
     say('  3. CreateHITWithHITType');
-    const createPerSecond = await rate(SECONDS, create);
+    const pid = server.child.pid;
+    const create = await rate(SECONDS, createHit, pid);
     const hitIds: string[] = [];
     for (let t: string | undefined, first = true; first || t; first = false) {
       const page = await call('ListHITs', { MaxResults: 100, ...(t ? { NextToken: t } : {}) });
@@ -174,14 +199,24 @@ async function apiRates() {
       t = page.NextToken as string | undefined;
     }
     say(`  1. GetHIT over ${hitIds.length} HITs`);
-    const getHitPerSecond = await rate(SECONDS, (i) => call('GetHIT', { HITId: hitIds[(i * 7919) % hitIds.length] }));
+    const getHit = await rate(SECONDS, (i) => call('GetHIT', { HITId: hitIds[(i * 7919) % hitIds.length] }), pid);
     say('  2. ListHITs, pages of 100');
     let token: string | undefined;
-    const listPerSecond = await rate(SECONDS, async () => {
-      const page = await call('ListHITs', { MaxResults: 100, ...(token ? { NextToken: token } : {}) });
-      token = page.NextToken as string | undefined;
-    });
-    return { getHitPerSecond, listPerSecond, createPerSecond, hits: hitIds.length };
+    const list = await rate(
+      SECONDS,
+      async () => {
+        const page = await call('ListHITs', { MaxResults: 100, ...(token ? { NextToken: token } : {}) });
+        token = page.NextToken as string | undefined;
+      },
+      pid,
+    );
+    return {
+      getHitPerSecond: getHit.perSecond,
+      listPerSecond: list.perSecond,
+      createPerSecond: create.perSecond,
+      serverCpuMs: { getHit: getHit.serverCpuMs, list: list.serverCpuMs, create: create.serverCpuMs },
+      hits: hitIds.length,
+    };
   } finally {
     await stopServer(server);
     rmSync(dir, { recursive: true, force: true });
@@ -217,11 +252,20 @@ async function bigStart(fresh: boolean) {
 }
 
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+const ms = (x: number | undefined) => (x === undefined ? 'n/a' : `${x.toFixed(2)} ms`);
 const load = { start: load1m() };
+const last = existsSync(join(root, 'bench', 'results-serve.json'))
+  ? (JSON.parse(readFileSync(join(root, 'bench', 'results-serve.json'), 'utf8')) as {
+      api: Awaited<ReturnType<typeof apiRates>>;
+      big: Awaited<ReturnType<typeof bigStart>>;
+    })
+  : undefined;
+if (PART !== undefined && ((PART !== 'api' && PART !== 'start') || !last))
+  throw new Error('--part takes api or start, and needs bench/results-serve.json from a full run');
 say('- serve: API rates (server in its own process, 8 requests in flight)');
-const api = await apiRates();
+const api = PART === 'start' ? last!.api : await apiRates();
 say(`- serve: start on ${fmt(BIG_HITS)} HITs / ${fmt(BIG_HITS * 10)} assignments`);
-const big = await bigStart(process.argv.includes('--fresh'));
+const big = PART === 'api' ? last!.big : await bigStart(process.argv.includes('--fresh'));
 const B = '6. serve';
 const rows: TargetRow[] = [
   atLeast(B, 'GetHIT, signed calls/s', api.getHitPerSecond, 1000, fmt),
@@ -243,6 +287,8 @@ writeSection(
     '| Figure | Result | Target | |',
     '|---|---|---|---|',
     ...rows.map((r) => `| ${r.figure} | ${r.result} | ${r.target.replace('≥ 0', '—')} | ${r.pass ? 'PASS' : 'MISS'} |`),
+    '',
+    `Server CPU per call (user + system, the figure load from other work changes least; 1 ms ≈ 1,000 calls/s on one core): GetHIT ${ms(api.serverCpuMs?.getHit)}, ListHITs page ${ms(api.serverCpuMs?.list)}, CreateHITWithHITType ${ms(api.serverCpuMs?.create)}. The load generator needs a core of its own too (signing).`,
     '',
     `The start database: ${fmt(big.hits)} HITs (${fmt(big.liveHits)} not deleted) and ${fmt(big.assignments)} assignments; GetHIT over ${fmt(api.hits)} HITs.`,
   ].join('\n'),

@@ -37,7 +37,7 @@ import { fundingTxn, Ledger } from './ledger.js';
 import { credentialLookup, pendingOps } from './requesters.js';
 import { handleServeApi, SERVE_TARGET_PREFIX } from './invitations-api.js';
 import { DEFAULT_TRUSTED_PROXIES, forwardedReader, trustedProxiesProblem } from './proxy.js';
-import { verifySigV4 } from './sigv4.js';
+import { type RequesterCredentials, verifySigV4 } from './sigv4.js';
 import { loadState, RecordWriter } from './store.js';
 import { handleContent, WorkerSite } from './worker-site.js';
 
@@ -258,11 +258,14 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
   // data_version changes only when another connection (an operator command) commits: the check
   // per call is one pragma read instead of a query of admin_ops.
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  const credentials = new Map<string, RequesterCredentials | undefined>();
   let seenVersion = -1;
   const applyAdminOps = (): void => {
     const version = dataVersion.get() as number;
     if (version === seenVersion) return;
     seenVersion = version;
+    // An operator command committed: keys may have been added, rotated or disabled.
+    credentials.clear();
     const ops = pendingOps(db);
     if (ops.length === 0) return;
     for (const op of ops) {
@@ -278,7 +281,16 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
   engine.processDue();
   flush();
 
-  const lookup = credentialLookup(db);
+  // Credentials are cached until another connection (an operator command) commits, which
+  // data_version tells on every call: rotate-key and disable still apply to the very next call.
+  const readCredentials = credentialLookup(db);
+  const lookup = (accessKeyId: string) => {
+    if (credentials.has(accessKeyId)) return credentials.get(accessKeyId);
+    const found = readCredentials(accessKeyId);
+    if (credentials.size >= 10_000) credentials.clear(); // bounded: made-up keys do not pile up
+    credentials.set(accessKeyId, found);
+    return found;
+  };
   const forwarded = forwardedReader(
     options.trustProxy === false ? [] : (options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES),
   );
@@ -394,6 +406,8 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
       const target = req.headers['x-amz-target'];
       if (typeof target === 'string' && target.startsWith(`${TARGET_PREFIX}.`))
         line.operation = target.slice(TARGET_PREFIX.length + 1).slice(0, 64);
+      // Operator changes first: new keys are known, and a funded requester can spend at once.
+      applyAdminOps();
       const auth = await verifySigV4(req, raw, lookup, Date.now(), forwarded(req).host);
       if (!auth.ok) {
         awsReply(res, auth.status, auth.body, requestIds.requestId());
@@ -413,8 +427,6 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
         awsReply(res, reply.status, reply.body, requestIds.requestId());
         return;
       }
-      // Operator changes are applied before the call, so a funded requester can spend at once.
-      applyAdminOps();
       handleRequesterCall(host, req, res, raw, auth.requesterId);
       return;
     }
