@@ -36,15 +36,13 @@ const refusal = async (p: Promise<unknown>) => {
 };
 
 Invites('a requester invites its own crowd; the sign-up grants its qualification', async ({ w }) => {
-  const q = await w
-    .client('lab')
-    .send(
-      new CreateQualificationTypeCommand({
-        Name: 'Panel',
-        Description: 'Our panel',
-        QualificationTypeStatus: 'Active',
-      }),
-    );
+  const q = await w.client('lab').send(
+    new CreateQualificationTypeCommand({
+      Name: 'Panel',
+      Description: 'Our panel',
+      QualificationTypeStatus: 'Active',
+    }),
+  );
   const typeId = q.QualificationType!.QualificationTypeId!;
   const made = await callServeApi(w.server.url, as(w, 'lab'), 'CreateWorkerInvitations', {
     Count: 2,
