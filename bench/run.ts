@@ -9,6 +9,7 @@
 //   4. scale in one process    bench/scale.ts             10,000 units with agents: memory, CPU per cycle, resume
 //   5. store                   bench/store.bench.ts       (the datastore engineer's)
 //   6. dashboard               bench/dashboard.ts         the run page and live feed at 10,000 units, the runtime syncing
+//   7. serve                   bench/serve.bench.ts       the platform: signed GetHIT, ListHITs, CreateHIT; start on 100,000 HITs
 //
 // Benchmarks 1-3 measure call counts and virtual time, which other work on the machine cannot
 // change, so they run while the 10,000-unit fixture is built in another process; 4 and 5 measure
@@ -16,7 +17,7 @@
 //
 // Exits 1 when a target is missed (after writing the figures).
 //
-// Usage: npm run bench [-- --only sync,detection,launch,scale,store] [-- --fresh]
+// Usage: npm run bench [-- --only sync,detection,launch,scale,store,serve] [-- --fresh]
 //   --only    runs the named benchmarks and prints their verdicts without writing results or docs
 //   --fresh   rebuilds the run fixtures instead of reusing the cached ones (bench/support/fixture-cache.ts)
 //   --render  measures nothing: rewrites the docs section from bench/results.json (after a change of the tables)
@@ -50,7 +51,7 @@ const DETECTION_POLLS_MS = [2_000, RUNTIME_DEFAULTS.activePollMs, 30_000] as con
 const DETECTION_SAMPLES = 15;
 const LAUNCH: LaunchThrottledArgs = { units: 1_000, ratePerSecond: 5, burst: 10, seed: 3 };
 const SCALE_REPETITIONS = 3;
-const ALL = ['sync', 'detection', 'launch', 'scale', 'store', 'dashboard'] as const;
+const ALL = ['sync', 'detection', 'launch', 'scale', 'store', 'dashboard', 'serve'] as const;
 type BenchName = (typeof ALL)[number];
 
 function selection(): Set<BenchName> {
@@ -85,6 +86,22 @@ async function runStoreBench(): Promise<StoreResults> {
   if (statSync(file).mtimeMs < started)
     throw new Error(`the datastore benchmark exited with ${code} without writing ${file}`);
   return JSON.parse(readFileSync(file, 'utf8')) as StoreResults;
+}
+
+/** Runs the platform benchmark (`bench/serve.bench.ts`), which prints its verdicts; its exit code. */
+async function runServeBench(fresh: boolean): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'bench', 'serve.bench.ts'), ...(fresh ? ['--fresh'] : [])],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      },
+    );
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c));
+  });
 }
 
 /** `--render`: the docs section again from the figures of the last run. */
@@ -221,6 +238,13 @@ async function main(): Promise<void> {
     say(`- 5. store (load ${loadAverage['5. store']})`);
     results.store = await runStoreBench();
   }
+  // The platform benchmark writes its own figures (bench/results-serve.json, docs/serve.md) and verdicts.
+  let serveMissed = false;
+  if (only.has('serve')) {
+    loadAverage['6. serve'] = load1m();
+    say(`- 6. serve (load ${loadAverage['6. serve']})`);
+    serveMissed = (await runServeBench(fresh)) !== 0;
+  }
   loadAverage.end = load1m();
   const wallSeconds = (performance.now() - started) / 1000;
   const complete = { ...results, loadAverage, wallSeconds } as BenchResults;
@@ -231,7 +255,7 @@ async function main(): Promise<void> {
   const missed = verdicts.filter((r) => !r.pass).length + dashboardVerdicts.filter((l) => l.startsWith('MISS')).length;
   const total = verdicts.length + dashboardVerdicts.length;
   say(`\n${total - missed} of ${total} targets met, ${missed} missed; ${wallSeconds.toFixed(0)} s in all`);
-  if (missed > 0) process.exitCode = 1;
+  if (missed > 0 || serveMissed) process.exitCode = 1;
   if (!full) {
     say('(--only: results and docs not written)');
     return;

@@ -317,6 +317,11 @@ export const ERROR_CODES = {
     meaning: 'A `hitstate serve payouts` command names a batch that does not exist, or a bad date.',
     fix: 'Run `hitstate serve payouts` to make a batch and print its id; dates are ISO (2026-12-01).',
   },
+  HST_ERR_SERVE_IMPORT: {
+    meaning:
+      "`hitstate serve import --state FILE` cannot import: the database already holds requesters' work, or the file has no requester account.",
+    fix: 'Import into a new database (--db NEW_FILE) a file written by `hitstate sim --state FILE`.',
+  },
   HST_ERR_SERVE_LEDGER: {
     meaning:
       'The ledger invariant check found a difference between the ledger and the requester accounts (`hitstate serve ledger check`).',

@@ -39,6 +39,7 @@ import {
 } from './persistence.js';
 import { deriveSeed, Prng } from '../random.js';
 import { createSimulatorServer } from './server.js';
+import { SQLITE_STATE_FILE } from './serve/sim-store-name.js';
 import { SimState } from './state.js';
 import { StatsRecorder, type SimulatorStats } from './stats.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
@@ -81,7 +82,11 @@ export interface SimulatorOptions {
   faultRate?: number;
   /** Starting balance of every requester account, in US dollars. @defaultValue 10000 */
   balanceUsd?: number;
-  /** Keep the whole state in this JSON file and restore it on start. */
+  /**
+   * Keep the whole state in this file and restore it on start: a JSON file, rewritten whole
+   * (debounced); or, for a name ending in `.db`, `.sqlite` or `.sqlite3`, an SQLite database of
+   * `hitstate serve`'s store, written per call, one simulator per file (docs/serve.md).
+   */
   stateFile?: string;
   /** Largest accepted request body. @defaultValue 1048576 (1 MiB) */
   maxBodyBytes?: number;
@@ -201,7 +206,15 @@ function checkOptions(o: SimulatorOptions): void {
  */
 export async function createSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   checkOptions(options);
-  const saved = options.stateFile !== undefined ? loadState(options.stateFile) : undefined;
+  // `--state FILE.db`: SQLite through serve's store (one row per record, written per call).
+  const sqlite =
+    options.stateFile !== undefined && SQLITE_STATE_FILE.test(options.stateFile)
+      ? (await import('./serve/sim-store.js')).openSimStore(options.stateFile)
+      : undefined;
+  const json = options.stateFile !== undefined && !sqlite ? loadState(options.stateFile) : undefined;
+  const saved = json
+    ? { clockMs: json.clockMs, idPrngState: json.idPrngState, faultPrngState: json.faultPrngState }
+    : sqlite?.saved;
   const clock: Clock =
     options.clock === 'virtual'
       ? new VirtualClock(saved?.clockMs)
@@ -209,11 +222,12 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
         ? systemClock
         : options.clock;
   const seed = options.seed ?? randomInt(0, 2 ** 31);
-  const idPrng = saved ? Prng.restore(saved.idPrngState) : new Prng(deriveSeed(seed, 'ids'));
-  const faultPrng = saved ? Prng.restore(saved.faultPrngState) : new Prng(deriveSeed(seed, 'faults'));
+  const idPrng = saved?.idPrngState !== undefined ? Prng.restore(saved.idPrngState) : new Prng(deriveSeed(seed, 'ids'));
+  const faultPrng =
+    saved?.faultPrngState !== undefined ? Prng.restore(saved.faultPrngState) : new Prng(deriveSeed(seed, 'faults'));
   const ids = new IdGenerator(idPrng);
-  const state = saved ? SimState.fromRecords(saved.records, hitTypePropsKey) : new SimState();
-  if (saved) {
+  const state = sqlite ? sqlite.state : json ? SimState.fromRecords(json.records, hitTypePropsKey) : new SimState();
+  if (json || sqlite) {
     for (const id of [
       ...state.hits.keys(),
       ...state.assignments.keys(),
@@ -231,9 +245,17 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     clock,
     ids,
     startingBalanceCents: Math.round((options.balanceUsd ?? 10_000) * 100),
-    onChange: () => writer?.markDirty(),
+    onChange: () => {
+      writer?.markDirty();
+      sqlite?.changed();
+    },
   });
-  if (options.stateFile !== undefined) {
+  sqlite?.attach(() => ({
+    idPrng: String(idPrng.state),
+    faultPrng: String(faults.prngState),
+    clockMs: String(clock.now()),
+  }));
+  if (options.stateFile !== undefined && !sqlite) {
     const snapshot = (): PersistedState => ({
       format: STATE_FORMAT,
       version: STATE_VERSION,
@@ -336,6 +358,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
           server.closeAllConnections();
         });
         await writer?.flush();
+        sqlite?.close();
       })();
       return closing;
     },

@@ -21,7 +21,17 @@ export const ANSWER_NAMESPACE = `${SCHEMAS}/2005-10-01/QuestionFormAnswers.xsd`;
 export type ParsedQuestion =
   | { kind: 'ExternalQuestion'; externalUrl: string; frameHeight: number }
   | { kind: 'HTMLQuestion'; html: string; frameHeight: number }
-  | { kind: 'QuestionForm'; questions: { identifier: string; text: string }[] };
+  | { kind: 'QuestionForm'; questions: FormQuestion[] };
+
+/** One Question of a QuestionForm: free text, or a choice among selections. */
+export interface FormQuestion {
+  identifier: string;
+  text: string;
+  /** A SelectionAnswer's choices (absent: a FreeTextAnswer, or any other answer kind, as text). */
+  selections?: { id: string; text: string }[];
+  /** The SelectionAnswer lets the worker pick more than one (MaxSelectionCount > 1, or checkboxes). */
+  multiple?: boolean;
+}
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
@@ -49,7 +59,7 @@ const parser = new XMLParser({
   ignoreDeclaration: true,
   removeNSPrefix: false,
   trimValues: true,
-  isArray: (name) => name === 'Question',
+  isArray: (name) => name === 'Question' || name === 'Selection',
 });
 
 function textOf(node: unknown): string {
@@ -122,7 +132,21 @@ export function parseQuestion(xml: string): ParsedQuestion {
     const identifier = typeof rec.QuestionIdentifier === 'string' ? rec.QuestionIdentifier.trim() : '';
     if (identifier === '') throw new Error(`QuestionForm Question ${i + 1} needs a QuestionIdentifier.`);
     const text = textOf(rec.DisplayName) || textOf(rec.QuestionContent) || identifier;
-    return { identifier, text };
+    const answer = ((rec.AnswerSpecification as Record<string, unknown> | undefined)?.SelectionAnswer ?? undefined) as
+      | Record<string, unknown>
+      | undefined;
+    const raw = (answer?.Selections as Record<string, unknown> | undefined)?.Selection as unknown[] | undefined;
+    if (!answer || !raw?.length) return { identifier, text };
+    const selections = raw.map((sel, j) => {
+      const r = (sel ?? {}) as Record<string, unknown>;
+      const id = typeof r.SelectionIdentifier === 'string' ? r.SelectionIdentifier.trim() : '';
+      if (id === '')
+        throw new Error(`QuestionForm Question '${identifier}' Selection ${j + 1} needs a SelectionIdentifier.`);
+      return { id, text: textOf(r.Text) || textOf(r.FormattedContent) || id };
+    });
+    const max = Number(textOf(answer.MaxSelectionCount) || '1');
+    const multiple = max > 1 || textOf(answer.StyleSuggestion) === 'checkbox';
+    return { identifier, text, selections, multiple };
   });
   if (questions.length === 0) throw new Error('QuestionForm needs at least one Question.');
   return { kind, questions };
@@ -161,16 +185,26 @@ export function asciiReferences(xml: string): string {
 export const ANSWER_DECLARATION = '<?xml version="1.0" encoding="ASCII"?>';
 
 /**
- * The QuestionFormAnswers document of a submission: one FreeText answer per field, in order,
+ * The QuestionFormAnswers document of a submission: one FreeText answer per field, in order
+ * (or, for the fields named in `selectionQuestions`, one Answer with its SelectionIdentifiers),
  * serialized as MTurk did: `<?xml version="1.0" encoding="ASCII"?><QuestionFormAnswers xmlns=…>`
  * with no newline in between, and non-ASCII characters as numeric character references.
  */
-export function buildAnswerXml(fields: readonly (readonly [string, string])[]): string {
+export function buildAnswerXml(
+  fields: readonly (readonly [string, string])[],
+  selectionQuestions: ReadonlySet<string> = new Set(),
+): string {
+  // A selection question's answer is one Answer with a SelectionIdentifier per choice, as MTurk's.
+  const chosen = new Map<string, string[]>();
+  for (const [id, value] of fields) if (selectionQuestions.has(id)) chosen.set(id, [...(chosen.get(id) ?? []), value]);
   const answers = fields
-    .map(
-      ([id, value]) =>
-        `<Answer><QuestionIdentifier>${escapeXml(id)}</QuestionIdentifier><FreeText>${escapeXml(value)}</FreeText></Answer>`,
-    )
+    .map(([id, value], i) => {
+      const q = `<QuestionIdentifier>${escapeXml(id)}</QuestionIdentifier>`;
+      if (!selectionQuestions.has(id)) return `<Answer>${q}<FreeText>${escapeXml(value)}</FreeText></Answer>`;
+      if (fields.findIndex(([other]) => other === id) !== i) return '';
+      const ids = chosen.get(id)!.map((v) => `<SelectionIdentifier>${escapeXml(v)}</SelectionIdentifier>`);
+      return `<Answer>${q}${ids.join('')}</Answer>`;
+    })
     .join('');
   return asciiReferences(
     `${ANSWER_DECLARATION}<QuestionFormAnswers xmlns="${ANSWER_NAMESPACE}">${answers}</QuestionFormAnswers>`,

@@ -197,11 +197,51 @@ export class SimState {
   }
 
   indexAssignment(a: AssignmentRecord): void {
+    this.#indexAssignment(a);
+  }
+
+  // Kept apart from the public method, which a store may wrap to note changes: restoring is no change.
+  #indexAssignment(a: AssignmentRecord): void {
     if (a.submitSeq !== undefined && (a.status === 'Submitted' || a.status === 'Approved' || a.status === 'Rejected')) {
       indexIn(this.#assignmentsByHit, key(a.hitId, a.status)).set(a.submitSeq, a);
     }
     if (a.status !== 'Returned' && a.status !== 'Abandoned') this.#heldByWorker.set(key(a.hitId, a.workerId), a);
     if (a.status === 'Approved' || a.status === 'Rejected') this.#workedFor.add(key(a.account, a.workerId));
+  }
+
+  /** Records that the account approved or rejected work of the worker (for work kept out of memory). */
+  markWorkedFor(account: string, workerId: string): void {
+    this.#workedFor.add(key(account, workerId));
+  }
+
+  /**
+   * Puts a deleted (disposed) HIT and its assignments back in memory, indexed, as a store that
+   * keeps only live records in memory reads them on demand. Not a change: the maps' own methods
+   * are bypassed so a store tracking them does not write the records again.
+   */
+  restoreDisposedHit(hit: HitRecord, assignments: readonly AssignmentRecord[]): void {
+    Map.prototype.set.call(this.hits, hit.hitId, hit);
+    this.#allAssignmentsByHit.set(hit.hitId, [...assignments]);
+    for (const a of assignments) {
+      Map.prototype.set.call(this.assignments, a.assignmentId, a);
+      this.#indexAssignment(a);
+    }
+  }
+
+  /**
+   * Forgets a deleted HIT and its assignments (they stay in the store, which can restore them);
+   * the reverse of {@link restoreDisposedHit}. A HIT that is not disposed is left in place.
+   */
+  evictDisposedHit(hitId: string): void {
+    const hit = Map.prototype.get.call(this.hits, hitId) as HitRecord | undefined;
+    if (!hit?.disposed) return;
+    for (const a of this.#allAssignmentsByHit.get(hitId) ?? []) {
+      this.unindexAssignment(a);
+      Map.prototype.delete.call(this.assignments, a.assignmentId);
+    }
+    for (const status of ['Submitted', 'Approved', 'Rejected']) this.#assignmentsByHit.delete(key(hitId, status));
+    this.#allAssignmentsByHit.delete(hitId);
+    Map.prototype.delete.call(this.hits, hitId);
   }
 
   /** Whether the account approved or rejected work of the worker (NotifyWorkers only reaches those). */

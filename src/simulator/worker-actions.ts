@@ -177,12 +177,14 @@ export function pendingAssignment(engine: Engine, assignmentId: unknown, action:
 
 /**
  * The worker submits: the assignment becomes Submitted with a QuestionFormAnswers answer holding
- * one FreeText per field (reserved fields dropped), and auto-approval is scheduled.
+ * one FreeText per field (reserved fields dropped; the fields named in `selectionQuestions`, a
+ * QuestionForm's SelectionAnswers, as SelectionIdentifiers), and auto-approval is scheduled.
  */
 export function submit(
   engine: Engine,
   assignmentId: unknown,
   fields: readonly (readonly [string, string])[],
+  selectionQuestions?: ReadonlySet<string>,
 ): AssignmentRecord {
   const a = pendingAssignment(engine, assignmentId, 'submit');
   const hit = engine.state.hits.get(a.hitId)!;
@@ -193,7 +195,10 @@ export function submit(
     a.submitMs = nowMs;
     a.submitSeq = engine.state.nextSeq();
     a.autoApprovalMs = nowMs + type.autoApprovalDelaySec * 1000;
-    a.answer = buildAnswerXml(fields.filter(([name]) => !RESERVED_FIELDS.has(name)));
+    a.answer = buildAnswerXml(
+      fields.filter(([name]) => !RESERVED_FIELDS.has(name)),
+      selectionQuestions,
+    );
   });
   engine.worker(a.workerId).decided++;
   engine.notify(hit, 'AssignmentSubmitted', nowMs, a.assignmentId);
@@ -289,6 +294,7 @@ export function requestQualification(
   workerIdRaw: unknown,
   qualificationTypeId: unknown,
   fields: readonly (readonly [string, string])[] = [],
+  selectionQuestions?: ReadonlySet<string>,
 ): QualificationRequestResult {
   const workerId = checkWorkerId(workerIdRaw);
   const type =
@@ -339,7 +345,7 @@ export function requestQualification(
     seq: engine.state.nextSeq(),
     submitMs: nowMs,
     status: 'Pending' as const,
-    ...(type.test !== undefined ? { test: type.test, answer: buildAnswerXml(fields) } : {}),
+    ...(type.test !== undefined ? { test: type.test, answer: buildAnswerXml(fields, selectionQuestions) } : {}),
   };
   engine.state.putQualificationRequest(request);
   engine.changed();

@@ -10,61 +10,9 @@ import * as assert from 'uvu/assert';
 import { openDatabase } from '../../src/simulator/serve/db.js';
 import { makePayoutBatch } from '../../src/simulator/serve/ledger.js';
 import { createInvites } from '../../src/simulator/serve/worker-accounts.js';
-import { externalQuestion, hitInput, startServe, type ServeWorld } from './helpers.js';
+import { Browser, externalQuestion, hitInput, startServe, type ServeWorld } from './helpers.js';
 
 const PUBLIC = 'https://crowd.example.org';
-
-/** A browser-like client: keeps cookies, sends the site's Origin on posts. */
-class Browser {
-  cookies = new Map<string, string>();
-  lastSetCookie: string[] = [];
-  constructor(readonly base: string) {}
-  async go(path: string, init: { method?: string; form?: Record<string, string>; origin?: string } = {}) {
-    const headers: Record<string, string> = {
-      cookie: [...this.cookies].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('; '),
-    };
-    let body: string | undefined;
-    if (init.form) {
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      headers.origin = init.origin ?? PUBLIC;
-      body = new URLSearchParams(init.form).toString();
-    }
-    const res = await fetch(`${this.base}${path}`, {
-      method: init.method ?? (body ? 'POST' : 'GET'),
-      headers,
-      body,
-      redirect: 'manual',
-    });
-    this.lastSetCookie = res.headers.getSetCookie();
-    for (const c of this.lastSetCookie) {
-      const [pair] = c.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq);
-      const value = decodeURIComponent(pair!.slice(eq + 1));
-      if (/Max-Age=0/.test(c)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return { status: res.status, location: res.headers.get('location'), headers: res.headers, text: await res.text() };
-  }
-  csrfOf(html: string): string {
-    const m = /name="csrf" value="([^"]+)"/.exec(html);
-    if (!m) throw new Error(`no csrf field in ${html.slice(0, 300)}`);
-    return m[1]!;
-  }
-  async signUp(invite: string, username: string, extra = '') {
-    const page = await this.go(`/signup?invite=${invite}${extra}`);
-    const externalId = /name="externalId" value="([^"]+)"/.exec(page.text)?.[1];
-    return this.go('/signup', {
-      form: {
-        csrf: this.csrfOf(page.text),
-        invite,
-        username,
-        password: 'correct horse battery',
-        ...(externalId ? { externalId } : {}),
-      },
-    });
-  }
-}
 
 const Site = suite<{ w: ServeWorld; invites: string[]; qualId: string }>('serve worker site');
 

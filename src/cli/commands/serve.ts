@@ -27,6 +27,9 @@ import {
   setDisabled,
 } from '../../simulator/serve/requesters.js';
 import { createInvites, parseQualificationOption } from '../../simulator/serve/worker-accounts.js';
+import { credentialProvider } from '../../mturk/credentials.js';
+import { importSimState } from '../../simulator/serve/import.js';
+import { callServeApi } from '../../simulator/serve/invitations-api.js';
 import { createServe, type ServeOptions } from '../../simulator/serve/index.js';
 import { EXIT, usageError, type CliIO, type CommandSpec, type OptionValues } from '../command.js';
 
@@ -43,6 +46,7 @@ const CONFIG_KEYS = [
   'contentUrl',
   'externalIdParams',
   'trustProxy',
+  'trustedProxies',
   'openSignUp',
 ] as const;
 
@@ -124,7 +128,34 @@ async function waitApplied(db: Db, file: string, opId: number, io: CliIO): Promi
   io.out('Queued; the running server applies it within seconds (check with `hitstate serve requester list`).\n');
 }
 
+/** `invite --endpoint URL --profile NAME`: a requester's invitations, through the signed API (no database access). */
+async function requesterInvite(o: OptionValues, io: CliIO): Promise<number> {
+  const profile = typeof o.profile === 'string' ? o.profile : 'default';
+  let input: Record<string, unknown> = { Count: typeof o.count === 'number' ? o.count : 1 };
+  if (typeof o.qualification === 'string') {
+    const q = parseQualificationOption(o.qualification);
+    input = { ...input, QualificationTypeId: q.qualificationTypeId, IntegerValue: q.value };
+  }
+  if (typeof o.expires === 'number') input.ExpiresInDays = o.expires;
+  const credentials = await credentialProvider({ kind: 'profile', profile }, profile)();
+  let out: Record<string, unknown>;
+  try {
+    out = await callServeApi(String(o.endpoint), credentials, 'CreateWorkerInvitations', input);
+  } catch (err) {
+    throw new HitstateError(
+      'HST_ERR_SERVE_OPTIONS_INVALID',
+      `hitstate serve invite --endpoint ${String(o.endpoint)}: the server refused (${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}).`,
+      { field: 'endpoint', cause: err },
+    );
+  }
+  const invitations = out.Invitations as { SignUpUrl: string }[];
+  for (const i of invitations) io.out(`${i.SignUpUrl}\n`);
+  io.err(`${invitations.length} invitation(s) of requester profile ${profile}, each for one account.\n`);
+  return EXIT.ok;
+}
+
 async function operatorCommand(action: string, rest: readonly string[], o: OptionValues, io: CliIO): Promise<number> {
+  if (action === 'invite' && typeof o.endpoint === 'string') return requesterInvite(o, io);
   const config = typeof o.config === 'string' ? readServeConfig(resolve(io.cwd, o.config)) : {};
   const file = dbPath(o, config, io);
   const db = openDatabase(file);
@@ -241,6 +272,28 @@ async function operatorCommand(action: string, rest: readonly string[], o: Optio
       );
       return EXIT.ok;
     }
+    if (action === 'import') {
+      if (typeof o.state !== 'string' || o.state === '')
+        throw usageError(
+          'hitstate serve import --state FILE: give the state file written by hitstate sim --state.',
+          'state',
+        );
+      // The server holds its records in memory: importing under it would be overwritten.
+      const lock = lockDatabase(db, file);
+      try {
+        const report = importSimState(db, resolve(io.cwd, o.state));
+        io.out(
+          `Imported ${report.hits} HIT(s), ${report.assignments} assignment(s) and ${report.workers} worker(s) from ${o.state}.\n\n`,
+        );
+        for (const r of report.requesters) {
+          showKeys(io, r);
+          io.out(`  (was access key ${r.simAccessKeyId} in hitstate sim; balance $${formatCents(r.balanceCents)})\n\n`);
+        }
+      } finally {
+        lock.release();
+      }
+      return EXIT.ok;
+    }
     if (action === 'backup') {
       const target = rest[0];
       if (!target) throw usageError('hitstate serve backup FILE: FILE is missing.', 'file');
@@ -249,7 +302,7 @@ async function operatorCommand(action: string, rest: readonly string[], o: Optio
       return EXIT.ok;
     }
     throw usageError(
-      `hitstate serve: unknown action ${JSON.stringify(action)}; use requester, payouts, ledger, backup, or no action to run the server.`,
+      `hitstate serve: unknown action ${JSON.stringify(action)}; use requester, invite, payouts, ledger, import, backup, or no action to run the server.`,
     );
   } finally {
     db.close();
@@ -262,7 +315,7 @@ export const serveCommand: CommandSpec = {
   positionals: [
     {
       name: 'action',
-      description: 'requester | invite | payouts | ledger | backup (none: run the server)',
+      description: 'requester | invite | payouts | ledger | import | backup (none: run the server)',
       required: false,
     },
     { name: 'arg1', description: "the action's sub-action or argument", required: false },
@@ -281,6 +334,8 @@ export const serveCommand: CommandSpec = {
     '  payouts mark-paid BATCH              record that you paid a batch (idempotent)',
     '  ledger check                         check the ledger invariant, to the cent',
     '  invite [--count N] [--qualification TYPE:VALUE] [--expires DAYS]   sign-up links for workers',
+    '  invite --endpoint URL --profile NAME [...]   the same, as a requester (its own crowd and qualifications)',
+    '  import --state FILE                  a `hitstate sim --state` file into a new database',
     '  backup FILE                          online backup of the database',
   ].join('\n'),
   options: [
@@ -325,6 +380,14 @@ export const serveCommand: CommandSpec = {
     { name: 'expires', type: 'number', value: 'DAYS', description: 'invite: the invitations expire after DAYS' },
     { name: 'since', type: 'string', value: 'DATE', description: 'payouts: only credits from this date (ISO)' },
     { name: 'csv', type: 'string', value: 'FILE', description: 'payouts: also write the open batches as CSV' },
+    { name: 'state', type: 'string', value: 'FILE', description: 'import: the hitstate sim state file' },
+    {
+      name: 'endpoint',
+      type: 'string',
+      value: 'URL',
+      description: "invite: as a requester, through the server's signed API (with --profile)",
+    },
+    { name: 'profile', type: 'string', value: 'NAME', description: "invite --endpoint: the requester's AWS profile" },
   ],
   examples: [
     'hitstate serve requester add lab --balance 500 --db ./crowd.db',

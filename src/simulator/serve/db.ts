@@ -102,6 +102,27 @@ export const MIGRATIONS: readonly string[] = [
      expires_ms INTEGER NOT NULL
    );
    CREATE INDEX sessions_worker ON sessions (worker_id);`,
+  // 4: only live records are loaded at start. A deleted HIT and its assignments are `live = 0`
+  // and read on demand (by id, or an assignment's HIT); a worker's assignments are found by
+  // `worker_id`; who worked for whom (NotifyWorkers) is kept apart so it needs no assignment.
+  `ALTER TABLE records ADD COLUMN live INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE records ADD COLUMN hit_id TEXT;
+   ALTER TABLE records ADD COLUMN worker_id TEXT;
+   UPDATE records SET hit_id = json_extract(data, '$.hitId'), worker_id = json_extract(data, '$.workerId')
+     WHERE kind = 'assignment';
+   UPDATE records SET live = 0 WHERE kind = 'hit' AND json_extract(data, '$.disposed') = 1;
+   UPDATE records SET live = 0 WHERE kind = 'assignment'
+     AND hit_id IN (SELECT id FROM records WHERE kind = 'hit' AND live = 0);
+   CREATE INDEX records_live ON records (live, kind);
+   CREATE INDEX records_hit ON records (hit_id) WHERE hit_id IS NOT NULL;
+   CREATE INDEX records_worker ON records (worker_id) WHERE worker_id IS NOT NULL;
+   CREATE TABLE worked_for (account TEXT NOT NULL, worker_id TEXT NOT NULL, PRIMARY KEY (account, worker_id)) WITHOUT ROWID;
+   INSERT OR IGNORE INTO worked_for (account, worker_id)
+     SELECT json_extract(data, '$.account'), worker_id FROM records
+     WHERE kind = 'assignment' AND json_extract(data, '$.status') IN ('Approved', 'Rejected');`,
+  // 5: invitations made by a requester for its own crowd (null: the operator's).
+  `ALTER TABLE invites ADD COLUMN requester TEXT;
+   CREATE INDEX invites_requester ON invites (requester, created_ms) WHERE requester IS NOT NULL;`,
 ];
 
 /** The schema version this code writes. */

@@ -35,13 +35,17 @@ import { StatsRecorder } from '../stats.js';
 import { lockDatabase, openDatabase, schemaVersion, type Db } from './db.js';
 import { fundingTxn, Ledger } from './ledger.js';
 import { credentialLookup, pendingOps } from './requesters.js';
-import { verifySigV4 } from './sigv4.js';
+import { handleServeApi, SERVE_TARGET_PREFIX } from './invitations-api.js';
+import { DEFAULT_TRUSTED_PROXIES, forwardedReader, trustedProxiesProblem } from './proxy.js';
+import { type RequesterCredentials, verifySigV4 } from './sigv4.js';
 import { loadState, RecordWriter } from './store.js';
 import { handleContent, WorkerSite } from './worker-site.js';
 
 export { addRequester, fundRequester, listRequesters, rotateKey, setDisabled } from './requesters.js';
 export { backupDatabase, openDatabase, SCHEMA_VERSION } from './db.js';
 export { checkLedger, makePayoutBatch, markBatchPaid, openPayoutBatches } from './ledger.js';
+export { callServeApi } from './invitations-api.js';
+export { importSimState } from './import.js';
 
 /** One request as the log line records it. */
 export interface RequestLogLine {
@@ -91,8 +95,15 @@ export interface ServeOptions {
   externalIdParams?: string[];
   /** Anyone may create a worker account without an invitation. @defaultValue false */
   openSignUp?: boolean;
-  /** Take the client address from X-Forwarded-For (set by your reverse proxy) for sign-in limits. @defaultValue true */
+  /** `false`: honour no X-Forwarded-* header, whoever connects. @defaultValue true (from {@link ServeOptions.trustedProxies}) */
   trustProxy?: boolean;
+  /**
+   * Addresses of the reverse proxies whose X-Forwarded-For, -Proto and -Host are honoured (the
+   * client's address for rate limits, an http request redirected to https, the host SigV4 was
+   * signed for). Headers from any other address are ignored.
+   * @defaultValue ['127.0.0.1', '::1'] (the proxy on the same machine)
+   */
+  trustedProxies?: string[];
 }
 
 /** A running `hitstate serve`. */
@@ -134,6 +145,10 @@ function checkOptions(o: ServeOptions): void {
     throw optionsError('port', `must be an integer from 0 to 65535, got ${String(o.port)}.`);
   if (o.controlApiToken !== undefined && (typeof o.controlApiToken !== 'string' || o.controlApiToken.length < 16))
     throw optionsError('controlApiToken', 'must be at least 16 characters (it guards the control API).');
+  if (o.trustedProxies !== undefined) {
+    const problem = trustedProxiesProblem(o.trustedProxies);
+    if (problem) throw optionsError('trustedProxies', problem);
+  }
   if (o.maxBodyBytes !== undefined && !(Number.isInteger(o.maxBodyBytes) && o.maxBodyBytes >= 1024))
     throw optionsError('maxBodyBytes', `must be an integer of at least 1024, got ${String(o.maxBodyBytes)}.`);
 }
@@ -201,8 +216,8 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
   /** Commits everything changed so far; on failure the server stops (memory is ahead of disk). */
   const flush = (): void => {
     if (fatal !== undefined) throw fatal;
-    ledger.postBonuses(state.bonuses);
     try {
+      ledger.postBonuses(state.bonuses);
       writer.flush();
     } catch (err) {
       fatal = err;
@@ -243,11 +258,14 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
   // data_version changes only when another connection (an operator command) commits: the check
   // per call is one pragma read instead of a query of admin_ops.
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  const credentials = new Map<string, RequesterCredentials | undefined>();
   let seenVersion = -1;
   const applyAdminOps = (): void => {
     const version = dataVersion.get() as number;
     if (version === seenVersion) return;
     seenVersion = version;
+    // An operator command committed: keys may have been added, rotated or disabled.
+    credentials.clear();
     const ops = pendingOps(db);
     if (ops.length === 0) return;
     for (const op of ops) {
@@ -263,7 +281,20 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
   engine.processDue();
   flush();
 
-  const lookup = credentialLookup(db);
+  // Credentials are cached until another connection (an operator command) commits, which
+  // data_version tells on every call: rotate-key and disable still apply to the very next call.
+  const readCredentials = credentialLookup(db);
+  const lookup = (accessKeyId: string) => {
+    if (credentials.has(accessKeyId)) return credentials.get(accessKeyId);
+    const found = readCredentials(accessKeyId);
+    if (credentials.size >= 10_000) credentials.clear(); // bounded: made-up keys do not pile up
+    credentials.set(accessKeyId, found);
+    return found;
+  };
+  const forwarded = forwardedReader(
+    options.trustProxy === false ? [] : (options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES),
+  );
+  const httpsSite = new URL(options.publicUrl).protocol === 'https:';
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const requestIds = new IdGenerator(new Prng(deriveSeed(randomInt(2 ** 31), 'requests')));
   let host: SimulatorHost;
@@ -317,11 +348,7 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
       });
       engine.changed();
     },
-    addressOf: (req) => {
-      const forwarded = options.trustProxy === false ? undefined : req.headers['x-forwarded-for'];
-      const first = typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim() : '';
-      return first || req.socket.remoteAddress || 'unknown';
-    },
+    addressOf: (req) => forwarded(req).client,
   });
 
   const handle = async (req: IncomingMessage, res: ServerResponse, line: RequestLogLine): Promise<void> => {
@@ -379,18 +406,40 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
       const target = req.headers['x-amz-target'];
       if (typeof target === 'string' && target.startsWith(`${TARGET_PREFIX}.`))
         line.operation = target.slice(TARGET_PREFIX.length + 1).slice(0, 64);
-      const auth = await verifySigV4(req, raw, lookup, Date.now());
+      // Operator changes first: new keys are known, and a funded requester can spend at once.
+      applyAdminOps();
+      const auth = await verifySigV4(req, raw, lookup, Date.now(), forwarded(req).host);
       if (!auth.ok) {
         awsReply(res, auth.status, auth.body, requestIds.requestId());
         return;
       }
       line.requester = auth.requesterId;
-      // Operator changes are applied before the call, so a funded requester can spend at once.
-      applyAdminOps();
+      if (typeof target === 'string' && target.startsWith(`${SERVE_TARGET_PREFIX}.`)) {
+        line.operation = target.slice(0, 64);
+        const reply = handleServeApi(
+          db,
+          engine,
+          options.publicUrl,
+          auth.requesterId,
+          target.slice(SERVE_TARGET_PREFIX.length + 1),
+          raw,
+        );
+        awsReply(res, reply.status, reply.body, requestIds.requestId());
+        return;
+      }
       handleRequesterCall(host, req, res, raw, auth.requesterId);
       return;
     }
     line.operation = 'worker';
+    // The proxy took a plain-http request for an https site: browsers never send the Secure
+    // session cookie over it, so send them to the https address instead of a page that fails.
+    if (httpsSite && forwarded(req).proto === 'http') {
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        res.writeHead(308, { location: `${options.publicUrl.replace(/\/$/, '')}${req.url ?? '/'}` });
+        res.end();
+      } else sendJson(res, 403, { error: { code: 'HST_ERR_SERVE_HTTPS', message: `Use ${options.publicUrl}.` } });
+      return;
+    }
     const done = await site.handle(req, res, new URL(req.url ?? '/', 'http://serve.invalid'));
     if (done.workerId) line.worker = done.workerId;
     if (done.handled) {
@@ -441,15 +490,15 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
       log(line);
     });
     handle(req, res, line).catch((err) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
       // 500s never echo internal messages; the operator's log has them.
       if (!(err instanceof BodyTooLargeError))
         process.stderr.write(
           `${JSON.stringify({ time: new Date().toISOString(), level: 'error', path: line.path, message: err instanceof Error ? err.message : String(err) })}\n`,
         );
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       try {
         if (req.method === 'POST' && line.path === '/') {
           const e = new MTurkError(

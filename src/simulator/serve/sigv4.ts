@@ -89,12 +89,15 @@ function queryOf(search: string): Record<string, string | string[]> {
  *
  * @param lookup the credentials of an access key id, or undefined when the key is unknown.
  * @param nowMs the server's wall clock (not a simulated one).
+ * @param host the host the client signed when a trusted proxy rewrote `Host` and said so in
+ *   `X-Forwarded-Host` (see `proxy.ts`); never taken from an untrusted request.
  */
 export async function verifySigV4(
   req: IncomingMessage,
   body: Buffer,
   lookup: (accessKeyId: string) => RequesterCredentials | undefined,
   nowMs: number,
+  host?: string,
 ): Promise<AuthResult> {
   const authorization = req.headers.authorization;
   if (typeof authorization !== 'string' || authorization.trim() === '')
@@ -151,7 +154,7 @@ export async function verifySigV4(
 
   const headers: Record<string, string> = {};
   for (const name of signedHeaders) {
-    const value = req.headers[name];
+    const value = name === 'host' && host !== undefined ? host : req.headers[name];
     if (value === undefined)
       return invalid(`The header '${name.slice(0, 60)}' is listed in SignedHeaders but not sent.`);
     headers[name] = Array.isArray(value) ? value.join(',') : value;

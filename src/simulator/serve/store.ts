@@ -87,17 +87,24 @@ export function loadState(db: Db): LoadedState {
     bonus: r.bonuses,
     notification: r.notifications,
   };
+  // Only live records: a deleted HIT and its assignments are read when asked for (RecordWriter).
   // Rows come in (kind, id) order: bonuses and notifications by sequence, as the state keeps them.
-  for (const [kind, data] of db.prepare('SELECT kind, data FROM records').raw().iterate() as Iterable<
-    [string, string]
-  >) {
+  for (const [kind, data] of db
+    .prepare('SELECT kind, data FROM records WHERE live = 1 ORDER BY kind, id')
+    .raw()
+    .iterate() as Iterable<[string, string]>) {
     into[kind]?.push(JSON.parse(data));
   }
   const meta = readMeta(db);
   r.seq = Number(meta.seq ?? 0);
   if (r.notifications.length > NOTIFICATION_LOG_LIMIT) r.notifications = r.notifications.slice(-NOTIFICATION_LOG_LIMIT);
+  const state = SimState.fromRecords(r, hitTypePropsKey);
+  for (const [account, workerId] of db.prepare('SELECT account, worker_id FROM worked_for').raw().iterate() as Iterable<
+    [string, string]
+  >)
+    state.markWorkedFor(account, workerId);
   return {
-    state: SimState.fromRecords(r, hitTypePropsKey),
+    state,
     idPrngState: meta.idPrng === undefined ? undefined : Number(meta.idPrng),
   };
 }
@@ -134,6 +141,13 @@ export class RecordWriter {
   readonly #insert;
   readonly #putMeta;
   readonly #trimNotifications;
+  readonly #coldHit;
+  readonly #coldAssignmentsOf;
+  readonly #coldAssignmentHit;
+  readonly #retire;
+  readonly #workedFor;
+  /** Deleted HITs in memory only until the next flush: read on demand, or deleted since the last one. */
+  readonly #evict = new Set<string>();
 
   /** @param meta what to store in `meta` with every write (e.g. the id generator's state). */
   constructor(db: Db, state: SimState, meta: () => Record<string, string>) {
@@ -144,8 +158,19 @@ export class RecordWriter {
     this.#lastNotificationSeq = state.notifications.at(-1)?.seq ?? 0;
     this.#firstNotificationSeq = state.notifications[0]?.seq ?? 0;
     this.#upsert = db.prepare(
-      'INSERT INTO records (kind, id, data) VALUES (?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data',
+      `INSERT INTO records (kind, id, data, live, hit_id, worker_id) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data, live = excluded.live,
+         hit_id = excluded.hit_id, worker_id = excluded.worker_id`,
     );
+    this.#coldHit = db.prepare("SELECT data FROM records WHERE kind = 'hit' AND id = ? AND live = 0").pluck();
+    this.#coldAssignmentsOf = db
+      .prepare("SELECT data FROM records WHERE hit_id = ? AND kind = 'assignment' AND live = 0")
+      .pluck();
+    this.#coldAssignmentHit = db
+      .prepare("SELECT hit_id FROM records WHERE kind = 'assignment' AND id = ? AND live = 0")
+      .pluck();
+    this.#retire = db.prepare("UPDATE records SET live = 0 WHERE hit_id = ? AND kind = 'assignment'");
+    this.#workedFor = db.prepare('INSERT OR IGNORE INTO worked_for (account, worker_id) VALUES (?, ?)');
     this.#delete = db.prepare('DELETE FROM records WHERE kind = ? AND id = ?');
     this.#insert = db.prepare('INSERT OR REPLACE INTO records (kind, id, data) VALUES (?, ?, ?)');
     this.#putMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
@@ -165,8 +190,18 @@ export class RecordWriter {
       const set = map.set.bind(map);
       const del = map.delete.bind(map);
       this.#rawGet.set(kind, get);
+      const miss =
+        kind === 'hit'
+          ? (key: string) => this.#restoreHit(key)
+          : kind === 'assignment'
+            ? (key: string) => {
+                const hitId = this.#coldAssignmentHit.get(key) as string | undefined;
+                return hitId !== undefined && this.#restoreHit(hitId) ? get(key) : undefined;
+              }
+            : undefined;
       map.get = (key: string) => {
-        const v = get(key);
+        let v = get(key);
+        if (v === undefined && miss !== undefined) v = miss(key);
         if (v !== undefined) touched.add(key);
         return v;
       };
@@ -199,6 +234,43 @@ export class RecordWriter {
     };
   }
 
+  /** Reads a deleted HIT and its assignments back into memory until the next flush. */
+  #restoreHit(hitId: string): HitRecord | undefined {
+    const data = this.#coldHit.get(hitId) as string | undefined;
+    if (data === undefined) return undefined;
+    const hit = JSON.parse(data) as HitRecord;
+    const assignments = (this.#coldAssignmentsOf.all(hitId) as string[])
+      .map((d) => JSON.parse(d) as AssignmentRecord)
+      .sort((x, y) => x.seq - y.seq);
+    this.#state.restoreDisposedHit(hit, assignments);
+    this.#evict.add(hitId);
+    return hit;
+  }
+
+  /** Forgets the deleted HITs read or deleted since the last flush (they are on disk). */
+  #evictDisposed(): void {
+    for (const hitId of this.#evict) this.#state.evictDisposedHit(hitId);
+    this.#evict.clear();
+  }
+
+  /** The row of one record: whether it is loaded at start, and the keys it is found by. */
+  #writeRecord(kind: MapKind, key: string, v: unknown): void {
+    if (kind === 'hit') {
+      const hit = v as HitRecord;
+      if (hit.disposed) {
+        // Its assignments leave memory with it; their rows say so even when unchanged.
+        this.#retire.run(key);
+        this.#evict.add(key);
+      }
+      this.#upsert.run(kind, key, JSON.stringify(v), hit.disposed ? 0 : 1, null, null);
+    } else if (kind === 'assignment') {
+      const a = v as AssignmentRecord;
+      const hit = this.#rawGet.get('hit')!(a.hitId) as HitRecord | undefined;
+      this.#upsert.run(kind, key, JSON.stringify(v), hit?.disposed ? 0 : 1, a.hitId, a.workerId);
+      if (a.status === 'Approved' || a.status === 'Rejected') this.#workedFor.run(a.account, a.workerId);
+    } else this.#upsert.run(kind, key, JSON.stringify(v), 1, null, null);
+  }
+
   /** The engine reported a change: the next {@link flush} writes. */
   markDirty(): void {
     this.#dirty = true;
@@ -227,6 +299,7 @@ export class RecordWriter {
   flush(): void {
     if (!this.dirty) {
       for (const t of this.#touched.values()) t.clear();
+      this.#evictDisposed();
       return;
     }
     const parts = this.#parts.splice(0);
@@ -236,7 +309,7 @@ export class RecordWriter {
         for (const key of keys) {
           const v = get(key);
           if (v === undefined) this.#delete.run(kind, key);
-          else this.#upsert.run(kind, key, JSON.stringify(v));
+          else this.#writeRecord(kind, key, v);
         }
       }
       const bonuses = this.#state.bonuses;
@@ -260,6 +333,7 @@ export class RecordWriter {
     this.#lastNotificationSeq = this.#state.notifications.at(-1)?.seq ?? this.#lastNotificationSeq;
     this.#firstNotificationSeq = this.#state.notifications[0]?.seq ?? this.#firstNotificationSeq;
     this.#dirty = false;
+    this.#evictDisposed();
   }
 }
 

@@ -66,6 +66,8 @@ export interface InviteOptions {
   /** Granted on sign-up: a qualification type id and an integer value. */
   qualification?: { qualificationTypeId: string; value: number };
   expiresDays?: number;
+  /** The requester account that made them (its own crowd); absent for the operator's. */
+  requester?: string;
 }
 
 /**
@@ -83,7 +85,7 @@ export function createInvites(db: Db, o: InviteOptions, nowMs = Date.now()): str
       field: 'expires',
     });
   const insert = db.prepare(
-    'INSERT INTO invites (code, created_ms, expires_ms, qualification_type_id, qualification_value) VALUES (?, ?, ?, ?, ?)',
+    'INSERT INTO invites (code, created_ms, expires_ms, qualification_type_id, qualification_value, requester) VALUES (?, ?, ?, ?, ?, ?)',
   );
   const codes: string[] = [];
   db.transaction(() => {
@@ -95,6 +97,7 @@ export function createInvites(db: Db, o: InviteOptions, nowMs = Date.now()): str
         o.expiresDays === undefined ? null : nowMs + o.expiresDays * 86_400_000,
         o.qualification?.qualificationTypeId ?? null,
         o.qualification?.value ?? null,
+        o.requester ?? null,
       );
       codes.push(code);
     }

@@ -23,13 +23,14 @@ import { isHitstateError } from '../../errors.js';
 import type { Engine } from '../engine.js';
 import { escapeHtml } from '../html.js';
 import { BodyTooLargeError, readBody } from '../http-util.js';
-import type { AssignmentRecord, HitRecord, HitTypeRecord } from '../model.js';
+import type { AssignmentRecord, HitRecord, HitTypeRecord, QualificationTypeRecord } from '../model.js';
 import { formatCents } from '../money.js';
 import { describeRequirement } from '../qualifications.js';
-import { parseQuestion } from '../question.js';
-import { accept, refusal, returnAssignment, submit } from '../worker-actions.js';
+import { type FormQuestion, parseQuestion } from '../question.js';
+import { accept, refusal, requestQualification, returnAssignment, submit } from '../worker-actions.js';
 import type { Db } from './db.js';
 import { balances, workerAccount } from './ledger.js';
+import { readRecord } from './store.js';
 import {
   checkSignIn,
   endSessions,
@@ -82,6 +83,9 @@ button.link{border:none;background:none;color:#fff;padding:0;text-decoration:und
 table{border-collapse:collapse;width:100%}td,th{padding:.45rem .6rem;text-align:left;border-bottom:1px solid var(--line);vertical-align:top}
 .tag{display:inline-block;border-radius:3px;padding:0 .4rem;font-size:.85rem;background:#e8eef6}.yes{color:var(--ok)}.no{color:#b3261e}
 iframe{width:100%;border:1px solid var(--line);border-radius:6px;background:#fff}
+textarea{font:inherit;width:100%;padding:.45rem .6rem;border:1px solid #8a94a3;border-radius:4px}
+fieldset{border:1px solid var(--line);border-radius:6px;margin:.8rem 0;padding:.4rem .9rem}legend{font-weight:600;padding:0 .3rem}
+label.choice{font-weight:400;display:flex;gap:.5rem;align-items:center}label.choice input{width:auto}
 form.inline{display:inline}.row{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end}.row label{margin:0}
 @media (max-width:640px){td,th{display:block;border:none}tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}th{display:none}}
 `;
@@ -188,6 +192,7 @@ export class WorkerSite {
       '/task',
       '/return',
       '/dashboard',
+      '/qualification',
     ];
     const submitMatch = /^\/submit\/([A-Za-z0-9_-]{43})\/+mturk\/externalSubmit$/.exec(path);
     if (!routes.includes(path) && !submitMatch) return { handled: false };
@@ -272,6 +277,7 @@ export class WorkerSite {
         this.#redirect(res, '/signin', [this.#cookie(SESSION_COOKIE, '', 0)]);
       } else if (path === '/accept') this.#accept(res, session, form);
       else if (path === '/return') this.#return(res, session, form);
+      else if (path === '/qualification') this.#requestQualification(res, session, form);
       else
         this.#send(
           res,
@@ -284,6 +290,7 @@ export class WorkerSite {
     else if (path === '/preview') this.#preview(res, url, session);
     else if (path === '/task') this.#task(res, url, session);
     else if (path === '/dashboard') this.#send(res, 200, this.#dashboard(session));
+    else if (path === '/qualification') this.#qualificationPage(res, url.searchParams.get('type') ?? '', session);
     else
       this.#send(
         res,
@@ -483,11 +490,152 @@ ${externalId ? `<input type="hidden" name="externalId" value="${escapeHtml(exter
         group.type.title,
         `<div class="card"><h1>${escapeHtml(group.type.title)}</h1><p>${escapeHtml(group.type.description)}</p>
 <p>Reward <strong>$${escapeHtml(group.type.reward)}</strong> · ${Math.round(group.type.assignmentDurationSec / 60)} minutes allotted · ${group.available} HIT(s) available</p>
-${why ? `<p class="card notice" role="status">You cannot accept this HIT: ${escapeHtml(why.message.replace(/^Worker \S+ /, ''))}</p>` : `<form method="post" action="/accept"><input type="hidden" name="csrf" value="${escapeHtml(session.csrf)}"><input type="hidden" name="group" value="${escapeHtml(groupId)}"><button class="primary">Accept and work</button></form>`}</div>
+${why ? `<p class="card notice" role="status">You cannot accept this HIT: ${escapeHtml(why.message.replace(/^Worker \S+ /, ''))}</p>${this.#requestLinks(group.type, session.workerId)}` : `<form method="post" action="/accept"><input type="hidden" name="csrf" value="${escapeHtml(session.csrf)}"><input type="hidden" name="group" value="${escapeHtml(groupId)}"><button class="primary">Accept and work</button></form>`}</div>
 ${frame}`,
         session,
       ),
     );
+  }
+
+  // --- qualification requests ----------------------------------------------------------------
+
+  /** The requester's qualification types a HIT group requires that the worker does not hold. */
+  #requestLinks(type: HitTypeRecord, workerId: string): string {
+    const { state } = this.#o.engine;
+    const links = type.qualificationRequirements
+      .map((r) => state.qualificationTypes.get(r.QualificationTypeId))
+      .filter(
+        (q) =>
+          q &&
+          !q.deleted &&
+          q.status === 'Active' &&
+          state.grant(q.qualificationTypeId, workerId)?.status !== 'Granted',
+      )
+      .map(
+        (q) =>
+          `<li><a href="/qualification?type=${encodeURIComponent(q!.qualificationTypeId)}">Request “${escapeHtml(q!.name)}”</a></li>`,
+      );
+    return links.length ? `<ul>${links.join('')}</ul>` : '';
+  }
+
+  /**
+   * A qualification type a worker may ask for: one that an available HIT group requires (a
+   * worker learns of a requester's private type only through its HITs), or one the worker has
+   * asked for before.
+   */
+  #requestable(typeId: string, workerId: string): QualificationTypeRecord | undefined {
+    const { state } = this.#o.engine;
+    const q = state.qualificationTypes.get(typeId);
+    if (!q || q.deleted) return undefined;
+    if (state.latestQualificationRequest(typeId, workerId)) return q;
+    return this.#groups().some((g) => g.type.qualificationRequirements.some((r) => r.QualificationTypeId === typeId))
+      ? q
+      : undefined;
+  }
+
+  #qualificationPage(
+    res: ServerResponse,
+    typeId: string,
+    session: { workerId: string; username: string; csrf: string },
+    notice = '',
+    status = 200,
+  ): void {
+    const { state } = this.#o.engine;
+    const q = this.#requestable(typeId, session.workerId);
+    if (!q) {
+      this.#send(
+        res,
+        404,
+        this.#page(
+          'Not found',
+          '<div class="card notice"><h1>Not found</h1><p>No such qualification is asked for by the HITs available. <a href="/work">Find work</a>.</p></div>',
+          session,
+        ),
+      );
+      return;
+    }
+    const held = state.grant(q.qualificationTypeId, session.workerId);
+    const last = state.latestQualificationRequest(q.qualificationTypeId, session.workerId);
+    const statusLine =
+      held?.status === 'Granted'
+        ? `<p class="yes">You hold this qualification${held.integerValue !== undefined ? ` (score ${escapeHtml(held.integerValue)})` : ''}.</p>`
+        : last
+          ? `<p>Your request of ${escapeHtml(new Date(last.submitMs).toUTCString())}: <strong>${escapeHtml(last.status)}</strong>${last.reason ? ` (${escapeHtml(last.reason)})` : ''}.</p>`
+          : '';
+    let action = '';
+    if (held?.status !== 'Granted' && last?.status !== 'Pending' && q.status === 'Active') {
+      const test = q.test ? parseQuestion(q.test) : undefined;
+      const fields = test?.kind === 'QuestionForm' ? this.#questionFields(test.questions, false) : '';
+      action = `<form method="post" action="/qualification"><input type="hidden" name="csrf" value="${escapeHtml(session.csrf)}"><input type="hidden" name="type" value="${escapeHtml(q.qualificationTypeId)}">${test ? '<h2>Test</h2>' : ''}${fields}<p><button class="primary">${q.autoGranted ? 'Get this qualification' : 'Request this qualification'}</button></p></form>`;
+    }
+    this.#send(
+      res,
+      status,
+      this.#page(
+        q.name,
+        `<div class="card"><h1>${escapeHtml(q.name)}</h1><p>${escapeHtml(q.description)}</p>${notice}${statusLine}${action}</div>`,
+        session,
+      ),
+    );
+  }
+
+  #requestQualification(
+    res: ServerResponse,
+    session: { workerId: string; username: string; csrf: string },
+    form: URLSearchParams,
+  ): void {
+    const typeId = form.get('type') ?? '';
+    const q = this.#requestable(typeId, session.workerId);
+    if (!q) {
+      this.#qualificationPage(res, typeId, session);
+      return;
+    }
+    const test = q.test ? parseQuestion(q.test) : undefined;
+    const fields = [...form.entries()].filter(([k]) => k !== 'csrf' && k !== 'type');
+    const selections = new Set<string>();
+    if (test?.kind === 'QuestionForm') {
+      const problem = this.#selectionProblem(test.questions, fields, selections);
+      if (problem) {
+        this.#qualificationPage(
+          res,
+          typeId,
+          session,
+          `<p class="card error" role="alert">${escapeHtml(problem)}</p>`,
+          400,
+        );
+        return;
+      }
+    }
+    try {
+      requestQualification(this.#o.engine, session.workerId, q.qualificationTypeId, fields, selections);
+      this.#redirect(res, `/qualification?type=${encodeURIComponent(q.qualificationTypeId)}`);
+    } catch (err) {
+      if (!isHitstateError(err)) throw err;
+      this.#qualificationPage(
+        res,
+        typeId,
+        session,
+        `<p class="card notice" role="status">${escapeHtml(err.message.replace(/^Worker \S+ /, 'You '))}</p>`,
+        409,
+      );
+    }
+  }
+
+  /** Checks a QuestionForm's selection answers (they must be its own choices); notes which are selections. */
+  #selectionProblem(
+    questions: readonly FormQuestion[],
+    fields: readonly (readonly [string, string])[],
+    selections: Set<string>,
+  ): string | undefined {
+    for (const question of questions) {
+      if (!question.selections) continue;
+      selections.add(question.identifier);
+      const allowed = new Set(question.selections.map((s) => s.id));
+      const picked = fields.filter(([k]) => k === question.identifier);
+      if (picked.some(([, v]) => !allowed.has(v)) || (!question.multiple && picked.length > 1))
+        return `The answer to “${question.text}” is not one of its choices. Choose again.`;
+    }
+    return undefined;
   }
 
   #frame(hit: HitRecord, a: AssignmentRecord | undefined): string {
@@ -498,6 +646,7 @@ ${frame}`,
       params.set('workerId', a.workerId);
       params.set('turkSubmitTo', `${this.#o.publicUrl.replace(/\/$/, '')}/submit/${this.capability(a)}`);
     }
+    if (q.kind === 'QuestionForm') return this.#questionForm(q.questions, a);
     if (q.kind === 'ExternalQuestion') {
       const src = `${q.externalUrl}${q.externalUrl.includes('?') ? '&' : '?'}${params}`;
       const height = q.frameHeight > 0 ? q.frameHeight : 700;
@@ -507,6 +656,38 @@ ${frame}`,
     const src = `${this.#o.contentUrl.replace(/\/$/, '')}/question/${encodeURIComponent(hit.hitId)}?${params}`;
     const height = q.kind === 'HTMLQuestion' && q.frameHeight > 0 ? q.frameHeight : 700;
     return `<iframe title="Task" src="${escapeHtml(src)}" height="${height}" sandbox="allow-scripts allow-forms"></iframe>`;
+  }
+
+  /**
+   * A QuestionForm as a form on the site's own page: it is plain data (texts and choices, all
+   * escaped), not requester HTML. It posts to the assignment's submit address like any task.
+   */
+  #questionForm(questions: readonly FormQuestion[], a: AssignmentRecord | undefined): string {
+    const fields = this.#questionFields(questions, !a);
+    const disabled = a ? '' : ' disabled';
+    const action = a ? `/submit/${this.capability(a)}/mturk/externalSubmit` : '#';
+    const hidden = a ? `<input type="hidden" name="assignmentId" value="${escapeHtml(a.assignmentId)}">` : '';
+    return `<div class="card"><form method="post" action="${escapeHtml(action)}">${hidden}${fields}<button class="primary"${disabled}>Submit</button>${a ? '' : ' <span class="muted">Accept the HIT to answer.</span>'}</form></div>`;
+  }
+
+  /** A QuestionForm's questions as form fields (all text escaped). */
+  #questionFields(questions: readonly FormQuestion[], preview: boolean): string {
+    const disabled = preview ? ' disabled' : '';
+    return questions
+      .map((q, i) => {
+        const name = escapeHtml(q.identifier);
+        if (!q.selections)
+          return `<p><label for="q${i}">${escapeHtml(q.text)}</label><textarea id="q${i}" name="${name}" rows="3"${disabled}></textarea></p>`;
+        const type = q.multiple ? 'checkbox' : 'radio';
+        const choices = q.selections
+          .map(
+            (s, j) =>
+              `<label class="choice"><input type="${type}" name="${name}" value="${escapeHtml(s.id)}" id="q${i}-${j}"${!q.multiple && j === 0 ? ' required' : ''}${disabled}> ${escapeHtml(s.text)}</label>`,
+          )
+          .join('');
+        return `<fieldset><legend>${escapeHtml(q.text)}</legend>${choices}</fieldset>`;
+      })
+      .join('');
   }
 
   #accept(
@@ -631,7 +812,20 @@ ${this.#frame(hit, a)}`,
       );
       return { handled: true, workerId: a.workerId };
     }
-    submit(this.#o.engine, a.assignmentId, fields);
+    // A QuestionForm's choices must be its own; they are answered as SelectionIdentifiers.
+    const hit = this.#o.engine.state.hits.get(a.hitId)!;
+    const q = parseQuestion(hit.question);
+    const selections = new Set<string>();
+    const problem = q.kind === 'QuestionForm' ? this.#selectionProblem(q.questions, fields, selections) : undefined;
+    if (problem) {
+      this.#send(
+        res,
+        400,
+        this.#page('Bad request', `<div class="card error"><p>${escapeHtml(problem)} Go back and try again.</p></div>`),
+      );
+      return { handled: true, workerId: a.workerId };
+    }
+    submit(this.#o.engine, a.assignmentId, fields, selections);
     this.#send(
       res,
       200,
@@ -647,15 +841,29 @@ ${this.#frame(hit, a)}`,
 
   #dashboard(session: { workerId: string; username: string; csrf: string; externalId?: string | null }): string {
     const { engine, db } = this.#o;
-    const mine = [...engine.state.assignments.values()].filter((a) => a.workerId === session.workerId);
-    const titleOf = (a: AssignmentRecord) => {
-      const hit = engine.state.hits.get(a.hitId);
-      return hit ? engine.type(hit).title : a.hitId;
+    // From the database, where deleted HITs' work stays (memory holds only live records); the
+    // in-memory copy wins for a live assignment (rows are written before every reply anyway).
+    const mine = (
+      db
+        .prepare("SELECT data FROM records WHERE worker_id = ? AND kind = 'assignment'")
+        .pluck()
+        .all(session.workerId) as string[]
+    ).map((d) => {
+      const a = JSON.parse(d) as AssignmentRecord;
+      return (Map.prototype.get.call(engine.state.assignments, a.assignmentId) as AssignmentRecord | undefined) ?? a;
+    });
+    const hitTypes = new Map<string, HitTypeRecord | undefined>();
+    const typeOf = (a: AssignmentRecord): HitTypeRecord | undefined => {
+      if (!hitTypes.has(a.hitId)) {
+        const hit =
+          (Map.prototype.get.call(engine.state.hits, a.hitId) as HitRecord | undefined) ??
+          readRecord(db, 'hit', a.hitId);
+        hitTypes.set(a.hitId, hit ? engine.state.hitTypes.get(hit.hitTypeId) : undefined);
+      }
+      return hitTypes.get(a.hitId);
     };
-    const rewardOf = (a: AssignmentRecord) => {
-      const hit = engine.state.hits.get(a.hitId);
-      return hit ? engine.type(hit).rewardCents : 0;
-    };
+    const titleOf = (a: AssignmentRecord) => typeOf(a)?.title ?? a.hitId;
+    const rewardOf = (a: AssignmentRecord) => typeOf(a)?.rewardCents ?? 0;
     const inProgress = mine.filter((a) => a.status === 'Accepted');
     const history = mine
       .filter((a) => a.status === 'Submitted' || a.status === 'Approved' || a.status === 'Rejected')
@@ -670,6 +878,9 @@ ${this.#frame(hit, a)}`,
     const grants = [...engine.state.grants.values()].filter(
       (g) => g.workerId === session.workerId && g.status === 'Granted',
     );
+    const requests = [...engine.state.qualificationRequests.values()]
+      .filter((r) => r.workerId === session.workerId)
+      .sort((x, y) => y.seq - x.seq);
     const row = (a: AssignmentRecord) =>
       `<tr><td>${escapeHtml(titleOf(a))}</td><td>${escapeHtml(a.status)}</td><td>$${formatCents(rewardOf(a))}</td><td>${escapeHtml(a.requesterFeedback ?? '')}</td></tr>`;
     return this.#page(
@@ -681,6 +892,7 @@ ${this.#frame(hit, a)}`,
 <p class="muted">Worker id ${escapeHtml(session.workerId)}</p></div>
 <div class="card"><h2>In progress</h2>${inProgress.length ? `<table><tbody>${inProgress.map((a) => `<tr><td><a href="/task?assignment=${encodeURIComponent(a.assignmentId)}">${escapeHtml(titleOf(a))}</a></td><td>due <time datetime="${new Date(a.deadlineMs).toISOString()}">${escapeHtml(new Date(a.deadlineMs).toUTCString())}</time></td></tr>`).join('')}</tbody></table>` : '<p class="muted">Nothing in progress.</p>'}</div>
 <div class="card"><h2>History</h2>${history.length ? `<table><thead><tr><th>HIT</th><th>Status</th><th>Reward</th><th>Feedback</th></tr></thead><tbody>${history.map(row).join('')}</tbody></table>` : '<p class="muted">No submitted work yet.</p>'}</div>
+<div class="card"><h2>Qualification requests</h2>${requests.length ? `<table><tbody>${requests.map((r) => `<tr><td><a href="/qualification?type=${encodeURIComponent(r.qualificationTypeId)}">${escapeHtml(engine.state.qualificationTypes.get(r.qualificationTypeId)?.name ?? r.qualificationTypeId)}</a></td><td>${escapeHtml(r.status)}</td><td>${escapeHtml(r.reason ?? '')}</td></tr>`).join('')}</tbody></table>` : '<p class="muted">None. A HIT that needs a qualification you can ask for links to it.</p>'}</div>
 <div class="card"><h2>Qualifications</h2>${grants.length ? `<ul>${grants.map((g) => `<li>${escapeHtml(engine.state.qualificationTypes.get(g.qualificationTypeId)?.name ?? g.qualificationTypeId)}: ${escapeHtml(g.integerValue ?? '')}</li>`).join('')}</ul>` : '<p class="muted">None yet.</p>'}</div>`,
       session,
     );
