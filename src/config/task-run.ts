@@ -85,7 +85,7 @@ export interface TaskRunConfig {
   /**
    * The most the run may spend in USD, a string like `"25.00"`: rewards, bonuses and MTurk's fees,
    * counted as `hitstate status` counts them. Launches, bonuses and approvals that would go beyond it
-   * are refused before anything is recorded (docs/cli.md#budget). @defaultValue no limit
+   * are refused before anything is recorded (docs/cli.md#the-budget-and-confirmations). @defaultValue no limit
    */
   readonly budget?: string;
   /**

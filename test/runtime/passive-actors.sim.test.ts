@@ -101,7 +101,7 @@ Passive(
       delivered += effects.filter((e) => e.kind === 'toUnit').length;
       accept(effects);
     };
-    // The worker is on it: MTurk shows the HIT Unassignable, which changes nothing (H2).
+    // The worker is on it: MTurk shows the HIT Unassignable, which changes nothing (row H2 of docs/mephisto-semantics.md#the-unit-table).
     const at = world.runtime.options.clock.now();
     for (let k = 0; k < 3; k++)
       run.send({ type: 'hit.observed', hitId: hit.id, status: 'Unassignable', available: 0, at });

@@ -1,6 +1,6 @@
 /**
  * The default {@link StoreBackend}: lowdb JSON checkpoints plus an append-only journal per scope
- * (the store-wide one and one per run). See docs/datastore.md#the-journal.
+ * (the store-wide one and one per run). See docs/datastore.md#writing-the-journal-and-checkpoints.
  *
  * ```
  * <env>/journal.jsonl              store-wide commits since the last checkpoint (active segment)
