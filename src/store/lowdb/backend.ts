@@ -39,6 +39,7 @@ import type {
   LeaseHolder,
   LeaseResult,
   LoadedImage,
+  RunLease,
   RunRequest,
   ScopeImage,
   StoreBackend,
@@ -126,6 +127,8 @@ export class LowdbBackend implements StoreBackend {
   readonly #inbox: RequestInbox;
   #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Runs taken by this backend, released on close. */
+  readonly #held = new Map<string, RunLease>();
 
   constructor(options: LowdbBackendOptions) {
     this.root = options.root;
@@ -267,6 +270,11 @@ export class LowdbBackend implements StoreBackend {
   }
 
   async load(options?: { readonly runs?: readonly string[] }): Promise<LoadedImage> {
+    this.#assertOpen();
+    return this.#consistent(() => this.#load(options));
+  }
+
+  async #load(options?: { readonly runs?: readonly string[] }): Promise<LoadedImage> {
     const journals = await this.readJournals(options?.runs);
     const notes: string[] = [];
     const image = async (scope: string): Promise<Map<CollectionName, Map<string, string>>> => {
@@ -284,21 +292,66 @@ export class LowdbBackend implements StoreBackend {
   }
 
   async *auditLines(runId: string | null): AsyncIterable<string> {
+    this.#assertOpen();
+    // Read whole before yielding: a fold moving lines from a segment to audit.jsonl meanwhile
+    // would otherwise show some twice or not at all.
+    yield* await this.#consistent(() => this.#auditLines(runId));
+  }
+
+  async #auditLines(runId: string | null): Promise<string[]> {
     const scope = runId ?? STORE_SCOPE;
     const journals = await this.readJournals(runId === null ? [] : [runId]);
     const own = journals.get(scope)!;
     const auditPath = join(scopeDir(this.root, scope), 'audit.jsonl');
     const bytes = (await this.#fs.readFile(auditPath)) ?? Buffer.alloc(0);
+    const out: string[] = [];
     // Lines past auditFrom.offset belong to a segment still being folded: they are read from it.
     const limit = own.mark.auditFrom === null ? bytes.length : Math.min(bytes.length, own.mark.auditFrom.offset);
-    for (const line of bytes.toString('utf8', 0, limit).split('\n')) if (isWholeJson(line)) yield line;
+    for (const line of bytes.toString('utf8', 0, limit).split('\n')) if (isWholeJson(line)) out.push(line);
     for (const { segment, entry } of LowdbBackend.committed(journals, scope).entries)
-      if (segment > own.mark.folded) for (const line of entry.audit) yield line;
+      if (segment > own.mark.folded) out.push(...entry.audit);
+    return out;
+  }
+
+  /**
+   * Runs a read until no checkpoint moved under it. A checkpoint (of this process or another)
+   * seals a journal and folds it into the files while a reader walks them, so a read that saw a
+   * journal segment and a checkpoint mark change in the meantime may have missed or doubled
+   * commits: it is read again.
+   */
+  async #consistent<T>(read: () => Promise<T>): Promise<T> {
+    await this.whenCheckpointed();
+    for (let attempt = 0; ; attempt++) {
+      const before = await this.#checkpointState();
+      const result = await read();
+      if ((await this.#checkpointState()) === before) return result;
+      if (attempt >= 100)
+        throw new HitstateError(
+          'HST_ERR_STORE_LOCKED',
+          `could not read the store at ${this.root}: checkpoints kept changing its files during 100 reads in a row; try again`,
+          { file: this.root },
+        );
+      await this.whenCheckpointed();
+    }
+  }
+
+  /** What a checkpoint changes, of every scope: the sealed segments and the checkpoint marks. */
+  async #checkpointState(): Promise<string> {
+    const parts: string[] = [];
+    for (const scope of [STORE_SCOPE, ...(await this.runScopes())]) {
+      const dir = scopeDir(this.root, scope);
+      const names = (await this.#fs.listDirectory(dir)).filter((n) => SEGMENT_FILE.test(n)).sort();
+      const mark = await this.#fs.readFile(join(dir, CHECKPOINT_FILE));
+      parts.push(`${scope}\n${names.join(',')}\n${mark?.toString('utf8') ?? ''}`);
+    }
+    return parts.join('\n\n');
   }
 
   // ---- writing ---------------------------------------------------------------------------
 
   async commit(commit: Commit): Promise<void> {
+    // Checked when called: a commit made before close() still completes while it closes.
+    this.#assertOpen();
     // One commit at a time: a writer's commit numbers must reach every journal in order.
     const run = this.#tail.then(() => this.#commit(commit));
     this.#tail = run.catch(() => undefined);
@@ -306,7 +359,6 @@ export class LowdbBackend implements StoreBackend {
   }
 
   async #commit(commit: Commit): Promise<void> {
-    this.#assertOpen();
     await this.#cancelFailed();
     const parts = new Map<string, { changes: JournalChange[]; audit: string[] }>();
     const part = (scope: string) => {
@@ -508,36 +560,57 @@ export class LowdbBackend implements StoreBackend {
 
   // ---- leases and requests ---------------------------------------------------------------
 
-  acquireRun(runId: string, ttlMs: number): Promise<LeaseResult> {
-    return acquireLease(this.#leases, runId, ttlMs);
+  async acquireRun(runId: string, ttlMs: number): Promise<LeaseResult> {
+    this.#assertOpen();
+    const result = await acquireLease(this.#leases, runId, ttlMs);
+    if (result.ok) this.#held.set(runId, result.lease);
+    return result;
   }
 
   async runHolder(runId: string): Promise<LeaseHolder | null> {
+    this.#assertOpen();
     const holder = await readLease(this.#leases, runId);
     return holder === null || holder.expiresAt <= this.#now() ? null : holder;
   }
 
   postRequest(request: Omit<RunRequest, 'result' | 'settledAt'>): Promise<void> {
+    this.#assertOpen();
     return this.#inbox.post(request);
   }
 
   pendingRequests(runId: string): Promise<readonly RunRequest[]> {
+    this.#assertOpen();
     return this.#inbox.pending(runId);
   }
 
   settleRequest(runId: string, id: string, result: string): Promise<void> {
+    this.#assertOpen();
     return this.#inbox.settle(runId, id, result);
   }
 
   request(runId: string, id: string): Promise<RunRequest | null> {
+    this.#assertOpen();
     return this.#inbox.get(runId, id);
   }
 
+  /**
+   * Waits for the commits and checkpoints under way, releases the runs this backend holds (a
+   * lease it lost to a takeover is left to its new holder) and refuses any later call.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#closed = true;
     await this.#tail;
     await this.whenCheckpointed();
-    this.#closed = true;
+    const errors: unknown[] = [];
+    for (const lease of this.#held.values()) await lease.release().catch((err: unknown) => errors.push(err));
+    this.#held.clear();
+    if (errors.length > 0)
+      throw new HitstateError(
+        'HST_ERR_STORE_WRITE_FAILED',
+        `closing the store backend at ${this.root}: ${errors.length} run lease(s) could not be released (${String(errors[0])}); they free themselves when they expire`,
+        { file: this.root },
+      );
   }
 
   #assertOpen(): void {
@@ -607,6 +680,8 @@ export async function readCheckpointImage(
     const core = await readJson(fs, join(root, 'store.json'));
     if (core !== null) {
       if (typeof core.storeId === 'string') put('meta', 'storeId', core.storeId);
+      // Other meta records (storeId keeps its place at the top, where commands listing stores read it).
+      for (const [k, v] of Object.entries((core.meta ?? {}) as Raw)) put('meta', k, v);
       for (const [k, v] of Object.entries((core.requesters ?? {}) as Raw)) put('requesters', k, v);
       for (const [k, v] of Object.entries((core.runs ?? {}) as Raw)) put('runs', k, v);
       for (const [requester, byName] of Object.entries((core.qualifications ?? {}) as Raw))
@@ -675,10 +750,13 @@ export async function writeCheckpoint(
         qualifications: (core.qualifications ?? {}) as Raw,
       };
       let storeId = core.storeId as string | undefined;
+      const meta = { ...((core.meta ?? {}) as Raw) };
       for (const [collection, key, json] of coreChanges) {
         const value = json === null ? undefined : JSON.parse(json);
         if (collection === 'meta') {
           if (key === 'storeId') storeId = value as string | undefined;
+          else if (value === undefined) delete meta[key];
+          else meta[key] = value;
         } else if (collection === 'qualifications') {
           const at = key.indexOf('/');
           const [requester, name] = [key.slice(0, at), key.slice(at + 1)];
@@ -702,10 +780,11 @@ export async function writeCheckpoint(
         await replace(join(dir, 'run.json'), { ...fileHeader('run', environment, runId), run: JSON.parse(json) });
         await fs.syncDirectory(dir);
       }
-      const { requesters: _r, runs: _u, qualifications: _q, storeId: _s, ...header } = core;
+      const { requesters: _r, runs: _u, qualifications: _q, storeId: _s, meta: _m, ...header } = core;
       const next = {
         ...header,
         ...(storeId === undefined ? {} : { storeId }),
+        ...(Object.keys(meta).length === 0 ? {} : { meta }),
         requesters: maps.requesters,
         runs: maps.runs,
         qualifications: maps.qualifications,

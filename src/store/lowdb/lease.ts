@@ -1,13 +1,14 @@
 /**
  * Per-run leases of the lowdb backend: `runs/<id>/lease.json` holds `{owner, pid, hostname,
  * expiresAt}`. Taken by hard-linking a fully written temp file to that name (link fails when the
- * name exists, so two takers cannot both win); a holder whose lease expired, or whose process is
- * gone on this host, is taken over by moving its file aside and checking it is still the one
- * judged dead.
+ * name exists, so two takers cannot both win, in one process or several). A holder is ours only
+ * when its owner id is ours (several backends of one process share a pid). A holder whose lease
+ * expired, or whose process is gone on this host, is taken over by the one taker that links the
+ * takeover marker of that dead lease (see {@link acquireLease}).
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { link, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +78,13 @@ async function linkNew(f: LeaseFiles, path: string, holder: LeaseHolder): Promis
   }
 }
 
+/**
+ * Takes a run's lease. A free run is taken by linking a new lease file (exactly one linker wins).
+ * A dead holder is taken over only by the taker that creates `lease.json.<owner>.<expiresAt>.takeover`
+ * (linked too, so one per dead lease): it checks the lease is still that dead one, moves it aside
+ * and links its own, which again fails if a free-run taker got there first. Nothing is ever put
+ * back, so there is no moment where a live lease is missing from its name.
+ */
 export async function acquireLease(f: LeaseFiles, runId: string, ttlMs: number): Promise<LeaseResult> {
   const path = leasePath(f, runId);
   await f.fs.makeDirectory(join(f.root, RUNS_DIR, runId));
@@ -86,38 +94,75 @@ export async function acquireLease(f: LeaseFiles, runId: string, ttlMs: number):
     hostname: hostname(),
     expiresAt: f.now() + ttlMs,
   });
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < 50; attempt++) {
     const mine = holder();
     if (await linkNew(f, path, mine)) return { ok: true, lease: lease(f, runId, ttlMs, mine), tookOverFrom: null };
     const current = await readLease(f, runId);
     if (current === null) continue;
-    if (current.owner === f.owner) return { ok: true, lease: lease(f, runId, ttlMs, current), tookOverFrom: null };
+    const ours = current.owner === f.owner;
+    // Ours only when the owner id matches (two backends of one process share a pid), and only
+    // while it has not expired: an expired one is anyone's, ours included, through a takeover.
+    if (ours && current.expiresAt > f.now()) {
+      const again = lease(f, runId, ttlMs, current);
+      if (await again.renew()) return { ok: true, lease: again, tookOverFrom: null };
+      continue;
+    }
     if (!isDead(current, f.now())) return { ok: false, heldBy: current };
-    // Move the dead lease aside, then check it is the one judged dead (not a fresh one another taker linked).
+    const took = await takeOver(f, runId, current, mine);
+    if (took === 'won') return { ok: true, lease: lease(f, runId, ttlMs, mine), tookOverFrom: ours ? null : current };
+    // 'busy': another taker (maybe another process, between fsyncs) is taking this dead lease
+    // over; give it a few milliseconds more each time, then read again (~0.4 s in all).
+    if (took === 'busy') await new Promise((resolve) => setTimeout(resolve, Math.min(attempt, 15)));
+  }
+  const heldBy = await readLease(f, runId);
+  if (heldBy !== null && !isDead(heldBy, f.now())) return { ok: false, heldBy };
+  throw new HitstateError(
+    'HST_ERR_STORE_LOCKED',
+    `could not take the lease of run ${runId} (${path}): it changed hands during every attempt; try again`,
+    { runId },
+  );
+}
+
+const sameLease = (a: LeaseHolder | null, b: LeaseHolder): boolean =>
+  a !== null && a.owner === b.owner && a.expiresAt === b.expiresAt;
+
+/** One taker's attempt to replace the dead lease `dead` with `mine`. */
+async function takeOver(
+  f: LeaseFiles,
+  runId: string,
+  dead: LeaseHolder,
+  mine: LeaseHolder,
+): Promise<'won' | 'lost' | 'busy'> {
+  const path = leasePath(f, runId);
+  const marker = `${path}.${createHash('sha256').update(`${dead.owner}\n${dead.expiresAt}`).digest('hex').slice(0, 16)}.takeover`;
+  if (!(await linkNew(f, marker, mine))) {
+    // A taker that crashed half-way leaves its marker: once that taker is dead too, it goes.
+    const other = parseHolder(marker, await f.fs.readFile(marker).catch(() => null));
+    if (other !== null && isDead(other, f.now())) await unlink(marker).catch(() => undefined);
+    return 'busy';
+  }
+  try {
+    // Only this taker holds the marker of that dead lease: check it is still the one in place.
+    if (!sameLease(await readLease(f, runId), dead)) return 'lost';
     const aside = `${path}.${randomBytes(6).toString('hex')}.stale`;
     try {
       await f.fs.rename(path, aside);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'lost';
       throw err;
     }
     const moved = parseHolder(aside, await readFile(aside).catch(() => null));
-    if (moved !== null && (moved.owner !== current.owner || moved.expiresAt !== current.expiresAt)) {
-      // Another taker's fresh lease: put it back unless yet another one is in place already.
+    // Renewed by its late holder between the check and the move (the only change a marker
+    // does not keep out): put it back, unless a free-run taker already linked its own.
+    if (!sameLease(moved, dead) && moved !== null && !isDead(moved, f.now()))
       await link(aside, path).catch(() => undefined);
-      await unlink(aside).catch(() => undefined);
-      continue;
-    }
     await unlink(aside).catch(() => undefined);
-    if (await linkNew(f, path, mine)) return { ok: true, lease: lease(f, runId, ttlMs, mine), tookOverFrom: current };
+    if (!sameLease(moved, dead)) return 'lost';
+    // A free-run taker may link in the meantime: then it is the one winner.
+    return (await linkNew(f, path, mine)) ? 'won' : 'lost';
+  } finally {
+    await unlink(marker).catch(() => undefined);
   }
-  const heldBy = await readLease(f, runId);
-  if (heldBy !== null) return { ok: false, heldBy };
-  throw new HitstateError(
-    'HST_ERR_STORE_LOCKED',
-    `could not take the lease of run ${runId} (${path}): it changed hands during every attempt`,
-    { runId },
-  );
 }
 
 function lease(f: LeaseFiles, runId: string, ttlMs: number, first: LeaseHolder): RunLease {
