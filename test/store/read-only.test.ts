@@ -56,7 +56,6 @@ const CHANGES: Record<string, (s: Store) => unknown> = {
   'runs.setStatus': (s) => s.runs.setStatus('r1', 'running'),
   'runs.setConfig': (s) => s.runs.setConfig('r1', { budget: '1.00' }),
   'runs.setHitType': (s) => s.runs.setHitType('r1', '3PN7FLVWM454R7NYSKRT54250KKSYM'),
-  'runs.setConfig': (s) => s.runs.setConfig('r1', {}),
   'units.create': (s) => s.units.create({ unitId: 'r1-u9', runId: 'r1', index: 9, payAmountUsd: '0.50' }),
   'units.setStatus': (s) => s.units.setStatus('r1-u0', 'assigned'),
   'units.assignAgent': (s) => s.units.assignAgent('r1-u0', 'ag0', 'WORKER0'),
