@@ -1,40 +1,15 @@
-// Issue 19 part 4: `hitstate run --detach` hosts the run in a background process (log in
-// <store>/logs/RUN.log), `hitstate attach RUN` follows it (Ctrl-C stops following only), and
-// `hitstate stop RUN` has the background process let go, then ends the run in the foreground.
-// Child processes against a simulator in this process.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { childEnv, runCli, startCli, tempDir, until, type CliChild } from './helpers.js';
+import { childEnv, runCli, type SimCliContext, sentimentTask, startCli, until, useSimCli } from './helpers.js';
 
-interface Ctx {
-  dir: ReturnType<typeof tempDir>;
-  sim: Simulator;
-  children: CliChild[];
+interface Ctx extends SimCliContext {
   pids: number[];
 }
 
 const Detach = suite<Ctx>('cli/run --detach, attach and stop');
-
-Detach.before.each(async (ctx) => {
-  ctx.dir = tempDir();
-  ctx.sim = await createSimulator({ seed: 7 });
-  ctx.children = [];
+useSimCli(Detach, 7, sentimentTask(['I loved it', 'Meh'], { budget: '2.00' }));
+Detach.before.each((ctx) => {
   ctx.pids = [];
-  writeFileSync(
-    join(ctx.dir.path, 'task.json'),
-    JSON.stringify({
-      title: 'Label the sentiment of a sentence',
-      description: 'Read one sentence and pick its sentiment.',
-      reward: '0.40',
-      assignmentDurationSec: 120,
-      lifetimeSec: 3600,
-      units: [{ text: 'I loved it' }, { text: 'Meh' }],
-      budget: '2.00',
-    }),
-  );
 });
 
 const alive = (pid: number): boolean => {
@@ -46,12 +21,8 @@ const alive = (pid: number): boolean => {
   }
 };
 
-Detach.after.each(async (ctx) => {
-  for (const c of ctx.children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-  await Promise.all(ctx.children.map((c) => c.exited));
+Detach.after.each((ctx) => {
   for (const pid of ctx.pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
-  await ctx.sim.close();
-  ctx.dir.remove();
 });
 
 Detach('when a run is detached then attach follows it and stop has it let go and ends it', async (ctx) => {

@@ -1,13 +1,15 @@
 // Helpers of the CLI tests: an in-process CliIO that captures output, child processes running
 // `node src/cli/hitstate.mjs` with a bounded wait on what they print, and temporary directories.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Test } from 'uvu';
 import type { CliIO } from '../../src/cli/command.js';
 import { LOCAL_CREDENTIALS } from '../../src/cli/target.js';
 import { MTurkGateway, orThrow } from '../../src/mturk/index.js';
+import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'src', 'cli', 'hitstate.mjs');
@@ -191,4 +193,43 @@ export async function labelHitType(gateway: MTurkGateway, rewardUsd: string): Pr
   );
   if ('status' in type) throw new Error(`createHITType answered ${type.status}, not a new HIT type`);
   return type.hitTypeId;
+}
+
+/** What a suite of `hitstate` child processes against a simulator in this process keeps. */
+export interface SimCliContext {
+  dir: ReturnType<typeof tempDir>;
+  sim: Simulator;
+  children: CliChild[];
+}
+
+/** The sentiment task these suites run, with its `units` and extra config fields. */
+export function sentimentTask(units: readonly string[], extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    title: 'Label the sentiment of a sentence',
+    description: 'Read one sentence and pick its sentiment.',
+    reward: '0.40',
+    assignmentDurationSec: 120,
+    lifetimeSec: 3600,
+    units: units.map((text) => ({ text })),
+    ...extra,
+  });
+}
+
+/**
+ * Gives each test a temp directory holding `task.json`, a simulator (seeded) and a list of children,
+ * all killed and removed after the test.
+ */
+export function useSimCli<C extends SimCliContext>(test: Test<C>, seed: number, task: string): void {
+  test.before.each(async (ctx) => {
+    ctx.dir = tempDir();
+    ctx.sim = await createSimulator({ seed });
+    ctx.children = [];
+    writeFileSync(join(ctx.dir.path, 'task.json'), task);
+  });
+  test.after.each(async (ctx) => {
+    for (const c of ctx.children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    await Promise.all(ctx.children.map((c) => c.exited));
+    await ctx.sim.close();
+    ctx.dir.remove();
+  });
 }

@@ -2,13 +2,13 @@
 // must survive `hitstate cleanup` from store B (its HITs listed with A's store id, never
 // touched); when B forces it with --other-stores, A's run reports the disposal as drift and its
 // units follow (expired) instead of showing "launched" for ever.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseRequesterAnnotation } from '../../src/mturk/index.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
-import { environmentSlug } from '../../src/store/index.js';
+import { openStore } from '../../src/store/index.js';
 import { childEnv, runCli, startCli, tempDir, type CliChild } from './helpers.js';
 
 interface Ctx {
@@ -54,8 +54,14 @@ Ownership(
     );
     ctx.children.push(run);
     await run.waitFor(/running .* launched 3/);
-    const storeJson = join(cwd, 'A', environmentSlug({ kind: 'custom', endpoint: sim.url }), 'store.json');
-    const storeA = (JSON.parse(readFileSync(storeJson, 'utf8')) as { storeId: string }).storeId;
+    // Read through the store (its journal), as another process would: store.json is only a checkpoint.
+    const look = await openStore({
+      dir: join(cwd, 'A'),
+      environment: { kind: 'custom', endpoint: sim.url },
+      readOnly: true,
+    });
+    const storeA = look.storeId!;
+    await look.close();
     assert.match(storeA, /^st-[0-9a-f]{12}$/, 'store A has its id');
     const hits = () => sim.inspect().accounts.AKIDLOCAL!.hits;
     assert.is(hits().length, 3);

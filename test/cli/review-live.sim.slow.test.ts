@@ -2,45 +2,13 @@
 // The review is not refused for the store's lock: it goes to the running process through the
 // store, which executes it through its money outbox; the command prints that process's answer.
 // `status` and `export` read the live run read-only at the same time.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { SimulatedWorker } from '../../src/testing/index.js';
-import { childEnv, runCli, startCli, tempDir, until, type CliChild } from './helpers.js';
+import { childEnv, runCli, type SimCliContext, sentimentTask, startCli, until, useSimCli } from './helpers.js';
 
-interface Ctx {
-  dir: ReturnType<typeof tempDir>;
-  sim: Simulator;
-  children: CliChild[];
-}
-
-const Live = suite<Ctx>('cli/review while the run is live in another process');
-
-Live.before.each(async (ctx) => {
-  ctx.dir = tempDir();
-  ctx.sim = await createSimulator({ seed: 17 });
-  ctx.children = [];
-  writeFileSync(
-    join(ctx.dir.path, 'task.json'),
-    JSON.stringify({
-      title: 'Label the sentiment of a sentence',
-      description: 'Read one sentence and pick its sentiment.',
-      reward: '0.40',
-      assignmentDurationSec: 120,
-      lifetimeSec: 3600,
-      units: [{ text: 'I loved it' }, { text: 'Meh' }, { text: 'Awful' }],
-    }),
-  );
-});
-
-Live.after.each(async (ctx) => {
-  for (const c of ctx.children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-  await Promise.all(ctx.children.map((c) => c.exited));
-  await ctx.sim.close();
-  ctx.dir.remove();
-});
+const Live = suite<SimCliContext>('cli/review while the run is live in another process');
+useSimCli(Live, 17, sentimentTask(['I loved it', 'Meh', 'Awful']));
 
 Live('when a run is live in another process then review goes to it, and status and export read it', async (ctx) => {
   const { sim } = ctx;

@@ -6,41 +6,23 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openStore } from '../../src/store/index.js';
-import { createSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { SimulatedWorker } from '../../src/testing/index.js';
-import { childEnv, runCli, startCli, tempDir, until, type CliChild } from './helpers.js';
+import {
+  childEnv,
+  type CliChild,
+  runCli,
+  type SimCliContext,
+  sentimentTask,
+  startCli,
+  until,
+  useSimCli,
+} from './helpers.js';
 
-interface Ctx {
-  dir: ReturnType<typeof tempDir>;
-  sim: Simulator;
-  children: CliChild[];
-}
+type Ctx = SimCliContext;
 
 const Run = suite<Ctx>('cli/run and resume');
-
-Run.before.each(async (ctx) => {
-  ctx.dir = tempDir();
-  ctx.sim = await createSimulator({ seed: 11 });
-  ctx.children = [];
-  writeFileSync(
-    join(ctx.dir.path, 'task.json'),
-    JSON.stringify({
-      title: 'Label the sentiment of a sentence',
-      description: 'Read one sentence and pick its sentiment.',
-      reward: '0.40',
-      assignmentDurationSec: 120,
-      lifetimeSec: 3600,
-      units: [{ text: 'I loved it' }, { text: 'Meh' }, { text: 'Awful' }],
-    }),
-  );
-});
-
-Run.after.each(async (ctx) => {
-  for (const c of ctx.children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-  await Promise.all(ctx.children.map((c) => c.exited));
-  await ctx.sim.close();
-  ctx.dir.remove();
-});
+useSimCli(Run, 11, sentimentTask(['I loved it', 'Meh', 'Awful']));
 
 function start(ctx: Ctx, args: string[]): CliChild {
   const child = startCli(args, { cwd: ctx.dir.path, env: childEnv() });
