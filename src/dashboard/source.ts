@@ -8,9 +8,11 @@
 import { EventEmitter } from 'eventemitter3';
 import type { AssignmentState } from '../../machines/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
+import { ERROR_CODES, type ErrorCode, HitstateError } from '../errors.js';
 import type { Runtime } from '../runtime/core/runtime.js';
 import type { ReviewAction, ReviewReport } from '../runtime/money/review.js';
 import { MTurkWorker } from '../runtime/provider/worker.js';
+import { postReviewRequest, waitForRequest } from '../runtime/requests/run-requests.js';
 import { openStore, type Store, type StoreEnvironment } from '../store/index.js';
 import type { AuditEntry } from '../store/types.js';
 
@@ -222,9 +224,12 @@ export interface StoreSourceOptions {
 /** A store re-read waits at least this many times the last re-read's duration. */
 const REREAD_SPACING = 20;
 
-/** Why a standalone dashboard cannot review (the store has no review requests yet). */
+/** Why a standalone dashboard cannot review: no process runs the store's runs to execute the review. */
 export const STANDALONE_REVIEW_REASON =
-  'This dashboard reads the store read-only while another process owns its runs; reviewing from here comes with the store’s review requests. Review with `hitstate review RUN`, or open the dashboard of the process that runs it (runtime.dashboard()).';
+  'No hitstate process is running this store’s runs, so nothing can execute a review sent from here. Resume the run (`hitstate resume RUN`) and review here again, or review with `hitstate review RUN`.';
+
+/** How long a standalone dashboard waits for the run's process to answer a review. */
+const STANDALONE_REVIEW_WAIT_MS = 60_000;
 
 /** Why a standalone dashboard cannot act on workers. */
 export const STANDALONE_WORKER_REASON =
@@ -242,6 +247,7 @@ export async function storeSource(options: StoreSourceOptions): Promise<Dashboar
   const refreshMs = options.refreshMs ?? 2000;
   const open = () => openStore({ dir: options.storeDir, environment: options.environment, readOnly: true });
   let current = await open();
+  let retired: Store | undefined;
   const feed = new EventEmitter<{ event: [FeedEvent] }>();
   const statuses = (store: Store): Map<string, { runId: string; status: AssignmentState }> => {
     const out = new Map<string, { runId: string; status: AssignmentState }>();
@@ -257,9 +263,10 @@ export async function storeSource(options: StoreSourceOptions): Promise<Dashboar
     const started = performance.now();
     try {
       const next = await open();
-      const previous = current;
+      // A page being served may still read the previous look: it is let go one refresh later.
+      await retired?.close();
+      retired = current;
       current = next;
-      await previous.close();
       const seen = statuses(next);
       const at = clock.now();
       for (const [unitId, now] of seen) {
@@ -312,9 +319,23 @@ export async function storeSource(options: StoreSourceOptions): Promise<Dashboar
     unitStatus: (unitId) => current.units.require(unitId).status,
     counts: (runId) => current.units.statusCounts(runId),
     subscribe,
-    reviewUnavailable: STANDALONE_REVIEW_REASON,
-    review: async () => {
-      throw new Error(STANDALONE_REVIEW_REASON);
+    // Reviews go to the process running the run as review requests through the store: it executes
+    // them through its money outbox and answers with the report (docs/datastore.md).
+    get reviewUnavailable() {
+      return current.openReport.heldBy === null ? STANDALONE_REVIEW_REASON : null;
+    },
+    review: async (runId, agentId, action) => {
+      if (current.openReport.heldBy === null) throw new HitstateError('HST_ERR_RUN_STATE', STANDALONE_REVIEW_REASON);
+      const { backend } = current;
+      const id = await postReviewRequest(backend, clock, runId, { target: { agentId }, action });
+      const answer = await waitForRequest(backend, runId, id, { clock, timeoutMs: STANDALONE_REVIEW_WAIT_MS });
+      if (!answer.ok)
+        throw new HitstateError(
+          answer.error.code in ERROR_CODES ? (answer.error.code as ErrorCode) : 'HST_ERR_RUN_STATE',
+          answer.error.message,
+          { runId, agentId },
+        );
+      return answer.report;
     },
     workerActionsUnavailable: STANDALONE_WORKER_REASON,
     worker: () => {
@@ -325,6 +346,7 @@ export async function storeSource(options: StoreSourceOptions): Promise<Dashboar
       closed = true;
       if (timer !== undefined) clock.clearTimeout(timer);
       feed.removeAllListeners();
+      await retired?.close();
       await current.close();
     },
   };

@@ -56,7 +56,7 @@ async function turns(check: () => boolean, what: string): Promise<void> {
 }
 
 Standalone(
-  'when another process holds the store then the dashboard reads it, follows it and refuses to review',
+  'when another process holds the store then the dashboard reads it, follows it and reviews through it',
   async () => {
     const world = await createWorld({ seed: 21 });
     try {
@@ -80,9 +80,9 @@ Standalone(
         const runs = await (await fetch(`${base}/`)).text();
         assert.match(runs, runId);
         assert.match(runs, /read-only store view/);
+        // The store is held by a live process (the runtime here): review is on, through review requests.
         const review = await (await fetch(`${base}/runs/${runId}/review`)).text();
-        assert.match(review, /data-action="approve" disabled/);
-        assert.match(review, /reviewing from here comes with the store/);
+        assert.not.match(review, /data-action="approve" disabled/);
 
         const worker = world.worker();
         await worker.accept(world.hitTypeId(runId));
@@ -97,24 +97,34 @@ Standalone(
         const table = await (await fetch(`${base}/runs/${runId}/units?state=assigned`)).text();
         assert.match(table, worker.unitId!);
 
+        await worker.submit({ sentiment: 'positive', comment: 'from the standalone test' });
+        await world.drive(() => runtime.unitStatus(worker.unitId!) === 'completed', { label: 'completed' });
+        await world.advance(30_000);
+        await runtime.whenIdle();
         const page = await (await fetch(`${base}/runs/${runId}/review`)).text();
         const csrf = /name="hitstate-csrf" content="([^"]+)"/.exec(page)![1]!;
-        const refused = await fetch(`${base}/runs/${runId}/review`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-          body: JSON.stringify({ agentId: worker.agentId, kind: 'approve', key: 'k' }),
-        });
-        assert.is(refused.status, 409);
-        assert.match(((await refused.json()) as { error: { message: string } }).error.message, /hitstate review RUN/);
-        // Bulk and worker actions are the owning process's too: shown disabled, refused when posted.
-        const runPage = await (await fetch(`${base}/runs/${runId}`)).text();
-        assert.match(runPage, /<select name="kind" aria-label="Bulk action" disabled>/);
+        // The review is posted to the store; the runtime executes it and the dashboard shows its answer.
+        const approved = await world.drive(
+          fetch(`${base}/runs/${runId}/review`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+            body: JSON.stringify({ agentId: worker.agentId, kind: 'approve', key: 'k' }),
+          }),
+          { label: 'review through the store' },
+        );
+        assert.is(approved!.status, 200, await approved!.clone().text());
+        const assignments = world.account().hits.flatMap((h) => h.assignments);
+        assert.equal(
+          assignments.filter((a) => a.status === 'Approved').map((a) => a.workerId),
+          [worker.workerId],
+        );
         const bulk = await fetch(`${base}/runs/${runId}/bulk`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
           body: JSON.stringify({ kind: 'approve', preview: true }),
         });
-        assert.is(bulk.status, 409);
+        assert.is(bulk.status, 200, await bulk.clone().text());
+        // Worker actions stay the owning process's: shown disabled, refused when posted.
         const workerPage = await (await fetch(`${base}/workers/${worker.workerId}`)).text();
         assert.match(workerPage, /block, unblock and qualify workers with `hitstate worker`/);
         assert.match(workerPage, /data-action="block">.*disabled/s);
@@ -125,6 +135,19 @@ Standalone(
         });
         assert.is(block.status, 409);
         assert.is(world.sim.stats().calls.CreateWorkerBlock ?? 0, 0);
+
+        // Nobody runs the store any more: a review sent from here could not be executed, so it is refused.
+        await runtime.close();
+        const reads = seen.filter((e) => e.kind === 'refresh').length;
+        await world.advance(10_000);
+        await turns(() => seen.filter((e) => e.kind === 'refresh').length > reads, 'the store read again');
+        const refused = await fetch(`${base}/runs/${runId}/review`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+          body: JSON.stringify({ agentId: worker.agentId, kind: 'approve', key: 'k2' }),
+        });
+        assert.is(refused.status, 409);
+        assert.match(((await refused.json()) as { error: { message: string } }).error.message, /hitstate resume RUN/);
       } finally {
         await dashboard.close();
         server.closeAllConnections();
