@@ -57,7 +57,7 @@ Run(
     assert.is(await run.exited, 130);
     assert.match(
       run.stdout(),
-      /Detached from run r1 \(\w+; \d launched, 1 assigned, \d completed\)[\s\S]*hitstate resume r1[\s\S]*hitstate stop r1/,
+      /Detached from run r1 \(\w+; \d launched, \d assigned, \d completed\)[\s\S]*hitstate resume r1[\s\S]*hitstate stop r1/,
       run.stdout(),
     );
     const held = account(sim).hits.find((h) => h.hitId === second.hitId)!;

@@ -1,15 +1,7 @@
-// End to end in real headless Chromium on the real runtime: a task run launched by createRuntime
-// on `hitstate sim`, the label example served by createTaskServer over the runtime's backend, one
-// VirtualClock for the simulator, the runtime and the task server (test/support/sim-world.ts). A
-// worker previews and accepts a HIT on the simulator's worker pages, the task page loads in
-// MTurk's iframe, the form is filled and submitted: the store has the data (on disk before MTurk
-// got it), MTurk has the same JSON in one answer field, and the unit completes. Then a preview
-// that registers nothing, and a return that puts the unit back for another worker.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import type { Browser, BrowserContext, FrameLocator, Page } from 'playwright-core';
 import { suite } from 'uvu';
+import { openStore } from '../../src/store/index.js';
 import * as assert from 'uvu/assert';
 import { labelTask } from '../../examples/label-task/index.js';
 import { launchChromium } from '../support/browser.js';
@@ -76,16 +68,17 @@ function answerFields(xml: string): Record<string, string> {
   return Object.fromEntries(answers.map((a) => [a.QuestionIdentifier, a.FreeText]));
 }
 
-/** The agent's submission as the store's files on disk hold it (not the store's memory). */
-function submissionOnDisk(storeDir: string, runId: string, agentId: string): unknown {
-  const shard = new RegExp(`(^|/)runs/${runId}/submissions-\\d+\\.json$`);
-  for (const file of readdirSync(storeDir, { recursive: true, encoding: 'utf8' }).filter((f) => shard.test(f))) {
-    const records = (
-      JSON.parse(readFileSync(join(storeDir, file), 'utf8')) as { records: Record<string, { data: unknown }> }
-    ).records;
-    if (records[agentId] !== undefined) return records[agentId].data;
+/**
+ * The agent's submission as the store's durable files hold it (not the store's memory): a
+ * read-only open reads the journal and checkpoints, as another process would.
+ */
+async function submissionOnDisk(storeDir: string, endpoint: string, agentId: string): Promise<unknown> {
+  const look = await openStore({ dir: storeDir, environment: { kind: 'custom', endpoint }, readOnly: true });
+  try {
+    return look.agents.submission(agentId);
+  } finally {
+    await look.close();
   }
-  return undefined;
 }
 
 Flow(
@@ -97,7 +90,9 @@ Flow(
     const onDiskWhenPosted: unknown[] = [];
     await page.route('**/mturk/externalSubmit', async (route) => {
       const [agent] = runtime.store.agents.ofRun(runId);
-      onDiskWhenPosted.push(agent === undefined ? undefined : submissionOnDisk(world.storeDir, runId, agent.id));
+      onDiskWhenPosted.push(
+        agent === undefined ? undefined : await submissionOnDisk(world.storeDir, world.sim.url, agent.id),
+      );
       await route.continue();
     });
     await page.goto(previewUrl(world, hitTypeId, workerId));

@@ -23,7 +23,6 @@ import {
   describeEnvironment,
   envOption,
   locateRun,
-  openStoreFor,
   openStoreToRead,
   parseEnvironment,
   STORE_OPTION,
@@ -70,10 +69,15 @@ function runJson(store: Store, env: StoreEnvironment, runId: string): RunStatusJ
   };
 }
 
+/** `held by process 123, a hitstate command at work`. */
+function heldText(pid: number | string | undefined): string {
+  return `held by process ${pid ?? '(unknown)'}, a hitstate command at work`;
+}
+
 /** `held by process 123 (a hitstate run in progress)`, from the store's lock error. */
 function busyText(message: string): string {
   const pid = /process (\d+)/.exec(message)?.[1];
-  return `held by process ${pid ?? '(unknown)'}, a hitstate command at work`;
+  return heldText(pid);
 }
 
 /** The runs of a store held by another process, as of its last committed write. */
@@ -244,8 +248,12 @@ export const statusCommand: CommandSpec = {
     });
     for (const env of envs) {
       try {
-        const runs = await withStore(storeDir, env, (store) => store.runs.list().map((r) => runJson(store, env, r.id)));
-        report.push({ environment: describeEnvironment(env), store: storeDir, busy: null, runs });
+        const { runs, busy } = await withStore(storeDir, env, (store) => ({
+          runs: store.runs.list().map((r) => runJson(store, env, r.id)),
+          // Read-only because another process holds it: say so, as the lock error would.
+          busy: store.readOnly && store.openReport.heldBy !== null ? heldText(store.openReport.heldBy.pid) : null,
+        }));
+        report.push({ environment: describeEnvironment(env), store: storeDir, busy, runs });
       } catch (err) {
         // A damaged file is reported with that environment, never left out as if it had no runs.
         if (isHitstateError(err, 'HST_ERR_STORE_CORRUPT')) {
