@@ -255,8 +255,21 @@ function printReport(
   if (!json && money !== null) io.out(`${settlementLine(money)}\n`);
 }
 
-/** How long `review` waits for the process running the run to answer. */
+/** How long `review` waits for the process running the run to answer, unless `--wait-seconds` says. */
 const OWNER_ANSWER_MS = 120_000;
+
+/** `--wait-seconds N` in ms. @throws HitstateError `HST_ERR_CLI_USAGE` */
+function ownerWaitMs(options: OptionValues): number {
+  const given = options['wait-seconds'];
+  if (given === undefined) return OWNER_ANSWER_MS;
+  const seconds = Number(given);
+  if (!/^\d+$/.test(String(given)) || seconds < 1 || seconds > 3600)
+    throw usageError(
+      `hitstate review: --wait-seconds must be a whole number of seconds from 1 to 3600, got ${JSON.stringify(given)}.`,
+      'wait-seconds',
+    );
+  return seconds * 1000;
+}
 
 /**
  * `review` of a run another process is running: the review is posted to the store, that process
@@ -272,6 +285,7 @@ async function reviewThroughOwner(
 ): Promise<number> {
   const style = styleFor(io);
   const { target, action } = reviewRequest(runId, options);
+  const timeoutMs = ownerWaitMs(options);
   const store = await openStore({ dir: storeDir, environment: env, readOnly: true });
   try {
     const record = store.runs.require(runId);
@@ -286,7 +300,7 @@ async function reviewThroughOwner(
         action,
         ...(dryRun ? { dryRun } : {}),
       });
-      const answer = await waitForRequest(store.backend, runId, id, { clock: systemClock, timeoutMs: OWNER_ANSWER_MS });
+      const answer = await waitForRequest(store.backend, runId, id, { clock: systemClock, timeoutMs });
       if (!answer.ok)
         throw new HitstateError(
           answer.error.code in ERROR_CODES ? (answer.error.code as ErrorCode) : 'HST_ERR_RUN_STATE',
@@ -362,6 +376,13 @@ export const reviewCommand: CommandSpec = {
     },
     { name: 'allow-large-bonus', type: 'boolean', description: 'Pay a bonus above the bonus limit (--max-bonus)' },
     { name: 'json', type: 'boolean', description: 'Print the review report as JSON' },
+    {
+      name: 'wait-seconds',
+      type: 'string',
+      value: 'N',
+      description:
+        'While the run is live in another process: how long to wait for that process to answer (default 120; the review stays posted after)',
+    },
     envOption(),
     REQUESTER_OPTION,
     STORE_OPTION,
