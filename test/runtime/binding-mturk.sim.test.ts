@@ -55,6 +55,19 @@ async function syncSeesReturn(world: World, runId: string, unitId: string): Prom
   assert.is(world.runtime.runInfo(runId).counts.launched, 1);
 }
 
+/** `review --all --approve`, driven to its end: each item as [worker, outcome]. */
+async function approveAll(world: World, runId: string): Promise<[string, string][]> {
+  const report = await world.drive(world.runtime.review(runId, { all: true }, { kind: 'approve' }));
+  return report!.items.map((i) => [i.workerId, i.outcome]);
+}
+
+function assertNoErrors(world: World): void {
+  assert.equal(
+    world.errors.map((e) => e.message),
+    [],
+  );
+}
+
 Binding(
   'F1: when A stores data and returns the HIT and B accepts it and registers then B gets 200 and the unit, A’s data stays under A, and the unit ends on B’s data',
   async ({ world, runId, hitId }) => {
@@ -77,9 +90,8 @@ Binding(
     await b.submit({ sentiment: 'positive', comment: 'B' });
     await world.drive(() => runtime.unitStatus(unitId) === 'completed', { label: 'completed' });
     assert.is(runtime.store.units.require(unitId).agentId, b.agentId, 'the unit holds B’s work');
-    const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
     assert.equal(
-      report!.items.map((i) => [i.workerId, i.outcome]),
+      await approveAll(world, runId),
       [[b.workerId, 'done']],
       'review --all --approve does not touch A’s assignment',
     );
@@ -91,10 +103,7 @@ Binding(
     ]);
     const exported = await runtime.store.exportRun(runId);
     assert.equal(exported.agents.map((x) => x.id).sort(), [a.agentId!, b.agentId!].sort(), 'the export has B’s agent');
-    assert.equal(
-      world.errors.map((e) => e.message),
-      [],
-    );
+    assertNoErrors(world);
   },
 );
 
@@ -116,15 +125,8 @@ Binding(
     );
     assert.equal(runtime.store.agents.submission(b.agentId!), { sentiment: 'neutral', comment: 'B on MTurk only' });
     assert.is(runtime.agentStatus(a.agentId!), 'returned');
-    const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
-    assert.equal(
-      report!.items.map((i) => [i.workerId, i.outcome]),
-      [[b.workerId, 'done']],
-    );
-    assert.equal(
-      world.errors.map((e) => e.message),
-      [],
-    );
+    assert.equal(await approveAll(world, runId), [[b.workerId, 'done']]);
+    assertNoErrors(world);
   },
 );
 
@@ -156,16 +158,9 @@ Binding(
     assert.is(runtime.store.units.require(unitId).agentId, bAgent);
     assert.equal(runtime.store.agents.submission(bAgent), { sentiment: 'positive', comment: 'B never registered' });
     const moved = moneyMoved(world);
-    const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
-    assert.equal(
-      report!.items.map((i) => [i.workerId, i.outcome]),
-      [[b.workerId, 'done']],
-    );
+    assert.equal(await approveAll(world, runId), [[b.workerId, 'done']]);
     assert.equal(moved, [b.assignmentId]);
-    assert.equal(
-      world.errors.map((e) => e.message),
-      [],
-    );
+    assertNoErrors(world);
   },
 );
 
@@ -180,12 +175,8 @@ Binding(
     await world.drive(runtime.expireRun(runId));
     assert.is(runtime.unitStatus(a.unitId!), 'expired');
     assert.is(runtime.agentStatus(a.agentId!), 'returned');
-    const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
-    assert.equal(report!.items, []);
-    assert.equal(
-      world.errors.map((e) => e.message),
-      [],
-    );
+    assert.equal(await approveAll(world, runId), []);
+    assertNoErrors(world);
   },
 );
 
@@ -219,9 +210,8 @@ Binding(
     assert.equal(runtime.store.agents.submission(bAgent), { sentiment: 'positive', comment: 'B, MTurk only' });
 
     const moved = moneyMoved(world);
-    const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
     assert.equal(
-      report!.items.map((i) => [i.workerId, i.outcome]),
+      await approveAll(world, runId),
       [[b.workerId, 'done']],
       'review --all --approve never names A’s assignment',
     );
@@ -234,10 +224,7 @@ Binding(
     assert.is(moneyOfRun(runtime.store, runId).approved.count, 1, 'status counts the one approval MTurk made');
     const exported = await runtime.store.exportRun(runId);
     assert.equal(exported.agents.map((x) => x.id).sort(), [a.agentId!, bAgent].sort(), 'the export has B’s agent');
-    assert.equal(
-      world.errors.map((e) => e.message),
-      [],
-    );
+    assertNoErrors(world);
   },
 );
 
@@ -279,10 +266,7 @@ Binding(
     assert.is(runtime.agentStatus(a.agentId!), 'returned');
     assert.is(world.sim.stats().calls.SendBonus, undefined, 'no bonus call on A’s returned assignment');
     assert.equal(world.account().bonusPayments, []);
-    assert.equal(
-      world.errors.map((e) => e.message),
-      [],
-    );
+    assertNoErrors(world);
   },
 );
 
@@ -298,15 +282,8 @@ Binding(
     await runtime.whenIdle();
     assert.is(world.sim.stats().calls.ListAssignmentsForHIT, 1, 'one call per completed unit');
     assert.is(runtime.store.units.require(unitId).agentId, a.agentId);
-    const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
-    assert.equal(
-      report!.items.map((i) => [i.workerId, i.outcome]),
-      [[a.workerId, 'done']],
-    );
-    assert.equal(
-      world.errors.map((e) => e.message),
-      [],
-    );
+    assert.equal(await approveAll(world, runId), [[a.workerId, 'done']]);
+    assertNoErrors(world);
   },
 );
 
@@ -375,12 +352,8 @@ Binding(
     await world.drive(() => runtime.unitStatus(unitId) === 'expired', { label: 'expired', maxMs: 600_000 });
     assert.is(runtime.agentStatus(a.agentId!), 'expired', 'MTurk never had A’s submission');
     assert.equal(runtime.store.agents.submission(a.agentId!), { sentiment: 'negative', comment: 'A' });
-    const report = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
-    assert.equal(report!.items, []);
-    assert.equal(
-      world.errors.map((e) => e.message),
-      [],
-    );
+    assert.equal(await approveAll(world, runId), []);
+    assertNoErrors(world);
   },
 );
 
@@ -414,10 +387,7 @@ Binding(
     assert.is(reload.status, 200);
     assert.is(world.sim.stats().calls.GetAssignment, 1, 'a reload costs none');
     assert.is((await w.submitToServer({ sentiment: 'positive', comment: 'real' })).status, 200);
-    assert.equal(
-      world.errors.map((e) => e.message),
-      [],
-    );
+    assertNoErrors(world);
   },
 );
 
@@ -447,10 +417,7 @@ Binding(
     );
     assert.is(own.status, 200);
     assert.is(runtime.agentStatus(w.agentId!), 'in task');
-    assert.equal(
-      world.errors.map((e) => e.message),
-      [],
-    );
+    assertNoErrors(world);
   },
 );
 
@@ -486,10 +453,7 @@ Binding(
     });
     assert.ok(runtime.store.agents.ofRun(runId).length <= 1, 'no agent beyond the one released binding');
     assert.equal(world.serverErrors, []);
-    assert.equal(
-      world.errors.map((e) => e.message),
-      [],
-    );
+    assertNoErrors(world);
   },
 );
 
