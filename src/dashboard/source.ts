@@ -8,11 +8,11 @@
 import { EventEmitter } from 'eventemitter3';
 import type { AssignmentState } from '../../machines/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import { ERROR_CODES, type ErrorCode, HitstateError } from '../errors.js';
+import { HitstateError } from '../errors.js';
 import type { Runtime } from '../runtime/core/runtime.js';
 import type { ReviewAction, ReviewReport } from '../runtime/money/review.js';
 import { MTurkWorker } from '../runtime/provider/worker.js';
-import { postReviewRequest, waitForRequest } from '../runtime/requests/run-requests.js';
+import { reviewThroughOwner } from '../runtime/requests/run-requests.js';
 import { openStore, type Store, type StoreEnvironment } from '../store/index.js';
 import type { AuditEntry } from '../store/types.js';
 
@@ -326,16 +326,13 @@ export async function storeSource(options: StoreSourceOptions): Promise<Dashboar
     },
     review: async (runId, agentId, action) => {
       if (current.openReport.heldBy === null) throw new HitstateError('HST_ERR_RUN_STATE', STANDALONE_REVIEW_REASON);
-      const { backend } = current;
-      const id = await postReviewRequest(backend, clock, runId, { target: { agentId }, action });
-      const answer = await waitForRequest(backend, runId, id, { clock, timeoutMs: STANDALONE_REVIEW_WAIT_MS });
-      if (!answer.ok)
-        throw new HitstateError(
-          answer.error.code in ERROR_CODES ? (answer.error.code as ErrorCode) : 'HST_ERR_RUN_STATE',
-          answer.error.message,
-          { runId, agentId },
-        );
-      return answer.report;
+      return reviewThroughOwner(
+        current.backend,
+        clock,
+        runId,
+        { target: { agentId }, action },
+        STANDALONE_REVIEW_WAIT_MS,
+      );
     },
     workerActionsUnavailable: STANDALONE_WORKER_REASON,
     worker: () => {

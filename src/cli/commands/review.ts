@@ -6,7 +6,7 @@
  * @module
  */
 import { systemClock } from '../../clock.js';
-import { ERROR_CODES, type ErrorCode, HitstateError, isHitstateError } from '../../errors.js';
+import { HitstateError, isHitstateError } from '../../errors.js';
 import { toCents } from '../../mturk/money.js';
 import {
   budgetOf,
@@ -19,7 +19,7 @@ import {
   type ReviewReport,
   type ReviewTarget,
 } from '../../runtime/index.js';
-import { postReviewRequest, waitForRequest } from '../../runtime/requests/run-requests.js';
+import { reviewThroughOwner } from '../../runtime/requests/run-requests.js';
 import { openStore, type Store, type StoreEnvironment } from '../../store/index.js';
 import { EXIT, usageError, type CliIO, type CommandSpec, type OptionValues } from '../command.js';
 import { confirmLive, confirmOrRefuse, YES_LIVE_OPTION, YES_OPTION } from '../confirm.js';
@@ -276,7 +276,7 @@ function ownerWaitMs(options: OptionValues): number {
  * executes it through its money outbox, and this command prints its answer (issue 16's review
  * requests). The preview and the confirmation are the same as in-process.
  */
-async function reviewThroughOwner(
+async function reviewViaOwner(
   io: CliIO,
   storeDir: string,
   env: StoreEnvironment,
@@ -294,21 +294,14 @@ async function reviewThroughOwner(
     io.err(
       `hitstate review: run ${runId} is running in another process${holder === null ? '' : ` (pid ${holder.pid} on ${holder.hostname})`}; the review is sent to it through the store and runs there.\n`,
     );
-    const ask = async (dryRun: boolean): Promise<ReviewReport> => {
-      const id = await postReviewRequest(store.backend, systemClock, runId, {
-        target,
-        action,
-        ...(dryRun ? { dryRun } : {}),
-      });
-      const answer = await waitForRequest(store.backend, runId, id, { clock: systemClock, timeoutMs });
-      if (!answer.ok)
-        throw new HitstateError(
-          answer.error.code in ERROR_CODES ? (answer.error.code as ErrorCode) : 'HST_ERR_RUN_STATE',
-          `hitstate review: the process running ${runId} could not do it: ${answer.error.message}`,
-          { runId },
-        );
-      return answer.report;
-    };
+    const ask = (dryRun: boolean): Promise<ReviewReport> =>
+      reviewThroughOwner(
+        store.backend,
+        systemClock,
+        runId,
+        { target, action, ...(dryRun ? { dryRun } : {}) },
+        timeoutMs,
+      );
     const what = actionText(action);
     const dryRun = options['dry-run'] === true;
     const preview = await ask(true);
@@ -405,8 +398,7 @@ export const reviewCommand: CommandSpec = {
       store = await openStoreFor(storeDir, env);
     } catch (err) {
       // The run is live in another process: the review goes to it through the store.
-      if (isHitstateError(err, 'HST_ERR_STORE_LOCKED'))
-        return reviewThroughOwner(io, storeDir, env, runId, args.options);
+      if (isHitstateError(err, 'HST_ERR_STORE_LOCKED')) return reviewViaOwner(io, storeDir, env, runId, args.options);
       throw err;
     }
     try {

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.js';
-import { HitstateError } from '../../errors.js';
+import { ERROR_CODES, type ErrorCode, HitstateError } from '../../errors.js';
 import type { RunRequest, StoreBackend } from '../../store/backend.js';
 import type { ReviewAction, ReviewOptions, ReviewReport, ReviewTarget } from '../money/review.js';
 
@@ -136,6 +136,32 @@ export async function waitForRequest(
       );
     await new Promise<void>((resolve) => clock.setTimeout(resolve, pollMs));
   }
+}
+
+/**
+ * Posts a review for the run's owner, waits for its answer and returns the report: what
+ * `hitstate review` and the standalone dashboard do for a run live in another process.
+ * @throws HitstateError with the owner's error code when it could not do the review, or as
+ *   {@link waitForRequest} does.
+ */
+export async function reviewThroughOwner(
+  backend: StoreBackend,
+  clock: Clock,
+  runId: string,
+  body: ReviewRequestBody,
+  timeoutMs: number,
+): Promise<ReviewReport> {
+  const id = await postReviewRequest(backend, clock, runId, body);
+  const answer = await waitForRequest(backend, runId, id, { clock, timeoutMs });
+  if (answer.ok) return answer.report;
+  const code = answer.error.code in ERROR_CODES ? (answer.error.code as ErrorCode) : 'HST_ERR_RUN_STATE';
+  throw new HitstateError(
+    code,
+    `run ${runId}: the process running it could not do the review: ${answer.error.message}`,
+    {
+      runId,
+    },
+  );
 }
 
 /** Options of {@link RunRequestInbox}. */
