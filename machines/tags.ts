@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { AnyStateMachine, StateValue } from 'xstate';
+import type { AnyStateMachine, AnyStateNode, StateValue } from 'xstate';
 
 /** Tags of the unit machine's states. */
 export const UnitTag = {
@@ -52,15 +52,10 @@ export type AgentTag = (typeof AgentTag)[keyof typeof AgentTag];
 export const UNIT_TAGS: readonly UnitTag[] = Object.freeze(Object.values(UnitTag));
 export const AGENT_TAGS: readonly AgentTag[] = Object.freeze(Object.values(AgentTag));
 
-interface NodeLike {
-  readonly tags: readonly string[];
-  readonly states: Readonly<Record<string, NodeLike>>;
-}
-
 /** The tags of the active state nodes of `value` in `machine` (what `snapshot.tags` holds for a live one). */
 export function tagsOfValue(machine: AnyStateMachine, value: StateValue): Set<string> {
   const tags = new Set<string>();
-  const walk = (node: NodeLike, v: StateValue): void => {
+  const walk = (node: AnyStateNode, v: StateValue): void => {
     for (const tag of node.tags) tags.add(tag);
     if (typeof v === 'string') {
       const child = node.states[v];
@@ -72,13 +67,13 @@ export function tagsOfValue(machine: AnyStateMachine, value: StateValue): Set<st
       if (child !== undefined && sub !== undefined) walk(child, sub);
     }
   };
-  walk(machine.root as unknown as NodeLike, value);
+  walk(machine.root, value);
   return tags;
 }
 
 /** Top-level state names of `machine` whose node carries `tag` (for counts kept by status). */
 export function statesTagged(machine: AnyStateMachine, tag: string): string[] {
-  const root = machine.root as unknown as NodeLike;
+  const root = machine.root;
   return Object.entries(root.states)
     .filter(([, node]) => node.tags.includes(tag))
     .map(([name]) => name);

@@ -22,7 +22,7 @@
 import type { HIT, MTurkClient } from '@aws-sdk/client-mturk';
 import type { HITStatus } from '../../machines/states.js';
 import { parseRequesterAnnotation } from './annotation.js';
-import { toHITInfo, type HITInfo, type ListedHIT } from './records.js';
+import { defined, toHITInfo, type HITInfo, type ListedHIT } from './records.js';
 
 /** The listing operations decoded here, by the SDK's command names. */
 const LISTINGS: ReadonlySet<string> = new Set(['ListHITsCommand', 'ListReviewableHITsCommand']);
@@ -43,29 +43,25 @@ function epochMs(v: unknown): number | undefined {
 
 /** `toHITInfo` of the SDK record this wire HIT would have become: same fields, same defaults. */
 export function wireToHITInfo(h: Wire): HITInfo {
-  const info: Record<string, unknown> = {
+  const annotation = str(h.RequesterAnnotation);
+  return defined({
     hitId: str(h.HITId) ?? '',
     hitTypeId: str(h.HITTypeId) ?? '',
-  };
-  const set = (key: string, value: unknown): void => {
-    if (value !== undefined) info[key] = value;
-  };
-  set('hitGroupId', str(h.HITGroupId));
-  info.hitStatus = (str(h.HITStatus) ?? 'Assignable') as HITStatus;
-  set('title', str(h.Title));
-  set('rewardUsd', str(h.Reward));
-  info.maxAssignments = int(h.MaxAssignments) ?? 1;
-  info.assignmentsAvailable = int(h.NumberOfAssignmentsAvailable) ?? 0;
-  info.assignmentsPending = int(h.NumberOfAssignmentsPending) ?? 0;
-  info.assignmentsCompleted = int(h.NumberOfAssignmentsCompleted) ?? 0;
-  set('createdAtMs', epochMs(h.CreationTime));
-  set('expiresAtMs', epochMs(h.Expiration));
-  set('assignmentDurationSec', int(h.AssignmentDurationInSeconds));
-  set('autoApprovalDelaySec', int(h.AutoApprovalDelayInSeconds));
-  const annotation = str(h.RequesterAnnotation);
-  set('requesterAnnotation', annotation);
-  info.annotation = parseRequesterAnnotation(annotation);
-  return info as unknown as HITInfo;
+    hitGroupId: str(h.HITGroupId),
+    hitStatus: (str(h.HITStatus) ?? 'Assignable') as HITStatus,
+    title: str(h.Title),
+    rewardUsd: str(h.Reward),
+    maxAssignments: int(h.MaxAssignments) ?? 1,
+    assignmentsAvailable: int(h.NumberOfAssignmentsAvailable) ?? 0,
+    assignmentsPending: int(h.NumberOfAssignmentsPending) ?? 0,
+    assignmentsCompleted: int(h.NumberOfAssignmentsCompleted) ?? 0,
+    createdAtMs: epochMs(h.CreationTime),
+    expiresAtMs: epochMs(h.Expiration),
+    assignmentDurationSec: int(h.AssignmentDurationInSeconds),
+    autoApprovalDelaySec: int(h.AutoApprovalDelayInSeconds),
+    requesterAnnotation: annotation,
+    annotation: parseRequesterAnnotation(annotation),
+  });
 }
 
 /** A HIT of a decoded page: the compared fields at once, the rest on demand. */

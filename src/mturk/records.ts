@@ -98,7 +98,8 @@ function ms(date: Date | undefined): number | undefined {
   return date instanceof Date ? date.getTime() : undefined;
 }
 
-function defined<T extends Record<string, unknown>>(record: T): T {
+/** `record` without its undefined fields (as the SDK's records omit absent members), so equal records compare equal. */
+export function defined<T extends Record<string, unknown>>(record: T): T {
   return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as T;
 }
 

@@ -80,12 +80,18 @@ export class AtomicJsonAdapter<T> implements Adapter<T> {
     private readonly fs: StoreFileSystem,
   ) {}
 
-  async read(): Promise<T | null> {
+  /** Reads the file as the JSON object it holds, unchecked: null when the file does not exist. */
+  async readObject(): Promise<Record<string, unknown> | null> {
     const bytes = await this.fs.readFile(this.path);
     this.found = bytes !== null;
     if (bytes === null) return null;
     this.#dirReady = true;
-    return parseJsonObject(this.path, bytes) as T;
+    return parseJsonObject(this.path, bytes);
+  }
+
+  /** lowdb's `Adapter<T>` takes the file to hold a `T`; the store reads through {@link readObject} and checks instead. */
+  async read(): Promise<T | null> {
+    return (await this.readObject()) as T | null;
   }
 
   /** Serializes synchronously (so the caller knows exactly which state is written), then writes. */

@@ -25,6 +25,7 @@ import {
   RUNS_DIR,
   SCHEMA_VERSION,
   SHARD_FILE,
+  isShardKind,
   type ShardKind,
   STORE_FILE,
   TEMP_FILE,
@@ -98,11 +99,13 @@ function validate(raw: Raw, kind: FileKind, environment: StoreEnvironment, runId
   if (kind === 'store') return hydrateCore(raw).runs.size;
   if (kind === 'run') return hydrateRunCopy(raw).run === null ? 0 : 1;
   if (kind === 'workers') return hydrateRecords(raw, readWorker, (w) => w.id).records.size;
-  const reader = SHARD_READERS[kind as ShardKind] as unknown as {
-    read: (r: Raw, at: string) => unknown;
-    id: (r: unknown) => string;
-    run?: (r: unknown) => string;
-  };
+  if (!isShardKind(kind)) throw new Error(`a ${kind} file holds no records to check this way`);
+  return shardRecordCount(raw, kind);
+}
+
+/** Hydrates a shard of `kind` as opening would; generic so the reader's record type follows the kind. */
+function shardRecordCount<K extends ShardKind>(raw: Raw, kind: K): number {
+  const reader = SHARD_READERS[kind];
   return hydrateRecords(raw, reader.read, reader.id, reader.run).records.size;
 }
 

@@ -21,7 +21,17 @@
  * @module
  */
 import type { StoreEnvironment } from './environment.js';
-import type { QualificationMapping, RequesterRecord, TaskRunRecord } from './types.js';
+import type { SubmissionRecord } from './schema.js';
+import type {
+  AgentRecord,
+  HitRecord,
+  IntentRecord,
+  QualificationMapping,
+  RequesterRecord,
+  SnapshotRecord,
+  TaskRunRecord,
+  UnitRecord,
+} from './types.js';
 
 /** The schema version this hitstate writes. Older files are migrated on open; newer ones refused. */
 export const SCHEMA_VERSION = 1;
@@ -59,6 +69,32 @@ export type FileKind = (typeof FileKind)[keyof typeof FileKind];
  * whatever the size of the run (a 10,000-unit run has 10 unit shards).
  */
 export type ShardKind = 'units' | 'agents' | 'hits' | 'snapshots' | 'submissions' | 'outbox';
+
+/** Every per-run collection, in the order a run's files are read. */
+export const SHARD_KINDS: readonly ShardKind[] = Object.freeze([
+  'units',
+  'agents',
+  'hits',
+  'snapshots',
+  'submissions',
+  'outbox',
+]);
+const SHARD_KIND_SET: ReadonlySet<string> = new Set(SHARD_KINDS);
+/** Whether a collection name (of a journal change, a file) is a per-run collection. */
+export const isShardKind = (name: string): name is ShardKind => SHARD_KIND_SET.has(name);
+
+/**
+ * The record each per-run collection holds in memory: index it with a generic `K extends ShardKind`
+ * to keep a collection and its records together (snapshots may be held as their JSON text).
+ */
+export interface ShardRecords {
+  readonly units: UnitRecord;
+  readonly agents: AgentRecord;
+  readonly hits: HitRecord;
+  readonly snapshots: SnapshotRecord | JsonText;
+  readonly submissions: SubmissionRecord;
+  readonly outbox: IntentRecord;
+}
 
 /** Records per shard: about 200-400 KB of JSON each at typical record sizes. */
 export const SHARD_CAPACITY: Readonly<Record<ShardKind, number>> = Object.freeze({
@@ -182,5 +218,5 @@ export function describePath(relPath: string): { kind: FileKind; runId?: string 
   const [, runId, name] = parts as [string, string, string];
   if (name === RUN_COPY_FILE) return { kind: 'run', runId };
   const shard = SHARD_FILE.exec(name);
-  return shard === null ? null : { kind: shard[1] as ShardKind, runId };
+  return shard === null || !isShardKind(shard[1]!) ? null : { kind: shard[1], runId };
 }

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { HitstateError } from '../errors.js';
-import { JsonText, RecordMap, type ShardKind } from './layout.js';
+import { isShardKind, JsonText, RecordMap, type ShardKind, type ShardRecords } from './layout.js';
 import type { JournalChange } from './lowdb/journal.js';
 import { JOURNAL_FILE, scopeDir } from './lowdb/backend.js';
 import { SHARD_READERS } from './load.js';
@@ -16,12 +16,14 @@ import type { RunState, StoreState } from './store-state.js';
 
 type Raw = Record<string, unknown>;
 
-function parsed(state: StoreState, scope: string, c: JournalChange, check: (r: Raw, at: string) => unknown): unknown {
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function parsed<R>(state: StoreState, scope: string, c: JournalChange, check: (r: Raw, at: string) => R): R {
   const at = `${c[0]}.${c[1]}`;
   try {
-    const raw = JSON.parse(c[2]!) as unknown;
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SchemaProblem(at, 'is not an object');
-    return check(raw as Raw, at);
+    const raw: unknown = JSON.parse(c[2]!);
+    if (!isObject(raw)) throw new SchemaProblem(at, 'is not an object');
+    return check(raw, at);
   } catch (err) {
     const file = join(scopeDir(state.root, scope), JOURNAL_FILE);
     throw new HitstateError(
@@ -52,11 +54,11 @@ export function replayStore(state: StoreState, changes: readonly JournalChange[]
         break;
       case 'requesters':
         if (json === null) state.core.data.requesters.delete(key);
-        else state.core.data.requesters.set(key, parsed(state, '', c, readRequester) as never);
+        else state.core.data.requesters.set(key, parsed(state, '', c, readRequester));
         break;
       case 'runs':
         if (json === null) state.core.data.runs.delete(key);
-        else state.core.data.runs.set(key, parsed(state, '', c, readRun) as never);
+        else state.core.data.runs.set(key, parsed(state, '', c, readRun));
         break;
       case 'qualifications': {
         const at = key.indexOf('/');
@@ -68,13 +70,13 @@ export function replayStore(state: StoreState, changes: readonly JournalChange[]
           if (byName?.size === 0) all.delete(requester);
         } else {
           if (byName === undefined) all.set(requester, (byName = new RecordMap()));
-          byName.set(name, parsed(state, '', c, readQualification) as never);
+          byName.set(name, parsed(state, '', c, readQualification));
         }
         break;
       }
       case 'workers':
         if (json === null) state.workers.data.records.delete(key);
-        else state.workers.data.records.set(key, parsed(state, '', c, readWorker) as never);
+        else state.workers.data.records.set(key, parsed(state, '', c, readWorker));
         break;
       default:
         break;
@@ -82,15 +84,31 @@ export function replayStore(state: StoreState, changes: readonly JournalChange[]
   }
 }
 
+/** A run's shard sets and their readers, seen through one mapped type so that a generic kind keeps them together. */
+type ShardSets = { readonly [K in ShardKind]: ShardSet<ShardRecords[K]> };
+type ShardReaders = { readonly [K in ShardKind]: { readonly read: (r: Raw, at: string) => ShardRecords[K] } };
+
+/** Puts the record of change `c` into the run's shard set of `kind`, checked as a file's record is. */
+function putParsed<K extends ShardKind>(
+  state: StoreState,
+  sets: ShardSets,
+  runId: string,
+  kind: K,
+  c: JournalChange,
+): void {
+  // Read here, not at module level: load.ts and this module import each other.
+  const readers: ShardReaders = SHARD_READERS;
+  sets[kind].put(c[1], parsed(state, runId, c, readers[kind].read));
+}
+
 /** Applies a run's changes to its shard sets (before its indexes are built). */
 export function replayRun(state: StoreState, run: RunState, changes: readonly JournalChange[]): void {
   for (const c of changes) {
     const [collection, key, json] = c;
-    const set = run[collection as ShardKind] as ShardSet<unknown> | undefined;
-    if (set === undefined) continue;
-    if (json === null) set.delete(key);
-    else if (collection === 'snapshots') set.put(key, new JsonText(json));
-    else set.put(key, parsed(state, run.id, c, SHARD_READERS[collection as ShardKind].read as never));
+    if (!isShardKind(collection)) continue;
+    if (json === null) run[collection].delete(key);
+    else if (collection === 'snapshots') run.snapshots.put(key, new JsonText(json));
+    else putParsed(state, run, run.id, collection, c);
     // Replayed records are committed already: not changes for the next commit.
     state.dirty.delete(`${collection}\n${run.id}\n${key}`);
   }

@@ -5,28 +5,32 @@
  *
  * @module
  */
-import { deepFreeze, type ReadonlyJsonObject } from './json.js';
+import { AGENT_STATES, HITStatus, UNIT_STATES } from '../../machines/states.js';
+import { deepFreeze, type JsonObject, type JsonValue, type ReadonlyJsonObject } from './json.js';
 import {
   type CoreFile,
   type FileHeader,
-  type FileKind,
+  FileKind,
   RecordMap,
   type RecordsFile,
   type RunCopyFile,
   STORE_FORMAT,
 } from './layout.js';
 import { normalizeEnvironment, sameEnvironment, type StoreEnvironment } from './environment.js';
-import type {
-  AgentRecord,
-  CredentialSource,
-  HitRecord,
-  IntentRecord,
-  QualificationMapping,
-  RequesterRecord,
-  SnapshotRecord,
-  TaskRunRecord,
-  UnitRecord,
-  WorkerRecord,
+import {
+  type AgentRecord,
+  type CredentialSource,
+  type HitRecord,
+  INTENT_KINDS,
+  type IntentRecord,
+  IntentState,
+  type QualificationMapping,
+  type RequesterRecord,
+  ReviewDecision,
+  type SnapshotRecord,
+  type TaskRunRecord,
+  type UnitRecord,
+  type WorkerRecord,
 } from './types.js';
 
 /** Something in a file is not what schema v1 says; `where` is a path like `records.u7.status`. */
@@ -51,8 +55,8 @@ export class EnvironmentProblem extends Error {
 type Raw = Record<string, unknown>;
 
 function object(v: unknown, at: string): Raw {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SchemaProblem(at, 'must be an object');
-  return v as Raw;
+  if (!isObject(v)) throw new SchemaProblem(at, 'must be an object');
+  return v;
 }
 function string(v: unknown, at: string): string {
   if (typeof v !== 'string') throw new SchemaProblem(at, `must be a string, found ${JSON.stringify(v)}`);
@@ -86,7 +90,7 @@ export function checkHeader(raw: Raw, kind: FileKind, environment: StoreEnvironm
     throw new SchemaProblem('kind', `must be "${kind}" for this file name, found ${JSON.stringify(raw.kind)}`);
   let env: StoreEnvironment;
   try {
-    env = normalizeEnvironment(object(raw.environment, 'environment') as unknown as StoreEnvironment);
+    env = normalizeEnvironment(environmentOf(raw.environment));
   } catch {
     throw new SchemaProblem(
       'environment',
@@ -97,6 +101,17 @@ export function checkHeader(raw: Raw, kind: FileKind, environment: StoreEnvironm
   if (runId !== undefined && raw.runId !== runId)
     throw new SchemaProblem('runId', `must be "${runId}" (the directory's run), found ${JSON.stringify(raw.runId)}`);
 }
+
+/** The environment a file names, as written (`checkHeader` compares its normal form). */
+function environmentOf(v: unknown): StoreEnvironment {
+  const r = object(v, 'environment');
+  if (r.kind === 'live' || r.kind === 'sandbox') return { kind: r.kind };
+  if (r.kind === 'custom') return { kind: 'custom', endpoint: string(r.endpoint, 'environment.endpoint') };
+  throw new SchemaProblem('environment.kind', `must be "live", "sandbox" or "custom", found ${JSON.stringify(r.kind)}`);
+}
+
+const FILE_KINDS: ReadonlySet<string> = new Set(Object.values(FileKind));
+const isFileKind = (kind: string): kind is FileKind => FILE_KINDS.has(kind);
 
 /** Turns `{ id: record }` into a RecordMap, checking every record and that each key is its id. */
 function records<R>(
@@ -157,35 +172,129 @@ export const readQualification = (r: Raw, at: string): QualificationMapping =>
     createdAt: integer(r.createdAt, `${at}.createdAt`),
   });
 
-/** A field's expected JSON type; `?` allows null. */
-type FieldType = 'string' | 'string?' | 'int' | 'int?' | 'bool' | 'object' | 'object?';
-type Spec = Readonly<Record<string, FieldType>>;
+/**
+ * A field's expected JSON type; `?` allows null. `object` is any JSON object and `json` any JSON
+ * value that is present: the records come from `JSON.parse`, so what they hold is JSON already and
+ * only its shape is checked.
+ */
+type BasicField = 'string' | 'string?' | 'int' | 'int?' | 'bool' | 'object' | 'object?' | 'json';
+
+/** A string field holding one of a fixed set of names (a machine's states, an intent kind), or null when `orNull`. */
+interface OneOf<T extends string, N extends boolean> {
+  readonly oneOf: ReadonlySet<string>;
+  readonly names: readonly T[];
+  readonly orNull: N;
+}
+/** An object field checked by its own spec, or null when `orNull`. */
+interface Nested<S extends Spec, N extends boolean> {
+  readonly nested: S;
+  readonly orNull: N;
+}
+/** An object field mapping any key to an object checked by `spec` (a worker's blocks by requester). */
+interface EachOf<S extends Spec> {
+  readonly each: S;
+}
+type FieldType = BasicField | OneOf<string, boolean> | Nested<Spec, boolean> | EachOf<Spec>;
+interface Spec {
+  readonly [field: string]: FieldType;
+}
+
+/** The type a field of a record has once `check` let it pass. */
+type FieldValue<F> = F extends 'string'
+  ? string
+  : F extends 'string?'
+    ? string | null
+    : F extends 'int'
+      ? number
+      : F extends 'int?'
+        ? number | null
+        : F extends 'bool'
+          ? boolean
+          : F extends 'object'
+            ? JsonObject
+            : F extends 'object?'
+              ? JsonObject | null
+              : F extends 'json'
+                ? JsonValue
+                : F extends OneOf<infer T, infer N>
+                  ? T | (N extends true ? null : never)
+                  : F extends Nested<infer S, infer N>
+                    ? Fields<S> | (N extends true ? null : never)
+                    : F extends EachOf<infer S>
+                      ? { [key: string]: Fields<S> }
+                      : never;
+/** The record a spec describes: what the record types of `types.ts` must be built from. */
+type Fields<S extends Spec> = { [K in keyof S]: FieldValue<S[K]> };
+
+function oneOf<T extends string>(names: readonly T[]): OneOf<T, false>;
+function oneOf<T extends string>(names: readonly T[], orNull: true): OneOf<T, true>;
+function oneOf<T extends string>(names: readonly T[], orNull = false): OneOf<T, boolean> {
+  return { oneOf: new Set(names), names, orNull };
+}
+function nested<S extends Spec>(spec: S): Nested<S, false>;
+function nested<S extends Spec>(spec: S, orNull: true): Nested<S, true>;
+function nested<S extends Spec>(spec: S, orNull = false): Nested<S, boolean> {
+  return { nested: spec, orNull };
+}
+const eachOf = <S extends Spec>(spec: S): EachOf<S> => ({ each: spec });
+
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What a value of `want` must be, for an error message. */
+function expected(want: FieldType): string {
+  if (typeof want === 'object') {
+    const what = 'names' in want ? `one of ${want.names.map((n) => JSON.stringify(n)).join(', ')}` : 'an object';
+    return 'orNull' in want && want.orNull ? `${what} or null` : what;
+  }
+  if (want === 'json') return 'present';
+  if (want.endsWith('?')) return `${want.slice(0, -1)} or null`;
+  return want === 'int' ? 'an integer' : `a ${want}`;
+}
+
+/** Whether `v` passes `want`, checking nested specs (which throw with their own place). */
+function passes(v: unknown, want: FieldType, at: string): boolean {
+  if (typeof want === 'object') {
+    if (v === null) return 'orNull' in want && want.orNull;
+    if ('oneOf' in want) return typeof v === 'string' && want.oneOf.has(v);
+    if (!isObject(v)) return false;
+    if ('nested' in want) check(v, at, want.nested);
+    else for (const key in v) check(object(v[key], `${at}.${key}`), `${at}.${key}`, want.each);
+    return true;
+  }
+  if (v === null && want.endsWith('?')) return true;
+  switch (want) {
+    case 'string':
+    case 'string?':
+      return typeof v === 'string';
+    case 'int':
+    case 'int?':
+      return typeof v === 'number' && Number.isSafeInteger(v);
+    case 'bool':
+      return typeof v === 'boolean';
+    case 'json':
+      return v !== undefined;
+    default:
+      return isObject(v);
+  }
+}
 
 /**
- * Checks the fields of a parsed record in place (no copy: opening a big store allocates enough).
- * Fields the spec does not name are left as they are.
+ * Checks the fields of a parsed record in place (no copy: opening a big store allocates enough)
+ * and tells the compiler the record has them. Fields the spec does not name are left as they are.
  */
-function check(r: Raw, at: string, spec: Spec): void {
+function check<S extends Spec>(r: Raw, at: string, spec: S): asserts r is Raw & Fields<S> {
   for (const field in spec) {
     const v = r[field];
     const want = spec[field]!;
-    if (v === null && want.endsWith('?')) continue;
-    const ok = want.startsWith('string')
-      ? typeof v === 'string'
-      : want.startsWith('int')
-        ? typeof v === 'number' && Number.isSafeInteger(v)
-        : want === 'bool'
-          ? typeof v === 'boolean'
-          : typeof v === 'object' && v !== null && !Array.isArray(v);
-    if (!ok)
+    if (!passes(v, want, `${at}.${field}`))
       throw new SchemaProblem(
         `${at}.${field}`,
-        `must be ${want.endsWith('?') ? `${want.slice(0, -1)} or null` : want === 'int' ? 'an integer' : `a ${want}`}, found ${JSON.stringify(v)}`,
+        want === 'json' ? 'is missing' : `must be ${expected(want)}, found ${JSON.stringify(v)}`,
       );
   }
 }
 
-const HIT: Spec = {
+const HIT = {
   id: 'string',
   runId: 'string',
   unitId: 'string?',
@@ -194,41 +303,46 @@ const HIT: Spec = {
   assignmentDurationSec: 'int',
   createdAt: 'int',
   expiresAt: 'int',
-  status: 'string?',
+  status: oneOf(Object.values(HITStatus), true),
   observedAt: 'int?',
   generation: 'int',
-};
-const UNIT: Spec = {
+} as const satisfies Spec;
+const UNIT = {
   id: 'string',
   runId: 'string',
   index: 'int',
-  status: 'string',
+  status: oneOf(UNIT_STATES),
   payAmountUsd: 'string',
   agentId: 'string?',
   workerId: 'string?',
   createdAt: 'int',
   updatedAt: 'int',
-};
-const AGENT: Spec = {
+} as const satisfies Spec;
+const REVIEW = {
+  decision: oneOf(Object.values(ReviewDecision)),
+  feedback: 'string?',
+  reviewedAt: 'int',
+} as const satisfies Spec;
+const AGENT = {
   id: 'string',
   runId: 'string',
   unitId: 'string',
   workerId: 'string',
   assignmentId: 'string',
   hitId: 'string',
-  status: 'string',
+  status: oneOf(AGENT_STATES),
   createdAt: 'int',
   updatedAt: 'int',
   submittedAt: 'int?',
-  review: 'object?',
-};
-const REVIEW: Spec = { decision: 'string', feedback: 'string?', reviewedAt: 'int' };
-const WORKER: Spec = { id: 'string', firstSeenAt: 'int', blocks: 'object' };
-const BLOCK: Spec = { reason: 'string', blockedAt: 'int' };
-const INTENT: Spec = {
+  review: nested(REVIEW, true),
+} as const satisfies Spec;
+const BLOCK = { reason: 'string', blockedAt: 'int' } as const satisfies Spec;
+const WORKER = { id: 'string', firstSeenAt: 'int', blocks: eachOf(BLOCK) } as const satisfies Spec;
+const FAILURE = { reason: 'string', retryable: 'bool' } as const satisfies Spec;
+const INTENT = {
   token: 'string',
-  kind: 'string',
-  state: 'string',
+  kind: oneOf(INTENT_KINDS),
+  state: oneOf(Object.values(IntentState)),
   runId: 'string',
   unitId: 'string?',
   agentId: 'string?',
@@ -241,53 +355,48 @@ const INTENT: Spec = {
   createdAt: 'int',
   sentAt: 'int?',
   settledAt: 'int?',
-  failure: 'object?',
-};
-const FAILURE: Spec = { reason: 'string', retryable: 'bool' };
-const SNAPSHOT: Spec = {
+  result: 'json',
+  failure: nested(FAILURE, true),
+} as const satisfies Spec;
+const SNAPSHOT = {
   actorId: 'string',
   runId: 'string',
   machine: 'string',
   machineVersion: 'int',
   snapshot: 'object',
   updatedAt: 'int',
-};
-const SUBMISSION: Spec = { agentId: 'string', submittedAt: 'int' };
+} as const satisfies Spec;
+const SUBMISSION = { agentId: 'string', submittedAt: 'int', data: 'json' } as const satisfies Spec;
 
 export const readHit = (r: Raw, at: string): HitRecord => {
   check(r, at, HIT);
-  return Object.freeze(r) as unknown as HitRecord;
+  return Object.freeze(r);
 };
 
 export const readUnit = (r: Raw, at: string): UnitRecord => {
   check(r, at, UNIT);
-  return Object.freeze(r) as unknown as UnitRecord;
+  return Object.freeze(r);
 };
 
 export const readAgent = (r: Raw, at: string): AgentRecord => {
   check(r, at, AGENT);
-  if (r.review !== null) check(r.review as Raw, `${at}.review`, REVIEW);
-  return deepFreeze(r) as unknown as AgentRecord;
+  return deepFreeze(r);
 };
 
 export const readWorker = (r: Raw, at: string): WorkerRecord => {
   check(r, at, WORKER);
-  for (const [requester, block] of Object.entries(r.blocks as Raw))
-    check(object(block, `${at}.blocks.${requester}`), `${at}.blocks.${requester}`, BLOCK);
-  return deepFreeze(r) as unknown as WorkerRecord;
+  return deepFreeze(r);
 };
 
 export const readIntent = (r: Raw, at: string): IntentRecord => {
   check(r, at, INTENT);
-  if (r.failure !== null) check(r.failure as Raw, `${at}.failure`, FAILURE);
-  if (!('result' in r)) throw new SchemaProblem(`${at}.result`, 'is missing');
-  return deepFreeze(r) as unknown as IntentRecord;
+  return deepFreeze(r);
 };
 
 /** Snapshot bodies are not frozen: every read hands out a fresh copy anyway. */
 export const readSnapshot = (r: Raw, at: string): SnapshotRecord => {
   check(r, at, SNAPSHOT);
-  return r as unknown as SnapshotRecord;
+  return r;
 };
 
 /** Submitted data of one agent, kept apart from the agent record because it is large. */
@@ -299,16 +408,30 @@ export interface SubmissionRecord {
 
 export const readSubmission = (r: Raw, at: string): SubmissionRecord => {
   check(r, at, SUBMISSION);
-  if (!('data' in r)) throw new SchemaProblem(`${at}.data`, 'is missing');
-  return r as unknown as SubmissionRecord;
+  return r;
 };
+
+/** The header fields of a file whose header `checkHeader` has passed, in the order files are written with. */
+function header(raw: Raw): FileHeader {
+  const kind = string(raw.kind, 'kind');
+  if (raw.format !== STORE_FORMAT || !isFileKind(kind))
+    throw new SchemaProblem('kind', `must be a store file's kind, found ${JSON.stringify(raw.kind)}`);
+  return {
+    format: STORE_FORMAT,
+    kind,
+    schemaVersion: integer(raw.schemaVersion, 'schemaVersion'),
+    environment: environmentOf(raw.environment),
+    ...(raw.runId === undefined ? {} : { runId: string(raw.runId, 'runId') }),
+    ...(raw.shard === undefined ? {} : { shard: integer(raw.shard, 'shard') }),
+  };
+}
 
 /** Hydrates a run's `run.json` (the copy of its record in store.json). */
 export function hydrateRunCopy(raw: Raw): RunCopyFile {
   const run = raw.run === null || raw.run === undefined ? null : readRun(object(raw.run, 'run'), 'run');
   if (run !== null && run.id !== raw.runId)
     throw new SchemaProblem('run.id', `is "${run.id}" in the directory of run "${String(raw.runId)}"`);
-  return { ...(raw as unknown as FileHeader), run };
+  return { ...header(raw), run };
 }
 
 /** Hydrates `store.json`. */
@@ -322,13 +445,15 @@ export function hydrateCore(raw: Raw): CoreFile {
     }
     qualifications.set(requester, map);
   }
-  if (raw.storeId !== undefined && (typeof raw.storeId !== 'string' || !/^[A-Za-z0-9-]{4,40}$/.test(raw.storeId)))
+  const storeId = raw.storeId;
+  if (storeId !== undefined && (typeof storeId !== 'string' || !/^[A-Za-z0-9-]{4,40}$/.test(storeId)))
     throw new SchemaProblem(
       'storeId',
-      `must be a store id such as "st-1a2b3c4d5e6f", found ${JSON.stringify(raw.storeId)}`,
+      `must be a store id such as "st-1a2b3c4d5e6f", found ${JSON.stringify(storeId)}`,
     );
   return {
-    ...(raw as unknown as FileHeader),
+    ...header(raw),
+    ...(storeId === undefined ? {} : { storeId }),
     requesters: records(raw.requesters, 'requesters', readRequester, (r) => r.name),
     runs: records(raw.runs, 'runs', readRun, (r) => r.id),
     qualifications,
@@ -342,5 +467,5 @@ export function hydrateRecords<R>(
   idOf: (r: R) => string,
   runOf?: (r: R) => string,
 ): RecordsFile<R> {
-  return { ...(raw as unknown as FileHeader), records: records(raw.records, 'records', read, idOf, runOf, raw.runId) };
+  return { ...header(raw), records: records(raw.records, 'records', read, idOf, runOf, raw.runId) };
 }

@@ -86,10 +86,12 @@ export class StoreFile<D extends FileHeader> {
     this.#version++;
   }
 
-  /** Reads the file: the parsed JSON object, or null when the file does not exist. */
+  /**
+   * Reads the file: the parsed JSON object, unchecked, or null when the file does not exist. The
+   * data in memory is left as it is; the caller hydrates the object and sets {@link data}.
+   */
   async read(): Promise<Record<string, unknown> | null> {
-    await this.#low.read();
-    return this.adapter.found ? (this.#low.data as unknown as Record<string, unknown>) : null;
+    return this.adapter.readObject();
   }
 
   stats(): FileStats {

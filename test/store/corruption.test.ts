@@ -158,7 +158,7 @@ Corruption(
     assert.not.ok(existsSync(`${path}.bak.2`), 'the same content is not pushed into the rotation again');
     await again.close();
     const same = readFileSync(path, 'utf8');
-    writeFileSync(path, same.replace('"created"', '"-reated"'));
+    writeFileSync(path, same.replace('"created"', '"expired"'));
     utimesSync(`${path}.bak.1`, new Date(2020, 0, 1), new Date(2020, 0, 1));
     const changed = await open(dir);
     assert.equal(changed.openReport.backedUp, [path], 'same size, other bytes: backed up');

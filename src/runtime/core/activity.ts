@@ -98,7 +98,7 @@ export class Activity {
         return this;
       },
       [Symbol.asyncDispose]: async () => {
-        await pages.return(undefined as never);
+        await pages.return(undefined);
       },
     } as AsyncGenerator<T>;
   }

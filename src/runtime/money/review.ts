@@ -350,7 +350,7 @@ export async function review(
       // The same request is under way (re-issued after a restore): report its result, not "refused" or "queued".
       const commandId = `${run.runId}/${record.id}/${COMMAND_KIND[action.kind]}/${pending.requestId}`;
       if (!run.executor.has(commandId) && !run.executor.closed)
-        for (const command of pendingCommands(view as never)) run.executor.enqueue(command);
+        for (const command of pendingCommands(view)) run.executor.enqueue(command);
       const at = { ...base, statusBefore, requestId: pending.requestId };
       if (!wait) {
         items.push({ ...at, outcome: 'pending' });
