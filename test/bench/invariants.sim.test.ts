@@ -15,15 +15,7 @@ Invariants.after.each(async (ctx) => {
 
 async function finishedRun(world: World): Promise<string> {
   const { runtime } = world;
-  const { runId } = await runtime.launchRun(world.config({ units: 2 }));
-  await world.drive(() => runtime.runInfo(runId).counts.launched === 2, { label: 'launch' });
-  for (const i of [0, 1]) {
-    const w = world.worker();
-    await w.accept(world.hitTypeId(runId));
-    await w.register();
-    await w.submit({ sentiment: 'positive', comment: `unit ${i}` });
-  }
-  await world.drive(() => runtime.runInfo(runId).counts.completed === 2, { label: 'completed' });
+  const runId = await world.submittedRun(2);
   await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }));
   for (const agent of runtime.store.agents.ofRun(runId))
     await world.drive(

@@ -15,18 +15,7 @@ Resilience.after.each(async (ctx) => {
 
 async function completeRun(world: World, units: number): Promise<string> {
   const { runtime } = world;
-  const { runId } = await runtime.launchRun(world.config({ units }));
-  await world.drive(() => runtime.runInfo(runId).counts.launched === units, { label: 'launch', maxMs: 6 * 3_600_000 });
-  for (let i = 0; i < units; i++) {
-    const w = world.worker();
-    await w.accept(world.hitTypeId(runId));
-    assert.is((await w.register()).status, 200);
-    await w.submit({ sentiment: 'positive', comment: `unit ${i}` });
-  }
-  await world.drive(() => runtime.runInfo(runId).counts.completed === units, {
-    label: 'completed',
-    maxMs: 6 * 3_600_000,
-  });
+  const runId = await world.submittedRun(units, { maxMs: 6 * 3_600_000 });
   const approved = await world.drive(runtime.review(runId, { all: true }, { kind: 'approve' }), {
     maxMs: 6 * 3_600_000,
   });

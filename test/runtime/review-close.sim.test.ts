@@ -19,16 +19,7 @@ Close.after.each(async (ctx) => {
 /** A world whose governor lets one call out per second, with UNITS submitted units awaiting review. */
 async function submittedRun(seed: number): Promise<{ world: World; runId: string; balance: number }> {
   const world = await createWorld({ seed, runtime: { governor: { ratePerSecond: 1, burst: 1 } } });
-  const { runtime } = world;
-  const { runId } = await runtime.launchRun(world.config({ units: UNITS }));
-  await world.drive(() => runtime.runInfo(runId).counts.launched === UNITS, { label: 'launch' });
-  for (let i = 0; i < UNITS; i++) {
-    const w = world.worker();
-    await w.accept(world.hitTypeId(runId));
-    await w.register();
-    await w.submit({ sentiment: 'positive', comment: `unit ${i}` });
-  }
-  await world.drive(() => runtime.runInfo(runId).counts.completed === UNITS, { label: 'completed' });
+  const runId = await world.submittedRun(UNITS);
   await world.advance(30_000);
   return { world, runId, balance: world.account().balanceCents };
 }

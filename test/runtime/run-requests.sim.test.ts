@@ -25,20 +25,11 @@ Requests.after.each(async (ctx) => {
 
 async function submittedRun(seed: number): Promise<{ world: World; runId: string; other: StoreBackend }> {
   const world = await createWorld({ seed });
-  const { runtime } = world;
-  const { runId } = await runtime.launchRun(world.config({ units: UNITS }));
-  await world.drive(() => runtime.runInfo(runId).counts.launched === UNITS, { label: 'launch' });
-  for (let i = 0; i < UNITS; i++) {
-    const w = world.worker();
-    await w.accept(world.hitTypeId(runId));
-    await w.register();
-    await w.submit({ sentiment: 'positive', comment: `unit ${i}` });
-  }
-  await world.drive(() => runtime.runInfo(runId).counts.completed === UNITS, { label: 'completed' });
+  const runId = await world.submittedRun(UNITS);
   await world.advance(30_000);
   const other = new LowdbBackend({
-    root: runtime.store.dir,
-    environment: runtime.store.environment,
+    root: world.runtime.store.dir,
+    environment: world.runtime.store.environment,
     fs: nodeFileSystem,
     now: () => world.clock.now(),
   });

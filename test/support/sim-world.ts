@@ -333,6 +333,27 @@ export class World {
     };
   }
 
+  /**
+   * Launches a run of `units` label units and has one new worker accept, register and submit each,
+   * driving until every unit is completed: the start of the review, payment and close tests.
+   * @returns the run's id.
+   */
+  async submittedRun(units: number, options: { readonly maxMs?: number } = {}): Promise<string> {
+    const { runtime } = this;
+    const { runId } = await runtime.launchRun(this.config({ units }));
+    await this.drive(() => runtime.runInfo(runId).counts.launched === units, { ...options, label: 'launch' });
+    for (let i = 0; i < units; i++) {
+      const w = this.worker();
+      await w.accept(this.hitTypeId(runId));
+      const registered = await w.register();
+      if (registered.status !== 200)
+        throw new Error(`worker ${w.workerId} of unit ${i} could not register: ${JSON.stringify(registered)}`);
+      await w.submit({ sentiment: 'positive', comment: `unit ${i}` });
+    }
+    await this.drive(() => runtime.runInfo(runId).counts.completed === units, { ...options, label: 'completed' });
+    return runId;
+  }
+
   /** The run's HIT type (after setup). */
   hitTypeId(runId: string): { hitTypeId: string } {
     const id = this.runtime.runInfo(runId).hitTypeId;
