@@ -187,12 +187,12 @@ interface OneOf<T extends string, N extends boolean> {
 }
 /** An object field checked by its own spec, or null when `orNull`. */
 interface Nested<S extends Spec, N extends boolean> {
-  readonly nested: S;
+  readonly nested: RecordSpec<S>;
   readonly orNull: N;
 }
 /** An object field mapping any key to an object checked by `spec` (a worker's blocks by requester). */
 interface EachOf<S extends Spec> {
-  readonly each: S;
+  readonly each: RecordSpec<S>;
 }
 type FieldType = BasicField | OneOf<string, boolean> | Nested<Spec, boolean> | EachOf<Spec>;
 interface Spec {
@@ -226,19 +226,64 @@ type FieldValue<F> = F extends 'string'
 /** The record a spec describes: what the record types of `types.ts` must be built from. */
 type Fields<S extends Spec> = { [K in keyof S]: FieldValue<S[K]> };
 
+/** One field's check, made once per spec: opening a big store runs it for every record. */
+interface FieldTest {
+  readonly field: string;
+  readonly want: FieldType;
+  /** Whether `v` passes; nested specs throw with their own place under `at` (the record's). */
+  readonly test: (v: unknown, at: string) => boolean;
+}
+/** The fields of a record type and their checks. */
+interface RecordSpec<S extends Spec> {
+  readonly fields: S;
+  readonly tests: readonly FieldTest[];
+}
+
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInteger = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v);
+const BASIC_TESTS: { readonly [F in BasicField]: (v: unknown) => boolean } = {
+  string: (v) => typeof v === 'string',
+  'string?': (v) => v === null || typeof v === 'string',
+  int: isInteger,
+  'int?': (v) => v === null || isInteger(v),
+  bool: (v) => typeof v === 'boolean',
+  object: isObject,
+  'object?': (v) => v === null || isObject(v),
+  json: (v) => v !== undefined,
+};
+
+function testOf(field: string, want: FieldType): FieldTest['test'] {
+  if (typeof want === 'string') return BASIC_TESTS[want];
+  if ('oneOf' in want) return (v) => (v === null ? want.orNull : typeof v === 'string' && want.oneOf.has(v));
+  if ('nested' in want)
+    return (v, at) => {
+      if (v === null) return want.orNull;
+      if (!isObject(v)) return false;
+      check(v, `${at}.${field}`, want.nested);
+      return true;
+    };
+  return (v, at) => {
+    if (!isObject(v)) return false;
+    for (const key in v) check(object(v[key], `${at}.${field}.${key}`), `${at}.${field}.${key}`, want.each);
+    return true;
+  };
+}
+
+/** A record spec from its fields (`const`, so each field keeps its literal type). */
+function spec<const S extends Spec>(fields: S): RecordSpec<S> {
+  return { fields, tests: Object.entries(fields).map(([field, want]) => ({ field, want, test: testOf(field, want) })) };
+}
 function oneOf<T extends string>(names: readonly T[]): OneOf<T, false>;
 function oneOf<T extends string>(names: readonly T[], orNull: true): OneOf<T, true>;
 function oneOf<T extends string>(names: readonly T[], orNull = false): OneOf<T, boolean> {
   return { oneOf: new Set(names), names, orNull };
 }
-function nested<S extends Spec>(spec: S): Nested<S, false>;
-function nested<S extends Spec>(spec: S, orNull: true): Nested<S, true>;
-function nested<S extends Spec>(spec: S, orNull = false): Nested<S, boolean> {
+function nested<S extends Spec>(spec: RecordSpec<S>): Nested<S, false>;
+function nested<S extends Spec>(spec: RecordSpec<S>, orNull: true): Nested<S, true>;
+function nested<S extends Spec>(spec: RecordSpec<S>, orNull = false): Nested<S, boolean> {
   return { nested: spec, orNull };
 }
-const eachOf = <S extends Spec>(spec: S): EachOf<S> => ({ each: spec });
-
-const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+const eachOf = <S extends Spec>(spec: RecordSpec<S>): EachOf<S> => ({ each: spec });
 
 /** What a value of `want` must be, for an error message. */
 function expected(want: FieldType): string {
@@ -246,47 +291,18 @@ function expected(want: FieldType): string {
     const what = 'names' in want ? `one of ${want.names.map((n) => JSON.stringify(n)).join(', ')}` : 'an object';
     return 'orNull' in want && want.orNull ? `${what} or null` : what;
   }
-  if (want === 'json') return 'present';
   if (want.endsWith('?')) return `${want.slice(0, -1)} or null`;
   return want === 'int' ? 'an integer' : `a ${want}`;
-}
-
-/** Whether `v` passes `want`, checking nested specs (which throw with their own place). */
-function passes(v: unknown, want: FieldType, at: string): boolean {
-  if (typeof want === 'object') {
-    if (v === null) return 'orNull' in want && want.orNull;
-    if ('oneOf' in want) return typeof v === 'string' && want.oneOf.has(v);
-    if (!isObject(v)) return false;
-    if ('nested' in want) check(v, at, want.nested);
-    else for (const key in v) check(object(v[key], `${at}.${key}`), `${at}.${key}`, want.each);
-    return true;
-  }
-  if (v === null && want.endsWith('?')) return true;
-  switch (want) {
-    case 'string':
-    case 'string?':
-      return typeof v === 'string';
-    case 'int':
-    case 'int?':
-      return typeof v === 'number' && Number.isSafeInteger(v);
-    case 'bool':
-      return typeof v === 'boolean';
-    case 'json':
-      return v !== undefined;
-    default:
-      return isObject(v);
-  }
 }
 
 /**
  * Checks the fields of a parsed record in place (no copy: opening a big store allocates enough)
  * and tells the compiler the record has them. Fields the spec does not name are left as they are.
  */
-function check<S extends Spec>(r: Raw, at: string, spec: S): asserts r is Raw & Fields<S> {
-  for (const field in spec) {
+function check<S extends Spec>(r: Raw, at: string, spec: RecordSpec<S>): asserts r is Raw & Fields<S> {
+  for (const { field, want, test } of spec.tests) {
     const v = r[field];
-    const want = spec[field]!;
-    if (!passes(v, want, `${at}.${field}`))
+    if (!test(v, at))
       throw new SchemaProblem(
         `${at}.${field}`,
         want === 'json' ? 'is missing' : `must be ${expected(want)}, found ${JSON.stringify(v)}`,
@@ -294,7 +310,7 @@ function check<S extends Spec>(r: Raw, at: string, spec: S): asserts r is Raw & 
   }
 }
 
-const HIT = {
+const HIT = spec({
   id: 'string',
   runId: 'string',
   unitId: 'string?',
@@ -306,8 +322,8 @@ const HIT = {
   status: oneOf(Object.values(HITStatus), true),
   observedAt: 'int?',
   generation: 'int',
-} as const satisfies Spec;
-const UNIT = {
+});
+const UNIT = spec({
   id: 'string',
   runId: 'string',
   index: 'int',
@@ -317,13 +333,13 @@ const UNIT = {
   workerId: 'string?',
   createdAt: 'int',
   updatedAt: 'int',
-} as const satisfies Spec;
-const REVIEW = {
+});
+const REVIEW = spec({
   decision: oneOf(Object.values(ReviewDecision)),
   feedback: 'string?',
   reviewedAt: 'int',
-} as const satisfies Spec;
-const AGENT = {
+});
+const AGENT = spec({
   id: 'string',
   runId: 'string',
   unitId: 'string',
@@ -335,11 +351,11 @@ const AGENT = {
   updatedAt: 'int',
   submittedAt: 'int?',
   review: nested(REVIEW, true),
-} as const satisfies Spec;
-const BLOCK = { reason: 'string', blockedAt: 'int' } as const satisfies Spec;
-const WORKER = { id: 'string', firstSeenAt: 'int', blocks: eachOf(BLOCK) } as const satisfies Spec;
-const FAILURE = { reason: 'string', retryable: 'bool' } as const satisfies Spec;
-const INTENT = {
+});
+const BLOCK = spec({ reason: 'string', blockedAt: 'int' });
+const WORKER = spec({ id: 'string', firstSeenAt: 'int', blocks: eachOf(BLOCK) });
+const FAILURE = spec({ reason: 'string', retryable: 'bool' });
+const INTENT = spec({
   token: 'string',
   kind: oneOf(INTENT_KINDS),
   state: oneOf(Object.values(IntentState)),
@@ -357,16 +373,16 @@ const INTENT = {
   settledAt: 'int?',
   result: 'json',
   failure: nested(FAILURE, true),
-} as const satisfies Spec;
-const SNAPSHOT = {
+});
+const SNAPSHOT = spec({
   actorId: 'string',
   runId: 'string',
   machine: 'string',
   machineVersion: 'int',
   snapshot: 'object',
   updatedAt: 'int',
-} as const satisfies Spec;
-const SUBMISSION = { agentId: 'string', submittedAt: 'int', data: 'json' } as const satisfies Spec;
+});
+const SUBMISSION = spec({ agentId: 'string', submittedAt: 'int', data: 'json' });
 
 export const readHit = (r: Raw, at: string): HitRecord => {
   check(r, at, HIT);
