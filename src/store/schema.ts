@@ -429,9 +429,11 @@ export const readSubmission = (r: Raw, at: string): SubmissionRecord => {
 
 /** The header fields of a file whose header `checkHeader` has passed, in the order files are written with. */
 function header(raw: Raw): FileHeader {
+  if (raw.format !== STORE_FORMAT)
+    throw new SchemaProblem('format', `must be "${STORE_FORMAT}", found ${JSON.stringify(raw.format)}`);
   const kind = string(raw.kind, 'kind');
-  if (raw.format !== STORE_FORMAT || !isFileKind(kind))
-    throw new SchemaProblem('kind', `must be a store file's kind, found ${JSON.stringify(raw.kind)}`);
+  if (!isFileKind(kind))
+    throw new SchemaProblem('kind', `must be one of ${[...FILE_KINDS].join(', ')}, found ${JSON.stringify(kind)}`);
   return {
     format: STORE_FORMAT,
     kind,
