@@ -70,7 +70,7 @@ export type FileKind = (typeof FileKind)[keyof typeof FileKind];
  */
 export type ShardKind = 'units' | 'agents' | 'hits' | 'snapshots' | 'submissions' | 'outbox';
 
-/** Every per-run collection, in the order a run's files are read. */
+/** Every per-run collection. */
 export const SHARD_KINDS: readonly ShardKind[] = Object.freeze([
   'units',
   'agents',

@@ -10,13 +10,11 @@ import { isShardKind, JsonText, RecordMap, type ShardKind, type ShardRecords } f
 import type { JournalChange } from './lowdb/journal.js';
 import { JOURNAL_FILE, scopeDir } from './lowdb/backend.js';
 import { SHARD_READERS } from './load.js';
-import { readQualification, readRequester, readRun, readWorker, SchemaProblem } from './schema.js';
+import { isObject, readQualification, readRequester, readRun, readWorker, SchemaProblem } from './schema.js';
 import type { ShardSet } from './shard-set.js';
 import type { RunState, StoreState } from './store-state.js';
 
 type Raw = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function parsed<R>(state: StoreState, scope: string, c: JournalChange, check: (r: Raw, at: string) => R): R {
   const at = `${c[0]}.${c[1]}`;

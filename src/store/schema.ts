@@ -54,6 +54,9 @@ export class EnvironmentProblem extends Error {
 
 type Raw = Record<string, unknown>;
 
+/** Whether `v` is a JSON object (not null, not an array): what a record, a file or a nested part must be. */
+export const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 function object(v: unknown, at: string): Raw {
   if (!isObject(v)) throw new SchemaProblem(at, 'must be an object');
   return v;
@@ -239,7 +242,6 @@ interface RecordSpec<S extends Spec> {
   readonly tests: readonly FieldTest[];
 }
 
-const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInteger = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v);
 const BASIC_TESTS: { readonly [F in BasicField]: (v: unknown) => boolean } = {
   string: (v) => typeof v === 'string',
