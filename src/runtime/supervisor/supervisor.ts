@@ -28,7 +28,7 @@ import { CommandExecutor } from '../commands/command-executor.js';
 import { DeadlineWheel } from '../commands/deadlines.js';
 import { Disposal } from '../money/disposal.js';
 import type { Delivery } from '../../../machines/task-run-setup.js';
-import { ActorCells, type RestoredCells } from './cells.js';
+import { ActorCells, type RestoredCells, type UnitIndexEntry } from './cells.js';
 import { ActorPersistence } from './persistence.js';
 import type { StoredRun } from './stored-run.js';
 import type { ActorView, RunPort } from '../core/run-port.js';
@@ -237,6 +237,10 @@ export class RunHost implements RunPort {
 
   unit(unitId: string): ActorView<UnitContext> | undefined {
     return this.cells.unit(unitId);
+  }
+
+  unitIndex(unitId: string): UnitIndexEntry | undefined {
+    return this.cells.unitIndex(unitId);
   }
 
   agent(agentId: string): ActorView<AgentContext> | undefined {
