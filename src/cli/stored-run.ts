@@ -96,9 +96,7 @@ export function describeRepairs(resumed: ResumedRun): string {
   const r = resumed.repairs;
   const parts = [
     r.submissionsDelivered > 0 ? `${r.submissionsDelivered} stored submission(s) delivered` : '',
-    r.hitsRestored > 0 ? `${r.hitsRestored} HIT(s) re-attached` : '',
     r.intentsReplayed > 0 ? `${r.intentsReplayed} money intent(s) replayed` : '',
-    r.supervisorCorrections > 0 ? `${r.supervisorCorrections} correction(s)` : '',
   ].filter(Boolean);
   return `${resumed.restored ? 'restored from its saved actors' : 'started afresh (it stopped before its first save)'}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
 }

@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { HitstateError } from '../errors.js';
 import { decodeText, parseJsonObject, UnreadableFileError } from './atomic-json-adapter.js';
 import { rotateBackups } from './backups.js';
 import { corruptionAdvice } from './check.js';
-import { JOURNAL_FILE, LowdbBackend, type ScopeJournal, SEGMENT_FILE } from './lowdb/backend.js';
+import { fileDigest, JOURNAL_FILE, LowdbBackend, type ScopeJournal, SEGMENT_FILE } from './lowdb/backend.js';
 import type { JournalChange } from './lowdb/journal.js';
 import { RawRecordsError, splitRecords } from './raw-records.js';
 import { replayRun, replayStore } from './replay.js';
@@ -49,7 +49,7 @@ import {
 } from './schema.js';
 import type { ShardSet } from './shard-set.js';
 import type { StoreFile } from './store-file.js';
-import { assignmentKey, type RunState, type StoreState } from './store-state.js';
+import { assignmentKey, LAZY_KINDS, type RunState, type StoreState } from './store-state.js';
 import type { SnapshotRecord } from './types.js';
 
 /** What loading found and did. */
@@ -68,6 +68,11 @@ export interface LoadReport {
   readonly backedUp: readonly string[];
   /** What reading the journals found: damaged entries ignored, incomplete commits left out. */
   readonly journalNotes: readonly string[];
+  /**
+   * Snapshot and submission shards taken on their checkpoint digest without being parsed: each
+   * is parsed when its collection is first used (docs/datastore.md, "Opening").
+   */
+  readonly deferredShards: number;
 }
 
 interface LoadOptions {
@@ -76,6 +81,8 @@ interface LoadOptions {
   readonly journals: ReadonlyMap<string, ScopeJournal>;
   /** Set for a read-only store: migrates in memory by making later reads of a file see `data`; changes nothing on disk. */
   readonly replace?: (absPath: string, data: unknown) => void;
+  /** Filled while loading: digests of lazy-kind shards checked in full, to record. */
+  verified?: { runId: string; name: string; digest: string }[];
 }
 
 /** The committed changes of a scope's journal, in order. */
@@ -249,9 +256,68 @@ async function loadShard<K extends ShardKind>(
     id: (r: ShardRecord<K>) => string;
     run?: (r: ShardRecord<K>) => string;
   };
+  let actualDigest: string | undefined;
+  if (LAZY_KINDS.has(kind)) {
+    const bytes = await state.fs.readFile(file.absPath);
+    const digest = options.journals.get(run.id)?.mark.digests[basename(file.absPath)];
+    actualDigest = bytes === null ? undefined : fileDigest(bytes);
+    if (bytes !== null && digest !== undefined && actualDigest === digest) {
+      // As the last checkpoint wrote it: parsed when the collection is first used.
+      file.adapter.found = true;
+      const adopt = () => {
+        parseVouched(state, generic(file), kind, run.id, bytes);
+        (run[kind] as unknown as ShardSet<ShardRecord<K>>).adopt(index, file);
+      };
+      return () => {
+        const list = run.deferred.get(kind);
+        if (list === undefined) run.deferred.set(kind, [adopt]);
+        else list.push(adopt);
+      };
+    }
+  }
   if (kind !== 'snapshots' || !(await loadSnapshotsAsText(state, generic(file), run.id)))
     await loadRecords(state, file, kind, run.id, options, reader.read, reader.id, reader.run);
+  // Checked in full: its digest is recorded, so the next open takes it without parsing (a store
+  // written before the digests gets them once).
+  if (actualDigest !== undefined)
+    options.verified?.push({ runId: run.id, name: basename(file.absPath), digest: actualDigest });
   return () => (run[kind] as unknown as ShardSet<ShardRecord<K>>).adopt(index, file);
+}
+
+/**
+ * Parses a shard its checkpoint digest vouched for, when its collection is first used: snapshot
+ * records are split into their texts, submissions read as usual. It was written whole from checked
+ * records, so this does not fail unless memory was corrupted; if it does, it says so.
+ */
+function parseVouched(
+  state: StoreState,
+  file: StoreFile<FileHeader>,
+  kind: ShardKind,
+  runId: string,
+  bytes: Buffer,
+): void {
+  try {
+    if (kind === 'snapshots') {
+      const { header, records } = splitRecords(decodeText(bytes));
+      const map = new RecordMap<JsonText>();
+      for (const [key, text] of records) map.set(key, new JsonText(text));
+      (file as unknown as { data: unknown }).data = { ...header, records: map };
+      return;
+    }
+    const reader = SHARD_READERS[kind] as unknown as {
+      read: (r: Record<string, unknown>, at: string) => unknown;
+      id: (r: unknown) => string;
+      run?: (r: unknown) => string;
+    };
+    const raw = parseJsonObject(file.absPath, bytes);
+    (file as unknown as { data: unknown }).data = hydrateRecords(raw, reader.read, reader.id, reader.run);
+  } catch (err) {
+    throw new HitstateError(
+      'HST_ERR_STORE_CORRUPT',
+      `${file.absPath} matched the digest its checkpoint recorded but cannot be read: ${err instanceof Error ? err.message : String(err)}. hitstate has left the file untouched; run \`hitstate store check\`.`,
+      { file: file.absPath, runId },
+    );
+  }
 }
 
 /**
@@ -325,6 +391,8 @@ function indexRun(state: StoreState, run: RunState): Conflict | null {
     };
   };
   for (const kind of ['units', 'agents', 'hits', 'snapshots', 'submissions', 'outbox'] as const) {
+    // Deferred shards were written whole by a checkpoint, which never puts a record in two shards.
+    if (run.deferred.has(kind)) continue;
     const [id] = run[kind].duplicates;
     if (id !== undefined)
       return { file: run[kind].fileOf(id), kind, problem: `records.${id} is in two shards of ${kind}` };
@@ -377,7 +445,8 @@ function indexRun(state: StoreState, run: RunState): Conflict | null {
 }
 
 /** Loads every file of the store into `state`. The caller holds the lock. */
-export async function loadStore(state: StoreState, options: LoadOptions): Promise<LoadReport> {
+export async function loadStore(state: StoreState, given: LoadOptions): Promise<LoadReport> {
+  const options: LoadOptions = state.readOnly ? given : { ...given, verified: [] };
   let migratedFrom: number | null = null;
   let migrationBackup: string | null = null;
   const core = generic(state.core);
@@ -426,6 +495,7 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
       orphanRunDirectories: orphans,
       backedUp: [],
       journalNotes,
+      deferredShards: deferredShards(state),
     };
   }
 
@@ -453,6 +523,10 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
       if (isUncommittedJournal(options, name, f)) await state.fs.removeFile(join(dir, f));
     if (!(await state.fs.removeEmptyDirectory(dir))) orphanRunDirectories.push(name);
   }
+  const byRun = new Map<string, Record<string, string>>();
+  for (const { runId, name, digest } of options.verified ?? [])
+    byRun.set(runId, { ...byRun.get(runId), [name]: digest });
+  for (const [runId, digests] of byRun) await state.backend.addDigests(runId, digests);
   const backedUp: string[] = [];
   await Promise.all(
     state.files.map(async (file) => {
@@ -467,7 +541,15 @@ export async function loadStore(state: StoreState, options: LoadOptions): Promis
     orphanRunDirectories,
     backedUp: backedUp.sort(),
     journalNotes,
+    deferredShards: deferredShards(state),
   };
+}
+
+/** How many shards wait to be parsed, over every run. */
+function deferredShards(state: StoreState): number {
+  let n = 0;
+  for (const run of state.runs.values()) for (const list of run.deferred.values()) n += list.length;
+  return n;
 }
 
 /** True for a journal file of a run scope that holds no committed entry (a crash while the run was being created). */

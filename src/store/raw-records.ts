@@ -37,8 +37,11 @@ function endOfString(text: string, at: number): number {
   }
 }
 
-/** The index just past the JSON value starting at `at`. */
-function endOfValue(text: string, at: number): number {
+/**
+ * The index just past the JSON value starting at `at` (its structure is scanned, not parsed).
+ * @throws RawRecordsError when no whole value starts there.
+ */
+export function endOfValue(text: string, at: number): number {
   const first = text.charCodeAt(at);
   if (first === QUOTE) return endOfString(text, at);
   if (first !== OPEN_BRACE && first !== OPEN_BRACKET) {

@@ -55,7 +55,19 @@ export interface RunState {
   readonly agentsByUnit: Map<string, string[]>;
   /** Tokens of intents that are not confirmed and not failed for good. */
   readonly openIntents: Set<string>;
+  /**
+   * Shards taken on open without being parsed (their checkpoint digest vouches for them), per
+   * collection: each adopts its shard when the collection is first used (see {@link LAZY_KINDS}).
+   */
+  readonly deferred: Map<ShardKind, Array<() => void>>;
 }
+
+/**
+ * Collections whose shards may be parsed when first used instead of on open: nothing the store
+ * indexes on open lives in them (snapshots are read one record at a time, submissions one agent
+ * at a time), and they are the bulk of a run's bytes.
+ */
+export const LAZY_KINDS: ReadonlySet<ShardKind> = new Set<ShardKind>(['snapshots', 'submissions']);
 
 type AnyFile = StoreFile<FileHeader>;
 
@@ -124,13 +136,32 @@ export class StoreState {
         SHARD_CAPACITY[kind],
         (key) => this.markRecord(kind, runId, key),
       );
+    const deferred = new Map<ShardKind, Array<() => void>>();
+    // A collection with deferred shards adopts them the first time anything uses it.
+    const lazy = <R>(kind: ShardKind): (() => ShardSet<R>) => {
+      const set = shards<R>(kind);
+      return () => {
+        const pending = deferred.get(kind);
+        if (pending !== undefined) {
+          deferred.delete(kind);
+          for (const adopt of pending) adopt();
+        }
+        return set;
+      };
+    };
+    const snapshots = lazy<SnapshotRecord | JsonText>('snapshots');
+    const submissions = lazy<SubmissionRecord>('submissions');
     const run: RunState = {
       id: runId,
       units: shards('units'),
       agents: shards('agents'),
       hits: shards('hits'),
-      snapshots: shards('snapshots'),
-      submissions: shards('submissions'),
+      get snapshots() {
+        return snapshots();
+      },
+      get submissions() {
+        return submissions();
+      },
       outbox: shards('outbox'),
       copy: this.#file<RunCopyFile>(runCopyPath(runId), { ...fileHeader('run', this.environment, runId), run: null }),
       audit: new AuditLog(runId, runAuditPath(runId), this.backend),
@@ -139,6 +170,7 @@ export class StoreState {
       hitByUnit: new Map(),
       agentsByUnit: new Map(),
       openIntents: new Set(),
+      deferred,
     };
     this.runs.set(runId, run);
     return run;

@@ -151,4 +151,83 @@ Passive('when a unit waits on a command then it stays an actor until the result 
   for (const unit of world.runtime.store.units.ofRun(runId)) assert.is(unit.status, 'expired');
 });
 
+/** Records the actor ids whose stored snapshot is read (parsed) through the store. */
+function spyReads(world: World): string[] {
+  const reads: string[] = [];
+  const snapshots = world.runtime.store.snapshots;
+  const get = snapshots.get.bind(snapshots);
+  snapshots.get = (actorId) => {
+    reads.push(actorId);
+    return get(actorId);
+  };
+  return reads;
+}
+
+Passive(
+  'when a run is resumed then it reads the index and parses no passive unit or agent snapshot',
+  async ({ world, runId }) => {
+    const worker = world.worker();
+    await worker.accept(world.hitTypeId(runId));
+    assert.is((await worker.register()).status, 200);
+    await world.runtime.whenIdle();
+    await world.restart();
+    const reads = spyReads(world);
+    const [resumed] = await world.runtime.resume();
+    assert.ok(resumed?.restored);
+    assert.equal(
+      reads.filter((id) => id.startsWith('unit:') || id.startsWith('agent:')),
+      [],
+      'only the supervisor and its parts are parsed',
+    );
+    const run = hostOf(world, runId);
+    const unitId = world.runtime.store.agents.get(worker.agentId!)!.unitId;
+    const entry = run.cells.unitIndex(unitId);
+    assert.is(entry?.status, 'assigned');
+    assert.is(entry?.agentId, worker.agentId);
+    assert.is(world.runtime.agentStatus(worker.agentId!), 'in task');
+    await resumed.drift;
+    await world.runtime.whenIdle();
+  },
+);
+
+Passive(
+  'when a store written before the index is resumed then each record gets its entry once and nothing else changes',
+  async ({ world, runId }) => {
+    const worker = world.worker();
+    await worker.accept(world.hitTypeId(runId));
+    assert.is((await worker.register()).status, 200);
+    await world.runtime.whenIdle();
+    await world.restart();
+    // Today's records: `{ parentId, snapshot }` without the index entry.
+    const { store } = world.runtime;
+    const ids = store.snapshots
+      .ofRun(runId)
+      .map((r) => r.actorId)
+      .filter((id) => id.startsWith('unit:') || id.startsWith('agent:'));
+    assert.is(ids.length, 9, 'eight units and one agent');
+    for (const id of ids) {
+      const record = store.snapshots.get(id)!;
+      const { index: _index, ...old } = record.snapshot as Record<string, unknown>;
+      store.snapshots.put(id, { machine: record.machine, machineVersion: record.machineVersion, snapshot: old });
+      assert.is(store.snapshots.indexEntry(id), undefined);
+    }
+    await store.flush();
+    const counts = world.runtime.runInfo(runId).counts;
+    await world.runtime.resume();
+    await world.runtime.whenIdle();
+    for (const id of ids) assert.ok(store.snapshots.indexEntry(id) !== undefined, `${id} has its index entry`);
+    assert.equal(world.runtime.runInfo(runId).counts, counts);
+    await world.restart();
+    const reads = spyReads(world);
+    await world.runtime.resume();
+    assert.equal(
+      reads.filter((id) => id.startsWith('unit:') || id.startsWith('agent:')),
+      [],
+      'built once: the next resume reads the index only',
+    );
+    await world.runtime.whenIdle();
+    assert.is(world.runtime.agentStatus(worker.agentId!), 'in task');
+  },
+);
+
 Passive.run();

@@ -123,6 +123,7 @@ const READS = new Set([
   'outbox.intentByToken',
   'outbox.ofRun',
   'snapshots.get',
+  'snapshots.indexEntry',
   'snapshots.ofRun',
   'audit.entries',
 ]);

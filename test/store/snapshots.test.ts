@@ -222,4 +222,42 @@ Snapshots(
   },
 );
 
+Snapshots(
+  'when a checkpoint wrote the shards then opening parses them only when first read, and an edited one is checked in full',
+  async () => {
+    store = await open(dir);
+    seedRun(store, 3);
+    for (let i = 0; i < 3; i++)
+      store.snapshots.put(`unit:r1-u${i}`, {
+        machine: 'unit',
+        machineVersion: 3,
+        snapshot: { index: { status: 'launched', n: i }, parentId: null, snapshot: unitSnapshot(`r1-u${i}`) },
+      });
+    await store.close();
+    store = await open(dir);
+    assert.ok(store.openReport.deferredShards >= 1, 'the snapshot shard is taken on its digest');
+    assert.equal(store.snapshots.indexEntry('unit:r1-u1'), { status: 'launched', n: 1 });
+    assert.is(store.snapshots.get('unit:r1-u2')?.snapshot.snapshot !== undefined, true);
+    assert.is(store.snapshots.indexEntry('unit:r1-u9'), undefined);
+    await store.close();
+    store = undefined;
+    // A hand edit changes the bytes: the digest no longer vouches, so the file is read the thorough way.
+    const env = join(dir, 'sandbox');
+    const file = join(env, 'runs', 'r1', 'snapshots-000.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"n":1', '"n":7'));
+    store = await open(dir);
+    assert.is(store.openReport.deferredShards, 0);
+    assert.equal(store.snapshots.indexEntry('unit:r1-u1'), { status: 'launched', n: 7 });
+    await store.close();
+    store = undefined;
+    writeFileSync(file, readFileSync(file, 'utf8').slice(0, -5));
+    try {
+      store = await open(dir);
+      assert.unreachable('a truncated shard was taken');
+    } catch (err) {
+      assert.ok(isHitstateError(err, 'HST_ERR_STORE_CORRUPT'), String(err));
+    }
+  },
+);
+
 Snapshots.run();

@@ -10,6 +10,7 @@ import type { ResolvedTaskRunConfig } from '../../config/task-run.js';
 import type { MTurkGateway } from '../../mturk/gateway.js';
 import type { TaskRunStatus } from '../../store/types.js';
 import type { RuntimeServices } from './services.js';
+import type { UnitIndexEntry } from '../supervisor/cells.js';
 
 /** A live actor's snapshot as the runtime reads it. */
 export interface ActorView<C> {
@@ -33,6 +34,8 @@ export interface RunPort {
   status(): TaskRunStatus;
   supervisor(): ActorView<TaskRunContext>;
   unit(unitId: string): ActorView<UnitContext> | undefined;
+  /** A unit's index entry (state, tags, deadlines), read without parsing a passive unit's snapshot. */
+  unitIndex(unitId: string): UnitIndexEntry | undefined;
   agent(agentId: string): ActorView<AgentContext> | undefined;
   /** The ExternalQuestion URL of the run's HITs. */
   taskUrl(): string;

@@ -262,9 +262,7 @@ export class Runtime implements RunRegistry {
       this.#runs.set(id, host);
       host.start();
       this.#openInbox(id);
-      const repairs = host.restored
-        ? repairRestoredRun(host)
-        : { submissionsDelivered: 0, hitsRestored: 0, supervisorCorrections: 0, intentsReplayed: 0 };
+      const repairs = host.restored ? repairRestoredRun(host) : { submissionsDelivered: 0, intentsReplayed: 0 };
       const drift = this.#activity.track(checkDrift(host));
       drift.catch((err: unknown) => this.#reportError(err));
       resumed.push({ runId: id, restored: host.restored, repairs, drift });

@@ -17,16 +17,22 @@
 import { createActor, type AnyActorRef, type StateValue } from 'xstate';
 import {
   AGENT_ACTOR_PREFIX,
+  AgentTag,
   MACHINE_VERSIONS,
   agentActorId,
+  agentMachine,
+  agentStatusOf,
   nextDeadline,
   pendingCommands,
   unitActorId,
   unitAgentMachine,
   unitMachine,
+  unitStatusOf,
   upgradeSnapshot,
   type AgentContext,
   type AgentEvent,
+  type AgentState,
+  type AssignmentState,
   type Command,
   type RetryPolicy,
   type StoredActor,
@@ -34,6 +40,7 @@ import {
   type UnitEvent,
   type UnitReport,
 } from '../../../machines/index.js';
+import { tagsOfValue } from '../../../machines/tags.js';
 import type { Effect } from '../../../machines/task-run-logic.js';
 import { HitstateError } from '../../errors.js';
 import type { ActorView } from '../core/run-port.js';
@@ -46,6 +53,85 @@ import type { ActorPersistence } from './persistence.js';
  */
 export const KEEP_LIVE_WITHIN_MS = 60_000;
 
+/**
+ * A unit's entry in the run's persisted compact index: what the runtime reads of a passive unit
+ * without parsing its snapshot (resume, the status sync). It is the `index` field of the unit's
+ * stored record (`{ index, parentId, snapshot }`), so it is written in the same commit as the
+ * snapshot it summarizes and can never disagree with it.
+ */
+export interface UnitIndexEntry {
+  readonly value: StateValue;
+  readonly status: AssignmentState;
+  /** The XState tags of its state (machines/tags.ts). */
+  readonly tags: readonly string[];
+  readonly hitId: string | null;
+  readonly agentId: string | null;
+  readonly workerId: string | null;
+  /** When it next wants `deadline.reached` (nextDeadline), or null. */
+  readonly deadline: number | null;
+  /** The bound assignment's deadline (the status sync's second look), or null. */
+  readonly deadlineAt: number | null;
+  readonly hitExpired: boolean;
+  /** Ids of the commands it waits on. */
+  readonly pending: readonly string[];
+}
+
+/** An agent's entry in the index (see {@link UnitIndexEntry}). */
+export interface AgentIndexEntry {
+  readonly value: StateValue;
+  readonly status: AgentState;
+  readonly tags: readonly string[];
+  readonly assignmentId: string;
+  readonly workerId: string;
+  readonly deadline: number | null;
+  readonly pending: readonly string[];
+  /** On the task or left (a late submission still completes it) and its data not stored yet. */
+  readonly awaitingData: boolean;
+}
+
+/** The index entry of a unit snapshot (live or stored). */
+export function unitIndexEntry(snapshot: { value: StateValue; context: UnitContext }): UnitIndexEntry {
+  const { context } = snapshot;
+  return {
+    value: snapshot.value,
+    status: unitStatusOf(snapshot as never),
+    tags: [...tagsOfValue(unitMachine, snapshot.value)],
+    hitId: context.hitId,
+    agentId: context.agentId,
+    workerId: context.workerId,
+    deadline: nextDeadline(snapshot as never) ?? null,
+    deadlineAt: context.deadlineAt,
+    hitExpired: context.hitExpired,
+    pending: pendingCommands(snapshot as never).map((c) => c.commandId),
+  };
+}
+
+/** The index entry of an agent snapshot (live or stored). */
+export function agentIndexEntry(snapshot: { value: StateValue; context: AgentContext }): AgentIndexEntry {
+  const { context } = snapshot;
+  const tags = tagsOfValue(agentMachine, snapshot.value);
+  return {
+    value: snapshot.value,
+    status: agentStatusOf(snapshot as never),
+    tags: [...tags],
+    assignmentId: context.assignmentId,
+    workerId: context.workerId,
+    deadline: nextDeadline(snapshot as never) ?? null,
+    pending: pendingCommands(snapshot as never).map((c) => c.commandId),
+    awaitingData: !context.dataStored && (tags.has(AgentTag.onTask) || tags.has(AgentTag.left)),
+  };
+}
+
+/** What {@link ActorCells.restore} found for the resume. */
+export interface RestoredCells {
+  /** Agents a late submission still completes, whose data the agent has not recorded. */
+  readonly awaitingData: string[];
+  /** Units materialized because they wait on a command or have a deadline due soon. */
+  readonly woken: number;
+  /** Records of an older release (no index entry) that got theirs: the index built once. */
+  readonly indexed: number;
+}
+
 /** What the cells need from the run that hosts them. */
 export interface CellsHost {
   readonly runId: string;
@@ -56,6 +142,11 @@ export interface CellsHost {
   command(command: Command): void;
   /** Sends a unit's report (or its failure) to the supervisor. */
   report(report: UnitReport): void;
+  /**
+   * Puts the supervisor's changed state into the store now: called after the units a drain touched
+   * are stored, so their snapshots and the supervisor's state that took their reports share a commit.
+   */
+  persistSupervisor(): void;
 }
 
 type Delivery =
@@ -205,6 +296,7 @@ export class ActorCells {
   drain(): void {
     if (this.#draining || this.#closed) return;
     this.#draining = true;
+    let stored = false;
     try {
       for (;;) {
         const next = this.#queue.shift();
@@ -212,10 +304,14 @@ export class ActorCells {
         this.#deliver(next);
         this.#relayReports();
       }
-      this.#settle();
+      stored = this.#settle();
     } finally {
       this.#draining = false;
     }
+    // In the same synchronous step as the units' snapshots, so in the same commit: a crash never
+    // leaves a unit ahead of the supervisor's view of it (outside the drain, so a listener of the
+    // events this emits may send again).
+    if (stored) this.#host.persistSupervisor();
   }
 
   #relayReports(): void {
@@ -380,9 +476,9 @@ export class ActorCells {
     };
   }
 
-  /** Persists every unit touched since the last settle and lets go of those with nothing pending. */
-  #settle(): void {
-    if (this.#touched.size === 0) return;
+  /** Persists every unit touched since the last settle and lets go of those with nothing pending; true when any was. */
+  #settle(): boolean {
+    if (this.#touched.size === 0) return false;
     const touched = [...this.#touched];
     this.#touched.clear();
     const now = this.#host.services.clock.now();
@@ -395,6 +491,7 @@ export class ActorCells {
         cell.actor.stop();
       }
     }
+    return true;
   }
 
   /** Writes the unit and each agent whose snapshot changed; units before agents (an agent's record needs its unit's). */
@@ -447,6 +544,94 @@ export class ActorCells {
   /** Materializes a unit now and keeps it (a restored unit that waits on a command or a deadline due soon). */
   wake(unitId: string): void {
     if (this.#cell(unitId) !== undefined) this.#touched.add(unitId);
+  }
+
+  /**
+   * Restores the units the supervisor spawned, with their agents, from the persisted index alone:
+   * each unit's and agent's entry gives its status (events, counts), its deadline (the wheel) and
+   * whether it waits on a command. Only a unit that waits on a command, or whose own or one of
+   * whose agents' deadline is due within {@link KEEP_LIVE_WITHIN_MS}, is materialized (its
+   * snapshot parsed) and its commands issued again (same ids, same tokens: entry actions do not
+   * re-run on restore); no other snapshot is parsed. A record written before the index existed
+   * is parsed once and written back with its entry.
+   */
+  restore(unitIds: readonly string[], agentsOf: ReadonlyMap<string, readonly string[]>): RestoredCells {
+    for (const unitId of unitIds) this.know(unitId, agentsOf.get(unitId) ?? []);
+    const persistence = this.#host.persistence;
+    const now = this.#host.services.clock.now();
+    const soon = (at: number | null): boolean => at !== null && at - now < KEEP_LIVE_WITHIN_MS;
+    const awaitingData: string[] = [];
+    let woken = 0;
+    const indexed = { count: 0 };
+    for (const unitId of unitIds) {
+      const unit = this.#storedUnitIndex(unitId, indexed);
+      if (unit === undefined) continue;
+      persistence.adoptStored('unit', unitId, unit);
+      let wake = unit.pending.length > 0 || soon(unit.deadline);
+      for (const agentId of this.agentsOf(unitId)) {
+        const agent = this.#storedAgentIndex(agentId, indexed);
+        if (agent === undefined) continue;
+        persistence.adoptStored('agent', agentId, agent, unitId);
+        if (agent.awaitingData) awaitingData.push(agentId);
+        wake ||= agent.pending.length > 0 || soon(agent.deadline);
+      }
+      if (!wake) continue;
+      const cell = this.#cell(unitId);
+      if (cell === undefined) continue;
+      woken++;
+      this.#touched.add(unitId);
+      const snapshot = cell.actor.getSnapshot() as Stored<UnitContext> & {
+        children?: Record<string, AnyActorRef | undefined>;
+      };
+      const commands = pendingCommands(snapshot as never);
+      for (const ref of Object.values(snapshot.children ?? {}))
+        if (ref !== undefined) commands.push(...pendingCommands(ref.getSnapshot() as never));
+      for (const command of commands) this.#host.command(command);
+    }
+    return { awaitingData, woken, indexed: indexed.count };
+  }
+
+  /** A unit's index entry: from its live actor, else from its stored record (the snapshot is not parsed). */
+  unitIndex(unitId: string): UnitIndexEntry | undefined {
+    const live = this.#live.get(unitId);
+    if (live !== undefined) return unitIndexEntry(live.actor.getSnapshot() as never);
+    if (!this.#agentsOf.has(unitId)) return undefined;
+    return this.#storedUnitIndex(unitId, { count: 0 });
+  }
+
+  #storedUnitIndex(unitId: string, indexed: { count: number }): UnitIndexEntry | undefined {
+    const entry = this.#host.services.store.snapshots.indexEntry(unitActorId(unitId)) as UnitIndexEntry | undefined;
+    if (entry !== undefined) return entry;
+    const read = this.#read<UnitContext>(unitActorId(unitId), 'unit');
+    if (read === undefined) return undefined;
+    const built = unitIndexEntry(read.snapshot);
+    this.#addIndex(unitActorId(unitId), built, indexed);
+    return built;
+  }
+
+  #storedAgentIndex(agentId: string, indexed: { count: number }): AgentIndexEntry | undefined {
+    const entry = this.#host.services.store.snapshots.indexEntry(agentActorId(agentId)) as AgentIndexEntry | undefined;
+    if (entry !== undefined) return entry;
+    const read = this.#read<AgentContext>(agentActorId(agentId), 'agent');
+    if (read === undefined) return undefined;
+    const built = agentIndexEntry(read.snapshot);
+    this.#addIndex(agentActorId(agentId), built, indexed);
+    return built;
+  }
+
+  /** Writes an older record back with its index entry first (its snapshot as stored: an upgrade waits for its materializing). */
+  #addIndex(actorId: string, index: UnitIndexEntry | AgentIndexEntry, indexed: { count: number }): void {
+    const { store } = this.#host.services;
+    if (store.readOnly) return;
+    const record = store.snapshots.get(actorId);
+    if (record === undefined) return;
+    const { index: _old, ...rest } = record.snapshot as Record<string, unknown>;
+    store.snapshots.put(actorId, {
+      machine: record.machine,
+      machineVersion: record.machineVersion,
+      snapshot: { index, ...rest },
+    });
+    indexed.count++;
   }
 
   /** A unit's snapshot: its actor's when live, else its stored one (one record read). */

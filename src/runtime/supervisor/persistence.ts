@@ -32,6 +32,7 @@ import { splitSupervisorContext, supervisorPartKey } from '../../../machines/per
 import { HitstateError } from '../../errors.js';
 import type { TaskRunStatus } from '../../store/types.js';
 import type { DeadlineWheel } from '../commands/deadlines.js';
+import { agentIndexEntry, unitIndexEntry, type AgentIndexEntry, type UnitIndexEntry } from './cells.js';
 import type { RuntimeServices } from '../core/services.js';
 
 /**
@@ -242,7 +243,9 @@ export class ActorPersistence {
   storeUnit(unitId: string, snapshot: { value: unknown; context: UnitContext }, own: object | null): void {
     if (this.#closed) return;
     const actorId = `${UNIT_ACTOR_PREFIX}${unitId}`;
-    if (own !== null) this.#put(actorId, 'unit', { parentId: null, snapshot: own });
+    // The index entry first: resume reads it without parsing the snapshot (cells.ts).
+    if (own !== null)
+      this.#put(actorId, 'unit', { index: unitIndexEntry(snapshot as never), parentId: null, snapshot: own });
     this.#projectUnit(snapshot);
     this.#deadlines.set(actorId, nextDeadline(snapshot as never));
   }
@@ -257,9 +260,45 @@ export class ActorPersistence {
     if (this.#closed) return;
     const actorId = `${AGENT_ACTOR_PREFIX}${agentId}`;
     this.#projectAgent(snapshot, () => {
-      if (own !== null) this.#put(actorId, 'agent', { parentId, snapshot: own });
+      if (own !== null)
+        this.#put(actorId, 'agent', { index: agentIndexEntry(snapshot as never), parentId, snapshot: own });
     });
     this.#deadlines.set(actorId, nextDeadline(snapshot as never));
+  }
+
+  /**
+   * Takes a restored, passive unit or agent as stored, from its index entry alone: its deadline
+   * goes on the wheel and its status is announced (from null, as for any restored actor). Its
+   * store records need no check: they are written in the same commit as its snapshot.
+   */
+  adoptStored(kind: 'unit', id: string, entry: UnitIndexEntry): void;
+  adoptStored(kind: 'agent', id: string, entry: AgentIndexEntry, unitId: string): void;
+  adoptStored(kind: 'unit' | 'agent', id: string, entry: UnitIndexEntry | AgentIndexEntry, unitId?: string): void {
+    if (this.#closed) return;
+    const { events, clock } = this.#services;
+    const at = clock.now();
+    if (kind === 'unit') {
+      const { status } = entry as UnitIndexEntry;
+      this.#deadlines.set(`${UNIT_ACTOR_PREFIX}${id}`, entry.deadline ?? undefined);
+      if (this.#unitStatus.get(id) === status) return;
+      this.#unitStatus.set(id, status);
+      events.emit('unit.statusChanged', { runId: this.#runId, unitId: id, status, previous: null, at });
+      return;
+    }
+    const agent = entry as AgentIndexEntry;
+    this.#assignments.add(agent.assignmentId);
+    this.#deadlines.set(`${AGENT_ACTOR_PREFIX}${id}`, agent.deadline ?? undefined);
+    if (this.#agentStatus.get(id) === agent.status) return;
+    this.#agentStatus.set(id, agent.status);
+    events.emit('agent.statusChanged', {
+      runId: this.#runId,
+      agentId: id,
+      unitId: unitId!,
+      workerId: agent.workerId,
+      status: agent.status,
+      previous: null,
+      at,
+    });
   }
 
   #projectUnit(snapshot: { value: unknown; context: UnitContext }): void {

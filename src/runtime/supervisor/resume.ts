@@ -1,12 +1,12 @@
 /**
- * Bringing a restored run back in step after a crash. The actors' snapshots, the store's records
- * and the outbox are written by separate files, and a crash can land between two of them, so on
- * resume:
+ * Bringing a restored run back in step after a crash. Actor snapshots, the store's records and the
+ * outbox change together in one journal commit (all or nothing), and a unit's snapshot goes into
+ * the same commit as the supervisor's state that took its reports (`ActorCells.drain`), so they
+ * never disagree after a crash and nothing is repaired between them. What remains spans two
+ * commits by design, or compares with MTurk:
  *
- * - a submission on disk that the agent never heard of is told to it (`agent.submitted`);
- * - a unit whose HIT is missing from the store's pool gets it back from its confirmed intent;
- * - the supervisor's view of each unit is corrected from the unit itself (`report.unitChanged`,
- *   `report.hitCreated`), since the unit's snapshot may be newer than the supervisor's;
+ * - a submission on disk that the agent never heard of is told to it (`agent.submitted`): the task
+ *   server commits the data before the agent hears of it;
  * - money intents left unconfirmed whose command no actor waits on any more are replayed with
  *   their original token (MTurk answers "already done" for what happened), so every intent ends
  *   confirmed or failed.
@@ -15,25 +15,17 @@
  *
  * @module
  */
-import {
-  hitOf,
-  pendingCommands,
-  unitEntryOf,
-  type AgentCommand,
-  type Command,
-  type LaunchHITCommand,
-} from '../../../machines/index.js';
+import { pendingCommands, type AgentCommand, type Command, type LaunchHITCommand } from '../../../machines/index.js';
 import type { IntentRecord } from '../../store/types.js';
 import { compensationOfIntent, performCompensation } from '../money/compensation.js';
 import { DriftKind } from '../core/events.js';
-import { recordHit } from '../commands/hit-commands.js';
 import type { RunHost } from './supervisor.js';
 
 /** What a resume repaired. */
 export interface ResumeRepairs {
+  /** Stored submissions delivered to agents that had not heard of them. */
   readonly submissionsDelivered: number;
-  readonly hitsRestored: number;
-  readonly supervisorCorrections: number;
+  /** Money intents no actor waits on, replayed with their original token. */
   readonly intentsReplayed: number;
 }
 
@@ -92,50 +84,12 @@ export function repairRestoredRun(run: RunHost): ResumeRepairs {
   const { store, clock, events } = run.services;
   const at = clock.now();
   let submissionsDelivered = 0;
-  let hitsRestored = 0;
-  let supervisorCorrections = 0;
   let intentsReplayed = 0;
 
-  // Only a unit whose HIT is missing from the pool needs the confirmed createHIT intents (rare: a
-  // crash between two shard writes), so the outbox is not read through otherwise.
-  let confirmedHits: Map<string, { hitId: string; link: string; expiresAt: number; createdAt: number }> | undefined;
-  const confirmedHit = (
-    hitId: string,
-  ): { hitId: string; link: string; expiresAt: number; createdAt: number } | undefined => {
-    if (confirmedHits === undefined) {
-      confirmedHits = new Map();
-      for (const intent of store.outbox.ofRun(run.runId)) {
-        const result = intent.result as { hitId?: unknown } | null;
-        if (intent.kind === 'createHIT' && intent.state === 'confirmed' && typeof result?.hitId === 'string')
-          confirmedHits.set(result.hitId, intent.result as never);
-      }
-    }
-    return confirmedHits.get(hitId);
-  };
-
-  const summary = run.takeRestoredSummary() ?? { units: [], awaitingData: [] };
-  for (const unit of summary.units) {
-    const { unitId, status, launchedHitId } = unit;
-    if (launchedHitId !== null && store.hits.get(launchedHitId) === undefined) {
-      const recorded = confirmedHit(launchedHitId);
-      if (recorded !== undefined) {
-        recordHit(run, recorded);
-        hitsRestored++;
-      }
-    }
-    const entry = unitEntryOf(run.supervisor(), unitId);
-    if (entry !== undefined && entry.status !== status && entry.pending === undefined) {
-      run.send({ type: 'report.unitChanged', unitId, status, at });
-      supervisorCorrections++;
-    }
-    if (launchedHitId !== null && hitOf(run.supervisor(), launchedHitId) === undefined) {
-      run.send({ type: 'report.hitCreated', unitId, hitId: launchedHitId, at });
-      supervisorCorrections++;
-    }
-  }
-
-  // A submission still completes an agent on the task or one that left (disconnect, timeout).
-  for (const agentId of summary.awaitingData) {
+  // A submission still completes an agent on the task or one that left (disconnect, timeout):
+  // the task server commits the data before the agent hears of it, in an earlier commit.
+  const summary = run.takeRestoredSummary();
+  for (const agentId of summary?.awaitingData ?? []) {
     if (store.agents.get(agentId) !== undefined && store.agents.submission(agentId) !== undefined) {
       run.send({ type: 'agent.submitted', agentId, at });
       submissionsDelivered++;
@@ -184,5 +138,5 @@ export function repairRestoredRun(run: RunHost): ResumeRepairs {
     intentsReplayed++;
   }
   run.persistNow();
-  return { submissionsDelivered, hitsRestored, supervisorCorrections, intentsReplayed };
+  return { submissionsDelivered, intentsReplayed };
 }

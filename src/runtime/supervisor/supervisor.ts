@@ -10,16 +10,10 @@ import {
   AGENT_ACTOR_PREFIX,
   UNIT_ACTOR_PREFIX,
   UNIT_GROUP_SIZE,
-  nextDeadline,
   pendingCommands,
   taskRunMachine,
-  unitActorId,
   withCommandHandler,
-  AgentTag,
-  agentHasTag,
-  unitStatusOf,
   type AgentContext,
-  type AssignmentState,
   type HITStatus,
   type TaskRunContext,
   type TaskRunEvent,
@@ -34,23 +28,15 @@ import { CommandExecutor } from '../commands/command-executor.js';
 import { DeadlineWheel } from '../commands/deadlines.js';
 import { Disposal } from '../money/disposal.js';
 import type { Delivery } from '../../../machines/task-run-setup.js';
-import { ActorCells, KEEP_LIVE_WITHIN_MS } from './cells.js';
+import { ActorCells, type RestoredCells, type UnitIndexEntry } from './cells.js';
 import { ActorPersistence } from './persistence.js';
 import type { StoredRun } from './stored-run.js';
 import type { ActorView, RunPort } from '../core/run-port.js';
 import type { RuntimeServices } from '../core/services.js';
 import { StatusSync } from '../sync/status-sync.js';
 
-/** What a resume's repairs need of each restored unit and agent, read in the same pass as the restore. */
-export interface RestoredSummary {
-  readonly units: Array<{
-    readonly unitId: string;
-    readonly status: AssignmentState;
-    readonly launchedHitId: string | null;
-  }>;
-  /** Agents a late submission still completes, whose data the agent has not recorded. */
-  readonly awaitingData: string[];
-}
+/** What the restore found for the resume (read from the index, in the same pass). */
+export type RestoredSummary = RestoredCells;
 
 /** What a run is made from. */
 export interface RunHostInit {
@@ -108,6 +94,7 @@ export class RunHost implements RunPort {
       retry: init.services.options.retry,
       command: (command) => this.executor.enqueue(command),
       report: (report) => this.#actor.send(report),
+      persistSupervisor: () => this.persistence.persistNow(),
     });
     this.persistence.readUnitsWith((unitId) => this.cells.unit(unitId)?.context);
     this.sync = new StatusSync(this);
@@ -173,7 +160,7 @@ export class RunHost implements RunPort {
     this.disposal.disposeFinished();
   }
 
-  /** The units the supervisor spawned, with their agents, known to the cells; busy ones woken. */
+  /** The units the supervisor spawned, with their agents, restored from the index; busy ones woken (cells.ts). */
   #restoreCells(): void {
     const context = this.#actor.getSnapshot().context;
     const spawned = context.unitOrder.slice(0, context.groupsSpawned * UNIT_GROUP_SIZE);
@@ -183,31 +170,7 @@ export class RunHost implements RunPort {
       if (list === undefined) agentsOf.set(agent.unitId, [agent.id]);
       else list.push(agent.id);
     }
-    for (const unitId of spawned) this.cells.know(unitId, agentsOf.get(unitId) ?? []);
-    const now = this.services.clock.now();
-    const soon = (at: number | undefined): boolean => at !== undefined && at - now < KEEP_LIVE_WITHIN_MS;
-    const summary: RestoredSummary = { units: [], awaitingData: [] };
-    for (const unitId of spawned) {
-      const unit = this.cells.unit(unitId);
-      if (unit === undefined) continue;
-      summary.units.push({ unitId, status: unitStatusOf(unit as never), launchedHitId: unit.context.launchedHitId });
-      this.persistence.storeUnit(unitId, unit, null);
-      const commands = pendingCommands(unit as never);
-      let wake = commands.length > 0 || soon(nextDeadline(unit as never));
-      for (const agentId of this.cells.agentsOf(unitId)) {
-        const agent = this.cells.agent(agentId);
-        if (agent === undefined) continue;
-        this.persistence.storeAgent(agentId, unitActorId(unitId), agent, null);
-        if (!agent.context.dataStored && (agentHasTag(agent, AgentTag.onTask) || agentHasTag(agent, AgentTag.left)))
-          summary.awaitingData.push(agentId);
-        const waits = pendingCommands(agent as never);
-        commands.push(...waits);
-        wake ||= waits.length > 0 || soon(nextDeadline(agent as never));
-      }
-      if (wake) this.cells.wake(unitId);
-      for (const command of commands) this.executor.enqueue(command);
-    }
-    this.#summary = summary;
+    this.#summary = this.cells.restore(spawned, agentsOf);
   }
 
   /** What the restore read for the resume's repairs; given once (then forgotten, to hold no memory). */
@@ -274,6 +237,10 @@ export class RunHost implements RunPort {
 
   unit(unitId: string): ActorView<UnitContext> | undefined {
     return this.cells.unit(unitId);
+  }
+
+  unitIndex(unitId: string): UnitIndexEntry | undefined {
+    return this.cells.unitIndex(unitId);
   }
 
   agent(agentId: string): ActorView<AgentContext> | undefined {

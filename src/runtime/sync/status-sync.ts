@@ -10,7 +10,8 @@
  * Cost per cycle: ceil(account HITs / 100) list calls, plus at most {@link PER_HIT_BUDGET}. The
  * cycle's own work is linear in the run's HITs with a small constant: the watched list is rebuilt
  * only when the supervisor's HIT or unit table changed (one pass over each), and each listed HIT
- * is compared field by field with what was last sent.
+ * is compared field by field with what was last sent. What was last sent is persisted (the sync
+ * records, {@link SYNC_RECORDS}), so the first cycle of a resumed run sends only real changes.
  *
  * @module
  */
@@ -76,6 +77,26 @@ interface Scan {
 
 const GONE = 'gone';
 
+/**
+ * The sync's tracks are persisted in this many records per run (`run:<runId>#sync.<n>`, a HIT in
+ * the record its id hashes to), so a cycle writes only the records of the HITs whose track changed
+ * and a resumed run's first cycle compares with what was last sent instead of treating every HIT
+ * as news. Never change it: records are read back by this count.
+ */
+export const SYNC_RECORDS = 1024;
+/** The machine name the sync's records are stored under (they are not an actor's snapshot). */
+const SYNC_MACHINE = 'statusSync';
+
+/** A track as persisted: status, available, completed, unit, assignment. */
+type StoredTrack = [string, number, number, string | null, string | null];
+
+/** Which sync record holds a HIT's track (FNV-1a of its id). */
+export function syncRecordOf(hitId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < hitId.length; i++) h = Math.imul(h ^ hitId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % SYNC_RECORDS;
+}
+
 const unchanged = (t: Track, hit: HITCounters, w: WatchedHit): boolean =>
   t.status === hit.hitStatus &&
   t.available === hit.assignmentsAvailable &&
@@ -90,6 +111,12 @@ export class StatusSync {
   /** Assignments whose MTurk review was already looked at (auto-approval), by assignment id. */
   readonly #reviewChecked = new Set<string>();
   readonly #watched = new WatchedHits();
+  /** Sync records whose tracks changed since they were last stored. */
+  readonly #dirty = new Set<number>();
+  /** The HITs of each sync record. */
+  readonly #members = new Map<number, string[]>();
+  /** Whether the persisted tracks were read back (at the first cycle). */
+  #loaded = false;
   #timer: TimerHandle | undefined;
   #timerAt: number | undefined;
   #cycle: Promise<SyncReport> | undefined;
@@ -182,7 +209,12 @@ export class StatusSync {
     assignmentId: string | null,
   ): Track {
     const t = this.#tracks.get(hitId);
+    const record = syncRecordOf(hitId);
+    this.#dirty.add(record);
     if (t === undefined) {
+      const members = this.#members.get(record);
+      if (members === undefined) this.#members.set(record, [hitId]);
+      else members.push(hitId);
       const created: Track = {
         status,
         available,
@@ -204,6 +236,50 @@ export class StatusSync {
     t.assignmentId = assignmentId;
     t.sighted = status === 'Assignable';
     return t;
+  }
+
+  /** Reads the tracks a previous process stored (what it last sent for each HIT), once. */
+  #loadTracks(): void {
+    if (this.#loaded) return;
+    this.#loaded = true;
+    const { store } = this.#run.services;
+    for (let n = 0; n < SYNC_RECORDS; n++) {
+      const stored = store.snapshots.get(`run:${this.#run.runId}#sync.${n}`);
+      const hits = (stored?.snapshot as { hits?: Record<string, StoredTrack> } | undefined)?.hits;
+      if (hits === undefined) continue;
+      for (const [hitId, [status, available, completed, unitId, assignmentId]] of Object.entries(hits))
+        if (!this.#tracks.has(hitId)) this.#record(hitId, status, available, completed, unitId, assignmentId);
+    }
+    // Read back, not changed: nothing to store again.
+    this.#dirty.clear();
+  }
+
+  /**
+   * Stores the sync records whose tracks changed. After the sends they describe, so a commit that
+   * holds a record holds what the units did with those observations; a crash before it only makes
+   * the next process send them again, which changes nothing in a unit that had them.
+   */
+  #saveTracks(): void {
+    if (this.#dirty.size === 0) return;
+    const { store } = this.#run.services;
+    for (const n of this.#dirty) {
+      const hits: Record<string, StoredTrack> = {};
+      for (const hitId of this.#members.get(n) ?? []) {
+        const t = this.#tracks.get(hitId)!;
+        hits[hitId] = [t.status, t.available, t.completed, t.unitId, t.assignmentId];
+      }
+      try {
+        store.snapshots.put(`run:${this.#run.runId}#sync.${n}`, {
+          machine: SYNC_MACHINE,
+          machineVersion: 1,
+          snapshot: { record: n, hits },
+        });
+        this.#dirty.delete(n);
+      } catch (err) {
+        this.#run.services.reportError(err);
+        return;
+      }
+    }
   }
 
   #interval(): number {
@@ -240,7 +316,7 @@ export class StatusSync {
     if (this.#cycles % FULL_EVERY === 0) return true;
     for (const w of watched.values()) {
       if (w.unitStatus !== 'assigned' || w.unitId === null) continue;
-      if (this.#run.unit(w.unitId)?.context.hitExpired !== true) return true;
+      if (this.#run.unitIndex(w.unitId)?.hitExpired !== true) return true;
     }
     return false;
   }
@@ -259,6 +335,16 @@ export class StatusSync {
     // HITs whose news can still change a unit: unbound pool HITs and HITs of unfinished units.
     const watched = this.#watched.update(sup);
     if (watched.size === 0) return { listing: 'none', pages: 0, observed: 0, perHitCalls: 0 };
+    this.#loadTracks();
+    try {
+      return await this.#scan(watched, hitTypeId);
+    } finally {
+      this.#saveTracks();
+    }
+  }
+
+  async #scan(watched: ReadonlyMap<string, WatchedHit>, hitTypeId: string): Promise<SyncReport> {
+    const run = this.#run;
     const full = this.#needsFull(watched);
     const listing = full ? 'full' : 'reviewable';
     const scan: Scan = { hitTypeId, stamp: ++this.#cycles, observed: 0, reviews: [] };
@@ -357,7 +443,7 @@ export class StatusSync {
     }
     if (t.deadlineOf !== w.assignmentId) {
       t.deadlineOf = w.assignmentId;
-      t.deadlineAt = this.#run.unit(w.unitId)?.context.deadlineAt ?? 0;
+      t.deadlineAt = this.#run.unitIndex(w.unitId)?.deadlineAt ?? 0;
     }
     if (now < t.deadlineAt && !t.sighted) return false;
     if (this.#awaitsConfirmation(w.unitId)) return true;
@@ -366,8 +452,7 @@ export class StatusSync {
   }
 
   #awaitsConfirmation(unitId: string): boolean {
-    const unit = this.#run.unit(unitId);
-    return unit !== undefined && unitHasTag(unit, UnitTag.confirming);
+    return this.#run.unitIndex(unitId)?.tags.includes(UnitTag.confirming) === true;
   }
 
   /** A HIT missing from a full listing: GetHIT tells disposed from gone. */

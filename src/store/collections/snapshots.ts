@@ -12,6 +12,7 @@
 import { HitstateError } from '../../errors.js';
 import { jsonObjectText } from '../json.js';
 import { JsonText } from '../layout.js';
+import { endOfValue, RawRecordsError } from '../raw-records.js';
 import type { RunState, StoreState } from '../store-state.js';
 import type { SnapshotRecord } from '../types.js';
 import { checkInteger, checkText } from '../validate.js';
@@ -37,6 +38,13 @@ export interface SnapshotsCollection {
   put(actorId: string, input: SnapshotInput): void;
   /** A fresh copy, or undefined. */
   get(actorId: string): SnapshotRecord | undefined;
+  /**
+   * The `index` field of the stored snapshot payload (`{ index, ... }`, the field first), parsed
+   * alone: a compact summary its writer keeps next to the snapshot, in the same record and so in
+   * the same commit. Reading it does not parse the snapshot. Undefined when the actor has no
+   * record or its payload has no index.
+   */
+  indexEntry(actorId: string): unknown;
   /** Fresh copies of every snapshot of the run. @throws HST_ERR_RUN_NOT_FOUND */
   ofRun(runId: string): readonly SnapshotRecord[];
   /** Returns true when a snapshot was removed. */
@@ -53,6 +61,28 @@ function copyOf(run: RunState, actorId: string, stored: StoredSnapshot): Snapsho
   // the store's alone (nothing else holds what the loader parsed), so it is the caller's copy now.
   run.snapshots.reform(actorId, new JsonText(JSON.stringify(stored)));
   return stored;
+}
+
+/** Where a record's text holds its payload's index, when the payload starts with one (as `put` writes it). */
+const INDEX_AT = ',"snapshot":{"index":';
+
+/** The payload's `index` of a stored snapshot, parsed alone; undefined when it has none. */
+function indexOf(stored: StoredSnapshot): unknown {
+  if (!(stored instanceof JsonText)) {
+    const payload = stored.snapshot as { index?: unknown } | null;
+    return typeof payload === 'object' && payload !== null ? payload.index : undefined;
+  }
+  const text = stored.text;
+  // The head before the payload holds ids, a machine name and a number: the first match is the payload's.
+  const at = text.indexOf(INDEX_AT);
+  if (at < 0) return undefined;
+  const from = at + INDEX_AT.length;
+  try {
+    return JSON.parse(text.slice(from, endOfValue(text, from)));
+  } catch (err) {
+    if (err instanceof RawRecordsError || err instanceof SyntaxError) return JSON.parse(text).snapshot?.index;
+    throw err;
+  }
 }
 
 export function snapshotsCollection(state: StoreState): SnapshotsCollection {
@@ -95,6 +125,11 @@ export function snapshotsCollection(state: StoreState): SnapshotsCollection {
       const run = runOf(actorId, false);
       const stored = run?.snapshots.get(actorId);
       return stored === undefined ? undefined : copyOf(run!, actorId, stored);
+    },
+    indexEntry(actorId) {
+      state.assertOpen();
+      const stored = runOf(actorId, false)?.snapshots.get(actorId);
+      return stored === undefined ? undefined : indexOf(stored);
     },
     ofRun(runId) {
       state.assertOpen();

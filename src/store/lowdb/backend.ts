@@ -26,9 +26,9 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
 import { HitstateError } from '../../errors.js';
 import { AtomicJsonAdapter } from '../atomic-json-adapter.js';
@@ -67,9 +67,20 @@ interface CheckpointMark {
   readonly auditFrom: { readonly segment: number; readonly offset: number } | null;
   /** Per writer, the highest commit number folded into this scope's files. */
   readonly writers: Readonly<Record<string, number>>;
+  /**
+   * SHA-256 of each file of the scope as the last checkpoint wrote it, by file name. A file whose
+   * bytes still have this digest holds only whole records a checkpoint wrote from checked records,
+   * so opening may take it without checking record by record, and parse it when first read
+   * (load.ts). A file written any other way (a migration, a restored backup, a hand edit) no
+   * longer matches and is checked in full.
+   */
+  readonly digests: Readonly<Record<string, string>>;
 }
 
-const EMPTY_MARK: CheckpointMark = { folded: 0, auditFrom: null, writers: {} };
+const EMPTY_MARK: CheckpointMark = { folded: 0, auditFrom: null, writers: {}, digests: {} };
+
+/** The SHA-256 of a file's bytes, as {@link CheckpointMark.digests} records it. */
+export const fileDigest = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
 /** One scope's journal as read from disk. */
 export interface ScopeJournal {
@@ -190,7 +201,12 @@ export class LowdbBackend implements StoreBackend {
       const raw = JSON.parse(bytes.toString('utf8')) as CheckpointMark & { format?: string };
       if (raw.format !== 'hitstate-checkpoint' || typeof raw.folded !== 'number')
         throw new Error('not a checkpoint mark');
-      return { folded: raw.folded, auditFrom: raw.auditFrom ?? null, writers: raw.writers ?? {} };
+      return {
+        folded: raw.folded,
+        auditFrom: raw.auditFrom ?? null,
+        writers: raw.writers ?? {},
+        digests: raw.digests ?? {},
+      };
     } catch (err) {
       throw new HitstateError(
         'HST_ERR_STORE_CORRUPT',
@@ -518,6 +534,15 @@ export class LowdbBackend implements StoreBackend {
     );
     this.counters.checkpointBytes += written.bytes;
     for (const f of written.files) this.writtenFiles.add(f);
+    // Read back as written: what opening compares each file with (a crash before the mark below
+    // leaves the old digests, which the new files do not match: they are then checked in full).
+    const digests: Record<string, string> = { ...own.mark.digests };
+    for (const f of written.files) {
+      if (dirname(f) !== dir) continue;
+      const bytes = await this.#fs.readFile(f);
+      if (bytes === null) delete digests[basename(f)];
+      else digests[basename(f)] = fileDigest(bytes);
+    }
     // 2. The audit lines, appended from a recorded offset so that a repeat does not double them.
     const audit = entries.flatMap((e) => e.entry.audit);
     const auditPath = join(dir, 'audit.jsonl');
@@ -543,11 +568,26 @@ export class LowdbBackend implements StoreBackend {
       const { writer, n } = splitCommitId(entry.commit);
       if ((writers[writer] ?? 0) < n) writers[writer] = n;
     }
-    await this.#writeMark(scope, { folded: Math.max(through, own.mark.folded), auditFrom: null, writers });
+    await this.#writeMark(scope, {
+      folded: Math.max(through, own.mark.folded),
+      auditFrom: null,
+      writers,
+      digests,
+    });
     // 4. The folded segments go.
     for (const k of sealed) await this.#fs.removeFile(join(dir, `journal.${k}.jsonl`));
     await this.#fs.syncDirectory(dir);
     this.counters.checkpoints++;
+  }
+
+  /**
+   * Records the digests of files of a scope that opening checked in full (a store written before
+   * the digests), so the next open takes them on their digest. Called on open, under the lock,
+   * before any checkpoint.
+   */
+  async addDigests(scope: string, digests: Readonly<Record<string, string>>): Promise<void> {
+    const mark = await this.#readMark(scope);
+    await this.#writeMark(scope, { ...mark, digests: { ...mark.digests, ...digests } });
   }
 
   async #writeMark(scope: string, mark: CheckpointMark): Promise<void> {
