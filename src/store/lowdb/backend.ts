@@ -831,8 +831,22 @@ export class LowdbBackend implements StoreBackend {
       }
     }
     this.#everHeld.add(runId);
-    this.#held.set(runId, result.lease);
-    return result;
+    const inner = result.lease;
+    const held = this.#held;
+    // Released by its holder: no longer this backend's to fold or release on close.
+    const lease: RunLease = {
+      runId,
+      get holder() {
+        return inner.holder;
+      },
+      renew: () => inner.renew(),
+      async release() {
+        if (held.get(runId) === lease) held.delete(runId);
+        await inner.release();
+      },
+    };
+    this.#held.set(runId, lease);
+    return { ...result, lease };
   }
 
   /** The runs of the store whose lease a live process holds (this backend's included). */
@@ -848,7 +862,8 @@ export class LowdbBackend implements StoreBackend {
   async runHolder(runId: string): Promise<LeaseHolder | null> {
     this.#assertOpen();
     const holder = await readLease(this.#leases, runId);
-    return holder === null || holder.expiresAt <= this.#now() ? null : holder;
+    // Expired, or its process is gone on this host (killed): nobody holds the run.
+    return holder === null || isDead(holder, this.#now()) ? null : holder;
   }
 
   postRequest(request: Omit<RunRequest, 'result' | 'settledAt'>): Promise<void> {
