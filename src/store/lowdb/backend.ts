@@ -849,6 +849,11 @@ export class LowdbBackend implements StoreBackend {
     return { ...result, lease };
   }
 
+  liveRuns(): Promise<ReadonlyMap<string, LeaseHolder>> {
+    this.#assertOpen();
+    return this.liveHolders();
+  }
+
   /** The runs of the store whose lease a live process holds (this backend's included). */
   async liveHolders(): Promise<Map<string, LeaseHolder>> {
     const holders = new Map<string, LeaseHolder>();
