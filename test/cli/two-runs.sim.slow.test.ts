@@ -2,7 +2,9 @@
 // one store go at once; while both are live, `status`, `status RUN`, `export RUN` and `review RUN`
 // work from a third process (the review executed by the run's owner through a request); after a
 // SIGKILL of one owner, `resume RUN` in another process takes the run over with no lock file to
-// delete, and of two processes racing to resume it exactly one wins.
+// delete, and of two processes racing to resume it exactly one wins. A worker of one run who
+// reaches the other run's task server (two processes behind one load balancer) is routed to the
+// run's owner through the store and served as if they had reached it.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -20,7 +22,8 @@ import {
 } from './helpers.js';
 
 const Two = suite<SimCliContext>('cli/two runs of one store in two processes');
-useSimCli(Two, 23, sentimentTask(['I loved it', 'Meh']));
+// Run a1 has three units: two get work, so it stays live until it is killed.
+useSimCli(Two, 23, sentimentTask(['I loved it', 'Meh', 'So-so']));
 
 const start = (ctx: SimCliContext, args: string[]): CliChild => {
   const child = startCli(args, { cwd: ctx.dir.path, env: childEnv() });
@@ -37,9 +40,11 @@ Two(
     writeFileSync(join(ctx.dir.path, 'task-b.json'), sentimentTask(['Awful'], { reward: '0.30' }));
     const a = start(ctx, ['run', 'task.json', '--env', sim.url, '--port', '0', '--poll-ms', '200', '--run-id', 'a1']);
     const typeA = (await a.waitFor(/HIT type (\w+) created/))[1]!;
-    await a.waitFor(/running .* launched 2/);
+    const originA = (await a.waitFor(/task page: (http:\/\/127\.0\.0\.1:\d+)\/hitstate\/task/))[1]!;
+    await a.waitFor(/running .* launched 3/);
     const b = start(ctx, ['run', 'task-b.json', '--env', sim.url, '--port', '0', '--poll-ms', '200', '--run-id', 'b1']);
     const typeB = (await b.waitFor(/HIT type (\w+) created/))[1]!;
+    const originB = (await b.waitFor(/task page: (http:\/\/127\.0\.0\.1:\d+)\/hitstate\/task/))[1]!;
     await b.waitFor(/running .* launched 1/);
     assert.is.not(typeA, typeB);
     assert.ok(a.child.exitCode === null, 'the first run kept running while the second started on its store');
@@ -54,6 +59,18 @@ Two(
     assert.ok((await second.accept({ hitTypeId: typeB })).accepted);
     await second.openTask();
     await b.waitFor(new RegExp(`worker ${second.workerId} started`));
+
+    // A worker of a1 reaches b1's task server: the arrival and the submission go to a1's owner.
+    const routed = worker();
+    assert.ok((await routed.accept({ hitTypeId: typeA })).accepted);
+    assert.ok(routed.frameUrl!.startsWith(originA));
+    routed.frameUrl = routed.frameUrl!.replace(originA, originB);
+    const registration = await routed.openTask();
+    assert.match(registration.unitId, /^a1\./, 'registered by the owner of a1');
+    await a.waitFor(new RegExp(`worker ${routed.workerId} started`));
+    await routed.submit({ sentiment: 'neutral', comment: 'through the other task server' });
+    await a.waitFor(new RegExp(`worker ${routed.workerId} submitted`));
+    assert.not.match(b.stdout(), new RegExp(routed.workerId), 'b1 hosted nothing of it');
 
     // A third process, while both are live.
     const status = await cli(ctx, ['status']);
@@ -70,16 +87,16 @@ Two(
         .inspect()
         .accounts.AKIDLOCAL!.hits.flatMap((h) => h.assignments)
         .filter((x) => x.status === 'Approved').length;
-    // The unit waits for MTurk's word on whose submission it holds before it can be reviewed.
-    let review = await cli(ctx, ['review', 'a1', '--all', '--approve', '--yes']);
-    for (let i = 0; i < 40 && review.code === 0 && /nothing to approve/.test(review.stdout); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      review = await cli(ctx, ['review', 'a1', '--all', '--approve', '--yes']);
+    // The units wait for MTurk's word on whose submission they hold before they can be reviewed:
+    // review again until both are approved, every time through a1's owner.
+    for (let i = 0; i < 40 && approvals() < 2; i++) {
+      const review = await cli(ctx, ['review', 'a1', '--all', '--approve', '--yes']);
+      const said = `${review.stdout}\n${review.stderr}`;
+      assert.is(review.code, 0, said);
+      assert.match(review.stderr, /run a1 is running in another process \(pid \d+/, said);
+      if (approvals() < 2) await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    assert.is(review.code, 0, `${review.stdout}\n${review.stderr}`);
-    assert.match(review.stderr, /run a1 is running in another process \(pid \d+/, 'executed by the owner');
-    assert.match(review.stdout, /done 1/);
-    await until(() => approvals() === 1, 'the assignment approved on MTurk');
+    await until(() => approvals() === 2, 'both assignments approved on MTurk, by the owner of a1');
 
     // b1 finishes by itself while a1 is live.
     await second.submit({ sentiment: 'negative', comment: 'run b1' });

@@ -216,6 +216,10 @@ export class Runtime implements RunRegistry {
       runId,
       clock: this.services.clock,
       review: (id, target, action, options) => this.review(id, target, action, options),
+      // Arrivals and submissions another task server of the store received for this run.
+      tasks: this.#backend,
+      // A worker waits on a routed arrival: looked at twice a second.
+      pollMs: 500,
       onError: (error) => this.#reportError(error),
     });
     this.#inboxes.set(runId, inbox);
