@@ -230,14 +230,20 @@ export interface WriterPresence {
 export async function registerWriter(root: string, startedAt: number): Promise<WriterPresence> {
   const info: LockInfo = { pid: process.pid, hostname: hostname(), startedAt: new Date(startedAt).toISOString() };
   const dir = join(root, WRITERS_DIR);
+  // Presences of writers that died are dropped here, by the next writer.
+  await liveWriters(root);
   await mkdir(dir, { recursive: true });
   const path = join(dir, `${process.pid}-${Math.random().toString(16).slice(2, 10)}.json`);
   await writeFile(path, `${JSON.stringify(info)}\n`, 'utf8');
   return { info, remove: () => rm(path, { force: true }) };
 }
 
-/** The live writers of the store at `root` (this process's included); presences of dead processes are removed. */
-export async function liveWriters(root: string): Promise<LockInfo[]> {
+/**
+ * The live writers of the store at `root` (this process's included). Presences of dead processes
+ * are removed when `prune` (a writer opening, a maintenance command), ignored otherwise (a
+ * read-only look changes nothing on disk).
+ */
+export async function liveWriters(root: string, prune = true): Promise<LockInfo[]> {
   const dir = join(root, WRITERS_DIR);
   let names: string[];
   try {
@@ -252,7 +258,7 @@ export async function liveWriters(root: string): Promise<LockInfo[]> {
     if (content === null || 'unreadable' in content) continue;
     const holder = content.info;
     if (holder.hostname !== hostname() || isAlive(holder.pid)) live.push(holder);
-    else await rm(join(dir, name), { force: true });
+    else if (prune) await rm(join(dir, name), { force: true });
   }
   return live;
 }

@@ -152,7 +152,7 @@ function* storeRecords(state: StoreState): Generator<readonly [CollectionName, s
 
 /** A live process writing the store (an open writer, the owner of one of its runs, or the holder of its commit lock). */
 async function liveWriter(root: string, backend: LowdbBackend): Promise<LockInfo | null> {
-  const [writer] = await liveWriters(root);
+  const [writer] = await liveWriters(root, false);
   if (writer !== undefined) return writer;
   for (const holder of (await backend.liveHolders()).values())
     return { pid: holder.pid, hostname: holder.hostname, startedAt: new Date(holder.expiresAt).toISOString() };
