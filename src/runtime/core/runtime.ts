@@ -244,7 +244,8 @@ export class Runtime implements RunRegistry {
       entry.timer = clock.setTimeout(() => {
         entry.timer = null;
         if (this.#closing !== undefined) return;
-        void entry.lease.renew().then(
+        // Tracked: whenIdle() (and a virtual-time driver) waits for the renewal's file write.
+        void this.#activity.track(entry.lease.renew()).then(
           (held) => {
             if (held) renew();
             else this.#lost(runId);
