@@ -168,6 +168,16 @@ export const ERROR_CODES = {
     meaning: 'The task run is not in a state that allows this operation (e.g. launching a finished run).',
     fix: 'Check the run with `hitstate status RUN`; resume, expire or review it as the message suggests.',
   },
+  HST_ERR_RUN_OWNED: {
+    meaning:
+      "Another live process owns the task run (it holds the run's lease: host and pid in the message), or wrote it since this process opened the store.",
+    fix: "Work on the run through its owner (`hitstate review` posts to it), wait for that process to end, or stop it; a crashed owner's lease expires and `hitstate resume RUN` takes the run over.",
+  },
+  HST_ERR_STORE_CONFLICT: {
+    meaning:
+      'Another process sharing the store changed the same store-wide record (a requester, a run record, a qualification mapping) in a way this change cannot be merged with; the change was refused and the other one kept.',
+    fix: "Read the record again (the store now holds the other process's version) and repeat the change if it still applies.",
+  },
   HST_ERR_UNIT_NOT_FOUND: {
     meaning: 'No unit with that id exists in the task run.',
     fix: 'Check the unit id with `hitstate status RUN`.',

@@ -112,6 +112,11 @@ export interface StoreBackend {
   acquireRun(runId: string, ttlMs: number): Promise<LeaseResult>;
   /** The live holder of a run, or null. */
   runHolder(runId: string): Promise<LeaseHolder | null>;
+  /**
+   * Every run a live process holds, with its holder (this backend's runs included): where a task
+   * server that does not own a run routes an arrival for it.
+   */
+  liveRuns(): Promise<ReadonlyMap<string, LeaseHolder>>;
   /** Posts a request to a run's owner; idempotent by `id`. */
   postRequest(request: Omit<RunRequest, 'result' | 'settledAt'>): Promise<void>;
   /** Requests of a run not settled yet, oldest first. */

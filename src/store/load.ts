@@ -83,6 +83,8 @@ interface LoadOptions {
   readonly replace?: (absPath: string, data: unknown) => void;
   /** Filled while loading: digests of lazy-kind shards checked in full, to record. */
   verified?: { runId: string; name: string; digest: string }[];
+  /** Runs another live process owns: their files are its to repair (its temp files are its writes under way). */
+  readonly liveRuns?: ReadonlySet<string>;
 }
 
 /** The committed changes of a scope's journal, in order. */
@@ -501,12 +503,14 @@ export async function loadStore(state: StoreState, given: LoadOptions): Promise<
 
   const tornAuditLines: { file: string; bytes: number }[] = [];
   for (const log of state.auditLogs()) {
+    if (log.runId !== null && options.liveRuns?.has(log.runId) === true) continue;
     const path = join(state.root, log.relPath);
     const bytes = await sealTornLine(state, path);
     if (bytes > 0) tornAuditLines.push({ file: path, bytes });
   }
   const removedTempFiles: string[] = [];
-  for (const dir of [state.root, ...runDirs.map((name) => join(runsDir, name))]) {
+  const ownedElsewhere = (name: string) => options.liveRuns?.has(name) === true;
+  for (const dir of [state.root, ...runDirs.filter((n) => !ownedElsewhere(n)).map((name) => join(runsDir, name))]) {
     for (const name of await state.fs.listDirectory(dir)) {
       if (TEMP_FILE.test(name)) {
         await state.fs.removeFile(join(dir, name));
@@ -516,7 +520,7 @@ export async function loadStore(state: StoreState, given: LoadOptions): Promise<
   }
   // A run created by a write that never committed leaves an empty directory once its temp files are gone.
   const orphanRunDirectories: string[] = [];
-  for (const name of runDirs.filter((n) => !state.runs.has(n))) {
+  for (const name of runDirs.filter((n) => !state.runs.has(n) && !ownedElsewhere(n))) {
     const dir = join(runsDir, name);
     // The journal of a run whose creating commit never completed holds nothing committed.
     for (const f of await state.fs.listDirectory(dir))

@@ -1,13 +1,17 @@
 /**
- * One writer per store: a lock file created exclusively, naming the process that holds it.
+ * The store-wide commit lock: a lock file created exclusively, naming the process that holds it.
  * lowdb has no lock of its own and two processes writing one file corrupt it
- * (docs/stack-notes.md#what-a-write-does).
+ * (docs/stack-notes.md#what-a-write-does), so every writer of a store takes this lock for the
+ * moment of a store-wide commit or checkpoint (see docs/datastore.md, "Several writers, one owner
+ * per run"), never for the life of the process; maintenance commands (`store repair`, restoring
+ * a backup) take it for their whole work.
  * A lock left by a process that died is taken over; a live holder is named in the error.
  *
  * @module
  */
 import { hostname } from 'node:os';
-import { type FileHandle, link, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { HitstateError } from '../errors.js';
 
 /** What the lock file holds. */
@@ -144,6 +148,41 @@ export async function acquireLock(path: string, startedAt: number): Promise<Held
 }
 
 /**
+ * Takes the lock at `path`, waiting while another live writer on this host (or another open store
+ * of this process) holds it: store-wide commits hold it for milliseconds. Waits on wall time,
+ * since the holder is another process working, not a timer of the caller's clock.
+ *
+ * @param waitMs - how long to wait for a live holder before refusing.
+ * @throws HST_ERR_STORE_LOCKED when it stays held for `waitMs`, when the holder is on another host,
+ *   or when the lock file is unreadable.
+ */
+export async function acquireLockWaiting(path: string, startedAt: number, waitMs = 30_000): Promise<HeldLock> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await acquireLock(path, startedAt);
+    } catch (err) {
+      const holder = await readLockHolder(path).catch(() => null);
+      const waitable =
+        err instanceof HitstateError &&
+        err.code === 'HST_ERR_STORE_LOCKED' &&
+        (holder === null || holder.hostname === hostname());
+      if (!waitable || Date.now() >= deadline) {
+        if (waitable && holder !== null)
+          throw locked(
+            path,
+            `the store's commit lock ${path} stayed held by process ${holder.pid} for ${waitMs} ms; a commit takes milliseconds, so that process is stuck: stop it, then try again`,
+            err,
+          );
+        throw err;
+      }
+      // Short, growing pauses: a commit holds the lock for a few fsyncs.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1 + attempt, 20)));
+    }
+  }
+}
+
+/**
  * The process holding the lock at `path`, without taking it: null when the lock is free, left by
  * a dead process, or unreadable. A holder on another host is returned as is (it cannot be checked).
  */
@@ -171,4 +210,55 @@ function held(path: string, info: LockInfo, recovered: LockInfo | null): HeldLoc
       }
     },
   };
+}
+
+/** Where writers of a store say they are there: `writers/<pid>-<random>.json` holding {@link LockInfo}. */
+export const WRITERS_DIR = 'writers';
+
+/** A writer's presence in a store, removed when it closes. */
+export interface WriterPresence {
+  readonly info: LockInfo;
+  remove(): Promise<void>;
+}
+
+/**
+ * Records that this process writes the store at `root` (several may at once, each owning its
+ * runs), so that maintenance commands that need the store to themselves (`store repair`,
+ * restoring a backup) and read-only looks (`openReport.heldBy`) can tell. A presence left by a
+ * process that died counts for nothing and is removed by the next {@link liveWriters}.
+ */
+export async function registerWriter(root: string, startedAt: number): Promise<WriterPresence> {
+  const info: LockInfo = { pid: process.pid, hostname: hostname(), startedAt: new Date(startedAt).toISOString() };
+  const dir = join(root, WRITERS_DIR);
+  // Presences of writers that died are dropped here, by the next writer.
+  await liveWriters(root);
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `${process.pid}-${Math.random().toString(16).slice(2, 10)}.json`);
+  await writeFile(path, `${JSON.stringify(info)}\n`, 'utf8');
+  return { info, remove: () => rm(path, { force: true }) };
+}
+
+/**
+ * The live writers of the store at `root` (this process's included). Presences of dead processes
+ * are removed when `prune` (a writer opening, a maintenance command), ignored otherwise (a
+ * read-only look changes nothing on disk).
+ */
+export async function liveWriters(root: string, prune = true): Promise<LockInfo[]> {
+  const dir = join(root, WRITERS_DIR);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if (code(err) === 'ENOENT') return [];
+    throw err;
+  }
+  const live: LockInfo[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json'))) {
+    const content = await readLock(join(dir, name)).catch(() => null);
+    if (content === null || 'unreadable' in content) continue;
+    const holder = content.info;
+    if (holder.hostname !== hostname() || isAlive(holder.pid)) live.push(holder);
+    else if (prune) await rm(join(dir, name), { force: true });
+  }
+  return live;
 }

@@ -30,7 +30,9 @@ import {
   scopeDir,
 } from './lowdb/backend.js';
 import { loadStore } from './load.js';
-import { acquireLock, type HeldLock, readLockHolder } from './lock.js';
+import { liveWriters, type LockInfo, readLockHolder, registerWriter, type WriterPresence } from './lock.js';
+import { storeReconciler } from './shared-writes.js';
+import type { CollectionName } from './backend.js';
 import { LOCK_FILE, stringifyStoreFile } from './layout.js';
 import { rotateBackups } from './backups.js';
 import type { StoreBackend } from './backend.js';
@@ -92,7 +94,6 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const settings = { coalesceMs, maxDelayMs, backups };
   if (options.readOnly === true) return openReadOnly(root, environment, clock, fs, settings, started);
   await fs.makeDirectory(root);
-  const lock = await acquireLock(join(root, LOCK_FILE), clock.now());
   let state: StoreState | undefined;
   const backend = new LowdbBackend({
     root,
@@ -102,24 +103,60 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     ...(options.checkpointBytes === undefined ? {} : { checkpointBytes: options.checkpointBytes }),
   });
   try {
-    // A store last written by hitstate before the journal may hold a write to finish first.
-    const finishedFlush = await retireCommitRecord(fs, root);
-    const journals = await backend.readJournals();
-    state = new StoreState(backend, root, environment, clock, fs);
-    const loaded = await loadStore(state, { backups, journals });
-    const report: OpenReport = {
-      ...loaded,
-      staleLockRecovered: lock.recovered,
-      finishedFlush,
-      heldBy: null,
-      durationMs: performance.now() - started,
-    };
-    return new LowdbStore(state, report, { ...settings, lock, backend });
+    // Several processes may write the store at once (each owning its runs): the open reads the
+    // store-wide scope holding the commit lock, so no other writer appends or folds it meanwhile.
+    return await backend.withStoreLock(async () => {
+      const recovered = backend.recoveredStoreLock;
+      // A store last written by hitstate before the journal may hold a write to finish first.
+      const finishedFlush = await retireCommitRecord(fs, root);
+      const live = new Set((await backend.liveHolders()).keys());
+      const journals = await backend.readJournals();
+      state = new StoreState(backend, root, environment, clock, fs);
+      const loaded = await loadStore(state, { backups, journals, liveRuns: live });
+      await backend.startSync(storeRecords(state));
+      backend.reconcile = storeReconciler(state);
+      const report: OpenReport = {
+        ...loaded,
+        staleLockRecovered: recovered,
+        finishedFlush,
+        heldBy: null,
+        durationMs: performance.now() - started,
+      };
+      const presence = await registerWriter(root, clock.now());
+      return new LowdbStore(state, report, { ...settings, backend, presence });
+    });
   } catch (err) {
     state?.releaseFiles();
-    await lock.release();
     throw err;
   }
+}
+
+/** Every store-wide record in memory, as the text the store commits. */
+function* storeRecords(state: StoreState): Generator<readonly [CollectionName, string, string]> {
+  const record = function* (collection: CollectionName, keys: Iterable<string>) {
+    for (const key of keys) {
+      const json = state.recordJson({ collection, runId: null, key });
+      if (json !== null) yield [collection, key, json] as const;
+    }
+  };
+  yield* record('meta', ['storeId']);
+  yield* record('requesters', state.core.data.requesters.keys());
+  yield* record('runs', state.core.data.runs.keys());
+  for (const [requester, byName] of state.core.data.qualifications)
+    yield* record(
+      'qualifications',
+      [...byName.keys()].map((name) => `${requester}/${name}`),
+    );
+  yield* record('workers', state.workers.data.records.keys());
+}
+
+/** A live process writing the store (an open writer, the owner of one of its runs, or the holder of its commit lock). */
+async function liveWriter(root: string, backend: LowdbBackend): Promise<LockInfo | null> {
+  const [writer] = await liveWriters(root, false);
+  if (writer !== undefined) return writer;
+  for (const holder of (await backend.liveHolders()).values())
+    return { pid: holder.pid, hostname: holder.hostname, startedAt: new Date(holder.expiresAt).toISOString() };
+  return readLockHolder(join(root, LOCK_FILE));
 }
 
 /** What a read-only open compares before and after reading: the journals and marks of every scope. */
@@ -167,7 +204,7 @@ async function openReadOnly(
       { file: root },
     );
   }
-  const heldBy = await readLockHolder(join(root, LOCK_FILE));
+  const heldBy = await liveWriter(root, new LowdbBackend({ root, environment, fs, now: () => clock.now() }));
   // A writer may fold a journal into the files while this reads them: read the journals first,
   // then the files, and start again if any journal was sealed or folded meanwhile.
   for (let attempt = 0; attempt < 25; attempt++) {
@@ -191,7 +228,7 @@ async function openReadOnly(
       heldBy,
       durationMs: performance.now() - started,
     };
-    return new LowdbStore(state, report, { ...settings, lock: null, backend });
+    return new LowdbStore(state, report, { ...settings, backend });
   }
   throw new HitstateError(
     'HST_ERR_STORE_LOCKED',
@@ -221,8 +258,8 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
   readonly snapshots: SnapshotsCollection;
   readonly audit: AuditTrail;
   readonly #state: StoreState;
-  /** Null for a read-only store. */
-  readonly #lock: HeldLock | null;
+  /** A writer's record that it writes the store (null: read-only). */
+  readonly #presence: WriterPresence | null;
   readonly #backend: LowdbBackend;
 
   get backend(): StoreBackend {
@@ -240,12 +277,12 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
   constructor(
     state: StoreState,
     readonly openReport: OpenReport,
-    options: StoreSettings & { lock: HeldLock | null; backend: LowdbBackend },
+    options: StoreSettings & { backend: LowdbBackend; presence?: WriterPresence },
   ) {
     super();
     this.#state = state;
-    this.#lock = options.lock;
     this.#backend = options.backend;
+    this.#presence = options.presence ?? null;
     this.#backups = options.backups;
     this.environment = state.environment;
     this.readOnly = state.readOnly;
@@ -341,7 +378,7 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
   async #close(): Promise<void> {
     const s = this.#state;
     if (s.closed) return;
-    if (this.#lock === null) {
+    if (s.readOnly) {
       s.closed = true;
       this.emit('closed');
       return;
@@ -384,7 +421,7 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
         ),
       );
     s.releaseFiles();
-    await this.#lock.release();
+    await this.#presence?.remove();
     this.emit('closed');
   }
 

@@ -397,9 +397,15 @@ export const reviewCommand: CommandSpec = {
     try {
       store = await openStoreFor(storeDir, env);
     } catch (err) {
-      // The run is live in another process: the review goes to it through the store.
+      // The store is held by a process of an older kind (one lock for the whole store).
       if (isHitstateError(err, 'HST_ERR_STORE_LOCKED')) return reviewViaOwner(io, storeDir, env, runId, args.options);
       throw err;
+    }
+    // The run is live in another process (it holds the run's lease): the review goes to it
+    // through the store, and runs there.
+    if (!store.readOnly && (await store.backend.runHolder(runId)) !== null) {
+      await store.close();
+      return reviewViaOwner(io, storeDir, env, runId, args.options);
     }
     try {
       const record = store.runs.require(runId);

@@ -7,7 +7,7 @@
  */
 import type { AssignmentState } from '../../../machines/index.js';
 import { isHitstateError } from '../../errors.js';
-import { sameEnvironment, type Store, type StoreEnvironment } from '../../store/index.js';
+import { openStore, sameEnvironment, type Store, type StoreEnvironment } from '../../store/index.js';
 import { EXIT, type CliIO, type CommandSpec } from '../command.js';
 import { peekStore } from '../store-peek.js';
 import { dollars } from '../money-summary.js';
@@ -148,8 +148,25 @@ function runDetail(store: Store, env: StoreEnvironment, runId: string, style: St
   return `${lines.join('\n')}\n${formatTable([{ header: 'UNIT' }, { header: 'STATUS' }, { header: 'WORKER' }, { header: 'AGENT' }, { header: 'HIT' }, { header: 'SUBMITTED' }, { header: 'REVIEW' }, { header: 'AGENTS', align: 'right' }], rows, '  ')}`;
 }
 
+/**
+ * Opens the store to read it: read-only while another process writes it (a run live there: no
+ * lock, no lease, nothing written), else as {@link openStoreToRead} does (which repairs what a
+ * crash left). Used by `status` and `export`.
+ */
+export async function openStoreToLook(storeDir: string, env: StoreEnvironment): Promise<Store> {
+  let look: Store | null = null;
+  try {
+    look = await openStore({ dir: storeDir, environment: env, readOnly: true });
+  } catch (err) {
+    if (!isHitstateError(err, 'HST_ERR_STORE_NOT_FOUND')) throw err;
+  }
+  if (look !== null && look.openReport.heldBy !== null) return look;
+  await look?.close();
+  return openStoreToRead(storeDir, env);
+}
+
 async function withStore<T>(storeDir: string, env: StoreEnvironment, read: (store: Store) => T): Promise<T> {
-  const store = await openStoreToRead(storeDir, env);
+  const store = await openStoreToLook(storeDir, env);
   try {
     return read(store);
   } finally {

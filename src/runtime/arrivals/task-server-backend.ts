@@ -18,6 +18,13 @@
  * data is kept under that worker's own agent, and MTurk's record of the submitted assignment
  * decides whose work the unit holds.
  *
+ * Several processes may share a store, each owning its runs, behind one load balancer: an arrival
+ * or a submission for a run another live process owns is posted to that owner through the store
+ * (a request its inbox executes through this same class there) and answered with the owner's
+ * answer, waiting up to {@link ROUTED_WAIT_MS}; never refused because this process does not own
+ * the run. A HIT or agent this process's memory does not know is looked up in the committed
+ * records of the runs other live processes own.
+ *
  * @module
  */
 import {
@@ -38,6 +45,7 @@ import type {
   WorkerArrival,
 } from '../../server/backend.js';
 import { AssignmentCheck } from './assignment-check.js';
+import { RunRequestKind, taskRequest, taskThroughOwner } from '../requests/run-requests.js';
 import type { RunRegistry } from '../core/run-registry.js';
 import type { RunHost } from '../supervisor/supervisor.js';
 
@@ -51,6 +59,12 @@ const GONE = new Set<AgentState>(['expired']);
 /** How long a worker whose assignment MTurk could not confirm waits before registering again. */
 export const UNCONFIRMED_RETRY_SEC = 5;
 
+/** How long an arrival or a submission routed to the run's owner waits for its answer. */
+export const ROUTED_WAIT_MS = 20_000;
+
+/** A run this process hosts, or the id of a run another live process owns. */
+type Place = { readonly run: RunHost } | { readonly remote: string };
+
 /** The runtime's implementation of the task-server port. */
 export class RuntimeTaskServerBackend implements TaskServerBackend {
   readonly #runs: RunRegistry;
@@ -58,6 +72,11 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
   readonly #away = new Map<string, TimerHandle>();
   /** What MTurk confirmed about arriving assignments (shared by every run of the store). */
   readonly assignments = new AssignmentCheck();
+  /** HITs and agents (`hits\n<id>`, `agents\n<id>`) of runs other processes own, to their run. */
+  readonly #foreign = new Map<string, string>();
+  /** When each foreign run's records were last read (clock ms), so a miss reads a run at most once a second. */
+  readonly #indexedAt = new Map<string, number>();
+  readonly #remoteViews = new Map<string, { view: AgentView; at: number }>();
 
   constructor(runs: RunRegistry) {
     this.#runs = runs;
@@ -70,14 +89,54 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
     this.#away.clear();
   }
 
-  async #runOfHit(hitId: string): Promise<RunHost> {
+  /** The run hosted here, or (another live process owns it) its id. */
+  async #place(runId: string): Promise<Place> {
+    const loaded = this.#runs.loaded(runId);
+    if (loaded !== undefined) return { run: loaded };
+    try {
+      return { run: await this.#runs.ensure(runId) };
+    } catch (err) {
+      if (err instanceof HitstateError && err.code === 'HST_ERR_RUN_OWNED') return { remote: runId };
+      throw err;
+    }
+  }
+
+  /**
+   * The run another live process owns that holds the record, read from that run's committed
+   * records (cached; a miss reads each foreign run again at most once a second).
+   */
+  async #foreignRun(collection: 'hits' | 'agents', key: string): Promise<string | undefined> {
+    const cached = this.#foreign.get(`${collection}\n${key}`);
+    if (cached !== undefined) return cached;
+    const { store, clock } = this.#runs.services;
+    if (store.readOnly) return undefined;
+    for (const runId of (await store.backend.liveRuns()).keys()) {
+      if (this.#runs.owns(runId)) continue;
+      const at = this.#indexedAt.get(runId);
+      if (at !== undefined && clock.now() - at < 1000) continue;
+      this.#indexedAt.set(runId, clock.now());
+      const image = (await store.backend.load({ runs: [runId] })).runs.get(runId);
+      for (const c of ['hits', 'agents'] as const)
+        for (const k of image?.get(c)?.keys() ?? []) this.#foreign.set(`${c}\n${k}`, runId);
+    }
+    return this.#foreign.get(`${collection}\n${key}`);
+  }
+
+  async #placeOfHit(hitId: string): Promise<Place> {
     const hit = this.#runs.services.store.hits.get(hitId);
-    if (hit === undefined) {
+    const runId = hit?.runId ?? (await this.#foreignRun('hits', hitId));
+    if (runId === undefined) {
       throw new HitstateError('HST_ERR_SERVER_ASSIGNMENT_MISMATCH', `HIT ${hitId} belongs to no run of this store`, {
         hitId,
       });
     }
-    return this.#runs.ensure(hit.runId);
+    return this.#place(runId);
+  }
+
+  /** The run of an agent this process does not know, if another live process owns it. */
+  async #remoteOfAgent(agentId: string): Promise<string | undefined> {
+    if (this.#runs.services.store.agents.get(agentId) !== undefined) return undefined;
+    return this.#foreignRun('agents', agentId);
   }
 
   async #runOfAgent(
@@ -122,7 +181,21 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
 
   async registerAgent(arrival: WorkerArrival): Promise<AgentRegistration> {
     this.#runs.assertOpen();
-    const run = await this.#runOfHit(arrival.hitId);
+    const place = await this.#placeOfHit(arrival.hitId);
+    if ('remote' in place) {
+      const { store, clock } = this.#runs.services;
+      const body = { hitId: arrival.hitId, assignmentId: arrival.assignmentId, workerId: arrival.workerId };
+      const answer = await taskThroughOwner(
+        store.backend,
+        clock,
+        taskRequest(place.remote, RunRequestKind.arrival, body, clock.now()),
+        ROUTED_WAIT_MS,
+      );
+      const registration = answer.registration!;
+      this.#foreign.set(`agents\n${registration.agentId}`, place.remote);
+      return registration;
+    }
+    const { run } = place;
     const { store, clock } = run.services;
     const agentId = agentIdFor(arrival.assignmentId, arrival.workerId);
     if (store.workers.isBlocked(arrival.workerId, run.requesterName)) {
@@ -229,6 +302,17 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
 
   async submit(agentId: string, data: unknown): Promise<void> {
     this.#runs.assertOpen();
+    const remote = await this.#remoteOfAgent(agentId);
+    if (remote !== undefined && !this.#runs.owns(remote)) {
+      const { store, clock } = this.#runs.services;
+      await taskThroughOwner(
+        store.backend,
+        clock,
+        taskRequest(remote, RunRequestKind.submit, { agentId, data }, clock.now()),
+        ROUTED_WAIT_MS,
+      );
+      return;
+    }
     const { run, record } = await this.#runOfAgent(agentId);
     const { store, clock } = run.services;
     if (this.#submitting.has(agentId) || store.agents.submission(agentId) !== undefined) {
@@ -261,12 +345,17 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
   }
 
   async heartbeat(agentId: string): Promise<AgentView> {
+    const remote = await this.#remoteView(agentId);
+    if (remote !== undefined) return remote;
     const { run, record } = await this.#runOfAgent(agentId);
     this.#present(agentId);
     return this.#view(run, agentId, record.status);
   }
 
   async disconnect(agentId: string): Promise<void> {
+    // A page of an agent another process owns: its owner hears of it only through the next
+    // arrival (a reload registers again), so nothing is marked here.
+    if ((await this.#remoteOfAgent(agentId)) !== undefined) return;
     const { run } = await this.#runOfAgent(agentId);
     const { clock, options, store } = run.services;
     if (store.agents.submission(agentId) !== undefined || this.#away.has(agentId)) return;
@@ -279,8 +368,31 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
   }
 
   async agentStatus(agentId: string): Promise<AgentView> {
+    const remote = await this.#remoteView(agentId);
+    if (remote !== undefined) return remote;
     const { run, record } = await this.#runOfAgent(agentId);
     return this.#view(run, agentId, record.status);
+  }
+
+  /** An agent of a run another process owns, as its committed records show it (status, submitted). */
+  async #remoteView(agentId: string): Promise<AgentView | undefined> {
+    const runId = await this.#remoteOfAgent(agentId);
+    if (runId === undefined) return undefined;
+    // Heartbeats come every few seconds per page: the run's records are read at most once a second.
+    const { clock } = this.#runs.services;
+    const seen = this.#remoteViews.get(agentId);
+    if (seen !== undefined && clock.now() - seen.at < 1000) return seen.view;
+    const image = (await this.#runs.services.store.backend.load({ runs: [runId] })).runs.get(runId);
+    const agent = image?.get('agents')?.get(agentId);
+    if (agent === undefined)
+      throw new HitstateError('HST_ERR_AGENT_NOT_FOUND', `no agent ${agentId} in this store`, { agentId });
+    const view: AgentView = {
+      agentId,
+      status: (JSON.parse(agent) as { status: AgentState }).status,
+      submitted: image?.get('submissions')?.has(agentId) === true,
+    };
+    this.#remoteViews.set(agentId, { view, at: clock.now() });
+    return view;
   }
 
   #view(run: RunHost, agentId: string, fallback: AgentState): AgentView {

@@ -35,7 +35,8 @@ export function unitIdOf(runId: string, index: number): string {
   return `${runId}.u${index}`;
 }
 
-function defaultRunId(now: number): string {
+/** A new run's id when none is given: `run-<UTC time>-<4 hex>`. */
+export function defaultRunId(now: number): string {
   const stamp = new Date(now)
     .toISOString()
     .replace(/[-:]/g, '')

@@ -19,6 +19,8 @@ export interface RunRegistry {
    * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_RUNTIME_CLOSED`, `HST_ERR_RUN_STATE`.
    */
   ensure(runId: string): Promise<RunHost>;
+  /** @internal Whether this process holds the run's lease (it hosts and writes the run). */
+  owns(runId: string): boolean;
   /** @throws HitstateError `HST_ERR_RUNTIME_CLOSED` once `close()` started. */
   assertOpen(): void;
 }

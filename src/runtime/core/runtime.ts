@@ -36,7 +36,8 @@ import {
   type ReviewTarget,
 } from '../money/review.js';
 import { RunRequestInbox } from '../requests/run-requests.js';
-import { createRunRecords, loadRunHost, runsToResume, type LaunchRunOptions } from './run-loader.js';
+import { createRunRecords, defaultRunId, loadRunHost, runsToResume, type LaunchRunOptions } from './run-loader.js';
+import type { LeaseHolder, RunLease } from '../../store/backend.js';
 import { runInfoOf, waitForRun, type TaskRunInfo } from './run-info.js';
 import type { RunRegistry } from './run-registry.js';
 import type { RuntimeServices } from './services.js';
@@ -45,6 +46,20 @@ import type { RunHost } from '../supervisor/supervisor.js';
 import { RuntimeTaskServerBackend } from '../arrivals/task-server-backend.js';
 import { budgetOf, setRunBudget, type BudgetLedger } from '../money/budget.js';
 import { addUnits, relaunch, type AddedUnits } from './continue-run.js';
+
+/** How long a run's lease lasts without renewal (a crashed owner's run is free after this). */
+export const RUN_LEASE_TTL_MS = 30_000;
+/** The lease is renewed this often, well before it expires. */
+const RUN_LEASE_RENEW_MS = RUN_LEASE_TTL_MS / 3;
+
+/** The error for a run another live process owns, naming it. */
+export function runOwnedError(runId: string, holder: LeaseHolder): HitstateError {
+  return new HitstateError(
+    'HST_ERR_RUN_OWNED',
+    `run ${runId} is owned by another live process (pid ${holder.pid} on ${holder.hostname}, lease until ${new Date(holder.expiresAt).toISOString()}); review it through its owner (\`hitstate review\` does), or stop that process first. A crashed owner's run is taken over by \`hitstate resume ${runId}\`.`,
+    { runId },
+  );
+}
 
 /** What `resume()` did for one run. */
 export interface ResumedRun {
@@ -82,6 +97,8 @@ export class Runtime implements RunRegistry {
   readonly #ownStore: boolean;
   readonly #sleepers = new Map<TimerHandle, () => void>();
   readonly #backend: RuntimeTaskServerBackend;
+  /** The leases of the runs this runtime hosts (none for a read-only store), with their renewal timers. */
+  readonly #leases = new Map<string, { lease: RunLease; timer: TimerHandle | null }>();
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@link createRuntime}. */
@@ -199,10 +216,77 @@ export class Runtime implements RunRegistry {
       runId,
       clock: this.services.clock,
       review: (id, target, action, options) => this.review(id, target, action, options),
+      // Arrivals and submissions another task server of the store received for this run.
+      tasks: this.#backend,
+      // A worker waits on a routed arrival: looked at twice a second.
+      pollMs: 500,
       onError: (error) => this.#reportError(error),
     });
     this.#inboxes.set(runId, inbox);
     inbox.start();
+  }
+
+  /**
+   * Takes the run's lease for this process (renewed every {@link RUN_LEASE_RENEW_MS} on the
+   * runtime's clock, released at close): only the owner of a run writes it.
+   *
+   * @throws HitstateError `HST_ERR_RUN_OWNED` when another live process holds it.
+   */
+  async #own(runId: string): Promise<void> {
+    if (process.env.DBG_NOLEASE || this.store.readOnly || this.#leases.has(runId)) return;
+    const result = await this.store.backend.acquireRun(runId, RUN_LEASE_TTL_MS);
+    if (!result.ok) throw runOwnedError(runId, result.heldBy);
+    if (this.#leases.has(runId)) return;
+    const entry: { lease: RunLease; timer: TimerHandle | null } = { lease: result.lease, timer: null };
+    this.#leases.set(runId, entry);
+    const { clock } = this.options;
+    const renew = (): void => {
+      entry.timer = clock.setTimeout(() => {
+        entry.timer = null;
+        if (this.#closing !== undefined) return;
+        // Tracked: whenIdle() (and a virtual-time driver) waits for the renewal's file write.
+        void this.#activity.track(entry.lease.renew()).then(
+          (held) => {
+            if (held) renew();
+            else this.#lost(runId);
+          },
+          (err: unknown) => {
+            // A failed renewal (disk error) is tried again; the lease lasts two more periods.
+            this.#reportError(err);
+            renew();
+          },
+        );
+      }, RUN_LEASE_RENEW_MS);
+    };
+    renew();
+  }
+
+  /** The run's lease expired and another process took it: this one stops writing the run. */
+  #lost(runId: string): void {
+    const entry = this.#leases.get(runId);
+    if (entry?.timer != null) this.options.clock.clearTimeout(entry.timer);
+    this.#leases.delete(runId);
+    const host = this.#runs.get(runId);
+    if (host !== undefined) {
+      host.quiesce();
+      host.stop();
+      this.#runs.delete(runId);
+    }
+    const inbox = this.#inboxes.get(runId);
+    this.#inboxes.delete(runId);
+    void inbox?.stop();
+    this.#reportError(
+      new HitstateError(
+        'HST_ERR_RUN_OWNED',
+        `the lease of run ${runId} was lost (it expired and another process took the run over), so this process stopped the run and writes nothing more of it; the new owner carries it on`,
+        { runId },
+      ),
+    );
+  }
+
+  /** Whether this runtime holds the run's lease (it writes the run). */
+  owns(runId: string): boolean {
+    return this.#leases.has(runId);
   }
 
   /** @internal The run's host, loading it from the store if needed (not in the published types). */
@@ -213,6 +297,7 @@ export class Runtime implements RunRegistry {
     const loading = this.#loading.get(runId);
     if (loading !== undefined) return loading;
     const work = (async () => {
+      await this.#own(runId);
       const host = loadRunHost(this.services, runId);
       this.#runs.set(runId, host);
       host.start();
@@ -239,7 +324,16 @@ export class Runtime implements RunRegistry {
    */
   async launchRun(config: TaskRunConfig, options: LaunchRunOptions = {}): Promise<TaskRunInfo> {
     this.assertOpen();
-    const { record } = await createRunRecords(this.services, config, options);
+    // The new run's lease first: its records are written by its owner only.
+    const runId = options.runId ?? defaultRunId(this.options.clock.now());
+    await this.#own(runId);
+    let record: Awaited<ReturnType<typeof createRunRecords>>['record'];
+    try {
+      ({ record } = await createRunRecords(this.services, config, { ...options, runId }));
+    } catch (err) {
+      await this.#release(runId);
+      throw err;
+    }
     await this.ensure(record.id);
     return this.runInfo(record.id);
   }
@@ -258,6 +352,13 @@ export class Runtime implements RunRegistry {
     const resumed: ResumedRun[] = [];
     for (const id of ids) {
       if (this.#runs.has(id)) continue;
+      try {
+        await this.#own(id);
+      } catch (err) {
+        // Resuming every run leaves the ones other live processes own to them.
+        if (runId === undefined && err instanceof HitstateError && err.code === 'HST_ERR_RUN_OWNED') continue;
+        throw err;
+      }
       const host = loadRunHost(this.services, id);
       this.#runs.set(id, host);
       host.start();
@@ -352,9 +453,19 @@ export class Runtime implements RunRegistry {
    * Records a new budget for the run (USD, fees included). @throws HitstateError `HST_ERR_BUDGET_EXCEEDED`
    * (below spent + held), `HST_ERR_CONFIG_INVALID`, `HST_ERR_RUN_NOT_FOUND`.
    */
-  setBudget(runId: string, amountUsd: string): Promise<BudgetLedger> {
+  async setBudget(runId: string, amountUsd: string): Promise<BudgetLedger> {
     this.assertOpen();
+    this.store.runs.require(runId);
+    await this.#own(runId);
     return setRunBudget(this.store, runId, amountUsd);
+  }
+
+  async #release(runId: string): Promise<void> {
+    const entry = this.#leases.get(runId);
+    if (entry === undefined) return;
+    this.#leases.delete(runId);
+    if (entry.timer !== null) this.options.clock.clearTimeout(entry.timer);
+    await entry.lease.release().catch((err: unknown) => this.#reportError(err));
   }
 
   /**
@@ -489,7 +600,14 @@ export class Runtime implements RunRegistry {
       await this.#activity.drain();
       for (const run of this.#runs.values()) run.stop();
       await this.store.flush();
-      if (this.#ownStore) await this.store.close();
+      // Everything of the hosted runs is committed: they are free for another process. A store
+      // this runtime opened folds the runs' journals first, holding them, then releases them.
+      for (const entry of this.#leases.values()) if (entry.timer !== null) this.options.clock.clearTimeout(entry.timer);
+      if (this.#ownStore) {
+        await this.store.close();
+        this.#leases.clear();
+      }
+      for (const runId of [...this.#leases.keys()]) await this.#release(runId);
       this.events.emit('closed');
     })();
     return this.#closing;

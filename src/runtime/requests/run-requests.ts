@@ -15,9 +15,10 @@ import type { Clock } from '../../clock.js';
 import { ERROR_CODES, type ErrorCode, HitstateError } from '../../errors.js';
 import type { RunRequest, StoreBackend } from '../../store/backend.js';
 import type { ReviewAction, ReviewOptions, ReviewReport, ReviewTarget } from '../money/review.js';
+import type { AgentRegistration, WorkerArrival } from '../../server/backend.js';
 
 /** The kinds of request an owner executes. */
-export const RunRequestKind = { review: 'review' } as const;
+export const RunRequestKind = { review: 'review', arrival: 'arrival', submit: 'submit' } as const;
 export type RunRequestKind = (typeof RunRequestKind)[keyof typeof RunRequestKind];
 
 /** The body of a review request. */
@@ -31,7 +32,28 @@ export interface ReviewRequestBody {
 /** The owner's answer, as stored. */
 export type RunRequestResult =
   | { readonly ok: true; readonly report: ReviewReport }
-  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+  | { readonly ok: false; readonly error: RequestError };
+
+/** Why the owner could not do a request: the error's code, message and details, for the poster to throw again. */
+export interface RequestError {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The owner's answer to an arrival (`registration`) or a submission (`submitted`) another task
+ * server of the store received (several processes behind one load balancer).
+ */
+export type TaskRequestResult =
+  | { readonly ok: true; readonly registration?: AgentRegistration; readonly submitted?: true }
+  | { readonly ok: false; readonly error: RequestError };
+
+/** What the owner's task-server backend does for an arrival or a submission routed to it. */
+export interface TaskExecutor {
+  registerAgent(arrival: WorkerArrival): Promise<AgentRegistration>;
+  submit(agentId: string, data: unknown): Promise<void>;
+}
 
 /** What the owner runs for a review request: `runtime.review`. */
 export type ReviewExecutor = (
@@ -114,12 +136,12 @@ export interface WaitForRequestOptions {
  * @throws HitstateError `HST_ERR_RUN_NOT_FOUND` if no such request was posted;
  *   `HST_ERR_RUN_STATE` once `timeoutMs` passed without an answer (the owner executes it later).
  */
-export async function waitForRequest(
+export async function waitForRequest<T = RunRequestResult>(
   backend: StoreBackend,
   runId: string,
   id: string,
   options: WaitForRequestOptions,
-): Promise<RunRequestResult> {
+): Promise<T> {
   const { clock } = options;
   const pollMs = options.pollMs ?? 1000;
   const deadline = clock.now() + (options.timeoutMs ?? 120_000);
@@ -128,7 +150,7 @@ export async function waitForRequest(
     const request = await backend.request(runId, id);
     if (request === null)
       throw new HitstateError('HST_ERR_RUN_NOT_FOUND', `run ${runId} has no request ${id}: it was never posted.`);
-    if (request.result !== null) return JSON.parse(request.result) as RunRequestResult;
+    if (request.result !== null) return JSON.parse(request.result) as T;
     if (clock.now() >= deadline)
       throw new HitstateError(
         'HST_ERR_RUN_STATE',
@@ -170,10 +192,12 @@ export interface RunRequestInboxOptions {
   readonly runId: string;
   readonly clock: Clock;
   readonly review: ReviewExecutor;
+  /** Executes arrivals and submissions routed from another task server (absent: refused as unknown kinds). */
+  readonly tasks?: TaskExecutor;
   /** How often the owner looks for requests. @defaultValue 2000 */
   readonly pollMs?: number;
   /** Told about each request settled (for the run's log). */
-  readonly onSettled?: (request: RunRequest, result: RunRequestResult) => void;
+  readonly onSettled?: (request: RunRequest, result: RunRequestResult | TaskRequestResult) => void;
   /** Told when the store could not be read or written; the inbox tries again next time. */
   readonly onError?: (error: unknown) => void;
 }
@@ -239,8 +263,20 @@ export class RunRequestInbox {
     return settled;
   }
 
-  async #execute(request: RunRequest): Promise<RunRequestResult> {
+  async #execute(request: RunRequest): Promise<RunRequestResult | TaskRequestResult> {
     try {
+      const { tasks } = this.#o;
+      if (tasks !== undefined && request.kind === RunRequestKind.arrival)
+        return { ok: true, registration: await tasks.registerAgent(parseArrivalBody(request.body)) };
+      if (tasks !== undefined && request.kind === RunRequestKind.submit) {
+        const body = parseObject(request.body, 'submit');
+        if (typeof body.agentId !== 'string')
+          throw new HitstateError('HST_ERR_CONFIG_INVALID', 'submit request: agentId must be a string', {
+            field: 'agentId',
+          });
+        await tasks.submit(body.agentId, body.data);
+        return { ok: true, submitted: true };
+      }
       if (request.kind !== RunRequestKind.review)
         throw new HitstateError(
           'HST_ERR_CONFIG_INVALID',
@@ -252,7 +288,91 @@ export class RunRequestInbox {
     } catch (error) {
       // A failed request is answered, not dropped: the poster sees why.
       const code = error instanceof HitstateError ? error.code : error instanceof Error ? error.name : 'Error';
-      return { ok: false, error: { code, message: error instanceof Error ? error.message : String(error) } };
+      const details = error instanceof HitstateError ? plainDetails(error.details) : undefined;
+      return {
+        ok: false,
+        error: {
+          code,
+          message: error instanceof Error ? error.message : String(error),
+          ...(details === undefined ? {} : { details }),
+        },
+      };
     }
   }
+}
+
+/** The JSON-safe part of an error's details (a `cause` is left out). */
+function plainDetails(details: unknown): Record<string, unknown> | undefined {
+  if (!isObject(details)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(details))
+    if (k !== 'cause' && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) out[k] = v;
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+function parseObject(text: string, kind: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new HitstateError('HST_ERR_CONFIG_INVALID', `${kind} request: the body is not JSON`, {
+      cause,
+      field: 'body',
+    });
+  }
+  if (!isObject(value))
+    throw new HitstateError('HST_ERR_CONFIG_INVALID', `${kind} request: the body must be an object`, { field: 'body' });
+  return value;
+}
+
+/** Reads an arrival request's body (the worker's hit, assignment and worker ids). */
+export function parseArrivalBody(text: string): WorkerArrival {
+  const value = parseObject(text, 'arrival');
+  for (const field of ['hitId', 'assignmentId', 'workerId'])
+    if (typeof value[field] !== 'string')
+      throw new HitstateError('HST_ERR_CONFIG_INVALID', `arrival request: ${field} must be a string`, { field });
+  return value as unknown as WorkerArrival;
+}
+
+/** How an arrival or a submission is routed to the run's owner: the request to post. */
+export function taskRequest(
+  runId: string,
+  kind: typeof RunRequestKind.arrival | typeof RunRequestKind.submit,
+  body: unknown,
+  postedAt: number,
+): Omit<RunRequest, 'result' | 'settledAt'> {
+  return { id: randomUUID(), runId, kind, body: JSON.stringify(body), postedAt };
+}
+
+/**
+ * Posts an arrival or a submission to the run's owner and waits (bounded) for its answer;
+ * the owner's refusal is thrown again with its code and details, so the worker gets the answer
+ * the owner's own task server would have given.
+ *
+ * @throws HitstateError the owner's error; `HST_ERR_SERVER_ASSIGNMENT_UNCONFIRMED` (retry) when
+ *   the owner did not answer within `timeoutMs` (the request stays posted and is executed once).
+ */
+export async function taskThroughOwner(
+  backend: StoreBackend,
+  clock: Clock,
+  request: Omit<RunRequest, 'result' | 'settledAt'>,
+  timeoutMs: number,
+  pollMs = 100,
+): Promise<TaskRequestResult & { ok: true }> {
+  await backend.postRequest(request);
+  let answer: TaskRequestResult;
+  try {
+    answer = await waitForRequest<TaskRequestResult>(backend, request.runId, request.id, { clock, timeoutMs, pollMs });
+  } catch (err) {
+    if (err instanceof HitstateError && err.code === 'HST_ERR_RUN_STATE')
+      throw new HitstateError(
+        'HST_ERR_SERVER_ASSIGNMENT_UNCONFIRMED',
+        `run ${request.runId} is owned by another process that has not answered yet; the request stays posted and is done once: try again in a few seconds`,
+        { runId: request.runId, retryAfterSec: 5 },
+      );
+    throw err;
+  }
+  if (answer.ok) return answer;
+  const code = answer.error.code in ERROR_CODES ? (answer.error.code as ErrorCode) : 'HST_ERR_RUN_STATE';
+  throw new HitstateError(code, answer.error.message, { ...(answer.error.details ?? {}), runId: request.runId });
 }

@@ -48,7 +48,9 @@ import type { StoreEnvironment } from '../environment.js';
 import type { StoreFileSystem } from '../file-system.js';
 import { fileHeader, RUNS_DIR, SHARD_CAPACITY, SHARD_FILE, type ShardKind, shardFilePath } from '../layout.js';
 import { encodeEntry, type JournalChange, type JournalEntry, parseJournal, splitCommitId } from './journal.js';
-import { acquireLease, readLease, type LeaseFiles } from './lease.js';
+import { acquireLease, isDead, readLease, type LeaseFiles } from './lease.js';
+import { acquireLockWaiting, type HeldLock } from '../lock.js';
+import { LOCK_FILE } from '../layout.js';
 import { RequestInbox } from './requests.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
@@ -104,6 +106,27 @@ export interface LowdbBackendOptions {
   readonly onCheckpointError?: (error: unknown) => void;
 }
 
+/**
+ * A store-wide record another writer changed since this backend last read the store-wide journal:
+ * `json` is its new text (null: deleted), `base` what this backend had read before (null: absent).
+ */
+export interface ForeignChange {
+  readonly collection: CollectionName;
+  readonly key: string;
+  readonly json: string | null;
+  readonly base: string | null;
+}
+
+/**
+ * Given by the store: applies other writers' store-wide changes to its memory and returns this
+ * commit's store-wide changes as they are to be written (merged with theirs), or throws when a
+ * record cannot be merged (the commit is then refused and nothing is appended).
+ */
+export type StoreReconciler = (
+  foreign: readonly ForeignChange[],
+  mine: readonly JournalChange[],
+) => readonly JournalChange[];
+
 /** Bytes written by this backend, for the store's stats. */
 export interface BackendCounters {
   journalBytes: number;
@@ -140,6 +163,26 @@ export class LowdbBackend implements StoreBackend {
   #closed = false;
   /** Runs taken by this backend, released on close. */
   readonly #held = new Map<string, RunLease>();
+  /** The store-wide commit lock while this backend holds it, and how many callers are inside. */
+  #storeLock: HeldLock | null = null;
+  #storeLockQueue: Promise<unknown> = Promise.resolve();
+  /** Per store-wide record (`collection\nkey`): its text as this backend last read or wrote it. */
+  readonly #synced = new Map<string, string>();
+  /**
+   * Where this backend stopped reading the store-wide journal: the checkpoint's `folded` number
+   * then, the file (its identity) and the byte offset. Null: read everything on the next pull.
+   */
+  #position: { folded: number; id: string | null; offset: number } | null = null;
+  /** The previous holder of the commit lock died holding it: check its last commit's parts on the next pull. */
+  #lockWasStale = false;
+  /** Set by the store: merges other writers' store-wide changes into its memory. */
+  reconcile: StoreReconciler | null = null;
+  /** Run scopes this backend appended to. */
+  readonly #wrote = new Set<string>();
+  /** Runs this backend held at some point (their view in memory is this backend's own). */
+  readonly #everHeld = new Set<string>();
+  /** Per run: what its journal and checkpoint looked like when the store was opened ({@link noteOpened}). */
+  #openedRuns: Map<string, string> | null = null;
 
   constructor(options: LowdbBackendOptions) {
     this.root = options.root;
@@ -376,13 +419,35 @@ export class LowdbBackend implements StoreBackend {
 
   async #commit(commit: Commit): Promise<void> {
     await this.#cancelFailed();
+    const touchesStore =
+      commit.changes.some((c) => c.runId === null) || commit.audit.some((a) => (a as AuditLine).runId === null);
+    if (!touchesStore) return this.#commitParts(commit, commit.changes);
+    // Store-wide records are shared by every writer of the store: their part is written under the
+    // store's commit lock, after reading what the others appended (see docs/datastore.md).
+    return this.withStoreLock(async () => {
+      const foreign = await this.#pull();
+      const mine: JournalChange[] = commit.changes
+        .filter((c) => c.runId === null)
+        .map((c) => [c.collection, c.key, c.json] as const);
+      const merged = this.reconcile === null ? mine : this.reconcile(foreign, mine);
+      const changes = [
+        ...merged.map(([collection, key, json]) => ({ collection, runId: null, key, json })),
+        ...commit.changes.filter((c) => c.runId !== null),
+      ];
+      await this.#commitParts(commit, changes);
+      for (const [collection, key, json] of merged) this.#remember(collection, key, json);
+      await this.#advance();
+    });
+  }
+
+  async #commitParts(commit: Commit, all: Commit['changes']): Promise<void> {
     const parts = new Map<string, { changes: JournalChange[]; audit: string[] }>();
     const part = (scope: string) => {
       let p = parts.get(scope);
       if (p === undefined) parts.set(scope, (p = { changes: [], audit: [] }));
       return p;
     };
-    for (const c of commit.changes) {
+    for (const c of all) {
       const isRun = RUN_COLLECTIONS.has(c.collection);
       if (isRun !== (c.runId !== null))
         throw new HitstateError(
@@ -406,9 +471,15 @@ export class LowdbBackend implements StoreBackend {
         done.push(scope);
       }
     } catch (err) {
-      if (done.length > 0) this.#voids = { commit: id, scopes: done };
+      if (done.length > 0) {
+        this.#voids = { commit: id, scopes: done };
+        // Cancelled at once, while the commit lock is still held, so that no other writer reads
+        // a store-wide part whose run part never came; if that fails too, before the next commit.
+        await this.#cancelFailed(true).catch(() => undefined);
+      }
       throw err;
     }
+    for (const scope of scopes) if (scope !== STORE_SCOPE) this.#wrote.add(scope);
     // Runs, requesters and qualification mappings change a few times per run, and commands that
     // list stores without opening them read store.json (and a run's run.json): fold them at once.
     const central = parts.get(STORE_SCOPE)?.changes.some(([c]) => c !== 'workers') ?? false;
@@ -416,12 +487,165 @@ export class LowdbBackend implements StoreBackend {
   }
 
   /** Cancels the parts of a commit that failed half-way, before anything else is committed. */
-  async #cancelFailed(): Promise<void> {
+  async #cancelFailed(inLock = false): Promise<void> {
     const v = this.#voids;
     if (v === null) return;
-    for (const scope of v.scopes)
-      await this.#append(scope, { seq: 0, commit: v.commit, scopes: [], changes: [], audit: [], void: true });
-    this.#voids = null;
+    const cancel = async () => {
+      for (const scope of v.scopes)
+        await this.#append(scope, { seq: 0, commit: v.commit, scopes: [], changes: [], audit: [], void: true });
+      this.#voids = null;
+    };
+    if (v.scopes.includes(STORE_SCOPE) && !inLock) await this.withStoreLock(cancel);
+    else await cancel();
+  }
+
+  // ---- several writers: the store-wide scope -------------------------------------------
+
+  /**
+   * Runs `work` holding the store's commit lock (`store.json.lock`), which every writer takes for
+   * a store-wide commit, the seal and fold of the store-wide journal, and its open. Calls of this
+   * backend queue; other backends (of this process or others) wait for the file. Not reentrant:
+   * the methods called inside take no lock of their own.
+   */
+  async withStoreLock<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.#storeLockQueue.then(async () => {
+      await this.#fs.makeDirectory(this.root);
+      const lock = await acquireLockWaiting(join(this.root, LOCK_FILE), this.#now());
+      if (lock.recovered !== null) this.#lockWasStale = true;
+      this.#storeLock = lock;
+      try {
+        return await work();
+      } finally {
+        this.#storeLock = null;
+        await lock.release();
+      }
+    });
+    this.#storeLockQueue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** The commit lock a previous holder left behind when it died, if the last acquisition took one over. */
+  get recoveredStoreLock(): HeldLock['recovered'] {
+    return this.#storeLock?.recovered ?? null;
+  }
+
+  #remember(collection: CollectionName, key: string, json: string | null): void {
+    if (json === null) this.#synced.delete(`${collection}\n${key}`);
+    else this.#synced.set(`${collection}\n${key}`, json);
+  }
+
+  /**
+   * Called by the store once it has read the store (holding the commit lock): what it read is the
+   * store-wide state this backend's next pull compares with, and each run's journal as it was.
+   */
+  async startSync(records: Iterable<readonly [CollectionName, string, string]>): Promise<void> {
+    this.#synced.clear();
+    for (const [collection, key, json] of records) this.#remember(collection, key, json);
+    await this.#advance();
+    this.#openedRuns = new Map();
+    for (const runId of await this.runScopes()) this.#openedRuns.set(runId, await this.#runSignature(runId));
+  }
+
+  /** Records where the store-wide journal ends now (called holding the lock, after reading or appending). */
+  async #advance(): Promise<void> {
+    const mark = await this.#readMark(STORE_SCOPE);
+    const stat = await this.#fs.statFile(join(this.root, JOURNAL_FILE));
+    this.#position = { folded: mark.folded, id: stat?.id ?? null, offset: stat?.size ?? 0 };
+  }
+
+  /**
+   * Reads what other writers appended to the store-wide journal since this backend last read it
+   * (called holding the commit lock) and returns the records that changed, with what this backend
+   * had read of them. Incremental while no checkpoint folded the journal in the meantime; after
+   * one (or after taking over the lock of a writer that died), the whole store-wide scope is read
+   * again and compared record by record.
+   */
+  async #pull(): Promise<ForeignChange[]> {
+    const mark = await this.#readMark(STORE_SCOPE);
+    const position = this.#position;
+    const changed = new Map<string, { collection: CollectionName; key: string; json: string | null }>();
+    if (position === null || position.folded !== mark.folded || this.#lockWasStale) {
+      this.#lockWasStale = false;
+      const journals = await this.readJournals([]);
+      const image = await readCheckpointImage(this.#fs, this.root, STORE_SCOPE);
+      for (const { entry } of LowdbBackend.committed(journals, STORE_SCOPE).entries) applyChanges(image, entry.changes);
+      const seen = new Set<string>();
+      for (const [collection, records] of image)
+        for (const [key, json] of records) {
+          const k = `${collection}\n${key}`;
+          seen.add(k);
+          if (this.#synced.get(k) !== json) changed.set(k, { collection, key, json });
+        }
+      for (const k of this.#synced.keys())
+        if (!seen.has(k)) {
+          const at = k.indexOf('\n');
+          changed.set(k, { collection: k.slice(0, at) as CollectionName, key: k.slice(at + 1), json: null });
+        }
+      // Read again (and a torn tail cut off) by the next append.
+      this.#active.delete(STORE_SCOPE);
+    } else {
+      const dir = this.root;
+      const names = await this.#fs.listDirectory(dir);
+      const files = names
+        .map((n) => SEGMENT_FILE.exec(n))
+        .filter((m): m is RegExpExecArray => m !== null && Number(m[1]) > mark.folded)
+        .sort((a, b) => Number(a[1]) - Number(b[1]))
+        .map((m) => m[0]);
+      files.push(JOURNAL_FILE);
+      const stats = await Promise.all(files.map((f) => this.#fs.statFile(join(dir, f))));
+      const from = stats.findIndex((st) => st !== null && st.id === position.id);
+      const entries: JournalEntry[] = [];
+      let tail: { good: number; size: number; seq: number } | null = null;
+      for (let i = Math.max(from, 0); i < files.length; i++) {
+        if (stats[i] === null) continue;
+        const bytes = await this.#fs.readFile(join(dir, files[i]!));
+        if (bytes === null) continue;
+        const start = i === from ? Math.min(position.offset, bytes.length) : 0;
+        const parsed = parseJournal(bytes.subarray(start));
+        entries.push(...parsed.entries);
+        if (files[i] === JOURNAL_FILE)
+          tail = {
+            good: parsed.entries.length === 0 ? start : start + parsed.goodBytes,
+            size: bytes.length,
+            seq: parsed.entries.at(-1)?.seq ?? this.#active.get(STORE_SCOPE)?.seq ?? 1,
+          };
+      }
+      const voided = new Set(entries.filter((e) => e.void === true).map((e) => e.commit));
+      for (const e of entries) {
+        if (e.void === true || voided.has(e.commit) || splitCommitId(e.commit).writer === this.#writer) continue;
+        for (const [collection, key, json] of e.changes)
+          changed.set(`${collection}\n${key}`, { collection, key, json });
+      }
+      if (tail === null) this.#active.delete(STORE_SCOPE);
+      else {
+        // Bytes after the last good entry are a torn append of a writer that died holding the
+        // lock (nobody else appends now): cut off before appending, as on a first append.
+        if (tail.good < tail.size) await this.#fs.truncateFile(join(dir, JOURNAL_FILE), tail.good);
+        this.#active.set(STORE_SCOPE, { bytes: tail.good, seq: tail.seq + 1 });
+      }
+    }
+    const foreign: ForeignChange[] = [];
+    for (const [k, c] of changed) {
+      const base = this.#synced.get(k) ?? null;
+      if (base === c.json) continue;
+      foreign.push({ ...c, base });
+      this.#remember(c.collection, c.key, c.json);
+    }
+    return foreign;
+  }
+
+  /** What a run's journal files and checkpoint mark look like now (not the lease or requests). */
+  async #runSignature(runId: string): Promise<string> {
+    const dir = scopeDir(this.root, runId);
+    const names = (await this.#fs.listDirectory(dir))
+      .filter((n) => SEGMENT_FILE.test(n) || n === JOURNAL_FILE || n === CHECKPOINT_FILE)
+      .sort();
+    const parts: string[] = [];
+    for (const name of names) {
+      const st = await this.#fs.statFile(join(dir, name));
+      parts.push(`${name}@${st?.id ?? '-'}:${st?.size ?? 0}:${st?.modifiedAt ?? 0}`);
+    }
+    return parts.join('\n');
   }
 
   async #append(scope: string, entry: JournalEntry): Promise<void> {
@@ -481,6 +705,19 @@ export class LowdbBackend implements StoreBackend {
    * comment). Serialized with commits, which keeps the seal between two appends.
    */
   async checkpoint(scope: string): Promise<void> {
+    if (scope === STORE_SCOPE) {
+      // Every writer may fold the store-wide journal: one at a time, and never while another
+      // appends to it, so the seal and the fold both hold the commit lock. The next pull reads
+      // the store-wide scope whole again (the fold moved the checkpoint's number).
+      const both = this.#tail.then(() =>
+        this.withStoreLock(async () => {
+          await this.#seal(scope);
+          await this.#fold(scope);
+        }),
+      );
+      this.#tail = both.catch(() => undefined);
+      return both;
+    }
     const seal = this.#tail.then(() => this.#seal(scope));
     this.#tail = seal.catch(() => undefined);
     await seal;
@@ -493,7 +730,22 @@ export class LowdbBackend implements StoreBackend {
     for (const scope of [STORE_SCOPE, ...(await this.runScopes())]) {
       const names = await this.#fs.listDirectory(scopeDir(this.root, scope));
       const journal = await this.#fs.statFile(join(scopeDir(this.root, scope), JOURNAL_FILE));
-      if ((journal?.size ?? 0) > 0 || names.some((n) => SEGMENT_FILE.test(n))) await this.checkpoint(scope);
+      if (!((journal?.size ?? 0) > 0 || names.some((n) => SEGMENT_FILE.test(n)))) continue;
+      if (scope === STORE_SCOPE || this.#held.has(scope)) {
+        await this.checkpoint(scope);
+        continue;
+      }
+      // A run another process owns is folded by its owner; a run nobody holds is folded by whoever
+      // can take it for the moment (its journal must not grow while it is folded).
+      const holder = await readLease(this.#leases, scope).catch(() => null);
+      if (holder !== null && holder.owner !== this.#writer && !isDead(holder, this.#now())) continue;
+      const taken = await acquireLease(this.#leases, scope, 60_000).catch(() => null);
+      if (taken === null || !taken.ok) continue;
+      try {
+        await this.checkpoint(scope);
+      } finally {
+        await taken.lease.release();
+      }
     }
   }
 
@@ -603,14 +855,60 @@ export class LowdbBackend implements StoreBackend {
   async acquireRun(runId: string, ttlMs: number): Promise<LeaseResult> {
     this.#assertOpen();
     const result = await acquireLease(this.#leases, runId, ttlMs);
-    if (result.ok) this.#held.set(runId, result.lease);
-    return result;
+    if (!result.ok) return result;
+    // The store's memory holds the run as it was when the store was opened: taking a run another
+    // process wrote since then would write over its newer records from a stale view.
+    if (this.#openedRuns !== null && !this.#everHeld.has(runId) && !this.#wrote.has(runId)) {
+      const now = await this.#runSignature(runId);
+      if (now !== (this.#openedRuns.get(runId) ?? '')) {
+        await result.lease.release();
+        const by = result.tookOverFrom ?? (await readLease(this.#leases, runId).catch(() => null));
+        throw new HitstateError(
+          'HST_ERR_RUN_OWNED',
+          `run ${runId} was written by another process${by === null ? '' : ` (pid ${by.pid} on ${by.hostname})`} after this one opened the store at ${this.root}, so this process's view of it is out of date; open the store again (run the command again) to take it`,
+          { runId },
+        );
+      }
+    }
+    this.#everHeld.add(runId);
+    const inner = result.lease;
+    const held = this.#held;
+    // Released by its holder: no longer this backend's to fold or release on close.
+    const lease: RunLease = {
+      runId,
+      get holder() {
+        return inner.holder;
+      },
+      renew: () => inner.renew(),
+      async release() {
+        if (held.get(runId) === lease) held.delete(runId);
+        await inner.release();
+      },
+    };
+    this.#held.set(runId, lease);
+    return { ...result, lease };
+  }
+
+  liveRuns(): Promise<ReadonlyMap<string, LeaseHolder>> {
+    this.#assertOpen();
+    return this.liveHolders();
+  }
+
+  /** The runs of the store whose lease a live process holds (this backend's included). */
+  async liveHolders(): Promise<Map<string, LeaseHolder>> {
+    const holders = new Map<string, LeaseHolder>();
+    for (const runId of await this.runScopes()) {
+      const holder = await readLease(this.#leases, runId).catch(() => null);
+      if (holder !== null && !isDead(holder, this.#now())) holders.set(runId, holder);
+    }
+    return holders;
   }
 
   async runHolder(runId: string): Promise<LeaseHolder | null> {
     this.#assertOpen();
     const holder = await readLease(this.#leases, runId);
-    return holder === null || holder.expiresAt <= this.#now() ? null : holder;
+    // Expired, or its process is gone on this host (killed): nobody holds the run.
+    return holder === null || isDead(holder, this.#now()) ? null : holder;
   }
 
   postRequest(request: Omit<RunRequest, 'result' | 'settledAt'>): Promise<void> {

@@ -478,6 +478,23 @@ export class PostgresBackend implements StoreBackend {
     return row ? { owner: row.owner, pid: row.pid, hostname: row.hostname, expiresAt: Number(row.expires_at) } : null;
   }
 
+  async liveRuns(): Promise<ReadonlyMap<string, LeaseHolder>> {
+    const result = await this.#query<{ run: string; owner: string; pid: number; hostname: string; expires_at: string }>(
+      'liveRuns',
+      {
+        text: `SELECT run, owner, pid, hostname, expires_at FROM ${this.#t.leases}
+               WHERE env = $1 AND expires_at > ${this.#now(2)} ORDER BY run`,
+        values: [this.#env, this.#clockValue()],
+      },
+    );
+    return new Map(
+      result.rows.map((row) => [
+        row.run,
+        { owner: row.owner, pid: row.pid, hostname: row.hostname, expiresAt: Number(row.expires_at) },
+      ]),
+    );
+  }
+
   /** @internal extends a lease this backend holds; the new expiry, or null when it was taken. */
   async renewLease(runId: string, ttlMs: number): Promise<number | null> {
     const result = await this.#query<{ expires_at: string }>('renew', {

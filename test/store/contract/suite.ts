@@ -340,6 +340,21 @@ export function contractSuite(name: string, makeBackend: () => Promise<BackendUn
     assert.is(await t.backend.runHolder('r2'), null, 'another run is free');
   });
 
+  Contract('when runs are held then liveRuns lists each with its holder, and only while held', async () => {
+    const other = await t.reopen();
+    assert.equal([...(await other.liveRuns()).keys()], [], 'nobody holds a run yet');
+    const one = expectTaken(await t.backend.acquireRun('r1', TTL), 'r1');
+    expectTaken(await other.acquireRun('r2', TTL * 2), 'r2');
+    const live = await other.liveRuns();
+    assert.equal([...live.keys()].sort(), ['r1', 'r2']);
+    assert.is(live.get('r1')?.owner, one.lease.holder.owner);
+    assert.is(live.get('r1')?.expiresAt, one.lease.holder.expiresAt);
+    await one.lease.release();
+    assert.equal([...(await t.backend.liveRuns()).keys()], ['r2'], 'a released run is no longer listed');
+    await t.clock.advance(TTL * 2 + 1);
+    assert.equal([...(await t.backend.liveRuns()).keys()], [], 'an expired lease is not listed');
+  });
+
   Contract('when a lease expires then another owner takes it over and the old one learns it lost it', async () => {
     const other = await t.reopen();
     const { lease } = expectTaken(await t.backend.acquireRun('r1', TTL), 'first take');
