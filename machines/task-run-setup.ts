@@ -12,6 +12,7 @@ import type { SetUpResourcesCommand } from './commands.js';
 import { agentActorId, unitActorId } from './ids.js';
 import * as binding from './task-run-binding.js';
 import * as logic from './task-run-logic.js';
+import { tablesOf } from './task-run-tables.js';
 import type { Effect, Step } from './task-run-logic.js';
 import type { TaskRunContext, TaskRunEvent, TaskRunInput } from './task-run-types.js';
 import { UNIT_GROUP_SIZE, groupActorIdOf, unitGroupMachine, type UnitGroupEvent } from './unit-group.js';
@@ -122,7 +123,7 @@ const deliverToChildren = s.enqueueActions(({ enqueue, system, context }, delive
         break;
       case 'toUnit': {
         const ref = system.get(unitActorId(effect.unitId)) as AnyActorRef | undefined;
-        const index = ref === undefined ? next.unitOrder.indexOf(effect.unitId) : -1;
+        const index = ref === undefined ? (tablesOf(next).indexOf(effect.unitId) ?? -1) : -1;
         if (ref !== undefined) sends.push({ to: ref, event: effect.event });
         // A unit its group spawns in this same step is not registered yet: its group delivers in order.
         else if (index >= 0 && Math.floor(index / UNIT_GROUP_SIZE) < next.groupsSpawned)

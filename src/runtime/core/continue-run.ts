@@ -17,7 +17,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { hasIn } from '../../../machines/buckets.js';
+import { tablesOf } from '../../../machines/index.js';
 import { resolveTaskRunConfig, TASK_RUN_LIMITS, type ResolvedTaskRunConfig } from '../../config/task-run.js';
 import { HitstateError } from '../../errors.js';
 import type { JsonObject } from '../../store/json.js';
@@ -66,10 +66,10 @@ export function unitsDigest(items: readonly unknown[]): string {
  */
 export async function adoptStoredUnits(runs: RunRegistry, runId: string): Promise<number> {
   const host = await runs.ensure(runId);
-  const known = host.supervisor().context.units;
+  const known = tablesOf(host.supervisor().context);
   const orphans = host.services.store.units
     .ofRun(runId)
-    .filter((u) => u.index >= 0 && !hasIn(known, u.id))
+    .filter((u) => u.index >= 0 && known.unit(u.id) === undefined)
     .sort((a, b) => a.index - b.index)
     .map((u) => u.id);
   if (orphans.length === 0) return 0;

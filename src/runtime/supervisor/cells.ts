@@ -17,19 +17,16 @@
 import { createActor, type AnyActorRef, type StateValue } from 'xstate';
 import {
   AGENT_ACTOR_PREFIX,
-  MACHINE_VERSIONS,
   agentActorId,
   nextDeadline,
   pendingCommands,
   unitActorId,
   unitAgentMachine,
   unitMachine,
-  upgradeSnapshot,
   type AgentContext,
   type AgentEvent,
   type Command,
   type RetryPolicy,
-  type StoredActor,
   type UnitContext,
   type UnitEvent,
   type UnitReport,
@@ -39,6 +36,7 @@ import { HitstateError } from '../../errors.js';
 import type { ActorView } from '../core/run-port.js';
 import type { RuntimeServices } from '../core/services.js';
 import type { ActorPersistence } from './persistence.js';
+import { MACHINE_VERSIONS, upgradeSnapshot, type StoredActor } from './snapshot-layout.js';
 
 /**
  * A unit whose own deadline (or one of its agents') is due within this much of now stays an

@@ -36,7 +36,8 @@ import { Disposal } from '../money/disposal.js';
 import type { Delivery } from '../../../machines/task-run-setup.js';
 import { ActorCells, KEEP_LIVE_WITHIN_MS } from './cells.js';
 import { ActorPersistence } from './persistence.js';
-import type { StoredRun } from './stored-run.js';
+import { RuntimePoolTables } from './pool-tables.js';
+import type { PersistedSupervisor, StoredRun } from './stored-run.js';
 import type { ActorView, RunPort } from '../core/run-port.js';
 import type { RuntimeServices } from '../core/services.js';
 import { StatusSync } from '../sync/status-sync.js';
@@ -79,6 +80,8 @@ export class RunHost implements RunPort {
   readonly deadlines: DeadlineWheel;
   readonly sync: StatusSync;
   readonly disposal: Disposal;
+  /** The supervisor's tables (units, pool HITs, arrivals): the runtime's, so only changed rows are stored. */
+  readonly tables: RuntimePoolTables;
   readonly restored: boolean;
   readonly #stale: ReadonlySet<string>;
   readonly #obsolete: readonly string[];
@@ -101,6 +104,8 @@ export class RunHost implements RunPort {
     this.executor = new CommandExecutor(this);
     this.deadlines = new DeadlineWheel(init.services.clock, (keys, at) => this.#deadlinesPassed(keys, at));
     this.persistence = new ActorPersistence(init.runId, init.services, this.deadlines);
+    this.tables = stored?.tables ?? new RuntimePoolTables();
+    this.persistence.useTables(this.tables);
     this.cells = new ActorCells({
       runId: init.runId,
       services: init.services,
@@ -129,12 +134,18 @@ export class RunHost implements RunPort {
         drainGraceSec: init.services.options.drainGraceSec,
       },
       retry: init.services.options.retry,
+      tables: this.tables,
     };
+    // A restored supervisor gets its tables back in its context (they are stored as rows, not in the snapshot).
+    const snapshot: PersistedSupervisor | undefined =
+      stored === undefined
+        ? undefined
+        : { ...stored.snapshot, context: { ...stored.snapshot.context, tables: this.tables } };
     this.#actor = createActor(logic, {
       id: this.persistence.rootId,
       input,
       inspect,
-      ...(stored === undefined ? {} : { snapshot: stored.snapshot as never }),
+      ...(snapshot === undefined ? {} : { snapshot }),
     });
     this.#actor.subscribe({
       error: (err) => {
@@ -176,7 +187,9 @@ export class RunHost implements RunPort {
   /** The units the supervisor spawned, with their agents, known to the cells; busy ones woken. */
   #restoreCells(): void {
     const context = this.#actor.getSnapshot().context;
-    const spawned = context.unitOrder.slice(0, context.groupsSpawned * UNIT_GROUP_SIZE);
+    const spawned: string[] = [];
+    for (let i = 0; i < Math.min(this.tables.unitCount, context.groupsSpawned * UNIT_GROUP_SIZE); i++)
+      spawned.push(this.tables.unitAt(i)!);
     const agentsOf = new Map<string, string[]>();
     for (const agent of this.services.store.agents.ofRun(this.runId)) {
       const list = agentsOf.get(agent.unitId);
