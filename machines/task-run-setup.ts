@@ -166,7 +166,8 @@ const deliverToChildren = s.enqueueActions(({ enqueue, system, context }, delive
 /** Applies a decision: the new context, then what it delivers (the `deliver` action, in order). */
 function apply(enqueue: Enqueue, context: TaskRunContext, step: Step): void {
   if (step.context !== context) enqueue.assign(step.context);
-  // `deliver` is named, not typed into setup(): the runtime provides it (see deliverToChildren).
+  // `deliver` is named, not typed into setup() (typing it there makes XState's types of every
+  // other action unrelated to those of extend()): the runtime provides it (see deliverToChildren).
   if (step.effects.length > 0)
     enqueue({ type: 'deliver', params: { effects: step.effects } satisfies Delivery } as never);
 }

@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { tablesOf } from '../../../machines/index.js';
-import { resolveTaskRunConfig, TASK_RUN_LIMITS, type ResolvedTaskRunConfig } from '../../config/task-run.js';
+import { resolveTaskRunConfig, TASK_RUN_LIMITS } from '../../config/task-run.js';
 import { HitstateError } from '../../errors.js';
 import type { JsonObject } from '../../store/json.js';
 import type { UnitRecord } from '../../store/types.js';
@@ -84,8 +84,7 @@ function refreshConfig(runs: RunRegistry, runId: string): void {
   const host = runs.loaded(runId);
   if (host === undefined) return;
   const config = resolveTaskRunConfig(host.services.store.runs.require(runId).config);
-  // RunHost.config is readonly for its users; this is the one place that replaces it, in step with the store.
-  (host as unknown as { config: ResolvedTaskRunConfig }).config = config;
+  host.replaceConfig(config);
 }
 
 function checkStatus(runs: RunRegistry, runId: string, what: string): void {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { AnyActorRef, Snapshot } from 'xstate';
+import type { AnyActorRef } from 'xstate';
 import {
   AGENT_ACTOR_PREFIX,
   UNIT_ACTOR_PREFIX,
@@ -49,12 +49,8 @@ export interface StoredRunTree {
 /** A unit group as stored: in `between` (version 2) or as the part `run:<runId>#group:<n>`. */
 export type StoredBetween = StoredActor & { readonly machine: string; readonly machineVersion: number };
 
-interface Inspectable {
-  readonly id: string;
-  getSnapshot(): Snapshot<unknown> & { value?: unknown; context?: unknown; children?: unknown; status?: string };
-  readonly logic: { getPersistedSnapshot(snapshot: unknown): unknown };
-  readonly _parent?: AnyActorRef;
-}
+/** What persistence uses of an actor (any actor ref from XState's inspection). */
+type Inspectable = Pick<AnyActorRef, 'id' | 'getSnapshot' | 'getPersistedSnapshot' | '_parent'>;
 
 type Kind = 'run' | 'unit' | 'agent' | 'between';
 
@@ -69,7 +65,8 @@ const kindOf = (id: string, rootId: string): Kind =>
 
 /** The actor's persisted snapshot without its children (they are stored on their own). */
 function ownPersisted(ref: Inspectable): Record<string, unknown> {
-  return ref.logic.getPersistedSnapshot({ ...ref.getSnapshot(), children: {} }) as Record<string, unknown>;
+  const { children: _children, ...own } = ref.getPersistedSnapshot() as Record<string, unknown>;
+  return own;
 }
 
 function topState(value: unknown): string {
@@ -245,33 +242,28 @@ export class ActorPersistence {
    * restored one) and keeps the store's unit record, the deadline wheel and the status events in
    * step with it.
    */
-  storeUnit(unitId: string, snapshot: { value: unknown; context: UnitContext }, own: object | null): void {
+  storeUnit(unitId: string, snapshot: SnapshotLike<UnitContext>, own: object | null): void {
     if (this.#closed) return;
     const actorId = `${UNIT_ACTOR_PREFIX}${unitId}`;
     if (own !== null) this.#put(actorId, 'unit', { parentId: null, snapshot: own });
     this.#projectUnit(snapshot);
-    this.#deadlines.set(actorId, nextDeadline(snapshot as never));
+    this.#deadlines.set(actorId, nextDeadline(snapshot));
   }
 
   /** Stores a passive agent's snapshot (see {@link storeUnit}); its unit's record comes first. */
-  storeAgent(
-    agentId: string,
-    parentId: string,
-    snapshot: { value: unknown; context: AgentContext },
-    own: object | null,
-  ): void {
+  storeAgent(agentId: string, parentId: string, snapshot: SnapshotLike<AgentContext>, own: object | null): void {
     if (this.#closed) return;
     const actorId = `${AGENT_ACTOR_PREFIX}${agentId}`;
     this.#projectAgent(snapshot, () => {
       if (own !== null) this.#put(actorId, 'agent', { parentId, snapshot: own });
     });
-    this.#deadlines.set(actorId, nextDeadline(snapshot as never));
+    this.#deadlines.set(actorId, nextDeadline(snapshot));
   }
 
-  #projectUnit(snapshot: { value: unknown; context: UnitContext }): void {
+  #projectUnit(snapshot: SnapshotLike<UnitContext>): void {
     const { store, events, clock } = this.#services;
     const context = snapshot.context;
-    const status = unitStatusOf(snapshot as never);
+    const status = unitStatusOf(snapshot);
     const record = store.units.get(context.unitId);
     if (record !== undefined) {
       if (record.status !== status) store.units.setStatus(context.unitId, status);
@@ -301,10 +293,10 @@ export class ActorPersistence {
     }
   }
 
-  #projectAgent(snapshot: { value: unknown; context: AgentContext }, write: () => void): void {
+  #projectAgent(snapshot: SnapshotLike<AgentContext>, write: () => void): void {
     const { store, events, clock } = this.#services;
     const context = snapshot.context;
-    const status = agentStatusOf(snapshot as never);
+    const status = agentStatusOf(snapshot);
     this.#assignments.add(context.assignmentId);
     this.ensureAgentRecord(context, status);
     this.#bindWaitingUnit(context.agentId);
@@ -390,11 +382,10 @@ export class ActorPersistence {
       this.#storedParts.set(id, own);
     }
     if (write) {
-      const { tables: _tables, ...core } = snapshot.context;
-      const supervisor = root.logic.getPersistedSnapshot({ ...snapshot, children: {}, context: core }) as Record<
-        string,
-        unknown
-      >;
+      // The tables are stored as rows (below), not in the core; the supervisor has no children.
+      const own = ownPersisted(root);
+      const { tables: _tables, ...core } = own.context as Record<string, unknown>;
+      const supervisor = { ...own, context: core };
       const stored: StoredRunTree = { supervisor, between: {} };
       this.#put(this.#rootId, 'taskRun', stored);
     }

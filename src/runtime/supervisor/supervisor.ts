@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createActor, type Actor, type InspectionEvent } from 'xstate';
+import { createActor, type Actor, type ActorRefLike, type AnyActorRef, type InspectionEvent } from 'xstate';
 import {
   AGENT_ACTOR_PREFIX,
   UNIT_ACTOR_PREFIX,
@@ -66,11 +66,14 @@ export interface RunHostInit {
 
 type RunActor = Actor<typeof taskRunMachine>;
 
+/** Whether an inspected actor is a full actor ref (every actor of a run is: XState's type says less). */
+const isActorRef = (ref: ActorRefLike): ref is AnyActorRef => 'id' in ref && 'getPersistedSnapshot' in ref;
+
 /** One loaded task run. */
 export class RunHost implements RunPort {
   readonly runId: string;
   readonly requesterName: string;
-  readonly config: ResolvedTaskRunConfig;
+  #config: ResolvedTaskRunConfig;
   readonly gateway: MTurkGateway;
   readonly services: RuntimeServices;
   readonly executor: CommandExecutor;
@@ -94,7 +97,7 @@ export class RunHost implements RunPort {
   constructor(init: RunHostInit, stored: StoredRun | undefined) {
     this.runId = init.runId;
     this.requesterName = init.requesterName;
-    this.config = init.config;
+    this.#config = init.config;
     this.gateway = init.gateway;
     this.services = init.services;
     this.#taskUrl = init.taskUrl;
@@ -122,8 +125,9 @@ export class RunHost implements RunPort {
       actions: { deliver: (_args: unknown, delivery: Delivery) => this.cells.accept(delivery.effects) } as never,
     });
     const inspect = (event: InspectionEvent): void => {
-      if (event.type === '@xstate.actor') this.persistence.track(event.actorRef as never);
-      else if (event.type === '@xstate.snapshot') this.persistence.markDirty(event.actorRef as never);
+      if (!isActorRef(event.actorRef)) return;
+      if (event.type === '@xstate.actor') this.persistence.track(event.actorRef);
+      else if (event.type === '@xstate.snapshot') this.persistence.markDirty(event.actorRef);
     };
     const input = {
       runId: init.runId,
@@ -171,8 +175,8 @@ export class RunHost implements RunPort {
     this.#actor.start();
     if (this.restored) {
       const root = this.#actor;
-      this.persistence.adopt(root as never, this.#stale.has(root.id));
-      for (const command of pendingCommands(root.getSnapshot() as never)) this.executor.enqueue(command);
+      this.persistence.adopt(root, this.#stale.has(root.id));
+      for (const command of pendingCommands(root.getSnapshot())) this.executor.enqueue(command);
       this.#restoreCells();
       for (const id of this.#obsolete) this.services.store.snapshots.delete(id);
     }
@@ -203,19 +207,19 @@ export class RunHost implements RunPort {
     for (const unitId of spawned) {
       const unit = this.cells.unit(unitId);
       if (unit === undefined) continue;
-      summary.units.push({ unitId, status: unitStatusOf(unit as never), launchedHitId: unit.context.launchedHitId });
+      summary.units.push({ unitId, status: unitStatusOf(unit), launchedHitId: unit.context.launchedHitId });
       this.persistence.storeUnit(unitId, unit, null);
-      const commands = pendingCommands(unit as never);
-      let wake = commands.length > 0 || soon(nextDeadline(unit as never));
+      const commands = pendingCommands(unit);
+      let wake = commands.length > 0 || soon(nextDeadline(unit));
       for (const agentId of this.cells.agentsOf(unitId)) {
         const agent = this.cells.agent(agentId);
         if (agent === undefined) continue;
         this.persistence.storeAgent(agentId, unitActorId(unitId), agent, null);
         if (!agent.context.dataStored && (agentHasTag(agent, AgentTag.onTask) || agentHasTag(agent, AgentTag.left)))
           summary.awaitingData.push(agentId);
-        const waits = pendingCommands(agent as never);
+        const waits = pendingCommands(agent);
         commands.push(...waits);
-        wake ||= waits.length > 0 || soon(nextDeadline(agent as never));
+        wake ||= waits.length > 0 || soon(nextDeadline(agent));
       }
       if (wake) this.cells.wake(unitId);
       for (const command of commands) this.executor.enqueue(command);
@@ -244,6 +248,16 @@ export class RunHost implements RunPort {
     else this.sync.reschedule();
     this.disposal.disposeFinished();
   };
+
+  /** The run's configuration, as resolved from the store. */
+  get config(): ResolvedTaskRunConfig {
+    return this.#config;
+  }
+
+  /** Takes the stored configuration again after units were appended to it (`add-units`, `relaunch`). */
+  replaceConfig(config: ResolvedTaskRunConfig): void {
+    this.#config = config;
+  }
 
   /** Why the supervisor failed, if it did (the run then needs a resume). */
   get failure(): unknown {
