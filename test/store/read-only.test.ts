@@ -124,6 +124,7 @@ const READS = new Set([
   'outbox.ofRun',
   'snapshots.get',
   'snapshots.ofRun',
+  'snapshots.partsOf',
   'audit.entries',
 ]);
 
