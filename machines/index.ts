@@ -92,22 +92,13 @@ export {
   unitCountsOf,
   unitEntryOf,
   unitHasTag,
+  unitOrderOf,
   unitStatusOf,
   unitStatusesTagged,
   type MachineName,
   type SnapshotLike,
 } from './inspect.js';
-export {
-  MACHINE_VERSIONS,
-  childSrcOf,
-  joinTaskRunSnapshot,
-  splitTaskRunSnapshot,
-  upgradeSnapshot,
-  type ChildSrc,
-  type PersistedChild,
-  type StoredActor,
-  type StoredMachineSnapshot,
-} from './persistence.js';
+export { MapPoolTables, tablesOf, type PoolTables, type PoolTablesJSON } from './task-run-tables.js';
 export {
   machineStates,
   machineTransitions,
@@ -117,7 +108,6 @@ export {
   type MachineStateNode,
   type MachineTransition,
 } from './export.js';
-export type { Buckets } from './buckets.js';
 export * from './states.js';
 
 /** A live snapshot of a unit actor. */

@@ -8,10 +8,10 @@
 import type { StateValue } from 'xstate';
 import { approveCommandOf, bonusCommandOf, rejectCommandOf, softRejectCommandOf } from './agent-commands.js';
 import type { AgentContext, ReviewKind } from './agent-types.js';
-import { entriesOf, getIn } from './buckets.js';
 import type { Command } from './commands.js';
 import { AgentState, type AssignmentState } from './states.js';
 import { setupCommandOf } from './task-run-setup.js';
+import { tablesOf } from './task-run-tables.js';
 import type { Arrival, HitRecord, TaskRunContext, UnitEntry } from './task-run-types.js';
 import { confirmCommandOf, expireCommandOf, launchCommandOf, reconcileCommandOf } from './unit-commands.js';
 import type { UnitGroupContext } from './unit-group.js';
@@ -228,27 +228,33 @@ export function arrivalOf(snapshot: SnapshotLike<TaskRunContext>, agentId: strin
     const { agentId: _agent, ...refused } = refusal;
     return refused;
   }
-  return getIn(snapshot.context.arrivals, agentId);
+  return tablesOf(snapshot.context).arrival(agentId);
 }
 
 /** A HIT of the run's pool, or undefined if it is not the run's. */
 export function hitOf(snapshot: SnapshotLike<TaskRunContext>, hitId: string): HitRecord | undefined {
-  return getIn(snapshot.context.hits, hitId);
+  return tablesOf(snapshot.context).hit(hitId);
 }
 
 /** Every HIT of the run's pool. */
 export function hitsOf(snapshot: SnapshotLike<TaskRunContext>): Array<[hitId: string, record: HitRecord]> {
-  return [...entriesOf(snapshot.context.hits)];
+  return [...tablesOf(snapshot.context).hits()].map(([hitId, record]) => [hitId, record]);
 }
 
 /** The supervisor's view of a unit (its status as last reported, and what it asked of it). */
 export function unitEntryOf(snapshot: SnapshotLike<TaskRunContext>, unitId: string): UnitEntry | undefined {
-  return getIn(snapshot.context.units, unitId);
+  return tablesOf(snapshot.context).unit(unitId);
 }
 
-/** The launched units an arriving worker can get now (in the supervisor's deterministic order). */
+/** The launched units an arriving worker can get now, in the run's order (the first is given first). */
 export function freeUnitsOf(snapshot: SnapshotLike<TaskRunContext>): string[] {
-  return [...entriesOf(snapshot.context.freeUnits)].map(([unitId]) => unitId);
+  const tables = tablesOf(snapshot.context);
+  return [...tables.units()].filter(([unitId]) => tables.isFree(unitId)).map(([unitId]) => unitId);
+}
+
+/** The run's units in its order (launch order). */
+export function unitOrderOf(snapshot: SnapshotLike<TaskRunContext>): string[] {
+  return [...tablesOf(snapshot.context).units()].map(([unitId]) => unitId);
 }
 
 /** Units by status, as the supervisor counts them. */

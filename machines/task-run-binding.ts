@@ -19,10 +19,10 @@
  *
  * @module
  */
-import { getIn, setIn } from './buckets.js';
 import { agentIdFor } from './ids.js';
 import { AssignmentState } from './states.js';
 import { noteAnomaly, pickFreeUnit, putUnit, type Step } from './task-run-logic.js';
+import { tablesOf } from './task-run-tables.js';
 import { RefusalReason } from './task-run-types.js';
 import type { HitRecord, TaskRunContext } from './task-run-types.js';
 import type { UnitEvent, UnitReport } from './unit-types.js';
@@ -45,9 +45,10 @@ export function agentBinding(
   context: TaskRunContext,
   agentId: string,
 ): { unitId: string; hitId: string; assignmentId: string; current: boolean } | undefined {
-  const arrival = getIn(context.arrivals, agentId);
+  const tables = tablesOf(context);
+  const arrival = tables.arrival(agentId);
   if (arrival?.unitId === undefined || arrival.assignmentId === undefined) return undefined;
-  const record = getIn(context.hits, arrival.hitId);
+  const record = tables.hit(arrival.hitId);
   const current = record?.unitId === arrival.unitId && record.assignmentId === arrival.assignmentId;
   return { unitId: arrival.unitId, hitId: arrival.hitId, assignmentId: arrival.assignmentId, current };
 }
@@ -63,7 +64,7 @@ function displaceable(
   assignmentId: string,
 ): record is HitRecord & { unitId: string } {
   if (record.unitId === null || record.assignmentId === null || record.assignmentId === assignmentId) return false;
-  const entry = getIn(context.units, record.unitId);
+  const entry = tablesOf(context).unit(record.unitId);
   return entry?.status === AssignmentState.assigned && entry.pending === undefined;
 }
 
@@ -95,7 +96,7 @@ export function arrive(context: TaskRunContext, event: ArrivalFacts, accepting: 
   // The agent exists but its unit was released: its id is taken, and the run chose to let it go.
   if (previous !== undefined) return refuse(RefusalReason.agentReleased);
   if (!accepting) return refuse(RefusalReason.runNotAccepting);
-  const record = getIn(context.hits, event.hitId);
+  const record = tablesOf(context).hit(event.hitId);
   if (record === undefined) return refuse(RefusalReason.unknownHIT);
   const bind: UnitEvent = {
     type: 'unit.bindAgent',
@@ -120,13 +121,9 @@ export function arrive(context: TaskRunContext, event: ArrivalFacts, accepting: 
   let next = putUnit(base, unitId, { status: AssignmentState.assigned });
   next = {
     ...next,
-    hits: setIn(next.hits, event.hitId, { ...record, unitId, assignmentId: event.assignmentId }),
-    arrivals: setIn(next.arrivals, agentId, {
-      unitId,
-      hitId: event.hitId,
-      assignmentId: event.assignmentId,
-      at: event.at,
-    }),
+    tables: tablesOf(next)
+      .putHit(event.hitId, { ...record, unitId, assignmentId: event.assignmentId })
+      .putArrival(agentId, { unitId, hitId: event.hitId, assignmentId: event.assignmentId, at: event.at }),
   };
   return { context: next, effects: [{ kind: 'toUnit', unitId, event: bind }] };
 }
@@ -140,7 +137,7 @@ export function bindingReplaced(
   context: TaskRunContext,
   report: Extract<UnitReport, { type: 'report.bindingReplaced' }>,
 ): TaskRunContext {
-  const record = getIn(context.hits, report.hitId);
+  const record = tablesOf(context).hit(report.hitId);
   if (record?.unitId !== report.unitId || record.assignmentId !== report.displacedAssignmentId) {
     return noteAnomaly(
       context,
@@ -150,13 +147,14 @@ export function bindingReplaced(
   return {
     ...context,
     ...(context.refusal?.agentId === report.agentId ? { refusal: null } : {}),
-    hits: setIn(context.hits, report.hitId, { ...record, assignmentId: report.assignmentId }),
-    arrivals: setIn(context.arrivals, report.agentId, {
-      unitId: report.unitId,
-      hitId: report.hitId,
-      assignmentId: report.assignmentId,
-      at: report.at,
-    }),
+    tables: tablesOf(context)
+      .putHit(report.hitId, { ...record, assignmentId: report.assignmentId })
+      .putArrival(report.agentId, {
+        unitId: report.unitId,
+        hitId: report.hitId,
+        assignmentId: report.assignmentId,
+        at: report.at,
+      }),
   };
 }
 
@@ -190,23 +188,17 @@ export function adoptReconciled(
       effects: [],
     };
   }
-  const record = getIn(context.hits, report.hitId);
-  const next: TaskRunContext = {
-    ...context,
-    arrivals:
-      known !== undefined
-        ? context.arrivals
-        : setIn(context.arrivals, agentId, {
-            unitId: report.unitId,
-            hitId: report.hitId,
-            assignmentId: report.assignmentId,
-            at: report.at,
-          }),
-    hits:
-      record === undefined
-        ? context.hits
-        : setIn(context.hits, report.hitId, { ...record, assignmentId: report.assignmentId }),
-  };
+  let tables = tablesOf(context);
+  const record = tables.hit(report.hitId);
+  if (known === undefined)
+    tables = tables.putArrival(agentId, {
+      unitId: report.unitId,
+      hitId: report.hitId,
+      assignmentId: report.assignmentId,
+      at: report.at,
+    });
+  if (record !== undefined) tables = tables.putHit(report.hitId, { ...record, assignmentId: report.assignmentId });
+  const next: TaskRunContext = { ...context, tables };
   return {
     context: next,
     effects: [

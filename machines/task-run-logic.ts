@@ -7,9 +7,10 @@
  * @module
  */
 import type { AgentEvent } from './agent-types.js';
-import { deleteIn, entriesOf, firstKeyOf, getIn, hasIn, setIn, setManyIn } from './buckets.js';
 import { AssignmentState, UnitStateGroups } from './states.js';
+import { MapPoolTables, tablesOf } from './task-run-tables.js';
 import { DEFAULT_TASK_RUN_SETTINGS } from './task-run-types.js';
+import type { PoolTables } from './task-run-tables.js';
 import type { HitObservationEvent, HitRecord, TaskRunContext, TaskRunInput, UnitEntry } from './task-run-types.js';
 import { classifyObservation } from './unit-commands.js';
 import { groupActorIdOf } from './unit-group.js';
@@ -44,16 +45,11 @@ export function initialTaskRunContext(input: TaskRunInput): TaskRunContext {
     hitTypeId: null,
     setupAttempt: 1,
     failure: null,
-    unitOrder: [],
     groupsSpawned: 0,
     launchCursor: 0,
-    units: {},
     counts: zeroCounts(),
     launchesInFlight: 0,
-    freeUnits: {},
-    freeUnitCount: 0,
-    hits: {},
-    arrivals: {},
+    tables: input.tables ?? MapPoolTables.empty(),
     launchHalt: null,
     expiredAt: null,
     drainDeadlineAt: null,
@@ -72,35 +68,27 @@ export function incompleteCount(context: TaskRunContext): number {
   return INCOMPLETE.reduce((n, s) => n + context.counts[s], 0);
 }
 
-/** Sets a unit's entry, keeping counts and the free list consistent with it. */
+/** Sets a unit's entry, keeping counts consistent with it (the tables keep the free list). */
 export function putUnit(context: TaskRunContext, unitId: string, entry: UnitEntry): TaskRunContext {
-  const previous = getIn(context.units, unitId);
+  const tables = tablesOf(context);
+  const previous = tables.unit(unitId);
   let counts = context.counts;
   if (previous?.status !== entry.status) {
     counts = { ...counts, [entry.status]: counts[entry.status] + 1 };
     if (previous !== undefined) counts = { ...counts, [previous.status]: counts[previous.status] - 1 };
   }
-  const free = entry.status === AssignmentState.launched && entry.pending === undefined;
-  const listed = hasIn(context.freeUnits, unitId);
-  let { freeUnits, freeUnitCount } = context;
-  if (free && !listed) {
-    freeUnits = setIn(freeUnits, unitId, true);
-    freeUnitCount++;
-  } else if (!free && listed) {
-    freeUnits = deleteIn(freeUnits, unitId);
-    freeUnitCount--;
-  }
-  return { ...context, units: setIn(context.units, unitId, entry), counts, freeUnits, freeUnitCount };
+  return { ...context, tables: tables.putUnit(unitId, entry), counts };
 }
 
 /** Groups of consecutive units (by position in the run's unit order), as `[groupId, unitIds]`. */
-function grouped(unitOrder: readonly string[], from: number): Map<string, string[]> {
+function grouped(tables: PoolTables, from: number): Map<string, string[]> {
   const groups = new Map<string, string[]>();
-  for (let i = from; i < unitOrder.length; i++) {
+  for (let i = from; i < tables.unitCount; i++) {
     const id = groupActorIdOf(i);
+    const unitId = tables.unitAt(i)!;
     const list = groups.get(id);
-    if (list === undefined) groups.set(id, [unitOrder[i]!]);
-    else list.push(unitOrder[i]!);
+    if (list === undefined) groups.set(id, [unitId]);
+    else list.push(unitId);
   }
   return groups;
 }
@@ -110,17 +98,16 @@ function grouped(unitOrder: readonly string[], from: number): Map<string, string
  * new units join the last group while it has room, then new groups.
  */
 export function addUnits(context: TaskRunContext, unitIds: readonly string[], spawned: boolean): Step {
-  const fresh = [...new Set(unitIds)].filter((unitId) => !hasIn(context.units, unitId));
+  const tables = tablesOf(context);
+  // Read before the change: tables may change in place.
+  const from = tables.unitCount;
+  const fresh = [...new Set(unitIds)].filter((unitId) => tables.unit(unitId) === undefined);
   const next: TaskRunContext = {
     ...context,
-    unitOrder: [...context.unitOrder, ...fresh],
-    units: setManyIn(
-      context.units,
-      fresh.map((unitId) => [unitId, { status: AssignmentState.created }] as const),
-    ),
+    tables: tables.addUnits(fresh),
     counts: { ...context.counts, created: context.counts.created + fresh.length },
   };
-  return spawned ? placeUnits(next, context.unitOrder.length) : { context: next, effects: [] };
+  return spawned ? placeUnits(next, from) : { context: next, effects: [] };
 }
 
 /**
@@ -131,7 +118,7 @@ export function addUnits(context: TaskRunContext, unitIds: readonly string[], sp
 function placeUnits(context: TaskRunContext, from: number): Step {
   const effects: Effect[] = [];
   let groupsSpawned = context.groupsSpawned;
-  for (const [groupId, unitIds] of grouped(context.unitOrder, from)) {
+  for (const [groupId, unitIds] of grouped(tablesOf(context), from)) {
     const index = Number(groupId.slice(groupId.indexOf(':') + 1));
     if (index < groupsSpawned) effects.push({ kind: 'addToGroup', groupId, unitIds });
     else {
@@ -156,10 +143,11 @@ export function launchMore(step: Step, at: number): Step {
   let slots =
     limit === 0 ? Infinity : limit - (context.counts.launched + context.counts.assigned + context.launchesInFlight);
   let cursor = context.launchCursor;
-  while (slots > 0 && cursor < context.unitOrder.length) {
-    const unitId = context.unitOrder[cursor]!;
+  const count = tablesOf(context).unitCount;
+  while (slots > 0 && cursor < count) {
+    const unitId = tablesOf(context).unitAt(cursor)!;
     cursor++;
-    const entry = getIn(context.units, unitId);
+    const entry = tablesOf(context).unit(unitId);
     if (entry?.status !== AssignmentState.created || entry.pending !== undefined) continue;
     context = putUnit(context, unitId, { status: AssignmentState.created, pending: 'launch' });
     context = { ...context, launchesInFlight: context.launchesInFlight + 1 };
@@ -172,14 +160,14 @@ export function launchMore(step: Step, at: number): Step {
 /** Whether every unit was asked to launch and no launch is in flight (launching → running). */
 export function everyUnitLaunched(context: TaskRunContext): boolean {
   return (
-    context.launchCursor >= context.unitOrder.length && context.launchesInFlight === 0 && context.launchHalt === null
+    context.launchCursor >= tablesOf(context).unitCount && context.launchesInFlight === 0 && context.launchHalt === null
   );
 }
 
 /** An unbound pool HIT for `unitId`: one its launch created if any, else any unbound HIT. */
 function pickPoolHit(context: TaskRunContext, unitId: string): string | null {
   let any: string | null = null;
-  for (const [hitId, record] of entriesOf(context.hits)) {
+  for (const [hitId, record] of tablesOf(context).hits()) {
     if (record.unitId !== null) continue;
     if (record.createdBy === unitId) return hitId;
     any ??= hitId;
@@ -189,8 +177,9 @@ function pickPoolHit(context: TaskRunContext, unitId: string): string | null {
 
 /** Binding preference for a HIT: the unit whose launch created it if still free, else the oldest free unit. */
 export function pickFreeUnit(context: TaskRunContext, record: HitRecord): string | null {
-  if (hasIn(context.freeUnits, record.createdBy)) return record.createdBy;
-  return firstKeyOf(context.freeUnits) ?? null;
+  const tables = tablesOf(context);
+  if (tables.isFree(record.createdBy)) return record.createdBy;
+  return tables.firstFree() ?? null;
 }
 
 /** A unit reported a new status. `expiring` is true while the run expires or drains: a unit back in the pool is expired at once. */
@@ -201,7 +190,7 @@ export function unitChanged(
   at: number,
   expiring: boolean,
 ): Step {
-  const previous = getIn(context.units, unitId);
+  const previous = tablesOf(context).unit(unitId);
   if (previous === undefined)
     return { context: noteAnomaly(context, `report from unknown unit ${unitId}`), effects: [] };
   let next = context;
@@ -223,7 +212,7 @@ export function launchFailed(
   at: number,
   expiring: boolean,
 ): Step {
-  const entry = getIn(context.units, unitId);
+  const entry = tablesOf(context).unit(unitId);
   let next = context;
   if (entry?.pending === 'launch') {
     next = putUnit(next, unitId, { status: entry.status });
@@ -241,8 +230,9 @@ export function resumeLaunching(context: TaskRunContext, at: number): Step {
 
 /** A unit's launch created `hitId`: it joins the pool, unbound. */
 export function hitCreated(context: TaskRunContext, unitId: string, hitId: string): TaskRunContext {
-  if (getIn(context.hits, hitId) !== undefined) return context;
-  return { ...context, hits: setIn(context.hits, hitId, { unitId: null, assignmentId: null, createdBy: unitId }) };
+  const tables = tablesOf(context);
+  if (tables.hit(hitId) !== undefined) return context;
+  return { ...context, tables: tables.putHit(hitId, { unitId: null, assignmentId: null, createdBy: unitId }) };
 }
 
 /**
@@ -257,14 +247,14 @@ export function hitReleased(
   hitId: string,
   assignmentId: string | null,
 ): TaskRunContext {
-  const record = getIn(context.hits, hitId);
+  const record = tablesOf(context).hit(hitId);
   if (record === undefined || record.unitId !== unitId || record.assignmentId !== assignmentId) {
     return noteAnomaly(
       context,
       `unit ${unitId} released HIT ${hitId} (assignment ${assignmentId ?? 'none'}), a binding it did not hold`,
     );
   }
-  return { ...context, hits: setIn(context.hits, hitId, { ...record, unitId: null, assignmentId: null }) };
+  return { ...context, tables: tablesOf(context).putHit(hitId, { ...record, unitId: null, assignmentId: null }) };
 }
 
 /**
@@ -273,7 +263,7 @@ export function hitReleased(
  * for it: the count of HITs and launched units stays equal. Other news of unbound HITs changes nothing.
  */
 export function routeObservation(context: TaskRunContext, event: HitObservationEvent): Step {
-  const record = getIn(context.hits, event.hitId);
+  const record = tablesOf(context).hit(event.hitId);
   if (record === undefined)
     return {
       context: noteAnomaly(context, `${event.type} for HIT ${event.hitId}, which is not in this run`),
@@ -295,7 +285,7 @@ export function routeObservation(context: TaskRunContext, event: HitObservationE
       effects: [],
     };
   let next = putUnit(context, unitId, { status: AssignmentState.launched, pending: 'poolHit' });
-  next = { ...next, hits: setIn(next.hits, event.hitId, { ...record, unitId }) };
+  next = { ...next, tables: tablesOf(next).putHit(event.hitId, { ...record, unitId }) };
   return { context: next, effects: [{ kind: 'toUnit', unitId, event }] };
 }
 
@@ -303,8 +293,8 @@ export function routeObservation(context: TaskRunContext, event: HitObservationE
 function expireUnit(step: Step, unitId: string, hitId: string | null, at: number): Step {
   let context = putUnit(step.context, unitId, { status: AssignmentState.launched, pending: 'poolHit' });
   if (hitId !== null) {
-    const record = getIn(context.hits, hitId)!;
-    context = { ...context, hits: setIn(context.hits, hitId, { ...record, unitId }) };
+    const record = tablesOf(context).hit(hitId)!;
+    context = { ...context, tables: tablesOf(context).putHit(hitId, { ...record, unitId }) };
   }
   return { context, effects: [...step.effects, { kind: 'toUnit', unitId, event: { type: 'unit.expire', hitId, at } }] };
 }
@@ -312,7 +302,7 @@ function expireUnit(step: Step, unitId: string, hitId: string | null, at: number
 /** The unbound pool HITs, indexed once so expiring every launched unit is linear (preference as in {@link pickPoolHit}). */
 function poolIndex(context: TaskRunContext): (unitId: string) => string | null {
   const byCreator = new Map<string, string[]>();
-  for (const [hitId, record] of entriesOf(context.hits)) {
+  for (const [hitId, record] of tablesOf(context).hits()) {
     if (record.unitId !== null) continue;
     const list = byCreator.get(record.createdBy);
     if (list === undefined) byCreator.set(record.createdBy, [hitId]);
@@ -334,8 +324,10 @@ export function expireRun(context: TaskRunContext, at: number): Step {
   const drainDeadlineAt = at + (context.settings.assignmentDurationSec + context.settings.drainGraceSec) * 1000;
   let step: Step = { context: { ...context, expiredAt: at, drainDeadlineAt, launchHalt: null }, effects: [] };
   const takePoolHit = poolIndex(context);
-  for (const unitId of context.unitOrder) {
-    const entry = getIn(step.context.units, unitId);
+  // The unit order only grows with run.addUnits, never here: read it once, entries as they change.
+  const order = [...tablesOf(context).units()].map(([unitId]) => unitId);
+  for (const unitId of order) {
+    const entry = tablesOf(step.context).unit(unitId);
     if (entry === undefined || entry.pending !== undefined) continue;
     if (entry.status === AssignmentState.created || entry.status === AssignmentState.assigned) {
       step = {
@@ -352,9 +344,8 @@ export function expireRun(context: TaskRunContext, at: number): Step {
 /** The drain deadline passed: every unit still incomplete is abandoned (it ends `expired`, its agent is told). */
 export function abandonRemaining(context: TaskRunContext, at: number): Step {
   const effects: Effect[] = [];
-  for (const unitId of context.unitOrder) {
-    const entry = getIn(context.units, unitId);
-    if (entry !== undefined && INCOMPLETE.includes(entry.status)) {
+  for (const [unitId, entry] of tablesOf(context).units()) {
+    if (INCOMPLETE.includes(entry.status)) {
       effects.push({
         kind: 'toUnit',
         unitId,

@@ -12,6 +12,7 @@ import type { SetUpResourcesCommand } from './commands.js';
 import { agentActorId, unitActorId } from './ids.js';
 import * as binding from './task-run-binding.js';
 import * as logic from './task-run-logic.js';
+import { tablesOf } from './task-run-tables.js';
 import type { Effect, Step } from './task-run-logic.js';
 import type { TaskRunContext, TaskRunEvent, TaskRunInput } from './task-run-types.js';
 import { UNIT_GROUP_SIZE, groupActorIdOf, unitGroupMachine, type UnitGroupEvent } from './unit-group.js';
@@ -122,7 +123,7 @@ const deliverToChildren = s.enqueueActions(({ enqueue, system, context }, delive
         break;
       case 'toUnit': {
         const ref = system.get(unitActorId(effect.unitId)) as AnyActorRef | undefined;
-        const index = ref === undefined ? next.unitOrder.indexOf(effect.unitId) : -1;
+        const index = ref === undefined ? (tablesOf(next).indexOf(effect.unitId) ?? -1) : -1;
         if (ref !== undefined) sends.push({ to: ref, event: effect.event });
         // A unit its group spawns in this same step is not registered yet: its group delivers in order.
         else if (index >= 0 && Math.floor(index / UNIT_GROUP_SIZE) < next.groupsSpawned)
@@ -165,7 +166,8 @@ const deliverToChildren = s.enqueueActions(({ enqueue, system, context }, delive
 /** Applies a decision: the new context, then what it delivers (the `deliver` action, in order). */
 function apply(enqueue: Enqueue, context: TaskRunContext, step: Step): void {
   if (step.context !== context) enqueue.assign(step.context);
-  // `deliver` is named, not typed into setup(): the runtime provides it (see deliverToChildren).
+  // `deliver` is named, not typed into setup() (typing it there makes XState's types of every
+  // other action unrelated to those of extend()): the runtime provides it (see deliverToChildren).
   if (step.effects.length > 0)
     enqueue({ type: 'deliver', params: { effects: step.effects } satisfies Delivery } as never);
 }

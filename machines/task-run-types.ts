@@ -5,9 +5,9 @@
  */
 import type { DoneActorEvent, ErrorActorEvent } from 'xstate';
 import type { AgentEvent } from './agent-types.js';
-import type { Buckets } from './buckets.js';
 import type { RetryPolicy } from './commands.js';
 import type { AssignmentState } from './states.js';
+import type { PoolTables } from './task-run-tables.js';
 import type { UnitEvent, UnitReport } from './unit-types.js';
 
 /** How a run behaves. Durations carry their unit in the name. */
@@ -35,6 +35,11 @@ export interface TaskRunInput {
   readonly settings?: Partial<TaskRunSettings>;
   /** Retry policy of the units' commands (default {@link DEFAULT_RETRY_POLICY}). */
   readonly retry?: RetryPolicy;
+  /**
+   * The tables the supervisor keeps its units, pool HITs and arrivals in, empty (default: a new
+   * `MapPoolTables`). The runtime passes its own, which stores only the rows that changed.
+   */
+  readonly tables?: PoolTables;
 }
 
 /**
@@ -94,7 +99,7 @@ export type Arrival =
 /** A refused arrival: kept only until the next arrival (refusals leave nothing in the run's tables). */
 export type RefusedArrival = Extract<Arrival, { refused: RefusalReason }> & { readonly agentId: string };
 
-/** The supervisor's memory. Large maps are {@link Buckets}: read them with the helpers of `inspect.ts`. */
+/** The supervisor's memory. Its tables grow with the run: read them with `tablesOf` or the helpers of `inspect.ts`. */
 export interface TaskRunContext {
   readonly runId: string;
   readonly settings: TaskRunSettings;
@@ -104,22 +109,19 @@ export interface TaskRunContext {
   readonly setupAttempt: number;
   /** Why setup failed (state `failed`). */
   readonly failure: { readonly reason: string; readonly at: number } | null;
-  readonly unitOrder: readonly string[];
   /** How many unit groups exist (`group:0` … `group:<n-1>`); the next units go to the last one or new ones. */
   readonly groupsSpawned: number;
-  /** Index in `unitOrder` of the next unit to consider launching. */
+  /** Index in the run's unit order of the next unit to consider launching. */
   readonly launchCursor: number;
-  readonly units: Buckets<UnitEntry>;
   /** Units by status. */
   readonly counts: Readonly<Record<AssignmentState, number>>;
   /** `unit.launch` requests whose outcome is not known yet. */
   readonly launchesInFlight: number;
-  /** Launched units without a HIT: the ones an arriving worker can get (a set; read with `freeUnitsOf`). */
-  readonly freeUnits: Buckets<true>;
-  /** How many units `freeUnits` holds. */
-  readonly freeUnitCount: number;
-  readonly hits: Buckets<HitRecord>;
-  readonly arrivals: Buckets<Arrival>;
+  /**
+   * The units in the run's order with the supervisor's view of each, the HIT pool and the bound
+   * arrivals (see `task-run-tables.ts`). Not plain data: read it with `tablesOf(context)`.
+   */
+  readonly tables: PoolTables;
   /**
    * The latest arrival's refusal, if it was refused (absent or null otherwise). One field, not a
    * table entry per refused agent: made-up registrations must not grow the run's state.

@@ -1,22 +1,13 @@
 // The public surface of machines/: its purity (xstate only; xstate/graph only in the exporters),
-// its pinned export list, the snapshot readers, the bucket maps, and type-level refusals.
+// its pinned export list, the snapshot readers, the default tables, and type-level refusals.
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AgentEvent } from '../../machines/agent-types.js';
-import {
-  deleteIn,
-  emptyBuckets,
-  entriesOf,
-  firstKeyOf,
-  getIn,
-  setIn,
-  setManyIn,
-  sizeOf,
-} from '../../machines/buckets.js';
 import * as api from '../../machines/index.js';
+import { MapPoolTables, tablesOf } from '../../machines/task-run-tables.js';
 import type { TaskRunEvent } from '../../machines/task-run-types.js';
 import type { UnitEvent } from '../../machines/unit-types.js';
 import { importsOf, sourceFiles } from '../support/imports.js';
@@ -104,62 +95,32 @@ Api('when deadlines are asked then each actor names only a deadline its state ha
 });
 
 Api(
-  'when bucket maps are updated then the old map is unchanged, reads find every key, and iteration order is deterministic',
+  'when the default tables are changed then the old tables are unchanged, reads find every row, and JSON keeps the order',
   () => {
-    const a = setManyIn(
-      emptyBuckets<number>(),
-      Array.from({ length: 300 }, (_, i) => [`k${i}`, i] as const),
-    );
-    const b = setIn(a, 'k1', -1);
-    assert.is(getIn(a, 'k1'), 1);
-    assert.is(getIn(b, 'k1'), -1);
-    assert.is(sizeOf(a), 300);
-    const c = deleteIn(b, 'k2');
-    assert.is(getIn(c, 'k2'), undefined);
-    assert.is(sizeOf(c), 299);
-    assert.is(deleteIn(c, 'nope'), c);
+    const ids = Array.from({ length: 300 }, (_, i) => `${i}`);
+    const a = MapPoolTables.empty().addUnits(ids);
+    const b = a.putUnit('1', { status: api.AssignmentState.launched });
+    assert.equal(a.unit('1'), { status: 'created' });
+    assert.equal(b.unit('1'), { status: 'launched' });
+    assert.is(a.freeCount, 0);
+    assert.is(b.freeCount, 1);
+    assert.is(b.firstFree(), '1');
+    assert.is(b.indexOf('299'), 299);
+    const c = b.putHit('H1', { unitId: null, assignmentId: null, createdBy: '1' });
+    assert.is(b.hit('H1'), undefined);
+    assert.equal([...c.hits()], [['H1', { unitId: null, assignmentId: null, createdBy: '1' }]]);
+    const json = JSON.parse(JSON.stringify(c));
     assert.equal(
-      [...entriesOf(a)].map(([k]) => k),
-      [...entriesOf(JSON.parse(JSON.stringify(a)))].map(([k]) => k),
+      json.units.map(([id]: [string]) => id),
+      ids,
+      'ids that look like numbers keep the run order',
     );
-    assert.is(firstKeyOf(a), [...entriesOf(a)][0]![0]);
-    assert.is(firstKeyOf(emptyBuckets()), undefined);
-    assert.ok(
-      Object.keys(a).every((k) => /^b[0-9a-f]{2}$/.test(k)),
-      'bucket names are never integer-like',
-    );
+    const revived = tablesOf({ tables: json });
+    assert.equal(revived.toJSON(), c.toJSON());
+    assert.is(tablesOf({ tables: json }), revived, 'a context read twice is revived once');
+    assert.is(tablesOf({ tables: c }), c);
   },
 );
-
-Api(
-  'when a bucket is copied by an update then it is a plain object that keeps its key order and equals its JSON',
-  () => {
-    const a = setManyIn(
-      emptyBuckets<number>(),
-      Array.from({ length: 1000 }, (_, i) => [`k${i}`, i] as const),
-    );
-    const b = deleteIn(setIn(setIn(a, 'k500', -1), 'new', 7), 'k3');
-    for (const map of [a, b])
-      for (const bucket of Object.values(map)) assert.is(Object.getPrototypeOf(bucket), Object.prototype);
-    assert.equal(b, JSON.parse(JSON.stringify(b)));
-    const order = (m: typeof a): string[] => [...entriesOf(m)].map(([k]) => k);
-    assert.equal(
-      order(b).filter((k) => k !== 'new'),
-      order(a).filter((k) => k !== 'k3'),
-      'a delete removes one key and moves no other',
-    );
-    assert.equal(order(setIn(a, 'k500', -1)), order(a), 'an updated key keeps its place');
-  },
-);
-
-Api('when stored actors are joined with a bad id or a missing parent then it throws saying which', () => {
-  assert.throws(() => api.joinTaskRunSnapshot({}, { 'x:1': { parentId: null, snapshot: {} } }), /actor id "x:1"/);
-  assert.throws(
-    () => api.joinTaskRunSnapshot({}, { 'unit:u1': { parentId: 'group:9', snapshot: {} } }),
-    /parent "group:9"/,
-  );
-  assert.equal(api.childSrcOf('agent:A-W'), 'agent');
-});
 
 Api('when the machines are drawn then every state explains itself with a description', () => {
   for (const [name, machine] of Object.entries(api.MACHINES)) {

@@ -7,9 +7,16 @@ import * as assert from 'uvu/assert';
 import type { AnyMachineSnapshot, InspectionEvent } from 'xstate';
 import { reviewCommandId } from '../../machines/agent-commands.js';
 import type { AgentContext } from '../../machines/agent-types.js';
-import { entriesOf, getIn } from '../../machines/buckets.js';
+import { tablesOf } from '../../machines/task-run-tables.js';
 import type { Command } from '../../machines/commands.js';
-import { agentStatusOf, freeUnitsOf, nextDeadline, pendingCommands, unitStatusOf } from '../../machines/inspect.js';
+import {
+  agentStatusOf,
+  freeUnitsOf,
+  nextDeadline,
+  pendingCommands,
+  unitOrderOf,
+  unitStatusOf,
+} from '../../machines/inspect.js';
 import { UnitStateGroups } from '../../machines/states.js';
 import type { TaskRunEvent } from '../../machines/task-run-types.js';
 import type { UnitContext } from '../../machines/unit-types.js';
@@ -53,17 +60,17 @@ function violations(h: RunHarness): string[] {
   if (h.errors.length > 0) out.push(`errors: ${h.errors.map(String).join('; ')}`);
   const failedChildren = s.context.anomalies.filter((a) => / failed: /.test(a));
   if (failedChildren.length > 0) out.push(`child errors: ${failedChildren.join('; ')}`);
-  const units = s.context.unitOrder.map((id) => [id, h.unit(id)] as const);
+  const units = unitOrderOf(s).map((id) => [id, h.unit(id)] as const);
   if (units.length === 0) out.push('no units');
   for (const [unitId, unit] of units) {
     const status = unitStatusOf(unit);
-    const entry = getIn(s.context.units, unitId);
+    const entry = tablesOf(s.context).unit(unitId);
     if (entry?.status !== status) out.push(`${unitId}: supervisor says ${entry?.status}, unit is ${status}`);
     const c: UnitContext = unit.context;
     if (status === 'assigned') {
       const agent = c.agentId === null ? undefined : h.agent(c.agentId);
       if (agent === undefined || agentStatusOf(agent) === 'none') out.push(`${unitId} is assigned without an agent`);
-      const record = c.hitId === null ? undefined : getIn(s.context.hits, c.hitId);
+      const record = c.hitId === null ? undefined : tablesOf(s.context).hit(c.hitId);
       if (record?.unitId !== unitId || record.assignmentId !== c.assignmentId)
         out.push(`${unitId} holds ${c.hitId}/${c.assignmentId} but the pool says ${JSON.stringify(record)}`);
     }
@@ -78,10 +85,10 @@ function violations(h: RunHarness): string[] {
   }
   const counted = Object.values(s.context.counts).reduce((a, b) => a + b, 0);
   if (counted !== units.length) out.push(`counts add up to ${counted}, not ${units.length}`);
-  const unbound = [...entriesOf(s.context.hits)].filter(([, r]) => r.unitId === null).length;
+  const unbound = [...tablesOf(s.context).hits()].filter(([, r]) => r.unitId === null).length;
   const free = freeUnitsOf(s);
-  if (free.length !== s.context.freeUnitCount)
-    out.push(`freeUnitCount ${s.context.freeUnitCount} but ${free.length} free units listed`);
+  if (free.length !== tablesOf(s.context).freeCount)
+    out.push(`freeCount ${tablesOf(s.context).freeCount} but ${free.length} free units listed`);
   if (unbound !== free.length)
     out.push(`${unbound} unbound HITs but ${free.length} free launched units (#HITs must equal #launched units)`);
   return out;
@@ -132,14 +139,14 @@ const pick = <T>(rand: () => number, items: readonly T[]): T | undefined => item
 /** One random step of the world: MTurk, workers, the requester, the clock. */
 function randomEvent(h: RunHarness, rand: () => number): TaskRunEvent | undefined {
   const at = h.now;
-  const pool = [...entriesOf(h.snapshot.context.hits)];
+  const pool = [...tablesOf(h.snapshot.context).hits()];
   const hits = pool.map(([id]) => id);
   const unbound = pool.filter(([, r]) => r.unitId === null).map(([id]) => id);
   const agents = h
     .childIds()
     .filter((id) => id.startsWith('agent:'))
     .map((id) => id.slice('agent:'.length));
-  const unitId = pick(rand, h.snapshot.context.unitOrder)!;
+  const unitId = pick(rand, unitOrderOf(h.snapshot))!;
   const agentId = pick(rand, agents);
   const hitId = pick(rand, hits) ?? 'HIT-none';
   const r = rand();
@@ -208,7 +215,7 @@ function randomEvent(h: RunHarness, rand: () => number): TaskRunEvent | undefine
       : { type: 'deadline.reached', agentId: target.id.slice(6), at: deadline };
   }
   if (r < 0.93) return { type: 'run.resumeLaunching', at };
-  if (r < 0.95) return { type: 'run.addUnits', unitIds: [`u${h.snapshot.context.unitOrder.length + 1}`], at };
+  if (r < 0.95) return { type: 'run.addUnits', unitIds: [`u${tablesOf(h.snapshot.context).unitCount + 1}`], at };
   return undefined;
 }
 
@@ -259,7 +266,7 @@ for (const seed of SEEDS) {
       assert.equal(watch.violations, [], 'review states entered without a confirmed result');
       assert.is(h.value, 'done');
       const incomplete: readonly string[] = UnitStateGroups.incomplete;
-      const units = h.snapshot.context.unitOrder;
+      const units = unitOrderOf(h.snapshot);
       assert.equal(
         units.filter((u) => incomplete.includes(unitStatusOf(h.unit(u)))),
         [],

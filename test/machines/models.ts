@@ -8,6 +8,7 @@ import type { AgentContext, AgentEvent, AgentInput } from '../../machines/agent-
 import { pendingCommands } from '../../machines/inspect.js';
 import { unitMachine } from '../../machines/unit.js';
 import { taskRunMachine } from '../../machines/task-run.js';
+import { tablesOf } from '../../machines/task-run-tables.js';
 import { unitGroupMachine, type UnitGroupEvent, type UnitGroupInput } from '../../machines/unit-group.js';
 import { setupCommandOf } from '../../machines/task-run-setup.js';
 import type { TaskRunContext, TaskRunEvent, TaskRunInput } from '../../machines/task-run-types.js';
@@ -297,9 +298,9 @@ function taskRunKey(snapshot: AnyMachineSnapshot): string {
     c.counts,
     c.launchesInFlight,
     c.launchHalt !== null,
-    c.freeUnitCount,
+    tablesOf(c).freeCount,
     c.setupAttempt > 1,
-    c.unitOrder.length,
+    tablesOf(c).unitCount,
     c.drainDeadlineAt !== null,
   ]);
 }

@@ -12,7 +12,11 @@ import {
   pendingCommandsOfRun,
   unitStatusOf,
 } from '../../machines/inspect.js';
-import { joinTaskRunSnapshot, splitTaskRunSnapshot, type StoredActor } from '../../machines/persistence.js';
+import {
+  joinTaskRunSnapshot,
+  splitTaskRunSnapshot,
+  type StoredActor,
+} from '../../src/runtime/supervisor/snapshot-layout.js';
 import { activeStateIds, persistedText, walk } from './graph-walk.js';
 import { agentModel, groupModel, taskRunModel, unitModel, type Model } from './models.js';
 import { RunHarness } from './run-harness.js';

@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freeUnitsOf, hitOf, hitsOf, unitEntryOf } from '../../machines/inspect.js';
-import { sizeOf } from '../../machines/buckets.js';
+import { tablesOf } from '../../machines/task-run-tables.js';
 import { AssignmentState } from '../../machines/states.js';
 import { RunHarness } from './run-harness.js';
 
@@ -234,13 +234,13 @@ Pool(
     assert.is(h.unit('u1').context.bindingUnconfirmed, true, 'a confirmation of another assignment changes nothing');
     assert.equal(h.arrive('HIT-u1', 'A2', 'W2', false), { refused: 'unconfirmed', hitId: 'HIT-u1', at: h.now });
     assert.is(h.agent('A2-W2'), undefined);
-    assert.is(sizeOf(h.snapshot.context.arrivals), 1, 'only the binding is in the table');
+    assert.is([...tablesOf(h.snapshot.context).arrivals()].length, 1, 'only the binding is in the table');
     assert.equal(h.snapshot.context.refusal?.agentId, 'A2-W2');
     // The next arrival clears the refusal: refused arrivals leave nothing behind.
     h.arrive('HIT-u1', 'A1', 'W1');
     assert.is(h.snapshot.context.refusal, null);
     assert.is(h.arrive('HIT-nope', 'A9', 'W9', true)?.hitId, 'HIT-nope');
-    assert.is(sizeOf(h.snapshot.context.arrivals), 1);
+    assert.is([...tablesOf(h.snapshot.context).arrivals()].length, 1);
     // The assignment MTurk holds outranks the unconfirmed binding.
     assert.is(h.arrive('HIT-u1', 'A3', 'W3', true)?.unitId, 'u1');
     assert.is(h.agent('A1-W1')?.value, 'returned');

@@ -125,6 +125,7 @@ const READS = new Set([
   'snapshots.get',
   'snapshots.indexEntry',
   'snapshots.ofRun',
+  'snapshots.partsOf',
   'audit.entries',
 ]);
 

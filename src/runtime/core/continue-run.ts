@@ -17,8 +17,8 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { hasIn } from '../../../machines/buckets.js';
-import { resolveTaskRunConfig, TASK_RUN_LIMITS, type ResolvedTaskRunConfig } from '../../config/task-run.js';
+import { tablesOf } from '../../../machines/index.js';
+import { resolveTaskRunConfig, TASK_RUN_LIMITS } from '../../config/task-run.js';
 import { HitstateError } from '../../errors.js';
 import type { JsonObject } from '../../store/json.js';
 import type { UnitRecord } from '../../store/types.js';
@@ -66,10 +66,10 @@ export function unitsDigest(items: readonly unknown[]): string {
  */
 export async function adoptStoredUnits(runs: RunRegistry, runId: string): Promise<number> {
   const host = await runs.ensure(runId);
-  const known = host.supervisor().context.units;
+  const known = tablesOf(host.supervisor().context);
   const orphans = host.services.store.units
     .ofRun(runId)
-    .filter((u) => u.index >= 0 && !hasIn(known, u.id))
+    .filter((u) => u.index >= 0 && known.unit(u.id) === undefined)
     .sort((a, b) => a.index - b.index)
     .map((u) => u.id);
   if (orphans.length === 0) return 0;
@@ -84,8 +84,7 @@ function refreshConfig(runs: RunRegistry, runId: string): void {
   const host = runs.loaded(runId);
   if (host === undefined) return;
   const config = resolveTaskRunConfig(host.services.store.runs.require(runId).config);
-  // RunHost.config is readonly for its users; this is the one place that replaces it, in step with the store.
-  (host as unknown as { config: ResolvedTaskRunConfig }).config = config;
+  host.replaceConfig(config);
 }
 
 function checkStatus(runs: RunRegistry, runId: string, what: string): void {

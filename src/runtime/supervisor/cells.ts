@@ -18,7 +18,6 @@ import { createActor, type AnyActorRef, type StateValue } from 'xstate';
 import {
   AGENT_ACTOR_PREFIX,
   AgentTag,
-  MACHINE_VERSIONS,
   agentActorId,
   agentMachine,
   agentStatusOf,
@@ -28,14 +27,12 @@ import {
   unitAgentMachine,
   unitMachine,
   unitStatusOf,
-  upgradeSnapshot,
   type AgentContext,
   type AgentEvent,
   type AgentState,
   type AssignmentState,
   type Command,
   type RetryPolicy,
-  type StoredActor,
   type UnitContext,
   type UnitEvent,
   type UnitReport,
@@ -46,6 +43,7 @@ import { HitstateError } from '../../errors.js';
 import type { ActorView } from '../core/run-port.js';
 import type { RuntimeServices } from '../core/services.js';
 import type { ActorPersistence } from './persistence.js';
+import { MACHINE_VERSIONS, upgradeSnapshot, type StoredActor } from './snapshot-layout.js';
 
 /**
  * A unit whose own deadline (or one of its agents') is due within this much of now stays an

@@ -6,17 +6,17 @@
  * once, before a money call) the dirty actors' persisted snapshots go into `store.snapshots`,
  * which coalesces the disk writes. Each unit and agent has its own record (`unit:<id>`,
  * `agent:<id>`: `{ parentId, snapshot }` without children); the supervisor's record `run:<id>`
- * holds its snapshot without its large context fields, and each unit group and each bucket of
- * those fields has a record `run:<id>#<key>` written only when its object changed. Restored
- * actors are taken as saved ({@link ActorPersistence.adopt}). `readStoredRun` puts them back
- * together for `joinTaskRunSnapshot`.
+ * holds its snapshot without its tables, and each row of the tables that changed since the last
+ * persist gets a record of its own, `run:<id>#unit:<unitId>`, `#hit:<hitId>` or
+ * `#arrival:<agentId>` (docs/runtime.md#the-supervisors-tables), in the same store commit as the
+ * core. Restored actors are taken as saved ({@link ActorPersistence.adopt}); `readStoredRun`
+ * reads the core and the rows back.
  *
  * @module
  */
-import type { AnyActorRef, Snapshot } from 'xstate';
+import type { AnyActorRef } from 'xstate';
 import {
   AGENT_ACTOR_PREFIX,
-  MACHINE_VERSIONS,
   UNIT_ACTOR_PREFIX,
   agentStatusOf,
   nextDeadline,
@@ -24,22 +24,23 @@ import {
   type AgentContext,
   type AgentState,
   type AssignmentState,
-  type StoredActor,
+  type SnapshotLike,
   type TaskRunContext,
   type UnitContext,
 } from '../../../machines/index.js';
-import { splitSupervisorContext, supervisorPartKey } from '../../../machines/persistence.js';
 import { HitstateError } from '../../errors.js';
 import type { TaskRunStatus } from '../../store/types.js';
 import type { DeadlineWheel } from '../commands/deadlines.js';
 import { agentIndexEntry, unitIndexEntry, type AgentIndexEntry, type UnitIndexEntry } from './cells.js';
 import type { RuntimeServices } from '../core/services.js';
+import type { RuntimePoolTables } from './pool-tables.js';
+import { MACHINE_VERSIONS, type StoredActor } from './snapshot-layout.js';
 
 /**
- * The store record of the supervisor (`run:<runId>`): its own snapshot. Up to taskRun version 2
- * it also held the actors between it and the units (unit groups) in `between`, and its whole
- * context; since version 3 each group and each part of the context's large fields has a record
- * of its own, `run:<runId>#<key>` (a `SupervisorPart`, or a {@link StoredBetween}).
+ * The store record of the supervisor (`run:<runId>`): its own snapshot, without its tables (each
+ * row has a record of its own since taskRun version 5). Up to version 2 it also held the actors
+ * between it and the units (unit groups) in `between`, and its whole context; versions 3 and 4
+ * stored each group and each bucket of the context's large fields as `run:<runId>#<key>`.
  */
 export interface StoredRunTree {
   readonly supervisor: Record<string, unknown>;
@@ -49,12 +50,8 @@ export interface StoredRunTree {
 /** A unit group as stored: in `between` (version 2) or as the part `run:<runId>#group:<n>`. */
 export type StoredBetween = StoredActor & { readonly machine: string; readonly machineVersion: number };
 
-interface Inspectable {
-  readonly id: string;
-  getSnapshot(): Snapshot<unknown> & { value?: unknown; context?: unknown; children?: unknown; status?: string };
-  readonly logic: { getPersistedSnapshot(snapshot: unknown): unknown };
-  readonly _parent?: AnyActorRef;
-}
+/** What persistence uses of an actor (any actor ref from XState's inspection). */
+type Inspectable = Pick<AnyActorRef, 'id' | 'getSnapshot' | 'getPersistedSnapshot' | '_parent'>;
 
 type Kind = 'run' | 'unit' | 'agent' | 'between';
 
@@ -69,7 +66,8 @@ const kindOf = (id: string, rootId: string): Kind =>
 
 /** The actor's persisted snapshot without its children (they are stored on their own). */
 function ownPersisted(ref: Inspectable): Record<string, unknown> {
-  return ref.logic.getPersistedSnapshot({ ...ref.getSnapshot(), children: {} }) as Record<string, unknown>;
+  const { children: _children, ...own } = ref.getPersistedSnapshot() as Record<string, unknown>;
+  return own;
 }
 
 function topState(value: unknown): string {
@@ -104,14 +102,15 @@ export class ActorPersistence {
   readonly #assignments = new Set<string>();
   /** Snapshots of restored actors, as stored: the first persist projects them without writing them back. */
   readonly #restored = new Map<string, unknown>();
-  /** The supervisor's context as last stored (its parts are compared with it by identity). */
-  #storedContext: Record<string, unknown> | undefined;
+  /** The supervisor's tables: their changed rows are stored with each persist of the supervisor. */
+  #tables: RuntimePoolTables | undefined;
+  /** Set by a restore: the next persist compares every HIT of the pool with the store's, not only changed ones. */
+  #projectAllHits = false;
   /** Unit groups' snapshots as last stored. */
   readonly #storedParts = new Map<string, unknown>();
   /** Ids of the actors between the supervisor and the units (unit groups). */
   readonly #betweenIds = new Set<string>();
   #runStatus: TaskRunStatus | null = null;
-  #hitBuckets: TaskRunContext['hits'] | null = null;
   #counts: TaskRunContext['counts'] | null = null;
   #scheduled = false;
   #closed = false;
@@ -123,6 +122,11 @@ export class ActorPersistence {
     this.#rootId = `run:${runId}`;
     this.#services = services;
     this.#deadlines = deadlines;
+  }
+
+  /** Tells persistence the supervisor's tables, whose changed rows it stores. */
+  useTables(tables: RuntimePoolTables): void {
+    this.#tables = tables;
   }
 
   /** Tells persistence how to read a unit's context (the run's passive cells). */
@@ -169,10 +173,9 @@ export class ActorPersistence {
     const snapshot = ref.getSnapshot();
     if (!stale) {
       this.#restored.set(ref.id, snapshot);
-      const kind = kindOf(ref.id, this.#rootId);
-      if (kind === 'run') this.#storedContext = snapshot.context as Record<string, unknown>;
-      else if (kind === 'between') this.#storedParts.set(ref.id, snapshot);
+      if (kindOf(ref.id, this.#rootId) === 'between') this.#storedParts.set(ref.id, snapshot);
     }
+    if (kindOf(ref.id, this.#rootId) === 'run') this.#projectAllHits = true;
     this.markDirty(ref);
   }
 
@@ -212,7 +215,7 @@ export class ActorPersistence {
         try {
           if (kind === 'run' || kind === 'between') runChanged = true;
           if (kind === 'run') writeRun ||= write;
-          if (kind === 'run') this.#deadlines.set('run', nextDeadline(snapshot as never));
+          if (kind === 'run') this.#deadlines.set('run', nextDeadline(snapshot as SnapshotLike<TaskRunContext>));
         } catch (err) {
           this.#services.reportError(err);
         }
@@ -240,30 +243,25 @@ export class ActorPersistence {
    * restored one) and keeps the store's unit record, the deadline wheel and the status events in
    * step with it.
    */
-  storeUnit(unitId: string, snapshot: { value: unknown; context: UnitContext }, own: object | null): void {
+  storeUnit(unitId: string, snapshot: SnapshotLike<UnitContext>, own: object | null): void {
     if (this.#closed) return;
     const actorId = `${UNIT_ACTOR_PREFIX}${unitId}`;
     // The index entry first: resume reads it without parsing the snapshot (cells.ts).
     if (own !== null)
       this.#put(actorId, 'unit', { index: unitIndexEntry(snapshot as never), parentId: null, snapshot: own });
     this.#projectUnit(snapshot);
-    this.#deadlines.set(actorId, nextDeadline(snapshot as never));
+    this.#deadlines.set(actorId, nextDeadline(snapshot));
   }
 
   /** Stores a passive agent's snapshot (see {@link storeUnit}); its unit's record comes first. */
-  storeAgent(
-    agentId: string,
-    parentId: string,
-    snapshot: { value: unknown; context: AgentContext },
-    own: object | null,
-  ): void {
+  storeAgent(agentId: string, parentId: string, snapshot: SnapshotLike<AgentContext>, own: object | null): void {
     if (this.#closed) return;
     const actorId = `${AGENT_ACTOR_PREFIX}${agentId}`;
     this.#projectAgent(snapshot, () => {
       if (own !== null)
         this.#put(actorId, 'agent', { index: agentIndexEntry(snapshot as never), parentId, snapshot: own });
     });
-    this.#deadlines.set(actorId, nextDeadline(snapshot as never));
+    this.#deadlines.set(actorId, nextDeadline(snapshot));
   }
 
   /**
@@ -301,10 +299,10 @@ export class ActorPersistence {
     });
   }
 
-  #projectUnit(snapshot: { value: unknown; context: UnitContext }): void {
+  #projectUnit(snapshot: SnapshotLike<UnitContext>): void {
     const { store, events, clock } = this.#services;
     const context = snapshot.context;
-    const status = unitStatusOf(snapshot as never);
+    const status = unitStatusOf(snapshot);
     const record = store.units.get(context.unitId);
     if (record !== undefined) {
       if (record.status !== status) store.units.setStatus(context.unitId, status);
@@ -334,10 +332,10 @@ export class ActorPersistence {
     }
   }
 
-  #projectAgent(snapshot: { value: unknown; context: AgentContext }, write: () => void): void {
+  #projectAgent(snapshot: SnapshotLike<AgentContext>, write: () => void): void {
     const { store, events, clock } = this.#services;
     const context = snapshot.context;
-    const status = agentStatusOf(snapshot as never);
+    const status = agentStatusOf(snapshot);
     this.#assignments.add(context.assignmentId);
     this.ensureAgentRecord(context, status);
     this.#bindWaitingUnit(context.agentId);
@@ -396,16 +394,15 @@ export class ActorPersistence {
   }
 
   /**
-   * Stores the supervisor as its core (its snapshot without the large context fields) plus the
-   * parts of its context and the unit groups that changed since they were last stored: a persist
-   * costs what changed, not the size of the run, and the parts go to disk in the same flush as
-   * the core (every flush is all-or-nothing).
+   * Stores the supervisor as its core (its snapshot without its tables) plus the rows of its
+   * tables that changed since the last persist, one record each, and drops the records of unit
+   * groups that stopped: a persist costs what changed, not the size of the run, and the rows go
+   * to disk in the same commit as the core (every commit is all-or-nothing).
    */
   #persistRun(write: boolean): void {
     const root = this.#refs.get(this.#rootId);
     if (root === undefined) return;
     const snapshot = root.getSnapshot() as { value: unknown; context: TaskRunContext };
-    const context = snapshot.context as unknown as Record<string, unknown>;
     for (const id of this.#betweenIds) {
       const ref = this.#refs.get(id)!;
       const own = ref.getSnapshot();
@@ -423,23 +420,44 @@ export class ActorPersistence {
       });
       this.#storedParts.set(id, own);
     }
-    const { core, changed, removed } = splitSupervisorContext(context, this.#storedContext);
     if (write) {
-      const supervisor = root.logic.getPersistedSnapshot({ ...snapshot, children: {}, context: core }) as Record<
-        string,
-        unknown
-      >;
+      // The tables are stored as rows (below), not in the core; the supervisor has no children.
+      const own = ownPersisted(root);
+      const { tables: _tables, ...core } = own.context as Record<string, unknown>;
+      const supervisor = { ...own, context: core };
       const stored: StoredRunTree = { supervisor, between: {} };
       this.#put(this.#rootId, 'taskRun', stored);
     }
-    for (const part of changed) this.#put(`${this.#rootId}#${supervisorPartKey(part)}`, 'taskRun', part);
-    for (const key of removed) this.#services.store.snapshots.delete(`${this.#rootId}#${key}`);
-    // Only now: parts a failed put left out are compared with what was stored before, and written again.
-    this.#storedContext = context;
-    this.#projectRun(snapshot);
+    let changedHits = this.#persistRows();
+    if (this.#projectAllHits && this.#tables !== undefined) {
+      this.#projectAllHits = false;
+      changedHits = [...this.#tables.hits()].map(([hitId]) => hitId);
+    }
+    this.#projectRun(snapshot, changedHits);
   }
 
-  #projectRun(snapshot: { value: unknown; context: TaskRunContext }): void {
+  /** Stores the changed rows of the tables; returns the ids of the HITs among them. */
+  #persistRows(): string[] {
+    const tables = this.#tables;
+    if (tables === undefined) return [];
+    const keys = tables.takeChanged();
+    const hits: string[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const row = tables.row(keys[i]!);
+      if (row === undefined) continue;
+      try {
+        this.#put(`${this.#rootId}#${keys[i]}`, 'taskRun', row.row);
+      } catch (err) {
+        // Stored with the next persist: a row the store refused now is not lost.
+        tables.markChanged(keys.slice(i));
+        throw err;
+      }
+      if (row.kind === 'hit') hits.push(row.id);
+    }
+    return hits;
+  }
+
+  #projectRun(snapshot: { value: unknown; context: TaskRunContext }, changedHits: readonly string[]): void {
     const { store, events, clock } = this.#services;
     const status = topState(snapshot.value) as TaskRunStatus;
     const record = store.runs.get(this.#runId);
@@ -448,7 +466,7 @@ export class ActorPersistence {
       const hitTypeId = snapshot.context.hitTypeId;
       if (hitTypeId !== null && record.hitTypeId !== hitTypeId) store.runs.setHitType(this.#runId, hitTypeId);
     }
-    this.#projectHits(snapshot.context);
+    this.#projectHits(changedHits);
     const at = clock.now();
     if (this.#runStatus !== status) {
       const previous = this.#runStatus;
@@ -461,16 +479,15 @@ export class ActorPersistence {
     }
   }
 
-  /** Keeps the store's HIT pool bindings equal to the supervisor's (only buckets that changed are compared). */
-  #projectHits(context: TaskRunContext): void {
+  /** Keeps the store's HIT pool bindings equal to the supervisor's (only rows that changed are compared). */
+  #projectHits(changedHits: readonly string[]): void {
     const { store } = this.#services;
-    const previous = this.#hitBuckets;
-    this.#hitBuckets = context.hits;
-    if (previous === context.hits) return;
+    const tables = this.#tables;
+    if (tables === undefined) return;
     const changed: Array<[string, { unitId: string | null; assignmentId: string | null }]> = [];
-    for (const [bucket, entries] of Object.entries(context.hits)) {
-      if (previous?.[bucket] === entries) continue;
-      for (const [hitId, record] of Object.entries(entries)) changed.push([hitId, record]);
+    for (const hitId of changedHits) {
+      const record = tables.hit(hitId);
+      if (record !== undefined) changed.push([hitId, record]);
     }
     const binds: Array<{ hitId: string; unitId: string; assignmentId: string | null }> = [];
     for (const [hitId, wanted] of changed) {

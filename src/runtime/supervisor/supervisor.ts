@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createActor, type Actor, type InspectionEvent } from 'xstate';
+import { createActor, type Actor, type ActorRefLike, type AnyActorRef, type InspectionEvent } from 'xstate';
 import {
   AGENT_ACTOR_PREFIX,
   UNIT_ACTOR_PREFIX,
@@ -30,7 +30,8 @@ import { Disposal } from '../money/disposal.js';
 import type { Delivery } from '../../../machines/task-run-setup.js';
 import { ActorCells, type RestoredCells, type UnitIndexEntry } from './cells.js';
 import { ActorPersistence } from './persistence.js';
-import type { StoredRun } from './stored-run.js';
+import { RuntimePoolTables } from './pool-tables.js';
+import type { PersistedSupervisor, StoredRun } from './stored-run.js';
 import type { ActorView, RunPort } from '../core/run-port.js';
 import type { RuntimeServices } from '../core/services.js';
 import { StatusSync } from '../sync/status-sync.js';
@@ -51,11 +52,14 @@ export interface RunHostInit {
 
 type RunActor = Actor<typeof taskRunMachine>;
 
+/** Whether an inspected actor is a full actor ref (every actor of a run is: XState's type says less). */
+const isActorRef = (ref: ActorRefLike): ref is AnyActorRef => 'id' in ref && 'getPersistedSnapshot' in ref;
+
 /** One loaded task run. */
 export class RunHost implements RunPort {
   readonly runId: string;
   readonly requesterName: string;
-  readonly config: ResolvedTaskRunConfig;
+  #config: ResolvedTaskRunConfig;
   readonly gateway: MTurkGateway;
   readonly services: RuntimeServices;
   readonly executor: CommandExecutor;
@@ -65,6 +69,8 @@ export class RunHost implements RunPort {
   readonly deadlines: DeadlineWheel;
   readonly sync: StatusSync;
   readonly disposal: Disposal;
+  /** The supervisor's tables (units, pool HITs, arrivals): the runtime's, so only changed rows are stored. */
+  readonly tables: RuntimePoolTables;
   readonly restored: boolean;
   readonly #stale: ReadonlySet<string>;
   readonly #obsolete: readonly string[];
@@ -77,7 +83,7 @@ export class RunHost implements RunPort {
   constructor(init: RunHostInit, stored: StoredRun | undefined) {
     this.runId = init.runId;
     this.requesterName = init.requesterName;
-    this.config = init.config;
+    this.#config = init.config;
     this.gateway = init.gateway;
     this.services = init.services;
     this.#taskUrl = init.taskUrl;
@@ -87,6 +93,8 @@ export class RunHost implements RunPort {
     this.executor = new CommandExecutor(this);
     this.deadlines = new DeadlineWheel(init.services.clock, (keys, at) => this.#deadlinesPassed(keys, at));
     this.persistence = new ActorPersistence(init.runId, init.services, this.deadlines);
+    this.tables = stored?.tables ?? new RuntimePoolTables();
+    this.persistence.useTables(this.tables);
     this.cells = new ActorCells({
       runId: init.runId,
       services: init.services,
@@ -104,8 +112,9 @@ export class RunHost implements RunPort {
       actions: { deliver: (_args: unknown, delivery: Delivery) => this.cells.accept(delivery.effects) } as never,
     });
     const inspect = (event: InspectionEvent): void => {
-      if (event.type === '@xstate.actor') this.persistence.track(event.actorRef as never);
-      else if (event.type === '@xstate.snapshot') this.persistence.markDirty(event.actorRef as never);
+      if (!isActorRef(event.actorRef)) return;
+      if (event.type === '@xstate.actor') this.persistence.track(event.actorRef);
+      else if (event.type === '@xstate.snapshot') this.persistence.markDirty(event.actorRef);
     };
     const input = {
       runId: init.runId,
@@ -116,12 +125,18 @@ export class RunHost implements RunPort {
         drainGraceSec: init.services.options.drainGraceSec,
       },
       retry: init.services.options.retry,
+      tables: this.tables,
     };
+    // A restored supervisor gets its tables back in its context (they are stored as rows, not in the snapshot).
+    const snapshot: PersistedSupervisor | undefined =
+      stored === undefined
+        ? undefined
+        : { ...stored.snapshot, context: { ...stored.snapshot.context, tables: this.tables } };
     this.#actor = createActor(logic, {
       id: this.persistence.rootId,
       input,
       inspect,
-      ...(stored === undefined ? {} : { snapshot: stored.snapshot as never }),
+      ...(snapshot === undefined ? {} : { snapshot }),
     });
     this.#actor.subscribe({
       error: (err) => {
@@ -147,8 +162,8 @@ export class RunHost implements RunPort {
     this.#actor.start();
     if (this.restored) {
       const root = this.#actor;
-      this.persistence.adopt(root as never, this.#stale.has(root.id));
-      for (const command of pendingCommands(root.getSnapshot() as never)) this.executor.enqueue(command);
+      this.persistence.adopt(root, this.#stale.has(root.id));
+      for (const command of pendingCommands(root.getSnapshot())) this.executor.enqueue(command);
       this.#restoreCells();
       for (const id of this.#obsolete) this.services.store.snapshots.delete(id);
     }
@@ -163,7 +178,9 @@ export class RunHost implements RunPort {
   /** The units the supervisor spawned, with their agents, restored from the index; busy ones woken (cells.ts). */
   #restoreCells(): void {
     const context = this.#actor.getSnapshot().context;
-    const spawned = context.unitOrder.slice(0, context.groupsSpawned * UNIT_GROUP_SIZE);
+    const spawned: string[] = [];
+    for (let i = 0; i < Math.min(this.tables.unitCount, context.groupsSpawned * UNIT_GROUP_SIZE); i++)
+      spawned.push(this.tables.unitAt(i)!);
     const agentsOf = new Map<string, string[]>();
     for (const agent of this.services.store.agents.ofRun(this.runId)) {
       const list = agentsOf.get(agent.unitId);
@@ -194,6 +211,16 @@ export class RunHost implements RunPort {
     else this.sync.reschedule();
     this.disposal.disposeFinished();
   };
+
+  /** The run's configuration, as resolved from the store. */
+  get config(): ResolvedTaskRunConfig {
+    return this.#config;
+  }
+
+  /** Takes the stored configuration again after units were appended to it (`add-units`, `relaunch`). */
+  replaceConfig(config: ResolvedTaskRunConfig): void {
+    this.#config = config;
+  }
 
   /** Why the supervisor failed, if it did (the run then needs a resume). */
   get failure(): unknown {

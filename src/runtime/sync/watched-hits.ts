@@ -1,21 +1,21 @@
 /**
- * The HITs the status sync watches, kept up to date incrementally from the supervisor's HIT pool
- * and unit table. Both are copy-on-write bucket maps (`machines/buckets.ts`): an update copies the
- * one bucket it touches and keeps every other bucket object, and every untouched entry object. So
- * an update here reads only the buckets whose object changed since the last one, and within them
- * only the entries whose object changed; a cycle after a few units changed costs a fraction of a
- * pass over 10,000 HITs, and builds no new list.
+ * The HITs the status sync watches, kept up to date incrementally from the supervisor's tables.
+ * The runtime's tables (`RuntimePoolTables`) change in place and tell which rows changed, so an
+ * update here looks only at those: a cycle after a few units changed costs a fraction of a pass
+ * over 10,000 HITs, and builds no new list. Other tables (the machine's immutable ones, in tests)
+ * are read in full whenever they are a new object.
  *
  * @module
  */
 import {
   UnitTag,
+  tablesOf,
   unitStatusesTagged,
-  type Buckets,
   type HitRecord,
+  type PoolTables,
   type TaskRunContext,
-  type UnitEntry,
 } from '../../../machines/index.js';
+import { RuntimePoolTables } from '../supervisor/pool-tables.js';
 
 /** A watched HIT: a pool HIT, or the HIT of a unit that is not finished. */
 export interface WatchedHit {
@@ -29,40 +29,13 @@ export interface WatchedHit {
 /** Unit statuses after which MTurk's news about the unit's HIT changes nothing. */
 const TERMINAL: ReadonlySet<string> = new Set(unitStatusesTagged(UnitTag.ignoresHit));
 
-/**
- * Calls `changed` for every key whose entry object differs between the buckets last seen and
- * `next` (value undefined when the key is gone), and remembers `next`'s buckets. Buckets are read
- * in sorted order, as `entriesOf` does, so the first update lists HITs in the pool's own order.
- */
-function diffBuckets<V>(
-  next: Buckets<V>,
-  seen: Map<string, Readonly<Record<string, V>>>,
-  changed: (key: string, value: V | undefined) => void,
-): void {
-  for (const name of Object.keys(next).sort()) {
-    const bucket = next[name]!;
-    const before = seen.get(name);
-    if (before === bucket) continue;
-    seen.set(name, bucket);
-    for (const key of Object.keys(bucket)) {
-      if (before === undefined || !Object.hasOwn(before, key) || before[key] !== bucket[key]) changed(key, bucket[key]);
-    }
-    if (before !== undefined)
-      for (const key of Object.keys(before)) if (!Object.hasOwn(bucket, key)) changed(key, undefined);
-  }
-  for (const [name, before] of seen) {
-    if (Object.hasOwn(next, name)) continue;
-    seen.delete(name);
-    for (const key of Object.keys(before)) changed(key, undefined);
-  }
-}
-
 /** The watched HITs of one run, updated from successive versions of the supervisor's context. */
 export class WatchedHits {
-  #hits: TaskRunContext['hits'] | undefined;
-  #units: TaskRunContext['units'] | undefined;
-  readonly #hitBuckets = new Map<string, Readonly<Record<string, HitRecord>>>();
-  readonly #unitBuckets = new Map<string, Readonly<Record<string, UnitEntry>>>();
+  #tables: PoolTables | undefined;
+  #unwatch: (() => void) | undefined;
+  /** Rows changed in the runtime's tables since the last update. */
+  readonly #changedUnits = new Set<string>();
+  readonly #changedHits = new Set<string>();
   readonly #records = new Map<string, HitRecord>();
   readonly #unitStatus = new Map<string, string>();
   /** The HITs whose record names each unit (one, in practice). */
@@ -71,32 +44,60 @@ export class WatchedHits {
 
   /** Brings the watched HITs up to date with `context` and returns them, by HIT id. */
   update(context: TaskRunContext): ReadonlyMap<string, WatchedHit> {
-    if (context.hits === this.#hits && context.units === this.#units) return this.#watched;
+    const tables = tablesOf(context);
+    if (tables !== this.#tables) return this.#readAll(tables);
+    if (this.#changedUnits.size === 0 && this.#changedHits.size === 0) return this.#watched;
     const dirty = new Set<string>();
-    if (context.units !== this.#units) {
-      diffBuckets(context.units, this.#unitBuckets, (unitId, entry) => {
-        if (this.#unitStatus.get(unitId) === entry?.status) return;
-        if (entry === undefined) this.#unitStatus.delete(unitId);
-        else this.#unitStatus.set(unitId, entry.status);
-        for (const hitId of this.#hitsOfUnit.get(unitId) ?? []) dirty.add(hitId);
-      });
+    for (const unitId of this.#changedUnits) {
+      const status = tables.unit(unitId)?.status;
+      if (this.#unitStatus.get(unitId) === status) continue;
+      if (status === undefined) this.#unitStatus.delete(unitId);
+      else this.#unitStatus.set(unitId, status);
+      for (const hitId of this.#hitsOfUnit.get(unitId) ?? []) dirty.add(hitId);
     }
-    if (context.hits !== this.#hits) {
-      diffBuckets(context.hits, this.#hitBuckets, (hitId, record) => {
-        const before = this.#records.get(hitId);
-        if (before?.unitId !== record?.unitId) {
-          if (before?.unitId != null) this.#unbind(before.unitId, hitId);
-          if (record?.unitId != null) this.#bind(record.unitId, hitId);
-        }
-        if (record === undefined) this.#records.delete(hitId);
-        else this.#records.set(hitId, record);
-        dirty.add(hitId);
-      });
+    for (const hitId of this.#changedHits) {
+      this.#setRecord(hitId, tables.hit(hitId));
+      dirty.add(hitId);
     }
-    this.#hits = context.hits;
-    this.#units = context.units;
+    this.#changedUnits.clear();
+    this.#changedHits.clear();
     for (const hitId of dirty) this.#refresh(hitId);
     return this.#watched;
+  }
+
+  /** Reads new tables in full; the runtime's are then followed row by row. */
+  #readAll(tables: PoolTables): ReadonlyMap<string, WatchedHit> {
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+    this.#tables = tables;
+    this.#changedUnits.clear();
+    this.#changedHits.clear();
+    if (tables instanceof RuntimePoolTables)
+      this.#unwatch = tables.watch((kind, id) => {
+        if (kind === 'unit') this.#changedUnits.add(id);
+        else if (kind === 'hit') this.#changedHits.add(id);
+      });
+    this.#unitStatus.clear();
+    for (const [unitId, entry] of tables.units()) this.#unitStatus.set(unitId, entry.status);
+    const seen = new Set<string>();
+    for (const [hitId, record] of tables.hits()) {
+      seen.add(hitId);
+      this.#setRecord(hitId, record);
+    }
+    for (const hitId of [...this.#records.keys()]) if (!seen.has(hitId)) this.#setRecord(hitId, undefined);
+    for (const hitId of [...this.#watched.keys()]) if (!seen.has(hitId)) this.#watched.delete(hitId);
+    for (const hitId of seen) this.#refresh(hitId);
+    return this.#watched;
+  }
+
+  #setRecord(hitId: string, record: HitRecord | undefined): void {
+    const before = this.#records.get(hitId);
+    if (before?.unitId !== record?.unitId) {
+      if (before?.unitId != null) this.#unbind(before.unitId, hitId);
+      if (record?.unitId != null) this.#bind(record.unitId, hitId);
+    }
+    if (record === undefined) this.#records.delete(hitId);
+    else this.#records.set(hitId, record);
   }
 
   #bind(unitId: string, hitId: string): void {

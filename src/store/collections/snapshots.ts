@@ -47,6 +47,11 @@ export interface SnapshotsCollection {
   indexEntry(actorId: string): unknown;
   /** Fresh copies of every snapshot of the run. @throws HST_ERR_RUN_NOT_FOUND */
   ofRun(runId: string): readonly SnapshotRecord[];
+  /**
+   * Fresh copies of the run's supervisor records stored apart (`run:<runId>#<part>`), without
+   * reading the run's unit and agent snapshots. @throws HST_ERR_RUN_NOT_FOUND
+   */
+  partsOf(runId: string): readonly SnapshotRecord[];
   /** Returns true when a snapshot was removed. */
   delete(actorId: string): boolean;
 }
@@ -135,6 +140,15 @@ export function snapshotsCollection(state: StoreState): SnapshotsCollection {
       state.assertOpen();
       const run = state.run(runId);
       return [...run.snapshots.entries()].map(([actorId, stored]) => copyOf(run, actorId, stored));
+    },
+    partsOf(runId) {
+      state.assertOpen();
+      const run = state.run(runId);
+      const prefix = `run:${runId}#`;
+      const parts: SnapshotRecord[] = [];
+      for (const [actorId, stored] of run.snapshots.entries())
+        if (actorId.startsWith(prefix)) parts.push(copyOf(run, actorId, stored));
+      return parts;
     },
     delete(actorId) {
       state.assertWritable();

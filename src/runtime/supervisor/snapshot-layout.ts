@@ -1,11 +1,17 @@
 /**
- * What the store keeps of each actor, and how a run's persisted snapshot (a tree: supervisor →
- * groups → units → agents) is split into one record per actor and put back together.
+ * What the store keeps of each actor: the machine versions of stored snapshots and their
+ * upgrades, and how a run's persisted snapshot (a tree: supervisor → groups → units → agents) is
+ * split into one record per actor and put back together. Storage code, so it lives with the
+ * runtime, not in the pure machines/.
  *
  * @module
  */
-import { AGENT_ACTOR_PREFIX, UNIT_ACTOR_PREFIX } from './ids.js';
-import { GROUP_ACTOR_PREFIX } from './unit-group.js';
+import {
+  AGENT_ACTOR_PREFIX,
+  GROUP_ACTOR_PREFIX,
+  UNIT_ACTOR_PREFIX,
+  type PoolTablesJSON,
+} from '../../../machines/index.js';
 
 /**
  * The version of each machine's snapshot format. Bump one when a change makes its old snapshots
@@ -13,7 +19,7 @@ import { GROUP_ACTOR_PREFIX } from './unit-group.js';
  * keeps `{ machine, machineVersion, snapshot }`; {@link upgradeSnapshot} migrates an older one
  * (add its step to `UPGRADES`), anything else is refused.
  */
-export const MACHINE_VERSIONS = Object.freeze({ unit: 3, agent: 2, unitGroup: 1, taskRun: 4 } as const);
+export const MACHINE_VERSIONS = Object.freeze({ unit: 3, agent: 2, unitGroup: 1, taskRun: 5 } as const);
 
 type Upgrade = (snapshot: Record<string, unknown>) => Record<string, unknown>;
 
@@ -26,11 +32,13 @@ const UPGRADES: { readonly [M in keyof typeof MACHINE_VERSIONS]?: Readonly<Recor
       context: { ...(snapshot.context as Record<string, unknown>), displacedAssignmentId: null },
     }),
   },
-  // taskRun 3 stores its large context fields apart ({@link splitSupervisorContext}); a version 2
-  // snapshot still holds them in its context, which {@link joinSupervisorContext} keeps as they are.
+  // taskRun 3 stored its large context fields apart, one record per bucket (a version 2 snapshot
+  // holds them in its context); `readStoredRun` joins them back before upgrading.
   // taskRun 4 keeps its units passive: no unit groups are stored and units have no parent. Its
   // snapshot is unchanged; the bump makes a release that expects groups refuse such a run.
-  taskRun: { 2: (snapshot) => snapshot, 3: (snapshot) => snapshot },
+  // taskRun 5 keeps its units, pool HITs and arrivals in `tables` (machines/task-run-tables.ts)
+  // instead of bucket maps and `unitOrder`.
+  taskRun: { 2: (snapshot) => snapshot, 3: (snapshot) => snapshot, 4: (snapshot) => tablesFromBuckets(snapshot) },
 };
 
 /**
@@ -164,100 +172,61 @@ export function joinTaskRunSnapshot(
   return build(supervisor, null);
 }
 
-/** Context fields of the supervisor kept as {@link Buckets}: stored one record per bucket. */
-export const SUPERVISOR_BUCKET_FIELDS = ['units', 'freeUnits', 'hits', 'arrivals'] as const;
-/** Large context fields of the supervisor stored whole in a record of their own. */
-export const SUPERVISOR_WHOLE_FIELDS = ['unitOrder'] as const;
+/** A map of taskRun 4 and before: entries spread over buckets (`{ b00: { key: value }, … }`). */
+type BucketMap<V> = Readonly<Record<string, Readonly<Record<string, V>>>>;
 
-type BucketField = (typeof SUPERVISOR_BUCKET_FIELDS)[number];
-type WholeField = (typeof SUPERVISOR_WHOLE_FIELDS)[number];
-
-/**
- * One piece of the supervisor's context stored on its own: a bucket of one of its maps, or a
- * large field whole. Plain JSON.
- */
-export type SupervisorPart =
-  | { readonly field: BucketField; readonly bucket: string; readonly entries: Readonly<Record<string, unknown>> }
-  | { readonly field: WholeField; readonly value: unknown };
-
-/** The key a part is stored under, unique within a run: `hits.b0a`, `unitOrder`. */
-export function supervisorPartKey(part: SupervisorPart): string {
-  return 'bucket' in part ? `${part.field}.${part.bucket}` : part.field;
-}
-
-/** The result of {@link splitSupervisorContext}. */
-export interface SplitSupervisorContext {
-  /** The context without the fields stored apart. */
-  readonly core: Record<string, unknown>;
-  /** The parts whose object differs from the one in `previous` (all of them without `previous`). */
-  readonly changed: readonly SupervisorPart[];
-  /** Keys of parts in `previous` that are gone (a bucket removed). */
-  readonly removed: readonly string[];
+/** Every entry of a bucket map, bucket by bucket in name order (the order taskRun 4 read them in). */
+function entriesOfBuckets<V>(map: BucketMap<V> | undefined): Array<[string, V]> {
+  const out: Array<[string, V]> = [];
+  for (const name of Object.keys(map ?? {}).sort())
+    for (const [key, value] of Object.entries(map![name]!)) out.push([key, value]);
+  return out;
 }
 
 /**
- * Splits the supervisor's context into a small core and its large fields, one part per bucket of
- * each map and one per whole field, and tells which parts changed since `previous` (the context
- * last stored) by object identity: the maps are copy-on-write, so an unchanged bucket is the same
- * object. Storing only those makes a persist cost what changed, not the size of the run.
- *
- * @example
- * ```ts
- * const { core, changed } = splitSupervisorContext(snapshot.context, lastStored?.context);
- * ```
+ * taskRun 4 → 5: the bucket maps (`units`, `freeUnits`, `hits`, `arrivals`), `freeUnitCount` and
+ * `unitOrder` of the context become `tables` in its JSON form. Which units are free follows from
+ * their entries, so `freeUnits` is dropped.
  */
-export function splitSupervisorContext(
-  context: Record<string, unknown>,
-  previous?: Record<string, unknown>,
-): SplitSupervisorContext {
-  const core: Record<string, unknown> = { ...context };
-  const changed: SupervisorPart[] = [];
-  const removed: string[] = [];
-  for (const field of SUPERVISOR_BUCKET_FIELDS) {
-    delete core[field];
-    const buckets = (context[field] ?? {}) as Record<string, Record<string, unknown>>;
-    const before = previous?.[field] as Record<string, Record<string, unknown>> | undefined;
-    if (before === buckets) continue;
-    for (const [bucket, entries] of Object.entries(buckets)) {
-      if (before?.[bucket] !== entries) changed.push({ field, bucket, entries });
-    }
-    for (const bucket of Object.keys(before ?? {}))
-      if (!Object.hasOwn(buckets, bucket)) removed.push(`${field}.${bucket}`);
-  }
-  for (const field of SUPERVISOR_WHOLE_FIELDS) {
-    delete core[field];
-    if (previous === undefined || previous[field] !== context[field]) changed.push({ field, value: context[field] });
-  }
-  return { core, changed, removed };
+function tablesFromBuckets(snapshot: Record<string, unknown>): Record<string, unknown> {
+  const {
+    units,
+    freeUnits: _free,
+    freeUnitCount: _count,
+    hits,
+    arrivals,
+    unitOrder,
+    ...rest
+  } = snapshot.context as Record<string, unknown>;
+  const entries = new Map(entriesOfBuckets(units as BucketMap<PoolTablesJSON['units'][number][1]>));
+  const tables: PoolTablesJSON = {
+    units: ((unitOrder ?? []) as string[]).map((unitId) => [unitId, entries.get(unitId) ?? { status: 'created' }]),
+    hits: entriesOfBuckets(hits as BucketMap<PoolTablesJSON['hits'][number][1]>),
+    arrivals: entriesOfBuckets(arrivals as BucketMap<PoolTablesJSON['arrivals'][number][1]>),
+  };
+  return { ...snapshot, context: { ...rest, tables } };
 }
 
+/** Context fields taskRun 3 and 4 stored one record per bucket (`run:<id>#<field>.<bucket>`). */
+export const LEGACY_BUCKET_FIELDS = ['units', 'freeUnits', 'hits', 'arrivals'] as const;
+
 /**
- * Puts a supervisor context back together from its core and its stored parts (see
- * {@link splitSupervisorContext}). A core saved before the split (taskRun version 2) still holds
- * its fields and has no parts: it comes back as it is.
- *
- * @throws Error when a part names a field that is not stored apart.
+ * Puts a taskRun 3 or 4 supervisor context back together from its core and the records of its
+ * bucket maps and unit order (`run:<id>#hits.b0a`, `run:<id>#unitOrder`), keyed by what follows
+ * the `#`, ready for the upgrade to taskRun 5. A core that still holds its fields (taskRun 2)
+ * comes back as it is.
  */
-export function joinSupervisorContext(
+export function joinLegacyContext(
   core: Record<string, unknown>,
-  parts: Iterable<SupervisorPart>,
+  parts: ReadonlyMap<string, Record<string, unknown>>,
 ): Record<string, unknown> {
   const context: Record<string, unknown> = { ...core };
-  const maps = new Map<string, Record<string, unknown>>();
-  for (const part of parts) {
-    if ('bucket' in part && (SUPERVISOR_BUCKET_FIELDS as readonly string[]).includes(part.field)) {
-      let map = maps.get(part.field);
-      if (map === undefined)
-        maps.set(part.field, (map = { ...(core[part.field] as Record<string, unknown> | undefined) }));
-      map[part.bucket] = part.entries;
-    } else if (!('bucket' in part) && (SUPERVISOR_WHOLE_FIELDS as readonly string[]).includes(part.field)) {
-      context[part.field] = part.value;
-    } else {
-      throw new Error(
-        `joinSupervisorContext: a stored part names field "${String((part as { field?: unknown }).field)}", which the supervisor does not store apart`,
-      );
-    }
+  for (const field of LEGACY_BUCKET_FIELDS) {
+    const map: Record<string, unknown> = { ...(core[field] as Record<string, unknown> | undefined) };
+    for (const [key, part] of parts) if (key.startsWith(`${field}.`)) map[key.slice(field.length + 1)] = part.entries;
+    context[field] = map;
   }
-  for (const field of SUPERVISOR_BUCKET_FIELDS) context[field] = maps.get(field) ?? core[field] ?? {};
+  const order = parts.get('unitOrder');
+  if (order !== undefined) context.unitOrder = order.value;
   return context;
 }
