@@ -227,6 +227,8 @@ async function bigStart(fresh: boolean) {
   const t0 = performance.now();
   const fixture = await serveFixture(BIG_HITS, fresh, (s) => say(`  ${s}`));
   const fixtureMs = performance.now() - t0;
+  // A fixture cached by an older release is brought to this schema once, here, not in the timed start.
+  openDatabase(fixture.file).close();
   // The server writes to its database: it starts on a copy, so the cached one stays as built.
   const dir = mkdtempSync(join(tmpdir(), 'hitstate-serve-bench-'));
   const db = join(dir, 'crowd.db');

@@ -89,16 +89,31 @@ export function loadState(db: Db): LoadedState {
   };
   // Only live records: a deleted HIT and its assignments are read when asked for (RecordWriter).
   // Rows come in (kind, id) order: bonuses and notifications by sequence, as the state keeps them.
-  for (const [kind, data] of db
-    .prepare('SELECT kind, data FROM records WHERE live = 1 ORDER BY kind, id')
-    .raw()
-    .iterate() as Iterable<[string, string]>) {
-    into[kind]?.push(JSON.parse(data));
+  // Assignments are read per HIT below, all but the kinds' ranges around them here.
+  // INDEXED BY: the covering index of live rows (migration 6); without statistics the planner
+  // would walk the table.
+  const live = (range: string) =>
+    db
+      .prepare(
+        `SELECT kind, data FROM records INDEXED BY records_live_rows WHERE live = 1 AND ${range} ORDER BY kind, hit_id, id`,
+      )
+      .raw()
+      .iterate() as Iterable<[string, string]>;
+  for (const range of ["kind < 'assignment'", "kind > 'assignment'"])
+    for (const [kind, data] of live(range)) into[kind]?.push(JSON.parse(data));
+  // A HIT that takes no new work and whose every assignment is finished is dormant: its
+  // assignments stay on disk until asked for (most of a platform's live HITs, once reviewed).
+  const assignmentsOf = liveAssignmentsReader(db);
+  const dormant: string[] = [];
+  for (const hit of r.hits as HitRecord[]) {
+    if (isDormant(hit)) dormant.push(hit.hitId);
+    else for (const a of assignmentsOf(hit.hitId)) r.assignments.push(a);
   }
   const meta = readMeta(db);
   r.seq = Number(meta.seq ?? 0);
   if (r.notifications.length > NOTIFICATION_LOG_LIMIT) r.notifications = r.notifications.slice(-NOTIFICATION_LOG_LIMIT);
   const state = SimState.fromRecords(r, hitTypePropsKey);
+  for (const hitId of dormant) state.markDormant(hitId, assignmentsOf);
   for (const [account, workerId] of db.prepare('SELECT account, worker_id FROM worked_for').raw().iterate() as Iterable<
     [string, string]
   >)
@@ -107,6 +122,21 @@ export function loadState(db: Db): LoadedState {
     state,
     idPrngState: meta.idPrng === undefined ? undefined : Number(meta.idPrng),
   };
+}
+
+/** Whether a HIT's assignments can stay on disk at start (see `SimState.markDormant`). */
+function isDormant(hit: HitRecord): boolean {
+  return !hit.disposed && hit.status !== 'Assignable' && hit.pending === 0 && hit.submitted === 0;
+}
+
+/** Reads the assignments of a live HIT, next to each other in the live rows' index. */
+function liveAssignmentsReader(db: Db): (hitId: string) => AssignmentRecord[] {
+  const rows = db
+    .prepare(
+      "SELECT data FROM records INDEXED BY records_live_rows WHERE live = 1 AND kind = 'assignment' AND hit_id = ?",
+    )
+    .pluck();
+  return (hitId) => (rows.all(hitId) as string[]).map((d) => JSON.parse(d) as AssignmentRecord);
 }
 
 /** The `meta` table as an object. */
@@ -143,7 +173,7 @@ export class RecordWriter {
   readonly #trimNotifications;
   readonly #coldHit;
   readonly #coldAssignmentsOf;
-  readonly #coldAssignmentHit;
+  readonly #assignmentHit;
   readonly #retire;
   readonly #workedFor;
   /** Deleted HITs in memory only until the next flush: read on demand, or deleted since the last one. */
@@ -166,9 +196,7 @@ export class RecordWriter {
     this.#coldAssignmentsOf = db
       .prepare("SELECT data FROM records WHERE hit_id = ? AND kind = 'assignment' AND live = 0")
       .pluck();
-    this.#coldAssignmentHit = db
-      .prepare("SELECT hit_id FROM records WHERE kind = 'assignment' AND id = ? AND live = 0")
-      .pluck();
+    this.#assignmentHit = db.prepare("SELECT hit_id, live FROM records WHERE kind = 'assignment' AND id = ?").raw();
     this.#retire = db.prepare("UPDATE records SET live = 0 WHERE hit_id = ? AND kind = 'assignment'");
     this.#workedFor = db.prepare('INSERT OR IGNORE INTO worked_for (account, worker_id) VALUES (?, ?)');
     this.#delete = db.prepare('DELETE FROM records WHERE kind = ? AND id = ?');
@@ -195,8 +223,14 @@ export class RecordWriter {
           ? (key: string) => this.#restoreHit(key)
           : kind === 'assignment'
             ? (key: string) => {
-                const hitId = this.#coldAssignmentHit.get(key) as string | undefined;
-                return hitId !== undefined && this.#restoreHit(hitId) ? get(key) : undefined;
+                // Not in memory: an assignment of a deleted HIT, or of a dormant one, or none.
+                const row = this.#assignmentHit.get(key) as [string, number] | undefined;
+                if (row === undefined) return undefined;
+                const [hitId, live] = row;
+                if (live === 0) return this.#restoreHit(hitId) ? get(key) : undefined;
+                if (!this.#state.isDormant(hitId)) return undefined;
+                this.#state.wake(hitId);
+                return get(key);
               }
             : undefined;
       map.get = (key: string) => {
