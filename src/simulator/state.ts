@@ -98,6 +98,11 @@ export class SimState {
   readonly #pendingRequests = new Map<string, OrderedIndex<QualificationRequestRecord>>();
   readonly #latestRequest = new Map<string, QualificationRequestRecord>();
 
+  /** The last number taken from the sequence (0: none yet). */
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
   /** The next number of the one sequence that orders everything (creation, submission, review). */
   nextSeq(): number {
     return ++this.#seq;

@@ -56,8 +56,18 @@ export interface LoadedState {
   idPrngState: number | undefined;
 }
 
+/** Options of {@link loadState} and {@link RecordWriter}. */
+export interface StoreOptions {
+  /**
+   * Keep every record in memory, deleted HITs and all assignments included (`hitstate sim`,
+   * whose `inspect()` shows everything): read all rows at start, let nothing leave memory.
+   * @defaultValue false (`serve`: live records only, dormant HITs' assignments on disk)
+   */
+  everything?: boolean;
+}
+
 /** Reads the engine's records from the database (an empty state for a new database). */
-export function loadState(db: Db): LoadedState {
+export function loadState(db: Db, options: StoreOptions = {}): LoadedState {
   const r: Required<StateRecords> = {
     seq: 0,
     accounts: [],
@@ -99,16 +109,24 @@ export function loadState(db: Db): LoadedState {
       )
       .raw()
       .iterate() as Iterable<[string, string]>;
-  for (const range of ["kind < 'assignment'", "kind > 'assignment'"])
-    for (const [kind, data] of live(range)) into[kind]?.push(JSON.parse(data));
+  if (options.everything) {
+    for (const [kind, data] of db
+      .prepare('SELECT kind, data FROM records ORDER BY kind, id')
+      .raw()
+      .iterate() as Iterable<[string, string]>)
+      into[kind]?.push(JSON.parse(data));
+  } else
+    for (const range of ["kind < 'assignment'", "kind > 'assignment'"])
+      for (const [kind, data] of live(range)) into[kind]?.push(JSON.parse(data));
   // A HIT that takes no new work and whose every assignment is finished is dormant: its
   // assignments stay on disk until asked for (most of a platform's live HITs, once reviewed).
   const assignmentsOf = liveAssignmentsReader(db);
   const dormant: string[] = [];
-  for (const hit of r.hits as HitRecord[]) {
-    if (isDormant(hit)) dormant.push(hit.hitId);
-    else for (const a of assignmentsOf(hit.hitId)) r.assignments.push(a);
-  }
+  if (!options.everything)
+    for (const hit of r.hits as HitRecord[]) {
+      if (isDormant(hit)) dormant.push(hit.hitId);
+      else for (const a of assignmentsOf(hit.hitId)) r.assignments.push(a);
+    }
   const meta = readMeta(db);
   r.seq = Number(meta.seq ?? 0);
   if (r.notifications.length > NOTIFICATION_LOG_LIMIT) r.notifications = r.notifications.slice(-NOTIFICATION_LOG_LIMIT);
@@ -179,9 +197,12 @@ export class RecordWriter {
   /** Deleted HITs in memory only until the next flush: read on demand, or deleted since the last one. */
   readonly #evict = new Set<string>();
 
+  readonly #everything: boolean;
+
   /** @param meta what to store in `meta` with every write (e.g. the id generator's state). */
-  constructor(db: Db, state: SimState, meta: () => Record<string, string>) {
+  constructor(db: Db, state: SimState, meta: () => Record<string, string>, options: StoreOptions = {}) {
     this.#db = db;
+    this.#everything = options.everything ?? false;
     this.#state = state;
     this.#meta = meta;
     this.#bonusesWritten = state.bonuses.length;
@@ -294,7 +315,7 @@ export class RecordWriter {
       if (hit.disposed) {
         // Its assignments leave memory with it; their rows say so even when unchanged.
         this.#retire.run(key);
-        this.#evict.add(key);
+        if (!this.#everything) this.#evict.add(key);
       }
       this.#upsert.run(kind, key, JSON.stringify(v), hit.disposed ? 0 : 1, null, null);
     } else if (kind === 'assignment') {
@@ -303,6 +324,24 @@ export class RecordWriter {
       this.#upsert.run(kind, key, JSON.stringify(v), hit?.disposed ? 0 : 1, a.hitId, a.workerId);
       if (a.status === 'Approved' || a.status === 'Rejected') this.#workedFor.run(a.account, a.workerId);
     } else this.#upsert.run(kind, key, JSON.stringify(v), 1, null, null);
+  }
+
+  /**
+   * Writes every record of the state now, in one transaction: a state made elsewhere (a JSON
+   * state file being imported) into an empty database.
+   */
+  writeAll(): void {
+    this.#db.transaction(() => {
+      for (const [kind, field] of Object.entries(MAP_KINDS) as [MapKind, keyof SimState][])
+        for (const [key, v] of (this.#state[field] as unknown as Map<string, unknown>).entries())
+          this.#writeRecord(kind, key, v);
+      for (const b of this.#state.bonuses) this.#insert.run('bonus', seqId(b.seq), JSON.stringify(b));
+      for (const n of this.#state.notifications) this.#insert.run('notification', seqId(n.seq), JSON.stringify(n));
+      this.#seq = this.#state.lastSeq;
+      this.#putMeta.run('seq', String(this.#seq));
+      for (const [k, v] of Object.entries(this.#meta())) this.#putMeta.run(k, v);
+    })();
+    this.#evictDisposed();
   }
 
   /** The engine reported a change: the next {@link flush} writes. */
