@@ -3,13 +3,13 @@
 // listens (startMs: from before opening the database to listening, the server's own start-up),
 // then serves until SIGTERM or until stdin closes (the parent died).
 //
-//   node --import tsx bench/serve-server.ts DB_FILE
+//   node --import tsx bench/serve-server.ts DB_FILE [PUBLIC_URL]
 import { createServe } from '../src/simulator/serve/index.js';
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: serve-server.ts DB_FILE');
 const t0 = performance.now();
-const server = await createServe({ db: file, publicUrl: 'http://127.0.0.1', log: () => {} });
+const server = await createServe({ db: file, publicUrl: process.argv[3] ?? 'http://127.0.0.1', log: () => {} });
 const startMs = performance.now() - t0;
 const mem = process.memoryUsage();
 process.stdout.write(
