@@ -51,6 +51,7 @@ interface Started {
   child: ChildProcess;
   url: string;
   startMs: number;
+  startCpuMs: number;
   rssBytes: number;
 }
 
@@ -68,7 +69,7 @@ function startServer(db: string, publicUrl = 'http://127.0.0.1'): Promise<Starte
       const line = out.split('\n').find((l) => l.startsWith('READY '));
       if (line) {
         const r = JSON.parse(line.slice(6));
-        resolve({ child, url: r.url, startMs: r.startMs, rssBytes: r.rssBytes });
+        resolve({ child, url: r.url, startMs: r.startMs, startCpuMs: r.startCpuMs, rssBytes: r.rssBytes });
       }
     });
     child.on('error', reject);
@@ -472,6 +473,7 @@ async function bigStart(fresh: boolean) {
       liveHits: fixture.liveHits,
       fixtureMs: Math.round(fixtureMs),
       startMs: Math.round(server.startMs),
+      startCpuMs: Math.round(server.startCpuMs),
       rssMB: Math.round(server.rssBytes / 1048576),
       listedAfterStart: (page.HITs as unknown[]).length,
     };
@@ -529,7 +531,7 @@ writeSection(
     '',
     `Worker site: ${site.workers} workers signed in at once (${fmt(site.signInMs)} ms for all, a scrypt check each), then each accepted and submitted one HIT every ${PACE_MS} ms through the site (POST /accept with the session and CSRF token, the task page, the task's externalSubmit): ${fmt(site.paced.pairs)} pairs, median ${fmt(site.paced.p50Ms)} ms, server CPU ${ms(site.paced.serverCpuMsPerPair)} per pair. Without pause, the same workers made ${fmt(site.unpaced.pairsPerSecond)} pairs/s (p95 ${fmt(site.unpaced.p95Ms)} ms: 200 workers queue behind each other).`,
     '',
-    `The start database: ${fmt(big.hits)} HITs (${fmt(big.liveHits)} not deleted) and ${fmt(big.assignments)} assignments; GetHIT over ${fmt(api.hits)} HITs.`,
+    `The start database: ${fmt(big.hits)} HITs (${fmt(big.liveHits)} not deleted) and ${fmt(big.assignments)} assignments; the start took ${fmt(big.startCpuMs ?? Number.NaN)} ms of CPU. GetHIT over ${fmt(api.hits)} HITs.`,
   ].join('\n'),
   {},
   join(root, 'docs', 'serve.md'),
