@@ -264,7 +264,8 @@ export const ERROR_CODES = {
     fix: 'Correct the option as the message says; `hitstate sim --help` lists them.',
   },
   HST_ERR_SIM_STATE_CORRUPT: {
-    meaning: 'The simulator state file (--state) is not valid JSON or not a simulator state.',
+    meaning:
+      'The simulator state file (--state) is neither an SQLite database nor a JSON simulator state, or a record in it cannot be read.',
     fix: 'Move the file away to start with an empty simulator, or restore it from a copy.',
   },
   HST_ERR_SIM_BAD_REQUEST: {

@@ -29,18 +29,10 @@ import { IdGenerator } from './ids.js';
 import { inspectState } from './inspect.js';
 import type { Locale, SimulatorStateView } from './model.js';
 import { hitTypePropsKey } from './operations/hits.js';
-import {
-  checkStatePath,
-  loadState,
-  STATE_FORMAT,
-  STATE_VERSION,
-  StateWriter,
-  type PersistedState,
-} from './persistence.js';
+import { checkStatePath } from './persistence.js';
 import { deriveSeed, Prng } from '../random.js';
 import { createSimulatorServer } from './server.js';
-import { SQLITE_STATE_FILE } from './serve/sim-store-name.js';
-import { SimState } from './state.js';
+import { openSimStore } from './serve/sim-store.js';
 import { StatsRecorder, type SimulatorStats } from './stats.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
 import {
@@ -83,9 +75,10 @@ export interface SimulatorOptions {
   /** Starting balance of every requester account, in US dollars. @defaultValue 10000 */
   balanceUsd?: number;
   /**
-   * Keep the whole state in this file and restore it on start: a JSON file, rewritten whole
-   * (debounced); or, for a name ending in `.db`, `.sqlite` or `.sqlite3`, an SQLite database of
-   * `hitstate serve`'s store, written per call, one simulator per file (docs/serve.md).
+   * Keep the state in this SQLite file (the store of `hitstate serve`, each call's changes
+   * committed right after it; one simulator per file) and continue from it on start. A JSON
+   * state file of an older simulator is imported once (kept as `FILE.imported.json`).
+   * @defaultValue the same store on a database in memory, gone on close
    */
   stateFile?: string;
   /** Largest accepted request body. @defaultValue 1048576 (1 MiB) */
@@ -206,15 +199,9 @@ function checkOptions(o: SimulatorOptions): void {
  */
 export async function createSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   checkOptions(options);
-  // `--state FILE.db`: SQLite through serve's store (one row per record, written per call).
-  const sqlite =
-    options.stateFile !== undefined && SQLITE_STATE_FILE.test(options.stateFile)
-      ? (await import('./serve/sim-store.js')).openSimStore(options.stateFile)
-      : undefined;
-  const json = options.stateFile !== undefined && !sqlite ? loadState(options.stateFile) : undefined;
-  const saved = json
-    ? { clockMs: json.clockMs, idPrngState: json.idPrngState, faultPrngState: json.faultPrngState }
-    : sqlite?.saved;
+  // The state lives in SQLite through serve's store: in memory, or the --state file.
+  const sqlite = openSimStore(options.stateFile);
+  const saved = sqlite.saved;
   const clock: Clock =
     options.clock === 'virtual'
       ? new VirtualClock(saved?.clockMs)
@@ -226,47 +213,29 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
   const faultPrng =
     saved?.faultPrngState !== undefined ? Prng.restore(saved.faultPrngState) : new Prng(deriveSeed(seed, 'faults'));
   const ids = new IdGenerator(idPrng);
-  const state = sqlite ? sqlite.state : json ? SimState.fromRecords(json.records, hitTypePropsKey) : new SimState();
-  if (json || sqlite) {
-    for (const id of [
-      ...state.hits.keys(),
-      ...state.assignments.keys(),
-      ...state.hitTypes.keys(),
-      ...state.qualificationTypes.keys(),
-      ...state.workers.keys(),
-    ])
-      ids.reserve(id);
-    for (const a of state.accounts.values()) ids.reserve(a.customerId);
-  }
+  const { state } = sqlite;
+  for (const id of [
+    ...state.hits.keys(),
+    ...state.assignments.keys(),
+    ...state.hitTypes.keys(),
+    ...state.qualificationTypes.keys(),
+    ...state.workers.keys(),
+  ])
+    ids.reserve(id);
+  for (const a of state.accounts.values()) ids.reserve(a.customerId);
   const faults = new FaultInjector(options.faultRate ?? 0, faultPrng);
-  let writer: StateWriter | undefined;
   const engine = new Engine({
     state,
     clock,
     ids,
     startingBalanceCents: Math.round((options.balanceUsd ?? 10_000) * 100),
-    onChange: () => {
-      writer?.markDirty();
-      sqlite?.changed();
-    },
+    onChange: () => sqlite.changed(),
   });
-  sqlite?.attach(() => ({
+  sqlite.attach(() => ({
     idPrng: String(idPrng.state),
     faultPrng: String(faults.prngState),
     clockMs: String(clock.now()),
   }));
-  if (options.stateFile !== undefined && !sqlite) {
-    const snapshot = (): PersistedState => ({
-      format: STATE_FORMAT,
-      version: STATE_VERSION,
-      savedAtMs: Date.now(),
-      clockMs: clock.now(),
-      idPrngState: idPrng.state,
-      faultPrngState: faults.prngState,
-      records: state.records(),
-    });
-    writer = new StateWriter(options.stateFile, snapshot);
-  }
   engine.processDue();
 
   const stats = new StatsRecorder();
@@ -288,6 +257,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       engine.close();
+      sqlite.close();
       reject(
         err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'
           ? invalid(
@@ -357,8 +327,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        await writer?.flush();
-        sqlite?.close();
+        sqlite.close();
       })();
       return closing;
     },

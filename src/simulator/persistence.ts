@@ -1,17 +1,13 @@
 /**
- * `--state FILE`: the whole simulator state in one JSON file, so a restarted simulator continues
- * where it stopped (HITs, assignments, money, tokens, id sequence, virtual time).
- *
- * Writes are debounced and atomic (a temporary file in the same folder, then a rename), and one
- * more write happens on close. A file that is not a simulator state is refused and left untouched.
- * The debounce uses real timers on purpose: it paces disk writes, not simulated time, so it must
- * run even when a virtual clock stands still.
+ * The JSON `--state` file of simulators before December 2026: the whole state in one JSON
+ * file. The simulator now keeps its state in SQLite (`serve/sim-store.ts`) and reads such a file
+ * once, to import it; `hitstate serve import` reads it too. A file that is not a simulator state
+ * is refused and left untouched.
  *
  * @module
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { HitstateError } from '../errors.js';
 import type { StateRecords } from './state.js';
 
@@ -114,63 +110,5 @@ export function checkStatePath(file: string): void {
       `stateFile: ${file} is a directory; --state needs a file path.`,
       { field: 'stateFile', file },
     );
-  }
-}
-
-/** Writes the state file behind a debounce, one write at a time. */
-export class StateWriter {
-  readonly #file: string;
-  readonly #snapshot: () => PersistedState;
-  readonly #debounceMs: number;
-  #timer: NodeJS.Timeout | undefined;
-  #writing: Promise<void> = Promise.resolve();
-  #dirty = false;
-  #lastError: unknown;
-
-  constructor(file: string, snapshot: () => PersistedState, debounceMs = 500) {
-    this.#file = file;
-    this.#snapshot = snapshot;
-    this.#debounceMs = debounceMs;
-  }
-
-  /** Something changed: write soon. */
-  markDirty(): void {
-    this.#dirty = true;
-    if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.flush().catch(() => {});
-    }, this.#debounceMs);
-    this.#timer.unref();
-  }
-
-  /** Writes now if anything changed, after any write in progress. Rejects if the write fails. */
-  flush(): Promise<void> {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-    this.#writing = this.#writing
-      .catch(() => {})
-      .then(async () => {
-        if (!this.#dirty) return;
-        this.#dirty = false;
-        const tmp = join(dirname(this.#file), `.${basename(this.#file)}.${process.pid}.tmp`);
-        try {
-          await writeFile(tmp, JSON.stringify(this.#snapshot()));
-          await rename(tmp, this.#file);
-          this.#lastError = undefined;
-        } catch (err) {
-          this.#dirty = true;
-          this.#lastError = err;
-          throw err;
-        }
-      });
-    return this.#writing;
-  }
-
-  /** The error of the last failed write, if the state on disk is behind. */
-  get lastError(): unknown {
-    return this.#lastError;
   }
 }

@@ -74,6 +74,9 @@ export class SimState {
   readonly workers = new Map<string, WorkerRecord>();
   readonly tokens = new Map<string, TokenRecord>();
   readonly bonuses: BonusRecord[] = [];
+  /** HITs whose assignments are on disk only (see {@link SimState.markDormant}). */
+  readonly #dormant = new Set<string>();
+  #readDormant: ((hitId: string) => AssignmentRecord[]) | undefined;
   readonly blocks = new Map<string, WorkerBlockRecord>();
   notifications: NotificationRecord[] = [];
 
@@ -94,6 +97,11 @@ export class SimState {
   readonly #grantsByTypeStatus = new Map<string, OrderedIndex<QualificationGrantRecord>>();
   readonly #pendingRequests = new Map<string, OrderedIndex<QualificationRequestRecord>>();
   readonly #latestRequest = new Map<string, QualificationRequestRecord>();
+
+  /** The last number taken from the sequence (0: none yet). */
+  get lastSeq(): number {
+    return this.#seq;
+  }
 
   /** The next number of the one sequence that orders everything (creation, submission, review). */
   nextSeq(): number {
@@ -180,6 +188,7 @@ export class SimState {
   // --- assignments -------------------------------------------------------------------------
 
   addAssignment(a: AssignmentRecord): void {
+    this.#wakeIfDormant(a.hitId);
     this.assignments.set(a.assignmentId, a);
     this.#allAssignmentsByHit.get(a.hitId)?.push(a);
     this.indexAssignment(a);
@@ -187,6 +196,7 @@ export class SimState {
 
   /** Every assignment of a HIT, whatever its status, in accept order. */
   allAssignmentsOf(hitId: string): readonly AssignmentRecord[] {
+    this.#wakeIfDormant(hitId);
     return this.#allAssignmentsByHit.get(hitId) ?? [];
   }
 
@@ -235,6 +245,7 @@ export class SimState {
   evictDisposedHit(hitId: string): void {
     const hit = Map.prototype.get.call(this.hits, hitId) as HitRecord | undefined;
     if (!hit?.disposed) return;
+    this.#dormant.delete(hitId); // its assignments were never read: nothing of them to forget
     for (const a of this.#allAssignmentsByHit.get(hitId) ?? []) {
       this.unindexAssignment(a);
       Map.prototype.delete.call(this.assignments, a.assignmentId);
@@ -244,6 +255,38 @@ export class SimState {
     Map.prototype.delete.call(this.hits, hitId);
   }
 
+  /**
+   * A HIT whose assignments are all finished (approved, rejected, returned or abandoned) and that
+   * takes no new ones: nothing runs on its assignments until someone asks for them, so a store
+   * may leave them on disk. Marked dormant, the HIT's assignments are read through `read` the
+   * first time any of them is needed (by HIT, by worker on the HIT, or by id through the store),
+   * indexed as a restored HIT's are, and stay in memory from then on.
+   */
+  markDormant(hitId: string, read: (hitId: string) => AssignmentRecord[]): void {
+    this.#dormant.add(hitId);
+    this.#readDormant = read;
+  }
+
+  /** Whether the HIT's assignments are still on disk only (see {@link markDormant}). */
+  isDormant(hitId: string): boolean {
+    return this.#dormant.has(hitId);
+  }
+
+  /** Reads a dormant HIT's assignments into memory; a no-op for any other HIT. Not a change. */
+  wake(hitId: string): void {
+    this.#wakeIfDormant(hitId);
+  }
+
+  #wakeIfDormant(hitId: string): void {
+    if (this.#dormant.size === 0 || !this.#dormant.delete(hitId)) return;
+    const assignments = this.#readDormant!(hitId).sort((x, y) => x.seq - y.seq);
+    this.#allAssignmentsByHit.set(hitId, assignments);
+    for (const a of assignments) {
+      Map.prototype.set.call(this.assignments, a.assignmentId, a);
+      this.#indexAssignment(a);
+    }
+  }
+
   /** Whether the account approved or rejected work of the worker (NotifyWorkers only reaches those). */
   hasWorkedFor(account: string, workerId: string): boolean {
     return this.#workedFor.has(key(account, workerId));
@@ -251,11 +294,13 @@ export class SimState {
 
   /** Submitted, approved or rejected assignments of a HIT with that status, in submission order. */
   assignmentsOf(hitId: string, status: VisibleAssignmentStatus): OrderedIndex<AssignmentRecord> {
+    this.#wakeIfDormant(hitId);
     return this.#assignmentsByHit.get(key(hitId, status)) ?? EMPTY;
   }
 
   /** The assignment a worker holds (accepted, submitted or decided) on a HIT, if any. */
   heldBy(hitId: string, workerId: string): AssignmentRecord | undefined {
+    this.#wakeIfDormant(hitId);
     return this.#heldByWorker.get(key(hitId, workerId));
   }
 
@@ -398,6 +443,7 @@ export class SimState {
 
   /** Every record, for the state file. */
   records(): StateRecords {
+    for (const hitId of [...this.#dormant]) this.#wakeIfDormant(hitId);
     return {
       seq: this.#seq,
       accounts: [...this.accounts.values()],

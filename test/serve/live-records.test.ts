@@ -2,9 +2,11 @@
 // the call is committed, are not loaded at start, and are read back on demand with the same
 // answers as before (GetHIT, GetAssignment, ListAssignmentsForHIT, SendBonus, NotifyWorkers);
 // the worker's dashboard still shows the work. And a database made by the previous release
-// (schema 3) upgrades: deleted HITs and their assignments are marked, who worked for whom kept.
+// (schema 3) upgrades. A HIT whose work is all finished is dormant: its assignments are read at
+// the first question about them, not at start: deleted HITs and their assignments are marked, who worked for whom kept.
 import {
   ApproveAssignmentCommand,
+  CreateAdditionalAssignmentsForHITCommand,
   CreateHITCommand,
   DeleteHITCommand,
   GetAssignmentCommand,
@@ -12,6 +14,7 @@ import {
   ListAssignmentsForHITCommand,
   ListHITsCommand,
   NotifyWorkersCommand,
+  RejectAssignmentCommand,
   SendBonusCommand,
 } from '@aws-sdk/client-mturk';
 import Database from 'better-sqlite3';
@@ -102,6 +105,53 @@ Live('a deleted HIT leaves memory, and answers as before when asked for', async 
     db.close();
   }
 });
+
+Live(
+  'a reviewed HIT is dormant at start: its assignments are read when asked for, and answer as before',
+  async ({ w }) => {
+    const lab = w.client('lab');
+    const reviewed = (await lab.send(new CreateHITCommand(hitInput({ MaxAssignments: 2 })))).HIT!.HITId!;
+    const open = (await lab.send(new CreateHITCommand(hitInput({ MaxAssignments: 2 })))).HIT!.HITId!;
+    const a1 = w.work('AWORKERDORMANT1', reviewed).assignmentId;
+    const a2 = w.work('AWORKERDORMANT2', reviewed).assignmentId;
+    const held = w.work('AWORKERDORMANT3', open).assignmentId;
+    await lab.send(new ApproveAssignmentCommand({ AssignmentId: a1, RequesterFeedback: 'Thanks' }));
+    await lab.send(new RejectAssignmentCommand({ AssignmentId: a2, RequesterFeedback: 'Off topic' }));
+    const before = await lab.send(new ListAssignmentsForHITCommand({ HITId: reviewed }));
+    await w.restart();
+    const state = w.server.engine.state;
+    assert.ok(inMemory(state.hits, reviewed), 'the reviewed HIT is live');
+    assert.not.ok(inMemory(state.assignments, a1), 'its finished assignments stay on disk at start');
+    assert.ok(inMemory(state.assignments, held), 'a HIT with submitted work is loaded whole');
+    // By id first: the store finds the HIT and reads all its assignments.
+    const got = await w.client('lab').send(new GetAssignmentCommand({ AssignmentId: a2 }));
+    assert.is(got.Assignment?.AssignmentStatus, 'Rejected');
+    assert.is(got.Assignment?.RequesterFeedback, 'Off topic');
+    assert.ok(inMemory(state.assignments, a1), 'the whole HIT woke');
+    const after = await w.client('lab').send(new ListAssignmentsForHITCommand({ HITId: reviewed }));
+    assert.equal(after.Assignments, before.Assignments);
+    assert.is(
+      (await w.client('lab').send(new GetHITCommand({ HITId: reviewed }))).HIT?.NumberOfAssignmentsCompleted,
+      2,
+    );
+
+    // Woken by HIT: more slots on a dormant HIT, and a worker who did it cannot take it twice.
+    await w.restart();
+    await w
+      .client('lab')
+      .send(new CreateAdditionalAssignmentsForHITCommand({ HITId: reviewed, NumberOfAdditionalAssignments: 1 }));
+    assert.throws(() => w.work('AWORKERDORMANT1', reviewed), /already holds an assignment of this HIT/);
+    const third = w.work('AWORKERDORMANT4', reviewed).assignmentId;
+    const all = await w.client('lab').send(new ListAssignmentsForHITCommand({ HITId: reviewed }));
+    assert.equal(all.Assignments?.map((a) => a.AssignmentId).sort(), [a1, a2, third].sort());
+    const db = openDatabase(w.dbFile);
+    try {
+      assert.equal(checkLedger(db).problems, []);
+    } finally {
+      db.close();
+    }
+  },
+);
 
 Live('a database of the previous release (schema 3) upgrades: deleted HITs marked, workers kept', async ({ w }) => {
   const file = join(w.dir, 'release3.db');

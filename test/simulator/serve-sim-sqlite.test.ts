@@ -1,6 +1,6 @@
 // `hitstate sim --state FILE.db`: the simulator on serve's SQLite store. A restarted simulator
-// continues where it stopped (records, money, virtual time, id sequence), a second one on the
-// same file is refused, and a JSON state file (today's `--state FILE.json`) is unchanged.
+// continues where it stopped (records, money, virtual time, id sequence), and a second one on
+// the same file is refused. (JSON state files: test/simulator/state-file.sim.test.ts.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -10,12 +10,14 @@ import {
   ListWorkerBlocksCommand,
   SendBonusCommand,
 } from '@aws-sdk/client-mturk';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSimulator } from '../../src/simulator/index.js';
+import type { PersistedState } from '../../src/simulator/persistence.js';
 import { clientFor, hitInput, rejection } from './helpers.js';
 
 const StateFile = suite<{ dir: string }>('simulator state file', { dir: '' });
@@ -74,8 +76,9 @@ StateFile(
     const before = first.inspect();
     mturk.destroy();
     await first.close();
-    assert.equal(readdirSync(dir), ['sim.json']);
-    assert.is(JSON.parse(readFileSync(stateFile, 'utf8')).format, 'hitstate-simulator-state');
+    // SQLite whatever the name (the lock file beside it is how a second simulator is kept off).
+    assert.equal(readdirSync(dir).sort(), ['sim.json', 'sim.json.lock']);
+    assert.is(readFileSync(stateFile).subarray(0, 15).toString('latin1'), 'SQLite format 3');
 
     const second = await createSimulator({ clock: 'virtual', seed: 1, stateFile });
     mturk = clientFor(second);
@@ -161,5 +164,64 @@ StateFile(
     }
   },
 );
+
+StateFile(
+  'when --state is a JSON state of an older simulator then it is imported once, the JSON kept beside',
+  async ({ dir }) => {
+    // A JSON state as the simulator wrote it in December 2026 (made by test/fixtures/sim/make-state.ts).
+    const fixture = fileURLToPath(new URL('../fixtures/sim/state-2026-12.json', import.meta.url));
+    const json = JSON.parse(readFileSync(fixture, 'utf8')) as PersistedState;
+    const stateFile = join(dir, 'state.json');
+    copyFileSync(fixture, stateFile);
+    const sim = await createSimulator({ clock: 'virtual', stateFile });
+    const view = sim.inspect();
+    const now = sim.clock.now();
+    await sim.close();
+    assert.is(now, json.clockMs, 'virtual time continues from the file');
+    const hits = Object.values(view.accounts).flatMap((a) => a.hits);
+    assert.equal(
+      hits.map((h) => h.hitId).sort(),
+      json.records.hits.map((h) => h.hitId).sort(),
+      'every HIT, deleted too',
+    );
+    assert.equal(
+      hits.flatMap((h) => h.assignments.map((a) => a.assignmentId)).sort(),
+      json.records.assignments.map((a) => a.assignmentId).sort(),
+    );
+    assert.is(readFileSync(stateFile).subarray(0, 15).toString('latin1'), 'SQLite format 3', 'SQLite in its place');
+    assert.is(
+      readFileSync(`${stateFile}.imported.json`, 'utf8'),
+      readFileSync(fixture, 'utf8'),
+      'the JSON kept as it was',
+    );
+    // Once: the next start opens the database and finds the same state.
+    const again = await createSimulator({ clock: 'virtual', stateFile });
+    try {
+      assert.equal(again.inspect(), view);
+      assert.is(again.clock.now(), now);
+    } finally {
+      await again.close();
+    }
+  },
+);
+
+StateFile('without --state the state is an SQLite database in memory: nothing is written to disk', async ({ dir }) => {
+  const before = readdirSync(dir);
+  const sim = await createSimulator({ clock: 'virtual', seed: 3 });
+  const mturk = clientFor(sim);
+  try {
+    const hitId = (await mturk.send(new CreateHITCommand(hitInput()))).HIT!.HITId!;
+    const a = await sim.workers.accept('AWORKERMEMORY1', { hitId });
+    await sim.workers.submit(a.assignmentId, { label: 'cat' });
+    assert.is(
+      (await mturk.send(new GetAssignmentCommand({ AssignmentId: a.assignmentId }))).Assignment!.AssignmentStatus,
+      'Submitted',
+    );
+  } finally {
+    mturk.destroy();
+    await sim.close();
+  }
+  assert.equal(readdirSync(dir), before);
+});
 
 StateFile.run();

@@ -123,6 +123,13 @@ export const MIGRATIONS: readonly string[] = [
   // 5: invitations made by a requester for its own crowd (null: the operator's).
   `ALTER TABLE invites ADD COLUMN requester TEXT;
    CREATE INDEX invites_requester ON invites (requester, created_ms) WHERE requester IS NOT NULL;`,
+  // 6: the start reads the live records from a covering index of their own: in the table they
+  // lie scattered among the deleted ones (ids are random), so reading 100,000 of them out of a
+  // million touched most of the file's pages. The index keeps them together, a HIT's assignments
+  // side by side (read per HIT, and only for HITs that still take or hold work), for one more
+  // copy of each live row (deleted HITs, most of a platform's data, are not in it).
+  `DROP INDEX records_live;
+   CREATE INDEX records_live_rows ON records (kind, hit_id, id, data) WHERE live = 1;`,
 ];
 
 /** The schema version this code writes. */

@@ -1,6 +1,6 @@
 /**
- * `hitstate serve import --state FILE`: a `hitstate sim --state` JSON file into a new serve
- * database. Same engine, same records: only the owner changes. In `sim` a requester account is
+ * `hitstate serve import --state FILE`: a `hitstate sim --state` file (SQLite, or the JSON state
+ * of releases before December 2026) into a new serve database. Same engine, same records: only the owner changes. In `sim` a requester account is
  * whatever access key signed the call; in `serve` it is an account with real keys. So each
  * account of the file becomes a serve requester (named after its old access key id, new keys
  * printed once), and every record it owned is moved to it.
@@ -16,7 +16,7 @@
 import { HitstateError } from '../../errors.js';
 import type { AssignmentRecord, HitRecord } from '../model.js';
 import { assignmentCostCents } from '../money.js';
-import { loadState as loadStateFile } from '../persistence.js';
+import { readSimStateFile } from './sim-store.js';
 import type { StateRecords } from '../state.js';
 import type { Db } from './db.js';
 import { available, escrow, FEES, FUNDING, workerAccount, writeTxn, type LedgerTxn } from './ledger.js';
@@ -51,7 +51,7 @@ function nameFor(accessKeyId: string, taken: Set<string>): string {
  *   `HST_ERR_SERVE_IMPORT` when the database already holds work or the file has none.
  */
 export function importSimState(db: Db, file: string, nowMs = Date.now()): ImportReport {
-  const saved = loadStateFile(file);
+  const saved = readSimStateFile(file);
   if (saved === undefined)
     throw importError(`--state: ${file} does not exist; give a file written by hitstate sim --state.`);
   const has = db.prepare("SELECT 1 FROM records WHERE kind IN ('hit', 'hitType', 'account') LIMIT 1").get();

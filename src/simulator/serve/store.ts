@@ -56,8 +56,18 @@ export interface LoadedState {
   idPrngState: number | undefined;
 }
 
+/** Options of {@link loadState} and {@link RecordWriter}. */
+export interface StoreOptions {
+  /**
+   * Keep every record in memory, deleted HITs and all assignments included (`hitstate sim`,
+   * whose `inspect()` shows everything): read all rows at start, let nothing leave memory.
+   * @defaultValue false (`serve`: live records only, dormant HITs' assignments on disk)
+   */
+  everything?: boolean;
+}
+
 /** Reads the engine's records from the database (an empty state for a new database). */
-export function loadState(db: Db): LoadedState {
+export function loadState(db: Db, options: StoreOptions = {}): LoadedState {
   const r: Required<StateRecords> = {
     seq: 0,
     accounts: [],
@@ -89,16 +99,39 @@ export function loadState(db: Db): LoadedState {
   };
   // Only live records: a deleted HIT and its assignments are read when asked for (RecordWriter).
   // Rows come in (kind, id) order: bonuses and notifications by sequence, as the state keeps them.
-  for (const [kind, data] of db
-    .prepare('SELECT kind, data FROM records WHERE live = 1 ORDER BY kind, id')
-    .raw()
-    .iterate() as Iterable<[string, string]>) {
-    into[kind]?.push(JSON.parse(data));
-  }
+  // Assignments are read per HIT below, all but the kinds' ranges around them here.
+  // INDEXED BY: the covering index of live rows (migration 6); without statistics the planner
+  // would walk the table.
+  const live = (range: string) =>
+    db
+      .prepare(
+        `SELECT kind, data FROM records INDEXED BY records_live_rows WHERE live = 1 AND ${range} ORDER BY kind, hit_id, id`,
+      )
+      .raw()
+      .iterate() as Iterable<[string, string]>;
+  if (options.everything) {
+    for (const [kind, data] of db
+      .prepare('SELECT kind, data FROM records ORDER BY kind, id')
+      .raw()
+      .iterate() as Iterable<[string, string]>)
+      into[kind]?.push(JSON.parse(data));
+  } else
+    for (const range of ["kind < 'assignment'", "kind > 'assignment'"])
+      for (const [kind, data] of live(range)) into[kind]?.push(JSON.parse(data));
+  // A HIT that takes no new work and whose every assignment is finished is dormant: its
+  // assignments stay on disk until asked for (most of a platform's live HITs, once reviewed).
+  const assignmentsOf = liveAssignmentsReader(db);
+  const dormant: string[] = [];
+  if (!options.everything)
+    for (const hit of r.hits as HitRecord[]) {
+      if (isDormant(hit)) dormant.push(hit.hitId);
+      else for (const a of assignmentsOf(hit.hitId)) r.assignments.push(a);
+    }
   const meta = readMeta(db);
   r.seq = Number(meta.seq ?? 0);
   if (r.notifications.length > NOTIFICATION_LOG_LIMIT) r.notifications = r.notifications.slice(-NOTIFICATION_LOG_LIMIT);
   const state = SimState.fromRecords(r, hitTypePropsKey);
+  for (const hitId of dormant) state.markDormant(hitId, assignmentsOf);
   for (const [account, workerId] of db.prepare('SELECT account, worker_id FROM worked_for').raw().iterate() as Iterable<
     [string, string]
   >)
@@ -107,6 +140,21 @@ export function loadState(db: Db): LoadedState {
     state,
     idPrngState: meta.idPrng === undefined ? undefined : Number(meta.idPrng),
   };
+}
+
+/** Whether a HIT's assignments can stay on disk at start (see `SimState.markDormant`). */
+function isDormant(hit: HitRecord): boolean {
+  return !hit.disposed && hit.status !== 'Assignable' && hit.pending === 0 && hit.submitted === 0;
+}
+
+/** Reads the assignments of a live HIT, next to each other in the live rows' index. */
+function liveAssignmentsReader(db: Db): (hitId: string) => AssignmentRecord[] {
+  const rows = db
+    .prepare(
+      "SELECT data FROM records INDEXED BY records_live_rows WHERE live = 1 AND kind = 'assignment' AND hit_id = ?",
+    )
+    .pluck();
+  return (hitId) => (rows.all(hitId) as string[]).map((d) => JSON.parse(d) as AssignmentRecord);
 }
 
 /** The `meta` table as an object. */
@@ -143,15 +191,18 @@ export class RecordWriter {
   readonly #trimNotifications;
   readonly #coldHit;
   readonly #coldAssignmentsOf;
-  readonly #coldAssignmentHit;
+  readonly #assignmentHit;
   readonly #retire;
   readonly #workedFor;
   /** Deleted HITs in memory only until the next flush: read on demand, or deleted since the last one. */
   readonly #evict = new Set<string>();
 
+  readonly #everything: boolean;
+
   /** @param meta what to store in `meta` with every write (e.g. the id generator's state). */
-  constructor(db: Db, state: SimState, meta: () => Record<string, string>) {
+  constructor(db: Db, state: SimState, meta: () => Record<string, string>, options: StoreOptions = {}) {
     this.#db = db;
+    this.#everything = options.everything ?? false;
     this.#state = state;
     this.#meta = meta;
     this.#bonusesWritten = state.bonuses.length;
@@ -166,9 +217,7 @@ export class RecordWriter {
     this.#coldAssignmentsOf = db
       .prepare("SELECT data FROM records WHERE hit_id = ? AND kind = 'assignment' AND live = 0")
       .pluck();
-    this.#coldAssignmentHit = db
-      .prepare("SELECT hit_id FROM records WHERE kind = 'assignment' AND id = ? AND live = 0")
-      .pluck();
+    this.#assignmentHit = db.prepare("SELECT hit_id, live FROM records WHERE kind = 'assignment' AND id = ?").raw();
     this.#retire = db.prepare("UPDATE records SET live = 0 WHERE hit_id = ? AND kind = 'assignment'");
     this.#workedFor = db.prepare('INSERT OR IGNORE INTO worked_for (account, worker_id) VALUES (?, ?)');
     this.#delete = db.prepare('DELETE FROM records WHERE kind = ? AND id = ?');
@@ -195,8 +244,14 @@ export class RecordWriter {
           ? (key: string) => this.#restoreHit(key)
           : kind === 'assignment'
             ? (key: string) => {
-                const hitId = this.#coldAssignmentHit.get(key) as string | undefined;
-                return hitId !== undefined && this.#restoreHit(hitId) ? get(key) : undefined;
+                // Not in memory: an assignment of a deleted HIT, or of a dormant one, or none.
+                const row = this.#assignmentHit.get(key) as [string, number] | undefined;
+                if (row === undefined) return undefined;
+                const [hitId, live] = row;
+                if (live === 0) return this.#restoreHit(hitId) ? get(key) : undefined;
+                if (!this.#state.isDormant(hitId)) return undefined;
+                this.#state.wake(hitId);
+                return get(key);
               }
             : undefined;
       map.get = (key: string) => {
@@ -260,7 +315,7 @@ export class RecordWriter {
       if (hit.disposed) {
         // Its assignments leave memory with it; their rows say so even when unchanged.
         this.#retire.run(key);
-        this.#evict.add(key);
+        if (!this.#everything) this.#evict.add(key);
       }
       this.#upsert.run(kind, key, JSON.stringify(v), hit.disposed ? 0 : 1, null, null);
     } else if (kind === 'assignment') {
@@ -269,6 +324,24 @@ export class RecordWriter {
       this.#upsert.run(kind, key, JSON.stringify(v), hit?.disposed ? 0 : 1, a.hitId, a.workerId);
       if (a.status === 'Approved' || a.status === 'Rejected') this.#workedFor.run(a.account, a.workerId);
     } else this.#upsert.run(kind, key, JSON.stringify(v), 1, null, null);
+  }
+
+  /**
+   * Writes every record of the state now, in one transaction: a state made elsewhere (a JSON
+   * state file being imported) into an empty database.
+   */
+  writeAll(): void {
+    this.#db.transaction(() => {
+      for (const [kind, field] of Object.entries(MAP_KINDS) as [MapKind, keyof SimState][])
+        for (const [key, v] of (this.#state[field] as unknown as Map<string, unknown>).entries())
+          this.#writeRecord(kind, key, v);
+      for (const b of this.#state.bonuses) this.#insert.run('bonus', seqId(b.seq), JSON.stringify(b));
+      for (const n of this.#state.notifications) this.#insert.run('notification', seqId(n.seq), JSON.stringify(n));
+      this.#seq = this.#state.lastSeq;
+      this.#putMeta.run('seq', String(this.#seq));
+      for (const [k, v] of Object.entries(this.#meta())) this.#putMeta.run(k, v);
+    })();
+    this.#evictDisposed();
   }
 
   /** The engine reported a change: the next {@link flush} writes. */

@@ -17,6 +17,7 @@
 import { createHash, randomBytes, randomInt, scrypt, timingSafeEqual } from 'node:crypto';
 import { HitstateError } from '../../errors.js';
 import type { Db } from './db.js';
+import type { Statement } from 'better-sqlite3';
 
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 const KEY_LEN = 32;
@@ -225,6 +226,9 @@ export function openSession(db: Db, workerId: string, nowMs = Date.now()): { tok
   return { token, csrf };
 }
 
+/** The session lookup of each database, prepared once: every page and form of the site asks it. */
+const sessionLookups = new WeakMap<Db, Statement>();
+
 /** The session of a cookie token, if valid. */
 export function sessionOf(
   db: Db,
@@ -232,12 +236,15 @@ export function sessionOf(
   nowMs = Date.now(),
 ): { workerId: string; csrf: string; username: string; externalId: string | null } | undefined {
   if (!token) return undefined;
-  const row = db
-    .prepare(
+  let lookup = sessionLookups.get(db);
+  if (lookup === undefined) {
+    lookup = db.prepare(
       `SELECT s.worker_id, s.csrf, s.expires_ms, a.username, a.external_id, a.disabled FROM sessions s
        JOIN worker_accounts a ON a.worker_id = s.worker_id WHERE s.token_hash = ?`,
-    )
-    .get(sha256(token)) as
+    );
+    sessionLookups.set(db, lookup);
+  }
+  const row = lookup.get(sha256(token)) as
     | {
         worker_id: string;
         csrf: string;

@@ -26,7 +26,7 @@ import { BodyTooLargeError, readBody } from '../http-util.js';
 import type { AssignmentRecord, HitRecord, HitTypeRecord, QualificationTypeRecord } from '../model.js';
 import { formatCents } from '../money.js';
 import { describeRequirement } from '../qualifications.js';
-import { type FormQuestion, parseQuestion } from '../question.js';
+import { type FormQuestion, type ParsedQuestion, parseQuestion } from '../question.js';
 import { accept, refusal, requestQualification, returnAssignment, submit } from '../worker-actions.js';
 import type { Db } from './db.js';
 import { balances, workerAccount } from './ledger.js';
@@ -145,6 +145,19 @@ export class WorkerSite {
     if (cookies.length) res.setHeader('set-cookie', cookies);
     res.writeHead(303, { location: to, 'content-length': 0 });
     res.end();
+  }
+
+  /** Parsed questions by their XML: the task page and each submit read the HIT's question. */
+  readonly #questions = new Map<string, ParsedQuestion>();
+
+  #question(xml: string): ParsedQuestion {
+    let q = this.#questions.get(xml);
+    if (q === undefined) {
+      q = parseQuestion(xml);
+      if (this.#questions.size >= 500) this.#questions.clear(); // bounded: HITs may each have their own
+      this.#questions.set(xml, q);
+    }
+    return q;
   }
 
   #cookie(name: string, value: string, maxAgeSec: number): string {
@@ -639,7 +652,7 @@ ${frame}`,
   }
 
   #frame(hit: HitRecord, a: AssignmentRecord | undefined): string {
-    const q = parseQuestion(hit.question);
+    const q = this.#question(hit.question);
     const assignmentId = a?.assignmentId ?? 'ASSIGNMENT_ID_NOT_AVAILABLE';
     const params = new URLSearchParams({ assignmentId, hitId: hit.hitId });
     if (a) {
@@ -778,8 +791,13 @@ ${this.#frame(hit, a)}`,
     const type = String(req.headers['content-type'] ?? 'application/x-www-form-urlencoded');
     let fields: [string, string][];
     try {
-      const form = await new Response(new Uint8Array(raw), { headers: { 'content-type': type } }).formData();
-      fields = [...form.entries()].map(([k, v]) => [k, typeof v === 'string' ? v : v.name]);
+      // A plain form is read directly; only multipart (a task with a file input) needs the Fetch parser.
+      if (/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type))
+        fields = [...new URLSearchParams(raw.toString('utf8'))];
+      else {
+        const form = await new Response(new Uint8Array(raw), { headers: { 'content-type': type } }).formData();
+        fields = [...form.entries()].map(([k, v]) => [k, typeof v === 'string' ? v : v.name]);
+      }
     } catch {
       this.#send(
         res,
@@ -814,7 +832,7 @@ ${this.#frame(hit, a)}`,
     }
     // A QuestionForm's choices must be its own; they are answered as SelectionIdentifiers.
     const hit = this.#o.engine.state.hits.get(a.hitId)!;
-    const q = parseQuestion(hit.question);
+    const q = this.#question(hit.question);
     const selections = new Set<string>();
     const problem = q.kind === 'QuestionForm' ? this.#selectionProblem(q.questions, fields, selections) : undefined;
     if (problem) {
