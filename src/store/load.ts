@@ -305,7 +305,7 @@ async function loadRun(state: StoreState, run: RunState, options: LoadOptions, n
     throw await corrupt(state, generic(conflict.file), conflict.kind, run.id, conflict.problem, options.backups);
 }
 
-interface Conflict {
+export interface Conflict {
   readonly file: unknown;
   readonly kind: ShardKind;
   readonly problem: string;
@@ -315,7 +315,7 @@ interface Conflict {
  * Rebuilds the indexes of one run. Returns the first record that breaks an invariant the store
  * keeps (ids unique in the environment, one HIT per unit), which only a hand edit can cause.
  */
-function indexRun(state: StoreState, run: RunState): Conflict | null {
+export function indexRun(state: StoreState, run: RunState): Conflict | null {
   const duplicate = (kind: ShardKind, id: string, other: RunState | undefined): Conflict | null => {
     if (other === undefined) return null;
     return {

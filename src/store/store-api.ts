@@ -27,10 +27,17 @@ import type { FileStats } from './store-file.js';
 /** Options of {@link openStore}. */
 export interface StoreOptions {
   /**
-   * The directory holding one sub-directory per environment.
-   * @defaultValue `$HITSTATE_STORE_DIR`, else `<cwd>/.hitstate`
+   * The directory holding one sub-directory per environment, or a PostgreSQL URL
+   * (`postgres://USER:PASSWORD@HOST:5432/DATABASE`, optionally `?schema=NAME`) to keep the store
+   * in that database (docs/postgres.md).
+   * @defaultValue `$HITSTATE_DATABASE_URL`, else `$HITSTATE_STORE_DIR`, else `<cwd>/.hitstate`
    */
   readonly dir?: string;
+  /**
+   * The PostgreSQL database holding the store (the same as a `postgres://` `dir`); give `dir`
+   * or `url`, not both.
+   */
+  readonly url?: string;
   /** Which MTurk the data belongs to; each environment has its own files. */
   readonly environment: StoreEnvironment;
   /** @defaultValue systemClock */
