@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../src/clock.js';
 import { HitstateError } from '../../src/errors.js';
 import { openStore, type Store } from '../../src/store/index.js';
+import { resolveRuntimeOptions } from '../../src/runtime/core/options.js';
 import { redactStoreLocation } from '../../src/store/location.js';
 import { startPostgres } from '../support/postgres.js';
 import { createWorld } from '../support/sim-world.js';
@@ -60,6 +61,25 @@ Offline('when HITSTATE_DATABASE_URL is no PostgreSQL URL then the error names th
     if (saved === undefined) delete process.env.HITSTATE_DATABASE_URL;
     else process.env.HITSTATE_DATABASE_URL = saved;
   }
+});
+
+Offline('when the runtime is given a storeUrl then it must be a PostgreSQL URL, and only one store option', () => {
+  const requester = { name: 'lab', credentials: { kind: 'profile', profile: 'lab' } } as const;
+  const problems = (options: Record<string, unknown>) => {
+    try {
+      resolveRuntimeOptions({ environment: SANDBOX, requester, ...options });
+      return '';
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  assert.match(problems({ storeUrl: 'mysql://u:pw@h/db' }), /storeUrl must be a PostgreSQL URL/);
+  assert.not.match(problems({ storeUrl: 'mysql://u:pw@h/db' }), /pw/);
+  assert.match(problems({ storeUrl: 'postgres://h/db', storeDir: '/tmp/x' }), /give one of store, storeDir, storeUrl/);
+  assert.is(
+    resolveRuntimeOptions({ environment: SANDBOX, requester, storeUrl: 'postgres://h/db' }).storeDir,
+    'postgres://h/db',
+  );
 });
 
 Offline.run();
