@@ -34,7 +34,7 @@ const lockKey = (schema: string, env: string): string => `hitstate store:${schem
  */
 const HOLDER_SQL = `
   WITH k AS (SELECT hashtextextended($1, 0) AS key)
-  SELECT a.application_name, a.backend_start, a.client_addr::text AS client_addr
+  SELECT a.pid AS backend_pid, a.application_name, a.backend_start, a.client_addr::text AS client_addr
     FROM pg_locks l, k, pg_stat_activity a
    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -53,9 +53,31 @@ function holderOf(row: { application_name: string; backend_start: Date | null; c
 
 /** The live holder of the lock, or null. Takes nothing. */
 export async function storeLockHolder(client: pg.ClientBase, schema: string, env: string): Promise<LockInfo | null> {
-  const found = await client.query(HOLDER_SQL, [lockKey(schema, env)]);
-  return found.rows[0] ? holderOf(found.rows[0]) : null;
+  return (await holderSession(client, schema, env))?.info ?? null;
 }
+
+async function holderSession(
+  client: pg.ClientBase,
+  schema: string,
+  env: string,
+): Promise<{ info: LockInfo; backendPid: number } | null> {
+  const found = await client.query(HOLDER_SQL, [lockKey(schema, env)]);
+  const row = found.rows[0];
+  return row ? { info: holderOf(row), backendPid: row.backend_pid as number } : null;
+}
+
+/** True unless the operating system says no process has that pid (EPERM: it exists, another user's). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** How long a lock whose holder died on this host may take to be let go by the server. */
+const DEAD_HOLDER_WAIT_MS = 10_000;
 
 /**
  * Takes the lock of one environment of a schema, on a connection of its own.
@@ -94,10 +116,25 @@ export async function takeStoreLock(
   }
   try {
     const key = lockKey(schema, env);
-    const taken = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [
-      key,
-    ]);
-    if (taken.rows[0]?.ok !== true) {
+    const tryLock = async () =>
+      (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [key])).rows[0]
+        ?.ok === true;
+    let ok = await tryLock();
+    // A holder that died on this machine (SIGKILL) holds the lock until the server notices its
+    // connection is gone: end that session, as the lowdb lock takes over a dead process's lock
+    // file, then wait for the lock to be let go.
+    const deadline = Date.now() + DEAD_HOLDER_WAIT_MS;
+    while (!ok && Date.now() <= deadline) {
+      const session = await holderSession(client, schema, env);
+      if (session !== null) {
+        const dead = session.info.hostname === host && session.info.pid !== 0 && !isAlive(session.info.pid);
+        if (!dead) break;
+        await client.query('SELECT pg_terminate_backend($1)', [session.backendPid]).catch(() => undefined);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      ok = await tryLock();
+    }
+    if (!ok) {
       const holder = await storeLockHolder(client, schema, env);
       const who =
         holder === null
