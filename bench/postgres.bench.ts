@@ -13,6 +13,7 @@
 //
 // Usage: node --import tsx bench/postgres.bench.ts [--only backend,store] [--units 10000,100000]
 //          [--commits 300] [--loads 3] [--arrival-sizes 100,1000,10000] [--samples 3]
+//        node --import tsx bench/postgres.bench.ts --render   (the docs section from the saved results)
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -252,21 +253,38 @@ function renderSection(
   const lines = [
     '## Store on PostgreSQL, side by side with lowdb',
     '',
-    `\`node --import tsx bench/postgres.bench.ts --only store\` runs the worker-arrival rows of [the Datastore section](#datastore) (\`bench/store-arrival.ts\`: a run of N units, half of them arrived, then 21 arrivals each committed on its own, median of ${SAMPLES} fresh processes) with the store in PostgreSQL: \`openStore\` on a \`postgres://\` URL, a real server started like the tests' (a fresh \`initdb\` cluster on loopback, fsync and \`synchronous_commit\` on), each sample on a fresh copy of the built schema. Open is the wall time of \`openStore\` (connect, schema check, the environment's lock, load of every record, checks and indexes); bytes are the JSON text each commit hands the database (PostgreSQL adds its WAL and page overhead); CPU is the client's, the server's is not counted (see the backend figures below it). The lowdb columns are those of \`bench/results-store.json\` (measured ${store.machine?.date ?? 'earlier'}, under the load noted there).`,
+    `\`node --import tsx bench/postgres.bench.ts --only store\` runs the worker-arrival rows of [the Datastore section](#datastore) (\`bench/store-arrival.ts\`: a run of N units, half of them arrived, then 21 arrivals each committed on its own, median of ${SAMPLES} fresh processes) with the store in PostgreSQL: \`openStore\` on a \`postgres://\` URL, a real server started like the tests' (a fresh \`initdb\` cluster on loopback, fsync and \`synchronous_commit\` on), each sample on a fresh copy of the built schema. Open is the wall time of \`openStore\` (connect, schema check, the environment's lock, load of every record, checks and indexes); bytes are the JSON text each commit hands the database (PostgreSQL adds its WAL and page overhead); CPU is the client's; the server's (about 1.3 ms per commit) is in [postgres.md](postgres.md#benchmark). The lowdb columns are those of \`bench/results-store.json\` (measured ${store.machine?.date ?? 'earlier'}, under the load noted there).`,
     '',
-    `Machine: ${describeMachine(machine)}, ${measuredAt.slice(0, 10)}; 1-minute load average ${load.toFixed(2)} at the end.`,
+    `Machine: ${describeMachine(machine)}; 1-minute load average ${load.toFixed(2)} at the end (measured ${measuredAt.slice(0, 16).replace('T', ' ')} UTC). On a machine this loaded, wall times are mostly waiting for a core: the open's CPU time is the steadier figure.`,
     '',
-    '| Units | Open: lowdb | Open: PostgreSQL | Bytes per arrival: lowdb | Bytes per arrival: PostgreSQL | Commit CPU median (max): lowdb | Commit CPU median (max): PostgreSQL |',
+    '| Units | Open: lowdb | Open: PostgreSQL (CPU) | Bytes per arrival: lowdb | Bytes per arrival: PostgreSQL | Commit CPU median (max): lowdb | Commit CPU median (max): PostgreSQL |',
     '|---|---|---|---|---|---|---|',
     ...pg.map((p) => {
       const l = lowdb.get(p.units);
-      return `| ${p.units.toLocaleString('en-US')} | ${l ? ms(l.openMs) : '-'} | ${ms(p.openMs)} | ${l ? kb(l.bytesPerArrival) : '-'} | ${kb(p.bytesPerArrival)} | ${l ? `${ms(l.cpuMsMedian)} (${ms(l.cpuMsMax)})` : '-'} | ${ms(p.cpuMsMedian)} (${ms(p.cpuMsMax)}) |`;
+      return `| ${p.units.toLocaleString('en-US')} | ${l ? ms(l.openMs) : '-'} | ${ms(p.openMs)} (${ms(p.openCpuMs)}) | ${l ? kb(l.bytesPerArrival) : '-'} | ${kb(p.bytesPerArrival)} | ${l ? `${ms(l.cpuMsMedian)} (${ms(l.cpuMsMax)})` : '-'} | ${ms(p.cpuMsMedian)} (${ms(p.cpuMsMax)}) |`;
     }),
   ];
   return lines.join('\n');
 }
 
 async function main(): Promise<void> {
+  if (args.includes('--render')) {
+    // Rewrites the docs section from bench/results-postgres.json, measuring nothing.
+    const saved = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as {
+      arrivals: {
+        measuredAt: string;
+        machine: ReturnType<typeof machineInfo>;
+        load1m: number;
+        sizes: ArrivalMeasure[];
+      };
+    };
+    const a = saved.arrivals;
+    writeSection('bench:postgres', renderSection(a.sizes, a.machine, a.load1m, a.measuredAt), {
+      before: '<!-- chaos:start -->',
+    });
+    process.stdout.write('rewrote the PostgreSQL section of docs/benchmarks.md\n');
+    return;
+  }
   const started = await startPostgres();
   if (!started.ok) {
     console.log(`SKIPPED: the PostgreSQL benchmark needs a PostgreSQL server: ${started.why}`);
