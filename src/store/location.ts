@@ -63,12 +63,14 @@ export function databaseOf(
     checkStoreLocation(options.dir, 'dir');
     return isDatabaseUrl(options.dir) ? { location: options.dir, field: 'dir' } : null;
   }
-  const fromEnv = env.HITSTATE_DATABASE_URL;
-  if (fromEnv !== undefined && fromEnv !== '') return { location: fromEnv, field: 'HITSTATE_DATABASE_URL' };
+  // The command line's order: HITSTATE_STORE_DIR is --store's variable, HITSTATE_DATABASE_URL
+  // applies when neither is given.
   const dir = env.HITSTATE_STORE_DIR;
   if (dir !== undefined && dir !== '') {
     checkStoreLocation(dir, 'HITSTATE_STORE_DIR');
-    if (isDatabaseUrl(dir)) return { location: dir, field: 'HITSTATE_STORE_DIR' };
+    return isDatabaseUrl(dir) ? { location: dir, field: 'HITSTATE_STORE_DIR' } : null;
   }
+  const fromEnv = env.HITSTATE_DATABASE_URL;
+  if (fromEnv !== undefined && fromEnv !== '') return { location: fromEnv, field: 'HITSTATE_DATABASE_URL' };
   return null;
 }

@@ -30,7 +30,7 @@ export interface StoreOptions {
    * The directory holding one sub-directory per environment, or a PostgreSQL URL
    * (`postgres://USER:PASSWORD@HOST:5432/DATABASE`, optionally `?schema=NAME`) to keep the store
    * in that database (docs/postgres.md).
-   * @defaultValue `$HITSTATE_DATABASE_URL`, else `$HITSTATE_STORE_DIR`, else `<cwd>/.hitstate`
+   * @defaultValue `$HITSTATE_STORE_DIR`, else `$HITSTATE_DATABASE_URL`, else `<cwd>/.hitstate`
    */
   readonly dir?: string;
   /**
@@ -124,7 +124,10 @@ export interface Store extends Pick<EventEmitter<StoreEvents>, 'on' | 'once' | '
   readonly environment: StoreEnvironment;
   /** Opened with `readOnly: true`: reads only, no lock held. */
   readonly readOnly: boolean;
-  /** The environment's directory, e.g. `<cwd>/.hitstate/sandbox`. */
+  /**
+   * The environment's directory, e.g. `<cwd>/.hitstate/sandbox`; on PostgreSQL the database and
+   * environment, e.g. `postgres://lab:***@db:5432/hitstate (schema hitstate, sandbox)` (never the password).
+   */
   readonly dir: string;
   readonly openReport: OpenReport;
   readonly requesters: RequestersCollection;

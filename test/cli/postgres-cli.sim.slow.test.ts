@@ -1,7 +1,8 @@
 // The CLI on a PostgreSQL store (a real server, test/support/postgres.ts), in child processes
 // against a simulator in this process: `run --store postgres://…`, `status` and `export` while the
 // run is live in another process, the run's process killed (SIGKILL) and `resume` taking over
-// (PostgreSQL ends the dead session's lock), `review`, HITSTATE_DATABASE_URL instead of --store,
+// (PostgreSQL ends the dead session's lock), `review` of the live run through its owner,
+// HITSTATE_DATABASE_URL instead of --store,
 // and the URL's password never printed.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,16 @@ import * as assert from 'uvu/assert';
 import type { Simulator } from '../../src/simulator/index.js';
 import { SimulatedWorker } from '../../src/testing/index.js';
 import { startPostgres } from '../support/postgres.js';
-import { childEnv, type CliChild, runCli, type SimCliContext, sentimentTask, startCli, useSimCli } from './helpers.js';
+import {
+  childEnv,
+  type CliChild,
+  runCli,
+  type SimCliContext,
+  sentimentTask,
+  startCli,
+  until,
+  useSimCli,
+} from './helpers.js';
 
 type Ctx = SimCliContext;
 
@@ -110,6 +120,20 @@ if (!started.ok) {
       await late.openTask();
       await late.submit({ sentiment: 'neutral', comment: 'after the kill' });
       await resume.waitFor(new RegExp(`worker ${late.workerId} submitted`));
+      // Reviewed from another process while the run is live: the review goes to its owner through the database.
+      const approvals = () =>
+        account(sim)
+          .hits.flatMap((h) => h.assignments)
+          .filter((a) => a.status === 'Approved').length;
+      let review = await cli(ctx, ['review', 'p1', '--all', '--approve', '--yes', '--store', url]);
+      for (let i = 0; i < 20 && review.code === 0 && /nothing to approve/.test(review.stdout); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        review = await cli(ctx, ['review', 'p1', '--all', '--approve', '--yes', '--store', url]);
+      }
+      assert.is(review.code, 0, `${review.stdout}\n${review.stderr}`);
+      assert.match(review.stderr, /run p1 is running in another process \(pid \d+/);
+      assert.match(review.stdout, /approve, 2 agents of run p1/);
+      await until(() => approvals() === 2, 'both assignments approved on MTurk');
       resume.child.kill('SIGINT');
       assert.is(await resume.exited, 130, `${resume.stdout()}\n${resume.stderr()}`);
       printed.push(resume.stdout(), resume.stderr());
@@ -117,15 +141,10 @@ if (!started.ok) {
 
       const stop = await cli(ctx, ['stop', 'p1', '--store', url, '--poll-ms', '200']);
       assert.is(stop.code, 0, `${stop.stdout}\n${stop.stderr}`);
-      const approve = await cli(ctx, ['review', 'p1', '--all', '--approve', '--yes', '--store', url]);
-      assert.is(approve.code, 0, approve.stderr);
-      assert.match(approve.stdout, /approve, 2 agents of run p1/);
-      assert.is(
-        account(sim)
-          .hits.flatMap((h) => h.assignments)
-          .filter((a) => a.status === 'Approved').length,
-        2,
-      );
+      // Again, with nobody holding the store: nothing is approved twice.
+      const again = await cli(ctx, ['review', 'p1', '--all', '--approve', '--yes', '--store', url]);
+      assert.is(again.code, 0, again.stderr);
+      assert.is(approvals(), 2);
 
       // HITSTATE_DATABASE_URL chooses the database when --store is not given.
       const viaEnv = await cli(ctx, ['status', 'p1'], childEnv({ HITSTATE_DATABASE_URL: url }));

@@ -29,6 +29,27 @@ async function rejection(promise: Promise<unknown>): Promise<HitstateError> {
 // uvu runs the suites queued by the end of the first tick: start the server before queuing any.
 const started = await startPostgres();
 
+/** Runs `work` with the store variables set as given (undefined: unset), then puts them back. */
+async function withStoreEnv<T>(
+  values: { HITSTATE_DATABASE_URL?: string; HITSTATE_STORE_DIR?: string },
+  work: () => Promise<T>,
+): Promise<T> {
+  const names = ['HITSTATE_DATABASE_URL', 'HITSTATE_STORE_DIR'] as const;
+  const saved = names.map((n) => process.env[n]);
+  for (const n of names) {
+    if (values[n] === undefined) delete process.env[n];
+    else process.env[n] = values[n];
+  }
+  try {
+    return await work();
+  } finally {
+    names.forEach((n, i) => {
+      if (saved[i] === undefined) delete process.env[n];
+      else process.env[n] = saved[i];
+    });
+  }
+}
+
 const Offline = suite('postgres store without a server');
 
 Offline('when a store URL is shown then its password is replaced by ***', () => {
@@ -50,17 +71,12 @@ Offline('when the store location is a URL of another scheme then the error names
 });
 
 Offline('when HITSTATE_DATABASE_URL is no PostgreSQL URL then the error names the variable', async () => {
-  const saved = process.env.HITSTATE_DATABASE_URL;
-  process.env.HITSTATE_DATABASE_URL = 'postgres://';
-  try {
+  await withStoreEnv({ HITSTATE_DATABASE_URL: 'postgres://' }, async () => {
     const error = await rejection(openStore({ environment: SANDBOX }));
     assert.is(error.code, 'HST_ERR_CONFIG_INVALID');
     assert.is(error.details.field, 'HITSTATE_DATABASE_URL');
     assert.match(error.message, /^HITSTATE_DATABASE_URL /);
-  } finally {
-    if (saved === undefined) delete process.env.HITSTATE_DATABASE_URL;
-    else process.env.HITSTATE_DATABASE_URL = saved;
-  }
+  });
 });
 
 Offline('when the runtime is given a storeUrl then it must be a PostgreSQL URL, and only one store option', () => {
@@ -194,16 +210,11 @@ if (!started.ok) {
 
   Pg('when HITSTATE_DATABASE_URL is set and no directory is given then the store is in that database', async () => {
     const url = fresh();
-    const saved = process.env.HITSTATE_DATABASE_URL;
-    process.env.HITSTATE_DATABASE_URL = url;
-    try {
+    await withStoreEnv({ HITSTATE_DATABASE_URL: url }, async () => {
       const store = await openStore({ environment: SANDBOX });
       seed(store);
       await store.close();
-    } finally {
-      if (saved === undefined) delete process.env.HITSTATE_DATABASE_URL;
-      else process.env.HITSTATE_DATABASE_URL = saved;
-    }
+    });
     const look = await openStore({ url, environment: SANDBOX, readOnly: true });
     assert.equal(
       look.runs.list().map((r) => r.id),

@@ -49,7 +49,7 @@ export interface RuntimeOptions {
   /**
    * The store's directory, or a PostgreSQL URL (`postgres://USER:PASSWORD@HOST:5432/DATABASE`,
    * optionally `?schema=NAME`; docs/postgres.md).
-   * @defaultValue `$HITSTATE_DATABASE_URL`, else `$HITSTATE_STORE_DIR`, else `<cwd>/.hitstate`
+   * @defaultValue `$HITSTATE_STORE_DIR`, else `$HITSTATE_DATABASE_URL`, else `<cwd>/.hitstate`
    */
   readonly storeDir?: string;
   /** The PostgreSQL database holding the store: the same as a `postgres://` storeDir. Give one of store, storeDir, storeUrl. */
