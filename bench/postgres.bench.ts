@@ -3,14 +3,25 @@
 //   1. commit of an arrival-sized change (8 records, ~20 KB, one audit line): median and p95
 //      latency, client CPU and server CPU per commit, on a database already holding N units;
 //   2. open + load of the whole store at N units (7 records a unit, ~2.6 KB): wall time, client CPU.
-// N is 10,000 and 100,000 by default. Prints a table and writes bench/results-postgres.json.
+// N is 10,000 and 100,000 by default.
+//   3. the store rows of bench/store-arrival.ts with the Store on PostgreSQL (`openStore` on a
+//      postgres:// URL): open of a run of N units and the bytes and CPU of one worker arrival's
+//      commit, at 100 / 1,000 / 10,000 units, side by side with the lowdb figures of
+//      bench/results-store.json in docs/benchmarks.md.
+// Prints tables, writes bench/results-postgres.json (the parts run; the others are kept) and, for
+// part 3, the PostgreSQL section of docs/benchmarks.md.
 //
-// Usage: node --import tsx bench/postgres.bench.ts [--units 10000,100000] [--commits 300] [--loads 3]
-import { readFileSync, writeFileSync } from 'node:fs';
+// Usage: node --import tsx bench/postgres.bench.ts [--only backend,store] [--units 10000,100000]
+//          [--commits 300] [--loads 3] [--arrival-sizes 100,1000,10000] [--samples 3]
+//        node --import tsx bench/postgres.bench.ts --render   (the docs section from the saved results)
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RecordChange } from '../src/store/backend.js';
 import { openPostgresBackend, type PostgresBackend } from '../src/store/postgres/index.js';
-import { startPostgres } from '../test/support/postgres.js';
+import { startPostgres, type PostgresServer } from '../test/support/postgres.js';
+import { type ArrivalMeasure, buildArrivalStore } from './store-arrival.js';
+import { writeSection } from './support/docs-file.js';
 import { describeMachine, load1m, machineInfo } from './support/machine.js';
 import { cpuMsSince, median, percentile } from './support/numbers.js';
 
@@ -25,6 +36,12 @@ const SIZES = (option('--units') ?? '10000,100000').split(',').map(Number);
 const COMMITS = Number(option('--commits') ?? 300);
 const LOADS = Number(option('--loads') ?? 3);
 const BATCH_UNITS = 500;
+const PARTS = new Set((option('--only') ?? 'backend,store').split(','));
+const ARRIVAL_SIZES = (option('--arrival-sizes') ?? '100,1000,10000').split(',').map(Number);
+const SAMPLES = Number(option('--samples') ?? 3);
+const RESULTS_FILE = fileURLToPath(new URL('./results-postgres.json', import.meta.url));
+const STORE_RESULTS_FILE = fileURLToPath(new URL('./results-store.json', import.meta.url));
+const ARRIVAL_SCRIPT = fileURLToPath(new URL('./store-arrival.ts', import.meta.url));
 
 /** The records of one unit as a run at rest holds them (~2.6 KB of JSON over 7 records). */
 function unitRecords(i: number): RecordChange[] {
@@ -153,7 +170,121 @@ interface SizeResult {
   load: { medianMs: number; minMs: number; openMedianMs: number; clientCpuMs: number; serverCpuMs: number };
 }
 
+/** One store's arrival measure in a fresh process (bench/store-arrival.ts `--measure-arrival`), on a postgres:// URL. */
+function measureInChild(url: string, units: number): Promise<ArrivalMeasure> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', ARRIVAL_SCRIPT, '--measure-arrival', url, String(units)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code !== 0 || line === undefined) reject(new Error(`arrival measurement failed (exit ${code}):\n${out}`));
+      else resolve(JSON.parse(line.slice('RESULT '.length)) as ArrivalMeasure);
+    });
+  });
+}
+
+/** A copy of schema `from` as `to`, made by the server (each sample arrives on a fresh copy, as the lowdb bench copies its directory). */
+async function copySchema(server: PostgresServer, from: string, to: string): Promise<void> {
+  await server.sql(`CREATE SCHEMA ${to}`);
+  for (const table of ['hitstate_schema', 'records', 'audit', 'leases', 'requests']) {
+    await server.sql(`CREATE TABLE ${to}.${table} (LIKE ${from}.${table} INCLUDING ALL)`);
+    const identity = table === 'audit' || table === 'requests' ? ' OVERRIDING SYSTEM VALUE' : '';
+    await server.sql(`INSERT INTO ${to}.${table}${identity} SELECT * FROM ${from}.${table}`);
+  }
+  await server.sql(`VACUUM ANALYZE ${to}.records`);
+}
+
+/** Part 3: the store-arrival rows with the Store on PostgreSQL. */
+async function arrivalRows(server: PostgresServer): Promise<ArrivalMeasure[]> {
+  const out: ArrivalMeasure[] = [];
+  for (const units of ARRIVAL_SIZES) {
+    const base = `arrive_${units}`;
+    const t0 = Date.now();
+    await buildArrivalStore(`${server.url}?schema=${base}`, units);
+    process.stdout.write(`built ${units} units in PostgreSQL in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    const runs: ArrivalMeasure[] = [];
+    for (let s = 0; s < SAMPLES; s++) {
+      const copy = `${base}_s${s}`;
+      await copySchema(server, base, copy);
+      runs.push(await measureInChild(`${server.url}?schema=${copy}`, units));
+    }
+    const pick = (k: keyof ArrivalMeasure) => median(runs.map((r) => r[k]));
+    const m: ArrivalMeasure = {
+      units,
+      openMs: pick('openMs'),
+      openCpuMs: pick('openCpuMs'),
+      bucketBytes: pick('bucketBytes'),
+      bytesPerArrival: pick('bytesPerArrival'),
+      checkpointBytesPerArrival: 0,
+      cpuMsMedian: pick('cpuMsMedian'),
+      cpuMsMax: pick('cpuMsMax'),
+    };
+    process.stdout.write(
+      `${units} units on PostgreSQL: open ${m.openMs.toFixed(0)} ms (${m.openCpuMs.toFixed(0)} ms CPU); arrival ${(m.bytesPerArrival / 1024).toFixed(1)} KB committed, CPU median ${m.cpuMsMedian.toFixed(1)} ms, max ${m.cpuMsMax.toFixed(1)} ms\n`,
+    );
+    out.push(m);
+  }
+  return out;
+}
+
+/** The PostgreSQL section of docs/benchmarks.md: the store rows next to lowdb's. */
+function renderSection(
+  pg: readonly ArrivalMeasure[],
+  machine: ReturnType<typeof machineInfo>,
+  load: number,
+  measuredAt: string,
+): string {
+  const store = existsSync(STORE_RESULTS_FILE)
+    ? (JSON.parse(readFileSync(STORE_RESULTS_FILE, 'utf8')) as {
+        arrivals?: ArrivalMeasure[];
+        machine?: { date?: string };
+      })
+    : {};
+  const lowdb = new Map((store.arrivals ?? []).map((a) => [a.units, a]));
+  const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
+  const ms = (x: number) => `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
+  const lines = [
+    '## Store on PostgreSQL, side by side with lowdb',
+    '',
+    `\`node --import tsx bench/postgres.bench.ts --only store\` runs the worker-arrival rows of [the Datastore section](#datastore) (\`bench/store-arrival.ts\`: a run of N units, half of them arrived, then 21 arrivals each committed on its own, median of ${SAMPLES} fresh processes) with the store in PostgreSQL: \`openStore\` on a \`postgres://\` URL, a real server started like the tests' (a fresh \`initdb\` cluster on loopback, fsync and \`synchronous_commit\` on), each sample on a fresh copy of the built schema. Open is the wall time of \`openStore\` (connect, schema check, the environment's lock, load of every record, checks and indexes); bytes are the JSON text each commit hands the database (PostgreSQL adds its WAL and page overhead); CPU is the client's; the server's (about 1.3 ms per commit) is in [postgres.md](postgres.md#benchmark). The lowdb columns are those of \`bench/results-store.json\` (measured ${store.machine?.date ?? 'earlier'}, under the load noted there).`,
+    '',
+    `Machine: ${describeMachine(machine)}; 1-minute load average ${load.toFixed(2)} at the end (measured ${measuredAt.slice(0, 16).replace('T', ' ')} UTC). On a machine this loaded, wall times are mostly waiting for a core: the open's CPU time is the steadier figure.`,
+    '',
+    '| Units | Open: lowdb | Open: PostgreSQL (CPU) | Bytes per arrival: lowdb | Bytes per arrival: PostgreSQL | Commit CPU median (max): lowdb | Commit CPU median (max): PostgreSQL |',
+    '|---|---|---|---|---|---|---|',
+    ...pg.map((p) => {
+      const l = lowdb.get(p.units);
+      return `| ${p.units.toLocaleString('en-US')} | ${l ? ms(l.openMs) : '-'} | ${ms(p.openMs)} (${ms(p.openCpuMs)}) | ${l ? kb(l.bytesPerArrival) : '-'} | ${kb(p.bytesPerArrival)} | ${l ? `${ms(l.cpuMsMedian)} (${ms(l.cpuMsMax)})` : '-'} | ${ms(p.cpuMsMedian)} (${ms(p.cpuMsMax)}) |`;
+    }),
+  ];
+  return lines.join('\n');
+}
+
 async function main(): Promise<void> {
+  if (args.includes('--render')) {
+    // Rewrites the docs section from bench/results-postgres.json, measuring nothing.
+    const saved = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as {
+      arrivals: {
+        measuredAt: string;
+        machine: ReturnType<typeof machineInfo>;
+        load1m: number;
+        sizes: ArrivalMeasure[];
+      };
+    };
+    const a = saved.arrivals;
+    writeSection('bench:postgres', renderSection(a.sizes, a.machine, a.load1m, a.measuredAt), {
+      before: '<!-- chaos:start -->',
+    });
+    process.stdout.write('rewrote the PostgreSQL section of docs/benchmarks.md\n');
+    return;
+  }
   const started = await startPostgres();
   if (!started.ok) {
     console.log(`SKIPPED: the PostgreSQL benchmark needs a PostgreSQL server: ${started.why}`);
@@ -161,6 +292,28 @@ async function main(): Promise<void> {
     return;
   }
   const server = started.server;
+  const previous = existsSync(RESULTS_FILE)
+    ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>)
+    : {};
+  let arrivals: ArrivalMeasure[] | undefined;
+  if (!PARTS.has('backend')) {
+    try {
+      arrivals = await arrivalRows(server);
+    } finally {
+      await server.stop();
+    }
+    const machine = machineInfo();
+    const measuredAt = new Date().toISOString();
+    writeFileSync(
+      RESULTS_FILE,
+      `${JSON.stringify({ ...previous, arrivals: { measuredAt, machine, load1m: load1m(), sizes: arrivals } }, null, 2)}\n`,
+    );
+    writeSection('bench:postgres', renderSection(arrivals, machine, load1m(), measuredAt), {
+      before: '<!-- chaos:start -->',
+    });
+    process.stdout.write(`wrote ${RESULTS_FILE} and docs/benchmarks.md\n`);
+    return;
+  }
   /** The server process of the connection hitstate opened last (poolSize 1), to read its CPU. */
   const newestBackendPid = async (): Promise<number | undefined> =>
     (
@@ -245,6 +398,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     }
     await writer.close();
+    if (PARTS.has('store')) arrivals = await arrivalRows(server);
   } finally {
     await server.stop();
   }
@@ -259,11 +413,27 @@ async function main(): Promise<void> {
       `| ${r.units.toLocaleString('en-US')} | ${r.records.toLocaleString('en-US')} (${r.jsonMB}) | ${r.commit.medianMs} / ${r.commit.p95Ms} ms | ${r.commit.clientCpuMs} ms | ${r.commit.serverCpuMs ?? 'n/a'} ms | ${r.load.medianMs} (${r.load.minMs}) ms | ${r.load.openMedianMs} ms | ${r.load.clientCpuMs} / ${r.load.serverCpuMs} ms |\n`,
     );
   }
-  const file = fileURLToPath(new URL('./results-postgres.json', import.meta.url));
+  const file = RESULTS_FILE;
+  const measuredAt = new Date().toISOString();
   writeFileSync(
     file,
-    `${JSON.stringify({ measuredAt: new Date().toISOString(), machine, load1m: load1m(), results }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        ...previous,
+        measuredAt,
+        machine,
+        load1m: load1m(),
+        results,
+        ...(arrivals === undefined ? {} : { arrivals: { measuredAt, machine, load1m: load1m(), sizes: arrivals } }),
+      },
+      null,
+      2,
+    )}\n`,
   );
+  if (arrivals !== undefined)
+    writeSection('bench:postgres', renderSection(arrivals, machine, load1m(), measuredAt), {
+      before: '<!-- chaos:start -->',
+    });
   process.stdout.write(`wrote ${file}\n`);
 }
 

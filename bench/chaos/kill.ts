@@ -139,17 +139,27 @@ export function scenarioOptions(
   }
 }
 
-/** Runs one named scenario of {@link KILL_SCENARIOS}. */
-export function runKillScenario(scenario: KillScenario, seed: number, units: number): Promise<KillRunReport> {
-  const options = scenarioOptions(scenario, seed, units);
+/** Runs one named scenario of {@link KILL_SCENARIOS}; `storeDir` (a directory or a postgres:// URL) defaults to a temp directory. */
+export function runKillScenario(
+  scenario: KillScenario,
+  seed: number,
+  units: number,
+  storeDir?: string,
+): Promise<KillRunReport> {
+  const options = { ...scenarioOptions(scenario, seed, units), ...(storeDir === undefined ? {} : { storeDir }) };
   const plan: KillPlan = { seed, units, targets: options.targets ?? [], randomKills: 0, killWindow: 0 };
   return runPlanned(seed, units, plan, options).then((report) => ({ ...report, scenario }));
 }
 
-/** Runs one planned kill scenario. */
-export function runKill(seed: number, units: number): Promise<KillRunReport> {
+/** Runs one planned kill scenario; `storeDir` (a directory or a postgres:// URL) defaults to a temp directory. */
+export function runKill(seed: number, units: number, storeDir?: string): Promise<KillRunReport> {
   const plan = planKills(seed, units);
-  return runPlanned(seed, units, plan, { kills: plan.randomKills, killWindow: plan.killWindow, targets: plan.targets });
+  return runPlanned(seed, units, plan, {
+    kills: plan.randomKills,
+    killWindow: plan.killWindow,
+    targets: plan.targets,
+    ...(storeDir === undefined ? {} : { storeDir }),
+  });
 }
 
 async function runPlanned(

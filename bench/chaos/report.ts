@@ -2,19 +2,73 @@
 import { describeMachine } from '../support/machine.js';
 import { formatCount } from '../support/numbers.js';
 import { PHASES } from './kill.js';
-import type { ChaosResults, ChaosSummary } from './summary.js';
+import { type ChaosResults, type ChaosSummary, type Finding, summarizeBackend } from './summary.js';
 
 export const CHAOS_SECTION = 'chaos';
 
 const verdict = (pass: boolean): string => (pass ? 'PASS' : '**MISS**');
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
+/** The rows of a findings table. */
+function findingRows(findings: readonly Finding[]): string[] {
+  return [
+    '| Campaign | Seed | Invariant | What broke | Kills |',
+    '|---|---|---|---|---|',
+    ...findings.map(
+      (x) => `| ${x.campaign} | ${x.seed} | ${x.invariant} | ${cell(x.detail)} | ${cell(x.context ?? '')} |`,
+    ),
+  ];
+}
+
+/** The PostgreSQL half of the campaign: the same runs on a subset of the seeds, the store in a real server. */
+function postgresLines(r: ChaosResults): string[] {
+  const lines = ['### PostgreSQL', ''];
+  const pg = r.postgres;
+  if (pg === undefined) return [...lines, 'Not run (these results predate the PostgreSQL campaign).'];
+  if ('skipped' in pg)
+    return [...lines, `**Skipped**: PostgreSQL could not be had on this machine (${cell(pg.skipped)}).`];
+  const p = summarizeBackend(pg);
+  const scenarioRuns = pg.kill.runs.filter((x) => x.scenario !== undefined);
+  lines.push(
+    `The kill and fault campaigns again with the store in PostgreSQL (\`--store postgres://…\`): a real server started by \`test/support/postgres.ts\` (\`initdb\`, \`pg_ctl\` on a loopback port), one schema per run so each starts empty. Seeds: kill ${pg.kill.runs.length - scenarioRuns.length} (1-${pg.kill.runs.length - scenarioRuns.length}), the named scenarios ${scenarioRuns.length} (one seed each), faults ${pg.faults.runs.length} (1-${pg.faults.runs.length}); the invariants are checked the same way. A kill also ends the process's database session, and with it the environment's writer lock (docs/postgres.md); the restarted process takes it. ${Math.round(pg.wallSeconds)} s, server start included.`,
+    '',
+    '| Figure | Count | Target | |',
+    '|---|---|---|---|',
+    `| runs | ${p.runs} (kill ${pg.kill.runs.length}, faults ${pg.faults.runs.length}) | | |`,
+    `| kills (SIGKILL, then \`resume\`) | ${p.kills} in ${pg.kill.runs.length} runs, ${p.restarts} restarts (${PHASES.map((ph) => `${ph} ${p.killsByPhase[ph]}`).join(', ')}, other ${p.killsByPhase.other}) | | |`,
+    `| faults injected | ${formatCount(p.faultsInjected)} (${formatCount(p.serviceFaults)} ServiceFaults, ${formatCount(p.droppedConnections)} dropped connections), ${formatCount(p.throttled)} calls throttled | | |`,
+    `| invariant violations | ${p.violations} | 0 | ${verdict(p.violations === 0)} |`,
+    `| runs that could not finish | ${p.unfinishedRuns} | 0 | ${verdict(p.unfinishedRuns === 0)} |`,
+    '',
+  );
+  if (p.findings.length === 0) lines.push('No invariant was broken and every run finished on PostgreSQL.');
+  else
+    lines.push(
+      'Every broken promise on PostgreSQL (`npm run chaos -- --backend postgres --only kill --seeds N` runs one seed again):',
+      '',
+      ...findingRows(p.findings),
+    );
+  return lines;
+}
+
+/** The PostgreSQL verdict in the campaign's main table. */
+function postgresRow(r: ChaosResults): string[] {
+  const pg = r.postgres;
+  if (pg === undefined) return [];
+  if ('skipped' in pg) return ['| on PostgreSQL | skipped: PostgreSQL could not be had | 0 | **MISS** |'];
+  const p = summarizeBackend(pg);
+  const ok = p.violations === 0 && p.unfinishedRuns === 0;
+  return [
+    `| on PostgreSQL: invariant violations, runs that could not finish | ${p.violations}, ${p.unfinishedRuns} (of ${p.runs} runs, ${p.kills} kills) | 0 | ${verdict(ok)} |`,
+  ];
+}
+
 export function renderChaosSection(r: ChaosResults, s: ChaosSummary): string {
   const f = r.faults;
   const lines = [
     '## Reliability campaign (`npm run chaos`)',
     '',
-    `Machine: ${describeMachine(r.machine)}. Whole campaign ${Math.round(r.wallSeconds)} s; 1-minute load average ${r.loadAverage.start} at the start, ${r.loadAverage.end} at the end. Figures are in \`bench/results-chaos.json\`; this section is rewritten by \`npm run chaos\`.`,
+    `Machine: ${describeMachine(r.machine)}. Whole campaign ${Math.round(r.wallSeconds)} s; 1-minute load average ${r.loadAverage.start} at the start, ${r.loadAverage.end} at the end. Figures are in \`bench/results-chaos.json\`; this section is rewritten by \`npm run chaos\`. The tables up to *PostgreSQL* are of the default store (lowdb files); *PostgreSQL* repeats the kill and fault campaigns with the store in a PostgreSQL server.`,
     '',
     "After every run the invariants are checked against the server's own state (the simulator's `inspect()`, which shows what MTurk's API hides) and the store the run left: every submitted assignment's data is in the store exactly once and equal to what MTurk got; no bonus paid twice; no HIT created twice for a unit; no HIT left live once the run is done; every unit in a terminal state; every money intent settled; the run `done`.",
     '',
@@ -27,6 +81,7 @@ export function renderChaosSection(r: ChaosResults, s: ChaosSummary): string {
     `| bad inputs answered otherwise than documented | ${s.unexpectedAnswers} | 0 | ${verdict(s.unexpectedAnswers === 0)} |`,
     `| invariant violations | ${s.violations} | 0 | ${verdict(s.violations === 0)} |`,
     `| runs that could not finish | ${s.unfinishedRuns} | 0 | ${verdict(s.unfinishedRuns === 0)} |`,
+    ...postgresRow(r),
     '',
     '### Kill',
     '',
@@ -55,7 +110,9 @@ export function renderChaosSection(r: ChaosResults, s: ChaosSummary): string {
         `| ${o.target} | ${cell(o.name)} | ${cell(o.expected)} | ${cell(o.got)} | ${o.ok ? 'ok' : '**unexpected**'} |`,
     ),
     '',
-    '### Findings',
+    ...postgresLines(r),
+    '',
+    '### Findings (lowdb)',
     '',
   ];
   if (s.findings.length === 0) lines.push('No invariant was broken and every run finished.');
@@ -63,11 +120,8 @@ export function renderChaosSection(r: ChaosResults, s: ChaosSummary): string {
     lines.push(
       'Every broken promise, with the seed that reproduces it (`npm run chaos -- --only kill --seeds N` or `-- --only faults --seeds N` runs one seed again; `-- --only bad-input` the bad-input runs):',
       '',
-      '| Campaign | Seed | Invariant | What broke | Kills |',
-      '|---|---|---|---|---|',
+      ...findingRows(s.findings),
     );
-    for (const x of s.findings)
-      lines.push(`| ${x.campaign} | ${x.seed} | ${x.invariant} | ${cell(x.detail)} | ${cell(x.context ?? '')} |`);
   }
   return lines.join('\n');
 }

@@ -28,6 +28,8 @@ export interface ScenarioOptions {
    * (the bad-input campaign); resolves with the number of units its own workers took and submitted.
    */
   readonly whileLive?: (world: World, runId: string) => Promise<number>;
+  /** The store: a directory or a `postgres://` URL. @defaultValue a temp directory */
+  readonly storeDir?: string;
 }
 
 export interface ScenarioReport {
@@ -80,6 +82,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   const world = await createWorld({
     seed: options.seed,
     ...(options.sim === undefined ? {} : { sim: options.sim }),
+    ...(options.storeDir === undefined ? {} : { storeDir: options.storeDir }),
     // Every simulated browser comes from 127.0.0.1: the per-address limit, meant for one client of a
     // public crowd, would count the whole crowd as one. The per-HIT limit stays the default.
     server: { registrationLimits: { perAddress: { burst: 100_000, perMinute: 100_000 } } },

@@ -6,10 +6,8 @@ import { INVARIANTS, type Invariant } from './invariants.js';
 import { PHASES, type KillRunReport, type Phase } from './kill.js';
 import type { ScenarioReport } from './scenario.js';
 
-export interface ChaosResults {
-  readonly machine: MachineInfo;
-  readonly wallSeconds: number;
-  readonly loadAverage: Readonly<Record<string, number>>;
+/** The kill and fault campaigns of one store backend. */
+export interface BackendRuns {
   readonly kill: { readonly units: number; readonly runs: readonly KillRunReport[] };
   readonly faults: {
     readonly units: number;
@@ -17,7 +15,21 @@ export interface ChaosResults {
     readonly throttle: { readonly ratePerSecond: number; readonly burst: number };
     readonly runs: readonly ScenarioReport[];
   };
+}
+
+/** The campaigns on PostgreSQL (a subset of the seeds), or why they did not run. */
+export type PostgresChaos =
+  | (BackendRuns & { readonly wallSeconds: number })
+  | { readonly skipped: string; readonly wallSeconds: number };
+
+/** `kill`, `faults` and `badInput` ran on the lowdb backend; `postgres` holds the PostgreSQL runs. */
+export interface ChaosResults extends BackendRuns {
+  readonly machine: MachineInfo;
+  readonly wallSeconds: number;
+  readonly loadAverage: Readonly<Record<string, number>>;
   readonly badInput: BadInputReport;
+  /** Absent in results written before PostgreSQL was part of the campaign. */
+  readonly postgres?: PostgresChaos;
 }
 
 /** One broken promise, precisely. */
@@ -73,6 +85,17 @@ function fromScenario(campaign: Finding['campaign'], run: ScenarioReport): Findi
       detail: p.split('\n')[0]!,
     })),
   ];
+}
+
+/** The summary of one backend's kill and fault runs (no bad input). */
+export function summarizeBackend(r: BackendRuns): ChaosSummary {
+  return summarize({
+    ...r,
+    machine: undefined as never,
+    wallSeconds: 0,
+    loadAverage: {},
+    badInput: { outcomes: [], runs: [] },
+  });
 }
 
 export function summarize(r: ChaosResults): ChaosSummary {

@@ -18,6 +18,7 @@ import { moneyOfRun } from '../runtime/money/spent.js';
 import { runSummaryLines } from './run-summary.js';
 import type { Style } from './style.js';
 import { formatTable } from './table.js';
+import { describeStore } from './target.js';
 
 /** The simulator's starting balance of every account, in cents. */
 const STARTING_BALANCE_CENTS = 10_000 * 100;
@@ -78,7 +79,7 @@ export function demoSummary(input: DemoSummaryInput): string {
     `          ${describeExport(input.data)}`,
     '',
     'Next:',
-    `  npx hitstate status ${runId}${input.defaultStore ? '' : ` --store ${input.storeDir}`}`,
+    `  npx hitstate status ${runId}${input.defaultStore ? '' : ` --store ${describeStore(input.storeDir)}`}`,
     '      the run as the store keeps it (every unit, worker, HIT and review)',
     '  npx hitstate sim',
     '      a local MTurk to try your own task against: then `npx hitstate run task.json --env http://127.0.0.1:8787`',

@@ -15,7 +15,7 @@ import { createTaskServer, type TaskServer } from '../server/index.js';
 import type { Store, StoreEnvironment } from '../store/index.js';
 import { usageError, type CliIO, type OptionSpec, type OptionValues } from './command.js';
 import { taskServerSecret } from './secret.js';
-import { describeEnvironment, isLoopback, openStoreFor } from './target.js';
+import { describeEnvironment, isLoopback, localDirOf, openStoreFor } from './target.js';
 import { serverPageOptions } from './task-page.js';
 
 /** Options shared by the commands that serve a run's task page. */
@@ -154,7 +154,7 @@ export async function openRunSession(input: RunSessionInput): Promise<RunSession
     });
     const { page, title } = input.page(store);
     const taskServer = createTaskServer(runtime.taskServerBackend(), {
-      secret: taskServerSecret(input.storeDir, input.io),
+      secret: taskServerSecret(localDirOf(input.storeDir, input.io), input.io),
       ...serverPageOptions(page, title),
       onError: (error, where) =>
         input.io.err(

@@ -39,7 +39,7 @@ export async function openStoredRun(
 ): Promise<{ session: RunSession; runId: string; resumed: ResumedRun | undefined }> {
   const runId = args.positionals[0]!;
   const storeDir = storeDirOf(args.options, io);
-  const env = locateRun(storeDir, runId, args.options);
+  const env = await locateRun(storeDir, runId, args.options);
   const taskUrlOf = (config: Readonly<Record<string, unknown>>): string | undefined =>
     typeof config.taskUrl === 'string' ? config.taskUrl : undefined;
   const session = await openRunSession({

@@ -1,7 +1,7 @@
 /**
  * Which MTurk, which requester account and which datastore a command works on: `--env
- * live|sandbox|URL`, `--requester NAME` (an AWS profile) and `--store DIR`, each also from a
- * `HITSTATE_*` environment variable. Commands that take a run id find the run's environment by
+ * live|sandbox|URL`, `--requester NAME` (an AWS profile) and `--store DIR|URL` (a directory or a
+ * PostgreSQL database), each also from a `HITSTATE_*` environment variable. Commands that take a run id find the run's environment by
  * themselves when `--env` is not given.
  *
  * @module
@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { HitstateError, isHitstateError } from '../errors.js';
 import type { CredentialSource } from '../mturk/environment.js';
 import type { RuntimeRequester } from '../runtime/index.js';
+import { isDatabaseUrl, redactStoreLocation } from '../store/location.js';
 import {
   damagedStoreError,
   environmentOfDir,
@@ -46,13 +47,17 @@ export const REQUESTER_OPTION: OptionSpec = {
   env: 'HITSTATE_REQUESTER',
 };
 
-/** `--store DIR`: the datastore directory. */
+/**
+ * `--store DIR|URL`: the datastore directory, or a PostgreSQL URL. No default in the spec: when
+ * neither the flag nor `HITSTATE_STORE_DIR` is given, {@link storeDirOf} tries
+ * `HITSTATE_DATABASE_URL`, then `./.hitstate`.
+ */
 export const STORE_OPTION: OptionSpec = {
   name: 'store',
   type: 'string',
-  value: 'DIR',
-  description: 'Datastore directory (one sub-directory per environment)',
-  default: '.hitstate',
+  value: 'DIR|URL',
+  description:
+    'Datastore: a directory (one sub-directory per environment; default .hitstate) or a PostgreSQL URL postgres://USER:PASSWORD@HOST:5432/DATABASE (default $HITSTATE_DATABASE_URL when set)',
   env: 'HITSTATE_STORE_DIR',
 };
 
@@ -99,9 +104,54 @@ export function isLoopback(env: StoreEnvironment): boolean {
   return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** The datastore directory of a command: `--store`, else `$HITSTATE_STORE_DIR`, else `./.hitstate`. */
-export function storeDirOf(options: OptionValues, io: Pick<CliIO, 'cwd'>): string {
-  return resolve(io.cwd, typeof options.store === 'string' && options.store !== '' ? options.store : '.hitstate');
+/** The form of a PostgreSQL store URL, for messages. */
+const DATABASE_URL_FORM = 'postgres://USER:PASSWORD@HOST:5432/DATABASE';
+
+/** A usage error for a store location written as a URL that is no PostgreSQL URL. */
+function checkLocation(location: string, field: string): void {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location) && !isDatabaseUrl(location))
+    throw usageError(
+      `${field} must be a directory or a PostgreSQL URL like ${DATABASE_URL_FORM}, got a ${location.split(':')[0]}: URL.`,
+      field.replace(/^--/, ''),
+    );
+}
+
+/**
+ * The datastore of a command: `--store` (or `$HITSTATE_STORE_DIR`), else `$HITSTATE_DATABASE_URL`,
+ * else `./.hitstate`. A directory comes back absolute; a PostgreSQL URL as given (show it with
+ * {@link describeStore}, which hides its password).
+ *
+ * @throws HitstateError `HST_ERR_CLI_USAGE` for a URL that is not a PostgreSQL one.
+ */
+export function storeDirOf(options: OptionValues, io: Pick<CliIO, 'cwd' | 'env'>): string {
+  if (typeof options.store === 'string' && options.store.trim() !== '') {
+    const store = options.store.trim();
+    checkLocation(store, '--store');
+    return isDatabaseUrl(store) ? store : resolve(io.cwd, store);
+  }
+  const url = io.env.HITSTATE_DATABASE_URL?.trim();
+  if (url !== undefined && url !== '') {
+    if (!isDatabaseUrl(url))
+      throw usageError(
+        `HITSTATE_DATABASE_URL must be a PostgreSQL URL like ${DATABASE_URL_FORM}; unset it to use the directory ./.hitstate.`,
+        'store',
+      );
+    return url;
+  }
+  return resolve(io.cwd, '.hitstate');
+}
+
+/** A store as messages show it: a directory as it is, a database URL without its password. */
+export function describeStore(storeDir: string): string {
+  return redactStoreLocation(storeDir);
+}
+
+/**
+ * Where a command keeps its local files (task-server secret, logs of background runs, exports):
+ * the store directory, or `./.hitstate` when the store is a database.
+ */
+export function localDirOf(storeDir: string, io: Pick<CliIO, 'cwd'>): string {
+  return isDatabaseUrl(storeDir) ? resolve(io.cwd, '.hitstate') : storeDir;
 }
 
 /**
@@ -146,8 +196,13 @@ function readHeader(file: string): StoreHeader | undefined {
   }
 }
 
-/** The environments that have a store under `storeDir`, with the ids of their runs. */
-export function storeEnvironments(storeDir: string): StoreHeader[] {
+/** The environments that have a store under `storeDir` (or in its database), with the ids of their runs. */
+export async function storeEnvironments(storeDir: string): Promise<StoreHeader[]> {
+  if (isDatabaseUrl(storeDir)) {
+    // Loaded only for a database store, so a lowdb store never loads pg.
+    const { listDatabaseStores } = await import('../store/postgres/catalog.js');
+    return listDatabaseStores(storeDir);
+  }
   if (!existsSync(storeDir)) return [];
   return readdirSync(storeDir, { withFileTypes: true })
     .filter((d) => d.isDirectory())
@@ -165,7 +220,8 @@ export interface DamagedStore {
 
 /** The stores under `storeDir` whose store.json is damaged (or missing next to store data). */
 export function damagedStores(storeDir: string, wanted?: StoreEnvironment): DamagedStore[] {
-  if (!existsSync(storeDir)) return [];
+  // A database has no store.json to lose: a damaged record is named when the store opens.
+  if (isDatabaseUrl(storeDir) || !existsSync(storeDir)) return [];
   const damaged: DamagedStore[] = [];
   for (const d of readdirSync(storeDir, { withFileTypes: true })) {
     if (!d.isDirectory()) continue;
@@ -187,9 +243,11 @@ export function damagedStores(storeDir: string, wanted?: StoreEnvironment): Dama
  * @throws HitstateError `HST_ERR_RUN_NOT_FOUND`, `HST_ERR_CLI_USAGE` when two environments have that run id,
  *   `HST_ERR_STORE_CORRUPT` when the run is not found and a store's store.json cannot be read.
  */
-export function locateRun(storeDir: string, runId: string, options: OptionValues): StoreEnvironment {
+export async function locateRun(storeDir: string, runId: string, options: OptionValues): Promise<StoreEnvironment> {
   const wanted = typeof options.env === 'string' && options.env !== '' ? parseEnvironment(options.env) : undefined;
-  const all = storeEnvironments(storeDir).filter((h) => wanted === undefined || sameEnvironment(h.environment, wanted));
+  const all = (await storeEnvironments(storeDir)).filter(
+    (h) => wanted === undefined || sameEnvironment(h.environment, wanted),
+  );
   const holders = all.filter((h) => h.runIds.includes(runId));
   if (holders.length === 1) return holders[0]!.environment;
   if (holders.length > 1) {
@@ -203,10 +261,11 @@ export function locateRun(storeDir: string, runId: string, options: OptionValues
   const owner = damaged.find((d) => d.runFolders.includes(runId)) ?? damaged[0];
   if (owner !== undefined) throw owner.error;
   const known = all.flatMap((h) => h.runIds);
+  const shown = describeStore(storeDir);
   const where =
     wanted === undefined
-      ? `no store under ${storeDir}`
-      : `the ${describeEnvironment(wanted)} store under ${storeDir} has no run ${JSON.stringify(runId)}`;
+      ? `no store under ${shown}`
+      : `the ${describeEnvironment(wanted)} store under ${shown} has no run ${JSON.stringify(runId)}`;
   const hint =
     known.length === 0
       ? `there is no run at all there (pass --store DIR if the store is elsewhere${wanted === undefined ? '' : ', or leave out --env'})`

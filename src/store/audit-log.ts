@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { LowdbBackend } from './lowdb/backend.js';
+import type { StoreBackend } from './backend.js';
 import type { FileStats } from './store-file.js';
 import type { AuditEntry } from './types.js';
 
@@ -22,7 +22,7 @@ export class AuditLog {
     readonly runId: string | null,
     /** The scope's audit file, relative to the store directory (for stats). */
     readonly relPath: string,
-    private readonly backend: LowdbBackend,
+    private readonly backend: StoreBackend,
   ) {}
 
   get hasPending(): boolean {

@@ -373,7 +373,7 @@ async function loadRun(state: StoreState, run: RunState, options: LoadOptions, n
     throw await corrupt(state, generic(conflict.file), conflict.kind, run.id, conflict.problem, options.backups);
 }
 
-interface Conflict {
+export interface Conflict {
   readonly file: unknown;
   readonly kind: ShardKind;
   readonly problem: string;
@@ -383,7 +383,7 @@ interface Conflict {
  * Rebuilds the indexes of one run. Returns the first record that breaks an invariant the store
  * keeps (ids unique in the environment, one HIT per unit), which only a hand edit can cause.
  */
-function indexRun(state: StoreState, run: RunState): Conflict | null {
+export function indexRun(state: StoreState, run: RunState): Conflict | null {
   const duplicate = (kind: ShardKind, id: string, other: RunState | undefined): Conflict | null => {
     if (other === undefined) return null;
     return {
@@ -530,7 +530,12 @@ export async function loadStore(state: StoreState, given: LoadOptions): Promise<
   const byRun = new Map<string, Record<string, string>>();
   for (const { runId, name, digest } of options.verified ?? [])
     byRun.set(runId, { ...byRun.get(runId), [name]: digest });
-  for (const [runId, digests] of byRun) await state.backend.addDigests(runId, digests);
+  if (byRun.size > 0) {
+    const lowdb = state.backend;
+    // Only the lowdb backend reads checkpoint files, so only it has digests to record.
+    if (!(lowdb instanceof LowdbBackend)) throw new Error('loadStore reads lowdb files only');
+    for (const [runId, digests] of byRun) await lowdb.addDigests(runId, digests);
+  }
   const backedUp: string[] = [];
   await Promise.all(
     state.files.map(async (file) => {

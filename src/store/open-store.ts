@@ -1,5 +1,6 @@
 /**
- * `openStore()`: the datastore hitstate keeps everything it must not lose in, on lowdb.
+ * `openStore()`: the datastore hitstate keeps everything it must not lose in, on lowdb files or
+ * in a PostgreSQL database (`dir` or `url` a `postgres://` URL, or `HITSTATE_DATABASE_URL`).
  *
  * @module
  */
@@ -33,6 +34,7 @@ import { loadStore } from './load.js';
 import { liveWriters, type LockInfo, readLockHolder, registerWriter, type WriterPresence } from './lock.js';
 import { storeReconciler } from './shared-writes.js';
 import type { CollectionName } from './backend.js';
+import { databaseOf } from './location.js';
 import { LOCK_FILE, stringifyStoreFile } from './layout.js';
 import { rotateBackups } from './backups.js';
 import type { StoreBackend } from './backend.js';
@@ -88,6 +90,20 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const maxDelayMs = checkOption(options.maxDelayMs, 1000, 'maxDelayMs', coalesceMs, 600_000);
   const backups = checkOption(options.backups, 3, 'backups', 0, 50);
   const clock = options.clock ?? systemClock;
+  const database = databaseOf(options);
+  if (database !== null) {
+    // Loaded only for a database store, so a lowdb store never loads pg.
+    const { openPostgresStore } = await import('./postgres/open-store.js');
+    return openPostgresStore({
+      ...database,
+      environment,
+      clock,
+      coalesceMs,
+      maxDelayMs,
+      readOnly: options.readOnly === true,
+      started,
+    });
+  }
   const fs = options.fileSystem ?? nodeFileSystem;
   const base = resolve(options.dir ?? process.env.HITSTATE_STORE_DIR ?? join(process.cwd(), '.hitstate'));
   const root = join(base, environmentSlug(environment));

@@ -27,10 +27,17 @@ import type { FileStats } from './store-file.js';
 /** Options of {@link openStore}. */
 export interface StoreOptions {
   /**
-   * The directory holding one sub-directory per environment.
-   * @defaultValue `$HITSTATE_STORE_DIR`, else `<cwd>/.hitstate`
+   * The directory holding one sub-directory per environment, or a PostgreSQL URL
+   * (`postgres://USER:PASSWORD@HOST:5432/DATABASE`, optionally `?schema=NAME`) to keep the store
+   * in that database (docs/postgres.md).
+   * @defaultValue `$HITSTATE_STORE_DIR`, else `$HITSTATE_DATABASE_URL`, else `<cwd>/.hitstate`
    */
   readonly dir?: string;
+  /**
+   * The PostgreSQL database holding the store (the same as a `postgres://` `dir`); give `dir`
+   * or `url`, not both.
+   */
+  readonly url?: string;
   /** Which MTurk the data belongs to; each environment has its own files. */
   readonly environment: StoreEnvironment;
   /** @defaultValue systemClock */
@@ -117,7 +124,10 @@ export interface Store extends Pick<EventEmitter<StoreEvents>, 'on' | 'once' | '
   readonly environment: StoreEnvironment;
   /** Opened with `readOnly: true`: reads only, no lock held. */
   readonly readOnly: boolean;
-  /** The environment's directory, e.g. `<cwd>/.hitstate/sandbox`. */
+  /**
+   * The environment's directory, e.g. `<cwd>/.hitstate/sandbox`; on PostgreSQL the database and
+   * environment, e.g. `postgres://lab:***@db:5432/hitstate (schema hitstate, sandbox)` (never the password).
+   */
   readonly dir: string;
   readonly openReport: OpenReport;
   readonly requesters: RequestersCollection;

@@ -27,8 +27,7 @@ import {
   STORE_FILE,
   WORKERS_FILE,
 } from './layout.js';
-import type { CollectionName, RecordAddress } from './backend.js';
-import type { LowdbBackend } from './lowdb/backend.js';
+import type { CollectionName, RecordAddress, StoreBackend } from './backend.js';
 import type { SubmissionRecord } from './schema.js';
 import { ShardSet } from './shard-set.js';
 import { StoreFile } from './store-file.js';
@@ -95,7 +94,7 @@ export class StoreState {
    *   and every change is refused ({@link StoreState.assertWritable}).
    */
   constructor(
-    readonly backend: LowdbBackend,
+    readonly backend: StoreBackend,
     readonly root: string,
     readonly environment: StoreEnvironment,
     readonly clock: Clock,

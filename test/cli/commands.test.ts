@@ -213,7 +213,7 @@ Cli(
     try {
       for (const options of [{}, { env: 'sandbox' }]) {
         try {
-          locateRun(dir.path, 'nope', options);
+          await locateRun(dir.path, 'nope', options);
           assert.unreachable('should throw');
         } catch (err) {
           assert.ok(isHitstateError(err, 'HST_ERR_RUN_NOT_FOUND'));

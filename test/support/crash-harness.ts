@@ -67,6 +67,8 @@ export interface CrashScenarioOptions {
   readonly plans?: Readonly<Record<number, WorkerPlan>>;
   /** Receives progress lines (debugging). */
   readonly log?: (line: string) => void;
+  /** The store: a directory or a `postgres://` URL, left in place. @defaultValue a temp directory, removed at the end */
+  readonly storeDir?: string;
 }
 
 /** What the workers of a unit do. */
@@ -208,7 +210,10 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
       return mode;
     },
   });
-  const storeDir = mkdtempSync(join(tmpdir(), 'hitstate-'));
+  const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'hitstate-'));
+  const removeStore = () => {
+    if (options.storeDir === undefined) rmSync(storeDir, { recursive: true, force: true });
+  };
   const runId = `crash-${options.seed}`;
   const config = {
     title: 'Crash test task',
@@ -433,13 +438,13 @@ export async function runCrashScenario(options: CrashScenarioOptions): Promise<C
     // A scenario that could not finish still leaves nothing behind (no listening simulator, no store).
     if (!finished) {
       await sim.close();
-      rmSync(storeDir, { recursive: true, force: true });
+      removeStore();
     }
   }
 
   const problems = await check(sim, storeDir, runId, units);
   await sim.close();
-  rmSync(storeDir, { recursive: true, force: true });
+  removeStore();
   return { seed: options.seed, kills, restarts, calls, problems };
 }
 

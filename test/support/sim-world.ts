@@ -59,6 +59,8 @@ export interface WorldOptions {
   readonly runtime?: Partial<Omit<RuntimeOptions, 'environment' | 'clock' | 'storeDir' | 'store'>>;
   /** Overrides of the task server's options (e.g. `registrationLimits` for a crowd on one loopback address). */
   readonly server?: Partial<Omit<TaskServerOptions, 'taskPage'>>;
+  /** The store: a directory or a `postgres://` URL, left in place by close(). @defaultValue a temp directory, removed by close() */
+  readonly storeDir?: string;
 }
 
 /** The answer of a task-server call. */
@@ -243,7 +245,7 @@ export class World {
   static async create(options: WorldOptions = {}): Promise<World> {
     const clock = new VirtualClock(WORLD_START_MS);
     const sim = await createSimulator({ ...options.sim, clock, seed: options.seed ?? 1 });
-    const storeDir = mkdtempSync(join(tmpdir(), 'hitstate-'));
+    const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'hitstate-'));
     const world = new World(clock, sim, await World.#runtime(clock, sim, storeDir, options), storeDir, options);
     await world.#listen();
     return world;
@@ -417,7 +419,7 @@ export class World {
       });
     }
     await this.sim.close();
-    rmSync(this.storeDir, { recursive: true, force: true });
+    if (this.options.storeDir === undefined) rmSync(this.storeDir, { recursive: true, force: true });
   }
 }
 

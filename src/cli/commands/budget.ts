@@ -32,7 +32,7 @@ export const budgetCommand: CommandSpec = {
   async run(args, io) {
     const [runId, amount] = args.positionals as [string, string | undefined];
     const storeDir = storeDirOf(args.options, io);
-    const env = locateRun(storeDir, runId, args.options);
+    const env = await locateRun(storeDir, runId, args.options);
     const store = await openStoreFor(storeDir, env);
     try {
       const before = budgetOf(store, runId);

@@ -32,6 +32,7 @@ import {
   requesterFor,
   STORE_OPTION,
   storeDirOf,
+  localDirOf,
 } from '../target.js';
 
 /** Run statuses whose HITs belong to a run still in progress (a later `resume` carries them on). */
@@ -268,7 +269,7 @@ export const cleanupCommand: CommandSpec = {
           });
         }
         const file = join(
-          storeDir,
+          localDirOf(storeDir, io),
           'exports',
           `cleanup-${environmentSlug(env)}-${new Date(Date.now()).toISOString().replace(/[:.]/g, '-')}.json`,
         );

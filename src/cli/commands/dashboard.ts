@@ -24,6 +24,7 @@ import {
   parseEnvironment,
   STORE_OPTION,
   storeDirOf,
+  describeStore,
   storeEnvironments,
 } from '../target.js';
 
@@ -84,14 +85,14 @@ export async function serveUntilStopped(io: CliIO, server: Server, dashboard: Da
   await new Promise((resolve) => server.close(resolve));
 }
 
-function environmentOf(storeDir: string, options: OptionValues): StoreEnvironment {
+async function environmentOf(storeDir: string, options: OptionValues): Promise<StoreEnvironment> {
   const wanted = typeof options.env === 'string' && options.env !== '' ? parseEnvironment(options.env) : undefined;
-  const all = storeEnvironments(storeDir).map((h) => h.environment);
+  const all = (await storeEnvironments(storeDir)).map((h) => h.environment);
   if (wanted !== undefined) {
     if (!all.some((e) => sameEnvironment(e, wanted)))
       throw new HitstateError(
         'HST_ERR_RUN_NOT_FOUND',
-        `there is no ${describeEnvironment(wanted)} store under ${storeDir}; pass --store DIR where it is, or another --env`,
+        `there is no ${describeEnvironment(wanted)} store under ${describeStore(storeDir)}; pass --store DIR where it is, or another --env`,
         { field: 'env' },
       );
     return wanted;
@@ -100,11 +101,11 @@ function environmentOf(storeDir: string, options: OptionValues): StoreEnvironmen
   if (all.length === 0)
     throw new HitstateError(
       'HST_ERR_RUN_NOT_FOUND',
-      `no store under ${storeDir}; pass --store DIR, or try \`npm run demo -- --dashboard\``,
+      `no store under ${describeStore(storeDir)}; pass --store DIR, or try \`npm run demo -- --dashboard\``,
       { field: 'store' },
     );
   throw usageError(
-    `the store under ${storeDir} holds ${all.map(describeEnvironment).join(', ')}; pass --env to choose one`,
+    `the store under ${describeStore(storeDir)} holds ${all.map(describeEnvironment).join(', ')}; pass --env to choose one`,
     'env',
   );
 }
@@ -200,7 +201,7 @@ export const dashboardCommand: CommandSpec = {
     const token = dashboardToken(args.options, host);
     const reviewTemplates = reviewTemplatesOption(args.options['review-template'], io.cwd);
     const storeDir = storeDirOf(args.options, io);
-    const environment = environmentOf(storeDir, args.options);
+    const environment = await environmentOf(storeDir, args.options);
     const source = await storeSource({ storeDir, environment, clock: systemClock, refreshMs });
     let dashboard: Dashboard;
     try {
@@ -222,7 +223,7 @@ export const dashboardCommand: CommandSpec = {
     }
     io.out(
       [
-        `hitstate dashboard: ${describeEnvironment(environment)} store ${storeDir} (read-only, read again every ${refreshMs} ms)`,
+        `hitstate dashboard: ${describeEnvironment(environment)} store ${describeStore(storeDir)} (read-only, read again every ${refreshMs} ms)`,
         `  open  ${listening.url}`,
         token === undefined
           ? '  access: loopback only'

@@ -24,7 +24,7 @@ import { defaultExportPath, writeRunExport } from '../export-file.js';
 import { narrate } from '../narrator.js';
 import { ProgressView } from '../progress.js';
 import { styleFor, type Style } from '../style.js';
-import { STORE_OPTION, storeDirOf } from '../target.js';
+import { localDirOf, STORE_OPTION, storeDirOf } from '../target.js';
 import { labelExamplePage } from '../task-page.js';
 
 /** Longest the demo may take in wall time before it gives up. */
@@ -124,7 +124,7 @@ async function scenario(input: ScenarioInput): Promise<string> {
     await drive(() => disposal !== undefined, 'disposal', 600_000);
     progress.update(runtime.runInfo(runId));
     progress.close();
-    const exportPath = defaultExportPath(input.storeDir, runId);
+    const exportPath = defaultExportPath(localDirOf(input.storeDir, io), runId);
     const data = await writeRunExport(runtime.store, runId, exportPath);
     return demoSummary({
       world,

@@ -13,7 +13,7 @@ import { watchRun } from '../run-watch.js';
 import { describeRepairs, openStoredRun } from '../stored-run.js';
 import { styleFor } from '../style.js';
 import { releaseDetached } from '../daemon.js';
-import { describeEnvironment, envOption, REQUESTER_OPTION, STORE_OPTION, storeDirOf } from '../target.js';
+import { describeEnvironment, envOption, localDirOf, REQUESTER_OPTION, STORE_OPTION, storeDirOf } from '../target.js';
 
 /** `stop` and its older name `expire`: the same command. */
 function endCommand(name: 'stop' | 'expire'): CommandSpec {
@@ -36,7 +36,7 @@ function endCommand(name: 'stop' | 'expire'): CommandSpec {
     async run(args, io) {
       const style = styleFor(io);
       // A run hosted in the background is let go there first (it detaches), then ended here.
-      await releaseDetached(io, storeDirOf(args.options, io), args.positionals[0]!);
+      await releaseDetached(io, localDirOf(storeDirOf(args.options, io), io), args.positionals[0]!);
       const { session, runId, resumed } = await openStoredRun(args, io, style);
       try {
         if (resumed === undefined) {

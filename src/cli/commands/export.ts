@@ -12,7 +12,7 @@ import { HitstateError } from '../../errors.js';
 import { EXIT, usageError, type CommandSpec } from '../command.js';
 import { defaultExportPath, describeExport } from '../export-file.js';
 import { exportTable, toCsv, toJsonl } from '../export-table.js';
-import { envOption, locateRun, STORE_OPTION, storeDirOf } from '../target.js';
+import { envOption, localDirOf, locateRun, STORE_OPTION, storeDirOf } from '../target.js';
 import { openStoreToLook } from './status.js';
 
 const FORMATS = ['json', 'csv', 'jsonl'] as const;
@@ -105,7 +105,7 @@ export const exportCommand: CommandSpec = {
       throw usageError('hitstate export: --bom applies to --format csv only.', 'bom');
     if (args.options.out === '') throw usageError('hitstate export: --out needs a file path (or - for stdout).', 'out');
     const storeDir = storeDirOf(args.options, io);
-    const store = await openStoreToLook(storeDir, locateRun(storeDir, runId, args.options));
+    const store = await openStoreToLook(storeDir, await locateRun(storeDir, runId, args.options));
     try {
       const data = await store.exportRun(runId);
       const text =
@@ -121,7 +121,7 @@ export const exportCommand: CommandSpec = {
       const explicit = typeof args.options.out === 'string';
       const path = explicit
         ? resolve(io.cwd, String(args.options.out))
-        : defaultExportPath(storeDir, runId).replace(/\.json$/, `.${format}`);
+        : defaultExportPath(localDirOf(storeDir, io), runId).replace(/\.json$/, `.${format}`);
       writeOut(path, text, !explicit);
       const summary =
         format === 'json'

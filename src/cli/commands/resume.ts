@@ -13,7 +13,7 @@ import { watchRun } from '../run-watch.js';
 import { describeRepairs, openStoredRun, refuseDone } from '../stored-run.js';
 import { styleFor } from '../style.js';
 import { DETACH_OPTION, followDetached, startDetached } from '../daemon.js';
-import { describeEnvironment, envOption, REQUESTER_OPTION, STORE_OPTION, storeDirOf } from '../target.js';
+import { describeEnvironment, envOption, localDirOf, REQUESTER_OPTION, STORE_OPTION, storeDirOf } from '../target.js';
 
 /** `resume` and `attach`: the same command. */
 function continueCommand(name: 'resume' | 'attach'): CommandSpec {
@@ -43,7 +43,7 @@ function continueCommand(name: 'resume' | 'attach'): CommandSpec {
       const wanted = args.positionals[0]!;
       // attach: a run a background process hosts is followed there; otherwise it is taken here.
       if (name === 'attach' && args.options.detach !== true) {
-        const followed = await followDetached(io, storeDir, wanted);
+        const followed = await followDetached(io, localDirOf(storeDir, io), wanted);
         if (followed !== undefined) return followed;
       }
       if (args.options.detach === true)
@@ -51,7 +51,7 @@ function continueCommand(name: 'resume' | 'attach'): CommandSpec {
           io,
           'resume',
           args,
-          storeDir,
+          localDirOf(storeDir, io),
           wanted,
           new RegExp(`hitstate resume: run ${wanted.replace(/\./g, '\\.')}\\b`),
         );

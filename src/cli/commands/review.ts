@@ -392,7 +392,7 @@ export const reviewCommand: CommandSpec = {
     const runId = args.positionals[0]!;
     const { target, action } = reviewRequest(runId, args.options);
     const storeDir = storeDirOf(args.options, io);
-    const env = locateRun(storeDir, runId, args.options);
+    const env = await locateRun(storeDir, runId, args.options);
     let store: Store;
     try {
       store = await openStoreFor(storeDir, env);

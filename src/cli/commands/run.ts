@@ -41,6 +41,7 @@ import {
   requesterFor,
   STORE_OPTION,
   storeDirOf,
+  localDirOf,
 } from '../target.js';
 import { absolutePage, labelExamplePage, pageProblems, type FieldProblem } from '../task-page.js';
 
@@ -254,7 +255,7 @@ export const runCommand: CommandSpec = {
         io,
         'run',
         { ...args, options },
-        storeDir,
+        localDirOf(storeDir, io),
         runId,
         new RegExp(`run: ${runId.replace(/\./g, '\\.')}\\b`),
       );

@@ -27,6 +27,7 @@ import {
   parseEnvironment,
   STORE_OPTION,
   storeDirOf,
+  describeStore,
   storeEnvironments,
 } from '../target.js';
 
@@ -244,11 +245,12 @@ export const statusCommand: CommandSpec = {
     const storeDir = storeDirOf(args.options, io);
     const json = args.options.json === true;
     const runId = args.positionals[0];
-    if (runId !== undefined) return oneRun(io, storeDir, runId, locateRun(storeDir, runId, args.options), json, style);
+    if (runId !== undefined)
+      return oneRun(io, storeDir, runId, await locateRun(storeDir, runId, args.options), json, style);
     const wanted =
       typeof args.options.env === 'string' && args.options.env !== '' ? parseEnvironment(args.options.env) : undefined;
     // Only stores that exist: status never creates one.
-    const envs = storeEnvironments(storeDir)
+    const envs = (await storeEnvironments(storeDir))
       .map((h) => h.environment)
       .filter((e) => wanted === undefined || sameEnvironment(e, wanted));
     const report: {
@@ -270,13 +272,13 @@ export const statusCommand: CommandSpec = {
           // Read-only because another process holds it: say so, as the lock error would.
           busy: store.readOnly && store.openReport.heldBy !== null ? heldText(store.openReport.heldBy.pid) : null,
         }));
-        report.push({ environment: describeEnvironment(env), store: storeDir, busy, runs });
+        report.push({ environment: describeEnvironment(env), store: describeStore(storeDir), busy, runs });
       } catch (err) {
         // A damaged file is reported with that environment, never left out as if it had no runs.
         if (isHitstateError(err, 'HST_ERR_STORE_CORRUPT')) {
           report.push({
             environment: describeEnvironment(env),
-            store: storeDir,
+            store: describeStore(storeDir),
             busy: null,
             runs: [],
             corrupt: corrupt(err),
@@ -288,7 +290,7 @@ export const statusCommand: CommandSpec = {
         try {
           report.push({
             environment: describeEnvironment(env),
-            store: storeDir,
+            store: describeStore(storeDir),
             busy,
             runs: await peeked(storeDir, env),
           });
@@ -296,7 +298,7 @@ export const statusCommand: CommandSpec = {
           if (!isHitstateError(peekErr, 'HST_ERR_STORE_CORRUPT')) throw peekErr;
           report.push({
             environment: describeEnvironment(env),
-            store: storeDir,
+            store: describeStore(storeDir),
             busy,
             runs: [],
             corrupt: corrupt(peekErr),
@@ -307,7 +309,7 @@ export const statusCommand: CommandSpec = {
     for (const damaged of damagedStores(storeDir, wanted))
       report.push({
         environment: damaged.environment === null ? damaged.dir : describeEnvironment(damaged.environment),
-        store: storeDir,
+        store: describeStore(storeDir),
         busy: null,
         runs: [],
         corrupt: corrupt(damaged.error),
@@ -322,7 +324,7 @@ export const statusCommand: CommandSpec = {
     }
     if (report.length === 0) {
       io.out(
-        `No runs under ${storeDir}.\nTry \`npm run demo\` (or \`hitstate demo\`), or launch one with \`hitstate run CONFIG\`.\n`,
+        `No runs under ${describeStore(storeDir)}.\nTry \`npm run demo\` (or \`hitstate demo\`), or launch one with \`hitstate run CONFIG\`.\n`,
       );
       return EXIT.ok;
     }

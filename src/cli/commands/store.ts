@@ -20,7 +20,16 @@ import { HitstateError } from '../../errors.js';
 import { EXIT, usageError, type CliIO, type CommandSpec } from '../command.js';
 import { styleFor, type Style } from '../style.js';
 import { formatTable } from '../table.js';
-import { describeEnvironment, envOption, openStoreFor, parseEnvironment, STORE_OPTION, storeDirOf } from '../target.js';
+import {
+  describeEnvironment,
+  describeStore,
+  envOption,
+  openStoreFor,
+  parseEnvironment,
+  STORE_OPTION,
+  storeDirOf,
+} from '../target.js';
+import { isDatabaseUrl } from '../../store/location.js';
 
 const ACTIONS = ['check', 'restore'] as const;
 
@@ -83,6 +92,11 @@ export const storeCommand: CommandSpec = {
       throw usageError(`hitstate store: the action must be check or restore, got ${JSON.stringify(action)}.`, 'action');
     const style = styleFor(io);
     const storeDir = storeDirOf(args.options, io);
+    if (isDatabaseUrl(storeDir))
+      throw usageError(
+        `hitstate store ${action} works on the files of a store directory; ${describeStore(storeDir)} is a PostgreSQL database, whose records are checked on every open (a damaged one is named with the statement that removes it). Back it up and restore it with PostgreSQL's tools (pg_dump, point-in-time recovery).`,
+        'store',
+      );
     const wanted =
       typeof args.options.env === 'string' && args.options.env !== '' ? parseEnvironment(args.options.env) : undefined;
     const stores = storesUnder(storeDir, wanted);

@@ -27,6 +27,7 @@ import {
   requesterFor,
   STORE_OPTION,
   storeDirOf,
+  describeStore,
   storeEnvironments,
 } from '../target.js';
 
@@ -86,16 +87,16 @@ function need(options: OptionValues, name: string, action: WorkerAction, example
 }
 
 /** The environment the command works on: --env, else the run's (--run), else the store's only one. */
-function environmentOf(storeDir: string, options: OptionValues): StoreEnvironment {
+async function environmentOf(storeDir: string, options: OptionValues): Promise<StoreEnvironment> {
   const run = text(options, 'run');
   if (run !== undefined) return locateRun(storeDir, run, options);
   if (text(options, 'env') !== undefined) return parseEnvironment(String(options.env));
-  const all = storeEnvironments(storeDir);
+  const all = await storeEnvironments(storeDir);
   if (all.length === 1) return all[0]!.environment;
   throw usageError(
     all.length === 0
-      ? `hitstate worker: no store under ${storeDir}; pass --env live|sandbox|URL (and --store DIR if the store is elsewhere).`
-      : `hitstate worker: the store under ${storeDir} has ${all.length} environments (${all.map((h) => describeEnvironment(h.environment)).join(', ')}); pass --env to choose one.`,
+      ? `hitstate worker: no store under ${describeStore(storeDir)}; pass --env live|sandbox|URL (and --store DIR if the store is elsewhere).`
+      : `hitstate worker: the store under ${describeStore(storeDir)} has ${all.length} environments (${all.map((h) => describeEnvironment(h.environment)).join(', ')}); pass --env to choose one.`,
     'env',
   );
 }
@@ -370,7 +371,7 @@ export const workerCommand: CommandSpec = {
     const action = rawAction as WorkerAction;
     const workerIds = parseWorkerIds(rawWorkers);
     const storeDir = storeDirOf(args.options, io);
-    const env = environmentOf(storeDir, args.options);
+    const env = await environmentOf(storeDir, args.options);
     const runId = text(args.options, 'run');
     const style = styleFor(io);
     const store = await openStoreFor(storeDir, env);

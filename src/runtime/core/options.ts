@@ -46,8 +46,14 @@ export interface RuntimeOptions {
   readonly requesters?: readonly RuntimeRequester[];
   /** Preview links on a custom endpoint. @defaultValue the endpoint's origin */
   readonly workerSiteUrl?: string;
-  /** The store's directory. @defaultValue `$HITSTATE_STORE_DIR`, else `<cwd>/.hitstate` */
+  /**
+   * The store's directory, or a PostgreSQL URL (`postgres://USER:PASSWORD@HOST:5432/DATABASE`,
+   * optionally `?schema=NAME`; docs/postgres.md).
+   * @defaultValue `$HITSTATE_STORE_DIR`, else `$HITSTATE_DATABASE_URL`, else `<cwd>/.hitstate`
+   */
   readonly storeDir?: string;
+  /** The PostgreSQL database holding the store: the same as a `postgres://` storeDir. Give one of store, storeDir, storeUrl. */
+  readonly storeUrl?: string;
   /** An open store of the same environment (the runtime then does not close it). */
   readonly store?: Store;
   /** Time source of everything that waits. Tests pass the VirtualClock they share with the simulator. @defaultValue systemClock */
@@ -80,6 +86,7 @@ export interface ResolvedRuntimeOptions {
   readonly requester: RuntimeRequester;
   readonly requesters: ReadonlyMap<string, RuntimeRequester>;
   readonly workerSiteUrl: string | undefined;
+  /** Where the store is: its directory or its PostgreSQL URL (storeDir or storeUrl). */
   readonly storeDir: string | undefined;
   readonly store: Store | undefined;
   readonly clock: Clock;
@@ -164,8 +171,11 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     'storeCoalesceMs',
     problems,
   );
-  if (options?.store !== undefined && options.storeDir !== undefined)
-    problems.push('give either store or storeDir, not both');
+  const storeOptions = (['store', 'storeDir', 'storeUrl'] as const).filter((k) => options?.[k] !== undefined);
+  if (storeOptions.length > 1)
+    problems.push(`${storeOptions[1]} given with ${storeOptions[0]}: give one of store, storeDir, storeUrl`);
+  if (options?.storeUrl !== undefined && !/^postgres(ql)?:\/\//i.test(String(options.storeUrl)))
+    problems.push('storeUrl must be a PostgreSQL URL like postgres://USER:PASSWORD@HOST:5432/DATABASE');
   if (problems.length > 0) {
     throw new HitstateError(
       'HST_ERR_CONFIG_INVALID',
@@ -183,7 +193,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
     requester: options.requester,
     requesters,
     workerSiteUrl: options.workerSiteUrl,
-    storeDir: options.storeDir,
+    storeDir: options.storeDir ?? options.storeUrl,
     store: options.store,
     clock: options.clock ?? systemClock,
     activePollMs,
