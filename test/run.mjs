@@ -16,8 +16,8 @@
 //   With substrings, every file whose path contains one runs, whatever its tier
 //   (e.g. `node test/run.mjs simulator store`).
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -74,11 +74,32 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// CPU seconds of each file, its child processes included: on Linux the file runs under a shell
+// that, once node has exited, prints its own /proc stat, whose cutime and cstime sum every waited-for
+// descendant. Wall time depends on what else runs on the machine; the CPU sum says what the tier costs.
+const CPU_MARK = 'HITSTATE_TEST_CPU ';
+const measureCpu = existsSync('/proc/self/stat') && existsSync('/bin/sh');
+const TICKS_PER_SECOND = 100;
+function cpuSecondsOf(statLine) {
+  // Fields after the command name (which may hold spaces) start at ")": cutime and cstime are 16 and 17.
+  const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+}
+
 function runFile(file) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    const argv = [process.execPath, '--import', 'tsx', file];
+    const [command, args] = measureCpu
+      ? [
+          '/bin/sh',
+          ['-c', `"$@"; code=$?; read -r stat < /proc/$$/stat; echo "${CPU_MARK}$stat" >&2; exit $code`, 'sh', ...argv],
+        ]
+      : [argv[0], argv.slice(1)];
+    const child = spawn(command, args, {
       cwd: root,
+      // Its own process group, so the watchdog kills node and everything it started, not the shell alone.
+      detached: true,
       env: {
         ...process.env,
         NO_COLOR: '1',
@@ -101,10 +122,21 @@ function runFile(file) {
     let hung = false;
     const watchdog = setTimeout(() => {
       hung = true;
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
     }, watchdogMs);
     child.on('close', (code, signal) => {
       clearTimeout(watchdog);
+      let cpuSeconds;
+      const mark = output.lastIndexOf(CPU_MARK);
+      if (mark >= 0) {
+        const end = output.indexOf('\n', mark);
+        cpuSeconds = cpuSecondsOf(output.slice(mark + CPU_MARK.length, end < 0 ? undefined : end));
+        output = output.slice(0, mark) + (end < 0 ? '' : output.slice(end + 1));
+      }
       const num = (label) => Number(output.match(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm'))?.[1] ?? NaN);
       const total = num('Total');
       const passed = num('Passed');
@@ -125,11 +157,14 @@ function runFile(file) {
         problems,
         output,
         seconds: (Date.now() - started) / 1000,
+        cpuSeconds,
       });
     });
   });
 }
 
+const runStarted = Date.now();
+const loadAtStart = loadavg()[0];
 const queue = [...files];
 const results = [];
 async function worker() {
@@ -139,7 +174,7 @@ async function worker() {
     results.push(r);
     const mark = r.failed > 0 ? 'FAIL' : 'ok  ';
     console.log(
-      `${mark} ${r.file}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}  (${r.seconds.toFixed(1)} s)`,
+      `${mark} ${r.file}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}  (${r.seconds.toFixed(1)} s${r.cpuSeconds === undefined ? '' : `, ${r.cpuSeconds.toFixed(1)} s CPU`})`,
     );
     if (r.failed > 0) {
       for (const p of r.problems) console.log(`     ${p}`);
@@ -155,6 +190,20 @@ try {
   writeFileSync(TIMES_FILE, JSON.stringify(lastTimes, null, 1));
 } catch (error) {
   console.log(`(could not record test durations in ${TIMES_FILE}: ${error.message}; the order stays by path)`);
+}
+
+// Where the time went: the slowest files, and wall against summed CPU (with the load average, since
+// other work on the machine stretches wall time but hardly CPU time).
+const wallSeconds = (Date.now() - runStarted) / 1000;
+const sumOf = (key) => results.reduce((n, r) => n + (r[key] ?? 0), 0);
+const slowest = [...results].sort((a, b) => (b.cpuSeconds ?? b.seconds) - (a.cpuSeconds ?? a.seconds)).slice(0, 8);
+if (results.length > 1) {
+  console.log(
+    `\nslowest files: ${slowest.map((r) => `${r.file} ${(r.cpuSeconds ?? r.seconds).toFixed(1)} s`).join(', ')}`,
+  );
+  console.log(
+    `wall ${wallSeconds.toFixed(0)} s with ${Math.min(parallel, files.length)} jobs; files summed ${sumOf('seconds').toFixed(0)} s wall${measureCpu ? `, ${sumOf('cpuSeconds').toFixed(0)} s CPU` : ''}; 1-minute load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end`,
+  );
 }
 
 const passed = results.reduce((n, r) => n + r.passed, 0);
