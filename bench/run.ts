@@ -17,7 +17,8 @@
 // CPU, memory and wall time, and run alone afterwards.
 //
 // A watchdog (bench/support/child.ts) stops a benchmark child that shows no progress for three
-// minutes (no output, no MTurk call on its simulator) or runs past its deadline; the row is
+// minutes (no output, no MTurk call on its simulator, no CPU used), works twenty minutes without
+// output or MTurk calls, or runs past its deadline; the row is
 // reported STALLED with what the child was doing, a child that fails is reported FAILED, and the
 // bench goes on with the others.
 //

@@ -3,12 +3,16 @@
 // the module's `measure(args)` and prints one `RESULT <json>` line on stdout. Progress goes to
 // stderr, which the parent passes through.
 //
-// A watchdog in the parent makes the bench finish or say why: a child that shows no progress for
-// `stallMs` (no line of output, no new MTurk call on any `hitstate sim` it started, read from the
-// server's /_sim/stats) or runs past `deadlineMs` is asked what it is waiting on (SIGUSR2: it
-// prints its active handles and its last progress line), then killed with its process group
+// A watchdog in the parent makes the bench finish or say why. A child is stalled when for
+// `stallMs` it shows no progress: no line of output, no new MTurk call on any `hitstate sim` it
+// started (read from the server's /_sim/stats), and no CPU used (it waits on something that will
+// not come, as a sync cycle once did). Working without output or MTurk calls is progress only up to
+// `busyMs` (launching 100,000 units spends minutes in one synchronous stretch; an endless loop
+// never ends). A stalled child, or one past `deadlineMs`, is asked what it is waiting on (SIGUSR2:
+// it prints its active handles and its last progress line), then killed with its process group
 // (the simulator it started included), and `runInChild` rejects with a {@link BenchStalled}.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ENTRY = fileURLToPath(new URL('./child-entry.ts', import.meta.url));
@@ -21,6 +25,8 @@ const WATCHED_ENV = 'HITSTATE_BENCH_WATCHED';
 const WATCHDOG_ANSWER = 'waiting with ';
 /** Without output or MTurk calls for this long, a child is stalled. */
 export const DEFAULT_STALL_MS = 180_000;
+/** Working (using CPU) without output or MTurk calls for this long is a stall too. */
+export const DEFAULT_BUSY_MS = 20 * 60_000;
 /** No benchmark row runs longer than this unless it says so. */
 export const DEFAULT_DEADLINE_MS = 30 * 60_000;
 /** The watchdog looks this often (shorter for a short stall bound). */
@@ -40,6 +46,8 @@ export interface ChildOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** No progress for this long kills the child. @defaultValue {@link DEFAULT_STALL_MS} */
   readonly stallMs?: number;
+  /** CPU use without output or MTurk calls counts as progress this long. @defaultValue {@link DEFAULT_BUSY_MS} */
+  readonly busyMs?: number;
   /** The child is killed after this long whatever it does. @defaultValue {@link DEFAULT_DEADLINE_MS} */
   readonly deadlineMs?: number;
 }
@@ -83,6 +91,18 @@ function installExitHook(): void {
     });
 }
 
+/** CPU seconds (user + system) of a process, from /proc; undefined where there is none. */
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Total MTurk calls a simulator counted, or undefined when it does not answer. */
 async function callsOf(url: string): Promise<number | undefined> {
   try {
@@ -104,6 +124,7 @@ export function runInChild<A, R>(module: string, args: A, options: ChildOptions 
   installExitHook();
   const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
   const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  const busyMs = options.busyMs ?? DEFAULT_BUSY_MS;
   const probeEveryMs = Math.min(PROBE_EVERY_MS, Math.max(100, Math.min(stallMs, deadlineMs) / 4));
   const graceMs = Math.min(REPORT_GRACE_MS, stallMs);
   return new Promise((resolve, reject) => {
@@ -124,6 +145,9 @@ export function runInChild<A, R>(module: string, args: A, options: ChildOptions 
     live.add(child);
     const started = Date.now();
     let lastProgress = started;
+    /** The last time the child used CPU (a tenth of a second or more since the last look). */
+    let lastBusy = started;
+    let cpuSeen = 0;
     let lastLine = '(nothing yet)';
     let out = '';
     let err = '';
@@ -159,12 +183,20 @@ export function runInChild<A, R>(module: string, args: A, options: ChildOptions 
           totals.push(`${calls} MTurk calls on ${url}`);
         }
         const now = Date.now();
+        const cpu = cpuSecondsOf(child.pid);
+        if (cpu !== undefined && cpu - cpuSeen >= 0.1) {
+          cpuSeen = cpu;
+          lastBusy = now;
+        }
+        const quiet = Math.round((now - lastProgress) / 1000);
         const reason =
           now - started > deadlineMs
             ? `past its ${deadlineMs >= 60_000 ? `${Math.round(deadlineMs / 60_000)} min` : `${deadlineMs / 1000} s`} deadline`
-            : now - lastProgress > stallMs
-              ? `no output and no MTurk call for ${Math.round((now - lastProgress) / 1000)} s`
-              : undefined;
+            : now - Math.max(lastProgress, lastBusy) > stallMs
+              ? `no output, no MTurk call and no CPU used for ${Math.round((now - Math.max(lastProgress, lastBusy)) / 1000)} s`
+              : now - lastProgress > busyMs
+                ? `working for ${quiet} s without output or an MTurk call`
+                : undefined;
         if (reason === undefined || stalled !== undefined) return;
         stalled = { reason, calls: totals.length > 0 ? totals.join(', ') : 'no simulator watched' };
         // Ask it what it waits on; kill it (and the simulator it started) whether it answers or not.

@@ -323,7 +323,7 @@ export function renderBenchSection(r: BenchResults, verdicts: readonly TargetRow
     parts.push([
       '### Benchmarks that gave no figure',
       '',
-      'A benchmark child that shows no progress for three minutes (no output, no MTurk call on its simulator) or runs past its deadline is stopped by the watchdog of `bench/support/child.ts` and reported here with what it was doing; one that failed is reported with its error. The bench goes on without it.',
+      'A benchmark child that shows no progress for three minutes (no output, no MTurk call on its simulator, no CPU used), works 20 minutes without output or MTurk calls, or runs past its deadline is stopped by the watchdog of `bench/support/child.ts` and reported here with what it was doing; one that failed is reported with its error. The bench goes on without it.',
       '',
       '| Benchmark | | What it was doing |',
       '|---|---|---|',

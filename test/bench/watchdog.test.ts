@@ -23,7 +23,7 @@ async function stalledBy(args: WatchdogProbeArgs, options: { stallMs: number; de
 
 Watchdog('a silent child is stopped with what it waited on, and its simulator with it', async () => {
   const { err, announced } = await stalledBy({ mode: 'simulator' }, { stallMs: 10_000 });
-  assert.match(err.reason, /no output and no MTurk call for \d+ s/);
+  assert.match(err.reason, /no output, no MTurk call and no CPU used for \d+ s/);
   assert.match(err.doing, /last progress: .*simulator started; now waiting on nothing/);
   // The child answered the watchdog's question before it was killed.
   assert.match(err.doing, /waiting with .*Timeout/);
