@@ -19,7 +19,7 @@ import { agentIdFor } from '../../machines/index.js';
 import { VirtualClock } from '../../src/clock.js';
 import { createRuntime, type Runtime } from '../../src/runtime/core/runtime.js';
 import { progress } from './child.js';
-import { driveUntil } from './drive.js';
+import { driveUntilLaunched } from './drive.js';
 import { cpuMsSince, median } from './numbers.js';
 import { SimProcess } from './sim-process.js';
 
@@ -106,23 +106,10 @@ export async function buildRunFixture(options: {
     const w0 = performance.now();
     const c0 = process.cpuUsage();
     const { runId } = await runtime.launchRun(fixtureConfig(units), { runId: FIXTURE_RUN_ID });
-    let reported = 0;
-    await driveUntil(
-      runtime,
-      clock,
-      () => {
-        const launched = runtime.runInfo(runId).counts.launched;
-        if (launched >= reported + units / 10) {
-          reported = launched;
-          progress(`${launched} of ${units} launched after ${((performance.now() - w0) / 1000).toFixed(0)} s`);
-        }
-        return launched === units;
-      },
-      {
-        label: `launch ${units}`,
-        onAdvance: (ms) => sim.advanceTo(ms),
-      },
-    );
+    await driveUntilLaunched(runtime, clock, runId, units, units / 10, {
+      label: `launch ${units}`,
+      onAdvance: (ms) => sim.advanceTo(ms),
+    });
     const launchWallMs = performance.now() - w0;
     const launchCpuMs = cpuMsSince(c0);
     const hitTypeId = runtime.runInfo(runId).hitTypeId!;
