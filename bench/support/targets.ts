@@ -39,7 +39,10 @@ export const atLeast = rowOf('≥', (v, l) => v >= l);
 
 /** The row of a benchmark that gave no figure, with why (a miss). */
 export function incompleteRow(benchmark: string, status: IncompleteStatus, reason: string): TargetRow {
-  return { benchmark, figure: reason, value: Number.NaN, result: status, target: 'a figure', pass: false, status };
+  // One line, no table separators: the row goes into the summary table (the whole reason is in its own section).
+  const line = reason.split('\n')[0]!.replace(/\|/g, '/');
+  const figure = line.length > 240 ? `${line.slice(0, 240)}…` : line;
+  return { benchmark, figure, value: Number.NaN, result: status, target: 'a figure', pass: false, status };
 }
 
 /** `PASS  figure: result (target …)`. */
