@@ -27,6 +27,8 @@ export interface SimProcessOptions {
   readonly stateFile?: string;
   readonly throttle?: { readonly ratePerSecond: number; readonly burst: number };
   readonly faultRate?: number;
+  /** Starting balance of each requester account, USD (the CLI's default is 10,000). */
+  readonly balanceUsd?: number;
 }
 
 /** A running `hitstate sim --clock virtual`. */
@@ -65,6 +67,7 @@ export class SimProcess {
         String(options.throttle.burst),
       );
     if (options.faultRate !== undefined) args.push('--fault-rate', String(options.faultRate));
+    if (options.balanceUsd !== undefined) args.push('--balance', String(options.balanceUsd));
     const proc = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
