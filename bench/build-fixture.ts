@@ -3,7 +3,12 @@ import { buildRunFixture, type RunFixture } from './support/run-fixture.js';
 import { progress } from './support/child.js';
 import { formatMs } from './support/numbers.js';
 
-export async function measure(args: { dir: string; units: number; seed: number }): Promise<RunFixture> {
+export async function measure(args: {
+  dir: string;
+  units: number;
+  seed: number;
+  launchWave?: number;
+}): Promise<RunFixture> {
   const fixture = await buildRunFixture(args);
   const b = fixture.build;
   progress(

@@ -12,18 +12,15 @@
 //     dashboard adds to the syncing run (target < 5%);
 //   - the same cycles' CPU with and without the dashboard's page and feed, as a cross-check;
 //   - the standalone dashboard's read of the store (`hitstate dashboard`), CPU per re-read.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runtimeSource } from '../src/dashboard/source.js';
 import { countsOf } from '../src/dashboard/views.js';
 import { openStore } from '../src/store/index.js';
-import { WorkerActivity } from './support/activity.js';
 import { progress } from './support/child.js';
 import { cpuMsSince, median } from './support/numbers.js';
-import { openFixture, type RunFixture } from './support/run-fixture.js';
+import { measureCycle, submitsPerCycle, withResumedFixture } from './support/resumed-run.js';
+import type { RunFixture } from './support/run-fixture.js';
 
 export interface DashboardBenchArgs {
   readonly fixture: RunFixture;
@@ -78,28 +75,9 @@ function openFeed(url: string): Promise<{ count: () => number; close: () => void
 export async function measure(args: DashboardBenchArgs): Promise<DashboardBenchResult> {
   const { fixture } = args;
   const cycles = args.cycles ?? 6;
-  const work = mkdtempSync(join(tmpdir(), 'hitstate-bench-dashboard-'));
-  const opened = await openFixture(fixture, join(work, 'fixture'));
-  try {
-    const runtime = await opened.runtime();
-    const errors: string[] = [];
-    runtime.events.on('error', (err) => errors.push(err.message));
-    const [resumed] = await runtime.resume();
-    if (resumed === undefined) throw new Error('the fixture run was not resumed');
-    await resumed.drift;
-    await runtime.whenIdle();
-    const runId = fixture.runId;
-    const activity = new WorkerActivity(runtime, opened.sim, runId);
-    const submits = Math.max(1, Math.ceil(fixture.units / 100));
-    const cycle = async (): Promise<number> => {
-      await activity.act(submits, 1);
-      await runtime.whenIdle();
-      const c = process.cpuUsage();
-      await runtime.syncNow(runId);
-      await runtime.whenIdle();
-      await runtime.store.flush();
-      return cpuMsSince(c);
-    };
+  return withResumedFixture(fixture, async (run) => {
+    const { runtime, runId, opened } = run;
+    const cycle = async (): Promise<number> => (await measureCycle(run, submitsPerCycle(fixture.units), 1)).cpuMs;
     // Warm the runtime (the first cycle after a resume sees every HIT for the first time).
     await cycle();
     const without: number[] = [];
@@ -179,7 +157,7 @@ export async function measure(args: DashboardBenchArgs): Promise<DashboardBenchR
     await again.close();
     const standaloneRereadCpuMs = cpuMsSince(r);
 
-    if (errors.length > 0) throw new Error(`the runtime reported errors:\n${errors.join('\n')}`);
+    run.assertNoErrors();
     const fragmentCpuMs = median(fragmentCpu);
     const fragmentWallMs = median(fragmentWall);
     return {
@@ -197,8 +175,5 @@ export async function measure(args: DashboardBenchArgs): Promise<DashboardBenchR
       messages,
       standaloneRereadCpuMs,
     };
-  } finally {
-    await opened.close();
-    rmSync(work, { recursive: true, force: true });
-  }
+  });
 }

@@ -11,8 +11,7 @@ import { VirtualClock } from '../src/clock.js';
 import { parseRequesterAnnotation } from '../src/mturk/annotation.js';
 import { createRuntime } from '../src/runtime/core/runtime.js';
 import { createSimulator } from '../src/simulator/index.js';
-import { progress } from './support/child.js';
-import { driveUntil } from './support/drive.js';
+import { driveUntilLaunched } from './support/drive.js';
 import { cpuMsSince } from './support/numbers.js';
 import { fixtureConfig } from './support/run-fixture.js';
 
@@ -73,20 +72,7 @@ export async function measure(args: LaunchThrottledArgs): Promise<LaunchThrottle
     const c = process.cpuUsage();
     const start = clock.now();
     const { runId } = await runtime.launchRun(fixtureConfig(args.units), { runId: 'throttled' });
-    let reported = 0;
-    await driveUntil(
-      runtime,
-      clock,
-      () => {
-        const launched = runtime.runInfo(runId).counts.launched;
-        if (launched >= reported + 250)
-          progress(
-            `${(reported = launched)} launched after ${((clock.now() - start) / 1000).toFixed(1)} s of virtual time`,
-          );
-        return launched === args.units;
-      },
-      { label: 'throttled launch', stepMs: 200 },
-    );
+    await driveUntilLaunched(runtime, clock, runId, args.units, 250, { label: 'throttled launch', stepMs: 200 });
     const virtualMs = clock.now() - start;
     const wallMs = performance.now() - w;
     const cpuMs = cpuMsSince(c);

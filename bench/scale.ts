@@ -12,13 +12,10 @@
 //            CPU; the client side of the network (the SDK signing requests, Node's HTTP, parsing
 //            100 pages of JSON into HIT records) is, so it is measured apart: the same listing
 //            through the same gateway, alone, and subtracted ("excluding network").
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { WorkerActivity } from './support/activity.js';
 import { progress } from './support/child.js';
-import { cpuMsSince, median } from './support/numbers.js';
-import { openFixture, type RunFixture } from './support/run-fixture.js';
+import { median } from './support/numbers.js';
+import { listingCpuMs, measureCycle, submitsPerCycle, withResumedFixture } from './support/resumed-run.js';
+import type { RunFixture } from './support/run-fixture.js';
 
 export interface ScaleArgs {
   readonly fixture: RunFixture;
@@ -65,97 +62,62 @@ function collectGarbage(): void {
 
 export async function measure(args: ScaleArgs): Promise<ScaleResult> {
   const { fixture } = args;
-  const work = mkdtempSync(join(tmpdir(), 'hitstate-bench-'));
-  const opened = await openFixture(fixture, join(work, 'fixture'));
-  try {
+  let rssBefore = 0;
+  const beforeResume = (): void => {
     collectGarbage();
-    const rssBefore = process.memoryUsage().rss;
-    const c0 = process.cpuUsage();
-    const w0 = performance.now();
-    const runtime = await opened.runtime();
-    const openStoreWallMs = performance.now() - w0;
-    const errors: string[] = [];
-    runtime.events.on('error', (err) => errors.push(err.message));
-    const [resumed] = await runtime.resume();
-    const resumeWallMs = performance.now() - w0;
-    const resumeCpuMs = cpuMsSince(c0);
-    if (resumed === undefined || !resumed.restored)
-      throw new Error('the fixture run was not restored from its snapshots');
-    const w1 = performance.now();
-    await resumed.drift;
-    await runtime.whenIdle();
-    const driftWallMs = performance.now() - w1;
-    const runId = fixture.runId;
-    const info = runtime.runInfo(runId);
-    if (info.counts.assigned !== fixture.units)
-      throw new Error(
-        `resumed ${info.counts.assigned} of ${fixture.units} assigned units: ${JSON.stringify(info.counts)}`,
-      );
-    const agents = runtime.store.agents.ofRun(runId).filter((a) => runtime.agentStatus(a.id) === 'in task').length;
-    collectGarbage();
-    const rssAfterResume = process.memoryUsage().rss;
-    const heapUsed = process.memoryUsage().heapUsed;
+    rssBefore = process.memoryUsage().rss;
+  };
+  return withResumedFixture(
+    fixture,
+    async (run) => {
+      const { runtime, runId } = run;
+      const info = runtime.runInfo(runId);
+      if (info.counts.assigned !== fixture.units)
+        throw new Error(
+          `resumed ${info.counts.assigned} of ${fixture.units} assigned units: ${JSON.stringify(info.counts)}`,
+        );
+      const agents = runtime.store.agents.ofRun(runId).filter((a) => runtime.agentStatus(a.id) === 'in task').length;
+      collectGarbage();
+      const rssAfterResume = process.memoryUsage().rss;
+      const heapUsed = process.memoryUsage().heapUsed;
 
-    const activity = new WorkerActivity(runtime, opened.sim, runId);
-    const cycle = async (submits: number, returns: number): Promise<{ cpuMs: number; wallMs: number }> => {
-      await activity.act(submits, returns);
-      await runtime.whenIdle();
-      await runtime.store.flush();
-      const c = process.cpuUsage();
-      const w = performance.now();
-      await runtime.syncNow(runId);
-      await runtime.whenIdle();
-      // The cycle's changes are written by the store's coalescing timer 50 ms later; write them now so their cost counts.
-      await runtime.store.flush();
-      return { cpuMs: cpuMsSince(c), wallMs: performance.now() - w };
-    };
-    const first = await cycle(0, 0);
-    const cycles: Array<{ cpuMs: number; wallMs: number }> = [];
-    const submits = Math.max(1, Math.ceil(fixture.units / 100));
-    for (let k = 0; k < (args.cycles ?? 5); k++) cycles.push(await cycle(submits, 1));
-    const gateway = runtime.gateway();
-    const listingCpuMs: number[] = [];
-    for (let k = 0; k < cycles.length; k++) {
-      const c = process.cpuUsage();
-      let hits = 0;
-      for await (const page of gateway.paginateHITsForHITType({ hitTypeId: fixture.hitTypeId }, { lane: 'polling' }))
-        hits += page.length;
-      listingCpuMs.push(cpuMsSince(c));
-      if (hits !== fixture.units) throw new Error(`the listing found ${hits} HITs, expected ${fixture.units}`);
-    }
-    const listingCpuMedianMs = median(listingCpuMs);
-    const excluding = cycles.map((c) => Math.max(0, c.cpuMs - listingCpuMedianMs));
-    progress(
-      `resume ${resumeWallMs.toFixed(0)} ms, RSS ${mb(rssAfterResume)} MB, cycle CPU ${cycles.map((c) => c.cpuMs.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms`,
-    );
-    if (errors.length > 0) throw new Error(`the runtime reported errors:\n${errors.join('\n')}`);
-    const rssEnd = process.memoryUsage().rss;
-    collectGarbage();
-    const rssEndSettled = process.memoryUsage().rss;
-    return {
-      units: fixture.units,
-      agents,
-      rssBeforeMb: mb(rssBefore),
-      resumeWallMs,
-      resumeCpuMs,
-      openStoreWallMs,
-      driftWallMs,
-      rssAfterResumeMb: mb(rssAfterResume),
-      heapUsedMb: mb(heapUsed),
-      firstCycleCpuMs: first.cpuMs,
-      cycleCpuMs: cycles.map((c) => c.cpuMs),
-      cycleWallMs: cycles.map((c) => c.wallMs),
-      cycleCpuMedianMs: median(cycles.map((c) => c.cpuMs)),
-      listingCpuMs,
-      listingCpuMedianMs,
-      cycleCpuExcludingNetworkMs: excluding,
-      cycleCpuExcludingNetworkMedianMs: median(excluding),
-      rssEndMb: mb(rssEnd),
-      rssEndSettledMb: mb(rssEndSettled),
-      peakRssMb: mb(process.resourceUsage().maxRSS * 1024),
-    };
-  } finally {
-    await opened.close();
-    rmSync(work, { recursive: true, force: true });
-  }
+      const first = await measureCycle(run, 0, 0);
+      const cycles = [];
+      for (let k = 0; k < (args.cycles ?? 5); k++)
+        cycles.push(await measureCycle(run, submitsPerCycle(fixture.units), 1));
+      const listing = await listingCpuMs(run, cycles.length);
+      const listingCpuMedianMs = median(listing);
+      const excluding = cycles.map((c) => Math.max(0, c.cpuMs - listingCpuMedianMs));
+      progress(
+        `resume ${run.resumeWallMs.toFixed(0)} ms, RSS ${mb(rssAfterResume)} MB, cycle CPU ${cycles.map((c) => c.cpuMs.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms`,
+      );
+      run.assertNoErrors();
+      const rssEnd = process.memoryUsage().rss;
+      collectGarbage();
+      const rssEndSettled = process.memoryUsage().rss;
+      return {
+        units: fixture.units,
+        agents,
+        rssBeforeMb: mb(rssBefore),
+        resumeWallMs: run.resumeWallMs,
+        resumeCpuMs: run.resumeCpuMs,
+        openStoreWallMs: run.openStoreWallMs,
+        driftWallMs: run.driftWallMs,
+        rssAfterResumeMb: mb(rssAfterResume),
+        heapUsedMb: mb(heapUsed),
+        firstCycleCpuMs: first.cpuMs,
+        cycleCpuMs: cycles.map((c) => c.cpuMs),
+        cycleWallMs: cycles.map((c) => c.wallMs),
+        cycleCpuMedianMs: median(cycles.map((c) => c.cpuMs)),
+        listingCpuMs: listing,
+        listingCpuMedianMs,
+        cycleCpuExcludingNetworkMs: excluding,
+        cycleCpuExcludingNetworkMedianMs: median(excluding),
+        rssEndMb: mb(rssEnd),
+        rssEndSettledMb: mb(rssEndSettled),
+        peakRssMb: mb(process.resourceUsage().maxRSS * 1024),
+      };
+    },
+    { beforeResume },
+  );
 }

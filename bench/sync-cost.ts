@@ -9,14 +9,17 @@
 // store has written what changed; the client side of the network (signing, Node's HTTP, decoding
 // the pages) is measured apart, as the same listing through the same gateway alone, and
 // subtracted for the "excluding network" figure (as benchmark 4 does).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetHITCommand, MTurkClient } from '@aws-sdk/client-mturk';
-import { WorkerActivity } from './support/activity.js';
 import { progress } from './support/child.js';
-import { cpuMsSince, median } from './support/numbers.js';
-import { FIXTURE_ACCESS_KEY, openFixture, type RunFixture } from './support/run-fixture.js';
+import { median } from './support/numbers.js';
+import {
+  listingCpuMs,
+  type MeasuredCycle,
+  measureCycle,
+  submitsPerCycle,
+  withResumedFixture,
+} from './support/resumed-run.js';
+import { FIXTURE_ACCESS_KEY, type RunFixture } from './support/run-fixture.js';
 
 export interface SyncCostArgs {
   readonly fixture: RunFixture;
@@ -24,18 +27,11 @@ export interface SyncCostArgs {
   readonly cycles?: number;
 }
 
-export interface SyncCycle {
+/** One measured cycle, with the MTurk calls it and its consequences made. */
+export interface SyncCycle extends MeasuredCycle {
   /** Calls by operation, as /_sim/stats counted them. */
   readonly calls: Record<string, number>;
   readonly total: number;
-  readonly wallMs: number;
-  /** Process CPU of the cycle and its consequences (listing included). */
-  readonly cpuMs: number;
-  /** Of which: the store writing what the cycle changed (`store.flush()` at the end). */
-  readonly storeWriteCpuMs: number;
-  /** Workers who submitted and returned just before this cycle. */
-  readonly submitted: number;
-  readonly returned: number;
 }
 
 export interface SyncCostResult {
@@ -61,96 +57,62 @@ const sum = (calls: Record<string, number>): number => Object.values(calls).redu
 
 export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
   const { fixture } = args;
-  const work = mkdtempSync(join(tmpdir(), 'hitstate-bench-'));
-  const opened = await openFixture(fixture, join(work, 'fixture'));
-  const client = new MTurkClient({
-    endpoint: opened.sim.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: FIXTURE_ACCESS_KEY, secretAccessKey: 'bench-secret' },
-    maxAttempts: 1,
-  });
-  try {
-    const runtime = await opened.runtime();
-    const errors: string[] = [];
-    runtime.events.on('error', (err) => errors.push(err.message));
-    const [resumed] = await runtime.resume();
-    if (resumed === undefined) throw new Error('the fixture run was not resumed');
-    await resumed.drift;
-    await runtime.whenIdle();
-    const runId = fixture.runId;
-
-    // Mephisto's tracking loop, on the same state: every unit launched or assigned with a bound HIT costs a GetHIT.
-    const live = runtime.store.hits
-      .ofRun(runId)
-      .filter((h) => h.unitId !== null && ['launched', 'assigned'].includes(runtime.unitStatus(h.unitId)));
-    await opened.sim.resetStats();
-    const t = performance.now();
-    for (const hit of live) await client.send(new GetHITCommand({ HITId: hit.id }));
-    const mephistoWallMs = performance.now() - t;
-    const mephisto = (await opened.sim.stats()).calls;
-
-    const activity = new WorkerActivity(runtime, opened.sim, runId);
-    const cycle = async (submits: number, returns: number): Promise<SyncCycle> => {
-      const acted = await activity.act(submits, returns);
-      await runtime.whenIdle();
-      await runtime.store.flush();
+  return withResumedFixture(fixture, async (run) => {
+    const { runtime, runId, opened } = run;
+    const client = new MTurkClient({
+      endpoint: opened.sim.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: FIXTURE_ACCESS_KEY, secretAccessKey: 'bench-secret' },
+      maxAttempts: 1,
+    });
+    try {
+      // Mephisto's tracking loop, on the same state: every unit launched or assigned with a bound HIT costs a GetHIT.
+      const live = runtime.store.hits
+        .ofRun(runId)
+        .filter((h) => h.unitId !== null && ['launched', 'assigned'].includes(runtime.unitStatus(h.unitId)));
       await opened.sim.resetStats();
-      const c = process.cpuUsage();
       const t = performance.now();
-      await runtime.syncNow(runId);
-      await runtime.whenIdle();
-      const beforeWrite = cpuMsSince(c);
-      await runtime.store.flush();
-      const wallMs = performance.now() - t;
-      const cpuMs = cpuMsSince(c);
-      const storeWriteCpuMs = cpuMs - beforeWrite;
-      const { calls } = await opened.sim.stats();
-      return { calls, total: sum(calls), wallMs, cpuMs, storeWriteCpuMs, ...acted };
-    };
-    const firstCycle = await cycle(0, 0);
-    const cycles: SyncCycle[] = [];
-    const submits = Math.max(1, Math.ceil(fixture.units / 100));
-    for (let k = 0; k < (args.cycles ?? 5); k++) {
-      cycles.push(await cycle(submits, 1));
-      progress(
-        `${fixture.units} units, cycle ${k + 1}: ${cycles.at(-1)!.total} calls ${JSON.stringify(cycles.at(-1)!.calls)}`,
-      );
-    }
+      for (const hit of live) await client.send(new GetHITCommand({ HITId: hit.id }));
+      const mephistoWallMs = performance.now() - t;
+      const mephisto = (await opened.sim.stats()).calls;
 
-    // The listing alone, as the cycles made it (a full listing: units are assigned).
-    const gateway = runtime.gateway();
-    const listingCpuMs: number[] = [];
-    for (let k = 0; k < cycles.length; k++) {
-      const c = process.cpuUsage();
-      let hits = 0;
-      for await (const page of gateway.paginateHITsForHITType({ hitTypeId: fixture.hitTypeId }, { lane: 'polling' }))
-        hits += page.length;
-      listingCpuMs.push(cpuMsSince(c));
-      if (hits !== fixture.units) throw new Error(`the listing found ${hits} HITs, expected ${fixture.units}`);
+      const cycle = async (submits: number, returns: number): Promise<SyncCycle> => {
+        const measured = await measureCycle(run, submits, returns, () => opened.sim.resetStats());
+        const { calls } = await opened.sim.stats();
+        return { calls, total: sum(calls), ...measured };
+      };
+      const firstCycle = await cycle(0, 0);
+      const cycles: SyncCycle[] = [];
+      for (let k = 0; k < (args.cycles ?? 5); k++) {
+        cycles.push(await cycle(submitsPerCycle(fixture.units), 1));
+        progress(
+          `${fixture.units} units, cycle ${k + 1}: ${cycles.at(-1)!.total} calls ${JSON.stringify(cycles.at(-1)!.calls)}`,
+        );
+      }
+      // The listing alone, as the cycles made it (a full listing: units are assigned).
+      const listing = await listingCpuMs(run, cycles.length);
+      const listingCpuMedianMs = median(listing);
+      const cpu = cycles.map((c) => c.cpuMs);
+      progress(
+        `${fixture.units} units: cycle CPU ${cpu.map((x) => x.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms and the store's write ${cycles.map((c) => c.storeWriteCpuMs.toFixed(0)).join(', ')} ms`,
+      );
+      run.assertNoErrors();
+      const totals = cycles.map((c) => c.total);
+      return {
+        liveUnits: live.length,
+        firstCycle,
+        cycles,
+        hitstateMax: Math.max(...totals),
+        hitstateMedian: median(totals),
+        cycleCpuMedianMs: median(cpu),
+        listingCpuMs: listing,
+        listingCpuMedianMs,
+        cycleCpuExcludingNetworkMedianMs: median(cpu.map((x) => Math.max(0, x - listingCpuMedianMs))),
+        storeWriteCpuMedianMs: median(cycles.map((c) => c.storeWriteCpuMs)),
+        mephisto: { calls: mephisto, total: sum(mephisto), wallMs: mephistoWallMs },
+      };
+    } finally {
+      client.destroy();
     }
-    const listingCpuMedianMs = median(listingCpuMs);
-    const cpu = cycles.map((c) => c.cpuMs);
-    progress(
-      `${fixture.units} units: cycle CPU ${cpu.map((x) => x.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms and the store's write ${cycles.map((c) => c.storeWriteCpuMs.toFixed(0)).join(', ')} ms`,
-    );
-    if (errors.length > 0) throw new Error(`the runtime reported errors:\n${errors.join('\n')}`);
-    const totals = cycles.map((c) => c.total);
-    return {
-      liveUnits: live.length,
-      firstCycle,
-      cycles,
-      hitstateMax: Math.max(...totals),
-      hitstateMedian: median(totals),
-      cycleCpuMedianMs: median(cpu),
-      listingCpuMs,
-      listingCpuMedianMs,
-      cycleCpuExcludingNetworkMedianMs: median(cpu.map((x) => Math.max(0, x - listingCpuMedianMs))),
-      storeWriteCpuMedianMs: median(cycles.map((c) => c.storeWriteCpuMs)),
-      mephisto: { calls: mephisto, total: sum(mephisto), wallMs: mephistoWallMs },
-    };
-  } finally {
-    client.destroy();
-    await opened.close();
-    rmSync(work, { recursive: true, force: true });
-  }
+  });
 }

@@ -1,9 +1,10 @@
 // Entry point of a benchmark's child process; see child.ts.
-import { emitResult, type BenchModule } from './child.js';
+import { answerWatchdog, type BenchModule, emitResult } from './child.js';
 
 const [module, json] = process.argv.slice(2);
 if (module === undefined || !/^[a-z0-9-]+(\/[a-z0-9-]+)?$/.test(module))
   throw new Error(`child-entry needs a bench module name, got ${JSON.stringify(module)}`);
+answerWatchdog(module);
 const loaded = (await import(new URL(`../${module}.ts`, import.meta.url).href)) as BenchModule<unknown, unknown>;
 const result = await loaded.measure(JSON.parse(json ?? '{}'));
 emitResult(result);

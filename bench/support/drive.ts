@@ -3,6 +3,7 @@
 // depends on how fast the machine is. The same rule as the runtime's test world (test/support/sim-world.ts).
 import type { VirtualClock } from '../../src/clock.js';
 import type { Runtime } from '../../src/runtime/core/runtime.js';
+import { progress } from './child.js';
 
 export interface DriveOptions {
   /** Largest step when no timer is due sooner. @defaultValue 1000 */
@@ -38,4 +39,36 @@ export async function driveUntil(
     await options.onAdvance?.(target);
     await clock.advanceTo(target);
   }
+}
+
+/**
+ * Drives `clock` until every one of the run's `units` is launched, printing a progress line each
+ * time `every` more are (with the virtual and wall seconds so far); returns the virtual ms it took.
+ */
+export function driveUntilLaunched(
+  runtime: Runtime,
+  clock: VirtualClock,
+  runId: string,
+  units: number,
+  every: number,
+  options: DriveOptions = {},
+): Promise<number> {
+  const start = clock.now();
+  const wall = performance.now();
+  let reported = 0;
+  return driveUntil(
+    runtime,
+    clock,
+    () => {
+      const launched = runtime.runInfo(runId).counts.launched;
+      if (launched >= reported + every) {
+        reported = launched;
+        progress(
+          `${launched} of ${units} launched after ${((clock.now() - start) / 1000).toFixed(1)} s of virtual time, ${((performance.now() - wall) / 1000).toFixed(0)} s wall`,
+        );
+      }
+      return launched === units;
+    },
+    options,
+  );
 }

@@ -37,14 +37,15 @@ function cacheRoot(): string {
 
 /**
  * The cached fixture of `units` and `seed`, or a new one from `build(dir)` (then cached; fixtures
- * of the same size made by other code are removed).
+ * of the same size made by other code are removed). When `build` gives nothing (it failed or was
+ * stopped, and said so), its partial folder is removed and the fixture is undefined.
  */
 export async function cachedFixture(
   units: number,
   seed: number,
   fresh: boolean,
-  build: (dir: string) => Promise<RunFixture>,
-): Promise<{ fixture: RunFixture; cached: boolean }> {
+  build: (dir: string) => Promise<RunFixture | undefined>,
+): Promise<{ fixture: RunFixture | undefined; cached: boolean }> {
   const base = cacheRoot();
   const name = `${fixtureFingerprint()}-${units}-${seed}`;
   const dir = join(base, name);
@@ -57,6 +58,10 @@ export async function cachedFixture(
       rmSync(join(base, old), { recursive: true, force: true });
   const building = join(base, `${name}.building`);
   const built = await build(building);
+  if (built === undefined) {
+    rmSync(building, { recursive: true, force: true });
+    return { fixture: undefined, cached: false };
+  }
   writeFileSync(join(building, 'fixture.json'), `${JSON.stringify({ ...built, dir }, null, 2)}\n`);
   renameSync(building, dir);
   return { fixture: { ...built, dir }, cached: false };

@@ -4,26 +4,40 @@
 // processes (`openFixture`), against `hitstate sim` restarted on the same port (a store belongs to
 // its endpoint, port included).
 //
-// The HITs are launched through `runtime.launchRun`, exactly as a user launches them. The
-// arrivals are delivered to the run's supervisor in batches of 500 (the same `worker.arrived` and
-// `agent.taskStarted` events the task server's `registerAgent` sends, leaving the same actors and
-// store records), because `registerAgent` persists the whole run and flushes the store for every
-// arrival, which at 10,000 units costs about 0.4 s each (more than an hour for all of them); its
-// per-arrival cost at full size is measured on the last `registerSample` arrivals, which do go
-// through `registerAgent`.
+// The HITs are launched through `runtime.launchRun`, exactly as a user launches them (above
+// 10,000 units in waves: `launchRun` then `runtime.addUnits`, as `hitstate add-units` does; one
+// HIT type, the same records, see LAUNCH_WAVE). The
+// arrivals are delivered to the run's supervisor in batches of 500, or a twentieth of the units
+// when that is more (the same `worker.arrived` and `agent.taskStarted` events the task server's
+// `registerAgent` sends, leaving the same actors and store records), because `registerAgent`
+// persists the whole run and flushes the store for every arrival, which at 10,000 units costs
+// about 0.4 s each (more than an hour for all of them); each batch is persisted and flushed once,
+// and a flush rewrites nearly every shard, so at 100,000 units batches of 500 would write the
+// store 200 times. The per-arrival cost at full size is measured on the last `registerSample`
+// arrivals, which do go through `registerAgent`.
 import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentIdFor } from '../../machines/index.js';
 import { VirtualClock } from '../../src/clock.js';
 import { createRuntime, type Runtime } from '../../src/runtime/core/runtime.js';
-import { driveUntil } from './drive.js';
+import { progress } from './child.js';
+import { driveUntilLaunched } from './drive.js';
 import { cpuMsSince, median } from './numbers.js';
 import { SimProcess } from './sim-process.js';
 
 export const FIXTURE_ACCESS_KEY = 'AKIDBENCH';
 const FIXTURE_RUN_ID = 'bench-run';
-/** Arrivals delivered per event-loop turn (each turn persists the run once). */
-const ARRIVAL_BATCH = 500;
+/** Arrivals delivered per event-loop turn (each turn persists the run and flushes the store once). */
+const arrivalBatchOf = (units: number): number => Math.max(500, Math.ceil(units / 20));
+/**
+ * Units launched at once. The runtime keeps a unit live while its launch is pending, so 100,000
+ * launched at once held 5.5 GB and 260 s of CPU before the first HIT went out; a larger run is
+ * launched in waves, the first by `launchRun` and the others by `runtime.addUnits` (what
+ * `hitstate add-units` does), each driven until launched.
+ */
+const LAUNCH_WAVE = 10_000;
+/** Enough money for 100,000 HITs at $0.10 plus MTurk's fee (the simulator's default is $10,000). */
+const FIXTURE_BALANCE_USD = 1_000_000;
 /** A high governor rate: the fixture's figures are CPU and calls, not the 5 calls/s MTurk allows. */
 const UNTHROTTLED = { ratePerSecond: 1_000_000, burst: 1_000_000 } as const;
 
@@ -85,13 +99,17 @@ export async function buildRunFixture(options: {
   units: number;
   seed: number;
   registerSample?: number;
+  /** Units per launch wave. @defaultValue 10,000 */
+  launchWave?: number;
 }): Promise<RunFixture> {
   const { dir, units, seed } = options;
-  const sample = Math.min(options.registerSample ?? 20, units);
+  // One registerAgent persists the whole run: at 100,000 units a few say what one costs.
+  const sample = Math.min(options.registerSample ?? (units > 10_000 ? 5 : 20), units);
+  const batchSize = arrivalBatchOf(units);
   mkdirSync(dir, { recursive: true });
   // The server runs in its own process (it writes its state file while it works) and its clock
   // follows the runtime's whenever the runtime's moves.
-  const sim = await SimProcess.start({ seed, stateFile: simStateOf(dir) });
+  const sim = await SimProcess.start({ seed, stateFile: simStateOf(dir), balanceUsd: FIXTURE_BALANCE_USD });
   const port = Number(new URL(sim.url).port);
   const clock = new VirtualClock(await sim.nowMs());
   const runtime = await fixtureRuntime(sim.url, clock, storeDirOf(dir));
@@ -100,11 +118,22 @@ export async function buildRunFixture(options: {
   try {
     const w0 = performance.now();
     const c0 = process.cpuUsage();
-    const { runId } = await runtime.launchRun(fixtureConfig(units), { runId: FIXTURE_RUN_ID });
-    await driveUntil(runtime, clock, () => runtime.runInfo(runId).counts.launched === units, {
-      label: `launch ${units}`,
-      onAdvance: (ms) => sim.advanceTo(ms),
-    });
+    const config = fixtureConfig(units);
+    const wave = Math.max(1, options.launchWave ?? LAUNCH_WAVE);
+    const { runId } = await runtime.launchRun(
+      { ...config, units: config.units.slice(0, Math.min(units, wave)) },
+      { runId: FIXTURE_RUN_ID },
+    );
+    for (let launched = Math.min(units, wave); ; ) {
+      await driveUntilLaunched(runtime, clock, runId, launched, Math.max(1, Math.min(wave, units) / 10), {
+        label: `launch ${launched} of ${units}`,
+        onAdvance: (ms) => sim.advanceTo(ms),
+      });
+      if (launched >= units) break;
+      const items = config.units.slice(launched, launched + wave);
+      await runtime.addUnits(runId, items);
+      launched += items.length;
+    }
     const launchWallMs = performance.now() - w0;
     const launchCpuMs = cpuMsSince(c0);
     const hitTypeId = runtime.runInfo(runId).hitTypeId!;
@@ -112,9 +141,9 @@ export async function buildRunFixture(options: {
     const w1 = performance.now();
     const host = await runtime.ensure(runId);
     const bulk = units - sample;
-    for (let start = 0; start < bulk; start += ARRIVAL_BATCH) {
+    for (let start = 0; start < bulk; start += batchSize) {
       const batch = await Promise.all(
-        Array.from({ length: Math.min(bulk, start + ARRIVAL_BATCH) - start }, async (_, k) => {
+        Array.from({ length: Math.min(bulk, start + batchSize) - start }, async (_, k) => {
           const workerId = workerIdOf(start + k);
           return { workerId, ...(await sim.accept(workerId, { hitTypeId })) };
         }),
@@ -131,6 +160,7 @@ export async function buildRunFixture(options: {
         host.send({ type: 'agent.taskStarted', agentId: agentIdFor(a.assignmentId, a.workerId), at: clock.now() });
       host.persistNow();
       await runtime.store.flush();
+      progress(`${start + batch.length} of ${units} arrived after ${((performance.now() - w1) / 1000).toFixed(0)} s`);
     }
     const arrivalsWallMs = performance.now() - w1;
 

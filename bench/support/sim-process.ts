@@ -1,9 +1,21 @@
 // `hitstate sim` in its own process, as a user starts it: the benchmarks read call counts from its
 // `/_sim/stats` and move its virtual clock through the control API, and the process under
 // measurement holds only the runtime (the server's CPU and memory are not counted against it).
+//
+// Control requests go through one keep-alive agent per server and are sent again, once, when a
+// reused socket turns out closed before any answer. With fetch's pooled sockets a batch of accepts
+// sent after the benchmark's process had been busy for seconds (the runtime persisting a batch of
+// arrivals) went out on sockets the server had already closed for idling (Node's 5 s keep-alive
+// timeout) while the busy client had not yet read the close: "fetch failed: other side closed"
+// while building the 10,000-unit fixture. A server closes an idle socket only between requests, so
+// such a request was never read and sending it again is safe (Node's documented pattern,
+// `request.reusedSocket`). A connection per request instead would leave 100,000 sockets in
+// TIME_WAIT while the 100,000-unit fixture is built.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { SimulatorStats } from '../../src/simulator/index.js';
+import { announceSimulator } from './child.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/hitstate.mjs', import.meta.url));
 
@@ -15,12 +27,16 @@ export interface SimProcessOptions {
   readonly stateFile?: string;
   readonly throttle?: { readonly ratePerSecond: number; readonly burst: number };
   readonly faultRate?: number;
+  /** Starting balance of each requester account, USD (the CLI's default is 10,000). */
+  readonly balanceUsd?: number;
 }
 
 /** A running `hitstate sim --clock virtual`. */
 export class SimProcess {
   readonly #proc: ChildProcess;
   readonly #exited: Promise<void>;
+  /** At most this many requests at once (a batch of 500 accepts queues here, not in the kernel). */
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 32 });
 
   private constructor(
     proc: ChildProcess,
@@ -51,6 +67,7 @@ export class SimProcess {
         String(options.throttle.burst),
       );
     if (options.faultRate !== undefined) args.push('--fault-rate', String(options.faultRate));
+    if (options.balanceUsd !== undefined) args.push('--balance', String(options.balanceUsd));
     const proc = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
@@ -70,19 +87,51 @@ export class SimProcess {
       );
     });
     proc.stdout!.resume();
+    announceSimulator(url);
     return new SimProcess(proc, url, exited);
   }
 
-  async #json<T>(path: string, body?: unknown): Promise<T> {
-    const res = await fetch(
-      `${this.url}${path}`,
-      body === undefined
-        ? {}
-        : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
-    );
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
-    return JSON.parse(text) as T;
+  #json<T>(path: string, body?: unknown, retried = false): Promise<T> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise<T>((resolve, reject) => {
+      const req = request(
+        `${this.url}${path}`,
+        {
+          method: payload === undefined ? 'GET' : 'POST',
+          agent: this.#agent,
+          headers:
+            payload === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('error', reject);
+          res.on('end', () => {
+            if ((res.statusCode ?? 0) >= 400) reject(new Error(`${path}: ${res.statusCode} ${text}`));
+            else
+              try {
+                resolve(JSON.parse(text) as T);
+              } catch (err) {
+                reject(
+                  new Error(`${path}: the simulator answered ${res.statusCode} without JSON: ${text.slice(0, 200)}`, {
+                    cause: err,
+                  }),
+                );
+              }
+          });
+        },
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // The server closed this idle socket before reading the request: send it once more on a fresh one.
+        if (req.reusedSocket && !retried && (err.code === 'ECONNRESET' || err.code === 'EPIPE'))
+          this.#json<T>(path, body, true).then(resolve, reject);
+        else reject(new Error(`${path}: ${err.message}`, { cause: err }));
+      });
+      req.end(payload);
+    });
   }
 
   /** `GET /_sim/stats`. */
@@ -126,6 +175,7 @@ export class SimProcess {
 
   /** SIGTERM: the server writes its state file and exits. */
   async stop(): Promise<void> {
+    this.#agent.destroy();
     if (this.#proc.exitCode === null && this.#proc.signalCode === null) this.#proc.kill('SIGTERM');
     await this.#exited;
   }

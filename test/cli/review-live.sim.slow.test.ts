@@ -40,10 +40,16 @@ Live('when a run is live in another process then review goes to it, and status a
       .inspect()
       .accounts.AKIDLOCAL!.hits.flatMap((h) => h.assignments)
       .filter((a) => a.status === 'Approved').length;
-  // The units wait for MTurk's word on whose submission they hold before they can be reviewed.
+  // The units wait for MTurk's word on whose submission they hold before they can be reviewed:
+  // wait until the server has answered the run's ListAssignmentsForHIT of both (read in this
+  // process, no child started per look), then review. The run process may still be applying the
+  // last answer, so a review that finds nothing yet is asked again once the next answer is in.
+  const listings = () => sim.stats().calls.ListAssignmentsForHIT ?? 0;
+  await until(() => listings() >= 2, 'MTurk asked whose submission each unit holds');
   let review = await runCli(['review', 'l1', '--all', '--approve', '--yes'], { cwd: ctx.dir.path, env: childEnv() });
-  for (let i = 0; i < 20 && review.code === 0 && /nothing to approve/.test(review.stdout); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
+  for (let i = 0; i < 5 && review.code === 0 && /nothing to approve/.test(review.stdout); i++) {
+    const seen = listings();
+    await until(() => listings() > seen, 'another ListAssignmentsForHIT of the run', 10_000).catch(() => undefined);
     review = await runCli(['review', 'l1', '--all', '--approve', '--yes'], { cwd: ctx.dir.path, env: childEnv() });
   }
   assert.is(review.code, 0, `${review.stdout}\n${review.stderr}`);

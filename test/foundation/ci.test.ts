@@ -55,7 +55,8 @@ function lint(source: string): { code: number | null; output: string } {
 
 CI('when npm test runs then the type check and the linter come before the tests, and .ci/run runs both too', () => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  assert.match(pkg.scripts.test ?? '', /^npm run typecheck && npm run lint && node test\/run\.mjs/);
+  // The build comes after both checks and before the tests: child processes then run compiled code.
+  assert.match(pkg.scripts.test ?? '', /^npm run typecheck && npm run lint && npm run build && node test\/run\.mjs/);
   assert.match(pkg.scripts.typecheck ?? '', /^tsc -p tsconfig\.json$/);
   assert.match(pkg.scripts.lint ?? '', /^biome check \.$/);
   const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { include: string[] };

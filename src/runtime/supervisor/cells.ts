@@ -666,10 +666,15 @@ export class ActorCells {
     this.#live.clear();
   }
 
-  /** Persists every live unit now (before a money call, and at close). */
+  /**
+   * Persists every unit touched since the last settle now (before a money call). Every change of a
+   * live unit comes through a delivery or its creation, which touch it, so the untouched live
+   * units have nothing to write: settling all of them here made a launch of N units O(N²) (each
+   * CreateHIT settled every unit still waiting on its own launch).
+   */
   persistNow(): void {
     if (this.#draining) return;
-    this.#settleAll();
+    this.#settle();
   }
 
   #settleAll(): void {

@@ -1,0 +1,136 @@
+// What benchmarks 1, 4 and 6 do alike: open a copy of a run fixture against `hitstate sim`,
+// resume the run in this process, then measure status-sync cycles the same way (a few workers act
+// between cycles, as in a live run) and the cycle's listing alone (the network's client side).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Runtime } from '../../src/runtime/core/runtime.js';
+import { WorkerActivity } from './activity.js';
+import { cpuMsSince } from './numbers.js';
+import { type OpenedFixture, openFixture, type RunFixture } from './run-fixture.js';
+
+/** Workers who submit before each measured cycle: 1% of the units (at least one); one more returns. */
+export const submitsPerCycle = (units: number): number => Math.max(1, Math.ceil(units / 100));
+
+/** A fixture run resumed in this process. */
+export interface ResumedRun {
+  readonly fixture: RunFixture;
+  readonly opened: OpenedFixture;
+  readonly runtime: Runtime;
+  readonly runId: string;
+  readonly activity: WorkerActivity;
+  /** `createRuntime` (opens the store) + `resume()`, wall and CPU; of which opening the store. */
+  readonly resumeWallMs: number;
+  readonly resumeCpuMs: number;
+  readonly openStoreWallMs: number;
+  /** The drift check against MTurk that `resume()` starts, until the runtime is idle (network work, timed apart). */
+  readonly driftWallMs: number;
+  /** Throws when the runtime reported an error since the resume. */
+  assertNoErrors(): void;
+}
+
+/** One measured status-sync cycle. */
+export interface MeasuredCycle {
+  /** Process CPU from `syncNow` until the runtime is idle and the store has written what changed. */
+  readonly cpuMs: number;
+  readonly wallMs: number;
+  /** Of `cpuMs`: the store writing what the cycle changed (`store.flush()` at the end). */
+  readonly storeWriteCpuMs: number;
+  /** Workers who submitted and returned just before the cycle. */
+  readonly submitted: number;
+  readonly returned: number;
+}
+
+/**
+ * Copies `fixture` to a temporary folder, starts `hitstate sim` on its state, resumes the run and
+ * waits for the drift check; runs `body`, then closes everything and removes the copy.
+ * `beforeResume` runs just before the resume's clock starts (e.g. a GC and an RSS reading).
+ */
+export async function withResumedFixture<R>(
+  fixture: RunFixture,
+  body: (run: ResumedRun) => Promise<R>,
+  options: { readonly beforeResume?: () => void } = {},
+): Promise<R> {
+  const work = mkdtempSync(join(tmpdir(), 'hitstate-bench-'));
+  const opened = await openFixture(fixture, join(work, 'fixture'));
+  try {
+    options.beforeResume?.();
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    const runtime = await opened.runtime();
+    const openStoreWallMs = performance.now() - w0;
+    const errors: string[] = [];
+    runtime.events.on('error', (err) => errors.push(err.message));
+    const [resumed] = await runtime.resume();
+    const resumeWallMs = performance.now() - w0;
+    const resumeCpuMs = cpuMsSince(c0);
+    if (resumed === undefined || !resumed.restored)
+      throw new Error('the fixture run was not restored from its snapshots');
+    const w1 = performance.now();
+    await resumed.drift;
+    await runtime.whenIdle();
+    const driftWallMs = performance.now() - w1;
+    return await body({
+      fixture,
+      opened,
+      runtime,
+      runId: fixture.runId,
+      activity: new WorkerActivity(runtime, opened.sim, fixture.runId),
+      resumeWallMs,
+      resumeCpuMs,
+      openStoreWallMs,
+      driftWallMs,
+      assertNoErrors() {
+        if (errors.length > 0) throw new Error(`the runtime reported errors:\n${errors.join('\n')}`);
+      },
+    });
+  } finally {
+    await opened.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Workers act (`submits` submit, `returns` return), the runtime settles and writes, then one
+ * status-sync cycle is measured. `beforeSync` runs outside the measured window (e.g. resetting
+ * the server's call counts).
+ */
+export async function measureCycle(
+  run: ResumedRun,
+  submits: number,
+  returns: number,
+  beforeSync?: () => Promise<void>,
+): Promise<MeasuredCycle> {
+  const { runtime } = run;
+  const acted = await run.activity.act(submits, returns);
+  await runtime.whenIdle();
+  await runtime.store.flush();
+  await beforeSync?.();
+  const c = process.cpuUsage();
+  const w = performance.now();
+  await runtime.syncNow(run.runId);
+  await runtime.whenIdle();
+  const beforeWrite = cpuMsSince(c);
+  // The cycle's changes are written by the store's coalescing timer 50 ms later; write them now so their cost counts.
+  await runtime.store.flush();
+  const cpuMs = cpuMsSince(c);
+  return { cpuMs, wallMs: performance.now() - w, storeWriteCpuMs: cpuMs - beforeWrite, ...acted };
+}
+
+/**
+ * CPU of the cycle's listing alone, `times` times: every HIT of the run's HIT type through the
+ * same gateway (signing, Node's HTTP, decoding the pages), nothing done with them.
+ */
+export async function listingCpuMs(run: ResumedRun, times: number): Promise<number[]> {
+  const gateway = run.runtime.gateway();
+  const out: number[] = [];
+  for (let k = 0; k < times; k++) {
+    const c = process.cpuUsage();
+    let hits = 0;
+    for await (const page of gateway.paginateHITsForHITType({ hitTypeId: run.fixture.hitTypeId }, { lane: 'polling' }))
+      hits += page.length;
+    out.push(cpuMsSince(c));
+    if (hits !== run.fixture.units) throw new Error(`the listing found ${hits} HITs, expected ${run.fixture.units}`);
+  }
+  return out;
+}
