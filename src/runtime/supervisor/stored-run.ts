@@ -16,6 +16,7 @@ import type { RuntimeServices } from '../core/services.js';
 import type { StoredRunTree } from './persistence.js';
 import { RuntimePoolTables, parseRowKey, type StoredRow } from './pool-tables.js';
 import { MACHINE_VERSIONS, joinLegacyContext, upgradeSnapshot } from './snapshot-layout.js';
+import { SYNC_MACHINE } from '../sync/status-sync.js';
 
 /** A supervisor's persisted snapshot as read from the store (plain JSON; a supervisor never stops, so it is active). */
 export interface PersistedSupervisor {
@@ -60,6 +61,8 @@ export function readStoredRun(services: RuntimeServices, runId: string): StoredR
   const legacy = new Map<string, Record<string, unknown>>();
   const obsolete: string[] = [];
   for (const record of snapshots.partsOf(runId)) {
+    // The status sync's own records (its last-sent tracks) live beside the supervisor's: not ours.
+    if (record.machine === SYNC_MACHINE) continue;
     const key = record.actorId.slice(rootId.length + 1);
     const row = parseRowKey(key);
     if (row !== undefined) {

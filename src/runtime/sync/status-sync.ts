@@ -85,7 +85,7 @@ const GONE = 'gone';
  */
 export const SYNC_RECORDS = 1024;
 /** The machine name the sync's records are stored under (they are not an actor's snapshot). */
-const SYNC_MACHINE = 'statusSync';
+export const SYNC_MACHINE = 'statusSync';
 
 /** A track as persisted: status, available, completed, unit, assignment. */
 type StoredTrack = [string, number, number, string | null, string | null];
