@@ -28,7 +28,6 @@ import type { RequesterCallDecision, RequesterCallInfo, SimulatorHost } from './
 import { IdGenerator } from './ids.js';
 import { inspectState } from './inspect.js';
 import type { Locale, SimulatorStateView } from './model.js';
-import { hitTypePropsKey } from './operations/hits.js';
 import { checkStatePath } from './persistence.js';
 import { deriveSeed, Prng } from '../random.js';
 import { createSimulatorServer } from './server.js';

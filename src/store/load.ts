@@ -267,7 +267,7 @@ async function loadShard<K extends ShardKind>(
       // As the last checkpoint wrote it: parsed when the collection is first used.
       file.adapter.found = true;
       const adopt = () => {
-        parseVouched(state, generic(file), kind, run.id, bytes);
+        parseVouched(generic(file), kind, run.id, bytes);
         (run[kind] as unknown as ShardSet<ShardRecord<K>>).adopt(index, file);
       };
       return () => {
@@ -291,13 +291,7 @@ async function loadShard<K extends ShardKind>(
  * records are split into their texts, submissions read as usual. It was written whole from checked
  * records, so this does not fail unless memory was corrupted; if it does, it says so.
  */
-function parseVouched(
-  state: StoreState,
-  file: StoreFile<FileHeader>,
-  kind: ShardKind,
-  runId: string,
-  bytes: Buffer,
-): void {
+function parseVouched(file: StoreFile<FileHeader>, kind: ShardKind, runId: string, bytes: Buffer): void {
   try {
     if (kind === 'snapshots') {
       const { header, records } = splitRecords(decodeText(bytes));

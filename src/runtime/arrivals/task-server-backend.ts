@@ -150,7 +150,7 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
 
   #status(run: RunHost, agentId: string, fallback: AgentState): AgentState {
     const view = run.agent(agentId);
-    return view === undefined ? fallback : agentStatusOf(view as never);
+    return view === undefined ? fallback : agentStatusOf(view);
   }
 
   #registration(run: RunHost, agentId: string): AgentRegistration {
@@ -258,7 +258,7 @@ export class RuntimeTaskServerBackend implements TaskServerBackend {
     }
     if (confirmed === true) this.assignments.pin(arrival);
     else if (confirmed === false) this.#confirmLater(run, arrival, agentId, outcome.unitId);
-    if (agentStatusOf(view as never) === 'accepted') run.send({ type: 'agent.taskStarted', agentId, at: clock.now() });
+    if (agentStatusOf(view) === 'accepted') run.send({ type: 'agent.taskStarted', agentId, at: clock.now() });
     this.#present(agentId);
     run.persistNow();
     // A worker who starts must still be known after a crash: the binding is on disk before the page gets its task.

@@ -530,14 +530,14 @@ export class Runtime implements RunRegistry {
   unitStatus(unitId: string): AssignmentState {
     const record = this.store.units.require(unitId);
     const view = this.#runs.get(record.runId)?.unit(unitId);
-    return view === undefined ? record.status : unitStatusOf(view as never);
+    return view === undefined ? record.status : unitStatusOf(view);
   }
 
   /** An agent's status (from its actor when the run is loaded). @throws HitstateError `HST_ERR_AGENT_NOT_FOUND` */
   agentStatus(agentId: string): AgentState {
     const record = this.store.agents.require(agentId);
     const view = this.#runs.get(record.runId)?.agent(agentId);
-    return view === undefined ? record.status : agentStatusOf(view as never);
+    return view === undefined ? record.status : agentStatusOf(view);
   }
 
   /** The runtime as the task server's backend: `createTaskServer(runtime.taskServerBackend(), options)`. */

@@ -92,15 +92,15 @@ export function unitIndexEntry(snapshot: { value: StateValue; context: UnitConte
   const { context } = snapshot;
   return {
     value: snapshot.value,
-    status: unitStatusOf(snapshot as never),
+    status: unitStatusOf(snapshot),
     tags: [...tagsOfValue(unitMachine, snapshot.value)],
     hitId: context.hitId,
     agentId: context.agentId,
     workerId: context.workerId,
-    deadline: nextDeadline(snapshot as never) ?? null,
+    deadline: nextDeadline(snapshot) ?? null,
     deadlineAt: context.deadlineAt,
     hitExpired: context.hitExpired,
-    pending: pendingCommands(snapshot as never).map((c) => c.commandId),
+    pending: pendingCommands(snapshot).map((c) => c.commandId),
   };
 }
 
@@ -110,12 +110,12 @@ export function agentIndexEntry(snapshot: { value: StateValue; context: AgentCon
   const tags = tagsOfValue(agentMachine, snapshot.value);
   return {
     value: snapshot.value,
-    status: agentStatusOf(snapshot as never),
+    status: agentStatusOf(snapshot),
     tags: [...tags],
     assignmentId: context.assignmentId,
     workerId: context.workerId,
-    deadline: nextDeadline(snapshot as never) ?? null,
-    pending: pendingCommands(snapshot as never).map((c) => c.commandId),
+    deadline: nextDeadline(snapshot) ?? null,
+    pending: pendingCommands(snapshot).map((c) => c.commandId),
     awaitingData: !context.dataStored && (tags.has(AgentTag.onTask) || tags.has(AgentTag.left)),
   };
 }
@@ -581,9 +581,9 @@ export class ActorCells {
       const snapshot = cell.actor.getSnapshot() as Stored<UnitContext> & {
         children?: Record<string, AnyActorRef | undefined>;
       };
-      const commands = pendingCommands(snapshot as never);
+      const commands = pendingCommands(snapshot);
       for (const ref of Object.values(snapshot.children ?? {}))
-        if (ref !== undefined) commands.push(...pendingCommands(ref.getSnapshot() as never));
+        if (ref !== undefined) commands.push(...pendingCommands(ref.getSnapshot()));
       for (const command of commands) this.#host.command(command);
     }
     return { awaitingData, woken, indexed: indexed.count };
@@ -592,7 +592,7 @@ export class ActorCells {
   /** A unit's index entry: from its live actor, else from its stored record (the snapshot is not parsed). */
   unitIndex(unitId: string): UnitIndexEntry | undefined {
     const live = this.#live.get(unitId);
-    if (live !== undefined) return unitIndexEntry(live.actor.getSnapshot() as never);
+    if (live !== undefined) return unitIndexEntry(live.actor.getSnapshot());
     if (!this.#agentsOf.has(unitId)) return undefined;
     return this.#storedUnitIndex(unitId, { count: 0 });
   }

@@ -247,8 +247,7 @@ export class ActorPersistence {
     if (this.#closed) return;
     const actorId = `${UNIT_ACTOR_PREFIX}${unitId}`;
     // The index entry first: resume reads it without parsing the snapshot (cells.ts).
-    if (own !== null)
-      this.#put(actorId, 'unit', { index: unitIndexEntry(snapshot as never), parentId: null, snapshot: own });
+    if (own !== null) this.#put(actorId, 'unit', { index: unitIndexEntry(snapshot), parentId: null, snapshot: own });
     this.#projectUnit(snapshot);
     this.#deadlines.set(actorId, nextDeadline(snapshot));
   }
@@ -258,8 +257,7 @@ export class ActorPersistence {
     if (this.#closed) return;
     const actorId = `${AGENT_ACTOR_PREFIX}${agentId}`;
     this.#projectAgent(snapshot, () => {
-      if (own !== null)
-        this.#put(actorId, 'agent', { index: agentIndexEntry(snapshot as never), parentId, snapshot: own });
+      if (own !== null) this.#put(actorId, 'agent', { index: agentIndexEntry(snapshot), parentId, snapshot: own });
     });
     this.#deadlines.set(actorId, nextDeadline(snapshot));
   }

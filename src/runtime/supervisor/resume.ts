@@ -102,8 +102,8 @@ export function repairRestoredRun(run: RunHost): ResumeRepairs {
     if (waitedOn === undefined) {
       waitedOn = new Set();
       const now = run.unitsAndAgents();
-      for (const unit of now.units) for (const c of pendingCommands(unit as never)) waitedOn.add(c.commandId);
-      for (const agent of now.agents) for (const c of pendingCommands(agent as never)) waitedOn.add(c.commandId);
+      for (const unit of now.units) for (const c of pendingCommands(unit)) waitedOn.add(c.commandId);
+      for (const agent of now.agents) for (const c of pendingCommands(agent)) waitedOn.add(c.commandId);
     }
     return waitedOn.has(commandId);
   };

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { AgentTag, UnitTag, agentHasTag, hitOf, unitHasTag, type HITStatus } from '../../../machines/index.js';
+import { AgentTag, UnitTag, agentHasTag, hitOf, type HITStatus } from '../../../machines/index.js';
 import type { TimerHandle } from '../../clock.js';
 import { isHitstateError } from '../../errors.js';
 import type { HITCounters, ListedHIT } from '../../mturk/records.js';
