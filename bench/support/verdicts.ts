@@ -55,12 +55,22 @@ export function evaluate(r: BenchResults): TargetRow[] {
     rows.push(
       atMost(
         SYNC,
-        `MTurk calls per sync cycle, ${formatCount(s.liveUnits)} live units (worst of ${s.cycles.length})`,
+        `MTurk polling calls per sync cycle, ${formatCount(s.liveUnits)} live units (worst of ${s.cycles.length})`,
         s.hitstateMax,
         callBound(s.liveUnits),
         String,
       ),
     );
+    if (s.confirmationsPerSubmissionMax !== undefined)
+      rows.push(
+        atMost(
+          SYNC,
+          `MTurk calls confirming a submission, per submitted unit, ${formatCount(s.liveUnits)} live units (worst of ${s.cycles.length})`,
+          s.confirmationsPerSubmissionMax,
+          1,
+          (x) => x.toFixed(2),
+        ),
+      );
     if (s.liveUnits === RATIO_AT_UNITS) {
       rows.push(
         atLeast(
