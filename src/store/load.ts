@@ -227,13 +227,14 @@ async function loadRecords<R>(
 }
 
 /** How to read the records of each shard kind: reader, id, and (when records carry it) run. */
-export const SHARD_READERS: {
-  readonly [K in ShardKind]: {
-    read: (r: Record<string, unknown>, at: string) => ShardRecord<K>;
-    id: (r: ShardRecord<K>) => string;
-    run?: (r: ShardRecord<K>) => string;
-  };
-} = {
+export interface ShardReader<K extends ShardKind> {
+  read: (r: Record<string, unknown>, at: string) => ShardRecord<K>;
+  id: (r: ShardRecord<K>) => string;
+  run?: (r: ShardRecord<K>) => string;
+}
+
+/** How to read the records of each shard kind (a mapped type, so `SHARD_READERS[kind]` is `ShardReader<K>`). */
+export const SHARD_READERS: { readonly [K in ShardKind]: ShardReader<K> } = {
   units: { read: readUnit, id: (u) => u.id, run: (u) => u.runId },
   agents: { read: readAgent, id: (a) => a.id, run: (a) => a.runId },
   hits: { read: readHit, id: (h) => h.id, run: (h) => h.runId },
@@ -253,11 +254,9 @@ async function loadShard<K extends ShardKind>(
   options: LoadOptions,
 ): Promise<() => void> {
   const file = state.shardFile<ShardRecord<K>>(run.id, kind, index);
-  const reader = SHARD_READERS[kind] as unknown as {
-    read: (r: Record<string, unknown>, at: string) => ShardRecord<K>;
-    id: (r: ShardRecord<K>) => string;
-    run?: (r: ShardRecord<K>) => string;
-  };
+  // The run's sets through one mapped type, so the generic kind keeps a set and its records together.
+  const sets: { readonly [J in ShardKind]: ShardSet<ShardRecord<J>> } = run;
+  const reader: ShardReader<K> = SHARD_READERS[kind];
   let actualDigest: string | undefined;
   if (LAZY_KINDS.has(kind)) {
     const bytes = await state.fs.readFile(file.absPath);
@@ -268,7 +267,7 @@ async function loadShard<K extends ShardKind>(
       file.adapter.found = true;
       const adopt = () => {
         parseVouched(generic(file), kind, run.id, bytes);
-        (run[kind] as unknown as ShardSet<ShardRecord<K>>).adopt(index, file);
+        sets[kind].adopt(index, file);
       };
       return () => {
         const list = run.deferred.get(kind);
@@ -283,7 +282,7 @@ async function loadShard<K extends ShardKind>(
   // written before the digests gets them once).
   if (actualDigest !== undefined)
     options.verified?.push({ runId: run.id, name: basename(file.absPath), digest: actualDigest });
-  return () => (run[kind] as unknown as ShardSet<ShardRecord<K>>).adopt(index, file);
+  return () => sets[kind].adopt(index, file);
 }
 
 /**
@@ -291,7 +290,7 @@ async function loadShard<K extends ShardKind>(
  * records are split into their texts, submissions read as usual. It was written whole from checked
  * records, so this does not fail unless memory was corrupted; if it does, it says so.
  */
-function parseVouched(file: StoreFile<FileHeader>, kind: ShardKind, runId: string, bytes: Buffer): void {
+function parseVouched<K extends ShardKind>(file: StoreFile<FileHeader>, kind: K, runId: string, bytes: Buffer): void {
   try {
     if (kind === 'snapshots') {
       const { header, records } = splitRecords(decodeText(bytes));
@@ -300,11 +299,7 @@ function parseVouched(file: StoreFile<FileHeader>, kind: ShardKind, runId: strin
       (file as unknown as { data: unknown }).data = { ...header, records: map };
       return;
     }
-    const reader = SHARD_READERS[kind] as unknown as {
-      read: (r: Record<string, unknown>, at: string) => unknown;
-      id: (r: unknown) => string;
-      run?: (r: unknown) => string;
-    };
+    const reader: ShardReader<K> = SHARD_READERS[kind];
     const raw = parseJsonObject(file.absPath, bytes);
     (file as unknown as { data: unknown }).data = hydrateRecords(raw, reader.read, reader.id, reader.run);
   } catch (err) {
