@@ -59,9 +59,12 @@ const alive = (pid: number): boolean => {
   }
 };
 
+/** True when the holder's process is gone and ran on this host (another host's pid says nothing here). */
+export const holderProcessGone = (holder: LeaseHolder): boolean => holder.hostname === hostname() && !alive(holder.pid);
+
 /** True when the holder can be taken over: its lease expired, or its process is gone on this host. */
 export const isDead = (holder: LeaseHolder, now: number): boolean =>
-  holder.expiresAt <= now || (holder.hostname === hostname() && !alive(holder.pid));
+  holder.expiresAt <= now || holderProcessGone(holder);
 
 /** Writes `holder` to a temp file and links it to `path`; false when `path` exists. */
 async function linkNew(f: LeaseFiles, path: string, holder: LeaseHolder): Promise<boolean> {

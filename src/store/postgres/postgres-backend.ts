@@ -31,6 +31,7 @@ import type {
 import { normalizeEnvironment, type StoreEnvironment } from '../environment.js';
 import { type ConnectionTarget, isConnectionFailure, parseConnectionUrl, postgresError } from './errors.js';
 import { migrate, SCHEMA_NAME } from './schema.js';
+import { holderProcessGone } from '../lowdb/lease.js';
 
 /** Options of {@link openPostgresBackend}. */
 export interface PostgresBackendOptions {
@@ -454,8 +455,26 @@ export class PostgresBackend implements StoreBackend {
             : null;
         return { ok: true, lease: new PostgresLease(this, runId, ttlMs, Number(row.expires_at)), tookOverFrom };
       }
-      const holder = await this.runHolder(runId);
-      if (holder) return { ok: false, heldBy: holder };
+      const holder = await this.#leaseHolder(runId);
+      if (holder === null) continue;
+      if (!holderProcessGone(holder)) return { ok: false, heldBy: holder };
+      // Its process died on this host before the lease ran out: take it from exactly that owner,
+      // so of several takers racing for the run only one wins.
+      const stolen = await this.#query<{ expires_at: string }>('acquireRun', {
+        text: `UPDATE ${this.#t.leases} SET owner = $3, pid = $4, hostname = $5,
+                 expires_at = ${this.#now(6)} + $7::bigint,
+                 prev_owner = owner, prev_pid = pid, prev_hostname = hostname, prev_expires_at = expires_at
+               WHERE env = $1 AND run = $2 AND owner = $8
+               RETURNING expires_at`,
+        values: [this.#env, runId, this.owner, process.pid, osHostname(), this.#clockValue(), ttlMs, holder.owner],
+      });
+      const row2 = stolen.rows[0];
+      if (row2)
+        return {
+          ok: true,
+          lease: new PostgresLease(this, runId, ttlMs, Number(row2.expires_at)),
+          tookOverFrom: holder,
+        };
     }
     throw new HitstateError(
       'HST_ERR_STORE_PG_FAILED',
@@ -466,6 +485,12 @@ export class PostgresBackend implements StoreBackend {
 
   async runHolder(runId: string): Promise<LeaseHolder | null> {
     checkRunId(runId, 'runId');
+    const holder = await this.#leaseHolder(runId);
+    return holder === null || holderProcessGone(holder) ? null : holder;
+  }
+
+  /** The holder of an unexpired lease of the run, dead process or not. */
+  async #leaseHolder(runId: string): Promise<LeaseHolder | null> {
     const result = await this.#query<{ owner: string; pid: number; hostname: string; expires_at: string }>(
       'runHolder',
       {
