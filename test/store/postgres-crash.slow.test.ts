@@ -150,16 +150,20 @@ if (!started.ok) {
             },
         ),
       );
-      await Promise.all(racers.map((r) => r.exited));
       const winners = results.filter((r) => r.ok);
       assert.is(winners.length, 1, JSON.stringify(results));
       const loser = results.find((r) => !r.ok);
       assert.is(loser?.heldBy?.owner, winners[0]?.owner, 'the loser is told who won');
       const winnerPid = racers[results.indexOf(winners[0] as (typeof results)[number])]?.child.pid;
       assert.is(loser?.heldBy?.pid, winnerPid);
-      // The winner died without closing: its lease stays until it expires (a crashed owner).
       const reader = await openPostgresBackend({ url: server.url, environment: SANDBOX, schema });
-      assert.is((await reader.runHolder(runId))?.owner, winners[0]?.owner);
+      assert.is((await reader.runHolder(runId))?.owner, winners[0]?.owner, 'the live winner holds the run');
+      // The racers end without closing: a crashed owner on this host holds nothing, and its run is taken over.
+      for (const r of racers) r.child.stdin?.end();
+      await Promise.all(racers.map((r) => r.exited));
+      assert.is(await reader.runHolder(runId), null, 'a holder whose process is gone holds nothing');
+      const taken = await reader.acquireRun(runId, 60_000);
+      assert.is(taken.ok && taken.tookOverFrom?.owner, winners[0]?.owner, 'taken over from the dead winner');
       await reader.close();
     }
   });
