@@ -6,27 +6,16 @@
  *
  * @module
  */
-import { EventEmitter } from 'eventemitter3';
 import type { Clock } from '../clock.js';
 import { HitstateError } from '../errors.js';
 import type { StoreBackend } from './backend.js';
-import { type AgentsCollection, agentsCollection } from './collections/agents.js';
-import { type AuditTrail, auditTrail } from './collections/audit.js';
-import { type HitPool, hitPool } from './collections/hits.js';
-import { type OutboxCollection, outboxCollection } from './collections/outbox.js';
-import { type QualificationsCollection, qualificationsCollection } from './collections/qualifications.js';
-import { type RequestersCollection, requestersCollection } from './collections/requesters.js';
-import { type RunsCollection, runsCollection } from './collections/runs.js';
-import { type SnapshotsCollection, snapshotsCollection } from './collections/snapshots.js';
-import { type UnitsCollection, unitsCollection } from './collections/units.js';
-import { type WorkersCollection, workersCollection } from './collections/workers.js';
 import type { StoreEnvironment } from './environment.js';
-import { buildRunExport, type RunExport } from './export-run.js';
 import { nodeFileSystem } from './file-system.js';
 import { buildFromImage, type ImageSource } from './image-state.js';
 import type { LockInfo } from './lock.js';
-import type { OpenReport, Store, StoreEvents, StoreStats } from './store-api.js';
+import type { OpenReport, Store, StoreStats } from './store-api.js';
 import type { FileStats } from './store-file.js';
+import { StoreBase } from './store-base.js';
 import { StoreState } from './store-state.js';
 import { WriteScheduler } from './write-scheduler.js';
 
@@ -103,20 +92,8 @@ function commitBytes(changes: readonly { json: string | null; key: string }[], a
   return bytes;
 }
 
-class BackendStore extends EventEmitter<StoreEvents> implements Store {
-  readonly environment: StoreEnvironment;
-  readonly readOnly: boolean;
+class BackendStore extends StoreBase implements Store {
   readonly dir: string;
-  readonly requesters: RequestersCollection;
-  readonly runs: RunsCollection;
-  readonly units: UnitsCollection;
-  readonly hits: HitPool;
-  readonly agents: AgentsCollection;
-  readonly workers: WorkersCollection;
-  readonly qualifications: QualificationsCollection;
-  readonly outbox: OutboxCollection;
-  readonly snapshots: SnapshotsCollection;
-  readonly audit: AuditTrail;
   readonly backend: StoreBackend;
   readonly #state: StoreState;
   readonly #lock: BackendStoreOptions['lock'];
@@ -133,12 +110,10 @@ class BackendStore extends EventEmitter<StoreEvents> implements Store {
     readonly openReport: OpenReport,
     options: BackendStoreOptions,
   ) {
-    super();
+    super(state);
     this.#state = state;
     this.#lock = options.lock;
     this.backend = options.backend;
-    this.environment = state.environment;
-    this.readOnly = state.readOnly;
     this.dir = state.root;
     this.#scheduler = new WriteScheduler({
       clock: state.clock,
@@ -147,17 +122,6 @@ class BackendStore extends EventEmitter<StoreEvents> implements Store {
       write: () => this.#write(),
     });
     state.onChange = state.readOnly ? () => state.assertWritable() : () => this.#scheduler.touch();
-    const flush = () => this.flush();
-    this.requesters = requestersCollection(state);
-    this.runs = runsCollection(state);
-    this.units = unitsCollection(state);
-    this.hits = hitPool(state);
-    this.workers = workersCollection(state);
-    this.agents = agentsCollection(state, this.workers);
-    this.qualifications = qualificationsCollection(state);
-    this.outbox = outboxCollection(state, flush);
-    this.snapshots = snapshotsCollection(state);
-    this.audit = auditTrail(state, flush);
   }
 
   async flush(): Promise<void> {
@@ -168,37 +132,6 @@ class BackendStore extends EventEmitter<StoreEvents> implements Store {
 
   async whenIdle(): Promise<void> {
     await this.#scheduler.whenIdle();
-  }
-
-  get storeId(): string | null {
-    return this.#state.core.data.storeId ?? null;
-  }
-
-  ensureStoreId(): string {
-    const existing = this.#state.core.data.storeId;
-    if (existing !== undefined) return existing;
-    this.#state.assertWritable();
-    return this.#state.ensureStoreId();
-  }
-
-  async exportRun(runId: string): Promise<RunExport> {
-    const s = this.#state;
-    const run = this.runs.require(runId);
-    return buildRunExport({
-      environment: s.environment,
-      now: s.clock.now(),
-      run,
-      requester: this.requesters.get(run.requesterName),
-      qualifications: this.qualifications.ofRequester(run.requesterName),
-      hits: this.hits.ofRun(runId),
-      units: this.units.ofRun(runId),
-      agents: this.agents.ofRun(runId),
-      submissionOf: (agentId) => this.agents.submission(agentId),
-      workers: this.workers.ofRun(runId),
-      outbox: this.outbox.ofRun(runId),
-      snapshots: this.snapshots.ofRun(runId),
-      audit: this.audit.entries({ runId }),
-    });
   }
 
   stats(): StoreStats {

@@ -5,21 +5,9 @@
  * @module
  */
 import { basename, dirname, join, resolve } from 'node:path';
-import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from '../clock.js';
 import { HitstateError } from '../errors.js';
-import { type AgentsCollection, agentsCollection } from './collections/agents.js';
-import { type AuditTrail, auditTrail } from './collections/audit.js';
-import { type HitPool, hitPool } from './collections/hits.js';
-import { type OutboxCollection, outboxCollection } from './collections/outbox.js';
-import { type QualificationsCollection, qualificationsCollection } from './collections/qualifications.js';
-import { type RequestersCollection, requestersCollection } from './collections/requesters.js';
-import { type RunsCollection, runsCollection } from './collections/runs.js';
-import { type SnapshotsCollection, snapshotsCollection } from './collections/snapshots.js';
-import { type UnitsCollection, unitsCollection } from './collections/units.js';
-import { type WorkersCollection, workersCollection } from './collections/workers.js';
 import { environmentSlug, normalizeEnvironment, type StoreEnvironment } from './environment.js';
-import { buildRunExport, type RunExport } from './export-run.js';
 import { nodeFileSystem, type StoreFileSystem } from './file-system.js';
 import { retireCommitRecord } from './legacy-commit.js';
 import {
@@ -38,8 +26,9 @@ import { databaseOf } from './location.js';
 import { LOCK_FILE, stringifyStoreFile } from './layout.js';
 import { rotateBackups } from './backups.js';
 import type { StoreBackend } from './backend.js';
-import type { OpenReport, Store, StoreEvents, StoreOptions, StoreStats } from './store-api.js';
+import type { OpenReport, Store, StoreOptions, StoreStats } from './store-api.js';
 import type { FileStats } from './store-file.js';
+import { StoreBase } from './store-base.js';
 import { StoreState } from './store-state.js';
 import { WriteScheduler } from './write-scheduler.js';
 
@@ -259,20 +248,8 @@ interface StoreSettings {
   readonly backups: number;
 }
 
-class LowdbStore extends EventEmitter<StoreEvents> implements Store {
-  readonly environment: StoreEnvironment;
-  readonly readOnly: boolean;
+class LowdbStore extends StoreBase implements Store {
   readonly dir: string;
-  readonly requesters: RequestersCollection;
-  readonly runs: RunsCollection;
-  readonly units: UnitsCollection;
-  readonly hits: HitPool;
-  readonly agents: AgentsCollection;
-  readonly workers: WorkersCollection;
-  readonly qualifications: QualificationsCollection;
-  readonly outbox: OutboxCollection;
-  readonly snapshots: SnapshotsCollection;
-  readonly audit: AuditTrail;
   readonly #state: StoreState;
   /** A writer's record that it writes the store (null: read-only). */
   readonly #presence: WriterPresence | null;
@@ -295,13 +272,11 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
     readonly openReport: OpenReport,
     options: StoreSettings & { backend: LowdbBackend; presence?: WriterPresence },
   ) {
-    super();
+    super(state);
     this.#state = state;
     this.#backend = options.backend;
     this.#presence = options.presence ?? null;
     this.#backups = options.backups;
-    this.environment = state.environment;
-    this.readOnly = state.readOnly;
     this.dir = state.root;
     this.#scheduler = new WriteScheduler({
       clock: state.clock,
@@ -311,17 +286,6 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
     });
     // Every method that changes data refuses first in a read-only store; this catches one that would not.
     state.onChange = state.readOnly ? () => state.assertWritable() : () => this.#scheduler.touch();
-    const flush = () => this.flush();
-    this.requesters = requestersCollection(state);
-    this.runs = runsCollection(state);
-    this.units = unitsCollection(state);
-    this.hits = hitPool(state);
-    this.workers = workersCollection(state);
-    this.agents = agentsCollection(state, this.workers);
-    this.qualifications = qualificationsCollection(state);
-    this.outbox = outboxCollection(state, flush);
-    this.snapshots = snapshotsCollection(state);
-    this.audit = auditTrail(state, flush);
   }
 
   async flush(): Promise<void> {
@@ -334,37 +298,6 @@ class LowdbStore extends EventEmitter<StoreEvents> implements Store {
     await this.#scheduler.whenIdle();
     // Background checkpoints are writes too.
     await this.#backend.whenCheckpointed().catch(() => undefined);
-  }
-
-  get storeId(): string | null {
-    return this.#state.core.data.storeId ?? null;
-  }
-
-  ensureStoreId(): string {
-    const existing = this.#state.core.data.storeId;
-    if (existing !== undefined) return existing;
-    this.#state.assertWritable();
-    return this.#state.ensureStoreId();
-  }
-
-  async exportRun(runId: string): Promise<RunExport> {
-    const s = this.#state;
-    const run = this.runs.require(runId);
-    return buildRunExport({
-      environment: s.environment,
-      now: s.clock.now(),
-      run,
-      requester: this.requesters.get(run.requesterName),
-      qualifications: this.qualifications.ofRequester(run.requesterName),
-      hits: this.hits.ofRun(runId),
-      units: this.units.ofRun(runId),
-      agents: this.agents.ofRun(runId),
-      submissionOf: (agentId) => this.agents.submission(agentId),
-      workers: this.workers.ofRun(runId),
-      outbox: this.outbox.ofRun(runId),
-      snapshots: this.snapshots.ofRun(runId),
-      audit: this.audit.entries({ runId }),
-    });
   }
 
   stats(): StoreStats {
