@@ -10,7 +10,8 @@
  * @module
  */
 import { hostname } from 'node:os';
-import { type FileHandle, link, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HitstateError } from '../errors.js';
 
@@ -70,21 +71,30 @@ function locked(path: string, message: string, cause?: unknown): HitstateError {
   return new HitstateError('HST_ERR_STORE_LOCKED', message, { file: path, ...(cause === undefined ? {} : { cause }) });
 }
 
+/**
+ * Creates the lock file whole or not at all: the content is written and synced under a temp name,
+ * then hard-linked to `path`, which fails if it exists. A process killed half-way leaves at most
+ * its temp file, never an empty lock that nobody could judge (the commit lock is taken at every
+ * store-wide commit, so kills do land there).
+ */
 async function createExclusive(path: string, info: LockInfo): Promise<boolean> {
-  let handle: FileHandle;
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    handle = await open(path, 'wx', 0o600);
+    const handle = await open(temp, 'wx', 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(info)}\n`, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await link(temp, path);
+    return true;
   } catch (err) {
     if (code(err) === 'EEXIST') return false;
     throw locked(path, `cannot create the lock file ${path}: ${(err as Error).message}`, err);
-  }
-  try {
-    await handle.writeFile(`${JSON.stringify(info)}\n`, 'utf8');
-    await handle.sync();
   } finally {
-    await handle.close();
+    await rm(temp, { force: true });
   }
-  return true;
 }
 
 /**
