@@ -59,7 +59,8 @@ export async function cliCases(world: World, runId: string): Promise<BadInputOut
   const add = (name: string, expected: string, answer: CliAnswer, ok: boolean): void => {
     out.push({ target: 'CLI', name, expected, got: summary(answer), ok: ok && clean(answer) });
   };
-  const refusedLocked = (a: CliAnswer): boolean => a.code === 1 && a.err.includes('HST_ERR_STORE_LOCKED');
+  // Runs are owned one at a time (a lease per run): a command that would write a live run is refused.
+  const refusedOwned = (a: CliAnswer): boolean => a.code === 1 && a.err.includes('HST_ERR_RUN_OWNED');
   try {
     const status = await hitstate(['status', runId, '--json'], store);
     add('status RUN while `run` holds the store', 'exit 0, read-only, marked busy', status, status.code === 0);
@@ -75,12 +76,12 @@ export async function cliCases(world: World, runId: string): Promise<BadInputOut
     const resume = await hitstate(['resume', runId, '--port', '0'], store);
     add(
       'resume RUN while the run is live (a second supervisor)',
-      'exit 1 HST_ERR_STORE_LOCKED',
+      'exit 1 HST_ERR_RUN_OWNED',
       resume,
-      refusedLocked(resume),
+      refusedOwned(resume),
     );
     const expire = await hitstate(['expire', runId, '--port', '0'], store);
-    add('expire RUN while the run is live', 'exit 1 HST_ERR_STORE_LOCKED', expire, refusedLocked(expire));
+    add('expire RUN while the run is live', 'exit 1 HST_ERR_RUN_OWNED', expire, refusedOwned(expire));
     const traversal = await hitstate(['status', '../../etc/passwd'], store);
     add(
       'status ../../etc/passwd (forged run id)',

@@ -62,9 +62,14 @@ const alive = (pid: number): boolean => {
 /** True when the holder's process is gone and ran on this host (another host's pid says nothing here). */
 export const holderProcessGone = (holder: LeaseHolder): boolean => holder.hostname === hostname() && !alive(holder.pid);
 
-/** True when the holder can be taken over: its lease expired, or its process is gone on this host. */
+/**
+ * True when the holder can be taken over. Another process on this host is judged by its pid alone:
+ * while it lives it owns the run, whatever its expiry says (its clock may not be ours: a test's
+ * virtual clock, or a process stalled past a renewal), and once gone it owns nothing. A holder on
+ * another host, or another backend of this process, is judged by the expiry.
+ */
 export const isDead = (holder: LeaseHolder, now: number): boolean =>
-  holder.expiresAt <= now || holderProcessGone(holder);
+  holder.hostname === hostname() && holder.pid !== process.pid ? !alive(holder.pid) : holder.expiresAt <= now;
 
 /** Writes `holder` to a temp file and links it to `path`; false when `path` exists. */
 async function linkNew(f: LeaseFiles, path: string, holder: LeaseHolder): Promise<boolean> {
