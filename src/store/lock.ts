@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HitstateError } from '../errors.js';
+import { LOCK_FILE } from './layout.js';
 
 /** What the lock file holds. */
 export interface LockInfo {
@@ -271,4 +272,26 @@ export async function liveWriters(root: string, prune = true): Promise<LockInfo[
     else if (prune) await rm(join(dir, name), { force: true });
   }
   return live;
+}
+
+/**
+ * Takes the store lock for work that needs the store to itself (repair, restoring a backup):
+ * writers hold the lock only around a commit, so one that has the store open must be stopped first.
+ * @throws HST_ERR_STORE_LOCKED naming the live writer.
+ */
+export async function acquireStoreAlone(root: string, now: number): Promise<HeldLock> {
+  const lock = await acquireLock(join(root, LOCK_FILE), now);
+  const writers = await liveWriters(root).catch(async (err: unknown) => {
+    await lock.release();
+    throw err;
+  });
+  if (writers.length > 0) {
+    await lock.release();
+    throw new HitstateError(
+      'HST_ERR_STORE_LOCKED',
+      `the store at ${root} is in use by process ${writers[0]!.pid} on ${writers[0]!.hostname} (since ${writers[0]!.startedAt}); stop it first, this needs the store to itself`,
+      { file: root },
+    );
+  }
+  return lock;
 }

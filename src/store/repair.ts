@@ -16,7 +16,7 @@ import { parseJsonObject } from './atomic-json-adapter.js';
 import { checkStoreDir, type FileCheck } from './check.js';
 import { environmentSlug, normalizeEnvironment, type StoreEnvironment } from './environment.js';
 import { fileHeader, LOCK_FILE, RUN_COPY_FILE, RUNS_DIR, STORE_FILE } from './layout.js';
-import { acquireLock, liveWriters } from './lock.js';
+import { acquireStoreAlone } from './lock.js';
 
 /** Options of {@link repairStore}. */
 export interface RepairStoreOptions {
@@ -62,20 +62,7 @@ export async function repairStore(options: RepairStoreOptions): Promise<RepairRe
   const root = join(options.dir, slug);
   if (!existsSync(root))
     throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `there is no ${slug} store at ${root}`, { file: root });
-  const lock = await acquireLock(join(root, LOCK_FILE), clock.now());
-  // Writers take the lock only for a commit: one open now must be stopped first.
-  const writers = await liveWriters(root).catch(async (err: unknown) => {
-    await lock.release();
-    throw err;
-  });
-  if (writers.length > 0) {
-    await lock.release();
-    throw new HitstateError(
-      'HST_ERR_STORE_LOCKED',
-      `the store at ${root} is in use by process ${writers[0]!.pid} on ${writers[0]!.hostname} (since ${writers[0]!.startedAt}); stop it first, this needs the store to itself`,
-      { file: root },
-    );
-  }
+  const lock = await acquireStoreAlone(root, clock.now());
   try {
     const check = checkStoreDir(root, environment);
     const bad = check.files.filter((f) => !f.ok);

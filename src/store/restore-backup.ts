@@ -10,9 +10,9 @@ import { tempPathOf } from './atomic-json-adapter.js';
 import { backupPath, newestGoodBackup } from './backups.js';
 import { environmentSlug, normalizeEnvironment, type StoreEnvironment } from './environment.js';
 import { nodeFileSystem, type StoreFileSystem } from './file-system.js';
-import { describePath, LOCK_FILE } from './layout.js';
+import { describePath } from './layout.js';
 import { isUsableFile } from './load.js';
-import { acquireLock, liveWriters } from './lock.js';
+import { acquireStoreAlone } from './lock.js';
 
 /** Options of {@link restoreBackup}. */
 export interface RestoreBackupOptions {
@@ -61,20 +61,7 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
   const what = describePath(relative(root, file));
   if (what === null)
     throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `${file} is not a file of the store at ${root}`, { file });
-  const lock = await acquireLock(join(root, LOCK_FILE), clock.now());
-  // Writers take the lock only for a commit: one open now must be stopped first.
-  const writers = await liveWriters(root).catch(async (err: unknown) => {
-    await lock.release();
-    throw err;
-  });
-  if (writers.length > 0) {
-    await lock.release();
-    throw new HitstateError(
-      'HST_ERR_STORE_LOCKED',
-      `the store at ${root} is in use by process ${writers[0]!.pid} on ${writers[0]!.hostname} (since ${writers[0]!.startedAt}); stop it first, this needs the store to itself`,
-      { file: root },
-    );
-  }
+  const lock = await acquireStoreAlone(root, clock.now());
   try {
     const usable = (bytes: Buffer) => isUsableFile(bytes, file, what.kind, environment, what.runId);
     let from: string;
