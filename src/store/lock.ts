@@ -173,10 +173,14 @@ export async function acquireLockWaiting(path: string, startedAt: number, waitMs
     try {
       return await acquireLock(path, startedAt);
     } catch (err) {
-      const holder = await readLockHolder(path).catch(() => null);
+      // An unreadable lock file never becomes readable (locks appear whole, by link): waiting
+      // for it would only delay the error that says how to recover.
+      const current = await readLock(path).catch(() => null);
+      const holder = current !== null && 'info' in current ? await readLockHolder(path).catch(() => null) : null;
       const waitable =
         err instanceof HitstateError &&
         err.code === 'HST_ERR_STORE_LOCKED' &&
+        !(current !== null && 'unreadable' in current) &&
         (holder === null || holder.hostname === hostname());
       if (!waitable || Date.now() >= deadline) {
         if (waitable && holder !== null)

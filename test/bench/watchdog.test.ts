@@ -22,7 +22,7 @@ async function stalledBy(args: WatchdogProbeArgs, options: { stallMs: number; de
 }
 
 Watchdog('a silent child is stopped with what it waited on, and its simulator with it', async () => {
-  const { err, announced } = await stalledBy({ mode: 'simulator' }, { stallMs: 10_000 });
+  const { err, announced } = await stalledBy({ mode: 'simulator' }, { stallMs: 3000 });
   assert.match(err.reason, /no output, no MTurk call and no CPU used for \d+ s/);
   assert.match(err.doing, /last progress: .*simulator started; now waiting on nothing/);
   // The child answered the watchdog's question before it was killed.
@@ -36,8 +36,8 @@ Watchdog('a silent child is stopped with what it waited on, and its simulator wi
 });
 
 Watchdog('a child past its deadline is stopped even while it prints', async () => {
-  const { err } = await stalledBy({ mode: 'busy', ms: 60_000 }, { stallMs: 60_000, deadlineMs: 6000 });
-  assert.match(err.reason, /past its 6 s deadline/);
+  const { err } = await stalledBy({ mode: 'busy', ms: 60_000 }, { stallMs: 60_000, deadlineMs: 4000 });
+  assert.match(err.reason, /past its 4 s deadline/);
   assert.match(err.doing, /last progress: /);
 });
 

@@ -55,8 +55,12 @@ function lint(source: string): { code: number | null; output: string } {
 
 CI('when npm test runs then the type check and the linter come before the tests, and .ci/run runs both too', () => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  // The build comes after both checks and before the tests: child processes then run compiled code.
-  assert.match(pkg.scripts.test ?? '', /^npm run typecheck && npm run lint && npm run build && node test\/run\.mjs/);
+  // The checks (type check, lint and build, at once) pass before any test runs: child processes
+  // then run compiled code, and a failed check stops the command.
+  assert.match(pkg.scripts.test ?? '', /^node test\/checks\.mjs && node test\/run\.mjs/);
+  const checks = readFileSync(join(root, 'test', 'checks.mjs'), 'utf8');
+  assert.match(checks, /^export const CHECKS = \['typecheck', 'lint', 'build'\];$/m);
+  assert.match(checks, /process\.exit\(1\)/, 'a failed check fails the command');
   assert.match(pkg.scripts.typecheck ?? '', /^tsc -p tsconfig\.json$/);
   assert.match(pkg.scripts.lint ?? '', /^biome check \.$/);
   const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { include: string[] };
