@@ -1,11 +1,19 @@
 // `hitstate --version` and `hitstate init` (finding 7 of issue 19): each template is scaffolded
 // into a temporary folder and its own end-to-end test is run there, against the simulator, with
-// `hitstate` mapped to this checkout's sources (the packaging test installs the real package).
+// `hitstate` mapped to this checkout (its compiled dist/ when that is fresh, else its sources; the
+// packaging test installs the real package).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { compiledFor } from '../../src/cli/compiled.mjs';
 import { childEnv, ROOT, runCli, tempDir } from './helpers.js';
+
+/** What `hitstate/<entry>` resolves to in the project: compiled code starts several times faster than tsx. */
+const entry = (source: string): string => {
+  const path = join(ROOT, source);
+  return compiledFor(path) ?? path;
+};
 
 const Init = suite('cli/init and --version');
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -83,9 +91,9 @@ for (const template of ['basic', 'consent-onboarding', 'multi-page']) {
             extends: './tsconfig.json',
             compilerOptions: {
               paths: {
-                hitstate: [join(ROOT, 'src/index.ts')],
-                'hitstate/simulator': [join(ROOT, 'src/simulator/index.ts')],
-                'hitstate/testing': [join(ROOT, 'src/testing/index.ts')],
+                hitstate: [entry('src/index.ts')],
+                'hitstate/simulator': [entry('src/simulator/index.ts')],
+                'hitstate/testing': [entry('src/testing/index.ts')],
               },
             },
           }),

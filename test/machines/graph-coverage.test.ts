@@ -1,5 +1,5 @@
-// Model-based coverage: each machine's graph is walked with xstate/graph (getAdjacencyMap and
-// getShortestPaths over the event models of models.ts); every (state, event) pair of the walk is a
+// Model-based coverage: each machine's graph is walked with xstate/graph (getAdjacencyMap over
+// the event models of models.ts); every (state, event) pair of the walk is a
 // test path, replayed in a real actor restored from JSON. Every state must be reachable and every
 // transition that toDirectedGraph lists (plus eventless ones) must fire on some path.
 import { suite } from 'uvu';

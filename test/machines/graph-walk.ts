@@ -10,16 +10,14 @@ import {
   type EventObject,
   type StateValue,
 } from 'xstate';
-import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
+import { getAdjacencyMap } from 'xstate/graph';
 import type { Model } from './models.js';
 
 export interface WalkResult {
   /** Every distinct (abstract) state the walk reached, with a representative snapshot. */
   readonly states: Array<{ key: string; snapshot: AnyMachineSnapshot }>;
-  /** Every (state, event) pair the walk tried: each is a test path (shortest path to the state, then the event). */
+  /** Every (state, event) pair the walk tried: each is a test path (a path to the state, then the event). */
   readonly steps: Array<{ snapshot: AnyMachineSnapshot; event: { type: string } }>;
-  /** Number of shortest paths (one per reachable state). */
-  readonly paths: number;
 }
 
 /**
@@ -44,8 +42,9 @@ export function walk<M extends AnyStateMachine>(model: Model<M>): WalkResult {
     serializeState: (s: AnyMachineSnapshot) => model.serializeState(s),
   } as never;
   const logic = isolated(model.machine);
+  // One traversal: getShortestPaths would walk the whole graph again, and a shortest path exists
+  // for exactly the states the adjacency map holds.
   const adjacency = getAdjacencyMap(logic, options);
-  const paths = getShortestPaths(logic, options);
   const states: WalkResult['states'] = [];
   const steps: WalkResult['steps'] = [];
   for (const [key, entry] of Object.entries(adjacency)) {
@@ -54,7 +53,7 @@ export function walk<M extends AnyStateMachine>(model: Model<M>): WalkResult {
     for (const t of Object.values(entry.transitions) as Array<{ event: { type: string } }>)
       steps.push({ snapshot, event: t.event });
   }
-  return { states, steps, paths: paths.length };
+  return { states, steps };
 }
 
 /** The ids of every state node active in a state value, e.g. `unit.assigned` and `unit.assigned.working`. */
