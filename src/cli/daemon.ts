@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HitstateError } from '../errors.js';
+import { isDatabaseUrl } from '../store/location.js';
 import { EXIT, type CliIO, type OptionSpec, type ParsedArgs } from './command.js';
 import { packageRoot } from './package-root.js';
 
@@ -48,15 +49,31 @@ export function backgroundProcessOf(storeDir: string, runId: string): number | u
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The command line that repeats `args` without `--detach`. */
-function argvOf(command: string, args: ParsedArgs, runId: string): string[] {
+/**
+ * The command line and environment that repeat `args` without `--detach`. A database URL given
+ * as `--store` goes through `HITSTATE_DATABASE_URL` instead: a command line is visible to every
+ * user of the machine (`ps`), and the URL may hold a password.
+ */
+export function detachedCommandOf(
+  command: 'run' | 'resume',
+  args: ParsedArgs,
+  runId: string,
+  env: NodeJS.ProcessEnv,
+): { argv: string[]; env: NodeJS.ProcessEnv } {
   const argv = [command, ...args.positionals];
+  const childEnv: NodeJS.ProcessEnv = { ...env };
   for (const [name, value] of Object.entries(args.options)) {
     if (name === 'help' || name === 'detach' || name === 'run-id' || value === undefined || value === false) continue;
+    if (name === 'store' && typeof value === 'string' && isDatabaseUrl(value.trim())) {
+      childEnv.HITSTATE_DATABASE_URL = value.trim();
+      // HITSTATE_STORE_DIR would fill --store again and win over the URL.
+      delete childEnv.HITSTATE_STORE_DIR;
+      continue;
+    }
     argv.push(value === true ? `--${name}` : `--${name}=${String(value)}`);
   }
   if (command === 'run') argv.push(`--run-id=${runId}`);
-  return argv;
+  return { argv, env: childEnv };
 }
 
 /**
@@ -82,16 +99,13 @@ export async function startDetached(
   const log = logPathOf(storeDir, runId);
   const start = existsSync(log) ? statSync(log).size : 0;
   const fd = openSync(log, 'a');
-  const child = spawn(
-    process.execPath,
-    [join(packageRoot(), 'src', 'cli', 'hitstate.mjs'), ...argvOf(command, args, runId)],
-    {
-      cwd: io.cwd,
-      env: { ...io.env },
-      detached: true,
-      stdio: ['ignore', fd, fd],
-    },
-  );
+  const repeated = detachedCommandOf(command, args, runId, io.env);
+  const child = spawn(process.execPath, [join(packageRoot(), 'src', 'cli', 'hitstate.mjs'), ...repeated.argv], {
+    cwd: io.cwd,
+    env: repeated.env,
+    detached: true,
+    stdio: ['ignore', fd, fd],
+  });
   closeSync(fd);
   let exitCode: number | null = null;
   child.once('exit', (code, signal) => {
