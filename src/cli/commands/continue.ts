@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { HitstateError } from '../../errors.js';
 import { budgetOf, describeLedger, unitsToRelaunch, type AddedUnits, type Runtime } from '../../runtime/index.js';
@@ -16,6 +15,7 @@ import { dollars, settlementLine } from '../money-summary.js';
 import { shortUnit } from '../narrator.js';
 import { SERVE_OPTIONS } from '../run-session.js';
 import { watchRun } from '../run-watch.js';
+import { readJsonFile } from '../json-file.js';
 import { describeRepairs, openStoredRun } from '../stored-run.js';
 import { styleFor } from '../style.js';
 import { describeEnvironment, envOption, REQUESTER_OPTION, STORE_OPTION } from '../target.js';
@@ -27,26 +27,12 @@ import { describeEnvironment, envOption, REQUESTER_OPTION, STORE_OPTION } from '
  * @throws HitstateError `HST_ERR_CONFIG_INVALID` naming the file and what is wrong with it.
  */
 export function readUnitsFile(path: string): unknown[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new HitstateError(
-      'HST_ERR_CONFIG_INVALID',
-      `cannot read the units file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path`,
-      { file: path, field: 'units' },
-    );
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new HitstateError(
-      'HST_ERR_CONFIG_INVALID',
-      `${path} is not valid JSON (${(err as Error).message}); give a JSON list with one task data item per unit, e.g. [{"text": "..."}]`,
-      { file: path, field: 'units' },
-    );
-  }
+  const data = readJsonFile(
+    path,
+    'the units file',
+    'units',
+    'give a JSON list with one task data item per unit, e.g. [{"text": "..."}]',
+  );
   const items = Array.isArray(data)
     ? data
     : typeof data === 'object' && data !== null

@@ -6,7 +6,6 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   resolveTaskRunConfig,
@@ -21,6 +20,7 @@ import type { CommandSpec, OptionValues } from '../command.js';
 import { confirmLive, YES_LIVE_OPTION } from '../confirm.js';
 import { costOf } from '../cost.js';
 import { DETACH_OPTION, startDetached } from '../daemon.js';
+import { readJsonFile } from '../json-file.js';
 import { dollars } from '../money-summary.js';
 import { formatUsd } from '../../mturk/money.js';
 import {
@@ -62,25 +62,7 @@ export interface LoadedConfig {
  * @throws HitstateError `HST_ERR_CONFIG_INVALID` (`details.problems` lists each problem).
  */
 export function loadConfigFile(path: string): LoadedConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new HitstateError(
-      'HST_ERR_CONFIG_INVALID',
-      `cannot read the config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path`,
-      { file: path, field: 'CONFIG' },
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new HitstateError('HST_ERR_CONFIG_INVALID', `${path} is not valid JSON: ${(err as Error).message}`, {
-      file: path,
-      field: 'CONFIG',
-    });
-  }
+  const raw = readJsonFile(path, 'the config file', 'CONFIG');
   const problems: FieldProblem[] = [];
   let resolved: ResolvedTaskRunConfig | undefined;
   try {
