@@ -60,6 +60,15 @@ export function acceptChecked<T>(is: (input: unknown) => boolean, message: Messa
 const UNKNOWN_KEY = 'never';
 
 /**
+ * The schema {@link closedObject} returns: typed as `v.object(entries)`, and named, so the emitted
+ * `.d.ts` keeps the entries (and the docs written on them) instead of spelling the type out.
+ */
+export type ClosedObjectSchema<Entries extends v.ObjectEntries> = v.GenericSchema<
+  v.InferInput<v.ObjectSchema<Entries, undefined>>,
+  v.InferOutput<v.ObjectSchema<Entries, undefined>>
+>;
+
+/**
  * An object of `entries` that reports each key it does not know (valibot's `strictObject` stops at
  * the first), with `unknownKey(known)` as the message. A missing required key gets the message its
  * entry gives for `undefined`, so `title` missing reads like `title` empty. The type is the one of
@@ -69,10 +78,7 @@ export function closedObject<const Entries extends v.ObjectEntries>(
   entries: Entries,
   notAnObject: string,
   unknownKey: (known: readonly string[]) => string,
-): v.GenericSchema<
-  v.InferInput<v.ObjectSchema<Entries, undefined>>,
-  v.InferOutput<v.ObjectSchema<Entries, undefined>>
-> {
+): ClosedObjectSchema<Entries> {
   const known = Object.keys(entries);
   return v.objectWithRest(entries, v.never(unknownKey(known)), (issue) => missingKey(entries, issue) ?? notAnObject);
 }
@@ -115,8 +121,8 @@ export function dotPath(path: IssuePath): string {
 
 /**
  * Checks `input` against `schema` and returns the output, or every problem: at most one per field
- * (the first found, as each field's message names its whole rule), an object's unknown keys before
- * its other problems.
+ * (the first found, as each field's message names its whole rule), a field's own problem before
+ * the problems inside it, an object's unknown keys before its other problems.
  */
 export function parseAll<Schema extends v.GenericSchema>(
   schema: Schema,
@@ -128,16 +134,17 @@ export function parseAll<Schema extends v.GenericSchema>(
   const ordered: { path: IssuePath; unknown: boolean; message: string }[] = [];
   for (const issue of result.issues) {
     const path = pathOf(issue);
-    const entry = { path, unknown: issue.type === UNKNOWN_KEY, message: issue.message };
-    if (!entry.unknown) {
-      ordered.push(entry);
-      continue;
-    }
-    // An unknown key goes before the other problems of its object (valibot checks it last).
-    const parent = path.slice(0, -1);
+    const unknown = issue.type === UNKNOWN_KEY;
+    // valibot checks an object's or list's own rules after its entries, and its unknown keys
+    // last: each goes before the problems inside it (an unknown key: inside its object).
+    const scope = unknown ? path.slice(0, -1) : path;
     const at = ordered.findIndex(
-      (o) => !(o.unknown && o.path.length === path.length) && parent.every((key, i) => o.path[i] === key),
+      (o) =>
+        o.path.length > scope.length &&
+        scope.every((key, i) => o.path[i] === key) &&
+        !(unknown && o.unknown && o.path.length === path.length),
     );
+    const entry = { path, unknown, message: issue.message };
     if (at === -1) ordered.push(entry);
     else ordered.splice(at, 0, entry);
   }
