@@ -132,8 +132,12 @@ function valueFits({ comparator, value }: { comparator: string; value?: unknown 
   );
 }
 
-// A qualification's fields are checks, not schemas, so the object stays typed when one fails and
-// the rule across fields (the comparator decides the value's shape) still runs beside them.
+// A qualification's fields are checks, not schemas, so the list stays typed (its count is still
+// checked) when one fails. The rule across fields (the comparator decides the value's shape) is a
+// partial check: it runs whenever the comparator and the value are readable, even when another
+// field is wrong or missing.
+const COMPARATOR_AND_VALUE = [['comparator'], ['value']] as const;
+
 const qualificationSchema = v.pipe(
   openObject(
     {
@@ -167,14 +171,16 @@ const qualificationSchema = v.pipe(
     'must be an object like {"name": "my-qual", "comparator": "Exists"}',
   ),
   v.forward(
-    v.check(
+    v.partialCheck(
+      COMPARATOR_AND_VALUE,
       ({ comparator, value }) => !EXISTENCE.includes(comparator) || value === undefined,
       (issue) => `must be left out with ${issue.input.comparator}`,
     ),
     ['value'],
   ),
   v.forward(
-    v.check(
+    v.partialCheck(
+      COMPARATOR_AND_VALUE,
       (qualification) => valueFits(qualification),
       (issue) => {
         const { comparator, value } = issue.input;

@@ -156,6 +156,13 @@ Config('when a qualification guards an unknown action then it is reported with t
   );
 });
 
+Config('when a qualification has no name and a wrong value then both are reported', () => {
+  assert.equal(problemsOf({ ...valid, qualifications: [{ comparator: 'In' }] }), [
+    { field: 'qualifications[0].name', message: 'is required: the local qualification name' },
+    { field: 'qualifications[0].value', message: 'In needs a list of integers, got undefined' },
+  ]);
+});
+
 Config('when a locale is not an object then it is reported on the locale, beside the others', () => {
   assert.equal(problemsOf({ ...valid, mturk: { locales: [null, { country: 'us' }] } }), [
     { field: 'mturk.locales[0]', message: 'must be an object like {"country": "US"}' },
