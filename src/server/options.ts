@@ -16,6 +16,7 @@ import {
   acceptChecked,
   dotPath,
   type Frozen,
+  closedObject,
   openObject,
   parseAll,
   accept,
@@ -31,6 +32,8 @@ export const MTURK_SUBMIT_ORIGINS: readonly string[] = Object.freeze([
   'https://workersandbox.mturk.com',
 ]);
 
+const unknownOption = (known: readonly string[]) => `is not a known option; use one of ${known.join(', ')}`;
+
 /** A whole number from `min` to `max`, as every numeric option of the server states it. */
 function integer(min: number, max: number) {
   return acceptChecked<number>(
@@ -39,7 +42,7 @@ function integer(min: number, max: number) {
   );
 }
 
-const serverLimitsSchema = openObject(
+const serverLimitsSchema = closedObject(
   {
     /** All request headers must arrive within this (Node's `server.headersTimeout`). @defaultValue 10000 */
     headersTimeoutMs: v.optional(integer(100, 600_000), 10_000),
@@ -56,6 +59,7 @@ const serverLimitsSchema = openObject(
     checkIntervalMs: v.optional(integer(10, 60_000), 1_000),
   },
   'must be an object with headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections or checkIntervalMs',
+  unknownOption,
 );
 
 /**
@@ -187,8 +191,9 @@ function isOrigin(given: unknown): boolean {
   return origin !== undefined && origin === (given as string).replace(/\/+$/, '');
 }
 
-// The entries are checked in this order, so problems are listed in it.
-const taskServerOptionsSchema = openObject(
+// The entries are checked in this order, so problems are listed in it. An unknown option is
+// refused (a misspelt `secret` would otherwise leave tokens signed with a random key).
+const taskServerOptionsSchema = closedObject(
   {
     /** The task page a worker sees after accepting the HIT. */
     taskPage: pageSource<TaskPageContext>(),
@@ -327,6 +332,7 @@ const taskServerOptionsSchema = openObject(
     serverLimits: v.optional(serverLimitsSchema, {}),
   },
   'createTaskServer needs an options object with at least taskPage',
+  unknownOption,
 );
 
 /** Options of {@link createTaskServer}. */

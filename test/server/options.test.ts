@@ -134,6 +134,22 @@ Options('when the clock is not a Clock then the error names it; a misspelt optio
   assert.ok(misspelt);
 });
 
+Options(
+  'when an option is unknown then each is reported first, with the known ones (a typo must not be ignored)',
+  () => {
+    const err = problems({ taskPage: 'x', secrte: SECRET, serverLimits: { maxConnection: 5 }, tokenTtlSec: 1 });
+    assert.equal(
+      err.details.problems?.map((p) => p.field),
+      ['secrte', 'tokenTtlSec', 'serverLimits.maxConnection'],
+    );
+    assert.match(err.message, /secrte is not a known option; use one of taskPage, previewPage, prefix, secret, /);
+    assert.match(
+      err.message,
+      /serverLimits\.maxConnection is not a known option; use one of headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, checkIntervalMs/,
+    );
+  },
+);
+
 Options('when options are frozen and their lists read-only then they are accepted as they are', () => {
   const options = Object.freeze({
     taskPage: 'x',
