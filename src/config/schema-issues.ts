@@ -43,8 +43,9 @@ export function accept<T>(is: (input: unknown) => boolean, message: Message): v.
 }
 
 /**
- * Like {@link accept}, but a failure leaves the enclosing object typed, so its cross-field checks
- * (`v.forward(v.check(…))`) still run and report beside this field's problem.
+ * Like {@link accept}, but a failure is a validation issue, not a schema one: the enclosing object
+ * and list stay typed, so their own checks (a list's count, `v.forward(v.check(…))`) still run and
+ * report beside this field's problem.
  */
 export function acceptChecked<T>(is: (input: unknown) => boolean, message: Message): v.GenericSchema<T> {
   return v.pipe(
@@ -57,6 +58,8 @@ export function acceptChecked<T>(is: (input: unknown) => boolean, message: Messa
   );
 }
 
+// The issue type of an unknown key: `closedObject` takes every other key through `v.never`, the
+// only use of that schema in the checked shapes.
 const UNKNOWN_KEY = 'never';
 
 /**
