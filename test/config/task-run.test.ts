@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isHitstateError } from '../../src/errors.js';
-import { resolveTaskRunConfig, TASK_RUN_DEFAULTS } from '../../src/config/task-run.js';
+import { resolveTaskRunConfig, TASK_RUN_DEFAULTS, type TaskRunConfig } from '../../src/config/task-run.js';
 
 const Config = suite('config/task-run');
 const valid = {
@@ -141,6 +141,57 @@ Config('when the page setting is malformed then each problem names its field', (
       .map((p) => p.field)
       .sort(),
     ['page.assetsDir', 'page.script', 'page.taskPage', 'page.title'],
+  );
+});
+
+Config('when a qualification guards an unknown action then it is reported with the known ones', () => {
+  assert.equal(
+    problemsOf({ ...valid, qualifications: [{ name: 'q', comparator: 'Exists', actionsGuarded: 'Look' }] }),
+    [
+      {
+        field: 'qualifications[0].actionsGuarded',
+        message: 'must be one of Accept, DiscoverPreviewAndAccept, PreviewAndAccept, got "Look"',
+      },
+    ],
+  );
+});
+
+Config('when a qualification has no name and a wrong value then both are reported', () => {
+  assert.equal(problemsOf({ ...valid, qualifications: [{ comparator: 'In' }] }), [
+    { field: 'qualifications[0].name', message: 'is required: the local qualification name' },
+    { field: 'qualifications[0].value', message: 'In needs a list of integers, got undefined' },
+  ]);
+});
+
+Config('when a locale is not an object then it is reported on the locale, beside the others', () => {
+  assert.equal(problemsOf({ ...valid, mturk: { locales: [null, { country: 'us' }] } }), [
+    { field: 'mturk.locales[0]', message: 'must be an object like {"country": "US"}' },
+    { field: 'mturk.locales[1].country', message: 'must be a two-letter ISO country code like "US", got "us"' },
+  ]);
+});
+
+Config('when a list has too many entries and a wrong one then the list comes first, then the entry', () => {
+  const qualifications = Array.from({ length: 11 }, () => ({ name: 'q', comparator: 'Exists' }));
+  assert.equal(
+    problemsOf({ ...valid, qualifications: [...qualifications, { name: 'x', comparator: 'In' }] }).map((p) => p.field),
+    ['qualifications', 'qualifications[11].value'],
+  );
+});
+
+Config('when a config is frozen with read-only lists then its type and its check accept it', () => {
+  const config = Object.freeze({
+    ...valid,
+    keywords: ['nlp'] as const,
+    qualifications: [{ name: 'q', comparator: 'In', value: [1, 2] }] as const,
+    mturk: { locales: [{ country: 'US' }] as const },
+  }) satisfies TaskRunConfig;
+  assert.equal(resolveTaskRunConfig(config).qualifications, [{ name: 'q', comparator: 'In', value: [1, 2] }]);
+  // The type is the schema's: a misspelt setting is a type error as well as a problem at run time.
+  // @ts-expect-error `rewrd` is not a setting
+  const misspelt: TaskRunConfig = { ...valid, rewrd: '0.10' };
+  assert.equal(
+    problemsOf(misspelt).map((p) => p.field),
+    ['rewrd'],
   );
 });
 

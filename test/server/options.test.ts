@@ -124,4 +124,39 @@ Options('when the label example is used then its files resolve and the server li
   assert.not.ok(server.matches('/other'));
 });
 
+Options('when the clock is not a Clock then the error names it; a misspelt option is a type error', () => {
+  assert.equal(problems({ taskPage: 'x', secret: SECRET, clock: 5 }).details.problems, [
+    { field: 'clock', message: 'clock must be a Clock (now, setTimeout, clearTimeout), got number' },
+  ]);
+  // The type is the schema's: it declares only the known options, so TypeScript flags a typo.
+  // @ts-expect-error `secrte` is not an option
+  const misspelt: TaskServerOptions = { taskPage: 'x', secrte: SECRET };
+  assert.ok(misspelt);
+});
+
+Options(
+  'when an option is unknown then each is reported first, with the known ones (a typo must not be ignored)',
+  () => {
+    const err = problems({ taskPage: 'x', secrte: SECRET, serverLimits: { maxConnection: 5 }, tokenTtlSec: 1 });
+    assert.equal(
+      err.details.problems?.map((p) => p.field),
+      ['secrte', 'tokenTtlSec', 'serverLimits.maxConnection'],
+    );
+    assert.match(err.message, /secrte is not a known option; use one of taskPage, previewPage, prefix, secret, /);
+    assert.match(
+      err.message,
+      /serverLimits\.maxConnection is not a known option; use one of headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, checkIntervalMs/,
+    );
+  },
+);
+
+Options('when options are frozen and their lists read-only then they are accepted as they are', () => {
+  const options = Object.freeze({
+    taskPage: 'x',
+    secret: SECRET,
+    submitOrigins: Object.freeze(['https://mturk.example.org/'] as const),
+  }) satisfies TaskServerOptions;
+  assert.equal(resolveTaskServerOptions(options).submitOrigins, ['https://mturk.example.org']);
+});
+
 Options.run();
