@@ -462,6 +462,15 @@ const taskRunSchema = closedObject(
 /** A task run as the requester describes it. Durations are in seconds, money in USD strings. */
 export type TaskRunConfig = Frozen<v.InferInput<typeof taskRunSchema>>;
 
+/**
+ * True when `input` is a task-run config as written (before defaults) that
+ * {@link resolveTaskRunConfig} accepts: a caller that keeps the user's config as given (the run's
+ * stored config) gets it typed without a cast.
+ */
+export function isTaskRunConfig(input: unknown): input is TaskRunConfig {
+  return v.is(taskRunSchema, input);
+}
+
 function joinKeywords(keywords: string | readonly string[]): string {
   return typeof keywords === 'string' ? keywords : keywords.join(',');
 }

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import {
+  isTaskRunConfig,
   resolveTaskRunConfig,
   type ResolvedTaskRunConfig,
   type TaskPageConfig,
@@ -87,7 +88,8 @@ export function loadConfigFile(path: string): LoadedConfig {
     pageSetting.taskPage !== '';
   const page = validPage ? absolutePage(pageSetting, dirname(path)) : labelExamplePage();
   if (validPage) problems.push(...pageProblems(page));
-  if (problems.length > 0 || resolved === undefined) {
+  // The schema accepted `raw` when `resolved` exists; the guard says so to the types.
+  if (problems.length > 0 || resolved === undefined || !isTaskRunConfig(raw)) {
     const list = problems.map((p) => `  - ${p.field}: ${p.message}`).join('\n');
     throw new HitstateError(
       'HST_ERR_CONFIG_INVALID',
@@ -102,7 +104,7 @@ export function loadConfigFile(path: string): LoadedConfig {
   // The default page is not written into the run: a later resume serves the installed example.
   return {
     file: path,
-    config: validPage ? { ...(object as unknown as TaskRunConfig), page } : (object as unknown as TaskRunConfig),
+    config: validPage ? { ...raw, page } : raw,
     resolved,
     page,
   };
