@@ -220,7 +220,7 @@ async function arrivalRows(server: PostgresServer): Promise<ArrivalMeasure[]> {
       units,
       openMs: pick('openMs'),
       openCpuMs: pick('openCpuMs'),
-      bucketBytes: pick('bucketBytes'),
+      supervisorBytes: pick('supervisorBytes'),
       bytesPerArrival: pick('bytesPerArrival'),
       checkpointBytesPerArrival: 0,
       cpuMsMedian: pick('cpuMsMedian'),
