@@ -1,0 +1,122 @@
+// The process under measurement of the arrivals benchmark (bench/arrivals.ts): the fixture's run
+// resumed by a real runtime, with the task server (`createTaskServer` over
+// `runtime.taskServerBackend()`, its limits applied as `hitstate run` applies them) listening on a
+// loopback port. It holds nothing else (the simulator and the 200 clients live in other processes),
+// so its CPU is the runtime's and the server's. The parent talks to it over the IPC channel:
+//   -> { kind: 'ready', url, resumeMs }                 once the run is resumed and the server listens
+//   <- { kind: 'usage' }    -> { kind: 'usage', cpuMs, rssMb, errors, commits, registrations }
+//   <- { kind: 'stop' }     -> { kind: 'stopped', counts, errors }  after a clean close
+// The parent may also SIGKILL it, to show that what it answered was on disk.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { VirtualClock } from '../src/clock.js';
+import { createTaskServer } from '../src/server/index.js';
+import { fixtureRuntime } from './support/run-fixture.js';
+
+/** The environment variable the parent passes {@link ArrivalsRuntimeArgs} in, as JSON. */
+export const ARGS_ENV = 'HITSTATE_ARRIVALS_RUNTIME';
+
+/** What the parent passes. */
+export interface ArrivalsRuntimeArgs {
+  readonly storeDir: string;
+  readonly simUrl: string;
+  /** The simulator's virtual time: the runtime's clock starts there (nothing advances it here). */
+  readonly nowMs: number;
+  readonly runId: string;
+}
+
+/** The header the clients name their address in (the server trusts it as it would a proxy's). */
+export const CLIENT_ADDRESS_HEADER = 'x-bench-client';
+
+type FromParent = { kind: 'usage' } | { kind: 'stop' };
+
+const send = (message: unknown): void => {
+  process.send?.(message);
+};
+
+async function main(): Promise<void> {
+  const json = process.env[ARGS_ENV];
+  if (json === undefined) throw new Error(`bench/arrivals-runtime.ts takes its arguments in ${ARGS_ENV} (JSON)`);
+  const args = JSON.parse(json) as ArrivalsRuntimeArgs;
+  const errors: string[] = [];
+  const w0 = performance.now();
+  const runtime = await fixtureRuntime(args.simUrl, new VirtualClock(args.nowMs), args.storeDir);
+  runtime.events.on('error', (err) => errors.push(err.message));
+  const [resumed] = await runtime.resume();
+  if (resumed === undefined || !resumed.restored)
+    throw new Error('the fixture run was not restored from its snapshots');
+  await resumed.drift;
+  await runtime.whenIdle();
+  const resumeMs = performance.now() - w0;
+  // Where an arrival's time goes: the store's commits (count, wall time, records each) and the
+  // backend's registerAgent as a whole, timed around the real calls.
+  const commits = { count: 0, wallMs: 0, maxMs: 0, changes: 0 };
+  const backend = runtime.store.backend;
+  const commit = backend.commit.bind(backend);
+  backend.commit = async (c) => {
+    const t = performance.now();
+    await commit(c);
+    const ms = performance.now() - t;
+    commits.count += 1;
+    commits.wallMs += ms;
+    commits.maxMs = Math.max(commits.maxMs, ms);
+    commits.changes += c.changes.length;
+  };
+  const backendOfServer = runtime.taskServerBackend();
+  const registrations = { count: 0, wallMs: 0 };
+  const registerAgent = backendOfServer.registerAgent.bind(backendOfServer);
+  backendOfServer.registerAgent = async (arrival) => {
+    const t = performance.now();
+    try {
+      return await registerAgent(arrival);
+    } finally {
+      registrations.count += 1;
+      registrations.wallMs += performance.now() - t;
+    }
+  };
+  const tasks = createTaskServer(backendOfServer, {
+    taskPage: '<p>Read the sentence and pick its sentiment.</p>',
+    secret: 'arrivals-bench-secret-of-at-least-32-bytes',
+    // 200 workers from 200 addresses, as behind a proxy that forwards each client's address: the
+    // per-address registration limit (30 at once) applies to each worker, not to loopback as a whole.
+    clientAddress: (req) => String(req.headers[CLIENT_ADDRESS_HEADER] ?? req.socket.remoteAddress),
+    onError: (error, where) =>
+      errors.push(`${where.method} ${where.path}: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  const server = tasks.applyServerLimits(
+    createServer(tasks.httpServerOptions, (req, res) => void tasks.handle(req, res)),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  process.on('message', (message: FromParent) => {
+    if (message.kind === 'usage') {
+      const cpu = process.cpuUsage();
+      send({
+        kind: 'usage',
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        rssMb: process.memoryUsage().rss / 1024 / 1024,
+        errors,
+        commits: { ...commits },
+        registrations: { ...registrations },
+      });
+    } else if (message.kind === 'stop') {
+      void (async () => {
+        await runtime.whenIdle();
+        const counts = runtime.runInfo(args.runId).counts;
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await runtime.close();
+        send({ kind: 'stopped', counts, errors });
+        process.disconnect?.();
+      })();
+    }
+  });
+  send({ kind: 'ready', url: `http://127.0.0.1:${port}${tasks.prefix}`, resumeMs });
+}
+
+// Imported by bench/arrivals.ts for its constants: only the forked process runs.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,343 @@
+// Arrivals through the HTTP task server at 10,000 units (issue 16; `npm run bench -- --only arrivals`).
+//
+// The fixture is a run of 10,000 units built by the runtime against `hitstate sim`
+// (bench/support/run-fixture.ts) with 8,000 workers arrived and 2,000 HITs still open. A copy is
+// resumed by a real runtime in a process of its own (bench/arrivals-runtime.ts: the runtime and
+// `createTaskServer` over `runtime.taskServerBackend()` on a loopback port, as `hitstate run` serves a
+// run), `hitstate sim` runs in another, and this process is the crowd: 2,000 workers accept a HIT of
+// the run on the simulator (each gets a real assignment id), then 200 clients at once do what a
+// worker's browser does on arrival, `POST <prefix>/api/agents` with the HIT, assignment and worker
+// ids, one arrival after another until all 2,000 are in. The server answers only after the binding
+// is committed to the store (`registerAgent` flushes before it returns), and each answer is counted
+// only when it is a 200 with the worker's own agent in the task.
+//
+// Figures: arrivals per second (all of them over the wall time from the first request to the last
+// answer), latency per arrival (p50, p95, max), and the CPU of the runtime's process over that time
+// (per arrival, and as a share of one core). Then the runtime's process is killed (SIGKILL, no
+// close) and the store is opened read-only: every agent the server answered for must be in it.
+//
+// The runtime is the fixture's (bench/support/run-fixture.ts `fixtureRuntime`): its rate governor is
+// unthrottled, so every arrival asks MTurk (the simulator) whether it holds the assignment
+// (`GetAssignment`, one call), the full path of an honest arrival. Under MTurk's real limits
+// (5 calls/s) all but the first few would be bound unconfirmed and checked in the background.
+import { type ChildProcess, fork } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { agentIdFor } from '../machines/index.js';
+import { openStore } from '../src/store/index.js';
+import { ARGS_ENV, type ArrivalsRuntimeArgs, CLIENT_ADDRESS_HEADER } from './arrivals-runtime.js';
+import { progress } from './support/child.js';
+import { describeMachine, load1m, type MachineInfo, machineInfo } from './support/machine.js';
+import { cpuMsSince, formatCount, formatMs, median, percentile } from './support/numbers.js';
+import { openFixture, type RunFixture } from './support/run-fixture.js';
+
+const RUNTIME_SCRIPT = fileURLToPath(new URL('./arrivals-runtime.ts', import.meta.url));
+/** The issue's targets for 200 concurrent arrivals at 10,000 units. */
+export const ARRIVALS_PER_SECOND_TARGET = 300;
+export const ARRIVAL_P95_TARGET_MS = 1_000;
+/** Clients at once. @defaultValue of {@link ArrivalsArgs.clients} */
+export const ARRIVAL_CLIENTS = 200;
+
+export interface ArrivalsArgs {
+  /** A fixture with `arrived` below `units`: its open HITs are the ones arrived on. */
+  readonly fixture: RunFixture;
+  /** Clients at once. @defaultValue 200 */
+  readonly clients?: number;
+  /** Arrivals in all. @defaultValue every open HIT of the fixture */
+  readonly arrivals?: number;
+}
+
+export interface ArrivalsResult {
+  readonly units: number;
+  /** Workers in the run before the measured arrivals. */
+  readonly arrivedBefore: number;
+  readonly arrivals: number;
+  readonly clients: number;
+  /** From the first request to the last answer. */
+  readonly wallMs: number;
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly maxMs: number;
+  /** CPU of the runtime's process over `wallMs`, in all, per arrival, and as a share of one core. */
+  readonly runtimeCpuMs: number;
+  readonly runtimeCpuMsPerArrival: number;
+  readonly runtimeCoreShare: number;
+  readonly runtimeRssMb: number;
+  /** CPU of this process (the 200 clients) over the same time, for comparison. */
+  readonly clientsCpuMs: number;
+  /** The store's commits during the arrivals: how many, their mean and worst wall time, records per commit. */
+  readonly commits: {
+    readonly count: number;
+    readonly meanMs: number;
+    readonly maxMs: number;
+    readonly records: number;
+  };
+  /** Mean wall time of the backend's `registerAgent` (MTurk's check, the run's events, the commit). */
+  readonly registerAgentMeanMs: number;
+  /** `createRuntime` + `resume()` + the drift check, before the measurement. */
+  readonly resumeMs: number;
+  /** Agents answered for and found in the store opened after the runtime's process was killed. */
+  readonly durableAgents: number;
+  readonly load1m: { readonly before: number; readonly after: number };
+  readonly machine: MachineInfo;
+}
+
+interface Accepted {
+  readonly workerId: string;
+  readonly hitId: string;
+  readonly assignmentId: string;
+}
+
+type FromRuntime =
+  | { kind: 'ready'; url: string; resumeMs: number }
+  | {
+      kind: 'usage';
+      cpuMs: number;
+      rssMb: number;
+      errors: string[];
+      commits: { count: number; wallMs: number; maxMs: number; changes: number };
+      registrations: { count: number; wallMs: number };
+    }
+  | { kind: 'stopped'; counts: Record<string, number>; errors: string[] };
+
+/** The runtime's process, spoken to over IPC. */
+class RuntimeProcess {
+  readonly #proc: ChildProcess;
+  readonly #waiting = new Map<string, (message: FromRuntime) => void>();
+  readonly #exited: Promise<number | null>;
+
+  constructor(args: ArrivalsRuntimeArgs) {
+    this.#proc = fork(RUNTIME_SCRIPT, [], {
+      execArgv: ['--import', 'tsx'],
+      // Its stdout goes to this process's stderr: this process's stdout carries the RESULT line.
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      env: {
+        ...process.env,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        [ARGS_ENV]: JSON.stringify(args),
+      },
+    });
+    this.#proc.stdout?.pipe(process.stderr);
+    this.#proc.on('message', (message: FromRuntime) => {
+      const waiter = this.#waiting.get(message.kind);
+      this.#waiting.delete(message.kind);
+      waiter?.(message);
+    });
+    this.#exited = new Promise((resolve) => this.#proc.on('exit', (code) => resolve(code)));
+  }
+
+  /** The next message of `kind`; rejects when the process exits first. */
+  next<K extends FromRuntime['kind']>(kind: K): Promise<Extract<FromRuntime, { kind: K }>> {
+    return Promise.race([
+      new Promise<Extract<FromRuntime, { kind: K }>>((resolve) =>
+        this.#waiting.set(kind, resolve as (m: FromRuntime) => void),
+      ),
+      this.#exited.then((code) => {
+        throw new Error(`the runtime's process exited (code ${code}) before answering "${kind}"`);
+      }),
+    ]);
+  }
+
+  async usage(): Promise<Extract<FromRuntime, { kind: 'usage' }>> {
+    const answer = this.next('usage');
+    this.#proc.send({ kind: 'usage' });
+    return answer;
+  }
+
+  /** SIGKILL: no close, no last flush. */
+  async kill(): Promise<void> {
+    if (this.#proc.exitCode === null && this.#proc.signalCode === null) this.#proc.kill('SIGKILL');
+    await this.#exited;
+  }
+}
+
+/** One arrival as the wrapper sends it: `POST <prefix>/api/agents`; the wall ms until the answer. */
+function arrive(url: string, agent: Agent, a: Accepted, address: string): Promise<{ ms: number; agentId: string }> {
+  const body = JSON.stringify({ hitId: a.hitId, assignmentId: a.assignmentId, workerId: a.workerId });
+  const t = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}/api/agents`,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          [CLIENT_ADDRESS_HEADER]: address,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('error', reject);
+        res.on('end', () => {
+          const ms = performance.now() - t;
+          if (res.statusCode !== 200) {
+            reject(new Error(`arrival of ${a.workerId} on HIT ${a.hitId}: ${res.statusCode} ${text.slice(0, 300)}`));
+            return;
+          }
+          const answer = JSON.parse(text) as { agentId?: string; status?: string };
+          const expected = agentIdFor(a.assignmentId, a.workerId);
+          if (answer.agentId !== expected || answer.status !== 'in task')
+            reject(new Error(`arrival of ${a.workerId}: answered ${text.slice(0, 300)}, expected ${expected} in task`));
+          else resolve({ ms, agentId: expected });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The benchmark; see the top of this file. */
+export async function measure(args: ArrivalsArgs): Promise<ArrivalsResult> {
+  const { fixture } = args;
+  const arrivedBefore = fixture.arrived ?? fixture.units;
+  const open = fixture.units - arrivedBefore;
+  const arrivals = Math.min(args.arrivals ?? open, open);
+  const clients = Math.min(args.clients ?? ARRIVAL_CLIENTS, arrivals);
+  if (arrivals < 1)
+    throw new Error(`the fixture has no open HIT to arrive on (units ${fixture.units}, arrived ${arrivedBefore})`);
+  const work = mkdtempSync(join(process.env.HITSTATE_BENCH_DIR ?? tmpdir(), 'hitstate-arrivals-'));
+  const opened = await openFixture(fixture, join(work, 'fixture'));
+  let runtime: RuntimeProcess | undefined;
+  try {
+    runtime = new RuntimeProcess({
+      storeDir: opened.storeDir,
+      simUrl: opened.sim.url,
+      nowMs: opened.clock.now(),
+      runId: fixture.runId,
+    });
+    const ready = await runtime.next('ready');
+    progress(`resumed ${formatCount(fixture.units)} units in ${formatMs(ready.resumeMs)}; task server at ${ready.url}`);
+    // The workers accept on MTurk first (not timed): each holds a real assignment of one of the run's HITs.
+    const accepted = await Promise.all(
+      Array.from({ length: arrivals }, async (_, k): Promise<Accepted> => {
+        const workerId = `AARRIVE${String(k).padStart(6, '0')}`;
+        return { workerId, ...(await opened.sim.accept(workerId, { hitTypeId: fixture.hitTypeId })) };
+      }),
+    );
+    progress(`${formatCount(arrivals)} workers accepted a HIT; ${clients} clients arrive at once`);
+    const before = await runtime.usage();
+    const loadBefore = load1m();
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    const latencies: number[] = [];
+    const answered: string[] = [];
+    let next = 0;
+    const client = async (c: number): Promise<void> => {
+      // One browser: its own connection, kept alive between its arrivals.
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        for (let k = next++; k < arrivals; k = next++) {
+          const { ms, agentId } = await arrive(
+            ready.url,
+            agent,
+            accepted[k]!,
+            `10.${c >> 8}.${c & 255}.${(k % 250) + 1}`,
+          );
+          latencies.push(ms);
+          answered.push(agentId);
+          if (answered.length % 500 === 0) progress(`${answered.length} of ${arrivals} arrived`);
+        }
+      } finally {
+        agent.destroy();
+      }
+    };
+    await Promise.all(Array.from({ length: clients }, (_, c) => client(c)));
+    const wallMs = performance.now() - w0;
+    const clientsCpuMs = cpuMsSince(c0);
+    const after = await runtime.usage();
+    const loadAfter = load1m();
+    if (after.errors.length > 0)
+      throw new Error(`the runtime reported errors during the arrivals:\n${after.errors.slice(0, 10).join('\n')}`);
+    // Durable before the answer: nothing may depend on a close.
+    await runtime.kill();
+    runtime = undefined;
+    const store = await openStore({
+      dir: opened.storeDir,
+      environment: { kind: 'custom', endpoint: opened.sim.url },
+      readOnly: true,
+    });
+    let durableAgents = 0;
+    try {
+      for (const agentId of answered) if (store.agents.get(agentId) !== undefined) durableAgents += 1;
+    } finally {
+      await store.close();
+    }
+    if (durableAgents !== answered.length)
+      throw new Error(
+        `${answered.length - durableAgents} of ${answered.length} arrivals answered 200 are not in the store after a SIGKILL`,
+      );
+    const runtimeCpuMs = after.cpuMs - before.cpuMs;
+    const commitCount = after.commits.count - before.commits.count;
+    const commits = {
+      count: commitCount,
+      meanMs: (after.commits.wallMs - before.commits.wallMs) / Math.max(1, commitCount),
+      maxMs: after.commits.maxMs,
+      records: (after.commits.changes - before.commits.changes) / Math.max(1, commitCount),
+    };
+    const registerAgentMeanMs =
+      (after.registrations.wallMs - before.registrations.wallMs) /
+      Math.max(1, after.registrations.count - before.registrations.count);
+    const result: ArrivalsResult = {
+      units: fixture.units,
+      arrivedBefore,
+      arrivals,
+      clients,
+      wallMs,
+      perSecond: arrivals / (wallMs / 1000),
+      p50Ms: median(latencies),
+      p95Ms: percentile(latencies, 95),
+      maxMs: Math.max(...latencies),
+      runtimeCpuMs,
+      runtimeCpuMsPerArrival: runtimeCpuMs / arrivals,
+      runtimeCoreShare: runtimeCpuMs / wallMs,
+      runtimeRssMb: after.rssMb,
+      clientsCpuMs,
+      commits,
+      registerAgentMeanMs,
+      resumeMs: ready.resumeMs,
+      durableAgents,
+      load1m: { before: loadBefore, after: loadAfter },
+      machine: machineInfo(),
+    };
+    progress(
+      `${arrivals} arrivals by ${clients} clients in ${formatMs(wallMs)}: ${result.perSecond.toFixed(0)}/s, p50 ${formatMs(result.p50Ms)}, p95 ${formatMs(result.p95Ms)}, max ${formatMs(result.maxMs)}; runtime CPU ${formatMs(runtimeCpuMs)} (${result.runtimeCpuMsPerArrival.toFixed(1)} ms each, ${(result.runtimeCoreShare * 100).toFixed(0)}% of a core); ${commits.count} commits (mean ${formatMs(commits.meanMs)}, max ${formatMs(commits.maxMs)}, ${commits.records.toFixed(0)} records each), registerAgent mean ${formatMs(registerAgentMeanMs)}; ${durableAgents} on disk after SIGKILL; load ${loadBefore} -> ${loadAfter}`,
+    );
+    return result;
+  } finally {
+    await runtime?.kill();
+    await opened.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The section of docs/benchmarks.md for this row (rendered by bench/support/report.ts). */
+export function arrivalsSection(a: ArrivalsResult): string[] {
+  return [
+    '### 8. Arrivals through the task server',
+    '',
+    `A run of ${formatCount(a.units)} units (\`bench/arrivals.ts\`) built by the runtime against \`hitstate sim\`, ${formatCount(a.arrivedBefore)} of its workers arrived and ${formatCount(a.units - a.arrivedBefore)} HITs open, is resumed by a real runtime in a process of its own, serving the run with \`createTaskServer\` on a loopback port as \`hitstate run\` does; \`hitstate sim\` runs in another process and the clients in a third. ${formatCount(a.arrivals)} workers accept a HIT on the simulator (a real assignment id each), then ${a.clients} clients at once send what a worker's browser sends on arrival (\`POST /hitstate/api/agents\` with the HIT, assignment and worker ids), one arrival after another until all are in. The server answers after the binding is committed to the store; an answer counts only as a 200 naming the worker's own agent in the task. The runtime's rate governor is unthrottled, so every arrival also asks the simulator \`GetAssignment\` (one call). Afterwards the runtime's process is SIGKILLed and the store opened read-only: ${formatCount(a.durableAgents)} of ${formatCount(a.arrivals)} answered agents were in it. Measured once; 1-minute load average ${a.load1m.before} before, ${a.load1m.after} after (other engineers' work shares the two cores).`,
+    '',
+    '| Figure | Result |',
+    '|---|---|',
+    `| arrivals per second (${formatCount(a.arrivals)} arrivals, ${a.clients} at once) | ${a.perSecond.toFixed(0)} |`,
+    `| latency per arrival: p50 / p95 / max | ${formatMs(a.p50Ms)} / ${formatMs(a.p95Ms)} / ${formatMs(a.maxMs)} |`,
+    `| wall time of all the arrivals | ${formatMs(a.wallMs)} |`,
+    `| CPU of the runtime's process: per arrival, share of one core | ${a.runtimeCpuMsPerArrival.toFixed(1)} ms, ${(a.runtimeCoreShare * 100).toFixed(0)}% |`,
+    `| resident memory of the runtime's process afterwards | ${a.runtimeRssMb.toFixed(0)} MB |`,
+    `| store commits during the arrivals: count, mean / worst wall time, records per commit | ${formatCount(a.commits.count)}, ${formatMs(a.commits.meanMs)} / ${formatMs(a.commits.maxMs)}, ${a.commits.records.toFixed(0)} |`,
+    `| \`registerAgent\` (MTurk's check, the run's events, the commit), mean wall time | ${formatMs(a.registerAgentMeanMs)} |`,
+    `| CPU of the clients' process | ${formatMs(a.clientsCpuMs)} |`,
+    `| resume of the run before (createRuntime, resume, drift check) | ${formatMs(a.resumeMs)} |`,
+    '',
+    `Machine: ${describeMachine(a.machine)}.`,
+  ];
+}
