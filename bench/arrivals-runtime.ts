@@ -7,7 +7,9 @@
 //   <- { kind: 'usage' }    -> { kind: 'usage', cpuMs, rssMb, errors, commits, registrations }
 //   <- { kind: 'stop' }     -> { kind: 'stopped', counts, errors }  after a clean close
 // The parent may also SIGKILL it, to show that what it answered was on disk.
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { VirtualClock } from '../src/clock.js';
@@ -24,6 +26,8 @@ export interface ArrivalsRuntimeArgs {
   /** The simulator's virtual time: the runtime's clock starts there (nothing advances it here). */
   readonly nowMs: number;
   readonly runId: string;
+  /** Profiles the process from the first `usage` message to the second and writes the profile here. */
+  readonly profileFile?: string;
 }
 
 /** The header the clients name their address in (the server trusts it as it would a proxy's). */
@@ -92,8 +96,23 @@ async function main(): Promise<void> {
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  process.on('message', (message: FromParent) => {
+  let usages = 0;
+  const profiler = args.profileFile !== undefined ? new Session() : undefined;
+  profiler?.connect();
+  const post = (method: string): Promise<unknown> =>
+    new Promise((resolve, reject) =>
+      profiler!.post(method, (err, result) => (err === null ? resolve(result) : reject(err))),
+    );
+  process.on('message', async (message: FromParent) => {
     if (message.kind === 'usage') {
+      usages += 1;
+      if (profiler !== undefined && usages === 1) {
+        await post('Profiler.enable');
+        await post('Profiler.start');
+      } else if (profiler !== undefined && usages === 2) {
+        const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+        writeFileSync(args.profileFile!, JSON.stringify(profile));
+      }
       const cpu = process.cpuUsage();
       send({
         kind: 'usage',

@@ -48,6 +48,8 @@ export interface ArrivalsArgs {
   readonly clients?: number;
   /** Arrivals in all. @defaultValue every open HIT of the fixture */
   readonly arrivals?: number;
+  /** A `.cpuprofile` file to write: the runtime's process profiled over the arrivals (where its time goes). */
+  readonly profileFile?: string;
 }
 
 export interface ArrivalsResult {
@@ -213,6 +215,7 @@ export async function measure(args: ArrivalsArgs): Promise<ArrivalsResult> {
       simUrl: opened.sim.url,
       nowMs: opened.clock.now(),
       runId: fixture.runId,
+      ...(args.profileFile !== undefined ? { profileFile: args.profileFile } : {}),
     });
     const ready = await runtime.next('ready');
     progress(`resumed ${formatCount(fixture.units)} units in ${formatMs(ready.resumeMs)}; task server at ${ready.url}`);
