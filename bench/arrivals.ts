@@ -27,9 +27,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentIdFor } from '../machines/index.js';
+import type { LoadedImage, RecordChange } from '../src/store/backend.js';
+import type { StoreEnvironment } from '../src/store/environment.js';
 import { openStore } from '../src/store/index.js';
 import { ARGS_ENV, type ArrivalsRuntimeArgs, CLIENT_ADDRESS_HEADER } from './arrivals-runtime.js';
-import { progress } from './support/child.js';
+import { progress, runInChild } from './support/child.js';
+import { cachedFixture } from './support/fixture-cache.js';
 import { describeMachine, load1m, type MachineInfo, machineInfo } from './support/machine.js';
 import { cpuMsSince, formatCount, formatMs, median, percentile } from './support/numbers.js';
 import { openFixture, type RunFixture } from './support/run-fixture.js';
@@ -40,6 +43,34 @@ export const ARRIVALS_PER_SECOND_TARGET = 300;
 export const ARRIVAL_P95_TARGET_MS = 1_000;
 /** Clients at once. @defaultValue of {@link ArrivalsArgs.clients} */
 export const ARRIVAL_CLIENTS = 200;
+/** The row's fixture: a run of this many units, this many of its HITs left without a worker. */
+export const ARRIVAL_UNITS = 10_000;
+export const ARRIVAL_OPEN_HITS = 2_000;
+/** The fixture cache's name for a fixture with `open` HITs left open (bench/support/fixture-cache.ts). */
+export const openShape = (open: number): string => `open${open}`;
+/** Building a 10,000-unit fixture may take long on a loaded machine; the stall watchdog still applies. */
+const FIXTURE_DEADLINE_MS = 3 * 3_600_000;
+
+/**
+ * The row's fixture from the cache, built in a child process when missing (as `npm run bench`
+ * builds it), for a benchmark run outside `npm run bench` (bench/postgres.bench.ts).
+ */
+export async function cachedArrivalsFixture(seed: number, fresh = false): Promise<RunFixture> {
+  const { fixture } = await cachedFixture(
+    ARRIVAL_UNITS,
+    seed,
+    fresh,
+    (dir) =>
+      runInChild<{ dir: string; units: number; seed: number; arrived: number }, RunFixture>(
+        'build-fixture',
+        { dir, units: ARRIVAL_UNITS, seed, arrived: ARRIVAL_UNITS - ARRIVAL_OPEN_HITS },
+        { deadlineMs: FIXTURE_DEADLINE_MS, nodeFlags: ['--max-old-space-size=8192'] },
+      ),
+    openShape(ARRIVAL_OPEN_HITS),
+  );
+  if (fixture === undefined) throw new Error('the arrivals fixture could not be built');
+  return fixture;
+}
 
 export interface ArrivalsArgs {
   /** A fixture with `arrived` below `units`: its open HITs are the ones arrived on. */
@@ -50,9 +81,16 @@ export interface ArrivalsArgs {
   readonly arrivals?: number;
   /** A `.cpuprofile` file to write: the runtime's process profiled over the arrivals (where its time goes). */
   readonly profileFile?: string;
+  /**
+   * A `postgres://…?schema=NAME` URL of an empty schema: the fixture's store is copied there record
+   * for record and the runtime runs on PostgreSQL instead of the lowdb copy.
+   */
+  readonly storeUrl?: string;
 }
 
 export interface ArrivalsResult {
+  /** Where the runtime's store was. */
+  readonly backend: 'lowdb' | 'postgres';
   readonly units: number;
   /** Workers in the run before the measured arrivals. */
   readonly arrivedBefore: number;
@@ -197,6 +235,40 @@ function arrive(url: string, agent: Agent, a: Accepted, address: string): Promis
   });
 }
 
+/**
+ * Copies every record of the lowdb store in `dir` into the PostgreSQL schema of `url` (`?schema=`),
+ * byte for byte (both backends keep a record's JSON text as the store wrote it).
+ */
+async function copyToPostgres(dir: string, environment: StoreEnvironment, url: string): Promise<number> {
+  const source = await openStore({ dir, environment, readOnly: true });
+  let image: LoadedImage;
+  try {
+    image = await source.backend.load();
+  } finally {
+    await source.close();
+  }
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema') ?? 'hitstate';
+  parsed.searchParams.delete('schema');
+  // Loaded only here: the lowdb row never loads pg.
+  const { openPostgresBackend } = await import('../src/store/postgres/index.js');
+  const target = await openPostgresBackend({ url: parsed.toString(), environment, schema });
+  try {
+    const changes: RecordChange[] = [];
+    // The lowdb store's own format record is not data: the PostgreSQL backend keeps its own.
+    for (const [collection, records] of image.store)
+      for (const [key, json] of records) changes.push({ collection, runId: null, key, json });
+    for (const [runId, scope] of image.runs)
+      for (const [collection, records] of scope)
+        for (const [key, json] of records) changes.push({ collection, runId, key, json });
+    for (let i = 0; i < changes.length; i += 5_000)
+      await target.commit({ changes: changes.slice(i, i + 5_000), audit: [] });
+    return changes.length;
+  } finally {
+    await target.close();
+  }
+}
+
 /** The benchmark; see the top of this file. */
 export async function measure(args: ArrivalsArgs): Promise<ArrivalsResult> {
   const { fixture } = args;
@@ -210,8 +282,14 @@ export async function measure(args: ArrivalsArgs): Promise<ArrivalsResult> {
   const opened = await openFixture(fixture, join(work, 'fixture'));
   let runtime: RuntimeProcess | undefined;
   try {
+    const environment = { kind: 'custom', endpoint: opened.sim.url } as const;
+    if (args.storeUrl !== undefined) {
+      const copied = await copyToPostgres(opened.storeDir, environment, args.storeUrl);
+      progress(`copied the fixture's ${formatCount(copied)} records to PostgreSQL`);
+    }
+    const storeDir = args.storeUrl ?? opened.storeDir;
     runtime = new RuntimeProcess({
-      storeDir: opened.storeDir,
+      storeDir,
       simUrl: opened.sim.url,
       nowMs: opened.clock.now(),
       runId: fixture.runId,
@@ -263,11 +341,7 @@ export async function measure(args: ArrivalsArgs): Promise<ArrivalsResult> {
     // Durable before the answer: nothing may depend on a close.
     await runtime.kill();
     runtime = undefined;
-    const store = await openStore({
-      dir: opened.storeDir,
-      environment: { kind: 'custom', endpoint: opened.sim.url },
-      readOnly: true,
-    });
+    const store = await openStore({ dir: storeDir, environment, readOnly: true });
     let durableAgents = 0;
     try {
       for (const agentId of answered) if (store.agents.get(agentId) !== undefined) durableAgents += 1;
@@ -290,6 +364,7 @@ export async function measure(args: ArrivalsArgs): Promise<ArrivalsResult> {
       (after.registrations.wallMs - before.registrations.wallMs) /
       Math.max(1, after.registrations.count - before.registrations.count);
     const result: ArrivalsResult = {
+      backend: args.storeUrl === undefined ? 'lowdb' : 'postgres',
       units: fixture.units,
       arrivedBefore,
       arrivals,

@@ -36,7 +36,14 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUNTIME_DEFAULTS } from '../src/runtime/core/options.js';
-import type { ArrivalsArgs, ArrivalsResult } from './arrivals.js';
+import {
+  ARRIVAL_CLIENTS,
+  ARRIVAL_OPEN_HITS,
+  ARRIVAL_UNITS,
+  type ArrivalsArgs,
+  type ArrivalsResult,
+  openShape,
+} from './arrivals.js';
 import type { DashboardBenchArgs, DashboardBenchResult } from './dashboard.js';
 import type { DetectionArgs, DetectionResult } from './detection-latency.js';
 import type { LaunchThrottledArgs, LaunchThrottledResult } from './launch-throttled.js';
@@ -68,9 +75,6 @@ const SCALE_REPETITIONS = 3;
 const SCALE_100K_REPETITIONS = 1;
 /** Building a fixture may take long (100,000 units: tens of minutes the first time); the stall watchdog still applies. */
 const FIXTURE_DEADLINE_MS = 3 * 3_600_000;
-/** The arrivals row: a 10,000-unit run with this many HITs left open, arrived on by ARRIVAL_CLIENTS clients at once. */
-const ARRIVAL_OPEN_HITS = 2_000;
-const ARRIVAL_CLIENTS = 200;
 const ALL = ['sync', 'detection', 'launch', 'scale', 'scale100k', 'store', 'dashboard', 'serve', 'arrivals'] as const;
 type BenchName = (typeof ALL)[number];
 
@@ -200,7 +204,7 @@ async function main(): Promise<void> {
         );
         return built;
       },
-      open > 0 ? `open${open}` : undefined,
+      open > 0 ? openShape(open) : undefined,
     );
     if (f === undefined) return undefined;
     fixtureBuilds[open > 0 ? `${units}-open${open}` : units] = cached ? 'cached' : 'built';
@@ -315,8 +319,8 @@ async function main(): Promise<void> {
   }
   if (only.has('arrivals')) {
     // After the fixture builds and the other CPU benchmarks: it measures throughput and CPU.
-    const label = `8. arrivals, ${ARRIVAL_CLIENTS} at once through the task server, ${formatCount(SCALE_UNITS)} units`;
-    const f = await fixture(SCALE_UNITS, '', ARRIVAL_OPEN_HITS);
+    const label = `8. arrivals, ${ARRIVAL_CLIENTS} at once through the task server, ${formatCount(ARRIVAL_UNITS)} units`;
+    const f = await fixture(ARRIVAL_UNITS, '', ARRIVAL_OPEN_HITS);
     const a = await withFixture(f, label, (fx) =>
       child<ArrivalsArgs, ArrivalsResult>(label, 'arrivals', { fixture: fx, clients: ARRIVAL_CLIENTS }),
     );
