@@ -26,6 +26,8 @@ export interface ArrivalsRuntimeArgs {
   /** The simulator's virtual time: the runtime's clock starts there (nothing advances it here). */
   readonly nowMs: number;
   readonly runId: string;
+  /** The gateway's default rate governor (MTurk's 5 calls/s, on the runtime's clock, which stands still here) instead of none. */
+  readonly mturkRate?: boolean;
   /** Profiles the process from the first `usage` message to the second and writes the profile here. */
   readonly profileFile?: string;
 }
@@ -45,7 +47,9 @@ async function main(): Promise<void> {
   const args = JSON.parse(json) as ArrivalsRuntimeArgs;
   const errors: string[] = [];
   const w0 = performance.now();
-  const runtime = await fixtureRuntime(args.simUrl, new VirtualClock(args.nowMs), args.storeDir);
+  const runtime = await fixtureRuntime(args.simUrl, new VirtualClock(args.nowMs), args.storeDir, {
+    mturkRate: args.mturkRate === true,
+  });
   runtime.events.on('error', (err) => errors.push(err.message));
   const [resumed] = await runtime.resume();
   if (resumed === undefined || !resumed.restored)

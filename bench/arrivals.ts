@@ -86,11 +86,21 @@ export interface ArrivalsArgs {
    * for record and the runtime runs on PostgreSQL instead of the lowdb copy.
    */
   readonly storeUrl?: string;
+  /**
+   * Measures the row a second time on a fresh copy with the gateway's default rate governor
+   * (MTurk's 5 calls/s, burst 10), as `hitstate run` has it: past the burst, arrivals are bound
+   * without MTurk's check (unconfirmed, checked later). Reported as `atMTurkRate`.
+   */
+  readonly alsoAtMTurkRate?: boolean;
 }
 
 export interface ArrivalsResult {
   /** Where the runtime's store was. */
   readonly backend: 'lowdb' | 'postgres';
+  /** The runtime's rate governor: none (every arrival checked with MTurk at once) or MTurk's 5 calls/s. */
+  readonly governor: 'unthrottled' | 'mturk';
+  /** `GetAssignment` calls the simulator answered during the arrivals (MTurk's check of an arrival). */
+  readonly getAssignmentCalls: number;
   readonly units: number;
   /** Workers in the run before the measured arrivals. */
   readonly arrivedBefore: number;
@@ -124,6 +134,8 @@ export interface ArrivalsResult {
   readonly durableAgents: number;
   readonly load1m: { readonly before: number; readonly after: number };
   readonly machine: MachineInfo;
+  /** The same row with MTurk's rate governor ({@link ArrivalsArgs.alsoAtMTurkRate}). */
+  readonly atMTurkRate?: ArrivalsResult;
 }
 
 interface Accepted {
@@ -271,6 +283,13 @@ async function copyToPostgres(dir: string, environment: StoreEnvironment, url: s
 
 /** The benchmark; see the top of this file. */
 export async function measure(args: ArrivalsArgs): Promise<ArrivalsResult> {
+  const first = await measureOnce(args, false);
+  if (args.alsoAtMTurkRate !== true) return first;
+  progress("the same again with MTurk's rate governor (5 calls/s, burst 10)");
+  return { ...first, atMTurkRate: await measureOnce(args, true) };
+}
+
+async function measureOnce(args: ArrivalsArgs, mturkRate: boolean): Promise<ArrivalsResult> {
   const { fixture } = args;
   const arrivedBefore = fixture.arrived ?? fixture.units;
   const open = fixture.units - arrivedBefore;
@@ -293,6 +312,7 @@ export async function measure(args: ArrivalsArgs): Promise<ArrivalsResult> {
       simUrl: opened.sim.url,
       nowMs: opened.clock.now(),
       runId: fixture.runId,
+      mturkRate,
       ...(args.profileFile !== undefined ? { profileFile: args.profileFile } : {}),
     });
     const ready = await runtime.next('ready');
@@ -306,6 +326,7 @@ export async function measure(args: ArrivalsArgs): Promise<ArrivalsResult> {
     );
     progress(`${formatCount(arrivals)} workers accepted a HIT; ${clients} clients arrive at once`);
     const before = await runtime.usage();
+    const checks0 = (await opened.sim.stats()).calls.GetAssignment ?? 0;
     const loadBefore = load1m();
     const c0 = process.cpuUsage();
     const w0 = performance.now();
@@ -335,6 +356,7 @@ export async function measure(args: ArrivalsArgs): Promise<ArrivalsResult> {
     const wallMs = performance.now() - w0;
     const clientsCpuMs = cpuMsSince(c0);
     const after = await runtime.usage();
+    const getAssignmentCalls = ((await opened.sim.stats()).calls.GetAssignment ?? 0) - checks0;
     const loadAfter = load1m();
     if (after.errors.length > 0)
       throw new Error(`the runtime reported errors during the arrivals:\n${after.errors.slice(0, 10).join('\n')}`);
@@ -365,6 +387,8 @@ export async function measure(args: ArrivalsArgs): Promise<ArrivalsResult> {
       Math.max(1, after.registrations.count - before.registrations.count);
     const result: ArrivalsResult = {
       backend: args.storeUrl === undefined ? 'lowdb' : 'postgres',
+      governor: mturkRate ? 'mturk' : 'unthrottled',
+      getAssignmentCalls,
       units: fixture.units,
       arrivedBefore,
       arrivals,
@@ -387,7 +411,7 @@ export async function measure(args: ArrivalsArgs): Promise<ArrivalsResult> {
       machine: machineInfo(),
     };
     progress(
-      `${arrivals} arrivals by ${clients} clients in ${formatMs(wallMs)}: ${result.perSecond.toFixed(0)}/s, p50 ${formatMs(result.p50Ms)}, p95 ${formatMs(result.p95Ms)}, max ${formatMs(result.maxMs)}; runtime CPU ${formatMs(runtimeCpuMs)} (${result.runtimeCpuMsPerArrival.toFixed(1)} ms each, ${(result.runtimeCoreShare * 100).toFixed(0)}% of a core); ${commits.count} commits (mean ${formatMs(commits.meanMs)}, max ${formatMs(commits.maxMs)}, ${commits.records.toFixed(0)} records each), registerAgent mean ${formatMs(registerAgentMeanMs)}; ${durableAgents} on disk after SIGKILL; load ${loadBefore} -> ${loadAfter}`,
+      `${arrivals} arrivals by ${clients} clients in ${formatMs(wallMs)}: ${result.perSecond.toFixed(0)}/s, p50 ${formatMs(result.p50Ms)}, p95 ${formatMs(result.p95Ms)}, max ${formatMs(result.maxMs)}; runtime CPU ${formatMs(runtimeCpuMs)} (${result.runtimeCpuMsPerArrival.toFixed(1)} ms each, ${(result.runtimeCoreShare * 100).toFixed(0)}% of a core); ${commits.count} commits (mean ${formatMs(commits.meanMs)}, max ${formatMs(commits.maxMs)}, ${commits.records.toFixed(0)} records each), registerAgent mean ${formatMs(registerAgentMeanMs)}, ${getAssignmentCalls} GetAssignment; ${durableAgents} on disk after SIGKILL; load ${loadBefore} -> ${loadAfter}`,
     );
     return result;
   } finally {
@@ -399,22 +423,41 @@ export async function measure(args: ArrivalsArgs): Promise<ArrivalsResult> {
 
 /** The section of docs/benchmarks.md for this row (rendered by bench/support/report.ts). */
 export function arrivalsSection(a: ArrivalsResult): string[] {
+  const m = a.atMTurkRate;
+  const loads = (x: ArrivalsResult) => `${x.load1m.before} before, ${x.load1m.after} after`;
+  const row = (figure: string, f: (x: ArrivalsResult) => string) =>
+    `| ${figure} | ${f(a)} |${m === undefined ? '' : ` ${f(m)} |`}`;
   return [
     '### 8. Arrivals through the task server',
     '',
-    `A run of ${formatCount(a.units)} units (\`bench/arrivals.ts\`) built by the runtime against \`hitstate sim\`, ${formatCount(a.arrivedBefore)} of its workers arrived and ${formatCount(a.units - a.arrivedBefore)} HITs open, is resumed by a real runtime in a process of its own, serving the run with \`createTaskServer\` on a loopback port as \`hitstate run\` does; \`hitstate sim\` runs in another process and the clients in a third. ${formatCount(a.arrivals)} workers accept a HIT on the simulator (a real assignment id each), then ${a.clients} clients at once send what a worker's browser sends on arrival (\`POST /hitstate/api/agents\` with the HIT, assignment and worker ids), one arrival after another until all are in. The server answers after the binding is committed to the store; an answer counts only as a 200 naming the worker's own agent in the task. The runtime's rate governor is unthrottled, so every arrival also asks the simulator \`GetAssignment\` (one call). Afterwards the runtime's process is SIGKILLed and the store opened read-only: ${formatCount(a.durableAgents)} of ${formatCount(a.arrivals)} answered agents were in it. Measured once; 1-minute load average ${a.load1m.before} before, ${a.load1m.after} after (other engineers' work shares the two cores).`,
+    `A run of ${formatCount(a.units)} units (\`bench/arrivals.ts\`) built by the runtime against \`hitstate sim\`, ${formatCount(a.arrivedBefore)} of its workers arrived and ${formatCount(a.units - a.arrivedBefore)} HITs open, is resumed by a real runtime in a process of its own, serving the run with \`createTaskServer\` on a loopback port as \`hitstate run\` does; \`hitstate sim\` runs in another process and the clients in a third. ${formatCount(a.arrivals)} workers accept a HIT on the simulator (a real assignment id each), then ${a.clients} clients at once send what a worker's browser sends on arrival (\`POST /hitstate/api/agents\` with the HIT, assignment and worker ids), one arrival after another until all are in. The server answers after the binding is committed to the store; an answer counts only as a 200 naming the worker's own agent in the task. With the fixture's unthrottled rate governor (the target figures) every arrival also asks the simulator \`GetAssignment\`, MTurk's check that the worker holds the assignment${m === undefined ? '' : "; the second column is the same on a fresh copy with the gateway's default governor, as `hitstate run` has it (MTurk's 5 calls/s, burst 10, on the runtime's virtual clock, which stands still here): past the burst, arrivals are bound unconfirmed and checked later, so it shows the arrival without MTurk's check"}. Afterwards the runtime's process is SIGKILLed and the store opened read-only: ${formatCount(a.durableAgents)} of ${formatCount(a.arrivals)} answered agents were in it${m === undefined ? '' : ` (${formatCount(m.durableAgents)} of ${formatCount(m.arrivals)} with MTurk's rate)`}. Measured once each; 1-minute load average ${loads(a)}${m === undefined ? '' : ` (with MTurk's rate: ${loads(m)})`}; other engineers' work shares the two cores.`,
     '',
-    '| Figure | Result |',
-    '|---|---|',
-    `| arrivals per second (${formatCount(a.arrivals)} arrivals, ${a.clients} at once) | ${a.perSecond.toFixed(0)} |`,
-    `| latency per arrival: p50 / p95 / max | ${formatMs(a.p50Ms)} / ${formatMs(a.p95Ms)} / ${formatMs(a.maxMs)} |`,
-    `| wall time of all the arrivals | ${formatMs(a.wallMs)} |`,
-    `| CPU of the runtime's process: per arrival, share of one core | ${a.runtimeCpuMsPerArrival.toFixed(1)} ms, ${(a.runtimeCoreShare * 100).toFixed(0)}% |`,
-    `| resident memory of the runtime's process afterwards | ${a.runtimeRssMb.toFixed(0)} MB |`,
-    `| store commits during the arrivals: count, mean / worst wall time, records per commit | ${formatCount(a.commits.count)}, ${formatMs(a.commits.meanMs)} / ${formatMs(a.commits.maxMs)}, ${a.commits.records.toFixed(0)} |`,
-    `| \`registerAgent\` (MTurk's check, the run's events, the commit), mean wall time | ${formatMs(a.registerAgentMeanMs)} |`,
-    `| CPU of the clients' process | ${formatMs(a.clientsCpuMs)} |`,
-    `| resume of the run before (createRuntime, resume, drift check) | ${formatMs(a.resumeMs)} |`,
+    m === undefined ? '| Figure | Result |' : "| Figure | unthrottled (target) | MTurk's rate |",
+    m === undefined ? '|---|---|' : '|---|---|---|',
+    row(`arrivals per second (${formatCount(a.arrivals)} arrivals, ${a.clients} at once)`, (x) =>
+      x.perSecond.toFixed(0),
+    ),
+    row(
+      'latency per arrival: p50 / p95 / max',
+      (x) => `${formatMs(x.p50Ms)} / ${formatMs(x.p95Ms)} / ${formatMs(x.maxMs)}`,
+    ),
+    row('wall time of all the arrivals', (x) => formatMs(x.wallMs)),
+    row(
+      "CPU of the runtime's process: per arrival, share of one core",
+      (x) => `${x.runtimeCpuMsPerArrival.toFixed(1)} ms, ${(x.runtimeCoreShare * 100).toFixed(0)}%`,
+    ),
+    row('`GetAssignment` calls during the arrivals', (x) => formatCount(x.getAssignmentCalls ?? 0)),
+    row(
+      'store commits during the arrivals: count, mean / worst wall time, records per commit',
+      (x) =>
+        `${formatCount(x.commits.count)}, ${formatMs(x.commits.meanMs)} / ${formatMs(x.commits.maxMs)}, ${x.commits.records.toFixed(0)}`,
+    ),
+    row("`registerAgent` (MTurk's check, the run's events, the commit), mean wall time", (x) =>
+      formatMs(x.registerAgentMeanMs),
+    ),
+    row("resident memory of the runtime's process afterwards", (x) => `${x.runtimeRssMb.toFixed(0)} MB`),
+    row("CPU of the clients' process", (x) => formatMs(x.clientsCpuMs)),
+    row('resume of the run before (createRuntime, resume, drift check)', (x) => formatMs(x.resumeMs)),
     '',
     `Machine: ${describeMachine(a.machine)}.`,
   ];

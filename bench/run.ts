@@ -322,13 +322,22 @@ async function main(): Promise<void> {
     const label = `8. arrivals, ${ARRIVAL_CLIENTS} at once through the task server, ${formatCount(ARRIVAL_UNITS)} units`;
     const f = await fixture(ARRIVAL_UNITS, '', ARRIVAL_OPEN_HITS);
     const a = await withFixture(f, label, (fx) =>
-      child<ArrivalsArgs, ArrivalsResult>(label, 'arrivals', { fixture: fx, clients: ARRIVAL_CLIENTS }),
+      child<ArrivalsArgs, ArrivalsResult>(label, 'arrivals', {
+        fixture: fx,
+        clients: ARRIVAL_CLIENTS,
+        alsoAtMTurkRate: true,
+      }),
     );
     if (a !== undefined) {
       results.arrivals = a;
       say(
         `  ${formatCount(a.arrivals)} arrivals: ${a.perSecond.toFixed(0)}/s, p50 ${formatMs(a.p50Ms)}, p95 ${formatMs(a.p95Ms)}, max ${formatMs(a.maxMs)}; runtime CPU ${a.runtimeCpuMsPerArrival.toFixed(1)} ms per arrival (${(a.runtimeCoreShare * 100).toFixed(0)}% of a core)`,
       );
+      const m = a.atMTurkRate;
+      if (m !== undefined)
+        say(
+          `  at MTurk's rate (arrivals bound without MTurk's check past the burst): ${m.perSecond.toFixed(0)}/s, p95 ${formatMs(m.p95Ms)}; runtime CPU ${m.runtimeCpuMsPerArrival.toFixed(1)} ms per arrival`,
+        );
     }
   }
   if (only.has('store')) {

@@ -82,8 +82,16 @@ export function fixtureConfig(units: number) {
   };
 }
 
-/** The runtime the fixture was built with (custom endpoint, static credentials, unthrottled governor). */
-export function fixtureRuntime(url: string, clock: VirtualClock, storeDir: string): Promise<Runtime> {
+/**
+ * The runtime the fixture was built with (custom endpoint, static credentials, unthrottled
+ * governor); with `mturkRate`, the gateway's default governor instead (MTurk's 5 calls/s, burst 10).
+ */
+export function fixtureRuntime(
+  url: string,
+  clock: VirtualClock,
+  storeDir: string,
+  options: { readonly mturkRate?: boolean } = {},
+): Promise<Runtime> {
   return createRuntime({
     environment: { kind: 'custom', endpoint: url },
     requester: {
@@ -92,7 +100,7 @@ export function fixtureRuntime(url: string, clock: VirtualClock, storeDir: strin
     },
     clock,
     storeDir,
-    governor: UNTHROTTLED,
+    ...(options.mturkRate === true ? {} : { governor: UNTHROTTLED }),
   });
 }
 
