@@ -153,8 +153,7 @@ type FromRuntime =
       errors: string[];
       commits: { count: number; wallMs: number; maxMs: number; changes: number };
       registrations: { count: number; wallMs: number };
-    }
-  | { kind: 'stopped'; counts: Record<string, number>; errors: string[] };
+    };
 
 /** The runtime's process, spoken to over IPC. */
 class RuntimeProcess {
