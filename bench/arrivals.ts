@@ -116,6 +116,8 @@ export interface ArrivalsResult {
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly maxMs: number;
+  /** When the slowest arrival was sent, ms after the first. */
+  readonly slowestSentAtMs: number;
   /** CPU of the runtime's process over `wallMs`, in all, per arrival, and as a share of one core. */
   readonly runtimeCpuMs: number;
   readonly runtimeCpuMsPerArrival: number;
@@ -334,6 +336,8 @@ async function measureOnce(args: ArrivalsArgs, mturkRate: boolean): Promise<Arri
     const c0 = process.cpuUsage();
     const w0 = performance.now();
     const latencies: number[] = [];
+    /** The slowest arrival and when it was sent (after the start): a straggler, or the end of a queue? */
+    let slowest = { ms: 0, sentAtMs: 0 };
     const answered: string[] = [];
     let next = 0;
     const client = async (c: number): Promise<void> => {
@@ -348,6 +352,7 @@ async function measureOnce(args: ArrivalsArgs, mturkRate: boolean): Promise<Arri
             `10.${c >> 8}.${c & 255}.${(k % 250) + 1}`,
           );
           latencies.push(ms);
+          if (ms > slowest.ms) slowest = { ms, sentAtMs: performance.now() - ms - w0 };
           answered.push(agentId);
           if (answered.length % 500 === 0) progress(`${answered.length} of ${arrivals} arrived`);
         }
@@ -401,6 +406,7 @@ async function measureOnce(args: ArrivalsArgs, mturkRate: boolean): Promise<Arri
       p50Ms: median(latencies),
       p95Ms: percentile(latencies, 95),
       maxMs: Math.max(...latencies),
+      slowestSentAtMs: slowest.sentAtMs,
       runtimeCpuMs,
       runtimeCpuMsPerArrival: runtimeCpuMs / arrivals,
       runtimeCoreShare: runtimeCpuMs / wallMs,
@@ -414,7 +420,7 @@ async function measureOnce(args: ArrivalsArgs, mturkRate: boolean): Promise<Arri
       machine: machineInfo(),
     };
     progress(
-      `${arrivals} arrivals by ${clients} clients in ${formatMs(wallMs)}: ${result.perSecond.toFixed(0)}/s, p50 ${formatMs(result.p50Ms)}, p95 ${formatMs(result.p95Ms)}, max ${formatMs(result.maxMs)}; runtime CPU ${formatMs(runtimeCpuMs)} (${result.runtimeCpuMsPerArrival.toFixed(1)} ms each, ${(result.runtimeCoreShare * 100).toFixed(0)}% of a core); ${commits.count} commits (mean ${formatMs(commits.meanMs)}, max ${formatMs(commits.maxMs)}, ${commits.records.toFixed(0)} records each), registerAgent mean ${formatMs(registerAgentMeanMs)}, ${getAssignmentCalls} GetAssignment; ${durableAgents} on disk after SIGKILL; load ${loadBefore} -> ${loadAfter}`,
+      `${arrivals} arrivals by ${clients} clients in ${formatMs(wallMs)}: ${result.perSecond.toFixed(0)}/s, p50 ${formatMs(result.p50Ms)}, p95 ${formatMs(result.p95Ms)}, max ${formatMs(result.maxMs)} (sent at ${formatMs(result.slowestSentAtMs)}); runtime CPU ${formatMs(runtimeCpuMs)} (${result.runtimeCpuMsPerArrival.toFixed(1)} ms each, ${(result.runtimeCoreShare * 100).toFixed(0)}% of a core); ${commits.count} commits (mean ${formatMs(commits.meanMs)}, max ${formatMs(commits.maxMs)}, ${commits.records.toFixed(0)} records each), registerAgent mean ${formatMs(registerAgentMeanMs)}, ${getAssignmentCalls} GetAssignment; ${durableAgents} on disk after SIGKILL; load ${loadBefore} -> ${loadAfter}`,
     );
     return result;
   } finally {
