@@ -466,7 +466,9 @@ export function arrivalsSection(a: ArrivalsResult): string[] {
     ),
     row("resident memory of the runtime's process afterwards", (x) => `${x.runtimeRssMb.toFixed(0)} MB`),
     row("CPU of the clients' process", (x) => formatMs(x.clientsCpuMs)),
-    row('resume of the run before (createRuntime, resume, drift check)', (x) => formatMs(x.resumeMs)),
+    row('resume of the run before (createRuntime, resume; the drift check too when unthrottled)', (x) =>
+      formatMs(x.resumeMs),
+    ),
     '',
     `Machine: ${describeMachine(a.machine)}.`,
   ];
