@@ -8,11 +8,12 @@ export async function measure(args: {
   units: number;
   seed: number;
   launchWave?: number;
+  arrived?: number;
 }): Promise<RunFixture> {
   const fixture = await buildRunFixture(args);
   const b = fixture.build;
   progress(
-    `built ${args.units} assigned units: launch ${formatMs(b.launchWallMs)} wall (${formatMs(b.launchCpuMs)} CPU), bulk arrivals ${formatMs(b.arrivalsWallMs)}, registerAgent at full size ${formatMs(b.registerMedianMs)} median`,
+    `built ${args.units} units (${args.arrived ?? args.units} assigned): launch ${formatMs(b.launchWallMs)} wall (${formatMs(b.launchCpuMs)} CPU), bulk arrivals ${formatMs(b.arrivalsWallMs)}, registerAgent at full size ${formatMs(b.registerMedianMs)} median`,
   );
   return fixture;
 }

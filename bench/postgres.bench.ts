@@ -8,10 +8,14 @@
 //      postgres:// URL): open of a run of N units and the bytes and CPU of one worker arrival's
 //      commit, at 100 / 1,000 / 10,000 units, side by side with the lowdb figures of
 //      bench/results-store.json in docs/benchmarks.md.
+//   4. (`--only arrivals`, also run by default) benchmark 8 of `npm run bench` with the runtime's
+//      store on PostgreSQL: 200 workers at once through the HTTP task server at 10,000 units
+//      (bench/arrivals.ts; the fixture's store copied record for record into a fresh schema), side
+//      by side with the lowdb figures of bench/results.json.
 // Prints tables, writes bench/results-postgres.json (the parts run; the others are kept) and, for
 // part 3, the PostgreSQL section of docs/benchmarks.md.
 //
-// Usage: node --import tsx bench/postgres.bench.ts [--only backend,store] [--units 10000,100000]
+// Usage: node --import tsx bench/postgres.bench.ts [--only backend,store,arrivals] [--units 10000,100000]
 //          [--commits 300] [--loads 3] [--arrival-sizes 100,1000,10000] [--samples 3]
 //        node --import tsx bench/postgres.bench.ts --render   (the docs section from the saved results)
 import { spawn } from 'node:child_process';
@@ -20,10 +24,11 @@ import { fileURLToPath } from 'node:url';
 import type { RecordChange } from '../src/store/backend.js';
 import { openPostgresBackend, type PostgresBackend } from '../src/store/postgres/index.js';
 import { startPostgres, type PostgresServer } from '../test/support/postgres.js';
+import { type ArrivalsResult, cachedArrivalsFixture, measure as measureHttpArrivals } from './arrivals.js';
 import { type ArrivalMeasure, buildArrivalStore } from './store-arrival.js';
 import { writeSection } from './support/docs-file.js';
 import { describeMachine, load1m, machineInfo } from './support/machine.js';
-import { cpuMsSince, median, percentile } from './support/numbers.js';
+import { cpuMsSince, formatMs, median, percentile } from './support/numbers.js';
 
 const ENV = { kind: 'sandbox' } as const;
 const RUN = 'bench-run';
@@ -36,12 +41,15 @@ const SIZES = (option('--units') ?? '10000,100000').split(',').map(Number);
 const COMMITS = Number(option('--commits') ?? 300);
 const LOADS = Number(option('--loads') ?? 3);
 const BATCH_UNITS = 500;
-const PARTS = new Set((option('--only') ?? 'backend,store').split(','));
+const PARTS = new Set((option('--only') ?? 'backend,store,arrivals').split(','));
 const ARRIVAL_SIZES = (option('--arrival-sizes') ?? '100,1000,10000').split(',').map(Number);
 const SAMPLES = Number(option('--samples') ?? 3);
 const RESULTS_FILE = fileURLToPath(new URL('./results-postgres.json', import.meta.url));
 const STORE_RESULTS_FILE = fileURLToPath(new URL('./results-store.json', import.meta.url));
 const ARRIVAL_SCRIPT = fileURLToPath(new URL('./store-arrival.ts', import.meta.url));
+const BENCH_RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
+/** The fixtures' seed in `npm run bench` (bench/run.ts), so the cached arrivals fixture is shared. */
+const FIXTURE_SEED = 1;
 
 /** The records of one unit as a run at rest holds them (~2.6 KB of JSON over 7 records). */
 function unitRecords(i: number): RecordChange[] {
@@ -220,7 +228,7 @@ async function arrivalRows(server: PostgresServer): Promise<ArrivalMeasure[]> {
       units,
       openMs: pick('openMs'),
       openCpuMs: pick('openCpuMs'),
-      bucketBytes: pick('bucketBytes'),
+      supervisorBytes: pick('supervisorBytes'),
       bytesPerArrival: pick('bytesPerArrival'),
       checkpointBytesPerArrival: 0,
       cpuMsMedian: pick('cpuMsMedian'),
@@ -263,8 +271,51 @@ function renderSection(
       const l = lowdb.get(p.units);
       return `| ${p.units.toLocaleString('en-US')} | ${l ? ms(l.openMs) : '-'} | ${ms(p.openMs)} (${ms(p.openCpuMs)}) | ${l ? kb(l.bytesPerArrival) : '-'} | ${kb(p.bytesPerArrival)} | ${l ? `${ms(l.cpuMsMedian)} (${ms(l.cpuMsMax)})` : '-'} | ${ms(p.cpuMsMedian)} (${ms(p.cpuMsMax)}) |`;
     }),
+    ...httpArrivalsTable(),
   ];
   return lines.join('\n');
+}
+
+/** Benchmark 8 of `npm run bench` (bench/arrivals.ts) with the runtime's store in a fresh PostgreSQL schema. */
+async function httpArrivalsRow(server: PostgresServer): Promise<ArrivalsResult> {
+  const fixture = await cachedArrivalsFixture(FIXTURE_SEED);
+  return measureHttpArrivals({ fixture, storeUrl: `${server.url}?schema=arrivals_http` });
+}
+
+/** The HTTP arrivals on PostgreSQL (bench/results-postgres.json) next to lowdb's (bench/results.json). */
+function httpArrivalsTable(): string[] {
+  const read = (file: string): ArrivalsResult | undefined => {
+    if (!existsSync(file)) return undefined;
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+      arrivals?: ArrivalsResult;
+      httpArrivals?: ArrivalsResult;
+    };
+    return file === RESULTS_FILE ? saved.httpArrivals : saved.arrivals;
+  };
+  const pg = read(RESULTS_FILE);
+  if (pg === undefined) return [];
+  const lowdb = read(BENCH_RESULTS_FILE);
+  const cell = (a: ArrivalsResult | undefined, f: (a: ArrivalsResult) => string) => (a === undefined ? '-' : f(a));
+  const row = (figure: string, f: (a: ArrivalsResult) => string) => `| ${figure} | ${cell(lowdb, f)} | ${f(pg)} |`;
+  return [
+    '',
+    `**Arrivals through the HTTP task server** (\`--only arrivals\`): benchmark 8 of \`npm run bench\` ([its method](#8-arrivals-through-the-task-server), \`bench/arrivals.ts\`) with the runtime's store in PostgreSQL: the fixture's store (${pg.units.toLocaleString('en-US')} units, ${pg.arrivedBefore.toLocaleString('en-US')} workers in) copied record for record into a fresh schema of the same server, then ${pg.arrivals.toLocaleString('en-US')} arrivals, ${pg.clients} at once; after a SIGKILL of the runtime, ${pg.durableAgents.toLocaleString('en-US')} of the answered agents were in the database. Targets: at least 300 arrivals/s, p95 at most 1 s. 1-minute load average ${lowdb === undefined ? '' : `${lowdb.load1m.before} → ${lowdb.load1m.after} (lowdb, ${lowdb.machine.date}), `}${pg.load1m.before} → ${pg.load1m.after} (PostgreSQL, ${pg.machine.date}); the two cores were shared with other work, and the database server ran on them too.`,
+    '',
+    '| Figure | lowdb | PostgreSQL |',
+    '|---|---|---|',
+    row('arrivals per second', (a) => a.perSecond.toFixed(0)),
+    row('latency: p50 / p95 / max', (a) => `${formatMs(a.p50Ms)} / ${formatMs(a.p95Ms)} / ${formatMs(a.maxMs)}`),
+    row(
+      "runtime's CPU per arrival (share of a core)",
+      (a) => `${a.runtimeCpuMsPerArrival.toFixed(1)} ms (${(a.runtimeCoreShare * 100).toFixed(0)}%)`,
+    ),
+    row(
+      'store commits: count, mean wall time, records each',
+      (a) => `${a.commits.count}, ${formatMs(a.commits.meanMs)}, ${a.commits.records.toFixed(0)}`,
+    ),
+    row('`registerAgent`, mean wall time', (a) => formatMs(a.registerAgentMeanMs)),
+    row('resume before the arrivals', (a) => formatMs(a.resumeMs)),
+  ];
 }
 
 async function main(): Promise<void> {
@@ -295,6 +346,27 @@ async function main(): Promise<void> {
   const previous = existsSync(RESULTS_FILE)
     ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>)
     : {};
+  if (PARTS.has('arrivals')) {
+    try {
+      previous.httpArrivals = await httpArrivalsRow(server);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    writeFileSync(RESULTS_FILE, `${JSON.stringify(previous, null, 2)}\n`);
+    if (!PARTS.has('backend') && !PARTS.has('store')) {
+      await server.stop();
+      const saved = previous.arrivals as
+        | { measuredAt: string; machine: ReturnType<typeof machineInfo>; load1m: number; sizes: ArrivalMeasure[] }
+        | undefined;
+      if (saved !== undefined)
+        writeSection('bench:postgres', renderSection(saved.sizes, saved.machine, saved.load1m, saved.measuredAt), {
+          before: '<!-- chaos:start -->',
+        });
+      process.stdout.write(`wrote ${RESULTS_FILE} and docs/benchmarks.md\n`);
+      return;
+    }
+  }
   let arrivals: ArrivalMeasure[] | undefined;
   if (!PARTS.has('backend')) {
     try {

@@ -11,6 +11,7 @@
 //   5. store                   bench/store.bench.ts       (the datastore engineer's)
 //   6. dashboard               bench/dashboard.ts         the run page and live feed at 10,000 units, the runtime syncing
 //   7. serve                   bench/serve.bench.ts       the platform: signed GetHIT, ListHITs, CreateHIT; start on 100,000 HITs
+//   8. arrivals                bench/arrivals.ts          200 workers at once through the HTTP task server, 10,000 units
 //
 // Benchmarks 1-3 measure call counts and virtual time, which other work on the machine cannot
 // change, so they run while the 10,000-unit fixture is built in another process; 4 and 5 measure
@@ -24,8 +25,10 @@
 //
 // Exits 1 when a target is missed or a benchmark gave no figure (after writing the figures).
 //
-// Usage: npm run bench [-- --only sync,detection,launch,scale,scale100k,store,dashboard,serve] [-- --fresh]
-//   --only    runs the named benchmarks and prints their verdicts without writing results or docs
+// Usage: npm run bench [-- --only sync,detection,launch,scale,scale100k,store,dashboard,serve,arrivals] [-- --fresh]
+//   --only    runs the named benchmarks and prints their verdicts without writing results or docs;
+//             except the arrivals row, whose figures it puts into bench/results.json (the other
+//             rows' kept) and the docs section, as --render does (it is measured on its own)
 //   --fresh   rebuilds the run fixtures instead of reusing the cached ones (bench/support/fixture-cache.ts)
 //   --render  measures nothing: rewrites the docs section from bench/results.json (after a change of the tables)
 import { spawn } from 'node:child_process';
@@ -33,6 +36,14 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUNTIME_DEFAULTS } from '../src/runtime/core/options.js';
+import {
+  ARRIVAL_CLIENTS,
+  ARRIVAL_OPEN_HITS,
+  ARRIVAL_UNITS,
+  type ArrivalsArgs,
+  type ArrivalsResult,
+  openShape,
+} from './arrivals.js';
 import type { DashboardBenchArgs, DashboardBenchResult } from './dashboard.js';
 import type { DetectionArgs, DetectionResult } from './detection-latency.js';
 import type { LaunchThrottledArgs, LaunchThrottledResult } from './launch-throttled.js';
@@ -64,7 +75,7 @@ const SCALE_REPETITIONS = 3;
 const SCALE_100K_REPETITIONS = 1;
 /** Building a fixture may take long (100,000 units: tens of minutes the first time); the stall watchdog still applies. */
 const FIXTURE_DEADLINE_MS = 3 * 3_600_000;
-const ALL = ['sync', 'detection', 'launch', 'scale', 'scale100k', 'store', 'dashboard', 'serve'] as const;
+const ALL = ['sync', 'detection', 'launch', 'scale', 'scale100k', 'store', 'dashboard', 'serve', 'arrivals'] as const;
 type BenchName = (typeof ALL)[number];
 
 function selection(): Set<BenchName> {
@@ -129,6 +140,18 @@ function render(): void {
   say(`rewrote docs/benchmarks.md from bench/results.json (measured ${measured.machine.date})`);
 }
 
+/**
+ * `--only …,arrivals`: the arrivals row's figures into bench/results.json, the other rows' kept,
+ * and the docs section rendered again from it (what `--render` does). The row runs on its own
+ * fixture and is measured alone, so it need not wait for a full run to be written.
+ */
+function mergeArrivals(arrivals: ArrivalsResult): void {
+  const file = join(root, 'bench', 'results.json');
+  const { targets: _old, ...kept } = JSON.parse(readFileSync(file, 'utf8')) as BenchResults & { targets?: unknown };
+  writeFileSync(file, `${JSON.stringify({ ...kept, arrivals }, null, 2)}\n`);
+  render();
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--render')) {
     render();
@@ -163,20 +186,29 @@ async function main(): Promise<void> {
     }
   };
   const fixtureBuilds: Record<string, 'cached' | 'built'> = {};
-  const fixture = async (units: number, note = ''): Promise<RunFixture | undefined> => {
+  /** A cached run fixture; with `open`, that many of its HITs are left without a worker. */
+  const fixture = async (units: number, note = '', open = 0): Promise<RunFixture | undefined> => {
     let built: RunFixture | undefined;
-    const { fixture: f, cached } = await cachedFixture(units, SEED, fresh, async (dir) => {
-      built = await child<{ dir: string; units: number; seed: number }, RunFixture>(
-        `fixture: ${formatCount(units)} assigned units${note}`,
-        'build-fixture',
-        { dir, units, seed: SEED },
-        { deadlineMs: FIXTURE_DEADLINE_MS, nodeFlags: ['--max-old-space-size=8192'] },
-      );
-      return built;
-    });
+    const what =
+      open > 0 ? `${formatCount(units)} units, ${formatCount(open)} HITs open` : `${formatCount(units)} assigned units`;
+    const { fixture: f, cached } = await cachedFixture(
+      units,
+      SEED,
+      fresh,
+      async (dir) => {
+        built = await child<{ dir: string; units: number; seed: number; arrived?: number }, RunFixture>(
+          `fixture: ${what}${note}`,
+          'build-fixture',
+          { dir, units, seed: SEED, ...(open > 0 ? { arrived: units - open } : {}) },
+          { deadlineMs: FIXTURE_DEADLINE_MS, nodeFlags: ['--max-old-space-size=8192'] },
+        );
+        return built;
+      },
+      open > 0 ? openShape(open) : undefined,
+    );
     if (f === undefined) return undefined;
-    fixtureBuilds[units] = cached ? 'cached' : 'built';
-    if (cached) say(`- fixture: ${formatCount(units)} assigned units (cached, ${f.dir})`);
+    fixtureBuilds[open > 0 ? `${units}-open${open}` : units] = cached ? 'cached' : 'built';
+    if (cached) say(`- fixture: ${what} (cached, ${f.dir})`);
     return f;
   };
   /** A benchmark that needs a fixture which could not be built is reported, not run. */
@@ -285,6 +317,29 @@ async function main(): Promise<void> {
       );
     }
   }
+  if (only.has('arrivals')) {
+    // After the fixture builds and the other CPU benchmarks: it measures throughput and CPU.
+    const label = `8. arrivals, ${ARRIVAL_CLIENTS} at once through the task server, ${formatCount(ARRIVAL_UNITS)} units`;
+    const f = await fixture(ARRIVAL_UNITS, '', ARRIVAL_OPEN_HITS);
+    const a = await withFixture(f, label, (fx) =>
+      child<ArrivalsArgs, ArrivalsResult>(label, 'arrivals', {
+        fixture: fx,
+        clients: ARRIVAL_CLIENTS,
+        alsoAtMTurkRate: true,
+      }),
+    );
+    if (a !== undefined) {
+      results.arrivals = a;
+      say(
+        `  ${formatCount(a.arrivals)} arrivals: ${a.perSecond.toFixed(0)}/s, p50 ${formatMs(a.p50Ms)}, p95 ${formatMs(a.p95Ms)}, max ${formatMs(a.maxMs)}; runtime CPU ${a.runtimeCpuMsPerArrival.toFixed(1)} ms per arrival (${(a.runtimeCoreShare * 100).toFixed(0)}% of a core)`,
+      );
+      const m = a.atMTurkRate;
+      if (m !== undefined)
+        say(
+          `  at MTurk's rate (arrivals bound without MTurk's check past the burst): ${m.perSecond.toFixed(0)}/s, p95 ${formatMs(m.p95Ms)}; runtime CPU ${m.runtimeCpuMsPerArrival.toFixed(1)} ms per arrival`,
+        );
+    }
+  }
   if (only.has('store')) {
     loadAverage['5. store'] = load1m();
     say(`- 5. store (load ${loadAverage['5. store']})`);
@@ -319,7 +374,10 @@ async function main(): Promise<void> {
   );
   if (missed > 0 || serveMissed) process.exitCode = 1;
   if (!full) {
-    say('(--only: results and docs not written)');
+    if (complete.arrivals !== undefined) {
+      mergeArrivals(complete.arrivals);
+      say('(--only: only the arrivals row written to bench/results.json and docs/benchmarks.md)');
+    } else say('(--only: results and docs not written)');
     return;
   }
   writeFileSync(

@@ -2,12 +2,16 @@
 // arrival, at 100 / 1,000 / 10,000 units, and the time to open a store of 10,000 and 100,000
 // units. Each size is built once, then measured in a fresh process (no warm JIT or caches).
 //
-// An arrival changes: the new worker, the HIT (bound), the agent (created), the unit (assigned),
-// and the snapshots of the unit, the agent and one bucket of the run's supervisor (one of 128,
-// each holding the entries of N/128 units, as the runtime stores it). The runtime's own side of
-// an arrival is measured elsewhere; this is what the store does with those records.
+// An arrival's commit holds what the runtime's commit for one `registerAgent` holds (logged from a
+// real run of the 100-unit fixture, 2026-12-07: 10 records, ~4.4 KB of JSON, one journal append of
+// 5.7 KB): the worker (store-wide), the unit, agent and HIT records (the HIT bound), the snapshots
+// of the unit and the agent, and four records of the run's supervisor: its core (status, settings,
+// counts; its size does not grow with the run) and the rows of its pool tables the arrival
+// touched, `run:<id>#unit:<unitId>`, `#hit:<hitId>` and `#arrival:<agentId>`
+// (src/runtime/supervisor/pool-tables.ts). The shapes and sizes below are those of that commit.
+// The runtime's own side of an arrival is measured elsewhere; this is what the store does.
 //
-// Usage: node --import tsx bench/store-arrival.ts [--sizes 100,1000,10000] [--open 10000,100000]
+// Usage: node --import tsx bench/store-arrival.ts [--sizes 100,1000,10000]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,102 +21,192 @@ import { VirtualClock } from '../src/clock.js';
 import { openStore, type Store } from '../src/store/index.js';
 
 const ENV = { kind: 'sandbox' } as const;
-const RUN = 'arrive';
-const BUCKETS = 128;
+const RUN = 'bench-run';
 /** Arrivals measured per size; the figure is their median. */
 const ARRIVALS = 21;
 const AT = Date.UTC(2026, 11, 1);
+const DEADLINE = AT + 3_600_000;
 
 const pad = (i: number) => String(i).padStart(6, '0');
-const unitId = (i: number) => `u-${pad(i)}`;
-const hitId = (i: number) => `3U18MJKL1WA8S1G7ULNI${pad(i)}ED9`;
-const assignmentId = (i: number) => `34QN5IT0T2G6HMWH25AH${pad(i)}608U`;
-const agentId = (i: number) => `ag-${pad(i)}`;
-const workerId = (i: number) => `A12IHTKQF${pad(i)}`;
+const unitId = (i: number) => `${RUN}.u${i}`;
+// MTurk's ids are 30 characters; the agent id is `<assignmentId>-<workerId>` (machines/ids.ts).
+const hitId = (i: number) => `3QEJL748UMPLMMVILQ${pad(i)}I4HZ`;
+const assignmentId = (i: number) => `9JWQT0VSUDNLZTRQUL${pad(i)}LYFD`;
+const workerId = (i: number) => `AWORKER${pad(i)}`;
+const agentId = (i: number) => `${assignmentId(i)}-${workerId(i)}`;
+const HIT_TYPE = '5AIFF28W6I8801C7QCICHV2IAHQ1EM';
+const snap = <M extends string>(machine: M, machineVersion: number, snapshot: unknown) => ({
+  machine,
+  machineVersion,
+  snapshot,
+});
 
-function unitSnapshot(i: number, value: string) {
-  return {
-    status: 'active',
-    value,
-    historyValue: {},
-    context: {
-      runId: RUN,
-      unitId: unitId(i),
-      unitIndex: i,
-      payAmountUsd: '0.50',
-      hitId: hitId(i),
-      assignmentId: value === 'launched' ? null : assignmentId(i),
-      agentId: value === 'launched' ? null : agentId(i),
-      workerId: value === 'launched' ? null : workerId(i),
-      launchedAt: AT - 3_600_000,
-      deadlineAt: AT + 1_800_000,
-      lastObservedStatus: 'Assignable',
-      lastObservedAt: AT,
-      createToken: `hs1-${RUN}-${unitId(i)}-createHIT-0-7f3c9a1e5b2d4c6f8a0b`,
-      attempts: 0,
-      history: [{ at: AT - 3_600_000, to: 'launched' }],
+/** The unit actor's stored snapshot (machine `unit`, version 3), launched or assigned. */
+function unitSnapshot(i: number, assigned: boolean) {
+  const value = assigned ? { assigned: 'working' } : 'launched';
+  const status = assigned ? 'assigned' : 'launched';
+  const bound = assigned
+    ? { hitId: hitId(i), agentId: agentId(i), workerId: workerId(i) }
+    : { hitId: hitId(i), agentId: null, workerId: null };
+  return snap('unit', 3, {
+    index: {
+      value,
+      status,
+      tags: [],
+      ...bound,
+      deadline: DEADLINE,
+      deadlineAt: DEADLINE,
+      hitExpired: false,
+      pending: [],
     },
-    children: {},
-  };
+    parentId: null,
+    snapshot: {
+      status: 'active',
+      value,
+      historyValue: {},
+      context: {
+        unitId: unitId(i),
+        runId: RUN,
+        hitId: hitId(i),
+        assignmentId: assigned ? assignmentId(i) : null,
+        agentId: bound.agentId,
+        workerId: bound.workerId,
+        launchAttempt: 1,
+        launchedHitId: hitId(i),
+        deadlineAt: DEADLINE,
+        hitExpired: false,
+        submitted: false,
+        returnSuspectedAt: null,
+        confirmations: 0,
+        failures: 0,
+        retryAt: null,
+        lastFailure: null,
+        reviewOutcome: null,
+        bindings: assigned ? 1 : 0,
+        displacedAssignmentId: null,
+        note: null,
+      },
+      children: {},
+    },
+  });
 }
 
+/** The agent actor's stored snapshot (machine `agent`, version 2), in the task. */
 function agentSnapshot(i: number) {
-  return {
-    status: 'active',
-    value: 'in task',
-    historyValue: {},
-    context: {
-      agentId: agentId(i),
-      unitId: unitId(i),
-      workerId: workerId(i),
+  return snap('agent', 2, {
+    index: {
+      value: 'in task',
+      status: 'in task',
+      tags: ['working', 'onTask'],
       assignmentId: assignmentId(i),
-      acceptedAt: AT - 1_200_000,
-      submittedAt: null,
-      reviewToken: null,
-      lastEventAt: AT - 60_000,
-      connection: 'open',
+      workerId: workerId(i),
+      deadline: DEADLINE,
+      pending: [],
+      awaitingData: true,
     },
-    children: {},
-  };
+    parentId: `unit:${unitId(i)}`,
+    snapshot: {
+      status: 'active',
+      value: 'in task',
+      historyValue: {},
+      context: {
+        agentId: agentId(i),
+        unitId: unitId(i),
+        runId: RUN,
+        workerId: workerId(i),
+        assignmentId: assignmentId(i),
+        hitId: hitId(i),
+        deadlineAt: DEADLINE,
+        dataStored: false,
+        review: null,
+        bonusQueue: [],
+        paidBonuses: [],
+        lastReviewFailure: null,
+        submissionConfirmed: false,
+      },
+      children: {},
+    },
+  });
 }
 
-/** One bucket of the supervisor: the arrival state of the units whose index is b mod 128. */
-function bucket(b: number, units: number, arrived: (i: number) => boolean) {
-  const entries: Record<string, unknown> = {};
-  for (let i = b; i < units; i += BUCKETS)
-    entries[unitId(i)] = arrived(i)
-      ? { state: 'assigned', hitId: hitId(i), agentId: agentId(i), workerId: workerId(i), at: AT - 60_000 }
-      : { state: 'open', hitId: hitId(i), agentId: null, workerId: null, at: null };
-  return { bucket: b, entries };
+/** The supervisor's core record (`run:<id>`): settings and counts, no per-unit entry. */
+function supervisorCore(units: number, assigned: number) {
+  return snap('taskRun', 5, {
+    supervisor: {
+      status: 'active',
+      value: 'running',
+      historyValue: {},
+      context: {
+        runId: RUN,
+        settings: { maxConcurrentUnits: 0, assignmentDurationSec: 3600, drainGraceSec: 300 },
+        retry: { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 600_000 },
+        hitTypeId: HIT_TYPE,
+        setupAttempt: 1,
+        failure: null,
+        groupsSpawned: 1,
+        launchCursor: units,
+        counts: {
+          created: 0,
+          launched: units - assigned,
+          assigned,
+          completed: 0,
+          accepted: 0,
+          rejected: 0,
+          soft_rejected: 0,
+          expired: 0,
+        },
+        launchesInFlight: 0,
+        launchHalt: null,
+        expiredAt: null,
+        drainDeadlineAt: null,
+        anomalies: [],
+      },
+    },
+    between: {},
+  });
 }
 
-const arrive = (store: Store, i: number, units: number, arrived: Set<number>) => {
+/** The supervisor's pool-table rows of unit i: its unit row, its HIT's row, and (once arrived) its arrival row. */
+function poolRows(store: Store, i: number, assigned: boolean): void {
+  store.snapshots.put(
+    `run:${RUN}#unit:${unitId(i)}`,
+    snap('taskRun', 5, { index: i, status: assigned ? 'assigned' : 'launched' }),
+  );
+  store.snapshots.put(
+    `run:${RUN}#hit:${hitId(i)}`,
+    snap('taskRun', 5, {
+      unitId: unitId(i),
+      assignmentId: assigned ? assignmentId(i) : null,
+      createdBy: unitId(i),
+      n: i + 1,
+    }),
+  );
+  if (assigned)
+    store.snapshots.put(
+      `run:${RUN}#arrival:${agentId(i)}`,
+      snap('taskRun', 5, { unitId: unitId(i), hitId: hitId(i), assignmentId: assignmentId(i), at: AT }),
+    );
+}
+
+/** What one arrival changes, as the runtime's commit for a `registerAgent` holds it. */
+function arrive(store: Store, i: number, units: number, assigned: number): void {
+  store.snapshots.put(`unit:${unitId(i)}`, unitSnapshot(i, true));
+  store.units.assignAgent(unitId(i), agentId(i), workerId(i));
+  store.units.setStatus(unitId(i), 'assigned');
   store.workers.ensure(workerId(i));
-  store.hits.bind({ hitId: hitId(i), unitId: unitId(i), assignmentId: assignmentId(i) });
   store.agents.create({
     agentId: agentId(i),
     unitId: unitId(i),
     workerId: workerId(i),
     assignmentId: assignmentId(i),
     hitId: hitId(i),
-    status: 'accepted',
+    status: 'in task',
   });
-  store.units.assignAgent(unitId(i), agentId(i), workerId(i));
-  store.units.setStatus(unitId(i), 'assigned');
-  arrived.add(i);
-  store.snapshots.put(`unit:${unitId(i)}`, {
-    machine: 'unit',
-    machineVersion: 1,
-    snapshot: unitSnapshot(i, 'assigned'),
-  });
-  store.snapshots.put(`agent:${agentId(i)}`, { machine: 'agent', machineVersion: 1, snapshot: agentSnapshot(i) });
-  const b = i % BUCKETS;
-  store.snapshots.put(`run:${RUN}#arrivals-${b}`, {
-    machine: 'run',
-    machineVersion: 1,
-    snapshot: bucket(b, units, (u) => arrived.has(u)),
-  });
-};
+  store.snapshots.put(`agent:${agentId(i)}`, agentSnapshot(i));
+  store.snapshots.put(`run:${RUN}`, supervisorCore(units, assigned));
+  poolRows(store, i, true);
+  store.hits.bind({ hitId: hitId(i), unitId: unitId(i), assignmentId: assignmentId(i) });
+}
 
 /** Builds a run of `units` units, half of them arrived; the other half waits for the measured arrivals. */
 export async function buildArrivalStore(dir: string, units: number): Promise<void> {
@@ -121,60 +215,29 @@ export async function buildArrivalStore(dir: string, units: number): Promise<voi
   store.runs.create({
     runId: RUN,
     requesterName: 'lab',
-    config: { title: 'Label images', reward: '0.50', assignmentDurationSec: 1800 },
+    config: { title: 'Label images', reward: '0.10', assignmentDurationSec: 3600 },
     status: 'running',
   });
-  const arrived = new Set<number>();
+  let assigned = 0;
   for (let i = 0; i < units; i++) {
-    store.units.create({ unitId: unitId(i), runId: RUN, index: i, payAmountUsd: '0.50', status: 'launched' });
+    store.units.create({ unitId: unitId(i), runId: RUN, index: i, payAmountUsd: '0.10', status: 'launched' });
     store.hits.add({
       hitId: hitId(i),
       runId: RUN,
-      link: `https://workersandbox.mturk.com/projects/3PN7FLVWM454R7NYSKRT54250KKSYM/tasks?hit=${hitId(i)}`,
-      assignmentDurationSec: 1800,
-      expiresAt: AT + 86_400_000,
-      createdAt: AT - 3_600_000,
+      link: `http://127.0.0.1:40529/mturk/preview?groupId=${HIT_TYPE}`,
+      assignmentDurationSec: 3600,
+      expiresAt: AT + 7 * 86_400_000,
+      createdAt: AT,
       status: 'Assignable',
     });
-    store.snapshots.put(`unit:${unitId(i)}`, {
-      machine: 'unit',
-      machineVersion: 1,
-      snapshot: unitSnapshot(i, 'launched'),
-    });
+    store.snapshots.put(`unit:${unitId(i)}`, unitSnapshot(i, false));
+    poolRows(store, i, false);
     if (i % 2 === 0) {
-      store.workers.ensure(workerId(i));
-      store.hits.bind({ hitId: hitId(i), unitId: unitId(i), assignmentId: assignmentId(i) });
-      store.agents.create({
-        agentId: agentId(i),
-        unitId: unitId(i),
-        workerId: workerId(i),
-        assignmentId: assignmentId(i),
-        hitId: hitId(i),
-        status: 'accepted',
-      });
-      store.units.assignAgent(unitId(i), agentId(i), workerId(i));
-      store.units.setStatus(unitId(i), 'assigned');
-      store.snapshots.put(`unit:${unitId(i)}`, {
-        machine: 'unit',
-        machineVersion: 1,
-        snapshot: unitSnapshot(i, 'assigned'),
-      });
-      store.snapshots.put(`agent:${agentId(i)}`, { machine: 'agent', machineVersion: 1, snapshot: agentSnapshot(i) });
-      arrived.add(i);
+      arrive(store, i, units, ++assigned);
     }
     if (i % 5000 === 4999) await store.flush();
   }
-  store.snapshots.put(`run:${RUN}`, {
-    machine: 'run',
-    machineVersion: 1,
-    snapshot: { status: 'active', value: 'running' },
-  });
-  for (let b = 0; b < BUCKETS; b++)
-    store.snapshots.put(`run:${RUN}#arrivals-${b}`, {
-      machine: 'run',
-      machineVersion: 1,
-      snapshot: bucket(b, units, (u) => arrived.has(u)),
-    });
+  store.snapshots.put(`run:${RUN}`, supervisorCore(units, assigned));
   await store.close();
 }
 
@@ -183,8 +246,11 @@ export interface ArrivalMeasure {
   readonly openMs: number;
   /** CPU of the open (less disturbed than wall time by other work on the machine). */
   readonly openCpuMs: number;
-  /** Of the bytes per arrival, the text of the supervisor's bucket record (N/128 entries: the runtime's part). */
-  readonly bucketBytes: number;
+  /**
+   * Of the bytes per arrival, the text of the supervisor's four records (its core and three pool-table
+   * rows; none grows with the run), as the journal holds them (escaped inside the entry).
+   */
+  readonly supervisorBytes: number;
   /** Bytes the store wrote for one arrival's commit (median). */
   readonly bytesPerArrival: number;
   /** Bytes written by checkpoints during the measured arrivals and at close, per arrival. */
@@ -204,8 +270,7 @@ async function measureArrivals(dir: string, units: number): Promise<ArrivalMeasu
   const openMs = performance.now() - t0;
   const oc = process.cpuUsage(c0);
   const openCpuMs = (oc.user + oc.system) / 1000;
-  const arrived = new Set<number>();
-  for (let i = 0; i < units; i += 2) arrived.add(i);
+  let assigned = Math.ceil(units / 2);
   const bytes: number[] = [];
   const cpu: number[] = [];
   const checkpointBefore = checkpointBytes(store);
@@ -213,23 +278,26 @@ async function measureArrivals(dir: string, units: number): Promise<ArrivalMeasu
     const i = 1 + 2 * Math.floor((k * units) / 2 / ARRIVALS);
     const before = store.stats().bytesWritten;
     const c0 = process.cpuUsage();
-    arrive(store, i, units, arrived);
+    arrive(store, i, units, ++assigned);
     await store.flush();
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
     bytes.push(store.stats().bytesWritten - before);
   }
+  const supervisorBytes = [
+    `run:${RUN}`,
+    `run:${RUN}#unit:${unitId(1)}`,
+    `run:${RUN}#hit:${hitId(1)}`,
+    `run:${RUN}#arrival:${agentId(1)}`,
+  ]
+    .map((id) => store.snapshots.get(id))
+    .reduce((sum, record) => sum + Buffer.byteLength(JSON.stringify(JSON.stringify(record)), 'utf8'), 0);
   await store.close();
-  // As the journal holds it: the snapshot's text escaped inside the entry.
-  const bucketBytes = Buffer.byteLength(
-    JSON.stringify(JSON.stringify(bucket(1 % BUCKETS, units, (u) => arrived.has(u)))),
-    'utf8',
-  );
   return {
     units,
     openMs,
     openCpuMs,
-    bucketBytes,
+    supervisorBytes,
     bytesPerArrival: median(bytes),
     checkpointBytesPerArrival: (checkpointBytes(store) - checkpointBefore) / ARRIVALS,
     cpuMsMedian: median(cpu),
@@ -280,14 +348,14 @@ export async function arrivalBench(sizes: readonly number[], samples = 3): Promi
         units,
         openMs: pick('openMs'),
         openCpuMs: pick('openCpuMs'),
-        bucketBytes: pick('bucketBytes'),
+        supervisorBytes: pick('supervisorBytes'),
         bytesPerArrival: pick('bytesPerArrival'),
         checkpointBytesPerArrival: pick('checkpointBytesPerArrival'),
         cpuMsMedian: pick('cpuMsMedian'),
         cpuMsMax: pick('cpuMsMax'),
       };
       process.stdout.write(
-        `${units} units: open ${m.openMs.toFixed(0)} ms (${m.openCpuMs.toFixed(0)} ms CPU); arrival ${(m.bytesPerArrival / 1024).toFixed(1)} KB written (+ ${(m.checkpointBytesPerArrival / 1024).toFixed(1)} KB of checkpoints; ${(m.bucketBytes / 1024).toFixed(1)} KB of it the supervisor bucket), CPU median ${m.cpuMsMedian.toFixed(1)} ms, max ${m.cpuMsMax.toFixed(1)} ms\n`,
+        `${units} units: open ${m.openMs.toFixed(0)} ms (${m.openCpuMs.toFixed(0)} ms CPU); arrival ${(m.bytesPerArrival / 1024).toFixed(1)} KB written (+ ${(m.checkpointBytesPerArrival / 1024).toFixed(1)} KB of checkpoints; ${(m.supervisorBytes / 1024).toFixed(1)} KB of it the supervisor's records), CPU median ${m.cpuMsMedian.toFixed(1)} ms, max ${m.cpuMsMax.toFixed(1)} ms\n`,
       );
       out.push(m);
     } finally {

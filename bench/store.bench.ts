@@ -498,13 +498,13 @@ function updateDocs(
     `| flush with every file changed | ${ms(m.fullRewriteMs)} | | |`,
     '',
     '',
-    "A worker arrival (`bench/store-arrival.ts`): a run of N units, half of them arrived, then 21 arrivals each committed on its own (new worker, HIT bound, agent created, unit assigned, snapshots of the unit, the agent and one of the supervisor's 128 buckets); median of 3 fresh processes (1 at 100,000). Bytes are the journal appends of the commit; checkpoint bytes are those the folds wrote during the arrivals and at close, spread over the 21 arrivals (a close folds everything, so this overstates a long run's share). Open is the wall time of opening the closed store (the load average above applies).",
+    "A worker arrival (`bench/store-arrival.ts`): a run of N units, half of them arrived, then 21 arrivals each committed on its own, each writing the 10 records the runtime's commit for one `registerAgent` writes (logged from a real run: the worker; the unit, agent and HIT records, the HIT bound; the snapshots of the unit and the agent; the supervisor's core record and the three rows of its pool tables the arrival touched, `run:<id>#unit:…`, `#hit:…`, `#arrival:…`); median of 3 fresh processes (1 at 100,000). Bytes are the journal appends of the commit; checkpoint bytes are those the folds wrote during the arrivals and at close, spread over the 21 arrivals (a close folds everything, so this overstates a long run's share). Open is the wall time of opening the closed store (the load average above applies).",
     '',
-    '| Units | Open (CPU) | Bytes per arrival | of which the supervisor bucket | Checkpoint bytes per arrival | Commit CPU median (max) |',
+    '| Units | Open (CPU) | Bytes per arrival | of which the supervisor records | Checkpoint bytes per arrival | Commit CPU median (max) |',
     '|---|---|---|---|---|---|',
     ...arrivals.map(
       (a) =>
-        `| ${a.units} | ${ms(a.openMs)} (${ms(a.openCpuMs)}) | ${(a.bytesPerArrival / 1024).toFixed(1)} KB | ${(a.bucketBytes / 1024).toFixed(1)} KB | ${(a.checkpointBytesPerArrival / 1024).toFixed(1)} KB | ${ms(a.cpuMsMedian)} (${ms(a.cpuMsMax)}) |`,
+        `| ${a.units} | ${ms(a.openMs)} (${ms(a.openCpuMs)}) | ${(a.bytesPerArrival / 1024).toFixed(1)} KB | ${(a.supervisorBytes / 1024).toFixed(1)} KB | ${(a.checkpointBytesPerArrival / 1024).toFixed(1)} KB | ${ms(a.cpuMsMedian)} (${ms(a.cpuMsMax)}) |`,
     ),
     '',
     `Files: ${mb(files.dataTotal)} of data, ${mb(files.backupsTotal)} of rotating backups.`,

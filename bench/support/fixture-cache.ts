@@ -38,23 +38,26 @@ function cacheRoot(): string {
 /**
  * The cached fixture of `units` and `seed`, or a new one from `build(dir)` (then cached; fixtures
  * of the same size made by other code are removed). When `build` gives nothing (it failed or was
- * stopped, and said so), its partial folder is removed and the fixture is undefined.
+ * stopped, and said so), its partial folder is removed and the fixture is undefined. `shape` names
+ * a fixture built otherwise than the default (e.g. `open2000`: 2,000 units left without a worker),
+ * kept beside the default one of the same size.
  */
 export async function cachedFixture(
   units: number,
   seed: number,
   fresh: boolean,
   build: (dir: string) => Promise<RunFixture | undefined>,
+  shape?: string,
 ): Promise<{ fixture: RunFixture | undefined; cached: boolean }> {
   const base = cacheRoot();
-  const name = `${fixtureFingerprint()}-${units}-${seed}`;
+  const name = `${fixtureFingerprint()}-${units}-${seed}${shape === undefined ? '' : `-${shape}`}`;
   const dir = join(base, name);
   const description = join(dir, 'fixture.json');
   if (!fresh && existsSync(description))
     return { fixture: JSON.parse(readFileSync(description, 'utf8')) as RunFixture, cached: true };
   mkdirSync(base, { recursive: true });
   for (const old of readdirSync(base))
-    if (old.endsWith(`-${units}-${seed}`) || old === `${name}.building`)
+    if (old.endsWith(`-${units}-${seed}${shape === undefined ? '' : `-${shape}`}`) || old === `${name}.building`)
       rmSync(join(base, old), { recursive: true, force: true });
   const building = join(base, `${name}.building`);
   const built = await build(building);

@@ -1,5 +1,6 @@
 // The generated part of docs/benchmarks.md for `npm run bench`: a summary of every target, then
 // one section per benchmark with its method, its table and the machine it ran on.
+import { type ArrivalsResult, arrivalsSection } from '../arrivals.js';
 import type { DetectionResult } from '../detection-latency.js';
 import { DETECTION_KINDS } from '../detection-latency.js';
 import type { DashboardBenchResult } from '../dashboard.js';
@@ -72,6 +73,8 @@ export interface BenchResults {
   readonly scale100k?: readonly ScaleResult[];
   readonly store?: StoreResults;
   readonly dashboard?: DashboardBenchResult;
+  /** Issue 16's row: concurrent arrivals through the HTTP task server (bench/arrivals.ts). */
+  readonly arrivals?: ArrivalsResult;
   /** Benchmarks that gave no figure: the watchdog stopped them (STALLED) or they failed. */
   readonly incomplete?: ReadonlyArray<{
     readonly label: string;
@@ -319,6 +322,7 @@ export function renderBenchSection(r: BenchResults, verdicts: readonly TargetRow
   if (r.scale100k !== undefined && r.scale100k.length > 0) parts.push(scaleSection(r, r.scale100k, SCALE_100K));
   if (r.store !== undefined) parts.push(storeSection(r, r.store));
   if (r.dashboard !== undefined) parts.push(dashboardSection(r, r.dashboard));
+  if (r.arrivals !== undefined) parts.push(arrivalsSection(r.arrivals));
   if (r.incomplete !== undefined && r.incomplete.length > 0)
     parts.push([
       '### Benchmarks that gave no figure',

@@ -47,6 +47,8 @@ export interface RunFixture {
   readonly port: number;
   readonly seed: number;
   readonly units: number;
+  /** Units whose worker arrived; the others' HITs are open on the simulator. @defaultValue units */
+  readonly arrived?: number;
   readonly runId: string;
   readonly hitTypeId: string;
   readonly build: {
@@ -80,7 +82,16 @@ export function fixtureConfig(units: number) {
   };
 }
 
-function fixtureRuntime(url: string, clock: VirtualClock, storeDir: string): Promise<Runtime> {
+/**
+ * The runtime the fixture was built with (custom endpoint, static credentials, unthrottled
+ * governor); with `mturkRate`, the gateway's default governor instead (MTurk's 5 calls/s, burst 10).
+ */
+export function fixtureRuntime(
+  url: string,
+  clock: VirtualClock,
+  storeDir: string,
+  options: { readonly mturkRate?: boolean } = {},
+): Promise<Runtime> {
   return createRuntime({
     environment: { kind: 'custom', endpoint: url },
     requester: {
@@ -89,7 +100,7 @@ function fixtureRuntime(url: string, clock: VirtualClock, storeDir: string): Pro
     },
     clock,
     storeDir,
-    governor: UNTHROTTLED,
+    ...(options.mturkRate === true ? {} : { governor: UNTHROTTLED }),
   });
 }
 
@@ -101,10 +112,13 @@ export async function buildRunFixture(options: {
   registerSample?: number;
   /** Units per launch wave. @defaultValue 10,000 */
   launchWave?: number;
+  /** Units whose worker arrives (the first ones); the rest stay open for a benchmark's arrivals. @defaultValue units */
+  arrived?: number;
 }): Promise<RunFixture> {
   const { dir, units, seed } = options;
+  const arrived = Math.min(options.arrived ?? units, units);
   // One registerAgent persists the whole run: at 100,000 units a few say what one costs.
-  const sample = Math.min(options.registerSample ?? (units > 10_000 ? 5 : 20), units);
+  const sample = Math.min(options.registerSample ?? (units > 10_000 ? 5 : 20), arrived);
   const batchSize = arrivalBatchOf(units);
   mkdirSync(dir, { recursive: true });
   // The server runs in its own process (it writes its state file while it works) and its clock
@@ -140,7 +154,7 @@ export async function buildRunFixture(options: {
 
     const w1 = performance.now();
     const host = await runtime.ensure(runId);
-    const bulk = units - sample;
+    const bulk = arrived - sample;
     for (let start = 0; start < bulk; start += batchSize) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(bulk, start + batchSize) - start }, async (_, k) => {
@@ -167,7 +181,7 @@ export async function buildRunFixture(options: {
     const backend = runtime.taskServerBackend();
     const each: number[] = [];
     let registerCpu = 0;
-    for (let i = bulk; i < units; i++) {
+    for (let i = bulk; i < arrived; i++) {
       const workerId = workerIdOf(i);
       const accepted = await sim.accept(workerId, { hitTypeId });
       const t = performance.now();
@@ -180,8 +194,10 @@ export async function buildRunFixture(options: {
     }
     await runtime.whenIdle();
     const counts = runtime.runInfo(runId).counts;
-    if (counts.assigned !== units)
-      throw new Error(`the fixture has ${counts.assigned} of ${units} units assigned: ${JSON.stringify(counts)}`);
+    if (counts.assigned !== arrived)
+      throw new Error(
+        `the fixture has ${counts.assigned} of ${units} units assigned, not ${arrived}: ${JSON.stringify(counts)}`,
+      );
     if (errors.length > 0)
       throw new Error(`the runtime reported errors while building the fixture:\n${errors.join('\n')}`);
     return {
@@ -189,6 +205,7 @@ export async function buildRunFixture(options: {
       port,
       seed,
       units,
+      ...(arrived < units ? { arrived } : {}),
       runId,
       hitTypeId,
       build: {

@@ -1,5 +1,6 @@
-// The targets of issues 9 and 17 and of the dashboard, checked against the measured figures; a
+// The targets of issues 9, 16 (arrivals through the task server) and 17 and of the dashboard, checked against the measured figures; a
 // benchmark the watchdog stopped, or that failed, is a row of its own (STALLED / FAILED).
+import { ARRIVAL_P95_TARGET_MS, ARRIVALS_PER_SECOND_TARGET } from '../arrivals.js';
 import type { ScaleResult } from '../scale.js';
 import { DETECTION_KINDS } from '../detection-latency.js';
 import { formatCount, formatMs, median } from './numbers.js';
@@ -13,6 +14,7 @@ const SCALE = '4. Scale in one process';
 const SCALE_100K = '4b. Scale at 100,000 units';
 const STORE = '5. Store';
 const DASHBOARD = '6. Dashboard';
+const ARRIVALS = '8. Arrivals through the task server';
 
 /** The issue's bound on calls per cycle: one ListHITs page per 100 HITs, plus two. */
 export const callBound = (units: number): number => Math.ceil(units / 100) + 2;
@@ -213,6 +215,20 @@ export function evaluate(r: BenchResults): TargetRow[] {
         DASHBOARD_SHARE_TARGET,
         (x) => `${(x * 100).toFixed(2)}%`,
       ),
+    );
+  }
+  const a = r.arrivals;
+  if (a !== undefined) {
+    const at = `${a.clients} at once, ${formatCount(a.units)} units (${formatCount(a.arrivals)} arrivals)`;
+    rows.push(
+      atLeast(
+        ARRIVALS,
+        `arrivals per second, ${at}`,
+        a.perSecond,
+        ARRIVALS_PER_SECOND_TARGET,
+        (x) => `${x.toFixed(0)}/s`,
+      ),
+      atMost(ARRIVALS, `p95 latency of an arrival, ${at}`, a.p95Ms, ARRIVAL_P95_TARGET_MS, formatMs),
     );
   }
   for (const t of r.store?.targets ?? [])
