@@ -9,6 +9,7 @@
 import { basename, join } from 'node:path';
 import { HitstateError } from '../errors.js';
 import { decodeText, parseJsonObject, UnreadableFileError } from './atomic-json-adapter.js';
+import { deepFreeze } from './json.js';
 import { rotateBackups } from './backups.js';
 import { corruptionAdvice } from './check.js';
 import { fileDigest, JOURNAL_FILE, LowdbBackend, type ScopeJournal, SEGMENT_FILE } from './lowdb/backend.js';
@@ -86,6 +87,8 @@ interface LoadOptions {
   readonly replace?: (absPath: string, data: unknown) => void;
   /** Filled while loading: digests of lazy-kind shards checked in full, to record. */
   verified?: { runId: string; name: string; digest: string }[];
+  /** Filled while loading: the bytes of shards read whole, by path, so the open-time backups need not read them again. */
+  readonly read?: Map<string, Buffer>;
   /** Counts the snapshot shards taken with the compact open index (not parsed, as deferred ones). */
   readonly sliced?: { count: number };
   /** Filled while loading: runs with a snapshot shard the compact open index does not cover, to index. */
@@ -266,8 +269,13 @@ async function loadShard<K extends ShardKind>(
   const sets: { readonly [J in ShardKind]: ShardSet<ShardRecord<J>> } = run;
   const reader: ShardReader<K> = SHARD_READERS[kind];
   let actualDigest: string | undefined;
-  if (LAZY_KINDS.has(kind)) {
+  if (!LAZY_KINDS.has(kind)) {
+    const vouched = await loadVouchedRecords(state, file, kind, run.id, index, options);
+    if (vouched === true) return () => sets[kind].adopt(index, file);
+    actualDigest = vouched;
+  } else {
     const bytes = await state.fs.readFile(file.absPath);
+    if (bytes !== null) options.read?.set(file.absPath, bytes);
     const digest = options.journals.get(run.id)?.mark.digests[basename(file.absPath)];
     actualDigest = bytes === null ? undefined : fileDigest(bytes);
     const spans = kind === 'snapshots' ? snapshotIndex?.shards[basename(file.absPath)] : undefined;
@@ -307,6 +315,55 @@ async function loadShard<K extends ShardKind>(
   if (actualDigest !== undefined)
     options.verified?.push({ runId: run.id, name: basename(file.absPath), digest: actualDigest });
   return () => sets[kind].adopt(index, file);
+}
+
+/**
+ * How each reader of `schema.ts` hands out its records, for records taken without their checks:
+ * units and HITs frozen, agents and intents frozen deeply.
+ */
+const FREEZE: { readonly [K in ShardKind]?: (record: object) => unknown } = {
+  units: Object.freeze,
+  hits: Object.freeze,
+  agents: deepFreeze,
+  outbox: deepFreeze,
+};
+
+/**
+ * Takes a unit, agent, HIT or outbox shard that its checkpoint digest vouches for without checking
+ * it record by record: its bytes are those a checkpoint wrote from checked records (see
+ * `CheckpointMark.digests`), so only the header and schema version are checked. Returns true when
+ * taken, else the file's actual digest (to record once the thorough read has checked it) or
+ * undefined when it has none; the caller then reads it the thorough way, which names any problem.
+ */
+async function loadVouchedRecords<R>(
+  state: StoreState,
+  file: StoreFile<RecordsFile<R>>,
+  kind: ShardKind,
+  runId: string,
+  index: number,
+  options: LoadOptions,
+): Promise<true | string | undefined> {
+  const bytes = await state.fs.readFile(file.absPath);
+  if (bytes === null) return undefined;
+  options.read?.set(file.absPath, bytes);
+  const actual = fileDigest(bytes);
+  if (options.journals.get(runId)?.mark.digests[basename(file.absPath)] !== actual) return actual;
+  let raw: Record<string, unknown>;
+  try {
+    raw = parseJsonObject(file.absPath, bytes);
+    checkHeader(raw, kind, state.environment, runId);
+  } catch {
+    return undefined;
+  }
+  const source = raw.records;
+  if (schemaVersionOf(raw) !== SCHEMA_VERSION || typeof source !== 'object' || source === null) return undefined;
+  const freeze = FREEZE[kind] ?? ((record: object) => record);
+  const records = new RecordMap<R>();
+  for (const key in source as Record<string, object>)
+    records.set(key, freeze((source as Record<string, object>)[key]!) as R);
+  file.data = { ...fileHeader(kind, state.environment, runId, index), records };
+  file.adapter.found = true;
+  return true;
 }
 
 /**
@@ -469,7 +526,7 @@ export function indexRun(state: StoreState, run: RunState): Conflict | null {
 export async function loadStore(state: StoreState, given: LoadOptions): Promise<LoadReport> {
   const options: LoadOptions = state.readOnly
     ? { ...given, sliced: { count: 0 } }
-    : { ...given, verified: [], unindexed: new Set(), sliced: { count: 0 } };
+    : { ...given, verified: [], unindexed: new Set(), sliced: { count: 0 }, read: new Map() };
   let migratedFrom: number | null = null;
   let migrationBackup: string | null = null;
   const core = generic(state.core);
@@ -563,9 +620,12 @@ export async function loadStore(state: StoreState, given: LoadOptions): Promise<
   const backedUp: string[] = [];
   await Promise.all(
     state.files.map(async (file) => {
-      if (file.onDisk && (await rotateBackups(state.fs, file.absPath, options.backups))) backedUp.push(file.absPath);
+      const known = options.read?.get(file.absPath);
+      if (file.onDisk && (await rotateBackups(state.fs, file.absPath, options.backups, known)))
+        backedUp.push(file.absPath);
     }),
   );
+  options.read?.clear();
   return {
     migratedFrom,
     migrationBackup,

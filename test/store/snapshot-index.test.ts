@@ -114,4 +114,25 @@ Index('when the index is damaged or does not match its shard then it is ignored'
   await assertReadsBack(store);
 });
 
+Index(
+  'when a checkpoint vouches for a unit shard then it is taken without record checks, frozen; an edited one is checked',
+  async () => {
+    await writeRun();
+    store = await open(dir);
+    const unit = store.units.get('r1-u1')!;
+    assert.ok(Object.isFrozen(unit), 'records are frozen as the readers freeze them');
+    await store.close();
+    store = undefined;
+    // A hand edit breaks the digest: the shard is checked record by record and its problem named.
+    const units = join(runDir(), 'units-000.json');
+    writeFileSync(units, readFileSync(units, 'utf8').replace('"index":1,', '"index":"one",'));
+    try {
+      store = await open(dir);
+      assert.unreachable('an edited unit shard was taken on its digest');
+    } catch (err) {
+      assert.match(String(err), /units-000\.json/);
+    }
+  },
+);
+
 Index.run();
