@@ -321,7 +321,8 @@ async function loadShard<K extends ShardKind>(
  * How each reader of `schema.ts` hands out its records, for records taken without their checks:
  * units and HITs frozen, agents and intents frozen deeply.
  */
-const FREEZE: { readonly [K in ShardKind]?: (record: object) => unknown } = {
+const FREEZE: { readonly [K in ShardKind | 'workers']?: (record: object) => unknown } = {
+  workers: deepFreeze,
   units: Object.freeze,
   hits: Object.freeze,
   agents: deepFreeze,
@@ -338,16 +339,17 @@ const FREEZE: { readonly [K in ShardKind]?: (record: object) => unknown } = {
 async function loadVouchedRecords<R>(
   state: StoreState,
   file: StoreFile<RecordsFile<R>>,
-  kind: ShardKind,
-  runId: string,
-  index: number,
+  kind: ShardKind | 'workers',
+  runId: string | undefined,
+  index: number | undefined,
   options: LoadOptions,
 ): Promise<true | string | undefined> {
   const bytes = await state.fs.readFile(file.absPath);
   if (bytes === null) return undefined;
   options.read?.set(file.absPath, bytes);
   const actual = fileDigest(bytes);
-  if (options.journals.get(runId)?.mark.digests[basename(file.absPath)] !== actual) return actual;
+  // The store-wide files are vouched by the store-wide scope's mark (scope '').
+  if (options.journals.get(runId ?? '')?.mark.digests[basename(file.absPath)] !== actual) return actual;
   let raw: Record<string, unknown>;
   try {
     raw = parseJsonObject(file.absPath, bytes);
@@ -550,7 +552,9 @@ export async function loadStore(state: StoreState, given: LoadOptions): Promise<
     const data = raw;
     state.core.data = await hydrate(state, core, 'store', undefined, options, () => hydrateCore(data));
   }
-  await loadRecords(state, state.workers, 'workers', undefined, options, readWorker, (w) => w.id);
+  const workers = await loadVouchedRecords(state, state.workers, 'workers', undefined, undefined, options);
+  // Its digest is recorded by the next store-wide checkpoint (that mark is shared by every writer).
+  if (workers !== true) await loadRecords(state, state.workers, 'workers', undefined, options, readWorker, (w) => w.id);
   const journalNotes: string[] = [];
   replayStore(state, changesOf(options, '', journalNotes));
 
