@@ -2,8 +2,9 @@
 // whose checkpoint wrote it opens its snapshot shards without decoding them; a store written
 // before it existed (today's layout), or one whose index a crash or a hand left wrong, opens as
 // before and gets a right index.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Store } from '../../src/store/index.js';
@@ -132,6 +133,30 @@ Index(
     } catch (err) {
       assert.match(String(err), /units-000\.json/);
     }
+  },
+);
+
+Index(
+  'when a store was written by the release before the index then it opens from its real bytes and gets one',
+  async () => {
+    cpSync(fileURLToPath(new URL('./fixtures/before-index', import.meta.url)), dir, { recursive: true });
+    assert.not.ok(existsSync(indexPath()));
+    const notes = ['plain', 'café ünïcode', 'emoji 🧪 and "quotes" \\ backslash'];
+    const check = (s: Store) => {
+      for (const [i, note] of notes.entries()) {
+        assert.equal(s.snapshots.indexEntry(`unit:r1-u${i}`), { status: 'launched', note });
+        const record = s.snapshots.get(`unit:r1-u${i}`)!;
+        assert.is((record.snapshot as { snapshot: { context: { note: string } } }).snapshot.context.note, note);
+        assert.is(s.units.get(`r1-u${i}`)?.status, 'created');
+      }
+    };
+    store = await open(dir);
+    check(store);
+    await store.close();
+    assert.ok(existsSync(indexPath()), 'the first open wrote the index');
+    store = await open(dir);
+    assert.ok(store.openReport.deferredShards >= 1, 'the second open takes the shard with the index');
+    check(store);
   },
 );
 
