@@ -89,7 +89,7 @@ export async function measure(args: ScaleArgs): Promise<ScaleResult> {
       const listingCpuMedianMs = median(listing);
       const excluding = cycles.map((c) => Math.max(0, c.cpuMs - listingCpuMedianMs));
       progress(
-        `resume ${run.resumeWallMs.toFixed(0)} ms, RSS ${mb(rssAfterResume)} MB, cycle CPU ${cycles.map((c) => c.cpuMs.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms`,
+        `resume ${run.resumeWallMs.toFixed(0)} ms wall (${run.resumeCpuMs.toFixed(0)} ms CPU; opening the store ${run.openStoreWallMs.toFixed(0)} ms wall), RSS ${mb(rssAfterResume)} MB, cycle CPU ${cycles.map((c) => c.cpuMs.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms`,
       );
       run.assertNoErrors();
       const rssEnd = process.memoryUsage().rss;

@@ -14,9 +14,15 @@ export const backupPath = (path: string, n: number): string => `${path}.bak.${n}
  * Takes a backup of `path` unless `.bak.1` already holds its content. `.bak.1` is known to hold it
  * when it has the same size and was written after the file (every store write replaces the file,
  * giving it a newer time); otherwise, at the same size, the bytes are compared. Returns true when
- * a backup was taken.
+ * a backup was taken. `known` is the file's bytes when the caller has just read them (opening):
+ * they are compared instead of reading the file again.
  */
-export async function rotateBackups(fs: StoreFileSystem, path: string, count: number): Promise<boolean> {
+export async function rotateBackups(
+  fs: StoreFileSystem,
+  path: string,
+  count: number,
+  known?: Buffer,
+): Promise<boolean> {
   if (count < 1) return false;
   const file = await fs.statFile(path);
   if (file === null) return false;
@@ -24,7 +30,7 @@ export async function rotateBackups(fs: StoreFileSystem, path: string, count: nu
   if (newest !== null && newest.size === file.size) {
     if (newest.modifiedAt > file.modifiedAt) return false;
     // The times tie, or the store was copied without its files' times (cp, rsync -r): the bytes decide.
-    const [a, b] = await Promise.all([fs.readFile(path), fs.readFile(backupPath(path, 1))]);
+    const [a, b] = await Promise.all([known ?? fs.readFile(path), fs.readFile(backupPath(path, 1))]);
     if (a !== null && b !== null && a.equals(b)) return false;
   }
   await fs.removeFile(backupPath(path, count));

@@ -144,11 +144,45 @@ export class RecordMap<V> extends Map<string, V> {
  * handed to a caller.
  */
 export class JsonText {
-  constructor(readonly text: string) {}
+  readonly #text: string;
+
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  get text(): string {
+    return this.#text;
+  }
 
   /** For a plain `JSON.stringify` of the file (slower than {@link stringifyStoreFile}, same result). */
   toJSON(): unknown {
     return JSON.parse(this.text);
+  }
+}
+
+/**
+ * A record of a shard file taken on open with the run's compact open index
+ * (`lowdb/snapshot-index.ts`): its bytes in the file as read, decoded only when its text is asked
+ * for, and its payload's `index` entry decodable alone. The file's bytes are shared by its records.
+ */
+export class SlicedJsonText extends JsonText {
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+    private readonly indexStart: number,
+    private readonly indexEnd: number,
+  ) {
+    super('');
+  }
+
+  override get text(): string {
+    return this.bytes.toString('utf8', this.start, this.end);
+  }
+
+  /** The text of the payload's `index` entry, or undefined when the record has none. */
+  indexText(): string | undefined {
+    return this.indexStart < 0 ? undefined : this.bytes.toString('utf8', this.indexStart, this.indexEnd);
   }
 }
 

@@ -9,15 +9,18 @@
 import { basename, join } from 'node:path';
 import { HitstateError } from '../errors.js';
 import { decodeText, parseJsonObject, UnreadableFileError } from './atomic-json-adapter.js';
+import { deepFreeze } from './json.js';
 import { rotateBackups } from './backups.js';
 import { corruptionAdvice } from './check.js';
 import { fileDigest, JOURNAL_FILE, LowdbBackend, type ScopeJournal, SEGMENT_FILE } from './lowdb/backend.js';
 import type { JournalChange } from './lowdb/journal.js';
+import { decodeSnapshotIndex, SNAPSHOT_INDEX_FILE, type SnapshotIndex } from './lowdb/snapshot-index.js';
 import { RawRecordsError, splitRecords } from './raw-records.js';
 import { replayRun, replayStore } from './replay.js';
 import { describeEnvironment, type StoreEnvironment } from './environment.js';
 import {
   type FileHeader,
+  fileHeader,
   type FileKind,
   JsonText,
   RecordMap,
@@ -27,6 +30,7 @@ import {
   SCHEMA_VERSION,
   SHARD_FILE,
   type ShardKind,
+  SlicedJsonText,
   STORE_FILE,
   TEMP_FILE,
   WORKERS_FILE,
@@ -83,6 +87,12 @@ interface LoadOptions {
   readonly replace?: (absPath: string, data: unknown) => void;
   /** Filled while loading: digests of lazy-kind shards checked in full, to record. */
   verified?: { runId: string; name: string; digest: string }[];
+  /** Filled while loading: the bytes of shards read whole, by path, so the open-time backups need not read them again. */
+  readonly read?: Map<string, Buffer>;
+  /** Counts the snapshot shards taken with the compact open index (not parsed, as deferred ones). */
+  readonly sliced?: { count: number };
+  /** Filled while loading: runs with a snapshot shard the compact open index does not cover, to index. */
+  unindexed?: Set<string>;
   /** Runs another live process owns: their files are its to repair (its temp files are its writes under way). */
   readonly liveRuns?: ReadonlySet<string>;
 }
@@ -252,19 +262,41 @@ async function loadShard<K extends ShardKind>(
   kind: K,
   index: number,
   options: LoadOptions,
+  snapshotIndex?: SnapshotIndex,
 ): Promise<() => void> {
   const file = state.shardFile<ShardRecord<K>>(run.id, kind, index);
   // The run's sets through one mapped type, so the generic kind keeps a set and its records together.
   const sets: { readonly [J in ShardKind]: ShardSet<ShardRecord<J>> } = run;
   const reader: ShardReader<K> = SHARD_READERS[kind];
   let actualDigest: string | undefined;
-  if (LAZY_KINDS.has(kind)) {
+  if (!LAZY_KINDS.has(kind)) {
+    const vouched = await loadVouchedRecords(state, file, kind, run.id, index, options);
+    if (vouched === true) return () => sets[kind].adopt(index, file);
+    actualDigest = vouched;
+  } else {
     const bytes = await state.fs.readFile(file.absPath);
+    if (bytes !== null) options.read?.set(file.absPath, bytes);
     const digest = options.journals.get(run.id)?.mark.digests[basename(file.absPath)];
     actualDigest = bytes === null ? undefined : fileDigest(bytes);
+    const spans = kind === 'snapshots' ? snapshotIndex?.shards[basename(file.absPath)] : undefined;
+    if (kind === 'snapshots' && bytes !== null && spans?.digest !== actualDigest) options.unindexed?.add(run.id);
     if (bytes !== null && digest !== undefined && actualDigest === digest) {
-      // As the last checkpoint wrote it: parsed when the collection is first used.
       file.adapter.found = true;
+      if (spans !== undefined && spans.digest === actualDigest) {
+        // As the last checkpoint wrote it, and the compact open index says where each record lies:
+        // records are decoded one at a time, when read.
+        const records = new RecordMap<SlicedJsonText>();
+        const { keys, spans: at } = spans;
+        for (let i = 0; i < keys.length; i++)
+          records.set(keys[i]!, new SlicedJsonText(bytes, at[4 * i]!, at[4 * i + 1]!, at[4 * i + 2]!, at[4 * i + 3]!));
+        (file as unknown as { data: unknown }).data = {
+          ...fileHeader('snapshots', state.environment, run.id, index),
+          records,
+        };
+        if (options.sliced !== undefined) options.sliced.count++;
+        return () => sets[kind].adopt(index, file);
+      }
+      // As the last checkpoint wrote it: parsed when the collection is first used.
       const adopt = () => {
         parseVouched(generic(file), kind, run.id, bytes);
         sets[kind].adopt(index, file);
@@ -283,6 +315,57 @@ async function loadShard<K extends ShardKind>(
   if (actualDigest !== undefined)
     options.verified?.push({ runId: run.id, name: basename(file.absPath), digest: actualDigest });
   return () => sets[kind].adopt(index, file);
+}
+
+/**
+ * How each reader of `schema.ts` hands out its records, for records taken without their checks:
+ * units and HITs frozen, agents and intents frozen deeply.
+ */
+const FREEZE: { readonly [K in ShardKind | 'workers']?: (record: object) => unknown } = {
+  workers: deepFreeze,
+  units: Object.freeze,
+  hits: Object.freeze,
+  agents: deepFreeze,
+  outbox: deepFreeze,
+};
+
+/**
+ * Takes a unit, agent, HIT or outbox shard that its checkpoint digest vouches for without checking
+ * it record by record: its bytes are those a checkpoint wrote from checked records (see
+ * `CheckpointMark.digests`), so only the header and schema version are checked. Returns true when
+ * taken, else the file's actual digest (to record once the thorough read has checked it) or
+ * undefined when it has none; the caller then reads it the thorough way, which names any problem.
+ */
+async function loadVouchedRecords<R>(
+  state: StoreState,
+  file: StoreFile<RecordsFile<R>>,
+  kind: ShardKind | 'workers',
+  runId: string | undefined,
+  index: number | undefined,
+  options: LoadOptions,
+): Promise<true | string | undefined> {
+  const bytes = await state.fs.readFile(file.absPath);
+  if (bytes === null) return undefined;
+  options.read?.set(file.absPath, bytes);
+  const actual = fileDigest(bytes);
+  // The store-wide files are vouched by the store-wide scope's mark (scope '').
+  if (options.journals.get(runId ?? '')?.mark.digests[basename(file.absPath)] !== actual) return actual;
+  let raw: Record<string, unknown>;
+  try {
+    raw = parseJsonObject(file.absPath, bytes);
+    checkHeader(raw, kind, state.environment, runId);
+  } catch {
+    return undefined;
+  }
+  const source = raw.records;
+  if (schemaVersionOf(raw) !== SCHEMA_VERSION || typeof source !== 'object' || source === null) return undefined;
+  const freeze = FREEZE[kind] ?? ((record: object) => record);
+  const records = new RecordMap<R>();
+  for (const key in source as Record<string, object>)
+    records.set(key, freeze((source as Record<string, object>)[key]!) as R);
+  file.data = { ...fileHeader(kind, state.environment, runId, index), records };
+  file.adapter.found = true;
+  return true;
 }
 
 /**
@@ -343,9 +426,15 @@ async function loadSnapshotsAsText(state: StoreState, file: StoreFile<FileHeader
 
 async function loadRun(state: StoreState, run: RunState, options: LoadOptions, notes: string[]): Promise<void> {
   const tasks: Promise<() => void>[] = [];
-  for (const name of await state.fs.listDirectory(join(state.root, runDirPath(run.id)))) {
+  const dir = join(state.root, runDirPath(run.id));
+  const names = await state.fs.listDirectory(dir);
+  // Derived data: absent or damaged, it is ignored (snapshot-index.ts).
+  const snapshotIndex = names.includes(SNAPSHOT_INDEX_FILE)
+    ? decodeSnapshotIndex(await state.fs.readFile(join(dir, SNAPSHOT_INDEX_FILE)))
+    : undefined;
+  for (const name of names) {
     const m = SHARD_FILE.exec(name);
-    if (m !== null) tasks.push(loadShard(state, run, m[1] as ShardKind, Number(m[2]), options));
+    if (m !== null) tasks.push(loadShard(state, run, m[1] as ShardKind, Number(m[2]), options, snapshotIndex));
   }
   for (const adopt of await Promise.all(tasks)) adopt();
   replayRun(state, run, changesOf(options, run.id, notes));
@@ -437,7 +526,9 @@ export function indexRun(state: StoreState, run: RunState): Conflict | null {
 
 /** Loads every file of the store into `state`. The caller holds the lock. */
 export async function loadStore(state: StoreState, given: LoadOptions): Promise<LoadReport> {
-  const options: LoadOptions = state.readOnly ? given : { ...given, verified: [] };
+  const options: LoadOptions = state.readOnly
+    ? { ...given, sliced: { count: 0 } }
+    : { ...given, verified: [], unindexed: new Set(), sliced: { count: 0 }, read: new Map() };
   let migratedFrom: number | null = null;
   let migrationBackup: string | null = null;
   const core = generic(state.core);
@@ -461,7 +552,9 @@ export async function loadStore(state: StoreState, given: LoadOptions): Promise<
     const data = raw;
     state.core.data = await hydrate(state, core, 'store', undefined, options, () => hydrateCore(data));
   }
-  await loadRecords(state, state.workers, 'workers', undefined, options, readWorker, (w) => w.id);
+  const workers = await loadVouchedRecords(state, state.workers, 'workers', undefined, undefined, options);
+  // Its digest is recorded by the next store-wide checkpoint (that mark is shared by every writer).
+  if (workers !== true) await loadRecords(state, state.workers, 'workers', undefined, options, readWorker, (w) => w.id);
   const journalNotes: string[] = [];
   replayStore(state, changesOf(options, '', journalNotes));
 
@@ -486,7 +579,7 @@ export async function loadStore(state: StoreState, given: LoadOptions): Promise<
       orphanRunDirectories: orphans,
       backedUp: [],
       journalNotes,
-      deferredShards: deferredShards(state),
+      deferredShards: deferredShards(state) + (options.sliced?.count ?? 0),
     };
   }
 
@@ -519,18 +612,24 @@ export async function loadStore(state: StoreState, given: LoadOptions): Promise<
   const byRun = new Map<string, Record<string, string>>();
   for (const { runId, name, digest } of options.verified ?? [])
     byRun.set(runId, { ...byRun.get(runId), [name]: digest });
-  if (byRun.size > 0) {
+  const unindexed = [...(options.unindexed ?? [])].filter((runId) => !ownedElsewhere(runId));
+  if (byRun.size > 0 || unindexed.length > 0) {
     const lowdb = state.backend;
     // Only the lowdb backend reads checkpoint files, so only it has digests to record.
     if (!(lowdb instanceof LowdbBackend)) throw new Error('loadStore reads lowdb files only');
     for (const [runId, digests] of byRun) await lowdb.addDigests(runId, digests);
+    // A store written before the compact open index gets one now, for the next open.
+    for (const runId of unindexed) await lowdb.indexSnapshots(runId);
   }
   const backedUp: string[] = [];
   await Promise.all(
     state.files.map(async (file) => {
-      if (file.onDisk && (await rotateBackups(state.fs, file.absPath, options.backups))) backedUp.push(file.absPath);
+      const known = options.read?.get(file.absPath);
+      if (file.onDisk && (await rotateBackups(state.fs, file.absPath, options.backups, known)))
+        backedUp.push(file.absPath);
     }),
   );
+  options.read?.clear();
   return {
     migratedFrom,
     migrationBackup,
@@ -539,7 +638,7 @@ export async function loadStore(state: StoreState, given: LoadOptions): Promise<
     orphanRunDirectories,
     backedUp: backedUp.sort(),
     journalNotes,
-    deferredShards: deferredShards(state),
+    deferredShards: deferredShards(state) + (options.sliced?.count ?? 0),
   };
 }
 

@@ -11,7 +11,7 @@
  */
 import { HitstateError } from '../../errors.js';
 import { jsonObjectText } from '../json.js';
-import { JsonText } from '../layout.js';
+import { JsonText, SlicedJsonText } from '../layout.js';
 import { endOfValue, RawRecordsError } from '../raw-records.js';
 import type { RunState, StoreState } from '../store-state.js';
 import type { SnapshotRecord } from '../types.js';
@@ -76,6 +76,11 @@ function indexOf(stored: StoredSnapshot): unknown {
   if (!(stored instanceof JsonText)) {
     const payload = stored.snapshot as { index?: unknown } | null;
     return typeof payload === 'object' && payload !== null ? payload.index : undefined;
+  }
+  if (stored instanceof SlicedJsonText) {
+    // Taken with the compact open index: the entry is decoded alone, the record stays undecoded.
+    const entry = stored.indexText();
+    return entry === undefined ? undefined : JSON.parse(entry);
   }
   const text = stored.text;
   // The head before the payload holds ids, a machine name and a number: the first match is the payload's.

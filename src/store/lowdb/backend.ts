@@ -48,6 +48,13 @@ import type { StoreEnvironment } from '../environment.js';
 import type { StoreFileSystem } from '../file-system.js';
 import { fileHeader, RUNS_DIR, SHARD_CAPACITY, SHARD_FILE, type ShardKind, shardFilePath } from '../layout.js';
 import { encodeEntry, type JournalChange, type JournalEntry, parseJournal, splitCommitId } from './journal.js';
+import {
+  decodeSnapshotIndex,
+  encodeSnapshotIndex,
+  type ShardSpans,
+  SNAPSHOT_INDEX_FILE,
+  spansOf,
+} from './snapshot-index.js';
 import { acquireLease, isDead, readLease, type LeaseFiles } from './lease.js';
 import { acquireLockWaiting, type HeldLock } from '../lock.js';
 import { LOCK_FILE } from '../layout.js';
@@ -789,12 +796,18 @@ export class LowdbBackend implements StoreBackend {
     // Read back as written: what opening compares each file with (a crash before the mark below
     // leaves the old digests, which the new files do not match: they are then checked in full).
     const digests: Record<string, string> = { ...own.mark.digests };
+    const snapshotShards = new Map<string, Buffer>();
     for (const f of written.files) {
       if (dirname(f) !== dir) continue;
       const bytes = await this.#fs.readFile(f);
       if (bytes === null) delete digests[basename(f)];
-      else digests[basename(f)] = fileDigest(bytes);
+      else {
+        digests[basename(f)] = fileDigest(bytes);
+        if (SHARD_FILE.exec(basename(f))?.[1] === 'snapshots') snapshotShards.set(basename(f), bytes);
+      }
     }
+    // The compact open index, after the shards it describes and before the mark (see snapshot-index.ts).
+    if (scope !== STORE_SCOPE) await this.#writeSnapshotIndex(dir, digests, snapshotShards);
     // 2. The audit lines, appended from a recorded offset so that a repeat does not double them.
     const audit = entries.flatMap((e) => e.entry.audit);
     const auditPath = join(dir, 'audit.jsonl');
@@ -830,6 +843,48 @@ export class LowdbBackend implements StoreBackend {
     for (const k of sealed) await this.#fs.removeFile(join(dir, `journal.${k}.jsonl`));
     await this.#fs.syncDirectory(dir);
     this.counters.checkpoints++;
+  }
+
+  /**
+   * Writes a run's compact open index when it does not cover every snapshot shard (a store written
+   * before the index existed): called on open, under the lock, so the next open takes the shards
+   * with it. Costs one read of the shards, once.
+   */
+  async indexSnapshots(runId: string): Promise<void> {
+    const mark = await this.#readMark(runId);
+    await this.#writeSnapshotIndex(scopeDir(this.root, runId), { ...mark.digests }, new Map());
+  }
+
+  /**
+   * Writes the run's compact open index when a snapshot shard changed or the index does not cover
+   * every shard: spans of the shards just written, the previous index's for unchanged shards whose
+   * digest it lists, and spans read anew otherwise (a store written before the index, once).
+   */
+  async #writeSnapshotIndex(dir: string, digests: Record<string, string>, written: Map<string, Buffer>): Promise<void> {
+    const names = (await this.#fs.listDirectory(dir)).filter((n) => SHARD_FILE.exec(n)?.[1] === 'snapshots');
+    const path = join(dir, SNAPSHOT_INDEX_FILE);
+    const previous = decodeSnapshotIndex(await this.#fs.readFile(path));
+    const shards: Record<string, ShardSpans> = {};
+    let changed = written.size > 0 || previous === undefined;
+    for (const name of names.sort()) {
+      const bytes = written.get(name);
+      const known = previous?.shards[name];
+      if (bytes === undefined && known !== undefined && known.digest === digests[name]) {
+        shards[name] = known;
+        continue;
+      }
+      changed = true;
+      const read = bytes ?? (await this.#fs.readFile(join(dir, name)));
+      if (read === null) continue;
+      const digest = bytes === undefined ? fileDigest(read) : digests[name]!;
+      const spans = spansOf(read, digest);
+      if (spans !== undefined) shards[name] = spans;
+    }
+    if (previous !== undefined && Object.keys(previous.shards).some((n) => !names.includes(n))) changed = true;
+    if (!changed) return;
+    const temp = join(dir, `.${SNAPSHOT_INDEX_FILE}.tmp`);
+    await this.#fs.writeFileDurable(temp, encodeSnapshotIndex({ shards }));
+    await this.#fs.rename(temp, path);
   }
 
   /**
