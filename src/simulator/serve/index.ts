@@ -32,6 +32,7 @@ import { inspectState } from '../inspect.js';
 import { AWS_JSON_CONTENT_TYPE, MTurkError, TARGET_PREFIX, TurkErrorCode, stamp } from '../protocol.js';
 import { handleRequesterCall } from '../requester-api.js';
 import { StatsRecorder } from '../stats.js';
+import { type Checkpointer, startCheckpointer, type WalCheckpoint } from './checkpointer.js';
 import { lockDatabase, openDatabase, schemaVersion, type Db } from './db.js';
 import { fundingTxn, Ledger } from './ledger.js';
 import { credentialLookup, pendingOps } from './requesters.js';
@@ -45,6 +46,7 @@ export { addRequester, fundRequester, listRequesters, rotateKey, setDisabled } f
 export { backupDatabase, openDatabase, SCHEMA_VERSION } from './db.js';
 export { checkLedger, makePayoutBatch, markBatchPaid, openPayoutBatches } from './ledger.js';
 export { callServeApi } from './invitations-api.js';
+export type { WalCheckpoint } from './checkpointer.js';
 export { importSimState } from './import.js';
 
 /** One request as the log line records it. */
@@ -117,6 +119,12 @@ export interface ServeServer {
   applyAdminOps(): void;
   /** Commits anything not written yet (requests commit before they answer; timers right after they fire). */
   flush(): void;
+  /**
+   * Runs a WAL checkpoint now, on the checkpoint thread (which also runs one every 250 ms); what
+   * it did. On an in-memory database, or after the thread failed (the server then checkpoints
+   * inside commits, as SQLite does by default), it runs on the server's own connection.
+   */
+  checkpoint(): Promise<WalCheckpoint>;
   /** The content origin's listen address (`http://HOST:PORT`). */
   readonly contentListenUrl: string;
   /** Stops listening, commits, releases the lock and closes the database. Safe to call twice. */
@@ -185,11 +193,62 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
     db.close();
     throw err;
   }
+  // Checkpoints run on a thread of their own (checkpointer.ts), not inside a request's commit.
+  // The thread opens its connection while the records load.
+  let checkpointer: Checkpointer | undefined;
+  let closed = false;
+  /** The failed commit that stopped the server. */
+  let fatal: unknown;
+  const autoCheckpoints = (why: string) => {
+    db.pragma('wal_autocheckpoint = 1000');
+    process.stderr.write(
+      `${JSON.stringify({ time: new Date().toISOString(), level: 'warn', message: `${why}; SQLite checkpoints inside commits again (replies may wait for them)` })}\n`,
+    );
+  };
+  if (options.db !== ':memory:') db.pragma('wal_autocheckpoint = 0');
+  const checkpointerStarting =
+    options.db === ':memory:'
+      ? undefined
+      : startCheckpointer({
+          file: options.db,
+          synchronous: options.durability === 'full' ? 'FULL' : 'NORMAL',
+          onError: (err) => {
+            checkpointer = undefined;
+            autoCheckpoints(err.message);
+          },
+          onLongLog: () => {
+            if (fatal !== undefined || closed) return;
+            try {
+              db.pragma('wal_checkpoint(PASSIVE)');
+            } catch (err) {
+              process.stderr.write(
+                `${JSON.stringify({ time: new Date().toISOString(), level: 'warn', message: `WAL checkpoint on the server's connection failed: ${err instanceof Error ? err.message : String(err)}` })}\n`,
+              );
+            }
+          },
+        }).then(
+          (c) => {
+            checkpointer = c;
+            return c;
+          },
+          (err: unknown) => {
+            autoCheckpoints(
+              `the WAL checkpoint thread did not start (${err instanceof Error ? err.message : String(err)})`,
+            );
+            return undefined;
+          },
+        );
+  const stopCheckpointer = async () => {
+    const c = await checkpointerStarting;
+    checkpointer = undefined;
+    await c?.stop();
+  };
   const clock = options.clock ?? systemClock;
   let loaded: ReturnType<typeof loadState>;
   try {
     loaded = loadState(db);
   } catch (err) {
+    await stopCheckpointer();
     lock.release();
     db.close();
     throw new HitstateError(
@@ -210,7 +269,6 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
 
   const writer = new RecordWriter(db, state, () => ({ idPrng: String(idPrng.state) }));
   const ledger = new Ledger(writer, state.bonuses.length);
-  let fatal: unknown;
   const log = options.log ?? ((line: RequestLogLine) => process.stdout.write(`${JSON.stringify(line)}\n`));
 
   /** Commits everything changed so far; on failure the server stops (memory is ahead of disk). */
@@ -316,8 +374,9 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
   await new Promise<void>((resolve, reject) => {
     contentServer.once('error', reject);
     contentServer.listen(options.contentPort ?? 0, hostnameForContent, () => resolve());
-  }).catch((err: NodeJS.ErrnoException) => {
+  }).catch(async (err: NodeJS.ErrnoException) => {
     engine.close();
+    await stopCheckpointer();
     lock.release();
     db.close();
     throw optionsError(
@@ -538,6 +597,7 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
   } catch (err) {
     engine.close();
     contentServer.close();
+    await stopCheckpointer();
     lock.release();
     db.close();
     const code = (err as NodeJS.ErrnoException).code;
@@ -586,6 +646,12 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
     engine,
     applyAdminOps,
     flush,
+    checkpoint: async () => {
+      await checkpointerStarting;
+      if (checkpointer) return checkpointer.now();
+      const [row] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+      return { busy: row!.busy, walFrames: row!.log, checkpointedFrames: row!.checkpointed };
+    },
     close: () => {
       closing ??= (async () => {
         clearInterval(poll);
@@ -599,6 +665,9 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
           contentServer.closeAllConnections();
         });
         if (fatal === undefined) flush();
+        // The thread's connection closes first: the last one to close checkpoints and removes the log.
+        await stopCheckpointer();
+        closed = true;
         lock.release();
         db.close();
       })();
