@@ -14,7 +14,7 @@
 //
 // Writes bench/results-serve.json and the figures section of docs/serve.md; exits 1 on a miss.
 //
-//   node --import tsx bench/serve.bench.ts [--fresh] [--seconds S] [--hits N] [--part api,site,start]
+//   node --import tsx bench/serve.bench.ts [--fresh] [--seconds S] [--hits N] [--part api,site,start] [--workers N]
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
   closeSync,
@@ -248,7 +248,8 @@ async function apiRates() {
 }
 
 const SITE = 'https://crowd.example.org';
-const SITE_WORKERS = 200;
+/** `--workers N`: fewer workers on the site, to profile a pair at low concurrency (the target is for 200). */
+const SITE_WORKERS = Number(arg('--workers') ?? 200);
 const PACE_MS = 900;
 const PASSWORD = 'correct horse battery staple';
 
