@@ -84,6 +84,7 @@ const run = () => {
 // once a second, so its next commit starts the log over.
 let timer;
 let askedMs = 0;
+let lastFrames = -1;
 const askIfLong = (r) => {
   if (r.walFrames > workerData.longFrames && Date.now() - askedMs >= 1000) {
     askedMs = Date.now();
@@ -93,8 +94,11 @@ const askIfLong = (r) => {
 const tick = () => {
   try {
     const r = run();
-    askIfLong(r);
-    timer = setTimeout(tick, r.walFrames > workerData.restartFrames ? 2 : workerData.intervalMs);
+    // Only while commits come in: a long log that no one writes to starts over at the next commit.
+    const growing = r.walFrames !== lastFrames;
+    lastFrames = r.walFrames;
+    if (growing) askIfLong(r);
+    timer = setTimeout(tick, growing && r.walFrames > workerData.restartFrames ? 2 : workerData.intervalMs);
   } catch (err) {
     parentPort.postMessage({ error: String((err && err.message) || err) });
   }
