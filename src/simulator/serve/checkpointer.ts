@@ -37,8 +37,8 @@ export interface CheckpointerOptions {
   /** A log longer than this many frames (pages) is checkpointed every 2 ms until it starts over. @defaultValue 2048 (8 MB) */
   restartFrames?: number;
   /**
-   * A log longer than this many frames asks {@link CheckpointerOptions.onLongLog}, at most once a
-   * second. @defaultValue 16384 (64 MB)
+   * A log longer than this many frames asks {@link CheckpointerOptions.onLongLog}, at most every
+   * 100 ms. @defaultValue 16384 (64 MB)
    */
   longFrames?: number;
   /**
@@ -70,10 +70,14 @@ db.pragma('synchronous = ' + workerData.synchronous);
 db.pragma('wal_autocheckpoint = 0');
 const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)').raw();
 let count = 0;
+let lastFrames = -1;
 const run = () => {
   const [busy, walFrames, checkpointedFrames] = checkpoint.get();
   count++;
-  return { busy, walFrames, checkpointedFrames, count };
+  // Only while commits come in: a long log that no one writes to starts over at the next commit.
+  const growing = walFrames !== lastFrames;
+  lastFrames = walFrames;
+  return { busy, walFrames, checkpointedFrames, count, growing };
 };
 // A passive checkpoint copies the log up to where it was when it began; the log starts over at
 // the next commit only if no commit came in the meantime. Under steady load that is rare, so
@@ -81,24 +85,28 @@ const run = () => {
 // is over quickly) instead of every interval, until a commit finds the log copied whole.
 // A commit every millisecond or so (the server saturated) leaves no such moment: past
 // longFrames the thread asks the server's connection to copy the last few frames itself, at most
-// once a second, so its next commit starts the log over.
+// every 100 ms, so its next commit starts the log over.
 let timer;
 let askedMs = 0;
-let lastFrames = -1;
 const askIfLong = (r) => {
-  if (r.walFrames > workerData.longFrames && Date.now() - askedMs >= 1000) {
+  if (!r.growing || r.walFrames <= workerData.longFrames) return false;
+  if (Date.now() - askedMs >= 100) {
     askedMs = Date.now();
     parentPort.postMessage({ long: r.walFrames });
   }
+  return true;
 };
 const tick = () => {
   try {
     const r = run();
-    // Only while commits come in: a long log that no one writes to starts over at the next commit.
-    const growing = r.walFrames !== lastFrames;
-    lastFrames = r.walFrames;
-    if (growing) askIfLong(r);
-    timer = setTimeout(tick, growing && r.walFrames > workerData.restartFrames ? 2 : workerData.intervalMs);
+    const growing = r.growing;
+    const long = askIfLong(r);
+    // While the server's connection is asked to copy the rest, the thread stays out of its way (a
+    // checkpoint of its own would hold the checkpoint lock and make that one return busy).
+    timer = setTimeout(
+      tick,
+      long ? 20 : growing && r.walFrames > workerData.restartFrames ? 2 : workerData.intervalMs,
+    );
   } catch (err) {
     parentPort.postMessage({ error: String((err && err.message) || err) });
   }
