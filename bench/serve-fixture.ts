@@ -7,13 +7,9 @@
 // listed (Reviewable, every assignment approved), 2% live (Assignable, 10 of 20 assignments
 // submitted and waiting for review).
 //
-// Cached as the other fixtures are (bench/support/fixture-cache.ts's HITSTATE_BENCH_CACHE),
-// keyed by the code that shapes the database.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Cached as the other fixtures are (bench/support/fixture-cache.ts, HITSTATE_BENCH_CACHE), keyed
+// by the code that shapes the database.
+import { join } from 'node:path';
 import {
   CreateHITTypeCommand,
   CreateHITWithHITTypeCommand,
@@ -25,8 +21,8 @@ import { IdGenerator } from '../src/simulator/ids.js';
 import { addRequester, createServe, openDatabase } from '../src/simulator/serve/index.js';
 import { accept, submit } from '../src/simulator/worker-actions.js';
 import { Prng } from '../src/random.js';
+import { cachedDir } from './support/fixture-cache.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 // The records are cloned as JSON and the schema migrates on open, so only this file and the
 // dependencies shape the database (not every change of the engine, which would rebuild it each time).
 const SHAPING = ['bench/serve-fixture.ts', 'package-lock.json'];
@@ -42,22 +38,8 @@ export interface ServeFixture {
   buildMs: number;
 }
 
-function files(path: string): string[] {
-  if (!existsSync(path)) return [];
-  if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path)
-    .sort()
-    .flatMap((name) => files(join(path, name)));
-}
-
-function fingerprint(): string {
-  const hash = createHash('sha256').update(process.version);
-  for (const file of SHAPING.flatMap((p) => files(join(root, p))))
-    hash.update(relative(root, file)).update(readFileSync(file));
-  return hash.digest('hex').slice(0, 16);
-}
-
 const PER_HIT = 10;
+const DB_FILE = 'crowd.db';
 
 async function build(file: string, hits: number, log: (s: string) => void): Promise<ServeFixture> {
   const started = performance.now();
@@ -176,20 +158,14 @@ async function build(file: string, hits: number, log: (s: string) => void): Prom
 
 /** The cached fixture database (built when missing or when the code that shapes it changed). */
 export async function serveFixture(hits: number, fresh: boolean, log: (s: string) => void): Promise<ServeFixture> {
-  const base = process.env.HITSTATE_BENCH_CACHE ?? join(tmpdir(), 'hitstate-bench-cache');
-  const name = `serve-${fingerprint()}-${hits}`;
-  const dir = join(base, name);
-  const description = join(dir, 'fixture.json');
-  if (!fresh && existsSync(description)) return JSON.parse(readFileSync(description, 'utf8')) as ServeFixture;
-  mkdirSync(base, { recursive: true });
-  for (const old of readdirSync(base))
-    if ((old.startsWith('serve-') && old.endsWith(`-${hits}`)) || old === `${name}.building`)
-      rmSync(join(base, old), { recursive: true, force: true });
-  const building = join(base, `${name}.building`);
-  mkdirSync(building, { recursive: true });
-  const built = await build(join(building, 'crowd.db'), hits, log);
-  renameSync(building, dir);
-  const fixture = { ...built, file: join(dir, 'crowd.db') };
-  writeFileSync(description, `${JSON.stringify(fixture, null, 2)}\n`);
-  return fixture;
+  const { value, dir } = await cachedDir<ServeFixture>({
+    prefix: 'serve-',
+    key: String(hits),
+    shaping: SHAPING,
+    fresh,
+    // The file is kept relative to the fixture's folder, so the cache can be copied or moved.
+    build: async (building) => ({ ...(await build(join(building, DB_FILE), hits, log)), file: DB_FILE }),
+  });
+  if (value === undefined) throw new Error('the serve fixture was not built');
+  return { ...value, file: join(dir, DB_FILE) };
 }

@@ -32,6 +32,7 @@ import { inspectState } from '../inspect.js';
 import { AWS_JSON_CONTENT_TYPE, MTurkError, TARGET_PREFIX, TurkErrorCode, stamp } from '../protocol.js';
 import { handleRequesterCall } from '../requester-api.js';
 import { StatsRecorder } from '../stats.js';
+import { type Checkpointer, startCheckpointer, type WalCheckpoint } from './checkpointer.js';
 import { lockDatabase, openDatabase, schemaVersion, type Db } from './db.js';
 import { fundingTxn, Ledger } from './ledger.js';
 import { credentialLookup, pendingOps } from './requesters.js';
@@ -45,6 +46,7 @@ export { addRequester, fundRequester, listRequesters, rotateKey, setDisabled } f
 export { backupDatabase, openDatabase, SCHEMA_VERSION } from './db.js';
 export { checkLedger, makePayoutBatch, markBatchPaid, openPayoutBatches } from './ledger.js';
 export { callServeApi } from './invitations-api.js';
+export type { WalCheckpoint } from './checkpointer.js';
 export { importSimState } from './import.js';
 
 /** One request as the log line records it. */
@@ -117,6 +119,14 @@ export interface ServeServer {
   applyAdminOps(): void;
   /** Commits anything not written yet (requests commit before they answer; timers right after they fire). */
   flush(): void;
+  /**
+   * Runs a WAL checkpoint now, on the checkpoint thread (which also runs one every 250 ms); what
+   * it did. On an in-memory database, or after the thread failed (the server then checkpoints
+   * inside commits, as SQLite does by default), it runs on the server's own connection.
+   */
+  checkpoint(): Promise<WalCheckpoint>;
+  /** Commits made since the start (a group commit answers many requests with one). */
+  readonly commits: number;
   /** The content origin's listen address (`http://HOST:PORT`). */
   readonly contentListenUrl: string;
   /** Stops listening, commits, releases the lock and closes the database. Safe to call twice. */
@@ -185,11 +195,62 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
     db.close();
     throw err;
   }
+  // Checkpoints run on a thread of their own (checkpointer.ts), not inside a request's commit.
+  // The thread opens its connection while the records load.
+  let checkpointer: Checkpointer | undefined;
+  let closed = false;
+  /** The failed commit that stopped the server. */
+  let fatal: unknown;
+  const autoCheckpoints = (why: string) => {
+    db.pragma('wal_autocheckpoint = 1000');
+    process.stderr.write(
+      `${JSON.stringify({ time: new Date().toISOString(), level: 'warn', message: `${why}; SQLite checkpoints inside commits again (replies may wait for them)` })}\n`,
+    );
+  };
+  if (options.db !== ':memory:') db.pragma('wal_autocheckpoint = 0');
+  const checkpointerStarting =
+    options.db === ':memory:'
+      ? undefined
+      : startCheckpointer({
+          file: options.db,
+          synchronous: options.durability === 'full' ? 'FULL' : 'NORMAL',
+          onError: (err) => {
+            checkpointer = undefined;
+            autoCheckpoints(err.message);
+          },
+          onLongLog: () => {
+            if (fatal !== undefined || closed) return;
+            try {
+              db.pragma('wal_checkpoint(PASSIVE)');
+            } catch (err) {
+              process.stderr.write(
+                `${JSON.stringify({ time: new Date().toISOString(), level: 'warn', message: `WAL checkpoint on the server's connection failed: ${err instanceof Error ? err.message : String(err)}` })}\n`,
+              );
+            }
+          },
+        }).then(
+          (c) => {
+            checkpointer = c;
+            return c;
+          },
+          (err: unknown) => {
+            autoCheckpoints(
+              `the WAL checkpoint thread did not start (${err instanceof Error ? err.message : String(err)})`,
+            );
+            return undefined;
+          },
+        );
+  const stopCheckpointer = async () => {
+    const c = await checkpointerStarting;
+    checkpointer = undefined;
+    await c?.stop();
+  };
   const clock = options.clock ?? systemClock;
   let loaded: ReturnType<typeof loadState>;
   try {
     loaded = loadState(db);
   } catch (err) {
+    await stopCheckpointer();
     lock.release();
     db.close();
     throw new HitstateError(
@@ -210,14 +271,15 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
 
   const writer = new RecordWriter(db, state, () => ({ idPrng: String(idPrng.state) }));
   const ledger = new Ledger(writer, state.bonuses.length);
-  let fatal: unknown;
   const log = options.log ?? ((line: RequestLogLine) => process.stdout.write(`${JSON.stringify(line)}\n`));
 
   /** Commits everything changed so far; on failure the server stops (memory is ahead of disk). */
+  let commits = 0;
   const flush = (): void => {
     if (fatal !== undefined) throw fatal;
     try {
       ledger.postBonuses(state.bonuses);
+      if (writer.dirty) commits++;
       writer.flush();
     } catch (err) {
       fatal = err;
@@ -229,6 +291,32 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
     }
   };
   let flushQueued = false;
+  // Group commit: the replies of every request handled in one turn of the event loop wait for one
+  // commit, made once that turn's I/O is handled (setImmediate), instead of one commit each. A
+  // busy server commits less often for more requests, so a queue of requests drains faster.
+  let waitingReplies: { res: ServerResponse; end: () => void }[] = [];
+  const commitAndReply = (): void => {
+    const replies = waitingReplies;
+    waitingReplies = [];
+    try {
+      flush();
+    } catch {
+      // reported by flush; none of these replies is sent, as a failed commit acknowledges nothing
+      for (const r of replies) r.res.destroy();
+      return;
+    }
+    for (const r of replies) {
+      try {
+        r.end();
+      } catch {
+        r.res.destroy();
+      }
+    }
+  };
+  const replyAfterCommit = (res: ServerResponse, end: () => void): void => {
+    if (waitingReplies.length === 0) setImmediate(commitAndReply);
+    waitingReplies.push({ res, end });
+  };
   const engine = new Engine({
     state,
     clock,
@@ -316,8 +404,9 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
   await new Promise<void>((resolve, reject) => {
     contentServer.once('error', reject);
     contentServer.listen(options.contentPort ?? 0, hostnameForContent, () => resolve());
-  }).catch((err: NodeJS.ErrnoException) => {
+  }).catch(async (err: NodeJS.ErrnoException) => {
     engine.close();
+    await stopCheckpointer();
     lock.release();
     db.close();
     throw optionsError(
@@ -472,11 +561,16 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
       status: 0,
       ms: 0,
     };
-    // Nothing is acknowledged before it is committed: the reply's bytes leave only after the flush.
+    // Nothing is acknowledged before it is committed: the reply's bytes leave only after the
+    // commit. A reply while changes wait joins the next group commit (see replyAfterCommit).
     const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
     res.end = ((...args: unknown[]) => {
+      if (writer.dirty) {
+        replyAfterCommit(res, () => end(...args));
+        return res;
+      }
       try {
-        flush();
+        flush(); // nothing to write: forgets the request's notes, lets read-back deleted HITs go
       } catch {
         res.destroy();
         return res;
@@ -538,6 +632,7 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
   } catch (err) {
     engine.close();
     contentServer.close();
+    await stopCheckpointer();
     lock.release();
     db.close();
     const code = (err as NodeJS.ErrnoException).code;
@@ -586,6 +681,15 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
     engine,
     applyAdminOps,
     flush,
+    get commits() {
+      return commits;
+    },
+    checkpoint: async () => {
+      await checkpointerStarting;
+      if (checkpointer) return checkpointer.now();
+      const [row] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+      return { busy: row!.busy, walFrames: row!.log, checkpointedFrames: row!.checkpointed };
+    },
     close: () => {
       closing ??= (async () => {
         clearInterval(poll);
@@ -599,6 +703,9 @@ export async function createServe(options: ServeOptions): Promise<ServeServer> {
           contentServer.closeAllConnections();
         });
         if (fatal === undefined) flush();
+        // The thread's connection closes first: the last one to close checkpoints and removes the log.
+        await stopCheckpointer();
+        closed = true;
         lock.release();
         db.close();
       })();

@@ -1,6 +1,7 @@
 /**
  * The engine's records written through to SQLite: each record is one row of `records` (kind, id,
- * JSON), and each request's changes are written in one transaction before its reply leaves.
+ * JSON), and each request's changes are committed before its reply leaves (the requests of one
+ * turn of the event loop in one transaction: the group commit of `index.ts`).
  *
  * How the changed records are found without touching the engine: every record the engine
  * changes is reached through one of the state's maps (`hits.get(id)`), or passes through
