@@ -2,7 +2,6 @@
 // postgres:// URL, several writers of one environment and work that needs it alone, read-only opens, a bad record named, the password
 // never shown, and a whole run (launch, simulated workers, review, export, restart and resume)
 // through the runtime with the store in the database.
-import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../src/clock.js';
@@ -13,7 +12,7 @@ import { redactStoreLocation } from '../../src/store/location.js';
 import { parseStoreUrl } from '../../src/store/postgres/open-store.js';
 import { environmentKey } from '../../src/store/postgres/postgres-backend.js';
 import { takeStoreAlone } from '../../src/store/postgres/store-lock.js';
-import { startPostgres } from '../support/postgres.js';
+import { freshSchemaUrl, withPostgresServer } from '../support/postgres.js';
 import { createWorld } from '../support/sim-world.js';
 
 const SANDBOX = { kind: 'sandbox' } as const;
@@ -28,9 +27,6 @@ async function rejection(promise: Promise<unknown>): Promise<HitstateError> {
   assert.unreachable('expected a rejection');
   throw new Error('unreachable');
 }
-
-// uvu runs the suites queued by the end of the first tick: start the server before queuing any.
-const started = await startPostgres();
 
 /** Runs `work` with the store variables set as given (undefined: unset), then puts them back. */
 async function withStoreEnv<T>(
@@ -101,22 +97,9 @@ Offline('when the runtime is given a storeUrl then it must be a PostgreSQL URL, 
   );
 });
 
-Offline.run();
-if (!started.ok) {
-  console.log(`SKIPPED: the PostgreSQL store tests need a PostgreSQL server: ${started.why}`);
-  const Skipped = suite('postgres store on a server');
-  Skipped.skip('openStore, lock, runtime on PostgreSQL', () => undefined);
-  Skipped('when the tests skip then PostgreSQL is missing, not installed and broken', () => {
-    assert.not.ok(started.installed, `PostgreSQL is installed but could not be started: ${started.why}`);
-  });
-  Skipped.run();
-} else {
-  const server = started.server;
-  const fresh = () => `${server.url}?schema=t_${randomBytes(5).toString('hex')}`;
+await withPostgresServer('the PostgreSQL store tests', (server) => {
+  const fresh = () => freshSchemaUrl(server);
   const Pg = suite('postgres store on a server');
-  Pg.after(async () => {
-    await server.stop();
-  });
 
   const seed = (store: Store, runId = 'pilot-1') => {
     store.requesters.put({ name: 'lab', credentialSource: { kind: 'profile', profile: 'lab' } });
@@ -317,4 +300,6 @@ if (!started.ok) {
   });
 
   Pg.run();
-}
+});
+// Queued after the server started: uvu runs what is queued by then, once.
+Offline.run();

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../src/clock.js';
 import { HitstateError } from '../../src/errors.js';
 import { openPostgresBackend, SCHEMA_VERSION } from '../../src/store/postgres/index.js';
-import { startPostgres } from '../support/postgres.js';
+import { withPostgresServer } from '../support/postgres.js';
 
 const SANDBOX = { kind: 'sandbox' } as const;
 const freshSchema = () => `t_${randomBytes(6).toString('hex')}`;
@@ -34,9 +34,6 @@ function closedPort(): Promise<number> {
     });
   });
 }
-
-// uvu runs the suites queued by the end of the first tick: start the server before queuing any.
-const started = await startPostgres();
 
 // These need no server.
 const Offline = suite('postgres backend without a server');
@@ -67,22 +64,8 @@ Offline('when nothing listens at the URL then the error says to start the server
   assert.match(error.message, /\*\*\*/);
 });
 
-Offline.run();
-
-if (!started.ok) {
-  console.log(`SKIPPED: the PostgreSQL server tests need a PostgreSQL server: ${started.why}`);
-  const Skipped = suite('postgres backend on a server');
-  Skipped.skip('errors, migrations, one transaction per commit, restart', () => undefined);
-  Skipped('when the tests skip then PostgreSQL is missing, not installed and broken', () => {
-    assert.not.ok(started.installed, `PostgreSQL is installed but could not be started: ${started.why}`);
-  });
-  Skipped.run();
-} else {
-  const server = started.server;
+await withPostgresServer('the PostgreSQL backend tests', (server) => {
   const Pg = suite('postgres backend on a server');
-  Pg.after(async () => {
-    await server.stop();
-  });
 
   Pg('when the password is wrong then the login refusal names the user and what to check', async () => {
     const url = server.url.replace(encodeURIComponent(server.password), 'wrong-password');
@@ -268,4 +251,6 @@ if (!started.ok) {
   );
 
   Pg.run();
-}
+});
+// Queued after the server started: uvu runs what is queued by then, once.
+Offline.run();
