@@ -191,6 +191,35 @@ await withPostgresServer('several writers on one PostgreSQL environment', (serve
     assert.ok((await rows(server, ctx.url, 'workers')).W1);
   });
 
+  Writers('when a run was written by another writer after this one opened then taking it is refused', async (ctx) => {
+    const a = await writer(ctx);
+    a.requesters.put({ name: 'lab', credentialSource: { kind: 'defaultChain' } });
+    a.runs.create({ runId: 'r1', requesterName: 'lab', config: { title: 'T' } });
+    await a.flush();
+    const b = await writer(ctx);
+    const c = await writer(ctx);
+    const byB = await b.backend.acquireRun('r1', 60_000);
+    assert.ok(byB.ok);
+    b.units.create({ unitId: 'r1-u0', runId: 'r1', index: 0, payAmountUsd: '0.50' });
+    await b.flush();
+    if (byB.ok) await byB.lease.release();
+    // c read r1 before b wrote it: its memory of r1 is out of date.
+    const error = await rejection(c.backend.acquireRun('r1', 60_000));
+    assert.is(error.code, 'HST_ERR_RUN_OWNED');
+    assert.match(error.message, /written by another process after this one opened the store/);
+    assert.is(await c.backend.runHolder('r1'), null, 'the refused take let the run go');
+    // b wrote it itself, and a store opened now reads it as it is: both may take it.
+    const again = await b.backend.acquireRun('r1', 60_000);
+    assert.ok(again.ok);
+    if (again.ok) await again.lease.release();
+    const d = await writer(ctx);
+    assert.ok((await d.backend.acquireRun('r1', 60_000)).ok);
+    assert.equal(
+      d.units.ofRun('r1').map((u) => u.id),
+      ['r1-u0'],
+    );
+  });
+
   Writers('when a store-wide record is deleted by one writer then the other learns of it', async (ctx) => {
     const a = await writer(ctx);
     a.requesters.put({ name: 'lab', credentialSource: { kind: 'defaultChain' } });

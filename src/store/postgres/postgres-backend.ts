@@ -166,13 +166,17 @@ export class PostgresBackend implements StoreBackend {
   readonly #target: ConnectionTarget;
   readonly #env: string;
   readonly #clock: Clock | undefined;
-  readonly #t: { records: string; audit: string; leases: string; requests: string; seq: string };
+  readonly #t: { records: string; audit: string; leases: string; requests: string; seq: string; marks: string };
   /** Per store-wide record (`collection\nkey`): its text as this backend last read or wrote it. */
   readonly #synced = new Map<string, string>();
   /** The highest commit sequence number of store-wide rows this backend has read. */
   #seen = 0;
   /** Whether a load has set {@link PostgresBackend.#synced} (later loads leave it). */
   #loaded = false;
+  /** Per run: its mark (`run_marks.seq`) when the first load read it; what a store's memory holds. */
+  readonly #openedMarks = new Map<string, number>();
+  /** Runs this backend held or wrote: its memory of them is its own. */
+  readonly #ownView = new Set<string>();
   /**
    * Set by a store that writes through this backend: merges other writers' store-wide changes
    * into its memory and returns this commit's store-wide changes merged with them, or throws
@@ -209,6 +213,7 @@ export class PostgresBackend implements StoreBackend {
       leases: `${q}.leases`,
       requests: `${q}.requests`,
       seq: `${q}.store_seq`,
+      marks: `${q}.run_marks`,
     };
   }
 
@@ -294,6 +299,17 @@ export class PostgresBackend implements StoreBackend {
               )
             ).rows[0]?.seq ?? 0,
           );
+      // Read before the records too: a run written meanwhile then looks changed (refused on take).
+      const marks =
+        seen === null
+          ? null
+          : (
+              await client.query<[string, string]>({
+                text: `SELECT run, seq FROM ${this.#t.marks} WHERE env = $1`,
+                values: [this.#env],
+                rowMode: 'array',
+              })
+            ).rows.map(([run, seq]) => [run, Number(seq)] as const);
       // No ORDER BY: sorting 250 MB would cost the server more than the map lookups it saves here.
       // A row without json is a store-wide record deleted (kept for the other writers to read).
       const config: pg.QueryArrayConfig = {
@@ -315,6 +331,7 @@ export class PostgresBackend implements StoreBackend {
       if (seen !== null) {
         // What this backend (and the store built from this load) has read of the store-wide records.
         this.#loaded = true;
+        for (const [run, seq] of marks ?? []) this.#openedMarks.set(run, seq);
         this.#seen = seen;
         for (const [collection, records] of store)
           for (const [key, json] of records) this.#remember(collection, key, json);
@@ -521,6 +538,11 @@ export class PostgresBackend implements StoreBackend {
                 USING unnest($6::text[], $7::text[], $8::text[]) AS d(run, collection, key), go
                 WHERE go.ok AND r.env = $1 AND r.run = d.run AND r.collection = d.collection AND r.key = d.key
                RETURNING 1),
+             mk AS (
+               INSERT INTO ${this.#t.marks} AS m (env, run, seq)
+               SELECT $1, r.run, nextval('${this.#t.seq}') FROM unnest($11::text[]) AS r(run), go WHERE go.ok
+               ON CONFLICT (env, run) DO UPDATE SET seq = excluded.seq
+               RETURNING 1),
              au AS (
                INSERT INTO ${this.#t.audit} (env, run, json)
                SELECT $1, a.run, a.json FROM unnest($9::text[], $10::text[]) WITH ORDINALITY AS a(run, json, ord), go
@@ -528,6 +550,7 @@ export class PostgresBackend implements StoreBackend {
                 ORDER BY a.ord
                RETURNING 1)
              SELECT (SELECT max(seq) FROM up) AS seq, (SELECT count(*) FROM del) AS deleted,
+                    (SELECT count(*) FROM mk) AS marked,
                     (SELECT count(*) FROM au) AS audited,
                     (SELECT json_agg(json_build_array(run, owner, pid, hostname, expires_at)) FROM blocked) AS blocked`,
       values: [
@@ -567,6 +590,7 @@ export class PostgresBackend implements StoreBackend {
         { runId, operation: 'commit' },
       );
     }
+    for (const run of runs) this.#ownView.add(run);
     return row?.seq === null || row?.seq === undefined ? null : Number(row.seq);
   }
 
@@ -586,6 +610,32 @@ export class PostgresBackend implements StoreBackend {
   }
 
   async acquireRun(runId: string, ttlMs: number): Promise<LeaseResult> {
+    const result = await this.#take(runId, ttlMs);
+    if (!result.ok || this.reconcile === null || this.#ownView.has(runId)) {
+      if (result.ok) this.#ownView.add(runId);
+      return result;
+    }
+    // The store's memory holds the run as it was when the store was opened: taking a run another
+    // process wrote since then would write over its newer records from a stale view.
+    const found = await this.#query<{ seq: string }>('acquireRun', {
+      text: `SELECT seq FROM ${this.#t.marks} WHERE env = $1 AND run = $2`,
+      values: [this.#env, runId],
+    });
+    const now = found.rows[0] === undefined ? undefined : Number(found.rows[0].seq);
+    if (now !== this.#openedMarks.get(runId)) {
+      await result.lease.release();
+      const by = result.tookOverFrom;
+      throw new HitstateError(
+        'HST_ERR_RUN_OWNED',
+        `run ${runId} was written by another process${by === null ? '' : ` (pid ${by.pid} on ${by.hostname})`} after this one opened the store, so this process's view of it is out of date; open the store again (run the command again) to take it`,
+        { runId },
+      );
+    }
+    this.#ownView.add(runId);
+    return result;
+  }
+
+  async #take(runId: string, ttlMs: number): Promise<LeaseResult> {
     checkRunId(runId, 'runId');
     if (!Number.isInteger(ttlMs) || ttlMs <= 0)
       throw new HitstateError(

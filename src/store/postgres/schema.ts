@@ -68,6 +68,14 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     // A store-wide delete stays as a row with no json (a tombstone), so the other writers learn of it.
     'ALTER TABLE $S.records ALTER COLUMN json DROP NOT NULL',
     "CREATE INDEX records_store_seq ON $S.records (env, seq) WHERE run = ''",
+    // Per run, the commit sequence number of the last commit that wrote its records: a process
+    // taking a run compares it with what it read when it opened, so it never writes over a newer
+    // run from an old view.
+    `CREATE TABLE $S.run_marks (
+       env text COLLATE "C" NOT NULL,
+       run text COLLATE "C" NOT NULL,
+       seq bigint NOT NULL,
+       PRIMARY KEY (env, run))`,
   ],
 ];
 
