@@ -385,9 +385,11 @@ export class PostgresBackend implements StoreBackend {
     }
     // Store-wide records are shared by every writer of the environment: merged with what the
     // others committed since this backend read them, one such commit at a time.
+    // Not run again on a deadlock: memory may have merged other writers' changes meanwhile, so the
+    // store's next write (which serializes memory again) is the retry.
     return this.#retrying(async () => {
       const client = await this.#connect('commit');
-      let failed: unknown = null;
+      let broken: Error | undefined;
       try {
         await client.query('BEGIN');
         // Held to the end of the transaction: store-wide commits go one after the other, so their
@@ -412,17 +414,19 @@ export class PostgresBackend implements StoreBackend {
         for (const [collection, key, json] of merged) this.#remember(collection, key, json);
         if (seq !== null && seq > this.#seen) this.#seen = seq;
       } catch (error) {
-        failed = error;
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          // The connection is gone or unusable: the server rolls back; the pool must not reuse it.
+          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        });
         throw error instanceof HitstateError ? error : postgresError(error, this.#target, 'commit', UNKNOWN_OUTCOME);
       } finally {
-        client.release(failed !== null && isConnectionFailure(failed) ? (failed as Error) : undefined);
+        client.release(broken);
       }
-    });
+    }, 1);
   }
 
   /** Runs a commit again after a deadlock (rolled back whole), and says when nothing of it was written. */
-  async #retrying<T>(attempt: () => Promise<T>): Promise<T> {
+  async #retrying<T>(attempt: () => Promise<T>, attempts = 3): Promise<T> {
     for (let n = 1; ; n++) {
       try {
         return await attempt();
@@ -431,7 +435,7 @@ export class PostgresBackend implements StoreBackend {
         if (failure.code === 'HST_ERR_RUN_OWNED' || failure.code === 'HST_ERR_STORE_CONFLICT') throw failure;
         // A deadlock or serialization failure rolled the statement back whole: safe to run again.
         const sqlState = (failure.details?.cause as { code?: unknown } | undefined)?.code;
-        if ((sqlState === '40P01' || sqlState === '40001') && n < 3) continue;
+        if ((sqlState === '40P01' || sqlState === '40001') && n < attempts) continue;
         // A statement the server refused was rolled back whole; only a broken connection leaves doubt.
         if (!isConnectionFailure(failure.details?.cause))
           throw new HitstateError(
