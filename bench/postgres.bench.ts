@@ -201,7 +201,10 @@ function measureInChild(url: string, units: number): Promise<ArrivalMeasure> {
 /** A copy of schema `from` as `to`, made by the server (each sample arrives on a fresh copy, as the lowdb bench copies its directory). */
 async function copySchema(server: PostgresServer, from: string, to: string): Promise<void> {
   await server.sql(`CREATE SCHEMA ${to}`);
-  for (const table of ['hitstate_schema', 'records', 'audit', 'leases', 'requests']) {
+  // Schema version 2: the store-wide commit sequence (its next value carried over) and run marks.
+  await server.sql(`CREATE SEQUENCE ${to}.store_seq`);
+  await server.sql(`SELECT setval('${to}.store_seq', (SELECT last_value FROM ${from}.store_seq))`);
+  for (const table of ['hitstate_schema', 'records', 'audit', 'leases', 'requests', 'run_marks']) {
     await server.sql(`CREATE TABLE ${to}.${table} (LIKE ${from}.${table} INCLUDING ALL)`);
     const identity = table === 'audit' || table === 'requests' ? ' OVERRIDING SYSTEM VALUE' : '';
     await server.sql(`INSERT INTO ${to}.${table}${identity} SELECT * FROM ${from}.${table}`);

@@ -15,6 +15,7 @@ import { buildFromImage, type ImageSource } from './image-state.js';
 import type { LockInfo } from './lock.js';
 import type { OpenReport, Store, StoreStats } from './store-api.js';
 import type { FileStats } from './store-file.js';
+import { storeReconciler } from './shared-writes.js';
 import { StoreBase } from './store-base.js';
 import { StoreState } from './store-state.js';
 import { WriteScheduler } from './write-scheduler.js';
@@ -58,8 +59,13 @@ export async function openBackendStore(options: BackendStoreOptions): Promise<St
       // collections' layout only; nothing reads or writes them.
       nodeFileSystem,
       options.readOnly,
+      // Two stores of one environment may be open in one process: writers merge their commits.
+      false,
     );
     const built = buildFromImage(state, image, options.where);
+    // Several processes may write one environment (each owning its runs): the backend merges the
+    // store-wide records others committed into this memory with the one rule of shared-writes.ts.
+    if (!options.readOnly && 'reconcile' in options.backend) options.backend.reconcile = storeReconciler(state);
     const report: OpenReport = {
       migratedFrom: null,
       migrationBackup: null,
@@ -98,11 +104,6 @@ class BackendStore extends StoreBase implements Store {
   readonly #state: StoreState;
   readonly #lock: BackendStoreOptions['lock'];
   readonly #scheduler: WriteScheduler;
-  #writes = 0;
-  #failedWrites = 0;
-  #bytesWritten = 0;
-  #lastWriteMs = 0;
-  #lastError: HitstateError | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(
@@ -119,7 +120,20 @@ class BackendStore extends StoreBase implements Store {
       clock: state.clock,
       coalesceMs: options.coalesceMs,
       maxDelayMs: options.maxDelayMs,
-      write: () => this.#write(),
+      write: () =>
+        this.commitPending({
+          commit: async (commit) => {
+            await this.backend.commit(commit);
+            return commitBytes(commit.changes, commit.audit);
+          },
+          files: (scopes) => scopes.map((scope) => (scope === '' ? 'store' : `runs/${scope}`)),
+          failure: (error) =>
+            new HitstateError(
+              'HST_ERR_STORE_WRITE_FAILED',
+              `a commit to ${state.root} failed: ${(error as Error)?.message ?? String(error)}. The changes stay in memory and are written again with the next write or flush().`,
+              { file: state.root, cause: error },
+            ),
+        }),
     });
     state.onChange = state.readOnly ? () => state.assertWritable() : () => this.#scheduler.touch();
   }
@@ -138,12 +152,8 @@ class BackendStore extends StoreBase implements Store {
     const files: Record<string, FileStats> = {};
     for (const log of this.#state.auditLogs()) files[log.relPath] = log.stats();
     return {
-      writes: this.#writes,
-      failedWrites: this.#failedWrites,
-      bytesWritten: this.#bytesWritten,
-      lastWriteMs: this.#lastWriteMs,
+      ...this.writeStats(),
       pending: this.#scheduler.pending,
-      lastError: this.#lastError,
       files,
       checkpoints: 0,
       checkpointBytes: 0,
@@ -160,19 +170,7 @@ class BackendStore extends StoreBase implements Store {
   async #close(): Promise<void> {
     const s = this.#state;
     if (s.closed) return;
-    if (!this.readOnly) {
-      await this.#scheduler.flush();
-      // From here on no change can be made, so the last flush below is the final state.
-      s.closed = true;
-      this.#scheduler.stop();
-      try {
-        await this.#scheduler.flush();
-      } catch (err) {
-        s.closed = false;
-        this.#scheduler.resume();
-        throw err;
-      }
-    }
+    if (!this.readOnly) await this.flushForClose(this.#scheduler);
     s.closed = true;
     try {
       await this.backend.close();
@@ -181,74 +179,5 @@ class BackendStore extends StoreBase implements Store {
       await this.#lock?.release();
     }
     this.emit('closed');
-  }
-
-  /**
-   * Commits every changed record and every queued audit line as one commit, all or nothing. The
-   * records are serialized at once, in this turn of the event loop, so the commit holds one state
-   * of memory; a change made while it is on its way goes into the next one.
-   */
-  async #write(): Promise<void> {
-    const s = this.#state;
-    const started = performance.now();
-    const dirty = s.dirty;
-    const logs = s.auditLogs().filter((l) => l.hasPending);
-    if (dirty.size === 0 && logs.length === 0) return;
-    s.dirty = new Map();
-    const taken = logs.map((l) => l.take());
-    const changes = [...dirty.values()].map((a) => ({ ...a, json: s.recordJson(a) }));
-    const audit = logs.flatMap((l, i) => taken[i]!.map((json) => ({ runId: l.runId, json })));
-    try {
-      await this.backend.commit({ changes, audit });
-    } catch (error) {
-      // Not committed (or, when the connection broke, not known to be): the records stay changed
-      // and the lines queued, in order, for the next commit, which writes the same records again.
-      for (const [key, address] of dirty) if (!s.dirty.has(key)) s.dirty.set(key, address);
-      for (const [i, l] of logs.entries()) l.requeue(taken[i]!);
-      this.#failedWrites++;
-      this.#lastWriteMs = performance.now() - started;
-      const err =
-        error instanceof HitstateError && error.code !== 'HST_ERR_STORE_WRITE_FAILED'
-          ? error
-          : new HitstateError(
-              'HST_ERR_STORE_WRITE_FAILED',
-              `a commit to ${s.root} failed: ${(error as Error)?.message ?? String(error)}. The changes stay in memory and are written again with the next write or flush().`,
-              { file: s.root, cause: error },
-            );
-      this.#lastError = err;
-      this.#report(err);
-      throw err;
-    }
-    const now = s.clock.now();
-    for (const [i, l] of logs.entries()) l.committed(taken[i]!, now);
-    const bytes = commitBytes(changes, audit);
-    const durationMs = performance.now() - started;
-    this.#bytesWritten += bytes;
-    this.#lastWriteMs = durationMs;
-    this.#writes++;
-    const scopes = new Set([...changes.map((c) => c.runId ?? ''), ...audit.map((a) => a.runId ?? '')]);
-    const files = [...scopes].map((scope) => (scope === '' ? 'store' : `runs/${scope}`));
-    try {
-      this.emit('written', { files, bytes, durationMs });
-    } catch (listenerError) {
-      // The data is committed; a listener's bug must not turn a good write into a failed one.
-      process.emitWarning(
-        `a store 'written' listener threw: ${(listenerError as Error).message}; the write itself succeeded`,
-      );
-    }
-  }
-
-  #report(error: HitstateError): void {
-    if (this.listenerCount('writeFailed') === 0) {
-      process.emitWarning(error.message, { code: error.code });
-      return;
-    }
-    try {
-      this.emit('writeFailed', error);
-    } catch (listenerError) {
-      process.emitWarning(
-        `a store 'writeFailed' listener threw: ${(listenerError as Error).message}; the write failure was: ${error.message}`,
-      );
-    }
   }
 }

@@ -260,11 +260,6 @@ class LowdbStore extends StoreBase implements Store {
   }
   readonly #scheduler: WriteScheduler;
   readonly #backups: number;
-  #writes = 0;
-  #failedWrites = 0;
-  #bytesWritten = 0;
-  #lastWriteMs = 0;
-  #lastError: HitstateError | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(
@@ -282,7 +277,23 @@ class LowdbStore extends StoreBase implements Store {
       clock: state.clock,
       coalesceMs: options.coalesceMs,
       maxDelayMs: options.maxDelayMs,
-      write: () => this.#write(),
+      write: () =>
+        this.commitPending({
+          commit: async (commit) => {
+            const before = this.#backend.counters.journalBytes;
+            await this.#backend.commit(commit);
+            return this.#backend.counters.journalBytes - before;
+          },
+          files: (scopes) => scopes.map((scope) => (scope === '' ? 'journal.jsonl' : `runs/${scope}/journal.jsonl`)),
+          failure: (error) => {
+            const file = (error as NodeJS.ErrnoException)?.path ?? join(state.root, 'journal.jsonl');
+            return new HitstateError(
+              'HST_ERR_STORE_WRITE_FAILED',
+              `writing ${file} failed: ${(error as Error)?.message ?? String(error)}. Nothing of this commit counts (a part that reached a journal is cancelled before the next commit); the changes stay in memory and are written again with the next write or flush().`,
+              { file, cause: error },
+            );
+          },
+        }),
     });
     // Every method that changes data refuses first in a read-only store; this catches one that would not.
     state.onChange = state.readOnly ? () => state.assertWritable() : () => this.#scheduler.touch();
@@ -305,12 +316,8 @@ class LowdbStore extends StoreBase implements Store {
     for (const log of this.#state.auditLogs()) files[log.relPath] = log.stats();
     const c = this.#backend.counters;
     return {
-      writes: this.#writes,
-      failedWrites: this.#failedWrites,
-      bytesWritten: this.#bytesWritten,
-      lastWriteMs: this.#lastWriteMs,
+      ...this.writeStats(),
       pending: this.#scheduler.pending,
-      lastError: this.#lastError,
       files,
       checkpoints: c.checkpoints,
       checkpointBytes: c.checkpointBytes,
@@ -332,17 +339,7 @@ class LowdbStore extends StoreBase implements Store {
       this.emit('closed');
       return;
     }
-    await this.#scheduler.flush();
-    // From here on no change can be made, so the last flush below is the final state.
-    s.closed = true;
-    this.#scheduler.stop();
-    try {
-      await this.#scheduler.flush();
-    } catch (err) {
-      s.closed = false;
-      this.#scheduler.resume();
-      throw err;
-    }
+    await this.flushForClose(this.#scheduler);
     // A closed store is all in its files: fold every journal, then back up what that wrote.
     try {
       await this.#backend.checkpointAll();
@@ -372,76 +369,6 @@ class LowdbStore extends StoreBase implements Store {
     s.releaseFiles();
     await this.#presence?.remove();
     this.emit('closed');
-  }
-
-  /**
-   * Commits every changed record and every queued audit line as one commit, all or nothing. The
-   * records are serialized at once, in this turn of the event loop, so the commit holds one state
-   * of memory; a change made while it is on its way goes into the next one.
-   */
-  async #write(): Promise<void> {
-    const s = this.#state;
-    const started = performance.now();
-    const dirty = s.dirty;
-    const logs = s.auditLogs().filter((l) => l.hasPending);
-    if (dirty.size === 0 && logs.length === 0) return;
-    s.dirty = new Map();
-    const taken = logs.map((l) => l.take());
-    const changes = [...dirty.values()].map((a) => ({ ...a, json: s.recordJson(a) }));
-    const audit = logs.flatMap((l, i) => taken[i]!.map((json) => ({ runId: l.runId, json })));
-    const before = this.#backend.counters.journalBytes;
-    try {
-      await this.#backend.commit({ changes, audit });
-    } catch (error) {
-      // Nothing of it counts: the records stay changed and the lines queued, in order, for the next commit.
-      for (const [key, address] of dirty) if (!s.dirty.has(key)) s.dirty.set(key, address);
-      for (const [i, l] of logs.entries()) l.requeue(taken[i]!);
-      this.#failedWrites++;
-      this.#lastWriteMs = performance.now() - started;
-      const file = (error as NodeJS.ErrnoException)?.path ?? join(s.root, 'journal.jsonl');
-      const err =
-        error instanceof HitstateError && error.code !== 'HST_ERR_STORE_WRITE_FAILED'
-          ? error
-          : new HitstateError(
-              'HST_ERR_STORE_WRITE_FAILED',
-              `writing ${file} failed: ${(error as Error)?.message ?? String(error)}. Nothing of this commit counts (a part that reached a journal is cancelled before the next commit); the changes stay in memory and are written again with the next write or flush().`,
-              { file, cause: error },
-            );
-      this.#lastError = err;
-      this.#report(err);
-      throw err;
-    }
-    const now = s.clock.now();
-    for (const [i, l] of logs.entries()) l.committed(taken[i]!, now);
-    const bytes = this.#backend.counters.journalBytes - before;
-    const durationMs = performance.now() - started;
-    this.#bytesWritten += bytes;
-    this.#lastWriteMs = durationMs;
-    this.#writes++;
-    const scopes = new Set([...changes.map((c) => c.runId ?? ''), ...audit.map((a) => a.runId ?? '')]);
-    const files = [...scopes].map((scope) => (scope === '' ? 'journal.jsonl' : `runs/${scope}/journal.jsonl`));
-    try {
-      this.emit('written', { files, bytes, durationMs });
-    } catch (listenerError) {
-      // The data is on disk; a listener's bug must not turn a good write into a failed one.
-      process.emitWarning(
-        `a store 'written' listener threw: ${(listenerError as Error).message}; the write itself succeeded`,
-      );
-    }
-  }
-
-  #report(error: HitstateError): void {
-    if (this.listenerCount('writeFailed') === 0) {
-      this.#warn(error);
-      return;
-    }
-    try {
-      this.emit('writeFailed', error);
-    } catch (listenerError) {
-      process.emitWarning(
-        `a store 'writeFailed' listener threw: ${(listenerError as Error).message}; the write failure was: ${error.message}`,
-      );
-    }
   }
 
   #warn(error: HitstateError): void {

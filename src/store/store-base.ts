@@ -6,6 +6,8 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
+import { HitstateError } from '../errors.js';
+import type { Commit } from './backend.js';
 import { type AgentsCollection, agentsCollection } from './collections/agents.js';
 import { type AuditTrail, auditTrail } from './collections/audit.js';
 import { type HitPool, hitPool } from './collections/hits.js';
@@ -18,8 +20,19 @@ import { type UnitsCollection, unitsCollection } from './collections/units.js';
 import { type WorkersCollection, workersCollection } from './collections/workers.js';
 import type { StoreEnvironment } from './environment.js';
 import { buildRunExport, type RunExport } from './export-run.js';
-import type { StoreEvents } from './store-api.js';
+import type { StoreEvents, StoreStats } from './store-api.js';
 import type { StoreState } from './store-state.js';
+import type { WriteScheduler } from './write-scheduler.js';
+
+/** How a store names what {@link StoreBase.commitPending} wrote, or failed to. */
+export interface CommitReporting {
+  /** Makes the commit durable; resolves with the bytes it wrote. */
+  commit(commit: Commit): Promise<number>;
+  /** What `written` names for the scopes written (`''` is the store-wide scope, else a run id). */
+  files(scopes: readonly string[]): string[];
+  /** The error reported for a failed commit that is not already a HitstateError of its own. */
+  failure(error: unknown): HitstateError;
+}
 
 export abstract class StoreBase extends EventEmitter<StoreEvents> {
   readonly environment: StoreEnvironment;
@@ -35,6 +48,11 @@ export abstract class StoreBase extends EventEmitter<StoreEvents> {
   readonly snapshots: SnapshotsCollection;
   readonly audit: AuditTrail;
   readonly #state: StoreState;
+  #writes = 0;
+  #failedWrites = 0;
+  #bytesWritten = 0;
+  #lastWriteMs = 0;
+  #lastError: HitstateError | null = null;
 
   protected constructor(state: StoreState) {
     super();
@@ -55,6 +73,98 @@ export abstract class StoreBase extends EventEmitter<StoreEvents> {
   }
 
   abstract flush(): Promise<void>;
+
+  /** The write counters {@link Store.stats} reports. */
+  protected writeStats(): Pick<StoreStats, 'writes' | 'failedWrites' | 'bytesWritten' | 'lastWriteMs' | 'lastError'> {
+    return {
+      writes: this.#writes,
+      failedWrites: this.#failedWrites,
+      bytesWritten: this.#bytesWritten,
+      lastWriteMs: this.#lastWriteMs,
+      lastError: this.#lastError,
+    };
+  }
+
+  /**
+   * Commits every changed record and every queued audit line as one commit, all or nothing, through
+   * the backend's `commit`. The records are serialized at once, in this turn of the event loop, so
+   * the commit holds one state of memory; a change made while it is on its way goes into the next.
+   * On failure nothing of it counts: the records stay changed and the lines queued, in order, for
+   * the next commit, and the failure is reported (`writeFailed`, else a process warning) and thrown.
+   */
+  protected async commitPending(how: CommitReporting): Promise<void> {
+    const s = this.#state;
+    const started = performance.now();
+    const dirty = s.dirty;
+    const logs = s.auditLogs().filter((l) => l.hasPending);
+    if (dirty.size === 0 && logs.length === 0) return;
+    s.dirty = new Map();
+    const taken = logs.map((l) => l.take());
+    const changes = [...dirty.values()].map((a) => ({ ...a, json: s.recordJson(a) }));
+    const audit = logs.flatMap((l, i) => taken[i]!.map((json) => ({ runId: l.runId, json })));
+    let bytes: number;
+    try {
+      bytes = await how.commit({ changes, audit });
+    } catch (error) {
+      for (const [key, address] of dirty) if (!s.dirty.has(key)) s.dirty.set(key, address);
+      for (const [i, l] of logs.entries()) l.requeue(taken[i]!);
+      this.#failedWrites++;
+      this.#lastWriteMs = performance.now() - started;
+      const err =
+        error instanceof HitstateError && error.code !== 'HST_ERR_STORE_WRITE_FAILED' ? error : how.failure(error);
+      this.#lastError = err;
+      this.reportWriteFailure(err);
+      throw err;
+    }
+    const now = s.clock.now();
+    for (const [i, l] of logs.entries()) l.committed(taken[i]!, now);
+    const durationMs = performance.now() - started;
+    this.#bytesWritten += bytes;
+    this.#lastWriteMs = durationMs;
+    this.#writes++;
+    const scopes = new Set([...changes.map((c) => c.runId ?? ''), ...audit.map((a) => a.runId ?? '')]);
+    try {
+      this.emit('written', { files: how.files([...scopes]), bytes, durationMs });
+    } catch (listenerError) {
+      // The data is committed; a listener's bug must not turn a good write into a failed one.
+      process.emitWarning(
+        `a store 'written' listener threw: ${(listenerError as Error).message}; the write itself succeeded`,
+      );
+    }
+  }
+
+  /**
+   * The writes of a closing store: everything pending, then (no change can be made any more) the
+   * last one. On failure the store stays open and writable, and the error is thrown.
+   */
+  protected async flushForClose(scheduler: WriteScheduler): Promise<void> {
+    const s = this.#state;
+    await scheduler.flush();
+    s.closed = true;
+    scheduler.stop();
+    try {
+      await scheduler.flush();
+    } catch (err) {
+      s.closed = false;
+      scheduler.resume();
+      throw err;
+    }
+  }
+
+  /** Hands a write failure to the `writeFailed` listeners, or warns when there is none. */
+  protected reportWriteFailure(error: HitstateError): void {
+    if (this.listenerCount('writeFailed') === 0) {
+      process.emitWarning(error.message, { code: error.code });
+      return;
+    }
+    try {
+      this.emit('writeFailed', error);
+    } catch (listenerError) {
+      process.emitWarning(
+        `a store 'writeFailed' listener threw: ${(listenerError as Error).message}; the write failure was: ${error.message}`,
+      );
+    }
+  }
 
   get storeId(): string | null {
     return this.#state.core.data.storeId ?? null;

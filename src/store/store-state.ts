@@ -92,6 +92,8 @@ export class StoreState {
   /**
    * @param readOnly - a read-only store: its files may be open for writing in this process too,
    *   and every change is refused ({@link StoreState.assertWritable}).
+   * @param exclusiveFiles - refuse a second writer of these files in this process (false for a
+   *   store on a database, whose files are never written and whose writers merge their commits).
    */
   constructor(
     readonly backend: StoreBackend,
@@ -100,6 +102,7 @@ export class StoreState {
     readonly clock: Clock,
     readonly fs: StoreFileSystem,
     readonly readOnly = false,
+    private readonly exclusiveFiles = !readOnly,
   ) {
     this.core = this.#file<CoreFile>(STORE_FILE, {
       ...fileHeader('store', environment),
@@ -115,7 +118,7 @@ export class StoreState {
   }
 
   #file<D extends FileHeader>(relPath: string, initial: D): StoreFile<D> {
-    const file = new StoreFile<D>(this.root, relPath, this.fs, initial, !this.readOnly);
+    const file = new StoreFile<D>(this.root, relPath, this.fs, initial, this.exclusiveFiles);
     this.#files.push(file as unknown as AnyFile);
     return file;
   }

@@ -1,7 +1,7 @@
 // The CLI on a PostgreSQL store (a real server, test/support/postgres.ts), in child processes
 // against a simulator in this process: `run --store postgres://…`, `status` and `export` while the
 // run is live in another process, the run's process killed (SIGKILL) and `resume` taking over
-// (PostgreSQL ends the dead session's lock), `review` of the live run through its owner,
+// (the dead owner's lease is taken over), another process refused the live run, `review` of the live run through its owner,
 // HITSTATE_DATABASE_URL instead of --store,
 // and the URL's password never printed.
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Simulator } from '../../src/simulator/index.js';
 import { SimulatedWorker } from '../../src/testing/index.js';
-import { startPostgres } from '../support/postgres.js';
+import { withPostgresServer } from '../support/postgres.js';
 import {
   childEnv,
   type CliChild,
@@ -24,25 +24,10 @@ import {
 
 type Ctx = SimCliContext;
 
-// uvu runs the suites queued by the end of the first tick: start the server before queuing any.
-const started = await startPostgres();
-
-if (!started.ok) {
-  console.log(`SKIPPED: the CLI tests on PostgreSQL need a PostgreSQL server: ${started.why}`);
-  const Skipped = suite('cli on a PostgreSQL store');
-  Skipped.skip('run, status, export, kill and resume, review on PostgreSQL', () => undefined);
-  Skipped('when the tests skip then PostgreSQL is missing, not installed and broken', () => {
-    assert.not.ok(started.installed, `PostgreSQL is installed but could not be started: ${started.why}`);
-  });
-  Skipped.run();
-} else {
-  const server = started.server;
+await withPostgresServer('the CLI on a PostgreSQL store', (server) => {
   const url = `${server.url}?schema=cli_test`;
   const Pg = suite<Ctx>('cli on a PostgreSQL store');
   useSimCli(Pg, 13, sentimentTask(['I loved it', 'Meh', 'Awful']));
-  Pg.after(async () => {
-    await server.stop();
-  });
 
   const account = (sim: Simulator) => sim.inspect().accounts.AKIDLOCAL!;
   const worker = (sim: Simulator): SimulatedWorker =>
@@ -104,12 +89,13 @@ if (!started.ok) {
       const data = JSON.parse(readFileSync(file, 'utf8')) as { units: unknown[]; run: { id: string } };
       assert.is(data.run.id, 'p1');
       assert.is(data.units.length, 3);
-      const second = await cli(ctx, ['run', 'task.json', '--env', sim.url, '--store', url, '--port', '0']);
-      assert.is.not(second.code, 0, 'a second writer of the environment is refused');
-      assert.match(second.stderr, /HST_ERR_STORE_LOCKED/);
-      assert.match(second.stderr, /pid \d+ on /);
+      // Another writer of the environment opens it, but not the run another process owns.
+      const second = await cli(ctx, ['resume', 'p1', '--store', url, '--port', '0']);
+      assert.is.not(second.code, 0, 'a second owner of the run is refused');
+      assert.match(second.stderr, /HST_ERR_RUN_OWNED/);
+      assert.match(second.stderr, /pid \d+/);
 
-      // The run's process dies without a word: its database session, and so its lock, end with it.
+      // The run's process dies without a word: its lease is left to expire, or taken over as its pid is gone.
       run.child.kill('SIGKILL');
       await run.exited;
       printed.push(run.stdout(), run.stderr());
@@ -160,4 +146,4 @@ if (!started.ok) {
   );
 
   Pg.run();
-}
+});

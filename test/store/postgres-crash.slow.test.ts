@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openPostgresBackend } from '../../src/store/postgres/index.js';
 import { nodeArgs } from '../support/child-command.js';
-import { startPostgres } from '../support/postgres.js';
+import { withPostgresServer } from '../support/postgres.js';
 
 const CHILD = fileURLToPath(new URL('../fixtures/store/postgres-child.ts', import.meta.url));
 const SANDBOX = { kind: 'sandbox' } as const;
@@ -54,21 +54,8 @@ function startChild(args: string[]): {
 const acked = (lines: string[]) =>
   Math.max(0, ...lines.filter((l) => l.startsWith('ack ')).map((l) => Number(l.slice(4))));
 
-const started = await startPostgres();
-if (!started.ok) {
-  console.log(`SKIPPED: the PostgreSQL crash tests need a PostgreSQL server: ${started.why}`);
-  const Skipped = suite('postgres crash');
-  Skipped.skip('crash and race tests', () => undefined);
-  Skipped('when the tests skip then PostgreSQL is missing, not installed and broken', () => {
-    assert.not.ok(started.installed, `PostgreSQL is installed but could not be started: ${started.why}`);
-  });
-  Skipped.run();
-} else {
-  const server = started.server;
+await withPostgresServer('the PostgreSQL crash tests', (server) => {
   const Crash = suite('postgres crash');
-  Crash.after(async () => {
-    await server.stop();
-  });
 
   /** Every acknowledged commit is there, and the last one is whole: all 10 records and its audit line. */
   async function checkAfterCrash(schema: string, lastAck: number): Promise<number> {
@@ -169,4 +156,4 @@ if (!started.ok) {
   });
 
   Crash.run();
-}
+});

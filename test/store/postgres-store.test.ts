@@ -1,8 +1,7 @@
 // The Store and the runtime on PostgreSQL (a real server, test/support/postgres.ts): openStore on a
-// postgres:// URL, the environment's writer lock, read-only opens, a bad record named, the password
+// postgres:// URL, several writers of one environment and work that needs it alone, read-only opens, a bad record named, the password
 // never shown, and a whole run (launch, simulated workers, review, export, restart and resume)
 // through the runtime with the store in the database.
-import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../src/clock.js';
@@ -10,7 +9,10 @@ import { HitstateError } from '../../src/errors.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { resolveRuntimeOptions } from '../../src/runtime/core/options.js';
 import { redactStoreLocation } from '../../src/store/location.js';
-import { startPostgres } from '../support/postgres.js';
+import { parseStoreUrl } from '../../src/store/postgres/open-store.js';
+import { environmentKey } from '../../src/store/postgres/postgres-backend.js';
+import { takeStoreAlone } from '../../src/store/postgres/store-lock.js';
+import { freshSchemaUrl, withPostgresServer } from '../support/postgres.js';
 import { createWorld } from '../support/sim-world.js';
 
 const SANDBOX = { kind: 'sandbox' } as const;
@@ -25,9 +27,6 @@ async function rejection(promise: Promise<unknown>): Promise<HitstateError> {
   assert.unreachable('expected a rejection');
   throw new Error('unreachable');
 }
-
-// uvu runs the suites queued by the end of the first tick: start the server before queuing any.
-const started = await startPostgres();
 
 /** Runs `work` with the store variables set as given (undefined: unset), then puts them back. */
 async function withStoreEnv<T>(
@@ -98,22 +97,9 @@ Offline('when the runtime is given a storeUrl then it must be a PostgreSQL URL, 
   );
 });
 
-Offline.run();
-if (!started.ok) {
-  console.log(`SKIPPED: the PostgreSQL store tests need a PostgreSQL server: ${started.why}`);
-  const Skipped = suite('postgres store on a server');
-  Skipped.skip('openStore, lock, runtime on PostgreSQL', () => undefined);
-  Skipped('when the tests skip then PostgreSQL is missing, not installed and broken', () => {
-    assert.not.ok(started.installed, `PostgreSQL is installed but could not be started: ${started.why}`);
-  });
-  Skipped.run();
-} else {
-  const server = started.server;
-  const fresh = () => `${server.url}?schema=t_${randomBytes(5).toString('hex')}`;
+await withPostgresServer('the PostgreSQL store tests', (server) => {
+  const fresh = () => freshSchemaUrl(server);
   const Pg = suite('postgres store on a server');
-  Pg.after(async () => {
-    await server.stop();
-  });
 
   const seed = (store: Store, runId = 'pilot-1') => {
     store.requesters.put({ name: 'lab', credentialSource: { kind: 'profile', profile: 'lab' } });
@@ -158,34 +144,69 @@ if (!started.ok) {
     }
   });
 
-  Pg('when a process holds an environment then a second writer is refused, naming its pid and host', async () => {
-    const url = fresh();
-    const store = await openStore({ url, environment: SANDBOX });
-    try {
-      const error = await rejection(openStore({ url, environment: SANDBOX }));
-      assert.is(error.code, 'HST_ERR_STORE_LOCKED');
-      assert.match(error.message, `pid ${process.pid}`);
-      assert.not.match(error.message, server.password);
-      // Reading takes no lock, and says who writes.
-      seed(store);
-      await store.flush();
-      const look = await openStore({ url, environment: SANDBOX, readOnly: true });
-      assert.ok(look.readOnly);
-      assert.is(look.openReport.heldBy?.pid, process.pid);
-      assert.is(look.units.ofRun('pilot-1').length, 3);
-      assert.throws(() => look.units.setStatus('pilot-1-u0', 'launched'), /read-only/);
-      await look.close();
-      // Another environment is another lock.
-      const live = await openStore({ url, environment: { kind: 'live' } });
-      await live.close();
-    } finally {
-      await store.close();
-    }
-    // Closing let go: the next writer gets it.
-    const next = await openStore({ url, environment: SANDBOX });
-    assert.is(next.openReport.heldBy, null);
-    await next.close();
-  });
+  Pg(
+    'when two writers have an environment open then both write, and work that needs it alone is refused until they close',
+    async () => {
+      const url = fresh();
+      const { url: pgUrl, schema, target } = parseStoreUrl(url, 'url');
+      const env = environmentKey(SANDBOX);
+      const alone = () => takeStoreAlone(pgUrl, target, schema, env, 'the test store');
+      // One clock: both create the requester "lab" with the same content, which merges.
+      const clock = new VirtualClock(Date.UTC(2026, 11, 7, 9, 0, 0));
+      const store = await openStore({ url, environment: SANDBOX, clock });
+      const other = await openStore({ url, environment: SANDBOX, clock });
+      try {
+        seed(store);
+        await store.flush();
+        seed(other, 'pilot-2');
+        await other.flush();
+        const refused = await rejection(alone());
+        assert.is(refused.code, 'HST_ERR_STORE_LOCKED');
+        assert.match(refused.message, `pid ${process.pid}`);
+        assert.match(refused.message, /needs the store to itself/);
+        assert.not.match(refused.message, server.password);
+        // Reading takes no lock, and says who writes.
+        const look = await openStore({ url, environment: SANDBOX, readOnly: true });
+        assert.ok(look.readOnly);
+        assert.is(look.openReport.heldBy?.pid, process.pid);
+        assert.equal(
+          look.runs
+            .list()
+            .map((r) => r.id)
+            .sort(),
+          ['pilot-1', 'pilot-2'],
+        );
+        assert.is(look.units.ofRun('pilot-1').length, 3);
+        assert.throws(() => look.units.setStatus('pilot-1-u0', 'launched'), /read-only/);
+        await look.close();
+      } finally {
+        await store.close();
+        await other.close();
+      }
+      // No writer left: the store alone is granted, and keeps writers out while it is held.
+      const held = await alone();
+      try {
+        const kept = await rejection(openStore({ url, environment: SANDBOX }));
+        assert.is(kept.code, 'HST_ERR_STORE_LOCKED');
+        assert.match(kept.message, /held alone by hitstate pid \d+/);
+        // Another environment is another lock.
+        const live = await openStore({ url, environment: { kind: 'live' } });
+        await live.close();
+      } finally {
+        await held.release();
+      }
+      const next = await openStore({ url, environment: SANDBOX });
+      assert.is(next.openReport.heldBy, null);
+      assert.equal(
+        next.runs
+          .list()
+          .map((r) => r.id)
+          .sort(),
+        ['pilot-1', 'pilot-2'],
+      );
+      await next.close();
+    },
+  );
 
   Pg('when a record in the database is damaged then opening names its collection, run and key', async () => {
     const url = fresh();
@@ -279,4 +300,6 @@ if (!started.ok) {
   });
 
   Pg.run();
-}
+});
+// Queued after the server started: uvu runs what is queued by then, once.
+Offline.run();

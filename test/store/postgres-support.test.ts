@@ -43,7 +43,7 @@ Support(
     const output = child.stdout + child.stderr;
     assert.match(
       output,
-      /SKIPPED: the PostgreSQL contract tests need a PostgreSQL server: HITSTATE_PG_BIN=\/nonexistent holds no initdb and pg_ctl/,
+      /SKIPPED: the store backend contract on PostgreSQL needs a PostgreSQL server: HITSTATE_PG_BIN=\/nonexistent holds no initdb and pg_ctl/,
     );
     // uvu reports the skipped contract, so the runner counts it: never a silent green.
     assert.match(output, /Skipped:\s+1/);

@@ -3,12 +3,13 @@
 // backend. The contract itself is tested in contract/postgres.test.ts.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../src/clock.js';
 import { HitstateError } from '../../src/errors.js';
 import { openPostgresBackend, SCHEMA_VERSION } from '../../src/store/postgres/index.js';
-import { startPostgres } from '../support/postgres.js';
+import { withPostgresServer } from '../support/postgres.js';
 
 const SANDBOX = { kind: 'sandbox' } as const;
 const freshSchema = () => `t_${randomBytes(6).toString('hex')}`;
@@ -34,9 +35,6 @@ function closedPort(): Promise<number> {
     });
   });
 }
-
-// uvu runs the suites queued by the end of the first tick: start the server before queuing any.
-const started = await startPostgres();
 
 // These need no server.
 const Offline = suite('postgres backend without a server');
@@ -67,22 +65,8 @@ Offline('when nothing listens at the URL then the error says to start the server
   assert.match(error.message, /\*\*\*/);
 });
 
-Offline.run();
-
-if (!started.ok) {
-  console.log(`SKIPPED: the PostgreSQL server tests need a PostgreSQL server: ${started.why}`);
-  const Skipped = suite('postgres backend on a server');
-  Skipped.skip('errors, migrations, one transaction per commit, restart', () => undefined);
-  Skipped('when the tests skip then PostgreSQL is missing, not installed and broken', () => {
-    assert.not.ok(started.installed, `PostgreSQL is installed but could not be started: ${started.why}`);
-  });
-  Skipped.run();
-} else {
-  const server = started.server;
+await withPostgresServer('the PostgreSQL backend tests', (server) => {
   const Pg = suite('postgres backend on a server');
-  Pg.after(async () => {
-    await server.stop();
-  });
 
   Pg('when the password is wrong then the login refusal names the user and what to check', async () => {
     const url = server.url.replace(encodeURIComponent(server.password), 'wrong-password');
@@ -114,7 +98,10 @@ if (!started.ok) {
       Array.from({ length: 4 }, () => openPostgresBackend({ url: server.url, environment: SANDBOX, schema })),
     );
     const notes = (await Promise.all(opened.map((b) => b.load()))).flatMap((image) => image.notes);
-    assert.equal(notes, [`PostgreSQL schema "${schema}" migrated to version ${SCHEMA_VERSION}`]);
+    assert.equal(
+      notes,
+      Array.from({ length: SCHEMA_VERSION }, (_, i) => `PostgreSQL schema "${schema}" migrated to version ${i + 1}`),
+    );
     const version = await server.sql(`SELECT version FROM ${schema}.hitstate_schema`);
     assert.equal(version.rows, [{ version: SCHEMA_VERSION }]);
     for (const b of opened) await b.close();
@@ -136,6 +123,51 @@ if (!started.ok) {
     const rows = await server.sql(`SELECT version FROM ${schema}.hitstate_schema`);
     assert.equal(rows.rows, [{ version: SCHEMA_VERSION + 1 }]);
   });
+
+  Pg(
+    'when a schema of version 1 is opened then it is migrated, but not while another process has a store open',
+    async () => {
+      const schema = freshSchema();
+      const first = await openPostgresBackend({ url: server.url, environment: SANDBOX, schema });
+      await first.commit({
+        changes: [
+          { collection: 'units', runId: 'r1', key: 'u1', json: '{"id":"u1"}' },
+          { collection: 'workers', runId: null, key: 'W1', json: '{"id":"W1"}' },
+        ],
+        audit: [],
+      });
+      await first.close();
+      // Back to what version 1 had.
+      await server.sql(`DROP TABLE ${schema}.run_marks`);
+      await server.sql(`DELETE FROM ${schema}.records WHERE json IS NULL`);
+      await server.sql(`ALTER TABLE ${schema}.records DROP COLUMN seq, ALTER COLUMN json SET NOT NULL`);
+      await server.sql(`DROP SEQUENCE ${schema}.store_seq`);
+      await server.sql(`UPDATE ${schema}.hitstate_schema SET version = 1`);
+      // A writer of the older release, in another process: a session holding a store lock.
+      const other = new pg.Client({
+        connectionString: server.url,
+        application_name: 'hitstate pid=999999 host=elsewhere',
+      });
+      await other.connect();
+      await other.query("SELECT pg_advisory_lock_shared(hashtextextended('hitstate store:x:sandbox', 0))");
+      try {
+        const error = await rejection(openPostgresBackend({ url: server.url, environment: SANDBOX, schema }));
+        assert.is(error.code, 'HST_ERR_STORE_LOCKED');
+        assert.match(error.message, /from version 1 to 2 needs the database alone/);
+        assert.match(error.message, 'hitstate pid 999999 on elsewhere');
+        const version = await server.sql(`SELECT version FROM ${schema}.hitstate_schema`);
+        assert.equal(version.rows, [{ version: 1 }], 'nothing was migrated');
+      } finally {
+        await other.end();
+      }
+      const migrated = await openPostgresBackend({ url: server.url, environment: SANDBOX, schema });
+      const image = await migrated.load();
+      assert.equal(image.notes, [`PostgreSQL schema "${schema}" migrated to version 2`]);
+      assert.is(image.store.get('workers')?.get('W1'), '{"id":"W1"}');
+      assert.is(image.runs.get('r1')?.get('units')?.get('u1'), '{"id":"u1"}');
+      await migrated.close();
+    },
+  );
 
   Pg('when a commit of 10 records and its audit is made then it is one transaction', async () => {
     const schema = freshSchema();
@@ -265,4 +297,6 @@ if (!started.ok) {
   );
 
   Pg.run();
-}
+});
+// Queued after the server started: uvu runs what is queued by then, once.
+Offline.run();

@@ -24,6 +24,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
 
 /** A running test cluster. */
 export interface PostgresServer {
@@ -375,4 +377,47 @@ export async function startPostgres(): Promise<
     },
   };
   return { ok: true, server };
+}
+
+/**
+ * The PostgreSQL part of a test file, in one place: starts a test cluster and hands it to
+ * `define`, which queues the file's suites (and `.run()`s them); a last suite stops the server.
+ * Without PostgreSQL one suite prints that it skipped and why, and fails when PostgreSQL is
+ * installed but could not be started (a skip is only for a machine without it): never silently green.
+ * Await it at the top of the file: uvu runs the suites queued by the end of the first tick.
+ *
+ * @param label - what the file tests, for the skip line and the suites' names.
+ */
+export async function withPostgresServer(
+  label: string,
+  define: (server: PostgresServer) => void | Promise<void>,
+): Promise<void> {
+  const started = await startPostgres();
+  if (!started.ok) {
+    console.log(`SKIPPED: ${label} needs a PostgreSQL server: ${started.why}`);
+    const Skipped = suite(`${label} (skipped)`);
+    Skipped.skip(label, () => undefined);
+    Skipped('when the tests skip then PostgreSQL is missing, not installed and broken', () => {
+      assert.not.ok(started.installed, `PostgreSQL is installed but could not be started: ${started.why}`);
+    });
+    Skipped.run();
+    return;
+  }
+  const server = started.server;
+  try {
+    await define(server);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  const End = suite(`${label}: the server`);
+  End('stops', async () => {
+    await server.stop();
+  });
+  End.run();
+}
+
+/** The URL of a schema of its own on `server` (created on first open), so tests never share data. */
+export function freshSchemaUrl(server: PostgresServer, prefix = 't'): string {
+  return `${server.url}?schema=${prefix}_${randomBytes(6).toString('hex')}`;
 }

@@ -55,7 +55,8 @@ export async function listDatabaseStores(location: string, field = '--store'): P
     const rows = await client.query<{ env: string; key: string | null; json: string | null }>(
       `SELECT e.env, r.key, r.json
          FROM (SELECT DISTINCT env FROM "${schema}".records WHERE run = '') e
-         LEFT JOIN "${schema}".records r ON r.env = e.env AND r.run = '' AND r.collection = 'runs'`,
+         LEFT JOIN "${schema}".records r ON r.env = e.env AND r.run = '' AND r.collection = 'runs'
+                                       AND r.json IS NOT NULL`,
     );
     const byEnv = new Map<string, { key: string; createdAt: number }[]>();
     for (const row of rows.rows) {

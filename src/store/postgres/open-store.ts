@@ -1,5 +1,5 @@
 /**
- * `openStore()` on PostgreSQL: the backend, the environment's writer lock, and the store's memory
+ * `openStore()` on PostgreSQL: the backend, the environment's shared writer lock, and the store's memory
  * built from the database. See docs/postgres.md.
  *
  * @module
@@ -65,11 +65,14 @@ export interface PostgresStoreOptions {
 const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
 /**
- * Opens an environment's store in a PostgreSQL database: takes the environment's writer lock
- * (none for a read-only open), connects the backend (migrating its schema), and loads every record.
+ * Opens an environment's store in a PostgreSQL database: takes the environment's writer lock,
+ * shared with the other writers (none for a read-only open), connects the backend (migrating its
+ * schema), and loads every record. Other processes may write the environment meanwhile: commits
+ * merge with theirs (docs/datastore.md, "Several writers on one database").
  *
- * @throws HST_ERR_CONFIG_INVALID (a bad URL), HST_ERR_STORE_LOCKED (another process writes this
- *   environment), HST_ERR_STORE_CORRUPT (a record cannot be used), the PostgreSQL open errors.
+ * @throws HST_ERR_CONFIG_INVALID (a bad URL), HST_ERR_STORE_LOCKED (a process has the environment
+ *   alone, or a migration would need it alone), HST_ERR_STORE_CORRUPT (a record cannot be used),
+ *   the PostgreSQL open errors.
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   const { url, schema, target } = parseStoreUrl(options.location, options.field);
@@ -105,7 +108,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   });
 }
 
-/** Who holds the environment's writer lock, for a read-only open's report. */
+/** A process holding the environment's lock (a writer), for a read-only open's report. */
 async function readHolder(url: string, target: ConnectionTarget, schema: string, env: string) {
   const client = new pg.Client({ connectionString: url, application_name: 'hitstate' });
   client.on('error', () => {

@@ -31,6 +31,7 @@ import type {
 import { normalizeEnvironment, type StoreEnvironment } from '../environment.js';
 import { type ConnectionTarget, isConnectionFailure, parseConnectionUrl, postgresError } from './errors.js';
 import { migrate, SCHEMA_NAME } from './schema.js';
+import type { ForeignChange, StoreReconciler } from '../lowdb/backend.js';
 import { holderProcessGone } from '../lowdb/lease.js';
 
 /** Options of {@link openPostgresBackend}. */
@@ -71,6 +72,9 @@ const STORE_COLLECTIONS: ReadonlySet<string> = new Set(['meta', 'requesters', 'r
 const RUN_COLLECTIONS: ReadonlySet<string> = new Set(['units', 'agents', 'hits', 'snapshots', 'submissions', 'outbox']);
 /** The run column's value for the store-wide scope. */
 const STORE_SCOPE = '';
+/** What a commit that failed with the connection is known to have done. */
+const UNKNOWN_OUTCOME =
+  'whether this commit is durable is unknown (the connection broke while it ran): reopen the store and read it';
 /** Audit lines read per query by {@link PostgresBackend.auditLines}. */
 const AUDIT_PAGE = 2_000;
 
@@ -162,7 +166,23 @@ export class PostgresBackend implements StoreBackend {
   readonly #target: ConnectionTarget;
   readonly #env: string;
   readonly #clock: Clock | undefined;
-  readonly #t: { records: string; audit: string; leases: string; requests: string };
+  readonly #t: { records: string; audit: string; leases: string; requests: string; seq: string; marks: string };
+  /** Per store-wide record (`collection\nkey`): its text as this backend last read or wrote it. */
+  readonly #synced = new Map<string, string>();
+  /** The highest commit sequence number of store-wide rows this backend has read. */
+  #seen = 0;
+  /** Whether a load has set {@link PostgresBackend.#synced} (later loads leave it). */
+  #loaded = false;
+  /** Per run: its mark (`run_marks.seq`) when the first load read it; what a store's memory holds. */
+  readonly #openedMarks = new Map<string, number>();
+  /** Runs this backend held or wrote: its memory of them is its own. */
+  readonly #ownView = new Set<string>();
+  /**
+   * Set by a store that writes through this backend: merges other writers' store-wide changes
+   * into its memory and returns this commit's store-wide changes merged with them, or throws
+   * HST_ERR_STORE_CONFLICT (the commit is then refused whole). Null: this commit's text wins.
+   */
+  reconcile: StoreReconciler | null = null;
   readonly #openNotes: string[];
   readonly environment: StoreEnvironment;
   /** The PostgreSQL schema holding the tables. */
@@ -187,7 +207,14 @@ export class PostgresBackend implements StoreBackend {
     this.#openNotes = notes;
     this.owner = `${osHostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const q = `"${schema}"`;
-    this.#t = { records: `${q}.records`, audit: `${q}.audit`, leases: `${q}.leases`, requests: `${q}.requests` };
+    this.#t = {
+      records: `${q}.records`,
+      audit: `${q}.audit`,
+      leases: `${q}.leases`,
+      requests: `${q}.requests`,
+      seq: `${q}.store_seq`,
+      marks: `${q}.run_marks`,
+    };
   }
 
   /** SQL for "now" in epoch ms: the given clock's time (parameter `$n`) or else the server's. */
@@ -260,10 +287,34 @@ export class PostgresBackend implements StoreBackend {
       throw postgresError(error, this.#target, 'load');
     }
     try {
+      // Read first: a store-wide row committed while the records are read is then read again by
+      // the first pull, which finds it unchanged; one read after could skip it.
+      const seen = this.#loaded
+        ? null
+        : Number(
+            (
+              await client.query<{ seq: string }>(
+                `SELECT coalesce(max(seq), 0) AS seq FROM ${this.#t.records} WHERE env = $1 AND run = ''`,
+                [this.#env],
+              )
+            ).rows[0]?.seq ?? 0,
+          );
+      // Read before the records too: a run written meanwhile then looks changed (refused on take).
+      const marks =
+        seen === null
+          ? null
+          : (
+              await client.query<[string, string]>({
+                text: `SELECT run, seq FROM ${this.#t.marks} WHERE env = $1`,
+                values: [this.#env],
+                rowMode: 'array',
+              })
+            ).rows.map(([run, seq]) => [run, Number(seq)] as const);
       // No ORDER BY: sorting 250 MB would cost the server more than the map lookups it saves here.
+      // A row without json is a store-wide record deleted (kept for the other writers to read).
       const config: pg.QueryArrayConfig = {
         text:
-          `SELECT run, collection, key, json FROM ${this.#t.records} WHERE env = $1` +
+          `SELECT run, collection, key, json FROM ${this.#t.records} WHERE env = $1 AND json IS NOT NULL` +
           (runs ? ' AND run = ANY($2::text[])' : ''),
         values: runs ? [this.#env, [STORE_SCOPE, ...runs]] : [this.#env],
         rowMode: 'array',
@@ -277,6 +328,14 @@ export class PostgresBackend implements StoreBackend {
         client.query(query as unknown as pg.Submittable);
       });
       client.release();
+      if (seen !== null) {
+        // What this backend (and the store built from this load) has read of the store-wide records.
+        this.#loaded = true;
+        for (const [run, seq] of marks ?? []) this.#openedMarks.set(run, seq);
+        this.#seen = seen;
+        for (const [collection, records] of store)
+          for (const [key, json] of records) this.#remember(collection, key, json);
+      }
     } catch (error) {
       // A connection that failed mid-result is not given back to the pool.
       client.release(error instanceof Error ? error : true);
@@ -317,73 +376,66 @@ export class PostgresBackend implements StoreBackend {
       return { run: line.runId === null ? STORE_SCOPE : checkRunId(line.runId, `audit[${i}].runId`), json: line.json };
     });
     if (last.size === 0 && audit.length === 0) return;
-    const up = { run: [] as string[], collection: [] as string[], key: [] as string[], json: [] as string[] };
-    const del = { run: [] as string[], collection: [] as string[], key: [] as string[] };
-    // Every process writes rows in one order (run, collection, key), so two commits touching the
-    // same shared records (workers, requesters) wait for each other instead of deadlocking.
-    const ordered = [...last.values()].sort(
-      (a, b) => compare(a.run, b.run) || compare(a.collection, b.collection) || compare(a.key, b.key),
-    );
-    for (const c of ordered) {
-      if (c.json === null) {
-        del.run.push(c.run);
-        del.collection.push(c.collection);
-        del.key.push(c.key);
-      } else {
-        up.run.push(c.run);
-        up.collection.push(c.collection);
-        up.key.push(c.key);
-        up.json.push(c.json);
-      }
+    // Runs whose records this commit writes: refused whole if another live process holds one.
+    const runs = [...new Set([...last.values()].filter((c) => c.run !== STORE_SCOPE).map((c) => c.run))].sort(compare);
+    const mine = [...last.values()].filter((c) => c.run === STORE_SCOPE);
+    if (mine.length === 0) {
+      await this.#retrying(() => this.#write([...last.values()], audit, runs, null));
+      return;
     }
-    // One statement is one transaction and one round trip, however many records it carries.
-    const statement = () =>
-      this.#query(
-        'commit',
-        {
-          name: 'hitstate_commit',
-          text: `WITH up AS (
-                 INSERT INTO ${this.#t.records} (env, run, collection, key, json)
-                 SELECT $1, u.run, u.collection, u.key, u.json
-                   FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(run, collection, key, json)
-                 ON CONFLICT (env, run, collection, key) DO UPDATE SET json = excluded.json
-                 RETURNING 1),
-               del AS (
-                 DELETE FROM ${this.#t.records} r
-                  USING unnest($6::text[], $7::text[], $8::text[]) AS d(run, collection, key)
-                  WHERE r.env = $1 AND r.run = d.run AND r.collection = d.collection AND r.key = d.key
-                 RETURNING 1),
-               au AS (
-                 INSERT INTO ${this.#t.audit} (env, run, json)
-                 SELECT $1, a.run, a.json FROM unnest($9::text[], $10::text[]) WITH ORDINALITY AS a(run, json, ord)
-                  ORDER BY a.ord
-                 RETURNING 1)
-               SELECT (SELECT count(*) FROM up) AS upserted, (SELECT count(*) FROM del) AS deleted,
-                      (SELECT count(*) FROM au) AS audited`,
-          values: [
-            this.#env,
-            up.run,
-            up.collection,
-            up.key,
-            up.json,
-            del.run,
-            del.collection,
-            del.key,
-            audit.map((a) => a.run),
-            audit.map((a) => a.json),
-          ],
-        },
-        'whether this commit is durable is unknown (the connection broke while it ran): reopen the store and read it',
-      );
-    for (let attempt = 1; ; attempt++) {
+    // Store-wide records are shared by every writer of the environment: merged with what the
+    // others committed since this backend read them, one such commit at a time.
+    // Not run again on a deadlock: memory may have merged other writers' changes meanwhile, so the
+    // store's next write (which serializes memory again) is the retry.
+    return this.#retrying(async () => {
+      const client = await this.#connect('commit');
+      let broken: Error | undefined;
       try {
-        await statement();
-        return;
+        await client.query('BEGIN');
+        // Held to the end of the transaction: store-wide commits go one after the other, so their
+        // sequence numbers are given in commit order and a reader never skips one still in flight.
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+          `hitstate commit:${this.schema}:${this.#env}`,
+        ]);
+        const foreign = await this.#pull(client);
+        const merged =
+          this.reconcile === null
+            ? mine.map((c) => [c.collection as CollectionName, c.key, c.json] as const)
+            : this.reconcile(
+                foreign,
+                mine.map((c) => [c.collection as CollectionName, c.key, c.json] as const),
+              );
+        const changes = [
+          ...merged.map(([collection, key, json]) => ({ run: STORE_SCOPE, collection, key, json })),
+          ...[...last.values()].filter((c) => c.run !== STORE_SCOPE),
+        ];
+        const seq = await this.#write(changes, audit, runs, client);
+        await client.query('COMMIT');
+        for (const [collection, key, json] of merged) this.#remember(collection, key, json);
+        if (seq !== null && seq > this.#seen) this.#seen = seq;
+      } catch (error) {
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          // The connection is gone or unusable: the server rolls back; the pool must not reuse it.
+          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        });
+        throw error instanceof HitstateError ? error : postgresError(error, this.#target, 'commit', UNKNOWN_OUTCOME);
+      } finally {
+        client.release(broken);
+      }
+    }, 1);
+  }
+
+  /** Runs a commit again after a deadlock (rolled back whole), and says when nothing of it was written. */
+  async #retrying<T>(attempt: () => Promise<T>, attempts = 3): Promise<T> {
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
       } catch (error) {
         const failure = error as HitstateError;
+        if (failure.code === 'HST_ERR_RUN_OWNED' || failure.code === 'HST_ERR_STORE_CONFLICT') throw failure;
         // A deadlock or serialization failure rolled the statement back whole: safe to run again.
         const sqlState = (failure.details?.cause as { code?: unknown } | undefined)?.code;
-        if ((sqlState === '40P01' || sqlState === '40001') && attempt < 3) continue;
+        if ((sqlState === '40P01' || sqlState === '40001') && n < attempts) continue;
         // A statement the server refused was rolled back whole; only a broken connection leaves doubt.
         if (!isConnectionFailure(failure.details?.cause))
           throw new HitstateError(
@@ -394,6 +446,156 @@ export class PostgresBackend implements StoreBackend {
         throw failure;
       }
     }
+  }
+
+  async #connect(operation: string): Promise<pg.PoolClient> {
+    this.#open(operation);
+    try {
+      return await this.#pool.connect();
+    } catch (error) {
+      throw postgresError(error, this.#target, operation);
+    }
+  }
+
+  /**
+   * The store-wide records other writers committed since this backend last read them (called
+   * holding the commit lock), with what this backend had read of each; remembered as read.
+   */
+  async #pull(client: pg.PoolClient): Promise<ForeignChange[]> {
+    const found = await client.query<[string, string, string | null, string]>({
+      text: `SELECT collection, key, json, seq FROM ${this.#t.records}
+             WHERE env = $1 AND run = '' AND seq > $2 ORDER BY seq`,
+      values: [this.#env, this.#seen],
+      rowMode: 'array',
+    });
+    const foreign: ForeignChange[] = [];
+    for (const [collection, key, json, seq] of found.rows) {
+      const base = this.#synced.get(`${collection}\n${key}`) ?? null;
+      if (Number(seq) > this.#seen) this.#seen = Number(seq);
+      if (base === json) continue;
+      foreign.push({ collection: collection as CollectionName, key, json, base });
+      this.#remember(collection as CollectionName, key, json);
+    }
+    return foreign;
+  }
+
+  #remember(collection: CollectionName, key: string, json: string | null): void {
+    if (json === null) this.#synced.delete(`${collection}\n${key}`);
+    else this.#synced.set(`${collection}\n${key}`, json);
+  }
+
+  /**
+   * Writes records and audit lines in one statement (one round trip; one transaction unless
+   * `client` is inside one), unless another live process holds one of `runs`: then nothing.
+   * Store-wide rows get the next commit sequence number, and a store-wide delete leaves a row with
+   * no json, so other writers read it in their next pull.
+   *
+   * @returns the highest sequence number given to a store-wide row (null: none written).
+   * @throws HST_ERR_RUN_OWNED naming the run and its holder.
+   */
+  async #write(
+    changes: readonly { run: string; collection: string; key: string; json: string | null }[],
+    audit: readonly { run: string; json: string }[],
+    runs: readonly string[],
+    client: pg.PoolClient | null,
+  ): Promise<number | null> {
+    const up = { run: [] as string[], collection: [] as string[], key: [] as string[], json: [] as (string | null)[] };
+    const del = { run: [] as string[], collection: [] as string[], key: [] as string[] };
+    // Every process writes rows in one order (run, collection, key), so two commits touching the
+    // same rows wait for each other instead of deadlocking.
+    const ordered = [...changes].sort(
+      (a, b) => compare(a.run, b.run) || compare(a.collection, b.collection) || compare(a.key, b.key),
+    );
+    for (const c of ordered) {
+      if (c.json === null && c.run !== STORE_SCOPE) {
+        del.run.push(c.run);
+        del.collection.push(c.collection);
+        del.key.push(c.key);
+      } else {
+        up.run.push(c.run);
+        up.collection.push(c.collection);
+        up.key.push(c.key);
+        up.json.push(c.json);
+      }
+    }
+    const config: pg.QueryConfig = {
+      name: 'hitstate_commit',
+      // The lease rows of the runs written are locked FOR SHARE first: a takeover waits for this
+      // commit, and one committed before it is seen (the row is read again once it is unlocked).
+      text: `WITH held AS (
+               SELECT run, owner, pid, hostname, expires_at FROM ${this.#t.leases}
+                WHERE env = $1 AND run = ANY($11::text[]) FOR SHARE),
+             blocked AS (
+               SELECT run, owner, pid, hostname, expires_at FROM held
+                WHERE owner <> $12 AND expires_at > ${this.#now(13)}),
+             go AS (SELECT NOT EXISTS (SELECT 1 FROM blocked) AS ok),
+             up AS (
+               INSERT INTO ${this.#t.records} (env, run, collection, key, json, seq)
+               SELECT $1, u.run, u.collection, u.key, u.json,
+                      CASE WHEN u.run = '' THEN nextval('${this.#t.seq}') ELSE 0 END
+                 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(run, collection, key, json), go
+                WHERE go.ok
+               ON CONFLICT (env, run, collection, key) DO UPDATE SET json = excluded.json, seq = excluded.seq
+               RETURNING seq),
+             del AS (
+               DELETE FROM ${this.#t.records} r
+                USING unnest($6::text[], $7::text[], $8::text[]) AS d(run, collection, key), go
+                WHERE go.ok AND r.env = $1 AND r.run = d.run AND r.collection = d.collection AND r.key = d.key
+               RETURNING 1),
+             mk AS (
+               INSERT INTO ${this.#t.marks} AS m (env, run, seq)
+               SELECT $1, r.run, nextval('${this.#t.seq}') FROM unnest($11::text[]) AS r(run), go WHERE go.ok
+               ON CONFLICT (env, run) DO UPDATE SET seq = excluded.seq
+               RETURNING 1),
+             au AS (
+               INSERT INTO ${this.#t.audit} (env, run, json)
+               SELECT $1, a.run, a.json FROM unnest($9::text[], $10::text[]) WITH ORDINALITY AS a(run, json, ord), go
+                WHERE go.ok
+                ORDER BY a.ord
+               RETURNING 1)
+             SELECT (SELECT max(seq) FROM up) AS seq, (SELECT count(*) FROM del) AS deleted,
+                    (SELECT count(*) FROM mk) AS marked,
+                    (SELECT count(*) FROM au) AS audited,
+                    (SELECT json_agg(json_build_array(run, owner, pid, hostname, expires_at)) FROM blocked) AS blocked`,
+      values: [
+        this.#env,
+        up.run,
+        up.collection,
+        up.key,
+        up.json,
+        del.run,
+        del.collection,
+        del.key,
+        audit.map((a) => a.run),
+        audit.map((a) => a.json),
+        runs,
+        this.owner,
+        this.#clockValue(),
+      ],
+    };
+    let result: pg.QueryResult<{ seq: string | null; blocked: [string, string, number, string, string][] | null }>;
+    if (client === null) result = await this.#query('commit', config, UNKNOWN_OUTCOME);
+    else {
+      try {
+        result = await client.query(config);
+      } catch (error) {
+        throw postgresError(error, this.#target, 'commit', UNKNOWN_OUTCOME);
+      }
+    }
+    const row = result.rows[0];
+    const blocked = row?.blocked?.[0];
+    if (blocked) {
+      const [runId, , pid, host, expiresAt] = blocked;
+      throw new HitstateError(
+        'HST_ERR_RUN_OWNED',
+        `run ${runId} is owned by hitstate pid ${pid} on ${host} (its lease runs to ${new Date(Number(expiresAt)).toISOString()}); ` +
+          "only the owner writes a run's records, so this commit was refused and nothing of it was written. " +
+          'Send the change to the owner as a request, or wait until it lets the run go and take it.',
+        { runId, operation: 'commit' },
+      );
+    }
+    for (const run of runs) this.#ownView.add(run);
+    return row?.seq === null || row?.seq === undefined ? null : Number(row.seq);
   }
 
   async *auditLines(runId: string | null): AsyncIterable<string> {
@@ -412,6 +614,32 @@ export class PostgresBackend implements StoreBackend {
   }
 
   async acquireRun(runId: string, ttlMs: number): Promise<LeaseResult> {
+    const result = await this.#take(runId, ttlMs);
+    if (!result.ok || this.reconcile === null || this.#ownView.has(runId)) {
+      if (result.ok) this.#ownView.add(runId);
+      return result;
+    }
+    // The store's memory holds the run as it was when the store was opened: taking a run another
+    // process wrote since then would write over its newer records from a stale view.
+    const found = await this.#query<{ seq: string }>('acquireRun', {
+      text: `SELECT seq FROM ${this.#t.marks} WHERE env = $1 AND run = $2`,
+      values: [this.#env, runId],
+    });
+    const now = found.rows[0] === undefined ? undefined : Number(found.rows[0].seq);
+    if (now !== this.#openedMarks.get(runId)) {
+      await result.lease.release();
+      const by = result.tookOverFrom;
+      throw new HitstateError(
+        'HST_ERR_RUN_OWNED',
+        `run ${runId} was written by another process${by === null ? '' : ` (pid ${by.pid} on ${by.hostname})`} after this one opened the store, so this process's view of it is out of date; open the store again (run the command again) to take it`,
+        { runId },
+      );
+    }
+    this.#ownView.add(runId);
+    return result;
+  }
+
+  async #take(runId: string, ttlMs: number): Promise<LeaseResult> {
     checkRunId(runId, 'runId');
     if (!Number.isInteger(ttlMs) || ttlMs <= 0)
       throw new HitstateError(

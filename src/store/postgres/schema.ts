@@ -11,9 +11,10 @@
 import type pg from 'pg';
 import { HitstateError } from '../../errors.js';
 import { type ConnectionTarget, postgresError } from './errors.js';
+import { otherWriters } from './store-lock.js';
 
 /** The schema version this release writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Migration N (index N-1) takes a database from version N-1 to N. `$S` is the quoted schema name. */
 const MIGRATIONS: readonly (readonly string[])[] = [
@@ -57,6 +58,24 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        settled_at bigint,
        PRIMARY KEY (env, run, id))`,
     'CREATE INDEX requests_pending ON $S.requests (env, run, posted_at, seq) WHERE result IS NULL',
+  ],
+  [
+    // Several writers per environment (docs/datastore.md, "Several writers on one database"): each
+    // store-wide row carries the commit sequence that last wrote it, so a writer reads exactly what
+    // the others committed since it last looked. Run rows keep 0: their run's lease guards them.
+    'CREATE SEQUENCE $S.store_seq',
+    'ALTER TABLE $S.records ADD COLUMN seq bigint NOT NULL DEFAULT 0',
+    // A store-wide delete stays as a row with no json (a tombstone), so the other writers learn of it.
+    'ALTER TABLE $S.records ALTER COLUMN json DROP NOT NULL',
+    "CREATE INDEX records_store_seq ON $S.records (env, seq) WHERE run = ''",
+    // Per run, the commit sequence number of the last commit that wrote its records: a process
+    // taking a run compares it with what it read when it opened, so it never writes over a newer
+    // run from an old view.
+    `CREATE TABLE $S.run_marks (
+       env text COLLATE "C" NOT NULL,
+       run text COLLATE "C" NOT NULL,
+       seq bigint NOT NULL,
+       PRIMARY KEY (env, run))`,
   ],
 ];
 
@@ -108,6 +127,22 @@ export async function migrate(client: pg.ClientBase, schema: string, target: Con
           `written by a newer hitstate; this one knows up to ${SCHEMA_VERSION}. Upgrade hitstate`,
         { operation: 'open' },
       );
+    }
+    // Writers of the older release are running on these tables: changing them under their feet
+    // would break their commits. A migration needs the database alone (docs/datastore.md).
+    if (from >= 1 && from < SCHEMA_VERSION) {
+      const writers = await otherWriters(client);
+      if (writers.length > 0) {
+        await client.query('ROLLBACK');
+        const w = writers[0]!;
+        throw new HitstateError(
+          'HST_ERR_STORE_LOCKED',
+          `migrating the PostgreSQL schema ${quoted} from version ${from} to ${SCHEMA_VERSION} needs the database alone, ` +
+            `but hitstate pid ${w.pid} on ${w.hostname} (connected since ${w.startedAt}) has a store open on it` +
+            `${writers.length > 1 ? ` (and ${writers.length - 1} more)` : ''}; stop those processes, then open again`,
+          { operation: 'open' },
+        );
+      }
     }
     for (let version = from + 1; version <= SCHEMA_VERSION; version++) {
       step = `migration ${version}`;

@@ -1,31 +1,14 @@
 // The store backend contract (suite.ts) on PostgreSQL: a real server started by test/support/postgres.ts,
 // one fresh schema per test. Without PostgreSQL the file says why it skipped; never silently green.
 import { randomBytes } from 'node:crypto';
-import { suite } from 'uvu';
-import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../../src/clock.js';
 import type { StoreBackend } from '../../../src/store/backend.js';
 import type { StoreEnvironment } from '../../../src/store/environment.js';
 import { openPostgresBackend } from '../../../src/store/postgres/index.js';
-import { startPostgres } from '../../support/postgres.js';
+import { withPostgresServer } from '../../support/postgres.js';
 import { contractSuite } from './suite.js';
 
-const started = await startPostgres();
-if (!started.ok) {
-  console.log(`SKIPPED: the PostgreSQL contract tests need a PostgreSQL server: ${started.why}`);
-  const Skipped = suite('store backend contract: postgres');
-  Skipped.skip('the contract on PostgreSQL', () => undefined);
-  // A skip is only for a machine without PostgreSQL: an installed one that fails to start fails here.
-  Skipped('when the tests skip then PostgreSQL is missing, not installed and broken', () => {
-    assert.not.ok(started.installed, `PostgreSQL is installed but could not be started: ${started.why}`);
-  });
-  Skipped.run();
-} else {
-  const server = started.server;
-  const End = suite('postgres contract server');
-  End('the server stops', async () => {
-    await server.stop();
-  });
+await withPostgresServer('the store backend contract on PostgreSQL', (server) => {
   contractSuite('postgres', async () => {
     const schema = `contract_${randomBytes(6).toString('hex')}`;
     const clock = new VirtualClock(Date.UTC(2026, 11, 7, 2, 0, 0));
@@ -46,5 +29,4 @@ if (!started.ok) {
       },
     };
   });
-  End.run();
-}
+});
