@@ -83,7 +83,16 @@ export {
   type TaskServerRoute,
 } from './server/index.js';
 // The task-run config, and the qualification names it is written with.
-export * from './config/task-run.js';
+export {
+  resolveTaskRunConfig,
+  TASK_RUN_DEFAULTS,
+  TASK_RUN_LIMITS,
+  type MTurkRequirementsConfig,
+  type QualificationConfig,
+  type ResolvedTaskRunConfig,
+  type TaskPageConfig,
+  type TaskRunConfig,
+} from './config/task-run.js';
 export {
   ActionsGuarded,
   Comparator,

@@ -289,10 +289,7 @@ async function loadShard<K extends ShardKind>(
         const { keys, spans: at } = spans;
         for (let i = 0; i < keys.length; i++)
           records.set(keys[i]!, new SlicedJsonText(bytes, at[4 * i]!, at[4 * i + 1]!, at[4 * i + 2]!, at[4 * i + 3]!));
-        (file as unknown as { data: unknown }).data = {
-          ...fileHeader('snapshots', state.environment, run.id, index),
-          records,
-        };
+        fillFile(file, { ...fileHeader('snapshots', state.environment, run.id, index), records });
         if (options.sliced !== undefined) options.sliced.count++;
         return () => sets[kind].adopt(index, file);
       }
@@ -369,6 +366,15 @@ async function loadVouchedRecords<R>(
 }
 
 /**
+ * Puts what a fast path read into `file`'s data slot. lowdb types that slot by the file's
+ * generic header, which the fast paths' record maps (texts, sliced texts) do not name: this is
+ * the one place that says they fit.
+ */
+function fillFile<T extends FileHeader>(file: StoreFile<T>, data: unknown): void {
+  (file as unknown as { data: unknown }).data = data;
+}
+
+/**
  * Parses a shard its checkpoint digest vouched for, when its collection is first used: snapshot
  * records are split into their texts, submissions read as usual. It was written whole from checked
  * records, so this does not fail unless memory was corrupted; if it does, it says so.
@@ -379,12 +385,12 @@ function parseVouched<K extends ShardKind>(file: StoreFile<FileHeader>, kind: K,
       const { header, records } = splitRecords(decodeText(bytes));
       const map = new RecordMap<JsonText>();
       for (const [key, text] of records) map.set(key, new JsonText(text));
-      (file as unknown as { data: unknown }).data = { ...header, records: map };
+      fillFile(file, { ...header, records: map });
       return;
     }
     const reader: ShardReader<K> = SHARD_READERS[kind];
     const raw = parseJsonObject(file.absPath, bytes);
-    (file as unknown as { data: unknown }).data = hydrateRecords(raw, reader.read, reader.id, reader.run);
+    fillFile(file, hydrateRecords(raw, reader.read, reader.id, reader.run));
   } catch (err) {
     throw new HitstateError(
       'HST_ERR_STORE_CORRUPT',
@@ -414,7 +420,7 @@ async function loadSnapshotsAsText(state: StoreState, file: StoreFile<FileHeader
       if (!text.startsWith(head) || !text.startsWith(run, head.length) || map.has(key)) return false;
       map.set(key, new JsonText(text));
     }
-    (file as unknown as { data: unknown }).data = { ...header, records: map };
+    fillFile(file, { ...header, records: map });
     file.adapter.found = true;
     return true;
   } catch (err) {
