@@ -106,6 +106,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     fs,
     now: () => clock.now(),
     ...(options.checkpointBytes === undefined ? {} : { checkpointBytes: options.checkpointBytes }),
+    ...(options.checkpointShare === undefined
+      ? {}
+      : { checkpointShare: checkOption(options.checkpointShare, 0, 'checkpointShare', 0, 1) }),
   });
   try {
     // Several processes may write the store at once (each owning its runs): the open reads the

@@ -64,6 +64,13 @@ export interface StoreOptions {
    * once it passes this many bytes. @defaultValue 4 MiB
    */
   readonly checkpointBytes?: number;
+  /**
+   * A run's journal is folded only once it also passes this share of the run's lowdb files, so
+   * that a fold (which rewrites every shard holding a changed record) costs a bounded multiple of
+   * the journal it folds at any run size. @defaultValue 1/16 with the default `checkpointBytes`,
+   * 0 (no share) when `checkpointBytes` is given
+   */
+  readonly checkpointShare?: number;
 }
 
 /** What opening the store found and did, for the runtime to log. */

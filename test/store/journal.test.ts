@@ -181,6 +181,58 @@ Journal('when a journal passes its size then it is folded into the lowdb files a
   assert.is(again.snapshots.ofRun('r1').length, 20);
 });
 
+Journal('when a run has a share then its journal waits for that share of its files before a fold', async () => {
+  // A first store folds at 4 KiB: the run's files then hold the 20 snapshots.
+  const first = await track(open(dir, { checkpointBytes: 4096 }));
+  seedRun(first, 20);
+  for (let i = 0; i < 20; i++) {
+    first.snapshots.put(`unit:r1-u${i}`, snapshot(`v${i}`.repeat(40)));
+    await first.flush();
+  }
+  await first.close();
+  stores = [];
+  const runDir = join(env(), 'runs', 'r1');
+  const files = readdirSync(runDir)
+    .filter((n) => /^(units|agents|hits|snapshots|submissions|outbox)-\d+\.json$/.test(n))
+    .reduce((sum, n) => sum + readFileSync(join(runDir, n)).length, 0);
+  assert.ok(files > 8192, `the run's files hold ${files} bytes`);
+  // With a share of 1 the journal must pass the files' size too: past 4 KiB, no fold yet.
+  const store = await track(open(dir, { checkpointBytes: 4096, checkpointShare: 1 }));
+  const turns = async () => {
+    await (store as unknown as { whenIdle(): Promise<void> }).whenIdle();
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+  };
+  const journal = join(runDir, 'journal.jsonl');
+  const size = () => (existsSync(journal) ? readFileSync(journal).length : 0);
+  let k = 0;
+  while (size() < 4096 + 1024) {
+    store.snapshots.put(`unit:r1-u${k % 20}`, snapshot(`w${k}`.repeat(40)));
+    await store.flush();
+    k++;
+  }
+  await turns();
+  assert.is(store.stats().checkpoints, 0, `no fold with a ${size()}-byte journal and ${files} bytes of files`);
+  while (size() <= files) {
+    store.snapshots.put(`unit:r1-u${k % 20}`, snapshot(`w${k}`.repeat(40)));
+    await store.flush();
+    k++;
+  }
+  store.snapshots.put('unit:r1-u0', snapshot('last'));
+  await store.flush();
+  for (let i = 0; i < 200 && store.stats().checkpoints === 0; i++) await turns();
+  assert.ok(store.stats().checkpoints > 0, 'folded once the journal passed the files');
+  await store.close();
+  stores = [];
+  const again = await track(open(dir));
+  assert.equal(again.snapshots.get('unit:r1-u0')?.snapshot, { value: 'last' });
+});
+
+Journal('when the share is not a number from 0 to 1 then opening is refused naming the option', async () => {
+  const err = await rejection(open(dir, { checkpointShare: 2 }));
+  assert.ok(isHitstateError(err, 'HST_ERR_CONFIG_INVALID'), String(err));
+  assert.match(String((err as Error).message), /checkpointShare must be a number from 0 to 1, got 2/);
+});
+
 Journal(
   'when a checkpoint is cut short at any step then folding again gives the same files and no audit line twice',
   async () => {

@@ -100,6 +100,13 @@ export interface ScopeJournal {
   readonly notes: readonly string[];
 }
 
+/**
+ * With the default threshold, a run's journal is folded once it passes this share of the run's
+ * files too: the bytes a fold rewrites stay within ~16 times the journal it folds, and opening
+ * replays at most about that share of the files from the journal.
+ */
+export const CHECKPOINT_SHARE = 1 / 16;
+
 /** Options of {@link LowdbBackend}. */
 export interface LowdbBackendOptions {
   readonly root: string;
@@ -107,6 +114,11 @@ export interface LowdbBackendOptions {
   readonly fs: StoreFileSystem;
   /** Seal and fold a scope's journal once it passes this many bytes (default 4 MiB). */
   readonly checkpointBytes?: number;
+  /**
+   * ...and, for a run, this share of the run's lowdb files. Default {@link CHECKPOINT_SHARE} with
+   * the default `checkpointBytes`, 0 (none) when `checkpointBytes` is given.
+   */
+  readonly checkpointShare?: number;
   /** Epoch ms now (leases, requests). */
   readonly now?: () => number;
   /** Called when a background checkpoint fails (the journal keeps everything; it is tried again later). */
@@ -155,6 +167,12 @@ export class LowdbBackend implements StoreBackend {
   readonly writtenFiles = new Set<string>();
   readonly #fs: StoreFileSystem;
   readonly #threshold: number;
+  /** The share of a run's files its journal must also pass before it is folded (0: none). */
+  readonly #share: number;
+  /** Bytes of each scope's lowdb files, measured when its journal first passes the threshold after a fold. */
+  readonly #scopeBytes = new Map<string, number>();
+  /** Scopes whose files are being measured (waited for as checkpoints are). */
+  readonly #sizing = new Map<string, Promise<void>>();
   readonly #now: () => number;
   readonly #onCheckpointError: (error: unknown) => void;
   readonly #writer = `${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`;
@@ -196,6 +214,7 @@ export class LowdbBackend implements StoreBackend {
     this.environment = options.environment;
     this.#fs = options.fs;
     this.#threshold = options.checkpointBytes ?? 4 * 1024 * 1024;
+    this.#share = options.checkpointShare ?? (options.checkpointBytes === undefined ? CHECKPOINT_SHARE : 0);
     this.#now = options.now ?? Date.now;
     this.#onCheckpointError = options.onCheckpointError ?? ((e) => process.emitWarning(String(e)));
     this.#leases = { fs: this.#fs, root: this.root, owner: this.#writer, now: this.#now };
@@ -690,6 +709,30 @@ export class LowdbBackend implements StoreBackend {
   #maybeCheckpoint(scope: string, now = false): void {
     const state = this.#active.get(scope);
     if (state === undefined || (!now && state.bytes < this.#threshold)) return;
+    if (!now && this.#share > 0 && scope !== STORE_SCOPE) {
+      // A fold rewrites every shard holding a changed record, and a run's changes are spread over
+      // all of its shards: folding after a fixed 4 MiB at 100,000 units rewrote ~500 MB per 4 MB
+      // of journal. Waiting for a share of the files keeps that ratio bounded at any size.
+      const size = this.#scopeBytes.get(scope);
+      if (size === undefined) {
+        if (!this.#sizing.has(scope)) {
+          const sizing = this.#measureScope(scope).then(
+            (bytes) => {
+              this.#sizing.delete(scope);
+              this.#scopeBytes.set(scope, bytes);
+              if (!this.#closed) this.#maybeCheckpoint(scope);
+            },
+            (err: unknown) => {
+              this.#sizing.delete(scope);
+              this.#onCheckpointError(err);
+            },
+          );
+          this.#sizing.set(scope, sizing);
+        }
+        return;
+      }
+      if (state.bytes < size * this.#share) return;
+    }
     const running = this.#checkpointing.get(scope);
     if (running !== undefined) {
       // One more fold after the one under way, for what it does not cover.
@@ -698,13 +741,29 @@ export class LowdbBackend implements StoreBackend {
     }
     const run = this.checkpoint(scope)
       .catch((err: unknown) => this.#onCheckpointError(err))
-      .finally(() => this.#checkpointing.delete(scope));
+      .finally(() => {
+        this.#checkpointing.delete(scope);
+        // The fold changed the files: measured again when the journal next passes the threshold.
+        this.#scopeBytes.delete(scope);
+      });
     this.#checkpointing.set(scope, run);
+  }
+
+  /** Bytes of a run scope's lowdb files (shards and its run record; not journals or backups). */
+  async #measureScope(scope: string): Promise<number> {
+    const dir = scopeDir(this.root, scope);
+    let bytes = 0;
+    for (const name of await this.#fs.listDirectory(dir)) {
+      if (!SHARD_FILE.test(name)) continue;
+      bytes += (await this.#fs.statFile(join(dir, name)))?.size ?? 0;
+    }
+    return bytes;
   }
 
   /** Waits for the background checkpoints under way. */
   async whenCheckpointed(): Promise<void> {
-    while (this.#checkpointing.size > 0) await Promise.all([...this.#checkpointing.values()]);
+    while (this.#checkpointing.size > 0 || this.#sizing.size > 0)
+      await Promise.all([...this.#checkpointing.values(), ...this.#sizing.values()]);
   }
 
   /**
