@@ -83,8 +83,44 @@ export function closedObject<const Entries extends v.ObjectEntries>(
   unknownKey: (known: readonly string[]) => string,
 ): ClosedObjectSchema<Entries> {
   const known = Object.keys(entries);
-  return v.objectWithRest(entries, v.never(unknownKey(known)), (issue) => missingKey(entries, issue) ?? notAnObject);
+  const message = unknownKey(known);
+  const schema = v.objectWithRest(entries, v.never(message), (issue) => missingKey(entries, issue) ?? notAnObject);
+  // valibot skips the keys `__proto__`, `constructor` and `prototype` of an input object (so they
+  // never reach the output), which leaves them unreported; a config that names one is refused
+  // like any other unknown key, never run with the key silently dropped.
+  return {
+    ...schema,
+    '~run'(dataset, config) {
+      const input = dataset.value;
+      const out = schema['~run'](dataset, config);
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) return out;
+      const reserved: v.NeverIssue[] = [];
+      for (const key of RESERVED_KEYS) {
+        if (!Object.hasOwn(input, key) || Object.hasOwn(entries, key)) continue;
+        const object = input as Record<string, unknown>;
+        const value = object[key];
+        reserved.push({
+          kind: 'schema',
+          type: 'never',
+          input: value,
+          expected: 'never',
+          received: typeof value,
+          message,
+          path: [{ type: 'object', origin: 'value', input: object, key, value }],
+        });
+      }
+      if (reserved.length === 0) return out;
+      return {
+        typed: false,
+        value: out.value,
+        issues: [...(out.issues ?? []), ...reserved] as [v.NeverIssue, ...v.NeverIssue[]],
+      };
+    },
+  };
 }
+
+/** The keys valibot passes over in an input object (see {@link closedObject}). */
+const RESERVED_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
 
 /**
  * An object of `entries` that ignores other keys (valibot's `object`: they are not declared, so

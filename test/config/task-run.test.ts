@@ -67,6 +67,18 @@ Config('when the message is read then it lists every problem with the fix', () =
   }
 });
 
+Config('when a config names __proto__, constructor or prototype then each is refused as an unknown setting', () => {
+  // JSON.parse makes these own keys; valibot passes over them, so they must be reported here.
+  const input = JSON.parse(
+    `{"title":"Label sentences","description":"Pick the sentiment of a sentence","reward":"0.10","units":[{"text":"a"}],"taskUrl":"https://tasks.example.org/hitstate/task","__proto__":{"x":1},"constructor":{"name":"y"},"mturk":{"masters":false,"prototype":1}}`,
+  );
+  const problems = problemsOf(input);
+  assert.equal(problems.map((p) => p.field).sort(), ['__proto__', 'constructor', 'mturk.prototype']);
+  for (const p of problems) assert.match(p.message, /^is not a known setting; (known settings are|use one of) /);
+  // Task data is the requester's own: such keys in a unit are data, not settings.
+  assert.equal(problemsOf({ ...valid, units: [JSON.parse('{"constructor":"Ford","text":"a"}')] }), []);
+});
+
 Config('when an unknown setting is present then it is reported (a typo must not be ignored)', () => {
   assert.equal(
     problemsOf({ ...valid, rewrd: '0.1' }).map((p) => p.field),
