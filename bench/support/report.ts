@@ -212,7 +212,7 @@ const SCALE_10K: ScaleSpec = {
   rssMb: RSS_TARGET_MB,
   cycleCpuMs: CYCLE_CPU_TARGET_MS,
   resumeMs: RESUME_TARGET_MS,
-  sign: '<',
+  sign: '≤',
 };
 
 const SCALE_100K: ScaleSpec = {
