@@ -13,8 +13,7 @@ import type { StoreEnvironment } from './environment.js';
 import { nodeFileSystem } from './file-system.js';
 import { buildFromImage, type ImageSource } from './image-state.js';
 import type { LockInfo } from './lock.js';
-import type { OpenReport, Store, StoreStats } from './store-api.js';
-import type { FileStats } from './store-file.js';
+import type { OpenReport, Store } from './store-api.js';
 import { storeReconciler } from './shared-writes.js';
 import { StoreBase } from './store-base.js';
 import { StoreState } from './store-state.js';
@@ -103,8 +102,6 @@ class BackendStore extends StoreBase implements Store {
   readonly backend: StoreBackend;
   readonly #state: StoreState;
   readonly #lock: BackendStoreOptions['lock'];
-  readonly #scheduler: WriteScheduler;
-  #closing: Promise<void> | null = null;
 
   constructor(
     state: StoreState,
@@ -116,61 +113,33 @@ class BackendStore extends StoreBase implements Store {
     this.#lock = options.lock;
     this.backend = options.backend;
     this.dir = state.root;
-    this.#scheduler = new WriteScheduler({
-      clock: state.clock,
-      coalesceMs: options.coalesceMs,
-      maxDelayMs: options.maxDelayMs,
-      write: () =>
-        this.commitPending({
-          commit: async (commit) => {
-            await this.backend.commit(commit);
-            return commitBytes(commit.changes, commit.audit);
-          },
-          files: (scopes) => scopes.map((scope) => (scope === '' ? 'store' : `runs/${scope}`)),
-          failure: (error) =>
-            new HitstateError(
-              'HST_ERR_STORE_WRITE_FAILED',
-              `a commit to ${state.root} failed: ${(error as Error)?.message ?? String(error)}. The changes stay in memory and are written again with the next write or flush().`,
-              { file: state.root, cause: error },
-            ),
-        }),
-    });
-    state.onChange = state.readOnly ? () => state.assertWritable() : () => this.#scheduler.touch();
+    this.writeThrough(
+      new WriteScheduler({
+        clock: state.clock,
+        coalesceMs: options.coalesceMs,
+        maxDelayMs: options.maxDelayMs,
+        write: () =>
+          this.commitPending({
+            commit: async (commit) => {
+              await this.backend.commit(commit);
+              return commitBytes(commit.changes, commit.audit);
+            },
+            files: (scopes) => scopes.map((scope) => (scope === '' ? 'store' : `runs/${scope}`)),
+            failure: (error) =>
+              new HitstateError(
+                'HST_ERR_STORE_WRITE_FAILED',
+                `a commit to ${state.root} failed: ${(error as Error)?.message ?? String(error)}. The changes stay in memory and are written again with the next write or flush().`,
+                { file: state.root, cause: error },
+              ),
+          }),
+      }),
+    );
   }
 
-  async flush(): Promise<void> {
-    this.#state.assertOpen();
-    if (this.readOnly) return;
-    return this.#scheduler.flush();
-  }
-
-  async whenIdle(): Promise<void> {
-    await this.#scheduler.whenIdle();
-  }
-
-  stats(): StoreStats {
-    const files: Record<string, FileStats> = {};
-    for (const log of this.#state.auditLogs()) files[log.relPath] = log.stats();
-    return {
-      ...this.writeStats(),
-      pending: this.#scheduler.pending,
-      files,
-      checkpoints: 0,
-      checkpointBytes: 0,
-    };
-  }
-
-  close(): Promise<void> {
-    this.#closing ??= this.#close().finally(() => {
-      if (!this.#state.closed) this.#closing = null;
-    });
-    return this.#closing;
-  }
-
-  async #close(): Promise<void> {
+  protected async closeNow(): Promise<void> {
     const s = this.#state;
     if (s.closed) return;
-    if (!this.readOnly) await this.flushForClose(this.#scheduler);
+    if (!this.readOnly) await this.flushForClose();
     s.closed = true;
     try {
       await this.backend.close();

@@ -27,7 +27,6 @@ import { LOCK_FILE, stringifyStoreFile } from './layout.js';
 import { rotateBackups } from './backups.js';
 import type { StoreBackend } from './backend.js';
 import type { OpenReport, Store, StoreOptions, StoreStats } from './store-api.js';
-import type { FileStats } from './store-file.js';
 import { StoreBase } from './store-base.js';
 import { StoreState } from './store-state.js';
 import { WriteScheduler } from './write-scheduler.js';
@@ -261,9 +260,7 @@ class LowdbStore extends StoreBase implements Store {
   get backend(): StoreBackend {
     return this.#backend;
   }
-  readonly #scheduler: WriteScheduler;
   readonly #backups: number;
-  #closing: Promise<void> | null = null;
 
   constructor(
     state: StoreState,
@@ -276,65 +273,44 @@ class LowdbStore extends StoreBase implements Store {
     this.#presence = options.presence ?? null;
     this.#backups = options.backups;
     this.dir = state.root;
-    this.#scheduler = new WriteScheduler({
-      clock: state.clock,
-      coalesceMs: options.coalesceMs,
-      maxDelayMs: options.maxDelayMs,
-      write: () =>
-        this.commitPending({
-          commit: async (commit) => {
-            const before = this.#backend.counters.journalBytes;
-            await this.#backend.commit(commit);
-            return this.#backend.counters.journalBytes - before;
-          },
-          files: (scopes) => scopes.map((scope) => (scope === '' ? 'journal.jsonl' : `runs/${scope}/journal.jsonl`)),
-          failure: (error) => {
-            const file = (error as NodeJS.ErrnoException)?.path ?? join(state.root, 'journal.jsonl');
-            return new HitstateError(
-              'HST_ERR_STORE_WRITE_FAILED',
-              `writing ${file} failed: ${(error as Error)?.message ?? String(error)}. Nothing of this commit counts (a part that reached a journal is cancelled before the next commit); the changes stay in memory and are written again with the next write or flush().`,
-              { file, cause: error },
-            );
-          },
-        }),
-    });
-    // Every method that changes data refuses first in a read-only store; this catches one that would not.
-    state.onChange = state.readOnly ? () => state.assertWritable() : () => this.#scheduler.touch();
+    this.writeThrough(
+      new WriteScheduler({
+        clock: state.clock,
+        coalesceMs: options.coalesceMs,
+        maxDelayMs: options.maxDelayMs,
+        write: () =>
+          this.commitPending({
+            commit: async (commit) => {
+              const before = this.#backend.counters.journalBytes;
+              await this.#backend.commit(commit);
+              return this.#backend.counters.journalBytes - before;
+            },
+            files: (scopes) => scopes.map((scope) => (scope === '' ? 'journal.jsonl' : `runs/${scope}/journal.jsonl`)),
+            failure: (error) => {
+              const file = (error as NodeJS.ErrnoException)?.path ?? join(state.root, 'journal.jsonl');
+              return new HitstateError(
+                'HST_ERR_STORE_WRITE_FAILED',
+                `writing ${file} failed: ${(error as Error)?.message ?? String(error)}. Nothing of this commit counts (a part that reached a journal is cancelled before the next commit); the changes stay in memory and are written again with the next write or flush().`,
+                { file, cause: error },
+              );
+            },
+          }),
+      }),
+    );
   }
 
-  async flush(): Promise<void> {
-    this.#state.assertOpen();
-    if (this.readOnly) return;
-    return this.#scheduler.flush();
-  }
-
-  async whenIdle(): Promise<void> {
-    await this.#scheduler.whenIdle();
+  override async whenIdle(): Promise<void> {
+    await super.whenIdle();
     // Background checkpoints are writes too.
     await this.#backend.whenCheckpointed().catch(() => undefined);
   }
 
-  stats(): StoreStats {
-    const files: Record<string, FileStats> = {};
-    for (const log of this.#state.auditLogs()) files[log.relPath] = log.stats();
-    const c = this.#backend.counters;
-    return {
-      ...this.writeStats(),
-      pending: this.#scheduler.pending,
-      files,
-      checkpoints: c.checkpoints,
-      checkpointBytes: c.checkpointBytes,
-    };
+  protected override checkpointCounters(): Pick<StoreStats, 'checkpoints' | 'checkpointBytes'> {
+    const { checkpoints, checkpointBytes } = this.#backend.counters;
+    return { checkpoints, checkpointBytes };
   }
 
-  close(): Promise<void> {
-    this.#closing ??= this.#close().finally(() => {
-      if (!this.#state.closed) this.#closing = null;
-    });
-    return this.#closing;
-  }
-
-  async #close(): Promise<void> {
+  protected async closeNow(): Promise<void> {
     const s = this.#state;
     if (s.closed) return;
     if (s.readOnly) {
@@ -342,14 +318,14 @@ class LowdbStore extends StoreBase implements Store {
       this.emit('closed');
       return;
     }
-    await this.flushForClose(this.#scheduler);
+    await this.flushForClose();
     // A closed store is all in its files: fold every journal, then back up what that wrote.
     try {
       await this.#backend.checkpointAll();
       await this.#backend.close();
     } catch (err) {
       s.closed = false;
-      this.#scheduler.resume();
+      this.scheduler.resume();
       throw new HitstateError(
         'HST_ERR_STORE_WRITE_FAILED',
         `folding the journal into the files of ${s.root} on close failed: ${(err as Error).message}. Every commit is safe in the journal; the store stays open, call close() again (or the next open reads the journal).`,

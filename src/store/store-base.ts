@@ -1,7 +1,8 @@
 /**
  * What every {@link Store} shares whatever its backend: the collections over one in-memory
- * {@link StoreState}, the store's id and a run's export. The lowdb store (`open-store.ts`) and the
- * store on any other backend (`open-backend.ts`) differ only in how they write and close.
+ * {@link StoreState}, writing through a {@link WriteScheduler} (flush, stats, one close at a time),
+ * the store's id and a run's export. The lowdb store (`open-store.ts`) and the store on any other
+ * backend (`open-backend.ts`) differ only in how they commit and close.
  *
  * @module
  */
@@ -21,6 +22,7 @@ import { type WorkersCollection, workersCollection } from './collections/workers
 import type { StoreEnvironment } from './environment.js';
 import { buildRunExport, type RunExport } from './export-run.js';
 import type { StoreEvents, StoreStats } from './store-api.js';
+import type { FileStats } from './store-file.js';
 import type { StoreState } from './store-state.js';
 import type { WriteScheduler } from './write-scheduler.js';
 
@@ -53,6 +55,8 @@ export abstract class StoreBase extends EventEmitter<StoreEvents> {
   #bytesWritten = 0;
   #lastWriteMs = 0;
   #lastError: HitstateError | null = null;
+  #scheduler: WriteScheduler | null = null;
+  #closing: Promise<void> | null = null;
 
   protected constructor(state: StoreState) {
     super();
@@ -72,7 +76,59 @@ export abstract class StoreBase extends EventEmitter<StoreEvents> {
     this.audit = auditTrail(state, flush);
   }
 
-  abstract flush(): Promise<void>;
+  /**
+   * Writes through `scheduler` from now on (called once, by the constructor of the store): every
+   * change of the state touches it, and a read-only store refuses changes instead.
+   */
+  protected writeThrough(scheduler: WriteScheduler): void {
+    this.#scheduler = scheduler;
+    const s = this.#state;
+    // Every method that changes data refuses first in a read-only store; this catches one that would not.
+    s.onChange = s.readOnly ? () => s.assertWritable() : () => scheduler.touch();
+  }
+
+  /** The scheduler given to {@link writeThrough}. */
+  protected get scheduler(): WriteScheduler {
+    if (this.#scheduler === null) throw new Error('the store was built without writeThrough(scheduler)');
+    return this.#scheduler;
+  }
+
+  async flush(): Promise<void> {
+    this.#state.assertOpen();
+    if (this.readOnly) return;
+    return this.scheduler.flush();
+  }
+
+  async whenIdle(): Promise<void> {
+    await this.scheduler.whenIdle();
+  }
+
+  stats(): StoreStats {
+    const files: Record<string, FileStats> = {};
+    for (const log of this.#state.auditLogs()) files[log.relPath] = log.stats();
+    return {
+      ...this.writeStats(),
+      pending: this.scheduler.pending,
+      files,
+      ...this.checkpointCounters(),
+    };
+  }
+
+  /** Checkpoints done and the bytes they wrote; none for a backend that has no checkpoints. */
+  protected checkpointCounters(): Pick<StoreStats, 'checkpoints' | 'checkpointBytes'> {
+    return { checkpoints: 0, checkpointBytes: 0 };
+  }
+
+  /** Closes the store once: a call while a close is under way gets that close; one that failed may be tried again. */
+  close(): Promise<void> {
+    this.#closing ??= this.closeNow().finally(() => {
+      if (!this.#state.closed) this.#closing = null;
+    });
+    return this.#closing;
+  }
+
+  /** What closing does on this backend (see {@link close}). */
+  protected abstract closeNow(): Promise<void>;
 
   /** The write counters {@link Store.stats} reports. */
   protected writeStats(): Pick<StoreStats, 'writes' | 'failedWrites' | 'bytesWritten' | 'lastWriteMs' | 'lastError'> {
@@ -137,8 +193,9 @@ export abstract class StoreBase extends EventEmitter<StoreEvents> {
    * The writes of a closing store: everything pending, then (no change can be made any more) the
    * last one. On failure the store stays open and writable, and the error is thrown.
    */
-  protected async flushForClose(scheduler: WriteScheduler): Promise<void> {
+  protected async flushForClose(): Promise<void> {
     const s = this.#state;
+    const scheduler = this.scheduler;
     await scheduler.flush();
     s.closed = true;
     scheduler.stop();
