@@ -5,7 +5,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../src/clock.js';
+import { HitstateError } from '../../src/errors.js';
 import { type JournalEntry, parseJournal } from '../../src/store/lowdb/journal.js';
 import { nodeArgs } from '../support/child-command.js';
 import {
@@ -183,6 +185,13 @@ export const rejection = (p: Promise<unknown>): Promise<unknown> =>
     () => null,
     (e: unknown) => e,
   );
+
+/** The HitstateError a promise rejects with; fails the test when it resolves or rejects with anything else. */
+export async function hitstateRejection(promise: Promise<unknown>): Promise<HitstateError> {
+  const error = await rejection(promise);
+  assert.ok(error instanceof HitstateError, `a HitstateError, got ${String(error)}`);
+  return error as HitstateError;
+}
 
 /** The committed entries of a scope's active journal (`runs/<runId>/journal.jsonl`, or the store's), as parsed. */
 export function journalEntries(dir: string, runId?: string): JournalEntry[] {

@@ -5,7 +5,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../src/clock.js';
-import { HitstateError } from '../../src/errors.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { resolveRuntimeOptions } from '../../src/runtime/core/options.js';
 import { redactStoreLocation } from '../../src/store/location.js';
@@ -14,19 +13,9 @@ import { environmentKey } from '../../src/store/postgres/postgres-backend.js';
 import { takeStoreAlone } from '../../src/store/postgres/store-lock.js';
 import { freshSchemaUrl, withPostgresServer } from '../support/postgres.js';
 import { createWorld } from '../support/sim-world.js';
+import { hitstateRejection } from './helpers.js';
 
 const SANDBOX = { kind: 'sandbox' } as const;
-
-async function rejection(promise: Promise<unknown>): Promise<HitstateError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof HitstateError, `a HitstateError, got ${String(error)}`);
-    return error as HitstateError;
-  }
-  assert.unreachable('expected a rejection');
-  throw new Error('unreachable');
-}
 
 /** Runs `work` with the store variables set as given (undefined: unset), then puts them back. */
 async function withStoreEnv<T>(
@@ -60,18 +49,18 @@ Offline('when a store URL is shown then its password is replaced by ***', () => 
 });
 
 Offline('when the store location is a URL of another scheme then the error names the option', async () => {
-  const error = await rejection(openStore({ dir: 'mysql://u:pw@h/db', environment: SANDBOX }));
+  const error = await hitstateRejection(openStore({ dir: 'mysql://u:pw@h/db', environment: SANDBOX }));
   assert.is(error.code, 'HST_ERR_CONFIG_INVALID');
   assert.is(error.details.field, 'dir');
   assert.match(error.message, /postgres:\/\/USER:PASSWORD@HOST:5432\/DATABASE/);
   assert.not.match(error.message, /pw/);
-  const both = await rejection(openStore({ dir: '/tmp/x', url: 'postgres://h/db', environment: SANDBOX }));
+  const both = await hitstateRejection(openStore({ dir: '/tmp/x', url: 'postgres://h/db', environment: SANDBOX }));
   assert.match(both.message, /either/);
 });
 
 Offline('when HITSTATE_DATABASE_URL is no PostgreSQL URL then the error names the variable', async () => {
   await withStoreEnv({ HITSTATE_DATABASE_URL: 'postgres://' }, async () => {
-    const error = await rejection(openStore({ environment: SANDBOX }));
+    const error = await hitstateRejection(openStore({ environment: SANDBOX }));
     assert.is(error.code, 'HST_ERR_CONFIG_INVALID');
     assert.is(error.details.field, 'HITSTATE_DATABASE_URL');
     assert.match(error.message, /^HITSTATE_DATABASE_URL /);
@@ -160,7 +149,7 @@ await withPostgresServer('the PostgreSQL store tests', (server) => {
         await store.flush();
         seed(other, 'pilot-2');
         await other.flush();
-        const refused = await rejection(alone());
+        const refused = await hitstateRejection(alone());
         assert.is(refused.code, 'HST_ERR_STORE_LOCKED');
         assert.match(refused.message, `pid ${process.pid}`);
         assert.match(refused.message, /needs the store to itself/);
@@ -186,7 +175,7 @@ await withPostgresServer('the PostgreSQL store tests', (server) => {
       // No writer left: the store alone is granted, and keeps writers out while it is held.
       const held = await alone();
       try {
-        const kept = await rejection(openStore({ url, environment: SANDBOX }));
+        const kept = await hitstateRejection(openStore({ url, environment: SANDBOX }));
         assert.is(kept.code, 'HST_ERR_STORE_LOCKED');
         assert.match(kept.message, /held alone by hitstate pid \d+/);
         // Another environment is another lock.
@@ -217,7 +206,7 @@ await withPostgresServer('the PostgreSQL store tests', (server) => {
     await server.sql(
       `UPDATE ${schema}.records SET json = '{"id": 3}' WHERE collection = 'units' AND key = 'pilot-1-u2'`,
     );
-    const error = await rejection(openStore({ url, environment: SANDBOX }));
+    const error = await hitstateRejection(openStore({ url, environment: SANDBOX }));
     assert.is(error.code, 'HST_ERR_STORE_CORRUPT');
     assert.match(error.message, 'record units/pilot-1-u2 of run pilot-1');
     assert.match(error.message, `DELETE FROM "${schema}".records`);

@@ -6,22 +6,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VirtualClock } from '../../src/clock.js';
-import { HitstateError } from '../../src/errors.js';
+import type { HitstateError } from '../../src/errors.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { freshSchemaUrl, type PostgresServer, withPostgresServer } from '../support/postgres.js';
+import { hitstateRejection } from './helpers.js';
 
 const SANDBOX = { kind: 'sandbox' } as const;
-
-async function rejection(promise: Promise<unknown>): Promise<HitstateError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof HitstateError, `a HitstateError, got ${String(error)}`);
-    return error as HitstateError;
-  }
-  assert.unreachable('expected a rejection');
-  throw new Error('unreachable');
-}
 
 /** Rows of the environment's records table, store-wide scope unless a run is named. */
 async function rows(server: PostgresServer, url: string, collection: string, run = '') {
@@ -114,7 +104,7 @@ await withPostgresServer('several writers on one PostgreSQL environment', (serve
       b.runs.create({ runId: 'r1', requesterName: 'other', config: { title: 'T' } });
       b.units.create({ unitId: 'r1-u0', runId: 'r1', index: 0, payAmountUsd: '0.50' });
       await a.flush();
-      const error = await rejection(b.flush());
+      const error = await hitstateRejection(b.flush());
       assert.is(error.code, 'HST_ERR_STORE_CONFLICT');
       assert.match(error.message, /requester "lab": both changed its field "credentialSource"/);
       assert.match(error.message, /nothing of it was written/);
@@ -177,7 +167,7 @@ await withPostgresServer('several writers on one PostgreSQL environment', (serve
     assert.ok(taken.ok);
     b.units.create({ unitId: 'r1-u0', runId: 'r1', index: 0, payAmountUsd: '0.50' });
     b.workers.ensure('W1');
-    const error = await rejection(b.flush());
+    const error = await hitstateRejection(b.flush());
     assert.is(error.code, 'HST_ERR_RUN_OWNED');
     assert.match(error.message, `run r1 is owned by hitstate pid ${process.pid}`);
     assert.equal(await rows(server, ctx.url, 'units', 'r1'), {});
@@ -204,7 +194,7 @@ await withPostgresServer('several writers on one PostgreSQL environment', (serve
     await b.flush();
     if (byB.ok) await byB.lease.release();
     // c read r1 before b wrote it: its memory of r1 is out of date.
-    const error = await rejection(c.backend.acquireRun('r1', 60_000));
+    const error = await hitstateRejection(c.backend.acquireRun('r1', 60_000));
     assert.is(error.code, 'HST_ERR_RUN_OWNED');
     assert.match(error.message, /written by another process after this one opened the store/);
     assert.is(await c.backend.runHolder('r1'), null, 'the refused take let the run go');

@@ -10,20 +10,10 @@ import { VirtualClock } from '../../src/clock.js';
 import { HitstateError } from '../../src/errors.js';
 import { openPostgresBackend, SCHEMA_VERSION } from '../../src/store/postgres/index.js';
 import { withPostgresServer } from '../support/postgres.js';
+import { hitstateRejection } from './helpers.js';
 
 const SANDBOX = { kind: 'sandbox' } as const;
 const freshSchema = () => `t_${randomBytes(6).toString('hex')}`;
-
-async function rejection(promise: Promise<unknown>): Promise<HitstateError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof HitstateError, `a HitstateError, got ${String(error)}`);
-    return error as HitstateError;
-  }
-  assert.unreachable('expected a rejection');
-  throw new Error('unreachable');
-}
 
 function closedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,12 +31,12 @@ const Offline = suite('postgres backend without a server');
 
 Offline('when the URL is not a PostgreSQL URL then the error names the store field and the form', async () => {
   for (const url of ['mysql://u@h/db', 'not a url', 'postgres://']) {
-    const error = await rejection(openPostgresBackend({ url, environment: SANDBOX }));
+    const error = await hitstateRejection(openPostgresBackend({ url, environment: SANDBOX }));
     assert.is(error.code, 'HST_ERR_CONFIG_INVALID', url);
     assert.is(error.details.field, 'store');
     assert.match(error.message, /postgres:\/\/USER:PASSWORD@HOST:5432\/DATABASE/);
   }
-  const badSchema = await rejection(
+  const badSchema = await hitstateRejection(
     openPostgresBackend({ url: 'postgres://u@127.0.0.1/db', environment: SANDBOX, schema: 'Drop Table' }),
   );
   assert.is(badSchema.details.field, 'schema');
@@ -54,7 +44,7 @@ Offline('when the URL is not a PostgreSQL URL then the error names the store fie
 
 Offline('when nothing listens at the URL then the error says to start the server, without the password', async () => {
   const port = await closedPort();
-  const error = await rejection(
+  const error = await hitstateRejection(
     openPostgresBackend({ url: `postgres://u:s3cret-pw@127.0.0.1:${port}/db`, environment: SANDBOX }),
   );
   assert.is(error.code, 'HST_ERR_STORE_PG_UNREACHABLE');
@@ -70,7 +60,7 @@ await withPostgresServer('the PostgreSQL backend tests', (server) => {
 
   Pg('when the password is wrong then the login refusal names the user and what to check', async () => {
     const url = server.url.replace(encodeURIComponent(server.password), 'wrong-password');
-    const error = await rejection(openPostgresBackend({ url, environment: SANDBOX }));
+    const error = await hitstateRejection(openPostgresBackend({ url, environment: SANDBOX }));
     assert.is(error.code, 'HST_ERR_STORE_PG_AUTH_FAILED');
     assert.match(error.message, `user "${server.user}"`);
     assert.match(error.message, /password/);
@@ -78,7 +68,9 @@ await withPostgresServer('the PostgreSQL backend tests', (server) => {
   });
 
   Pg('when the database does not exist then the error gives the createdb line', async () => {
-    const error = await rejection(openPostgresBackend({ url: server.urlFor('no_such_db'), environment: SANDBOX }));
+    const error = await hitstateRejection(
+      openPostgresBackend({ url: server.urlFor('no_such_db'), environment: SANDBOX }),
+    );
     assert.is(error.code, 'HST_ERR_STORE_PG_DATABASE_MISSING');
     assert.match(error.message, /database "no_such_db" does not exist/);
     assert.match(error.message, `createdb -h 127.0.0.1 -p ${server.port} -U ${server.user} no_such_db`);
@@ -86,7 +78,7 @@ await withPostgresServer('the PostgreSQL backend tests', (server) => {
 
   Pg('when the database is not UTF8 then opening refuses it and says how to create one', async () => {
     await server.sql("CREATE DATABASE latin ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
-    const error = await rejection(openPostgresBackend({ url: server.urlFor('latin'), environment: SANDBOX }));
+    const error = await hitstateRejection(openPostgresBackend({ url: server.urlFor('latin'), environment: SANDBOX }));
     assert.is(error.code, 'HST_ERR_STORE_PG_FAILED');
     assert.match(error.message, /LATIN1/);
     assert.match(error.message, /ENCODING 'UTF8'/);
@@ -116,7 +108,7 @@ await withPostgresServer('the PostgreSQL backend tests', (server) => {
     await first.commit({ changes: [{ collection: 'units', runId: 'r1', key: 'u1', json: '{}' }], audit: [] });
     await first.close();
     await server.sql(`UPDATE ${schema}.hitstate_schema SET version = ${SCHEMA_VERSION + 1}`);
-    const error = await rejection(openPostgresBackend({ url: server.url, environment: SANDBOX, schema }));
+    const error = await hitstateRejection(openPostgresBackend({ url: server.url, environment: SANDBOX, schema }));
     assert.is(error.code, 'HST_ERR_STORE_VERSION_NEWER');
     assert.match(error.message, `version ${SCHEMA_VERSION + 1}`);
     assert.match(error.message, /Upgrade hitstate/);
@@ -151,7 +143,7 @@ await withPostgresServer('the PostgreSQL backend tests', (server) => {
       await other.connect();
       await other.query("SELECT pg_advisory_lock_shared(hashtextextended('hitstate store:x:sandbox', 0))");
       try {
-        const error = await rejection(openPostgresBackend({ url: server.url, environment: SANDBOX, schema }));
+        const error = await hitstateRejection(openPostgresBackend({ url: server.url, environment: SANDBOX, schema }));
         assert.is(error.code, 'HST_ERR_STORE_LOCKED');
         assert.match(error.message, /from version 1 to 2 needs the database alone/);
         assert.match(error.message, 'hitstate pid 999999 on elsewhere');
@@ -236,11 +228,11 @@ await withPostgresServer('the PostgreSQL backend tests', (server) => {
       [{ collection: 'units', runId: 'r1', key: 'u', json: { not: 'text' } }, 'changes[0].json'],
     ];
     for (const [change, field] of cases) {
-      const error = await rejection(backend.commit({ changes: [change as never], audit: [] }));
+      const error = await hitstateRejection(backend.commit({ changes: [change as never], audit: [] }));
       assert.is(error.code, 'HST_ERR_STORE_INVALID_RECORD');
       assert.is(error.details.field, field);
     }
-    const ttl = await rejection(backend.acquireRun('r1', 0));
+    const ttl = await hitstateRejection(backend.acquireRun('r1', 0));
     assert.is(ttl.details.field, 'ttlMs');
     assert.is((await server.sql(`SELECT count(*)::int AS n FROM ${schema}.records`)).rows[0].n, 0);
     await backend.close();
