@@ -10,11 +10,20 @@
 //            10,000), comparing, sending observations, persisting what changed. A few workers
 //            submit or return before each cycle, as in a live run. Waiting on the network is not
 //            CPU; the client side of the network (the SDK signing requests, Node's HTTP, parsing
-//            100 pages of JSON into HIT records) is, so it is measured apart: the same listing
-//            through the same gateway, alone, and subtracted ("excluding network").
+//            100 pages of JSON into HIT records, and the per-HIT calls: a submission's reconcile
+//            asks ListAssignmentsForHIT) is, so it is measured apart: the same listing and the
+//            same per-HIT calls through the same gateway, alone, and subtracted ("excluding network").
 import { progress } from './support/child.js';
 import { median } from './support/numbers.js';
-import { listingCpuMs, measureCycle, submitsPerCycle, withResumedFixture } from './support/resumed-run.js';
+import {
+  cycleCpuExcludingNetwork,
+  listingCpuMs,
+  measureCycle,
+  perHitCallCpuMs,
+  perHitCallsOf,
+  submitsPerCycle,
+  withResumedFixture,
+} from './support/resumed-run.js';
 import type { RunFixture } from './support/run-fixture.js';
 
 export interface ScaleArgs {
@@ -42,7 +51,10 @@ export interface ScaleResult {
   /** CPU of the cycle's listing alone (the same pages through the same gateway): the network's client side. */
   readonly listingCpuMs: readonly number[];
   readonly listingCpuMedianMs: number;
-  /** Cycle CPU minus the listing's median, per cycle, and their median. */
+  /** Per-HIT calls (a submission's reconcile, GetHIT, …) each cycle made, and the client-side CPU of one (absent in older results). */
+  readonly perHitCalls?: readonly number[];
+  readonly perHitCallCpuMs?: number;
+  /** Cycle CPU minus the listing's median and its per-HIT calls' client side, per cycle, and their median. */
   readonly cycleCpuExcludingNetworkMs: readonly number[];
   readonly cycleCpuExcludingNetworkMedianMs: number;
   /** RSS after the cycles, before and after a GC. */
@@ -87,9 +99,10 @@ export async function measure(args: ScaleArgs): Promise<ScaleResult> {
         cycles.push(await measureCycle(run, submitsPerCycle(fixture.units), 1));
       const listing = await listingCpuMs(run, cycles.length);
       const listingCpuMedianMs = median(listing);
-      const excluding = cycles.map((c) => Math.max(0, c.cpuMs - listingCpuMedianMs));
+      const perHitCallMs = await perHitCallCpuMs(run, cycles.length);
+      const excluding = cycles.map((c) => cycleCpuExcludingNetwork(c, listingCpuMedianMs, perHitCallMs));
       progress(
-        `resume ${run.resumeWallMs.toFixed(0)} ms wall (${run.resumeCpuMs.toFixed(0)} ms CPU; opening the store ${run.openStoreWallMs.toFixed(0)} ms wall), RSS ${mb(rssAfterResume)} MB, cycle CPU ${cycles.map((c) => c.cpuMs.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms`,
+        `resume ${run.resumeWallMs.toFixed(0)} ms wall (${run.resumeCpuMs.toFixed(0)} ms CPU; opening the store ${run.openStoreWallMs.toFixed(0)} ms wall), RSS ${mb(rssAfterResume)} MB, cycle CPU ${cycles.map((c) => c.cpuMs.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms and ${median(cycles.map(perHitCallsOf))} per-HIT calls at ${perHitCallMs.toFixed(2)} ms each`,
       );
       run.assertNoErrors();
       const rssEnd = process.memoryUsage().rss;
@@ -111,6 +124,8 @@ export async function measure(args: ScaleArgs): Promise<ScaleResult> {
         cycleCpuMedianMs: median(cycles.map((c) => c.cpuMs)),
         listingCpuMs: listing,
         listingCpuMedianMs,
+        perHitCalls: cycles.map(perHitCallsOf),
+        perHitCallCpuMs: perHitCallMs,
         cycleCpuExcludingNetworkMs: excluding,
         cycleCpuExcludingNetworkMedianMs: median(excluding),
         rssEndMb: mb(rssEnd),

@@ -7,15 +7,17 @@
 // other through the same @aws-sdk/client-mturk, counted by the same /_sim/stats.
 // CPU: process CPU (user + system) of each cycle, from `syncNow` until the runtime is idle and the
 // store has written what changed; the client side of the network (signing, Node's HTTP, decoding
-// the pages) is measured apart, as the same listing through the same gateway alone, and
-// subtracted for the "excluding network" figure (as benchmark 4 does).
+// the pages) is measured apart, as the same listing and the same per-HIT calls through the same
+// gateway alone, and subtracted for the "excluding network" figure (as benchmark 4 does).
 import { GetHITCommand, MTurkClient } from '@aws-sdk/client-mturk';
 import { progress } from './support/child.js';
 import { median } from './support/numbers.js';
 import {
+  cycleCpuExcludingNetwork,
   listingCpuMs,
   type MeasuredCycle,
   measureCycle,
+  perHitCallCpuMs,
   submitsPerCycle,
   withResumedFixture,
 } from './support/resumed-run.js';
@@ -27,10 +29,8 @@ export interface SyncCostArgs {
   readonly cycles?: number;
 }
 
-/** One measured cycle, with the MTurk calls it and its consequences made. */
+/** One measured cycle, with the number of MTurk calls it and its consequences made. */
 export interface SyncCycle extends MeasuredCycle {
-  /** Calls by operation, as /_sim/stats counted them. */
-  readonly calls: Record<string, number>;
   readonly total: number;
 }
 
@@ -52,7 +52,9 @@ export interface SyncCostResult {
   /** CPU of the cycle's listing alone (the same pages through the same gateway), once per measured cycle. */
   readonly listingCpuMs: readonly number[];
   readonly listingCpuMedianMs: number;
-  /** Median of each cycle's CPU minus the listing's median. */
+  /** Client-side CPU of one per-HIT call (ListAssignmentsForHIT alone). Absent in older results. */
+  readonly perHitCallCpuMs?: number;
+  /** Median of each cycle's CPU minus the listing's median and its per-HIT calls' client side. */
   readonly cycleCpuExcludingNetworkMedianMs: number;
   /** Median CPU of the store's write at the end of each cycle (part of both figures above). */
   readonly storeWriteCpuMedianMs: number;
@@ -62,7 +64,7 @@ export interface SyncCostResult {
 /** The call a completed unit makes to confirm whose submission it holds; counted apart from polling. */
 const CONFIRMATION_CALL = 'ListAssignmentsForHIT';
 
-const sum = (calls: Record<string, number>): number => Object.values(calls).reduce((a, b) => a + b, 0);
+const sum = (calls: Readonly<Record<string, number>>): number => Object.values(calls).reduce((a, b) => a + b, 0);
 
 export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
   const { fixture } = args;
@@ -87,8 +89,7 @@ export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
 
       const cycle = async (submits: number, returns: number): Promise<SyncCycle> => {
         const measured = await measureCycle(run, submits, returns, () => opened.sim.resetStats());
-        const { calls } = await opened.sim.stats();
-        return { calls, total: sum(calls), ...measured };
+        return { total: sum(measured.calls), ...measured };
       };
       const firstCycle = await cycle(0, 0);
       const cycles: SyncCycle[] = [];
@@ -101,6 +102,7 @@ export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
       // The listing alone, as the cycles made it (a full listing: units are assigned).
       const listing = await listingCpuMs(run, cycles.length);
       const listingCpuMedianMs = median(listing);
+      const perHitCallMs = await perHitCallCpuMs(run, cycles.length);
       const cpu = cycles.map((c) => c.cpuMs);
       progress(
         `${fixture.units} units: cycle CPU ${cpu.map((x) => x.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms and the store's write ${cycles.map((c) => c.storeWriteCpuMs.toFixed(0)).join(', ')} ms`,
@@ -120,7 +122,10 @@ export async function measure(args: SyncCostArgs): Promise<SyncCostResult> {
         cycleCpuMedianMs: median(cpu),
         listingCpuMs: listing,
         listingCpuMedianMs,
-        cycleCpuExcludingNetworkMedianMs: median(cpu.map((x) => Math.max(0, x - listingCpuMedianMs))),
+        perHitCallCpuMs: perHitCallMs,
+        cycleCpuExcludingNetworkMedianMs: median(
+          cycles.map((c) => cycleCpuExcludingNetwork(c, listingCpuMedianMs, perHitCallMs)),
+        ),
         storeWriteCpuMedianMs: median(cycles.map((c) => c.storeWriteCpuMs)),
         mephisto: { calls: mephisto, total: sum(mephisto), wallMs: mephistoWallMs },
       };

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Runtime } from '../../src/runtime/core/runtime.js';
 import { WorkerActivity } from './activity.js';
-import { cpuMsSince } from './numbers.js';
+import { cpuMsSince, median } from './numbers.js';
 import { type OpenedFixture, openFixture, type RunFixture } from './run-fixture.js';
 
 /** Workers who submit before each measured cycle: 1% of the units (at least one); one more returns. */
@@ -39,7 +39,16 @@ export interface MeasuredCycle {
   /** Workers who submitted and returned just before the cycle. */
   readonly submitted: number;
   readonly returned: number;
+  /** MTurk calls the cycle made, by operation (the server's counters around the measured window). */
+  readonly calls: Readonly<Record<string, number>>;
 }
+
+/** The list operations whose client-side CPU {@link listingCpuMs} measures; every other call is a per-HIT call. */
+const LISTING_CALLS: ReadonlySet<string> = new Set(['ListHITs', 'ListReviewableHITs']);
+
+/** Per-HIT calls (GetHIT, ListAssignmentsForHIT for a submission's reconcile, …) a cycle made. */
+export const perHitCallsOf = (cycle: MeasuredCycle): number =>
+  Object.entries(cycle.calls).reduce((n, [op, count]) => (LISTING_CALLS.has(op) ? n : n + count), 0);
 
 /**
  * Copies `fixture` to a temporary folder, starts `hitstate sim` on its state, resumes the run and
@@ -106,6 +115,7 @@ export async function measureCycle(
   await runtime.whenIdle();
   await runtime.store.flush();
   await beforeSync?.();
+  const before = (await run.opened.sim.stats()).calls;
   const c = process.cpuUsage();
   const w = performance.now();
   await runtime.syncNow(run.runId);
@@ -114,8 +124,40 @@ export async function measureCycle(
   // The cycle's changes are written by the store's coalescing timer 50 ms later; write them now so their cost counts.
   await runtime.store.flush();
   const cpuMs = cpuMsSince(c);
-  return { cpuMs, wallMs: performance.now() - w, storeWriteCpuMs: cpuMs - beforeWrite, ...acted };
+  const wallMs = performance.now() - w;
+  const after = (await run.opened.sim.stats()).calls;
+  const calls: Record<string, number> = {};
+  for (const [op, count] of Object.entries(after)) if (count > (before[op] ?? 0)) calls[op] = count - (before[op] ?? 0);
+  return { cpuMs, wallMs, storeWriteCpuMs: cpuMs - beforeWrite, calls, ...acted };
 }
+
+/**
+ * Client-side CPU of one per-HIT call, median of `times` rounds: `ListAssignmentsForHIT` (what a
+ * submission's reconcile calls) for `hitsPerRound` of the run's HITs through the same gateway,
+ * nothing done with the answers. With {@link listingCpuMs}, what "excluding the network client"
+ * subtracts: a cycle's own work is what remains once every call it made is taken out.
+ */
+export async function perHitCallCpuMs(run: ResumedRun, times: number, hitsPerRound = 100): Promise<number> {
+  const gateway = run.runtime.gateway();
+  const hitIds = run.runtime.store.hits
+    .ofRun(run.runId)
+    .slice(0, hitsPerRound)
+    .map((h) => h.id);
+  const rounds: number[] = [];
+  for (let k = 0; k < times; k++) {
+    const c = process.cpuUsage();
+    for (const hitId of hitIds) {
+      const outcome = await gateway.listAssignmentsForHIT({ hitId });
+      if (outcome.status !== 'ok') throw new Error(`ListAssignmentsForHIT ${hitId} failed: ${outcome.status}`);
+    }
+    rounds.push(cpuMsSince(c) / hitIds.length);
+  }
+  return median(rounds);
+}
+
+/** A cycle's CPU minus the client side of the calls it made: its listing and its per-HIT calls. */
+export const cycleCpuExcludingNetwork = (cycle: MeasuredCycle, listingMs: number, perHitCallMs: number): number =>
+  Math.max(0, cycle.cpuMs - listingMs - perHitCallsOf(cycle) * perHitCallMs);
 
 /**
  * CPU of the cycle's listing alone, `times` times: every HIT of the run's HIT type through the

@@ -236,7 +236,9 @@ export interface OpenedFixture {
 
 /** Copies the fixture into `workDir` and starts `hitstate sim` on its state, on the fixture's port. */
 export async function openFixture(fixture: RunFixture, workDir: string): Promise<OpenedFixture> {
-  cpSync(fixture.dir, workDir, { recursive: true });
+  // With the files' times, as a resume finds the files its previous process left (the store
+  // decides from them whether a backup is current; a copy stamped now would make it compare bytes).
+  cpSync(fixture.dir, workDir, { recursive: true, preserveTimestamps: true });
   const sim = await SimProcess.start({ port: fixture.port, seed: fixture.seed, stateFile: simStateOf(workDir) });
   const clock = new VirtualClock(await sim.nowMs());
   const opened: Runtime[] = [];
