@@ -54,7 +54,7 @@ import {
 import type { ShardSet } from './shard-set.js';
 import type { StoreFile } from './store-file.js';
 import { assignmentKey, LAZY_KINDS, type RunState, type StoreState } from './store-state.js';
-import type { SnapshotRecord } from './types.js';
+import type { IntentRecord, SnapshotRecord } from './types.js';
 
 /** What loading found and did. */
 export interface LoadReport {
@@ -73,8 +73,8 @@ export interface LoadReport {
   /** What reading the journals found: damaged entries ignored, incomplete commits left out. */
   readonly journalNotes: readonly string[];
   /**
-   * Snapshot and submission shards taken on their checkpoint digest without being parsed: each
-   * is parsed when its collection is first used (docs/datastore.md, "Opening").
+   * Snapshot, submission and settled outbox shards taken on their checkpoint digest without
+   * being parsed: each is parsed when its collection is first used (docs/datastore.md, "Opening").
    */
   readonly deferredShards: number;
 }
@@ -272,6 +272,19 @@ async function loadShard<K extends ShardKind>(
   if (!LAZY_KINDS.has(kind)) {
     const vouched = await loadVouchedRecords(state, file, kind, run.id, index, options);
     if (vouched === true) return () => sets[kind].adopt(index, file);
+    if (typeof vouched === 'function') {
+      // A settled outbox shard: parsed when the outbox is first used (store-state.ts, LAZY_KINDS).
+      const adopt = () => {
+        vouched();
+        sets[kind].adopt(index, file);
+        indexSettledIntents(state, run, file as unknown as StoreFile<RecordsFile<IntentRecord>>);
+      };
+      return () => {
+        const list = run.deferred.get(kind);
+        if (list === undefined) run.deferred.set(kind, [adopt]);
+        else list.push(adopt);
+      };
+    }
     actualDigest = vouched;
   } else {
     const bytes = await state.fs.readFile(file.absPath);
@@ -340,29 +353,74 @@ async function loadVouchedRecords<R>(
   runId: string | undefined,
   index: number | undefined,
   options: LoadOptions,
-): Promise<true | string | undefined> {
+): Promise<true | (() => void) | string | undefined> {
   const bytes = await state.fs.readFile(file.absPath);
   if (bytes === null) return undefined;
   options.read?.set(file.absPath, bytes);
   const actual = fileDigest(bytes);
   // The store-wide files are vouched by the store-wide scope's mark (scope '').
   if (options.journals.get(runId ?? '')?.mark.digests[basename(file.absPath)] !== actual) return actual;
-  let raw: Record<string, unknown>;
-  try {
-    raw = parseJsonObject(file.absPath, bytes);
-    checkHeader(raw, kind, state.environment, runId);
-  } catch {
-    return undefined;
+  const take = (): boolean => {
+    let raw: Record<string, unknown>;
+    try {
+      raw = parseJsonObject(file.absPath, bytes);
+      checkHeader(raw, kind, state.environment, runId);
+    } catch {
+      return false;
+    }
+    const source = raw.records;
+    if (schemaVersionOf(raw) !== SCHEMA_VERSION || typeof source !== 'object' || source === null) return false;
+    const freeze = FREEZE[kind] ?? ((record: object) => record);
+    const records = new RecordMap<R>();
+    for (const key in source as Record<string, object>)
+      records.set(key, freeze((source as Record<string, object>)[key]!) as R);
+    file.data = { ...fileHeader(kind, state.environment, runId, index), records };
+    file.adapter.found = true;
+    return true;
+  };
+  if (kind === 'outbox' && !holdsOpenIntent(bytes)) {
+    file.adapter.found = true;
+    // Written whole by a checkpoint from checked records (its digest says so): reading it later
+    // cannot fail unless memory was corrupted, and then it says so.
+    return () => {
+      if (!take())
+        throw new HitstateError(
+          'HST_ERR_STORE_CORRUPT',
+          `${file.absPath} matched the digest its checkpoint recorded but cannot be read. hitstate has left the file untouched; run \`hitstate store check\`.`,
+          { file: file.absPath, runId },
+        );
+    };
   }
-  const source = raw.records;
-  if (schemaVersionOf(raw) !== SCHEMA_VERSION || typeof source !== 'object' || source === null) return undefined;
-  const freeze = FREEZE[kind] ?? ((record: object) => record);
-  const records = new RecordMap<R>();
-  for (const key in source as Record<string, object>)
-    records.set(key, freeze((source as Record<string, object>)[key]!) as R);
-  file.data = { ...fileHeader(kind, state.environment, runId, index), records };
-  file.adapter.found = true;
-  return true;
+  return take() ? true : undefined;
+}
+
+/**
+ * Whether an outbox shard may hold an intent that is not settled (pending, sent, or failed and
+ * perhaps retryable): the resume replays those, so such a shard is read on open. The test is on
+ * the bytes, without parsing: a `"state":"…"` pair can appear in JSON text only as a member (a
+ * string's quotes are escaped), so a false "may" only costs a parse, and "no" is certain.
+ */
+function holdsOpenIntent(bytes: Buffer): boolean {
+  return OPEN_STATES.some((marker) => bytes.includes(marker));
+}
+
+const OPEN_STATES = ['"state":"pending"', '"state":"sent"', '"state":"failed"'].map((m) => Buffer.from(m));
+
+/**
+ * Indexes the intents of an outbox shard parsed after the open (settled ones only, see
+ * {@link holdsOpenIntent}): each token's run, for lookups by token.
+ */
+function indexSettledIntents(state: StoreState, run: RunState, file: StoreFile<RecordsFile<IntentRecord>>): void {
+  for (const token of file.data.records.keys()) {
+    const other = state.intentRun.get(token);
+    if (other !== undefined && other !== run)
+      throw new HitstateError(
+        'HST_ERR_STORE_CORRUPT',
+        `${file.absPath}: records.${token} exists in run "${other.id}" too; ids are unique in an environment. hitstate has left the file untouched; run \`hitstate store check\`.`,
+        { file: file.absPath, runId: run.id },
+      );
+    state.intentRun.set(token, run);
+  }
 }
 
 /**
@@ -516,8 +574,11 @@ export function indexRun(state: StoreState, run: RunState): Conflict | null {
     if (list === undefined) run.agentsByUnit.set(agent.unitId, [agent.id]);
     else list.push(agent.id);
   }
-  for (const intent of run.outbox.values()) {
-    const clash = duplicate('outbox', intent.token, state.intentRun.get(intent.token));
+  // Settled shards not parsed yet are indexed when the outbox is first used (indexSettledIntents).
+  for (const intent of run.deferred.has('outbox') ? [] : run.outbox.values()) {
+    const known = state.intentRun.get(intent.token);
+    // Indexed already when the journal's replay made the outbox adopt its deferred shards.
+    const clash = duplicate('outbox', intent.token, known === run ? undefined : known);
     if (clash !== null) return clash;
     state.intentRun.set(intent.token, run);
     if (

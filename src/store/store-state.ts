@@ -64,7 +64,10 @@ export interface RunState {
 /**
  * Collections whose shards may be parsed when first used instead of on open: nothing the store
  * indexes on open lives in them (snapshots are read one record at a time, submissions one agent
- * at a time), and they are the bulk of a run's bytes.
+ * at a time), and they are the bulk of a run's bytes. An outbox shard is deferred too when every
+ * intent in it is settled (load.ts, `holdsOpenIntent`): what the open indexes of it is its
+ * open intents, and it has none; its tokens are indexed when the outbox is first used
+ * ({@link StoreState.intentRunOf}).
  */
 export const LAZY_KINDS: ReadonlySet<ShardKind> = new Set<ShardKind>(['snapshots', 'submissions']);
 
@@ -130,6 +133,22 @@ export class StoreState {
     });
   }
 
+  /**
+   * The run holding a money intent. An outbox whose settled shards are not parsed yet does not
+   * know their tokens: a token not found makes every such outbox adopt them, then looks again.
+   */
+  intentRunOf(token: string): RunState | undefined {
+    const known = this.intentRun.get(token);
+    if (known !== undefined) return known;
+    let adopted = false;
+    for (const run of this.runs.values()) {
+      if (!run.deferred.has('outbox')) continue;
+      void run.outbox;
+      adopted = true;
+    }
+    return adopted ? this.intentRun.get(token) : undefined;
+  }
+
   /** Creates the (empty) state of a run; its files appear on disk at the first write that needs them. */
   addRun(runId: string): RunState {
     const shards = <R>(kind: ShardKind) =>
@@ -153,6 +172,7 @@ export class StoreState {
     };
     const snapshots = lazy<SnapshotRecord | JsonText>('snapshots');
     const submissions = lazy<SubmissionRecord>('submissions');
+    const outbox = lazy<IntentRecord>('outbox');
     const run: RunState = {
       id: runId,
       units: shards('units'),
@@ -164,7 +184,9 @@ export class StoreState {
       get submissions() {
         return submissions();
       },
-      outbox: shards('outbox'),
+      get outbox() {
+        return outbox();
+      },
       copy: this.#file<RunCopyFile>(runCopyPath(runId), { ...fileHeader('run', this.environment, runId), run: null }),
       audit: new AuditLog(runId, runAuditPath(runId), this.backend),
       unitCounts: new Map(),

@@ -192,4 +192,44 @@ Outbox('when more intents than a shard holds are recorded then later writes touc
   assert.is(store.outbox.intentByToken('t0000')?.state, 'pending');
 });
 
+Outbox(
+  'when every intent of a shard is settled then opening leaves it unparsed, and a token finds it when first asked',
+  async () => {
+    store = await open(dir);
+    seedRun(store, 1);
+    seedRun(store, 1, 'r2');
+    for (const [runId, token] of [
+      ['r1', 'done-1'],
+      ['r1', 'done-2'],
+      ['r2', 'done-r2'],
+    ] as const) {
+      await store.outbox.recordIntent({ ...approve(token), runId });
+      store.outbox.markSent(token);
+      store.outbox.markConfirmed(token, { ok: true });
+    }
+    await store.close();
+    store = await open(dir);
+    assert.is(store.openReport.deferredShards, 2, "each run's settled outbox shard waits to be parsed");
+    assert.equal(store.outbox.unconfirmedIntents(), [], 'a settled shard has no open intent to read');
+    assert.is(store.outbox.intentByToken('done-r2')?.runId, 'r2', "a token is looked up in every run's outbox");
+    assert.is(store.outbox.intentByToken('done-2')?.state, 'confirmed');
+    assert.is(store.outbox.intentByToken('never'), undefined);
+    await store.close();
+    // A duplicate token is refused as before, though its intent was not parsed on open.
+    store = await open(dir);
+    const err = await rejection(store.outbox.recordIntent({ ...approve('done-r2'), runId: 'r1' }));
+    assert.ok(isHitstateError(err, 'HST_ERR_STORE_DUPLICATE'), String(err));
+    assert.is(store.outbox.ofRun('r1').length, 2);
+    store.outbox.markFailed((await store.outbox.recordIntent(approve('open-1'))).token, 'throttled', true);
+    await store.close();
+    // A shard with an intent still to settle is read on open: the resume replays it.
+    store = await open(dir);
+    assert.is(store.openReport.deferredShards, 1, 'only the settled shard of r2 waits');
+    assert.equal(
+      store.outbox.unconfirmedIntents().map((i) => i.token),
+      ['open-1'],
+    );
+  },
+);
+
 Outbox.run();

@@ -75,7 +75,7 @@ const byCreation = (a: IntentRecord, b: IntentRecord): number => a.createdAt - b
 export function outboxCollection(state: StoreState, flush: () => Promise<void>): OutboxCollection {
   const find = (token: string): { run: RunState; intent: IntentRecord } => {
     state.assertOpen();
-    const run = state.intentRun.get(token);
+    const run = state.intentRunOf(token);
     const intent = run?.outbox.get(token);
     if (run === undefined || intent === undefined)
       throw new HitstateError('HST_ERR_STORE_NOT_FOUND', `no money intent with token "${token}" in this store`, {
@@ -152,7 +152,7 @@ export function outboxCollection(state: StoreState, flush: () => Promise<void>):
         result: null,
         failure: null,
       });
-      const existing = state.intentRun.get(token)?.outbox.get(token);
+      const existing = state.intentRunOf(token)?.outbox.get(token);
       if (existing !== undefined) {
         if (!sameIntent(existing, record)) {
           throw new HitstateError(
@@ -197,7 +197,7 @@ export function outboxCollection(state: StoreState, flush: () => Promise<void>):
     },
     intentByToken(token) {
       state.assertOpen();
-      return state.intentRun.get(token)?.outbox.get(token);
+      return state.intentRunOf(token)?.outbox.get(token);
     },
     ofRun(runId) {
       state.assertOpen();
