@@ -236,7 +236,7 @@ async function main(): Promise<void> {
   const syncRow = async (units: number, f: RunFixture | undefined): Promise<void> => {
     const label = `1. status-sync cost, ${units} live units`;
     const r = await withFixture(f, label, (fx) =>
-      child<SyncCostArgs, SyncCostResult>(label, 'sync-cost', { fixture: fx }),
+      child<SyncCostArgs, SyncCostResult>(label, 'sync-cost', { fixture: fx }, { compiled: true }),
     );
     if (r !== undefined) sync.push(r);
   };
@@ -288,7 +288,7 @@ async function main(): Promise<void> {
     for (let k = 0; k < repetitions; k++) {
       const label = `${heading}, ${formatCount(units)} units with agents (${k + 1} of ${repetitions})`;
       const r = await withFixture(f, label, (fx) =>
-        child<ScaleArgs, ScaleResult>(label, 'scale', { fixture: fx }, { nodeFlags: ['--expose-gc'] }),
+        child<ScaleArgs, ScaleResult>(label, 'scale', { fixture: fx }, { nodeFlags: ['--expose-gc'], compiled: true }),
       );
       if (r !== undefined) samples.push(r);
     }

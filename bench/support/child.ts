@@ -11,11 +11,39 @@
 // never ends). A stalled child, or one past `deadlineMs`, is asked what it is waiting on (SIGUSR2:
 // it prints its active handles and its last progress line), then killed with its process group
 // (the simulator it started included), and `runInChild` rejects with a {@link BenchStalled}.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ENTRY = fileURLToPath(new URL('./child-entry.ts', import.meta.url));
+/** Where `tsconfig.bench.json` compiles the rows that measure the runtime (gitignored). */
+const COMPILED_DIR = '.bench-build';
+const here = fileURLToPath(new URL('.', import.meta.url));
+/** The repository root, from this file under `bench/support/` or its compiled copy under {@link COMPILED_DIR}. */
+export const REPO_ROOT = here.includes(`${sep}${COMPILED_DIR}${sep}`)
+  ? here.slice(0, here.indexOf(`${sep}${COMPILED_DIR}${sep}`))
+  : join(here, '..', '..');
+const ENTRY = join(REPO_ROOT, 'bench', 'support', 'child-entry.ts');
+const COMPILED_ENTRY = join(REPO_ROOT, COMPILED_DIR, 'bench', 'support', 'child-entry.js');
+
+let compiledOnce: string | undefined;
+/**
+ * Compiles the rows that measure the runtime, once per bench run (incremental: seconds when
+ * nothing changed): a user's process runs compiled code (the `hitstate` bin runs `dist/`), and
+ * the tsx loader would add ~34 MB of resident memory and its own start-up to what is measured.
+ */
+function compiledEntry(): string {
+  if (compiledOnce !== undefined) return compiledOnce;
+  const tsc = spawnSync(
+    process.execPath,
+    [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO_ROOT, 'tsconfig.bench.json')],
+    { cwd: REPO_ROOT, encoding: 'utf8' },
+  );
+  if (tsc.status !== 0)
+    throw new Error(`compiling the benchmarks (tsc -p tsconfig.bench.json) failed:\n${tsc.stdout}${tsc.stderr}`);
+  compiledOnce = COMPILED_ENTRY;
+  return compiledOnce;
+}
 const RESULT = 'RESULT ';
 /** A child announces each simulator it starts, so the parent can watch its calls. */
 const SIM_ANNOUNCE = 'BENCH_SIM ';
@@ -44,6 +72,11 @@ export interface ChildOptions {
   readonly nodeFlags?: readonly string[];
   /** Environment additions. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Run the module compiled (`tsconfig.bench.json` lists which can be), as a user's process runs
+   * the runtime, instead of through tsx. @defaultValue false
+   */
+  readonly compiled?: boolean;
   /** No progress for this long kills the child. @defaultValue {@link DEFAULT_STALL_MS} */
   readonly stallMs?: number;
   /** CPU use without output or MTurk calls counts as progress this long. @defaultValue {@link DEFAULT_BUSY_MS} */
@@ -130,7 +163,12 @@ export function runInChild<A, R>(module: string, args: A, options: ChildOptions 
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [...(options.nodeFlags ?? []), '--import', 'tsx', ENTRY, module, JSON.stringify(args)],
+      [
+        ...(options.nodeFlags ?? []),
+        ...(options.compiled === true ? [compiledEntry()] : ['--import', 'tsx', ENTRY]),
+        module,
+        JSON.stringify(args),
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,

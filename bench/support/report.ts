@@ -263,7 +263,7 @@ function scaleSection(r: BenchResults, s: readonly ScaleResult[], spec: ScaleSpe
       : []),
     `| CPU of the first cycle after the resume (every HIT is news) | ${formatMs(m((x) => x.firstCycleCpuMs))} | ${all((x) => x.firstCycleCpuMs, formatMs)} | | |`,
     `| wall time per sync cycle | ${formatMs(m((x) => median(x.cycleWallMs)))} | ${all((x) => median(x.cycleWallMs), formatMs)} | | |`,
-    `| resident memory before the runtime was created (Node, tsx, the SDK) | ${mb(m((x) => x.rssBeforeMb))} | ${all((x) => x.rssBeforeMb, mb)} | | |`,
+    `| resident memory before the runtime was created (Node, the SDK, the runtime's compiled code) | ${mb(m((x) => x.rssBeforeMb))} | ${all((x) => x.rssBeforeMb, mb)} | | |`,
     `| resident memory right after the resume, after a GC (pages of the resume's peak not yet returned) | ${mb(m((x) => x.rssAfterResumeMb))} | ${all((x) => x.rssAfterResumeMb, mb)} | | |`,
     `| V8 heap used after the resume | ${mb(m((x) => x.heapUsedMb))} | ${all((x) => x.heapUsedMb, mb)} | | |`,
     `| peak resident memory (garbage included) | ${mb(m((x) => x.peakRssMb))} | ${all((x) => x.peakRssMb, mb)} | | |`,
@@ -278,7 +278,7 @@ function scaleSection(r: BenchResults, s: readonly ScaleResult[], spec: ScaleSpe
   return [
     spec.heading,
     '',
-    `${units} units, each assigned to a worker in the task (${units} agents), resumed from a run fixture (built as benchmark 1's are) in a fresh process started with \`--expose-gc\`; \`hitstate sim\` runs in its own process, so the process measured holds only the runtime. ${spec.repetitions} CPU is \`process.cpuUsage()\` (user + system) of one status-sync cycle, from \`syncNow\` until the runtime is idle and the store has written what changed, with 1% of the workers submitting and one returning before each cycle. Waiting on the network is never CPU, but the client side of the network is: the SDK signing requests, Node's HTTP, and parsing a page of JSON per 100 HITs into HIT records. It is measured apart (the same listing through the same gateway, alone) and subtracted for the target figure. Table ${loads(r, spec.loads)}.`,
+    `${units} units, each assigned to a worker in the task (${units} agents), resumed from a run fixture (built as benchmark 1's are) in a fresh process started with \`--expose-gc\` that runs the runtime compiled, as the \`hitstate\` bin does (\`tsconfig.bench.json\`; not through the tsx loader, which adds about 34 MB); \`hitstate sim\` runs in its own process, so the process measured holds only the runtime. ${spec.repetitions} CPU is \`process.cpuUsage()\` (user + system) of one status-sync cycle, from \`syncNow\` until the runtime is idle and the store has written what changed, with 1% of the workers submitting and one returning before each cycle. Waiting on the network is never CPU, but the client side of the network is: the SDK signing requests, Node's HTTP, and parsing a page of JSON per 100 HITs into HIT records. It is measured apart (the same listing through the same gateway, alone, and the same per-HIT call alone times the per-HIT calls the cycle made: a submission's reconcile asks ListAssignmentsForHIT) and subtracted for the target figure. Table ${loads(r, spec.loads)}.`,
     '',
     '| Figure | median | samples | target | |',
     '|---|---|---|---|---|',

@@ -13,11 +13,11 @@
 // TIME_WAIT while the 100,000-unit fixture is built.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { SimulatorStats } from '../../src/simulator/index.js';
-import { announceSimulator } from './child.js';
+import { announceSimulator, REPO_ROOT } from './child.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/hitstate.mjs', import.meta.url));
+const CLI = join(REPO_ROOT, 'src', 'cli', 'hitstate.mjs');
 
 export interface SimProcessOptions {
   /** A fixed port (a store remembers its endpoint, so a reused fixture needs the same one). @defaultValue 0 */
