@@ -12,7 +12,15 @@ import { decodeText, parseJsonObject, UnreadableFileError } from './atomic-json-
 import { deepFreeze } from './json.js';
 import { rotateBackups } from './backups.js';
 import { corruptionAdvice } from './check.js';
-import { fileDigest, JOURNAL_FILE, LowdbBackend, type ScopeJournal, SEGMENT_FILE } from './lowdb/backend.js';
+import {
+  fileDigest,
+  JOURNAL_FILE,
+  LowdbBackend,
+  type ScopeJournal,
+  SEGMENT_FILE,
+  statKey,
+  vouchedByStat,
+} from './lowdb/backend.js';
 import type { JournalChange } from './lowdb/journal.js';
 import { decodeSnapshotIndex, SNAPSHOT_INDEX_FILE, type SnapshotIndex } from './lowdb/snapshot-index.js';
 import { RawRecordsError, splitRecords } from './raw-records.js';
@@ -54,7 +62,7 @@ import {
 import type { ShardSet } from './shard-set.js';
 import type { StoreFile } from './store-file.js';
 import { assignmentKey, LAZY_KINDS, type RunState, type StoreState } from './store-state.js';
-import type { IntentRecord, SnapshotRecord } from './types.js';
+import type { SnapshotRecord } from './types.js';
 
 /** What loading found and did. */
 export interface LoadReport {
@@ -77,6 +85,11 @@ export interface LoadReport {
    * being parsed: each is parsed when its collection is first used (docs/datastore.md, "Opening").
    */
   readonly deferredShards: number;
+  /**
+   * Checkpoint-written files whose digest opening computed by hashing their bytes; the others
+   * were vouched for by the size and time recorded with their digest (docs/datastore.md, "Opening").
+   */
+  readonly filesHashed: number;
 }
 
 interface LoadOptions {
@@ -85,8 +98,10 @@ interface LoadOptions {
   readonly journals: ReadonlyMap<string, ScopeJournal>;
   /** Set for a read-only store: migrates in memory by making later reads of a file see `data`; changes nothing on disk. */
   readonly replace?: (absPath: string, data: unknown) => void;
-  /** Filled while loading: digests of lazy-kind shards checked in full, to record. */
-  verified?: { runId: string; name: string; digest: string }[];
+  /** Filled while loading: digests of lazy-kind shards checked in full, to record, with their stat. */
+  verified?: { runId: string; name: string; digest: string; stat?: string }[];
+  /** Counts the files hashed to learn their digest (see {@link LoadReport.filesHashed}). */
+  readonly hashed?: { count: number };
   /** Filled while loading: the bytes of shards read whole, by path, so the open-time backups need not read them again. */
   readonly read?: Map<string, Buffer>;
   /** Counts the snapshot shards taken with the compact open index (not parsed, as deferred ones). */
@@ -269,6 +284,7 @@ async function loadShard<K extends ShardKind>(
   const sets: { readonly [J in ShardKind]: ShardSet<ShardRecord<J>> } = run;
   const reader: ShardReader<K> = SHARD_READERS[kind];
   let actualDigest: string | undefined;
+  let actualStat: string | undefined;
   if (!LAZY_KINDS.has(kind)) {
     const vouched = await loadVouchedRecords(state, file, kind, run.id, index, options);
     if (vouched === true) return () => sets[kind].adopt(index, file);
@@ -277,7 +293,7 @@ async function loadShard<K extends ShardKind>(
       const adopt = () => {
         vouched();
         sets[kind].adopt(index, file);
-        indexSettledIntents(state, run, file as unknown as StoreFile<RecordsFile<IntentRecord>>);
+        indexSettledIntents(state, run, file);
       };
       return () => {
         const list = run.deferred.get(kind);
@@ -285,12 +301,15 @@ async function loadShard<K extends ShardKind>(
         else list.push(adopt);
       };
     }
-    actualDigest = vouched;
+    actualDigest = vouched?.digest;
+    actualStat = vouched?.stat;
   } else {
     const bytes = await state.fs.readFile(file.absPath);
     if (bytes !== null) options.read?.set(file.absPath, bytes);
     const digest = options.journals.get(run.id)?.mark.digests[basename(file.absPath)];
-    actualDigest = bytes === null ? undefined : fileDigest(bytes);
+    const known = bytes === null ? undefined : await digestOf(state, file.absPath, run.id, bytes, options);
+    actualDigest = known?.digest;
+    actualStat = known?.stat;
     const spans = kind === 'snapshots' ? snapshotIndex?.shards[basename(file.absPath)] : undefined;
     if (kind === 'snapshots' && bytes !== null && spans?.digest !== actualDigest) options.unindexed?.add(run.id);
     if (bytes !== null && digest !== undefined && actualDigest === digest) {
@@ -323,7 +342,12 @@ async function loadShard<K extends ShardKind>(
   // Checked in full: its digest is recorded, so the next open takes it without parsing (a store
   // written before the digests gets them once).
   if (actualDigest !== undefined)
-    options.verified?.push({ runId: run.id, name: basename(file.absPath), digest: actualDigest });
+    options.verified?.push({
+      runId: run.id,
+      name: basename(file.absPath),
+      digest: actualDigest,
+      ...(actualStat === undefined ? {} : { stat: actualStat }),
+    });
   return () => sets[kind].adopt(index, file);
 }
 
@@ -353,13 +377,13 @@ async function loadVouchedRecords<R>(
   runId: string | undefined,
   index: number | undefined,
   options: LoadOptions,
-): Promise<true | (() => void) | string | undefined> {
+): Promise<true | (() => void) | FileDigest | undefined> {
   const bytes = await state.fs.readFile(file.absPath);
   if (bytes === null) return undefined;
   options.read?.set(file.absPath, bytes);
-  const actual = fileDigest(bytes);
+  const actual = await digestOf(state, file.absPath, runId, bytes, options);
   // The store-wide files are vouched by the store-wide scope's mark (scope '').
-  if (options.journals.get(runId ?? '')?.mark.digests[basename(file.absPath)] !== actual) return actual;
+  if (options.journals.get(runId ?? '')?.mark.digests[basename(file.absPath)] !== actual.digest) return actual;
   const take = (): boolean => {
     let raw: Record<string, unknown>;
     try {
@@ -394,6 +418,39 @@ async function loadVouchedRecords<R>(
   return take() ? true : undefined;
 }
 
+/** A file's digest as opening learned it, and its stat then (`statKey`), to record with it. */
+interface FileDigest {
+  readonly digest: string;
+  readonly stat?: string;
+}
+
+/**
+ * The digest of a file opening read: the one its mark records when the file's size and time
+ * still vouch for it (`vouchedByStat`), else the SHA-256 of its bytes (counted in
+ * {@link LoadReport.filesHashed}). Hashing was ~100 ms of opening 10,000 units (47 MB).
+ */
+async function digestOf(
+  state: StoreState,
+  path: string,
+  scope: string | undefined,
+  bytes: Buffer,
+  options: LoadOptions,
+): Promise<FileDigest> {
+  const stat = await state.fs.statFile(path);
+  const journal = options.journals.get(scope ?? '');
+  const name = basename(path);
+  const vouched = vouchedByStat(journal, name, stat);
+  if (vouched !== undefined) return { digest: vouched };
+  if (options.hashed !== undefined) options.hashed.count++;
+  const digest = fileDigest(bytes);
+  if (stat === null) return { digest };
+  // The bytes its checkpoint wrote, its stat not recorded yet (or in the mark's tick): recorded
+  // now with its digest, so the next open takes it on its stat.
+  if (scope !== undefined && journal?.mark.digests[name] === digest)
+    options.verified?.push({ runId: scope, name, digest, stat: statKey(stat) });
+  return { digest, stat: statKey(stat) };
+}
+
 /**
  * Whether an outbox shard may hold an intent that is not settled (pending, sent, or failed and
  * perhaps retryable): the resume replays those, so such a shard is read on open. The test is on
@@ -410,7 +467,11 @@ const OPEN_STATES = ['"state":"pending"', '"state":"sent"', '"state":"failed"'].
  * Indexes the intents of an outbox shard parsed after the open (settled ones only, see
  * {@link holdsOpenIntent}): each token's run, for lookups by token.
  */
-function indexSettledIntents(state: StoreState, run: RunState, file: StoreFile<RecordsFile<IntentRecord>>): void {
+function indexSettledIntents(
+  state: StoreState,
+  run: RunState,
+  file: { readonly absPath: string; readonly data: { readonly records: RecordMap<unknown> } },
+): void {
   for (const token of file.data.records.keys()) {
     const other = state.intentRun.get(token);
     if (other !== undefined && other !== run)
@@ -594,8 +655,15 @@ export function indexRun(state: StoreState, run: RunState): Conflict | null {
 /** Loads every file of the store into `state`. The caller holds the lock. */
 export async function loadStore(state: StoreState, given: LoadOptions): Promise<LoadReport> {
   const options: LoadOptions = state.readOnly
-    ? { ...given, sliced: { count: 0 } }
-    : { ...given, verified: [], unindexed: new Set(), sliced: { count: 0 }, read: new Map() };
+    ? { ...given, sliced: { count: 0 }, hashed: { count: 0 } }
+    : {
+        ...given,
+        verified: [],
+        unindexed: new Set(),
+        sliced: { count: 0 },
+        read: new Map(),
+        hashed: { count: 0 },
+      };
   let migratedFrom: number | null = null;
   let migrationBackup: string | null = null;
   const core = generic(state.core);
@@ -647,6 +715,7 @@ export async function loadStore(state: StoreState, given: LoadOptions): Promise<
       backedUp: [],
       journalNotes,
       deferredShards: deferredShards(state) + (options.sliced?.count ?? 0),
+      filesHashed: options.hashed?.count ?? 0,
     };
   }
 
@@ -677,14 +746,17 @@ export async function loadStore(state: StoreState, given: LoadOptions): Promise<
     if (!(await state.fs.removeEmptyDirectory(dir))) orphanRunDirectories.push(name);
   }
   const byRun = new Map<string, Record<string, string>>();
-  for (const { runId, name, digest } of options.verified ?? [])
+  const statsByRun = new Map<string, Record<string, string>>();
+  for (const { runId, name, digest, stat } of options.verified ?? []) {
     byRun.set(runId, { ...byRun.get(runId), [name]: digest });
+    if (stat !== undefined) statsByRun.set(runId, { ...statsByRun.get(runId), [name]: stat });
+  }
   const unindexed = [...(options.unindexed ?? [])].filter((runId) => !ownedElsewhere(runId));
   if (byRun.size > 0 || unindexed.length > 0) {
     const lowdb = state.backend;
     // Only the lowdb backend reads checkpoint files, so only it has digests to record.
     if (!(lowdb instanceof LowdbBackend)) throw new Error('loadStore reads lowdb files only');
-    for (const [runId, digests] of byRun) await lowdb.addDigests(runId, digests);
+    for (const [runId, digests] of byRun) await lowdb.addDigests(runId, digests, statsByRun.get(runId));
     // A store written before the compact open index gets one now, for the next open.
     for (const runId of unindexed) await lowdb.indexSnapshots(runId);
   }
@@ -706,6 +778,7 @@ export async function loadStore(state: StoreState, given: LoadOptions): Promise<
     backedUp: backedUp.sort(),
     journalNotes,
     deferredShards: deferredShards(state) + (options.sliced?.count ?? 0),
+    filesHashed: options.hashed?.count ?? 0,
   };
 }
 

@@ -73,6 +73,7 @@ export async function openBackendStore(options: BackendStoreOptions): Promise<St
       orphanRunDirectories: [],
       backedUp: [],
       deferredShards: 0,
+      filesHashed: 0,
       journalNotes: [...image.notes, ...built.notes],
       staleLockRecovered: null,
       finishedFlush: null,

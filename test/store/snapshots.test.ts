@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -257,6 +257,42 @@ Snapshots(
     } catch (err) {
       assert.ok(isHitstateError(err, 'HST_ERR_STORE_CORRUPT'), String(err));
     }
+  },
+);
+
+Snapshots(
+  'when a file keeps the size and time recorded with its digest then opening does not hash it, and an edit is hashed',
+  async () => {
+    store = await open(dir);
+    seedRun(store, 3);
+    for (let i = 0; i < 3; i++)
+      store.snapshots.put(`unit:r1-u${i}`, {
+        machine: 'unit',
+        machineVersion: 3,
+        snapshot: { index: { status: 'launched', n: i }, parentId: null, snapshot: unitSnapshot(`r1-u${i}`) },
+      });
+    await store.close();
+    store = undefined;
+    // Times a minute old (a store copied with its times keeps them): what the mark recorded no
+    // longer matches, so the next open hashes each file once and records its stat.
+    const runDir = join(dir, 'sandbox', 'runs', 'r1');
+    const shards = readdirSync(runDir).filter((f) => /^[a-z]+-\d+\.json$/.test(f));
+    const old = new Date(Date.now() - 60_000);
+    for (const f of shards) utimesSync(join(runDir, f), old, old);
+    store = await open(dir);
+    assert.is(store.openReport.filesHashed, shards.length, 'each file is hashed once');
+    await store.close();
+    store = await open(dir);
+    assert.is(store.openReport.filesHashed, 0, 'their size and time vouch for them now');
+    assert.ok(store.openReport.deferredShards >= 1);
+    await store.close();
+    store = undefined;
+    // An edit in place changes the time: the file is hashed, and its new bytes read the thorough way.
+    const file = join(runDir, 'snapshots-000.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"n":1', '"n":7'));
+    store = await open(dir);
+    assert.is(store.openReport.filesHashed, 1);
+    assert.equal(store.snapshots.indexEntry('unit:r1-u1'), { status: 'launched', n: 7 });
   },
 );
 

@@ -45,7 +45,7 @@ import type {
   StoreBackend,
 } from '../backend.js';
 import type { StoreEnvironment } from '../environment.js';
-import type { StoreFileSystem } from '../file-system.js';
+import type { FileStat, StoreFileSystem } from '../file-system.js';
 import { fileHeader, RUNS_DIR, SHARD_CAPACITY, SHARD_FILE, type ShardKind, shardFilePath } from '../layout.js';
 import { encodeEntry, type JournalChange, type JournalEntry, parseJournal, splitCommitId } from './journal.js';
 import {
@@ -84,9 +84,40 @@ interface CheckpointMark {
    * longer matches and is checked in full.
    */
   readonly digests: Readonly<Record<string, string>>;
+  /**
+   * Each file's size and modification time (`<bytes>:<ms>`, {@link statKey}) as it stood when its
+   * digest was recorded. A file that still has them holds the bytes its digest was taken of, so
+   * opening need not hash it again ({@link vouchedByStat}), as git and make trust a file's stat.
+   */
+  readonly stats: Readonly<Record<string, string>>;
 }
 
-const EMPTY_MARK: CheckpointMark = { folded: 0, auditFrom: null, writers: {}, digests: {} };
+const EMPTY_MARK: CheckpointMark = { folded: 0, auditFrom: null, writers: {}, digests: {}, stats: {} };
+
+/** A file's size and modification time to the millisecond, as {@link CheckpointMark.stats} records them. */
+export const statKey = (stat: FileStat): string => `${stat.size}:${Math.floor(stat.modifiedAt)}`;
+
+/**
+ * The digest {@link CheckpointMark.digests} records for `name` when the file's stat vouches for
+ * it, else undefined (hash it). A file changed since its stat was recorded has another size or a
+ * later modification time, unless the change fell in the same tick of the file system's clock
+ * (Linux stamps files from a clock that advances every few milliseconds) as the write that was
+ * recorded: so a stat is trusted only when it is older, in that clock, than the mark recorded
+ * after it. A write in the mark's tick is hashed ("racily clean", as git calls it). Only a
+ * deliberate restore of the old time over changed bytes of the same size escapes this; `hitstate
+ * store check` reads every file record by record.
+ */
+export function vouchedByStat(
+  journal: ScopeJournal | undefined,
+  name: string,
+  stat: FileStat | null,
+): string | undefined {
+  if (journal === undefined || stat === null || journal.markModifiedAt === undefined) return undefined;
+  const recorded = journal.mark.stats[name];
+  const digest = journal.mark.digests[name];
+  if (recorded === undefined || digest === undefined || recorded !== statKey(stat)) return undefined;
+  return Math.floor(stat.modifiedAt) < Math.floor(journal.markModifiedAt) ? digest : undefined;
+}
 
 /** The SHA-256 of a file's bytes, as {@link CheckpointMark.digests} records it. */
 export const fileDigest = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
@@ -98,6 +129,8 @@ export interface ScopeJournal {
   /** Sealed segments not folded yet, oldest first, then the active journal (segment Infinity). */
   readonly segments: readonly { readonly segment: number; readonly entries: readonly JournalEntry[] }[];
   readonly notes: readonly string[];
+  /** When `checkpoint.json` was last written (file system time, ms); undefined without one. */
+  readonly markModifiedAt?: number;
 }
 
 /**
@@ -259,7 +292,8 @@ export class LowdbBackend implements StoreBackend {
     };
     for (const k of sealed) await read(k, `journal.${k}.jsonl`);
     await read(Number.POSITIVE_INFINITY, JOURNAL_FILE);
-    return { scope, mark, segments, notes };
+    const markStat = await this.#fs.statFile(join(dir, CHECKPOINT_FILE));
+    return { scope, mark, segments, notes, ...(markStat === null ? {} : { markModifiedAt: markStat.modifiedAt }) };
   }
 
   async #readMark(scope: string): Promise<CheckpointMark> {
@@ -275,6 +309,7 @@ export class LowdbBackend implements StoreBackend {
         auditFrom: raw.auditFrom ?? null,
         writers: raw.writers ?? {},
         digests: raw.digests ?? {},
+        stats: raw.stats ?? {},
       };
     } catch (err) {
       throw new HitstateError(
@@ -855,10 +890,14 @@ export class LowdbBackend implements StoreBackend {
     // Read back as written: what opening compares each file with (a crash before the mark below
     // leaves the old digests, which the new files do not match: they are then checked in full).
     const digests: Record<string, string> = { ...own.mark.digests };
+    const stats: Record<string, string> = { ...own.mark.stats };
     const snapshotShards = new Map<string, Buffer>();
     for (const f of written.files) {
       if (dirname(f) !== dir) continue;
       const bytes = await this.#fs.readFile(f);
+      const stat = bytes === null ? null : await this.#fs.statFile(f);
+      if (stat === null) delete stats[basename(f)];
+      else stats[basename(f)] = statKey(stat);
       if (bytes === null) delete digests[basename(f)];
       else {
         digests[basename(f)] = fileDigest(bytes);
@@ -897,6 +936,7 @@ export class LowdbBackend implements StoreBackend {
       auditFrom: null,
       writers,
       digests,
+      stats,
     });
     // 4. The folded segments go.
     for (const k of sealed) await this.#fs.removeFile(join(dir, `journal.${k}.jsonl`));
@@ -951,9 +991,20 @@ export class LowdbBackend implements StoreBackend {
    * the digests), so the next open takes them on their digest. Called on open, under the lock,
    * before any checkpoint.
    */
-  async addDigests(scope: string, digests: Readonly<Record<string, string>>): Promise<void> {
+  async addDigests(
+    scope: string,
+    digests: Readonly<Record<string, string>>,
+    stats: Readonly<Record<string, string>> = {},
+  ): Promise<void> {
     const mark = await this.#readMark(scope);
-    await this.#writeMark(scope, { ...mark, digests: { ...mark.digests, ...digests } });
+    const kept = { ...mark.stats };
+    // A digest recorded anew holds for the bytes read now: an older stat no longer describes them.
+    for (const name of Object.keys(digests)) delete kept[name];
+    await this.#writeMark(scope, {
+      ...mark,
+      digests: { ...mark.digests, ...digests },
+      stats: { ...kept, ...stats },
+    });
   }
 
   async #writeMark(scope: string, mark: CheckpointMark): Promise<void> {
