@@ -27,8 +27,9 @@
 //
 // Usage: npm run bench [-- --only sync,detection,launch,scale,scale100k,store,dashboard,serve,arrivals] [-- --fresh]
 //   --only    runs the named benchmarks and prints their verdicts without writing results or docs;
-//             except the arrivals row, whose figures it puts into bench/results.json (the other
-//             rows' kept) and the docs section, as --render does (it is measured on its own)
+//             except the arrivals and scale rows (scale, scale100k), whose figures it puts into
+//             bench/results.json (the other rows' kept, the row marked as measured alone, with its
+//             date) and the docs section, as --render does (each is measured on its own)
 //   --fresh   rebuilds the run fixtures instead of reusing the cached ones (bench/support/fixture-cache.ts)
 //   --render  measures nothing: rewrites the docs section from bench/results.json (after a change of the tables)
 import { spawn } from 'node:child_process';
@@ -150,6 +151,47 @@ function mergeArrivals(arrivals: ArrivalsResult): void {
   const { targets: _old, ...kept } = JSON.parse(readFileSync(file, 'utf8')) as BenchResults & { targets?: unknown };
   writeFileSync(file, `${JSON.stringify({ ...kept, arrivals }, null, 2)}\n`);
   render();
+}
+
+/** The scale rows' label prefixes (their load averages' keys start with them; report.ts `loads`). */
+const SCALE_PREFIXES = { scale: '4.', scale100k: '4b.' } as const;
+
+/**
+ * `--only scale` / `--only scale100k`: those rows' figures (with their fixtures, load averages
+ * and the machine and date they were measured on) into bench/results.json, the other rows'
+ * kept, and the docs section rendered again. Each runs on its own fixture in its own processes,
+ * so it can be measured again alone after a change to the runtime.
+ */
+function mergeScale(measured: BenchResults): string[] {
+  const file = join(root, 'bench', 'results.json');
+  const { targets: _old, ...kept } = JSON.parse(readFileSync(file, 'utf8')) as BenchResults & { targets?: unknown };
+  let next: BenchResults = kept;
+  const merged: string[] = [];
+  for (const row of ['scale', 'scale100k'] as const) {
+    const samples = measured[row];
+    if (samples === undefined || samples.length === 0) continue;
+    const prefix = SCALE_PREFIXES[row];
+    const units = String(samples[0]!.units);
+    const loadAverage = Object.fromEntries(Object.entries(next.loadAverage).filter(([k]) => !k.startsWith(prefix)));
+    for (const [k, v] of Object.entries(measured.loadAverage)) if (k.startsWith(prefix)) loadAverage[k] = v;
+    next = {
+      ...next,
+      [row]: samples,
+      loadAverage,
+      fixtures: { ...next.fixtures, ...(measured.fixtures?.[units] ? { [units]: measured.fixtures[units] } : {}) },
+      fixtureBuilds: {
+        ...next.fixtureBuilds,
+        ...(measured.fixtureBuilds?.[units] ? { [units]: measured.fixtureBuilds[units] } : {}),
+      },
+      measuredApart: { ...next.measuredApart, [prefix]: measured.machine },
+    };
+    merged.push(row);
+  }
+  if (merged.length > 0) {
+    writeFileSync(file, `${JSON.stringify(next, null, 2)}\n`);
+    render();
+  }
+  return merged;
 }
 
 async function main(): Promise<void> {
@@ -374,10 +416,17 @@ async function main(): Promise<void> {
   );
   if (missed > 0 || serveMissed) process.exitCode = 1;
   if (!full) {
+    const written: string[] = [];
     if (complete.arrivals !== undefined) {
       mergeArrivals(complete.arrivals);
-      say('(--only: only the arrivals row written to bench/results.json and docs/benchmarks.md)');
-    } else say('(--only: results and docs not written)');
+      written.push('arrivals');
+    }
+    written.push(...mergeScale(complete));
+    say(
+      written.length > 0
+        ? `(--only: only the ${written.join(', ')} rows written to bench/results.json and docs/benchmarks.md)`
+        : '(--only: results and docs not written)',
+    );
     return;
   }
   writeFileSync(

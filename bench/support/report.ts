@@ -75,6 +75,11 @@ export interface BenchResults {
   readonly dashboard?: DashboardBenchResult;
   /** Issue 16's row: concurrent arrivals through the HTTP task server (bench/arrivals.ts). */
   readonly arrivals?: ArrivalsResult;
+  /**
+   * Rows measured after the rest, alone (`--only scale,scale100k`), by the label prefix their
+   * load averages use: the date and machine they were measured on. Absent for a full run.
+   */
+  readonly measuredApart?: Readonly<Record<string, MachineInfo>>;
   /** Benchmarks that gave no figure: the watchdog stopped them (STALLED) or they failed. */
   readonly incomplete?: ReadonlyArray<{
     readonly label: string;
@@ -94,7 +99,9 @@ function loads(r: BenchResults, prefix: string): string {
   const values = Object.entries(r.loadAverage)
     .filter(([k]) => k.startsWith(prefix))
     .map(([, v]) => v);
-  return `measured on ${r.machine.cpu} (${r.machine.cores} cores), Node ${r.machine.node}, ${r.machine.date}; 1-minute load average ${values.length === 0 ? 'n/a' : values.join(', ')}`;
+  const m = r.measuredApart?.[prefix] ?? r.machine;
+  const apart = r.measuredApart?.[prefix] === undefined ? '' : ' (measured alone, after the other rows)';
+  return `measured on ${m.cpu} (${m.cores} cores), Node ${m.node}, ${m.date}${apart}; 1-minute load average ${values.length === 0 ? 'n/a' : values.join(', ')}`;
 }
 
 function summary(r: BenchResults, verdicts: readonly TargetRow[]): string[] {
