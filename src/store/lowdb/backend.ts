@@ -94,8 +94,15 @@ interface CheckpointMark {
 
 const EMPTY_MARK: CheckpointMark = { folded: 0, auditFrom: null, writers: {}, digests: {}, stats: {} };
 
-/** A file's size and modification time to the millisecond, as {@link CheckpointMark.stats} records them. */
-export const statKey = (stat: FileStat): string => `${stat.size}:${Math.floor(stat.modifiedAt)}`;
+/** A file's size and modification time (ms, to the microsecond), as {@link CheckpointMark.stats} records them. */
+export const statKey = (stat: FileStat): string => `${stat.size}:${stat.modifiedAt.toFixed(3)}`;
+
+/**
+ * How far a file's time may be from the one recorded and still match: a copy that keeps times
+ * (`cp -p`, Node's `cpSync`) sets them through a double in seconds and lands up to a millisecond
+ * off. The trust rule below asks the file to be older than its mark by more than this.
+ */
+const STAT_TOLERANCE_MS = 1;
 
 /**
  * The digest {@link CheckpointMark.digests} records for `name` when the file's stat vouches for
@@ -103,9 +110,10 @@ export const statKey = (stat: FileStat): string => `${stat.size}:${Math.floor(st
  * later modification time, unless the change fell in the same tick of the file system's clock
  * (Linux stamps files from a clock that advances every few milliseconds) as the write that was
  * recorded: so a stat is trusted only when it is older, in that clock, than the mark recorded
- * after it. A write in the mark's tick is hashed ("racily clean", as git calls it). Only a
- * deliberate restore of the old time over changed bytes of the same size escapes this; `hitstate
- * store check` reads every file record by record.
+ * after it (by more than the copy tolerance, {@link STAT_TOLERANCE_MS}). A write in the mark's
+ * tick is hashed ("racily clean", as git calls it). Only a deliberate restore of the old time
+ * over changed bytes of the same size escapes this; `hitstate store check` reads every file
+ * record by record.
  */
 export function vouchedByStat(
   journal: ScopeJournal | undefined,
@@ -115,8 +123,12 @@ export function vouchedByStat(
   if (journal === undefined || stat === null || journal.markModifiedAt === undefined) return undefined;
   const recorded = journal.mark.stats[name];
   const digest = journal.mark.digests[name];
-  if (recorded === undefined || digest === undefined || recorded !== statKey(stat)) return undefined;
-  return Math.floor(stat.modifiedAt) < Math.floor(journal.markModifiedAt) ? digest : undefined;
+  if (recorded === undefined || digest === undefined) return undefined;
+  const at = recorded.indexOf(':');
+  const size = Number(recorded.slice(0, at));
+  const modifiedAt = Number(recorded.slice(at + 1));
+  if (size !== stat.size || !(Math.abs(modifiedAt - stat.modifiedAt) < STAT_TOLERANCE_MS)) return undefined;
+  return modifiedAt < journal.markModifiedAt - STAT_TOLERANCE_MS ? digest : undefined;
 }
 
 /** The SHA-256 of a file's bytes, as {@link CheckpointMark.digests} records it. */
