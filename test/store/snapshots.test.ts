@@ -20,6 +20,19 @@ const unitSnapshot = (unitId: string, value = 'launched') => ({
 const Snapshots = suite('store snapshots');
 let dir = '';
 let store: Store | undefined;
+/** Three unit snapshots with an index entry each, written by a checkpoint (the store closed). */
+async function seedIndexedUnits(): Promise<void> {
+  const seeded = await open(dir);
+  seedRun(seeded, 3);
+  for (let i = 0; i < 3; i++)
+    seeded.snapshots.put(`unit:r1-u${i}`, {
+      machine: 'unit',
+      machineVersion: 3,
+      snapshot: { index: { status: 'launched', n: i }, parentId: null, snapshot: unitSnapshot(`r1-u${i}`) },
+    });
+  await seeded.close();
+}
+
 Snapshots.before.each(() => {
   dir = tempDir();
 });
@@ -225,15 +238,7 @@ Snapshots(
 Snapshots(
   'when a checkpoint wrote the shards then opening parses them only when first read, and an edited one is checked in full',
   async () => {
-    store = await open(dir);
-    seedRun(store, 3);
-    for (let i = 0; i < 3; i++)
-      store.snapshots.put(`unit:r1-u${i}`, {
-        machine: 'unit',
-        machineVersion: 3,
-        snapshot: { index: { status: 'launched', n: i }, parentId: null, snapshot: unitSnapshot(`r1-u${i}`) },
-      });
-    await store.close();
+    await seedIndexedUnits();
     store = await open(dir);
     assert.ok(store.openReport.deferredShards >= 1, 'the snapshot shard is taken on its digest');
     assert.equal(store.snapshots.indexEntry('unit:r1-u1'), { status: 'launched', n: 1 });
@@ -263,15 +268,7 @@ Snapshots(
 Snapshots(
   'when a file keeps the size and time recorded with its digest then opening does not hash it, and an edit is hashed',
   async () => {
-    store = await open(dir);
-    seedRun(store, 3);
-    for (let i = 0; i < 3; i++)
-      store.snapshots.put(`unit:r1-u${i}`, {
-        machine: 'unit',
-        machineVersion: 3,
-        snapshot: { index: { status: 'launched', n: i }, parentId: null, snapshot: unitSnapshot(`r1-u${i}`) },
-      });
-    await store.close();
+    await seedIndexedUnits();
     store = undefined;
     // Times a minute old (a store copied with its times keeps them): what the mark recorded no
     // longer matches, so the next open hashes each file once and records its stat.
