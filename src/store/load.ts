@@ -452,16 +452,25 @@ async function digestOf(
 }
 
 /**
- * Whether an outbox shard may hold an intent that is not settled (pending, sent, or failed and
+ * Whether an outbox shard may hold an intent that is not confirmed (pending, sent, or failed and
  * perhaps retryable): the resume replays those, so such a shard is read on open. The test is on
  * the bytes, without parsing: a `"state":"…"` pair can appear in JSON text only as a member (a
- * string's quotes are escaped), so a false "may" only costs a parse, and "no" is certain.
+ * string's quotes are escaped), so any such member other than `"state":"confirmed"` (in an
+ * intent or in its arguments) makes it "may", which only costs a parse, and "no" is certain.
  */
 function holdsOpenIntent(bytes: Buffer): boolean {
-  return OPEN_STATES.some((marker) => bytes.includes(marker));
+  // One pass over the bytes: each `"state":"` is followed by a settled state or not.
+  for (let at = bytes.indexOf(STATE_MEMBER); at >= 0; at = bytes.indexOf(STATE_MEMBER, at + STATE_MEMBER.length)) {
+    const from = at + STATE_MEMBER.length;
+    if (!bytes.subarray(from, from + CONFIRMED.length).equals(CONFIRMED) || bytes[from + CONFIRMED.length] !== QUOTE)
+      return true;
+  }
+  return false;
 }
 
-const OPEN_STATES = ['"state":"pending"', '"state":"sent"', '"state":"failed"'].map((m) => Buffer.from(m));
+const STATE_MEMBER = Buffer.from('"state":"');
+const CONFIRMED = Buffer.from('confirmed');
+const QUOTE = 0x22;
 
 /**
  * Indexes the intents of an outbox shard parsed after the open (settled ones only, see
