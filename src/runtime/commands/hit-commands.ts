@@ -337,19 +337,25 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
   const overruled = command.assignmentId !== null && assignment.assignmentId !== command.assignmentId;
   if (assignment.answerXml === undefined)
     return fail(`assignment ${assignment.assignmentId} has no answer on MTurk`, true);
-  let data: unknown;
-  let unreadable: string | null = null;
-  try {
-    data = recoverSubmission(assignment.answerXml).data;
-  } catch (err) {
-    if (!isHitstateError(err)) throw err;
-    // Giving up would leave the unit unreviewable and the run unfinished: keep what MTurk has.
-    unreadable = err.message;
-    data = rawAnswerOf(assignment.answerXml, err.message);
-  }
   const agentId =
     !overruled && command.agentId !== null ? command.agentId : agentIdFor(assignment.assignmentId, assignment.workerId);
-  if (store.agents.get(agentId) === undefined) {
+  // The task server usually stored the agent's data already: MTurk's answer is parsed only when
+  // it is the data to keep (parsing it for nothing was most of a reconcile's CPU).
+  const known = store.agents.get(agentId) !== undefined;
+  const missing = !known || store.agents.submission(agentId) === undefined;
+  let data: unknown;
+  let unreadable: string | null = null;
+  if (missing) {
+    try {
+      data = recoverSubmission(assignment.answerXml).data;
+    } catch (err) {
+      if (!isHitstateError(err)) throw err;
+      // Giving up would leave the unit unreviewable and the run unfinished: keep what MTurk has.
+      unreadable = err.message;
+      data = rawAnswerOf(assignment.answerXml, err.message);
+    }
+  }
+  if (!known) {
     store.agents.create({
       agentId,
       unitId: command.unitId,
@@ -359,7 +365,7 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
       status: 'completed',
     });
   }
-  if (store.agents.submission(agentId) === undefined) {
+  if (missing) {
     store.agents.recordSubmission(agentId, data, assignment.submitTimeMs ?? clock.now());
     events.emit('drift.found', {
       runId: run.runId,
