@@ -301,8 +301,8 @@ function rawAnswerOf(xml: string, reason: string): RawAnswerSubmission {
  * submitted assignment, store its answer (one JSON field, so nothing is lost; MTurk's raw answer,
  * flagged as such, when that field cannot be read) under the agent of
  * the assignment and worker MTurk names unless that agent's data is stored already (creating the
- * agent's record for a worker who never reached the task server), flush, then tell the unit which
- * assignment it was.
+ * agent's record for a worker who never reached the task server), flush what it recorded, then
+ * tell the unit which assignment it was. MTurk's answer is parsed only when it is stored.
  */
 export async function performReconcile(run: RunPort, command: ReconcileSubmissionCommand): Promise<CommandResult> {
   const { clock, store, events } = run.services;
@@ -393,8 +393,13 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
       action: 'adopted',
     });
   }
-  run.persistNow();
-  await store.flush();
+  // What this recorded is on disk before the unit moves on. When it recorded nothing, the data is
+  // the task server's, flushed before the worker was answered, and the unit's next state goes to
+  // disk with the next write: a write per submission was most of a sync cycle's store work.
+  if (missing || overruled) {
+    run.persistNow();
+    await store.flush();
+  }
   run.send({
     type: 'reconcile.succeeded',
     unitId: command.unitId,
