@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createActor, type Actor, type ActorRefLike, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import {
   AGENT_ACTOR_PREFIX,
   UNIT_ACTOR_PREFIX,
@@ -51,9 +51,6 @@ export interface RunHostInit {
 }
 
 type RunActor = Actor<typeof taskRunMachine>;
-
-/** Whether an inspected actor is a full actor ref (every actor of a run is: XState's type says less). */
-const isActorRef = (ref: ActorRefLike): ref is AnyActorRef => 'id' in ref && 'getPersistedSnapshot' in ref;
 
 /** One loaded task run. */
 export class RunHost implements RunPort {
@@ -111,11 +108,6 @@ export class RunHost implements RunPort {
     const logic = withCommandHandler(taskRunMachine, (command) => this.executor.enqueue(command)).provide({
       actions: { deliver: (_args: unknown, delivery: Delivery) => this.cells.accept(delivery.effects) } as never,
     });
-    const inspect = (event: InspectionEvent): void => {
-      if (!isActorRef(event.actorRef)) return;
-      if (event.type === '@xstate.actor') this.persistence.track(event.actorRef);
-      else if (event.type === '@xstate.snapshot') this.persistence.markDirty(event.actorRef);
-    };
     const input = {
       runId: init.runId,
       unitIds: [...init.unitIds],
@@ -135,11 +127,18 @@ export class RunHost implements RunPort {
     this.#actor = createActor(logic, {
       id: this.persistence.rootId,
       input,
-      inspect,
       ...(snapshot === undefined ? {} : { snapshot }),
     });
+    // The supervisor has no child actors (units and agents are the cells'), so a subscription
+    // sees every snapshot it takes: no inspection, whose events XState builds for every event,
+    // microstep and action of the supervisor.
+    const root = this.#actor;
+    this.persistence.track(root);
     this.#actor.subscribe({
+      next: () => this.persistence.markDirty(root),
       error: (err) => {
+        // The failed snapshot is stored too, as it was when the supervisor was inspected.
+        this.persistence.markDirty(root);
         this.#failure = err;
         this.services.reportError(
           new HitstateError(
