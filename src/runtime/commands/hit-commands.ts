@@ -301,8 +301,8 @@ function rawAnswerOf(xml: string, reason: string): RawAnswerSubmission {
  * submitted assignment, store its answer (one JSON field, so nothing is lost; MTurk's raw answer,
  * flagged as such, when that field cannot be read) under the agent of
  * the assignment and worker MTurk names unless that agent's data is stored already (creating the
- * agent's record for a worker who never reached the task server), flush, then tell the unit which
- * assignment it was.
+ * agent's record for a worker who never reached the task server), flush what it recorded, then
+ * tell the unit which assignment it was. MTurk's answer is parsed only when it is stored.
  */
 export async function performReconcile(run: RunPort, command: ReconcileSubmissionCommand): Promise<CommandResult> {
   const { clock, store, events } = run.services;
@@ -337,19 +337,25 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
   const overruled = command.assignmentId !== null && assignment.assignmentId !== command.assignmentId;
   if (assignment.answerXml === undefined)
     return fail(`assignment ${assignment.assignmentId} has no answer on MTurk`, true);
-  let data: unknown;
-  let unreadable: string | null = null;
-  try {
-    data = recoverSubmission(assignment.answerXml).data;
-  } catch (err) {
-    if (!isHitstateError(err)) throw err;
-    // Giving up would leave the unit unreviewable and the run unfinished: keep what MTurk has.
-    unreadable = err.message;
-    data = rawAnswerOf(assignment.answerXml, err.message);
-  }
   const agentId =
     !overruled && command.agentId !== null ? command.agentId : agentIdFor(assignment.assignmentId, assignment.workerId);
-  if (store.agents.get(agentId) === undefined) {
+  // The task server usually stored the agent's data already: MTurk's answer is parsed only when
+  // it is the data to keep (parsing it for nothing was most of a reconcile's CPU).
+  const known = store.agents.get(agentId) !== undefined;
+  const missing = !known || store.agents.submission(agentId) === undefined;
+  let data: unknown;
+  let unreadable: string | null = null;
+  if (missing) {
+    try {
+      data = recoverSubmission(assignment.answerXml).data;
+    } catch (err) {
+      if (!isHitstateError(err)) throw err;
+      // Giving up would leave the unit unreviewable and the run unfinished: keep what MTurk has.
+      unreadable = err.message;
+      data = rawAnswerOf(assignment.answerXml, err.message);
+    }
+  }
+  if (!known) {
     store.agents.create({
       agentId,
       unitId: command.unitId,
@@ -359,7 +365,7 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
       status: 'completed',
     });
   }
-  if (store.agents.submission(agentId) === undefined) {
+  if (missing) {
     store.agents.recordSubmission(agentId, data, assignment.submitTimeMs ?? clock.now());
     events.emit('drift.found', {
       runId: run.runId,
@@ -387,8 +393,13 @@ export async function performReconcile(run: RunPort, command: ReconcileSubmissio
       action: 'adopted',
     });
   }
-  run.persistNow();
-  await store.flush();
+  // What this recorded is on disk before the unit moves on. When it recorded nothing, the data is
+  // the task server's, flushed before the worker was answered, and the unit's next state goes to
+  // disk with the next write: a write per submission was most of a sync cycle's store work.
+  if (missing || overruled) {
+    run.persistNow();
+    await store.flush();
+  }
   run.send({
     type: 'reconcile.succeeded',
     unitId: command.unitId,

@@ -171,6 +171,12 @@ interface Stored<C> {
   readonly status: string;
 }
 
+/** A stored snapshot as {@link ActorCells} reads it: upgraded, and whether it came from an older machine version. */
+interface Read<C> {
+  readonly snapshot: Record<string, unknown> & Stored<C>;
+  readonly stale: boolean;
+}
+
 /** An actor's persisted snapshot without its children (each is stored on its own). */
 function ownPersisted(ref: AnyActorRef, snapshot: object): Record<string, unknown> {
   const logic = (ref as AnyActorRef & { logic: { getPersistedSnapshot(s: unknown): unknown } }).logic;
@@ -339,11 +345,17 @@ export class ActorCells {
     }
     const { agentId, event } = delivery;
     const unitId = this.#unitOf.get(agentId);
+    let agentRead: Read<AgentContext> | undefined;
     if (unitId !== undefined && !this.#live.has(unitId)) {
-      const stored = this.#read<AgentContext>(agentActorId(agentId), 'agent');
-      if (stored !== undefined && !stored.stale && !this.#takes(this.#agentLogic, stored.snapshot, event)) return;
+      agentRead = this.#read<AgentContext>(agentActorId(agentId), 'agent');
+      if (agentRead !== undefined && !agentRead.stale && !this.#takes(this.#agentLogic, agentRead.snapshot, event))
+        return;
     }
-    const cell = unitId === undefined ? undefined : this.#cell(unitId);
+    // The agent's record just read is not read again to materialize its unit.
+    const cell =
+      unitId === undefined
+        ? undefined
+        : this.#cell(unitId, undefined, agentRead === undefined ? undefined : { agentId, read: agentRead });
     const agent = cell?.actor.system.get(agentActorId(agentId)) as AnyActorRef | undefined;
     if (unitId === undefined || cell === undefined || agent === undefined) {
       this.#anomaly(agentActorId(agentId), `${event.type} for agent ${agentId}, which does not exist; dropped`);
@@ -413,7 +425,8 @@ export class ActorCells {
   /** The unit's actor: live already, or materialized from its stored snapshot and its agents'. */
   #cell(
     unitId: string,
-    read?: { snapshot: Record<string, unknown> & Stored<UnitContext>; stale: boolean },
+    read?: Read<UnitContext>,
+    agentRead?: { readonly agentId: string; readonly read: Read<AgentContext> },
   ): Cell | undefined {
     const live = this.#live.get(unitId);
     if (live !== undefined) return live;
@@ -429,7 +442,7 @@ export class ActorCells {
     const children: Record<string, unknown> = {};
     for (const agentId of this.agentsOf(unitId)) {
       const id = agentActorId(agentId);
-      const agent = this.#read<AgentContext>(id, 'agent');
+      const agent = agentRead?.agentId === agentId ? agentRead.read : this.#read<AgentContext>(id, 'agent');
       if (agent === undefined) continue;
       stale ||= agent.stale;
       children[id] = { snapshot: agent.snapshot, src: 'agent', systemId: id, syncSnapshot: false };
@@ -454,10 +467,7 @@ export class ActorCells {
   }
 
   /** One stored snapshot, upgraded to this release's machine version; undefined when absent. */
-  #read<C>(
-    actorId: string,
-    machine: 'unit' | 'agent',
-  ): { snapshot: Record<string, unknown> & Stored<C>; stale: boolean } | undefined {
+  #read<C>(actorId: string, machine: 'unit' | 'agent'): Read<C> | undefined {
     const record = this.#host.services.store.snapshots.get(actorId);
     if (record === undefined) return undefined;
     const stored = record.snapshot as unknown as StoredActor;

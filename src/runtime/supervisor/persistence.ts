@@ -2,7 +2,7 @@
  * Every actor of a run, persisted to the store on each change, and the store's records (units,
  * agents, HIT pool, run status) kept in step with the actors.
  *
- * Inspection marks an actor dirty on every `@xstate.snapshot`; once per event-loop turn (or at
+ * The supervisor's subscription marks it dirty on every snapshot; once per event-loop turn (or at
  * once, before a money call) the dirty actors' persisted snapshots go into `store.snapshots`,
  * which coalesces the disk writes. Each unit and agent has its own record (`unit:<id>`,
  * `agent:<id>`: `{ parentId, snapshot }` without children); the supervisor's record `run:<id>`
@@ -50,7 +50,7 @@ export interface StoredRunTree {
 /** A unit group as stored: in `between` (version 2) or as the part `run:<runId>#group:<n>`. */
 export type StoredBetween = StoredActor & { readonly machine: string; readonly machineVersion: number };
 
-/** What persistence uses of an actor (any actor ref from XState's inspection). */
+/** What persistence uses of an actor (any actor ref). */
 type Inspectable = Pick<AnyActorRef, 'id' | 'getSnapshot' | 'getPersistedSnapshot' | '_parent'>;
 
 type Kind = 'run' | 'unit' | 'agent' | 'between';
@@ -144,7 +144,7 @@ export class ActorPersistence {
     return this.#dirty.size === 0;
   }
 
-  /** Remembers an actor (from `@xstate.actor` inspection). */
+  /** Remembers an actor (the supervisor, when it is created). */
   track(ref: Inspectable): void {
     this.#refs.set(ref.id, ref);
     if (kindOf(ref.id, this.#rootId) === 'between') this.#betweenIds.add(ref.id);

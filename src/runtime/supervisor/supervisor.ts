@@ -5,11 +5,12 @@
  *
  * @module
  */
-import { createActor, type Actor, type ActorRefLike, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createActor, type Actor } from 'xstate';
 import {
   AGENT_ACTOR_PREFIX,
   UNIT_ACTOR_PREFIX,
   UNIT_GROUP_SIZE,
+  hitOf,
   pendingCommands,
   taskRunMachine,
   withCommandHandler,
@@ -52,8 +53,29 @@ export interface RunHostInit {
 
 type RunActor = Actor<typeof taskRunMachine>;
 
-/** Whether an inspected actor is a full actor ref (every actor of a run is: XState's type says less). */
-const isActorRef = (ref: ActorRefLike): ref is AnyActorRef => 'id' in ref && 'getPersistedSnapshot' in ref;
+/** The supervisor's actions that only route an event to one unit, changing nothing of its own. */
+type DirectRoute = 'routeToUnit' | 'routeObservation';
+
+/**
+ * For each supervisor state, the events it handles with nothing but a routing action (one
+ * transition: no guard, no target), read from the machine so the list is declared once, there.
+ */
+const DIRECT_ROUTES: ReadonlyMap<string, ReadonlyMap<string, DirectRoute>> = (() => {
+  type Transition = { readonly actions: readonly unknown[]; readonly guard?: unknown; readonly target?: unknown };
+  const routes = new Map<string, Map<string, DirectRoute>>();
+  for (const [state, node] of Object.entries(taskRunMachine.root.states)) {
+    const byEvent = new Map<string, DirectRoute>();
+    const on = (node as unknown as { on: Record<string, readonly Transition[]> }).on;
+    for (const [type, transitions] of Object.entries(on)) {
+      const only = transitions.length === 1 ? transitions[0]! : undefined;
+      const action = only?.actions.length === 1 ? only.actions[0] : undefined;
+      if (only === undefined || only.guard !== undefined || only.target !== undefined) continue;
+      if (action === 'routeToUnit' || action === 'routeObservation') byEvent.set(type, action);
+    }
+    routes.set(state, byEvent);
+  }
+  return routes;
+})();
 
 /** One loaded task run. */
 export class RunHost implements RunPort {
@@ -111,11 +133,6 @@ export class RunHost implements RunPort {
     const logic = withCommandHandler(taskRunMachine, (command) => this.executor.enqueue(command)).provide({
       actions: { deliver: (_args: unknown, delivery: Delivery) => this.cells.accept(delivery.effects) } as never,
     });
-    const inspect = (event: InspectionEvent): void => {
-      if (!isActorRef(event.actorRef)) return;
-      if (event.type === '@xstate.actor') this.persistence.track(event.actorRef);
-      else if (event.type === '@xstate.snapshot') this.persistence.markDirty(event.actorRef);
-    };
     const input = {
       runId: init.runId,
       unitIds: [...init.unitIds],
@@ -135,11 +152,18 @@ export class RunHost implements RunPort {
     this.#actor = createActor(logic, {
       id: this.persistence.rootId,
       input,
-      inspect,
       ...(snapshot === undefined ? {} : { snapshot }),
     });
+    // The supervisor has no child actors (units and agents are the cells'), so a subscription
+    // sees every snapshot it takes: no inspection, whose events XState builds for every event,
+    // microstep and action of the supervisor.
+    const root = this.#actor;
+    this.persistence.track(root);
     this.#actor.subscribe({
+      next: () => this.persistence.markDirty(root),
       error: (err) => {
+        // The failed snapshot is stored too, as it was when the supervisor was inspected.
+        this.persistence.markDirty(root);
         this.#failure = err;
         this.services.reportError(
           new HitstateError(
@@ -233,8 +257,24 @@ export class RunHost implements RunPort {
 
   send(event: TaskRunEvent): void {
     if (this.#closed || this.#failure !== undefined) return;
-    this.#actor.send(event);
+    // An event the supervisor would only pass on to one existing unit goes to that unit directly:
+    // its transition would change nothing but XState's snapshot (several per submission in a sync cycle).
+    const unitId = this.#directUnit(event);
+    if (unitId === undefined || !this.cells.sendToUnit(unitId, event as UnitEvent)) this.#actor.send(event);
     this.cells.drain();
+  }
+
+  /**
+   * The unit the supervisor's routing would hand `event` to, changing nothing in its own context:
+   * `routeToUnit` names the unit in the event; `routeObservation` sends news of a HIT bound to a
+   * unit to that unit (news of an unbound pool HIT may bind it, so it goes through the supervisor).
+   */
+  #directUnit(event: TaskRunEvent): string | undefined {
+    const route = DIRECT_ROUTES.get(this.status())?.get(event.type);
+    if (route === 'routeToUnit') return (event as { unitId: string }).unitId;
+    if (route === 'routeObservation')
+      return hitOf(this.#actor.getSnapshot(), (event as { hitId: string }).hitId)?.unitId ?? undefined;
+    return undefined;
   }
 
   /**

@@ -356,11 +356,7 @@ export class StatusSync {
     try {
       for await (const page of source) {
         pages++;
-        const at = run.services.clock.now();
-        for (const hit of page) {
-          const w = watched.get(hit.hitId);
-          if (w !== undefined) this.#compare(hit, w, at, scan);
-        }
+        this.#comparePage(page, watched, run.services.clock.now(), scan);
       }
     } catch (err) {
       if (!isHitstateError(err)) throw err;
@@ -382,6 +378,15 @@ export class StatusSync {
       if (!this.#reviewChecked.has(w.assignmentId!)) budget -= await this.#checkMTurkReview(w);
     }
     return { listing, pages, observed: scan.observed, perHitCalls: PER_HIT_BUDGET - budget };
+  }
+
+  /** One page of the listing: its watched HITs compared (a plain loop, apart from the async cycle, so it is optimized). */
+  #comparePage(page: readonly ListedHIT[], watched: ReadonlyMap<string, WatchedHit>, at: number, scan: Scan): void {
+    for (let i = 0; i < page.length; i++) {
+      const hit = page[i]!;
+      const w = watched.get(hit.hitId);
+      if (w !== undefined) this.#compare(hit, w, at, scan);
+    }
   }
 
   /** One listed HIT against what the sync last sent for it: sends what changed, notes a review to check. */
