@@ -27,9 +27,9 @@
 //
 // Usage: npm run bench [-- --only sync,detection,launch,scale,scale100k,store,dashboard,serve,arrivals] [-- --fresh]
 //   --only    runs the named benchmarks and prints their verdicts without writing results or docs;
-//             except the arrivals and scale rows (scale, scale100k), whose figures it puts into
-//             bench/results.json (the other rows' kept, the row marked as measured alone, with its
-//             date) and the docs section, as --render does (each is measured on its own)
+//             except the rows measured on their own (sync, detection, scale, scale100k, arrivals),
+//             whose figures it puts into bench/results.json (the other rows' kept, each such row
+//             marked as measured alone, with its date) and the docs section, as --render does
 //   --fresh   rebuilds the run fixtures instead of reusing the cached ones (bench/support/fixture-cache.ts)
 //   --render  measures nothing: rewrites the docs section from bench/results.json (after a change of the tables)
 import { spawn } from 'node:child_process';
@@ -153,44 +153,45 @@ function mergeArrivals(arrivals: ArrivalsResult): void {
   render();
 }
 
-/** The scale rows' label prefixes (their load averages' keys start with them; report.ts `loads`). */
-const SCALE_PREFIXES = { scale: '4.', scale100k: '4b.' } as const;
+/**
+ * Rows that run on their own fixtures in their own processes, so `--only` may measure them again
+ * alone after a change: their results' field and the label prefix of their load averages
+ * (report.ts `loads`).
+ */
+const APART_ROWS = [
+  { row: 'syncCost', prefix: '1.' },
+  { row: 'detection', prefix: '2.' },
+  { row: 'scale', prefix: '4.' },
+  { row: 'scale100k', prefix: '4b.' },
+] as const;
 
 /**
- * `--only scale` / `--only scale100k`: those rows' figures (with their fixtures, load averages
- * and the machine and date they were measured on) into bench/results.json, the other rows'
- * kept, and the docs section rendered again. Each runs on its own fixture in its own processes,
- * so it can be measured again alone after a change to the runtime.
+ * `--only` with rows of {@link APART_ROWS}: their figures (with their fixtures, load averages and
+ * the machine and date they were measured on) into bench/results.json, the other rows' kept, and
+ * the docs section rendered again. Returns the rows written.
  */
-function mergeScale(measured: BenchResults): string[] {
+function mergeApart(measured: BenchResults): string[] {
   const file = join(root, 'bench', 'results.json');
   const { targets: _old, ...kept } = JSON.parse(readFileSync(file, 'utf8')) as BenchResults & { targets?: unknown };
   let next: BenchResults = kept;
   const merged: string[] = [];
-  for (const row of ['scale', 'scale100k'] as const) {
-    const samples = measured[row];
-    if (samples === undefined || samples.length === 0) continue;
-    const prefix = SCALE_PREFIXES[row];
-    const units = String(samples[0]!.units);
+  for (const { row, prefix } of APART_ROWS) {
+    const value = measured[row];
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
     const loadAverage = Object.fromEntries(Object.entries(next.loadAverage).filter(([k]) => !k.startsWith(prefix)));
     for (const [k, v] of Object.entries(measured.loadAverage)) if (k.startsWith(prefix)) loadAverage[k] = v;
-    next = {
-      ...next,
-      [row]: samples,
-      loadAverage,
-      fixtures: { ...next.fixtures, ...(measured.fixtures?.[units] ? { [units]: measured.fixtures[units] } : {}) },
-      fixtureBuilds: {
-        ...next.fixtureBuilds,
-        ...(measured.fixtureBuilds?.[units] ? { [units]: measured.fixtureBuilds[units] } : {}),
-      },
-      measuredApart: { ...next.measuredApart, [prefix]: measured.machine },
-    };
+    next = { ...next, [row]: value, loadAverage, measuredApart: { ...next.measuredApart, [prefix]: measured.machine } };
     merged.push(row);
   }
-  if (merged.length > 0) {
-    writeFileSync(file, `${JSON.stringify(next, null, 2)}\n`);
-    render();
-  }
+  if (merged.length === 0) return merged;
+  // The fixtures these rows ran on, as the run recorded them (a full run's other fixtures kept).
+  next = {
+    ...next,
+    fixtures: { ...next.fixtures, ...measured.fixtures },
+    fixtureBuilds: { ...next.fixtureBuilds, ...measured.fixtureBuilds },
+  };
+  writeFileSync(file, `${JSON.stringify(next, null, 2)}\n`);
+  render();
   return merged;
 }
 
@@ -421,7 +422,7 @@ async function main(): Promise<void> {
       mergeArrivals(complete.arrivals);
       written.push('arrivals');
     }
-    written.push(...mergeScale(complete));
+    written.push(...mergeApart(complete));
     say(
       written.length > 0
         ? `(--only: only the ${written.join(', ')} rows written to bench/results.json and docs/benchmarks.md)`
