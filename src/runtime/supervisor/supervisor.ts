@@ -61,13 +61,11 @@ type DirectRoute = 'routeToUnit' | 'routeObservation';
  * transition: no guard, no target), read from the machine so the list is declared once, there.
  */
 const DIRECT_ROUTES: ReadonlyMap<string, ReadonlyMap<string, DirectRoute>> = (() => {
-  type Transition = { readonly actions: readonly unknown[]; readonly guard?: unknown; readonly target?: unknown };
   const routes = new Map<string, Map<string, DirectRoute>>();
   for (const [state, node] of Object.entries(taskRunMachine.root.states)) {
     const byEvent = new Map<string, DirectRoute>();
-    const on = (node as unknown as { on: Record<string, readonly Transition[]> }).on;
-    for (const [type, transitions] of Object.entries(on)) {
-      const only = transitions.length === 1 ? transitions[0]! : undefined;
+    for (const [type, transitions] of Object.entries(node.on)) {
+      const only = transitions?.length === 1 ? transitions[0] : undefined;
       const action = only?.actions.length === 1 ? only.actions[0] : undefined;
       if (only === undefined || only.guard !== undefined || only.target !== undefined) continue;
       if (action === 'routeToUnit' || action === 'routeObservation') byEvent.set(type, action);
