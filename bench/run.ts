@@ -279,7 +279,12 @@ async function main(): Promise<void> {
   const syncRow = async (units: number, f: RunFixture | undefined): Promise<void> => {
     const label = `1. status-sync cost, ${units} live units`;
     const r = await withFixture(f, label, (fx) =>
-      child<SyncCostArgs, SyncCostResult>(label, 'sync-cost', { fixture: fx }, { compiled: true }),
+      child<SyncCostArgs, SyncCostResult>(
+        label,
+        'sync-cost',
+        { fixture: fx },
+        { compiled: true, nodeFlags: ['--expose-gc'] },
+      ),
     );
     if (r !== undefined) sync.push(r);
   };
