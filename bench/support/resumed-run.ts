@@ -9,11 +9,6 @@ import { WorkerActivity } from './activity.js';
 import { cpuMsSince, median } from './numbers.js';
 import { type OpenedFixture, openFixture, type RunFixture } from './run-fixture.js';
 
-/** A full GC when the process runs with `--expose-gc` (the scale benchmark's does). */
-function collectGarbageIfExposed(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-}
-
 /** Workers who submit before each measured cycle: 1% of the units (at least one); one more returns. */
 export const submitsPerCycle = (units: number): number => Math.max(1, Math.ceil(units / 100));
 
@@ -119,6 +114,8 @@ export async function measureCycle(
   const acted = await run.activity.act(submits, returns);
   await runtime.whenIdle();
   await runtime.store.flush();
+  // A fold the workers' writes started is theirs, not the cycle's.
+  await runtime.store.whenIdle();
   await beforeSync?.();
   const before = (await run.opened.sim.stats()).calls;
   const c = process.cpuUsage();
@@ -126,8 +123,11 @@ export async function measureCycle(
   await runtime.syncNow(run.runId);
   await runtime.whenIdle();
   const beforeWrite = cpuMsSince(c);
-  // The cycle's changes are written by the store's coalescing timer 50 ms later; write them now so their cost counts.
+  // The cycle's changes are written by the store's coalescing timer 50 ms later; write them now so
+  // their cost counts, and the journal fold a write may start in the background too: otherwise it
+  // lands in whatever is measured next.
   await runtime.store.flush();
+  await runtime.store.whenIdle();
   const cpuMs = cpuMsSince(c);
   const wallMs = performance.now() - w;
   const after = (await run.opened.sim.stats()).calls;
@@ -150,7 +150,7 @@ export async function perHitCallCpuMs(run: ResumedRun, times: number, hitsPerRou
     .map((h) => h.id);
   const rounds: number[] = [];
   for (let k = 0; k < times; k++) {
-    collectGarbageIfExposed();
+    await run.runtime.store.whenIdle();
     const c = process.cpuUsage();
     for (const hitId of hitIds) {
       const outcome = await gateway.listAssignmentsForHIT({ hitId });
@@ -173,8 +173,8 @@ export async function listingCpuMs(run: ResumedRun, times: number): Promise<numb
   const gateway = run.runtime.gateway();
   const out: number[] = [];
   for (let k = 0; k < times; k++) {
-    // From a collected heap, so a listing measured after the cycles does not pay for their garbage.
-    collectGarbageIfExposed();
+    // Nothing of the cycles' left running (a journal fold): the listing alone is measured.
+    await run.runtime.store.whenIdle();
     const c = process.cpuUsage();
     let hits = 0;
     for await (const page of gateway.paginateHITsForHITType({ hitTypeId: run.fixture.hitTypeId }, { lane: 'polling' }))
