@@ -14,6 +14,8 @@
 //            100 pages of JSON into HIT records, and the per-HIT calls: a submission's reconcile
 //            asks ListAssignmentsForHIT) is, so it is measured apart: the same listing and the
 //            same per-HIT calls through the same gateway, alone, and subtracted ("excluding network").
+//            The target figure is the median of the five cycles after the first; five more after
+//            the memory reading show the steady state (the first cycles also warm the JIT up).
 import { progress } from './support/child.js';
 import { median } from './support/numbers.js';
 import {
@@ -31,6 +33,8 @@ export interface ScaleArgs {
   readonly fixture: RunFixture;
   /** Steady cycles measured after the first one following the resume. @defaultValue 5 */
   readonly cycles?: number;
+  /** Cycles measured after those and the memory reading, for the steady state. @defaultValue 5 */
+  readonly laterCycles?: number;
 }
 
 export interface ScaleResult {
@@ -58,6 +62,12 @@ export interface ScaleResult {
   /** Cycle CPU minus the listing's median and its per-HIT calls' client side, per cycle, and their median. */
   readonly cycleCpuExcludingNetworkMs: readonly number[];
   readonly cycleCpuExcludingNetworkMedianMs: number;
+  /**
+   * The same for the cycles after the memory reading (6 to 10): the first cycles after a resume
+   * also warm the JIT up, so these say what a long run's cycles cost. Absent in older results.
+   */
+  readonly laterCycleCpuExcludingNetworkMs?: readonly number[];
+  readonly laterCycleCpuExcludingNetworkMedianMs?: number;
   /** RSS after the cycles, before and after a GC. */
   readonly rssEndMb: number;
   readonly rssEndSettledMb: number;
@@ -104,12 +114,16 @@ export async function measure(args: ScaleArgs): Promise<ScaleResult> {
       const peakRss = process.resourceUsage().maxRSS * 1024;
       collectGarbage();
       const rssEndSettled = process.memoryUsage().rss;
+      const later = [];
+      for (let k = 0; k < (args.laterCycles ?? 5); k++)
+        later.push(await measureCycle(run, submitsPerCycle(fixture.units), 1));
       const listing = await listingCpuMs(run, cycles.length);
       const listingCpuMedianMs = median(listing);
       const perHitCallMs = await perHitCallCpuMs(run, cycles.length);
       const excluding = cycles.map((c) => cycleCpuExcludingNetwork(c, listingCpuMedianMs, perHitCallMs));
+      const laterExcluding = later.map((c) => cycleCpuExcludingNetwork(c, listingCpuMedianMs, perHitCallMs));
       progress(
-        `resume ${run.resumeWallMs.toFixed(0)} ms wall (${run.resumeCpuMs.toFixed(0)} ms CPU; opening the store ${run.openStoreWallMs.toFixed(0)} ms wall), RSS ${mb(rssAfterResume)} MB, cycle CPU ${cycles.map((c) => c.cpuMs.toFixed(0)).join(', ')} ms, of which the listing ${listingCpuMedianMs.toFixed(0)} ms and ${median(cycles.map(perHitCallsOf))} per-HIT calls at ${perHitCallMs.toFixed(2)} ms each`,
+        `resume ${run.resumeWallMs.toFixed(0)} ms wall (${run.resumeCpuMs.toFixed(0)} ms CPU; opening the store ${run.openStoreWallMs.toFixed(0)} ms wall), RSS ${mb(rssAfterResume)} MB, cycle CPU ${cycles.map((c) => c.cpuMs.toFixed(0)).join(', ')} ms (then ${later.map((c) => c.cpuMs.toFixed(0)).join(', ')} ms), of which the listing ${listingCpuMedianMs.toFixed(0)} ms and ${median(cycles.map(perHitCallsOf))} per-HIT calls at ${perHitCallMs.toFixed(2)} ms each`,
       );
       run.assertNoErrors();
       return {
@@ -132,6 +146,8 @@ export async function measure(args: ScaleArgs): Promise<ScaleResult> {
         perHitCallCpuMs: perHitCallMs,
         cycleCpuExcludingNetworkMs: excluding,
         cycleCpuExcludingNetworkMedianMs: median(excluding),
+        laterCycleCpuExcludingNetworkMs: laterExcluding,
+        laterCycleCpuExcludingNetworkMedianMs: median(laterExcluding),
         rssEndMb: mb(rssEnd),
         rssEndSettledMb: mb(rssEndSettled),
         peakRssMb: mb(peakRss),
