@@ -17,7 +17,6 @@ import type { OpenReport, Store } from './store-api.js';
 import { storeReconciler } from './shared-writes.js';
 import { StoreBase } from './store-base.js';
 import { StoreState } from './store-state.js';
-import { WriteScheduler } from './write-scheduler.js';
 
 /** What {@link openBackendStore} needs besides the backend. */
 export interface BackendStoreOptions {
@@ -114,27 +113,19 @@ class BackendStore extends StoreBase implements Store {
     this.#lock = options.lock;
     this.backend = options.backend;
     this.dir = state.root;
-    this.writeThrough(
-      new WriteScheduler({
-        clock: state.clock,
-        coalesceMs: options.coalesceMs,
-        maxDelayMs: options.maxDelayMs,
-        write: () =>
-          this.commitPending({
-            commit: async (commit) => {
-              await this.backend.commit(commit);
-              return commitBytes(commit.changes, commit.audit);
-            },
-            files: (scopes) => scopes.map((scope) => (scope === '' ? 'store' : `runs/${scope}`)),
-            failure: (error) =>
-              new HitstateError(
-                'HST_ERR_STORE_WRITE_FAILED',
-                `a commit to ${state.root} failed: ${(error as Error)?.message ?? String(error)}. The changes stay in memory and are written again with the next write or flush().`,
-                { file: state.root, cause: error },
-              ),
-          }),
-      }),
-    );
+    this.writeThrough(options, {
+      commit: async (commit) => {
+        await this.backend.commit(commit);
+        return commitBytes(commit.changes, commit.audit);
+      },
+      files: (scopes) => scopes.map((scope) => (scope === '' ? 'store' : `runs/${scope}`)),
+      failure: (error) =>
+        new HitstateError(
+          'HST_ERR_STORE_WRITE_FAILED',
+          `a commit to ${state.root} failed: ${(error as Error)?.message ?? String(error)}. The changes stay in memory and are written again with the next write or flush().`,
+          { file: state.root, cause: error },
+        ),
+    });
   }
 
   protected async closeNow(): Promise<void> {

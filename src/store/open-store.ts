@@ -29,7 +29,6 @@ import type { StoreBackend } from './backend.js';
 import type { OpenReport, Store, StoreOptions, StoreStats } from './store-api.js';
 import { StoreBase } from './store-base.js';
 import { StoreState } from './store-state.js';
-import { WriteScheduler } from './write-scheduler.js';
 
 // Other parts import the store's types from here.
 export type { OpenReport, Store, StoreEvents, StoreOptions, StoreStats, WriteReport } from './store-api.js';
@@ -273,30 +272,22 @@ class LowdbStore extends StoreBase implements Store {
     this.#presence = options.presence ?? null;
     this.#backups = options.backups;
     this.dir = state.root;
-    this.writeThrough(
-      new WriteScheduler({
-        clock: state.clock,
-        coalesceMs: options.coalesceMs,
-        maxDelayMs: options.maxDelayMs,
-        write: () =>
-          this.commitPending({
-            commit: async (commit) => {
-              const before = this.#backend.counters.journalBytes;
-              await this.#backend.commit(commit);
-              return this.#backend.counters.journalBytes - before;
-            },
-            files: (scopes) => scopes.map((scope) => (scope === '' ? 'journal.jsonl' : `runs/${scope}/journal.jsonl`)),
-            failure: (error) => {
-              const file = (error as NodeJS.ErrnoException)?.path ?? join(state.root, 'journal.jsonl');
-              return new HitstateError(
-                'HST_ERR_STORE_WRITE_FAILED',
-                `writing ${file} failed: ${(error as Error)?.message ?? String(error)}. Nothing of this commit counts (a part that reached a journal is cancelled before the next commit); the changes stay in memory and are written again with the next write or flush().`,
-                { file, cause: error },
-              );
-            },
-          }),
-      }),
-    );
+    this.writeThrough(options, {
+      commit: async (commit) => {
+        const before = this.#backend.counters.journalBytes;
+        await this.#backend.commit(commit);
+        return this.#backend.counters.journalBytes - before;
+      },
+      files: (scopes) => scopes.map((scope) => (scope === '' ? 'journal.jsonl' : `runs/${scope}/journal.jsonl`)),
+      failure: (error) => {
+        const file = (error as NodeJS.ErrnoException)?.path ?? join(state.root, 'journal.jsonl');
+        return new HitstateError(
+          'HST_ERR_STORE_WRITE_FAILED',
+          `writing ${file} failed: ${(error as Error)?.message ?? String(error)}. Nothing of this commit counts (a part that reached a journal is cancelled before the next commit); the changes stay in memory and are written again with the next write or flush().`,
+          { file, cause: error },
+        );
+      },
+    });
   }
 
   override async whenIdle(): Promise<void> {

@@ -24,7 +24,7 @@ import { buildRunExport, type RunExport } from './export-run.js';
 import type { StoreEvents, StoreStats } from './store-api.js';
 import type { FileStats } from './store-file.js';
 import type { StoreState } from './store-state.js';
-import type { WriteScheduler } from './write-scheduler.js';
+import { WriteScheduler, type WriteSchedulerOptions } from './write-scheduler.js';
 
 /** How a store names what {@link StoreBase.commitPending} wrote, or failed to. */
 export interface CommitReporting {
@@ -77,10 +77,17 @@ export abstract class StoreBase extends EventEmitter<StoreEvents> {
   }
 
   /**
-   * Writes through `scheduler` from now on (called once, by the constructor of the store): every
-   * change of the state touches it, and a read-only store refuses changes instead.
+   * Writes through a scheduler from now on (called once, by the constructor of the store): every
+   * change of the state touches it, and each write it starts is {@link commitPending} reported
+   * as `how` says; a read-only store refuses changes instead.
    */
-  protected writeThrough(scheduler: WriteScheduler): void {
+  protected writeThrough(timing: Pick<WriteSchedulerOptions, 'coalesceMs' | 'maxDelayMs'>, how: CommitReporting): void {
+    const scheduler = new WriteScheduler({
+      clock: this.#state.clock,
+      coalesceMs: timing.coalesceMs,
+      maxDelayMs: timing.maxDelayMs,
+      write: () => this.commitPending(how),
+    });
     this.#scheduler = scheduler;
     const s = this.#state;
     // Every method that changes data refuses first in a read-only store; this catches one that would not.
