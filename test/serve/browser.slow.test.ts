@@ -22,6 +22,7 @@ import { addRequester, createServe, openDatabase, type ServeServer } from '../..
 import { createInvites } from '../../src/simulator/serve/worker-accounts.js';
 import { VirtualTimeDriver } from '../../src/testing/index.js';
 import { launchChromium } from '../support/browser.js';
+import { labelTaskConfig } from '../support/sim-world.js';
 
 // The committed screenshots are refreshed only on request (they differ on every run: ids, times).
 const SHOTS =
@@ -92,16 +93,7 @@ E2E.after(async (ctx) => {
 E2E('invite, sign up, find, accept, work, submit; the runtime approves; the dashboard shows it', async (ctx) => {
   const { runtime, driver, server } = ctx;
   const shots = SHOTS || ctx.dir;
-  const { runId } = await runtime.launchRun({
-    title: 'Label the sentiment of a sentence',
-    description: 'Read one sentence and pick its sentiment.',
-    reward: '0.50',
-    assignmentDurationSec: 600,
-    lifetimeSec: 86_400,
-    autoApprovalDelaySec: 86_400,
-    taskUrl: ctx.taskUrl,
-    units: labelTask.units(1),
-  });
+  const { runId } = await runtime.launchRun(labelTaskConfig(ctx.taskUrl, { units: 1 }));
   await driver.drive(() => runtime.runInfo(runId).counts.launched === 1, { label: 'launch' });
 
   const context = await ctx.browser.newContext({ viewport: { width: 1100, height: 800 } });

@@ -191,6 +191,25 @@ export class SimWorker {
   }
 }
 
+/** A label-task run config served from `taskUrl`, with `units` units (2 by default); override any field. */
+export function labelTaskConfig(
+  taskUrl: string,
+  overrides: Partial<TaskRunConfig> & { units?: number | readonly unknown[] } = {},
+): TaskRunConfig {
+  const units = overrides.units ?? 2;
+  return {
+    title: 'Label the sentiment of a sentence',
+    description: 'Read one sentence and pick its sentiment.',
+    reward: '0.50',
+    assignmentDurationSec: 600,
+    lifetimeSec: 86_400,
+    autoApprovalDelaySec: 86_400,
+    taskUrl,
+    ...overrides,
+    units: typeof units === 'number' ? labelTask.units(units) : units,
+  };
+}
+
 /** The simulator, the runtime and a task server on one virtual clock. */
 export class World {
   runtime: Runtime;
@@ -321,18 +340,7 @@ export class World {
 
   /** A label-task config with `units` units; override any field. */
   config(overrides: Partial<TaskRunConfig> & { units?: number | readonly unknown[] } = {}): TaskRunConfig {
-    const units = overrides.units ?? 2;
-    return {
-      title: 'Label the sentiment of a sentence',
-      description: 'Read one sentence and pick its sentiment.',
-      reward: '0.50',
-      assignmentDurationSec: 600,
-      lifetimeSec: 86_400,
-      autoApprovalDelaySec: 86_400,
-      taskUrl: this.taskUrl,
-      ...overrides,
-      units: typeof units === 'number' ? labelTask.units(units) : units,
-    };
+    return labelTaskConfig(this.taskUrl, overrides);
   }
 
   /**
