@@ -95,36 +95,60 @@ export function cloneJsonObject(value: unknown, field: string): JsonObject {
   return cloneJson(value, field) as JsonObject;
 }
 
-/** Like `copy`, without building anything: throws where `copy` would. */
-function check(value: unknown, path: string, depth: number): void {
+/** Why a value cannot be stored as JSON, and where: the keys and indexes leading to it. */
+interface Problem {
+  readonly steps: (string | number)[];
+  readonly reason: string;
+}
+
+/**
+ * Like `copy`, without building anything: the first value `copy` would refuse, or undefined. The
+ * path is assembled only on the way back from a problem: naming every value's path as the walk
+ * went was most of the cost of storing a snapshot.
+ */
+function problemOf(value: unknown, depth: number): Problem | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
     case 'undefined':
-      return;
+      return undefined;
     case 'number':
-      if (!Number.isFinite(value)) throw invalid(path, `it holds ${value}, which JSON turns into null`);
-      return;
+      return Number.isFinite(value)
+        ? undefined
+        : { steps: [], reason: `it holds ${value}, which JSON turns into null` };
     case 'object':
       break;
     default:
-      throw invalid(path, `it holds a ${typeof value}`);
+      return { steps: [], reason: `it holds a ${typeof value}` };
   }
-  if (value === null) return;
-  if (depth >= MAX_DEPTH) throw invalid(path, `it nests deeper than ${MAX_DEPTH} levels (a cycle?)`);
+  if (value === null) return undefined;
+  if (depth >= MAX_DEPTH) return { steps: [], reason: `it nests deeper than ${MAX_DEPTH} levels (a cycle?)` };
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) check(value[i], `${path}[${i}]`, depth + 1);
-    return;
+    for (let i = 0; i < value.length; i++) {
+      const problem = problemOf(value[i], depth + 1);
+      if (problem !== undefined) {
+        problem.steps.unshift(i);
+        return problem;
+      }
+    }
+    return undefined;
   }
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
     const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
-    throw invalid(
-      path,
-      `it holds a ${name}; store epoch milliseconds for dates and plain objects or arrays for collections`,
-    );
+    return {
+      steps: [],
+      reason: `it holds a ${name}; store epoch milliseconds for dates and plain objects or arrays for collections`,
+    };
   }
-  for (const key of Object.keys(value)) check((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+  for (const key of Object.keys(value)) {
+    const problem = problemOf((value as Record<string, unknown>)[key], depth + 1);
+    if (problem !== undefined) {
+      problem.steps.unshift(key);
+      return problem;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -141,37 +165,15 @@ export function jsonObjectText(value: unknown, field: string): string {
       { field },
     );
   }
-  // The path of a problem is built only when there is one: naming every value's path as the
-  // check walks was most of the cost of storing a snapshot.
-  if (!carriesAsJson(value, 0)) check(value, field, 0);
+  const problem = problemOf(value, 0);
+  if (problem !== undefined) {
+    const path = problem.steps.reduce<string>(
+      (at, step) => (typeof step === 'number' ? `${at}[${step}]` : `${at}.${step}`),
+      field,
+    );
+    throw invalid(path, problem.reason);
+  }
   return JSON.stringify(value);
-}
-
-/** Whether {@link check} would pass `value` (the same walk, building no path). */
-function carriesAsJson(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-    case 'undefined':
-      return true;
-    case 'number':
-      return Number.isFinite(value);
-    case 'object':
-      break;
-    default:
-      return false;
-  }
-  if (value === null) return true;
-  if (depth >= MAX_DEPTH) return false;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!carriesAsJson(value[i], depth + 1)) return false;
-    return true;
-  }
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return false;
-  for (const key in value)
-    if (Object.hasOwn(value, key) && !carriesAsJson((value as Record<string, unknown>)[key], depth + 1)) return false;
-  return true;
 }
 
 /** Freezes a JSON value and everything in it, so a record handed out cannot be changed behind the store's back. */
