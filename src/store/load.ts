@@ -295,11 +295,7 @@ async function loadShard<K extends ShardKind>(
         sets[kind].adopt(index, file);
         indexSettledIntents(state, run, file);
       };
-      return () => {
-        const list = run.deferred.get(kind);
-        if (list === undefined) run.deferred.set(kind, [adopt]);
-        else list.push(adopt);
-      };
+      return () => defer(run, kind, adopt);
     }
     actualDigest = vouched?.digest;
     actualStat = vouched?.stat;
@@ -330,11 +326,7 @@ async function loadShard<K extends ShardKind>(
         parseVouched(generic(file), kind, run.id, bytes);
         sets[kind].adopt(index, file);
       };
-      return () => {
-        const list = run.deferred.get(kind);
-        if (list === undefined) run.deferred.set(kind, [adopt]);
-        else list.push(adopt);
-      };
+      return () => defer(run, kind, adopt);
     }
   }
   if (kind !== 'snapshots' || !(await loadSnapshotsAsText(state, generic(file), run.id)))
@@ -349,6 +341,13 @@ async function loadShard<K extends ShardKind>(
       ...(actualStat === undefined ? {} : { stat: actualStat }),
     });
   return () => sets[kind].adopt(index, file);
+}
+
+/** Queues a shard's adoption until its collection is first used (store-state.ts, `LAZY_KINDS`). */
+function defer(run: RunState, kind: ShardKind, adopt: () => void): void {
+  const list = run.deferred.get(kind);
+  if (list === undefined) run.deferred.set(kind, [adopt]);
+  else list.push(adopt);
 }
 
 /**
@@ -367,8 +366,9 @@ const FREEZE: { readonly [K in ShardKind | 'workers']?: (record: object) => unkn
  * Takes a unit, agent, HIT or outbox shard that its checkpoint digest vouches for without checking
  * it record by record: its bytes are those a checkpoint wrote from checked records (see
  * `CheckpointMark.digests`), so only the header and schema version are checked. Returns true when
- * taken, else the file's actual digest (to record once the thorough read has checked it) or
- * undefined when it has none; the caller then reads it the thorough way, which names any problem.
+ * taken; for an outbox shard of settled intents, the function that takes it when the outbox is
+ * first used; else the file's actual digest (to record once the thorough read has checked it) or
+ * undefined when it has none: the caller then reads it the thorough way, which names any problem.
  */
 async function loadVouchedRecords<R>(
   state: StoreState,
