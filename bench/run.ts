@@ -142,27 +142,16 @@ function render(): void {
 }
 
 /**
- * `--only …,arrivals`: the arrivals row's figures into bench/results.json, the other rows' kept,
- * and the docs section rendered again from it (what `--render` does). The row runs on its own
- * fixture and is measured alone, so it need not wait for a full run to be written.
- */
-function mergeArrivals(arrivals: ArrivalsResult): void {
-  const file = join(root, 'bench', 'results.json');
-  const { targets: _old, ...kept } = JSON.parse(readFileSync(file, 'utf8')) as BenchResults & { targets?: unknown };
-  writeFileSync(file, `${JSON.stringify({ ...kept, arrivals }, null, 2)}\n`);
-  render();
-}
-
-/**
  * Rows that run on their own fixtures in their own processes, so `--only` may measure them again
  * alone after a change: their results' field and the label prefix of their load averages
- * (report.ts `loads`).
+ * (report.ts `loads`; the arrivals row records its machine and load itself).
  */
 const APART_ROWS = [
   { row: 'syncCost', prefix: '1.' },
   { row: 'detection', prefix: '2.' },
   { row: 'scale', prefix: '4.' },
   { row: 'scale100k', prefix: '4b.' },
+  { row: 'arrivals', prefix: null },
 ] as const;
 
 /**
@@ -178,10 +167,14 @@ function mergeApart(measured: BenchResults): string[] {
   for (const { row, prefix } of APART_ROWS) {
     const value = measured[row];
     if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+    merged.push(row);
+    if (prefix === null) {
+      next = { ...next, arrivals: measured.arrivals };
+      continue;
+    }
     const loadAverage = Object.fromEntries(Object.entries(next.loadAverage).filter(([k]) => !k.startsWith(prefix)));
     for (const [k, v] of Object.entries(measured.loadAverage)) if (k.startsWith(prefix)) loadAverage[k] = v;
     next = { ...next, [row]: value, loadAverage, measuredApart: { ...next.measuredApart, [prefix]: measured.machine } };
-    merged.push(row);
   }
   if (merged.length === 0) return merged;
   // The fixtures these rows ran on, as the run recorded them (a full run's other fixtures kept).
@@ -422,12 +415,7 @@ async function main(): Promise<void> {
   );
   if (missed > 0 || serveMissed) process.exitCode = 1;
   if (!full) {
-    const written: string[] = [];
-    if (complete.arrivals !== undefined) {
-      mergeArrivals(complete.arrivals);
-      written.push('arrivals');
-    }
-    written.push(...mergeApart(complete));
+    const written = mergeApart(complete);
     say(
       written.length > 0
         ? `(--only: only the ${written.join(', ')} rows written to bench/results.json and docs/benchmarks.md)`
